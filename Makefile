@@ -1,0 +1,152 @@
+# Service Client build. GNU make + pkg-config.
+#   make            every binary (gcc; `make CC=clang` works too)
+#   make check      install deps, build, run every test normally and under ASan+UBSan
+#   make check SANITIZE=1   only the sanitized pass
+#   make run        install deps, build, start the supervisor on ./var
+#   make bench      benchmarks, each figure a ratio against a floor measured in the same run
+#   make fuzz       run every libFuzzer target (FUZZ_SECONDS each; needs clang)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make clean
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+SYSCONFDIR ?= /etc
+CC        ?= cc
+FUZZ_CC   ?= clang
+FUZZ_SECONDS ?= 60
+CHECK_FUZZ_SECONDS ?= 10
+
+ifeq ($(SANITIZE),1)
+BUILD     ?= build-asan
+SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT       := -O1
+else
+BUILD     ?= build
+SANFLAGS  :=
+OPT       := -O2
+endif
+
+PKGS      := jansson openssl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wformat=2 -Wno-format-nonliteral -Wvla
+CFLAGS    ?= $(OPT) -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DPL_VERSION='"$(VERSION)"' \
+             -DPL_PREFIX='"$(PREFIX)"' $(WARN) $(CFLAGS) $(SANFLAGS) \
+             -Iproto -Icommon -MMD -MP $(PKG_CFLAGS)
+ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
+
+BIN       := $(BUILD)/bin
+OBJ       := $(BUILD)/obj
+
+PROTO_SRC  := $(wildcard proto/*.c)
+COMMON_SRC := $(wildcard common/*.c)
+SUPERVISOR_SRC := $(filter-out supervisor/plsc.c,$(wildcard supervisor/*.c))
+PLSC_SRC   := supervisor/plsc.c supervisor/ctlclient.c
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+BENCH_SRC  := $(wildcard tests/bench/*.c)
+
+LIBPROTO   := $(OBJ)/libplproto.a
+LIBCOMMON  := $(OBJ)/libplcommon.a
+LIBS       := $(LIBCOMMON) $(LIBPROTO)
+
+SERVICE_DIRS := $(wildcard services/*)
+SERVICE_BINS :=
+
+PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(BIN)/plsc-testsvc
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
+REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/replay-%,$(FUZZ_SRC))
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
+
+.PHONY: all check check-one check-both run bench fuzz install clean deps tests
+all: $(PROGRAMS)
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBPROTO): $(PROTO_SRC:%.c=$(OBJ)/%.o)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(LIBCOMMON): $(COMMON_SRC:%.c=$(OBJ)/%.o)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BIN)/plsc-supervisor: $(filter-out $(OBJ)/supervisor/ctlclient.o,$(SUPERVISOR_SRC:%.c=$(OBJ)/%.o)) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(BIN)/plsc: $(PLSC_SRC:%.c=$(OBJ)/%.o) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(BIN)/plsc-testsvc: $(OBJ)/tests/lib/testsvc.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(BUILD)/tests/unit/%: $(OBJ)/tests/unit/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS) $(CMOCKA_LIBS)
+
+# Fuzz targets double as seed replayers: replay.c supplies main().
+$(BUILD)/tests/fuzz/replay-%: $(OBJ)/tests/fuzz/%.o $(OBJ)/tests/fuzz/replay.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(BUILD)/tests/bench/%: $(OBJ)/tests/bench/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+tests: all $(UNIT_BINS) $(REPLAY_BINS) $(BENCH_BINS)
+
+deps:
+	@scripts/install-deps
+
+# One pass (normal or SANITIZE=1): unit tests, seed replays, integration tests.
+check-one: tests
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run-tests
+
+check: deps
+	@$(MAKE) --no-print-directory tests
+	@$(MAKE) --no-print-directory SANITIZE=1 tests
+ifeq ($(SANITIZE),1)
+	@BUILD=$(BUILD) SANITIZE=1 FUZZ_CC=$(FUZZ_CC) CHECK_FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) tests/run-tests
+else
+	@BUILD=build BUILD_ASAN=build-asan FUZZ_CC=$(FUZZ_CC) CHECK_FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) tests/run-tests
+endif
+
+run: deps all
+	@scripts/run-dev $(BUILD)
+
+bench: all $(BENCH_BINS)
+	@BUILD=$(BUILD) tests/bench/run-bench
+
+fuzz:
+	@FUZZ_CC=$(FUZZ_CC) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/libexec/plsc \
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+	  $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(SYSCONFDIR)/plsc \
+	  $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0755 $(BIN)/plsc $(DESTDIR)$(PREFIX)/bin/plsc
+	install -m 0755 $(BIN)/plsc-supervisor $(DESTDIR)$(PREFIX)/sbin/plsc-supervisor
+	for s in $(SERVICE_BINS); do install -m 0755 $$s $(DESTDIR)$(PREFIX)/libexec/plsc/; done
+	install -m 0644 docs/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 docs/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 docs/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	test -f $(DESTDIR)$(SYSCONFDIR)/plsc/plsc.json || \
+	  $(BIN)/plsc-supervisor --print-default-config --prefix $(PREFIX) > $(DESTDIR)$(SYSCONFDIR)/plsc/plsc.json
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' scripts/plsc-supervisor.service.in \
+	  > $(DESTDIR)$(PREFIX)/lib/systemd/system/plsc-supervisor.service
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,185 @@
+/* Line-oriented logging to stderr (captured by the supervisor). */
+#include "pl_log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Identity and threshold: written once in main (pl_log_init) and read
+ * everywhere. This is the one piece of process-wide state we accept, as in
+ * OpenBSD's log.c, because every module logs. */
+static struct {
+	char ident[64];
+	pl_log_level_t min;
+	int fd;
+	int tee;
+	long pid;
+} log_state = { "plsc", PL_LOG_INFO, 2, -1, 0 };
+
+static const char *const level_names[] = {
+	"debug", "info", "notice", "warn", "error", "crit",
+};
+
+const char *pl_log_level_name(pl_log_level_t l)
+{
+	if ((unsigned)l >= sizeof(level_names) / sizeof(level_names[0]))
+		return "?";
+	return level_names[l];
+}
+
+int pl_log_level_parse(const char *s)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+		if (strcmp(s, level_names[i]) == 0)
+			return (int)i;
+	if (strcmp(s, "warning") == 0)
+		return PL_LOG_WARN;
+	if (strcmp(s, "err") == 0)
+		return PL_LOG_ERR;
+	return -1;
+}
+
+void pl_log_init(const char *ident, pl_log_level_t min, int fd)
+{
+	snprintf(log_state.ident, sizeof(log_state.ident), "%s", ident);
+	log_state.min = min;
+	log_state.fd = fd;
+	log_state.pid = (long)getpid();
+}
+
+void pl_log_set_level(pl_log_level_t min)
+{
+	log_state.min = min;
+}
+
+void pl_log_set_tee(int fd)
+{
+	log_state.tee = fd;
+}
+
+pl_log_level_t pl_log_get_level(void)
+{
+	return log_state.min;
+}
+
+long long pl_log_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static size_t fmt_time(char *buf, size_t sz, long long ms)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	int n = snprintf(buf, sz, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	return n < 0 ? 0 : (size_t)n;
+}
+
+size_t pl_log_format(char *buf, size_t bufsz, long long epoch_ms,
+		     const char *level, const char *ident, long pid,
+		     const char *msg, size_t msglen)
+{
+	static const char ellipsis[] = "\xe2\x80\xa6"; /* … */
+	char ts[96]; /* room for any int, to keep -Wformat-truncation quiet */
+	size_t n;
+
+	if (bufsz < 64)
+		return 0;
+	fmt_time(ts, sizeof(ts), epoch_ms);
+	int h = snprintf(buf, bufsz, "%s %s %s[%ld]: ", ts, level, ident, pid);
+	n = (h < 0) ? 0 : (size_t)h;
+	if (n > bufsz - 8)
+		n = bufsz - 8;
+	/* Escape control characters so one event is always one line. Leave
+	 * room for the ellipsis and the newline. */
+	size_t room = bufsz - sizeof(ellipsis) - 1;
+	for (size_t i = 0; i < msglen; i++) {
+		unsigned char c = (unsigned char)msg[i];
+		size_t need = (c < 0x20 || c == 0x7f) ? 4 : 1;
+		if (n + need > room) {
+			memcpy(buf + n, ellipsis, sizeof(ellipsis) - 1);
+			n += sizeof(ellipsis) - 1;
+			break;
+		}
+		if (need == 4) {
+			if (c == '\n' && i + 1 == msglen)
+				break; /* a trailing newline is ours to add */
+			snprintf(buf + n, 5, "\\x%02x", c);
+		} else {
+			buf[n] = (char)c;
+		}
+		n += need;
+	}
+	buf[n++] = '\n';
+	return n;
+}
+
+int pl_log_is_stamped(const char *s, size_t len)
+{
+	/* 2026-11-28T06:07:31.123Z␠ */
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ ";
+	if (len < sizeof(shape) - 1)
+		return 0;
+	for (size_t i = 0; i < sizeof(shape) - 1; i++) {
+		if (shape[i] == 'd') {
+			if (s[i] < '0' || s[i] > '9')
+				return 0;
+		} else if (s[i] != shape[i]) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return; /* nowhere left to report it */
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+void pl_logv(pl_log_level_t l, const char *fmt, va_list ap)
+{
+	char msg[PL_LOG_LINE_MAX];
+	char line[PIPE_BUF]; /* one atomic write to a pipe */
+	int saved = errno;
+
+	if (l < log_state.min)
+		return;
+	int m = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (m < 0)
+		m = 0;
+	size_t mlen = (size_t)m < sizeof(msg) ? (size_t)m : sizeof(msg) - 1;
+	size_t n = pl_log_format(line, sizeof(line), pl_log_now_ms(),
+				 pl_log_level_name(l), log_state.ident,
+				 log_state.pid ? log_state.pid : (long)getpid(),
+				 msg, mlen);
+	write_all(log_state.fd, line, n);
+	if (log_state.tee >= 0)
+		write_all(log_state.tee, line, n);
+	errno = saved;
+}
+
+void pl_log(pl_log_level_t l, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	pl_logv(l, fmt, ap);
+	va_end(ap);
+}

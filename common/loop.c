@@ -1,0 +1,307 @@
+/* epoll loop: watchers, timers on one timerfd, signals on one signalfd. */
+#include "pl_loop.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOOP_MAX_EVENTS 64
+#define LOOP_NSIG 65
+
+struct pl_watch {
+	int fd;
+	int dead;
+	pl_io_cb cb;
+	void *arg;
+	pl_watch_t *next_dead;
+};
+
+struct pl_timer {
+	uint64_t due;
+	pl_timer_cb cb;
+	void *arg;
+	pl_timer_t *prev, *next;
+};
+
+struct pl_loop {
+	int epfd;
+	int tfd;
+	int sfd;
+	int stop;
+	uint64_t armed; /* deadline the timerfd is set to; 0 = disarmed */
+	pl_watch_t *tw, *sw;
+	pl_watch_t *dead;
+	pl_timer_t *timers; /* sorted by due */
+	sigset_t sigs;
+	struct {
+		pl_signal_cb cb;
+		void *arg;
+	} sig[LOOP_NSIG];
+};
+
+uint64_t pl_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void timer_fire(pl_loop_t *loop, int fd, uint32_t ev, void *arg);
+static void signal_fire(pl_loop_t *loop, int fd, uint32_t ev, void *arg);
+
+pl_loop_t *pl_loop_new(void)
+{
+	pl_loop_t *loop = calloc(1, sizeof(*loop));
+	if (!loop)
+		return NULL;
+	loop->sfd = -1;
+	sigemptyset(&loop->sigs);
+	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+	loop->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (loop->epfd < 0 || loop->tfd < 0)
+		goto fail;
+	loop->tw = pl_loop_watch(loop, loop->tfd, EPOLLIN, timer_fire, NULL);
+	if (!loop->tw)
+		goto fail;
+	return loop;
+fail:
+	pl_loop_free(loop);
+	return NULL;
+}
+
+static void reap_dead(pl_loop_t *loop)
+{
+	while (loop->dead) {
+		pl_watch_t *w = loop->dead;
+		loop->dead = w->next_dead;
+		free(w);
+	}
+}
+
+void pl_loop_free(pl_loop_t *loop)
+{
+	if (!loop)
+		return;
+	/* Watchers still registered belong to their owners' objects; the
+	 * owners should have unwatched them. Free the loop's own. */
+	if (loop->tw)
+		pl_loop_unwatch(loop, loop->tw);
+	if (loop->sw)
+		pl_loop_unwatch(loop, loop->sw);
+	reap_dead(loop);
+	while (loop->timers) {
+		pl_timer_t *t = loop->timers;
+		loop->timers = t->next;
+		free(t);
+	}
+	if (loop->epfd >= 0)
+		close(loop->epfd);
+	if (loop->tfd >= 0)
+		close(loop->tfd);
+	if (loop->sfd >= 0)
+		close(loop->sfd);
+	free(loop);
+}
+
+int pl_loop_fd(const pl_loop_t *loop)
+{
+	return loop->epfd;
+}
+
+pl_watch_t *pl_loop_watch(pl_loop_t *loop, int fd, uint32_t events,
+			  pl_io_cb cb, void *arg)
+{
+	pl_watch_t *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->fd = fd;
+	w->cb = cb;
+	w->arg = arg;
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int e = errno;
+		free(w);
+		errno = e;
+		return NULL;
+	}
+	return w;
+}
+
+int pl_loop_watch_mod(pl_loop_t *loop, pl_watch_t *w, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+	return epoll_ctl(loop->epfd, EPOLL_CTL_MOD, w->fd, &ev);
+}
+
+void pl_loop_unwatch(pl_loop_t *loop, pl_watch_t *w)
+{
+	if (!w || w->dead)
+		return;
+	/* The fd may already be closed, in which case epoll dropped it. */
+	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	w->dead = 1;
+	/* Freed after the current dispatch round: events already fetched for
+	 * this round may still point at it. */
+	w->next_dead = loop->dead;
+	loop->dead = w;
+}
+
+/* ---- timers ---- */
+
+static void timer_arm(pl_loop_t *loop)
+{
+	uint64_t due = loop->timers ? loop->timers->due : 0;
+	if (due == loop->armed)
+		return;
+	struct itimerspec its = { 0 };
+	if (due) {
+		its.it_value.tv_sec = (time_t)(due / 1000);
+		its.it_value.tv_nsec = (long)(due % 1000) * 1000000L;
+	}
+	timerfd_settime(loop->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+	loop->armed = due;
+}
+
+pl_timer_t *pl_loop_timer(pl_loop_t *loop, uint64_t ms, pl_timer_cb cb,
+			  void *arg)
+{
+	pl_timer_t *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->due = pl_now_ms() + ms;
+	if (t->due == 0)
+		t->due = 1; /* 0 means "disarmed" to timer_arm */
+	t->cb = cb;
+	t->arg = arg;
+	pl_timer_t **pp = &loop->timers, *prev = NULL;
+	while (*pp && (*pp)->due <= t->due) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	t->next = *pp;
+	t->prev = prev;
+	if (*pp)
+		(*pp)->prev = t;
+	*pp = t;
+	return t;
+}
+
+static void timer_unlink(pl_loop_t *loop, pl_timer_t *t)
+{
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		loop->timers = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+}
+
+void pl_loop_timer_cancel(pl_loop_t *loop, pl_timer_t *t)
+{
+	if (!t)
+		return;
+	timer_unlink(loop, t);
+	free(t);
+}
+
+static void timer_fire(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
+{
+	uint64_t ticks;
+	(void)ev;
+	(void)arg;
+	if (read(fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		return;
+	loop->armed = 0;
+	uint64_t now = pl_now_ms();
+	while (loop->timers && loop->timers->due <= now) {
+		pl_timer_t *t = loop->timers;
+		timer_unlink(loop, t);
+		t->cb(loop, t->arg);
+		free(t);
+	}
+}
+
+/* ---- signals ---- */
+
+int pl_loop_signal(pl_loop_t *loop, int signo, pl_signal_cb cb, void *arg)
+{
+	if (signo <= 0 || signo >= LOOP_NSIG)
+		return -1;
+	loop->sig[signo].cb = cb;
+	loop->sig[signo].arg = arg;
+	sigaddset(&loop->sigs, signo);
+	if (sigprocmask(SIG_BLOCK, &loop->sigs, NULL) < 0)
+		return -1;
+	int fd = signalfd(loop->sfd, &loop->sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (loop->sfd < 0) {
+		loop->sfd = fd;
+		loop->sw = pl_loop_watch(loop, fd, EPOLLIN, signal_fire, NULL);
+		if (!loop->sw)
+			return -1;
+	}
+	return 0;
+}
+
+void pl_loop_unblock_signals(void)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void signal_fire(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
+{
+	struct signalfd_siginfo si;
+	(void)ev;
+	(void)arg;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		int s = (int)si.ssi_signo;
+		if (s > 0 && s < LOOP_NSIG && loop->sig[s].cb)
+			loop->sig[s].cb(loop, s, loop->sig[s].arg);
+	}
+}
+
+/* ---- running ---- */
+
+int pl_loop_run_once(pl_loop_t *loop, int timeout_ms)
+{
+	struct epoll_event evs[LOOP_MAX_EVENTS];
+
+	timer_arm(loop);
+	int n = epoll_wait(loop->epfd, evs, LOOP_MAX_EVENTS, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -1;
+	for (int i = 0; i < n; i++) {
+		pl_watch_t *w = evs[i].data.ptr;
+		if (!w->dead)
+			w->cb(loop, w->fd, evs[i].events, w->arg);
+	}
+	reap_dead(loop);
+	return n;
+}
+
+int pl_loop_run(pl_loop_t *loop)
+{
+	loop->stop = 0;
+	while (!loop->stop)
+		if (pl_loop_run_once(loop, -1) < 0)
+			return -1;
+	return 0;
+}
+
+void pl_loop_stop(pl_loop_t *loop)
+{
+	loop->stop = 1;
+}
+
+int pl_loop_stopped(const pl_loop_t *loop)
+{
+	return loop->stop;
+}

@@ -1,0 +1,74 @@
+/* pl_service: the runtime every service binary is built on.
+ *
+ * One entry point (pl_service_main) handles --help, --version, --config,
+ * --foreground and the supervisor channel (DESIGN.md §4):
+ *   child -> HELLO; supervisor -> CONFIG (this service's section as JSON);
+ *   child starts serving, -> READY; PING is answered with PONG from the main
+ *   loop (so a reply proves the loop is alive, not a helper thread);
+ *   SHUTDOWN asks for a graceful exit within the grace period; EOF on the
+ *   channel means the supervisor died, and the service exits.
+ * In --foreground mode the service reads its section from --config itself,
+ * binds its own listening sockets and stops on SIGINT/SIGTERM. */
+#ifndef PL_SERVICE_H
+#define PL_SERVICE_H
+
+#include <stdint.h>
+
+#include "pl_config.h"
+#include "pl_loop.h"
+#include "pl_proto.h"
+
+/* Exit code meaning "my configuration is bad: do not restart me"
+ * (EX_CONFIG from sysexits.h). */
+#define PL_EXIT_CONFIG 78
+
+/* Environment handed from the supervisor to a child. */
+#define PL_ENV_CHANNEL "PLSC_CHANNEL_FD"
+#define PL_ENV_SERVICE "PLSC_SERVICE"
+#define PL_ENV_LISTEN "PLSC_LISTEN_FDS" /* "name=fd,name=fd" */
+#define PL_ENV_STATE_DIR "PLSC_STATE_DIR"
+/* The channel's fixed fd number in a child (Postfix-style fixed fds). */
+#define PL_CHANNEL_FD 3
+
+#define PL_DEFAULT_CONFIG_FILE "/etc/plsc/plsc.json"
+
+typedef struct pl_service pl_service_t;
+
+typedef struct {
+	const char *name;    /* default service name (argv[0] style) */
+	const char *summary; /* one line for --help */
+	const char *help;    /* extra --help text: the config keys */
+	unsigned caps;       /* PL_CAP_* announced in HELLO */
+	/* Validate the section and start serving. Return 0, or an exit code
+	 * (PL_EXIT_CONFIG after logging the config error). */
+	int (*start)(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx);
+	/* New settings at run time. 0 = applied; non-zero = rejected, the old
+	 * settings stay (the runtime logs that). NULL = restart needed: the
+	 * runtime exits 0 and the supervisor restarts it. */
+	int (*reconfig)(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx);
+	/* Stop accepting, finish in-flight work, then pl_service_exit(svc, 0).
+	 * NULL = exit at once. */
+	void (*shutdown)(pl_service_t *svc, uint32_t grace_ms, void *ctx);
+	/* Any frame the runtime does not handle itself (routed messages). */
+	void (*message)(pl_service_t *svc, const pl_frame_t *f, void *ctx);
+	/* Called once after the loop ends, to free resources. */
+	void (*stop)(pl_service_t *svc, void *ctx);
+} pl_service_def_t;
+
+int pl_service_main(int argc, char **argv, const pl_service_def_t *def,
+		    void *ctx);
+
+pl_loop_t *pl_service_loop(pl_service_t *svc);
+const char *pl_service_name(const pl_service_t *svc);
+/* This service's private state directory (created, 0700). */
+const char *pl_service_state_dir(const pl_service_t *svc);
+/* A listening socket the supervisor bound for us (or that we bound in
+ * --foreground) from the section's "listen" object, -1 if none. */
+int pl_service_listen_fd(pl_service_t *svc, const char *name);
+int pl_service_supervised(const pl_service_t *svc);
+/* Queue a frame to the supervisor; 0, or <0 (no channel, queue full). */
+int pl_service_send(pl_service_t *svc, const pl_msg_t *m);
+/* Leave the loop and exit with code once the channel queue is flushed. */
+void pl_service_exit(pl_service_t *svc, int code);
+
+#endif

@@ -1,0 +1,563 @@
+/* The service runtime: argument handling, the supervisor channel, the main
+ * loop. See pl_service.h for the contract. */
+#include "pl_service.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "pl_log.h"
+#include "pl_util.h"
+
+#define SVC_MAX_LISTEN 8
+#define SVC_CHANNEL_MAX_FRAME (1024u * 1024u)
+#define SVC_CHANNEL_MAX_QUEUE (8u * 1024u * 1024u)
+
+struct pl_service {
+	const pl_service_def_t *def;
+	void *ctx;
+	char name[64];
+	char state_dir[PATH_MAX];
+	pl_loop_t *loop;
+	int supervised;
+	int chan;
+	pl_watch_t *chan_w;
+	pl_reader_t rd;
+	pl_wq_t wq;
+	int started;
+	int exiting;
+	int exit_code;
+	pl_config_t *cfg;
+	pl_timer_t *grace;
+	struct {
+		char name[32];
+		int fd;
+	} listen[SVC_MAX_LISTEN];
+	int nlisten;
+};
+
+typedef struct {
+	const char *config_file;
+	int foreground;
+	int level;
+} svc_args_t;
+
+static void usage(const pl_service_def_t *def, FILE *out)
+{
+	fprintf(out,
+		"Usage: %s [-f] [-c FILE] [-l LEVEL]\n"
+		"%s\n\n"
+		"Normally started by plsc-supervisor(8), which passes the configuration\n"
+		"over its channel. Options:\n"
+		"  -f, --foreground     run alone for debugging: read the config file,\n"
+		"                       bind own sockets, stop on Ctrl-C\n"
+		"  -c, --config FILE    config file for --foreground (default %s)\n"
+		"  -l, --log-level LVL  debug, info, notice, warn, error (default info)\n"
+		"  -h, --help           this text\n"
+		"  -V, --version        print the version\n",
+		def->name, def->summary ? def->summary : "",
+		PL_DEFAULT_CONFIG_FILE);
+	if (def->help)
+		fprintf(out, "\n%s", def->help);
+}
+
+/* 0 = continue, otherwise 1 + exit code. */
+static int parse_args(int argc, char **argv, const pl_service_def_t *def,
+		      svc_args_t *a)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	a->config_file = PL_DEFAULT_CONFIG_FILE;
+	a->foreground = 0;
+	a->level = PL_LOG_INFO;
+	while ((c = getopt_long(argc, argv, "hVc:fl:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(def, stdout);
+			return 1;
+		case 'V':
+			printf("%s %s\n", def->name, PL_VERSION);
+			return 1;
+		case 'c':
+			a->config_file = optarg;
+			break;
+		case 'f':
+			a->foreground = 1;
+			break;
+		case 'l':
+			a->level = pl_log_level_parse(optarg);
+			if (a->level < 0) {
+				fprintf(stderr, "%s: unknown log level '%s'\n",
+					def->name, optarg);
+				return 1 + 2;
+			}
+			break;
+		default:
+			usage(def, stderr);
+			return 1 + 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", def->name,
+			argv[optind]);
+		return 1 + 2;
+	}
+	return 0;
+}
+
+/* ---- accessors ---- */
+
+pl_loop_t *pl_service_loop(pl_service_t *svc)
+{
+	return svc->loop;
+}
+
+const char *pl_service_name(const pl_service_t *svc)
+{
+	return svc->name;
+}
+
+const char *pl_service_state_dir(const pl_service_t *svc)
+{
+	return svc->state_dir;
+}
+
+int pl_service_supervised(const pl_service_t *svc)
+{
+	return svc->supervised;
+}
+
+int pl_service_listen_fd(pl_service_t *svc, const char *name)
+{
+	for (int i = 0; i < svc->nlisten; i++)
+		if (strcmp(svc->listen[i].name, name) == 0)
+			return svc->listen[i].fd;
+	return -1;
+}
+
+/* ---- channel ---- */
+
+static void chan_update(pl_service_t *svc)
+{
+	uint32_t ev = EPOLLIN | (pl_wq_empty(&svc->wq) ? 0 : EPOLLOUT);
+	pl_loop_watch_mod(svc->loop, svc->chan_w, ev);
+}
+
+int pl_service_send(pl_service_t *svc, const pl_msg_t *m)
+{
+	if (!svc->supervised || svc->chan < 0)
+		return -PL_PROTO_EIO;
+	int rc = pl_wq_push(&svc->wq, m);
+	if (rc < 0)
+		return rc;
+	rc = pl_wq_flush(&svc->wq, svc->chan);
+	if (rc < 0)
+		return rc;
+	chan_update(svc);
+	return 0;
+}
+
+static void send_simple(pl_service_t *svc, uint16_t type, uint8_t flags,
+			uint32_t seq)
+{
+	pl_msg_t m;
+	if (pl_msg_init(&m, type, flags, seq) < 0)
+		return;
+	if (pl_msg_finish(&m) == 0 && pl_service_send(svc, &m) < 0)
+		pl_warn("cannot send %s to the supervisor",
+			pl_msg_type_name(type));
+	pl_msg_free(&m);
+}
+
+static void send_hello(pl_service_t *svc)
+{
+	pl_msg_t m;
+	if (pl_msg_init(&m, PL_MSG_HELLO, 0, 0) < 0)
+		return;
+	pl_msg_add_str(&m, PL_TAG_NAME, svc->name);
+	pl_msg_add_u32(&m, PL_TAG_PID, (uint32_t)getpid());
+	pl_msg_add_str(&m, PL_TAG_VERSION, PL_VERSION);
+	pl_msg_add_u32(&m, PL_TAG_CAPS, svc->def->caps);
+	if (pl_msg_finish(&m) == 0)
+		pl_service_send(svc, &m);
+	pl_msg_free(&m);
+}
+
+void pl_service_exit(pl_service_t *svc, int code)
+{
+	svc->exiting = 1;
+	svc->exit_code = code;
+	pl_loop_stop(svc->loop);
+}
+
+static void grace_expired(pl_loop_t *loop, void *arg)
+{
+	pl_service_t *svc = arg;
+	(void)loop;
+	svc->grace = NULL;
+	pl_warn("grace period over with work in flight; exiting now");
+	pl_service_exit(svc, 0);
+}
+
+static void begin_shutdown(pl_service_t *svc, uint32_t grace_ms)
+{
+	if (svc->exiting || svc->grace)
+		return;
+	pl_info("shutting down (grace %u ms)", grace_ms);
+	if (!svc->def->shutdown || !svc->started) {
+		pl_service_exit(svc, 0);
+		return;
+	}
+	/* Leave a margin so we exit on our own before the supervisor's
+	 * SIGKILL. */
+	uint32_t margin = grace_ms > 200 ? grace_ms - 100 : grace_ms;
+	svc->grace = pl_loop_timer(svc->loop, margin, grace_expired, svc);
+	svc->def->shutdown(svc, grace_ms, svc->ctx);
+}
+
+static int apply_config(pl_service_t *svc, const char *name, const char *text,
+			size_t len)
+{
+	pl_err_t err;
+	pl_cnode_t node;
+	char path[PL_CPATH_MAX];
+
+	pl_config_t *cfg = pl_config_parse(name, text, len, &err);
+	if (!cfg) {
+		pl_err("%s", err.msg);
+		return PL_EXIT_CONFIG;
+	}
+	snprintf(path, sizeof(path), "services.%s", svc->name);
+	pl_cnode_make(&node, cfg, pl_config_json(cfg), path);
+	int rc;
+	if (!svc->started) {
+		rc = svc->def->start ? svc->def->start(svc, &node, svc->ctx) : 0;
+		if (rc == 0)
+			svc->started = 1;
+	} else if (!svc->def->reconfig) {
+		pl_info("new configuration needs a restart; exiting");
+		pl_service_exit(svc, 0);
+		rc = 0;
+	} else {
+		rc = svc->def->reconfig(svc, &node, svc->ctx);
+		if (rc != 0)
+			pl_err("new configuration rejected; keeping the old one");
+	}
+	if (rc == 0 || !svc->started) {
+		pl_config_free(svc->cfg);
+		svc->cfg = cfg;
+	} else {
+		pl_config_free(cfg);
+	}
+	return svc->started ? 0 : rc;
+}
+
+static void handle_frame(pl_service_t *svc, pl_frame_t *f)
+{
+	switch (f->type) {
+	case PL_MSG_PING:
+		send_simple(svc, PL_MSG_PONG, PL_FLAG_REPLY, f->seq);
+		break;
+	case PL_MSG_CONFIG: {
+		pl_field_t fl;
+		int was_started = svc->started;
+		if (pl_frame_find(f, PL_TAG_CONFIG, &fl) != 1) {
+			pl_err("CONFIG without a configuration");
+			break;
+		}
+		int rc = apply_config(svc, "supervisor configuration",
+				      (const char *)fl.val, fl.len);
+		if (rc != 0) {
+			pl_service_exit(svc, rc);
+		} else if (!was_started) {
+			send_simple(svc, PL_MSG_READY, 0, 0);
+			pl_info("ready");
+		}
+		break;
+	}
+	case PL_MSG_SHUTDOWN: {
+		uint32_t grace = 5000;
+		pl_frame_get_u32(f, PL_TAG_GRACE_MS, &grace);
+		begin_shutdown(svc, grace);
+		break;
+	}
+	default:
+		if (svc->def->message)
+			svc->def->message(svc, f, svc->ctx);
+		else
+			pl_debug("ignoring %s", pl_msg_type_name(f->type));
+	}
+	if (f->fd >= 0 && !svc->def->message)
+		close(f->fd);
+}
+
+static void chan_lost(pl_service_t *svc, int rc)
+{
+	if (rc == -PL_PROTO_EOF)
+		pl_notice("supervisor went away; exiting");
+	else
+		pl_err("supervisor channel: %s; exiting",
+		       pl_proto_strerror(rc));
+	pl_loop_unwatch(svc->loop, svc->chan_w);
+	svc->chan_w = NULL;
+	close(svc->chan);
+	svc->chan = -1;
+	pl_service_exit(svc, 0);
+}
+
+static void chan_io(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
+{
+	pl_service_t *svc = arg;
+	(void)loop;
+	if (ev & EPOLLOUT) {
+		int rc = pl_wq_flush(&svc->wq, fd);
+		if (rc < 0) {
+			chan_lost(svc, rc);
+			return;
+		}
+		chan_update(svc);
+	}
+	if (!(ev & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	ssize_t n = pl_reader_fill(&svc->rd, fd);
+	pl_frame_t f;
+	int rc;
+	while (svc->chan >= 0 && (rc = pl_reader_next(&svc->rd, &f)) == 1)
+		handle_frame(svc, &f);
+	if (svc->chan < 0)
+		return;
+	if (rc < 0)
+		chan_lost(svc, rc);
+	else if (n < 0)
+		chan_lost(svc, (int)n);
+}
+
+/* ---- set-up ---- */
+
+static int parse_listen_env(pl_service_t *svc, const char *env)
+{
+	char buf[1024];
+	if (pl_fmt(buf, sizeof(buf), "%s", env) < 0)
+		return -1;
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		if (!eq || svc->nlisten >= SVC_MAX_LISTEN)
+			return -1;
+		*eq = '\0';
+		pl_strlcpy(svc->listen[svc->nlisten].name, tok,
+			   sizeof(svc->listen[0].name));
+		svc->listen[svc->nlisten].fd = atoi(eq + 1);
+		pl_set_cloexec(svc->listen[svc->nlisten].fd, 1);
+		svc->nlisten++;
+	}
+	return 0;
+}
+
+static void on_term(pl_loop_t *loop, int signo, void *arg);
+
+static int setup_supervised(pl_service_t *svc, const char *chan)
+{
+	const char *name = getenv(PL_ENV_SERVICE);
+	const char *sd = getenv(PL_ENV_STATE_DIR);
+	const char *lfds = getenv(PL_ENV_LISTEN);
+
+	if (name && pl_valid_name(name))
+		pl_strlcpy(svc->name, name, sizeof(svc->name));
+	if (sd)
+		pl_strlcpy(svc->state_dir, sd, sizeof(svc->state_dir));
+	if (lfds && parse_listen_env(svc, lfds) < 0) {
+		fprintf(stderr, "%s: malformed %s\n", svc->name, PL_ENV_LISTEN);
+		return PL_EXIT_CONFIG;
+	}
+	svc->chan = atoi(chan);
+	svc->supervised = 1;
+	pl_set_nonblock(svc->chan);
+	pl_set_cloexec(svc->chan, 1);
+	/* Backstop for "exit when the supervisor dies": EOF on the channel
+	 * is the primary signal, this catches a wedged read. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		return 1;
+	unsetenv(PL_ENV_CHANNEL);
+	unsetenv(PL_ENV_LISTEN);
+	if (pl_reader_init(&svc->rd, SVC_CHANNEL_MAX_FRAME) < 0)
+		return 1;
+	pl_wq_init(&svc->wq, SVC_CHANNEL_MAX_QUEUE);
+	svc->chan_w = pl_loop_watch(svc->loop, svc->chan, EPOLLIN, chan_io, svc);
+	if (!svc->chan_w)
+		return 1;
+	/* SIGTERM arrives from PR_SET_PDEATHSIG or a supervisor escalating:
+	 * treat it as SHUTDOWN. The terminal's SIGINT is the supervisor's. */
+	pl_loop_signal(svc->loop, SIGTERM, on_term, svc);
+	signal(SIGINT, SIG_IGN);
+	send_hello(svc);
+	return 0;
+}
+
+static int foreground_listen(pl_service_t *svc, const pl_cnode_t *sec)
+{
+	pl_cnode_t lst;
+	pl_err_t err;
+	if (pl_cnode_object(sec, "listen", 0, &lst, &err) < 0) {
+		pl_err("%s", err.msg);
+		return PL_EXIT_CONFIG;
+	}
+	if (!lst.node)
+		return 0;
+	const char *key;
+	json_t *val;
+	json_object_foreach(lst.node, key, val) {
+		char msg[256];
+		if (!json_is_string(val) || svc->nlisten >= SVC_MAX_LISTEN) {
+			pl_cnode_error(&lst, key, &err, "expected \"host:port\"");
+			pl_err("%s", err.msg);
+			return PL_EXIT_CONFIG;
+		}
+		int fd = pl_listen_tcp(json_string_value(val), 128, msg,
+				       sizeof(msg));
+		if (fd < 0) {
+			pl_err("listen %s: %s", key, msg);
+			return 1;
+		}
+		pl_strlcpy(svc->listen[svc->nlisten].name, key,
+			   sizeof(svc->listen[0].name));
+		svc->listen[svc->nlisten++].fd = fd;
+	}
+	return 0;
+}
+
+static void on_term(pl_loop_t *loop, int signo, void *arg)
+{
+	pl_service_t *svc = arg;
+	(void)loop;
+	pl_info("signal %d", signo);
+	begin_shutdown(svc, 5000);
+}
+
+static int setup_foreground(pl_service_t *svc, const char *file)
+{
+	pl_err_t err;
+	pl_cnode_t root, sec, paths;
+	const char *sd = "/var/lib/plsc";
+
+	svc->cfg = pl_config_load(file, &err);
+	if (!svc->cfg) {
+		pl_err("%s", err.msg);
+		return PL_EXIT_CONFIG;
+	}
+	root = pl_config_root(svc->cfg);
+	if (pl_cnode_object(&root, "paths", 0, &paths, &err) < 0 ||
+	    (paths.node &&
+	     pl_cnode_str(&paths, "state_dir", sd, &sd, &err) < 0)) {
+		pl_err("%s", err.msg);
+		return PL_EXIT_CONFIG;
+	}
+	if (pl_fmt(svc->state_dir, sizeof(svc->state_dir), "%s/%s", sd,
+		   svc->name) < 0)
+		return PL_EXIT_CONFIG;
+	pl_cnode_t services;
+	if (pl_cnode_object(&root, "services", 0, &services, &err) < 0 ||
+	    (services.node &&
+	     pl_cnode_object(&services, svc->name, 0, &sec, &err) < 0)) {
+		pl_err("%s", err.msg);
+		return PL_EXIT_CONFIG;
+	}
+	if (!services.node || !sec.node) {
+		json_t *empty = json_object();
+		json_object_set_new(pl_config_json(svc->cfg), "__empty", empty);
+		pl_cnode_make(&sec, svc->cfg, empty, "services");
+		snprintf(sec.path, sizeof(sec.path), "services.%s", svc->name);
+	}
+	int rc = foreground_listen(svc, &sec);
+	if (rc)
+		return rc;
+	pl_loop_signal(svc->loop, SIGINT, on_term, svc);
+	pl_loop_signal(svc->loop, SIGTERM, on_term, svc);
+	if (pl_mkdir_p(svc->state_dir, 0700) < 0)
+		pl_warn("state dir %s: %s", svc->state_dir, strerror(errno));
+	rc = svc->def->start ? svc->def->start(svc, &sec, svc->ctx) : 0;
+	if (rc == 0) {
+		svc->started = 1;
+		pl_info("ready (foreground)");
+	}
+	return rc;
+}
+
+static void flush_before_exit(pl_service_t *svc)
+{
+	/* Best effort: a final message (e.g. a shutdown RESULT) should reach
+	 * the supervisor, but never block for long. */
+	for (int i = 0; i < 20 && svc->chan >= 0 && !pl_wq_empty(&svc->wq);
+	     i++) {
+		if (pl_wq_flush(&svc->wq, svc->chan) != 0)
+			break;
+		usleep(5000);
+	}
+}
+
+int pl_service_main(int argc, char **argv, const pl_service_def_t *def,
+		    void *ctx)
+{
+	svc_args_t a;
+	pl_service_t svc;
+	int rc = parse_args(argc, argv, def, &a);
+	if (rc)
+		return rc - 1;
+
+	memset(&svc, 0, sizeof(svc));
+	svc.def = def;
+	svc.ctx = ctx;
+	svc.chan = -1;
+	pl_strlcpy(svc.name, def->name, sizeof(svc.name));
+	signal(SIGPIPE, SIG_IGN);
+	const char *chan = getenv(PL_ENV_CHANNEL);
+	svc.loop = pl_loop_new();
+	if (!svc.loop) {
+		fprintf(stderr, "%s: cannot create event loop: %s\n", def->name,
+			strerror(errno));
+		return 1;
+	}
+	if (chan && !a.foreground) {
+		rc = setup_supervised(&svc, chan);
+		pl_log_init(svc.name, (pl_log_level_t)a.level, 2);
+	} else {
+		pl_log_init(svc.name, (pl_log_level_t)a.level, 2);
+		rc = setup_foreground(&svc, a.config_file);
+	}
+	if (rc == 0 && pl_loop_run(svc.loop) < 0) {
+		pl_crit("event loop: %s", strerror(errno));
+		rc = 1;
+	} else if (rc == 0) {
+		rc = svc.exit_code;
+	}
+	if (svc.started && def->stop)
+		def->stop(&svc, ctx);
+	flush_before_exit(&svc);
+	if (svc.chan_w)
+		pl_loop_unwatch(svc.loop, svc.chan_w);
+	if (svc.supervised) {
+		pl_reader_free(&svc.rd);
+		pl_wq_free(&svc.wq);
+	}
+	if (svc.grace)
+		pl_loop_timer_cancel(svc.loop, svc.grace);
+	pl_loop_free(svc.loop);
+	pl_config_free(svc.cfg);
+	return rc;
+}

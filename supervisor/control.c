@@ -1,0 +1,324 @@
+/* The control socket: <run_dir>/plsc.sock, mode 0660, speaking the same
+ * TLV protocol. Clients are plsc(1) and the console. Each client is
+ * bounded in frame size, queue size and idle time. */
+#include "sv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "pl_log.h"
+#include "pl_util.h"
+
+#define CTL_MAX_CLIENTS 64
+#define CTL_MAX_FRAME (64u * 1024u)
+#define CTL_MAX_QUEUE (4u * 1024u * 1024u)
+#define CTL_IDLE_MS 60000u
+
+typedef struct sv_client {
+	sv_sup_t *sup;
+	int fd;
+	pl_watch_t *w;
+	pl_reader_t rd;
+	pl_wq_t wq;
+	pl_timer_t *idle;
+	int closing;
+	struct sv_client *next;
+} sv_client_t;
+
+static void client_free(sv_client_t *c)
+{
+	sv_sup_t *sup = c->sup;
+	for (sv_client_t **pp = &sup->clients; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	sup->nclients--;
+	pl_loop_unwatch(sup->loop, c->w);
+	pl_loop_timer_cancel(sup->loop, c->idle);
+	close(c->fd);
+	pl_reader_free(&c->rd);
+	pl_wq_free(&c->wq);
+	free(c);
+}
+
+static void client_idle(pl_loop_t *loop, void *arg)
+{
+	sv_client_t *c = arg;
+	(void)loop;
+	c->idle = NULL;
+	client_free(c);
+}
+
+static void client_send(sv_client_t *c, pl_msg_t *m)
+{
+	if (pl_msg_finish(m) < 0 || pl_wq_push(&c->wq, m) < 0 ||
+	    pl_wq_flush(&c->wq, c->fd) < 0) {
+		c->closing = 1;
+		return;
+	}
+	pl_loop_watch_mod(c->sup->loop, c->w,
+			  EPOLLIN | (pl_wq_empty(&c->wq) ? 0 : EPOLLOUT));
+}
+
+static void reply(sv_client_t *c, uint32_t seq, int ok, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void reply(sv_client_t *c, uint32_t seq, int ok, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	pl_msg_t m;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (pl_msg_init(&m, PL_MSG_RESULT,
+			PL_FLAG_REPLY | (ok ? 0 : PL_FLAG_ERROR), seq) < 0)
+		return;
+	pl_msg_add_u32(&m, PL_TAG_STATUS, ok ? 0 : 1);
+	pl_msg_add_str(&m, PL_TAG_MESSAGE, msg);
+	client_send(c, &m);
+	pl_msg_free(&m);
+}
+
+static void add_service(pl_msg_t *m, const sv_svc_t *s, uint64_t now)
+{
+	pl_msg_nest_begin(m, PL_TAG_SERVICE);
+	pl_msg_add_str(m, PL_TAG_NAME, s->conf.name);
+	pl_msg_add_u8(m, PL_TAG_ENABLED, (uint8_t)sv_svc_enabled(s));
+	pl_msg_add_str(m, PL_TAG_STATE, sv_state_name(s->state));
+	pl_msg_add_u32(m, PL_TAG_PID, s->pid > 0 ? (uint32_t)s->pid : 0);
+	pl_msg_add_u32(m, PL_TAG_RESTARTS, s->restarts);
+	if (s->pid > 0)
+		pl_msg_add_u64(m, PL_TAG_UPTIME_MS, now - s->started_at);
+	if (s->last_exit[0])
+		pl_msg_add_str(m, PL_TAG_LAST_EXIT, s->last_exit);
+	pl_msg_add_str(m, PL_TAG_PATH, s->conf.path);
+	pl_msg_nest_end(m);
+}
+
+static void do_status(sv_client_t *c, uint32_t seq)
+{
+	sv_sup_t *sup = c->sup;
+	uint64_t now = pl_now_ms();
+	pl_msg_t m;
+
+	if (pl_msg_init(&m, PL_MSG_RESULT, PL_FLAG_REPLY, seq) < 0)
+		return;
+	pl_msg_add_u32(&m, PL_TAG_STATUS, 0);
+	pl_msg_nest_begin(&m, PL_TAG_SUPERVISOR);
+	pl_msg_add_u32(&m, PL_TAG_PID, (uint32_t)getpid());
+	pl_msg_add_str(&m, PL_TAG_VERSION, PL_VERSION);
+	pl_msg_add_u64(&m, PL_TAG_UPTIME_MS, now - sup->started_at);
+	pl_msg_add_str(&m, PL_TAG_PATH, sup->config_file);
+	pl_msg_nest_end(&m);
+	for (int i = 0; i < sup->nsvcs; i++)
+		add_service(&m, sup->svcs[i], now);
+	client_send(c, &m);
+	pl_msg_free(&m);
+}
+
+static sv_svc_t *named(sv_client_t *c, const pl_frame_t *f, char *name,
+		       size_t sz)
+{
+	if (pl_frame_get_str(f, PL_TAG_NAME, name, sz) < 0) {
+		reply(c, f->seq, 0, "request without a valid service name");
+		return NULL;
+	}
+	sv_svc_t *s = sv_find(c->sup, name);
+	if (!s)
+		reply(c, f->seq, 0, "no such service: %s", name);
+	return s;
+}
+
+static void do_toggle(sv_client_t *c, const pl_frame_t *f, int on)
+{
+	char name[SV_NAME_MAX];
+	sv_svc_t *s = named(c, f, name, sizeof(name));
+	if (!s)
+		return;
+	s->override = on;
+	if (sv_overrides_save(c->sup) < 0) {
+		reply(c, f->seq, 0, "cannot persist the change (see the supervisor log)");
+		return;
+	}
+	pl_info("%s: %s by control request", name, on ? "enabled" : "disabled");
+	if (on)
+		sv_svc_start(s);
+	else
+		sv_svc_stop(s, SV_STOP_DISABLE);
+	reply(c, f->seq, 1, "%s %s", name, on ? "enabled" : "disabled");
+}
+
+static void do_restart(sv_client_t *c, const pl_frame_t *f)
+{
+	char name[SV_NAME_MAX];
+	sv_svc_t *s = named(c, f, name, sizeof(name));
+	if (!s)
+		return;
+	if (!sv_svc_enabled(s)) {
+		reply(c, f->seq, 0, "%s is disabled; enable it first", name);
+		return;
+	}
+	pl_info("%s: restart by control request", name);
+	if (s->pid > 0) {
+		sv_svc_stop(s, SV_STOP_RESTART);
+	} else {
+		s->state = SV_STOPPED;
+		sv_svc_start(s);
+	}
+	reply(c, f->seq, 1, "%s restarting", name);
+}
+
+static void handle(sv_client_t *c, const pl_frame_t *f)
+{
+	switch (f->type) {
+	case PL_MSG_CTL_STATUS:
+		do_status(c, f->seq);
+		break;
+	case PL_MSG_CTL_ENABLE:
+		do_toggle(c, f, 1);
+		break;
+	case PL_MSG_CTL_DISABLE:
+		do_toggle(c, f, 0);
+		break;
+	case PL_MSG_CTL_RESTART:
+		do_restart(c, f);
+		break;
+	case PL_MSG_CTL_RELOAD:
+		sv_reload(c->sup);
+		reply(c, f->seq, 1, "configuration reloaded (see the supervisor log)");
+		break;
+	case PL_MSG_CTL_STOP:
+		reply(c, f->seq, 1, "stopping");
+		sv_begin_shutdown(c->sup);
+		break;
+	default:
+		reply(c, f->seq, 0, "unsupported request %s",
+		      pl_msg_type_name(f->type));
+	}
+}
+
+static void client_io(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
+{
+	sv_client_t *c = arg;
+	pl_frame_t f;
+	int rc = 0;
+	(void)loop;
+
+	if (ev & EPOLLOUT) {
+		if (pl_wq_flush(&c->wq, fd) < 0)
+			c->closing = 1;
+		else
+			pl_loop_watch_mod(c->sup->loop, c->w,
+				EPOLLIN | (pl_wq_empty(&c->wq) ? 0 : EPOLLOUT));
+	}
+	if (!c->closing && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+		ssize_t n = pl_reader_fill(&c->rd, fd);
+		while (!c->closing && (rc = pl_reader_next(&c->rd, &f)) == 1) {
+			if (f.fd >= 0)
+				close(f.fd);
+			handle(c, &f);
+		}
+		if (rc < 0) {
+			pl_warn("control client: %s", pl_proto_strerror(rc));
+			c->closing = 1;
+		} else if (n < 0) {
+			c->closing = 1;
+		}
+	}
+	if (c->closing)
+		client_free(c);
+}
+
+static void ctl_accept(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
+{
+	sv_sup_t *sup = arg;
+	(void)ev;
+	for (;;) {
+		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0)
+			return;
+		if (sup->nclients >= CTL_MAX_CLIENTS) {
+			pl_warn("control socket: too many clients; refusing one");
+			close(cfd);
+			continue;
+		}
+		sv_client_t *c = calloc(1, sizeof(*c));
+		if (!c || pl_reader_init(&c->rd, CTL_MAX_FRAME) < 0) {
+			free(c);
+			close(cfd);
+			continue;
+		}
+		c->sup = sup;
+		c->fd = cfd;
+		pl_wq_init(&c->wq, CTL_MAX_QUEUE);
+		c->w = pl_loop_watch(loop, cfd, EPOLLIN, client_io, c);
+		c->idle = pl_loop_timer(loop, CTL_IDLE_MS, client_idle, c);
+		c->next = sup->clients;
+		sup->clients = c;
+		sup->nclients++;
+	}
+}
+
+int sv_control_open(sv_sup_t *sup)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (pl_fmt(sup->ctl_path, sizeof(sup->ctl_path), "%s/plsc.sock",
+		   sup->cfg.run_dir) < 0 ||
+	    strlen(sup->ctl_path) >= sizeof(sa.sun_path)) {
+		pl_crit("control socket path too long: %s/plsc.sock",
+			sup->cfg.run_dir);
+		return -1;
+	}
+	pl_strlcpy(sa.sun_path, sup->ctl_path, sizeof(sa.sun_path));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	/* A live supervisor answers connect(); a stale socket does not. */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		pl_crit("another supervisor is running on %s", sup->ctl_path);
+		close(fd);
+		return -1;
+	}
+	unlink(sup->ctl_path);
+	mode_t old = umask(0117);
+	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc < 0 || listen(fd, 32) < 0) {
+		pl_crit("control socket %s: %s", sup->ctl_path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (sup->drop_privs && chown(sup->ctl_path, 0, sup->run_gid) < 0)
+		pl_warn("chown %s: %s", sup->ctl_path, strerror(errno));
+	sup->ctl_fd = fd;
+	sup->ctl_w = pl_loop_watch(sup->loop, fd, EPOLLIN, ctl_accept, sup);
+	return sup->ctl_w ? 0 : -1;
+}
+
+void sv_control_close(sv_sup_t *sup)
+{
+	while (sup->clients) {
+		sv_client_t *c = sup->clients;
+		pl_wq_flush(&c->wq, c->fd);
+		client_free(c);
+	}
+	if (sup->ctl_w)
+		pl_loop_unwatch(sup->loop, sup->ctl_w);
+	sup->ctl_w = NULL;
+	if (sup->ctl_fd >= 0) {
+		close(sup->ctl_fd);
+		unlink(sup->ctl_path);
+	}
+	sup->ctl_fd = -1;
+}

@@ -1,0 +1,330 @@
+/* The supervisor's configuration: schema, defaults, validation. Service
+ * sections are passed through to the services, which validate their own
+ * keys; the supervisor reads only enabled, path, listen and log_level. */
+#include "sv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pl_log.h"
+#include "pl_util.h"
+
+static const struct {
+	const char *name;
+	const char *listen; /* NULL: none */
+} default_services[] = {
+	{ "PrinterLogicServiceOfflinePrint", "0.0.0.0:31989" },
+	{ "PrinterLogicServiceSimpleBadgeRelease", "0.0.0.0:31990" },
+	{ "PrinterLogicServiceEmail", NULL },
+	{ "PrinterLogicServiceAirprint", NULL },
+	{ "PrinterLogicServiceOffNetworkServer", NULL },
+	{ "PrinterLogicServiceIdentitySync", NULL },
+	{ "PrinterLogicServiceSNMP", NULL },
+};
+
+char *sv_config_default(const char *base, const char *bindir)
+{
+	char sd[PATH_MAX], ld[PATH_MAX], rd[PATH_MAX], p[PATH_MAX];
+	json_t *root = json_object(), *paths = json_object();
+	json_t *sup = json_object(), *svcs = json_object();
+
+	if (base) {
+		snprintf(sd, sizeof(sd), "%s/lib", base);
+		snprintf(ld, sizeof(ld), "%s/log", base);
+		snprintf(rd, sizeof(rd), "%s/run", base);
+	} else {
+		snprintf(sd, sizeof(sd), "/var/lib/plsc");
+		snprintf(ld, sizeof(ld), "/var/log/plsc");
+		snprintf(rd, sizeof(rd), "/run/plsc");
+	}
+	json_object_set_new(paths, "state_dir", json_string(sd));
+	json_object_set_new(paths, "log_dir", json_string(ld));
+	json_object_set_new(paths, "run_dir", json_string(rd));
+	json_object_set_new(sup, "user", json_string("plsc"));
+	json_object_set_new(sup, "log_level", json_string("info"));
+	json_object_set_new(sup, "heartbeat_interval_ms", json_integer(5000));
+	json_object_set_new(sup, "heartbeat_timeout_ms", json_integer(15000));
+	json_object_set_new(sup, "start_timeout_ms", json_integer(30000));
+	json_object_set_new(sup, "stop_grace_ms", json_integer(5000));
+	json_object_set_new(sup, "restart_first_ms", json_integer(10));
+	json_object_set_new(sup, "restart_base_ms", json_integer(250));
+	json_object_set_new(sup, "restart_max_ms", json_integer(30000));
+	json_object_set_new(sup, "stable_after_ms", json_integer(10000));
+	json_object_set_new(sup, "throttle_ms", json_integer(5000));
+	json_object_set_new(sup, "max_deaths", json_integer(10));
+	json_object_set_new(sup, "death_window_ms", json_integer(60000));
+	json_object_set_new(sup, "log_max_bytes", json_integer(10485760));
+	json_object_set_new(sup, "log_keep", json_integer(5));
+	for (size_t i = 0; i < PL_ARRAY_LEN(default_services); i++) {
+		json_t *s = json_object();
+		snprintf(p, sizeof(p), "%s/%s", bindir, default_services[i].name);
+		json_object_set_new(s, "enabled", json_true());
+		json_object_set_new(s, "path", json_string(p));
+		if (default_services[i].listen) {
+			json_t *l = json_object();
+			json_object_set_new(l, "main",
+				json_string(default_services[i].listen));
+			json_object_set_new(s, "listen", l);
+		}
+		json_object_set_new(svcs, default_services[i].name, s);
+	}
+	json_object_set_new(root, "paths", paths);
+	json_object_set_new(root, "supervisor", sup);
+	json_object_set_new(root, "services", svcs);
+	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	return text;
+}
+
+static int get_u32(const pl_cnode_t *n, const char *key, long long min,
+		   long long max, uint32_t *out, pl_err_t *err)
+{
+	long long v;
+	if (pl_cnode_int(n, key, min, max, *out, &v, err) < 0)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int get_path(const pl_cnode_t *n, const char *key, char *dst,
+		    size_t sz, pl_err_t *err)
+{
+	const char *v;
+	if (pl_cnode_str(n, key, dst, &v, err) < 0)
+		return -1;
+	if (v[0] != '/')
+		return pl_cnode_error(n, key, err, "expected an absolute path");
+	if (v != dst && pl_fmt(dst, sz, "%s", v) < 0)
+		return pl_cnode_error(n, key, err, "path too long");
+	return 0;
+}
+
+static int load_paths(const pl_cnode_t *root, sv_config_t *c, pl_err_t *err)
+{
+	static const char *const keys[] = { "state_dir", "log_dir", "run_dir",
+					    NULL };
+	pl_cnode_t p;
+	if (pl_cnode_object(root, "paths", 0, &p, err) < 0)
+		return -1;
+	if (!p.node)
+		return 0;
+	if (pl_cnode_check_keys(&p, keys, err) < 0 ||
+	    get_path(&p, "state_dir", c->state_dir, sizeof(c->state_dir), err) < 0 ||
+	    get_path(&p, "log_dir", c->log_dir, sizeof(c->log_dir), err) < 0 ||
+	    get_path(&p, "run_dir", c->run_dir, sizeof(c->run_dir), err) < 0)
+		return -1;
+	return 0;
+}
+
+static int check_level(const pl_cnode_t *n, const char *key, char *dst,
+		       size_t sz, pl_err_t *err)
+{
+	const char *v;
+	if (pl_cnode_str(n, key, dst, &v, err) < 0)
+		return -1;
+	if (pl_log_level_parse(v) < 0)
+		return pl_cnode_error(n, key, err,
+			"expected one of debug, info, notice, warn, error");
+	if (v != dst)
+		pl_strlcpy(dst, v, sz);
+	return 0;
+}
+
+static int load_supervisor(const pl_cnode_t *root, sv_config_t *c,
+			   pl_err_t *err)
+{
+	static const char *const keys[] = {
+		"user", "log_level", "heartbeat_interval_ms",
+		"heartbeat_timeout_ms", "start_timeout_ms", "stop_grace_ms",
+		"restart_first_ms", "restart_base_ms", "restart_max_ms",
+		"stable_after_ms", "throttle_ms", "max_deaths",
+		"death_window_ms", "log_max_bytes", "log_keep", NULL
+	};
+	pl_cnode_t s;
+	const char *user;
+	long long lmb;
+
+	if (pl_cnode_object(root, "supervisor", 0, &s, err) < 0)
+		return -1;
+	if (!s.node)
+		return 0;
+	if (pl_cnode_check_keys(&s, keys, err) < 0 ||
+	    pl_cnode_str(&s, "user", c->user, &user, err) < 0 ||
+	    check_level(&s, "log_level", c->log_level, sizeof(c->log_level), err) < 0 ||
+	    get_u32(&s, "heartbeat_interval_ms", 10, 3600000, &c->heartbeat_interval_ms, err) < 0 ||
+	    get_u32(&s, "heartbeat_timeout_ms", 20, 3600000, &c->heartbeat_timeout_ms, err) < 0 ||
+	    get_u32(&s, "start_timeout_ms", 10, 3600000, &c->start_timeout_ms, err) < 0 ||
+	    get_u32(&s, "stop_grace_ms", 10, 600000, &c->stop_grace_ms, err) < 0 ||
+	    get_u32(&s, "restart_first_ms", 0, 60000, &c->restart_first_ms, err) < 0 ||
+	    get_u32(&s, "restart_base_ms", 1, 600000, &c->restart_base_ms, err) < 0 ||
+	    get_u32(&s, "restart_max_ms", 1, 3600000, &c->restart_max_ms, err) < 0 ||
+	    get_u32(&s, "stable_after_ms", 0, 3600000, &c->stable_after_ms, err) < 0 ||
+	    get_u32(&s, "throttle_ms", 0, 3600000, &c->throttle_ms, err) < 0 ||
+	    get_u32(&s, "max_deaths", 1, SV_MAX_DEATHS, &c->max_deaths, err) < 0 ||
+	    get_u32(&s, "death_window_ms", 1, 86400000, &c->death_window_ms, err) < 0 ||
+	    get_u32(&s, "log_keep", 0, 100, &c->log_keep, err) < 0 ||
+	    pl_cnode_int(&s, "log_max_bytes", 4096, 1LL << 40, (long long)c->log_max_bytes, &lmb, err) < 0)
+		return -1;
+	if (user != c->user && pl_fmt(c->user, sizeof(c->user), "%s", user) < 0)
+		return pl_cnode_error(&s, "user", err, "name too long");
+	if (c->heartbeat_timeout_ms <= c->heartbeat_interval_ms)
+		return pl_cnode_error(&s, "heartbeat_timeout_ms", err,
+			"must be larger than heartbeat_interval_ms (%u)",
+			c->heartbeat_interval_ms);
+	c->log_max_bytes = (uint64_t)lmb;
+	return 0;
+}
+
+static int load_listen(const pl_cnode_t *sec, sv_svcconf_t *sc, pl_err_t *err)
+{
+	pl_cnode_t l;
+	const char *key;
+	json_t *val;
+
+	if (pl_cnode_object(sec, "listen", 0, &l, err) < 0)
+		return -1;
+	if (!l.node)
+		return 0;
+	json_object_foreach(l.node, key, val) {
+		char host[128];
+		int port;
+		if (sc->nlisten >= SV_MAX_LISTEN)
+			return pl_cnode_error(&l, key, err, "too many sockets (max %d)",
+					      SV_MAX_LISTEN);
+		if (!pl_valid_name(key) || strlen(key) >= sizeof(sc->listen[0].name))
+			return pl_cnode_error(&l, key, err, "invalid socket name");
+		if (!json_is_string(val) ||
+		    pl_parse_hostport(json_string_value(val), host, sizeof(host), &port) < 0 ||
+		    strlen(json_string_value(val)) >= sizeof(sc->listen[0].addr))
+			return pl_cnode_error(&l, key, err,
+				"expected \"host:port\" (e.g. \"0.0.0.0:31989\")");
+		pl_strlcpy(sc->listen[sc->nlisten].name, key, sizeof(sc->listen[0].name));
+		pl_strlcpy(sc->listen[sc->nlisten].addr, json_string_value(val),
+			   sizeof(sc->listen[0].addr));
+		sc->nlisten++;
+	}
+	return 0;
+}
+
+static int load_service(const pl_cnode_t *svcs, const char *name,
+			sv_config_t *c, pl_err_t *err)
+{
+	pl_cnode_t sec;
+	const char *path;
+	sv_svcconf_t *sc = &c->svcs[c->nsvcs];
+
+	if (c->nsvcs >= SV_MAX_SERVICES)
+		return pl_cnode_error(svcs, name, err, "too many services (max %d)",
+				      SV_MAX_SERVICES);
+	if (!pl_valid_name(name))
+		return pl_cnode_error(svcs, name, err,
+			"invalid service name (letters, digits, '_', '-', '.')");
+	if (pl_cnode_object(svcs, name, 1, &sec, err) < 0)
+		return -1;
+	memset(sc, 0, sizeof(*sc));
+	pl_strlcpy(sc->name, name, sizeof(sc->name));
+	pl_strlcpy(sc->log_level, c->log_level, sizeof(sc->log_level));
+	if (pl_cnode_bool(&sec, "enabled", 1, &sc->enabled, err) < 0 ||
+	    pl_cnode_str_req(&sec, "path", &path, err) < 0 ||
+	    check_level(&sec, "log_level", sc->log_level, sizeof(sc->log_level), err) < 0 ||
+	    load_listen(&sec, sc, err) < 0)
+		return -1;
+	if (path[0] != '/')
+		return pl_cnode_error(&sec, "path", err, "expected an absolute path");
+	if (pl_fmt(sc->path, sizeof(sc->path), "%s", path) < 0)
+		return pl_cnode_error(&sec, "path", err, "path too long");
+	sc->section = json_incref(sec.node);
+	c->nsvcs++;
+	return 0;
+}
+
+static void set_defaults(sv_config_t *c)
+{
+	memset(c, 0, sizeof(*c));
+	pl_strlcpy(c->state_dir, "/var/lib/plsc", sizeof(c->state_dir));
+	pl_strlcpy(c->log_dir, "/var/log/plsc", sizeof(c->log_dir));
+	pl_strlcpy(c->run_dir, "/run/plsc", sizeof(c->run_dir));
+	pl_strlcpy(c->user, "plsc", sizeof(c->user));
+	pl_strlcpy(c->log_level, "info", sizeof(c->log_level));
+	c->heartbeat_interval_ms = 5000;
+	c->heartbeat_timeout_ms = 15000;
+	c->start_timeout_ms = 30000;
+	c->stop_grace_ms = 5000;
+	c->restart_first_ms = 10;
+	c->restart_base_ms = 250;
+	c->restart_max_ms = 30000;
+	c->stable_after_ms = 10000;
+	c->throttle_ms = 5000;
+	c->max_deaths = 10;
+	c->death_window_ms = 60000;
+	c->log_max_bytes = 10u * 1024u * 1024u;
+	c->log_keep = 5;
+}
+
+int sv_config_load(const char *file, sv_config_t *c, pl_err_t *err)
+{
+	static const char *const keys[] = { "paths", "supervisor", "services",
+					    NULL };
+	pl_cnode_t root, svcs;
+	const char *name;
+	json_t *val;
+
+	set_defaults(c);
+	pl_strlcpy(c->file, file, sizeof(c->file));
+	pl_config_t *cfg = pl_config_load(file, err);
+	if (!cfg)
+		return -1;
+	root = pl_config_root(cfg);
+	int rc = -1;
+	if (pl_cnode_check_keys(&root, keys, err) < 0 ||
+	    load_paths(&root, c, err) < 0 ||
+	    load_supervisor(&root, c, err) < 0 ||
+	    pl_cnode_object(&root, "services", 1, &svcs, err) < 0)
+		goto out;
+	json_object_foreach(svcs.node, name, val) {
+		(void)val;
+		if (load_service(&svcs, name, c, err) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0)
+		sv_config_free(c);
+	pl_config_free(cfg);
+	return rc;
+}
+
+void sv_config_free(sv_config_t *c)
+{
+	for (int i = 0; i < c->nsvcs; i++) {
+		json_decref(c->svcs[i].section);
+		c->svcs[i].section = NULL;
+	}
+	c->nsvcs = 0;
+}
+
+const sv_svcconf_t *sv_config_find(const sv_config_t *c, const char *name)
+{
+	for (int i = 0; i < c->nsvcs; i++)
+		if (strcmp(c->svcs[i].name, name) == 0)
+			return &c->svcs[i];
+	return NULL;
+}
+
+int sv_svcconf_needs_restart(const sv_svcconf_t *a, const sv_svcconf_t *b)
+{
+	if (strcmp(a->path, b->path) != 0 || a->nlisten != b->nlisten ||
+	    strcmp(a->log_level, b->log_level) != 0)
+		return 1;
+	for (int i = 0; i < a->nlisten; i++)
+		if (strcmp(a->listen[i].name, b->listen[i].name) != 0 ||
+		    strcmp(a->listen[i].addr, b->listen[i].addr) != 0)
+			return 1;
+	return 0;
+}
+
+int sv_svcconf_section_equal(const sv_svcconf_t *a, const sv_svcconf_t *b)
+{
+	return json_equal(a->section, b->section);
+}

@@ -1,0 +1,213 @@
+/* plsc-supervisor internals. Modules:
+ *   sconf.c    the supervisor's view of the config (schema, defaults)
+ *   svc.c      one supervised service: spawn, channel, state machine
+ *   logcap.c   per-service log files: line assembly, stamping, rotation
+ *   control.c  the control socket (plsc, console)
+ *   overrides.c persisted enable/disable
+ *   route.c    routing TLV messages between services
+ *   main.c     arguments, start-up, signals, reload, shutdown */
+#ifndef SV_H
+#define SV_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pl_config.h"
+#include "pl_loop.h"
+#include "pl_proto.h"
+
+#define SV_MAX_SERVICES 32
+#define SV_MAX_LISTEN 8
+#define SV_MAX_DEATHS 64
+#define SV_NAME_MAX 64
+#define SV_CHANNEL_MAX_FRAME (1024u * 1024u)
+#define SV_CHANNEL_MAX_QUEUE (16u * 1024u * 1024u)
+
+/* ---- configuration (sconf.c) ---- */
+
+typedef struct {
+	char name[SV_NAME_MAX];
+	int enabled;
+	char path[PATH_MAX];
+	char log_level[16];
+	json_t *section; /* owned reference: sent to the service as CONFIG */
+	int nlisten;
+	struct {
+		char name[32];
+		char addr[128];
+	} listen[SV_MAX_LISTEN];
+} sv_svcconf_t;
+
+typedef struct {
+	char file[PATH_MAX];
+	char state_dir[PATH_MAX];
+	char log_dir[PATH_MAX];
+	char run_dir[PATH_MAX];
+	char user[64];
+	char log_level[16];
+	uint32_t heartbeat_interval_ms;
+	uint32_t heartbeat_timeout_ms;
+	uint32_t start_timeout_ms;
+	uint32_t stop_grace_ms;
+	uint32_t restart_first_ms;
+	uint32_t restart_base_ms;
+	uint32_t restart_max_ms;
+	uint32_t stable_after_ms;
+	uint32_t throttle_ms;
+	uint32_t max_deaths;
+	uint32_t death_window_ms;
+	uint64_t log_max_bytes;
+	uint32_t log_keep;
+	int nsvcs;
+	sv_svcconf_t svcs[SV_MAX_SERVICES];
+} sv_config_t;
+
+/* Load and validate; on error returns -1 with err set (file:line:col). */
+int sv_config_load(const char *file, sv_config_t *c, pl_err_t *err);
+void sv_config_free(sv_config_t *c);
+/* The complete default configuration; base = directory for state/log/run
+ * (NULL: the system paths), bindir = where the service binaries live. */
+char *sv_config_default(const char *base, const char *bindir);
+const sv_svcconf_t *sv_config_find(const sv_config_t *c, const char *name);
+/* Do two service configs differ in what needs a restart (path, listen)? */
+int sv_svcconf_needs_restart(const sv_svcconf_t *a, const sv_svcconf_t *b);
+int sv_svcconf_section_equal(const sv_svcconf_t *a, const sv_svcconf_t *b);
+
+/* ---- log files (logcap.c) ---- */
+
+#define SV_LOG_LINE_MAX 8192
+
+typedef struct {
+	char path[PATH_MAX];
+	int fd;
+	uint64_t size;
+	uint64_t max_bytes;
+	uint32_t keep;
+	char ident[SV_NAME_MAX];
+	char line[SV_LOG_LINE_MAX];
+	size_t linelen;
+} sv_logfile_t;
+
+int sv_logfile_open(sv_logfile_t *lf, const char *path, const char *ident,
+		    uint64_t max_bytes, uint32_t keep);
+void sv_logfile_close(sv_logfile_t *lf);
+void sv_logfile_set_limits(sv_logfile_t *lf, uint64_t max_bytes, uint32_t keep);
+/* Raw bytes from a child: split into lines, stamp unstamped ones. */
+void sv_logfile_feed(sv_logfile_t *lf, const char *p, size_t n, long pid);
+/* Flush a partial line (child died mid-line). */
+void sv_logfile_flush(sv_logfile_t *lf, long pid);
+/* One complete line (with newline); rotates first if it would not fit. */
+void sv_logfile_write(sv_logfile_t *lf, const char *line, size_t len);
+int sv_logfile_rotate(sv_logfile_t *lf);
+
+/* ---- services (svc.c) ---- */
+
+typedef enum {
+	SV_DISABLED,
+	SV_STOPPED,
+	SV_STARTING,
+	SV_RUNNING,
+	SV_BACKOFF,
+	SV_THROTTLED,
+	SV_FAILED,
+	SV_STOPPING,
+} sv_state_t;
+
+const char *sv_state_name(sv_state_t s);
+
+typedef struct sv_sup sv_sup_t;
+
+typedef struct sv_svc {
+	sv_sup_t *sup;
+	sv_svcconf_t conf;
+	int override; /* -1 none, 0 disabled, 1 enabled (persisted) */
+	sv_state_t state;
+	pid_t pid;
+	long last_pid;
+	int chan;
+	pl_watch_t *chan_w;
+	pl_reader_t rd;
+	pl_wq_t wq;
+	int helloed;
+	unsigned caps;
+	int log_r, log_w; /* the log pipe outlives restarts */
+	pl_watch_t *log_watch;
+	sv_logfile_t log;
+	int listen_fds[SV_MAX_LISTEN];
+	uint64_t started_at, ready_at;
+	uint32_t restarts;
+	uint32_t backoff_step;
+	uint64_t deaths[SV_MAX_DEATHS];
+	uint32_t ndeaths;
+	pl_timer_t *timer;   /* restart delay, start timeout or stop grace */
+	pl_timer_t *hb;      /* heartbeat */
+	uint64_t last_pong;
+	uint32_t ping_seq;
+	char last_exit[160];
+	char kill_reason[96];
+	int stop_then; /* after the child exits: SV_STOP_* */
+	int removed;   /* dropped from the config on reload */
+} sv_svc_t;
+
+enum { SV_STOP_REST = 0, SV_STOP_RESTART, SV_STOP_DISABLE, SV_STOP_REMOVE };
+
+int sv_svc_init(sv_svc_t *s, sv_sup_t *sup, const sv_svcconf_t *conf);
+void sv_svc_free(sv_svc_t *s);
+int sv_svc_enabled(const sv_svc_t *s);
+/* Start if enabled and idle (clears failed/throttled). */
+void sv_svc_start(sv_svc_t *s);
+/* Ask the child to stop; then per "then" (SV_STOP_*). */
+void sv_svc_stop(sv_svc_t *s, int then);
+/* waitpid() said our child exited. */
+void sv_svc_exited(sv_svc_t *s, int status);
+/* Send a frame to the child (routing, CONFIG). */
+int sv_svc_send(sv_svc_t *s, const pl_msg_t *m);
+void sv_svc_send_config(sv_svc_t *s);
+/* SIGKILL the child's process group (shutdown escalation). */
+void sv_svc_kill(sv_svc_t *s, const char *why);
+
+/* ---- the supervisor (main.c) ---- */
+
+struct sv_sup {
+	pl_loop_t *loop;
+	sv_config_t cfg;
+	char config_file[PATH_MAX];
+	int nsvcs;
+	sv_svc_t *svcs[SV_MAX_SERVICES];
+	int shutting_down;
+	int exit_code;
+	uint64_t started_at;
+	pl_timer_t *shutdown_timer;
+	uid_t run_uid;
+	gid_t run_gid;
+	int drop_privs;
+	sv_logfile_t ownlog;
+	int ctl_fd;
+	pl_watch_t *ctl_w;
+	struct sv_client *clients;
+	int nclients;
+	char ctl_path[PATH_MAX];
+};
+
+sv_svc_t *sv_find(sv_sup_t *sup, const char *name);
+/* A child changed state: if shutting down and none is left, finish. */
+void sv_check_shutdown(sv_sup_t *sup);
+void sv_reload(sv_sup_t *sup);
+void sv_begin_shutdown(sv_sup_t *sup);
+
+/* ---- persisted enable/disable (overrides.c) ---- */
+
+int sv_overrides_load(sv_sup_t *sup);
+int sv_overrides_save(sv_sup_t *sup);
+
+/* ---- control socket (control.c) ---- */
+
+int sv_control_open(sv_sup_t *sup);
+void sv_control_close(sv_sup_t *sup);
+
+/* ---- routing (route.c) ---- */
+
+void sv_route(sv_sup_t *sup, sv_svc_t *from, const pl_frame_t *f);
+
+#endif

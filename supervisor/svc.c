@@ -1,0 +1,704 @@
+/* One supervised service: spawning, the channel, the restart policy.
+ *
+ * State x event (s6-style):
+ *   DISABLED/STOPPED/FAILED --start--> STARTING (fork+exec)
+ *   STARTING --READY--> RUNNING; --start timeout--> SIGKILL
+ *   RUNNING --heartbeat timeout--> SIGKILL
+ *   any live --stop--> STOPPING --exit--> per stop_then
+ *   live --exit--> FAILED   (exit 78, or too many deaths in the window)
+ *               \-> THROTTLED (died before READY: throttle_ms)
+ *               \-> BACKOFF  (died after READY: first, base*2^n, capped)
+ *   BACKOFF/THROTTLED --timer--> STARTING */
+#include "sv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pl_log.h"
+#include "pl_service.h"
+#include "pl_util.h"
+
+static const char *const state_names[] = {
+	[SV_DISABLED] = "disabled", [SV_STOPPED] = "stopped",
+	[SV_STARTING] = "starting", [SV_RUNNING] = "running",
+	[SV_BACKOFF] = "backoff",   [SV_THROTTLED] = "throttled",
+	[SV_FAILED] = "failed",     [SV_STOPPING] = "stopping",
+};
+
+const char *sv_state_name(sv_state_t s)
+{
+	return (unsigned)s < PL_ARRAY_LEN(state_names) ? state_names[s] : "?";
+}
+
+static int live(const sv_svc_t *s)
+{
+	return s->pid > 0;
+}
+
+int sv_svc_enabled(const sv_svc_t *s)
+{
+	return s->override >= 0 ? s->override : s->conf.enabled;
+}
+
+static void log_io(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
+{
+	sv_svc_t *s = arg;
+	char buf[16384];
+	(void)loop;
+	(void)ev;
+	/* Bounded per wake-up so one chatty service cannot starve the rest;
+	 * the pipe applies back-pressure to it meanwhile. */
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		sv_logfile_feed(&s->log, buf, (size_t)n, s->last_pid);
+	}
+}
+
+static void drain_log(sv_svc_t *s)
+{
+	log_io(s->sup->loop, s->log_r, EPOLLIN, s);
+}
+
+int sv_svc_init(sv_svc_t *s, sv_sup_t *sup, const sv_svcconf_t *conf)
+{
+	char path[PATH_MAX + 8];
+	int p[2];
+
+	memset(s, 0, sizeof(*s));
+	s->sup = sup;
+	s->conf = *conf;
+	json_incref(s->conf.section);
+	s->override = -1;
+	s->state = SV_STOPPED;
+	s->chan = -1;
+	s->log_r = s->log_w = -1;
+	for (int i = 0; i < SV_MAX_LISTEN; i++)
+		s->listen_fds[i] = -1;
+	(void)pl_fmt(path, sizeof(path), "%s/%s.log", sup->cfg.log_dir,
+		     conf->name);
+	if (sv_logfile_open(&s->log, path, conf->name, sup->cfg.log_max_bytes,
+			    sup->cfg.log_keep) < 0) {
+		pl_err("%s: cannot open log %s: %s", conf->name, path,
+		       strerror(errno));
+		return -1;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	s->log_r = p[0];
+	s->log_w = p[1];
+	pl_set_nonblock(s->log_r);
+	s->log_watch = pl_loop_watch(sup->loop, s->log_r, EPOLLIN, log_io, s);
+	return s->log_watch ? 0 : -1;
+}
+
+static void close_listen(sv_svc_t *s)
+{
+	for (int i = 0; i < SV_MAX_LISTEN; i++) {
+		if (s->listen_fds[i] >= 0)
+			close(s->listen_fds[i]);
+		s->listen_fds[i] = -1;
+	}
+}
+
+static void chan_close(sv_svc_t *s)
+{
+	if (s->chan_w)
+		pl_loop_unwatch(s->sup->loop, s->chan_w);
+	s->chan_w = NULL;
+	if (s->chan >= 0) {
+		close(s->chan);
+		pl_reader_free(&s->rd);
+		pl_wq_free(&s->wq);
+	}
+	s->chan = -1;
+	s->helloed = 0;
+}
+
+static void cancel_timers(sv_svc_t *s)
+{
+	pl_loop_timer_cancel(s->sup->loop, s->timer);
+	pl_loop_timer_cancel(s->sup->loop, s->hb);
+	s->timer = s->hb = NULL;
+}
+
+void sv_svc_free(sv_svc_t *s)
+{
+	cancel_timers(s);
+	chan_close(s);
+	if (s->log_watch) {
+		drain_log(s);
+		pl_loop_unwatch(s->sup->loop, s->log_watch);
+	}
+	sv_logfile_flush(&s->log, s->last_pid);
+	sv_logfile_close(&s->log);
+	if (s->log_r >= 0)
+		close(s->log_r);
+	if (s->log_w >= 0)
+		close(s->log_w);
+	close_listen(s);
+	json_decref(s->conf.section);
+}
+
+void sv_svc_kill(sv_svc_t *s, const char *why)
+{
+	if (!live(s))
+		return;
+	if (why && !s->kill_reason[0])
+		pl_strlcpy(s->kill_reason, why, sizeof(s->kill_reason));
+	/* The whole process group: helpers the service forked go too. */
+	kill(-s->pid, SIGKILL);
+	kill(s->pid, SIGKILL);
+}
+
+/* ---- channel ---- */
+
+static void chan_update(sv_svc_t *s)
+{
+	if (s->chan_w)
+		pl_loop_watch_mod(s->sup->loop, s->chan_w,
+				  EPOLLIN | (pl_wq_empty(&s->wq) ? 0 : EPOLLOUT));
+}
+
+int sv_svc_send(sv_svc_t *s, const pl_msg_t *m)
+{
+	if (s->chan < 0)
+		return -PL_PROTO_EIO;
+	int rc = pl_wq_push(&s->wq, m);
+	if (rc == 0)
+		rc = pl_wq_flush(&s->wq, s->chan);
+	if (rc < 0) {
+		/* A child that does not read its channel is not healthy. */
+		pl_warn("%s: channel: %s", s->conf.name, pl_proto_strerror(rc));
+		sv_svc_kill(s, "channel overflow");
+		return rc;
+	}
+	chan_update(s);
+	return 0;
+}
+
+void sv_svc_send_config(sv_svc_t *s)
+{
+	pl_msg_t m;
+	char *text = json_dumps(s->conf.section, JSON_COMPACT);
+	if (!text || pl_msg_init(&m, PL_MSG_CONFIG, 0, 0) < 0) {
+		free(text);
+		return;
+	}
+	pl_msg_add_str(&m, PL_TAG_CONFIG, text);
+	if (pl_msg_finish(&m) == 0)
+		sv_svc_send(s, &m);
+	pl_msg_free(&m);
+	free(text);
+}
+
+static void send_simple(sv_svc_t *s, uint16_t type, uint32_t seq,
+			uint32_t grace)
+{
+	pl_msg_t m;
+	if (pl_msg_init(&m, type, 0, seq) < 0)
+		return;
+	if (grace)
+		pl_msg_add_u32(&m, PL_TAG_GRACE_MS, grace);
+	if (pl_msg_finish(&m) == 0)
+		sv_svc_send(s, &m);
+	pl_msg_free(&m);
+}
+
+static void heartbeat(pl_loop_t *loop, void *arg)
+{
+	sv_svc_t *s = arg;
+	uint64_t now = pl_now_ms();
+	s->hb = NULL;
+	if (s->state != SV_RUNNING)
+		return;
+	if (now - s->last_pong > s->sup->cfg.heartbeat_timeout_ms) {
+		char why[96];
+		snprintf(why, sizeof(why), "no heartbeat reply for %llu ms",
+			 (unsigned long long)(now - s->last_pong));
+		pl_err("%s[%ld]: %s; killing it", s->conf.name, (long)s->pid, why);
+		sv_svc_kill(s, why);
+		return;
+	}
+	send_simple(s, PL_MSG_PING, ++s->ping_seq, 0);
+	s->hb = pl_loop_timer(loop, s->sup->cfg.heartbeat_interval_ms,
+			      heartbeat, s);
+}
+
+static void on_ready(sv_svc_t *s)
+{
+	if (s->state != SV_STARTING)
+		return;
+	pl_loop_timer_cancel(s->sup->loop, s->timer);
+	s->timer = NULL;
+	s->state = SV_RUNNING;
+	s->ready_at = s->last_pong = pl_now_ms();
+	pl_info("%s[%ld]: ready after %llu ms", s->conf.name, (long)s->pid,
+		(unsigned long long)(s->ready_at - s->started_at));
+	s->hb = pl_loop_timer(s->sup->loop, s->sup->cfg.heartbeat_interval_ms,
+			      heartbeat, s);
+}
+
+static void on_hello(sv_svc_t *s, const pl_frame_t *f)
+{
+	uint32_t caps = 0;
+	char ver[64] = "?";
+	pl_frame_get_u32(f, PL_TAG_CAPS, &caps);
+	pl_frame_get_str(f, PL_TAG_VERSION, ver, sizeof(ver));
+	s->caps = caps;
+	s->helloed = 1;
+	pl_debug("%s[%ld]: hello version %s caps %#x", s->conf.name,
+		 (long)s->pid, ver, caps);
+	sv_svc_send_config(s);
+}
+
+static void handle_frame(sv_svc_t *s, const pl_frame_t *f)
+{
+	if (!s->helloed && f->type != PL_MSG_HELLO) {
+		pl_warn("%s: %s before HELLO; dropped", s->conf.name,
+			pl_msg_type_name(f->type));
+		return;
+	}
+	switch (f->type) {
+	case PL_MSG_HELLO:
+		on_hello(s, f);
+		break;
+	case PL_MSG_READY:
+		on_ready(s);
+		break;
+	case PL_MSG_PONG:
+		s->last_pong = pl_now_ms();
+		break;
+	case PL_MSG_RESULT:
+		break;
+	default:
+		/* Status from a child is gossip (Postfix): route what names a
+		 * destination, log and drop anything else. */
+		sv_route(s->sup, s, f);
+	}
+}
+
+static void chan_io(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
+{
+	sv_svc_t *s = arg;
+	pl_frame_t f;
+	int rc = 0;
+	(void)loop;
+
+	if (ev & EPOLLOUT) {
+		if (pl_wq_flush(&s->wq, fd) < 0) {
+			chan_close(s);
+			return;
+		}
+		chan_update(s);
+	}
+	if (!(ev & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	ssize_t n = pl_reader_fill(&s->rd, fd);
+	while (s->chan >= 0 && (rc = pl_reader_next(&s->rd, &f)) == 1) {
+		handle_frame(s, &f);
+		if (f.fd >= 0)
+			close(f.fd); /* services never pass fds up, yet */
+	}
+	if (s->chan < 0)
+		return;
+	if (rc < 0) {
+		pl_err("%s[%ld]: bad frame on channel: %s; killing it",
+		       s->conf.name, (long)s->pid, pl_proto_strerror(rc));
+		sv_svc_kill(s, "protocol error on channel");
+		chan_close(s);
+	} else if (n < 0) {
+		/* EOF: the child is exiting; waitpid will tell us how. */
+		chan_close(s);
+	}
+}
+
+/* ---- spawning ---- */
+
+static int bind_listen(sv_svc_t *s)
+{
+	char err[256];
+	for (int i = 0; i < s->conf.nlisten; i++) {
+		if (s->listen_fds[i] >= 0)
+			continue; /* kept across restarts: no missed connects */
+		int fd = pl_listen_tcp(s->conf.listen[i].addr, 128, err,
+				       sizeof(err));
+		if (fd < 0) {
+			(void)pl_fmt(s->last_exit, sizeof(s->last_exit),
+				     "cannot listen on %s", err);
+			return -1;
+		}
+		s->listen_fds[i] = fd;
+	}
+	return 0;
+}
+
+static void child_fds(sv_svc_t *s, int chan, char *env, size_t envsz)
+{
+	/* Fixed numbers: 0 /dev/null, 1+2 the log pipe, 3 the channel,
+	 * 4.. the listening sockets. */
+	int devnull = open("/dev/null", O_RDONLY);
+	int target = PL_CHANNEL_FD + 1;
+	size_t off = 0;
+
+	/* Move everything out of the way first so dup2 never clobbers. */
+	int high = 64;
+	chan = fcntl(chan, F_DUPFD, high);
+	int logw = fcntl(s->log_w, F_DUPFD, high);
+	int lfd[SV_MAX_LISTEN];
+	for (int i = 0; i < s->conf.nlisten; i++)
+		lfd[i] = fcntl(s->listen_fds[i], F_DUPFD, high);
+	dup2(devnull, 0);
+	dup2(logw, 1);
+	dup2(logw, 2);
+	dup2(chan, PL_CHANNEL_FD);
+	env[0] = '\0';
+	for (int i = 0; i < s->conf.nlisten; i++, target++) {
+		dup2(lfd[i], target);
+		int n = snprintf(env + off, envsz - off, "%s%s=%d",
+				 off ? "," : "", s->conf.listen[i].name, target);
+		if (n > 0 && (size_t)n < envsz - off)
+			off += (size_t)n;
+	}
+	closefrom(target);
+}
+
+static int drop_privileges(const sv_sup_t *sup)
+{
+	if (!sup->drop_privs)
+		return 0;
+	if (setgroups(0, NULL) < 0 || setgid(sup->run_gid) < 0 ||
+	    setuid(sup->run_uid) < 0)
+		return -1;
+	if (setuid(0) == 0)
+		return -1; /* must not be able to regain root */
+	return 0;
+}
+
+static void exec_child(sv_svc_t *s, int chan, const char *state_dir)
+{
+	char lenv[512], chanbuf[16];
+
+	pl_loop_unblock_signals();
+	for (int sig = 1; sig < 32; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	child_fds(s, chan, lenv, sizeof(lenv));
+	if (drop_privileges(s->sup) < 0) {
+		fprintf(stderr, "cannot drop privileges to %s: %s\n",
+			s->sup->cfg.user, strerror(errno));
+		_exit(PL_EXIT_CONFIG);
+	}
+	snprintf(chanbuf, sizeof(chanbuf), "%d", PL_CHANNEL_FD);
+	setenv(PL_ENV_CHANNEL, chanbuf, 1);
+	setenv(PL_ENV_SERVICE, s->conf.name, 1);
+	setenv(PL_ENV_STATE_DIR, state_dir, 1);
+	if (lenv[0])
+		setenv(PL_ENV_LISTEN, lenv, 1);
+	else
+		unsetenv(PL_ENV_LISTEN);
+	char *argv[] = { s->conf.path, "--log-level", s->conf.log_level, NULL };
+	execv(s->conf.path, argv);
+	fprintf(stderr, "exec %s: %s\n", s->conf.path, strerror(errno));
+	_exit(127);
+}
+
+static int prepare_state_dir(sv_svc_t *s, char *dir, size_t sz)
+{
+	if (pl_fmt(dir, sz, "%s/%s", s->sup->cfg.state_dir, s->conf.name) < 0)
+		return -1;
+	if (pl_mkdir_p(dir, 0700) < 0)
+		return -1;
+	/* Each service owns its namespace, writable by the run user only. */
+	if (s->sup->drop_privs &&
+	    chown(dir, s->sup->run_uid, s->sup->run_gid) < 0)
+		return -1;
+	return 0;
+}
+
+static void set_failed(sv_svc_t *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void set_failed(sv_svc_t *s, const char *fmt, ...)
+{
+	char msg[sizeof(s->last_exit)];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	s->state = SV_FAILED;
+	memcpy(s->last_exit, msg, sizeof(msg));
+	pl_err("%s: %s", s->conf.name, s->last_exit);
+	sv_check_shutdown(s->sup);
+}
+
+static void start_timeout(pl_loop_t *loop, void *arg)
+{
+	sv_svc_t *s = arg;
+	(void)loop;
+	s->timer = NULL;
+	pl_err("%s[%ld]: not ready after %u ms; killing it", s->conf.name,
+	       (long)s->pid, s->sup->cfg.start_timeout_ms);
+	sv_svc_kill(s, "not ready in time");
+}
+
+static void spawn(sv_svc_t *s)
+{
+	char dir[PATH_MAX];
+	int sp[2];
+
+	if (access(s->conf.path, X_OK) < 0) {
+		/* No binary yet (a later release ships it): a clear, steady
+		 * state, not a restart loop. */
+		set_failed(s, "binary not found or not executable: %s",
+			   s->conf.path);
+		return;
+	}
+	if (prepare_state_dir(s, dir, sizeof(dir)) < 0) {
+		set_failed(s, "cannot prepare state dir: %s", strerror(errno));
+		return;
+	}
+	if (bind_listen(s) < 0) {
+		set_failed(s, "%s", s->last_exit);
+		return;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+		set_failed(s, "socketpair: %s", strerror(errno));
+		return;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(sp[0]);
+		close(sp[1]);
+		set_failed(s, "fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		close(sp[0]);
+		exec_child(s, sp[1], dir);
+	}
+	close(sp[1]);
+	/* Also from the parent side: no window where a signal to the group
+	 * misses the child. */
+	setpgid(pid, pid);
+	s->pid = pid;
+	s->last_pid = pid;
+	s->chan = sp[0];
+	pl_set_nonblock(s->chan);
+	pl_reader_init(&s->rd, SV_CHANNEL_MAX_FRAME);
+	pl_wq_init(&s->wq, SV_CHANNEL_MAX_QUEUE);
+	s->chan_w = pl_loop_watch(s->sup->loop, s->chan, EPOLLIN, chan_io, s);
+	s->state = SV_STARTING;
+	s->started_at = pl_now_ms();
+	s->kill_reason[0] = '\0';
+	s->stop_then = SV_STOP_REST;
+	s->timer = pl_loop_timer(s->sup->loop, s->sup->cfg.start_timeout_ms,
+				 start_timeout, s);
+	pl_info("%s[%ld]: started %s", s->conf.name, (long)pid, s->conf.path);
+}
+
+static void restart_due(pl_loop_t *loop, void *arg)
+{
+	sv_svc_t *s = arg;
+	(void)loop;
+	s->timer = NULL;
+	if (s->state != SV_BACKOFF && s->state != SV_THROTTLED)
+		return;
+	s->restarts++;
+	spawn(s);
+}
+
+void sv_svc_start(sv_svc_t *s)
+{
+	if (live(s) || s->sup->shutting_down)
+		return;
+	if (!sv_svc_enabled(s)) {
+		s->state = SV_DISABLED;
+		return;
+	}
+	pl_loop_timer_cancel(s->sup->loop, s->timer);
+	s->timer = NULL;
+	s->ndeaths = 0;
+	s->backoff_step = 0;
+	spawn(s);
+}
+
+static void stop_grace(pl_loop_t *loop, void *arg)
+{
+	sv_svc_t *s = arg;
+	(void)loop;
+	s->timer = NULL;
+	pl_warn("%s[%ld]: still running %u ms after SHUTDOWN; killing it",
+		s->conf.name, (long)s->pid, s->sup->cfg.stop_grace_ms);
+	sv_svc_kill(s, "did not stop within the grace period");
+}
+
+void sv_svc_stop(sv_svc_t *s, int then)
+{
+	if (!live(s)) {
+		cancel_timers(s);
+		if (then == SV_STOP_DISABLE)
+			s->state = SV_DISABLED;
+		else if (then == SV_STOP_RESTART)
+			sv_svc_start(s);
+		else
+			s->state = sv_svc_enabled(s) ? SV_STOPPED : SV_DISABLED;
+		return;
+	}
+	s->stop_then = then;
+	if (s->state == SV_STOPPING)
+		return;
+	s->state = SV_STOPPING;
+	cancel_timers(s);
+	pl_info("%s[%ld]: stopping", s->conf.name, (long)s->pid);
+	if (s->helloed)
+		send_simple(s, PL_MSG_SHUTDOWN, 0, s->sup->cfg.stop_grace_ms);
+	else
+		kill(s->pid, SIGTERM);
+	s->timer = pl_loop_timer(s->sup->loop, s->sup->cfg.stop_grace_ms,
+				 stop_grace, s);
+}
+
+/* ---- exit handling ---- */
+
+static void describe_exit(sv_svc_t *s, int status)
+{
+	if (WIFEXITED(status)) {
+		int c = WEXITSTATUS(status);
+		snprintf(s->last_exit, sizeof(s->last_exit), "exit %d%s", c,
+			 c == PL_EXIT_CONFIG ? " (bad configuration)" :
+			 c == 127 ? " (cannot execute)" : "");
+	} else if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		snprintf(s->last_exit, sizeof(s->last_exit), "signal %d (SIG%s)%s",
+			 sig, sigabbrev_np(sig) ? sigabbrev_np(sig) : "?",
+			 WCOREDUMP(status) ? ", core dumped" : "");
+	}
+	if (s->kill_reason[0]) {
+		size_t n = strlen(s->last_exit);
+		snprintf(s->last_exit + n, sizeof(s->last_exit) - n, ": %s",
+			 s->kill_reason);
+	}
+}
+
+static uint32_t count_deaths(sv_svc_t *s, uint64_t now)
+{
+	uint32_t win = s->sup->cfg.death_window_ms, kept = 0;
+	for (uint32_t i = 0; i < s->ndeaths; i++)
+		if (now - s->deaths[i] <= win)
+			s->deaths[kept++] = s->deaths[i];
+	s->ndeaths = kept;
+	if (s->ndeaths < SV_MAX_DEATHS)
+		s->deaths[s->ndeaths++] = now;
+	return s->ndeaths;
+}
+
+static uint32_t backoff_delay(sv_svc_t *s)
+{
+	const sv_config_t *c = &s->sup->cfg;
+	uint64_t d;
+	if (s->backoff_step == 0)
+		d = c->restart_first_ms;
+	else if (s->backoff_step > 20)
+		d = c->restart_max_ms;
+	else
+		d = (uint64_t)c->restart_base_ms << (s->backoff_step - 1);
+	if (d > c->restart_max_ms)
+		d = c->restart_max_ms;
+	s->backoff_step++;
+	return (uint32_t)d;
+}
+
+static void after_stop(sv_svc_t *s)
+{
+	switch (s->stop_then) {
+	case SV_STOP_RESTART:
+		s->state = SV_STOPPED;
+		sv_svc_start(s);
+		break;
+	case SV_STOP_DISABLE:
+		s->state = SV_DISABLED;
+		break;
+	case SV_STOP_REMOVE:
+		s->state = SV_STOPPED;
+		s->removed = 1;
+		break;
+	default:
+		s->state = sv_svc_enabled(s) ? SV_STOPPED : SV_DISABLED;
+	}
+}
+
+static void schedule_restart(sv_svc_t *s, int was_ready, uint64_t now)
+{
+	const sv_config_t *c = &s->sup->cfg;
+	uint32_t deaths = count_deaths(s, now);
+
+	if (deaths >= c->max_deaths) {
+		s->state = SV_FAILED;
+		pl_err("%s: %u deaths in %u s; giving up until 'plsc restart %s'",
+		       s->conf.name, deaths, c->death_window_ms / 1000,
+		       s->conf.name);
+		return;
+	}
+	uint32_t delay;
+	if (!was_ready) {
+		/* Died before it ever served: likely bad config or a missing
+		 * resource, so don't hammer it (Postfix's throttle). */
+		s->state = SV_THROTTLED;
+		delay = c->throttle_ms;
+	} else {
+		if (now - s->ready_at >= c->stable_after_ms)
+			s->backoff_step = 0; /* a stable run forgives */
+		s->state = SV_BACKOFF;
+		delay = backoff_delay(s);
+	}
+	pl_notice("%s: restarting in %u ms (%s)", s->conf.name, delay,
+		  sv_state_name(s->state));
+	s->timer = pl_loop_timer(s->sup->loop, delay, restart_due, s);
+}
+
+void sv_svc_exited(sv_svc_t *s, int status)
+{
+	uint64_t now = pl_now_ms();
+	int was_ready = s->state == SV_RUNNING ||
+			(s->state == SV_STOPPING && s->ready_at >= s->started_at);
+	sv_state_t prev = s->state;
+
+	describe_exit(s, status);
+	drain_log(s);
+	sv_logfile_flush(&s->log, s->pid);
+	pl_log(status == 0 || prev == SV_STOPPING ? PL_LOG_INFO : PL_LOG_WARN,
+	       "%s[%ld]: exited: %s (ran %llu ms)", s->conf.name, (long)s->pid,
+	       s->last_exit, (unsigned long long)(now - s->started_at));
+	s->pid = 0;
+	if (!was_ready)
+		s->ready_at = 0;
+	chan_close(s);
+	cancel_timers(s);
+	if (prev == SV_STOPPING || s->sup->shutting_down) {
+		after_stop(s);
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == PL_EXIT_CONFIG) {
+		s->state = SV_FAILED;
+		pl_err("%s: bad configuration; fix it, then 'plsc restart %s'",
+		       s->conf.name, s->conf.name);
+	} else if (!sv_svc_enabled(s)) {
+		s->state = SV_DISABLED;
+	} else {
+		schedule_restart(s, was_ready, now);
+	}
+	sv_check_shutdown(s->sup);
+}
