@@ -1,0 +1,68 @@
+/* Blocking control-socket client with timeouts. */
+#include "ctlclient.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "pl_util.h"
+
+int ctl_connect(ctl_client_t *c, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	pl_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -1;
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    pl_reader_init(&c->rd, PL_PROTO_MAX_FRAME) < 0) {
+		int e = errno;
+		close(c->fd);
+		c->fd = -1;
+		errno = e;
+		return -1;
+	}
+	pl_set_nonblock(c->fd);
+	return 0;
+}
+
+void ctl_close(ctl_client_t *c)
+{
+	if (c->fd >= 0) {
+		close(c->fd);
+		pl_reader_free(&c->rd);
+	}
+	c->fd = -1;
+}
+
+int ctl_request(ctl_client_t *c, uint16_t type, const char *name,
+		pl_frame_t *reply)
+{
+	pl_msg_t m;
+	int rc = pl_msg_init(&m, type, 0, ++c->seq);
+	if (rc < 0)
+		return rc;
+	if (name)
+		pl_msg_add_str(&m, PL_TAG_NAME, name);
+	rc = pl_msg_finish(&m);
+	if (rc == 0)
+		rc = pl_send_frame(c->fd, &m, CTL_TIMEOUT_MS);
+	pl_msg_free(&m);
+	while (rc == 0) {
+		rc = pl_recv_frame(c->fd, &c->rd, reply, CTL_TIMEOUT_MS);
+		if (rc == 0 && reply->seq == c->seq)
+			return 0;
+		if (rc == 0 && reply->fd >= 0)
+			close(reply->fd);
+	}
+	return rc;
+}

@@ -1,0 +1,439 @@
+/* plsc: the command-line client of plsc-supervisor's control socket.
+ * Exit codes: 0 ok, 1 failed, 2 usage, 3 supervisor not running. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctlclient.h"
+#include "pl_log.h"
+#include "pl_service.h"
+#include "pl_util.h"
+#include "sv.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOSUP = 3 };
+
+typedef struct {
+	const char *config;
+	const char *socket;
+	char sockbuf[PATH_MAX];
+	char log_dir[PATH_MAX];
+} plsc_t;
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: plsc [-c FILE] [-s SOCKET] COMMAND [ARGS]\n"
+		"Control the Service Client supervisor (see plsc(1)).\n\n"
+		"Commands:\n"
+		"  status [--json]          every service: enabled, state, pid, uptime,\n"
+		"                           restarts, last exit\n"
+		"  enable NAME              switch a service on (persisted)\n"
+		"  disable NAME             switch a service off (persisted)\n"
+		"  restart NAME             restart a service (also clears 'failed')\n"
+		"  logs NAME [-n N] [-f]    last N lines (default 20) of a service's log;\n"
+		"                           -f follows it across rotations\n"
+		"  reload                   re-read the configuration (like SIGHUP)\n"
+		"  stop                     stop every service and the supervisor\n\n"
+		"Options:\n"
+		"  -c, --config FILE   configuration (default $PLSC_CONFIG or %s)\n"
+		"  -s, --socket PATH   control socket (default <run_dir>/plsc.sock)\n"
+		"  -h, --help          this text\n"
+		"  -V, --version       print the version\n\n"
+		"Exit status: 0 ok, 1 the request failed, 2 usage error,\n"
+		"3 the supervisor is not running.\n",
+		PL_DEFAULT_CONFIG_FILE);
+}
+
+/* The paths come from the same config the supervisor reads. */
+static int load_paths(plsc_t *p)
+{
+	sv_config_t *c = calloc(1, sizeof(*c));
+	pl_err_t err;
+	if (!c)
+		return EXIT_FAIL;
+	if (sv_config_load(p->config, c, &err) < 0) {
+		fprintf(stderr, "plsc: %s\n", err.msg);
+		free(c);
+		return EXIT_FAIL;
+	}
+	if (!p->socket) {
+		snprintf(p->sockbuf, sizeof(p->sockbuf), "%.*s/plsc.sock",
+			 (int)(sizeof(p->sockbuf) - 16), c->run_dir);
+		p->socket = p->sockbuf;
+	}
+	pl_strlcpy(p->log_dir, c->log_dir, sizeof(p->log_dir));
+	sv_config_free(c);
+	free(c);
+	return EXIT_OK;
+}
+
+static int connect_sup(const plsc_t *p, ctl_client_t *c)
+{
+	if (ctl_connect(c, p->socket) == 0)
+		return EXIT_OK;
+	if (errno == ENOENT || errno == ECONNREFUSED)
+		fprintf(stderr,
+			"plsc: the supervisor is not running (nothing answers on %s)\n",
+			p->socket);
+	else
+		fprintf(stderr, "plsc: cannot connect to %s: %s\n", p->socket,
+			strerror(errno));
+	return (errno == EACCES) ? EXIT_FAIL : EXIT_NOSUP;
+}
+
+static int request(const plsc_t *p, uint16_t type, const char *name,
+		   int (*show)(const pl_frame_t *, int), int flag)
+{
+	ctl_client_t c;
+	pl_frame_t f;
+	int rc = connect_sup(p, &c);
+	if (rc)
+		return rc;
+	int prc = ctl_request(&c, type, name, &f);
+	if (prc < 0) {
+		fprintf(stderr, "plsc: %s: %s\n", p->socket,
+			prc == -PL_PROTO_EOF ? "the supervisor closed the connection"
+					     : pl_proto_strerror(prc));
+		ctl_close(&c);
+		return prc == -PL_PROTO_EOF ? EXIT_NOSUP : EXIT_FAIL;
+	}
+	if (f.flags & PL_FLAG_ERROR) {
+		char msg[512] = "request failed";
+		pl_frame_get_str(&f, PL_TAG_MESSAGE, msg, sizeof(msg));
+		fprintf(stderr, "plsc: %s\n", msg);
+		rc = EXIT_FAIL;
+	} else if (show) {
+		rc = show(&f, flag);
+	} else {
+		char msg[512] = "ok";
+		pl_frame_get_str(&f, PL_TAG_MESSAGE, msg, sizeof(msg));
+		printf("%s\n", msg);
+	}
+	ctl_close(&c);
+	return rc;
+}
+
+/* ---- status ---- */
+
+typedef struct {
+	char name[SV_NAME_MAX], state[32], last_exit[256], path[PATH_MAX];
+	uint8_t enabled;
+	uint32_t pid, restarts;
+	uint64_t uptime;
+	int has_uptime;
+} svc_row_t;
+
+static int decode_row(const pl_field_t *fl, svc_row_t *r)
+{
+	pl_iter_t it;
+	pl_field_t f;
+	int rc;
+	memset(r, 0, sizeof(*r));
+	if (pl_iter_nested(&it, fl) < 0)
+		return -1;
+	while ((rc = pl_iter_next(&it, &f)) == 1) {
+		switch (f.tag) {
+		case PL_TAG_NAME: rc = pl_field_str(&f, r->name, sizeof(r->name)); break;
+		case PL_TAG_STATE: rc = pl_field_str(&f, r->state, sizeof(r->state)); break;
+		case PL_TAG_LAST_EXIT: rc = pl_field_str(&f, r->last_exit, sizeof(r->last_exit)); break;
+		case PL_TAG_PATH: rc = pl_field_str(&f, r->path, sizeof(r->path)); break;
+		case PL_TAG_ENABLED: rc = pl_field_u8(&f, &r->enabled); break;
+		case PL_TAG_PID: rc = pl_field_u32(&f, &r->pid); break;
+		case PL_TAG_RESTARTS: rc = pl_field_u32(&f, &r->restarts); break;
+		case PL_TAG_UPTIME_MS:
+			rc = pl_field_u64(&f, &r->uptime);
+			r->has_uptime = 1;
+			break;
+		default: rc = 0; /* unknown tags: newer supervisor */
+		}
+		if (rc < 0)
+			return -1;
+	}
+	return rc;
+}
+
+static json_t *row_json(const svc_row_t *r)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "name", json_string(r->name));
+	json_object_set_new(o, "enabled", json_boolean(r->enabled));
+	json_object_set_new(o, "state", json_string(r->state));
+	json_object_set_new(o, "pid", r->pid ? json_integer(r->pid) : json_null());
+	json_object_set_new(o, "restarts", json_integer(r->restarts));
+	json_object_set_new(o, "uptime_ms",
+			    r->has_uptime ? json_integer((json_int_t)r->uptime) : json_null());
+	json_object_set_new(o, "last_exit",
+			    r->last_exit[0] ? json_string(r->last_exit) : json_null());
+	json_object_set_new(o, "path", json_string(r->path));
+	return o;
+}
+
+static json_t *supervisor_json(const pl_field_t *fl)
+{
+	pl_iter_t it;
+	pl_field_t f;
+	uint32_t pid = 0;
+	uint64_t up = 0;
+	char ver[64] = "", cfg[PATH_MAX] = "";
+	json_t *o = json_object();
+	if (pl_iter_nested(&it, fl) == 0) {
+		while (pl_iter_next(&it, &f) == 1) {
+			if (f.tag == PL_TAG_PID) pl_field_u32(&f, &pid);
+			if (f.tag == PL_TAG_UPTIME_MS) pl_field_u64(&f, &up);
+			if (f.tag == PL_TAG_VERSION) pl_field_str(&f, ver, sizeof(ver));
+			if (f.tag == PL_TAG_PATH) pl_field_str(&f, cfg, sizeof(cfg));
+		}
+	}
+	json_object_set_new(o, "pid", json_integer(pid));
+	json_object_set_new(o, "version", json_string(ver));
+	json_object_set_new(o, "uptime_ms", json_integer((json_int_t)up));
+	json_object_set_new(o, "config", json_string(cfg));
+	return o;
+}
+
+static void print_row(const svc_row_t *r)
+{
+	char up[32] = "-", pid[16] = "-";
+	if (r->has_uptime)
+		pl_fmt_duration(up, sizeof(up), r->uptime);
+	if (r->pid)
+		snprintf(pid, sizeof(pid), "%u", r->pid);
+	printf("%-38s %-3s %-10s %-8s %-11s %8u  %s\n", r->name,
+	       r->enabled ? "yes" : "no", r->state, pid, up, r->restarts,
+	       r->last_exit[0] ? r->last_exit : "-");
+}
+
+static int show_status(const pl_frame_t *f, int as_json)
+{
+	pl_iter_t it;
+	pl_field_t fl;
+	svc_row_t r;
+	json_t *root = json_object(), *arr = json_array();
+	int rc;
+
+	if (!as_json)
+		printf("%-38s %-3s %-10s %-8s %-11s %8s  %s\n", "SERVICE", "ON",
+		       "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT");
+	pl_iter_frame(&it, f);
+	while ((rc = pl_iter_next(&it, &fl)) == 1) {
+		if (fl.tag == PL_TAG_SUPERVISOR) {
+			json_object_set_new(root, "supervisor", supervisor_json(&fl));
+		} else if (fl.tag == PL_TAG_SERVICE) {
+			if (decode_row(&fl, &r) < 0) {
+				rc = -1;
+				break;
+			}
+			if (as_json)
+				json_array_append_new(arr, row_json(&r));
+			else
+				print_row(&r);
+		}
+	}
+	json_object_set_new(root, "services", arr);
+	if (as_json && rc == 0) {
+		char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("%s\n", s ? s : "{}");
+		free(s);
+	}
+	json_decref(root);
+	if (rc < 0) {
+		fprintf(stderr, "plsc: malformed status reply\n");
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+/* ---- logs ---- */
+
+static void print_tail(int fd, long n)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return;
+	off_t end = st.st_size, pos = end;
+	long lines = 0;
+	char buf[8192];
+	/* Walk back from the end until n+1 newlines are behind us. */
+	while (pos > 0 && lines <= n) {
+		size_t chunk = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
+		pos -= (off_t)chunk;
+		ssize_t r = pread(fd, buf, chunk, pos);
+		if (r <= 0)
+			return;
+		for (ssize_t i = r - 1; i >= 0; i--) {
+			if (buf[i] == '\n' && (pos + i != end - 1) && ++lines > n) {
+				pos += i + 1;
+				break;
+			}
+		}
+	}
+	if (pos < 0)
+		pos = 0;
+	lseek(fd, pos, SEEK_SET);
+	ssize_t r;
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		if (pl_write_all(1, buf, (size_t)r) < 0)
+			return;
+}
+
+static int follow(const char *path, int fd)
+{
+	char buf[8192];
+	struct stat a, b;
+	for (;;) {
+		ssize_t r = read(fd, buf, sizeof(buf));
+		if (r > 0) {
+			if (pl_write_all(1, buf, (size_t)r) < 0)
+				return EXIT_OK; /* reader went away */
+			continue;
+		}
+		poll(NULL, 0, 200);
+		/* Rotated (new inode) or truncated: start on the new file. */
+		if (stat(path, &b) == 0 && fstat(fd, &a) == 0 &&
+		    (a.st_ino != b.st_ino || b.st_size < lseek(fd, 0, SEEK_CUR))) {
+			/* Finish the old file before switching. */
+			while ((r = read(fd, buf, sizeof(buf))) > 0)
+				pl_write_all(1, buf, (size_t)r);
+			int nfd = open(path, O_RDONLY | O_CLOEXEC);
+			if (nfd >= 0) {
+				close(fd);
+				fd = nfd;
+			}
+		}
+	}
+}
+
+static int cmd_logs(const plsc_t *p, int argc, char **argv)
+{
+	long n = 20;
+	int fflag = 0, c;
+	char path[PATH_MAX + 80];
+	optind = 0; /* glibc: full re-initialisation, permuting again */
+	while ((c = getopt(argc, argv, "n:f")) != -1) {
+		if (c == 'n') {
+			char *end;
+			n = strtol(optarg, &end, 10);
+			if (*end || n < 0) {
+				fprintf(stderr, "plsc: logs: -n expects a number\n");
+				return EXIT_USAGE;
+			}
+		} else if (c == 'f') {
+			fflag = 1;
+		} else {
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "Usage: plsc logs NAME [-n N] [-f]\n");
+		return EXIT_USAGE;
+	}
+	const char *name = argv[optind];
+	if (!pl_valid_name(name)) {
+		fprintf(stderr, "plsc: invalid service name '%s'\n", name);
+		return EXIT_USAGE;
+	}
+	snprintf(path, sizeof(path), "%s/%s.log", p->log_dir, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "plsc: %s: %s\n", path, strerror(errno));
+		return EXIT_FAIL;
+	}
+	print_tail(fd, n);
+	int rc = fflag ? follow(path, fd) : EXIT_OK;
+	close(fd);
+	return rc;
+}
+
+static int need_name(int argc, char **argv, const char *cmd)
+{
+	if (argc != 2) {
+		fprintf(stderr, "Usage: plsc %s NAME\n", cmd);
+		return 0;
+	}
+	if (!pl_valid_name(argv[1])) {
+		fprintf(stderr, "plsc: invalid service name '%s'\n", argv[1]);
+		return 0;
+	}
+	return 1;
+}
+
+static int dispatch(plsc_t *p, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	static const struct {
+		const char *name;
+		uint16_t type;
+		int needs_name;
+	} simple[] = {
+		{ "enable", PL_MSG_CTL_ENABLE, 1 },
+		{ "disable", PL_MSG_CTL_DISABLE, 1 },
+		{ "restart", PL_MSG_CTL_RESTART, 1 },
+		{ "reload", PL_MSG_CTL_RELOAD, 0 },
+		{ "stop", PL_MSG_CTL_STOP, 0 },
+	};
+	int rc = load_paths(p);
+	if (rc)
+		return rc;
+	if (strcmp(cmd, "status") == 0) {
+		int as_json = argc == 2 && strcmp(argv[1], "--json") == 0;
+		if (argc > 2 || (argc == 2 && !as_json)) {
+			fprintf(stderr, "Usage: plsc status [--json]\n");
+			return EXIT_USAGE;
+		}
+		return request(p, PL_MSG_CTL_STATUS, NULL, show_status, as_json);
+	}
+	if (strcmp(cmd, "logs") == 0)
+		return cmd_logs(p, argc, argv);
+	for (size_t i = 0; i < PL_ARRAY_LEN(simple); i++) {
+		if (strcmp(cmd, simple[i].name) != 0)
+			continue;
+		if (simple[i].needs_name && !need_name(argc, argv, cmd))
+			return EXIT_USAGE;
+		if (!simple[i].needs_name && argc != 1) {
+			fprintf(stderr, "Usage: plsc %s\n", cmd);
+			return EXIT_USAGE;
+		}
+		return request(p, simple[i].type,
+			       simple[i].needs_name ? argv[1] : NULL, NULL, 0);
+	}
+	fprintf(stderr, "plsc: unknown command '%s' (try plsc --help)\n", cmd);
+	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	plsc_t p;
+	int c;
+
+	memset(&p, 0, sizeof(p));
+	p.config = getenv("PLSC_CONFIG") ? getenv("PLSC_CONFIG")
+					 : PL_DEFAULT_CONFIG_FILE;
+	/* '+': stop at the command, so its own options stay its own. */
+	while ((c = getopt_long(argc, argv, "+c:s:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': p.config = optarg; break;
+		case 's': p.socket = optarg; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		case 'V': printf("plsc %s\n", PL_VERSION); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return dispatch(&p, argc - optind, argv + optind);
+}

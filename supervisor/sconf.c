@@ -47,7 +47,7 @@ char *sv_config_default(const char *base, const char *bindir)
 	json_object_set_new(sup, "heartbeat_timeout_ms", json_integer(15000));
 	json_object_set_new(sup, "start_timeout_ms", json_integer(30000));
 	json_object_set_new(sup, "stop_grace_ms", json_integer(5000));
-	json_object_set_new(sup, "restart_first_ms", json_integer(10));
+	json_object_set_new(sup, "restart_first_ms", json_integer(0));
 	json_object_set_new(sup, "restart_base_ms", json_integer(250));
 	json_object_set_new(sup, "restart_max_ms", json_integer(30000));
 	json_object_set_new(sup, "stable_after_ms", json_integer(10000));
@@ -251,7 +251,7 @@ static void set_defaults(sv_config_t *c)
 	c->heartbeat_timeout_ms = 15000;
 	c->start_timeout_ms = 30000;
 	c->stop_grace_ms = 5000;
-	c->restart_first_ms = 10;
+	c->restart_first_ms = 0;
 	c->restart_base_ms = 250;
 	c->restart_max_ms = 30000;
 	c->stable_after_ms = 10000;
