@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "pl_log.h"
@@ -91,6 +92,24 @@ static void echo_tick(pl_loop_t *loop, void *arg)
 	pl_loop_timer(loop, (uint64_t)t->echo_ms, echo_tick, t);
 }
 
+/* A connection on the socket the supervisor bound for us gets one line
+ * naming us, so tests can prove the socket was handed over. */
+static void on_accept(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
+{
+	tsvc_t *t = arg;
+	char line[128];
+	(void)loop;
+	(void)ev;
+	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	if (c < 0)
+		return;
+	int n = snprintf(line, sizeof(line), "testsvc %s uid %ld\n",
+			 pl_service_name(t->svc), (long)getuid());
+	if (write(c, line, (size_t)n) < 0)
+		pl_warn("write: %s", strerror(errno));
+	close(c);
+}
+
 static int ts_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 {
 	tsvc_t *t = ctx;
@@ -131,6 +150,11 @@ static int ts_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 	else if (strcmp(mode, "normal") != 0)
 		return pl_cnode_error(cfg, "mode", &err, "unknown mode"),
 		       pl_err("%s", err.msg), PL_EXIT_CONFIG;
+	int lfd = pl_service_listen_fd(svc, "main");
+	if (lfd >= 0) {
+		pl_info("serving on inherited socket fd %d", lfd);
+		pl_loop_watch(loop, lfd, EPOLLIN, on_accept, t);
+	}
 	if (t->flood_lines)
 		flood(t);
 	if (t->peer)
@@ -161,9 +185,12 @@ static void ts_shutdown(pl_service_t *svc, uint32_t grace_ms, void *ctx)
 	tsvc_t *t = ctx;
 	(void)grace_ms;
 	if (t->ignore_shutdown) {
+		/* Wedge the main loop, so even the runtime's own grace timer
+		 * cannot fire: only the supervisor's SIGKILL ends this. */
 		pl_warn("ignoring SHUTDOWN on request");
 		signal(SIGTERM, SIG_IGN);
-		return;
+		for (;;)
+			pause();
 	}
 	pl_loop_timer(pl_service_loop(svc), (uint64_t)t->stop_delay_ms,
 		      stop_later, t);

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# CLI and config checking without a running supervisor.
+. "$(dirname "$0")/../lib/lib.sh"
+t_setup
+plan 18
+
+t_config '{}' "{\"A\": $(svc A)}"
+
+out=$(plsc status 2>&1); rc=$?
+is "$rc" 3 "plsc status with no supervisor exits 3"
+like "$out" "supervisor is not running" "and says so clearly"
+
+plsc >/dev/null 2>&1; is "$?" 2 "plsc without a command is a usage error (2)"
+plsc frobnicate >/dev/null 2>&1; is "$?" 2 "unknown command is a usage error (2)"
+plsc enable >/dev/null 2>&1; is "$?" 2 "enable without NAME is a usage error (2)"
+plsc enable '../x' >/dev/null 2>&1; is "$?" 2 "an invalid service name is refused (2)"
+
+"$BIN/plsc-supervisor" -c "$CONF" -n >/dev/null 2>&1
+is "$?" 0 "-n accepts a good config"
+
+# The issue's example: a wrong type names file, line, column and key path.
+cat > "$T/bad.json" <<'JSON'
+{
+  "paths": {"state_dir": "/tmp/x", "log_dir": "/tmp/x", "run_dir": "/tmp/x"},
+  "supervisor": {
+    "heartbeat_interval_ms": "fast"
+  },
+  "services": {}
+}
+JSON
+out=$("$BIN/plsc-supervisor" -c "$T/bad.json" -n 2>&1); rc=$?
+is "$rc" 1 "-n rejects a wrongly typed value with exit 1"
+is "$out" "$T/bad.json:4:5: supervisor.heartbeat_interval_ms: expected an integer" \
+	"the error is file:line:col: key.path: message"
+sed -i 's/"fast"/5/' "$T/bad.json"
+out=$("$BIN/plsc-supervisor" -c "$T/bad.json" -n 2>&1)
+is "$out" "$T/bad.json:4:5: supervisor.heartbeat_interval_ms: expected an integer between 10 and 3600000" \
+	"an out-of-range value names the range"
+
+printf '{\n  "services": {\n    "A": {"path": "/bin/true",}\n  }\n}\n' > "$T/syntax.json"
+out=$("$BIN/plsc-supervisor" -c "$T/syntax.json" -n 2>&1); rc=$?
+is "$rc" 1 "-n rejects a syntax error"
+like "$out" "^$T/syntax.json:3:[0-9]+: " "a syntax error names file:line:col"
+
+printf '{"services": {"A": {"path": "/bin/true", "enabled": "yes"}}, "colour": 1}\n' > "$T/key.json"
+out=$("$BIN/plsc-supervisor" -c "$T/key.json" -n 2>&1)
+like "$out" "colour: unknown key" "an unknown top-level key is reported"
+
+printf '{"services": {"A": {"path": "relative/bin"}}}\n' > "$T/rel.json"
+out=$("$BIN/plsc-supervisor" -c "$T/rel.json" -n 2>&1)
+like "$out" "services.A.path: expected an absolute path" "a relative service path is refused"
+
+out=$("$BIN/plsc-supervisor" -c "$T/missing.json" -n 2>&1); rc=$?
+is "$rc" 1 "-n on a missing file exits 1"
+
+"$BIN/plsc-supervisor" --print-default-config --base "$T/d" > "$T/default.json"
+"$BIN/plsc-supervisor" -c "$T/default.json" -n >/dev/null 2>&1
+is "$?" 0 "the printed default config passes -n"
+n=$(jq '.services | keys | length' "$T/default.json")
+is "$n" 7 "the default config names all seven services"
+
+ok_help=0
+for b in plsc plsc-supervisor plsc-testsvc; do
+	"$BIN/$b" --help | grep -q Usage || ok_help=1
+	"$BIN/$b" --version | grep -q '[0-9]\.[0-9]' || ok_help=1
+done
+is "$ok_help" 0 "every binary answers --help and --version"
+t_done

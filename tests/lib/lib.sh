@@ -1,0 +1,157 @@
+# Shared helpers for the integration tests (bash, TAP output).
+# Each test sources this, calls t_setup, writes a config with t_config,
+# starts the real supervisor with sup_start and drives it with plsc.
+set -u
+
+BUILD_DIR=${PLSC_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
+BIN=$BUILD_DIR/bin
+TESTSVC=$BIN/plsc-testsvc
+T_N=0
+T_FAILED=0
+SUP_PID=
+
+plan() { echo "1..$1"; }
+
+ok() { # ok STATUS DESCRIPTION  (STATUS 0 = pass)
+	T_N=$((T_N + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $T_N - $2"
+	else
+		echo "not ok $T_N - $2"
+		T_FAILED=$((T_FAILED + 1))
+	fi
+}
+
+is() { # is GOT EXPECTED DESCRIPTION
+	if [ "$1" = "$2" ]; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		echo "#   got:      '$1'"
+		echo "#   expected: '$2'"
+	fi
+}
+
+like() { # like GOT REGEX DESCRIPTION
+	if [[ $1 =~ $2 ]]; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		echo "#   got:         '$1'"
+		echo "#   should match '$2'"
+	fi
+}
+
+diag() { echo "# $*"; }
+
+t_setup() {
+	T=$(mktemp -d /tmp/plsc-it.XXXXXX)
+	CONF=$T/plsc.json
+	trap t_cleanup EXIT
+}
+
+t_cleanup() {
+	sup_kill
+	# Children follow their supervisor (PDEATHSIG), but be thorough.
+	for f in "$T"/lib/*/pid; do
+		[ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
+	done
+	if [ "$T_FAILED" -gt 0 ] || [ -n "${KEEP:-}" ]; then
+		diag "kept $T for inspection"
+		for f in "$T"/log/*.log; do
+			[ -f "$f" ] || continue
+			diag "--- tail of $f"
+			tail -15 "$f" | sed 's/^/#   /'
+		done
+	else
+		rm -rf "$T"
+	fi
+}
+
+# t_config SUPERVISOR_EXTRA_JSON SERVICES_JSON
+# Writes $CONF with fast test timings; the first argument is merged into
+# the "supervisor" object (jq), the second is the "services" object.
+t_config() {
+	local extra=${1:-'{}'} services=$2
+	jq -n --arg t "$T" --argjson extra "$extra" --argjson svcs "$services" '{
+		paths: {state_dir: ($t + "/lib"), log_dir: ($t + "/log"), run_dir: ($t + "/run")},
+		supervisor: ({user: "", heartbeat_interval_ms: 100, heartbeat_timeout_ms: 600,
+			start_timeout_ms: 5000, stop_grace_ms: 1500, restart_first_ms: 0,
+			restart_base_ms: 100, restart_max_ms: 2000, stable_after_ms: 3000,
+			throttle_ms: 300, max_deaths: 5, death_window_ms: 30000} + $extra),
+		services: $svcs}' > "$CONF"
+}
+
+# A testsvc entry: svc NAME [EXTRA_JSON]
+svc() {
+	jq -n --arg p "$TESTSVC" --argjson extra "${2:-{\}}" '{path: $p} + $extra'
+}
+
+plsc() { "$BIN/plsc" -c "$CONF" "$@"; }
+
+sup_start() {
+	"$BIN/plsc-supervisor" -c "$CONF" -q >>"$T/supervisor.stderr" 2>&1 &
+	SUP_PID=$!
+	wait_until 10 test -S "$T/run/plsc.sock"
+}
+
+sup_kill() {
+	if [ -n "$SUP_PID" ] && kill -0 "$SUP_PID" 2>/dev/null; then
+		kill -TERM "$SUP_PID" 2>/dev/null
+		for _ in $(seq 1 100); do
+			kill -0 "$SUP_PID" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill -9 "$SUP_PID" 2>/dev/null
+		wait "$SUP_PID" 2>/dev/null
+	fi
+	SUP_PID=
+}
+
+# wait_until SECONDS CMD...: poll CMD every 50 ms; 0 when it succeeded.
+wait_until() {
+	local limit=$1
+	shift
+	local end=$((SECONDS + limit))
+	while [ $SECONDS -le $end ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# field NAME KEY: one field of one service from `plsc status --json`.
+field() {
+	plsc status --json 2>/dev/null |
+		jq -r --arg n "$1" --arg k "$2" '.services[] | select(.name == $n) | .[$k]'
+}
+
+state_is() { [ "$(field "$1" state)" = "$2" ]; }
+
+# running_with_new_pid NAME OLDPID
+running_with_new_pid() {
+	state_is "$1" running && [ "$(field "$1" pid)" != "$2" ] &&
+		[ "$(field "$1" pid)" != null ]
+}
+
+svc_pid() { field "$1" pid; }
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+	local p
+	for _ in $(seq 1 50); do
+		p=$((20000 + RANDOM % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+log_of() { cat "$T/log/$1.log" 2>/dev/null; }
+suplog() { cat "$T/log/plsc-supervisor.log" 2>/dev/null; }
+
+t_done() {
+	[ "$T_FAILED" -eq 0 ]
+}
