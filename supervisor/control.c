@@ -193,10 +193,16 @@ static void handle(sv_client_t *c, const pl_frame_t *f)
 	case PL_MSG_CTL_RESTART:
 		do_restart(c, f);
 		break;
-	case PL_MSG_CTL_RELOAD:
-		sv_reload(c->sup);
-		reply(c, f->seq, 1, "configuration reloaded (see the supervisor log)");
+	case PL_MSG_CTL_RELOAD: {
+		pl_err_t err;
+		if (sv_reload(c->sup, &err) == 0)
+			reply(c, f->seq, 1, "configuration reloaded");
+		else
+			reply(c, f->seq, 0,
+			      "reload refused, the running configuration stays: %s",
+			      err.msg);
 		break;
+	}
 	case PL_MSG_CTL_STOP:
 		reply(c, f->seq, 1, "stopping");
 		sv_begin_shutdown(c->sup);

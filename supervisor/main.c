@@ -213,9 +213,10 @@ static void reap(pl_loop_t *loop, int signo, void *arg)
 static void on_hup(pl_loop_t *loop, int signo, void *arg)
 {
 	(void)loop;
+	pl_err_t err;
 	(void)signo;
 	pl_info("SIGHUP: reloading the configuration");
-	sv_reload(arg);
+	sv_reload(arg, &err);
 }
 
 static void on_term(pl_loop_t *loop, int signo, void *arg)
@@ -263,15 +264,14 @@ static void reload_service(sv_sup_t *sup, sv_svc_t *s, const sv_svcconf_t *nc)
 	}
 }
 
-void sv_reload(sv_sup_t *sup)
+int sv_reload(sv_sup_t *sup, pl_err_t *err)
 {
 	sv_config_t nc;
-	pl_err_t err;
 
-	if (sv_config_load(sup->config_file, &nc, &err) < 0) {
+	if (sv_config_load(sup->config_file, &nc, err) < 0) {
 		pl_err("reload failed, keeping the running configuration: %s",
-		       err.msg);
-		return;
+		       err->msg);
+		return -1;
 	}
 	if (strcmp(nc.state_dir, sup->cfg.state_dir) ||
 	    strcmp(nc.log_dir, sup->cfg.log_dir) ||
@@ -306,6 +306,7 @@ void sv_reload(sv_sup_t *sup)
 	sv_config_free(&old);
 	sv_check_shutdown(sup);
 	pl_info("configuration reloaded from %s", sup->config_file);
+	return 0;
 }
 
 /* ---- shutdown ---- */

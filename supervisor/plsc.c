@@ -50,6 +50,28 @@ static void usage(FILE *out)
 		PL_DEFAULT_CONFIG_FILE);
 }
 
+static int load_paths_only(plsc_t *p, const pl_err_t *why)
+{
+	json_error_t jerr;
+	json_t *root = json_load_file(p->config, 0, &jerr);
+	json_t *paths = json_object_get(root, "paths");
+	const char *run = json_string_value(json_object_get(paths, "run_dir"));
+	const char *log = json_string_value(json_object_get(paths, "log_dir"));
+	fprintf(stderr, "plsc: %s\n", why->msg);
+	if (!root) {
+		return EXIT_FAIL;
+	}
+	fprintf(stderr, "plsc: (using its paths anyway)\n");
+	if (!p->socket) {
+		snprintf(p->sockbuf, sizeof(p->sockbuf), "%.*s/plsc.sock",
+			 (int)(sizeof(p->sockbuf) - 16), run ? run : "/run/plsc");
+		p->socket = p->sockbuf;
+	}
+	pl_strlcpy(p->log_dir, log ? log : "/var/log/plsc", sizeof(p->log_dir));
+	json_decref(root);
+	return EXIT_OK;
+}
+
 /* The paths come from the same config the supervisor reads. */
 static int load_paths(plsc_t *p)
 {
@@ -58,9 +80,11 @@ static int load_paths(plsc_t *p)
 	if (!c)
 		return EXIT_FAIL;
 	if (sv_config_load(p->config, c, &err) < 0) {
-		fprintf(stderr, "plsc: %s\n", err.msg);
+		/* A broken config must not lock the admin out of the running
+		 * supervisor (to reload a fixed one, or to see status): fall
+		 * back to just the paths, and say what is wrong. */
 		free(c);
-		return EXIT_FAIL;
+		return load_paths_only(p, &err);
 	}
 	if (!p->socket) {
 		snprintf(p->sockbuf, sizeof(p->sockbuf), "%.*s/plsc.sock",

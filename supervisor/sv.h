@@ -193,7 +193,8 @@ struct sv_sup {
 sv_svc_t *sv_find(sv_sup_t *sup, const char *name);
 /* A child changed state: if shutting down and none is left, finish. */
 void sv_check_shutdown(sv_sup_t *sup);
-void sv_reload(sv_sup_t *sup);
+/* Re-read the config; -1 with err set when it is refused. */
+int sv_reload(sv_sup_t *sup, pl_err_t *err);
 void sv_begin_shutdown(sv_sup_t *sup);
 
 /* ---- persisted enable/disable (overrides.c) ---- */
