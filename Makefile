@@ -46,7 +46,7 @@ OBJ       := $(BUILD)/obj
 PROTO_SRC  := $(wildcard proto/*.c)
 COMMON_SRC := $(wildcard common/*.c)
 SUPERVISOR_SRC := $(filter-out supervisor/plsc.c,$(wildcard supervisor/*.c))
-PLSC_SRC   := supervisor/plsc.c supervisor/ctlclient.c
+PLSC_SRC   := supervisor/plsc.c supervisor/ctlclient.c supervisor/sconf.c
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 BENCH_SRC  := $(wildcard tests/bench/*.c)
@@ -68,40 +68,47 @@ all: $(PROGRAMS)
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIBPROTO): $(PROTO_SRC:%.c=$(OBJ)/%.o)
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	@$(AR) rcs $@ $^
 
 $(LIBCOMMON): $(COMMON_SRC:%.c=$(OBJ)/%.o)
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	@$(AR) rcs $@ $^
 
 $(BIN)/plsc-supervisor: $(filter-out $(OBJ)/supervisor/ctlclient.o,$(SUPERVISOR_SRC:%.c=$(OBJ)/%.o)) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
 $(BIN)/plsc: $(PLSC_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
 $(BIN)/plsc-testsvc: $(OBJ)/tests/lib/testsvc.o $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
 $(BUILD)/tests/unit/%: $(OBJ)/tests/unit/%.o $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS) $(CMOCKA_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS) $(CMOCKA_LIBS)
 
 # Fuzz targets double as seed replayers: replay.c supplies main().
 $(BUILD)/tests/fuzz/replay-%: $(OBJ)/tests/fuzz/%.o $(OBJ)/tests/fuzz/replay.o $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
 $(BUILD)/tests/bench/%: $(OBJ)/tests/bench/%.o $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
 tests: all $(UNIT_BINS) $(REPLAY_BINS) $(BENCH_BINS)
 

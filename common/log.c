@@ -120,6 +120,7 @@ size_t pl_log_format(char *buf, size_t bufsz, long long epoch_ms,
 		n += need;
 	}
 	buf[n++] = '\n';
+	buf[n] = '\0';
 	return n;
 }
 

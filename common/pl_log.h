@@ -41,7 +41,7 @@ void pl_logv(pl_log_level_t l, const char *fmt, va_list ap);
 #define pl_err(...) pl_log(PL_LOG_ERR, __VA_ARGS__)
 #define pl_crit(...) pl_log(PL_LOG_CRIT, __VA_ARGS__)
 
-/* Format one line into buf (always newline-terminated, truncated with "…"
+/* Format one line into buf (newline- and NUL-terminated, truncated with "…"
  * if needed; control characters in the message are escaped so one event is
  * always one line). Returns the length. Exposed for tests and for the
  * supervisor, which stamps raw child output with the same format. */

@@ -335,7 +335,7 @@ static void chan_io(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
 		return;
 	ssize_t n = pl_reader_fill(&svc->rd, fd);
 	pl_frame_t f;
-	int rc;
+	int rc = 0;
 	while (svc->chan >= 0 && (rc = pl_reader_next(&svc->rd, &f)) == 1)
 		handle_frame(svc, &f);
 	if (svc->chan < 0)

@@ -157,7 +157,10 @@ static int open_ownlog(sv_sup_t *sup, int quiet)
 	}
 	pl_log_init(SV_OWNLOG, (pl_log_level_t)pl_log_level_parse(sup->cfg.log_level),
 		    sup->ownlog.fd);
-	pl_log_set_tee(quiet ? -1 : 2);
+	/* Until start-up succeeded, errors go to stderr too, -q or not: a
+	 * failed start must say why where the operator is looking. */
+	pl_log_set_tee(2);
+	(void)quiet;
 	return 0;
 }
 
@@ -234,6 +237,12 @@ static void reload_service(sv_sup_t *sup, sv_svc_t *s, const sv_svcconf_t *nc)
 	int resend = !sv_svcconf_section_equal(&s->conf, nc);
 	int was_enabled = sv_svc_enabled(s);
 
+	/* Sockets are kept across restarts (no refused connects), so a
+	 * changed listen list must drop the old ones whatever the state. A
+	 * running child keeps its own copies until it restarts. */
+	if (!sv_svcconf_listen_equal(&s->conf, nc))
+		sv_svc_close_listen(s);
+
 	json_decref(s->conf.section);
 	s->conf = *nc;
 	json_incref(s->conf.section);
@@ -249,12 +258,6 @@ static void reload_service(sv_sup_t *sup, sv_svc_t *s, const sv_svcconf_t *nc)
 		s->state = SV_STOPPED;
 		sv_svc_start(s);
 	} else if (restart) {
-		if (nc->nlisten)
-			for (int i = 0; i < SV_MAX_LISTEN; i++)
-				if (s->listen_fds[i] >= 0) {
-					close(s->listen_fds[i]);
-					s->listen_fds[i] = -1;
-				}
 		pl_info("%s: path, sockets or log level changed; restarting",
 			s->conf.name);
 		sv_svc_stop(s, SV_STOP_RESTART);
@@ -285,6 +288,7 @@ int sv_reload(sv_sup_t *sup, pl_err_t *err)
 	sv_config_t old = sup->cfg;
 	sup->cfg = nc;
 	pl_log_set_level((pl_log_level_t)pl_log_level_parse(nc.log_level));
+	sv_logfile_set_limits(&sup->ownlog, nc.log_max_bytes, nc.log_keep);
 	for (int i = 0; i < sup->nsvcs; i++) {
 		sv_svc_t *s = sup->svcs[i];
 		const sv_svcconf_t *sc = sv_config_find(&nc, s->conf.name);
@@ -327,10 +331,11 @@ void sv_begin_shutdown(sv_sup_t *sup)
 	sup->shutting_down = 1;
 	for (int i = 0; i < sup->nsvcs; i++) {
 		sv_svc_t *s = sup->svcs[i];
-		int keep = s->state == SV_DISABLED || s->state == SV_FAILED;
-		sv_svc_stop(s, SV_STOP_REST);
-		if (keep && s->pid <= 0)
-			s->state = keep ? s->state : SV_STOPPED;
+		if (s->pid > 0)
+			sv_svc_stop(s, SV_STOP_REST);
+		else if (s->state == SV_BACKOFF || s->state == SV_THROTTLED)
+			sv_svc_stop(s, SV_STOP_REST); /* cancels the restart */
+		/* failed and disabled stay visible as they are */
 	}
 	/* Each child has stop_grace_ms; add a margin for the SIGKILL. */
 	sup->shutdown_timer = pl_loop_timer(sup->loop,
@@ -390,6 +395,8 @@ static int run(sv_sup_t *sup)
 	sv_overrides_load(sup);
 	pl_info("started (version %s, config %s, %d services)", PL_VERSION,
 		sup->config_file, sup->nsvcs);
+	if (sup->quiet)
+		pl_log_set_tee(-1);
 	for (int i = 0; i < sup->nsvcs; i++)
 		sv_svc_start(sup->svcs[i]);
 	pl_loop_timer(sup->loop, 1000, ownlog_check, sup);
@@ -436,6 +443,7 @@ int main(int argc, char **argv)
 	if (!sup.loop)
 		return 1;
 	sup.started_at = pl_now_ms();
+	sup.quiet = a.quiet;
 	rc = run(&sup);
 	sv_logfile_close(&sup.ownlog);
 	pl_loop_free(sup.loop);

@@ -312,16 +312,22 @@ const sv_svcconf_t *sv_config_find(const sv_config_t *c, const char *name)
 	return NULL;
 }
 
-int sv_svcconf_needs_restart(const sv_svcconf_t *a, const sv_svcconf_t *b)
+int sv_svcconf_listen_equal(const sv_svcconf_t *a, const sv_svcconf_t *b)
 {
-	if (strcmp(a->path, b->path) != 0 || a->nlisten != b->nlisten ||
-	    strcmp(a->log_level, b->log_level) != 0)
-		return 1;
+	if (a->nlisten != b->nlisten)
+		return 0;
 	for (int i = 0; i < a->nlisten; i++)
 		if (strcmp(a->listen[i].name, b->listen[i].name) != 0 ||
 		    strcmp(a->listen[i].addr, b->listen[i].addr) != 0)
-			return 1;
-	return 0;
+			return 0;
+	return 1;
+}
+
+int sv_svcconf_needs_restart(const sv_svcconf_t *a, const sv_svcconf_t *b)
+{
+	return strcmp(a->path, b->path) != 0 ||
+	       strcmp(a->log_level, b->log_level) != 0 ||
+	       !sv_svcconf_listen_equal(a, b);
 }
 
 int sv_svcconf_section_equal(const sv_svcconf_t *a, const sv_svcconf_t *b)

@@ -73,6 +73,7 @@ const sv_svcconf_t *sv_config_find(const sv_config_t *c, const char *name);
 /* Do two service configs differ in what needs a restart (path, listen)? */
 int sv_svcconf_needs_restart(const sv_svcconf_t *a, const sv_svcconf_t *b);
 int sv_svcconf_section_equal(const sv_svcconf_t *a, const sv_svcconf_t *b);
+int sv_svcconf_listen_equal(const sv_svcconf_t *a, const sv_svcconf_t *b);
 
 /* ---- log files (logcap.c) ---- */
 
@@ -164,6 +165,9 @@ void sv_svc_exited(sv_svc_t *s, int status);
 /* Send a frame to the child (routing, CONFIG). */
 int sv_svc_send(sv_svc_t *s, const pl_msg_t *m);
 void sv_svc_send_config(sv_svc_t *s);
+/* Close the listening sockets kept for the service (its listen config
+ * changed; the next start binds the new ones). */
+void sv_svc_close_listen(sv_svc_t *s);
 /* SIGKILL the child's process group (shutdown escalation). */
 void sv_svc_kill(sv_svc_t *s, const char *why);
 
@@ -176,7 +180,7 @@ struct sv_sup {
 	int nsvcs;
 	sv_svc_t *svcs[SV_MAX_SERVICES];
 	int shutting_down;
-	int exit_code;
+	int quiet;
 	uint64_t started_at;
 	pl_timer_t *shutdown_timer;
 	uid_t run_uid;

@@ -104,7 +104,7 @@ int sv_svc_init(sv_svc_t *s, sv_sup_t *sup, const sv_svcconf_t *conf)
 	return s->log_watch ? 0 : -1;
 }
 
-static void close_listen(sv_svc_t *s)
+void sv_svc_close_listen(sv_svc_t *s)
 {
 	for (int i = 0; i < SV_MAX_LISTEN; i++) {
 		if (s->listen_fds[i] >= 0)
@@ -148,7 +148,7 @@ void sv_svc_free(sv_svc_t *s)
 		close(s->log_r);
 	if (s->log_w >= 0)
 		close(s->log_w);
-	close_listen(s);
+	sv_svc_close_listen(s);
 	json_decref(s->conf.section);
 }
 
@@ -421,7 +421,7 @@ static int prepare_state_dir(sv_svc_t *s, char *dir, size_t sz)
 {
 	if (pl_fmt(dir, sz, "%s/%s", s->sup->cfg.state_dir, s->conf.name) < 0)
 		return -1;
-	if (pl_mkdir_p(dir, 0700) < 0)
+	if (pl_mkdir_p(dir, 0700) < 0 || chmod(dir, 0700) < 0)
 		return -1;
 	/* Each service owns its namespace, writable by the run user only. */
 	if (s->sup->drop_privs &&

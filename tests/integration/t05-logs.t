@@ -39,7 +39,7 @@ out=$(plsc logs Flood -n 5)
 is "$(echo "$out" | wc -l)" 5 "plsc logs -n 5 prints 5 lines"
 is "$out" "$(tail -5 "$T/log/Flood.log")" "the same lines as tail -5"
 
-plsc logs Quiet -f > "$T/follow.out" 2>&1 &
+"$BIN/plsc" -c "$CONF" logs Quiet -f > "$T/follow.out" 2>&1 &
 fpid=$!
 sleep 0.3
 plsc restart Quiet >/dev/null
