@@ -43,6 +43,7 @@ struct pl_service {
 };
 
 typedef struct {
+	const char *name;
 	const char *config_file;
 	int foreground;
 	int level;
@@ -58,11 +59,13 @@ static void usage(const pl_service_def_t *def, FILE *out)
 		"  -f, --foreground     run alone for debugging: read the config file,\n"
 		"                       bind own sockets, stop on Ctrl-C\n"
 		"  -c, --config FILE    config file for --foreground (default %s)\n"
+		"  -n, --name NAME      with --foreground: run as this service (its\n"
+		"                       section of the config; default %s)\n"
 		"  -l, --log-level LVL  debug, info, notice, warn, error (default info)\n"
 		"  -h, --help           this text\n"
 		"  -V, --version        print the version\n",
 		def->name, def->summary ? def->summary : "",
-		PL_DEFAULT_CONFIG_FILE);
+		PL_DEFAULT_CONFIG_FILE, def->name);
 	if (def->help)
 		fprintf(out, "\n%s", def->help);
 }
@@ -77,14 +80,16 @@ static int parse_args(int argc, char **argv, const pl_service_def_t *def,
 		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "name", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	a->config_file = PL_DEFAULT_CONFIG_FILE;
+	a->name = def->name;
 	a->foreground = 0;
 	a->level = PL_LOG_INFO;
-	while ((c = getopt_long(argc, argv, "hVc:fl:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hVc:fl:n:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(def, stdout);
@@ -97,6 +102,14 @@ static int parse_args(int argc, char **argv, const pl_service_def_t *def,
 			break;
 		case 'f':
 			a->foreground = 1;
+			break;
+		case 'n':
+			if (!pl_valid_name(optarg)) {
+				fprintf(stderr, "%s: invalid service name '%s'\n",
+					def->name, optarg);
+				return 1 + 2;
+			}
+			a->name = optarg;
 			break;
 		case 'l':
 			a->level = pl_log_level_parse(optarg);
@@ -537,6 +550,7 @@ int pl_service_main(int argc, char **argv, const pl_service_def_t *def,
 		rc = setup_supervised(&svc, chan);
 		pl_log_init(svc.name, (pl_log_level_t)a.level, 2);
 	} else {
+		pl_strlcpy(svc.name, a.name, sizeof(svc.name));
 		pl_log_init(svc.name, (pl_log_level_t)a.level, 2);
 		rc = setup_foreground(&svc, a.config_file);
 	}
