@@ -27,9 +27,12 @@ SANFLAGS  :=
 OPT       := -O2
 endif
 
-PKGS      := jansson openssl
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKGS      := jansson openssl sqlite3
+# libcups ships cups-config rather than a .pc file on Debian 12.
+CUPS_CFLAGS := $(shell cups-config --cflags 2>/dev/null)
+CUPS_LIBS   := $(shell cups-config --libs 2>/dev/null || echo -lcups)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CUPS_CFLAGS)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(CUPS_LIBS) -lpthread
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -58,7 +61,7 @@ LIBS       := $(LIBCOMMON) $(LIBPROTO)
 SERVICE_DIRS := $(wildcard services/*)
 SERVICE_BINS :=
 
-PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(BIN)/plsc-testsvc
+PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(BIN)/plsc-testsvc $(BIN)/plsc-recprinter
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/replay-%,$(FUZZ_SRC))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
@@ -90,6 +93,11 @@ $(BIN)/plsc: $(PLSC_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
 $(BIN)/plsc-testsvc: $(OBJ)/tests/lib/testsvc.o $(LIBS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(BIN)/plsc-recprinter: $(OBJ)/tests/lib/recprinter.o $(LIBS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)

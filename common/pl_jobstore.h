@@ -1,0 +1,114 @@
+/* pl_jobstore: held print jobs, encrypted at rest (DESIGN.md §5).
+ *
+ * One file per job in the owning service's jobs directory. Data is
+ * AES-256-GCM in fixed-size chunks, each with its own nonce and tag; the
+ * chunk index and a "final" flag are authenticated, so bit flips,
+ * truncation, reordering and splicing are all detected. Every job has a
+ * random data key, wrapped (AES-256-GCM) by the service's master key
+ * (a 0600 file; the store refuses a key file readable by others).
+ * Metadata (owner, title, ...) is encrypted and authenticated with the
+ * same data key. Deleting a job overwrites its wrapped key and fsyncs
+ * before unlinking (crypto-shred). A job is durable before commit
+ * returns: temp file, fsync, rename, fsync of the directory.
+ *
+ * Thread safety: the index is protected by a mutex; a writer or reader
+ * handle is used by one thread at a time. */
+#ifndef PL_JOBSTORE_H
+#define PL_JOBSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pl_config.h" /* pl_err_t */
+
+#define PL_JOB_ID_LEN 32 /* hex characters of a 128-bit random id */
+
+typedef struct {
+	char id[PL_JOB_ID_LEN + 1];
+	char owner[128];
+	char workstation[128];
+	char title[256];
+	char printer[128]; /* "" = pull printing: released at any printer */
+	char format[64];   /* MIME document-format, e.g. application/pdf */
+	char page_size[32];
+	char source[32];   /* the service that took the job */
+	uint32_t pages;
+	uint64_t size;      /* plaintext bytes */
+	int64_t created_ms; /* unix epoch, milliseconds */
+	int64_t expires_ms;
+	uint8_t sha256[32]; /* of the plaintext */
+} pl_job_meta_t;
+
+typedef struct {
+	const char *dir;	    /* jobs directory (created 0700) */
+	const char *master_key;	    /* key file path (created 0600) */
+	uint64_t expiry_ms;	    /* default 24 h */
+	uint64_t quota_user_bytes;  /* 0 = unlimited */
+	uint64_t quota_total_bytes; /* 0 = unlimited */
+	uint32_t chunk_size;	    /* default 64 KiB */
+} pl_jobstore_opts_t;
+
+typedef struct pl_jobstore pl_jobstore_t;
+typedef struct pl_jobw pl_jobw_t;
+typedef struct pl_jobr pl_jobr_t;
+
+/* Error classes for callers that answer clients (pl_err_t has the text). */
+typedef enum {
+	PL_JS_OK = 0,
+	PL_JS_EIO = -1,	     /* disk error (incl. disk full: "no space left") */
+	PL_JS_EQUOTA = -2,   /* per-user or total quota exceeded */
+	PL_JS_ECORRUPT = -3, /* authentication failed / truncated / bad file */
+	PL_JS_ENOENT = -4,   /* no such job */
+	PL_JS_EINVAL = -5,   /* bad argument (size mismatch, sha mismatch, ...) */
+	PL_JS_EKEY = -6,     /* master key missing, unreadable or too open */
+} pl_js_err_t;
+
+/* Open (creating the directory and master key on first use). Recovery:
+ * leftover temp files are removed; every committed job is indexed (its
+ * metadata decrypted and authenticated); a file that fails that is
+ * renamed <name>.corrupt, left for the administrator, and counted. */
+int pl_jobstore_open(pl_jobstore_t **js, const pl_jobstore_opts_t *o,
+		     pl_err_t *err);
+void pl_jobstore_close(pl_jobstore_t *js);
+/* Number of files found corrupt (and moved aside) by open. */
+unsigned pl_jobstore_corrupt_count(const pl_jobstore_t *js);
+
+/* Start a job. meta->size is the announced size, checked against quotas
+ * now and against the bytes written at commit. id, created_ms and
+ * expires_ms are assigned. */
+int pl_jobstore_begin(pl_jobstore_t *js, const pl_job_meta_t *meta,
+		      pl_jobw_t **w, pl_err_t *err);
+int pl_jobw_write(pl_jobw_t *w, const void *p, size_t n, pl_err_t *err);
+/* Seal, fsync, rename into place. If sha256 is not NULL it must match
+ * the plaintext. With sync_dir = 0 the caller must call
+ * pl_jobstore_sync_dir before acknowledging (group commit). On success
+ * fills *out (if not NULL) and frees w; on failure removes the temp file
+ * and frees w. */
+int pl_jobw_commit(pl_jobw_t *w, const uint8_t *sha256, int sync_dir,
+		   pl_job_meta_t *out, pl_err_t *err);
+void pl_jobw_abort(pl_jobw_t *w);
+int pl_jobstore_sync_dir(pl_jobstore_t *js, pl_err_t *err);
+
+/* Held jobs, oldest first; owner NULL = all. Caller frees *out. */
+int pl_jobstore_list(pl_jobstore_t *js, const char *owner,
+		     pl_job_meta_t **out, size_t *n);
+int pl_jobstore_get(pl_jobstore_t *js, const char *id, pl_job_meta_t *out);
+
+/* Check every chunk of a job without returning data (a release verifies
+ * first, so a damaged job never sends a byte to a printer). */
+int pl_jobstore_verify(pl_jobstore_t *js, const char *id, pl_err_t *err);
+int pl_jobstore_read_open(pl_jobstore_t *js, const char *id, pl_jobr_t **r,
+			  pl_err_t *err);
+/* >0 bytes, 0 at the authenticated end, <0 error (ECORRUPT on tamper). */
+ssize_t pl_jobr_read(pl_jobr_t *r, void *buf, size_t n, pl_err_t *err);
+void pl_jobr_close(pl_jobr_t *r);
+
+/* Crypto-shred and remove. */
+int pl_jobstore_delete(pl_jobstore_t *js, const char *id, pl_err_t *err);
+/* Shred every job whose expires_ms <= now_ms; returns how many. */
+int pl_jobstore_expire(pl_jobstore_t *js, int64_t now_ms, pl_err_t *err);
+/* Bytes held in total and by one owner. */
+uint64_t pl_jobstore_bytes(pl_jobstore_t *js, const char *owner);
+
+#endif

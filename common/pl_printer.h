@@ -1,0 +1,41 @@
+/* pl_printer: deliver a document to a printer (DESIGN.md §6).
+ *   socket://host[:port]   raw AppSocket/JetDirect (default port 9100):
+ *                          success = every byte written and the printer
+ *                          closed the connection cleanly after our
+ *                          shutdown(SHUT_WR)
+ *   ipp://host[:port]/path, ipps://...  (default 631) Print-Job through
+ *                          libcups' IPP API with the job's
+ *                          document-format: success = an IPP successful
+ *                          status
+ * Connect and I/O timeouts apply to every step; a partial delivery is
+ * always a failure. Blocking: run it off the main loop. */
+#ifndef PL_PRINTER_H
+#define PL_PRINTER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "pl_config.h" /* pl_err_t */
+
+typedef struct {
+	int connect_timeout_ms; /* default 10000 */
+	int io_timeout_ms;	/* default 30000 */
+	const char *job_name;	/* IPP job-name */
+	const char *user;	/* IPP requesting-user-name */
+	const char *format;	/* IPP document-format; NULL = application/octet-stream */
+} pl_print_opts_t;
+
+/* Supplies the document: >0 bytes in buf, 0 at the end, <0 error (with
+ * the reason in err). */
+typedef ssize_t (*pl_print_source_t)(void *arg, void *buf, size_t n,
+				     pl_err_t *err);
+
+/* Is uri one we can print to? 0 or -1 with a reason in err. */
+int pl_printer_check_uri(const char *uri, pl_err_t *err);
+/* Deliver; 0 on confirmed success, -1 with err ("printer.example:9100:
+ * connection refused", "IPP status client-error-document-format-not-
+ * supported", ...). *sent (if not NULL) counts bytes handed over. */
+int pl_print(const char *uri, const pl_print_opts_t *o,
+	     pl_print_source_t src, void *arg, size_t *sent, pl_err_t *err);
+
+#endif
