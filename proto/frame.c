@@ -71,6 +71,12 @@ const char *pl_msg_type_name(uint16_t type)
 	case PL_MSG_CTL_RESTART: return "CTL_RESTART";
 	case PL_MSG_CTL_RELOAD: return "CTL_RELOAD";
 	case PL_MSG_CTL_STOP: return "CTL_STOP";
+	case PL_MSG_CTL_JOBS: return "CTL_JOBS";
+	case PL_MSG_CTL_RELEASE: return "CTL_RELEASE";
+	case PL_MSG_CTL_DELETE: return "CTL_DELETE";
+	case PL_MSG_JOBS_QUERY: return "JOBS_QUERY";
+	case PL_MSG_RELEASE_JOBS: return "RELEASE_JOBS";
+	case PL_MSG_DELETE_JOBS: return "DELETE_JOBS";
 	case PL_MSG_ECHO: return "ECHO";
 	case PL_MSG_RELEASE: return "RELEASE";
 	case PL_MSG_JOB_EVENT: return "JOB_EVENT";
@@ -363,6 +369,20 @@ int pl_msg_add_u64(pl_msg_t *m, uint16_t tag, uint64_t v)
 int pl_msg_add_str(pl_msg_t *m, uint16_t tag, const char *s)
 {
 	return pl_msg_add(m, tag, s, s ? strlen(s) : 0);
+}
+
+int pl_msg_append_fields(pl_msg_t *m, const void *fields, size_t len)
+{
+	int rc = pl_fields_validate(fields, len);
+	if (rc < 0)
+		return -(m->err = -rc);
+	rc = msg_reserve(m, len);
+	if (rc < 0)
+		return rc;
+	if (len)
+		memcpy(m->buf + m->len, fields, len);
+	m->len += len;
+	return 0;
 }
 
 int pl_msg_nest_begin(pl_msg_t *m, uint16_t tag)

@@ -41,10 +41,17 @@ typedef enum {
 	PL_MSG_CTL_RESTART = 0x0103,
 	PL_MSG_CTL_RELOAD = 0x0104,
 	PL_MSG_CTL_STOP = 0x0105,
+	PL_MSG_CTL_JOBS = 0x0106,    /* USER?: held jobs across all holders */
+	PL_MSG_CTL_RELEASE = 0x0107, /* USER, PRINTER, MODE */
+	PL_MSG_CTL_DELETE = 0x0108,  /* JOB_ID: delete one held job */
 	/* routed between services by the supervisor (PL_TAG_TO / PL_TAG_FROM) */
 	PL_MSG_ECHO = 0x0200,
 	PL_MSG_RELEASE = 0x0201,
 	PL_MSG_JOB_EVENT = 0x0202,
+	/* supervisor -> job holders, during a release or a listing */
+	PL_MSG_JOBS_QUERY = 0x0210,   /* USER?: reply RESULT with nested JOBs */
+	PL_MSG_RELEASE_JOBS = 0x0211, /* PRINTER, JOB_ID...: reply per job */
+	PL_MSG_DELETE_JOBS = 0x0212,  /* JOB_ID...: reply per job */
 	/* job submission over TLS on port 31989 */
 	PL_MSG_SUBMIT_BEGIN = 0x0300,
 	PL_MSG_SUBMIT_DATA = 0x0301,
@@ -73,9 +80,41 @@ typedef enum {
 	PL_TAG_PATH = 0x0016,	    /* str */
 	PL_TAG_SUPERVISOR = 0x0017, /* nested: supervisor facts */
 	PL_TAG_PAYLOAD = 0x0020,    /* bytes: opaque data (echo, job data) */
+	/* jobs and submission */
+	PL_TAG_TOKEN = 0x0030,	     /* str: workstation token (secret) */
+	PL_TAG_USER = 0x0031,	     /* str */
+	PL_TAG_WORKSTATION = 0x0032, /* str */
+	PL_TAG_TITLE = 0x0033,	     /* str */
+	PL_TAG_PRINTER = 0x0034,     /* str: printer name ("" = pull) */
+	PL_TAG_PAGES = 0x0035,	     /* u32 */
+	PL_TAG_PAGE_SIZE = 0x0036,   /* str */
+	PL_TAG_FORMAT = 0x0037,	     /* str: MIME document-format */
+	PL_TAG_SIZE = 0x0038,	     /* u64: bytes */
+	PL_TAG_SHA256 = 0x0039,	     /* bytes[32] */
+	PL_TAG_JOB_ID = 0x003a,	     /* str */
+	PL_TAG_JOB = 0x003b,	     /* nested: one job's metadata */
+	PL_TAG_CREATED_MS = 0x003c,  /* u64: unix epoch ms */
+	PL_TAG_EXPIRES_MS = 0x003d,  /* u64 */
+	PL_TAG_MODE = 0x003e,	     /* str: "most-recent" | "all" */
+	PL_TAG_COUNT = 0x003f,	     /* u32 */
+	PL_TAG_SOURCE = 0x0040,	     /* str: service that holds the job */
+	PL_TAG_EVENT = 0x0041,	     /* str: JSON object, one job event */
 } pl_tag_t;
 
 #define PL_CAP_HOLDS_JOBS 0x01u
+
+/* RESULT status codes (PL_TAG_STATUS). */
+typedef enum {
+	PL_STATUS_OK = 0,
+	PL_STATUS_ERROR = 1,	 /* generic failure; see MESSAGE */
+	PL_STATUS_AUTH = 2,	 /* missing, wrong or revoked credentials */
+	PL_STATUS_QUOTA = 3,	 /* quota exceeded or disk full */
+	PL_STATUS_BADREQ = 4,	 /* malformed or out-of-order request */
+	PL_STATUS_BUSY = 5,	 /* try again later */
+	PL_STATUS_INTEGRITY = 6, /* SHA-256 mismatch, corrupt job */
+	PL_STATUS_NOTFOUND = 7,	 /* no such job, printer, user */
+	PL_STATUS_PRINTER = 8,	 /* the printer did not take the job */
+} pl_status_t;
 
 /* Error codes of the framing layer (negative returns carry -code). */
 typedef enum {
@@ -183,6 +222,9 @@ int pl_msg_add_u8(pl_msg_t *m, uint16_t tag, uint8_t v);
 int pl_msg_add_u32(pl_msg_t *m, uint16_t tag, uint32_t v);
 int pl_msg_add_u64(pl_msg_t *m, uint16_t tag, uint64_t v);
 int pl_msg_add_str(pl_msg_t *m, uint16_t tag, const char *s);
+/* Append already-encoded fields (e.g. a nested field's content received
+ * from a peer); they are validated first. */
+int pl_msg_append_fields(pl_msg_t *m, const void *fields, size_t len);
 int pl_msg_nest_begin(pl_msg_t *m, uint16_t tag);
 int pl_msg_nest_end(pl_msg_t *m);
 /* Attach an fd (sets PL_FLAG_FD). The message does not own it. */

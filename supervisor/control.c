@@ -22,6 +22,7 @@
 
 typedef struct sv_client {
 	sv_sup_t *sup;
+	uint64_t id;
 	int fd;
 	pl_watch_t *w;
 	pl_reader_t rd;
@@ -203,6 +204,18 @@ static void handle(sv_client_t *c, const pl_frame_t *f)
 			      err.msg);
 		break;
 	}
+	case PL_MSG_CTL_JOBS:
+	case PL_MSG_CTL_RELEASE:
+	case PL_MSG_CTL_DELETE: {
+		sv_asker_t a = { .is_client = 1, .client_id = c->id, .seq = f->seq };
+		int kind = f->type == PL_MSG_CTL_JOBS ? SV_OP_JOBS
+			 : f->type == PL_MSG_CTL_RELEASE ? SV_OP_RELEASE
+			 : SV_OP_DELETE;
+		if (kind != SV_OP_JOBS)
+			pl_info("control request: %s", pl_msg_type_name(f->type));
+		sv_jobops_start(c->sup, kind, f, &a);
+		break;
+	}
 	case PL_MSG_CTL_STOP:
 		reply(c, f->seq, 1, "stopping");
 		sv_begin_shutdown(c->sup);
@@ -265,6 +278,7 @@ static void ctl_accept(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
 			continue;
 		}
 		c->sup = sup;
+		c->id = ++sup->next_client_id;
 		c->fd = cfd;
 		pl_wq_init(&c->wq, CTL_MAX_QUEUE);
 		c->w = pl_loop_watch(loop, cfd, EPOLLIN, client_io, c);
@@ -273,6 +287,19 @@ static void ctl_accept(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
 		sup->clients = c;
 		sup->nclients++;
 	}
+}
+
+int sv_control_send(sv_sup_t *sup, uint64_t client_id, pl_msg_t *m)
+{
+	for (sv_client_t *c = sup->clients; c; c = c->next) {
+		if (c->id != client_id)
+			continue;
+		client_send(c, m);
+		if (c->closing)
+			client_free(c);
+		return 0;
+	}
+	return -1; /* the client left before the answer was ready */
 }
 
 int sv_control_open(sv_sup_t *sup)

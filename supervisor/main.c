@@ -402,7 +402,10 @@ static int run(sv_sup_t *sup)
 	pl_loop_timer(sup->loop, 1000, ownlog_check, sup);
 	int rc = pl_loop_run(sup->loop) < 0 ? 1 : 0;
 	reap_all_blocking(sup);
+	sv_jobops_free_all(sup);
 	sv_control_close(sup);
+	if (sup->events_fd >= 0)
+		close(sup->events_fd);
 	for (int i = 0; i < sup->nsvcs; i++) {
 		sv_svc_free(sup->svcs[i]);
 		free(sup->svcs[i]);
@@ -424,6 +427,7 @@ int main(int argc, char **argv)
 		return print_default(&a);
 	memset(&sup, 0, sizeof(sup));
 	sup.ctl_fd = -1;
+	sup.events_fd = -1;
 	if (!realpath(a.config, sup.config_file))
 		pl_strlcpy(sup.config_file, a.config, sizeof(sup.config_file));
 	if (sv_config_load(a.config, &sup.cfg, &err) < 0) {

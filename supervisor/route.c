@@ -55,6 +55,8 @@ void sv_route(sv_sup_t *sup, sv_svc_t *from, const pl_frame_t *f)
 	char msg[160];
 
 	if (pl_frame_get_str(f, PL_TAG_TO, to, sizeof(to)) < 0) {
+		if (f->type == PL_MSG_RESULT)
+			return; /* a late answer to an operation that timed out */
 		pl_warn("%s: %s without a destination; dropped", from->conf.name,
 			pl_msg_type_name(f->type));
 		return;

@@ -191,6 +191,10 @@ struct sv_sup {
 	pl_watch_t *ctl_w;
 	struct sv_client *clients;
 	int nclients;
+	uint64_t next_client_id;
+	uint32_t next_seq; /* for requests the supervisor originates */
+	struct sv_op *ops;
+	int events_fd;
 	char ctl_path[PATH_MAX];
 };
 
@@ -210,6 +214,33 @@ int sv_overrides_save(sv_sup_t *sup);
 
 int sv_control_open(sv_sup_t *sup);
 void sv_control_close(sv_sup_t *sup);
+
+/* ---- job operations across holders (jobops.c) ---- */
+
+/* Who asked: a service (by name, checked again at reply time) or a
+ * control client (by id: it may have gone away meanwhile). */
+typedef struct {
+	int is_client;
+	char svc[SV_NAME_MAX];
+	uint64_t client_id;
+	uint32_t seq;
+} sv_asker_t;
+
+enum { SV_OP_JOBS, SV_OP_RELEASE, SV_OP_DELETE };
+
+/* Start an operation from a request frame (CTL_JOBS, CTL_RELEASE,
+ * CTL_DELETE, RELEASE). The answer goes to the asker as a RESULT. */
+void sv_jobops_start(sv_sup_t *sup, int kind, const pl_frame_t *f,
+		     const sv_asker_t *asker);
+/* A RESULT reply from a service: 1 if it belonged to an operation. */
+int sv_jobops_reply(sv_sup_t *sup, sv_svc_t *from, const pl_frame_t *f);
+/* A service went away: its outstanding answers count as failures. */
+void sv_jobops_service_gone(sv_sup_t *sup, sv_svc_t *s);
+void sv_jobops_free_all(sv_sup_t *sup);
+/* Append one job event (JSON object from a service) to job-events.jsonl. */
+void sv_jobevent(sv_sup_t *sup, sv_svc_t *from, const pl_frame_t *f);
+/* Deliver a reply to a control client by id (control.c); -1 if gone. */
+int sv_control_send(sv_sup_t *sup, uint64_t client_id, pl_msg_t *m);
 
 /* ---- routing (route.c) ---- */
 

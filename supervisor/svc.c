@@ -282,7 +282,21 @@ static void handle_frame(sv_svc_t *s, const pl_frame_t *f)
 		s->last_pong = pl_now_ms();
 		break;
 	case PL_MSG_RESULT:
+		/* An answer to a request of ours, or a reply on its way
+		 * back to another service (routed below). */
+		if (f->flags & PL_FLAG_REPLY && sv_jobops_reply(s->sup, s, f))
+			break;
+		sv_route(s->sup, s, f);
 		break;
+	case PL_MSG_JOB_EVENT:
+		sv_jobevent(s->sup, s, f);
+		break;
+	case PL_MSG_RELEASE: {
+		sv_asker_t a = { .is_client = 0, .seq = f->seq };
+		pl_strlcpy(a.svc, s->conf.name, sizeof(a.svc));
+		sv_jobops_start(s->sup, SV_OP_RELEASE, f, &a);
+		break;
+	}
 	default:
 		/* Status from a child is gossip (Postfix): route what names a
 		 * destination, log and drop anything else. */
@@ -688,6 +702,7 @@ void sv_svc_exited(sv_svc_t *s, int status)
 	if (!was_ready)
 		s->ready_at = 0;
 	chan_close(s);
+	sv_jobops_service_gone(s->sup, s);
 	cancel_timers(s);
 	if (prev == SV_STOPPING || s->sup->shutting_down) {
 		after_stop(s);

@@ -1,0 +1,24 @@
+/* pl_work: a small pool of worker threads for blocking work (fsync,
+ * printing, conversion) so the service's main loop keeps answering
+ * heartbeats. fn runs on a worker; done runs afterwards on the loop
+ * thread (woken through an eventfd), where it may touch loop state. */
+#ifndef PL_WORK_H
+#define PL_WORK_H
+
+#include <stddef.h>
+
+#include "pl_loop.h"
+
+typedef struct pl_work pl_work_t;
+typedef void (*pl_work_fn)(void *arg);
+
+pl_work_t *pl_work_new(pl_loop_t *loop, int nthreads);
+/* Queue fn(arg) then done(arg). 0 or -1 (out of memory). */
+int pl_work_submit(pl_work_t *w, pl_work_fn fn, pl_work_fn done, void *arg);
+/* Jobs queued or running, not yet done. */
+size_t pl_work_pending(pl_work_t *w);
+/* Wait for every queued job (running their done callbacks), then stop the
+ * threads and free the pool. */
+void pl_work_free(pl_work_t *w);
+
+#endif

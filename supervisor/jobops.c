@@ -1,0 +1,513 @@
+/* Operations on held jobs across every job-holding service (DESIGN.md §1):
+ * a listing, a release (most recent across the whole Service Client, or
+ * all) and a delete. The supervisor never sees job data, only metadata:
+ *   1. JOBS_QUERY(user) to every running holder; collect nested JOBs.
+ *   2. RELEASE: pick the newest (or all), send each holder RELEASE_JOBS
+ *      for its own ids, collect per-job results.
+ *   3. Answer the asker with one combined RESULT.
+ * Every step has a deadline; a holder that dies or stays silent counts as
+ * a failure for its part, never as success. */
+#include "sv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pl_log.h"
+#include "pl_util.h"
+
+#define OP_QUERY_MS 5000u
+#define OP_ACT_MS (15u * 60u * 1000u) /* a release of a large job to a slow printer */
+#define OP_MAX_JOBS 4096
+
+typedef struct {
+	char svc[SV_NAME_MAX];
+	uint32_t seq;
+	int done;
+} op_wait_t;
+
+typedef struct {
+	char svc[SV_NAME_MAX];
+	char id[64];
+	uint64_t created;
+	uint8_t *raw; /* the nested JOB field's content, as the holder sent it */
+	uint32_t rawlen;
+	int chosen;
+} op_job_t;
+
+typedef struct sv_op {
+	sv_sup_t *sup;
+	int kind;
+	int phase; /* 0 query, 1 act */
+	sv_asker_t asker;
+	char user[128], printer[128], mode[16], job_id[64];
+	op_wait_t waits[SV_MAX_SERVICES];
+	int nwaits, pending;
+	op_job_t *jobs;
+	int njobs;
+	pl_msg_t results; /* nested per-job results, built as they arrive */
+	uint32_t ok, failed;
+	char first_error[256];
+	pl_timer_t *timer;
+	struct sv_op *next;
+} sv_op_t;
+
+static void op_free(sv_op_t *op)
+{
+	sv_sup_t *sup = op->sup;
+	for (sv_op_t **pp = &sup->ops; *pp; pp = &(*pp)->next)
+		if (*pp == op) {
+			*pp = op->next;
+			break;
+		}
+	pl_loop_timer_cancel(sup->loop, op->timer);
+	for (int i = 0; i < op->njobs; i++)
+		free(op->jobs[i].raw);
+	free(op->jobs);
+	pl_msg_free(&op->results);
+	free(op);
+}
+
+void sv_jobops_free_all(sv_sup_t *sup)
+{
+	while (sup->ops)
+		op_free(sup->ops);
+}
+
+/* ---- answering ---- */
+
+static void op_send(sv_op_t *op, pl_msg_t *m)
+{
+	if (pl_msg_finish(m) < 0)
+		return;
+	if (op->asker.is_client) {
+		sv_control_send(op->sup, op->asker.client_id, m);
+		return;
+	}
+	sv_svc_t *s = sv_find(op->sup, op->asker.svc);
+	if (s && s->state == SV_RUNNING)
+		sv_svc_send(s, m);
+}
+
+static void op_fail(sv_op_t *op, uint32_t status, const char *msg)
+{
+	pl_msg_t m;
+	if (pl_msg_init(&m, PL_MSG_RESULT, PL_FLAG_REPLY | PL_FLAG_ERROR,
+			op->asker.seq) == 0) {
+		pl_msg_add_u32(&m, PL_TAG_STATUS, status);
+		pl_msg_add_str(&m, PL_TAG_MESSAGE, msg);
+		op_send(op, &m);
+		pl_msg_free(&m);
+	}
+	op_free(op);
+}
+
+static int cmp_created(const void *a, const void *b)
+{
+	const op_job_t *x = a, *y = b;
+	return (x->created > y->created) - (x->created < y->created);
+}
+
+static void add_job(pl_msg_t *m, const op_job_t *j)
+{
+	pl_msg_nest_begin(m, PL_TAG_JOB);
+	pl_msg_append_fields(m, j->raw, j->rawlen);
+	pl_msg_add_str(m, PL_TAG_SOURCE, j->svc);
+	pl_msg_nest_end(m);
+}
+
+static void finish_jobs(sv_op_t *op)
+{
+	pl_msg_t m;
+	qsort(op->jobs, (size_t)op->njobs, sizeof(op->jobs[0]), cmp_created);
+	if (pl_msg_init(&m, PL_MSG_RESULT, PL_FLAG_REPLY, op->asker.seq) == 0) {
+		pl_msg_add_u32(&m, PL_TAG_STATUS, PL_STATUS_OK);
+		pl_msg_add_u32(&m, PL_TAG_COUNT, (uint32_t)op->njobs);
+		for (int i = 0; i < op->njobs; i++)
+			add_job(&m, &op->jobs[i]);
+		op_send(op, &m);
+		pl_msg_free(&m);
+	}
+	op_free(op);
+}
+
+static void finish_act(sv_op_t *op)
+{
+	char msg[512];
+	pl_msg_t m;
+	int all_ok = op->failed == 0 && op->ok > 0;
+
+	if (op->kind == SV_OP_RELEASE && all_ok)
+		snprintf(msg, sizeof(msg), "released %u job%s to %s", op->ok,
+			 op->ok == 1 ? "" : "s", op->printer);
+	else if (op->kind == SV_OP_RELEASE)
+		snprintf(msg, sizeof(msg), "released %u of %u jobs to %s: %.300s",
+			 op->ok, op->ok + op->failed, op->printer, op->first_error);
+	else if (all_ok)
+		snprintf(msg, sizeof(msg), "deleted job %s", op->job_id);
+	else
+		snprintf(msg, sizeof(msg), "%.300s",
+			 op->first_error[0] ? op->first_error : "no such job");
+	uint32_t status = all_ok ? PL_STATUS_OK
+			: op->kind == SV_OP_RELEASE ? PL_STATUS_PRINTER
+			: op->failed ? PL_STATUS_ERROR : PL_STATUS_NOTFOUND;
+	if (pl_msg_init(&m, PL_MSG_RESULT,
+			PL_FLAG_REPLY | (all_ok ? 0 : PL_FLAG_ERROR),
+			op->asker.seq) == 0) {
+		pl_msg_add_u32(&m, PL_TAG_STATUS, status);
+		pl_msg_add_u32(&m, PL_TAG_COUNT, op->ok);
+		pl_msg_add_str(&m, PL_TAG_MESSAGE, msg);
+		/* the per-job results collected along the way */
+		pl_msg_append_fields(&m, op->results.buf + PL_PROTO_HDR_LEN,
+				     op->results.len - PL_PROTO_HDR_LEN);
+		op_send(op, &m);
+		pl_msg_free(&m);
+	}
+	op_free(op);
+}
+
+/* ---- phase 1: query ---- */
+
+static int op_expect(sv_op_t *op, sv_svc_t *s, uint32_t seq)
+{
+	if (op->nwaits >= SV_MAX_SERVICES)
+		return -1;
+	op_wait_t *w = &op->waits[op->nwaits++];
+	pl_strlcpy(w->svc, s->conf.name, sizeof(w->svc));
+	w->seq = seq;
+	w->done = 0;
+	op->pending++;
+	return 0;
+}
+
+static void op_timeout(pl_loop_t *loop, void *arg);
+
+static int send_query(sv_op_t *op)
+{
+	sv_sup_t *sup = op->sup;
+	op->nwaits = op->pending = 0;
+	for (int i = 0; i < sup->nsvcs; i++) {
+		sv_svc_t *s = sup->svcs[i];
+		if (s->state != SV_RUNNING || !(s->caps & PL_CAP_HOLDS_JOBS))
+			continue;
+		pl_msg_t m;
+		uint32_t seq = ++sup->next_seq;
+		if (pl_msg_init(&m, PL_MSG_JOBS_QUERY, 0, seq) < 0)
+			continue;
+		if (op->user[0])
+			pl_msg_add_str(&m, PL_TAG_USER, op->user);
+		if (pl_msg_finish(&m) == 0 && sv_svc_send(s, &m) == 0)
+			op_expect(op, s, seq);
+		pl_msg_free(&m);
+	}
+	if (op->pending == 0)
+		return -1;
+	op->timer = pl_loop_timer(sup->loop, OP_QUERY_MS, op_timeout, op);
+	return 0;
+}
+
+static int collect_jobs(sv_op_t *op, const char *svc, const pl_frame_t *f)
+{
+	pl_iter_t it, jt;
+	pl_field_t fl, jf;
+	int rc;
+	pl_iter_frame(&it, f);
+	while ((rc = pl_iter_next(&it, &fl)) == 1) {
+		if (fl.tag != PL_TAG_JOB || op->njobs >= OP_MAX_JOBS)
+			continue;
+		op_job_t j = { 0 };
+		if (pl_iter_nested(&jt, &fl) < 0)
+			return -1;
+		while (pl_iter_next(&jt, &jf) == 1) {
+			if (jf.tag == PL_TAG_JOB_ID)
+				pl_field_str(&jf, j.id, sizeof(j.id));
+			else if (jf.tag == PL_TAG_CREATED_MS)
+				pl_field_u64(&jf, &j.created);
+		}
+		if (!j.id[0])
+			continue; /* gossip: a malformed entry is dropped */
+		pl_strlcpy(j.svc, svc, sizeof(j.svc));
+		j.raw = malloc(fl.len ? fl.len : 1);
+		if (!j.raw)
+			return -1;
+		memcpy(j.raw, fl.val, fl.len);
+		j.rawlen = fl.len;
+		op_job_t *nj = realloc(op->jobs, sizeof(*nj) * (size_t)(op->njobs + 1));
+		if (!nj) {
+			free(j.raw);
+			return -1;
+		}
+		op->jobs = nj;
+		op->jobs[op->njobs++] = j;
+	}
+	return rc;
+}
+
+/* ---- phase 2: act ---- */
+
+static void note_result(sv_op_t *op, const char *svc, const pl_field_t *fl)
+{
+	pl_iter_t jt;
+	pl_field_t jf;
+	uint32_t status = PL_STATUS_ERROR;
+	char id[64] = "", msg[256] = "";
+	if (pl_iter_nested(&jt, fl) < 0)
+		return;
+	while (pl_iter_next(&jt, &jf) == 1) {
+		if (jf.tag == PL_TAG_JOB_ID)
+			pl_field_str(&jf, id, sizeof(id));
+		else if (jf.tag == PL_TAG_STATUS)
+			pl_field_u32(&jf, &status);
+		else if (jf.tag == PL_TAG_MESSAGE)
+			pl_field_str(&jf, msg, sizeof(msg));
+	}
+	if (status == PL_STATUS_NOTFOUND && op->kind == SV_OP_DELETE)
+		return; /* deletes go to every holder; only the owner matters */
+	if (status == PL_STATUS_OK) {
+		op->ok++;
+	} else {
+		op->failed++;
+		if (!op->first_error[0])
+			snprintf(op->first_error, sizeof(op->first_error), "%s: %s",
+				 id, msg[0] ? msg : "failed");
+	}
+	pl_msg_t *m = &op->results;
+	pl_msg_nest_begin(m, PL_TAG_JOB);
+	pl_msg_add_str(m, PL_TAG_JOB_ID, id);
+	pl_msg_add_u32(m, PL_TAG_STATUS, status);
+	if (msg[0])
+		pl_msg_add_str(m, PL_TAG_MESSAGE, msg);
+	pl_msg_add_str(m, PL_TAG_SOURCE, svc);
+	pl_msg_nest_end(m);
+}
+
+static int send_act(sv_op_t *op, sv_svc_t *s, uint16_t type)
+{
+	pl_msg_t m;
+	uint32_t seq = ++op->sup->next_seq;
+	int n = 0;
+	if (pl_msg_init(&m, type, 0, seq) < 0)
+		return -1;
+	if (op->kind == SV_OP_RELEASE)
+		pl_msg_add_str(&m, PL_TAG_PRINTER, op->printer);
+	if (op->kind == SV_OP_DELETE) {
+		pl_msg_add_str(&m, PL_TAG_JOB_ID, op->job_id);
+		n = 1;
+	}
+	for (int i = 0; i < op->njobs; i++) {
+		if (op->jobs[i].chosen && strcmp(op->jobs[i].svc, s->conf.name) == 0) {
+			pl_msg_add_str(&m, PL_TAG_JOB_ID, op->jobs[i].id);
+			n++;
+		}
+	}
+	int rc = -1;
+	if (n && pl_msg_finish(&m) == 0 && sv_svc_send(s, &m) == 0)
+		rc = op_expect(op, s, seq);
+	pl_msg_free(&m);
+	return rc;
+}
+
+static void start_act(sv_op_t *op)
+{
+	sv_sup_t *sup = op->sup;
+	op->phase = 1;
+	op->nwaits = op->pending = 0;
+	pl_loop_timer_cancel(sup->loop, op->timer);
+	op->timer = NULL;
+	for (int i = 0; i < sup->nsvcs; i++) {
+		sv_svc_t *s = sup->svcs[i];
+		if (s->state != SV_RUNNING || !(s->caps & PL_CAP_HOLDS_JOBS))
+			continue;
+		send_act(op, s, op->kind == SV_OP_DELETE ? PL_MSG_DELETE_JOBS
+							 : PL_MSG_RELEASE_JOBS);
+	}
+	if (op->pending == 0) {
+		op_fail(op, PL_STATUS_ERROR, "the services holding the jobs went away");
+		return;
+	}
+	op->timer = pl_loop_timer(sup->loop, OP_ACT_MS, op_timeout, op);
+}
+
+static void after_query(sv_op_t *op)
+{
+	if (op->kind == SV_OP_JOBS) {
+		finish_jobs(op);
+		return;
+	}
+	if (op->njobs == 0) {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "no held jobs for %s", op->user);
+		op_fail(op, PL_STATUS_NOTFOUND, msg);
+		return;
+	}
+	qsort(op->jobs, (size_t)op->njobs, sizeof(op->jobs[0]), cmp_created);
+	if (strcmp(op->mode, "all") == 0)
+		for (int i = 0; i < op->njobs; i++)
+			op->jobs[i].chosen = 1;
+	else
+		op->jobs[op->njobs - 1].chosen = 1; /* newest across holders */
+	start_act(op);
+}
+
+/* ---- replies and failures ---- */
+
+static void op_step(sv_op_t *op)
+{
+	if (op->pending > 0)
+		return;
+	if (op->phase == 0)
+		after_query(op);
+	else
+		finish_act(op);
+}
+
+static void op_timeout(pl_loop_t *loop, void *arg)
+{
+	sv_op_t *op = arg;
+	(void)loop;
+	op->timer = NULL;
+	for (int i = 0; i < op->nwaits; i++) {
+		if (op->waits[i].done)
+			continue;
+		pl_warn("%s: no answer to %s in time", op->waits[i].svc,
+			op->phase ? "a release" : "a job query");
+		op->waits[i].done = 1;
+		op->failed += op->phase;
+		if (op->phase && !op->first_error[0])
+			snprintf(op->first_error, sizeof(op->first_error),
+				 "%s did not answer in time", op->waits[i].svc);
+	}
+	op->pending = 0;
+	op_step(op);
+}
+
+int sv_jobops_reply(sv_sup_t *sup, sv_svc_t *from, const pl_frame_t *f)
+{
+	for (sv_op_t *op = sup->ops; op; op = op->next) {
+		for (int i = 0; i < op->nwaits; i++) {
+			op_wait_t *w = &op->waits[i];
+			if (w->done || w->seq != f->seq ||
+			    strcmp(w->svc, from->conf.name) != 0)
+				continue;
+			w->done = 1;
+			op->pending--;
+			if (op->phase == 0) {
+				collect_jobs(op, from->conf.name, f);
+			} else {
+				pl_iter_t it;
+				pl_field_t fl;
+				pl_iter_frame(&it, f);
+				while (pl_iter_next(&it, &fl) == 1)
+					if (fl.tag == PL_TAG_JOB)
+						note_result(op, from->conf.name, &fl);
+			}
+			op_step(op);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void sv_jobops_service_gone(sv_sup_t *sup, sv_svc_t *s)
+{
+	sv_op_t *op = sup->ops;
+	while (op) {
+		sv_op_t *next = op->next;
+		for (int i = 0; i < op->nwaits; i++) {
+			op_wait_t *w = &op->waits[i];
+			if (w->done || strcmp(w->svc, s->conf.name) != 0)
+				continue;
+			w->done = 1;
+			op->pending--;
+			if (op->phase) {
+				op->failed++;
+				if (!op->first_error[0])
+					snprintf(op->first_error, sizeof(op->first_error),
+						 "%s stopped during the operation", w->svc);
+			}
+		}
+		if (op->pending == 0)
+			op_step(op); /* may free op */
+		op = next;
+	}
+}
+
+/* ---- starting ---- */
+
+void sv_jobops_start(sv_sup_t *sup, int kind, const pl_frame_t *f,
+		     const sv_asker_t *asker)
+{
+	sv_op_t *op = calloc(1, sizeof(*op));
+	if (!op)
+		return;
+	op->sup = sup;
+	op->kind = kind;
+	op->asker = *asker;
+	op->next = sup->ops;
+	sup->ops = op;
+	pl_msg_init(&op->results, PL_MSG_RESULT, PL_FLAG_REPLY, asker->seq);
+	pl_frame_get_str(f, PL_TAG_USER, op->user, sizeof(op->user));
+	pl_frame_get_str(f, PL_TAG_PRINTER, op->printer, sizeof(op->printer));
+	pl_frame_get_str(f, PL_TAG_JOB_ID, op->job_id, sizeof(op->job_id));
+	if (pl_frame_get_str(f, PL_TAG_MODE, op->mode, sizeof(op->mode)) < 0)
+		pl_strlcpy(op->mode, "most-recent", sizeof(op->mode));
+	if (kind == SV_OP_RELEASE && (!op->user[0] || !op->printer[0])) {
+		op_fail(op, PL_STATUS_BADREQ, "a release needs a user and a printer");
+		return;
+	}
+	if (kind == SV_OP_RELEASE && strcmp(op->mode, "all") != 0 &&
+	    strcmp(op->mode, "most-recent") != 0) {
+		op_fail(op, PL_STATUS_BADREQ, "mode must be most-recent or all");
+		return;
+	}
+	if (kind == SV_OP_DELETE) {
+		if (!op->job_id[0]) {
+			op_fail(op, PL_STATUS_BADREQ, "a delete needs a job id");
+			return;
+		}
+		start_act(op);
+		return;
+	}
+	if (send_query(op) < 0) {
+		if (kind == SV_OP_JOBS)
+			finish_jobs(op);
+		else
+			op_fail(op, PL_STATUS_ERROR, "no running service holds jobs");
+	}
+}
+
+/* ---- job events ---- */
+
+void sv_jobevent(sv_sup_t *sup, sv_svc_t *from, const pl_frame_t *f)
+{
+	pl_field_t fl;
+	json_error_t jerr;
+	if (pl_frame_find(f, PL_TAG_EVENT, &fl) != 1)
+		return;
+	json_t *ev = json_loadb((const char *)fl.val, fl.len, 0, &jerr);
+	if (!json_is_object(ev)) {
+		pl_warn("%s: malformed job event dropped", from->conf.name);
+		json_decref(ev);
+		return;
+	}
+	json_object_set_new(ev, "service", json_string(from->conf.name));
+	char *line = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(ev);
+	if (!line)
+		return;
+	if (sup->events_fd < 0) {
+		char path[PATH_MAX];
+		if (pl_fmt(path, sizeof(path), "%s/job-events.jsonl",
+			   sup->cfg.log_dir) == 0)
+			sup->events_fd = open(path, O_WRONLY | O_CREAT | O_APPEND |
+							    O_CLOEXEC, 0640);
+	}
+	size_t n = strlen(line);
+	line[n] = '\n'; /* one write() per event: lines never interleave */
+	if (sup->events_fd < 0 || pl_write_all(sup->events_fd, line, n + 1) < 0)
+		pl_err("cannot append to job-events.jsonl: %s", strerror(errno));
+	free(line);
+}
