@@ -48,8 +48,8 @@ OBJ       := $(BUILD)/obj
 
 PROTO_SRC  := $(wildcard proto/*.c)
 COMMON_SRC := $(wildcard common/*.c)
-SUPERVISOR_SRC := $(filter-out supervisor/plsc.c,$(wildcard supervisor/*.c))
-PLSC_SRC   := supervisor/plsc.c supervisor/ctlclient.c supervisor/sconf.c
+SUPERVISOR_SRC := $(filter-out supervisor/plsc%.c,$(wildcard supervisor/*.c))
+PLSC_SRC   := $(wildcard supervisor/plsc*.c) supervisor/ctlclient.c supervisor/sconf.c
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 BENCH_SRC  := $(wildcard tests/bench/*.c)
@@ -58,10 +58,11 @@ LIBPROTO   := $(OBJ)/libplproto.a
 LIBCOMMON  := $(OBJ)/libplcommon.a
 LIBS       := $(LIBCOMMON) $(LIBPROTO)
 
-SERVICE_DIRS := $(wildcard services/*)
-SERVICE_BINS :=
+OFFLINEPRINT_SRC := $(wildcard services/offlineprint/*.c)
+SERVICE_BINS := $(BIN)/PrinterLogicServiceOfflinePrint
 
-PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(BIN)/plsc-testsvc $(BIN)/plsc-recprinter
+PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(BIN)/plsc-testsvc $(BIN)/plsc-recprinter \
+              $(SERVICE_BINS)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/replay-%,$(FUZZ_SRC))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
@@ -93,6 +94,11 @@ $(BIN)/plsc: $(PLSC_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
 $(BIN)/plsc-testsvc: $(OBJ)/tests/lib/testsvc.o $(LIBS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(BIN)/PrinterLogicServiceOfflinePrint: $(OFFLINEPRINT_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)

@@ -44,25 +44,37 @@ void ctl_close(ctl_client_t *c)
 	c->fd = -1;
 }
 
+uint32_t ctl_next_seq(ctl_client_t *c)
+{
+	return ++c->seq;
+}
+
+int ctl_call(ctl_client_t *c, const pl_msg_t *m, pl_frame_t *reply,
+	     int timeout_ms)
+{
+	int rc = pl_send_frame(c->fd, m, CTL_TIMEOUT_MS);
+	while (rc == 0) {
+		rc = pl_recv_frame(c->fd, &c->rd, reply, timeout_ms);
+		if (rc == 0 && reply->seq == c->seq)
+			return 0;
+		if (rc == 0 && reply->fd >= 0)
+			close(reply->fd);
+	}
+	return rc;
+}
+
 int ctl_request(ctl_client_t *c, uint16_t type, const char *name,
 		pl_frame_t *reply)
 {
 	pl_msg_t m;
-	int rc = pl_msg_init(&m, type, 0, ++c->seq);
+	int rc = pl_msg_init(&m, type, 0, ctl_next_seq(c));
 	if (rc < 0)
 		return rc;
 	if (name)
 		pl_msg_add_str(&m, PL_TAG_NAME, name);
 	rc = pl_msg_finish(&m);
 	if (rc == 0)
-		rc = pl_send_frame(c->fd, &m, CTL_TIMEOUT_MS);
+		rc = ctl_call(c, &m, reply, CTL_TIMEOUT_MS);
 	pl_msg_free(&m);
-	while (rc == 0) {
-		rc = pl_recv_frame(c->fd, &c->rd, reply, CTL_TIMEOUT_MS);
-		if (rc == 0 && reply->seq == c->seq)
-			return 0;
-		if (rc == 0 && reply->fd >= 0)
-			close(reply->fd);
-	}
 	return rc;
 }

@@ -21,4 +21,10 @@ void ctl_close(ctl_client_t *c);
 int ctl_request(ctl_client_t *c, uint16_t type, const char *name,
 		pl_frame_t *reply);
 
+/* Lower level: the next sequence number for a message the caller builds,
+ * then send it and wait up to timeout_ms for its reply. */
+uint32_t ctl_next_seq(ctl_client_t *c);
+int ctl_call(ctl_client_t *c, const pl_msg_t *m, pl_frame_t *reply,
+	     int timeout_ms);
+
 #endif

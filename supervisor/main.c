@@ -145,6 +145,22 @@ static int make_dirs(const sv_config_t *c)
 	return 0;
 }
 
+/* The shared directory database (printers, tokens, users) lives in
+ * <state_dir>/directory, writable by the services' user: services read it,
+ * plsc writes it. */
+static int make_directory_dir(sv_sup_t *sup)
+{
+	char dir[PATH_MAX];
+	if (pl_fmt(dir, sizeof(dir), "%s/directory", sup->cfg.state_dir) < 0 ||
+	    pl_mkdir_p(dir, 0750) < 0 ||
+	    (sup->drop_privs && chown(dir, sup->run_uid, sup->run_gid) < 0)) {
+		fprintf(stderr, "plsc-supervisor: cannot prepare %s: %s\n", dir,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int open_ownlog(sv_sup_t *sup, int quiet)
 {
 	char path[PATH_MAX + 32];
@@ -441,7 +457,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (resolve_user(&sup) < 0 || make_dirs(&sup.cfg) < 0 ||
-	    open_ownlog(&sup, a.quiet) < 0)
+	    make_directory_dir(&sup) < 0 || open_ownlog(&sup, a.quiet) < 0)
 		return 1;
 	sup.loop = pl_loop_new();
 	if (!sup.loop)

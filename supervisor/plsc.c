@@ -10,20 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ctlclient.h"
+#include "plsc.h"
 #include "pl_log.h"
 #include "pl_service.h"
 #include "pl_util.h"
 #include "sv.h"
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOSUP = 3 };
-
-typedef struct {
-	const char *config;
-	const char *socket;
-	char sockbuf[PATH_MAX];
-	char log_dir[PATH_MAX];
-} plsc_t;
 
 static void usage(FILE *out)
 {
@@ -39,7 +31,13 @@ static void usage(FILE *out)
 		"  logs NAME [-n N] [-f]    last N lines (default 20) of a service's log;\n"
 		"                           -f follows it across rotations\n"
 		"  reload                   re-read the configuration (like SIGHUP)\n"
-		"  stop                     stop every service and the supervisor\n\n"
+		"  stop                     stop every service and the supervisor\n"
+		"  jobs [--user U] [--json] held jobs across every service\n"
+		"  release --user U --printer P [--all]\n"
+		"                           print U's most recent held job (or all) on P\n"
+		"  delete JOB_ID            shred one held job\n"
+		"  printers add NAME URI [--location L] [--formats F] | del NAME | list [--json]\n"
+		"  token create WORKSTATION | list [--json] | revoke WORKSTATION|id:ID\n\n"
 		"Options:\n"
 		"  -c, --config FILE   configuration (default $PLSC_CONFIG or %s)\n"
 		"  -s, --socket PATH   control socket (default <run_dir>/plsc.sock)\n"
@@ -68,6 +66,8 @@ static int load_paths_only(plsc_t *p, const pl_err_t *why)
 		p->socket = p->sockbuf;
 	}
 	pl_strlcpy(p->log_dir, log ? log : "/var/log/plsc", sizeof(p->log_dir));
+	const char *st = json_string_value(json_object_get(paths, "state_dir"));
+	pl_strlcpy(p->state_dir, st ? st : "/var/lib/plsc", sizeof(p->state_dir));
 	json_decref(root);
 	return EXIT_OK;
 }
@@ -92,12 +92,22 @@ static int load_paths(plsc_t *p)
 		p->socket = p->sockbuf;
 	}
 	pl_strlcpy(p->log_dir, c->log_dir, sizeof(p->log_dir));
+	pl_strlcpy(p->state_dir, c->state_dir, sizeof(p->state_dir));
+	pl_strlcpy(p->user, c->user, sizeof(p->user));
 	sv_config_free(c);
 	free(c);
 	return EXIT_OK;
 }
 
-static int connect_sup(const plsc_t *p, ctl_client_t *c)
+int plsc_print_error(const pl_frame_t *f)
+{
+	char msg[512] = "request failed";
+	pl_frame_get_str(f, PL_TAG_MESSAGE, msg, sizeof(msg));
+	fprintf(stderr, "plsc: %s\n", msg);
+	return EXIT_FAIL;
+}
+
+int plsc_connect(const plsc_t *p, ctl_client_t *c)
 {
 	if (ctl_connect(c, p->socket) == 0)
 		return EXIT_OK;
@@ -116,7 +126,7 @@ static int request(const plsc_t *p, uint16_t type, const char *name,
 {
 	ctl_client_t c;
 	pl_frame_t f;
-	int rc = connect_sup(p, &c);
+	int rc = plsc_connect(p, &c);
 	if (rc)
 		return rc;
 	int prc = ctl_request(&c, type, name, &f);
@@ -420,6 +430,17 @@ static int dispatch(plsc_t *p, int argc, char **argv)
 	}
 	if (strcmp(cmd, "logs") == 0)
 		return cmd_logs(p, argc, argv);
+	static const struct {
+		const char *name;
+		int (*fn)(plsc_t *, int, char **);
+	} cmds[] = {
+		{ "jobs", plsc_cmd_jobs },	   { "release", plsc_cmd_release },
+		{ "delete", plsc_cmd_delete },	   { "printers", plsc_cmd_printers },
+		{ "token", plsc_cmd_token },
+	};
+	for (size_t i = 0; i < PL_ARRAY_LEN(cmds); i++)
+		if (strcmp(cmd, cmds[i].name) == 0)
+			return cmds[i].fn(p, argc, argv);
 	for (size_t i = 0; i < PL_ARRAY_LEN(simple); i++) {
 		if (strcmp(cmd, simple[i].name) != 0)
 			continue;

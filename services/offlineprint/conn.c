@@ -1,0 +1,639 @@
+/* Workstation connections: TLS on 31989 carrying the TLV submission
+ * protocol (proto/PROTOCOL.md, "Job submission"):
+ *   SUBMIT_BEGIN(TOKEN, USER, SIZE, [TITLE, PRINTER, PAGES, PAGE_SIZE,
+ *   FORMAT]) -> RESULT; SUBMIT_DATA(PAYLOAD)...; SUBMIT_END(SHA256) ->
+ *   RESULT(JOB_ID) once the job is durable. Several jobs may follow on one
+ * connection. Every error is answered with a RESULT saying what went
+ * wrong, logged once here, and (for protocol and auth errors) the
+ * connection is closed. One slow or hostile client never blocks another:
+ * sockets are non-blocking, the durable commit runs on a worker thread,
+ * and an idle or stalled client is dropped after client_timeout_ms. */
+#include "op.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "pl_log.h"
+#include "pl_tls.h"
+#include "pl_util.h"
+
+enum { C_HANDSHAKE, C_IDLE, C_RECEIVING, C_COMMITTING, C_CLOSING };
+
+struct op_conn {
+	op_t *op;
+	int fd;
+	SSL *ssl;
+	pl_watch_t *w;
+	pl_timer_t *idle;
+	char peer[64];
+	int state;
+	int busy;   /* a worker holds a pointer to us */
+	int closed; /* freed when no longer busy */
+	pl_reader_t rd;
+	uint8_t *out;
+	size_t outlen, outcap;
+	int want_write;
+	pl_jobw_t *jw;
+	pl_job_meta_t meta;
+	uint64_t received;
+	uint8_t sha[32];
+	uint32_t end_seq;
+	int commit_rc;
+	pl_err_t commit_err;
+	op_conn_t *next;
+};
+
+static void conn_process(op_conn_t *c);
+static void conn_update(op_conn_t *c);
+
+/* ---- lifetime ---- */
+
+static void conn_free(op_conn_t *c)
+{
+	op_t *op = c->op;
+	for (op_conn_t **pp = &op->conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	op->nconns--;
+	pl_reader_free(&c->rd);
+	free(c->out);
+	free(c);
+}
+
+static void conn_close(op_conn_t *c)
+{
+	if (c->closed)
+		return;
+	c->closed = 1;
+	if (c->jw) {
+		pl_jobw_abort(c->jw); /* nothing partial remains */
+		c->jw = NULL;
+	}
+	pl_loop_unwatch(c->op->loop, c->w);
+	pl_loop_timer_cancel(c->op->loop, c->idle);
+	c->w = NULL;
+	c->idle = NULL;
+	if (c->ssl) {
+		SSL_shutdown(c->ssl); /* best effort close_notify */
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	close(c->fd);
+	if (!c->busy)
+		conn_free(c);
+}
+
+static void conn_idle(pl_loop_t *loop, void *arg);
+
+static void conn_touch(op_conn_t *c)
+{
+	pl_loop_timer_cancel(c->op->loop, c->idle);
+	c->idle = pl_loop_timer(c->op->loop, c->op->client_timeout_ms,
+				conn_idle, c);
+}
+
+/* ---- output ---- */
+
+static int conn_flush(op_conn_t *c)
+{
+	while (c->outlen > 0) {
+		ERR_clear_error();
+		int n = SSL_write(c->ssl, c->out, (int)c->outlen);
+		if (n > 0) {
+			memmove(c->out, c->out + n, c->outlen - (size_t)n);
+			c->outlen -= (size_t)n;
+			continue;
+		}
+		int e = SSL_get_error(c->ssl, n);
+		if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+			c->want_write = 1;
+			return 0;
+		}
+		return -1;
+	}
+	c->want_write = 0;
+	return 0;
+}
+
+static void conn_send(op_conn_t *c, pl_msg_t *m)
+{
+	if (pl_msg_finish(m) < 0 || c->closed)
+		return;
+	if (c->outlen + m->len > c->outcap) {
+		size_t ncap = (c->outlen + m->len) * 2;
+		uint8_t *nb = realloc(c->out, ncap);
+		if (!nb) {
+			conn_close(c);
+			return;
+		}
+		c->out = nb;
+		c->outcap = ncap;
+	}
+	memcpy(c->out + c->outlen, m->buf, m->len);
+	c->outlen += m->len;
+	if (conn_flush(c) < 0)
+		conn_close(c);
+}
+
+static void conn_result(op_conn_t *c, uint32_t seq, uint32_t status,
+			const char *msg, const char *job_id)
+{
+	pl_msg_t m;
+	if (pl_msg_init(&m, PL_MSG_RESULT,
+			PL_FLAG_REPLY | (status ? PL_FLAG_ERROR : 0), seq) < 0)
+		return;
+	pl_msg_add_u32(&m, PL_TAG_STATUS, status);
+	pl_msg_add_str(&m, PL_TAG_MESSAGE, msg);
+	if (job_id)
+		pl_msg_add_str(&m, PL_TAG_JOB_ID, job_id);
+	conn_send(c, &m);
+	pl_msg_free(&m);
+}
+
+/* Refuse: tell the client why, log it once, close after the answer. */
+static void conn_fail(op_conn_t *c, uint32_t seq, uint32_t status,
+		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void conn_fail(op_conn_t *c, uint32_t seq, uint32_t status,
+		      const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pl_warn("%s: %s", c->peer, msg);
+	if (c->jw) {
+		pl_jobw_abort(c->jw);
+		c->jw = NULL;
+	}
+	conn_result(c, seq, status, msg, NULL);
+	if (c->closed)
+		return;
+	c->state = C_CLOSING;
+	conn_update(c);
+	if (c->outlen == 0)
+		conn_close(c);
+}
+
+/* ---- the protocol ---- */
+
+static int valid_text(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > max)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int get_opt_str(const pl_frame_t *f, uint16_t tag, char *dst, size_t sz)
+{
+	int rc = pl_frame_get_str(f, tag, dst, sz);
+	if (rc == -PL_PROTO_EMISSING) {
+		dst[0] = '\0';
+		return 0;
+	}
+	return rc;
+}
+
+static int parse_begin(op_conn_t *c, const pl_frame_t *f, pl_job_meta_t *m,
+		       const char **why)
+{
+	uint64_t size;
+	memset(m, 0, sizeof(*m));
+	*why = "malformed SUBMIT_BEGIN";
+	if (pl_frame_get_str(f, PL_TAG_USER, m->owner, sizeof(m->owner)) < 0 ||
+	    !valid_text(m->owner, sizeof(m->owner) - 1)) {
+		*why = "SUBMIT_BEGIN needs a user name";
+		return -1;
+	}
+	if (pl_frame_get_u64(f, PL_TAG_SIZE, &size) < 0) {
+		*why = "SUBMIT_BEGIN needs the job size";
+		return -1;
+	}
+	if (get_opt_str(f, PL_TAG_TITLE, m->title, sizeof(m->title)) < 0 ||
+	    get_opt_str(f, PL_TAG_PRINTER, m->printer, sizeof(m->printer)) < 0 ||
+	    get_opt_str(f, PL_TAG_PAGE_SIZE, m->page_size, sizeof(m->page_size)) < 0 ||
+	    get_opt_str(f, PL_TAG_FORMAT, m->format, sizeof(m->format)) < 0)
+		return -1;
+	if (pl_frame_get_u32(f, PL_TAG_PAGES, &m->pages) == -PL_PROTO_ETYPE)
+		return -1;
+	if (!m->format[0])
+		pl_strlcpy(m->format, "application/octet-stream", sizeof(m->format));
+	m->size = size;
+	pl_strlcpy(m->source, "offlineprint", sizeof(m->source));
+	(void)c;
+	return 0;
+}
+
+static int auth(op_conn_t *c, const pl_frame_t *f, char *ws, size_t wsz)
+{
+	char token[PL_TOKEN_MAX];
+	pl_err_t err;
+	if (pl_frame_get_str(f, PL_TAG_TOKEN, token, sizeof(token)) < 0)
+		return 0;
+	int ok = pl_dir_token_verify(c->op->dir, token, ws, wsz, &err);
+	OPENSSL_cleanse(token, sizeof(token));
+	if (ok < 0)
+		pl_err("token check: %s", err.msg);
+	return ok == 1;
+}
+
+static void on_begin(op_conn_t *c, const pl_frame_t *f)
+{
+	op_t *op = c->op;
+	const char *why;
+	pl_err_t err;
+	pl_job_meta_t m;
+
+	if (c->state != C_IDLE) {
+		conn_fail(c, f->seq, PL_STATUS_BADREQ, "SUBMIT_BEGIN in the middle of a job");
+		return;
+	}
+	if (op->draining) {
+		conn_fail(c, f->seq, PL_STATUS_BUSY, "the service is shutting down; try again shortly");
+		return;
+	}
+	if (parse_begin(c, f, &m, &why) < 0) {
+		conn_fail(c, f->seq, PL_STATUS_BADREQ, "%s", why);
+		return;
+	}
+	if (!auth(c, f, m.workstation, sizeof(m.workstation))) {
+		conn_fail(c, f->seq, PL_STATUS_AUTH,
+			  "missing, wrong or revoked workstation token (user %s)", m.owner);
+		op_event(op, "refused", &m, "bad token");
+		return;
+	}
+	if (m.size > op->max_job_bytes) {
+		conn_fail(c, f->seq, PL_STATUS_QUOTA,
+			  "job of %llu bytes is over the limit of %llu bytes",
+			  (unsigned long long)m.size, (unsigned long long)op->max_job_bytes);
+		return;
+	}
+	if (m.printer[0]) {
+		pl_dir_printer_t p;
+		if (pl_dir_printer_get(op->dir, m.printer, &p, &err) != 0) {
+			conn_fail(c, f->seq, PL_STATUS_NOTFOUND, "unknown printer '%s'", m.printer);
+			return;
+		}
+	}
+	int rc = pl_jobstore_begin(op->store, &m, &c->jw, &err);
+	if (rc < 0) {
+		conn_fail(c, f->seq, rc == PL_JS_EQUOTA ? PL_STATUS_QUOTA : PL_STATUS_ERROR,
+			  "%s", err.msg);
+		return;
+	}
+	c->meta = m;
+	c->received = 0;
+	c->state = C_RECEIVING;
+	conn_result(c, f->seq, PL_STATUS_OK, "send the data", NULL);
+}
+
+static void on_data(op_conn_t *c, const pl_frame_t *f)
+{
+	pl_field_t fl;
+	pl_err_t err;
+	if (c->state != C_RECEIVING) {
+		conn_fail(c, f->seq, PL_STATUS_BADREQ, "SUBMIT_DATA without SUBMIT_BEGIN");
+		return;
+	}
+	if (pl_frame_find(f, PL_TAG_PAYLOAD, &fl) != 1) {
+		conn_fail(c, f->seq, PL_STATUS_BADREQ, "SUBMIT_DATA without a payload");
+		return;
+	}
+	if (pl_jobw_write(c->jw, fl.val, fl.len, &err) < 0) {
+		conn_fail(c, f->seq, PL_STATUS_BADREQ, "%s", err.msg);
+		return;
+	}
+	c->received += fl.len;
+}
+
+static void commit_work(void *arg)
+{
+	op_conn_t *c = arg;
+	pl_job_meta_t out;
+	c->commit_rc = pl_jobw_commit(c->jw, c->sha, 1, &out, &c->commit_err);
+	c->jw = NULL;
+	if (c->commit_rc == 0)
+		c->meta = out;
+}
+
+static void commit_done(void *arg)
+{
+	op_conn_t *c = arg;
+	op_t *op = c->op;
+	c->busy = 0;
+	if (c->commit_rc == 0) {
+		pl_info("held job %s for %s from %s: %llu bytes, \"%s\"%s%s",
+			c->meta.id, c->meta.owner, c->meta.workstation,
+			(unsigned long long)c->meta.size,
+			op->report_titles ? c->meta.title : "(title withheld)",
+			c->meta.printer[0] ? " for " : "", c->meta.printer);
+		op_event(op, "held", &c->meta, NULL);
+	}
+	if (c->closed) {
+		if (c->commit_rc == 0)
+			pl_notice("%s left before the reply; job %s is held all the same",
+				  c->peer, c->meta.id);
+		conn_free(c);
+		return;
+	}
+	if (c->commit_rc < 0) {
+		conn_fail(c, c->end_seq,
+			  c->commit_rc == PL_JS_EINVAL ? PL_STATUS_INTEGRITY :
+			  c->commit_rc == PL_JS_EQUOTA ? PL_STATUS_QUOTA : PL_STATUS_ERROR,
+			  "%s", c->commit_err.msg);
+		return;
+	}
+	c->state = C_IDLE;
+	conn_result(c, c->end_seq, PL_STATUS_OK, "job held", c->meta.id);
+	if (!c->closed) {
+		conn_touch(c);
+		conn_update(c);
+		conn_process(c); /* frames that arrived meanwhile */
+	}
+}
+
+static void on_end(op_conn_t *c, const pl_frame_t *f)
+{
+	pl_field_t fl;
+	if (c->state != C_RECEIVING) {
+		conn_fail(c, f->seq, PL_STATUS_BADREQ, "SUBMIT_END without SUBMIT_BEGIN");
+		return;
+	}
+	if (pl_frame_find(f, PL_TAG_SHA256, &fl) != 1 || fl.len != 32) {
+		conn_fail(c, f->seq, PL_STATUS_BADREQ, "SUBMIT_END needs the SHA-256 of the data");
+		return;
+	}
+	memcpy(c->sha, fl.val, 32);
+	c->state = C_COMMITTING;
+	c->busy = 1;
+	c->end_seq = f->seq;
+	if (pl_work_submit(c->op->disk, commit_work, commit_done, c) < 0) {
+		c->busy = 0;
+		conn_fail(c, f->seq, PL_STATUS_ERROR, "out of memory");
+		return;
+	}
+	conn_update(c);
+}
+
+static void handle(op_conn_t *c, const pl_frame_t *f)
+{
+	if (f->fd >= 0)
+		close(f->fd); /* never over TLS; be safe */
+	switch (f->type) {
+	case PL_MSG_SUBMIT_BEGIN: on_begin(c, f); break;
+	case PL_MSG_SUBMIT_DATA: on_data(c, f); break;
+	case PL_MSG_SUBMIT_END: on_end(c, f); break;
+	default:
+		conn_fail(c, f->seq, PL_STATUS_BADREQ, "unexpected message %s",
+			  pl_msg_type_name(f->type));
+	}
+}
+
+static void conn_process(op_conn_t *c)
+{
+	pl_frame_t f;
+	int rc;
+	while (!c->closed && c->state != C_COMMITTING && c->state != C_CLOSING) {
+		rc = pl_reader_next(&c->rd, &f);
+		if (rc == 0)
+			return;
+		if (rc < 0) {
+			conn_fail(c, 0, PL_STATUS_BADREQ, "protocol error: %s%s",
+				  pl_proto_strerror(rc),
+				  rc == -PL_PROTO_ETOOBIG ? " (limit 1 MiB a frame)" : "");
+			return;
+		}
+		handle(c, &f);
+	}
+}
+
+/* ---- I/O ---- */
+
+static void conn_update(op_conn_t *c)
+{
+	if (c->closed || !c->w)
+		return;
+	uint32_t ev = 0;
+	if (c->state == C_HANDSHAKE || c->state == C_IDLE || c->state == C_RECEIVING)
+		ev |= EPOLLIN;
+	if (c->want_write || c->outlen)
+		ev |= EPOLLOUT;
+	pl_loop_watch_mod(c->op->loop, c->w, ev);
+}
+
+static void tls_error(op_conn_t *c, const char *what)
+{
+	char e[256];
+	op_t *op = c->op;
+	uint64_t now = pl_now_ms();
+	/* Port scanners and plain-TCP clients can make a lot of these: log
+	 * at most a few a second. */
+	if (now - op->rate_last_ms >= 1000) {
+		if (op->rate_suppressed)
+			pl_warn("(%u similar messages suppressed)", op->rate_suppressed);
+		op->rate_last_ms = now;
+		op->rate_suppressed = 0;
+	}
+	if (op->rate_suppressed++ < 5)
+		pl_warn("%s: %s: %s", c->peer, what, pl_tls_errstr(e, sizeof(e)));
+	ERR_clear_error();
+}
+
+static void do_handshake(op_conn_t *c)
+{
+	ERR_clear_error();
+	int rc = SSL_accept(c->ssl);
+	if (rc == 1) {
+		c->state = C_IDLE;
+		pl_debug("%s: TLS %s established", c->peer, SSL_get_version(c->ssl));
+		conn_touch(c);
+		return;
+	}
+	int e = SSL_get_error(c->ssl, rc);
+	if (e == SSL_ERROR_WANT_READ)
+		return;
+	if (e == SSL_ERROR_WANT_WRITE) {
+		c->want_write = 1;
+		return;
+	}
+	tls_error(c, "TLS handshake failed (not a TLS client?)");
+	conn_close(c);
+}
+
+static void do_read(op_conn_t *c)
+{
+	uint8_t buf[65536];
+	while (!c->closed && (c->state == C_IDLE || c->state == C_RECEIVING)) {
+		ERR_clear_error();
+		int n = SSL_read(c->ssl, buf, sizeof(buf));
+		if (n > 0) {
+			conn_touch(c);
+			if (pl_reader_feed(&c->rd, buf, (size_t)n) < 0) {
+				conn_fail(c, 0, PL_STATUS_ERROR, "out of memory");
+				return;
+			}
+			conn_process(c);
+			continue;
+		}
+		int e = SSL_get_error(c->ssl, n);
+		if (e == SSL_ERROR_WANT_READ)
+			return;
+		if (e == SSL_ERROR_WANT_WRITE) {
+			c->want_write = 1;
+			return;
+		}
+		if (c->state == C_RECEIVING)
+			pl_warn("%s: connection lost during the upload of a job for %s "
+				"(%llu of %llu bytes); nothing was kept", c->peer,
+				c->meta.owner, (unsigned long long)c->received,
+				(unsigned long long)c->meta.size);
+		conn_close(c);
+		return;
+	}
+}
+
+static void conn_io(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
+{
+	op_conn_t *c = arg;
+	(void)loop;
+	(void)fd;
+	(void)ev;
+	if (c->state == C_HANDSHAKE) {
+		c->want_write = 0;
+		do_handshake(c);
+	}
+	if (!c->closed && (c->outlen || c->want_write) && conn_flush(c) < 0) {
+		conn_close(c);
+		return;
+	}
+	if (!c->closed && c->state == C_CLOSING && c->outlen == 0) {
+		conn_close(c);
+		return;
+	}
+	if (!c->closed && c->state != C_HANDSHAKE)
+		do_read(c);
+	conn_update(c);
+}
+
+static void conn_idle(pl_loop_t *loop, void *arg)
+{
+	op_conn_t *c = arg;
+	(void)loop;
+	c->idle = NULL;
+	switch (c->state) {
+	case C_COMMITTING:
+		conn_touch(c);
+		return;
+	case C_RECEIVING:
+		conn_fail(c, 0, PL_STATUS_BADREQ,
+			  "upload stalled: no data for %u ms; the job was discarded",
+			  c->op->client_timeout_ms);
+		if (!c->closed)
+			conn_close(c); /* a stalled client may not read the answer */
+		return;
+	case C_HANDSHAKE:
+		pl_warn("%s: no TLS handshake within %u ms; closed", c->peer,
+			c->op->client_timeout_ms);
+		conn_close(c);
+		return;
+	default:
+		conn_close(c);
+	}
+}
+
+static void peer_name(int fd, char *buf, size_t sz)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+			port = ntohs(s4->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+			port = ntohs(s6->sin6_port);
+		}
+	}
+	snprintf(buf, sz, "%s:%d", host, port);
+}
+
+static void on_accept(pl_loop_t *loop, int lfd, uint32_t ev, void *arg)
+{
+	op_t *op = arg;
+	(void)ev;
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (op->nconns >= op->max_clients || op->draining) {
+			close(fd);
+			continue;
+		}
+		op_conn_t *c = calloc(1, sizeof(*c));
+		if (!c || pl_reader_init(&c->rd, OP_FRAME_MAX) < 0 ||
+		    !(c->ssl = SSL_new(op->tls))) {
+			if (c)
+				pl_reader_free(&c->rd);
+			free(c);
+			close(fd);
+			continue;
+		}
+		c->op = op;
+		c->fd = fd;
+		SSL_set_fd(c->ssl, fd);
+		peer_name(fd, c->peer, sizeof(c->peer));
+		c->state = C_HANDSHAKE;
+		c->next = op->conns;
+		op->conns = c;
+		op->nconns++;
+		c->w = pl_loop_watch(loop, fd, EPOLLIN, conn_io, c);
+		conn_touch(c);
+		if (!c->w)
+			conn_close(c);
+	}
+}
+
+int op_conn_listen(op_t *op, int fd)
+{
+	op->listen_fd = fd;
+	pl_set_nonblock(fd);
+	op->listen_w = pl_loop_watch(op->loop, fd, EPOLLIN, on_accept, op);
+	return op->listen_w ? 0 : -1;
+}
+
+void op_conn_stop_accepting(op_t *op)
+{
+	if (op->listen_w)
+		pl_loop_unwatch(op->loop, op->listen_w);
+	op->listen_w = NULL;
+}
+
+void op_conn_close_all(op_t *op)
+{
+	op_conn_t *c = op->conns;
+	while (c) {
+		op_conn_t *next = c->next;
+		if (!c->closed)
+			conn_close(c);
+		c = next;
+	}
+}

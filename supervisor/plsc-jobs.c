@@ -1,0 +1,253 @@
+/* plsc jobs | release | delete: held jobs across every job-holding
+ * service, through the supervisor (it holds no job data itself). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "pl_util.h"
+#include "plsc.h"
+
+#define RELEASE_TIMEOUT_MS (16 * 60 * 1000) /* the supervisor gives up at 15 */
+
+typedef struct {
+	char id[64], user[128], ws[128], title[256], printer[128], format[64];
+	char page_size[32], source[64];
+	uint32_t pages;
+	uint64_t size, created, expires;
+} job_row_t;
+
+static void decode_job(const pl_field_t *fl, job_row_t *j)
+{
+	pl_iter_t it;
+	pl_field_t f;
+	memset(j, 0, sizeof(*j));
+	if (pl_iter_nested(&it, fl) < 0)
+		return;
+	while (pl_iter_next(&it, &f) == 1) {
+		switch (f.tag) {
+		case PL_TAG_JOB_ID: pl_field_str(&f, j->id, sizeof(j->id)); break;
+		case PL_TAG_USER: pl_field_str(&f, j->user, sizeof(j->user)); break;
+		case PL_TAG_WORKSTATION: pl_field_str(&f, j->ws, sizeof(j->ws)); break;
+		case PL_TAG_TITLE: pl_field_str(&f, j->title, sizeof(j->title)); break;
+		case PL_TAG_PRINTER: pl_field_str(&f, j->printer, sizeof(j->printer)); break;
+		case PL_TAG_FORMAT: pl_field_str(&f, j->format, sizeof(j->format)); break;
+		case PL_TAG_PAGE_SIZE: pl_field_str(&f, j->page_size, sizeof(j->page_size)); break;
+		case PL_TAG_SOURCE: pl_field_str(&f, j->source, sizeof(j->source)); break;
+		case PL_TAG_PAGES: pl_field_u32(&f, &j->pages); break;
+		case PL_TAG_SIZE: pl_field_u64(&f, &j->size); break;
+		case PL_TAG_CREATED_MS: pl_field_u64(&f, &j->created); break;
+		case PL_TAG_EXPIRES_MS: pl_field_u64(&f, &j->expires); break;
+		default: break;
+		}
+	}
+}
+
+static json_t *job_json(const job_row_t *j)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(j->id));
+	json_object_set_new(o, "user", json_string(j->user));
+	json_object_set_new(o, "workstation", json_string(j->ws));
+	json_object_set_new(o, "title", json_string(j->title));
+	json_object_set_new(o, "printer", json_string(j->printer));
+	json_object_set_new(o, "format", json_string(j->format));
+	json_object_set_new(o, "page_size", json_string(j->page_size));
+	json_object_set_new(o, "pages", json_integer(j->pages));
+	json_object_set_new(o, "size", json_integer((json_int_t)j->size));
+	json_object_set_new(o, "created_ms", json_integer((json_int_t)j->created));
+	json_object_set_new(o, "expires_ms", json_integer((json_int_t)j->expires));
+	json_object_set_new(o, "service", json_string(j->source));
+	return o;
+}
+
+static void print_job(const job_row_t *j)
+{
+	char age[32];
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	pl_fmt_duration(age, sizeof(age), now > j->created ? now - j->created : 0);
+	printf("%-32s %-16s %-16s %10llu %5u %-9s %-12s %s\n", j->id, j->user,
+	       j->printer[0] ? j->printer : "(any)", (unsigned long long)j->size,
+	       j->pages, age, j->ws, j->title);
+}
+
+static int call(plsc_t *p, pl_msg_t *m, int timeout, pl_frame_t *f,
+		ctl_client_t *c)
+{
+	int prc = pl_msg_finish(m);
+	if (prc == 0)
+		prc = ctl_call(c, m, f, timeout);
+	pl_msg_free(m);
+	if (prc < 0) {
+		fprintf(stderr, "plsc: %s: %s\n", p->socket, pl_proto_strerror(prc));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+int plsc_cmd_jobs(plsc_t *p, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "user", required_argument, NULL, 'u' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *user = NULL;
+	int as_json = 0, o;
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "u:j", opts, NULL)) != -1) {
+		if (o == 'u')
+			user = optarg;
+		else if (o == 'j')
+			as_json = 1;
+		else
+			return EXIT_USAGE;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "Usage: plsc jobs [--user U] [--json]\n");
+		return EXIT_USAGE;
+	}
+	ctl_client_t c;
+	pl_frame_t f;
+	pl_msg_t m;
+	int rc = plsc_connect(p, &c);
+	if (rc)
+		return rc;
+	pl_msg_init(&m, PL_MSG_CTL_JOBS, 0, ctl_next_seq(&c));
+	if (user)
+		pl_msg_add_str(&m, PL_TAG_USER, user);
+	rc = call(p, &m, CTL_TIMEOUT_MS, &f, &c);
+	if (rc == EXIT_OK && (f.flags & PL_FLAG_ERROR))
+		rc = plsc_print_error(&f);
+	if (rc == EXIT_OK) {
+		pl_iter_t it;
+		pl_field_t fl;
+		job_row_t j;
+		json_t *arr = json_array();
+		if (!as_json)
+			printf("%-32s %-16s %-16s %10s %5s %-9s %-12s %s\n", "JOB",
+			       "USER", "PRINTER", "BYTES", "PAGES", "AGE",
+			       "WORKSTATION", "TITLE");
+		pl_iter_frame(&it, &f);
+		while (pl_iter_next(&it, &fl) == 1) {
+			if (fl.tag != PL_TAG_JOB)
+				continue;
+			decode_job(&fl, &j);
+			if (as_json)
+				json_array_append_new(arr, job_json(&j));
+			else
+				print_job(&j);
+		}
+		if (as_json) {
+			json_t *root = json_pack("{s:o}", "jobs", arr);
+			char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			printf("%s\n", s ? s : "{}");
+			free(s);
+			json_decref(root);
+		} else {
+			json_decref(arr);
+		}
+	}
+	ctl_close(&c);
+	return rc;
+}
+
+static void print_results(const pl_frame_t *f)
+{
+	pl_iter_t it, jt;
+	pl_field_t fl, jf;
+	pl_iter_frame(&it, f);
+	while (pl_iter_next(&it, &fl) == 1) {
+		if (fl.tag != PL_TAG_JOB || pl_iter_nested(&jt, &fl) < 0)
+			continue;
+		char id[64] = "", msg[300] = "";
+		uint32_t st = 0;
+		while (pl_iter_next(&jt, &jf) == 1) {
+			if (jf.tag == PL_TAG_JOB_ID) pl_field_str(&jf, id, sizeof(id));
+			if (jf.tag == PL_TAG_MESSAGE) pl_field_str(&jf, msg, sizeof(msg));
+			if (jf.tag == PL_TAG_STATUS) pl_field_u32(&jf, &st);
+		}
+		printf("  %s: %s%s\n", id, st ? "FAILED: " : "", msg);
+	}
+}
+
+int plsc_cmd_release(plsc_t *p, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "user", required_argument, NULL, 'u' },
+		{ "printer", required_argument, NULL, 'p' },
+		{ "all", no_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *user = NULL, *printer = NULL;
+	int all = 0, o;
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "u:p:a", opts, NULL)) != -1) {
+		if (o == 'u') user = optarg;
+		else if (o == 'p') printer = optarg;
+		else if (o == 'a') all = 1;
+		else return EXIT_USAGE;
+	}
+	if (!user || !printer || optind != argc) {
+		fprintf(stderr, "Usage: plsc release --user U --printer P [--all]\n");
+		return EXIT_USAGE;
+	}
+	ctl_client_t c;
+	pl_frame_t f;
+	pl_msg_t m;
+	int rc = plsc_connect(p, &c);
+	if (rc)
+		return rc;
+	pl_msg_init(&m, PL_MSG_CTL_RELEASE, 0, ctl_next_seq(&c));
+	pl_msg_add_str(&m, PL_TAG_USER, user);
+	pl_msg_add_str(&m, PL_TAG_PRINTER, printer);
+	pl_msg_add_str(&m, PL_TAG_MODE, all ? "all" : "most-recent");
+	rc = call(p, &m, RELEASE_TIMEOUT_MS, &f, &c);
+	if (rc == EXIT_OK) {
+		char msg[512] = "";
+		pl_frame_get_str(&f, PL_TAG_MESSAGE, msg, sizeof(msg));
+		if (f.flags & PL_FLAG_ERROR) {
+			fprintf(stderr, "plsc: %s\n", msg);
+			rc = EXIT_FAIL;
+		} else {
+			printf("%s\n", msg);
+		}
+		print_results(&f);
+	}
+	ctl_close(&c);
+	return rc;
+}
+
+int plsc_cmd_delete(plsc_t *p, int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "Usage: plsc delete JOB_ID\n");
+		return EXIT_USAGE;
+	}
+	ctl_client_t c;
+	pl_frame_t f;
+	pl_msg_t m;
+	int rc = plsc_connect(p, &c);
+	if (rc)
+		return rc;
+	pl_msg_init(&m, PL_MSG_CTL_DELETE, 0, ctl_next_seq(&c));
+	pl_msg_add_str(&m, PL_TAG_JOB_ID, argv[1]);
+	rc = call(p, &m, CTL_TIMEOUT_MS, &f, &c);
+	if (rc == EXIT_OK) {
+		char msg[512] = "";
+		pl_frame_get_str(&f, PL_TAG_MESSAGE, msg, sizeof(msg));
+		if (f.flags & PL_FLAG_ERROR) {
+			fprintf(stderr, "plsc: %s\n", msg);
+			rc = EXIT_FAIL;
+		} else {
+			printf("%s\n", msg);
+		}
+	}
+	ctl_close(&c);
+	return rc;
+}

@@ -1,0 +1,33 @@
+/* plsc: shared pieces of the CLI (plsc.c: main, status, toggles, logs;
+ * plsc-jobs.c: held jobs via the supervisor; plsc-dir.c: printers and
+ * workstation tokens in the directory). */
+#ifndef PLSC_H
+#define PLSC_H
+
+#include <limits.h>
+
+#include "ctlclient.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOSUP = 3 };
+
+typedef struct {
+	const char *config;
+	const char *socket;
+	char sockbuf[PATH_MAX];
+	char log_dir[PATH_MAX];
+	char state_dir[PATH_MAX];
+	char user[64];
+} plsc_t;
+
+/* Connect to the supervisor; EXIT_OK or an exit code (message printed). */
+int plsc_connect(const plsc_t *p, ctl_client_t *c);
+/* Print the MESSAGE of an error RESULT; returns EXIT_FAIL. */
+int plsc_print_error(const pl_frame_t *f);
+
+int plsc_cmd_jobs(plsc_t *p, int argc, char **argv);
+int plsc_cmd_release(plsc_t *p, int argc, char **argv);
+int plsc_cmd_delete(plsc_t *p, int argc, char **argv);
+int plsc_cmd_printers(plsc_t *p, int argc, char **argv);
+int plsc_cmd_token(plsc_t *p, int argc, char **argv);
+
+#endif
