@@ -12,6 +12,7 @@ VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 SYSCONFDIR ?= /etc
+CUPS_BACKEND_DIR ?= /usr/lib/cups/backend
 CC        ?= cc
 FUZZ_CC   ?= clang
 FUZZ_SECONDS ?= 60
@@ -61,8 +62,9 @@ LIBS       := $(LIBCOMMON) $(LIBPROTO)
 OFFLINEPRINT_SRC := $(wildcard services/offlineprint/*.c)
 SERVICE_BINS := $(BIN)/PrinterLogicServiceOfflinePrint
 
+CLIENT_BINS := $(BIN)/plsc-submit $(BIN)/plsc-backend
 PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(BIN)/plsc-testsvc $(BIN)/plsc-recprinter \
-              $(SERVICE_BINS)
+              $(SERVICE_BINS) $(CLIENT_BINS)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/replay-%,$(FUZZ_SRC))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
@@ -99,6 +101,16 @@ $(BIN)/plsc-testsvc: $(OBJ)/tests/lib/testsvc.o $(LIBS)
 	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
 $(BIN)/PrinterLogicServiceOfflinePrint: $(OFFLINEPRINT_SRC:%.c=$(OBJ)/%.o) $(LIBS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(BIN)/plsc-submit: $(OBJ)/clients/plsc-submit.o $(OBJ)/clients/submit.o $(LIBS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(BIN)/plsc-backend: $(OBJ)/clients/plsc-backend.o $(OBJ)/clients/submit.o $(LIBS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
@@ -157,6 +169,9 @@ install: all
 	  $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(SYSCONFDIR)/plsc \
 	  $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 0755 $(BIN)/plsc $(DESTDIR)$(PREFIX)/bin/plsc
+	install -m 0755 $(BIN)/plsc-submit $(DESTDIR)$(PREFIX)/bin/plsc-submit
+	install -d $(DESTDIR)$(CUPS_BACKEND_DIR)
+	install -m 0700 $(BIN)/plsc-backend $(DESTDIR)$(CUPS_BACKEND_DIR)/plsc
 	install -m 0755 $(BIN)/plsc-supervisor $(DESTDIR)$(PREFIX)/sbin/plsc-supervisor
 	for s in $(SERVICE_BINS); do install -m 0755 $$s $(DESTDIR)$(PREFIX)/libexec/plsc/; done
 	install -m 0644 docs/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/

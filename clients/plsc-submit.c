@@ -1,0 +1,118 @@
+/* plsc-submit: send a document to a Service Client to be held until its
+ * owner releases it at a printer. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pl_util.h"
+#include "submit.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: plsc-submit --server HOST[:PORT] --token-file F --user U\n"
+		"                   [--title T] [--printer P] [--format MIME] [--pages N]\n"
+		"                   [--page-size S] (--ca PEM | --fingerprint SHA256 | --insecure)\n"
+		"                   [--timeout SECONDS] [FILE]\n"
+		"Send FILE (or standard input) to the Service Client's held-print service\n"
+		"(port 31989). Prints the job id once the job is stored. See plsc-submit(1).\n"
+		"Exit status: 0 held, 1 refused or failed, 2 usage, 3 server unreachable.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "server", required_argument, NULL, 's' },
+		{ "token-file", required_argument, NULL, 'k' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "title", required_argument, NULL, 't' },
+		{ "printer", required_argument, NULL, 'p' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "pages", required_argument, NULL, 'n' },
+		{ "page-size", required_argument, NULL, 'z' },
+		{ "ca", required_argument, NULL, 'c' },
+		{ "fingerprint", required_argument, NULL, 'F' },
+		{ "insecure", no_argument, NULL, 'I' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	sub_opts_t o = { .port = 31989, .timeout_ms = 30000 };
+	const char *server = NULL, *token_file = NULL;
+	char host[256], tok[128], msg[1024], id[64];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:k:u:t:p:f:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': server = optarg; break;
+		case 'k': token_file = optarg; break;
+		case 'u': o.user = optarg; break;
+		case 't': o.title = optarg; break;
+		case 'p': o.printer = optarg; break;
+		case 'f': o.format = optarg; break;
+		case 'n': o.pages = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'z': o.page_size = optarg; break;
+		case 'c': o.ca = optarg; break;
+		case 'F': o.fingerprint = optarg; break;
+		case 'I': o.insecure = 1; break;
+		case 'T': o.timeout_ms = atoi(optarg) * 1000; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("plsc-submit %s\n", PL_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!server || !token_file || !o.user || optind < argc - 1 || o.timeout_ms <= 0) {
+		usage(stderr);
+		return 2;
+	}
+	pl_strlcpy(host, server, sizeof(host));
+	char *colon = strrchr(host, ':');
+	if (colon && !strchr(colon, ']')) {
+		*colon = '\0';
+		o.port = atoi(colon + 1);
+	}
+	if (host[0] == '[') {
+		memmove(host, host + 1, strlen(host));
+		host[strcspn(host, "]")] = '\0';
+	}
+	o.host = host;
+	if (o.port <= 0 || o.port > 65535) {
+		fprintf(stderr, "plsc-submit: bad port in '%s'\n", server);
+		return 2;
+	}
+	if (sub_read_token(token_file, tok, sizeof(tok), msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "plsc-submit: %s\n", msg);
+		return 2;
+	}
+	o.token = tok;
+	int fd;
+	if (optind == argc - 1 && strcmp(argv[optind], "-") != 0) {
+		fd = open(argv[optind], O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			fprintf(stderr, "plsc-submit: %s: %s\n", argv[optind], strerror(errno));
+			return 1;
+		}
+		if (!o.title)
+			o.title = argv[optind];
+	} else {
+		fd = sub_spool(0, msg, sizeof(msg));
+		if (fd < 0) {
+			fprintf(stderr, "plsc-submit: %s\n", msg);
+			return 1;
+		}
+	}
+	int rc = sub_send(&o, fd, id, sizeof(id), msg, sizeof(msg));
+	close(fd);
+	memset(tok, 0, sizeof(tok));
+	if (rc == SUB_OK) {
+		printf("%s\n", id);
+		return 0;
+	}
+	fprintf(stderr, "plsc-submit: %s\n", msg);
+	return rc == SUB_ECONNECT ? 3 : rc == SUB_EUSAGE ? 2 : 1;
+}

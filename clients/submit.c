@@ -1,0 +1,350 @@
+/* Submission client: TLS connect with a timeout, then BEGIN, DATA...,
+ * END(SHA-256), and the job id once the server says the job is durable. */
+#include "submit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "pl_proto.h"
+#include "pl_tls.h"
+#include "pl_util.h"
+
+#define SUB_CHUNK (256u * 1024u) /* well under the server's 1 MiB frame limit */
+
+typedef struct {
+	const sub_opts_t *o;
+	int fd;
+	SSL_CTX *ctx;
+	SSL *ssl;
+	pl_reader_t rd;
+	uint32_t seq;
+	char *msg;
+	size_t msgsz;
+} sub_t;
+
+static int fail(sub_t *s, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(sub_t *s, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->msg, s->msgsz, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static int wait_io(int fd, short ev, int ms)
+{
+	struct pollfd p = { fd, ev, 0 };
+	int n;
+	do {
+		n = poll(&p, 1, ms);
+	} while (n < 0 && errno == EINTR);
+	return n > 0 ? 0 : -1;
+}
+
+static int tcp_connect(sub_t *s)
+{
+	char port[16];
+	struct addrinfo hints = { 0 }, *res, *ai;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof(port), "%d", s->o->port);
+	int gai = getaddrinfo(s->o->host, port, &hints, &res);
+	if (gai)
+		return fail(s, SUB_ECONNECT, "%s: %s", s->o->host, gai_strerror(gai));
+	int err = 0;
+	for (ai = res; ai; ai = ai->ai_next) {
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
+		    (errno == EINPROGRESS && wait_io(fd, POLLOUT, s->o->timeout_ms) == 0)) {
+			socklen_t sl = sizeof(err);
+			getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl);
+			if (err == 0) {
+				s->fd = fd;
+				break;
+			}
+		} else {
+			err = errno == EINPROGRESS ? ETIMEDOUT : errno;
+		}
+		close(fd);
+	}
+	freeaddrinfo(res);
+	if (s->fd < 0)
+		return fail(s, SUB_ECONNECT, "%s:%d: %s", s->o->host, s->o->port,
+			    strerror(err ? err : ECONNREFUSED));
+	return SUB_OK;
+}
+
+/* Drive one SSL call to completion under the timeout. */
+static int ssl_wait(sub_t *s, int rc)
+{
+	int e = SSL_get_error(s->ssl, rc);
+	if (e == SSL_ERROR_WANT_READ)
+		return wait_io(s->fd, POLLIN, s->o->timeout_ms);
+	if (e == SSL_ERROR_WANT_WRITE)
+		return wait_io(s->fd, POLLOUT, s->o->timeout_ms);
+	return -1;
+}
+
+static int check_peer(sub_t *s)
+{
+	char fp[128];
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	if (!s->o->fingerprint)
+		return SUB_OK;
+	X509 *x = SSL_get1_peer_certificate(s->ssl);
+	if (!x || !X509_digest(x, EVP_sha256(), md, &n)) {
+		X509_free(x);
+		return fail(s, SUB_ETLS, "the server sent no certificate");
+	}
+	X509_free(x);
+	for (unsigned i = 0; i < n; i++)
+		snprintf(fp + i * 3, sizeof(fp) - i * 3, "%02X%s", md[i], i + 1 < n ? ":" : "");
+	if (strcasecmp(fp, s->o->fingerprint) != 0)
+		return fail(s, SUB_ETLS, "server certificate fingerprint %s does not match "
+			    "the configured %s", fp, s->o->fingerprint);
+	return SUB_OK;
+}
+
+static int tls_connect(sub_t *s)
+{
+	pl_err_t err;
+	char e[256];
+	s->ctx = pl_tls_client_ctx(s->o->ca, &err);
+	if (!s->ctx)
+		return fail(s, SUB_ETLS, "%s", err.msg);
+	s->ssl = SSL_new(s->ctx);
+	if (!s->ssl)
+		return fail(s, SUB_ETLS, "SSL_new failed");
+	SSL_set_fd(s->ssl, s->fd);
+	SSL_set_tlsext_host_name(s->ssl, s->o->host);
+	if (s->o->ca)
+		SSL_set1_host(s->ssl, s->o->host);
+	for (;;) {
+		ERR_clear_error();
+		int rc = SSL_connect(s->ssl);
+		if (rc == 1)
+			break;
+		if (ssl_wait(s, rc) < 0)
+			return fail(s, SUB_ETLS, "TLS with %s:%d failed: %s", s->o->host,
+				    s->o->port, pl_tls_errstr(e, sizeof(e)));
+	}
+	return check_peer(s);
+}
+
+static int send_msg(sub_t *s, pl_msg_t *m)
+{
+	size_t off = 0;
+	if (pl_msg_finish(m) < 0)
+		return fail(s, SUB_EIO, "message too large");
+	while (off < m->len) {
+		ERR_clear_error();
+		int n = SSL_write(s->ssl, m->buf + off, (int)(m->len - off));
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (ssl_wait(s, n) < 0)
+			return fail(s, SUB_EIO, "connection to the server lost while sending");
+	}
+	return SUB_OK;
+}
+
+/* Wait for the RESULT answering seq; translate its status. */
+static int recv_result(sub_t *s, char *job_id, size_t idsz)
+{
+	pl_frame_t f;
+	uint8_t buf[16384];
+	for (;;) {
+		int rc = pl_reader_next(&s->rd, &f);
+		if (rc < 0)
+			return fail(s, SUB_EIO, "bad answer from the server: %s",
+				    pl_proto_strerror(rc));
+		if (rc == 1)
+			break;
+		ERR_clear_error();
+		int n = SSL_read(s->ssl, buf, sizeof(buf));
+		if (n > 0) {
+			pl_reader_feed(&s->rd, buf, (size_t)n);
+			continue;
+		}
+		if (ssl_wait(s, n) < 0)
+			return fail(s, SUB_EIO, "the server closed the connection or did "
+				    "not answer in time");
+	}
+	uint32_t st = PL_STATUS_ERROR;
+	char text[512] = "";
+	pl_frame_get_u32(&f, PL_TAG_STATUS, &st);
+	pl_frame_get_str(&f, PL_TAG_MESSAGE, text, sizeof(text));
+	if (job_id)
+		pl_frame_get_str(&f, PL_TAG_JOB_ID, job_id, idsz);
+	if (st == PL_STATUS_OK)
+		return SUB_OK;
+	return fail(s, st == PL_STATUS_AUTH ? SUB_EAUTH : SUB_EREFUSED,
+		    "refused by the server: %s", text);
+}
+
+static int send_begin(sub_t *s, uint64_t size)
+{
+	const sub_opts_t *o = s->o;
+	pl_msg_t m;
+	pl_msg_init(&m, PL_MSG_SUBMIT_BEGIN, 0, ++s->seq);
+	pl_msg_add_str(&m, PL_TAG_TOKEN, o->token);
+	pl_msg_add_str(&m, PL_TAG_USER, o->user);
+	pl_msg_add_u64(&m, PL_TAG_SIZE, size);
+	if (o->title)
+		pl_msg_add_str(&m, PL_TAG_TITLE, o->title);
+	if (o->printer)
+		pl_msg_add_str(&m, PL_TAG_PRINTER, o->printer);
+	if (o->format)
+		pl_msg_add_str(&m, PL_TAG_FORMAT, o->format);
+	if (o->page_size)
+		pl_msg_add_str(&m, PL_TAG_PAGE_SIZE, o->page_size);
+	if (o->pages)
+		pl_msg_add_u32(&m, PL_TAG_PAGES, o->pages);
+	int rc = send_msg(s, &m);
+	pl_msg_free(&m);
+	return rc ? rc : recv_result(s, NULL, 0);
+}
+
+int sub_send(const sub_opts_t *o, int in, char *job_id, size_t idsz,
+	     char *msg, size_t msgsz)
+{
+	sub_t s = { .o = o, .fd = -1, .msg = msg, .msgsz = msgsz };
+	struct stat st;
+	uint8_t sha[32];
+	int rc;
+
+	msg[0] = '\0';
+	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode))
+		return fail(&s, SUB_EUSAGE, "the input must be a regular file (use sub_spool)");
+	if (!o->ca && !o->fingerprint && !o->insecure)
+		return fail(&s, SUB_EUSAGE, "no way to check the server's identity: give "
+			    "its certificate (--ca) or fingerprint (--fingerprint), or "
+			    "--insecure for testing");
+	pl_reader_init(&s.rd, 64 * 1024);
+	if ((rc = tcp_connect(&s)) == SUB_OK && (rc = tls_connect(&s)) == SUB_OK &&
+	    (rc = send_begin(&s, (uint64_t)st.st_size)) == SUB_OK) {
+		/* Stream the file, hashing as we go. */
+		uint8_t *buf = malloc(SUB_CHUNK);
+		EVP_MD_CTX *md = EVP_MD_CTX_new();
+		pl_msg_t m;
+		if (!buf || !md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL))
+			rc = fail(&s, SUB_EIO, "out of memory");
+		while (rc == SUB_OK) {
+			ssize_t n = read(in, buf, SUB_CHUNK);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				rc = fail(&s, SUB_EIO, "reading the document: %s", strerror(errno));
+				break;
+			}
+			if (n == 0)
+				break;
+			EVP_DigestUpdate(md, buf, (size_t)n);
+			pl_msg_init(&m, PL_MSG_SUBMIT_DATA, 0, 0);
+			pl_msg_add(&m, PL_TAG_PAYLOAD, buf, (size_t)n);
+			rc = send_msg(&s, &m);
+			pl_msg_free(&m);
+		}
+		unsigned int shalen = 0;
+		if (rc == SUB_OK && EVP_DigestFinal_ex(md, sha, &shalen)) {
+			pl_msg_init(&m, PL_MSG_SUBMIT_END, 0, ++s.seq);
+			pl_msg_add(&m, PL_TAG_SHA256, sha, 32);
+			rc = send_msg(&s, &m);
+			pl_msg_free(&m);
+			if (rc == SUB_OK)
+				rc = recv_result(&s, job_id, idsz);
+		}
+		free(buf);
+		EVP_MD_CTX_free(md);
+	}
+	if (s.ssl) {
+		SSL_shutdown(s.ssl);
+		SSL_free(s.ssl);
+	}
+	SSL_CTX_free(s.ctx);
+	if (s.fd >= 0)
+		close(s.fd);
+	pl_reader_free(&s.rd);
+	return rc;
+}
+
+int sub_spool(int in, char *msg, size_t msgsz)
+{
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	int fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	char buf[65536];
+	if (fd < 0) {
+		snprintf(msg, msgsz, "cannot create a temporary file in %s: %s", tmp,
+			 strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n < 0) {
+				snprintf(msg, msgsz, "reading standard input: %s", strerror(errno));
+				close(fd);
+				return -1;
+			}
+			break;
+		}
+		if (pl_write_all(fd, buf, (size_t)n) < 0) {
+			snprintf(msg, msgsz, "spooling: %s", strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+int sub_read_token(const char *path, char *tok, size_t sz, char *msg,
+		   size_t msgsz)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(msg, msgsz, "token file %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (st.st_mode & 0077) {
+		snprintf(msg, msgsz, "token file %s is readable by group or others "
+			 "(mode %04o); chmod 600 it", path, (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -1;
+	}
+	ssize_t n = read(fd, tok, sz - 1);
+	close(fd);
+	if (n <= 0) {
+		snprintf(msg, msgsz, "token file %s is empty", path);
+		return -1;
+	}
+	tok[n] = '\0';
+	tok[strcspn(tok, " \t\r\n")] = '\0';
+	return 0;
+}

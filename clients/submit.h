@@ -1,0 +1,42 @@
+/* The workstation side of the submission protocol (proto/PROTOCOL.md,
+ * "Job submission"), shared by plsc-submit and the CUPS backend. */
+#ifndef SUBMIT_H
+#define SUBMIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+	const char *host;
+	int port;		/* default 31989 */
+	const char *token;	/* the workstation token */
+	const char *user, *title, *printer, *format, *page_size;
+	uint32_t pages;
+	const char *ca;		/* verify the server against this PEM file */
+	const char *fingerprint; /* or pin its SHA-256 ("AB:CD:...") */
+	int insecure;		/* or neither (development only) */
+	int timeout_ms;		/* connect and each read/write; default 30000 */
+} sub_opts_t;
+
+typedef enum {
+	SUB_OK = 0,
+	SUB_ECONNECT, /* could not reach the server: try later */
+	SUB_ETLS,     /* TLS failed or the server's identity did not match */
+	SUB_EAUTH,    /* token refused */
+	SUB_EREFUSED, /* job refused (quota, size, unknown printer, ...) */
+	SUB_EIO,      /* local file, or the connection broke mid-way */
+	SUB_EUSAGE,
+} sub_err_t;
+
+/* Send the file open on fd (a regular file; see sub_spool for pipes).
+ * On success job_id holds the id. On failure msg says why. */
+int sub_send(const sub_opts_t *o, int fd, char *job_id, size_t idsz,
+	     char *msg, size_t msgsz);
+/* Copy a pipe (stdin) to an unlinked temp file, so the size is known
+ * before the upload starts. Returns the new fd or -1. */
+int sub_spool(int in, char *msg, size_t msgsz);
+/* Read a token from a file that must not be readable by group/others. */
+int sub_read_token(const char *path, char *tok, size_t sz, char *msg,
+		   size_t msgsz);
+
+#endif
