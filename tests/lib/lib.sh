@@ -155,3 +155,49 @@ suplog() { cat "$T/log/plsc-supervisor.log" 2>/dev/null; }
 t_done() {
 	[ "$T_FAILED" -eq 0 ]
 }
+
+# ---- held jobs (PrinterLogicServiceOfflinePrint) ----
+OP=PrinterLogicServiceOfflinePrint
+
+# rec_start NAME [MODE [BYTES]]: a recording raw printer in $T/rec-NAME.
+rec_start() {
+	local d="$T/rec-$1"
+	mkdir -p "$d"
+	"$BIN/plsc-recprinter" -d "$d" -m "${2:-normal}" -n "${3:-0}" &
+	eval "REC_PID_$1=$!"
+	wait_until 5 test -s "$d/port"
+	eval "REC_PORT_$1=$(cat "$d/port")"
+}
+
+rec_stop() {
+	local v="REC_PID_$1"
+	[ -n "${!v:-}" ] && kill "${!v}" 2>/dev/null && wait "${!v}" 2>/dev/null
+	eval "REC_PID_$1="
+}
+
+# op_config [OP_EXTRA_JSON]: config with the held-jobs service on a free port.
+op_config() {
+	OP_PORT=$(free_port)
+	local extra=${1:-'{}'}
+	t_config '{}' "$(jq -n --arg p "$BIN/$OP" --arg l "127.0.0.1:$OP_PORT" \
+		--argjson extra "$extra" '{"PrinterLogicServiceOfflinePrint":
+		({path: $p, listen: {main: $l}, client_timeout_s: 2,
+		  print_timeout_s: 5, print_connect_timeout_s: 2} + $extra)}')"
+}
+
+# token_for WORKSTATION: create a token into $T/token-WORKSTATION (0600).
+token_for() {
+	(umask 077; plsc token create "$1" > "$T/token-$1" 2>/dev/null)
+}
+
+# submit WORKSTATION USER FILE [plsc-submit options...]: prints the job id.
+submit() {
+	local ws=$1 user=$2 file=$3
+	shift 3
+	"$BIN/plsc-submit" --server "127.0.0.1:$OP_PORT" --token-file "$T/token-$ws" \
+		--user "$user" --insecure --timeout 20 "$@" "$file"
+}
+
+# jobs_on_disk: held job files of the service.
+jobs_on_disk() { ls "$T/lib/$OP/jobs" 2>/dev/null | grep -c '\.job$'; }
+temp_on_disk() { ls -a "$T/lib/$OP/jobs" 2>/dev/null | grep -c '^\.tmp'; }

@@ -1,0 +1,113 @@
+/* Versioned schema migrations for the directory. The version lives in
+ * PRAGMA user_version (a field of the database header, so it commits and
+ * rolls back with the migration that sets it). */
+#include "directory-private.h"
+
+#include "pl_util.h"
+
+/* migrations[i] takes the schema from version i to version i + 1. Adding
+ * one: append its SQL here and bump PL_DIR_SCHEMA_VERSION (the assertion
+ * below keeps the two in step). Never edit a migration that has shipped:
+ * databases in the field have already run it. */
+static const char *const migrations[] = {
+	/* 1: printers and workstation tokens */
+	"CREATE TABLE printers("
+	" name TEXT PRIMARY KEY,"
+	" uri TEXT NOT NULL,"
+	" location TEXT NOT NULL DEFAULT '',"
+	" formats TEXT NOT NULL DEFAULT '',"
+	" created_ms INTEGER NOT NULL);"
+	"CREATE TABLE tokens("
+	" id TEXT PRIMARY KEY,"
+	" workstation TEXT NOT NULL,"
+	" secret_sha256 BLOB NOT NULL,"
+	" created_ms INTEGER NOT NULL,"
+	" last_used_ms INTEGER NOT NULL DEFAULT 0,"
+	" revoked INTEGER NOT NULL DEFAULT 0);"
+	/* revoke and list go by workstation */
+	"CREATE INDEX tokens_workstation ON tokens(workstation, created_ms);",
+};
+
+_Static_assert(PL_ARRAY_LEN(migrations) == PL_DIR_SCHEMA_VERSION,
+	       "one migration per schema version");
+
+static int version_read(pl_dir_t *d, int *v, pl_err_t *err)
+{
+	return pl_dir_query_int(d, "PRAGMA user_version", v, err);
+}
+
+static int refuse_newer(const pl_dir_t *d, int v, pl_err_t *err)
+{
+	if (v <= PL_DIR_SCHEMA_VERSION)
+		return 0;
+	return pl_dir_fail(err,
+			   "%s has schema version %d, this program knows up to %d: "
+			   "upgrade the Service Client",
+			   d->path, v, PL_DIR_SCHEMA_VERSION);
+}
+
+/* PRAGMA takes no bound parameters, so the statement is formatted; the
+ * number is our own migration index, never outside input. */
+static int version_write(pl_dir_t *d, int v, pl_err_t *err)
+{
+	char sql[64];
+	if (pl_fmt(sql, sizeof(sql), "PRAGMA user_version = %d", v) < 0)
+		return pl_dir_fail(err, "schema version %d: statement too long", v);
+	return pl_dir_exec(d, sql, "set schema version", err);
+}
+
+static int migration_body(pl_dir_t *d, int target, pl_err_t *err)
+{
+	char what[64];
+	int v;
+	if (version_read(d, &v, err) < 0 || refuse_newer(d, v, err) < 0)
+		return -1;
+	/* Another process (the CLI and a service start together) may have
+	 * migrated while we waited for the write lock. */
+	if (v >= target)
+		return 0;
+	(void)pl_fmt(what, sizeof(what), "schema migration %d", target);
+	if (pl_dir_exec(d, migrations[target - 1], what, err) < 0)
+		return -1;
+	return version_write(d, target, err);
+}
+
+/* One migration, one transaction: a failure leaves the database at the
+ * previous version, never half-migrated. IMMEDIATE takes the write lock
+ * up front so two openers serialise here instead of failing at COMMIT. */
+static int migration_apply(pl_dir_t *d, int target, pl_err_t *err)
+{
+	if (pl_dir_exec(d, "BEGIN IMMEDIATE", "schema migration", err) < 0)
+		return -1;
+	if (migration_body(d, target, err) < 0 ||
+	    pl_dir_exec(d, "COMMIT", "schema migration", err) < 0) {
+		(void)sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int pl_dir_schema_upgrade(pl_dir_t *d, pl_err_t *err)
+{
+	int v;
+	if (version_read(d, &v, err) < 0 || refuse_newer(d, v, err) < 0)
+		return -1;
+	for (int next = v + 1; next <= PL_DIR_SCHEMA_VERSION; next++)
+		if (migration_apply(d, next, err) < 0)
+			return -1;
+	return 0;
+}
+
+int pl_dir_schema_check(pl_dir_t *d, pl_err_t *err)
+{
+	int v;
+	if (version_read(d, &v, err) < 0 || refuse_newer(d, v, err) < 0)
+		return -1;
+	if (v < PL_DIR_SCHEMA_VERSION)
+		return pl_dir_fail(err,
+				   "%s has schema version %d, this program needs %d: "
+				   "open it read-write once (start the Service Client) "
+				   "to upgrade it",
+				   d->path, v, PL_DIR_SCHEMA_VERSION);
+	return 0;
+}

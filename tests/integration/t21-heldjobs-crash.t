@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Nothing lost, nothing partial: kill -9 during an upload and after the
+# reply; a flipped bit or a truncated job file is detected and not printed.
+. "$(dirname "$0")/../lib/lib.sh"
+t_setup
+plan 12
+
+rec_start P1
+op_config
+sup_start
+wait_until 15 state_is "$OP" running
+plsc printers add P1 "socket://127.0.0.1:$REC_PORT_P1" >/dev/null
+token_for ws1
+
+# kill -9 during an upload: a slow upload of a big job through a pipe.
+head -c 100000000 /dev/urandom > "$T/big"
+( "$BIN/plsc-submit" --server "127.0.0.1:$OP_PORT" --token-file "$T/token-ws1" \
+	--user alice --insecure "$T/big" > "$T/upload.out" 2>&1 ) &
+upid=$!
+wait_until 10 bash -c "[ \$(ls -a '$T/lib/$OP/jobs' | grep -c '^\.tmp') -gt 0 ]"
+ok $? "an upload is in progress (temp file present)"
+kill -9 "$(svc_pid "$OP")"
+wait "$upid"
+ok $(( $? != 0 ? 0 : 1 )) "the client is told the upload failed"
+wait_until 10 bash -c "[ \"\$($BIN/plsc -c $CONF status --json | jq -r '.services[] | select(.name==\"$OP\") | .state')\" = running ]"
+ok $? "the service is restarted"
+is "$(temp_on_disk)" 0 "no temp file remains after the restart"
+is "$(plsc jobs --json | jq '.jobs | length')" 0 "no job is listed"
+
+# kill -9 right after the reply: the job survives and prints correctly.
+head -c 3000000 /dev/urandom > "$T/doc"
+id=$(submit ws1 alice "$T/doc")
+kill -9 "$(svc_pid "$OP")"
+wait_until 10 bash -c "[ \"\$($BIN/plsc -c $CONF status --json | jq -r '.services[] | select(.name==\"$OP\") | .state')\" = running ]"
+is "$(plsc jobs --json | jq -r '.jobs[0].id')" "$id" "a job acknowledged before kill -9 is still held"
+plsc release --user alice --printer P1 >/dev/null
+is "$(sha256sum < "$T/rec-P1/job-1.bin")" "$(sha256sum < "$T/doc")" "and prints byte-identical"
+
+# Tamper: flip one bit in the middle of a job file.
+head -c 500000 /dev/urandom > "$T/doc2"
+id=$(submit ws1 carol "$T/doc2")
+f="$T/lib/$OP/jobs/$id.job"
+python3 - "$f" <<'PY' 2>/dev/null || perl -e 'open(F,"+<",$ARGV[0]);seek(F,250000,0);read(F,$b,1);seek(F,250000,0);print F chr(ord($b)^1);close F' "$f"
+import sys
+p = sys.argv[1]
+with open(p, "r+b") as f:
+    f.seek(250000); b = f.read(1); f.seek(250000); f.write(bytes([b[0] ^ 1]))
+PY
+out=$(plsc release --user carol --printer P1 2>&1)
+like "$out" "damaged" "a flipped bit is detected and the job is not printed"
+[ ! -e "$T/rec-P1/job-2.bin" ] && [ ! -e "$T/rec-P1/job-2.part" ]
+ok $? "the printer received nothing"
+grep -q "damaged" "$T/log/$OP.log"
+ok $? "and the service log says so"
+
+# Truncate another job file.
+id=$(submit ws1 dave "$T/doc2")
+f="$T/lib/$OP/jobs/$id.job"
+truncate -s $(( $(stat -c %s "$f") - 100 )) "$f"
+out=$(plsc release --user dave --printer P1 2>&1)
+like "$out" "damaged|corrupt|no held jobs" "a truncated job file is detected, not printed"
+[ ! -e "$T/rec-P1/job-2.bin" ]
+ok $? "the printer still received nothing"
+t_done

@@ -1,0 +1,806 @@
+/* pl_directory: open and migrations, printers, workstation tokens, and two
+ * connections at once. Each test gets its own mkdtemp directory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "directory-private.h" /* d->db, to check the pragmas we set */
+#include "pl_directory.h"
+#include "pl_util.h"
+
+typedef struct {
+	char dir[64];
+	char db[128]; /* <dir>/state/directory/directory.db */
+} fixture_t;
+
+static int rm_entry(const char *p, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static int setup(void **state)
+{
+	fixture_t *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	pl_strlcpy(f->dir, "/tmp/plsc-dirtest-XXXXXX", sizeof(f->dir));
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->db, sizeof(f->db), "%s/state/directory/directory.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture_t *f = *state;
+	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static pl_dir_t *open_rw(const fixture_t *f)
+{
+	pl_dir_t *d = NULL;
+	pl_err_t err = { "" };
+	if (pl_dir_open(&d, f->db, 0, &err) < 0)
+		fail_msg("open %s: %s", f->db, err.msg);
+	return d;
+}
+
+/* A plain SQLite connection, as another tool (or an attacker) would have. */
+static sqlite3 *raw_open(const fixture_t *f)
+{
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	return db;
+}
+
+static int raw_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void raw_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+}
+
+static pl_dir_printer_t printer(const char *name, const char *uri)
+{
+	pl_dir_printer_t p;
+	memset(&p, 0, sizeof(p));
+	pl_strlcpy(p.name, name, sizeof(p.name));
+	pl_strlcpy(p.uri, uri, sizeof(p.uri));
+	pl_strlcpy(p.location, "2nd floor", sizeof(p.location));
+	pl_strlcpy(p.formats, "application/pdf", sizeof(p.formats));
+	return p;
+}
+
+/* ---- open, pragmas, migrations ---- */
+
+static void test_open_creates(void **state)
+{
+	fixture_t *f = *state;
+	char parent[128];
+	struct stat st;
+	pl_dir_t *d = open_rw(f);
+	assert_int_equal(pl_dir_schema_version(d), PL_DIR_SCHEMA_VERSION);
+	pl_dir_close(d);
+	/* parent created 0750 (or tighter under the umask), file not
+	 * world-readable */
+	snprintf(parent, sizeof(parent), "%s/state/directory", f->dir);
+	assert_int_equal(stat(parent, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0027, 0);
+	assert_int_equal(stat(f->db, &st), 0);
+	assert_int_equal(st.st_mode & 0007, 0);
+}
+
+static void test_pragmas(void **state)
+{
+	fixture_t *f = *state;
+	pl_dir_t *d = open_rw(f);
+	assert_int_equal(raw_int(d->db, "PRAGMA synchronous"), 2); /* FULL */
+	assert_int_equal(raw_int(d->db, "PRAGMA foreign_keys"), 1);
+	assert_int_equal(raw_int(d->db, "PRAGMA busy_timeout"), 5000);
+	/* WAL is a property of the file: another connection sees it. */
+	sqlite3 *raw = raw_open(f);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	sqlite3_close(raw);
+	pl_dir_close(d);
+}
+
+static void test_reopen_keeps_data(void **state)
+{
+	fixture_t *f = *state;
+	char tok[PL_TOKEN_MAX], ws[128];
+	pl_dir_printer_t p = printer("hp-1", "socket://10.0.0.5:9100"), got;
+	pl_dir_t *d = open_rw(f);
+	assert_int_equal(pl_dir_printer_add(d, &p, 0, NULL), 0);
+	assert_int_equal(pl_dir_token_create(d, "ws-01", tok, NULL), 0);
+	pl_dir_close(d);
+	d = open_rw(f);
+	assert_int_equal(pl_dir_printer_get(d, "hp-1", &got, NULL), 0);
+	assert_string_equal(got.uri, "socket://10.0.0.5:9100");
+	assert_string_equal(got.location, "2nd floor");
+	assert_string_equal(got.formats, "application/pdf");
+	assert_int_equal(pl_dir_token_verify(d, tok, ws, sizeof(ws), NULL), 1);
+	assert_string_equal(ws, "ws-01");
+	pl_dir_close(d);
+}
+
+static void test_migrations_once(void **state)
+{
+	fixture_t *f = *state;
+	pl_dir_close(open_rw(f));
+	sqlite3 *raw = raw_open(f);
+	assert_int_equal(raw_int(raw, "PRAGMA user_version"), PL_DIR_SCHEMA_VERSION);
+	int objects = raw_int(raw, "SELECT count(*) FROM sqlite_schema");
+	/* A marker row: re-running migration 1 would fail on CREATE TABLE,
+	 * and a rebuilt table would lose the row. */
+	raw_exec(raw, "INSERT INTO printers(name, uri, created_ms)"
+		      " VALUES('marker', 'ipp://m/', 1)");
+	sqlite3_close(raw);
+	for (int i = 0; i < 3; i++)
+		pl_dir_close(open_rw(f));
+	raw = raw_open(f);
+	assert_int_equal(raw_int(raw, "PRAGMA user_version"), PL_DIR_SCHEMA_VERSION);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM sqlite_schema"), objects);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM printers"), 1);
+	sqlite3_close(raw);
+}
+
+static void test_newer_version_refused(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	pl_dir_t *d = NULL;
+	pl_dir_close(open_rw(f));
+	sqlite3 *raw = raw_open(f);
+	raw_exec(raw, "PRAGMA user_version = 7");
+	sqlite3_close(raw);
+	assert_int_equal(pl_dir_open(&d, f->db, 0, &err), -1);
+	assert_null(d);
+	assert_non_null(strstr(err.msg, "directory.db has schema version 7, "
+					"this program knows up to 1: "
+					"upgrade the Service Client"));
+	err.msg[0] = '\0';
+	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
+	assert_non_null(strstr(err.msg, "has schema version 7"));
+	/* and nothing was changed */
+	raw = raw_open(f);
+	assert_int_equal(raw_int(raw, "PRAGMA user_version"), 7);
+	sqlite3_close(raw);
+}
+
+static void test_readonly_missing(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	pl_dir_t *d = NULL;
+	struct stat st;
+	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
+	assert_null(d);
+	assert_non_null(strstr(err.msg, f->db));
+	assert_non_null(strstr(err.msg, "does not exist"));
+	assert_int_not_equal(stat(f->db, &st), 0);
+}
+
+/* A file at version 0 (empty) cannot be read by this program, and a
+ * read-only open must not migrate it. */
+static void test_readonly_old_version(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	pl_dir_t *d = NULL;
+	char dir[128];
+	snprintf(dir, sizeof(dir), "%s/state/directory", f->dir);
+	assert_int_equal(pl_mkdir_p(dir, 0750), 0);
+	assert_int_equal(pl_write_file_atomic(f->db, "", 0, 0640), 0);
+	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
+	assert_non_null(strstr(err.msg, "has schema version 0, this program needs 1"));
+	sqlite3 *raw = raw_open(f);
+	assert_int_equal(raw_int(raw, "PRAGMA user_version"), 0);
+	sqlite3_close(raw);
+}
+
+static void test_readonly_open(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	pl_dir_t *d = open_rw(f), *ro = NULL;
+	pl_dir_printer_t p = printer("lobby", "ipp://lobby/ipp/print"), got;
+	pl_dir_printer_t *list = NULL;
+	size_t n = 0;
+	assert_int_equal(pl_dir_printer_add(d, &p, 0, NULL), 0);
+	/* the CLI reads while the service has it open */
+	assert_int_equal(pl_dir_open(&ro, f->db, 1, &err), 0);
+	assert_int_equal(pl_dir_printer_get(ro, "lobby", &got, &err), 0);
+	assert_string_equal(got.uri, "ipp://lobby/ipp/print");
+	pl_dir_close(ro);
+	pl_dir_close(d); /* the last connection out removes -wal and -shm */
+	assert_int_equal(pl_dir_open(&ro, f->db, 1, &err), 0);
+	assert_int_equal(pl_dir_printer_list(ro, &list, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].name, "lobby");
+	free(list);
+	p = printer("other", "ipp://other/");
+	assert_int_equal(pl_dir_printer_add(ro, &p, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "readonly"));
+	pl_dir_close(ro);
+}
+
+static void test_not_a_database(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	pl_dir_t *d = NULL;
+	char dir[128];
+	snprintf(dir, sizeof(dir), "%s/state/directory", f->dir);
+	assert_int_equal(pl_mkdir_p(dir, 0750), 0);
+	const char junk[] = "this is not an SQLite database, it is a text file\n";
+	assert_int_equal(pl_write_file_atomic(f->db, junk, sizeof(junk), 0640), 0);
+	assert_int_equal(pl_dir_open(&d, f->db, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "not a database"));
+}
+
+/* ---- printers ---- */
+
+static void test_printers_crud(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	pl_dir_t *d = open_rw(f);
+	pl_dir_printer_t *list = NULL, got;
+	size_t n = 99;
+	assert_int_equal(pl_dir_printer_list(d, &list, &n, &err), 0);
+	assert_int_equal(n, 0);
+	free(list);
+	const char *names[] = { "zeta", "Alpha.2", "mid_1", "b-3" };
+	for (size_t i = 0; i < PL_ARRAY_LEN(names); i++) {
+		pl_dir_printer_t p = printer(names[i], "ipps://printer.example/ipp");
+		assert_int_equal(pl_dir_printer_add(d, &p, 0, &err), 0);
+	}
+	assert_int_equal(pl_dir_printer_get(d, "mid_1", &got, &err), 0);
+	assert_string_equal(got.name, "mid_1");
+	assert_string_equal(got.uri, "ipps://printer.example/ipp");
+	assert_int_equal(pl_dir_printer_get(d, "nope", &got, &err), 1);
+	assert_int_equal(pl_dir_printer_list(d, &list, &n, &err), 0);
+	assert_int_equal(n, 4);
+	/* ordered by name (SQLite's binary collation) */
+	assert_string_equal(list[0].name, "Alpha.2");
+	assert_string_equal(list[1].name, "b-3");
+	assert_string_equal(list[2].name, "mid_1");
+	assert_string_equal(list[3].name, "zeta");
+	free(list);
+	assert_int_equal(pl_dir_printer_del(d, "b-3", &err), 0);
+	assert_int_equal(pl_dir_printer_get(d, "b-3", &got, &err), 1);
+	assert_int_equal(pl_dir_printer_del(d, "b-3", &err), -1);
+	assert_non_null(strstr(err.msg, "no printer named b-3"));
+	assert_int_equal(pl_dir_printer_list(d, &list, &n, &err), 0);
+	assert_int_equal(n, 3);
+	free(list);
+	pl_dir_close(d);
+}
+
+static void test_printer_duplicate(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	pl_dir_t *d = open_rw(f);
+	pl_dir_printer_t p = printer("hp-1", "socket://10.0.0.5:9100"), got;
+	assert_int_equal(pl_dir_printer_add(d, &p, 0, &err), 0);
+	pl_strlcpy(p.uri, "socket://10.0.0.6:9100", sizeof(p.uri));
+	p.location[0] = '\0';
+	assert_int_equal(pl_dir_printer_add(d, &p, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "printer hp-1 already exists"));
+	assert_int_equal(pl_dir_printer_get(d, "hp-1", &got, NULL), 0);
+	assert_string_equal(got.uri, "socket://10.0.0.5:9100");
+	assert_int_equal(pl_dir_printer_add(d, &p, 1, &err), 0);
+	assert_int_equal(pl_dir_printer_get(d, "hp-1", &got, NULL), 0);
+	assert_string_equal(got.uri, "socket://10.0.0.6:9100");
+	assert_string_equal(got.location, "");
+	pl_dir_close(d);
+}
+
+static void test_printer_invalid(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	pl_dir_t *d = open_rw(f);
+	pl_dir_printer_t p, got;
+	char longname[129];
+	const char *bad[] = { "", "a b", "x/y", "semi;colon", "quote'", "\xc3\xbc",
+			      "tab\t", "name%" };
+	for (size_t i = 0; i < PL_ARRAY_LEN(bad); i++) {
+		p = printer(bad[i], "ipp://x/");
+		err.msg[0] = '\0';
+		assert_int_equal(pl_dir_printer_add(d, &p, 0, &err), -1);
+		assert_string_equal(err.msg, "invalid printer name");
+		assert_int_equal(pl_dir_printer_get(d, bad[i], &got, &err), -1);
+		assert_int_equal(pl_dir_printer_del(d, bad[i], &err), -1);
+	}
+	memset(longname, 'n', 127);
+	longname[127] = '\0';
+	p = printer(longname, "ipp://x/");
+	assert_int_equal(pl_dir_printer_add(d, &p, 0, &err), 0); /* 127: fine */
+	assert_int_equal(pl_dir_printer_get(d, longname, &got, &err), 0);
+	longname[127] = 'n';
+	longname[128] = '\0';
+	assert_int_equal(pl_dir_printer_get(d, longname, &got, &err), -1);
+	assert_string_equal(err.msg, "invalid printer name");
+	/* uri: empty, and filling its array (no room for a terminator) */
+	p = printer("ok", "");
+	assert_int_equal(pl_dir_printer_add(d, &p, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "empty uri"));
+	memset(p.uri, 'u', sizeof(p.uri));
+	assert_int_equal(pl_dir_printer_add(d, &p, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "uri too long"));
+	memset(p.uri, 'u', sizeof(p.uri) - 1);
+	p.uri[sizeof(p.uri) - 1] = '\0';
+	assert_int_equal(pl_dir_printer_add(d, &p, 0, &err), 0); /* 511: fine */
+	pl_dir_close(d);
+}
+
+/* ---- tokens ---- */
+
+static void test_token_create_verify(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	char tok[PL_TOKEN_MAX], ws[128] = "";
+	pl_dir_t *d = open_rw(f);
+	assert_int_equal(pl_dir_token_create(d, "WS-ACCT-07.corp", tok, &err), 0);
+	/* plsc_ + 8 hex + _ + 43 base64url */
+	assert_int_equal(strlen(tok), 5 + 8 + 1 + 43);
+	assert_memory_equal(tok, "plsc_", 5);
+	assert_int_equal(strspn(tok + 5, "0123456789abcdef"), 8);
+	assert_int_equal(tok[13], '_');
+	assert_int_equal(strspn(tok + 14, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					  "0123456789-_"),
+			 43);
+	assert_int_equal(pl_dir_token_verify(d, tok, ws, sizeof(ws), &err), 1);
+	assert_string_equal(ws, "WS-ACCT-07.corp");
+	/* a small buffer is truncated, not overrun */
+	char small[4];
+	assert_int_equal(pl_dir_token_verify(d, tok, small, sizeof(small), &err), 1);
+	assert_string_equal(small, "WS-");
+	/* a second token differs in both id and secret */
+	char tok2[PL_TOKEN_MAX];
+	assert_int_equal(pl_dir_token_create(d, "WS-ACCT-07.corp", tok2, &err), 0);
+	assert_memory_not_equal(tok, tok2, 13);
+	assert_string_not_equal(tok + 14, tok2 + 14);
+	pl_dir_close(d);
+}
+
+static void test_token_wrong_secret(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	char tok[PL_TOKEN_MAX], ws[128] = "untouched";
+	pl_dir_t *d = open_rw(f);
+	assert_int_equal(pl_dir_token_create(d, "ws-01", tok, &err), 0);
+	/* one character of the secret changed, still well-formed */
+	char orig = tok[20];
+	tok[20] = orig == 'A' ? 'B' : 'A';
+	assert_int_equal(pl_dir_token_verify(d, tok, ws, sizeof(ws), &err), 0);
+	assert_string_equal(ws, "untouched");
+	/* the right secret under another (unknown) id */
+	tok[20] = orig;
+	assert_int_equal(pl_dir_token_verify(d, tok, NULL, 0, &err), 1);
+	tok[5] = tok[5] == '0' ? '1' : '0';
+	assert_int_equal(pl_dir_token_verify(d, tok, NULL, 0, &err), 0);
+	pl_dir_close(d);
+}
+
+static void test_token_malformed(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	char tok[PL_TOKEN_MAX], bad[PL_TOKEN_MAX + 16];
+	pl_dir_t *d = open_rw(f);
+	assert_int_equal(pl_dir_token_create(d, "ws-01", tok, &err), 0);
+	const char *id = tok + 5, *sec = tok + 14;
+	const char *fixed[] = {
+		"", "plsc", "plsc_", "plsc__", "plsctoken", "garbage", "plsc_abc",
+	};
+	for (size_t i = 0; i < PL_ARRAY_LEN(fixed); i++)
+		assert_int_equal(pl_dir_token_verify(d, fixed[i], NULL, 0, &err), 0);
+	assert_int_equal(pl_dir_token_verify(d, NULL, NULL, 0, &err), 0);
+	/* Each variant below is the good token with one defect. */
+	const char *fmts[] = {
+		"PLSC_%.8s_%s",     /* prefix case */
+		"plsc%.8s_%s",      /* no underscore after prefix */
+		"plsc_%.8s%s",      /* no underscore after id */
+		"plsc_%.7s_%s",     /* short id */
+		"plsc_%.8s0_%s",    /* long id */
+		"plsc_%.8s_%s_x",   /* extra part */
+		"plsc_%.8s_%s=",    /* padding */
+		"x_plsc_%.8s_%s",   /* leading junk */
+		"plsc_%.8s_%.42s",  /* short secret */
+		"plsc_%.8s_%sAAAA", /* long secret */
+		"plsc_%.8s_%s ",    /* trailing space */
+	};
+	for (size_t i = 0; i < PL_ARRAY_LEN(fmts); i++) {
+		snprintf(bad, sizeof(bad), fmts[i], id, sec);
+		if (pl_dir_token_verify(d, bad, NULL, 0, &err) != 0)
+			fail_msg("accepted %s", bad);
+	}
+	/* right length, separator replaced */
+	pl_strlcpy(bad, tok, sizeof(bad));
+	bad[13] = 'x';
+	assert_int_equal(pl_dir_token_verify(d, bad, NULL, 0, &err), 0);
+	pl_strlcpy(bad, tok, sizeof(bad));
+	bad[4] = '-';
+	assert_int_equal(pl_dir_token_verify(d, bad, NULL, 0, &err), 0);
+	/* non-hex and uppercase id */
+	pl_strlcpy(bad, tok, sizeof(bad));
+	bad[6] = 'g';
+	assert_int_equal(pl_dir_token_verify(d, bad, NULL, 0, &err), 0);
+	pl_strlcpy(bad, tok, sizeof(bad));
+	memcpy(bad + 5, "ABCDEF12", 8);
+	assert_int_equal(pl_dir_token_verify(d, bad, NULL, 0, &err), 0);
+	/* bad base64: standard alphabet, and a non-canonical last character
+	 * (it must carry two zero bits) */
+	pl_strlcpy(bad, tok, sizeof(bad));
+	bad[20] = '+';
+	assert_int_equal(pl_dir_token_verify(d, bad, NULL, 0, &err), 0);
+	bad[20] = '/';
+	assert_int_equal(pl_dir_token_verify(d, bad, NULL, 0, &err), 0);
+	pl_strlcpy(bad, tok, sizeof(bad));
+	const char *alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t last = strlen(bad) - 1;
+	bad[last] = alpha[(strchr(alpha, bad[last]) - alpha) | 1];
+	assert_int_equal(pl_dir_token_verify(d, bad, NULL, 0, &err), 0);
+	/* the good one still works */
+	assert_int_equal(pl_dir_token_verify(d, tok, NULL, 0, &err), 1);
+	pl_dir_close(d);
+}
+
+static void test_token_revoke_workstation(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	char a1[PL_TOKEN_MAX], a2[PL_TOKEN_MAX], b[PL_TOKEN_MAX], ws[128];
+	pl_dir_t *d = open_rw(f);
+	assert_int_equal(pl_dir_token_create(d, "ws-a", a1, &err), 0);
+	assert_int_equal(pl_dir_token_create(d, "ws-a", a2, &err), 0);
+	assert_int_equal(pl_dir_token_create(d, "ws-b", b, &err), 0);
+	assert_int_equal(pl_dir_token_revoke(d, "ws-a", &err), 0);
+	assert_int_equal(pl_dir_token_verify(d, a1, NULL, 0, &err), 0);
+	assert_int_equal(pl_dir_token_verify(d, a2, NULL, 0, &err), 0);
+	assert_int_equal(pl_dir_token_verify(d, b, ws, sizeof(ws), &err), 1);
+	assert_string_equal(ws, "ws-b");
+	/* again: the tokens exist, revoked stays revoked */
+	assert_int_equal(pl_dir_token_revoke(d, "ws-a", &err), 0);
+	assert_int_equal(pl_dir_token_revoke(d, "nobody", &err), -1);
+	assert_string_equal(err.msg, "no token for workstation nobody");
+	assert_int_equal(pl_dir_token_revoke(d, "", &err), -1);
+	assert_string_equal(err.msg, "invalid workstation name");
+	pl_dir_close(d);
+}
+
+static void test_token_revoke_id(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	char t1[PL_TOKEN_MAX], t2[PL_TOKEN_MAX], which[32];
+	pl_dir_t *d = open_rw(f);
+	assert_int_equal(pl_dir_token_create(d, "ws-a", t1, &err), 0);
+	assert_int_equal(pl_dir_token_create(d, "ws-a", t2, &err), 0);
+	snprintf(which, sizeof(which), "id:%.8s", t1 + 5);
+	assert_int_equal(pl_dir_token_revoke(d, which, &err), 0);
+	assert_int_equal(pl_dir_token_verify(d, t1, NULL, 0, &err), 0);
+	assert_int_equal(pl_dir_token_verify(d, t2, NULL, 0, &err), 1);
+	/* an id that is not there, and ids of the wrong shape */
+	snprintf(which, sizeof(which), "id:%s",
+		 memcmp(t2 + 5, "00000000", 8) ? "00000000" : "11111111");
+	assert_int_equal(pl_dir_token_revoke(d, which, &err), -1);
+	assert_non_null(strstr(err.msg, "no token with id"));
+	const char *bad[] = { "id:", "id:1234567", "id:123456789", "id:ABCDEF12",
+			      "id:zzzzzzzz" };
+	for (size_t i = 0; i < PL_ARRAY_LEN(bad); i++) {
+		assert_int_equal(pl_dir_token_revoke(d, bad[i], &err), -1);
+		assert_non_null(strstr(err.msg, "invalid token id"));
+	}
+	assert_int_equal(pl_dir_token_verify(d, t2, NULL, 0, &err), 1);
+	pl_dir_close(d);
+}
+
+static void test_workstation_invalid(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	char tok[PL_TOKEN_MAX], longname[129];
+	pl_dir_t *d = open_rw(f);
+	memset(longname, 'w', 128);
+	longname[128] = '\0';
+	const char *bad[] = { "", "line\nbreak", "del\x7f", "\xc3\xa9t\xc3\xa9",
+			      "id:deadbeef", longname };
+	for (size_t i = 0; i < PL_ARRAY_LEN(bad); i++) {
+		assert_int_equal(pl_dir_token_create(d, bad[i], tok, &err), -1);
+		assert_string_equal(err.msg, "invalid workstation name");
+	}
+	assert_int_equal(pl_dir_token_create(d, NULL, tok, &err), -1);
+	longname[127] = '\0';
+	assert_int_equal(pl_dir_token_create(d, longname, tok, &err), 0);
+	assert_int_equal(pl_dir_token_create(d, "Room 12 (front desk)", tok, &err), 0);
+	pl_dir_close(d);
+}
+
+static void test_token_list(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	char b1[PL_TOKEN_MAX], a1[PL_TOKEN_MAX], b2[PL_TOKEN_MAX], which[32];
+	pl_dir_token_t *list = NULL;
+	size_t n = 0;
+	pl_dir_t *d = open_rw(f);
+	assert_int_equal(pl_dir_token_create(d, "ws-b", b1, &err), 0);
+	assert_int_equal(pl_dir_token_create(d, "ws-a", a1, &err), 0);
+	assert_int_equal(pl_dir_token_create(d, "ws-b", b2, &err), 0);
+	assert_int_equal(pl_dir_token_verify(d, b2, NULL, 0, &err), 1);
+	snprintf(which, sizeof(which), "id:%.8s", b1 + 5);
+	assert_int_equal(pl_dir_token_revoke(d, which, &err), 0);
+	assert_int_equal(pl_dir_token_list(d, &list, &n, &err), 0);
+	assert_int_equal(n, 3);
+	/* by workstation, then by creation */
+	assert_string_equal(list[0].workstation, "ws-a");
+	assert_memory_equal(list[0].id, a1 + 5, 8);
+	assert_int_equal(list[0].revoked, 0);
+	assert_int_equal(list[0].last_used_ms, 0);
+	assert_string_equal(list[1].workstation, "ws-b");
+	assert_memory_equal(list[1].id, b1 + 5, 8);
+	assert_int_equal(list[1].revoked, 1);
+	assert_int_equal(list[1].last_used_ms, 0);
+	assert_string_equal(list[2].workstation, "ws-b");
+	assert_memory_equal(list[2].id, b2 + 5, 8);
+	assert_int_equal(list[2].revoked, 0);
+	assert_true(list[2].last_used_ms >= list[2].created_ms);
+	assert_true(list[1].created_ms <= list[2].created_ms);
+	int64_t now = (int64_t)time(NULL) * 1000;
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(strlen(list[i].id), 8);
+		assert_true(list[i].created_ms > now - 60000 &&
+			    list[i].created_ms < now + 60000);
+	}
+	free(list);
+	pl_dir_close(d);
+}
+
+/* ---- secrets at rest ---- */
+
+static char *slurp(const char *path, size_t *len)
+{
+	*len = 0;
+	return pl_read_file(path, 64u << 20, len);
+}
+
+static int contains(const char *hay, size_t n, const void *needle, size_t m)
+{
+	return memmem(hay, n, needle, m) != NULL;
+}
+
+static void test_secret_not_stored(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	char tok[PL_TOKEN_MAX], std64[64], path[160];
+	unsigned char raw[33], hash[32];
+	pl_dir_t *d = open_rw(f);
+	assert_int_equal(pl_dir_token_create(d, "ws-secret", tok, &err), 0);
+	const char *sec = tok + 14;
+	/* the raw secret bytes, via the standard decoder (pad to a multiple
+	 * of 4, url alphabet mapped back) */
+	char padded[48];
+	assert_int_equal(strlen(sec), 43);
+	memcpy(padded, sec, 43);
+	memcpy(padded + 43, "=", 2);
+	for (char *c = padded; *c; c++)
+		*c = *c == '-' ? '+' : *c == '_' ? '/' : *c;
+	assert_int_equal(EVP_DecodeBlock(raw, (const unsigned char *)padded, 44), 33);
+	memcpy(std64, padded, sizeof(padded));
+	unsigned int hl = 0;
+	assert_int_equal(EVP_Digest(raw, 32, hash, &hl, EVP_sha256(), NULL), 1);
+	/* Scan while open (data may sit in the WAL) and after close
+	 * (checkpointed into the main file). */
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			pl_dir_close(d);
+		int hash_seen = 0;
+		for (int w = 0; w < 2; w++) {
+			snprintf(path, sizeof(path), "%s%s", f->db, w ? "-wal" : "");
+			size_t n;
+			char *bytes = slurp(path, &n);
+			if (!bytes)
+				continue;
+			assert_false(contains(bytes, n, sec, 43));
+			assert_false(contains(bytes, n, std64, 43));
+			assert_false(contains(bytes, n, tok, strlen(tok)));
+			assert_false(contains(bytes, n, raw, 32));
+			hash_seen |= contains(bytes, n, hash, 32);
+			free(bytes);
+		}
+		/* the scan does see what is stored */
+		assert_true(hash_seen);
+	}
+}
+
+/* ---- two connections: the CLI and a service ---- */
+
+static void test_two_connections(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	char tok[PL_TOKEN_MAX], ws[128];
+	pl_dir_t *svc = open_rw(f), *cli = open_rw(f);
+	pl_dir_printer_t p = printer("hall", "ipp://hall/"), got;
+	assert_int_equal(pl_dir_printer_add(cli, &p, 0, &err), 0);
+	assert_int_equal(pl_dir_printer_get(svc, "hall", &got, &err), 0);
+	assert_int_equal(pl_dir_token_create(cli, "ws-9", tok, &err), 0);
+	assert_int_equal(pl_dir_token_verify(svc, tok, ws, sizeof(ws), &err), 1);
+	assert_string_equal(ws, "ws-9");
+	assert_int_equal(pl_dir_token_revoke(cli, "ws-9", &err), 0);
+	assert_int_equal(pl_dir_token_verify(svc, tok, NULL, 0, &err), 0);
+	pl_dir_close(cli);
+	pl_dir_close(svc);
+}
+
+typedef struct {
+	sqlite3 *db;
+	int hold_ms;
+} holder_t;
+
+static void *release_later(void *arg)
+{
+	holder_t *h = arg;
+	struct timespec ts = { 0, (long)h->hold_ms * 1000000L };
+	nanosleep(&ts, NULL);
+	raw_exec(h->db, "COMMIT");
+	return NULL;
+}
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* While another process holds the write lock, a writer waits (busy
+ * timeout) instead of failing with "database is locked". */
+static void test_busy_wait(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	pl_dir_t *d = open_rw(f);
+	pl_dir_printer_t p = printer("waits", "ipp://w/"), *list = NULL;
+	size_t n = 0;
+	holder_t h = { raw_open(f), 300 };
+	pthread_t th;
+	raw_exec(h.db, "BEGIN IMMEDIATE");
+	raw_exec(h.db, "INSERT INTO printers(name, uri, created_ms)"
+		       " VALUES('first', 'ipp://f/', 1)");
+	/* readers are not blocked by a writer in WAL mode */
+	double t0 = mono_ms();
+	assert_int_equal(pl_dir_printer_list(d, &list, &n, &err), 0);
+	assert_int_equal(n, 0);
+	free(list);
+	assert_true(mono_ms() - t0 < 250);
+	assert_int_equal(pthread_create(&th, NULL, release_later, &h), 0);
+	t0 = mono_ms();
+	if (pl_dir_printer_add(d, &p, 0, &err) < 0)
+		fail_msg("add while locked: %s", err.msg);
+	assert_true(mono_ms() - t0 >= 200);
+	pthread_join(th, NULL);
+	sqlite3_close(h.db);
+	assert_int_equal(pl_dir_printer_list(d, &list, &n, &err), 0);
+	assert_int_equal(n, 2);
+	free(list);
+	pl_dir_close(d);
+}
+
+/* One handle shared by threads: the handle's mutex serialises them. */
+typedef struct {
+	pl_dir_t *d;
+	int failures;
+} worker_t;
+
+static void *token_worker(void *arg)
+{
+	worker_t *w = arg;
+	char tok[PL_TOKEN_MAX], ws[128];
+	for (int i = 0; i < 10; i++) {
+		if (pl_dir_token_create(w->d, "ws-thread", tok, NULL) < 0 ||
+		    pl_dir_token_verify(w->d, tok, ws, sizeof(ws), NULL) != 1 ||
+		    strcmp(ws, "ws-thread") != 0)
+			w->failures++;
+	}
+	return NULL;
+}
+
+static void test_shared_handle_threads(void **state)
+{
+	fixture_t *f = *state;
+	pl_dir_t *d = open_rw(f);
+	worker_t w[4];
+	pthread_t th[4];
+	pl_dir_token_t *list = NULL;
+	size_t n = 0;
+	for (int i = 0; i < 4; i++) {
+		w[i] = (worker_t){ d, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, token_worker, &w[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(w[i].failures, 0);
+	}
+	assert_int_equal(pl_dir_token_list(d, &list, &n, NULL), 0);
+	assert_int_equal(n, 40);
+	free(list);
+	pl_dir_close(d);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_open_creates),
+		T(test_pragmas),
+		T(test_reopen_keeps_data),
+		T(test_migrations_once),
+		T(test_newer_version_refused),
+		T(test_readonly_missing),
+		T(test_readonly_old_version),
+		T(test_readonly_open),
+		T(test_not_a_database),
+		T(test_printers_crud),
+		T(test_printer_duplicate),
+		T(test_printer_invalid),
+		T(test_token_create_verify),
+		T(test_token_wrong_secret),
+		T(test_token_malformed),
+		T(test_token_revoke_workstation),
+		T(test_token_revoke_id),
+		T(test_workstation_invalid),
+		T(test_token_list),
+		T(test_secret_not_stored),
+		T(test_two_connections),
+		T(test_busy_wait),
+		T(test_shared_handle_threads),
+	};
+#undef T
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
