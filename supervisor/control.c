@@ -242,6 +242,11 @@ static void client_io(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
 	}
 	if (!c->closing && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
 		ssize_t n = pl_reader_fill(&c->rd, fd);
+		if (n > 0) {
+			/* Idle means silent, not merely old: re-arm. */
+			pl_loop_timer_cancel(c->sup->loop, c->idle);
+			c->idle = pl_loop_timer(c->sup->loop, CTL_IDLE_MS, client_idle, c);
+		}
 		while (!c->closing && (rc = pl_reader_next(&c->rd, &f)) == 1) {
 			if (f.fd >= 0)
 				close(f.fd);

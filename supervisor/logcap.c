@@ -30,8 +30,11 @@ static int logfile_reopen(sv_logfile_t *lf)
 int sv_logfile_open(sv_logfile_t *lf, const char *path, const char *ident,
 		    uint64_t max_bytes, uint32_t keep)
 {
-	memset(lf, 0, sizeof(*lf));
+	/* Field by field: the 8 KiB line buffer is not touched until a
+	 * partial line needs it (resident memory with many services). */
 	lf->fd = -1;
+	lf->size = 0;
+	lf->linelen = 0;
 	lf->max_bytes = max_bytes;
 	lf->keep = keep;
 	pl_strlcpy(lf->ident, ident, sizeof(lf->ident));

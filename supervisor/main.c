@@ -433,7 +433,8 @@ static int run(sv_sup_t *sup)
 int main(int argc, char **argv)
 {
 	sv_args_t a;
-	sv_sup_t sup;
+	/* Static: zero without touching its pages, and off the stack. */
+	static sv_sup_t sup;
 	pl_err_t err;
 
 	int rc = parse_args(argc, argv, &a);
@@ -441,7 +442,6 @@ int main(int argc, char **argv)
 		return rc == 1 ? 0 : 2;
 	if (a.print_default)
 		return print_default(&a);
-	memset(&sup, 0, sizeof(sup));
 	sup.ctl_fd = -1;
 	sup.events_fd = -1;
 	if (!realpath(a.config, sup.config_file))

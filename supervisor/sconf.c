@@ -212,11 +212,14 @@ static int load_service(const pl_cnode_t *svcs, const char *name,
 {
 	pl_cnode_t sec;
 	const char *path;
-	sv_svcconf_t *sc = &c->svcs[c->nsvcs];
-
 	if (c->nsvcs >= SV_MAX_SERVICES)
 		return pl_cnode_error(svcs, name, err, "too many services (max %d)",
 				      SV_MAX_SERVICES);
+	sv_svcconf_t *grown = realloc(c->svcs, sizeof(*grown) * (size_t)(c->nsvcs + 1));
+	if (!grown)
+		return pl_cnode_error(svcs, name, err, "out of memory");
+	c->svcs = grown;
+	sv_svcconf_t *sc = &c->svcs[c->nsvcs];
 	if (!pl_valid_name(name))
 		return pl_cnode_error(svcs, name, err,
 			"invalid service name (letters, digits, '_', '-', '.')");
@@ -301,6 +304,8 @@ void sv_config_free(sv_config_t *c)
 		json_decref(c->svcs[i].section);
 		c->svcs[i].section = NULL;
 	}
+	free(c->svcs);
+	c->svcs = NULL;
 	c->nsvcs = 0;
 }
 

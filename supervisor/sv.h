@@ -60,7 +60,7 @@ typedef struct {
 	uint64_t log_max_bytes;
 	uint32_t log_keep;
 	int nsvcs;
-	sv_svcconf_t svcs[SV_MAX_SERVICES];
+	sv_svcconf_t *svcs; /* heap: keeps the supervisor's resident set small */
 } sv_config_t;
 
 /* Load and validate; on error returns -1 with err set (file:line:col). */
