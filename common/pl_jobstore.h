@@ -47,6 +47,7 @@ typedef struct {
 	uint64_t quota_user_bytes;  /* 0 = unlimited */
 	uint64_t quota_total_bytes; /* 0 = unlimited */
 	uint32_t chunk_size;	    /* default 64 KiB */
+	int verify_on_open;	    /* also check every data chunk at open */
 } pl_jobstore_opts_t;
 
 typedef struct pl_jobstore pl_jobstore_t;
@@ -66,8 +67,10 @@ typedef enum {
 
 /* Open (creating the directory and master key on first use). Recovery:
  * leftover temp files are removed; every committed job is indexed (its
- * metadata decrypted and authenticated); a file that fails that is
- * renamed <name>.corrupt, left for the administrator, and counted. */
+ * header, wrapped key, trailer and metadata authenticated; with
+ * verify_on_open every data chunk too); a file that fails that is renamed
+ * <name>.corrupt, left for the administrator, and counted. Close only
+ * after every writer and reader is done. */
 int pl_jobstore_open(pl_jobstore_t **js, const pl_jobstore_opts_t *o,
 		     pl_err_t *err);
 void pl_jobstore_close(pl_jobstore_t *js);
@@ -75,10 +78,14 @@ void pl_jobstore_close(pl_jobstore_t *js);
 unsigned pl_jobstore_corrupt_count(const pl_jobstore_t *js);
 
 /* Start a job. meta->size is the announced size, checked against quotas
- * now and against the bytes written at commit. id, created_ms and
- * expires_ms are assigned. */
+ * now (in-flight uploads count) and against the bytes written at commit.
+ * id, created_ms and expires_ms are assigned. owner must not be empty;
+ * strings must be UTF-8. */
 int pl_jobstore_begin(pl_jobstore_t *js, const pl_job_meta_t *meta,
 		      pl_jobw_t **w, pl_err_t *err);
+/* Bytes beyond the announced size are refused (EINVAL). Any failure ends
+ * the job at once (temp file removed, quota returned); later calls repeat
+ * the error, and w must still be freed by commit or abort. */
 int pl_jobw_write(pl_jobw_t *w, const void *p, size_t n, pl_err_t *err);
 /* Seal, fsync, rename into place. If sha256 is not NULL it must match
  * the plaintext. With sync_dir = 0 the caller must call
@@ -100,15 +107,18 @@ int pl_jobstore_get(pl_jobstore_t *js, const char *id, pl_job_meta_t *out);
 int pl_jobstore_verify(pl_jobstore_t *js, const char *id, pl_err_t *err);
 int pl_jobstore_read_open(pl_jobstore_t *js, const char *id, pl_jobr_t **r,
 			  pl_err_t *err);
-/* >0 bytes, 0 at the authenticated end, <0 error (ECORRUPT on tamper). */
+/* >0 bytes, 0 at the authenticated end, <0 error (ECORRUPT on tamper;
+ * EINVAL for n == 0). Errors are sticky. */
 ssize_t pl_jobr_read(pl_jobr_t *r, void *buf, size_t n, pl_err_t *err);
 void pl_jobr_close(pl_jobr_t *r);
 
 /* Crypto-shred and remove. */
 int pl_jobstore_delete(pl_jobstore_t *js, const char *id, pl_err_t *err);
-/* Shred every job whose expires_ms <= now_ms; returns how many. */
+/* Shred every job whose expires_ms <= now_ms; returns how many, or the
+ * first error (<0, err set) when a delete failed (the others are still
+ * tried). */
 int pl_jobstore_expire(pl_jobstore_t *js, int64_t now_ms, pl_err_t *err);
-/* Bytes held in total and by one owner. */
+/* Bytes of committed jobs: of one owner, or of all when owner is NULL. */
 uint64_t pl_jobstore_bytes(pl_jobstore_t *js, const char *owner);
 
 #endif

@@ -20,12 +20,13 @@ static const char *const op_keys[] = {
 	"enabled", "path", "log_level", "listen", "tls_cert", "tls_key",
 	"expiry_hours", "quota_user_mb", "quota_total_mb", "max_job_mb",
 	"client_timeout_s", "max_clients", "report_titles", "directory",
-	"print_connect_timeout_s", "print_timeout_s", "print_workers", NULL
+	"print_connect_timeout_s", "print_timeout_s", "expiry_seconds",
+	"expiry_check_s", NULL
 };
 
 static int op_settings(op_t *op, const pl_cnode_t *cfg, pl_err_t *err)
 {
-	long long exp_h, qu, qt, mj, ct, mc, pct, pt;
+	long long exp_h, exp_s, exp_chk, qu, qt, mj, ct, mc, pct, pt;
 	const char *dirpath;
 	char def[PATH_MAX];
 
@@ -35,6 +36,8 @@ static int op_settings(op_t *op, const pl_cnode_t *cfg, pl_err_t *err)
 		 pl_service_state_dir(op->svc));
 	if (pl_cnode_check_keys(cfg, op_keys, err) < 0 ||
 	    pl_cnode_int(cfg, "expiry_hours", 1, 24 * 365, 24, &exp_h, err) < 0 ||
+	    pl_cnode_int(cfg, "expiry_seconds", 0, 86400LL * 365, 0, &exp_s, err) < 0 ||
+	    pl_cnode_int(cfg, "expiry_check_s", 1, 3600, 60, &exp_chk, err) < 0 ||
 	    pl_cnode_int(cfg, "quota_user_mb", 0, 1 << 30, 0, &qu, err) < 0 ||
 	    pl_cnode_int(cfg, "quota_total_mb", 0, 1 << 30, 0, &qt, err) < 0 ||
 	    pl_cnode_int(cfg, "max_job_mb", 1, 1 << 20, 2048, &mj, err) < 0 ||
@@ -45,7 +48,9 @@ static int op_settings(op_t *op, const pl_cnode_t *cfg, pl_err_t *err)
 	    pl_cnode_bool(cfg, "report_titles", 1, &op->report_titles, err) < 0 ||
 	    pl_cnode_str(cfg, "directory", def, &dirpath, err) < 0)
 		return -1;
-	op->expiry_ms = exp_h * 3600 * 1000;
+	/* expiry_seconds, when set, is the finer-grained override. */
+	op->expiry_ms = exp_s ? exp_s * 1000 : exp_h * 3600 * 1000;
+	op->expiry_check_ms = (uint32_t)exp_chk * 1000;
 	op->quota_user_bytes = (uint64_t)qu * MIB;
 	op->quota_total_bytes = (uint64_t)qt * MIB;
 	op->max_job_bytes = (uint64_t)mj * MIB;
@@ -128,7 +133,7 @@ static void expiry_work(void *arg)
 static void expiry_tick(pl_loop_t *loop, void *arg)
 {
 	op_t *op = arg;
-	op->expiry_timer = pl_loop_timer(loop, 60 * 1000, expiry_tick, op);
+	op->expiry_timer = pl_loop_timer(loop, op->expiry_check_ms, expiry_tick, op);
 	pl_work_submit(op->disk, expiry_work, expiry_done, op);
 }
 
@@ -253,6 +258,8 @@ int main(int argc, char **argv)
 			"  listen.main              \"0.0.0.0:31989\"\n"
 			"  tls_cert, tls_key        PEM files (default: self-signed, generated)\n"
 			"  expiry_hours             24      unreleased jobs are shredded after\n"
+			"  expiry_seconds           0       finer override of expiry_hours\n"
+			"  expiry_check_s           60      how often expiry runs\n"
 			"  quota_user_mb            0       per user (0 = unlimited)\n"
 			"  quota_total_mb           0       all users (0 = unlimited)\n"
 			"  max_job_mb               2048    largest single job\n"

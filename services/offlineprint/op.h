@@ -25,6 +25,7 @@ typedef struct op_conn op_conn_t;
 typedef struct {
 	/* settings */
 	int64_t expiry_ms;
+	uint32_t expiry_check_ms;
 	uint64_t quota_user_bytes, quota_total_bytes, max_job_bytes;
 	uint32_t client_timeout_ms;
 	uint32_t max_clients;

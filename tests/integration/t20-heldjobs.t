@@ -3,7 +3,7 @@
 # release -> recording raw printer, byte-identical; then gone from disk.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 24
+plan 25
 
 rec_start P1
 op_config

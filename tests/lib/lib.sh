@@ -50,8 +50,13 @@ t_setup() {
 	trap t_cleanup EXIT
 }
 
+BG_PIDS=()
+
 t_cleanup() {
 	sup_kill
+	for p in "${BG_PIDS[@]+"${BG_PIDS[@]}"}"; do
+		kill "$p" 2>/dev/null
+	done
 	# Children follow their supervisor (PDEATHSIG), but be thorough.
 	for f in "$T"/lib/*/pid; do
 		[ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
@@ -163,8 +168,9 @@ OP=PrinterLogicServiceOfflinePrint
 rec_start() {
 	local d="$T/rec-$1"
 	mkdir -p "$d"
-	"$BIN/plsc-recprinter" -d "$d" -m "${2:-normal}" -n "${3:-0}" &
+	"$BIN/plsc-recprinter" -d "$d" -m "${2:-normal}" -n "${3:-0}" </dev/null >/dev/null 2>&1 &
 	eval "REC_PID_$1=$!"
+	BG_PIDS+=($!)
 	wait_until 5 test -s "$d/port"
 	eval "REC_PORT_$1=$(cat "$d/port")"
 }

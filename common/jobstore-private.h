@@ -1,0 +1,135 @@
+/* jobstore internals shared by jobstore.c (the store: index, quotas,
+ * writers, readers) and jobstore-crypto.c (the on-disk format, its
+ * cryptography, the master key and the metadata encoding).
+ *
+ * File <dir>/<id>.job, every integer big-endian:
+ *
+ *   off  len  header (80 bytes)
+ *     0    8  magic "PLJOB\0v1"
+ *     8    4  u32 format version (1)
+ *    12    4  u32 chunk size (plaintext bytes of a full data chunk)
+ *    16    4  nonce prefix (random per job)
+ *    20   12  wrap nonce (random)                \  the wrapped data key:
+ *    32   32  data key, AES-256-GCM ciphertext    > overwritten with random
+ *    64   16  wrap tag                           /  bytes on delete
+ *             wrap AAD = header bytes 0..19 || id (32 ASCII hex)
+ *    80       data records, then the metadata record:
+ *               u32 n (plaintext length) || ciphertext (n) || tag (16)
+ *               nonce = prefix || u64 index, AAD = id || u64 index || u8 final
+ *             data records: index 0, 1, ...; final = 0; every one holds a
+ *             full chunk except the last, which holds 1..chunk size bytes
+ *             (a zero-length job has none); the metadata record (JSON)
+ *             follows with the next index and final = 1
+ *   end-12    trailer: u32 metadata record length (4 + n + 16) ||
+ *             "PLJOBEND"
+ *
+ * The data region's length therefore fixes the metadata record's index,
+ * and the metadata's size fixes the data region's length: a reader finds
+ * the metadata from the end, and any removed, added, reordered or
+ * foreign record breaks a tag. */
+#ifndef PL_JOBSTORE_PRIVATE_H
+#define PL_JOBSTORE_PRIVATE_H
+
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pl_jobstore.h"
+
+#define PL_JS_MAGIC "PLJOB\0v1"
+#define PL_JS_MAGIC_LEN 8
+#define PL_JS_END_MAGIC "PLJOBEND"
+#define PL_JS_VERSION 1u
+
+#define PL_JS_KEY_LEN 32
+#define PL_JS_NONCE_LEN 12
+#define PL_JS_PREFIX_LEN 4
+#define PL_JS_TAG_LEN 16
+
+#define PL_JS_OFF_VERSION 8
+#define PL_JS_OFF_CHUNK 12
+#define PL_JS_OFF_PREFIX 16
+#define PL_JS_OFF_WRAP 20 /* the wrapped key: nonce || ciphertext || tag */
+#define PL_JS_WRAP_LEN (PL_JS_NONCE_LEN + PL_JS_KEY_LEN + PL_JS_TAG_LEN)
+#define PL_JS_HDR_LEN (PL_JS_OFF_WRAP + PL_JS_WRAP_LEN) /* 80 */
+
+#define PL_JS_REC_OVERHEAD (4 + PL_JS_TAG_LEN)
+#define PL_JS_TRAILER_LEN 12
+/* Metadata is a few hundred bytes; worst-case escaping of every string
+ * field stays under 6 KiB, so this bounds a reader's allocation. */
+#define PL_JS_META_MAX 16384u
+
+#define PL_JS_CHUNK_MIN 16u
+#define PL_JS_CHUNK_MAX (16u * 1024 * 1024)
+#define PL_JS_CHUNK_DEFAULT (64u * 1024)
+
+/* One job's records: a GCM context keyed once with the data key; each
+ * record only sets its nonce. */
+typedef struct {
+	EVP_CIPHER_CTX *ctx;
+	uint8_t prefix[PL_JS_PREFIX_LEN];
+	char id[PL_JOB_ID_LEN + 1];
+	int enc;
+} pl_jsc_aead_t;
+
+/* Set err (if not NULL) and return code, so callers can
+ * `return pl_js_fail(err, PL_JS_EINVAL, ...)`. */
+int pl_js_fail(pl_err_t *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static inline void pl_js_put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline uint32_t pl_js_get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static inline void pl_js_put_u64(uint8_t *p, uint64_t v)
+{
+	pl_js_put_u32(p, (uint32_t)(v >> 32));
+	pl_js_put_u32(p + 4, (uint32_t)v);
+}
+
+/* ---- jobstore-crypto.c ---- */
+
+int pl_jsc_random(void *p, size_t n);
+
+/* Fill hdr with a fresh nonce prefix and data key wrapped by mkey;
+ * dkey receives the data key (the caller cleanses it). 0 or -1. */
+int pl_jsc_header_make(const uint8_t *mkey, const char *id,
+		       uint32_t chunk_size, uint8_t *hdr, uint8_t *dkey);
+/* Check the magic and version and unwrap the data key (which
+ * authenticates the whole header). PL_JS_OK or PL_JS_ECORRUPT. */
+int pl_jsc_header_open(const uint8_t *mkey, const char *id,
+		       const uint8_t *hdr, uint8_t *dkey,
+		       uint32_t *chunk_size, pl_err_t *err);
+
+int pl_jsc_aead_init(pl_jsc_aead_t *a, const uint8_t *dkey,
+		     const uint8_t *prefix, const char *id, int enc);
+void pl_jsc_aead_free(pl_jsc_aead_t *a);
+/* Encrypt n bytes into rec = u32 n || ciphertext || tag. 0 or -1. */
+int pl_jsc_seal(pl_jsc_aead_t *a, uint64_t idx, int final,
+		const uint8_t *pt, uint32_t n, uint8_t *rec);
+/* Decrypt body = ciphertext (n) || tag into pt. 0, or -1 when the tag
+ * does not verify (pt is then cleansed: nothing unauthenticated leaks). */
+int pl_jsc_open(pl_jsc_aead_t *a, uint64_t idx, int final,
+		const uint8_t *body, uint32_t n, uint8_t *pt);
+
+/* Load the master key, creating it (0600) when the file does not exist.
+ * PL_JS_OK, PL_JS_EKEY or PL_JS_EIO. */
+int pl_jsc_master_load(const char *path, uint8_t *key, pl_err_t *err);
+
+/* Metadata as compact JSON. encode: PL_JS_OK or PL_JS_EINVAL (a string
+ * that is not UTF-8, or too long). decode: 0 or -1. */
+int pl_jsc_meta_encode(const pl_job_meta_t *m, uint8_t *buf, size_t cap,
+		       size_t *len, pl_err_t *err);
+int pl_jsc_meta_decode(const uint8_t *buf, size_t len, pl_job_meta_t *m);
+
+#endif

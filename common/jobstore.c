@@ -1,0 +1,1400 @@
+/* Held jobs, encrypted at rest (DESIGN.md §5): the store's index and
+ * quotas, writers, readers, recovery and crypto-shredding. The file format
+ * and its cryptography are in jobstore-crypto.c; the layout is described
+ * in jobstore-private.h. */
+#include "jobstore-private.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pl_log.h" /* pl_log_now_ms */
+#include "pl_util.h"
+
+#define EXPIRY_DEFAULT_MS (24ull * 3600 * 1000)
+#define EXPIRY_MAX_MS (100ull * 366 * 24 * 3600 * 1000)
+#define TMP_PREFIX ".tmp-"
+#define JOB_SUFFIX ".job"
+#define CORRUPT_SUFFIX ".corrupt"
+/* The longest name in the directory: "<id>.job.corrupt". */
+#define NAME_MAX_LEN (PL_JOB_ID_LEN + sizeof(JOB_SUFFIX CORRUPT_SUFFIX))
+
+struct pl_jobstore {
+	char dir[PATH_MAX];
+	uint8_t mkey[PL_JS_KEY_LEN];
+	uint64_t expiry_ms, quota_user, quota_total;
+	uint32_t chunk_size;
+	int verify_on_open;
+	unsigned corrupt;	/* set by open only */
+	pthread_mutex_t mu;	/* guards everything below */
+	pl_job_meta_t *jobs;	/* the index, in no particular order */
+	size_t njobs, cap;
+	uint64_t held;		/* plaintext bytes of the indexed jobs */
+	pl_jobw_t *inflight;	/* writers holding a quota reservation */
+	size_t ninflight;
+	uint64_t reserved;	/* bytes they announced */
+	int64_t last_created_ms;
+};
+
+struct pl_jobw {
+	pl_jobstore_t *js;
+	pl_jobw_t *next; /* in js->inflight while reserved */
+	int reserved;
+	int fd;
+	int failed;	 /* once set, the job is dead: the error returned */
+	pl_err_t why;	 /* and its text */
+	char tmp[PATH_MAX], path[PATH_MAX];
+	pl_job_meta_t meta;
+	pl_jsc_aead_t aead;
+	EVP_MD_CTX *sha;
+	uint32_t cs;
+	uint8_t *pt; /* plaintext: the chunk being filled, then the metadata */
+	size_t pt_len, pt_cap;
+	uint8_t *rec; /* one sealed record (+ the trailer) */
+	uint64_t written, idx;
+};
+
+struct pl_jobr {
+	int fd;
+	int state; /* 0 reading, 1 at the authenticated end, <0 sticky error */
+	pl_err_t why;
+	char id[PL_JOB_ID_LEN + 1];
+	pl_jsc_aead_t aead;
+	EVP_MD_CTX *sha;
+	pl_job_meta_t meta;
+	uint32_t cs, meta_rec;
+	uint64_t fsize, meta_off, nchunks, off, idx, total;
+	uint8_t *pt; /* the decrypted chunk being handed out */
+	size_t pt_len, pt_pos, pt_cap;
+	uint8_t *rec;
+};
+
+/* ---- errors and small helpers ---- */
+
+int pl_js_fail(pl_err_t *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+/* A failed system call on path; a full disk gets the words clients and
+ * administrators look for. */
+static int io_fail(pl_err_t *err, int e, const char *what, const char *path)
+{
+	if (e == ENOSPC || e == EDQUOT)
+		return pl_js_fail(err, PL_JS_EIO, "%s %s: no space left on device%s",
+				  what, path, e == EDQUOT ? " (disk quota)" : "");
+	return pl_js_fail(err, PL_JS_EIO, "%s %s: %s", what, path, strerror(e));
+}
+
+static int copy_err(pl_err_t *dst, const pl_err_t *src, int rc)
+{
+	if (dst != NULL && dst != src)
+		memcpy(dst->msg, src->msg, sizeof(dst->msg));
+	return rc;
+}
+
+/* "10 MiB", "1.5 GiB", "512 B" */
+static const char *fmt_bytes(char *buf, size_t sz, uint64_t v)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+	uint64_t div = 1024;
+	size_t u = 0;
+
+	if (v < 1024) {
+		snprintf(buf, sz, "%llu B", (unsigned long long)v);
+		return buf;
+	}
+	while (v / div >= 1024 && u + 1 < PL_ARRAY_LEN(units)) {
+		div *= 1024;
+		u++;
+	}
+	if (v % div == 0)
+		snprintf(buf, sz, "%llu %s", (unsigned long long)(v / div),
+			 units[u]);
+	else
+		snprintf(buf, sz, "%.1f %s", (double)v / (double)div, units[u]);
+	return buf;
+}
+
+/* Ids name files, so only exactly 32 lowercase hex digits pass: nothing
+ * a caller sends can reach another path. */
+static int id_valid(const char *id)
+{
+	if (id == NULL)
+		return 0;
+	for (size_t i = 0; i < PL_JOB_ID_LEN; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+		      (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return id[PL_JOB_ID_LEN] == '\0';
+}
+
+static void job_path(const pl_jobstore_t *js, const char *id, char *buf)
+{
+	/* open checked that the directory leaves room for every name. */
+	(void)pl_fmt(buf, PATH_MAX, "%s/%s" JOB_SUFFIX, js->dir, id);
+}
+
+static int sync_dir(const pl_jobstore_t *js, pl_err_t *err)
+{
+	int fd = open(js->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return io_fail(err, e, "syncing directory", js->dir);
+	}
+	close(fd);
+	return PL_JS_OK;
+}
+
+/* Full-length pread; returns the bytes read (fewer at end of file) or
+ * -1 with errno. */
+static ssize_t pread_full(int fd, void *buf, size_t n, uint64_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, (uint8_t *)buf + got, n - got,
+				  (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t w = pwrite(fd, (const uint8_t *)buf + done, n - done,
+				   (off_t)(off + done));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+/* Plaintext bytes -> bytes of data records. */
+static uint64_t data_region_len(uint64_t size, uint32_t cs)
+{
+	uint64_t rem = size % cs;
+
+	return size / cs * (cs + PL_JS_REC_OVERHEAD) +
+	       (rem ? rem + PL_JS_REC_OVERHEAD : 0);
+}
+
+/* ---- the index (every *_locked function runs with js->mu held) ---- */
+
+static ssize_t idx_find_locked(const pl_jobstore_t *js, const char *id)
+{
+	for (size_t i = 0; i < js->njobs; i++)
+		if (strcmp(js->jobs[i].id, id) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+static int idx_grow_locked(pl_jobstore_t *js, size_t want)
+{
+	pl_job_meta_t *nj;
+	size_t cap = js->cap ? js->cap : 16;
+
+	if (want <= js->cap)
+		return 0;
+	while (cap < want)
+		cap *= 2;
+	if ((nj = realloc(js->jobs, cap * sizeof(*nj))) == NULL)
+		return -1;
+	js->jobs = nj;
+	js->cap = cap;
+	return 0;
+}
+
+static int idx_add_locked(pl_jobstore_t *js, const pl_job_meta_t *m)
+{
+	if (idx_grow_locked(js, js->njobs + 1) < 0)
+		return -1;
+	js->jobs[js->njobs++] = *m;
+	js->held += m->size;
+	if (m->created_ms > js->last_created_ms)
+		js->last_created_ms = m->created_ms;
+	return 0;
+}
+
+static void idx_remove_locked(pl_jobstore_t *js, size_t i)
+{
+	js->held -= js->jobs[i].size;
+	js->jobs[i] = js->jobs[--js->njobs];
+}
+
+/* Held by owner: committed jobs and in-flight reservations. */
+static uint64_t owner_bytes_locked(const pl_jobstore_t *js, const char *owner)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < js->njobs; i++)
+		if (strcmp(js->jobs[i].owner, owner) == 0)
+			sum += js->jobs[i].size;
+	for (const pl_jobw_t *w = js->inflight; w != NULL; w = w->next)
+		if (strcmp(w->meta.owner, owner) == 0)
+			sum += w->meta.size;
+	return sum;
+}
+
+static int id_known_locked(const pl_jobstore_t *js, const char *id)
+{
+	if (idx_find_locked(js, id) >= 0)
+		return 1;
+	for (const pl_jobw_t *w = js->inflight; w != NULL; w = w->next)
+		if (strcmp(w->meta.id, id) == 0)
+			return 1;
+	return 0;
+}
+
+/* ---- quotas and reservations ---- */
+
+static int quota_refuse(pl_err_t *err, const char *who, uint64_t held,
+			uint64_t limit, uint64_t size)
+{
+	char h[32], l[32], s[32];
+
+	fmt_bytes(h, sizeof(h), held);
+	fmt_bytes(l, sizeof(l), limit);
+	fmt_bytes(s, sizeof(s), size);
+	return pl_js_fail(err, PL_JS_EQUOTA,
+			  "quota exceeded for %s: %s held, limit %s (this job: %s)",
+			  who, h, l, s);
+}
+
+static int quota_check_locked(const pl_jobstore_t *js, const char *owner,
+			      uint64_t size, pl_err_t *err)
+{
+	char who[160];
+	uint64_t held;
+
+	if (js->quota_user != 0) {
+		held = owner_bytes_locked(js, owner);
+		/* Written so that no sum can overflow. */
+		if (size > js->quota_user || held > js->quota_user - size) {
+			snprintf(who, sizeof(who), "user %s", owner);
+			return quota_refuse(err, who, held, js->quota_user, size);
+		}
+	}
+	if (js->quota_total != 0) {
+		held = js->held + js->reserved;
+		if (size > js->quota_total || held > js->quota_total - size)
+			return quota_refuse(err, "all users", held,
+					    js->quota_total, size);
+	}
+	return PL_JS_OK;
+}
+
+static int id_assign_locked(const pl_jobstore_t *js, char *id, pl_err_t *err)
+{
+	static const char digits[] = "0123456789abcdef";
+	uint8_t r[PL_JOB_ID_LEN / 2];
+
+	/* 128 random bits never collide in practice; checking is cheap. */
+	do {
+		if (pl_jsc_random(r, sizeof(r)) < 0)
+			return pl_js_fail(err, PL_JS_EIO,
+					  "no random bytes for a job id");
+		for (size_t i = 0; i < sizeof(r); i++) {
+			id[2 * i] = digits[r[i] >> 4];
+			id[2 * i + 1] = digits[r[i] & 15];
+		}
+		id[PL_JOB_ID_LEN] = '\0';
+	} while (id_known_locked(js, id));
+	return PL_JS_OK;
+}
+
+/* Check quotas, then hold the announced size until commit or abort, so
+ * concurrent uploads cannot together overrun a quota. Also assigns the id
+ * and times; created_ms is strictly increasing within a store so "oldest
+ * first" and "most recent" are never ties. */
+static int writer_reserve(pl_jobw_t *w)
+{
+	pl_jobstore_t *js = w->js;
+	int rc;
+
+	pthread_mutex_lock(&js->mu);
+	rc = quota_check_locked(js, w->meta.owner, w->meta.size, &w->why);
+	if (rc == PL_JS_OK)
+		rc = id_assign_locked(js, w->meta.id, &w->why);
+	if (rc == PL_JS_OK) {
+		int64_t now = pl_log_now_ms();
+		if (now <= js->last_created_ms)
+			now = js->last_created_ms + 1;
+		js->last_created_ms = now;
+		w->meta.created_ms = now;
+		w->meta.expires_ms = now + (int64_t)js->expiry_ms;
+		w->next = js->inflight;
+		js->inflight = w;
+		js->ninflight++;
+		js->reserved += w->meta.size;
+		w->reserved = 1;
+		/* Room in the index for every upload now, so that commit
+		 * does not fail for memory after the file is in place
+		 * (failing here is harmless: commit tries again). */
+		(void)idx_grow_locked(js, js->njobs + js->ninflight);
+	}
+	pthread_mutex_unlock(&js->mu);
+	return rc;
+}
+
+static void writer_release_locked(pl_jobw_t *w)
+{
+	pl_jobstore_t *js = w->js;
+
+	if (!w->reserved)
+		return;
+	for (pl_jobw_t **pp = &js->inflight; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	js->ninflight--;
+	js->reserved -= w->meta.size;
+	w->reserved = 0;
+}
+
+/* ---- writing a job ---- */
+
+static int meta_str_ok(const char *s, size_t sz)
+{
+	return memchr(s, '\0', sz) != NULL;
+}
+
+static int meta_check(const pl_job_meta_t *m, pl_err_t *err)
+{
+	if (m == NULL)
+		return pl_js_fail(err, PL_JS_EINVAL, "no job metadata");
+	if (!meta_str_ok(m->owner, sizeof(m->owner)) ||
+	    !meta_str_ok(m->workstation, sizeof(m->workstation)) ||
+	    !meta_str_ok(m->title, sizeof(m->title)) ||
+	    !meta_str_ok(m->printer, sizeof(m->printer)) ||
+	    !meta_str_ok(m->format, sizeof(m->format)) ||
+	    !meta_str_ok(m->page_size, sizeof(m->page_size)) ||
+	    !meta_str_ok(m->source, sizeof(m->source)))
+		return pl_js_fail(err, PL_JS_EINVAL,
+				  "job metadata has an unterminated string");
+	if (m->owner[0] == '\0')
+		return pl_js_fail(err, PL_JS_EINVAL,
+				  "a held job needs an owner");
+	/* The metadata stores the size as a JSON integer (int64). */
+	if (m->size > INT64_MAX)
+		return pl_js_fail(err, PL_JS_EINVAL, "announced size too large");
+	return PL_JS_OK;
+}
+
+static void writer_free(pl_jobw_t *w)
+{
+	pl_jsc_aead_free(&w->aead);
+	EVP_MD_CTX_free(w->sha);
+	if (w->pt != NULL) {
+		OPENSSL_cleanse(w->pt, w->pt_cap);
+		free(w->pt);
+	}
+	free(w->rec);
+	free(w);
+}
+
+static pl_jobw_t *writer_new(pl_jobstore_t *js, const pl_job_meta_t *meta)
+{
+	pl_jobw_t *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return NULL;
+	w->js = js;
+	w->fd = -1;
+	w->meta = *meta;
+	memset(w->meta.id, 0, sizeof(w->meta.id));
+	memset(w->meta.sha256, 0, sizeof(w->meta.sha256));
+	w->cs = js->chunk_size;
+	/* The same buffers later hold the metadata and its record. */
+	w->pt_cap = w->cs > PL_JS_META_MAX ? w->cs : PL_JS_META_MAX;
+	w->pt = malloc(w->pt_cap);
+	w->rec = malloc(w->pt_cap + PL_JS_REC_OVERHEAD + PL_JS_TRAILER_LEN);
+	w->sha = EVP_MD_CTX_new();
+	if (w->pt == NULL || w->rec == NULL || w->sha == NULL ||
+	    EVP_DigestInit_ex(w->sha, EVP_sha256(), NULL) != 1) {
+		writer_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+/* Fresh data key, header, temp file. */
+static int writer_create(pl_jobw_t *w)
+{
+	pl_jobstore_t *js = w->js;
+	uint8_t hdr[PL_JS_HDR_LEN], dkey[PL_JS_KEY_LEN];
+	int rc = 0;
+
+	(void)pl_fmt(w->tmp, sizeof(w->tmp), "%s/" TMP_PREFIX "%s", js->dir,
+		     w->meta.id);
+	job_path(js, w->meta.id, w->path);
+	if (pl_jsc_header_make(js->mkey, w->meta.id, w->cs, hdr, dkey) < 0 ||
+	    pl_jsc_aead_init(&w->aead, dkey, hdr + PL_JS_OFF_PREFIX,
+			     w->meta.id, 1) < 0)
+		rc = pl_js_fail(&w->why, PL_JS_EIO,
+				"cannot set up encryption for job %s",
+				w->meta.id);
+	OPENSSL_cleanse(dkey, sizeof(dkey));
+	if (rc < 0)
+		return rc;
+	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		     0600);
+	if (w->fd < 0) {
+		rc = io_fail(&w->why, errno, "creating", w->tmp);
+		w->tmp[0] = '\0'; /* not ours to remove */
+		return rc;
+	}
+	if (pl_write_all(w->fd, hdr, sizeof(hdr)) < 0)
+		return io_fail(&w->why, errno, "writing", w->tmp);
+	return PL_JS_OK;
+}
+
+/* Undo everything but the memory: the temp file goes (or, when commit
+ * got that far, the renamed file), the quota reservation is returned. */
+static int writer_die(pl_jobw_t *w, int rc)
+{
+	if (w->fd >= 0) {
+		close(w->fd);
+		w->fd = -1;
+	}
+	if (w->tmp[0] != '\0')
+		unlink(w->tmp);
+	pthread_mutex_lock(&w->js->mu);
+	writer_release_locked(w);
+	pthread_mutex_unlock(&w->js->mu);
+	OPENSSL_cleanse(w->pt, w->pt_cap);
+	w->failed = rc;
+	return rc;
+}
+
+static int writer_put_record(pl_jobw_t *w, const uint8_t *pt, size_t n,
+			     int final)
+{
+	size_t len = n + PL_JS_REC_OVERHEAD;
+
+	if (pl_jsc_seal(&w->aead, w->idx, final, pt, (uint32_t)n, w->rec) < 0)
+		return pl_js_fail(&w->why, PL_JS_EIO,
+				  "job %s: encryption failed", w->meta.id);
+	if (final) {
+		/* The trailer rides in the same write as the record it names. */
+		pl_js_put_u32(w->rec + len, (uint32_t)len);
+		memcpy(w->rec + len + 4, PL_JS_END_MAGIC, 8);
+		len += PL_JS_TRAILER_LEN;
+	}
+	if (pl_write_all(w->fd, w->rec, len) < 0)
+		return io_fail(&w->why, errno, "writing", w->tmp);
+	w->idx++;
+	return PL_JS_OK;
+}
+
+static int writer_flush(pl_jobw_t *w)
+{
+	int rc;
+
+	if (w->pt_len == 0)
+		return PL_JS_OK;
+	rc = writer_put_record(w, w->pt, w->pt_len, 0);
+	w->pt_len = 0;
+	return rc;
+}
+
+static int writer_append(pl_jobw_t *w, const uint8_t *p, size_t n)
+{
+	int rc;
+
+	if (n > w->meta.size - w->written)
+		return pl_js_fail(&w->why, PL_JS_EINVAL,
+				  "write beyond the announced size: announced "
+				  "%llu, received %llu",
+				  (unsigned long long)w->meta.size,
+				  (unsigned long long)(w->written + n));
+	if (EVP_DigestUpdate(w->sha, p, n) != 1)
+		return pl_js_fail(&w->why, PL_JS_EIO, "SHA-256 failed");
+	while (n > 0) {
+		size_t k = w->cs - w->pt_len;
+		if (k > n)
+			k = n;
+		memcpy(w->pt + w->pt_len, p, k);
+		w->pt_len += k;
+		w->written += k;
+		p += k;
+		n -= k;
+		/* Data chunks are never final (the metadata record is), so a
+		 * full chunk can go out at once. */
+		if (w->pt_len == w->cs && (rc = writer_flush(w)) < 0)
+			return rc;
+	}
+	return PL_JS_OK;
+}
+
+static int writer_check(pl_jobw_t *w, const uint8_t *sha256)
+{
+	char want[65], got[65];
+	unsigned len;
+
+	if (w->written != w->meta.size)
+		return pl_js_fail(&w->why, PL_JS_EINVAL,
+				  "size mismatch: announced %llu, received %llu",
+				  (unsigned long long)w->meta.size,
+				  (unsigned long long)w->written);
+	if (EVP_DigestFinal_ex(w->sha, w->meta.sha256, &len) != 1)
+		return pl_js_fail(&w->why, PL_JS_EIO, "SHA-256 failed");
+	if (sha256 != NULL &&
+	    CRYPTO_memcmp(sha256, w->meta.sha256, sizeof(w->meta.sha256)) != 0) {
+		for (size_t i = 0; i < 32; i++) {
+			snprintf(want + 2 * i, 3, "%02x", sha256[i]);
+			snprintf(got + 2 * i, 3, "%02x", w->meta.sha256[i]);
+		}
+		return pl_js_fail(&w->why, PL_JS_EINVAL,
+				  "SHA-256 mismatch: announced %s, received %s",
+				  want, got);
+	}
+	return PL_JS_OK;
+}
+
+/* Last data chunk, metadata record and trailer, then fsync: after this
+ * the temp file is a complete job. */
+static int writer_seal(pl_jobw_t *w, const uint8_t *sha256)
+{
+	size_t len;
+	int rc;
+
+	if ((rc = writer_check(w, sha256)) < 0 || (rc = writer_flush(w)) < 0)
+		return rc;
+	rc = pl_jsc_meta_encode(&w->meta, w->pt, w->pt_cap, &len, &w->why);
+	if (rc == PL_JS_OK)
+		rc = writer_put_record(w, w->pt, len, 1);
+	OPENSSL_cleanse(w->pt, w->pt_cap);
+	if (rc < 0)
+		return rc;
+	if (fsync(w->fd) < 0)
+		return io_fail(&w->why, errno, "syncing", w->tmp);
+	rc = close(w->fd);
+	w->fd = -1;
+	if (rc < 0)
+		return io_fail(&w->why, errno, "closing", w->tmp);
+	return PL_JS_OK;
+}
+
+/* Rename into place and index. A job whose directory entry could not be
+ * synced is removed again: failure means nothing was stored. */
+static int writer_publish(pl_jobw_t *w, int sync)
+{
+	pl_jobstore_t *js = w->js;
+	int rc;
+
+	if (rename(w->tmp, w->path) < 0)
+		return io_fail(&w->why, errno, "renaming", w->tmp);
+	w->tmp[0] = '\0';
+	if (sync && (rc = sync_dir(js, &w->why)) < 0) {
+		unlink(w->path);
+		return rc;
+	}
+	pthread_mutex_lock(&js->mu);
+	writer_release_locked(w);
+	rc = idx_add_locked(js, &w->meta);
+	pthread_mutex_unlock(&js->mu);
+	if (rc < 0) {
+		unlink(w->path);
+		return pl_js_fail(&w->why, PL_JS_EIO, "out of memory");
+	}
+	return PL_JS_OK;
+}
+
+int pl_jobstore_begin(pl_jobstore_t *js, const pl_job_meta_t *meta,
+		      pl_jobw_t **wp, pl_err_t *err)
+{
+	pl_jobw_t *w;
+	size_t len;
+	int rc;
+
+	*wp = NULL;
+	if ((rc = meta_check(meta, err)) < 0)
+		return rc;
+	if ((w = writer_new(js, meta)) == NULL)
+		return pl_js_fail(err, PL_JS_EIO, "out of memory");
+	/* Encode once now so that bad metadata is refused before any data
+	 * is sent, not at commit. */
+	rc = pl_jsc_meta_encode(&w->meta, w->pt, w->pt_cap, &len, &w->why);
+	if (rc == PL_JS_OK)
+		rc = writer_reserve(w);
+	if (rc == PL_JS_OK)
+		rc = writer_create(w);
+	if (rc < 0) {
+		writer_die(w, rc);
+		copy_err(err, &w->why, rc);
+		writer_free(w);
+		return rc;
+	}
+	*wp = w;
+	return PL_JS_OK;
+}
+
+int pl_jobw_write(pl_jobw_t *w, const void *p, size_t n, pl_err_t *err)
+{
+	int rc;
+
+	if (w == NULL)
+		return pl_js_fail(err, PL_JS_EINVAL, "no job writer");
+	if (w->failed)
+		return copy_err(err, &w->why, w->failed);
+	if ((rc = writer_append(w, p, n)) < 0)
+		return copy_err(err, &w->why, writer_die(w, rc));
+	return PL_JS_OK;
+}
+
+int pl_jobw_commit(pl_jobw_t *w, const uint8_t *sha256, int sync,
+		   pl_job_meta_t *out, pl_err_t *err)
+{
+	int rc;
+
+	if (w == NULL)
+		return pl_js_fail(err, PL_JS_EINVAL, "no job writer");
+	rc = w->failed;
+	if (rc == PL_JS_OK)
+		rc = writer_seal(w, sha256);
+	if (rc == PL_JS_OK)
+		rc = writer_publish(w, sync);
+	if (rc < 0) {
+		if (!w->failed)
+			writer_die(w, rc);
+		copy_err(err, &w->why, rc);
+	} else if (out != NULL) {
+		*out = w->meta;
+	}
+	writer_free(w);
+	return rc;
+}
+
+void pl_jobw_abort(pl_jobw_t *w)
+{
+	if (w == NULL)
+		return;
+	if (!w->failed)
+		writer_die(w, PL_JS_EINVAL);
+	writer_free(w);
+}
+
+/* ---- reading a job ---- */
+
+static int reader_fail(pl_jobr_t *r, pl_err_t *err, const char *what)
+{
+	return pl_js_fail(err, PL_JS_ECORRUPT, "job %s: %s", r->id, what);
+}
+
+static int reader_pread(pl_jobr_t *r, void *buf, size_t n, uint64_t off,
+			pl_err_t *err)
+{
+	ssize_t got = pread_full(r->fd, buf, n, off);
+
+	if (got < 0)
+		return pl_js_fail(err, PL_JS_EIO, "job %s: read: %s", r->id,
+				  strerror(errno));
+	if ((size_t)got != n)
+		return reader_fail(r, err, "truncated");
+	return PL_JS_OK;
+}
+
+/* The length field of the record at off (not yet authenticated: only
+ * bounds are checked against it). */
+static int reader_rec_len(pl_jobr_t *r, uint64_t off, uint32_t *n,
+			  pl_err_t *err)
+{
+	uint8_t b[4];
+	int rc = reader_pread(r, b, sizeof(b), off, err);
+
+	*n = pl_js_get_u32(b);
+	return rc;
+}
+
+/* Read the n-byte record body at off and authenticate it into r->pt. */
+static int reader_rec_body(pl_jobr_t *r, uint64_t off, uint32_t n,
+			   int final, pl_err_t *err)
+{
+	char what[64];
+	int rc = reader_pread(r, r->rec, (size_t)n + PL_JS_TAG_LEN, off + 4, err);
+
+	if (rc < 0)
+		return rc;
+	if (pl_jsc_open(&r->aead, r->idx, final, r->rec, n, r->pt) < 0) {
+		snprintf(what, sizeof(what), "%s %llu failed authentication",
+			 final ? "metadata record" : "chunk",
+			 (unsigned long long)r->idx);
+		return reader_fail(r, err, what);
+	}
+	return PL_JS_OK;
+}
+
+/* The metadata record (index nchunks, final); its plaintext is left in
+ * r->pt. */
+static int reader_meta_record(pl_jobr_t *r, uint32_t *n, pl_err_t *err)
+{
+	uint64_t idx = r->idx;
+	int rc = reader_rec_len(r, r->meta_off, n, err);
+
+	if (rc < 0)
+		return rc;
+	if (*n != r->meta_rec - PL_JS_REC_OVERHEAD)
+		return reader_fail(r, err, "metadata record length mismatch");
+	r->idx = r->nchunks;
+	rc = reader_rec_body(r, r->meta_off, *n, 1, err);
+	r->idx = idx;
+	return rc;
+}
+
+static int reader_file(pl_jobr_t *r, const char *path, pl_err_t *err)
+{
+	struct stat st;
+
+	r->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (r->fd < 0 && errno == ENOENT)
+		return pl_js_fail(err, PL_JS_ENOENT, "no job %s", r->id);
+	if (r->fd < 0 && errno == ELOOP)
+		return reader_fail(r, err, "not a regular file");
+	if (r->fd < 0 || fstat(r->fd, &st) < 0)
+		return pl_js_fail(err, PL_JS_EIO, "job %s: open %s: %s", r->id,
+				  path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return reader_fail(r, err, "not a regular file");
+	r->fsize = (uint64_t)st.st_size;
+	if (r->fsize < PL_JS_HDR_LEN + PL_JS_REC_OVERHEAD + 1 + PL_JS_TRAILER_LEN)
+		return reader_fail(r, err, "truncated");
+	return PL_JS_OK;
+}
+
+static int reader_header(pl_jobr_t *r, const uint8_t *mkey, pl_err_t *err)
+{
+	uint8_t hdr[PL_JS_HDR_LEN], dkey[PL_JS_KEY_LEN];
+	int rc = reader_pread(r, hdr, sizeof(hdr), 0, err);
+
+	if (rc == PL_JS_OK)
+		rc = pl_jsc_header_open(mkey, r->id, hdr, dkey, &r->cs, err);
+	if (rc < 0)
+		return rc;
+	/* Authenticated, but still bounds what we allocate. */
+	if (r->cs < PL_JS_CHUNK_MIN || r->cs > PL_JS_CHUNK_MAX)
+		rc = reader_fail(r, err, "chunk size out of range");
+	else if (pl_jsc_aead_init(&r->aead, dkey, hdr + PL_JS_OFF_PREFIX,
+				  r->id, 0) < 0)
+		rc = pl_js_fail(err, PL_JS_EIO, "job %s: cannot set up decryption",
+				r->id);
+	OPENSSL_cleanse(dkey, sizeof(dkey));
+	return rc;
+}
+
+/* Locate the metadata record from the trailer; the data region before it
+ * determines the record's index. */
+static int reader_trailer(pl_jobr_t *r, pl_err_t *err)
+{
+	uint8_t t[PL_JS_TRAILER_LEN];
+	uint64_t region, full = r->cs + PL_JS_REC_OVERHEAD;
+	int rc = reader_pread(r, t, sizeof(t), r->fsize - sizeof(t), err);
+
+	if (rc < 0)
+		return rc;
+	if (memcmp(t + 4, PL_JS_END_MAGIC, 8) != 0)
+		return reader_fail(r, err, "bad trailer (truncated?)");
+	r->meta_rec = pl_js_get_u32(t);
+	if (r->meta_rec <= PL_JS_REC_OVERHEAD ||
+	    r->meta_rec > PL_JS_META_MAX + PL_JS_REC_OVERHEAD ||
+	    r->meta_rec > r->fsize - PL_JS_HDR_LEN - PL_JS_TRAILER_LEN)
+		return reader_fail(r, err, "bad trailer");
+	r->meta_off = r->fsize - PL_JS_TRAILER_LEN - r->meta_rec;
+	region = r->meta_off - PL_JS_HDR_LEN;
+	r->nchunks = region / full + (region % full != 0);
+	return PL_JS_OK;
+}
+
+static int reader_meta(pl_jobr_t *r, pl_err_t *err)
+{
+	uint32_t n;
+	int rc = reader_meta_record(r, &n, err);
+
+	if (rc < 0)
+		return rc;
+	rc = pl_jsc_meta_decode(r->pt, n, &r->meta);
+	OPENSSL_cleanse(r->pt, n);
+	if (rc < 0)
+		return reader_fail(r, err, "unreadable metadata");
+	if (strcmp(r->meta.id, r->id) != 0)
+		return reader_fail(r, err, "metadata names another job");
+	/* Ciphertext is never shorter than plaintext: checked first so the
+	 * layout arithmetic below cannot overflow. */
+	if (r->meta.size > r->fsize ||
+	    data_region_len(r->meta.size, r->cs) != r->meta_off - PL_JS_HDR_LEN)
+		return reader_fail(r, err, "file length does not match the job size");
+	return PL_JS_OK;
+}
+
+static int reader_buffers(pl_jobr_t *r, pl_err_t *err)
+{
+	r->pt_cap = r->cs > PL_JS_META_MAX ? r->cs : PL_JS_META_MAX;
+	r->pt = malloc(r->pt_cap);
+	r->rec = malloc(r->pt_cap + PL_JS_TAG_LEN);
+	r->sha = EVP_MD_CTX_new();
+	if (r->pt == NULL || r->rec == NULL || r->sha == NULL ||
+	    EVP_DigestInit_ex(r->sha, EVP_sha256(), NULL) != 1)
+		return pl_js_fail(err, PL_JS_EIO, "out of memory");
+	return PL_JS_OK;
+}
+
+static int reader_open_path(const pl_jobstore_t *js, const char *path,
+			    const char *id, pl_jobr_t **rp, pl_err_t *err)
+{
+	pl_jobr_t *r = calloc(1, sizeof(*r));
+	int rc;
+
+	*rp = NULL;
+	if (r == NULL)
+		return pl_js_fail(err, PL_JS_EIO, "out of memory");
+	r->fd = -1;
+	memcpy(r->id, id, PL_JOB_ID_LEN);
+	rc = reader_file(r, path, err);
+	/* Buffers before the metadata: it is decrypted into r->pt. */
+	if (rc == PL_JS_OK)
+		rc = reader_header(r, js->mkey, err);
+	if (rc == PL_JS_OK)
+		rc = reader_buffers(r, err);
+	if (rc == PL_JS_OK)
+		rc = reader_trailer(r, err);
+	if (rc == PL_JS_OK)
+		rc = reader_meta(r, err);
+	if (rc < 0) {
+		pl_jobr_close(r);
+		return rc;
+	}
+	r->off = PL_JS_HDR_LEN;
+	*rp = r;
+	return PL_JS_OK;
+}
+
+/* The end: the metadata record again (so the whole file is read and
+ * authenticated in order), the trailer, nothing after it, and the data's
+ * hash as the metadata recorded it. */
+static int reader_finish(pl_jobr_t *r, pl_err_t *err)
+{
+	uint8_t t[PL_JS_TRAILER_LEN + 1], want[PL_JS_TRAILER_LEN];
+	uint8_t sha[32];
+	unsigned len;
+	uint32_t n;
+	int rc;
+
+	if (r->idx != r->nchunks || r->total != r->meta.size)
+		return reader_fail(r, err, "data does not match the job size");
+	if ((rc = reader_meta_record(r, &n, err)) < 0)
+		return rc;
+	OPENSSL_cleanse(r->pt, n);
+	pl_js_put_u32(want, r->meta_rec);
+	memcpy(want + 4, PL_JS_END_MAGIC, 8);
+	if (pread_full(r->fd, t, sizeof(t), r->meta_off + r->meta_rec) !=
+		    PL_JS_TRAILER_LEN ||
+	    memcmp(t, want, sizeof(want)) != 0)
+		return reader_fail(r, err, "bad trailer");
+	if (EVP_DigestFinal_ex(r->sha, sha, &len) != 1 ||
+	    CRYPTO_memcmp(sha, r->meta.sha256, sizeof(sha)) != 0)
+		return reader_fail(r, err, "data does not match its SHA-256");
+	r->state = 1;
+	return 0;
+}
+
+/* Decrypt the next data chunk into r->pt: 1, 0 at the authenticated end,
+ * or an error. */
+static int reader_next(pl_jobr_t *r, pl_err_t *err)
+{
+	uint64_t end;
+	uint32_t n;
+	int rc;
+
+	if (r->off >= r->meta_off)
+		return reader_finish(r, err);
+	if ((rc = reader_rec_len(r, r->off, &n, err)) < 0)
+		return rc;
+	end = r->off + PL_JS_REC_OVERHEAD + n;
+	/* Every chunk but the last is full; none crosses into the metadata. */
+	if (n == 0 || n > r->cs || end > r->meta_off ||
+	    (end < r->meta_off && n != r->cs))
+		return reader_fail(r, err, "bad chunk length");
+	if ((rc = reader_rec_body(r, r->off, n, 0, err)) < 0)
+		return rc;
+	if (EVP_DigestUpdate(r->sha, r->pt, n) != 1)
+		return pl_js_fail(err, PL_JS_EIO, "SHA-256 failed");
+	r->off = end;
+	r->idx++;
+	r->total += n;
+	r->pt_len = n;
+	r->pt_pos = 0;
+	return 1;
+}
+
+int pl_jobstore_read_open(pl_jobstore_t *js, const char *id, pl_jobr_t **r,
+			  pl_err_t *err)
+{
+	char path[PATH_MAX];
+	int found;
+
+	*r = NULL;
+	if (!id_valid(id))
+		return pl_js_fail(err, PL_JS_EINVAL, "bad job id");
+	pthread_mutex_lock(&js->mu);
+	found = idx_find_locked(js, id) >= 0;
+	pthread_mutex_unlock(&js->mu);
+	if (!found)
+		return pl_js_fail(err, PL_JS_ENOENT, "no job %s", id);
+	job_path(js, id, path);
+	return reader_open_path(js, path, id, r, err);
+}
+
+ssize_t pl_jobr_read(pl_jobr_t *r, void *buf, size_t n, pl_err_t *err)
+{
+	size_t k;
+
+	if (r == NULL || n == 0)
+		return pl_js_fail(err, PL_JS_EINVAL, "bad read arguments");
+	while (r->state == 0 && r->pt_pos == r->pt_len) {
+		int rc = reader_next(r, &r->why);
+		if (rc < 0) {
+			OPENSSL_cleanse(r->pt, r->pt_cap);
+			r->pt_len = r->pt_pos = 0;
+			r->state = rc;
+		}
+	}
+	if (r->state < 0)
+		return copy_err(err, &r->why, r->state);
+	if (r->pt_pos == r->pt_len)
+		return 0;
+	k = r->pt_len - r->pt_pos;
+	if (k > n)
+		k = n;
+	memcpy(buf, r->pt + r->pt_pos, k);
+	r->pt_pos += k;
+	return (ssize_t)k;
+}
+
+void pl_jobr_close(pl_jobr_t *r)
+{
+	if (r == NULL)
+		return;
+	if (r->fd >= 0)
+		close(r->fd);
+	pl_jsc_aead_free(&r->aead);
+	EVP_MD_CTX_free(r->sha);
+	if (r->pt != NULL) {
+		OPENSSL_cleanse(r->pt, r->pt_cap);
+		free(r->pt);
+	}
+	free(r->rec);
+	free(r);
+}
+
+/* Authenticate every remaining record, keep no data; closes r. On
+ * success *meta (if not NULL) is the job's metadata. */
+static int reader_drain(pl_jobr_t *r, pl_job_meta_t *meta, pl_err_t *err)
+{
+	int rc;
+
+	while ((rc = reader_next(r, err)) == 1)
+		;
+	if (rc == 0 && meta != NULL)
+		*meta = r->meta;
+	pl_jobr_close(r);
+	return rc;
+}
+
+int pl_jobstore_verify(pl_jobstore_t *js, const char *id, pl_err_t *err)
+{
+	pl_jobr_t *r;
+	int rc = pl_jobstore_read_open(js, id, &r, err);
+
+	return rc < 0 ? rc : reader_drain(r, NULL, err);
+}
+
+/* ---- opening: configuration and recovery ---- */
+
+static int store_config(pl_jobstore_t *js, const pl_jobstore_opts_t *o,
+			pl_err_t *err)
+{
+	if (o == NULL || o->dir == NULL || o->dir[0] == '\0')
+		return pl_js_fail(err, PL_JS_EINVAL, "no jobs directory");
+	if (o->master_key == NULL || o->master_key[0] == '\0')
+		return pl_js_fail(err, PL_JS_EKEY, "no master key file");
+	/* Room for "/<id>.job.corrupt" after the directory. */
+	if (strlen(o->dir) + 1 + NAME_MAX_LEN > sizeof(js->dir))
+		return pl_js_fail(err, PL_JS_EINVAL,
+				  "jobs directory path too long");
+	pl_strlcpy(js->dir, o->dir, sizeof(js->dir));
+	js->chunk_size = o->chunk_size ? o->chunk_size : PL_JS_CHUNK_DEFAULT;
+	if (js->chunk_size < PL_JS_CHUNK_MIN || js->chunk_size > PL_JS_CHUNK_MAX)
+		return pl_js_fail(err, PL_JS_EINVAL,
+				  "chunk size %u out of range (%u to %u bytes)",
+				  (unsigned)js->chunk_size, PL_JS_CHUNK_MIN,
+				  PL_JS_CHUNK_MAX);
+	js->expiry_ms = o->expiry_ms ? o->expiry_ms : EXPIRY_DEFAULT_MS;
+	if (js->expiry_ms > EXPIRY_MAX_MS)
+		return pl_js_fail(err, PL_JS_EINVAL, "expiry too long");
+	js->quota_user = o->quota_user_bytes;
+	js->quota_total = o->quota_total_bytes;
+	js->verify_on_open = o->verify_on_open;
+	return PL_JS_OK;
+}
+
+static int is_tmp_name(const char *name)
+{
+	return strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0;
+}
+
+/* "<id>.job"; any other name is not ours and is left alone. */
+static int is_job_name(const char *name, char *id)
+{
+	if (strlen(name) != PL_JOB_ID_LEN + strlen(JOB_SUFFIX) ||
+	    strcmp(name + PL_JOB_ID_LEN, JOB_SUFFIX) != 0)
+		return 0;
+	memcpy(id, name, PL_JOB_ID_LEN);
+	id[PL_JOB_ID_LEN] = '\0';
+	return id_valid(id);
+}
+
+/* Names of temp and job files, collected before anything is renamed
+ * (readdir makes no promise about entries renamed while it runs). */
+static int store_names(DIR *d, char ***out, size_t *n, pl_err_t *err)
+{
+	char id[PL_JOB_ID_LEN + 1], **v = NULL, **nv;
+	struct dirent *de;
+	size_t cap = 0;
+
+	*n = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (!is_tmp_name(de->d_name) && !is_job_name(de->d_name, id))
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+				break;
+			v = nv;
+		}
+		if ((v[*n] = strdup(de->d_name)) == NULL)
+			break;
+		(*n)++;
+	}
+	*out = v;
+	if (de != NULL)
+		return pl_js_fail(err, PL_JS_EIO, "out of memory");
+	return PL_JS_OK;
+}
+
+/* A job that does not authenticate goes aside for the administrator. */
+static int store_quarantine(pl_jobstore_t *js, int dfd, const char *name,
+			    pl_err_t *err)
+{
+	char to[NAME_MAX_LEN];
+
+	snprintf(to, sizeof(to), "%s" CORRUPT_SUFFIX, name);
+	if (renameat(dfd, name, dfd, to) < 0)
+		return io_fail(err, errno, "moving aside", name);
+	js->corrupt++;
+	return PL_JS_OK;
+}
+
+/* Verify one job file completely and index it. */
+static int store_index_file(pl_jobstore_t *js, const char *name,
+			    pl_err_t *err)
+{
+	char id[PL_JOB_ID_LEN + 1], path[PATH_MAX];
+	pl_job_meta_t m;
+	pl_jobr_t *r;
+	int rc;
+
+	(void)is_job_name(name, id);
+	job_path(js, id, path);
+	if ((rc = reader_open_path(js, path, id, &r, err)) < 0)
+		return rc;
+	/* Opening authenticated the header, the key, the trailer and the
+	 * metadata. Reading every data chunk too would make start-up time
+	 * grow with the bytes held; a release verifies the whole job before
+	 * printing anyway. */
+	if (js->verify_on_open) {
+		if ((rc = reader_drain(r, &m, err)) < 0)
+			return rc;
+	} else {
+		m = r->meta;
+		pl_jobr_close(r);
+	}
+	pthread_mutex_lock(&js->mu);
+	rc = idx_add_locked(js, &m);
+	pthread_mutex_unlock(&js->mu);
+	return rc < 0 ? pl_js_fail(err, PL_JS_EIO, "out of memory") : PL_JS_OK;
+}
+
+/* One directory entry: a temp file is an upload that never committed and
+ * goes; a job that fails authentication is moved aside; any other error
+ * (a disk that cannot be read) fails open rather than hide jobs. */
+static int store_recover_one(pl_jobstore_t *js, int dfd, const char *name,
+			     int *changed, pl_err_t *err)
+{
+	int rc;
+
+	if (is_tmp_name(name)) {
+		*changed = 1;
+		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+			return io_fail(err, errno, "removing", name);
+		return PL_JS_OK;
+	}
+	rc = store_index_file(js, name, err);
+	if (rc == PL_JS_ECORRUPT) {
+		*changed = 1;
+		rc = store_quarantine(js, dfd, name, err);
+	}
+	return rc;
+}
+
+static int store_recover(pl_jobstore_t *js, pl_err_t *err)
+{
+	DIR *d = opendir(js->dir);
+	char **names = NULL;
+	size_t n = 0;
+	int rc, changed = 0;
+
+	if (d == NULL)
+		return io_fail(err, errno, "reading directory", js->dir);
+	rc = store_names(d, &names, &n, err);
+	for (size_t i = 0; rc == PL_JS_OK && i < n; i++)
+		rc = store_recover_one(js, dirfd(d), names[i], &changed, err);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	if (rc == PL_JS_OK && changed)
+		rc = sync_dir(js, err);
+	return rc;
+}
+
+int pl_jobstore_open(pl_jobstore_t **jsp, const pl_jobstore_opts_t *o,
+		     pl_err_t *err)
+{
+	pl_jobstore_t *js = calloc(1, sizeof(*js));
+	int rc;
+
+	*jsp = NULL;
+	if (js == NULL)
+		return pl_js_fail(err, PL_JS_EIO, "out of memory");
+	if (pthread_mutex_init(&js->mu, NULL) != 0) {
+		free(js);
+		return pl_js_fail(err, PL_JS_EIO, "cannot create a mutex");
+	}
+	rc = store_config(js, o, err);
+	if (rc == PL_JS_OK && pl_mkdir_p(js->dir, 0700) < 0)
+		rc = io_fail(err, errno, "creating jobs directory", js->dir);
+	if (rc == PL_JS_OK)
+		rc = pl_jsc_master_load(o->master_key, js->mkey, err);
+	if (rc == PL_JS_OK)
+		rc = store_recover(js, err);
+	if (rc < 0) {
+		pl_jobstore_close(js);
+		return rc;
+	}
+	*jsp = js;
+	return PL_JS_OK;
+}
+
+void pl_jobstore_close(pl_jobstore_t *js)
+{
+	if (js == NULL)
+		return;
+	OPENSSL_cleanse(js->mkey, sizeof(js->mkey));
+	free(js->jobs);
+	pthread_mutex_destroy(&js->mu);
+	free(js);
+}
+
+unsigned pl_jobstore_corrupt_count(const pl_jobstore_t *js)
+{
+	return js->corrupt;
+}
+
+int pl_jobstore_sync_dir(pl_jobstore_t *js, pl_err_t *err)
+{
+	return sync_dir(js, err);
+}
+
+/* ---- queries ---- */
+
+static int cmp_oldest(const void *a, const void *b)
+{
+	const pl_job_meta_t *x = a, *y = b;
+
+	if (x->created_ms != y->created_ms)
+		return x->created_ms < y->created_ms ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+int pl_jobstore_list(pl_jobstore_t *js, const char *owner,
+		     pl_job_meta_t **out, size_t *n)
+{
+	size_t k = 0;
+
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&js->mu);
+	for (size_t i = 0; i < js->njobs; i++)
+		k += owner == NULL || strcmp(js->jobs[i].owner, owner) == 0;
+	if (k > 0 && (*out = malloc(k * sizeof(**out))) == NULL) {
+		pthread_mutex_unlock(&js->mu);
+		return PL_JS_EIO;
+	}
+	for (size_t i = 0; i < js->njobs; i++)
+		if (owner == NULL || strcmp(js->jobs[i].owner, owner) == 0)
+			(*out)[(*n)++] = js->jobs[i];
+	pthread_mutex_unlock(&js->mu);
+	if (*n > 1)
+		qsort(*out, *n, sizeof(**out), cmp_oldest);
+	return PL_JS_OK;
+}
+
+int pl_jobstore_get(pl_jobstore_t *js, const char *id, pl_job_meta_t *out)
+{
+	ssize_t i;
+
+	if (!id_valid(id))
+		return PL_JS_ENOENT;
+	pthread_mutex_lock(&js->mu);
+	i = idx_find_locked(js, id);
+	if (i >= 0)
+		*out = js->jobs[i];
+	pthread_mutex_unlock(&js->mu);
+	return i >= 0 ? PL_JS_OK : PL_JS_ENOENT;
+}
+
+uint64_t pl_jobstore_bytes(pl_jobstore_t *js, const char *owner)
+{
+	uint64_t sum = 0;
+
+	pthread_mutex_lock(&js->mu);
+	if (owner == NULL) {
+		sum = js->held;
+	} else {
+		for (size_t i = 0; i < js->njobs; i++)
+			if (strcmp(js->jobs[i].owner, owner) == 0)
+				sum += js->jobs[i].size;
+	}
+	pthread_mutex_unlock(&js->mu);
+	return sum;
+}
+
+/* ---- deleting ---- */
+
+/* Crypto-shred: random bytes over the wrapped data key, made durable,
+ * before the name goes. Without the wrapped key the rest of the file is
+ * undecryptable even to someone holding the master key, including in
+ * copies the filesystem may keep of the unlinked blocks. */
+static int store_shred(const pl_jobstore_t *js, const char *id, pl_err_t *err)
+{
+	char path[PATH_MAX];
+	uint8_t junk[PL_JS_WRAP_LEN];
+	int fd, rc = PL_JS_OK;
+
+	job_path(js, id, path);
+	fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return PL_JS_OK; /* already gone */
+	if (fd < 0)
+		return io_fail(err, errno, "opening", path);
+	if (pl_jsc_random(junk, sizeof(junk)) < 0)
+		rc = pl_js_fail(err, PL_JS_EIO, "no random bytes to shred %s", path);
+	else if (pwrite_full(fd, junk, sizeof(junk), PL_JS_OFF_WRAP) < 0 ||
+		 fsync(fd) < 0)
+		rc = io_fail(err, errno, "shredding", path);
+	close(fd);
+	if (rc == PL_JS_OK && unlink(path) < 0)
+		rc = io_fail(err, errno, "removing", path);
+	if (rc == PL_JS_OK)
+		rc = sync_dir(js, err);
+	return rc;
+}
+
+int pl_jobstore_delete(pl_jobstore_t *js, const char *id, pl_err_t *err)
+{
+	pl_job_meta_t m;
+	ssize_t i;
+	int rc;
+
+	if (!id_valid(id))
+		return pl_js_fail(err, PL_JS_EINVAL, "bad job id");
+	/* Out of the index first, so two deleters cannot both shred. */
+	pthread_mutex_lock(&js->mu);
+	if ((i = idx_find_locked(js, id)) >= 0) {
+		m = js->jobs[i];
+		idx_remove_locked(js, (size_t)i);
+	}
+	pthread_mutex_unlock(&js->mu);
+	if (i < 0)
+		return pl_js_fail(err, PL_JS_ENOENT, "no job %s", id);
+	rc = store_shred(js, id, err);
+	if (rc < 0) {
+		/* Still held. Should even this fail for memory, the file is
+		 * indexed again at the next open. */
+		pthread_mutex_lock(&js->mu);
+		(void)idx_add_locked(js, &m);
+		pthread_mutex_unlock(&js->mu);
+	}
+	return rc;
+}
+
+int pl_jobstore_expire(pl_jobstore_t *js, int64_t now_ms, pl_err_t *err)
+{
+	char(*ids)[PL_JOB_ID_LEN + 1] = NULL;
+	size_t k = 0;
+	int count = 0, first = PL_JS_OK;
+	pl_err_t e;
+
+	pthread_mutex_lock(&js->mu);
+	if (js->njobs > 0 && (ids = malloc(js->njobs * sizeof(*ids))) == NULL) {
+		pthread_mutex_unlock(&js->mu);
+		return pl_js_fail(err, PL_JS_EIO, "out of memory");
+	}
+	for (size_t i = 0; i < js->njobs; i++)
+		if (js->jobs[i].expires_ms <= now_ms)
+			memcpy(ids[k++], js->jobs[i].id, sizeof(*ids));
+	pthread_mutex_unlock(&js->mu);
+	/* Keep going past a failure; report the first. ENOENT is a job a
+	 * concurrent delete took. */
+	for (size_t i = 0; i < k; i++) {
+		int rc = pl_jobstore_delete(js, ids[i], &e);
+		if (rc == PL_JS_OK)
+			count++;
+		else if (rc != PL_JS_ENOENT && first == PL_JS_OK)
+			first = copy_err(err, &e, rc);
+	}
+	free(ids);
+	return first < 0 ? first : count;
+}

@@ -1,0 +1,1270 @@
+/* pl_jobstore: round trips, recovery, tamper detection, the master key,
+ * quotas, crypto-shredding, expiry and concurrent writers. Every test has
+ * its own mkdtemp directory: <base>/jobs and <base>/master.key. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pl_jobstore.h"
+
+/* The documented format (jobstore-private.h), restated so that a change
+ * of layout is a deliberate one. */
+#define HDR_LEN 80
+#define OFF_WRAP 20
+#define WRAP_LEN 60
+#define REC_OVERHEAD 20
+#define TRAILER_LEN 12
+
+#define CS 64 /* a small chunk size: many records in a small file */
+#define MiB (1024ull * 1024)
+
+typedef struct {
+	char base[PATH_MAX];
+	char dir[PATH_MAX + 64];
+	char key[PATH_MAX + 64];
+	pl_jobstore_opts_t o;
+} fx_t;
+
+/* ---- fixture and file helpers ---- */
+
+static int setup(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+	fx_t *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->base, sizeof(f->base), "%s/test_jobstore.XXXXXX",
+		 tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	if (mkdtemp(f->base) == NULL) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->dir, sizeof(f->dir), "%s/jobs", f->base);
+	snprintf(f->key, sizeof(f->key), "%s/master.key", f->base);
+	f->o.dir = f->dir;
+	f->o.master_key = f->key;
+	f->o.chunk_size = CS;
+	f->o.verify_on_open = 1; /* so data tampering is quarantined at reopen */
+	*state = f;
+	return 0;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static int teardown(void **state)
+{
+	fx_t *f = *state;
+
+	nftw(f->base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static pl_jobstore_t *store_open(const fx_t *f)
+{
+	pl_jobstore_t *js = NULL;
+	pl_err_t err = { "" };
+	int rc = pl_jobstore_open(&js, &f->o, &err);
+
+	if (rc != 0)
+		fail_msg("open: %d %s", rc, err.msg);
+	return js;
+}
+
+static void pattern(uint8_t *p, size_t n, uint32_t seed)
+{
+	uint32_t x = seed * 2654435761u + 1;
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (uint8_t)x;
+	}
+}
+
+static void sha256(const void *p, size_t n, uint8_t *md)
+{
+	assert_int_equal(EVP_Digest(p, n, md, NULL, EVP_sha256(), NULL), 1);
+}
+
+static pl_job_meta_t meta_for(const char *owner, uint64_t size)
+{
+	pl_job_meta_t m;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.owner, sizeof(m.owner), "%s", owner);
+	snprintf(m.workstation, sizeof(m.workstation), "ws-%s", owner);
+	snprintf(m.title, sizeof(m.title), "report of %s", owner);
+	snprintf(m.format, sizeof(m.format), "application/pdf");
+	snprintf(m.source, sizeof(m.source), "OfflinePrint");
+	m.pages = 3;
+	m.size = size;
+	return m;
+}
+
+/* Store n bytes in pieces of piece bytes; returns the committed meta. */
+static pl_job_meta_t put_as(pl_jobstore_t *js, pl_job_meta_t m,
+			    const uint8_t *data, size_t piece)
+{
+	pl_jobw_t *w = NULL;
+	pl_job_meta_t out;
+	pl_err_t err = { "" };
+	uint8_t md[32];
+	int rc;
+
+	sha256(data, (size_t)m.size, md);
+	rc = pl_jobstore_begin(js, &m, &w, &err);
+	if (rc != 0)
+		fail_msg("begin: %d %s", rc, err.msg);
+	for (size_t off = 0; off < m.size; off += piece) {
+		size_t k = m.size - off < piece ? (size_t)(m.size - off) : piece;
+		if ((rc = pl_jobw_write(w, data + off, k, &err)) != 0)
+			fail_msg("write: %d %s", rc, err.msg);
+	}
+	if ((rc = pl_jobw_commit(w, md, 1, &out, &err)) != 0)
+		fail_msg("commit: %d %s", rc, err.msg);
+	return out;
+}
+
+static pl_job_meta_t put(pl_jobstore_t *js, const char *owner,
+			 const uint8_t *data, size_t n)
+{
+	return put_as(js, meta_for(owner, n), data, 1000);
+}
+
+/* Read a whole job with reads of piece bytes and compare. */
+static void check_read(pl_jobstore_t *js, const char *id,
+		       const uint8_t *data, size_t n, size_t piece)
+{
+	pl_jobr_t *r = NULL;
+	pl_err_t err = { "" };
+	uint8_t *buf = malloc(n + 1);
+	size_t got = 0;
+	ssize_t k;
+
+	assert_non_null(buf);
+	assert_int_equal(pl_jobstore_read_open(js, id, &r, &err), 0);
+	while ((k = pl_jobr_read(r, buf + got, got < n ? piece : 1, &err)) > 0) {
+		got += (size_t)k;
+		assert_true(got <= n);
+	}
+	if (k < 0)
+		fail_msg("read: %zd %s", k, err.msg);
+	assert_int_equal(got, n);
+	assert_memory_equal(buf, data, n);
+	/* The end stays the end. */
+	assert_int_equal(pl_jobr_read(r, buf, 1, &err), 0);
+	pl_jobr_close(r);
+	free(buf);
+}
+
+static void job_file(const fx_t *f, const char *id, char *path, size_t sz)
+{
+	snprintf(path, sz, "%s/%s.job", f->dir, id);
+}
+
+static uint8_t *slurp(const char *path, size_t *n)
+{
+	struct stat st;
+	uint8_t *p;
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	p = malloc((size_t)st.st_size + 1);
+	assert_non_null(p);
+	assert_int_equal(read(fd, p, (size_t)st.st_size), st.st_size);
+	close(fd);
+	*n = (size_t)st.st_size;
+	return p;
+}
+
+static void spit(const char *path, const void *p, size_t n, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, p, n), (ssize_t)n);
+	close(fd);
+}
+
+static int exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+/* Files in dir whose name starts with prefix; the last one's name goes
+ * to last (if not NULL). */
+static int find_prefix(const char *dir, const char *prefix, char *last,
+		       size_t sz)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		if (last != NULL)
+			snprintf(last, sz, "%s/%s", dir, de->d_name);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static int count_prefix(const char *dir, const char *prefix)
+{
+	return find_prefix(dir, prefix, NULL, 0);
+}
+
+static void expect_err(int rc, int want, const pl_err_t *err,
+		       const char *substr)
+{
+	if (rc != want || strstr(err->msg, substr) == NULL)
+		fail_msg("expected %d \"%s\", got %d \"%s\"", want, substr, rc,
+			 err->msg);
+}
+
+/* ---- round trips ---- */
+
+static void test_roundtrip_sizes(void **state)
+{
+	fx_t *f = *state;
+	const size_t big = 3 * MiB + 5;
+	const size_t sizes[] = { 0, 1, 1023, 1024, 1025, 2048, big };
+	pl_jobstore_t *js;
+	pl_err_t err = { "" };
+	uint8_t *data = malloc(big), md[32];
+
+	assert_non_null(data);
+	pattern(data, big, 1);
+	f->o.chunk_size = 1024;
+	f->o.expiry_ms = 3600 * 1000;
+	js = store_open(f);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		pl_job_meta_t m = put(js, "alice", data, sizes[i]);
+		assert_int_equal(strlen(m.id), PL_JOB_ID_LEN);
+		assert_int_equal(strspn(m.id, "0123456789abcdef"), PL_JOB_ID_LEN);
+		assert_int_equal(m.size, sizes[i]);
+		assert_string_equal(m.owner, "alice");
+		assert_int_equal(m.expires_ms - m.created_ms, 3600 * 1000);
+		sha256(data, sizes[i], md);
+		assert_memory_equal(m.sha256, md, 32);
+		assert_int_equal(pl_jobstore_verify(js, m.id, &err), 0);
+		check_read(js, m.id, data, sizes[i], 700);
+		check_read(js, m.id, data, sizes[i], 1 << 20);
+	}
+	assert_int_equal(pl_jobstore_bytes(js, NULL),
+			 0 + 1 + 1023 + 1024 + 1025 + 2048 + big);
+	/* No plaintext on disk: a run of the data is in no job file. */
+	{
+		char path[PATH_MAX * 2];
+		pl_job_meta_t *l;
+		size_t n, len;
+		pl_jobstore_list(js, NULL, &l, &n);
+		assert_int_equal(n, 7);
+		job_file(f, l[6].id, path, sizeof(path));
+		uint8_t *file = slurp(path, &len);
+		assert_true(len > big);
+		assert_null(memmem(file, len, data + 4096, 32));
+		free(file);
+		free(l);
+	}
+	pl_jobstore_close(js);
+	free(data);
+}
+
+static void test_reopen_same_meta(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js = store_open(f);
+	pl_job_meta_t a, b, c, got, *l;
+	uint8_t data[3000];
+	size_t n;
+
+	pattern(data, sizeof(data), 2);
+	a = meta_for("alice", 3000);
+	/* Strings JSON must escape, and UTF-8, come back unchanged. */
+	snprintf(a.title, sizeof(a.title), "Übersicht \"Q3\" \\ tab\there ✓");
+	snprintf(a.printer, sizeof(a.printer), "hall-2");
+	snprintf(a.page_size, sizeof(a.page_size), "iso_a4_210x297mm");
+	a.pages = 4000000000u;
+	a = put_as(js, a, data, 333);
+	b = put(js, "bob", data, 0);
+	c = put(js, "alice", data, 1);
+	pl_jobstore_close(js);
+
+	js = store_open(f);
+	assert_int_equal(pl_jobstore_corrupt_count(js), 0);
+	assert_int_equal(pl_jobstore_get(js, a.id, &got), 0);
+	assert_memory_equal(&got, &a, sizeof(got));
+	assert_int_equal(pl_jobstore_get(js, b.id, &got), 0);
+	assert_memory_equal(&got, &b, sizeof(got));
+	assert_int_equal(pl_jobstore_get(js, c.id, &got), 0);
+	assert_memory_equal(&got, &c, sizeof(got));
+	check_read(js, a.id, data, 3000, 100);
+	assert_int_equal(pl_jobstore_list(js, NULL, &l, &n), 0);
+	assert_int_equal(n, 3);
+	free(l);
+	assert_int_equal(pl_jobstore_bytes(js, NULL), 3001);
+	assert_int_equal(pl_jobstore_bytes(js, "alice"), 3001);
+	assert_int_equal(pl_jobstore_bytes(js, "bob"), 0);
+	/* New jobs stay newer than recovered ones. */
+	assert_true(put(js, "bob", data, 5).created_ms > c.created_ms);
+	pl_jobstore_close(js);
+}
+
+static void test_list_owner_oldest_first(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js = store_open(f);
+	const char *owners[] = { "alice", "bob", "alice", "carol", "alice" };
+	char ids[5][PL_JOB_ID_LEN + 1];
+	pl_job_meta_t *l;
+	uint8_t data[10] = { 0 };
+	size_t n;
+
+	for (int i = 0; i < 5; i++)
+		strcpy(ids[i], put(js, owners[i], data, sizeof(data)).id);
+	for (int pass = 0; pass < 2; pass++) {
+		assert_int_equal(pl_jobstore_list(js, "alice", &l, &n), 0);
+		assert_int_equal(n, 3);
+		assert_string_equal(l[0].id, ids[0]);
+		assert_string_equal(l[1].id, ids[2]);
+		assert_string_equal(l[2].id, ids[4]);
+		assert_true(l[0].created_ms < l[1].created_ms);
+		assert_true(l[1].created_ms < l[2].created_ms);
+		free(l);
+		assert_int_equal(pl_jobstore_list(js, NULL, &l, &n), 0);
+		assert_int_equal(n, 5);
+		for (int i = 0; i < 5; i++)
+			assert_string_equal(l[i].id, ids[i]);
+		free(l);
+		assert_int_equal(pl_jobstore_list(js, "dave", &l, &n), 0);
+		assert_int_equal(n, 0);
+		free(l);
+		/* The same after a restart. */
+		pl_jobstore_close(js);
+		js = store_open(f);
+	}
+	pl_jobstore_close(js);
+}
+
+/* ---- tamper detection ---- */
+
+/* Two 1000-byte jobs in 64-byte chunks: 15 full records of 84 bytes, one
+ * of 40 + 20, the metadata record, the trailer. */
+#define T_SIZE 1000
+#define T_FULL (CS + REC_OVERHEAD)
+#define T_NCHUNKS 16
+#define T_META_OFF (HDR_LEN + 15 * T_FULL + 40 + REC_OVERHEAD)
+
+typedef struct {
+	const fx_t *f;
+	char victim[PATH_MAX * 2], other[PATH_MAX * 2];
+	char victim_id[PL_JOB_ID_LEN + 1], other_id[PL_JOB_ID_LEN + 1];
+	size_t len; /* of the victim file */
+} tamper_t;
+
+typedef void (*mutate_fn)(tamper_t *t, long arg);
+
+static void mut_flip(tamper_t *t, long off)
+{
+	size_t n;
+	uint8_t *p = slurp(t->victim, &n);
+
+	if (off < 0)
+		off += (long)n;
+	p[off] ^= 0x01;
+	spit(t->victim, p, n, 0600);
+	free(p);
+}
+
+static void mut_truncate(tamper_t *t, long len)
+{
+	if (len < 0)
+		len += (long)t->len;
+	assert_int_equal(truncate(t->victim, len), 0);
+}
+
+static void mut_append(tamper_t *t, long byte)
+{
+	size_t n;
+	uint8_t *p = slurp(t->victim, &n);
+
+	p[n] = (uint8_t)byte;
+	spit(t->victim, p, n + 1, 0600);
+	free(p);
+}
+
+static void mut_swap(tamper_t *t, long pair)
+{
+	size_t n;
+	uint8_t *p = slurp(t->victim, &n), tmp[T_FULL];
+	uint8_t *a = p + HDR_LEN + (pair >> 8) * T_FULL;
+	uint8_t *b = p + HDR_LEN + (pair & 0xff) * T_FULL;
+
+	memcpy(tmp, a, T_FULL);
+	memcpy(a, b, T_FULL);
+	memcpy(b, tmp, T_FULL);
+	spit(t->victim, p, n, 0600);
+	free(p);
+}
+
+/* Chunk i of the other job (same size, same chunk size, same index). */
+static void mut_splice(tamper_t *t, long i)
+{
+	size_t n, m;
+	uint8_t *p = slurp(t->victim, &n), *q = slurp(t->other, &m);
+
+	assert_int_equal(n, m);
+	memcpy(p + HDR_LEN + i * T_FULL, q + HDR_LEN + i * T_FULL, T_FULL);
+	spit(t->victim, p, n, 0600);
+	free(p);
+	free(q);
+}
+
+/* Chunk i left out, everything else kept. */
+static void mut_drop(tamper_t *t, long i)
+{
+	size_t n;
+	uint8_t *p = slurp(t->victim, &n);
+	size_t at = HDR_LEN + (size_t)i * T_FULL;
+
+	memmove(p + at, p + at + T_FULL, n - at - T_FULL);
+	spit(t->victim, p, n - T_FULL, 0600);
+	free(p);
+}
+
+/* The other job's header (its wrapped key) on the victim. */
+static void mut_header_swap(tamper_t *t, long unused)
+{
+	size_t n, m;
+	uint8_t *p = slurp(t->victim, &n), *q = slurp(t->other, &m);
+
+	(void)unused;
+	memcpy(p, q, HDR_LEN);
+	spit(t->victim, p, n, 0600);
+	free(p);
+	free(q);
+}
+
+/* The other job's metadata record and trailer (same length) on the
+ * victim. */
+static void mut_meta_swap(tamper_t *t, long unused)
+{
+	size_t n, m;
+	uint8_t *p = slurp(t->victim, &n), *q = slurp(t->other, &m);
+
+	(void)unused;
+	assert_int_equal(n, m);
+	memcpy(p + T_META_OFF, q + T_META_OFF, n - T_META_OFF);
+	spit(t->victim, p, n, 0600);
+	free(p);
+	free(q);
+}
+
+/* A forged end: the file cut after chunk i, with a trailer that names
+ * chunk i - 1 as the metadata record (its index is the one a reader
+ * derives, so only the final flag and the content stand in the way). */
+static void mut_forge_end(tamper_t *t, long i)
+{
+	size_t n;
+	uint8_t *p = slurp(t->victim, &n);
+	size_t at = HDR_LEN + (size_t)i * T_FULL;
+
+	p[at] = 0;
+	p[at + 1] = 0;
+	p[at + 2] = 0;
+	p[at + 3] = T_FULL;
+	memcpy(p + at + 4, "PLJOBEND", 8);
+	spit(t->victim, p, at + TRAILER_LEN, 0600);
+	free(p);
+}
+
+/* The file must fail verify and read with ECORRUPT, and be moved aside
+ * at the next open, leaving the other job alone. A reader must stop
+ * before handing out a byte of a bad chunk: deliver_max (if >= 0) bounds
+ * what it may return first. */
+static void expect_corrupt(tamper_t *t, pl_jobstore_t *js, long deliver_max,
+			   const char *what)
+{
+	long delivered = 0;
+	pl_err_t err = { "" };
+	pl_jobr_t *r = NULL;
+	uint8_t buf[256];
+	ssize_t k;
+	int rc;
+
+	rc = pl_jobstore_verify(js, t->victim_id, &err);
+	if (rc != PL_JS_ECORRUPT)
+		fail_msg("%s: verify returned %d (%s)", what, rc, err.msg);
+	assert_true(strstr(err.msg, t->victim_id) != NULL);
+	rc = pl_jobstore_read_open(js, t->victim_id, &r, &err);
+	if (rc == 0) {
+		while ((k = pl_jobr_read(r, buf, sizeof(buf), &err)) > 0)
+			delivered += k;
+		pl_jobr_close(r);
+		if (k != PL_JS_ECORRUPT)
+			fail_msg("%s: read ended with %zd", what, k);
+		if (deliver_max >= 0 && delivered > deliver_max)
+			fail_msg("%s: %ld bytes read before the error", what,
+				 delivered);
+	} else if (rc != PL_JS_ECORRUPT) {
+		fail_msg("%s: read_open returned %d (%s)", what, rc, err.msg);
+	}
+	assert_int_equal(pl_jobstore_verify(js, t->other_id, &err), 0);
+}
+
+static void tamper_case(const fx_t *f0, int n, mutate_fn fn, long arg,
+			long deliver_max, const char *what)
+{
+	fx_t f = *f0;
+	tamper_t t = { .f = &f };
+	char path[PATH_MAX * 2 + 16];
+	pl_job_meta_t v, o, got;
+	pl_jobstore_t *js;
+	uint8_t data[T_SIZE];
+
+	/* One jobs directory per case; the master key is shared. */
+	snprintf(f.dir, sizeof(f.dir), "%s/jobs-%d", f0->base, n);
+	f.o.dir = f.dir;
+	js = store_open(&f);
+	pattern(data, sizeof(data), 3);
+	v = put(js, "alice", data, sizeof(data));
+	o = put(js, "alice", data, sizeof(data));
+	strcpy(t.victim_id, v.id);
+	strcpy(t.other_id, o.id);
+	job_file(&f, v.id, t.victim, sizeof(t.victim));
+	job_file(&f, o.id, t.other, sizeof(t.other));
+	free(slurp(t.victim, &t.len));
+	assert_true(t.len > T_META_OFF + REC_OVERHEAD + TRAILER_LEN);
+	fn(&t, arg);
+	expect_corrupt(&t, js, deliver_max, what);
+	pl_jobstore_close(js);
+
+	js = store_open(&f);
+	if (pl_jobstore_corrupt_count(js) != 1)
+		fail_msg("%s: %u corrupt on reopen", what,
+			 pl_jobstore_corrupt_count(js));
+	assert_false(exists(t.victim));
+	snprintf(path, sizeof(path), "%s.corrupt", t.victim);
+	assert_true(exists(path));
+	assert_int_equal(pl_jobstore_get(js, v.id, &got), PL_JS_ENOENT);
+	assert_int_equal(pl_jobstore_get(js, o.id, &got), 0);
+	check_read(js, o.id, data, sizeof(data), 64);
+	pl_jobstore_close(js);
+}
+
+static void test_tamper_header(void **state)
+{
+	/* magic, version, chunk size, nonce prefix, wrap nonce, wrapped key,
+	 * wrap tag */
+	const long offs[] = { 0, 7, 11, 14, 16, 19, 20, 31, 32, 63, 64, 79 };
+	char what[64];
+
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		snprintf(what, sizeof(what), "header flip at %ld", offs[i]);
+		tamper_case(*state, (int)i, mut_flip, offs[i], 0, what);
+	}
+	tamper_case(*state, 99, mut_header_swap, 0, 0, "other job's header");
+}
+
+static void test_tamper_data(void **state)
+{
+	/* chunk 0: length, ciphertext, tag; a middle chunk; the short last
+	 * chunk: length, ciphertext, tag */
+	const long offs[] = { HDR_LEN, HDR_LEN + 3, HDR_LEN + 4, HDR_LEN + 50,
+			      HDR_LEN + T_FULL - 1, HDR_LEN + 7 * T_FULL + 30,
+			      HDR_LEN + 15 * T_FULL + 3,
+			      HDR_LEN + 15 * T_FULL + 10, T_META_OFF - 1 };
+	char what[64];
+
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		snprintf(what, sizeof(what), "data flip at %ld", offs[i]);
+		tamper_case(*state, (int)i, mut_flip, offs[i],
+			    (offs[i] - HDR_LEN) / T_FULL * CS, what);
+	}
+}
+
+static void test_tamper_metadata_and_trailer(void **state)
+{
+	/* metadata record: length, ciphertext, tag; trailer: length, magic */
+	const long offs[] = { T_META_OFF, T_META_OFF + 3, T_META_OFF + 4,
+			      T_META_OFF + 60, -TRAILER_LEN - 1,
+			      -TRAILER_LEN - 16, -TRAILER_LEN, -TRAILER_LEN + 3,
+			      -8, -1 };
+	char what[64];
+
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		snprintf(what, sizeof(what), "meta/trailer flip at %ld", offs[i]);
+		tamper_case(*state, (int)i, mut_flip, offs[i], -1, what);
+	}
+	tamper_case(*state, 98, mut_meta_swap, 0, -1, "other job's metadata");
+	tamper_case(*state, 99, mut_append, 0, -1, "a byte appended");
+}
+
+static void test_tamper_truncate(void **state)
+{
+	const long lens[] = { 0, 1, 8, HDR_LEN - 1, HDR_LEN, HDR_LEN + 1,
+			      HDR_LEN + T_FULL, HDR_LEN + 8 * T_FULL + 5,
+			      T_META_OFF, T_META_OFF + 10, -TRAILER_LEN - 1,
+			      -TRAILER_LEN, -5, -1 };
+	char what[64];
+
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		snprintf(what, sizeof(what), "truncated to %ld", lens[i]);
+		tamper_case(*state, (int)i, mut_truncate, lens[i], -1, what);
+	}
+	tamper_case(*state, 98, mut_forge_end, 15, -1, "end forged after 14");
+	tamper_case(*state, 99, mut_forge_end, 1, -1, "end forged after 0");
+}
+
+static void test_tamper_reorder_splice(void **state)
+{
+	tamper_case(*state, 0, mut_swap, 1 << 8 | 2, CS, "chunks 1, 2 swapped");
+	tamper_case(*state, 1, mut_swap, 0 << 8 | 14, 0, "chunks 0, 14 swapped");
+	tamper_case(*state, 2, mut_splice, 3, 3 * CS, "chunk 3 from another job");
+	tamper_case(*state, 3, mut_splice, 0, 0, "chunk 0 from another job");
+	/* Dropping a chunk shifts the index of the metadata: open fails. */
+	tamper_case(*state, 4, mut_drop, 5, -1, "chunk 5 dropped");
+	tamper_case(*state, 5, mut_drop, 14, -1, "chunk 14 dropped");
+}
+
+/* A job file renamed to another id does not open as that job. */
+static void test_tamper_rename(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js = store_open(f);
+	char from[PATH_MAX * 2], to[PATH_MAX * 2];
+	pl_job_meta_t m;
+	uint8_t data[100] = { 1 };
+
+	m = put(js, "alice", data, sizeof(data));
+	pl_jobstore_close(js);
+	job_file(f, m.id, from, sizeof(from));
+	snprintf(to, sizeof(to), "%s/0123456789abcdef0123456789abcdef.job",
+		 f->dir);
+	assert_int_equal(rename(from, to), 0);
+	js = store_open(f);
+	assert_int_equal(pl_jobstore_corrupt_count(js), 1);
+	assert_int_equal(pl_jobstore_get(js, "0123456789abcdef0123456789abcdef",
+					 &m),
+			 PL_JS_ENOENT);
+	pl_jobstore_close(js);
+}
+
+/* ---- recovery ---- */
+
+static void test_leftover_temp_removed(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js = store_open(f);
+	char path[PATH_MAX * 2], tmp[PATH_MAX * 2];
+	pl_job_meta_t m = meta_for("alice", 5000), *l;
+	pl_jobw_t *w;
+	pl_err_t err;
+	uint8_t data[5000], *p;
+	size_t n;
+
+	pattern(data, sizeof(data), 4);
+	put(js, "alice", data, 10);
+	/* A crash mid-upload: the temp file as it was when the power went. */
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	assert_int_equal(pl_jobw_write(w, data, 3000, &err), 0);
+	assert_int_equal(find_prefix(f->dir, ".tmp-", path, sizeof(path)), 1);
+	p = slurp(path, &n);
+	assert_true(n > 2900);
+	snprintf(tmp, sizeof(tmp), "%s/.tmp-crashed", f->dir);
+	spit(tmp, p, n, 0600);
+	free(p);
+	pl_jobw_abort(w);
+	assert_int_equal(count_prefix(f->dir, ".tmp-"), 1);
+	pl_jobstore_close(js);
+	/* Names that are not ours are left alone. */
+	snprintf(path, sizeof(path), "%s/README", f->dir);
+	spit(path, "x", 1, 0600);
+	snprintf(path, sizeof(path), "%s/notes.job", f->dir);
+	spit(path, "x", 1, 0600);
+
+	js = store_open(f);
+	assert_false(exists(tmp));
+	assert_int_equal(count_prefix(f->dir, ".tmp-"), 0);
+	assert_int_equal(pl_jobstore_corrupt_count(js), 0);
+	assert_true(exists(path));
+	assert_int_equal(pl_jobstore_list(js, NULL, &l, &n), 0);
+	assert_int_equal(n, 1);
+	free(l);
+	pl_jobstore_close(js);
+}
+
+/* ---- the master key ---- */
+
+static void test_master_key_created_0600(void **state)
+{
+	fx_t *f = *state;
+	struct stat st;
+	pl_jobstore_t *js;
+	mode_t old = umask(0);
+
+	js = store_open(f);
+	umask(old);
+	assert_int_equal(stat(f->key, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_size, 32);
+	assert_int_equal(stat(f->dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(count_prefix(f->base, "master.key.tmp"), 0);
+	pl_jobstore_close(js);
+}
+
+static void test_master_key_too_open(void **state)
+{
+	fx_t *f = *state;
+	const mode_t modes[] = { 0644, 0640, 0604, 0620, 0602, 0601, 0610 };
+	pl_jobstore_t *js;
+	pl_err_t err;
+	char want[PATH_MAX * 2];
+
+	pl_jobstore_close(store_open(f));
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		assert_int_equal(chmod(f->key, modes[i]), 0);
+		js = NULL;
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(pl_jobstore_open(&js, &f->o, &err), PL_JS_EKEY);
+		assert_null(js);
+		if (modes[i] & 044)
+			snprintf(want, sizeof(want),
+				 "master key %s is readable by group or others "
+				 "(mode %04o); chmod 600 it",
+				 f->key, (unsigned)modes[i]);
+		else
+			snprintf(want, sizeof(want),
+				 "master key %s is writable or executable by "
+				 "group or others (mode %04o); chmod 600 it",
+				 f->key, (unsigned)modes[i]);
+		assert_string_equal(err.msg, want);
+	}
+	assert_int_equal(chmod(f->key, 0600), 0);
+	pl_jobstore_close(store_open(f));
+	assert_int_equal(chmod(f->key, 0400), 0);
+	pl_jobstore_close(store_open(f));
+}
+
+static void test_master_key_wrong_size(void **state)
+{
+	fx_t *f = *state;
+	const size_t sizes[] = { 0, 31, 33, 64 };
+	uint8_t key[64] = { 0 };
+	pl_jobstore_t *js = NULL;
+	pl_err_t err;
+	char want[64];
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		spit(f->key, key, sizes[i], 0600);
+		assert_int_equal(pl_jobstore_open(&js, &f->o, &err), PL_JS_EKEY);
+		assert_null(js);
+		snprintf(want, sizeof(want), "is %zu bytes, expected 32",
+			 sizes[i]);
+		expect_err(PL_JS_EKEY, PL_JS_EKEY, &err, want);
+		assert_non_null(strstr(err.msg, f->key));
+	}
+	/* A directory is not a key either. */
+	unlink(f->key);
+	assert_int_equal(mkdir(f->key, 0700), 0);
+	assert_int_equal(pl_jobstore_open(&js, &f->o, &err), PL_JS_EKEY);
+	rmdir(f->key);
+}
+
+/* Another master key opens nothing: the jobs are moved aside. */
+static void test_master_key_other(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js = store_open(f);
+	uint8_t data[100] = { 0 }, key[32];
+
+	put(js, "alice", data, sizeof(data));
+	pl_jobstore_close(js);
+	pattern(key, sizeof(key), 9);
+	spit(f->key, key, sizeof(key), 0600);
+	js = store_open(f);
+	assert_int_equal(pl_jobstore_corrupt_count(js), 1);
+	pl_jobstore_close(js);
+}
+
+/* ---- quotas and announced sizes ---- */
+
+static void test_quota_user(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js;
+	pl_jobw_t *a10, *a2, *b3, *w;
+	pl_job_meta_t m;
+	pl_err_t err;
+	uint8_t data[6 * 1024];
+
+	f->o.quota_user_bytes = 12 * MiB;
+	js = store_open(f);
+	/* In-flight uploads count before a byte is written. */
+	m = meta_for("alice", 10 * MiB);
+	assert_int_equal(pl_jobstore_begin(js, &m, &a10, &err), 0);
+	m = meta_for("alice", 3 * MiB);
+	expect_err(pl_jobstore_begin(js, &m, &w, &err), PL_JS_EQUOTA, &err,
+		   "quota exceeded for user alice: 10 MiB held, limit 12 MiB");
+	assert_null(w);
+	m = meta_for("bob", 3 * MiB);
+	assert_int_equal(pl_jobstore_begin(js, &m, &b3, &err), 0);
+	m = meta_for("alice", 2 * MiB); /* exactly the limit */
+	assert_int_equal(pl_jobstore_begin(js, &m, &a2, &err), 0);
+	m = meta_for("alice", 1);
+	expect_err(pl_jobstore_begin(js, &m, &w, &err), PL_JS_EQUOTA, &err,
+		   "12 MiB held, limit 12 MiB");
+	/* An abort gives the reservation back. */
+	pl_jobw_abort(a10);
+	m = meta_for("alice", 3 * MiB);
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	pl_jobw_abort(w);
+	pl_jobw_abort(a2);
+	pl_jobw_abort(b3);
+	pl_jobstore_close(js);
+
+	/* Committed jobs count, in KiB this time, across a restart. */
+	f->o.quota_user_bytes = 10 * 1024;
+	js = store_open(f);
+	pattern(data, sizeof(data), 5);
+	put(js, "alice", data, sizeof(data));
+	pl_jobstore_close(js);
+	js = store_open(f);
+	m = meta_for("alice", 5 * 1024);
+	expect_err(pl_jobstore_begin(js, &m, &w, &err), PL_JS_EQUOTA, &err,
+		   "quota exceeded for user alice: 6 KiB held, limit 10 KiB "
+		   "(this job: 5 KiB)");
+	m = meta_for("alice", 4 * 1024);
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	pl_jobw_abort(w);
+	pl_jobstore_close(js);
+}
+
+static void test_quota_total(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js;
+	pl_jobw_t *a, *w;
+	pl_job_meta_t m, held;
+	pl_err_t err;
+	uint8_t data[4096];
+
+	f->o.quota_total_bytes = 10 * 1024;
+	js = store_open(f);
+	pattern(data, sizeof(data), 6);
+	held = put(js, "carol", data, 3000);
+	m = meta_for("alice", 6 * 1024);
+	assert_int_equal(pl_jobstore_begin(js, &m, &a, &err), 0);
+	m = meta_for("bob", 2 * 1024);
+	expect_err(pl_jobstore_begin(js, &m, &w, &err), PL_JS_EQUOTA, &err,
+		   "quota exceeded for all users: 8.9 KiB held, limit 10 KiB");
+	/* A failed upload gives its reservation back too. */
+	assert_int_equal(pl_jobw_commit(a, NULL, 1, NULL, &err), PL_JS_EINVAL);
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	pl_jobw_abort(w);
+	/* So does a delete. */
+	m = meta_for("bob", 8 * 1024);
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), PL_JS_EQUOTA);
+	assert_int_equal(pl_jobstore_delete(js, held.id, &err), 0);
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	pl_jobw_abort(w);
+	assert_int_equal(count_prefix(f->dir, ".tmp-"), 0);
+	pl_jobstore_close(js);
+}
+
+static void test_size_mismatch(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js = store_open(f);
+	pl_job_meta_t m = meta_for("alice", 100), *l;
+	pl_jobw_t *w;
+	pl_err_t err;
+	uint8_t data[100] = { 0 };
+	size_t n;
+
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	assert_int_equal(pl_jobw_write(w, data, 50, &err), 0);
+	assert_int_equal(count_prefix(f->dir, ".tmp-"), 1);
+	expect_err(pl_jobw_commit(w, NULL, 1, NULL, &err), PL_JS_EINVAL, &err,
+		   "size mismatch: announced 100, received 50");
+	assert_int_equal(count_prefix(f->dir, ".tmp-"), 0);
+	assert_int_equal(pl_jobstore_list(js, NULL, &l, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(pl_jobstore_bytes(js, NULL), 0);
+	pl_jobstore_close(js);
+}
+
+static void test_sha_mismatch(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js = store_open(f);
+	pl_job_meta_t m = meta_for("alice", 100), *l;
+	pl_jobw_t *w;
+	pl_err_t err;
+	uint8_t data[100], md[32];
+	size_t n;
+
+	pattern(data, sizeof(data), 7);
+	sha256(data, sizeof(data), md);
+	md[31] ^= 1;
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	assert_int_equal(pl_jobw_write(w, data, sizeof(data), &err), 0);
+	expect_err(pl_jobw_commit(w, md, 1, NULL, &err), PL_JS_EINVAL, &err,
+		   "SHA-256 mismatch");
+	assert_int_equal(count_prefix(f->dir, ".tmp-"), 0);
+	assert_int_equal(count_prefix(f->dir, ""), 0);
+	assert_int_equal(pl_jobstore_list(js, NULL, &l, &n), 0);
+	assert_int_equal(n, 0);
+	pl_jobstore_close(js);
+}
+
+static void test_write_beyond_announced(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js = store_open(f);
+	pl_job_meta_t m = meta_for("alice", 10);
+	pl_jobw_t *w;
+	pl_err_t err;
+	uint8_t data[100] = { 0 };
+
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	assert_int_equal(pl_jobw_write(w, data, 6, &err), 0);
+	expect_err(pl_jobw_write(w, data, 5, &err), PL_JS_EINVAL, &err,
+		   "write beyond the announced size: announced 10, received 11");
+	/* The job is dead at once; later calls say why. */
+	assert_int_equal(count_prefix(f->dir, ".tmp-"), 0);
+	expect_err(pl_jobw_write(w, data, 1, &err), PL_JS_EINVAL, &err,
+		   "write beyond");
+	expect_err(pl_jobw_commit(w, NULL, 1, NULL, &err), PL_JS_EINVAL, &err,
+		   "write beyond");
+	assert_int_equal(pl_jobstore_bytes(js, NULL), 0);
+
+	/* Aborted uploads leave nothing either. */
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	assert_int_equal(pl_jobw_write(w, data, 10, &err), 0);
+	pl_jobw_abort(w);
+	pl_jobw_abort(NULL);
+	assert_int_equal(count_prefix(f->dir, ""), 0);
+	pl_jobstore_close(js);
+}
+
+/* A write the file system refuses (here RLIMIT_FSIZE: EFBIG; a full disk
+ * takes the same path with ENOSPC) fails with EIO and leaves nothing. */
+static void test_write_error_removes_temp(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js = store_open(f);
+	pl_job_meta_t m = meta_for("alice", 64 * 1024);
+	struct rlimit old, lim;
+	pl_jobw_t *w;
+	pl_err_t err;
+	uint8_t data[1000] = { 0 };
+	int rc = 0;
+
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 8192;
+	/* Nothing else may write a file until the limit is back. */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	for (int i = 0; i < 64 && rc == 0; i++)
+		rc = pl_jobw_write(w, data, sizeof(data), &err);
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, SIG_DFL);
+	expect_err(rc, PL_JS_EIO, &err, "writing");
+	assert_non_null(strstr(err.msg, "/.tmp-"));
+	assert_int_equal(count_prefix(f->dir, ".tmp-"), 0);
+	assert_int_equal(pl_jobw_commit(w, NULL, 1, NULL, &err), PL_JS_EIO);
+	pl_jobstore_close(js);
+}
+
+static void test_bad_arguments(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js = NULL;
+	pl_job_meta_t m = meta_for("alice", 1), got;
+	pl_jobw_t *w;
+	pl_jobr_t *r;
+	pl_err_t err;
+
+	f->o.chunk_size = 8;
+	assert_int_equal(pl_jobstore_open(&js, &f->o, &err), PL_JS_EINVAL);
+	f->o.chunk_size = 0; /* the default */
+	js = store_open(f);
+	m.owner[0] = '\0';
+	expect_err(pl_jobstore_begin(js, &m, &w, &err), PL_JS_EINVAL, &err,
+		   "owner");
+	m = meta_for("alice", 1);
+	memset(m.title, 'x', sizeof(m.title));
+	expect_err(pl_jobstore_begin(js, &m, &w, &err), PL_JS_EINVAL, &err,
+		   "unterminated");
+	m = meta_for("alice", 1);
+	strcpy(m.title, "bad \xff utf-8");
+	expect_err(pl_jobstore_begin(js, &m, &w, &err), PL_JS_EINVAL, &err,
+		   "UTF-8");
+	assert_int_equal(count_prefix(f->dir, ""), 0);
+	/* Ids are checked before they can name a file. */
+	assert_int_equal(pl_jobstore_get(js, "../master.key", &got), PL_JS_ENOENT);
+	assert_int_equal(pl_jobstore_delete(js, "../../etc/passwd", &err),
+			 PL_JS_EINVAL);
+	assert_int_equal(pl_jobstore_read_open(js, "0123456789ABCDEF0123456789abcdef",
+					       &r, &err),
+			 PL_JS_EINVAL);
+	expect_err(pl_jobstore_verify(js, "0123456789abcdef0123456789abcdef",
+				      &err),
+		   PL_JS_ENOENT, &err, "no job");
+	assert_int_equal(pl_jobstore_delete(js, "0123456789abcdef0123456789abcdef",
+					    &err),
+			 PL_JS_ENOENT);
+	pl_jobstore_close(js);
+}
+
+/* ---- deleting and expiring ---- */
+
+static void test_delete_shreds(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js = store_open(f);
+	char path[PATH_MAX * 2], link_path[PATH_MAX * 2];
+	uint8_t data[5000], *before, *after;
+	pl_job_meta_t m, got;
+	pl_err_t err;
+	size_t n1, n2;
+
+	pattern(data, sizeof(data), 8);
+	m = put(js, "alice", data, sizeof(data));
+	job_file(f, m.id, path, sizeof(path));
+	/* A second name for the inode: what the unlink leaves behind. */
+	snprintf(link_path, sizeof(link_path), "%s/kept", f->base);
+	assert_int_equal(link(path, link_path), 0);
+	before = slurp(link_path, &n1);
+	assert_int_equal(pl_jobstore_delete(js, m.id, &err), 0);
+	after = slurp(link_path, &n2);
+	assert_int_equal(n1, n2);
+	assert_memory_not_equal(before + OFF_WRAP, after + OFF_WRAP, WRAP_LEN);
+	/* Only the wrapped key changed. */
+	assert_memory_equal(before, after, OFF_WRAP);
+	assert_memory_equal(before + HDR_LEN, after + HDR_LEN, n1 - HDR_LEN);
+	assert_false(exists(path));
+	assert_int_equal(pl_jobstore_get(js, m.id, &got), PL_JS_ENOENT);
+	assert_int_equal(pl_jobstore_verify(js, m.id, &err), PL_JS_ENOENT);
+	assert_int_equal(pl_jobstore_delete(js, m.id, &err), PL_JS_ENOENT);
+	assert_int_equal(pl_jobstore_bytes(js, NULL), 0);
+	pl_jobstore_close(js);
+
+	/* Put back, the shredded file opens for no one. */
+	spit(path, after, n2, 0600);
+	js = store_open(f);
+	assert_int_equal(pl_jobstore_corrupt_count(js), 1);
+	assert_int_equal(pl_jobstore_get(js, m.id, &got), PL_JS_ENOENT);
+	pl_jobstore_close(js);
+	free(before);
+	free(after);
+}
+
+static void test_expire(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js;
+	pl_job_meta_t a, b, c, *l;
+	pl_err_t err;
+	uint8_t data[300] = { 0 };
+	size_t n;
+
+	f->o.expiry_ms = 60 * 1000;
+	js = store_open(f);
+	a = put(js, "alice", data, 100);
+	b = put(js, "bob", data, 200);
+	c = put(js, "alice", data, 300);
+	assert_int_equal(a.expires_ms, a.created_ms + 60 * 1000);
+	assert_int_equal(pl_jobstore_expire(js, a.expires_ms - 1, &err), 0);
+	assert_int_equal(pl_jobstore_expire(js, a.expires_ms, &err), 1);
+	assert_int_equal(pl_jobstore_get(js, a.id, &a), PL_JS_ENOENT);
+	assert_int_equal(pl_jobstore_expire(js, c.expires_ms, &err), 2);
+	assert_int_equal(pl_jobstore_list(js, NULL, &l, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(pl_jobstore_expire(js, INT64_MAX, &err), 0);
+	assert_int_equal(count_prefix(f->dir, ""), 0);
+	assert_int_equal(pl_jobstore_bytes(js, NULL), 0);
+	(void)b;
+	pl_jobstore_close(js);
+}
+
+static void test_group_commit(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js = store_open(f);
+	pl_job_meta_t m = meta_for("alice", 10), out[3], got;
+	pl_jobw_t *w;
+	pl_err_t err;
+	uint8_t data[10] = { 0 };
+
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+		assert_int_equal(pl_jobw_write(w, data, 10, &err), 0);
+		assert_int_equal(pl_jobw_commit(w, NULL, 0, &out[i], &err), 0);
+		assert_int_equal(pl_jobstore_get(js, out[i].id, &got), 0);
+	}
+	assert_int_equal(pl_jobstore_sync_dir(js, &err), 0);
+	pl_jobstore_close(js);
+	js = store_open(f);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(pl_jobstore_get(js, out[i].id, &got), 0);
+		assert_memory_equal(&got, &out[i], sizeof(got));
+	}
+	pl_jobstore_close(js);
+}
+
+/* ---- concurrency ---- */
+
+#define THREADS 8
+#define PER_THREAD 12
+
+typedef struct {
+	pl_jobstore_t *js;
+	int n;
+	int failures;
+	uint64_t bytes;
+	char msg[PL_ERR_MAX];
+} worker_t;
+
+static void *writer_thread(void *arg)
+{
+	worker_t *t = arg;
+	uint8_t data[3000];
+	char owner[16];
+
+	snprintf(owner, sizeof(owner), "user%d", t->n);
+	for (int i = 0; i < PER_THREAD; i++) {
+		size_t len = (size_t)(t->n * 131 + i * 257) % sizeof(data);
+		pl_job_meta_t m = meta_for(owner, len), out, *l;
+		pl_jobw_t *w;
+		pl_err_t err;
+		size_t nl;
+
+		pattern(data, len, (uint32_t)(t->n * 100 + i));
+		if (pl_jobstore_begin(t->js, &m, &w, &err) != 0 ||
+		    pl_jobw_write(w, data, len, &err) != 0 ||
+		    pl_jobw_commit(w, NULL, i % 2, &out, &err) != 0 ||
+		    pl_jobstore_verify(t->js, out.id, &err) != 0 ||
+		    pl_jobstore_list(t->js, owner, &l, &nl) != 0) {
+			t->failures++;
+			snprintf(t->msg, sizeof(t->msg), "%s", err.msg);
+			continue;
+		}
+		t->failures += nl != (size_t)i + 1;
+		free(l);
+		t->bytes += len;
+	}
+	return NULL;
+}
+
+static void test_concurrent_writers(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js;
+	pthread_t th[THREADS];
+	worker_t w[THREADS];
+	pl_job_meta_t *l;
+	uint64_t total = 0;
+	size_t n;
+
+	f->o.chunk_size = 256;
+	js = store_open(f);
+	for (int i = 0; i < THREADS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].js = js;
+		w[i].n = i;
+		assert_int_equal(pthread_create(&th[i], NULL, writer_thread,
+						&w[i]),
+				 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		if (w[i].failures)
+			fail_msg("thread %d: %d failures (%s)", i,
+				 w[i].failures, w[i].msg);
+		total += w[i].bytes;
+	}
+	assert_int_equal(pl_jobstore_bytes(js, NULL), total);
+	assert_int_equal(pl_jobstore_list(js, NULL, &l, &n), 0);
+	assert_int_equal(n, THREADS * PER_THREAD);
+	for (size_t i = 1; i < n; i++)
+		assert_true(l[i - 1].created_ms < l[i].created_ms);
+	free(l);
+	assert_int_equal(pl_jobstore_sync_dir(js, NULL), 0);
+	pl_jobstore_close(js);
+	js = store_open(f);
+	assert_int_equal(pl_jobstore_bytes(js, NULL), total);
+	pl_jobstore_close(js);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_roundtrip_sizes),
+		T(test_reopen_same_meta),
+		T(test_list_owner_oldest_first),
+		T(test_tamper_header),
+		T(test_tamper_data),
+		T(test_tamper_metadata_and_trailer),
+		T(test_tamper_truncate),
+		T(test_tamper_reorder_splice),
+		T(test_tamper_rename),
+		T(test_leftover_temp_removed),
+		T(test_master_key_created_0600),
+		T(test_master_key_too_open),
+		T(test_master_key_wrong_size),
+		T(test_master_key_other),
+		T(test_quota_user),
+		T(test_quota_total),
+		T(test_size_mismatch),
+		T(test_sha_mismatch),
+		T(test_write_beyond_announced),
+		T(test_write_error_removes_temp),
+		T(test_bad_arguments),
+		T(test_delete_shreds),
+		T(test_expire),
+		T(test_group_commit),
+		T(test_concurrent_writers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
