@@ -97,8 +97,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "plsc-submit: %s: %s\n", argv[optind], strerror(errno));
 			return 1;
 		}
-		if (!o.title)
-			o.title = argv[optind];
+		if (!o.title) {
+			const char *slash = strrchr(argv[optind], '/');
+			o.title = slash ? slash + 1 : argv[optind];
+		}
 	} else {
 		fd = sub_spool(0, msg, sizeof(msg));
 		if (fd < 0) {

@@ -4,7 +4,7 @@
 # arrives; the CUPS backend run the way cupsd runs it holds a job.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 12
+plan 16
 
 op_config '{"expiry_seconds": 3, "expiry_check_s": 1}'
 sup_start
@@ -37,21 +37,15 @@ grep -q "shredded 1 expired job" "$T/log/$OP.log"
 ok $? "and the log says so"
 
 # A PDF to ippeveprinter, a real IPP printer.
-ipp=$(free_port)
-mkdir -p "$T/ipp"
-ippeveprinter -p "$ipp" -n 127.0.0.1 -d "$T/ipp" -k -r off \
-	-f application/pdf,application/octet-stream TestIPP > "$T/ipp.log" 2>&1 &
-ippp=$!
-wait_until 10 ipptool -q "ipp://127.0.0.1:$ipp/ipp/print" get-printer-attributes.test
+ipp_start
 ok $? "ippeveprinter is up"
-plsc printers add IPP "ipp://127.0.0.1:$ipp/ipp/print" >/dev/null
+plsc printers add IPP "ipp://localhost:$IPP_PORT/ipp/print" >/dev/null
 printf '%%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\ntrailer<</Root 1 0 R>>\n%%%%EOF\n' > "$T/doc.pdf"
 id=$(submit ws1 carol "$T/doc.pdf" --format application/pdf)
 out=$(plsc release --user carol --printer IPP 2>&1)
 like "$out" "released 1 job to IPP" "a PDF release to the IPP printer succeeds"
 wait_until 10 bash -c "ls '$T/ipp' | grep -q '\.pdf$'"
 ok $? "the PDF arrives in the IPP printer's spool"
-kill "$ippp"; wait "$ippp" 2>/dev/null
 
 # The CUPS backend, invoked as cupsd does: argv, DEVICE_URI, file argument.
 echo "from cups" > "$T/cups-doc"
@@ -59,4 +53,12 @@ out=$(DEVICE_URI="plsc://127.0.0.1:$OP_PORT/?insecure=1" PLSC_TOKEN_FILE="$T/tok
 	CONTENT_TYPE=text/plain "$BIN/plsc-backend" 42 dave "CUPS test" 1 "" "$T/cups-doc" 2>&1); rc=$?
 is "$rc" 0 "the CUPS backend exits CUPS_BACKEND_OK"
 like "$out" "INFO: held on the Service Client as job [0-9a-f]{32}" "and reports the held job id"
+is "$(plsc jobs --user dave --json | jq -r '.jobs[0].title')" "CUPS test" "the job is held with the CUPS title"
+out=$("$BIN/plsc-backend"); rc=$?
+is "$rc $out" '0 network plsc "Unknown" "Service Client (held print)"' "without arguments it prints its discovery line"
+chmod 644 "$T/token-ws1"
+out=$(DEVICE_URI="plsc://127.0.0.1:$OP_PORT/?insecure=1" PLSC_TOKEN_FILE="$T/token-ws1" \
+	"$BIN/plsc-backend" 43 dave t 1 "" "$T/cups-doc" 2>&1); rc=$?
+is "$rc" 4 "a token file readable by others stops the queue (CUPS_BACKEND_STOP)"
+like "$out" "ERROR: token file .* readable by group or others" "with a clear ERROR: line"
 t_done

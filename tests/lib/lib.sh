@@ -207,3 +207,34 @@ submit() {
 # jobs_on_disk: held job files of the service.
 jobs_on_disk() { ls "$T/lib/$OP/jobs" 2>/dev/null | grep -c '\.job$'; }
 temp_on_disk() { ls -a "$T/lib/$OP/jobs" 2>/dev/null | grep -c '^\.tmp'; }
+
+# ipp_start: a real IPP printer (ippeveprinter from cups-ipp-utils) on a
+# free port, spooling into $T/ipp. CUPS 2.4's ippeveprinter will not start
+# without a D-Bus system bus for its Avahi client even with DNS-SD off, so
+# it gets a private dbus-daemon on a socket in $T with nothing behind it:
+# nothing is advertised, nothing leaves loopback. Sets IPP_PORT.
+ipp_start() {
+	mkdir -p "$T/ipp" "$T/ipp-keys"
+	cat > "$T/dbus.conf" <<XML
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>session</type><listen>unix:path=$T/bus</listen>
+<auth>EXTERNAL</auth><policy context="default"><allow user="*"/><allow own="*"/>
+<allow send_destination="*"/><allow receive_sender="*"/></policy></busconfig>
+XML
+	dbus-daemon --config-file="$T/dbus.conf" --nofork --nopidfile >"$T/dbus.log" 2>&1 &
+	BG_PIDS+=($!)
+	wait_until 5 test -S "$T/bus" || return 1
+	for _ in 1 2 3; do
+		IPP_PORT=$(free_port)
+		DBUS_SYSTEM_BUS_ADDRESS="unix:path=$T/bus" ippeveprinter -p "$IPP_PORT" \
+			-n localhost -d "$T/ipp" -K "$T/ipp-keys" -c /bin/true -k -r off \
+			-f application/pdf,application/octet-stream TestIPP >"$T/ipp.log" 2>&1 &
+		IPP_PID=$!
+		BG_PIDS+=($IPP_PID)
+		wait_until 10 ipptool -q "ipp://localhost:$IPP_PORT/ipp/print" \
+			get-printer-attributes.test && return 0
+		kill "$IPP_PID" 2>/dev/null
+	done
+	return 1
+}
