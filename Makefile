@@ -64,6 +64,7 @@ SERVICE_BINS := $(BIN)/PrinterLogicServiceOfflinePrint
 
 CLIENT_BINS := $(BIN)/plsc-submit $(BIN)/plsc-backend
 PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(BIN)/plsc-testsvc $(BIN)/plsc-recprinter \
+              $(BIN)/plsc-evilclient \
               $(SERVICE_BINS) $(CLIENT_BINS)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/replay-%,$(FUZZ_SRC))
@@ -111,6 +112,11 @@ $(BIN)/plsc-submit: $(OBJ)/clients/plsc-submit.o $(OBJ)/clients/submit.o $(LIBS)
 	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
 $(BIN)/plsc-backend: $(OBJ)/clients/plsc-backend.o $(OBJ)/clients/submit.o $(LIBS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(BIN)/plsc-evilclient: $(OBJ)/tests/lib/evilclient.o $(LIBS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
