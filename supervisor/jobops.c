@@ -141,15 +141,15 @@ static void finish_act(sv_op_t *op)
 	int all_ok = op->failed == 0 && op->ok > 0;
 
 	if (op->kind == SV_OP_RELEASE && all_ok)
-		snprintf(msg, sizeof(msg), "released %u job%s to %s", op->ok,
+		(void)pl_fmt(msg, sizeof(msg), "released %u job%s to %s", op->ok,
 			 op->ok == 1 ? "" : "s", op->printer);
 	else if (op->kind == SV_OP_RELEASE)
-		snprintf(msg, sizeof(msg), "released %u of %u jobs to %s: %.300s",
+		(void)pl_fmt(msg, sizeof(msg), "released %u of %u jobs to %s: %.300s",
 			 op->ok, op->ok + op->failed, op->printer, op->first_error);
 	else if (all_ok)
-		snprintf(msg, sizeof(msg), "deleted job %s", op->job_id);
+		(void)pl_fmt(msg, sizeof(msg), "deleted job %s", op->job_id);
 	else
-		snprintf(msg, sizeof(msg), "%.300s",
+		(void)pl_fmt(msg, sizeof(msg), "%.300s",
 			 op->first_error[0] ? op->first_error : "no such job");
 	uint32_t status = all_ok ? PL_STATUS_OK
 			: op->kind == SV_OP_RELEASE ? PL_STATUS_PRINTER
@@ -271,7 +271,7 @@ static void note_result(sv_op_t *op, const char *svc, const pl_field_t *fl)
 	} else {
 		op->failed++;
 		if (!op->first_error[0])
-			snprintf(op->first_error, sizeof(op->first_error), "%s: %s",
+			(void)pl_fmt(op->first_error, sizeof(op->first_error), "%s: %s",
 				 id, msg[0] ? msg : "failed");
 	}
 	pl_msg_t *m = &op->results;
@@ -339,7 +339,7 @@ static void after_query(sv_op_t *op)
 	}
 	if (op->njobs == 0) {
 		char msg[200];
-		snprintf(msg, sizeof(msg), "no held jobs for %s", op->user);
+		(void)pl_fmt(msg, sizeof(msg), "no held jobs for %s", op->user);
 		op_fail(op, PL_STATUS_NOTFOUND, msg);
 		return;
 	}
@@ -377,7 +377,7 @@ static void op_timeout(pl_loop_t *loop, void *arg)
 		op->waits[i].done = 1;
 		op->failed += op->phase;
 		if (op->phase && !op->first_error[0])
-			snprintf(op->first_error, sizeof(op->first_error),
+			(void)pl_fmt(op->first_error, sizeof(op->first_error),
 				 "%s did not answer in time", op->waits[i].svc);
 	}
 	op->pending = 0;
@@ -425,7 +425,7 @@ void sv_jobops_service_gone(sv_sup_t *sup, sv_svc_t *s)
 			if (op->phase) {
 				op->failed++;
 				if (!op->first_error[0])
-					snprintf(op->first_error, sizeof(op->first_error),
+					(void)pl_fmt(op->first_error, sizeof(op->first_error),
 						 "%s stopped during the operation", w->svc);
 			}
 		}
