@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -78,6 +80,10 @@ static int tcp_connect(sub_t *s)
 			socklen_t sl = sizeof(err);
 			getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl);
 			if (err == 0) {
+				/* The last DATA and END go in separate writes:
+				 * no Nagle wait for the server's delayed ACK. */
+				int one = 1;
+				setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 				s->fd = fd;
 				break;
 			}

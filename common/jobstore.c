@@ -45,6 +45,8 @@ struct pl_jobstore {
 	int64_t last_created_ms;
 };
 
+#define WRITEBACK_STEP (8u * 1024u * 1024u)
+
 struct pl_jobw {
 	pl_jobstore_t *js;
 	pl_jobw_t *next; /* in js->inflight while reserved */
@@ -61,6 +63,7 @@ struct pl_jobw {
 	size_t pt_len, pt_cap;
 	uint8_t *rec; /* one sealed record (+ the trailer) */
 	uint64_t written, idx;
+	uint64_t file_off, synced_off; /* bytes in the file; started writeback */
 };
 
 struct pl_jobr {
@@ -478,6 +481,7 @@ static int writer_create(pl_jobw_t *w)
 	}
 	if (pl_write_all(w->fd, hdr, sizeof(hdr)) < 0)
 		return io_fail(&w->why, errno, "writing", w->tmp);
+	w->file_off = sizeof(hdr);
 	return PL_JS_OK;
 }
 
@@ -516,6 +520,16 @@ static int writer_put_record(pl_jobw_t *w, const uint8_t *pt, size_t n,
 	if (pl_write_all(w->fd, w->rec, len) < 0)
 		return io_fail(&w->why, errno, "writing", w->tmp);
 	w->idx++;
+	w->file_off += len;
+	/* Start writeback as we go, so the fsync at commit does not face a
+	 * whole large job at once (make bench: intake). Advisory: errors
+	 * show up at the fsync. */
+	if (w->file_off - w->synced_off >= WRITEBACK_STEP) {
+		sync_file_range(w->fd, (off64_t)w->synced_off,
+				(off64_t)(w->file_off - w->synced_off),
+				SYNC_FILE_RANGE_WRITE);
+		w->synced_off = w->file_off;
+	}
 	return PL_JS_OK;
 }
 

@@ -14,6 +14,7 @@
 #define LOOP_NSIG 65
 
 struct pl_watch {
+	pl_watch_t *prev, *next; /* every live watcher, so free can find them */
 	int fd;
 	int dead;
 	pl_io_cb cb;
@@ -35,6 +36,7 @@ struct pl_loop {
 	int stop;
 	uint64_t armed; /* deadline the timerfd is set to; 0 = disarmed */
 	pl_watch_t *tw, *sw;
+	pl_watch_t *live;
 	pl_watch_t *dead;
 	pl_timer_t *timers; /* sorted by due */
 	sigset_t sigs;
@@ -87,12 +89,10 @@ void pl_loop_free(pl_loop_t *loop)
 {
 	if (!loop)
 		return;
-	/* Watchers still registered belong to their owners' objects; the
-	 * owners should have unwatched them. Free the loop's own. */
-	if (loop->tw)
-		pl_loop_unwatch(loop, loop->tw);
-	if (loop->sw)
-		pl_loop_unwatch(loop, loop->sw);
+	/* Watchers still registered are freed with the loop (their fds
+	 * belong to their owners). */
+	while (loop->live)
+		pl_loop_unwatch(loop, loop->live);
 	reap_dead(loop);
 	while (loop->timers) {
 		pl_timer_t *t = loop->timers;
@@ -129,6 +129,10 @@ pl_watch_t *pl_loop_watch(pl_loop_t *loop, int fd, uint32_t events,
 		errno = e;
 		return NULL;
 	}
+	w->next = loop->live;
+	if (w->next)
+		w->next->prev = w;
+	loop->live = w;
 	return w;
 }
 
@@ -145,6 +149,12 @@ void pl_loop_unwatch(pl_loop_t *loop, pl_watch_t *w)
 	/* The fd may already be closed, in which case epoll dropped it. */
 	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 	w->dead = 1;
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		loop->live = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
 	/* Freed after the current dispatch round: events already fetched for
 	 * this round may still point at it. */
 	w->next_dead = loop->dead;

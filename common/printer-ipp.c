@@ -74,8 +74,9 @@ static void ipp_sigpipe_restore(const ipp_sigpipe_t *s)
 }
 
 /* libcups calls this when a wait reaches the httpSetTimeout timeout;
- * returning 0 gives up. Without a callback libcups bounds its reads but
- * keeps retrying writes, so a printer that stops reading would hang us. */
+ * returning 0 gives up at the first expired wait. libcups 2.4.2 also gives
+ * up without a callback (through the SO_SNDTIMEO/SO_RCVTIMEO it sets), but
+ * that is undocumented; the callback states our policy explicitly. */
 static int ipp_timeout_cb(http_t *http, void *data)
 {
 	(void)http;
@@ -260,13 +261,25 @@ static int ipp_status(pl_printer_job_t *job, ipp_t *resp, int complete)
 	return 0;
 }
 
-/* Reset instead of a clean close, and never send the final chunk: the
- * printer must see a broken request, not a short document. */
-static void ipp_abort(http_t *http)
+/* Give up on a request: the printer must see a broken request, never a
+ * short document. Servers built on libcups (ippeveprinter, PAPPL) take a
+ * chunked body that dies at a chunk boundary for a complete one, however
+ * the connection died. So, for plain IPP with the document unfinished,
+ * push out what libcups has buffered (whole chunks), announce one more
+ * chunk that never comes, then reset: the printer is mid-chunk when the
+ * connection breaks, which it has to treat as an error. The http_t is
+ * closed right after, so writing under libcups cannot confuse it. With
+ * TLS we cannot write beneath libcups; there it is the reset alone. */
+static void ipp_abort(const pl_printer_job_t *job, http_t *http, int complete)
 {
+	static const char cut[] = "1000\r\n"; /* a 4096-byte chunk... */
 	struct linger l = { .l_onoff = 1, .l_linger = 0 };
 	int fd = httpGetFd(http);
 
+	if (fd >= 0 && !complete && job->u.kind == PL_PRINTER_IPP) {
+		(void)httpFlushWrite(http);
+		(void)send(fd, cut, sizeof(cut) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
 	if (fd >= 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 	httpClose(http);
@@ -292,7 +305,7 @@ static int ipp_deliver(pl_printer_job_t *job, char *buf)
 	if (resp != NULL)
 		httpClose(http);
 	else
-		ipp_abort(http);
+		ipp_abort(job, http, complete);
 	ippDelete(resp);
 	ippDelete(req);
 	return rc;

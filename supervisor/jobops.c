@@ -122,7 +122,8 @@ static void add_job(pl_msg_t *m, const op_job_t *j)
 static void finish_jobs(sv_op_t *op)
 {
 	pl_msg_t m;
-	qsort(op->jobs, (size_t)op->njobs, sizeof(op->jobs[0]), cmp_created);
+	if (op->njobs > 1)
+		qsort(op->jobs, (size_t)op->njobs, sizeof(op->jobs[0]), cmp_created);
 	if (pl_msg_init(&m, PL_MSG_RESULT, PL_FLAG_REPLY, op->asker.seq) == 0) {
 		pl_msg_add_u32(&m, PL_TAG_STATUS, PL_STATUS_OK);
 		pl_msg_add_u32(&m, PL_TAG_COUNT, (uint32_t)op->njobs);
@@ -343,7 +344,8 @@ static void after_query(sv_op_t *op)
 		op_fail(op, PL_STATUS_NOTFOUND, msg);
 		return;
 	}
-	qsort(op->jobs, (size_t)op->njobs, sizeof(op->jobs[0]), cmp_created);
+	if (op->njobs > 1)
+		qsort(op->jobs, (size_t)op->njobs, sizeof(op->jobs[0]), cmp_created);
 	if (strcmp(op->mode, "all") == 0)
 		for (int i = 0; i < op->njobs; i++)
 			op->jobs[i].chosen = 1;

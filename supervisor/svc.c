@@ -179,12 +179,14 @@ int sv_svc_send(sv_svc_t *s, const pl_msg_t *m)
 	int rc = pl_wq_push(&s->wq, m);
 	if (rc == 0)
 		rc = pl_wq_flush(&s->wq, s->chan);
-	if (rc < 0) {
+	if (rc == -PL_PROTO_EQUEUE) {
 		/* A child that does not read its channel is not healthy. */
 		pl_warn("%s: channel: %s", s->conf.name, pl_proto_strerror(rc));
 		sv_svc_kill(s, "channel overflow");
 		return rc;
 	}
+	if (rc < 0)
+		return rc; /* the child is going away; waitpid will say how */
 	chan_update(s);
 	return 0;
 }

@@ -11,6 +11,8 @@
 #include "op.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,6 +55,7 @@ struct op_conn {
 
 static void conn_process(op_conn_t *c);
 static void conn_update(op_conn_t *c);
+static void do_read(op_conn_t *c);
 
 /* ---- lifetime ---- */
 
@@ -89,7 +92,13 @@ static void conn_close(op_conn_t *c)
 		c->ssl = NULL;
 	}
 	close(c->fd);
-	if (!c->busy)
+	/* Not freed here: callers up the stack still hold c. Each entry
+	 * point (I/O, timer, commit done) ends with conn_release. */
+}
+
+static void conn_release(op_conn_t *c)
+{
+	if (c->closed && !c->busy)
 		conn_free(c);
 }
 
@@ -356,15 +365,20 @@ static void commit_done(void *arg)
 			  c->commit_rc == PL_JS_EINVAL ? PL_STATUS_INTEGRITY :
 			  c->commit_rc == PL_JS_EQUOTA ? PL_STATUS_QUOTA : PL_STATUS_ERROR,
 			  "%s", c->commit_err.msg);
+		conn_release(c);
 		return;
 	}
 	c->state = C_IDLE;
 	conn_result(c, c->end_seq, PL_STATUS_OK, "job held", c->meta.id);
 	if (!c->closed) {
 		conn_touch(c);
-		conn_update(c);
 		conn_process(c); /* frames that arrived meanwhile */
+		/* And bytes OpenSSL buffered while we were not reading: epoll
+		 * will not report those. */
+		do_read(c);
+		conn_update(c);
 	}
+	conn_release(c);
 }
 
 static void on_end(op_conn_t *c, const pl_frame_t *f)
@@ -517,17 +531,14 @@ static void conn_io(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
 		c->want_write = 0;
 		do_handshake(c);
 	}
-	if (!c->closed && (c->outlen || c->want_write) && conn_flush(c) < 0) {
+	if (!c->closed && (c->outlen || c->want_write) && conn_flush(c) < 0)
 		conn_close(c);
-		return;
-	}
-	if (!c->closed && c->state == C_CLOSING && c->outlen == 0) {
+	if (!c->closed && c->state == C_CLOSING && c->outlen == 0)
 		conn_close(c);
-		return;
-	}
 	if (!c->closed && c->state != C_HANDSHAKE)
 		do_read(c);
 	conn_update(c);
+	conn_release(c);
 }
 
 static void conn_idle(pl_loop_t *loop, void *arg)
@@ -545,15 +556,16 @@ static void conn_idle(pl_loop_t *loop, void *arg)
 			  c->op->client_timeout_ms);
 		if (!c->closed)
 			conn_close(c); /* a stalled client may not read the answer */
-		return;
+		break;
 	case C_HANDSHAKE:
 		pl_warn("%s: no TLS handshake within %u ms; closed", c->peer,
 			c->op->client_timeout_ms);
 		conn_close(c);
-		return;
+		break;
 	default:
 		conn_close(c);
 	}
+	conn_release(c);
 }
 
 static void peer_name(int fd, char *buf, size_t sz)
@@ -599,6 +611,10 @@ static void on_accept(pl_loop_t *loop, int lfd, uint32_t ev, void *arg)
 		}
 		c->op = op;
 		c->fd = fd;
+		/* Our answers are small and latency-bound (the job id a client
+		 * waits for): no Nagle delay behind unacknowledged data. */
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		SSL_set_fd(c->ssl, fd);
 		peer_name(fd, c->peer, sizeof(c->peer));
 		c->state = C_HANDSHAKE;
@@ -607,8 +623,10 @@ static void on_accept(pl_loop_t *loop, int lfd, uint32_t ev, void *arg)
 		op->nconns++;
 		c->w = pl_loop_watch(loop, fd, EPOLLIN, conn_io, c);
 		conn_touch(c);
-		if (!c->w)
+		if (!c->w) {
 			conn_close(c);
+			conn_release(c);
+		}
 	}
 }
 
@@ -632,8 +650,8 @@ void op_conn_close_all(op_t *op)
 	op_conn_t *c = op->conns;
 	while (c) {
 		op_conn_t *next = c->next;
-		if (!c->closed)
-			conn_close(c);
+		conn_close(c);
+		conn_release(c);
 		c = next;
 	}
 }
