@@ -42,7 +42,7 @@ CFLAGS    ?= $(OPT) -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DPL_VERSION='"$(VERSION)"' \
              -DPL_PREFIX='"$(PREFIX)"' $(WARN) $(CFLAGS) $(SANFLAGS) \
              -Iproto -Icommon -MMD -MP $(PKG_CFLAGS)
-ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
+ALL_LDFLAGS := -Wl,--as-needed $(LDFLAGS) $(SANFLAGS)
 
 BIN       := $(BUILD)/bin
 OBJ       := $(BUILD)/obj

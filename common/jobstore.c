@@ -43,6 +43,12 @@ struct pl_jobstore {
 	size_t ninflight;
 	uint64_t reserved;	/* bytes they announced */
 	int64_t last_created_ms;
+	/* Group commit of directory fsyncs (pl_jobstore_sync_dir). */
+	pthread_mutex_t gc_mu;
+	pthread_cond_t gc_cv;
+	uint64_t gc_asked, gc_done;
+	int gc_busy, gc_rc;
+	pl_err_t gc_err;
 };
 
 #define WRITEBACK_STEP (8u * 1024u * 1024u)
@@ -1222,7 +1228,9 @@ int pl_jobstore_open(pl_jobstore_t **jsp, const pl_jobstore_opts_t *o,
 	*jsp = NULL;
 	if (js == NULL)
 		return pl_js_fail(err, PL_JS_EIO, "out of memory");
-	if (pthread_mutex_init(&js->mu, NULL) != 0) {
+	if (pthread_mutex_init(&js->gc_mu, NULL) != 0 ||
+	    pthread_cond_init(&js->gc_cv, NULL) != 0 ||
+	    pthread_mutex_init(&js->mu, NULL) != 0) {
 		free(js);
 		return pl_js_fail(err, PL_JS_EIO, "cannot create a mutex");
 	}
@@ -1248,6 +1256,8 @@ void pl_jobstore_close(pl_jobstore_t *js)
 	OPENSSL_cleanse(js->mkey, sizeof(js->mkey));
 	free(js->jobs);
 	pthread_mutex_destroy(&js->mu);
+	pthread_mutex_destroy(&js->gc_mu);
+	pthread_cond_destroy(&js->gc_cv);
 	free(js);
 }
 
@@ -1256,9 +1266,39 @@ unsigned pl_jobstore_corrupt_count(const pl_jobstore_t *js)
 	return js->corrupt;
 }
 
+/* Group commit: every caller needs a directory fsync that started after
+ * its rename. One caller at a time runs it; whoever arrives meanwhile
+ * waits for the next one, which then covers all of them. Concurrent small
+ * jobs thus share directory fsyncs (make bench: 4 KiB jobs). */
 int pl_jobstore_sync_dir(pl_jobstore_t *js, pl_err_t *err)
 {
-	return sync_dir(js, err);
+	pthread_mutex_lock(&js->gc_mu);
+	uint64_t mine = ++js->gc_asked;
+	int rc = PL_JS_OK;
+	while (js->gc_done < mine) {
+		if (js->gc_busy) {
+			pthread_cond_wait(&js->gc_cv, &js->gc_mu);
+			continue;
+		}
+		uint64_t covers = js->gc_asked;
+		js->gc_busy = 1;
+		pthread_mutex_unlock(&js->gc_mu);
+		pl_err_t e = { .msg = "" };
+		int r = sync_dir(js, &e);
+		pthread_mutex_lock(&js->gc_mu);
+		js->gc_busy = 0;
+		js->gc_done = covers;
+		js->gc_rc = r;
+		js->gc_err = e;
+		pthread_cond_broadcast(&js->gc_cv);
+	}
+	if (js->gc_rc < 0) {
+		rc = js->gc_rc;
+		if (err)
+			*err = js->gc_err;
+	}
+	pthread_mutex_unlock(&js->gc_mu);
+	return rc;
 }
 
 /* ---- queries ---- */
