@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -324,6 +325,7 @@ int sv_reload(sv_sup_t *sup, pl_err_t *err)
 		}
 	}
 	sv_config_free(&old);
+	malloc_trim(0);
 	sv_check_shutdown(sup);
 	pl_info("configuration reloaded from %s", sup->config_file);
 	return 0;
@@ -416,6 +418,9 @@ static int run(sv_sup_t *sup)
 	for (int i = 0; i < sup->nsvcs; i++)
 		sv_svc_start(sup->svcs[i]);
 	pl_loop_timer(sup->loop, 1000, ownlog_check, sup);
+	/* Parsing the config left freed heap behind; give it back, the
+	 * supervisor is meant to stay small. */
+	malloc_trim(0);
 	int rc = pl_loop_run(sup->loop) < 0 ? 1 : 0;
 	reap_all_blocking(sup);
 	sv_jobops_free_all(sup);
