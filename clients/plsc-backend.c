@@ -108,6 +108,7 @@ static int exit_for(int rc)
 	case SUB_ETLS: return CUPS_BACKEND_STOP;           /* admin must fix trust */
 	case SUB_EAUTH: return CUPS_BACKEND_STOP;          /* admin must fix the token */
 	case SUB_EREFUSED: return CUPS_BACKEND_CANCEL;     /* this job can't be taken */
+	case SUB_EBUSY: return CUPS_BACKEND_RETRY;         /* the server says: later */
 	case SUB_EIO: return CUPS_BACKEND_RETRY_CURRENT;
 	default: return CUPS_BACKEND_FAILED;
 	}

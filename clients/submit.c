@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -21,6 +22,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include "pl_proto.h"
 #include "pl_tls.h"
@@ -143,8 +145,17 @@ static int tls_connect(sub_t *s)
 		return fail(s, SUB_ETLS, "SSL_new failed");
 	SSL_set_fd(s->ssl, s->fd);
 	SSL_set_tlsext_host_name(s->ssl, s->o->host);
-	if (s->o->ca)
-		SSL_set1_host(s->ssl, s->o->host);
+	if (s->o->ca) {
+		/* Check the name we dialled: a DNS name, or an address
+		 * against the certificate's IP entries. */
+		unsigned char a[16];
+		X509_VERIFY_PARAM *vp = SSL_get0_param(s->ssl);
+		if (inet_pton(AF_INET, s->o->host, a) == 1 ||
+		    inet_pton(AF_INET6, s->o->host, a) == 1)
+			X509_VERIFY_PARAM_set1_ip_asc(vp, s->o->host);
+		else
+			SSL_set1_host(s->ssl, s->o->host);
+	}
 	for (;;) {
 		ERR_clear_error();
 		int rc = SSL_connect(s->ssl);
@@ -205,8 +216,9 @@ static int recv_result(sub_t *s, char *job_id, size_t idsz)
 		pl_frame_get_str(&f, PL_TAG_JOB_ID, job_id, idsz);
 	if (st == PL_STATUS_OK)
 		return SUB_OK;
-	return fail(s, st == PL_STATUS_AUTH ? SUB_EAUTH : SUB_EREFUSED,
-		    "refused by the server: %s", text);
+	return fail(s, st == PL_STATUS_AUTH ? SUB_EAUTH
+		    : (st == PL_STATUS_BUSY || st == PL_STATUS_ERROR) ? SUB_EBUSY
+		    : SUB_EREFUSED, "refused by the server: %s", text);
 }
 
 static int send_begin(sub_t *s, uint64_t size)

@@ -24,6 +24,7 @@ typedef enum {
 	SUB_ETLS,     /* TLS failed or the server's identity did not match */
 	SUB_EAUTH,    /* token refused */
 	SUB_EREFUSED, /* job refused (quota, size, unknown printer, ...) */
+	SUB_EBUSY,    /* server busy, shutting down or a server error: later */
 	SUB_EIO,      /* local file, or the connection broke mid-way */
 	SUB_EUSAGE,
 } sub_err_t;

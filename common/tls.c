@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "pl_util.h"
 
@@ -69,6 +70,26 @@ static int write_pem_cert(const char *path, X509 *x)
 	return (fclose(f) == 0 && ok) ? 0 : -1;
 }
 
+/* Names a client can check with --ca: this host's name and loopback.
+ * Clients that reach the server by another name pin its fingerprint. */
+static int add_san(X509 *x)
+{
+	char host[256] = "localhost", san[600];
+	X509V3_CTX v3;
+	if (gethostname(host, sizeof(host) - 1) < 0 || !host[0] ||
+	    strpbrk(host, ",:"))
+		pl_strlcpy(host, "localhost", sizeof(host));
+	snprintf(san, sizeof(san), "DNS:%s,DNS:localhost,IP:127.0.0.1,IP:::1", host);
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
+	if (!ext)
+		return -1;
+	int ok = X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok ? 0 : -1;
+}
+
 static X509 *make_cert(EVP_PKEY *pk, const char *cn)
 {
 	X509 *x = X509_new();
@@ -90,7 +111,7 @@ static X509 *make_cert(EVP_PKEY *pk, const char *cn)
 	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
 				   (const unsigned char *)cn, -1, -1, 0);
 	X509_set_issuer_name(x, name);
-	if (!X509_sign(x, pk, EVP_sha256()))
+	if (add_san(x) < 0 || !X509_sign(x, pk, EVP_sha256()))
 		goto fail;
 	BN_free(bn);
 	return x;

@@ -326,8 +326,12 @@ static void on_data(op_conn_t *c, const pl_frame_t *f)
 		conn_fail(c, f->seq, PL_STATUS_BADREQ, "SUBMIT_DATA without a payload");
 		return;
 	}
-	if (pl_jobw_write(c->jw, fl.val, fl.len, &err) < 0) {
-		conn_fail(c, f->seq, PL_STATUS_BADREQ, "%s", err.msg);
+	int rc = pl_jobw_write(c->jw, fl.val, fl.len, &err);
+	if (rc < 0) {
+		/* A full disk is the "no room" answer, like a quota. */
+		conn_fail(c, f->seq, rc == PL_JS_EINVAL ? PL_STATUS_BADREQ
+				   : rc == PL_JS_EIO ? PL_STATUS_QUOTA : PL_STATUS_ERROR,
+			  "%s", err.msg);
 		return;
 	}
 	c->received += fl.len;
@@ -369,7 +373,8 @@ static void commit_done(void *arg)
 	if (c->commit_rc < 0) {
 		conn_fail(c, c->end_seq,
 			  c->commit_rc == PL_JS_EINVAL ? PL_STATUS_INTEGRITY :
-			  c->commit_rc == PL_JS_EQUOTA ? PL_STATUS_QUOTA : PL_STATUS_ERROR,
+			  (c->commit_rc == PL_JS_EQUOTA || c->commit_rc == PL_JS_EIO)
+				  ? PL_STATUS_QUOTA : PL_STATUS_ERROR,
 			  "%s", c->commit_err.msg);
 		conn_release(c);
 		return;

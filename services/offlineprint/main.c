@@ -114,27 +114,58 @@ static int open_tls(op_t *op, const pl_cnode_t *cfg, pl_err_t *err)
 	return 0;
 }
 
-static void expiry_done(void *arg)
-{
-	(void)arg;
-}
+typedef struct {
+	op_t *op;
+	pl_job_meta_t *gone; /* shredded: for the job events */
+	size_t ngone;
+	int failed;
+	pl_err_t err;
+} expiry_t;
 
 static void expiry_work(void *arg)
 {
-	op_t *op = arg;
-	pl_err_t err;
-	int n = pl_jobstore_expire(op->store, pl_log_now_ms(), &err);
-	if (n > 0)
-		pl_info("shredded %d expired job%s", n, n == 1 ? "" : "s");
-	else if (n < 0)
-		pl_err("expiry: %s", err.msg);
+	expiry_t *x = arg;
+	pl_job_meta_t *jobs = NULL;
+	size_t n = 0;
+	int64_t now = pl_log_now_ms();
+	if (pl_jobstore_list(x->op->store, NULL, &jobs, &n) < 0)
+		return;
+	x->gone = calloc(n ? n : 1, sizeof(*x->gone));
+	for (size_t i = 0; x->gone && i < n; i++) {
+		if (jobs[i].expires_ms > now)
+			continue;
+		if (pl_jobstore_delete(x->op->store, jobs[i].id, &x->err) == 0)
+			x->gone[x->ngone++] = jobs[i];
+		else
+			x->failed++;
+	}
+	free(jobs);
+}
+
+static void expiry_done(void *arg)
+{
+	expiry_t *x = arg;
+	if (x->ngone)
+		pl_info("shredded %zu expired job%s", x->ngone, x->ngone == 1 ? "" : "s");
+	for (size_t i = 0; i < x->ngone; i++)
+		op_event(x->op, "expired", &x->gone[i], NULL);
+	if (x->failed)
+		pl_err("expiry: %d job(s) could not be shredded: %s", x->failed,
+		       x->err.msg);
+	free(x->gone);
+	free(x);
 }
 
 static void expiry_tick(pl_loop_t *loop, void *arg)
 {
 	op_t *op = arg;
 	op->expiry_timer = pl_loop_timer(loop, op->expiry_check_ms, expiry_tick, op);
-	pl_work_submit(op->disk, expiry_work, expiry_done, op);
+	expiry_t *x = calloc(1, sizeof(*x));
+	if (x) {
+		x->op = op;
+		if (pl_work_submit(op->disk, expiry_work, expiry_done, x) < 0)
+			free(x);
+	}
 }
 
 static int op_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)

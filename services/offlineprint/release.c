@@ -247,13 +247,19 @@ void op_handle_release(op_t *op, const pl_frame_t *f)
 		return;
 	}
 	pl_strlcpy(t->uri, p.uri, sizeof(t->uri));
-	if (pl_work_submit(op->print, release_work, release_done, t) < 0)
-		free(t);
+	if (pl_work_submit(op->print, release_work, release_done, t) < 0) {
+		for (int i = 0; i < t->nitems; i++)
+			set_result(&t->items[i], PL_STATUS_BUSY, "out of memory; try again");
+		release_done(t); /* an answer, never silence */
+	}
 }
 
 void op_handle_delete(op_t *op, const pl_frame_t *f)
 {
 	rel_task_t *t = task_from(op, f, 1);
-	if (t && pl_work_submit(op->disk, release_work, release_done, t) < 0)
-		free(t);
+	if (t && pl_work_submit(op->disk, release_work, release_done, t) < 0) {
+		for (int i = 0; i < t->nitems; i++)
+			set_result(&t->items[i], PL_STATUS_BUSY, "out of memory; try again");
+		release_done(t);
+	}
 }

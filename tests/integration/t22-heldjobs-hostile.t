@@ -3,7 +3,7 @@
 # dropped), while other clients keep being served.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 16
+plan 22
 
 rec_start P1
 op_config
@@ -57,4 +57,18 @@ is "$(plsc jobs --json | jq '[.jobs[] | select(.user == "mallory")] | length')" 
 	"none of the bad uploads left a job"
 id2=$(submit ws2 bob "$T/doc")
 like "$id2" "^[0-9a-f]{32}$" "the service still serves good clients"
+
+# Checking the server's identity: its self-signed certificate as a CA
+# (it names this host and loopback), or its fingerprint pinned.
+cert="$T/lib/$OP/tls-cert.pem"
+sub() { "$BIN/plsc-submit" --server "$1" --token-file "$T/token-ws2" --user bob "${@:2}" "$T/doc"; }
+like "$(sub "127.0.0.1:$OP_PORT" --ca "$cert")" "^[0-9a-f]{32}$" "--ca with the server certificate, by address"
+like "$(sub "localhost:$OP_PORT" --ca "$cert")" "^[0-9a-f]{32}$" "--ca with the server certificate, by name"
+fp=$(openssl x509 -in "$cert" -noout -fingerprint -sha256 | cut -d= -f2)
+like "$(sub "127.0.0.1:$OP_PORT" --fingerprint "$fp")" "^[0-9a-f]{32}$" "--fingerprint pins the certificate"
+out=$(sub "127.0.0.1:$OP_PORT" --fingerprint "00:${fp#*:}" 2>&1); rc=$?
+is "$rc" 1 "a wrong fingerprint is refused (1)"
+like "$out" "fingerprint .* does not match" "with a clear message"
+out=$(sub "127.0.0.1:$OP_PORT" 2>&1); rc=$?
+is "$rc" 2 "no way to check the server is a usage error (2)"
 t_done

@@ -4,7 +4,7 @@
 # arrives; the CUPS backend run the way cupsd runs it holds a job.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 16
+plan 17
 
 op_config '{"expiry_seconds": 3, "expiry_check_s": 1}'
 sup_start
@@ -35,6 +35,8 @@ wait_until 10 bash -c "[ ! -e '$T/lib/$OP/jobs/$id.job' ]"
 ok $? "it is shredded after expiry"
 grep -q "shredded 1 expired job" "$T/log/$OP.log"
 ok $? "and the log says so"
+wait_until 5 grep -q '"event":"expired".*"user":"bob"' "$T/log/job-events.jsonl"
+ok $? "and job-events.jsonl records the expiry"
 
 # A PDF to ippeveprinter, a real IPP printer.
 ipp_start
