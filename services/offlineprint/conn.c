@@ -200,6 +200,20 @@ static void conn_fail(op_conn_t *c, uint32_t seq, uint32_t status,
 
 /* ---- the protocol ---- */
 
+/* The client's answer for a job-store error: no room (quota, full disk)
+ * is QUOTA, a broken request is BADREQ or INTEGRITY, the rest ERROR. */
+static uint32_t store_status(int rc, const pl_err_t *err, int at_commit)
+{
+	if (rc == PL_JS_EQUOTA)
+		return PL_STATUS_QUOTA;
+	if (rc == PL_JS_EINVAL)
+		return at_commit ? PL_STATUS_INTEGRITY : PL_STATUS_BADREQ;
+	if (rc == PL_JS_EIO && (strstr(err->msg, "no space") ||
+				strstr(err->msg, "quota")))
+		return PL_STATUS_QUOTA;
+	return PL_STATUS_ERROR;
+}
+
 static int valid_text(const char *s, size_t max)
 {
 	size_t n = strlen(s);
@@ -304,8 +318,7 @@ static void on_begin(op_conn_t *c, const pl_frame_t *f)
 	}
 	int rc = pl_jobstore_begin(op->store, &m, &c->jw, &err);
 	if (rc < 0) {
-		conn_fail(c, f->seq, rc == PL_JS_EQUOTA ? PL_STATUS_QUOTA : PL_STATUS_ERROR,
-			  "%s", err.msg);
+		conn_fail(c, f->seq, store_status(rc, &err, 0), "%s", err.msg);
 		return;
 	}
 	c->meta = m;
@@ -329,9 +342,7 @@ static void on_data(op_conn_t *c, const pl_frame_t *f)
 	int rc = pl_jobw_write(c->jw, fl.val, fl.len, &err);
 	if (rc < 0) {
 		/* A full disk is the "no room" answer, like a quota. */
-		conn_fail(c, f->seq, rc == PL_JS_EINVAL ? PL_STATUS_BADREQ
-				   : rc == PL_JS_EIO ? PL_STATUS_QUOTA : PL_STATUS_ERROR,
-			  "%s", err.msg);
+		conn_fail(c, f->seq, store_status(rc, &err, 0), "%s", err.msg);
 		return;
 	}
 	c->received += fl.len;
@@ -372,10 +383,8 @@ static void commit_done(void *arg)
 	}
 	if (c->commit_rc < 0) {
 		conn_fail(c, c->end_seq,
-			  c->commit_rc == PL_JS_EINVAL ? PL_STATUS_INTEGRITY :
-			  (c->commit_rc == PL_JS_EQUOTA || c->commit_rc == PL_JS_EIO)
-				  ? PL_STATUS_QUOTA : PL_STATUS_ERROR,
-			  "%s", c->commit_err.msg);
+			  store_status(c->commit_rc, &c->commit_err, 1), "%s",
+			  c->commit_err.msg);
 		conn_release(c);
 		return;
 	}
