@@ -176,6 +176,19 @@ static void print_results(const pl_frame_t *f)
 	}
 }
 
+/* The reply's MESSAGE: stdout on success, stderr (and EXIT_FAIL) if not. */
+static int print_outcome(const pl_frame_t *f)
+{
+	char msg[512] = "";
+	pl_frame_get_str(f, PL_TAG_MESSAGE, msg, sizeof(msg));
+	if (f->flags & PL_FLAG_ERROR) {
+		fprintf(stderr, "plsc: %s\n", msg);
+		return EXIT_FAIL;
+	}
+	printf("%s\n", msg);
+	return EXIT_OK;
+}
+
 int plsc_cmd_release(plsc_t *p, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -209,14 +222,7 @@ int plsc_cmd_release(plsc_t *p, int argc, char **argv)
 	pl_msg_add_str(&m, PL_TAG_MODE, all ? "all" : "most-recent");
 	rc = call(p, &m, RELEASE_TIMEOUT_MS, &f, &c);
 	if (rc == EXIT_OK) {
-		char msg[512] = "";
-		pl_frame_get_str(&f, PL_TAG_MESSAGE, msg, sizeof(msg));
-		if (f.flags & PL_FLAG_ERROR) {
-			fprintf(stderr, "plsc: %s\n", msg);
-			rc = EXIT_FAIL;
-		} else {
-			printf("%s\n", msg);
-		}
+		rc = print_outcome(&f);
 		print_results(&f);
 	}
 	ctl_close(&c);
@@ -238,16 +244,8 @@ int plsc_cmd_delete(plsc_t *p, int argc, char **argv)
 	pl_msg_init(&m, PL_MSG_CTL_DELETE, 0, ctl_next_seq(&c));
 	pl_msg_add_str(&m, PL_TAG_JOB_ID, argv[1]);
 	rc = call(p, &m, CTL_TIMEOUT_MS, &f, &c);
-	if (rc == EXIT_OK) {
-		char msg[512] = "";
-		pl_frame_get_str(&f, PL_TAG_MESSAGE, msg, sizeof(msg));
-		if (f.flags & PL_FLAG_ERROR) {
-			fprintf(stderr, "plsc: %s\n", msg);
-			rc = EXIT_FAIL;
-		} else {
-			printf("%s\n", msg);
-		}
-	}
+	if (rc == EXIT_OK)
+		rc = print_outcome(&f);
 	ctl_close(&c);
 	return rc;
 }
