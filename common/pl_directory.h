@@ -14,7 +14,7 @@
 
 #include "pl_config.h" /* pl_err_t */
 
-#define PL_DIR_SCHEMA_VERSION 1
+#define PL_DIR_SCHEMA_VERSION 2
 #define PL_TOKEN_MAX 96
 
 typedef struct pl_dir pl_dir_t;
@@ -60,5 +60,60 @@ int pl_dir_token_verify(pl_dir_t *d, const char *token, char *workstation,
 int pl_dir_token_revoke(pl_dir_t *d, const char *which, pl_err_t *err);
 int pl_dir_token_list(pl_dir_t *d, pl_dir_token_t **out, size_t *n,
 		      pl_err_t *err);
+
+/* ---- users, badges, badge readers (schema version 2) ---- */
+
+#define PL_DIR_MAX_BADGES 8
+#define PL_DIR_MAX_EMAILS 4
+
+typedef struct {
+	char username[128];
+	char display_name[256];
+	char emails[PL_DIR_MAX_EMAILS][256];
+	int nemails;
+	char groups[512]; /* comma-separated */
+	char badges[PL_DIR_MAX_BADGES][65]; /* canonical IDs (pl_badge) */
+	int nbadges;
+	int has_pin;
+	char source[16]; /* "local", "ldap", "scim" */
+	int64_t created_ms, updated_ms;
+} pl_dir_user_t;
+
+typedef struct {
+	char name[128];
+	char address[256];  /* IP address (or host) of the reader */
+	char direction[16]; /* "connect" (it connects to us) or "listen" (we dial it) */
+	int port;	    /* its port when we dial; 0 otherwise */
+	char format[512];   /* JSON frame format (pl_badge_format_parse) */
+	char printer[128];
+	char mode[16];	    /* "most-recent" or "all" */
+} pl_dir_reader_t;
+
+/* Users. put adds or replaces (replace=1) a user with its emails and
+ * badges; a badge already owned by another user is refused ("badge ...
+ * already belongs to bob"). pin (may be NULL: keep / none) is stored as a
+ * salted slow hash (scrypt). get: 0 found, 1 not found, -1 error. */
+int pl_dir_user_put(pl_dir_t *d, const pl_dir_user_t *u, const char *pin,
+		    int replace, pl_err_t *err);
+int pl_dir_user_del(pl_dir_t *d, const char *username, pl_err_t *err);
+int pl_dir_user_get(pl_dir_t *d, const char *username, pl_dir_user_t *out,
+		    pl_err_t *err);
+int pl_dir_user_list(pl_dir_t *d, pl_dir_user_t **out, size_t *n,
+		     pl_err_t *err);
+/* The owner of a canonical badge ID: 0 found, 1 unknown, -1 error. */
+int pl_dir_badge_user(pl_dir_t *d, const char *badge, char *username,
+		      size_t usz, pl_err_t *err);
+/* Check a PIN: 1 right, 0 wrong or no PIN set, -1 error. */
+int pl_dir_pin_check(pl_dir_t *d, const char *username, const char *pin,
+		     pl_err_t *err);
+int pl_dir_pin_set(pl_dir_t *d, const char *username, const char *pin,
+		   pl_err_t *err);
+
+/* Badge readers. */
+int pl_dir_reader_put(pl_dir_t *d, const pl_dir_reader_t *r, int replace,
+		      pl_err_t *err);
+int pl_dir_reader_del(pl_dir_t *d, const char *name, pl_err_t *err);
+int pl_dir_reader_list(pl_dir_t *d, pl_dir_reader_t **out, size_t *n,
+		       pl_err_t *err);
 
 #endif
