@@ -14,7 +14,7 @@
 
 #include "pl_config.h" /* pl_err_t */
 
-#define PL_DIR_SCHEMA_VERSION 2
+#define PL_DIR_SCHEMA_VERSION 1 /* 2 once users, badges and readers land */
 #define PL_TOKEN_MAX 96
 
 typedef struct pl_dir pl_dir_t;
