@@ -1,11 +1,14 @@
 /* Internals of the directory shared by directory.c (connection, printers,
- * tokens) and directory-schema.c (versioned migrations). */
+ * tokens), directory-schema.c (versioned migrations), directory-users.c
+ * (users, badges, PINs) and directory-readers.c (badge readers). */
 #ifndef PL_DIRECTORY_PRIVATE_H
 #define PL_DIRECTORY_PRIVATE_H
 
 #include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "pl_directory.h"
 
@@ -31,6 +34,32 @@ int pl_dir_sqlfail(pl_dir_t *d, pl_err_t *err, const char *what);
 int pl_dir_exec(pl_dir_t *d, const char *sql, const char *what, pl_err_t *err);
 /* Run a statement that yields one integer (e.g. "PRAGMA user_version"). */
 int pl_dir_query_int(pl_dir_t *d, const char *sql, int *out, pl_err_t *err);
+
+/* Prepare; NULL (err set) on failure. */
+sqlite3_stmt *pl_dir_prepare(pl_dir_t *d, const char *sql, pl_err_t *err);
+/* Step a statement that yields no rows and finalize it: the (extended)
+ * result code, SQLITE_DONE on success (err set otherwise). */
+int pl_dir_run(pl_dir_t *d, sqlite3_stmt *st, const char *what, pl_err_t *err);
+/* SQLITE_STATIC: s must outlive the statement. 0 or -1. */
+int pl_dir_bind_text(sqlite3_stmt *st, int i, const char *s);
+/* A text column, "" for NULL. */
+const char *pl_dir_col_text(sqlite3_stmt *st, int i);
+int64_t pl_dir_now_ms(void);
+/* The handle's mutex (see struct pl_dir). */
+void pl_dir_lock(pl_dir_t *d);
+void pl_dir_unlock(pl_dir_t *d);
+/* BEGIN IMMEDIATE (write) or BEGIN (a consistent read of several
+ * statements). end commits when rc >= 0 and returns rc, else (or if the
+ * commit fails) rolls back and returns -1. Both under the mutex. */
+int pl_dir_begin(pl_dir_t *d, int write, const char *what, pl_err_t *err);
+int pl_dir_end(pl_dir_t *d, int rc, const char *what, pl_err_t *err);
+/* Collect every row of a query into a malloc'ed array of elem-sized
+ * elements filled by row(); the caller frees *out (NULL when empty). */
+int pl_dir_collect(pl_dir_t *d, const char *sql, size_t elem,
+		   void (*row)(sqlite3_stmt *, void *), void **out, size_t *n,
+		   const char *what, pl_err_t *err);
+/* A printer or reader name: [A-Za-z0-9._-]{1,127}. */
+int pl_dir_valid_name(const char *s);
 
 /* Read-write open: bring the schema up to PL_DIR_SCHEMA_VERSION, one
  * migration per transaction. Read-only open: require exactly that version.

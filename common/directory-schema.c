@@ -26,6 +26,41 @@ static const char *const migrations[] = {
 	" revoked INTEGER NOT NULL DEFAULT 0);"
 	/* revoke and list go by workstation */
 	"CREATE INDEX tokens_workstation ON tokens(workstation, created_ms);",
+
+	/* 2: users with their emails and badges, badge readers. The
+	 * children cascade with their user (PRAGMA foreign_keys=ON on every
+	 * connection). pin_hash NULL: no PIN. A reader's printer is checked
+	 * when the reader is put, not by a foreign key: deleting a printer
+	 * must not fail on, nor silently delete, the readers that name it. */
+	"CREATE TABLE users("
+	" username TEXT PRIMARY KEY,"
+	" display_name TEXT NOT NULL DEFAULT '',"
+	" groups TEXT NOT NULL DEFAULT '',"
+	" pin_hash TEXT,"
+	" source TEXT NOT NULL DEFAULT 'local'"
+	"  CHECK(source IN ('local', 'ldap', 'scim')),"
+	" created_ms INTEGER NOT NULL,"
+	" updated_ms INTEGER NOT NULL);"
+	"CREATE TABLE user_emails("
+	" username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,"
+	" email TEXT NOT NULL,"
+	" PRIMARY KEY(username, email));"
+	/* the Email service finds the sender by address */
+	"CREATE INDEX user_emails_email ON user_emails(email);"
+	"CREATE TABLE badges("
+	" badge_id TEXT PRIMARY KEY,"
+	" username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE);"
+	/* a user's badges, and the cascade, go by username */
+	"CREATE INDEX badges_username ON badges(username);"
+	"CREATE TABLE readers("
+	" name TEXT PRIMARY KEY,"
+	" address TEXT NOT NULL,"
+	" direction TEXT NOT NULL CHECK(direction IN ('connect', 'listen')),"
+	" port INTEGER NOT NULL DEFAULT 0 CHECK(port BETWEEN 0 AND 65535),"
+	" format TEXT NOT NULL,"
+	" printer TEXT NOT NULL,"
+	" mode TEXT NOT NULL CHECK(mode IN ('most-recent', 'all')),"
+	" created_ms INTEGER NOT NULL);",
 };
 
 _Static_assert(PL_ARRAY_LEN(migrations) == PL_DIR_SCHEMA_VERSION,

@@ -1,6 +1,8 @@
 /* The directory (DESIGN.md §6): an SQLite database in WAL mode holding
- * printers and workstation tokens. Every statement is prepared with bound
- * parameters; inputs are validated here, at the edge, before any SQL. */
+ * printers and workstation tokens; users, badges and PINs live in
+ * directory-users.c, badge readers in directory-readers.c. Every statement
+ * is prepared with bound parameters; inputs are validated here, at the
+ * edge, before any SQL. */
 #include "directory-private.h"
 
 #include <errno.h>
@@ -70,7 +72,7 @@ int pl_dir_exec(pl_dir_t *d, const char *sql, const char *what, pl_err_t *err)
 	return -1;
 }
 
-static sqlite3_stmt *dir_prepare(pl_dir_t *d, const char *sql, pl_err_t *err)
+sqlite3_stmt *pl_dir_prepare(pl_dir_t *d, const char *sql, pl_err_t *err)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(d->db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -83,7 +85,7 @@ static sqlite3_stmt *dir_prepare(pl_dir_t *d, const char *sql, pl_err_t *err)
 
 int pl_dir_query_int(pl_dir_t *d, const char *sql, int *out, pl_err_t *err)
 {
-	sqlite3_stmt *st = dir_prepare(d, sql, err);
+	sqlite3_stmt *st = pl_dir_prepare(d, sql, err);
 	if (!st)
 		return -1;
 	int rc = sqlite3_step(st);
@@ -99,8 +101,8 @@ int pl_dir_query_int(pl_dir_t *d, const char *sql, int *out, pl_err_t *err)
 /* Step a statement that yields no rows and finalize it. Returns the
  * (extended) result code, SQLITE_DONE on success; err is set otherwise so
  * callers need only look at the code for the cases they handle. */
-static int dir_run(pl_dir_t *d, sqlite3_stmt *st, const char *what,
-		   pl_err_t *err)
+int pl_dir_run(pl_dir_t *d, sqlite3_stmt *st, const char *what,
+	       pl_err_t *err)
 {
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
@@ -109,32 +111,46 @@ static int dir_run(pl_dir_t *d, sqlite3_stmt *st, const char *what,
 	return rc;
 }
 
-static int bind_text(sqlite3_stmt *st, int i, const char *s)
+int pl_dir_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) == SQLITE_OK ? 0 : -1;
 }
 
-static const char *col_text(sqlite3_stmt *st, int i)
+const char *pl_dir_col_text(sqlite3_stmt *st, int i)
 {
 	const unsigned char *s = sqlite3_column_text(st, i);
 	return s ? (const char *)s : "";
 }
 
-static int64_t now_ms(void)
+int64_t pl_dir_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void dir_lock(pl_dir_t *d)
+void pl_dir_lock(pl_dir_t *d)
 {
 	pthread_mutex_lock(&d->mu);
 }
 
-static void dir_unlock(pl_dir_t *d)
+void pl_dir_unlock(pl_dir_t *d)
 {
 	pthread_mutex_unlock(&d->mu);
+}
+
+int pl_dir_begin(pl_dir_t *d, int write, const char *what, pl_err_t *err)
+{
+	return pl_dir_exec(d, write ? "BEGIN IMMEDIATE" : "BEGIN", what, err);
+}
+
+int pl_dir_end(pl_dir_t *d, int rc, const char *what, pl_err_t *err)
+{
+	if (rc >= 0 && pl_dir_exec(d, "COMMIT", what, err) == 0)
+		return rc;
+	/* Keeps the first error: err already says what went wrong. */
+	(void)sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
 }
 
 /* Grow a result array to hold n + 1 elements; NULL on allocation failure
@@ -153,16 +169,16 @@ static void *grow(void *arr, size_t n, size_t *cap, size_t elem)
 /* Run a query and collect every row into a malloc'ed array of elem-sized
  * elements filled by row(). The caller frees *out; an empty result is
  * *out == NULL, *n == 0. */
-static int dir_collect(pl_dir_t *d, const char *sql, size_t elem,
-		       void (*row)(sqlite3_stmt *, void *), void **out,
-		       size_t *n, const char *what, pl_err_t *err)
+int pl_dir_collect(pl_dir_t *d, const char *sql, size_t elem,
+		   void (*row)(sqlite3_stmt *, void *), void **out, size_t *n,
+		   const char *what, pl_err_t *err)
 {
 	unsigned char *arr = NULL;
 	size_t cnt = 0, cap = 0;
 	int rc;
 	*out = NULL;
 	*n = 0;
-	sqlite3_stmt *st = dir_prepare(d, sql, err);
+	sqlite3_stmt *st = pl_dir_prepare(d, sql, err);
 	if (!st)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -223,16 +239,16 @@ static int prepare_create(const char *path, pl_err_t *err)
 
 static int want_wal(pl_dir_t *d, pl_err_t *err)
 {
-	sqlite3_stmt *st = dir_prepare(d, "PRAGMA journal_mode=WAL", err);
+	sqlite3_stmt *st = pl_dir_prepare(d, "PRAGMA journal_mode=WAL", err);
 	if (!st)
 		return -1;
 	int rc = sqlite3_step(st);
-	int ok = rc == SQLITE_ROW && strcmp(col_text(st, 0), "wal") == 0;
+	int ok = rc == SQLITE_ROW && strcmp(pl_dir_col_text(st, 0), "wal") == 0;
 	if (rc != SQLITE_ROW)
 		pl_dir_sqlfail(d, err, d->path);
 	else if (!ok)
 		pl_dir_fail(err, "%s: cannot switch to WAL mode (journal mode is %s)",
-			    d->path, col_text(st, 0));
+			    d->path, pl_dir_col_text(st, 0));
 	sqlite3_finalize(st);
 	return ok ? 0 : -1;
 }
@@ -303,15 +319,15 @@ void pl_dir_close(pl_dir_t *d)
 int pl_dir_schema_version(pl_dir_t *d)
 {
 	int v;
-	dir_lock(d);
+	pl_dir_lock(d);
 	int rc = pl_dir_query_int(d, "PRAGMA user_version", &v, NULL);
-	dir_unlock(d);
+	pl_dir_unlock(d);
 	return rc < 0 ? -1 : v;
 }
 
 /* ---- printers ---- */
 
-static int valid_printer_name(const char *s)
+int pl_dir_valid_name(const char *s)
 {
 	size_t n = strnlen(s, 128);
 	if (n == 0 || n > 127)
@@ -331,7 +347,7 @@ static int valid_printer_name(const char *s)
  * module, which knows what it can deliver to. */
 static int printer_check(const pl_dir_printer_t *p, pl_err_t *err)
 {
-	if (!valid_printer_name(p->name))
+	if (!pl_dir_valid_name(p->name))
 		return pl_dir_fail(err, "invalid printer name");
 	size_t n = strnlen(p->uri, sizeof(p->uri));
 	if (n == 0)
@@ -359,18 +375,18 @@ static const char sql_printer_upsert[] =
 static int printer_insert(pl_dir_t *d, const pl_dir_printer_t *p, int replace,
 			  pl_err_t *err)
 {
-	sqlite3_stmt *st = dir_prepare(
+	sqlite3_stmt *st = pl_dir_prepare(
 		d, replace ? sql_printer_upsert : sql_printer_insert, err);
 	if (!st)
 		return -1;
-	if (bind_text(st, 1, p->name) < 0 || bind_text(st, 2, p->uri) < 0 ||
-	    bind_text(st, 3, p->location) < 0 || bind_text(st, 4, p->formats) < 0 ||
-	    sqlite3_bind_int64(st, 5, now_ms()) != SQLITE_OK) {
+	if (pl_dir_bind_text(st, 1, p->name) < 0 || pl_dir_bind_text(st, 2, p->uri) < 0 ||
+	    pl_dir_bind_text(st, 3, p->location) < 0 || pl_dir_bind_text(st, 4, p->formats) < 0 ||
+	    sqlite3_bind_int64(st, 5, pl_dir_now_ms()) != SQLITE_OK) {
 		pl_dir_sqlfail(d, err, "add printer");
 		sqlite3_finalize(st);
 		return -1;
 	}
-	int rc = dir_run(d, st, "add printer", err);
+	int rc = pl_dir_run(d, st, "add printer", err);
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
 		return pl_dir_fail(err, "printer %s already exists", p->name);
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -381,23 +397,23 @@ int pl_dir_printer_add(pl_dir_t *d, const pl_dir_printer_t *p, int replace,
 {
 	if (printer_check(p, err) < 0)
 		return -1;
-	dir_lock(d);
+	pl_dir_lock(d);
 	int rc = printer_insert(d, p, replace, err);
-	dir_unlock(d);
+	pl_dir_unlock(d);
 	return rc;
 }
 
 static int printer_delete(pl_dir_t *d, const char *name, pl_err_t *err)
 {
-	sqlite3_stmt *st = dir_prepare(d, "DELETE FROM printers WHERE name = ?1", err);
+	sqlite3_stmt *st = pl_dir_prepare(d, "DELETE FROM printers WHERE name = ?1", err);
 	if (!st)
 		return -1;
-	if (bind_text(st, 1, name) < 0) {
+	if (pl_dir_bind_text(st, 1, name) < 0) {
 		pl_dir_sqlfail(d, err, "delete printer");
 		sqlite3_finalize(st);
 		return -1;
 	}
-	if (dir_run(d, st, "delete printer", err) != SQLITE_DONE)
+	if (pl_dir_run(d, st, "delete printer", err) != SQLITE_DONE)
 		return -1;
 	if (sqlite3_changes(d->db) == 0)
 		return pl_dir_fail(err, "no printer named %s", name);
@@ -406,34 +422,34 @@ static int printer_delete(pl_dir_t *d, const char *name, pl_err_t *err)
 
 int pl_dir_printer_del(pl_dir_t *d, const char *name, pl_err_t *err)
 {
-	if (!name || !valid_printer_name(name))
+	if (!name || !pl_dir_valid_name(name))
 		return pl_dir_fail(err, "invalid printer name");
-	dir_lock(d);
+	pl_dir_lock(d);
 	int rc = printer_delete(d, name, err);
-	dir_unlock(d);
+	pl_dir_unlock(d);
 	return rc;
 }
 
 #define PRINTER_COLUMNS "SELECT name, uri, location, formats FROM printers"
 
-/* void *: also the row callback of dir_collect. */
+/* void *: also the row callback of pl_dir_collect. */
 static void printer_from_row(sqlite3_stmt *st, void *elem)
 {
 	pl_dir_printer_t *p = elem;
 	memset(p, 0, sizeof(*p));
-	pl_strlcpy(p->name, col_text(st, 0), sizeof(p->name));
-	pl_strlcpy(p->uri, col_text(st, 1), sizeof(p->uri));
-	pl_strlcpy(p->location, col_text(st, 2), sizeof(p->location));
-	pl_strlcpy(p->formats, col_text(st, 3), sizeof(p->formats));
+	pl_strlcpy(p->name, pl_dir_col_text(st, 0), sizeof(p->name));
+	pl_strlcpy(p->uri, pl_dir_col_text(st, 1), sizeof(p->uri));
+	pl_strlcpy(p->location, pl_dir_col_text(st, 2), sizeof(p->location));
+	pl_strlcpy(p->formats, pl_dir_col_text(st, 3), sizeof(p->formats));
 }
 
 static int printer_select(pl_dir_t *d, const char *name, pl_dir_printer_t *out,
 			  pl_err_t *err)
 {
-	sqlite3_stmt *st = dir_prepare(d, PRINTER_COLUMNS " WHERE name = ?1", err);
+	sqlite3_stmt *st = pl_dir_prepare(d, PRINTER_COLUMNS " WHERE name = ?1", err);
 	if (!st)
 		return -1;
-	int rc = bind_text(st, 1, name) < 0 ? SQLITE_ERROR : sqlite3_step(st);
+	int rc = pl_dir_bind_text(st, 1, name) < 0 ? SQLITE_ERROR : sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		printer_from_row(st, out);
 	else if (rc != SQLITE_DONE)
@@ -445,11 +461,11 @@ static int printer_select(pl_dir_t *d, const char *name, pl_dir_printer_t *out,
 int pl_dir_printer_get(pl_dir_t *d, const char *name, pl_dir_printer_t *out,
 		       pl_err_t *err)
 {
-	if (!name || !valid_printer_name(name))
+	if (!name || !pl_dir_valid_name(name))
 		return pl_dir_fail(err, "invalid printer name");
-	dir_lock(d);
+	pl_dir_lock(d);
 	int rc = printer_select(d, name, out, err);
-	dir_unlock(d);
+	pl_dir_unlock(d);
 	return rc;
 }
 
@@ -457,10 +473,10 @@ int pl_dir_printer_list(pl_dir_t *d, pl_dir_printer_t **out, size_t *n,
 			pl_err_t *err)
 {
 	void *arr = NULL;
-	dir_lock(d);
-	int rc = dir_collect(d, PRINTER_COLUMNS " ORDER BY name", sizeof(**out),
+	pl_dir_lock(d);
+	int rc = pl_dir_collect(d, PRINTER_COLUMNS " ORDER BY name", sizeof(**out),
 			     printer_from_row, &arr, n, "list printers", err);
-	dir_unlock(d);
+	pl_dir_unlock(d);
 	*out = arr;
 	return rc;
 }
@@ -603,21 +619,21 @@ static int valid_workstation(const char *s)
 static int token_insert(pl_dir_t *d, const char *id, const char *workstation,
 			const unsigned char hash[HASH_BYTES], pl_err_t *err)
 {
-	sqlite3_stmt *st = dir_prepare(
+	sqlite3_stmt *st = pl_dir_prepare(
 		d,
 		"INSERT INTO tokens(id, workstation, secret_sha256, created_ms)"
 		" VALUES(?1, ?2, ?3, ?4)",
 		err);
 	if (!st)
 		return -1;
-	if (bind_text(st, 1, id) < 0 || bind_text(st, 2, workstation) < 0 ||
+	if (pl_dir_bind_text(st, 1, id) < 0 || pl_dir_bind_text(st, 2, workstation) < 0 ||
 	    sqlite3_bind_blob(st, 3, hash, HASH_BYTES, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 4, now_ms()) != SQLITE_OK) {
+	    sqlite3_bind_int64(st, 4, pl_dir_now_ms()) != SQLITE_OK) {
 		pl_dir_sqlfail(d, err, "create token");
 		sqlite3_finalize(st);
 		return -1;
 	}
-	int rc = dir_run(d, st, "create token", err);
+	int rc = pl_dir_run(d, st, "create token", err);
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -665,9 +681,9 @@ int pl_dir_token_create(pl_dir_t *d, const char *workstation,
 {
 	if (!valid_workstation(workstation))
 		return pl_dir_fail(err, "invalid workstation name");
-	dir_lock(d);
+	pl_dir_lock(d);
 	int rc = token_make(d, workstation, tok, err);
-	dir_unlock(d);
+	pl_dir_unlock(d);
 	return rc;
 }
 
@@ -677,13 +693,13 @@ static int token_match(pl_dir_t *d, const char *id,
 		       const unsigned char hash[HASH_BYTES], char ws[128],
 		       pl_err_t *err)
 {
-	sqlite3_stmt *st = dir_prepare(
+	sqlite3_stmt *st = pl_dir_prepare(
 		d,
 		"SELECT workstation, secret_sha256, revoked FROM tokens WHERE id = ?1",
 		err);
 	if (!st)
 		return -1;
-	int rc = bind_text(st, 1, id) < 0 ? SQLITE_ERROR : sqlite3_step(st);
+	int rc = pl_dir_bind_text(st, 1, id) < 0 ? SQLITE_ERROR : sqlite3_step(st);
 	int ok = 0;
 	if (rc == SQLITE_ROW) {
 		const void *h = sqlite3_column_blob(st, 1);
@@ -691,7 +707,7 @@ static int token_match(pl_dir_t *d, const char *id,
 		     CRYPTO_memcmp(h, hash, HASH_BYTES) == 0 &&
 		     sqlite3_column_int(st, 2) == 0;
 		if (ok)
-			pl_strlcpy(ws, col_text(st, 0), 128);
+			pl_strlcpy(ws, pl_dir_col_text(st, 0), 128);
 	} else if (rc != SQLITE_DONE) {
 		pl_dir_sqlfail(d, err, "verify token");
 		ok = -1;
@@ -704,7 +720,7 @@ static int token_match(pl_dir_t *d, const char *id,
  * revoke that commits between our select and this update wins. */
 static int token_touch(pl_dir_t *d, const char *id, pl_err_t *err)
 {
-	sqlite3_stmt *st = dir_prepare(
+	sqlite3_stmt *st = pl_dir_prepare(
 		d,
 		/* At most once a minute: with synchronous=FULL every write is
 		 * an fsync, and a busy workstation submits many jobs a
@@ -714,13 +730,13 @@ static int token_touch(pl_dir_t *d, const char *id, pl_err_t *err)
 		err);
 	if (!st)
 		return -1;
-	if (bind_text(st, 1, id) < 0 ||
-	    sqlite3_bind_int64(st, 2, now_ms()) != SQLITE_OK) {
+	if (pl_dir_bind_text(st, 1, id) < 0 ||
+	    sqlite3_bind_int64(st, 2, pl_dir_now_ms()) != SQLITE_OK) {
 		pl_dir_sqlfail(d, err, "verify token");
 		sqlite3_finalize(st);
 		return -1;
 	}
-	if (dir_run(d, st, "verify token", err) != SQLITE_DONE)
+	if (pl_dir_run(d, st, "verify token", err) != SQLITE_DONE)
 		return -1;
 	return sqlite3_changes(d->db) == 1 ? 1 : 0;
 }
@@ -749,9 +765,9 @@ int pl_dir_token_verify(pl_dir_t *d, const char *token, char *workstation,
 			size_t wsz, pl_err_t *err)
 {
 	char ws[128] = "";
-	dir_lock(d);
+	pl_dir_lock(d);
 	int rc = token_check(d, token, ws, err);
-	dir_unlock(d);
+	pl_dir_unlock(d);
 	if (rc == 1 && workstation && wsz)
 		pl_strlcpy(workstation, ws, wsz);
 	return rc;
@@ -762,15 +778,15 @@ int pl_dir_token_verify(pl_dir_t *d, const char *token, char *workstation,
 static int token_mark_revoked(pl_dir_t *d, const char *sql, const char *key,
 			      pl_err_t *err)
 {
-	sqlite3_stmt *st = dir_prepare(d, sql, err);
+	sqlite3_stmt *st = pl_dir_prepare(d, sql, err);
 	if (!st)
 		return -1;
-	if (bind_text(st, 1, key) < 0) {
+	if (pl_dir_bind_text(st, 1, key) < 0) {
 		pl_dir_sqlfail(d, err, "revoke token");
 		sqlite3_finalize(st);
 		return -1;
 	}
-	if (dir_run(d, st, "revoke token", err) != SQLITE_DONE)
+	if (pl_dir_run(d, st, "revoke token", err) != SQLITE_DONE)
 		return -1;
 	return sqlite3_changes(d->db);
 }
@@ -802,10 +818,10 @@ int pl_dir_token_revoke(pl_dir_t *d, const char *which, pl_err_t *err)
 				   TOKEN_ID_LEN);
 	if (!by_id && !valid_workstation(which))
 		return pl_dir_fail(err, "invalid workstation name");
-	dir_lock(d);
+	pl_dir_lock(d);
 	int rc = by_id ? token_revoke_id(d, which + REVOKE_ID_PREFIX_LEN, err)
 		       : token_revoke_ws(d, which, err);
-	dir_unlock(d);
+	pl_dir_unlock(d);
 	return rc;
 }
 
@@ -813,8 +829,8 @@ static void token_from_row(sqlite3_stmt *st, void *elem)
 {
 	pl_dir_token_t *t = elem;
 	memset(t, 0, sizeof(*t));
-	pl_strlcpy(t->workstation, col_text(st, 0), sizeof(t->workstation));
-	pl_strlcpy(t->id, col_text(st, 1), sizeof(t->id));
+	pl_strlcpy(t->workstation, pl_dir_col_text(st, 0), sizeof(t->workstation));
+	pl_strlcpy(t->id, pl_dir_col_text(st, 1), sizeof(t->id));
 	t->created_ms = sqlite3_column_int64(st, 2);
 	t->last_used_ms = sqlite3_column_int64(st, 3);
 	t->revoked = sqlite3_column_int(st, 4) != 0;
@@ -830,10 +846,10 @@ int pl_dir_token_list(pl_dir_t *d, pl_dir_token_t **out, size_t *n,
 		      pl_err_t *err)
 {
 	void *arr = NULL;
-	dir_lock(d);
-	int rc = dir_collect(d, TOKEN_LIST_SQL, sizeof(**out), token_from_row,
+	pl_dir_lock(d);
+	int rc = pl_dir_collect(d, TOKEN_LIST_SQL, sizeof(**out), token_from_row,
 			     &arr, n, "list tokens", err);
-	dir_unlock(d);
+	pl_dir_unlock(d);
 	*out = arr;
 	return rc;
 }

@@ -1,7 +1,7 @@
 /* pl_directory: the embedded directory (DESIGN.md §6): an SQLite database
  * in WAL mode at <state_dir>/directory/directory.db with versioned schema
- * migrations. This release holds printers and workstation tokens; users,
- * badges and readers come with later issues (new migrations).
+ * migrations: printers and workstation tokens (version 1); users, their
+ * badges and PIN hashes, and badge readers (version 2).
  *
  * Tokens: "plsc_<id>_<secret>" where id (8 hex) names the row and secret
  * (32 random bytes, base64url) is stored only as SHA-256. Shown once at
@@ -14,7 +14,7 @@
 
 #include "pl_config.h" /* pl_err_t */
 
-#define PL_DIR_SCHEMA_VERSION 1 /* 2 once users, badges and readers land */
+#define PL_DIR_SCHEMA_VERSION 2
 #define PL_TOKEN_MAX 96
 
 typedef struct pl_dir pl_dir_t;

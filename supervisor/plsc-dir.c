@@ -19,7 +19,7 @@
 #include "pl_util.h"
 #include "plsc.h"
 
-static int open_dir(const plsc_t *p, pl_dir_t **d)
+int plsc_open_dir(const plsc_t *p, pl_dir_t **d)
 {
 	char dir[PATH_MAX], db[PATH_MAX + 16];
 	pl_err_t err;
@@ -135,7 +135,7 @@ int plsc_cmd_printers(plsc_t *p, int argc, char **argv)
 		fprintf(stderr, "Usage: plsc printers del NAME\n");
 		return EXIT_USAGE;
 	}
-	if ((rc = open_dir(p, &d)) != EXIT_OK)
+	if ((rc = plsc_open_dir(p, &d)) != EXIT_OK)
 		return rc;
 	if (strcmp(sub, "add") == 0) {
 		rc = printers_add(d, argc - 1, argv + 1);
@@ -206,7 +206,7 @@ int plsc_cmd_token(plsc_t *p, int argc, char **argv)
 				"revoke WORKSTATION|id:ID\n");
 		return EXIT_USAGE;
 	}
-	if ((rc = open_dir(p, &d)) != EXIT_OK)
+	if ((rc = plsc_open_dir(p, &d)) != EXIT_OK)
 		return rc;
 	if (strcmp(sub, "create") == 0) {
 		rc = pl_dir_token_create(d, argv[2], tok, &err) < 0 ? EXIT_FAIL : EXIT_OK;

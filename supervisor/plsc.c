@@ -37,7 +37,13 @@ static void usage(FILE *out)
 		"                           print U's most recent held job (or all) on P\n"
 		"  delete JOB_ID            shred one held job\n"
 		"  printers add NAME URI [--location L] [--formats F] | del NAME | list [--json]\n"
-		"  token create WORKSTATION | list [--json] | revoke WORKSTATION|id:ID\n\n"
+		"  token create WORKSTATION | list [--json] | revoke WORKSTATION|id:ID\n"
+		"  users add USERNAME [--name N] [--email E]... [--badge ID]... [--pin PIN]\n"
+		"        [--groups G,...] [--replace] | del USERNAME | list [--json]\n"
+		"        | import FILE.csv   (username, display name, email, badge IDs, PIN)\n"
+		"  readers add NAME --address A --printer P [--direction connect|listen]\n"
+		"        [--port N] [--preset P | --format JSON] [--mode most-recent|all]\n"
+		"        | del NAME | list [--json]\n\n"
 		"Options:\n"
 		"  -c, --config FILE   configuration (default $PLSC_CONFIG or %s)\n"
 		"  -s, --socket PATH   control socket (default <run_dir>/plsc.sock)\n"
@@ -436,7 +442,8 @@ static int dispatch(plsc_t *p, int argc, char **argv)
 	} cmds[] = {
 		{ "jobs", plsc_cmd_jobs },	   { "release", plsc_cmd_release },
 		{ "delete", plsc_cmd_delete },	   { "printers", plsc_cmd_printers },
-		{ "token", plsc_cmd_token },
+		{ "token", plsc_cmd_token },	   { "users", plsc_cmd_users },
+		{ "readers", plsc_cmd_readers },
 	};
 	for (size_t i = 0; i < PL_ARRAY_LEN(cmds); i++)
 		if (strcmp(cmd, cmds[i].name) == 0)

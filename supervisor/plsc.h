@@ -29,5 +29,12 @@ int plsc_cmd_release(plsc_t *p, int argc, char **argv);
 int plsc_cmd_delete(plsc_t *p, int argc, char **argv);
 int plsc_cmd_printers(plsc_t *p, int argc, char **argv);
 int plsc_cmd_token(plsc_t *p, int argc, char **argv);
+int plsc_cmd_users(plsc_t *p, int argc, char **argv);
+int plsc_cmd_readers(plsc_t *p, int argc, char **argv);
+
+/* Open the directory (plsc-dir.c), keeping it owned by the services' user
+ * when run as root. */
+struct pl_dir;
+int plsc_open_dir(const plsc_t *p, struct pl_dir **d);
 
 #endif

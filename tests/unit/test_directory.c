@@ -1,5 +1,5 @@
-/* pl_directory: open and migrations, printers, workstation tokens, and two
- * connections at once. Each test gets its own mkdtemp directory. */
+/* pl_directory: open and migrations, printers, workstation tokens, users,
+ * badges, PINs, badge readers, and two connections at once. Each test gets its own mkdtemp directory. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -194,7 +194,7 @@ static void test_newer_version_refused(void **state)
 	assert_int_equal(pl_dir_open(&d, f->db, 0, &err), -1);
 	assert_null(d);
 	assert_non_null(strstr(err.msg, "directory.db has schema version 7, "
-					"this program knows up to 1: "
+					"this program knows up to 2: "
 					"upgrade the Service Client"));
 	err.msg[0] = '\0';
 	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
@@ -230,7 +230,7 @@ static void test_readonly_old_version(void **state)
 	assert_int_equal(pl_mkdir_p(dir, 0750), 0);
 	assert_int_equal(pl_write_file_atomic(f->db, "", 0, 0640), 0);
 	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
-	assert_non_null(strstr(err.msg, "has schema version 0, this program needs 1"));
+	assert_non_null(strstr(err.msg, "has schema version 0, this program needs 2"));
 	sqlite3 *raw = raw_open(f);
 	assert_int_equal(raw_int(raw, "PRAGMA user_version"), 0);
 	sqlite3_close(raw);
