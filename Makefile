@@ -60,11 +60,12 @@ LIBCOMMON  := $(OBJ)/libplcommon.a
 LIBS       := $(LIBCOMMON) $(LIBPROTO)
 
 OFFLINEPRINT_SRC := $(wildcard services/offlineprint/*.c)
-SERVICE_BINS := $(BIN)/PrinterLogicServiceOfflinePrint
+BADGE_SRC  := $(wildcard services/badgerelease/*.c)
+SERVICE_BINS := $(BIN)/PrinterLogicServiceOfflinePrint $(BIN)/PrinterLogicServiceSimpleBadgeRelease
 
 CLIENT_BINS := $(BIN)/plsc-submit $(BIN)/plsc-backend
 PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(BIN)/plsc-testsvc $(BIN)/plsc-recprinter \
-              $(BIN)/plsc-evilclient \
+              $(BIN)/plsc-evilclient $(BIN)/plsc-reademu \
               $(SERVICE_BINS) $(CLIENT_BINS)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/replay-%,$(FUZZ_SRC))
@@ -115,6 +116,16 @@ $(BIN)/plsc-backend: $(OBJ)/clients/plsc-backend.o $(OBJ)/clients/submit.o $(LIB
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(BIN)/PrinterLogicServiceSimpleBadgeRelease: $(BADGE_SRC:%.c=$(OBJ)/%.o) $(LIBS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(BIN)/plsc-reademu: $(OBJ)/tests/lib/readeremu.o
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) $^ -o $@
 
 $(BIN)/plsc-evilclient: $(OBJ)/tests/lib/evilclient.o $(LIBS)
 	@mkdir -p $(dir $@)

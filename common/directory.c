@@ -379,8 +379,10 @@ static int printer_insert(pl_dir_t *d, const pl_dir_printer_t *p, int replace,
 		d, replace ? sql_printer_upsert : sql_printer_insert, err);
 	if (!st)
 		return -1;
-	if (pl_dir_bind_text(st, 1, p->name) < 0 || pl_dir_bind_text(st, 2, p->uri) < 0 ||
-	    pl_dir_bind_text(st, 3, p->location) < 0 || pl_dir_bind_text(st, 4, p->formats) < 0 ||
+	if (pl_dir_bind_text(st, 1, p->name) < 0 ||
+	    pl_dir_bind_text(st, 2, p->uri) < 0 ||
+	    pl_dir_bind_text(st, 3, p->location) < 0 ||
+	    pl_dir_bind_text(st, 4, p->formats) < 0 ||
 	    sqlite3_bind_int64(st, 5, pl_dir_now_ms()) != SQLITE_OK) {
 		pl_dir_sqlfail(d, err, "add printer");
 		sqlite3_finalize(st);

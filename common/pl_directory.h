@@ -91,8 +91,9 @@ typedef struct {
 
 /* Users. put adds or replaces (replace=1) a user with its emails and
  * badges; a badge already owned by another user is refused ("badge ...
- * already belongs to bob"). pin (may be NULL: keep / none) is stored as a
- * salted slow hash (scrypt). get: 0 found, 1 not found, -1 error. */
+ * already belongs to bob"). pin (may be NULL: keep / none; "" clears) is
+ * stored as a salted slow hash (scrypt). get: 0 found, 1 not found, -1
+ * error. */
 int pl_dir_user_put(pl_dir_t *d, const pl_dir_user_t *u, const char *pin,
 		    int replace, pl_err_t *err);
 int pl_dir_user_del(pl_dir_t *d, const char *username, pl_err_t *err);
@@ -103,7 +104,8 @@ int pl_dir_user_list(pl_dir_t *d, pl_dir_user_t **out, size_t *n,
 /* The owner of a canonical badge ID: 0 found, 1 unknown, -1 error. */
 int pl_dir_badge_user(pl_dir_t *d, const char *badge, char *username,
 		      size_t usz, pl_err_t *err);
-/* Check a PIN: 1 right, 0 wrong or no PIN set, -1 error. */
+/* Check a PIN: 1 right, 0 wrong or no PIN set, -1 error. set: NULL or ""
+ * clears the PIN. */
 int pl_dir_pin_check(pl_dir_t *d, const char *username, const char *pin,
 		     pl_err_t *err);
 int pl_dir_pin_set(pl_dir_t *d, const char *username, const char *pin,

@@ -773,6 +773,712 @@ static void test_shared_handle_threads(void **state)
 	pl_dir_close(d);
 }
 
+/* ---- migration from version 1 ---- */
+
+/* Migration 1 as it shipped: a database in the field at version 1. */
+static const char v1_schema[] =
+	"CREATE TABLE printers("
+	" name TEXT PRIMARY KEY,"
+	" uri TEXT NOT NULL,"
+	" location TEXT NOT NULL DEFAULT '',"
+	" formats TEXT NOT NULL DEFAULT '',"
+	" created_ms INTEGER NOT NULL);"
+	"CREATE TABLE tokens("
+	" id TEXT PRIMARY KEY,"
+	" workstation TEXT NOT NULL,"
+	" secret_sha256 BLOB NOT NULL,"
+	" created_ms INTEGER NOT NULL,"
+	" last_used_ms INTEGER NOT NULL DEFAULT 0,"
+	" revoked INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX tokens_workstation ON tokens(workstation, created_ms);"
+	"INSERT INTO printers(name, uri, location, created_ms)"
+	" VALUES('old-hp', 'socket://10.0.0.9:9100', 'basement', 1);"
+	"INSERT INTO tokens(id, workstation, secret_sha256, created_ms)"
+	" VALUES('0badcafe', 'ws-old', zeroblob(32), 2);"
+	"PRAGMA user_version = 1;";
+
+static void test_migrate_from_v1(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	char dir[128];
+	pl_dir_t *d = NULL;
+	snprintf(dir, sizeof(dir), "%s/state/directory", f->dir);
+	assert_int_equal(pl_mkdir_p(dir, 0750), 0);
+	sqlite3 *raw = raw_open(f);
+	raw_exec(raw, v1_schema);
+	sqlite3_close(raw);
+	/* a read-only open does not migrate */
+	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
+	assert_non_null(strstr(err.msg, "has schema version 1, this program needs 2"));
+	d = open_rw(f);
+	assert_int_equal(pl_dir_schema_version(d), 2);
+	pl_dir_printer_t p;
+	assert_int_equal(pl_dir_printer_get(d, "old-hp", &p, &err), 0);
+	assert_string_equal(p.uri, "socket://10.0.0.9:9100");
+	assert_string_equal(p.location, "basement");
+	pl_dir_token_t *toks = NULL;
+	size_t n = 0;
+	assert_int_equal(pl_dir_token_list(d, &toks, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(toks[0].id, "0badcafe");
+	assert_string_equal(toks[0].workstation, "ws-old");
+	free(toks);
+	/* the new tables are there and usable */
+	pl_dir_user_t u;
+	memset(&u, 0, sizeof(u));
+	pl_strlcpy(u.username, "alice", sizeof(u.username));
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), 0);
+	pl_dir_close(d);
+	raw = raw_open(f);
+	assert_int_equal(raw_int(raw, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM sqlite_schema WHERE"
+				      " name IN ('users', 'user_emails', 'badges',"
+				      " 'readers')"),
+			 4);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM users"), 1);
+	sqlite3_close(raw);
+}
+
+/* ---- users ---- */
+
+static pl_dir_user_t user(const char *name, const char *display)
+{
+	pl_dir_user_t u;
+	memset(&u, 0, sizeof(u));
+	pl_strlcpy(u.username, name, sizeof(u.username));
+	pl_strlcpy(u.display_name, display, sizeof(u.display_name));
+	return u;
+}
+
+static void user_add_email(pl_dir_user_t *u, const char *e)
+{
+	pl_strlcpy(u->emails[u->nemails++], e, sizeof(u->emails[0]));
+}
+
+static void user_add_badge(pl_dir_user_t *u, const char *b)
+{
+	pl_strlcpy(u->badges[u->nbadges++], b, sizeof(u->badges[0]));
+}
+
+static void test_users_crud(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	pl_dir_t *d = open_rw(f);
+	pl_dir_user_t u = user("alice", "Alice Liddell"), got, *list = NULL;
+	size_t n = 99;
+	assert_int_equal(pl_dir_user_list(d, &list, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_null(list);
+	pl_strlcpy(u.groups, "staff,print-color", sizeof(u.groups));
+	user_add_email(&u, "alice@example.org");
+	user_add_email(&u, "a.liddell@example.org");
+	user_add_badge(&u, "dead1a2b");
+	user_add_badge(&u, "7");
+	if (pl_dir_user_put(d, &u, NULL, 0, &err) < 0)
+		fail_msg("put: %s", err.msg);
+	pl_dir_user_t b = user("bob.smith@corp", "Bob Smith \xc3\xa9");
+	pl_strlcpy(b.source, "ldap", sizeof(b.source));
+	user_add_badge(&b, "0");
+	assert_int_equal(pl_dir_user_put(d, &b, NULL, 0, &err), 0);
+	pl_dir_user_t z = user("Zed_9", "");
+	pl_strlcpy(z.source, "scim", sizeof(z.source));
+	assert_int_equal(pl_dir_user_put(d, &z, NULL, 1, &err), 0); /* new, replace=1 */
+
+	assert_int_equal(pl_dir_user_get(d, "alice", &got, &err), 0);
+	assert_string_equal(got.username, "alice");
+	assert_string_equal(got.display_name, "Alice Liddell");
+	assert_string_equal(got.groups, "staff,print-color");
+	assert_string_equal(got.source, "local"); /* the default */
+	assert_int_equal(got.nemails, 2);
+	assert_string_equal(got.emails[0], "alice@example.org");
+	assert_string_equal(got.emails[1], "a.liddell@example.org");
+	assert_int_equal(got.nbadges, 2);
+	assert_string_equal(got.badges[0], "dead1a2b");
+	assert_string_equal(got.badges[1], "7");
+	assert_int_equal(got.has_pin, 0);
+	assert_true(got.created_ms > 0);
+	assert_int_equal(got.updated_ms, got.created_ms);
+	assert_int_equal(pl_dir_user_get(d, "nobody", &got, &err), 1);
+
+	assert_int_equal(pl_dir_user_list(d, &list, &n, &err), 0);
+	assert_int_equal(n, 3);
+	/* ordered by username (binary collation) */
+	assert_string_equal(list[0].username, "Zed_9");
+	assert_string_equal(list[0].source, "scim");
+	assert_int_equal(list[0].nemails, 0);
+	assert_int_equal(list[0].nbadges, 0);
+	assert_string_equal(list[1].username, "alice");
+	assert_int_equal(list[1].nemails, 2);
+	assert_string_equal(list[1].emails[1], "a.liddell@example.org");
+	assert_int_equal(list[1].nbadges, 2);
+	assert_string_equal(list[1].badges[0], "dead1a2b");
+	assert_string_equal(list[2].username, "bob.smith@corp");
+	assert_string_equal(list[2].display_name, "Bob Smith \xc3\xa9");
+	assert_string_equal(list[2].source, "ldap");
+	assert_int_equal(list[2].nemails, 0);
+	assert_int_equal(list[2].nbadges, 1);
+	assert_string_equal(list[2].badges[0], "0");
+	free(list);
+
+	/* add again without replace: refused, nothing changed */
+	u.display_name[0] = '\0';
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), -1);
+	assert_string_equal(err.msg, "user alice already exists");
+	assert_int_equal(pl_dir_user_get(d, "alice", &got, &err), 0);
+	assert_string_equal(got.display_name, "Alice Liddell");
+
+	assert_int_equal(pl_dir_user_del(d, "bob.smith@corp", &err), 0);
+	assert_int_equal(pl_dir_user_get(d, "bob.smith@corp", &got, &err), 1);
+	assert_int_equal(pl_dir_user_del(d, "bob.smith@corp", &err), -1);
+	assert_string_equal(err.msg, "no user named bob.smith@corp");
+	assert_int_equal(pl_dir_user_list(d, &list, &n, &err), 0);
+	assert_int_equal(n, 2);
+	free(list);
+	pl_dir_close(d);
+}
+
+static void test_user_replace(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	pl_dir_t *d = open_rw(f);
+	pl_dir_user_t u = user("alice", "Alice"), got, before;
+	user_add_email(&u, "alice@example.org");
+	user_add_email(&u, "al@example.org");
+	user_add_badge(&u, "1111");
+	user_add_badge(&u, "2222");
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), 0);
+	assert_int_equal(pl_dir_user_get(d, "alice", &before, &err), 0);
+	struct timespec ts = { 0, 5 * 1000000L };
+	nanosleep(&ts, NULL);
+	/* the sets are replaced, not merged; a duplicate in the list is one */
+	u = user("alice", "Alice L.");
+	pl_strlcpy(u.source, "ldap", sizeof(u.source));
+	user_add_email(&u, "new@example.org");
+	user_add_email(&u, "new@example.org");
+	user_add_badge(&u, "3333");
+	user_add_badge(&u, "2222");
+	user_add_badge(&u, "3333");
+	if (pl_dir_user_put(d, &u, NULL, 1, &err) < 0)
+		fail_msg("replace: %s", err.msg);
+	assert_int_equal(pl_dir_user_get(d, "alice", &got, &err), 0);
+	assert_string_equal(got.display_name, "Alice L.");
+	assert_string_equal(got.source, "ldap");
+	assert_int_equal(got.nemails, 1);
+	assert_string_equal(got.emails[0], "new@example.org");
+	assert_int_equal(got.nbadges, 2);
+	assert_string_equal(got.badges[0], "3333");
+	assert_string_equal(got.badges[1], "2222");
+	assert_int_equal(got.created_ms, before.created_ms);
+	assert_true(got.updated_ms > before.updated_ms);
+	char who[128];
+	assert_int_equal(pl_dir_badge_user(d, "1111", who, sizeof(who), &err), 1);
+	/* and emptied */
+	u = user("alice", "Alice L.");
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 1, &err), 0);
+	assert_int_equal(pl_dir_user_get(d, "alice", &got, &err), 0);
+	assert_int_equal(got.nemails, 0);
+	assert_int_equal(got.nbadges, 0);
+	sqlite3 *raw = raw_open(f);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM user_emails"), 0);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM badges"), 0);
+	sqlite3_close(raw);
+	pl_dir_close(d);
+}
+
+static void test_badge_duplicate(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	char who[128] = "";
+	pl_dir_t *d = open_rw(f);
+	pl_dir_user_t a = user("alice", "Alice"), b = user("bob", "Bob"), got;
+	user_add_badge(&b, "c0ffee1a2b");
+	user_add_email(&b, "bob@example.org");
+	assert_int_equal(pl_dir_user_put(d, &b, NULL, 0, &err), 0);
+	/* a new user with bob's badge: refused, and alice is not created */
+	user_add_email(&a, "alice@example.org");
+	user_add_badge(&a, "aaaa");
+	user_add_badge(&a, "c0ffee1a2b");
+	assert_int_equal(pl_dir_user_put(d, &a, NULL, 0, &err), -1);
+	assert_string_equal(err.msg, "badge ******1a2b already belongs to bob");
+	assert_int_equal(pl_dir_user_get(d, "alice", &got, &err), 1);
+	assert_int_equal(pl_dir_badge_user(d, "aaaa", who, sizeof(who), &err), 1);
+	/* bob replacing himself with alice's badge: refused, bob unchanged */
+	a.nbadges = 1;
+	assert_int_equal(pl_dir_user_put(d, &a, NULL, 0, &err), 0);
+	b = user("bob", "Robert");
+	user_add_badge(&b, "9999");
+	user_add_badge(&b, "aaaa");
+	assert_int_equal(pl_dir_user_put(d, &b, NULL, 1, &err), -1);
+	assert_string_equal(err.msg, "badge ***a already belongs to alice");
+	assert_int_equal(pl_dir_user_get(d, "bob", &got, &err), 0);
+	assert_string_equal(got.display_name, "Bob");
+	assert_int_equal(got.nemails, 1);
+	assert_int_equal(got.nbadges, 1);
+	assert_string_equal(got.badges[0], "c0ffee1a2b");
+	assert_int_equal(pl_dir_badge_user(d, "9999", who, sizeof(who), &err), 1);
+	pl_dir_close(d);
+}
+
+static void test_badge_lookup(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	char who[128] = "", small[3];
+	pl_dir_t *d = open_rw(f);
+	pl_dir_user_t u = user("carol", "Carol");
+	char longest[65];
+	memset(longest, 'f', 64);
+	longest[64] = '\0';
+	user_add_badge(&u, "4a3b2c1d");
+	user_add_badge(&u, longest);
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), 0);
+	assert_int_equal(pl_dir_badge_user(d, "4a3b2c1d", who, sizeof(who), &err), 0);
+	assert_string_equal(who, "carol");
+	assert_int_equal(pl_dir_badge_user(d, longest, who, sizeof(who), &err), 0);
+	assert_int_equal(pl_dir_badge_user(d, "4a3b2c1d", small, sizeof(small), &err), 0);
+	assert_string_equal(small, "ca");
+	assert_int_equal(pl_dir_badge_user(d, "4a3b2c1e", who, sizeof(who), &err), 1);
+	assert_int_equal(pl_dir_badge_user(d, "4a3b2c1d", NULL, 0, &err), 0);
+	/* not canonical: never stored, so refused rather than looked up */
+	const char *bad[] = { "", "4A3B2C1D", "0x4a3b", "4a3b 2c1d", "g" };
+	for (size_t i = 0; i < PL_ARRAY_LEN(bad); i++)
+		assert_int_equal(pl_dir_badge_user(d, bad[i], who, sizeof(who), &err), -1);
+	assert_int_equal(pl_dir_badge_user(d, NULL, who, sizeof(who), &err), -1);
+	pl_dir_close(d);
+}
+
+static void test_user_invalid(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	pl_dir_t *d = open_rw(f);
+	pl_dir_user_t u, got;
+	char longname[129];
+	memset(longname, 'u', 128);
+	longname[128] = '\0';
+	const char *badnames[] = { "", "a b", "semi;colon", "quote'", "x/y",
+				   "\xc3\xbc", "tab\t", "a+b", longname };
+	for (size_t i = 0; i < PL_ARRAY_LEN(badnames); i++) {
+		u = user(badnames[i], "X");
+		if (badnames[i] == longname) /* fills the array: no terminator */
+			memset(u.username, 'u', sizeof(u.username));
+		assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), -1);
+		assert_string_equal(err.msg, "invalid user name");
+		assert_int_equal(pl_dir_user_get(d, badnames[i], &got, &err), -1);
+		assert_int_equal(pl_dir_user_del(d, badnames[i], &err), -1);
+	}
+	longname[127] = '\0';
+	u = user(longname, "");
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), 0); /* 127: fine */
+
+	u = user("dave", "line\nbreak");
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "user dave: invalid display name"));
+	u = user("dave", "bad utf-8 \xc3");
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), -1);
+	u = user("dave", "");
+	memset(u.display_name, 'x', sizeof(u.display_name)); /* no terminator */
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), -1);
+	memset(u.display_name, 'x', 255);
+	u.display_name[255] = '\0';
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), 0); /* 255: fine */
+
+	u = user("erin", "Erin");
+	user_add_email(&u, "no-at-sign");
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "user erin: invalid email"));
+	u = user("erin", "Erin");
+	memset(u.emails[0], 'e', sizeof(u.emails[0]));
+	u.emails[0][3] = '@';
+	u.nemails = 1;
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), -1);
+	u = user("erin", "Erin");
+	u.nemails = PL_DIR_MAX_EMAILS + 1;
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), -1);
+	u.nemails = -1;
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), -1);
+
+	const char *badbadges[] = { "", "ABCD", "0x1a", "12 34", "xyz" };
+	for (size_t i = 0; i < PL_ARRAY_LEN(badbadges); i++) {
+		u = user("erin", "Erin");
+		user_add_badge(&u, badbadges[i]);
+		assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), -1);
+		assert_non_null(strstr(err.msg, "user erin: invalid badge ID"));
+	}
+	u = user("erin", "Erin");
+	memset(u.badges[0], 'a', 65); /* 65 digits, no terminator */
+	u.nbadges = 1;
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), -1);
+	u = user("erin", "Erin");
+	u.nbadges = PL_DIR_MAX_BADGES + 1;
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), -1);
+
+	u = user("erin", "Erin");
+	pl_strlcpy(u.source, "LDAP", sizeof(u.source));
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), -1);
+	assert_string_equal(err.msg, "user erin: source must be local, ldap or scim");
+
+	/* invalid PINs are refused before any hashing */
+	const char *badpins[] = { "123", "12a4", "1234 ", "-1234",
+				  "123456789012345678901234567890123" };
+	u = user("erin", "Erin");
+	for (size_t i = 0; i < PL_ARRAY_LEN(badpins); i++) {
+		assert_int_equal(pl_dir_user_put(d, &u, badpins[i], 0, &err), -1);
+		assert_string_equal(err.msg, "a PIN is 4 to 32 digits");
+	}
+	assert_int_equal(pl_dir_user_get(d, "erin", &got, &err), 1);
+	assert_int_equal(pl_dir_user_put(d, NULL, NULL, 0, &err), -1);
+	pl_dir_close(d);
+}
+
+/* ---- PINs ---- */
+
+static char *db_hash(const fixture_t *f, const char *username)
+{
+	sqlite3 *raw = raw_open(f);
+	sqlite3_stmt *st = NULL;
+	char *h = NULL;
+	assert_int_equal(sqlite3_prepare_v2(raw, "SELECT pin_hash FROM users"
+						 " WHERE username = ?1",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+		h = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(raw);
+	return h;
+}
+
+static void db_set_hash(const fixture_t *f, const char *username,
+			const char *hash)
+{
+	sqlite3 *raw = raw_open(f);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(raw, "UPDATE users SET pin_hash = ?2"
+						 " WHERE username = ?1",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(raw);
+}
+
+/* "$scrypt$ln=14,r=8,p=1$" + 22 base64 (16 bytes) + "$" + 43 (32 bytes) */
+static void assert_hash_shape(const char *h)
+{
+	const char *b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *prefix = "$scrypt$ln=14,r=8,p=1$";
+	assert_non_null(h);
+	assert_memory_equal(h, prefix, strlen(prefix));
+	h += strlen(prefix);
+	assert_int_equal(strspn(h, b64), 22);
+	assert_int_equal(h[22], '$');
+	assert_int_equal(strspn(h + 23, b64), 43);
+	assert_int_equal(strlen(h + 23), 43);
+}
+
+static void test_pin(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	char path[160];
+	const char *pin = "73918264";
+	pl_dir_t *d = open_rw(f);
+	pl_dir_user_t u = user("alice", "Alice"), got;
+	if (pl_dir_user_put(d, &u, pin, 0, &err) < 0) /* hash 1 */
+		fail_msg("put: %s", err.msg);
+	assert_int_equal(pl_dir_user_get(d, "alice", &got, &err), 0);
+	assert_int_equal(got.has_pin, 1);
+	char *h1 = db_hash(f, "alice");
+	assert_hash_shape(h1);
+	assert_null(strstr(h1, pin));
+	assert_int_equal(pl_dir_pin_check(d, "alice", pin, &err), 1);	  /* 2 */
+	assert_int_equal(pl_dir_pin_check(d, "alice", "73918265", &err), 0); /* 3 */
+	/* malformed PINs and absent users are simply wrong */
+	assert_int_equal(pl_dir_pin_check(d, "alice", "7391826x", &err), 0);
+	assert_int_equal(pl_dir_pin_check(d, "alice", "", &err), 0);
+	assert_int_equal(pl_dir_pin_check(d, "alice", NULL, &err), 0);
+	assert_int_equal(pl_dir_pin_check(d, "nobody", pin, &err), 0); /* 4 */
+	assert_int_equal(pl_dir_pin_check(d, "no body", pin, &err), -1);
+
+	/* replace without a PIN keeps it */
+	pl_strlcpy(u.display_name, "Alice L.", sizeof(u.display_name));
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 1, &err), 0);
+	char *h2 = db_hash(f, "alice");
+	assert_string_equal(h1, h2);
+	free(h2);
+	/* an invalid PIN on replace changes nothing */
+	assert_int_equal(pl_dir_user_put(d, &u, "12", 1, &err), -1);
+	assert_string_equal(err.msg, "a PIN is 4 to 32 digits");
+
+	/* no PIN digits in the files, open (WAL) and closed */
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			pl_dir_close(d);
+		for (int w = 0; w < 2; w++) {
+			snprintf(path, sizeof(path), "%s%s", f->db, w ? "-wal" : "");
+			size_t n;
+			char *bytes = slurp(path, &n);
+			if (!bytes)
+				continue;
+			assert_false(contains(bytes, n, pin, strlen(pin)));
+			free(bytes);
+		}
+	}
+	d = open_rw(f);
+
+	/* set a new one (fresh salt), clear it */
+	assert_int_equal(pl_dir_pin_set(d, "alice", "2468", &err), 0); /* 5 */
+	h2 = db_hash(f, "alice");
+	assert_hash_shape(h2);
+	assert_string_not_equal(h1, h2);
+	free(h2);
+	assert_int_equal(pl_dir_pin_check(d, "alice", "2468", &err), 1); /* 6 */
+	const char *pin33 = "246800000000000000000000000000000";
+	assert_int_equal(pl_dir_pin_set(d, "alice", pin33, &err), -1);
+	assert_int_equal(pl_dir_pin_set(d, "alice", "24 68", &err), -1);
+	assert_string_equal(err.msg, "a PIN is 4 to 32 digits");
+	assert_int_equal(pl_dir_pin_set(d, "nobody", "", &err), -1);
+	assert_string_equal(err.msg, "no user named nobody");
+	assert_int_equal(pl_dir_pin_set(d, "alice", "", &err), 0);
+	assert_null(db_hash(f, "alice"));
+	assert_int_equal(pl_dir_user_get(d, "alice", &got, &err), 0);
+	assert_int_equal(got.has_pin, 0);
+	assert_int_equal(pl_dir_pin_check(d, "alice", "2468", &err), 0); /* 7 */
+
+	/* put with "" clears too */
+	db_set_hash(f, "alice", h1);
+	assert_int_equal(pl_dir_user_put(d, &u, "", 1, &err), 0);
+	assert_null(db_hash(f, "alice"));
+	free(h1);
+	pl_dir_close(d);
+}
+
+/* Parameters come from the stored string: a hash made with other
+ * (cheaper) parameters still verifies; a malformed one is an error. */
+static void test_pin_stored_params(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	unsigned char salt[16], key[32];
+	char salt64[32], key64[64], hash[160];
+	pl_dir_t *d = open_rw(f);
+	pl_dir_user_t u = user("frank", "Frank");
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), 0);
+	for (size_t i = 0; i < sizeof(salt); i++)
+		salt[i] = (unsigned char)(i * 17 + 3);
+	assert_int_equal(EVP_PBE_scrypt("5555", 4, salt, sizeof(salt), 1024, 4, 2,
+					0, key, sizeof(key)),
+			 1);
+	EVP_EncodeBlock((unsigned char *)salt64, salt, sizeof(salt));
+	EVP_EncodeBlock((unsigned char *)key64, key, sizeof(key));
+	*strchr(salt64, '=') = '\0';
+	*strchr(key64, '=') = '\0';
+	snprintf(hash, sizeof(hash), "$scrypt$ln=10,r=4,p=2$%s$%s", salt64, key64);
+	db_set_hash(f, "frank", hash);
+	assert_int_equal(pl_dir_pin_check(d, "frank", "5555", &err), 1);
+	assert_int_equal(pl_dir_pin_check(d, "frank", "5556", &err), 0);
+	const char *bad[] = {
+		"$scrypt$garbage", "$2b$10$abcdefghijklmnopqrstuv",
+		"$scrypt$ln=10,r=4$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"$scrypt$ln=99,r=4,p=2$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"$scrypt$ln=10,r=4,p=2$AAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"$scrypt$ln=10,r=4,p=2$AAAAAAAAAAAAAAAAAAAAAA$!!",
+	};
+	for (size_t i = 0; i < PL_ARRAY_LEN(bad); i++) {
+		db_set_hash(f, "frank", bad[i]);
+		err.msg[0] = '\0';
+		if (pl_dir_pin_check(d, "frank", "5555", &err) != -1)
+			fail_msg("accepted %s", bad[i]);
+		assert_non_null(strstr(err.msg, "malformed"));
+	}
+	pl_dir_close(d);
+}
+
+static void test_user_cascade(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	char who[128];
+	pl_dir_t *d = open_rw(f);
+	pl_dir_user_t a = user("alice", "Alice"), b = user("bob", "Bob");
+	user_add_email(&a, "alice@example.org");
+	user_add_email(&a, "shared@example.org");
+	user_add_badge(&a, "a1");
+	user_add_badge(&a, "a2");
+	user_add_email(&b, "shared@example.org");
+	user_add_badge(&b, "b1");
+	assert_int_equal(pl_dir_user_put(d, &a, NULL, 0, &err), 0);
+	assert_int_equal(pl_dir_user_put(d, &b, NULL, 0, &err), 0);
+	assert_int_equal(pl_dir_user_del(d, "alice", &err), 0);
+	sqlite3 *raw = raw_open(f);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM user_emails"), 1);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM user_emails"
+				      " WHERE username = 'alice'"),
+			 0);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM badges"), 1);
+	sqlite3_close(raw);
+	assert_int_equal(pl_dir_badge_user(d, "a1", who, sizeof(who), &err), 1);
+	assert_int_equal(pl_dir_badge_user(d, "b1", who, sizeof(who), &err), 0);
+	assert_string_equal(who, "bob");
+	/* the badge is free again */
+	b.nbadges = 0;
+	user_add_badge(&b, "a2");
+	assert_int_equal(pl_dir_user_put(d, &b, NULL, 1, &err), 0);
+	assert_int_equal(pl_dir_badge_user(d, "a2", who, sizeof(who), &err), 0);
+	assert_string_equal(who, "bob");
+	pl_dir_close(d);
+}
+
+/* ---- badge readers ---- */
+
+static pl_dir_reader_t reader(const char *name, const char *direction, int port,
+			      const char *printer_name)
+{
+	pl_dir_reader_t r;
+	memset(&r, 0, sizeof(r));
+	pl_strlcpy(r.name, name, sizeof(r.name));
+	pl_strlcpy(r.address, "10.1.2.3", sizeof(r.address));
+	pl_strlcpy(r.direction, direction, sizeof(r.direction));
+	r.port = port;
+	pl_strlcpy(r.format, "{\"preset\":\"elatec-tcpconv2\"}", sizeof(r.format));
+	pl_strlcpy(r.printer, printer_name, sizeof(r.printer));
+	pl_strlcpy(r.mode, "most-recent", sizeof(r.mode));
+	return r;
+}
+
+static void test_readers(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	pl_dir_t *d = open_rw(f);
+	pl_dir_printer_t p = printer("hp-1", "socket://10.0.0.5:9100");
+	pl_dir_reader_t *list = NULL;
+	size_t n = 99;
+	assert_int_equal(pl_dir_printer_add(d, &p, 0, &err), 0);
+	assert_int_equal(pl_dir_reader_list(d, &list, &n, &err), 0);
+	assert_int_equal(n, 0);
+	free(list);
+	pl_dir_reader_t r1 = reader("lobby", "listen", 10001, "hp-1");
+	pl_dir_reader_t r2 = reader("Annex.2", "connect", 0, "hp-1");
+	pl_strlcpy(r2.mode, "all", sizeof(r2.mode));
+	pl_strlcpy(r2.address, "reader-7.corp.example", sizeof(r2.address));
+	if (pl_dir_reader_put(d, &r1, 0, &err) < 0)
+		fail_msg("put: %s", err.msg);
+	assert_int_equal(pl_dir_reader_put(d, &r2, 0, &err), 0);
+	assert_int_equal(pl_dir_reader_list(d, &list, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].name, "Annex.2");
+	assert_string_equal(list[0].address, "reader-7.corp.example");
+	assert_string_equal(list[0].direction, "connect");
+	assert_int_equal(list[0].port, 0);
+	assert_string_equal(list[0].mode, "all");
+	assert_string_equal(list[1].name, "lobby");
+	assert_string_equal(list[1].address, "10.1.2.3");
+	assert_string_equal(list[1].direction, "listen");
+	assert_int_equal(list[1].port, 10001);
+	assert_string_equal(list[1].format, "{\"preset\":\"elatec-tcpconv2\"}");
+	assert_string_equal(list[1].printer, "hp-1");
+	assert_string_equal(list[1].mode, "most-recent");
+	free(list);
+
+	/* duplicate, then replace */
+	r1.port = 10002;
+	assert_int_equal(pl_dir_reader_put(d, &r1, 0, &err), -1);
+	assert_string_equal(err.msg, "reader lobby already exists");
+	assert_int_equal(pl_dir_reader_put(d, &r1, 1, &err), 0);
+	assert_int_equal(pl_dir_reader_list(d, &list, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(list[1].port, 10002);
+	free(list);
+
+	/* unknown printer: refused, nothing stored */
+	pl_dir_reader_t r3 = reader("hall", "connect", 0, "nope");
+	assert_int_equal(pl_dir_reader_put(d, &r3, 0, &err), -1);
+	assert_string_equal(err.msg, "unknown printer nope");
+	assert_int_equal(pl_dir_reader_put(d, &r3, 1, &err), -1);
+
+	assert_int_equal(pl_dir_reader_del(d, "lobby", &err), 0);
+	assert_int_equal(pl_dir_reader_del(d, "lobby", &err), -1);
+	assert_string_equal(err.msg, "no reader named lobby");
+	assert_int_equal(pl_dir_reader_del(d, "a b", &err), -1);
+	assert_string_equal(err.msg, "invalid reader name");
+	assert_int_equal(pl_dir_reader_list(d, &list, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].name, "Annex.2");
+	free(list);
+	pl_dir_close(d);
+}
+
+static void test_reader_invalid(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	pl_dir_t *d = open_rw(f);
+	pl_dir_printer_t p = printer("hp-1", "socket://10.0.0.5:9100");
+	pl_dir_reader_t r;
+	assert_int_equal(pl_dir_printer_add(d, &p, 0, &err), 0);
+	const char *badnames[] = { "", "a b", "x/y", "semi;colon", "\xc3\xbc" };
+	for (size_t i = 0; i < PL_ARRAY_LEN(badnames); i++) {
+		r = reader(badnames[i], "connect", 0, "hp-1");
+		assert_int_equal(pl_dir_reader_put(d, &r, 0, &err), -1);
+		assert_string_equal(err.msg, "invalid reader name");
+	}
+	r = reader("r", "listen", 0, "hp-1"); /* we dial it: needs a port */
+	assert_int_equal(pl_dir_reader_put(d, &r, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "needs a port"));
+	r.port = 65536;
+	assert_int_equal(pl_dir_reader_put(d, &r, 0, &err), -1);
+	r = reader("r", "connect", -1, "hp-1");
+	assert_int_equal(pl_dir_reader_put(d, &r, 0, &err), -1);
+	r = reader("r", "dial", 4000, "hp-1");
+	assert_int_equal(pl_dir_reader_put(d, &r, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "direction must be connect or listen"));
+	r = reader("r", "connect", 0, "hp-1");
+	pl_strlcpy(r.mode, "first", sizeof(r.mode));
+	assert_int_equal(pl_dir_reader_put(d, &r, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "mode must be most-recent or all"));
+	r = reader("r", "connect", 0, "hp-1");
+	r.address[0] = '\0';
+	assert_int_equal(pl_dir_reader_put(d, &r, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "invalid address"));
+	memset(r.address, 'a', sizeof(r.address)); /* no terminator */
+	assert_int_equal(pl_dir_reader_put(d, &r, 0, &err), -1);
+	r = reader("r", "connect", 0, "hp-1");
+	r.format[0] = '\0';
+	assert_int_equal(pl_dir_reader_put(d, &r, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "format"));
+	memset(r.format, '{', sizeof(r.format));
+	assert_int_equal(pl_dir_reader_put(d, &r, 0, &err), -1);
+	r = reader("r", "connect", 0, "bad printer");
+	assert_int_equal(pl_dir_reader_put(d, &r, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "invalid printer name"));
+	assert_int_equal(pl_dir_reader_put(d, NULL, 0, &err), -1);
+	/* the edges that are fine: a 255-byte address, 511-byte format
+	 * (not parsed here), port 65535, connect with a port */
+	r = reader("r", "connect", 65535, "hp-1");
+	memset(r.address, 'a', 255);
+	r.address[255] = '\0';
+	memset(r.format, 'x', 511);
+	r.format[511] = '\0';
+	if (pl_dir_reader_put(d, &r, 0, &err) < 0)
+		fail_msg("edges: %s", err.msg);
+	pl_dir_reader_t *list = NULL;
+	size_t n = 0;
+	assert_int_equal(pl_dir_reader_list(d, &list, &n, &err), 0);
+	assert_int_equal(n, 1);
+	free(list);
+	pl_dir_close(d);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -800,6 +1506,17 @@ int main(void)
 		T(test_two_connections),
 		T(test_busy_wait),
 		T(test_shared_handle_threads),
+		T(test_migrate_from_v1),
+		T(test_users_crud),
+		T(test_user_replace),
+		T(test_badge_duplicate),
+		T(test_badge_lookup),
+		T(test_user_invalid),
+		T(test_pin),
+		T(test_pin_stored_params),
+		T(test_user_cascade),
+		T(test_readers),
+		T(test_reader_invalid),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,755 @@
+/* Users of the directory (schema version 2): a user row, its emails and
+ * badges (child tables that cascade with it), and its PIN as a salted
+ * scrypt hash in the PHC string format
+ *   $scrypt$ln=14,r=8,p=1$<salt, base64>$<key, base64>
+ * (standard alphabet, no padding). Verification reads the parameters from
+ * the stored string, so they can be raised later without a migration.
+ *
+ * scrypt costs ~50 ms a hash: it always runs outside the handle's mutex.
+ * A PIN is never copied (the caller owns and wipes its buffer); derived
+ * keys and hash strings are wiped once used. */
+#include "directory-private.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "pl_util.h"
+
+#define PIN_MIN 4
+#define PIN_MAX 32
+#define PIN_RULE "a PIN is 4 to 32 digits"
+
+/* New hashes: N = 2^14, r = 8, p = 1 (16 MiB, ~50 ms). */
+#define SCRYPT_LN 14
+#define SCRYPT_R 8
+#define SCRYPT_P 1
+#define SALT_BYTES 16
+#define KEY_BYTES 32
+/* Accepted when reading a stored hash: room to raise the cost. */
+#define SCRYPT_LN_MAX 24
+#define SCRYPT_R_MAX 32
+#define SCRYPT_P_MAX 16
+#define SALT_MIN 8
+#define SALT_MAX 64
+#define KEY_MIN 16
+#define KEY_MAX 64
+#define SCRYPT_PREFIX "$scrypt$"
+#define PIN_HASH_MAX 256
+
+#define USERNAME_MAX 127
+#define BADGE_LEN_MAX 64
+
+/* ---- validation ---- */
+
+static int valid_username(const char *s)
+{
+	size_t n = s ? strnlen(s, USERNAME_MAX + 1) : 0;
+	if (n == 0 || n > USERNAME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			 (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+			 c == '@' || c == '-';
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+/* Length of the UTF-8 sequence at s (at most n bytes) if it encodes a
+ * printable character (no C0/C1 controls, no DEL, no overlong form, no
+ * surrogate), else 0. */
+static size_t printable_char(const unsigned char *s, size_t n)
+{
+	if (s[0] < 0x80)
+		return s[0] >= 0x20 && s[0] != 0x7f;
+	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+	if (len == 0 || len > n || s[0] > 0xf4)
+		return 0;
+	uint32_t cp = s[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	static const uint32_t min_cp[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	if (cp < min_cp[len] || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp < 0xa0)
+		return 0;
+	return len;
+}
+
+/* NUL-terminated within cap bytes and printable UTF-8 ("" allowed). */
+static int printable_field(const char *s, size_t cap)
+{
+	size_t n = strnlen(s, cap);
+	if (n >= cap)
+		return 0;
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		size_t l = printable_char(p + i, n - i);
+		if (l == 0)
+			return 0;
+		i += l;
+	}
+	return 1;
+}
+
+static int valid_badge(const char *s)
+{
+	size_t n = s ? strnlen(s, BADGE_LEN_MAX + 1) : 0;
+	if (n == 0 || n > BADGE_LEN_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+static int valid_pin(const char *pin)
+{
+	size_t n = strnlen(pin, PIN_MAX + 1);
+	if (n < PIN_MIN || n > PIN_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (pin[i] < '0' || pin[i] > '9')
+			return 0;
+	return 1;
+}
+
+static const char *user_source(const pl_dir_user_t *u)
+{
+	static const char *const known[] = { "local", "ldap", "scim" };
+	if (u->source[0] == '\0')
+		return "local";
+	for (size_t i = 0; i < PL_ARRAY_LEN(known); i++)
+		if (strncmp(u->source, known[i], sizeof(u->source)) == 0)
+			return known[i];
+	return NULL;
+}
+
+static int user_check(const pl_dir_user_t *u, pl_err_t *err)
+{
+	if (!valid_username(u->username))
+		return pl_dir_fail(err, "invalid user name");
+	const char *name = u->username;
+	if (!printable_field(u->display_name, sizeof(u->display_name)))
+		return pl_dir_fail(err, "user %s: invalid display name "
+				   "(printable, at most %zu bytes)",
+				   name, sizeof(u->display_name) - 1);
+	if (!printable_field(u->groups, sizeof(u->groups)))
+		return pl_dir_fail(err, "user %s: invalid groups "
+				   "(printable, at most %zu bytes)",
+				   name, sizeof(u->groups) - 1);
+	if (u->nemails < 0 || u->nemails > PL_DIR_MAX_EMAILS)
+		return pl_dir_fail(err, "user %s: %d emails (at most %d)", name,
+				   u->nemails, PL_DIR_MAX_EMAILS);
+	for (int i = 0; i < u->nemails; i++) {
+		const char *e = u->emails[i];
+		if (!printable_field(e, sizeof(u->emails[i])) || !strchr(e, '@'))
+			return pl_dir_fail(err, "user %s: invalid email address "
+					   "(needs an @, at most %zu bytes)",
+					   name, sizeof(u->emails[i]) - 1);
+	}
+	if (u->nbadges < 0 || u->nbadges > PL_DIR_MAX_BADGES)
+		return pl_dir_fail(err, "user %s: %d badges (at most %d)", name,
+				   u->nbadges, PL_DIR_MAX_BADGES);
+	for (int i = 0; i < u->nbadges; i++)
+		if (!valid_badge(u->badges[i]))
+			return pl_dir_fail(err, "user %s: invalid badge ID "
+					   "(canonical: lowercase hex, at most %d digits)",
+					   name, BADGE_LEN_MAX);
+	if (!user_source(u))
+		return pl_dir_fail(err, "user %s: source must be local, ldap or scim",
+				   name);
+	return 0;
+}
+
+/* For messages: all but the last 4 characters masked ("****1a2b"); an ID
+ * of 4 characters or fewer shows only its last. The rule of
+ * pl_badge_mask, kept here so the directory links without the badge
+ * module. */
+static void badge_mask(const char *id, char *out, size_t outsz)
+{
+	size_t n = strlen(id), o = 0;
+	size_t keep = n > 4 ? 4 : n > 0 ? 1 : 0;
+	for (size_t i = 0; i < n && o + 1 < outsz; i++)
+		out[o++] = i < n - keep ? '*' : id[i];
+	out[o] = '\0';
+}
+
+/* ---- PIN hashes ---- */
+
+static const char b64_alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Standard alphabet, no padding; out holds ceil(n * 4 / 3) + 1. */
+static void b64_encode(const unsigned char *in, size_t n, char *out)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		acc = (acc << 8) | in[i];
+		bits += 8;
+		while (bits >= 6) {
+			bits -= 6;
+			out[o++] = b64_alphabet[(acc >> bits) & 63];
+		}
+		acc &= (1u << bits) - 1;
+	}
+	if (bits > 0)
+		out[o++] = b64_alphabet[(acc << (6 - bits)) & 63];
+	out[o] = '\0';
+}
+
+/* Strict (one spelling per value). The decoded length or -1. */
+static long b64_decode(const char *s, size_t n, unsigned char *out, size_t cap)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t o = 0;
+	if (n % 4 == 1)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = s[i] ? strchr(b64_alphabet, s[i]) : NULL;
+		if (!p)
+			return -1;
+		acc = (acc << 6) | (uint32_t)(p - b64_alphabet);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o >= cap)
+				return -1;
+			out[o++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	return acc == 0 ? (long)o : -1;
+}
+
+typedef struct {
+	int ln, r, p;
+	unsigned char salt[SALT_MAX];
+	size_t salt_len;
+	unsigned char key[KEY_MAX];
+	size_t key_len;
+} scrypt_hash_t;
+
+static int derive(const char *pin, const scrypt_hash_t *h, unsigned char *key,
+		  size_t key_len)
+{
+	uint64_t n = (uint64_t)1 << h->ln;
+	/* scrypt needs 128 * r * (N + p) bytes and a little more; OpenSSL's
+	 * default ceiling (32 MiB) would refuse raised parameters. */
+	uint64_t mem = 128 * (uint64_t)h->r * (n + (uint64_t)h->p + 2) + (1u << 20);
+	int ok = EVP_PBE_scrypt(pin, strlen(pin), h->salt, h->salt_len, n,
+				(uint64_t)h->r, (uint64_t)h->p, mem, key,
+				key_len) == 1;
+	return ok ? 0 : -1;
+}
+
+/* A new hash string for pin (valid). 0 or -1. */
+static int pin_hash(const char *pin, char out[PIN_HASH_MAX], pl_err_t *err)
+{
+	scrypt_hash_t h = { .ln = SCRYPT_LN, .r = SCRYPT_R, .p = SCRYPT_P,
+			    .salt_len = SALT_BYTES, .key_len = KEY_BYTES };
+	char salt64[SALT_MAX * 4 / 3 + 2], key64[KEY_MAX * 4 / 3 + 2];
+	int rc = -1;
+	if (RAND_bytes(h.salt, SALT_BYTES) != 1) {
+		pl_dir_fail(err, "PIN: no random bytes");
+		goto out;
+	}
+	if (derive(pin, &h, h.key, h.key_len) < 0) {
+		pl_dir_fail(err, "PIN: scrypt failed");
+		goto out;
+	}
+	b64_encode(h.salt, h.salt_len, salt64);
+	b64_encode(h.key, h.key_len, key64);
+	rc = pl_fmt(out, PIN_HASH_MAX, SCRYPT_PREFIX "ln=%d,r=%d,p=%d$%s$%s",
+		    h.ln, h.r, h.p, salt64, key64);
+	if (rc < 0)
+		pl_dir_fail(err, "PIN: hash too long");
+out:
+	OPENSSL_cleanse(&h, sizeof(h));
+	OPENSSL_cleanse(key64, sizeof(key64));
+	return rc < 0 ? -1 : 0;
+}
+
+/* A small decimal in [lo, hi] spelled without leading zeros, then sep. */
+static const char *parse_param(const char *s, const char *name, int lo, int hi,
+			       char sep, int *out)
+{
+	size_t nl = strlen(name);
+	if (strncmp(s, name, nl) != 0 || s[nl] != '=')
+		return NULL;
+	s += nl + 1;
+	int v = 0, digits = 0;
+	for (; *s >= '0' && *s <= '9'; s++, digits++) {
+		if (digits == 0 && *s == '0' && s[1] >= '0' && s[1] <= '9')
+			return NULL;
+		if (digits >= 4)
+			return NULL;
+		v = v * 10 + (*s - '0');
+	}
+	if (digits == 0 || v < lo || v > hi || *s != sep)
+		return NULL;
+	*out = v;
+	return s + 1;
+}
+
+static int pin_hash_parse(const char *s, scrypt_hash_t *h)
+{
+	if (strncmp(s, SCRYPT_PREFIX, strlen(SCRYPT_PREFIX)) != 0)
+		return -1;
+	s += strlen(SCRYPT_PREFIX);
+	if (!(s = parse_param(s, "ln", 1, SCRYPT_LN_MAX, ',', &h->ln)) ||
+	    !(s = parse_param(s, "r", 1, SCRYPT_R_MAX, ',', &h->r)) ||
+	    !(s = parse_param(s, "p", 1, SCRYPT_P_MAX, '$', &h->p)))
+		return -1;
+	const char *dollar = strchr(s, '$');
+	if (!dollar)
+		return -1;
+	long sl = b64_decode(s, (size_t)(dollar - s), h->salt, sizeof(h->salt));
+	long kl = b64_decode(dollar + 1, strlen(dollar + 1), h->key,
+			     sizeof(h->key));
+	if (sl < SALT_MIN || kl < KEY_MIN)
+		return -1;
+	h->salt_len = (size_t)sl;
+	h->key_len = (size_t)kl;
+	return 0;
+}
+
+/* 1 pin matches stored, 0 not, -1 stored is malformed or scrypt failed. */
+static int pin_verify(const char *pin, const char *stored, pl_err_t *err)
+{
+	scrypt_hash_t h;
+	unsigned char key[KEY_MAX];
+	int rc = -1;
+	memset(&h, 0, sizeof(h));
+	if (pin_hash_parse(stored, &h) < 0)
+		pl_dir_fail(err, "PIN: stored hash is malformed");
+	else if (derive(pin, &h, key, h.key_len) < 0)
+		pl_dir_fail(err, "PIN: scrypt failed");
+	else
+		rc = CRYPTO_memcmp(key, h.key, h.key_len) == 0;
+	OPENSSL_cleanse(&h, sizeof(h));
+	OPENSSL_cleanse(key, sizeof(key));
+	return rc;
+}
+
+/* ---- put ---- */
+
+static const char sql_user_insert[] =
+	"INSERT INTO users(username, display_name, groups, pin_hash, source,"
+	" created_ms, updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+/* Replace keeps created_ms, and the PIN hash when ?7 (no PIN given). */
+static const char sql_user_upsert[] =
+	"INSERT INTO users(username, display_name, groups, pin_hash, source,"
+	" created_ms, updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+	" ON CONFLICT(username) DO UPDATE SET"
+	" display_name = excluded.display_name, groups = excluded.groups,"
+	" pin_hash = CASE WHEN ?7 THEN users.pin_hash ELSE excluded.pin_hash END,"
+	" source = excluded.source, updated_ms = excluded.updated_ms";
+
+/* hash: NULL with keep = no PIN (new user) or keep the existing one. */
+static int user_row_put(pl_dir_t *d, const pl_dir_user_t *u, const char *hash,
+			int keep, int replace, pl_err_t *err)
+{
+	sqlite3_stmt *st = pl_dir_prepare(
+		d, replace ? sql_user_upsert : sql_user_insert, err);
+	if (!st)
+		return -1;
+	int bad = pl_dir_bind_text(st, 1, u->username) < 0 ||
+		  pl_dir_bind_text(st, 2, u->display_name) < 0 ||
+		  pl_dir_bind_text(st, 3, u->groups) < 0 ||
+		  (hash ? pl_dir_bind_text(st, 4, hash) < 0
+			: sqlite3_bind_null(st, 4) != SQLITE_OK) ||
+		  pl_dir_bind_text(st, 5, user_source(u)) < 0 ||
+		  sqlite3_bind_int64(st, 6, pl_dir_now_ms()) != SQLITE_OK ||
+		  (replace && sqlite3_bind_int(st, 7, keep) != SQLITE_OK);
+	if (bad) {
+		pl_dir_sqlfail(d, err, "put user");
+		sqlite3_finalize(st);
+		return -1;
+	}
+	int rc = pl_dir_run(d, st, "put user", err);
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return pl_dir_fail(err, "user %s already exists", u->username);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Run one statement with text parameters a (and b, if not NULL). */
+static int run_text2(pl_dir_t *d, const char *sql, const char *a,
+		     const char *b, const char *what, pl_err_t *err)
+{
+	sqlite3_stmt *st = pl_dir_prepare(d, sql, err);
+	if (!st)
+		return -1;
+	if (pl_dir_bind_text(st, 1, a) < 0 ||
+	    (b && pl_dir_bind_text(st, 2, b) < 0)) {
+		pl_dir_sqlfail(d, err, what);
+		sqlite3_finalize(st);
+		return -1;
+	}
+	return pl_dir_run(d, st, what, err);
+}
+
+/* A duplicate within the list is dropped (the pair is the key). */
+static int user_emails_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
+{
+	if (run_text2(d, "DELETE FROM user_emails WHERE username = ?1",
+		      u->username, NULL, "put user emails", err) != SQLITE_DONE)
+		return -1;
+	for (int i = 0; i < u->nemails; i++)
+		if (run_text2(d,
+			      "INSERT OR IGNORE INTO user_emails(username, email)"
+			      " VALUES(?1, ?2)",
+			      u->username, u->emails[i], "put user emails",
+			      err) != SQLITE_DONE)
+			return -1;
+	return 0;
+}
+
+/* The owner of a badge into owner: 0 found, 1 unknown, -1 error. */
+static int badge_owner(pl_dir_t *d, const char *badge, char *owner,
+		       size_t osz, pl_err_t *err)
+{
+	sqlite3_stmt *st = pl_dir_prepare(
+		d, "SELECT username FROM badges WHERE badge_id = ?1", err);
+	if (!st)
+		return -1;
+	int rc = pl_dir_bind_text(st, 1, badge) < 0 ? SQLITE_ERROR
+						    : sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		pl_strlcpy(owner, pl_dir_col_text(st, 0), osz);
+	else if (rc != SQLITE_DONE)
+		pl_dir_sqlfail(d, err, "badge owner");
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+static int user_badges_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
+{
+	char owner[128], masked[BADGE_LEN_MAX + 1];
+	if (run_text2(d, "DELETE FROM badges WHERE username = ?1", u->username,
+		      NULL, "put user badges", err) != SQLITE_DONE)
+		return -1;
+	for (int i = 0; i < u->nbadges; i++) {
+		int rc = run_text2(d,
+				   "INSERT INTO badges(badge_id, username)"
+				   " VALUES(?1, ?2)",
+				   u->badges[i], u->username, "put user badges", err);
+		if (rc == SQLITE_DONE)
+			continue;
+		if (rc != SQLITE_CONSTRAINT_PRIMARYKEY)
+			return -1;
+		rc = badge_owner(d, u->badges[i], owner, sizeof(owner), err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0 && strcmp(owner, u->username) == 0)
+			continue; /* listed twice */
+		badge_mask(u->badges[i], masked, sizeof(masked));
+		return pl_dir_fail(err, "badge %s already belongs to %s", masked,
+				   rc == 0 ? owner : "another user");
+	}
+	return 0;
+}
+
+static int user_store(pl_dir_t *d, const pl_dir_user_t *u, const char *hash,
+		      int keep, int replace, pl_err_t *err)
+{
+	if (pl_dir_begin(d, 1, "put user", err) < 0)
+		return -1;
+	int rc = user_row_put(d, u, hash, keep, replace, err);
+	if (rc == 0)
+		rc = user_emails_put(d, u, err);
+	if (rc == 0)
+		rc = user_badges_put(d, u, err);
+	return pl_dir_end(d, rc, "put user", err);
+}
+
+int pl_dir_user_put(pl_dir_t *d, const pl_dir_user_t *u, const char *pin,
+		    int replace, pl_err_t *err)
+{
+	char hash[PIN_HASH_MAX];
+	if (!u)
+		return pl_dir_fail(err, "put user: no user");
+	if (user_check(u, err) < 0)
+		return -1;
+	if (pin && *pin && !valid_pin(pin))
+		return pl_dir_fail(err, PIN_RULE);
+	/* The slow hash before taking the lock. */
+	if (pin && *pin && pin_hash(pin, hash, err) < 0)
+		return -1;
+	pl_dir_lock(d);
+	int rc = user_store(d, u, pin && *pin ? hash : NULL, pin == NULL,
+			    replace, err);
+	pl_dir_unlock(d);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	return rc;
+}
+
+/* ---- get and list ---- */
+
+#define USER_COLUMNS \
+	"SELECT username, display_name, groups, pin_hash IS NOT NULL, source," \
+	" created_ms, updated_ms FROM users"
+
+static void user_from_row(sqlite3_stmt *st, void *elem)
+{
+	pl_dir_user_t *u = elem;
+	memset(u, 0, sizeof(*u));
+	pl_strlcpy(u->username, pl_dir_col_text(st, 0), sizeof(u->username));
+	pl_strlcpy(u->display_name, pl_dir_col_text(st, 1),
+		   sizeof(u->display_name));
+	pl_strlcpy(u->groups, pl_dir_col_text(st, 2), sizeof(u->groups));
+	u->has_pin = sqlite3_column_int(st, 3) != 0;
+	pl_strlcpy(u->source, pl_dir_col_text(st, 4), sizeof(u->source));
+	u->created_ms = sqlite3_column_int64(st, 5);
+	u->updated_ms = sqlite3_column_int64(st, 6);
+}
+
+static void add_email(pl_dir_user_t *u, const char *e)
+{
+	if (u->nemails < PL_DIR_MAX_EMAILS)
+		pl_strlcpy(u->emails[u->nemails++], e, sizeof(u->emails[0]));
+}
+
+static void add_badge(pl_dir_user_t *u, const char *b)
+{
+	if (u->nbadges < PL_DIR_MAX_BADGES)
+		pl_strlcpy(u->badges[u->nbadges++], b, sizeof(u->badges[0]));
+}
+
+/* Rows (username, value) ordered by username, merged into users (sorted
+ * by username too, or a single user). Children come in the order they
+ * were put (rowid). */
+static int children_fill(pl_dir_t *d, const char *sql, const char *username,
+			 pl_dir_user_t *users, size_t n,
+			 void (*add)(pl_dir_user_t *, const char *),
+			 const char *what, pl_err_t *err)
+{
+	sqlite3_stmt *st = pl_dir_prepare(d, sql, err);
+	if (!st)
+		return -1;
+	int rc = SQLITE_OK;
+	if (username && pl_dir_bind_text(st, 1, username) < 0)
+		rc = SQLITE_ERROR;
+	size_t i = 0;
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *owner = pl_dir_col_text(st, 0);
+		while (i < n && strcmp(users[i].username, owner) < 0)
+			i++;
+		if (i < n && strcmp(users[i].username, owner) == 0)
+			add(&users[i], pl_dir_col_text(st, 1));
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_DONE)
+		pl_dir_sqlfail(d, err, what);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int user_children(pl_dir_t *d, const char *username,
+			 pl_dir_user_t *users, size_t n, pl_err_t *err)
+{
+	const char *what = username ? "get user" : "list users";
+	const char *emails = username
+		? "SELECT username, email FROM user_emails"
+		  " WHERE username = ?1 ORDER BY rowid"
+		: "SELECT username, email FROM user_emails ORDER BY username, rowid";
+	const char *badges = username
+		? "SELECT username, badge_id FROM badges"
+		  " WHERE username = ?1 ORDER BY rowid"
+		: "SELECT username, badge_id FROM badges ORDER BY username, rowid";
+	if (children_fill(d, emails, username, users, n, add_email, what, err) < 0 ||
+	    children_fill(d, badges, username, users, n, add_badge, what, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int user_select(pl_dir_t *d, const char *username, pl_dir_user_t *out,
+		       pl_err_t *err)
+{
+	sqlite3_stmt *st = pl_dir_prepare(d, USER_COLUMNS " WHERE username = ?1",
+					  err);
+	if (!st)
+		return -1;
+	int rc = pl_dir_bind_text(st, 1, username) < 0 ? SQLITE_ERROR
+						       : sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		user_from_row(st, out);
+	else if (rc != SQLITE_DONE)
+		pl_dir_sqlfail(d, err, "get user");
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 1 : -1;
+	return user_children(d, username, out, 1, err);
+}
+
+int pl_dir_user_get(pl_dir_t *d, const char *username, pl_dir_user_t *out,
+		    pl_err_t *err)
+{
+	pl_dir_user_t u;
+	if (!valid_username(username))
+		return pl_dir_fail(err, "invalid user name");
+	pl_dir_lock(d);
+	int rc = pl_dir_begin(d, 0, "get user", err);
+	if (rc == 0)
+		rc = pl_dir_end(d, user_select(d, username, &u, err), "get user",
+				err);
+	pl_dir_unlock(d);
+	if (rc == 0 && out)
+		*out = u;
+	return rc;
+}
+
+int pl_dir_user_list(pl_dir_t *d, pl_dir_user_t **out, size_t *n,
+		     pl_err_t *err)
+{
+	void *arr = NULL;
+	size_t cnt = 0;
+	*out = NULL;
+	*n = 0;
+	pl_dir_lock(d);
+	int rc = pl_dir_begin(d, 0, "list users", err);
+	if (rc == 0) {
+		rc = pl_dir_collect(d, USER_COLUMNS " ORDER BY username",
+				    sizeof(pl_dir_user_t), user_from_row, &arr,
+				    &cnt, "list users", err);
+		if (rc == 0)
+			rc = user_children(d, NULL, arr, cnt, err);
+		rc = pl_dir_end(d, rc, "list users", err);
+	}
+	pl_dir_unlock(d);
+	if (rc < 0) {
+		free(arr);
+		return -1;
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+/* ---- delete, badge look-up ---- */
+
+int pl_dir_user_del(pl_dir_t *d, const char *username, pl_err_t *err)
+{
+	if (!valid_username(username))
+		return pl_dir_fail(err, "invalid user name");
+	pl_dir_lock(d);
+	/* emails and badges go with the user (ON DELETE CASCADE) */
+	int rc = run_text2(d, "DELETE FROM users WHERE username = ?1", username,
+			   NULL, "delete user", err) == SQLITE_DONE
+			 ? 0
+			 : -1;
+	if (rc == 0 && sqlite3_changes(d->db) == 0)
+		rc = pl_dir_fail(err, "no user named %s", username);
+	pl_dir_unlock(d);
+	return rc;
+}
+
+int pl_dir_badge_user(pl_dir_t *d, const char *badge, char *username,
+		      size_t usz, pl_err_t *err)
+{
+	char owner[128] = "";
+	if (!valid_badge(badge))
+		return pl_dir_fail(err, "invalid badge ID");
+	pl_dir_lock(d);
+	int rc = badge_owner(d, badge, owner, sizeof(owner), err);
+	pl_dir_unlock(d);
+	if (rc == 0 && username && usz)
+		pl_strlcpy(username, owner, usz);
+	return rc;
+}
+
+/* ---- PINs ---- */
+
+/* The stored hash: 0 (copied), 1 user absent or without a PIN, -1 error. */
+static int pin_hash_get(pl_dir_t *d, const char *username,
+			char out[PIN_HASH_MAX], pl_err_t *err)
+{
+	sqlite3_stmt *st = pl_dir_prepare(
+		d, "SELECT pin_hash FROM users WHERE username = ?1", err);
+	if (!st)
+		return -1;
+	int rc = pl_dir_bind_text(st, 1, username) < 0 ? SQLITE_ERROR
+						       : sqlite3_step(st);
+	int found = 1;
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		found = pl_strlcpy(out, pl_dir_col_text(st, 0), PIN_HASH_MAX) <
+				PIN_HASH_MAX
+			? 0
+			: pl_dir_fail(err, "PIN: stored hash is malformed");
+	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		found = pl_dir_sqlfail(d, err, "check PIN");
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* Checked against this when the user has no PIN, so that an absent user
+ * costs the same time as a wrong PIN (no enumeration by timing). */
+static const char dummy_hash[] =
+	"$scrypt$ln=14,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA"
+	"$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+int pl_dir_pin_check(pl_dir_t *d, const char *username, const char *pin,
+		     pl_err_t *err)
+{
+	char stored[PIN_HASH_MAX];
+	if (!valid_username(username))
+		return pl_dir_fail(err, "invalid user name");
+	if (!pin || !valid_pin(pin))
+		return 0; /* could never have been set */
+	pl_dir_lock(d);
+	int rc = pin_hash_get(d, username, stored, err);
+	pl_dir_unlock(d);
+	if (rc < 0)
+		return -1;
+	/* The slow part outside the lock. */
+	int ok = pin_verify(pin, rc == 0 ? stored : dummy_hash, err);
+	OPENSSL_cleanse(stored, sizeof(stored));
+	return rc == 0 ? ok : ok < 0 ? -1 : 0;
+}
+
+int pl_dir_pin_set(pl_dir_t *d, const char *username, const char *pin,
+		   pl_err_t *err)
+{
+	char hash[PIN_HASH_MAX];
+	int clear = !pin || !*pin;
+	if (!valid_username(username))
+		return pl_dir_fail(err, "invalid user name");
+	if (!clear && !valid_pin(pin))
+		return pl_dir_fail(err, PIN_RULE);
+	if (!clear && pin_hash(pin, hash, err) < 0)
+		return -1;
+	pl_dir_lock(d);
+	sqlite3_stmt *st = pl_dir_prepare(
+		d,
+		"UPDATE users SET pin_hash = ?2, updated_ms = ?3 WHERE username = ?1",
+		err);
+	int rc = -1;
+	if (st) {
+		if (pl_dir_bind_text(st, 1, username) < 0 ||
+		    (clear ? sqlite3_bind_null(st, 2) != SQLITE_OK
+			   : pl_dir_bind_text(st, 2, hash) < 0) ||
+		    sqlite3_bind_int64(st, 3, pl_dir_now_ms()) != SQLITE_OK) {
+			pl_dir_sqlfail(d, err, "set PIN");
+			sqlite3_finalize(st);
+		} else if (pl_dir_run(d, st, "set PIN", err) == SQLITE_DONE) {
+			rc = sqlite3_changes(d->db) == 1
+				     ? 0
+				     : pl_dir_fail(err, "no user named %s", username);
+		}
+	}
+	pl_dir_unlock(d);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	return rc;
+}

@@ -1,0 +1,355 @@
+/* Badge reader connections. Readers in "connect" mode open a TCP
+ * connection to us (port 31990); only the addresses of configured readers
+ * are served, anything else is closed at once (logged, rate-limited).
+ * Readers in "listen" mode are dialled by us, with a reconnect backoff.
+ * Badge readers are plain devices without TLS (DESIGN.md §7): the address
+ * allow-list is what protects this port. One connection per reader: a
+ * newer connection from the same reader replaces the old one (a reader
+ * that rebooted), so idle or duplicate connections cannot pile up. */
+#include "br.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "pl_log.h"
+#include "pl_util.h"
+
+#define DIAL_MIN_MS 500u
+#define DIAL_MAX_MS 30000u
+
+struct br_conn {
+	br_t *br;
+	br_reader_t *reader; /* NULL once detached */
+	int fd;
+	int connecting; /* dial in progress */
+	pl_watch_t *w;
+	pl_timer_t *idle;
+	pl_badge_reader_t parser;
+	int got_frame;
+	char peer[64];
+	br_conn_t *next;
+};
+
+static void dial_reader(br_t *br, br_reader_t *r);
+
+static void conn_free(br_conn_t *c)
+{
+	br_t *br = c->br;
+	for (br_conn_t **pp = &br->conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	br->nconns--;
+	pl_loop_unwatch(br->loop, c->w);
+	pl_loop_timer_cancel(br->loop, c->idle);
+	close(c->fd);
+	if (c->reader && c->reader->conn == c)
+		c->reader->conn = NULL;
+	free(c);
+}
+
+static void redial_due(pl_loop_t *loop, void *arg)
+{
+	br_reader_t *r = arg;
+	(void)loop;
+	r->redial = NULL;
+	if (!r->conn)
+		dial_reader(r->br, r);
+}
+
+/* A dialled reader went away: try again later, backing off. */
+static void schedule_redial(br_t *br, br_reader_t *r)
+{
+	if (!r->dial || r->redial)
+		return;
+	r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : DIAL_MIN_MS;
+	if (r->backoff_ms > DIAL_MAX_MS)
+		r->backoff_ms = DIAL_MAX_MS;
+	r->redial_at = pl_now_ms() + r->backoff_ms;
+	r->redial = pl_loop_timer(br->loop, r->backoff_ms, redial_due, r);
+}
+
+static void conn_close(br_conn_t *c, const char *why)
+{
+	br_reader_t *r = c->reader;
+	br_t *br = c->br;
+	if (why)
+		pl_info("reader %s (%s): %s", r ? r->d.name : "?", c->peer, why);
+	conn_free(c);
+	if (r)
+		schedule_redial(br, r);
+}
+
+/* ---- frames ---- */
+
+static void on_badge(void *arg, const char *id, const char *why)
+{
+	br_conn_t *c = arg;
+	br_reader_t *r = c->reader;
+	if (!r)
+		return;
+	c->got_frame = 1;
+	r->backoff_ms = 0; /* a working reader: reset the dial backoff */
+	if (!id) {
+		pl_warn("reader %s (%s): ignored a frame: %s", r->d.name, c->peer, why);
+		return;
+	}
+	br_swipe(c->br, r, id);
+}
+
+static void conn_io(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
+{
+	br_conn_t *c = arg;
+	char buf[4096];
+	(void)loop;
+	if (c->connecting) {
+		int err = 0;
+		socklen_t sl = sizeof(err);
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl);
+		if (err) {
+			conn_close(c, strerror(err));
+			return;
+		}
+		c->connecting = 0;
+		pl_loop_watch_mod(c->br->loop, c->w, EPOLLIN);
+		pl_info("reader %s (%s): connected", c->reader->d.name, c->peer);
+		return;
+	}
+	(void)ev;
+	/* Bounded per wake-up: a reader spewing noise must not starve the
+	 * others or the heartbeat. */
+	for (int i = 0; i < 8; i++) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n > 0) {
+			pl_badge_reader_feed(&c->parser, buf, (size_t)n, on_badge, c);
+			if (!c->reader)
+				return;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		conn_close(c, n == 0 ? "disconnected" : strerror(errno));
+		return;
+	}
+}
+
+static br_conn_t *conn_new(br_t *br, br_reader_t *r, int fd, uint32_t ev)
+{
+	br_conn_t *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	c->br = br;
+	c->reader = r;
+	c->fd = fd;
+	pl_badge_reader_init(&c->parser, &r->fmt);
+	c->w = pl_loop_watch(br->loop, fd, ev, conn_io, c);
+	c->next = br->conns;
+	br->conns = c;
+	br->nconns++;
+	if (r->conn)
+		conn_free(r->conn); /* the newer connection wins */
+	r->conn = c;
+	if (!c->w) {
+		conn_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* ---- accepting ---- */
+
+static void addr_text(const struct sockaddr_storage *ss, char *host,
+		      size_t hsz, int *port)
+{
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+		*port = ntohs(s6->sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], host, (socklen_t)hsz);
+		else
+			inet_ntop(AF_INET6, &s6->sin6_addr, host, (socklen_t)hsz);
+	} else {
+		const struct sockaddr_in *s4 = (const void *)ss;
+		*port = ntohs(s4->sin_port);
+		inet_ntop(AF_INET, &s4->sin_addr, host, (socklen_t)hsz);
+	}
+}
+
+static br_reader_t *reader_for(br_t *br, const char *host)
+{
+	for (size_t i = 0; i < br->nreaders; i++)
+		if (!br->readers[i].dial && strcmp(br->readers[i].d.address, host) == 0)
+			return &br->readers[i];
+	return NULL;
+}
+
+static void refuse(br_t *br, const char *host)
+{
+	uint64_t now = pl_now_ms();
+	br->refused_peers++;
+	if (now - br->refuse_log_ms >= 10000) {
+		if (br->refuse_suppressed)
+			pl_warn("(%u more connections from unlisted addresses refused)",
+				br->refuse_suppressed);
+		br->refuse_log_ms = now;
+		br->refuse_suppressed = 0;
+		pl_warn("refused a connection from %s: not a configured badge reader", host);
+	} else {
+		br->refuse_suppressed++;
+	}
+}
+
+static void on_accept(pl_loop_t *loop, int lfd, uint32_t ev, void *arg)
+{
+	br_t *br = arg;
+	(void)loop;
+	(void)ev;
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		char host[INET6_ADDRSTRLEN] = "?";
+		int port = 0;
+		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		addr_text(&ss, host, sizeof(host), &port);
+		br_reader_t *r = reader_for(br, host);
+		if (!r || br->nconns >= br->max_conns) {
+			if (!r)
+				refuse(br, host);
+			close(fd);
+			continue;
+		}
+		br_conn_t *c = conn_new(br, r, fd, EPOLLIN);
+		if (c) {
+			snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+			pl_debug("reader %s (%s): connected", r->d.name, c->peer);
+		}
+	}
+}
+
+int br_listen(br_t *br, int fd)
+{
+	br->listen_fd = fd;
+	pl_set_nonblock(fd);
+	br->listen_w = pl_loop_watch(br->loop, fd, EPOLLIN, on_accept, br);
+	return br->listen_w ? 0 : -1;
+}
+
+/* ---- dialling ---- */
+
+static void dial_reader(br_t *br, br_reader_t *r)
+{
+	char port[16];
+	struct addrinfo hints = { 0 }, *res = NULL;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%d", r->d.port);
+	if (getaddrinfo(r->d.address, port, &hints, &res) != 0 || !res) {
+		pl_warn("reader %s: cannot resolve %s", r->d.name, r->d.address);
+		schedule_redial(br, r);
+		return;
+	}
+	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || (connect(fd, res->ai_addr, res->ai_addrlen) < 0 &&
+		       errno != EINPROGRESS)) {
+		pl_warn("reader %s: connecting to %s:%d: %s", r->d.name, r->d.address,
+			r->d.port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		schedule_redial(br, r);
+		return;
+	}
+	freeaddrinfo(res);
+	br_conn_t *c = conn_new(br, r, fd, EPOLLOUT);
+	if (c) {
+		c->connecting = 1;
+		(void)pl_fmt(c->peer, sizeof(c->peer), "%s:%d", r->d.address, r->d.port);
+	}
+}
+
+/* ---- the reader list ---- */
+
+static int same_reader(const br_reader_t *a, const br_reader_t *b)
+{
+	return strcmp(a->d.name, b->d.name) == 0 &&
+	       strcmp(a->d.address, b->d.address) == 0 &&
+	       strcmp(a->d.direction, b->d.direction) == 0 &&
+	       a->d.port == b->d.port && strcmp(a->d.format, b->d.format) == 0;
+}
+
+/* Install a new list (from the directory). Readers that did not change
+ * keep their connection, dial state and de-duplication memory; the rest
+ * are dropped and started afresh. Takes ownership of list. */
+void br_readers_apply(br_t *br, br_reader_t *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		br_reader_t *nr = &list[i];
+		nr->br = br;
+		for (size_t k = 0; k < br->nreaders; k++) {
+			br_reader_t *old = &br->readers[k];
+			if (!old->br || !same_reader(old, nr))
+				continue;
+			/* printer and mode may change without a reconnect */
+			nr->conn = old->conn;
+			nr->redial = old->redial;
+			nr->backoff_ms = old->backoff_ms;
+			memcpy(nr->last_badge, old->last_badge, sizeof(nr->last_badge));
+			nr->last_ms = old->last_ms;
+			if (nr->conn)
+				nr->conn->reader = nr;
+			if (nr->redial) {
+				/* Same due time, but pointing at the new entry. */
+				uint64_t now = pl_now_ms();
+				pl_loop_timer_cancel(br->loop, nr->redial);
+				nr->redial_at = old->redial_at;
+				nr->redial = pl_loop_timer(br->loop,
+					nr->redial_at > now ? nr->redial_at - now : 0,
+					redial_due, nr);
+			}
+			old->br = NULL; /* carried over */
+			old->conn = NULL;
+			old->redial = NULL;
+			break;
+		}
+	}
+	for (size_t k = 0; k < br->nreaders; k++) {
+		br_reader_t *old = &br->readers[k];
+		if (old->conn) {
+			old->conn->reader = NULL;
+			conn_free(old->conn);
+		}
+		pl_loop_timer_cancel(br->loop, old->redial);
+	}
+	free(br->readers);
+	br->readers = list;
+	br->nreaders = n;
+	for (size_t i = 0; i < n; i++)
+		if (list[i].dial && !list[i].conn && !list[i].redial)
+			dial_reader(br, &list[i]);
+}
+
+void br_close_all(br_t *br)
+{
+	while (br->conns) {
+		br->conns->reader = NULL;
+		conn_free(br->conns);
+	}
+	for (size_t k = 0; k < br->nreaders; k++)
+		pl_loop_timer_cancel(br->loop, br->readers[k].redial);
+	free(br->readers);
+	br->readers = NULL;
+	br->nreaders = 0;
+	if (br->listen_w)
+		pl_loop_unwatch(br->loop, br->listen_w);
+	br->listen_w = NULL;
+}
