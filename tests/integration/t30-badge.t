@@ -3,13 +3,14 @@
 # connect directions, users with badges, held jobs, recording printers.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 22
+plan 23
 
 BR=PrinterLogicServiceSimpleBadgeRelease
 rec_start P1
 rec_start P2
 BR_PORT=$(free_port)
 DIAL_PORT=$(free_port)
+DIAL_PORT2=$(free_port)
 OP_PORT=$(free_port)
 t_config '{}' "$(jq -n --arg op "$BIN/$OP" --arg br "$BIN/$BR" \
 	--arg opl "127.0.0.1:$OP_PORT" --arg brl "0.0.0.0:$BR_PORT" '{
@@ -29,7 +30,9 @@ like "$(plsc users list)" "alice +Alice A +alice@example.org +yes +local +\*+b" 
 plsc readers add R1 --address 127.0.0.2 --printer P1 --preset elatec-tcpconv2 >/dev/null &&
 plsc readers add R2 --address 127.0.0.3 --printer P2 --preset rfideas-e241 --mode all >/dev/null &&
 plsc readers add R3 --address 127.0.0.4 --direction listen --port "$DIAL_PORT" --printer P1 \
-	--preset rfideas-e241 >/dev/null
+	--preset rfideas-e241 >/dev/null &&
+plsc readers add R4 --address 127.0.0.5 --direction listen --port "$DIAL_PORT2" --printer P2 \
+	--preset elatec-tcpconv2 >/dev/null
 ok $? "plsc readers add: connect and listen readers, both presets"
 token_for ws1
 for i in 1 2; do echo "alice job $i" > "$T/a$i"; submit ws1 alice "$T/a$i" >/dev/null; sleep 0.02; done
@@ -89,6 +92,11 @@ echo "alice job 6" > "$T/a6"; submit ws1 alice "$T/a6" >/dev/null
 BG_PIDS+=($!)
 wait_until 40 test -e "$T/rec-P1/job-4.bin"
 is "$(cat "$T/rec-P1/job-4.bin" 2>/dev/null)" "alice job 6" "a reader in server mode is dialled and its swipe prints"
+echo "alice job 7" > "$T/a7"; submit ws1 alice "$T/a7" >/dev/null
+"$EMU" listen 127.0.0.5 "$DIAL_PORT2" elatec-tcpconv2 badge:1a2b hold:500 > "$T/emu4.out" &
+BG_PIDS+=($!)
+wait_until 40 test -e "$T/rec-P2/job-3.bin"
+is "$(cat "$T/rec-P2/job-3.bin" 2>/dev/null)" "alice job 7" "an ELATEC reader in server mode too"
 
 # CSV import: bad lines are reported by number, good lines kept.
 cat > "$T/users.csv" <<'CSV'
