@@ -326,7 +326,16 @@ static int readers_add(pl_dir_t *d, int argc, char **argv)
 		case 'a': pl_strlcpy(r.address, optarg, sizeof(r.address)); break;
 		case 'p': pl_strlcpy(r.printer, optarg, sizeof(r.printer)); break;
 		case 'd': pl_strlcpy(r.direction, optarg, sizeof(r.direction)); break;
-		case 'P': r.port = atoi(optarg); break;
+		case 'P': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > 65535) {
+				fprintf(stderr, "plsc: --port expects a number from 1 to 65535\n");
+				return EXIT_USAGE;
+			}
+			r.port = (int)v;
+			break;
+		}
 		case 's': preset = optarg; break;
 		case 'f': format = optarg; break;
 		case 'm': pl_strlcpy(r.mode, optarg, sizeof(r.mode)); break;
@@ -356,8 +365,9 @@ static int readers_add(pl_dir_t *d, int argc, char **argv)
 		fprintf(stderr, "plsc: %s\n", err.msg);
 		return EXIT_FAIL;
 	}
-	printf("reader %s added (%s %s%s%.0d) -> %s, %s\n", r.name, r.direction,
-	       r.address, r.port ? ":" : "", r.port, r.printer, r.mode);
+	printf("reader %s %s (%s %s%s%.0d) -> %s, %s\n", r.name,
+	       replace ? "saved" : "added", r.direction, r.address,
+	       r.port ? ":" : "", r.port, r.printer, r.mode);
 	return EXIT_OK;
 }
 

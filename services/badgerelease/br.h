@@ -45,6 +45,7 @@ struct br {
 	uint32_t dedupe_ms;
 	uint32_t idle_timeout_ms; /* a connection that never sent a frame */
 	uint32_t refresh_ms;
+	uint32_t redial_max_ms;
 	uint32_t max_conns;
 	int listen_fd;
 	pl_watch_t *listen_w;

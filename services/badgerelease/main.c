@@ -15,12 +15,12 @@
 
 static const char *const br_keys[] = {
 	"enabled", "path", "log_level", "listen", "dedupe_ms", "refresh_s",
-	"max_connections", "directory", NULL
+	"max_connections", "directory", "redial_max_ms", NULL
 };
 
 static int br_settings(br_t *br, const pl_cnode_t *cfg, pl_err_t *err)
 {
-	long long dd, rf, mc;
+	long long dd, rf, mc, rd;
 	const char *dirpath;
 	char def[PATH_MAX];
 	snprintf(def, sizeof(def), "%s/../directory/directory.db",
@@ -29,11 +29,13 @@ static int br_settings(br_t *br, const pl_cnode_t *cfg, pl_err_t *err)
 	    pl_cnode_int(cfg, "dedupe_ms", 0, 600000, 3000, &dd, err) < 0 ||
 	    pl_cnode_int(cfg, "refresh_s", 1, 3600, 10, &rf, err) < 0 ||
 	    pl_cnode_int(cfg, "max_connections", 1, BR_MAX_READERS * 4, 1024, &mc, err) < 0 ||
+	    pl_cnode_int(cfg, "redial_max_ms", 500, 3600000, 30000, &rd, err) < 0 ||
 	    pl_cnode_str(cfg, "directory", def, &dirpath, err) < 0)
 		return -1;
 	br->dedupe_ms = (uint32_t)dd;
 	br->refresh_ms = (uint32_t)rf * 1000;
 	br->max_conns = (uint32_t)mc;
+	br->redial_max_ms = (uint32_t)rd;
 	pl_strlcpy(br->directory_path, dirpath, sizeof(br->directory_path));
 	return 0;
 }
@@ -114,6 +116,7 @@ static int br_reconfig(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 	br->dedupe_ms = probe.dedupe_ms;
 	br->refresh_ms = probe.refresh_ms;
 	br->max_conns = probe.max_conns;
+	br->redial_max_ms = probe.redial_max_ms;
 	refresh(br);
 	return 0;
 }
@@ -153,6 +156,7 @@ int main(int argc, char **argv)
 			"  dedupe_ms         3000   repeated reads of one badge count once\n"
 			"  refresh_s         10     how often the reader list is re-read\n"
 			"  max_connections   1024\n"
+			"  redial_max_ms     30000  longest wait between dials of a reader\n"
 			"  directory         <state_dir>/directory/directory.db\n"
 			"Readers and badges: plsc readers ..., plsc users ... (plsc(1)).\n",
 		.start = br_start,

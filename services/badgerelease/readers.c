@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,7 +21,7 @@
 #include "pl_util.h"
 
 #define DIAL_MIN_MS 500u
-#define DIAL_MAX_MS 30000u
+#define DIAL_TIMEOUT_MS 10000u
 
 struct br_conn {
 	br_t *br;
@@ -69,8 +70,8 @@ static void schedule_redial(br_t *br, br_reader_t *r)
 	if (!r->dial || r->redial)
 		return;
 	r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : DIAL_MIN_MS;
-	if (r->backoff_ms > DIAL_MAX_MS)
-		r->backoff_ms = DIAL_MAX_MS;
+	if (r->backoff_ms > br->redial_max_ms)
+		r->backoff_ms = br->redial_max_ms;
 	r->redial_at = pl_now_ms() + r->backoff_ms;
 	r->redial = pl_loop_timer(br->loop, r->backoff_ms, redial_due, r);
 }
@@ -117,6 +118,8 @@ static void conn_io(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
 			return;
 		}
 		c->connecting = 0;
+		pl_loop_timer_cancel(c->br->loop, c->idle);
+		c->idle = NULL;
 		pl_loop_watch_mod(c->br->loop, c->w, EPOLLIN);
 		pl_info("reader %s (%s): connected", c->reader->d.name, c->peer);
 		return;
@@ -139,6 +142,17 @@ static void conn_io(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
 	}
 }
 
+/* Readers sit idle between swipes; keepalive notices one that lost power
+ * or its network (then a dialled reader is dialled again). */
+static void keepalive(int fd)
+{
+	int on = 1, idle = 60, intvl = 10, cnt = 3;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
 static br_conn_t *conn_new(br_t *br, br_reader_t *r, int fd, uint32_t ev)
 {
 	br_conn_t *c = calloc(1, sizeof(*c));
@@ -149,6 +163,7 @@ static br_conn_t *conn_new(br_t *br, br_reader_t *r, int fd, uint32_t ev)
 	c->br = br;
 	c->reader = r;
 	c->fd = fd;
+	keepalive(fd);
 	pl_badge_reader_init(&c->parser, &r->fmt);
 	c->w = pl_loop_watch(br->loop, fd, ev, conn_io, c);
 	c->next = br->conns;
@@ -222,9 +237,14 @@ static void on_accept(pl_loop_t *loop, int lfd, uint32_t ev, void *arg)
 			return;
 		addr_text(&ss, host, sizeof(host), &port);
 		br_reader_t *r = reader_for(br, host);
-		if (!r || br->nconns >= br->max_conns) {
-			if (!r)
-				refuse(br, host);
+		if (!r) {
+			refuse(br, host);
+			close(fd);
+			continue;
+		}
+		if (!r->conn && br->nconns >= br->max_conns) {
+			pl_warn("reader %s: max_connections (%u) reached; connection closed",
+				r->d.name, br->max_conns);
 			close(fd);
 			continue;
 		}
@@ -245,6 +265,15 @@ int br_listen(br_t *br, int fd)
 }
 
 /* ---- dialling ---- */
+
+static void dial_timeout(pl_loop_t *loop, void *arg)
+{
+	br_conn_t *c = arg;
+	(void)loop;
+	c->idle = NULL;
+	if (c->connecting)
+		conn_close(c, "no answer to our connection attempt");
+}
 
 static void dial_reader(br_t *br, br_reader_t *r)
 {
@@ -273,6 +302,7 @@ static void dial_reader(br_t *br, br_reader_t *r)
 	br_conn_t *c = conn_new(br, r, fd, EPOLLOUT);
 	if (c) {
 		c->connecting = 1;
+		c->idle = pl_loop_timer(br->loop, DIAL_TIMEOUT_MS, dial_timeout, c);
 		(void)pl_fmt(c->peer, sizeof(c->peer), "%s:%d", r->d.address, r->d.port);
 	}
 }

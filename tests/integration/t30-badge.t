@@ -16,7 +16,7 @@ t_config '{}' "$(jq -n --arg op "$BIN/$OP" --arg br "$BIN/$BR" \
 	--arg opl "127.0.0.1:$OP_PORT" --arg brl "0.0.0.0:$BR_PORT" '{
 	"PrinterLogicServiceOfflinePrint": {path: $op, listen: {main: $opl}},
 	"PrinterLogicServiceSimpleBadgeRelease": {path: $br, listen: {main: $brl},
-		dedupe_ms: 1000, refresh_s: 1}}')"
+		dedupe_ms: 1000, refresh_s: 1, redial_max_ms: 1000}}')"
 sup_start
 wait_until 15 state_is "$OP" running && wait_until 15 state_is "$BR" running
 ok $? "the held-jobs and badge services run"
@@ -90,12 +90,12 @@ ok $? "the badge service is still running"
 echo "alice job 6" > "$T/a6"; submit ws1 alice "$T/a6" >/dev/null
 "$EMU" listen 127.0.0.4 "$DIAL_PORT" rfideas-e241 badge:1a2b hold:500 > "$T/emu3.out" &
 BG_PIDS+=($!)
-wait_until 40 test -e "$T/rec-P1/job-4.bin"
+wait_until 15 test -e "$T/rec-P1/job-4.bin"
 is "$(cat "$T/rec-P1/job-4.bin" 2>/dev/null)" "alice job 6" "a reader in server mode is dialled and its swipe prints"
 echo "alice job 7" > "$T/a7"; submit ws1 alice "$T/a7" >/dev/null
 "$EMU" listen 127.0.0.5 "$DIAL_PORT2" elatec-tcpconv2 badge:1a2b hold:500 > "$T/emu4.out" &
 BG_PIDS+=($!)
-wait_until 40 test -e "$T/rec-P2/job-3.bin"
+wait_until 15 test -e "$T/rec-P2/job-3.bin"
 is "$(cat "$T/rec-P2/job-3.bin" 2>/dev/null)" "alice job 7" "an ELATEC reader in server mode too"
 
 # CSV import: bad lines are reported by number, good lines kept.

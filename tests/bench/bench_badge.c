@@ -1,0 +1,372 @@
+/* Badge release benchmark ([7]): a swipe at a network badge reader ->
+ * first byte at the reader's printer, with many readers swiping at once.
+ * Driven by run-bench, which starts the supervisor with
+ * PrinterLogicServiceOfflinePrint and PrinterLogicServiceSimpleBadgeRelease
+ * (dedupe_ms 0, refresh_s 1), one recording printer per reader (DIR/rN),
+ * printers PN, readers RN at 127.0.1.N (connect mode, elatec-tcpconv2,
+ * most-recent) and users b7uN with badge 0xB000+N.
+ *
+ *   bench_badge submit HOST PORT TOKENFILE NUSERS PER KIB SOLO
+ *       PER jobs of KIB KiB for each user b7u1..b7uNUSERS (one more for
+ *       the first SOLO users), one client thread a user: "JOBS"
+ *   bench_badge swipe BRPORT RECBASE NREADERS ROUNDS GAP_MS SOLO
+ *       NREADERS persistent connections from 127.0.1.N to the badge
+ *       service; first readers 1..SOLO swipe one at a time (each waits
+ *       for its job to be printed: the unloaded figure), then ROUNDS
+ *       rounds in which every reader sends its badge frame at (nearly)
+ *       the same moment; GAP_MS between rounds once every printer has its
+ *       job: "P50 P99 MAX N MIN SOLO_P50 SOLO_MAX" in ns (N swipes)
+ *
+ * t0 of a swipe is CLOCK_REALTIME just before its write(); its end is
+ * RECBASE/rN/job-R.first (plsc-recprinter's stamp of the first byte of
+ * its R-th connection): one job per reader per round, so each first byte
+ * is attributable to one swipe. */
+#include "bench.h"
+#include "../../clients/submit.c"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+
+#define BB_MAX_READERS 250
+#define BB_MAX_ROUNDS 40
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: bench_badge submit|swipe ... (see the source)\n");
+	return BENCH_EXIT_FAIL;
+}
+
+static uint64_t rt_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- submission (clients/submit.c underneath, as bench_heldjobs) ---- */
+
+typedef struct {
+	const char *host, *token_file;
+	int port, idx, per, solo;
+	const uint8_t *doc;
+	size_t len;
+	const uint8_t *sha;
+	int jobs;
+	char why[1100];
+} bb_sub_t;
+
+static int bb_connect(sub_t *s, SSL_CTX *ctx)
+{
+	char e[256];
+	if (pl_reader_init(&s->rd, 64 * 1024) < 0)
+		return SUB_EIO;
+	int rc = tcp_connect(s);
+	if (rc != SUB_OK)
+		return rc;
+	if (!(s->ssl = SSL_new(ctx)))
+		return fail(s, SUB_ETLS, "SSL_new failed");
+	SSL_set_fd(s->ssl, s->fd);
+	for (;;) {
+		ERR_clear_error();
+		int r = SSL_connect(s->ssl);
+		if (r == 1)
+			return SUB_OK;
+		if (ssl_wait(s, r) < 0)
+			return fail(s, SUB_ETLS, "TLS handshake failed: %s",
+				    pl_tls_errstr(e, sizeof(e)));
+	}
+}
+
+static int bb_submit_one(sub_t *s, const uint8_t *doc, size_t len,
+			 const uint8_t sha[32])
+{
+	pl_msg_t m;
+	char id[64];
+	size_t off = 0;
+	int rc = send_begin(s, len);
+	while (rc == SUB_OK && off < len) {
+		size_t n = len - off > SUB_CHUNK ? SUB_CHUNK : len - off;
+		if (pl_msg_init(&m, PL_MSG_SUBMIT_DATA, 0, 0) < 0)
+			return fail(s, SUB_EIO, "out of memory");
+		pl_msg_add(&m, PL_TAG_PAYLOAD, doc + off, n);
+		rc = send_msg(s, &m);
+		pl_msg_free(&m);
+		off += n;
+	}
+	if (rc != SUB_OK)
+		return rc;
+	if (pl_msg_init(&m, PL_MSG_SUBMIT_END, 0, ++s->seq) < 0)
+		return fail(s, SUB_EIO, "out of memory");
+	pl_msg_add(&m, PL_TAG_SHA256, sha, 32);
+	rc = send_msg(s, &m);
+	pl_msg_free(&m);
+	return rc == SUB_OK ? recv_result(s, id, sizeof(id)) : rc;
+}
+
+static void *submit_worker(void *arg)
+{
+	bb_sub_t *w = arg;
+	char token[512], user[64];
+	sub_opts_t o;
+	sub_t s;
+	pl_err_t err;
+	SSL_CTX *ctx;
+
+	memset(&o, 0, sizeof(o));
+	memset(&s, 0, sizeof(s));
+	s.fd = -1;
+	s.o = &o;
+	s.msg = w->why;
+	s.msgsz = sizeof(w->why);
+	if (sub_read_token(w->token_file, token, sizeof(token), w->why,
+			   sizeof(w->why)) < 0)
+		return NULL;
+	snprintf(user, sizeof(user), "b7u%d", w->idx);
+	o.host = w->host;
+	o.port = w->port;
+	o.token = token;
+	o.user = user;
+	o.title = "bench-badge";
+	o.insecure = 1;
+	o.timeout_ms = 3 * BENCH_TIMEOUT_MS;
+	if (!(ctx = pl_tls_client_ctx(NULL, &err))) {
+		snprintf(w->why, sizeof(w->why), "%s", err.msg);
+		return NULL;
+	}
+	if (bb_connect(&s, ctx) == SUB_OK)
+		for (int i = 0; i < w->per + (w->idx <= w->solo); i++) {
+			if (bb_submit_one(&s, w->doc, w->len, w->sha) != SUB_OK)
+				break;
+			w->jobs++;
+		}
+	if (s.ssl) {
+		SSL_shutdown(s.ssl);
+		SSL_free(s.ssl);
+	}
+	if (s.fd >= 0)
+		close(s.fd);
+	pl_reader_free(&s.rd);
+	SSL_CTX_free(ctx);
+	OPENSSL_cleanse(token, sizeof(token));
+	return NULL;
+}
+
+static int cmd_submit(const char *host, int port, const char *token_file,
+		      int nusers, int per, long kib, int solo)
+{
+	static bb_sub_t w[BB_MAX_READERS];
+	pthread_t th[BB_MAX_READERS];
+	size_t len = (size_t)kib * 1024u;
+	uint8_t sha[32];
+	unsigned shalen = 0;
+	int jobs = 0, rc = 0;
+	uint8_t *doc;
+
+	if (nusers < 1 || nusers > BB_MAX_READERS || per < 1 || kib < 1 || solo < 0 ||
+	    !(doc = malloc(len)))
+		return usage();
+	for (size_t i = 0; i < len; i++)
+		doc[i] = (uint8_t)(i * 131u + (i >> 12));
+	EVP_Digest(doc, len, sha, &shalen, EVP_sha256(), NULL);
+	for (int i = 0; i < nusers; i++) {
+		w[i] = (bb_sub_t){ .host = host, .token_file = token_file,
+				   .port = port, .idx = i + 1, .per = per, .solo = solo,
+				   .doc = doc, .len = len, .sha = sha };
+		if (pthread_create(&th[i], NULL, submit_worker, &w[i]) != 0) {
+			free(doc);
+			return BENCH_EXIT_FAIL;
+		}
+	}
+	for (int i = 0; i < nusers; i++) {
+		pthread_join(th[i], NULL);
+		jobs += w[i].jobs;
+		if (w[i].jobs != per + (i + 1 <= solo)) {
+			if (!rc)
+				fprintf(stderr, "bench_badge: submit for b7u%d: %s\n",
+					i + 1, w[i].why);
+			rc = BENCH_EXIT_FAIL;
+		}
+	}
+	free(doc);
+	if (!rc)
+		printf("%d\n", jobs);
+	return rc;
+}
+
+/* ---- swipes ---- */
+
+static int reader_connect(int idx, int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET }, me = { .sin_family = AF_INET };
+	char addr[32];
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	snprintf(addr, sizeof(addr), "127.0.1.%d", idx);
+	inet_pton(AF_INET, addr, &me.sin_addr);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t)port);
+	if (bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "bench_badge: connect from %s: %s\n", addr, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The service closes a connection from an address that is not (yet) a
+ * reader it knows: a connection still open after a while was accepted. */
+static int conn_alive(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char c;
+	if (poll(&p, 1, 0) <= 0)
+		return 1;
+	return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && errno == EAGAIN;
+}
+
+static int read_u64_file(const char *path, uint64_t *v)
+{
+	char buf[64];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	*v = strtoull(buf, NULL, 10);
+	return *v ? 0 : -1;
+}
+
+/* RECBASE/rI/job-J.SUFFIX: wait for it; its value for .first */
+static int wait_rec(const char *recbase, int i, int j, const char *suffix,
+		    uint64_t *v)
+{
+	char path[4096];
+	uint64_t end = bench_now_ns() + 3ull * BENCH_TIMEOUT_MS * 1000000ull;
+	snprintf(path, sizeof(path), "%s/r%d/job-%d.%s", recbase, i, j, suffix);
+	while (v ? read_u64_file(path, v) < 0 : access(path, F_OK) < 0) {
+		if (bench_now_ns() > end) {
+			fprintf(stderr, "bench_badge: no %s\n", path);
+			return -1;
+		}
+		bench_sleep_us(1000);
+	}
+	return 0;
+}
+
+static int cmd_swipe(int port, const char *recbase, int nreaders, int rounds,
+		     long gap_ms, int solo)
+{
+	static uint64_t sl[BB_MAX_READERS];
+	static int fd[BB_MAX_READERS];
+	static uint64_t t0[BB_MAX_READERS], lat[BB_MAX_READERS * BB_MAX_ROUNDS];
+	char frame[BB_MAX_READERS][32];
+	size_t flen[BB_MAX_READERS], n = 0;
+	int rc = BENCH_EXIT_FAIL, up = 0;
+
+	if (nreaders < 1 || nreaders > BB_MAX_READERS || rounds < 1 ||
+	    rounds > BB_MAX_ROUNDS || gap_ms < 0 || solo < 0 || solo > nreaders)
+		return usage();
+	for (int i = 0; i < nreaders; i++) {
+		fd[i] = -1;
+		/* elatec-tcpconv2: the card ID in upper-case hex, CR LF */
+		int k = snprintf(frame[i], sizeof(frame[i]), "%X\r\n", 0xB000u + (unsigned)i + 1);
+		flen[i] = (size_t)k;
+	}
+	/* Until every reader's connection has been accepted and kept: the
+	 * service learns of new readers every refresh_s. */
+	uint64_t deadline = bench_now_ns() + 3ull * BENCH_TIMEOUT_MS * 1000000ull;
+	while (up < nreaders) {
+		if (bench_now_ns() > deadline) {
+			fprintf(stderr, "bench_badge: only %d of %d readers accepted\n",
+				up, nreaders);
+			goto out;
+		}
+		for (int i = 0; i < nreaders; i++)
+			if (fd[i] < 0 && (fd[i] = reader_connect(i + 1, port)) < 0)
+				goto out;
+		bench_sleep_us(300000);
+		up = 0;
+		for (int i = 0; i < nreaders; i++) {
+			if (conn_alive(fd[i])) {
+				up++;
+			} else {
+				close(fd[i]);
+				fd[i] = -1;
+			}
+		}
+		if (up < nreaders)
+			bench_sleep_us(300000);
+	}
+	/* Solo: one swipe in flight at a time, same readers, same service. */
+	for (int i = 0; i < solo; i++) {
+		uint64_t first = 0, t = rt_now_ns();
+		if (write(fd[i], frame[i], flen[i]) != (ssize_t)flen[i]) {
+			fprintf(stderr, "bench_badge: reader %d: write: %s\n", i + 1,
+				strerror(errno));
+			goto out;
+		}
+		if (wait_rec(recbase, i + 1, 1, "first", &first) < 0 ||
+		    wait_rec(recbase, i + 1, 1, "bin", NULL) < 0)
+			goto out;
+		sl[i] = first > t ? first - t : 0;
+		bench_sleep_us(gap_ms * 1000);
+	}
+	for (int r = 1; r <= rounds; r++) {
+		for (int i = 0; i < nreaders; i++) {
+			t0[i] = rt_now_ns();
+			if (write(fd[i], frame[i], flen[i]) != (ssize_t)flen[i]) {
+				fprintf(stderr, "bench_badge: reader %d: write: %s\n", i + 1,
+					strerror(errno));
+				goto out;
+			}
+		}
+		/* The printer of reader i has one job a round (one more for
+		 * the solo readers). */
+		for (int i = 0; i < nreaders; i++) {
+			uint64_t first = 0;
+			if (wait_rec(recbase, i + 1, r + (i < solo), "first", &first) < 0)
+				goto out;
+			lat[n++] = first > t0[i] ? first - t0[i] : 0;
+		}
+		/* Every job printed before the next round starts. */
+		for (int i = 0; i < nreaders; i++)
+			if (wait_rec(recbase, i + 1, r + (i < solo), "bin", NULL) < 0)
+				goto out;
+		bench_sleep_us(gap_ms * 1000);
+	}
+	qsort(lat, n, sizeof(lat[0]), bench_cmp_u64);
+	if (solo > 0)
+		qsort(sl, (size_t)solo, sizeof(sl[0]), bench_cmp_u64);
+	printf("%llu %llu %llu %zu %llu %llu %llu\n",
+	       (unsigned long long)bench_pct(lat, n, 50),
+	       (unsigned long long)bench_pct(lat, n, 99), (unsigned long long)lat[n - 1], n,
+	       (unsigned long long)lat[0],
+	       (unsigned long long)(solo > 0 ? bench_pct(sl, (size_t)solo, 50) : 0),
+	       (unsigned long long)(solo > 0 ? sl[solo - 1] : 0));
+	rc = 0;
+out:
+	for (int i = 0; i < nreaders; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2)
+		return usage();
+	if (strcmp(argv[1], "submit") == 0 && argc == 9)
+		return cmd_submit(argv[2], atoi(argv[3]), argv[4], atoi(argv[5]),
+				  atoi(argv[6]), atol(argv[7]), atoi(argv[8]));
+	if (strcmp(argv[1], "swipe") == 0 && argc == 8)
+		return cmd_swipe(atoi(argv[2]), argv[3], atoi(argv[4]), atoi(argv[5]),
+				 atol(argv[6]), atoi(argv[7]));
+	return usage();
+}
