@@ -68,6 +68,10 @@ int pl_service_listen_fd(pl_service_t *svc, const char *name);
 int pl_service_supervised(const pl_service_t *svc);
 /* Queue a frame to the supervisor; 0, or <0 (no channel, queue full). */
 int pl_service_send(pl_service_t *svc, const pl_msg_t *m);
+/* A one-line status of the service's own ("12 swipes, 3 unknown badges"),
+ * shown by plsc status; gossip, at most a few a second is plenty. */
+void pl_service_status(pl_service_t *svc, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Leave the loop and exit with code once the channel queue is flushed. */
 void pl_service_exit(pl_service_t *svc, int code);
 

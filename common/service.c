@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +206,22 @@ static void send_hello(pl_service_t *svc)
 	pl_msg_add_u32(&m, PL_TAG_PID, (uint32_t)getpid());
 	pl_msg_add_str(&m, PL_TAG_VERSION, PL_VERSION);
 	pl_msg_add_u32(&m, PL_TAG_CAPS, svc->def->caps);
+	if (pl_msg_finish(&m) == 0)
+		pl_service_send(svc, &m);
+	pl_msg_free(&m);
+}
+
+void pl_service_status(pl_service_t *svc, const char *fmt, ...)
+{
+	char text[200];
+	va_list ap;
+	pl_msg_t m;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (!svc->supervised || pl_msg_init(&m, PL_MSG_SVC_STATUS, 0, 0) < 0)
+		return;
+	pl_msg_add_str(&m, PL_TAG_DETAIL, text);
 	if (pl_msg_finish(&m) == 0)
 		pl_service_send(svc, &m);
 	pl_msg_free(&m);

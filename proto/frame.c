@@ -65,6 +65,7 @@ const char *pl_msg_type_name(uint16_t type)
 	case PL_MSG_CONFIG: return "CONFIG";
 	case PL_MSG_SHUTDOWN: return "SHUTDOWN";
 	case PL_MSG_RESULT: return "RESULT";
+	case PL_MSG_SVC_STATUS: return "SVC_STATUS";
 	case PL_MSG_CTL_STATUS: return "CTL_STATUS";
 	case PL_MSG_CTL_ENABLE: return "CTL_ENABLE";
 	case PL_MSG_CTL_DISABLE: return "CTL_DISABLE";

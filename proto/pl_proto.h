@@ -34,6 +34,7 @@ typedef enum {
 	PL_MSG_CONFIG = 0x0005,
 	PL_MSG_SHUTDOWN = 0x0006,
 	PL_MSG_RESULT = 0x0007,
+	PL_MSG_SVC_STATUS = 0x0008, /* service -> sup: DETAIL, shown in status */
 	/* control socket (plsc, console) -> supervisor */
 	PL_MSG_CTL_STATUS = 0x0100,
 	PL_MSG_CTL_ENABLE = 0x0101,
@@ -79,6 +80,7 @@ typedef enum {
 	PL_TAG_LAST_EXIT = 0x0015,  /* str */
 	PL_TAG_PATH = 0x0016,	    /* str */
 	PL_TAG_SUPERVISOR = 0x0017, /* nested: supervisor facts */
+	PL_TAG_DETAIL = 0x0018,	    /* str: a service's own one-line status */
 	PL_TAG_PAYLOAD = 0x0020,    /* bytes: opaque data (echo, job data) */
 	/* jobs and submission */
 	PL_TAG_TOKEN = 0x0030,	     /* str: workstation token (secret) */

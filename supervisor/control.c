@@ -103,6 +103,8 @@ static void add_service(pl_msg_t *m, const sv_svc_t *s, uint64_t now)
 	if (s->last_exit[0])
 		pl_msg_add_str(m, PL_TAG_LAST_EXIT, s->last_exit);
 	pl_msg_add_str(m, PL_TAG_PATH, s->conf.path);
+	if (s->detail[0] && s->pid > 0)
+		pl_msg_add_str(m, PL_TAG_DETAIL, s->detail);
 	pl_msg_nest_end(m);
 }
 

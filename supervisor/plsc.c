@@ -163,6 +163,7 @@ static int request(const plsc_t *p, uint16_t type, const char *name,
 
 typedef struct {
 	char name[SV_NAME_MAX], state[32], last_exit[256], path[PATH_MAX];
+	char detail[200];
 	uint8_t enabled;
 	uint32_t pid, restarts;
 	uint64_t uptime;
@@ -183,6 +184,7 @@ static int decode_row(const pl_field_t *fl, svc_row_t *r)
 		case PL_TAG_STATE: rc = pl_field_str(&f, r->state, sizeof(r->state)); break;
 		case PL_TAG_LAST_EXIT: rc = pl_field_str(&f, r->last_exit, sizeof(r->last_exit)); break;
 		case PL_TAG_PATH: rc = pl_field_str(&f, r->path, sizeof(r->path)); break;
+		case PL_TAG_DETAIL: rc = pl_field_str(&f, r->detail, sizeof(r->detail)); break;
 		case PL_TAG_ENABLED: rc = pl_field_u8(&f, &r->enabled); break;
 		case PL_TAG_PID: rc = pl_field_u32(&f, &r->pid); break;
 		case PL_TAG_RESTARTS: rc = pl_field_u32(&f, &r->restarts); break;
@@ -211,6 +213,8 @@ static json_t *row_json(const svc_row_t *r)
 	json_object_set_new(o, "last_exit",
 			    r->last_exit[0] ? json_string(r->last_exit) : json_null());
 	json_object_set_new(o, "path", json_string(r->path));
+	json_object_set_new(o, "detail",
+			    r->detail[0] ? json_string(r->detail) : json_null());
 	return o;
 }
 
@@ -247,6 +251,8 @@ static void print_row(const svc_row_t *r)
 	printf("%-38s %-3s %-10s %-8s %-11s %8u  %s\n", r->name,
 	       r->enabled ? "yes" : "no", r->state, pid, up, r->restarts,
 	       r->last_exit[0] ? r->last_exit : "-");
+	if (r->detail[0])
+		printf("    %s\n", r->detail);
 }
 
 static int show_status(const pl_frame_t *f, int as_json)

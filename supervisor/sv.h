@@ -146,6 +146,7 @@ typedef struct sv_svc {
 	uint64_t last_pong;
 	uint32_t ping_seq;
 	char last_exit[160];
+	char detail[200]; /* the service's own status line (SVC_STATUS) */
 	char kill_reason[96];
 	int stop_then; /* after the child exits: SV_STOP_* */
 	int removed;   /* dropped from the config on reload */

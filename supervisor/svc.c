@@ -290,6 +290,11 @@ static void handle_frame(sv_svc_t *s, const pl_frame_t *f)
 			break;
 		sv_route(s->sup, s, f);
 		break;
+	case PL_MSG_SVC_STATUS:
+		/* Gossip: a malformed one is dropped. */
+		if (pl_frame_get_str(f, PL_TAG_DETAIL, s->detail, sizeof(s->detail)) < 0)
+			s->detail[0] = '\0';
+		break;
 	case PL_MSG_JOB_EVENT:
 		sv_jobevent(s->sup, s, f);
 		break;
@@ -572,6 +577,7 @@ static void spawn(sv_svc_t *s)
 	s->state = SV_STARTING;
 	s->started_at = pl_now_ms();
 	s->kill_reason[0] = '\0';
+	s->detail[0] = '\0';
 	s->stop_then = SV_STOP_REST;
 	s->timer = pl_loop_timer(s->sup->loop, s->sup->cfg.start_timeout_ms,
 				 start_timeout, s);

@@ -69,6 +69,8 @@ void br_close_all(br_t *br);
 
 /* swipe.c */
 void br_swipe(br_t *br, br_reader_t *r, const char *badge);
+/* Counters into plsc status. */
+void br_report(br_t *br);
 void br_result(br_t *br, const pl_frame_t *f);
 void br_pending_free(br_t *br);
 

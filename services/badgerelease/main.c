@@ -65,9 +65,12 @@ static void refresh(br_t *br)
 	free(v);
 	if (!list)
 		return;
-	if (k != br->nreaders)
-		pl_info("%zu badge reader%s configured", k, k == 1 ? "" : "s");
+	size_t before = br->nreaders;
 	br_readers_apply(br, list, k);
+	if (k != before) {
+		pl_info("%zu badge reader%s configured", k, k == 1 ? "" : "s");
+		br_report(br);
+	}
 }
 
 static void refresh_tick(pl_loop_t *loop, void *arg)

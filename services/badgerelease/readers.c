@@ -210,6 +210,7 @@ static void refuse(br_t *br, const char *host)
 {
 	uint64_t now = pl_now_ms();
 	br->refused_peers++;
+	br_report(br);
 	if (now - br->refuse_log_ms >= 10000) {
 		if (br->refuse_suppressed)
 			pl_warn("(%u more connections from unlisted addresses refused)",

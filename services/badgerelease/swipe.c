@@ -17,6 +17,14 @@ struct br_pending {
 	struct br_pending *next;
 };
 
+void br_report(br_t *br)
+{
+	pl_service_status(br->svc, "%zu readers, %llu swipes, %llu unknown badges, "
+			  "%llu connections refused", br->nreaders,
+			  (unsigned long long)br->swipes, (unsigned long long)br->unknown,
+			  (unsigned long long)br->refused_peers);
+}
+
 void br_swipe(br_t *br, br_reader_t *r, const char *badge)
 {
 	char user[128], masked[80];
@@ -33,6 +41,7 @@ void br_swipe(br_t *br, br_reader_t *r, const char *badge)
 	pl_strlcpy(r->last_badge, badge, sizeof(r->last_badge));
 	r->last_ms = now;
 	br->swipes++;
+	br_report(br);
 	int rc = pl_dir_badge_user(br->dir, badge, user, sizeof(user), &err);
 	if (rc < 0) {
 		pl_err("reader %s: badge lookup: %s", r->d.name, err.msg);
@@ -40,6 +49,7 @@ void br_swipe(br_t *br, br_reader_t *r, const char *badge)
 	}
 	if (rc > 0) {
 		br->unknown++;
+		br_report(br);
 		pl_warn("reader %s: unknown badge %s; nothing released (%llu unknown badges so far)",
 			r->d.name, masked, (unsigned long long)br->unknown);
 		return;

@@ -17,6 +17,12 @@
  *       the same moment; GAP_MS between rounds once every printer has its
  *       job: "P50 P99 MAX N MIN SOLO_P50 SOLO_MAX" in ns (N swipes)
  *
+ *   bench_badge port
+ *       a TCP port on 127.0.0.1 that can be listened on now (the kernel's
+ *       pick: run-bench's free_port only checks that nothing listens, and
+ *       a port that a closed client connection holds in TIME_WAIT passes
+ *       that check yet fails the service's bind)
+ *
  * t0 of a swipe is CLOCK_REALTIME just before its write(); its end is
  * RECBASE/rN/job-R.first (plsc-recprinter's stamp of the first byte of
  * its R-th connection): one job per reader per round, so each first byte
@@ -357,11 +363,32 @@ out:
 	return rc;
 }
 
+static int cmd_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+		fprintf(stderr, "bench_badge: port: %s\n", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return BENCH_EXIT_FAIL;
+	}
+	printf("%d\n", ntohs(sa.sin_port));
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2)
 		return usage();
+	if (strcmp(argv[1], "port") == 0 && argc == 2)
+		return cmd_port();
 	if (strcmp(argv[1], "submit") == 0 && argc == 9)
 		return cmd_submit(argv[2], atoi(argv[3]), argv[4], atoi(argv[5]),
 				  atoi(argv[6]), atol(argv[7]), atoi(argv[8]));

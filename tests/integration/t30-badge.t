@@ -3,7 +3,7 @@
 # connect directions, users with badges, held jobs, recording printers.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 23
+plan 24
 
 BR=PrinterLogicServiceSimpleBadgeRelease
 rec_start P1
@@ -67,6 +67,8 @@ wait_until 5 grep -q "unknown badge \*\+ef01; nothing released" "$T/log/$BR.log"
 ok $? "an unknown badge releases nothing and is logged masked"
 ! grep -q "deadbeef01" "$T/log/$BR.log"
 ok $? "the full badge ID never appears in the log"
+wait_until 5 bash -c "$BIN/plsc -c $CONF status --json | jq -r '.services[] | select(.name==\"$BR\") | .detail' | grep -q ', 1 unknown badges'"
+ok $? "unknown badges are counted in plsc status"
 
 out=$("$EMU" connect 127.0.0.1 "$BR_PORT" 127.0.0.9 elatec-tcpconv2 badge:1a2b 2>&1)
 wait_until 5 grep -q "refused a connection from 127.0.0.9" "$T/log/$BR.log"
