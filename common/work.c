@@ -8,7 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#define WORK_MAX_THREADS 16
+#define WORK_MAX_THREADS 64
 
 typedef struct work_item {
 	pl_work_fn fn, done;

@@ -21,12 +21,12 @@ static const char *const op_keys[] = {
 	"expiry_hours", "quota_user_mb", "quota_total_mb", "max_job_mb",
 	"client_timeout_s", "max_clients", "report_titles", "directory",
 	"print_connect_timeout_s", "print_timeout_s", "expiry_seconds",
-	"expiry_check_s", NULL
+	"expiry_check_s", "print_workers", NULL
 };
 
 static int op_settings(op_t *op, const pl_cnode_t *cfg, pl_err_t *err)
 {
-	long long exp_h, exp_s, exp_chk, qu, qt, mj, ct, mc, pct, pt;
+	long long exp_h, exp_s, exp_chk, qu, qt, mj, ct, mc, pct, pt, pw;
 	const char *dirpath;
 	char def[PATH_MAX];
 
@@ -45,6 +45,7 @@ static int op_settings(op_t *op, const pl_cnode_t *cfg, pl_err_t *err)
 	    pl_cnode_int(cfg, "max_clients", 1, 100000, 256, &mc, err) < 0 ||
 	    pl_cnode_int(cfg, "print_connect_timeout_s", 1, 600, 10, &pct, err) < 0 ||
 	    pl_cnode_int(cfg, "print_timeout_s", 1, 3600, 60, &pt, err) < 0 ||
+	    pl_cnode_int(cfg, "print_workers", 1, 64, 32, &pw, err) < 0 ||
 	    pl_cnode_bool(cfg, "report_titles", 1, &op->report_titles, err) < 0 ||
 	    pl_cnode_str(cfg, "directory", def, &dirpath, err) < 0)
 		return -1;
@@ -58,6 +59,7 @@ static int op_settings(op_t *op, const pl_cnode_t *cfg, pl_err_t *err)
 	op->max_clients = (uint32_t)mc;
 	op->print_connect_timeout_ms = (uint32_t)pct * 1000;
 	op->print_io_timeout_ms = (uint32_t)pt * 1000;
+	op->print_workers = (uint32_t)pw;
 	pl_strlcpy(op->directory_path, dirpath, sizeof(op->directory_path));
 	return 0;
 }
@@ -189,7 +191,9 @@ static int op_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 		return strstr(err.msg, "master key") ? PL_EXIT_CONFIG : 1;
 	}
 	op->disk = pl_work_new(op->loop, 4);
-	op->print = pl_work_new(op->loop, 4);
+	/* One printer conversation a thread: releases to different printers
+	 * (many badge swipes at once) must not queue behind each other. */
+	op->print = pl_work_new(op->loop, (int)op->print_workers);
 	if (!op->disk || !op->print)
 		return 1;
 	int fd = pl_service_listen_fd(svc, "main");
@@ -299,6 +303,7 @@ int main(int argc, char **argv)
 			"  report_titles            true    titles in job-events.jsonl\n"
 			"  print_connect_timeout_s  10\n"
 			"  print_timeout_s          60      printer I/O timeout\n"
+			"  print_workers            32      releases in flight at once\n"
 			"  directory                <state_dir>/directory/directory.db\n"
 			"See PrinterLogicServiceOfflinePrint(8).\n",
 		.caps = PL_CAP_HOLDS_JOBS,

@@ -31,6 +31,7 @@ typedef struct {
 	uint32_t max_clients;
 	int report_titles;
 	uint32_t print_connect_timeout_ms, print_io_timeout_ms;
+	uint32_t print_workers;
 	char directory_path[4096];
 	/* state */
 	pl_service_t *svc;
