@@ -45,14 +45,6 @@ int plsc_open_dir(const plsc_t *p, pl_dir_t **d)
 	return EXIT_OK;
 }
 
-static void print_json(json_t *root)
-{
-	char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	printf("%s\n", s ? s : "{}");
-	free(s);
-	json_decref(root);
-}
-
 static int printers_add(pl_dir_t *d, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -109,10 +101,7 @@ static int printers_list(pl_dir_t *d, int as_json)
 			printf("%-24s %-40s %-20s %s\n", v[i].name, v[i].uri,
 			       v[i].location, v[i].formats[0] ? v[i].formats : "(any)");
 	}
-	if (as_json)
-		print_json(json_pack("{s:o}", "printers", arr));
-	else
-		json_decref(arr);
+	plsc_print_list("printers", arr, as_json);
 	free(v);
 	return EXIT_OK;
 }
@@ -183,10 +172,7 @@ static int token_list(pl_dir_t *d, int as_json)
 			printf("%-24s %-10s %-8s %-20s %s\n", v[i].workstation, v[i].id,
 			       v[i].revoked ? "revoked" : "active", cr, lu);
 	}
-	if (as_json)
-		print_json(json_pack("{s:o}", "tokens", arr));
-	else
-		json_decref(arr);
+	plsc_print_list("tokens", arr, as_json);
 	free(v);
 	return EXIT_OK;
 }

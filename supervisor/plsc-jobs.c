@@ -143,15 +143,7 @@ int plsc_cmd_jobs(plsc_t *p, int argc, char **argv)
 			else
 				print_job(&j);
 		}
-		if (as_json) {
-			json_t *root = json_pack("{s:o}", "jobs", arr);
-			char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-			printf("%s\n", s ? s : "{}");
-			free(s);
-			json_decref(root);
-		} else {
-			json_decref(arr);
-		}
+		plsc_print_list("jobs", arr, as_json);
 	}
 	ctl_close(&c);
 	return rc;

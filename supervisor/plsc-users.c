@@ -253,13 +253,7 @@ static int users_list(pl_dir_t *d, int as_json)
 			json_decref(bd);
 		}
 	}
-	if (as_json) {
-		char *s = json_dumps(json_pack("{s:o}", "users", arr), JSON_INDENT(2));
-		printf("%s\n", s ? s : "{}");
-		free(s);
-	} else {
-		json_decref(arr);
-	}
+	plsc_print_list("users", arr, as_json);
 	free(v);
 	return EXIT_OK;
 }
@@ -398,13 +392,7 @@ static int readers_list(pl_dir_t *d, int as_json)
 			printf("%-16s %-8s %-22s %-16s %-12s %s\n", v[i].name, v[i].direction,
 			       addr, v[i].printer, v[i].mode, v[i].format);
 	}
-	if (as_json) {
-		char *s = json_dumps(json_pack("{s:o}", "readers", arr), JSON_INDENT(2));
-		printf("%s\n", s ? s : "{}");
-		free(s);
-	} else {
-		json_decref(arr);
-	}
+	plsc_print_list("readers", arr, as_json);
 	free(v);
 	return EXIT_OK;
 }

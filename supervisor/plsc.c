@@ -113,6 +113,19 @@ int plsc_print_error(const pl_frame_t *f)
 	return EXIT_FAIL;
 }
 
+void plsc_print_list(const char *key, json_t *arr, int as_json)
+{
+	if (!as_json) {
+		json_decref(arr);
+		return;
+	}
+	json_t *root = json_pack("{s:o}", key, arr);
+	char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	printf("%s\n", s ? s : "{}");
+	free(s);
+	json_decref(root);
+}
+
 int plsc_connect(const plsc_t *p, ctl_client_t *c)
 {
 	if (ctl_connect(c, p->socket) == 0)

@@ -23,6 +23,10 @@ typedef struct {
 int plsc_connect(const plsc_t *p, ctl_client_t *c);
 /* Print the MESSAGE of an error RESULT; returns EXIT_FAIL. */
 int plsc_print_error(const pl_frame_t *f);
+/* The --json form of a listing, {"KEY": [...]}; takes arr. Without
+ * as_json just drops arr (the caller printed the table). */
+struct json_t;
+void plsc_print_list(const char *key, struct json_t *arr, int as_json);
 
 int plsc_cmd_jobs(plsc_t *p, int argc, char **argv);
 int plsc_cmd_release(plsc_t *p, int argc, char **argv);
