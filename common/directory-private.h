@@ -58,6 +58,15 @@ int pl_dir_end(pl_dir_t *d, int rc, const char *what, pl_err_t *err);
 int pl_dir_collect(pl_dir_t *d, const char *sql, size_t elem,
 		   void (*row)(sqlite3_stmt *, void *), void **out, size_t *n,
 		   const char *what, pl_err_t *err);
+/* Base64 without padding in the given alphabet (tokens use the url-safe
+ * one, PIN hashes the standard one). encode: out holds
+ * ceil(n * 4 / 3) + 1 bytes. decode is strict (one spelling per value:
+ * unused low bits must be zero); the decoded length or -1. */
+extern const char pl_dir_b64[], pl_dir_b64url[];
+void pl_dir_b64_encode(const char *alphabet, const unsigned char *in, size_t n,
+		       char *out);
+long pl_dir_b64_decode(const char *alphabet, const char *s, size_t n,
+		       unsigned char *out, size_t cap);
 /* A printer or reader name: [A-Za-z0-9._-]{1,127}. */
 int pl_dir_valid_name(const char *s);
 

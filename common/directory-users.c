@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "pl_badge.h"
 #include "pl_util.h"
 
 #define PIN_MIN 4
@@ -171,68 +172,7 @@ static int user_check(const pl_dir_user_t *u, pl_err_t *err)
 	return 0;
 }
 
-/* For messages: all but the last 4 characters masked ("****1a2b"); an ID
- * of 4 characters or fewer shows only its last. The rule of
- * pl_badge_mask, kept here so the directory links without the badge
- * module. */
-static void badge_mask(const char *id, char *out, size_t outsz)
-{
-	size_t n = strlen(id), o = 0;
-	size_t keep = n > 4 ? 4 : n > 0 ? 1 : 0;
-	for (size_t i = 0; i < n && o + 1 < outsz; i++)
-		out[o++] = i < n - keep ? '*' : id[i];
-	out[o] = '\0';
-}
-
 /* ---- PIN hashes ---- */
-
-static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Standard alphabet, no padding; out holds ceil(n * 4 / 3) + 1. */
-static void b64_encode(const unsigned char *in, size_t n, char *out)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		acc = (acc << 8) | in[i];
-		bits += 8;
-		while (bits >= 6) {
-			bits -= 6;
-			out[o++] = b64_alphabet[(acc >> bits) & 63];
-		}
-		acc &= (1u << bits) - 1;
-	}
-	if (bits > 0)
-		out[o++] = b64_alphabet[(acc << (6 - bits)) & 63];
-	out[o] = '\0';
-}
-
-/* Strict (one spelling per value). The decoded length or -1. */
-static long b64_decode(const char *s, size_t n, unsigned char *out, size_t cap)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t o = 0;
-	if (n % 4 == 1)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		const char *p = s[i] ? strchr(b64_alphabet, s[i]) : NULL;
-		if (!p)
-			return -1;
-		acc = (acc << 6) | (uint32_t)(p - b64_alphabet);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= cap)
-				return -1;
-			out[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	return acc == 0 ? (long)o : -1;
-}
 
 typedef struct {
 	int ln, r, p;
@@ -270,8 +210,8 @@ static int pin_hash(const char *pin, char out[PIN_HASH_MAX], pl_err_t *err)
 		pl_dir_fail(err, "PIN: scrypt failed");
 		goto out;
 	}
-	b64_encode(h.salt, h.salt_len, salt64);
-	b64_encode(h.key, h.key_len, key64);
+	pl_dir_b64_encode(pl_dir_b64, h.salt, h.salt_len, salt64);
+	pl_dir_b64_encode(pl_dir_b64, h.key, h.key_len, key64);
 	rc = pl_fmt(out, PIN_HASH_MAX, SCRYPT_PREFIX "ln=%d,r=%d,p=%d$%s$%s",
 		    h.ln, h.r, h.p, salt64, key64);
 	if (rc < 0)
@@ -316,8 +256,8 @@ static int pin_hash_parse(const char *s, scrypt_hash_t *h)
 	const char *dollar = strchr(s, '$');
 	if (!dollar)
 		return -1;
-	long sl = b64_decode(s, (size_t)(dollar - s), h->salt, sizeof(h->salt));
-	long kl = b64_decode(dollar + 1, strlen(dollar + 1), h->key,
+	long sl = pl_dir_b64_decode(pl_dir_b64, s, (size_t)(dollar - s), h->salt, sizeof(h->salt));
+	long kl = pl_dir_b64_decode(pl_dir_b64, dollar + 1, strlen(dollar + 1), h->key,
 			     sizeof(h->key));
 	if (sl < SALT_MIN || kl < KEY_MIN)
 		return -1;
@@ -455,7 +395,7 @@ static int user_badges_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
 			return -1;
 		if (rc == 0 && strcmp(owner, u->username) == 0)
 			continue; /* listed twice */
-		badge_mask(u->badges[i], masked, sizeof(masked));
+		pl_badge_mask(u->badges[i], masked, sizeof(masked));
 		return pl_dir_fail(err, "badge %s already belongs to %s", masked,
 				   rc == 0 ? owner : "another user");
 	}

@@ -483,13 +483,15 @@ int pl_dir_printer_list(pl_dir_t *d, pl_dir_printer_t **out, size_t *n,
 	return rc;
 }
 
-/* ---- token encoding ---- */
+/* ---- base64 (tokens: url-safe; PIN hashes: standard) ---- */
 
-static const char b64url_alphabet[] =
+const char pl_dir_b64[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const char pl_dir_b64url[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* out must hold ceil(n * 8 / 6) + 1 bytes. */
-static void b64url_encode(const unsigned char *in, size_t n, char *out)
+void pl_dir_b64_encode(const char *alphabet, const unsigned char *in, size_t n,
+		       char *out)
 {
 	uint32_t acc = 0;
 	int bits = 0;
@@ -499,26 +501,17 @@ static void b64url_encode(const unsigned char *in, size_t n, char *out)
 		bits += 8;
 		while (bits >= 6) {
 			bits -= 6;
-			out[o++] = b64url_alphabet[(acc >> bits) & 63];
+			out[o++] = alphabet[(acc >> bits) & 63];
 		}
 		acc &= (1u << bits) - 1;
 	}
 	if (bits > 0)
-		out[o++] = b64url_alphabet[(acc << (6 - bits)) & 63];
+		out[o++] = alphabet[(acc << (6 - bits)) & 63];
 	out[o] = '\0';
 }
 
-static int b64url_value(char c)
-{
-	const char *p = c ? strchr(b64url_alphabet, c) : NULL;
-	return p ? (int)(p - b64url_alphabet) : -1;
-}
-
-/* Strict: only the url-safe alphabet, no padding, and the unused low bits
- * of the last character must be zero, so each secret has exactly one
- * spelling. Returns the decoded length or -1. */
-static long b64url_decode(const char *s, size_t n, unsigned char *out,
-			  size_t cap)
+long pl_dir_b64_decode(const char *alphabet, const char *s, size_t n,
+		       unsigned char *out, size_t cap)
 {
 	uint32_t acc = 0;
 	int bits = 0;
@@ -526,10 +519,10 @@ static long b64url_decode(const char *s, size_t n, unsigned char *out,
 	if (n % 4 == 1)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		int v = b64url_value(s[i]);
-		if (v < 0)
+		const char *p = s[i] ? strchr(alphabet, s[i]) : NULL;
+		if (!p)
 			return -1;
-		acc = (acc << 6) | (uint32_t)v;
+		acc = (acc << 6) | (uint32_t)(p - alphabet);
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
@@ -570,7 +563,7 @@ static int token_parse(const char *tok, char id[TOKEN_ID_LEN + 1],
 	const char *p = tok + TOKEN_PREFIX_LEN;
 	if (!is_id_hex(p, TOKEN_ID_LEN) || p[TOKEN_ID_LEN] != '_')
 		return -1;
-	if (b64url_decode(p + TOKEN_ID_LEN + 1, SECRET_B64_LEN, secret,
+	if (pl_dir_b64_decode(pl_dir_b64url, p + TOKEN_ID_LEN + 1, SECRET_B64_LEN, secret,
 			  SECRET_BYTES) != SECRET_BYTES)
 		return -1;
 	memcpy(id, p, TOKEN_ID_LEN);
@@ -669,7 +662,7 @@ static int token_make(pl_dir_t *d, const char *workstation,
 	}
 	if (token_store(d, workstation, hash, id, err) < 0)
 		goto out;
-	b64url_encode(secret, sizeof(secret), b64);
+	pl_dir_b64_encode(pl_dir_b64url, secret, sizeof(secret), b64);
 	rc = pl_fmt(tok, PL_TOKEN_MAX, TOKEN_PREFIX "%s_%s", id, b64);
 out:
 	/* The secret exists only in the caller's buffer from here on. */
