@@ -43,13 +43,6 @@ static int usage(void)
 	return BENCH_EXIT_FAIL;
 }
 
-static uint64_t rt_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- submission (clients/submit.c underneath, as bench_heldjobs) ---- */
 
 typedef struct {
@@ -233,21 +226,6 @@ static int conn_alive(int fd)
 	return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && errno == EAGAIN;
 }
 
-static int read_u64_file(const char *path, uint64_t *v)
-{
-	char buf[64];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	*v = strtoull(buf, NULL, 10);
-	return *v ? 0 : -1;
-}
-
 /* RECBASE/rI/job-J.SUFFIX: wait for it; its value for .first */
 static int wait_rec(const char *recbase, int i, int j, const char *suffix,
 		    uint64_t *v)
@@ -255,7 +233,7 @@ static int wait_rec(const char *recbase, int i, int j, const char *suffix,
 	char path[4096];
 	uint64_t end = bench_now_ns() + 3ull * BENCH_TIMEOUT_MS * 1000000ull;
 	snprintf(path, sizeof(path), "%s/r%d/job-%d.%s", recbase, i, j, suffix);
-	while (v ? read_u64_file(path, v) < 0 : access(path, F_OK) < 0) {
+	while (v ? bench_read_u64_file(path, v) < 0 : access(path, F_OK) < 0) {
 		if (bench_now_ns() > end) {
 			fprintf(stderr, "bench_badge: no %s\n", path);
 			return -1;
@@ -311,7 +289,7 @@ static int cmd_swipe(int port, const char *recbase, int nreaders, int rounds,
 	}
 	/* Solo: one swipe in flight at a time, same readers, same service. */
 	for (int i = 0; i < solo; i++) {
-		uint64_t first = 0, t = rt_now_ns();
+		uint64_t first = 0, t = bench_rt_now_ns();
 		if (write(fd[i], frame[i], flen[i]) != (ssize_t)flen[i]) {
 			fprintf(stderr, "bench_badge: reader %d: write: %s\n", i + 1,
 				strerror(errno));
@@ -325,7 +303,7 @@ static int cmd_swipe(int port, const char *recbase, int nreaders, int rounds,
 	}
 	for (int r = 1; r <= rounds; r++) {
 		for (int i = 0; i < nreaders; i++) {
-			t0[i] = rt_now_ns();
+			t0[i] = bench_rt_now_ns();
 			if (write(fd[i], frame[i], flen[i]) != (ssize_t)flen[i]) {
 				fprintf(stderr, "bench_badge: reader %d: write: %s\n", i + 1,
 					strerror(errno));

@@ -52,13 +52,6 @@ static int usage(void)
 	return BENCH_EXIT_FAIL;
 }
 
-static uint64_t rt_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- wait ---- */
 
 static int cmd_wait(const char *sock, const char *name)
@@ -548,28 +541,13 @@ static int rec_last_job(const char *dir)
 	return max;
 }
 
-static int read_u64_file(const char *path, uint64_t *v)
-{
-	char buf[64];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	*v = strtoull(buf, NULL, 10);
-	return *v ? 0 : -1;
-}
-
 /* job-N.first, waiting briefly in case the printer is still writing it. */
 static int rec_first(const char *dir, int n, uint64_t *ns)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/job-%d.first", dir, n);
 	for (int i = 0; i < 1000; i++) {
-		if (read_u64_file(path, ns) == 0)
+		if (bench_read_u64_file(path, ns) == 0)
 			return 0;
 		bench_sleep_us(1000);
 	}
@@ -599,7 +577,7 @@ static int floor_sample(int port, const uint8_t *doc, size_t len, uint64_t *t0)
 	sa.sin_port = htons((uint16_t)port);
 	if (fd < 0)
 		return -1;
-	*t0 = rt_now_ns();
+	*t0 = bench_rt_now_ns();
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		goto fail;
 	while (off < len) {
@@ -645,7 +623,7 @@ static int release_sample(ctl_client_t *ctl, const char *user,
 	pl_msg_add_str(&m, PL_TAG_PRINTER, printer);
 	pl_msg_add_str(&m, PL_TAG_MODE, "most-recent");
 	rc = pl_msg_finish(&m);
-	*t0 = rt_now_ns();
+	*t0 = bench_rt_now_ns();
 	if (rc == 0)
 		rc = ctl_call(ctl, &m, &f, 3 * BENCH_TIMEOUT_MS);
 	pl_msg_free(&m);
@@ -682,7 +660,7 @@ static int cmd_release(const char *sock, const char *host, int port,
 		goto out;
 	EVP_Digest(doc, len, sha, &shalen, EVP_sha256(), NULL);
 	snprintf(path, sizeof(path), "%s/port", recdir);
-	if (read_u64_file(path, &recport) < 0 || (job = rec_last_job(recdir)) < 0) {
+	if (bench_read_u64_file(path, &recport) < 0 || (job = rec_last_job(recdir)) < 0) {
 		fprintf(stderr, "bench_heldjobs: no recording printer in %s\n", recdir);
 		goto out;
 	}
