@@ -162,7 +162,7 @@ static int make_directory_dir(sv_sup_t *sup)
 	return 0;
 }
 
-static int open_ownlog(sv_sup_t *sup, int quiet)
+static int open_ownlog(sv_sup_t *sup)
 {
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof(path), "%s/%s.log", sup->cfg.log_dir, SV_OWNLOG);
@@ -177,7 +177,6 @@ static int open_ownlog(sv_sup_t *sup, int quiet)
 	/* Until start-up succeeded, errors go to stderr too, -q or not: a
 	 * failed start must say why where the operator is looking. */
 	pl_log_set_tee(2);
-	(void)quiet;
 	return 0;
 }
 
@@ -462,7 +461,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (resolve_user(&sup) < 0 || make_dirs(&sup.cfg) < 0 ||
-	    make_directory_dir(&sup) < 0 || open_ownlog(&sup, a.quiet) < 0)
+	    make_directory_dir(&sup) < 0 || open_ownlog(&sup) < 0)
 		return 1;
 	sup.loop = pl_loop_new();
 	if (!sup.loop)

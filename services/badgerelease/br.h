@@ -43,7 +43,6 @@ struct br {
 	pl_dir_t *dir;
 	char directory_path[4096];
 	uint32_t dedupe_ms;
-	uint32_t idle_timeout_ms; /* a connection that never sent a frame */
 	uint32_t refresh_ms;
 	uint32_t redial_max_ms;
 	uint32_t max_conns;

@@ -29,9 +29,8 @@ struct br_conn {
 	int fd;
 	int connecting; /* dial in progress */
 	pl_watch_t *w;
-	pl_timer_t *idle;
+	pl_timer_t *dial_timer; /* gives up a dial that gets no answer */
 	pl_badge_reader_t parser;
-	int got_frame;
 	char peer[64];
 	br_conn_t *next;
 };
@@ -48,7 +47,7 @@ static void conn_free(br_conn_t *c)
 		}
 	br->nconns--;
 	pl_loop_unwatch(br->loop, c->w);
-	pl_loop_timer_cancel(br->loop, c->idle);
+	pl_loop_timer_cancel(br->loop, c->dial_timer);
 	close(c->fd);
 	if (c->reader && c->reader->conn == c)
 		c->reader->conn = NULL;
@@ -95,7 +94,6 @@ static void on_badge(void *arg, const char *id, const char *why)
 	br_reader_t *r = c->reader;
 	if (!r)
 		return;
-	c->got_frame = 1;
 	r->backoff_ms = 0; /* a working reader: reset the dial backoff */
 	if (!id) {
 		pl_warn("reader %s (%s): ignored a frame: %s", r->d.name, c->peer, why);
@@ -118,8 +116,8 @@ static void conn_io(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
 			return;
 		}
 		c->connecting = 0;
-		pl_loop_timer_cancel(c->br->loop, c->idle);
-		c->idle = NULL;
+		pl_loop_timer_cancel(c->br->loop, c->dial_timer);
+		c->dial_timer = NULL;
 		pl_loop_watch_mod(c->br->loop, c->w, EPOLLIN);
 		pl_info("reader %s (%s): connected", c->reader->d.name, c->peer);
 		return;
@@ -271,7 +269,7 @@ static void dial_timeout(pl_loop_t *loop, void *arg)
 {
 	br_conn_t *c = arg;
 	(void)loop;
-	c->idle = NULL;
+	c->dial_timer = NULL;
 	if (c->connecting)
 		conn_close(c, "no answer to our connection attempt");
 }
@@ -303,7 +301,7 @@ static void dial_reader(br_t *br, br_reader_t *r)
 	br_conn_t *c = conn_new(br, r, fd, EPOLLOUT);
 	if (c) {
 		c->connecting = 1;
-		c->idle = pl_loop_timer(br->loop, DIAL_TIMEOUT_MS, dial_timeout, c);
+		c->dial_timer = pl_loop_timer(br->loop, DIAL_TIMEOUT_MS, dial_timeout, c);
 		(void)pl_fmt(c->peer, sizeof(c->peer), "%s:%d", r->d.address, r->d.port);
 	}
 }

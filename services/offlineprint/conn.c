@@ -235,8 +235,7 @@ static int get_opt_str(const pl_frame_t *f, uint16_t tag, char *dst, size_t sz)
 	return rc;
 }
 
-static int parse_begin(op_conn_t *c, const pl_frame_t *f, pl_job_meta_t *m,
-		       const char **why)
+static int parse_begin(const pl_frame_t *f, pl_job_meta_t *m, const char **why)
 {
 	uint64_t size;
 	memset(m, 0, sizeof(*m));
@@ -261,7 +260,6 @@ static int parse_begin(op_conn_t *c, const pl_frame_t *f, pl_job_meta_t *m,
 		pl_strlcpy(m->format, "application/octet-stream", sizeof(m->format));
 	m->size = size;
 	pl_strlcpy(m->source, "offlineprint", sizeof(m->source));
-	(void)c;
 	return 0;
 }
 
@@ -293,7 +291,7 @@ static void on_begin(op_conn_t *c, const pl_frame_t *f)
 		conn_fail(c, f->seq, PL_STATUS_BUSY, "the service is shutting down; try again shortly");
 		return;
 	}
-	if (parse_begin(c, f, &m, &why) < 0) {
+	if (parse_begin(f, &m, &why) < 0) {
 		conn_fail(c, f->seq, PL_STATUS_BADREQ, "%s", why);
 		return;
 	}

@@ -147,9 +147,11 @@ static int ts_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 	pl_loop_signal(loop, SIGUSR2, crash_sig, t);
 	if (strcmp(mode, "crash") == 0)
 		pl_loop_timer(loop, (uint64_t)t->crash_after_ms, crash_now, t);
-	else if (strcmp(mode, "normal") != 0)
-		return pl_cnode_error(cfg, "mode", &err, "unknown mode"),
-		       pl_err("%s", err.msg), PL_EXIT_CONFIG;
+	else if (strcmp(mode, "normal") != 0) {
+		pl_cnode_error(cfg, "mode", &err, "unknown mode");
+		pl_err("%s", err.msg);
+		return PL_EXIT_CONFIG;
+	}
 	int lfd = pl_service_listen_fd(svc, "main");
 	if (lfd >= 0) {
 		pl_info("serving on inherited socket fd %d", lfd);
