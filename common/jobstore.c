@@ -37,6 +37,7 @@ struct pl_jobstore {
 	unsigned corrupt;	/* set by open only */
 	pthread_mutex_t mu;	/* guards everything below */
 	pl_job_meta_t *jobs;	/* the index, in no particular order */
+	uint8_t *claimed;	/* parallel to jobs: being released */
 	size_t njobs, cap;
 	uint64_t held;		/* plaintext bytes of the indexed jobs */
 	pl_jobw_t *inflight;	/* writers holding a quota reservation */
@@ -232,12 +233,16 @@ static ssize_t idx_find_locked(const pl_jobstore_t *js, const char *id)
 static int idx_grow_locked(pl_jobstore_t *js, size_t want)
 {
 	pl_job_meta_t *nj;
+	uint8_t *nc;
 	size_t cap = js->cap ? js->cap : 16;
 
 	if (want <= js->cap)
 		return 0;
 	while (cap < want)
 		cap *= 2;
+	if ((nc = realloc(js->claimed, cap)) == NULL)
+		return -1;
+	js->claimed = nc;
 	if ((nj = realloc(js->jobs, cap * sizeof(*nj))) == NULL)
 		return -1;
 	js->jobs = nj;
@@ -249,6 +254,7 @@ static int idx_add_locked(pl_jobstore_t *js, const pl_job_meta_t *m)
 {
 	if (idx_grow_locked(js, js->njobs + 1) < 0)
 		return -1;
+	js->claimed[js->njobs] = 0;
 	js->jobs[js->njobs++] = *m;
 	js->held += m->size;
 	if (m->created_ms > js->last_created_ms)
@@ -259,7 +265,9 @@ static int idx_add_locked(pl_jobstore_t *js, const pl_job_meta_t *m)
 static void idx_remove_locked(pl_jobstore_t *js, size_t i)
 {
 	js->held -= js->jobs[i].size;
-	js->jobs[i] = js->jobs[--js->njobs];
+	js->njobs--;
+	js->jobs[i] = js->jobs[js->njobs];
+	js->claimed[i] = js->claimed[js->njobs];
 }
 
 /* Held by owner: committed jobs and in-flight reservations. */
@@ -1060,6 +1068,43 @@ int pl_jobstore_verify(pl_jobstore_t *js, const char *id, pl_err_t *err)
 	return rc < 0 ? rc : reader_drain(r, NULL, err);
 }
 
+/* Back to the first data chunk, as just after opening: the header, key,
+ * trailer and metadata stay as authenticated. */
+static int reader_rewind(pl_jobr_t *r, pl_err_t *err)
+{
+	OPENSSL_cleanse(r->pt, r->pt_cap);
+	r->off = PL_JS_HDR_LEN;
+	r->idx = r->total = 0;
+	r->pt_len = r->pt_pos = 0;
+	r->state = 0;
+	if (EVP_DigestInit_ex(r->sha, EVP_sha256(), NULL) != 1)
+		return pl_js_fail(err, PL_JS_EIO, "SHA-256 failed");
+	return PL_JS_OK;
+}
+
+/* One file open, one key unwrap and one pair of buffers for both passes
+ * (a badge swipe pays for the open twice otherwise). */
+int pl_jobstore_read_verified(pl_jobstore_t *js, const char *id, pl_jobr_t **rp,
+			      pl_err_t *err)
+{
+	pl_jobr_t *r;
+	int rc = pl_jobstore_read_open(js, id, &r, err);
+
+	*rp = NULL;
+	if (rc < 0)
+		return rc;
+	while ((rc = reader_next(r, err)) == 1)
+		;
+	if (rc == 0)
+		rc = reader_rewind(r, err);
+	if (rc < 0) {
+		pl_jobr_close(r);
+		return rc;
+	}
+	*rp = r;
+	return PL_JS_OK;
+}
+
 /* ---- opening: configuration and recovery ---- */
 
 static int store_config(pl_jobstore_t *js, const pl_jobstore_opts_t *o,
@@ -1255,6 +1300,7 @@ void pl_jobstore_close(pl_jobstore_t *js)
 		return;
 	OPENSSL_cleanse(js->mkey, sizeof(js->mkey));
 	free(js->jobs);
+	free(js->claimed);
 	pthread_mutex_destroy(&js->mu);
 	pthread_mutex_destroy(&js->gc_mu);
 	pthread_cond_destroy(&js->gc_cv);
@@ -1312,6 +1358,13 @@ static int cmp_oldest(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
+/* A job being released is no longer on offer. */
+static int list_match_locked(const pl_jobstore_t *js, size_t i, const char *owner)
+{
+	return !js->claimed[i] &&
+	       (owner == NULL || strcmp(js->jobs[i].owner, owner) == 0);
+}
+
 int pl_jobstore_list(pl_jobstore_t *js, const char *owner,
 		     pl_job_meta_t **out, size_t *n)
 {
@@ -1321,13 +1374,13 @@ int pl_jobstore_list(pl_jobstore_t *js, const char *owner,
 	*n = 0;
 	pthread_mutex_lock(&js->mu);
 	for (size_t i = 0; i < js->njobs; i++)
-		k += owner == NULL || strcmp(js->jobs[i].owner, owner) == 0;
+		k += list_match_locked(js, i, owner);
 	if (k > 0 && (*out = malloc(k * sizeof(**out))) == NULL) {
 		pthread_mutex_unlock(&js->mu);
 		return PL_JS_EIO;
 	}
 	for (size_t i = 0; i < js->njobs; i++)
-		if (owner == NULL || strcmp(js->jobs[i].owner, owner) == 0)
+		if (list_match_locked(js, i, owner))
 			(*out)[(*n)++] = js->jobs[i];
 	pthread_mutex_unlock(&js->mu);
 	if (*n > 1)
@@ -1347,6 +1400,36 @@ int pl_jobstore_get(pl_jobstore_t *js, const char *id, pl_job_meta_t *out)
 		*out = js->jobs[i];
 	pthread_mutex_unlock(&js->mu);
 	return i >= 0 ? PL_JS_OK : PL_JS_ENOENT;
+}
+
+int pl_jobstore_claim(pl_jobstore_t *js, const char *id, pl_job_meta_t *out)
+{
+	ssize_t i;
+	int rc = PL_JS_ENOENT;
+
+	if (!id_valid(id))
+		return PL_JS_ENOENT;
+	pthread_mutex_lock(&js->mu);
+	i = idx_find_locked(js, id);
+	if (i >= 0 && js->claimed[i]) {
+		rc = PL_JS_EBUSY;
+	} else if (i >= 0) {
+		js->claimed[i] = 1;
+		*out = js->jobs[i];
+		rc = PL_JS_OK;
+	}
+	pthread_mutex_unlock(&js->mu);
+	return rc;
+}
+
+void pl_jobstore_unclaim(pl_jobstore_t *js, const char *id)
+{
+	ssize_t i;
+
+	pthread_mutex_lock(&js->mu);
+	if ((i = idx_find_locked(js, id)) >= 0)
+		js->claimed[i] = 0;
+	pthread_mutex_unlock(&js->mu);
 }
 
 uint64_t pl_jobstore_bytes(pl_jobstore_t *js, const char *owner)
@@ -1371,7 +1454,7 @@ uint64_t pl_jobstore_bytes(pl_jobstore_t *js, const char *owner)
  * before the name goes. Without the wrapped key the rest of the file is
  * undecryptable even to someone holding the master key, including in
  * copies the filesystem may keep of the unlinked blocks. */
-static int store_shred(const pl_jobstore_t *js, const char *id, pl_err_t *err)
+static int store_shred(pl_jobstore_t *js, const char *id, pl_err_t *err)
 {
 	char path[PATH_MAX];
 	uint8_t junk[PL_JS_WRAP_LEN];
@@ -1386,13 +1469,13 @@ static int store_shred(const pl_jobstore_t *js, const char *id, pl_err_t *err)
 	if (pl_jsc_random(junk, sizeof(junk)) < 0)
 		rc = pl_js_fail(err, PL_JS_EIO, "no random bytes to shred %s", path);
 	else if (pwrite_full(fd, junk, sizeof(junk), PL_JS_OFF_WRAP) < 0 ||
-		 fsync(fd) < 0)
+		 fdatasync(fd) < 0) /* the overwritten bytes; not the mtime */
 		rc = io_fail(err, errno, "shredding", path);
 	close(fd);
 	if (rc == PL_JS_OK && unlink(path) < 0)
 		rc = io_fail(err, errno, "removing", path);
 	if (rc == PL_JS_OK)
-		rc = sync_dir(js, err);
+		rc = pl_jobstore_sync_dir(js, err); /* shared with concurrent shreds */
 	return rc;
 }
 
@@ -1436,8 +1519,10 @@ int pl_jobstore_expire(pl_jobstore_t *js, int64_t now_ms, pl_err_t *err)
 		pthread_mutex_unlock(&js->mu);
 		return pl_js_fail(err, PL_JS_EIO, "out of memory");
 	}
+	/* A job being released is left to its releaser, which shreds it
+	 * once printed or hands it back. */
 	for (size_t i = 0; i < js->njobs; i++)
-		if (js->jobs[i].expires_ms <= now_ms)
+		if (js->jobs[i].expires_ms <= now_ms && !js->claimed[i])
 			memcpy(ids[k++], js->jobs[i].id, sizeof(*ids));
 	pthread_mutex_unlock(&js->mu);
 	/* Keep going past a failure; report the first. ENOENT is a job a

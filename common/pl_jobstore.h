@@ -63,6 +63,7 @@ typedef enum {
 	PL_JS_ENOENT = -4,   /* no such job */
 	PL_JS_EINVAL = -5,   /* bad argument (size mismatch, sha mismatch, ...) */
 	PL_JS_EKEY = -6,     /* master key missing, unreadable or too open */
+	PL_JS_EBUSY = -7,    /* the job is being released */
 } pl_js_err_t;
 
 /* Open (creating the directory and master key on first use). Recovery:
@@ -101,18 +102,31 @@ int pl_jobstore_sync_dir(pl_jobstore_t *js, pl_err_t *err);
 int pl_jobstore_list(pl_jobstore_t *js, const char *owner,
 		     pl_job_meta_t **out, size_t *n);
 int pl_jobstore_get(pl_jobstore_t *js, const char *id, pl_job_meta_t *out);
+/* Take a job for release: it leaves listings and expiry, and a second
+ * claim gets EBUSY, so two swipes cannot print it twice. The releaser
+ * then deletes it (printed) or unclaims it (not printed). Claims live in
+ * memory only: after a restart every job is on offer again. */
+int pl_jobstore_claim(pl_jobstore_t *js, const char *id, pl_job_meta_t *out);
+void pl_jobstore_unclaim(pl_jobstore_t *js, const char *id);
 
 /* Check every chunk of a job without returning data (a release verifies
  * first, so a damaged job never sends a byte to a printer). */
 int pl_jobstore_verify(pl_jobstore_t *js, const char *id, pl_err_t *err);
 int pl_jobstore_read_open(pl_jobstore_t *js, const char *id, pl_jobr_t **r,
 			  pl_err_t *err);
+/* Verify every chunk as pl_jobstore_verify does, then open for reading
+ * from the start (the reads authenticate again: a file changed between
+ * the passes fails the read, never passes unchecked). ECORRUPT when the
+ * job is damaged; no reader is returned then. */
+int pl_jobstore_read_verified(pl_jobstore_t *js, const char *id, pl_jobr_t **r,
+			      pl_err_t *err);
 /* >0 bytes, 0 at the authenticated end, <0 error (ECORRUPT on tamper;
  * EINVAL for n == 0). Errors are sticky. */
 ssize_t pl_jobr_read(pl_jobr_t *r, void *buf, size_t n, pl_err_t *err);
 void pl_jobr_close(pl_jobr_t *r);
 
-/* Crypto-shred and remove. */
+/* Crypto-shred and remove (claimed or not). Concurrent deletes share
+ * their directory fsyncs. */
 int pl_jobstore_delete(pl_jobstore_t *js, const char *id, pl_err_t *err);
 /* Shred every job whose expires_ms <= now_ms; returns how many, or the
  * first error (<0, err set) when a delete failed (the others are still

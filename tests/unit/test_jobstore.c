@@ -1125,6 +1125,96 @@ static void test_expire(void **state)
 	pl_jobstore_close(js);
 }
 
+/* A claimed job leaves listings and expiry and cannot be claimed twice;
+ * unclaim puts it back; claims are not persistent. */
+static void test_claim(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js;
+	pl_job_meta_t a, b, got, *l;
+	pl_err_t err;
+	uint8_t data[300] = { 0 };
+	size_t n;
+
+	f->o.expiry_ms = 60 * 1000;
+	js = store_open(f);
+	a = put(js, "alice", data, 100);
+	b = put(js, "alice", data, 200);
+	assert_int_equal(pl_jobstore_claim(js, a.id, &got), PL_JS_OK);
+	assert_string_equal(got.id, a.id);
+	assert_int_equal(got.size, 100);
+	assert_int_equal(pl_jobstore_claim(js, a.id, &got), PL_JS_EBUSY);
+	assert_int_equal(pl_jobstore_claim(js, "0123456789abcdef0123456789abcdef", &got),
+			 PL_JS_ENOENT);
+	assert_int_equal(pl_jobstore_claim(js, "../x", &got), PL_JS_ENOENT);
+	assert_int_equal(pl_jobstore_list(js, "alice", &l, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(l[0].id, b.id);
+	free(l);
+	/* Still held: its bytes count, get finds it, expiry leaves it. */
+	assert_int_equal(pl_jobstore_bytes(js, "alice"), 300);
+	assert_int_equal(pl_jobstore_get(js, a.id, &got), PL_JS_OK);
+	assert_int_equal(pl_jobstore_expire(js, INT64_MAX, &err), 1);
+	assert_int_equal(pl_jobstore_get(js, b.id, &got), PL_JS_ENOENT);
+	pl_jobstore_unclaim(js, a.id);
+	assert_int_equal(pl_jobstore_list(js, NULL, &l, &n), 0);
+	assert_int_equal(n, 1);
+	free(l);
+	/* Claims live in memory only. */
+	assert_int_equal(pl_jobstore_claim(js, a.id, &got), PL_JS_OK);
+	pl_jobstore_close(js);
+	js = store_open(f);
+	assert_int_equal(pl_jobstore_claim(js, a.id, &got), PL_JS_OK);
+	/* A claimed job can be deleted (printed, or an operator's delete). */
+	assert_int_equal(pl_jobstore_delete(js, a.id, &err), 0);
+	assert_int_equal(pl_jobstore_claim(js, a.id, &got), PL_JS_ENOENT);
+	assert_int_equal(pl_jobstore_bytes(js, NULL), 0);
+	pl_jobstore_close(js);
+}
+
+/* Verify, then read from the start through the same reader. */
+static void test_read_verified(void **state)
+{
+	fx_t *f = *state;
+	const size_t len = 5 * 1024 + 17;
+	uint8_t *data = malloc(len), *buf = malloc(len + 1);
+	pl_jobstore_t *js;
+	pl_jobr_t *r = NULL;
+	pl_job_meta_t m;
+	pl_err_t err = { "" };
+	char path[PATH_MAX * 2];
+	size_t got = 0, n;
+	ssize_t k;
+
+	assert_non_null(data);
+	assert_non_null(buf);
+	pattern(data, len, 21);
+	f->o.chunk_size = 1024;
+	js = store_open(f);
+	m = put(js, "alice", data, len);
+	assert_int_equal(pl_jobstore_read_verified(js, m.id, &r, &err), 0);
+	while ((k = pl_jobr_read(r, buf + got, 333, &err)) > 0)
+		got += (size_t)k;
+	assert_int_equal(k, 0);
+	assert_int_equal(got, len);
+	assert_memory_equal(buf, data, len);
+	pl_jobr_close(r);
+	/* Damage in the last chunk: refused before a byte is handed out. */
+	job_file(f, m.id, path, sizeof(path));
+	uint8_t *file = slurp(path, &n);
+	file[n - 100] ^= 0x40;
+	spit(path, file, n, 0600);
+	free(file);
+	r = NULL;
+	expect_err(pl_jobstore_read_verified(js, m.id, &r, &err), PL_JS_ECORRUPT, &err, "");
+	assert_null(r);
+	assert_int_equal(pl_jobstore_read_verified(js, "0123456789abcdef0123456789abcdef",
+						   &r, &err), PL_JS_ENOENT);
+	pl_jobstore_close(js);
+	free(data);
+	free(buf);
+}
+
 static void test_group_commit(void **state)
 {
 	fx_t *f = *state;
@@ -1262,7 +1352,9 @@ int main(void)
 		T(test_bad_arguments),
 		T(test_delete_shreds),
 		T(test_expire),
-		T(test_group_commit),
+		T(test_claim),
+	T(test_read_verified),
+	T(test_group_commit),
 		T(test_concurrent_writers),
 	};
 
