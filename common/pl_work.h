@@ -12,7 +12,10 @@
 typedef struct pl_work pl_work_t;
 typedef void (*pl_work_fn)(void *arg);
 
-pl_work_t *pl_work_new(pl_loop_t *loop, int nthreads);
+/* name: the threads' name as ps -L and top -H show it (15 bytes kept).
+ * nice 1..19 lowers their priority: background work (shredding printed
+ * jobs) that must not take the CPU from requests someone waits for. */
+pl_work_t *pl_work_new(pl_loop_t *loop, const char *name, int nthreads, int nice);
 /* Queue fn(arg) then done(arg). 0 or -1 (out of memory). */
 int pl_work_submit(pl_work_t *w, pl_work_fn fn, pl_work_fn done, void *arg);
 /* Jobs queued or running, not yet done. */

@@ -6,7 +6,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include "pl_util.h"
 
 #define WORK_MAX_THREADS 64
 
@@ -26,6 +30,8 @@ struct pl_work {
 	work_item_t *done, *done_tail;
 	size_t pending;
 	int stopping;
+	int nice;
+	char name[16]; /* the threads' name (ps -L, top -H): 15 bytes at most */
 	int nthreads;
 	pthread_t threads[WORK_MAX_THREADS];
 };
@@ -55,6 +61,12 @@ static void *worker(void *arg)
 {
 	pl_work_t *w = arg;
 	uint64_t one = 1;
+	/* Linux gives each thread its own nice value. Lowering our own
+	 * priority needs no privilege; a failure leaves the default. */
+	if (w->nice > 0)
+		(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), w->nice);
+	if (w->name[0])
+		(void)pthread_setname_np(pthread_self(), w->name);
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (!w->todo && !w->stopping)
@@ -102,11 +114,14 @@ static void on_event(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
 	reap(arg);
 }
 
-pl_work_t *pl_work_new(pl_loop_t *loop, int nthreads)
+pl_work_t *pl_work_new(pl_loop_t *loop, const char *name, int nthreads, int nice)
 {
 	pl_work_t *w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
+	w->nice = nice < 0 ? 0 : nice > 19 ? 19 : nice;
+	if (name)
+		pl_strlcpy(w->name, name, sizeof(w->name));
 	if (nthreads < 1)
 		nthreads = 1;
 	if (nthreads > WORK_MAX_THREADS)

@@ -190,11 +190,15 @@ static int op_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 		pl_err("%s", err.msg);
 		return strstr(err.msg, "master key") ? PL_EXIT_CONFIG : 1;
 	}
-	op->disk = pl_work_new(op->loop, 4);
+	op->disk = pl_work_new(op->loop, "op-disk", 4, 0);
 	/* One printer conversation a thread: releases to different printers
 	 * (many badge swipes at once) must not queue behind each other. */
-	op->print = pl_work_new(op->loop, (int)op->print_workers);
-	if (!op->disk || !op->print)
+	op->print = pl_work_new(op->loop, "op-print", (int)op->print_workers, 0);
+	/* One thread: shreds queue up behind each other and share their
+	 * directory fsyncs; nice 10 so that they wait out a burst of
+	 * releases instead of competing with it. */
+	op->shred = pl_work_new(op->loop, "op-shred", 1, 10);
+	if (!op->disk || !op->print || !op->shred)
 		return 1;
 	int fd = pl_service_listen_fd(svc, "main");
 	if (fd < 0) {
@@ -235,7 +239,8 @@ static int op_reconfig(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 static void drain_check(pl_loop_t *loop, void *arg)
 {
 	op_t *op = arg;
-	if (pl_work_pending(op->disk) == 0 && pl_work_pending(op->print) == 0) {
+	if (pl_work_pending(op->disk) == 0 && pl_work_pending(op->print) == 0 &&
+	    pl_work_pending(op->shred) == 0) {
 		pl_info("in-flight work finished");
 		pl_service_exit(op->svc, 0);
 		return;
@@ -274,6 +279,7 @@ static void op_stop(pl_service_t *svc, void *ctx)
 	op_conn_stop_accepting(op);
 	op_conn_close_all(op);
 	pl_work_free(op->print); /* waits for releases in flight */
+	pl_work_free(op->shred); /* after print: its done callbacks queue shreds */
 	pl_work_free(op->disk);
 	pl_loop_timer_cancel(op->loop, op->expiry_timer);
 	if (op->listen_fd > 0)

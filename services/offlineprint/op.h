@@ -41,6 +41,7 @@ typedef struct {
 	pl_dir_t *dir;
 	pl_work_t *disk;  /* commits, deletes, expiry */
 	pl_work_t *print; /* releases: one printer conversation each */
+	pl_work_t *shred; /* printed jobs, shredded at low priority */
 	int listen_fd;
 	pl_watch_t *listen_w;
 	op_conn_t *conns;

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# A job being released is off offer: a second release (another swipe, or
+# the CLI) cannot print it twice; if the printer fails it is held again.
+# Printed jobs are shredded after the answer, off the release's path.
+. "$(dirname "$0")/../lib/lib.sh"
+t_setup
+plan 8
+
+rec_start Stall stall
+rec_start P1
+op_config '{"print_timeout_s": 3}'
+sup_start
+wait_until 15 state_is "$OP" running
+ok $? "the held-jobs service runs"
+plsc printers add Stall "socket://127.0.0.1:$REC_PORT_Stall" >/dev/null
+plsc printers add P1 "socket://127.0.0.1:$REC_PORT_P1" >/dev/null
+token_for ws1
+echo "only once" > "$T/doc"
+id=$(submit ws1 carol "$T/doc")
+
+# The stalled printer takes the bytes and never confirms: the release
+# waits for print_timeout_s.
+plsc release --user carol --printer Stall > "$T/first.out" 2>&1 &
+first=$!
+carol_has_none() { [ "$(plsc jobs --user carol --json | jq '.jobs | length')" = 0 ]; }
+wait_until 5 carol_has_none
+ok $? "while it is being released the job is not listed"
+out=$(plsc release --user carol --printer P1 2>&1); rc=$?
+is "$rc" 1 "a second release meanwhile finds nothing to print (1)"
+like "$out" "no held jobs for carol" "and says so"
+wait "$first"
+is "$?" 1 "the release to the stalled printer fails (1)"
+is "$(plsc jobs --user carol --json | jq -r '.jobs[0].id')" "$id" "the job is held again"
+
+plsc release --user carol --printer P1 >/dev/null
+is "$(cat "$T/rec-P1/job-1.bin" 2>/dev/null)" "only once" "the next release prints it, once"
+wait_until 10 test "$(jobs_on_disk)" -eq 0
+ok $? "and it is shredded"
