@@ -17,6 +17,14 @@
  *       the same moment; GAP_MS between rounds once every printer has its
  *       job: "P50 P99 MAX N MIN SOLO_P50 SOLO_MAX" in ns (N swipes)
  *
+ *   bench_badge bare RECBASE NREADERS ROUNDS KIB
+ *       the bare delivery floor: NREADERS threads, started beforehand,
+ *       each connect to reader N's recording printer (RECBASE/rN/port) at
+ *       the same moment and send KIB KiB of plain bytes, ROUNDS times;
+ *       no service, no TLS, no crypto: what this machine needs to move
+ *       that many first bytes into that many printer processes at once:
+ *       "P50 P99 MAX" in ns
+ *
  *   bench_badge port
  *       a TCP port on 127.0.0.1 that can be listened on now (the kernel's
  *       pick: run-bench's free_port only checks that nothing listens, and
@@ -341,6 +349,103 @@ out:
 	return rc;
 }
 
+/* ---- the bare delivery floor ---- */
+
+typedef struct {
+	int port;
+	pthread_barrier_t *go;
+	const uint8_t *doc;
+	size_t len;
+	uint64_t t0;
+	int ok;
+	int next; /* the printer's next job number */
+} bb_bare_t;
+
+static void *bare_worker(void *arg)
+{
+	bb_bare_t *b = arg;
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	char c;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t)b->port);
+	pthread_barrier_wait(b->go);
+	b->t0 = bench_rt_now_ns();
+	b->ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		pl_write_all(fd, b->doc, b->len) == 0 && shutdown(fd, SHUT_WR) == 0;
+	/* The printer closes once it has recorded everything. */
+	while (b->ok && read(fd, &c, 1) > 0)
+		;
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static int cmd_bare(const char *recbase, int nreaders, int rounds, long kib)
+{
+	static bb_bare_t b[BB_MAX_READERS];
+	static uint64_t lat[BB_MAX_READERS * BB_MAX_ROUNDS];
+	pthread_t th[BB_MAX_READERS];
+	pthread_barrier_t go;
+	size_t len = (size_t)kib * 1024u, n = 0;
+	uint8_t *doc;
+	char path[4096];
+	int rc = 0;
+
+	if (nreaders < 1 || nreaders > BB_MAX_READERS || rounds < 1 ||
+	    rounds > BB_MAX_ROUNDS || kib < 1 || !(doc = malloc(len)))
+		return usage();
+	memset(doc, 0x5a, len);
+	for (int i = 0; i < nreaders; i++) {
+		uint64_t port = 0;
+		snprintf(path, sizeof(path), "%s/r%d/port", recbase, i + 1);
+		if (bench_read_u64_file(path, &port) < 0 || port == 0 || port > 65535) {
+			fprintf(stderr, "bench_badge: no port in %s\n", path);
+			free(doc);
+			return BENCH_EXIT_FAIL;
+		}
+		b[i] = (bb_bare_t){ .port = (int)port, .go = &go, .doc = doc, .len = len,
+				    .next = 1 };
+		/* after the swipes' jobs */
+		for (;;) {
+			snprintf(path, sizeof(path), "%s/r%d/job-%d.first", recbase, i + 1,
+				 b[i].next);
+			if (access(path, F_OK) < 0)
+				break;
+			b[i].next++;
+		}
+	}
+	for (int r = 0; r < rounds && !rc; r++) {
+		pthread_barrier_init(&go, NULL, (unsigned)nreaders);
+		for (int i = 0; i < nreaders; i++)
+			if (pthread_create(&th[i], NULL, bare_worker, &b[i]) != 0)
+				abort(); /* a barrier short of a thread would hang */
+		for (int i = 0; i < nreaders; i++)
+			pthread_join(th[i], NULL);
+		pthread_barrier_destroy(&go);
+		for (int i = 0; i < nreaders && !rc; i++) {
+			uint64_t first = 0;
+			if (!b[i].ok) {
+				fprintf(stderr, "bench_badge: bare delivery to printer %d failed\n", i + 1);
+				rc = BENCH_EXIT_FAIL;
+			} else if (wait_rec(recbase, i + 1, b[i].next + r, "first", &first) < 0) {
+				rc = BENCH_EXIT_FAIL;
+			} else {
+				lat[n++] = first > b[i].t0 ? first - b[i].t0 : 0;
+			}
+		}
+		bench_sleep_us(100000);
+	}
+	free(doc);
+	if (rc)
+		return rc;
+	qsort(lat, n, sizeof(lat[0]), bench_cmp_u64);
+	printf("%llu %llu %llu\n", (unsigned long long)bench_pct(lat, n, 50),
+	       (unsigned long long)bench_pct(lat, n, 99), (unsigned long long)lat[n - 1]);
+	return 0;
+}
+
 static int cmd_port(void)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
@@ -370,6 +475,8 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "submit") == 0 && argc == 9)
 		return cmd_submit(argv[2], atoi(argv[3]), argv[4], atoi(argv[5]),
 				  atoi(argv[6]), atol(argv[7]), atoi(argv[8]));
+	if (strcmp(argv[1], "bare") == 0 && argc == 6)
+		return cmd_bare(argv[2], atoi(argv[3]), atoi(argv[4]), atol(argv[5]));
 	if (strcmp(argv[1], "swipe") == 0 && argc == 8)
 		return cmd_swipe(atoi(argv[2]), argv[3], atoi(argv[4]), atoi(argv[5]),
 				 atol(argv[6]), atoi(argv[7]));
