@@ -1,6 +1,9 @@
 /* Internals of the directory shared by directory.c (connection, printers,
  * tokens), directory-schema.c (versioned migrations), directory-users.c
- * (users, badges, PINs) and directory-readers.c (badge readers). */
+ * (users, badges, PINs), directory-readers.c (badge readers),
+ * directory-admins.c (console administrators), directory-import.c (CSV
+ * user import) and directory-secret.c (scrypt hashes of PINs and
+ * passwords). */
 #ifndef PL_DIRECTORY_PRIVATE_H
 #define PL_DIRECTORY_PRIVATE_H
 
@@ -67,8 +70,24 @@ void pl_dir_b64_encode(const char *alphabet, const unsigned char *in, size_t n,
 		       char *out);
 long pl_dir_b64_decode(const char *alphabet, const char *s, size_t n,
 		       unsigned char *out, size_t cap);
-/* A printer or reader name: [A-Za-z0-9._-]{1,127}. */
+/* A printer, reader or administrator name: [A-Za-z0-9._-]{1,127}. */
 int pl_dir_valid_name(const char *s);
+
+/* Salted slow hashes of secrets (PINs, administrators' passwords), as
+ * scrypt PHC strings (directory-secret.c). Each costs ~50 ms: call them
+ * outside the handle's mutex. what ("PIN", "password") starts the error
+ * messages ("PIN: stored hash is malformed").
+ * hash: a new hash of secret (a NUL-terminated string) with a fresh salt
+ * into out; 0 or -1.
+ * verify: 1 secret matches stored, 0 not, -1 stored is malformed or
+ * scrypt failed. stored NULL (no such name, no secret set) runs the same
+ * work against a fixed dummy hash and returns 0 (or -1), so that a
+ * missing name takes as long as a wrong secret. */
+#define PL_DIR_SECRET_HASH_MAX 256
+int pl_dir_secret_hash(const char *secret, char out[PL_DIR_SECRET_HASH_MAX],
+		       const char *what, pl_err_t *err);
+int pl_dir_secret_verify(const char *secret, const char *stored,
+			 const char *what, pl_err_t *err);
 
 /* Read-write open: bring the schema up to PL_DIR_SCHEMA_VERSION, one
  * migration per transaction. Read-only open: require exactly that version.

@@ -61,6 +61,14 @@ static const char *const migrations[] = {
 	" printer TEXT NOT NULL,"
 	" mode TEXT NOT NULL CHECK(mode IN ('most-recent', 'all')),"
 	" created_ms INTEGER NOT NULL);",
+
+	/* 3: administrators of the web console, with their passwords as
+	 * scrypt PHC strings (directory-secret.c), never in clear. */
+	"CREATE TABLE admins("
+	" name TEXT PRIMARY KEY,"
+	" password_hash TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL,"
+	" updated_ms INTEGER NOT NULL);",
 };
 
 _Static_assert(PL_ARRAY_LEN(migrations) == PL_DIR_SCHEMA_VERSION,

@@ -1,13 +1,10 @@
 /* Users of the directory (schema version 2): a user row, its emails and
  * badges (child tables that cascade with it), and its PIN as a salted
- * scrypt hash in the PHC string format
- *   $scrypt$ln=14,r=8,p=1$<salt, base64>$<key, base64>
- * (standard alphabet, no padding). Verification reads the parameters from
- * the stored string, so they can be raised later without a migration.
+ * scrypt hash (directory-secret.c).
  *
  * scrypt costs ~50 ms a hash: it always runs outside the handle's mutex.
- * A PIN is never copied (the caller owns and wipes its buffer); derived
- * keys and hash strings are wiped once used. */
+ * A PIN is never copied (the caller owns and wipes its buffer); hash
+ * strings are wiped once used. */
 #include "directory-private.h"
 
 #include <stdint.h>
@@ -15,8 +12,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include "pl_badge.h"
 #include "pl_util.h"
@@ -24,23 +19,9 @@
 #define PIN_MIN 4
 #define PIN_MAX 32
 #define PIN_RULE "a PIN is 4 to 32 digits"
-
-/* New hashes: N = 2^14, r = 8, p = 1 (16 MiB, ~50 ms). */
-#define SCRYPT_LN 14
-#define SCRYPT_R 8
-#define SCRYPT_P 1
-#define SALT_BYTES 16
-#define KEY_BYTES 32
-/* Accepted when reading a stored hash: room to raise the cost. */
-#define SCRYPT_LN_MAX 24
-#define SCRYPT_R_MAX 32
-#define SCRYPT_P_MAX 16
-#define SALT_MIN 8
-#define SALT_MAX 64
-#define KEY_MIN 16
-#define KEY_MAX 64
-#define SCRYPT_PREFIX "$scrypt$"
-#define PIN_HASH_MAX 256
+#define PIN_HASH_MAX PL_DIR_SECRET_HASH_MAX
+/* Starts the messages of hashing errors ("PIN: scrypt failed"). */
+#define PIN_WHAT "PIN"
 
 #define USERNAME_MAX 127
 #define BADGE_LEN_MAX 64
@@ -170,118 +151,6 @@ static int user_check(const pl_dir_user_t *u, pl_err_t *err)
 		return pl_dir_fail(err, "user %s: source must be local, ldap or scim",
 				   name);
 	return 0;
-}
-
-/* ---- PIN hashes ---- */
-
-typedef struct {
-	int ln, r, p;
-	unsigned char salt[SALT_MAX];
-	size_t salt_len;
-	unsigned char key[KEY_MAX];
-	size_t key_len;
-} scrypt_hash_t;
-
-static int derive(const char *pin, const scrypt_hash_t *h, unsigned char *key,
-		  size_t key_len)
-{
-	uint64_t n = (uint64_t)1 << h->ln;
-	/* scrypt needs 128 * r * (N + p) bytes and a little more; OpenSSL's
-	 * default ceiling (32 MiB) would refuse raised parameters. */
-	uint64_t mem = 128 * (uint64_t)h->r * (n + (uint64_t)h->p + 2) + (1u << 20);
-	int ok = EVP_PBE_scrypt(pin, strlen(pin), h->salt, h->salt_len, n,
-				(uint64_t)h->r, (uint64_t)h->p, mem, key,
-				key_len) == 1;
-	return ok ? 0 : -1;
-}
-
-/* A new hash string for pin (valid). 0 or -1. */
-static int pin_hash(const char *pin, char out[PIN_HASH_MAX], pl_err_t *err)
-{
-	scrypt_hash_t h = { .ln = SCRYPT_LN, .r = SCRYPT_R, .p = SCRYPT_P,
-			    .salt_len = SALT_BYTES, .key_len = KEY_BYTES };
-	char salt64[SALT_MAX * 4 / 3 + 2], key64[KEY_MAX * 4 / 3 + 2];
-	int rc = -1;
-	if (RAND_bytes(h.salt, SALT_BYTES) != 1) {
-		pl_dir_fail(err, "PIN: no random bytes");
-		goto out;
-	}
-	if (derive(pin, &h, h.key, h.key_len) < 0) {
-		pl_dir_fail(err, "PIN: scrypt failed");
-		goto out;
-	}
-	pl_dir_b64_encode(pl_dir_b64, h.salt, h.salt_len, salt64);
-	pl_dir_b64_encode(pl_dir_b64, h.key, h.key_len, key64);
-	rc = pl_fmt(out, PIN_HASH_MAX, SCRYPT_PREFIX "ln=%d,r=%d,p=%d$%s$%s",
-		    h.ln, h.r, h.p, salt64, key64);
-	if (rc < 0)
-		pl_dir_fail(err, "PIN: hash too long");
-out:
-	OPENSSL_cleanse(&h, sizeof(h));
-	OPENSSL_cleanse(key64, sizeof(key64));
-	return rc < 0 ? -1 : 0;
-}
-
-/* A small decimal in [lo, hi] spelled without leading zeros, then sep. */
-static const char *parse_param(const char *s, const char *name, int lo, int hi,
-			       char sep, int *out)
-{
-	size_t nl = strlen(name);
-	if (strncmp(s, name, nl) != 0 || s[nl] != '=')
-		return NULL;
-	s += nl + 1;
-	int v = 0, digits = 0;
-	for (; *s >= '0' && *s <= '9'; s++, digits++) {
-		if (digits == 0 && *s == '0' && s[1] >= '0' && s[1] <= '9')
-			return NULL;
-		if (digits >= 4)
-			return NULL;
-		v = v * 10 + (*s - '0');
-	}
-	if (digits == 0 || v < lo || v > hi || *s != sep)
-		return NULL;
-	*out = v;
-	return s + 1;
-}
-
-static int pin_hash_parse(const char *s, scrypt_hash_t *h)
-{
-	if (strncmp(s, SCRYPT_PREFIX, strlen(SCRYPT_PREFIX)) != 0)
-		return -1;
-	s += strlen(SCRYPT_PREFIX);
-	if (!(s = parse_param(s, "ln", 1, SCRYPT_LN_MAX, ',', &h->ln)) ||
-	    !(s = parse_param(s, "r", 1, SCRYPT_R_MAX, ',', &h->r)) ||
-	    !(s = parse_param(s, "p", 1, SCRYPT_P_MAX, '$', &h->p)))
-		return -1;
-	const char *dollar = strchr(s, '$');
-	if (!dollar)
-		return -1;
-	long sl = pl_dir_b64_decode(pl_dir_b64, s, (size_t)(dollar - s), h->salt, sizeof(h->salt));
-	long kl = pl_dir_b64_decode(pl_dir_b64, dollar + 1, strlen(dollar + 1), h->key,
-			     sizeof(h->key));
-	if (sl < SALT_MIN || kl < KEY_MIN)
-		return -1;
-	h->salt_len = (size_t)sl;
-	h->key_len = (size_t)kl;
-	return 0;
-}
-
-/* 1 pin matches stored, 0 not, -1 stored is malformed or scrypt failed. */
-static int pin_verify(const char *pin, const char *stored, pl_err_t *err)
-{
-	scrypt_hash_t h;
-	unsigned char key[KEY_MAX];
-	int rc = -1;
-	memset(&h, 0, sizeof(h));
-	if (pin_hash_parse(stored, &h) < 0)
-		pl_dir_fail(err, "PIN: stored hash is malformed");
-	else if (derive(pin, &h, key, h.key_len) < 0)
-		pl_dir_fail(err, "PIN: scrypt failed");
-	else
-		rc = CRYPTO_memcmp(key, h.key, h.key_len) == 0;
-	OPENSSL_cleanse(&h, sizeof(h));
-	OPENSSL_cleanse(key, sizeof(key));
-	return rc;
 }
 
 /* ---- put ---- */
@@ -426,7 +295,7 @@ int pl_dir_user_put(pl_dir_t *d, const pl_dir_user_t *u, const char *pin,
 	if (pin && *pin && !valid_pin(pin))
 		return pl_dir_fail(err, PIN_RULE);
 	/* The slow hash before taking the lock. */
-	if (pin && *pin && pin_hash(pin, hash, err) < 0)
+	if (pin && *pin && pl_dir_secret_hash(pin, hash, PIN_WHAT, err) < 0)
 		return -1;
 	pl_dir_lock(d);
 	int rc = user_store(d, u, pin && *pin ? hash : NULL, pin == NULL,
@@ -634,12 +503,6 @@ static int pin_hash_get(pl_dir_t *d, const char *username,
 	return found;
 }
 
-/* Checked against this when the user has no PIN, so that an absent user
- * costs the same time as a wrong PIN (no enumeration by timing). */
-static const char dummy_hash[] =
-	"$scrypt$ln=14,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA"
-	"$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-
 int pl_dir_pin_check(pl_dir_t *d, const char *username, const char *pin,
 		     pl_err_t *err)
 {
@@ -653,10 +516,12 @@ int pl_dir_pin_check(pl_dir_t *d, const char *username, const char *pin,
 	pl_dir_unlock(d);
 	if (rc < 0)
 		return -1;
-	/* The slow part outside the lock. */
-	int ok = pin_verify(pin, rc == 0 ? stored : dummy_hash, err);
+	/* The slow part outside the lock; a user absent or without a PIN
+	 * costs the same time as a wrong PIN (no enumeration by timing). */
+	int ok = pl_dir_secret_verify(pin, rc == 0 ? stored : NULL, PIN_WHAT,
+				      err);
 	OPENSSL_cleanse(stored, sizeof(stored));
-	return rc == 0 ? ok : ok < 0 ? -1 : 0;
+	return ok;
 }
 
 int pl_dir_pin_set(pl_dir_t *d, const char *username, const char *pin,
@@ -668,7 +533,7 @@ int pl_dir_pin_set(pl_dir_t *d, const char *username, const char *pin,
 		return pl_dir_fail(err, "invalid user name");
 	if (!clear && !valid_pin(pin))
 		return pl_dir_fail(err, PIN_RULE);
-	if (!clear && pin_hash(pin, hash, err) < 0)
+	if (!clear && pl_dir_secret_hash(pin, hash, PIN_WHAT, err) < 0)
 		return -1;
 	pl_dir_lock(d);
 	sqlite3_stmt *st = pl_dir_prepare(

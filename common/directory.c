@@ -1,6 +1,7 @@
 /* The directory (DESIGN.md §6): an SQLite database in WAL mode holding
  * printers and workstation tokens; users, badges and PINs live in
- * directory-users.c, badge readers in directory-readers.c. Every statement
+ * directory-users.c, badge readers in directory-readers.c, console
+ * administrators in directory-admins.c. Every statement
  * is prepared with bound parameters; inputs are validated here, at the
  * edge, before any SQL. */
 #include "directory-private.h"
@@ -483,7 +484,7 @@ int pl_dir_printer_list(pl_dir_t *d, pl_dir_printer_t **out, size_t *n,
 	return rc;
 }
 
-/* ---- base64 (tokens: url-safe; PIN hashes: standard) ---- */
+/* ---- base64 (tokens: url-safe; PIN and password hashes: standard) ---- */
 
 const char pl_dir_b64[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

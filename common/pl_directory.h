@@ -1,7 +1,8 @@
 /* pl_directory: the embedded directory (DESIGN.md §6): an SQLite database
  * in WAL mode at <state_dir>/directory/directory.db with versioned schema
  * migrations: printers and workstation tokens (version 1); users, their
- * badges and PIN hashes, and badge readers (version 2).
+ * badges and PIN hashes, and badge readers (version 2); administrators of
+ * the web console with their password hashes (version 3).
  *
  * Tokens: "plsc_<id>_<secret>" where id (8 hex) names the row and secret
  * (32 random bytes, base64url) is stored only as SHA-256. Shown once at
@@ -14,7 +15,7 @@
 
 #include "pl_config.h" /* pl_err_t */
 
-#define PL_DIR_SCHEMA_VERSION 2
+#define PL_DIR_SCHEMA_VERSION 3
 #define PL_TOKEN_MAX 96
 
 typedef struct pl_dir pl_dir_t;
@@ -117,5 +118,64 @@ int pl_dir_reader_put(pl_dir_t *d, const pl_dir_reader_t *r, int replace,
 int pl_dir_reader_del(pl_dir_t *d, const char *name, pl_err_t *err);
 int pl_dir_reader_list(pl_dir_t *d, pl_dir_reader_t **out, size_t *n,
 		       pl_err_t *err);
+
+/* CSV import of users (plsc users import, the web console). text (len
+ * bytes, need not be NUL-terminated) holds one user a line, columns:
+ * username, display name, email, badge IDs (separated by spaces, ';' or
+ * '|'; normalised with pl_badge_normalize), PIN. Trailing columns may be
+ * left out; RFC 4180 quotes, but no field spans lines. A UTF-8 byte-order
+ * mark at the very start is skipped; lines end with LF or CR LF; blank
+ * lines and lines starting with '#' are skipped, and so is a first line
+ * starting with "username" (a header; the word may be quoted). A line
+ * longer than 4095 bytes (without its line end) is an error for that
+ * line, and so is a field too long for pl_dir_user_t (never cut short).
+ *
+ * Each line is stored like pl_dir_user_put(replace=1) with source "local":
+ * an existing user gets the line's name, email and badges, its groups are
+ * cleared, and an empty PIN column keeps its PIN. Lines are independent:
+ * on_error (may be NULL) gets each bad line's 1-based number (counting
+ * every line) and a message, and the import goes on with the next line.
+ * imported and failed (may be NULL) get the counts of good and bad lines.
+ * Returns 0, or -1 on a fatal error (bad arguments), which is reported
+ * through on_error with line 0 and counts nothing. Each PIN costs a scrypt
+ * hash (~50 ms); nothing holds the handle's mutex between lines. */
+typedef void (*pl_dir_import_err_fn)(void *arg, long line, const char *message);
+int pl_dir_user_import_csv(pl_dir_t *d, const char *text, size_t len,
+			   pl_dir_import_err_fn on_error, void *arg,
+			   long *imported, long *failed);
+
+/* ---- administrators of the web console (schema version 3) ---- */
+
+#define PL_DIR_ADMIN_PASSWORD_MIN 10   /* characters (UTF-8) */
+#define PL_DIR_ADMIN_PASSWORD_MAX 1024 /* bytes */
+
+typedef struct {
+	char name[128];
+	int64_t created_ms, updated_ms;
+} pl_dir_admin_t;
+
+/* put: add (replace=0; "administrator NAME already exists") or set the
+ * password of an existing one (replace=1; "no administrator NAME"). name
+ * as pl_dir_valid_name ([A-Za-z0-9._-]{1,127}); password at least 10
+ * characters ("password too short: at least 10 characters") and at most
+ * 1024 bytes, stored only as a salted scrypt hash (~50 ms, outside the
+ * handle's mutex). 0 or -1.
+ * del: 0, or -1 ("no administrator NAME").
+ * check: 1 right password; 0 wrong password, unknown or invalid name, or
+ * a password NULL or over 1024 bytes (not hashed); -1 error (e.g. a
+ * malformed stored hash). An unknown or invalid name costs the same
+ * scrypt work as a wrong password, so timing does not tell which names
+ * exist. Call it off the event loop: ~50 ms.
+ * exists: 1 yes, 0 no, -1 error (an invalid name: "invalid administrator
+ * name (...)").
+ * list: by name, without hashes; the caller frees *out (NULL when empty). */
+int pl_dir_admin_put(pl_dir_t *d, const char *name, const char *password,
+		     int replace, pl_err_t *err);
+int pl_dir_admin_del(pl_dir_t *d, const char *name, pl_err_t *err);
+int pl_dir_admin_check(pl_dir_t *d, const char *name, const char *password,
+		       pl_err_t *err);
+int pl_dir_admin_exists(pl_dir_t *d, const char *name, pl_err_t *err);
+int pl_dir_admin_list(pl_dir_t *d, pl_dir_admin_t **out, size_t *n,
+		      pl_err_t *err);
 
 #endif

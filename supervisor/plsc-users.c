@@ -1,11 +1,12 @@
 /* plsc users | readers: people, their badges and PINs, and the network
  * badge readers, in the directory (opened directly, like printers). */
-#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -92,124 +93,88 @@ bad:
 	return EXIT_FAIL;
 }
 
-/* ---- CSV import: username, display name, email, badge IDs, PIN ---- */
+/* ---- CSV import (pl_dir_user_import_csv) ---- */
 
-/* Split one CSV record (RFC 4180 quoting, no embedded newlines) into at
- * most nf fields, in place. Returns the field count or -1. */
-static int csv_split(char *line, char **f, int nf)
+#define IMPORT_MAX (16u << 20) /* bytes of CSV read at once */
+
+/* The whole of fd, at most max bytes, into a malloc'ed buffer. 0, or -1
+ * with errno (EFBIG: longer than max). */
+static int read_all(int fd, size_t max, char **out, size_t *len)
 {
-	int n = 0;
-	char *p = line, *o;
-	while (n < nf) {
-		f[n++] = o = p;
-		if (*p == '"') {
-			p++;
-			for (;;) {
-				if (*p == '\0')
-					return -1; /* unterminated quote */
-				if (*p == '"' && p[1] == '"') {
-					*o++ = '"';
-					p += 2;
-				} else if (*p == '"') {
-					p++;
-					break;
-				} else {
-					*o++ = *p++;
-				}
+	size_t cap = 64 * 1024, n = 0;
+	char *buf = malloc(cap);
+	if (!buf)
+		return -1;
+	for (;;) {
+		if (n == cap) {
+			/* One byte past max tells "too long" from "exactly max". */
+			size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			char *nb = ncap > cap ? realloc(buf, ncap) : NULL;
+			if (!nb) {
+				free(buf);
+				if (ncap <= cap)
+					errno = EFBIG;
+				return -1;
 			}
-			if (*p != ',' && *p != '\0')
-				return -1;
-		} else {
-			while (*p && *p != ',')
-				*o++ = *p++;
+			buf = nb;
+			cap = ncap;
 		}
-		int more = *p == ',';
-		if (*p)
-			p++;
-		*o = '\0';
-		if (!more)
-			return n;
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(buf);
+			errno = e;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > max) {
+			free(buf);
+			errno = EFBIG;
+			return -1;
+		}
 	}
-	return -1; /* too many fields */
-}
-
-static char *trim(char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	size_t n = strlen(s);
-	while (n && isspace((unsigned char)s[n - 1]))
-		s[--n] = '\0';
-	return s;
-}
-
-static int import_line(pl_dir_t *d, char *line, char *msg, size_t msz)
-{
-	char *f[5] = { 0 };
-	pl_dir_user_t u;
-	pl_err_t err;
-	int n = csv_split(line, f, 5);
-	if (n < 1 || !trim(f[0])[0]) {
-		snprintf(msg, msz, n < 0 ? "malformed CSV (quotes or too many columns)"
-					 : "no username");
-		return -1;
-	}
-	memset(&u, 0, sizeof(u));
-	pl_strlcpy(u.source, "local", sizeof(u.source));
-	pl_strlcpy(u.username, trim(f[0]), sizeof(u.username));
-	if (n > 1)
-		pl_strlcpy(u.display_name, trim(f[1]), sizeof(u.display_name));
-	if (n > 2 && trim(f[2])[0] && add_email(&u, trim(f[2]), msg, msz) < 0)
-		return -1;
-	if (n > 3) {
-		char *save = NULL;
-		for (char *b = strtok_r(f[3], " ;|", &save); b; b = strtok_r(NULL, " ;|", &save))
-			if (add_badge(&u, b, msg, msz) < 0)
-				return -1;
-	}
-	const char *pin = (n > 4 && trim(f[4])[0]) ? trim(f[4]) : NULL;
-	if (pl_dir_user_put(d, &u, pin, 1, &err) < 0) {
-		(void)pl_fmt(msg, msz, "%s", err.msg);
-		return -1;
-	}
+	*out = buf;
+	*len = n;
 	return 0;
+}
+
+static void import_error(void *arg, long line, const char *message)
+{
+	if (line > 0)
+		fprintf(stderr, "%s:%ld: %s\n", (const char *)arg, line, message);
+	else
+		fprintf(stderr, "plsc: %s\n", message);
 }
 
 static int users_import(pl_dir_t *d, const char *path)
 {
-	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-	char line[4096], msg[600];
-	long lineno = 0, good = 0, bad = 0;
-	if (!fp) {
-		fprintf(stderr, "plsc: %s: %s\n", path, strerror(errno));
+	int is_stdin = strcmp(path, "-") == 0;
+	int fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	char *text = NULL;
+	size_t len = 0;
+	long good = 0, bad = 0;
+	if (fd < 0 || read_all(fd, IMPORT_MAX, &text, &len) < 0) {
+		if (errno == EFBIG)
+			fprintf(stderr, "plsc: %s: larger than %u MiB; split it "
+					"and import the parts\n",
+				path, IMPORT_MAX >> 20);
+		else
+			fprintf(stderr, "plsc: %s: %s\n", path, strerror(errno));
+		if (fd > 0)
+			close(fd);
 		return EXIT_FAIL;
 	}
-	while (fgets(line, sizeof(line), fp)) {
-		lineno++;
-		size_t n = strlen(line);
-		if (n && line[n - 1] != '\n' && !feof(fp)) {
-			fprintf(stderr, "%s:%ld: line too long; skipped\n", path, lineno);
-			bad++;
-			int c;
-			while ((c = fgetc(fp)) != EOF && c != '\n')
-				;
-			continue;
-		}
-		line[strcspn(line, "\r\n")] = '\0';
-		char *t = trim(line);
-		if (!t[0] || t[0] == '#')
-			continue;
-		if (lineno == 1 && strncasecmp(t, "username", 8) == 0)
-			continue; /* a header row */
-		if (import_line(d, t, msg, sizeof(msg)) < 0) {
-			fprintf(stderr, "%s:%ld: %s\n", path, lineno, msg);
-			bad++;
-		} else {
-			good++;
-		}
-	}
-	if (fp != stdin)
-		fclose(fp);
+	if (!is_stdin)
+		close(fd);
+	int rc = pl_dir_user_import_csv(d, text, len, import_error, (void *)path,
+					&good, &bad);
+	free(text);
+	if (rc < 0)
+		return EXIT_FAIL;
 	printf("imported %ld user%s, %ld line%s with errors\n", good,
 	       good == 1 ? "" : "s", bad, bad == 1 ? "" : "s");
 	return bad ? EXIT_FAIL : EXIT_OK;

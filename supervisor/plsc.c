@@ -43,7 +43,10 @@ static void usage(FILE *out)
 		"        | import FILE.csv   (username, display name, email, badge IDs, PIN)\n"
 		"  readers add NAME --address A --printer P [--direction connect|listen]\n"
 		"        [--port N] [--preset P | --format JSON] [--mode most-recent|all]\n"
-		"        | del NAME | list [--json]\n\n"
+		"        | del NAME | list [--json]\n"
+		"  admin add NAME | passwd NAME | del NAME | list [--json]\n"
+		"                           web console administrators; the password is\n"
+		"                           asked twice (or read as one line from stdin)\n\n"
 		"Options:\n"
 		"  -c, --config FILE   configuration (default $PLSC_CONFIG or %s)\n"
 		"  -s, --socket PATH   control socket (default <run_dir>/plsc.sock)\n"
@@ -462,7 +465,7 @@ static int dispatch(plsc_t *p, int argc, char **argv)
 		{ "jobs", plsc_cmd_jobs },	   { "release", plsc_cmd_release },
 		{ "delete", plsc_cmd_delete },	   { "printers", plsc_cmd_printers },
 		{ "token", plsc_cmd_token },	   { "users", plsc_cmd_users },
-		{ "readers", plsc_cmd_readers },
+		{ "readers", plsc_cmd_readers },   { "admin", plsc_cmd_admin },
 	};
 	for (size_t i = 0; i < PL_ARRAY_LEN(cmds); i++)
 		if (strcmp(cmd, cmds[i].name) == 0)

@@ -1,6 +1,7 @@
 /* plsc: shared pieces of the CLI (plsc.c: main, status, toggles, logs;
  * plsc-jobs.c: held jobs via the supervisor; plsc-dir.c: printers and
- * workstation tokens in the directory). */
+ * workstation tokens in the directory; plsc-users.c: users and badge
+ * readers; plsc-admin.c: web console administrators). */
 #ifndef PLSC_H
 #define PLSC_H
 
@@ -35,6 +36,7 @@ int plsc_cmd_printers(plsc_t *p, int argc, char **argv);
 int plsc_cmd_token(plsc_t *p, int argc, char **argv);
 int plsc_cmd_users(plsc_t *p, int argc, char **argv);
 int plsc_cmd_readers(plsc_t *p, int argc, char **argv);
+int plsc_cmd_admin(plsc_t *p, int argc, char **argv);
 
 /* Open the directory (plsc-dir.c), keeping it owned by the services' user
  * when run as root. */

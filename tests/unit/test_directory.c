@@ -1,5 +1,7 @@
 /* pl_directory: open and migrations, printers, workstation tokens, users,
- * badges, PINs, badge readers, and two connections at once. Each test gets its own mkdtemp directory. */
+ * badges, PINs, badge readers, console administrators, the CSV user
+ * import, and two connections at once. Each test gets its own mkdtemp
+ * directory. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -194,7 +196,7 @@ static void test_newer_version_refused(void **state)
 	assert_int_equal(pl_dir_open(&d, f->db, 0, &err), -1);
 	assert_null(d);
 	assert_non_null(strstr(err.msg, "directory.db has schema version 7, "
-					"this program knows up to 2: "
+					"this program knows up to 3: "
 					"upgrade the Service Client"));
 	err.msg[0] = '\0';
 	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
@@ -230,7 +232,7 @@ static void test_readonly_old_version(void **state)
 	assert_int_equal(pl_mkdir_p(dir, 0750), 0);
 	assert_int_equal(pl_write_file_atomic(f->db, "", 0, 0640), 0);
 	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
-	assert_non_null(strstr(err.msg, "has schema version 0, this program needs 2"));
+	assert_non_null(strstr(err.msg, "has schema version 0, this program needs 3"));
 	sqlite3 *raw = raw_open(f);
 	assert_int_equal(raw_int(raw, "PRAGMA user_version"), 0);
 	sqlite3_close(raw);
@@ -810,9 +812,9 @@ static void test_migrate_from_v1(void **state)
 	sqlite3_close(raw);
 	/* a read-only open does not migrate */
 	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
-	assert_non_null(strstr(err.msg, "has schema version 1, this program needs 2"));
+	assert_non_null(strstr(err.msg, "has schema version 1, this program needs 3"));
 	d = open_rw(f);
-	assert_int_equal(pl_dir_schema_version(d), 2);
+	assert_int_equal(pl_dir_schema_version(d), 3);
 	pl_dir_printer_t p;
 	assert_int_equal(pl_dir_printer_get(d, "old-hp", &p, &err), 0);
 	assert_string_equal(p.uri, "socket://10.0.0.9:9100");
@@ -831,11 +833,11 @@ static void test_migrate_from_v1(void **state)
 	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), 0);
 	pl_dir_close(d);
 	raw = raw_open(f);
-	assert_int_equal(raw_int(raw, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(raw, "PRAGMA user_version"), 3);
 	assert_int_equal(raw_int(raw, "SELECT count(*) FROM sqlite_schema WHERE"
 				      " name IN ('users', 'user_emails', 'badges',"
-				      " 'readers')"),
-			 4);
+				      " 'readers', 'admins')"),
+			 5);
 	assert_int_equal(raw_int(raw, "SELECT count(*) FROM users"), 1);
 	sqlite3_close(raw);
 }
@@ -1479,6 +1481,415 @@ static void test_reader_invalid(void **state)
 	pl_dir_close(d);
 }
 
+/* ---- migration from version 2 ---- */
+
+/* Migration 2 as it shipped, run on top of v1_schema. */
+static const char v2_migration[] =
+	"CREATE TABLE users("
+	" username TEXT PRIMARY KEY,"
+	" display_name TEXT NOT NULL DEFAULT '',"
+	" groups TEXT NOT NULL DEFAULT '',"
+	" pin_hash TEXT,"
+	" source TEXT NOT NULL DEFAULT 'local'"
+	"  CHECK(source IN ('local', 'ldap', 'scim')),"
+	" created_ms INTEGER NOT NULL,"
+	" updated_ms INTEGER NOT NULL);"
+	"CREATE TABLE user_emails("
+	" username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,"
+	" email TEXT NOT NULL,"
+	" PRIMARY KEY(username, email));"
+	"CREATE INDEX user_emails_email ON user_emails(email);"
+	"CREATE TABLE badges("
+	" badge_id TEXT PRIMARY KEY,"
+	" username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE);"
+	"CREATE INDEX badges_username ON badges(username);"
+	"CREATE TABLE readers("
+	" name TEXT PRIMARY KEY,"
+	" address TEXT NOT NULL,"
+	" direction TEXT NOT NULL CHECK(direction IN ('connect', 'listen')),"
+	" port INTEGER NOT NULL DEFAULT 0 CHECK(port BETWEEN 0 AND 65535),"
+	" format TEXT NOT NULL,"
+	" printer TEXT NOT NULL,"
+	" mode TEXT NOT NULL CHECK(mode IN ('most-recent', 'all')),"
+	" created_ms INTEGER NOT NULL);";
+
+/* A PIN hash made by the code before PIN and password hashing were
+ * shared (directory-secret.c): PIN 40916283, scrypt ln=14, r=8, p=1. It
+ * must verify forever. */
+#define LEGACY_PIN "40916283"
+#define LEGACY_PIN_HASH \
+	"$scrypt$ln=14,r=8,p=1$YBTcx5PZKnxiKpXSfZychg" \
+	"$vJDoOMmBaR/KsPlUWGxn9EsQXUe0+j5aSTIm8GV/AwU"
+
+static const char v2_rows[] =
+	"INSERT INTO users(username, display_name, groups, pin_hash, source,"
+	" created_ms, updated_ms) VALUES('olga', 'Olga O', 'print,scan', '"
+	LEGACY_PIN_HASH "', 'local', 3, 4);"
+	"INSERT INTO users(username, display_name, created_ms, updated_ms)"
+	" VALUES('pete', 'Pete P', 5, 5);"
+	"INSERT INTO user_emails(username, email) VALUES('olga', 'olga@example.org');"
+	"INSERT INTO badges(badge_id, username) VALUES('1a2b', 'olga');"
+	"INSERT INTO badges(badge_id, username) VALUES('ff01', 'pete');"
+	"INSERT INTO readers(name, address, direction, port, format, printer,"
+	" mode, created_ms) VALUES('lobby-1', '10.0.5.21', 'connect', 0,"
+	" '{\"preset\":\"elatec-tcpconv2\"}', 'old-hp', 'all', 6);"
+	"PRAGMA user_version = 2;";
+
+static void test_migrate_from_v2(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	char dir[128], who[128];
+	pl_dir_t *d = NULL;
+	snprintf(dir, sizeof(dir), "%s/state/directory", f->dir);
+	assert_int_equal(pl_mkdir_p(dir, 0750), 0);
+	sqlite3 *raw = raw_open(f);
+	raw_exec(raw, v1_schema);
+	raw_exec(raw, v2_migration);
+	raw_exec(raw, v2_rows);
+	sqlite3_close(raw);
+	/* a read-only open does not migrate */
+	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
+	assert_non_null(strstr(err.msg, "has schema version 2, this program needs 3"));
+	d = open_rw(f);
+	assert_int_equal(pl_dir_schema_version(d), 3);
+	/* printers, users with their emails, badges and PINs, readers: all kept */
+	pl_dir_printer_t p;
+	assert_int_equal(pl_dir_printer_get(d, "old-hp", &p, &err), 0);
+	assert_string_equal(p.location, "basement");
+	pl_dir_user_t u;
+	assert_int_equal(pl_dir_user_get(d, "olga", &u, &err), 0);
+	assert_string_equal(u.display_name, "Olga O");
+	assert_string_equal(u.groups, "print,scan");
+	assert_int_equal(u.nemails, 1);
+	assert_string_equal(u.emails[0], "olga@example.org");
+	assert_int_equal(u.nbadges, 1);
+	assert_string_equal(u.badges[0], "1a2b");
+	assert_int_equal(u.has_pin, 1);
+	assert_int_equal(u.created_ms, 3);
+	assert_int_equal(pl_dir_badge_user(d, "ff01", who, sizeof(who), &err), 0);
+	assert_string_equal(who, "pete");
+	pl_dir_reader_t *rd = NULL;
+	size_t n = 0;
+	assert_int_equal(pl_dir_reader_list(d, &rd, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rd[0].name, "lobby-1");
+	assert_string_equal(rd[0].printer, "old-hp");
+	assert_string_equal(rd[0].mode, "all");
+	free(rd);
+	/* the PIN hashed before the refactor still verifies (2 scrypt runs) */
+	if (pl_dir_pin_check(d, "olga", LEGACY_PIN, &err) != 1)
+		fail_msg("legacy PIN: %s", err.msg);
+	assert_int_equal(pl_dir_pin_check(d, "olga", "40916284", &err), 0);
+	/* the new table is there, empty */
+	pl_dir_admin_t *admins = NULL;
+	n = 99;
+	assert_int_equal(pl_dir_admin_list(d, &admins, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_null(admins);
+	assert_int_equal(pl_dir_admin_exists(d, "root", &err), 0);
+	pl_dir_close(d);
+	raw = raw_open(f);
+	assert_int_equal(raw_int(raw, "PRAGMA user_version"), 3);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM sqlite_schema"
+				      " WHERE type = 'table' AND name = 'admins'"),
+			 1);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM users"), 2);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM badges"), 2);
+	sqlite3_close(raw);
+}
+
+/* ---- administrators ---- */
+
+static char *db_admin_hash(const fixture_t *f, const char *name)
+{
+	sqlite3 *raw = raw_open(f);
+	sqlite3_stmt *st = NULL;
+	char *h = NULL;
+	assert_int_equal(sqlite3_prepare_v2(raw, "SELECT password_hash FROM admins"
+						 " WHERE name = ?1",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		h = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(raw);
+	return h;
+}
+
+/* About nine scrypt runs (~50 ms each): every put that passes the checks
+ * and every check. */
+static void test_admins(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	const char *pw = "0123456789"; /* exactly the minimum */
+	pl_dir_t *d = open_rw(f);
+	pl_dir_admin_t *list = NULL;
+	size_t n = 0;
+
+	assert_int_equal(pl_dir_admin_exists(d, "alice", &err), 0);
+	if (pl_dir_admin_put(d, "alice", pw, 0, &err) < 0) /* 1 */
+		fail_msg("put: %s", err.msg);
+	assert_int_equal(pl_dir_admin_exists(d, "alice", &err), 1);
+	char *h1 = db_admin_hash(f, "alice");
+	assert_hash_shape(h1); /* never the password itself */
+	assert_null(strstr(h1, pw));
+
+	assert_int_equal(pl_dir_admin_check(d, "alice", pw, &err), 1);		/* 2 */
+	assert_int_equal(pl_dir_admin_check(d, "alice", "0123456788", &err), 0); /* 3 */
+	/* an unknown or impossible name is simply wrong, after the same work */
+	assert_int_equal(pl_dir_admin_check(d, "nobody", pw, &err), 0);	/* 4 */
+	assert_int_equal(pl_dir_admin_check(d, "no body", pw, &err), 0);	/* 5 */
+	assert_int_equal(pl_dir_admin_check(d, NULL, pw, &err), 0);		/* 6 */
+	assert_int_equal(pl_dir_admin_check(d, "alice", NULL, &err), 0);
+
+	/* a second add fails and keeps the password */
+	assert_int_equal(pl_dir_admin_put(d, "alice", "another password", 0, &err),
+			 -1); /* 7 */
+	assert_string_equal(err.msg, "administrator alice already exists");
+	char *h2 = db_admin_hash(f, "alice");
+	assert_string_equal(h1, h2);
+	free(h2);
+	/* passwd of a missing one */
+	assert_int_equal(pl_dir_admin_put(d, "bob", "another password", 1, &err),
+			 -1); /* 8 */
+	assert_string_equal(err.msg, "no administrator bob");
+	assert_int_equal(pl_dir_admin_exists(d, "bob", &err), 0);
+
+	/* passwords: 10 characters (not bytes) to 1024 bytes; names as
+	 * printers'. None of these hash. */
+	static const char nine_chars[] = /* in 18 bytes */
+		"\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4"
+		"\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4";
+	const char *shorts[] = { "", "012345678", nine_chars };
+	for (size_t i = 0; i < PL_ARRAY_LEN(shorts); i++) {
+		assert_int_equal(pl_dir_admin_put(d, "carol", shorts[i], 0, &err), -1);
+		assert_string_equal(err.msg, "password too short: at least 10 characters");
+	}
+	assert_int_equal(pl_dir_admin_put(d, "carol", NULL, 0, &err), -1);
+	assert_string_equal(err.msg, "password too short: at least 10 characters");
+	char longpw[1026];
+	memset(longpw, 'x', 1025);
+	longpw[1025] = '\0';
+	assert_int_equal(pl_dir_admin_put(d, "carol", longpw, 0, &err), -1);
+	assert_string_equal(err.msg, "password too long: at most 1024 bytes");
+	assert_int_equal(pl_dir_admin_check(d, "alice", longpw, &err), 0);
+	const char *badnames[] = { "", "no body", "a/b", "caf\xc3\xa9" };
+	for (size_t i = 0; i < PL_ARRAY_LEN(badnames); i++) {
+		assert_int_equal(pl_dir_admin_put(d, badnames[i], pw, 0, &err), -1);
+		assert_non_null(strstr(err.msg, "invalid administrator name"));
+		assert_int_equal(pl_dir_admin_exists(d, badnames[i], &err), -1);
+		assert_int_equal(pl_dir_admin_del(d, badnames[i], &err), -1);
+	}
+	assert_int_equal(pl_dir_admin_put(d, NULL, pw, 0, &err), -1);
+	assert_int_equal(raw_int(d->db, "SELECT count(*) FROM admins"), 1);
+
+	/* passwd: a fresh hash, created_ms kept, the old password wrong */
+	assert_int_equal(pl_dir_admin_list(d, &list, &n, &err), 0);
+	assert_int_equal(n, 1);
+	int64_t created = list[0].created_ms;
+	free(list);
+	if (pl_dir_admin_put(d, "alice", "a new password", 1, &err) < 0) /* 9 */
+		fail_msg("passwd: %s", err.msg);
+	h2 = db_admin_hash(f, "alice");
+	assert_hash_shape(h2);
+	assert_string_not_equal(h1, h2);
+	free(h2);
+	assert_int_equal(pl_dir_admin_check(d, "alice", "a new password", &err), 1);
+	assert_int_equal(pl_dir_admin_check(d, "alice", pw, &err), 0);
+	free(h1);
+
+	/* list: by name, no hashes */
+	sqlite3 *raw = raw_open(f);
+	raw_exec(raw, "INSERT INTO admins(name, password_hash, created_ms,"
+		      " updated_ms) VALUES('Zed', 'x', 7, 8), ('bob', 'y', 9, 9)");
+	sqlite3_close(raw);
+	assert_int_equal(pl_dir_admin_list(d, &list, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(list[0].name, "Zed"); /* byte order */
+	assert_int_equal(list[0].created_ms, 7);
+	assert_int_equal(list[0].updated_ms, 8);
+	assert_string_equal(list[1].name, "alice");
+	assert_int_equal(list[1].created_ms, created);
+	assert_true(list[1].updated_ms >= created);
+	assert_string_equal(list[2].name, "bob");
+	free(list);
+	/* a malformed stored hash is an error, not a match */
+	assert_int_equal(pl_dir_admin_check(d, "bob", "whatever password", &err), -1);
+	assert_non_null(strstr(err.msg, "password: stored hash is malformed"));
+
+	/* del */
+	assert_int_equal(pl_dir_admin_del(d, "bob", &err), 0);
+	assert_int_equal(pl_dir_admin_exists(d, "bob", &err), 0);
+	assert_int_equal(pl_dir_admin_del(d, "bob", &err), -1);
+	assert_string_equal(err.msg, "no administrator bob");
+	assert_int_equal(pl_dir_admin_list(d, &list, &n, &err), 0);
+	assert_int_equal(n, 2);
+	free(list);
+	pl_dir_close(d);
+
+	/* a read-only handle reads but does not write */
+	pl_dir_t *ro = NULL;
+	assert_int_equal(pl_dir_open(&ro, f->db, 1, &err), 0);
+	assert_int_equal(pl_dir_admin_exists(ro, "alice", &err), 1);
+	assert_int_equal(pl_dir_admin_del(ro, "alice", &err), -1);
+	assert_non_null(strstr(err.msg, "readonly"));
+	pl_dir_close(ro);
+}
+
+/* ---- CSV import ---- */
+
+typedef struct {
+	long lines[16];
+	char msgs[16][256];
+	int n;
+} import_errs_t;
+
+static void collect_err(void *arg, long line, const char *message)
+{
+	import_errs_t *e = arg;
+	if (e->n >= 16)
+		fail_msg("too many errors (line %ld: %s)", line, message);
+	e->lines[e->n] = line;
+	pl_strlcpy(e->msgs[e->n], message, sizeof(e->msgs[0]));
+	e->n++;
+}
+
+static int import(pl_dir_t *d, const char *text, size_t len,
+		  import_errs_t *e, long *good, long *bad)
+{
+	memset(e, 0, sizeof(*e));
+	*good = *bad = -1;
+	return pl_dir_user_import_csv(d, text, len, collect_err, e, good, bad);
+}
+
+static void expect_err(const import_errs_t *e, int i, long line,
+		       const char *part)
+{
+	assert_true(i < e->n);
+	if (e->lines[i] != line || !strstr(e->msgs[i], part))
+		fail_msg("error %d: line %ld: %s (expected line %ld: ...%s...)", i,
+			 e->lines[i], e->msgs[i], line, part);
+}
+
+/* One PIN in the whole test: one scrypt run. */
+static void test_import_csv(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	pl_dir_t *d = open_rw(f);
+	import_errs_t e;
+	long good, bad;
+	pl_dir_user_t u;
+	char *text = malloc(16384), *p = text;
+	assert_non_null(text);
+#define ADD(s) (memcpy(p, s, sizeof(s) - 1), p += sizeof(s) - 1)
+	/* 1: a byte-order mark, then a header; CR LF line ends throughout */
+	ADD("\xef\xbb\xbfusername,display name,email,badge IDs,PIN\r\n");
+	ADD("carol,Carol C,carol@example.org,0x77aa;1234567|42 ,\r\n"); /* 2 */
+	ADD("# a comment\r\n");						  /* 3 */
+	ADD("\r\n");							  /* 4 */
+	ADD("dave,Dave D,dave@example.org,0xZZ,\r\n");			  /* 5 */
+	ADD("erin,\"Erin \"\"EJ\"\", Jr.\",erin@example.org,dec:6699,4321\r\n"); /* 6 */
+	ADD(",no name,x@example.org,,\r\n");				  /* 7 */
+	ADD("frank,Frank,frank@example.org,4242,12\r\n");		  /* 8 */
+	ADD("gina,\"unterminated,x@example.org\r\n");			  /* 9 */
+	ADD("hank,a,b@c,d,e,f\r\n");					  /* 10 */
+	ADD("ivan,Ivan,ivan@example.org,0x77AA\r\n");			  /* 11 */
+	memset(p, 'x', 4096); /* 12: one byte too long */
+	p += 4096;
+	ADD("\r\n");
+	*p++ = '#'; /* 13: exactly 4095 bytes before CR LF */
+	memset(p, 'y', 4094);
+	p += 4094;
+	ADD("\r\n");
+	ADD("   \t\r\n");					/* 14: blank */
+	ADD("  judy , Judy J , judy@example.org ");	/* 15: no line end */
+#undef ADD
+	assert_int_equal(import(d, text, (size_t)(p - text), &e, &good, &bad), 0);
+	assert_int_equal(good, 3);
+	assert_int_equal(bad, 7);
+	assert_int_equal(e.n, 7);
+	expect_err(&e, 0, 5, "badge '0xZZ'");
+	expect_err(&e, 1, 7, "no username");
+	expect_err(&e, 2, 8, "a PIN is 4 to 32 digits");
+	expect_err(&e, 3, 9, "malformed CSV");
+	expect_err(&e, 4, 10, "malformed CSV");
+	expect_err(&e, 5, 11, "badge ***a already belongs to carol");
+	expect_err(&e, 6, 12, "line too long");
+
+	assert_int_equal(pl_dir_user_get(d, "carol", &u, &err), 0);
+	assert_string_equal(u.display_name, "Carol C");
+	assert_string_equal(u.source, "local");
+	assert_int_equal(u.nemails, 1);
+	assert_string_equal(u.emails[0], "carol@example.org");
+	assert_int_equal(u.nbadges, 3); /* normalised, in order */
+	assert_string_equal(u.badges[0], "77aa");
+	assert_string_equal(u.badges[1], "12d687");
+	assert_string_equal(u.badges[2], "2a");
+	assert_int_equal(u.has_pin, 0);
+	assert_int_equal(pl_dir_user_get(d, "erin", &u, &err), 0);
+	assert_string_equal(u.display_name, "Erin \"EJ\", Jr.");
+	assert_string_equal(u.badges[0], "1a2b");
+	assert_int_equal(u.has_pin, 1);
+	assert_int_equal(pl_dir_user_get(d, "judy", &u, &err), 0);
+	assert_string_equal(u.display_name, "Judy J");
+	assert_string_equal(u.emails[0], "judy@example.org");
+	assert_int_equal(u.nbadges, 0);
+	for (size_t i = 0; i < 5; i++) {
+		const char *absent[] = { "username", "\xef\xbb\xbfusername", "dave",
+					 "frank", "ivan" };
+		assert_int_not_equal(pl_dir_user_get(d, absent[i], &u, &err), 0);
+	}
+
+	/* A mark without a header: line 1 is a user. LF line ends. A line
+	 * replaces the user (badges and e-mail go) and keeps the PIN. */
+	static const char again[] = "\xef\xbb\xbf" "erin,Erin Two\nkim,Kim\n";
+	assert_int_equal(import(d, again, sizeof(again) - 1, &e, &good, &bad), 0);
+	assert_int_equal(good, 2);
+	assert_int_equal(bad, 0);
+	assert_int_equal(pl_dir_user_get(d, "erin", &u, &err), 0);
+	assert_string_equal(u.display_name, "Erin Two");
+	assert_int_equal(u.nemails, 0);
+	assert_int_equal(u.nbadges, 0);
+	assert_int_equal(u.has_pin, 1);
+
+	/* a quoted header; fields too long for the directory are errors, not
+	 * cut short; a NUL byte */
+	char big[1024];
+	int len = snprintf(big, sizeof(big),
+			   "\"Username\",\"Name\"\n%0200d,x\nlen,%0300d\n"
+			   "nul,a", 0, 0);
+	assert_true(len > 0 && (size_t)len + 10 < sizeof(big));
+	memcpy(big + len, "\0b\nok-1\n", 8);
+	assert_int_equal(import(d, big, (size_t)len + 8, &e, &good, &bad), 0);
+	assert_int_equal(good, 1);
+	assert_int_equal(bad, 3);
+	expect_err(&e, 0, 2, "invalid user name");
+	expect_err(&e, 1, 3, "user len: invalid display name");
+	expect_err(&e, 2, 4, "NUL");
+	assert_int_equal(pl_dir_user_get(d, "ok-1", &u, &err), 0);
+	assert_int_not_equal(pl_dir_user_get(d, "Username", &u, &err), 0);
+
+	/* nothing to import; and a fatal error is line 0 */
+	assert_int_equal(import(d, "", 0, &e, &good, &bad), 0);
+	assert_int_equal(good + bad + e.n, 0);
+	assert_int_equal(import(d, "\xef\xbb\xbf", 3, &e, &good, &bad), 0);
+	assert_int_equal(good + bad + e.n, 0);
+	assert_int_equal(import(NULL, "a\n", 2, &e, &good, &bad), -1);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.lines[0], 0);
+	assert_int_equal(good + bad, 0);
+	assert_int_equal(pl_dir_user_import_csv(d, "lee\n", 4, NULL, NULL, NULL,
+						NULL),
+			 0);
+	assert_int_equal(pl_dir_user_get(d, "lee", &u, &err), 0);
+	free(text);
+	pl_dir_close(d);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1517,6 +1928,9 @@ int main(void)
 		T(test_user_cascade),
 		T(test_readers),
 		T(test_reader_invalid),
+		T(test_migrate_from_v2),
+		T(test_admins),
+		T(test_import_csv),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,261 @@
+/* plsc admin: the administrators of the web console (plsc-console), in
+ * the directory (opened directly, like users and printers). A password is
+ * never taken from the command line, where other users could read it in
+ * the process list: it is asked for twice, without echo, on a terminal,
+ * or read as one line from standard input otherwise. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "pl_directory.h"
+#include "plsc.h"
+
+#define ADMIN_USAGE \
+	"Usage: plsc admin add NAME | passwd NAME | del NAME | list [--json]\n"
+/* A password and its line end, and one byte more to tell a longer line. */
+#define PW_BUF (PL_DIR_ADMIN_PASSWORD_MAX + 3)
+
+/* ---- reading the password ---- */
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+static const int caught[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+/* Catch the signals that would end us while echo is off, without
+ * SA_RESTART, so that read() returns and the terminal is restored. */
+static void signals_catch(struct sigaction old[])
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	interrupted = 0;
+	for (size_t i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
+		sigaction(caught[i], &sa, &old[i]);
+}
+
+static void signals_restore(const struct sigaction old[])
+{
+	for (size_t i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
+		sigaction(caught[i], &old[i], NULL);
+}
+
+/* One line from fd 0, a byte at a time so nothing after it is consumed,
+ * without its line end (LF, CR LF). 0, 1 at end of input before any
+ * byte, -1 on error (message printed). */
+static int read_line(char buf[PW_BUF])
+{
+	size_t n = 0;
+	int any = 0;
+	for (;;) {
+		char c;
+		if (interrupted) {
+			fprintf(stderr, "\nplsc: interrupted\n");
+			return -1;
+		}
+		ssize_t r = read(0, &c, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			fprintf(stderr, "plsc: standard input: %s\n",
+				strerror(errno));
+			return -1;
+		}
+		if (r == 0 && !any)
+			return 1;
+		any = 1;
+		if (r == 0 || c == '\n')
+			break;
+		if (c == '\0') {
+			fprintf(stderr, "plsc: a password cannot contain a NUL byte\n");
+			return -1;
+		}
+		if (n + 1 >= PW_BUF) {
+			fprintf(stderr, "plsc: password too long: at most %d bytes\n",
+				PL_DIR_ADMIN_PASSWORD_MAX);
+			return -1;
+		}
+		buf[n++] = c;
+	}
+	if (n && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Prompt on standard error and read a line from the terminal on fd 0
+ * with echo off. 0 or -1 (message printed). */
+static int ask(const char *prompt, char buf[PW_BUF])
+{
+	struct termios saved, quiet;
+	struct sigaction old[sizeof(caught) / sizeof(caught[0])];
+	if (tcgetattr(0, &saved) < 0) {
+		fprintf(stderr, "plsc: terminal: %s\n", strerror(errno));
+		return -1;
+	}
+	quiet = saved;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
+	fputs(prompt, stderr);
+	fflush(stderr);
+	signals_catch(old);
+	if (tcsetattr(0, TCSAFLUSH, &quiet) < 0) {
+		signals_restore(old);
+		fprintf(stderr, "\nplsc: terminal: %s\n", strerror(errno));
+		return -1;
+	}
+	int rc = read_line(buf);
+	(void)tcsetattr(0, TCSAFLUSH, &saved);
+	signals_restore(old);
+	if (rc == 0)
+		fputc('\n', stderr); /* the Enter that was not echoed */
+	if (rc == 1) {
+		fprintf(stderr, "\nplsc: no password given\n");
+		rc = -1;
+	}
+	return rc;
+}
+
+/* The new password into pw: asked twice on a terminal, else one line of
+ * standard input. 0 or -1 (message printed). */
+static int read_password(char pw[PW_BUF])
+{
+	char again[PW_BUF];
+	if (!isatty(0)) {
+		int rc = read_line(pw);
+		if (rc == 1)
+			fprintf(stderr, "plsc: no password on standard input\n");
+		return rc == 0 ? 0 : -1;
+	}
+	int rc = ask("Password: ", pw);
+	if (rc == 0)
+		rc = ask("Again: ", again);
+	if (rc == 0 && strcmp(pw, again) != 0) {
+		fprintf(stderr, "plsc: the passwords differ; nothing changed\n");
+		rc = -1;
+	}
+	explicit_bzero(again, sizeof(again));
+	return rc;
+}
+
+/* ---- commands ---- */
+
+/* add (replace = 0) or passwd (replace = 1). */
+static int admin_put(pl_dir_t *d, const char *name, int replace)
+{
+	char pw[PW_BUF];
+	pl_err_t err;
+	/* Say what is wrong before asking for a password, where we can; the
+	 * put checks again. */
+	int exists = pl_dir_admin_exists(d, name, &err);
+	if (exists < 0) {
+		fprintf(stderr, "plsc: %s\n", err.msg);
+		return EXIT_FAIL;
+	}
+	if (exists && !replace) {
+		fprintf(stderr, "plsc: administrator %s already exists "
+				"(plsc admin passwd %s sets a new password)\n",
+			name, name);
+		return EXIT_FAIL;
+	}
+	if (!exists && replace) {
+		fprintf(stderr, "plsc: no administrator %s\n", name);
+		return EXIT_FAIL;
+	}
+	if (read_password(pw) < 0) {
+		explicit_bzero(pw, sizeof(pw));
+		return EXIT_FAIL;
+	}
+	int rc = pl_dir_admin_put(d, name, pw, replace, &err);
+	explicit_bzero(pw, sizeof(pw));
+	if (rc < 0) {
+		fprintf(stderr, "plsc: %s\n", err.msg);
+		return EXIT_FAIL;
+	}
+	if (replace)
+		printf("password of %s changed\n", name);
+	else
+		printf("administrator %s added\n", name);
+	return EXIT_OK;
+}
+
+static void fmt_time(char *buf, size_t sz, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	if (!localtime_r(&t, &tm) || strftime(buf, sz, "%Y-%m-%d %H:%M", &tm) == 0)
+		snprintf(buf, sz, "-");
+}
+
+static int admin_list(pl_dir_t *d, int as_json)
+{
+	pl_dir_admin_t *v = NULL;
+	size_t n = 0;
+	pl_err_t err;
+	if (pl_dir_admin_list(d, &v, &n, &err) < 0) {
+		fprintf(stderr, "plsc: %s\n", err.msg);
+		return EXIT_FAIL;
+	}
+	json_t *arr = json_array();
+	if (!as_json)
+		printf("%-24s %-17s %s\n", "ADMINISTRATOR", "CREATED",
+		       "PASSWORD CHANGED");
+	for (size_t i = 0; i < n; i++) {
+		char cr[32], up[32];
+		if (as_json) {
+			json_array_append_new(arr, json_pack("{s:s,s:I,s:I}",
+				"name", v[i].name,
+				"created_ms", (json_int_t)v[i].created_ms,
+				"updated_ms", (json_int_t)v[i].updated_ms));
+			continue;
+		}
+		fmt_time(cr, sizeof(cr), v[i].created_ms);
+		fmt_time(up, sizeof(up), v[i].updated_ms);
+		printf("%-24s %-17s %s\n", v[i].name, cr, up);
+	}
+	plsc_print_list("admins", arr, as_json);
+	free(v);
+	return EXIT_OK;
+}
+
+int plsc_cmd_admin(plsc_t *p, int argc, char **argv)
+{
+	pl_dir_t *d;
+	pl_err_t err;
+	const char *sub = argc >= 2 ? argv[1] : "";
+	int as_json = argc == 3 && strcmp(argv[2], "--json") == 0;
+	int rc;
+	if (!((strcmp(sub, "add") == 0 && argc == 3) ||
+	      (strcmp(sub, "passwd") == 0 && argc == 3) ||
+	      (strcmp(sub, "del") == 0 && argc == 3) ||
+	      (strcmp(sub, "list") == 0 && (argc == 2 || as_json)))) {
+		fputs(ADMIN_USAGE, stderr);
+		return EXIT_USAGE;
+	}
+	if ((rc = plsc_open_dir(p, &d)) != EXIT_OK)
+		return rc;
+	if (strcmp(sub, "add") == 0 || strcmp(sub, "passwd") == 0) {
+		rc = admin_put(d, argv[2], strcmp(sub, "passwd") == 0);
+	} else if (strcmp(sub, "del") == 0) {
+		rc = pl_dir_admin_del(d, argv[2], &err) < 0 ? EXIT_FAIL : EXIT_OK;
+		if (rc)
+			fprintf(stderr, "plsc: %s\n", err.msg);
+		else
+			printf("administrator %s deleted\n", argv[2]);
+	} else {
+		rc = admin_list(d, as_json);
+	}
+	pl_dir_close(d);
+	return rc;
+}
