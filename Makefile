@@ -29,6 +29,9 @@ OPT       := -O2
 endif
 
 PKGS      := jansson openssl sqlite3
+# libmicrohttpd: the console only (it links GnuTLS for its HTTPS).
+MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 # libcups ships cups-config rather than a .pc file on Debian 12.
 CUPS_CFLAGS := $(shell cups-config --cflags 2>/dev/null)
 CUPS_LIBS   := $(shell cups-config --libs 2>/dev/null || echo -lcups)
@@ -61,7 +64,9 @@ LIBS       := $(LIBCOMMON) $(LIBPROTO)
 
 OFFLINEPRINT_SRC := $(wildcard services/offlineprint/*.c)
 BADGE_SRC  := $(wildcard services/badgerelease/*.c)
-SERVICE_BINS := $(BIN)/PrinterLogicServiceOfflinePrint $(BIN)/PrinterLogicServiceSimpleBadgeRelease
+CONSOLE_SRC := $(wildcard console/*.c)
+SERVICE_BINS := $(BIN)/PrinterLogicServiceOfflinePrint $(BIN)/PrinterLogicServiceSimpleBadgeRelease \
+              $(BIN)/plsc-console
 
 CLIENT_BINS := $(BIN)/plsc-submit $(BIN)/plsc-backend
 PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(BIN)/plsc-testsvc $(BIN)/plsc-recprinter \
@@ -121,6 +126,16 @@ $(BIN)/PrinterLogicServiceSimpleBadgeRelease: $(BADGE_SRC:%.c=$(OBJ)/%.o) $(LIBS
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(OBJ)/console/%.o: console/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) $(MHD_CFLAGS) -c $< -o $@
+
+$(BIN)/plsc-console: $(CONSOLE_SRC:%.c=$(OBJ)/%.o) $(LIBS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(MHD_LIBS) $(PKG_LIBS)
 
 $(BIN)/plsc-reademu: $(OBJ)/tests/lib/readeremu.o
 	@mkdir -p $(dir $@)
@@ -191,6 +206,8 @@ install: all
 	install -m 0700 $(BIN)/plsc-backend $(DESTDIR)$(CUPS_BACKEND_DIR)/plsc
 	install -m 0755 $(BIN)/plsc-supervisor $(DESTDIR)$(PREFIX)/sbin/plsc-supervisor
 	for s in $(SERVICE_BINS); do install -m 0755 $$s $(DESTDIR)$(PREFIX)/libexec/plsc/; done
+	install -d $(DESTDIR)$(PREFIX)/share/plsc/console
+	install -m 0644 console/www/* $(DESTDIR)$(PREFIX)/share/plsc/console/
 	install -m 0644 docs/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 docs/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 0644 docs/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/

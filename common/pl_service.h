@@ -27,6 +27,7 @@
 #define PL_ENV_SERVICE "PLSC_SERVICE"
 #define PL_ENV_LISTEN "PLSC_LISTEN_FDS" /* "name=fd,name=fd" */
 #define PL_ENV_STATE_DIR "PLSC_STATE_DIR"
+#define PL_ENV_CONTROL "PLSC_CONTROL_SOCKET" /* the supervisor's control socket */
 /* The channel's fixed fd number in a child (Postfix-style fixed fds). */
 #define PL_CHANNEL_FD 3
 

@@ -75,6 +75,7 @@ const char *pl_msg_type_name(uint16_t type)
 	case PL_MSG_CTL_JOBS: return "CTL_JOBS";
 	case PL_MSG_CTL_RELEASE: return "CTL_RELEASE";
 	case PL_MSG_CTL_DELETE: return "CTL_DELETE";
+	case PL_MSG_CTL_LOGS: return "CTL_LOGS";
 	case PL_MSG_JOBS_QUERY: return "JOBS_QUERY";
 	case PL_MSG_RELEASE_JOBS: return "RELEASE_JOBS";
 	case PL_MSG_DELETE_JOBS: return "DELETE_JOBS";
@@ -293,6 +294,12 @@ int pl_msg_init(pl_msg_t *m, uint16_t type, uint8_t flags, uint32_t seq)
 	}
 	msg_header(m, type, flags, seq);
 	return 0;
+}
+
+void pl_msg_set_seq(pl_msg_t *m, uint32_t seq)
+{
+	if (m->buf)
+		put32(m->buf + 8, seq);
 }
 
 void pl_msg_reset(pl_msg_t *m, uint16_t type, uint8_t flags, uint32_t seq)

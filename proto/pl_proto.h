@@ -45,6 +45,7 @@ typedef enum {
 	PL_MSG_CTL_JOBS = 0x0106,    /* USER?: held jobs across all holders */
 	PL_MSG_CTL_RELEASE = 0x0107, /* USER, PRINTER, MODE */
 	PL_MSG_CTL_DELETE = 0x0108,  /* JOB_ID: delete one held job */
+	PL_MSG_CTL_LOGS = 0x0109,    /* NAME, COUNT | FILE_ID+OFFSET: read a log */
 	/* routed between services by the supervisor (PL_TAG_TO / PL_TAG_FROM) */
 	PL_MSG_ECHO = 0x0200,
 	PL_MSG_RELEASE = 0x0201,
@@ -101,6 +102,10 @@ typedef enum {
 	PL_TAG_COUNT = 0x003f,	     /* u32 */
 	PL_TAG_SOURCE = 0x0040,	     /* str: service that holds the job */
 	PL_TAG_EVENT = 0x0041,	     /* str: JSON object, one job event */
+	PL_TAG_TEXT = 0x0042,	     /* bytes: log text */
+	PL_TAG_FILE_ID = 0x0043,     /* u64: a log file's identity (inode) */
+	PL_TAG_OFFSET = 0x0044,	     /* u64: a byte offset in that file */
+	PL_TAG_ROTATED = 0x0045,     /* u8: the file changed since FILE_ID */
 } pl_tag_t;
 
 #define PL_CAP_HOLDS_JOBS 0x01u
@@ -116,6 +121,7 @@ typedef enum {
 	PL_STATUS_INTEGRITY = 6, /* SHA-256 mismatch, corrupt job */
 	PL_STATUS_NOTFOUND = 7,	 /* no such job, printer, user */
 	PL_STATUS_PRINTER = 8,	 /* the printer did not take the job */
+	PL_STATUS_CONFLICT = 9,	 /* not in this state (restart a disabled service) */
 } pl_status_t;
 
 /* Error codes of the framing layer (negative returns carry -code). */
@@ -219,6 +225,9 @@ typedef struct {
 int pl_msg_init(pl_msg_t *m, uint16_t type, uint8_t flags, uint32_t seq);
 void pl_msg_free(pl_msg_t *m);
 void pl_msg_reset(pl_msg_t *m, uint16_t type, uint8_t flags, uint32_t seq);
+/* Set the sequence number of a message built before it was known (an
+ * asynchronous client numbers a request when it sends it). */
+void pl_msg_set_seq(pl_msg_t *m, uint32_t seq);
 int pl_msg_add(pl_msg_t *m, uint16_t tag, const void *val, size_t len);
 int pl_msg_add_u8(pl_msg_t *m, uint16_t tag, uint8_t v);
 int pl_msg_add_u32(pl_msg_t *m, uint16_t tag, uint32_t v);

@@ -4,6 +4,7 @@
 #include "sv.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@
 #define CTL_MAX_QUEUE (4u * 1024u * 1024u)
 #define CTL_IDLE_MS 60000u
 
-typedef struct sv_client {
+struct sv_client {
 	sv_sup_t *sup;
 	uint64_t id;
 	int fd;
@@ -30,7 +31,7 @@ typedef struct sv_client {
 	pl_timer_t *idle;
 	int closing;
 	struct sv_client *next;
-} sv_client_t;
+};
 
 static void client_free(sv_client_t *c)
 {
@@ -58,7 +59,7 @@ static void client_idle(pl_loop_t *loop, void *arg)
 	client_free(c);
 }
 
-static void client_send(sv_client_t *c, pl_msg_t *m)
+void sv_client_send(sv_client_t *c, pl_msg_t *m)
 {
 	if (pl_msg_finish(m) < 0 || pl_wq_push(&c->wq, m) < 0 ||
 	    pl_wq_flush(&c->wq, c->fd) < 0) {
@@ -69,25 +70,41 @@ static void client_send(sv_client_t *c, pl_msg_t *m)
 			  EPOLLIN | (pl_wq_empty(&c->wq) ? 0 : EPOLLOUT));
 }
 
+static void vreply(sv_client_t *c, uint32_t seq, uint32_t status,
+		   const char *fmt, va_list ap)
+{
+	char msg[512];
+	pl_msg_t m;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (pl_msg_init(&m, PL_MSG_RESULT,
+			PL_FLAG_REPLY | (status ? PL_FLAG_ERROR : 0), seq) < 0)
+		return;
+	pl_msg_add_u32(&m, PL_TAG_STATUS, status);
+	pl_msg_add_str(&m, PL_TAG_MESSAGE, msg);
+	sv_client_send(c, &m);
+	pl_msg_free(&m);
+}
+
+void sv_client_reply(sv_client_t *c, uint32_t seq, uint32_t status,
+		     const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreply(c, seq, status, fmt, ap);
+	va_end(ap);
+}
+
+/* ok: STATUS 0; otherwise ERROR, or the status a caller names below. */
 static void reply(sv_client_t *c, uint32_t seq, int ok, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 static void reply(sv_client_t *c, uint32_t seq, int ok, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
-	pl_msg_t m;
-
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vreply(c, seq, ok ? PL_STATUS_OK : PL_STATUS_ERROR, fmt, ap);
 	va_end(ap);
-	if (pl_msg_init(&m, PL_MSG_RESULT,
-			PL_FLAG_REPLY | (ok ? 0 : PL_FLAG_ERROR), seq) < 0)
-		return;
-	pl_msg_add_u32(&m, PL_TAG_STATUS, ok ? 0 : 1);
-	pl_msg_add_str(&m, PL_TAG_MESSAGE, msg);
-	client_send(c, &m);
-	pl_msg_free(&m);
 }
 
 static void add_service(pl_msg_t *m, const sv_svc_t *s, uint64_t now)
@@ -125,7 +142,7 @@ static void do_status(sv_client_t *c, uint32_t seq)
 	pl_msg_nest_end(&m);
 	for (int i = 0; i < sup->nsvcs; i++)
 		add_service(&m, sup->svcs[i], now);
-	client_send(c, &m);
+	sv_client_send(c, &m);
 	pl_msg_free(&m);
 }
 
@@ -133,12 +150,13 @@ static sv_svc_t *named(sv_client_t *c, const pl_frame_t *f, char *name,
 		       size_t sz)
 {
 	if (pl_frame_get_str(f, PL_TAG_NAME, name, sz) < 0) {
-		reply(c, f->seq, 0, "request without a valid service name");
+		sv_client_reply(c, f->seq, PL_STATUS_BADREQ,
+				"request without a valid service name");
 		return NULL;
 	}
 	sv_svc_t *s = sv_find(c->sup, name);
 	if (!s)
-		reply(c, f->seq, 0, "no such service: %s", name);
+		sv_client_reply(c, f->seq, PL_STATUS_NOTFOUND, "no such service: %s", name);
 	return s;
 }
 
@@ -168,7 +186,8 @@ static void do_restart(sv_client_t *c, const pl_frame_t *f)
 	if (!s)
 		return;
 	if (!sv_svc_enabled(s)) {
-		reply(c, f->seq, 0, "%s is disabled; enable it first", name);
+		sv_client_reply(c, f->seq, PL_STATUS_CONFLICT,
+				"%s is disabled; enable it first", name);
 		return;
 	}
 	pl_info("%s: restart by control request", name);
@@ -218,6 +237,9 @@ static void handle(sv_client_t *c, const pl_frame_t *f)
 		sv_jobops_start(c->sup, kind, f, &a);
 		break;
 	}
+	case PL_MSG_CTL_LOGS:
+		sv_logs_request(c, c->sup, f);
+		break;
 	case PL_MSG_CTL_STOP:
 		reply(c, f->seq, 1, "stopping");
 		sv_begin_shutdown(c->sup);
@@ -301,7 +323,7 @@ int sv_control_send(sv_sup_t *sup, uint64_t client_id, pl_msg_t *m)
 	for (sv_client_t *c = sup->clients; c; c = c->next) {
 		if (c->id != client_id)
 			continue;
-		client_send(c, m);
+		sv_client_send(c, m);
 		if (c->closing)
 			client_free(c);
 		return 0;

@@ -338,6 +338,21 @@ static void after_query(sv_op_t *op)
 		finish_jobs(op);
 		return;
 	}
+	if (op->job_id[0]) {
+		/* One job by its id (the console's release button). */
+		int found = 0;
+		for (int i = 0; i < op->njobs; i++)
+			if (strcmp(op->jobs[i].id, op->job_id) == 0)
+				op->jobs[i].chosen = found = 1;
+		if (!found) {
+			char msg[200];
+			(void)pl_fmt(msg, sizeof(msg), "no held job %s", op->job_id);
+			op_fail(op, PL_STATUS_NOTFOUND, msg);
+			return;
+		}
+		start_act(op);
+		return;
+	}
 	if (op->njobs == 0) {
 		char msg[200];
 		(void)pl_fmt(msg, sizeof(msg), "no held jobs for %s", op->user);
@@ -456,8 +471,8 @@ void sv_jobops_start(sv_sup_t *sup, int kind, const pl_frame_t *f,
 	pl_frame_get_str(f, PL_TAG_JOB_ID, op->job_id, sizeof(op->job_id));
 	if (pl_frame_get_str(f, PL_TAG_MODE, op->mode, sizeof(op->mode)) < 0)
 		pl_strlcpy(op->mode, "most-recent", sizeof(op->mode));
-	if (kind == SV_OP_RELEASE && (!op->user[0] || !op->printer[0])) {
-		op_fail(op, PL_STATUS_BADREQ, "a release needs a user and a printer");
+	if (kind == SV_OP_RELEASE && ((!op->user[0] && !op->job_id[0]) || !op->printer[0])) {
+		op_fail(op, PL_STATUS_BADREQ, "a release needs a user or a job id, and a printer");
 		return;
 	}
 	if (kind == SV_OP_RELEASE && strcmp(op->mode, "all") != 0 &&

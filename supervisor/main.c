@@ -21,7 +21,6 @@
 #include "pl_service.h"
 #include "pl_util.h"
 
-#define SV_OWNLOG "plsc-supervisor"
 
 typedef struct {
 	const char *config;
@@ -92,10 +91,8 @@ static int parse_args(int argc, char **argv, sv_args_t *a)
 
 static int print_default(const sv_args_t *a)
 {
-	char bindir[PATH_MAX];
 	const char *prefix = a->prefix ? a->prefix : PL_PREFIX;
-	snprintf(bindir, sizeof(bindir), "%s/libexec/plsc", prefix);
-	char *text = sv_config_default(a->base, bindir);
+	char *text = sv_config_default(a->base, prefix);
 	if (!text)
 		return 1;
 	printf("%s\n", text);

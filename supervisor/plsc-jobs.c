@@ -187,19 +187,22 @@ int plsc_cmd_release(plsc_t *p, int argc, char **argv)
 		{ "user", required_argument, NULL, 'u' },
 		{ "printer", required_argument, NULL, 'p' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "job", required_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *user = NULL, *printer = NULL;
+	const char *user = NULL, *printer = NULL, *job = NULL;
 	int all = 0, o;
 	optind = 0;
-	while ((o = getopt_long(argc, argv, "u:p:a", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "u:p:aj:", opts, NULL)) != -1) {
 		if (o == 'u') user = optarg;
 		else if (o == 'p') printer = optarg;
 		else if (o == 'a') all = 1;
+		else if (o == 'j') job = optarg;
 		else return EXIT_USAGE;
 	}
-	if (!user || !printer || optind != argc) {
-		fprintf(stderr, "Usage: plsc release --user U --printer P [--all]\n");
+	if (!printer || optind != argc || !(user || job) || (job && (user || all))) {
+		fprintf(stderr, "Usage: plsc release --user U --printer P [--all]\n"
+				"       plsc release --job JOB_ID --printer P\n");
 		return EXIT_USAGE;
 	}
 	ctl_client_t c;
@@ -209,7 +212,10 @@ int plsc_cmd_release(plsc_t *p, int argc, char **argv)
 	if (rc)
 		return rc;
 	pl_msg_init(&m, PL_MSG_CTL_RELEASE, 0, ctl_next_seq(&c));
-	pl_msg_add_str(&m, PL_TAG_USER, user);
+	if (job)
+		pl_msg_add_str(&m, PL_TAG_JOB_ID, job);
+	else
+		pl_msg_add_str(&m, PL_TAG_USER, user);
 	pl_msg_add_str(&m, PL_TAG_PRINTER, printer);
 	pl_msg_add_str(&m, PL_TAG_MODE, all ? "all" : "most-recent");
 	rc = call(p, &m, RELEASE_TIMEOUT_MS, &f, &c);

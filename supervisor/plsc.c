@@ -35,6 +35,8 @@ static void usage(FILE *out)
 		"  jobs [--user U] [--json] held jobs across every service\n"
 		"  release --user U --printer P [--all]\n"
 		"                           print U's most recent held job (or all) on P\n"
+		"  release --job JOB_ID --printer P\n"
+		"                           print that one job on P\n"
 		"  delete JOB_ID            shred one held job\n"
 		"  printers add NAME URI [--location L] [--formats F] | del NAME | list [--json]\n"
 		"  token create WORKSTATION | list [--json] | revoke WORKSTATION|id:ID\n"

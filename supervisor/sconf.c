@@ -21,11 +21,12 @@ static const struct {
 	{ "PrinterLogicServiceOffNetworkServer", NULL },
 	{ "PrinterLogicServiceIdentitySync", NULL },
 	{ "PrinterLogicServiceSNMP", NULL },
+	{ "plsc-console", "127.0.0.1:8443" },
 };
 
-char *sv_config_default(const char *base, const char *bindir)
+char *sv_config_default(const char *base, const char *prefix)
 {
-	char sd[PATH_MAX], ld[PATH_MAX], rd[PATH_MAX], p[PATH_MAX];
+	char sd[PATH_MAX], ld[PATH_MAX], rd[PATH_MAX], p[PATH_MAX + 128], bindir[PATH_MAX];
 	json_t *root = json_object(), *paths = json_object();
 	json_t *sup = json_object(), *svcs = json_object();
 
@@ -38,6 +39,7 @@ char *sv_config_default(const char *base, const char *bindir)
 		snprintf(ld, sizeof(ld), "/var/log/plsc");
 		snprintf(rd, sizeof(rd), "/run/plsc");
 	}
+	(void)pl_fmt(bindir, sizeof(bindir), "%s/libexec/plsc", prefix);
 	json_object_set_new(paths, "state_dir", json_string(sd));
 	json_object_set_new(paths, "log_dir", json_string(ld));
 	json_object_set_new(paths, "run_dir", json_string(rd));
@@ -58,7 +60,7 @@ char *sv_config_default(const char *base, const char *bindir)
 	json_object_set_new(sup, "log_keep", json_integer(5));
 	for (size_t i = 0; i < PL_ARRAY_LEN(default_services); i++) {
 		json_t *s = json_object();
-		snprintf(p, sizeof(p), "%s/%s", bindir, default_services[i].name);
+		(void)pl_fmt(p, sizeof(p), "%s/%s", bindir, default_services[i].name);
 		json_object_set_new(s, "enabled", json_true());
 		json_object_set_new(s, "path", json_string(p));
 		if (default_services[i].listen) {
@@ -66,6 +68,10 @@ char *sv_config_default(const char *base, const char *bindir)
 			json_object_set_new(l, "main",
 				json_string(default_services[i].listen));
 			json_object_set_new(s, "listen", l);
+		}
+		if (strcmp(default_services[i].name, "plsc-console") == 0) {
+			(void)pl_fmt(p, sizeof(p), "%s/share/plsc/console", prefix);
+			json_object_set_new(s, "assets_dir", json_string(p));
 		}
 		json_object_set_new(svcs, default_services[i].name, s);
 	}

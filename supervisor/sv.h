@@ -68,7 +68,7 @@ int sv_config_load(const char *file, sv_config_t *c, pl_err_t *err);
 void sv_config_free(sv_config_t *c);
 /* The complete default configuration; base = directory for state/log/run
  * (NULL: the system paths), bindir = where the service binaries live. */
-char *sv_config_default(const char *base, const char *bindir);
+char *sv_config_default(const char *base, const char *prefix);
 const sv_svcconf_t *sv_config_find(const sv_config_t *c, const char *name);
 /* Do two service configs differ in what needs a restart (path, listen)? */
 int sv_svcconf_needs_restart(const sv_svcconf_t *a, const sv_svcconf_t *b);
@@ -226,6 +226,17 @@ typedef struct {
 	uint64_t client_id;
 	uint32_t seq;
 } sv_asker_t;
+
+/* The supervisor's own log: <log_dir>/plsc-supervisor.log */
+#define SV_OWNLOG "plsc-supervisor"
+
+/* control.c: a client of the control socket (plsc, the console). */
+typedef struct sv_client sv_client_t;
+void sv_client_send(sv_client_t *c, pl_msg_t *m);
+void sv_client_reply(sv_client_t *c, uint32_t seq, uint32_t status,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* logread.c: CTL_LOGS */
+void sv_logs_request(sv_client_t *c, sv_sup_t *sup, const pl_frame_t *f);
 
 enum { SV_OP_JOBS, SV_OP_RELEASE, SV_OP_DELETE };
 

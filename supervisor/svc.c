@@ -375,6 +375,7 @@ typedef struct {
 	char *argv[4];
 	char **envp;
 	char env_chan[32], env_svc[96], env_state[PATH_MAX + 32];
+	char env_ctl[PATH_MAX + 32];
 	char env_listen[600];
 	int chan, logw, devnull;
 	int lfd[SV_MAX_LISTEN];
@@ -390,7 +391,7 @@ static int plan_env(spawn_plan_t *p, sv_svc_t *s, const char *state_dir)
 	size_t n = 0, k = 0, off = 0;
 	while (environ[n])
 		n++;
-	p->envp = calloc(n + 5, sizeof(char *));
+	p->envp = calloc(n + 6, sizeof(char *));
 	if (!p->envp)
 		return -1;
 	for (size_t i = 0; i < n; i++)
@@ -405,6 +406,12 @@ static int plan_env(spawn_plan_t *p, sv_svc_t *s, const char *state_dir)
 	p->envp[k++] = p->env_chan;
 	p->envp[k++] = p->env_svc;
 	p->envp[k++] = p->env_state;
+	/* Where the control socket is, for the console (filesystem
+	 * permissions, not this variable, decide who may connect). */
+	if (s->sup->ctl_path[0] &&
+	    pl_fmt(p->env_ctl, sizeof(p->env_ctl), "%s=%s", PL_ENV_CONTROL,
+		   s->sup->ctl_path) == 0)
+		p->envp[k++] = p->env_ctl;
 	off = (size_t)snprintf(p->env_listen, sizeof(p->env_listen), "%s=",
 			       PL_ENV_LISTEN);
 	for (int i = 0; i < s->conf.nlisten; i++) {

@@ -2,7 +2,7 @@
 # CLI and config checking without a running supervisor.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 18
+plan 19
 
 t_config '{}' "{\"A\": $(svc A)}"
 
@@ -57,7 +57,9 @@ is "$rc" 1 "-n on a missing file exits 1"
 "$BIN/plsc-supervisor" -c "$T/default.json" -n >/dev/null 2>&1
 is "$?" 0 "the printed default config passes -n"
 n=$(jq '.services | keys | length' "$T/default.json")
-is "$n" 7 "the default config names all seven services"
+is "$n" 8 "the default config names all seven services and the console"
+is "$(jq -r '.services["plsc-console"].listen.main' "$T/default.json")" "127.0.0.1:8443" \
+	"the console listens on 127.0.0.1:8443 by default"
 
 ok_help=0
 for b in plsc plsc-supervisor plsc-testsvc; do

@@ -1,0 +1,667 @@
+/* /api/v1: the gate (session cookie, CSRF token, lock-out), login and
+ * logout, and the parts answered by the supervisor: services, logs, held
+ * jobs and the job history. The directory's part is in api-dir.c.
+ * README "JSON API" is the contract. */
+#include "cs.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pl_log.h"
+#include "pl_util.h"
+
+#define API_CTL_MS 10000u
+#define API_RELEASE_MS (16u * 60u * 1000u) /* a large job to a slow printer */
+#define API_MAX_LINES 2000
+
+/* ---- small helpers ---- */
+
+json_t *cs_req_json(cs_req_t *r)
+{
+	json_error_t e;
+	json_t *j = r->body ? json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &e) : NULL;
+	if (!r->body) {
+		cs_reply_error(r, 400, "a JSON object is expected in the request body");
+		return NULL;
+	}
+	if (!j) {
+		cs_reply_error(r, 400, "malformed JSON at line %d column %d: %s", e.line,
+			       e.column, e.text);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		cs_reply_error(r, 400, "a JSON object is expected in the request body");
+		return NULL;
+	}
+	return j;
+}
+
+/* Text from a log as a JSON string: invalid UTF-8 (a service's raw
+ * output can hold anything) becomes U+FFFD. */
+static json_t *utf8_string(const char *p, size_t n)
+{
+	char *out = malloc(n * 3 + 1);
+	size_t o = 0;
+	if (!out)
+		return json_string("");
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)p[i];
+		size_t k = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+		int ok = k > 0 && i + k <= n && c != 0;
+		for (size_t j = 1; ok && j < k; j++)
+			ok = ((unsigned char)p[i + j] >> 6) == 2;
+		if (ok && json_stringn(p + i, k) == NULL)
+			ok = 0; /* overlong, surrogate or out of range */
+		if (ok) {
+			memcpy(out + o, p + i, k);
+			o += k;
+			i += k;
+		} else {
+			memcpy(out + o, "\xEF\xBF\xBD", 3);
+			o += 3;
+			i++;
+		}
+	}
+	json_t *s = json_stringn(out, o);
+	free(out);
+	return s ? s : json_string("");
+}
+
+/* The HTTP status for a supervisor's RESULT status. */
+static int http_status(uint32_t st)
+{
+	switch (st) {
+	case PL_STATUS_OK: return 200;
+	case PL_STATUS_BADREQ: return 400;
+	case PL_STATUS_NOTFOUND: return 404;
+	case PL_STATUS_CONFLICT: return 409;
+	case PL_STATUS_BUSY: return 503;
+	case PL_STATUS_PRINTER: return 502;
+	default: return 500;
+	}
+}
+
+static int reply_failed(cs_req_t *r, const pl_frame_t *f, const char *why)
+{
+	char msg[512] = "";
+	uint32_t st = PL_STATUS_OK;
+	if (!f) {
+		cs_reply_error(r, 503, "%s", why);
+		return 1;
+	}
+	pl_frame_get_u32(f, PL_TAG_STATUS, &st);
+	if (st == PL_STATUS_OK && !(f->flags & PL_FLAG_ERROR))
+		return 0;
+	pl_frame_get_str(f, PL_TAG_MESSAGE, msg, sizeof(msg));
+	cs_reply_error(r, http_status(st ? st : PL_STATUS_ERROR), "%s",
+		       msg[0] ? msg : "the supervisor refused the request");
+	return 1;
+}
+
+/* Ask the supervisor; cb answers the request. */
+static void ask(cs_req_t *r, pl_msg_t *m, uint32_t ms, cs_ctl_cb cb)
+{
+	if (cs_ctl_call(r->cs->ctl, m, ms, cb, r) < 0)
+		cs_reply_error(r, 503, "the supervisor cannot be reached");
+	pl_msg_free(m);
+}
+
+/* ---- login, logout, session ---- */
+
+typedef struct {
+	cs_t *cs;
+	char user[128], password[1025], ip[64];
+	int result;
+	pl_err_t err;
+} login_t;
+
+static void login_free(void *arg)
+{
+	login_t *l = arg;
+	OPENSSL_cleanse(l->password, sizeof(l->password));
+	free(l);
+}
+
+static void login_work(void *arg)
+{
+	login_t *l = ((cs_req_t *)arg)->work;
+	l->result = pl_dir_admin_check(l->cs->dir, l->user, l->password, &l->err);
+	OPENSSL_cleanse(l->password, sizeof(l->password));
+}
+
+static json_t *session_json(const cs_t *cs, const cs_session_t *se)
+{
+	return json_pack("{s:s,s:s,s:I}", "user", se->user, "csrf_token", se->csrf,
+			 "expires_in_s",
+			 (json_int_t)(cs_session_expires_in_ms(&cs->sessions, se, pl_now_ms()) / 1000));
+}
+
+static void login_done(void *arg)
+{
+	cs_req_t *r = arg;
+	login_t *l = r->work;
+	cs_t *cs = r->cs;
+	uint64_t now = pl_now_ms();
+	if (l->result < 0) {
+		pl_err("login: %s", l->err.msg);
+		cs_reply_error(r, 500, "cannot check the password (see the console's log)");
+		return;
+	}
+	if (l->result == 0) {
+		cs_login_failed(&cs->sessions, l->ip, l->user, now);
+		pl_warn("failed login for '%s' from %s", l->user, l->ip);
+		cs_reply_error(r, 401, "wrong user name or password");
+		return;
+	}
+	cs_login_ok(&cs->sessions, l->ip, l->user);
+	const cs_session_t *se = cs_session_new(&cs->sessions, l->user, now);
+	if (!se) {
+		cs_reply_error(r, 500, "no random bytes for a session");
+		return;
+	}
+	pl_info("%s logged in from %s", l->user, l->ip);
+	(void)pl_fmt(r->set_cookie, sizeof(r->set_cookie),
+		     "plsc_session=%s; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=%u",
+		     se->token, cs->session_max_s);
+	cs_reply(r, 200, session_json(cs, se));
+}
+
+static void api_login(cs_req_t *r)
+{
+	const char *ct = cs_req_header(r, "Content-Type");
+	json_t *j;
+	const char *user = NULL, *pw = NULL;
+	/* An HTML form on another site cannot send application/json. */
+	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
+		cs_reply_error(r, 415, "the login must be sent as application/json");
+		return;
+	}
+	if (!(j = cs_req_json(r)))
+		return;
+	if (json_unpack(j, "{s:s,s:s}", "username", &user, "password", &pw) < 0 ||
+	    !user[0] || strlen(user) >= 128 || strlen(pw) > 1024) {
+		json_decref(j);
+		cs_reply_error(r, 400, "a login needs \"username\" and \"password\" strings");
+		return;
+	}
+	uint64_t wait = cs_login_wait_ms(&r->cs->sessions, r->ip, user, pl_now_ms());
+	if (wait) {
+		unsigned s = (unsigned)((wait + 999) / 1000);
+		json_decref(j);
+		snprintf(r->retry_after, sizeof(r->retry_after), "%u", s);
+		cs_reply_error(r, 429, "too many failed logins; try again in %u s", s);
+		return;
+	}
+	login_t *l = calloc(1, sizeof(*l));
+	if (!l) {
+		json_decref(j);
+		cs_reply_error(r, 500, "out of memory");
+		return;
+	}
+	l->cs = r->cs;
+	pl_strlcpy(l->user, user, sizeof(l->user));
+	pl_strlcpy(l->password, pw, sizeof(l->password));
+	pl_strlcpy(l->ip, r->ip, sizeof(l->ip));
+	json_decref(j);
+	r->work = l;
+	r->work_free = login_free;
+	cs_run(r, login_work, login_done, r);
+}
+
+static void api_logout(cs_req_t *r)
+{
+	pl_info("%s logged out", r->session->user);
+	cs_session_end(&r->cs->sessions, r->session->token);
+	r->session = NULL;
+	pl_strlcpy(r->set_cookie,
+		   "plsc_session=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0",
+		   sizeof(r->set_cookie));
+	cs_reply(r, 200, json_pack("{s:b}", "ok", 1));
+}
+
+/* ---- services ---- */
+
+static json_t *service_json(const pl_field_t *fl)
+{
+	pl_iter_t it;
+	pl_field_t f;
+	char name[128] = "", state[32] = "", last[256] = "", detail[256] = "";
+	uint32_t pid = 0, restarts = 0;
+	uint64_t up = 0;
+	uint8_t en = 0;
+	if (pl_iter_nested(&it, fl) < 0)
+		return NULL;
+	while (pl_iter_next(&it, &f) == 1) {
+		switch (f.tag) {
+		case PL_TAG_NAME: pl_field_str(&f, name, sizeof(name)); break;
+		case PL_TAG_STATE: pl_field_str(&f, state, sizeof(state)); break;
+		case PL_TAG_LAST_EXIT: pl_field_str(&f, last, sizeof(last)); break;
+		case PL_TAG_DETAIL: pl_field_str(&f, detail, sizeof(detail)); break;
+		case PL_TAG_PID: pl_field_u32(&f, &pid); break;
+		case PL_TAG_RESTARTS: pl_field_u32(&f, &restarts); break;
+		case PL_TAG_UPTIME_MS: pl_field_u64(&f, &up); break;
+		case PL_TAG_ENABLED: pl_field_u8(&f, &en); break;
+		default: break;
+		}
+	}
+	return json_pack("{s:s,s:b,s:s,s:i,s:I,s:i,s:s,s:s}", "name", name, "enabled", en,
+			 "state", state, "pid", (int)pid, "uptime_ms", (json_int_t)up,
+			 "restarts", (int)restarts, "last_exit", last, "detail", detail);
+}
+
+static void services_done(void *arg, const pl_frame_t *f, const char *why)
+{
+	cs_req_t *r = arg;
+	pl_iter_t it, st;
+	pl_field_t fl, sf;
+	if (reply_failed(r, f, why))
+		return;
+	json_t *svcs = json_array(), *sup = json_object();
+	pl_iter_frame(&it, f);
+	while (pl_iter_next(&it, &fl) == 1) {
+		if (fl.tag == PL_TAG_SERVICE) {
+			json_t *s = service_json(&fl);
+			if (s)
+				json_array_append_new(svcs, s);
+		} else if (fl.tag == PL_TAG_SUPERVISOR && pl_iter_nested(&st, &fl) == 0) {
+			char ver[64] = "";
+			uint32_t pid = 0;
+			uint64_t up = 0;
+			while (pl_iter_next(&st, &sf) == 1) {
+				if (sf.tag == PL_TAG_VERSION) pl_field_str(&sf, ver, sizeof(ver));
+				if (sf.tag == PL_TAG_PID) pl_field_u32(&sf, &pid);
+				if (sf.tag == PL_TAG_UPTIME_MS) pl_field_u64(&sf, &up);
+			}
+			json_object_set_new(sup, "version", json_string(ver));
+			json_object_set_new(sup, "pid", json_integer(pid));
+			json_object_set_new(sup, "uptime_ms", json_integer((json_int_t)up));
+		}
+	}
+	cs_reply(r, 200, json_pack("{s:o,s:o}", "supervisor", sup, "services", svcs));
+}
+
+static void message_done(void *arg, const pl_frame_t *f, const char *why)
+{
+	cs_req_t *r = arg;
+	char msg[512] = "";
+	if (reply_failed(r, f, why))
+		return;
+	pl_frame_get_str(f, PL_TAG_MESSAGE, msg, sizeof(msg));
+	cs_reply(r, 200, json_pack("{s:s}", "message", msg));
+}
+
+static void api_services(cs_req_t *r, const char *rest)
+{
+	pl_msg_t m;
+	if (!rest[0]) {
+		if (strcmp(r->method, "GET") != 0) {
+			cs_reply_error(r, 405, "use GET");
+			return;
+		}
+		pl_msg_init(&m, PL_MSG_CTL_STATUS, 0, 0);
+		ask(r, &m, API_CTL_MS, services_done);
+		return;
+	}
+	/* NAME/enable | NAME/disable | NAME/restart */
+	char name[128];
+	const char *slash = strchr(rest, '/');
+	size_t n = slash ? (size_t)(slash - rest) : 0;
+	if (!slash || n == 0 || n >= sizeof(name)) {
+		cs_reply_error(r, 404, "no such API path");
+		return;
+	}
+	memcpy(name, rest, n);
+	name[n] = '\0';
+	uint16_t type = strcmp(slash, "/enable") == 0	? PL_MSG_CTL_ENABLE
+		      : strcmp(slash, "/disable") == 0	? PL_MSG_CTL_DISABLE
+		      : strcmp(slash, "/restart") == 0	? PL_MSG_CTL_RESTART
+							: 0;
+	if (!type) {
+		cs_reply_error(r, 404, "no such API path");
+		return;
+	}
+	if (strcmp(r->method, "POST") != 0) {
+		cs_reply_error(r, 405, "use POST");
+		return;
+	}
+	pl_info("%s: %s %s", r->session->user, slash + 1, name);
+	pl_msg_init(&m, type, 0, 0);
+	pl_msg_add_str(&m, PL_TAG_NAME, name);
+	ask(r, &m, API_CTL_MS, message_done);
+}
+
+/* ---- logs and history ---- */
+
+static void logs_done(void *arg, const pl_frame_t *f, const char *why)
+{
+	cs_req_t *r = arg;
+	pl_field_t text;
+	uint64_t file = 0, off = 0;
+	uint32_t rot = 0;
+	char fid[32];
+	if (reply_failed(r, f, why))
+		return;
+	if (pl_frame_find(f, PL_TAG_TEXT, &text) != 1)
+		text.len = 0;
+	pl_frame_get_u64(f, PL_TAG_FILE_ID, &file);
+	pl_frame_get_u64(f, PL_TAG_OFFSET, &off);
+	pl_field_t rf;
+	if (pl_frame_find(f, PL_TAG_ROTATED, &rf) == 1 && rf.len == 1)
+		rot = rf.val[0];
+	snprintf(fid, sizeof(fid), "%llu", (unsigned long long)file);
+	cs_reply(r, 200, json_pack("{s:o,s:s,s:I,s:b}", "text",
+				   utf8_string(text.len ? (const char *)text.val : "", text.len),
+				   "file", fid, "offset", (json_int_t)off, "rotated", (int)rot));
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *v)
+{
+	char *end;
+	if (!s || !*s || *s == '-')
+		return -1;
+	unsigned long long x = strtoull(s, &end, 10);
+	if (*end || x > max)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+static void api_logs(cs_req_t *r, const char *name)
+{
+	const char *lines = cs_req_arg(r, "lines"), *file = cs_req_arg(r, "file"),
+		   *off = cs_req_arg(r, "offset");
+	uint64_t nl = 200, fid = 0, o = 0;
+	pl_msg_t m;
+	if (strcmp(r->method, "GET") != 0) {
+		cs_reply_error(r, 405, "use GET");
+		return;
+	}
+	if (!name[0] || strchr(name, '/') || !pl_valid_name(name)) {
+		cs_reply_error(r, 404, "no such log");
+		return;
+	}
+	if ((lines && parse_u64(lines, API_MAX_LINES, &nl) < 0) ||
+	    (!file != !off) || (file && (parse_u64(file, UINT64_MAX, &fid) < 0 ||
+					 parse_u64(off, UINT64_MAX, &o) < 0))) {
+		cs_reply_error(r, 400, "lines must be 0 to %d; file and offset go together "
+				       "and are numbers", API_MAX_LINES);
+		return;
+	}
+	pl_msg_init(&m, PL_MSG_CTL_LOGS, 0, 0);
+	pl_msg_add_str(&m, PL_TAG_NAME, name);
+	if (file) {
+		pl_msg_add_u64(&m, PL_TAG_FILE_ID, fid);
+		pl_msg_add_u64(&m, PL_TAG_OFFSET, o);
+	} else {
+		pl_msg_add_u32(&m, PL_TAG_COUNT, (uint32_t)nl);
+	}
+	ask(r, &m, API_CTL_MS, logs_done);
+}
+
+static void history_done(void *arg, const pl_frame_t *f, const char *why)
+{
+	cs_req_t *r = arg;
+	pl_field_t text;
+	if (reply_failed(r, f, why))
+		return;
+	json_t *events = json_array();
+	if (pl_frame_find(f, PL_TAG_TEXT, &text) == 1) {
+		const char *p = (const char *)text.val, *end = p + text.len;
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+			json_t *ev = json_loadb(p, n, 0, NULL);
+			if (json_is_object(ev))
+				json_array_insert_new(events, 0, ev); /* newest first */
+			else
+				json_decref(ev);
+			p += n + 1;
+		}
+	}
+	cs_reply(r, 200, json_pack("{s:o}", "events", events));
+}
+
+static void api_history(cs_req_t *r)
+{
+	const char *limit = cs_req_arg(r, "limit");
+	uint64_t n = 200;
+	pl_msg_t m;
+	if (strcmp(r->method, "GET") != 0) {
+		cs_reply_error(r, 405, "use GET");
+		return;
+	}
+	if (limit && parse_u64(limit, API_MAX_LINES, &n) < 0) {
+		cs_reply_error(r, 400, "limit must be 0 to %d", API_MAX_LINES);
+		return;
+	}
+	pl_msg_init(&m, PL_MSG_CTL_LOGS, 0, 0);
+	pl_msg_add_str(&m, PL_TAG_NAME, "job-events");
+	pl_msg_add_u32(&m, PL_TAG_COUNT, (uint32_t)n);
+	ask(r, &m, API_CTL_MS, history_done);
+}
+
+/* ---- held jobs ---- */
+
+static json_t *job_json(const pl_field_t *fl)
+{
+	pl_iter_t it;
+	pl_field_t f;
+	char id[64] = "", user[128] = "", ws[128] = "", title[256] = "", printer[128] = "",
+	     format[64] = "", source[128] = "";
+	uint32_t pages = 0;
+	uint64_t size = 0, created = 0, expires = 0;
+	if (pl_iter_nested(&it, fl) < 0)
+		return NULL;
+	while (pl_iter_next(&it, &f) == 1) {
+		switch (f.tag) {
+		case PL_TAG_JOB_ID: pl_field_str(&f, id, sizeof(id)); break;
+		case PL_TAG_USER: pl_field_str(&f, user, sizeof(user)); break;
+		case PL_TAG_WORKSTATION: pl_field_str(&f, ws, sizeof(ws)); break;
+		case PL_TAG_TITLE: pl_field_str(&f, title, sizeof(title)); break;
+		case PL_TAG_PRINTER: pl_field_str(&f, printer, sizeof(printer)); break;
+		case PL_TAG_FORMAT: pl_field_str(&f, format, sizeof(format)); break;
+		case PL_TAG_SOURCE: pl_field_str(&f, source, sizeof(source)); break;
+		case PL_TAG_PAGES: pl_field_u32(&f, &pages); break;
+		case PL_TAG_SIZE: pl_field_u64(&f, &size); break;
+		case PL_TAG_CREATED_MS: pl_field_u64(&f, &created); break;
+		case PL_TAG_EXPIRES_MS: pl_field_u64(&f, &expires); break;
+		default: break;
+		}
+	}
+	return json_pack("{s:s,s:o,s:o,s:o,s:s,s:s,s:i,s:I,s:I,s:I,s:s}", "id", id,
+			 "user", utf8_string(user, strlen(user)), "workstation",
+			 utf8_string(ws, strlen(ws)), "title", utf8_string(title, strlen(title)),
+			 "printer", printer, "format", format, "pages", (int)pages,
+			 "size", (json_int_t)size, "created_ms", (json_int_t)created,
+			 "expires_ms", (json_int_t)expires, "source", source);
+}
+
+static void jobs_done(void *arg, const pl_frame_t *f, const char *why)
+{
+	cs_req_t *r = arg;
+	pl_iter_t it;
+	pl_field_t fl;
+	if (reply_failed(r, f, why))
+		return;
+	json_t *jobs = json_array();
+	pl_iter_frame(&it, f);
+	while (pl_iter_next(&it, &fl) == 1) {
+		json_t *j = fl.tag == PL_TAG_JOB ? job_json(&fl) : NULL;
+		if (j)
+			json_array_append_new(jobs, j);
+	}
+	cs_reply(r, 200, json_pack("{s:o}", "jobs", jobs));
+}
+
+static void release_done(void *arg, const pl_frame_t *f, const char *why)
+{
+	cs_req_t *r = arg;
+	pl_iter_t it, jt;
+	pl_field_t fl, jf;
+	char msg[512] = "";
+	uint32_t st = PL_STATUS_OK;
+	if (!f) {
+		cs_reply_error(r, 503, "%s", why);
+		return;
+	}
+	pl_frame_get_u32(f, PL_TAG_STATUS, &st);
+	pl_frame_get_str(f, PL_TAG_MESSAGE, msg, sizeof(msg));
+	json_t *results = json_array();
+	pl_iter_frame(&it, f);
+	while (pl_iter_next(&it, &fl) == 1) {
+		if (fl.tag != PL_TAG_JOB || pl_iter_nested(&jt, &fl) < 0)
+			continue;
+		char id[64] = "", jm[300] = "";
+		uint32_t js = 0;
+		while (pl_iter_next(&jt, &jf) == 1) {
+			if (jf.tag == PL_TAG_JOB_ID) pl_field_str(&jf, id, sizeof(id));
+			if (jf.tag == PL_TAG_MESSAGE) pl_field_str(&jf, jm, sizeof(jm));
+			if (jf.tag == PL_TAG_STATUS) pl_field_u32(&jf, &js);
+		}
+		json_array_append_new(results, json_pack("{s:s,s:i,s:s}", "id", id, "status",
+							 (int)js, "message", jm));
+	}
+	int code = (st == PL_STATUS_OK && !(f->flags & PL_FLAG_ERROR)) ? 200
+		 : http_status(st ? st : PL_STATUS_ERROR);
+	json_t *ans = json_pack("{s:s,s:o}", "message", msg, "results", results);
+	if (code != 200)
+		json_object_set_new(ans, "error", json_string(msg));
+	cs_reply(r, code, ans);
+}
+
+static int job_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+	return n > 0 && n < 64 && strspn(id, "0123456789abcdef") == n;
+}
+
+static void api_jobs(cs_req_t *r, const char *rest)
+{
+	pl_msg_t m;
+	if (!rest[0]) {
+		const char *user = cs_req_arg(r, "user");
+		if (strcmp(r->method, "GET") != 0) {
+			cs_reply_error(r, 405, "use GET");
+			return;
+		}
+		pl_msg_init(&m, PL_MSG_CTL_JOBS, 0, 0);
+		if (user && user[0])
+			pl_msg_add_str(&m, PL_TAG_USER, user);
+		ask(r, &m, API_CTL_MS, jobs_done);
+		return;
+	}
+	char id[64];
+	const char *slash = strchr(rest, '/');
+	size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+	if (n >= sizeof(id)) {
+		cs_reply_error(r, 404, "no such job");
+		return;
+	}
+	memcpy(id, rest, n);
+	id[n] = '\0';
+	if (!job_id_ok(id)) {
+		cs_reply_error(r, 404, "no such job");
+		return;
+	}
+	if (!slash && strcmp(r->method, "DELETE") == 0) {
+		pl_info("%s: delete job %s", r->session->user, id);
+		pl_msg_init(&m, PL_MSG_CTL_DELETE, 0, 0);
+		pl_msg_add_str(&m, PL_TAG_JOB_ID, id);
+		ask(r, &m, API_RELEASE_MS, message_done);
+		return;
+	}
+	if (slash && strcmp(slash, "/release") == 0 && strcmp(r->method, "POST") == 0) {
+		json_t *j = cs_req_json(r);
+		const char *printer = NULL;
+		if (!j)
+			return;
+		if (json_unpack(j, "{s:s}", "printer", &printer) < 0 || !printer[0]) {
+			json_decref(j);
+			cs_reply_error(r, 400, "a release needs a \"printer\"");
+			return;
+		}
+		pl_info("%s: release job %s to %s", r->session->user, id, printer);
+		pl_msg_init(&m, PL_MSG_CTL_RELEASE, 0, 0);
+		pl_msg_add_str(&m, PL_TAG_JOB_ID, id);
+		pl_msg_add_str(&m, PL_TAG_PRINTER, printer);
+		json_decref(j);
+		ask(r, &m, API_RELEASE_MS, release_done);
+		return;
+	}
+	cs_reply_error(r, slash ? 404 : 405, slash ? "no such API path" : "use DELETE");
+}
+
+/* ---- the gate ---- */
+
+static int api_gate(cs_req_t *r)
+{
+	cs_t *cs = r->cs;
+	int was_expired = 0;
+	const char *token = cs_req_header(r, "Cookie:plsc_session");
+	r->session = token ? cs_session_find(&cs->sessions, token, pl_now_ms(), &was_expired)
+			   : NULL;
+	if (!r->session) {
+		cs_reply_error(r, 401, was_expired ? "your session has expired; please log in again"
+						   : "not logged in");
+		return -1;
+	}
+	/* An administrator deleted meanwhile is logged out everywhere. */
+	pl_err_t err;
+	int exists = pl_dir_admin_exists(cs->dir, r->session->user, &err);
+	if (exists <= 0) {
+		if (exists == 0) {
+			pl_notice("%s is no longer an administrator; sessions ended",
+				  r->session->user);
+			cs_session_end_user(&cs->sessions, r->session->user);
+		}
+		r->session = NULL;
+		cs_reply_error(r, 401, exists == 0 ? "not logged in"
+						   : "cannot check the session (see the console's log)");
+		return -1;
+	}
+	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0 &&
+	    !cs_session_csrf_ok(r->session, cs_req_header(r, "X-CSRF-Token"))) {
+		cs_reply_error(r, 403, "missing or wrong CSRF token (X-CSRF-Token)");
+		return -1;
+	}
+	return 0;
+}
+
+void cs_api(cs_req_t *r)
+{
+	const char *path = r->url + strlen("/api/v1");
+	if (strcmp(path, "/login") == 0) {
+		if (strcmp(r->method, "POST") != 0)
+			cs_reply_error(r, 405, "use POST");
+		else
+			api_login(r);
+		return;
+	}
+	if (api_gate(r) < 0)
+		return;
+	if (strcmp(path, "/logout") == 0) {
+		if (strcmp(r->method, "POST") != 0)
+			cs_reply_error(r, 405, "use POST");
+		else
+			api_logout(r);
+	} else if (strcmp(path, "/session") == 0) {
+		cs_reply(r, 200, session_json(r->cs, r->session));
+	} else if (strcmp(path, "/services") == 0) {
+		api_services(r, "");
+	} else if (strncmp(path, "/services/", 10) == 0) {
+		api_services(r, path + 10);
+	} else if (strncmp(path, "/logs/", 6) == 0) {
+		api_logs(r, path + 6);
+	} else if (strcmp(path, "/jobs") == 0) {
+		api_jobs(r, "");
+	} else if (strncmp(path, "/jobs/", 6) == 0) {
+		api_jobs(r, path + 6);
+	} else if (strcmp(path, "/history") == 0) {
+		api_history(r);
+	} else if (!cs_api_dir(r, path)) {
+		cs_reply_error(r, 404, "no such API path");
+	}
+}

@@ -1,0 +1,175 @@
+/* plsc-console: the administrators' web console (README "Web console").
+ *   main.c      the service definition, settings, TLS material, start/stop
+ *   http.c      libmicrohttpd on our event loop: requests, bodies, limits,
+ *               static files, security headers, deferred answers
+ *   session.c   sessions, CSRF tokens, the login lock-out table
+ *   ctl.c       a non-blocking client of the supervisor's control socket
+ *   api.c       /api/v1: login, services, logs, held jobs, history
+ *   api-dir.c   /api/v1: users, printers, badge readers (the directory)
+ * Everything runs on the service's one event loop except scrypt (logins,
+ * PINs, CSV imports), which runs on a small worker pool. */
+#ifndef CS_H
+#define CS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pl_directory.h"
+#include "pl_loop.h"
+#include "pl_proto.h"
+#include "pl_service.h"
+#include "pl_work.h"
+
+#define CS_NAME "plsc-console"
+#define CS_DEFAULT_LISTEN "127.0.0.1:8443"
+#define CS_JSON_MAX (64u * 1024u)	  /* a JSON request body */
+#define CS_CSV_MAX (1024u * 1024u)	  /* a CSV import */
+#define CS_MAX_SESSIONS 256
+#define CS_MAX_LOCKS 4096
+#define CS_TOKEN_LEN 64 /* 32 random bytes in hex */
+
+typedef struct cs cs_t;
+typedef struct cs_req cs_req_t;
+typedef struct cs_http cs_http_t;
+typedef struct cs_ctl cs_ctl_t;
+
+/* ---- session.c ---- */
+
+typedef struct {
+	char token[CS_TOKEN_LEN + 1];
+	char csrf[CS_TOKEN_LEN + 1];
+	char user[128];
+	uint64_t created_ms, used_ms;
+} cs_session_t;
+
+typedef struct {
+	char key[160]; /* "ip:ADDR" or "user:NAME" */
+	uint32_t failures;
+	uint64_t last_ms, locked_until_ms;
+} cs_lock_t;
+
+typedef struct {
+	cs_session_t sessions[CS_MAX_SESSIONS];
+	int nsessions;
+	cs_lock_t locks[CS_MAX_LOCKS];
+	int nlocks;
+	uint64_t idle_ms, max_ms;
+	uint32_t max_failures;
+	uint64_t lockout_ms;
+} cs_sessions_t;
+
+void cs_sessions_init(cs_sessions_t *s, uint64_t idle_ms, uint64_t max_ms,
+		      uint32_t max_failures, uint64_t lockout_ms);
+/* A new session for user (the oldest goes when the table is full). */
+const cs_session_t *cs_session_new(cs_sessions_t *s, const char *user, uint64_t now);
+/* The live session of a cookie value, touched; NULL when unknown or
+ * expired (*expired set when it was known but too old or idle). */
+cs_session_t *cs_session_find(cs_sessions_t *s, const char *token, uint64_t now,
+			      int *expired);
+void cs_session_end(cs_sessions_t *s, const char *token);
+void cs_session_end_user(cs_sessions_t *s, const char *user);
+/* Constant-time check of a request's CSRF header. 1 ok. */
+int cs_session_csrf_ok(const cs_session_t *se, const char *header);
+uint64_t cs_session_expires_in_ms(const cs_sessions_t *s, const cs_session_t *se,
+				  uint64_t now);
+/* Lock-out: ms still to wait (0: may try) for a client address and a name. */
+uint64_t cs_login_wait_ms(cs_sessions_t *s, const char *ip, const char *user,
+			  uint64_t now);
+void cs_login_failed(cs_sessions_t *s, const char *ip, const char *user, uint64_t now);
+void cs_login_ok(cs_sessions_t *s, const char *ip, const char *user);
+
+/* ---- ctl.c: requests to the supervisor ---- */
+
+/* reply is NULL when the supervisor could not be asked or did not answer
+ * (why says so). */
+typedef void (*cs_ctl_cb)(void *arg, const pl_frame_t *reply, const char *why);
+
+cs_ctl_t *cs_ctl_new(pl_loop_t *loop, const char *path);
+void cs_ctl_free(cs_ctl_t *c);
+/* Send m (its seq is set here) and call cb with the reply. 0, or -1 and cb
+ * is not called. */
+int cs_ctl_call(cs_ctl_t *c, pl_msg_t *m, uint32_t timeout_ms, cs_ctl_cb cb,
+		void *arg);
+/* Forget the callbacks for arg (its request went away). */
+void cs_ctl_cancel(cs_ctl_t *c, void *arg);
+
+/* ---- http.c ---- */
+
+struct cs_req {
+	cs_t *cs;
+	void *conn; /* struct MHD_Connection */
+	char method[8];
+	char url[1024];
+	char ip[64];
+	char *body;
+	size_t len, cap, limit;
+	int too_large;
+	int suspended;
+	int done; /* an answer is ready */
+	int status;
+	json_t *answer;		/* JSON to send, or NULL with raw_* below */
+	const char *raw_type;	/* a static file */
+	const void *raw;
+	size_t raw_len;
+	char set_cookie[256];
+	char retry_after[16];
+	cs_session_t *session; /* checked for /api/v1 (may be NULL) */
+	/* a deferred answer's own state */
+	void *work;
+	void (*work_free)(void *);
+};
+
+cs_http_t *cs_http_start(cs_t *cs, int listen_fd, const char *cert_pem,
+			 const char *key_pem, pl_err_t *err);
+void cs_http_stop(cs_http_t *h);
+/* Finish a request: JSON answer (taken over) or {"error": msg}. */
+void cs_reply(cs_req_t *r, int status, json_t *answer);
+void cs_reply_error(cs_req_t *r, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A handler that returns without calling cs_reply defers its answer:
+ * the connection is suspended (no thread waits) until whoever has the
+ * answer calls cs_reply, which resumes it. */
+/* A query argument ("?lines=50"), NULL when absent. */
+const char *cs_req_arg(cs_req_t *r, const char *key);
+const char *cs_req_header(cs_req_t *r, const char *name);
+
+/* ---- api.c, api-dir.c ---- */
+
+/* Route one /api/v1 request (the body is complete). */
+void cs_api(cs_req_t *r);
+/* api-dir.c: the directory part; 1 handled, 0 not its path. */
+int cs_api_dir(cs_req_t *r, const char *path);
+/* Parse the request body as a JSON object; NULL after answering 400. */
+json_t *cs_req_json(cs_req_t *r);
+/* Run fn(arg) on the worker pool, then done(arg) on the loop (the
+ * request is deferred meanwhile). fn may touch only what arg leads to
+ * that nothing on the loop touches meanwhile (r->work). */
+void cs_run(cs_req_t *r, void (*fn)(void *), void (*done)(void *), void *arg);
+
+/* ---- the console ---- */
+
+struct cs {
+	pl_service_t *svc;
+	pl_loop_t *loop;
+	pl_dir_t *dir;
+	pl_work_t *work;
+	cs_ctl_t *ctl;
+	cs_http_t *http;
+	cs_sessions_t sessions;
+	/* settings */
+	char directory_path[4096];
+	char assets_dir[4096];
+	char control_path[4096];
+	uint32_t session_idle_s, session_max_s, login_max_failures, login_lockout_s;
+	/* static files, loaded at start */
+	struct cs_asset {
+		char name[128];
+		const char *type;
+		char *data;
+		size_t len;
+	} *assets;
+	size_t nassets;
+};
+
+#endif

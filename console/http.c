@@ -1,0 +1,400 @@
+/* libmicrohttpd on our event loop. MHD runs in "external" mode with its
+ * own epoll set, whose fd sits in our loop (pl_loop.h says how): when it
+ * is readable, or MHD's timeout passes, we call MHD_run. Nothing blocks:
+ * a request that needs the supervisor or a worker thread is suspended
+ * and resumed when its answer is ready (cs_defer, cs_reply).
+ *
+ * Every request is bounded: its URL, its body (by path: JSON or CSV), the
+ * connections per address and their idle time. Only the files found in
+ * assets_dir at start are served, by exact name, so no path can reach
+ * outside it. */
+#include "cs.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pl_log.h"
+#include "pl_util.h"
+
+#define HTTP_CONN_LIMIT 128
+#define HTTP_PER_IP_LIMIT 32
+#define HTTP_IDLE_S 30
+#define HTTP_COOKIE "plsc_session"
+/* Modern TLS only: 1.2 and 1.3. */
+#define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define HTTP_CSP "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+struct cs_http {
+	cs_t *cs;
+	struct MHD_Daemon *d;
+	pl_watch_t *w;
+	pl_timer_t *timer;
+};
+
+typedef struct {
+	cs_req_t r;
+	cs_http_t *h;
+	int dispatched;
+} http_req_t;
+
+/* ---- running MHD ---- */
+
+static void http_run(cs_http_t *h);
+
+static void http_tick(pl_loop_t *loop, void *arg)
+{
+	cs_http_t *h = arg;
+	(void)loop;
+	h->timer = NULL;
+	http_run(h);
+}
+
+static void http_io(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	(void)ev;
+	http_run(arg);
+}
+
+static void http_run(cs_http_t *h)
+{
+	MHD_UNSIGNED_LONG_LONG to = 0;
+	MHD_run(h->d);
+	pl_loop_timer_cancel(h->cs->loop, h->timer);
+	h->timer = NULL;
+	/* MHD's own deadlines (idle connections); 0 means "call again now"
+	 * (data already decrypted and waiting). */
+	if (MHD_get_timeout(h->d, &to) == MHD_YES)
+		h->timer = pl_loop_timer(h->cs->loop, to > 60000 ? 60000 : to, http_tick, h);
+}
+
+static void http_kick(cs_http_t *h)
+{
+	if (!h)
+		return;
+	pl_loop_timer_cancel(h->cs->loop, h->timer);
+	h->timer = pl_loop_timer(h->cs->loop, 0, http_tick, h);
+}
+
+/* ---- answers ---- */
+
+static void add_common_headers(struct MHD_Response *resp, int api)
+{
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "Content-Security-Policy", HTTP_CSP);
+	MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
+	MHD_add_response_header(resp, "Cache-Control", api ? "no-store" : "no-cache");
+}
+
+static enum MHD_Result send_answer(http_req_t *hr)
+{
+	cs_req_t *r = &hr->r;
+	struct MHD_Response *resp;
+	int api = r->raw == NULL;
+
+	if (api) {
+		char *text = json_dumps(r->answer ? r->answer : json_object(),
+					JSON_COMPACT | JSON_ENSURE_ASCII);
+		if (!text)
+			return MHD_NO;
+		resp = MHD_create_response_from_buffer(strlen(text), text,
+						       MHD_RESPMEM_MUST_FREE);
+		if (!resp) {
+			free(text);
+			return MHD_NO;
+		}
+		MHD_add_response_header(resp, "Content-Type", "application/json");
+	} else {
+		resp = MHD_create_response_from_buffer(r->raw_len, (void *)r->raw,
+						       MHD_RESPMEM_PERSISTENT);
+		if (!resp)
+			return MHD_NO;
+		MHD_add_response_header(resp, "Content-Type", r->raw_type);
+	}
+	add_common_headers(resp, api);
+	if (r->set_cookie[0])
+		MHD_add_response_header(resp, "Set-Cookie", r->set_cookie);
+	if (r->retry_after[0])
+		MHD_add_response_header(resp, "Retry-After", r->retry_after);
+	enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+void cs_reply(cs_req_t *r, int status, json_t *answer)
+{
+	if (r->done) {
+		json_decref(answer);
+		return;
+	}
+	r->done = 1;
+	r->status = status;
+	r->answer = answer;
+	if (r->suspended) {
+		r->suspended = 0;
+		MHD_resume_connection(r->conn);
+		/* MHD in external mode picks a resumed connection up at its
+		 * next MHD_run: make that now. */
+		http_kick(r->cs->http);
+	}
+}
+
+void cs_reply_error(cs_req_t *r, int status, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cs_reply(r, status, json_pack("{s:s}", "error", msg));
+}
+
+const char *cs_req_arg(cs_req_t *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *cs_req_header(cs_req_t *r, const char *name)
+{
+	if (strcmp(name, "Cookie:" HTTP_COOKIE) == 0)
+		return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, HTTP_COOKIE);
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+/* ---- static files ---- */
+
+static const struct cs_asset *asset_find(const cs_t *cs, const char *name)
+{
+	for (size_t i = 0; i < cs->nassets; i++)
+		if (strcmp(cs->assets[i].name, name) == 0)
+			return &cs->assets[i];
+	return NULL;
+}
+
+static void serve_static(cs_req_t *r)
+{
+	const char *name = NULL;
+	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+		cs_reply_error(r, 405, "%s is not allowed here", r->method);
+		return;
+	}
+	if (strcmp(r->url, "/favicon.ico") == 0) {
+		r->raw = "";
+		r->raw_type = "image/x-icon";
+		cs_reply(r, 204, NULL); /* none: browsers ask anyway */
+		return;
+	}
+	if (strcmp(r->url, "/") == 0 || strcmp(r->url, "/index.html") == 0)
+		name = "index.html";
+	else if (strncmp(r->url, "/static/", 8) == 0)
+		name = r->url + 8;
+	const struct cs_asset *a = name ? asset_find(r->cs, name) : NULL;
+	if (!a) {
+		cs_reply_error(r, 404, "no such page");
+		return;
+	}
+	r->raw = a->data;
+	r->raw_len = a->len;
+	r->raw_type = a->type;
+	cs_reply(r, 200, NULL);
+}
+
+/* ---- the request life cycle ---- */
+
+static void dispatch(cs_req_t *r)
+{
+	if (r->too_large) {
+		cs_reply_error(r, 413, "request body too large (limit %zu bytes)", r->limit);
+		return;
+	}
+	if (strncmp(r->url, "/api/v1/", 8) == 0 || strcmp(r->url, "/api/v1") == 0)
+		cs_api(r);
+	else
+		serve_static(r);
+}
+
+static void req_init(http_req_t *hr, cs_http_t *h, struct MHD_Connection *conn,
+		     const char *url, const char *method)
+{
+	cs_req_t *r = &hr->r;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	hr->h = h;
+	r->cs = h->cs;
+	r->conn = conn;
+	pl_strlcpy(r->method, method, sizeof(r->method));
+	if (strlen(url) >= sizeof(r->url))
+		r->too_large = 1; /* answered 414 below */
+	pl_strlcpy(r->url, url, sizeof(r->url));
+	pl_strlcpy(r->ip, "?", sizeof(r->ip));
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+				  r->ip, sizeof(r->ip));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+				  r->ip, sizeof(r->ip));
+	}
+	r->limit = strcmp(url, "/api/v1/users/import") == 0 ? CS_CSV_MAX : CS_JSON_MAX;
+}
+
+static void req_body(cs_req_t *r, const char *data, size_t n)
+{
+	if (r->too_large)
+		return;
+	if (n > r->limit - r->len) {
+		r->too_large = 1;
+		free(r->body);
+		r->body = NULL;
+		r->len = r->cap = 0;
+		return;
+	}
+	if (r->len + n + 1 > r->cap) {
+		size_t cap = r->cap ? r->cap : 1024;
+		while (cap < r->len + n + 1)
+			cap *= 2;
+		char *nb = realloc(r->body, cap);
+		if (!nb) {
+			r->too_large = 1;
+			return;
+		}
+		r->body = nb;
+		r->cap = cap;
+	}
+	memcpy(r->body + r->len, data, n);
+	r->len += n;
+	r->body[r->len] = '\0';
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
+				 const char *url, const char *method,
+				 const char *version, const char *upload_data,
+				 size_t *upload_data_size, void **con_cls)
+{
+	cs_http_t *h = cls;
+	http_req_t *hr = *con_cls;
+	(void)version;
+
+	if (!hr) {
+		hr = calloc(1, sizeof(*hr));
+		if (!hr)
+			return MHD_NO;
+		req_init(hr, h, conn, url, method);
+		*con_cls = hr;
+		if (hr->r.too_large) {
+			cs_reply_error(&hr->r, 414, "URL too long");
+			return send_answer(hr);
+		}
+		/* A body announced too large is refused before it is read. */
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > hr->r.limit) {
+			cs_reply_error(&hr->r, 413, "request body too large (limit %zu bytes)",
+				       hr->r.limit);
+			return send_answer(hr);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		req_body(&hr->r, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (!hr->dispatched) {
+		hr->dispatched = 1;
+		dispatch(&hr->r);
+	}
+	if (hr->r.done)
+		return send_answer(hr);
+	/* Deferred: wait, without a thread, for cs_reply. */
+	hr->r.suspended = 1;
+	MHD_suspend_connection(conn);
+	return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	cs_http_t *h = cls;
+	http_req_t *hr = *con_cls;
+	(void)conn;
+	(void)toe;
+	if (!hr)
+		return;
+	cs_ctl_cancel(h->cs->ctl, &hr->r);
+	if (hr->r.work_free)
+		hr->r.work_free(hr->r.work);
+	json_decref(hr->r.answer);
+	free(hr->r.body);
+	free(hr);
+	*con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	pl_debug("http: %s", msg);
+}
+
+cs_http_t *cs_http_start(cs_t *cs, int listen_fd, const char *cert_pem,
+			 const char *key_pem, pl_err_t *err)
+{
+	cs_http_t *h = calloc(1, sizeof(*h));
+	if (!h) {
+		pl_fmt(err->msg, sizeof(err->msg), "out of memory");
+		return NULL;
+	}
+	h->cs = cs;
+	h->d = MHD_start_daemon(
+		MHD_USE_TLS | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+		0, NULL, NULL, on_access, h,
+		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
+		MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
+		MHD_OPTION_HTTPS_MEM_KEY, key_pem,
+		MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_IP_LIMIT,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_S,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+		MHD_OPTION_END);
+	if (!h->d) {
+		pl_fmt(err->msg, sizeof(err->msg),
+		       "cannot start the HTTPS server (libmicrohttpd; see the debug log)");
+		free(h);
+		return NULL;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
+	h->w = di ? pl_loop_watch(cs->loop, di->epoll_fd, EPOLLIN, http_io, h) : NULL;
+	if (!h->w) {
+		MHD_stop_daemon(h->d);
+		free(h);
+		pl_fmt(err->msg, sizeof(err->msg), "cannot watch the HTTPS server's epoll fd");
+		return NULL;
+	}
+	http_run(h);
+	return h;
+}
+
+void cs_http_stop(cs_http_t *h)
+{
+	if (!h)
+		return;
+	pl_loop_unwatch(h->cs->loop, h->w);
+	pl_loop_timer_cancel(h->cs->loop, h->timer);
+	/* MHD_quiesce would keep the listening socket; it is the
+	 * supervisor's, and closing our copy is all that is needed. */
+	MHD_stop_daemon(h->d);
+	free(h);
+}

@@ -1,0 +1,288 @@
+/* plsc-console: the administrators' web console, a supervised service
+ * serving HTTPS on 127.0.0.1:8443 by default. See cs.h for the modules,
+ * README "Web console" and docs/plsc-console.8. */
+#include "cs.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pl_log.h"
+#include "pl_tls.h"
+#include "pl_util.h"
+
+#define CS_ASSET_MAX (4u * 1024u * 1024u)
+#define CS_MAX_ASSETS 64
+
+static const char *const cs_keys[] = {
+	"enabled", "path", "log_level", "listen", "tls_cert", "tls_key",
+	"session_idle_s", "session_max_s", "login_max_failures", "login_lockout_s",
+	"assets_dir", "directory", "control_socket", NULL
+};
+
+static int cs_settings(cs_t *cs, const pl_cnode_t *cfg, pl_err_t *err)
+{
+	long long idle, max, fails, lock;
+	const char *dirpath, *assets, *ctl;
+	char def[PATH_MAX];
+	const char *env_ctl = getenv(PL_ENV_CONTROL);
+
+	snprintf(def, sizeof(def), "%s/../directory/directory.db",
+		 pl_service_state_dir(cs->svc));
+	if (pl_cnode_check_keys(cfg, cs_keys, err) < 0 ||
+	    pl_cnode_int(cfg, "session_idle_s", 60, 86400, 1800, &idle, err) < 0 ||
+	    pl_cnode_int(cfg, "session_max_s", 300, 604800, 43200, &max, err) < 0 ||
+	    pl_cnode_int(cfg, "login_max_failures", 1, 100, 5, &fails, err) < 0 ||
+	    pl_cnode_int(cfg, "login_lockout_s", 10, 86400, 300, &lock, err) < 0 ||
+	    pl_cnode_str(cfg, "directory", def, &dirpath, err) < 0 ||
+	    pl_cnode_str(cfg, "assets_dir", PL_PREFIX "/share/plsc/console", &assets, err) < 0 ||
+	    pl_cnode_str(cfg, "control_socket", env_ctl ? env_ctl : "/run/plsc/plsc.sock",
+			 &ctl, err) < 0)
+		return -1;
+	cs->session_idle_s = (uint32_t)idle;
+	cs->session_max_s = (uint32_t)max;
+	cs->login_max_failures = (uint32_t)fails;
+	cs->login_lockout_s = (uint32_t)lock;
+	pl_strlcpy(cs->directory_path, dirpath, sizeof(cs->directory_path));
+	pl_strlcpy(cs->assets_dir, assets, sizeof(cs->assets_dir));
+	pl_strlcpy(cs->control_path, ctl, sizeof(cs->control_path));
+	return 0;
+}
+
+/* ---- the pages: every regular file of assets_dir, read once ---- */
+
+static const char *asset_type(const char *name)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+		{ ".html", "text/html; charset=utf-8" },
+		{ ".js", "text/javascript; charset=utf-8" },
+		{ ".css", "text/css; charset=utf-8" },
+		{ ".svg", "image/svg+xml" },
+		{ ".png", "image/png" },
+		{ ".ico", "image/x-icon" },
+		{ ".txt", "text/plain; charset=utf-8" },
+	};
+	const char *dot = strrchr(name, '.');
+	for (size_t i = 0; dot && i < PL_ARRAY_LEN(types); i++)
+		if (strcmp(dot, types[i].ext) == 0)
+			return types[i].type;
+	return NULL;
+}
+
+static int asset_name_ok(const char *name)
+{
+	if (name[0] == '.' || strlen(name) >= sizeof(((struct cs_asset *)0)->name))
+		return 0;
+	for (const char *p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '_')
+			return 0;
+	return asset_type(name) != NULL;
+}
+
+static int load_assets(cs_t *cs, pl_err_t *err)
+{
+	DIR *d = opendir(cs->assets_dir);
+	struct dirent *de;
+	if (!d) {
+		pl_fmt(err->msg, sizeof(err->msg), "assets_dir %s: %s", cs->assets_dir,
+		       strerror(errno));
+		return -1;
+	}
+	cs->assets = calloc(CS_MAX_ASSETS, sizeof(*cs->assets));
+	while (cs->assets && (de = readdir(d)) != NULL && cs->nassets < CS_MAX_ASSETS) {
+		char path[PATH_MAX];
+		struct stat st;
+		if (!asset_name_ok(de->d_name) ||
+		    pl_fmt(path, sizeof(path), "%s/%s", cs->assets_dir, de->d_name) < 0 ||
+		    stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		struct cs_asset *a = &cs->assets[cs->nassets];
+		a->data = pl_read_file(path, CS_ASSET_MAX, &a->len);
+		if (!a->data) {
+			pl_warn("assets_dir: cannot read %s: %s", path, strerror(errno));
+			continue;
+		}
+		pl_strlcpy(a->name, de->d_name, sizeof(a->name));
+		a->type = asset_type(de->d_name);
+		cs->nassets++;
+	}
+	closedir(d);
+	for (size_t i = 0; i < cs->nassets; i++)
+		if (strcmp(cs->assets[i].name, "index.html") == 0)
+			return 0;
+	pl_fmt(err->msg, sizeof(err->msg), "assets_dir %s has no index.html", cs->assets_dir);
+	return -1;
+}
+
+/* ---- TLS: OpenSSL checks (or makes) the pair; MHD takes the PEM text ---- */
+
+static int load_tls(cs_t *cs, const pl_cnode_t *cfg, char **cert_pem, char **key_pem,
+		    pl_err_t *err)
+{
+	const char *cert, *key;
+	char fp[128], cpath[PATH_MAX], kpath[PATH_MAX];
+	if (pl_cnode_str(cfg, "tls_cert", NULL, &cert, err) < 0 ||
+	    pl_cnode_str(cfg, "tls_key", NULL, &key, err) < 0)
+		return -1;
+	if (!cert != !key)
+		return pl_cnode_error(cfg, cert ? "tls_key" : "tls_cert", err,
+				      "tls_cert and tls_key go together");
+	SSL_CTX *ctx = pl_tls_server_ctx(cert, key, pl_service_state_dir(cs->svc), CS_NAME, err);
+	if (!ctx)
+		return -1;
+	if (pl_tls_fingerprint(ctx, fp, sizeof(fp)) == 0)
+		pl_info("TLS certificate %s, SHA-256 %s",
+			cert ? cert : "self-signed (tls-cert.pem in the state dir)", fp);
+	SSL_CTX_free(ctx);
+	(void)pl_fmt(cpath, sizeof(cpath), "%s", cert ? cert : "");
+	(void)pl_fmt(kpath, sizeof(kpath), "%s", key ? key : "");
+	if (!cert && (pl_fmt(cpath, sizeof(cpath), "%s/tls-cert.pem",
+			     pl_service_state_dir(cs->svc)) < 0 ||
+		      pl_fmt(kpath, sizeof(kpath), "%s/tls-key.pem",
+			     pl_service_state_dir(cs->svc)) < 0))
+		return -1;
+	*cert_pem = pl_read_file(cpath, 1u << 20, NULL);
+	*key_pem = pl_read_file(kpath, 1u << 20, NULL);
+	if (!*cert_pem || !*key_pem) {
+		pl_fmt(err->msg, sizeof(err->msg), "cannot read %s or %s: %s", cpath, kpath,
+		       strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the worker pool ---- */
+
+typedef struct {
+	cs_req_t *r;
+	void (*fn)(void *), (*done)(void *);
+	void *arg;
+} run_t;
+
+static void run_work(void *arg)
+{
+	run_t *t = arg;
+	t->fn(t->arg);
+}
+
+static void run_done(void *arg)
+{
+	run_t *t = arg;
+	t->done(t->arg);
+	free(t);
+}
+
+void cs_run(cs_req_t *r, void (*fn)(void *), void (*done)(void *), void *arg)
+{
+	run_t *t = calloc(1, sizeof(*t));
+	if (!t) {
+		cs_reply_error(r, 500, "out of memory");
+		return;
+	}
+	*t = (run_t){ .r = r, .fn = fn, .done = done, .arg = arg };
+	if (pl_work_submit(r->cs->work, run_work, run_done, t) < 0) {
+		free(t);
+		cs_reply_error(r, 503, "busy; try again");
+	}
+}
+
+/* ---- the service ---- */
+
+static int cs_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
+{
+	cs_t *cs = ctx;
+	pl_err_t err = { "" };
+	char *cert = NULL, *key = NULL, msg[256];
+	int rc = 1;
+
+	cs->svc = svc;
+	cs->loop = pl_service_loop(svc);
+	if (cs_settings(cs, cfg, &err) < 0 || load_assets(cs, &err) < 0 ||
+	    load_tls(cs, cfg, &cert, &key, &err) < 0) {
+		pl_err("%s", err.msg);
+		rc = PL_EXIT_CONFIG;
+		goto out;
+	}
+	cs_sessions_init(&cs->sessions, (uint64_t)cs->session_idle_s * 1000,
+			 (uint64_t)cs->session_max_s * 1000, cs->login_max_failures,
+			 (uint64_t)cs->login_lockout_s * 1000);
+	if (pl_dir_open(&cs->dir, cs->directory_path, 0, &err) < 0) {
+		pl_err("directory: %s", err.msg);
+		goto out;
+	}
+	cs->work = pl_work_new(cs->loop, "cs-work", 2, 0);
+	cs->ctl = cs_ctl_new(cs->loop, cs->control_path);
+	if (!cs->work || !cs->ctl) {
+		pl_err("control_socket %s: path too long or out of memory", cs->control_path);
+		goto out;
+	}
+	int fd = pl_service_listen_fd(svc, "main");
+	if (fd < 0 && (fd = pl_listen_tcp(CS_DEFAULT_LISTEN, 64, msg, sizeof(msg))) < 0) {
+		pl_err("listen: %s", msg);
+		goto out;
+	}
+	cs->http = cs_http_start(cs, fd, cert, key, &err);
+	if (!cs->http) {
+		pl_err("%s", err.msg);
+		goto out;
+	}
+	pl_info("serving %zu pages from %s; supervisor at %s", cs->nassets, cs->assets_dir,
+		cs->control_path);
+	rc = 0;
+out:
+	if (key)
+		OPENSSL_cleanse(key, strlen(key));
+	free(cert);
+	free(key);
+	return rc;
+}
+
+static void cs_stop(pl_service_t *svc, void *ctx)
+{
+	cs_t *cs = ctx;
+	(void)svc;
+	/* Answers still in the works resume their connections first: MHD
+	 * must not be stopped with a connection suspended. */
+	pl_work_free(cs->work);
+	cs->work = NULL;
+	cs_ctl_free(cs->ctl);
+	cs->ctl = NULL;
+	cs_http_stop(cs->http);
+	pl_dir_close(cs->dir);
+	for (size_t i = 0; i < cs->nassets; i++)
+		free(cs->assets[i].data);
+	free(cs->assets);
+}
+
+int main(int argc, char **argv)
+{
+	static const pl_service_def_t def = {
+		.name = CS_NAME,
+		.summary = "The administrators' web console: services, logs, held jobs,\n"
+			   "users, printers and badge readers, over HTTPS.",
+		.help = "Configuration (services.plsc-console):\n"
+			"  listen.main          \"127.0.0.1:8443\"\n"
+			"  tls_cert, tls_key    PEM files (default: self-signed, generated)\n"
+			"  session_idle_s       1800    an unused session expires\n"
+			"  session_max_s        43200   a session expires, used or not\n"
+			"  login_max_failures   5       failed logins before a lock-out\n"
+			"  login_lockout_s      300     lock-out (doubles with each failure)\n"
+			"  assets_dir           " PL_PREFIX "/share/plsc/console\n"
+			"  directory            <state_dir>/directory/directory.db\n"
+			"  control_socket       the supervisor's (set by it)\n"
+			"Administrators: plsc admin add NAME. See plsc-console(8).\n",
+		.start = cs_start,
+		.stop = cs_stop,
+	};
+	static cs_t cs; /* large (session tables): not on the stack */
+	return pl_service_main(argc, argv, &def, &cs);
+}
