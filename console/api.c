@@ -583,6 +583,15 @@ static void api_jobs(cs_req_t *r, const char *rest)
 			cs_reply_error(r, 400, "a release needs a \"printer\"");
 			return;
 		}
+		pl_dir_printer_t pr;
+		pl_err_t err;
+		int rc = pl_dir_printer_get(r->cs->dir, printer, &pr, &err);
+		if (rc != 0) {
+			cs_reply_error(r, rc > 0 ? 404 : 500, rc > 0 ? "no printer named %s" : "%s",
+				       rc > 0 ? printer : err.msg);
+			json_decref(j);
+			return;
+		}
 		pl_info("%s: release job %s to %s", r->session->user, id, printer);
 		pl_msg_init(&m, PL_MSG_CTL_RELEASE, 0, 0);
 		pl_msg_add_str(&m, PL_TAG_JOB_ID, id);

@@ -104,6 +104,7 @@ struct cs_req {
 	char ip[64];
 	char *body;
 	size_t len, cap, limit;
+	size_t seen; /* body bytes received, kept or not */
 	int too_large;
 	int suspended;
 	int done; /* an answer is ready */

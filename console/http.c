@@ -23,6 +23,8 @@
 #define HTTP_CONN_LIMIT 128
 #define HTTP_PER_IP_LIMIT 32
 #define HTTP_IDLE_S 30
+/* An over-long body up to this size is read and dropped before the 413. */
+#define HTTP_DRAIN_MAX (8u * 1024u * 1024u)
 #define HTTP_COOKIE "plsc_session"
 /* Modern TLS only: 1.2 and 1.3. */
 #define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
@@ -248,6 +250,7 @@ static void req_init(http_req_t *hr, cs_http_t *h, struct MHD_Connection *conn,
 
 static void req_body(cs_req_t *r, const char *data, size_t n)
 {
+	r->seen += n;
 	if (r->too_large)
 		return;
 	if (n > r->limit - r->len) {
@@ -293,19 +296,30 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 			cs_reply_error(&hr->r, 414, "URL too long");
 			return send_answer(hr);
 		}
-		/* A body announced too large is refused before it is read. */
+		/* A body announced too large is not kept: a moderately large
+		 * one is read and dropped so the client gets its 413 rather
+		 * than a reset mid-upload; a huge one is refused at once. */
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > hr->r.limit) {
+		unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
+		if (announced > HTTP_DRAIN_MAX) {
 			cs_reply_error(&hr->r, 413, "request body too large (limit %zu bytes)",
 				       hr->r.limit);
 			return send_answer(hr);
 		}
+		if (announced > hr->r.limit)
+			hr->r.too_large = 1;
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
 		req_body(&hr->r, upload_data, *upload_data_size);
 		*upload_data_size = 0;
+		/* Chunked and endless: stop reading, answer, close. */
+		if (hr->r.seen > HTTP_DRAIN_MAX) {
+			cs_reply_error(&hr->r, 413, "request body too large (limit %zu bytes)",
+				       hr->r.limit);
+			return send_answer(hr);
+		}
 		return MHD_YES;
 	}
 	if (!hr->dispatched) {

@@ -37,10 +37,10 @@ static int cs_settings(cs_t *cs, const pl_cnode_t *cfg, pl_err_t *err)
 	snprintf(def, sizeof(def), "%s/../directory/directory.db",
 		 pl_service_state_dir(cs->svc));
 	if (pl_cnode_check_keys(cfg, cs_keys, err) < 0 ||
-	    pl_cnode_int(cfg, "session_idle_s", 60, 86400, 1800, &idle, err) < 0 ||
-	    pl_cnode_int(cfg, "session_max_s", 300, 604800, 43200, &max, err) < 0 ||
+	    pl_cnode_int(cfg, "session_idle_s", 5, 86400, 1800, &idle, err) < 0 ||
+	    pl_cnode_int(cfg, "session_max_s", 10, 604800, 43200, &max, err) < 0 ||
 	    pl_cnode_int(cfg, "login_max_failures", 1, 100, 5, &fails, err) < 0 ||
-	    pl_cnode_int(cfg, "login_lockout_s", 10, 86400, 300, &lock, err) < 0 ||
+	    pl_cnode_int(cfg, "login_lockout_s", 1, 86400, 300, &lock, err) < 0 ||
 	    pl_cnode_str(cfg, "directory", def, &dirpath, err) < 0 ||
 	    pl_cnode_str(cfg, "assets_dir", PL_PREFIX "/share/plsc/console", &assets, err) < 0 ||
 	    pl_cnode_str(cfg, "control_socket", env_ctl ? env_ctl : "/run/plsc/plsc.sock",

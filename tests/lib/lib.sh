@@ -238,3 +238,49 @@ XML
 	done
 	return 1
 }
+
+# ---- the web console (plsc-console) ----
+CS=plsc-console
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# console_config [CONSOLE_EXTRA_JSON]: the held-jobs service, a test
+# service "Toggle" and the console, each on a free port. Sets OP_PORT,
+# CS_PORT and CS_URL.
+console_config() {
+	OP_PORT=$(free_port)
+	CS_PORT=$(free_port)
+	CS_URL="https://127.0.0.1:$CS_PORT"
+	t_config '{}' "$(jq -n --arg op "$BIN/$OP" --arg opl "127.0.0.1:$OP_PORT" \
+		--arg cs "$BIN/$CS" --arg csl "127.0.0.1:$CS_PORT" --arg www "$TOP/console/www" \
+		--arg ts "$TESTSVC" --argjson extra "${1:-{\}}" '{
+		"PrinterLogicServiceOfflinePrint": {path: $op, listen: {main: $opl},
+			client_timeout_s: 2, print_timeout_s: 5, print_connect_timeout_s: 2},
+		"Toggle": {path: $ts},
+		"plsc-console": ({path: $cs, listen: {main: $csl}, assets_dir: $www} + $extra)}')"
+}
+
+# admin_add NAME PASSWORD
+admin_add() { printf '%s\n' "$2" | plsc admin add "$1" >/dev/null; }
+
+# api METHOD PATH [BODY [CONTENT_TYPE]]: one request to the console with
+# the cookie jar $T/jar and, when set, the CSRF token $CSRF. Sets
+# API_STATUS, API_BODY and API_HEADERS.
+api() {
+	local method=$1 path=$2 body=${3-} ctype=${4:-application/json}
+	local args=(-sk --path-as-is -o "$T/api.out" -D "$T/api.hdr" -w '%{http_code}'
+		-b "$T/jar" -c "$T/jar" -X "$method" --max-time 30)
+	[ -n "${CSRF:-}" ] && args+=(-H "X-CSRF-Token: $CSRF")
+	if [ -n "$body" ]; then
+		args+=(-H "Content-Type: $ctype" --data-binary "$body")
+	fi
+	API_STATUS=$(curl "${args[@]}" "$CS_URL$path")
+	API_BODY=$(cat "$T/api.out" 2>/dev/null)
+	API_HEADERS=$(cat "$T/api.hdr" 2>/dev/null)
+}
+
+# console_login NAME PASSWORD: log in, set CSRF.
+console_login() {
+	CSRF=
+	api POST /api/v1/login "$(jq -n --arg u "$1" --arg p "$2" '{username: $u, password: $p}')"
+	CSRF=$(printf '%s' "$API_BODY" | jq -r '.csrf_token // empty')
+}

@@ -236,7 +236,8 @@ int main(int argc, char **argv)
 		.summary = "Test service for the supervisor's integration tests.",
 		.help = "Config keys: mode, crash_after_ms, flood_lines, flood_line_len,\n"
 			"stop_delay_ms, ignore_shutdown, peer, echo_ms.\n",
-		.caps = PL_CAP_HOLDS_JOBS,
+		/* No PL_CAP_HOLDS_JOBS: it answers no JOBS_QUERY, and a job
+		 * operation would wait out its deadline for it. */
 		.start = ts_start,
 		.reconfig = ts_reconfig,
 		.shutdown = ts_shutdown,

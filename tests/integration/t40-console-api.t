@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# The web console's JSON API over HTTPS with curl: login and the gate
+# (cookie flags, CSRF, lock-out, expiry), services switched off and on as
+# plsc status sees them, logs with live follow, printers, users (badges,
+# PINs, CSV import), readers, held jobs released and deleted, the job
+# history, bad input refused with nothing changed, and kill -9 of the
+# console leaving every other service alone.
+. "$(dirname "$0")/../lib/lib.sh"
+t_setup
+plan 88
+
+PW='correct horse battery'
+rec_start P1
+console_config '{"session_idle_s": 5, "login_max_failures": 3, "login_lockout_s": 2}'
+sup_start
+wait_until 15 state_is "$CS" running && wait_until 15 state_is "$OP" running &&
+	wait_until 15 state_is Toggle running
+ok $? "the console, the held-jobs service and a test service run"
+admin_add alice "$PW"
+ok $? "plsc admin add"
+
+# ---- the gate ----
+api GET /api/v1/services
+is "$API_STATUS" 401 "no session: 401"
+like "$API_BODY" '"error": ?"not logged in"' "with a clear message"
+api POST /api/v1/login '{"username": "alice", "password": "wrong password!"}'
+is "$API_STATUS" 401 "a wrong password: 401"
+like "$API_BODY" "wrong user name or password" "says so, without telling which"
+api POST /api/v1/login 'username=alice&password=x' application/x-www-form-urlencoded
+is "$API_STATUS" 415 "a form-encoded login (what a cross-site form sends): 415"
+api POST /api/v1/login '{"username": "alice", "password": '
+is "$API_STATUS" 400 "malformed JSON: 400"
+like "$API_BODY" "malformed JSON at line 1" "with the line and column"
+console_login alice "$PW"
+is "$API_STATUS" 200 "the right password: 200"
+like "$CSRF" '^[0-9a-f]{64}$' "a CSRF token comes with it"
+cookie=$(printf '%s' "$API_HEADERS" | tr -d '\r' | grep -i '^set-cookie:')
+like "$cookie" 'plsc_session=[0-9a-f]{64}; Path=/; Secure; HttpOnly; SameSite=Strict' \
+	"the session cookie is Secure, HttpOnly, SameSite=Strict"
+like "$(printf '%s' "$API_HEADERS" | tr -d '\r' | grep -i '^content-security-policy:')" \
+	"default-src 'self'" "API answers carry a CSP"
+api GET /api/v1/session
+is "$(jq -r .user <<<"$API_BODY")" alice "GET /session names the user"
+
+# ---- services ----
+api GET /api/v1/services
+is "$API_STATUS" 200 "GET /services"
+is "$(jq -r '.services[] | select(.name == "Toggle") | .state' <<<"$API_BODY")" running \
+	"it lists the test service, running"
+is "$(jq '.services | length' <<<"$API_BODY")" 3 "and all three services"
+saved=$CSRF
+CSRF=
+api POST /api/v1/services/Toggle/disable
+is "$API_STATUS" 403 "a change without the CSRF token: 403"
+is "$(field Toggle enabled)" true "and nothing changed"
+CSRF=wrong$saved
+api POST /api/v1/services/Toggle/disable
+is "$API_STATUS" 403 "a wrong CSRF token: 403"
+CSRF=$saved
+api POST /api/v1/services/Toggle/disable
+is "$API_STATUS" 200 "disable with the token: 200"
+is "$(field Toggle enabled)" false "plsc status shows it disabled at once"
+wait_until 5 state_is Toggle disabled
+ok $? "and stopped"
+jq -e '.Toggle == false' "$T/lib/supervisor/services.json" >/dev/null
+ok $? "the toggle is persisted like a CLI toggle"
+api POST /api/v1/services/Toggle/restart
+is "$API_STATUS" 409 "restarting a disabled service: 409"
+api POST /api/v1/services/Toggle/enable
+is "$API_STATUS" 200 "enable: 200"
+wait_until 5 state_is Toggle running
+ok $? "plsc status shows it running again"
+api POST /api/v1/services/NoSuch/enable
+is "$API_STATUS" 404 "an unknown service: 404"
+
+# ---- logs ----
+api GET "/api/v1/logs/Toggle?lines=3"
+is "$API_STATUS" 200 "GET /logs/Toggle"
+like "$(jq -r .text <<<"$API_BODY")" "Toggle" "holds the service's log lines"
+file=$(jq -r .file <<<"$API_BODY")
+off=$(jq -r .offset <<<"$API_BODY")
+api GET "/api/v1/logs/Toggle?file=$file&offset=$off"
+is "$(jq -r .text <<<"$API_BODY")" "" "following: nothing new yet"
+plsc restart Toggle >/dev/null
+wait_until 5 state_is Toggle running
+api GET "/api/v1/logs/Toggle?file=$file&offset=$off"
+like "$(jq -r .text <<<"$API_BODY")" "ready" "following: the new lines after a restart"
+api GET "/api/v1/logs/plsc-supervisor?lines=2"
+is "$API_STATUS" 200 "the supervisor's log too"
+api GET "/api/v1/logs/..%2f..%2fetc%2fpasswd"
+is "$API_STATUS" 404 "a log name with a path in it: 404"
+api GET "/api/v1/logs/Toggle?lines=lots"
+is "$API_STATUS" 400 "lines=lots: 400"
+
+# ---- printers ----
+api POST /api/v1/printers "{\"name\": \"P1\", \"uri\": \"socket://127.0.0.1:$REC_PORT_P1\", \"location\": \"hall\"}"
+is "$API_STATUS" 201 "add a printer: 201"
+api POST /api/v1/printers "{\"name\": \"P1\", \"uri\": \"socket://127.0.0.1:$REC_PORT_P1\"}"
+is "$API_STATUS" 409 "the same name again: 409"
+api POST /api/v1/printers '{"name": "Bad", "uri": "ftp://x"}'
+is "$API_STATUS" 400 "a URI that is not a printer's: 400"
+like "$(plsc printers list)" "P1 +socket://127.0.0.1:$REC_PORT_P1" "plsc printers list shows the printer"
+is "$(plsc printers list --json | jq '.printers | length')" 1 "and only that one"
+
+# ---- users ----
+api POST /api/v1/users '{"username": "bob", "display_name": "Bob", "emails": ["bob@example.com"], "badges": ["0xB1"], "pin": "4321"}'
+is "$API_STATUS" 201 "add a user with a badge and a PIN: 201"
+api GET /api/v1/users
+is "$(jq -r '.users[] | select(.username == "bob") | "\(.has_pin) \(.badges[0])"' <<<"$API_BODY")" \
+	"true $(plsc users list --json | jq -r '.users[0].badges[0]')" "listed with the PIN set and the badge as plsc stores it"
+api PUT /api/v1/users/bob '{"display_name": "Bob Builder", "emails": [], "badges": ["177"]}'
+is "$API_STATUS" 200 "edit the user: 200"
+is "$(plsc users list --json | jq -r '.users[0] | "\(.display_name) \(.has_pin) \(.badges[0])"')" \
+	"Bob Builder true $(plsc users list --json | jq -r '.users[0].badges[0]')" "the edit keeps the PIN"
+api POST /api/v1/users/bob/pin '{"pin": ""}'
+is "$(plsc users list --json | jq -r '.users[0].has_pin')" false "a PIN reset to empty clears it"
+api POST /api/v1/users '{"username": "eve", "badges": ["not a badge!"]}'
+is "$API_STATUS" 400 "a bad badge ID: 400"
+is "$(plsc users list --json | jq '.users | length')" 1 "and no user was added"
+api POST /api/v1/users '{"username": "bob"}'
+is "$API_STATUS" 409 "an existing user name: 409"
+printf 'username,display name,email,badges,pin\ncarol,Carol,c@example.com,0xC1,\n"dave, jr",Dave,,,\nerin,Erin,,0xE1 0xE1x,\n' > "$T/users.csv"
+api POST /api/v1/users/import "$(cat "$T/users.csv")" text/csv
+is "$API_STATUS" 200 "CSV import: 200"
+is "$(jq -c '[.imported, [.errors[].line]]' <<<"$API_BODY")" "[1,[3,4]]" \
+	"good lines imported, bad lines reported by number"
+api POST /api/v1/users/import "$(cat "$T/users.csv")" application/json
+is "$API_STATUS" 415 "an import that is not text/csv: 415"
+api DELETE /api/v1/users/bob
+is "$API_STATUS" 200 "delete a user: 200"
+api DELETE /api/v1/users/bob
+is "$API_STATUS" 404 "again: 404"
+
+# ---- readers ----
+api POST /api/v1/readers '{"name": "R1", "address": "127.0.0.9", "printer": "P1", "preset": "rfideas-e241", "mode": "all"}'
+is "$API_STATUS" 201 "add a badge reader: 201"
+is "$(plsc readers list --json | jq -r '.readers[0] | "\(.name) \(.printer) \(.mode)"')" "R1 P1 all" \
+	"plsc readers list shows it"
+api POST /api/v1/readers '{"name": "R2", "address": "127.0.0.9", "printer": "P1", "preset": "no-such-reader"}'
+is "$API_STATUS" 400 "an unknown preset: 400"
+api DELETE /api/v1/readers/R1
+is "$(plsc readers list --json | jq '.readers | length')" 0 "delete a reader"
+
+# ---- held jobs and the history ----
+token_for ws1
+head -c 5000 /dev/urandom > "$T/doc"
+id=$(submit ws1 carol "$T/doc" --title "Quarterly report")
+api GET /api/v1/jobs
+is "$(jq -r '.jobs[0] | "\(.id) \(.user) \(.title) \(.size)"' <<<"$API_BODY")" \
+	"$id carol Quarterly report 5000" "GET /jobs lists the held job"
+api POST "/api/v1/jobs/$id/release" '{"printer": "NoSuchPrinter"}'
+is "$API_STATUS" 404 "release to an unknown printer: 404"
+api POST "/api/v1/jobs/$id/release" '{"printer": "P1"}'
+is "$API_STATUS" 200 "release to P1: 200"
+like "$(jq -r .message <<<"$API_BODY")" "released 1 job to P1" "with the supervisor's message"
+cmp -s "$T/doc" "$T/rec-P1/job-1.bin"
+ok $? "the recording printer has exactly the job's bytes"
+api GET /api/v1/jobs
+is "$(jq '.jobs | length' <<<"$API_BODY")" 0 "and it is held no longer"
+id2=$(submit ws1 carol "$T/doc")
+api DELETE "/api/v1/jobs/$id2"
+is "$API_STATUS" 200 "delete a held job: 200"
+is "$(plsc jobs --json | jq '.jobs | length')" 0 "plsc jobs agrees"
+api DELETE "/api/v1/jobs/$id2"
+is "$API_STATUS" 404 "again: 404"
+api POST "/api/v1/jobs/$id/release" '{"printer": "P1"}'
+is "$API_STATUS" 404 "releasing a printed job: 404"
+api GET "/api/v1/history?limit=10"
+is "$(jq -r '[.events[] | .event] | join(",")' <<<"$API_BODY")" "deleted,held,printed,held" \
+	"the history, newest first"
+is "$(jq -r '[.events[] | select(.event == "printed")][0] | "\(.user) \(.printer)"' <<<"$API_BODY")" \
+	"carol P1" "with who and where"
+
+# ---- bad input ----
+api POST /api/v1/printers "{\"name\": \"Big\", \"uri\": \"socket://127.0.0.1:9\", \"location\": \"$(head -c 70000 /dev/zero | tr '\0' x)\"}"
+is "$API_STATUS" 413 "a body over 64 KiB: 413"
+api POST /api/v1/printers '{"name": "Broken", "uri": '
+is "$API_STATUS" 400 "malformed JSON: 400"
+api POST /api/v1/printers '["not", "an", "object"]'
+is "$API_STATUS" 400 "a JSON array instead of an object: 400"
+is "$(plsc printers list --json | jq '.printers | length')" 1 "no printer was added by any of them"
+api GET /static/../../../etc/passwd
+is "$API_STATUS" 404 "a path outside the pages (..): 404"
+api GET /static/%2e%2e%2fcs.h
+is "$API_STATUS" 404 "an encoded one: 404"
+api GET /static/app.js
+is "$API_STATUS" 200 "the pages themselves are served"
+api GET /api/v1/nothing-here
+is "$API_STATUS" 404 "an unknown API path: 404"
+
+# ---- session expiry (session_idle_s 5) ----
+sleep 6
+api GET /api/v1/services
+is "$API_STATUS" 401 "a session idle past session_idle_s: 401"
+like "$API_BODY" "session has expired" "saying it expired"
+
+# ---- logout ----
+console_login alice "$PW"
+api POST /api/v1/logout
+is "$API_STATUS" 200 "logout"
+api GET /api/v1/session
+is "$API_STATUS" 401 "the session is gone"
+
+# ---- kill -9 of the console ----
+console_login alice "$PW"
+cs_pid=$(field "$CS" pid)
+op_pid=$(field "$OP" pid)
+tg_pid=$(field Toggle pid)
+kill -9 "$cs_pid"
+wait_until 10 running_with_new_pid "$CS" "$cs_pid"
+ok $? "kill -9 of the console: restarted"
+is "$(field "$OP" pid) $(field Toggle pid)" "$op_pid $tg_pid" "every other service untouched"
+api GET /api/v1/session
+is "$API_STATUS" 401 "sessions end with the console (held in memory only)"
+
+# ---- lock-out (login_max_failures 3, login_lockout_s 2); last, as it
+# locks out this address ----
+for _ in 1 2 3; do
+	api POST /api/v1/login '{"username": "alice", "password": "not the password"}'
+done
+api POST /api/v1/login "$(jq -n --arg p "$PW" '{username: "alice", password: $p}')"
+is "$API_STATUS" 429 "after 3 failures even the right password gets 429"
+like "$(printf '%s' "$API_HEADERS" | tr -d '\r' | grep -i '^retry-after:')" "[Rr]etry-[Aa]fter: [0-9]+" \
+	"with Retry-After"
+sleep 2.5
+console_login alice "$PW"
+is "$API_STATUS" 200 "after the lock-out the right password works again"
+like "$(log_of "$CS")" "failed login for 'alice' from 127.0.0.1" "failed logins are logged"
