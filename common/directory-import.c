@@ -1,178 +1,40 @@
 /* CSV import of users into the directory, shared by `plsc users import`
- * and the web console's POST /api/v1/users/import. One user a line:
- * username, display name, email, badge IDs, PIN (see pl_directory.h).
- * The text is parsed in memory, one line at a time into a bounded stack
- * buffer; each line is stored on its own with pl_dir_user_put, so a bad
- * line costs only itself. */
+ * and the web console's POST /api/v1/users/import: each record that
+ * directory-csv.c parses is stored on its own with pl_dir_user_put, so a
+ * bad line costs only itself. */
 #include "directory-private.h"
 
-#include <ctype.h>
-#include <stdio.h>
-#include <string.h>
-#include <strings.h>
-
-#include "pl_badge.h"
 #include "pl_util.h"
 
-#define LINE_MAX_BYTES 4095 /* without the line end */
-#define FIELDS 5
-#define BADGE_SEPARATORS " ;|"
-#define HEADER_WORD "username"
-#define MSG_MAX 600
+typedef struct {
+	pl_dir_t *d;
+	pl_dir_import_err_fn on_error;
+	void *arg;
+	long good, bad;
+} import_t;
 
-static const char utf8_bom[] = "\xef\xbb\xbf";
-
-/* Split one CSV record (RFC 4180 quoting, no embedded newlines) into at
- * most nf fields, in place. Returns the field count or -1. */
-static int csv_split(char *line, char **f, int nf)
+static int import_one(void *arg, long line, pl_dir_user_t *u, const char *pin,
+		      const char *bad)
 {
-	int n = 0;
-	char *p = line, *o;
-	while (n < nf) {
-		f[n++] = o = p;
-		if (*p == '"') {
-			p++;
-			for (;;) {
-				if (*p == '\0')
-					return -1; /* unterminated quote */
-				if (*p == '"' && p[1] == '"') {
-					*o++ = '"';
-					p += 2;
-				} else if (*p == '"') {
-					p++;
-					break;
-				} else {
-					*o++ = *p++;
-				}
-			}
-			if (*p != ',' && *p != '\0')
-				return -1;
-		} else {
-			while (*p && *p != ',')
-				*o++ = *p++;
-		}
-		int more = *p == ',';
-		if (*p)
-			p++;
-		*o = '\0';
-		if (!more)
-			return n;
-	}
-	return -1; /* too many fields */
-}
-
-static char *trim(char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	size_t n = strlen(s);
-	while (n && isspace((unsigned char)s[n - 1]))
-		s[--n] = '\0';
-	return s;
-}
-
-static int add_badge(pl_dir_user_t *u, const char *text, char *msg, size_t msz)
-{
+	import_t *im = arg;
 	pl_err_t err;
-	if (u->nbadges >= PL_DIR_MAX_BADGES) {
-		(void)pl_fmt(msg, msz, "at most %d badges a user", PL_DIR_MAX_BADGES);
+	if (!bad && pl_dir_user_put(im->d, u, pin, 1, &err) < 0)
+		bad = err.msg;
+	if (bad) {
+		im->bad++;
+		if (im->on_error)
+			im->on_error(im->arg, line, bad);
 		return -1;
 	}
-	if (pl_badge_normalize(text, u->badges[u->nbadges], &err) < 0) {
-		(void)pl_fmt(msg, msz, "badge '%s': %s", text, err.msg);
-		return -1;
-	}
-	u->nbadges++;
+	im->good++;
 	return 0;
-}
-
-/* One record (trimmed, not a comment or header) into the directory. 0, or
- * -1 with msg set. */
-static int import_record(pl_dir_t *d, char *line, char *msg, size_t msz)
-{
-	char *f[FIELDS] = { 0 };
-	pl_dir_user_t u;
-	pl_err_t err;
-	int n = csv_split(line, f, FIELDS);
-	if (n < 1 || !trim(f[0])[0]) {
-		(void)pl_fmt(msg, msz, "%s",
-			     n < 0 ? "malformed CSV (quotes or too many columns)"
-				   : "no username");
-		return -1;
-	}
-	memset(&u, 0, sizeof(u));
-	pl_strlcpy(u.source, "local", sizeof(u.source));
-	/* A field too long for the struct is an error, not cut short: a
-	 * truncated name would be another user. Messages as user_put's. */
-	if (pl_strlcpy(u.username, trim(f[0]), sizeof(u.username)) >=
-	    sizeof(u.username)) {
-		(void)pl_fmt(msg, msz, "invalid user name");
-		return -1;
-	}
-	if (n > 1 && pl_strlcpy(u.display_name, trim(f[1]),
-				sizeof(u.display_name)) >= sizeof(u.display_name)) {
-		(void)pl_fmt(msg, msz, "user %s: invalid display name "
-			     "(printable, at most %zu bytes)",
-			     u.username, sizeof(u.display_name) - 1);
-		return -1;
-	}
-	if (n > 2 && trim(f[2])[0] &&
-	    pl_strlcpy(u.emails[u.nemails++], trim(f[2]), sizeof(u.emails[0])) >=
-		    sizeof(u.emails[0])) {
-		(void)pl_fmt(msg, msz, "user %s: invalid email address "
-			     "(needs an @, at most %zu bytes)",
-			     u.username, sizeof(u.emails[0]) - 1);
-		return -1;
-	}
-	if (n > 3) {
-		char *save = NULL;
-		for (char *b = strtok_r(f[3], BADGE_SEPARATORS, &save); b;
-		     b = strtok_r(NULL, BADGE_SEPARATORS, &save))
-			if (add_badge(&u, b, msg, msz) < 0)
-				return -1;
-	}
-	/* An empty PIN column keeps the user's PIN. */
-	const char *pin = (n > 4 && trim(f[4])[0]) ? trim(f[4]) : NULL;
-	if (pl_dir_user_put(d, &u, pin, 1, &err) < 0) {
-		(void)pl_fmt(msg, msz, "%s", err.msg);
-		return -1;
-	}
-	return 0;
-}
-
-/* One line (without its line end): 1 imported, 0 skipped (blank, comment,
- * header), -1 bad (msg set). */
-static int import_line(pl_dir_t *d, const char *s, size_t n, long lineno,
-		       char *msg, size_t msz)
-{
-	char buf[LINE_MAX_BYTES + 1];
-	if (n > LINE_MAX_BYTES) {
-		(void)pl_fmt(msg, msz, "line too long; skipped");
-		return -1;
-	}
-	if (memchr(s, '\0', n)) {
-		(void)pl_fmt(msg, msz, "a NUL byte in the line");
-		return -1;
-	}
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	char *t = trim(buf);
-	if (!t[0] || t[0] == '#')
-		return 0;
-	/* A header, its first field maybe quoted. */
-	if (lineno == 1 &&
-	    strncasecmp(t + (t[0] == '"'), HEADER_WORD, strlen(HEADER_WORD)) == 0)
-		return 0;
-	return import_record(d, t, msg, msz) < 0 ? -1 : 1;
 }
 
 int pl_dir_user_import_csv(pl_dir_t *d, const char *text, size_t len,
 			   pl_dir_import_err_fn on_error, void *arg,
 			   long *imported, long *failed)
 {
-	char msg[MSG_MAX];
-	long lineno = 0, good = 0, bad = 0;
-	size_t pos = 0;
+	import_t im = { .d = d, .on_error = on_error, .arg = arg };
 	if (imported)
 		*imported = 0;
 	if (failed)
@@ -182,30 +44,10 @@ int pl_dir_user_import_csv(pl_dir_t *d, const char *text, size_t len,
 			on_error(arg, 0, "import: no directory or no text");
 		return -1;
 	}
-	/* Excel's "CSV UTF-8" starts the file with a byte-order mark. */
-	if (len >= sizeof(utf8_bom) - 1 &&
-	    memcmp(text, utf8_bom, sizeof(utf8_bom) - 1) == 0)
-		pos = sizeof(utf8_bom) - 1;
-	while (pos < len) {
-		const char *s = text + pos;
-		const char *nl = memchr(s, '\n', len - pos);
-		size_t n = nl ? (size_t)(nl - s) : len - pos;
-		pos += n + (nl != NULL);
-		lineno++;
-		if (n && s[n - 1] == '\r')
-			n--; /* CR LF */
-		int rc = import_line(d, s, n, lineno, msg, sizeof(msg));
-		if (rc > 0) {
-			good++;
-		} else if (rc < 0) {
-			bad++;
-			if (on_error)
-				on_error(arg, lineno, msg);
-		}
-	}
+	pl_dir_users_csv_parse(text, len, import_one, &im);
 	if (imported)
-		*imported = good;
+		*imported = im.good;
 	if (failed)
-		*failed = bad;
+		*failed = im.bad;
 	return 0;
 }

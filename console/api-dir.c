@@ -119,7 +119,7 @@ static void dw_done(void *arg)
 			cs_reply_error(r, 400, "%s", w->err.msg);
 			return;
 		}
-		pl_info("%s imported %ld users (%ld lines with errors)", r->session->user,
+		pl_info("%s imported %ld users (%ld lines with errors)", r->user,
 			w->imported, w->failed);
 		cs_reply(r, 200, json_pack("{s:I,s:O}", "imported", (json_int_t)w->imported,
 					   "errors", w->errors));
@@ -130,7 +130,7 @@ static void dw_done(void *arg)
 		return;
 	}
 	(void)pl_fmt(msg, sizeof(msg), what_done(w->kind), w->name);
-	pl_info("%s: %s", r->session->user, msg);
+	pl_info("%s: %s", r->user, msg);
 	int created = w->kind == DW_USER_ADD || w->kind == DW_PRINTER_ADD ||
 		      w->kind == DW_READER_ADD;
 	cs_reply(r, created ? 201 : 200, json_pack("{s:s}", "message", msg));

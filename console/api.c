@@ -327,7 +327,7 @@ static void api_services(cs_req_t *r, const char *rest)
 		cs_reply_error(r, 405, "use POST");
 		return;
 	}
-	pl_info("%s: %s %s", r->session->user, slash + 1, name);
+	pl_info("%s: %s %s", r->user, slash + 1, name);
 	pl_msg_init(&m, type, 0, 0);
 	pl_msg_add_str(&m, PL_TAG_NAME, name);
 	ask(r, &m, API_CTL_MS, message_done);
@@ -567,7 +567,7 @@ static void api_jobs(cs_req_t *r, const char *rest)
 		return;
 	}
 	if (!slash && strcmp(r->method, "DELETE") == 0) {
-		pl_info("%s: delete job %s", r->session->user, id);
+		pl_info("%s: delete job %s", r->user, id);
 		pl_msg_init(&m, PL_MSG_CTL_DELETE, 0, 0);
 		pl_msg_add_str(&m, PL_TAG_JOB_ID, id);
 		ask(r, &m, API_RELEASE_MS, message_done);
@@ -592,7 +592,7 @@ static void api_jobs(cs_req_t *r, const char *rest)
 			json_decref(j);
 			return;
 		}
-		pl_info("%s: release job %s to %s", r->session->user, id, printer);
+		pl_info("%s: release job %s to %s", r->user, id, printer);
 		pl_msg_init(&m, PL_MSG_CTL_RELEASE, 0, 0);
 		pl_msg_add_str(&m, PL_TAG_JOB_ID, id);
 		pl_msg_add_str(&m, PL_TAG_PRINTER, printer);
@@ -617,14 +617,15 @@ static int api_gate(cs_req_t *r)
 						   : "not logged in");
 		return -1;
 	}
+	pl_strlcpy(r->user, r->session->user, sizeof(r->user));
 	/* An administrator deleted meanwhile is logged out everywhere. */
 	pl_err_t err;
-	int exists = pl_dir_admin_exists(cs->dir, r->session->user, &err);
+	int exists = pl_dir_admin_exists(cs->dir, r->user, &err);
 	if (exists <= 0) {
 		if (exists == 0) {
 			pl_notice("%s is no longer an administrator; sessions ended",
-				  r->session->user);
-			cs_session_end_user(&cs->sessions, r->session->user);
+				  r->user);
+			cs_session_end_user(&cs->sessions, r->user);
 		}
 		r->session = NULL;
 		cs_reply_error(r, 401, exists == 0 ? "not logged in"

@@ -115,7 +115,10 @@ struct cs_req {
 	size_t raw_len;
 	char set_cookie[256];
 	char retry_after[16];
-	cs_session_t *session; /* checked for /api/v1 (may be NULL) */
+	/* Checked for /api/v1; valid only until the handler returns (the
+	 * session table moves entries): later, use user. */
+	cs_session_t *session;
+	char user[128];
 	/* a deferred answer's own state */
 	void *work;
 	void (*work_free)(void *);
