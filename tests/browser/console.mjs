@@ -1,0 +1,432 @@
+// Real-browser test of plsc-console's pages: Debian's chromium driven by
+// playwright-core (never a downloaded browser). Run by
+// tests/integration/t41-console-browser.t, which starts the supervisor, the
+// console, a recording printer and a held job, and passes everything in the
+// environment:
+//   CS_URL            the console, https://127.0.0.1:PORT
+//   CS_ADMIN, CS_PASSWORD   an administrator
+//   SHOT_DIR          where the screenshots go (01-login.png, ...)
+//   JOB_ID, JOB_USER, JOB_FILE   the held job, its owner, the file submitted
+//   JOB_PRINTER, JOB_PRINTER_URI, REC_DIR   the printer to release to, its
+//                     URI, and the recording printer's directory
+//   TOGGLE            the service to switch off and on
+//   DIR_USER          a user in the directory (the Users page)
+//   PLSC, PLSC_CONF   `$PLSC -c $PLSC_CONF status --json` is the supervisor's
+//                     own view, checked after each switch
+//   CHROMIUM          the browser (default /usr/bin/chromium)
+//   TAP_START         the number of the first result (default 1)
+//   TIMEOUT_SCALE     multiplies every timeout (sanitizer builds are slower)
+// Prints TAP results ("ok N - ...") without a plan (the wrapper prints it;
+// `node console.mjs --count` prints how many results there are). Exits 1 if
+// any check failed. Every wait is bounded.
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const env = process.env;
+const SCALE = Math.max(1, Number(env.TIMEOUT_SCALE) || 1);
+const SHORT = 5000 * SCALE;   // a page reacting to a click, a switch in plsc status
+// Job listings and releases go through the supervisor to every job-holding
+// service, which it waits up to 5 s for at each step, so they get more.
+const JOBS = 20000 * SCALE;
+
+/* ---------- checks: a fixed list, so the count is known up front ---------- */
+
+const checks = [];
+// check(description, fn, critical): a critical failure means the page is
+// unusable; the checks after it are reported as failed without running.
+function check(desc, fn, critical = false) {
+  checks.push({ desc, fn, critical });
+}
+
+let n = Number(env.TAP_START) || 1;
+let failed = 0;
+const diag = (msg) => {
+  for (const line of String(msg).split('\n')) console.log(`# ${line}`);
+};
+
+/* ---------- helpers ---------- */
+
+function need(name) {
+  const v = env[name];
+  if (v === undefined || v === '') throw new Error(`environment variable ${name} is not set`);
+  return v;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function plscStatus() {
+  return new Promise((resolve, reject) => {
+    execFile(need('PLSC'), ['-c', need('PLSC_CONF'), 'status', '--json'],
+      { timeout: SHORT, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+        if (err) reject(new Error(`plsc status --json failed: ${err.message} ${stderr}`));
+        else {
+          try { resolve(JSON.parse(stdout)); } catch (e) { reject(new Error(`plsc status --json: ${e.message}`)); }
+        }
+      });
+  });
+}
+
+async function plscService(name) {
+  const st = await plscStatus();
+  return (st.services || []).find((s) => s.name === name) || null;
+}
+
+// Polls pred(service as plsc status shows it) until true or `ms` pass.
+async function waitPlsc(name, pred, ms, what) {
+  const end = Date.now() + ms;
+  let last = null;
+  for (;;) {
+    last = await plscService(name);
+    if (last && pred(last)) return last;
+    if (Date.now() > end) {
+      throw new Error(`plsc status: ${name} is not ${what} after ${ms} ms; last seen ` +
+        JSON.stringify(last && { enabled: last.enabled, state: last.state, pid: last.pid }));
+    }
+    await sleep(100);
+  }
+}
+
+async function waitFor(pred, ms, what) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await pred();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`${what} (waited ${ms} ms)`);
+    await sleep(100);
+  }
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+/* ---------- the browser session ---------- */
+
+let browser = null;
+let page = null;
+const pageErrors = [];
+const dialogs = [];
+let shotN = 0;
+
+async function shot(name) {
+  shotN++;
+  const file = join(need('SHOT_DIR'), `${String(shotN).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true, timeout: SHORT });
+}
+
+const row = (table, attr, key) => page.locator(`table#${table} tbody tr[data-${attr}="${key}"]`);
+const svcRow = (name) => row('services-table', 'service', name);
+
+async function visible(sel) {
+  return page.locator(sel).isVisible();
+}
+
+async function flashNow() {
+  const f = page.locator('#flash');
+  if (!(await f.isVisible())) return null;
+  return { text: ((await f.textContent()) || '').trim(), error: await f.evaluate((e) => e.classList.contains('error')) };
+}
+
+// Runs action (a click), then waits for #flash to show a new message; fails
+// on an error message or one not matching `re`.
+async function clickForFlash(action, re, ms) {
+  const prev = await flashNow();
+  await action();
+  const f = await waitFor(async () => {
+    const now = await flashNow();
+    return now && (!prev || now.text !== prev.text || now.error !== prev.error) ? now : null;
+  }, ms, `#flash shows no new message (it still says '${prev ? prev.text : ''}')`);
+  assert(!f.error, `#flash shows an error: ${f.text}`);
+  assert(re.test(f.text), `#flash says '${f.text}', expected ${re}`);
+  return f.text;
+}
+
+async function gotoPage(name) {
+  await page.locator(`a[data-page="${name}"]`).click({ timeout: SHORT });
+  await page.locator(`#page-${name}`).waitFor({ state: 'visible', timeout: SHORT });
+}
+
+// Waits until the Toggle row shows state `st` and enabled `en` ("yes"/"no").
+async function rowShows(name, st, en, ms) {
+  const r = svcRow(name);
+  await waitFor(async () => {
+    const s = (await r.locator('td.state').textContent({ timeout: ms }))?.trim();
+    const e = (await r.locator('td.enabled').textContent({ timeout: ms }))?.trim();
+    return s === st && e === en;
+  }, ms, `the ${name} row does not show state ${st}, enabled ${en}`);
+}
+
+/* ---------- the checks ---------- */
+
+const ADMIN = env.CS_ADMIN || 'alice';
+const TOGGLE = env.TOGGLE || 'Toggle';
+
+check('a new visitor gets the login form, not the app', async () => {
+  const resp = await page.goto(need('CS_URL'), { timeout: SHORT * 2 });
+  assert(resp && resp.status() === 200, `GET / answered ${resp && resp.status()}`);
+  await page.locator('#login-form').waitFor({ state: 'visible', timeout: SHORT });
+  assert(!(await visible('#app')), '#app is visible before logging in');
+  assert(!(await visible('#login-error')), '#login-error is shown before any attempt');
+}, true);
+
+check('a wrong password shows a message in #login-error and stays on the login form', async () => {
+  await page.fill('#login-username', ADMIN, { timeout: SHORT });
+  await page.fill('#login-password', 'not-the-password-at-all', { timeout: SHORT });
+  await page.click('#login-submit', { timeout: SHORT });
+  const err = page.locator('#login-error');
+  await err.waitFor({ state: 'visible', timeout: SHORT });
+  const text = ((await err.textContent()) || '').trim();
+  assert(text !== '', '#login-error is visible but empty');
+  diag(`login error: ${text}`);
+  assert(!(await visible('#app')), '#app is visible after a wrong password');
+  await shot('login');
+});
+
+check(`the right password logs ${ADMIN} in: the app shows, the login form hides`, async () => {
+  await page.fill('#login-username', ADMIN, { timeout: SHORT });
+  await page.fill('#login-password', need('CS_PASSWORD'), { timeout: SHORT });
+  await page.click('#login-submit', { timeout: SHORT });
+  await page.locator('#app').waitFor({ state: 'visible', timeout: SHORT });
+  assert(!(await visible('#login')), '#login is still visible');
+  const who = ((await page.textContent('#whoami', { timeout: SHORT })) || '').trim();
+  assert(who === ADMIN, `#whoami says '${who}'`);
+  assert(!(await visible('#login-error')), '#login-error is still shown');
+}, true);
+
+check(`the Services page lists every service, ${TOGGLE} running and enabled`, async () => {
+  await page.locator('#page-services').waitFor({ state: 'visible', timeout: SHORT });
+  for (const s of ['PrinterLogicServiceOfflinePrint', 'plsc-console', TOGGLE]) {
+    await svcRow(s).waitFor({ state: 'visible', timeout: SHORT });
+  }
+  await rowShows(TOGGLE, 'running', 'yes', SHORT);
+  const info = ((await page.textContent('#supervisor-info')) || '').trim();
+  assert(/Supervisor/.test(info), `#supervisor-info says '${info}'`);
+  await shot('services');
+});
+
+check(`${TOGGLE}'s Off button switches it off: plsc status shows it disabled and not running`, async () => {
+  const btn = svcRow(TOGGLE).locator('button[data-action="disable"]');
+  assert(await btn.isEnabled({ timeout: SHORT }), 'the Off button is disabled');
+  const msg = await clickForFlash(() => btn.click({ timeout: SHORT }), new RegExp(`${TOGGLE}.*disabled`), SHORT);
+  diag(`#flash: ${msg}`);
+  const s = await waitPlsc(TOGGLE, (x) => x.enabled === false && x.state !== 'running' && x.pid === null,
+    SHORT, 'disabled and stopped');
+  diag(`plsc status: ${TOGGLE} enabled=${s.enabled} state=${s.state}`);
+}, true);
+
+check(`the page shows ${TOGGLE} disabled, its On button enabled`, async () => {
+  await rowShows(TOGGLE, 'disabled', 'no', SHORT);
+  const on = svcRow(TOGGLE).locator('button[data-action="enable"]');
+  await waitFor(() => on.isEnabled(), SHORT, 'the On button is not enabled');
+  await shot('services-toggle-off');
+});
+
+// plsc status gives a stopped service "pid": null and "uptime_ms": null; the
+// page must not show a PID 0 and an uptime of 0 s for it.
+check(`the disabled ${TOGGLE} shows no PID and no uptime`, async () => {
+  const r = svcRow(TOGGLE);
+  const pid = ((await r.locator('td.pid').textContent({ timeout: SHORT })) || '').trim();
+  const up = ((await r.locator('td.uptime').textContent({ timeout: SHORT })) || '').trim();
+  const api = await page.evaluate(async (name) => {
+    const d = await (await fetch('/api/v1/services', { cache: 'no-store' })).json();
+    const s = (d.services || []).find((x) => x.name === name) || {};
+    return { pid: s.pid, uptime_ms: s.uptime_ms };
+  }, TOGGLE);
+  assert(pid === '' && up === '',
+    `the row shows PID '${pid}', uptime '${up}'; GET /api/v1/services says ${JSON.stringify(api)}`);
+});
+
+check(`${TOGGLE}'s On button switches it back on: plsc status shows it enabled and running`, async () => {
+  const btn = svcRow(TOGGLE).locator('button[data-action="enable"]');
+  const msg = await clickForFlash(() => btn.click({ timeout: SHORT }), new RegExp(`${TOGGLE}.*enabled`), SHORT);
+  diag(`#flash: ${msg}`);
+  const s = await waitPlsc(TOGGLE, (x) => x.enabled === true && x.state === 'running' && x.pid !== null,
+    SHORT, 'enabled and running');
+  diag(`plsc status: ${TOGGLE} enabled=${s.enabled} state=${s.state} pid=${s.pid}`);
+}, true);
+
+check(`the page shows ${TOGGLE} running again`, async () => {
+  // The page polls every 2 s: "starting" right after the click, then "running".
+  await rowShows(TOGGLE, 'running', 'yes', SHORT);
+  const off = svcRow(TOGGLE).locator('button[data-action="disable"]');
+  await waitFor(() => off.isEnabled(), SHORT, 'the Off button is not enabled');
+  await shot('services-toggle-on');
+});
+
+check('the Held jobs page lists the job with its owner and a printer to release to', async () => {
+  await gotoPage('jobs');
+  const r = row('jobs-table', 'job', need('JOB_ID'));
+  await r.waitFor({ state: 'visible', timeout: JOBS });
+  const owner = ((await r.locator('td').nth(0).textContent()) || '').trim();
+  assert(owner === need('JOB_USER'), `the owner cell says '${owner}'`);
+  const opts = await r.locator('select.release-printer option').evaluateAll((os) => os.map((o) => o.value));
+  assert(opts.includes(need('JOB_PRINTER')), `the printer choices are ${JSON.stringify(opts)}`);
+  await shot('jobs');
+}, true);
+
+check(`Release to ${env.JOB_PRINTER} prints exactly the job's bytes, once`, async () => {
+  const r = row('jobs-table', 'job', need('JOB_ID'));
+  await r.locator('select.release-printer').selectOption(need('JOB_PRINTER'), { timeout: SHORT });
+  const before = existsSync(join(need('REC_DIR'), 'job-1.bin'));
+  assert(!before, 'the printer has a job before the release');
+  // The button is disabled while the request runs; the answer shows in #flash.
+  const msg = await clickForFlash(() => r.locator('button[data-action="release"]').click({ timeout: SHORT }),
+    new RegExp(need('JOB_PRINTER')), JOBS);
+  diag(`#flash: ${msg}`);
+  const printed = join(need('REC_DIR'), 'job-1.bin');
+  await waitFor(() => existsSync(printed), SHORT, `${printed} was not written`);
+  const want = readFileSync(need('JOB_FILE'));
+  // The release answers once the printer took the job: the bytes are all there.
+  await waitFor(() => readFileSync(printed).equals(want), SHORT,
+    `${printed} differs from the submitted file (${readFileSync(printed).length} bytes, want ${want.length})`);
+  const jobs = readdirSync(need('REC_DIR')).filter((f) => /^job-\d+\.bin$/.test(f));
+  assert(jobs.length === 1, `the printer received ${jobs.length} jobs: ${jobs.join(' ')}`);
+});
+
+check('the released job\'s row disappears from Held jobs', async () => {
+  const r = row('jobs-table', 'job', need('JOB_ID'));
+  await r.waitFor({ state: 'detached', timeout: JOBS });
+  await page.locator('table#jobs-table tbody tr.empty').waitFor({ state: 'visible', timeout: JOBS });
+  await shot('jobs-released');
+});
+
+check('the Logs page shows the supervisor\'s log in pre#log-text, with the switches', async () => {
+  await gotoPage('logs');
+  await page.locator('#log-service option[value="plsc-supervisor"]').waitFor({ state: 'attached', timeout: SHORT });
+  await page.selectOption('#log-service', 'plsc-supervisor', { timeout: SHORT });
+  const pre = page.locator('pre#log-text');
+  const want = `${TOGGLE}: disabled by control request`;
+  await waitFor(async () => ((await pre.textContent()) || '').includes(want), SHORT,
+    `pre#log-text does not contain '${want}'`);
+  await shot('logs');
+});
+
+check('the Users page lists the directory\'s user', async () => {
+  await gotoPage('users');
+  const r = row('users-table', 'user', need('DIR_USER'));
+  await r.waitFor({ state: 'visible', timeout: SHORT });
+  const name = ((await r.locator('td').nth(0).textContent()) || '').trim();
+  assert(name === need('DIR_USER'), `the user cell says '${name}'`);
+  await shot('users');
+});
+
+check(`the Printers page lists ${env.JOB_PRINTER} with its URI`, async () => {
+  await gotoPage('printers');
+  const r = row('printers-table', 'printer', need('JOB_PRINTER'));
+  await r.waitFor({ state: 'visible', timeout: SHORT });
+  const uri = ((await r.locator('td').nth(1).textContent()) || '').trim();
+  assert(uri === need('JOB_PRINTER_URI'), `the URI cell says '${uri}'`);
+  await shot('printers');
+});
+
+check('the History page shows the job held, then printed', async () => {
+  await gotoPage('history');
+  const rows = page.locator('table#history-table tbody tr.event');
+  const title = `Job ${need('JOB_ID')}`;
+  let mine = [];
+  // The page reads the history once when shown; Refresh reads it again.
+  await waitFor(async () => {
+    const events = await rows.evaluateAll((trs) => trs.map((tr) => ({
+      event: tr.cells[1].textContent.trim(), user: tr.cells[2].textContent.trim(),
+      printer: tr.cells[4].textContent.trim(), title: tr.title,
+    })));
+    mine = events.filter((e) => e.title === title);
+    if (mine.some((e) => e.event === 'held') && mine.some((e) => e.event === 'printed')) return true;
+    await page.click('#history-refresh', { timeout: SHORT });
+    await sleep(500);
+    return false;
+  }, SHORT, 'no "held" and "printed" events for the job').catch((e) => {
+    throw new Error(`${e.message}; the job's events: ${JSON.stringify(mine)}`);
+  });
+  const printed = mine.find((e) => e.event === 'printed');
+  assert(printed.user === need('JOB_USER') && printed.printer === need('JOB_PRINTER'),
+    `the printed event says ${JSON.stringify(printed)}`);
+  await shot('history');
+});
+
+check('Log out shows the login form again', async () => {
+  await page.click('#logout', { timeout: SHORT });
+  await page.locator('#login-form').waitFor({ state: 'visible', timeout: SHORT });
+  assert(!(await visible('#app')), '#app is still visible');
+  await shot('logged-out');
+});
+
+check('after logging out the session is gone: a reload shows the login form', async () => {
+  await page.reload({ timeout: SHORT * 2 });
+  await page.locator('#login-form').waitFor({ state: 'visible', timeout: SHORT });
+  assert(!(await visible('#app')), '#app is visible after a reload');
+  const st = await page.evaluate(async () => (await fetch('/api/v1/session', { cache: 'no-store' })).status);
+  assert(st === 401, `GET /api/v1/session answers ${st}`);
+});
+
+check('no script errors and no unexpected dialogs on the page', async () => {
+  assert(pageErrors.length === 0, `script errors: ${pageErrors.join(' | ')}`);
+  assert(dialogs.length === 0, `dialogs: ${dialogs.join(' | ')}`);
+});
+
+/* ---------- main ---------- */
+
+if (process.argv.includes('--count')) {
+  console.log(checks.length);
+  process.exit(0);
+}
+
+async function main() {
+  const { chromium } = await import('playwright-core');
+  mkdirSync(need('SHOT_DIR'), { recursive: true });
+  browser = await chromium.launch({
+    executablePath: env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox'],
+    timeout: 30000 * SCALE,
+  });
+  const context = await browser.newContext({
+    ignoreHTTPSErrors: true,
+    viewport: { width: 1280, height: 800 },
+  });
+  context.setDefaultTimeout(SHORT);
+  page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(String(e && e.message ? e.message : e)));
+  page.on('dialog', (d) => {
+    dialogs.push(`${d.type()}: ${d.message()}`);
+    d.dismiss().catch(() => {});
+  });
+
+  let skipRest = null;
+  for (const c of checks) {
+    if (skipRest !== null) {
+      console.log(`not ok ${n++} - ${c.desc} # not run: '${skipRest}' failed`);
+      failed++;
+      continue;
+    }
+    const t0 = Date.now();
+    try {
+      await c.fn();
+      console.log(`ok ${n++} - ${c.desc}`);
+    } catch (e) {
+      console.log(`not ok ${n++} - ${c.desc}`);
+      failed++;
+      diag(`  ${e && e.message ? e.message : e}`.replace(/\n\s*\n/g, '\n'));
+      diag(`  after ${Date.now() - t0} ms; page url ${page.url()}`);
+      if (c.critical) skipRest = c.desc;
+      try {
+        await page.screenshot({ path: join(need('SHOT_DIR'), `failed-${n - 1}.png`), fullPage: true, timeout: SHORT });
+        diag(`  screenshot: failed-${n - 1}.png`);
+      } catch (_) { /* the page may be gone */ }
+    }
+  }
+}
+
+let rc = 0;
+try {
+  await main();
+} catch (e) {
+  diag(`the browser test stopped: ${e && e.stack ? e.stack : e}`);
+  rc = 1;
+} finally {
+  if (browser) {
+    await Promise.race([browser.close().catch(() => {}), sleep(5000)]);
+  }
+}
+process.exit(rc !== 0 || failed > 0 ? 1 : 0);
