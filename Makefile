@@ -163,6 +163,9 @@ $(BUILD)/tests/fuzz/replay-%: $(OBJ)/tests/fuzz/%.o $(OBJ)/tests/fuzz/replay.o $
 	@echo "  LD      $@"
 	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
+# The console's body parsers are not in the common library.
+$(BUILD)/tests/fuzz/replay-fuzz_console_body: $(OBJ)/console/body.o
+
 $(BUILD)/tests/bench/%: $(OBJ)/tests/bench/%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"

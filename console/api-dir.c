@@ -5,12 +5,12 @@
  * checks as plsc: badge IDs normalised, printer URIs parsed, reader
  * formats parsed, before anything is stored. */
 #include "cs.h"
+#include "body.h"
 
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pl_badge.h"
 #include "pl_log.h"
 #include "pl_printer.h"
 #include "pl_util.h"
@@ -156,6 +156,13 @@ static void dw_go(cs_req_t *r)
 	cs_run(r, dw_work, dw_done, r);
 }
 
+/* A write that needs nothing but the name (the deletes). */
+static void dw_start(cs_req_t *r, int kind, const char *name)
+{
+	if (dw_new(r, kind, name))
+		dw_go(r);
+}
+
 /* The last path component ("users/alice" -> "alice"), checked. */
 static int path_name(cs_req_t *r, const char *s, char *out, size_t sz)
 {
@@ -167,19 +174,14 @@ static int path_name(cs_req_t *r, const char *s, char *out, size_t sz)
 	return 0;
 }
 
-/* A string member, or "" when absent; -1 (answered) when not a string. */
+/* A string member into out ("" when absent); -1 after answering 400. */
 static int get_str(cs_req_t *r, json_t *j, const char *key, char *out, size_t sz)
 {
-	json_t *v = json_object_get(j, key);
-	out[0] = '\0';
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_string(v) || json_string_length(v) >= sz) {
-		cs_reply_error(r, 400, "\"%s\" must be a string of at most %zu bytes", key,
-			       sz - 1);
+	char err[300];
+	if (cs_body_str(j, key, out, sz, err, sizeof(err)) < 0) {
+		cs_reply_error(r, 400, "%s", err);
 		return -1;
 	}
-	pl_strlcpy(out, json_string_value(v), sz);
 	return 0;
 }
 
@@ -210,66 +212,12 @@ static void users_list(cs_req_t *r)
 	cs_reply(r, 200, json_pack("{s:o}", "users", arr));
 }
 
-/* emails and badges: an array of strings, or one string of items split
- * by commas, semicolons or spaces. */
-static int get_list(cs_req_t *r, json_t *j, const char *key, char items[][256],
-		    int max, int *n)
-{
-	json_t *v = json_object_get(j, key);
-	*n = 0;
-	if (!v || json_is_null(v))
-		return 0;
-	if (json_is_string(v)) {
-		char buf[2048], *save = NULL;
-		pl_strlcpy(buf, json_string_value(v), sizeof(buf));
-		for (char *t = strtok_r(buf, ",; \t", &save); t; t = strtok_r(NULL, ",; \t", &save)) {
-			if (*n == max)
-				goto too_many;
-			pl_strlcpy(items[(*n)++], t, 256);
-		}
-		return 0;
-	}
-	if (!json_is_array(v))
-		goto bad;
-	size_t i;
-	json_t *e;
-	json_array_foreach(v, i, e) {
-		if (!json_is_string(e) || json_string_length(e) >= 256)
-			goto bad;
-		if (!json_string_length(e))
-			continue;
-		if (*n == max)
-			goto too_many;
-		pl_strlcpy(items[(*n)++], json_string_value(e), 256);
-	}
-	return 0;
-too_many:
-	cs_reply_error(r, 400, "at most %d %s a user", max, key);
-	return -1;
-bad:
-	cs_reply_error(r, 400, "\"%s\" must be a list of strings", key);
-	return -1;
-}
-
 static int user_from_json(cs_req_t *r, json_t *j, pl_dir_user_t *u)
 {
-	char emails[PL_DIR_MAX_EMAILS][256], badges[PL_DIR_MAX_BADGES][256];
-	int ne, nb;
-	pl_err_t err;
-	if (get_str(r, j, "display_name", u->display_name, sizeof(u->display_name)) < 0 ||
-	    get_str(r, j, "groups", u->groups, sizeof(u->groups)) < 0 ||
-	    get_list(r, j, "emails", emails, PL_DIR_MAX_EMAILS, &ne) < 0 ||
-	    get_list(r, j, "badges", badges, PL_DIR_MAX_BADGES, &nb) < 0)
+	char err[400];
+	if (cs_body_user(j, u, err, sizeof(err)) < 0) {
+		cs_reply_error(r, 400, "%s", err);
 		return -1;
-	u->nemails = ne;
-	for (int i = 0; i < ne; i++)
-		pl_strlcpy(u->emails[i], emails[i], sizeof(u->emails[i]));
-	u->nbadges = nb;
-	for (int i = 0; i < nb; i++) {
-		if (pl_badge_normalize(badges[i], u->badges[i], &err) < 0) {
-			cs_reply_error(r, 400, "badge '%s': %s", badges[i], err.msg);
-			return -1;
-		}
 	}
 	return 0;
 }
@@ -401,7 +349,7 @@ static void api_users(cs_req_t *r, const char *rest)
 	if (strcmp(r->method, "PUT") == 0)
 		user_put(r, name);
 	else if (strcmp(r->method, "DELETE") == 0)
-		(void)(dw_new(r, DW_USER_DEL, name) && (dw_go(r), 1));
+		dw_start(r, DW_USER_DEL, name);
 	else
 		cs_reply_error(r, 405, "use PUT or DELETE");
 }
@@ -433,17 +381,12 @@ static void printer_write(cs_req_t *r, const char *name, int kind)
 	pl_err_t err;
 	if (!j)
 		return;
+	char msg[300];
 	memset(&p, 0, sizeof(p));
-	if (kind == DW_PRINTER_ADD && get_str(r, j, "name", p.name, sizeof(p.name)) < 0)
-		goto out;
 	if (kind == DW_PRINTER_PUT)
 		pl_strlcpy(p.name, name, sizeof(p.name));
-	if (get_str(r, j, "uri", p.uri, sizeof(p.uri)) < 0 ||
-	    get_str(r, j, "location", p.location, sizeof(p.location)) < 0 ||
-	    get_str(r, j, "formats", p.formats, sizeof(p.formats)) < 0)
-		goto out;
-	if (!p.name[0] || !p.uri[0]) {
-		cs_reply_error(r, 400, "a printer needs a \"name\" and a \"uri\"");
+	if (cs_body_printer(j, kind == DW_PRINTER_ADD, &p, msg, sizeof(msg)) < 0) {
+		cs_reply_error(r, 400, "%s", msg);
 		goto out;
 	}
 	if (pl_printer_check_uri(p.uri, &err) < 0) {
@@ -485,7 +428,7 @@ static void api_printers(cs_req_t *r, const char *rest)
 	if (strcmp(r->method, "PUT") == 0)
 		printer_write(r, name, DW_PRINTER_PUT);
 	else if (strcmp(r->method, "DELETE") == 0)
-		(void)(dw_new(r, DW_PRINTER_DEL, name) && (dw_go(r), 1));
+		dw_start(r, DW_PRINTER_DEL, name);
 	else
 		cs_reply_error(r, 405, "use PUT or DELETE");
 }
@@ -515,70 +458,19 @@ static void reader_add(cs_req_t *r)
 {
 	json_t *j = cs_req_json(r);
 	pl_dir_reader_t rd;
-	pl_badge_format_t fmt;
-	pl_err_t err;
-	char preset[64];
+	char msg[400];
 	if (!j)
 		return;
 	memset(&rd, 0, sizeof(rd));
-	if (get_str(r, j, "name", rd.name, sizeof(rd.name)) < 0 ||
-	    get_str(r, j, "address", rd.address, sizeof(rd.address)) < 0 ||
-	    get_str(r, j, "direction", rd.direction, sizeof(rd.direction)) < 0 ||
-	    get_str(r, j, "printer", rd.printer, sizeof(rd.printer)) < 0 ||
-	    get_str(r, j, "mode", rd.mode, sizeof(rd.mode)) < 0 ||
-	    get_str(r, j, "preset", preset, sizeof(preset)) < 0)
-		goto out;
-	/* The format as a JSON object, or that object as a string. */
-	json_t *jf = json_object_get(j, "format");
-	if (json_is_object(jf)) {
-		char *s = json_dumps(jf, JSON_COMPACT);
-		if (!s || strlen(s) >= sizeof(rd.format)) {
-			free(s);
-			cs_reply_error(r, 400, "\"format\" is too long");
-			goto out;
+	if (cs_body_reader(j, &rd, msg, sizeof(msg)) < 0) {
+		cs_reply_error(r, 400, "%s", msg);
+	} else {
+		dw_t *w = dw_new(r, DW_READER_ADD, rd.name);
+		if (w) {
+			w->reader = rd;
+			dw_go(r);
 		}
-		pl_strlcpy(rd.format, s, sizeof(rd.format));
-		free(s);
-	} else if (get_str(r, j, "format", rd.format, sizeof(rd.format)) < 0) {
-		goto out;
 	}
-	json_t *port = json_object_get(j, "port");
-	if (port && !json_is_null(port) &&
-	    (!json_is_integer(port) || json_integer_value(port) < 0 ||
-	     json_integer_value(port) > 65535)) {
-		cs_reply_error(r, 400, "\"port\" must be a number from 1 to 65535");
-		goto out;
-	}
-	rd.port = port ? (int)json_integer_value(port) : 0;
-	if (!rd.direction[0])
-		pl_strlcpy(rd.direction, "connect", sizeof(rd.direction));
-	if (!rd.mode[0])
-		pl_strlcpy(rd.mode, "most-recent", sizeof(rd.mode));
-	if (!rd.name[0] || !rd.address[0] || !rd.printer[0]) {
-		cs_reply_error(r, 400, "a reader needs a \"name\", an \"address\" and a \"printer\"");
-		goto out;
-	}
-	if (preset[0] && rd.format[0]) {
-		cs_reply_error(r, 400, "give a \"preset\" or a \"format\", not both");
-		goto out;
-	}
-	if (!rd.format[0]) {
-		json_t *pj = json_pack("{s:s}", "preset", preset[0] ? preset : "elatec-tcpconv2");
-		char *s = json_dumps(pj, JSON_COMPACT);
-		pl_strlcpy(rd.format, s ? s : "", sizeof(rd.format));
-		free(s);
-		json_decref(pj);
-	}
-	if (pl_badge_format_parse(rd.format, &fmt, &err) < 0) {
-		cs_reply_error(r, 400, "%s", err.msg);
-		goto out;
-	}
-	dw_t *w = dw_new(r, DW_READER_ADD, rd.name);
-	if (w) {
-		w->reader = rd;
-		dw_go(r);
-	}
-out:
 	json_decref(j);
 }
 
@@ -597,7 +489,7 @@ static void api_readers(cs_req_t *r, const char *rest)
 	if (path_name(r, rest, name, sizeof(name)) < 0)
 		return;
 	if (strcmp(r->method, "DELETE") == 0)
-		(void)(dw_new(r, DW_READER_DEL, name) && (dw_go(r), 1));
+		dw_start(r, DW_READER_DEL, name);
 	else
 		cs_reply_error(r, 405, "use DELETE");
 }

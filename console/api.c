@@ -3,6 +3,7 @@
  * jobs and the job history. The directory's part is in api-dir.c.
  * README "JSON API" is the contract. */
 #include "cs.h"
+#include "body.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -20,54 +21,11 @@
 
 json_t *cs_req_json(cs_req_t *r)
 {
-	json_error_t e;
-	json_t *j = r->body ? json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &e) : NULL;
-	if (!r->body) {
-		cs_reply_error(r, 400, "a JSON object is expected in the request body");
-		return NULL;
-	}
-	if (!j) {
-		cs_reply_error(r, 400, "malformed JSON at line %d column %d: %s", e.line,
-			       e.column, e.text);
-		return NULL;
-	}
-	if (!json_is_object(j)) {
-		json_decref(j);
-		cs_reply_error(r, 400, "a JSON object is expected in the request body");
-		return NULL;
-	}
+	char err[300];
+	json_t *j = cs_body_object(r->body, r->len, err, sizeof(err));
+	if (!j)
+		cs_reply_error(r, 400, "%s", err);
 	return j;
-}
-
-/* Text from a log as a JSON string: invalid UTF-8 (a service's raw
- * output can hold anything) becomes U+FFFD. */
-static json_t *utf8_string(const char *p, size_t n)
-{
-	char *out = malloc(n * 3 + 1);
-	size_t o = 0;
-	if (!out)
-		return json_string("");
-	for (size_t i = 0; i < n;) {
-		unsigned char c = (unsigned char)p[i];
-		size_t k = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-		int ok = k > 0 && i + k <= n && c != 0;
-		for (size_t j = 1; ok && j < k; j++)
-			ok = ((unsigned char)p[i + j] >> 6) == 2;
-		if (ok && json_stringn(p + i, k) == NULL)
-			ok = 0; /* overlong, surrogate or out of range */
-		if (ok) {
-			memcpy(out + o, p + i, k);
-			o += k;
-			i += k;
-		} else {
-			memcpy(out + o, "\xEF\xBF\xBD", 3);
-			o += 3;
-			i++;
-		}
-	}
-	json_t *s = json_stringn(out, o);
-	free(out);
-	return s ? s : json_string("");
 }
 
 /* The HTTP status for a supervisor's RESULT status. */
@@ -173,39 +131,39 @@ static void api_login(cs_req_t *r)
 {
 	const char *ct = cs_req_header(r, "Content-Type");
 	json_t *j;
-	const char *user = NULL, *pw = NULL;
 	/* An HTML form on another site cannot send application/json. */
 	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
 		cs_reply_error(r, 415, "the login must be sent as application/json");
 		return;
 	}
+	char user[128], pw[1025], err[300];
 	if (!(j = cs_req_json(r)))
 		return;
-	if (json_unpack(j, "{s:s,s:s}", "username", &user, "password", &pw) < 0 ||
-	    !user[0] || strlen(user) >= 128 || strlen(pw) > 1024) {
-		json_decref(j);
-		cs_reply_error(r, 400, "a login needs \"username\" and \"password\" strings");
+	int bad = cs_body_login(j, user, sizeof(user), pw, sizeof(pw), err, sizeof(err));
+	json_decref(j);
+	if (bad) {
+		cs_reply_error(r, 400, "%s", err);
 		return;
 	}
 	uint64_t wait = cs_login_wait_ms(&r->cs->sessions, r->ip, user, pl_now_ms());
 	if (wait) {
 		unsigned s = (unsigned)((wait + 999) / 1000);
-		json_decref(j);
+		OPENSSL_cleanse(pw, sizeof(pw));
 		snprintf(r->retry_after, sizeof(r->retry_after), "%u", s);
 		cs_reply_error(r, 429, "too many failed logins; try again in %u s", s);
 		return;
 	}
 	login_t *l = calloc(1, sizeof(*l));
 	if (!l) {
-		json_decref(j);
+		OPENSSL_cleanse(pw, sizeof(pw));
 		cs_reply_error(r, 500, "out of memory");
 		return;
 	}
 	l->cs = r->cs;
 	pl_strlcpy(l->user, user, sizeof(l->user));
 	pl_strlcpy(l->password, pw, sizeof(l->password));
+	OPENSSL_cleanse(pw, sizeof(pw));
 	pl_strlcpy(l->ip, r->ip, sizeof(l->ip));
-	json_decref(j);
 	r->work = l;
 	r->work_free = login_free;
 	cs_run(r, login_work, login_done, r);
@@ -353,7 +311,7 @@ static void logs_done(void *arg, const pl_frame_t *f, const char *why)
 		rot = rf.val[0];
 	snprintf(fid, sizeof(fid), "%llu", (unsigned long long)file);
 	cs_reply(r, 200, json_pack("{s:o,s:s,s:I,s:b}", "text",
-				   utf8_string(text.len ? (const char *)text.val : "", text.len),
+				   cs_text_json(text.len ? (const char *)text.val : "", text.len),
 				   "file", fid, "offset", (json_int_t)off, "rotated", (int)rot));
 }
 
@@ -407,20 +365,9 @@ static void history_done(void *arg, const pl_frame_t *f, const char *why)
 	pl_field_t text;
 	if (reply_failed(r, f, why))
 		return;
-	json_t *events = json_array();
-	if (pl_frame_find(f, PL_TAG_TEXT, &text) == 1) {
-		const char *p = (const char *)text.val, *end = p + text.len;
-		while (p < end) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-			json_t *ev = json_loadb(p, n, 0, NULL);
-			if (json_is_object(ev))
-				json_array_insert_new(events, 0, ev); /* newest first */
-			else
-				json_decref(ev);
-			p += n + 1;
-		}
-	}
+	json_t *events = pl_frame_find(f, PL_TAG_TEXT, &text) == 1
+				 ? cs_history_json((const char *)text.val, text.len)
+				 : json_array();
 	cs_reply(r, 200, json_pack("{s:o}", "events", events));
 }
 
@@ -472,8 +419,8 @@ static json_t *job_json(const pl_field_t *fl)
 		}
 	}
 	return json_pack("{s:s,s:o,s:o,s:o,s:s,s:s,s:i,s:I,s:I,s:I,s:s}", "id", id,
-			 "user", utf8_string(user, strlen(user)), "workstation",
-			 utf8_string(ws, strlen(ws)), "title", utf8_string(title, strlen(title)),
+			 "user", cs_text_json(user, strlen(user)), "workstation",
+			 cs_text_json(ws, strlen(ws)), "title", cs_text_json(title, strlen(title)),
 			 "printer", printer, "format", format, "pages", (int)pages,
 			 "size", (json_int_t)size, "created_ms", (json_int_t)created,
 			 "expires_ms", (json_int_t)expires, "source", source);

@@ -1,0 +1,110 @@
+// fuzz-sources: console/body.c common/badge.c common/util.c
+/* libFuzzer target: what the web console reads from an HTTP request body
+ * (console/body.c) and the texts it turns into JSON answers.
+ *
+ * Input layout: byte 0 picks the parser (mod 6), the rest is the body:
+ *   0 login   1 user   2 printer   3 badge reader   (JSON bodies, parsed
+ *   by cs_body_object first, as every API handler does)
+ *   4 log text to a JSON string   5 job-events lines to the history
+ * Checks: a refused body always has a message; an accepted one leaves
+ * terminated strings, counts in range and canonical badges; the log text
+ * always becomes a valid JSON string (invalid UTF-8 replaced, never
+ * dropped: at least one character out per byte in is not required, but
+ * the result must encode back to JSON); the history is an array. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../console/body.h"
+#include "pl_badge.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define TERMINATED(a) CHECK(memchr((a), '\0', sizeof(a)) != NULL)
+
+static void check_user(const pl_dir_user_t *u)
+{
+	TERMINATED(u->display_name);
+	TERMINATED(u->groups);
+	CHECK(u->nemails >= 0 && u->nemails <= PL_DIR_MAX_EMAILS);
+	CHECK(u->nbadges >= 0 && u->nbadges <= PL_DIR_MAX_BADGES);
+	for (int i = 0; i < u->nemails; i++)
+		TERMINATED(u->emails[i]);
+	for (int i = 0; i < u->nbadges; i++) {
+		char hex[80], again[PL_BADGE_MAX + 1];
+		pl_err_t e;
+		TERMINATED(u->badges[i]);
+		snprintf(hex, sizeof(hex), "hex:%s", u->badges[i]);
+		CHECK(pl_badge_normalize(hex, again, &e) == 0 && strcmp(again, u->badges[i]) == 0);
+	}
+}
+
+static void json_body(int which, const char *p, size_t n)
+{
+	char err[400] = "";
+	json_t *j = cs_body_object(p, n, err, sizeof(err));
+	if (!j) {
+		CHECK(err[0]);
+		return;
+	}
+	int rc = -1;
+	if (which == 0) {
+		char user[128], pw[1025];
+		rc = cs_body_login(j, user, sizeof(user), pw, sizeof(pw), err, sizeof(err));
+		if (rc == 0)
+			CHECK(user[0] && strlen(user) < sizeof(user) && strlen(pw) < sizeof(pw));
+	} else if (which == 1) {
+		pl_dir_user_t u;
+		memset(&u, 0, sizeof(u));
+		rc = cs_body_user(j, &u, err, sizeof(err));
+		if (rc == 0)
+			check_user(&u);
+	} else if (which == 2) {
+		pl_dir_printer_t pr;
+		memset(&pr, 0, sizeof(pr));
+		rc = cs_body_printer(j, 1, &pr, err, sizeof(err));
+		if (rc == 0) {
+			TERMINATED(pr.uri);
+			TERMINATED(pr.location);
+			CHECK(pr.name[0] && pr.uri[0]);
+		}
+	} else {
+		pl_dir_reader_t r;
+		memset(&r, 0, sizeof(r));
+		rc = cs_body_reader(j, &r, err, sizeof(err));
+		if (rc == 0) {
+			TERMINATED(r.format);
+			CHECK(r.name[0] && r.address[0] && r.printer[0] && r.direction[0] &&
+			      r.mode[0] && r.port >= 0 && r.port <= 65535);
+		}
+	}
+	if (rc < 0)
+		CHECK(err[0]);
+	json_decref(j);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	int which = data[0] % 6;
+	const char *p = (const char *)data + 1;
+	size_t n = size - 1;
+	if (which < 4) {
+		json_body(which, p, n);
+	} else if (which == 4) {
+		json_t *s = cs_text_json(p, n);
+		CHECK(json_is_string(s));
+		char *enc = json_dumps(s, JSON_ENCODE_ANY);
+		CHECK(enc != NULL);
+		free(enc);
+		json_decref(s);
+	} else {
+		json_t *a = cs_history_json(p, n);
+		CHECK(json_is_array(a));
+		json_decref(a);
+	}
+	return 0;
+}
