@@ -163,8 +163,19 @@ $(BUILD)/tests/fuzz/replay-%: $(OBJ)/tests/fuzz/%.o $(OBJ)/tests/fuzz/replay.o $
 	@echo "  LD      $@"
 	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
-# The console's body parsers are not in the common library.
-$(BUILD)/tests/fuzz/replay-fuzz_console_body: $(OBJ)/console/body.o
+# The console's session logic and body parsers are not in the common
+# library: these two link them before it.
+$(BUILD)/tests/unit/test_console_session: $(OBJ)/tests/unit/test_console_session.o \
+		$(OBJ)/console/session.o $(LIBS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/fuzz/replay-fuzz_console_body: $(OBJ)/tests/fuzz/fuzz_console_body.o \
+		$(OBJ)/tests/fuzz/replay.o $(OBJ)/console/body.o $(LIBS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
 $(BUILD)/tests/bench/%: $(OBJ)/tests/bench/%.o $(LIBS)
 	@mkdir -p $(dir $@)

@@ -190,6 +190,7 @@ static json_t *service_json(const pl_field_t *fl)
 	uint32_t pid = 0, restarts = 0;
 	uint64_t up = 0;
 	uint8_t en = 0;
+	int has_up = 0;
 	if (pl_iter_nested(&it, fl) < 0)
 		return NULL;
 	while (pl_iter_next(&it, &f) == 1) {
@@ -200,14 +201,18 @@ static json_t *service_json(const pl_field_t *fl)
 		case PL_TAG_DETAIL: pl_field_str(&f, detail, sizeof(detail)); break;
 		case PL_TAG_PID: pl_field_u32(&f, &pid); break;
 		case PL_TAG_RESTARTS: pl_field_u32(&f, &restarts); break;
-		case PL_TAG_UPTIME_MS: pl_field_u64(&f, &up); break;
+		case PL_TAG_UPTIME_MS: has_up = pl_field_u64(&f, &up) == 0; break;
 		case PL_TAG_ENABLED: pl_field_u8(&f, &en); break;
 		default: break;
 		}
 	}
-	return json_pack("{s:s,s:b,s:s,s:i,s:I,s:i,s:s,s:s}", "name", name, "enabled", en,
-			 "state", state, "pid", (int)pid, "uptime_ms", (json_int_t)up,
-			 "restarts", (int)restarts, "last_exit", last, "detail", detail);
+	/* As plsc status --json: null where there is nothing to say (no
+	 * process, no exit yet). */
+	return json_pack("{s:s,s:b,s:s,s:o,s:o,s:i,s:o,s:s}", "name", name, "enabled", en,
+			 "state", state, "pid", pid ? json_integer(pid) : json_null(),
+			 "uptime_ms", has_up ? json_integer((json_int_t)up) : json_null(),
+			 "restarts", (int)restarts,
+			 "last_exit", last[0] ? json_string(last) : json_null(), "detail", detail);
 }
 
 static void services_done(void *arg, const pl_frame_t *f, const char *why)
