@@ -390,6 +390,7 @@
     const page = currentPage();
     if (location.hash !== '#' + page) history.replaceState(null, '', '#' + page);
     stopPolling();
+    if (state.page !== page) clearFlash(); // a message belongs to its page
     state.page = page;
     for (const p of PAGES) $('page-' + p).hidden = p !== page;
     for (const a of document.querySelectorAll('a[data-page]')) {
@@ -572,8 +573,16 @@
     logState.loaded = true;
     logState.buf = trimLog(str(d.text));
     $('log-text').textContent = logState.buf;
-    setText($('log-status'), d.file ? `${d.file}` : '');
+    setText($('log-status'), logStatus());
     scrollLog(true);
+  }
+
+  // How much of the log file there is (the file id is an inode: not shown).
+  function logStatus() {
+    const o = logState.offset;
+    if (typeof o !== 'number') return '';
+    const size = o < 10240 ? `${o} bytes` : `${Math.round(o / 1024)} KiB`;
+    return $('log-follow').checked ? `${size}, following` : size;
   }
 
   async function followLog() {
@@ -592,7 +601,7 @@
       if (d.file !== undefined && d.file !== null) logState.file = d.file;
       if (d.offset !== undefined && d.offset !== null) logState.offset = d.offset;
       appendLog(add);
-      setText($('log-status'), logState.file ? `${logState.file}` : '');
+      setText($('log-status'), logStatus());
       const full = !d.rotated && typeof d.offset === 'number' && typeof before === 'number' &&
         d.offset - before >= LOG_CHUNK;
       if (!full) return;
