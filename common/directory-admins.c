@@ -205,7 +205,7 @@ int pl_dir_admin_exists(pl_dir_t *d, const char *name, pl_err_t *err)
 	return rc < 0 ? -1 : rc == 0;
 }
 
-/* ---- list ---- */
+/* ---- get, list ---- */
 
 static void admin_from_row(sqlite3_stmt *st, void *elem)
 {
@@ -214,6 +214,31 @@ static void admin_from_row(sqlite3_stmt *st, void *elem)
 	pl_strlcpy(a->name, pl_dir_col_text(st, 0), sizeof(a->name));
 	a->created_ms = sqlite3_column_int64(st, 1);
 	a->updated_ms = sqlite3_column_int64(st, 2);
+}
+
+int pl_dir_admin_get(pl_dir_t *d, const char *name, pl_dir_admin_t *out,
+		     pl_err_t *err)
+{
+	if (!valid_admin_name(name))
+		return pl_dir_fail(err, NAME_RULE);
+	pl_dir_lock(d);
+	sqlite3_stmt *st = pl_dir_prepare(
+		d, "SELECT name, created_ms, updated_ms FROM admins WHERE name = ?1", err);
+	int rc = -1;
+	if (st) {
+		int step = pl_dir_bind_text(st, 1, name) < 0 ? SQLITE_ERROR : sqlite3_step(st);
+		if (step == SQLITE_ROW) {
+			admin_from_row(st, out);
+			rc = 0;
+		} else if (step == SQLITE_DONE) {
+			rc = 1;
+		} else {
+			pl_dir_sqlfail(d, err, "find administrator");
+		}
+		sqlite3_finalize(st);
+	}
+	pl_dir_unlock(d);
+	return rc;
 }
 
 int pl_dir_admin_list(pl_dir_t *d, pl_dir_admin_t **out, size_t *n,

@@ -182,6 +182,10 @@ int pl_dir_admin_del(pl_dir_t *d, const char *name, pl_err_t *err);
 int pl_dir_admin_check(pl_dir_t *d, const char *name, const char *password,
 		       pl_err_t *err);
 int pl_dir_admin_exists(pl_dir_t *d, const char *name, pl_err_t *err);
+/* One administrator without the hash: 0 found, 1 no such, -1 error. The
+ * console ends sessions older than updated_ms (a password change). */
+int pl_dir_admin_get(pl_dir_t *d, const char *name, pl_dir_admin_t *out,
+		     pl_err_t *err);
 int pl_dir_admin_list(pl_dir_t *d, pl_dir_admin_t **out, size_t *n,
 		      pl_err_t *err);
 

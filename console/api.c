@@ -570,18 +570,22 @@ static int api_gate(cs_req_t *r)
 		return -1;
 	}
 	pl_strlcpy(r->user, r->session->user, sizeof(r->user));
-	/* An administrator deleted meanwhile is logged out everywhere. */
+	/* An administrator deleted meanwhile is logged out everywhere; one
+	 * whose password changed since this login, from this session. */
 	pl_err_t err;
-	int exists = pl_dir_admin_exists(cs->dir, r->user, &err);
-	if (exists <= 0) {
-		if (exists == 0) {
-			pl_notice("%s is no longer an administrator; sessions ended",
-				  r->user);
+	pl_dir_admin_t a;
+	int rc = pl_dir_admin_get(cs->dir, r->user, &a, &err);
+	if (rc != 0 || a.updated_ms > r->session->login_wall_ms) {
+		if (rc == 1) {
+			pl_notice("%s is no longer an administrator; sessions ended", r->user);
 			cs_session_end_user(&cs->sessions, r->user);
+		} else if (rc == 0) {
+			cs_session_end(&cs->sessions, r->session->token);
 		}
 		r->session = NULL;
-		cs_reply_error(r, 401, exists == 0 ? "not logged in"
-						   : "cannot check the session (see the console's log)");
+		cs_reply_error(r, 401, rc == 1 ? "not logged in"
+				       : rc == 0 ? "the password was changed; please log in again"
+						 : "cannot check the session (see the console's log)");
 		return -1;
 	}
 	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0 &&

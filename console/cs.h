@@ -41,6 +41,7 @@ typedef struct {
 	char csrf[CS_TOKEN_LEN + 1];
 	char user[128];
 	uint64_t created_ms, used_ms;
+	int64_t login_wall_ms; /* unix ms: against the admin's updated_ms */
 } cs_session_t;
 
 typedef struct {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pl_log.h"
 #include "pl_util.h"
 
 #define LOCK_MAX_MS (24ull * 3600 * 1000)
@@ -68,6 +69,7 @@ const cs_session_t *cs_session_new(cs_sessions_t *s, const char *user, uint64_t 
 		return NULL;
 	pl_strlcpy(se->user, user, sizeof(se->user));
 	se->created_ms = se->used_ms = now;
+	se->login_wall_ms = pl_log_now_ms();
 	s->nsessions++;
 	return se;
 }

@@ -7,7 +7,7 @@
 # console leaving every other service alone.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 88
+plan 93
 
 PW='correct horse battery'
 rec_start P1
@@ -226,3 +226,18 @@ sleep 2.5
 console_login alice "$PW"
 is "$API_STATUS" 200 "after the lock-out the right password works again"
 like "$(log_of "$CS")" "failed login for 'alice' from 127.0.0.1" "failed logins are logged"
+
+# ---- a password change ends sessions, a deleted administrator's too ----
+admin_add bob 'bobs long password'
+console_login bob 'bobs long password'
+api GET /api/v1/session
+is "$API_STATUS" 200 "bob is logged in"
+printf '%s\n' 'bobs new password!' | plsc admin passwd bob >/dev/null
+api GET /api/v1/session
+is "$API_STATUS" 401 "after plsc admin passwd his session ends"
+like "$API_BODY" "password was changed" "saying why"
+console_login bob 'bobs new password!'
+is "$API_STATUS" 200 "the new password works"
+plsc admin del bob >/dev/null
+api GET /api/v1/session
+is "$API_STATUS" 401 "after plsc admin del the session ends at once"
