@@ -71,7 +71,7 @@ static char *trim(char *s)
 	return s;
 }
 
-static int add_badge(pl_dir_user_t *u, const char *text, char *msg, size_t msz)
+int pl_dir_user_add_badge(pl_dir_user_t *u, const char *text, char *msg, size_t msz)
 {
 	pl_err_t err;
 	if (u->nbadges >= PL_DIR_MAX_BADGES) {
@@ -127,7 +127,7 @@ static int parse_record(char *line, pl_dir_user_t *u, const char **pin,
 		char *save = NULL;
 		for (char *b = strtok_r(f[3], BADGE_SEPARATORS, &save); b;
 		     b = strtok_r(NULL, BADGE_SEPARATORS, &save))
-			if (add_badge(u, b, msg, msz) < 0)
+			if (pl_dir_user_add_badge(u, b, msg, msz) < 0)
 				return -1;
 	}
 	/* An empty PIN column keeps the user's PIN. */

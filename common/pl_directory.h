@@ -143,6 +143,9 @@ int pl_dir_reader_list(pl_dir_t *d, pl_dir_reader_t **out, size_t *n,
  * record's user (badges normalised) and PIN (NULL: none given), or, for a
  * bad line, u NULL and a message. Blank, comment and header lines are not
  * passed on. Untrusted input: fuzzed (tests/fuzz/fuzz_csv_users.c). */
+/* Append a badge ID, typed in any form pl_badge_normalize takes, to u
+ * (canonical). 0, or -1 with msg: not a badge ID, or too many. */
+int pl_dir_user_add_badge(pl_dir_user_t *u, const char *text, char *msg, size_t msz);
 typedef int (*pl_dir_csv_fn)(void *arg, long line, pl_dir_user_t *u, const char *pin,
 			     const char *bad);
 void pl_dir_users_csv_parse(const char *text, size_t len, pl_dir_csv_fn fn, void *arg);

@@ -114,7 +114,6 @@ int cs_body_user(json_t *j, pl_dir_user_t *u, char *err, size_t esz)
 {
 	char emails[PL_DIR_MAX_EMAILS][256], badges[PL_DIR_MAX_BADGES][256];
 	int ne, nb;
-	pl_err_t e;
 	if (cs_body_str(j, "display_name", u->display_name, sizeof(u->display_name), err,
 			esz) < 0 ||
 	    cs_body_str(j, "groups", u->groups, sizeof(u->groups), err, esz) < 0 ||
@@ -124,10 +123,10 @@ int cs_body_user(json_t *j, pl_dir_user_t *u, char *err, size_t esz)
 	u->nemails = ne;
 	for (int i = 0; i < ne; i++)
 		pl_strlcpy(u->emails[i], emails[i], sizeof(u->emails[i]));
-	u->nbadges = nb;
+	u->nbadges = 0;
 	for (int i = 0; i < nb; i++)
-		if (pl_badge_normalize(badges[i], u->badges[i], &e) < 0)
-			return fail(err, esz, "badge '%s': %s", badges[i], e.msg);
+		if (pl_dir_user_add_badge(u, badges[i], err, esz) < 0)
+			return -1;
 	return 0;
 }
 

@@ -15,21 +15,6 @@
 #include "pl_util.h"
 #include "plsc.h"
 
-static int add_badge(pl_dir_user_t *u, const char *text, char *msg, size_t msz)
-{
-	pl_err_t err;
-	if (u->nbadges >= PL_DIR_MAX_BADGES) {
-		snprintf(msg, msz, "at most %d badges a user", PL_DIR_MAX_BADGES);
-		return -1;
-	}
-	if (pl_badge_normalize(text, u->badges[u->nbadges], &err) < 0) {
-		(void)pl_fmt(msg, msz, "badge '%s': %s", text, err.msg);
-		return -1;
-	}
-	u->nbadges++;
-	return 0;
-}
-
 static int add_email(pl_dir_user_t *u, const char *text, char *msg, size_t msz)
 {
 	if (u->nemails >= PL_DIR_MAX_EMAILS) {
@@ -67,7 +52,7 @@ static int users_add(pl_dir_t *d, int argc, char **argv)
 				goto bad;
 			break;
 		case 'b':
-			if (add_badge(&u, optarg, msg, sizeof(msg)) < 0)
+			if (pl_dir_user_add_badge(&u, optarg, msg, sizeof(msg)) < 0)
 				goto bad;
 			break;
 		case 'p': pin = optarg; break;
