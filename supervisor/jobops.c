@@ -10,7 +10,6 @@
 #include "sv.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -515,16 +514,20 @@ void sv_jobevent(sv_sup_t *sup, sv_svc_t *from, const pl_frame_t *f)
 	json_decref(ev);
 	if (!line)
 		return;
-	if (sup->events_fd < 0) {
+	/* Rotated by size like the logs (log_max_bytes, log_keep), whole
+	 * lines only: job-events.jsonl.1 ... */
+	if (!sup->events_open) {
 		char path[PATH_MAX];
-		if (pl_fmt(path, sizeof(path), "%s/job-events.jsonl",
-			   sup->cfg.log_dir) == 0)
-			sup->events_fd = open(path, O_WRONLY | O_CREAT | O_APPEND |
-							    O_CLOEXEC, 0640);
+		if (pl_fmt(path, sizeof(path), "%s/job-events.jsonl", sup->cfg.log_dir) == 0 &&
+		    sv_logfile_open(&sup->events, path, "job-events", sup->cfg.log_max_bytes,
+				    sup->cfg.log_keep) == 0)
+			sup->events_open = 1;
+		else
+			pl_err("cannot open job-events.jsonl: %s", strerror(errno));
 	}
 	size_t n = strlen(line);
 	line[n] = '\n'; /* one write() per event: lines never interleave */
-	if (sup->events_fd < 0 || pl_write_all(sup->events_fd, line, n + 1) < 0)
-		pl_err("cannot append to job-events.jsonl: %s", strerror(errno));
+	if (sup->events_open)
+		sv_logfile_write(&sup->events, line, n + 1);
 	free(line);
 }

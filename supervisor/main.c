@@ -302,6 +302,7 @@ int sv_reload(sv_sup_t *sup, pl_err_t *err)
 	sup->cfg = nc;
 	pl_log_set_level((pl_log_level_t)pl_log_level_parse(nc.log_level));
 	sv_logfile_set_limits(&sup->ownlog, nc.log_max_bytes, nc.log_keep);
+	sv_logfile_set_limits(&sup->events, nc.log_max_bytes, nc.log_keep);
 	for (int i = 0; i < sup->nsvcs; i++) {
 		sv_svc_t *s = sup->svcs[i];
 		const sv_svcconf_t *sc = sv_config_find(&nc, s->conf.name);
@@ -421,8 +422,8 @@ static int run(sv_sup_t *sup)
 	reap_all_blocking(sup);
 	sv_jobops_free_all(sup);
 	sv_control_close(sup);
-	if (sup->events_fd >= 0)
-		close(sup->events_fd);
+	if (sup->events_open)
+		sv_logfile_close(&sup->events);
 	for (int i = 0; i < sup->nsvcs; i++) {
 		sv_svc_free(sup->svcs[i]);
 		free(sup->svcs[i]);
@@ -444,7 +445,6 @@ int main(int argc, char **argv)
 	if (a.print_default)
 		return print_default(&a);
 	sup.ctl_fd = -1;
-	sup.events_fd = -1;
 	if (!realpath(a.config, sup.config_file))
 		pl_strlcpy(sup.config_file, a.config, sizeof(sup.config_file));
 	if (sv_config_load(a.config, &sup.cfg, &err) < 0) {

@@ -195,7 +195,8 @@ struct sv_sup {
 	uint64_t next_client_id;
 	uint32_t next_seq; /* for requests the supervisor originates */
 	struct sv_op *ops;
-	int events_fd;
+	sv_logfile_t events; /* job-events.jsonl, rotated like the logs */
+	int events_open;
 	char ctl_path[PATH_MAX];
 };
 

@@ -4,11 +4,11 @@
 # Printed jobs are shredded after the answer, off the release's path.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 8
+plan 10
 
 rec_start Stall stall
 rec_start P1
-op_config '{"print_timeout_s": 3}'
+op_config '{"print_timeout_s": 3}' '{"log_max_bytes": 4096, "log_keep": 2}'
 sup_start
 wait_until 15 state_is "$OP" running
 ok $? "the held-jobs service runs"
@@ -36,3 +36,11 @@ plsc release --user carol --printer P1 >/dev/null
 is "$(cat "$T/rec-P1/job-1.bin" 2>/dev/null)" "only once" "the next release prints it, once"
 wait_until 10 test "$(jobs_on_disk)" -eq 0
 ok $? "and it is shredded"
+
+# job-events.jsonl rotates like the logs (log_max_bytes 4096 here), in
+# whole lines.
+for i in $(seq 1 12); do submit ws1 "user$i" "$T/doc" --title "a title to make the line longer $i" >/dev/null; done
+wait_until 5 test -s "$T/log/job-events.jsonl.1"
+ok $? "job-events.jsonl is rotated by size into job-events.jsonl.1"
+cat "$T/log/job-events.jsonl.1" "$T/log/job-events.jsonl" | jq -e -s 'length >= 12' >/dev/null
+ok $? "every line in both files is a whole JSON event"

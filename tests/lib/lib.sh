@@ -181,11 +181,12 @@ rec_stop() {
 	eval "REC_PID_$1="
 }
 
-# op_config [OP_EXTRA_JSON]: config with the held-jobs service on a free port.
+# op_config [OP_EXTRA_JSON [SUPERVISOR_EXTRA_JSON]]: config with the
+# held-jobs service on a free port.
 op_config() {
 	OP_PORT=$(free_port)
 	local extra=${1:-'{}'}
-	t_config '{}' "$(jq -n --arg p "$BIN/$OP" --arg l "127.0.0.1:$OP_PORT" \
+	t_config "${2:-{\}}" "$(jq -n --arg p "$BIN/$OP" --arg l "127.0.0.1:$OP_PORT" \
 		--argjson extra "$extra" '{"PrinterLogicServiceOfflinePrint":
 		({path: $p, listen: {main: $l}, client_timeout_s: 2,
 		  print_timeout_s: 5, print_connect_timeout_s: 2} + $extra)}')"
