@@ -196,11 +196,36 @@ static void addr_text(const struct sockaddr_storage *ss, char *host,
 	}
 }
 
+/* A configured address in the form addr_text gives a peer's: an IPv6
+ * address in its one canonical text ("2001:DB8:0::1" is "2001:db8::1"),
+ * an IPv4-mapped one as IPv4. Anything else (a host name) is left as it
+ * is and matches only itself. */
+static void addr_canon(const char *in, char *out, size_t osz)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	if (inet_pton(AF_INET, in, &a4) == 1) {
+		inet_ntop(AF_INET, &a4, out, (socklen_t)osz);
+	} else if (inet_pton(AF_INET6, in, &a6) == 1) {
+		if (IN6_IS_ADDR_V4MAPPED(&a6))
+			inet_ntop(AF_INET, &a6.s6_addr[12], out, (socklen_t)osz);
+		else
+			inet_ntop(AF_INET6, &a6, out, (socklen_t)osz);
+	} else {
+		pl_strlcpy(out, in, osz);
+	}
+}
+
 static br_reader_t *reader_for(br_t *br, const char *host)
 {
-	for (size_t i = 0; i < br->nreaders; i++)
-		if (!br->readers[i].dial && strcmp(br->readers[i].d.address, host) == 0)
+	char want[INET6_ADDRSTRLEN + 64];
+	for (size_t i = 0; i < br->nreaders; i++) {
+		if (br->readers[i].dial)
+			continue;
+		addr_canon(br->readers[i].d.address, want, sizeof(want));
+		if (strcmp(want, host) == 0)
 			return &br->readers[i];
+	}
 	return NULL;
 }
 

@@ -3,7 +3,7 @@
 # connect directions, users with badges, held jobs, recording printers.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 24
+plan 25
 
 BR=PrinterLogicServiceSimpleBadgeRelease
 rec_start P1
@@ -73,6 +73,14 @@ ok $? "unknown badges are counted in plsc status"
 out=$("$EMU" connect 127.0.0.1 "$BR_PORT" 127.0.0.9 elatec-tcpconv2 badge:1a2b 2>&1)
 wait_until 5 grep -q "refused a connection from 127.0.0.9" "$T/log/$BR.log"
 ok $? "an unlisted address is refused and logged"
+
+# An address written as IPv4-mapped IPv6 is the same reader (the allow-list
+# compares addresses, not their spelling).
+plsc readers add R6 --address ::ffff:127.0.0.6 --printer P1 --preset elatec-tcpconv2 >/dev/null
+sleep 1.2
+"$EMU" connect 127.0.0.1 "$BR_PORT" 127.0.0.6 elatec-tcpconv2 badge:ff01
+wait_until 5 grep -q "reader R6: badge .* is bob" "$T/log/$BR.log"
+ok $? "a reader configured as ::ffff:127.0.0.6 is served from 127.0.0.6"
 
 # Noise, a silent reader, and 500 idle connections: others still served.
 "$EMU" connect 127.0.0.1 "$BR_PORT" 127.0.0.2 elatec-tcpconv2 garbage long binary
