@@ -18,6 +18,13 @@ static int import_one(void *arg, long line, pl_dir_user_t *u, const char *pin,
 {
 	import_t *im = arg;
 	pl_err_t err;
+	pl_dir_user_t old;
+	/* The file has no groups or source column: an existing user keeps
+	 * his (an LDAP-synced user stays "ldap", his groups stay). */
+	if (!bad && pl_dir_user_get(im->d, u->username, &old, &err) == 0) {
+		pl_strlcpy(u->groups, old.groups, sizeof(u->groups));
+		pl_strlcpy(u->source, old.source, sizeof(u->source));
+	}
 	if (!bad && pl_dir_user_put(im->d, u, pin, 1, &err) < 0)
 		bad = err.msg;
 	if (bad) {

@@ -1845,7 +1845,12 @@ static void test_import_csv(void **state)
 	}
 
 	/* A mark without a header: line 1 is a user. LF line ends. A line
-	 * replaces the user (badges and e-mail go) and keeps the PIN. */
+	 * replaces the user (badges and e-mail go), keeps the PIN, and keeps
+	 * the groups and source the file has no column for. */
+	assert_int_equal(pl_dir_user_get(d, "erin", &u, &err), 0);
+	pl_strlcpy(u.groups, "print-admins,staff", sizeof(u.groups));
+	pl_strlcpy(u.source, "ldap", sizeof(u.source));
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 1, &err), 0);
 	static const char again[] = "\xef\xbb\xbf" "erin,Erin Two\nkim,Kim\n";
 	assert_int_equal(import(d, again, sizeof(again) - 1, &e, &good, &bad), 0);
 	assert_int_equal(good, 2);
@@ -1855,6 +1860,8 @@ static void test_import_csv(void **state)
 	assert_int_equal(u.nemails, 0);
 	assert_int_equal(u.nbadges, 0);
 	assert_int_equal(u.has_pin, 1);
+	assert_string_equal(u.groups, "print-admins,staff");
+	assert_string_equal(u.source, "ldap");
 
 	/* a quoted header; fields too long for the directory are errors, not
 	 * cut short; a NUL byte */
