@@ -66,7 +66,6 @@ static int parse_uri(const char *uri, uri_t *u)
 {
 	char buf[1024];
 	memset(u, 0, sizeof(*u));
-	u->port = 31989;
 	if (strncmp(uri, "plsc://", 7) != 0 || pl_fmt(buf, sizeof(buf), "%s", uri + 7) < 0)
 		return -1;
 	char *q = strchr(buf, '?');
@@ -75,14 +74,9 @@ static int parse_uri(const char *uri, uri_t *u)
 	char *slash = strchr(buf, '/');
 	if (slash)
 		*slash = '\0';
-	char *colon = strrchr(buf, ':');
-	if (colon) {
-		*colon = '\0';
-		u->port = atoi(colon + 1);
-	}
-	if (!buf[0] || u->port <= 0 || u->port > 65535)
+	/* host, host:port, [v6] or [v6]:port */
+	if (pl_parse_server(buf, 31989, u->host, sizeof(u->host), &u->port) < 0)
 		return -1;
-	pl_strlcpy(u->host, buf, sizeof(u->host));
 	char *save = NULL;
 	for (char *kv = q ? strtok_r(q, "&", &save) : NULL; kv; kv = strtok_r(NULL, "&", &save)) {
 		char *eq = strchr(kv, '=');

@@ -70,21 +70,12 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	pl_strlcpy(host, server, sizeof(host));
-	char *colon = strrchr(host, ':');
-	if (colon && !strchr(colon, ']')) {
-		*colon = '\0';
-		o.port = atoi(colon + 1);
-	}
-	if (host[0] == '[') {
-		memmove(host, host + 1, strlen(host));
-		host[strcspn(host, "]")] = '\0';
-	}
-	o.host = host;
-	if (o.port <= 0 || o.port > 65535) {
-		fprintf(stderr, "plsc-submit: bad port in '%s'\n", server);
+	if (pl_parse_server(server, o.port, host, sizeof(host), &o.port) < 0) {
+		fprintf(stderr, "plsc-submit: bad server '%s' (HOST, HOST:PORT, [IPv6]:PORT)\n",
+			server);
 		return 2;
 	}
+	o.host = host;
 	if (sub_read_token(token_file, tok, sizeof(tok), msg, sizeof(msg)) < 0) {
 		fprintf(stderr, "plsc-submit: %s\n", msg);
 		return 2;

@@ -27,6 +27,10 @@ int pl_fsync_dir_of(const char *path);
 int pl_write_all(int fd, const void *p, size_t n);
 /* Parse "host:port" / "[v6]:port" / ":port" / "port". 0 or -1. */
 int pl_parse_hostport(const char *s, char *host, size_t hostsz, int *port);
+/* A server as a user writes it: "host", "host:port", "1.2.3.4:port",
+ * "[v6]", "[v6]:port" or a bare "v6"; the port defaults to defport and
+ * must be 1..65535. 0 or -1. */
+int pl_parse_server(const char *s, int defport, char *host, size_t hostsz, int *port);
 /* Bind a listening TCP socket (SO_REUSEADDR, non-blocking, cloexec). On
  * error returns -1 with errno and a message in err (if not NULL). */
 int pl_listen_tcp(const char *hostport, int backlog, char *err, size_t errsz);

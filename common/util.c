@@ -220,6 +220,41 @@ int pl_parse_hostport(const char *s, char *host, size_t hostsz, int *port)
 	return 0;
 }
 
+int pl_parse_server(const char *s, int defport, char *host, size_t hostsz, int *port)
+{
+	const char *p = NULL, *h = s;
+	size_t n;
+	char *end;
+
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+		if (!rb || (rb[1] != '\0' && rb[1] != ':'))
+			return -1;
+		h = s + 1;
+		n = (size_t)(rb - h);
+		p = rb[1] == ':' ? rb + 2 : NULL;
+	} else if ((p = strchr(s, ':')) != NULL && strchr(p + 1, ':') == NULL) {
+		n = (size_t)(p - s);
+		p++;
+	} else {
+		n = strlen(s); /* a name, IPv4, or a bare IPv6 address */
+		p = NULL;
+	}
+	if (n == 0 || n >= hostsz)
+		return -1;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	*port = defport;
+	if (p) {
+		errno = 0;
+		long v = strtol(p, &end, 10);
+		if (errno || *p == '\0' || *end != '\0' || v < 1 || v > 65535)
+			return -1;
+		*port = (int)v;
+	}
+	return 0;
+}
+
 int pl_listen_tcp(const char *hostport, int backlog, char *err, size_t errsz)
 {
 	char host[256], portstr[16];

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "pl_config.h"
+#include "pl_util.h"
 
 typedef struct {
 	char dir[PATH_MAX];
@@ -621,6 +622,40 @@ static void test_error_without_position(void **state)
 	pl_config_free(cfg);
 }
 
+/* pl_parse_server: how a user writes the server of plsc-submit and of
+ * the CUPS backend's plsc:// URI. (pl_util, tested here with the other
+ * parsing of what users write.) */
+static void test_parse_server(void **state)
+{
+	char host[64];
+	int port;
+	static const struct {
+		const char *in, *host;
+		int port;
+	} good[] = {
+		{ "print.example.org", "print.example.org", 31989 },
+		{ "print.example.org:4000", "print.example.org", 4000 },
+		{ "10.0.0.5:31989", "10.0.0.5", 31989 },
+		{ "[::1]", "::1", 31989 },
+		{ "[::1]:4000", "::1", 4000 },
+		{ "[fe80::1%eth0]:5", "fe80::1%eth0", 5 },
+		{ "2001:db8::7", "2001:db8::7", 31989 },
+	};
+	static const char *const bad[] = {
+		"", ":4000", "host:", "host:0", "host:65536", "host:12x", "[::1", "[::1]x",
+		"[]:4000", "[::1]:", "averyveryveryveryveryveryveryveryveryveryveryveryverylonghostname1",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(pl_parse_server(good[i].in, 31989, host, sizeof(host), &port), 0);
+		assert_string_equal(host, good[i].host);
+		assert_int_equal(port, good[i].port);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (pl_parse_server(bad[i], 31989, host, sizeof(host), &port) == 0)
+			fail_msg("accepted '%s'", bad[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -638,6 +673,7 @@ int main(void)
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_oversize),
 		cmocka_unit_test(test_error_without_position),
+		cmocka_unit_test(test_parse_server),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
