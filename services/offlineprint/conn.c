@@ -298,7 +298,13 @@ static void on_begin(op_conn_t *c, const pl_frame_t *f)
 	if (!auth(c, f, m.workstation, sizeof(m.workstation))) {
 		conn_fail(c, f->seq, PL_STATUS_AUTH,
 			  "missing, wrong or revoked workstation token (user %s)", m.owner);
-		op_event(op, "refused", &m, "bad token");
+		/* The user name is only a claim: it goes in the detail, so the
+		 * history never files a stranger's attempt under that user. */
+		char claim[300];
+		(void)pl_fmt(claim, sizeof(claim), "bad token from %s, claiming user %s",
+			     c->peer, m.owner);
+		m.owner[0] = '\0';
+		op_event(op, "refused", &m, claim);
 		return;
 	}
 	if (m.size > op->max_job_bytes) {

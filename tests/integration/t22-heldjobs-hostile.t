@@ -3,7 +3,7 @@
 # dropped), while other clients keep being served.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 22
+plan 23
 
 rec_start P1
 op_config
@@ -29,6 +29,10 @@ kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
 
 out=$(evil badtoken 127.0.0.1 "$OP_PORT" "plsc_00000000_AAAA")
 like "$out" "^result 2 .*token" "a wrong token is refused with a clear message"
+wait_until 5 grep -q '"event":"refused"' "$T/log/job-events.jsonl"
+like "$(grep '"event":"refused"' "$T/log/job-events.jsonl" | head -1 | jq -r '"\(.user)|\(.detail)"')" \
+	'^\|bad token from 127\.0\.0\.1:[0-9]+, claiming user ' \
+	"the refused event files the claimed user under detail, not user"
 out=$(evil badtoken 127.0.0.1 "$OP_PORT" "")
 like "$out" "^result 2 " "a missing token is refused"
 plsc token revoke ws1 >/dev/null
