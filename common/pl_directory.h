@@ -192,4 +192,10 @@ int pl_dir_admin_get(pl_dir_t *d, const char *name, pl_dir_admin_t *out,
 int pl_dir_admin_list(pl_dir_t *d, pl_dir_admin_t **out, size_t *n,
 		      pl_err_t *err);
 
+/* ---- records as JSON (directory-json.c): the shape of `plsc ... list
+ * --json` and of the console's API ---- */
+json_t *pl_dir_user_json(const pl_dir_user_t *u);
+json_t *pl_dir_printer_json(const pl_dir_printer_t *p);
+json_t *pl_dir_reader_json(const pl_dir_reader_t *r);
+
 #endif

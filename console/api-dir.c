@@ -197,17 +197,8 @@ static void users_list(cs_req_t *r)
 		return;
 	}
 	json_t *arr = json_array();
-	for (size_t i = 0; i < n; i++) {
-		json_t *em = json_array(), *bd = json_array();
-		for (int k = 0; k < v[i].nemails; k++)
-			json_array_append_new(em, json_string(v[i].emails[k]));
-		for (int k = 0; k < v[i].nbadges; k++)
-			json_array_append_new(bd, json_string(v[i].badges[k]));
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:o,s:s,s:o,s:b,s:s}",
-			"username", v[i].username, "display_name", v[i].display_name,
-			"emails", em, "groups", v[i].groups, "badges", bd,
-			"has_pin", v[i].has_pin, "source", v[i].source));
-	}
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, pl_dir_user_json(&v[i]));
 	free(v);
 	cs_reply(r, 200, json_pack("{s:o}", "users", arr));
 }
@@ -367,9 +358,7 @@ static void printers_list(cs_req_t *r)
 	}
 	json_t *arr = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "name", v[i].name,
-						     "uri", v[i].uri, "location", v[i].location,
-						     "formats", v[i].formats));
+		json_array_append_new(arr, pl_dir_printer_json(&v[i]));
 	free(v);
 	cs_reply(r, 200, json_pack("{s:o}", "printers", arr));
 }
@@ -446,10 +435,7 @@ static void readers_list(cs_req_t *r)
 	}
 	json_t *arr = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s}",
-			"name", v[i].name, "address", v[i].address, "direction", v[i].direction,
-			"port", v[i].port, "format", v[i].format, "printer", v[i].printer,
-			"mode", v[i].mode));
+		json_array_append_new(arr, pl_dir_reader_json(&v[i]));
 	free(v);
 	cs_reply(r, 200, json_pack("{s:o}", "readers", arr));
 }

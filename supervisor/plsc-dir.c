@@ -94,9 +94,7 @@ static int printers_list(pl_dir_t *d, int as_json)
 		printf("%-24s %-40s %-20s %s\n", "PRINTER", "URI", "LOCATION", "FORMATS");
 	for (size_t i = 0; i < n; i++) {
 		if (as_json)
-			json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}",
-				"name", v[i].name, "uri", v[i].uri,
-				"location", v[i].location, "formats", v[i].formats));
+			json_array_append_new(arr, pl_dir_printer_json(&v[i]));
 		else
 			printf("%-24s %-40s %-20s %s\n", v[i].name, v[i].uri,
 			       v[i].location, v[i].formats[0] ? v[i].formats : "(any)");

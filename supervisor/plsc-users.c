@@ -179,29 +179,20 @@ static int users_list(pl_dir_t *d, int as_json)
 		printf("%-20s %-24s %-28s %-4s %-6s %s\n", "USER", "NAME", "E-MAIL",
 		       "PIN", "SOURCE", "BADGES");
 	for (size_t i = 0; i < n; i++) {
-		json_t *em = json_array(), *bd = json_array();
+		if (as_json) {
+			json_array_append_new(arr, pl_dir_user_json(&v[i]));
+			continue;
+		}
 		char masked[PL_DIR_MAX_BADGES * 72] = "";
-		for (int k = 0; k < v[i].nemails; k++)
-			json_array_append_new(em, json_string(v[i].emails[k]));
 		for (int k = 0; k < v[i].nbadges; k++) {
 			char m[80];
-			json_array_append_new(bd, json_string(v[i].badges[k]));
 			pl_badge_mask(v[i].badges[k], m, sizeof(m));
 			size_t off = strlen(masked);
 			snprintf(masked + off, sizeof(masked) - off, "%s%s", k ? "," : "", m);
 		}
-		if (as_json) {
-			json_array_append_new(arr, json_pack("{s:s,s:s,s:o,s:o,s:s,s:b,s:s}",
-				"username", v[i].username, "display_name", v[i].display_name,
-				"emails", em, "badges", bd, "groups", v[i].groups,
-				"has_pin", v[i].has_pin, "source", v[i].source));
-		} else {
-			printf("%-20s %-24s %-28s %-4s %-6s %s\n", v[i].username,
-			       v[i].display_name, v[i].nemails ? v[i].emails[0] : "",
-			       v[i].has_pin ? "yes" : "no", v[i].source, masked);
-			json_decref(em);
-			json_decref(bd);
-		}
+		printf("%-20s %-24s %-28s %-4s %-6s %s\n", v[i].username, v[i].display_name,
+		       v[i].nemails ? v[i].emails[0] : "", v[i].has_pin ? "yes" : "no",
+		       v[i].source, masked);
 	}
 	plsc_print_list("users", arr, as_json);
 	free(v);
@@ -333,11 +324,7 @@ static int readers_list(pl_dir_t *d, int as_json)
 		snprintf(addr, sizeof(addr), "%s%s%.0d", v[i].address, v[i].port ? ":" : "",
 			 v[i].port);
 		if (as_json)
-			json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s}",
-				"name", v[i].name, "direction", v[i].direction,
-				"address", v[i].address, "port", v[i].port,
-				"printer", v[i].printer, "mode", v[i].mode,
-				"format", v[i].format));
+			json_array_append_new(arr, pl_dir_reader_json(&v[i]));
 		else
 			printf("%-16s %-8s %-22s %-16s %-12s %s\n", v[i].name, v[i].direction,
 			       addr, v[i].printer, v[i].mode, v[i].format);
