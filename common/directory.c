@@ -19,8 +19,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
+#include "pl_random.h"
 #include "pl_util.h"
 
 /* The CLI and a service may write at once; SQLite serialises writers, and
@@ -581,20 +581,6 @@ static int sha256(const unsigned char *in, size_t n,
 	return len == HASH_BYTES ? 0 : -1;
 }
 
-static int random_token_id(char id[TOKEN_ID_LEN + 1])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char b[TOKEN_ID_BYTES];
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		return -1;
-	for (size_t i = 0; i < sizeof(b); i++) {
-		id[2 * i] = hex[b[i] >> 4];
-		id[2 * i + 1] = hex[b[i] & 15];
-	}
-	id[TOKEN_ID_LEN] = '\0';
-	return 0;
-}
-
 /* Printable ASCII so the name shows safely in logs and `plsc` output; no
  * "id:" prefix, which pl_dir_token_revoke reads as a token id. */
 static int valid_workstation(const char *s)
@@ -640,7 +626,7 @@ static int token_store(pl_dir_t *d, const char *workstation,
 		       char id[TOKEN_ID_LEN + 1], pl_err_t *err)
 {
 	for (int i = 0; i < TOKEN_ID_TRIES; i++) {
-		if (random_token_id(id) < 0)
+		if (pl_random_hex(id, TOKEN_ID_BYTES) < 0)
 			return pl_dir_fail(err, "create token: no random bytes");
 		int rc = token_insert(d, id, workstation, hash, err);
 		if (rc <= 0)
@@ -656,7 +642,7 @@ static int token_make(pl_dir_t *d, const char *workstation,
 	unsigned char secret[SECRET_BYTES], hash[HASH_BYTES];
 	char b64[SECRET_B64_LEN + 1], id[TOKEN_ID_LEN + 1];
 	int rc = -1;
-	if (RAND_bytes(secret, sizeof(secret)) != 1 ||
+	if (pl_random_bytes(secret, sizeof(secret)) < 0 ||
 	    sha256(secret, sizeof(secret), hash) < 0) {
 		pl_dir_fail(err, "create token: no random bytes or no SHA-256");
 		goto out;

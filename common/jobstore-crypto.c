@@ -8,18 +8,13 @@
 #include <jansson.h>
 #include <limits.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pl_random.h"
 #include "pl_util.h"
-
-int pl_jsc_random(void *p, size_t n)
-{
-	return RAND_bytes(p, (int)n) == 1 ? 0 : -1;
-}
 
 /* ---- one-shot AES-256-GCM, for wrapping data keys ---- */
 
@@ -71,9 +66,9 @@ int pl_jsc_header_make(const uint8_t *mkey, const char *id,
 	memcpy(hdr, PL_JS_MAGIC, PL_JS_MAGIC_LEN);
 	pl_js_put_u32(hdr + PL_JS_OFF_VERSION, PL_JS_VERSION);
 	pl_js_put_u32(hdr + PL_JS_OFF_CHUNK, chunk_size);
-	if (pl_jsc_random(hdr + PL_JS_OFF_PREFIX, PL_JS_PREFIX_LEN) < 0 ||
-	    pl_jsc_random(nonce, PL_JS_NONCE_LEN) < 0 ||
-	    pl_jsc_random(dkey, PL_JS_KEY_LEN) < 0)
+	if (pl_random_bytes(hdr + PL_JS_OFF_PREFIX, PL_JS_PREFIX_LEN) < 0 ||
+	    pl_random_bytes(nonce, PL_JS_NONCE_LEN) < 0 ||
+	    pl_random_bytes(dkey, PL_JS_KEY_LEN) < 0)
 		return -1;
 	wrap_aad(hdr, id, aad);
 	return gcm_oneshot(1, mkey, nonce, aad, (int)sizeof(aad), dkey,
@@ -200,7 +195,7 @@ static int master_create(const char *path, pl_err_t *err)
 	char tmp[PATH_MAX];
 	int fd, rc = PL_JS_OK;
 
-	if (pl_jsc_random(r, sizeof(r)) < 0 ||
+	if (pl_random_bytes(r, sizeof(r)) < 0 ||
 	    pl_fmt(tmp, sizeof(tmp), "%s.tmp-%02x%02x%02x%02x", path, r[0],
 		   r[1], r[2], r[3]) < 0)
 		return pl_js_fail(err, PL_JS_EKEY,
@@ -212,7 +207,7 @@ static int master_create(const char *path, pl_err_t *err)
 				  "cannot create master key %s: %s", tmp,
 				  strerror(errno));
 	/* fchmod: a umask cannot widen 0600, but one could make it unreadable. */
-	if (pl_jsc_random(key, sizeof(key)) < 0 || fchmod(fd, 0600) < 0 ||
+	if (pl_random_bytes(key, sizeof(key)) < 0 || fchmod(fd, 0600) < 0 ||
 	    pl_write_all(fd, key, sizeof(key)) < 0 || fsync(fd) < 0)
 		rc = pl_js_fail(err, PL_JS_EKEY, "cannot write master key %s: %s",
 				tmp, strerror(errno));
@@ -318,17 +313,6 @@ int pl_jsc_master_load(const char *path, uint8_t *key, pl_err_t *err)
 
 /* ---- metadata ---- */
 
-static void hex_encode(const uint8_t *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static int hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -358,7 +342,7 @@ int pl_jsc_meta_encode(const pl_job_meta_t *m, uint8_t *buf, size_t cap,
 	json_t *o;
 	size_t n;
 
-	hex_encode(m->sha256, sizeof(m->sha256), sha);
+	pl_hex(m->sha256, sizeof(m->sha256), sha);
 	/* "s" fails on a string that is not UTF-8: reported, not stored. */
 	o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, "
 		      "s:I, s:I, s:I, s:s}",

@@ -99,7 +99,6 @@ static inline void pl_js_put_u64(uint8_t *p, uint64_t v)
 
 /* ---- jobstore-crypto.c ---- */
 
-int pl_jsc_random(void *p, size_t n);
 
 /* Fill hdr with a fresh nonce prefix and data key wrapped by mkey;
  * dkey receives the data key (the caller cleanses it). 0 or -1. */

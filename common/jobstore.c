@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "pl_log.h" /* pl_log_now_ms */
+#include "pl_random.h"
 #include "pl_util.h"
 
 #define EXPIRY_DEFAULT_MS (24ull * 3600 * 1000)
@@ -334,19 +335,11 @@ static int quota_check_locked(const pl_jobstore_t *js, const char *owner,
 
 static int id_assign_locked(const pl_jobstore_t *js, char *id, pl_err_t *err)
 {
-	static const char digits[] = "0123456789abcdef";
-	uint8_t r[PL_JOB_ID_LEN / 2];
-
 	/* 128 random bits never collide in practice; checking is cheap. */
 	do {
-		if (pl_jsc_random(r, sizeof(r)) < 0)
+		if (pl_random_hex(id, PL_JOB_ID_LEN / 2) < 0)
 			return pl_js_fail(err, PL_JS_EIO,
 					  "no random bytes for a job id");
-		for (size_t i = 0; i < sizeof(r); i++) {
-			id[2 * i] = digits[r[i] >> 4];
-			id[2 * i + 1] = digits[r[i] & 15];
-		}
-		id[PL_JOB_ID_LEN] = '\0';
 	} while (id_known_locked(js, id));
 	return PL_JS_OK;
 }
@@ -1466,7 +1459,7 @@ static int store_shred(pl_jobstore_t *js, const char *id, pl_err_t *err)
 		return PL_JS_OK; /* already gone */
 	if (fd < 0)
 		return io_fail(err, errno, "opening", path);
-	if (pl_jsc_random(junk, sizeof(junk)) < 0)
+	if (pl_random_bytes(junk, sizeof(junk)) < 0)
 		rc = pl_js_fail(err, PL_JS_EIO, "no random bytes to shred %s", path);
 	else if (pwrite_full(fd, junk, sizeof(junk), PL_JS_OFF_WRAP) < 0 ||
 		 fdatasync(fd) < 0) /* the overwritten bytes; not the mtime */

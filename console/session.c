@@ -4,11 +4,11 @@
 #include "cs.h"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "pl_log.h"
+#include "pl_random.h"
 #include "pl_util.h"
 
 #define LOCK_MAX_MS (24ull * 3600 * 1000)
@@ -23,21 +23,6 @@ void cs_sessions_init(cs_sessions_t *s, uint64_t idle_ms, uint64_t max_ms,
 	s->max_ms = max_ms;
 	s->max_failures = max_failures ? max_failures : 1;
 	s->lockout_ms = lockout_ms;
-}
-
-static int random_token(char out[CS_TOKEN_LEN + 1])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char b[CS_TOKEN_LEN / 2];
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		return -1;
-	for (size_t i = 0; i < sizeof(b); i++) {
-		out[2 * i] = hex[b[i] >> 4];
-		out[2 * i + 1] = hex[b[i] & 15];
-	}
-	out[CS_TOKEN_LEN] = '\0';
-	OPENSSL_cleanse(b, sizeof(b));
-	return 0;
 }
 
 static void session_drop(cs_sessions_t *s, int i)
@@ -65,7 +50,8 @@ const cs_session_t *cs_session_new(cs_sessions_t *s, const char *user, uint64_t 
 	}
 	cs_session_t *se = &s->sessions[s->nsessions];
 	memset(se, 0, sizeof(*se));
-	if (random_token(se->token) < 0 || random_token(se->csrf) < 0)
+	if (pl_random_hex(se->token, CS_TOKEN_LEN / 2) < 0 ||
+	    pl_random_hex(se->csrf, CS_TOKEN_LEN / 2) < 0)
 		return NULL;
 	pl_strlcpy(se->user, user, sizeof(se->user));
 	se->created_ms = se->used_ms = now;
