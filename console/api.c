@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pl_ctlreply.h"
 #include "pl_log.h"
 #include "pl_util.h"
 
@@ -182,44 +183,27 @@ static void api_logout(cs_req_t *r)
 
 /* ---- services ---- */
 
+/* As plsc status --json: null where there is nothing to say (no process,
+ * no exit yet). */
 static json_t *service_json(const pl_field_t *fl)
 {
-	pl_iter_t it;
-	pl_field_t f;
-	char name[128] = "", state[32] = "", last[256] = "", detail[256] = "";
-	uint32_t pid = 0, restarts = 0;
-	uint64_t up = 0;
-	uint8_t en = 0;
-	int has_up = 0;
-	if (pl_iter_nested(&it, fl) < 0)
+	pl_svc_row_t v;
+	if (pl_svc_row_decode(fl, &v) < 0)
 		return NULL;
-	while (pl_iter_next(&it, &f) == 1) {
-		switch (f.tag) {
-		case PL_TAG_NAME: pl_field_str(&f, name, sizeof(name)); break;
-		case PL_TAG_STATE: pl_field_str(&f, state, sizeof(state)); break;
-		case PL_TAG_LAST_EXIT: pl_field_str(&f, last, sizeof(last)); break;
-		case PL_TAG_DETAIL: pl_field_str(&f, detail, sizeof(detail)); break;
-		case PL_TAG_PID: pl_field_u32(&f, &pid); break;
-		case PL_TAG_RESTARTS: pl_field_u32(&f, &restarts); break;
-		case PL_TAG_UPTIME_MS: has_up = pl_field_u64(&f, &up) == 0; break;
-		case PL_TAG_ENABLED: pl_field_u8(&f, &en); break;
-		default: break;
-		}
-	}
-	/* As plsc status --json: null where there is nothing to say (no
-	 * process, no exit yet). */
-	return json_pack("{s:s,s:b,s:s,s:o,s:o,s:i,s:o,s:s}", "name", name, "enabled", en,
-			 "state", state, "pid", pid ? json_integer(pid) : json_null(),
-			 "uptime_ms", has_up ? json_integer((json_int_t)up) : json_null(),
-			 "restarts", (int)restarts,
-			 "last_exit", last[0] ? json_string(last) : json_null(), "detail", detail);
+	return json_pack("{s:s,s:b,s:s,s:o,s:o,s:i,s:o,s:s}", "name", v.name, "enabled",
+			 v.enabled, "state", v.state, "pid",
+			 v.pid ? json_integer(v.pid) : json_null(), "uptime_ms",
+			 v.has_uptime ? json_integer((json_int_t)v.uptime) : json_null(),
+			 "restarts", (int)v.restarts, "last_exit",
+			 v.last_exit[0] ? json_string(v.last_exit) : json_null(), "detail", v.detail);
 }
 
 static void services_done(void *arg, const pl_frame_t *f, const char *why)
 {
 	cs_req_t *r = arg;
-	pl_iter_t it, st;
-	pl_field_t fl, sf;
+	pl_iter_t it;
+	pl_field_t fl;
+	pl_sup_row_t sr;
 	if (reply_failed(r, f, why))
 		return;
 	json_t *svcs = json_array(), *sup = json_object();
@@ -229,18 +213,10 @@ static void services_done(void *arg, const pl_frame_t *f, const char *why)
 			json_t *s = service_json(&fl);
 			if (s)
 				json_array_append_new(svcs, s);
-		} else if (fl.tag == PL_TAG_SUPERVISOR && pl_iter_nested(&st, &fl) == 0) {
-			char ver[64] = "";
-			uint32_t pid = 0;
-			uint64_t up = 0;
-			while (pl_iter_next(&st, &sf) == 1) {
-				if (sf.tag == PL_TAG_VERSION) pl_field_str(&sf, ver, sizeof(ver));
-				if (sf.tag == PL_TAG_PID) pl_field_u32(&sf, &pid);
-				if (sf.tag == PL_TAG_UPTIME_MS) pl_field_u64(&sf, &up);
-			}
-			json_object_set_new(sup, "version", json_string(ver));
-			json_object_set_new(sup, "pid", json_integer(pid));
-			json_object_set_new(sup, "uptime_ms", json_integer((json_int_t)up));
+		} else if (fl.tag == PL_TAG_SUPERVISOR && pl_sup_row_decode(&fl, &sr) == 0) {
+			json_object_set_new(sup, "version", json_string(sr.version));
+			json_object_set_new(sup, "pid", json_integer(sr.pid));
+			json_object_set_new(sup, "uptime_ms", json_integer((json_int_t)sr.uptime));
 		}
 	}
 	cs_reply(r, 200, json_pack("{s:o,s:o}", "supervisor", sup, "services", svcs));
@@ -399,36 +375,16 @@ static void api_history(cs_req_t *r)
 
 static json_t *job_json(const pl_field_t *fl)
 {
-	pl_iter_t it;
-	pl_field_t f;
-	char id[64] = "", user[128] = "", ws[128] = "", title[256] = "", printer[128] = "",
-	     format[64] = "", source[128] = "";
-	uint32_t pages = 0;
-	uint64_t size = 0, created = 0, expires = 0;
-	if (pl_iter_nested(&it, fl) < 0)
+	pl_job_row_t j;
+	if (pl_job_row_decode(fl, &j) < 0)
 		return NULL;
-	while (pl_iter_next(&it, &f) == 1) {
-		switch (f.tag) {
-		case PL_TAG_JOB_ID: pl_field_str(&f, id, sizeof(id)); break;
-		case PL_TAG_USER: pl_field_str(&f, user, sizeof(user)); break;
-		case PL_TAG_WORKSTATION: pl_field_str(&f, ws, sizeof(ws)); break;
-		case PL_TAG_TITLE: pl_field_str(&f, title, sizeof(title)); break;
-		case PL_TAG_PRINTER: pl_field_str(&f, printer, sizeof(printer)); break;
-		case PL_TAG_FORMAT: pl_field_str(&f, format, sizeof(format)); break;
-		case PL_TAG_SOURCE: pl_field_str(&f, source, sizeof(source)); break;
-		case PL_TAG_PAGES: pl_field_u32(&f, &pages); break;
-		case PL_TAG_SIZE: pl_field_u64(&f, &size); break;
-		case PL_TAG_CREATED_MS: pl_field_u64(&f, &created); break;
-		case PL_TAG_EXPIRES_MS: pl_field_u64(&f, &expires); break;
-		default: break;
-		}
-	}
-	return json_pack("{s:s,s:o,s:o,s:o,s:s,s:s,s:i,s:I,s:I,s:I,s:s}", "id", id,
-			 "user", cs_text_json(user, strlen(user)), "workstation",
-			 cs_text_json(ws, strlen(ws)), "title", cs_text_json(title, strlen(title)),
-			 "printer", printer, "format", format, "pages", (int)pages,
-			 "size", (json_int_t)size, "created_ms", (json_int_t)created,
-			 "expires_ms", (json_int_t)expires, "source", source);
+	return json_pack("{s:s,s:o,s:o,s:o,s:s,s:s,s:i,s:I,s:I,s:I,s:s}", "id", j.id,
+			 "user", cs_text_json(j.user, strlen(j.user)), "workstation",
+			 cs_text_json(j.ws, strlen(j.ws)), "title",
+			 cs_text_json(j.title, strlen(j.title)), "printer", j.printer, "format",
+			 j.format, "pages", (int)j.pages, "size", (json_int_t)j.size,
+			 "created_ms", (json_int_t)j.created, "expires_ms", (json_int_t)j.expires,
+			 "source", j.source);
 }
 
 static void jobs_done(void *arg, const pl_frame_t *f, const char *why)
@@ -451,8 +407,8 @@ static void jobs_done(void *arg, const pl_frame_t *f, const char *why)
 static void release_done(void *arg, const pl_frame_t *f, const char *why)
 {
 	cs_req_t *r = arg;
-	pl_iter_t it, jt;
-	pl_field_t fl, jf;
+	pl_iter_t it;
+	pl_field_t fl;
 	char msg[512] = "";
 	uint32_t st = PL_STATUS_OK;
 	if (!f) {
@@ -462,20 +418,13 @@ static void release_done(void *arg, const pl_frame_t *f, const char *why)
 	pl_frame_get_u32(f, PL_TAG_STATUS, &st);
 	pl_frame_get_str(f, PL_TAG_MESSAGE, msg, sizeof(msg));
 	json_t *results = json_array();
+	pl_result_row_t res;
 	pl_iter_frame(&it, f);
-	while (pl_iter_next(&it, &fl) == 1) {
-		if (fl.tag != PL_TAG_JOB || pl_iter_nested(&jt, &fl) < 0)
-			continue;
-		char id[64] = "", jm[300] = "";
-		uint32_t js = 0;
-		while (pl_iter_next(&jt, &jf) == 1) {
-			if (jf.tag == PL_TAG_JOB_ID) pl_field_str(&jf, id, sizeof(id));
-			if (jf.tag == PL_TAG_MESSAGE) pl_field_str(&jf, jm, sizeof(jm));
-			if (jf.tag == PL_TAG_STATUS) pl_field_u32(&jf, &js);
-		}
-		json_array_append_new(results, json_pack("{s:s,s:i,s:s}", "id", id, "status",
-							 (int)js, "message", jm));
-	}
+	while (pl_iter_next(&it, &fl) == 1)
+		if (fl.tag == PL_TAG_JOB && pl_result_row_decode(&fl, &res) == 0)
+			json_array_append_new(results,
+					      json_pack("{s:s,s:i,s:s}", "id", res.id, "status",
+							(int)res.status, "message", res.message));
 	int code = (st == PL_STATUS_OK && !(f->flags & PL_FLAG_ERROR)) ? 200
 		 : http_status(st ? st : PL_STATUS_ERROR);
 	json_t *ans = json_pack("{s:s,s:o}", "message", msg, "results", results);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "pl_log.h"
+#include "pl_ctlreply.h"
 #include "pl_util.h"
 
 #define OP_QUERY_MS 5000u
@@ -250,20 +251,11 @@ static int collect_jobs(sv_op_t *op, const char *svc, const pl_frame_t *f)
 
 static void note_result(sv_op_t *op, const char *svc, const pl_field_t *fl)
 {
-	pl_iter_t jt;
-	pl_field_t jf;
-	uint32_t status = PL_STATUS_ERROR;
-	char id[64] = "", msg[256] = "";
-	if (pl_iter_nested(&jt, fl) < 0)
+	pl_result_row_t res;
+	if (pl_result_row_decode(fl, &res) < 0)
 		return;
-	while (pl_iter_next(&jt, &jf) == 1) {
-		if (jf.tag == PL_TAG_JOB_ID)
-			pl_field_str(&jf, id, sizeof(id));
-		else if (jf.tag == PL_TAG_STATUS)
-			pl_field_u32(&jf, &status);
-		else if (jf.tag == PL_TAG_MESSAGE)
-			pl_field_str(&jf, msg, sizeof(msg));
-	}
+	uint32_t status = res.status;
+	const char *id = res.id, *msg = res.message;
 	if (status == PL_STATUS_NOTFOUND && op->kind == SV_OP_DELETE)
 		return; /* deletes go to every holder; only the owner matters */
 	if (status == PL_STATUS_OK) {

@@ -8,45 +8,13 @@
 
 #include <jansson.h>
 
+#include "pl_ctlreply.h"
 #include "pl_util.h"
 #include "plsc.h"
 
 #define RELEASE_TIMEOUT_MS (16 * 60 * 1000) /* the supervisor gives up at 15 */
 
-typedef struct {
-	char id[64], user[128], ws[128], title[256], printer[128], format[64];
-	char page_size[32], source[64];
-	uint32_t pages;
-	uint64_t size, created, expires;
-} job_row_t;
-
-static void decode_job(const pl_field_t *fl, job_row_t *j)
-{
-	pl_iter_t it;
-	pl_field_t f;
-	memset(j, 0, sizeof(*j));
-	if (pl_iter_nested(&it, fl) < 0)
-		return;
-	while (pl_iter_next(&it, &f) == 1) {
-		switch (f.tag) {
-		case PL_TAG_JOB_ID: pl_field_str(&f, j->id, sizeof(j->id)); break;
-		case PL_TAG_USER: pl_field_str(&f, j->user, sizeof(j->user)); break;
-		case PL_TAG_WORKSTATION: pl_field_str(&f, j->ws, sizeof(j->ws)); break;
-		case PL_TAG_TITLE: pl_field_str(&f, j->title, sizeof(j->title)); break;
-		case PL_TAG_PRINTER: pl_field_str(&f, j->printer, sizeof(j->printer)); break;
-		case PL_TAG_FORMAT: pl_field_str(&f, j->format, sizeof(j->format)); break;
-		case PL_TAG_PAGE_SIZE: pl_field_str(&f, j->page_size, sizeof(j->page_size)); break;
-		case PL_TAG_SOURCE: pl_field_str(&f, j->source, sizeof(j->source)); break;
-		case PL_TAG_PAGES: pl_field_u32(&f, &j->pages); break;
-		case PL_TAG_SIZE: pl_field_u64(&f, &j->size); break;
-		case PL_TAG_CREATED_MS: pl_field_u64(&f, &j->created); break;
-		case PL_TAG_EXPIRES_MS: pl_field_u64(&f, &j->expires); break;
-		default: break;
-		}
-	}
-}
-
-static json_t *job_json(const job_row_t *j)
+static json_t *job_json(const pl_job_row_t *j)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_string(j->id));
@@ -64,7 +32,7 @@ static json_t *job_json(const job_row_t *j)
 	return o;
 }
 
-static void print_job(const job_row_t *j)
+static void print_job(const pl_job_row_t *j)
 {
 	char age[32];
 	struct timespec ts;
@@ -127,7 +95,7 @@ int plsc_cmd_jobs(plsc_t *p, int argc, char **argv)
 	if (rc == EXIT_OK) {
 		pl_iter_t it;
 		pl_field_t fl;
-		job_row_t j;
+		pl_job_row_t j;
 		json_t *arr = json_array();
 		if (!as_json)
 			printf("%-32s %-16s %-16s %10s %5s %-9s %-12s %s\n", "JOB",
@@ -137,7 +105,7 @@ int plsc_cmd_jobs(plsc_t *p, int argc, char **argv)
 		while (pl_iter_next(&it, &fl) == 1) {
 			if (fl.tag != PL_TAG_JOB)
 				continue;
-			decode_job(&fl, &j);
+			(void)pl_job_row_decode(&fl, &j);
 			if (as_json)
 				json_array_append_new(arr, job_json(&j));
 			else
@@ -151,21 +119,13 @@ int plsc_cmd_jobs(plsc_t *p, int argc, char **argv)
 
 static void print_results(const pl_frame_t *f)
 {
-	pl_iter_t it, jt;
-	pl_field_t fl, jf;
+	pl_iter_t it;
+	pl_field_t fl;
+	pl_result_row_t res;
 	pl_iter_frame(&it, f);
-	while (pl_iter_next(&it, &fl) == 1) {
-		if (fl.tag != PL_TAG_JOB || pl_iter_nested(&jt, &fl) < 0)
-			continue;
-		char id[64] = "", msg[300] = "";
-		uint32_t st = 0;
-		while (pl_iter_next(&jt, &jf) == 1) {
-			if (jf.tag == PL_TAG_JOB_ID) pl_field_str(&jf, id, sizeof(id));
-			if (jf.tag == PL_TAG_MESSAGE) pl_field_str(&jf, msg, sizeof(msg));
-			if (jf.tag == PL_TAG_STATUS) pl_field_u32(&jf, &st);
-		}
-		printf("  %s: %s%s\n", id, st ? "FAILED: " : "", msg);
-	}
+	while (pl_iter_next(&it, &fl) == 1)
+		if (fl.tag == PL_TAG_JOB && pl_result_row_decode(&fl, &res) == 0)
+			printf("  %s: %s%s\n", res.id, res.status ? "FAILED: " : "", res.message);
 }
 
 /* The reply's MESSAGE: stdout on success, stderr (and EXIT_FAIL) if not. */

@@ -13,6 +13,7 @@
 #include "plsc.h"
 #include "pl_log.h"
 #include "pl_service.h"
+#include "pl_ctlreply.h"
 #include "pl_util.h"
 #include "sv.h"
 
@@ -179,46 +180,7 @@ static int request(const plsc_t *p, uint16_t type, const char *name,
 
 /* ---- status ---- */
 
-typedef struct {
-	char name[SV_NAME_MAX], state[32], last_exit[256], path[PATH_MAX];
-	char detail[200];
-	uint8_t enabled;
-	uint32_t pid, restarts;
-	uint64_t uptime;
-	int has_uptime;
-} svc_row_t;
-
-static int decode_row(const pl_field_t *fl, svc_row_t *r)
-{
-	pl_iter_t it;
-	pl_field_t f;
-	int rc;
-	memset(r, 0, sizeof(*r));
-	if (pl_iter_nested(&it, fl) < 0)
-		return -1;
-	while ((rc = pl_iter_next(&it, &f)) == 1) {
-		switch (f.tag) {
-		case PL_TAG_NAME: rc = pl_field_str(&f, r->name, sizeof(r->name)); break;
-		case PL_TAG_STATE: rc = pl_field_str(&f, r->state, sizeof(r->state)); break;
-		case PL_TAG_LAST_EXIT: rc = pl_field_str(&f, r->last_exit, sizeof(r->last_exit)); break;
-		case PL_TAG_PATH: rc = pl_field_str(&f, r->path, sizeof(r->path)); break;
-		case PL_TAG_DETAIL: rc = pl_field_str(&f, r->detail, sizeof(r->detail)); break;
-		case PL_TAG_ENABLED: rc = pl_field_u8(&f, &r->enabled); break;
-		case PL_TAG_PID: rc = pl_field_u32(&f, &r->pid); break;
-		case PL_TAG_RESTARTS: rc = pl_field_u32(&f, &r->restarts); break;
-		case PL_TAG_UPTIME_MS:
-			rc = pl_field_u64(&f, &r->uptime);
-			r->has_uptime = 1;
-			break;
-		default: rc = 0; /* unknown tags: newer supervisor */
-		}
-		if (rc < 0)
-			return -1;
-	}
-	return rc;
-}
-
-static json_t *row_json(const svc_row_t *r)
+static json_t *row_json(const pl_svc_row_t *r)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "name", json_string(r->name));
@@ -238,28 +200,17 @@ static json_t *row_json(const svc_row_t *r)
 
 static json_t *supervisor_json(const pl_field_t *fl)
 {
-	pl_iter_t it;
-	pl_field_t f;
-	uint32_t pid = 0;
-	uint64_t up = 0;
-	char ver[64] = "", cfg[PATH_MAX] = "";
+	pl_sup_row_t r;
 	json_t *o = json_object();
-	if (pl_iter_nested(&it, fl) == 0) {
-		while (pl_iter_next(&it, &f) == 1) {
-			if (f.tag == PL_TAG_PID) pl_field_u32(&f, &pid);
-			if (f.tag == PL_TAG_UPTIME_MS) pl_field_u64(&f, &up);
-			if (f.tag == PL_TAG_VERSION) pl_field_str(&f, ver, sizeof(ver));
-			if (f.tag == PL_TAG_PATH) pl_field_str(&f, cfg, sizeof(cfg));
-		}
-	}
-	json_object_set_new(o, "pid", json_integer(pid));
-	json_object_set_new(o, "version", json_string(ver));
-	json_object_set_new(o, "uptime_ms", json_integer((json_int_t)up));
-	json_object_set_new(o, "config", json_string(cfg));
+	(void)pl_sup_row_decode(fl, &r);
+	json_object_set_new(o, "pid", json_integer(r.pid));
+	json_object_set_new(o, "version", json_string(r.version));
+	json_object_set_new(o, "uptime_ms", json_integer((json_int_t)r.uptime));
+	json_object_set_new(o, "config", json_string(r.config));
 	return o;
 }
 
-static void print_row(const svc_row_t *r)
+static void print_row(const pl_svc_row_t *r)
 {
 	char up[32] = "-", pid[16] = "-";
 	if (r->has_uptime)
@@ -277,7 +228,7 @@ static int show_status(const pl_frame_t *f, int as_json)
 {
 	pl_iter_t it;
 	pl_field_t fl;
-	svc_row_t r;
+	pl_svc_row_t r;
 	json_t *root = json_object(), *arr = json_array();
 	int rc;
 
@@ -289,7 +240,7 @@ static int show_status(const pl_frame_t *f, int as_json)
 		if (fl.tag == PL_TAG_SUPERVISOR) {
 			json_object_set_new(root, "supervisor", supervisor_json(&fl));
 		} else if (fl.tag == PL_TAG_SERVICE) {
-			if (decode_row(&fl, &r) < 0) {
+			if (pl_svc_row_decode(&fl, &r) < 0) {
 				rc = -1;
 				break;
 			}
