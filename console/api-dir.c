@@ -166,11 +166,11 @@ static void dw_start(cs_req_t *r, int kind, const char *name)
 /* The last path component ("users/alice" -> "alice"), checked. */
 static int path_name(cs_req_t *r, const char *s, char *out, size_t sz)
 {
-	if (!s[0] || strchr(s, '/') || strlen(s) >= sz) {
+	const char *sub;
+	if (cs_path_split(s, out, sz, &sub) < 0 || *sub) {
 		cs_reply_error(r, 404, "no such API path");
 		return -1;
 	}
-	pl_strlcpy(out, s, sz);
 	return 0;
 }
 
@@ -243,12 +243,9 @@ static void user_put(cs_req_t *r, const char *name)
 {
 	pl_dir_user_t old;
 	pl_err_t err;
-	int rc = pl_dir_user_get(r->cs->dir, name, &old, &err);
-	if (rc != 0) {
-		cs_reply_error(r, rc > 0 ? 404 : 500, rc > 0 ? "no user named %s" : "%s",
-			       rc > 0 ? name : err.msg);
+	if (cs_reply_lookup(r, pl_dir_user_get(r->cs->dir, name, &old, &err), "user", name,
+			    &err) != 0)
 		return;
-	}
 	json_t *j = cs_req_json(r);
 	if (!j)
 		return;
@@ -266,12 +263,9 @@ static void user_pin(cs_req_t *r, const char *name)
 {
 	pl_dir_user_t old;
 	pl_err_t err;
-	int rc = pl_dir_user_get(r->cs->dir, name, &old, &err);
-	if (rc != 0) {
-		cs_reply_error(r, rc > 0 ? 404 : 500, rc > 0 ? "no user named %s" : "%s",
-			       rc > 0 ? name : err.msg);
+	if (cs_reply_lookup(r, pl_dir_user_get(r->cs->dir, name, &old, &err), "user", name,
+			    &err) != 0)
 		return;
-	}
 	json_t *j = cs_req_json(r);
 	if (!j)
 		return;
@@ -320,15 +314,8 @@ static void api_users(cs_req_t *r, const char *rest)
 		users_import(r);
 		return;
 	}
-	const char *slash = strchr(rest, '/');
-	if (slash && strcmp(slash, "/pin") == 0) {
-		size_t n = (size_t)(slash - rest);
-		if (n == 0 || n >= sizeof(name)) {
-			cs_reply_error(r, 404, "no such API path");
-			return;
-		}
-		memcpy(name, rest, n);
-		name[n] = '\0';
+	const char *sub;
+	if (cs_path_split(rest, name, sizeof(name), &sub) == 0 && strcmp(sub, "/pin") == 0) {
 		if (strcmp(r->method, "POST") != 0)
 			cs_reply_error(r, 405, "use POST");
 		else
@@ -384,12 +371,9 @@ static void printer_write(cs_req_t *r, const char *name, int kind)
 	}
 	if (kind == DW_PRINTER_PUT) {
 		pl_dir_printer_t old;
-		int rc = pl_dir_printer_get(r->cs->dir, p.name, &old, &err);
-		if (rc != 0) {
-			cs_reply_error(r, rc > 0 ? 404 : 500, rc > 0 ? "no printer named %s" : "%s",
-				       rc > 0 ? p.name : err.msg);
+		if (cs_reply_lookup(r, pl_dir_printer_get(r->cs->dir, p.name, &old, &err),
+				    "printer", p.name, &err) != 0)
 			goto out;
-		}
 	}
 	dw_t *w = dw_new(r, kind, p.name);
 	if (w) {

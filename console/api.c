@@ -68,6 +68,27 @@ static void ask(cs_req_t *r, pl_msg_t *m, uint32_t ms, cs_ctl_cb cb)
 	pl_msg_free(m);
 }
 
+int cs_path_split(const char *rest, char *name, size_t sz, const char **sub)
+{
+	size_t n = strcspn(rest, "/");
+	if (n == 0 || n >= sz)
+		return -1;
+	memcpy(name, rest, n);
+	name[n] = '\0';
+	*sub = rest + n;
+	return 0;
+}
+
+int cs_reply_lookup(cs_req_t *r, int rc, const char *kind, const char *name,
+		    const pl_err_t *err)
+{
+	if (rc > 0)
+		cs_reply_error(r, 404, "no %s named %s", kind, name);
+	else if (rc < 0)
+		cs_reply_error(r, 500, "%s", err->msg);
+	return rc;
+}
+
 /* ---- login, logout, session ---- */
 
 typedef struct {
@@ -246,14 +267,11 @@ static void api_services(cs_req_t *r, const char *rest)
 	}
 	/* NAME/enable | NAME/disable | NAME/restart */
 	char name[128];
-	const char *slash = strchr(rest, '/');
-	size_t n = slash ? (size_t)(slash - rest) : 0;
-	if (!slash || n == 0 || n >= sizeof(name)) {
+	const char *slash;
+	if (cs_path_split(rest, name, sizeof(name), &slash) < 0 || !*slash) {
 		cs_reply_error(r, 404, "no such API path");
 		return;
 	}
-	memcpy(name, rest, n);
-	name[n] = '\0';
 	uint16_t type = strcmp(slash, "/enable") == 0	? PL_MSG_CTL_ENABLE
 		      : strcmp(slash, "/disable") == 0	? PL_MSG_CTL_DISABLE
 		      : strcmp(slash, "/restart") == 0	? PL_MSG_CTL_RESTART
@@ -455,26 +473,19 @@ static void api_jobs(cs_req_t *r, const char *rest)
 		return;
 	}
 	char id[64];
-	const char *slash = strchr(rest, '/');
-	size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
-	if (n >= sizeof(id)) {
+	const char *slash;
+	if (cs_path_split(rest, id, sizeof(id), &slash) < 0 || !job_id_ok(id)) {
 		cs_reply_error(r, 404, "no such job");
 		return;
 	}
-	memcpy(id, rest, n);
-	id[n] = '\0';
-	if (!job_id_ok(id)) {
-		cs_reply_error(r, 404, "no such job");
-		return;
-	}
-	if (!slash && strcmp(r->method, "DELETE") == 0) {
+	if (!*slash && strcmp(r->method, "DELETE") == 0) {
 		pl_info("%s: delete job %s", r->user, id);
 		pl_msg_init(&m, PL_MSG_CTL_DELETE, 0, 0);
 		pl_msg_add_str(&m, PL_TAG_JOB_ID, id);
 		ask(r, &m, API_RELEASE_MS, message_done);
 		return;
 	}
-	if (slash && strcmp(slash, "/release") == 0 && strcmp(r->method, "POST") == 0) {
+	if (strcmp(slash, "/release") == 0 && strcmp(r->method, "POST") == 0) {
 		json_t *j = cs_req_json(r);
 		const char *printer = NULL;
 		if (!j)
@@ -486,10 +497,8 @@ static void api_jobs(cs_req_t *r, const char *rest)
 		}
 		pl_dir_printer_t pr;
 		pl_err_t err;
-		int rc = pl_dir_printer_get(r->cs->dir, printer, &pr, &err);
-		if (rc != 0) {
-			cs_reply_error(r, rc > 0 ? 404 : 500, rc > 0 ? "no printer named %s" : "%s",
-				       rc > 0 ? printer : err.msg);
+		if (cs_reply_lookup(r, pl_dir_printer_get(r->cs->dir, printer, &pr, &err),
+				    "printer", printer, &err) != 0) {
 			json_decref(j);
 			return;
 		}
@@ -501,7 +510,7 @@ static void api_jobs(cs_req_t *r, const char *rest)
 		ask(r, &m, API_RELEASE_MS, release_done);
 		return;
 	}
-	cs_reply_error(r, slash ? 404 : 405, slash ? "no such API path" : "use DELETE");
+	cs_reply_error(r, *slash ? 404 : 405, *slash ? "no such API path" : "use DELETE");
 }
 
 /* ---- the gate ---- */

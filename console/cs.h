@@ -141,6 +141,14 @@ const char *cs_req_header(cs_req_t *r, const char *name);
 
 /* ---- api.c, api-dir.c ---- */
 
+/* "NAME" or "NAME/sub" of a path into name and *sub ("" or "/sub"); -1
+ * when the name is empty or longer than sz - 1. */
+int cs_path_split(const char *rest, char *name, size_t sz, const char **sub);
+/* The answer to a directory look-up: 0 (found) answers nothing; 1 is 404
+ * "no KIND named NAME", -1 is 500 with the error. Returns rc. */
+int cs_reply_lookup(cs_req_t *r, int rc, const char *kind, const char *name,
+		    const pl_err_t *err);
+
 /* Route one /api/v1 request (the body is complete). */
 void cs_api(cs_req_t *r);
 /* api-dir.c: the directory part; 1 handled, 0 not its path. */
