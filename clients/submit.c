@@ -133,18 +133,41 @@ static int check_peer(sub_t *s)
 	return SUB_OK;
 }
 
-static int tls_connect(sub_t *s)
+/* A TLS session on the connected socket, named for the host we dial. */
+static int tls_start(sub_t *s, SSL_CTX *ctx)
 {
-	pl_err_t err;
-	char e[256];
-	s->ctx = pl_tls_client_ctx(s->o->ca, &err);
-	if (!s->ctx)
-		return fail(s, SUB_ETLS, "%s", err.msg);
-	s->ssl = SSL_new(s->ctx);
+	s->ssl = SSL_new(ctx);
 	if (!s->ssl)
 		return fail(s, SUB_ETLS, "SSL_new failed");
 	SSL_set_fd(s->ssl, s->fd);
 	SSL_set_tlsext_host_name(s->ssl, s->o->host);
+	return SUB_OK;
+}
+
+/* The handshake on the non-blocking socket, within the I/O timeout. */
+static int tls_handshake(sub_t *s)
+{
+	char e[256];
+	for (;;) {
+		ERR_clear_error();
+		int rc = SSL_connect(s->ssl);
+		if (rc == 1)
+			return SUB_OK;
+		if (ssl_wait(s, rc) < 0)
+			return fail(s, SUB_ETLS, "TLS with %s:%d failed: %s", s->o->host,
+				    s->o->port, pl_tls_errstr(e, sizeof(e)));
+	}
+}
+
+static int tls_connect(sub_t *s)
+{
+	pl_err_t err;
+	int rc;
+	s->ctx = pl_tls_client_ctx(s->o->ca, &err);
+	if (!s->ctx)
+		return fail(s, SUB_ETLS, "%s", err.msg);
+	if ((rc = tls_start(s, s->ctx)) != SUB_OK)
+		return rc;
 	if (s->o->ca) {
 		/* Check the name we dialled: a DNS name, or an address
 		 * against the certificate's IP entries. */
@@ -156,15 +179,8 @@ static int tls_connect(sub_t *s)
 		else
 			SSL_set1_host(s->ssl, s->o->host);
 	}
-	for (;;) {
-		ERR_clear_error();
-		int rc = SSL_connect(s->ssl);
-		if (rc == 1)
-			break;
-		if (ssl_wait(s, rc) < 0)
-			return fail(s, SUB_ETLS, "TLS with %s:%d failed: %s", s->o->host,
-				    s->o->port, pl_tls_errstr(e, sizeof(e)));
-	}
+	if ((rc = tls_handshake(s)) != SUB_OK)
+		return rc;
 	return check_peer(s);
 }
 

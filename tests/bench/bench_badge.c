@@ -63,26 +63,15 @@ typedef struct {
 	char why[1100];
 } bb_sub_t;
 
+/* submit.c's connection on our long-lived SSL_CTX. */
 static int bb_connect(sub_t *s, SSL_CTX *ctx)
 {
-	char e[256];
 	if (pl_reader_init(&s->rd, 64 * 1024) < 0)
 		return SUB_EIO;
 	int rc = tcp_connect(s);
-	if (rc != SUB_OK)
-		return rc;
-	if (!(s->ssl = SSL_new(ctx)))
-		return fail(s, SUB_ETLS, "SSL_new failed");
-	SSL_set_fd(s->ssl, s->fd);
-	for (;;) {
-		ERR_clear_error();
-		int r = SSL_connect(s->ssl);
-		if (r == 1)
-			return SUB_OK;
-		if (ssl_wait(s, r) < 0)
-			return fail(s, SUB_ETLS, "TLS handshake failed: %s",
-				    pl_tls_errstr(e, sizeof(e)));
-	}
+	if (rc == SUB_OK)
+		rc = tls_start(s, ctx);
+	return rc == SUB_OK ? tls_handshake(s) : rc;
 }
 
 static int bb_submit_one(sub_t *s, const uint8_t *doc, size_t len,

@@ -243,7 +243,6 @@ static void hj_client_free(hj_client_t *c)
 /* tcp_connect and the handshake of submit.c, on our long-lived SSL_CTX. */
 static int hj_connect(hj_client_t *c)
 {
-	char e[256];
 	sub_t *s = &c->s;
 	memset(s, 0, sizeof(*s));
 	s->o = &c->o;
@@ -260,18 +259,8 @@ static int hj_connect(hj_client_t *c)
 		int one = 1;
 		setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
-	if (!(s->ssl = SSL_new(c->ctx)))
-		return fail(s, SUB_ETLS, "SSL_new failed");
-	SSL_set_fd(s->ssl, s->fd);
-	for (;;) {
-		ERR_clear_error();
-		int r = SSL_connect(s->ssl);
-		if (r == 1)
-			return SUB_OK;
-		if (ssl_wait(s, r) < 0)
-			return fail(s, SUB_ETLS, "TLS handshake failed: %s",
-				    pl_tls_errstr(e, sizeof(e)));
-	}
+	rc = tls_start(s, c->ctx);
+	return rc == SUB_OK ? tls_handshake(s) : rc;
 }
 
 /* BEGIN (and its RESULT), DATA frames of at most SUB_CHUNK, END(sha),
