@@ -1039,26 +1039,27 @@ void pl_jobr_close(pl_jobr_t *r)
 	free(r);
 }
 
-/* Authenticate every remaining record, keep no data; closes r. On
- * success *meta (if not NULL) is the job's metadata. */
-static int reader_drain(pl_jobr_t *r, pl_job_meta_t *meta, pl_err_t *err)
+/* Authenticate every remaining record, keeping no data: 0 at the
+ * authenticated end, or the error. */
+static int reader_check_all(pl_jobr_t *r, pl_err_t *err)
 {
 	int rc;
 
 	while ((rc = reader_next(r, err)) == 1)
 		;
+	return rc;
+}
+
+/* reader_check_all, then close r. On success *meta (if not NULL) is the
+ * job's metadata. */
+static int reader_drain(pl_jobr_t *r, pl_job_meta_t *meta, pl_err_t *err)
+{
+	int rc = reader_check_all(r, err);
+
 	if (rc == 0 && meta != NULL)
 		*meta = r->meta;
 	pl_jobr_close(r);
 	return rc;
-}
-
-int pl_jobstore_verify(pl_jobstore_t *js, const char *id, pl_err_t *err)
-{
-	pl_jobr_t *r;
-	int rc = pl_jobstore_read_open(js, id, &r, err);
-
-	return rc < 0 ? rc : reader_drain(r, NULL, err);
 }
 
 /* Back to the first data chunk, as just after opening: the header, key,
@@ -1086,8 +1087,7 @@ int pl_jobstore_read_verified(pl_jobstore_t *js, const char *id, pl_jobr_t **rp,
 	*rp = NULL;
 	if (rc < 0)
 		return rc;
-	while ((rc = reader_next(r, err)) == 1)
-		;
+	rc = reader_check_all(r, err);
 	if (rc == 0)
 		rc = reader_rewind(r, err);
 	if (rc < 0) {

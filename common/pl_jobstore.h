@@ -109,15 +109,13 @@ int pl_jobstore_get(pl_jobstore_t *js, const char *id, pl_job_meta_t *out);
 int pl_jobstore_claim(pl_jobstore_t *js, const char *id, pl_job_meta_t *out);
 void pl_jobstore_unclaim(pl_jobstore_t *js, const char *id);
 
-/* Check every chunk of a job without returning data (a release verifies
- * first, so a damaged job never sends a byte to a printer). */
-int pl_jobstore_verify(pl_jobstore_t *js, const char *id, pl_err_t *err);
 int pl_jobstore_read_open(pl_jobstore_t *js, const char *id, pl_jobr_t **r,
 			  pl_err_t *err);
-/* Verify every chunk as pl_jobstore_verify does, then open for reading
- * from the start (the reads authenticate again: a file changed between
- * the passes fails the read, never passes unchecked). ECORRUPT when the
- * job is damaged; no reader is returned then. */
+/* Check every chunk of the job and its SHA-256, then open it for reading
+ * from the start (a release verifies first, so a damaged job never sends
+ * a byte to a printer; the reads authenticate again: a file changed
+ * between the passes fails the read, never passes unchecked). ECORRUPT
+ * when the job is damaged; no reader is returned then. */
 int pl_jobstore_read_verified(pl_jobstore_t *js, const char *id, pl_jobr_t **r,
 			      pl_err_t *err);
 /* >0 bytes, 0 at the authenticated end, <0 error (ECORRUPT on tamper;

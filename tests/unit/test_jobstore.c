@@ -156,6 +156,15 @@ static pl_job_meta_t put(pl_jobstore_t *js, const char *owner,
 	return put_as(js, meta_for(owner, n), data, 1000);
 }
 
+/* Verify a whole job (what a release does before the first byte). */
+static int verify(pl_jobstore_t *js, const char *id, pl_err_t *err)
+{
+	pl_jobr_t *r = NULL;
+	int rc = pl_jobstore_read_verified(js, id, &r, err);
+	pl_jobr_close(r);
+	return rc;
+}
+
 /* Read a whole job with reads of piece bytes and compare. */
 static void check_read(pl_jobstore_t *js, const char *id,
 		       const uint8_t *data, size_t n, size_t piece)
@@ -279,7 +288,7 @@ static void test_roundtrip_sizes(void **state)
 		assert_int_equal(m.expires_ms - m.created_ms, 3600 * 1000);
 		sha256(data, sizes[i], md);
 		assert_memory_equal(m.sha256, md, 32);
-		assert_int_equal(pl_jobstore_verify(js, m.id, &err), 0);
+		assert_int_equal(verify(js, m.id, &err), 0);
 		check_read(js, m.id, data, sizes[i], 700);
 		check_read(js, m.id, data, sizes[i], 1 << 20);
 	}
@@ -525,7 +534,7 @@ static void expect_corrupt(tamper_t *t, pl_jobstore_t *js, long deliver_max,
 	ssize_t k;
 	int rc;
 
-	rc = pl_jobstore_verify(js, t->victim_id, &err);
+	rc = verify(js, t->victim_id, &err);
 	if (rc != PL_JS_ECORRUPT)
 		fail_msg("%s: verify returned %d (%s)", what, rc, err.msg);
 	assert_true(strstr(err.msg, t->victim_id) != NULL);
@@ -542,7 +551,7 @@ static void expect_corrupt(tamper_t *t, pl_jobstore_t *js, long deliver_max,
 	} else if (rc != PL_JS_ECORRUPT) {
 		fail_msg("%s: read_open returned %d (%s)", what, rc, err.msg);
 	}
-	assert_int_equal(pl_jobstore_verify(js, t->other_id, &err), 0);
+	assert_int_equal(verify(js, t->other_id, &err), 0);
 }
 
 static void tamper_case(const fx_t *f0, int n, mutate_fn fn, long arg,
@@ -1045,7 +1054,7 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(pl_jobstore_read_open(js, "0123456789ABCDEF0123456789abcdef",
 					       &r, &err),
 			 PL_JS_EINVAL);
-	expect_err(pl_jobstore_verify(js, "0123456789abcdef0123456789abcdef",
+	expect_err(verify(js, "0123456789abcdef0123456789abcdef",
 				      &err),
 		   PL_JS_ENOENT, &err, "no job");
 	assert_int_equal(pl_jobstore_delete(js, "0123456789abcdef0123456789abcdef",
@@ -1082,7 +1091,7 @@ static void test_delete_shreds(void **state)
 	assert_memory_equal(before + HDR_LEN, after + HDR_LEN, n1 - HDR_LEN);
 	assert_false(exists(path));
 	assert_int_equal(pl_jobstore_get(js, m.id, &got), PL_JS_ENOENT);
-	assert_int_equal(pl_jobstore_verify(js, m.id, &err), PL_JS_ENOENT);
+	assert_int_equal(verify(js, m.id, &err), PL_JS_ENOENT);
 	assert_int_equal(pl_jobstore_delete(js, m.id, &err), PL_JS_ENOENT);
 	assert_int_equal(pl_jobstore_bytes(js, NULL), 0);
 	pl_jobstore_close(js);
@@ -1271,7 +1280,7 @@ static void *writer_thread(void *arg)
 		if (pl_jobstore_begin(t->js, &m, &w, &err) != 0 ||
 		    pl_jobw_write(w, data, len, &err) != 0 ||
 		    pl_jobw_commit(w, NULL, i % 2, &out, &err) != 0 ||
-		    pl_jobstore_verify(t->js, out.id, &err) != 0 ||
+		    verify(t->js, out.id, &err) != 0 ||
 		    pl_jobstore_list(t->js, owner, &l, &nl) != 0) {
 			t->failures++;
 			snprintf(t->msg, sizeof(t->msg), "%s", err.msg);
