@@ -25,6 +25,10 @@ int pl_write_file_atomic(const char *path, const void *data, size_t len,
 int pl_fsync_dir_of(const char *path);
 /* Write all bytes (blocking fd), retrying on EINTR and short writes. */
 int pl_write_all(int fd, const void *p, size_t n);
+/* Where the last n lines of fd's bytes [floor, end) start: end when n is
+ * 0, floor when there are fewer lines (or a read fails). A newline
+ * ending the last line does not start another. */
+off_t pl_tail_start(int fd, off_t end, unsigned long n, off_t floor);
 /* Parse "host:port" / "[v6]:port" / ":port" / "port". 0 or -1. */
 int pl_parse_hostport(const char *s, char *host, size_t hostsz, int *port);
 /* A server as a user writes it: "host", "host:port", "1.2.3.4:port",

@@ -220,6 +220,32 @@ int pl_parse_hostport(const char *s, char *host, size_t hostsz, int *port)
 	return 0;
 }
 
+off_t pl_tail_start(int fd, off_t end, unsigned long n, off_t floor)
+{
+	char buf[8192];
+	off_t pos = end;
+	unsigned long seen = 0;
+
+	if (n == 0)
+		return end;
+	/* Walk back from the end; the newline ending the last line does not
+	 * count. The n-th newline before it marks where to start. */
+	while (pos > floor) {
+		size_t chunk = pos - floor > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)(pos - floor);
+		pos -= (off_t)chunk;
+		ssize_t r = pread(fd, buf, chunk, pos);
+		if (r != (ssize_t)chunk)
+			return floor;
+		for (ssize_t i = r - 1; i >= 0; i--) {
+			if (buf[i] != '\n' || pos + i == end - 1)
+				continue;
+			if (++seen == n)
+				return pos + i + 1;
+		}
+	}
+	return floor;
+}
+
 int pl_parse_server(const char *s, int defport, char *host, size_t hostsz, int *port)
 {
 	const char *p = NULL, *h = s;

@@ -36,26 +36,15 @@ static int log_path(const sv_sup_t *sup, const char *name, char *path,
 /* The last `lines` lines of the file's last LOGS_MAX_BYTES. */
 static ssize_t read_tail(int fd, off_t size, uint32_t lines, char *buf)
 {
-	off_t start = size > (off_t)LOGS_MAX_BYTES ? size - LOGS_MAX_BYTES : 0;
+	off_t floor = size > (off_t)LOGS_MAX_BYTES ? size - LOGS_MAX_BYTES : 0;
+	off_t start = pl_tail_start(fd, size, lines, floor);
 	ssize_t n = pread(fd, buf, (size_t)(size - start), start);
-	if (n <= 0)
+	if (n <= 0 || start > floor || floor == 0)
 		return n;
-	/* A window that starts mid-line drops that partial line. */
-	ssize_t from = 0;
-	if (start > 0) {
-		char *nl = memchr(buf, '\n', (size_t)n);
-		from = nl ? nl - buf + 1 : n;
-	}
-	/* Walk back over `lines` newlines; the one ending the text does not
-	 * count. */
-	ssize_t i = n - 1;
-	uint32_t seen = 0;
-	if (i >= from && buf[i] == '\n')
-		i--;
-	for (; i >= from; i--)
-		if (buf[i] == '\n' && ++seen == lines)
-			break;
-	from = i >= from ? i + 1 : from;
+	/* Fewer lines than asked fill the window: it starts mid-line, and
+	 * that partial line goes. */
+	char *nl = memchr(buf, '\n', (size_t)n);
+	ssize_t from = nl ? nl - buf + 1 : n;
 	memmove(buf, buf + from, (size_t)(n - from));
 	return n - from;
 }

@@ -273,30 +273,7 @@ static void print_tail(int fd, long n)
 	char buf[8192];
 	if (fstat(fd, &st) < 0)
 		return;
-	off_t end = st.st_size, pos = end, start = 0;
-	long seen = 0;
-	int found = n == 0;
-	if (found)
-		start = end;
-	/* Walk back from the end; the newline ending the last line does not
-	 * count. The n-th newline before it marks where to start. */
-	while (!found && pos > 0) {
-		size_t chunk = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
-		pos -= (off_t)chunk;
-		ssize_t r = pread(fd, buf, chunk, pos);
-		if (r <= 0)
-			return;
-		for (ssize_t i = r - 1; i >= 0; i--) {
-			if (buf[i] != '\n' || pos + i == end - 1)
-				continue;
-			if (++seen == n) {
-				start = pos + i + 1;
-				found = 1;
-				break;
-			}
-		}
-	}
-	lseek(fd, start, SEEK_SET);
+	lseek(fd, pl_tail_start(fd, st.st_size, (unsigned long)n, 0), SEEK_SET);
 	ssize_t r;
 	while ((r = read(fd, buf, sizeof(buf))) > 0)
 		if (pl_write_all(1, buf, (size_t)r) < 0)

@@ -656,6 +656,30 @@ static void test_parse_server(void **state)
 			fail_msg("accepted '%s'", bad[i]);
 }
 
+/* pl_tail_start: where plsc logs -n and the console's log tail begin. */
+static void test_tail_start(void **state)
+{
+	char path[] = "/tmp/plsc-tail-XXXXXX";
+	static const char text[] = "one\ntwo\nthree\nfour\n";
+	const off_t end = (off_t)(sizeof(text) - 1);
+	int fd = mkstemp(path);
+	(void)state;
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+	assert_int_equal(pl_tail_start(fd, end, 0, 0), end);
+	assert_int_equal(pl_tail_start(fd, end, 1, 0), 14); /* "four\n" */
+	assert_int_equal(pl_tail_start(fd, end, 2, 0), 8);  /* "three\nfour\n" */
+	assert_int_equal(pl_tail_start(fd, end, 4, 0), 0);
+	assert_int_equal(pl_tail_start(fd, end, 99, 0), 0);
+	/* a floor: no further back than it */
+	assert_int_equal(pl_tail_start(fd, end, 99, 5), 5);
+	assert_int_equal(pl_tail_start(fd, end, 1, 5), 14);
+	/* a last line without its newline counts as a line */
+	assert_int_equal(pl_tail_start(fd, end - 1, 1, 0), 14);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -674,6 +698,7 @@ int main(void)
 		cmocka_unit_test(test_oversize),
 		cmocka_unit_test(test_error_without_position),
 		cmocka_unit_test(test_parse_server),
+		cmocka_unit_test(test_tail_start),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
