@@ -43,24 +43,38 @@ WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-protot
              -Wformat=2 -Wno-format-nonliteral -Wvla
 CFLAGS    ?= $(OPT) -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DPL_VERSION='"$(VERSION)"' \
-             -DPL_PREFIX='"$(PREFIX)"' $(WARN) $(CFLAGS) $(SANFLAGS) \
-             -Iproto -Icommon -MMD -MP $(PKG_CFLAGS)
+             -DPL_PREFIX='"$(PREFIX)"' $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP $(PKG_CFLAGS)
 ALL_LDFLAGS := -Wl,--as-needed $(LDFLAGS) $(SANFLAGS)
 
 BIN       := $(BUILD)/bin
 OBJ       := $(BUILD)/obj
 
+# The layers (DESIGN.md §2). The runtime is proto/ and common/; the domain
+# libraries live in lib/<name>/, each an archive of its own. The supervisor
+# is compiled with the runtime's headers only and linked with the runtime's
+# archives only: a supervisor source that includes a domain header does not
+# build, so the trusted process cannot grow a directory, a job store or a
+# printer driver by accident.
+RUNTIME_INC := -Iproto -Icommon
+LIB_NAMES  := jobstore directory printer badge ctl
+DOMAIN_INC := $(addprefix -Ilib/,$(LIB_NAMES)) -Iclients
+INC        := $(RUNTIME_INC) $(DOMAIN_INC)
+
 PROTO_SRC  := $(wildcard proto/*.c)
 COMMON_SRC := $(wildcard common/*.c)
-SUPERVISOR_SRC := $(filter-out supervisor/plsc%.c,$(wildcard supervisor/*.c))
-PLSC_SRC   := $(wildcard supervisor/plsc*.c) supervisor/ctlclient.c supervisor/sconf.c
+SUPERVISOR_SRC := $(wildcard supervisor/*.c)
+SUPERVISOR_OBJ := $(SUPERVISOR_SRC:%.c=$(OBJ)/%.o)
+PLSC_SRC   := $(wildcard cli/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 BENCH_SRC  := $(wildcard tests/bench/*.c)
 
 LIBPROTO   := $(OBJ)/libplproto.a
 LIBCOMMON  := $(OBJ)/libplcommon.a
-LIBS       := $(LIBCOMMON) $(LIBPROTO)
+RUNTIME_LIBS := $(LIBCOMMON) $(LIBPROTO)
+# Dependents before what they use (static archives, one pass).
+DOMAIN_LIBS := $(foreach l,ctl jobstore directory printer badge,$(OBJ)/libpl$(l).a)
+LIBS       := $(DOMAIN_LIBS) $(RUNTIME_LIBS)
 
 OFFLINEPRINT_SRC := $(wildcard services/offlineprint/*.c)
 BADGE_SRC  := $(wildcard services/badgerelease/*.c)
@@ -82,7 +96,12 @@ all: $(PROGRAMS)
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@$(CC) $(ALL_CFLAGS) $(INC) -c $< -o $@
+
+# Target-specific include paths (inherited by each object's prerequisites).
+$(SUPERVISOR_OBJ): INC := $(RUNTIME_INC)
+$(PLSC_SRC:%.c=$(OBJ)/%.o) $(OBJ)/tests/unit/test_log.o: INC += -Isupervisor
+$(OBJ)/console/%.o: INC += $(MHD_CFLAGS)
 
 $(LIBPROTO): $(PROTO_SRC:%.c=$(OBJ)/%.o)
 	@mkdir -p $(dir $@)
@@ -92,95 +111,80 @@ $(LIBCOMMON): $(COMMON_SRC:%.c=$(OBJ)/%.o)
 	@mkdir -p $(dir $@)
 	@$(AR) rcs $@ $^
 
-$(BIN)/plsc-supervisor: $(filter-out $(OBJ)/supervisor/ctlclient.o,$(SUPERVISOR_SRC:%.c=$(OBJ)/%.o)) $(LIBS)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+define domain_lib
+$(OBJ)/libpl$(1).a: $(patsubst %.c,$(OBJ)/%.o,$(wildcard lib/$(1)/*.c))
+	@mkdir -p $$(dir $$@)
+	@$$(AR) rcs $$@ $$^
+endef
+$(foreach l,$(LIB_NAMES),$(eval $(call domain_lib,$(l))))
 
-$(BIN)/plsc: $(PLSC_SRC:%.c=$(OBJ)/%.o) $(LIBS)
+# link NAME: the rule's prerequisites, then the packages.
+define link
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(1)
+endef
+
+$(BIN)/plsc-supervisor: $(SUPERVISOR_OBJ) $(RUNTIME_LIBS)
+	$(call link,$(PKG_LIBS))
+
+$(BIN)/plsc: $(PLSC_SRC:%.c=$(OBJ)/%.o) $(OBJ)/supervisor/sconf.o $(LIBS)
+	$(call link,$(PKG_LIBS))
 
 $(BIN)/plsc-testsvc: $(OBJ)/tests/lib/testsvc.o $(LIBS)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+	$(call link,$(PKG_LIBS))
 
 $(BIN)/PrinterLogicServiceOfflinePrint: $(OFFLINEPRINT_SRC:%.c=$(OBJ)/%.o) $(LIBS)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+	$(call link,$(PKG_LIBS))
 
 $(BIN)/plsc-submit: $(OBJ)/clients/plsc-submit.o $(OBJ)/clients/submit.o $(LIBS)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+	$(call link,$(PKG_LIBS))
 
 $(BIN)/plsc-backend: $(OBJ)/clients/plsc-backend.o $(OBJ)/clients/submit.o $(LIBS)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+	$(call link,$(PKG_LIBS))
 
 $(BIN)/PrinterLogicServiceSimpleBadgeRelease: $(BADGE_SRC:%.c=$(OBJ)/%.o) $(LIBS)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
-
-$(OBJ)/console/%.o: console/%.c
-	@mkdir -p $(dir $@)
-	@echo "  CC      $<"
-	@$(CC) $(ALL_CFLAGS) $(MHD_CFLAGS) -c $< -o $@
+	$(call link,$(PKG_LIBS))
 
 $(BIN)/plsc-console: $(CONSOLE_SRC:%.c=$(OBJ)/%.o) $(LIBS)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(MHD_LIBS) $(PKG_LIBS)
+	$(call link,$(MHD_LIBS) $(PKG_LIBS))
 
 $(BIN)/plsc-reademu: $(OBJ)/tests/lib/readeremu.o
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	@$(CC) $(ALL_LDFLAGS) $^ -o $@
+	$(call link,)
 
 $(BIN)/plsc-evilclient: $(OBJ)/tests/lib/evilclient.o $(LIBS)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+	$(call link,$(PKG_LIBS))
 
 $(BIN)/plsc-recprinter: $(OBJ)/tests/lib/recprinter.o $(LIBS)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+	$(call link,$(PKG_LIBS))
 
 $(BUILD)/tests/unit/%: $(OBJ)/tests/unit/%.o $(LIBS)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS) $(CMOCKA_LIBS)
+	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
 
 # Fuzz targets double as seed replayers: replay.c supplies main().
 $(BUILD)/tests/fuzz/replay-%: $(OBJ)/tests/fuzz/%.o $(OBJ)/tests/fuzz/replay.o $(LIBS)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+	$(call link,$(PKG_LIBS))
 
-# The console's session logic and body parsers are not in the common
-# library: these two link them before it.
+# Tests of modules that live outside the libraries link those objects.
 $(BUILD)/tests/unit/test_console_session: $(OBJ)/tests/unit/test_console_session.o \
 		$(OBJ)/console/session.o $(LIBS)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS) $(CMOCKA_LIBS)
+	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
+
+$(BUILD)/tests/unit/test_log: $(OBJ)/tests/unit/test_log.o $(OBJ)/supervisor/logcap.o $(LIBS)
+	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
 
 $(BUILD)/tests/fuzz/replay-fuzz_console_body: $(OBJ)/tests/fuzz/fuzz_console_body.o \
 		$(OBJ)/tests/fuzz/replay.o $(OBJ)/console/body.o $(LIBS)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+	$(call link,$(PKG_LIBS))
 
 $(BUILD)/tests/bench/%: $(OBJ)/tests/bench/%.o $(LIBS)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	@$(CC) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+	$(call link,$(PKG_LIBS))
+
+$(BUILD)/tests/bench/bench_badge: $(OBJ)/tests/bench/bench_badge.o $(OBJ)/clients/submit.o $(LIBS)
+	$(call link,$(PKG_LIBS))
+
+$(BUILD)/tests/bench/bench_heldjobs: $(OBJ)/tests/bench/bench_heldjobs.o $(OBJ)/clients/submit.o $(LIBS)
+	$(call link,$(PKG_LIBS))
 
 tests: all $(UNIT_BINS) $(REPLAY_BINS) $(BENCH_BINS)
 

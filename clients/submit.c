@@ -28,23 +28,9 @@
 #include "pl_tls.h"
 #include "pl_util.h"
 
-#define SUB_CHUNK (256u * 1024u) /* well under the server's 1 MiB frame limit */
 
-typedef struct {
-	const sub_opts_t *o;
-	int fd;
-	SSL_CTX *ctx;
-	SSL *ssl;
-	pl_reader_t rd;
-	uint32_t seq;
-	char *msg;
-	size_t msgsz;
-} sub_t;
 
-static int fail(sub_t *s, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(sub_t *s, int code, const char *fmt, ...)
+int sub_fail(sub_t *s, int code, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -63,7 +49,7 @@ static int wait_io(int fd, short ev, int ms)
 	return n > 0 ? 0 : -1;
 }
 
-static int tcp_connect(sub_t *s)
+int sub_tcp_connect(sub_t *s)
 {
 	char port[16];
 	struct addrinfo hints = { 0 }, *res, *ai;
@@ -71,7 +57,7 @@ static int tcp_connect(sub_t *s)
 	snprintf(port, sizeof(port), "%d", s->o->port);
 	int gai = getaddrinfo(s->o->host, port, &hints, &res);
 	if (gai)
-		return fail(s, SUB_ECONNECT, "%s: %s", s->o->host, gai_strerror(gai));
+		return sub_fail(s, SUB_ECONNECT, "%s: %s", s->o->host, gai_strerror(gai));
 	int err = 0;
 	for (ai = res; ai; ai = ai->ai_next) {
 		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -96,7 +82,7 @@ static int tcp_connect(sub_t *s)
 	}
 	freeaddrinfo(res);
 	if (s->fd < 0)
-		return fail(s, SUB_ECONNECT, "%s:%d: %s", s->o->host, s->o->port,
+		return sub_fail(s, SUB_ECONNECT, "%s:%d: %s", s->o->host, s->o->port,
 			    strerror(err ? err : ECONNREFUSED));
 	return SUB_OK;
 }
@@ -122,30 +108,30 @@ static int check_peer(sub_t *s)
 	X509 *x = SSL_get1_peer_certificate(s->ssl);
 	if (!x || !X509_digest(x, EVP_sha256(), md, &n)) {
 		X509_free(x);
-		return fail(s, SUB_ETLS, "the server sent no certificate");
+		return sub_fail(s, SUB_ETLS, "the server sent no certificate");
 	}
 	X509_free(x);
 	for (unsigned i = 0; i < n; i++)
 		snprintf(fp + i * 3, sizeof(fp) - i * 3, "%02X%s", md[i], i + 1 < n ? ":" : "");
 	if (strcasecmp(fp, s->o->fingerprint) != 0)
-		return fail(s, SUB_ETLS, "server certificate fingerprint %s does not match "
+		return sub_fail(s, SUB_ETLS, "server certificate fingerprint %s does not match "
 			    "the configured %s", fp, s->o->fingerprint);
 	return SUB_OK;
 }
 
 /* A TLS session on the connected socket, named for the host we dial. */
-static int tls_start(sub_t *s, SSL_CTX *ctx)
+int sub_tls_start(sub_t *s, SSL_CTX *ctx)
 {
 	s->ssl = SSL_new(ctx);
 	if (!s->ssl)
-		return fail(s, SUB_ETLS, "SSL_new failed");
+		return sub_fail(s, SUB_ETLS, "SSL_new failed");
 	SSL_set_fd(s->ssl, s->fd);
 	SSL_set_tlsext_host_name(s->ssl, s->o->host);
 	return SUB_OK;
 }
 
 /* The handshake on the non-blocking socket, within the I/O timeout. */
-static int tls_handshake(sub_t *s)
+int sub_tls_handshake(sub_t *s)
 {
 	char e[256];
 	for (;;) {
@@ -154,7 +140,7 @@ static int tls_handshake(sub_t *s)
 		if (rc == 1)
 			return SUB_OK;
 		if (ssl_wait(s, rc) < 0)
-			return fail(s, SUB_ETLS, "TLS with %s:%d failed: %s", s->o->host,
+			return sub_fail(s, SUB_ETLS, "TLS with %s:%d failed: %s", s->o->host,
 				    s->o->port, pl_tls_errstr(e, sizeof(e)));
 	}
 }
@@ -165,8 +151,8 @@ static int tls_connect(sub_t *s)
 	int rc;
 	s->ctx = pl_tls_client_ctx(s->o->ca, &err);
 	if (!s->ctx)
-		return fail(s, SUB_ETLS, "%s", err.msg);
-	if ((rc = tls_start(s, s->ctx)) != SUB_OK)
+		return sub_fail(s, SUB_ETLS, "%s", err.msg);
+	if ((rc = sub_tls_start(s, s->ctx)) != SUB_OK)
 		return rc;
 	if (s->o->ca) {
 		/* Check the name we dialled: a DNS name, or an address
@@ -179,16 +165,16 @@ static int tls_connect(sub_t *s)
 		else
 			SSL_set1_host(s->ssl, s->o->host);
 	}
-	if ((rc = tls_handshake(s)) != SUB_OK)
+	if ((rc = sub_tls_handshake(s)) != SUB_OK)
 		return rc;
 	return check_peer(s);
 }
 
-static int send_msg(sub_t *s, pl_msg_t *m)
+int sub_send_msg(sub_t *s, pl_msg_t *m)
 {
 	size_t off = 0;
 	if (pl_msg_finish(m) < 0)
-		return fail(s, SUB_EIO, "message too large");
+		return sub_fail(s, SUB_EIO, "message too large");
 	while (off < m->len) {
 		ERR_clear_error();
 		int n = SSL_write(s->ssl, m->buf + off, (int)(m->len - off));
@@ -197,20 +183,20 @@ static int send_msg(sub_t *s, pl_msg_t *m)
 			continue;
 		}
 		if (ssl_wait(s, n) < 0)
-			return fail(s, SUB_EIO, "connection to the server lost while sending");
+			return sub_fail(s, SUB_EIO, "connection to the server lost while sending");
 	}
 	return SUB_OK;
 }
 
 /* Wait for the RESULT answering seq; translate its status. */
-static int recv_result(sub_t *s, char *job_id, size_t idsz)
+int sub_recv_result(sub_t *s, char *job_id, size_t idsz)
 {
 	pl_frame_t f;
 	uint8_t buf[16384];
 	for (;;) {
 		int rc = pl_reader_next(&s->rd, &f);
 		if (rc < 0)
-			return fail(s, SUB_EIO, "bad answer from the server: %s",
+			return sub_fail(s, SUB_EIO, "bad answer from the server: %s",
 				    pl_proto_strerror(rc));
 		if (rc == 1)
 			break;
@@ -221,7 +207,7 @@ static int recv_result(sub_t *s, char *job_id, size_t idsz)
 			continue;
 		}
 		if (ssl_wait(s, n) < 0)
-			return fail(s, SUB_EIO, "the server closed the connection or did "
+			return sub_fail(s, SUB_EIO, "the server closed the connection or did "
 				    "not answer in time");
 	}
 	uint32_t st = PL_STATUS_ERROR;
@@ -232,12 +218,12 @@ static int recv_result(sub_t *s, char *job_id, size_t idsz)
 		pl_frame_get_str(&f, PL_TAG_JOB_ID, job_id, idsz);
 	if (st == PL_STATUS_OK)
 		return SUB_OK;
-	return fail(s, st == PL_STATUS_AUTH ? SUB_EAUTH
+	return sub_fail(s, st == PL_STATUS_AUTH ? SUB_EAUTH
 		    : (st == PL_STATUS_BUSY || st == PL_STATUS_ERROR) ? SUB_EBUSY
 		    : SUB_EREFUSED, "refused by the server: %s", text);
 }
 
-static int send_begin(sub_t *s, uint64_t size)
+int sub_send_begin(sub_t *s, uint64_t size)
 {
 	const sub_opts_t *o = s->o;
 	pl_msg_t m;
@@ -255,9 +241,9 @@ static int send_begin(sub_t *s, uint64_t size)
 		pl_msg_add_str(&m, PL_TAG_PAGE_SIZE, o->page_size);
 	if (o->pages)
 		pl_msg_add_u32(&m, PL_TAG_PAGES, o->pages);
-	int rc = send_msg(s, &m);
+	int rc = sub_send_msg(s, &m);
 	pl_msg_free(&m);
-	return rc ? rc : recv_result(s, NULL, 0);
+	return rc ? rc : sub_recv_result(s, NULL, 0);
 }
 
 int sub_send(const sub_opts_t *o, int in, char *job_id, size_t idsz,
@@ -270,26 +256,26 @@ int sub_send(const sub_opts_t *o, int in, char *job_id, size_t idsz,
 
 	msg[0] = '\0';
 	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode))
-		return fail(&s, SUB_EUSAGE, "the input must be a regular file (use sub_spool)");
+		return sub_fail(&s, SUB_EUSAGE, "the input must be a regular file (use sub_spool)");
 	if (!o->ca && !o->fingerprint && !o->insecure)
-		return fail(&s, SUB_EUSAGE, "no way to check the server's identity: give "
+		return sub_fail(&s, SUB_EUSAGE, "no way to check the server's identity: give "
 			    "its certificate (--ca) or fingerprint (--fingerprint), or "
 			    "--insecure for testing");
 	pl_reader_init(&s.rd, 64 * 1024);
-	if ((rc = tcp_connect(&s)) == SUB_OK && (rc = tls_connect(&s)) == SUB_OK &&
-	    (rc = send_begin(&s, (uint64_t)st.st_size)) == SUB_OK) {
+	if ((rc = sub_tcp_connect(&s)) == SUB_OK && (rc = tls_connect(&s)) == SUB_OK &&
+	    (rc = sub_send_begin(&s, (uint64_t)st.st_size)) == SUB_OK) {
 		/* Stream the file, hashing as we go. */
 		uint8_t *buf = malloc(SUB_CHUNK);
 		EVP_MD_CTX *md = EVP_MD_CTX_new();
 		pl_msg_t m;
 		if (!buf || !md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL))
-			rc = fail(&s, SUB_EIO, "out of memory");
+			rc = sub_fail(&s, SUB_EIO, "out of memory");
 		while (rc == SUB_OK) {
 			ssize_t n = read(in, buf, SUB_CHUNK);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0) {
-				rc = fail(&s, SUB_EIO, "reading the document: %s", strerror(errno));
+				rc = sub_fail(&s, SUB_EIO, "reading the document: %s", strerror(errno));
 				break;
 			}
 			if (n == 0)
@@ -297,17 +283,17 @@ int sub_send(const sub_opts_t *o, int in, char *job_id, size_t idsz,
 			EVP_DigestUpdate(md, buf, (size_t)n);
 			pl_msg_init(&m, PL_MSG_SUBMIT_DATA, 0, 0);
 			pl_msg_add(&m, PL_TAG_PAYLOAD, buf, (size_t)n);
-			rc = send_msg(&s, &m);
+			rc = sub_send_msg(&s, &m);
 			pl_msg_free(&m);
 		}
 		unsigned int shalen = 0;
 		if (rc == SUB_OK && EVP_DigestFinal_ex(md, sha, &shalen)) {
 			pl_msg_init(&m, PL_MSG_SUBMIT_END, 0, ++s.seq);
 			pl_msg_add(&m, PL_TAG_SHA256, sha, 32);
-			rc = send_msg(&s, &m);
+			rc = sub_send_msg(&s, &m);
 			pl_msg_free(&m);
 			if (rc == SUB_OK)
-				rc = recv_result(&s, job_id, idsz);
+				rc = sub_recv_result(&s, job_id, idsz);
 		}
 		free(buf);
 		EVP_MD_CTX_free(md);

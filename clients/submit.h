@@ -40,4 +40,33 @@ int sub_spool(int in, char *msg, size_t msgsz);
 int sub_read_token(const char *path, char *tok, size_t sz, char *msg,
 		   size_t msgsz);
 
+/* ---- the session underneath, for benchmarks that keep one SSL_CTX for
+ * many jobs (the bytes on the wire stay those of plsc-submit) ---- */
+#include <openssl/ssl.h>
+#include "pl_proto.h"
+
+#define SUB_CHUNK (256u * 1024u) /* well under the server's 1 MiB frame limit */
+
+typedef struct {
+	const sub_opts_t *o;
+	int fd;
+	SSL_CTX *ctx;
+	SSL *ssl;
+	pl_reader_t rd;
+	uint32_t seq;
+	char *msg;
+	size_t msgsz;
+} sub_t;
+
+int sub_fail(sub_t *s, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Connect to o->host:o->port within the timeout; SUB_OK or an error. */
+int sub_tcp_connect(sub_t *s);
+/* New SSL on s->fd from ctx, then the handshake and the peer check. */
+int sub_tls_start(sub_t *s, SSL_CTX *ctx);
+int sub_tls_handshake(sub_t *s);
+int sub_send_msg(sub_t *s, pl_msg_t *m);
+int sub_recv_result(sub_t *s, char *job_id, size_t idsz);
+int sub_send_begin(sub_t *s, uint64_t size);
+
 #endif

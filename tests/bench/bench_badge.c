@@ -36,7 +36,9 @@
  * its R-th connection): one job per reader per round, so each first byte
  * is attributable to one swipe. */
 #include "bench.h"
-#include "../../clients/submit.c"
+#include "pl_tls.h"
+#include "pl_util.h"
+#include "submit.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -68,10 +70,10 @@ static int bb_connect(sub_t *s, SSL_CTX *ctx)
 {
 	if (pl_reader_init(&s->rd, 64 * 1024) < 0)
 		return SUB_EIO;
-	int rc = tcp_connect(s);
+	int rc = sub_tcp_connect(s);
 	if (rc == SUB_OK)
-		rc = tls_start(s, ctx);
-	return rc == SUB_OK ? tls_handshake(s) : rc;
+		rc = sub_tls_start(s, ctx);
+	return rc == SUB_OK ? sub_tls_handshake(s) : rc;
 }
 
 static int bb_submit_one(sub_t *s, const uint8_t *doc, size_t len,
@@ -80,24 +82,24 @@ static int bb_submit_one(sub_t *s, const uint8_t *doc, size_t len,
 	pl_msg_t m;
 	char id[64];
 	size_t off = 0;
-	int rc = send_begin(s, len);
+	int rc = sub_send_begin(s, len);
 	while (rc == SUB_OK && off < len) {
 		size_t n = len - off > SUB_CHUNK ? SUB_CHUNK : len - off;
 		if (pl_msg_init(&m, PL_MSG_SUBMIT_DATA, 0, 0) < 0)
-			return fail(s, SUB_EIO, "out of memory");
+			return sub_fail(s, SUB_EIO, "out of memory");
 		pl_msg_add(&m, PL_TAG_PAYLOAD, doc + off, n);
-		rc = send_msg(s, &m);
+		rc = sub_send_msg(s, &m);
 		pl_msg_free(&m);
 		off += n;
 	}
 	if (rc != SUB_OK)
 		return rc;
 	if (pl_msg_init(&m, PL_MSG_SUBMIT_END, 0, ++s->seq) < 0)
-		return fail(s, SUB_EIO, "out of memory");
+		return sub_fail(s, SUB_EIO, "out of memory");
 	pl_msg_add(&m, PL_TAG_SHA256, sha, 32);
-	rc = send_msg(s, &m);
+	rc = sub_send_msg(s, &m);
 	pl_msg_free(&m);
-	return rc == SUB_OK ? recv_result(s, id, sizeof(id)) : rc;
+	return rc == SUB_OK ? sub_recv_result(s, id, sizeof(id)) : rc;
 }
 
 static void *submit_worker(void *arg)

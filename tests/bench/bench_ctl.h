@@ -1,11 +1,9 @@
 /* The supervisor's control socket, for benchmarks: CTL_STATUS decoded into
- * a small table. The client itself is supervisor/ctlclient.c, compiled into
- * the including program (the Makefile links benchmarks with the libraries
- * only, and -Isupervisor is not on the include path). */
+ * a small table. The client is lib/ctl (pl_ctlclient.h). */
 #ifndef BENCH_CTL_H
 #define BENCH_CTL_H
 
-#include "../../supervisor/ctlclient.c"
+#include "pl_ctlclient.h"
 
 #define BENCH_MAX_SVCS 32
 
@@ -54,12 +52,12 @@ static inline int bench_parse_svc(const pl_field_t *outer, bench_svc_t *s)
 }
 
 /* One CTL_STATUS round trip. 0 or a negative proto error. */
-static inline int bench_status(ctl_client_t *c, bench_status_t *st)
+static inline int bench_status(pl_ctl_client_t *c, bench_status_t *st)
 {
 	pl_frame_t f;
 	pl_iter_t it;
 	pl_field_t fl;
-	int rc = ctl_request(c, PL_MSG_CTL_STATUS, NULL, &f);
+	int rc = pl_ctl_request(c, PL_MSG_CTL_STATUS, NULL, &f);
 	if (rc < 0)
 		return rc;
 	st->n = 0;
@@ -91,10 +89,10 @@ static inline int bench_running(const bench_svc_t *s)
 }
 
 /* Connect, retrying while the supervisor is still starting up. */
-static inline int bench_ctl_connect(ctl_client_t *c, const char *path)
+static inline int bench_ctl_connect(pl_ctl_client_t *c, const char *path)
 {
 	uint64_t deadline = bench_now_ns() + BENCH_TIMEOUT_MS * 1000000ull;
-	while (ctl_connect(c, path) < 0) {
+	while (pl_ctl_connect(c, path) < 0) {
 		if ((errno != ENOENT && errno != ECONNREFUSED) ||
 		    bench_now_ns() > deadline)
 			return -1;

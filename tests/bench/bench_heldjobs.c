@@ -32,7 +32,9 @@
  * stamps the first byte of every connection in DIR/job-N.first. */
 #include "bench.h"
 #include "bench_ctl.h"
-#include "../../clients/submit.c"
+#include "pl_tls.h"
+#include "pl_util.h"
+#include "submit.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -56,7 +58,7 @@ static int usage(void)
 
 static int cmd_wait(const char *sock, const char *name)
 {
-	ctl_client_t c;
+	pl_ctl_client_t c;
 	bench_status_t st;
 	uint64_t deadline = bench_now_ns() + 3ull * BENCH_TIMEOUT_MS * 1000000ull;
 	if (bench_ctl_connect(&c, sock) < 0) {
@@ -67,12 +69,12 @@ static int cmd_wait(const char *sock, const char *name)
 		if (bench_status(&c, &st) < 0)
 			break;
 		if (bench_running(bench_find(&st, name))) {
-			ctl_close(&c);
+			pl_ctl_close(&c);
 			return 0;
 		}
 		bench_sleep_us(20000);
 	}
-	ctl_close(&c);
+	pl_ctl_close(&c);
 	fprintf(stderr, "bench_heldjobs: %s is not running\n", name);
 	return BENCH_EXIT_FAIL;
 }
@@ -252,15 +254,15 @@ static int hj_connect(hj_client_t *c)
 	if (pl_reader_init(&s->rd, 64 * 1024) < 0)
 		return SUB_EIO;
 	c->connected = 1;
-	int rc = tcp_connect(s);
+	int rc = sub_tcp_connect(s);
 	if (rc != SUB_OK)
 		return rc;
 	if (c->nodelay) {
 		int one = 1;
 		setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
-	rc = tls_start(s, c->ctx);
-	return rc == SUB_OK ? tls_handshake(s) : rc;
+	rc = sub_tls_start(s, c->ctx);
+	return rc == SUB_OK ? sub_tls_handshake(s) : rc;
 }
 
 /* BEGIN (and its RESULT), DATA frames of at most SUB_CHUNK, END(sha),
@@ -272,28 +274,28 @@ static int hj_submit(hj_client_t *c, const uint8_t *data, int fd, uint64_t size,
 	sub_t *s = &c->s;
 	pl_msg_t m;
 	uint8_t *buf = NULL;
-	int rc = send_begin(s, size);
+	int rc = sub_send_begin(s, size);
 	uint64_t off = 0;
 	if (rc == SUB_OK && fd >= 0 && !(buf = malloc(SUB_CHUNK)))
-		rc = fail(s, SUB_EIO, "out of memory");
+		rc = sub_fail(s, SUB_EIO, "out of memory");
 	while (rc == SUB_OK && off < size) {
 		size_t n = size - off > SUB_CHUNK ? SUB_CHUNK : (size_t)(size - off);
 		const uint8_t *p = data ? data + off : buf;
 		if (fd >= 0) {
 			ssize_t r = pread(fd, buf, n, (off_t)off);
 			if (r <= 0) {
-				rc = fail(s, SUB_EIO, "reading the document: %s",
+				rc = sub_fail(s, SUB_EIO, "reading the document: %s",
 					  r < 0 ? strerror(errno) : "short file");
 				break;
 			}
 			n = (size_t)r;
 		}
 		if (pl_msg_init(&m, PL_MSG_SUBMIT_DATA, 0, 0) < 0) {
-			rc = fail(s, SUB_EIO, "out of memory");
+			rc = sub_fail(s, SUB_EIO, "out of memory");
 			break;
 		}
 		pl_msg_add(&m, PL_TAG_PAYLOAD, p, n);
-		rc = send_msg(s, &m);
+		rc = sub_send_msg(s, &m);
 		pl_msg_free(&m);
 		off += n;
 	}
@@ -303,11 +305,11 @@ static int hj_submit(hj_client_t *c, const uint8_t *data, int fd, uint64_t size,
 	if (upload_ns)
 		*upload_ns = bench_now_ns();
 	if (pl_msg_init(&m, PL_MSG_SUBMIT_END, 0, ++s->seq) < 0)
-		return fail(s, SUB_EIO, "out of memory");
+		return sub_fail(s, SUB_EIO, "out of memory");
 	pl_msg_add(&m, PL_TAG_SHA256, sha, 32);
-	rc = send_msg(s, &m);
+	rc = sub_send_msg(s, &m);
 	pl_msg_free(&m);
-	return rc == SUB_OK ? recv_result(s, id, idsz) : rc;
+	return rc == SUB_OK ? sub_recv_result(s, id, idsz) : rc;
 }
 
 static int sha256_fd(int fd, uint8_t sha[32])
@@ -598,14 +600,14 @@ fail:
 
 /* CTL_RELEASE as `plsc release --user U --printer P` sends it. Returns the
  * CLOCK_REALTIME instant just before the request went out. */
-static int release_sample(ctl_client_t *ctl, const char *user,
+static int release_sample(pl_ctl_client_t *ctl, const char *user,
 			  const char *printer, uint64_t *t0)
 {
 	pl_msg_t m;
 	pl_frame_t f;
 	char msg[512] = "";
 	uint32_t st = PL_STATUS_ERROR;
-	int rc = pl_msg_init(&m, PL_MSG_CTL_RELEASE, 0, ctl_next_seq(ctl));
+	int rc = pl_msg_init(&m, PL_MSG_CTL_RELEASE, 0, pl_ctl_next_seq(ctl));
 	if (rc < 0)
 		return -1;
 	pl_msg_add_str(&m, PL_TAG_USER, user);
@@ -614,7 +616,7 @@ static int release_sample(ctl_client_t *ctl, const char *user,
 	rc = pl_msg_finish(&m);
 	*t0 = bench_rt_now_ns();
 	if (rc == 0)
-		rc = ctl_call(ctl, &m, &f, 3 * BENCH_TIMEOUT_MS);
+		rc = pl_ctl_call(ctl, &m, &f, 3 * BENCH_TIMEOUT_MS);
 	pl_msg_free(&m);
 	if (rc < 0) {
 		fprintf(stderr, "bench_heldjobs: release: %s\n", pl_proto_strerror(rc));
@@ -640,7 +642,7 @@ static int cmd_release(const char *sock, const char *host, int port,
 	unsigned shalen = 0;
 	uint64_t recport = 0, t0, first;
 	size_t len = (size_t)kib * 1024u;
-	ctl_client_t ctl;
+	pl_ctl_client_t ctl;
 	hj_client_t c;
 	int rc = BENCH_EXIT_FAIL, job, have_ctl = 0, have_client = 0;
 	uint8_t *doc = malloc(len ? len : 1);
@@ -695,7 +697,7 @@ out:
 	if (have_client)
 		hj_client_free(&c);
 	if (have_ctl)
-		ctl_close(&ctl);
+		pl_ctl_close(&ctl);
 	free(doc);
 	return rc;
 }

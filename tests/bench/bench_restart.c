@@ -64,7 +64,7 @@ static int floor_batch(const char *path, uint64_t *lat, size_t n)
 
 /* ---- supervised ---- */
 
-static int current_pid(ctl_client_t *c, const char *name, uint32_t *pid)
+static int current_pid(pl_ctl_client_t *c, const char *name, uint32_t *pid)
 {
 	bench_status_t st;
 	int rc = bench_status(c, &st);
@@ -80,7 +80,7 @@ static int current_pid(ctl_client_t *c, const char *name, uint32_t *pid)
 }
 
 /* Poll until NAME runs under a pid other than old; 0 or <0. */
-static int wait_new_pid(ctl_client_t *c, const char *name, uint32_t old,
+static int wait_new_pid(pl_ctl_client_t *c, const char *name, uint32_t old,
 			uint32_t *pid)
 {
 	uint64_t deadline = bench_now_ns() + BENCH_TIMEOUT_MS * 1000000ull;
@@ -100,11 +100,11 @@ static int wait_new_pid(ctl_client_t *c, const char *name, uint32_t old,
 }
 
 /* A graceful restart by control request: resets the death tally. */
-static int reset_tally(ctl_client_t *c, const char *name, uint32_t *pid)
+static int reset_tally(pl_ctl_client_t *c, const char *name, uint32_t *pid)
 {
 	pl_frame_t f;
 	uint32_t old = *pid;
-	int rc = ctl_request(c, PL_MSG_CTL_RESTART, name, &f);
+	int rc = pl_ctl_request(c, PL_MSG_CTL_RESTART, name, &f);
 	if (rc == 0 && (f.flags & PL_FLAG_ERROR))
 		rc = -PL_PROTO_EIO;
 	return rc < 0 ? rc : wait_new_pid(c, name, old, pid);
@@ -112,7 +112,7 @@ static int reset_tally(ctl_client_t *c, const char *name, uint32_t *pid)
 
 /* Kill and wait for the restart n times; the batch starts with the tally
  * cleared, so it must stay below max_deaths. */
-static int supervised_batch(ctl_client_t *c, const char *name, uint32_t *pid,
+static int supervised_batch(pl_ctl_client_t *c, const char *name, uint32_t *pid,
 			    uint64_t *lat, size_t n)
 {
 	int rc = reset_tally(c, name, pid);
@@ -128,7 +128,7 @@ static int supervised_batch(ctl_client_t *c, const char *name, uint32_t *pid,
 
 static int run(char **argv, size_t n, uint64_t *sup, uint64_t *flo)
 {
-	ctl_client_t c;
+	pl_ctl_client_t c;
 	uint32_t pid = 0;
 	if (bench_ctl_connect(&c, argv[3]) < 0) {
 		fprintf(stderr, "bench_restart: connect %s: %s\n", argv[3],
@@ -146,7 +146,7 @@ static int run(char **argv, size_t n, uint64_t *sup, uint64_t *flo)
 		else if (floor_batch(argv[1], flo + i, k) < 0)
 			rc = -1;
 	}
-	ctl_close(&c);
+	pl_ctl_close(&c);
 	return rc < 0 ? -1 : 0;
 }
 

@@ -49,7 +49,7 @@ static int count_running(const bench_status_t *st)
 
 static int run_supervisor(const char *sock, int want, rss_t *r)
 {
-	ctl_client_t c;
+	pl_ctl_client_t c;
 	bench_status_t st;
 	uint64_t deadline = bench_now_ns() + BENCH_TIMEOUT_MS * 1000000ull;
 
@@ -61,7 +61,7 @@ static int run_supervisor(const char *sock, int want, rss_t *r)
 	while ((rc = bench_status(&c, &st)) == 0 && count_running(&st) < want &&
 	       bench_now_ns() < deadline)
 		bench_sleep_us(20000);
-	ctl_close(&c);
+	pl_ctl_close(&c);
 	if (rc < 0 || count_running(&st) < want) {
 		fprintf(stderr, "bench_rss: %d of %d services running\n",
 			rc < 0 ? 0 : count_running(&st), want);

@@ -1,4 +1,4 @@
-// fuzz-sources: common/badge.c common/util.c
+// fuzz-sources: lib/badge/badge.c common/util.c
 /* libFuzzer target: badge-reader frames and typed badge IDs.
  * (badge.c parses formats with Jansson: scripts/fuzz links every target
  * with it.)

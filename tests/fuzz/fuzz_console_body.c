@@ -1,4 +1,4 @@
-// fuzz-sources: console/body.c common/directory-csv.c common/badge.c common/util.c
+// fuzz-sources: console/body.c lib/directory/directory-csv.c lib/badge/badge.c common/util.c
 /* libFuzzer target: what the web console reads from an HTTP request body
  * (console/body.c) and the texts it turns into JSON answers.
  *

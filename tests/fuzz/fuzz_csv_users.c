@@ -1,4 +1,4 @@
-// fuzz-sources: common/directory-csv.c common/badge.c common/util.c
+// fuzz-sources: lib/directory/directory-csv.c lib/badge/badge.c common/util.c
 /* libFuzzer target: the CSV of users that `plsc users import` and the web
  * console's POST /api/v1/users/import take (an administrator's upload,
  * possibly an export from another system: untrusted text).

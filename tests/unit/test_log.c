@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "pl_log.h"
-#include "../../supervisor/logcap.c"
+#include "sv.h"
 
 static void test_format(void **state)
 {

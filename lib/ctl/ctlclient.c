@@ -1,5 +1,5 @@
 /* Blocking control-socket client with timeouts. */
-#include "ctlclient.h"
+#include "pl_ctlclient.h"
 
 #include <errno.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 
 #include "pl_util.h"
 
-int ctl_connect(ctl_client_t *c, const char *path)
+int pl_ctl_connect(pl_ctl_client_t *c, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
@@ -35,7 +35,7 @@ int ctl_connect(ctl_client_t *c, const char *path)
 	return 0;
 }
 
-void ctl_close(ctl_client_t *c)
+void pl_ctl_close(pl_ctl_client_t *c)
 {
 	if (c->fd >= 0) {
 		close(c->fd);
@@ -44,15 +44,15 @@ void ctl_close(ctl_client_t *c)
 	c->fd = -1;
 }
 
-uint32_t ctl_next_seq(ctl_client_t *c)
+uint32_t pl_ctl_next_seq(pl_ctl_client_t *c)
 {
 	return ++c->seq;
 }
 
-int ctl_call(ctl_client_t *c, const pl_msg_t *m, pl_frame_t *reply,
+int pl_ctl_call(pl_ctl_client_t *c, const pl_msg_t *m, pl_frame_t *reply,
 	     int timeout_ms)
 {
-	int rc = pl_send_frame(c->fd, m, CTL_TIMEOUT_MS);
+	int rc = pl_send_frame(c->fd, m, PL_CTL_TIMEOUT_MS);
 	while (rc == 0) {
 		rc = pl_recv_frame(c->fd, &c->rd, reply, timeout_ms);
 		if (rc == 0 && reply->seq == c->seq)
@@ -63,18 +63,18 @@ int ctl_call(ctl_client_t *c, const pl_msg_t *m, pl_frame_t *reply,
 	return rc;
 }
 
-int ctl_request(ctl_client_t *c, uint16_t type, const char *name,
+int pl_ctl_request(pl_ctl_client_t *c, uint16_t type, const char *name,
 		pl_frame_t *reply)
 {
 	pl_msg_t m;
-	int rc = pl_msg_init(&m, type, 0, ctl_next_seq(c));
+	int rc = pl_msg_init(&m, type, 0, pl_ctl_next_seq(c));
 	if (rc < 0)
 		return rc;
 	if (name)
 		pl_msg_add_str(&m, PL_TAG_NAME, name);
 	rc = pl_msg_finish(&m);
 	if (rc == 0)
-		rc = ctl_call(c, &m, reply, CTL_TIMEOUT_MS);
+		rc = pl_ctl_call(c, &m, reply, PL_CTL_TIMEOUT_MS);
 	pl_msg_free(&m);
 	return rc;
 }

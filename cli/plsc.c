@@ -132,9 +132,9 @@ void plsc_print_list(const char *key, json_t *arr, int as_json)
 	json_decref(root);
 }
 
-int plsc_connect(const plsc_t *p, ctl_client_t *c)
+int plsc_connect(const plsc_t *p, pl_ctl_client_t *c)
 {
-	if (ctl_connect(c, p->socket) == 0)
+	if (pl_ctl_connect(c, p->socket) == 0)
 		return EXIT_OK;
 	if (errno == ENOENT || errno == ECONNREFUSED)
 		fprintf(stderr,
@@ -149,17 +149,17 @@ int plsc_connect(const plsc_t *p, ctl_client_t *c)
 static int request(const plsc_t *p, uint16_t type, const char *name,
 		   int (*show)(const pl_frame_t *, int), int flag)
 {
-	ctl_client_t c;
+	pl_ctl_client_t c;
 	pl_frame_t f;
 	int rc = plsc_connect(p, &c);
 	if (rc)
 		return rc;
-	int prc = ctl_request(&c, type, name, &f);
+	int prc = pl_ctl_request(&c, type, name, &f);
 	if (prc < 0) {
 		fprintf(stderr, "plsc: %s: %s\n", p->socket,
 			prc == -PL_PROTO_EOF ? "the supervisor closed the connection"
 					     : pl_proto_strerror(prc));
-		ctl_close(&c);
+		pl_ctl_close(&c);
 		return prc == -PL_PROTO_EOF ? EXIT_NOSUP : EXIT_FAIL;
 	}
 	if (f.flags & PL_FLAG_ERROR) {
@@ -174,7 +174,7 @@ static int request(const plsc_t *p, uint16_t type, const char *name,
 		pl_frame_get_str(&f, PL_TAG_MESSAGE, msg, sizeof(msg));
 		printf("%s\n", msg);
 	}
-	ctl_close(&c);
+	pl_ctl_close(&c);
 	return rc;
 }
 

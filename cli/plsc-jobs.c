@@ -45,11 +45,11 @@ static void print_job(const pl_job_row_t *j)
 }
 
 static int call(plsc_t *p, pl_msg_t *m, int timeout, pl_frame_t *f,
-		ctl_client_t *c)
+		pl_ctl_client_t *c)
 {
 	int prc = pl_msg_finish(m);
 	if (prc == 0)
-		prc = ctl_call(c, m, f, timeout);
+		prc = pl_ctl_call(c, m, f, timeout);
 	pl_msg_free(m);
 	if (prc < 0) {
 		fprintf(stderr, "plsc: %s: %s\n", p->socket, pl_proto_strerror(prc));
@@ -80,16 +80,16 @@ int plsc_cmd_jobs(plsc_t *p, int argc, char **argv)
 		fprintf(stderr, "Usage: plsc jobs [--user U] [--json]\n");
 		return EXIT_USAGE;
 	}
-	ctl_client_t c;
+	pl_ctl_client_t c;
 	pl_frame_t f;
 	pl_msg_t m;
 	int rc = plsc_connect(p, &c);
 	if (rc)
 		return rc;
-	pl_msg_init(&m, PL_MSG_CTL_JOBS, 0, ctl_next_seq(&c));
+	pl_msg_init(&m, PL_MSG_CTL_JOBS, 0, pl_ctl_next_seq(&c));
 	if (user)
 		pl_msg_add_str(&m, PL_TAG_USER, user);
-	rc = call(p, &m, CTL_TIMEOUT_MS, &f, &c);
+	rc = call(p, &m, PL_CTL_TIMEOUT_MS, &f, &c);
 	if (rc == EXIT_OK && (f.flags & PL_FLAG_ERROR))
 		rc = plsc_print_error(&f);
 	if (rc == EXIT_OK) {
@@ -113,7 +113,7 @@ int plsc_cmd_jobs(plsc_t *p, int argc, char **argv)
 		}
 		plsc_print_list("jobs", arr, as_json);
 	}
-	ctl_close(&c);
+	pl_ctl_close(&c);
 	return rc;
 }
 
@@ -165,13 +165,13 @@ int plsc_cmd_release(plsc_t *p, int argc, char **argv)
 				"       plsc release --job JOB_ID --printer P\n");
 		return EXIT_USAGE;
 	}
-	ctl_client_t c;
+	pl_ctl_client_t c;
 	pl_frame_t f;
 	pl_msg_t m;
 	int rc = plsc_connect(p, &c);
 	if (rc)
 		return rc;
-	pl_msg_init(&m, PL_MSG_CTL_RELEASE, 0, ctl_next_seq(&c));
+	pl_msg_init(&m, PL_MSG_CTL_RELEASE, 0, pl_ctl_next_seq(&c));
 	if (job)
 		pl_msg_add_str(&m, PL_TAG_JOB_ID, job);
 	else
@@ -183,7 +183,7 @@ int plsc_cmd_release(plsc_t *p, int argc, char **argv)
 		rc = print_outcome(&f);
 		print_results(&f);
 	}
-	ctl_close(&c);
+	pl_ctl_close(&c);
 	return rc;
 }
 
@@ -193,17 +193,17 @@ int plsc_cmd_delete(plsc_t *p, int argc, char **argv)
 		fprintf(stderr, "Usage: plsc delete JOB_ID\n");
 		return EXIT_USAGE;
 	}
-	ctl_client_t c;
+	pl_ctl_client_t c;
 	pl_frame_t f;
 	pl_msg_t m;
 	int rc = plsc_connect(p, &c);
 	if (rc)
 		return rc;
-	pl_msg_init(&m, PL_MSG_CTL_DELETE, 0, ctl_next_seq(&c));
+	pl_msg_init(&m, PL_MSG_CTL_DELETE, 0, pl_ctl_next_seq(&c));
 	pl_msg_add_str(&m, PL_TAG_JOB_ID, argv[1]);
-	rc = call(p, &m, CTL_TIMEOUT_MS, &f, &c);
+	rc = call(p, &m, PL_CTL_TIMEOUT_MS, &f, &c);
 	if (rc == EXIT_OK)
 		rc = print_outcome(&f);
-	ctl_close(&c);
+	pl_ctl_close(&c);
 	return rc;
 }

@@ -7,7 +7,7 @@
 
 #include <limits.h>
 
-#include "ctlclient.h"
+#include "pl_ctlclient.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOSUP = 3 };
 
@@ -21,7 +21,7 @@ typedef struct {
 } plsc_t;
 
 /* Connect to the supervisor; EXIT_OK or an exit code (message printed). */
-int plsc_connect(const plsc_t *p, ctl_client_t *c);
+int plsc_connect(const plsc_t *p, pl_ctl_client_t *c);
 /* Print the MESSAGE of an error RESULT; returns EXIT_FAIL. */
 int plsc_print_error(const pl_frame_t *f);
 /* The --json form of a listing, {"KEY": [...]}; takes arr. Without
