@@ -17,6 +17,7 @@
 #include "pl_config.h"
 #include "pl_loop.h"
 #include "pl_proto.h"
+#include "pl_sandbox.h"
 
 /* Exit code meaning "my configuration is bad: do not restart me"
  * (EX_CONFIG from sysexits.h). */
@@ -54,6 +55,18 @@ typedef struct {
 	void (*message)(pl_service_t *svc, const pl_frame_t *f, void *ctx);
 	/* Called once after the loop ends, to free resources. */
 	void (*stop)(pl_service_t *svc, void *ctx);
+
+	/* ---- sandboxing (pl_sandbox.h) ---- */
+	/* Called right before start() with the same section, to add what the
+	 * service needs to the sandbox beyond the default: its state dir
+	 * read-write and the system paths read-only (PL_SANDBOX_SYSTEM_RO),
+	 * nothing else. E.g. the directory's folder, TLS files, assets.
+	 * Return 0, or an exit code (PL_EXIT_CONFIG after logging a config
+	 * error). NULL = the default. The runtime then restricts the process
+	 * before start(), so that the threads start() creates are bound too;
+	 * paths a later reconfig names are not reachable (restart instead). */
+	int (*sandbox)(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb,
+		       void *ctx);
 } pl_service_def_t;
 
 int pl_service_main(int argc, char **argv, const pl_service_def_t *def,

@@ -9,6 +9,7 @@
 #include <openssl/ssl.h>
 
 #include "pl_config.h" /* pl_err_t */
+#include "pl_sandbox.h"
 
 /* cert/key NULL: use or create the self-signed pair in gen_dir for
  * common name cn. */
@@ -21,5 +22,10 @@ SSL_CTX *pl_tls_client_ctx(const char *ca, pl_err_t *err);
 int pl_tls_fingerprint(SSL_CTX *ctx, char *out, size_t outsz);
 /* The last OpenSSL error as text (for messages), clearing the queue. */
 const char *pl_tls_errstr(char *buf, size_t sz);
+
+/* The section's tls_cert and tls_key files, when set, read-only in the
+ * sandbox (a generated pair lives in the state dir, writable anyway).
+ * 0, or -1 with err (a key of the wrong type, a path too long). */
+int pl_tls_sandbox(const pl_cnode_t *cfg, pl_sandbox_t *sb, pl_err_t *err);
 
 #endif

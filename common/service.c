@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "pl_log.h"
+#include "pl_sandbox.h"
 #include "pl_util.h"
 
 #define SVC_MAX_LISTEN 8
@@ -259,6 +260,40 @@ static void begin_shutdown(pl_service_t *svc, uint32_t grace_ms)
 	svc->def->shutdown(svc, grace_ms, svc->ctx);
 }
 
+/* Confine the service (pl_sandbox.h) before its start(): Landlock binds
+ * only the threads created after it, and start() creates the worker
+ * pools. Temporary files (SQLite's, for one) go to the state dir, the one
+ * place left writable for them. */
+static int sandbox_self(pl_service_t *svc, const pl_cnode_t *cfg)
+{
+	pl_sandbox_t sb; /* 20 KiB: the main thread's stack has room */
+	pl_sandbox_status_t st;
+
+	pl_sandbox_init(&sb);
+	if (svc->state_dir[0]) {
+		setenv("TMPDIR", svc->state_dir, 1);
+		if (pl_sandbox_allow(&sb, svc->state_dir, PL_SANDBOX_RW) < 0) {
+			pl_err("sandbox: %s: %s", svc->state_dir, strerror(errno));
+			return 1;
+		}
+	}
+	int rc = svc->def->sandbox ? svc->def->sandbox(svc, cfg, &sb, svc->ctx) : 0;
+	if (rc != 0)
+		return rc;
+	if (pl_sandbox_restrict(&sb, &st) < 0) {
+		pl_err("sandbox: %s", st.msg);
+		return 1;
+	}
+	if (st.landlock_abi && st.seccomp)
+		pl_info("%s", st.msg);
+	else
+		pl_notice("%s", st.msg);
+	if (st.threads > 1)
+		pl_warn("sandbox: %d other threads ran before it: Landlock does not bind them",
+			st.threads - 1);
+	return 0;
+}
+
 static int apply_config(pl_service_t *svc, const char *name, const char *text,
 			size_t len)
 {
@@ -275,7 +310,9 @@ static int apply_config(pl_service_t *svc, const char *name, const char *text,
 	pl_cnode_make(&node, cfg, pl_config_json(cfg), path);
 	int rc;
 	if (!svc->started) {
-		rc = svc->def->start ? svc->def->start(svc, &node, svc->ctx) : 0;
+		rc = sandbox_self(svc, &node);
+		if (rc == 0)
+			rc = svc->def->start ? svc->def->start(svc, &node, svc->ctx) : 0;
 		if (rc == 0)
 			svc->started = 1;
 	} else if (!svc->def->reconfig) {
@@ -521,7 +558,9 @@ static int setup_foreground(pl_service_t *svc, const char *file)
 	pl_loop_signal(svc->loop, SIGTERM, on_term, svc);
 	if (pl_mkdir_p(svc->state_dir, 0700) < 0)
 		pl_warn("state dir %s: %s", svc->state_dir, strerror(errno));
-	rc = svc->def->start ? svc->def->start(svc, &sec, svc->ctx) : 0;
+	rc = sandbox_self(svc, &sec);
+	if (rc == 0)
+		rc = svc->def->start ? svc->def->start(svc, &sec, svc->ctx) : 0;
 	if (rc == 0) {
 		svc->started = 1;
 		pl_info("ready (foreground)");

@@ -254,3 +254,16 @@ int pl_tls_fingerprint(SSL_CTX *ctx, char *out, size_t outsz)
 			 i + 1 < n ? ":" : "");
 	return 0;
 }
+
+int pl_tls_sandbox(const pl_cnode_t *cfg, pl_sandbox_t *sb, pl_err_t *err)
+{
+	static const char *const keys[] = { "tls_cert", "tls_key" };
+	for (size_t i = 0; i < PL_ARRAY_LEN(keys); i++) {
+		const char *path;
+		if (pl_cnode_str(cfg, keys[i], NULL, &path, err) < 0)
+			return -1;
+		if (path && pl_sandbox_allow(sb, path, PL_SANDBOX_RO) < 0)
+			return pl_cnode_error(cfg, keys[i], err, "sandbox: %s", strerror(errno));
+	}
+	return 0;
+}

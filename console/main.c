@@ -197,6 +197,28 @@ void cs_run(cs_req_t *r, void (*fn)(void *), void (*done)(void *), void *arg)
 
 /* ---- the service ---- */
 
+/* The sandbox beyond the default: the pages (assets_dir) and configured
+ * TLS files read-only, the directory's folder (users, printers, admins;
+ * SQLite's WAL files). The control socket needs no file-system right:
+ * connecting to a Unix socket is not a Landlock access. */
+static int cs_sandbox(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb,
+		      void *ctx)
+{
+	cs_t *cs = ctx;
+	pl_err_t err = { "" };
+	cs->svc = svc;
+	if (cs_settings(cs, cfg, &err) < 0 || pl_tls_sandbox(cfg, sb, &err) < 0) {
+		pl_err("%s", err.msg);
+		return PL_EXIT_CONFIG;
+	}
+	if (pl_sandbox_allow(sb, cs->assets_dir, PL_SANDBOX_RO) < 0 ||
+	    pl_dir_sandbox(sb, cs->directory_path, &err) < 0) {
+		pl_err("sandbox: %s", err.msg[0] ? err.msg : strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
 static int cs_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 {
 	cs_t *cs = ctx;
@@ -282,6 +304,7 @@ int main(int argc, char **argv)
 			"Administrators: plsc admin add NAME. See plsc-console(8).\n",
 		.start = cs_start,
 		.stop = cs_stop,
+		.sandbox = cs_sandbox,
 	};
 	static cs_t cs; /* large (session tables): not on the stack */
 	return pl_service_main(argc, argv, &def, &cs);

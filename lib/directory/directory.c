@@ -306,6 +306,26 @@ int pl_dir_open(pl_dir_t **out, const char *path, int readonly, pl_err_t *err)
 	return 0;
 }
 
+int pl_dir_sandbox(pl_sandbox_t *sb, const char *path, pl_err_t *err)
+{
+	char parent[PATH_MAX];
+	if (!path || !*path || pl_fmt(parent, sizeof(parent), "%s", path) < 0)
+		return pl_dir_fail(err, "directory: invalid path");
+	char *slash = strrchr(parent, '/');
+	if (!slash)
+		pl_strlcpy(parent, ".", sizeof(parent));
+	else if (slash == parent)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (pl_mkdir_p(parent, DIR_DIR_MODE) < 0)
+		return pl_dir_fail(err, "directory %s: cannot create %s: %s", path, parent,
+				   strerror(errno));
+	if (pl_sandbox_allow(sb, parent, PL_SANDBOX_RW_FILES) < 0)
+		return pl_dir_fail(err, "directory %s: sandbox: %s", path, strerror(errno));
+	return 0;
+}
+
 void pl_dir_close(pl_dir_t *d)
 {
 	if (!d)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "pl_config.h" /* pl_err_t */
+#include "pl_sandbox.h"
 
 #define PL_DIR_SCHEMA_VERSION 3
 #define PL_TOKEN_MAX 96
@@ -37,6 +38,12 @@ typedef struct {
 
 /* Open or create (with migrations); readonly opens without creating. */
 int pl_dir_open(pl_dir_t **d, const char *path, int readonly, pl_err_t *err);
+/* What a service that opens the directory at path needs in its sandbox:
+ * the database's folder (created 0750 if missing, as pl_dir_open would)
+ * with read, write, create and delete of regular files, because SQLite in
+ * WAL mode creates and removes the -wal and -shm files beside the database
+ * and every connection writes the -shm index. No new directories there. */
+int pl_dir_sandbox(pl_sandbox_t *sb, const char *path, pl_err_t *err);
 void pl_dir_close(pl_dir_t *d);
 int pl_dir_schema_version(pl_dir_t *d);
 

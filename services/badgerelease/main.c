@@ -80,6 +80,25 @@ static void refresh_tick(pl_loop_t *loop, void *arg)
 	br->refresh = pl_loop_timer(loop, br->refresh_ms, refresh_tick, br);
 }
 
+/* The sandbox beyond the default: the directory's folder (readers and
+ * badges; SQLite's WAL files). Sockets stay usable: readers and printers. */
+static int br_sandbox(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb,
+		      void *ctx)
+{
+	br_t *br = ctx;
+	pl_err_t err;
+	br->svc = svc;
+	if (br_settings(br, cfg, &err) < 0) {
+		pl_err("%s", err.msg);
+		return PL_EXIT_CONFIG;
+	}
+	if (pl_dir_sandbox(sb, br->directory_path, &err) < 0) {
+		pl_err("%s", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
 static int br_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 {
 	br_t *br = ctx;
@@ -166,6 +185,7 @@ int main(int argc, char **argv)
 		.reconfig = br_reconfig,
 		.message = br_message,
 		.stop = br_stop,
+		.sandbox = br_sandbox,
 	};
 	br_t br;
 	memset(&br, 0, sizeof(br));

@@ -170,6 +170,27 @@ static void expiry_tick(pl_loop_t *loop, void *arg)
 	}
 }
 
+/* The sandbox beyond the default (state dir rw: jobs, master key, the
+ * generated certificate): the directory's folder (token look-ups write
+ * last-use; SQLite's WAL files) and configured TLS files read-only.
+ * Sockets stay usable: releases print over the network. */
+static int op_sandbox(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb,
+		      void *ctx)
+{
+	op_t *op = ctx;
+	pl_err_t err;
+	op->svc = svc;
+	if (op_settings(op, cfg, &err) < 0 || pl_tls_sandbox(cfg, sb, &err) < 0) {
+		pl_err("%s", err.msg);
+		return PL_EXIT_CONFIG;
+	}
+	if (pl_dir_sandbox(sb, op->directory_path, &err) < 0) {
+		pl_err("%s", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
 static int op_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 {
 	op_t *op = ctx;
@@ -318,6 +339,7 @@ int main(int argc, char **argv)
 		.shutdown = op_shutdown,
 		.message = op_message,
 		.stop = op_stop,
+		.sandbox = op_sandbox,
 	};
 	op_t op;
 	memset(&op, 0, sizeof(op));
