@@ -10,6 +10,7 @@
  * SIGUSR2 crashes (abort). It writes "pid" and "uid" files to its state
  * directory so tests can find it. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,50 @@ static void on_accept(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
 	close(c);
 }
 
+/* "mode": "sandbox_probe": try what the sandbox must refuse, and write
+ * what happened to "probe" in the state dir, one "what=errno-name" a line
+ * ("0" when it worked): "write" creates probe_write (a path outside the
+ * state dir), "read" reads probe_read (e.g. another service's file),
+ * "etc" reads /etc/passwd (system paths stay readable), "own" writes in
+ * its own state dir. */
+static const char *probe_errno(int ok)
+{
+	const char *name = ok ? "0" : strerrorname_np(errno);
+	return name ? name : "?";
+}
+
+static void sandbox_probe(pl_service_t *svc, const pl_cnode_t *cfg)
+{
+	pl_err_t err;
+	const char *wpath = NULL, *rpath = NULL;
+	char buf[512], own[4096];
+	int n = 0;
+	if (pl_cnode_str(cfg, "probe_write", NULL, &wpath, &err) < 0 ||
+	    pl_cnode_str(cfg, "probe_read", NULL, &rpath, &err) < 0)
+		pl_err("%s", err.msg);
+	if (wpath) {
+		int fd = open(wpath, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "write=%s\n", probe_errno(fd >= 0));
+		if (fd >= 0)
+			close(fd);
+	}
+	if (rpath) {
+		int fd = open(rpath, O_RDONLY | O_CLOEXEC);
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "read=%s\n", probe_errno(fd >= 0));
+		if (fd >= 0)
+			close(fd);
+	}
+	int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "etc=%s\n", probe_errno(fd >= 0));
+	if (fd >= 0)
+		close(fd);
+	snprintf(own, sizeof(own), "%s/probe-own", pl_service_state_dir(svc));
+	int ok = pl_write_file_atomic(own, "x", 1, 0600) == 0;
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "own=%s\n", probe_errno(ok));
+	snprintf(own, sizeof(own), "%s/probe", pl_service_state_dir(svc));
+	pl_write_file_atomic(own, buf, (size_t)n, 0644);
+}
+
 static int ts_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 {
 	tsvc_t *t = ctx;
@@ -147,6 +192,8 @@ static int ts_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 	pl_loop_signal(loop, SIGUSR2, crash_sig, t);
 	if (strcmp(mode, "crash") == 0)
 		pl_loop_timer(loop, (uint64_t)t->crash_after_ms, crash_now, t);
+	else if (strcmp(mode, "sandbox_probe") == 0)
+		sandbox_probe(svc, cfg);
 	else if (strcmp(mode, "normal") != 0) {
 		pl_cnode_error(cfg, "mode", &err, "unknown mode");
 		pl_err("%s", err.msg);
