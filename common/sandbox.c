@@ -433,17 +433,27 @@ static int seccomp_apply(pl_sandbox_status_t *st, const char **note)
 	return 0;
 }
 
-/* "rw /a, files /b": the writable paths, for the log. */
-static void describe_writable(const pl_sandbox_t *sb, char *buf, size_t sz)
+static int is_system(const char *path)
 {
+	static const char *const sys[] = { PL_SANDBOX_SYSTEM_RO, "/dev/null" };
+	for (size_t i = 0; i < PL_ARRAY_LEN(sys); i++)
+		if (strcmp(sys[i], path) == 0)
+			return 1;
+	return 0;
+}
+
+/* "rw /a, files /b, ro /c": the paths beyond the system ones, for the log. */
+static void describe(const pl_sandbox_t *sb, char *buf, size_t sz)
+{
+	static const char *const names[] = { [PL_SANDBOX_RO] = "ro", [PL_SANDBOX_RW] = "rw",
+					     [PL_SANDBOX_RW_FILES] = "files" };
 	size_t len = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; i < sb->n && len < sz; i++) {
-		pl_sandbox_access_t a = sb->rule[i].access;
-		if (a == PL_SANDBOX_RO || strcmp(sb->rule[i].path, "/dev/null") == 0)
+		if (is_system(sb->rule[i].path))
 			continue;
 		int k = snprintf(buf + len, sz - len, "%s%s %s", len ? ", " : "",
-				 a == PL_SANDBOX_RW ? "rw" : "files", sb->rule[i].path);
+				 names[sb->rule[i].access], sb->rule[i].path);
 		if (k < 0)
 			break;
 		len += (size_t)k;
@@ -453,7 +463,7 @@ static void describe_writable(const pl_sandbox_t *sb, char *buf, size_t sz)
 int pl_sandbox_restrict(const pl_sandbox_t *sb, pl_sandbox_status_t *st)
 {
 	const char *sc_note = "";
-	char rw[300];
+	char paths[300];
 
 	memset(st, 0, sizeof(*st));
 	st->threads = count_threads();
@@ -466,12 +476,13 @@ int pl_sandbox_restrict(const pl_sandbox_t *sb, pl_sandbox_status_t *st)
 	st->landlock_abi = abi;
 	if (seccomp_apply(st, &sc_note) < 0)
 		return -1;
-	describe_writable(sb, rw, sizeof(rw));
+	describe(sb, paths, sizeof(paths));
 	if (abi > 0)
 		snprintf(st->msg, sizeof(st->msg),
-			 "sandbox: no_new_privs, %s, Landlock ABI %d (%s; system paths "
+			 "sandbox: no_new_privs, %s, Landlock ABI %d (%s%ssystem paths "
 			 "read-only; nothing else)%s",
-			 st->seccomp ? "seccomp filter" : "no seccomp", abi, rw, sc_note);
+			 st->seccomp ? "seccomp filter" : "no seccomp", abi, paths,
+			 paths[0] ? "; " : "", sc_note);
 	else
 		snprintf(st->msg, sizeof(st->msg),
 			 "sandbox: no_new_privs, %s; no Landlock in this kernel: the "
