@@ -224,8 +224,9 @@ static void classify_signal(pl_jail_result_t *r, const pl_jail_limits_t *l)
 static void classify(pl_jail_result_t *r, int status, int timed_out,
 		     const pl_jail_limits_t *l)
 {
-	if (timed_out) {
-		r->signo = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	/* Our SIGKILL, unless the child ended on its own just before it. */
+	if (timed_out && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+		r->signo = SIGKILL;
 		set_end(r, PL_JAIL_TIMEOUT, "timeout: killed after %u ms", l->wall_ms);
 	} else if (WIFSIGNALED(status)) {
 		r->signo = WTERMSIG(status);
@@ -257,6 +258,10 @@ int pl_jail_run(const pl_jail_limits_t *lim, int in_fd, int out_fd,
 	struct rusage ru;
 
 	memset(res, 0, sizeof(*res));
+	if (!fn || in_fd < 0 || out_fd < 0) {
+		set_end(res, PL_JAIL_ERROR, "no function or no descriptors to run it on");
+		return -1;
+	}
 	resolve(lim, &c.lim);
 	c.parent = getpid();
 	c.abi = pl_sandbox_landlock_abi();
