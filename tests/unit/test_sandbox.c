@@ -454,6 +454,10 @@ static void restricted_child(int abi)
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(9) };
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	CHECK(pl_jail_run(NULL, in, out, fn_net, &sa, &r) == 0, 26);
+	/* Landlock's signal scope lets it kill its own (nested) jail. */
+	pl_jail_limits_t lim = { .wall_ms = 200 };
+	CHECK(pl_jail_run(&lim, in, out, fn_sleep, NULL, &r) < 0 && r.end == PL_JAIL_TIMEOUT &&
+		      r.wall_ms < 5000, 27);
 	_exit(0);
 }
 
