@@ -128,10 +128,12 @@ endef
 $(BIN)/plsc-supervisor: $(SUPERVISOR_OBJ) $(RUNTIME_LIBS)
 	$(call link,$(PKG_LIBS))
 
-$(BIN)/plsc: $(PLSC_SRC:%.c=$(OBJ)/%.o) $(OBJ)/supervisor/sconf.o $(LIBS)
+# plsc reads the supervisor's config as the supervisor does.
+PLSC_SV_OBJ := $(addprefix $(OBJ)/supervisor/,sconf.o policy.o privsep.o)
+$(BIN)/plsc: $(PLSC_SRC:%.c=$(OBJ)/%.o) $(PLSC_SV_OBJ) $(LIBS)
 	$(call link,$(PKG_LIBS))
 
-$(BIN)/plsc-testsvc: $(OBJ)/tests/lib/testsvc.o $(LIBS)
+$(BIN)/plsc-testsvc: $(OBJ)/tests/lib/testsvc.o $(OBJ)/tests/lib/rogue.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 
 $(BIN)/PrinterLogicServiceOfflinePrint: $(OFFLINEPRINT_SRC:%.c=$(OBJ)/%.o) $(LIBS)

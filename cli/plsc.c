@@ -105,7 +105,12 @@ static int load_paths(plsc_t *p)
 	}
 	pl_strlcpy(p->log_dir, c->log_dir, sizeof(p->log_dir));
 	pl_strlcpy(p->state_dir, c->state_dir, sizeof(p->state_dir));
-	pl_strlcpy(p->user, c->user, sizeof(p->user));
+	char msg[256];
+	int own = sv_privsep_directory_owner(c, &p->dir_uid, &p->dir_gid, msg,
+					     sizeof(msg));
+	if (own < 0)
+		fprintf(stderr, "plsc: warning: %s\n", msg);
+	p->dir_owned = own > 0;
 	sv_config_free(c);
 	free(c);
 	return EXIT_OK;

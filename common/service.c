@@ -296,8 +296,39 @@ static int apply_config(pl_service_t *svc, const char *name, const char *text,
 	return svc->started ? 0 : rc;
 }
 
+/* Frames only the supervisor itself may send. Whatever another service
+ * gets routed to us carries FROM (the supervisor stamps it on every routed
+ * frame and on none of its own), so such a frame with FROM is a forgery
+ * the router should have stopped: dropped here too, and said. */
+static int forged(const pl_frame_t *f)
+{
+	pl_field_t fl;
+	switch (f->type) {
+	case PL_MSG_PING:
+	case PL_MSG_CONFIG:
+	case PL_MSG_SHUTDOWN:
+	case PL_MSG_JOBS_QUERY:
+	case PL_MSG_RELEASE_JOBS:
+	case PL_MSG_DELETE_JOBS:
+		break;
+	default:
+		return 0;
+	}
+	if (pl_frame_find(f, PL_TAG_FROM, &fl) != 1)
+		return 0;
+	pl_warn("dropped %s from service %.*s: only the supervisor sends it",
+		pl_msg_type_name(f->type), (int)(fl.len > 64 ? 64 : fl.len),
+		(const char *)fl.val);
+	return 1;
+}
+
 static void handle_frame(pl_service_t *svc, pl_frame_t *f)
 {
+	if (forged(f)) {
+		if (f->fd >= 0)
+			close(f->fd);
+		return;
+	}
 	switch (f->type) {
 	case PL_MSG_PING:
 		send_simple(svc, PL_MSG_PONG, PL_FLAG_REPLY, f->seq);

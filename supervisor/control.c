@@ -361,7 +361,9 @@ int sv_control_open(sv_sup_t *sup)
 		close(fd);
 		return -1;
 	}
-	if (sup->drop_privs && chown(sup->ctl_path, 0, sup->run_gid) < 0)
+	/* root:admin_group 0660: plsc for the admin group's members, and the
+	 * console, the one service that gets that group. */
+	if (sup->drop_privs && chown(sup->ctl_path, 0, sup->admin_gid) < 0)
 		pl_warn("chown %s: %s", sup->ctl_path, strerror(errno));
 	sup->ctl_fd = fd;
 	sup->ctl_w = pl_loop_watch(sup->loop, fd, EPOLLIN, ctl_accept, sup);

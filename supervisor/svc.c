@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -259,6 +260,14 @@ static void on_hello(sv_svc_t *s, const pl_frame_t *f)
 	char ver[64] = "?";
 	pl_frame_get_u32(f, PL_TAG_CAPS, &caps);
 	pl_frame_get_str(f, PL_TAG_VERSION, ver, sizeof(ver));
+	/* Holding jobs is a right of the role, not of what a service says:
+	 * a rogue one must not be asked for (and answer) anyone's jobs. */
+	if ((caps & PL_CAP_HOLDS_JOBS) && !sv_role_holds_jobs(s->conf.role)) {
+		pl_warn("%s[%ld]: claims to hold jobs, but its role (%s) does not;"
+			" ignored", s->conf.name, (long)s->pid,
+			sv_role_name(s->conf.role));
+		caps &= ~PL_CAP_HOLDS_JOBS;
+	}
 	s->caps = caps;
 	s->helloed = 1;
 	pl_debug("%s[%ld]: hello version %s caps %#x", s->conf.name,
@@ -273,6 +282,24 @@ static void handle_frame(sv_svc_t *s, const pl_frame_t *f)
 			pl_msg_type_name(f->type));
 		return;
 	}
+	/* A frame naming a destination is routed (route.c checks it against
+	 * the allow-list there); anything else is for us, if allowed. A
+	 * RESULT may be either: an answer to our request, or a reply routed
+	 * back to the service that asked. */
+	pl_field_t to;
+	if (pl_frame_find(f, PL_TAG_TO, &to) != 1) {
+		int ours = f->type != PL_MSG_RESULT || !(f->flags & PL_FLAG_REPLY) ||
+			   sv_jobops_reply(s->sup, s, f);
+		if (f->type == PL_MSG_RESULT && (f->flags & PL_FLAG_REPLY)) {
+			if (!ours)
+				sv_route(s->sup, s, f); /* a late answer: dropped */
+			return;
+		}
+		if (!sv_policy_allows(f->type, 0, s->conf.role, NULL)) {
+			sv_policy_deny(s, f, NULL, "not allowed to the supervisor");
+			return;
+		}
+	}
 	switch (f->type) {
 	case PL_MSG_HELLO:
 		on_hello(s, f);
@@ -284,10 +311,7 @@ static void handle_frame(sv_svc_t *s, const pl_frame_t *f)
 		s->last_pong = pl_now_ms();
 		break;
 	case PL_MSG_RESULT:
-		/* An answer to a request of ours, or a reply on its way
-		 * back to another service (routed below). */
-		if (f->flags & PL_FLAG_REPLY && sv_jobops_reply(s->sup, s, f))
-			break;
+		/* Not a reply (handled above): routed, if it names someone. */
 		sv_route(s->sup, s, f);
 		break;
 	case PL_MSG_SVC_STATUS:
@@ -381,8 +405,8 @@ typedef struct {
 	int lfd[SV_MAX_LISTEN];
 	int nlisten;
 	int drop;
-	uid_t uid;
-	gid_t gid;
+	sv_cred_t cred;
+	int exe; /* the binary, opened by us: see child_exec */
 } spawn_plan_t;
 
 static int plan_env(spawn_plan_t *p, sv_svc_t *s, const char *state_dir)
@@ -406,9 +430,10 @@ static int plan_env(spawn_plan_t *p, sv_svc_t *s, const char *state_dir)
 	p->envp[k++] = p->env_chan;
 	p->envp[k++] = p->env_svc;
 	p->envp[k++] = p->env_state;
-	/* Where the control socket is, for the console (filesystem
-	 * permissions, not this variable, decide who may connect). */
-	if (s->sup->ctl_path[0] &&
+	/* Where the control socket is: for the console only. The socket's
+	 * group (supervisor.admin_group), which only the console gets, is
+	 * what keeps the others out; not telling them is the first line. */
+	if (s->conf.role == SV_ROLE_CONSOLE && s->sup->ctl_path[0] &&
 	    pl_fmt(p->env_ctl, sizeof(p->env_ctl), "%s=%s", PL_ENV_CONTROL,
 		   s->sup->ctl_path) == 0)
 		p->envp[k++] = p->env_ctl;
@@ -463,28 +488,55 @@ static void child_exec(const spawn_plan_t *p, const char *path)
 	dup2(chan, PL_CHANNEL_FD);
 	for (int i = 0; i < p->nlisten; i++)
 		dup2(fds[i], PL_CHANNEL_FD + 1 + i);
-	closefrom(PL_CHANNEL_FD + 1 + p->nlisten);
-	if (p->drop && (setgroups(0, NULL) < 0 || setgid(p->gid) < 0 ||
-			setuid(p->uid) < 0 || setuid(0) == 0)) {
+	/* The binary's descriptor goes right after the fixed numbers,
+	 * close-on-exec, and everything above it is closed. */
+	int exe = -1, first_free = PL_CHANNEL_FD + 1 + p->nlisten;
+	if (p->exe >= 0) {
+		int hi = fcntl(p->exe, F_DUPFD, high);
+		if (hi >= 0 && dup3(hi, first_free, O_CLOEXEC) == first_free)
+			exe = first_free++;
+	}
+	closefrom(first_free);
+	if (p->drop && (setgroups(p->cred.admin != (gid_t)-1 ? 1 : 0,
+				  &p->cred.admin) < 0 ||
+			setgid(p->cred.gid) < 0 || setuid(p->cred.uid) < 0 ||
+			setuid(0) == 0)) {
 		child_say("cannot drop privileges: ", strerror(errno));
 		_exit(PL_EXIT_CONFIG);
 	}
+	/* The working directory may be one the service's user cannot enter. */
+	if (chdir("/") < 0)
+		_exit(127);
+	/* Through the descriptor we opened as root: the service's user needs
+	 * execute permission on the binary, not search permission on every
+	 * directory above it (a checkout under /root is 0700). A script's
+	 * interpreter could not reopen a close-on-exec descriptor (ENOENT):
+	 * then by path. */
+	if (exe >= 0)
+		syscall(SYS_execveat, exe, "", p->argv, p->envp, AT_EMPTY_PATH);
 	execve(path, p->argv, p->envp);
 	child_say("cannot execute ", path);
 	_exit(127);
 }
 
-static int prepare_state_dir(sv_svc_t *s, char *dir, size_t sz)
+static int prepare_state_dir(sv_svc_t *s, const sv_cred_t *cred, char *dir,
+			     size_t sz)
 {
 	if (pl_fmt(dir, sz, "%s/%s", s->sup->cfg.state_dir, s->conf.name) < 0)
 		return -1;
-	if (pl_mkdir_p(dir, 0700) < 0 || chmod(dir, 0700) < 0)
+	if (pl_mkdir_p(dir, 0700) < 0)
 		return -1;
-	/* Each service owns its namespace, writable by the run user only. */
-	if (s->sup->drop_privs &&
-	    chown(dir, s->sup->run_uid, s->sup->run_gid) < 0)
+	/* Each service owns its namespace, 0700: no other service's user can
+	 * read its keys or jobs. Through a descriptor that follows no link,
+	 * so nothing in the state dir can turn our chown elsewhere. */
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
 		return -1;
-	return 0;
+	int rc = fchmod(fd, 0700);
+	if (rc == 0 && s->sup->drop_privs)
+		rc = fchown(fd, cred->uid, cred->gid);
+	close(fd);
+	return rc;
 }
 
 static void set_failed(sv_svc_t *s, const char *fmt, ...)
@@ -518,6 +570,9 @@ static void spawn(sv_svc_t *s)
 	char dir[PATH_MAX];
 	int sp[2];
 
+	sv_cred_t cred = { (uid_t)-1, (gid_t)-1, (gid_t)-1 };
+	char msg[sizeof(s->last_exit)];
+
 	if (access(s->conf.path, X_OK) < 0) {
 		/* No binary yet (a later release ships it): a clear, steady
 		 * state, not a restart loop. */
@@ -525,7 +580,12 @@ static void spawn(sv_svc_t *s)
 			   s->conf.path);
 		return;
 	}
-	if (prepare_state_dir(s, dir, sizeof(dir)) < 0) {
+	if (s->sup->drop_privs &&
+	    sv_privsep_cred(s->sup, &s->conf, &cred, msg, sizeof(msg)) < 0) {
+		set_failed(s, "%s", msg);
+		return;
+	}
+	if (prepare_state_dir(s, &cred, dir, sizeof(dir)) < 0) {
 		set_failed(s, "cannot prepare state dir: %s", strerror(errno));
 		return;
 	}
@@ -549,13 +609,15 @@ static void spawn(sv_svc_t *s)
 	for (int i = 0; i < plan.nlisten; i++)
 		plan.lfd[i] = s->listen_fds[i];
 	plan.drop = s->sup->drop_privs;
-	plan.uid = s->sup->run_uid;
-	plan.gid = s->sup->run_gid;
+	plan.cred = cred;
+	plan.exe = open(s->conf.path, O_PATH | O_CLOEXEC);
 	if (plan.devnull < 0 || plan_env(&plan, s, dir) < 0) {
 		close(sp[0]);
 		close(sp[1]);
 		if (plan.devnull >= 0)
 			close(plan.devnull);
+		if (plan.exe >= 0)
+			close(plan.exe);
 		set_failed(s, "cannot prepare the child: %s", strerror(errno));
 		return;
 	}
@@ -564,6 +626,8 @@ static void spawn(sv_svc_t *s)
 		child_exec(&plan, s->conf.path);
 	free(plan.envp);
 	close(plan.devnull);
+	if (plan.exe >= 0)
+		close(plan.exe);
 	if (pid < 0) {
 		close(sp[0]);
 		close(sp[1]);

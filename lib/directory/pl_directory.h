@@ -35,8 +35,13 @@ typedef struct {
 	int revoked;
 } pl_dir_token_t;
 
-/* Open or create (with migrations); readonly opens without creating. */
-int pl_dir_open(pl_dir_t **d, const char *path, int readonly, pl_err_t *err);
+/* How to open: PL_DIR_WRITE opens or creates (with migrations);
+ * PL_DIR_READ opens read-only without creating (token checks then record
+ * no last use); PL_DIR_READ_CREATE is PL_DIR_READ after creating a
+ * missing database where the caller may. Services that face the network
+ * read (with privilege separation they cannot write, privsep.c). */
+enum { PL_DIR_WRITE = 0, PL_DIR_READ = 1, PL_DIR_READ_CREATE = 2 };
+int pl_dir_open(pl_dir_t **d, const char *path, int mode, pl_err_t *err);
 void pl_dir_close(pl_dir_t *d);
 int pl_dir_schema_version(pl_dir_t *d);
 

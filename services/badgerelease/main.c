@@ -91,7 +91,7 @@ static int br_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 		pl_err("%s", err.msg);
 		return PL_EXIT_CONFIG;
 	}
-	if (pl_dir_open(&br->dir, br->directory_path, 0, &err) < 0) {
+	if (pl_dir_open(&br->dir, br->directory_path, PL_DIR_READ_CREATE, &err) < 0) {
 		pl_err("directory: %s", err.msg);
 		return 1;
 	}
