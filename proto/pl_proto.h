@@ -106,6 +106,9 @@ typedef enum {
 	PL_TAG_FILE_ID = 0x0043,     /* u64: a log file's identity (inode) */
 	PL_TAG_OFFSET = 0x0044,	     /* u64: a byte offset in that file */
 	PL_TAG_ROTATED = 0x0045,     /* u8: the file changed since FILE_ID */
+	PL_TAG_DENIED = 0x0050,	     /* u64: frames the allow-list dropped */
+	PL_TAG_ROLE = 0x0051,	     /* str: a service's role (policy) */
+	PL_TAG_RUN_USER = 0x0052,    /* str: the system user it runs as */
 } pl_tag_t;
 
 #define PL_CAP_HOLDS_JOBS 0x01u

@@ -122,6 +122,10 @@ static void add_service(pl_msg_t *m, const sv_svc_t *s, uint64_t now)
 	pl_msg_add_str(m, PL_TAG_PATH, s->conf.path);
 	if (s->detail[0] && s->pid > 0)
 		pl_msg_add_str(m, PL_TAG_DETAIL, s->detail);
+	pl_msg_add_str(m, PL_TAG_ROLE, sv_role_name(s->conf.role));
+	if (s->sup->drop_privs)
+		pl_msg_add_str(m, PL_TAG_RUN_USER, s->conf.user);
+	pl_msg_add_u64(m, PL_TAG_DENIED, s->denied);
 	pl_msg_nest_end(m);
 }
 

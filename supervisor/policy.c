@@ -131,10 +131,16 @@ void sv_policy_deny(sv_svc_t *from, const pl_frame_t *f, const char *to,
 		    const char *why)
 {
 	from->denied++;
-	/* A flood of forbidden frames must not flood our log: the first ten,
-	 * then every power of two, each with the running count. */
+	/* A flood of forbidden frames must not flood our log: the first of
+	 * each type from this process, then every power of two, each with
+	 * the running count. */
 	uint64_t n = from->denied;
-	if (n > 10 && (n & (n - 1)) != 0)
+	int seen = 0;
+	for (int i = 0; i < from->ndenied_types && !seen; i++)
+		seen = from->denied_types[i] == f->type;
+	if (!seen && from->ndenied_types < SV_DENIED_TYPES)
+		from->denied_types[from->ndenied_types++] = f->type;
+	if (seen && (n & (n - 1)) != 0)
 		return;
 	pl_warn("%s[%ld]: denied %s (0x%04x)%s%s%s from role %s: %s; dropped "
 		"(%llu denied so far)", from->conf.name, (long)from->pid,

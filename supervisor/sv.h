@@ -153,6 +153,9 @@ typedef struct sv_svc {
 	int helloed;
 	unsigned caps;
 	uint64_t denied; /* messages the allow-list dropped */
+#define SV_DENIED_TYPES 16
+	uint16_t denied_types[SV_DENIED_TYPES]; /* logged once each */
+	int ndenied_types;
 	int log_r, log_w; /* the log pipe outlives restarts */
 	pl_watch_t *log_watch;
 	sv_logfile_t log;

@@ -283,22 +283,24 @@ static void handle_frame(sv_svc_t *s, const pl_frame_t *f)
 		return;
 	}
 	/* A frame naming a destination is routed (route.c checks it against
-	 * the allow-list there); anything else is for us, if allowed. A
-	 * RESULT may be either: an answer to our request, or a reply routed
-	 * back to the service that asked. */
+	 * the allow-list there), whatever its type; anything else is for us,
+	 * if the allow-list lets this service's role send it to us. */
 	pl_field_t to;
-	if (pl_frame_find(f, PL_TAG_TO, &to) != 1) {
-		int ours = f->type != PL_MSG_RESULT || !(f->flags & PL_FLAG_REPLY) ||
-			   sv_jobops_reply(s->sup, s, f);
-		if (f->type == PL_MSG_RESULT && (f->flags & PL_FLAG_REPLY)) {
-			if (!ours)
-				sv_route(s->sup, s, f); /* a late answer: dropped */
-			return;
-		}
-		if (!sv_policy_allows(f->type, 0, s->conf.role, NULL)) {
+	if (pl_frame_find(f, PL_TAG_TO, &to) == 1) {
+		sv_route(s->sup, s, f);
+		return;
+	}
+	if (f->type == PL_MSG_RESULT && (f->flags & PL_FLAG_REPLY)) {
+		/* An answer to one of our requests; a late one is dropped. */
+		if (sv_policy_allows(f->type, 0, s->conf.role, NULL))
+			sv_jobops_reply(s->sup, s, f);
+		else
 			sv_policy_deny(s, f, NULL, "not allowed to the supervisor");
-			return;
-		}
+		return;
+	}
+	if (!sv_policy_allows(f->type, 0, s->conf.role, NULL)) {
+		sv_policy_deny(s, f, NULL, "not allowed to the supervisor");
+		return;
 	}
 	switch (f->type) {
 	case PL_MSG_HELLO:
@@ -309,10 +311,6 @@ static void handle_frame(sv_svc_t *s, const pl_frame_t *f)
 		break;
 	case PL_MSG_PONG:
 		s->last_pong = pl_now_ms();
-		break;
-	case PL_MSG_RESULT:
-		/* Not a reply (handled above): routed, if it names someone. */
-		sv_route(s->sup, s, f);
 		break;
 	case PL_MSG_SVC_STATUS:
 		/* Gossip: a malformed one is dropped. */
@@ -329,9 +327,9 @@ static void handle_frame(sv_svc_t *s, const pl_frame_t *f)
 		break;
 	}
 	default:
-		/* Status from a child is gossip (Postfix): route what names a
-		 * destination, log and drop anything else. */
-		sv_route(s->sup, s, f);
+		/* Allowed to us, but nothing we act on (a RESULT that is no
+		 * reply): status from a child is gossip (Postfix), dropped. */
+		pl_debug("%s: %s ignored", s->conf.name, pl_msg_type_name(f->type));
 	}
 }
 
@@ -649,6 +647,7 @@ static void spawn(sv_svc_t *s)
 	s->started_at = pl_now_ms();
 	s->kill_reason[0] = '\0';
 	s->detail[0] = '\0';
+	s->ndenied_types = 0; /* a new process: its first denials are logged */
 	s->stop_then = SV_STOP_REST;
 	s->timer = pl_loop_timer(s->sup->loop, s->sup->cfg.start_timeout_ms,
 				 start_timeout, s);

@@ -299,8 +299,13 @@ int pl_dir_open(pl_dir_t **out, const char *path, int readonly, pl_err_t *err)
 		 * (development: every service as one user). */
 		if (access(path, F_OK) < 0 && errno == ENOENT) {
 			pl_dir_t *w;
-			if (pl_dir_open(&w, path, PL_DIR_WRITE, err) < 0)
+			if (pl_dir_open(&w, path, PL_DIR_WRITE, err) < 0) {
+				if (errno == EACCES)
+					pl_dir_fail(err, "directory %s does not exist yet, and "
+						    "this service may not create it (plsc or "
+						    "the console makes it)", path);
 				return -1;
+			}
 			pl_dir_close(w);
 		}
 		readonly = PL_DIR_READ;
