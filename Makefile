@@ -235,6 +235,10 @@ install: all
 	  $(BIN)/plsc-supervisor --print-default-config --prefix $(PREFIX) > $(DESTDIR)$(SYSCONFDIR)/plsc/plsc.json
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' scripts/plsc-supervisor.service.in \
 	  > $(DESTDIR)$(PREFIX)/lib/systemd/system/plsc-supervisor.service
+	@# The services' system users and groups (privilege separation): on the
+	@# real system only, not when staging a package under DESTDIR.
+	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then \
+	  $(BIN)/plsc-supervisor --create-users -c $(SYSCONFDIR)/plsc/plsc.json; fi
 
 clean:
 	rm -rf build build-asan build-fuzz
