@@ -195,12 +195,10 @@ static void do_restart(sv_client_t *c, const pl_frame_t *f)
 		return;
 	}
 	pl_info("%s: restart by control request", name);
-	if (s->pid > 0) {
+	if (s->pid > 0)
 		sv_svc_stop(s, SV_STOP_RESTART);
-	} else {
-		s->state = SV_STOPPED;
-		sv_svc_start(s);
-	}
+	else
+		sv_svc_start(s); /* failed and throttled included */
 	reply(c, f->seq, 1, "%s restarting", name);
 }
 

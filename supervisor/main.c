@@ -239,7 +239,6 @@ static void reload_service(sv_sup_t *sup, sv_svc_t *s, const sv_svcconf_t *nc)
 {
 	int restart = sv_svcconf_needs_restart(&s->conf, nc);
 	int resend = !sv_svcconf_section_equal(&s->conf, nc);
-	int was_enabled = sv_svc_enabled(s);
 
 	/* Sockets are kept across restarts (no refused connects), so a
 	 * changed listen list must drop the old ones whatever the state. A
@@ -253,13 +252,9 @@ static void reload_service(sv_sup_t *sup, sv_svc_t *s, const sv_svcconf_t *nc)
 	sv_logfile_set_limits(&s->log, sup->cfg.log_max_bytes, sup->cfg.log_keep);
 	int now_enabled = sv_svc_enabled(s);
 	if (!now_enabled) {
-		if (was_enabled || s->pid > 0)
-			sv_svc_stop(s, SV_STOP_DISABLE);
-		else
-			s->state = SV_DISABLED;
+		sv_svc_stop(s, SV_STOP_DISABLE);
 	} else if (s->pid <= 0) {
 		/* Includes failed and throttled: a reload is a new chance. */
-		s->state = SV_STOPPED;
 		sv_svc_start(s);
 	} else if (restart) {
 		pl_info("%s: path, sockets or log level changed; restarting",

@@ -1,14 +1,14 @@
 /* One supervised service: spawning, the channel, the restart policy.
  *
- * State x event (s6-style):
- *   DISABLED/STOPPED/FAILED --start--> STARTING (fork+exec)
- *   STARTING --READY--> RUNNING; --start timeout--> SIGKILL
- *   RUNNING --heartbeat timeout--> SIGKILL
- *   any live --stop--> STOPPING --exit--> per stop_then
- *   live --exit--> FAILED   (exit 78, or too many deaths in the window)
- *               \-> THROTTLED (died before READY: throttle_ms)
- *               \-> BACKOFF  (died after READY: first, base*2^n, capped)
- *   BACKOFF/THROTTLED --timer--> STARTING */
+ * Supervision is a table of state x event (s6-supervise is the model),
+ * at the end of this file: every change of state goes through
+ * svc_event(), which looks up the action for the service's state and the
+ * event, so a reader sees at a glance what each event does in each state
+ * and that nothing else changes it. The events: START (enable, restart,
+ * reload), STOP (disable, restart, remove, shutdown), READY, EXIT
+ * (waitpid), TIMER (the one per-service timer: the restart delay, the
+ * start timeout or the stop grace, by state). The heartbeat has a timer of
+ * its own and kills; the kill comes back as EXIT. */
 #include "sv.h"
 
 #include <errno.h>
@@ -240,19 +240,8 @@ static void heartbeat(pl_loop_t *loop, void *arg)
 			      heartbeat, s);
 }
 
-static void on_ready(sv_svc_t *s)
-{
-	if (s->state != SV_STARTING)
-		return;
-	pl_loop_timer_cancel(s->sup->loop, s->timer);
-	s->timer = NULL;
-	s->state = SV_RUNNING;
-	s->ready_at = s->last_pong = pl_now_ms();
-	pl_info("%s[%ld]: ready after %llu ms", s->conf.name, (long)s->pid,
-		(unsigned long long)(s->ready_at - s->started_at));
-	s->hb = pl_loop_timer(s->sup->loop, s->sup->cfg.heartbeat_interval_ms,
-			      heartbeat, s);
-}
+static void svc_event(sv_svc_t *s, int ev, int arg);
+enum { EV_START, EV_STOP, EV_READY, EV_EXIT, EV_TIMER, EV_COUNT };
 
 static void on_hello(sv_svc_t *s, const pl_frame_t *f)
 {
@@ -307,7 +296,7 @@ static void handle_frame(sv_svc_t *s, const pl_frame_t *f)
 		on_hello(s, f);
 		break;
 	case PL_MSG_READY:
-		on_ready(s);
+		svc_event(s, EV_READY, 0);
 		break;
 	case PL_MSG_PONG:
 		s->last_pong = pl_now_ms();
@@ -553,14 +542,12 @@ static void set_failed(sv_svc_t *s, const char *fmt, ...)
 	sv_check_shutdown(s->sup);
 }
 
-static void start_timeout(pl_loop_t *loop, void *arg)
+static void timer_fired(pl_loop_t *loop, void *arg)
 {
 	sv_svc_t *s = arg;
 	(void)loop;
 	s->timer = NULL;
-	pl_err("%s[%ld]: not ready after %u ms; killing it", s->conf.name,
-	       (long)s->pid, s->sup->cfg.start_timeout_ms);
-	sv_svc_kill(s, "not ready in time");
+	svc_event(s, EV_TIMER, 0);
 }
 
 static void spawn(sv_svc_t *s)
@@ -650,73 +637,11 @@ static void spawn(sv_svc_t *s)
 	s->ndenied_types = 0; /* a new process: its first denials are logged */
 	s->stop_then = SV_STOP_REST;
 	s->timer = pl_loop_timer(s->sup->loop, s->sup->cfg.start_timeout_ms,
-				 start_timeout, s);
+				 timer_fired, s);
 	pl_info("%s[%ld]: started %s", s->conf.name, (long)pid, s->conf.path);
 }
 
-static void restart_due(pl_loop_t *loop, void *arg)
-{
-	sv_svc_t *s = arg;
-	(void)loop;
-	s->timer = NULL;
-	if (s->state != SV_BACKOFF && s->state != SV_THROTTLED)
-		return;
-	s->restarts++;
-	spawn(s);
-}
-
-void sv_svc_start(sv_svc_t *s)
-{
-	if (live(s) || s->sup->shutting_down)
-		return;
-	if (!sv_svc_enabled(s)) {
-		s->state = SV_DISABLED;
-		return;
-	}
-	pl_loop_timer_cancel(s->sup->loop, s->timer);
-	s->timer = NULL;
-	s->ndeaths = 0;
-	s->backoff_step = 0;
-	spawn(s);
-}
-
-static void stop_grace(pl_loop_t *loop, void *arg)
-{
-	sv_svc_t *s = arg;
-	(void)loop;
-	s->timer = NULL;
-	pl_warn("%s[%ld]: still running %u ms after SHUTDOWN; killing it",
-		s->conf.name, (long)s->pid, s->sup->cfg.stop_grace_ms);
-	sv_svc_kill(s, "did not stop within the grace period");
-}
-
-void sv_svc_stop(sv_svc_t *s, int then)
-{
-	if (!live(s)) {
-		cancel_timers(s);
-		if (then == SV_STOP_DISABLE)
-			s->state = SV_DISABLED;
-		else if (then == SV_STOP_RESTART)
-			sv_svc_start(s);
-		else
-			s->state = sv_svc_enabled(s) ? SV_STOPPED : SV_DISABLED;
-		return;
-	}
-	s->stop_then = then;
-	if (s->state == SV_STOPPING)
-		return;
-	s->state = SV_STOPPING;
-	cancel_timers(s);
-	pl_info("%s[%ld]: stopping", s->conf.name, (long)s->pid);
-	if (s->helloed)
-		send_simple(s, PL_MSG_SHUTDOWN, 0, s->sup->cfg.stop_grace_ms);
-	else
-		kill(s->pid, SIGTERM);
-	s->timer = pl_loop_timer(s->sup->loop, s->sup->cfg.stop_grace_ms,
-				 stop_grace, s);
-}
-
-/* ---- exit handling ---- */
+/* ---- the restart policy ---- */
 
 static void describe_exit(sv_svc_t *s, int status)
 {
@@ -766,25 +691,6 @@ static uint32_t backoff_delay(sv_svc_t *s)
 	return (uint32_t)d;
 }
 
-static void after_stop(sv_svc_t *s)
-{
-	switch (s->stop_then) {
-	case SV_STOP_RESTART:
-		s->state = SV_STOPPED;
-		sv_svc_start(s);
-		break;
-	case SV_STOP_DISABLE:
-		s->state = SV_DISABLED;
-		break;
-	case SV_STOP_REMOVE:
-		s->state = SV_STOPPED;
-		s->removed = 1;
-		break;
-	default:
-		s->state = sv_svc_enabled(s) ? SV_STOPPED : SV_DISABLED;
-	}
-}
-
 static void schedule_restart(sv_svc_t *s, int was_ready, uint64_t now)
 {
 	const sv_config_t *c = &s->sup->cfg;
@@ -811,30 +717,122 @@ static void schedule_restart(sv_svc_t *s, int was_ready, uint64_t now)
 	}
 	pl_notice("%s: restarting in %u ms (%s)", s->conf.name, delay,
 		  sv_state_name(s->state));
-	s->timer = pl_loop_timer(s->sup->loop, delay, restart_due, s);
+	s->timer = pl_loop_timer(s->sup->loop, delay, timer_fired, s);
 }
 
-void sv_svc_exited(sv_svc_t *s, int status)
-{
-	uint64_t now = pl_now_ms();
-	int was_ready = s->state == SV_RUNNING ||
-			(s->state == SV_STOPPING && s->ready_at >= s->started_at);
-	sv_state_t prev = s->state;
+/* ---- actions: one per (state, event) cell of the table ---- */
 
-	describe_exit(s, status);
-	drain_log(s);
-	sv_logfile_flush(&s->log, s->pid);
-	pl_log(status == 0 || prev == SV_STOPPING ? PL_LOG_INFO : PL_LOG_WARN,
-	       "%s[%ld]: exited: %s (ran %llu ms)", s->conf.name, (long)s->pid,
-	       s->last_exit, (unsigned long long)(now - s->started_at));
-	s->pid = 0;
+/* START where nothing runs: a fresh start (a new death tally). */
+static void act_start(sv_svc_t *s, int arg)
+{
+	(void)arg;
+	if (s->sup->shutting_down)
+		return;
+	cancel_timers(s);
+	if (!sv_svc_enabled(s)) {
+		s->state = SV_DISABLED;
+		return;
+	}
+	s->ndeaths = 0;
+	s->backoff_step = 0;
+	spawn(s);
+}
+
+/* TIMER in BACKOFF or THROTTLED: the restart delay is over. */
+static void act_respawn(sv_svc_t *s, int arg)
+{
+	(void)arg;
+	s->restarts++;
+	spawn(s);
+}
+
+/* Where a stop leads once nothing runs (arg: SV_STOP_*). */
+static void act_settle(sv_svc_t *s, int then)
+{
+	cancel_timers(s);
+	switch (then) {
+	case SV_STOP_DISABLE:
+		s->state = SV_DISABLED;
+		break;
+	case SV_STOP_RESTART:
+		s->state = SV_STOPPED;
+		act_start(s, 0);
+		break;
+	case SV_STOP_REMOVE:
+		s->state = SV_STOPPED;
+		s->removed = 1;
+		break;
+	default:
+		s->state = sv_svc_enabled(s) ? SV_STOPPED : SV_DISABLED;
+	}
+}
+
+/* STOP of a live child: SHUTDOWN (or SIGTERM before HELLO), then the
+ * grace timer. */
+static void act_stop(sv_svc_t *s, int then)
+{
+	s->stop_then = then;
+	s->state = SV_STOPPING;
+	cancel_timers(s);
+	pl_info("%s[%ld]: stopping", s->conf.name, (long)s->pid);
+	if (s->helloed)
+		send_simple(s, PL_MSG_SHUTDOWN, 0, s->sup->cfg.stop_grace_ms);
+	else
+		kill(s->pid, SIGTERM);
+	s->timer = pl_loop_timer(s->sup->loop, s->sup->cfg.stop_grace_ms,
+				 timer_fired, s);
+}
+
+/* STOP while already stopping: only where it leads changes. */
+static void act_retarget(sv_svc_t *s, int then)
+{
+	s->stop_then = then;
+}
+
+static void act_ready(sv_svc_t *s, int arg)
+{
+	(void)arg;
+	pl_loop_timer_cancel(s->sup->loop, s->timer);
+	s->timer = NULL;
+	s->state = SV_RUNNING;
+	s->ready_at = s->last_pong = pl_now_ms();
+	pl_info("%s[%ld]: ready after %llu ms", s->conf.name, (long)s->pid,
+		(unsigned long long)(s->ready_at - s->started_at));
+	s->hb = pl_loop_timer(s->sup->loop, s->sup->cfg.heartbeat_interval_ms,
+			      heartbeat, s);
+}
+
+static void act_start_timeout(sv_svc_t *s, int arg)
+{
+	(void)arg;
+	pl_err("%s[%ld]: not ready after %u ms; killing it", s->conf.name,
+	       (long)s->pid, s->sup->cfg.start_timeout_ms);
+	sv_svc_kill(s, "not ready in time");
+}
+
+static void act_grace_over(sv_svc_t *s, int arg)
+{
+	(void)arg;
+	pl_warn("%s[%ld]: still running %u ms after SHUTDOWN; killing it",
+		s->conf.name, (long)s->pid, s->sup->cfg.stop_grace_ms);
+	sv_svc_kill(s, "did not stop within the grace period");
+}
+
+/* EXIT of a child we asked to stop. */
+static void act_stopped(sv_svc_t *s, int status)
+{
+	(void)status;
+	act_settle(s, s->stop_then);
+}
+
+/* EXIT of a child nobody asked to stop (arg: the wait status). */
+static void act_died(sv_svc_t *s, int status)
+{
+	int was_ready = s->state == SV_RUNNING;
 	if (!was_ready)
 		s->ready_at = 0;
-	chan_close(s);
-	sv_jobops_service_gone(s->sup, s);
-	cancel_timers(s);
-	if (prev == SV_STOPPING || s->sup->shutting_down) {
-		after_stop(s);
+	if (s->sup->shutting_down) {
+		act_settle(s, SV_STOP_REST);
 	} else if (WIFEXITED(status) && WEXITSTATUS(status) == PL_EXIT_CONFIG) {
 		s->state = SV_FAILED;
 		pl_err("%s: bad configuration; fix it, then 'plsc restart %s'",
@@ -842,7 +840,60 @@ void sv_svc_exited(sv_svc_t *s, int status)
 	} else if (!sv_svc_enabled(s)) {
 		s->state = SV_DISABLED;
 	} else {
-		schedule_restart(s, was_ready, now);
+		schedule_restart(s, was_ready, pl_now_ms());
 	}
+}
+
+/* ---- the table ---- */
+
+typedef void sv_action_fn(sv_svc_t *s, int arg);
+
+/* NULL: the event means nothing in that state (a READY from a child
+ * being stopped, a START of one that runs) and is ignored. */
+static sv_action_fn *const fsm[][EV_COUNT] = {
+	/*               START      STOP          READY      EXIT         TIMER */
+	[SV_DISABLED]  = { act_start, act_settle,   NULL,      NULL,        NULL },
+	[SV_STOPPED]   = { act_start, act_settle,   NULL,      NULL,        NULL },
+	[SV_STARTING]  = { NULL,      act_stop,     act_ready, act_died,    act_start_timeout },
+	[SV_RUNNING]   = { NULL,      act_stop,     NULL,      act_died,    NULL },
+	[SV_BACKOFF]   = { act_start, act_settle,   NULL,      NULL,        act_respawn },
+	[SV_THROTTLED] = { act_start, act_settle,   NULL,      NULL,        act_respawn },
+	[SV_FAILED]    = { act_start, act_settle,   NULL,      NULL,        NULL },
+	[SV_STOPPING]  = { NULL,      act_retarget, NULL,      act_stopped, act_grace_over },
+};
+
+static void svc_event(sv_svc_t *s, int ev, int arg)
+{
+	if ((unsigned)s->state >= PL_ARRAY_LEN(fsm) || ev < 0 || ev >= EV_COUNT)
+		return;
+	sv_action_fn *fn = fsm[s->state][ev];
+	if (fn)
+		fn(s, arg);
+}
+
+void sv_svc_start(sv_svc_t *s)
+{
+	svc_event(s, EV_START, 0);
+}
+
+void sv_svc_stop(sv_svc_t *s, int then)
+{
+	svc_event(s, EV_STOP, then);
+}
+
+void sv_svc_exited(sv_svc_t *s, int status)
+{
+	uint64_t now = pl_now_ms();
+	describe_exit(s, status);
+	drain_log(s);
+	sv_logfile_flush(&s->log, s->pid);
+	pl_log(status == 0 || s->state == SV_STOPPING ? PL_LOG_INFO : PL_LOG_WARN,
+	       "%s[%ld]: exited: %s (ran %llu ms)", s->conf.name, (long)s->pid,
+	       s->last_exit, (unsigned long long)(now - s->started_at));
+	s->pid = 0;
+	chan_close(s);
+	sv_jobops_service_gone(s->sup, s);
+	cancel_timers(s);
+	svc_event(s, EV_EXIT, status);
 	sv_check_shutdown(s->sup);
 }
