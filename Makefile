@@ -173,6 +173,12 @@ $(BUILD)/tests/unit/test_console_session: $(OBJ)/tests/unit/test_console_session
 $(BUILD)/tests/unit/test_log: $(OBJ)/tests/unit/test_log.o $(OBJ)/supervisor/logcap.o $(LIBS)
 	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
 
+# The supervisor's job-event writer, with its log file.
+$(OBJ)/tests/unit/test_jobevent.o: INC += -Isupervisor
+$(BUILD)/tests/unit/test_jobevent: $(OBJ)/tests/unit/test_jobevent.o $(OBJ)/supervisor/jobevent.o \
+		$(OBJ)/supervisor/logcap.o $(LIBS)
+	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
+
 $(BUILD)/tests/fuzz/replay-fuzz_console_body: $(OBJ)/tests/fuzz/fuzz_console_body.o \
 		$(OBJ)/tests/fuzz/replay.o $(OBJ)/console/body.o $(LIBS)
 	$(call link,$(PKG_LIBS))
