@@ -53,7 +53,7 @@ typedef struct {
 	/* frames the supervisor end received: the last reply, the events */
 	uint8_t *reply;
 	size_t reply_len;
-	char events[16][160]; /* "event user printer title?|detail?" */
+	char events[16][256]; /* "event user printer title?|detail?" */
 	int nevents;
 } fx_t;
 
