@@ -56,7 +56,7 @@ OBJ       := $(BUILD)/obj
 # build, so the trusted process cannot grow a directory, a job store or a
 # printer driver by accident.
 RUNTIME_INC := -Iproto -Icommon
-LIB_NAMES  := jobstore directory printer badge ctl
+LIB_NAMES  := holder jobstore directory printer badge ctl
 DOMAIN_INC := $(addprefix -Ilib/,$(LIB_NAMES)) -Iclients
 INC        := $(RUNTIME_INC) $(DOMAIN_INC)
 
@@ -73,7 +73,7 @@ LIBPROTO   := $(OBJ)/libplproto.a
 LIBCOMMON  := $(OBJ)/libplcommon.a
 RUNTIME_LIBS := $(LIBCOMMON) $(LIBPROTO)
 # Dependents before what they use (static archives, one pass).
-DOMAIN_LIBS := $(foreach l,ctl jobstore directory printer badge,$(OBJ)/libpl$(l).a)
+DOMAIN_LIBS := $(foreach l,ctl holder jobstore directory printer badge,$(OBJ)/libpl$(l).a)
 LIBS       := $(DOMAIN_LIBS) $(RUNTIME_LIBS)
 
 OFFLINEPRINT_SRC := $(wildcard services/offlineprint/*.c)
@@ -173,6 +173,12 @@ $(BUILD)/tests/unit/test_console_session: $(OBJ)/tests/unit/test_console_session
 	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
 
 $(BUILD)/tests/unit/test_log: $(OBJ)/tests/unit/test_log.o $(OBJ)/supervisor/logcap.o $(LIBS)
+	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
+
+# The supervisor's job-event writer, with its log file.
+$(OBJ)/tests/unit/test_jobevent.o: INC += -Isupervisor
+$(BUILD)/tests/unit/test_jobevent: $(OBJ)/tests/unit/test_jobevent.o $(OBJ)/supervisor/jobevent.o \
+		$(OBJ)/supervisor/logcap.o $(LIBS)
 	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
 
 $(BUILD)/tests/fuzz/replay-fuzz_console_body: $(OBJ)/tests/fuzz/fuzz_console_body.o \

@@ -274,7 +274,8 @@ int sv_jobops_reply(sv_sup_t *sup, sv_svc_t *from, const pl_frame_t *f);
 /* A service went away: its outstanding answers count as failures. */
 void sv_jobops_service_gone(sv_sup_t *sup, sv_svc_t *s);
 void sv_jobops_free_all(sv_sup_t *sup);
-/* Append one job event (JSON object from a service) to job-events.jsonl. */
+/* Append one job event (typed fields from a service) to job-events.jsonl
+ * (jobevent.c). */
 void sv_jobevent(sv_sup_t *sup, sv_svc_t *from, const pl_frame_t *f);
 /* Deliver a reply to a control client by id (control.c); -1 if gone. */
 int sv_control_send(sv_sup_t *sup, uint64_t client_id, pl_msg_t *m);
