@@ -9,7 +9,20 @@
  *   SHUTDOWN asks for a graceful exit within the grace period; EOF on the
  *   channel means the supervisor died, and the service exits.
  * In --foreground mode the service reads its section from --config itself,
- * binds its own listening sockets and stops on SIGINT/SIGTERM. */
+ * binds its own listening sockets and stops on SIGINT/SIGTERM.
+ *
+ * Hosting a foreign library's loop: the runtime always runs pl_loop, and
+ * the library joins it from start():
+ *  - a library that lends its descriptors and timeout (libmicrohttpd,
+ *    libcurl multi, libwebsockets, net-snmp): pl_adapt_new(
+ *    pl_service_loop(svc), ...) keeps them in the loop (pl_adapt.h); the
+ *    console does this with MHD;
+ *  - a library that must block in its own calls (libetpan's IMAP IDLE, a
+ *    synchronous LDAP search): run it on a thread of its own, register a
+ *    watchdog for that thread (below) and kick it each turn, and hand
+ *    results to the loop with pl_loop_post (pl_loop.h);
+ * Either way PONG keeps meaning "the main loop and every registered
+ * watchdog are alive". */
 #ifndef PL_SERVICE_H
 #define PL_SERVICE_H
 
