@@ -38,6 +38,10 @@ CUPS_LIBS   := $(shell cups-config --libs 2>/dev/null || echo -lcups)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CUPS_CFLAGS)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(CUPS_LIBS) -lpthread
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+# libcurl (GnuTLS flavour) and libwebsockets: the foreign-loop test service
+# only, until services link them; common/ never does.
+ADAPT_CFLAGS := $(shell pkg-config --cflags libcurl libwebsockets 2>/dev/null)
+ADAPT_LIBS   := $(shell pkg-config --libs libcurl libwebsockets 2>/dev/null || echo -lcurl -lwebsockets)
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wformat=2 -Wno-format-nonliteral -Wvla
@@ -83,7 +87,7 @@ SERVICE_BINS := $(BIN)/PrinterLogicServiceOfflinePrint $(BIN)/PrinterLogicServic
               $(BIN)/plsc-console
 
 CLIENT_BINS := $(BIN)/plsc-submit $(BIN)/plsc-backend
-PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(BIN)/plsc-testsvc $(BIN)/plsc-recprinter \
+PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(BIN)/plsc-testsvc $(BIN)/plsc-adaptsvc $(BIN)/plsc-recprinter \
               $(BIN)/plsc-evilclient $(BIN)/plsc-reademu \
               $(SERVICE_BINS) $(CLIENT_BINS)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
@@ -102,6 +106,7 @@ $(OBJ)/%.o: %.c
 $(SUPERVISOR_OBJ): INC := $(RUNTIME_INC)
 $(PLSC_SRC:%.c=$(OBJ)/%.o) $(OBJ)/tests/unit/test_log.o: INC += -Isupervisor
 $(OBJ)/console/%.o: INC += $(MHD_CFLAGS)
+$(OBJ)/tests/lib/adaptsvc.o: INC += $(ADAPT_CFLAGS)
 
 $(LIBPROTO): $(PROTO_SRC:%.c=$(OBJ)/%.o)
 	@mkdir -p $(dir $@)
@@ -135,6 +140,9 @@ $(BIN)/plsc: $(PLSC_SRC:%.c=$(OBJ)/%.o) $(PLSC_SV_OBJ) $(LIBS)
 
 $(BIN)/plsc-testsvc: $(OBJ)/tests/lib/testsvc.o $(OBJ)/tests/lib/rogue.o $(LIBS)
 	$(call link,$(PKG_LIBS))
+
+$(BIN)/plsc-adaptsvc: $(OBJ)/tests/lib/adaptsvc.o $(LIBS)
+	$(call link,$(ADAPT_LIBS) $(PKG_LIBS))
 
 $(BIN)/PrinterLogicServiceOfflinePrint: $(OFFLINEPRINT_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 	$(call link,$(PKG_LIBS))

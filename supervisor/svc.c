@@ -228,9 +228,13 @@ static void heartbeat(pl_loop_t *loop, void *arg)
 	if (s->state != SV_RUNNING)
 		return;
 	if (now - s->last_pong > s->sup->cfg.heartbeat_timeout_ms) {
-		char why[96];
-		snprintf(why, sizeof(why), "no heartbeat reply for %llu ms",
-			 (unsigned long long)(now - s->last_pong));
+		/* The service's last status says why, when it knows (a
+		 * watchdog that withheld the PONG names itself there). */
+		char why[sizeof(s->detail) + 64];
+		int n = snprintf(why, sizeof(why), "no heartbeat reply for %llu ms",
+				 (unsigned long long)(now - s->last_pong));
+		if (s->detail[0] && n > 0 && (size_t)n < sizeof(why))
+			snprintf(why + n, sizeof(why) - (size_t)n, " (%s)", s->detail);
 		pl_err("%s[%ld]: %s; killing it", s->conf.name, (long)s->pid, why);
 		sv_svc_kill(s, why);
 		return;
