@@ -169,9 +169,9 @@ typedef struct sv_svc {
 	pl_timer_t *hb;      /* heartbeat */
 	uint64_t last_pong;
 	uint32_t ping_seq;
-	char last_exit[160];
+	char last_exit[256];
 	char detail[200]; /* the service's own status line (SVC_STATUS) */
-	char kill_reason[96];
+	char kill_reason[200]; /* with the last status detail (a watchdog) */
 	int stop_then; /* after the child exits: SV_STOP_* */
 	int removed;   /* dropped from the config on reload */
 } sv_svc_t;
