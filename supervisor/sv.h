@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "pl_chan.h"
 #include "pl_config.h"
 #include "pl_loop.h"
 #include "pl_proto.h"
@@ -146,10 +147,7 @@ typedef struct sv_svc {
 	sv_state_t state;
 	pid_t pid;
 	long last_pid;
-	int chan;
-	pl_watch_t *chan_w;
-	pl_reader_t rd;
-	pl_wq_t wq;
+	pl_chan_t *chan; /* NULL while no child runs */
 	int helloed;
 	unsigned caps;
 	uint64_t denied; /* messages the allow-list dropped */

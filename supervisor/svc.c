@@ -84,7 +84,6 @@ int sv_svc_init(sv_svc_t *s, sv_sup_t *sup, const sv_svcconf_t *conf)
 	json_incref(s->conf.section);
 	s->override = -1;
 	s->state = SV_STOPPED;
-	s->chan = -1;
 	s->log_r = s->log_w = -1;
 	for (int i = 0; i < SV_MAX_LISTEN; i++)
 		s->listen_fds[i] = -1;
@@ -116,15 +115,8 @@ void sv_svc_close_listen(sv_svc_t *s)
 
 static void chan_close(sv_svc_t *s)
 {
-	if (s->chan_w)
-		pl_loop_unwatch(s->sup->loop, s->chan_w);
-	s->chan_w = NULL;
-	if (s->chan >= 0) {
-		close(s->chan);
-		pl_reader_free(&s->rd);
-		pl_wq_free(&s->wq);
-	}
-	s->chan = -1;
+	pl_chan_free(s->chan); /* deferred while its own callback runs */
+	s->chan = NULL;
 	s->helloed = 0;
 }
 
@@ -166,30 +158,18 @@ void sv_svc_kill(sv_svc_t *s, const char *why)
 
 /* ---- channel ---- */
 
-static void chan_update(sv_svc_t *s)
-{
-	if (s->chan_w)
-		pl_loop_watch_mod(s->sup->loop, s->chan_w,
-				  EPOLLIN | (pl_wq_empty(&s->wq) ? 0 : EPOLLOUT));
-}
-
 int sv_svc_send(sv_svc_t *s, const pl_msg_t *m)
 {
-	if (s->chan < 0)
+	if (!s->chan)
 		return -PL_PROTO_EIO;
-	int rc = pl_wq_push(&s->wq, m);
-	if (rc == 0)
-		rc = pl_wq_flush(&s->wq, s->chan);
+	int rc = pl_chan_send(s->chan, m);
 	if (rc == -PL_PROTO_EQUEUE) {
 		/* A child that does not read its channel is not healthy. */
 		pl_warn("%s: channel: %s", s->conf.name, pl_proto_strerror(rc));
 		sv_svc_kill(s, "channel overflow");
 		return rc;
 	}
-	if (rc < 0)
-		return rc; /* the child is going away; waitpid will say how */
-	chan_update(s);
-	return 0;
+	return rc; /* < 0: the child is going away; waitpid will say how */
 }
 
 void sv_svc_send_config(sv_svc_t *s)
@@ -326,40 +306,30 @@ static void handle_frame(sv_svc_t *s, const pl_frame_t *f)
 	}
 }
 
-static void chan_io(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
+static void chan_frame(pl_chan_t *ch, pl_frame_t *f, void *arg)
 {
 	sv_svc_t *s = arg;
-	pl_frame_t f;
-	int rc = 0;
-	(void)loop;
+	(void)ch;
+	handle_frame(s, f);
+	if (f->fd >= 0)
+		close(f->fd); /* services never pass fds up, yet */
+}
 
-	if (ev & EPOLLOUT) {
-		if (pl_wq_flush(&s->wq, fd) < 0) {
-			chan_close(s);
-			return;
-		}
-		chan_update(s);
-	}
-	if (!(ev & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-		return;
-	ssize_t n = pl_reader_fill(&s->rd, fd);
-	while (s->chan >= 0 && (rc = pl_reader_next(&s->rd, &f)) == 1) {
-		handle_frame(s, &f);
-		if (f.fd >= 0)
-			close(f.fd); /* services never pass fds up, yet */
-	}
-	if (s->chan < 0)
-		return;
-	if (rc < 0) {
+static void chan_closed(pl_chan_t *ch, int rc, void *arg)
+{
+	sv_svc_t *s = arg;
+	(void)ch;
+	/* EOF or an I/O error: the child is exiting, and waitpid will tell
+	 * us how. Anything else is a broken frame. */
+	if (rc != -PL_PROTO_EOF && rc != -PL_PROTO_EIO) {
 		pl_err("%s[%ld]: bad frame on channel: %s; killing it",
 		       s->conf.name, (long)s->pid, pl_proto_strerror(rc));
 		sv_svc_kill(s, "protocol error on channel");
-		chan_close(s);
-	} else if (n < 0) {
-		/* EOF: the child is exiting; waitpid will tell us how. */
-		chan_close(s);
 	}
+	chan_close(s);
 }
+
+static const pl_chan_ops_t chan_ops = { chan_frame, chan_closed };
 
 /* ---- spawning ---- */
 
@@ -629,11 +599,12 @@ static void spawn(sv_svc_t *s)
 	setpgid(pid, pid);
 	s->pid = pid;
 	s->last_pid = pid;
-	s->chan = sp[0];
-	pl_set_nonblock(s->chan);
-	pl_reader_init(&s->rd, SV_CHANNEL_MAX_FRAME);
-	pl_wq_init(&s->wq, SV_CHANNEL_MAX_QUEUE);
-	s->chan_w = pl_loop_watch(s->sup->loop, s->chan, EPOLLIN, chan_io, s);
+	s->chan = pl_chan_new(s->sup->loop, sp[0], SV_CHANNEL_MAX_FRAME,
+			      SV_CHANNEL_MAX_QUEUE, &chan_ops, s);
+	if (!s->chan) {
+		close(sp[0]);
+		sv_svc_kill(s, "cannot set up its channel");
+	}
 	s->state = SV_STARTING;
 	s->started_at = pl_now_ms();
 	s->kill_reason[0] = '\0';
