@@ -343,7 +343,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (!hr)
 		return;
-	cs_ctl_cancel(h->cs->ctl, &hr->r);
+	pl_ctl_cancel(h->cs->ctl, &hr->r);
 	if (hr->r.work_free)
 		hr->r.work_free(hr->r.work);
 	json_decref(hr->r.answer);
