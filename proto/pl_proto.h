@@ -54,6 +54,8 @@ typedef enum {
 	PL_MSG_JOBS_QUERY = 0x0210,   /* USER?, FULL?: reply RESULT with nested JOBs */
 	PL_MSG_RELEASE_JOBS = 0x0211, /* PRINTER, JOB_ID...: reply per job */
 	PL_MSG_DELETE_JOBS = 0x0212,  /* JOB_ID...: reply per job */
+
+	PL_MSG_DIR_WRITE = 0x0220, /* OP, ...: a change to the directory */
 	/* job submission over TLS on port 31989 */
 	PL_MSG_SUBMIT_BEGIN = 0x0300,
 	PL_MSG_SUBMIT_DATA = 0x0301,
@@ -111,6 +113,7 @@ typedef enum {
 	PL_TAG_DENIED = 0x0050,	     /* u64: frames the allow-list dropped */
 	PL_TAG_ROLE = 0x0051,	     /* str: a service's role (policy) */
 	PL_TAG_RUN_USER = 0x0052,    /* str: the system user it runs as */
+	PL_TAG_OP = 0x0053,	     /* str: which change (DIR_WRITE) */
 } pl_tag_t;
 
 #define PL_CAP_HOLDS_JOBS 0x01u

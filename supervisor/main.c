@@ -129,7 +129,7 @@ static int make_dirs(const sv_config_t *c)
 
 /* The shared directory database (printers, tokens, users) lives in
  * <state_dir>/directory: with privilege separation it belongs to its one
- * writer (the console's user) and the services' group, which reads it
+ * writer (plsc-directory's user) and the services' group, which reads it
  * (privsep.c). */
 static int make_directory_dir(sv_sup_t *sup)
 {

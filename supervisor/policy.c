@@ -23,7 +23,7 @@
 
 #define R(x) (1u << SV_ROLE_##x)
 #define ANYONE (R(OTHER) | R(HOLDER) | R(GATEWAY) | R(BADGE) | R(IDENTITY) | \
-		R(SNMP) | R(CONSOLE))
+		R(SNMP) | R(CONSOLE) | R(DIRECTORY))
 #define TO_SUPERVISOR 0u
 
 static const struct sv_rule {
@@ -40,6 +40,7 @@ static const struct sv_rule {
 	{ PL_MSG_JOB_EVENT,     R(HOLDER) | R(GATEWAY),  TO_SUPERVISOR },
 	{ PL_MSG_RELEASE,       R(BADGE) | R(GATEWAY),   TO_SUPERVISOR },
 	/* between services (a reply may go back along any of these) */
+	{ PL_MSG_DIR_WRITE,     R(CONSOLE) | R(IDENTITY), R(DIRECTORY) },
 	{ PL_MSG_ECHO,          R(OTHER),                R(OTHER) },
 };
 
@@ -56,13 +57,14 @@ static const struct {
 	{ "PrinterLogicServiceIdentitySync", SV_ROLE_IDENTITY, "plsc-identity" },
 	{ "PrinterLogicServiceSNMP", SV_ROLE_SNMP, "plsc-snmp" },
 	{ "plsc-console", SV_ROLE_CONSOLE, "plsc-console" },
+	{ "plsc-directory", SV_ROLE_DIRECTORY, "plsc-directory" },
 };
 
 static const char *const role_names[] = {
 	[SV_ROLE_OTHER] = "other",       [SV_ROLE_HOLDER] = "holder",
 	[SV_ROLE_GATEWAY] = "gateway",   [SV_ROLE_BADGE] = "badge",
 	[SV_ROLE_IDENTITY] = "identity", [SV_ROLE_SNMP] = "snmp",
-	[SV_ROLE_CONSOLE] = "console",
+	[SV_ROLE_CONSOLE] = "console",   [SV_ROLE_DIRECTORY] = "directory",
 };
 
 const char *sv_role_name(sv_role_t r)

@@ -3,7 +3,7 @@
  * name>), with the shared group (supervisor.group, "plsc") as its group.
  * Each service owns only its state directory, 0700, so no service can
  * read another's keys or jobs. The directory database, which several
- * services read, belongs to its one writer (the console's user) and the
+ * services read, belongs to its one writer (plsc-directory's user) and the
  * shared group: 0750 and 0640, so the others read it and cannot write it.
  * The control socket belongs to root and supervisor.admin_group, which
  * only the console gets as a supplementary group.
@@ -144,9 +144,9 @@ int sv_privsep_directory_owner(const sv_config_t *c, uid_t *uid, gid_t *gid,
 			 "--create-users)", c->group);
 		return -1;
 	}
-	*uid = 0; /* no console: only root (plsc) writes the directory */
+	*uid = 0; /* no directory service: only root (plsc) writes it */
 	for (int i = 0; i < c->nsvcs; i++) {
-		if (c->svcs[i].role != SV_ROLE_CONSOLE)
+		if (c->svcs[i].role != SV_ROLE_DIRECTORY)
 			continue;
 		struct passwd *pw = getpwnam(c->svcs[i].user);
 		if (!pw) {

@@ -22,6 +22,7 @@ static const struct {
 	{ "PrinterLogicServiceIdentitySync", NULL },
 	{ "PrinterLogicServiceSNMP", NULL },
 	{ "plsc-console", "127.0.0.1:8443" },
+	{ "plsc-directory", NULL },
 };
 
 char *sv_config_default(const char *base, const char *prefix)

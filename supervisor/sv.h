@@ -38,7 +38,8 @@ typedef enum {
 	SV_ROLE_BADGE,    /* SimpleBadgeRelease: asks for releases */
 	SV_ROLE_IDENTITY, /* IdentitySync */
 	SV_ROLE_SNMP,     /* SNMP */
-	SV_ROLE_CONSOLE,  /* plsc-console: the control socket, writes the directory */
+	SV_ROLE_CONSOLE,  /* plsc-console: the control socket; asks for directory changes */
+	SV_ROLE_DIRECTORY, /* plsc-directory: the directory's one writer, no network */
 } sv_role_t;
 
 #define SV_USER_MAX 33 /* useradd's limit is 32 characters */
@@ -312,8 +313,8 @@ int sv_privsep_init(sv_sup_t *sup);
 /* The credentials of a service: 0, or -1 with msg (no such user). */
 int sv_privsep_cred(const sv_sup_t *sup, const sv_svcconf_t *sc,
 		    sv_cred_t *cred, char *msg, size_t msgsz);
-/* Give <state_dir>/directory and its database files to their writer (the
- * console's user) and the shared group: 0750 and 0640, never following a
+/* Give <state_dir>/directory and its database files to their writer
+ * (plsc-directory's user) and the shared group: 0750 and 0640, never following a
  * symbolic link. uid/gid -1: leave the owner. */
 int sv_privsep_directory(const char *state_dir, uid_t uid, gid_t gid,
 			 char *msg, size_t msgsz);
