@@ -38,6 +38,10 @@ CUPS_LIBS   := $(shell cups-config --libs 2>/dev/null || echo -lcups)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CUPS_CFLAGS)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(CUPS_LIBS) -lpthread
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+# libcurl (GnuTLS flavour) and libwebsockets: the foreign-loop test service
+# only, until services link them; common/ never does.
+ADAPT_CFLAGS := $(shell pkg-config --cflags libcurl libwebsockets 2>/dev/null)
+ADAPT_LIBS   := $(shell pkg-config --libs libcurl libwebsockets 2>/dev/null || echo -lcurl -lwebsockets)
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wformat=2 -Wno-format-nonliteral -Wvla
@@ -56,7 +60,7 @@ OBJ       := $(BUILD)/obj
 # build, so the trusted process cannot grow a directory, a job store or a
 # printer driver by accident.
 RUNTIME_INC := -Iproto -Icommon
-LIB_NAMES  := jobstore directory printer badge ctl
+LIB_NAMES  := holder jobstore directory printer badge ctl
 DOMAIN_INC := $(addprefix -Ilib/,$(LIB_NAMES)) -Iclients
 INC        := $(RUNTIME_INC) $(DOMAIN_INC)
 
@@ -73,7 +77,7 @@ LIBPROTO   := $(OBJ)/libplproto.a
 LIBCOMMON  := $(OBJ)/libplcommon.a
 RUNTIME_LIBS := $(LIBCOMMON) $(LIBPROTO)
 # Dependents before what they use (static archives, one pass).
-DOMAIN_LIBS := $(foreach l,ctl jobstore directory printer badge,$(OBJ)/libpl$(l).a)
+DOMAIN_LIBS := $(foreach l,ctl holder jobstore directory printer badge,$(OBJ)/libpl$(l).a)
 LIBS       := $(DOMAIN_LIBS) $(RUNTIME_LIBS)
 
 OFFLINEPRINT_SRC := $(wildcard services/offlineprint/*.c)
@@ -83,7 +87,7 @@ SERVICE_BINS := $(BIN)/PrinterLogicServiceOfflinePrint $(BIN)/PrinterLogicServic
               $(BIN)/plsc-console
 
 CLIENT_BINS := $(BIN)/plsc-submit $(BIN)/plsc-backend
-PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(BIN)/plsc-testsvc $(BIN)/plsc-recprinter \
+PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(BIN)/plsc-testsvc $(BIN)/plsc-adaptsvc $(BIN)/plsc-recprinter \
               $(BIN)/plsc-evilclient $(BIN)/plsc-reademu \
               $(SERVICE_BINS) $(CLIENT_BINS)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
@@ -102,6 +106,7 @@ $(OBJ)/%.o: %.c
 $(SUPERVISOR_OBJ): INC := $(RUNTIME_INC)
 $(PLSC_SRC:%.c=$(OBJ)/%.o) $(OBJ)/tests/unit/test_log.o: INC += -Isupervisor
 $(OBJ)/console/%.o: INC += $(MHD_CFLAGS)
+$(OBJ)/tests/lib/adaptsvc.o: INC += $(ADAPT_CFLAGS)
 
 $(LIBPROTO): $(PROTO_SRC:%.c=$(OBJ)/%.o)
 	@mkdir -p $(dir $@)
@@ -128,11 +133,16 @@ endef
 $(BIN)/plsc-supervisor: $(SUPERVISOR_OBJ) $(RUNTIME_LIBS)
 	$(call link,$(PKG_LIBS))
 
-$(BIN)/plsc: $(PLSC_SRC:%.c=$(OBJ)/%.o) $(OBJ)/supervisor/sconf.o $(LIBS)
+# plsc reads the supervisor's config as the supervisor does.
+PLSC_SV_OBJ := $(addprefix $(OBJ)/supervisor/,sconf.o policy.o privsep.o)
+$(BIN)/plsc: $(PLSC_SRC:%.c=$(OBJ)/%.o) $(PLSC_SV_OBJ) $(LIBS)
 	$(call link,$(PKG_LIBS))
 
-$(BIN)/plsc-testsvc: $(OBJ)/tests/lib/testsvc.o $(LIBS)
+$(BIN)/plsc-testsvc: $(OBJ)/tests/lib/testsvc.o $(OBJ)/tests/lib/rogue.o $(LIBS)
 	$(call link,$(PKG_LIBS))
+
+$(BIN)/plsc-adaptsvc: $(OBJ)/tests/lib/adaptsvc.o $(LIBS)
+	$(call link,$(ADAPT_LIBS) $(PKG_LIBS))
 
 $(BIN)/PrinterLogicServiceOfflinePrint: $(OFFLINEPRINT_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 	$(call link,$(PKG_LIBS))
@@ -171,6 +181,12 @@ $(BUILD)/tests/unit/test_console_session: $(OBJ)/tests/unit/test_console_session
 	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
 
 $(BUILD)/tests/unit/test_log: $(OBJ)/tests/unit/test_log.o $(OBJ)/supervisor/logcap.o $(LIBS)
+	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
+
+# The supervisor's job-event writer, with its log file.
+$(OBJ)/tests/unit/test_jobevent.o: INC += -Isupervisor
+$(BUILD)/tests/unit/test_jobevent: $(OBJ)/tests/unit/test_jobevent.o $(OBJ)/supervisor/jobevent.o \
+		$(OBJ)/supervisor/logcap.o $(LIBS)
 	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
 
 $(BUILD)/tests/fuzz/replay-fuzz_console_body: $(OBJ)/tests/fuzz/fuzz_console_body.o \
@@ -233,6 +249,10 @@ install: all
 	  $(BIN)/plsc-supervisor --print-default-config --prefix $(PREFIX) > $(DESTDIR)$(SYSCONFDIR)/plsc/plsc.json
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' scripts/plsc-supervisor.service.in \
 	  > $(DESTDIR)$(PREFIX)/lib/systemd/system/plsc-supervisor.service
+	@# The services' system users and groups (privilege separation): on the
+	@# real system only, not when staging a package under DESTDIR.
+	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then \
+	  $(BIN)/plsc-supervisor --create-users -c $(SYSCONFDIR)/plsc/plsc.json; fi
 
 clean:
 	rm -rf build build-asan build-fuzz

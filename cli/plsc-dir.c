@@ -18,18 +18,16 @@
 #include "pl_printer.h"
 #include "pl_util.h"
 #include "plsc.h"
+#include "sv.h"
 
 int plsc_open_dir(const plsc_t *p, pl_dir_t **d)
 {
-	char dir[PATH_MAX], db[PATH_MAX + 16];
+	char dir[PATH_MAX], db[PATH_MAX + 16], msg[PATH_MAX + 128];
 	pl_err_t err;
-	struct passwd *pw = NULL;
 
 	if (pl_fmt(dir, sizeof(dir), "%s/directory", p->state_dir) < 0)
 		return EXIT_FAIL;
 	snprintf(db, sizeof(db), "%s/directory.db", dir);
-	if (geteuid() == 0 && p->user[0])
-		pw = getpwnam(p->user);
 	if (pl_mkdir_p(dir, 0750) < 0) {
 		fprintf(stderr, "plsc: cannot create %s: %s\n", dir, strerror(errno));
 		return EXIT_FAIL;
@@ -38,10 +36,12 @@ int plsc_open_dir(const plsc_t *p, pl_dir_t **d)
 		fprintf(stderr, "plsc: %s\n", err.msg);
 		return EXIT_FAIL;
 	}
-	if (pw && (chown(dir, pw->pw_uid, pw->pw_gid) < 0 ||
-		   chown(db, pw->pw_uid, pw->pw_gid) < 0))
-		fprintf(stderr, "plsc: warning: cannot give %s to %s: %s\n", db,
-			p->user, strerror(errno));
+	/* Files root made here (a new database, its WAL) go to the writer
+	 * and the services' group, as the supervisor leaves them. */
+	if (p->dir_owned &&
+	    sv_privsep_directory(p->state_dir, p->dir_uid, p->dir_gid, msg,
+				 sizeof(msg)) < 0)
+		fprintf(stderr, "plsc: warning: %s\n", msg);
 	return EXIT_OK;
 }
 

@@ -86,7 +86,7 @@ int plsc_cmd_jobs(plsc_t *p, int argc, char **argv)
 	int rc = plsc_connect(p, &c);
 	if (rc)
 		return rc;
-	pl_msg_init(&m, PL_MSG_CTL_JOBS, 0, pl_ctl_next_seq(&c));
+	pl_msg_init(&m, PL_MSG_CTL_JOBS, 0, 0);
 	if (user)
 		pl_msg_add_str(&m, PL_TAG_USER, user);
 	rc = call(p, &m, PL_CTL_TIMEOUT_MS, &f, &c);
@@ -171,7 +171,7 @@ int plsc_cmd_release(plsc_t *p, int argc, char **argv)
 	int rc = plsc_connect(p, &c);
 	if (rc)
 		return rc;
-	pl_msg_init(&m, PL_MSG_CTL_RELEASE, 0, pl_ctl_next_seq(&c));
+	pl_msg_init(&m, PL_MSG_CTL_RELEASE, 0, 0);
 	if (job)
 		pl_msg_add_str(&m, PL_TAG_JOB_ID, job);
 	else
@@ -199,7 +199,7 @@ int plsc_cmd_delete(plsc_t *p, int argc, char **argv)
 	int rc = plsc_connect(p, &c);
 	if (rc)
 		return rc;
-	pl_msg_init(&m, PL_MSG_CTL_DELETE, 0, pl_ctl_next_seq(&c));
+	pl_msg_init(&m, PL_MSG_CTL_DELETE, 0, 0);
 	pl_msg_add_str(&m, PL_TAG_JOB_ID, argv[1]);
 	rc = call(p, &m, PL_CTL_TIMEOUT_MS, &f, &c);
 	if (rc == EXIT_OK)

@@ -105,7 +105,12 @@ static int load_paths(plsc_t *p)
 	}
 	pl_strlcpy(p->log_dir, c->log_dir, sizeof(p->log_dir));
 	pl_strlcpy(p->state_dir, c->state_dir, sizeof(p->state_dir));
-	pl_strlcpy(p->user, c->user, sizeof(p->user));
+	char msg[256];
+	int own = sv_privsep_directory_owner(c, &p->dir_uid, &p->dir_gid, msg,
+					     sizeof(msg));
+	if (own < 0)
+		fprintf(stderr, "plsc: warning: %s\n", msg);
+	p->dir_owned = own > 0;
 	sv_config_free(c);
 	free(c);
 	return EXIT_OK;
@@ -195,6 +200,9 @@ static json_t *row_json(const pl_svc_row_t *r)
 	json_object_set_new(o, "path", json_string(r->path));
 	json_object_set_new(o, "detail",
 			    r->detail[0] ? json_string(r->detail) : json_null());
+	json_object_set_new(o, "role", json_string(r->role));
+	json_object_set_new(o, "user", r->user[0] ? json_string(r->user) : json_null());
+	json_object_set_new(o, "denied", json_integer((json_int_t)r->denied));
 	return o;
 }
 
@@ -222,6 +230,9 @@ static void print_row(const pl_svc_row_t *r)
 	       r->last_exit[0] ? r->last_exit : "-");
 	if (r->detail[0])
 		printf("    %s\n", r->detail);
+	if (r->denied)
+		printf("    %llu messages denied by the allow-list (see the "
+		       "supervisor's log)\n", (unsigned long long)r->denied);
 }
 
 static int show_status(const pl_frame_t *f, int as_json)

@@ -6,6 +6,7 @@
 #define PLSC_H
 
 #include <limits.h>
+#include <sys/types.h>
 
 #include "pl_ctlclient.h"
 
@@ -17,7 +18,11 @@ typedef struct {
 	char sockbuf[PATH_MAX];
 	char log_dir[PATH_MAX];
 	char state_dir[PATH_MAX];
-	char user[64];
+	/* The directory's owner when plsc runs as root with privilege
+	 * separation (privsep.c): what plsc gives the files it writes. */
+	int dir_owned;
+	uid_t dir_uid;
+	gid_t dir_gid;
 } plsc_t;
 
 /* Connect to the supervisor; EXIT_OK or an exit code (message printed). */

@@ -4,11 +4,25 @@
  * --foreground and the supervisor channel (DESIGN.md §4):
  *   child -> HELLO; supervisor -> CONFIG (this service's section as JSON);
  *   child starts serving, -> READY; PING is answered with PONG from the main
- *   loop (so a reply proves the loop is alive, not a helper thread);
+ *   loop (so a reply proves the loop is alive, not a helper thread), and
+ *   only while every watchdog (pl_service_watchdog) was kicked in time;
  *   SHUTDOWN asks for a graceful exit within the grace period; EOF on the
  *   channel means the supervisor died, and the service exits.
  * In --foreground mode the service reads its section from --config itself,
- * binds its own listening sockets and stops on SIGINT/SIGTERM. */
+ * binds its own listening sockets and stops on SIGINT/SIGTERM.
+ *
+ * Hosting a foreign library's loop: the runtime always runs pl_loop, and
+ * the library joins it from start():
+ *  - a library that lends its descriptors and timeout (libmicrohttpd,
+ *    libcurl multi, libwebsockets, net-snmp): pl_adapt_new(
+ *    pl_service_loop(svc), ...) keeps them in the loop (pl_adapt.h); the
+ *    console does this with MHD;
+ *  - a library that must block in its own calls (libetpan's IMAP IDLE, a
+ *    synchronous LDAP search): run it on a thread of its own, register a
+ *    watchdog for that thread (below) and kick it each turn, and hand
+ *    results to the loop with pl_loop_post (pl_loop.h);
+ * Either way PONG keeps meaning "the main loop and every registered
+ * watchdog are alive". */
 #ifndef PL_SERVICE_H
 #define PL_SERVICE_H
 
@@ -18,6 +32,8 @@
 #include "pl_loop.h"
 #include "pl_proto.h"
 #include "pl_sandbox.h"
+#include "pl_watchdog.h"
+#include "pl_work.h"
 
 /* Exit code meaning "my configuration is bad: do not restart me"
  * (EX_CONFIG from sysexits.h). */
@@ -86,6 +102,26 @@ int pl_service_send(pl_service_t *svc, const pl_msg_t *m);
  * shown by plsc status; gossip, at most a few a second is plenty. */
 void pl_service_status(pl_service_t *svc, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* ---- health ----
+ * Watchdogs: one per helper thread or foreign loop that must keep moving
+ * (pl_watchdog.h). The thread kicks it (lock-free) each turn; when the
+ * supervisor's PING finds one silent for longer than max_silence_ms, the
+ * runtime logs once "watchdog 'NAME' silent for N ms" at error level,
+ * sends that as the status detail and withholds PONG, so the supervisor
+ * kills and restarts the service after its heartbeat timeout and names the
+ * watchdog in its log. Owned by the runtime (freed at exit); call from the
+ * loop thread. NULL when 32 are registered already. */
+pl_watchdog_t *pl_service_watchdog(pl_service_t *svc, const char *name,
+				   uint32_t max_silence_ms);
+void pl_service_watchdog_remove(pl_service_t *svc, pl_watchdog_t *wd);
+/* Work pools whose age the runtime reports: at each PING, a pool whose
+ * oldest queued-or-running job is older than stuck_ms adds
+ * "pool NAME: 3 pending, oldest 42 s" to the status detail (after the
+ * service's own line). Remove a pool before freeing it. 0, or -1 when 8
+ * are registered already. */
+int pl_service_add_pool(pl_service_t *svc, pl_work_t *w, uint32_t stuck_ms);
+void pl_service_remove_pool(pl_service_t *svc, pl_work_t *w);
+
 /* Leave the loop and exit with code once the channel queue is flushed. */
 void pl_service_exit(pl_service_t *svc, int code);
 

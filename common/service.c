@@ -16,10 +16,14 @@
 #include "pl_log.h"
 #include "pl_sandbox.h"
 #include "pl_util.h"
+#include "pl_watchdog.h"
+#include "pl_work.h"
 
 #define SVC_MAX_LISTEN 8
 #define SVC_CHANNEL_MAX_FRAME (1024u * 1024u)
 #define SVC_CHANNEL_MAX_QUEUE (8u * 1024u * 1024u)
+#define SVC_MAX_POOLS 8
+#define SVC_DETAIL_MAX 200 /* the supervisor keeps 200 bytes of it */
 
 struct pl_service {
 	const pl_service_def_t *def;
@@ -42,6 +46,15 @@ struct pl_service {
 		int fd;
 	} listen[SVC_MAX_LISTEN];
 	int nlisten;
+	/* Health the runtime reports for the service (PING handling). */
+	pl_watchdogs_t *wds; /* created on first use */
+	struct {
+		pl_work_t *w;
+		uint32_t stuck_ms;
+	} pools[SVC_MAX_POOLS];
+	int npools;
+	char status[SVC_DETAIL_MAX]; /* the service's own line */
+	char sent[SVC_DETAIL_MAX];   /* the detail last sent */
 };
 
 typedef struct {
@@ -212,20 +225,106 @@ static void send_hello(pl_service_t *svc)
 	pl_msg_free(&m);
 }
 
-void pl_service_status(pl_service_t *svc, const char *fmt, ...)
+static void send_detail(pl_service_t *svc, const char *text)
 {
-	char text[200];
-	va_list ap;
 	pl_msg_t m;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
 	if (!svc->supervised || pl_msg_init(&m, PL_MSG_SVC_STATUS, 0, 0) < 0)
 		return;
 	pl_msg_add_str(&m, PL_TAG_DETAIL, text);
-	if (pl_msg_finish(&m) == 0)
-		pl_service_send(svc, &m);
+	if (pl_msg_finish(&m) == 0 && pl_service_send(svc, &m) == 0)
+		pl_strlcpy(svc->sent, text, sizeof(svc->sent));
 	pl_msg_free(&m);
+}
+
+/* The detail plsc status shows: the service's own line, then a note for
+ * each registered pool whose oldest job is older than its threshold. Sent
+ * only when it changed (the ages are in seconds, so at most about once a
+ * second while a pool is stuck). */
+static void status_update(pl_service_t *svc)
+{
+	char text[SVC_DETAIL_MAX];
+	size_t len = pl_strlcpy(text, svc->status, sizeof(text));
+	for (int i = 0; i < svc->npools && len < sizeof(text); i++) {
+		char note[SVC_DETAIL_MAX];
+		if (!pl_work_describe(svc->pools[i].w, svc->pools[i].stuck_ms,
+				      note, sizeof(note)))
+			continue;
+		if (len)
+			len += pl_strlcpy(text + len, "; ", sizeof(text) - len);
+		if (len < sizeof(text))
+			len += pl_strlcpy(text + len, note, sizeof(text) - len);
+	}
+	if (strcmp(text, svc->sent) != 0)
+		send_detail(svc, text);
+}
+
+void pl_service_status(pl_service_t *svc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(svc->status, sizeof(svc->status), fmt, ap);
+	va_end(ap);
+	/* Always sent: the service may repeat a line on purpose. */
+	svc->sent[0] = '\0';
+	status_update(svc);
+}
+
+/* ---- health: watchdogs and pools ---- */
+
+pl_watchdog_t *pl_service_watchdog(pl_service_t *svc, const char *name,
+				   uint32_t max_silence_ms)
+{
+	if (!svc->wds && !(svc->wds = pl_watchdogs_new()))
+		return NULL;
+	return pl_watchdogs_add(svc->wds, name, max_silence_ms);
+}
+
+void pl_service_watchdog_remove(pl_service_t *svc, pl_watchdog_t *wd)
+{
+	if (svc->wds && wd)
+		pl_watchdogs_remove(svc->wds, wd);
+}
+
+int pl_service_add_pool(pl_service_t *svc, pl_work_t *w, uint32_t stuck_ms)
+{
+	if (svc->npools >= SVC_MAX_POOLS)
+		return -1;
+	svc->pools[svc->npools].w = w;
+	svc->pools[svc->npools++].stuck_ms = stuck_ms;
+	return 0;
+}
+
+void pl_service_remove_pool(pl_service_t *svc, pl_work_t *w)
+{
+	for (int i = 0; i < svc->npools; i++) {
+		if (svc->pools[i].w != w)
+			continue;
+		svc->pools[i] = svc->pools[--svc->npools];
+		return;
+	}
+}
+
+/* PONG means "the main loop turns and every watchdog was kicked in
+ * time". An expired watchdog withholds it, so the supervisor's heartbeat
+ * timeout restarts us; the detail names the watchdog for its log. */
+static void on_ping(pl_service_t *svc, uint32_t seq)
+{
+	int first = 0;
+	uint64_t now = pl_now_ms();
+	pl_watchdog_t *wd = svc->wds ? pl_watchdogs_check(svc->wds, now, &first)
+				     : NULL;
+	if (wd) {
+		char text[SVC_DETAIL_MAX];
+		snprintf(text, sizeof(text), "watchdog '%s' silent for %llu ms",
+			 pl_watchdog_name(wd),
+			 (unsigned long long)pl_watchdog_silence(wd, now));
+		if (first)
+			pl_err("%s", text);
+		send_detail(svc, text);
+		return;
+	}
+	status_update(svc);
+	send_simple(svc, PL_MSG_PONG, PL_FLAG_REPLY, seq);
 }
 
 void pl_service_exit(pl_service_t *svc, int code)
@@ -333,11 +432,42 @@ static int apply_config(pl_service_t *svc, const char *name, const char *text,
 	return svc->started ? 0 : rc;
 }
 
-static void handle_frame(pl_service_t *svc, pl_frame_t *f)
+/* Frames only the supervisor itself may send. Whatever another service
+ * gets routed to us carries FROM (the supervisor stamps it on every routed
+ * frame and on none of its own), so such a frame with FROM is a forgery
+ * the router should have stopped: dropped here too, and said. */
+static int forged(const pl_frame_t *f)
 {
+	pl_field_t fl;
 	switch (f->type) {
 	case PL_MSG_PING:
-		send_simple(svc, PL_MSG_PONG, PL_FLAG_REPLY, f->seq);
+	case PL_MSG_CONFIG:
+	case PL_MSG_SHUTDOWN:
+	case PL_MSG_JOBS_QUERY:
+	case PL_MSG_RELEASE_JOBS:
+	case PL_MSG_DELETE_JOBS:
+		break;
+	default:
+		return 0;
+	}
+	if (pl_frame_find(f, PL_TAG_FROM, &fl) != 1)
+		return 0;
+	pl_warn("dropped %s from service %.*s: only the supervisor sends it",
+		pl_msg_type_name(f->type), (int)(fl.len > 64 ? 64 : fl.len),
+		(const char *)fl.val);
+	return 1;
+}
+
+static void handle_frame(pl_service_t *svc, pl_frame_t *f)
+{
+	if (forged(f)) {
+		if (f->fd >= 0)
+			close(f->fd);
+		return;
+	}
+	switch (f->type) {
+	case PL_MSG_PING:
+		on_ping(svc, f->seq);
 		break;
 	case PL_MSG_CONFIG: {
 		pl_field_t fl;
@@ -628,6 +758,7 @@ int pl_service_main(int argc, char **argv, const pl_service_def_t *def,
 	if (svc.grace)
 		pl_loop_timer_cancel(svc.loop, svc.grace);
 	pl_loop_free(svc.loop);
+	pl_watchdogs_free(svc.wds);
 	pl_config_free(svc.cfg);
 	return rc;
 }

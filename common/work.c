@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "pl_loop.h"
 #include "pl_util.h"
 
 #define WORK_MAX_THREADS 64
@@ -17,7 +18,9 @@
 typedef struct work_item {
 	pl_work_fn fn, done;
 	void *arg;
+	uint64_t submitted; /* pl_now_ms(), for the age of stuck work */
 	struct work_item *next;
+	struct work_item *next_running;
 } work_item_t;
 
 struct pl_work {
@@ -28,6 +31,7 @@ struct pl_work {
 	pthread_cond_t cv;
 	work_item_t *todo, *todo_tail;
 	work_item_t *done, *done_tail;
+	work_item_t *running; /* at most nthreads long */
 	size_t pending;
 	int stopping;
 	int nice;
@@ -57,6 +61,15 @@ static work_item_t *pop(work_item_t **head, work_item_t **tail)
 	return it;
 }
 
+static void running_unlink(pl_work_t *w, work_item_t *it)
+{
+	work_item_t **pp = &w->running;
+	while (*pp && *pp != it)
+		pp = &(*pp)->next_running;
+	if (*pp)
+		*pp = it->next_running;
+}
+
 static void *worker(void *arg)
 {
 	pl_work_t *w = arg;
@@ -74,9 +87,12 @@ static void *worker(void *arg)
 		work_item_t *it = pop(&w->todo, &w->todo_tail);
 		if (!it)
 			break; /* stopping and nothing left */
+		it->next_running = w->running;
+		w->running = it;
 		pthread_mutex_unlock(&w->mu);
 		it->fn(it->arg);
 		pthread_mutex_lock(&w->mu);
+		running_unlink(w, it);
 		push(&w->done, &w->done_tail, it);
 		if (write(w->efd, &one, sizeof(one)) < 0) {
 			/* eventfd counter overflow is impossible in practice */
@@ -160,6 +176,7 @@ int pl_work_submit(pl_work_t *w, pl_work_fn fn, pl_work_fn done, void *arg)
 	it->fn = fn;
 	it->done = done;
 	it->arg = arg;
+	it->submitted = pl_now_ms();
 	pthread_mutex_lock(&w->mu);
 	push(&w->todo, &w->todo_tail, it);
 	w->pending++;
@@ -174,6 +191,42 @@ size_t pl_work_pending(pl_work_t *w)
 	size_t n = w->pending;
 	pthread_mutex_unlock(&w->mu);
 	return n;
+}
+
+const char *pl_work_name(const pl_work_t *w)
+{
+	return w->name;
+}
+
+uint64_t pl_work_oldest_ms(pl_work_t *w, size_t *pending)
+{
+	uint64_t now = pl_now_ms(), oldest = now;
+	pthread_mutex_lock(&w->mu);
+	/* The queue is FIFO, so its head is its oldest; running jobs were
+	 * taken from it earlier but may have been submitted in any order
+	 * relative to each other. */
+	if (w->todo)
+		oldest = w->todo->submitted;
+	for (work_item_t *it = w->running; it; it = it->next_running)
+		if (it->submitted < oldest)
+			oldest = it->submitted;
+	if (pending)
+		*pending = w->pending;
+	pthread_mutex_unlock(&w->mu);
+	return now - oldest;
+}
+
+int pl_work_describe(pl_work_t *w, uint64_t stuck_ms, char *buf, size_t size)
+{
+	size_t pending = 0;
+	uint64_t age = pl_work_oldest_ms(w, &pending);
+	if (age <= stuck_ms)
+		return 0;
+	if (pl_fmt(buf, size, "pool %s: %zu pending, oldest %llu s",
+		   w->name[0] ? w->name : "?", pending,
+		   (unsigned long long)(age / 1000)) < 0)
+		return 0;
+	return 1;
 }
 
 void pl_work_free(pl_work_t *w)

@@ -61,9 +61,9 @@ static int reply_failed(cs_req_t *r, const pl_frame_t *f, const char *why)
 }
 
 /* Ask the supervisor; cb answers the request. */
-static void ask(cs_req_t *r, pl_msg_t *m, uint32_t ms, cs_ctl_cb cb)
+static void ask(cs_req_t *r, pl_msg_t *m, uint32_t ms, pl_ctl_cb cb)
 {
-	if (cs_ctl_call(r->cs->ctl, m, ms, cb, r) < 0)
+	if (pl_ctl_send(r->cs->ctl, m, ms, cb, r) < 0)
 		cs_reply_error(r, 503, "the supervisor cannot be reached");
 	pl_msg_free(m);
 }

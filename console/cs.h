@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "pl_directory.h"
+#include "pl_ctlclient.h"
 #include "pl_loop.h"
 #include "pl_proto.h"
 #include "pl_service.h"
@@ -32,7 +33,6 @@
 typedef struct cs cs_t;
 typedef struct cs_req cs_req_t;
 typedef struct cs_http cs_http_t;
-typedef struct cs_ctl cs_ctl_t;
 
 /* ---- session.c ---- */
 
@@ -80,20 +80,8 @@ uint64_t cs_login_wait_ms(cs_sessions_t *s, const char *ip, const char *user,
 void cs_login_failed(cs_sessions_t *s, const char *ip, const char *user, uint64_t now);
 void cs_login_ok(cs_sessions_t *s, const char *ip, const char *user);
 
-/* ---- ctl.c: requests to the supervisor ---- */
-
-/* reply is NULL when the supervisor could not be asked or did not answer
- * (why says so). */
-typedef void (*cs_ctl_cb)(void *arg, const pl_frame_t *reply, const char *why);
-
-cs_ctl_t *cs_ctl_new(pl_loop_t *loop, const char *path);
-void cs_ctl_free(cs_ctl_t *c);
-/* Send m (its seq is set here) and call cb with the reply. 0, or -1 and cb
- * is not called. */
-int cs_ctl_call(cs_ctl_t *c, pl_msg_t *m, uint32_t timeout_ms, cs_ctl_cb cb,
-		void *arg);
-/* Forget the callbacks for arg (its request went away). */
-void cs_ctl_cancel(cs_ctl_t *c, void *arg);
+/* Requests to the supervisor: the control-socket client of lib/ctl
+ * (pl_ctlclient.h), on the console's loop. */
 
 /* ---- http.c ---- */
 
@@ -167,7 +155,7 @@ struct cs {
 	pl_loop_t *loop;
 	pl_dir_t *dir;
 	pl_work_t *work;
-	cs_ctl_t *ctl;
+	pl_ctl_t *ctl;
 	cs_http_t *http;
 	cs_sessions_t sessions;
 	/* settings */

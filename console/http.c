@@ -1,6 +1,9 @@
 /* libmicrohttpd on our event loop. MHD runs in "external" mode with its
- * own epoll set, whose fd sits in our loop (pl_loop.h says how): when it
- * is readable, or MHD's timeout passes, we call MHD_run. Nothing blocks:
+ * own epoll set, whose fd is the one descriptor MHD lends the foreign-loop
+ * adapter (pl_adapt.h): when it is readable, or MHD's timeout passes, the
+ * adapter has us call MHD_run. (Its epoll fd rather than MHD_get_fdset2:
+ * no FD_SETSIZE limit, and MHD's own set follows its connections.)
+ * Nothing blocks:
  * a request that needs the supervisor or a worker thread is suspended
  * and resumed when its answer is ready (cs_defer, cs_reply).
  *
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pl_adapt.h"
 #include "pl_log.h"
 #include "pl_util.h"
 
@@ -33,8 +37,8 @@
 struct cs_http {
 	cs_t *cs;
 	struct MHD_Daemon *d;
-	pl_watch_t *w;
-	pl_timer_t *timer;
+	pl_adapt_t *adapt;
+	int epfd; /* MHD's epoll set */
 };
 
 typedef struct {
@@ -45,42 +49,38 @@ typedef struct {
 
 /* ---- running MHD ---- */
 
-static void http_run(cs_http_t *h);
-
-static void http_tick(pl_loop_t *loop, void *arg)
+static void http_refresh(pl_adapt_t *a, void *arg)
 {
 	cs_http_t *h = arg;
-	(void)loop;
-	h->timer = NULL;
-	http_run(h);
+	pl_adapt_want(a, h->epfd, EPOLLIN);
 }
 
-static void http_io(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
+static long http_timeout(pl_adapt_t *a, void *arg)
 {
-	(void)loop;
-	(void)fd;
-	(void)ev;
-	http_run(arg);
-}
-
-static void http_run(cs_http_t *h)
-{
+	cs_http_t *h = arg;
 	MHD_UNSIGNED_LONG_LONG to = 0;
-	MHD_run(h->d);
-	pl_loop_timer_cancel(h->cs->loop, h->timer);
-	h->timer = NULL;
+	(void)a;
 	/* MHD's own deadlines (idle connections); 0 means "call again now"
 	 * (data already decrypted and waiting). */
-	if (MHD_get_timeout(h->d, &to) == MHD_YES)
-		h->timer = pl_loop_timer(h->cs->loop, to > 60000 ? 60000 : to, http_tick, h);
+	if (MHD_get_timeout(h->d, &to) != MHD_YES)
+		return -1;
+	return to > 60000 ? 60000 : (long)to;
+}
+
+static void http_run(pl_adapt_t *a, const pl_adapt_ready_t *ready, size_t n,
+		     void *arg)
+{
+	cs_http_t *h = arg;
+	(void)a;
+	(void)ready;
+	(void)n;
+	MHD_run(h->d);
 }
 
 static void http_kick(cs_http_t *h)
 {
-	if (!h)
-		return;
-	pl_loop_timer_cancel(h->cs->loop, h->timer);
-	h->timer = pl_loop_timer(h->cs->loop, 0, http_tick, h);
+	if (h)
+		pl_adapt_wake(h->adapt);
 }
 
 /* ---- answers ---- */
@@ -343,7 +343,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (!hr)
 		return;
-	cs_ctl_cancel(h->cs->ctl, &hr->r);
+	pl_ctl_cancel(h->cs->ctl, &hr->r);
 	if (hr->r.work_free)
 		hr->r.work_free(hr->r.work);
 	json_decref(hr->r.answer);
@@ -389,15 +389,21 @@ cs_http_t *cs_http_start(cs_t *cs, int listen_fd, const char *cert_pem,
 		free(h);
 		return NULL;
 	}
+	static const pl_adapt_ops_t ops = {
+		.refresh = http_refresh,
+		.timeout = http_timeout,
+		.run = http_run,
+	};
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
-	h->w = di ? pl_loop_watch(cs->loop, di->epoll_fd, EPOLLIN, http_io, h) : NULL;
-	if (!h->w) {
+	h->epfd = di ? di->epoll_fd : -1;
+	h->adapt = h->epfd >= 0 ? pl_adapt_new(cs->loop, &ops, h) : NULL;
+	if (!h->adapt) {
 		MHD_stop_daemon(h->d);
 		free(h);
 		pl_fmt(err->msg, sizeof(err->msg), "cannot watch the HTTPS server's epoll fd");
 		return NULL;
 	}
-	http_run(h);
+	pl_adapt_wake(h->adapt);
 	return h;
 }
 
@@ -405,8 +411,7 @@ void cs_http_stop(cs_http_t *h)
 {
 	if (!h)
 		return;
-	pl_loop_unwatch(h->cs->loop, h->w);
-	pl_loop_timer_cancel(h->cs->loop, h->timer);
+	pl_adapt_free(h->adapt);
 	/* MHD_quiesce would keep the listening socket; it is the
 	 * supervisor's, and closing our copy is all that is needed. */
 	MHD_stop_daemon(h->d);

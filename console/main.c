@@ -212,7 +212,7 @@ static int cs_sandbox(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb
 		return PL_EXIT_CONFIG;
 	}
 	if (pl_sandbox_allow(sb, cs->assets_dir, PL_SANDBOX_RO) < 0 ||
-	    pl_dir_sandbox(sb, cs->directory_path, &err) < 0) {
+	    pl_dir_sandbox(sb, cs->directory_path, PL_DIR_WRITE, &err) < 0) {
 		pl_err("sandbox: %s", err.msg[0] ? err.msg : strerror(errno));
 		return 1;
 	}
@@ -242,7 +242,7 @@ static int cs_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 		goto out;
 	}
 	cs->work = pl_work_new(cs->loop, "cs-work", 2, 0);
-	cs->ctl = cs_ctl_new(cs->loop, cs->control_path);
+	cs->ctl = pl_ctl_new(cs->loop, cs->control_path);
 	if (!cs->work || !cs->ctl) {
 		pl_err("control_socket %s: path too long or out of memory", cs->control_path);
 		goto out;
@@ -276,7 +276,7 @@ static void cs_stop(pl_service_t *svc, void *ctx)
 	 * must not be stopped with a connection suspended. */
 	pl_work_free(cs->work);
 	cs->work = NULL;
-	cs_ctl_free(cs->ctl);
+	pl_ctl_free(cs->ctl);
 	cs->ctl = NULL;
 	cs_http_stop(cs->http);
 	pl_dir_close(cs->dir);

@@ -19,6 +19,9 @@ int pl_svc_row_decode(const pl_field_t *fl, pl_svc_row_t *r)
 		case PL_TAG_LAST_EXIT: rc = pl_field_str(&f, r->last_exit, sizeof(r->last_exit)); break;
 		case PL_TAG_PATH: rc = pl_field_str(&f, r->path, sizeof(r->path)); break;
 		case PL_TAG_DETAIL: rc = pl_field_str(&f, r->detail, sizeof(r->detail)); break;
+		case PL_TAG_ROLE: rc = pl_field_str(&f, r->role, sizeof(r->role)); break;
+		case PL_TAG_RUN_USER: rc = pl_field_str(&f, r->user, sizeof(r->user)); break;
+		case PL_TAG_DENIED: rc = pl_field_u64(&f, &r->denied); break;
 		case PL_TAG_ENABLED: rc = pl_field_u8(&f, &r->enabled); break;
 		case PL_TAG_PID: rc = pl_field_u32(&f, &r->pid); break;
 		case PL_TAG_RESTARTS: rc = pl_field_u32(&f, &r->restarts); break;

@@ -79,6 +79,7 @@ const char *pl_msg_type_name(uint16_t type)
 	case PL_MSG_JOBS_QUERY: return "JOBS_QUERY";
 	case PL_MSG_RELEASE_JOBS: return "RELEASE_JOBS";
 	case PL_MSG_DELETE_JOBS: return "DELETE_JOBS";
+	case PL_MSG_DIR_WRITE: return "DIR_WRITE";
 	case PL_MSG_ECHO: return "ECHO";
 	case PL_MSG_RELEASE: return "RELEASE";
 	case PL_MSG_JOB_EVENT: return "JOB_EVENT";

@@ -13,9 +13,11 @@
 typedef struct {
 	char name[64], state[32], last_exit[256], path[PATH_MAX];
 	char detail[200];
+	char role[16], user[33]; /* user: "" without privilege separation */
 	uint8_t enabled;
 	uint32_t pid, restarts;
 	uint64_t uptime;
+	uint64_t denied; /* frames the allow-list dropped */
 	int has_uptime; /* UPTIME_MS is sent only while a process exists */
 } pl_svc_row_t;
 

@@ -49,11 +49,13 @@ typedef enum {
 	/* routed between services by the supervisor (PL_TAG_TO / PL_TAG_FROM) */
 	PL_MSG_ECHO = 0x0200,
 	PL_MSG_RELEASE = 0x0201,
-	PL_MSG_JOB_EVENT = 0x0202,
+	PL_MSG_JOB_EVENT = 0x0202,    /* EVENT, TIME_MS, job fields: PROTOCOL.md §9 */
 	/* supervisor -> job holders, during a release or a listing */
-	PL_MSG_JOBS_QUERY = 0x0210,   /* USER?: reply RESULT with nested JOBs */
+	PL_MSG_JOBS_QUERY = 0x0210,   /* USER?, FULL?: reply RESULT with nested JOBs */
 	PL_MSG_RELEASE_JOBS = 0x0211, /* PRINTER, JOB_ID...: reply per job */
 	PL_MSG_DELETE_JOBS = 0x0212,  /* JOB_ID...: reply per job */
+
+	PL_MSG_DIR_WRITE = 0x0220, /* OP, ...: a change to the directory */
 	/* job submission over TLS on port 31989 */
 	PL_MSG_SUBMIT_BEGIN = 0x0300,
 	PL_MSG_SUBMIT_DATA = 0x0301,
@@ -101,11 +103,17 @@ typedef enum {
 	PL_TAG_MODE = 0x003e,	     /* str: "most-recent" | "all" */
 	PL_TAG_COUNT = 0x003f,	     /* u32 */
 	PL_TAG_SOURCE = 0x0040,	     /* str: service that holds the job */
-	PL_TAG_EVENT = 0x0041,	     /* str: JSON object, one job event */
+	PL_TAG_EVENT = 0x0041,	     /* str: a job event's name ("printed") */
 	PL_TAG_TEXT = 0x0042,	     /* bytes: log text */
 	PL_TAG_FILE_ID = 0x0043,     /* u64: a log file's identity (inode) */
 	PL_TAG_OFFSET = 0x0044,	     /* u64: a byte offset in that file */
 	PL_TAG_ROTATED = 0x0045,     /* u8: the file changed since FILE_ID */
+	PL_TAG_FULL = 0x0046,	     /* u8: 1 = JOBS_QUERY wants the full listing */
+	PL_TAG_TIME_MS = 0x0047,     /* u64: when a job event happened, unix ms */
+	PL_TAG_DENIED = 0x0050,	     /* u64: frames the allow-list dropped */
+	PL_TAG_ROLE = 0x0051,	     /* str: a service's role (policy) */
+	PL_TAG_RUN_USER = 0x0052,    /* str: the system user it runs as */
+	PL_TAG_OP = 0x0053,	     /* str: which change (DIR_WRITE) */
 } pl_tag_t;
 
 #define PL_CAP_HOLDS_JOBS 0x01u

@@ -24,10 +24,7 @@
 struct sv_client {
 	sv_sup_t *sup;
 	uint64_t id;
-	int fd;
-	pl_watch_t *w;
-	pl_reader_t rd;
-	pl_wq_t wq;
+	pl_chan_t *chan;
 	pl_timer_t *idle;
 	int closing;
 	struct sv_client *next;
@@ -43,11 +40,8 @@ static void client_free(sv_client_t *c)
 		}
 	}
 	sup->nclients--;
-	pl_loop_unwatch(sup->loop, c->w);
 	pl_loop_timer_cancel(sup->loop, c->idle);
-	close(c->fd);
-	pl_reader_free(&c->rd);
-	pl_wq_free(&c->wq);
+	pl_chan_free(c->chan); /* deferred while its own callback runs */
 	free(c);
 }
 
@@ -61,13 +55,8 @@ static void client_idle(pl_loop_t *loop, void *arg)
 
 void sv_client_send(sv_client_t *c, pl_msg_t *m)
 {
-	if (pl_msg_finish(m) < 0 || pl_wq_push(&c->wq, m) < 0 ||
-	    pl_wq_flush(&c->wq, c->fd) < 0) {
+	if (pl_msg_finish(m) < 0 || pl_chan_send(c->chan, m) < 0)
 		c->closing = 1;
-		return;
-	}
-	pl_loop_watch_mod(c->sup->loop, c->w,
-			  EPOLLIN | (pl_wq_empty(&c->wq) ? 0 : EPOLLOUT));
 }
 
 static void vreply(sv_client_t *c, uint32_t seq, uint32_t status,
@@ -122,6 +111,10 @@ static void add_service(pl_msg_t *m, const sv_svc_t *s, uint64_t now)
 	pl_msg_add_str(m, PL_TAG_PATH, s->conf.path);
 	if (s->detail[0] && s->pid > 0)
 		pl_msg_add_str(m, PL_TAG_DETAIL, s->detail);
+	pl_msg_add_str(m, PL_TAG_ROLE, sv_role_name(s->conf.role));
+	if (s->sup->drop_privs)
+		pl_msg_add_str(m, PL_TAG_RUN_USER, s->conf.user);
+	pl_msg_add_u64(m, PL_TAG_DENIED, s->denied);
 	pl_msg_nest_end(m);
 }
 
@@ -191,12 +184,10 @@ static void do_restart(sv_client_t *c, const pl_frame_t *f)
 		return;
 	}
 	pl_info("%s: restart by control request", name);
-	if (s->pid > 0) {
+	if (s->pid > 0)
 		sv_svc_stop(s, SV_STOP_RESTART);
-	} else {
-		s->state = SV_STOPPED;
-		sv_svc_start(s);
-	}
+	else
+		sv_svc_start(s); /* failed and throttled included */
 	reply(c, f->seq, 1, "%s restarting", name);
 }
 
@@ -250,42 +241,29 @@ static void handle(sv_client_t *c, const pl_frame_t *f)
 	}
 }
 
-static void client_io(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
+static void client_frame(pl_chan_t *ch, pl_frame_t *f, void *arg)
 {
 	sv_client_t *c = arg;
-	pl_frame_t f;
-	int rc = 0;
-	(void)loop;
-
-	if (ev & EPOLLOUT) {
-		if (pl_wq_flush(&c->wq, fd) < 0)
-			c->closing = 1;
-		else
-			pl_loop_watch_mod(c->sup->loop, c->w,
-				EPOLLIN | (pl_wq_empty(&c->wq) ? 0 : EPOLLOUT));
-	}
-	if (!c->closing && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-		ssize_t n = pl_reader_fill(&c->rd, fd);
-		if (n > 0) {
-			/* Idle means silent, not merely old: re-arm. */
-			pl_loop_timer_cancel(c->sup->loop, c->idle);
-			c->idle = pl_loop_timer(c->sup->loop, CTL_IDLE_MS, client_idle, c);
-		}
-		while (!c->closing && (rc = pl_reader_next(&c->rd, &f)) == 1) {
-			if (f.fd >= 0)
-				close(f.fd);
-			handle(c, &f);
-		}
-		if (rc < 0) {
-			pl_warn("control client: %s", pl_proto_strerror(rc));
-			c->closing = 1;
-		} else if (n < 0) {
-			c->closing = 1;
-		}
-	}
+	(void)ch;
+	/* Idle means silent, not merely old: re-arm. */
+	pl_loop_timer_cancel(c->sup->loop, c->idle);
+	c->idle = pl_loop_timer(c->sup->loop, CTL_IDLE_MS, client_idle, c);
+	if (f->fd >= 0)
+		close(f->fd);
+	handle(c, f);
 	if (c->closing)
 		client_free(c);
 }
+
+static void client_closed(pl_chan_t *ch, int rc, void *arg)
+{
+	(void)ch;
+	if (rc != -PL_PROTO_EOF && rc != -PL_PROTO_EIO)
+		pl_warn("control client: %s", pl_proto_strerror(rc));
+	client_free(arg);
+}
+
+static const pl_chan_ops_t client_ops = { client_frame, client_closed };
 
 static void ctl_accept(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
 {
@@ -301,16 +279,16 @@ static void ctl_accept(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
 			continue;
 		}
 		sv_client_t *c = calloc(1, sizeof(*c));
-		if (!c || pl_reader_init(&c->rd, CTL_MAX_FRAME) < 0) {
+		if (c)
+			c->chan = pl_chan_new(loop, cfd, CTL_MAX_FRAME, CTL_MAX_QUEUE,
+					      &client_ops, c);
+		if (!c || !c->chan) {
 			free(c);
 			close(cfd);
 			continue;
 		}
 		c->sup = sup;
 		c->id = ++sup->next_client_id;
-		c->fd = cfd;
-		pl_wq_init(&c->wq, CTL_MAX_QUEUE);
-		c->w = pl_loop_watch(loop, cfd, EPOLLIN, client_io, c);
 		c->idle = pl_loop_timer(loop, CTL_IDLE_MS, client_idle, c);
 		c->next = sup->clients;
 		sup->clients = c;
@@ -361,7 +339,9 @@ int sv_control_open(sv_sup_t *sup)
 		close(fd);
 		return -1;
 	}
-	if (sup->drop_privs && chown(sup->ctl_path, 0, sup->run_gid) < 0)
+	/* root:admin_group 0660: plsc for the admin group's members, and the
+	 * console, the one service that gets that group. */
+	if (sup->drop_privs && chown(sup->ctl_path, 0, sup->admin_gid) < 0)
 		pl_warn("chown %s: %s", sup->ctl_path, strerror(errno));
 	sup->ctl_fd = fd;
 	sup->ctl_w = pl_loop_watch(sup->loop, fd, EPOLLIN, ctl_accept, sup);
@@ -372,7 +352,7 @@ void sv_control_close(sv_sup_t *sup)
 {
 	while (sup->clients) {
 		sv_client_t *c = sup->clients;
-		pl_wq_flush(&c->wq, c->fd);
+		pl_chan_drain(c->chan, 0); /* what the socket takes now */
 		client_free(c);
 	}
 	if (sup->ctl_w)

@@ -1,7 +1,10 @@
 /* Operations on held jobs across every job-holding service (DESIGN.md §1):
  * a listing, a release (most recent across the whole Service Client, or
- * all) and a delete. The supervisor never sees job data, only metadata:
- *   1. JOBS_QUERY(user) to every running holder; collect nested JOBs.
+ * all) and a delete. The supervisor never sees job data, and metadata
+ * only as far as it needs it:
+ *   1. JOBS_QUERY(user) to every running holder; collect nested JOBs: for
+ *      a release only ids and creation times, the full listing (titles,
+ *      sizes, ...) only for CTL_JOBS, which shows it.
  *   2. RELEASE: pick the newest (or all), send each holder RELEASE_JOBS
  *      for its own ids, collect per-job results.
  *   3. Answer the asker with one combined RESULT.
@@ -33,7 +36,7 @@ typedef struct {
 	char svc[SV_NAME_MAX];
 	char id[64];
 	uint64_t created;
-	uint8_t *raw; /* the nested JOB field's content, as the holder sent it */
+	uint8_t *raw; /* CTL_JOBS only: the nested JOB field's content, as sent */
 	uint32_t rawlen;
 	int chosen;
 } op_job_t;
@@ -200,6 +203,9 @@ static int send_query(sv_op_t *op)
 			continue;
 		if (op->user[0])
 			pl_msg_add_str(&m, PL_TAG_USER, op->user);
+		/* Least disclosure: a release needs ids and times only. */
+		if (op->kind == SV_OP_JOBS)
+			pl_msg_add_u8(&m, PL_TAG_FULL, 1);
 		if (pl_msg_finish(&m) == 0 && sv_svc_send(s, &m) == 0)
 			op_expect(op, s, seq);
 		pl_msg_free(&m);
@@ -207,6 +213,18 @@ static int send_query(sv_op_t *op)
 	if (op->pending == 0)
 		return -1;
 	op->timer = pl_loop_timer(sup->loop, OP_QUERY_MS, op_timeout, op);
+	return 0;
+}
+
+/* A listing forwards each job as its holder described it; a release
+ * keeps nothing but the id and the time. */
+static int keep_raw(op_job_t *j, const pl_field_t *fl)
+{
+	j->raw = malloc(fl->len ? fl->len : 1);
+	if (!j->raw)
+		return -1;
+	memcpy(j->raw, fl->val, fl->len);
+	j->rawlen = fl->len;
 	return 0;
 }
 
@@ -231,11 +249,8 @@ static int collect_jobs(sv_op_t *op, const char *svc, const pl_frame_t *f)
 		if (!j.id[0])
 			continue; /* gossip: a malformed entry is dropped */
 		pl_strlcpy(j.svc, svc, sizeof(j.svc));
-		j.raw = malloc(fl.len ? fl.len : 1);
-		if (!j.raw)
+		if (op->kind == SV_OP_JOBS && keep_raw(&j, &fl) < 0)
 			return -1;
-		memcpy(j.raw, fl.val, fl.len);
-		j.rawlen = fl.len;
 		op_job_t *nj = realloc(op->jobs, sizeof(*nj) * (size_t)(op->njobs + 1));
 		if (!nj) {
 			free(j.raw);
@@ -485,41 +500,4 @@ void sv_jobops_start(sv_sup_t *sup, int kind, const pl_frame_t *f,
 		else
 			op_fail(op, PL_STATUS_ERROR, "no running service holds jobs");
 	}
-}
-
-/* ---- job events ---- */
-
-void sv_jobevent(sv_sup_t *sup, sv_svc_t *from, const pl_frame_t *f)
-{
-	pl_field_t fl;
-	json_error_t jerr;
-	if (pl_frame_find(f, PL_TAG_EVENT, &fl) != 1)
-		return;
-	json_t *ev = json_loadb((const char *)fl.val, fl.len, 0, &jerr);
-	if (!json_is_object(ev)) {
-		pl_warn("%s: malformed job event dropped", from->conf.name);
-		json_decref(ev);
-		return;
-	}
-	json_object_set_new(ev, "service", json_string(from->conf.name));
-	char *line = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(ev);
-	if (!line)
-		return;
-	/* Rotated by size like the logs (log_max_bytes, log_keep), whole
-	 * lines only: job-events.jsonl.1 ... */
-	if (!sup->events_open) {
-		char path[PATH_MAX];
-		if (pl_fmt(path, sizeof(path), "%s/job-events.jsonl", sup->cfg.log_dir) == 0 &&
-		    sv_logfile_open(&sup->events, path, "job-events", sup->cfg.log_max_bytes,
-				    sup->cfg.log_keep) == 0)
-			sup->events_open = 1;
-		else
-			pl_err("cannot open job-events.jsonl: %s", strerror(errno));
-	}
-	size_t n = strlen(line);
-	line[n] = '\n'; /* one write() per event: lines never interleave */
-	if (sup->events_open)
-		sv_logfile_write(&sup->events, line, n + 1);
-	free(line);
 }

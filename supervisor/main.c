@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 typedef struct {
 	const char *config;
 	int check_only;
+	int create_users;
 	int print_default;
 	const char *base;
 	const char *prefix;
@@ -40,6 +40,8 @@ static void usage(FILE *out)
 		"  -c, --config FILE   configuration (default %s)\n"
 		"  -n, --check         check the configuration and exit: 0 ok, 1 error\n"
 		"  -q, --quiet         do not copy the supervisor's log to stderr\n"
+		"      --create-users  as root: create the groups and each service's\n"
+		"                      system user that the configuration names, then exit\n"
 		"      --print-default-config  print a complete default configuration\n"
 		"      --base DIR      with --print-default-config: state, log and run\n"
 		"                      directories under DIR (development)\n"
@@ -59,6 +61,7 @@ static int parse_args(int argc, char **argv, sv_args_t *a)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "print-default-config", no_argument, NULL, 'D' },
+		{ "create-users", no_argument, NULL, 'U' },
 		{ "base", required_argument, NULL, 'B' },
 		{ "prefix", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
@@ -74,6 +77,7 @@ static int parse_args(int argc, char **argv, sv_args_t *a)
 		case 'n': a->check_only = 1; break;
 		case 'q': a->quiet = 1; break;
 		case 'D': a->print_default = 1; break;
+		case 'U': a->create_users = 1; break;
 		case 'B': a->base = optarg; break;
 		case 'P': a->prefix = optarg; break;
 		case 'h': usage(stdout); return 1;
@@ -110,26 +114,6 @@ sv_svc_t *sv_find(sv_sup_t *sup, const char *name)
 
 /* ---- start-up ---- */
 
-static int resolve_user(sv_sup_t *sup)
-{
-	if (geteuid() != 0 || sup->cfg.user[0] == '\0') {
-		sup->drop_privs = 0;
-		return 0;
-	}
-	struct passwd *pw = getpwnam(sup->cfg.user);
-	if (!pw) {
-		fprintf(stderr,
-			"plsc-supervisor: %s: supervisor.user: no such user '%s' "
-			"(create it, e.g. useradd --system %s, or set \"user\": \"\")\n",
-			sup->cfg.file, sup->cfg.user, sup->cfg.user);
-		return -1;
-	}
-	sup->run_uid = pw->pw_uid;
-	sup->run_gid = pw->pw_gid;
-	sup->drop_privs = pw->pw_uid != 0;
-	return 0;
-}
-
 static int make_dirs(const sv_config_t *c)
 {
 	const char *dirs[] = { c->state_dir, c->log_dir, c->run_dir };
@@ -144,16 +128,23 @@ static int make_dirs(const sv_config_t *c)
 }
 
 /* The shared directory database (printers, tokens, users) lives in
- * <state_dir>/directory, writable by the services' user: services read it,
- * plsc writes it. */
+ * <state_dir>/directory: with privilege separation it belongs to its one
+ * writer (plsc-directory's user) and the services' group, which reads it
+ * (privsep.c). */
 static int make_directory_dir(sv_sup_t *sup)
 {
-	char dir[PATH_MAX];
-	if (pl_fmt(dir, sizeof(dir), "%s/directory", sup->cfg.state_dir) < 0 ||
-	    pl_mkdir_p(dir, 0750) < 0 ||
-	    (sup->drop_privs && chown(dir, sup->run_uid, sup->run_gid) < 0)) {
-		fprintf(stderr, "plsc-supervisor: cannot prepare %s: %s\n", dir,
-			strerror(errno));
+	char msg[PATH_MAX + 128];
+	uid_t uid;
+	gid_t gid;
+	int rc = sv_privsep_directory_owner(&sup->cfg, &uid, &gid, msg, sizeof(msg));
+	if (rc == 0)
+		rc = sv_privsep_directory(sup->cfg.state_dir, (uid_t)-1, (gid_t)-1,
+					  msg, sizeof(msg));
+	else if (rc > 0)
+		rc = sv_privsep_directory(sup->cfg.state_dir, uid, gid, msg,
+					  sizeof(msg));
+	if (rc < 0) {
+		fprintf(stderr, "plsc-supervisor: %s: %s\n", sup->cfg.file, msg);
 		return -1;
 	}
 	return 0;
@@ -248,7 +239,6 @@ static void reload_service(sv_sup_t *sup, sv_svc_t *s, const sv_svcconf_t *nc)
 {
 	int restart = sv_svcconf_needs_restart(&s->conf, nc);
 	int resend = !sv_svcconf_section_equal(&s->conf, nc);
-	int was_enabled = sv_svc_enabled(s);
 
 	/* Sockets are kept across restarts (no refused connects), so a
 	 * changed listen list must drop the old ones whatever the state. A
@@ -262,13 +252,9 @@ static void reload_service(sv_sup_t *sup, sv_svc_t *s, const sv_svcconf_t *nc)
 	sv_logfile_set_limits(&s->log, sup->cfg.log_max_bytes, sup->cfg.log_keep);
 	int now_enabled = sv_svc_enabled(s);
 	if (!now_enabled) {
-		if (was_enabled || s->pid > 0)
-			sv_svc_stop(s, SV_STOP_DISABLE);
-		else
-			s->state = SV_DISABLED;
+		sv_svc_stop(s, SV_STOP_DISABLE);
 	} else if (s->pid <= 0) {
 		/* Includes failed and throttled: a reload is a new chance. */
-		s->state = SV_STOPPED;
 		sv_svc_start(s);
 	} else if (restart) {
 		pl_info("%s: path, sockets or log level changed; restarting",
@@ -292,12 +278,15 @@ int sv_reload(sv_sup_t *sup, pl_err_t *err)
 	if (strcmp(nc.state_dir, sup->cfg.state_dir) ||
 	    strcmp(nc.log_dir, sup->cfg.log_dir) ||
 	    strcmp(nc.run_dir, sup->cfg.run_dir) ||
-	    strcmp(nc.user, sup->cfg.user))
-		pl_warn("paths and user change only on a supervisor restart");
+	    nc.privsep != sup->cfg.privsep || strcmp(nc.group, sup->cfg.group) ||
+	    strcmp(nc.admin_group, sup->cfg.admin_group))
+		pl_warn("paths, privsep and groups change only on a supervisor restart");
 	pl_strlcpy(nc.state_dir, sup->cfg.state_dir, sizeof(nc.state_dir));
 	pl_strlcpy(nc.log_dir, sup->cfg.log_dir, sizeof(nc.log_dir));
 	pl_strlcpy(nc.run_dir, sup->cfg.run_dir, sizeof(nc.run_dir));
-	pl_strlcpy(nc.user, sup->cfg.user, sizeof(nc.user));
+	nc.privsep = sup->cfg.privsep;
+	pl_strlcpy(nc.group, sup->cfg.group, sizeof(nc.group));
+	pl_strlcpy(nc.admin_group, sup->cfg.admin_group, sizeof(nc.admin_group));
 	sv_config_t old = sup->cfg;
 	sup->cfg = nc;
 	pl_log_set_level((pl_log_level_t)pl_log_level_parse(nc.log_level));
@@ -451,13 +440,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}
+	if (a.create_users) {
+		rc = sv_privsep_create_users(&sup.cfg) < 0 ? 1 : 0;
+		sv_config_free(&sup.cfg);
+		return rc;
+	}
 	if (a.check_only) {
 		printf("%s: configuration ok (%d services)\n", a.config,
 		       sup.cfg.nsvcs);
 		sv_config_free(&sup.cfg);
 		return 0;
 	}
-	if (resolve_user(&sup) < 0 || make_dirs(&sup.cfg) < 0 ||
+	if (sv_privsep_init(&sup) < 0 || make_dirs(&sup.cfg) < 0 ||
 	    make_directory_dir(&sup) < 0 || open_ownlog(&sup) < 0)
 		return 1;
 	sup.loop = pl_loop_new();

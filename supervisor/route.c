@@ -1,7 +1,9 @@
 /* Routing TLV messages between services. A frame with a TO field goes to
- * the named service (or "*holders": every running service that announced
- * PL_CAP_HOLDS_JOBS), with FROM set by us so no service can impersonate
- * another. We never interpret the payload. */
+ * the named service (or "*holders": every running service that holds
+ * jobs), with FROM set by us so no service can impersonate another, if
+ * the allow-list (policy.c) lets a service of the sender's role send that
+ * type to one of the receiver's; anything else is dropped, counted and
+ * logged. We never interpret the payload. */
 #include "sv.h"
 
 #include <string.h>
@@ -61,12 +63,21 @@ void sv_route(sv_sup_t *sup, sv_svc_t *from, const pl_frame_t *f)
 			pl_msg_type_name(f->type));
 		return;
 	}
+	int reply = (f->flags & PL_FLAG_REPLY) != 0;
 	if (strcmp(to, ROUTE_HOLDERS) == 0) {
+		const sv_role_t holder = SV_ROLE_HOLDER;
+		if (!sv_policy_allows(f->type, reply, from->conf.role, &holder)) {
+			sv_policy_deny(from, f, to, "not allowed to job holders");
+			return;
+		}
 		int n = 0;
 		for (int i = 0; i < sup->nsvcs; i++) {
 			sv_svc_t *s = sup->svcs[i];
 			if (s != from && s->state == SV_RUNNING &&
-			    (s->caps & PL_CAP_HOLDS_JOBS) && forward(from, s, f) == 0)
+			    (s->caps & PL_CAP_HOLDS_JOBS) &&
+			    sv_policy_allows(f->type, reply, from->conf.role,
+					     &s->conf.role) &&
+			    forward(from, s, f) == 0)
 				n++;
 		}
 		if (n == 0 && !(f->flags & PL_FLAG_REPLY))
@@ -74,6 +85,20 @@ void sv_route(sv_sup_t *sup, sv_svc_t *from, const pl_frame_t *f)
 		return;
 	}
 	sv_svc_t *dst = sv_find(sup, to);
+	/* Checked before whether the destination runs: a denied sender
+	 * learns nothing about the others. */
+	if (dst && !sv_policy_allows(f->type, reply, from->conf.role,
+				     &dst->conf.role)) {
+		sv_policy_deny(from, f, to, "not in the allow-list");
+		return;
+	}
+	if (!dst) {
+		const sv_role_t other = SV_ROLE_OTHER;
+		if (!sv_policy_allows(f->type, reply, from->conf.role, &other)) {
+			sv_policy_deny(from, f, to, "not in the allow-list");
+			return;
+		}
+	}
 	if (!dst || dst->state != SV_RUNNING) {
 		snprintf(msg, sizeof(msg), "service %s is not running", to);
 		if (!(f->flags & PL_FLAG_REPLY))

@@ -22,6 +22,7 @@ static const struct {
 	{ "PrinterLogicServiceIdentitySync", NULL },
 	{ "PrinterLogicServiceSNMP", NULL },
 	{ "plsc-console", "127.0.0.1:8443" },
+	{ "plsc-directory", NULL },
 };
 
 char *sv_config_default(const char *base, const char *prefix)
@@ -43,7 +44,9 @@ char *sv_config_default(const char *base, const char *prefix)
 	json_object_set_new(paths, "state_dir", json_string(sd));
 	json_object_set_new(paths, "log_dir", json_string(ld));
 	json_object_set_new(paths, "run_dir", json_string(rd));
-	json_object_set_new(sup, "user", json_string("plsc"));
+	json_object_set_new(sup, "privsep", json_true());
+	json_object_set_new(sup, "group", json_string("plsc"));
+	json_object_set_new(sup, "admin_group", json_string("plsc-admin"));
 	json_object_set_new(sup, "log_level", json_string("info"));
 	json_object_set_new(sup, "heartbeat_interval_ms", json_integer(5000));
 	json_object_set_new(sup, "heartbeat_timeout_ms", json_integer(15000));
@@ -123,6 +126,36 @@ static int load_paths(const pl_cnode_t *root, sv_config_t *c, pl_err_t *err)
 	return 0;
 }
 
+/* A user or group name as useradd takes it. */
+static int valid_account(const char *v)
+{
+	size_t n = strlen(v);
+	if (n == 0 || n >= SV_USER_MAX || v[0] == '-')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = v[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		      ch == '-' || ch == '_' || ch == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+static int get_name(const pl_cnode_t *n, const char *key, char dst[SV_USER_MAX],
+		    pl_err_t *err)
+{
+	const char *v;
+	if (pl_cnode_str(n, key, dst, &v, err) < 0)
+		return -1;
+	if (!valid_account(v))
+		return pl_cnode_error(n, key, err,
+			"expected a system account name (lower case letters, "
+			"digits, '-', '_', '.'; at most %d)", SV_USER_MAX - 1);
+	if (v != dst)
+		pl_strlcpy(dst, v, SV_USER_MAX);
+	return 0;
+}
+
 static int check_level(const pl_cnode_t *n, const char *key, char *dst,
 		       size_t sz, pl_err_t *err)
 {
@@ -141,7 +174,8 @@ static int load_supervisor(const pl_cnode_t *root, sv_config_t *c,
 			   pl_err_t *err)
 {
 	static const char *const keys[] = {
-		"user", "log_level", "heartbeat_interval_ms",
+		"user", "privsep", "group", "admin_group", "log_level",
+		"heartbeat_interval_ms",
 		"heartbeat_timeout_ms", "start_timeout_ms", "stop_grace_ms",
 		"restart_first_ms", "restart_base_ms", "restart_max_ms",
 		"stable_after_ms", "throttle_ms", "max_deaths",
@@ -150,13 +184,17 @@ static int load_supervisor(const pl_cnode_t *root, sv_config_t *c,
 	pl_cnode_t s;
 	const char *user;
 	long long lmb;
+	int legacy_user;
 
 	if (pl_cnode_object(root, "supervisor", 0, &s, err) < 0)
 		return -1;
 	if (!s.node)
 		return 0;
 	if (pl_cnode_check_keys(&s, keys, err) < 0 ||
-	    pl_cnode_str(&s, "user", c->user, &user, err) < 0 ||
+	    pl_cnode_str(&s, "user", "plsc", &user, err) < 0 ||
+	    pl_cnode_bool(&s, "privsep", 1, &c->privsep, err) < 0 ||
+	    get_name(&s, "group", c->group, err) < 0 ||
+	    get_name(&s, "admin_group", c->admin_group, err) < 0 ||
 	    check_level(&s, "log_level", c->log_level, sizeof(c->log_level), err) < 0 ||
 	    get_u32(&s, "heartbeat_interval_ms", 10, 3600000, &c->heartbeat_interval_ms, err) < 0 ||
 	    get_u32(&s, "heartbeat_timeout_ms", 20, 3600000, &c->heartbeat_timeout_ms, err) < 0 ||
@@ -172,8 +210,11 @@ static int load_supervisor(const pl_cnode_t *root, sv_config_t *c,
 	    get_u32(&s, "log_keep", 0, 100, &c->log_keep, err) < 0 ||
 	    pl_cnode_int(&s, "log_max_bytes", 4096, 1LL << 40, (long long)c->log_max_bytes, &lmb, err) < 0)
 		return -1;
-	if (user != c->user && pl_fmt(c->user, sizeof(c->user), "%s", user) < 0)
-		return pl_cnode_error(&s, "user", err, "name too long");
+	/* Before each service had its own user, "user" named the one they
+	 * shared, and "" turned privilege dropping off: that still does. */
+	legacy_user = json_object_get(s.node, "user") != NULL;
+	if (legacy_user && user[0] == '\0')
+		c->privsep = 0;
 	if (c->heartbeat_timeout_ms <= c->heartbeat_interval_ms)
 		return pl_cnode_error(&s, "heartbeat_timeout_ms", err,
 			"must be larger than heartbeat_interval_ms (%u)",
@@ -234,7 +275,10 @@ static int load_service(const pl_cnode_t *svcs, const char *name,
 	memset(sc, 0, sizeof(*sc));
 	pl_strlcpy(sc->name, name, sizeof(sc->name));
 	pl_strlcpy(sc->log_level, c->log_level, sizeof(sc->log_level));
+	sc->role = sv_role_of(name);
+	sv_default_user(name, sc->user, sizeof(sc->user));
 	if (pl_cnode_bool(&sec, "enabled", 1, &sc->enabled, err) < 0 ||
+	    get_name(&sec, "user", sc->user, err) < 0 ||
 	    pl_cnode_str_req(&sec, "path", &path, err) < 0 ||
 	    check_level(&sec, "log_level", sc->log_level, sizeof(sc->log_level), err) < 0 ||
 	    load_listen(&sec, sc, err) < 0)
@@ -254,7 +298,9 @@ static void set_defaults(sv_config_t *c)
 	pl_strlcpy(c->state_dir, "/var/lib/plsc", sizeof(c->state_dir));
 	pl_strlcpy(c->log_dir, "/var/log/plsc", sizeof(c->log_dir));
 	pl_strlcpy(c->run_dir, "/run/plsc", sizeof(c->run_dir));
-	pl_strlcpy(c->user, "plsc", sizeof(c->user));
+	c->privsep = 1;
+	pl_strlcpy(c->group, "plsc", sizeof(c->group));
+	pl_strlcpy(c->admin_group, "plsc-admin", sizeof(c->admin_group));
 	pl_strlcpy(c->log_level, "info", sizeof(c->log_level));
 	c->heartbeat_interval_ms = 5000;
 	c->heartbeat_timeout_ms = 15000;
@@ -338,6 +384,7 @@ int sv_svcconf_needs_restart(const sv_svcconf_t *a, const sv_svcconf_t *b)
 {
 	return strcmp(a->path, b->path) != 0 ||
 	       strcmp(a->log_level, b->log_level) != 0 ||
+	       strcmp(a->user, b->user) != 0 ||
 	       !sv_svcconf_listen_equal(a, b);
 }
 

@@ -5,6 +5,8 @@
  *   control.c  the control socket (plsc, console)
  *   overrides.c persisted enable/disable
  *   route.c    routing TLV messages between services
+ *   policy.c   roles and the allow-list of messages between them
+ *   privsep.c  one system user per service, the shared data's owners
  *   main.c     arguments, start-up, signals, reload, shutdown */
 #ifndef SV_H
 #define SV_H
@@ -13,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "pl_chan.h"
 #include "pl_config.h"
 #include "pl_loop.h"
 #include "pl_proto.h"
@@ -26,9 +29,26 @@
 
 /* ---- configuration (sconf.c) ---- */
 
+/* What a service may do, from its name (policy.c): a role grants rights,
+ * so it is never taken from what the service says about itself. */
+typedef enum {
+	SV_ROLE_OTHER,    /* not a Service Client service: test services */
+	SV_ROLE_HOLDER,   /* holds jobs: OfflinePrint, Email, Airprint */
+	SV_ROLE_GATEWAY,  /* OffNetworkServer: holds jobs, asks for releases */
+	SV_ROLE_BADGE,    /* SimpleBadgeRelease: asks for releases */
+	SV_ROLE_IDENTITY, /* IdentitySync */
+	SV_ROLE_SNMP,     /* SNMP */
+	SV_ROLE_CONSOLE,  /* plsc-console: the control socket; asks for directory changes */
+	SV_ROLE_DIRECTORY, /* plsc-directory: the directory's one writer, no network */
+} sv_role_t;
+
+#define SV_USER_MAX 33 /* useradd's limit is 32 characters */
+
 typedef struct {
 	char name[SV_NAME_MAX];
 	int enabled;
+	sv_role_t role;
+	char user[SV_USER_MAX]; /* its own system user (privilege separation) */
 	char path[PATH_MAX];
 	char log_level[16];
 	json_t *section; /* owned reference: sent to the service as CONFIG */
@@ -44,7 +64,9 @@ typedef struct {
 	char state_dir[PATH_MAX];
 	char log_dir[PATH_MAX];
 	char run_dir[PATH_MAX];
-	char user[64];
+	int privsep;		  /* as root: each service as its own user */
+	char group[SV_USER_MAX];  /* every service's group: reads shared data */
+	char admin_group[SV_USER_MAX]; /* the control socket's group */
 	char log_level[16];
 	uint32_t heartbeat_interval_ms;
 	uint32_t heartbeat_timeout_ms;
@@ -126,12 +148,13 @@ typedef struct sv_svc {
 	sv_state_t state;
 	pid_t pid;
 	long last_pid;
-	int chan;
-	pl_watch_t *chan_w;
-	pl_reader_t rd;
-	pl_wq_t wq;
+	pl_chan_t *chan; /* NULL while no child runs */
 	int helloed;
 	unsigned caps;
+	uint64_t denied; /* messages the allow-list dropped */
+#define SV_DENIED_TYPES 16
+	uint16_t denied_types[SV_DENIED_TYPES]; /* logged once each */
+	int ndenied_types;
 	int log_r, log_w; /* the log pipe outlives restarts */
 	pl_watch_t *log_watch;
 	sv_logfile_t log;
@@ -145,9 +168,9 @@ typedef struct sv_svc {
 	pl_timer_t *hb;      /* heartbeat */
 	uint64_t last_pong;
 	uint32_t ping_seq;
-	char last_exit[160];
+	char last_exit[256];
 	char detail[200]; /* the service's own status line (SVC_STATUS) */
-	char kill_reason[96];
+	char kill_reason[200]; /* with the last status detail (a watchdog) */
 	int stop_then; /* after the child exits: SV_STOP_* */
 	int removed;   /* dropped from the config on reload */
 } sv_svc_t;
@@ -184,9 +207,9 @@ struct sv_sup {
 	int quiet;
 	uint64_t started_at;
 	pl_timer_t *shutdown_timer;
-	uid_t run_uid;
-	gid_t run_gid;
-	int drop_privs;
+	int drop_privs;   /* root and privsep: services run as their users */
+	gid_t shared_gid; /* supervisor.group */
+	gid_t admin_gid;  /* supervisor.admin_group */
 	sv_logfile_t ownlog;
 	int ctl_fd;
 	pl_watch_t *ctl_w;
@@ -250,7 +273,8 @@ int sv_jobops_reply(sv_sup_t *sup, sv_svc_t *from, const pl_frame_t *f);
 /* A service went away: its outstanding answers count as failures. */
 void sv_jobops_service_gone(sv_sup_t *sup, sv_svc_t *s);
 void sv_jobops_free_all(sv_sup_t *sup);
-/* Append one job event (JSON object from a service) to job-events.jsonl. */
+/* Append one job event (typed fields from a service) to job-events.jsonl
+ * (jobevent.c). */
 void sv_jobevent(sv_sup_t *sup, sv_svc_t *from, const pl_frame_t *f);
 /* Deliver a reply to a control client by id (control.c); -1 if gone. */
 int sv_control_send(sv_sup_t *sup, uint64_t client_id, pl_msg_t *m);
@@ -258,5 +282,47 @@ int sv_control_send(sv_sup_t *sup, uint64_t client_id, pl_msg_t *m);
 /* ---- routing (route.c) ---- */
 
 void sv_route(sv_sup_t *sup, sv_svc_t *from, const pl_frame_t *f);
+
+/* ---- roles and the allow-list (policy.c) ---- */
+
+sv_role_t sv_role_of(const char *name);
+const char *sv_role_name(sv_role_t r);
+/* The user a service runs as when none is configured: plsc-<short name>. */
+void sv_default_user(const char *name, char *user, size_t sz);
+/* May a frame of this type go from a service of role `from` to the
+ * supervisor itself (to == NULL) or be routed to a service of role *to? */
+int sv_policy_allows(uint16_t type, int reply, sv_role_t from,
+		     const sv_role_t *to);
+/* Does this role hold jobs (asked by JOBS_QUERY, may send JOB_EVENT)? */
+int sv_role_holds_jobs(sv_role_t r);
+/* Count and log (rate-limited) a frame the allow-list dropped. */
+void sv_policy_deny(sv_svc_t *from, const pl_frame_t *f, const char *to,
+		    const char *why);
+
+/* ---- privilege separation (privsep.c) ---- */
+
+typedef struct {
+	uid_t uid;
+	gid_t gid;     /* the shared group */
+	gid_t admin;   /* supplementary: the admin group, or (gid_t)-1 */
+} sv_cred_t;
+
+/* Resolve the shared and admin groups (sup->shared_gid, admin_gid) and
+ * decide drop_privs. -1 with a message on stderr for a missing group. */
+int sv_privsep_init(sv_sup_t *sup);
+/* The credentials of a service: 0, or -1 with msg (no such user). */
+int sv_privsep_cred(const sv_sup_t *sup, const sv_svcconf_t *sc,
+		    sv_cred_t *cred, char *msg, size_t msgsz);
+/* Give <state_dir>/directory and its database files to their writer
+ * (plsc-directory's user) and the shared group: 0750 and 0640, never following a
+ * symbolic link. uid/gid -1: leave the owner. */
+int sv_privsep_directory(const char *state_dir, uid_t uid, gid_t gid,
+			 char *msg, size_t msgsz);
+/* The directory's writer and group from a config, as root with privsep
+ * on: 1 (set), 0 (no privilege separation), -1 (msg says why). */
+int sv_privsep_directory_owner(const sv_config_t *c, uid_t *uid, gid_t *gid,
+			       char *msg, size_t msgsz);
+/* useradd/groupadd whatever the config names and the system lacks. */
+int sv_privsep_create_users(const sv_config_t *c);
 
 #endif

@@ -1,14 +1,14 @@
 /* One supervised service: spawning, the channel, the restart policy.
  *
- * State x event (s6-style):
- *   DISABLED/STOPPED/FAILED --start--> STARTING (fork+exec)
- *   STARTING --READY--> RUNNING; --start timeout--> SIGKILL
- *   RUNNING --heartbeat timeout--> SIGKILL
- *   any live --stop--> STOPPING --exit--> per stop_then
- *   live --exit--> FAILED   (exit 78, or too many deaths in the window)
- *               \-> THROTTLED (died before READY: throttle_ms)
- *               \-> BACKOFF  (died after READY: first, base*2^n, capped)
- *   BACKOFF/THROTTLED --timer--> STARTING */
+ * Supervision is a table of state x event (s6-supervise is the model),
+ * at the end of this file: every change of state goes through
+ * svc_event(), which looks up the action for the service's state and the
+ * event, so a reader sees at a glance what each event does in each state
+ * and that nothing else changes it. The events: START (enable, restart,
+ * reload), STOP (disable, restart, remove, shutdown), READY, EXIT
+ * (waitpid), TIMER (the one per-service timer: the restart delay, the
+ * start timeout or the stop grace, by state). The heartbeat has a timer of
+ * its own and kills; the kill comes back as EXIT. */
 #include "sv.h"
 
 #include <errno.h>
@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,7 +84,6 @@ int sv_svc_init(sv_svc_t *s, sv_sup_t *sup, const sv_svcconf_t *conf)
 	json_incref(s->conf.section);
 	s->override = -1;
 	s->state = SV_STOPPED;
-	s->chan = -1;
 	s->log_r = s->log_w = -1;
 	for (int i = 0; i < SV_MAX_LISTEN; i++)
 		s->listen_fds[i] = -1;
@@ -115,15 +115,8 @@ void sv_svc_close_listen(sv_svc_t *s)
 
 static void chan_close(sv_svc_t *s)
 {
-	if (s->chan_w)
-		pl_loop_unwatch(s->sup->loop, s->chan_w);
-	s->chan_w = NULL;
-	if (s->chan >= 0) {
-		close(s->chan);
-		pl_reader_free(&s->rd);
-		pl_wq_free(&s->wq);
-	}
-	s->chan = -1;
+	pl_chan_free(s->chan); /* deferred while its own callback runs */
+	s->chan = NULL;
 	s->helloed = 0;
 }
 
@@ -165,30 +158,18 @@ void sv_svc_kill(sv_svc_t *s, const char *why)
 
 /* ---- channel ---- */
 
-static void chan_update(sv_svc_t *s)
-{
-	if (s->chan_w)
-		pl_loop_watch_mod(s->sup->loop, s->chan_w,
-				  EPOLLIN | (pl_wq_empty(&s->wq) ? 0 : EPOLLOUT));
-}
-
 int sv_svc_send(sv_svc_t *s, const pl_msg_t *m)
 {
-	if (s->chan < 0)
+	if (!s->chan)
 		return -PL_PROTO_EIO;
-	int rc = pl_wq_push(&s->wq, m);
-	if (rc == 0)
-		rc = pl_wq_flush(&s->wq, s->chan);
+	int rc = pl_chan_send(s->chan, m);
 	if (rc == -PL_PROTO_EQUEUE) {
 		/* A child that does not read its channel is not healthy. */
 		pl_warn("%s: channel: %s", s->conf.name, pl_proto_strerror(rc));
 		sv_svc_kill(s, "channel overflow");
 		return rc;
 	}
-	if (rc < 0)
-		return rc; /* the child is going away; waitpid will say how */
-	chan_update(s);
-	return 0;
+	return rc; /* < 0: the child is going away; waitpid will say how */
 }
 
 void sv_svc_send_config(sv_svc_t *s)
@@ -227,9 +208,13 @@ static void heartbeat(pl_loop_t *loop, void *arg)
 	if (s->state != SV_RUNNING)
 		return;
 	if (now - s->last_pong > s->sup->cfg.heartbeat_timeout_ms) {
-		char why[96];
-		snprintf(why, sizeof(why), "no heartbeat reply for %llu ms",
-			 (unsigned long long)(now - s->last_pong));
+		/* The service's last status says why, when it knows (a
+		 * watchdog that withheld the PONG names itself there). */
+		char why[sizeof(s->detail) + 64];
+		int n = snprintf(why, sizeof(why), "no heartbeat reply for %llu ms",
+				 (unsigned long long)(now - s->last_pong));
+		if (s->detail[0] && n > 0 && (size_t)n < sizeof(why))
+			snprintf(why + n, sizeof(why) - (size_t)n, " (%s)", s->detail);
 		pl_err("%s[%ld]: %s; killing it", s->conf.name, (long)s->pid, why);
 		sv_svc_kill(s, why);
 		return;
@@ -239,19 +224,8 @@ static void heartbeat(pl_loop_t *loop, void *arg)
 			      heartbeat, s);
 }
 
-static void on_ready(sv_svc_t *s)
-{
-	if (s->state != SV_STARTING)
-		return;
-	pl_loop_timer_cancel(s->sup->loop, s->timer);
-	s->timer = NULL;
-	s->state = SV_RUNNING;
-	s->ready_at = s->last_pong = pl_now_ms();
-	pl_info("%s[%ld]: ready after %llu ms", s->conf.name, (long)s->pid,
-		(unsigned long long)(s->ready_at - s->started_at));
-	s->hb = pl_loop_timer(s->sup->loop, s->sup->cfg.heartbeat_interval_ms,
-			      heartbeat, s);
-}
+static void svc_event(sv_svc_t *s, int ev, int arg);
+enum { EV_START, EV_STOP, EV_READY, EV_EXIT, EV_TIMER, EV_COUNT };
 
 static void on_hello(sv_svc_t *s, const pl_frame_t *f)
 {
@@ -259,6 +233,14 @@ static void on_hello(sv_svc_t *s, const pl_frame_t *f)
 	char ver[64] = "?";
 	pl_frame_get_u32(f, PL_TAG_CAPS, &caps);
 	pl_frame_get_str(f, PL_TAG_VERSION, ver, sizeof(ver));
+	/* Holding jobs is a right of the role, not of what a service says:
+	 * a rogue one must not be asked for (and answer) anyone's jobs. */
+	if ((caps & PL_CAP_HOLDS_JOBS) && !sv_role_holds_jobs(s->conf.role)) {
+		pl_warn("%s[%ld]: claims to hold jobs, but its role (%s) does not;"
+			" ignored", s->conf.name, (long)s->pid,
+			sv_role_name(s->conf.role));
+		caps &= ~PL_CAP_HOLDS_JOBS;
+	}
 	s->caps = caps;
 	s->helloed = 1;
 	pl_debug("%s[%ld]: hello version %s caps %#x", s->conf.name,
@@ -273,22 +255,35 @@ static void handle_frame(sv_svc_t *s, const pl_frame_t *f)
 			pl_msg_type_name(f->type));
 		return;
 	}
+	/* A frame naming a destination is routed (route.c checks it against
+	 * the allow-list there), whatever its type; anything else is for us,
+	 * if the allow-list lets this service's role send it to us. */
+	pl_field_t to;
+	if (pl_frame_find(f, PL_TAG_TO, &to) == 1) {
+		sv_route(s->sup, s, f);
+		return;
+	}
+	if (f->type == PL_MSG_RESULT && (f->flags & PL_FLAG_REPLY)) {
+		/* An answer to one of our requests; a late one is dropped. */
+		if (sv_policy_allows(f->type, 0, s->conf.role, NULL))
+			sv_jobops_reply(s->sup, s, f);
+		else
+			sv_policy_deny(s, f, NULL, "not allowed to the supervisor");
+		return;
+	}
+	if (!sv_policy_allows(f->type, 0, s->conf.role, NULL)) {
+		sv_policy_deny(s, f, NULL, "not allowed to the supervisor");
+		return;
+	}
 	switch (f->type) {
 	case PL_MSG_HELLO:
 		on_hello(s, f);
 		break;
 	case PL_MSG_READY:
-		on_ready(s);
+		svc_event(s, EV_READY, 0);
 		break;
 	case PL_MSG_PONG:
 		s->last_pong = pl_now_ms();
-		break;
-	case PL_MSG_RESULT:
-		/* An answer to a request of ours, or a reply on its way
-		 * back to another service (routed below). */
-		if (f->flags & PL_FLAG_REPLY && sv_jobops_reply(s->sup, s, f))
-			break;
-		sv_route(s->sup, s, f);
 		break;
 	case PL_MSG_SVC_STATUS:
 		/* Gossip: a malformed one is dropped. */
@@ -305,46 +300,36 @@ static void handle_frame(sv_svc_t *s, const pl_frame_t *f)
 		break;
 	}
 	default:
-		/* Status from a child is gossip (Postfix): route what names a
-		 * destination, log and drop anything else. */
-		sv_route(s->sup, s, f);
+		/* Allowed to us, but nothing we act on (a RESULT that is no
+		 * reply): status from a child is gossip (Postfix), dropped. */
+		pl_debug("%s: %s ignored", s->conf.name, pl_msg_type_name(f->type));
 	}
 }
 
-static void chan_io(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
+static void chan_frame(pl_chan_t *ch, pl_frame_t *f, void *arg)
 {
 	sv_svc_t *s = arg;
-	pl_frame_t f;
-	int rc = 0;
-	(void)loop;
+	(void)ch;
+	handle_frame(s, f);
+	if (f->fd >= 0)
+		close(f->fd); /* services never pass fds up, yet */
+}
 
-	if (ev & EPOLLOUT) {
-		if (pl_wq_flush(&s->wq, fd) < 0) {
-			chan_close(s);
-			return;
-		}
-		chan_update(s);
-	}
-	if (!(ev & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-		return;
-	ssize_t n = pl_reader_fill(&s->rd, fd);
-	while (s->chan >= 0 && (rc = pl_reader_next(&s->rd, &f)) == 1) {
-		handle_frame(s, &f);
-		if (f.fd >= 0)
-			close(f.fd); /* services never pass fds up, yet */
-	}
-	if (s->chan < 0)
-		return;
-	if (rc < 0) {
+static void chan_closed(pl_chan_t *ch, int rc, void *arg)
+{
+	sv_svc_t *s = arg;
+	(void)ch;
+	/* EOF or an I/O error: the child is exiting, and waitpid will tell
+	 * us how. Anything else is a broken frame. */
+	if (rc != -PL_PROTO_EOF && rc != -PL_PROTO_EIO) {
 		pl_err("%s[%ld]: bad frame on channel: %s; killing it",
 		       s->conf.name, (long)s->pid, pl_proto_strerror(rc));
 		sv_svc_kill(s, "protocol error on channel");
-		chan_close(s);
-	} else if (n < 0) {
-		/* EOF: the child is exiting; waitpid will tell us how. */
-		chan_close(s);
 	}
+	chan_close(s);
 }
+
+static const pl_chan_ops_t chan_ops = { chan_frame, chan_closed };
 
 /* ---- spawning ---- */
 
@@ -381,8 +366,8 @@ typedef struct {
 	int lfd[SV_MAX_LISTEN];
 	int nlisten;
 	int drop;
-	uid_t uid;
-	gid_t gid;
+	sv_cred_t cred;
+	int exe; /* the binary, opened by us: see child_exec */
 } spawn_plan_t;
 
 static int plan_env(spawn_plan_t *p, sv_svc_t *s, const char *state_dir)
@@ -406,9 +391,10 @@ static int plan_env(spawn_plan_t *p, sv_svc_t *s, const char *state_dir)
 	p->envp[k++] = p->env_chan;
 	p->envp[k++] = p->env_svc;
 	p->envp[k++] = p->env_state;
-	/* Where the control socket is, for the console (filesystem
-	 * permissions, not this variable, decide who may connect). */
-	if (s->sup->ctl_path[0] &&
+	/* Where the control socket is: for the console only. The socket's
+	 * group (supervisor.admin_group), which only the console gets, is
+	 * what keeps the others out; not telling them is the first line. */
+	if (s->conf.role == SV_ROLE_CONSOLE && s->sup->ctl_path[0] &&
 	    pl_fmt(p->env_ctl, sizeof(p->env_ctl), "%s=%s", PL_ENV_CONTROL,
 		   s->sup->ctl_path) == 0)
 		p->envp[k++] = p->env_ctl;
@@ -463,28 +449,55 @@ static void child_exec(const spawn_plan_t *p, const char *path)
 	dup2(chan, PL_CHANNEL_FD);
 	for (int i = 0; i < p->nlisten; i++)
 		dup2(fds[i], PL_CHANNEL_FD + 1 + i);
-	closefrom(PL_CHANNEL_FD + 1 + p->nlisten);
-	if (p->drop && (setgroups(0, NULL) < 0 || setgid(p->gid) < 0 ||
-			setuid(p->uid) < 0 || setuid(0) == 0)) {
+	/* The binary's descriptor goes right after the fixed numbers,
+	 * close-on-exec, and everything above it is closed. */
+	int exe = -1, first_free = PL_CHANNEL_FD + 1 + p->nlisten;
+	if (p->exe >= 0) {
+		int hi = fcntl(p->exe, F_DUPFD, high);
+		if (hi >= 0 && dup3(hi, first_free, O_CLOEXEC) == first_free)
+			exe = first_free++;
+	}
+	closefrom(first_free);
+	if (p->drop && (setgroups(p->cred.admin != (gid_t)-1 ? 1 : 0,
+				  &p->cred.admin) < 0 ||
+			setgid(p->cred.gid) < 0 || setuid(p->cred.uid) < 0 ||
+			setuid(0) == 0)) {
 		child_say("cannot drop privileges: ", strerror(errno));
 		_exit(PL_EXIT_CONFIG);
 	}
+	/* The working directory may be one the service's user cannot enter. */
+	if (chdir("/") < 0)
+		_exit(127);
+	/* Through the descriptor we opened as root: the service's user needs
+	 * execute permission on the binary, not search permission on every
+	 * directory above it (a checkout under /root is 0700). A script's
+	 * interpreter could not reopen a close-on-exec descriptor (ENOENT):
+	 * then by path. */
+	if (exe >= 0)
+		syscall(SYS_execveat, exe, "", p->argv, p->envp, AT_EMPTY_PATH);
 	execve(path, p->argv, p->envp);
 	child_say("cannot execute ", path);
 	_exit(127);
 }
 
-static int prepare_state_dir(sv_svc_t *s, char *dir, size_t sz)
+static int prepare_state_dir(sv_svc_t *s, const sv_cred_t *cred, char *dir,
+			     size_t sz)
 {
 	if (pl_fmt(dir, sz, "%s/%s", s->sup->cfg.state_dir, s->conf.name) < 0)
 		return -1;
-	if (pl_mkdir_p(dir, 0700) < 0 || chmod(dir, 0700) < 0)
+	if (pl_mkdir_p(dir, 0700) < 0)
 		return -1;
-	/* Each service owns its namespace, writable by the run user only. */
-	if (s->sup->drop_privs &&
-	    chown(dir, s->sup->run_uid, s->sup->run_gid) < 0)
+	/* Each service owns its namespace, 0700: no other service's user can
+	 * read its keys or jobs. Through a descriptor that follows no link,
+	 * so nothing in the state dir can turn our chown elsewhere. */
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
 		return -1;
-	return 0;
+	int rc = fchmod(fd, 0700);
+	if (rc == 0 && s->sup->drop_privs)
+		rc = fchown(fd, cred->uid, cred->gid);
+	close(fd);
+	return rc;
 }
 
 static void set_failed(sv_svc_t *s, const char *fmt, ...)
@@ -503,20 +516,21 @@ static void set_failed(sv_svc_t *s, const char *fmt, ...)
 	sv_check_shutdown(s->sup);
 }
 
-static void start_timeout(pl_loop_t *loop, void *arg)
+static void timer_fired(pl_loop_t *loop, void *arg)
 {
 	sv_svc_t *s = arg;
 	(void)loop;
 	s->timer = NULL;
-	pl_err("%s[%ld]: not ready after %u ms; killing it", s->conf.name,
-	       (long)s->pid, s->sup->cfg.start_timeout_ms);
-	sv_svc_kill(s, "not ready in time");
+	svc_event(s, EV_TIMER, 0);
 }
 
 static void spawn(sv_svc_t *s)
 {
 	char dir[PATH_MAX];
 	int sp[2];
+
+	sv_cred_t cred = { (uid_t)-1, (gid_t)-1, (gid_t)-1 };
+	char msg[sizeof(s->last_exit)];
 
 	if (access(s->conf.path, X_OK) < 0) {
 		/* No binary yet (a later release ships it): a clear, steady
@@ -525,7 +539,12 @@ static void spawn(sv_svc_t *s)
 			   s->conf.path);
 		return;
 	}
-	if (prepare_state_dir(s, dir, sizeof(dir)) < 0) {
+	if (s->sup->drop_privs &&
+	    sv_privsep_cred(s->sup, &s->conf, &cred, msg, sizeof(msg)) < 0) {
+		set_failed(s, "%s", msg);
+		return;
+	}
+	if (prepare_state_dir(s, &cred, dir, sizeof(dir)) < 0) {
 		set_failed(s, "cannot prepare state dir: %s", strerror(errno));
 		return;
 	}
@@ -549,13 +568,15 @@ static void spawn(sv_svc_t *s)
 	for (int i = 0; i < plan.nlisten; i++)
 		plan.lfd[i] = s->listen_fds[i];
 	plan.drop = s->sup->drop_privs;
-	plan.uid = s->sup->run_uid;
-	plan.gid = s->sup->run_gid;
+	plan.cred = cred;
+	plan.exe = open(s->conf.path, O_PATH | O_CLOEXEC);
 	if (plan.devnull < 0 || plan_env(&plan, s, dir) < 0) {
 		close(sp[0]);
 		close(sp[1]);
 		if (plan.devnull >= 0)
 			close(plan.devnull);
+		if (plan.exe >= 0)
+			close(plan.exe);
 		set_failed(s, "cannot prepare the child: %s", strerror(errno));
 		return;
 	}
@@ -564,6 +585,8 @@ static void spawn(sv_svc_t *s)
 		child_exec(&plan, s->conf.path);
 	free(plan.envp);
 	close(plan.devnull);
+	if (plan.exe >= 0)
+		close(plan.exe);
 	if (pid < 0) {
 		close(sp[0]);
 		close(sp[1]);
@@ -576,84 +599,24 @@ static void spawn(sv_svc_t *s)
 	setpgid(pid, pid);
 	s->pid = pid;
 	s->last_pid = pid;
-	s->chan = sp[0];
-	pl_set_nonblock(s->chan);
-	pl_reader_init(&s->rd, SV_CHANNEL_MAX_FRAME);
-	pl_wq_init(&s->wq, SV_CHANNEL_MAX_QUEUE);
-	s->chan_w = pl_loop_watch(s->sup->loop, s->chan, EPOLLIN, chan_io, s);
+	s->chan = pl_chan_new(s->sup->loop, sp[0], SV_CHANNEL_MAX_FRAME,
+			      SV_CHANNEL_MAX_QUEUE, &chan_ops, s);
+	if (!s->chan) {
+		close(sp[0]);
+		sv_svc_kill(s, "cannot set up its channel");
+	}
 	s->state = SV_STARTING;
 	s->started_at = pl_now_ms();
 	s->kill_reason[0] = '\0';
 	s->detail[0] = '\0';
+	s->ndenied_types = 0; /* a new process: its first denials are logged */
 	s->stop_then = SV_STOP_REST;
 	s->timer = pl_loop_timer(s->sup->loop, s->sup->cfg.start_timeout_ms,
-				 start_timeout, s);
+				 timer_fired, s);
 	pl_info("%s[%ld]: started %s", s->conf.name, (long)pid, s->conf.path);
 }
 
-static void restart_due(pl_loop_t *loop, void *arg)
-{
-	sv_svc_t *s = arg;
-	(void)loop;
-	s->timer = NULL;
-	if (s->state != SV_BACKOFF && s->state != SV_THROTTLED)
-		return;
-	s->restarts++;
-	spawn(s);
-}
-
-void sv_svc_start(sv_svc_t *s)
-{
-	if (live(s) || s->sup->shutting_down)
-		return;
-	if (!sv_svc_enabled(s)) {
-		s->state = SV_DISABLED;
-		return;
-	}
-	pl_loop_timer_cancel(s->sup->loop, s->timer);
-	s->timer = NULL;
-	s->ndeaths = 0;
-	s->backoff_step = 0;
-	spawn(s);
-}
-
-static void stop_grace(pl_loop_t *loop, void *arg)
-{
-	sv_svc_t *s = arg;
-	(void)loop;
-	s->timer = NULL;
-	pl_warn("%s[%ld]: still running %u ms after SHUTDOWN; killing it",
-		s->conf.name, (long)s->pid, s->sup->cfg.stop_grace_ms);
-	sv_svc_kill(s, "did not stop within the grace period");
-}
-
-void sv_svc_stop(sv_svc_t *s, int then)
-{
-	if (!live(s)) {
-		cancel_timers(s);
-		if (then == SV_STOP_DISABLE)
-			s->state = SV_DISABLED;
-		else if (then == SV_STOP_RESTART)
-			sv_svc_start(s);
-		else
-			s->state = sv_svc_enabled(s) ? SV_STOPPED : SV_DISABLED;
-		return;
-	}
-	s->stop_then = then;
-	if (s->state == SV_STOPPING)
-		return;
-	s->state = SV_STOPPING;
-	cancel_timers(s);
-	pl_info("%s[%ld]: stopping", s->conf.name, (long)s->pid);
-	if (s->helloed)
-		send_simple(s, PL_MSG_SHUTDOWN, 0, s->sup->cfg.stop_grace_ms);
-	else
-		kill(s->pid, SIGTERM);
-	s->timer = pl_loop_timer(s->sup->loop, s->sup->cfg.stop_grace_ms,
-				 stop_grace, s);
-}
-
-/* ---- exit handling ---- */
+/* ---- the restart policy ---- */
 
 static void describe_exit(sv_svc_t *s, int status)
 {
@@ -703,25 +666,6 @@ static uint32_t backoff_delay(sv_svc_t *s)
 	return (uint32_t)d;
 }
 
-static void after_stop(sv_svc_t *s)
-{
-	switch (s->stop_then) {
-	case SV_STOP_RESTART:
-		s->state = SV_STOPPED;
-		sv_svc_start(s);
-		break;
-	case SV_STOP_DISABLE:
-		s->state = SV_DISABLED;
-		break;
-	case SV_STOP_REMOVE:
-		s->state = SV_STOPPED;
-		s->removed = 1;
-		break;
-	default:
-		s->state = sv_svc_enabled(s) ? SV_STOPPED : SV_DISABLED;
-	}
-}
-
 static void schedule_restart(sv_svc_t *s, int was_ready, uint64_t now)
 {
 	const sv_config_t *c = &s->sup->cfg;
@@ -748,30 +692,122 @@ static void schedule_restart(sv_svc_t *s, int was_ready, uint64_t now)
 	}
 	pl_notice("%s: restarting in %u ms (%s)", s->conf.name, delay,
 		  sv_state_name(s->state));
-	s->timer = pl_loop_timer(s->sup->loop, delay, restart_due, s);
+	s->timer = pl_loop_timer(s->sup->loop, delay, timer_fired, s);
 }
 
-void sv_svc_exited(sv_svc_t *s, int status)
-{
-	uint64_t now = pl_now_ms();
-	int was_ready = s->state == SV_RUNNING ||
-			(s->state == SV_STOPPING && s->ready_at >= s->started_at);
-	sv_state_t prev = s->state;
+/* ---- actions: one per (state, event) cell of the table ---- */
 
-	describe_exit(s, status);
-	drain_log(s);
-	sv_logfile_flush(&s->log, s->pid);
-	pl_log(status == 0 || prev == SV_STOPPING ? PL_LOG_INFO : PL_LOG_WARN,
-	       "%s[%ld]: exited: %s (ran %llu ms)", s->conf.name, (long)s->pid,
-	       s->last_exit, (unsigned long long)(now - s->started_at));
-	s->pid = 0;
+/* START where nothing runs: a fresh start (a new death tally). */
+static void act_start(sv_svc_t *s, int arg)
+{
+	(void)arg;
+	if (s->sup->shutting_down)
+		return;
+	cancel_timers(s);
+	if (!sv_svc_enabled(s)) {
+		s->state = SV_DISABLED;
+		return;
+	}
+	s->ndeaths = 0;
+	s->backoff_step = 0;
+	spawn(s);
+}
+
+/* TIMER in BACKOFF or THROTTLED: the restart delay is over. */
+static void act_respawn(sv_svc_t *s, int arg)
+{
+	(void)arg;
+	s->restarts++;
+	spawn(s);
+}
+
+/* Where a stop leads once nothing runs (arg: SV_STOP_*). */
+static void act_settle(sv_svc_t *s, int then)
+{
+	cancel_timers(s);
+	switch (then) {
+	case SV_STOP_DISABLE:
+		s->state = SV_DISABLED;
+		break;
+	case SV_STOP_RESTART:
+		s->state = SV_STOPPED;
+		act_start(s, 0);
+		break;
+	case SV_STOP_REMOVE:
+		s->state = SV_STOPPED;
+		s->removed = 1;
+		break;
+	default:
+		s->state = sv_svc_enabled(s) ? SV_STOPPED : SV_DISABLED;
+	}
+}
+
+/* STOP of a live child: SHUTDOWN (or SIGTERM before HELLO), then the
+ * grace timer. */
+static void act_stop(sv_svc_t *s, int then)
+{
+	s->stop_then = then;
+	s->state = SV_STOPPING;
+	cancel_timers(s);
+	pl_info("%s[%ld]: stopping", s->conf.name, (long)s->pid);
+	if (s->helloed)
+		send_simple(s, PL_MSG_SHUTDOWN, 0, s->sup->cfg.stop_grace_ms);
+	else
+		kill(s->pid, SIGTERM);
+	s->timer = pl_loop_timer(s->sup->loop, s->sup->cfg.stop_grace_ms,
+				 timer_fired, s);
+}
+
+/* STOP while already stopping: only where it leads changes. */
+static void act_retarget(sv_svc_t *s, int then)
+{
+	s->stop_then = then;
+}
+
+static void act_ready(sv_svc_t *s, int arg)
+{
+	(void)arg;
+	pl_loop_timer_cancel(s->sup->loop, s->timer);
+	s->timer = NULL;
+	s->state = SV_RUNNING;
+	s->ready_at = s->last_pong = pl_now_ms();
+	pl_info("%s[%ld]: ready after %llu ms", s->conf.name, (long)s->pid,
+		(unsigned long long)(s->ready_at - s->started_at));
+	s->hb = pl_loop_timer(s->sup->loop, s->sup->cfg.heartbeat_interval_ms,
+			      heartbeat, s);
+}
+
+static void act_start_timeout(sv_svc_t *s, int arg)
+{
+	(void)arg;
+	pl_err("%s[%ld]: not ready after %u ms; killing it", s->conf.name,
+	       (long)s->pid, s->sup->cfg.start_timeout_ms);
+	sv_svc_kill(s, "not ready in time");
+}
+
+static void act_grace_over(sv_svc_t *s, int arg)
+{
+	(void)arg;
+	pl_warn("%s[%ld]: still running %u ms after SHUTDOWN; killing it",
+		s->conf.name, (long)s->pid, s->sup->cfg.stop_grace_ms);
+	sv_svc_kill(s, "did not stop within the grace period");
+}
+
+/* EXIT of a child we asked to stop. */
+static void act_stopped(sv_svc_t *s, int status)
+{
+	(void)status;
+	act_settle(s, s->stop_then);
+}
+
+/* EXIT of a child nobody asked to stop (arg: the wait status). */
+static void act_died(sv_svc_t *s, int status)
+{
+	int was_ready = s->state == SV_RUNNING;
 	if (!was_ready)
 		s->ready_at = 0;
-	chan_close(s);
-	sv_jobops_service_gone(s->sup, s);
-	cancel_timers(s);
-	if (prev == SV_STOPPING || s->sup->shutting_down) {
-		after_stop(s);
+	if (s->sup->shutting_down) {
+		act_settle(s, SV_STOP_REST);
 	} else if (WIFEXITED(status) && WEXITSTATUS(status) == PL_EXIT_CONFIG) {
 		s->state = SV_FAILED;
 		pl_err("%s: bad configuration; fix it, then 'plsc restart %s'",
@@ -779,7 +815,60 @@ void sv_svc_exited(sv_svc_t *s, int status)
 	} else if (!sv_svc_enabled(s)) {
 		s->state = SV_DISABLED;
 	} else {
-		schedule_restart(s, was_ready, now);
+		schedule_restart(s, was_ready, pl_now_ms());
 	}
+}
+
+/* ---- the table ---- */
+
+typedef void sv_action_fn(sv_svc_t *s, int arg);
+
+/* NULL: the event means nothing in that state (a READY from a child
+ * being stopped, a START of one that runs) and is ignored. */
+static sv_action_fn *const fsm[][EV_COUNT] = {
+	/*               START      STOP          READY      EXIT         TIMER */
+	[SV_DISABLED]  = { act_start, act_settle,   NULL,      NULL,        NULL },
+	[SV_STOPPED]   = { act_start, act_settle,   NULL,      NULL,        NULL },
+	[SV_STARTING]  = { NULL,      act_stop,     act_ready, act_died,    act_start_timeout },
+	[SV_RUNNING]   = { NULL,      act_stop,     NULL,      act_died,    NULL },
+	[SV_BACKOFF]   = { act_start, act_settle,   NULL,      NULL,        act_respawn },
+	[SV_THROTTLED] = { act_start, act_settle,   NULL,      NULL,        act_respawn },
+	[SV_FAILED]    = { act_start, act_settle,   NULL,      NULL,        NULL },
+	[SV_STOPPING]  = { NULL,      act_retarget, NULL,      act_stopped, act_grace_over },
+};
+
+static void svc_event(sv_svc_t *s, int ev, int arg)
+{
+	if ((unsigned)s->state >= PL_ARRAY_LEN(fsm) || ev < 0 || ev >= EV_COUNT)
+		return;
+	sv_action_fn *fn = fsm[s->state][ev];
+	if (fn)
+		fn(s, arg);
+}
+
+void sv_svc_start(sv_svc_t *s)
+{
+	svc_event(s, EV_START, 0);
+}
+
+void sv_svc_stop(sv_svc_t *s, int then)
+{
+	svc_event(s, EV_STOP, then);
+}
+
+void sv_svc_exited(sv_svc_t *s, int status)
+{
+	uint64_t now = pl_now_ms();
+	describe_exit(s, status);
+	drain_log(s);
+	sv_logfile_flush(&s->log, s->pid);
+	pl_log(status == 0 || s->state == SV_STOPPING ? PL_LOG_INFO : PL_LOG_WARN,
+	       "%s[%ld]: exited: %s (ran %llu ms)", s->conf.name, (long)s->pid,
+	       s->last_exit, (unsigned long long)(now - s->started_at));
+	s->pid = 0;
+	chan_close(s);
+	sv_jobops_service_gone(s->sup, s);
+	cancel_timers(s);
+	svc_event(s, EV_EXIT, status);
 	sv_check_shutdown(s->sup);
 }

@@ -1,80 +1,82 @@
-/* Blocking control-socket client with timeouts. */
+/* The blocking calls: the loop client on a private loop, run until the
+ * answer or the deadline. */
 #include "pl_ctlclient.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
-#include "pl_util.h"
 
 int pl_ctl_connect(pl_ctl_client_t *c, const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
 	memset(c, 0, sizeof(*c));
-	c->fd = -1;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
+	c->loop = pl_loop_new();
+	if (!c->loop)
 		return -1;
-	}
-	pl_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->fd < 0)
-		return -1;
-	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    pl_reader_init(&c->rd, PL_PROTO_MAX_FRAME) < 0) {
+	c->ctl = pl_ctl_new(c->loop, path);
+	if (!c->ctl || pl_ctl_open(c->ctl) < 0) {
 		int e = errno;
-		close(c->fd);
-		c->fd = -1;
+		pl_ctl_close(c);
 		errno = e;
 		return -1;
 	}
-	pl_set_nonblock(c->fd);
 	return 0;
 }
 
 void pl_ctl_close(pl_ctl_client_t *c)
 {
-	if (c->fd >= 0) {
-		close(c->fd);
-		pl_reader_free(&c->rd);
-	}
-	c->fd = -1;
+	pl_ctl_free(c->ctl);
+	pl_loop_free(c->loop);
+	free((void *)c->last.payload);
+	memset(c, 0, sizeof(*c));
 }
 
-uint32_t pl_ctl_next_seq(pl_ctl_client_t *c)
+/* The frame lives in the reader until the callback returns: keep a copy
+ * for the caller, valid until the next call. */
+static void got_reply(void *arg, const pl_frame_t *f, const char *why)
 {
-	return ++c->seq;
+	pl_ctl_client_t *c = arg;
+	(void)why;
+	c->done = 1;
+	c->rc = -PL_PROTO_EIO;
+	if (!f)
+		return;
+	uint8_t *copy = malloc(f->len ? f->len : 1);
+	if (!copy) {
+		c->rc = -PL_PROTO_ENOMEM;
+		return;
+	}
+	memcpy(copy, f->payload, f->len);
+	free((void *)c->last.payload);
+	c->last = *f;
+	c->last.payload = copy;
+	c->last.fd = -1; /* closed by the client already */
+	c->rc = 0;
 }
 
-int pl_ctl_call(pl_ctl_client_t *c, const pl_msg_t *m, pl_frame_t *reply,
-	     int timeout_ms)
+int pl_ctl_call(pl_ctl_client_t *c, pl_msg_t *m, pl_frame_t *reply,
+		int timeout_ms)
 {
-	int rc = pl_send_frame(c->fd, m, PL_CTL_TIMEOUT_MS);
-	while (rc == 0) {
-		rc = pl_recv_frame(c->fd, &c->rd, reply, timeout_ms);
-		if (rc == 0 && reply->seq == c->seq)
-			return 0;
-		if (rc == 0 && reply->fd >= 0)
-			close(reply->fd);
-	}
-	return rc;
+	c->done = 0;
+	if (pl_ctl_send(c->ctl, m, (uint32_t)timeout_ms, got_reply, c) < 0)
+		return -PL_PROTO_EIO;
+	while (!c->done)
+		if (pl_loop_run_once(c->loop, -1) < 0)
+			return -PL_PROTO_EIO;
+	if (c->rc == 0)
+		*reply = c->last;
+	return c->rc;
 }
 
 int pl_ctl_request(pl_ctl_client_t *c, uint16_t type, const char *name,
-		pl_frame_t *reply)
+		   pl_frame_t *reply)
 {
 	pl_msg_t m;
-	int rc = pl_msg_init(&m, type, 0, pl_ctl_next_seq(c));
+	int rc = pl_msg_init(&m, type, 0, 0);
 	if (rc < 0)
 		return rc;
 	if (name)
 		pl_msg_add_str(&m, PL_TAG_NAME, name);
-	rc = pl_msg_finish(&m);
-	if (rc == 0)
-		rc = pl_ctl_call(c, &m, reply, PL_CTL_TIMEOUT_MS);
+	rc = pl_ctl_call(c, &m, reply, PL_CTL_TIMEOUT_MS);
 	pl_msg_free(&m);
 	return rc;
 }

@@ -263,6 +263,13 @@ static int configure(pl_dir_t *d, pl_err_t *err)
 	sqlite3_busy_timeout(d->db, DIR_BUSY_MS);
 	if (!d->readonly && want_wal(d, err) < 0)
 		return -1;
+	/* Keep the -wal and -shm files when the last writer closes: the
+	 * services that only read (their user may not create files here,
+	 * privsep.c) can open a WAL database read-only only while those
+	 * files exist. */
+	int persist = 1;
+	if (!d->readonly)
+		sqlite3_file_control(d->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 	return pl_dir_exec(d, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON",
 			   d->path, err);
 }
@@ -287,6 +294,22 @@ int pl_dir_open(pl_dir_t **out, const char *path, int readonly, pl_err_t *err)
 	*out = NULL;
 	if (!path || !*path || strlen(path) >= PATH_MAX)
 		return pl_dir_fail(err, "directory: invalid path");
+	if (readonly == PL_DIR_READ_CREATE) {
+		/* Read-only, but a missing database is made first where we may
+		 * (development: every service as one user). */
+		if (access(path, F_OK) < 0 && errno == ENOENT) {
+			pl_dir_t *w;
+			if (pl_dir_open(&w, path, PL_DIR_WRITE, err) < 0) {
+				if (errno == EACCES)
+					pl_dir_fail(err, "directory %s does not exist yet, and "
+						    "this service may not create it (plsc or "
+						    "the console makes it)", path);
+				return -1;
+			}
+			pl_dir_close(w);
+		}
+		readonly = PL_DIR_READ;
+	}
 	if ((readonly ? prepare_readonly(path, err) : prepare_create(path, err)) < 0)
 		return -1;
 	pl_dir_t *d = calloc(1, sizeof(*d));
@@ -306,7 +329,7 @@ int pl_dir_open(pl_dir_t **out, const char *path, int readonly, pl_err_t *err)
 	return 0;
 }
 
-int pl_dir_sandbox(pl_sandbox_t *sb, const char *path, pl_err_t *err)
+int pl_dir_sandbox(pl_sandbox_t *sb, const char *path, int mode, pl_err_t *err)
 {
 	char parent[PATH_MAX];
 	if (!path || !*path || pl_fmt(parent, sizeof(parent), "%s", path) < 0)
@@ -318,10 +341,17 @@ int pl_dir_sandbox(pl_sandbox_t *sb, const char *path, pl_err_t *err)
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	if (pl_mkdir_p(parent, DIR_DIR_MODE) < 0)
+	if (mode == PL_DIR_WRITE && pl_mkdir_p(parent, DIR_DIR_MODE) < 0)
 		return pl_dir_fail(err, "directory %s: cannot create %s: %s", path, parent,
 				   strerror(errno));
-	if (pl_sandbox_allow(sb, parent, PL_SANDBOX_RW_FILES) < 0)
+	if (mode == PL_DIR_READ_CREATE && access(path, F_OK) < 0 && errno == ENOENT) {
+		/* Where we may not create it, pl_dir_open says so later. */
+		pl_dir_t *w;
+		if (pl_dir_open(&w, path, PL_DIR_WRITE, err) == 0)
+			pl_dir_close(w);
+	}
+	if (pl_sandbox_allow(sb, parent, mode == PL_DIR_WRITE ? PL_SANDBOX_RW_FILES
+							  : PL_SANDBOX_RO) < 0)
 		return pl_dir_fail(err, "directory %s: sandbox: %s", path, strerror(errno));
 	return 0;
 }
@@ -757,6 +787,10 @@ static int token_check(pl_dir_t *d, const char *token, char ws[128],
 	rc = token_match(d, id, hash, ws, err);
 	if (rc != 1)
 		return rc;
+	/* Read-only (a service that faces the network, privsep.c): the
+	 * last use is not recorded. */
+	if (d->readonly)
+		return 1;
 	rc = token_touch(d, id, err);
 	/* Not touched: used within the minute, or revoked since the match;
 	 * a second (read-only) match tells which. */

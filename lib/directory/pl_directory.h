@@ -36,14 +36,25 @@ typedef struct {
 	int revoked;
 } pl_dir_token_t;
 
-/* Open or create (with migrations); readonly opens without creating. */
-int pl_dir_open(pl_dir_t **d, const char *path, int readonly, pl_err_t *err);
-/* What a service that opens the directory at path needs in its sandbox:
- * the database's folder (created 0750 if missing, as pl_dir_open would)
- * with read, write, create and delete of regular files, because SQLite in
- * WAL mode creates and removes the -wal and -shm files beside the database
- * and every connection writes the -shm index. No new directories there. */
-int pl_dir_sandbox(pl_sandbox_t *sb, const char *path, pl_err_t *err);
+/* How to open: PL_DIR_WRITE opens or creates (with migrations);
+ * PL_DIR_READ opens read-only without creating (token checks then record
+ * no last use); PL_DIR_READ_CREATE is PL_DIR_READ after creating a
+ * missing database where the caller may. Services that face the network
+ * read (with privilege separation they cannot write, privsep.c). */
+enum { PL_DIR_WRITE = 0, PL_DIR_READ = 1, PL_DIR_READ_CREATE = 2 };
+int pl_dir_open(pl_dir_t **d, const char *path, int mode, pl_err_t *err);
+/* What a service that will pl_dir_open(path, mode) needs in its sandbox
+ * (pl_sandbox.h), added to sb; call it before the sandbox is applied.
+ * PL_DIR_WRITE: the database's folder (created 0750 if missing, as
+ * pl_dir_open would) for regular files: read, write, create, delete,
+ * because SQLite in WAL mode creates and removes the -wal and -shm files
+ * beside the database and every writer updates the -shm index. No new
+ * directories there. PL_DIR_READ, PL_DIR_READ_CREATE: the folder
+ * read-only, as privilege separation makes it; READ_CREATE first creates
+ * a missing database (what pl_dir_open would do, done while it still
+ * may). SQLite then reads the WAL database with a read-only -shm, which
+ * the writers keep (SQLITE_FCNTL_PERSIST_WAL). */
+int pl_dir_sandbox(pl_sandbox_t *sb, const char *path, int mode, pl_err_t *err);
 void pl_dir_close(pl_dir_t *d);
 int pl_dir_schema_version(pl_dir_t *d);
 

@@ -80,8 +80,9 @@ static void refresh_tick(pl_loop_t *loop, void *arg)
 	br->refresh = pl_loop_timer(loop, br->refresh_ms, refresh_tick, br);
 }
 
-/* The sandbox beyond the default: the directory's folder (readers and
- * badges; SQLite's WAL files). Sockets stay usable: readers and printers. */
+/* The sandbox beyond the default: the directory's folder read-only
+ * (readers and badges; it faces the network, so it only reads). Sockets
+ * stay usable: readers and printers. */
 static int br_sandbox(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb,
 		      void *ctx)
 {
@@ -92,7 +93,7 @@ static int br_sandbox(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb
 		pl_err("%s", err.msg);
 		return PL_EXIT_CONFIG;
 	}
-	if (pl_dir_sandbox(sb, br->directory_path, &err) < 0) {
+	if (pl_dir_sandbox(sb, br->directory_path, PL_DIR_READ_CREATE, &err) < 0) {
 		pl_err("%s", err.msg);
 		return 1;
 	}
@@ -110,7 +111,7 @@ static int br_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 		pl_err("%s", err.msg);
 		return PL_EXIT_CONFIG;
 	}
-	if (pl_dir_open(&br->dir, br->directory_path, 0, &err) < 0) {
+	if (pl_dir_open(&br->dir, br->directory_path, PL_DIR_READ_CREATE, &err) < 0) {
 		pl_err("directory: %s", err.msg);
 		return 1;
 	}

@@ -304,7 +304,7 @@ static void on_begin(op_conn_t *c, const pl_frame_t *f)
 		(void)pl_fmt(claim, sizeof(claim), "bad token from %s, claiming user %s",
 			     c->peer, m.owner);
 		m.owner[0] = '\0';
-		op_event(op, "refused", &m, claim);
+		pl_holder_event(op->holder, "refused", &m, claim);
 		return;
 	}
 	if (m.size > op->max_job_bytes) {
@@ -374,9 +374,9 @@ static void commit_done(void *arg)
 		pl_info("held job %s for %s from %s: %llu bytes, \"%s\"%s%s",
 			c->meta.id, c->meta.owner, c->meta.workstation,
 			(unsigned long long)c->meta.size,
-			op->report_titles ? c->meta.title : "(title withheld)",
+			op->hconf.report_titles ? c->meta.title : "(title withheld)",
 			c->meta.printer[0] ? " for " : "", c->meta.printer);
-		op_event(op, "held", &c->meta, NULL);
+		pl_holder_event(op->holder, "held", &c->meta, NULL);
 	}
 	if (c->closed) {
 		if (c->commit_rc == 0)

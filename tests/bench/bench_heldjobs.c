@@ -607,7 +607,7 @@ static int release_sample(pl_ctl_client_t *ctl, const char *user,
 	pl_frame_t f;
 	char msg[512] = "";
 	uint32_t st = PL_STATUS_ERROR;
-	int rc = pl_msg_init(&m, PL_MSG_CTL_RELEASE, 0, pl_ctl_next_seq(ctl));
+	int rc = pl_msg_init(&m, PL_MSG_CTL_RELEASE, 0, 0);
 	if (rc < 0)
 		return -1;
 	pl_msg_add_str(&m, PL_TAG_USER, user);

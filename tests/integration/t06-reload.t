@@ -4,7 +4,7 @@
 # ones stop; a broken config is refused and the running one kept.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 13
+plan 14
 
 t_config '{}' "{\"A\": $(svc A '{"colour": "red"}'), \"B\": $(svc B), \"Gone\": $(svc Gone)}"
 sup_start
@@ -47,4 +47,12 @@ cp "$T/good.json" "$CONF"
 plsc reload >/dev/null
 grep -q "configuration reloaded" "$T/log/plsc-supervisor.log"
 ok $? "a good config reloads again"
+
+# A service that was not running when it was removed is dropped too.
+plsc disable New >/dev/null
+wait_until 5 state_is New disabled
+jq 'del(.services.New)' "$T/good.json" > "$CONF"
+plsc reload >/dev/null
+wait_until 5 bash -c "[ -z \"\$($BIN/plsc -c $CONF status --json | jq -r '.services[] | select(.name==\"New\") | .name')\" ]"
+ok $? "a disabled service removed from the config is no longer listed"
 t_done

@@ -1,30 +1,56 @@
 #!/usr/bin/env bash
-# Started as root: services run as the configured unprivileged user, get
-# their sockets from the supervisor, and own a private state dir.
+# Started as root with privilege separation: each service runs as its own
+# system user, in the services' group, owning only its 0700 state dir; it
+# gets its sockets from the supervisor; the binaries are executed even
+# where their users cannot look (a checkout under /root); the control
+# socket belongs to the admin group and only the console learns its path.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 7
+plan 14
 
 if [ "$(id -u)" -ne 0 ]; then
-	for i in 1 2 3 4 5 6 7; do echo "ok $i # SKIP not running as root"; done
+	for i in $(seq 1 14); do echo "ok $i # SKIP not running as root"; done
 	exit 0
 fi
-chmod 755 "$T"
-user=nobody
-uid=$(id -u $user)
 port=$(free_port)
-t_config "{\"user\": \"$user\"}" "{\"A\": $(svc A "{\"listen\": {\"main\": \"127.0.0.1:$port\"}}")}"
+# The binaries from a directory no service user may enter, as a checkout
+# under /root is.
+priv=$(mktemp -d /tmp/plsc-priv.XXXXXX)
+chmod 700 "$priv"
+cp "$TESTSVC" "$priv/plsc-testsvc"
+trap 't_cleanup; rm -rf "$priv"' EXIT
+t_config '{"privsep": true}' "{
+  \"A\": $(jq -n --arg p "$priv/plsc-testsvc" --arg l "127.0.0.1:$port" '{path: $p, listen: {main: $l}}'),
+  \"B\": $(svc B '{"user": "plsc-t08-b"}')}"
+t_privsep
+ok $? "plsc-supervisor --create-users makes the groups and users"
 sup_start
-wait_until 10 state_is A running
-ok $? "A runs under a root supervisor"
-is "$(cat "$T/lib/A/uid")" "$uid" "A runs as $user (uid $uid)"
-is "$(stat -c '%U %a' "$T/lib/A")" "$user 700" "A's state dir belongs to $user, mode 0700"
+wait_until 10 state_is A running && wait_until 10 state_is B running
+ok $? "A and B run under a root supervisor"
+uid_a=$(id -u plsc-a)
+uid_b=$(id -u plsc-t08-b)
+is "$(cat "$T/lib/A/uid")" "$uid_a" "A runs as its own user plsc-a (the default: plsc-<name>)"
+is "$(cat "$T/lib/B/uid")" "$uid_b" "B runs as the user its section names"
+is "$(stat -c '%U %G %a' "$T/lib/A")" "plsc-a plsc 700" "A's state dir belongs to plsc-a, mode 0700"
+is "$(stat -c '%U %a' "$T/lib/B")" "plsc-t08-b 700" "B's state dir belongs to B's user"
+pid_a=$(cat "$T/lib/A/pid")
+is "$(awk '/^Groups:/ {print $2 $3}' "/proc/$pid_a/status")" "" "A has no supplementary groups"
+is "$(awk '/^Gid:/ {print $2}' "/proc/$pid_a/status")" "$(getent group plsc | cut -d: -f3)" \
+	"A's group is the services' group"
 out=$(timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; cat <&3")
-is "$out" "testsvc A uid $uid" "A serves the socket the supervisor bound"
-is "$(stat -c '%a' "$T/run/plsc.sock")" 660 "the control socket is mode 0660"
+is "$out" "testsvc A uid $uid_a" "A serves the socket the supervisor bound"
+is "$(stat -c '%U %G %a' "$T/run/plsc.sock")" "root plsc-admin 660" \
+	"the control socket is root:plsc-admin 0660"
+is "$(tr '\0' '\n' < "/proc/$pid_a/environ" | grep -c PLSC_CONTROL_SOCKET)" 0 \
+	"a service other than the console is not told where the control socket is"
 is "$(ps -o user= -p "$SUP_PID" | tr -d ' ')" root "the supervisor itself stays root"
+is "$(stat -c '%U %G %a' "$T/lib/directory")" "root plsc 750" \
+	"the directory belongs to its writer (root without a console) and the services' group"
 
-t_config '{"user": "no-such-user-plsc"}' "{\"A\": $(svc A)}"
-out=$("$BIN/plsc-supervisor" -c "$CONF" -q 2>&1 & sleep 1; kill %1 2>/dev/null)
-like "$out" "no such user 'no-such-user-plsc'" "an unknown run user is a clear error"
+t_config '{"privsep": true}' "{\"A\": $(svc A '{"user": "no-such-user-plsc"}')}"
+sup_kill
+sup_start
+wait_until 10 state_is A failed
+like "$(field A last_exit)" "no such user 'no-such-user-plsc'.*--create-users" \
+	"a service whose user is missing fails with a clear message"
 t_done

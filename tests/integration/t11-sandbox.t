@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sandboxing under the real supervisor (README "Sandboxing"): every service
 # runs with no_new_privs and a seccomp filter; where the kernel has
-# Landlock, a service writes only its state dir (and the directory's
+# Landlock, a service writes only its state dir (and reads the directory's
 # folder), reads system paths, and reaches nothing else, in its worker
 # threads too. A --foreground service is confined the same way.
 . "$(dirname "$0")/../lib/lib.sh"
@@ -53,10 +53,10 @@ if log_of A | grep -q "sandbox: .*Landlock ABI"; then
 	like "$probe_out" "etc=0" "A still reads system paths (/etc/passwd)"
 	like "$probe_out" "own=0" "A writes its own state dir (tmp + rename)"
 	is "$(cat "$T/lib/A/uid" 2>/dev/null)" "$(id -u)" "A wrote its uid file as before"
-	like "$(log_of $OP)" "files $T/lib/$OP/../directory" \
-		"OfflinePrint may write the directory's folder (files only)"
-	like "$(log_of $BR)" "files $T/lib/$BR/../directory" \
-		"badge release may write the directory's folder (files only)"
+	like "$(log_of $OP)" "ro $T/lib/$OP/../directory" \
+		"OfflinePrint reads the directory's folder, read-only"
+	like "$(log_of $BR)" "ro $T/lib/$BR/../directory" \
+		"badge release reads the directory's folder, read-only"
 	# The directory works from inside the sandbox (WAL: -wal, -shm).
 	token_for ws1
 	printf 'job\n' > "$T/job.txt"

@@ -3,7 +3,7 @@
 # dropped), while other clients keep being served.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 23
+plan 25
 
 rec_start P1
 op_config
@@ -38,6 +38,20 @@ like "$out" "^result 2 " "a missing token is refused"
 plsc token revoke ws1 >/dev/null
 out=$(evil badtoken 127.0.0.1 "$OP_PORT" "$(cat "$T/token-ws1")")
 like "$out" "^result 2 " "a revoked token is refused"
+
+# A hostile title (quotes, newlines, control bytes, invalid UTF-8; the
+# user name is checked by the service first) reaches the supervisor as
+# typed fields: job-events.jsonl still
+# holds one valid JSON object a line, and the bad bytes became U+FFFD.
+echo plsc_00000000_AAAA > "$T/token-bad"; chmod 600 "$T/token-bad"
+submit bad mallory2 "$T/doc" \
+	--title $'x"y\nz\x01\x7f\xff\xc3(\r\n{"event":"printed","user":"root"}' >/dev/null 2>&1
+wait_until 5 grep -q 'claiming user mallory2' "$T/log/job-events.jsonl"
+is "$(jq -c . "$T/log/job-events.jsonl" | wc -l)" "$(wc -l < "$T/log/job-events.jsonl")" \
+	"hostile job events stay one valid JSON object a line"
+is "$(grep 'claiming user mallory2' "$T/log/job-events.jsonl" | jq -r '.title')" \
+	$'x"y\uFFFDz\uFFFD\uFFFD\uFFFD\uFFFD(\uFFFD\uFFFD{"event":"printed","user":"root"}' \
+	"control bytes and invalid UTF-8 in a title become U+FFFD"
 out=$(submit ws1 alice "$T/doc" 2>&1); rc=$?
 is "$rc" 1 "plsc-submit with a revoked token exits 1"
 like "$out" "token" "and says the token was refused"

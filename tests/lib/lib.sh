@@ -80,7 +80,7 @@ t_config() {
 	local extra=${1:-'{}'} services=$2
 	jq -n --arg t "$T" --argjson extra "$extra" --argjson svcs "$services" '{
 		paths: {state_dir: ($t + "/lib"), log_dir: ($t + "/log"), run_dir: ($t + "/run")},
-		supervisor: ({user: "", heartbeat_interval_ms: 100, heartbeat_timeout_ms: 600,
+		supervisor: ({privsep: false, heartbeat_interval_ms: 100, heartbeat_timeout_ms: 600,
 			start_timeout_ms: 5000, stop_grace_ms: 1500, restart_first_ms: 0,
 			restart_base_ms: 100, restart_max_ms: 2000, stable_after_ms: 3000,
 			throttle_ms: 300, max_deaths: 5, death_window_ms: 30000} + $extra),
@@ -155,6 +155,16 @@ free_port() {
 }
 
 log_of() { cat "$T/log/$1.log" 2>/dev/null; }
+
+# t_privsep: as root, before sup_start with {"privsep": true} in the
+# supervisor's config: each service runs as its own system user, made here
+# as `make install` makes them. $T becomes enterable by those users (the
+# binaries need not be: the supervisor executes them through a descriptor
+# it opened as root, so a checkout under /root works).
+t_privsep() {
+	chmod 755 "$T"
+	"$BIN/plsc-supervisor" -c "$CONF" --create-users >"$T/create-users.out" 2>&1
+}
 suplog() { cat "$T/log/plsc-supervisor.log" 2>/dev/null; }
 
 t_done() {

@@ -3,6 +3,7 @@
  * misbehave:
  *   "mode": "normal" | "crash" (abort crash_after_ms after READY)
  *           | "exit_before_ready" | "bad_config" (exit 78) | "hang_on_start"
+ *           | "rogue" (a compromised service: rogue.c)
  *   "crash_after_ms": N, "flood_lines": N, "flood_line_len": N,
  *   "stop_delay_ms": N (delay a graceful stop), "ignore_shutdown": bool,
  *   "peer": NAME (send ECHO to NAME every echo_ms and log the replies)
@@ -21,6 +22,7 @@
 #include "pl_log.h"
 #include "pl_service.h"
 #include "pl_util.h"
+#include "rogue.h"
 
 typedef struct {
 	pl_service_t *svc;
@@ -194,7 +196,11 @@ static int ts_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 		pl_loop_timer(loop, (uint64_t)t->crash_after_ms, crash_now, t);
 	else if (strcmp(mode, "sandbox_probe") == 0)
 		sandbox_probe(svc, cfg);
-	else if (strcmp(mode, "normal") != 0) {
+	else if (strcmp(mode, "rogue") == 0) {
+		int rc = rogue_start(svc, cfg);
+		if (rc)
+			return rc;
+	} else if (strcmp(mode, "normal") != 0) {
 		pl_cnode_error(cfg, "mode", &err, "unknown mode");
 		pl_err("%s", err.msg);
 		return PL_EXIT_CONFIG;

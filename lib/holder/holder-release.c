@@ -7,7 +7,7 @@
  * second swipe cannot print them again. The shred itself runs later on a
  * low-priority thread: the printer already has the job, and the fsyncs
  * must not take the CPU from the next badge swipe (make bench: [7]). */
-#include "op.h"
+#include "holder-private.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,30 +32,29 @@ typedef struct {
 } rel_item_t;
 
 typedef struct rel_task {
-	op_t *op;
+	pl_holder_t *h;
 	uint32_t seq;
 	int is_delete;
+	/* the timeouts when the request came: a reload during a release
+	 * changes the next one, and the workers never read h->conf */
+	int connect_timeout_ms, io_timeout_ms;
 	char printer[128];
 	char uri[512];
 	int nitems;
 	rel_item_t items[]; /* sized to the request: see task_from */
 } rel_task_t;
 
-void op_reply(op_t *op, const pl_msg_t *m)
-{
-	if (pl_service_send(op->svc, m) < 0)
-		pl_warn("cannot answer the supervisor");
-}
-
 /* ---- listing ---- */
 
-static void add_job(pl_msg_t *m, const pl_job_meta_t *j, int titles)
+/* The full listing, for plsc jobs and the console. Titles are for the
+ * operator; the report_titles switch only governs the job events. */
+static void add_job(pl_msg_t *m, const pl_job_meta_t *j)
 {
 	pl_msg_nest_begin(m, PL_TAG_JOB);
 	pl_msg_add_str(m, PL_TAG_JOB_ID, j->id);
 	pl_msg_add_str(m, PL_TAG_USER, j->owner);
 	pl_msg_add_str(m, PL_TAG_WORKSTATION, j->workstation);
-	pl_msg_add_str(m, PL_TAG_TITLE, titles ? j->title : "");
+	pl_msg_add_str(m, PL_TAG_TITLE, j->title);
 	pl_msg_add_str(m, PL_TAG_PRINTER, j->printer);
 	pl_msg_add_str(m, PL_TAG_FORMAT, j->format);
 	pl_msg_add_str(m, PL_TAG_PAGE_SIZE, j->page_size);
@@ -66,25 +65,47 @@ static void add_job(pl_msg_t *m, const pl_job_meta_t *j, int titles)
 	pl_msg_nest_end(m);
 }
 
-void op_handle_query(op_t *op, const pl_frame_t *f)
+/* What a release needs to choose the newest job across holders, and no
+ * more: the supervisor never sees titles or sizes for a badge swipe. */
+static void add_brief(pl_msg_t *m, const pl_job_meta_t *j)
+{
+	pl_msg_nest_begin(m, PL_TAG_JOB);
+	pl_msg_add_str(m, PL_TAG_JOB_ID, j->id);
+	pl_msg_add_u64(m, PL_TAG_CREATED_MS, (uint64_t)j->created_ms);
+	pl_msg_nest_end(m);
+}
+
+static int wants_full(const pl_frame_t *f)
+{
+	pl_field_t fl;
+	uint8_t full = 0;
+	if (pl_frame_find(f, PL_TAG_FULL, &fl) == 1 && pl_field_u8(&fl, &full) < 0)
+		full = 0;
+	return full == 1;
+}
+
+void holder_query(pl_holder_t *h, const pl_frame_t *f)
 {
 	char user[128] = "";
 	pl_job_meta_t *jobs = NULL;
 	size_t n = 0;
 	pl_msg_t m;
+	int full = wants_full(f);
 
 	pl_frame_get_str(f, PL_TAG_USER, user, sizeof(user));
-	if (pl_jobstore_list(op->store, user[0] ? user : NULL, &jobs, &n) < 0)
+	if (pl_jobstore_list(h->store, user[0] ? user : NULL, &jobs, &n) < 0)
 		n = 0;
 	if (pl_msg_init(&m, PL_MSG_RESULT, PL_FLAG_REPLY, f->seq) == 0) {
 		pl_msg_add_u32(&m, PL_TAG_STATUS, PL_STATUS_OK);
 		pl_msg_add_u32(&m, PL_TAG_COUNT, (uint32_t)n);
-		/* Titles are for the operator's console and CLI; the
-		 * report_titles switch only governs the job-events log. */
-		for (size_t i = 0; i < n; i++)
-			add_job(&m, &jobs[i], 1);
+		for (size_t i = 0; i < n; i++) {
+			if (full)
+				add_job(&m, &jobs[i]);
+			else
+				add_brief(&m, &jobs[i]);
+		}
 		if (pl_msg_finish(&m) == 0)
-			op_reply(op, &m);
+			holder_send(h, &m);
 		pl_msg_free(&m);
 	}
 	free(jobs);
@@ -96,7 +117,7 @@ void op_handle_query(op_t *op, const pl_frame_t *f)
  * is about 300 KiB; allocating that for every badge swipe made the main
  * loop fault in fresh pages per request, which serialised a burst of
  * swipes at about 1 ms each (make bench: [7]). */
-static rel_task_t *task_from(op_t *op, const pl_frame_t *f, int is_delete)
+static rel_task_t *task_from(pl_holder_t *h, const pl_frame_t *f, int is_delete)
 {
 	pl_iter_t it;
 	pl_field_t fl;
@@ -107,9 +128,11 @@ static rel_task_t *task_from(op_t *op, const pl_frame_t *f, int is_delete)
 	rel_task_t *t = calloc(1, sizeof(*t) + n * sizeof(t->items[0]));
 	if (!t)
 		return NULL;
-	t->op = op;
+	t->h = h;
 	t->seq = f->seq;
 	t->is_delete = is_delete;
+	t->connect_timeout_ms = (int)h->conf.print_connect_timeout_ms;
+	t->io_timeout_ms = (int)h->conf.print_io_timeout_ms;
 	pl_frame_get_str(f, PL_TAG_PRINTER, t->printer, sizeof(t->printer));
 	pl_iter_frame(&it, f);
 	while (pl_iter_next(&it, &fl) == 1) {
@@ -140,44 +163,23 @@ static ssize_t job_source(void *arg, void *buf, size_t n, pl_err_t *err)
 	return pl_jobr_read(arg, buf, n, err);
 }
 
-static void release_one(rel_task_t *t, rel_item_t *r)
+/* Claimed and verified: hand it to the printer. */
+static void print_one(rel_task_t *t, rel_item_t *r, pl_jobr_t *rd)
 {
-	op_t *op = t->op;
+	pl_jobstore_t *js = t->h->store;
 	pl_err_t err;
-	pl_jobr_t *rd = NULL;
-
-	int rc = pl_jobstore_claim(op->store, r->id, &r->meta);
-	if (rc == PL_JS_EBUSY) {
-		set_result(r, PL_STATUS_BUSY, "already being released");
-		return;
-	}
-	if (rc < 0) {
-		set_result(r, PL_STATUS_NOTFOUND, "no such job");
-		return;
-	}
-	r->have_meta = 1;
-	rc = pl_jobstore_read_verified(op->store, r->id, &rd, &err);
-	if (rc < 0) {
-		pl_jobstore_unclaim(op->store, r->id);
-		if (rc == PL_JS_ECORRUPT)
-			set_result(r, PL_STATUS_INTEGRITY, "job is damaged, not printed: %s",
-				   err.msg);
-		else
-			set_result(r, PL_STATUS_ERROR, "%s", err.msg);
-		return;
-	}
 	pl_print_opts_t po = {
-		.connect_timeout_ms = (int)op->print_connect_timeout_ms,
-		.io_timeout_ms = (int)op->print_io_timeout_ms,
+		.connect_timeout_ms = t->connect_timeout_ms,
+		.io_timeout_ms = t->io_timeout_ms,
 		.job_name = r->meta.title[0] ? r->meta.title : r->meta.id,
 		.user = r->meta.owner,
 		.format = r->meta.format,
 	};
 	size_t sent = 0;
-	rc = pl_print(t->uri, &po, job_source, rd, &sent, &err);
+	int rc = pl_print(t->uri, &po, job_source, rd, &sent, &err);
 	pl_jobr_close(rd);
 	if (rc < 0) {
-		pl_jobstore_unclaim(op->store, r->id);
+		pl_jobstore_unclaim(js, r->id);
 		set_result(r, PL_STATUS_PRINTER, "%s; the job is kept", err.msg);
 		return;
 	}
@@ -187,6 +189,49 @@ static void release_one(rel_task_t *t, rel_item_t *r)
 	set_result(r, PL_STATUS_OK, "printed");
 }
 
+static void release_one(rel_task_t *t, rel_item_t *r)
+{
+	pl_jobstore_t *js = t->h->store;
+	pl_err_t err;
+	pl_jobr_t *rd = NULL;
+
+	int rc = pl_jobstore_claim(js, r->id, &r->meta);
+	if (rc == PL_JS_EBUSY) {
+		set_result(r, PL_STATUS_BUSY, "already being released");
+		return;
+	}
+	if (rc < 0) {
+		set_result(r, PL_STATUS_NOTFOUND, "no such job");
+		return;
+	}
+	r->have_meta = 1;
+	rc = pl_jobstore_read_verified(js, r->id, &rd, &err);
+	if (rc < 0) {
+		pl_jobstore_unclaim(js, r->id);
+		if (rc == PL_JS_ECORRUPT)
+			set_result(r, PL_STATUS_INTEGRITY, "job is damaged, not printed: %s",
+				   err.msg);
+		else
+			set_result(r, PL_STATUS_ERROR, "%s", err.msg);
+		return;
+	}
+	print_one(t, r, rd);
+}
+
+static void delete_one(rel_task_t *t, rel_item_t *r)
+{
+	pl_err_t err;
+	if (pl_jobstore_get(t->h->store, r->id, &r->meta) < 0) {
+		set_result(r, PL_STATUS_NOTFOUND, "no such job");
+		return;
+	}
+	r->have_meta = 1;
+	if (pl_jobstore_delete(t->h->store, r->id, &err) < 0)
+		set_result(r, PL_STATUS_ERROR, "%s", err.msg);
+	else
+		set_result(r, PL_STATUS_OK, "deleted");
+}
+
 static void release_work(void *arg)
 {
 	rel_task_t *t = arg;
@@ -194,18 +239,10 @@ static void release_work(void *arg)
 		rel_item_t *r = &t->items[i];
 		if (r->status != 0 || r->msg[0])
 			continue; /* already answered (unknown printer) */
-		if (t->is_delete) {
-			pl_err_t err;
-			if (pl_jobstore_get(t->op->store, r->id, &r->meta) < 0)
-				set_result(r, PL_STATUS_NOTFOUND, "no such job");
-			else if ((r->have_meta = 1,
-				  pl_jobstore_delete(t->op->store, r->id, &err) < 0))
-				set_result(r, PL_STATUS_ERROR, "%s", err.msg);
-			else
-				set_result(r, PL_STATUS_OK, "deleted");
-			continue;
-		}
-		release_one(t, r);
+		if (t->is_delete)
+			delete_one(t, r);
+		else
+			release_one(t, r);
 	}
 }
 
@@ -218,7 +255,7 @@ static void shred_work(void *arg)
 		rel_item_t *r = &t->items[i];
 		if (!r->delivered)
 			continue;
-		r->shred_rc = pl_jobstore_delete(t->op->store, r->id, &r->shred_err);
+		r->shred_rc = pl_jobstore_delete(t->h->store, r->id, &r->shred_err);
 		if (r->shred_rc == PL_JS_ENOENT)
 			r->shred_rc = PL_JS_OK; /* deleted on request meanwhile */
 	}
@@ -245,39 +282,42 @@ static void shred_delivered(rel_task_t *t)
 		free(t);
 		return;
 	}
-	if (pl_work_submit(t->op->shred, shred_work, shred_done, t) < 0) {
+	if (pl_work_submit(t->h->shred, shred_work, shred_done, t) < 0) {
 		shred_work(t); /* out of memory: do it here rather than not */
 		shred_done(t);
+	}
+}
+
+/* The log line and job event for one answered item. */
+static void report_item(rel_task_t *t, rel_item_t *r)
+{
+	if (t->is_delete) {
+		if (r->status == PL_STATUS_OK) {
+			pl_info("deleted job %s of %s on request", r->id, r->meta.owner);
+			pl_holder_event(t->h, "deleted", &r->meta, NULL);
+		}
+		return;
+	}
+	pl_strlcpy(r->meta.printer, t->printer, sizeof(r->meta.printer));
+	if (r->status == PL_STATUS_OK) {
+		pl_info("released job %s of %s to %s (%llu bytes)", r->id,
+			r->meta.owner, t->printer, (unsigned long long)r->meta.size);
+		pl_holder_event(t->h, "printed", &r->meta, NULL);
+	} else {
+		pl_err("release of job %s of %s to %s failed: %s", r->id,
+		       r->meta.owner, t->printer, r->msg);
+		pl_holder_event(t->h, "print-failed", &r->meta, r->msg);
 	}
 }
 
 static void release_done(void *arg)
 {
 	rel_task_t *t = arg;
-	op_t *op = t->op;
 	pl_msg_t m;
 
-	for (int i = 0; i < t->nitems; i++) {
-		rel_item_t *r = &t->items[i];
-		if (!r->have_meta)
-			continue;
-		if (t->is_delete) {
-			if (r->status == PL_STATUS_OK) {
-				pl_info("deleted job %s of %s on request", r->id, r->meta.owner);
-				op_event(op, "deleted", &r->meta, NULL);
-			}
-		} else if (r->status == PL_STATUS_OK) {
-			pl_info("released job %s of %s to %s (%llu bytes)", r->id,
-				r->meta.owner, t->printer, (unsigned long long)r->meta.size);
-			pl_strlcpy(r->meta.printer, t->printer, sizeof(r->meta.printer));
-			op_event(op, "printed", &r->meta, NULL);
-		} else {
-			pl_err("release of job %s of %s to %s failed: %s", r->id,
-			       r->meta.owner, t->printer, r->msg);
-			pl_strlcpy(r->meta.printer, t->printer, sizeof(r->meta.printer));
-			op_event(op, "print-failed", &r->meta, r->msg);
-		}
-	}
+	for (int i = 0; i < t->nitems; i++)
+		if (t->items[i].have_meta)
+			report_item(t, &t->items[i]);
 	if (pl_msg_init(&m, PL_MSG_RESULT, PL_FLAG_REPLY, t->seq) == 0) {
 		pl_msg_add_u32(&m, PL_TAG_STATUS, PL_STATUS_OK);
 		for (int i = 0; i < t->nitems; i++) {
@@ -288,41 +328,40 @@ static void release_done(void *arg)
 			pl_msg_nest_end(&m);
 		}
 		if (pl_msg_finish(&m) == 0)
-			op_reply(op, &m);
+			holder_send(t->h, &m);
 		pl_msg_free(&m);
 	}
 	shred_delivered(t);
 }
 
-void op_handle_release(op_t *op, const pl_frame_t *f)
+/* An answer, never silence: every item fails with the same reason. */
+static void fail_all(rel_task_t *t, uint32_t status, const char *why)
+{
+	for (int i = 0; i < t->nitems; i++)
+		set_result(&t->items[i], status, "%s", why);
+	release_done(t);
+}
+
+void holder_release(pl_holder_t *h, const pl_frame_t *f)
 {
 	pl_err_t err;
 	pl_dir_printer_t p;
-	rel_task_t *t = task_from(op, f, 0);
+	rel_task_t *t = task_from(h, f, 0);
 	if (!t)
 		return;
-	int rc = pl_dir_printer_get(op->dir, t->printer, &p, &err);
+	int rc = pl_dir_printer_get(h->dir, t->printer, &p, &err);
 	if (rc != 0) {
-		for (int i = 0; i < t->nitems; i++)
-			set_result(&t->items[i], PL_STATUS_NOTFOUND, "%s",
-				   rc > 0 ? "unknown printer" : err.msg);
-		release_done(t);
+		fail_all(t, PL_STATUS_NOTFOUND, rc > 0 ? "unknown printer" : err.msg);
 		return;
 	}
 	pl_strlcpy(t->uri, p.uri, sizeof(t->uri));
-	if (pl_work_submit(op->print, release_work, release_done, t) < 0) {
-		for (int i = 0; i < t->nitems; i++)
-			set_result(&t->items[i], PL_STATUS_BUSY, "out of memory; try again");
-		release_done(t); /* an answer, never silence */
-	}
+	if (pl_work_submit(h->print, release_work, release_done, t) < 0)
+		fail_all(t, PL_STATUS_BUSY, "out of memory; try again");
 }
 
-void op_handle_delete(op_t *op, const pl_frame_t *f)
+void holder_delete(pl_holder_t *h, const pl_frame_t *f)
 {
-	rel_task_t *t = task_from(op, f, 1);
-	if (t && pl_work_submit(op->disk, release_work, release_done, t) < 0) {
-		for (int i = 0; i < t->nitems; i++)
-			set_result(&t->items[i], PL_STATUS_BUSY, "out of memory; try again");
-		release_done(t);
-	}
+	rel_task_t *t = task_from(h, f, 1);
+	if (t && pl_work_submit(h->disk, release_work, release_done, t) < 0)
+		fail_all(t, PL_STATUS_BUSY, "out of memory; try again");
 }

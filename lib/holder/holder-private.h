@@ -1,0 +1,30 @@
+/* pl_holder internals, shared by holder.c, holder-release.c and
+ * holder-events.c. */
+#ifndef HOLDER_PRIVATE_H
+#define HOLDER_PRIVATE_H
+
+#include "pl_holder.h"
+
+struct pl_holder {
+	pl_loop_t *loop;
+	pl_jobstore_t *store;
+	pl_dir_t *dir;
+	pl_holder_send_fn send;
+	void *send_arg;
+	int events;
+	pl_holder_conf_t conf;
+	pl_work_t *disk;  /* commits, deletes, expiry */
+	pl_work_t *print; /* releases: one printer conversation each */
+	pl_work_t *shred; /* printed jobs, shredded at low priority */
+	pl_timer_t *expiry_timer;
+};
+
+/* Queue a frame to the supervisor (a failure is logged). */
+void holder_send(pl_holder_t *h, const pl_msg_t *m);
+
+/* holder-release.c */
+void holder_query(pl_holder_t *h, const pl_frame_t *f);
+void holder_release(pl_holder_t *h, const pl_frame_t *f);
+void holder_delete(pl_holder_t *h, const pl_frame_t *f);
+
+#endif

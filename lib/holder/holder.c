@@ -1,0 +1,225 @@
+/* pl_holder: settings, the pools, the supervisor's frames, expiry. */
+#include "holder-private.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pl_log.h"
+#include "pl_util.h"
+
+#define MIB (1024ull * 1024ull)
+
+int pl_holder_conf_parse(pl_holder_conf_t *c, const pl_cnode_t *cfg,
+			 const char *state_dir, pl_err_t *err)
+{
+	long long exp_h, exp_s, exp_chk, qu, qt, pct, pt, pw;
+	const char *dirpath;
+	char def[PATH_MAX];
+
+	/* The directory lives beside the services' private dirs:
+	 * <state_dir>/directory/directory.db. */
+	snprintf(def, sizeof(def), "%s/../directory/directory.db", state_dir);
+	if (pl_cnode_int(cfg, "expiry_hours", 1, 24 * 365, 24, &exp_h, err) < 0 ||
+	    pl_cnode_int(cfg, "expiry_seconds", 0, 86400LL * 365, 0, &exp_s, err) < 0 ||
+	    pl_cnode_int(cfg, "expiry_check_s", 1, 3600, 60, &exp_chk, err) < 0 ||
+	    pl_cnode_int(cfg, "quota_user_mb", 0, 1 << 30, 0, &qu, err) < 0 ||
+	    pl_cnode_int(cfg, "quota_total_mb", 0, 1 << 30, 0, &qt, err) < 0 ||
+	    pl_cnode_int(cfg, "print_connect_timeout_s", 1, 600, 10, &pct, err) < 0 ||
+	    pl_cnode_int(cfg, "print_timeout_s", 1, 3600, 60, &pt, err) < 0 ||
+	    pl_cnode_int(cfg, "print_workers", 1, 64, 32, &pw, err) < 0 ||
+	    pl_cnode_bool(cfg, "report_titles", 1, &c->report_titles, err) < 0 ||
+	    pl_cnode_str(cfg, "directory", def, &dirpath, err) < 0)
+		return -1;
+	/* expiry_seconds, when set, is the finer-grained override. */
+	c->expiry_ms = exp_s ? exp_s * 1000 : exp_h * 3600 * 1000;
+	c->expiry_check_ms = (uint32_t)exp_chk * 1000;
+	c->quota_user_bytes = (uint64_t)qu * MIB;
+	c->quota_total_bytes = (uint64_t)qt * MIB;
+	c->print_connect_timeout_ms = (uint32_t)pct * 1000;
+	c->print_io_timeout_ms = (uint32_t)pt * 1000;
+	c->print_workers = (uint32_t)pw;
+	pl_strlcpy(c->directory_path, dirpath, sizeof(c->directory_path));
+	return 0;
+}
+
+int pl_holder_store_open(const char *state_dir, const pl_holder_conf_t *c,
+			 pl_jobstore_t **js, pl_err_t *err)
+{
+	char jobs[PATH_MAX], key[PATH_MAX];
+	if (pl_fmt(jobs, sizeof(jobs), "%s/jobs", state_dir) < 0 ||
+	    pl_fmt(key, sizeof(key), "%s/master.key", state_dir) < 0) {
+		pl_fmt(err->msg, sizeof(err->msg), "state dir path too long");
+		return PL_JS_EINVAL;
+	}
+	pl_jobstore_opts_t o = {
+		.dir = jobs,
+		.master_key = key,
+		.expiry_ms = (uint64_t)c->expiry_ms,
+		.quota_user_bytes = c->quota_user_bytes,
+		.quota_total_bytes = c->quota_total_bytes,
+	};
+	int rc = pl_jobstore_open(js, &o, err);
+	if (rc < 0)
+		return rc;
+	size_t n = 0;
+	pl_job_meta_t *list = NULL;
+	pl_jobstore_list(*js, NULL, &list, &n);
+	free(list);
+	unsigned bad = pl_jobstore_corrupt_count(*js);
+	pl_info("job store %s: %zu held job%s%s", jobs, n, n == 1 ? "" : "s",
+		bad ? " (damaged files set aside)" : "");
+	if (bad)
+		pl_err("%u damaged job file(s) renamed *.corrupt in %s", bad, jobs);
+	return 0;
+}
+
+void holder_send(pl_holder_t *h, const pl_msg_t *m)
+{
+	if (h->send(h->send_arg, m) < 0)
+		pl_warn("cannot answer the supervisor");
+}
+
+/* ---- expiry ---- */
+
+typedef struct {
+	pl_holder_t *h;
+	pl_job_meta_t *gone; /* shredded: for the job events */
+	size_t ngone;
+	int failed;
+	pl_err_t err;
+} expiry_t;
+
+static void expiry_work(void *arg)
+{
+	expiry_t *x = arg;
+	pl_job_meta_t *jobs = NULL;
+	size_t n = 0;
+	int64_t now = pl_log_now_ms();
+	if (pl_jobstore_list(x->h->store, NULL, &jobs, &n) < 0)
+		return;
+	x->gone = calloc(n ? n : 1, sizeof(*x->gone));
+	for (size_t i = 0; x->gone && i < n; i++) {
+		if (jobs[i].expires_ms > now)
+			continue;
+		if (pl_jobstore_delete(x->h->store, jobs[i].id, &x->err) == 0)
+			x->gone[x->ngone++] = jobs[i];
+		else
+			x->failed++;
+	}
+	free(jobs);
+}
+
+static void expiry_done(void *arg)
+{
+	expiry_t *x = arg;
+	if (x->ngone)
+		pl_info("shredded %zu expired job%s", x->ngone, x->ngone == 1 ? "" : "s");
+	for (size_t i = 0; i < x->ngone; i++)
+		pl_holder_event(x->h, "expired", &x->gone[i], NULL);
+	if (x->failed)
+		pl_err("expiry: %d job(s) could not be shredded: %s", x->failed,
+		       x->err.msg);
+	free(x->gone);
+	free(x);
+}
+
+static void expiry_tick(pl_loop_t *loop, void *arg)
+{
+	pl_holder_t *h = arg;
+	h->expiry_timer = pl_loop_timer(loop, h->conf.expiry_check_ms, expiry_tick, h);
+	expiry_t *x = calloc(1, sizeof(*x));
+	if (x) {
+		x->h = h;
+		if (pl_work_submit(h->disk, expiry_work, expiry_done, x) < 0)
+			free(x);
+	}
+}
+
+/* ---- life cycle ---- */
+
+static pl_work_t *pool(pl_holder_t *h, const char *prefix, const char *what,
+		       int nthreads, int nice)
+{
+	char name[32];
+	(void)pl_fmt(name, sizeof(name), "%s-%s", prefix, what);
+	return pl_work_new(h->loop, name, nthreads, nice);
+}
+
+int pl_holder_new(pl_holder_t **out, const pl_holder_opts_t *o, pl_err_t *err)
+{
+	pl_holder_t *h = calloc(1, sizeof(*h));
+	*out = NULL;
+	if (!h) {
+		pl_fmt(err->msg, sizeof(err->msg), "out of memory");
+		return -1;
+	}
+	h->loop = o->loop;
+	h->store = o->store;
+	h->dir = o->dir;
+	h->send = o->send;
+	h->send_arg = o->send_arg;
+	h->events = o->events;
+	h->conf = *o->conf;
+	h->disk = pool(h, o->name, "disk", 4, 0);
+	/* One printer conversation a thread: releases to different printers
+	 * (many badge swipes at once) must not queue behind each other. */
+	h->print = pool(h, o->name, "print", (int)h->conf.print_workers, 0);
+	/* One thread: shreds queue up behind each other and share their
+	 * directory fsyncs; nice 10 so that they wait out a burst of
+	 * releases instead of competing with it. */
+	h->shred = pool(h, o->name, "shred", 1, 10);
+	if (!h->disk || !h->print || !h->shred) {
+		pl_holder_free(h);
+		pl_fmt(err->msg, sizeof(err->msg), "cannot start worker threads");
+		return -1;
+	}
+	if (h->conf.expiry_check_ms)
+		expiry_tick(h->loop, h);
+	*out = h;
+	return 0;
+}
+
+void pl_holder_free(pl_holder_t *h)
+{
+	if (!h)
+		return;
+	pl_loop_timer_cancel(h->loop, h->expiry_timer);
+	h->expiry_timer = NULL;
+	if (h->print)
+		pl_work_free(h->print); /* waits for releases in flight */
+	if (h->shred)
+		pl_work_free(h->shred); /* after print: its done callbacks queue shreds */
+	if (h->disk)
+		pl_work_free(h->disk);
+	free(h);
+}
+
+void pl_holder_reconfig(pl_holder_t *h, const pl_holder_conf_t *c)
+{
+	h->conf.report_titles = c->report_titles;
+	h->conf.print_connect_timeout_ms = c->print_connect_timeout_ms;
+	h->conf.print_io_timeout_ms = c->print_io_timeout_ms;
+}
+
+int pl_holder_message(pl_holder_t *h, const pl_frame_t *f)
+{
+	switch (f->type) {
+	case PL_MSG_JOBS_QUERY: holder_query(h, f); return 1;
+	case PL_MSG_RELEASE_JOBS: holder_release(h, f); return 1;
+	case PL_MSG_DELETE_JOBS: holder_delete(h, f); return 1;
+	default: return 0;
+	}
+}
+
+pl_work_t *pl_holder_disk(pl_holder_t *h)
+{
+	return h->disk;
+}
+
+size_t pl_holder_pending(pl_holder_t *h)
+{
+	return pl_work_pending(h->disk) + pl_work_pending(h->print) +
+	       pl_work_pending(h->shred);
+}

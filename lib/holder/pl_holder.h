@@ -1,0 +1,113 @@
+/* pl_holder: the held-jobs side of every service that holds jobs
+ * (OfflinePrint today; Email, AirPrint, OffNetwork next). A service takes
+ * jobs in its own way and stores them in its pl_jobstore; the holder does
+ * the rest, the same way for all of them (proto/PROTOCOL.md §6, §8, §9):
+ *   JOBS_QUERY    list held jobs: ids and creation times only, unless the
+ *                 supervisor asks for the full listing (PL_TAG_FULL)
+ *   RELEASE_JOBS  claim, verify, print through lib/printer, answer per
+ *                 job, then shred what the printer took (low priority)
+ *   DELETE_JOBS   crypto-shred on request
+ *   JOB_EVENT     typed fields for <log_dir>/job-events.jsonl
+ *   expiry        unreleased jobs are shredded after expiry_ms
+ * Everything here runs on the service's loop thread; blocking work goes to
+ * the holder's worker pools (disk, print, shred). */
+#ifndef PL_HOLDER_H
+#define PL_HOLDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pl_config.h"
+#include "pl_directory.h"
+#include "pl_jobstore.h"
+#include "pl_loop.h"
+#include "pl_proto.h"
+#include "pl_work.h"
+
+typedef struct pl_holder pl_holder_t;
+
+/* The held-jobs settings every holder shares (pl_holder_conf_parse). */
+typedef struct {
+	int64_t expiry_ms;
+	uint32_t expiry_check_ms; /* 0: no expiry timer (tests) */
+	uint64_t quota_user_bytes, quota_total_bytes; /* 0 = unlimited */
+	uint32_t print_connect_timeout_ms, print_io_timeout_ms;
+	uint32_t print_workers;
+	int report_titles; /* titles in job events */
+	char directory_path[4096];
+} pl_holder_conf_t;
+
+/* The keys pl_holder_conf_parse reads, for the service's own key list:
+ *   static const char *const keys[] = { "enabled", ..., PL_HOLDER_CONF_KEYS, NULL }; */
+#define PL_HOLDER_CONF_KEYS                                                    \
+	"expiry_hours", "expiry_seconds", "expiry_check_s", "quota_user_mb",   \
+		"quota_total_mb", "report_titles", "directory",                \
+		"print_connect_timeout_s", "print_timeout_s", "print_workers"
+
+/* Their --help lines, to append to the service's own. */
+#define PL_HOLDER_CONF_HELP                                                          \
+	"  expiry_hours             24      unreleased jobs are shredded after\n"    \
+	"  expiry_seconds           0       finer override of expiry_hours\n"        \
+	"  expiry_check_s           60      how often expiry runs\n"                 \
+	"  quota_user_mb            0       per user (0 = unlimited)\n"              \
+	"  quota_total_mb           0       all users (0 = unlimited)\n"             \
+	"  report_titles            true    titles in job-events.jsonl\n"            \
+	"  print_connect_timeout_s  10\n"                                            \
+	"  print_timeout_s          60      printer I/O timeout\n"                   \
+	"  print_workers            32      releases in flight at once\n"           \
+	"  directory                <state_dir>/directory/directory.db\n"
+
+/* Read the shared settings from a service's section (other keys are the
+ * service's business: it checks them with pl_cnode_check_keys).
+ * state_dir gives the directory's default path. 0 or -1 with err. */
+int pl_holder_conf_parse(pl_holder_conf_t *c, const pl_cnode_t *cfg,
+			 const char *state_dir, pl_err_t *err);
+
+/* Open the service's job store: <state_dir>/jobs and
+ * <state_dir>/master.key, with the expiry and quotas of c; logs how many
+ * jobs are held and any damaged files set aside. Returns what
+ * pl_jobstore_open returns (PL_JS_EKEY: a configuration problem). */
+int pl_holder_store_open(const char *state_dir, const pl_holder_conf_t *c,
+			 pl_jobstore_t **js, pl_err_t *err);
+
+/* Sends a frame to the supervisor: 0, or <0 when it cannot. */
+typedef int (*pl_holder_send_fn)(void *arg, const pl_msg_t *m);
+
+typedef struct {
+	pl_loop_t *loop;
+	const char *name;	/* worker thread prefix, e.g. "op": op-print ... */
+	pl_jobstore_t *store;	/* the service's; it outlives the holder */
+	pl_dir_t *dir;		/* printers are looked up here */
+	pl_holder_send_fn send; /* answers and job events */
+	void *send_arg;
+	int events;		/* send JOB_EVENTs (0: not supervised) */
+	const pl_holder_conf_t *conf; /* copied */
+} pl_holder_opts_t;
+
+/* Create the worker pools and start the expiry timer. 0 or -1 with err. */
+int pl_holder_new(pl_holder_t **h, const pl_holder_opts_t *o, pl_err_t *err);
+/* Wait for releases in flight, then shreds, then disk work; stop expiry.
+ * The store and directory stay open (they are the service's). */
+void pl_holder_free(pl_holder_t *h);
+
+/* New settings at run time: report_titles and the print timeouts apply to
+ * the next request; pool sizes, expiry and quotas need a restart. */
+void pl_holder_reconfig(pl_holder_t *h, const pl_holder_conf_t *c);
+
+/* A frame from the supervisor: 1 if it was JOBS_QUERY, RELEASE_JOBS or
+ * DELETE_JOBS (answered, now or when the work is done), 0 otherwise. */
+int pl_holder_message(pl_holder_t *h, const pl_frame_t *f);
+
+/* Report what happened to a job: event is one of "held", "printed",
+ * "print-failed", "expired", "deleted", "refused" (the supervisor refuses
+ * others); detail may be NULL. The title goes only with report_titles. */
+void pl_holder_event(pl_holder_t *h, const char *event,
+		     const pl_job_meta_t *m, const char *detail);
+
+/* The disk pool (one queue for commits, deletes and expiry), for the
+ * service's own blocking store work. */
+pl_work_t *pl_holder_disk(pl_holder_t *h);
+/* Work queued or running in any pool (a draining service waits for 0). */
+size_t pl_holder_pending(pl_holder_t *h);
+
+#endif

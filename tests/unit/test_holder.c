@@ -1,0 +1,492 @@
+/* pl_holder driven as the supervisor drives it: requests travel over a
+ * socketpair into pl_holder_message, answers and job events come back
+ * over it, and releases go to a recording raw printer (a listening socket
+ * in this test, read on a thread). Every test has its own mkdtemp store
+ * and directory. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pl_holder.h"
+
+#define WAIT_MS 10000
+#define REC_MAX (1024 * 1024)
+
+/* A raw printer: accepts connections one after another, records each
+ * one's bytes until EOF, then closes (the clean close that confirms). */
+typedef struct {
+	int lfd;
+	int port;
+	pthread_t th;
+	pthread_mutex_t mu;
+	char last[REC_MAX];
+	size_t last_len;
+	int jobs;
+} rec_t;
+
+typedef struct {
+	char base[PATH_MAX];
+	pl_loop_t *loop;
+	pl_jobstore_t *store;
+	pl_dir_t *dir;
+	pl_holder_t *h;
+	pl_holder_conf_t conf;
+	int sv[2]; /* [0] the service's end, [1] the "supervisor's" */
+	pl_reader_t svc_rd, sup_rd;
+	rec_t rec;
+	uint32_t seq;
+	/* frames the supervisor end received: the last reply, the events */
+	uint8_t *reply;
+	size_t reply_len;
+	char events[16][256]; /* "event user printer title?|detail?" */
+	int nevents;
+} fx_t;
+
+/* ---- the recording printer ---- */
+
+static void *rec_main(void *arg)
+{
+	rec_t *r = arg;
+	for (;;) {
+		int c = accept(r->lfd, NULL, NULL);
+		if (c < 0)
+			return NULL;
+		char *buf = malloc(REC_MAX);
+		size_t len = 0;
+		ssize_t n;
+		while (buf && (n = read(c, buf + len, REC_MAX - len)) > 0)
+			len += (size_t)n;
+		pthread_mutex_lock(&r->mu);
+		if (buf)
+			memcpy(r->last, buf, len);
+		r->last_len = len;
+		r->jobs++;
+		pthread_mutex_unlock(&r->mu);
+		free(buf);
+		close(c); /* recorded first: the close is what confirms */
+	}
+}
+
+static int listen_any(int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t al = sizeof(a);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    listen(fd, 16) < 0 || getsockname(fd, (struct sockaddr *)&a, &al) < 0)
+		return -1;
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static void add_printer(fx_t *f, const char *name, int port)
+{
+	pl_dir_printer_t p = { 0 };
+	pl_err_t err;
+	snprintf(p.name, sizeof(p.name), "%s", name);
+	snprintf(p.uri, sizeof(p.uri), "socket://127.0.0.1:%d", port);
+	assert_int_equal(pl_dir_printer_add(f->dir, &p, 0, &err), 0);
+}
+
+/* ---- the supervisor's end of the channel ---- */
+
+static int send_to_sup(void *arg, const pl_msg_t *m)
+{
+	fx_t *f = arg;
+	return pl_send_frame(f->sv[0], m, WAIT_MS) < 0 ? -1 : 0;
+}
+
+static void note_event(fx_t *f, const pl_frame_t *fr)
+{
+	char ev[32] = "", user[64] = "", printer[64] = "", title[64] = "-",
+	     detail[64] = "-";
+	pl_frame_get_str(fr, PL_TAG_EVENT, ev, sizeof(ev));
+	pl_frame_get_str(fr, PL_TAG_USER, user, sizeof(user));
+	pl_frame_get_str(fr, PL_TAG_PRINTER, printer, sizeof(printer));
+	pl_frame_get_str(fr, PL_TAG_TITLE, title, sizeof(title));
+	pl_frame_get_str(fr, PL_TAG_DETAIL, detail, sizeof(detail));
+	assert_true(f->nevents < 16);
+	snprintf(f->events[f->nevents++], sizeof(f->events[0]), "%s %s %s %s|%.20s",
+		 ev, user, printer, title, detail);
+}
+
+/* Run the loop (worker done callbacks) and read what the holder sent,
+ * until the reply to seq arrived. */
+static void wait_reply(fx_t *f, uint32_t seq)
+{
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	free(f->reply);
+	f->reply = NULL;
+	while (!f->reply) {
+		pl_frame_t fr;
+		int rc;
+		while ((rc = pl_reader_next(&f->sup_rd, &fr)) == 1) {
+			if (fr.type == PL_MSG_JOB_EVENT) {
+				note_event(f, &fr);
+			} else if (fr.type == PL_MSG_RESULT && fr.seq == seq) {
+				assert_true(fr.flags & PL_FLAG_REPLY);
+				f->reply = malloc(fr.len + 1);
+				memcpy(f->reply, fr.payload, fr.len);
+				f->reply_len = fr.len;
+			}
+		}
+		assert_int_equal(rc, 0);
+		if (f->reply)
+			break;
+		pl_reader_fill(&f->sup_rd, f->sv[1]);
+		pl_loop_run_once(f->loop, 10);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		assert_true((t.tv_sec - t0.tv_sec) * 1000 < WAIT_MS);
+	}
+}
+
+/* Send a request as the supervisor does, hand it to the holder as the
+ * service runtime does, and wait for the answer. */
+static void ask(fx_t *f, pl_msg_t *m)
+{
+	pl_frame_t fr;
+	uint32_t seq = ++f->seq;
+	pl_msg_set_seq(m, seq);
+	assert_int_equal(pl_msg_finish(m), 0);
+	assert_int_equal(pl_send_frame(f->sv[1], m, WAIT_MS), 0);
+	pl_msg_free(m);
+	assert_int_equal(pl_recv_frame(f->sv[0], &f->svc_rd, &fr, WAIT_MS), 0);
+	assert_int_equal(pl_holder_message(f->h, &fr), 1);
+	wait_reply(f, seq);
+}
+
+/* Let the shreds queued after an answer finish. */
+static void settle(fx_t *f)
+{
+	for (int i = 0; i < WAIT_MS / 10 && pl_holder_pending(f->h); i++)
+		pl_loop_run_once(f->loop, 10);
+	assert_int_equal(pl_holder_pending(f->h), 0);
+}
+
+static void reply_frame(const fx_t *f, pl_frame_t *fr)
+{
+	memset(fr, 0, sizeof(*fr));
+	fr->type = PL_MSG_RESULT;
+	fr->payload = f->reply;
+	fr->len = (uint32_t)f->reply_len;
+	fr->fd = -1;
+}
+
+/* The first per-job result of the reply: status and message. */
+static uint32_t job_result(const fx_t *f, char *msg, size_t msgsz)
+{
+	pl_frame_t fr;
+	pl_field_t fl, jf;
+	pl_iter_t jt;
+	uint32_t status = 999;
+	reply_frame(f, &fr);
+	assert_int_equal(pl_frame_find(&fr, PL_TAG_JOB, &fl), 1);
+	assert_int_equal(pl_iter_nested(&jt, &fl), 0);
+	while (pl_iter_next(&jt, &jf) == 1) {
+		if (jf.tag == PL_TAG_STATUS)
+			assert_int_equal(pl_field_u32(&jf, &status), 0);
+		else if (jf.tag == PL_TAG_MESSAGE)
+			assert_int_equal(pl_field_str(&jf, msg, msgsz), 0);
+	}
+	return status;
+}
+
+/* ---- fixture ---- */
+
+static void hold(fx_t *f, const char *owner, const char *title, const char *data,
+		 char *id)
+{
+	pl_job_meta_t m = { 0 }, out;
+	pl_jobw_t *w;
+	pl_err_t err;
+	snprintf(m.owner, sizeof(m.owner), "%s", owner);
+	snprintf(m.title, sizeof(m.title), "%s", title);
+	snprintf(m.workstation, sizeof(m.workstation), "ws1");
+	snprintf(m.format, sizeof(m.format), "application/octet-stream");
+	m.size = strlen(data);
+	assert_int_equal(pl_jobstore_begin(f->store, &m, &w, &err), 0);
+	assert_int_equal(pl_jobw_write(w, data, m.size, &err), 0);
+	assert_int_equal(pl_jobw_commit(w, NULL, 1, &out, &err), 0);
+	strcpy(id, out.id);
+	/* distinct creation times: "most recent" must be unambiguous */
+	usleep(3000);
+}
+
+static int setup(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+	char path[PATH_MAX + 32];
+	pl_err_t err;
+	fx_t *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	snprintf(f->base, sizeof(f->base), "%s/test_holder.XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(f->base));
+	f->conf = (pl_holder_conf_t){
+		.expiry_ms = 3600 * 1000,
+		.expiry_check_ms = 0,
+		.print_connect_timeout_ms = 2000,
+		.print_io_timeout_ms = 5000,
+		.print_workers = 2,
+		.report_titles = 1,
+	};
+	assert_int_equal(pl_holder_store_open(f->base, &f->conf, &f->store, &err), 0);
+	snprintf(path, sizeof(path), "%s/directory.db", f->base);
+	assert_int_equal(pl_dir_open(&f->dir, path, 0, &err), 0);
+	assert_non_null(f->loop = pl_loop_new());
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->sv), 0);
+	fcntl(f->sv[1], F_SETFL, O_NONBLOCK);
+	assert_int_equal(pl_reader_init(&f->svc_rd, 0), 0);
+	assert_int_equal(pl_reader_init(&f->sup_rd, 0), 0);
+	pthread_mutex_init(&f->rec.mu, NULL);
+	assert_true((f->rec.lfd = listen_any(&f->rec.port)) >= 0);
+	assert_int_equal(pthread_create(&f->rec.th, NULL, rec_main, &f->rec), 0);
+	add_printer(f, "P1", f->rec.port);
+	pl_holder_opts_t o = {
+		.loop = f->loop, .name = "th", .store = f->store, .dir = f->dir,
+		.send = send_to_sup, .send_arg = f, .events = 1, .conf = &f->conf,
+	};
+	assert_int_equal(pl_holder_new(&f->h, &o, &err), 0);
+	*state = f;
+	return 0;
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(p);
+}
+
+static int teardown(void **state)
+{
+	fx_t *f = *state;
+	pl_holder_free(f->h);
+	shutdown(f->rec.lfd, SHUT_RDWR); /* ends the printer's accept() */
+	pthread_join(f->rec.th, NULL);
+	close(f->rec.lfd);
+	pl_jobstore_close(f->store);
+	pl_dir_close(f->dir);
+	pl_loop_free(f->loop);
+	pl_reader_free(&f->svc_rd);
+	pl_reader_free(&f->sup_rd);
+	close(f->sv[0]);
+	close(f->sv[1]);
+	free(f->reply);
+	nftw(f->base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* ---- tests ---- */
+
+/* A release's query (no FULL) gets ids and creation times and nothing
+ * else; the listing for plsc jobs and the console gets every field. */
+static void test_query_brief_and_full(void **state)
+{
+	fx_t *f = *state;
+	char a1[64], a2[64], b1[64];
+	pl_msg_t m;
+	hold(f, "alice", "secret plans", "one", a1);
+	hold(f, "alice", "more plans", "two", a2);
+	hold(f, "bob", "bob's", "three", b1);
+
+	for (int full = 0; full <= 1; full++) {
+		pl_frame_t fr;
+		pl_iter_t it, jt;
+		pl_field_t fl, jf;
+		uint32_t count = 0;
+		int njobs = 0;
+		assert_int_equal(pl_msg_init(&m, PL_MSG_JOBS_QUERY, 0, 0), 0);
+		pl_msg_add_str(&m, PL_TAG_USER, "alice");
+		if (full)
+			pl_msg_add_u8(&m, PL_TAG_FULL, 1);
+		ask(f, &m);
+		reply_frame(f, &fr);
+		assert_int_equal(pl_frame_get_u32(&fr, PL_TAG_COUNT, &count), 0);
+		assert_int_equal(count, 2);
+		pl_iter_frame(&it, &fr);
+		while (pl_iter_next(&it, &fl) == 1) {
+			if (fl.tag != PL_TAG_JOB)
+				continue;
+			int tags = 0, title = 0;
+			char id[64] = "";
+			uint64_t created = 0;
+			assert_int_equal(pl_iter_nested(&jt, &fl), 0);
+			while (pl_iter_next(&jt, &jf) == 1) {
+				tags++;
+				title |= jf.tag == PL_TAG_TITLE;
+				if (jf.tag == PL_TAG_JOB_ID)
+					pl_field_str(&jf, id, sizeof(id));
+				if (jf.tag == PL_TAG_CREATED_MS)
+					pl_field_u64(&jf, &created);
+				if (!full)
+					assert_true(jf.tag == PL_TAG_JOB_ID ||
+						    jf.tag == PL_TAG_CREATED_MS);
+			}
+			assert_string_equal(id, njobs == 0 ? a1 : a2); /* oldest first */
+			assert_true(created > 0);
+			assert_int_equal(tags, full ? 11 : 2);
+			assert_int_equal(title, full);
+			njobs++;
+		}
+		assert_int_equal(njobs, 2);
+	}
+	/* No user: everyone's jobs. */
+	assert_int_equal(pl_msg_init(&m, PL_MSG_JOBS_QUERY, 0, 0), 0);
+	ask(f, &m);
+	pl_frame_t fr;
+	uint32_t count = 0;
+	reply_frame(f, &fr);
+	assert_int_equal(pl_frame_get_u32(&fr, PL_TAG_COUNT, &count), 0);
+	assert_int_equal(count, 3);
+}
+
+static void release(fx_t *f, const char *printer, const char *id)
+{
+	pl_msg_t m;
+	assert_int_equal(pl_msg_init(&m, PL_MSG_RELEASE_JOBS, 0, 0), 0);
+	pl_msg_add_str(&m, PL_TAG_PRINTER, printer);
+	pl_msg_add_str(&m, PL_TAG_JOB_ID, id);
+	ask(f, &m);
+}
+
+/* Printed byte for byte, answered, reported, then shredded. */
+static void test_release_prints_then_shreds(void **state)
+{
+	fx_t *f = *state;
+	char id[64], msg[300] = "";
+	pl_job_meta_t meta;
+	hold(f, "alice", "report.pdf", "the document bytes", id);
+	release(f, "P1", id);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_OK);
+	assert_string_equal(msg, "printed");
+	pthread_mutex_lock(&f->rec.mu);
+	assert_int_equal(f->rec.jobs, 1);
+	assert_int_equal(f->rec.last_len, strlen("the document bytes"));
+	assert_memory_equal(f->rec.last, "the document bytes", f->rec.last_len);
+	pthread_mutex_unlock(&f->rec.mu);
+	assert_int_equal(f->nevents, 1);
+	assert_string_equal(f->events[0], "printed alice P1 report.pdf|-");
+	settle(f);
+	assert_true(pl_jobstore_get(f->store, id, &meta) < 0);
+	/* Gone: a second release finds nothing. */
+	release(f, "P1", id);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_NOTFOUND);
+}
+
+/* A printer that does not take the job: the claim is given back, the
+ * job stays held, and the next release prints it. */
+static void test_failed_print_keeps_job(void **state)
+{
+	fx_t *f = *state;
+	char id[64], msg[300] = "";
+	int port;
+	int fd = listen_any(&port);
+	assert_true(fd >= 0);
+	close(fd); /* nothing listens there now: connection refused */
+	add_printer(f, "DEAD", port);
+	hold(f, "bob", "memo", "bytes", id);
+	release(f, "DEAD", id);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_PRINTER);
+	assert_non_null(strstr(msg, "the job is kept"));
+	assert_int_equal(f->nevents, 1);
+	assert_int_equal(strncmp(f->events[0], "print-failed bob DEAD memo|", 27), 0);
+	settle(f);
+	pl_job_meta_t meta;
+	assert_int_equal(pl_jobstore_get(f->store, id, &meta), 0);
+	release(f, "P1", id);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_OK);
+	settle(f);
+	assert_true(pl_jobstore_get(f->store, id, &meta) < 0);
+}
+
+/* A job claimed by another release is not printed twice; an unknown
+ * printer is an answer too. */
+static void test_claimed_and_unknown_printer(void **state)
+{
+	fx_t *f = *state;
+	char id[64], msg[300] = "";
+	pl_job_meta_t meta;
+	hold(f, "carol", "c", "data", id);
+	assert_int_equal(pl_jobstore_claim(f->store, id, &meta), 0);
+	release(f, "P1", id);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_BUSY);
+	assert_string_equal(msg, "already being released");
+	pl_jobstore_unclaim(f->store, id);
+	release(f, "NOPE", id);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_NOTFOUND);
+	assert_string_equal(msg, "unknown printer");
+	assert_int_equal(f->nevents, 0);
+	pthread_mutex_lock(&f->rec.mu);
+	assert_int_equal(f->rec.jobs, 0);
+	pthread_mutex_unlock(&f->rec.mu);
+}
+
+/* Deleted on request, reported without the title when report_titles is
+ * off; a second delete finds nothing. */
+static void test_delete(void **state)
+{
+	fx_t *f = *state;
+	char id[64], msg[300] = "";
+	pl_msg_t m;
+	pl_job_meta_t meta;
+	hold(f, "dave", "private", "data", id);
+	pl_holder_conf_t c = f->conf;
+	c.report_titles = 0;
+	pl_holder_reconfig(f->h, &c);
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(pl_msg_init(&m, PL_MSG_DELETE_JOBS, 0, 0), 0);
+		pl_msg_add_str(&m, PL_TAG_JOB_ID, id);
+		ask(f, &m);
+		assert_int_equal(job_result(f, msg, sizeof(msg)),
+				 round ? PL_STATUS_NOTFOUND : PL_STATUS_OK);
+		assert_string_equal(msg, round ? "no such job" : "deleted");
+	}
+	assert_true(pl_jobstore_get(f->store, id, &meta) < 0);
+	assert_int_equal(f->nevents, 1);
+	assert_string_equal(f->events[0], "deleted dave  -|-");
+}
+
+static void test_not_for_the_holder(void **state)
+{
+	fx_t *f = *state;
+	pl_msg_t m;
+	pl_frame_t fr;
+	size_t used;
+	assert_int_equal(pl_msg_init(&m, PL_MSG_ECHO, 0, 1), 0);
+	assert_int_equal(pl_msg_finish(&m), 0);
+	assert_int_equal(pl_frame_parse(m.buf, m.len, PL_PROTO_DEFAULT_MAX, &fr, &used), 0);
+	fr.fd = -1;
+	assert_int_equal(pl_holder_message(f->h, &fr), 0);
+	pl_msg_free(&m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_query_brief_and_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_prints_then_shreds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_print_keeps_job, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claimed_and_unknown_printer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_for_the_holder, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
