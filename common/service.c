@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "pl_chan.h"
 #include "pl_log.h"
 #include "pl_sandbox.h"
 #include "pl_util.h"
@@ -32,10 +33,7 @@ struct pl_service {
 	char state_dir[PATH_MAX];
 	pl_loop_t *loop;
 	int supervised;
-	int chan;
-	pl_watch_t *chan_w;
-	pl_reader_t rd;
-	pl_wq_t wq;
+	pl_chan_t *chan; /* the supervisor channel (NULL in --foreground) */
 	int started;
 	int exiting;
 	int exit_code;
@@ -179,24 +177,11 @@ int pl_service_listen_fd(pl_service_t *svc, const char *name)
 
 /* ---- channel ---- */
 
-static void chan_update(pl_service_t *svc)
-{
-	uint32_t ev = EPOLLIN | (pl_wq_empty(&svc->wq) ? 0 : EPOLLOUT);
-	pl_loop_watch_mod(svc->loop, svc->chan_w, ev);
-}
-
 int pl_service_send(pl_service_t *svc, const pl_msg_t *m)
 {
-	if (!svc->supervised || svc->chan < 0)
+	if (!svc->supervised || !svc->chan)
 		return -PL_PROTO_EIO;
-	int rc = pl_wq_push(&svc->wq, m);
-	if (rc < 0)
-		return rc;
-	rc = pl_wq_flush(&svc->wq, svc->chan);
-	if (rc < 0)
-		return rc;
-	chan_update(svc);
-	return 0;
+	return pl_chan_send(svc->chan, m);
 }
 
 static void send_simple(pl_service_t *svc, uint16_t type, uint8_t flags,
@@ -502,46 +487,27 @@ static void handle_frame(pl_service_t *svc, pl_frame_t *f)
 		close(f->fd);
 }
 
-static void chan_lost(pl_service_t *svc, int rc)
+static void chan_frame(pl_chan_t *ch, pl_frame_t *f, void *arg)
 {
+	(void)ch;
+	handle_frame(arg, f);
+}
+
+static void chan_lost(pl_chan_t *ch, int rc, void *arg)
+{
+	pl_service_t *svc = arg;
+	(void)ch;
 	if (rc == -PL_PROTO_EOF)
 		pl_notice("supervisor went away; exiting");
 	else
 		pl_err("supervisor channel: %s; exiting",
 		       pl_proto_strerror(rc));
-	pl_loop_unwatch(svc->loop, svc->chan_w);
-	svc->chan_w = NULL;
-	close(svc->chan);
-	svc->chan = -1;
+	pl_chan_free(svc->chan);
+	svc->chan = NULL;
 	pl_service_exit(svc, 0);
 }
 
-static void chan_io(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
-{
-	pl_service_t *svc = arg;
-	(void)loop;
-	if (ev & EPOLLOUT) {
-		int rc = pl_wq_flush(&svc->wq, fd);
-		if (rc < 0) {
-			chan_lost(svc, rc);
-			return;
-		}
-		chan_update(svc);
-	}
-	if (!(ev & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-		return;
-	ssize_t n = pl_reader_fill(&svc->rd, fd);
-	pl_frame_t f;
-	int rc = 0;
-	while (svc->chan >= 0 && (rc = pl_reader_next(&svc->rd, &f)) == 1)
-		handle_frame(svc, &f);
-	if (svc->chan < 0)
-		return;
-	if (rc < 0)
-		chan_lost(svc, rc);
-	else if (n < 0)
-		chan_lost(svc, (int)n);
-}
+static const pl_chan_ops_t chan_ops = { chan_frame, chan_lost };
 
 /* ---- set-up ---- */
 
@@ -582,10 +548,9 @@ static int setup_supervised(pl_service_t *svc, const char *chan)
 		fprintf(stderr, "%s: malformed %s\n", svc->name, PL_ENV_LISTEN);
 		return PL_EXIT_CONFIG;
 	}
-	svc->chan = atoi(chan);
+	int fd = atoi(chan);
 	svc->supervised = 1;
-	pl_set_nonblock(svc->chan);
-	pl_set_cloexec(svc->chan, 1);
+	pl_set_cloexec(fd, 1);
 	/* Backstop for "exit when the supervisor dies": EOF on the channel
 	 * is the primary signal, this catches a wedged read. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -593,11 +558,9 @@ static int setup_supervised(pl_service_t *svc, const char *chan)
 		return 1;
 	unsetenv(PL_ENV_CHANNEL);
 	unsetenv(PL_ENV_LISTEN);
-	if (pl_reader_init(&svc->rd, SVC_CHANNEL_MAX_FRAME) < 0)
-		return 1;
-	pl_wq_init(&svc->wq, SVC_CHANNEL_MAX_QUEUE);
-	svc->chan_w = pl_loop_watch(svc->loop, svc->chan, EPOLLIN, chan_io, svc);
-	if (!svc->chan_w)
+	svc->chan = pl_chan_new(svc->loop, fd, SVC_CHANNEL_MAX_FRAME,
+				SVC_CHANNEL_MAX_QUEUE, &chan_ops, svc);
+	if (!svc->chan)
 		return 1;
 	/* SIGTERM arrives from PR_SET_PDEATHSIG or a supervisor escalating:
 	 * treat it as SHUTDOWN. The terminal's SIGINT is the supervisor's. */
@@ -698,17 +661,6 @@ static int setup_foreground(pl_service_t *svc, const char *file)
 	return rc;
 }
 
-static void flush_before_exit(pl_service_t *svc)
-{
-	/* Best effort: a final message (e.g. a shutdown RESULT) should reach
-	 * the supervisor, but never block for long. */
-	for (int i = 0; i < 20 && svc->chan >= 0 && !pl_wq_empty(&svc->wq);
-	     i++) {
-		if (pl_wq_flush(&svc->wq, svc->chan) != 0)
-			break;
-		usleep(5000);
-	}
-}
 
 int pl_service_main(int argc, char **argv, const pl_service_def_t *def,
 		    void *ctx)
@@ -722,7 +674,6 @@ int pl_service_main(int argc, char **argv, const pl_service_def_t *def,
 	memset(&svc, 0, sizeof(svc));
 	svc.def = def;
 	svc.ctx = ctx;
-	svc.chan = -1;
 	pl_strlcpy(svc.name, def->name, sizeof(svc.name));
 	signal(SIGPIPE, SIG_IGN);
 	const char *chan = getenv(PL_ENV_CHANNEL);
@@ -748,12 +699,11 @@ int pl_service_main(int argc, char **argv, const pl_service_def_t *def,
 	}
 	if (svc.started && def->stop)
 		def->stop(&svc, ctx);
-	flush_before_exit(&svc);
-	if (svc.chan_w)
-		pl_loop_unwatch(svc.loop, svc.chan_w);
-	if (svc.supervised) {
-		pl_reader_free(&svc.rd);
-		pl_wq_free(&svc.wq);
+	/* Best effort: a final message (e.g. a shutdown RESULT) should reach
+	 * the supervisor, but never block for long. */
+	if (svc.chan) {
+		pl_chan_drain(svc.chan, 100);
+		pl_chan_free(svc.chan);
 	}
 	if (svc.grace)
 		pl_loop_timer_cancel(svc.loop, svc.grace);
