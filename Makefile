@@ -189,6 +189,11 @@ $(BUILD)/tests/unit/test_jobevent: $(OBJ)/tests/unit/test_jobevent.o $(OBJ)/supe
 		$(OBJ)/supervisor/logcap.o $(LIBS)
 	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
 
+$(OBJ)/tests/fuzz/fuzz_jobevent.o: INC += -Isupervisor
+$(BUILD)/tests/fuzz/replay-fuzz_jobevent: $(OBJ)/tests/fuzz/fuzz_jobevent.o \
+		$(OBJ)/tests/fuzz/replay.o $(OBJ)/supervisor/jobevent.o $(OBJ)/supervisor/logcap.o $(LIBS)
+	$(call link,$(PKG_LIBS))
+
 $(BUILD)/tests/fuzz/replay-fuzz_console_body: $(OBJ)/tests/fuzz/fuzz_console_body.o \
 		$(OBJ)/tests/fuzz/replay.o $(OBJ)/console/body.o $(LIBS)
 	$(call link,$(PKG_LIBS))
