@@ -83,8 +83,9 @@ LIBS       := $(DOMAIN_LIBS) $(RUNTIME_LIBS)
 OFFLINEPRINT_SRC := $(wildcard services/offlineprint/*.c)
 BADGE_SRC  := $(wildcard services/badgerelease/*.c)
 CONSOLE_SRC := $(wildcard console/*.c)
+DIRECTORY_SRC := $(wildcard services/directory/*.c)
 SERVICE_BINS := $(BIN)/PrinterLogicServiceOfflinePrint $(BIN)/PrinterLogicServiceSimpleBadgeRelease \
-              $(BIN)/plsc-console
+              $(BIN)/plsc-console $(BIN)/plsc-directory
 
 CLIENT_BINS := $(BIN)/plsc-submit $(BIN)/plsc-backend
 PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(BIN)/plsc-testsvc $(BIN)/plsc-adaptsvc $(BIN)/plsc-recprinter \
@@ -159,6 +160,9 @@ $(BIN)/PrinterLogicServiceSimpleBadgeRelease: $(BADGE_SRC:%.c=$(OBJ)/%.o) $(LIBS
 $(BIN)/plsc-console: $(CONSOLE_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 	$(call link,$(MHD_LIBS) $(PKG_LIBS))
 
+$(BIN)/plsc-directory: $(DIRECTORY_SRC:%.c=$(OBJ)/%.o) $(LIBS)
+	$(call link,$(PKG_LIBS))
+
 $(BIN)/plsc-reademu: $(OBJ)/tests/lib/readeremu.o
 	$(call link,)
 
@@ -178,6 +182,11 @@ $(BUILD)/tests/fuzz/replay-%: $(OBJ)/tests/fuzz/%.o $(OBJ)/tests/fuzz/replay.o $
 # Tests of modules that live outside the libraries link those objects.
 $(BUILD)/tests/unit/test_console_session: $(OBJ)/tests/unit/test_console_session.o \
 		$(OBJ)/console/session.o $(LIBS)
+	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
+
+# plsc-directory's requests, driven without the service around them.
+$(OBJ)/tests/unit/test_dirsvc.o: INC += -Iservices/directory
+$(BUILD)/tests/unit/test_dirsvc: $(OBJ)/tests/unit/test_dirsvc.o $(OBJ)/services/directory/op.o $(LIBS)
 	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
 
 $(BUILD)/tests/unit/test_log: $(OBJ)/tests/unit/test_log.o $(OBJ)/supervisor/logcap.o $(LIBS)

@@ -1,9 +1,12 @@
 /* /api/v1: users, printers and badge readers, in the directory (SQLite,
  * shared with the services and plsc). Reads run on the loop (they take
- * milliseconds); every write runs on the worker pool, since a user's PIN
- * or a CSV import means scrypt, tens of milliseconds a hash. The same
- * checks as plsc: badge IDs normalised, printer URIs parsed, reader
- * formats parsed, before anything is stored. */
+ * milliseconds) against the directory opened read-only; every write is a
+ * DIR_WRITE to plsc-directory, the directory's one writer (dirw.c): the
+ * request waits, deferred, for its answer. The same checks as plsc run
+ * here first (badge IDs normalised, printer URIs parsed, reader formats
+ * parsed), so a bad body is answered at once; plsc-directory runs them
+ * again on the body we forward, since it trusts us no more than we trust
+ * the browser. */
 #include "cs.h"
 #include "body.h"
 
@@ -18,105 +21,174 @@
 enum { DW_USER_ADD, DW_USER_PUT, DW_USER_DEL, DW_PIN, DW_IMPORT, DW_PRINTER_ADD,
        DW_PRINTER_PUT, DW_PRINTER_DEL, DW_READER_ADD, DW_READER_DEL };
 
+/* DIR_WRITE's OP for each kind (proto/PROTOCOL.md). */
+static const char *const dw_ops[] = {
+	[DW_USER_ADD] = "user-add",	  [DW_USER_PUT] = "user-put",
+	[DW_USER_DEL] = "user-del",	  [DW_PIN] = "pin-set",
+	[DW_IMPORT] = "users-import",	  [DW_PRINTER_ADD] = "printer-add",
+	[DW_PRINTER_PUT] = "printer-put", [DW_PRINTER_DEL] = "printer-del",
+	[DW_READER_ADD] = "reader-add",	  [DW_READER_DEL] = "reader-del",
+};
+
 typedef struct {
 	int kind;
-	cs_t *cs;
-	char name[128];
-	pl_dir_user_t user;
-	pl_dir_printer_t printer;
-	pl_dir_reader_t reader;
-	char pin[256];
-	int has_pin;
+	char name[128]; /* NAME: the record a put, PIN or delete is about */
+	/* a CSV import, sent in parts of whole lines */
 	const char *csv; /* the request's body, alive while it is deferred */
-	size_t csv_len;
+	size_t csv_len, pos;
+	uint32_t line; /* the first line of the next part */
+	char *cut;     /* an over-long line, shortened (see csv_part) */
 	long imported, failed;
 	json_t *errors;
-	int rc;
-	pl_err_t err;
 } dw_t;
 
 static void dw_free(void *arg)
 {
 	dw_t *w = arg;
-	OPENSSL_cleanse(w->pin, sizeof(w->pin));
 	json_decref(w->errors);
+	free(w->cut);
 	free(w);
 }
 
-static void import_error(void *arg, long line, const char *message)
+/* The HTTP status for plsc-directory's RESULT status: what the console
+ * answered when it wrote the directory itself. */
+static int dw_http_status(uint32_t st)
 {
-	dw_t *w = arg;
-	if (line == 0) { /* fatal: nothing was imported */
-		pl_strlcpy(w->err.msg, message, sizeof(w->err.msg));
+	switch (st) {
+	case PL_STATUS_BADREQ: return 400;
+	case PL_STATUS_NOTFOUND: return 404;
+	case PL_STATUS_CONFLICT: return 409;
+	case PL_STATUS_BUSY: return 503;
+	default: return 500;
+	}
+}
+
+static void dw_answer(cs_req_t *r, const pl_frame_t *f, const char *why);
+
+/* Send one DIR_WRITE for r: its OP, NAME when set, the administrator,
+ * body (may be NULL) and, for a CSV part, its first line. */
+static void dw_send(cs_req_t *r, const char *body, size_t len, uint32_t timeout_ms)
+{
+	dw_t *w = r->work;
+	pl_msg_t m;
+	if (pl_msg_init(&m, PL_MSG_DIR_WRITE, 0, 0) < 0) {
+		cs_reply_error(r, 500, "out of memory");
 		return;
 	}
-	json_array_append_new(w->errors, json_pack("{s:I,s:s}", "line", (json_int_t)line,
-						   "message", message));
+	pl_msg_add_str(&m, PL_TAG_TO, CS_DIRW_TO);
+	pl_msg_add_str(&m, PL_TAG_OP, dw_ops[w->kind]);
+	if (w->name[0])
+		pl_msg_add_str(&m, PL_TAG_NAME, w->name);
+	pl_msg_add_str(&m, PL_TAG_USER, r->user);
+	if (w->kind == DW_IMPORT)
+		pl_msg_add_u32(&m, PL_TAG_LINE, w->line);
+	if (body)
+		pl_msg_add(&m, PL_TAG_PAYLOAD, len ? body : "", len);
+	if (cs_dirw_send(r->cs, &m, timeout_ms, r, dw_answer) < 0)
+		cs_reply_error(r, 503, "busy; try again");
+	pl_msg_free(&m);
 }
 
-static void dw_work(void *arg)
+/* The next part of the CSV from w->pos: whole lines, at most CS_CSV_PART
+ * bytes and CS_CSV_PART_LINES lines (each may carry a PIN to hash), so
+ * that it fits a channel frame and is answered in reasonable time. A
+ * line longer than a part is an error line in any case (the parser
+ * refuses lines over 4095 bytes before looking inside); it goes on its
+ * own, shortened to 8 KiB, which is refused alike. */
+static void csv_part(cs_req_t *r)
 {
-	dw_t *w = ((cs_req_t *)arg)->work;
-	pl_dir_t *d = w->cs->dir;
-	switch (w->kind) {
-	case DW_USER_ADD:
-	case DW_USER_PUT:
-		w->rc = pl_dir_user_put(d, &w->user, w->has_pin ? w->pin : NULL,
-					w->kind == DW_USER_PUT, &w->err);
-		break;
-	case DW_USER_DEL: w->rc = pl_dir_user_del(d, w->name, &w->err); break;
-	case DW_PIN: w->rc = pl_dir_pin_set(d, w->name, w->pin, &w->err); break;
-	case DW_IMPORT:
-		w->rc = pl_dir_user_import_csv(d, w->csv, w->csv_len, import_error, w,
-					       &w->imported, &w->failed);
-		break;
-	case DW_PRINTER_ADD:
-	case DW_PRINTER_PUT:
-		w->rc = pl_dir_printer_add(d, &w->printer, w->kind == DW_PRINTER_PUT, &w->err);
-		break;
-	case DW_PRINTER_DEL: w->rc = pl_dir_printer_del(d, w->name, &w->err); break;
-	case DW_READER_ADD: w->rc = pl_dir_reader_put(d, &w->reader, 0, &w->err); break;
-	case DW_READER_DEL: w->rc = pl_dir_reader_del(d, w->name, &w->err); break;
-	}
-	OPENSSL_cleanse(w->pin, sizeof(w->pin));
-}
-
-/* The directory's words decide the status: "... already exists" is a
- * conflict, "no user named ..." a missing thing, anything else bad input. */
-static int dir_status(const char *msg)
-{
-	if (strstr(msg, "already exists"))
-		return 409;
-	if (strncmp(msg, "no ", 3) == 0 && strstr(msg, " named "))
-		return 404;
-	if (strstr(msg, "database") || strstr(msg, "SQLite") || strstr(msg, "disk"))
-		return 500;
-	return 400;
-}
-
-static const char *what_done(int kind)
-{
-	switch (kind) {
-	case DW_USER_ADD: return "user %s added";
-	case DW_USER_PUT: return "user %s saved";
-	case DW_USER_DEL: return "user %s deleted";
-	case DW_PIN: return "PIN of %s changed";
-	case DW_PRINTER_ADD: return "printer %s added";
-	case DW_PRINTER_PUT: return "printer %s saved";
-	case DW_PRINTER_DEL: return "printer %s deleted";
-	case DW_READER_ADD: return "reader %s added";
-	default: return "reader %s deleted";
-	}
-}
-
-static void dw_done(void *arg)
-{
-	cs_req_t *r = arg;
 	dw_t *w = r->work;
-	char msg[400];
+	const char *s = w->csv + w->pos;
+	size_t left = w->csv_len - w->pos, end = 0;
+	uint32_t lines = 0;
+	while (lines < CS_CSV_PART_LINES) {
+		const char *nl = memchr(s + end, '\n', left - end);
+		size_t next = nl ? (size_t)(nl - s) + 1 : left;
+		if (next > CS_CSV_PART)
+			break;
+		end = next;
+		if (!nl)
+			break;
+		lines++;
+	}
+	if (end == 0 && left > 0) { /* one line over CS_CSV_PART */
+		const char *nl = memchr(s, '\n', left);
+		free(w->cut);
+		if (!(w->cut = malloc(8192))) {
+			cs_reply_error(r, 500, "out of memory");
+			return;
+		}
+		memcpy(w->cut, s, 8192);
+		w->pos += nl ? (size_t)(nl - s) + 1 : left;
+		dw_send(r, w->cut, 8192, CS_DIRW_IMPORT_TIMEOUT_MS);
+		w->line++;
+		return;
+	}
+	w->pos += end;
+	dw_send(r, s, end, CS_DIRW_IMPORT_TIMEOUT_MS);
+	w->line += lines;
+}
+
+/* One CSV part's answer: counts and the lines with errors. 0, or -1
+ * after answering r. */
+static int import_part(cs_req_t *r, const pl_frame_t *f)
+{
+	dw_t *w = r->work;
+	pl_field_t fl;
+	uint32_t n = 0;
+	json_t *res = NULL, *e;
+	size_t i;
+	pl_frame_get_u32(f, PL_TAG_COUNT, &n);
+	if (pl_frame_find(f, PL_TAG_PAYLOAD, &fl) == 1)
+		res = json_loadb((const char *)fl.val, fl.len, 0, NULL);
+	if (!json_is_object(res) || !json_is_array(json_object_get(res, "errors"))) {
+		json_decref(res);
+		cs_reply_error(r, 500, "%s answered the import without its results", CS_DIRW_TO);
+		return -1;
+	}
+	w->imported += n;
+	w->failed += (long)json_integer_value(json_object_get(res, "failed"));
+	json_array_foreach(json_object_get(res, "errors"), i, e)
+		json_array_append(w->errors, e);
+	json_decref(res);
+	return 0;
+}
+
+static int created(int kind)
+{
+	return kind == DW_USER_ADD || kind == DW_PRINTER_ADD || kind == DW_READER_ADD;
+}
+
+/* plsc-directory's answer (or the supervisor's, or none): the HTTP answer
+ * the console gave when it wrote the directory itself. */
+static void dw_answer(cs_req_t *r, const pl_frame_t *f, const char *why)
+{
+	dw_t *w = r->work;
+	char msg[512] = "";
+	uint32_t st = PL_STATUS_ERROR;
+	pl_field_t from;
+	if (!f) {
+		cs_reply_error(r, 503, "%s", why);
+		return;
+	}
+	pl_frame_get_u32(f, PL_TAG_STATUS, &st);
+	pl_frame_get_str(f, PL_TAG_MESSAGE, msg, sizeof(msg));
+	if (pl_frame_find(f, PL_TAG_FROM, &from) != 1) {
+		/* The supervisor's own answer: it could not deliver. */
+		cs_reply_error(r, 503, "the directory cannot be changed now: %s",
+			       msg[0] ? msg : "service " CS_DIRW_TO " is not running");
+		return;
+	}
+	if (st != PL_STATUS_OK || (f->flags & PL_FLAG_ERROR)) {
+		cs_reply_error(r, dw_http_status(st ? st : PL_STATUS_ERROR), "%s",
+			       msg[0] ? msg : "the directory refused the change");
+		return;
+	}
 	if (w->kind == DW_IMPORT) {
-		if (w->rc < 0) {
-			cs_reply_error(r, 400, "%s", w->err.msg);
+		if (import_part(r, f) < 0)
+			return;
+		if (w->pos < w->csv_len) {
+			csv_part(r);
 			return;
 		}
 		pl_info("%s imported %ld users (%ld lines with errors)", r->user,
@@ -125,15 +197,8 @@ static void dw_done(void *arg)
 					   "errors", w->errors));
 		return;
 	}
-	if (w->rc < 0) {
-		cs_reply_error(r, dir_status(w->err.msg), "%s", w->err.msg);
-		return;
-	}
-	(void)pl_fmt(msg, sizeof(msg), what_done(w->kind), w->name);
 	pl_info("%s: %s", r->user, msg);
-	int created = w->kind == DW_USER_ADD || w->kind == DW_PRINTER_ADD ||
-		      w->kind == DW_READER_ADD;
-	cs_reply(r, created ? 201 : 200, json_pack("{s:s}", "message", msg));
+	cs_reply(r, created(w->kind) ? 201 : 200, json_pack("{s:s}", "message", msg));
 }
 
 static dw_t *dw_new(cs_req_t *r, int kind, const char *name)
@@ -144,23 +209,23 @@ static dw_t *dw_new(cs_req_t *r, int kind, const char *name)
 		return NULL;
 	}
 	w->kind = kind;
-	w->cs = r->cs;
-	pl_strlcpy(w->name, name, sizeof(w->name));
+	pl_strlcpy(w->name, name ? name : "", sizeof(w->name));
 	r->work = w;
 	r->work_free = dw_free;
 	return w;
 }
 
+/* Send the request's JSON body (checked) as the record. */
 static void dw_go(cs_req_t *r)
 {
-	cs_run(r, dw_work, dw_done, r);
+	dw_send(r, r->body ? r->body : "", r->len, CS_DIRW_TIMEOUT_MS);
 }
 
 /* A write that needs nothing but the name (the deletes). */
 static void dw_start(cs_req_t *r, int kind, const char *name)
 {
 	if (dw_new(r, kind, name))
-		dw_go(r);
+		dw_send(r, NULL, 0, CS_DIRW_TIMEOUT_MS);
 }
 
 /* The last path component ("users/alice" -> "alice"), checked. */
@@ -178,7 +243,7 @@ static int path_name(cs_req_t *r, const char *s, char *out, size_t sz)
 static int get_str(cs_req_t *r, json_t *j, const char *key, char *out, size_t sz)
 {
 	char err[300];
-	if (cs_body_str(j, key, out, sz, err, sizeof(err)) < 0) {
+	if (pl_dir_body_str(j, key, out, sz, err, sizeof(err)) < 0) {
 		cs_reply_error(r, 400, "%s", err);
 		return -1;
 	}
@@ -206,7 +271,7 @@ static void users_list(cs_req_t *r)
 static int user_from_json(cs_req_t *r, json_t *j, pl_dir_user_t *u)
 {
 	char err[400];
-	if (cs_body_user(j, u, err, sizeof(err)) < 0) {
+	if (pl_dir_body_user(j, u, err, sizeof(err)) < 0) {
 		cs_reply_error(r, 400, "%s", err);
 		return -1;
 	}
@@ -218,23 +283,20 @@ static void user_add(cs_req_t *r)
 	json_t *j = cs_req_json(r);
 	if (!j)
 		return;
-	dw_t *w = NULL;
-	char name[128];
+	pl_dir_user_t u;
+	char name[128], pin[256];
+	memset(&u, 0, sizeof(u));
 	if (get_str(r, j, "username", name, sizeof(name)) < 0)
 		goto out;
 	if (!name[0]) {
 		cs_reply_error(r, 400, "a user needs a \"username\"");
 		goto out;
 	}
-	if (!(w = dw_new(r, DW_USER_ADD, name)))
+	if (user_from_json(r, j, &u) < 0 || get_str(r, j, "pin", pin, sizeof(pin)) < 0)
 		goto out;
-	pl_strlcpy(w->user.username, name, sizeof(w->user.username));
-	pl_strlcpy(w->user.source, "local", sizeof(w->user.source));
-	if (user_from_json(r, j, &w->user) < 0 ||
-	    get_str(r, j, "pin", w->pin, sizeof(w->pin)) < 0)
-		goto out;
-	w->has_pin = w->pin[0] != '\0';
-	dw_go(r);
+	OPENSSL_cleanse(pin, sizeof(pin));
+	if (dw_new(r, DW_USER_ADD, ""))
+		dw_go(r);
 out:
 	json_decref(j);
 }
@@ -249,13 +311,11 @@ static void user_put(cs_req_t *r, const char *name)
 	json_t *j = cs_req_json(r);
 	if (!j)
 		return;
-	dw_t *w = dw_new(r, DW_USER_PUT, name);
-	if (w) {
-		pl_strlcpy(w->user.username, name, sizeof(w->user.username));
-		pl_strlcpy(w->user.source, old.source, sizeof(w->user.source));
-		if (user_from_json(r, j, &w->user) == 0)
-			dw_go(r); /* the PIN is kept: has_pin 0 passes NULL */
-	}
+	pl_dir_user_t u;
+	memset(&u, 0, sizeof(u));
+	/* The PIN is kept; plsc-directory keeps the user's source. */
+	if (user_from_json(r, j, &u) == 0 && dw_new(r, DW_USER_PUT, name))
+		dw_go(r);
 	json_decref(j);
 }
 
@@ -269,12 +329,14 @@ static void user_pin(cs_req_t *r, const char *name)
 	json_t *j = cs_req_json(r);
 	if (!j)
 		return;
-	dw_t *w = NULL;
-	if (!json_is_string(json_object_get(j, "pin")))
+	char pin[256];
+	if (!json_is_string(json_object_get(j, "pin"))) {
 		cs_reply_error(r, 400, "a PIN reset needs \"pin\" (\"\" clears the PIN)");
-	else if ((w = dw_new(r, DW_PIN, name)) &&
-		 get_str(r, j, "pin", w->pin, sizeof(w->pin)) == 0)
-		dw_go(r);
+	} else if (get_str(r, j, "pin", pin, sizeof(pin)) == 0) {
+		OPENSSL_cleanse(pin, sizeof(pin));
+		if (dw_new(r, DW_PIN, name))
+			dw_go(r);
+	}
 	json_decref(j);
 }
 
@@ -294,8 +356,12 @@ static void users_import(cs_req_t *r)
 		return;
 	w->csv = r->body ? r->body : "";
 	w->csv_len = r->len;
-	w->errors = json_array();
-	dw_go(r);
+	w->line = 1;
+	if (!(w->errors = json_array())) {
+		cs_reply_error(r, 500, "out of memory");
+		return;
+	}
+	csv_part(r);
 }
 
 static void api_users(cs_req_t *r, const char *rest)
@@ -361,7 +427,7 @@ static void printer_write(cs_req_t *r, const char *name, int kind)
 	memset(&p, 0, sizeof(p));
 	if (kind == DW_PRINTER_PUT)
 		pl_strlcpy(p.name, name, sizeof(p.name));
-	if (cs_body_printer(j, kind == DW_PRINTER_ADD, &p, msg, sizeof(msg)) < 0) {
+	if (pl_dir_body_printer(j, kind == DW_PRINTER_ADD, &p, msg, sizeof(msg)) < 0) {
 		cs_reply_error(r, 400, "%s", msg);
 		goto out;
 	}
@@ -375,11 +441,8 @@ static void printer_write(cs_req_t *r, const char *name, int kind)
 				    "printer", p.name, &err) != 0)
 			goto out;
 	}
-	dw_t *w = dw_new(r, kind, p.name);
-	if (w) {
-		w->printer = p;
+	if (dw_new(r, kind, kind == DW_PRINTER_PUT ? p.name : ""))
 		dw_go(r);
-	}
 out:
 	json_decref(j);
 }
@@ -432,14 +495,11 @@ static void reader_add(cs_req_t *r)
 	if (!j)
 		return;
 	memset(&rd, 0, sizeof(rd));
-	if (cs_body_reader(j, &rd, msg, sizeof(msg)) < 0) {
+	if (pl_dir_body_reader(j, &rd, msg, sizeof(msg)) < 0) {
 		cs_reply_error(r, 400, "%s", msg);
 	} else {
-		dw_t *w = dw_new(r, DW_READER_ADD, rd.name);
-		if (w) {
-			w->reader = rd;
+		if (dw_new(r, DW_READER_ADD, ""))
 			dw_go(r);
-		}
 	}
 	json_decref(j);
 }

@@ -23,7 +23,7 @@
 json_t *cs_req_json(cs_req_t *r)
 {
 	char err[300];
-	json_t *j = cs_body_object(r->body, r->len, err, sizeof(err));
+	json_t *j = pl_dir_body_object(r->body, r->len, err, sizeof(err));
 	if (!j)
 		cs_reply_error(r, 400, "%s", err);
 	return j;

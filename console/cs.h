@@ -6,8 +6,10 @@
  *   ctl.c       a non-blocking client of the supervisor's control socket
  *   api.c       /api/v1: login, services, logs, held jobs, history
  *   api-dir.c   /api/v1: users, printers, badge readers (the directory)
- * Everything runs on the service's one event loop except scrypt (logins,
- * PINs, CSV imports), which runs on a small worker pool. */
+ *   dirw.c      changes to the directory, sent to plsc-directory
+ * Everything runs on the service's one event loop except scrypt (logins),
+ * which runs on a small worker pool. The console reads the directory; it
+ * never writes it (plsc-directory does, DIR_WRITE). */
 #ifndef CS_H
 #define CS_H
 
@@ -148,6 +150,29 @@ json_t *cs_req_json(cs_req_t *r);
  * that nothing on the loop touches meanwhile (r->work). */
 void cs_run(cs_req_t *r, void (*fn)(void *), void (*done)(void *), void *arg);
 
+/* ---- dirw.c ---- */
+
+#define CS_DIRW_TO "plsc-directory"
+#define CS_DIRW_TIMEOUT_MS 30000u
+/* A CSV part: up to CS_CSV_PART_LINES PINs to hash, ~50 ms each. */
+#define CS_DIRW_IMPORT_TIMEOUT_MS 120000u
+#define CS_CSV_PART (512u * 1024u)
+#define CS_CSV_PART_LINES 500u
+
+/* reply: the RESULT (from plsc-directory, or from the supervisor when it
+ * could not deliver: no FROM then); NULL with why when none came. */
+typedef void (*cs_dirw_cb)(cs_req_t *r, const pl_frame_t *reply, const char *why);
+/* Send the DIR_WRITE m (TO set by the caller; seq set and m finished
+ * here) for r; cb runs once with the answer. 0, or -1 (not sent, cb will
+ * not run). */
+int cs_dirw_send(cs_t *cs, pl_msg_t *m, uint32_t timeout_ms, cs_req_t *r, cs_dirw_cb cb);
+/* A RESULT routed to us: the waiting request with its seq gets it. */
+void cs_dirw_message(cs_t *cs, const pl_frame_t *f);
+/* r went away: forget its requests (no callback). */
+void cs_dirw_cancel(cs_t *cs, cs_req_t *r);
+/* Stopping: every waiting request's callback, with no answer. */
+void cs_dirw_free(cs_t *cs);
+
 /* ---- the console ---- */
 
 struct cs {
@@ -158,6 +183,8 @@ struct cs {
 	pl_ctl_t *ctl;
 	cs_http_t *http;
 	cs_sessions_t sessions;
+	struct cs_dirw *dirw; /* DIR_WRITEs waiting for their answer */
+	uint32_t dirw_seq;
 	/* settings */
 	char directory_path[4096];
 	char assets_dir[4096];

@@ -344,6 +344,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!hr)
 		return;
 	pl_ctl_cancel(h->cs->ctl, &hr->r);
+	cs_dirw_cancel(h->cs, &hr->r);
 	if (hr->r.work_free)
 		hr->r.work_free(hr->r.work);
 	json_decref(hr->r.answer);

@@ -198,9 +198,10 @@ void cs_run(cs_req_t *r, void (*fn)(void *), void (*done)(void *), void *arg)
 /* ---- the service ---- */
 
 /* The sandbox beyond the default: the pages (assets_dir) and configured
- * TLS files read-only, the directory's folder (users, printers, admins;
- * SQLite's WAL files). The control socket needs no file-system right:
- * connecting to a Unix socket is not a Landlock access. */
+ * TLS files read-only, the directory's folder read-only (users, printers,
+ * admins: the console faces the network, so it reads; plsc-directory
+ * writes). The control socket needs no file-system right: connecting to
+ * a Unix socket is not a Landlock access. */
 static int cs_sandbox(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb,
 		      void *ctx)
 {
@@ -212,7 +213,7 @@ static int cs_sandbox(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb
 		return PL_EXIT_CONFIG;
 	}
 	if (pl_sandbox_allow(sb, cs->assets_dir, PL_SANDBOX_RO) < 0 ||
-	    pl_dir_sandbox(sb, cs->directory_path, PL_DIR_WRITE, &err) < 0) {
+	    pl_dir_sandbox(sb, cs->directory_path, PL_DIR_READ_CREATE, &err) < 0) {
 		pl_err("sandbox: %s", err.msg[0] ? err.msg : strerror(errno));
 		return 1;
 	}
@@ -237,7 +238,10 @@ static int cs_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 	cs_sessions_init(&cs->sessions, (uint64_t)cs->session_idle_s * 1000,
 			 (uint64_t)cs->session_max_s * 1000, cs->login_max_failures,
 			 (uint64_t)cs->login_lockout_s * 1000);
-	if (pl_dir_open(&cs->dir, cs->directory_path, 0, &err) < 0) {
+	/* Read-only: changes go to plsc-directory (dirw.c). A missing
+	 * database is created first where we may (a first start without
+	 * privilege separation, before plsc-directory made it). */
+	if (pl_dir_open(&cs->dir, cs->directory_path, PL_DIR_READ_CREATE, &err) < 0) {
 		pl_err("directory: %s", err.msg);
 		goto out;
 	}
@@ -268,6 +272,16 @@ out:
 	return rc;
 }
 
+/* Routed frames: the answers of plsc-directory (or the supervisor's, when
+ * it could not deliver) to our DIR_WRITEs. */
+static void cs_message(pl_service_t *svc, const pl_frame_t *f, void *ctx)
+{
+	(void)svc;
+	if (f->fd >= 0)
+		close(f->fd);
+	cs_dirw_message(ctx, f);
+}
+
 static void cs_stop(pl_service_t *svc, void *ctx)
 {
 	cs_t *cs = ctx;
@@ -276,6 +290,7 @@ static void cs_stop(pl_service_t *svc, void *ctx)
 	 * must not be stopped with a connection suspended. */
 	pl_work_free(cs->work);
 	cs->work = NULL;
+	cs_dirw_free(cs);
 	pl_ctl_free(cs->ctl);
 	cs->ctl = NULL;
 	cs_http_stop(cs->http);
@@ -301,8 +316,10 @@ int main(int argc, char **argv)
 			"  assets_dir           " PL_PREFIX "/share/plsc/console\n"
 			"  directory            <state_dir>/directory/directory.db\n"
 			"  control_socket       the supervisor's (set by it)\n"
+			"Changes to the directory go to plsc-directory (DIR_WRITE).\n"
 			"Administrators: plsc admin add NAME. See plsc-console(8).\n",
 		.start = cs_start,
+		.message = cs_message,
 		.stop = cs_stop,
 		.sandbox = cs_sandbox,
 	};

@@ -114,6 +114,7 @@ typedef enum {
 	PL_TAG_ROLE = 0x0051,	     /* str: a service's role (policy) */
 	PL_TAG_RUN_USER = 0x0052,    /* str: the system user it runs as */
 	PL_TAG_OP = 0x0053,	     /* str: which change (DIR_WRITE) */
+	PL_TAG_LINE = 0x0054,	     /* u32: first line of a CSV part (DIR_WRITE) */
 } pl_tag_t;
 
 #define PL_CAP_HOLDS_JOBS 0x01u

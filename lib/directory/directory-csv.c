@@ -165,10 +165,17 @@ static int parse_line(const char *s, size_t n, long lineno, pl_dir_csv_fn fn,
 
 void pl_dir_users_csv_parse(const char *text, size_t len, pl_dir_csv_fn fn, void *arg)
 {
+	pl_dir_users_csv_parse_from(text, len, 1, fn, arg);
+}
+
+void pl_dir_users_csv_parse_from(const char *text, size_t len, long first_line,
+				 pl_dir_csv_fn fn, void *arg)
+{
 	size_t pos = 0;
-	long lineno = 0;
-	/* Excel's "CSV UTF-8" starts the file with a byte-order mark. */
-	if (len >= sizeof(utf8_bom) - 1 &&
+	long lineno = first_line > 0 ? first_line - 1 : 0;
+	/* Excel's "CSV UTF-8" starts the file with a byte-order mark; a
+	 * later part of a file (first_line > 1) has none to skip. */
+	if (lineno == 0 && len >= sizeof(utf8_bom) - 1 &&
 	    memcmp(text, utf8_bom, sizeof(utf8_bom) - 1) == 0)
 		pos = sizeof(utf8_bom) - 1;
 	while (pos < len) {

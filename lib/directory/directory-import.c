@@ -41,17 +41,25 @@ int pl_dir_user_import_csv(pl_dir_t *d, const char *text, size_t len,
 			   pl_dir_import_err_fn on_error, void *arg,
 			   long *imported, long *failed)
 {
+	return pl_dir_user_import_csv_from(d, text, len, 1, on_error, arg, imported,
+					   failed);
+}
+
+int pl_dir_user_import_csv_from(pl_dir_t *d, const char *text, size_t len,
+				long first_line, pl_dir_import_err_fn on_error,
+				void *arg, long *imported, long *failed)
+{
 	import_t im = { .d = d, .on_error = on_error, .arg = arg };
 	if (imported)
 		*imported = 0;
 	if (failed)
 		*failed = 0;
-	if (!d || (!text && len)) {
+	if (!d || (!text && len) || first_line < 1) {
 		if (on_error)
 			on_error(arg, 0, "import: no directory or no text");
 		return -1;
 	}
-	pl_dir_users_csv_parse(text, len, import_one, &im);
+	pl_dir_users_csv_parse_from(text, len, first_line, import_one, &im);
 	if (imported)
 		*imported = im.good;
 	if (failed)

@@ -171,6 +171,17 @@ typedef void (*pl_dir_import_err_fn)(void *arg, long line, const char *message);
 int pl_dir_user_import_csv(pl_dir_t *d, const char *text, size_t len,
 			   pl_dir_import_err_fn on_error, void *arg,
 			   long *imported, long *failed);
+/* The same for a part of a file that begins at line first_line (1: the
+ * whole file, as above). A file too large for one message travels in
+ * parts cut at line ends (DIR_WRITE users-import, proto/PROTOCOL.md);
+ * with first_line > 1 the part's lines are numbered on from there, and
+ * neither a byte-order mark nor a header is looked for, so the parts
+ * import exactly as the whole file would. */
+void pl_dir_users_csv_parse_from(const char *text, size_t len, long first_line,
+				 pl_dir_csv_fn fn, void *arg);
+int pl_dir_user_import_csv_from(pl_dir_t *d, const char *text, size_t len,
+				long first_line, pl_dir_import_err_fn on_error,
+				void *arg, long *imported, long *failed);
 
 /* ---- administrators of the web console (schema version 3) ---- */
 

@@ -1,10 +1,12 @@
-// fuzz-sources: console/body.c lib/directory/directory-csv.c lib/badge/badge.c common/util.c
+// fuzz-sources: console/body.c lib/directory/directory-body.c lib/directory/directory-csv.c lib/badge/badge.c common/util.c
 /* libFuzzer target: what the web console reads from an HTTP request body
  * (console/body.c) and the texts it turns into JSON answers.
  *
  * Input layout: byte 0 picks the parser (mod 6), the rest is the body:
  *   0 login   1 user   2 printer   3 badge reader   (JSON bodies, parsed
- *   by cs_body_object first, as every API handler does)
+ *   by pl_dir_body_object first, as every API handler does; the record
+ *   parsers live in lib/directory/directory-body.c, shared with
+ *   plsc-directory)
  *   4 log text to a JSON string   5 job-events lines to the history
  * Checks: a refused body always has a message; an accepted one leaves
  * terminated strings, counts in range and canonical badges; the log text
@@ -44,7 +46,7 @@ static void check_user(const pl_dir_user_t *u)
 static void json_body(int which, const char *p, size_t n)
 {
 	char err[400] = "";
-	json_t *j = cs_body_object(p, n, err, sizeof(err));
+	json_t *j = pl_dir_body_object(p, n, err, sizeof(err));
 	if (!j) {
 		CHECK(err[0]);
 		return;
@@ -58,13 +60,13 @@ static void json_body(int which, const char *p, size_t n)
 	} else if (which == 1) {
 		pl_dir_user_t u;
 		memset(&u, 0, sizeof(u));
-		rc = cs_body_user(j, &u, err, sizeof(err));
+		rc = pl_dir_body_user(j, &u, err, sizeof(err));
 		if (rc == 0)
 			check_user(&u);
 	} else if (which == 2) {
 		pl_dir_printer_t pr;
 		memset(&pr, 0, sizeof(pr));
-		rc = cs_body_printer(j, 1, &pr, err, sizeof(err));
+		rc = pl_dir_body_printer(j, 1, &pr, err, sizeof(err));
 		if (rc == 0) {
 			TERMINATED(pr.uri);
 			TERMINATED(pr.location);
@@ -73,7 +75,7 @@ static void json_body(int which, const char *p, size_t n)
 	} else {
 		pl_dir_reader_t r;
 		memset(&r, 0, sizeof(r));
-		rc = cs_body_reader(j, &r, err, sizeof(err));
+		rc = pl_dir_body_reader(j, &r, err, sizeof(err));
 		if (rc == 0) {
 			TERMINATED(r.format);
 			CHECK(r.name[0] && r.address[0] && r.printer[0] && r.direction[0] &&

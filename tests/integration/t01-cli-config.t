@@ -57,7 +57,7 @@ is "$rc" 1 "-n on a missing file exits 1"
 "$BIN/plsc-supervisor" -c "$T/default.json" -n >/dev/null 2>&1
 is "$?" 0 "the printed default config passes -n"
 n=$(jq '.services | keys | length' "$T/default.json")
-is "$n" 8 "the default config names all seven services and the console"
+is "$n" 9 "the default config names all seven services, the console and plsc-directory"
 is "$(jq -r '.services["plsc-console"].listen.main' "$T/default.json")" "127.0.0.1:8443" \
 	"the console listens on 127.0.0.1:8443 by default"
 

@@ -3,13 +3,16 @@
 # its rogue mode, tests/lib/rogue.c), beside the held-jobs service with a
 # job held and the console. It sends every message the allow-list forbids
 # it: SHUTDOWN, CONFIG and PING to the held-jobs service, DELETE_JOBS and
-# RELEASE_JOBS for the held job, CTL_STOP, JOB_EVENT and RELEASE; and, as
+# RELEASE_JOBS for the held job, CTL_STOP, JOB_EVENT, RELEASE, and
+# DIR_WRITE to plsc-directory (the directory's writer); and, as
 # root with a system user of its own, it tries to read the held-jobs
 # service's master key and job, to write the directory and to connect to
-# the control socket. Nothing may happen but log lines.
+# the control socket. Nothing may happen but log lines. The console, which
+# only reads the directory, still changes it through plsc-directory; its
+# own user cannot write directory.db.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 29
+plan 33
 
 root=0
 [ "$(id -u)" -eq 0 ] && root=1
@@ -28,11 +31,13 @@ rogue_config() {
 	local op_dir="$T/lib/$OP"
 	t_config "$sup_extra" "$(jq -n --arg op "$BIN/$OP" --arg opl "127.0.0.1:$OP_PORT" \
 		--arg cs "$BIN/$CS" --arg csl "127.0.0.1:$CS_PORT" --arg www "$T/www" \
-		--arg ts "$TESTSVC" --argjson en "${1:-false}" --arg job "${2:-none}" \
+		--arg ds "$BIN/$DS" --arg ts "$TESTSVC" --argjson en "${1:-false}" \
+		--arg job "${2:-none}" \
 		--arg jobfile "${3:-$op_dir/jobs}" --arg opd "$op_dir" --arg t "$T" '{
 		"PrinterLogicServiceOfflinePrint": {path: $op, listen: {main: $opl},
 			client_timeout_s: 2, print_timeout_s: 5, print_connect_timeout_s: 2},
 		"plsc-console": {path: $cs, listen: {main: $csl}, assets_dir: $www},
+		"plsc-directory": {path: $ds},
 		"Rogue": {path: $ts, enabled: $en, mode: "rogue",
 			victim: "PrinterLogicServiceOfflinePrint", job_id: $job,
 			read: [($opd + "/master.key"), $jobfile,
@@ -49,8 +54,9 @@ else
 	T_N=1
 fi
 sup_start
-wait_until 15 state_is "$OP" running && wait_until 15 state_is "$CS" running
-ok $? "the held-jobs service and the console run"
+wait_until 15 state_is "$OP" running && wait_until 15 state_is "$CS" running &&
+	wait_until 15 state_is "$DS" running
+ok $? "the held-jobs service, the console and the directory's writer run"
 
 plsc printers add P1 "socket://127.0.0.1:$REC_PORT_P1" >/dev/null
 token_for ws1
@@ -77,10 +83,13 @@ ok $? "and still on disk"
 is "$(ls "$T/rec-P1" | grep -c '^job-')" 0 "nothing was printed"
 ok "$(log_of "$OP" | grep -c 'shutting down\|reconfigured\|deleted')" \
 	"the held-jobs service saw no SHUTDOWN, CONFIG or DELETE_JOBS"
-for type in SHUTDOWN CONFIG PING DELETE_JOBS RELEASE_JOBS JOBS_QUERY CTL_STOP JOB_EVENT RELEASE; do
+for type in SHUTDOWN CONFIG PING DELETE_JOBS RELEASE_JOBS JOBS_QUERY CTL_STOP JOB_EVENT RELEASE \
+	DIR_WRITE; do
 	suplog | grep -q "Rogue\[[0-9]*\]: denied $type .*from role other"
 	ok $? "the supervisor logs the denied $type with its sender and role"
 done
+plsc printers list --json | jq -e '.printers[] | select(.name == "P1")' >/dev/null
+ok $? "the printer its DIR_WRITE asked to delete is still there"
 denied=$(field Rogue denied)
 [ "$denied" -ge 20 ]
 ok $? "plsc status counts the denied messages ($denied)"
@@ -104,11 +113,23 @@ else
 	for i in 1 2 3 4 5; do T_N=$((T_N + 1)); echo "ok $T_N # SKIP file permissions need root"; done
 fi
 
-# The console keeps its rights: the control socket and directory writes.
+# The console keeps its rights: the control socket, and changes to the
+# directory through plsc-directory; its own user cannot write the file.
+if [ $root -eq 1 ]; then
+	cs_user=$(stat -c %U "/proc/$cs_pid")
+	setpriv --reuid="$cs_user" --regid="$(id -g "$cs_user")" --init-groups \
+		sh -c 'exec 3<>"$1"' sh "$T/lib/directory/directory.db" 2>/dev/null
+	[ $? -ne 0 ]
+	ok $? "the console's user ($cs_user) cannot open directory.db for writing"
+else
+	T_N=$((T_N + 1)); echo "ok $T_N # SKIP file permissions need root"
+fi
 admin_add admin 'correct horse battery'
 console_login admin 'correct horse battery'
 api GET /api/v1/services
 is "$API_STATUS" 200 "the console still reaches the supervisor"
 api POST /api/v1/printers '{"name": "P2", "uri": "socket://127.0.0.1:9"}'
-is "$API_STATUS" 201 "the console still writes the directory"
+is "$API_STATUS" 201 "the console still changes the directory (through plsc-directory)"
+log_of "$DS" | grep -q 'printer P2 added (asked by plsc-console for admin)'
+ok $? "plsc-directory logs the change with who asked"
 t_done

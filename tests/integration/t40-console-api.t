@@ -47,7 +47,7 @@ api GET /api/v1/services
 is "$API_STATUS" 200 "GET /services"
 is "$(jq -r '.services[] | select(.name == "Toggle") | .state' <<<"$API_BODY")" running \
 	"it lists the test service, running"
-is "$(jq '.services | length' <<<"$API_BODY")" 3 "and all three services"
+is "$(jq '.services | length' <<<"$API_BODY")" 4 "and all four services (plsc-directory too)"
 saved=$CSRF
 CSRF=
 api POST /api/v1/services/Toggle/disable

@@ -252,10 +252,13 @@ XML
 
 # ---- the web console (plsc-console) ----
 CS=plsc-console
+# The directory's one writer: the console's changes go through it.
+DS=plsc-directory
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 # console_config [CONSOLE_EXTRA_JSON]: the held-jobs service, a test
-# service "Toggle" and the console, each on a free port. Sets OP_PORT,
+# service "Toggle", the console, each on a free port, and plsc-directory,
+# which makes the console's changes to the directory. Sets OP_PORT,
 # CS_PORT and CS_URL.
 console_config() {
 	OP_PORT=$(free_port)
@@ -263,11 +266,12 @@ console_config() {
 	CS_URL="https://127.0.0.1:$CS_PORT"
 	t_config '{}' "$(jq -n --arg op "$BIN/$OP" --arg opl "127.0.0.1:$OP_PORT" \
 		--arg cs "$BIN/$CS" --arg csl "127.0.0.1:$CS_PORT" --arg www "$TOP/console/www" \
-		--arg ts "$TESTSVC" --argjson extra "${1:-{\}}" '{
+		--arg ds "$BIN/$DS" --arg ts "$TESTSVC" --argjson extra "${1:-{\}}" '{
 		"PrinterLogicServiceOfflinePrint": {path: $op, listen: {main: $opl},
 			client_timeout_s: 2, print_timeout_s: 5, print_connect_timeout_s: 2},
 		"Toggle": {path: $ts},
-		"plsc-console": ({path: $cs, listen: {main: $csl}, assets_dir: $www} + $extra)}')"
+		"plsc-console": ({path: $cs, listen: {main: $csl}, assets_dir: $www} + $extra),
+		"plsc-directory": {path: $ds}}')"
 }
 
 # admin_add NAME PASSWORD

@@ -52,6 +52,8 @@ static void send_to(rogue_t *r, uint16_t type, const char *to)
 	pl_msg_add_str(&m, PL_TAG_USER, "alice");
 	pl_msg_add_str(&m, PL_TAG_PRINTER, "Lobby");
 	pl_msg_add_str(&m, PL_TAG_JOB_ID, r->job_id);
+	pl_msg_add_str(&m, PL_TAG_OP, "printer-del"); /* DIR_WRITE: P1 gone */
+	pl_msg_add_str(&m, PL_TAG_NAME, "P1");
 	pl_msg_add_str(&m, PL_TAG_FROM, "plsc-supervisor");
 	if (pl_msg_finish(&m) == 0)
 		pl_service_send(r->svc, &m);
@@ -77,6 +79,8 @@ static void try_messages(rogue_t *r)
 	}
 	for (size_t i = 0; i < PL_ARRAY_LEN(direct); i++)
 		send_to(r, direct[i], NULL);
+	/* Only the console and IdentitySync may ask the directory's writer. */
+	send_to(r, PL_MSG_DIR_WRITE, "plsc-directory");
 }
 
 static void try_files(rogue_t *r, json_t *list, int flags, const char *what)

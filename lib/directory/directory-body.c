@@ -1,0 +1,182 @@
+/* Directory records from JSON request bodies (pl_dirbody.h): moved here
+ * from the web console so that plsc-directory checks what the console
+ * forwards with the very parsers the console ran on the browser's body.
+ * Every function answers 0 or -1 with a sentence in err; nothing is
+ * stored. Untrusted input: fuzzed by tests/fuzz/fuzz_console_body.c. */
+#include "pl_dirbody.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pl_badge.h"
+#include "pl_util.h"
+
+static int fail(char *err, size_t esz, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t esz, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, esz, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+json_t *pl_dir_body_object(const char *body, size_t len, char *err, size_t esz)
+{
+	json_error_t e;
+	if (!body || !len) {
+		fail(err, esz, "a JSON object is expected in the request body");
+		return NULL;
+	}
+	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
+	if (!j) {
+		fail(err, esz, "malformed JSON at line %d column %d: %s", e.line, e.column,
+		     e.text);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		fail(err, esz, "a JSON object is expected in the request body");
+		return NULL;
+	}
+	return j;
+}
+
+int pl_dir_body_str(json_t *j, const char *key, char *out, size_t sz, char *err, size_t esz)
+{
+	json_t *v = json_object_get(j, key);
+	out[0] = '\0';
+	if (!v || json_is_null(v))
+		return 0;
+	/* A string with a NUL in it would be cut short, silently: refused. */
+	if (!json_is_string(v) || json_string_length(v) >= sz ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return fail(err, esz, "\"%s\" must be a string of at most %zu bytes", key,
+			    sz - 1);
+	pl_strlcpy(out, json_string_value(v), sz);
+	return 0;
+}
+
+/* emails and badges: an array of strings, or one string of items split
+ * by commas, semicolons or spaces. */
+static int body_list(json_t *j, const char *key, char items[][256], int max, int *n,
+		     char *err, size_t esz)
+{
+	json_t *v = json_object_get(j, key), *e;
+	size_t i;
+	*n = 0;
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_is_string(v)) {
+		char buf[2048], *save = NULL;
+		if (json_string_length(v) >= sizeof(buf))
+			return fail(err, esz, "\"%s\" is too long", key);
+		pl_strlcpy(buf, json_string_value(v), sizeof(buf));
+		for (char *t = strtok_r(buf, ",; \t", &save); t; t = strtok_r(NULL, ",; \t", &save)) {
+			if (*n == max)
+				return fail(err, esz, "at most %d %s a user", max, key);
+			pl_strlcpy(items[(*n)++], t, 256);
+		}
+		return 0;
+	}
+	if (!json_is_array(v))
+		return fail(err, esz, "\"%s\" must be a list of strings", key);
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e) || json_string_length(e) >= 256 ||
+		    strlen(json_string_value(e)) != json_string_length(e))
+			return fail(err, esz, "\"%s\" must be a list of strings", key);
+		if (!json_string_length(e))
+			continue;
+		if (*n == max)
+			return fail(err, esz, "at most %d %s a user", max, key);
+		pl_strlcpy(items[(*n)++], json_string_value(e), 256);
+	}
+	return 0;
+}
+
+int pl_dir_body_user(json_t *j, pl_dir_user_t *u, char *err, size_t esz)
+{
+	char emails[PL_DIR_MAX_EMAILS][256], badges[PL_DIR_MAX_BADGES][256];
+	int ne, nb;
+	if (pl_dir_body_str(j, "display_name", u->display_name, sizeof(u->display_name), err,
+			esz) < 0 ||
+	    pl_dir_body_str(j, "groups", u->groups, sizeof(u->groups), err, esz) < 0 ||
+	    body_list(j, "emails", emails, PL_DIR_MAX_EMAILS, &ne, err, esz) < 0 ||
+	    body_list(j, "badges", badges, PL_DIR_MAX_BADGES, &nb, err, esz) < 0)
+		return -1;
+	u->nemails = ne;
+	for (int i = 0; i < ne; i++)
+		pl_strlcpy(u->emails[i], emails[i], sizeof(u->emails[i]));
+	u->nbadges = 0;
+	for (int i = 0; i < nb; i++)
+		if (pl_dir_user_add_badge(u, badges[i], err, esz) < 0)
+			return -1;
+	return 0;
+}
+
+int pl_dir_body_printer(json_t *j, int with_name, pl_dir_printer_t *p, char *err, size_t esz)
+{
+	if ((with_name && pl_dir_body_str(j, "name", p->name, sizeof(p->name), err, esz) < 0) ||
+	    pl_dir_body_str(j, "uri", p->uri, sizeof(p->uri), err, esz) < 0 ||
+	    pl_dir_body_str(j, "location", p->location, sizeof(p->location), err, esz) < 0 ||
+	    pl_dir_body_str(j, "formats", p->formats, sizeof(p->formats), err, esz) < 0)
+		return -1;
+	if (!p->name[0] || !p->uri[0])
+		return fail(err, esz, "a printer needs a \"name\" and a \"uri\"");
+	return 0;
+}
+
+int pl_dir_body_reader(json_t *j, pl_dir_reader_t *r, char *err, size_t esz)
+{
+	char preset[64];
+	pl_badge_format_t fmt;
+	pl_err_t e;
+	if (pl_dir_body_str(j, "name", r->name, sizeof(r->name), err, esz) < 0 ||
+	    pl_dir_body_str(j, "address", r->address, sizeof(r->address), err, esz) < 0 ||
+	    pl_dir_body_str(j, "direction", r->direction, sizeof(r->direction), err, esz) < 0 ||
+	    pl_dir_body_str(j, "printer", r->printer, sizeof(r->printer), err, esz) < 0 ||
+	    pl_dir_body_str(j, "mode", r->mode, sizeof(r->mode), err, esz) < 0 ||
+	    pl_dir_body_str(j, "preset", preset, sizeof(preset), err, esz) < 0)
+		return -1;
+	/* The format as a JSON object, or that object as a string. */
+	json_t *jf = json_object_get(j, "format");
+	if (json_is_object(jf)) {
+		char *s = json_dumps(jf, JSON_COMPACT);
+		size_t n = s ? strlen(s) : 0;
+		if (n && n < sizeof(r->format))
+			pl_strlcpy(r->format, s, sizeof(r->format));
+		free(s);
+		if (!n || n >= sizeof(r->format))
+			return fail(err, esz, "\"format\" is too long");
+	} else if (pl_dir_body_str(j, "format", r->format, sizeof(r->format), err, esz) < 0) {
+		return -1;
+	}
+	json_t *port = json_object_get(j, "port");
+	if (port && !json_is_null(port) &&
+	    (!json_is_integer(port) || json_integer_value(port) < 0 ||
+	     json_integer_value(port) > 65535))
+		return fail(err, esz, "\"port\" must be a number from 1 to 65535");
+	r->port = port && json_is_integer(port) ? (int)json_integer_value(port) : 0;
+	if (!r->direction[0])
+		pl_strlcpy(r->direction, "connect", sizeof(r->direction));
+	if (!r->mode[0])
+		pl_strlcpy(r->mode, "most-recent", sizeof(r->mode));
+	if (!r->name[0] || !r->address[0] || !r->printer[0])
+		return fail(err, esz, "a reader needs a \"name\", an \"address\" and a \"printer\"");
+	if (preset[0] && r->format[0])
+		return fail(err, esz, "give a \"preset\" or a \"format\", not both");
+	if (!r->format[0]) {
+		json_t *pj = json_pack("{s:s}", "preset", preset[0] ? preset : "elatec-tcpconv2");
+		char *s = pj ? json_dumps(pj, JSON_COMPACT) : NULL;
+		pl_strlcpy(r->format, s ? s : "", sizeof(r->format));
+		free(s);
+		json_decref(pj);
+	}
+	if (pl_badge_format_parse(r->format, &fmt, &e) < 0)
+		return fail(err, esz, "%s", e.msg);
+	return 0;
+}

@@ -1,0 +1,30 @@
+/* pl_dirbody: directory records from JSON request bodies, the parsers the
+ * web console runs on what a browser sends and plsc-directory runs again
+ * on what the console forwards (DIR_WRITE, proto/PROTOCOL.md): one code
+ * path for both, fuzzed once (tests/fuzz/fuzz_console_body.c). Each
+ * returns 0, or -1 with a sentence in err for a 400 answer; nothing here
+ * stores or sends anything. */
+#ifndef PL_DIRBODY_H
+#define PL_DIRBODY_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "pl_directory.h"
+
+/* The body as a JSON object (malformed JSON: the line and column). */
+json_t *pl_dir_body_object(const char *body, size_t len, char *err, size_t esz);
+/* A string member into out; absent or null: "". Too long, not a string,
+ * or with a NUL inside: -1. */
+int pl_dir_body_str(json_t *j, const char *key, char *out, size_t sz, char *err,
+		    size_t esz);
+/* display_name, groups, emails, badges (normalised); not the username or
+ * the PIN, which the caller takes as it needs. */
+int pl_dir_body_user(json_t *j, pl_dir_user_t *u, char *err, size_t esz);
+/* name (with_name), uri, location, formats; the URI is not parsed here. */
+int pl_dir_body_printer(json_t *j, int with_name, pl_dir_printer_t *p, char *err,
+			size_t esz);
+/* Every field, defaults filled in, the frame format parsed. */
+int pl_dir_body_reader(json_t *j, pl_dir_reader_t *r, char *err, size_t esz);
+
+#endif

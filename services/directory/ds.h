@@ -1,0 +1,60 @@
+/* plsc-directory: the directory's one writer (README "Running as root").
+ *   main.c  the service definition, settings, sandbox, the worker pool,
+ *           routed DIR_WRITE requests in and RESULT answers out
+ *   op.c    one request: read from its frame, carried out on a worker,
+ *           answered (tests/unit/test_dirsvc.c drives it directly)
+ * Services that face the network (the web console, later IdentitySync)
+ * only read the directory; each change they want travels as a DIR_WRITE
+ * through the supervisor, whose allow-list names who may ask. */
+#ifndef DS_H
+#define DS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pl_directory.h"
+#include "pl_proto.h"
+
+#define DS_NAME "plsc-directory"
+/* The largest record body a request carries (the console's own limit on
+ * a JSON body is 64 KiB); a CSV part may use the whole frame. */
+#define DS_BODY_MAX (64u * 1024u)
+/* Per-line import errors listed in one answer, in bytes of JSON: the
+ * answer must fit a channel frame (1 MiB); lines beyond it are counted
+ * in "failed" but not listed. */
+#define DS_ERRORS_MAX (256u * 1024u)
+
+typedef struct {
+	uint32_t seq;
+	char from[128];  /* the asking service (FROM, stamped by the supervisor) */
+	char admin[128]; /* the person behind it (USER), "" when none */
+	char op[32];
+	char name[128];	 /* NAME: the record a put, pin-set or delete is about */
+	char *payload;	 /* PAYLOAD: a JSON body, or CSV text (users-import) */
+	size_t len;
+	uint32_t first_line; /* LINE: where a CSV part begins (1: the file) */
+	/* the outcome */
+	uint32_t status; /* pl_status_t */
+	char msg[512];
+	long imported, failed;
+	json_t *errors; /* users-import: [{line, message}] */
+	size_t errors_bytes;
+} ds_req_t;
+
+/* The request in frame f (a DIR_WRITE routed to us): never NULL but for
+ * lack of memory. A request that cannot be carried out (no OP, a field
+ * too long) comes back with status PL_STATUS_BADREQ already set. */
+ds_req_t *ds_req_parse(const pl_frame_t *f);
+/* Carry it out against d (a worker thread: scrypt, imports). Unknown
+ * operations and bad records end in PL_STATUS_BADREQ; a record that is
+ * missing in PL_STATUS_NOTFOUND; one that exists in PL_STATUS_CONFLICT. */
+void ds_req_run(ds_req_t *q, pl_dir_t *d);
+/* The RESULT answer (PL_FLAG_REPLY, q's seq, PL_FLAG_ERROR on failure),
+ * addressed to q->from, into m (initialised here). 0 or -1. */
+int ds_req_reply(const ds_req_t *q, pl_msg_t *m);
+/* The log line of a finished request (no secrets: PINs never appear). */
+void ds_req_log(const ds_req_t *q);
+void ds_req_free(ds_req_t *q);
+
+#endif

@@ -1,0 +1,186 @@
+/* plsc-directory: the directory's one writer. It has no listening socket
+ * and no network peer: the services that face the network (the web
+ * console, later IdentitySync) read the directory themselves and send
+ * each change they want as a routed DIR_WRITE, which the supervisor
+ * delivers only from the roles its allow-list names. See ds.h,
+ * proto/PROTOCOL.md and plsc-directory(8). */
+#include "ds.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pl_log.h"
+#include "pl_service.h"
+#include "pl_util.h"
+#include "pl_work.h"
+
+/* A pool job older than this shows in plsc status (a CSV part of a few
+ * hundred PINs takes tens of seconds of scrypt). */
+#define DS_STUCK_MS 120000
+
+typedef struct {
+	pl_service_t *svc;
+	pl_dir_t *dir;
+	pl_work_t *work;
+	char directory_path[PATH_MAX];
+	unsigned long long changes, refused;
+} ds_t;
+
+typedef struct {
+	ds_t *ds;
+	ds_req_t *q;
+} ds_job_t;
+
+static const char *const ds_keys[] = { "enabled", "path", "log_level", "directory", NULL };
+
+static int ds_settings(ds_t *ds, const pl_cnode_t *cfg, pl_err_t *err)
+{
+	const char *dirpath;
+	char def[PATH_MAX];
+	snprintf(def, sizeof(def), "%s/../directory/directory.db",
+		 pl_service_state_dir(ds->svc));
+	if (pl_cnode_check_keys(cfg, ds_keys, err) < 0 ||
+	    pl_cnode_str(cfg, "directory", def, &dirpath, err) < 0)
+		return -1;
+	if (pl_fmt(ds->directory_path, sizeof(ds->directory_path), "%s", dirpath) < 0)
+		return pl_cnode_error(cfg, "directory", err, "path too long");
+	return 0;
+}
+
+static void ds_report(ds_t *ds)
+{
+	pl_service_status(ds->svc, "%llu changes, %llu refused", ds->changes, ds->refused);
+}
+
+static void job_work(void *arg)
+{
+	ds_job_t *j = arg;
+	ds_req_run(j->q, j->ds->dir);
+}
+
+/* Back on the loop: log, count, answer. */
+static void job_done(void *arg)
+{
+	ds_job_t *j = arg;
+	pl_msg_t m;
+	ds_req_log(j->q);
+	if (j->q->status == PL_STATUS_OK)
+		j->ds->changes++;
+	else
+		j->ds->refused++;
+	ds_report(j->ds);
+	if (ds_req_reply(j->q, &m) < 0) {
+		pl_err("cannot build the answer to %s's %s (seq %u)", j->q->from, j->q->op,
+		       j->q->seq);
+	} else {
+		if (pl_service_send(j->ds->svc, &m) < 0)
+			pl_err("cannot answer %s's %s (seq %u): channel queue full",
+			       j->q->from, j->q->op, j->q->seq);
+		pl_msg_free(&m);
+	}
+	ds_req_free(j->q);
+	free(j);
+}
+
+static void ds_message(pl_service_t *svc, const pl_frame_t *f, void *ctx)
+{
+	ds_t *ds = ctx;
+	(void)svc;
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->type != PL_MSG_DIR_WRITE || (f->flags & PL_FLAG_REPLY)) {
+		pl_debug("ignored %s", pl_msg_type_name(f->type));
+		return;
+	}
+	ds_job_t *j = calloc(1, sizeof(*j));
+	if (j)
+		j->q = ds_req_parse(f);
+	if (!j || !j->q) {
+		pl_err("out of memory: DIR_WRITE seq %u dropped", f->seq);
+		free(j);
+		return;
+	}
+	j->ds = ds;
+	/* Even a refusal goes through the pool: answers keep their order. */
+	if (pl_work_submit(ds->work, job_work, job_done, j) < 0) {
+		pl_err("out of memory: DIR_WRITE seq %u dropped", f->seq);
+		ds_req_free(j->q);
+		free(j);
+	}
+}
+
+/* The sandbox beyond the default: the directory's folder, for regular
+ * files (the database and SQLite's -wal and -shm beside it). */
+static int ds_sandbox(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb,
+		      void *ctx)
+{
+	ds_t *ds = ctx;
+	pl_err_t err = { "" };
+	ds->svc = svc;
+	if (ds_settings(ds, cfg, &err) < 0) {
+		pl_err("%s", err.msg);
+		return PL_EXIT_CONFIG;
+	}
+	if (pl_dir_sandbox(sb, ds->directory_path, PL_DIR_WRITE, &err) < 0) {
+		pl_err("sandbox: %s", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
+static int ds_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
+{
+	ds_t *ds = ctx;
+	pl_err_t err = { "" };
+	ds->svc = svc;
+	if (ds_settings(ds, cfg, &err) < 0) {
+		pl_err("%s", err.msg);
+		return PL_EXIT_CONFIG;
+	}
+	if (pl_dir_open(&ds->dir, ds->directory_path, PL_DIR_WRITE, &err) < 0) {
+		pl_err("directory: %s", err.msg);
+		return 1;
+	}
+	/* Two threads: one long import does not hold up a quick delete. */
+	ds->work = pl_work_new(pl_service_loop(svc), "ds-work", 2, 0);
+	if (!ds->work) {
+		pl_err("out of memory");
+		return 1;
+	}
+	(void)pl_service_add_pool(svc, ds->work, DS_STUCK_MS);
+	pl_info("writing the directory %s", ds->directory_path);
+	ds_report(ds);
+	return 0;
+}
+
+static void ds_stop(pl_service_t *svc, void *ctx)
+{
+	ds_t *ds = ctx;
+	if (ds->work) {
+		pl_service_remove_pool(svc, ds->work);
+		pl_work_free(ds->work); /* finishes and answers what is queued */
+	}
+	pl_dir_close(ds->dir);
+	pl_info("%llu changes, %llu refused", ds->changes, ds->refused);
+}
+
+int main(int argc, char **argv)
+{
+	static const pl_service_def_t def = {
+		.name = DS_NAME,
+		.summary = "The directory's one writer: users, PINs, printers and badge\n"
+			   "readers changed on behalf of the web console (DIR_WRITE).",
+		.help = "Configuration (services.plsc-directory):\n"
+			"  directory   <state_dir>/directory/directory.db\n"
+			"No listening socket. See plsc-directory(8).\n",
+		.start = ds_start,
+		.message = ds_message,
+		.stop = ds_stop,
+		.sandbox = ds_sandbox,
+	};
+	static ds_t ds;
+	return pl_service_main(argc, argv, &def, &ds);
+}

@@ -1,0 +1,247 @@
+/* plsc-directory's requests (services/directory/op.c), driven without the
+ * service around them: a DIR_WRITE frame as the supervisor delivers it,
+ * carried out against a directory in a temporary folder, and its RESULT
+ * answer. Every operation, and the refusals: an unknown operation (tokens
+ * and administrators are not among them), no OP, a bad record, a missing
+ * user or printer, a name taken. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ds.h"
+#include "pl_proto.h"
+
+static char tmp[] = "/tmp/test_dirsvc.XXXXXX";
+static char db[256];
+static pl_dir_t *D;
+
+static int setup(void **state)
+{
+	pl_err_t err;
+	(void)state;
+	if (!mkdtemp(tmp))
+		return -1;
+	snprintf(db, sizeof(db), "%s/directory.db", tmp);
+	return pl_dir_open(&D, db, PL_DIR_WRITE, &err);
+}
+
+static int teardown(void **state)
+{
+	char cmd[300];
+	(void)state;
+	pl_dir_close(D);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* One request as the supervisor routes it (FROM stamped), carried out. */
+static ds_req_t *ask(const char *op, const char *name, const char *body, uint32_t line)
+{
+	pl_msg_t m;
+	pl_frame_t f;
+	size_t used;
+	assert_int_equal(pl_msg_init(&m, PL_MSG_DIR_WRITE, 0, 42), 0);
+	if (op)
+		pl_msg_add_str(&m, PL_TAG_OP, op);
+	if (name)
+		pl_msg_add_str(&m, PL_TAG_NAME, name);
+	pl_msg_add_str(&m, PL_TAG_USER, "alice");
+	if (line)
+		pl_msg_add_u32(&m, PL_TAG_LINE, line);
+	if (body)
+		pl_msg_add(&m, PL_TAG_PAYLOAD, body, strlen(body));
+	pl_msg_add_str(&m, PL_TAG_FROM, "plsc-console");
+	assert_int_equal(pl_msg_finish(&m), 0);
+	assert_int_equal(pl_frame_parse(m.buf, m.len, PL_PROTO_MAX_FRAME, &f, &used), 0);
+	f.fd = -1;
+	ds_req_t *q = ds_req_parse(&f);
+	pl_msg_free(&m); /* the request holds its own copy */
+	assert_non_null(q);
+	ds_req_run(q, D);
+	ds_req_log(q);
+	return q;
+}
+
+/* ask(), check the status (and the message when msg is not NULL). */
+static void expect(const char *op, const char *name, const char *body, uint32_t status,
+		   const char *msg)
+{
+	ds_req_t *q = ask(op, name, body, 0);
+	if (q->status != status)
+		fail_msg("%s %s: status %u (%s), expected %u", op ? op : "(none)",
+			 name ? name : "", q->status, q->msg, status);
+	if (msg && !strstr(q->msg, msg))
+		fail_msg("%s: message \"%s\" lacks \"%s\"", op ? op : "(none)", q->msg, msg);
+	ds_req_free(q);
+}
+
+static void test_users(void **state)
+{
+	pl_dir_user_t u;
+	pl_err_t err;
+	(void)state;
+	expect("user-add", NULL,
+	       "{\"username\": \"bob\", \"display_name\": \"Bob\", \"badges\": \"0x1A2B3C\","
+	       " \"pin\": \"4321\"}",
+	       PL_STATUS_OK, "user bob added");
+	assert_int_equal(pl_dir_user_get(D, "bob", &u, &err), 0);
+	assert_string_equal(u.source, "local");
+	assert_int_equal(u.nbadges, 1);
+	assert_int_equal(pl_dir_pin_check(D, "bob", "4321", &err), 1);
+	expect("user-add", NULL, "{\"username\": \"bob\"}", PL_STATUS_CONFLICT,
+	       "already exists");
+	expect("user-add", NULL, "{\"display_name\": \"nobody\"}", PL_STATUS_BADREQ,
+	       "needs a \"username\"");
+	expect("user-add", NULL, "{\"username\": \"eve\", \"badges\": [\"not a badge!\"]}",
+	       PL_STATUS_BADREQ, NULL);
+	expect("user-add", NULL, "{\"username\": ", PL_STATUS_BADREQ, "malformed JSON");
+	expect("user-add", NULL, NULL, PL_STATUS_BADREQ, "JSON object");
+	assert_int_equal(pl_dir_user_get(D, "eve", &u, &err), 1);
+
+	/* A save keeps the PIN and the source. */
+	expect("user-put", "bob", "{\"display_name\": \"Robert\"}", PL_STATUS_OK,
+	       "user bob saved");
+	assert_int_equal(pl_dir_user_get(D, "bob", &u, &err), 0);
+	assert_string_equal(u.display_name, "Robert");
+	assert_int_equal(pl_dir_pin_check(D, "bob", "4321", &err), 1);
+	expect("user-put", "nobody", "{}", PL_STATUS_NOTFOUND, "no user named nobody");
+	expect("user-put", NULL, "{}", PL_STATUS_BADREQ, "needs NAME");
+
+	expect("pin-set", "bob", "{\"pin\": \"9999\"}", PL_STATUS_OK, "PIN of bob changed");
+	assert_int_equal(pl_dir_pin_check(D, "bob", "9999", &err), 1);
+	expect("pin-set", "bob", "{}", PL_STATUS_BADREQ, "needs \"pin\"");
+	expect("pin-set", "nobody", "{\"pin\": \"1\"}", PL_STATUS_NOTFOUND, "no user named");
+
+	expect("user-del", "bob", NULL, PL_STATUS_OK, "user bob deleted");
+	expect("user-del", "bob", NULL, PL_STATUS_NOTFOUND, "no user named bob");
+}
+
+static void test_import(void **state)
+{
+	pl_dir_user_t u;
+	pl_err_t err;
+	pl_msg_t m;
+	pl_frame_t f;
+	size_t used;
+	uint32_t count = 0, st = 99;
+	char to[64];
+	pl_field_t fl;
+	(void)state;
+	ds_req_t *q = ask("users-import", NULL,
+			  "username,display name\ncarol,Carol,c@example.com,,1234\n"
+			  "bad name!,X\n",
+			  0);
+	assert_int_equal(q->status, PL_STATUS_OK);
+	assert_int_equal(q->imported, 1);
+	assert_int_equal(q->failed, 1);
+	assert_int_equal(pl_dir_user_get(D, "carol", &u, &err), 0);
+	/* The answer: COUNT, and the lines with errors as JSON. */
+	assert_int_equal(ds_req_reply(q, &m), 0);
+	assert_int_equal(pl_frame_parse(m.buf, m.len, PL_PROTO_MAX_FRAME, &f, &used), 0);
+	assert_int_equal(f.type, PL_MSG_RESULT);
+	assert_int_equal(f.seq, 42);
+	assert_int_equal(f.flags, PL_FLAG_REPLY);
+	assert_int_equal(pl_frame_get_str(&f, PL_TAG_TO, to, sizeof(to)), 0);
+	assert_string_equal(to, "plsc-console");
+	assert_int_equal(pl_frame_get_u32(&f, PL_TAG_STATUS, &st), 0);
+	assert_int_equal(st, 0);
+	assert_int_equal(pl_frame_get_u32(&f, PL_TAG_COUNT, &count), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(pl_frame_find(&f, PL_TAG_PAYLOAD, &fl), 1);
+	json_t *res = json_loadb((const char *)fl.val, fl.len, 0, NULL);
+	assert_non_null(res);
+	assert_int_equal(json_integer_value(json_object_get(res, "failed")), 1);
+	json_t *e = json_array_get(json_object_get(res, "errors"), 0);
+	assert_int_equal(json_integer_value(json_object_get(e, "line")), 3);
+	json_decref(res);
+	pl_msg_free(&m);
+	ds_req_free(q);
+
+	/* A later part: numbered on, no header looked for. */
+	q = ask("users-import", NULL, "bad name!\ndave,Dave\n", 7);
+	assert_int_equal(q->status, PL_STATUS_OK);
+	assert_int_equal(q->imported, 1);
+	e = json_array_get(q->errors, 0);
+	assert_int_equal(json_integer_value(json_object_get(e, "line")), 7);
+	ds_req_free(q);
+	q = ask("users-import", NULL, "username,Header Or User\n", 2);
+	assert_int_equal(q->imported, 1);
+	ds_req_free(q);
+	assert_int_equal(pl_dir_user_get(D, "username", &u, &err), 0);
+	/* An empty file imports nothing, and that is fine. */
+	expect("users-import", NULL, "", PL_STATUS_OK, "imported 0 users");
+}
+
+static void test_printers_readers(void **state)
+{
+	pl_dir_printer_t p;
+	pl_err_t err;
+	(void)state;
+	expect("printer-add", NULL, "{\"name\": \"P1\", \"uri\": \"socket://127.0.0.1:9100\"}",
+	       PL_STATUS_OK, "printer P1 added");
+	expect("printer-add", NULL, "{\"name\": \"P1\", \"uri\": \"socket://127.0.0.1:9100\"}",
+	       PL_STATUS_CONFLICT, "already exists");
+	expect("printer-add", NULL, "{\"name\": \"P2\", \"uri\": \"gopher://x\"}",
+	       PL_STATUS_BADREQ, NULL);
+	expect("printer-add", NULL, "{\"name\": \"P2\"}", PL_STATUS_BADREQ, "needs a");
+	expect("printer-put", "P1",
+	       "{\"uri\": \"ipp://127.0.0.1:631/ipp/print\", \"location\": \"hall\"}",
+	       PL_STATUS_OK, "printer P1 saved");
+	assert_int_equal(pl_dir_printer_get(D, "P1", &p, &err), 0);
+	assert_string_equal(p.location, "hall");
+	expect("printer-put", "P9", "{\"uri\": \"socket://127.0.0.1:9100\"}",
+	       PL_STATUS_NOTFOUND, "no printer named P9");
+
+	expect("reader-add", NULL,
+	       "{\"name\": \"R1\", \"address\": \"127.0.0.1\", \"printer\": \"P1\"}",
+	       PL_STATUS_OK, "reader R1 added");
+	expect("reader-add", NULL, "{\"name\": \"R2\", \"address\": \"127.0.0.1\"}",
+	       PL_STATUS_BADREQ, "needs a");
+	expect("reader-add", NULL,
+	       "{\"name\": \"R3\", \"address\": \"127.0.0.1\", \"printer\": \"P1\","
+	       " \"preset\": \"no-such-preset\"}",
+	       PL_STATUS_BADREQ, NULL);
+	expect("reader-del", "R1", NULL, PL_STATUS_OK, "reader R1 deleted");
+	expect("reader-del", "R1", NULL, PL_STATUS_NOTFOUND, "no reader named R1");
+	expect("printer-del", "P1", NULL, PL_STATUS_OK, "printer P1 deleted");
+	expect("printer-del", "P1", NULL, PL_STATUS_NOTFOUND, "no printer named P1");
+}
+
+static void test_refusals(void **state)
+{
+	pl_msg_t m;
+	pl_frame_t f;
+	size_t used;
+	(void)state;
+	expect("drop-table", NULL, NULL, PL_STATUS_BADREQ, "unknown directory operation");
+	/* Tokens and administrators stay with plsc run as root. */
+	expect("token-create", "ws1", NULL, PL_STATUS_BADREQ, "unknown");
+	expect("admin-add", NULL, "{\"name\": \"mallory\"}", PL_STATUS_BADREQ, "unknown");
+	expect(NULL, NULL, NULL, PL_STATUS_BADREQ, "without OP");
+	expect("user-del", NULL, NULL, PL_STATUS_BADREQ, "needs NAME");
+	/* A refusal's answer is flagged as one. */
+	ds_req_t *q = ask("drop-table", NULL, NULL, 0);
+	assert_int_equal(ds_req_reply(q, &m), 0);
+	assert_int_equal(pl_frame_parse(m.buf, m.len, PL_PROTO_MAX_FRAME, &f, &used), 0);
+	assert_int_equal(f.flags, PL_FLAG_REPLY | PL_FLAG_ERROR);
+	pl_msg_free(&m);
+	ds_req_free(q);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_users),
+		cmocka_unit_test(test_import),
+		cmocka_unit_test(test_printers_readers),
+		cmocka_unit_test(test_refusals),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
