@@ -14,8 +14,8 @@ rec_start P1
 console_config '{"session_idle_s": 5, "login_max_failures": 3, "login_lockout_s": 2}'
 sup_start
 wait_until 15 state_is "$CS" running && wait_until 15 state_is "$OP" running &&
-	wait_until 15 state_is Toggle running
-ok $? "the console, the held-jobs service and a test service run"
+	wait_until 15 state_is Toggle running && wait_until 15 state_is "$DS" running
+ok $? "the console, the held-jobs service, the directory service and a test service run"
 admin_add alice "$PW"
 ok $? "plsc admin add"
 

@@ -74,10 +74,10 @@ rec_start P1
 console_config
 sup_start
 up=0
-for s in "$CS" "$OP" Toggle; do
+for s in "$CS" "$OP" "$DS" Toggle; do
 	wait_until $((15 * TIMEOUT_SCALE)) state_is "$s" running || { up=1; diag "$s is not running"; }
 done
-ok $up "the supervisor runs the console, the held-jobs service and Toggle"
+ok $up "the supervisor runs the console, the held-jobs and directory services and Toggle"
 CS_PID=$(svc_pid "$CS")
 
 admin_add alice "$PASSWORD"
