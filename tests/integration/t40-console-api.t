@@ -7,7 +7,7 @@
 # console leaving every other service alone.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 93
+plan 96
 
 PW='correct horse battery'
 rec_start P1
@@ -241,3 +241,14 @@ is "$API_STATUS" 200 "the new password works"
 plsc admin del bob >/dev/null
 api GET /api/v1/session
 is "$API_STATUS" 401 "after plsc admin del the session ends at once"
+
+# ---- no directory service: changes are refused, clearly, reads go on ----
+console_login alice "$PW"
+plsc disable "$DS" >/dev/null
+wait_until 10 state_is "$DS" disabled
+api POST /api/v1/printers '{"name": "Later", "uri": "socket://127.0.0.1:9"}'
+is "$API_STATUS" 503 "with plsc-directory stopped a change is refused (503)"
+like "$API_BODY" "plsc-directory is not running" "saying why"
+api GET /api/v1/printers
+is "$API_STATUS" 200 "and reads still work"
+plsc enable "$DS" >/dev/null
