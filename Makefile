@@ -38,10 +38,13 @@ CUPS_LIBS   := $(shell cups-config --libs 2>/dev/null || echo -lcups)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CUPS_CFLAGS)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(CUPS_LIBS) -lpthread
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
-# libcurl (GnuTLS flavour) and libwebsockets: the foreign-loop test service
-# only, until services link them; common/ never does.
-ADAPT_CFLAGS := $(shell pkg-config --cflags libcurl libwebsockets 2>/dev/null)
-ADAPT_LIBS   := $(shell pkg-config --libs libcurl libwebsockets 2>/dev/null || echo -lcurl -lwebsockets)
+# libcurl (GnuTLS flavour), libwebsockets and net-snmp: the foreign-loop test
+# service only, until services link them; common/ never does. net-snmp's
+# .pc file, not net-snmp-config: that one's --cflags carries its own build's
+# flags (-Ulinux, -O2, perl's include dir).
+ADAPT_PKGS   := libcurl libwebsockets netsnmp
+ADAPT_CFLAGS := $(shell pkg-config --cflags $(ADAPT_PKGS) 2>/dev/null)
+ADAPT_LIBS   := $(shell pkg-config --libs $(ADAPT_PKGS) 2>/dev/null || echo -lcurl -lwebsockets -lnetsnmp)
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wformat=2 -Wno-format-nonliteral -Wvla

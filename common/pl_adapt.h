@@ -27,6 +27,14 @@
  * equal poll(2)'s POLLIN, POLLOUT, so lws_pollargs and pollfd values pass
  * through unchanged.
  *
+ * Tested with real peers in tests/integration/t10-runtime-adapters.t
+ * (tests/lib/adaptsvc.c): libcurl multi and net-snmp single sessions "set +
+ * timeout", libwebsockets "one by one"; the console runs libmicrohttpd on
+ * it. net-snmp: ask snmp_sess_select_info about each session with a block
+ * flag of its own (reset to 1) and take the earliest timeout yourself:
+ * asked about an idle session it sets *block = 1 whatever an earlier
+ * session had set, so one shared flag loses the deadline.
+ *
  * The adapter links no foreign library: each service links its own and
  * supplies the callbacks. Everything here runs on the loop's thread. The
  * fds remain the library's: the adapter never closes one. */

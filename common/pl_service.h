@@ -16,7 +16,8 @@
  *  - a library that lends its descriptors and timeout (libmicrohttpd,
  *    libcurl multi, libwebsockets, net-snmp): pl_adapt_new(
  *    pl_service_loop(svc), ...) keeps them in the loop (pl_adapt.h); the
- *    console does this with MHD;
+ *    console does this with MHD, and plsc-adaptsvc (tests/lib/adaptsvc.c,
+ *    t10) with curl, lws and net-snmp under the real supervisor;
  *  - a library that must block in its own calls (libetpan's IMAP IDLE, a
  *    synchronous LDAP search): run it on a thread of its own, register a
  *    watchdog for that thread (below) and kick it each turn, and hand

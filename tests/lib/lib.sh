@@ -6,6 +6,8 @@ set -u
 BUILD_DIR=${PLSC_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
 BIN=$BUILD_DIR/bin
 TESTSVC=$BIN/plsc-testsvc
+# In /usr/sbin, which a normal user's PATH may lack.
+SNMPD=$(command -v snmpd 2>/dev/null || echo /usr/sbin/snmpd)
 T_N=0
 T_FAILED=0
 SUP_PID=
@@ -150,6 +152,49 @@ free_port() {
 			echo "$p"
 			return 0
 		fi
+	done
+	return 1
+}
+
+# free_udp_port: a UDP port on 127.0.0.1 that nothing is bound to now
+# (free_port's connect test says nothing about UDP). The kernel picks it;
+# callers retry when another process takes it before they bind it.
+free_udp_port() {
+	python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# snmpd_start NAME SYSDESCR SYSNAME: a real snmpd (Debian's snmpd package)
+# on a free UDP port of 127.0.0.1, answering SNMPv2c community "public"
+# from 127.0.0.1 only, with those sysDescr.0 and sysName.0. Everything it
+# reads or writes is in $T/snmpd-NAME: its config (-C: no system config
+# files), pid file, persistent state (SNMP_PERSISTENT_DIR) and an empty MIB
+# dir (no MIB modules loaded); no AgentX master, no trap sink. It never
+# uses port 161, so a system snmpd (Debian's package enables one) does not
+# matter. Sets SNMPD_PORT; the pid joins BG_PIDS.
+snmpd_start() {
+	local d="$T/snmpd-$1" pid
+	mkdir -p "$d/persist" "$d/mibs"
+	printf 'rocommunity public 127.0.0.1\nsysdescr %s\nsysname %s\n' "$2" "$3" > "$d/snmpd.conf"
+	SNMPD_PORT=
+	for _ in 1 2 3; do
+		local port
+		port=$(free_udp_port) || return 1
+		SNMP_PERSISTENT_DIR="$d/persist" MIBS= \
+			"$SNMPD" -f -Lo -C -c "$d/snmpd.conf" -M "$d/mibs" -p "$d/snmpd.pid" \
+			"udp:127.0.0.1:$port" >"$d/snmpd.log" 2>&1 </dev/null &
+		pid=$!
+		BG_PIDS+=($pid)
+		# It logs its version once its port is open; it exits when the
+		# port was taken meanwhile.
+		if wait_until 10 grep -q '^NET-SNMP version' "$d/snmpd.log" &&
+			kill -0 "$pid" 2>/dev/null; then
+			SNMPD_PORT=$port
+			return 0
+		fi
+		kill "$pid" 2>/dev/null
 	done
 	return 1
 }
