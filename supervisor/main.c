@@ -317,6 +317,59 @@ int sv_reload(sv_sup_t *sup, pl_err_t *err)
 	return 0;
 }
 
+/* ---- start-up order ---- */
+
+static void hold_expired(pl_loop_t *loop, void *arg)
+{
+	sv_sup_t *sup = arg;
+	(void)loop;
+	sup->hold_timer = NULL;
+	pl_warn("the directory's writer is not ready after %u ms; starting "
+		"the other services anyway", sup->cfg.start_timeout_ms);
+	sv_start_held(sup);
+}
+
+/* The directory's writer first. The services that read the directory
+ * cannot create it (privsep.c), so on a first start they would fail and
+ * be throttled until it exists; they start once the writer is ready, or
+ * has failed, or after start_timeout_ms at most (s6's readiness
+ * dependency, for the one dependency there is). */
+static void start_all(sv_sup_t *sup)
+{
+	for (int i = 0; i < sup->nsvcs; i++) {
+		sv_svc_t *s = sup->svcs[i];
+		if (s->conf.role == SV_ROLE_DIRECTORY && sv_svc_enabled(s)) {
+			sup->holding = 1;
+			sv_svc_start(s);
+		}
+	}
+	if (!sup->holding) {
+		for (int i = 0; i < sup->nsvcs; i++)
+			sv_svc_start(sup->svcs[i]);
+		return;
+	}
+	sup->hold_timer = pl_loop_timer(sup->loop, sup->cfg.start_timeout_ms,
+					hold_expired, sup);
+	/* The writer may have failed at once (no binary). */
+	for (int i = 0; i < sup->nsvcs; i++)
+		if (sup->svcs[i]->conf.role == SV_ROLE_DIRECTORY &&
+		    sup->svcs[i]->state != SV_STARTING)
+			sv_start_held(sup);
+}
+
+void sv_start_held(sv_sup_t *sup)
+{
+	if (!sup->holding)
+		return;
+	sup->holding = 0;
+	pl_loop_timer_cancel(sup->loop, sup->hold_timer);
+	sup->hold_timer = NULL;
+	/* Only those never started: the writer keeps its own restart delay. */
+	for (int i = 0; i < sup->nsvcs; i++)
+		if (sup->svcs[i]->state == SV_STOPPED)
+			sv_svc_start(sup->svcs[i]);
+}
+
 /* ---- shutdown ---- */
 
 static void shutdown_expired(pl_loop_t *loop, void *arg)
@@ -333,6 +386,9 @@ void sv_begin_shutdown(sv_sup_t *sup)
 	if (sup->shutting_down)
 		return;
 	sup->shutting_down = 1;
+	sup->holding = 0; /* the held-back services stay stopped */
+	pl_loop_timer_cancel(sup->loop, sup->hold_timer);
+	sup->hold_timer = NULL;
 	for (int i = 0; i < sup->nsvcs; i++) {
 		sv_svc_t *s = sup->svcs[i];
 		if (s->pid > 0)
@@ -401,8 +457,7 @@ static int run(sv_sup_t *sup)
 		sup->config_file, sup->nsvcs);
 	if (sup->quiet)
 		pl_log_set_tee(-1);
-	for (int i = 0; i < sup->nsvcs; i++)
-		sv_svc_start(sup->svcs[i]);
+	start_all(sup);
 	pl_loop_timer(sup->loop, 1000, ownlog_check, sup);
 	/* Parsing the config left freed heap behind; give it back, the
 	 * supervisor is meant to stay small. */

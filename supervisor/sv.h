@@ -207,6 +207,8 @@ struct sv_sup {
 	int quiet;
 	uint64_t started_at;
 	pl_timer_t *shutdown_timer;
+	int holding;           /* the others wait for the directory's writer */
+	pl_timer_t *hold_timer;
 	int drop_privs;   /* root and privsep: services run as their users */
 	gid_t shared_gid; /* supervisor.group */
 	gid_t admin_gid;  /* supervisor.admin_group */
@@ -229,6 +231,9 @@ void sv_check_shutdown(sv_sup_t *sup);
 /* Re-read the config; -1 with err set when it is refused. */
 int sv_reload(sv_sup_t *sup, pl_err_t *err);
 void sv_begin_shutdown(sv_sup_t *sup);
+/* The directory's writer is ready, or will not be: start the services
+ * held back for it (no-op when none are). */
+void sv_start_held(sv_sup_t *sup);
 
 /* ---- persisted enable/disable (overrides.c) ---- */
 

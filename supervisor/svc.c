@@ -844,6 +844,10 @@ static void svc_event(sv_svc_t *s, int ev, int arg)
 	sv_action_fn *fn = fsm[s->state][ev];
 	if (fn)
 		fn(s, arg);
+	/* Ready, failed or given up: the services held back for the
+	 * directory's writer go (main.c). */
+	if (s->conf.role == SV_ROLE_DIRECTORY && s->state != SV_STARTING)
+		sv_start_held(s->sup);
 }
 
 void sv_svc_start(sv_svc_t *s)

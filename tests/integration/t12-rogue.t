@@ -12,7 +12,7 @@
 # own user cannot write directory.db.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 33
+plan 34
 
 root=0
 [ "$(id -u)" -eq 0 ] && root=1
@@ -57,6 +57,8 @@ sup_start
 wait_until 15 state_is "$OP" running && wait_until 15 state_is "$CS" running &&
 	wait_until 15 state_is "$DS" running
 ok $? "the held-jobs service, the console and the directory's writer run"
+is "$(field "$OP" restarts) $(field "$CS" restarts)" "0 0" \
+	"they started after the directory's writer, once (no failed first start)"
 
 plsc printers add P1 "socket://127.0.0.1:$REC_PORT_P1" >/dev/null
 token_for ws1
