@@ -12,7 +12,7 @@
 # own user cannot write directory.db.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 34
+plan 36
 
 root=0
 [ "$(id -u)" -eq 0 ] && root=1
@@ -43,7 +43,7 @@ rogue_config() {
 			read: [($opd + "/master.key"), $jobfile,
 			       ($t + "/lib/directory/directory.db")],
 			write: [($t + "/lib/directory/directory.db"), ($opd + "/master.key")],
-			connect: [($t + "/run/plsc.sock")]}}')"
+			connect: [($t + "/run/plsc.sock")], flood: 20000}}')"
 }
 rogue_config false
 if [ $root -eq 1 ]; then
@@ -92,9 +92,14 @@ for type in SHUTDOWN CONFIG PING DELETE_JOBS RELEASE_JOBS JOBS_QUERY CTL_STOP JO
 done
 plsc printers list --json | jq -e '.printers[] | select(.name == "P1")' >/dev/null
 ok $? "the printer its DIR_WRITE asked to delete is still there"
-denied=$(field Rogue denied)
-[ "$denied" -ge 20 ]
-ok $? "plsc status counts the denied messages ($denied)"
+flooded=$(sed -n 's/^flood sent //p' "$T/lib/Rogue/rogue.txt")
+[ "${flooded:-0}" -ge 10000 ]
+ok $? "it flooded the supervisor with $flooded more forbidden SHUTDOWNs"
+wait_until 10 bash -c "[ \$($BIN/plsc -c $CONF status --json | jq '.services[] | select(.name==\"Rogue\") | .denied') -ge $((flooded + 20)) ]"
+ok $? "plsc status counts every denied message ($(field Rogue denied))"
+lines=$(suplog | grep -c 'Rogue\[[0-9]*\]: denied')
+[ "$lines" -le 64 ]
+ok $? "and the supervisor's log holds only $lines lines about them"
 like "$(cat "$T/lib/Rogue/rogue.txt")" "control socket in environment: no" \
 	"the rogue service is not told where the control socket is"
 

@@ -10,7 +10,9 @@
  *   "read": [PATH...]     files it tries to read
  *   "write": [PATH...]    files it tries to open for writing (never
  *                         truncated or created: O_WRONLY only)
- *   "connect": [PATH...]  Unix sockets it tries to connect to */
+ *   "connect": [PATH...]  Unix sockets it tries to connect to
+ *   "flood": N            then N more forbidden SHUTDOWNs to the victim, as
+ *                         fast as the channel takes them */
 #include "rogue.h"
 
 #include <errno.h>
@@ -29,6 +31,7 @@ typedef struct {
 	char victim[64];
 	char job_id[64];
 	json_t *read, *write, *connect; /* owned references */
+	long long flood;
 	FILE *out;
 } rogue_t;
 
@@ -116,6 +119,28 @@ static void try_sockets(rogue_t *r)
 	}
 }
 
+/* A flood of forbidden frames: the supervisor must drop them all, count
+ * them all, and log only a few lines. */
+static long long flood(rogue_t *r)
+{
+	long long sent = 0;
+	for (long long i = 0; i < r->flood; i++) {
+		pl_msg_t m;
+		if (pl_msg_init(&m, PL_MSG_SHUTDOWN, 0, (uint32_t)i) < 0)
+			break;
+		pl_msg_add_str(&m, PL_TAG_TO, r->victim);
+		pl_msg_add_u32(&m, PL_TAG_GRACE_MS, 1);
+		int rc = pl_msg_finish(&m);
+		if (rc == 0)
+			rc = pl_service_send(r->svc, &m);
+		pl_msg_free(&m);
+		if (rc < 0)
+			break; /* our own queue is full: what went out counts */
+		sent++;
+	}
+	return sent;
+}
+
 static void attack(pl_loop_t *loop, void *arg)
 {
 	rogue_t *r = arg;
@@ -124,6 +149,8 @@ static void attack(pl_loop_t *loop, void *arg)
 	try_files(r, r->read, O_RDONLY, "read");
 	try_files(r, r->write, O_WRONLY, "write");
 	try_sockets(r);
+	if (r->flood)
+		fprintf(r->out, "flood sent %lld\n", flood(r));
 	fprintf(r->out, "control socket in environment: %s\n",
 		getenv(PL_ENV_CONTROL) ? "yes" : "no");
 	fprintf(r->out, "done\n");
@@ -144,7 +171,8 @@ int rogue_start(pl_service_t *svc, const pl_cnode_t *cfg)
 	    pl_cnode_str(cfg, "job_id", "0123456789abcdef", &job, &err) < 0 ||
 	    pl_cnode_array(cfg, "read", 0, &rd, &err) < 0 ||
 	    pl_cnode_array(cfg, "write", 0, &wr, &err) < 0 ||
-	    pl_cnode_array(cfg, "connect", 0, &cn, &err) < 0) {
+	    pl_cnode_array(cfg, "connect", 0, &cn, &err) < 0 ||
+	    pl_cnode_int(cfg, "flood", 0, 1000000, 0, &r.flood, &err) < 0) {
 		pl_err("%s", err.msg);
 		return PL_EXIT_CONFIG;
 	}
