@@ -2,7 +2,7 @@
 #   make            every binary (gcc; `make CC=clang` works too)
 #   make check      install deps, build, run every test normally and under ASan+UBSan
 #   make check SANITIZE=1   only the sanitized pass
-#   make run        install deps, build, start the supervisor on ./var
+#   make run        install what running needs, build, start the supervisor on ./var
 #   make bench      benchmarks, each figure a ratio against a floor measured in the same run
 #   make fuzz       run every libFuzzer target (FUZZ_SECONDS each; needs clang)
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -91,9 +91,11 @@ SERVICE_BINS := $(BIN)/PrinterLogicServiceOfflinePrint $(BIN)/PrinterLogicServic
               $(BIN)/plsc-console $(BIN)/plsc-directory
 
 CLIENT_BINS := $(BIN)/plsc-submit $(BIN)/plsc-backend
-PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(BIN)/plsc-testsvc $(BIN)/plsc-adaptsvc $(BIN)/plsc-recprinter \
-              $(BIN)/plsc-evilclient $(BIN)/plsc-reademu \
-              $(SERVICE_BINS) $(CLIENT_BINS)
+PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(SERVICE_BINS) $(CLIENT_BINS)
+# The tests' own peers and misbehaving services (not installed; they need
+# the test packages: libcurl, libwebsockets, net-snmp).
+TEST_PROGRAMS := $(BIN)/plsc-testsvc $(BIN)/plsc-adaptsvc $(BIN)/plsc-recprinter \
+              $(BIN)/plsc-evilclient $(BIN)/plsc-reademu
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/replay-%,$(FUZZ_SRC))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
@@ -219,7 +221,7 @@ $(BUILD)/tests/bench/bench_badge: $(OBJ)/tests/bench/bench_badge.o $(OBJ)/client
 $(BUILD)/tests/bench/bench_heldjobs: $(OBJ)/tests/bench/bench_heldjobs.o $(OBJ)/clients/submit.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 
-tests: all $(UNIT_BINS) $(REPLAY_BINS) $(BENCH_BINS)
+tests: all $(TEST_PROGRAMS) $(UNIT_BINS) $(REPLAY_BINS) $(BENCH_BINS)
 
 deps:
 	@scripts/install-deps
@@ -237,10 +239,15 @@ else
 	@BUILD=build BUILD_ASAN=build-asan FUZZ_CC=$(FUZZ_CC) CHECK_FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) tests/run-tests
 endif
 
-run: deps all
+# pkg-config runs when make reads this file: on a fresh machine the
+# packages exist only after install-deps, so the build is a second make
+# (as for check).
+run:
+	@scripts/install-deps --run
+	@$(MAKE) --no-print-directory all
 	@scripts/run-dev $(BUILD)
 
-bench: all $(BENCH_BINS)
+bench: all $(TEST_PROGRAMS) $(BENCH_BINS)
 	@BUILD=$(BUILD) tests/bench/run-bench
 
 fuzz:
