@@ -58,26 +58,42 @@ static int call(plsc_t *p, pl_msg_t *m, int timeout, pl_frame_t *f,
 	return EXIT_OK;
 }
 
+/* A holder that did not answer: its jobs are missing from the list, so
+ * the list must not pass for complete (exit 1 unless --partial). */
+static int report_unavailable(json_t *missing, int partial)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(missing, i, v)
+		fprintf(stderr, "plsc: warning: the list is incomplete: %s did not "
+			"answer (it is not running); its held jobs are not listed\n",
+			json_string_value(v));
+	return json_array_size(missing) && !partial ? EXIT_FAIL : EXIT_OK;
+}
+
 int plsc_cmd_jobs(plsc_t *p, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "user", required_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "partial", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *user = NULL;
-	int as_json = 0, o;
+	int as_json = 0, partial = 0, o;
 	optind = 0;
-	while ((o = getopt_long(argc, argv, "u:j", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "u:jp", opts, NULL)) != -1) {
 		if (o == 'u')
 			user = optarg;
 		else if (o == 'j')
 			as_json = 1;
+		else if (o == 'p')
+			partial = 1;
 		else
 			return EXIT_USAGE;
 	}
 	if (optind != argc) {
-		fprintf(stderr, "Usage: plsc jobs [--user U] [--json]\n");
+		fprintf(stderr, "Usage: plsc jobs [--user U] [--json] [--partial]\n");
 		return EXIT_USAGE;
 	}
 	pl_ctl_client_t c;
@@ -101,8 +117,13 @@ int plsc_cmd_jobs(plsc_t *p, int argc, char **argv)
 			printf("%-32s %-16s %-16s %10s %5s %-9s %-12s %s\n", "JOB",
 			       "USER", "PRINTER", "BYTES", "PAGES", "AGE",
 			       "WORKSTATION", "TITLE");
+		json_t *missing = json_array();
 		pl_iter_frame(&it, &f);
 		while (pl_iter_next(&it, &fl) == 1) {
+			char name[64];
+			if (fl.tag == PL_TAG_UNAVAILABLE &&
+			    pl_field_str(&fl, name, sizeof(name)) == 0)
+				json_array_append_new(missing, json_string(name));
 			if (fl.tag != PL_TAG_JOB)
 				continue;
 			(void)pl_job_row_decode(&fl, &j);
@@ -111,7 +132,18 @@ int plsc_cmd_jobs(plsc_t *p, int argc, char **argv)
 			else
 				print_job(&j);
 		}
-		plsc_print_list("jobs", arr, as_json);
+		rc = report_unavailable(missing, partial);
+		if (as_json) {
+			json_t *root = json_pack("{s:o,s:O}", "jobs", arr,
+						 "unavailable", missing);
+			char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			printf("%s\n", text ? text : "{}");
+			free(text);
+			json_decref(root);
+		} else {
+			json_decref(arr);
+		}
+		json_decref(missing);
 	}
 	pl_ctl_close(&c);
 	return rc;

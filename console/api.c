@@ -412,14 +412,19 @@ static void jobs_done(void *arg, const pl_frame_t *f, const char *why)
 	pl_field_t fl;
 	if (reply_failed(r, f, why))
 		return;
-	json_t *jobs = json_array();
+	json_t *jobs = json_array(), *missing = json_array();
 	pl_iter_frame(&it, f);
 	while (pl_iter_next(&it, &fl) == 1) {
+		char name[64];
 		json_t *j = fl.tag == PL_TAG_JOB ? job_json(&fl) : NULL;
 		if (j)
 			json_array_append_new(jobs, j);
+		/* A holder that did not answer: the list is not complete. */
+		if (fl.tag == PL_TAG_UNAVAILABLE &&
+		    pl_field_str(&fl, name, sizeof(name)) == 0)
+			json_array_append_new(missing, json_string(name));
 	}
-	cs_reply(r, 200, json_pack("{s:o}", "jobs", jobs));
+	cs_reply(r, 200, json_pack("{s:o,s:o}", "jobs", jobs, "unavailable", missing));
 }
 
 static void release_done(void *arg, const pl_frame_t *f, const char *why)

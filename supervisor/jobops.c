@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pl_log.h"
@@ -43,6 +44,11 @@ typedef struct {
 
 typedef struct sv_op {
 	sv_sup_t *sup;
+	/* Holders that may hold jobs but were not asked or did not answer: a
+	 * listing names them rather than looking complete (an empty list is
+	 * not "no jobs" when the held-jobs service is down). */
+	char unavailable[SV_MAX_SERVICES][SV_NAME_MAX];
+	int nunavailable;
 	int kind;
 	int phase; /* 0 query, 1 act */
 	sv_asker_t asker;
@@ -122,6 +128,25 @@ static void add_job(pl_msg_t *m, const op_job_t *j)
 	pl_msg_nest_end(m);
 }
 
+static void note_unavailable(sv_op_t *op, const char *svc)
+{
+	if (op->nunavailable < SV_MAX_SERVICES)
+		pl_strlcpy(op->unavailable[op->nunavailable++], svc, SV_NAME_MAX);
+}
+
+/* A holder that has a state directory has run, and may hold jobs on disk
+ * even when it does not run now; one that never ran (no binary yet, say)
+ * holds nothing. */
+static int may_hold_jobs(const sv_svc_t *s)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	return sv_role_holds_jobs(s->conf.role) &&
+	       pl_fmt(dir, sizeof(dir), "%s/%s", s->sup->cfg.state_dir,
+		      s->conf.name) == 0 &&
+	       stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 static void finish_jobs(sv_op_t *op)
 {
 	pl_msg_t m;
@@ -130,6 +155,8 @@ static void finish_jobs(sv_op_t *op)
 	if (pl_msg_init(&m, PL_MSG_RESULT, PL_FLAG_REPLY, op->asker.seq) == 0) {
 		pl_msg_add_u32(&m, PL_TAG_STATUS, PL_STATUS_OK);
 		pl_msg_add_u32(&m, PL_TAG_COUNT, (uint32_t)op->njobs);
+		for (int i = 0; i < op->nunavailable; i++)
+			pl_msg_add_str(&m, PL_TAG_UNAVAILABLE, op->unavailable[i]);
 		for (int i = 0; i < op->njobs; i++)
 			add_job(&m, &op->jobs[i]);
 		op_send(op, &m);
@@ -195,8 +222,11 @@ static int send_query(sv_op_t *op)
 	op->nwaits = op->pending = 0;
 	for (int i = 0; i < sup->nsvcs; i++) {
 		sv_svc_t *s = sup->svcs[i];
-		if (s->state != SV_RUNNING || !(s->caps & PL_CAP_HOLDS_JOBS))
+		if (s->state != SV_RUNNING || !(s->caps & PL_CAP_HOLDS_JOBS)) {
+			if (may_hold_jobs(s))
+				note_unavailable(op, s->conf.name);
 			continue;
+		}
 		pl_msg_t m;
 		uint32_t seq = ++sup->next_seq;
 		if (pl_msg_init(&m, PL_MSG_JOBS_QUERY, 0, seq) < 0)
@@ -208,6 +238,8 @@ static int send_query(sv_op_t *op)
 			pl_msg_add_u8(&m, PL_TAG_FULL, 1);
 		if (pl_msg_finish(&m) == 0 && sv_svc_send(s, &m) == 0)
 			op_expect(op, s, seq);
+		else
+			note_unavailable(op, s->conf.name);
 		pl_msg_free(&m);
 	}
 	if (op->pending == 0)
@@ -398,6 +430,8 @@ static void op_timeout(pl_loop_t *loop, void *arg)
 		pl_warn("%s: no answer to %s in time", op->waits[i].svc,
 			op->phase ? "a release" : "a job query");
 		op->waits[i].done = 1;
+		if (op->phase == 0)
+			note_unavailable(op, op->waits[i].svc);
 		op->failed += op->phase;
 		if (op->phase && !op->first_error[0])
 			(void)pl_fmt(op->first_error, sizeof(op->first_error),
@@ -445,6 +479,8 @@ void sv_jobops_service_gone(sv_sup_t *sup, sv_svc_t *s)
 				continue;
 			w->done = 1;
 			op->pending--;
+			if (op->phase == 0)
+				note_unavailable(op, w->svc);
 			if (op->phase) {
 				op->failed++;
 				if (!op->first_error[0])

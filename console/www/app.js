@@ -646,6 +646,15 @@
     await printersP;
     if (seq !== jobsSeq || state.csrf === null) return;
     const list = Array.isArray(data.jobs) ? data.jobs : [];
+    /* A holder that did not answer: its jobs are missing from the list,
+     * which must not look complete. */
+    const missing = Array.isArray(data.unavailable) ? data.unavailable.map(str) : [];
+    const banner = $('jobs-unavailable');
+    setText(banner, missing.length
+      ? `Not listed: the jobs held by ${missing.join(', ')}, which did not answer (not running). ` +
+        'This list is incomplete.'
+      : '');
+    banner.hidden = missing.length === 0;
     state.jobs = new Map(list.map((j) => [str(j.id), j]));
     setText($('jobs-count'), `${list.length} held job${list.length === 1 ? '' : 's'}${user ? ` for ${user}` : ''}`);
     syncRows($('jobs-table'), 'job', list, (j) => j.id, createJobRow, updateJobRow,

@@ -10,6 +10,8 @@
 //   JOB_PRINTER, JOB_PRINTER_URI, REC_DIR   the printer to release to, its
 //                     URI, and the recording printer's directory
 //   TOGGLE            the service to switch off and on
+//   HOLDER            the held-jobs service (switched off once: the Held
+//                     jobs page must say its jobs are not listed)
 //   DIR_USER          a user in the directory (the Users page)
 //   PLSC, PLSC_CONF   `$PLSC -c $PLSC_CONF status --json` is the supervisor's
 //                     own view, checked after each switch
@@ -64,6 +66,13 @@ function plscStatus() {
           try { resolve(JSON.parse(stdout)); } catch (e) { reject(new Error(`plsc status --json: ${e.message}`)); }
         }
       });
+  });
+}
+
+function plsc(...args) {
+  return new Promise((resolve, reject) => {
+    execFile(need('PLSC'), ['-c', need('PLSC_CONF'), ...args], { timeout: SHORT },
+      (err, stdout, stderr) => (err ? reject(new Error(`plsc ${args.join(' ')}: ${stderr}`)) : resolve(stdout)));
   });
 }
 
@@ -289,6 +298,25 @@ check('the released job\'s row disappears from Held jobs', async () => {
   await r.waitFor({ state: 'detached', timeout: JOBS });
   await page.locator('table#jobs-table tbody tr.empty').waitFor({ state: 'visible', timeout: JOBS });
   await shot('jobs-released');
+});
+
+check('with the held-jobs service off, Held jobs says its jobs are not listed', async () => {
+  const holder = need('HOLDER');
+  const banner = page.locator('#jobs-unavailable');
+  await plsc('disable', holder);
+  await waitFor(async () => {
+    await page.click('#jobs-refresh', { timeout: SHORT });
+    return banner.isVisible();
+  }, JOBS, 'no banner about the missing holder');
+  const text = (await banner.textContent()) || '';
+  assert(text.includes(holder) && /incomplete/.test(text), `the banner says '${text}'`);
+  await plsc('enable', holder);
+  await waitFor(async () => ((await plscService(holder)) || {}).state === 'running', JOBS,
+    `${holder} did not run again`);
+  await waitFor(async () => {
+    await page.click('#jobs-refresh', { timeout: SHORT });
+    return !(await banner.isVisible());
+  }, JOBS, 'the banner stays after the holder is back');
 });
 
 check('the Logs page shows the supervisor\'s log in pre#log-text, with the switches', async () => {

@@ -7,7 +7,7 @@
 # console leaving every other service alone.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 96
+plan 101
 
 PW='correct horse battery'
 rec_start P1
@@ -242,8 +242,24 @@ plsc admin del bob >/dev/null
 api GET /api/v1/session
 is "$API_STATUS" 401 "after plsc admin del the session ends at once"
 
-# ---- no directory service: changes are refused, clearly, reads go on ----
+# ---- a holder down: the listings say their jobs are missing ----
 console_login alice "$PW"
+plsc disable "$OP" >/dev/null
+wait_until 10 state_is "$OP" disabled
+api GET /api/v1/jobs
+is "$(jq -c .unavailable <<<"$API_BODY")" "[\"$OP\"]" \
+	"with the held-jobs service off, /api/v1/jobs names it as unavailable"
+out=$(plsc jobs 2>&1); rc=$?
+is "$rc" 1 "plsc jobs exits 1 when a holder did not answer"
+like "$out" "incomplete: $OP did not answer" "and says which"
+plsc jobs --partial >/dev/null 2>&1
+is "$?" 0 "unless --partial"
+plsc enable "$OP" >/dev/null
+wait_until 15 state_is "$OP" running
+api GET /api/v1/jobs
+is "$(jq -c .unavailable <<<"$API_BODY")" "[]" "when it runs again the list is complete"
+
+# ---- no directory service: changes are refused, clearly, reads go on ----
 plsc disable "$DS" >/dev/null
 wait_until 10 state_is "$DS" disabled
 api POST /api/v1/printers '{"name": "Later", "uri": "socket://127.0.0.1:9"}'

@@ -95,7 +95,7 @@ like "$JOB_ID" '^[0-9a-f]{16,}$' "an administrator, a printer, a user and carol'
 	cd "$BROWSER_DIR" &&
 		exec env "$MARK" CS_URL="$CS_URL" CS_ADMIN=alice CS_PASSWORD="$PASSWORD" SHOT_DIR="$SHOT_DIR" \
 			JOB_ID="$JOB_ID" JOB_USER=carol JOB_FILE="$T/doc" JOB_PRINTER=P1 \
-			JOB_PRINTER_URI="$P1_URI" REC_DIR="$T/rec-P1" TOGGLE=Toggle DIR_USER=carol \
+			JOB_PRINTER_URI="$P1_URI" REC_DIR="$T/rec-P1" TOGGLE=Toggle HOLDER="$OP" DIR_USER=carol \
 			PLSC="$BIN/plsc" PLSC_CONF="$CONF" CHROMIUM="$CHROMIUM" TAP_START=$((T_N + 1)) \
 			TIMEOUT_SCALE="$TIMEOUT_SCALE" \
 			timeout -k 5 $((240 * TIMEOUT_SCALE)) node console.mjs
