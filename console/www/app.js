@@ -656,9 +656,12 @@
       : '');
     banner.hidden = missing.length === 0;
     state.jobs = new Map(list.map((j) => [str(j.id), j]));
-    setText($('jobs-count'), `${list.length} held job${list.length === 1 ? '' : 's'}${user ? ` for ${user}` : ''}`);
-    syncRows($('jobs-table'), 'job', list, (j) => j.id, createJobRow, updateJobRow,
-      user ? `No held jobs for ${user}.` : 'No held jobs.');
+    const partial = missing.length ? ' listed (incomplete)' : '';
+    setText($('jobs-count'),
+      `${list.length} held job${list.length === 1 ? '' : 's'}${user ? ` for ${user}` : ''}${partial}`);
+    const none = missing.length ? 'No held jobs listed: see above.'
+      : user ? `No held jobs for ${user}.` : 'No held jobs.';
+    syncRows($('jobs-table'), 'job', list, (j) => j.id, createJobRow, updateJobRow, none);
   }
 
   function createJobRow() {
