@@ -37,10 +37,12 @@ int plsc_open_dir(const plsc_t *p, pl_dir_t **d)
 		return EXIT_FAIL;
 	}
 	/* Files root made here (a new database, its WAL) go to the writer
-	 * and the services' group, as the supervisor leaves them. */
+	 * and the services' group, as the supervisor leaves them; the state
+	 * dir, perhaps made just now under root's umask, stays enterable. */
 	if (p->dir_owned &&
-	    sv_privsep_directory(p->state_dir, p->dir_uid, p->dir_gid, msg,
-				 sizeof(msg)) < 0)
+	    (sv_privsep_base_dir(p->state_dir, msg, sizeof(msg)) < 0 ||
+	     sv_privsep_directory(p->state_dir, p->dir_uid, p->dir_gid, msg,
+				  sizeof(msg)) < 0))
 		fprintf(stderr, "plsc: warning: %s\n", msg);
 	return EXIT_OK;
 }

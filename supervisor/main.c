@@ -114,15 +114,27 @@ sv_svc_t *sv_find(sv_sup_t *sup, const char *name)
 
 /* ---- start-up ---- */
 
-static int make_dirs(const sv_config_t *c)
+static int make_dirs(const sv_sup_t *sup)
 {
+	const sv_config_t *c = &sup->cfg;
 	const char *dirs[] = { c->state_dir, c->log_dir, c->run_dir };
+	char msg[PATH_MAX + 128];
 	for (size_t i = 0; i < PL_ARRAY_LEN(dirs); i++) {
 		if (pl_mkdir_p(dirs[i], 0755) < 0) {
 			fprintf(stderr, "plsc-supervisor: cannot create %s: %s\n",
 				dirs[i], strerror(errno));
 			return -1;
 		}
+		/* Made earlier by someone else (plsc as root with umask 077,
+		 * before our first start): put right, as systemd's
+		 * StateDirectory= would, or no service can reach its own. */
+		int rc = sup->drop_privs ? sv_privsep_base_dir(dirs[i], msg, sizeof(msg)) : 0;
+		if (rc < 0) {
+			fprintf(stderr, "plsc-supervisor: %s\n", msg);
+			return -1;
+		}
+		if (rc > 0)
+			fprintf(stderr, "plsc-supervisor: %s\n", msg);
 	}
 	return 0;
 }
@@ -506,7 +518,7 @@ int main(int argc, char **argv)
 		sv_config_free(&sup.cfg);
 		return 0;
 	}
-	if (sv_privsep_init(&sup) < 0 || make_dirs(&sup.cfg) < 0 ||
+	if (sv_privsep_init(&sup) < 0 || make_dirs(&sup) < 0 ||
 	    make_directory_dir(&sup) < 0 || open_ownlog(&sup) < 0)
 		return 1;
 	sup.loop = pl_loop_new();

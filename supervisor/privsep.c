@@ -134,6 +134,33 @@ int sv_privsep_directory(const char *state_dir, uid_t uid, gid_t gid,
 	return 0;
 }
 
+int sv_privsep_base_dir(const char *dir, char *msg, size_t msgsz)
+{
+	struct stat st;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(msg, msgsz, "%s: %s", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	int rc = 0;
+	if (st.st_uid != 0 || st.st_gid != 0 || (st.st_mode & 07777) != 0755) {
+		if (fchown(fd, 0, 0) < 0 || fchmod(fd, 0755) < 0) {
+			snprintf(msg, msgsz, "%s: cannot make it root's, mode 0755: %s",
+				 dir, strerror(errno));
+			rc = -1;
+		} else {
+			snprintf(msg, msgsz, "%s was mode %04o, owner %ld:%ld; made "
+				 "root's, mode 0755", dir, (unsigned)(st.st_mode & 07777),
+				 (long)st.st_uid, (long)st.st_gid);
+			rc = 1;
+		}
+	}
+	close(fd);
+	return rc;
+}
+
 int sv_privsep_directory_owner(const sv_config_t *c, uid_t *uid, gid_t *gid,
 			       char *msg, size_t msgsz)
 {

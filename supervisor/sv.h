@@ -327,6 +327,9 @@ int sv_privsep_directory(const char *state_dir, uid_t uid, gid_t gid,
  * on: 1 (set), 0 (no privilege separation), -1 (msg says why). */
 int sv_privsep_directory_owner(const sv_config_t *c, uid_t *uid, gid_t *gid,
 			       char *msg, size_t msgsz);
+/* A directory of ours (state, log, run): root's and 0755. 0 as it was,
+ * 1 repaired (msg says what), -1 (msg says why). */
+int sv_privsep_base_dir(const char *dir, char *msg, size_t msgsz);
 /* useradd/groupadd whatever the config names and the system lacks. */
 int sv_privsep_create_users(const sv_config_t *c);
 

@@ -6,10 +6,10 @@
 # socket belongs to the admin group and only the console learns its path.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 14
+plan 16
 
 if [ "$(id -u)" -ne 0 ]; then
-	for i in $(seq 1 14); do echo "ok $i # SKIP not running as root"; done
+	for i in $(seq 1 16); do echo "ok $i # SKIP not running as root"; done
 	exit 0
 fi
 port=$(free_port)
@@ -24,6 +24,11 @@ t_config '{"privsep": true}' "{
   \"B\": $(svc B '{"user": "plsc-t08-b"}')}"
 t_privsep
 ok $? "plsc-supervisor --create-users makes the groups and users"
+# The deployment-order trap: plsc run as root, with a strict umask, before
+# the supervisor's first start.
+(umask 077; plsc printers add P socket://127.0.0.1:9 >/dev/null)
+is "$(stat -c '%a' "$T/lib")" 755 "plsc as root under umask 077 leaves the state dir enterable"
+chmod 700 "$T/lib"
 sup_start
 wait_until 10 state_is A running && wait_until 10 state_is B running
 ok $? "A and B run under a root supervisor"
@@ -46,6 +51,8 @@ is "$(tr '\0' '\n' < "/proc/$pid_a/environ" | grep -c PLSC_CONTROL_SOCKET)" 0 \
 is "$(ps -o user= -p "$SUP_PID" | tr -d ' ')" root "the supervisor itself stays root"
 is "$(stat -c '%U %G %a' "$T/lib/directory")" "root plsc 750" \
 	"the directory belongs to its writer (root without a console) and the services' group"
+like "$(cat "$T/supervisor.stderr")" "$T/lib was mode 0700, owner 0:0; made root's, mode 0755" \
+	"the supervisor repairs a state dir the services could not enter, and says so"
 
 t_config '{"privsep": true}' "{\"A\": $(svc A '{"user": "no-such-user-plsc"}')}"
 sup_kill
