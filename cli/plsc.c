@@ -153,6 +153,49 @@ int plsc_connect(const plsc_t *p, pl_ctl_client_t *c)
 	return (errno == EACCES) ? EXIT_FAIL : EXIT_NOSUP;
 }
 
+/* The state the supervisor shows for name: 0, or -1. */
+static int service_row(pl_ctl_client_t *c, const char *name, pl_svc_row_t *row)
+{
+	pl_frame_t f;
+	pl_iter_t it;
+	pl_field_t fl;
+	if (pl_ctl_request(c, PL_MSG_CTL_STATUS, NULL, &f) < 0)
+		return -1;
+	pl_iter_frame(&it, &f);
+	while (pl_iter_next(&it, &fl) == 1)
+		if (fl.tag == PL_TAG_SERVICE && pl_svc_row_decode(&fl, row) >= 0 &&
+		    strcmp(row->name, name) == 0)
+			return 0;
+	return -1;
+}
+
+/* After enable: wait (briefly) for the state the service reaches, so a
+ * service that fails at once is not reported as a success. */
+static int report_started(pl_ctl_client_t *c, const char *name)
+{
+	pl_svc_row_t row;
+	for (int i = 0; i < 100; i++) { /* 10 s at most */
+		if (service_row(c, name, &row) < 0)
+			break;
+		if (strcmp(row.state, "running") == 0) {
+			printf("%s enabled, running (pid %u)\n", name, row.pid);
+			return EXIT_OK;
+		}
+		if (strcmp(row.state, "failed") == 0 ||
+		    strcmp(row.state, "throttled") == 0 ||
+		    strcmp(row.state, "backoff") == 0) {
+			fprintf(stderr, "plsc: %s enabled, but it did not start: %s "
+				"(%s; see plsc logs %s)\n", name, row.state,
+				row.last_exit[0] ? row.last_exit : "no exit status",
+				name);
+			return EXIT_FAIL;
+		}
+		usleep(100 * 1000);
+	}
+	printf("%s enabled, still starting\n", name);
+	return EXIT_OK;
+}
+
 static int request(const plsc_t *p, uint16_t type, const char *name,
 		   int (*show)(const pl_frame_t *, int), int flag)
 {
@@ -176,6 +219,8 @@ static int request(const plsc_t *p, uint16_t type, const char *name,
 		rc = EXIT_FAIL;
 	} else if (show) {
 		rc = show(&f, flag);
+	} else if (type == PL_MSG_CTL_ENABLE) {
+		rc = report_started(&c, name);
 	} else {
 		char msg[512] = "ok";
 		pl_frame_get_str(&f, PL_TAG_MESSAGE, msg, sizeof(msg));

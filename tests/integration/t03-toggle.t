@@ -2,7 +2,7 @@
 # Enable/disable at run time, persisted across supervisor restarts.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 14
+plan 17
 
 t_config '{}' "{\"A\": $(svc A), \"B\": $(svc B)}"
 sup_start
@@ -32,8 +32,17 @@ is "$?" 1 "plsc restart of a disabled service fails (1)"
 
 out=$(plsc enable A); rc=$?
 is "$rc" 0 "plsc enable A exits 0"
+like "$out" "A enabled, running \(pid [0-9]+\)" "once A runs, and says so"
 wait_until 5 state_is A running
 ok $? "A runs again"
+
+# A service that fails at once: enable says so, and exits 1.
+t_config '{}' "{\"A\": $(svc A), \"B\": $(svc B), \"Bad\": $(svc Bad '{"enabled": false, "mode": "bad_config"}')}"
+plsc reload >/dev/null
+out=$(plsc enable Bad 2>&1); rc=$?
+is "$rc" 1 "plsc enable of a service that fails at once exits 1"
+like "$out" "Bad enabled, but it did not start: failed \(exit 78 \(bad configuration\)" \
+	"and says how it ended"
 
 plsc disable NoSuchService >/dev/null 2>&1
 is "$?" 1 "disabling an unknown service fails (1)"
