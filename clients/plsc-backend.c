@@ -40,20 +40,12 @@ typedef struct {
 	int insecure;
 } uri_t;
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-	return -1;
-}
-
 static void unescape(char *s)
 {
 	char *o = s;
 	for (; *s; s++) {
-		if (*s == '%' && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
-			*o++ = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+		if (*s == '%' && pl_hex_digit(s[1]) >= 0 && pl_hex_digit(s[2]) >= 0) {
+			*o++ = (char)(pl_hex_digit(s[1]) * 16 + pl_hex_digit(s[2]));
 			s += 2;
 		} else {
 			*o++ = *s == '+' ? ' ' : *s;

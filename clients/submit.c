@@ -98,6 +98,22 @@ static int ssl_wait(sub_t *s, int rc)
 	return -1;
 }
 
+int sub_fingerprint_parse(const char *text, unsigned char out[32])
+{
+	size_t n = 0;
+	for (const char *p = text; *p; p++) {
+		int hi, lo;
+		if (*p == ':')
+			continue;
+		if (n == 32 || !p[1] || (hi = pl_hex_digit(p[0])) < 0 ||
+		    (lo = pl_hex_digit(p[1])) < 0)
+			return -1;
+		out[n++] = (unsigned char)(hi << 4 | lo);
+		p++;
+	}
+	return n == 32 ? 0 : -1;
+}
+
 static int check_peer(sub_t *s)
 {
 	char fp[128];
@@ -113,7 +129,9 @@ static int check_peer(sub_t *s)
 	X509_free(x);
 	for (unsigned i = 0; i < n; i++)
 		snprintf(fp + i * 3, sizeof(fp) - i * 3, "%02X%s", md[i], i + 1 < n ? ":" : "");
-	if (strcasecmp(fp, s->o->fingerprint) != 0)
+	unsigned char want[32];
+	if (sub_fingerprint_parse(s->o->fingerprint, want) < 0 || n != 32 ||
+	    memcmp(want, md, 32) != 0)
 		return sub_fail(s, SUB_ETLS, "server certificate fingerprint %s does not match "
 			    "the configured %s", fp, s->o->fingerprint);
 	return SUB_OK;
@@ -261,6 +279,10 @@ int sub_send(const sub_opts_t *o, int in, char *job_id, size_t idsz,
 		return sub_fail(&s, SUB_EUSAGE, "no way to check the server's identity: give "
 			    "its certificate (--ca) or fingerprint (--fingerprint), or "
 			    "--insecure for testing");
+	if (o->fingerprint && sub_fingerprint_parse(o->fingerprint, sha) < 0)
+		return sub_fail(&s, SUB_EUSAGE, "malformed fingerprint '%.100s': expected "
+			    "the SHA-256 of the server's certificate, 64 hex digits, "
+			    "in either case, with or without colons", o->fingerprint);
 	pl_reader_init(&s.rd, 64 * 1024);
 	if ((rc = sub_tcp_connect(&s)) == SUB_OK && (rc = tls_connect(&s)) == SUB_OK &&
 	    (rc = sub_send_begin(&s, (uint64_t)st.st_size)) == SUB_OK) {

@@ -36,6 +36,9 @@ int sub_send(const sub_opts_t *o, int fd, char *job_id, size_t idsz,
 /* Copy a pipe (stdin) to an unlinked temp file, so the size is known
  * before the upload starts. Returns the new fd or -1. */
 int sub_spool(int in, char *msg, size_t msgsz);
+/* A SHA-256 fingerprint as people write it: 64 hex digits in either case,
+ * with or without colons. 0, or -1 when malformed. */
+int sub_fingerprint_parse(const char *text, unsigned char out[32]);
 /* Read a token from a file that must not be readable by group/others. */
 int sub_read_token(const char *path, char *tok, size_t sz, char *msg,
 		   size_t msgsz);

@@ -40,6 +40,8 @@ int pl_parse_server(const char *s, int defport, char *host, size_t hostsz, int *
 int pl_listen_tcp(const char *hostport, int backlog, char *err, size_t errsz);
 /* Is name a valid service name: [A-Za-z0-9_.-]{1,63}, not starting with '.'. */
 int pl_valid_name(const char *name);
+/* The value of a hex digit in either case, or -1. */
+int pl_hex_digit(int c);
 /* Human duration "3d 04:05:06" / "04:05" into buf. */
 const char *pl_fmt_duration(char *buf, size_t sz, unsigned long long ms);
 

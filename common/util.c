@@ -351,3 +351,14 @@ const char *pl_fmt_duration(char *buf, size_t sz, unsigned long long ms)
 		snprintf(buf, sz, "%02llu:%02llu", m, s % 60);
 	return buf;
 }
+
+int pl_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

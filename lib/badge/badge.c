@@ -79,17 +79,6 @@ static int is_noise_ctl(unsigned char c)
 	return (c < 0x20 && !is_space(c)) || c == 0x7f;
 }
 
-static int hex_val(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A byte for a message: printable as itself, otherwise as \xNN. */
 static const char *show_char(unsigned char c, char buf[8])
 {
@@ -378,7 +367,7 @@ static void digits_to_id(const char *s, size_t n, pl_badge_base_t base,
 	for (size_t i = 0; i < n; i++) {
 		size_t pos = i + (n & 1); /* position in the padded string */
 
-		b[pos / 2] |= (unsigned char)(hex_val((unsigned char)s[i])
+		b[pos / 2] |= (unsigned char)(pl_hex_digit((unsigned char)s[i])
 					      << (pos % 2 == 0 ? 4 : 0));
 	}
 	if (order == PL_BADGE_LSB_FIRST)
@@ -406,7 +395,7 @@ static int decode_digits(const char *s, size_t n, pl_badge_base_t base,
 		return fail(err, "empty badge ID");
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		int ok = base == PL_BADGE_HEX ? hex_val(c) >= 0
+		int ok = base == PL_BADGE_HEX ? pl_hex_digit(c) >= 0
 					      : (c >= '0' && c <= '9');
 
 		if (!ok)
@@ -493,7 +482,7 @@ int pl_badge_normalize(const char *text, char id[PL_BADGE_MAX + 1],
 		n -= 4;
 	} else {
 		for (size_t i = 0; i < n; i++)
-			if (hex_val((unsigned char)s[i]) >= 10) {
+			if (pl_hex_digit((unsigned char)s[i]) >= 10) {
 				base = PL_BADGE_HEX;
 				break;
 			}

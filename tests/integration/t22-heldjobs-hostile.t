@@ -3,7 +3,7 @@
 # dropped), while other clients keep being served.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 25
+plan 28
 
 rec_start P1
 op_config
@@ -84,6 +84,12 @@ like "$(sub "127.0.0.1:$OP_PORT" --ca "$cert")" "^[0-9a-f]{32}$" "--ca with the 
 like "$(sub "localhost:$OP_PORT" --ca "$cert")" "^[0-9a-f]{32}$" "--ca with the server certificate, by name"
 fp=$(openssl x509 -in "$cert" -noout -fingerprint -sha256 | cut -d= -f2)
 like "$(sub "127.0.0.1:$OP_PORT" --fingerprint "$fp")" "^[0-9a-f]{32}$" "--fingerprint pins the certificate"
+bare=$(echo "$fp" | tr -d : | tr 'A-F' 'a-f')
+like "$(sub "127.0.0.1:$OP_PORT" --fingerprint "$bare")" "^[0-9a-f]{32}$" \
+	"in lower case without colons too"
+out=$(sub "127.0.0.1:$OP_PORT" --fingerprint "${bare:0:60}zz" 2>&1); rc=$?
+is "$rc" 2 "a malformed fingerprint is a usage error (2)"
+like "$out" "malformed fingerprint" "called malformed, not 'does not match'"
 # Wrong in its first byte, whatever that byte is (a fixed "00" matched
 # one certificate in 256).
 if [ "${fp%%:*}" = 00 ]; then wrong="01:${fp#*:}"; else wrong="00:${fp#*:}"; fi
