@@ -63,6 +63,10 @@ static int reply_failed(cs_req_t *r, const pl_frame_t *f, const char *why)
 /* Ask the supervisor; cb answers the request. */
 static void ask(cs_req_t *r, pl_msg_t *m, uint32_t ms, pl_ctl_cb cb)
 {
+	/* Who, for the supervisor's log: the administrator, not "the
+	 * console". */
+	if (r->user[0])
+		pl_msg_add_str(m, PL_TAG_ASKED_BY, r->user);
 	if (pl_ctl_send(r->cs->ctl, m, ms, cb, r) < 0)
 		cs_reply_error(r, 503, "the supervisor cannot be reached");
 	pl_msg_free(m);

@@ -116,6 +116,7 @@ typedef enum {
 	PL_TAG_OP = 0x0053,	     /* str: which change (DIR_WRITE) */
 	PL_TAG_LINE = 0x0054,	     /* u32: first line of a CSV part (DIR_WRITE) */
 	PL_TAG_UNAVAILABLE = 0x0055, /* str: a holder that did not answer (CTL_JOBS) */
+	PL_TAG_ASKED_BY = 0x0056,    /* str: the person behind a control request */
 } pl_tag_t;
 
 #define PL_CAP_HOLDS_JOBS 0x01u

@@ -25,6 +25,7 @@ struct sv_client {
 	sv_sup_t *sup;
 	uint64_t id;
 	pl_chan_t *chan;
+	char peer[48]; /* "uid U pid P", from the kernel (SO_PEERCRED) */
 	pl_timer_t *idle;
 	int closing;
 	struct sv_client *next;
@@ -153,6 +154,21 @@ static sv_svc_t *named(sv_client_t *c, const pl_frame_t *f, char *name,
 	return s;
 }
 
+/* Who asked: the client's uid and pid as the kernel says, and the
+ * administrator the console names (ASKED_BY: the console's word, which
+ * only the admin group can give). */
+static const char *asked_by(const sv_client_t *c, const pl_frame_t *f,
+			    char *buf, size_t sz)
+{
+	char admin[128];
+	if (pl_frame_get_str(f, PL_TAG_ASKED_BY, admin, sizeof(admin)) == 0 &&
+	    admin[0])
+		snprintf(buf, sz, "%s (console administrator %s)", c->peer, admin);
+	else
+		snprintf(buf, sz, "%s", c->peer);
+	return buf;
+}
+
 static void do_toggle(sv_client_t *c, const pl_frame_t *f, int on)
 {
 	char name[SV_NAME_MAX];
@@ -164,7 +180,9 @@ static void do_toggle(sv_client_t *c, const pl_frame_t *f, int on)
 		reply(c, f->seq, 0, "cannot persist the change (see the supervisor log)");
 		return;
 	}
-	pl_info("%s: %s by control request", name, on ? "enabled" : "disabled");
+	char who[200];
+	pl_info("%s: %s by control request from %s", name,
+		on ? "enabled" : "disabled", asked_by(c, f, who, sizeof(who)));
 	if (on)
 		sv_svc_start(s);
 	else
@@ -183,7 +201,9 @@ static void do_restart(sv_client_t *c, const pl_frame_t *f)
 				"%s is disabled; enable it first", name);
 		return;
 	}
-	pl_info("%s: restart by control request", name);
+	char who[200];
+	pl_info("%s: restart by control request from %s", name,
+		asked_by(c, f, who, sizeof(who)));
 	if (s->pid > 0)
 		sv_svc_stop(s, SV_STOP_RESTART);
 	else
@@ -208,6 +228,8 @@ static void handle(sv_client_t *c, const pl_frame_t *f)
 		break;
 	case PL_MSG_CTL_RELOAD: {
 		pl_err_t err;
+		char who[200];
+		pl_info("reload by control request from %s", asked_by(c, f, who, sizeof(who)));
 		if (sv_reload(c->sup, &err) == 0)
 			reply(c, f->seq, 1, "configuration reloaded");
 		else
@@ -223,18 +245,23 @@ static void handle(sv_client_t *c, const pl_frame_t *f)
 		int kind = f->type == PL_MSG_CTL_JOBS ? SV_OP_JOBS
 			 : f->type == PL_MSG_CTL_RELEASE ? SV_OP_RELEASE
 			 : SV_OP_DELETE;
+		char who[200];
 		if (kind != SV_OP_JOBS)
-			pl_info("control request: %s", pl_msg_type_name(f->type));
+			pl_info("control request: %s from %s", pl_msg_type_name(f->type),
+				asked_by(c, f, who, sizeof(who)));
 		sv_jobops_start(c->sup, kind, f, &a);
 		break;
 	}
 	case PL_MSG_CTL_LOGS:
 		sv_logs_request(c, c->sup, f);
 		break;
-	case PL_MSG_CTL_STOP:
+	case PL_MSG_CTL_STOP: {
+		char who[200];
+		pl_info("stop by control request from %s", asked_by(c, f, who, sizeof(who)));
 		reply(c, f->seq, 1, "stopping");
 		sv_begin_shutdown(c->sup);
 		break;
+	}
 	default:
 		reply(c, f->seq, 0, "unsupported request %s",
 		      pl_msg_type_name(f->type));
@@ -289,6 +316,13 @@ static void ctl_accept(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
 		}
 		c->sup = sup;
 		c->id = ++sup->next_client_id;
+		struct ucred cr;
+		socklen_t crlen = sizeof(cr);
+		if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == 0)
+			snprintf(c->peer, sizeof(c->peer), "uid %ld pid %ld",
+				 (long)cr.uid, (long)cr.pid);
+		else
+			pl_strlcpy(c->peer, "an unknown client", sizeof(c->peer));
 		c->idle = pl_loop_timer(loop, CTL_IDLE_MS, client_idle, c);
 		c->next = sup->clients;
 		sup->clients = c;

@@ -2,7 +2,7 @@
 # Enable/disable at run time, persisted across supervisor restarts.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 17
+plan 18
 
 t_config '{}' "{\"A\": $(svc A), \"B\": $(svc B)}"
 sup_start
@@ -12,6 +12,8 @@ pid=$(svc_pid A)
 
 out=$(plsc disable A); rc=$?
 is "$rc" 0 "plsc disable A exits 0"
+like "$(suplog)" "A: disabled by control request from uid $(id -u) pid [0-9]+" \
+	"the supervisor's log names who asked (the kernel's uid and pid)"
 is "$out" "A disabled" "and says so"
 wait_until 5 state_is A disabled
 ok $? "A is shown disabled"

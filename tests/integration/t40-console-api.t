@@ -7,7 +7,7 @@
 # console leaving every other service alone.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 101
+plan 102
 
 PW='correct horse battery'
 rec_start P1
@@ -64,6 +64,8 @@ wait_until 5 state_is Toggle disabled
 ok $? "and stopped"
 jq -e '.Toggle == false' "$T/lib/supervisor/services.json" >/dev/null
 ok $? "the toggle is persisted like a CLI toggle"
+like "$(suplog)" "Toggle: disabled by control request from uid [0-9]+ pid [0-9]+ \(console administrator alice\)" \
+	"the supervisor's log names the administrator who asked"
 api POST /api/v1/services/Toggle/restart
 is "$API_STATUS" 409 "restarting a disabled service: 409"
 api POST /api/v1/services/Toggle/enable
