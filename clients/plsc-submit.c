@@ -66,8 +66,16 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!server || !token_file || !o.user || optind < argc - 1 || o.timeout_ms <= 0) {
-		usage(stderr);
+	/* Name what is missing or wrong rather than print the usage alone. */
+	const char *missing = !server ? "--server" : !token_file ? "--token-file"
+			      : !o.user ? "--user" : NULL;
+	if (missing) {
+		fprintf(stderr, "plsc-submit: %s is required (see --help)\n", missing);
+		return 2;
+	}
+	if (optind < argc - 1 || o.timeout_ms <= 0) {
+		fprintf(stderr, "plsc-submit: %s (see --help)\n", optind < argc - 1
+			? "one FILE at most" : "--timeout must be a positive number of seconds");
 		return 2;
 	}
 	if (pl_parse_server(server, o.port, host, sizeof(host), &o.port) < 0) {

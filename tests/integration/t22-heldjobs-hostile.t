@@ -3,7 +3,7 @@
 # dropped), while other clients keep being served.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 28
+plan 29
 
 rec_start P1
 op_config
@@ -98,4 +98,6 @@ is "$rc" 1 "a wrong fingerprint is refused (1)"
 like "$out" "fingerprint .* does not match" "with a clear message"
 out=$(sub "127.0.0.1:$OP_PORT" 2>&1); rc=$?
 is "$rc" 2 "no way to check the server is a usage error (2)"
+out=$("$BIN/plsc-submit" --server "127.0.0.1:$OP_PORT" --token-file "$T/token-ws2" --insecure "$T/doc" 2>&1); rc=$?
+is "$rc:$out" "2:plsc-submit: --user is required (see --help)" "a missing option is named"
 t_done
