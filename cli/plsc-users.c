@@ -165,7 +165,9 @@ static int users_import(pl_dir_t *d, const char *path)
 	return bad ? EXIT_FAIL : EXIT_OK;
 }
 
-static int users_list(pl_dir_t *d, int as_json)
+/* Badge IDs are masked in the table (they open doors, and screens are
+ * seen over shoulders); --show-badges shows them whole, as --json does. */
+static int users_list(pl_dir_t *d, int as_json, int show_badges)
 {
 	pl_dir_user_t *v = NULL;
 	size_t n = 0;
@@ -186,7 +188,10 @@ static int users_list(pl_dir_t *d, int as_json)
 		char masked[PL_DIR_MAX_BADGES * 72] = "";
 		for (int k = 0; k < v[i].nbadges; k++) {
 			char m[80];
-			pl_badge_mask(v[i].badges[k], m, sizeof(m));
+			if (show_badges)
+				pl_strlcpy(m, v[i].badges[k], sizeof(m));
+			else
+				pl_badge_mask(v[i].badges[k], m, sizeof(m));
 			size_t off = strlen(masked);
 			snprintf(masked + off, sizeof(masked) - off, "%s%s", k ? "," : "", m);
 		}
@@ -208,10 +213,21 @@ int plsc_cmd_users(plsc_t *p, int argc, char **argv)
 	if (!((strcmp(sub, "add") == 0 && argc >= 3) ||
 	      (strcmp(sub, "del") == 0 && argc == 3) ||
 	      (strcmp(sub, "import") == 0 && argc == 3) ||
-	      (strcmp(sub, "list") == 0 && argc <= 3))) {
+	      (strcmp(sub, "list") == 0 && argc <= 4))) {
 		fprintf(stderr, "Usage: plsc users add USERNAME [options] | del USERNAME | "
-				"list [--json] | import FILE.csv\n");
+				"list [--json] [--show-badges] | import FILE.csv\n");
 		return EXIT_USAGE;
+	}
+	int as_json = 0, show_badges = 0;
+	for (int i = 2; strcmp(sub, "list") == 0 && i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			as_json = 1;
+		else if (strcmp(argv[i], "--show-badges") == 0)
+			show_badges = 1;
+		else {
+			fprintf(stderr, "plsc: users list: unknown option '%s'\n", argv[i]);
+			return EXIT_USAGE;
+		}
 	}
 	if ((rc = plsc_open_dir(p, &d)) != EXIT_OK)
 		return rc;
@@ -226,7 +242,7 @@ int plsc_cmd_users(plsc_t *p, int argc, char **argv)
 	} else if (strcmp(sub, "import") == 0) {
 		rc = users_import(d, argv[2]);
 	} else {
-		rc = users_list(d, argc == 3 && strcmp(argv[2], "--json") == 0);
+		rc = users_list(d, as_json, show_badges);
 	}
 	pl_dir_close(d);
 	return rc;

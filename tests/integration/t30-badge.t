@@ -3,7 +3,7 @@
 # connect directions, users with badges, held jobs, recording printers.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 25
+plan 26
 
 BR=PrinterLogicServiceSimpleBadgeRelease
 rec_start P1
@@ -27,6 +27,8 @@ plsc users add alice --name "Alice A" --email alice@example.org --badge 6699 --p
 ok $? "plsc users add (badge given in decimal)"
 plsc users add bob --badge 0xff01 >/dev/null
 like "$(plsc users list)" "alice +Alice A +alice@example.org +yes +local +\*+b" "plsc users list masks badges"
+like "$(plsc users list --show-badges)" "alice +Alice A +alice@example.org +yes +local +1a2b" \
+	"--show-badges shows them whole"
 plsc readers add R1 --address 127.0.0.2 --printer P1 --preset elatec-tcpconv2 >/dev/null &&
 plsc readers add R2 --address 127.0.0.3 --printer P2 --preset rfideas-e241 --mode all >/dev/null &&
 plsc readers add R3 --address 127.0.0.4 --direction listen --port "$DIAL_PORT" --printer P1 \
