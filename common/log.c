@@ -18,7 +18,8 @@ static struct {
 	int fd;
 	int tee;
 	long pid;
-} log_state = { "plsc", PL_LOG_INFO, 2, -1, 0 };
+	int local_time; /* RFC 3339 with the local offset instead of Z */
+} log_state = { "plsc", PL_LOG_INFO, 2, -1, 0, 0 };
 
 static const char *const level_names[] = {
 	"debug", "info", "notice", "warn", "error", "crit",
@@ -56,6 +57,14 @@ void pl_log_set_level(pl_log_level_t min)
 	log_state.min = min;
 }
 
+void pl_log_set_local_time(int on)
+{
+	/* Read the zone now: later the sandbox may forbid the files. */
+	if (on)
+		tzset();
+	log_state.local_time = on;
+}
+
 void pl_log_set_tee(int fd)
 {
 	log_state.tee = fd;
@@ -77,10 +86,18 @@ static size_t fmt_time(char *buf, size_t sz, long long ms)
 {
 	time_t secs = (time_t)(ms / 1000);
 	struct tm tm;
-	gmtime_r(&secs, &tm);
-	int n = snprintf(buf, sz, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	char zone[8] = "Z";
+	if (log_state.local_time) {
+		localtime_r(&secs, &tm);
+		long off = tm.tm_gmtoff / 60;
+		snprintf(zone, sizeof(zone), "%c%02ld:%02ld", off < 0 ? '-' : '+',
+			 (off < 0 ? -off : off) / 60 % 100, (off < 0 ? -off : off) % 60);
+	} else {
+		gmtime_r(&secs, &tm);
+	}
+	int n = snprintf(buf, sz, "%04d-%02d-%02dT%02d:%02d:%02d.%03d%s",
 			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-			 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+			 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000), zone);
 	return n < 0 ? 0 : (size_t)n;
 }
 
@@ -126,13 +143,19 @@ size_t pl_log_format(char *buf, size_t bufsz, long long epoch_ms,
 
 int pl_log_is_stamped(const char *s, size_t len)
 {
-	/* 2026-11-28T06:07:31.123Z␠ */
-	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ ";
-	if (len < sizeof(shape) - 1)
+	/* 2026-11-28T06:07:31.123Z␠ or, in local time, ...123+01:00␠ */
+	static const char utc[] = "dddd-dd-ddTdd:dd:dd.dddZ ";
+	static const char local[] = "dddd-dd-ddTdd:dd:dd.ddd+dd:dd ";
+	const char *shape = len > 23 && s[23] != 'Z' ? local : utc;
+	size_t n = strlen(shape);
+	if (len < n)
 		return 0;
-	for (size_t i = 0; i < sizeof(shape) - 1; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (shape[i] == 'd') {
 			if (s[i] < '0' || s[i] > '9')
+				return 0;
+		} else if (shape[i] == '+') {
+			if (s[i] != '+' && s[i] != '-')
 				return 0;
 		} else if (s[i] != shape[i]) {
 			return 0;

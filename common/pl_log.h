@@ -23,6 +23,9 @@ typedef enum {
 /* Set the identity (name, pid taken now), the threshold and the output fd. */
 void pl_log_init(const char *ident, pl_log_level_t min, int fd);
 void pl_log_set_level(pl_log_level_t min);
+/* Timestamps in local time with its offset (2026-11-28T07:07:31.123+01:00)
+ * instead of UTC (...06:07:31.123Z). */
+void pl_log_set_local_time(int on);
 /* Add a second output (the supervisor logs to its file and a tty). -1 = none. */
 void pl_log_set_tee(int fd);
 pl_log_level_t pl_log_get_level(void);

@@ -46,6 +46,7 @@
 #define PL_ENV_LISTEN "PLSC_LISTEN_FDS" /* "name=fd,name=fd" */
 #define PL_ENV_STATE_DIR "PLSC_STATE_DIR"
 #define PL_ENV_CONTROL "PLSC_CONTROL_SOCKET" /* the supervisor's control socket */
+#define PL_ENV_LOG_TIME "PLSC_LOG_TIME" /* "local": log timestamps in local time */
 /* The channel's fixed fd number in a child (Postfix-style fixed fds). */
 #define PL_CHANNEL_FD 3
 

@@ -676,6 +676,8 @@ int pl_service_main(int argc, char **argv, const pl_service_def_t *def,
 	svc.ctx = ctx;
 	pl_strlcpy(svc.name, def->name, sizeof(svc.name));
 	signal(SIGPIPE, SIG_IGN);
+	const char *lt = getenv(PL_ENV_LOG_TIME);
+	pl_log_set_local_time(lt && strcmp(lt, "local") == 0);
 	const char *chan = getenv(PL_ENV_CHANNEL);
 	svc.loop = pl_loop_new();
 	if (!svc.loop) {

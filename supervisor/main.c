@@ -164,6 +164,7 @@ static int make_directory_dir(sv_sup_t *sup)
 
 static int open_ownlog(sv_sup_t *sup)
 {
+	pl_log_set_local_time(sup->cfg.log_local);
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof(path), "%s/%s.log", sup->cfg.log_dir, SV_OWNLOG);
 	if (sv_logfile_open(&sup->ownlog, path, SV_OWNLOG,
@@ -302,6 +303,7 @@ int sv_reload(sv_sup_t *sup, pl_err_t *err)
 	sv_config_t old = sup->cfg;
 	sup->cfg = nc;
 	pl_log_set_level((pl_log_level_t)pl_log_level_parse(nc.log_level));
+	pl_log_set_local_time(nc.log_local); /* services: at their next start */
 	sv_logfile_set_limits(&sup->ownlog, nc.log_max_bytes, nc.log_keep);
 	sv_logfile_set_limits(&sup->events, nc.log_max_bytes, nc.log_keep);
 	for (int i = 0; i < sup->nsvcs; i++) {

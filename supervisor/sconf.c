@@ -48,6 +48,7 @@ char *sv_config_default(const char *base, const char *prefix)
 	json_object_set_new(sup, "group", json_string("plsc"));
 	json_object_set_new(sup, "admin_group", json_string("plsc-admin"));
 	json_object_set_new(sup, "log_level", json_string("info"));
+	json_object_set_new(sup, "log_time", json_string("utc"));
 	json_object_set_new(sup, "heartbeat_interval_ms", json_integer(5000));
 	json_object_set_new(sup, "heartbeat_timeout_ms", json_integer(15000));
 	json_object_set_new(sup, "start_timeout_ms", json_integer(30000));
@@ -156,6 +157,19 @@ static int get_name(const pl_cnode_t *n, const char *key, char dst[SV_USER_MAX],
 	return 0;
 }
 
+/* "utc" (the default: 2026-11-28T06:07:31.123Z) or "local" (with the
+ * local offset: ...07:07:31.123+01:00). */
+static int get_log_time(const pl_cnode_t *n, int *local, pl_err_t *err)
+{
+	const char *v;
+	if (pl_cnode_str(n, "log_time", *local ? "local" : "utc", &v, err) < 0)
+		return -1;
+	if (strcmp(v, "utc") != 0 && strcmp(v, "local") != 0)
+		return pl_cnode_error(n, "log_time", err, "expected \"utc\" or \"local\"");
+	*local = strcmp(v, "local") == 0;
+	return 0;
+}
+
 static int check_level(const pl_cnode_t *n, const char *key, char *dst,
 		       size_t sz, pl_err_t *err)
 {
@@ -179,7 +193,7 @@ static int load_supervisor(const pl_cnode_t *root, sv_config_t *c,
 		"heartbeat_timeout_ms", "start_timeout_ms", "stop_grace_ms",
 		"restart_first_ms", "restart_base_ms", "restart_max_ms",
 		"stable_after_ms", "throttle_ms", "max_deaths",
-		"death_window_ms", "log_max_bytes", "log_keep", NULL
+		"death_window_ms", "log_max_bytes", "log_keep", "log_time", NULL
 	};
 	pl_cnode_t s;
 	const char *user;
@@ -196,6 +210,7 @@ static int load_supervisor(const pl_cnode_t *root, sv_config_t *c,
 	    get_name(&s, "group", c->group, err) < 0 ||
 	    get_name(&s, "admin_group", c->admin_group, err) < 0 ||
 	    check_level(&s, "log_level", c->log_level, sizeof(c->log_level), err) < 0 ||
+	    get_log_time(&s, &c->log_local, err) < 0 ||
 	    get_u32(&s, "heartbeat_interval_ms", 10, 3600000, &c->heartbeat_interval_ms, err) < 0 ||
 	    get_u32(&s, "heartbeat_timeout_ms", 20, 3600000, &c->heartbeat_timeout_ms, err) < 0 ||
 	    get_u32(&s, "start_timeout_ms", 10, 3600000, &c->start_timeout_ms, err) < 0 ||

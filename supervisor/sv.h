@@ -68,6 +68,7 @@ typedef struct {
 	char group[SV_USER_MAX];  /* every service's group: reads shared data */
 	char admin_group[SV_USER_MAX]; /* the control socket's group */
 	char log_level[16];
+	int log_local; /* log_time "local": timestamps with the local offset */
 	uint32_t heartbeat_interval_ms;
 	uint32_t heartbeat_timeout_ms;
 	uint32_t start_timeout_ms;

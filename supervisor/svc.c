@@ -361,6 +361,7 @@ typedef struct {
 	char **envp;
 	char env_chan[32], env_svc[96], env_state[PATH_MAX + 32];
 	char env_ctl[PATH_MAX + 32];
+	char env_logtime[32];
 	char env_listen[600];
 	int chan, logw, devnull;
 	int lfd[SV_MAX_LISTEN];
@@ -376,7 +377,7 @@ static int plan_env(spawn_plan_t *p, sv_svc_t *s, const char *state_dir)
 	size_t n = 0, k = 0, off = 0;
 	while (environ[n])
 		n++;
-	p->envp = calloc(n + 6, sizeof(char *));
+	p->envp = calloc(n + 7, sizeof(char *));
 	if (!p->envp)
 		return -1;
 	for (size_t i = 0; i < n; i++)
@@ -398,6 +399,11 @@ static int plan_env(spawn_plan_t *p, sv_svc_t *s, const char *state_dir)
 	    pl_fmt(p->env_ctl, sizeof(p->env_ctl), "%s=%s", PL_ENV_CONTROL,
 		   s->sup->ctl_path) == 0)
 		p->envp[k++] = p->env_ctl;
+	if (s->sup->cfg.log_local) {
+		snprintf(p->env_logtime, sizeof(p->env_logtime), "%s=local",
+			 PL_ENV_LOG_TIME);
+		p->envp[k++] = p->env_logtime;
+	}
 	off = (size_t)snprintf(p->env_listen, sizeof(p->env_listen), "%s=",
 			       PL_ENV_LISTEN);
 	for (int i = 0; i < s->conf.nlisten; i++) {

@@ -4,7 +4,7 @@
 # plsc logs -n and -f.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 14
+plan 17
 
 t_config '{"log_max_bytes": 65536, "log_keep": 3, "max_deaths": 50}' "{
   \"Flood\": $(svc Flood '{"flood_lines": 6000, "flood_line_len": 200}'),
@@ -51,4 +51,17 @@ plsc logs NoSuch >/dev/null 2>&1
 is "$?" 1 "logs of an unknown service fails (1)"
 plsc logs ../../etc/passwd >/dev/null 2>&1
 is "$?" 2 "a path in place of a name is refused (2)"
+
+# Local time, by configuration: the supervisor's lines, a service's own
+# and its raw output stamped by the supervisor all carry the offset.
+sup_kill
+t_config '{"log_time": "local"}' "{\"Local\": $(svc Local)}"
+TZ=UTC-2 sup_start
+wait_until 10 state_is Local running
+like "$(tail -1 "$T/log/plsc-supervisor.log")" "^[0-9-]{10}T[0-9:.]{12}\+02:00 info plsc-supervisor" \
+	"log_time local: the supervisor's lines in local time with the offset"
+like "$(grep ' info Local\[' "$T/log/Local.log" | tail -1)" "^[0-9-]{10}T[0-9:.]{12}\+02:00 info Local" \
+	"a service's own lines too"
+like "$(grep ' output Local\[' "$T/log/Local.log" | tail -1)" "^[0-9-]{10}T[0-9:.]{12}\+02:00 output Local" \
+	"and its raw output, stamped by the supervisor"
 t_done
