@@ -32,6 +32,8 @@ typedef struct {
 	pl_timer_t *redial;
 	uint64_t redial_at; /* when it fires (carried over on a refresh) */
 	uint32_t backoff_ms;
+	/* a dialled reader we cannot reach: since when, last said when */
+	uint64_t down_since_ms, down_said_ms;
 	/* de-duplication: the last badge read here and when */
 	char last_badge[PL_BADGE_MAX + 1];
 	uint64_t last_ms;

@@ -22,6 +22,9 @@
 
 #define DIAL_MIN_MS 500u
 #define DIAL_TIMEOUT_MS 10000u
+/* A reader that stays unreachable: one warning, then a reminder this
+ * often, not a line every redial. */
+#define DOWN_REMIND_MS (10u * 60u * 1000u)
 
 struct br_conn {
 	br_t *br;
@@ -75,11 +78,33 @@ static void schedule_redial(br_t *br, br_reader_t *r)
 	r->redial = pl_loop_timer(br->loop, r->backoff_ms, redial_due, r);
 }
 
+/* A reader we dial cannot be reached (or went away): warn once, then
+ * remind now and then while it stays so; the redials in between are
+ * debug lines. */
+static void reader_down(br_reader_t *r, const char *peer, const char *why)
+{
+	uint64_t now = pl_now_ms();
+	if (!r->down_since_ms) {
+		r->down_since_ms = r->down_said_ms = now;
+		pl_warn("reader %s (%s): %s; trying again (at most every %u s)",
+			r->d.name, peer, why, r->br->redial_max_ms / 1000);
+	} else if (now - r->down_said_ms >= DOWN_REMIND_MS) {
+		r->down_said_ms = now;
+		pl_warn("reader %s (%s): still unreachable after %llu min: %s",
+			r->d.name, peer,
+			(unsigned long long)((now - r->down_since_ms) / 60000), why);
+	} else {
+		pl_debug("reader %s (%s): %s", r->d.name, peer, why);
+	}
+}
+
 static void conn_close(br_conn_t *c, const char *why)
 {
 	br_reader_t *r = c->reader;
 	br_t *br = c->br;
-	if (why)
+	if (why && r && r->dial)
+		reader_down(r, c->peer, why);
+	else if (why)
 		pl_info("reader %s (%s): %s", r ? r->d.name : "?", c->peer, why);
 	conn_free(c);
 	if (r)
@@ -119,7 +144,14 @@ static void conn_io(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
 		pl_loop_timer_cancel(c->br->loop, c->dial_timer);
 		c->dial_timer = NULL;
 		pl_loop_watch_mod(c->br->loop, c->w, EPOLLIN);
-		pl_info("reader %s (%s): connected", c->reader->d.name, c->peer);
+		br_reader_t *r = c->reader;
+		if (r->down_since_ms)
+			pl_info("reader %s (%s): connected, after %llu s unreachable",
+				r->d.name, c->peer,
+				(unsigned long long)((pl_now_ms() - r->down_since_ms) / 1000));
+		else
+			pl_info("reader %s (%s): connected", r->d.name, c->peer);
+		r->down_since_ms = 0;
 		return;
 	}
 	(void)ev;
@@ -307,15 +339,16 @@ static void dial_reader(br_t *br, br_reader_t *r)
 	hints.ai_flags = AI_NUMERICSERV;
 	snprintf(port, sizeof(port), "%d", r->d.port);
 	if (getaddrinfo(r->d.address, port, &hints, &res) != 0 || !res) {
-		pl_warn("reader %s: cannot resolve %s", r->d.name, r->d.address);
+		reader_down(r, r->d.address, "cannot resolve the address");
 		schedule_redial(br, r);
 		return;
 	}
 	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || (connect(fd, res->ai_addr, res->ai_addrlen) < 0 &&
 		       errno != EINPROGRESS)) {
-		pl_warn("reader %s: connecting to %s:%d: %s", r->d.name, r->d.address,
-			r->d.port, strerror(errno));
+		char peer[80];
+		(void)pl_fmt(peer, sizeof(peer), "%s:%d", r->d.address, r->d.port);
+		reader_down(r, peer, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		freeaddrinfo(res);
@@ -357,6 +390,8 @@ void br_readers_apply(br_t *br, br_reader_t *list, size_t n)
 			nr->conn = old->conn;
 			nr->redial = old->redial;
 			nr->backoff_ms = old->backoff_ms;
+			nr->down_since_ms = old->down_since_ms;
+			nr->down_said_ms = old->down_said_ms;
 			memcpy(nr->last_badge, old->last_badge, sizeof(nr->last_badge));
 			nr->last_ms = old->last_ms;
 			if (nr->conn)
