@@ -6,7 +6,7 @@
  *   static const pl_skey_t keys[] = {
  *       { "max_clients", PL_SK_INT, 1, 100000, 256, NULL, NULL,
  *         "clients connected at once" },
- *       { NULL },
+ *       PL_SCHEMA_END,
  *   };
  *
  * Errors look like every other config error:
@@ -37,6 +37,9 @@ typedef struct {
 	const char *needs;
 	const char *help; /* one line, for --help */
 } pl_skey_t;
+
+/* Ends a table (designated: no missing-field warning from clang). */
+#define PL_SCHEMA_END { .key = NULL }
 
 typedef struct pl_schema {
 	const char *service; /* its name under "services" */

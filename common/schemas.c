@@ -41,7 +41,7 @@ static const pl_skey_t holder_keys[] = {
 	{ "print_workers", PL_SK_INT, 1, 64, 32, NULL, NULL,
 	  "releases in flight at once" },
 	SK_DIRECTORY,
-	{ NULL },
+	PL_SCHEMA_END,
 };
 
 const pl_schema_t pl_schema_holder = { "(held jobs)", holder_keys, NULL };
@@ -54,7 +54,7 @@ static const pl_skey_t offlineprint_keys[] = {
 	  "idle or stalled client" },
 	{ "max_clients", PL_SK_INT, 1, 100000, 256, NULL, NULL,
 	  "clients connected at once" },
-	{ NULL },
+	PL_SCHEMA_END,
 };
 
 const pl_schema_t pl_schema_offlineprint = {
@@ -71,7 +71,7 @@ static const pl_skey_t badgerelease_keys[] = {
 	{ "redial_max_ms", PL_SK_INT, 500, 3600000, 30000, NULL, NULL,
 	  "longest wait before dialling a reader again" },
 	SK_DIRECTORY,
-	{ NULL },
+	PL_SCHEMA_END,
 };
 
 const pl_schema_t pl_schema_badgerelease = {
@@ -93,14 +93,14 @@ static const pl_skey_t console_keys[] = {
 	SK_DIRECTORY,
 	{ "control_socket", PL_SK_PATH, 0, 0, 0, NULL, NULL,
 	  "the supervisor's (default: the one it passes)" },
-	{ NULL },
+	PL_SCHEMA_END,
 };
 
 const pl_schema_t pl_schema_console = { "plsc-console", console_keys, NULL };
 
 static const pl_skey_t directory_keys[] = {
 	SK_DIRECTORY,
-	{ NULL },
+	PL_SCHEMA_END,
 };
 
 const pl_schema_t pl_schema_directory = { "plsc-directory", directory_keys, NULL };

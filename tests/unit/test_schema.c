@@ -15,7 +15,7 @@
 
 static const pl_skey_t shared_keys[] = {
 	{ "workers", PL_SK_INT, 1, 64, 32, NULL, NULL, "threads" },
-	{ NULL },
+	PL_SCHEMA_END,
 };
 static const pl_schema_t shared = { "(shared)", shared_keys, NULL };
 
@@ -27,7 +27,7 @@ static const pl_skey_t own_keys[] = {
 	{ "key", PL_SK_PATH, 0, 0, 0, NULL, "cert", "its key" },
 	{ "extra", PL_SK_OBJECT, 0, 0, 0, NULL, NULL, "checked by the service" },
 	{ "list", PL_SK_ARRAY, 0, 0, 0, NULL, NULL, "likewise" },
-	{ NULL },
+	PL_SCHEMA_END,
 };
 static const pl_schema_t svc = { "Svc", own_keys, &shared };
 
