@@ -62,27 +62,64 @@ static void usage(FILE *out)
 		PL_DEFAULT_CONFIG_FILE);
 }
 
+/* paths.<key> of the config text. When the text is JSON, from the tree;
+ * when it is not (a syntax error), the first "key": "value" in it, so a
+ * broken file still names the running supervisor's paths. Plain strings
+ * only there (a path with escapes falls back to the default). */
+static const char *scan_path(const char *text, json_t *root, const char *key,
+			     char *buf, size_t sz)
+{
+	char quoted[64];
+	const char *at, *end;
+	if (root) {
+		at = json_string_value(json_object_get(json_object_get(root, "paths"), key));
+		if (!at || strlen(at) >= sz)
+			return NULL;
+		return strcpy(buf, at);
+	}
+	snprintf(quoted, sizeof(quoted), "\"%s\"", key);
+	if (!text || !(at = strstr(text, quoted)))
+		return NULL;
+	at += strlen(quoted);
+	at += strspn(at, " \t\r\n");
+	if (*at++ != ':')
+		return NULL;
+	at += strspn(at, " \t\r\n");
+	if (*at++ != '"' || !(end = strpbrk(at, "\"\\\n")) || *end != '"' ||
+	    (size_t)(end - at) >= sz || end == at)
+		return NULL;
+	memcpy(buf, at, (size_t)(end - at));
+	buf[end - at] = '\0';
+	return buf;
+}
+
+/* The config does not load: take its paths as best we can, so status,
+ * logs, stop and reload still reach the running supervisor (-s always
+ * wins). */
 static int load_paths_only(plsc_t *p, const pl_err_t *why)
 {
-	json_error_t jerr;
-	json_t *root = json_load_file(p->config, 0, &jerr);
-	json_t *paths = json_object_get(root, "paths");
-	const char *run = json_string_value(json_object_get(paths, "run_dir"));
-	const char *log = json_string_value(json_object_get(paths, "log_dir"));
+	char run[PATH_MAX], log[PATH_MAX], st[PATH_MAX];
+	size_t len;
+	char *text = pl_read_file(p->config, 1u << 20, &len);
+
 	fprintf(stderr, "plsc: %s\n", why->msg);
-	if (!root) {
+	if (!text && !p->socket)
 		return EXIT_FAIL;
-	}
-	fprintf(stderr, "plsc: (using its paths anyway)\n");
+	json_t *root = text ? json_loads(text, 0, NULL) : NULL;
+	const char *r = scan_path(text, root, "run_dir", run, sizeof(run));
+	const char *l = scan_path(text, root, "log_dir", log, sizeof(log));
+	const char *s = scan_path(text, root, "state_dir", st, sizeof(st));
+	json_decref(root);
+	free(text);
 	if (!p->socket) {
 		snprintf(p->sockbuf, sizeof(p->sockbuf), "%.*s/plsc.sock",
-			 (int)(sizeof(p->sockbuf) - 16), run ? run : "/run/plsc");
+			 (int)(sizeof(p->sockbuf) - 16), r ? r : "/run/plsc");
 		p->socket = p->sockbuf;
 	}
-	pl_strlcpy(p->log_dir, log ? log : "/var/log/plsc", sizeof(p->log_dir));
-	const char *st = json_string_value(json_object_get(paths, "state_dir"));
-	pl_strlcpy(p->state_dir, st ? st : "/var/lib/plsc", sizeof(p->state_dir));
-	json_decref(root);
+	fprintf(stderr, "plsc: (using its paths anyway: control socket %s)\n",
+		p->socket);
+	pl_strlcpy(p->log_dir, l ? l : "/var/log/plsc", sizeof(p->log_dir));
+	pl_strlcpy(p->state_dir, s ? s : "/var/lib/plsc", sizeof(p->state_dir));
 	return EXIT_OK;
 }
 

@@ -33,6 +33,7 @@
 #include "pl_loop.h"
 #include "pl_proto.h"
 #include "pl_sandbox.h"
+#include "pl_schema.h"
 #include "pl_watchdog.h"
 #include "pl_work.h"
 
@@ -57,7 +58,10 @@ typedef struct pl_service pl_service_t;
 typedef struct {
 	const char *name;    /* default service name (argv[0] style) */
 	const char *summary; /* one line for --help */
-	const char *help;    /* extra --help text: the config keys */
+	/* The service's configuration keys: --help lists them (with the
+	 * supervisor's own), then help follows. NULL: help only. */
+	const struct pl_schema *schema;
+	const char *help;    /* extra --help text */
 	unsigned caps;       /* PL_CAP_* announced in HELLO */
 	/* Validate the section and start serving. Return 0, or an exit code
 	 * (PL_EXIT_CONFIG after logging the config error). */

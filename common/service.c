@@ -79,6 +79,13 @@ static void usage(const pl_service_def_t *def, FILE *out)
 		"  -V, --version        print the version\n",
 		def->name, def->summary ? def->summary : "",
 		PL_DEFAULT_CONFIG_FILE, def->name);
+	if (def->schema) {
+		fprintf(out, "\nConfiguration (services.%s), checked by plsc-supervisor -n\n"
+			"and by a reload as well:\n"
+			"  enabled, path, user, log_level, listen   the supervisor's\n",
+			def->name);
+		pl_schema_help(def->schema, out);
+	}
 	if (def->help)
 		fprintf(out, "\n%s", def->help);
 }

@@ -15,20 +15,18 @@
 #include <unistd.h>
 
 #include "pl_log.h"
+#include "pl_schemas.h"
 #include "pl_tls.h"
 #include "pl_util.h"
 
 #define CS_ASSET_MAX (4u * 1024u * 1024u)
 #define CS_MAX_ASSETS 64
 
-static const char *const cs_keys[] = {
-	"enabled", "path", "log_level", "listen", "tls_cert", "tls_key",
-	"session_idle_s", "session_max_s", "login_max_failures", "login_lockout_s",
-	"assets_dir", "directory", "control_socket", NULL
-};
-
+/* The keys, ranges and defaults: pl_schema_console (pl_schemas.h),
+ * which the supervisor checks too. */
 static int cs_settings(cs_t *cs, const pl_cnode_t *cfg, pl_err_t *err)
 {
+	const pl_schema_t *s = &pl_schema_console;
 	long long idle, max, fails, lock;
 	const char *dirpath, *assets, *ctl;
 	char def[PATH_MAX];
@@ -36,16 +34,20 @@ static int cs_settings(cs_t *cs, const pl_cnode_t *cfg, pl_err_t *err)
 
 	snprintf(def, sizeof(def), "%s/../directory/directory.db",
 		 pl_service_state_dir(cs->svc));
-	if (pl_cnode_check_keys(cfg, cs_keys, err) < 0 ||
-	    pl_cnode_int(cfg, "session_idle_s", 5, 86400, 1800, &idle, err) < 0 ||
-	    pl_cnode_int(cfg, "session_max_s", 10, 604800, 43200, &max, err) < 0 ||
-	    pl_cnode_int(cfg, "login_max_failures", 1, 100, 5, &fails, err) < 0 ||
-	    pl_cnode_int(cfg, "login_lockout_s", 1, 86400, 300, &lock, err) < 0 ||
-	    pl_cnode_str(cfg, "directory", def, &dirpath, err) < 0 ||
-	    pl_cnode_str(cfg, "assets_dir", PL_PREFIX "/share/plsc/console", &assets, err) < 0 ||
-	    pl_cnode_str(cfg, "control_socket", env_ctl ? env_ctl : "/run/plsc/plsc.sock",
-			 &ctl, err) < 0)
+	if (pl_schema_check(s, cfg, err) < 0 ||
+	    pl_schema_int(s, cfg, "session_idle_s", &idle, err) < 0 ||
+	    pl_schema_int(s, cfg, "session_max_s", &max, err) < 0 ||
+	    pl_schema_int(s, cfg, "login_max_failures", &fails, err) < 0 ||
+	    pl_schema_int(s, cfg, "login_lockout_s", &lock, err) < 0 ||
+	    pl_schema_str(s, cfg, "directory", &dirpath, err) < 0 ||
+	    pl_schema_str(s, cfg, "assets_dir", &assets, err) < 0 ||
+	    pl_schema_str(s, cfg, "control_socket", &ctl, err) < 0)
 		return -1;
+	if (!dirpath)
+		dirpath = def;
+	/* The supervisor passes its socket in the environment. */
+	if (!ctl)
+		ctl = env_ctl ? env_ctl : "/run/plsc/plsc.sock";
 	cs->session_idle_s = (uint32_t)idle;
 	cs->session_max_s = (uint32_t)max;
 	cs->login_max_failures = (uint32_t)fails;
@@ -130,12 +132,10 @@ static int load_tls(cs_t *cs, const pl_cnode_t *cfg, char **cert_pem, char **key
 {
 	const char *cert, *key;
 	char fp[128], cpath[PATH_MAX], kpath[PATH_MAX];
-	if (pl_cnode_str(cfg, "tls_cert", NULL, &cert, err) < 0 ||
-	    pl_cnode_str(cfg, "tls_key", NULL, &key, err) < 0)
+	/* cs_settings checked them, "needs" included: both or neither. */
+	if (pl_schema_str(&pl_schema_console, cfg, "tls_cert", &cert, err) < 0 ||
+	    pl_schema_str(&pl_schema_console, cfg, "tls_key", &key, err) < 0)
 		return -1;
-	if (!cert != !key)
-		return pl_cnode_error(cfg, cert ? "tls_key" : "tls_cert", err,
-				      "tls_cert and tls_key go together");
 	SSL_CTX *ctx = pl_tls_server_ctx(cert, key, pl_service_state_dir(cs->svc), CS_NAME, err);
 	if (!ctx)
 		return -1;
@@ -306,16 +306,8 @@ int main(int argc, char **argv)
 		.name = CS_NAME,
 		.summary = "The administrators' web console: services, logs, held jobs,\n"
 			   "users, printers and badge readers, over HTTPS.",
-		.help = "Configuration (services.plsc-console):\n"
-			"  listen.main          \"127.0.0.1:8443\"\n"
-			"  tls_cert, tls_key    PEM files (default: self-signed, generated)\n"
-			"  session_idle_s       1800    an unused session expires\n"
-			"  session_max_s        43200   a session expires, used or not\n"
-			"  login_max_failures   5       failed logins before a lock-out\n"
-			"  login_lockout_s      300     lock-out (doubles with each failure)\n"
-			"  assets_dir           " PL_PREFIX "/share/plsc/console\n"
-			"  directory            <state_dir>/directory/directory.db\n"
-			"  control_socket       the supervisor's (set by it)\n"
+		.schema = &pl_schema_console,
+		.help = "listen.main defaults to \"127.0.0.1:8443\".\n"
 			"Changes to the directory go to plsc-directory (DIR_WRITE).\n"
 			"Administrators: plsc admin add NAME. See plsc-console(8).\n",
 		.start = cs_start,

@@ -1,6 +1,10 @@
-/* The supervisor's configuration: schema, defaults, validation. Service
- * sections are passed through to the services, which validate their own
- * keys; the supervisor reads only enabled, path, listen and log_level. */
+/* The supervisor's configuration: schema, defaults, validation. The
+ * supervisor reads enabled, path, user, listen and log_level of every
+ * service section; the rest of a known service's section is checked
+ * against that service's schema (pl_schemas.h), so that -n and a reload
+ * refuse what the service would refuse at its next start. Sections of
+ * services without a schema (test services, unknown names) pass through
+ * unchecked. */
 #include "sv.h"
 
 #include <stdio.h>
@@ -8,6 +12,7 @@
 #include <string.h>
 
 #include "pl_log.h"
+#include "pl_schemas.h"
 #include "pl_util.h"
 
 static const struct {
@@ -300,6 +305,9 @@ static int load_service(const pl_cnode_t *svcs, const char *name,
 		return -1;
 	if (path[0] != '/')
 		return pl_cnode_error(&sec, "path", err, "expected an absolute path");
+	const pl_schema_t *schema = pl_schemas_for(name);
+	if (schema && pl_schema_check(schema, &sec, err) < 0)
+		return -1;
 	if (pl_fmt(sc->path, sizeof(sc->path), "%s", path) < 0)
 		return pl_cnode_error(&sec, "path", err, "path too long");
 	sc->section = json_incref(sec.node);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pl_log.h"
+#include "pl_schemas.h"
 #include "pl_util.h"
 
 #define MIB (1024ull * 1024ull)
@@ -14,24 +15,28 @@
 int pl_holder_conf_parse(pl_holder_conf_t *c, const pl_cnode_t *cfg,
 			 const char *state_dir, pl_err_t *err)
 {
+	const pl_schema_t *s = &pl_schema_holder;
 	long long exp_h, exp_s, exp_chk, qu, qt, pct, pt, pw;
 	const char *dirpath;
 	char def[PATH_MAX];
 
+	if (pl_schema_int(s, cfg, "expiry_hours", &exp_h, err) < 0 ||
+	    pl_schema_int(s, cfg, "expiry_seconds", &exp_s, err) < 0 ||
+	    pl_schema_int(s, cfg, "expiry_check_s", &exp_chk, err) < 0 ||
+	    pl_schema_int(s, cfg, "quota_user_mb", &qu, err) < 0 ||
+	    pl_schema_int(s, cfg, "quota_total_mb", &qt, err) < 0 ||
+	    pl_schema_int(s, cfg, "print_connect_timeout_s", &pct, err) < 0 ||
+	    pl_schema_int(s, cfg, "print_timeout_s", &pt, err) < 0 ||
+	    pl_schema_int(s, cfg, "print_workers", &pw, err) < 0 ||
+	    pl_schema_bool(s, cfg, "report_titles", &c->report_titles, err) < 0 ||
+	    pl_schema_str(s, cfg, "directory", &dirpath, err) < 0)
+		return -1;
 	/* The directory lives beside the services' private dirs:
 	 * <state_dir>/directory/directory.db. */
-	snprintf(def, sizeof(def), "%s/../directory/directory.db", state_dir);
-	if (pl_cnode_int(cfg, "expiry_hours", 1, 24 * 365, 24, &exp_h, err) < 0 ||
-	    pl_cnode_int(cfg, "expiry_seconds", 0, 86400LL * 365, 0, &exp_s, err) < 0 ||
-	    pl_cnode_int(cfg, "expiry_check_s", 1, 3600, 60, &exp_chk, err) < 0 ||
-	    pl_cnode_int(cfg, "quota_user_mb", 0, 1 << 30, 0, &qu, err) < 0 ||
-	    pl_cnode_int(cfg, "quota_total_mb", 0, 1 << 30, 0, &qt, err) < 0 ||
-	    pl_cnode_int(cfg, "print_connect_timeout_s", 1, 600, 10, &pct, err) < 0 ||
-	    pl_cnode_int(cfg, "print_timeout_s", 1, 3600, 60, &pt, err) < 0 ||
-	    pl_cnode_int(cfg, "print_workers", 1, 64, 32, &pw, err) < 0 ||
-	    pl_cnode_bool(cfg, "report_titles", 1, &c->report_titles, err) < 0 ||
-	    pl_cnode_str(cfg, "directory", def, &dirpath, err) < 0)
-		return -1;
+	if (!dirpath) {
+		snprintf(def, sizeof(def), "%s/../directory/directory.db", state_dir);
+		dirpath = def;
+	}
 	/* expiry_seconds, when set, is the finer-grained override. */
 	c->expiry_ms = exp_s ? exp_s * 1000 : exp_h * 3600 * 1000;
 	c->expiry_check_ms = (uint32_t)exp_chk * 1000;

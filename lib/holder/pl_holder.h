@@ -37,29 +37,11 @@ typedef struct {
 	char directory_path[4096];
 } pl_holder_conf_t;
 
-/* The keys pl_holder_conf_parse reads, for the service's own key list:
- *   static const char *const keys[] = { "enabled", ..., PL_HOLDER_CONF_KEYS, NULL }; */
-#define PL_HOLDER_CONF_KEYS                                                    \
-	"expiry_hours", "expiry_seconds", "expiry_check_s", "quota_user_mb",   \
-		"quota_total_mb", "report_titles", "directory",                \
-		"print_connect_timeout_s", "print_timeout_s", "print_workers"
-
-/* Their --help lines, to append to the service's own. */
-#define PL_HOLDER_CONF_HELP                                                          \
-	"  expiry_hours             24      unreleased jobs are shredded after\n"    \
-	"  expiry_seconds           0       finer override of expiry_hours\n"        \
-	"  expiry_check_s           60      how often expiry runs\n"                 \
-	"  quota_user_mb            0       per user (0 = unlimited)\n"              \
-	"  quota_total_mb           0       all users (0 = unlimited)\n"             \
-	"  report_titles            true    titles in job-events.jsonl\n"            \
-	"  print_connect_timeout_s  10\n"                                            \
-	"  print_timeout_s          60      printer I/O timeout\n"                   \
-	"  print_workers            32      releases in flight at once\n"           \
-	"  directory                <state_dir>/directory/directory.db\n"
-
-/* Read the shared settings from a service's section (other keys are the
- * service's business: it checks them with pl_cnode_check_keys).
- * state_dir gives the directory's default path. 0 or -1 with err. */
+/* Read the shared settings from a service's section. Their keys, ranges
+ * and defaults are pl_schema_holder (pl_schemas.h), which the holding
+ * service's own schema includes; the service checks its whole section
+ * with that before calling this. state_dir gives the directory's default
+ * path. 0 or -1 with err. */
 int pl_holder_conf_parse(pl_holder_conf_t *c, const pl_cnode_t *cfg,
 			 const char *state_dir, pl_err_t *err);
 

@@ -13,11 +13,12 @@
 #include "pl_badge.h"
 #include "pl_directory.h"
 #include "pl_loop.h"
+#include "pl_schemas.h"
 #include "pl_service.h"
 
 #define BR_NAME "PrinterLogicServiceSimpleBadgeRelease"
 #define BR_DEFAULT_LISTEN "0.0.0.0:31990"
-#define BR_MAX_READERS 1024
+#define BR_MAX_READERS PL_SCHEMA_BR_MAX_READERS /* max_connections' range too */
 
 typedef struct br br_t;
 typedef struct br_conn br_conn_t;

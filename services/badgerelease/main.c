@@ -13,25 +13,25 @@
 #include "pl_log.h"
 #include "pl_util.h"
 
-static const char *const br_keys[] = {
-	"enabled", "path", "log_level", "listen", "dedupe_ms", "refresh_s",
-	"max_connections", "directory", "redial_max_ms", NULL
-};
-
+/* The keys, ranges and defaults: pl_schema_badgerelease (pl_schemas.h),
+ * which the supervisor checks too. */
 static int br_settings(br_t *br, const pl_cnode_t *cfg, pl_err_t *err)
 {
+	const pl_schema_t *s = &pl_schema_badgerelease;
 	long long dd, rf, mc, rd;
 	const char *dirpath;
 	char def[PATH_MAX];
 	snprintf(def, sizeof(def), "%s/../directory/directory.db",
 		 pl_service_state_dir(br->svc));
-	if (pl_cnode_check_keys(cfg, br_keys, err) < 0 ||
-	    pl_cnode_int(cfg, "dedupe_ms", 0, 600000, 3000, &dd, err) < 0 ||
-	    pl_cnode_int(cfg, "refresh_s", 1, 3600, 10, &rf, err) < 0 ||
-	    pl_cnode_int(cfg, "max_connections", 1, BR_MAX_READERS * 4, 1024, &mc, err) < 0 ||
-	    pl_cnode_int(cfg, "redial_max_ms", 500, 3600000, 30000, &rd, err) < 0 ||
-	    pl_cnode_str(cfg, "directory", def, &dirpath, err) < 0)
+	if (pl_schema_check(s, cfg, err) < 0 ||
+	    pl_schema_int(s, cfg, "dedupe_ms", &dd, err) < 0 ||
+	    pl_schema_int(s, cfg, "refresh_s", &rf, err) < 0 ||
+	    pl_schema_int(s, cfg, "max_connections", &mc, err) < 0 ||
+	    pl_schema_int(s, cfg, "redial_max_ms", &rd, err) < 0 ||
+	    pl_schema_str(s, cfg, "directory", &dirpath, err) < 0)
 		return -1;
+	if (!dirpath)
+		dirpath = def;
 	br->dedupe_ms = (uint32_t)dd;
 	br->refresh_ms = (uint32_t)rf * 1000;
 	br->max_conns = (uint32_t)mc;
@@ -174,13 +174,8 @@ int main(int argc, char **argv)
 		.name = BR_NAME,
 		.summary = "Badge release: a swipe at a network badge reader releases the\n"
 			   "owner's held jobs at the reader's printer (port 31990).",
-		.help = "Configuration (services.PrinterLogicServiceSimpleBadgeRelease):\n"
-			"  listen.main       \"0.0.0.0:31990\"  for readers that connect to us\n"
-			"  dedupe_ms         3000   repeated reads of one badge count once\n"
-			"  refresh_s         10     how often the reader list is re-read\n"
-			"  max_connections   1024\n"
-			"  redial_max_ms     30000  longest wait between dials of a reader\n"
-			"  directory         <state_dir>/directory/directory.db\n"
+		.schema = &pl_schema_badgerelease,
+		.help = "listen.main (\"0.0.0.0:31990\"): for readers that connect to us.\n"
 			"Readers and badges: plsc readers ..., plsc users ... (plsc(1)).\n",
 		.start = br_start,
 		.reconfig = br_reconfig,

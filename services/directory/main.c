@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "pl_log.h"
+#include "pl_schemas.h"
 #include "pl_service.h"
 #include "pl_util.h"
 #include "pl_work.h"
@@ -34,17 +35,19 @@ typedef struct {
 	ds_req_t *q;
 } ds_job_t;
 
-static const char *const ds_keys[] = { "enabled", "path", "log_level", "directory", NULL };
-
 static int ds_settings(ds_t *ds, const pl_cnode_t *cfg, pl_err_t *err)
 {
 	const char *dirpath;
 	char def[PATH_MAX];
 	snprintf(def, sizeof(def), "%s/../directory/directory.db",
 		 pl_service_state_dir(ds->svc));
-	if (pl_cnode_check_keys(cfg, ds_keys, err) < 0 ||
-	    pl_cnode_str(cfg, "directory", def, &dirpath, err) < 0)
+	/* The key: pl_schema_directory (pl_schemas.h), which the supervisor
+	 * checks too. */
+	if (pl_schema_check(&pl_schema_directory, cfg, err) < 0 ||
+	    pl_schema_str(&pl_schema_directory, cfg, "directory", &dirpath, err) < 0)
 		return -1;
+	if (!dirpath)
+		dirpath = def;
 	if (pl_fmt(ds->directory_path, sizeof(ds->directory_path), "%s", dirpath) < 0)
 		return pl_cnode_error(cfg, "directory", err, "path too long");
 	return 0;
@@ -173,9 +176,8 @@ int main(int argc, char **argv)
 		.name = DS_NAME,
 		.summary = "The directory's one writer: users, PINs, printers and badge\n"
 			   "readers changed on behalf of the web console (DIR_WRITE).",
-		.help = "Configuration (services.plsc-directory):\n"
-			"  directory   <state_dir>/directory/directory.db\n"
-			"No listening socket. See plsc-directory(8).\n",
+		.schema = &pl_schema_directory,
+		.help = "No listening socket. See plsc-directory(8).\n",
 		.start = ds_start,
 		.message = ds_message,
 		.stop = ds_stop,

@@ -11,26 +11,24 @@
 #include <unistd.h>
 
 #include "pl_log.h"
+#include "pl_schemas.h"
 #include "pl_tls.h"
 #include "pl_util.h"
 
 #define MIB (1024ull * 1024ull)
 
-static const char *const op_keys[] = {
-	"enabled", "path", "log_level", "listen", "tls_cert", "tls_key",
-	"max_job_mb", "client_timeout_s", "max_clients", PL_HOLDER_CONF_KEYS,
-	NULL
-};
-
+/* The keys, ranges and defaults: pl_schema_offlineprint (pl_schemas.h),
+ * which the supervisor checks too. */
 static int op_settings(op_t *op, const pl_cnode_t *cfg, pl_err_t *err)
 {
+	const pl_schema_t *s = &pl_schema_offlineprint;
 	long long mj, ct, mc;
 
-	if (pl_cnode_check_keys(cfg, op_keys, err) < 0 ||
+	if (pl_schema_check(s, cfg, err) < 0 ||
 	    pl_holder_conf_parse(&op->hconf, cfg, pl_service_state_dir(op->svc), err) < 0 ||
-	    pl_cnode_int(cfg, "max_job_mb", 1, 1 << 20, 2048, &mj, err) < 0 ||
-	    pl_cnode_int(cfg, "client_timeout_s", 1, 3600, 30, &ct, err) < 0 ||
-	    pl_cnode_int(cfg, "max_clients", 1, 100000, 256, &mc, err) < 0)
+	    pl_schema_int(s, cfg, "max_job_mb", &mj, err) < 0 ||
+	    pl_schema_int(s, cfg, "client_timeout_s", &ct, err) < 0 ||
+	    pl_schema_int(s, cfg, "max_clients", &mc, err) < 0)
 		return -1;
 	op->max_job_bytes = (uint64_t)mj * MIB;
 	op->client_timeout_ms = (uint32_t)ct * 1000;
@@ -42,14 +40,10 @@ static int open_tls(op_t *op, const pl_cnode_t *cfg, pl_err_t *err)
 {
 	const char *cert, *key;
 	char fp[128];
-	if (pl_cnode_str(cfg, "tls_cert", NULL, &cert, err) < 0 ||
-	    pl_cnode_str(cfg, "tls_key", NULL, &key, err) < 0)
+	/* op_settings checked them, "needs" included: both or neither. */
+	if (pl_schema_str(&pl_schema_offlineprint, cfg, "tls_cert", &cert, err) < 0 ||
+	    pl_schema_str(&pl_schema_offlineprint, cfg, "tls_key", &key, err) < 0)
 		return -1;
-	if (!cert != !key) {
-		pl_cnode_error(cfg, cert ? "tls_key" : "tls_cert", err,
-			       "tls_cert and tls_key go together");
-		return -1;
-	}
 	op->tls = pl_tls_server_ctx(cert, key, pl_service_state_dir(op->svc),
 				    "PrinterLogicServiceOfflinePrint", err);
 	if (!op->tls)
@@ -220,13 +214,8 @@ int main(int argc, char **argv)
 		.name = OP_NAME,
 		.summary = "Held print jobs: workstations submit over TLS (port 31989);\n"
 			   "jobs wait encrypted until released to a printer.",
-		.help = "Configuration (services.PrinterLogicServiceOfflinePrint):\n"
-			"  listen.main              \"0.0.0.0:31989\"\n"
-			"  tls_cert, tls_key        PEM files (default: self-signed, generated)\n"
-			"  max_job_mb               2048    largest single job\n"
-			"  client_timeout_s         30      idle or stalled client\n"
-			"  max_clients              256\n"
-			PL_HOLDER_CONF_HELP
+		.schema = &pl_schema_offlineprint,
+		.help = "listen.main defaults to \"0.0.0.0:31989\".\n"
 			"See PrinterLogicServiceOfflinePrint(8).\n",
 		.caps = PL_CAP_HOLDS_JOBS,
 		.start = op_start,

@@ -2,7 +2,7 @@
 # CLI and config checking without a running supervisor.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 19
+plan 27
 
 t_config '{}' "{\"A\": $(svc A)}"
 
@@ -49,6 +49,46 @@ like "$out" "colour: unknown key" "an unknown top-level key is reported"
 printf '{"services": {"A": {"path": "relative/bin"}}}\n' > "$T/rel.json"
 out=$("$BIN/plsc-supervisor" -c "$T/rel.json" -n 2>&1)
 like "$out" "services.A.path: expected an absolute path" "a relative service path is refused"
+
+# A service's own keys are checked against its schema (issue #10 item 3):
+# a typo and a value out of range fail -n, not the service's next start.
+cat > "$T/op.json" <<JSON
+{
+  "paths": {"state_dir": "$T/s", "log_dir": "$T/l", "run_dir": "$T/r"},
+  "services": {
+    "PrinterLogicServiceOfflinePrint": {
+      "path": "$BIN/PrinterLogicServiceOfflinePrint",
+      "expiry_hour": 12
+    }
+  }
+}
+JSON
+out=$("$BIN/plsc-supervisor" -c "$T/op.json" -n 2>&1); rc=$?
+is "$rc" 1 "-n rejects an unknown key in OfflinePrint's section"
+is "$out" "$T/op.json:6:7: services.PrinterLogicServiceOfflinePrint.expiry_hour: unknown key (did you mean expiry_hours?)" \
+	"with file:line:col, the key path and the key it resembles"
+sed -i 's/"expiry_hour": 12/"max_clients": 0/' "$T/op.json"
+out=$("$BIN/plsc-supervisor" -c "$T/op.json" -n 2>&1); rc=$?
+is "$rc" 1 "-n rejects max_clients: 0"
+is "$out" "$T/op.json:6:7: services.PrinterLogicServiceOfflinePrint.max_clients: expected an integer between 1 and 100000" \
+	"and names the range"
+sed -i 's/"max_clients": 0/"max_clients": 1, "user": "plsc-op", "expiry_hours": 12/' "$T/op.json"
+"$BIN/plsc-supervisor" -c "$T/op.json" -n >/dev/null 2>&1
+is "$?" 0 "-n accepts the service's keys and the supervisor's (user) in its section"
+jq '.services["plsc-console"] = {path: "/bin/true", tls_cert: "/etc/c.pem"}
+    | .services["plsc-directory"] = {path: "/bin/true", directory: "rel.db"}' \
+	"$T/op.json" > "$T/cs.json"
+out=$("$BIN/plsc-supervisor" -c "$T/cs.json" -n 2>&1)
+like "$out" "services.plsc-console.tls_cert: needs tls_key too" "tls_cert without tls_key is refused"
+jq '.services["plsc-console"].tls_key = "/etc/k.pem"' "$T/cs.json" > "$T/cs2.json"
+out=$("$BIN/plsc-supervisor" -c "$T/cs2.json" -n 2>&1)
+like "$out" "services.plsc-directory.directory: expected an absolute path" \
+	"a path key must be absolute"
+# Sections of services without a schema (here the test service) are theirs.
+t_config '{}' "{\"A\": $(svc A '{"anything": [1, 2]}')}"
+"$BIN/plsc-supervisor" -c "$CONF" -n >/dev/null 2>&1
+is "$?" 0 "a service without a schema keeps its section unchecked"
+t_config '{}' "{\"A\": $(svc A)}"
 
 out=$("$BIN/plsc-supervisor" -c "$T/missing.json" -n 2>&1); rc=$?
 is "$rc" 1 "-n on a missing file exits 1"

@@ -1,0 +1,118 @@
+/* The services' configuration keys (pl_schemas.h). A key added to a
+ * service goes here first: the supervisor then accepts it, --help lists
+ * it, and the service reads it with pl_schema_int/bool/str. Keep the
+ * man pages' lists (docs/<service>.8) in step. */
+#include "pl_schemas.h"
+
+#include <string.h>
+
+#include "pl_util.h"
+
+#define MB_MAX (1LL << 30)
+
+/* Every service that opens the directory reads it here by default. */
+#define SK_DIRECTORY                                                          \
+	{ "directory", PL_SK_PATH, 0, 0, 0, NULL, NULL,                        \
+	  "directory database (default <state_dir>/directory/directory.db)" }
+
+#define SK_TLS                                                                \
+	{ "tls_cert", PL_SK_PATH, 0, 0, 0, NULL, "tls_key",                    \
+	  "PEM certificate (default: self-signed, generated)" },               \
+	{ "tls_key", PL_SK_PATH, 0, 0, 0, NULL, "tls_cert",                    \
+	  "its PEM private key" }
+
+static const pl_skey_t holder_keys[] = {
+	{ "expiry_hours", PL_SK_INT, 1, 24 * 365, 24, NULL, NULL,
+	  "unreleased jobs are shredded after" },
+	{ "expiry_seconds", PL_SK_INT, 0, 86400LL * 365, 0, NULL, NULL,
+	  "finer override of expiry_hours (0: off)" },
+	{ "expiry_check_s", PL_SK_INT, 1, 3600, 60, NULL, NULL,
+	  "how often expiry runs" },
+	{ "quota_user_mb", PL_SK_INT, 0, MB_MAX, 0, NULL, NULL,
+	  "per user (0 = unlimited)" },
+	{ "quota_total_mb", PL_SK_INT, 0, MB_MAX, 0, NULL, NULL,
+	  "all users (0 = unlimited)" },
+	{ "report_titles", PL_SK_BOOL, 0, 1, 1, NULL, NULL,
+	  "titles in job-events.jsonl" },
+	{ "print_connect_timeout_s", PL_SK_INT, 1, 600, 10, NULL, NULL,
+	  "connecting to a printer" },
+	{ "print_timeout_s", PL_SK_INT, 1, 3600, 60, NULL, NULL,
+	  "printer I/O timeout" },
+	{ "print_workers", PL_SK_INT, 1, 64, 32, NULL, NULL,
+	  "releases in flight at once" },
+	SK_DIRECTORY,
+	PL_SCHEMA_END,
+};
+
+const pl_schema_t pl_schema_holder = { "(held jobs)", holder_keys, NULL };
+
+static const pl_skey_t offlineprint_keys[] = {
+	SK_TLS,
+	{ "max_job_mb", PL_SK_INT, 1, 1 << 20, 2048, NULL, NULL,
+	  "largest single job" },
+	{ "client_timeout_s", PL_SK_INT, 1, 3600, 30, NULL, NULL,
+	  "idle or stalled client" },
+	{ "max_clients", PL_SK_INT, 1, 100000, 256, NULL, NULL,
+	  "clients connected at once" },
+	PL_SCHEMA_END,
+};
+
+const pl_schema_t pl_schema_offlineprint = {
+	"PrinterLogicServiceOfflinePrint", offlineprint_keys, &pl_schema_holder
+};
+
+static const pl_skey_t badgerelease_keys[] = {
+	{ "dedupe_ms", PL_SK_INT, 0, 600000, 3000, NULL, NULL,
+	  "the same badge again within this counts once" },
+	{ "refresh_s", PL_SK_INT, 1, 3600, 10, NULL, NULL,
+	  "how often the readers are re-read from the directory" },
+	{ "max_connections", PL_SK_INT, 1, PL_SCHEMA_BR_MAX_READERS * 4, 1024,
+	  NULL, NULL, "reader connections at once" },
+	{ "redial_max_ms", PL_SK_INT, 500, 3600000, 30000, NULL, NULL,
+	  "longest wait before dialling a reader again" },
+	SK_DIRECTORY,
+	PL_SCHEMA_END,
+};
+
+const pl_schema_t pl_schema_badgerelease = {
+	"PrinterLogicServiceSimpleBadgeRelease", badgerelease_keys, NULL
+};
+
+static const pl_skey_t console_keys[] = {
+	SK_TLS,
+	{ "session_idle_s", PL_SK_INT, 5, 86400, 1800, NULL, NULL,
+	  "an unused session expires" },
+	{ "session_max_s", PL_SK_INT, 10, 604800, 43200, NULL, NULL,
+	  "a session expires, used or not" },
+	{ "login_max_failures", PL_SK_INT, 1, 100, 5, NULL, NULL,
+	  "failed logins before a lock-out" },
+	{ "login_lockout_s", PL_SK_INT, 1, 86400, 300, NULL, NULL,
+	  "lock-out (doubles with each failure)" },
+	{ "assets_dir", PL_SK_PATH, 0, 0, 0, PL_PREFIX "/share/plsc/console", NULL,
+	  "the pages" },
+	SK_DIRECTORY,
+	{ "control_socket", PL_SK_PATH, 0, 0, 0, NULL, NULL,
+	  "the supervisor's (default: the one it passes)" },
+	PL_SCHEMA_END,
+};
+
+const pl_schema_t pl_schema_console = { "plsc-console", console_keys, NULL };
+
+static const pl_skey_t directory_keys[] = {
+	SK_DIRECTORY,
+	PL_SCHEMA_END,
+};
+
+const pl_schema_t pl_schema_directory = { "plsc-directory", directory_keys, NULL };
+
+const pl_schema_t *pl_schemas_for(const char *name)
+{
+	static const pl_schema_t *const all[] = {
+		&pl_schema_offlineprint, &pl_schema_badgerelease,
+		&pl_schema_console, &pl_schema_directory,
+	};
+	for (size_t i = 0; i < PL_ARRAY_LEN(all); i++)
+		if (strcmp(all[i]->service, name) == 0)
+			return all[i];
+	return NULL;
+}
