@@ -180,21 +180,23 @@ int plsc_cmd_release(plsc_t *p, int argc, char **argv)
 		{ "printer", required_argument, NULL, 'p' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "job", required_argument, NULL, 'j' },
+		{ "any-printer", no_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *user = NULL, *printer = NULL, *job = NULL;
-	int all = 0, o;
+	int all = 0, any = 0, o;
 	optind = 0;
 	while ((o = getopt_long(argc, argv, "u:p:aj:", opts, NULL)) != -1) {
 		if (o == 'u') user = optarg;
 		else if (o == 'p') printer = optarg;
 		else if (o == 'a') all = 1;
 		else if (o == 'j') job = optarg;
+		else if (o == 'A') any = 1;
 		else return EXIT_USAGE;
 	}
 	if (!printer || optind != argc || !(user || job) || (job && (user || all))) {
-		fprintf(stderr, "Usage: plsc release --user U --printer P [--all]\n"
-				"       plsc release --job JOB_ID --printer P\n");
+		fprintf(stderr, "Usage: plsc release --user U --printer P [--all] [--any-printer]\n"
+				"       plsc release --job JOB_ID --printer P [--any-printer]\n");
 		return EXIT_USAGE;
 	}
 	pl_ctl_client_t c;
@@ -210,6 +212,10 @@ int plsc_cmd_release(plsc_t *p, int argc, char **argv)
 		pl_msg_add_str(&m, PL_TAG_USER, user);
 	pl_msg_add_str(&m, PL_TAG_PRINTER, printer);
 	pl_msg_add_str(&m, PL_TAG_MODE, all ? "all" : "most-recent");
+	/* Secure jobs print only at their own printer; this overrides that
+	 * for this one release, and the holder logs it. */
+	if (any)
+		pl_msg_add_u8(&m, PL_TAG_ANY_PRINTER, 1);
 	rc = call(p, &m, RELEASE_TIMEOUT_MS, &f, &c);
 	if (rc == EXIT_OK) {
 		rc = print_outcome(&f);

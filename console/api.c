@@ -497,11 +497,14 @@ static void api_jobs(cs_req_t *r, const char *rest)
 	if (strcmp(slash, "/release") == 0 && strcmp(r->method, "POST") == 0) {
 		json_t *j = cs_req_json(r);
 		const char *printer = NULL;
+		int any = 0;
 		if (!j)
 			return;
-		if (json_unpack(j, "{s:s}", "printer", &printer) < 0 || !printer[0]) {
+		if (json_unpack(j, "{s:s,s?b}", "printer", &printer, "any_printer", &any) < 0 ||
+		    !printer[0]) {
 			json_decref(j);
-			cs_reply_error(r, 400, "a release needs a \"printer\"");
+			cs_reply_error(r, 400, "a release needs a \"printer\" (and "
+				       "\"any_printer\", if given, is true or false)");
 			return;
 		}
 		pl_dir_printer_t pr;
@@ -511,10 +514,15 @@ static void api_jobs(cs_req_t *r, const char *rest)
 			json_decref(j);
 			return;
 		}
-		pl_info("%s: release job %s to %s", r->user, id, printer);
+		pl_info("%s: release job %s to %s%s", r->user, id, printer,
+			any ? " (override: a secure job may print there)" : "");
 		pl_msg_init(&m, PL_MSG_CTL_RELEASE, 0, 0);
 		pl_msg_add_str(&m, PL_TAG_JOB_ID, id);
 		pl_msg_add_str(&m, PL_TAG_PRINTER, printer);
+		/* The holder refuses a secure job at another printer unless the
+		 * administrator overrides it; ask() adds their name (ASKED_BY). */
+		if (any)
+			pl_msg_add_u8(&m, PL_TAG_ANY_PRINTER, 1);
 		json_decref(j);
 		ask(r, &m, API_RELEASE_MS, release_done);
 		return;

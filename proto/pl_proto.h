@@ -43,7 +43,7 @@ typedef enum {
 	PL_MSG_CTL_RELOAD = 0x0104,
 	PL_MSG_CTL_STOP = 0x0105,
 	PL_MSG_CTL_JOBS = 0x0106,    /* USER?: held jobs across all holders */
-	PL_MSG_CTL_RELEASE = 0x0107, /* USER, PRINTER, MODE */
+	PL_MSG_CTL_RELEASE = 0x0107, /* USER, PRINTER, MODE, ANY_PRINTER? */
 	PL_MSG_CTL_DELETE = 0x0108,  /* JOB_ID: delete one held job */
 	PL_MSG_CTL_LOGS = 0x0109,    /* NAME, COUNT | FILE_ID+OFFSET: read a log */
 	/* routed between services by the supervisor (PL_TAG_TO / PL_TAG_FROM) */
@@ -51,8 +51,8 @@ typedef enum {
 	PL_MSG_RELEASE = 0x0201,
 	PL_MSG_JOB_EVENT = 0x0202,    /* EVENT, TIME_MS, job fields: PROTOCOL.md §9 */
 	/* supervisor -> job holders, during a release or a listing */
-	PL_MSG_JOBS_QUERY = 0x0210,   /* USER?, FULL?: reply RESULT with nested JOBs */
-	PL_MSG_RELEASE_JOBS = 0x0211, /* PRINTER, JOB_ID...: reply per job */
+	PL_MSG_JOBS_QUERY = 0x0210,   /* USER?, FULL?, RELEASE_AT?: reply RESULT with nested JOBs */
+	PL_MSG_RELEASE_JOBS = 0x0211, /* PRINTER, ANY_PRINTER?, JOB_ID...: reply per job */
 	PL_MSG_DELETE_JOBS = 0x0212,  /* JOB_ID...: reply per job */
 
 	PL_MSG_DIR_WRITE = 0x0220, /* OP, ...: a change to the directory */
@@ -117,6 +117,10 @@ typedef enum {
 	PL_TAG_LINE = 0x0054,	     /* u32: first line of a CSV part (DIR_WRITE) */
 	PL_TAG_UNAVAILABLE = 0x0055, /* str: a holder that did not answer (CTL_JOBS) */
 	PL_TAG_ASKED_BY = 0x0056,    /* str: the person behind a control request */
+	/* secure print (a job for one printer) vs pull print: PROTOCOL.md §8 */
+	PL_TAG_ANY_PRINTER = 0x0060, /* u8: 1 = admin override: a secure job may print elsewhere */
+	PL_TAG_RELEASE_AT = 0x0061,  /* str: JOBS_QUERY lists only jobs releasable here */
+	PL_TAG_ELSEWHERE = 0x0062,   /* u32: jobs RELEASE_AT left out (secure, other printer) */
 } pl_tag_t;
 
 #define PL_CAP_HOLDS_JOBS 0x01u

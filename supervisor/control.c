@@ -245,10 +245,9 @@ static void handle(sv_client_t *c, const pl_frame_t *f)
 		int kind = f->type == PL_MSG_CTL_JOBS ? SV_OP_JOBS
 			 : f->type == PL_MSG_CTL_RELEASE ? SV_OP_RELEASE
 			 : SV_OP_DELETE;
-		char who[200];
 		if (kind != SV_OP_JOBS)
 			pl_info("control request: %s from %s", pl_msg_type_name(f->type),
-				asked_by(c, f, who, sizeof(who)));
+				asked_by(c, f, a.who, sizeof(a.who)));
 		sv_jobops_start(c->sup, kind, f, &a);
 		break;
 	}

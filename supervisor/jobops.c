@@ -7,6 +7,13 @@
  *      sizes, ...) only for CTL_JOBS, which shows it.
  *   2. RELEASE: pick the newest (or all), send each holder RELEASE_JOBS
  *      for its own ids, collect per-job results.
+ * Secure print: a job submitted for a printer prints only there. A
+ * release by user asks each holder for the jobs releasable at the
+ * release's printer (RELEASE_AT), so "most recent" is the newest job that
+ * may print there; the holders answer for the printer and the job's own
+ * printer never reaches the supervisor. The holder enforces the rule
+ * again on RELEASE_JOBS (a release by job id is refused there, with its
+ * reason). Only the control socket may override it (ANY_PRINTER). 
  *   3. Answer the asker with one combined RESULT.
  * Every step has a deadline; a holder that dies or stays silent counts as
  * a failure for its part, never as success. */
@@ -53,6 +60,9 @@ typedef struct sv_op {
 	int phase; /* 0 query, 1 act */
 	sv_asker_t asker;
 	char user[128], printer[128], mode[16], job_id[64];
+	int any_printer;    /* the administrator's override (control socket only) */
+	uint32_t elsewhere; /* secure jobs for other printers, left out */
+	uint32_t refused;   /* per-job failures that were the secure-print rule */
 	op_wait_t waits[SV_MAX_SERVICES];
 	int nwaits, pending;
 	op_job_t *jobs;
@@ -182,7 +192,10 @@ static void finish_act(sv_op_t *op)
 	else
 		(void)pl_fmt(msg, sizeof(msg), "%.300s",
 			 op->first_error[0] ? op->first_error : "no such job");
+	/* Refused by the secure-print rule alone: not a printer's fault. */
+	int only_rule = op->failed && op->failed == op->refused;
 	uint32_t status = all_ok ? PL_STATUS_OK
+			: op->kind == SV_OP_RELEASE && only_rule ? PL_STATUS_CONFLICT
 			: op->kind == SV_OP_RELEASE ? PL_STATUS_PRINTER
 			: op->failed ? PL_STATUS_ERROR : PL_STATUS_NOTFOUND;
 	if (pl_msg_init(&m, PL_MSG_RESULT,
@@ -236,6 +249,11 @@ static int send_query(sv_op_t *op)
 		/* Least disclosure: a release needs ids and times only. */
 		if (op->kind == SV_OP_JOBS)
 			pl_msg_add_u8(&m, PL_TAG_FULL, 1);
+		/* A release by user: only what may print at its printer. A
+		 * release by id looks for the job anywhere, so that a refusal
+		 * says why rather than "no held job". */
+		if (op->kind == SV_OP_RELEASE && !op->job_id[0] && !op->any_printer)
+			pl_msg_add_str(&m, PL_TAG_RELEASE_AT, op->printer);
 		if (pl_msg_finish(&m) == 0 && sv_svc_send(s, &m) == 0)
 			op_expect(op, s, seq);
 		else
@@ -264,9 +282,13 @@ static int collect_jobs(sv_op_t *op, const char *svc, const pl_frame_t *f)
 {
 	pl_iter_t it, jt;
 	pl_field_t fl, jf;
+	uint32_t elsewhere = 0;
 	int rc;
 	pl_iter_frame(&it, f);
 	while ((rc = pl_iter_next(&it, &fl)) == 1) {
+		if (fl.tag == PL_TAG_ELSEWHERE && pl_field_u32(&fl, &elsewhere) == 0 &&
+		    elsewhere <= OP_MAX_JOBS)
+			op->elsewhere += elsewhere; /* gossip: a wild count is dropped */
 		if (fl.tag != PL_TAG_JOB || op->njobs >= OP_MAX_JOBS)
 			continue;
 		op_job_t j = { 0 };
@@ -309,6 +331,7 @@ static void note_result(sv_op_t *op, const char *svc, const pl_field_t *fl)
 		op->ok++;
 	} else {
 		op->failed++;
+		op->refused += status == PL_STATUS_CONFLICT;
 		if (!op->first_error[0])
 			(void)pl_fmt(op->first_error, sizeof(op->first_error), "%s: %s",
 				 id, msg[0] ? msg : "failed");
@@ -332,6 +355,10 @@ static int send_act(sv_op_t *op, sv_svc_t *s, uint16_t type)
 		return -1;
 	if (op->kind == SV_OP_RELEASE)
 		pl_msg_add_str(&m, PL_TAG_PRINTER, op->printer);
+	if (op->kind == SV_OP_RELEASE && op->any_printer) {
+		pl_msg_add_u8(&m, PL_TAG_ANY_PRINTER, 1);
+		pl_msg_add_str(&m, PL_TAG_ASKED_BY, op->asker.who);
+	}
 	if (op->kind == SV_OP_DELETE) {
 		pl_msg_add_str(&m, PL_TAG_JOB_ID, op->job_id);
 		n = 1;
@@ -389,6 +416,15 @@ static void after_query(sv_op_t *op)
 			return;
 		}
 		start_act(op);
+		return;
+	}
+	if (op->njobs == 0 && op->elsewhere) {
+		char msg[400];
+		(void)pl_fmt(msg, sizeof(msg),
+			     "no held jobs for %s that may print at %s: %u secure job%s "
+			     "for another printer, to be released there", op->user,
+			     op->printer, op->elsewhere, op->elsewhere == 1 ? "" : "s");
+		op_fail(op, PL_STATUS_NOTFOUND, msg);
 		return;
 	}
 	if (op->njobs == 0) {
@@ -496,6 +532,31 @@ void sv_jobops_service_gone(sv_sup_t *sup, sv_svc_t *s)
 
 /* ---- starting ---- */
 
+/* The override of the secure-print rule (ANY_PRINTER u8 1): an
+ * administrator's, so only from the control socket. A service asking for
+ * it (a badge swipe must never print a secure job elsewhere; a service
+ * that sends it has been subverted or is wrong) is refused, nothing is
+ * released, and the log says who. -1 when the op was answered and freed. */
+static int any_printer_asked(sv_op_t *op, const pl_frame_t *f)
+{
+	pl_field_t fl;
+	uint8_t v = 0;
+	if (pl_frame_find(f, PL_TAG_ANY_PRINTER, &fl) != 1 ||
+	    pl_field_u8(&fl, &v) < 0 || v != 1)
+		return 0;
+	if (!op->asker.is_client) {
+		pl_warn("%s: a RELEASE with ANY_PRINTER refused: only an administrator "
+			"may release a secure job at another printer", op->asker.svc);
+		op_fail(op, PL_STATUS_AUTH, "only an administrator (plsc, the console) "
+			"may release a secure job at another printer");
+		return -1;
+	}
+	op->any_printer = 1;
+	pl_info("release to %s with ANY_PRINTER: secure jobs may print there, "
+		"asked by %s", op->printer, op->asker.who);
+	return 0;
+}
+
 void sv_jobops_start(sv_sup_t *sup, int kind, const pl_frame_t *f,
 		     const sv_asker_t *asker)
 {
@@ -513,6 +574,8 @@ void sv_jobops_start(sv_sup_t *sup, int kind, const pl_frame_t *f,
 	pl_frame_get_str(f, PL_TAG_JOB_ID, op->job_id, sizeof(op->job_id));
 	if (pl_frame_get_str(f, PL_TAG_MODE, op->mode, sizeof(op->mode)) < 0)
 		pl_strlcpy(op->mode, "most-recent", sizeof(op->mode));
+	if (kind == SV_OP_RELEASE && any_printer_asked(op, f) < 0)
+		return;
 	if (kind == SV_OP_RELEASE && ((!op->user[0] && !op->job_id[0]) || !op->printer[0])) {
 		op_fail(op, PL_STATUS_BADREQ, "a release needs a user or a job id, and a printer");
 		return;

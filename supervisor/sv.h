@@ -255,6 +255,9 @@ typedef struct {
 	char svc[SV_NAME_MAX];
 	uint64_t client_id;
 	uint32_t seq;
+	/* a control client: who, as its log line names them (uid, pid, the
+	 * console's administrator); a release override passes it on */
+	char who[200];
 } sv_asker_t;
 
 /* The supervisor's own log: <log_dir>/plsc-supervisor.log */

@@ -664,12 +664,43 @@
     syncRows($('jobs-table'), 'job', list, (j) => j.id, createJobRow, updateJobRow, none);
   }
 
+  /* Secure print vs pull print (README "Held jobs"): a job submitted for
+   * a printer is released only there, so its row shows that printer,
+   * fixed; the "elsewhere" box is the administrator's override, sent as
+   * any_printer and logged with their name. A pull job prints anywhere,
+   * so nothing is preselected: a default would print it in whatever room
+   * sorts first with one click. Release stays disabled until a printer is
+   * chosen. */
+  function isSecure(j) {
+    return typeof j.printer === 'string' && j.printer !== '';
+  }
+
+  function syncReleaseControls(tr, j) {
+    const secure = isSecure(j);
+    const sel = tr.querySelector('select.release-printer');
+    const fixed = tr.querySelector('span.release-fixed');
+    const box = tr.querySelector('label.release-elsewhere');
+    const override = secure && box.querySelector('input').checked;
+    setText(fixed, secure ? j.printer : '');
+    fixed.hidden = !secure;
+    box.hidden = !secure;
+    sel.hidden = secure && !override;
+    tr.querySelector('button[data-action="release"]').disabled = (!secure || override) && !sel.value;
+  }
+
   function createJobRow() {
     const tr = cells(el('tr'), 7);
     const sel = el('select', { class: 'release-printer', 'aria-label': 'Printer to release to' });
-    sel.addEventListener('change', () => { sel.dataset.touched = '1'; });
+    const box = el('input', { type: 'checkbox', class: 'release-override' });
+    const sync = () => syncReleaseControls(tr, state.jobs.get(tr.getAttribute('data-job')) || {});
+    sel.addEventListener('change', () => { sel.dataset.touched = '1'; sync(); });
+    box.addEventListener('change', sync);
     tr.append(
-      el('td', { class: 'release' }, sel, button('release', 'Release', 'btn small primary')),
+      el('td', { class: 'release' },
+        el('span', { class: 'release-fixed', title: 'A secure job: it is released only at this printer' }),
+        sel, button('release', 'Release', 'btn small primary'),
+        el('label', { class: 'release-elsewhere', title: 'Release this secure job at another printer (logged)' },
+          box, ' elsewhere')),
       el('td', { class: 'actions' }, button('delete', 'Delete', 'btn small danger')),
     );
     tr.cells[3].className = 'num';
@@ -695,8 +726,10 @@
     const t = tip.join(', ');
     if (tr.title !== t) tr.title = t;
     const sel = tr.querySelector('select.release-printer');
-    const want = sel.dataset.touched ? sel.value : str(j.printer);
-    fillSelect(sel, printerNames(), want, '(no printers)');
+    const want = sel.dataset.touched ? sel.value : '';
+    const names = printerNames();
+    fillSelect(sel, [''].concat(names), want, names.length ? 'Choose a printer…' : '(no printers)');
+    syncReleaseControls(tr, j);
   }
 
   async function onJobAction(ev) {
@@ -707,14 +740,22 @@
     const job = state.jobs.get(id) || {};
     const action = btn.getAttribute('data-action');
     if (action === 'release') {
-      const printer = btn.closest('tr').querySelector('select.release-printer').value;
+      const tr = btn.closest('tr');
+      const anyPrinter = isSecure(job) && tr.querySelector('input.release-override').checked;
+      const printer = isSecure(job) && !anyPrinter ? str(job.printer)
+        : tr.querySelector('select.release-printer').value;
       if (!printer) {
-        flash('There is no printer to release to: add one on the Printers page first.', true);
+        flash(state.printers.length ? 'Choose a printer to release to.'
+          : 'There is no printer to release to: add one on the Printers page first.', true);
         return;
       }
+      if (anyPrinter && printer !== job.printer && !window.confirm(
+        `This job was sent to ${job.printer} (secure print). Release it at ${printer} instead? ` +
+        'The override is logged with your name.')) return;
+      const body = anyPrinter ? { printer, any_printer: true } : { printer };
       await withButton(btn, async () => {
         try {
-          const r = await api('POST', `/jobs/${enc(id)}/release`, { printer });
+          const r = await api('POST', `/jobs/${enc(id)}/release`, body);
           let msg = str(r.message) || `Released to ${printer}.`;
           const results = Array.isArray(r.results) ? r.results : [];
           const extra = results.map((x) => str(x.message)).filter((m) => m && m !== msg);

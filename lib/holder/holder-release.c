@@ -6,7 +6,16 @@
  * confirmed it took every byte. A release claims its jobs first, so a
  * second swipe cannot print them again. The shred itself runs later on a
  * low-priority thread: the printer already has the job, and the fsyncs
- * must not take the CPU from the next badge swipe (make bench: [7]). */
+ * must not take the CPU from the next badge swipe (make bench: [7]).
+ *
+ * Secure print and pull print: a job submitted for a printer (its
+ * metadata names one) is a secure job, printed only at that printer; a
+ * job without one is a pull job, printed anywhere. The rule is enforced
+ * here, where releases are carried out, whoever asked: the supervisor's
+ * choice of jobs is only a convenience. An administrator may override it
+ * for one release (ANY_PRINTER, which the supervisor takes only from the
+ * control socket); every such release is logged and its job event says
+ * so. */
 #include "holder-private.h"
 
 #include <stdarg.h>
@@ -27,6 +36,8 @@ typedef struct {
 	pl_job_meta_t meta;
 	int have_meta;
 	int delivered; /* printed: shred it */
+	int overridden; /* a secure job printed elsewhere by ANY_PRINTER */
+	char own_printer[sizeof(((pl_job_meta_t *)0)->printer)];
 	int shred_rc;
 	pl_err_t shred_err;
 } rel_item_t;
@@ -38,6 +49,8 @@ typedef struct rel_task {
 	/* the timeouts when the request came: a reload during a release
 	 * changes the next one, and the workers never read h->conf */
 	int connect_timeout_ms, io_timeout_ms;
+	int any_printer;   /* the administrator's override, for this release */
+	char asked_by[200]; /* who asked for it, for the override's log line */
 	char printer[128];
 	char uri[512];
 	int nitems;
@@ -75,29 +88,68 @@ static void add_brief(pl_msg_t *m, const pl_job_meta_t *j)
 	pl_msg_nest_end(m);
 }
 
-static int wants_full(const pl_frame_t *f)
+/* A u8 flag field: 1 is on; absent, malformed or anything else is off,
+ * so a mangled override never widens a release. */
+static int flag_on(const pl_frame_t *f, uint16_t tag)
 {
 	pl_field_t fl;
-	uint8_t full = 0;
-	if (pl_frame_find(f, PL_TAG_FULL, &fl) == 1 && pl_field_u8(&fl, &full) < 0)
-		full = 0;
-	return full == 1;
+	uint8_t v = 0;
+	if (pl_frame_find(f, tag, &fl) == 1 && pl_field_u8(&fl, &v) < 0)
+		v = 0;
+	return v == 1;
 }
 
+static int wants_full(const pl_frame_t *f)
+{
+	return flag_on(f, PL_TAG_FULL);
+}
+
+/* The rule itself: a pull job (no printer) prints anywhere, a secure job
+ * only at its own printer. Names compare exactly, as the directory's
+ * primary key does, and the submission checked the name against it. */
+static int releasable_at(const pl_job_meta_t *j, const char *printer)
+{
+	return !j->printer[0] || strcmp(j->printer, printer) == 0;
+}
+
+/* Keep the jobs releasable at printer, in order; the number left out. */
+static uint32_t keep_releasable(pl_job_meta_t *jobs, size_t *n, const char *printer)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < *n; i++)
+		if (releasable_at(&jobs[i], printer))
+			jobs[kept++] = jobs[i];
+	uint32_t left_out = (uint32_t)(*n - kept);
+	*n = kept;
+	return left_out;
+}
+
+/* With RELEASE_AT (a release by user, without the override), the holder
+ * answers for that printer: "most recent" is then the newest job that may
+ * print there, so a swipe at the wrong printer neither prints a secure
+ * job nor stops at it while an older pull job waits. The filter happens
+ * here, not in the supervisor, so that a job's printer never reaches the
+ * supervisor for a badge swipe (least disclosure, as without FULL). */
 void holder_query(pl_holder_t *h, const pl_frame_t *f)
 {
-	char user[128] = "";
+	char user[128] = "", at[128] = "";
 	pl_job_meta_t *jobs = NULL;
 	size_t n = 0;
+	uint32_t elsewhere = 0;
 	pl_msg_t m;
 	int full = wants_full(f);
 
 	pl_frame_get_str(f, PL_TAG_USER, user, sizeof(user));
+	pl_frame_get_str(f, PL_TAG_RELEASE_AT, at, sizeof(at));
 	if (pl_jobstore_list(h->store, user[0] ? user : NULL, &jobs, &n) < 0)
 		n = 0;
+	if (at[0])
+		elsewhere = keep_releasable(jobs, &n, at);
 	if (pl_msg_init(&m, PL_MSG_RESULT, PL_FLAG_REPLY, f->seq) == 0) {
 		pl_msg_add_u32(&m, PL_TAG_STATUS, PL_STATUS_OK);
 		pl_msg_add_u32(&m, PL_TAG_COUNT, (uint32_t)n);
+		if (elsewhere)
+			pl_msg_add_u32(&m, PL_TAG_ELSEWHERE, elsewhere);
 		for (size_t i = 0; i < n; i++) {
 			if (full)
 				add_job(&m, &jobs[i]);
@@ -134,6 +186,12 @@ static rel_task_t *task_from(pl_holder_t *h, const pl_frame_t *f, int is_delete)
 	t->connect_timeout_ms = (int)h->conf.print_connect_timeout_ms;
 	t->io_timeout_ms = (int)h->conf.print_io_timeout_ms;
 	pl_frame_get_str(f, PL_TAG_PRINTER, t->printer, sizeof(t->printer));
+	if (!is_delete && flag_on(f, PL_TAG_ANY_PRINTER)) {
+		t->any_printer = 1;
+		if (pl_frame_get_str(f, PL_TAG_ASKED_BY, t->asked_by, sizeof(t->asked_by)) < 0 ||
+		    !t->asked_by[0])
+			pl_strlcpy(t->asked_by, "an administrator", sizeof(t->asked_by));
+	}
 	pl_iter_frame(&it, f);
 	while (pl_iter_next(&it, &fl) == 1) {
 		if (fl.tag != PL_TAG_JOB_ID || (size_t)t->nitems >= n)
@@ -189,12 +247,33 @@ static void print_one(rel_task_t *t, rel_item_t *r, pl_jobr_t *rd)
 	set_result(r, PL_STATUS_OK, "printed");
 }
 
+/* A secure job asked for at another printer: refused without a claim,
+ * so it never leaves the listing and a release at the right printer
+ * meanwhile is not told it is busy. 1 if refused. */
+static int refuse_elsewhere(rel_task_t *t, rel_item_t *r)
+{
+	if (pl_jobstore_get(t->h->store, r->id, &r->meta) < 0 ||
+	    releasable_at(&r->meta, t->printer))
+		return 0;
+	pl_strlcpy(r->own_printer, r->meta.printer, sizeof(r->own_printer));
+	if (t->any_printer) {
+		r->overridden = 1;
+		return 0;
+	}
+	r->have_meta = 1;
+	set_result(r, PL_STATUS_CONFLICT, "secure job for %s: release it there",
+		   r->meta.printer);
+	return 1;
+}
+
 static void release_one(rel_task_t *t, rel_item_t *r)
 {
 	pl_jobstore_t *js = t->h->store;
 	pl_err_t err;
 	pl_jobr_t *rd = NULL;
 
+	if (refuse_elsewhere(t, r))
+		return;
 	int rc = pl_jobstore_claim(js, r->id, &r->meta);
 	if (rc == PL_JS_EBUSY) {
 		set_result(r, PL_STATUS_BUSY, "already being released");
@@ -299,10 +378,23 @@ static void report_item(rel_task_t *t, rel_item_t *r)
 		return;
 	}
 	pl_strlcpy(r->meta.printer, t->printer, sizeof(r->meta.printer));
-	if (r->status == PL_STATUS_OK) {
+	if (r->status == PL_STATUS_OK && r->overridden) {
+		char detail[400];
+		(void)pl_fmt(detail, sizeof(detail),
+			     "override: secure job for %s released at %s, asked by %s",
+			     r->own_printer, t->printer, t->asked_by);
+		pl_warn("released job %s of %s to %s (%llu bytes); %s", r->id,
+			r->meta.owner, t->printer, (unsigned long long)r->meta.size, detail);
+		pl_holder_event(t->h, "printed", &r->meta, detail);
+	} else if (r->status == PL_STATUS_OK) {
 		pl_info("released job %s of %s to %s (%llu bytes)", r->id,
 			r->meta.owner, t->printer, (unsigned long long)r->meta.size);
 		pl_holder_event(t->h, "printed", &r->meta, NULL);
+	} else if (r->status == PL_STATUS_CONFLICT) {
+		/* The rule at work (a swipe at the wrong printer), not a fault. */
+		pl_warn("release of job %s of %s to %s refused: %s", r->id,
+			r->meta.owner, t->printer, r->msg);
+		pl_holder_event(t->h, "print-failed", &r->meta, r->msg);
 	} else {
 		pl_err("release of job %s of %s to %s failed: %s", r->id,
 		       r->meta.owner, t->printer, r->msg);

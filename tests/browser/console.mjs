@@ -9,6 +9,9 @@
 //   JOB_ID, JOB_USER, JOB_FILE   the held job, its owner, the file submitted
 //   JOB_PRINTER, JOB_PRINTER_URI, REC_DIR   the printer to release to, its
 //                     URI, and the recording printer's directory
+//   SECURE_ID, SECURE_PRINTER, SECURE_FILE, SECURE_REC_DIR   a secure job
+//                     (submitted for SECURE_PRINTER, which sorts before
+//                     JOB_PRINTER), its file, that printer's recorder
 //   TOGGLE            the service to switch off and on
 //   HOLDER            the held-jobs service (switched off once: the Held
 //                     jobs page must say its jobs are not listed)
@@ -274,6 +277,32 @@ check('the Held jobs page lists the job with its owner and a printer to release 
   await shot('jobs');
 }, true);
 
+check('a pull job\'s printer select starts empty, and Release is disabled until one is chosen', async () => {
+  const r = row('jobs-table', 'job', need('JOB_ID'));
+  const sel = r.locator('select.release-printer');
+  const btn = r.locator('button[data-action="release"]');
+  assert(await sel.isVisible(), 'the pull job has no printer select');
+  const first = await sel.locator('option').first().evaluate((o) => ({ value: o.value, text: o.textContent }));
+  assert(first.value === '' && /choose/i.test(first.text), `the first option is ${JSON.stringify(first)}`);
+  const v = await sel.inputValue();
+  assert(v === '', `the select starts at '${v}' (a click would print there)`);
+  assert(await btn.isDisabled(), 'Release is enabled with no printer chosen');
+  await sel.selectOption(need('SECURE_PRINTER'), { timeout: SHORT });
+  await waitFor(() => btn.isEnabled(), SHORT, 'Release stays disabled after a printer is chosen');
+  await sel.selectOption('', { timeout: SHORT });
+  await waitFor(() => btn.isDisabled(), SHORT, 'Release is enabled again with the empty choice');
+});
+
+check('a secure job shows its own printer, fixed, and no printer choice', async () => {
+  const r = row('jobs-table', 'job', need('SECURE_ID'));
+  await r.waitFor({ state: 'visible', timeout: JOBS });
+  const fixed = ((await r.locator('span.release-fixed').textContent()) || '').trim();
+  assert(fixed === need('SECURE_PRINTER'), `the fixed printer says '${fixed}'`);
+  assert(!(await r.locator('select.release-printer').isVisible()), 'a printer select is shown');
+  assert(await r.locator('button[data-action="release"]').isEnabled(), 'Release is disabled');
+  assert(await r.locator('input.release-override').isVisible(), 'no override control');
+});
+
 check(`Release to ${env.JOB_PRINTER} prints exactly the job's bytes, once`, async () => {
   const r = row('jobs-table', 'job', need('JOB_ID'));
   await r.locator('select.release-printer').selectOption(need('JOB_PRINTER'), { timeout: SHORT });
@@ -293,9 +322,20 @@ check(`Release to ${env.JOB_PRINTER} prints exactly the job's bytes, once`, asyn
   assert(jobs.length === 1, `the printer received ${jobs.length} jobs: ${jobs.join(' ')}`);
 });
 
-check('the released job\'s row disappears from Held jobs', async () => {
+check(`the secure job's Release prints it at ${env.SECURE_PRINTER}, its own printer`, async () => {
+  const r = row('jobs-table', 'job', need('SECURE_ID'));
+  const msg = await clickForFlash(() => r.locator('button[data-action="release"]').click({ timeout: SHORT }),
+    new RegExp(`released 1 job to ${need('SECURE_PRINTER')}`), JOBS);
+  diag(`#flash: ${msg}`);
+  const printed = join(need('SECURE_REC_DIR'), 'job-1.bin');
+  await waitFor(() => existsSync(printed) && readFileSync(printed).equals(readFileSync(need('SECURE_FILE'))),
+    SHORT, `${printed} is not the secure job`);
+});
+
+check('the released jobs\' rows disappear from Held jobs', async () => {
   const r = row('jobs-table', 'job', need('JOB_ID'));
   await r.waitFor({ state: 'detached', timeout: JOBS });
+  await row('jobs-table', 'job', need('SECURE_ID')).waitFor({ state: 'detached', timeout: JOBS });
   await page.locator('table#jobs-table tbody tr.empty').waitFor({ state: 'visible', timeout: JOBS });
   await shot('jobs-released');
 });

@@ -3,7 +3,8 @@
 # tests/browser/console.mjs with playwright-core): log in (a wrong password
 # first), switch a service off and on with its buttons and see it in
 # `plsc status`, release a held job to a recording printer and get its exact
-# bytes, visit every page, log out. Screenshots of each step are kept in
+# bytes (a pull job: no printer preselected; a secure job: its own printer,
+# fixed), visit every page, log out. Screenshots of each step are kept in
 # $PLSC_ARTIFACTS/console-screenshots (default build/test-artifacts/).
 # Skipped only when chromium, node or npm is missing and we are not root;
 # as root (CI) scripts/install-deps installs them, so missing is a failure.
@@ -71,6 +72,7 @@ diag "screenshots in $SHOT_DIR"
 
 PASSWORD='browser-test-passphrase'
 rec_start P1
+rec_start Lobby
 console_config
 sup_start
 up=0
@@ -83,11 +85,16 @@ CS_PID=$(svc_pid "$CS")
 admin_add alice "$PASSWORD"
 P1_URI="socket://127.0.0.1:$REC_PORT_P1"
 plsc printers add P1 "$P1_URI" >/dev/null
+# Sorts before P1: a pull job's select used to preselect it.
+plsc printers add Lobby "socket://127.0.0.1:$REC_PORT_Lobby" >/dev/null
 plsc users add carol --name "Carol Example" --email carol@example.com --badge 0x1A2B >/dev/null
 token_for ws1
 { printf 'a held job for the browser test\n'; head -c 65536 /dev/urandom; } > "$T/doc"
 JOB_ID=$(submit ws1 carol "$T/doc" 2>"$T/submit.err")
-like "$JOB_ID" '^[0-9a-f]{16,}$' "an administrator, a printer, a user and carol's held job are set up"
+printf 'a secure job for the Lobby\n' > "$T/secure"
+SECURE_ID=$(submit ws1 carol "$T/secure" --printer Lobby 2>>"$T/submit.err")
+like "$JOB_ID $SECURE_ID" '^[0-9a-f]{16,} [0-9a-f]{16,}$' \
+	"an administrator, printers, a user and carol's held jobs (pull, secure) are set up"
 
 # The browser part: its TAP results follow ours. timeout forwards a TERM
 # (from t_cleanup, through BG_PIDS) to node, which closes its chromium.
@@ -96,6 +103,7 @@ like "$JOB_ID" '^[0-9a-f]{16,}$' "an administrator, a printer, a user and carol'
 		exec env "$MARK" CS_URL="$CS_URL" CS_ADMIN=alice CS_PASSWORD="$PASSWORD" SHOT_DIR="$SHOT_DIR" \
 			JOB_ID="$JOB_ID" JOB_USER=carol JOB_FILE="$T/doc" JOB_PRINTER=P1 \
 			JOB_PRINTER_URI="$P1_URI" REC_DIR="$T/rec-P1" TOGGLE=Toggle HOLDER="$OP" DIR_USER=carol \
+			SECURE_ID="$SECURE_ID" SECURE_PRINTER=Lobby SECURE_FILE="$T/secure" SECURE_REC_DIR="$T/rec-Lobby" \
 			PLSC="$BIN/plsc" PLSC_CONF="$CONF" CHROMIUM="$CHROMIUM" TAP_START=$((T_N + 1)) \
 			TIMEOUT_SCALE="$TIMEOUT_SCALE" \
 			timeout -k 5 $((240 * TIMEOUT_SCALE)) node console.mjs

@@ -210,13 +210,15 @@ static uint32_t job_result(const fx_t *f, char *msg, size_t msgsz)
 
 /* ---- fixture ---- */
 
-static void hold(fx_t *f, const char *owner, const char *title, const char *data,
-		 char *id)
+/* A job for printer ("" = a pull job). */
+static void hold_for(fx_t *f, const char *owner, const char *title, const char *data,
+		     const char *printer, char *id)
 {
 	pl_job_meta_t m = { 0 }, out;
 	pl_jobw_t *w;
 	pl_err_t err;
 	snprintf(m.owner, sizeof(m.owner), "%s", owner);
+	snprintf(m.printer, sizeof(m.printer), "%s", printer);
 	snprintf(m.title, sizeof(m.title), "%s", title);
 	snprintf(m.workstation, sizeof(m.workstation), "ws1");
 	snprintf(m.format, sizeof(m.format), "application/octet-stream");
@@ -227,6 +229,12 @@ static void hold(fx_t *f, const char *owner, const char *title, const char *data
 	strcpy(id, out.id);
 	/* distinct creation times: "most recent" must be unambiguous */
 	usleep(3000);
+}
+
+static void hold(fx_t *f, const char *owner, const char *title, const char *data,
+		 char *id)
+{
+	hold_for(f, owner, title, data, "", id);
 }
 
 static int setup(void **state)
@@ -464,6 +472,80 @@ static void test_delete(void **state)
 	assert_string_equal(f->events[0], "deleted dave  -|-");
 }
 
+static int rec_jobs(fx_t *f)
+{
+	pthread_mutex_lock(&f->rec.mu);
+	int n = f->rec.jobs;
+	pthread_mutex_unlock(&f->rec.mu);
+	return n;
+}
+
+/* A secure job (submitted for P1) is refused at P2, unclaimed and still
+ * held; the administrator's override prints it there, and says so in the
+ * job event; a pull job prints anywhere. */
+static void test_secure_and_pull(void **state)
+{
+	fx_t *f = *state;
+	char sec[64], pull[64], msg[300] = "";
+	pl_job_meta_t meta;
+	pl_msg_t m;
+	add_printer(f, "P2", f->rec.port); /* the same recorder, another name */
+	hold_for(f, "erin", "payslip", "secret", "P1", sec);
+	hold(f, "erin", "menu", "lunch", pull);
+
+	release(f, "P2", sec);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_CONFLICT);
+	assert_string_equal(msg, "secure job for P1: release it there");
+	assert_int_equal(rec_jobs(f), 0);
+	assert_int_equal(f->nevents, 1);
+	assert_string_equal(f->events[0], "print-failed erin P2 payslip|secure job for P1: r");
+	assert_int_equal(pl_jobstore_claim(f->store, sec, &meta), 0); /* not left claimed */
+	pl_jobstore_unclaim(f->store, sec);
+
+	/* Answering for P2: the pull job only, and one left out. */
+	assert_int_equal(pl_msg_init(&m, PL_MSG_JOBS_QUERY, 0, 0), 0);
+	pl_msg_add_str(&m, PL_TAG_USER, "erin");
+	pl_msg_add_str(&m, PL_TAG_RELEASE_AT, "P2");
+	ask(f, &m);
+	pl_frame_t fr;
+	pl_field_t fl;
+	char id[64] = "";
+	uint32_t count = 0, elsewhere = 0;
+	reply_frame(f, &fr);
+	assert_int_equal(pl_frame_get_u32(&fr, PL_TAG_COUNT, &count), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(pl_frame_get_u32(&fr, PL_TAG_ELSEWHERE, &elsewhere), 0);
+	assert_int_equal(elsewhere, 1);
+	assert_int_equal(pl_frame_find(&fr, PL_TAG_JOB, &fl), 1);
+	assert_int_equal(pl_find(fl.val, fl.len, PL_TAG_JOB_ID, &fl), 1);
+	assert_int_equal(pl_field_str(&fl, id, sizeof(id)), 0);
+	assert_string_equal(id, pull);
+
+	release(f, "P2", pull);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_OK);
+	assert_int_equal(rec_jobs(f), 1);
+
+	/* The override: a malformed flag (not u8 1) is no override. */
+	assert_int_equal(pl_msg_init(&m, PL_MSG_RELEASE_JOBS, 0, 0), 0);
+	pl_msg_add_str(&m, PL_TAG_PRINTER, "P2");
+	pl_msg_add_u32(&m, PL_TAG_ANY_PRINTER, 1);
+	pl_msg_add_str(&m, PL_TAG_JOB_ID, sec);
+	ask(f, &m);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_CONFLICT);
+	assert_int_equal(pl_msg_init(&m, PL_MSG_RELEASE_JOBS, 0, 0), 0);
+	pl_msg_add_str(&m, PL_TAG_PRINTER, "P2");
+	pl_msg_add_u8(&m, PL_TAG_ANY_PRINTER, 1);
+	pl_msg_add_str(&m, PL_TAG_ASKED_BY, "root");
+	pl_msg_add_str(&m, PL_TAG_JOB_ID, sec);
+	ask(f, &m);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_OK);
+	assert_int_equal(rec_jobs(f), 2);
+	assert_string_equal(f->events[f->nevents - 1],
+			    "printed erin P2 payslip|override: secure job");
+	settle(f);
+	assert_true(pl_jobstore_get(f->store, sec, &meta) < 0);
+}
+
 static void test_not_for_the_holder(void **state)
 {
 	fx_t *f = *state;
@@ -486,6 +568,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed_print_keeps_job, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claimed_and_unknown_printer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secure_and_pull, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_for_the_holder, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
