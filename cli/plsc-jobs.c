@@ -24,7 +24,8 @@ static json_t *job_json(const pl_job_row_t *j)
 	json_object_set_new(o, "printer", json_string(j->printer));
 	json_object_set_new(o, "format", json_string(j->format));
 	json_object_set_new(o, "page_size", json_string(j->page_size));
-	json_object_set_new(o, "pages", json_integer(j->pages));
+	/* 0 is "not known" (pl_job_row_t): null, never a count of 0. */
+	json_object_set_new(o, "pages", j->pages ? json_integer(j->pages) : json_null());
 	json_object_set_new(o, "size", json_integer((json_int_t)j->size));
 	json_object_set_new(o, "created_ms", json_integer((json_int_t)j->created));
 	json_object_set_new(o, "expires_ms", json_integer((json_int_t)j->expires));
@@ -38,10 +39,17 @@ static void print_job(const pl_job_row_t *j)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	char pages[16];
 	pl_fmt_duration(age, sizeof(age), now > j->created ? now - j->created : 0);
-	printf("%-32s %-16s %-16s %10llu %5u %-9s %-12s %s\n", j->id, j->user,
+	/* Unknown pages: an en dash, padded by hand (printf pads bytes, and
+	 * the dash is three). */
+	if (j->pages)
+		(void)pl_fmt(pages, sizeof(pages), "%5u", j->pages);
+	else
+		(void)pl_fmt(pages, sizeof(pages), "    \u2013");
+	printf("%-32s %-16s %-16s %10llu %s %-9s %-12s %s\n", j->id, j->user,
 	       j->printer[0] ? j->printer : "(any)", (unsigned long long)j->size,
-	       j->pages, age, j->ws, j->title);
+	       pages, age, j->ws, j->title);
 }
 
 static int call(plsc_t *p, pl_msg_t *m, int timeout, pl_frame_t *f,

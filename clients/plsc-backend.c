@@ -94,6 +94,12 @@ static int exit_for(int rc)
 	case SUB_ETLS: return CUPS_BACKEND_STOP;           /* admin must fix trust */
 	case SUB_EAUTH: return CUPS_BACKEND_STOP;          /* admin must fix the token */
 	case SUB_EREFUSED: return CUPS_BACKEND_CANCEL;     /* this job can't be taken */
+	/* The queue's printer= is not (or no longer) in the directory: an
+	 * administrator's fix, after which the job can go as it is. Held in
+	 * CUPS, it waits for that, visibly, instead of vanishing. */
+	case SUB_ENOPRINTER: return CUPS_BACKEND_HOLD;
+	/* 0 bytes: a filter before us failed; this job can never print. */
+	case SUB_EEMPTY: return CUPS_BACKEND_CANCEL;
 	case SUB_EBUSY: return CUPS_BACKEND_RETRY;         /* the server says: later */
 	case SUB_EIO: return CUPS_BACKEND_RETRY_CURRENT;
 	default: return CUPS_BACKEND_FAILED;
@@ -150,6 +156,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ERROR: %s\n", argc == 7 ? strerror(errno) : msg);
 		return CUPS_BACKEND_FAILED;
 	}
+	if (!o.format)
+		o.format = sub_detect_format(fd);
 	fprintf(stderr, "INFO: sending job to %s:%d\n", u.host, u.port);
 	int rc = sub_send(&o, fd, id, sizeof(id), msg, sizeof(msg));
 	close(fd);
@@ -159,5 +167,9 @@ int main(int argc, char **argv)
 		return CUPS_BACKEND_OK;
 	}
 	fprintf(stderr, "ERROR: %s\n", msg);
+	if (rc == SUB_ENOPRINTER)
+		fprintf(stderr, "ERROR: job held: add printer '%s' on the Service Client "
+				"(plsc printers add) or correct this queue's printer=, then "
+				"release the job (lp -i %s -H resume)\n", u.printer, argv[1]);
 	return exit_for(rc);
 }

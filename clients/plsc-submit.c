@@ -20,7 +20,9 @@ static void usage(FILE *f)
 		"                   [--timeout SECONDS] [FILE]\n"
 		"Send FILE (or standard input) to the Service Client's held-print service\n"
 		"(port 31989). Prints the job id once the job is stored. See plsc-submit(1).\n"
-		"Exit status: 0 held, 1 refused or failed, 2 usage, 3 server unreachable.\n");
+		"Without --format, the format is detected from the first bytes.\n"
+		"Exit status: 0 held, 1 refused or failed (an empty document too), 2 usage,\n"
+		"3 server unreachable.\n");
 }
 
 int main(int argc, char **argv)
@@ -107,6 +109,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* IPP printers need the real document-format at release. */
+	if (!o.format)
+		o.format = sub_detect_format(fd);
 	int rc = sub_send(&o, fd, id, sizeof(id), msg, sizeof(msg));
 	close(fd);
 	memset(tok, 0, sizeof(tok));

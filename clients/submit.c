@@ -24,6 +24,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include "pl_docinfo.h"
 #include "pl_proto.h"
 #include "pl_tls.h"
 #include "pl_util.h"
@@ -238,6 +239,7 @@ int sub_recv_result(sub_t *s, char *job_id, size_t idsz)
 		return SUB_OK;
 	return sub_fail(s, st == PL_STATUS_AUTH ? SUB_EAUTH
 		    : (st == PL_STATUS_BUSY || st == PL_STATUS_ERROR) ? SUB_EBUSY
+		    : st == PL_STATUS_NOTFOUND ? SUB_ENOPRINTER
 		    : SUB_EREFUSED, "refused by the server: %s", text);
 }
 
@@ -275,6 +277,11 @@ int sub_send(const sub_opts_t *o, int in, char *job_id, size_t idsz,
 	msg[0] = '\0';
 	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode))
 		return sub_fail(&s, SUB_EUSAGE, "the input must be a regular file (use sub_spool)");
+	/* Nothing to print is a failure upstream (a filter that wrote
+	 * nothing), not a job: say so here, without a round trip. */
+	if (st.st_size == 0)
+		return sub_fail(&s, SUB_EEMPTY, "the document is empty (0 bytes): nothing "
+			    "to hold; was it produced by a program that failed?");
 	if (!o->ca && !o->fingerprint && !o->insecure)
 		return sub_fail(&s, SUB_EUSAGE, "no way to check the server's identity: give "
 			    "its certificate (--ca) or fingerprint (--fingerprint), or "
@@ -389,4 +396,15 @@ int sub_read_token(const char *path, char *tok, size_t sz, char *msg,
 	tok[n] = '\0';
 	tok[strcspn(tok, " \t\r\n")] = '\0';
 	return 0;
+}
+
+const char *sub_detect_format(int fd)
+{
+	uint8_t head[PL_DOCINFO_HEAD];
+	ssize_t n;
+
+	do {
+		n = pread(fd, head, sizeof(head), 0);
+	} while (n < 0 && errno == EINTR);
+	return pl_docinfo_mime(pl_docinfo_sniff(head, n > 0 ? (size_t)n : 0));
 }

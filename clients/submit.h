@@ -23,7 +23,9 @@ typedef enum {
 	SUB_ECONNECT, /* could not reach the server: try later */
 	SUB_ETLS,     /* TLS failed or the server's identity did not match */
 	SUB_EAUTH,    /* token refused */
-	SUB_EREFUSED, /* job refused (quota, size, unknown printer, ...) */
+	SUB_EREFUSED, /* job refused (quota, size, ...) */
+	SUB_ENOPRINTER, /* the server knows no printer of that name */
+	SUB_EEMPTY,   /* the document is empty: refused before connecting */
 	SUB_EBUSY,    /* server busy, shutting down or a server error: later */
 	SUB_EIO,      /* local file, or the connection broke mid-way */
 	SUB_EUSAGE,
@@ -36,6 +38,10 @@ int sub_send(const sub_opts_t *o, int fd, char *job_id, size_t idsz,
 /* Copy a pipe (stdin) to an unlinked temp file, so the size is known
  * before the upload starts. Returns the new fd or -1. */
 int sub_spool(int in, char *msg, size_t msgsz);
+/* The document's MIME type from its first bytes (pl_docinfo_sniff), read
+ * with pread so the file offset stays; "application/octet-stream" when
+ * not recognised. */
+const char *sub_detect_format(int fd);
 /* A SHA-256 fingerprint as people write it: 64 hex digits in either case,
  * with or without colons. 0, or -1 when malformed. */
 int sub_fingerprint_parse(const char *text, unsigned char out[32]);

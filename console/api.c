@@ -400,11 +400,13 @@ static json_t *job_json(const pl_field_t *fl)
 	pl_job_row_t j;
 	if (pl_job_row_decode(fl, &j) < 0)
 		return NULL;
-	return json_pack("{s:s,s:o,s:o,s:o,s:s,s:s,s:i,s:I,s:I,s:I,s:s}", "id", j.id,
+	/* Pages 0 is "not known": null, shown as such, never as 0. */
+	return json_pack("{s:s,s:o,s:o,s:o,s:s,s:s,s:o,s:I,s:I,s:I,s:s}", "id", j.id,
 			 "user", cs_text_json(j.user, strlen(j.user)), "workstation",
 			 cs_text_json(j.ws, strlen(j.ws)), "title",
 			 cs_text_json(j.title, strlen(j.title)), "printer", j.printer, "format",
-			 j.format, "pages", (int)j.pages, "size", (json_int_t)j.size,
+			 j.format, "pages",
+			 j.pages ? json_integer((json_int_t)j.pages) : json_null(), "size", (json_int_t)j.size,
 			 "created_ms", (json_int_t)j.created, "expires_ms", (json_int_t)j.expires,
 			 "source", j.source);
 }

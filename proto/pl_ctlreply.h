@@ -32,7 +32,7 @@ typedef struct {
 typedef struct {
 	char id[64], user[128], ws[128], title[256], printer[128], format[64];
 	char page_size[32], source[64];
-	uint32_t pages;
+	uint32_t pages; /* 0: not known (the JOB nest had no PAGES) */
 	uint64_t size, created, expires;
 } pl_job_row_t;
 

@@ -229,13 +229,15 @@ char *sv_jobevent_line(const pl_frame_t *f, const char *service, char *why,
 	sanitize((const uint8_t *)service, strnlen(service, SV_NAME_MAX), svc);
 	/* The keys and their order are those of the JSON the services sent
 	 * before; "s*" leaves a key out when its value is NULL. */
-	json_t *o = json_pack("{s:s, s:s, s:s*, s:s, s:s, s:s, s:s*, s:s, s:I, s:I, s:s, s:s*, s:s}",
+	/* Pages 0 is "not known" (no document prints no page): null. */
+	json_t *o = json_pack("{s:s, s:s, s:s*, s:s, s:s, s:s, s:s*, s:s, s:o, s:I, s:s, s:s*, s:s}",
 			      "time", e->time, "event", e->event,
 			      "job_id", e->has_job_id ? e->job_id : NULL,
 			      "user", e->user, "workstation", e->workstation,
 			      "printer", e->printer,
 			      "title", e->has_title ? e->title : NULL,
-			      "page_size", e->page_size, "pages", (json_int_t)e->pages,
+			      "page_size", e->page_size, "pages",
+			      e->pages ? json_integer((json_int_t)e->pages) : json_null(),
 			      "size", (json_int_t)e->size, "format", e->format,
 			      "detail", e->has_detail ? e->detail : NULL,
 			      "service", svc);

@@ -715,7 +715,7 @@
     setText(c[2], j.printer === '' ? 'any' : j.printer);
     c[2].classList.toggle('muted', j.printer === '');
     setText(c[3], fmtSize(j.size));
-    setText(c[4], j.pages);
+    setText(c[4], typeof j.pages === 'number' ? j.pages : '\u2013'); // null: not known
     setText(c[5], typeof j.created_ms === 'number' ? fmtDuration(Date.now() - j.created_ms) : '');
     setText(c[6], j.source);
     const tip = [`Job ${str(j.id)}`];
@@ -1111,6 +1111,7 @@
       for (const f of HISTORY_FIELDS) {
         const v = ev[f];
         const text = f === 'size' ? (v === undefined || v === null ? '' : fmtSize(v)) :
+          f === 'pages' && v === null ? '\u2013' :
           (typeof v === 'object' && v !== null ? JSON.stringify(v) : str(v));
         tr.append(el('td', { class: f === 'pages' || f === 'size' ? 'num' : null }, text));
       }

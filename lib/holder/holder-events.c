@@ -22,7 +22,8 @@ void pl_holder_event(pl_holder_t *h, const char *event,
 	if (h->conf.report_titles)
 		pl_msg_add_str(&msg, PL_TAG_TITLE, m->title);
 	pl_msg_add_str(&msg, PL_TAG_PAGE_SIZE, m->page_size);
-	pl_msg_add_u32(&msg, PL_TAG_PAGES, m->pages);
+	if (m->pages) /* absent = unknown */
+		pl_msg_add_u32(&msg, PL_TAG_PAGES, m->pages);
 	pl_msg_add_u64(&msg, PL_TAG_SIZE, m->size);
 	pl_msg_add_str(&msg, PL_TAG_FORMAT, m->format);
 	if (detail)

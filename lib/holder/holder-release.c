@@ -71,7 +71,8 @@ static void add_job(pl_msg_t *m, const pl_job_meta_t *j)
 	pl_msg_add_str(m, PL_TAG_PRINTER, j->printer);
 	pl_msg_add_str(m, PL_TAG_FORMAT, j->format);
 	pl_msg_add_str(m, PL_TAG_PAGE_SIZE, j->page_size);
-	pl_msg_add_u32(m, PL_TAG_PAGES, j->pages);
+	if (j->pages) /* absent = unknown (PROTOCOL.md) */
+		pl_msg_add_u32(m, PL_TAG_PAGES, j->pages);
 	pl_msg_add_u64(m, PL_TAG_SIZE, j->size);
 	pl_msg_add_u64(m, PL_TAG_CREATED_MS, (uint64_t)j->created_ms);
 	pl_msg_add_u64(m, PL_TAG_EXPIRES_MS, (uint64_t)j->expires_ms);

@@ -696,6 +696,28 @@ int pl_jobw_write(pl_jobw_t *w, const void *p, size_t n, pl_err_t *err)
 	return PL_JS_OK;
 }
 
+int pl_jobw_describe(pl_jobw_t *w, const char *format, uint32_t pages,
+		     const char *page_size, pl_err_t *err)
+{
+	pl_job_meta_t m;
+
+	if (w == NULL)
+		return pl_js_fail(err, PL_JS_EINVAL, "no job writer");
+	m = w->meta;
+	if (format && format[0])
+		pl_strlcpy(m.format, format, sizeof(m.format));
+	if (page_size && page_size[0])
+		pl_strlcpy(m.page_size, page_size, sizeof(m.page_size));
+	m.pages = pages;
+	if ((format && strlen(format) >= sizeof(m.format)) ||
+	    (page_size && strlen(page_size) >= sizeof(m.page_size)))
+		return pl_js_fail(err, PL_JS_EINVAL, "document description too long");
+	int rc = meta_check(&m, err);
+	if (rc == PL_JS_OK)
+		w->meta = m;
+	return rc;
+}
+
 int pl_jobw_commit(pl_jobw_t *w, const uint8_t *sha256, int sync,
 		   pl_job_meta_t *out, pl_err_t *err)
 {

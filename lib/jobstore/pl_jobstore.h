@@ -33,7 +33,7 @@ typedef struct {
 	char format[64];   /* MIME document-format, e.g. application/pdf */
 	char page_size[32];
 	char source[32];   /* the service that took the job */
-	uint32_t pages;
+	uint32_t pages;	    /* 0 = unknown (PL_PAGES_UNKNOWN in pl_docinfo.h) */
 	uint64_t size;      /* plaintext bytes */
 	int64_t created_ms; /* unix epoch, milliseconds */
 	int64_t expires_ms;
@@ -88,6 +88,11 @@ int pl_jobstore_begin(pl_jobstore_t *js, const pl_job_meta_t *meta,
  * the job at once (temp file removed, quota returned); later calls repeat
  * the error, and w must still be freed by commit or abort. */
 int pl_jobw_write(pl_jobw_t *w, const void *p, size_t n, pl_err_t *err);
+/* What the data turned out to be, learnt while it passed (the metadata
+ * is sealed at commit, after the data): a NULL or "" string leaves that
+ * field as begin had it. EINVAL for a string too long or not UTF-8. */
+int pl_jobw_describe(pl_jobw_t *w, const char *format, uint32_t pages,
+		     const char *page_size, pl_err_t *err);
 /* Seal, fsync, rename into place. If sha256 is not NULL it must match
  * the plaintext. With sync_dir = 0 the caller must call
  * pl_jobstore_sync_dir before acknowledging (group commit). On success

@@ -23,6 +23,7 @@
 
 #include <openssl/err.h>
 
+#include "pl_docinfo.h"
 #include "pl_log.h"
 #include "pl_tls.h"
 #include "pl_util.h"
@@ -46,6 +47,7 @@ struct op_conn {
 	int want_write;
 	pl_jobw_t *jw;
 	pl_job_meta_t meta;
+	pl_docinfo_t doc; /* what the data is, learnt as it passes */
 	uint64_t received;
 	uint8_t sha[32];
 	uint32_t end_seq;
@@ -249,6 +251,13 @@ static int parse_begin(const pl_frame_t *f, pl_job_meta_t *m, const char **why)
 		*why = "SUBMIT_BEGIN needs the job size";
 		return -1;
 	}
+	/* A failed filter upstream leaves 0 bytes: held, it would later
+	 * "print" successfully and nobody would learn of the failure. */
+	if (size == 0) {
+		*why = "empty job (SIZE 0): there is nothing to print; the document "
+		       "or the filter that produced it failed";
+		return -1;
+	}
 	if (get_opt_str(f, PL_TAG_TITLE, m->title, sizeof(m->title)) < 0 ||
 	    get_opt_str(f, PL_TAG_PRINTER, m->printer, sizeof(m->printer)) < 0 ||
 	    get_opt_str(f, PL_TAG_PAGE_SIZE, m->page_size, sizeof(m->page_size)) < 0 ||
@@ -256,8 +265,6 @@ static int parse_begin(const pl_frame_t *f, pl_job_meta_t *m, const char **why)
 		return -1;
 	if (pl_frame_get_u32(f, PL_TAG_PAGES, &m->pages) == -PL_PROTO_ETYPE)
 		return -1;
-	if (!m->format[0])
-		pl_strlcpy(m->format, "application/octet-stream", sizeof(m->format));
 	m->size = size;
 	pl_strlcpy(m->source, "offlineprint", sizeof(m->source));
 	return 0;
@@ -327,6 +334,7 @@ static void on_begin(op_conn_t *c, const pl_frame_t *f)
 	}
 	c->meta = m;
 	c->received = 0;
+	pl_docinfo_init(&c->doc);
 	c->state = C_RECEIVING;
 	conn_result(c, f->seq, PL_STATUS_OK, "send the data", NULL);
 }
@@ -349,7 +357,28 @@ static void on_data(op_conn_t *c, const pl_frame_t *f)
 		conn_fail(c, f->seq, store_status(rc, &err, 0), "%s", err.msg);
 		return;
 	}
+	pl_docinfo_feed(&c->doc, fl.val, fl.len);
 	c->received += fl.len;
+}
+
+/* The stored description is what the bytes say: a recognised format
+ * replaces the client's claim (plain text only fills a missing one, as
+ * text is a guess), and our page count and size replace the client's
+ * figures; the client's stay only for what we cannot tell. */
+static int describe(op_conn_t *c, pl_err_t *err)
+{
+	pl_docinfo_result_t r;
+	const char *format = NULL;
+	const char *claim = c->meta.format;
+
+	pl_docinfo_result(&c->doc, &r);
+	if (r.format != PL_DOC_UNKNOWN && r.format != PL_DOC_TEXT)
+		format = r.mime;
+	else if (!claim[0] || strcmp(claim, "application/octet-stream") == 0)
+		format = r.mime;
+	return pl_jobw_describe(c->jw, format,
+				r.pages != PL_PAGES_UNKNOWN ? r.pages : c->meta.pages,
+				r.page_size, err);
 }
 
 static void commit_work(void *arg)
@@ -371,9 +400,12 @@ static void commit_done(void *arg)
 	op_t *op = c->op;
 	c->busy = 0;
 	if (c->commit_rc == 0) {
-		pl_info("held job %s for %s from %s: %llu bytes, \"%s\"%s%s",
+		char pages[24] = "pages unknown";
+		if (c->meta.pages != PL_PAGES_UNKNOWN)
+			(void)pl_fmt(pages, sizeof(pages), "%u pages", c->meta.pages);
+		pl_info("held job %s for %s from %s: %llu bytes, %s, %s, \"%s\"%s%s",
 			c->meta.id, c->meta.owner, c->meta.workstation,
-			(unsigned long long)c->meta.size,
+			(unsigned long long)c->meta.size, c->meta.format, pages,
 			op->hconf.report_titles ? c->meta.title : "(title withheld)",
 			c->meta.printer[0] ? " for " : "", c->meta.printer);
 		pl_holder_event(op->holder, "held", &c->meta, NULL);
@@ -417,6 +449,12 @@ static void on_end(op_conn_t *c, const pl_frame_t *f)
 		return;
 	}
 	memcpy(c->sha, fl.val, 32);
+	pl_err_t err;
+	int rc = describe(c, &err);
+	if (rc < 0) {
+		conn_fail(c, f->seq, store_status(rc, &err, 0), "%s", err.msg);
+		return;
+	}
 	c->state = C_COMMITTING;
 	c->busy = 1;
 	c->end_seq = f->seq;

@@ -4,7 +4,8 @@
  * TLS), oversized (a frame header claiming 100 MiB), sha (a job whose
  * SHA-256 is wrong), badtoken (BEGIN with TOKEN as given), stall (BEGIN,
  * half the data, then silence), size (more data than announced),
- * disconnect (BEGIN, some data, then close).
+ * disconnect (BEGIN, some data, then close), empty (BEGIN with SIZE 0,
+ * which plsc-submit never sends).
  * Prints one line: "result STATUS MESSAGE" for a RESULT from the server,
  * or "closed" when the server closed without one. */
 #include <errno.h>
@@ -151,6 +152,11 @@ int main(int argc, char **argv)
 		uint8_t h[16] = { 0x50, 0x4c, 1, 0, 0x03, 0x01, 0, 0, 0, 0, 0, 1,
 				  0x06, 0x40, 0x00, 0x00 }; /* 100 MiB */
 		SSL_write(s, h, sizeof(h));
+		ssl_result(s, 0);
+		return 0;
+	}
+	if (strcmp(mode, "empty") == 0) {
+		begin(s, token, 0);
 		ssl_result(s, 0);
 		return 0;
 	}

@@ -111,7 +111,7 @@ static void test_line_as_before(void **state)
 		"{\"time\":\"2026-11-28T07:23:20.903Z\",\"event\":\"printed\","
 		"\"job_id\":\"2e99000e0a888377800a2d640b7fd8f7\",\"user\":\"bob\","
 		"\"workstation\":\"ws1\",\"printer\":\"P1\",\"title\":\"doc\","
-		"\"page_size\":\"\",\"pages\":0,\"size\":6,"
+		"\"page_size\":\"\",\"pages\":null,\"size\":6,"
 		"\"format\":\"application/octet-stream\",\"service\":\"" OP "\"}");
 	free(line);
 

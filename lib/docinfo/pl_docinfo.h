@@ -1,0 +1,128 @@
+/* pl_docinfo: what a print document is, from its bytes: the format (from
+ * the first bytes), the page count and the page size where the format
+ * states them. The documents are hostile input (anyone with a
+ * workstation token sends them), so this is a streaming scanner with a
+ * fixed amount of state: it never allocates, never looks back more than
+ * its own small buffers, and gives up ("unknown") rather than guess.
+ *
+ * What is counted, and how (see docinfo-*.c):
+ *   PDF          the root page tree's /Count (the /Type /Pages dictionary
+ *                without /Parent, the last one in the file, so incremental
+ *                updates win); else the number of /Type /Page objects.
+ *                Page objects inside compressed object streams are not
+ *                seen: such a file has its root /Count or stays unknown.
+ *   PostScript   DSC "%%Pages: N" (the header's, or the trailer's when the
+ *                header says "(atend)"); else the number of "%%Page:"
+ *                comments outside embedded documents.
+ *   PWG raster,  every page header, each page's compressed lines decoded
+ *   Apple URF    (without storing them) to find the next header: exact,
+ *                and a malformed stream is unknown.
+ *   JPEG, PNG    one page.
+ *   PCL/PJL,     unknown: form feeds and PCL XL operators also occur
+ *   plain text   inside binary raster data, and text pagination is the
+ *                printer's.
+ * Page size: PWG and URF page headers, the first /MediaBox of a PDF page
+ * (or of the root page tree), as "A4", "A3", "A5", "Letter", "Legal" or
+ * "WxH mm". */
+#ifndef PL_DOCINFO_H
+#define PL_DOCINFO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The bytes the format sniffer looks at (plain text is all of them). */
+#define PL_DOCINFO_HEAD 512
+/* Page counts are unknown as 0: a document that prints has a page, and
+ * jobs stored before pages were counted carry 0 too. */
+#define PL_PAGES_UNKNOWN 0u
+#define PL_DOCINFO_PAGES_MAX 1000000u /* more is a lie, not a document */
+
+typedef enum {
+	PL_DOC_UNKNOWN = 0,
+	PL_DOC_PDF,
+	PL_DOC_PS,
+	PL_DOC_PCL, /* PCL 5, PCL XL, or anything behind a PJL header */
+	PL_DOC_PWG,
+	PL_DOC_URF,
+	PL_DOC_JPEG,
+	PL_DOC_PNG,
+	PL_DOC_TEXT,
+} pl_doc_format_t;
+
+/* The MIME type of a format ("application/octet-stream" for unknown). */
+const char *pl_docinfo_mime(pl_doc_format_t f);
+/* The format from the first n bytes (give PL_DOCINFO_HEAD, or the whole
+ * document when it is shorter). */
+pl_doc_format_t pl_docinfo_sniff(const void *p, size_t n);
+
+/* ---- the streaming counter; the fields are its own ---- */
+
+typedef struct { /* PDF lexer and the dictionaries around it */
+	int state, sub;
+	char tok[32];
+	size_t toklen;
+	uint64_t ring; /* the last 8 bytes, to find "endstream" */
+	int str_depth;
+	int after_type, want; /* the previous name was /Type; a value wanted */
+	int nbox;
+	int64_t box[4];	      /* MediaBox being read, in 1/1000 pt */
+	int depth;	      /* dictionary nesting */
+	struct {
+		uint8_t page, pages, parent, has_count, has_box;
+		uint32_t count;
+		int64_t box[4];
+	} d[8];
+	uint32_t page_objs, root_count;
+	int have_root, have_box;
+	int64_t first_box[4];
+} pl_docinfo_pdf_t;
+
+typedef struct { /* PostScript DSC comments */
+	char line[40];
+	size_t len;
+	int skip_line, nested, pages_atend, have_pages;
+	uint32_t pages, page_marks;
+} pl_docinfo_ps_t;
+
+typedef struct { /* PWG raster and URF: headers, then compressed lines */
+	uint8_t hdr[1796];
+	size_t hlen, hsize;
+	int state;
+	uint32_t unit, line_bytes, lines_left, pos;
+	uint32_t run_left;
+	uint32_t pages;
+	int bad;
+	uint32_t w_mm10, h_mm10; /* first page, tenths of mm */
+} pl_docinfo_ras_t;
+
+typedef struct {
+	uint8_t head[PL_DOCINFO_HEAD];
+	size_t hlen;
+	pl_doc_format_t format;
+	int decided;
+	uint64_t total;
+	union {
+		pl_docinfo_pdf_t pdf;
+		pl_docinfo_ps_t ps;
+		pl_docinfo_ras_t ras;
+	} u;
+} pl_docinfo_t;
+
+typedef struct {
+	pl_doc_format_t format;
+	const char *mime;
+	uint32_t pages;	    /* PL_PAGES_UNKNOWN when the format does not say */
+	char page_size[32]; /* "" when unknown */
+} pl_docinfo_result_t;
+
+void pl_docinfo_init(pl_docinfo_t *d);
+/* Any chunking: the result depends on the bytes only. */
+void pl_docinfo_feed(pl_docinfo_t *d, const void *p, size_t n);
+/* After the last byte. */
+void pl_docinfo_result(pl_docinfo_t *d, pl_docinfo_result_t *out);
+
+/* A page size name from millimetres (tenths): "A4", ... or "WxH mm". */
+void pl_docinfo_size_name(uint32_t w_mm10, uint32_t h_mm10, char *buf,
+			  size_t sz);
+
+#endif

@@ -1,0 +1,298 @@
+/* pl_docinfo: format sniffing, and page counts and sizes from real
+ * documents: PDFs written here, PostScript with DSC comments, PWG and
+ * Apple (URF) raster written by libcups' own raster writer, so the
+ * decoder is checked against an independent encoder. Every document is
+ * also fed one byte at a time: chunking must not change the answer. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cups/raster.h>
+
+#include "pl_docinfo.h"
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static void info_of(const void *p, size_t n, size_t chunk, pl_docinfo_result_t *r)
+{
+	pl_docinfo_t d;
+	pl_docinfo_init(&d);
+	for (size_t off = 0; off < n; off += chunk)
+		pl_docinfo_feed(&d, (const uint8_t *)p + off, n - off < chunk ? n - off : chunk);
+	pl_docinfo_result(&d, r);
+}
+
+/* The result, the same whole and byte by byte. */
+static void check(const void *p, size_t n, const char *mime, uint32_t pages,
+		  const char *size)
+{
+	pl_docinfo_result_t whole, bytes;
+	info_of(p, n, n ? n : 1, &whole);
+	info_of(p, n, 1, &bytes);
+	assert_string_equal(whole.mime, mime);
+	assert_int_equal(whole.pages, pages);
+	assert_string_equal(whole.page_size, size);
+	assert_int_equal(bytes.format, whole.format);
+	assert_int_equal(bytes.pages, whole.pages);
+	assert_string_equal(bytes.page_size, whole.page_size);
+}
+
+static void check_str(const char *doc, const char *mime, uint32_t pages, const char *size)
+{
+	check(doc, strlen(doc), mime, pages, size);
+}
+
+/* A PDF of n pages (n <= 20), each with a content stream that says
+ * "/Type /Page" in its data, as text can. */
+static char *pdf_doc(int n, const char *box, int with_count)
+{
+	static char buf[16384];
+	size_t len = 0;
+	len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+				"%%PDF-1.7\n%%\xe2\xe3\xcf\xd3\n"
+				"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+				"2 0 obj\n<< /Type /Pages /Kids [");
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%d 0 R ", 10 + i);
+	if (with_count)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "] /Count %d >>\nendobj\n", n);
+	else
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "] >>\nendobj\n");
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+					"%d 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox %s "
+					"/Resources << /Font << /F1 5 0 R >> >> /Contents %d 0 R >>\n"
+					"endobj\n%d 0 obj\n<< /Length 44 >>\nstream\n"
+					"BT /F1 12 Tf (/Type /Page) Tj ET <</Type/Page>>\n"
+					"endstream\nendobj\n",
+					10 + i, box, 40 + i, 40 + i);
+	len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+				"trailer\n<< /Root 1 0 R /Info << /Title (a \\) (/Type /Page)) >> >>\n"
+				"%%%%EOF\n");
+	return buf;
+}
+
+/* ---- sniffing ---------------------------------------------------------- */
+
+static void test_sniff(void **state)
+{
+	(void)state;
+	assert_int_equal(pl_docinfo_sniff("%PDF-1.4\n", 9), PL_DOC_PDF);
+	assert_int_equal(pl_docinfo_sniff("%!PS-Adobe-3.0\n", 15), PL_DOC_PS);
+	assert_int_equal(pl_docinfo_sniff("\x04%!PS", 5), PL_DOC_PS);
+	assert_int_equal(pl_docinfo_sniff("\x1b%-12345X@PJL\r\n", 16), PL_DOC_PCL);
+	assert_int_equal(pl_docinfo_sniff("@PJL JOB\r\n", 10), PL_DOC_PCL);
+	assert_int_equal(pl_docinfo_sniff("\x1b" "E\x1b&l0O", 7), PL_DOC_PCL);
+	assert_int_equal(pl_docinfo_sniff("RaS2PwgRaster", 13), PL_DOC_PWG);
+	assert_int_equal(pl_docinfo_sniff("UNIRAST\0\0\0\0\1", 12), PL_DOC_URF);
+	assert_int_equal(pl_docinfo_sniff("UNIRAST", 7), PL_DOC_TEXT);
+	assert_int_equal(pl_docinfo_sniff("\xff\xd8\xff\xe0", 4), PL_DOC_JPEG);
+	assert_int_equal(pl_docinfo_sniff("\x89PNG\r\n\x1a\n", 8), PL_DOC_PNG);
+	assert_int_equal(pl_docinfo_sniff("Hello, w\xc3\xb6rld\n\f", 15), PL_DOC_TEXT);
+	assert_int_equal(pl_docinfo_sniff("caf\xc3", 4), PL_DOC_TEXT); /* cut UTF-8 */
+	assert_int_equal(pl_docinfo_sniff("bin\0ary", 7), PL_DOC_UNKNOWN);
+	assert_int_equal(pl_docinfo_sniff("\xc3\x28", 2), PL_DOC_UNKNOWN);
+	assert_int_equal(pl_docinfo_sniff("", 0), PL_DOC_UNKNOWN);
+	assert_string_equal(pl_docinfo_mime(PL_DOC_UNKNOWN), "application/octet-stream");
+	assert_string_equal(pl_docinfo_mime(PL_DOC_URF), "image/urf");
+}
+
+static void test_size_names(void **state)
+{
+	char b[32];
+	(void)state;
+	pl_docinfo_size_name(2100, 2970, b, sizeof(b));
+	assert_string_equal(b, "A4");
+	pl_docinfo_size_name(2970, 2100, b, sizeof(b)); /* landscape */
+	assert_string_equal(b, "A4");
+	pl_docinfo_size_name(2159, 2794, b, sizeof(b));
+	assert_string_equal(b, "Letter");
+	pl_docinfo_size_name(1000, 1500, b, sizeof(b));
+	assert_string_equal(b, "100x150 mm");
+}
+
+/* ---- PDF ---------------------------------------------------------------- */
+
+static void test_pdf(void **state)
+{
+	(void)state;
+	check_str(pdf_doc(3, "[0 0 595.276 841.89]", 1), "application/pdf", 3, "A4");
+	check_str(pdf_doc(1, "[ 0 0 612 792 ]", 1), "application/pdf", 1, "Letter");
+	/* No /Count: the page objects are counted. */
+	check_str(pdf_doc(2, "[0 0 283.46 425.2]", 0), "application/pdf", 2, "100x150 mm");
+}
+
+/* The t23 PDF: compact, no whitespace around names. */
+static void test_pdf_compact(void **state)
+{
+	(void)state;
+	check_str("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages"
+		  "/Kids[3 0 R]/Count 1>>endobj 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox"
+		  "[0 0 612 792]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n",
+		  "application/pdf", 1, "Letter");
+}
+
+/* An incremental update appends a new root page tree: the last one wins
+ * over the first root and over the page objects (5 in the file). */
+static void test_pdf_update(void **state)
+{
+	char doc[20000];
+	(void)state;
+	snprintf(doc, sizeof(doc), "%s"
+		 "2 0 obj\n<< /Type /Pages /Kids [10 0 R 11 0 R] /Count 2 >>\nendobj\n"
+		 "%%%%EOF\n", pdf_doc(3, "[0 0 595 842]", 1));
+	check_str(doc, "application/pdf", 2, "A4");
+}
+
+/* Subtrees have a /Parent and smaller counts; an outline's /Count is not
+ * a page tree's. */
+static void test_pdf_tree(void **state)
+{
+	(void)state;
+	check_str("%PDF-1.5\n"
+		  "1 0 obj<</Type/Outlines/Count 40>>endobj\n"
+		  "2 0 obj<</Type/Pages/Kids[3 0 R 4 0 R]/Count 7/MediaBox[0 0 842 1191]>>endobj\n"
+		  "3 0 obj<</Type/Pages/Parent 2 0 R/Count 4/Kids[]>>endobj\n"
+		  "4 0 obj<</Type/Pages/Parent 2 0 R/Count 3/Kids[]>>endobj\n",
+		  "application/pdf", 7, "A3");
+}
+
+/* Pages only inside compressed object streams: nothing to see, unknown. */
+static void test_pdf_unknown(void **state)
+{
+	static const char doc[] =
+		"%PDF-1.5\n5 0 obj<</Type/ObjStm/N 3/First 20/Filter/FlateDecode/Length 6>>"
+		"stream\nx\x9c\0\x01(>\nendstream\nendobj\n%%EOF\n";
+	(void)state;
+	check(doc, sizeof(doc) - 1, "application/pdf", PL_PAGES_UNKNOWN, "");
+	/* Hostile: unterminated string, deep nesting, huge count. */
+	check_str("%PDF-1.4\n<<<<<<<<<<<<<<<<<<<<<<<</Type/Page>>>>>>>>>>>>>>>>>>>>>>>> (((",
+		  "application/pdf", 0, "");
+	check_str("%PDF-1.4\n<</Type/Pages/Count 99999999999>>", "application/pdf", 0, "");
+	check_str("%PDF-1.4\n<</Type/Pages/Count 2000000>>", "application/pdf", 0, "");
+}
+
+/* ---- PostScript --------------------------------------------------------- */
+
+static void test_ps(void **state)
+{
+	(void)state;
+	check_str("%!PS-Adobe-3.0\n%%Pages: 4\n%%EndComments\n%%Page: 1 1\nshowpage\n",
+		  "application/postscript", 4, "");
+	check_str("%!PS-Adobe-3.0\r\n%%Pages: (atend)\r\n%%Page: 1 1\r\n"
+		  "%%BeginDocument: x.eps\r\n%%Pages: 9\r\n%%EndDocument\r\n"
+		  "%%Trailer\r\n%%Pages: 2\r\n%%EOF",
+		  "application/postscript", 2, "");
+	/* No %%Pages: the %%Page: comments, not an embedded document's. */
+	check_str("%!PS\n%%Page: 1 1\n%%BeginDocument\n%%Page: 1 1\n%%EndDocument\n"
+		  "%%Page: 2 2\n(%%Page: 3 3) show\n%%Page: 3 3",
+		  "application/postscript", 3, "");
+	check_str("%!PS\nshowpage\n", "application/postscript", PL_PAGES_UNKNOWN, "");
+	check_str("%!PS\n%%Pages: many\n", "application/postscript", PL_PAGES_UNKNOWN, "");
+}
+
+/* ---- rasters, written by libcups ---------------------------------------- */
+
+static size_t write_raster(cups_mode_t mode, const char *sizes[], int n, uint8_t **out)
+{
+	FILE *f = tmpfile();
+	size_t len;
+	assert_non_null(f);
+	cups_raster_t *r = cupsRasterOpen(fileno(f), mode);
+	assert_non_null(r);
+	for (int i = 0; i < n; i++) {
+		cups_page_header2_t h;
+		pwg_media_t *m = pwgMediaForPWG(sizes[i]);
+		assert_non_null(m);
+		assert_true(cupsRasterInitPWGHeader(&h, m, "sgray_8", 72, 72, "one-sided", NULL));
+		assert_true(cupsRasterWriteHeader2(r, &h));
+		unsigned char *line = malloc(h.cupsBytesPerLine);
+		for (unsigned y = 0; y < h.cupsHeight; y++) {
+			for (unsigned x = 0; x < h.cupsBytesPerLine; x++)
+				line[x] = (unsigned char)(y % 7 == 0 ? 255 : (x * y) & 0xff);
+			assert_int_equal(cupsRasterWritePixels(r, line, h.cupsBytesPerLine),
+					 h.cupsBytesPerLine);
+		}
+		free(line);
+	}
+	cupsRasterClose(r);
+	len = (size_t)ftell(f);
+	*out = malloc(len);
+	rewind(f);
+	assert_int_equal(fread(*out, 1, len, f), len);
+	fclose(f);
+	return len;
+}
+
+static void test_pwg(void **state)
+{
+	const char *sizes[] = { "iso_a4_210x297mm", "na_letter_8.5x11in", "iso_a4_210x297mm" };
+	uint8_t *doc;
+	(void)state;
+	size_t n = write_raster(CUPS_RASTER_WRITE_PWG, sizes, 3, &doc);
+	check(doc, n, "image/pwg-raster", 3, "A4");
+	/* Cut short: unknown, not 2. */
+	check(doc, n - 10, "image/pwg-raster", PL_PAGES_UNKNOWN, "");
+	/* A run that overflows its line. */
+	doc[4 + 1796 + 1] = 0x7f;
+	doc[4 + 1796 + 2] = 0x7f;
+	pl_docinfo_result_t r;
+	info_of(doc, n, n, &r);
+	assert_true(r.pages == PL_PAGES_UNKNOWN || r.pages == 3);
+	free(doc);
+	sizes[0] = "na_letter_8.5x11in";
+	n = write_raster(CUPS_RASTER_WRITE_PWG, sizes, 1, &doc);
+	check(doc, n, "image/pwg-raster", 1, "Letter");
+	free(doc);
+}
+
+static void test_urf(void **state)
+{
+	const char *sizes[] = { "iso_a4_210x297mm", "iso_a4_210x297mm" };
+	uint8_t *doc;
+	(void)state;
+	size_t n = write_raster(CUPS_RASTER_WRITE_APPLE, sizes, 2, &doc);
+	check(doc, n, "image/urf", 2, "A4");
+	check(doc, n - 1, "image/urf", PL_PAGES_UNKNOWN, "");
+	free(doc);
+}
+
+/* ---- the rest ----------------------------------------------------------- */
+
+static void test_others(void **state)
+{
+	(void)state;
+	check("\xff\xd8\xff\xe0\0\x10JFIF", 10, "image/jpeg", 1, "");
+	check("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16, "image/png", 1, "");
+	check_str("\x1b%-12345X@PJL ENTER LANGUAGE=PCL\r\n\x1b" "Epage\f\f",
+		  "application/vnd.hp-pcl", PL_PAGES_UNKNOWN, "");
+	check_str("plain\ftext\f", "text/plain", PL_PAGES_UNKNOWN, "");
+	check("", 0, "application/octet-stream", PL_PAGES_UNKNOWN, "");
+	check("\0\1\2\3", 4, "application/octet-stream", PL_PAGES_UNKNOWN, "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sniff),
+		cmocka_unit_test(test_size_names),
+		cmocka_unit_test(test_pdf),
+		cmocka_unit_test(test_pdf_compact),
+		cmocka_unit_test(test_pdf_update),
+		cmocka_unit_test(test_pdf_tree),
+		cmocka_unit_test(test_pdf_unknown),
+		cmocka_unit_test(test_ps),
+		cmocka_unit_test(test_pwg),
+		cmocka_unit_test(test_urf),
+		cmocka_unit_test(test_others),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
