@@ -7,7 +7,7 @@
 # printer the server does not know.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 32
+plan 31
 
 rec_start P1
 op_config
