@@ -113,10 +113,21 @@ int pl_dir_admin_put(pl_dir_t *d, const char *name, const char *password,
 	return rc;
 }
 
-static int admin_delete(pl_dir_t *d, const char *name, pl_err_t *err)
+static int admin_hash_get(pl_dir_t *d, const char *name,
+			  char out[PL_DIR_SECRET_HASH_MAX], const char *what,
+			  pl_err_t *err);
+
+/* keep_one: not the last administrator (the count and the delete are one
+ * statement, so two deletes at once cannot leave none). */
+static int admin_delete(pl_dir_t *d, const char *name, int keep_one,
+			pl_err_t *err)
 {
-	sqlite3_stmt *st = pl_dir_prepare(d, "DELETE FROM admins WHERE name = ?1",
-					  err);
+	sqlite3_stmt *st = pl_dir_prepare(
+		d,
+		keep_one ? "DELETE FROM admins WHERE name = ?1"
+			   " AND (SELECT COUNT(*) FROM admins) > 1"
+			 : "DELETE FROM admins WHERE name = ?1",
+		err);
 	if (!st)
 		return -1;
 	if (pl_dir_bind_text(st, 1, name) < 0) {
@@ -126,8 +137,15 @@ static int admin_delete(pl_dir_t *d, const char *name, pl_err_t *err)
 	}
 	if (pl_dir_run(d, st, "delete administrator", err) != SQLITE_DONE)
 		return -1;
-	if (sqlite3_changes(d->db) == 0)
-		return pl_dir_fail(err, "no administrator %s", name);
+	if (sqlite3_changes(d->db) == 0) {
+		int rc = keep_one ? admin_hash_get(d, name, NULL, "delete administrator",
+						  err)
+				  : 1;
+		if (rc < 0)
+			return -1;
+		return rc == 0 ? pl_dir_fail(err, "%s is the last administrator", name)
+			       : pl_dir_fail(err, "no administrator %s", name);
+	}
 	return 0;
 }
 
@@ -136,7 +154,17 @@ int pl_dir_admin_del(pl_dir_t *d, const char *name, pl_err_t *err)
 	if (!valid_admin_name(name))
 		return pl_dir_fail(err, NAME_RULE);
 	pl_dir_lock(d);
-	int rc = admin_delete(d, name, err);
+	int rc = admin_delete(d, name, 0, err);
+	pl_dir_unlock(d);
+	return rc;
+}
+
+int pl_dir_admin_del_not_last(pl_dir_t *d, const char *name, pl_err_t *err)
+{
+	if (!valid_admin_name(name))
+		return pl_dir_fail(err, NAME_RULE);
+	pl_dir_lock(d);
+	int rc = admin_delete(d, name, 1, err);
 	pl_dir_unlock(d);
 	return rc;
 }

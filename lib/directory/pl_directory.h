@@ -211,6 +211,10 @@ typedef struct {
 int pl_dir_admin_put(pl_dir_t *d, const char *name, const char *password,
 		     int replace, pl_err_t *err);
 int pl_dir_admin_del(pl_dir_t *d, const char *name, pl_err_t *err);
+/* del, but never the last administrator ("NAME is the last
+ * administrator"): checked and deleted in one statement (plsc-directory,
+ * for the console). */
+int pl_dir_admin_del_not_last(pl_dir_t *d, const char *name, pl_err_t *err);
 int pl_dir_admin_check(pl_dir_t *d, const char *name, const char *password,
 		       pl_err_t *err);
 int pl_dir_admin_exists(pl_dir_t *d, const char *name, pl_err_t *err);

@@ -17,6 +17,11 @@
 #include "pl_proto.h"
 
 #define DS_NAME "plsc-directory"
+/* The only sender (FROM) of the token and administrator operations: the
+ * console's configured name, which the supervisor gives the console role
+ * (supervisor/policy.c). IdentitySync may send DIR_WRITE too, but never
+ * these. */
+#define DS_CONSOLE "plsc-console"
 /* The largest record body a request carries (the console's own limit on
  * a JSON body is 64 KiB); a CSV part may use the whole frame. */
 #define DS_BODY_MAX (64u * 1024u)
@@ -37,6 +42,8 @@ typedef struct {
 	/* the outcome */
 	uint32_t status; /* pl_status_t */
 	char msg[512];
+	char token[PL_TOKEN_MAX]; /* token-create: the secret, for the answer only */
+	char token_id[16];	  /* token-create: its id (NAME in the answer) */
 	long imported, failed;
 	json_t *errors; /* users-import: [{line, message}] */
 	size_t errors_bytes;
@@ -53,7 +60,8 @@ void ds_req_run(ds_req_t *q, pl_dir_t *d);
 /* The RESULT answer (PL_FLAG_REPLY, q's seq, PL_FLAG_ERROR on failure),
  * addressed to q->from, into m (initialised here). 0 or -1. */
 int ds_req_reply(const ds_req_t *q, pl_msg_t *m);
-/* The log line of a finished request (no secrets: PINs never appear). */
+/* The log line of a finished request (no secrets: PINs, passwords and
+ * tokens never appear). */
 void ds_req_log(const ds_req_t *q);
 void ds_req_free(ds_req_t *q);
 

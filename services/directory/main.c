@@ -7,6 +7,7 @@
 #include "ds.h"
 
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,8 @@ static void job_done(void *arg)
 		if (pl_service_send(j->ds->svc, &m) < 0)
 			pl_err("cannot answer %s's %s (seq %u): channel queue full",
 			       j->q->from, j->q->op, j->q->seq);
+		/* It may carry a new token. */
+		OPENSSL_cleanse(m.buf, m.len);
 		pl_msg_free(&m);
 	}
 	ds_req_free(j->q);
@@ -174,8 +177,9 @@ int main(int argc, char **argv)
 {
 	static const pl_service_def_t def = {
 		.name = DS_NAME,
-		.summary = "The directory's one writer: users, PINs, printers and badge\n"
-			   "readers changed on behalf of the web console (DIR_WRITE).",
+		.summary = "The directory's one writer: users, PINs, printers, badge\n"
+			   "readers, workstation tokens and console administrators\n"
+			   "changed on behalf of the web console (DIR_WRITE).",
 		.schema = &pl_schema_directory,
 		.help = "No listening socket. See plsc-directory(8).\n",
 		.start = ds_start,

@@ -2,8 +2,11 @@
  * body is checked again here with the parsers the console ran
  * (pl_dirbody.h), and printer URIs and reader formats too: what arrives
  * comes from a service that faces the network, so it is trusted no more
- * than the browser's body was. Tokens and console administrators are not
- * among the operations: those stay with plsc, run as root. */
+ * than the browser's body was. Workstation tokens and console
+ * administrators are changed only for the console (FROM plsc-console, an
+ * administrator named in USER): a token lets a workstation submit jobs,
+ * an administrator can do everything. The secrets (a new token, a
+ * password) never reach a log line. */
 #include "ds.h"
 
 #include <openssl/crypto.h>
@@ -85,8 +88,12 @@ static void dir_failed(ds_req_t *q, const pl_err_t *err)
 	uint32_t st = PL_STATUS_BADREQ;
 	if (strstr(err->msg, "already exists"))
 		st = PL_STATUS_CONFLICT;
-	else if (strncmp(err->msg, "no ", 3) == 0 && strstr(err->msg, " named "))
+	else if (strncmp(err->msg, "no ", 3) == 0 &&
+		 (strstr(err->msg, " named ") || strncmp(err->msg, "no administrator ", 17) == 0 ||
+		  strncmp(err->msg, "no token ", 9) == 0))
 		st = PL_STATUS_NOTFOUND;
+	else if (strstr(err->msg, "is the last administrator"))
+		st = PL_STATUS_CONFLICT;
 	else if (strstr(err->msg, "database") || strstr(err->msg, "SQLite") ||
 		 strstr(err->msg, "disk"))
 		st = PL_STATUS_ERROR;
@@ -273,6 +280,163 @@ static void del(ds_req_t *q, pl_dir_t *d, int (*fn)(pl_dir_t *, const char *, pl
 		done(q, fn(d, q->name, &e), &e, what);
 }
 
+/* ---- tokens and administrators: the console only ---- */
+
+/* 0 when the console asks for an administrator, else -1 after failing q. */
+static int console_only(ds_req_t *q)
+{
+	if (strcmp(q->from, DS_CONSOLE) != 0) {
+		fail(q, PL_STATUS_AUTH, "%s is for %s only, not for %s", q->op, DS_CONSOLE,
+		     q->from[0] ? q->from : "an unknown sender");
+		return -1;
+	}
+	if (!q->admin[0]) {
+		fail(q, PL_STATUS_BADREQ, "%s needs the administrator who asks (USER)", q->op);
+		return -1;
+	}
+	return 0;
+}
+
+static void token_create(ds_req_t *q, pl_dir_t *d)
+{
+	pl_err_t e;
+	if (need_name(q) < 0)
+		return;
+	if (pl_dir_token_create(d, q->name, q->token, &e) < 0) {
+		OPENSSL_cleanse(q->token, sizeof(q->token));
+		fail(q, PL_STATUS_BADREQ, "%s", e.msg);
+		return;
+	}
+	/* "plsc_<id>_<secret>": the id alone is not secret. */
+	const char *id = q->token + 5;
+	size_t n = strcspn(id, "_");
+	if (n >= sizeof(q->token_id))
+		n = sizeof(q->token_id) - 1;
+	memcpy(q->token_id, id, n);
+	q->token_id[n] = '\0';
+	(void)pl_fmt(q->msg, sizeof(q->msg), "token %s created for workstation %s",
+		     q->token_id, q->name);
+}
+
+static void token_revoke(ds_req_t *q, pl_dir_t *d)
+{
+	char which[160];
+	pl_err_t e;
+	if (need_name(q) < 0)
+		return;
+	(void)pl_fmt(which, sizeof(which), "id:%s", q->name);
+	done(q, pl_dir_token_revoke(d, which, &e), &e, "token %s revoked");
+}
+
+/* A password member of the body into out; -1 after failing q. */
+static int body_password(ds_req_t *q, json_t *j, const char *key, char *out, size_t sz)
+{
+	json_t *v = json_object_get(j, key);
+	if (!json_is_string(v)) {
+		fail(q, PL_STATUS_BADREQ, "%s needs \"%s\"", q->op, key);
+		return -1;
+	}
+	if (json_string_length(v) >= sz || strlen(json_string_value(v)) != json_string_length(v)) {
+		fail(q, PL_STATUS_BADREQ, "\"%s\": at most %d bytes, no NUL", key,
+		     PL_DIR_ADMIN_PASSWORD_MAX);
+		return -1;
+	}
+	memcpy(out, json_string_value(v), json_string_length(v) + 1);
+	return 0;
+}
+
+static void admin_add(ds_req_t *q, pl_dir_t *d)
+{
+	char pw[PL_DIR_ADMIN_PASSWORD_MAX + 2] = "", err[300];
+	pl_err_t e;
+	json_t *j = body(q);
+	if (!j)
+		return;
+	if (pl_dir_body_str(j, "name", q->name, sizeof(q->name), err, sizeof(err)) < 0)
+		fail(q, PL_STATUS_BADREQ, "%s", err);
+	else if (!q->name[0])
+		fail(q, PL_STATUS_BADREQ, "an administrator needs a \"name\"");
+	else if (body_password(q, j, "password", pw, sizeof(pw)) == 0)
+		done(q, pl_dir_admin_put(d, q->name, pw, 0, &e), &e,
+		     "administrator %s added");
+	OPENSSL_cleanse(pw, sizeof(pw));
+	/* The body's copy of the password too. */
+	json_t *v = json_object_get(j, "password");
+	if (json_is_string(v))
+		OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+	json_decref(j);
+}
+
+static void admin_del(ds_req_t *q, pl_dir_t *d)
+{
+	pl_err_t e;
+	if (need_name(q) < 0)
+		return;
+	if (strcmp(q->name, q->admin) == 0) {
+		fail(q, PL_STATUS_CONFLICT, "%s cannot delete their own account", q->admin);
+		return;
+	}
+	done(q, pl_dir_admin_del_not_last(d, q->name, &e), &e, "administrator %s deleted");
+}
+
+/* An administrator's own password: the current one first. */
+static void admin_passwd(ds_req_t *q, pl_dir_t *d)
+{
+	char cur[PL_DIR_ADMIN_PASSWORD_MAX + 2] = "", pw[PL_DIR_ADMIN_PASSWORD_MAX + 2] = "";
+	pl_err_t e;
+	json_t *j, *v;
+	if (need_name(q) < 0)
+		return;
+	if (strcmp(q->name, q->admin) != 0) {
+		fail(q, PL_STATUS_AUTH, "an administrator changes only their own password");
+		return;
+	}
+	if (!(j = body(q)))
+		return;
+	if (body_password(q, j, "current", cur, sizeof(cur)) < 0 ||
+	    body_password(q, j, "password", pw, sizeof(pw)) < 0)
+		goto out;
+	int ok = pl_dir_admin_check(d, q->name, cur, &e);
+	if (ok < 0)
+		fail(q, PL_STATUS_ERROR, "%s", e.msg);
+	else if (ok == 0 && pl_dir_admin_exists(d, q->name, &e) == 0)
+		fail(q, PL_STATUS_NOTFOUND, "no administrator %s", q->name);
+	else if (ok == 0)
+		fail(q, PL_STATUS_AUTH, "the current password is wrong");
+	else
+		done(q, pl_dir_admin_put(d, q->name, pw, 1, &e), &e, "password of %s changed");
+out:
+	OPENSSL_cleanse(cur, sizeof(cur));
+	OPENSSL_cleanse(pw, sizeof(pw));
+	const char *keys[] = { "current", "password" };
+	for (size_t i = 0; i < 2; i++)
+		if (json_is_string(v = json_object_get(j, keys[i])))
+			OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+	json_decref(j);
+}
+
+static const struct {
+	const char *op;
+	void (*fn)(ds_req_t *, pl_dir_t *);
+} console_ops[] = {
+	{ "token-create", token_create }, { "token-revoke", token_revoke },
+	{ "admin-put", admin_add },	  { "admin-del", admin_del },
+	{ "admin-passwd", admin_passwd },
+};
+
+/* 1 when op is one of console_ops (carried out, or refused), else 0. */
+static int console_op(ds_req_t *q, pl_dir_t *d)
+{
+	for (size_t i = 0; i < sizeof(console_ops) / sizeof(console_ops[0]); i++) {
+		if (strcmp(q->op, console_ops[i].op) != 0)
+			continue;
+		if (console_only(q) == 0)
+			console_ops[i].fn(q, d);
+		return 1;
+	}
+	return 0;
+}
+
 void ds_req_run(ds_req_t *q, pl_dir_t *d)
 {
 	const char *op = q->op;
@@ -298,6 +462,8 @@ void ds_req_run(ds_req_t *q, pl_dir_t *d)
 		reader_add(q, d);
 	else if (strcmp(op, "reader-del") == 0)
 		del(q, d, pl_dir_reader_del, "reader %s deleted");
+	else if (console_op(q, d))
+		;
 	else
 		fail(q, PL_STATUS_BADREQ, "unknown directory operation \"%s\"", op);
 	/* The PIN may have been in the body. */
@@ -313,6 +479,11 @@ int ds_req_reply(const ds_req_t *q, pl_msg_t *m)
 	pl_msg_add_str(m, PL_TAG_TO, q->from);
 	pl_msg_add_u32(m, PL_TAG_STATUS, q->status);
 	pl_msg_add_str(m, PL_TAG_MESSAGE, q->msg);
+	/* A new token: its secret goes to the console, in this answer only. */
+	if (q->status == PL_STATUS_OK && q->token[0]) {
+		pl_msg_add_str(m, PL_TAG_TOKEN, q->token);
+		pl_msg_add_str(m, PL_TAG_NAME, q->token_id);
+	}
 	if (q->errors && q->status == PL_STATUS_OK) {
 		json_t *res = json_pack("{s:I,s:O}", "failed", (json_int_t)q->failed, "errors",
 					q->errors);
@@ -352,5 +523,6 @@ void ds_req_free(ds_req_t *q)
 		free(q->payload);
 	}
 	json_decref(q->errors);
+	OPENSSL_cleanse(q->token, sizeof(q->token));
 	free(q);
 }

@@ -1,9 +1,10 @@
 /* plsc-directory's requests (services/directory/op.c), driven without the
  * service around them: a DIR_WRITE frame as the supervisor delivers it,
  * carried out against a directory in a temporary folder, and its RESULT
- * answer. Every operation, and the refusals: an unknown operation (tokens
- * and administrators are not among them), no OP, a bad record, a missing
- * user or printer, a name taken. */
+ * answer. Every operation, and the refusals: an unknown operation, no OP,
+ * a bad record, a missing user or printer, a name taken; tokens and
+ * administrators from any sender but the console, the last administrator,
+ * one's own account, a short password, a wrong current password. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,6 +42,8 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+static const char *sender = "plsc-console", *asker = "alice";
+
 /* One request as the supervisor routes it (FROM stamped), carried out. */
 static ds_req_t *ask(const char *op, const char *name, const char *body, uint32_t line)
 {
@@ -52,12 +55,13 @@ static ds_req_t *ask(const char *op, const char *name, const char *body, uint32_
 		pl_msg_add_str(&m, PL_TAG_OP, op);
 	if (name)
 		pl_msg_add_str(&m, PL_TAG_NAME, name);
-	pl_msg_add_str(&m, PL_TAG_USER, "alice");
+	if (asker)
+		pl_msg_add_str(&m, PL_TAG_USER, asker);
 	if (line)
 		pl_msg_add_u32(&m, PL_TAG_LINE, line);
 	if (body)
 		pl_msg_add(&m, PL_TAG_PAYLOAD, body, strlen(body));
-	pl_msg_add_str(&m, PL_TAG_FROM, "plsc-console");
+	pl_msg_add_str(&m, PL_TAG_FROM, sender);
 	assert_int_equal(pl_msg_finish(&m), 0);
 	assert_int_equal(pl_frame_parse(m.buf, m.len, PL_PROTO_MAX_FRAME, &f, &used), 0);
 	f.fd = -1;
@@ -221,8 +225,6 @@ static void test_refusals(void **state)
 	size_t used;
 	(void)state;
 	expect("drop-table", NULL, NULL, PL_STATUS_BADREQ, "unknown directory operation");
-	/* Tokens and administrators stay with plsc run as root. */
-	expect("token-create", "ws1", NULL, PL_STATUS_BADREQ, "unknown");
 	expect("admin-add", NULL, "{\"name\": \"mallory\"}", PL_STATUS_BADREQ, "unknown");
 	expect(NULL, NULL, NULL, PL_STATUS_BADREQ, "without OP");
 	expect("user-del", NULL, NULL, PL_STATUS_BADREQ, "needs NAME");
@@ -235,6 +237,102 @@ static void test_refusals(void **state)
 	ds_req_free(q);
 }
 
+static void test_tokens(void **state)
+{
+	pl_msg_t m;
+	pl_frame_t f;
+	size_t used;
+	char tok[PL_TOKEN_MAX], id[16], ws[128];
+	pl_err_t err;
+	(void)state;
+	ds_req_t *q = ask("token-create", "ws1", NULL, 0);
+	assert_int_equal(q->status, PL_STATUS_OK);
+	assert_non_null(strstr(q->msg, "created for workstation ws1"));
+	/* The secret is in the answer (TOKEN), never in the message. */
+	assert_null(strstr(q->msg, q->token));
+	assert_int_equal(ds_req_reply(q, &m), 0);
+	assert_int_equal(pl_frame_parse(m.buf, m.len, PL_PROTO_MAX_FRAME, &f, &used), 0);
+	assert_int_equal(pl_frame_get_str(&f, PL_TAG_TOKEN, tok, sizeof(tok)), 0);
+	assert_int_equal(pl_frame_get_str(&f, PL_TAG_NAME, id, sizeof(id)), 0);
+	assert_int_equal(strlen(id), 8);
+	assert_non_null(strstr(tok, id));
+	pl_msg_free(&m);
+	ds_req_free(q);
+	assert_int_equal(pl_dir_token_verify(D, tok, ws, sizeof(ws), &err), 1);
+	assert_string_equal(ws, "ws1");
+	expect("token-create", NULL, NULL, PL_STATUS_BADREQ, "needs NAME");
+	expect("token-create", "id:x", NULL, PL_STATUS_BADREQ, "invalid workstation");
+	expect("token-revoke", "zz", NULL, PL_STATUS_BADREQ, "invalid token id");
+	expect("token-revoke", "00000000", NULL, PL_STATUS_NOTFOUND, "no token");
+	expect("token-revoke", id, NULL, PL_STATUS_OK, "revoked");
+	assert_int_equal(pl_dir_token_verify(D, tok, ws, sizeof(ws), &err), 0);
+
+	/* Not from IdentitySync (nor anyone but the console), nor without
+	 * the administrator who asks. */
+	sender = "PrinterLogicServiceIdentitySync";
+	expect("token-create", "ws2", NULL, PL_STATUS_AUTH, "plsc-console only");
+	expect("token-revoke", id, NULL, PL_STATUS_AUTH, "plsc-console only");
+	expect("admin-put", NULL, "{\"name\": \"m\", \"password\": \"0123456789ab\"}",
+	       PL_STATUS_AUTH, "plsc-console only");
+	expect("admin-del", "alice", NULL, PL_STATUS_AUTH, "plsc-console only");
+	expect("admin-passwd", "alice", "{}", PL_STATUS_AUTH, "plsc-console only");
+	sender = "plsc-console";
+	asker = NULL;
+	expect("token-create", "ws2", NULL, PL_STATUS_BADREQ, "needs the administrator");
+	asker = "alice";
+}
+
+static void test_admins(void **state)
+{
+	pl_err_t err;
+	pl_dir_admin_t a;
+	(void)state;
+	assert_int_equal(pl_dir_admin_put(D, "alice", "alice-password-1", 0, &err), 0);
+	expect("admin-put", NULL, "{\"name\": \"bob\", \"password\": \"short\"}",
+	       PL_STATUS_BADREQ, "password too short");
+	expect("admin-put", NULL, "{\"name\": \"bad name\", \"password\": \"long enough pw\"}",
+	       PL_STATUS_BADREQ, "invalid administrator name");
+	expect("admin-put", NULL, "{\"name\": \"bob\"}", PL_STATUS_BADREQ, "needs \"password\"");
+	expect("admin-put", NULL, "{\"password\": \"long enough pw\"}", PL_STATUS_BADREQ,
+	       "needs a \"name\"");
+	expect("admin-put", NULL, "{\"name\": \"bob\", \"password\": \"bob-password-1\"}",
+	       PL_STATUS_OK, "administrator bob added");
+	assert_int_equal(pl_dir_admin_check(D, "bob", "bob-password-1", &err), 1);
+	expect("admin-put", NULL, "{\"name\": \"bob\", \"password\": \"bob-password-2\"}",
+	       PL_STATUS_CONFLICT, "already exists");
+
+	/* One's own password only, the current one first. */
+	expect("admin-passwd", "bob", "{\"current\": \"bob-password-1\", \"password\": "
+	       "\"bob-password-3\"}", PL_STATUS_AUTH, "only their own");
+	expect("admin-passwd", "alice", "{\"current\": \"wrong-password\", \"password\": "
+	       "\"alice-password-2\"}", PL_STATUS_AUTH, "current password is wrong");
+	expect("admin-passwd", "alice", "{\"current\": \"alice-password-1\", \"password\": "
+	       "\"short\"}", PL_STATUS_BADREQ, "password too short");
+	expect("admin-passwd", "alice", "{\"password\": \"alice-password-2\"}",
+	       PL_STATUS_BADREQ, "needs \"current\"");
+	assert_int_equal(pl_dir_admin_get(D, "alice", &a, &err), 0);
+	int64_t before = a.updated_ms;
+	usleep(2000);
+	expect("admin-passwd", "alice", "{\"current\": \"alice-password-1\", \"password\": "
+	       "\"alice-password-2\"}", PL_STATUS_OK, "password of alice changed");
+	assert_int_equal(pl_dir_admin_check(D, "alice", "alice-password-2", &err), 1);
+	assert_int_equal(pl_dir_admin_get(D, "alice", &a, &err), 0);
+	assert_true(a.updated_ms > before);
+	asker = "ghost"; /* an administrator deleted meanwhile */
+	expect("admin-passwd", "ghost", "{\"current\": \"ghost-password\", \"password\": "
+	       "\"ghost-password-2\"}", PL_STATUS_NOTFOUND, "no administrator ghost");
+	asker = "alice";
+
+	/* Not oneself, not an unknown one, not the last one. */
+	expect("admin-del", "alice", NULL, PL_STATUS_CONFLICT, "own account");
+	expect("admin-del", "nobody", NULL, PL_STATUS_NOTFOUND, "no administrator nobody");
+	expect("admin-del", "bob", NULL, PL_STATUS_OK, "administrator bob deleted");
+	asker = "bob"; /* a session that outlived its account */
+	expect("admin-del", "alice", NULL, PL_STATUS_CONFLICT, "last administrator");
+	asker = "alice";
+	assert_int_equal(pl_dir_admin_get(D, "alice", &a, &err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +340,8 @@ int main(void)
 		cmocka_unit_test(test_import),
 		cmocka_unit_test(test_printers_readers),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_admins),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
