@@ -1,4 +1,5 @@
-/* /api/v1: users, printers and badge readers, in the directory (SQLite,
+/* /api/v1: users, printers, badge readers, workstation tokens and console
+ * administrators, in the directory (SQLite,
  * shared with the services and plsc). Reads run on the loop (they take
  * milliseconds) against the directory opened read-only; every write is a
  * DIR_WRITE to plsc-directory, the directory's one writer (dirw.c): the
@@ -6,11 +7,13 @@
  * here first (badge IDs normalised, printer URIs parsed, reader formats
  * parsed), so a bad body is answered at once; plsc-directory runs them
  * again on the body we forward, since it trusts us no more than we trust
- * the browser. */
+ * the browser. A new token's secret is in one answer (201) and nowhere
+ * else: never logged, never listed again. */
 #include "cs.h"
 #include "body.h"
 
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +22,8 @@
 #include "pl_util.h"
 
 enum { DW_USER_ADD, DW_USER_PUT, DW_USER_DEL, DW_PIN, DW_IMPORT, DW_PRINTER_ADD,
-       DW_PRINTER_PUT, DW_PRINTER_DEL, DW_READER_ADD, DW_READER_DEL };
+       DW_PRINTER_PUT, DW_PRINTER_DEL, DW_READER_ADD, DW_READER_DEL, DW_TOKEN_CREATE,
+       DW_TOKEN_REVOKE, DW_ADMIN_ADD, DW_ADMIN_DEL, DW_ADMIN_PASSWD };
 
 /* DIR_WRITE's OP for each kind (proto/PROTOCOL.md). */
 static const char *const dw_ops[] = {
@@ -28,6 +32,9 @@ static const char *const dw_ops[] = {
 	[DW_IMPORT] = "users-import",	  [DW_PRINTER_ADD] = "printer-add",
 	[DW_PRINTER_PUT] = "printer-put", [DW_PRINTER_DEL] = "printer-del",
 	[DW_READER_ADD] = "reader-add",	  [DW_READER_DEL] = "reader-del",
+	[DW_TOKEN_CREATE] = "token-create", [DW_TOKEN_REVOKE] = "token-revoke",
+	[DW_ADMIN_ADD] = "admin-put",	  [DW_ADMIN_DEL] = "admin-del",
+	[DW_ADMIN_PASSWD] = "admin-passwd",
 };
 
 typedef struct {
@@ -40,6 +47,8 @@ typedef struct {
 	char *cut;     /* an over-long line, shortened (see csv_part) */
 	long imported, failed;
 	json_t *errors;
+	char session[CS_TOKEN_LEN + 1]; /* admin-passwd: the session that asked */
+	char ip[64];
 } dw_t;
 
 static void dw_free(void *arg)
@@ -47,6 +56,7 @@ static void dw_free(void *arg)
 	dw_t *w = arg;
 	json_decref(w->errors);
 	free(w->cut);
+	OPENSSL_cleanse(w->session, sizeof(w->session));
 	free(w);
 }
 
@@ -56,6 +66,7 @@ static int dw_http_status(uint32_t st)
 {
 	switch (st) {
 	case PL_STATUS_BADREQ: return 400;
+	case PL_STATUS_AUTH: return 403;
 	case PL_STATUS_NOTFOUND: return 404;
 	case PL_STATUS_CONFLICT: return 409;
 	case PL_STATUS_BUSY: return 503;
@@ -156,7 +167,24 @@ static int import_part(cs_req_t *r, const pl_frame_t *f)
 
 static int created(int kind)
 {
-	return kind == DW_USER_ADD || kind == DW_PRINTER_ADD || kind == DW_READER_ADD;
+	return kind == DW_USER_ADD || kind == DW_PRINTER_ADD || kind == DW_READER_ADD ||
+	       kind == DW_ADMIN_ADD;
+}
+
+/* A new token: the secret into the answer, and only there. */
+static void token_created(cs_req_t *r, const pl_frame_t *f, const char *msg)
+{
+	dw_t *w = r->work;
+	char tok[PL_TOKEN_MAX] = "", id[16] = "";
+	if (pl_frame_get_str(f, PL_TAG_TOKEN, tok, sizeof(tok)) < 0 || !tok[0]) {
+		cs_reply_error(r, 500, "%s answered without the token", CS_DIRW_TO);
+		return;
+	}
+	pl_frame_get_str(f, PL_TAG_NAME, id, sizeof(id));
+	pl_info("%s: %s", r->user, msg);
+	cs_reply(r, 201, json_pack("{s:s,s:s,s:s,s:s}", "message", msg, "token", tok, "id", id,
+				   "workstation", w->name));
+	OPENSSL_cleanse(tok, sizeof(tok));
 }
 
 /* plsc-directory's answer (or the supervisor's, or none): the HTTP answer
@@ -180,8 +208,24 @@ static void dw_answer(cs_req_t *r, const pl_frame_t *f, const char *why)
 		return;
 	}
 	if (st != PL_STATUS_OK || (f->flags & PL_FLAG_ERROR)) {
+		/* A wrong current password counts as a failed login. */
+		if (w->kind == DW_ADMIN_PASSWD && st == PL_STATUS_AUTH) {
+			cs_login_failed(&r->cs->sessions, w->ip, r->user, pl_now_ms());
+			pl_warn("%s: password change refused from %s: %s", r->user, w->ip, msg);
+		}
 		cs_reply_error(r, dw_http_status(st ? st : PL_STATUS_ERROR), "%s",
 			       msg[0] ? msg : "the directory refused the change");
+		return;
+	}
+	if (w->kind == DW_TOKEN_CREATE) {
+		token_created(r, f, msg);
+		return;
+	}
+	if (w->kind == DW_ADMIN_PASSWD) {
+		/* The other sessions of this administrator end; this one goes on. */
+		int n = cs_session_renew(&r->cs->sessions, r->user, w->session);
+		pl_info("%s: %s (%d other sessions ended)", r->user, msg, n);
+		cs_reply(r, 200, json_pack("{s:s,s:i}", "message", msg, "sessions_ended", n));
 		return;
 	}
 	if (w->kind == DW_IMPORT) {
@@ -524,6 +568,176 @@ static void api_readers(cs_req_t *r, const char *rest)
 		cs_reply_error(r, 405, "use DELETE");
 }
 
+/* ---- workstation tokens ---- */
+
+static void tokens_list(cs_req_t *r)
+{
+	pl_dir_token_t *v = NULL;
+	size_t n = 0;
+	pl_err_t err;
+	if (pl_dir_token_list(r->cs->dir, &v, &n, &err) < 0) {
+		cs_reply_error(r, 500, "%s", err.msg);
+		return;
+	}
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(
+			arr, json_pack("{s:s,s:s,s:I,s:o,s:b}", "workstation", v[i].workstation,
+				       "id", v[i].id, "created_ms", (json_int_t)v[i].created_ms,
+				       "last_used_ms",
+				       v[i].last_used_ms ? json_integer(v[i].last_used_ms)
+							 : json_null(),
+				       "revoked", v[i].revoked));
+	free(v);
+	cs_reply(r, 200, json_pack("{s:o}", "tokens", arr));
+}
+
+static void token_create(cs_req_t *r)
+{
+	json_t *j = cs_req_json(r);
+	char ws[128];
+	if (!j)
+		return;
+	if (get_str(r, j, "workstation", ws, sizeof(ws)) == 0) {
+		if (!ws[0])
+			cs_reply_error(r, 400, "a token needs a \"workstation\"");
+		else if (dw_new(r, DW_TOKEN_CREATE, ws))
+			dw_send(r, NULL, 0, CS_DIRW_TIMEOUT_MS);
+	}
+	json_decref(j);
+}
+
+static int token_id_ok(const char *id)
+{
+	return strlen(id) == 8 && strspn(id, "0123456789abcdef") == 8;
+}
+
+static void api_tokens(cs_req_t *r, const char *rest)
+{
+	char id[16];
+	const char *sub;
+	if (!rest[0]) {
+		if (strcmp(r->method, "GET") == 0)
+			tokens_list(r);
+		else if (strcmp(r->method, "POST") == 0)
+			token_create(r);
+		else
+			cs_reply_error(r, 405, "use GET or POST");
+		return;
+	}
+	if (cs_path_split(rest, id, sizeof(id), &sub) < 0 || !token_id_ok(id) ||
+	    (*sub && strcmp(sub, "/revoke") != 0)) {
+		cs_reply_error(r, 404, "no such token");
+		return;
+	}
+	if (strcmp(r->method, *sub ? "POST" : "DELETE") != 0)
+		cs_reply_error(r, 405, *sub ? "use POST" : "use DELETE");
+	else
+		dw_start(r, DW_TOKEN_REVOKE, id);
+}
+
+/* ---- console administrators ---- */
+
+static void admins_list(cs_req_t *r)
+{
+	pl_dir_admin_t *v = NULL;
+	size_t n = 0;
+	pl_err_t err;
+	if (pl_dir_admin_list(r->cs->dir, &v, &n, &err) < 0) {
+		cs_reply_error(r, 500, "%s", err.msg);
+		return;
+	}
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_pack("{s:s,s:I,s:I,s:b}", "name", v[i].name,
+						     "created_ms", (json_int_t)v[i].created_ms,
+						     "updated_ms", (json_int_t)v[i].updated_ms,
+						     "you", strcmp(v[i].name, r->user) == 0));
+	free(v);
+	cs_reply(r, 200, json_pack("{s:o,s:s}", "admins", arr, "you", r->user));
+}
+
+/* 0 when the body has the string members keys (a password is checked
+ * by plsc-directory, with plsc admin's rules); -1 after answering 400. */
+static int has_strings(cs_req_t *r, json_t *j, const char *const *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!json_is_string(json_object_get(j, keys[i]))) {
+			cs_reply_error(r, 400, "\"%s\" is required (a string)", keys[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void admin_add(cs_req_t *r)
+{
+	static const char *const keys[] = { "name", "password" };
+	json_t *j = cs_req_json(r);
+	if (!j)
+		return;
+	if (has_strings(r, j, keys, 2) == 0 && dw_new(r, DW_ADMIN_ADD, ""))
+		dw_go(r);
+	json_decref(j);
+}
+
+static void admin_passwd(cs_req_t *r, const char *name)
+{
+	static const char *const keys[] = { "current", "password" };
+	if (strcmp(name, r->user) != 0) {
+		cs_reply_error(r, 403, "you can change only your own password");
+		return;
+	}
+	uint64_t wait = cs_login_wait_ms(&r->cs->sessions, r->ip, r->user, pl_now_ms());
+	if (wait) {
+		unsigned s = (unsigned)((wait + 999) / 1000);
+		snprintf(r->retry_after, sizeof(r->retry_after), "%u", s);
+		cs_reply_error(r, 429, "too many wrong passwords; try again in %u s", s);
+		return;
+	}
+	json_t *j = cs_req_json(r);
+	if (!j)
+		return;
+	dw_t *w;
+	if (has_strings(r, j, keys, 2) == 0 && (w = dw_new(r, DW_ADMIN_PASSWD, name))) {
+		pl_strlcpy(w->session, r->session->token, sizeof(w->session));
+		pl_strlcpy(w->ip, r->ip, sizeof(w->ip));
+		dw_go(r);
+	}
+	json_decref(j);
+}
+
+static void api_admins(cs_req_t *r, const char *rest)
+{
+	char name[128];
+	const char *sub;
+	if (!rest[0]) {
+		if (strcmp(r->method, "GET") == 0)
+			admins_list(r);
+		else if (strcmp(r->method, "POST") == 0)
+			admin_add(r);
+		else
+			cs_reply_error(r, 405, "use GET or POST");
+		return;
+	}
+	if (cs_path_split(rest, name, sizeof(name), &sub) == 0 &&
+	    strcmp(sub, "/password") == 0) {
+		if (strcmp(r->method, "POST") != 0)
+			cs_reply_error(r, 405, "use POST");
+		else
+			admin_passwd(r, name);
+		return;
+	}
+	if (path_name(r, rest, name, sizeof(name)) < 0)
+		return;
+	if (strcmp(r->method, "DELETE") != 0)
+		cs_reply_error(r, 405, "use DELETE");
+	else if (strcmp(name, r->user) == 0)
+		cs_reply_error(r, 409, "you cannot delete your own account");
+	else
+		dw_start(r, DW_ADMIN_DEL, name);
+}
+
 int cs_api_dir(cs_req_t *r, const char *path)
 {
 	if (strcmp(path, "/users") == 0)
@@ -538,6 +752,14 @@ int cs_api_dir(cs_req_t *r, const char *path)
 		api_readers(r, "");
 	else if (strncmp(path, "/readers/", 9) == 0)
 		api_readers(r, path + 9);
+	else if (strcmp(path, "/tokens") == 0)
+		api_tokens(r, "");
+	else if (strncmp(path, "/tokens/", 8) == 0)
+		api_tokens(r, path + 8);
+	else if (strcmp(path, "/admins") == 0)
+		api_admins(r, "");
+	else if (strncmp(path, "/admins/", 8) == 0)
+		api_admins(r, path + 8);
 	else
 		return 0;
 	return 1;

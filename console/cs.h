@@ -5,7 +5,8 @@
  *   session.c   sessions, CSRF tokens, the login lock-out table
  *   ctl.c       a non-blocking client of the supervisor's control socket
  *   api.c       /api/v1: login, services, logs, held jobs, history
- *   api-dir.c   /api/v1: users, printers, badge readers (the directory)
+ *   api-dir.c   /api/v1: users, printers, badge readers, workstation
+ *               tokens, console administrators (the directory)
  *   dirw.c      changes to the directory, sent to plsc-directory
  * Everything runs on the service's one event loop except scrypt (logins),
  * which runs on a small worker pool. The console reads the directory; it
@@ -72,6 +73,10 @@ cs_session_t *cs_session_find(cs_sessions_t *s, const char *token, uint64_t now,
 			      int *expired);
 void cs_session_end(cs_sessions_t *s, const char *token);
 void cs_session_end_user(cs_sessions_t *s, const char *user);
+/* After user's password changed: every session of user ends but keep's
+ * (a cookie value), which counts as a login from now on. The number
+ * ended. */
+int cs_session_renew(cs_sessions_t *s, const char *user, const char *keep);
 /* Constant-time check of a request's CSRF header. 1 ok. */
 int cs_session_csrf_ok(const cs_session_t *se, const char *header);
 uint64_t cs_session_expires_in_ms(const cs_sessions_t *s, const cs_session_t *se,

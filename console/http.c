@@ -13,6 +13,8 @@
  * outside it. */
 #include "cs.h"
 
+#include <openssl/crypto.h>
+
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <stdarg.h>
@@ -348,6 +350,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (hr->r.work_free)
 		hr->r.work_free(hr->r.work);
 	json_decref(hr->r.answer);
+	/* A body may hold a PIN or a password. */
+	if (hr->r.body)
+		OPENSSL_cleanse(hr->r.body, hr->r.len);
 	free(hr->r.body);
 	free(hr);
 	*con_cls = NULL;

@@ -103,6 +103,24 @@ void cs_session_end_user(cs_sessions_t *s, const char *user)
 			session_drop(s, i);
 }
 
+int cs_session_renew(cs_sessions_t *s, const char *user, const char *keep)
+{
+	int n = 0;
+	for (int i = s->nsessions - 1; i >= 0; i--) {
+		cs_session_t *se = &s->sessions[i];
+		if (strcmp(se->user, user) != 0)
+			continue;
+		if (keep && strlen(keep) == CS_TOKEN_LEN &&
+		    CRYPTO_memcmp(se->token, keep, CS_TOKEN_LEN) == 0) {
+			se->login_wall_ms = pl_log_now_ms();
+		} else {
+			session_drop(s, i);
+			n++;
+		}
+	}
+	return n;
+}
+
 int cs_session_csrf_ok(const cs_session_t *se, const char *header)
 {
 	return header && strlen(header) == CS_TOKEN_LEN &&

@@ -2,12 +2,14 @@
 # The web console's JSON API over HTTPS with curl: login and the gate
 # (cookie flags, CSRF, lock-out, expiry), services switched off and on as
 # plsc status sees them, logs with live follow, printers, users (badges,
-# PINs, CSV import), readers, held jobs released and deleted, the job
+# PINs, CSV import), readers, held jobs released and deleted, workstation
+# tokens (the secret shown once, never logged; it works, then is revoked),
+# console administrators (add, log in, own password, delete), the job
 # history, bad input refused with nothing changed, and kill -9 of the
 # console leaving every other service alone.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 102
+plan 141
 
 PW='correct horse battery'
 rec_start P1
@@ -172,6 +174,100 @@ is "$(jq -r '[.events[] | .event] | join(",")' <<<"$API_BODY")" "deleted,held,pr
 	"the history, newest first"
 is "$(jq -r '[.events[] | select(.event == "printed")][0] | "\(.user) \(.printer)"' <<<"$API_BODY")" \
 	"carol P1" "with who and where"
+
+# ---- workstation tokens (the secret shown once, never logged) ----
+api POST /api/v1/tokens '{"workstation": "ws9"}'
+is "$API_STATUS" 201 "create a workstation token: 201"
+tok=$(jq -r .token <<<"$API_BODY")
+tid=$(jq -r .id <<<"$API_BODY")
+like "$tok" "^plsc_${tid}_" "the answer holds the token, with its id"
+(umask 077; printf '%s\n' "$tok" > "$T/token-ws9")
+api GET /api/v1/tokens
+is "$(jq -r --arg id "$tid" '.tokens[] | select(.id == $id) | "\(.workstation) \(.revoked)"' <<<"$API_BODY")" \
+	"ws9 false" "GET /tokens lists it: workstation, id, not revoked"
+ok "$(grep -c -- "${tok#plsc_${tid}_}" <<<"$API_BODY")" "but never its secret again"
+like "$(plsc token list)" "ws9" "plsc token list shows it too"
+id3=$(submit ws9 carol "$T/doc")
+like "$id3" '^[0-9a-f]+$' "plsc-submit works with the console's token"
+api POST /api/v1/tokens '{}'
+is "$API_STATUS" 400 "a token without a workstation: 400"
+api POST /api/v1/tokens/00000000/revoke
+is "$API_STATUS" 404 "revoking an unknown token: 404"
+api POST /api/v1/tokens/not-an-id/revoke
+is "$API_STATUS" 404 "a malformed token id: 404"
+saved=$CSRF
+CSRF=
+api POST "/api/v1/tokens/$tid/revoke"
+is "$API_STATUS" 403 "a revoke without the CSRF token: 403"
+CSRF=$saved
+api POST "/api/v1/tokens/$tid/revoke"
+is "$API_STATUS" 200 "revoke it: 200"
+api GET /api/v1/tokens
+is "$(jq -r --arg id "$tid" '.tokens[] | select(.id == $id) | .revoked' <<<"$API_BODY")" true \
+	"listed as revoked"
+submit ws9 carol "$T/doc" >/dev/null 2>&1
+isnt_ok=$?
+ok $((isnt_ok == 0)) "plsc-submit with the revoked token fails"
+api POST /api/v1/tokens '{"workstation": "ws10"}'
+api DELETE "/api/v1/tokens/$(jq -r .id <<<"$API_BODY")"
+is "$API_STATUS" 200 "DELETE /tokens/ID revokes too"
+like "$(log_of "$DS")" "token $tid created for workstation ws9 \(asked by plsc-console for alice\)" \
+	"plsc-directory logs the change with the administrator who asked"
+like "$(log_of "$CS")" "alice: token $tid revoked" "the console logs it too"
+ok "$(cat "$T"/log/* | grep -c -- "${tok#plsc_${tid}_}")" "the secret is in no log file"
+
+# ---- console administrators ----
+api GET /api/v1/admins
+is "$(jq -r '[.admins[] | "\(.name):\(.you)"] | join(",")' <<<"$API_BODY")" "alice:true" \
+	"GET /admins lists them, marking who you are"
+api POST /api/v1/admins '{"name": "carol", "password": "short"}'
+is "$API_STATUS" 400 "a short password: 400"
+like "$API_BODY" "password too short: at least 10 characters" "with plsc admin's rule"
+api POST /api/v1/admins '{"name": "carol", "password": "carols long password"}'
+is "$API_STATUS" 201 "add an administrator: 201"
+api POST /api/v1/admins '{"name": "carol", "password": "another long password"}'
+is "$API_STATUS" 409 "the same name again: 409"
+like "$(plsc admin list)" "carol" "plsc admin list shows her"
+api DELETE /api/v1/admins/alice
+is "$API_STATUS" 409 "deleting your own account: 409"
+api DELETE /api/v1/admins/nobody
+is "$API_STATUS" 404 "an unknown administrator: 404"
+api POST /api/v1/admins/carol/password '{"current": "carols long password", "password": "x1234567890"}'
+is "$API_STATUS" 403 "another administrator's password: 403"
+console_login carol 'carols long password'
+is "$API_STATUS" 200 "the new administrator can log in"
+cp "$T/jar" "$T/jar-first"
+first_csrf=$CSRF
+console_login carol 'carols long password'
+api POST /api/v1/admins/carol/password '{"current": "not her password", "password": "carols new password"}'
+is "$API_STATUS" 403 "a password change with a wrong current password: 403"
+api POST /api/v1/admins/carol/password '{"current": "carols long password", "password": "short"}'
+is "$API_STATUS" 400 "to a short one: 400"
+api POST /api/v1/admins/carol/password '{"current": "carols long password", "password": "carols new password"}'
+is "$API_STATUS" 200 "change your own password: 200"
+is "$(jq .sessions_ended <<<"$API_BODY")" 1 "it ends the other session"
+api GET /api/v1/session
+is "$API_STATUS" 200 "this session goes on"
+cp "$T/jar" "$T/jar-second"
+cp "$T/jar-first" "$T/jar"
+CSRF=$first_csrf
+api GET /api/v1/session
+is "$API_STATUS" 401 "the other session has ended"
+console_login carol 'carols new password'
+is "$API_STATUS" 200 "the new password works"
+console_login alice "$PW"
+api DELETE /api/v1/admins/carol
+is "$API_STATUS" 200 "delete an administrator: 200"
+api DELETE /api/v1/admins/carol
+is "$API_STATUS" 404 "again: 404"
+cp "$T/jar-second" "$T/jar"
+api GET /api/v1/session
+is "$API_STATUS" 401 "her session ended with her account"
+console_login alice "$PW"
+like "$(log_of "$DS")" "administrator carol added \(asked by plsc-console for alice\)" \
+	"plsc-directory logs who added her"
+ok "$(cat "$T"/log/* | grep -c -e 'carols long password' -e 'carols new password')" \
+	"no password is in a log file"
 
 # ---- bad input ----
 api POST /api/v1/printers "{\"name\": \"Big\", \"uri\": \"socket://127.0.0.1:9\", \"location\": \"$(head -c 70000 /dev/zero | tr '\0' x)\"}"
