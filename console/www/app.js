@@ -6,10 +6,11 @@
 
 (() => {
   const API = '/api/v1';
-  const PAGES = ['services', 'logs', 'jobs', 'users', 'printers', 'history'];
+  const PAGES = ['services', 'logs', 'jobs', 'users', 'printers', 'history', 'workstations', 'admins'];
   const PAGE_TITLES = {
     services: 'Services', logs: 'Logs', jobs: 'Held jobs', users: 'Users',
     printers: 'Printers & readers', history: 'History',
+    workstations: 'Workstations', admins: 'Administrators',
   };
   const EXPIRED_MSG = 'Your session has expired; please log in again.';
   const LOG_CAP = 2 * 1024 * 1024; // characters of log text kept in the view
@@ -317,6 +318,7 @@
     state.busyServices.clear();
     state.printers = [];
     setUserFormMode(null);
+    resetAdminPages();
     resetLog();
     logState.haveList = false;
     for (const id of ['services-table', 'jobs-table', 'users-table', 'printers-table', 'readers-table', 'history-table']) {
@@ -1125,6 +1127,181 @@
     tbody.replaceChildren(...rows);
   }
 
+  /* ---------- workstations (tokens) and administrators ---------- */
+
+  // A new token's secret is shown once, in #token-new, until Done, another
+  // page or the end of the session; nothing else keeps it.
+  function hideNewToken() {
+    $('token-new-value').value = '';
+    setText($('token-new-ws'), '');
+    $('token-new').hidden = true;
+  }
+
+  async function refreshTokens() {
+    const data = await api('GET', '/tokens');
+    if (state.csrf === null) return;
+    const list = Array.isArray(data.tokens) ? data.tokens : [];
+    syncRows($('tokens-table'), 'token', list, (t) => t.id, createTokenRow, updateTokenRow,
+      'No workstation tokens yet.');
+  }
+
+  function createTokenRow() {
+    const tr = cells(el('tr'), 5);
+    tr.cells[1].className = 'mono';
+    tr.append(el('td', { class: 'actions' }, button('revoke', 'Revoke', 'btn small danger')));
+    return tr;
+  }
+
+  function updateTokenRow(tr, t) {
+    const c = tr.cells;
+    setText(c[0], t.workstation);
+    setText(c[1], t.id);
+    setText(c[2], fmtTime(t.created_ms));
+    setText(c[3], t.last_used_ms ? fmtTime(t.last_used_ms) : 'never');
+    c[3].classList.toggle('muted', !t.last_used_ms);
+    setText(c[4], t.revoked ? 'revoked' : 'valid');
+    c[4].className = t.revoked ? 'muted' : '';
+    const b = tr.querySelector('button[data-action="revoke"]');
+    if (b) b.hidden = !!t.revoked;
+  }
+
+  async function onTokenSubmit(ev) {
+    ev.preventDefault();
+    const ws = $('token-workstation').value.trim();
+    if (!ws) {
+      flash('A token needs a workstation name.', true);
+      return;
+    }
+    await withButton($('token-submit'), async () => {
+      try {
+        const r = await api('POST', '/tokens', { workstation: ws });
+        $('token-form').reset();
+        setText($('token-new-ws'), ws);
+        $('token-new-value').value = str(r.token);
+        $('token-new').hidden = false;
+        $('token-new-value').focus();
+        $('token-new-value').select();
+        flash(str(r.message) || `Token created for ${ws}.`);
+        await refreshTokens();
+      } catch (e) {
+        report(e);
+      }
+    });
+  }
+
+  async function onTokenAction(ev) {
+    const btn = ev.target.closest('button[data-action="revoke"]');
+    if (!btn) return;
+    const id = rowKey(btn, 'token');
+    if (id === null) return;
+    await withButton(btn, async () => {
+      try {
+        const r = await api('POST', `/tokens/${enc(id)}/revoke`);
+        flash(str(r.message) || `Token ${id} revoked.`);
+        await refreshTokens();
+      } catch (e) {
+        report(e);
+      }
+    });
+  }
+
+  async function refreshAdmins() {
+    const data = await api('GET', '/admins');
+    if (state.csrf === null) return;
+    const list = Array.isArray(data.admins) ? data.admins : [];
+    syncRows($('admins-table'), 'admin', list, (a) => a.name, createAdminRow, updateAdminRow,
+      'No administrators.');
+  }
+
+  function createAdminRow() {
+    const tr = cells(el('tr'), 3);
+    tr.append(el('td', { class: 'actions' }, button('delete', 'Delete', 'btn small danger')));
+    return tr;
+  }
+
+  function updateAdminRow(tr, a) {
+    const c = tr.cells;
+    setText(c[0], a.you ? `${str(a.name)} (you)` : a.name);
+    setText(c[1], fmtTime(a.created_ms));
+    setText(c[2], fmtTime(a.updated_ms));
+    const b = tr.querySelector('button[data-action="delete"]');
+    if (b) b.hidden = !!a.you; // not yourself
+  }
+
+  function clearPasswords(...ids) {
+    for (const id of ids) $(id).value = '';
+  }
+
+  async function onAdminSubmit(ev) {
+    ev.preventDefault();
+    const name = $('admin-name').value.trim();
+    const pw = $('admin-password').value;
+    if (!name || !pw) {
+      flash('An administrator needs a name and a password.', true);
+      return;
+    }
+    if (pw !== $('admin-password2').value) {
+      flash('The two passwords differ.', true);
+      return;
+    }
+    await withButton($('admin-submit'), async () => {
+      try {
+        const r = await api('POST', '/admins', { name, password: pw });
+        $('admin-form').reset();
+        flash(str(r.message) || `Administrator ${name} added.`);
+        await refreshAdmins();
+      } catch (e) {
+        report(e);
+      } finally {
+        clearPasswords('admin-password', 'admin-password2');
+      }
+    });
+  }
+
+  async function onPasswdSubmit(ev) {
+    ev.preventDefault();
+    const current = $('passwd-current').value;
+    const pw = $('passwd-new').value;
+    if (!current || !pw) {
+      flash('Give your current password and the new one.', true);
+      return;
+    }
+    if (pw !== $('passwd-new2').value) {
+      flash('The two new passwords differ.', true);
+      return;
+    }
+    await withButton($('passwd-submit'), async () => {
+      try {
+        const r = await api('POST', `/admins/${enc(state.user)}/password`, { current, password: pw });
+        flash(str(r.message) || 'Your password was changed.');
+        await refreshAdmins();
+      } catch (e) {
+        report(e);
+      } finally {
+        clearPasswords('passwd-current', 'passwd-new', 'passwd-new2');
+      }
+    });
+  }
+
+  function resetAdminPages() {
+    hideNewToken();
+    for (const f of ['token-form', 'admin-form', 'passwd-form']) $(f).reset();
+    for (const id of ['tokens-table', 'admins-table']) $(id).tBodies[0].replaceChildren();
+  }
+
+  function bindAdminPages() {
+    window.addEventListener('hashchange', hideNewToken);
+    $('token-new-done').addEventListener('click', hideNewToken);
+    $('tokens-refresh').addEventListener('click', () => refreshTokens().catch(report));
+    $('token-form').addEventListener('submit', onTokenSubmit);
+    $('tokens-table').addEventListener('click', onTokenAction);
+    $('admins-refresh').addEventListener('click', () => refreshAdmins().catch(report));
+    $('admin-form').addEventListener('submit', onAdminSubmit);
+    $('passwd-form').addEventListener('submit', onPasswdSubmit);
+    $('admins-table').addEventListener('click',
+      (ev) => onDeleteRow(ev, 'admin', '/admins', 'Administrator', refreshAdmins));
+  }
+
   /* ---------- pages ---------- */
 
   const SHOW = {
@@ -1134,6 +1311,8 @@
     users: () => refreshUsers().catch(report),
     printers: () => refreshPrintersPage(),
     history: () => refreshHistory().catch(report),
+    workstations: () => { hideNewToken(); refreshTokens().catch(report); },
+    admins: () => refreshAdmins().catch(report),
   };
 
   /* ---------- wiring ---------- */
@@ -1189,6 +1368,8 @@
       refreshHistory().catch(report);
     });
     $('history-limit').addEventListener('change', () => refreshHistory().catch(report));
+
+    bindAdminPages();
   }
 
   async function boot() {

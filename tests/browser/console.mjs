@@ -413,6 +413,66 @@ check('the History page shows the job held, then printed', async () => {
   await shot('history');
 });
 
+let newToken = '';
+check('the Workstations page creates a token and shows it once, with the id listed', async () => {
+  await gotoPage('workstations');
+  await page.fill('#token-workstation', 'ws-browser');
+  await clickForFlash(() => page.click('#token-submit'), /created for workstation ws-browser/, SHORT);
+  await page.locator('#token-new').waitFor({ state: 'visible', timeout: SHORT });
+  newToken = await page.inputValue('#token-new-value');
+  const m = /^plsc_([0-9a-f]{8})_\S+$/.exec(newToken);
+  assert(m, `#token-new-value holds '${newToken}'`);
+  const r = row('tokens-table', 'token', m[1]);
+  await r.waitFor({ state: 'visible', timeout: SHORT });
+  const ws = ((await r.locator('td').nth(0).textContent()) || '').trim();
+  assert(ws === 'ws-browser', `the workstation cell says '${ws}'`);
+  const out = await plsc('token', 'list');
+  assert(out.includes(m[1]), `plsc token list does not list ${m[1]}: ${out}`);
+  await shot('workstations');
+});
+
+check('the token is not shown again: after Done, and after another page, only its id', async () => {
+  assert(newToken, 'no token was created');
+  await page.click('#token-new-done', { timeout: SHORT });
+  assert(!(await visible('#token-new')), '#token-new is still visible after Done');
+  await gotoPage('admins');
+  await gotoPage('workstations');
+  await page.locator('table#tokens-table tbody tr[data-token]').first().waitFor({ state: 'visible', timeout: SHORT });
+  const html = await page.content();
+  assert(!html.includes(newToken.slice(15)), 'the page still holds the token\'s secret');
+  assert(!(await visible('#token-new')), '#token-new shows again');
+});
+
+check('Revoke marks the token revoked', async () => {
+  const id = newToken.slice(5, 13);
+  const r = row('tokens-table', 'token', id);
+  await clickForFlash(() => r.locator('button[data-action="revoke"]').click({ timeout: SHORT }),
+    new RegExp(`token ${id} revoked`), SHORT);
+  await waitFor(async () => ((await r.locator('td').nth(4).textContent()) || '').trim() === 'revoked',
+    SHORT, 'the row does not say revoked');
+});
+
+check('the Administrators page adds an administrator, who can then log in', async () => {
+  await gotoPage('admins');
+  await row('admins-table', 'admin', ADMIN).waitFor({ state: 'visible', timeout: SHORT });
+  const pw = 'browser-bob-passphrase';
+  await page.fill('#admin-name', 'bob');
+  await page.fill('#admin-password', pw);
+  await page.fill('#admin-password2', pw);
+  await clickForFlash(() => page.click('#admin-submit'), /administrator bob added/, SHORT * 2);
+  await row('admins-table', 'admin', 'bob').waitFor({ state: 'visible', timeout: SHORT });
+  assert((await page.inputValue('#admin-password')) === '', 'the password field was not cleared');
+  await shot('admins');
+  const other = await browser.newContext({ ignoreHTTPSErrors: true });
+  try {
+    const res = await other.request.post(`${need('CS_URL')}/api/v1/login`,
+      { data: { username: 'bob', password: pw }, timeout: SHORT * 2 });
+    assert(res.status() === 200, `bob's login answers ${res.status()}`);
+  } finally {
+    await other.close();
+  }
+});
+
 check('Log out shows the login form again', async () => {
   await page.click('#logout', { timeout: SHORT });
   await page.locator('#login-form').waitFor({ state: 'visible', timeout: SHORT });

@@ -4,7 +4,8 @@
 # first), switch a service off and on with its buttons and see it in
 # `plsc status`, release a held job to a recording printer and get its exact
 # bytes (a pull job: no printer preselected; a secure job: its own printer,
-# fixed), visit every page, log out. Screenshots of each step are kept in
+# fixed), visit every page, create a workstation token (shown once) and
+# revoke it, add an administrator who can then log in, log out. Screenshots of each step are kept in
 # $PLSC_ARTIFACTS/console-screenshots (default build/test-artifacts/).
 # Skipped only when chromium, node or npm is missing and we are not root;
 # as root (CI) scripts/install-deps installs them, so missing is a failure.
@@ -134,7 +135,8 @@ diag "the browser checks took $((SECONDS - start)) s"
 
 shots_ok=0
 for f in 01-login 02-services 03-services-toggle-off 04-services-toggle-on 05-jobs \
-	06-jobs-released 07-logs 08-users 09-printers 10-history 11-logged-out; do
+	06-jobs-released 07-logs 08-users 09-printers 10-history 11-workstations \
+	12-admins 13-logged-out; do
 	if ! head -c 8 "$SHOT_DIR/$f.png" 2>/dev/null | grep -qa PNG; then
 		shots_ok=1
 		diag "missing screenshot $f.png"
