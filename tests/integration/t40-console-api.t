@@ -2,8 +2,9 @@
 # The web console's JSON API over HTTPS with curl: login and the gate
 # (cookie flags, CSRF, lock-out, expiry), services switched off and on as
 # plsc status sees them, logs with live follow, printers, users (badges,
-# PINs, CSV import), readers, held jobs released and deleted, the job
-# history, bad input refused with nothing changed, and kill -9 of the
+# PINs, CSV import and export), readers, held jobs released and deleted, the job
+# history (and its CSV export: quoting, the formula guard), bad input
+# refused with nothing changed, and kill -9 of the
 # console leaving every other service alone.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
