@@ -188,6 +188,9 @@ $(BUILD)/tests/fuzz/replay-%: $(OBJ)/tests/fuzz/%.o $(OBJ)/tests/fuzz/replay.o $
 $(BUILD)/tests/unit/test_console_session: $(OBJ)/tests/unit/test_console_session.o \
 		$(OBJ)/console/session.o $(LIBS)
 	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
+$(BUILD)/tests/unit/test_console_csv: $(OBJ)/tests/unit/test_console_csv.o \
+		$(OBJ)/console/csv.o $(LIBS)
+	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
 
 # plsc-directory's requests, driven without the service around them.
 $(OBJ)/tests/unit/test_dirsvc.o: INC += -Iservices/directory

@@ -11,6 +11,7 @@
  * else: never logged, never listed again. */
 #include "cs.h"
 #include "body.h"
+#include "csv.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -310,6 +311,39 @@ static void users_list(cs_req_t *r)
 		json_array_append_new(arr, pl_dir_user_json(&v[i]));
 	free(v);
 	cs_reply(r, 200, json_pack("{s:o}", "users", arr));
+}
+
+/* GET /users.csv: the list as a download, one user a row; lists joined by
+ * spaces. */
+static void users_csv(cs_req_t *r)
+{
+	static const char *const cols[] = { "username", "display_name", "emails", "groups",
+					     "badges",   "has_pin",	     "source" };
+	pl_dir_user_t *v = NULL;
+	size_t n = 0, k, len;
+	pl_err_t err;
+	cs_csv_t c = { 0 };
+	if (strcmp(r->method, "GET") != 0) {
+		cs_reply_error(r, 405, "use GET");
+		return;
+	}
+	if (pl_dir_user_list(r->cs->dir, &v, &n, &err) < 0) {
+		cs_reply_error(r, 500, "%s", err.msg);
+		return;
+	}
+	for (k = 0; k < sizeof(cols) / sizeof(cols[0]); k++)
+		cs_csv_cell(&c, cols[k]);
+	cs_csv_row_end(&c);
+	for (size_t i = 0; i < n; i++) {
+		json_t *u = pl_dir_user_json(&v[i]);
+		for (k = 0; k < sizeof(cols) / sizeof(cols[0]); k++)
+			cs_csv_json(&c, json_object_get(u, cols[k]));
+		cs_csv_row_end(&c);
+		json_decref(u);
+	}
+	free(v);
+	char *csv = cs_csv_take(&c, &len);
+	cs_reply_text(r, 200, "text/csv; charset=utf-8", csv, len, "users.csv");
 }
 
 static int user_from_json(cs_req_t *r, json_t *j, pl_dir_user_t *u)
@@ -742,6 +776,8 @@ int cs_api_dir(cs_req_t *r, const char *path)
 {
 	if (strcmp(path, "/users") == 0)
 		api_users(r, "");
+	else if (strcmp(path, "/users.csv") == 0)
+		users_csv(r);
 	else if (strncmp(path, "/users/", 7) == 0)
 		api_users(r, path + 7);
 	else if (strcmp(path, "/printers") == 0)

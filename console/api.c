@@ -4,6 +4,7 @@
  * README "JSON API" is the contract. */
 #include "cs.h"
 #include "body.h"
+#include "csv.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -374,10 +375,43 @@ static void history_done(void *arg, const pl_frame_t *f, const char *why)
 	cs_reply(r, 200, json_pack("{s:o}", "events", events));
 }
 
-static void api_history(cs_req_t *r)
+/* The export's columns: the job-events.jsonl fields (README "Job events"). */
+static const char *const history_cols[] = {
+	"time", "event", "job_id", "user", "workstation", "printer", "title", "page_size",
+	"pages", "size", "format", "service", "detail",
+};
+
+static void history_csv_done(void *arg, const pl_frame_t *f, const char *why)
+{
+	cs_req_t *r = arg;
+	pl_field_t text;
+	cs_csv_t c = { 0 };
+	size_t i, k, len;
+	json_t *ev;
+	if (reply_failed(r, f, why))
+		return;
+	json_t *events = pl_frame_find(f, PL_TAG_TEXT, &text) == 1
+				 ? cs_history_json((const char *)text.val, text.len)
+				 : json_array();
+	for (k = 0; k < sizeof(history_cols) / sizeof(history_cols[0]); k++)
+		cs_csv_cell(&c, history_cols[k]);
+	cs_csv_row_end(&c);
+	json_array_foreach(events, i, ev) {
+		for (k = 0; k < sizeof(history_cols) / sizeof(history_cols[0]); k++)
+			cs_csv_json(&c, json_object_get(ev, history_cols[k]));
+		cs_csv_row_end(&c);
+	}
+	json_decref(events);
+	char *csv = cs_csv_take(&c, &len);
+	cs_reply_text(r, 200, "text/csv; charset=utf-8", csv, len, "job-history.csv");
+}
+
+/* GET /history (JSON) or /history.csv (the same events as CSV: a download;
+ * its default is every event it may give). */
+static void api_history(cs_req_t *r, int csv)
 {
 	const char *limit = cs_req_arg(r, "limit");
-	uint64_t n = 200;
+	uint64_t n = csv ? API_MAX_LINES : 200;
 	pl_msg_t m;
 	if (strcmp(r->method, "GET") != 0) {
 		cs_reply_error(r, 405, "use GET");
@@ -390,7 +424,7 @@ static void api_history(cs_req_t *r)
 	pl_msg_init(&m, PL_MSG_CTL_LOGS, 0, 0);
 	pl_msg_add_str(&m, PL_TAG_NAME, "job-events");
 	pl_msg_add_u32(&m, PL_TAG_COUNT, (uint32_t)n);
-	ask(r, &m, API_CTL_MS, history_done);
+	ask(r, &m, API_CTL_MS, csv ? history_csv_done : history_done);
 }
 
 /* ---- held jobs ---- */
@@ -603,7 +637,9 @@ void cs_api(cs_req_t *r)
 	} else if (strncmp(path, "/jobs/", 6) == 0) {
 		api_jobs(r, path + 6);
 	} else if (strcmp(path, "/history") == 0) {
-		api_history(r);
+		api_history(r, 0);
+	} else if (strcmp(path, "/history.csv") == 0) {
+		api_history(r, 1);
 	} else if (!cs_api_dir(r, path)) {
 		cs_reply_error(r, 404, "no such API path");
 	}

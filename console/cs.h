@@ -109,6 +109,8 @@ struct cs_req {
 	const char *raw_type;	/* a static file */
 	const void *raw;
 	size_t raw_len;
+	char *raw_owned;	/* a generated text (CSV), freed with the request */
+	char disposition[160];	/* Content-Disposition, when set */
 	char set_cookie[256];
 	char retry_after[16];
 	/* Checked for /api/v1; valid only until the handler returns (the
@@ -127,6 +129,11 @@ void cs_http_stop(cs_http_t *h);
 void cs_reply(cs_req_t *r, int status, json_t *answer);
 void cs_reply_error(cs_req_t *r, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Finish a request with a generated text (taken over, freed with the
+ * request) of type, offered as a download named filename (NULL: none).
+ * text NULL answers 500 "out of memory". */
+void cs_reply_text(cs_req_t *r, int status, const char *type, char *text, size_t len,
+		   const char *filename);
 /* A handler that returns without calling cs_reply defers its answer:
  * the connection is suspended (no thread waits) until whoever has the
  * answer calls cs_reply, which resumes it. */

@@ -101,7 +101,7 @@ static enum MHD_Result send_answer(http_req_t *hr)
 {
 	cs_req_t *r = &hr->r;
 	struct MHD_Response *resp;
-	int api = r->raw == NULL;
+	int api = r->raw == NULL && r->raw_owned == NULL;
 
 	if (api) {
 		char *text = json_dumps(r->answer ? r->answer : json_object(),
@@ -115,6 +115,15 @@ static enum MHD_Result send_answer(http_req_t *hr)
 			return MHD_NO;
 		}
 		MHD_add_response_header(resp, "Content-Type", "application/json");
+	} else if (r->raw_owned) {
+		resp = MHD_create_response_from_buffer(r->raw_len, r->raw_owned,
+						       MHD_RESPMEM_MUST_FREE);
+		if (!resp)
+			return MHD_NO;
+		r->raw_owned = NULL; /* MHD frees it */
+		MHD_add_response_header(resp, "Content-Type", r->raw_type);
+		if (r->disposition[0])
+			MHD_add_response_header(resp, "Content-Disposition", r->disposition);
 	} else {
 		resp = MHD_create_response_from_buffer(r->raw_len, (void *)r->raw,
 						       MHD_RESPMEM_PERSISTENT);
@@ -122,7 +131,8 @@ static enum MHD_Result send_answer(http_req_t *hr)
 			return MHD_NO;
 		MHD_add_response_header(resp, "Content-Type", r->raw_type);
 	}
-	add_common_headers(resp, api);
+	/* A generated download is API data: not cached either. */
+	add_common_headers(resp, api || strncmp(r->url, "/api/", 5) == 0);
 	if (r->set_cookie[0])
 		MHD_add_response_header(resp, "Set-Cookie", r->set_cookie);
 	if (r->retry_after[0])
@@ -158,6 +168,27 @@ void cs_reply_error(cs_req_t *r, int status, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	cs_reply(r, status, json_pack("{s:s}", "error", msg));
+}
+
+void cs_reply_text(cs_req_t *r, int status, const char *type, char *text, size_t len,
+		   const char *filename)
+{
+	if (!text) {
+		cs_reply_error(r, 500, "out of memory");
+		return;
+	}
+	if (r->done) {
+		free(text);
+		return;
+	}
+	free(r->raw_owned);
+	r->raw_owned = text;
+	r->raw_len = len;
+	r->raw_type = type;
+	if (filename)
+		snprintf(r->disposition, sizeof(r->disposition), "attachment; filename=\"%s\"",
+			 filename);
+	cs_reply(r, status, NULL);
 }
 
 const char *cs_req_arg(cs_req_t *r, const char *key)
@@ -353,6 +384,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	/* A body may hold a PIN or a password. */
 	if (hr->r.body)
 		OPENSSL_cleanse(hr->r.body, hr->r.len);
+	free(hr->r.raw_owned);
 	free(hr->r.body);
 	free(hr);
 	*con_cls = NULL;

@@ -26,6 +26,9 @@
     jobs: new Map(),       // id -> job
     users: new Map(),      // username -> user
     editUser: null,        // username being edited, or null (add mode)
+    editPrinter: null,     // printer being edited, or null (add mode)
+    jobList: [],           // the held jobs as listed, oldest first
+    jobsPage: 0,           // the page of jobList shown (0-based)
     busyServices: new Set(),
     pendingLogService: null,
   };
@@ -314,10 +317,14 @@
     state.page = null;
     state.services.clear();
     state.jobs.clear();
+    state.jobList = [];
+    state.jobsPage = 0;
+    $('jobs-pager').hidden = true;
     state.users.clear();
     state.busyServices.clear();
     state.printers = [];
     setUserFormMode(null);
+    setPrinterFormMode(null);
     resetAdminPages();
     resetLog();
     logState.haveList = false;
@@ -658,12 +665,57 @@
       : '');
     banner.hidden = missing.length === 0;
     state.jobs = new Map(list.map((j) => [str(j.id), j]));
+    state.jobList = list;
     const partial = missing.length ? ' listed (incomplete)' : '';
     setText($('jobs-count'),
       `${list.length} held job${list.length === 1 ? '' : 's'}${user ? ` for ${user}` : ''}${partial}`);
-    const none = missing.length ? 'No held jobs listed: see above.'
+    showJobsPage();
+  }
+
+  /* The API lists every held job in one answer; the page shows one page of
+   * it at a time (rows for ten thousand jobs would make it crawl), with
+   * Previous and Next when there is more than one. */
+  function jobsPerPage() {
+    const n = parseInt($('jobs-per-page').value, 10);
+    return n >= 1 ? n : 100;
+  }
+
+  function showJobsPage() {
+    const list = state.jobList;
+    const per = jobsPerPage();
+    const pages = Math.max(1, Math.ceil(list.length / per));
+    state.jobsPage = Math.min(Math.max(0, state.jobsPage), pages - 1);
+    const from = state.jobsPage * per;
+    const shown = list.slice(from, from + per);
+    const user = $('jobs-user').value.trim();
+    const missing = !$('jobs-unavailable').hidden;
+    const none = missing ? 'No held jobs listed: see above.'
       : user ? `No held jobs for ${user}.` : 'No held jobs.';
-    syncRows($('jobs-table'), 'job', list, (j) => j.id, createJobRow, updateJobRow, none);
+    syncRows($('jobs-table'), 'job', shown, (j) => j.id, createJobRow, updateJobRow, none);
+    $('jobs-pager').hidden = pages <= 1;
+    $('jobs-prev').disabled = state.jobsPage === 0;
+    $('jobs-next').disabled = state.jobsPage >= pages - 1;
+    setText($('jobs-page-info'), list.length
+      ? `${from + 1}\u2013${from + shown.length} of ${list.length} (page ${state.jobsPage + 1} of ${pages})` : '');
+  }
+
+  function jobsPageBy(delta) {
+    state.jobsPage += delta;
+    showJobsPage();
+  }
+
+  /* The services that hold jobs, by a name an administrator knows; others
+   * are shown as they are. */
+  const SOURCE_NAMES = {
+    PrinterLogicServiceOfflinePrint: 'Workstations (OfflinePrint)',
+    PrinterLogicServiceEmail: 'E-mail',
+    PrinterLogicServiceAirprint: 'AirPrint',
+    PrinterLogicServiceOffNetworkServer: 'Off-network (OffNetworkServer)',
+  };
+
+  function sourceName(s) {
+    const v = str(s);
+    return Object.prototype.hasOwnProperty.call(SOURCE_NAMES, v) ? SOURCE_NAMES[v] : v;
   }
 
   /* Secure print vs pull print (README "Held jobs"): a job submitted for
@@ -691,7 +743,7 @@
   }
 
   function createJobRow() {
-    const tr = cells(el('tr'), 7);
+    const tr = cells(el('tr'), 8);
     const sel = el('select', { class: 'release-printer', 'aria-label': 'Printer to release to' });
     const box = el('input', { type: 'checkbox', class: 'release-override' });
     const sync = () => syncReleaseControls(tr, state.jobs.get(tr.getAttribute('data-job')) || {});
@@ -705,21 +757,25 @@
           box, ' elsewhere')),
       el('td', { class: 'actions' }, button('delete', 'Delete', 'btn small danger')),
     );
-    tr.cells[3].className = 'num';
+    tr.cells[1].className = 'workstation';
     tr.cells[4].className = 'num';
+    tr.cells[5].className = 'num';
+    tr.cells[7].className = 'source';
     return tr;
   }
 
   function updateJobRow(tr, j) {
     const c = tr.cells;
     setText(c[0], j.user);
-    setText(c[1], j.title);
-    setText(c[2], j.printer === '' ? 'any' : j.printer);
-    c[2].classList.toggle('muted', j.printer === '');
-    setText(c[3], fmtSize(j.size));
-    setText(c[4], typeof j.pages === 'number' ? j.pages : '\u2013'); // null: not known
-    setText(c[5], typeof j.created_ms === 'number' ? fmtDuration(Date.now() - j.created_ms) : '');
-    setText(c[6], j.source);
+    setText(c[1], j.workstation);
+    setText(c[2], j.title);
+    setText(c[3], j.printer === '' ? 'any' : j.printer);
+    c[3].classList.toggle('muted', j.printer === '');
+    setText(c[4], fmtSize(j.size));
+    setText(c[5], typeof j.pages === 'number' ? j.pages : '\u2013'); // null: not known
+    setText(c[6], typeof j.created_ms === 'number' ? fmtDuration(Date.now() - j.created_ms) : '');
+    setText(c[7], sourceName(j.source));
+    if (c[7].title !== str(j.source)) c[7].title = str(j.source);
     const tip = [`Job ${str(j.id)}`];
     if (j.workstation) tip.push(`from ${j.workstation}`);
     if (j.format) tip.push(`format ${j.format}`);
@@ -947,8 +1003,48 @@
 
   function createPrinterRow() {
     const tr = cells(el('tr'), 4);
-    tr.append(el('td', { class: 'actions' }, button('delete', 'Delete', 'btn small danger')));
+    tr.append(el('td', { class: 'actions' },
+      button('edit', 'Edit'), button('delete', 'Delete', 'btn small danger')));
     return tr;
+  }
+
+  /* The printer form adds, or (after a row's Edit) saves one printer's
+   * URI, location and formats with PUT; its name stays. */
+  function setPrinterFormMode(p) {
+    const form = $('printer-form');
+    form.reset();
+    state.editPrinter = p ? str(p.name) : null;
+    const editing = state.editPrinter !== null;
+    $('printer-name').readOnly = editing;
+    $('printer-cancel').hidden = !editing;
+    setText($('printer-submit'), editing ? 'Save changes' : 'Add printer');
+    setText($('printer-form-title'), editing ? `Edit printer ${state.editPrinter}` : 'Add a printer');
+    form.classList.toggle('editing', editing);
+    if (editing) {
+      $('printer-name').value = state.editPrinter;
+      $('printer-uri').value = str(p.uri);
+      $('printer-location').value = str(p.location);
+      $('printer-formats').value = Array.isArray(p.formats) ? listText(p.formats, ',') : str(p.formats);
+    }
+  }
+
+  async function onPrinterAction(ev) {
+    const btn = ev.target.closest('button[data-action]');
+    if (!btn) return;
+    if (btn.getAttribute('data-action') === 'edit') {
+      const name = rowKey(btn, 'printer');
+      const p = state.printers.find((x) => str(x.name) === name);
+      if (!p) return;
+      setPrinterFormMode(p);
+      $('printer-form').scrollIntoView({ block: 'nearest' });
+      $('printer-uri').focus();
+      return;
+    }
+    await onDeleteRow(ev, 'printer', '/printers', 'Printer', async () => {
+      const name = rowKey(btn, 'printer');
+      if (state.editPrinter !== null && state.editPrinter === name) setPrinterFormMode(null);
+      await refreshPrinters();
+    });
   }
 
   function updatePrinterRow(tr, p) {
@@ -1004,11 +1100,18 @@
       flash('A printer needs a name and a URI.', true);
       return;
     }
+    const editing = state.editPrinter;
     await withButton($('printer-submit'), async () => {
       try {
-        const r = await api('POST', '/printers', body);
-        flash(str(r.message) || `Printer ${body.name} added.`);
-        $('printer-form').reset();
+        if (editing !== null) {
+          const fields = { uri: body.uri, location: body.location, formats: body.formats };
+          const r = await api('PUT', `/printers/${enc(editing)}`, fields);
+          flash(str(r.message) || `Printer ${editing} saved.`);
+        } else {
+          const r = await api('POST', '/printers', body);
+          flash(str(r.message) || `Printer ${body.name} added.`);
+        }
+        setPrinterFormMode(null);
         await refreshPrinters();
       } catch (e) {
         report(e);
@@ -1341,10 +1444,14 @@
       if (state.page === 'jobs') startPolling(refreshJobs, 5000);
     });
     $('jobs-user').addEventListener('input', () => {
+      state.jobsPage = 0;
       clearTimeout(jobsTimer);
       jobsTimer = setTimeout(() => { if (state.page === 'jobs') startPolling(refreshJobs, 5000); }, 300);
     });
     $('jobs-table').addEventListener('click', onJobAction);
+    $('jobs-per-page').addEventListener('change', () => { state.jobsPage = 0; showJobsPage(); });
+    $('jobs-prev').addEventListener('click', () => jobsPageBy(-1));
+    $('jobs-next').addEventListener('click', () => jobsPageBy(1));
 
     $('users-refresh').addEventListener('click', () => refreshUsers().catch(report));
     $('users-table').addEventListener('click', onUserAction);
@@ -1354,8 +1461,8 @@
 
     $('printers-refresh').addEventListener('click', refreshPrintersPage);
     $('printer-form').addEventListener('submit', onPrinterSubmit);
-    $('printers-table').addEventListener('click',
-      (ev) => onDeleteRow(ev, 'printer', '/printers', 'Printer', refreshPrinters));
+    $('printers-table').addEventListener('click', onPrinterAction);
+    $('printer-cancel').addEventListener('click', () => setPrinterFormMode(null));
     $('reader-form').addEventListener('submit', onReaderSubmit);
     $('reader-form').addEventListener('reset', () => setTimeout(syncReaderForm, 0));
     $('reader-preset').addEventListener('change', syncReaderForm);

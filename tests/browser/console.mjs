@@ -16,6 +16,10 @@
 //   HOLDER            the held-jobs service (switched off once: the Held
 //                     jobs page must say its jobs are not listed)
 //   DIR_USER          a user in the directory (the Users page)
+//   JOB_WORKSTATION   the workstation the held jobs came from
+//   SUBMIT, SUBMIT_SERVER, SUBMIT_TOKEN   plsc-submit, the held-jobs
+//                     service's address and a workstation token: more
+//                     jobs than a page holds, for the pager
 //   PLSC, PLSC_CONF   `$PLSC -c $PLSC_CONF status --json` is the supervisor's
 //                     own view, checked after each switch
 //   CHROMIUM          the browser (default /usr/bin/chromium)
@@ -25,7 +29,7 @@
 // `node console.mjs --count` prints how many results there are). Exits 1 if
 // any check failed. Every wait is bounded.
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const env = process.env;
@@ -77,6 +81,25 @@ function plsc(...args) {
     execFile(need('PLSC'), ['-c', need('PLSC_CONF'), ...args], { timeout: SHORT },
       (err, stdout, stderr) => (err ? reject(new Error(`plsc ${args.join(' ')}: ${stderr}`)) : resolve(stdout)));
   });
+}
+
+// Holds one job of USER (plsc-submit); resolves to its id.
+function submitJob(user, file) {
+  return new Promise((resolve, reject) => {
+    execFile(need('SUBMIT'), ['--server', need('SUBMIT_SERVER'), '--token-file', need('SUBMIT_TOKEN'),
+      '--user', user, '--insecure', '--timeout', '20', file], { timeout: JOBS },
+    (err, stdout, stderr) => (err ? reject(new Error(`plsc-submit: ${stderr}`)) : resolve(stdout.trim())));
+  });
+}
+
+// Clicks a download link and returns the downloaded file's text.
+async function download(sel) {
+  const [dl] = await Promise.all([
+    page.waitForEvent('download', { timeout: SHORT }),
+    page.click(sel, { timeout: SHORT }),
+  ]);
+  const path = await dl.path();
+  return { name: dl.suggestedFilename(), text: readFileSync(path, 'utf8') };
 }
 
 async function plscService(name) {
@@ -277,6 +300,16 @@ check('the Held jobs page lists the job with its owner and a printer to release 
   await shot('jobs');
 }, true);
 
+check('the job\'s row shows its workstation, and its source by a name, not the service\'s', async () => {
+  const r = row('jobs-table', 'job', need('JOB_ID'));
+  const ws = ((await r.locator('td.workstation').textContent()) || '').trim();
+  assert(ws === need('JOB_WORKSTATION'), `the workstation cell says '${ws}'`);
+  const head = await page.locator('table#jobs-table thead th').nth(1).textContent();
+  assert(/workstation/i.test(head || ''), `the second column is '${head}'`);
+  const src = ((await r.locator('td.source').textContent()) || '').trim();
+  assert(src === 'Workstations (OfflinePrint)', `the source cell says '${src}'`);
+});
+
 check('a pull job\'s printer select starts empty, and Release is disabled until one is chosen', async () => {
   const r = row('jobs-table', 'job', need('JOB_ID'));
   const sel = r.locator('select.release-printer');
@@ -359,6 +392,37 @@ check('with the held-jobs service off, Held jobs says its jobs are not listed', 
   }, JOBS, 'the banner stays after the holder is back');
 });
 
+check('with more held jobs than a page holds, Previous and Next page through them', async () => {
+  const file = join(need('SHOT_DIR'), '..', 'pager-job.txt');
+  writeFileSync(file, 'a job for the pager\n');
+  const user = 'pager';
+  const ids = [];
+  for (let i = 0; i < 12; i++) ids.push(await submitJob(user, file));
+  await page.fill('#jobs-user', user, { timeout: SHORT });
+  await page.selectOption('#jobs-per-page', '10', { timeout: SHORT });
+  const rows = page.locator('table#jobs-table tbody tr[data-job]');
+  const info = page.locator('#jobs-page-info');
+  await waitFor(async () => (await rows.count()) === 10 && /of 12\b/.test((await info.textContent()) || ''),
+    JOBS, 'the first page does not show 10 of the 12 jobs');
+  assert(await visible('#jobs-pager'), 'no pager with 12 jobs at 10 a page');
+  assert(await page.locator('#jobs-prev').isDisabled(), 'Previous is enabled on the first page');
+  const first = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-job')));
+  assert(first.join() === ids.slice(0, 10).join(), `page 1 shows ${first.join()}, want the 10 oldest`);
+  await page.click('#jobs-next', { timeout: SHORT });
+  await waitFor(async () => (await rows.count()) === 2, SHORT, 'page 2 does not show the last 2 jobs');
+  const second = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-job')));
+  assert(second.join() === ids.slice(10).join(), `page 2 shows ${second.join()}`);
+  assert(await page.locator('#jobs-next').isDisabled(), 'Next is enabled on the last page');
+  const text = ((await info.textContent()) || '').trim();
+  assert(/^11\u201312 of 12 \(page 2 of 2\)$/.test(text), `the pager says '${text}'`);
+  await page.click('#jobs-prev', { timeout: SHORT });
+  await waitFor(async () => (await rows.count()) === 10, SHORT, 'Previous does not go back to page 1');
+  await page.selectOption('#jobs-per-page', '100', { timeout: SHORT });
+  await waitFor(async () => (await rows.count()) === 12 && !(await visible('#jobs-pager')), SHORT,
+    'at 100 a page the 12 jobs are not on one page without a pager');
+  await page.fill('#jobs-user', '', { timeout: SHORT });
+});
+
 check('the Logs page shows the supervisor\'s log in pre#log-text, with the switches', async () => {
   await gotoPage('logs');
   await page.locator('#log-service option[value="plsc-supervisor"]').waitFor({ state: 'attached', timeout: SHORT });
@@ -379,6 +443,14 @@ check('the Users page lists the directory\'s user', async () => {
   await shot('users');
 });
 
+check('Export CSV on the Users page downloads users.csv with its header row and the user', async () => {
+  const f = await download('#users-export');
+  const lines = f.text.split('\r\n');
+  assert(f.name === 'users.csv', `the file is named '${f.name}'`);
+  assert(lines[0] === 'username,display_name,emails,groups,badges,has_pin,source', `the header row is '${lines[0]}'`);
+  assert(lines.some((l) => l.startsWith(`${need('DIR_USER')},`)), `no row for ${need('DIR_USER')}: ${JSON.stringify(lines)}`);
+});
+
 check(`the Printers page lists ${env.JOB_PRINTER} with its URI`, async () => {
   await gotoPage('printers');
   const r = row('printers-table', 'printer', need('JOB_PRINTER'));
@@ -386,6 +458,40 @@ check(`the Printers page lists ${env.JOB_PRINTER} with its URI`, async () => {
   const uri = ((await r.locator('td').nth(1).textContent()) || '').trim();
   assert(uri === need('JOB_PRINTER_URI'), `the URI cell says '${uri}'`);
   await shot('printers');
+});
+
+check(`Edit on ${env.JOB_PRINTER}'s row saves a new location, shown after a reload and in plsc`, async () => {
+  const name = need('JOB_PRINTER');
+  const loc = 'Room 101, "east" wing';
+  await row('printers-table', 'printer', name).locator('button[data-action="edit"]').click({ timeout: SHORT });
+  assert((await page.inputValue('#printer-name')) === name, 'the form does not hold the printer\'s name');
+  assert((await page.inputValue('#printer-uri')) === need('JOB_PRINTER_URI'), 'the form does not hold its URI');
+  assert(await page.locator('#printer-name').evaluate((e) => e.readOnly), 'the name can be changed');
+  await page.fill('#printer-location', loc, { timeout: SHORT });
+  await clickForFlash(() => page.click('#printer-submit', { timeout: SHORT }), new RegExp(name), SHORT);
+  await page.reload({ timeout: SHORT * 2 });
+  await page.locator('#app').waitFor({ state: 'visible', timeout: SHORT });
+  await gotoPage('printers');
+  const r = row('printers-table', 'printer', name);
+  await waitFor(async () => ((await r.locator('td').nth(2).textContent()) || '').trim() === loc, SHORT,
+    'the location cell does not show the new location after a reload');
+  const listed = JSON.parse(await plsc('printers', 'list', '--json'));
+  const p = (listed.printers || []).find((x) => x.name === name) || {};
+  assert(p.location === loc && p.uri === need('JOB_PRINTER_URI'),
+    `plsc printers list says ${JSON.stringify(p)}`);
+});
+
+check('a refused edit (a bad URI) shows the error and changes nothing', async () => {
+  const name = need('JOB_PRINTER');
+  await row('printers-table', 'printer', name).locator('button[data-action="edit"]').click({ timeout: SHORT });
+  await page.fill('#printer-uri', 'ftp://nowhere', { timeout: SHORT });
+  await page.click('#printer-submit', { timeout: SHORT });
+  const f = await waitFor(async () => { const x = await flashNow(); return x && x.error ? x : null; }, SHORT,
+    '#flash shows no error');
+  diag(`#flash: ${f.text}`);
+  await page.click('#printer-cancel', { timeout: SHORT });
+  const uri = ((await row('printers-table', 'printer', name).locator('td').nth(1).textContent()) || '').trim();
+  assert(uri === need('JOB_PRINTER_URI'), `the URI cell says '${uri}'`);
 });
 
 check('the History page shows the job held, then printed', async () => {
@@ -411,6 +517,16 @@ check('the History page shows the job held, then printed', async () => {
   assert(printed.user === need('JOB_USER') && printed.printer === need('JOB_PRINTER'),
     `the printed event says ${JSON.stringify(printed)}`);
   await shot('history');
+});
+
+check('Export CSV on the History page downloads the events with their header row', async () => {
+  const f = await download('#history-export');
+  const lines = f.text.split('\r\n');
+  assert(f.name === 'job-history.csv', `the file is named '${f.name}'`);
+  assert(lines[0] === 'time,event,job_id,user,workstation,printer,title,page_size,pages,size,format,service,detail',
+    `the header row is '${lines[0]}'`);
+  assert(lines.some((l) => l.includes(`,printed,${need('JOB_ID')},${need('JOB_USER')},`)),
+    'no printed event for the job');
 });
 
 let newToken = '';

@@ -2,14 +2,15 @@
 # The web console's JSON API over HTTPS with curl: login and the gate
 # (cookie flags, CSRF, lock-out, expiry), services switched off and on as
 # plsc status sees them, logs with live follow, printers, users (badges,
-# PINs, CSV import), readers, held jobs released and deleted, workstation
+# PINs, CSV import and export), readers, held jobs released and deleted, the job
+# history (and its CSV export: quoting, the formula guard), workstation
 # tokens (the secret shown once, never logged; it works, then is revoked),
-# console administrators (add, log in, own password, delete), the job
-# history, bad input refused with nothing changed, and kill -9 of the
+# console administrators (add, log in, own password, delete), bad input
+# refused with nothing changed, and kill -9 of the
 # console leaving every other service alone.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 141
+plan 155
 
 PW='correct horse battery'
 rec_start P1
@@ -130,6 +131,25 @@ is "$(jq -c '[.imported, [.errors[].line]]' <<<"$API_BODY")" "[1,[3,4]]" \
 	"good lines imported, bad lines reported by number"
 api POST /api/v1/users/import "$(cat "$T/users.csv")" application/json
 is "$API_STATUS" 415 "an import that is not text/csv: 415"
+# The CSV export: quoting and the formula-injection guard.
+api POST /api/v1/users '{"username": "frank", "display_name": "=1+2, \"quoted\"", "emails": ["f@example.com", "frank@example.com"]}'
+api POST /api/v1/users '{"username": "gina", "display_name": "@SUM(A1)"}'
+api GET /api/v1/users.csv
+is "$API_STATUS" 200 "GET /users.csv: 200"
+hdr() { printf '%s' "$API_HEADERS" | tr -d '\r' | grep -i "^$1:" | sed 's/^[^:]*: *//'; }
+is "$(hdr content-type)" "text/csv; charset=utf-8" "as text/csv"
+is "$(hdr content-disposition)" 'attachment; filename="users.csv"' "offered as a download, users.csv"
+is "$(head -1 "$T/api.out")" $'username,display_name,emails,groups,badges,has_pin,source\r' \
+	"its header row names the columns (CRLF line ends)"
+is "$(tr -d '\r' < "$T/api.out" | wc -l)" "$(($(plsc users list --json | jq '.users | length') + 1))" \
+	"one row a user"
+like "$(grep '^frank,' "$T/api.out")" $'^frank,"\'=1\\+2, ""quoted""",f@example.com frank@example.com,,,false,' \
+	"a cell with a comma and quotes is quoted, quotes doubled; one starting with = gets a leading '"
+like "$(grep '^gina,' "$T/api.out")" $'^gina,\'@SUM\\(A1\\),' "and one starting with @ too"
+curl -sk -o /dev/null -w '%{http_code}' "$CS_URL/api/v1/users.csv" > "$T/nocookie"
+is "$(cat "$T/nocookie")" 401 "without a session: 401"
+api DELETE /api/v1/users/frank
+api DELETE /api/v1/users/gina
 api DELETE /api/v1/users/bob
 is "$API_STATUS" 200 "delete a user: 200"
 api DELETE /api/v1/users/bob
@@ -174,6 +194,18 @@ is "$(jq -r '[.events[] | .event] | join(",")' <<<"$API_BODY")" "deleted,held,pr
 	"the history, newest first"
 is "$(jq -r '[.events[] | select(.event == "printed")][0] | "\(.user) \(.printer)"' <<<"$API_BODY")" \
 	"carol P1" "with who and where"
+api GET "/api/v1/history.csv?limit=10"
+is "$API_STATUS:$(hdr content-type)" "200:text/csv; charset=utf-8" "GET /history.csv: 200, text/csv"
+is "$(hdr content-disposition)" 'attachment; filename="job-history.csv"' "offered as a download"
+is "$(head -1 "$T/api.out" | tr -d '\r')" \
+	"time,event,job_id,user,workstation,printer,title,page_size,pages,size,format,service,detail" \
+	"its header row names the job-event fields"
+is "$(tail -n +2 "$T/api.out" | cut -d, -f2 | paste -sd, -)" "deleted,held,printed,held" \
+	"the same events as the JSON, newest first"
+like "$(grep ',printed,' "$T/api.out")" ",printed,$id,carol,ws1,P1,Quarterly report,.*,5000,.*,$OP," \
+	"with the job, its owner, workstation, printer, title and size"
+api GET "/api/v1/history.csv?limit=x"
+is "$API_STATUS" 400 "a bad limit: 400"
 
 # ---- workstation tokens (the secret shown once, never logged) ----
 api POST /api/v1/tokens '{"workstation": "ws9"}'

@@ -4,8 +4,10 @@
 # first), switch a service off and on with its buttons and see it in
 # `plsc status`, release a held job to a recording printer and get its exact
 # bytes (a pull job: no printer preselected; a secure job: its own printer,
-# fixed), visit every page, create a workstation token (shown once) and
-# revoke it, add an administrator who can then log in, log out. Screenshots of each step are kept in
+# fixed), see a job's workstation, page through more jobs than a page holds,
+# edit a printer, download the users and the history as CSV, visit every
+# page, create a workstation token (shown once) and revoke it, add an
+# administrator who can then log in, log out. Screenshots of each step are kept in
 # $PLSC_ARTIFACTS/console-screenshots (default build/test-artifacts/).
 # Skipped only when chromium, node or npm is missing and we are not root;
 # as root (CI) scripts/install-deps installs them, so missing is a failure.
@@ -106,7 +108,8 @@ like "$JOB_ID $SECURE_ID" '^[0-9a-f]{16,} [0-9a-f]{16,}$' \
 			JOB_PRINTER_URI="$P1_URI" REC_DIR="$T/rec-P1" TOGGLE=Toggle HOLDER="$OP" DIR_USER=carol \
 			SECURE_ID="$SECURE_ID" SECURE_PRINTER=Lobby SECURE_FILE="$T/secure" SECURE_REC_DIR="$T/rec-Lobby" \
 			PLSC="$BIN/plsc" PLSC_CONF="$CONF" CHROMIUM="$CHROMIUM" TAP_START=$((T_N + 1)) \
-			TIMEOUT_SCALE="$TIMEOUT_SCALE" \
+			TIMEOUT_SCALE="$TIMEOUT_SCALE" JOB_WORKSTATION=ws1 SUBMIT="$BIN/plsc-submit" \
+			SUBMIT_SERVER="127.0.0.1:$OP_PORT" SUBMIT_TOKEN="$T/token-ws1" \
 			timeout -k 5 $((240 * TIMEOUT_SCALE)) node console.mjs
 ) >"$T/browser.tap" 2>"$T/browser.err" </dev/null &
 NODE_PID=$!
