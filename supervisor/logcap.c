@@ -94,11 +94,36 @@ void sv_logfile_write(sv_logfile_t *lf, const char *line, size_t len)
 		lf->size += len;
 }
 
+/* "<time> error NAME[pid]: message": keep the message, so that a service
+ * that exits on an error can be reported with it (plsc status). Gossip:
+ * a line that does not have this shape is ignored. */
+static void note_error(sv_logfile_t *lf, const char *p, size_t n)
+{
+	const char *sp = memchr(p, ' ', n);
+	if (!sp)
+		return;
+	size_t rest = n - (size_t)(sp + 1 - p);
+	int err = rest > 6 && memcmp(sp + 1, "error ", 6) == 0;
+	int crit = rest > 5 && memcmp(sp + 1, "crit ", 5) == 0;
+	if (!err && !crit)
+		return;
+	const char *msg = memmem(sp, rest, "]: ", 3);
+	if (!msg)
+		return;
+	msg += 3;
+	size_t m = n - (size_t)(msg - p);
+	if (m >= sizeof(lf->last_error))
+		m = sizeof(lf->last_error) - 1;
+	memcpy(lf->last_error, msg, m);
+	lf->last_error[m] = '\0';
+}
+
 static void emit_line(sv_logfile_t *lf, const char *p, size_t n, long pid)
 {
 	char buf[SV_LOG_LINE_MAX + 256];
 
 	if (pl_log_is_stamped(p, n)) {
+		note_error(lf, p, n);
 		/* Already in our format (pl_log in the child): keep as is. */
 		if (n < sizeof(buf)) {
 			memcpy(buf, p, n);

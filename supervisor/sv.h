@@ -111,6 +111,7 @@ typedef struct {
 	char ident[SV_NAME_MAX];
 	char line[SV_LOG_LINE_MAX];
 	size_t linelen;
+	char last_error[120]; /* the last error line's message, this run */
 } sv_logfile_t;
 
 int sv_logfile_open(sv_logfile_t *lf, const char *path, const char *ident,

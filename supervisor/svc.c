@@ -615,6 +615,7 @@ static void spawn(sv_svc_t *s)
 	s->started_at = pl_now_ms();
 	s->kill_reason[0] = '\0';
 	s->detail[0] = '\0';
+	s->log.last_error[0] = '\0';
 	s->ndenied_types = 0; /* a new process: its first denials are logged */
 	s->stop_then = SV_STOP_REST;
 	s->timer = pl_loop_timer(s->sup->loop, s->sup->cfg.start_timeout_ms,
@@ -641,6 +642,13 @@ static void describe_exit(sv_svc_t *s, int status)
 		size_t n = strlen(s->last_exit);
 		snprintf(s->last_exit + n, sizeof(s->last_exit) - n, ": %s",
 			 s->kill_reason);
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0 &&
+		   s->log.last_error[0]) {
+		/* Why, in the service's own words (its last error line): a
+		 * path it cannot reach, a key it refuses. */
+		size_t n = strlen(s->last_exit);
+		snprintf(s->last_exit + n, sizeof(s->last_exit) - n, ": %s",
+			 s->log.last_error);
 	}
 }
 
@@ -869,9 +877,10 @@ void sv_svc_stop(sv_svc_t *s, int then)
 void sv_svc_exited(sv_svc_t *s, int status)
 {
 	uint64_t now = pl_now_ms();
-	describe_exit(s, status);
+	/* The child's last words first: describe_exit may quote them. */
 	drain_log(s);
 	sv_logfile_flush(&s->log, s->pid);
+	describe_exit(s, status);
 	pl_log(status == 0 || s->state == SV_STOPPING ? PL_LOG_INFO : PL_LOG_WARN,
 	       "%s[%ld]: exited: %s (ran %llu ms)", s->conf.name, (long)s->pid,
 	       s->last_exit, (unsigned long long)(now - s->started_at));

@@ -2,7 +2,7 @@
 # Restart policy: kill -9, hang, crash loop, bad config, missing binary.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 23
+plan 24
 
 t_config '{}' "{
   \"Kill\": $(svc Kill),
@@ -62,6 +62,8 @@ wait_until 10 state_is BadCfg failed
 ok $? "exit 78 (bad config) makes the service failed"
 is "$(field BadCfg restarts)" 0 "and it is not restarted"
 like "$(field BadCfg last_exit)" "exit 78 \(bad configuration\)" "last_exit explains exit 78"
+like "$(field BadCfg last_exit)" "exit 78 \(bad configuration\): services.mode: bad_config requested\$" \
+	"and quotes the service's own last error line"
 
 
 grep -q "Early: restarting in 300 ms (throttled)" "$T/log/plsc-supervisor.log"
