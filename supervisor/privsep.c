@@ -103,6 +103,20 @@ out:
 	return rc;
 }
 
+int sv_privsep_own_dir(const char *dir, uid_t uid, gid_t gid, mode_t mode)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 int sv_privsep_directory(const char *state_dir, uid_t uid, gid_t gid,
 			 char *msg, size_t msgsz)
 {
@@ -114,12 +128,10 @@ int sv_privsep_directory(const char *state_dir, uid_t uid, gid_t gid,
 		snprintf(msg, msgsz, "cannot create %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0 || fchown(dfd, uid, gid) < 0 || fchmod(dfd, 0750) < 0) {
+	int dfd = sv_privsep_own_dir(dir, uid, gid, 0750);
+	if (dfd < 0) {
 		snprintf(msg, msgsz, "cannot give %s to its owner: %s", dir,
 			 strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
 		return -1;
 	}
 	for (size_t i = 0; i < PL_ARRAY_LEN(files); i++) {

@@ -323,6 +323,10 @@ int sv_privsep_init(sv_sup_t *sup);
 /* The credentials of a service: 0, or -1 with msg (no such user). */
 int sv_privsep_cred(const sv_sup_t *sup, const sv_svcconf_t *sc,
 		    sv_cred_t *cred, char *msg, size_t msgsz);
+/* A directory of ours given to uid:gid (-1: unchanged) with mode, through
+ * a descriptor that follows no symbolic link, so nothing planted in its
+ * parent can turn root's chown elsewhere. The open descriptor, or -1. */
+int sv_privsep_own_dir(const char *dir, uid_t uid, gid_t gid, mode_t mode);
 /* Give <state_dir>/directory and its database files to their writer
  * (plsc-directory's user) and the shared group: 0750 and 0640, never following a
  * symbolic link. uid/gid -1: leave the owner. */

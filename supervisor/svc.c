@@ -494,16 +494,13 @@ static int prepare_state_dir(sv_svc_t *s, const sv_cred_t *cred, char *dir,
 	if (pl_mkdir_p(dir, 0700) < 0)
 		return -1;
 	/* Each service owns its namespace, 0700: no other service's user can
-	 * read its keys or jobs. Through a descriptor that follows no link,
-	 * so nothing in the state dir can turn our chown elsewhere. */
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	 * read its keys or jobs. (Without privilege separation cred is -1:
+	 * the owner stays.) */
+	int fd = sv_privsep_own_dir(dir, cred->uid, cred->gid, 0700);
 	if (fd < 0)
 		return -1;
-	int rc = fchmod(fd, 0700);
-	if (rc == 0 && s->sup->drop_privs)
-		rc = fchown(fd, cred->uid, cred->gid);
 	close(fd);
-	return rc;
+	return 0;
 }
 
 static void set_failed(sv_svc_t *s, const char *fmt, ...)
