@@ -30,6 +30,10 @@ static json_t *job_json(const pl_job_row_t *j)
 	json_object_set_new(o, "created_ms", json_integer((json_int_t)j->created));
 	json_object_set_new(o, "expires_ms", json_integer((json_int_t)j->expires));
 	json_object_set_new(o, "service", json_string(j->source));
+	/* When a release of it was cut off after bytes went out: it may
+	 * have printed, and prints again only with release --reprint. */
+	json_object_set_new(o, "maybe_printed_ms",
+			    j->maybe ? json_integer((json_int_t)j->maybe) : json_null());
 	return o;
 }
 
@@ -47,9 +51,9 @@ static void print_job(const pl_job_row_t *j)
 		(void)pl_fmt(pages, sizeof(pages), "%5u", j->pages);
 	else
 		(void)pl_fmt(pages, sizeof(pages), "    \u2013");
-	printf("%-32s %-16s %-16s %10llu %s %-9s %-12s %s\n", j->id, j->user,
+	printf("%-32s %-16s %-16s %10llu %s %-9s %-12s %s%s\n", j->id, j->user,
 	       j->printer[0] ? j->printer : "(any)", (unsigned long long)j->size,
-	       pages, age, j->ws, j->title);
+	       pages, age, j->ws, j->maybe ? "[MAYBE PRINTED] " : "", j->title);
 }
 
 static int call(plsc_t *p, pl_msg_t *m, int timeout, pl_frame_t *f,
@@ -189,10 +193,11 @@ int plsc_cmd_release(plsc_t *p, int argc, char **argv)
 		{ "all", no_argument, NULL, 'a' },
 		{ "job", required_argument, NULL, 'j' },
 		{ "any-printer", no_argument, NULL, 'A' },
+		{ "reprint", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *user = NULL, *printer = NULL, *job = NULL;
-	int all = 0, any = 0, o;
+	int all = 0, any = 0, reprint = 0, o;
 	optind = 0;
 	while ((o = getopt_long(argc, argv, "u:p:aj:", opts, NULL)) != -1) {
 		if (o == 'u') user = optarg;
@@ -200,11 +205,13 @@ int plsc_cmd_release(plsc_t *p, int argc, char **argv)
 		else if (o == 'a') all = 1;
 		else if (o == 'j') job = optarg;
 		else if (o == 'A') any = 1;
+		else if (o == 'R') reprint = 1;
 		else return EXIT_USAGE;
 	}
-	if (!printer || optind != argc || !(user || job) || (job && (user || all))) {
+	if (!printer || optind != argc || !(user || job) || (job && (user || all)) ||
+	    (reprint && !job)) {
 		fprintf(stderr, "Usage: plsc release --user U --printer P [--all] [--any-printer]\n"
-				"       plsc release --job JOB_ID --printer P [--any-printer]\n");
+				"       plsc release --job JOB_ID --printer P [--any-printer] [--reprint]\n");
 		return EXIT_USAGE;
 	}
 	pl_ctl_client_t c;
@@ -224,6 +231,9 @@ int plsc_cmd_release(plsc_t *p, int argc, char **argv)
 	 * for this one release, and the holder logs it. */
 	if (any)
 		pl_msg_add_u8(&m, PL_TAG_ANY_PRINTER, 1);
+	/* A job marked maybe-printed prints again only when asked. */
+	if (reprint)
+		pl_msg_add_u8(&m, PL_TAG_REPRINT, 1);
 	rc = call(p, &m, RELEASE_TIMEOUT_MS, &f, &c);
 	if (rc == EXIT_OK) {
 		rc = print_outcome(&f);

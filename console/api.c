@@ -434,15 +434,17 @@ static json_t *job_json(const pl_field_t *fl)
 	pl_job_row_t j;
 	if (pl_job_row_decode(fl, &j) < 0)
 		return NULL;
-	/* Pages 0 is "not known": null, shown as such, never as 0. */
-	return json_pack("{s:s,s:o,s:o,s:o,s:s,s:s,s:o,s:I,s:I,s:I,s:s}", "id", j.id,
+	/* Pages 0 is "not known": null, shown as such, never as 0. A job
+	 * whose release was cut off carries when (it may have printed). */
+	return json_pack("{s:s,s:o,s:o,s:o,s:s,s:s,s:o,s:I,s:I,s:I,s:s,s:o}", "id", j.id,
 			 "user", cs_text_json(j.user, strlen(j.user)), "workstation",
 			 cs_text_json(j.ws, strlen(j.ws)), "title",
 			 cs_text_json(j.title, strlen(j.title)), "printer", j.printer, "format",
 			 j.format, "pages",
 			 j.pages ? json_integer((json_int_t)j.pages) : json_null(), "size", (json_int_t)j.size,
 			 "created_ms", (json_int_t)j.created, "expires_ms", (json_int_t)j.expires,
-			 "source", j.source);
+			 "source", j.source, "maybe_printed_ms",
+			 j.maybe ? json_integer((json_int_t)j.maybe) : json_null());
 }
 
 static void jobs_done(void *arg, const pl_frame_t *f, const char *why)
@@ -533,14 +535,16 @@ static void api_jobs(cs_req_t *r, const char *rest)
 	if (strcmp(slash, "/release") == 0 && strcmp(r->method, "POST") == 0) {
 		json_t *j = cs_req_json(r);
 		const char *printer = NULL;
-		int any = 0;
+		int any = 0, reprint = 0;
 		if (!j)
 			return;
-		if (json_unpack(j, "{s:s,s?b}", "printer", &printer, "any_printer", &any) < 0 ||
+		if (json_unpack(j, "{s:s,s?b,s?b}", "printer", &printer, "any_printer", &any,
+				"reprint", &reprint) < 0 ||
 		    !printer[0]) {
 			json_decref(j);
 			cs_reply_error(r, 400, "a release needs a \"printer\" (and "
-				       "\"any_printer\", if given, is true or false)");
+				       "\"any_printer\" and \"reprint\", if given, are true "
+				       "or false)");
 			return;
 		}
 		pl_dir_printer_t pr;
@@ -550,8 +554,9 @@ static void api_jobs(cs_req_t *r, const char *rest)
 			json_decref(j);
 			return;
 		}
-		pl_info("%s: release job %s to %s%s", r->user, id, printer,
-			any ? " (override: a secure job may print there)" : "");
+		pl_info("%s: release job %s to %s%s%s", r->user, id, printer,
+			any ? " (override: a secure job may print there)" : "",
+			reprint ? " (reprint: it may have printed already)" : "");
 		pl_msg_init(&m, PL_MSG_CTL_RELEASE, 0, 0);
 		pl_msg_add_str(&m, PL_TAG_JOB_ID, id);
 		pl_msg_add_str(&m, PL_TAG_PRINTER, printer);
@@ -559,6 +564,8 @@ static void api_jobs(cs_req_t *r, const char *rest)
 		 * administrator overrides it; ask() adds their name (ASKED_BY). */
 		if (any)
 			pl_msg_add_u8(&m, PL_TAG_ANY_PRINTER, 1);
+		if (reprint)
+			pl_msg_add_u8(&m, PL_TAG_REPRINT, 1);
 		json_decref(j);
 		ask(r, &m, API_RELEASE_MS, release_done);
 		return;

@@ -77,6 +77,7 @@ int pl_job_row_decode(const pl_field_t *fl, pl_job_row_t *j)
 		case PL_TAG_SIZE: (void)pl_field_u64(&f, &j->size); break;
 		case PL_TAG_CREATED_MS: (void)pl_field_u64(&f, &j->created); break;
 		case PL_TAG_EXPIRES_MS: (void)pl_field_u64(&f, &j->expires); break;
+		case PL_TAG_MAYBE_PRINTED: (void)pl_field_u64(&f, &j->maybe); break;
 		default: break;
 		}
 	}

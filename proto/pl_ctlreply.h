@@ -34,6 +34,7 @@ typedef struct {
 	char page_size[32], source[64];
 	uint32_t pages; /* 0: not known (the JOB nest had no PAGES) */
 	uint64_t size, created, expires;
+	uint64_t maybe; /* not 0: a release was cut off then; it may have printed */
 } pl_job_row_t;
 
 /* One nested JOB of a release's or a delete's RESULT: its outcome. */

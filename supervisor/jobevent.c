@@ -29,7 +29,8 @@
 #define EV_TIME_MAX 253402300799999ull
 
 static const char *const ev_names[] = {
-	"held", "printed", "print-failed", "expired", "deleted", "refused", NULL
+	"held", "printed", "print-failed", "expired", "deleted", "refused",
+	"maybe-printed", "damaged", NULL
 };
 
 typedef struct {

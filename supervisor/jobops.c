@@ -46,6 +46,7 @@ typedef struct {
 	uint64_t created;
 	uint8_t *raw; /* CTL_JOBS only: the nested JOB field's content, as sent */
 	uint32_t rawlen;
+	uint64_t maybe; /* a release of it was cut off then: it may have printed */
 	int chosen;
 } op_job_t;
 
@@ -63,6 +64,11 @@ typedef struct sv_op {
 	int any_printer;    /* the administrator's override (control socket only) */
 	uint32_t elsewhere; /* secure jobs for other printers, left out */
 	uint32_t refused;   /* per-job failures that were the secure-print rule */
+	int reprint;	    /* a maybe-printed job may print again (control socket) */
+	uint32_t maybe;	    /* maybe-printed jobs passed over by most-recent/all */
+	uint32_t damaged;   /* per-job failures: the job was damaged (set aside) */
+	int retries;	    /* most-recent tried again past damaged jobs */
+	char passed[300];   /* what those damaged jobs were, for the answer */
 	op_wait_t waits[SV_MAX_SERVICES];
 	int nwaits, pending;
 	op_job_t *jobs;
@@ -114,6 +120,11 @@ static void op_send(sv_op_t *op, pl_msg_t *m)
 static void op_fail(sv_op_t *op, uint32_t status, const char *msg)
 {
 	pl_msg_t m;
+	char buf[700];
+	/* A most-recent release that passed over damaged jobs says so. */
+	if (op->passed[0] && pl_fmt(buf, sizeof(buf), "%s (passed over job %s)",
+				    msg, op->passed) == 0)
+		msg = buf;
 	if (pl_msg_init(&m, PL_MSG_RESULT, PL_FLAG_REPLY | PL_FLAG_ERROR,
 			op->asker.seq) == 0) {
 		pl_msg_add_u32(&m, PL_TAG_STATUS, status);
@@ -177,7 +188,7 @@ static void finish_jobs(sv_op_t *op)
 
 static void finish_act(sv_op_t *op)
 {
-	char msg[512];
+	char msg[512] = "";
 	pl_msg_t m;
 	int all_ok = op->failed == 0 && op->ok > 0;
 
@@ -187,6 +198,9 @@ static void finish_act(sv_op_t *op)
 	else if (op->kind == SV_OP_RELEASE)
 		(void)pl_fmt(msg, sizeof(msg), "released %u of %u jobs to %s: %.300s",
 			 op->ok, op->ok + op->failed, op->printer, op->first_error);
+	if (op->passed[0] && strlen(msg) + 20 < sizeof(msg))
+		(void)pl_fmt(msg + strlen(msg), sizeof(msg) - strlen(msg),
+			     " (passed over job %.150s)", op->passed);
 	else if (all_ok)
 		(void)pl_fmt(msg, sizeof(msg), "deleted job %s", op->job_id);
 	else
@@ -299,6 +313,8 @@ static int collect_jobs(sv_op_t *op, const char *svc, const pl_frame_t *f)
 				pl_field_str(&jf, j.id, sizeof(j.id));
 			else if (jf.tag == PL_TAG_CREATED_MS)
 				pl_field_u64(&jf, &j.created);
+			else if (jf.tag == PL_TAG_MAYBE_PRINTED)
+				pl_field_u64(&jf, &j.maybe);
 		}
 		if (!j.id[0])
 			continue; /* gossip: a malformed entry is dropped */
@@ -332,6 +348,7 @@ static void note_result(sv_op_t *op, const char *svc, const pl_field_t *fl)
 	} else {
 		op->failed++;
 		op->refused += status == PL_STATUS_CONFLICT;
+		op->damaged += status == PL_STATUS_INTEGRITY;
 		if (!op->first_error[0])
 			(void)pl_fmt(op->first_error, sizeof(op->first_error), "%s: %s",
 				 id, msg[0] ? msg : "failed");
@@ -359,6 +376,8 @@ static int send_act(sv_op_t *op, sv_svc_t *s, uint16_t type)
 		pl_msg_add_u8(&m, PL_TAG_ANY_PRINTER, 1);
 		pl_msg_add_str(&m, PL_TAG_ASKED_BY, op->asker.who);
 	}
+	if (op->kind == SV_OP_RELEASE && op->reprint)
+		pl_msg_add_u8(&m, PL_TAG_REPRINT, 1);
 	if (op->kind == SV_OP_DELETE) {
 		pl_msg_add_str(&m, PL_TAG_JOB_ID, op->job_id);
 		n = 1;
@@ -435,12 +454,61 @@ static void after_query(sv_op_t *op)
 	}
 	if (op->njobs > 1)
 		qsort(op->jobs, (size_t)op->njobs, sizeof(op->jobs[0]), cmp_created);
-	if (strcmp(op->mode, "all") == 0)
-		for (int i = 0; i < op->njobs; i++)
-			op->jobs[i].chosen = 1;
-	else
-		op->jobs[op->njobs - 1].chosen = 1; /* newest across holders */
+	/* A job that may have printed already is printed again only when
+	 * asked for by its id: never by a swipe, "most recent" or "all". */
+	int all = strcmp(op->mode, "all") == 0, any = 0;
+	for (int i = op->njobs - 1; i >= 0; i--) {
+		if (op->jobs[i].maybe) {
+			op->maybe++;
+			continue;
+		}
+		if (!all && any)
+			continue;
+		op->jobs[i].chosen = any = 1; /* newest across holders first */
+	}
+	if (!any) {
+		char msg[400];
+		(void)pl_fmt(msg, sizeof(msg),
+			     "no held jobs for %s that may print now: %u may have "
+			     "printed already (a release was cut off); release %s by "
+			     "id with reprint", op->user, op->maybe,
+			     op->maybe == 1 ? "it" : "them");
+		op_fail(op, PL_STATUS_NOTFOUND, msg);
+		return;
+	}
 	start_act(op);
+}
+
+/* "Most recent" met only damaged jobs, which their holders have now set
+ * aside: ask again, so the owner's next job prints (a few times at most:
+ * each round sets at least one job aside). */
+static int retry_past_damaged(sv_op_t *op)
+{
+	if (op->kind != SV_OP_RELEASE || op->job_id[0] || op->ok ||
+	    strcmp(op->mode, "most-recent") != 0 || !op->failed ||
+	    op->damaged != op->failed || op->retries >= 3)
+		return 0;
+	pl_warn("release for %s: job %s; trying the next one", op->user,
+		op->first_error);
+	op->retries++;
+	if (!op->passed[0])
+		pl_strlcpy(op->passed, op->first_error, sizeof(op->passed));
+	for (int i = 0; i < op->njobs; i++)
+		free(op->jobs[i].raw);
+	free(op->jobs);
+	op->jobs = NULL;
+	op->njobs = 0;
+	op->ok = op->failed = op->refused = op->damaged = op->maybe = 0;
+	op->elsewhere = 0;
+	op->first_error[0] = '\0';
+	op->phase = 0;
+	pl_msg_free(&op->results);
+	pl_msg_init(&op->results, PL_MSG_RESULT, PL_FLAG_REPLY, op->asker.seq);
+	pl_loop_timer_cancel(op->sup->loop, op->timer);
+	op->timer = NULL;
+	if (send_query(op) < 0)
+		op_fail(op, PL_STATUS_ERROR, "no running service holds jobs");
+	return 1;
 }
 
 /* ---- replies and failures ---- */
@@ -451,7 +519,7 @@ static void op_step(sv_op_t *op)
 		return;
 	if (op->phase == 0)
 		after_query(op);
-	else
+	else if (!retry_past_damaged(op))
 		finish_act(op);
 }
 
@@ -557,6 +625,26 @@ static int any_printer_asked(sv_op_t *op, const pl_frame_t *f)
 	return 0;
 }
 
+/* Printing a maybe-printed job again (REPRINT u8 1) is a person's choice:
+ * from the control socket only, and only with a job id. */
+static int reprint_asked(sv_op_t *op, const pl_frame_t *f)
+{
+	pl_field_t fl;
+	uint8_t v = 0;
+	if (pl_frame_find(f, PL_TAG_REPRINT, &fl) != 1 ||
+	    pl_field_u8(&fl, &v) < 0 || v != 1)
+		return 0;
+	if (!op->asker.is_client || !op->job_id[0]) {
+		op_fail(op, PL_STATUS_BADREQ, "reprint needs a job id, from plsc or "
+			"the console");
+		return -1;
+	}
+	op->reprint = 1;
+	pl_info("release of job %s to %s with reprint, asked by %s", op->job_id,
+		op->printer, op->asker.who);
+	return 0;
+}
+
 void sv_jobops_start(sv_sup_t *sup, int kind, const pl_frame_t *f,
 		     const sv_asker_t *asker)
 {
@@ -575,6 +663,8 @@ void sv_jobops_start(sv_sup_t *sup, int kind, const pl_frame_t *f,
 	if (pl_frame_get_str(f, PL_TAG_MODE, op->mode, sizeof(op->mode)) < 0)
 		pl_strlcpy(op->mode, "most-recent", sizeof(op->mode));
 	if (kind == SV_OP_RELEASE && any_printer_asked(op, f) < 0)
+		return;
+	if (kind == SV_OP_RELEASE && reprint_asked(op, f) < 0)
 		return;
 	if (kind == SV_OP_RELEASE && ((!op->user[0] && !op->job_id[0]) || !op->printer[0])) {
 		op_fail(op, PL_STATUS_BADREQ, "a release needs a user or a job id, and a printer");

@@ -769,6 +769,13 @@
     setText(c[0], j.user);
     setText(c[1], j.workstation);
     setText(c[2], j.title);
+    /* A release of it was cut off after bytes went out: it may have
+     * printed, and prints again only when the administrator says so. */
+    if (typeof j.maybe_printed_ms === 'number') {
+      c[2].append(' ', el('span', { class: 'badge ev-maybe-printed',
+        title: `A release was cut off at ${fmtTime(j.maybe_printed_ms)}: it may have printed` },
+      'maybe printed'));
+    }
     setText(c[3], j.printer === '' ? 'any' : j.printer);
     c[3].classList.toggle('muted', j.printer === '');
     setText(c[4], fmtSize(j.size));
@@ -810,7 +817,12 @@
       if (anyPrinter && printer !== job.printer && !window.confirm(
         `This job was sent to ${job.printer} (secure print). Release it at ${printer} instead? ` +
         'The override is logged with your name.')) return;
+      const maybe = typeof job.maybe_printed_ms === 'number';
+      if (maybe && !window.confirm(
+        `A release of this job was cut off at ${fmtTime(job.maybe_printed_ms)} after it had ` +
+        'started printing, so it may have printed already. Print it again?')) return;
       const body = anyPrinter ? { printer, any_printer: true } : { printer };
+      if (maybe) body.reprint = true;
       await withButton(btn, async () => {
         try {
           const r = await api('POST', `/jobs/${enc(id)}/release`, body);

@@ -36,6 +36,9 @@ typedef struct {
 	pl_job_meta_t meta;
 	int have_meta;
 	int delivered; /* printed: shred it */
+	int maybe;     /* cut off after bytes went out: now maybe-printed */
+	int refused_maybe; /* maybe-printed and not asked to reprint */
+	int damaged;   /* set aside as *.corrupt */
 	int overridden; /* a secure job printed elsewhere by ANY_PRINTER */
 	char own_printer[sizeof(((pl_job_meta_t *)0)->printer)];
 	int shred_rc;
@@ -50,6 +53,7 @@ typedef struct rel_task {
 	 * changes the next one, and the workers never read h->conf */
 	int connect_timeout_ms, io_timeout_ms;
 	int any_printer;   /* the administrator's override, for this release */
+	int reprint;	   /* maybe-printed jobs may print again (asked for) */
 	char asked_by[200]; /* who asked for it, for the override's log line */
 	char printer[128];
 	char uri[512];
@@ -76,6 +80,8 @@ static void add_job(pl_msg_t *m, const pl_job_meta_t *j)
 	pl_msg_add_u64(m, PL_TAG_SIZE, j->size);
 	pl_msg_add_u64(m, PL_TAG_CREATED_MS, (uint64_t)j->created_ms);
 	pl_msg_add_u64(m, PL_TAG_EXPIRES_MS, (uint64_t)j->expires_ms);
+	if (j->maybe_printed_ms)
+		pl_msg_add_u64(m, PL_TAG_MAYBE_PRINTED, (uint64_t)j->maybe_printed_ms);
 	pl_msg_nest_end(m);
 }
 
@@ -86,6 +92,10 @@ static void add_brief(pl_msg_t *m, const pl_job_meta_t *j)
 	pl_msg_nest_begin(m, PL_TAG_JOB);
 	pl_msg_add_str(m, PL_TAG_JOB_ID, j->id);
 	pl_msg_add_u64(m, PL_TAG_CREATED_MS, (uint64_t)j->created_ms);
+	/* "Most recent" and "all" pass over it; a release by id needs
+	 * REPRINT (the supervisor learns why it was passed over). */
+	if (j->maybe_printed_ms)
+		pl_msg_add_u64(m, PL_TAG_MAYBE_PRINTED, (uint64_t)j->maybe_printed_ms);
 	pl_msg_nest_end(m);
 }
 
@@ -187,6 +197,7 @@ static rel_task_t *task_from(pl_holder_t *h, const pl_frame_t *f, int is_delete)
 	t->connect_timeout_ms = (int)h->conf.print_connect_timeout_ms;
 	t->io_timeout_ms = (int)h->conf.print_io_timeout_ms;
 	pl_frame_get_str(f, PL_TAG_PRINTER, t->printer, sizeof(t->printer));
+	t->reprint = !is_delete && flag_on(f, PL_TAG_REPRINT);
 	if (!is_delete && flag_on(f, PL_TAG_ANY_PRINTER)) {
 		t->any_printer = 1;
 		if (pl_frame_get_str(f, PL_TAG_ASKED_BY, t->asked_by, sizeof(t->asked_by)) < 0 ||
@@ -237,15 +248,40 @@ static void print_one(rel_task_t *t, rel_item_t *r, pl_jobr_t *rd)
 	size_t sent = 0;
 	int rc = pl_print(t->uri, &po, job_source, rd, &sent, &err);
 	pl_jobr_close(rd);
-	if (rc < 0) {
-		pl_jobstore_unclaim(js, r->id);
+	if (rc < 0 && sent == 0) {
+		pl_jobstore_unclaim(js, r->id, 0);
 		set_result(r, PL_STATUS_PRINTER, "%s; the job is kept", err.msg);
 		return;
 	}
-	/* Delivered: now, and only now, it may be shredded (release_done
-	 * queues that; the claim keeps it from being printed again). */
+	if (rc < 0) {
+		/* Some bytes reached the printer, which never confirmed: it
+		 * may have printed all of it. Held again, flagged, and
+		 * printed again only when someone asks for that. */
+		pl_jobstore_unclaim(js, r->id, 1);
+		r->maybe = 1;
+		set_result(r, PL_STATUS_PRINTER, "%s after %zu bytes; the job may have "
+			   "printed: it is kept, marked maybe-printed", err.msg, sent);
+		return;
+	}
+	/* Delivered: marked printed now, per job, so that no crash from
+	 * here on offers it again; shredded later (release_done queues it). */
+	if (pl_jobstore_printed(js, r->id, &err) < 0)
+		pl_err("job %s was printed but could not be marked so: %s; it "
+		       "will be held as maybe-printed after a restart", r->id, err.msg);
 	r->delivered = 1;
 	set_result(r, PL_STATUS_OK, "printed");
+}
+
+/* The job's data does not authenticate: set aside (*.corrupt) so that it
+ * never again stands in front of its owner's other jobs. */
+static void set_aside(rel_task_t *t, rel_item_t *r, const pl_err_t *why)
+{
+	pl_err_t err;
+	r->damaged = 1;
+	if (pl_jobstore_set_aside(t->h->store, r->id, &err) < 0)
+		pl_err("job %s: cannot move the damaged file aside: %s", r->id, err.msg);
+	set_result(r, PL_STATUS_INTEGRITY, "job is damaged, not printed (set aside "
+		   "for the administrator): %s", why->msg);
 }
 
 /* A secure job asked for at another printer: refused without a claim,
@@ -275,24 +311,37 @@ static void release_one(rel_task_t *t, rel_item_t *r)
 
 	if (refuse_elsewhere(t, r))
 		return;
-	int rc = pl_jobstore_claim(js, r->id, &r->meta);
+	int rc = pl_jobstore_claim(js, r->id, t->reprint ? PL_JS_CLAIM_REPRINT : 0,
+				   &r->meta, &err);
 	if (rc == PL_JS_EBUSY) {
 		set_result(r, PL_STATUS_BUSY, "already being released");
 		return;
 	}
-	if (rc < 0) {
+	if (rc == PL_JS_EMAYBE) {
+		r->have_meta = pl_jobstore_get(js, r->id, &r->meta) == 0;
+		r->refused_maybe = 1;
+		set_result(r, PL_STATUS_CONFLICT, "a release of this job was cut off "
+			   "after it had started printing, so it may have printed "
+			   "already; release it again with reprint to print it again");
+		return;
+	}
+	if (rc == PL_JS_ENOENT) {
 		set_result(r, PL_STATUS_NOTFOUND, "no such job");
+		return;
+	}
+	if (rc < 0) {
+		set_result(r, PL_STATUS_ERROR, "%s", err.msg);
 		return;
 	}
 	r->have_meta = 1;
 	rc = pl_jobstore_read_verified(js, r->id, &rd, &err);
+	if (rc == PL_JS_ECORRUPT) {
+		set_aside(t, r, &err);
+		return;
+	}
 	if (rc < 0) {
-		pl_jobstore_unclaim(js, r->id);
-		if (rc == PL_JS_ECORRUPT)
-			set_result(r, PL_STATUS_INTEGRITY, "job is damaged, not printed: %s",
-				   err.msg);
-		else
-			set_result(r, PL_STATUS_ERROR, "%s", err.msg);
+		pl_jobstore_unclaim(js, r->id, 0);
+		set_result(r, PL_STATUS_ERROR, "%s", err.msg);
 		return;
 	}
 	print_one(t, r, rd);
@@ -348,7 +397,8 @@ static void shred_done(void *arg)
 		rel_item_t *r = &t->items[i];
 		if (r->delivered && r->shred_rc < 0)
 			pl_err("job %s of %s was printed but could not be shredded: %s; "
-			       "it is held again", r->id, r->meta.owner, r->shred_err.msg);
+			       "it is not offered again and is shredded at the next "
+			       "start", r->id, r->meta.owner, r->shred_err.msg);
 	}
 	free(t);
 }
@@ -391,6 +441,17 @@ static void report_item(rel_task_t *t, rel_item_t *r)
 		pl_info("released job %s of %s to %s (%llu bytes)", r->id,
 			r->meta.owner, t->printer, (unsigned long long)r->meta.size);
 		pl_holder_event(t->h, "printed", &r->meta, NULL);
+	} else if (r->damaged) {
+		pl_err("job %s of %s is damaged and was set aside: %s", r->id,
+		       r->meta.owner, r->msg);
+		pl_holder_event(t->h, "damaged", &r->meta, r->msg);
+	} else if (r->refused_maybe) {
+		pl_warn("release of job %s of %s to %s refused: it may have printed "
+			"already (asked without reprint)", r->id, r->meta.owner, t->printer);
+	} else if (r->maybe) {
+		pl_err("release of job %s of %s to %s cut off: %s", r->id,
+		       r->meta.owner, t->printer, r->msg);
+		pl_holder_event(t->h, "maybe-printed", &r->meta, r->msg);
 	} else if (r->status == PL_STATUS_CONFLICT) {
 		/* The rule at work (a swipe at the wrong printer), not a fault. */
 		pl_warn("release of job %s of %s to %s refused: %s", r->id,

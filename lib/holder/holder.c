@@ -77,6 +77,10 @@ int pl_holder_store_open(const char *state_dir, const pl_holder_conf_t *c,
 		bad ? " (damaged files set aside)" : "");
 	if (bad)
 		pl_err("%u damaged job file(s) renamed *.corrupt in %s", bad, jobs);
+	unsigned printed = pl_jobstore_printed_at_open(*js);
+	if (printed)
+		pl_info("shredded %u job%s printed before the last stop", printed,
+			printed == 1 ? "" : "s");
 	return 0;
 }
 
@@ -142,6 +146,83 @@ static void expiry_tick(pl_loop_t *loop, void *arg)
 	}
 }
 
+/* ---- after a restart ---- */
+
+/* Releases the last run did not finish: their jobs are held again as
+ * maybe-printed, and the administrator and the owner are told. */
+static void report_interrupted(pl_holder_t *h)
+{
+	char(*ids)[PL_JOB_ID_LEN + 1] = NULL;
+	size_t n = pl_jobstore_take_interrupted(h->store, &ids);
+	for (size_t i = 0; i < n; i++) {
+		pl_job_meta_t m;
+		if (pl_jobstore_get(h->store, ids[i], &m) < 0)
+			continue;
+		pl_warn("job %s of %s was being released when the service stopped; "
+			"it may have printed, so it is held again, marked "
+			"maybe-printed (release it with reprint to print it again)",
+			m.id, m.owner);
+		pl_holder_event(h, "maybe-printed", &m,
+				"the release was cut off by a restart");
+	}
+	free(ids);
+}
+
+/* Opening authenticated each job's header, key and metadata; its data
+ * chunks are checked here, after start-up (whose time must not grow with
+ * the bytes held), on the low-priority shred thread. A damaged job is set
+ * aside at once instead of waiting for the swipe it would spoil. */
+typedef struct {
+	pl_holder_t *h;
+	pl_job_meta_t *bad;
+	size_t nbad;
+} scrub_t;
+
+static void scrub_work(void *arg)
+{
+	scrub_t *x = arg;
+	pl_job_meta_t *jobs = NULL;
+	size_t n = 0;
+	if (pl_jobstore_list(x->h->store, NULL, &jobs, &n) < 0 || n == 0 ||
+	    (x->bad = calloc(n, sizeof(*x->bad))) == NULL) {
+		free(jobs);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		pl_err_t e;
+		if (pl_jobstore_verify(x->h->store, jobs[i].id, &e) != PL_JS_ECORRUPT)
+			continue; /* fine, gone meanwhile, or being released */
+		/* ENOENT: shredded meanwhile (a shred overwrites the key
+		 * first, so a job being shredded can look damaged). */
+		if (pl_jobstore_set_aside(x->h->store, jobs[i].id, &e) != PL_JS_ENOENT)
+			x->bad[x->nbad++] = jobs[i];
+	}
+	free(jobs);
+}
+
+static void scrub_done(void *arg)
+{
+	scrub_t *x = arg;
+	for (size_t i = 0; i < x->nbad; i++) {
+		pl_err("job %s of %s is damaged: set aside as %s.job.corrupt for "
+		       "the administrator", x->bad[i].id, x->bad[i].owner, x->bad[i].id);
+		pl_holder_event(x->h, "damaged", &x->bad[i],
+				"its data does not authenticate; set aside");
+	}
+	free(x->bad);
+	free(x);
+}
+
+static void scrub_start(pl_holder_t *h)
+{
+	scrub_t *x = calloc(1, sizeof(*x));
+	if (!x)
+		return;
+	x->h = h;
+	if (pl_work_submit(h->shred, scrub_work, scrub_done, x) < 0)
+		free(x);
+}
+
 /* ---- life cycle ---- */
 
 static pl_work_t *pool(pl_holder_t *h, const char *prefix, const char *what,
@@ -182,6 +263,8 @@ int pl_holder_new(pl_holder_t **out, const pl_holder_opts_t *o, pl_err_t *err)
 	}
 	if (h->conf.expiry_check_ms)
 		expiry_tick(h->loop, h);
+	report_interrupted(h);
+	scrub_start(h);
 	*out = h;
 	return 0;
 }

@@ -31,8 +31,10 @@
 #define PL_JOBSTORE_PRIVATE_H
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "pl_jobstore.h"
 
@@ -130,5 +132,51 @@ int pl_jsc_master_load(const char *path, uint8_t *key, pl_err_t *err);
 int pl_jsc_meta_encode(const pl_job_meta_t *m, uint8_t *buf, size_t cap,
 		       size_t *len, pl_err_t *err);
 int pl_jsc_meta_decode(const uint8_t *buf, size_t len, pl_job_meta_t *m);
+
+/* ---- jobstore-journal.c: the release journal ---- */
+
+typedef struct {
+	char dir[4096], path[4096 + 32];
+	int fd, inited;
+	int broken;	      /* a torn append could not be cut off */
+	uint64_t size;
+	pthread_mutex_t mu;   /* appends and rewrites */
+	pthread_mutex_t sync_mu; /* group commit of fdatasyncs */
+	pthread_cond_t sync_cv;
+	uint64_t sync_asked, sync_done;
+	int sync_busy, sync_errno;
+} pl_jsj_t;
+
+typedef void (*pl_jsj_apply_fn)(void *arg, char type, const char *id, int64_t ms);
+/* Fill *buf (malloc'ed) with whole records (pl_jsj_record); 0 or -1. */
+typedef int (*pl_jsj_emit_fn)(void *arg, char **buf, size_t *n);
+
+#define PL_JSJ_REC_LEN (1 + 1 + PL_JOB_ID_LEN + 1 + 16 + 1)
+
+int pl_jsj_open(pl_jsj_t *j, const char *dir, pl_err_t *err);
+void pl_jsj_close(pl_jsj_t *j);
+int pl_jsj_replay(pl_jsj_t *j, pl_jsj_apply_fn apply, void *arg,
+		  uint64_t *dropped, pl_err_t *err);
+/* type is C, P, M or U; with sync the record is durable on return. */
+int pl_jsj_append(pl_jsj_t *j, char type, const char *id, int64_t ms,
+		  int sync, pl_err_t *err);
+int pl_jsj_rewrite(pl_jsj_t *j, pl_jsj_emit_fn emit, void *arg, pl_err_t *err);
+uint64_t pl_jsj_size(pl_jsj_t *j);
+/* Format one record into out (PL_JSJ_REC_LEN bytes); returns the length. */
+int pl_jsj_record(char *out, char type, const char *id, int64_t ms);
+
+/* ---- jobstore-idmap.c: id -> slot of the index ---- */
+
+typedef struct {
+	uint32_t *slot; /* slot numbers into the index array, or UINT32_MAX */
+	size_t cap, n;	/* cap: a power of two */
+} pl_jsi_t;
+
+void pl_jsi_free(pl_jsi_t *m);
+int pl_jsi_reserve(pl_jsi_t *m, const pl_job_meta_t *jobs, size_t n, size_t want);
+ssize_t pl_jsi_find(const pl_jsi_t *m, const pl_job_meta_t *jobs, const char *id);
+void pl_jsi_put(pl_jsi_t *m, const pl_job_meta_t *jobs, size_t k);
+void pl_jsi_del(pl_jsi_t *m, const pl_job_meta_t *jobs, size_t k);
+void pl_jsi_move(pl_jsi_t *m, const pl_job_meta_t *jobs, size_t from, size_t to);
 
 #endif

@@ -38,8 +38,16 @@ struct pl_jobstore {
 	unsigned corrupt;	/* set by open only */
 	pthread_mutex_t mu;	/* guards everything below */
 	pl_job_meta_t *jobs;	/* the index, in no particular order */
-	uint8_t *claimed;	/* parallel to jobs: being released */
+	uint8_t *claimed;	/* parallel to jobs: a JS_* release state */
 	size_t njobs, cap;
+	pl_jsi_t map;		/* id -> slot in jobs */
+	pl_jsj_t journal;	/* the release journal (jobstore-journal.c) */
+	/* Found by open: releases a crash interrupted (now maybe-printed),
+	 * printed jobs it shredded, journal bytes it cut off. */
+	char (*interrupted)[PL_JOB_ID_LEN + 1];
+	size_t ninterrupted;
+	unsigned printed_at_open;
+	uint64_t journal_dropped;
 	uint64_t held;		/* plaintext bytes of the indexed jobs */
 	pl_jobw_t *inflight;	/* writers holding a quota reservation */
 	size_t ninflight;
@@ -54,6 +62,12 @@ struct pl_jobstore {
 };
 
 #define WRITEBACK_STEP (8u * 1024u * 1024u)
+
+/* Release states of an indexed job (js->claimed). */
+enum { JS_OFFERED = 0, JS_CLAIMED = 1, JS_PRINTED = 2 };
+
+/* The release journal is rewritten when it grows past this. */
+#define JOURNAL_REWRITE_BYTES (1024u * 1024u)
 
 struct pl_jobw {
 	pl_jobstore_t *js;
@@ -225,10 +239,7 @@ static uint64_t data_region_len(uint64_t size, uint32_t cs)
 
 static ssize_t idx_find_locked(const pl_jobstore_t *js, const char *id)
 {
-	for (size_t i = 0; i < js->njobs; i++)
-		if (strcmp(js->jobs[i].id, id) == 0)
-			return (ssize_t)i;
-	return -1;
+	return pl_jsi_find(&js->map, js->jobs, id);
 }
 
 static int idx_grow_locked(pl_jobstore_t *js, size_t want)
@@ -237,6 +248,8 @@ static int idx_grow_locked(pl_jobstore_t *js, size_t want)
 	uint8_t *nc;
 	size_t cap = js->cap ? js->cap : 16;
 
+	if (pl_jsi_reserve(&js->map, js->jobs, js->njobs, want) < 0)
+		return -1;
 	if (want <= js->cap)
 		return 0;
 	while (cap < want)
@@ -255,8 +268,10 @@ static int idx_add_locked(pl_jobstore_t *js, const pl_job_meta_t *m)
 {
 	if (idx_grow_locked(js, js->njobs + 1) < 0)
 		return -1;
-	js->claimed[js->njobs] = 0;
-	js->jobs[js->njobs++] = *m;
+	js->claimed[js->njobs] = JS_OFFERED;
+	js->jobs[js->njobs] = *m;
+	pl_jsi_put(&js->map, js->jobs, js->njobs);
+	js->njobs++;
 	js->held += m->size;
 	if (m->created_ms > js->last_created_ms)
 		js->last_created_ms = m->created_ms;
@@ -266,7 +281,11 @@ static int idx_add_locked(pl_jobstore_t *js, const pl_job_meta_t *m)
 static void idx_remove_locked(pl_jobstore_t *js, size_t i)
 {
 	js->held -= js->jobs[i].size;
+	pl_jsi_del(&js->map, js->jobs, i);
 	js->njobs--;
+	if (i == js->njobs)
+		return;
+	pl_jsi_move(&js->map, js->jobs, js->njobs, i);
 	js->jobs[i] = js->jobs[js->njobs];
 	js->claimed[i] = js->claimed[js->njobs];
 }
@@ -1279,6 +1298,102 @@ static int store_recover(pl_jobstore_t *js, pl_err_t *err)
 	return rc;
 }
 
+static int journal_emit_locked(void *arg, char **buf, size_t *n);
+
+/* What the journal says about each indexed job, replayed oldest first:
+ * the claim still open (C), the last "maybe printed" (M), printed (P). */
+typedef struct {
+	pl_jobstore_t *js;
+	int64_t *pending; /* per slot: ms of an open claim, or 0 */
+	uint8_t *printed;
+} replay_t;
+
+static void replay_apply(void *arg, char type, const char *id, int64_t ms)
+{
+	replay_t *r = arg;
+	ssize_t i = idx_find_locked(r->js, id);
+	if (i < 0)
+		return; /* shredded, expired or deleted since */
+	if (ms <= 0)
+		ms = 1; /* 0 means "not maybe printed" */
+	switch (type) {
+	case 'C': r->pending[i] = ms; break;
+	case 'U': r->pending[i] = 0; break;
+	case 'M': r->pending[i] = 0; r->js->jobs[i].maybe_printed_ms = ms; break;
+	case 'P': r->printed[i] = 1; break;
+	}
+}
+
+/* A claim without its outcome: the holder died mid-release. */
+static int replay_interrupted(pl_jobstore_t *js, const replay_t *r)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < js->njobs; i++)
+		k += r->pending[i] && !r->printed[i];
+	if (k && (js->interrupted = malloc(k * sizeof(*js->interrupted))) == NULL)
+		return -1;
+	for (size_t i = 0; i < js->njobs; i++) {
+		if (!r->pending[i] || r->printed[i])
+			continue;
+		js->jobs[i].maybe_printed_ms = r->pending[i];
+		memcpy(js->interrupted[js->ninterrupted++], js->jobs[i].id,
+		       PL_JOB_ID_LEN + 1);
+	}
+	return 0;
+}
+
+/* Printed before the crash but not yet shredded: shred now, never offer. */
+static int replay_shred(pl_jobstore_t *js, const replay_t *r, pl_err_t *err)
+{
+	char(*ids)[PL_JOB_ID_LEN + 1] = NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < js->njobs; i++)
+		k += r->printed[i];
+	if (k == 0)
+		return PL_JS_OK;
+	if ((ids = malloc(k * sizeof(*ids))) == NULL)
+		return pl_js_fail(err, PL_JS_EIO, "out of memory");
+	k = 0;
+	for (size_t i = 0; i < js->njobs; i++)
+		if (r->printed[i])
+			memcpy(ids[k++], js->jobs[i].id, PL_JOB_ID_LEN + 1);
+	int rc = PL_JS_OK;
+	for (size_t i = 0; i < k && rc == PL_JS_OK; i++) {
+		rc = pl_jobstore_delete(js, ids[i], err);
+		js->printed_at_open += rc == PL_JS_OK;
+	}
+	free(ids);
+	return rc;
+}
+
+/* Open the release journal, apply it to the index and rewrite it with
+ * what is still true. Runs alone (open), so the index needs no lock. */
+static int store_journal(pl_jobstore_t *js, pl_err_t *err)
+{
+	replay_t r = { .js = js };
+	int rc = pl_jsj_open(&js->journal, js->dir, err);
+	if (rc < 0)
+		return rc;
+	if (pl_jsj_size(&js->journal) == 0)
+		return sync_dir(js, err); /* a new file: its name durable too */
+	r.pending = calloc(js->njobs + 1, sizeof(*r.pending));
+	r.printed = calloc(js->njobs + 1, 1);
+	if (r.pending == NULL || r.printed == NULL)
+		rc = pl_js_fail(err, PL_JS_EIO, "out of memory");
+	if (rc == PL_JS_OK)
+		rc = pl_jsj_replay(&js->journal, replay_apply, &r,
+				   &js->journal_dropped, err);
+	if (rc == PL_JS_OK && replay_interrupted(js, &r) < 0)
+		rc = pl_js_fail(err, PL_JS_EIO, "out of memory");
+	if (rc == PL_JS_OK)
+		rc = replay_shred(js, &r, err);
+	free(r.pending);
+	free(r.printed);
+	if (rc == PL_JS_OK)
+		rc = pl_jsj_rewrite(&js->journal, journal_emit_locked, js, err);
+	return rc;
+}
+
 int pl_jobstore_open(pl_jobstore_t **jsp, const pl_jobstore_opts_t *o,
 		     pl_err_t *err)
 {
@@ -1301,6 +1416,8 @@ int pl_jobstore_open(pl_jobstore_t **jsp, const pl_jobstore_opts_t *o,
 		rc = pl_jsc_master_load(o->master_key, js->mkey, err);
 	if (rc == PL_JS_OK)
 		rc = store_recover(js, err);
+	if (rc == PL_JS_OK)
+		rc = store_journal(js, err);
 	if (rc < 0) {
 		pl_jobstore_close(js);
 		return rc;
@@ -1314,6 +1431,9 @@ void pl_jobstore_close(pl_jobstore_t *js)
 	if (js == NULL)
 		return;
 	OPENSSL_cleanse(js->mkey, sizeof(js->mkey));
+	pl_jsj_close(&js->journal);
+	pl_jsi_free(&js->map);
+	free(js->interrupted);
 	free(js->jobs);
 	free(js->claimed);
 	pthread_mutex_destroy(&js->mu);
@@ -1417,34 +1537,137 @@ int pl_jobstore_get(pl_jobstore_t *js, const char *id, pl_job_meta_t *out)
 	return i >= 0 ? PL_JS_OK : PL_JS_ENOENT;
 }
 
-int pl_jobstore_claim(pl_jobstore_t *js, const char *id, pl_job_meta_t *out)
+/* ---- releases (the journal's records: jobstore-journal.c) ---- */
+
+/* Everything still true, as records: a claim in flight (C), a printed job
+ * not yet shredded (P), a job that may have printed (M). js->mu held. */
+static int journal_emit_locked(void *arg, char **buf, size_t *n)
+{
+	const pl_jobstore_t *js = arg;
+	size_t k = 0, cap = 0;
+	*buf = NULL;
+	*n = 0;
+	for (size_t i = 0; i < js->njobs; i++)
+		cap += js->claimed[i] != JS_OFFERED || js->jobs[i].maybe_printed_ms;
+	if (cap == 0)
+		return 0;
+	if ((*buf = malloc(cap * PL_JSJ_REC_LEN)) == NULL)
+		return -1;
+	for (size_t i = 0; i < js->njobs; i++) {
+		const pl_job_meta_t *m = &js->jobs[i];
+		char type = js->claimed[i] == JS_CLAIMED   ? 'C'
+			  : js->claimed[i] == JS_PRINTED   ? 'P'
+			  : m->maybe_printed_ms		   ? 'M'
+							   : 0;
+		if (type)
+			k += (size_t)pl_jsj_record(*buf + k, type, m->id,
+						   type == 'M' ? m->maybe_printed_ms
+							       : pl_log_now_ms());
+	}
+	*n = k;
+	return 0;
+}
+
+/* Keep the journal small: rewritten from the index (under js->mu, so no
+ * state changes meanwhile; appends after it go to the new file). */
+static void journal_trim(pl_jobstore_t *js)
+{
+	pl_err_t e;
+	if (pl_jsj_size(&js->journal) < JOURNAL_REWRITE_BYTES)
+		return;
+	pthread_mutex_lock(&js->mu);
+	(void)pl_jsj_rewrite(&js->journal, journal_emit_locked, js, &e);
+	pthread_mutex_unlock(&js->mu);
+	/* On failure the old journal stays, true and longer; next time. */
+}
+
+int pl_jobstore_claim(pl_jobstore_t *js, const char *id, unsigned flags,
+		      pl_job_meta_t *out, pl_err_t *err)
 {
 	ssize_t i;
-	int rc = PL_JS_ENOENT;
+	int rc = PL_JS_OK;
 
 	if (!id_valid(id))
-		return PL_JS_ENOENT;
+		return pl_js_fail(err, PL_JS_ENOENT, "no such job");
+	journal_trim(js);
 	pthread_mutex_lock(&js->mu);
 	i = idx_find_locked(js, id);
-	if (i >= 0 && js->claimed[i]) {
-		rc = PL_JS_EBUSY;
-	} else if (i >= 0) {
-		js->claimed[i] = 1;
+	if (i < 0 || js->claimed[i] == JS_PRINTED)
+		rc = pl_js_fail(err, PL_JS_ENOENT, "no such job");
+	else if (js->claimed[i] == JS_CLAIMED)
+		rc = pl_js_fail(err, PL_JS_EBUSY, "already being released");
+	else if (js->jobs[i].maybe_printed_ms && !(flags & PL_JS_CLAIM_REPRINT))
+		rc = pl_js_fail(err, PL_JS_EMAYBE, "may have printed already");
+	if (rc == PL_JS_OK) {
+		js->claimed[i] = JS_CLAIMED;
 		*out = js->jobs[i];
-		rc = PL_JS_OK;
 	}
 	pthread_mutex_unlock(&js->mu);
+	if (rc < 0)
+		return rc;
+	/* Durable before the first byte goes out: a crash from here on
+	 * leaves the job maybe-printed, never on offer as if untouched. */
+	rc = pl_jsj_append(&js->journal, 'C', id, pl_log_now_ms(), 1, err);
+	if (rc < 0) {
+		pthread_mutex_lock(&js->mu);
+		if ((i = idx_find_locked(js, id)) >= 0)
+			js->claimed[i] = JS_OFFERED;
+		pthread_mutex_unlock(&js->mu);
+		pl_js_fail(err, rc, "cannot record the release, so it is not "
+			   "printed: %.200s", err ? err->msg : "");
+	}
 	return rc;
 }
 
-void pl_jobstore_unclaim(pl_jobstore_t *js, const char *id)
+void pl_jobstore_unclaim(pl_jobstore_t *js, const char *id, int bytes_out)
+{
+	ssize_t i;
+	int64_t now = pl_log_now_ms();
+	pl_err_t e;
+
+	pthread_mutex_lock(&js->mu);
+	if ((i = idx_find_locked(js, id)) >= 0 && js->claimed[i] == JS_CLAIMED) {
+		js->claimed[i] = JS_OFFERED;
+		if (bytes_out)
+			js->jobs[i].maybe_printed_ms = now;
+	}
+	pthread_mutex_unlock(&js->mu);
+	/* No fsync: lost to a power cut, the C before it still says "maybe
+	 * printed", which is never the unsafe side. */
+	if (i >= 0)
+		(void)pl_jsj_append(&js->journal, bytes_out ? 'M' : 'U', id, now, 0, &e);
+}
+
+int pl_jobstore_printed(pl_jobstore_t *js, const char *id, pl_err_t *err)
 {
 	ssize_t i;
 
 	pthread_mutex_lock(&js->mu);
-	if ((i = idx_find_locked(js, id)) >= 0)
-		js->claimed[i] = 0;
+	if ((i = idx_find_locked(js, id)) >= 0) {
+		js->claimed[i] = JS_PRINTED;
+		js->jobs[i].maybe_printed_ms = 0;
+	}
 	pthread_mutex_unlock(&js->mu);
+	if (i < 0)
+		return pl_js_fail(err, PL_JS_ENOENT, "no job %s", id);
+	/* Written at once, per job; its fsync comes with the shred's. Lost
+	 * to a power cut, the job comes back maybe-printed (the C record). */
+	return pl_jsj_append(&js->journal, 'P', id, pl_log_now_ms(), 0, err);
+}
+
+size_t pl_jobstore_take_interrupted(pl_jobstore_t *js,
+				    char (**ids)[PL_JOB_ID_LEN + 1])
+{
+	size_t n = js->ninterrupted;
+	*ids = js->interrupted;
+	js->interrupted = NULL;
+	js->ninterrupted = 0;
+	return n;
+}
+
+unsigned pl_jobstore_printed_at_open(const pl_jobstore_t *js)
+{
+	return js->printed_at_open;
 }
 
 uint64_t pl_jobstore_bytes(pl_jobstore_t *js, const char *owner)
@@ -1461,6 +1684,40 @@ uint64_t pl_jobstore_bytes(pl_jobstore_t *js, const char *owner)
 	}
 	pthread_mutex_unlock(&js->mu);
 	return sum;
+}
+
+/* ---- damaged jobs ---- */
+
+int pl_jobstore_verify(pl_jobstore_t *js, const char *id, pl_err_t *err)
+{
+	pl_jobr_t *r;
+	int rc = pl_jobstore_read_verified(js, id, &r, err);
+	if (rc == PL_JS_OK)
+		pl_jobr_close(r);
+	return rc;
+}
+
+int pl_jobstore_set_aside(pl_jobstore_t *js, const char *id, pl_err_t *err)
+{
+	char from[PATH_MAX], to[PATH_MAX + sizeof(CORRUPT_SUFFIX)];
+	ssize_t i;
+
+	if (!id_valid(id))
+		return pl_js_fail(err, PL_JS_EINVAL, "bad job id");
+	pthread_mutex_lock(&js->mu);
+	if ((i = idx_find_locked(js, id)) >= 0)
+		idx_remove_locked(js, (size_t)i);
+	pthread_mutex_unlock(&js->mu);
+	if (i < 0)
+		return pl_js_fail(err, PL_JS_ENOENT, "no job %s", id);
+	job_path(js, id, from);
+	snprintf(to, sizeof(to), "%s" CORRUPT_SUFFIX, from);
+	/* Out of the index whatever happens: a job that does not
+	 * authenticate must never block its owner's other jobs again. The
+	 * next open moves it aside if this rename failed. */
+	if (rename(from, to) < 0)
+		return io_fail(err, errno, "moving aside", from);
+	return pl_jobstore_sync_dir(js, err);
 }
 
 /* ---- deleting ---- */
@@ -1498,6 +1755,7 @@ int pl_jobstore_delete(pl_jobstore_t *js, const char *id, pl_err_t *err)
 {
 	pl_job_meta_t m;
 	ssize_t i;
+	uint8_t state = JS_OFFERED;
 	int rc;
 
 	if (!id_valid(id))
@@ -1506,6 +1764,7 @@ int pl_jobstore_delete(pl_jobstore_t *js, const char *id, pl_err_t *err)
 	pthread_mutex_lock(&js->mu);
 	if ((i = idx_find_locked(js, id)) >= 0) {
 		m = js->jobs[i];
+		state = js->claimed[i];
 		idx_remove_locked(js, (size_t)i);
 	}
 	pthread_mutex_unlock(&js->mu);
@@ -1513,10 +1772,13 @@ int pl_jobstore_delete(pl_jobstore_t *js, const char *id, pl_err_t *err)
 		return pl_js_fail(err, PL_JS_ENOENT, "no job %s", id);
 	rc = store_shred(js, id, err);
 	if (rc < 0) {
-		/* Still held. Should even this fail for memory, the file is
-		 * indexed again at the next open. */
+		/* Still there, in the state it was in: a printed job stays
+		 * out of every offer (the journal's P shreds it at the next
+		 * open). Should even this fail for memory, the file is
+		 * indexed again at the next open, and the journal decides. */
 		pthread_mutex_lock(&js->mu);
-		(void)idx_add_locked(js, &m);
+		if (idx_add_locked(js, &m) == 0)
+			js->claimed[js->njobs - 1] = state;
 		pthread_mutex_unlock(&js->mu);
 	}
 	return rc;

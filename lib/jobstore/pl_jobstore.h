@@ -11,6 +11,14 @@
  * before unlinking (crypto-shred). A job is durable before commit
  * returns: temp file, fsync, rename, fsync of the directory.
  *
+ * Releases are exactly-once across crashes: a claim is recorded (and
+ * fsynced) in <dir>/release.journal before a byte goes out, and each job
+ * the printer took is marked printed at once. After a crash, a job that
+ * was claimed but not marked is held again as maybe-printed; it is then
+ * printed only by a claim that asks for it (PL_JS_CLAIM_REPRINT), never
+ * by a badge swipe or "most recent". A printed job is never offered
+ * again, shredded or not.
+ *
  * Thread safety: the index is protected by a mutex; a writer or reader
  * handle is used by one thread at a time. */
 #ifndef PL_JOBSTORE_H
@@ -38,6 +46,10 @@ typedef struct {
 	int64_t created_ms; /* unix epoch, milliseconds */
 	int64_t expires_ms;
 	uint8_t sha256[32]; /* of the plaintext */
+	/* Not 0: a release of this job was cut off (the holder died, or the
+	 * printer stopped answering) after bytes had gone out, at this time:
+	 * it may have printed. Kept in the release journal, not sealed. */
+	int64_t maybe_printed_ms;
 } pl_job_meta_t;
 
 typedef struct {
@@ -64,6 +76,7 @@ typedef enum {
 	PL_JS_EINVAL = -5,   /* bad argument (size mismatch, sha mismatch, ...) */
 	PL_JS_EKEY = -6,     /* master key missing, unreadable or too open */
 	PL_JS_EBUSY = -7,    /* the job is being released */
+	PL_JS_EMAYBE = -8,   /* may have printed already: claim with REPRINT */
 } pl_js_err_t;
 
 /* Open (creating the directory and master key on first use). Recovery:
@@ -108,11 +121,34 @@ int pl_jobstore_list(pl_jobstore_t *js, const char *owner,
 		     pl_job_meta_t **out, size_t *n);
 int pl_jobstore_get(pl_jobstore_t *js, const char *id, pl_job_meta_t *out);
 /* Take a job for release: it leaves listings and expiry, and a second
- * claim gets EBUSY, so two swipes cannot print it twice. The releaser
- * then deletes it (printed) or unclaims it (not printed). Claims live in
- * memory only: after a restart every job is on offer again. */
-int pl_jobstore_claim(pl_jobstore_t *js, const char *id, pl_job_meta_t *out);
-void pl_jobstore_unclaim(pl_jobstore_t *js, const char *id);
+ * claim gets EBUSY, so two swipes cannot print it twice. The claim is
+ * durable when this returns (EIO, not claimed, when it cannot be made
+ * so). A maybe-printed job gives EMAYBE unless flags has
+ * PL_JS_CLAIM_REPRINT. The releaser then calls printed (the printer took
+ * every byte) and later deletes it, or unclaims it. */
+#define PL_JS_CLAIM_REPRINT 1u
+int pl_jobstore_claim(pl_jobstore_t *js, const char *id, unsigned flags,
+		      pl_job_meta_t *out, pl_err_t *err);
+/* Hand a claimed job back. bytes_out: some of it reached a printer that
+ * did not confirm it, so it is held again as maybe-printed. */
+void pl_jobstore_unclaim(pl_jobstore_t *js, const char *id, int bytes_out);
+/* The printer took every byte: never offered again, even after a crash
+ * before the delete that follows. */
+int pl_jobstore_printed(pl_jobstore_t *js, const char *id, pl_err_t *err);
+/* Releases that a crash interrupted, found by open (those jobs are now
+ * maybe-printed): the caller takes the array (free it) and the count. */
+size_t pl_jobstore_take_interrupted(pl_jobstore_t *js,
+				    char (**ids)[PL_JOB_ID_LEN + 1]);
+/* Printed before a crash and shredded by open. */
+unsigned pl_jobstore_printed_at_open(const pl_jobstore_t *js);
+
+/* Check every chunk of one job (what a release does before printing):
+ * PL_JS_OK, ECORRUPT, ENOENT or EIO. */
+int pl_jobstore_verify(pl_jobstore_t *js, const char *id, pl_err_t *err);
+/* A damaged job leaves the index and goes aside as <id>.job.corrupt for
+ * the administrator, so it never again stands in front of its owner's
+ * other jobs. */
+int pl_jobstore_set_aside(pl_jobstore_t *js, const char *id, pl_err_t *err);
 
 int pl_jobstore_read_open(pl_jobstore_t *js, const char *id, pl_jobr_t **r,
 			  pl_err_t *err);

@@ -3,7 +3,7 @@
 # reply; a flipped bit or a truncated job file is detected and not printed.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 12
+plan 17
 
 rec_start P1
 op_config
@@ -61,4 +61,34 @@ out=$(plsc release --user dave --printer P1 2>&1)
 like "$out" "damaged|corrupt|no held jobs" "a truncated job file is detected, not printed"
 [ ! -e "$T/rec-P1/job-2.bin" ]
 ok $? "the printer still received nothing"
+# A damaged job never blocks the others (#11): erin's newest job is
+# damaged; a most-recent release sets it aside and prints her next one.
+head -c 200000 /dev/urandom > "$T/older"
+older=$(submit ws1 erin "$T/older")
+sleep 0.01
+bad=$(submit ws1 erin "$T/doc2")
+flip() {
+	python3 - "$1" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(5000); b = f.read(1); f.seek(5000); f.write(bytes([b[0] ^ 1]))
+PY
+}
+flip "$T/lib/$OP/jobs/$bad.job"
+out=$(plsc release --user erin --printer P1 2>&1)
+like "$out" "released 1 job.*passed over job $bad" "the release passes over the damaged job and says so"
+is "$(sha256sum < "$T/rec-P1/job-2.bin")" "$(sha256sum < "$T/older")" "and prints the owner's next job"
+[ -e "$T/lib/$OP/jobs/$bad.job.corrupt" ]
+ok $? "the damaged job is set aside as .corrupt"
+
+# At start, the data of every job is checked in the background: a job
+# damaged while the service was down is set aside without a release.
+id=$(submit ws1 frank "$T/doc2")
+plsc disable "$OP" >/dev/null
+flip "$T/lib/$OP/jobs/$id.job"
+plsc enable "$OP" >/dev/null
+wait_until 10 test -e "$T/lib/$OP/jobs/$id.job.corrupt"
+ok $? "a job damaged while the service was down is set aside at start"
+wait_until 5 grep -q "\"event\":\"damaged\".*$id" "$T/log/job-events.jsonl"
+ok $? "with a damaged job event"
 t_done

@@ -10,7 +10,9 @@
  * sender every byte arrived. DIR/job-N.first holds the CLOCK_REALTIME time
  * (ns) of the job's first byte (release-latency benchmarks).
  * Modes: normal; close-early (close after -n BYTES, job is incomplete);
- * stall (accept, never read); refuse (close at once, record nothing). */
+ * stall (accept, never read); refuse (close at once, record nothing);
+ * slow (read at most -n BYTES every 10 ms: a printer that takes its time,
+ * so that a test can kill the sender in the middle of a job). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -43,7 +45,7 @@ typedef struct {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: plsc-recprinter -d DIR [-p PORT] [-m normal|close-early|stall|refuse] [-n BYTES]\n"
+	fprintf(f, "Usage: plsc-recprinter -d DIR [-p PORT] [-m normal|close-early|stall|refuse|slow] [-n BYTES]\n"
 		   "A fake raw printer on 127.0.0.1 that records each job in DIR (see source).\n");
 }
 
@@ -80,7 +82,15 @@ static void finish(const rec_t *r, rec_conn_t *c, int complete)
 static int on_data(const rec_t *r, rec_conn_t *c)
 {
 	static char buf[1 << 16];
-	ssize_t n = read(c->fd, buf, sizeof(buf));
+	size_t want = sizeof(buf);
+	int slow = strcmp(r->mode, "slow") == 0;
+	if (slow && r->limit > 0 && (size_t)r->limit < want)
+		want = (size_t)r->limit;
+	if (slow) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	ssize_t n = read(c->fd, buf, want);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 1;
 	if (n <= 0) {
@@ -170,6 +180,13 @@ int main(int argc, char **argv)
 	int lfd = listen_on(port, r.dir);
 	if (lfd < 0)
 		return 1;
+	if (strcmp(r.mode, "slow") == 0) {
+		/* A small window (inherited by accepted sockets), so a sender
+		 * cannot park a whole job in our buffers: it is still sending
+		 * when it is killed, as with a real printer. */
+		int sz = 32768;
+		setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	}
 	for (int i = 0; i < REC_MAX_CONN; i++)
 		conns[i].fd = -1;
 	for (;;) {

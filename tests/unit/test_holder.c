@@ -434,11 +434,11 @@ static void test_claimed_and_unknown_printer(void **state)
 	char id[64], msg[300] = "";
 	pl_job_meta_t meta;
 	hold(f, "carol", "c", "data", id);
-	assert_int_equal(pl_jobstore_claim(f->store, id, &meta), 0);
+	assert_int_equal(pl_jobstore_claim(f->store, id, 0, &meta, NULL), 0);
 	release(f, "P1", id);
 	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_BUSY);
 	assert_string_equal(msg, "already being released");
-	pl_jobstore_unclaim(f->store, id);
+	pl_jobstore_unclaim(f->store, id, 0);
 	release(f, "NOPE", id);
 	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_NOTFOUND);
 	assert_string_equal(msg, "unknown printer");
@@ -500,8 +500,8 @@ static void test_secure_and_pull(void **state)
 	assert_int_equal(rec_jobs(f), 0);
 	assert_int_equal(f->nevents, 1);
 	assert_string_equal(f->events[0], "print-failed erin P2 payslip|secure job for P1: r");
-	assert_int_equal(pl_jobstore_claim(f->store, sec, &meta), 0); /* not left claimed */
-	pl_jobstore_unclaim(f->store, sec);
+	assert_int_equal(pl_jobstore_claim(f->store, sec, 0, &meta, NULL), 0); /* not left claimed */
+	pl_jobstore_unclaim(f->store, sec, 0);
 
 	/* Answering for P2: the pull job only, and one left out. */
 	assert_int_equal(pl_msg_init(&m, PL_MSG_JOBS_QUERY, 0, 0), 0);

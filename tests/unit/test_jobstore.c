@@ -239,7 +239,9 @@ static int find_prefix(const char *dir, const char *prefix, char *last,
 
 	assert_non_null(d);
 	while ((de = readdir(d)) != NULL) {
+		/* the release journal is the store's, not a job's */
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    strcmp(de->d_name, "release.journal") == 0 ||
 		    strncmp(de->d_name, prefix, strlen(prefix)) != 0)
 			continue;
 		if (last != NULL)
@@ -1149,13 +1151,13 @@ static void test_claim(void **state)
 	js = store_open(f);
 	a = put(js, "alice", data, 100);
 	b = put(js, "alice", data, 200);
-	assert_int_equal(pl_jobstore_claim(js, a.id, &got), PL_JS_OK);
+	assert_int_equal(pl_jobstore_claim(js, a.id, 0, &got, NULL), PL_JS_OK);
 	assert_string_equal(got.id, a.id);
 	assert_int_equal(got.size, 100);
-	assert_int_equal(pl_jobstore_claim(js, a.id, &got), PL_JS_EBUSY);
-	assert_int_equal(pl_jobstore_claim(js, "0123456789abcdef0123456789abcdef", &got),
+	assert_int_equal(pl_jobstore_claim(js, a.id, 0, &got, NULL), PL_JS_EBUSY);
+	assert_int_equal(pl_jobstore_claim(js, "0123456789abcdef0123456789abcdef", 0, &got, NULL),
 			 PL_JS_ENOENT);
-	assert_int_equal(pl_jobstore_claim(js, "../x", &got), PL_JS_ENOENT);
+	assert_int_equal(pl_jobstore_claim(js, "../x", 0, &got, NULL), PL_JS_ENOENT);
 	assert_int_equal(pl_jobstore_list(js, "alice", &l, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(l[0].id, b.id);
@@ -1165,18 +1167,22 @@ static void test_claim(void **state)
 	assert_int_equal(pl_jobstore_get(js, a.id, &got), PL_JS_OK);
 	assert_int_equal(pl_jobstore_expire(js, INT64_MAX, &err), 1);
 	assert_int_equal(pl_jobstore_get(js, b.id, &got), PL_JS_ENOENT);
-	pl_jobstore_unclaim(js, a.id);
+	pl_jobstore_unclaim(js, a.id, 0);
 	assert_int_equal(pl_jobstore_list(js, NULL, &l, &n), 0);
 	assert_int_equal(n, 1);
 	free(l);
-	/* Claims live in memory only. */
-	assert_int_equal(pl_jobstore_claim(js, a.id, &got), PL_JS_OK);
+	/* A claim outlives the process: after a "crash" (close without an
+	 * outcome) the job is held again, maybe-printed, and only a REPRINT
+	 * claim takes it. */
+	assert_int_equal(pl_jobstore_claim(js, a.id, 0, &got, NULL), PL_JS_OK);
 	pl_jobstore_close(js);
 	js = store_open(f);
-	assert_int_equal(pl_jobstore_claim(js, a.id, &got), PL_JS_OK);
+	assert_int_equal(pl_jobstore_claim(js, a.id, 0, &got, NULL), PL_JS_EMAYBE);
+	assert_int_equal(pl_jobstore_claim(js, a.id, PL_JS_CLAIM_REPRINT, &got, NULL),
+			 PL_JS_OK);
 	/* A claimed job can be deleted (printed, or an operator's delete). */
 	assert_int_equal(pl_jobstore_delete(js, a.id, &err), 0);
-	assert_int_equal(pl_jobstore_claim(js, a.id, &got), PL_JS_ENOENT);
+	assert_int_equal(pl_jobstore_claim(js, a.id, 0, &got, NULL), PL_JS_ENOENT);
 	assert_int_equal(pl_jobstore_bytes(js, NULL), 0);
 	pl_jobstore_close(js);
 }
@@ -1333,6 +1339,198 @@ static void test_concurrent_writers(void **state)
 	pl_jobstore_close(js);
 }
 
+/* ---- the release journal: exactly-once across crashes ---- */
+
+static int listed(pl_jobstore_t *js, const char *id, int64_t *maybe)
+{
+	pl_job_meta_t *l;
+	size_t n;
+	int found = 0;
+	assert_int_equal(pl_jobstore_list(js, NULL, &l, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(l[i].id, id) == 0) {
+			found = 1;
+			if (maybe)
+				*maybe = l[i].maybe_printed_ms;
+		}
+	free(l);
+	return found;
+}
+
+static off_t journal_size(const fx_t *f)
+{
+	char path[PATH_MAX + 80];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/release.journal", f->dir);
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+/* Every outcome of a release, then a "crash" (close with claims open):
+ * printed jobs never come back, a claim without an outcome comes back
+ * maybe-printed, and only a REPRINT claim takes a maybe-printed job. */
+static void test_journal_outcomes(void **state)
+{
+	fx_t *f = *state;
+	pl_job_meta_t printed, handed_back, cut_off, crashed, got;
+	uint8_t data[100] = { 1 };
+	int64_t maybe = 0;
+	pl_err_t err;
+
+	pl_jobstore_t *js = store_open(f);
+	printed = put(js, "ann", data, 10);
+	handed_back = put(js, "ann", data, 20);
+	cut_off = put(js, "ann", data, 30);
+	crashed = put(js, "ann", data, 40);
+
+	assert_int_equal(pl_jobstore_claim(js, printed.id, 0, &got, &err), 0);
+	assert_int_equal(pl_jobstore_printed(js, printed.id, &err), 0);
+	assert_false(listed(js, printed.id, NULL));
+	/* printed and not yet shredded: never claimable again */
+	assert_int_equal(pl_jobstore_claim(js, printed.id, PL_JS_CLAIM_REPRINT, &got, &err),
+			 PL_JS_ENOENT);
+
+	assert_int_equal(pl_jobstore_claim(js, handed_back.id, 0, &got, &err), 0);
+	pl_jobstore_unclaim(js, handed_back.id, 0);
+	assert_true(listed(js, handed_back.id, &maybe));
+	assert_int_equal(maybe, 0);
+
+	assert_int_equal(pl_jobstore_claim(js, cut_off.id, 0, &got, &err), 0);
+	pl_jobstore_unclaim(js, cut_off.id, 1);
+	assert_true(listed(js, cut_off.id, &maybe));
+	assert_true(maybe > 0);
+	assert_int_equal(pl_jobstore_claim(js, cut_off.id, 0, &got, &err), PL_JS_EMAYBE);
+
+	assert_int_equal(pl_jobstore_claim(js, crashed.id, 0, &got, &err), 0);
+	pl_jobstore_close(js); /* the holder dies mid-release */
+
+	js = store_open(f);
+	assert_int_equal(pl_jobstore_printed_at_open(js), 1);
+	assert_int_equal(pl_jobstore_get(js, printed.id, &got), PL_JS_ENOENT);
+	char(*ids)[PL_JOB_ID_LEN + 1] = NULL;
+	assert_int_equal(pl_jobstore_take_interrupted(js, &ids), 1);
+	assert_string_equal(ids[0], crashed.id);
+	free(ids);
+	assert_true(listed(js, handed_back.id, &maybe));
+	assert_int_equal(maybe, 0);
+	assert_true(listed(js, cut_off.id, &maybe));
+	assert_true(maybe > 0);
+	assert_true(listed(js, crashed.id, &maybe));
+	assert_true(maybe > 0);
+	assert_int_equal(pl_jobstore_claim(js, crashed.id, 0, &got, &err), PL_JS_EMAYBE);
+	assert_int_equal(got.maybe_printed_ms, 0); /* EMAYBE leaves *out alone */
+	/* the journal was rewritten with what is still true: two M records */
+	assert_int_equal(journal_size(f), 2 * 52);
+
+	/* A reprint that fails before any byte went out: still maybe. */
+	assert_int_equal(pl_jobstore_claim(js, crashed.id, PL_JS_CLAIM_REPRINT, &got, &err), 0);
+	pl_jobstore_unclaim(js, crashed.id, 0);
+	pl_jobstore_close(js);
+	js = store_open(f);
+	assert_true(listed(js, crashed.id, &maybe));
+	assert_true(maybe > 0);
+	/* A reprint that the printer confirms: gone for good. */
+	assert_int_equal(pl_jobstore_claim(js, crashed.id, PL_JS_CLAIM_REPRINT, &got, &err), 0);
+	assert_int_equal(pl_jobstore_printed(js, crashed.id, &err), 0);
+	assert_int_equal(pl_jobstore_delete(js, crashed.id, &err), 0);
+	pl_jobstore_close(js);
+	js = store_open(f);
+	assert_int_equal(pl_jobstore_get(js, crashed.id, &got), PL_JS_ENOENT);
+	assert_int_equal(pl_jobstore_printed_at_open(js), 0);
+	pl_jobstore_close(js);
+}
+
+/* A crash in the middle of an append leaves a torn record: cut off at
+ * open (its claim never finished, so nothing was printed). Garbage that
+ * is not ours is cut the same way, never read as a claim. */
+static void test_journal_torn(void **state)
+{
+	fx_t *f = *state;
+	pl_job_meta_t a, got;
+	uint8_t data[10] = { 2 };
+	pl_err_t err;
+	char path[PATH_MAX + 80];
+
+	pl_jobstore_t *js = store_open(f);
+	a = put(js, "bo", data, 10);
+	assert_int_equal(pl_jobstore_claim(js, a.id, 0, &got, &err), 0);
+	pl_jobstore_close(js);
+	snprintf(path, sizeof(path), "%s/release.journal", f->dir);
+	FILE *fp = fopen(path, "a");
+	assert_non_null(fp);
+	fprintf(fp, "P %.20s", a.id); /* a torn "printed" */
+	fclose(fp);
+	js = store_open(f);
+	int64_t maybe = 0;
+	assert_true(listed(js, a.id, &maybe)); /* the C stands: maybe, not printed */
+	assert_true(maybe > 0);
+	assert_int_equal(journal_size(f), 52);
+	pl_jobstore_close(js);
+}
+
+/* Many jobs, deleted in an order that exercises the id map's shifts. */
+static void test_index_many(void **state)
+{
+	fx_t *f = *state;
+	enum { N = 400 };
+	static pl_job_meta_t m[N];
+	pl_job_meta_t got;
+	uint8_t data[4] = { 3 };
+	pl_err_t err;
+
+	f->o.verify_on_open = 0;
+	pl_jobstore_t *js = store_open(f);
+	for (int i = 0; i < N; i++)
+		m[i] = put(js, i % 2 ? "odd" : "even", data, 4);
+	for (int i = 0; i < N; i += 3)
+		assert_int_equal(pl_jobstore_delete(js, m[i].id, &err), 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(pl_jobstore_get(js, m[i].id, &got),
+				 i % 3 == 0 ? PL_JS_ENOENT : PL_JS_OK);
+	pl_jobstore_close(js);
+	js = store_open(f);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(pl_jobstore_get(js, m[i].id, &got),
+				 i % 3 == 0 ? PL_JS_ENOENT : PL_JS_OK);
+	pl_jobstore_close(js);
+}
+
+/* A job whose data does not authenticate is set aside, not left to block
+ * its owner's releases; the file stays for the administrator. */
+static void test_set_aside(void **state)
+{
+	fx_t *f = *state;
+	pl_job_meta_t a, b, got;
+	uint8_t data[300] = { 4 };
+	pl_err_t err;
+	char path[PATH_MAX + 160];
+
+	f->o.verify_on_open = 0; /* open checks the metadata, not the data */
+	pl_jobstore_t *js = store_open(f);
+	a = put(js, "cy", data, 300);
+	b = put(js, "cy", data, 100);
+	snprintf(path, sizeof(path), "%s/%s.job", f->dir, a.id);
+	FILE *fp = fopen(path, "r+");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, HDR_LEN + 30, SEEK_SET), 0);
+	int c = fgetc(fp);
+	assert_int_equal(fseek(fp, HDR_LEN + 30, SEEK_SET), 0);
+	fputc(c ^ 0x40, fp);
+	fclose(fp);
+	assert_int_equal(pl_jobstore_verify(js, b.id, &err), PL_JS_OK);
+	assert_int_equal(pl_jobstore_verify(js, a.id, &err), PL_JS_ECORRUPT);
+	assert_int_equal(pl_jobstore_set_aside(js, a.id, &err), PL_JS_OK);
+	assert_int_equal(pl_jobstore_get(js, a.id, &got), PL_JS_ENOENT);
+	assert_int_equal(pl_jobstore_set_aside(js, a.id, &err), PL_JS_ENOENT);
+	assert_true(listed(js, b.id, NULL));
+	snprintf(path, sizeof(path), "%s/%s.job.corrupt", f->dir, a.id);
+	assert_int_equal(access(path, F_OK), 0);
+	pl_jobstore_close(js);
+	js = store_open(f);
+	assert_int_equal(pl_jobstore_get(js, a.id, &got), PL_JS_ENOENT);
+	pl_jobstore_close(js);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1362,6 +1560,10 @@ int main(void)
 		T(test_delete_shreds),
 		T(test_expire),
 		T(test_claim),
+		T(test_journal_outcomes),
+		T(test_journal_torn),
+		T(test_index_many),
+		T(test_set_aside),
 	T(test_read_verified),
 	T(test_group_commit),
 		T(test_concurrent_writers),
