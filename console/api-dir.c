@@ -573,7 +573,7 @@ static void reader_add(cs_req_t *r)
 	if (!j)
 		return;
 	memset(&rd, 0, sizeof(rd));
-	if (pl_dir_body_reader(j, &rd, msg, sizeof(msg)) < 0) {
+	if (pl_dir_body_reader(j, 1, &rd, msg, sizeof(msg)) < 0) {
 		cs_reply_error(r, 400, "%s", msg);
 	} else {
 		if (dw_new(r, DW_READER_ADD, ""))

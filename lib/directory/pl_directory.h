@@ -130,10 +130,18 @@ int pl_dir_pin_check(pl_dir_t *d, const char *username, const char *pin,
 int pl_dir_pin_set(pl_dir_t *d, const char *username, const char *pin,
 		   pl_err_t *err);
 
-/* Badge readers. */
+/* Badge readers. put adds (replace=1: adds or replaces). update changes
+ * every field of the reader named r->name, which must exist ("no reader
+ * named ..."): the name is the key and stays, as a printer's does; it
+ * never creates one. Both check the record and that its printer exists.
+ * get: 0 found, 1 not found (also for a name that is not valid), -1
+ * error. */
 int pl_dir_reader_put(pl_dir_t *d, const pl_dir_reader_t *r, int replace,
 		      pl_err_t *err);
+int pl_dir_reader_update(pl_dir_t *d, const pl_dir_reader_t *r, pl_err_t *err);
 int pl_dir_reader_del(pl_dir_t *d, const char *name, pl_err_t *err);
+int pl_dir_reader_get(pl_dir_t *d, const char *name, pl_dir_reader_t *out,
+		      pl_err_t *err);
 int pl_dir_reader_list(pl_dir_t *d, pl_dir_reader_t **out, size_t *n,
 		       pl_err_t *err);
 

@@ -262,7 +262,7 @@ static void reader_add(ds_req_t *q, pl_dir_t *d)
 	memset(&rd, 0, sizeof(rd));
 	if (!(j = body(q)))
 		return;
-	if (pl_dir_body_reader(j, &rd, msg, sizeof(msg)) < 0) {
+	if (pl_dir_body_reader(j, 1, &rd, msg, sizeof(msg)) < 0) {
 		fail(q, PL_STATUS_BADREQ, "%s", msg);
 	} else {
 		pl_strlcpy(q->name, rd.name, sizeof(q->name));

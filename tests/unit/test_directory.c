@@ -1408,6 +1408,38 @@ static void test_readers(void **state)
 	assert_string_equal(err.msg, "unknown printer nope");
 	assert_int_equal(pl_dir_reader_put(d, &r3, 1, &err), -1);
 
+	/* update: every field but the name, only of a reader that exists */
+	pl_dir_reader_t got;
+	pl_dir_printer_t p2 = printer("hp-2", "socket://10.0.0.6:9100");
+	assert_int_equal(pl_dir_printer_add(d, &p2, 0, &err), 0);
+	pl_dir_reader_t u = reader("lobby", "connect", 0, "hp-2");
+	pl_strlcpy(u.address, "10.1.2.4", sizeof(u.address));
+	pl_strlcpy(u.mode, "all", sizeof(u.mode));
+	if (pl_dir_reader_update(d, &u, &err) < 0)
+		fail_msg("update: %s", err.msg);
+	assert_int_equal(pl_dir_reader_get(d, "lobby", &got, &err), 0);
+	assert_string_equal(got.address, "10.1.2.4");
+	assert_string_equal(got.direction, "connect");
+	assert_int_equal(got.port, 0);
+	assert_string_equal(got.printer, "hp-2");
+	assert_string_equal(got.mode, "all");
+	u = reader("ghost", "connect", 0, "hp-2");
+	assert_int_equal(pl_dir_reader_update(d, &u, &err), -1);
+	assert_string_equal(err.msg, "no reader named ghost");
+	assert_int_equal(pl_dir_reader_get(d, "ghost", &got, &err), 1);
+	assert_int_equal(pl_dir_reader_get(d, "a b", &got, &err), 1);
+	u = reader("lobby", "connect", 0, "nope");
+	assert_int_equal(pl_dir_reader_update(d, &u, &err), -1);
+	assert_string_equal(err.msg, "unknown printer nope");
+	u = reader("lobby", "listen", 0, "hp-2");
+	assert_int_equal(pl_dir_reader_update(d, &u, &err), -1);
+	assert_non_null(strstr(err.msg, "needs a port"));
+	assert_int_equal(pl_dir_reader_update(d, NULL, &err), -1);
+	/* the refused updates changed nothing */
+	assert_int_equal(pl_dir_reader_get(d, "lobby", &got, &err), 0);
+	assert_string_equal(got.printer, "hp-2");
+	assert_string_equal(got.direction, "connect");
+
 	assert_int_equal(pl_dir_reader_del(d, "lobby", &err), 0);
 	assert_int_equal(pl_dir_reader_del(d, "lobby", &err), -1);
 	assert_string_equal(err.msg, "no reader named lobby");
