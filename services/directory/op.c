@@ -253,20 +253,29 @@ static void printer_write(ds_req_t *q, pl_dir_t *d, int replace)
 	json_decref(j);
 }
 
-static void reader_add(ds_req_t *q, pl_dir_t *d)
+/* reader-add, or reader-put: every field of the reader NAME replaced, its
+ * name kept (a "name" in the body is ignored, as a printer's), checked
+ * with the parsers of an add; a reader that does not exist is not
+ * created. */
+static void reader_write(ds_req_t *q, pl_dir_t *d, int replace)
 {
 	pl_dir_reader_t rd;
 	char msg[400];
 	pl_err_t e;
 	json_t *j;
 	memset(&rd, 0, sizeof(rd));
-	if (!(j = body(q)))
+	if ((replace && need_name(q) < 0) || !(j = body(q)))
 		return;
-	if (pl_dir_body_reader(j, 1, &rd, msg, sizeof(msg)) < 0) {
+	if (replace)
+		pl_strlcpy(rd.name, q->name, sizeof(rd.name));
+	if (pl_dir_body_reader(j, !replace, &rd, msg, sizeof(msg)) < 0) {
 		fail(q, PL_STATUS_BADREQ, "%s", msg);
 	} else {
 		pl_strlcpy(q->name, rd.name, sizeof(q->name));
-		done(q, pl_dir_reader_put(d, &rd, 0, &e), &e, "reader %s added");
+		if (replace)
+			done(q, pl_dir_reader_update(d, &rd, &e), &e, "reader %s saved");
+		else
+			done(q, pl_dir_reader_put(d, &rd, 0, &e), &e, "reader %s added");
 	}
 	json_decref(j);
 }
@@ -459,7 +468,9 @@ void ds_req_run(ds_req_t *q, pl_dir_t *d)
 	else if (strcmp(op, "printer-del") == 0)
 		del(q, d, pl_dir_printer_del, "printer %s deleted");
 	else if (strcmp(op, "reader-add") == 0)
-		reader_add(q, d);
+		reader_write(q, d, 0);
+	else if (strcmp(op, "reader-put") == 0)
+		reader_write(q, d, 1);
 	else if (strcmp(op, "reader-del") == 0)
 		del(q, d, pl_dir_reader_del, "reader %s deleted");
 	else if (console_op(q, d))

@@ -2,7 +2,7 @@
  * service around them: a DIR_WRITE frame as the supervisor delivers it,
  * carried out against a directory in a temporary folder, and its RESULT
  * answer. Every operation, and the refusals: an unknown operation, no OP,
- * a bad record, a missing user or printer, a name taken; tokens and
+ * a bad record, a missing user, printer or reader, a name taken; tokens and
  * administrators from any sender but the console, the last administrator,
  * one's own account, a short password, a wrong current password. */
 #include <setjmp.h>
@@ -212,7 +212,44 @@ static void test_printers_readers(void **state)
 	       "{\"name\": \"R3\", \"address\": \"127.0.0.1\", \"printer\": \"P1\","
 	       " \"preset\": \"no-such-preset\"}",
 	       PL_STATUS_BADREQ, NULL);
+	/* reader-put: every field replaced, the name kept (a name in the
+	 * body is ignored), checked as an add is; never a new reader. */
+	pl_dir_reader_t rd;
+	expect("printer-add", NULL, "{\"name\": \"P2\", \"uri\": \"socket://127.0.0.1:9101\"}",
+	       PL_STATUS_OK, "printer P2 added");
+	expect("reader-put", "R1",
+	       "{\"name\": \"R9\", \"address\": \"127.0.0.2\", \"printer\": \"P2\","
+	       " \"direction\": \"listen\", \"port\": 2001, \"preset\": \"rfideas-e241\","
+	       " \"mode\": \"all\"}",
+	       PL_STATUS_OK, "reader R1 saved");
+	assert_int_equal(pl_dir_reader_get(D, "R1", &rd, &err), 0);
+	assert_string_equal(rd.address, "127.0.0.2");
+	assert_string_equal(rd.printer, "P2");
+	assert_string_equal(rd.direction, "listen");
+	assert_int_equal(rd.port, 2001);
+	assert_string_equal(rd.mode, "all");
+	assert_non_null(strstr(rd.format, "rfideas-e241"));
+	assert_int_equal(pl_dir_reader_get(D, "R9", &rd, &err), 1);
+	expect("reader-put", "R1", "{\"address\": \"127.0.0.2\", \"printer\": \"P2\","
+	       " \"direction\": \"listen\"}", PL_STATUS_BADREQ, "needs a port");
+	expect("reader-put", "R1", "{\"address\": \"127.0.0.2\"}", PL_STATUS_BADREQ,
+	       "needs an \"address\" and a \"printer\"");
+	expect("reader-put", "R1", "{\"address\": \"127.0.0.2\", \"printer\": \"P2\","
+	       " \"preset\": \"no-such-preset\"}", PL_STATUS_BADREQ, NULL);
+	expect("reader-put", "R1", "{\"address\": \"127.0.0.2\", \"printer\": \"P9\"}",
+	       PL_STATUS_BADREQ, "unknown printer P9");
+	expect("reader-put", "R1", "{\"address\": ", PL_STATUS_BADREQ, "malformed JSON");
+	expect("reader-put", "R7", "{\"address\": \"127.0.0.2\", \"printer\": \"P2\"}",
+	       PL_STATUS_NOTFOUND, "no reader named R7");
+	expect("reader-put", NULL, "{\"address\": \"127.0.0.2\", \"printer\": \"P2\"}",
+	       PL_STATUS_BADREQ, "needs NAME");
+	assert_int_equal(pl_dir_reader_get(D, "R7", &rd, &err), 1);
+	/* the refusals changed nothing */
+	assert_int_equal(pl_dir_reader_get(D, "R1", &rd, &err), 0);
+	assert_string_equal(rd.printer, "P2");
+	assert_int_equal(rd.port, 2001);
 	expect("reader-del", "R1", NULL, PL_STATUS_OK, "reader R1 deleted");
+	expect("printer-del", "P2", NULL, PL_STATUS_OK, "printer P2 deleted");
 	expect("reader-del", "R1", NULL, PL_STATUS_NOTFOUND, "no reader named R1");
 	expect("printer-del", "P1", NULL, PL_STATUS_OK, "printer P1 deleted");
 	expect("printer-del", "P1", NULL, PL_STATUS_NOTFOUND, "no printer named P1");
