@@ -16,6 +16,8 @@
 //   HOLDER            the held-jobs service (switched off once: the Held
 //                     jobs page must say its jobs are not listed)
 //   DIR_USER          a user in the directory (the Users page)
+//   READER, READER_ADDRESS   a badge reader (rfideas-e241, mode all, at
+//                     JOB_PRINTER) and its address: edited in place
 //   JOB_WORKSTATION   the workstation the held jobs came from
 //   SUBMIT, SUBMIT_SERVER, SUBMIT_TOKEN   plsc-submit, the held-jobs
 //                     service's address and a workstation token: more
@@ -157,10 +159,12 @@ async function visible(sel) {
   return page.locator(sel).isVisible();
 }
 
+// The text and the kind of #flash read in one step: read apart, a message
+// that changes in between pairs the old text with the new kind.
 async function flashNow() {
   const f = page.locator('#flash');
   if (!(await f.isVisible())) return null;
-  return { text: ((await f.textContent()) || '').trim(), error: await f.evaluate((e) => e.classList.contains('error')) };
+  return f.evaluate((e) => ({ text: (e.textContent || '').trim(), error: e.classList.contains('error') }));
 }
 
 // Runs action (a click), then waits for #flash to show a new message; fails
@@ -492,6 +496,59 @@ check('a refused edit (a bad URI) shows the error and changes nothing', async ()
   await page.click('#printer-cancel', { timeout: SHORT });
   const uri = ((await row('printers-table', 'printer', name).locator('td').nth(1).textContent()) || '').trim();
   assert(uri === need('JOB_PRINTER_URI'), `the URI cell says '${uri}'`);
+});
+
+check(`Edit on badge reader ${env.READER}'s row saves its fields in place, shown after a reload and in plsc`, async () => {
+  const name = need('READER');
+  const r = row('readers-table', 'reader', name);
+  await r.waitFor({ state: 'visible', timeout: SHORT });
+  await r.locator('button[data-action="edit"]').click({ timeout: SHORT });
+  assert((await page.inputValue('#reader-name')) === name, 'the form does not hold the reader\'s name');
+  assert(await page.locator('#reader-name').evaluate((e) => e.readOnly), 'the name can be changed');
+  assert((await page.inputValue('#reader-address')) === need('READER_ADDRESS'), 'the form does not hold its address');
+  assert((await page.inputValue('#reader-preset')) === 'rfideas-e241', 'the form does not show its preset');
+  assert((await page.inputValue('#reader-mode')) === 'all', 'the form does not show its mode');
+  const title = ((await page.textContent('#reader-form-title')) || '').trim();
+  assert(title === `Edit badge reader ${name}`, `the form's title is '${title}'`);
+  await page.fill('#reader-address', '127.0.0.42', { timeout: SHORT });
+  await page.selectOption('#reader-printer', need('SECURE_PRINTER'), { timeout: SHORT });
+  await page.selectOption('#reader-preset', 'elatec-tcpconv2', { timeout: SHORT });
+  await page.selectOption('#reader-mode', 'most-recent', { timeout: SHORT });
+  await clickForFlash(() => page.click('#reader-submit', { timeout: SHORT }), new RegExp(`reader ${name} saved`), SHORT);
+  assert(!(await visible('#reader-cancel')), 'the form is still in edit mode after saving');
+  await page.reload({ timeout: SHORT * 2 });
+  await page.locator('#app').waitFor({ state: 'visible', timeout: SHORT });
+  await gotoPage('printers');
+  await waitFor(async () => {
+    const t = await r.locator('td').evaluateAll((tds) => tds.map((td) => td.textContent.trim()));
+    return t[1] === '127.0.0.42' && t[4] === need('SECURE_PRINTER') && t[5] === 'most-recent';
+  }, SHORT, 'the row does not show the new address, printer and mode after a reload');
+  const listed = JSON.parse(await plsc('readers', 'list', '--json'));
+  const got = (listed.readers || []).filter((x) => x.name === name);
+  assert(got.length === 1 && listed.readers.length === 1, `plsc readers list says ${JSON.stringify(listed)}`);
+  const x = got[0];
+  assert(x.address === '127.0.0.42' && x.printer === need('SECURE_PRINTER') && x.mode === 'most-recent' &&
+    JSON.parse(x.format).preset === 'elatec-tcpconv2', `plsc readers list says ${JSON.stringify(x)}`);
+  await shot('reader-edited');
+});
+
+check('a refused reader edit (listen without a port) shows the error and changes nothing', async () => {
+  const name = need('READER');
+  const r = row('readers-table', 'reader', name);
+  await r.locator('button[data-action="edit"]').click({ timeout: SHORT });
+  await page.selectOption('#reader-direction', 'listen', { timeout: SHORT });
+  await page.fill('#reader-port', '', { timeout: SHORT });
+  await page.click('#reader-submit', { timeout: SHORT });
+  const f = await waitFor(async () => { const x = await flashNow(); return x && x.error ? x : null; }, SHORT,
+    '#flash shows no error');
+  diag(`#flash: ${f.text}`);
+  assert(/needs a port/.test(f.text), `#flash says '${f.text}'`);
+  assert(await visible('#reader-cancel'), 'the form left edit mode after a refusal');
+  await page.click('#reader-cancel', { timeout: SHORT });
+  assert((await page.inputValue('#reader-name')) === '', 'Cancel leaves the name in the form');
+  assert(!(await page.locator('#reader-name').evaluate((e) => e.readOnly)), 'Cancel leaves the name read-only');
+  const dir = ((await r.locator('td').nth(2).textContent()) || '').trim();
+  assert(dir === 'connect', `the direction cell says '${dir}'`);
 });
 
 check('the History page shows the job held, then printed', async () => {
