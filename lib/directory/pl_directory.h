@@ -18,6 +18,7 @@
 
 #define PL_DIR_SCHEMA_VERSION 3
 #define PL_TOKEN_MAX 96
+#define PL_DIR_TOKEN_ID_LEN 8 /* hex digits */
 
 typedef struct pl_dir pl_dir_t;
 
@@ -77,6 +78,16 @@ int pl_dir_token_create(pl_dir_t *d, const char *workstation,
 int pl_dir_token_verify(pl_dir_t *d, const char *token, char *workstation,
 			size_t wsz, pl_err_t *err);
 int pl_dir_token_revoke(pl_dir_t *d, const char *which, pl_err_t *err);
+/* The id (not secret) of a well-formed token into id; 0, or -1 when the
+ * token is not one. Nothing is looked up. */
+int pl_dir_token_id(const char *token, char id[PL_DIR_TOKEN_ID_LEN + 1]);
+/* Record that the token with this id was used now: what verify does on a
+ * handle that may write, for a service that verified the token on a
+ * read-only one (OfflinePrint asks plsc-directory, DIR_WRITE token-used).
+ * At most once a minute (every write is an fsync), never for a revoked
+ * token. 1 recorded; 0 not (used within the minute, or revoked); -1
+ * error ("invalid token id ...", "no token with id ..."). */
+int pl_dir_token_touch(pl_dir_t *d, const char *id, pl_err_t *err);
 int pl_dir_token_list(pl_dir_t *d, pl_dir_token_t **out, size_t *n,
 		      pl_err_t *err);
 
