@@ -95,7 +95,7 @@ PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(SERVICE_BINS) $(CLIENT_BINS)
 # The tests' own peers and misbehaving services (not installed; they need
 # the test packages: libcurl, libwebsockets, net-snmp).
 TEST_PROGRAMS := $(BIN)/plsc-testsvc $(BIN)/plsc-adaptsvc $(BIN)/plsc-recprinter \
-              $(BIN)/plsc-evilclient $(BIN)/plsc-reademu
+              $(BIN)/plsc-evilclient $(BIN)/plsc-reademu $(BIN)/plsc-bulksubmit
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/replay-%,$(FUZZ_SRC))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
@@ -175,6 +175,10 @@ $(BIN)/plsc-evilclient: $(OBJ)/tests/lib/evilclient.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 
 $(BIN)/plsc-recprinter: $(OBJ)/tests/lib/recprinter.o $(LIBS)
+	$(call link,$(PKG_LIBS))
+
+# Many held jobs from one process (the console's pager over 10,000, t41).
+$(BIN)/plsc-bulksubmit: $(OBJ)/tests/lib/bulksubmit.o $(OBJ)/clients/submit.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 
 $(BUILD)/tests/unit/%: $(OBJ)/tests/unit/%.o $(LIBS)

@@ -23,7 +23,8 @@
 #include "pl_util.h"
 
 enum { DW_USER_ADD, DW_USER_PUT, DW_USER_DEL, DW_PIN, DW_IMPORT, DW_PRINTER_ADD,
-       DW_PRINTER_PUT, DW_PRINTER_DEL, DW_READER_ADD, DW_READER_DEL, DW_TOKEN_CREATE,
+       DW_PRINTER_PUT, DW_PRINTER_DEL, DW_READER_ADD, DW_READER_PUT, DW_READER_DEL,
+       DW_TOKEN_CREATE,
        DW_TOKEN_REVOKE, DW_ADMIN_ADD, DW_ADMIN_DEL, DW_ADMIN_PASSWD };
 
 /* DIR_WRITE's OP for each kind (proto/PROTOCOL.md). */
@@ -32,7 +33,8 @@ static const char *const dw_ops[] = {
 	[DW_USER_DEL] = "user-del",	  [DW_PIN] = "pin-set",
 	[DW_IMPORT] = "users-import",	  [DW_PRINTER_ADD] = "printer-add",
 	[DW_PRINTER_PUT] = "printer-put", [DW_PRINTER_DEL] = "printer-del",
-	[DW_READER_ADD] = "reader-add",	  [DW_READER_DEL] = "reader-del",
+	[DW_READER_ADD] = "reader-add",	  [DW_READER_PUT] = "reader-put",
+	[DW_READER_DEL] = "reader-del",
 	[DW_TOKEN_CREATE] = "token-create", [DW_TOKEN_REVOKE] = "token-revoke",
 	[DW_ADMIN_ADD] = "admin-put",	  [DW_ADMIN_DEL] = "admin-del",
 	[DW_ADMIN_PASSWD] = "admin-passwd",
@@ -565,20 +567,29 @@ static void readers_list(cs_req_t *r)
 	cs_reply(r, 200, json_pack("{s:o}", "readers", arr));
 }
 
-static void reader_add(cs_req_t *r)
+/* POST adds a reader; PUT replaces every field of the reader NAME but its
+ * name (a "name" in the body is ignored: the path names the reader, as
+ * for a printer). Both are parsed here as plsc-directory will, so a bad
+ * body is answered at once. */
+static void reader_write(cs_req_t *r, const char *name, int kind)
 {
 	json_t *j = cs_req_json(r);
-	pl_dir_reader_t rd;
+	pl_dir_reader_t rd, old;
+	pl_err_t err;
 	char msg[400];
 	if (!j)
 		return;
 	memset(&rd, 0, sizeof(rd));
-	if (pl_dir_body_reader(j, &rd, msg, sizeof(msg)) < 0) {
+	if (kind == DW_READER_PUT)
+		pl_strlcpy(rd.name, name, sizeof(rd.name));
+	if (pl_dir_body_reader(j, kind == DW_READER_ADD, &rd, msg, sizeof(msg)) < 0)
 		cs_reply_error(r, 400, "%s", msg);
-	} else {
-		if (dw_new(r, DW_READER_ADD, ""))
-			dw_go(r);
-	}
+	else if (kind == DW_READER_PUT &&
+		 cs_reply_lookup(r, pl_dir_reader_get(r->cs->dir, rd.name, &old, &err),
+				 "reader", rd.name, &err) != 0)
+		; /* answered: 404 */
+	else if (dw_new(r, kind, kind == DW_READER_PUT ? rd.name : ""))
+		dw_go(r);
 	json_decref(j);
 }
 
@@ -589,17 +600,19 @@ static void api_readers(cs_req_t *r, const char *rest)
 		if (strcmp(r->method, "GET") == 0)
 			readers_list(r);
 		else if (strcmp(r->method, "POST") == 0)
-			reader_add(r);
+			reader_write(r, NULL, DW_READER_ADD);
 		else
 			cs_reply_error(r, 405, "use GET or POST");
 		return;
 	}
 	if (path_name(r, rest, name, sizeof(name)) < 0)
 		return;
-	if (strcmp(r->method, "DELETE") == 0)
+	if (strcmp(r->method, "PUT") == 0)
+		reader_write(r, name, DW_READER_PUT);
+	else if (strcmp(r->method, "DELETE") == 0)
 		dw_start(r, DW_READER_DEL, name);
 	else
-		cs_reply_error(r, 405, "use DELETE");
+		cs_reply_error(r, 405, "use PUT or DELETE");
 }
 
 /* ---- workstation tokens ---- */

@@ -72,7 +72,7 @@ typedef struct sv_op {
 	op_wait_t waits[SV_MAX_SERVICES];
 	int nwaits, pending;
 	op_job_t *jobs;
-	int njobs;
+	int njobs, capjobs;
 	pl_msg_t results; /* nested per-job results, built as they arrive */
 	uint32_t ok, failed;
 	char first_error[256];
@@ -292,6 +292,23 @@ static int keep_raw(op_job_t *j, const pl_field_t *fl)
 	return 0;
 }
 
+/* Room for more jobs, doubling: grown one job at a time, a listing of
+ * thousands copied the array thousands of times (quadratic wherever
+ * realloc moves the block: under AddressSanitizer, always), and a
+ * supervisor busy for a second misses its children's heartbeats. */
+static int grow_jobs(sv_op_t *op)
+{
+	int cap = op->capjobs ? op->capjobs * 2 : 64;
+	if (cap > OP_MAX_JOBS)
+		cap = OP_MAX_JOBS;
+	op_job_t *nj = realloc(op->jobs, sizeof(*nj) * (size_t)cap);
+	if (!nj)
+		return -1;
+	op->jobs = nj;
+	op->capjobs = cap;
+	return 0;
+}
+
 static int collect_jobs(sv_op_t *op, const char *svc, const pl_frame_t *f)
 {
 	pl_iter_t it, jt;
@@ -321,12 +338,10 @@ static int collect_jobs(sv_op_t *op, const char *svc, const pl_frame_t *f)
 		pl_strlcpy(j.svc, svc, sizeof(j.svc));
 		if (op->kind == SV_OP_JOBS && keep_raw(&j, &fl) < 0)
 			return -1;
-		op_job_t *nj = realloc(op->jobs, sizeof(*nj) * (size_t)(op->njobs + 1));
-		if (!nj) {
+		if (op->njobs == op->capjobs && grow_jobs(op) < 0) {
 			free(j.raw);
 			return -1;
 		}
-		op->jobs = nj;
 		op->jobs[op->njobs++] = j;
 	}
 	return rc;

@@ -39,8 +39,11 @@ static const struct sv_rule {
 	{ PL_MSG_RESULT,        R(HOLDER) | R(GATEWAY),  TO_SUPERVISOR }, /* answers to JOBS_QUERY... */
 	{ PL_MSG_JOB_EVENT,     R(HOLDER) | R(GATEWAY),  TO_SUPERVISOR },
 	{ PL_MSG_RELEASE,       R(BADGE) | R(GATEWAY),   TO_SUPERVISOR },
-	/* between services (a reply may go back along any of these) */
-	{ PL_MSG_DIR_WRITE,     R(CONSOLE) | R(IDENTITY), R(DIRECTORY) },
+	/* between services (a reply may go back along any of these). A
+	 * holder's DIR_WRITE may only be token-used (a workstation token's
+	 * last use): plsc-directory refuses it every other operation, by the
+	 * FROM we stamp (services/directory/op.c); we do not read OP. */
+	{ PL_MSG_DIR_WRITE,     R(CONSOLE) | R(IDENTITY) | R(HOLDER), R(DIRECTORY) },
 	{ PL_MSG_ECHO,          R(OTHER),                R(OTHER) },
 };
 

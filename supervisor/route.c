@@ -93,8 +93,11 @@ void sv_route(sv_sup_t *sup, sv_svc_t *from, const pl_frame_t *f)
 		return;
 	}
 	if (!dst) {
-		const sv_role_t other = SV_ROLE_OTHER;
-		if (!sv_policy_allows(f->type, reply, from->conf.role, &other)) {
+		/* Not configured: judged by the role its name would have, so
+		 * OfflinePrint's token-used to a plsc-directory that this
+		 * configuration leaves out is "not running", not a denial. */
+		const sv_role_t role = sv_role_of(to);
+		if (!sv_policy_allows(f->type, reply, from->conf.role, &role)) {
 			sv_policy_deny(from, f, to, "not in the allow-list");
 			return;
 		}

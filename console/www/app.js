@@ -27,6 +27,8 @@
     users: new Map(),      // username -> user
     editUser: null,        // username being edited, or null (add mode)
     editPrinter: null,     // printer being edited, or null (add mode)
+    readers: [],           // [{name, address, direction, port, printer, mode, format}]
+    editReader: null,      // reader being edited, or null (add mode)
     jobList: [],           // the held jobs as listed, oldest first
     jobsPage: 0,           // the page of jobList shown (0-based)
     busyServices: new Set(),
@@ -323,8 +325,10 @@
     state.users.clear();
     state.busyServices.clear();
     state.printers = [];
+    state.readers = [];
     setUserFormMode(null);
     setPrinterFormMode(null);
+    setReaderFormMode(null);
     resetAdminPages();
     resetLog();
     logState.haveList = false;
@@ -1071,8 +1075,8 @@
   async function refreshReaders() {
     const data = await api('GET', '/readers');
     if (state.csrf === null) return;
-    const list = Array.isArray(data.readers) ? data.readers : [];
-    syncRows($('readers-table'), 'reader', list, (r) => r.name, createReaderRow, updateReaderRow,
+    state.readers = Array.isArray(data.readers) ? data.readers : [];
+    syncRows($('readers-table'), 'reader', state.readers, (r) => r.name, createReaderRow, updateReaderRow,
       'No badge readers yet.');
   }
 
@@ -1080,8 +1084,69 @@
     const tr = cells(el('tr'), 7);
     tr.cells[3].className = 'num';
     tr.cells[6].className = 'mono';
-    tr.append(el('td', { class: 'actions' }, button('delete', 'Delete', 'btn small danger')));
+    tr.append(el('td', { class: 'actions' },
+      button('edit', 'Edit'), button('delete', 'Delete', 'btn small danger')));
     return tr;
+  }
+
+  /* A stored format that is just a preset the form offers ({"preset":
+   * "elatec-tcpconv2"}) shows as that preset; any other as custom JSON. */
+  function readerPresetOf(format) {
+    let f = format;
+    if (typeof f === 'string') {
+      try { f = JSON.parse(f); } catch (_) { return { preset: '', text: str(format) }; }
+    }
+    const offered = Array.from($('reader-preset').options, (o) => o.value).filter((v) => v !== '');
+    if (f && typeof f === 'object' && !Array.isArray(f) && Object.keys(f).length === 1 &&
+        offered.includes(f.preset)) {
+      return { preset: f.preset, text: '' };
+    }
+    return { preset: '', text: JSON.stringify(f) };
+  }
+
+  /* The reader form adds, or (after a row's Edit) saves every field of one
+   * reader with PUT; its name stays, as a printer's does. */
+  function setReaderFormMode(r) {
+    const form = $('reader-form');
+    form.reset();
+    state.editReader = r ? str(r.name) : null;
+    const editing = state.editReader !== null;
+    $('reader-name').readOnly = editing;
+    $('reader-cancel').hidden = !editing;
+    setText($('reader-submit'), editing ? 'Save changes' : 'Add reader');
+    setText($('reader-form-title'), editing ? `Edit badge reader ${state.editReader}` : 'Add a badge reader');
+    form.classList.toggle('editing', editing);
+    fillSelect($('reader-printer'), printerNames(), editing ? str(r.printer) : undefined, '(add a printer first)');
+    if (editing) {
+      $('reader-name').value = state.editReader;
+      $('reader-address').value = str(r.address);
+      $('reader-direction').value = str(r.direction) || 'connect';
+      $('reader-port').value = r.port ? String(r.port) : '';
+      $('reader-mode').value = str(r.mode) || 'most-recent';
+      const f = readerPresetOf(r.format);
+      $('reader-preset').value = f.preset;
+      $('reader-format').value = f.text;
+    }
+    syncReaderForm();
+  }
+
+  async function onReaderAction(ev) {
+    const btn = ev.target.closest('button[data-action]');
+    if (!btn) return;
+    if (btn.getAttribute('data-action') === 'edit') {
+      const name = rowKey(btn, 'reader');
+      const r = state.readers.find((x) => str(x.name) === name);
+      if (!r) return;
+      setReaderFormMode(r);
+      $('reader-form').scrollIntoView({ block: 'nearest' });
+      $('reader-address').focus();
+      return;
+    }
+    await onDeleteRow(ev, 'reader', '/readers', 'Reader', async () => {
+      const name = rowKey(btn, 'reader');
+      if (state.editReader !== null && state.editReader === name) setReaderFormMode(null);
+      await refreshReaders();
+    });
   }
 
   function updateReaderRow(tr, r) {
@@ -1193,13 +1258,19 @@
       }
       body.format = fmt;
     }
+    const editing = state.editReader;
     await withButton($('reader-submit'), async () => {
       try {
-        const r = await api('POST', '/readers', body);
-        flash(str(r.message) || `Reader ${body.name} added.`);
-        $('reader-form').reset();
-        fillSelect($('reader-printer'), printerNames(), undefined, '(add a printer first)');
-        syncReaderForm();
+        if (editing !== null) {
+          const fields = { ...body };
+          delete fields.name;
+          const r = await api('PUT', `/readers/${enc(editing)}`, fields);
+          flash(str(r.message) || `Reader ${editing} saved.`);
+        } else {
+          const r = await api('POST', '/readers', body);
+          flash(str(r.message) || `Reader ${body.name} added.`);
+        }
+        setReaderFormMode(null);
         await refreshReaders();
       } catch (e) {
         report(e);
@@ -1479,8 +1550,8 @@
     $('reader-form').addEventListener('reset', () => setTimeout(syncReaderForm, 0));
     $('reader-preset').addEventListener('change', syncReaderForm);
     $('reader-direction').addEventListener('change', syncReaderForm);
-    $('readers-table').addEventListener('click',
-      (ev) => onDeleteRow(ev, 'reader', '/readers', 'Reader', refreshReaders));
+    $('readers-table').addEventListener('click', onReaderAction);
+    $('reader-cancel').addEventListener('click', () => setReaderFormMode(null));
 
     $('history-controls').addEventListener('submit', (ev) => {
       ev.preventDefault();

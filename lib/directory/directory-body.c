@@ -130,12 +130,12 @@ int pl_dir_body_printer(json_t *j, int with_name, pl_dir_printer_t *p, char *err
 	return 0;
 }
 
-int pl_dir_body_reader(json_t *j, pl_dir_reader_t *r, char *err, size_t esz)
+int pl_dir_body_reader(json_t *j, int with_name, pl_dir_reader_t *r, char *err, size_t esz)
 {
 	char preset[64];
 	pl_badge_format_t fmt;
 	pl_err_t e;
-	if (pl_dir_body_str(j, "name", r->name, sizeof(r->name), err, esz) < 0 ||
+	if ((with_name && pl_dir_body_str(j, "name", r->name, sizeof(r->name), err, esz) < 0) ||
 	    pl_dir_body_str(j, "address", r->address, sizeof(r->address), err, esz) < 0 ||
 	    pl_dir_body_str(j, "direction", r->direction, sizeof(r->direction), err, esz) < 0 ||
 	    pl_dir_body_str(j, "printer", r->printer, sizeof(r->printer), err, esz) < 0 ||
@@ -165,6 +165,8 @@ int pl_dir_body_reader(json_t *j, pl_dir_reader_t *r, char *err, size_t esz)
 		pl_strlcpy(r->direction, "connect", sizeof(r->direction));
 	if (!r->mode[0])
 		pl_strlcpy(r->mode, "most-recent", sizeof(r->mode));
+	if (!with_name && (!r->address[0] || !r->printer[0]))
+		return fail(err, esz, "a reader needs an \"address\" and a \"printer\"");
 	if (!r->name[0] || !r->address[0] || !r->printer[0])
 		return fail(err, esz, "a reader needs a \"name\", an \"address\" and a \"printer\"");
 	if (preset[0] && r->format[0])

@@ -58,7 +58,8 @@ static int reader_check(const pl_dir_reader_t *r, pl_err_t *err)
 	return 0;
 }
 
-static int printer_exists(pl_dir_t *d, const char *name, pl_err_t *err)
+static int printer_exists(pl_dir_t *d, const char *name, const char *what,
+			  pl_err_t *err)
 {
 	sqlite3_stmt *st = pl_dir_prepare(
 		d, "SELECT 1 FROM printers WHERE name = ?1", err);
@@ -67,7 +68,7 @@ static int printer_exists(pl_dir_t *d, const char *name, pl_err_t *err)
 	int rc = pl_dir_bind_text(st, 1, name) < 0 ? SQLITE_ERROR
 						   : sqlite3_step(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		pl_dir_sqlfail(d, err, "put reader");
+		pl_dir_sqlfail(d, err, what);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
@@ -84,24 +85,49 @@ static const char sql_reader_upsert[] =
 	" format = excluded.format, printer = excluded.printer,"
 	" mode = excluded.mode";
 
-static int reader_insert(pl_dir_t *d, const pl_dir_reader_t *r, int replace,
-			 pl_err_t *err)
+/* An update changes a reader that exists, and never creates one: the
+ * console edits a row it listed, and a reader deleted meanwhile must stay
+ * deleted ("no reader named ..."), not come back. The name is the key and
+ * stays (as a printer's does); created_ms stays too. */
+static const char sql_reader_update[] =
+	"UPDATE readers SET address = ?2, direction = ?3, port = ?4,"
+	" format = ?5, printer = ?6, mode = ?7 WHERE name = ?1";
+
+/* 0, or -1 with err set: a reader must name a printer that exists. */
+static int printer_known(pl_dir_t *d, const pl_dir_reader_t *r,
+			 const char *what, pl_err_t *err)
 {
-	int known = printer_exists(d, r->printer, err);
+	int known = printer_exists(d, r->printer, what, err);
 	if (known <= 0)
 		return known < 0 ? -1 : pl_dir_fail(err, "unknown printer %s",
 						    r->printer);
-	sqlite3_stmt *st = pl_dir_prepare(
-		d, replace ? sql_reader_upsert : sql_reader_insert, err);
-	if (!st)
-		return -1;
+	return 0;
+}
+
+/* The reader's fields bound as ?1..?7 (name first). 0 or -1. */
+static int reader_bind(sqlite3_stmt *st, const pl_dir_reader_t *r)
+{
 	if (pl_dir_bind_text(st, 1, r->name) < 0 ||
 	    pl_dir_bind_text(st, 2, r->address) < 0 ||
 	    pl_dir_bind_text(st, 3, r->direction) < 0 ||
 	    sqlite3_bind_int(st, 4, r->port) != SQLITE_OK ||
 	    pl_dir_bind_text(st, 5, r->format) < 0 ||
 	    pl_dir_bind_text(st, 6, r->printer) < 0 ||
-	    pl_dir_bind_text(st, 7, r->mode) < 0 ||
+	    pl_dir_bind_text(st, 7, r->mode) < 0)
+		return -1;
+	return 0;
+}
+
+static int reader_insert(pl_dir_t *d, const pl_dir_reader_t *r, int replace,
+			 pl_err_t *err)
+{
+	if (printer_known(d, r, "put reader", err) < 0)
+		return -1;
+	sqlite3_stmt *st = pl_dir_prepare(
+		d, replace ? sql_reader_upsert : sql_reader_insert, err);
+	if (!st)
+		return -1;
+	if (reader_bind(st, r) < 0 ||
 	    sqlite3_bind_int64(st, 8, pl_dir_now_ms()) != SQLITE_OK) {
 		pl_dir_sqlfail(d, err, "put reader");
 		sqlite3_finalize(st);
@@ -126,6 +152,40 @@ int pl_dir_reader_put(pl_dir_t *d, const pl_dir_reader_t *r, int replace,
 	if (rc == 0)
 		rc = pl_dir_end(d, reader_insert(d, r, replace, err), "put reader",
 				err);
+	pl_dir_unlock(d);
+	return rc;
+}
+
+static int reader_change(pl_dir_t *d, const pl_dir_reader_t *r, pl_err_t *err)
+{
+	if (printer_known(d, r, "update reader", err) < 0)
+		return -1;
+	sqlite3_stmt *st = pl_dir_prepare(d, sql_reader_update, err);
+	if (!st)
+		return -1;
+	if (reader_bind(st, r) < 0) {
+		pl_dir_sqlfail(d, err, "update reader");
+		sqlite3_finalize(st);
+		return -1;
+	}
+	if (pl_dir_run(d, st, "update reader", err) != SQLITE_DONE)
+		return -1;
+	return sqlite3_changes(d->db) > 0
+		       ? 0
+		       : pl_dir_fail(err, "no reader named %s", r->name);
+}
+
+int pl_dir_reader_update(pl_dir_t *d, const pl_dir_reader_t *r, pl_err_t *err)
+{
+	if (!r)
+		return pl_dir_fail(err, "update reader: no reader");
+	if (reader_check(r, err) < 0)
+		return -1;
+	pl_dir_lock(d);
+	/* One transaction, as put: the printer checked is the one stored. */
+	int rc = pl_dir_begin(d, 1, "update reader", err);
+	if (rc == 0)
+		rc = pl_dir_end(d, reader_change(d, r, err), "update reader", err);
 	pl_dir_unlock(d);
 	return rc;
 }
@@ -163,14 +223,38 @@ static void reader_from_row(sqlite3_stmt *st, void *elem)
 	pl_strlcpy(r->mode, pl_dir_col_text(st, 6), sizeof(r->mode));
 }
 
+#define READER_COLUMNS "SELECT name, address, direction, port, format, printer, mode FROM readers"
+
+int pl_dir_reader_get(pl_dir_t *d, const char *name, pl_dir_reader_t *out,
+		      pl_err_t *err)
+{
+	/* No reader has a name that is not valid: not found, not an error
+	 * (the console answers 404 for a path it was given). */
+	if (!name || !pl_dir_valid_name(name))
+		return 1;
+	pl_dir_lock(d);
+	int rc = -1;
+	sqlite3_stmt *st = pl_dir_prepare(d, READER_COLUMNS " WHERE name = ?1", err);
+	if (st) {
+		int s = pl_dir_bind_text(st, 1, name) < 0 ? SQLITE_ERROR : sqlite3_step(st);
+		if (s == SQLITE_ROW)
+			reader_from_row(st, out);
+		if (s == SQLITE_ROW || s == SQLITE_DONE)
+			rc = s == SQLITE_ROW ? 0 : 1;
+		else
+			pl_dir_sqlfail(d, err, "get reader");
+		sqlite3_finalize(st);
+	}
+	pl_dir_unlock(d);
+	return rc;
+}
+
 int pl_dir_reader_list(pl_dir_t *d, pl_dir_reader_t **out, size_t *n,
 		       pl_err_t *err)
 {
 	void *arr = NULL;
 	pl_dir_lock(d);
-	int rc = pl_dir_collect(d,
-				"SELECT name, address, direction, port, format,"
-				" printer, mode FROM readers ORDER BY name",
+	int rc = pl_dir_collect(d, READER_COLUMNS " ORDER BY name",
 				sizeof(**out), reader_from_row, &arr, n,
 				"list readers", err);
 	pl_dir_unlock(d);

@@ -33,7 +33,7 @@
 
 #define TOKEN_PREFIX "plsc_"
 #define TOKEN_PREFIX_LEN (sizeof(TOKEN_PREFIX) - 1)
-#define TOKEN_ID_LEN 8
+#define TOKEN_ID_LEN PL_DIR_TOKEN_ID_LEN
 #define TOKEN_ID_BYTES (TOKEN_ID_LEN / 2)
 #define SECRET_BYTES 32
 #define SECRET_B64_LEN 43 /* ceil(32 * 8 / 6), no padding */
@@ -795,6 +795,45 @@ static int token_check(pl_dir_t *d, const char *token, char ws[128],
 	/* Not touched: used within the minute, or revoked since the match;
 	 * a second (read-only) match tells which. */
 	return rc == 0 ? token_match(d, id, hash, ws, err) : rc;
+}
+
+static int token_exists(pl_dir_t *d, const char *id, pl_err_t *err)
+{
+	sqlite3_stmt *st = pl_dir_prepare(d, "SELECT 1 FROM tokens WHERE id = ?1", err);
+	if (!st)
+		return -1;
+	int rc = pl_dir_bind_text(st, 1, id) < 0 ? SQLITE_ERROR : sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		pl_dir_sqlfail(d, err, "token last use");
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int pl_dir_token_id(const char *token, char id[PL_DIR_TOKEN_ID_LEN + 1])
+{
+	unsigned char secret[SECRET_BYTES];
+	int rc = token_parse(token, id, secret);
+	OPENSSL_cleanse(secret, sizeof(secret));
+	return rc;
+}
+
+int pl_dir_token_touch(pl_dir_t *d, const char *id, pl_err_t *err)
+{
+	if (!id || !is_token_id(id))
+		return pl_dir_fail(err, "invalid token id (expected %d hex digits)",
+				   TOKEN_ID_LEN);
+	pl_dir_lock(d);
+	int rc = token_touch(d, id, err);
+	/* Not touched: used within the minute, revoked, or no such token. */
+	if (rc == 0) {
+		int known = token_exists(d, id, err);
+		if (known == 0)
+			rc = pl_dir_fail(err, "no token with id %s", id);
+		else if (known < 0)
+			rc = -1;
+	}
+	pl_dir_unlock(d);
+	return rc;
 }
 
 int pl_dir_token_verify(pl_dir_t *d, const char *token, char *workstation,

@@ -24,7 +24,10 @@ int pl_dir_body_user(json_t *j, pl_dir_user_t *u, char *err, size_t esz);
 /* name (with_name), uri, location, formats; the URI is not parsed here. */
 int pl_dir_body_printer(json_t *j, int with_name, pl_dir_printer_t *p, char *err,
 			size_t esz);
-/* Every field, defaults filled in, the frame format parsed. */
-int pl_dir_body_reader(json_t *j, pl_dir_reader_t *r, char *err, size_t esz);
+/* Every field (name only with_name; else r->name is the caller's: an
+ * update names the reader in its path, and a "name" in the body is
+ * ignored, as a printer's), defaults filled in, the frame format parsed. */
+int pl_dir_body_reader(json_t *j, int with_name, pl_dir_reader_t *r, char *err,
+		       size_t esz);
 
 #endif

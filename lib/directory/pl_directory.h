@@ -18,6 +18,7 @@
 
 #define PL_DIR_SCHEMA_VERSION 3
 #define PL_TOKEN_MAX 96
+#define PL_DIR_TOKEN_ID_LEN 8 /* hex digits */
 
 typedef struct pl_dir pl_dir_t;
 
@@ -77,6 +78,16 @@ int pl_dir_token_create(pl_dir_t *d, const char *workstation,
 int pl_dir_token_verify(pl_dir_t *d, const char *token, char *workstation,
 			size_t wsz, pl_err_t *err);
 int pl_dir_token_revoke(pl_dir_t *d, const char *which, pl_err_t *err);
+/* The id (not secret) of a well-formed token into id; 0, or -1 when the
+ * token is not one. Nothing is looked up. */
+int pl_dir_token_id(const char *token, char id[PL_DIR_TOKEN_ID_LEN + 1]);
+/* Record that the token with this id was used now: what verify does on a
+ * handle that may write, for a service that verified the token on a
+ * read-only one (OfflinePrint asks plsc-directory, DIR_WRITE token-used).
+ * At most once a minute (every write is an fsync), never for a revoked
+ * token. 1 recorded; 0 not (used within the minute, or revoked); -1
+ * error ("invalid token id ...", "no token with id ..."). */
+int pl_dir_token_touch(pl_dir_t *d, const char *id, pl_err_t *err);
 int pl_dir_token_list(pl_dir_t *d, pl_dir_token_t **out, size_t *n,
 		      pl_err_t *err);
 
@@ -130,10 +141,18 @@ int pl_dir_pin_check(pl_dir_t *d, const char *username, const char *pin,
 int pl_dir_pin_set(pl_dir_t *d, const char *username, const char *pin,
 		   pl_err_t *err);
 
-/* Badge readers. */
+/* Badge readers. put adds (replace=1: adds or replaces). update changes
+ * every field of the reader named r->name, which must exist ("no reader
+ * named ..."): the name is the key and stays, as a printer's does; it
+ * never creates one. Both check the record and that its printer exists.
+ * get: 0 found, 1 not found (also for a name that is not valid), -1
+ * error. */
 int pl_dir_reader_put(pl_dir_t *d, const pl_dir_reader_t *r, int replace,
 		      pl_err_t *err);
+int pl_dir_reader_update(pl_dir_t *d, const pl_dir_reader_t *r, pl_err_t *err);
 int pl_dir_reader_del(pl_dir_t *d, const char *name, pl_err_t *err);
+int pl_dir_reader_get(pl_dir_t *d, const char *name, pl_dir_reader_t *out,
+		      pl_err_t *err);
 int pl_dir_reader_list(pl_dir_t *d, pl_dir_reader_t **out, size_t *n,
 		       pl_err_t *err);
 

@@ -3,9 +3,10 @@
  *           routed DIR_WRITE requests in and RESULT answers out
  *   op.c    one request: read from its frame, carried out on a worker,
  *           answered (tests/unit/test_dirsvc.c drives it directly)
- * Services that face the network (the web console, later IdentitySync)
- * only read the directory; each change they want travels as a DIR_WRITE
- * through the supervisor, whose allow-list names who may ask. */
+ * Services that face the network (the web console, later IdentitySync,
+ * the services that hold jobs) only read the directory; each change they
+ * want travels as a DIR_WRITE through the supervisor, whose allow-list
+ * names who may ask, and op.c which operations each may ask for. */
 #ifndef DS_H
 #define DS_H
 
@@ -22,6 +23,14 @@
  * (supervisor/policy.c). IdentitySync may send DIR_WRITE too, but never
  * these. */
 #define DS_CONSOLE "plsc-console"
+/* The services that hold jobs (the holder role of supervisor/policy.c,
+ * which names them the same way) may send one operation and no other:
+ * token-used, the last use of a workstation token they verified on
+ * their read-only directory. Nobody else may send it. */
+#define DS_OP_TOKEN_USED "token-used"
+#define DS_HOLDERS                                                        \
+	{ "PrinterLogicServiceOfflinePrint", "PrinterLogicServiceEmail", \
+	  "PrinterLogicServiceAirprint" }
 /* The largest record body a request carries (the console's own limit on
  * a JSON body is 64 KiB); a CSV part may use the whole frame. */
 #define DS_BODY_MAX (64u * 1024u)

@@ -1,6 +1,7 @@
 /* plsc-directory: the directory's one writer. It has no listening socket
  * and no network peer: the services that face the network (the web
- * console, later IdentitySync) read the directory themselves and send
+ * console, later IdentitySync, and the job holders for a token's last
+ * use) read the directory themselves and send
  * each change they want as a routed DIR_WRITE, which the supervisor
  * delivers only from the roles its allow-list names. See ds.h,
  * proto/PROTOCOL.md and plsc-directory(8). */
@@ -28,7 +29,7 @@ typedef struct {
 	pl_dir_t *dir;
 	pl_work_t *work;
 	char directory_path[PATH_MAX];
-	unsigned long long changes, refused;
+	unsigned long long changes, refused, touches;
 } ds_t;
 
 typedef struct {
@@ -56,7 +57,8 @@ static int ds_settings(ds_t *ds, const pl_cnode_t *cfg, pl_err_t *err)
 
 static void ds_report(ds_t *ds)
 {
-	pl_service_status(ds->svc, "%llu changes, %llu refused", ds->changes, ds->refused);
+	pl_service_status(ds->svc, "%llu changes, %llu refused, %llu token uses", ds->changes,
+			  ds->refused, ds->touches);
 }
 
 static void job_work(void *arg)
@@ -71,7 +73,9 @@ static void job_done(void *arg)
 	ds_job_t *j = arg;
 	pl_msg_t m;
 	ds_req_log(j->q);
-	if (j->q->status == PL_STATUS_OK)
+	if (j->q->status == PL_STATUS_OK && strcmp(j->q->op, DS_OP_TOKEN_USED) == 0)
+		j->ds->touches++;
+	else if (j->q->status == PL_STATUS_OK)
 		j->ds->changes++;
 	else
 		j->ds->refused++;
@@ -170,7 +174,8 @@ static void ds_stop(pl_service_t *svc, void *ctx)
 		pl_work_free(ds->work); /* finishes and answers what is queued */
 	}
 	pl_dir_close(ds->dir);
-	pl_info("%llu changes, %llu refused", ds->changes, ds->refused);
+	pl_info("%llu changes, %llu refused, %llu token uses", ds->changes, ds->refused,
+		ds->touches);
 }
 
 int main(int argc, char **argv)

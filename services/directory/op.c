@@ -5,8 +5,10 @@
  * than the browser's body was. Workstation tokens and console
  * administrators are changed only for the console (FROM plsc-console, an
  * administrator named in USER): a token lets a workstation submit jobs,
- * an administrator can do everything. The secrets (a new token, a
- * password) never reach a log line. */
+ * an administrator can do everything. The services that hold jobs may
+ * ask for one thing only, token-used (a token's last use), and only they
+ * may ask for it. The secrets (a new token, a password) never reach a
+ * log line. */
 #include "ds.h"
 
 #include <openssl/crypto.h>
@@ -253,20 +255,29 @@ static void printer_write(ds_req_t *q, pl_dir_t *d, int replace)
 	json_decref(j);
 }
 
-static void reader_add(ds_req_t *q, pl_dir_t *d)
+/* reader-add, or reader-put: every field of the reader NAME replaced, its
+ * name kept (a "name" in the body is ignored, as a printer's), checked
+ * with the parsers of an add; a reader that does not exist is not
+ * created. */
+static void reader_write(ds_req_t *q, pl_dir_t *d, int replace)
 {
 	pl_dir_reader_t rd;
 	char msg[400];
 	pl_err_t e;
 	json_t *j;
 	memset(&rd, 0, sizeof(rd));
-	if (!(j = body(q)))
+	if ((replace && need_name(q) < 0) || !(j = body(q)))
 		return;
-	if (pl_dir_body_reader(j, &rd, msg, sizeof(msg)) < 0) {
+	if (replace)
+		pl_strlcpy(rd.name, q->name, sizeof(rd.name));
+	if (pl_dir_body_reader(j, !replace, &rd, msg, sizeof(msg)) < 0) {
 		fail(q, PL_STATUS_BADREQ, "%s", msg);
 	} else {
 		pl_strlcpy(q->name, rd.name, sizeof(q->name));
-		done(q, pl_dir_reader_put(d, &rd, 0, &e), &e, "reader %s added");
+		if (replace)
+			done(q, pl_dir_reader_update(d, &rd, &e), &e, "reader %s saved");
+		else
+			done(q, pl_dir_reader_put(d, &rd, 0, &e), &e, "reader %s added");
 	}
 	json_decref(j);
 }
@@ -415,6 +426,51 @@ out:
 	json_decref(j);
 }
 
+/* ---- token-used: the services that hold jobs only ---- */
+
+static int from_holder(const ds_req_t *q)
+{
+	static const char *const holders[] = DS_HOLDERS;
+	for (size_t i = 0; i < sizeof(holders) / sizeof(holders[0]); i++)
+		if (strcmp(q->from, holders[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* NAME: the id of a token the holder verified (never the token). */
+static void token_used(ds_req_t *q, pl_dir_t *d)
+{
+	pl_err_t e;
+	if (need_name(q) < 0)
+		return;
+	int rc = pl_dir_token_touch(d, q->name, &e);
+	if (rc < 0)
+		dir_failed(q, &e);
+	else if (rc == 1)
+		(void)pl_fmt(q->msg, sizeof(q->msg), "last use of token %s recorded", q->name);
+	else
+		(void)pl_fmt(q->msg, sizeof(q->msg),
+			     "last use of token %s not recorded: used within the minute, or revoked",
+			     q->name);
+}
+
+/* 1 when the sender holds jobs or the op is token-used (carried out, or
+ * refused), else 0. A holder faces the network: if it is compromised,
+ * the worst it can do here is mark a token used. */
+static int holder_op(ds_req_t *q, pl_dir_t *d)
+{
+	int holder = from_holder(q), touch = strcmp(q->op, DS_OP_TOKEN_USED) == 0;
+	if (holder && touch)
+		token_used(q, d);
+	else if (holder)
+		fail(q, PL_STATUS_AUTH, "%s may ask only for %s, not for %s", q->from,
+		     DS_OP_TOKEN_USED, q->op);
+	else if (touch)
+		fail(q, PL_STATUS_AUTH, "%s is for the services that hold jobs only, not for %s",
+		     DS_OP_TOKEN_USED, q->from[0] ? q->from : "an unknown sender");
+	return holder || touch;
+}
+
 static const struct {
 	const char *op;
 	void (*fn)(ds_req_t *, pl_dir_t *);
@@ -442,7 +498,9 @@ void ds_req_run(ds_req_t *q, pl_dir_t *d)
 	const char *op = q->op;
 	if (q->status != PL_STATUS_OK)
 		return; /* refused while reading the frame */
-	if (strcmp(op, "user-add") == 0)
+	if (holder_op(q, d))
+		;
+	else if (strcmp(op, "user-add") == 0)
 		user_write(q, d, 0);
 	else if (strcmp(op, "user-put") == 0)
 		user_write(q, d, 1);
@@ -459,7 +517,9 @@ void ds_req_run(ds_req_t *q, pl_dir_t *d)
 	else if (strcmp(op, "printer-del") == 0)
 		del(q, d, pl_dir_printer_del, "printer %s deleted");
 	else if (strcmp(op, "reader-add") == 0)
-		reader_add(q, d);
+		reader_write(q, d, 0);
+	else if (strcmp(op, "reader-put") == 0)
+		reader_write(q, d, 1);
 	else if (strcmp(op, "reader-del") == 0)
 		del(q, d, pl_dir_reader_del, "reader %s deleted");
 	else if (console_op(q, d))
@@ -507,7 +567,11 @@ void ds_req_log(const ds_req_t *q)
 {
 	const char *by = q->from[0] ? q->from : "?";
 	const char *admin = q->admin[0] ? q->admin : "-";
-	if (q->status == PL_STATUS_OK)
+	/* A token's last use: up to one a minute for each busy workstation,
+	 * routine; not worth a line each. */
+	if (q->status == PL_STATUS_OK && strcmp(q->op, DS_OP_TOKEN_USED) == 0)
+		pl_debug("%s (asked by %s)", q->msg, by);
+	else if (q->status == PL_STATUS_OK)
 		pl_info("%s (asked by %s for %s)", q->msg, by, admin);
 	else
 		pl_warn("%s%s%s refused (asked by %s for %s): %s", q->op[0] ? q->op : "request",

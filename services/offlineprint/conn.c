@@ -277,6 +277,8 @@ static int auth(op_conn_t *c, const pl_frame_t *f, char *ws, size_t wsz)
 	if (pl_frame_get_str(f, PL_TAG_TOKEN, token, sizeof(token)) < 0)
 		return 0;
 	int ok = pl_dir_token_verify(c->op->dir, token, ws, wsz, &err);
+	if (ok == 1)
+		op_token_used(c->op, token);
 	OPENSSL_cleanse(token, sizeof(token));
 	if (ok < 0)
 		pl_err("token check: %s", err.msg);

@@ -190,7 +190,7 @@ static void op_message(pl_service_t *svc, const pl_frame_t *f, void *ctx)
 	(void)svc;
 	if (f->fd >= 0)
 		close(f->fd);
-	if (!pl_holder_message(op->holder, f))
+	if (!pl_holder_message(op->holder, f) && !op_touch_answer(f))
 		pl_debug("ignoring %s", pl_msg_type_name(f->type));
 }
 
@@ -225,8 +225,7 @@ int main(int argc, char **argv)
 		.stop = op_stop,
 		.sandbox = op_sandbox,
 	};
-	op_t op;
-	memset(&op, 0, sizeof(op));
+	static op_t op; /* the token table makes it large for a stack */
 	op.listen_fd = -1;
 	return pl_service_main(argc, argv, &def, &op);
 }

@@ -1,6 +1,7 @@
 /* PrinterLogicServiceOfflinePrint: held jobs from workstations.
  *   main.c     the service definition, configuration
  *   conn.c     TLS connections on 31989 and the submission protocol
+ *   touch.c    a workstation token's last use, reported to plsc-directory
  * Listing, release, delete, expiry and job events are lib/holder's. */
 #ifndef OP_H
 #define OP_H
@@ -21,6 +22,14 @@
 #define OP_FRAME_MAX (1024u * 1024u) /* one SUBMIT_DATA frame at most */
 
 typedef struct op_conn op_conn_t;
+
+/* Tokens whose last use was reported lately (touch.c). */
+#define OP_TOUCH_SLOTS 1024
+#define OP_TOUCH_EVERY_MS 60000u
+typedef struct {
+	char id[PL_DIR_TOKEN_ID_LEN + 1]; /* "" when free */
+	uint64_t sent_ms;		  /* pl_now_ms() of the report */
+} op_touch_slot_t;
 
 typedef struct {
 	/* settings */
@@ -43,11 +52,19 @@ typedef struct {
 	int draining;
 	uint64_t rate_last_ms;
 	uint32_t rate_suppressed;
+	op_touch_slot_t touch[OP_TOUCH_SLOTS];
 } op_t;
 
 /* conn.c */
 int op_conn_listen(op_t *op, int fd);
 void op_conn_close_all(op_t *op);
 void op_conn_stop_accepting(op_t *op);
+
+/* touch.c. A token that verified: tell plsc-directory it was used (its
+ * id only), at most once a minute a token and OP_TOUCH_SLOTS tokens a
+ * minute. */
+void op_token_used(op_t *op, const char *token);
+/* 1 when f is the answer to such a report (logged at debug), else 0. */
+int op_touch_answer(const pl_frame_t *f);
 
 #endif

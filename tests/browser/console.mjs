@@ -16,10 +16,14 @@
 //   HOLDER            the held-jobs service (switched off once: the Held
 //                     jobs page must say its jobs are not listed)
 //   DIR_USER          a user in the directory (the Users page)
+//   READER, READER_ADDRESS   a badge reader (rfideas-e241, mode all, at
+//                     JOB_PRINTER) and its address: edited in place
 //   JOB_WORKSTATION   the workstation the held jobs came from
 //   SUBMIT, SUBMIT_SERVER, SUBMIT_TOKEN   plsc-submit, the held-jobs
 //                     service's address and a workstation token: more
 //                     jobs than a page holds, for the pager
+//   BULKSUBMIT, BULK_JOBS   tests/lib/bulksubmit.c and how many jobs it
+//                     holds (from one process) for the pager at scale
 //   PLSC, PLSC_CONF   `$PLSC -c $PLSC_CONF status --json` is the supervisor's
 //                     own view, checked after each switch
 //   CHROMIUM          the browser (default /usr/bin/chromium)
@@ -92,6 +96,18 @@ function submitJob(user, file) {
   });
 }
 
+// Holds `count` small jobs of USER from one process (plsc-bulksubmit, a few
+// TLS connections), far faster than a plsc-submit each; resolves to its
+// "N jobs held in T ms".
+function bulkSubmit(user, count) {
+  const [host, port] = need('SUBMIT_SERVER').split(':');
+  return new Promise((resolve, reject) => {
+    execFile(need('BULKSUBMIT'), [host, port, need('SUBMIT_TOKEN'), user, String(count)],
+      { timeout: 120000 * SCALE },
+      (err, stdout, stderr) => (err ? reject(new Error(`plsc-bulksubmit: ${stderr}`)) : resolve(stdout.trim())));
+  });
+}
+
 // Clicks a download link and returns the downloaded file's text.
 async function download(sel) {
   const [dl] = await Promise.all([
@@ -157,10 +173,12 @@ async function visible(sel) {
   return page.locator(sel).isVisible();
 }
 
+// The text and the kind of #flash read in one step: read apart, a message
+// that changes in between pairs the old text with the new kind.
 async function flashNow() {
   const f = page.locator('#flash');
   if (!(await f.isVisible())) return null;
-  return { text: ((await f.textContent()) || '').trim(), error: await f.evaluate((e) => e.classList.contains('error')) };
+  return f.evaluate((e) => ({ text: (e.textContent || '').trim(), error: e.classList.contains('error') }));
 }
 
 // Runs action (a click), then waits for #flash to show a new message; fails
@@ -494,6 +512,59 @@ check('a refused edit (a bad URI) shows the error and changes nothing', async ()
   assert(uri === need('JOB_PRINTER_URI'), `the URI cell says '${uri}'`);
 });
 
+check(`Edit on badge reader ${env.READER}'s row saves its fields in place, shown after a reload and in plsc`, async () => {
+  const name = need('READER');
+  const r = row('readers-table', 'reader', name);
+  await r.waitFor({ state: 'visible', timeout: SHORT });
+  await r.locator('button[data-action="edit"]').click({ timeout: SHORT });
+  assert((await page.inputValue('#reader-name')) === name, 'the form does not hold the reader\'s name');
+  assert(await page.locator('#reader-name').evaluate((e) => e.readOnly), 'the name can be changed');
+  assert((await page.inputValue('#reader-address')) === need('READER_ADDRESS'), 'the form does not hold its address');
+  assert((await page.inputValue('#reader-preset')) === 'rfideas-e241', 'the form does not show its preset');
+  assert((await page.inputValue('#reader-mode')) === 'all', 'the form does not show its mode');
+  const title = ((await page.textContent('#reader-form-title')) || '').trim();
+  assert(title === `Edit badge reader ${name}`, `the form's title is '${title}'`);
+  await page.fill('#reader-address', '127.0.0.42', { timeout: SHORT });
+  await page.selectOption('#reader-printer', need('SECURE_PRINTER'), { timeout: SHORT });
+  await page.selectOption('#reader-preset', 'elatec-tcpconv2', { timeout: SHORT });
+  await page.selectOption('#reader-mode', 'most-recent', { timeout: SHORT });
+  await clickForFlash(() => page.click('#reader-submit', { timeout: SHORT }), new RegExp(`reader ${name} saved`), SHORT);
+  assert(!(await visible('#reader-cancel')), 'the form is still in edit mode after saving');
+  await page.reload({ timeout: SHORT * 2 });
+  await page.locator('#app').waitFor({ state: 'visible', timeout: SHORT });
+  await gotoPage('printers');
+  await waitFor(async () => {
+    const t = await r.locator('td').evaluateAll((tds) => tds.map((td) => td.textContent.trim()));
+    return t[1] === '127.0.0.42' && t[4] === need('SECURE_PRINTER') && t[5] === 'most-recent';
+  }, SHORT, 'the row does not show the new address, printer and mode after a reload');
+  const listed = JSON.parse(await plsc('readers', 'list', '--json'));
+  const got = (listed.readers || []).filter((x) => x.name === name);
+  assert(got.length === 1 && listed.readers.length === 1, `plsc readers list says ${JSON.stringify(listed)}`);
+  const x = got[0];
+  assert(x.address === '127.0.0.42' && x.printer === need('SECURE_PRINTER') && x.mode === 'most-recent' &&
+    JSON.parse(x.format).preset === 'elatec-tcpconv2', `plsc readers list says ${JSON.stringify(x)}`);
+  await shot('reader-edited');
+});
+
+check('a refused reader edit (listen without a port) shows the error and changes nothing', async () => {
+  const name = need('READER');
+  const r = row('readers-table', 'reader', name);
+  await r.locator('button[data-action="edit"]').click({ timeout: SHORT });
+  await page.selectOption('#reader-direction', 'listen', { timeout: SHORT });
+  await page.fill('#reader-port', '', { timeout: SHORT });
+  await page.click('#reader-submit', { timeout: SHORT });
+  const f = await waitFor(async () => { const x = await flashNow(); return x && x.error ? x : null; }, SHORT,
+    '#flash shows no error');
+  diag(`#flash: ${f.text}`);
+  assert(/needs a port/.test(f.text), `#flash says '${f.text}'`);
+  assert(await visible('#reader-cancel'), 'the form left edit mode after a refusal');
+  await page.click('#reader-cancel', { timeout: SHORT });
+  assert((await page.inputValue('#reader-name')) === '', 'Cancel leaves the name in the form');
+  assert(!(await page.locator('#reader-name').evaluate((e) => e.readOnly)), 'Cancel leaves the name read-only');
+  const dir = ((await r.locator('td').nth(2).textContent()) || '').trim();
+  assert(dir === 'connect', `the direction cell says '${dir}'`);
+});
+
 check('the History page shows the job held, then printed', async () => {
   await gotoPage('history');
   const rows = page.locator('table#history-table tbody tr.event');
@@ -587,6 +658,79 @@ check('the Administrators page adds an administrator, who can then log in', asyn
   } finally {
     await other.close();
   }
+});
+
+// Thousands of held jobs: the page draws one page of rows, pages through
+// them, and says how many there are. The times are printed for information
+// only: a test never fails on a wall-clock figure.
+const BULK = Number(env.BULK_JOBS) || 0;
+check(`with ${BULK} more held jobs, the Held jobs page draws one page of rows and pages through them`, async () => {
+  const rows = page.locator('table#jobs-table tbody tr');
+  const info = page.locator('#jobs-page-info');
+  assert(BULK > 0, 'BULK_JOBS is not set');
+  diag(await bulkSubmit('bulk', BULK));
+  await gotoPage('jobs');
+  const all = await page.evaluate(async () => {
+    const d = await (await fetch('/api/v1/jobs', { cache: 'no-store' })).json();
+    return { ids: (d.jobs || []).map((j) => j.id), unavailable: d.unavailable || [] };
+  });
+  const total = all.ids.length;
+  assert(all.unavailable.length === 0, `GET /api/v1/jobs says unavailable: ${JSON.stringify(all.unavailable)}`);
+  assert(total >= BULK, `GET /api/v1/jobs lists ${total} jobs, fewer than the ${BULK} just held`);
+  const pages = Math.ceil(total / 100);
+  // Timed to the frame: the condition is polled in the page on each
+  // animation frame, from just before the action.
+  const drawn = (from, to, pg, n) => page.waitForFunction(([text, count]) =>
+    (document.getElementById('jobs-page-info').textContent || '').trim() === text &&
+    document.querySelectorAll('#jobs-table tbody tr').length === count,
+  [`${from}\u2013${to} of ${total} (page ${pg} of ${n})`, to - from + 1],
+  { polling: 'raf', timeout: JOBS });
+  const timed = async (action, from, to, pg, n = pages) => {
+    const t0 = Date.now();
+    const inPage = await action();
+    await drawn(from, to, pg, n).catch(async () => {
+      throw new Error(`the page does not show ${from}\u2013${to} of ${total} (page ${pg} of ${n}); ` +
+        `it says '${((await info.textContent()) || '').trim()}' with ${await rows.count()} rows`);
+    });
+    return { all: Date.now() - t0, inPage };
+  };
+  // In the page: the control's handler (it redraws at once), then the next
+  // frame, as the user would see it; without the driver's own overhead.
+  const inPage = (sel, value) => () => page.evaluate(([s, v]) => new Promise((resolve) => {
+    const e = document.querySelector(s);
+    const t0 = performance.now();
+    if (v === null) {
+      e.click();
+    } else {
+      e.value = v;
+      e.dispatchEvent(new Event('change', { bubbles: true }));
+    }
+    const handler = performance.now() - t0;
+    requestAnimationFrame(() => setTimeout(() => resolve({ handler, frame: performance.now() - t0 }), 0));
+  }), [sel, value]);
+  const fmt = (t) => `${t.inPage.frame.toFixed(0)} ms in the page (handler ${t.inPage.handler.toFixed(1)} ms), ` +
+    `${t.all} ms seen by the test`;
+  // The page loaded afresh: the session, then the one listing, then page 1.
+  const load = await timed(() => page.reload({ timeout: SHORT * 2 }), 1, 100, 1);
+  const api = await page.evaluate(() => performance.getEntriesByType('resource')
+    .filter((e) => /\/api\/v1\/jobs$/.test(e.name))
+    .map((e) => ({ ms: Math.round(e.duration), bytes: e.decodedBodySize }))[0] || null);
+  const ids = () => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-job')));
+  assert((await ids()).join() === all.ids.slice(0, 100).join(), 'page 1 is not the 100 oldest jobs of the listing');
+  const next = await timed(inPage('#jobs-next', null), 101, 200, 2);
+  assert((await ids()).join() === all.ids.slice(100, 200).join(), 'page 2 is not jobs 101 to 200 of the listing');
+  const prev = await timed(inPage('#jobs-prev', null), 1, 100, 1);
+  const per = await timed(inPage('#jobs-per-page', '250'), 1, 250, 1, Math.ceil(total / 250));
+  await timed(() => page.selectOption('#jobs-per-page', '100', { timeout: SHORT }), 1, 100, 1);
+  // And with the mouse, as a user would.
+  const click = await timed(() => page.click('#jobs-next', { timeout: SHORT }), 101, 200, 2);
+  await timed(() => page.click('#jobs-prev', { timeout: SHORT }), 1, 100, 1);
+  await shot('jobs-many');
+  // Information only: never a pass/fail bound.
+  diag(`${total} held jobs: the page loaded (reload to page 1 drawn) in ${load.all} ms` +
+    (api ? `; GET /api/v1/jobs took ${api.ms} ms for ${api.bytes} bytes` : ''));
+  diag(`${total} held jobs: Next ${fmt(next)}; Previous ${fmt(prev)}; 250 a page ${fmt(per)}; ` +
+    `Next clicked with the mouse ${click.all} ms seen by the test`);
 });
 
 check('Log out shows the login form again', async () => {

@@ -3,7 +3,8 @@
  * (console/body.c) and the texts it turns into JSON answers.
  *
  * Input layout: byte 0 picks the parser (mod 6), the rest is the body:
- *   0 login   1 user   2 printer   3 badge reader   (JSON bodies, parsed
+ *   0 login   1 user   2 printer   3 badge reader (as added, and as
+ *   updated with the name from the path)   (JSON bodies, parsed
  *   by pl_dir_body_object first, as every API handler does; the record
  *   parsers live in lib/directory/directory-body.c, shared with
  *   plsc-directory)
@@ -75,12 +76,22 @@ static void json_body(int which, const char *p, size_t n)
 	} else {
 		pl_dir_reader_t r;
 		memset(&r, 0, sizeof(r));
-		rc = pl_dir_body_reader(j, &r, err, sizeof(err));
+		rc = pl_dir_body_reader(j, 1, &r, err, sizeof(err));
 		if (rc == 0) {
 			TERMINATED(r.format);
 			CHECK(r.name[0] && r.address[0] && r.printer[0] && r.direction[0] &&
 			      r.mode[0] && r.port >= 0 && r.port <= 65535);
 		}
+		/* The update's way (the name from the path): the same body
+		 * is taken or refused alike, and the name stays. */
+		pl_dir_reader_t u;
+		char uerr[400] = "";
+		memset(&u, 0, sizeof(u));
+		memcpy(u.name, "R", 2);
+		int urc = pl_dir_body_reader(j, 0, &u, uerr, sizeof(uerr));
+		CHECK(urc < 0 ? uerr[0] != '\0' : strcmp(u.name, "R") == 0);
+		if (rc == 0)
+			CHECK(urc == 0);
 	}
 	if (rc < 0)
 		CHECK(err[0]);

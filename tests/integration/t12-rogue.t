@@ -9,10 +9,12 @@
 # service's master key and job, to write the directory and to connect to
 # the control socket. Nothing may happen but log lines. The console, which
 # only reads the directory, still changes it through plsc-directory; its
-# own user cannot write directory.db.
+# own user cannot write directory.db. The held-jobs service, which reads it
+# only too, has a workstation token's last use recorded by plsc-directory
+# (DIR_WRITE token-used), once a minute, not once a job.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 36
+plan 40
 
 root=0
 [ "$(id -u)" -eq 0 ] && root=1
@@ -68,6 +70,17 @@ like "$id" "^[0-9a-f]{32}$" "a job is held for alice"
 jobfile=$(ls "$T/lib/$OP/jobs/"*.job | head -1)
 op_pid=$(svc_pid "$OP")
 cs_pid=$(svc_pid "$CS")
+# OfflinePrint reads the directory only; it asks plsc-directory to record
+# the token's last use (DIR_WRITE token-used), once a minute at most.
+wait_until 10 bash -c "[ \$($BIN/plsc -c $CONF token list --json | jq '.tokens[] | select(.workstation == \"ws1\") | .last_used_ms') -gt 0 ]"
+ok $? "plsc token list shows when ws1's token was last used (recorded by plsc-directory)"
+used=$(plsc token list --json | jq '.tokens[] | select(.workstation == "ws1") | .last_used_ms')
+for i in 1 2 3; do submit ws1 dave "$T/doc" >/dev/null; done
+is "$(plsc jobs --user dave --json | jq '.jobs | length')" 3 "three more jobs with that token, for dave"
+is "$(plsc token list --json | jq '.tokens[] | select(.workstation == "ws1") | .last_used_ms')" "$used" \
+	"within the minute they do not write its last use again"
+like "$(plsc status --json | jq -r '.services[] | select(.name == "plsc-directory") | .detail')" \
+	", 1 token uses$" "OfflinePrint reported the token's use once, not once a job"
 
 rogue_config true "$id" "$jobfile"
 plsc reload >/dev/null

@@ -2,7 +2,8 @@
 # The web console's JSON API over HTTPS with curl: login and the gate
 # (cookie flags, CSRF, lock-out, expiry), services switched off and on as
 # plsc status sees them, logs with live follow, printers, users (badges,
-# PINs, CSV import and export), readers, held jobs released and deleted, the job
+# PINs, CSV import and export), readers (edited in place, and the badge
+# service follows the edit), held jobs released and deleted, the job
 # history (and its CSV export: quoting, the formula guard), workstation
 # tokens (the secret shown once, never logged; it works, then is revoked),
 # console administrators (add, log in, own password, delete), bad input
@@ -10,15 +11,21 @@
 # console leaving every other service alone.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 155
+plan 170
 
 PW='correct horse battery'
+BR=PrinterLogicServiceSimpleBadgeRelease
+BR_PORT=$(free_port)
 rec_start P1
-console_config '{"session_idle_s": 5, "login_max_failures": 3, "login_lockout_s": 2}'
+rec_start P2
+console_config '{"session_idle_s": 5, "login_max_failures": 3, "login_lockout_s": 2}' \
+	"$(jq -n --arg br "$BIN/$BR" --arg brl "127.0.0.1:$BR_PORT" \
+		'{"PrinterLogicServiceSimpleBadgeRelease": {path: $br, listen: {main: $brl}, refresh_s: 1}}')"
 sup_start
 wait_until 15 state_is "$CS" running && wait_until 15 state_is "$OP" running &&
-	wait_until 15 state_is Toggle running && wait_until 15 state_is "$DS" running
-ok $? "the console, the held-jobs service, the directory service and a test service run"
+	wait_until 15 state_is Toggle running && wait_until 15 state_is "$DS" running &&
+	wait_until 15 state_is "$BR" running
+ok $? "the console, the held-jobs, badge and directory services and a test service run"
 admin_add alice "$PW"
 ok $? "plsc admin add"
 
@@ -50,7 +57,7 @@ api GET /api/v1/services
 is "$API_STATUS" 200 "GET /services"
 is "$(jq -r '.services[] | select(.name == "Toggle") | .state' <<<"$API_BODY")" running \
 	"it lists the test service, running"
-is "$(jq '.services | length' <<<"$API_BODY")" 4 "and all four services (plsc-directory too)"
+is "$(jq '.services | length' <<<"$API_BODY")" 5 "and all five services (plsc-directory too)"
 saved=$CSRF
 CSRF=
 api POST /api/v1/services/Toggle/disable
@@ -162,11 +169,55 @@ is "$(plsc readers list --json | jq -r '.readers[0] | "\(.name) \(.printer) \(.m
 	"plsc readers list shows it"
 api POST /api/v1/readers '{"name": "R2", "address": "127.0.0.9", "printer": "P1", "preset": "no-such-reader"}'
 is "$API_STATUS" 400 "an unknown preset: 400"
+# Edited in place: PUT replaces every field but the name, through
+# plsc-directory, checked as an add is.
+api POST /api/v1/printers "{\"name\": \"P2\", \"uri\": \"socket://127.0.0.1:$REC_PORT_P2\"}"
+api PUT /api/v1/readers/R1 '{"name": "R1-renamed", "address": "127.0.0.9", "printer": "P2", "preset": "elatec-tcpconv2"}'
+is "$API_STATUS" 200 "edit a badge reader in place (PUT): 200"
+like "$(jq -r .message <<<"$API_BODY")" "^reader R1 saved$" "with plsc-directory's message"
+api GET /api/v1/readers
+is "$(jq -c '[.readers[] | [.name, .address, .direction, .port, .printer, .mode, .format]]' <<<"$API_BODY")" \
+	'[["R1","127.0.0.9","connect",0,"P2","most-recent","{\"preset\":\"elatec-tcpconv2\"}"]]' \
+	"GET /readers shows every field replaced (mode back to its default), the name kept (a name in the body is ignored)"
+like "$(log_of "$DS")" "reader R1 saved \(asked by plsc-console for alice\)" \
+	"plsc-directory made the change and logs who asked"
+api PUT /api/v1/readers/R1 '{"address": "127.0.0.9", "printer": "P2", "direction": "listen"}'
+is "$API_STATUS" 400 "a listening reader without a port: 400"
+like "$(jq -r .error <<<"$API_BODY")" "reader R1: a listening reader needs a port" "saying what is wrong"
+api PUT /api/v1/readers/R1 '{"address": "127.0.0.9", "printer": "P2", "preset": "no-such-reader"}'
+is "$API_STATUS" 400 "an unknown preset: 400"
+api PUT /api/v1/readers/R1 '{"address": "127.0.0.9", "printer": "NoSuchPrinter"}'
+is "$API_STATUS:$(jq -r .error <<<"$API_BODY")" "400:unknown printer NoSuchPrinter" \
+	"an unknown printer: 400, named"
+api PUT /api/v1/readers/R1 '{"printer": "P2"}'
+is "$API_STATUS:$(jq -r .error <<<"$API_BODY")" '400:a reader needs an "address" and a "printer"' \
+	"no address: 400, saying what a reader needs"
+api PUT /api/v1/readers/R1 '{"address": "127.0.0.9", "printer": '
+is "$API_STATUS" 400 "malformed JSON: 400"
+is "$(plsc readers list --json | jq -c '[.readers[] | [.name, .printer, .direction]]')" '[["R1","P2","connect"]]' \
+	"none of the refused edits changed the reader"
+api PUT /api/v1/readers/R7 '{"address": "127.0.0.9", "printer": "P2"}'
+is "$API_STATUS:$(jq -r .error <<<"$API_BODY")" "404:no reader named R7" "editing an unknown reader: 404"
+is "$(plsc readers list --json | jq '.readers | length')" 1 "and it is not created"
+api PATCH /api/v1/readers/R1 '{}'
+is "$API_STATUS" 405 "PATCH: 405"
+# The badge service re-reads its readers (refresh_s 1): a swipe at R1 in
+# its new format prints at its new printer.
+api POST /api/v1/users '{"username": "rita", "badges": ["0xA1B2"]}'
+token_for ws1
+printf 'a job for a badge reader edited in place\n' > "$T/rita"
+submit ws1 rita "$T/rita" >/dev/null
+sleep 1.5
+"$BIN/plsc-reademu" connect 127.0.0.1 "$BR_PORT" 127.0.0.9 elatec-tcpconv2 badge:a1b2
+wait_until 10 test -e "$T/rec-P2/job-1.bin"
+cmp -s "$T/rita" "$T/rec-P2/job-1.bin"
+ok $? "a swipe at the edited reader, in its new format, prints at its new printer"
+api DELETE /api/v1/users/rita
 api DELETE /api/v1/readers/R1
 is "$(plsc readers list --json | jq '.readers | length')" 0 "delete a reader"
+api DELETE /api/v1/printers/P2
 
-# ---- held jobs and the history ----
-token_for ws1
+# ---- held jobs and the history (the token of ws1 made above) ----
 head -c 5000 /dev/urandom > "$T/doc"
 id=$(submit ws1 carol "$T/doc" --title "Quarterly report")
 api GET /api/v1/jobs
@@ -189,12 +240,12 @@ api DELETE "/api/v1/jobs/$id2"
 is "$API_STATUS" 404 "again: 404"
 api POST "/api/v1/jobs/$id/release" '{"printer": "P1"}'
 is "$API_STATUS" 404 "releasing a printed job: 404"
-api GET "/api/v1/history?limit=10"
+api GET "/api/v1/history?limit=4"
 is "$(jq -r '[.events[] | .event] | join(",")' <<<"$API_BODY")" "deleted,held,printed,held" \
 	"the history, newest first"
 is "$(jq -r '[.events[] | select(.event == "printed")][0] | "\(.user) \(.printer)"' <<<"$API_BODY")" \
 	"carol P1" "with who and where"
-api GET "/api/v1/history.csv?limit=10"
+api GET "/api/v1/history.csv?limit=4"
 is "$API_STATUS:$(hdr content-type)" "200:text/csv; charset=utf-8" "GET /history.csv: 200, text/csv"
 is "$(hdr content-disposition)" 'attachment; filename="job-history.csv"' "offered as a download"
 is "$(head -1 "$T/api.out" | tr -d '\r')" \

@@ -301,9 +301,10 @@ CS=plsc-console
 DS=plsc-directory
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
-# console_config [CONSOLE_EXTRA_JSON]: the held-jobs service, a test
-# service "Toggle", the console, each on a free port, and plsc-directory,
-# which makes the console's changes to the directory. Sets OP_PORT,
+# console_config [CONSOLE_EXTRA_JSON [SERVICES_EXTRA_JSON]]: the held-jobs
+# service, a test service "Toggle", the console, each on a free port, and
+# plsc-directory, which makes the console's changes to the directory;
+# SERVICES_EXTRA_JSON adds sections of more services. Sets OP_PORT,
 # CS_PORT and CS_URL.
 console_config() {
 	OP_PORT=$(free_port)
@@ -311,12 +312,13 @@ console_config() {
 	CS_URL="https://127.0.0.1:$CS_PORT"
 	t_config '{}' "$(jq -n --arg op "$BIN/$OP" --arg opl "127.0.0.1:$OP_PORT" \
 		--arg cs "$BIN/$CS" --arg csl "127.0.0.1:$CS_PORT" --arg www "$TOP/console/www" \
-		--arg ds "$BIN/$DS" --arg ts "$TESTSVC" --argjson extra "${1:-{\}}" '{
+		--arg ds "$BIN/$DS" --arg ts "$TESTSVC" --argjson extra "${1:-{\}}" \
+		--argjson more "${2:-{\}}" '{
 		"PrinterLogicServiceOfflinePrint": {path: $op, listen: {main: $opl},
 			client_timeout_s: 2, print_timeout_s: 5, print_connect_timeout_s: 2},
 		"Toggle": {path: $ts},
 		"plsc-console": ({path: $cs, listen: {main: $csl}, assets_dir: $www} + $extra),
-		"plsc-directory": {path: $ds}}')"
+		"plsc-directory": {path: $ds}} + $more')"
 }
 
 # admin_add NAME PASSWORD

@@ -602,6 +602,58 @@ static void test_token_list(void **state)
 	pl_dir_close(d);
 }
 
+/* A token verified on a read-only handle (a service facing the network)
+ * records no use; pl_dir_token_touch on a writer's handle (plsc-directory)
+ * records it, at most once a minute, never for a revoked token. */
+static void test_token_touch(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	char tok[PL_TOKEN_MAX], id[PL_DIR_TOKEN_ID_LEN + 1], which[32];
+	pl_dir_token_t *list = NULL;
+	size_t n = 0;
+	pl_dir_t *d = open_rw(f), *ro = NULL;
+	assert_int_equal(pl_dir_token_create(d, "ws-t", tok, &err), 0);
+	assert_int_equal(pl_dir_open(&ro, f->db, PL_DIR_READ, &err), 0);
+	assert_int_equal(pl_dir_token_verify(ro, tok, NULL, 0, &err), 1);
+	assert_int_equal(pl_dir_token_list(d, &list, &n, &err), 0);
+	assert_int_equal(list[0].last_used_ms, 0);
+	free(list);
+	assert_int_equal(pl_dir_token_id(tok, id), 0);
+	assert_memory_equal(id, tok + 5, 8);
+	assert_int_equal(id[8], '\0');
+	assert_int_equal(pl_dir_token_id("plsc_zz", id), -1);
+	assert_int_equal(pl_dir_token_id(NULL, id), -1);
+	assert_int_equal(pl_dir_token_touch(d, id, &err), 1);
+	assert_int_equal(pl_dir_token_list(d, &list, &n, &err), 0);
+	int64_t first = list[0].last_used_ms;
+	assert_true(first >= list[0].created_ms);
+	free(list);
+	/* within the minute: not written again */
+	assert_int_equal(pl_dir_token_touch(d, id, &err), 0);
+	assert_int_equal(pl_dir_token_list(d, &list, &n, &err), 0);
+	assert_int_equal(list[0].last_used_ms, first);
+	free(list);
+	assert_int_equal(pl_dir_token_touch(ro, id, &err), -1); /* read-only */
+	assert_int_equal(pl_dir_token_touch(d, "0000000g", &err), -1);
+	assert_non_null(strstr(err.msg, "invalid token id"));
+	assert_int_equal(pl_dir_token_touch(d, "00000000", &err), -1);
+	assert_string_equal(err.msg, "no token with id 00000000");
+	/* a revoked token, never used: its use is not recorded */
+	assert_int_equal(pl_dir_token_create(d, "ws-u", tok, &err), 0);
+	assert_int_equal(pl_dir_token_id(tok, id), 0);
+	snprintf(which, sizeof(which), "id:%s", id);
+	assert_int_equal(pl_dir_token_revoke(d, which, &err), 0);
+	assert_int_equal(pl_dir_token_touch(d, id, &err), 0);
+	assert_int_equal(pl_dir_token_list(d, &list, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[1].workstation, "ws-u");
+	assert_int_equal(list[1].last_used_ms, 0);
+	free(list);
+	pl_dir_close(ro);
+	pl_dir_close(d);
+}
+
 /* ---- secrets at rest ---- */
 
 static char *slurp(const char *path, size_t *len)
@@ -1408,6 +1460,38 @@ static void test_readers(void **state)
 	assert_string_equal(err.msg, "unknown printer nope");
 	assert_int_equal(pl_dir_reader_put(d, &r3, 1, &err), -1);
 
+	/* update: every field but the name, only of a reader that exists */
+	pl_dir_reader_t got;
+	pl_dir_printer_t p2 = printer("hp-2", "socket://10.0.0.6:9100");
+	assert_int_equal(pl_dir_printer_add(d, &p2, 0, &err), 0);
+	pl_dir_reader_t u = reader("lobby", "connect", 0, "hp-2");
+	pl_strlcpy(u.address, "10.1.2.4", sizeof(u.address));
+	pl_strlcpy(u.mode, "all", sizeof(u.mode));
+	if (pl_dir_reader_update(d, &u, &err) < 0)
+		fail_msg("update: %s", err.msg);
+	assert_int_equal(pl_dir_reader_get(d, "lobby", &got, &err), 0);
+	assert_string_equal(got.address, "10.1.2.4");
+	assert_string_equal(got.direction, "connect");
+	assert_int_equal(got.port, 0);
+	assert_string_equal(got.printer, "hp-2");
+	assert_string_equal(got.mode, "all");
+	u = reader("ghost", "connect", 0, "hp-2");
+	assert_int_equal(pl_dir_reader_update(d, &u, &err), -1);
+	assert_string_equal(err.msg, "no reader named ghost");
+	assert_int_equal(pl_dir_reader_get(d, "ghost", &got, &err), 1);
+	assert_int_equal(pl_dir_reader_get(d, "a b", &got, &err), 1);
+	u = reader("lobby", "connect", 0, "nope");
+	assert_int_equal(pl_dir_reader_update(d, &u, &err), -1);
+	assert_string_equal(err.msg, "unknown printer nope");
+	u = reader("lobby", "listen", 0, "hp-2");
+	assert_int_equal(pl_dir_reader_update(d, &u, &err), -1);
+	assert_non_null(strstr(err.msg, "needs a port"));
+	assert_int_equal(pl_dir_reader_update(d, NULL, &err), -1);
+	/* the refused updates changed nothing */
+	assert_int_equal(pl_dir_reader_get(d, "lobby", &got, &err), 0);
+	assert_string_equal(got.printer, "hp-2");
+	assert_string_equal(got.direction, "connect");
+
 	assert_int_equal(pl_dir_reader_del(d, "lobby", &err), 0);
 	assert_int_equal(pl_dir_reader_del(d, "lobby", &err), -1);
 	assert_string_equal(err.msg, "no reader named lobby");
@@ -1920,6 +2004,7 @@ int main(void)
 		T(test_token_revoke_id),
 		T(test_workstation_invalid),
 		T(test_token_list),
+		T(test_token_touch),
 		T(test_secret_not_stored),
 		T(test_two_connections),
 		T(test_busy_wait),

@@ -2,8 +2,9 @@
  * service around them: a DIR_WRITE frame as the supervisor delivers it,
  * carried out against a directory in a temporary folder, and its RESULT
  * answer. Every operation, and the refusals: an unknown operation, no OP,
- * a bad record, a missing user or printer, a name taken; tokens and
- * administrators from any sender but the console, the last administrator,
+ * a bad record, a missing user, printer or reader, a name taken; tokens and
+ * administrators from any sender but the console, token-used from any
+ * sender but a job holder and anything else from one, the last administrator,
  * one's own account, a short password, a wrong current password. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -212,7 +213,44 @@ static void test_printers_readers(void **state)
 	       "{\"name\": \"R3\", \"address\": \"127.0.0.1\", \"printer\": \"P1\","
 	       " \"preset\": \"no-such-preset\"}",
 	       PL_STATUS_BADREQ, NULL);
+	/* reader-put: every field replaced, the name kept (a name in the
+	 * body is ignored), checked as an add is; never a new reader. */
+	pl_dir_reader_t rd;
+	expect("printer-add", NULL, "{\"name\": \"P2\", \"uri\": \"socket://127.0.0.1:9101\"}",
+	       PL_STATUS_OK, "printer P2 added");
+	expect("reader-put", "R1",
+	       "{\"name\": \"R9\", \"address\": \"127.0.0.2\", \"printer\": \"P2\","
+	       " \"direction\": \"listen\", \"port\": 2001, \"preset\": \"rfideas-e241\","
+	       " \"mode\": \"all\"}",
+	       PL_STATUS_OK, "reader R1 saved");
+	assert_int_equal(pl_dir_reader_get(D, "R1", &rd, &err), 0);
+	assert_string_equal(rd.address, "127.0.0.2");
+	assert_string_equal(rd.printer, "P2");
+	assert_string_equal(rd.direction, "listen");
+	assert_int_equal(rd.port, 2001);
+	assert_string_equal(rd.mode, "all");
+	assert_non_null(strstr(rd.format, "rfideas-e241"));
+	assert_int_equal(pl_dir_reader_get(D, "R9", &rd, &err), 1);
+	expect("reader-put", "R1", "{\"address\": \"127.0.0.2\", \"printer\": \"P2\","
+	       " \"direction\": \"listen\"}", PL_STATUS_BADREQ, "needs a port");
+	expect("reader-put", "R1", "{\"address\": \"127.0.0.2\"}", PL_STATUS_BADREQ,
+	       "needs an \"address\" and a \"printer\"");
+	expect("reader-put", "R1", "{\"address\": \"127.0.0.2\", \"printer\": \"P2\","
+	       " \"preset\": \"no-such-preset\"}", PL_STATUS_BADREQ, NULL);
+	expect("reader-put", "R1", "{\"address\": \"127.0.0.2\", \"printer\": \"P9\"}",
+	       PL_STATUS_BADREQ, "unknown printer P9");
+	expect("reader-put", "R1", "{\"address\": ", PL_STATUS_BADREQ, "malformed JSON");
+	expect("reader-put", "R7", "{\"address\": \"127.0.0.2\", \"printer\": \"P2\"}",
+	       PL_STATUS_NOTFOUND, "no reader named R7");
+	expect("reader-put", NULL, "{\"address\": \"127.0.0.2\", \"printer\": \"P2\"}",
+	       PL_STATUS_BADREQ, "needs NAME");
+	assert_int_equal(pl_dir_reader_get(D, "R7", &rd, &err), 1);
+	/* the refusals changed nothing */
+	assert_int_equal(pl_dir_reader_get(D, "R1", &rd, &err), 0);
+	assert_string_equal(rd.printer, "P2");
+	assert_int_equal(rd.port, 2001);
 	expect("reader-del", "R1", NULL, PL_STATUS_OK, "reader R1 deleted");
+	expect("printer-del", "P2", NULL, PL_STATUS_OK, "printer P2 deleted");
 	expect("reader-del", "R1", NULL, PL_STATUS_NOTFOUND, "no reader named R1");
 	expect("printer-del", "P1", NULL, PL_STATUS_OK, "printer P1 deleted");
 	expect("printer-del", "P1", NULL, PL_STATUS_NOTFOUND, "no printer named P1");
@@ -282,6 +320,51 @@ static void test_tokens(void **state)
 	asker = "alice";
 }
 
+/* token-used: a holder (OfflinePrint) records a token's last use, and may
+ * ask for nothing else; nobody else may ask for it. */
+static void test_token_used(void **state)
+{
+	char tok[PL_TOKEN_MAX], id[PL_DIR_TOKEN_ID_LEN + 1];
+	pl_dir_token_t *list = NULL;
+	size_t n = 0;
+	pl_err_t err;
+	(void)state;
+	assert_int_equal(pl_dir_token_create(D, "ws-used", tok, &err), 0);
+	assert_int_equal(pl_dir_token_id(tok, id), 0);
+	sender = "PrinterLogicServiceOfflinePrint";
+	asker = NULL; /* a holder names no administrator */
+	expect("token-used", id, NULL, PL_STATUS_OK, "recorded");
+	assert_int_equal(pl_dir_token_list(D, &list, &n, &err), 0);
+	int64_t used = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i].id, id) == 0)
+			used = list[i].last_used_ms;
+	free(list);
+	assert_true(used > 0);
+	expect("token-used", id, NULL, PL_STATUS_OK, "not recorded: used within the minute");
+	expect("token-used", "00000000", NULL, PL_STATUS_NOTFOUND, "no token with id 00000000");
+	expect("token-used", "not-an-id", NULL, PL_STATUS_BADREQ, "invalid token id");
+	expect("token-used", NULL, NULL, PL_STATUS_BADREQ, "needs NAME");
+	/* A holder may ask for nothing else: not a printer, not a token. */
+	expect("printer-add", NULL, "{\"name\": \"PX\", \"uri\": \"socket://127.0.0.1:9100\"}",
+	       PL_STATUS_AUTH, "may ask only for token-used");
+	expect("user-del", "bob", NULL, PL_STATUS_AUTH, "may ask only for token-used");
+	expect("token-create", "ws-evil", NULL, PL_STATUS_AUTH, "may ask only for token-used");
+	sender = "PrinterLogicServiceEmail";
+	expect("reader-del", "R1", NULL, PL_STATUS_AUTH, "may ask only for token-used");
+	/* Nobody but a holder may send it. */
+	asker = "alice";
+	const char *others[] = { "plsc-console", "PrinterLogicServiceIdentitySync",
+				 "PrinterLogicServiceSimpleBadgeRelease", "Rogue", "" };
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		sender = others[i];
+		expect("token-used", id, NULL, PL_STATUS_AUTH, "for the services that hold jobs only");
+	}
+	sender = "plsc-console";
+	pl_dir_printer_t p;
+	assert_int_equal(pl_dir_printer_get(D, "PX", &p, &err), 1);
+}
+
 static void test_admins(void **state)
 {
 	pl_err_t err;
@@ -341,6 +424,7 @@ int main(void)
 		cmocka_unit_test(test_printers_readers),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_token_used),
 		cmocka_unit_test(test_admins),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
