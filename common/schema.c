@@ -13,7 +13,7 @@
 int pl_schema_is_supervisor_key(const char *key)
 {
 	static const char *const keys[] = { "enabled", "path", "user",
-					    "log_level", "listen" };
+					    "log_level", "listen", "max_processes" };
 	for (size_t i = 0; i < PL_ARRAY_LEN(keys); i++)
 		if (strcmp(key, keys[i]) == 0)
 			return 1;

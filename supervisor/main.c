@@ -482,6 +482,7 @@ static int run(sv_sup_t *sup)
 	sv_control_close(sup);
 	if (sup->events_open)
 		sv_logfile_close(&sup->events);
+	sv_cgroup_free(sup);
 	for (int i = 0; i < sup->nsvcs; i++) {
 		sv_svc_free(sup->svcs[i]);
 		free(sup->svcs[i]);
@@ -521,7 +522,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (sv_privsep_init(&sup) < 0 || make_dirs(&sup) < 0 ||
-	    make_directory_dir(&sup) < 0 || open_ownlog(&sup) < 0)
+	    make_directory_dir(&sup) < 0 || open_ownlog(&sup) < 0 ||
+	    sv_cgroup_init(&sup) < 0)
 		return 1;
 	sup.loop = pl_loop_new();
 	if (!sup.loop)

@@ -297,7 +297,9 @@ static int load_service(const pl_cnode_t *svcs, const char *name,
 	pl_strlcpy(sc->log_level, c->log_level, sizeof(sc->log_level));
 	sc->role = sv_role_of(name);
 	sv_default_user(name, sc->user, sizeof(sc->user));
+	sc->max_processes = SV_MAX_PROCESSES_DEFAULT;
 	if (pl_cnode_bool(&sec, "enabled", 1, &sc->enabled, err) < 0 ||
+	    get_u32(&sec, "max_processes", 16, 65536, &sc->max_processes, err) < 0 ||
 	    get_name(&sec, "user", sc->user, err) < 0 ||
 	    pl_cnode_str_req(&sec, "path", &path, err) < 0 ||
 	    check_level(&sec, "log_level", sc->log_level, sizeof(sc->log_level), err) < 0 ||

@@ -21,6 +21,7 @@
 #include "pl_proto.h"
 
 #define SV_MAX_SERVICES 32
+#define SV_MAX_PROCESSES_DEFAULT 512 /* a service's tasks, threads included */
 #define SV_MAX_LISTEN 8
 #define SV_MAX_DEATHS 64
 #define SV_NAME_MAX 64
@@ -51,6 +52,7 @@ typedef struct {
 	char user[SV_USER_MAX]; /* its own system user (privilege separation) */
 	char path[PATH_MAX];
 	char log_level[16];
+	uint32_t max_processes; /* its tasks (threads count): cgroup pids.max, RLIMIT_NPROC */
 	json_t *section; /* owned reference: sent to the service as CONFIG */
 	int nlisten;
 	struct {
@@ -197,6 +199,20 @@ void sv_svc_close_listen(sv_svc_t *s);
 /* SIGKILL the child's process group (shutdown escalation). */
 void sv_svc_kill(sv_svc_t *s, const char *why);
 
+/* ---- one cgroup per service (cgroup.c) ---- */
+
+/* Find and make our cgroup directory (root only; sets sup->cg_base, or
+ * leaves it NULL and says why). -1 only when out of memory. */
+int sv_cgroup_init(sv_sup_t *sup);
+/* Kill what is left and remove our directories. */
+void sv_cgroup_free(sv_sup_t *sup);
+/* Make the service's cgroup; the descriptor of its cgroup.procs, which the
+ * child writes "0" to before exec, or -1 (no cgroups). */
+int sv_cgroup_prepare(sv_svc_t *s, uint32_t max_procs);
+/* SIGKILL every process in the service's cgroup; how many there were. */
+int sv_cgroup_kill(sv_svc_t *s);
+void sv_cgroup_rmtree(const char *dir);
+
 /* ---- the supervisor (main.c) ---- */
 
 struct sv_sup {
@@ -225,6 +241,8 @@ struct sv_sup {
 	sv_logfile_t events; /* job-events.jsonl, rotated like the logs */
 	int events_open;
 	char ctl_path[PATH_MAX];
+	char *cg_base;	/* <cgroup2>/<own>/plsc.<pid>, or NULL: process groups only */
+	int cg_pids;	/* the pids controller is on there */
 };
 
 sv_svc_t *sv_find(sv_sup_t *sup, const char *name);

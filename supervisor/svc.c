@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -151,9 +152,11 @@ void sv_svc_kill(sv_svc_t *s, const char *why)
 		return;
 	if (why && !s->kill_reason[0])
 		pl_strlcpy(s->kill_reason, why, sizeof(s->kill_reason));
-	/* The whole process group: helpers the service forked go too. */
+	/* The whole process group, and its cgroup: helpers the service
+	 * forked go too, even one that left the group with setsid. */
 	kill(-s->pid, SIGKILL);
 	kill(s->pid, SIGKILL);
+	(void)sv_cgroup_kill(s);
 }
 
 /* ---- channel ---- */
@@ -369,6 +372,8 @@ typedef struct {
 	int drop;
 	sv_cred_t cred;
 	int exe; /* the binary, opened by us: see child_exec */
+	int cg;	 /* its cgroup's cgroup.procs, or -1 */
+	struct rlimit nproc; /* with drop: its user's processes (and threads) */
 } spawn_plan_t;
 
 static int plan_env(spawn_plan_t *p, sv_svc_t *s, const char *state_dir)
@@ -439,6 +444,12 @@ static void child_exec(const spawn_plan_t *p, const char *path)
 	signal(SIGPIPE, SIG_DFL); /* the one disposition exec would keep */
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/* Into its cgroup before anything else can run: nothing it starts
+	 * is ever outside (a failure leaves the process group, logged). */
+	if (p->cg >= 0 && write(p->cg, "0", 1) != 1)
+		child_say("cannot join its cgroup: ", strerror(errno));
+	if (p->drop && setrlimit(RLIMIT_NPROC, &p->nproc) < 0)
+		child_say("cannot limit its processes: ", strerror(errno));
 	/* Move everything above the fixed numbers first so no dup2 clobbers
 	 * a descriptor still to be placed. Fixed numbers: 0 /dev/null, 1+2
 	 * the log pipe, 3 the channel, 4.. the listening sockets. */
@@ -573,6 +584,8 @@ static void spawn(sv_svc_t *s)
 	plan.drop = s->sup->drop_privs;
 	plan.cred = cred;
 	plan.exe = open(s->conf.path, O_PATH | O_CLOEXEC);
+	plan.cg = sv_cgroup_prepare(s, s->conf.max_processes);
+	plan.nproc.rlim_cur = plan.nproc.rlim_max = s->conf.max_processes;
 	if (plan.devnull < 0 || plan_env(&plan, s, dir) < 0) {
 		close(sp[0]);
 		close(sp[1]);
@@ -580,6 +593,8 @@ static void spawn(sv_svc_t *s)
 			close(plan.devnull);
 		if (plan.exe >= 0)
 			close(plan.exe);
+		if (plan.cg >= 0)
+			close(plan.cg);
 		set_failed(s, "cannot prepare the child: %s", strerror(errno));
 		return;
 	}
@@ -590,6 +605,8 @@ static void spawn(sv_svc_t *s)
 	close(plan.devnull);
 	if (plan.exe >= 0)
 		close(plan.exe);
+	if (plan.cg >= 0)
+		close(plan.cg);
 	if (pid < 0) {
 		close(sp[0]);
 		close(sp[1]);
@@ -881,6 +898,13 @@ void sv_svc_exited(sv_svc_t *s, int status)
 	pl_log(status == 0 || s->state == SV_STOPPING ? PL_LOG_INFO : PL_LOG_WARN,
 	       "%s[%ld]: exited: %s (ran %llu ms)", s->conf.name, (long)s->pid,
 	       s->last_exit, (unsigned long long)(now - s->started_at));
+	/* What it started goes with it, before any restart: a helper that
+	 * outlived it (setsid, a double fork) must not hold its port or its
+	 * files against the next instance. */
+	int left = sv_cgroup_kill(s);
+	if (left > 0)
+		pl_warn("%s: killed %d process%s it left behind", s->conf.name, left,
+			left == 1 ? "" : "es");
 	s->pid = 0;
 	chan_close(s);
 	sv_jobops_service_gone(s->sup, s);

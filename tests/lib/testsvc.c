@@ -4,6 +4,8 @@
  *   "mode": "normal" | "crash" (abort crash_after_ms after READY)
  *           | "exit_before_ready" | "bad_config" (exit 78) | "hang_on_start"
  *           | "rogue" (a compromised service: rogue.c)
+ *           | "escape" (start a helper that leaves the process group with
+ *             setsid and lives on; its pid goes to the "escapee" file)
  *   "crash_after_ms": N, "flood_lines": N, "flood_line_len": N,
  *   "stop_delay_ms": N (delay a graceful stop), "ignore_shutdown": bool,
  *   "peer": NAME (send ECHO to NAME every echo_ms and log the replies)
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "pl_log.h"
@@ -157,6 +160,23 @@ static void sandbox_probe(pl_service_t *svc, const pl_cnode_t *cfg)
 	pl_write_file_atomic(own, buf, (size_t)n, 0644);
 }
 
+/* "mode": "escape": a helper that setsid()s out of the service's process
+ * group and outlives it, unless its cgroup is killed. */
+static void escape(pl_service_t *svc)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		setsid();
+		if (fork() > 0) /* and a double fork: not our child either */
+			_exit(0);
+		write_fact(svc, "escapee", (long)getpid());
+		for (;;)
+			pause();
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
 static int ts_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 {
 	tsvc_t *t = ctx;
@@ -196,6 +216,8 @@ static int ts_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 		pl_loop_timer(loop, (uint64_t)t->crash_after_ms, crash_now, t);
 	else if (strcmp(mode, "sandbox_probe") == 0)
 		sandbox_probe(svc, cfg);
+	else if (strcmp(mode, "escape") == 0)
+		escape(svc);
 	else if (strcmp(mode, "rogue") == 0) {
 		int rc = rogue_start(svc, cfg);
 		if (rc)
