@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -20,6 +22,34 @@ static struct {
 	long pid;
 	int local_time; /* RFC 3339 with the local offset instead of Z */
 } log_state = { "plsc", PL_LOG_INFO, 2, -1, 0, 0 };
+
+/* Repeated notices, warnings and errors are rate-limited per call site
+ * (its format string): a burst of LIMIT_BURST lines, then one every
+ * LIMIT_EVERY_MS. What is dropped is counted, and the next line from that
+ * site, or pl_log_flush_suppressed, says how many. A peer that sends junk
+ * (400 KB of it from a badge reader made 17 MB of warnings) can no longer
+ * rotate the audit trail out of the log. Info and debug lines (one per
+ * job, per swipe: the audit trail itself) are not limited. Process-wide,
+ * like log_state, behind a mutex: every thread logs. */
+#define LIMIT_SITES 128
+#define LIMIT_BURST 10
+#define LIMIT_EVERY_MS 1000
+#define LIMIT_SAMPLE 160
+
+typedef struct {
+	const char *fmt; /* NULL: free slot */
+	pl_log_level_t level;
+	double tokens;
+	long long refill_ms;	 /* tokens last added */
+	unsigned long dropped;	 /* since the last line from this site */
+	long long first_drop_ms;
+	char sample[LIMIT_SAMPLE]; /* the first dropped line, for the summary */
+} limit_site_t;
+
+static struct {
+	pthread_mutex_t mu;
+	limit_site_t site[LIMIT_SITES];
+} limit_state = { PTHREAD_MUTEX_INITIALIZER, { { 0 } } };
 
 static const char *const level_names[] = {
 	"debug", "info", "notice", "warn", "error", "crit",
@@ -178,10 +208,101 @@ static void write_all(int fd, const char *p, size_t n)
 	}
 }
 
+static void emit(pl_log_level_t l, const char *msg, size_t mlen)
+{
+	char line[PIPE_BUF]; /* one atomic write to a pipe */
+	size_t n = pl_log_format(line, sizeof(line), pl_log_now_ms(),
+				 pl_log_level_name(l), log_state.ident,
+				 log_state.pid ? log_state.pid : (long)getpid(),
+				 msg, mlen);
+	write_all(log_state.fd, line, n);
+	if (log_state.tee >= 0)
+		write_all(log_state.tee, line, n);
+}
+
+static limit_site_t *limit_find(const char *fmt)
+{
+	size_t h = ((uintptr_t)fmt >> 3) % LIMIT_SITES;
+	for (size_t k = 0; k < LIMIT_SITES; k++) {
+		limit_site_t *e = &limit_state.site[(h + k) % LIMIT_SITES];
+		if (e->fmt == fmt || e->fmt == NULL)
+			return e;
+	}
+	return NULL; /* a full table: more sites than we expect; unlimited */
+}
+
+static void summary_text(const limit_site_t *e, long long now, char *out,
+			 size_t sz)
+{
+	snprintf(out, sz, "(%lu more line%s like this in the last %lld s, not "
+		 "logged; the first: \"%s\")", e->dropped, e->dropped == 1 ? "" : "s",
+		 (now - e->first_drop_ms + 999) / 1000, e->sample);
+}
+
+/* 1: log it (with *summary filled when lines were dropped before it);
+ * 0: drop it (counted). */
+static int limit_pass(pl_log_level_t l, const char *fmt, const char *msg,
+		      char *summary, size_t sz)
+{
+	long long now = pl_log_now_ms();
+	int pass = 1;
+	summary[0] = '\0';
+	pthread_mutex_lock(&limit_state.mu);
+	limit_site_t *e = limit_find(fmt);
+	if (e && e->fmt == NULL) {
+		e->fmt = fmt;
+		e->level = l;
+		e->tokens = LIMIT_BURST;
+		e->refill_ms = now;
+	}
+	if (e) {
+		e->tokens += (double)(now - e->refill_ms) / LIMIT_EVERY_MS;
+		if (e->tokens > LIMIT_BURST)
+			e->tokens = LIMIT_BURST;
+		e->refill_ms = now;
+		if (e->tokens >= 1) {
+			e->tokens -= 1;
+			if (e->dropped)
+				summary_text(e, now, summary, sz);
+			e->dropped = 0;
+		} else {
+			if (e->dropped++ == 0) {
+				e->first_drop_ms = now;
+				size_t k = strnlen(msg, sizeof(e->sample) - 1);
+				memcpy(e->sample, msg, k); /* cut, as a sample */
+				e->sample[k] = '\0';
+			}
+			pass = 0;
+		}
+	}
+	pthread_mutex_unlock(&limit_state.mu);
+	return pass;
+}
+
+void pl_log_flush_suppressed(void)
+{
+	long long now = pl_log_now_ms();
+	for (size_t i = 0; i < LIMIT_SITES; i++) {
+		char text[LIMIT_SAMPLE + 128];
+		pl_log_level_t l = PL_LOG_WARN;
+		text[0] = '\0';
+		pthread_mutex_lock(&limit_state.mu);
+		limit_site_t *e = &limit_state.site[i];
+		if (e->fmt && e->dropped) {
+			summary_text(e, now, text, sizeof(text));
+			l = e->level;
+			e->dropped = 0;
+		}
+		pthread_mutex_unlock(&limit_state.mu);
+		if (text[0])
+			emit(l, text, strlen(text));
+	}
+}
+
 void pl_logv(pl_log_level_t l, const char *fmt, va_list ap)
 {
 	char msg[PL_LOG_LINE_MAX];
-	char line[PIPE_BUF]; /* one atomic write to a pipe */
+	char summary[LIMIT_SAMPLE + 128];
 	int saved = errno;
 
 	if (l < log_state.min)
@@ -190,13 +311,14 @@ void pl_logv(pl_log_level_t l, const char *fmt, va_list ap)
 	if (m < 0)
 		m = 0;
 	size_t mlen = (size_t)m < sizeof(msg) ? (size_t)m : sizeof(msg) - 1;
-	size_t n = pl_log_format(line, sizeof(line), pl_log_now_ms(),
-				 pl_log_level_name(l), log_state.ident,
-				 log_state.pid ? log_state.pid : (long)getpid(),
-				 msg, mlen);
-	write_all(log_state.fd, line, n);
-	if (log_state.tee >= 0)
-		write_all(log_state.tee, line, n);
+	if (l >= PL_LOG_NOTICE && l < PL_LOG_CRIT &&
+	    !limit_pass(l, fmt, msg, summary, sizeof(summary))) {
+		errno = saved;
+		return;
+	}
+	if (l >= PL_LOG_NOTICE && l < PL_LOG_CRIT && summary[0])
+		emit(l, summary, strlen(summary));
+	emit(l, msg, mlen);
 	errno = saved;
 }
 

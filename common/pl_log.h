@@ -36,6 +36,11 @@ int pl_log_level_parse(const char *s);
 void pl_log(pl_log_level_t l, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void pl_logv(pl_log_level_t l, const char *fmt, va_list ap);
+/* Notices, warnings and errors are rate-limited per call site (a burst of
+ * 10, then one a second); this logs, for each site that dropped lines
+ * since, how many and the first of them. Called on a timer by the service
+ * runtime and the supervisor; the next line from a site says it too. */
+void pl_log_flush_suppressed(void);
 
 #define pl_debug(...) pl_log(PL_LOG_DEBUG, __VA_ARGS__)
 #define pl_info(...) pl_log(PL_LOG_INFO, __VA_ARGS__)

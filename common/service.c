@@ -669,6 +669,16 @@ static int setup_foreground(pl_service_t *svc, const char *file)
 }
 
 
+
+/* Summaries of rate-limited log lines (pl_log_flush_suppressed). */
+#define LOG_FLUSH_MS 10000
+
+static void log_flush_tick(pl_loop_t *loop, void *arg)
+{
+	pl_log_flush_suppressed();
+	pl_loop_timer(loop, LOG_FLUSH_MS, log_flush_tick, arg);
+}
+
 int pl_service_main(int argc, char **argv, const pl_service_def_t *def,
 		    void *ctx)
 {
@@ -700,6 +710,8 @@ int pl_service_main(int argc, char **argv, const pl_service_def_t *def,
 		pl_log_init(svc.name, (pl_log_level_t)a.level, 2);
 		rc = setup_foreground(&svc, a.config_file);
 	}
+	if (rc == 0)
+		pl_loop_timer(svc.loop, LOG_FLUSH_MS, log_flush_tick, NULL);
 	if (rc == 0 && pl_loop_run(svc.loop) < 0) {
 		pl_crit("event loop: %s", strerror(errno));
 		rc = 1;

@@ -191,6 +191,9 @@ static void ownlog_check(pl_loop_t *loop, void *arg)
 		sv_logfile_rotate(&sup->ownlog);
 		pl_log_init(SV_OWNLOG, pl_log_get_level(), sup->ownlog.fd);
 	}
+	/* Summaries of rate-limited lines, every 10 s. */
+	if (++sup->ticks % 10 == 0)
+		pl_log_flush_suppressed();
 	pl_loop_timer(loop, 1000, ownlog_check, sup);
 }
 

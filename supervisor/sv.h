@@ -243,6 +243,7 @@ struct sv_sup {
 	char ctl_path[PATH_MAX];
 	char *cg_base;	/* <cgroup2>/<own>/plsc.<pid>, or NULL: process groups only */
 	int cg_pids;	/* the pids controller is on there */
+	unsigned ticks;	/* of the 1 s housekeeping timer */
 };
 
 sv_svc_t *sv_find(sv_sup_t *sup, const char *name);

@@ -3,7 +3,7 @@
 # connect directions, users with badges, held jobs, recording printers.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 28
+plan 29
 
 BR=PrinterLogicServiceSimpleBadgeRelease
 rec_start P1
@@ -97,6 +97,16 @@ wait_until 10 test -e "$T/rec-P1/job-3.bin"
 is "$(cat "$T/rec-P1/job-3.bin" 2>/dev/null)" "alice job 5" "after garbage, a silent reader and 500 idle connections, a swipe still prints"
 state_is "$BR" running
 ok $? "the badge service is still running"
+
+# 400 KB of junk from a listed reader: the warnings are rate-limited and
+# summarised, not one a frame (they used to rotate the swipe trail away).
+before=$(wc -c < "$T/log/$BR.log")
+args=(); for i in $(seq 1 400); do args+=(long); done
+"$EMU" connect 127.0.0.1 "$BR_PORT" 127.0.0.2 elatec-tcpconv2 "${args[@]}"
+sleep 0.5
+grown=$(( $(wc -c < "$T/log/$BR.log") - before ))
+diag "the log grew by $grown bytes for 400 junk frames"
+ok $(( grown < 8000 ? 0 : 1 )) "400 junk frames (1.2 MB) add a few lines to the log, not one each"
 
 # Server-mode reader: the service dials it.
 echo "alice job 6" > "$T/a6"; submit ws1 alice "$T/a6" >/dev/null

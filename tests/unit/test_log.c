@@ -157,6 +157,40 @@ static void test_logfile_rotation(void **state)
 	rmdir(dir);
 }
 
+/* A flood from one call site: a burst, then nothing until the budget
+ * refills, and the next line says how many were dropped; another site is
+ * not affected; info lines (the audit trail) are never dropped. */
+static void test_rate_limit(void **state)
+{
+	char path[] = "/tmp/plsc-logtest-XXXXXX";
+	(void)state;
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	pl_log_init("unit", PL_LOG_INFO, fd);
+	for (int i = 0; i < 1000; i++)
+		pl_warn("junk frame %d", i);
+	pl_err("another site");
+	for (int i = 0; i < 50; i++)
+		pl_info("audit %d", i);
+	pl_log_flush_suppressed();
+	pl_log_init("unit", PL_LOG_INFO, 2);
+	char *s = slurp(path);
+	assert_non_null(s);
+	int junk = 0, audit = 0;
+	for (char *p = s; (p = strstr(p, "]: junk frame ")) != NULL; p++)
+		junk++;
+	for (char *p = s; (p = strstr(p, "]: audit ")) != NULL; p++)
+		audit++;
+	assert_true(junk >= 10 && junk <= 12); /* the burst, perhaps one refill */
+	assert_int_equal(audit, 50);
+	assert_non_null(strstr(s, "]: another site\n"));
+	assert_non_null(strstr(s, "more lines like this in the last"));
+	assert_non_null(strstr(s, "the first: \"junk frame "));
+	free(s);
+	close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -167,6 +201,7 @@ int main(void)
 		cmocka_unit_test(test_threshold),
 		cmocka_unit_test(test_logfile_lines),
 		cmocka_unit_test(test_logfile_rotation),
+		cmocka_unit_test(test_rate_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
