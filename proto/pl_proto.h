@@ -121,6 +121,8 @@ typedef enum {
 	PL_TAG_ANY_PRINTER = 0x0060, /* u8: 1 = admin override: a secure job may print elsewhere */
 	PL_TAG_RELEASE_AT = 0x0061,  /* str: JOBS_QUERY lists only jobs releasable here */
 	PL_TAG_ELSEWHERE = 0x0062,   /* u32: jobs RELEASE_AT left out (secure, other printer) */
+	/* submission retried without a second copy: PROTOCOL.md §7.6 */
+	PL_TAG_IDEMPOTENCY_KEY = 0x0070, /* str: names one submission across attempts */
 } pl_tag_t;
 
 #define PL_CAP_HOLDS_JOBS 0x01u
