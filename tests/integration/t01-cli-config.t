@@ -2,7 +2,7 @@
 # CLI and config checking without a running supervisor.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 37
+plan 39
 
 t_config '{}' "{\"A\": $(svc A)}"
 
@@ -146,6 +146,14 @@ like "$tty_out" "PIN: .*Again: " "on a terminal the PIN is asked for twice"
 [[ "$tty_out" != *8642* ]]
 ok $? "without echo"
 is "$(has_pin pit)" true "and set"
+
+# E-mail addresses are addr-specs (#11 item 8): markup is not one.
+out=$(plsc users add mal --email '"><script>alert(1)</script>@x.org' 2>&1); rc=$?
+like "$rc:$out" "^1:plsc: user mal: invalid email address: a character that is not allowed before the @" \
+	"plsc users add refuses an e-mail address that is not an addr-spec"
+plsc users add meg --email meg.o\'brien+print@mail.example.org >/dev/null
+is "$?:$(plsc users list --json | jq -r '.users[] | select(.username == "meg") | .emails[0]')" \
+	"0:meg.o'brien+print@mail.example.org" "and takes one that is"
 
 ok_help=0
 for b in plsc plsc-supervisor plsc-testsvc; do
