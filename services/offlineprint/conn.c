@@ -3,14 +3,14 @@
  *   SUBMIT_BEGIN(TOKEN, USER, SIZE, [TITLE, PRINTER, PAGES, PAGE_SIZE,
  *   FORMAT, IDEMPOTENCY_KEY]) -> RESULT (with the JOB_ID when that key's
  *   job is held already: nothing more is sent); SUBMIT_DATA(PAYLOAD)...;
- *   SUBMIT_END(SHA256) -> RESULT(JOB_ID) once the job is durable. Refusals
- * we can foresee (quota, size, free space) answer SUBMIT_BEGIN, before
- * any data. Several jobs may follow on one
- * connection. Every error is answered with a RESULT saying what went
- * wrong, logged once here, and (for protocol and auth errors) the
- * connection is closed. One slow or hostile client never blocks another:
- * sockets are non-blocking, the durable commit runs on a worker thread,
- * and an idle or stalled client is dropped after client_timeout_ms. */
+ *   SUBMIT_END(SHA256) -> RESULT(JOB_ID) once the job is durable.
+ * Refusals we can foresee (quota, size, free space) answer SUBMIT_BEGIN,
+ * before any data. Several jobs may follow on one connection. Every error
+ * is answered with a RESULT saying what went wrong, logged once here, and
+ * (for protocol and auth errors) the connection is closed. One slow or
+ * hostile client never blocks another: sockets are non-blocking, the
+ * durable commit runs on a worker thread, and an idle or stalled client
+ * is dropped after client_timeout_ms. */
 #include "op.h"
 
 #include <arpa/inet.h>
