@@ -1,16 +1,10 @@
 /* plsc admin: the administrators of the web console (plsc-console), in
  * the directory (opened directly, like users and printers). A password is
- * never taken from the command line, where other users could read it in
- * the process list: it is asked for twice, without echo, on a terminal,
- * or read as one line from standard input otherwise. */
-#include <errno.h>
-#include <signal.h>
+ * never taken from the command line (plsc-ask.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -21,133 +15,6 @@
 	"Usage: plsc admin add NAME | passwd NAME | del NAME | list [--json]\n"
 /* A password and its line end, and one byte more to tell a longer line. */
 #define PW_BUF (PL_DIR_ADMIN_PASSWORD_MAX + 3)
-
-/* ---- reading the password ---- */
-
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-	interrupted = sig;
-}
-
-static const int caught[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-
-/* Catch the signals that would end us while echo is off, without
- * SA_RESTART, so that read() returns and the terminal is restored. */
-static void signals_catch(struct sigaction old[])
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	interrupted = 0;
-	for (size_t i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
-		sigaction(caught[i], &sa, &old[i]);
-}
-
-static void signals_restore(const struct sigaction old[])
-{
-	for (size_t i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
-		sigaction(caught[i], &old[i], NULL);
-}
-
-/* One line from fd 0, a byte at a time so nothing after it is consumed,
- * without its line end (LF, CR LF). 0, 1 at end of input before any
- * byte, -1 on error (message printed). */
-static int read_line(char buf[PW_BUF])
-{
-	size_t n = 0;
-	int any = 0;
-	for (;;) {
-		char c;
-		if (interrupted) {
-			fprintf(stderr, "\nplsc: interrupted\n");
-			return -1;
-		}
-		ssize_t r = read(0, &c, 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			fprintf(stderr, "plsc: standard input: %s\n",
-				strerror(errno));
-			return -1;
-		}
-		if (r == 0 && !any)
-			return 1;
-		any = 1;
-		if (r == 0 || c == '\n')
-			break;
-		if (c == '\0') {
-			fprintf(stderr, "plsc: a password cannot contain a NUL byte\n");
-			return -1;
-		}
-		if (n + 1 >= PW_BUF) {
-			fprintf(stderr, "plsc: password too long: at most %d bytes\n",
-				PL_DIR_ADMIN_PASSWORD_MAX);
-			return -1;
-		}
-		buf[n++] = c;
-	}
-	if (n && buf[n - 1] == '\r')
-		n--;
-	buf[n] = '\0';
-	return 0;
-}
-
-/* Prompt on standard error and read a line from the terminal on fd 0
- * with echo off. 0 or -1 (message printed). */
-static int ask(const char *prompt, char buf[PW_BUF])
-{
-	struct termios saved, quiet;
-	struct sigaction old[sizeof(caught) / sizeof(caught[0])];
-	if (tcgetattr(0, &saved) < 0) {
-		fprintf(stderr, "plsc: terminal: %s\n", strerror(errno));
-		return -1;
-	}
-	quiet = saved;
-	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
-	fputs(prompt, stderr);
-	fflush(stderr);
-	signals_catch(old);
-	if (tcsetattr(0, TCSAFLUSH, &quiet) < 0) {
-		signals_restore(old);
-		fprintf(stderr, "\nplsc: terminal: %s\n", strerror(errno));
-		return -1;
-	}
-	int rc = read_line(buf);
-	(void)tcsetattr(0, TCSAFLUSH, &saved);
-	signals_restore(old);
-	if (rc == 0)
-		fputc('\n', stderr); /* the Enter that was not echoed */
-	if (rc == 1) {
-		fprintf(stderr, "\nplsc: no password given\n");
-		rc = -1;
-	}
-	return rc;
-}
-
-/* The new password into pw: asked twice on a terminal, else one line of
- * standard input. 0 or -1 (message printed). */
-static int read_password(char pw[PW_BUF])
-{
-	char again[PW_BUF];
-	if (!isatty(0)) {
-		int rc = read_line(pw);
-		if (rc == 1)
-			fprintf(stderr, "plsc: no password on standard input\n");
-		return rc == 0 ? 0 : -1;
-	}
-	int rc = ask("Password: ", pw);
-	if (rc == 0)
-		rc = ask("Again: ", again);
-	if (rc == 0 && strcmp(pw, again) != 0) {
-		fprintf(stderr, "plsc: the passwords differ; nothing changed\n");
-		rc = -1;
-	}
-	explicit_bzero(again, sizeof(again));
-	return rc;
-}
 
 /* ---- commands ---- */
 
@@ -173,7 +40,7 @@ static int admin_put(pl_dir_t *d, const char *name, int replace)
 		fprintf(stderr, "plsc: no administrator %s\n", name);
 		return EXIT_FAIL;
 	}
-	if (read_password(pw) < 0) {
+	if (plsc_ask_secret("Password", "password", pw, sizeof(pw), PL_DIR_ADMIN_PASSWORD_MAX) < 0) {
 		explicit_bzero(pw, sizeof(pw));
 		return EXIT_FAIL;
 	}

@@ -15,6 +15,11 @@
 #include "pl_util.h"
 #include "plsc.h"
 
+/* A PIN as it is read: the digits, and room for a line end and a byte
+ * more, so that a longer one is refused rather than cut. */
+#define PIN_MAX 32
+#define PIN_BUF (PIN_MAX + 3)
+
 static int add_email(pl_dir_user_t *u, const char *text, char *msg, size_t msz)
 {
 	if (u->nemails >= PL_DIR_MAX_EMAILS) {
@@ -31,20 +36,21 @@ static int users_add(pl_dir_t *d, int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "email", required_argument, NULL, 'e' },
 		{ "badge", required_argument, NULL, 'b' },
-		{ "pin", required_argument, NULL, 'p' },
+		{ "pin", no_argument, NULL, 'p' },
+		{ "pin-file", required_argument, NULL, 'P' },
 		{ "groups", required_argument, NULL, 'g' },
 		{ "replace", no_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	pl_dir_user_t u;
 	pl_err_t err;
-	char msg[512];
-	const char *pin = NULL;
-	int replace = 0, o;
+	char msg[512], pin[PIN_BUF];
+	const char *pin_file = NULL;
+	int replace = 0, ask_pin = 0, o;
 	memset(&u, 0, sizeof(u));
 	pl_strlcpy(u.source, "local", sizeof(u.source));
 	optind = 0;
-	while ((o = getopt_long(argc, argv, "n:e:b:p:g:r", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "n:e:b:pg:r", opts, NULL)) != -1) {
 		switch (o) {
 		case 'n': pl_strlcpy(u.display_name, optarg, sizeof(u.display_name)); break;
 		case 'e':
@@ -55,19 +61,30 @@ static int users_add(pl_dir_t *d, int argc, char **argv)
 			if (pl_dir_user_add_badge(&u, optarg, msg, sizeof(msg)) < 0)
 				goto bad;
 			break;
-		case 'p': pin = optarg; break;
+		case 'p': ask_pin = 1; break;
+		case 'P': pin_file = optarg; break;
 		case 'g': pl_strlcpy(u.groups, optarg, sizeof(u.groups)); break;
 		case 'r': replace = 1; break;
 		default: return EXIT_USAGE;
 		}
 	}
-	if (optind + 1 != argc) {
+	if (optind + 1 != argc || (ask_pin && pin_file)) {
+		if (ask_pin && optind + 2 == argc)
+			fprintf(stderr, "plsc: --pin takes no value (one on the command line "
+					"shows in ps): give the PIN at the prompt, on standard "
+					"input, or with --pin-file FILE\n");
 		fprintf(stderr, "Usage: plsc users add USERNAME [--name N] [--email E]... "
-				"[--badge ID]... [--pin PIN] [--groups G,...] [--replace]\n");
+				"[--badge ID]... [--pin | --pin-file FILE] [--groups G,...] "
+				"[--replace]\n");
 		return EXIT_USAGE;
 	}
 	pl_strlcpy(u.username, argv[optind], sizeof(u.username));
-	if (pl_dir_user_put(d, &u, pin, replace, &err) < 0) {
+	if ((ask_pin && plsc_ask_secret("PIN", "PIN", pin, sizeof(pin), PIN_MAX) < 0) ||
+	    (pin_file && plsc_read_secret_file(pin_file, "PIN", pin, sizeof(pin), PIN_MAX) < 0))
+		return EXIT_FAIL;
+	int rc = pl_dir_user_put(d, &u, ask_pin || pin_file ? pin : NULL, replace, &err);
+	explicit_bzero(pin, sizeof(pin));
+	if (rc < 0) {
 		fprintf(stderr, "plsc: %s\n", err.msg);
 		return EXIT_FAIL;
 	}

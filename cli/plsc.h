@@ -1,11 +1,13 @@
 /* plsc: shared pieces of the CLI (plsc.c: main, status, toggles, logs;
  * plsc-jobs.c: held jobs via the supervisor; plsc-dir.c: printers and
  * workstation tokens in the directory; plsc-users.c: users and badge
- * readers; plsc-admin.c: web console administrators). */
+ * readers; plsc-admin.c: web console administrators; plsc-ask.c:
+ * passwords and PINs). */
 #ifndef PLSC_H
 #define PLSC_H
 
 #include <limits.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "pl_ctlclient.h"
@@ -42,6 +44,16 @@ int plsc_cmd_token(plsc_t *p, int argc, char **argv);
 int plsc_cmd_users(plsc_t *p, int argc, char **argv);
 int plsc_cmd_readers(plsc_t *p, int argc, char **argv);
 int plsc_cmd_admin(plsc_t *p, int argc, char **argv);
+
+/* Secrets (plsc-ask.c), never from the command line: asked twice without
+ * echo on a terminal, else one line of standard input; or one line of a
+ * file only its owner may read ("-": as plsc_ask_secret). At most max
+ * bytes into buf (sz >= max + 3). 0, or -1 with a message printed. An
+ * empty line (not at the prompt) is an empty secret. */
+int plsc_ask_secret(const char *prompt, const char *what, char *buf, size_t sz,
+		    size_t max);
+int plsc_read_secret_file(const char *path, const char *what, char *buf, size_t sz,
+			  size_t max);
 
 /* Open the directory (plsc-dir.c), keeping it owned by the services' user
  * when run as root. */

@@ -9,6 +9,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@
 
 #include "pl_docinfo.h"
 #include "pl_proto.h"
+#include "pl_random.h"
 #include "pl_tls.h"
 #include "pl_util.h"
 
@@ -40,14 +43,15 @@ int sub_fail(sub_t *s, int code, const char *fmt, ...)
 	return code;
 }
 
-static int wait_io(int fd, short ev, int ms)
+/* poll one descriptor: its revents, or 0 on timeout. */
+static short wait_io(int fd, short ev, int ms)
 {
 	struct pollfd p = { fd, ev, 0 };
 	int n;
 	do {
 		n = poll(&p, 1, ms);
 	} while (n < 0 && errno == EINTR);
-	return n > 0 ? 0 : -1;
+	return n > 0 ? p.revents : 0;
 }
 
 int sub_tcp_connect(sub_t *s)
@@ -65,7 +69,7 @@ int sub_tcp_connect(sub_t *s)
 		if (fd < 0)
 			continue;
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
-		    (errno == EINPROGRESS && wait_io(fd, POLLOUT, s->o->timeout_ms) == 0)) {
+		    (errno == EINPROGRESS && wait_io(fd, POLLOUT, s->o->timeout_ms) != 0)) {
 			socklen_t sl = sizeof(err);
 			getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl);
 			if (err == 0) {
@@ -88,15 +92,60 @@ int sub_tcp_connect(sub_t *s)
 	return SUB_OK;
 }
 
-/* Drive one SSL call to completion under the timeout. */
-static int ssl_wait(sub_t *s, int rc)
+/* How a wait for an SSL call ended. errno is cleared before each SSL
+ * call, so that SSL_ERROR_SYSCALL with errno 0 means a plain EOF. */
+enum { W_RETRY = 0, W_ANSWER = 1, W_LOST = -1, W_TLS = -2, W_TIMEOUT = -3 };
+
+/* Why an SSL call failed for good, in a few words, and its class: the
+ * connection ended (closed, reset: W_LOST) or TLS itself failed (W_TLS). */
+static int ssl_why(sub_t *s, int rc, char *why, size_t sz)
 {
 	int e = SSL_get_error(s->ssl, rc);
+	unsigned long err = ERR_peek_error();
+
+	if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && errno == 0) ||
+	    (e == SSL_ERROR_SSL && ERR_GET_REASON(err) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+		pl_strlcpy(why, "the server closed the connection", sz);
+		ERR_clear_error();
+		return W_LOST;
+	}
+	if (e == SSL_ERROR_SYSCALL) {
+		(void)pl_fmt(why, sz, "%s", errno == EPIPE ? "the server closed the connection"
+			     : strerror(errno));
+		ERR_clear_error();
+		return W_LOST;
+	}
+	pl_tls_errstr(why, sz);
+	return W_TLS;
+}
+
+/* Wait until the SSL call that returned rc may be repeated (W_RETRY), or
+ * say why not. During an upload a write also watches for something to
+ * read (W_ANSWER): the server speaks then only to refuse. */
+static int ssl_wait(sub_t *s, int rc, char *why, size_t sz)
+{
+	int e = SSL_get_error(s->ssl, rc);
+	short ev, got;
+
 	if (e == SSL_ERROR_WANT_READ)
-		return wait_io(s->fd, POLLIN, s->o->timeout_ms);
-	if (e == SSL_ERROR_WANT_WRITE)
-		return wait_io(s->fd, POLLOUT, s->o->timeout_ms);
-	return -1;
+		ev = POLLIN;
+	else if (e == SSL_ERROR_WANT_WRITE)
+		ev = POLLOUT | (s->uploading ? POLLIN : 0);
+	else
+		return ssl_why(s, rc, why, sz);
+	got = wait_io(s->fd, ev, s->o->timeout_ms);
+	if (got == 0) {
+		(void)pl_fmt(why, sz, "no progress for %d s", s->o->timeout_ms / 1000);
+		return W_TIMEOUT;
+	}
+	return s->uploading && (got & POLLIN) ? W_ANSWER : W_RETRY;
+}
+
+/* The connection ended while `when`: ELOST (a retry may work). */
+static int lost(sub_t *s, const char *when, const char *why)
+{
+	return sub_fail(s, SUB_ELOST, "connection to %s:%d lost %s: %s", s->o->host,
+			s->o->port, when, why);
 }
 
 int sub_fingerprint_parse(const char *text, unsigned char out[32])
@@ -125,7 +174,7 @@ static int check_peer(sub_t *s)
 	X509 *x = SSL_get1_peer_certificate(s->ssl);
 	if (!x || !X509_digest(x, EVP_sha256(), md, &n)) {
 		X509_free(x);
-		return sub_fail(s, SUB_ETLS, "the server sent no certificate");
+		return sub_fail(s, SUB_EPEER, "the server sent no certificate");
 	}
 	X509_free(x);
 	for (unsigned i = 0; i < n; i++)
@@ -133,7 +182,7 @@ static int check_peer(sub_t *s)
 	unsigned char want[32];
 	if (sub_fingerprint_parse(s->o->fingerprint, want) < 0 || n != 32 ||
 	    memcmp(want, md, 32) != 0)
-		return sub_fail(s, SUB_ETLS, "server certificate fingerprint %s does not match "
+		return sub_fail(s, SUB_EPEER, "server certificate fingerprint %s does not match "
 			    "the configured %s", fp, s->o->fingerprint);
 	return SUB_OK;
 }
@@ -149,18 +198,40 @@ int sub_tls_start(sub_t *s, SSL_CTX *ctx)
 	return SUB_OK;
 }
 
+/* A failed handshake, by who must act: a certificate that did not verify
+ * or TLS that could not be agreed is the administrator's (ETLS); a server
+ * that closed or reset the connection, or went silent, may be busy or
+ * restarting (ELOST: the server closes connections over max_clients
+ * before the handshake). */
+static int handshake_failed(sub_t *s, int cls, const char *why)
+{
+	long v = SSL_get_verify_result(s->ssl);
+
+	if (s->o->ca && v != X509_V_OK)
+		return sub_fail(s, SUB_EPEER, "the certificate of %s:%d does not verify "
+				"against %s: %s", s->o->host, s->o->port, s->o->ca,
+				X509_verify_cert_error_string(v));
+	if (cls == W_LOST || cls == W_TIMEOUT)
+		return sub_fail(s, SUB_ELOST, "%s:%d ended the connection during the TLS "
+				"handshake (%s): busy or restarting?", s->o->host,
+				s->o->port, why);
+	return sub_fail(s, SUB_ETLS, "TLS with %s:%d failed: %s", s->o->host,
+			s->o->port, why);
+}
+
 /* The handshake on the non-blocking socket, within the I/O timeout. */
 int sub_tls_handshake(sub_t *s)
 {
-	char e[256];
+	char why[256];
 	for (;;) {
 		ERR_clear_error();
+		errno = 0;
 		int rc = SSL_connect(s->ssl);
 		if (rc == 1)
 			return SUB_OK;
-		if (ssl_wait(s, rc) < 0)
-			return sub_fail(s, SUB_ETLS, "TLS with %s:%d failed: %s", s->o->host,
-				    s->o->port, pl_tls_errstr(e, sizeof(e)));
+		int w = ssl_wait(s, rc, why, sizeof(why));
+		if (w < 0)
+			return handshake_failed(s, w, why);
 	}
 }
 
@@ -189,20 +260,55 @@ static int tls_connect(sub_t *s)
 	return check_peer(s);
 }
 
+/* The server spoke during an upload: read what came. It may be TLS
+ * housekeeping only (TLS 1.3 session tickets arrive after the handshake):
+ * W_RETRY, go on writing. W_ANSWER when a frame has begun. */
+static int upload_peek(sub_t *s, char *why, size_t sz)
+{
+	uint8_t buf[4096];
+	ERR_clear_error();
+	errno = 0;
+	int n = SSL_read(s->ssl, buf, sizeof(buf));
+	if (n > 0)
+		return pl_reader_feed(&s->rd, buf, (size_t)n) < 0 ? W_LOST : W_ANSWER;
+	int e = SSL_get_error(s->ssl, n);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		return W_RETRY;
+	return ssl_why(s, n, why, sz);
+}
+
+/* A write failed or the server spoke first: a server that refuses says
+ * why, then closes, so read its RESULT if it came. Our refusal on its
+ * terms, or ELOST when it closed without a word. */
+static int refused_midway(sub_t *s, const char *why)
+{
+	int rc = sub_recv_result(s, NULL, 0);
+	if (rc == SUB_OK)
+		return lost(s, "while sending", "unexpected answer from the server");
+	return rc == SUB_ELOST ? lost(s, "while sending", why) : rc;
+}
+
 int sub_send_msg(sub_t *s, pl_msg_t *m)
 {
+	char why[256];
 	size_t off = 0;
 	if (pl_msg_finish(m) < 0)
 		return sub_fail(s, SUB_EIO, "message too large");
 	while (off < m->len) {
 		ERR_clear_error();
+		errno = 0;
 		int n = SSL_write(s->ssl, m->buf + off, (int)(m->len - off));
 		if (n > 0) {
 			off += (size_t)n;
 			continue;
 		}
-		if (ssl_wait(s, n) < 0)
-			return sub_fail(s, SUB_EIO, "connection to the server lost while sending");
+		int w = ssl_wait(s, n, why, sizeof(why));
+		if (w == W_ANSWER)
+			w = upload_peek(s, why, sizeof(why));
+		if (w == W_ANSWER || (w == W_LOST && s->uploading))
+			return refused_midway(s, why);
+		if (w < 0)
+			return lost(s, "while sending", why);
 	}
 	return SUB_OK;
 }
@@ -210,24 +316,25 @@ int sub_send_msg(sub_t *s, pl_msg_t *m)
 /* Wait for the RESULT answering seq; translate its status. */
 int sub_recv_result(sub_t *s, char *job_id, size_t idsz)
 {
+	char why[256];
 	pl_frame_t f;
 	uint8_t buf[16384];
 	for (;;) {
 		int rc = pl_reader_next(&s->rd, &f);
 		if (rc < 0)
-			return sub_fail(s, SUB_EIO, "bad answer from the server: %s",
+			return sub_fail(s, SUB_ELOST, "bad answer from the server: %s",
 				    pl_proto_strerror(rc));
 		if (rc == 1)
 			break;
 		ERR_clear_error();
+		errno = 0;
 		int n = SSL_read(s->ssl, buf, sizeof(buf));
 		if (n > 0) {
 			pl_reader_feed(&s->rd, buf, (size_t)n);
 			continue;
 		}
-		if (ssl_wait(s, n) < 0)
-			return sub_fail(s, SUB_EIO, "the server closed the connection or did "
-				    "not answer in time");
+		if (ssl_wait(s, n, why, sizeof(why)) < 0)
+			return lost(s, "waiting for the answer", why);
 	}
 	uint32_t st = PL_STATUS_ERROR;
 	char text[512] = "";
@@ -261,9 +368,135 @@ int sub_send_begin(sub_t *s, uint64_t size)
 		pl_msg_add_str(&m, PL_TAG_PAGE_SIZE, o->page_size);
 	if (o->pages)
 		pl_msg_add_u32(&m, PL_TAG_PAGES, o->pages);
+	if (o->idem_key)
+		pl_msg_add_str(&m, PL_TAG_IDEMPOTENCY_KEY, o->idem_key);
 	int rc = sub_send_msg(s, &m);
 	pl_msg_free(&m);
-	return rc ? rc : sub_recv_result(s, NULL, 0);
+	s->known_id[0] = '\0';
+	return rc ? rc : sub_recv_result(s, s->known_id, sizeof(s->known_id));
+}
+
+/* SUBMIT_DATA frames with exactly size bytes of in (a file that grows
+ * meanwhile is cut at the size announced), hashed into sha. */
+static int send_data(sub_t *s, int in, uint64_t size, uint8_t sha[32])
+{
+	uint8_t *buf = malloc(SUB_CHUNK);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int shalen = 0;
+	int rc = SUB_OK;
+
+	if (!buf || !md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL))
+		rc = sub_fail(s, SUB_EIO, "out of memory");
+	s->uploading = 1;
+	while (rc == SUB_OK && size > 0) {
+		ssize_t n = read(in, buf, size < SUB_CHUNK ? (size_t)size : SUB_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = sub_fail(s, SUB_EIO, "reading the document: %s",
+				      n < 0 ? strerror(errno) : "it shrank while being sent");
+			break;
+		}
+		size -= (uint64_t)n;
+		EVP_DigestUpdate(md, buf, (size_t)n);
+		pl_msg_t m;
+		pl_msg_init(&m, PL_MSG_SUBMIT_DATA, 0, 0);
+		pl_msg_add(&m, PL_TAG_PAYLOAD, buf, (size_t)n);
+		rc = sub_send_msg(s, &m);
+		pl_msg_free(&m);
+	}
+	s->uploading = 0;
+	if (rc == SUB_OK && !EVP_DigestFinal_ex(md, sha, &shalen))
+		rc = sub_fail(s, SUB_EIO, "SHA-256 failed");
+	free(buf);
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+/* BEGIN, DATA..., END, and the job id once the job is durable (or at
+ * once, when the server already holds this submission). */
+static int send_job(sub_t *s, int in, uint64_t size, char *job_id, size_t idsz)
+{
+	uint8_t sha[32];
+	pl_msg_t m;
+	int rc = sub_send_begin(s, size);
+
+	if (rc != SUB_OK)
+		return rc;
+	if (s->known_id[0]) {
+		pl_strlcpy(job_id, s->known_id, idsz);
+		sub_fail(s, SUB_OK, "already held as job %s (the same idempotency key): "
+			 "nothing sent again", s->known_id);
+		return SUB_OK;
+	}
+	if ((rc = send_data(s, in, size, sha)) != SUB_OK)
+		return rc;
+	pl_msg_init(&m, PL_MSG_SUBMIT_END, 0, ++s->seq);
+	pl_msg_add(&m, PL_TAG_SHA256, sha, 32);
+	rc = sub_send_msg(s, &m);
+	pl_msg_free(&m);
+	if (rc == SUB_OK)
+		rc = sub_recv_result(s, job_id, idsz);
+	/* Sent in full, then no answer: the commit may have happened. */
+	return rc == SUB_ELOST ? SUB_EUNKNOWN : rc;
+}
+
+/* Everything a submission checks before it connects: SUB_OK or why not. */
+static int send_check(sub_t *s, const struct stat *st)
+{
+	const sub_opts_t *o = s->o;
+	uint8_t sha[32];
+
+	if (!S_ISREG(st->st_mode))
+		return sub_fail(s, SUB_EUSAGE, "the input must be a regular file (use sub_spool)");
+	/* Nothing to print is a failure upstream (a filter that wrote
+	 * nothing), not a job: say so here, without a round trip. */
+	if (st->st_size == 0)
+		return sub_fail(s, SUB_EEMPTY, "the document is empty (0 bytes): nothing "
+			    "to hold; was it produced by a program that failed?");
+	if (!o->ca && !o->fingerprint && !o->insecure)
+		return sub_fail(s, SUB_EUSAGE, "no way to check the server's identity: give "
+			    "its certificate (--ca) or fingerprint (--fingerprint), or "
+			    "--insecure for testing");
+	if (o->fingerprint && sub_fingerprint_parse(o->fingerprint, sha) < 0)
+		return sub_fail(s, SUB_EUSAGE, "malformed fingerprint '%.100s': expected "
+			    "the SHA-256 of the server's certificate, 64 hex digits, "
+			    "in either case, with or without colons", o->fingerprint);
+	if (o->idem_key && !sub_key_valid(o->idem_key))
+		return sub_fail(s, SUB_EUSAGE, "malformed idempotency key: 1 to %d of "
+			    "A-Z a-z 0-9 . _ : -", SUB_KEY_MAX);
+	return SUB_OK;
+}
+
+typedef struct {
+	sub_t *s;
+	int in;
+	uint64_t size;
+	char *job_id;
+	size_t idsz;
+} sub_run_t;
+
+static int sub_run(void *arg)
+{
+	sub_run_t *r = arg;
+	sub_t *s = r->s;
+	int rc;
+
+	pl_reader_init(&s->rd, 64 * 1024);
+	if ((rc = sub_tcp_connect(s)) == SUB_OK && (rc = tls_connect(s)) == SUB_OK)
+		rc = send_job(s, r->in, r->size, r->job_id, r->idsz);
+	if (s->ssl) {
+		/* close_notify, unless the connection is gone (OpenSSL: no
+		 * more I/O after a fatal error). */
+		if (rc != SUB_ELOST && rc != SUB_EUNKNOWN)
+			SSL_shutdown(s->ssl);
+		SSL_free(s->ssl);
+	}
+	SSL_CTX_free(s->ctx);
+	if (s->fd >= 0)
+		close(s->fd);
+	pl_reader_free(&s->rd);
+	return rc;
 }
 
 int sub_send(const sub_opts_t *o, int in, char *job_id, size_t idsz,
@@ -271,71 +504,53 @@ int sub_send(const sub_opts_t *o, int in, char *job_id, size_t idsz,
 {
 	sub_t s = { .o = o, .fd = -1, .msg = msg, .msgsz = msgsz };
 	struct stat st;
-	uint8_t sha[32];
 	int rc;
 
 	msg[0] = '\0';
-	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode))
-		return sub_fail(&s, SUB_EUSAGE, "the input must be a regular file (use sub_spool)");
-	/* Nothing to print is a failure upstream (a filter that wrote
-	 * nothing), not a job: say so here, without a round trip. */
-	if (st.st_size == 0)
-		return sub_fail(&s, SUB_EEMPTY, "the document is empty (0 bytes): nothing "
-			    "to hold; was it produced by a program that failed?");
-	if (!o->ca && !o->fingerprint && !o->insecure)
-		return sub_fail(&s, SUB_EUSAGE, "no way to check the server's identity: give "
-			    "its certificate (--ca) or fingerprint (--fingerprint), or "
-			    "--insecure for testing");
-	if (o->fingerprint && sub_fingerprint_parse(o->fingerprint, sha) < 0)
-		return sub_fail(&s, SUB_EUSAGE, "malformed fingerprint '%.100s': expected "
-			    "the SHA-256 of the server's certificate, 64 hex digits, "
-			    "in either case, with or without colons", o->fingerprint);
-	pl_reader_init(&s.rd, 64 * 1024);
-	if ((rc = sub_tcp_connect(&s)) == SUB_OK && (rc = tls_connect(&s)) == SUB_OK &&
-	    (rc = sub_send_begin(&s, (uint64_t)st.st_size)) == SUB_OK) {
-		/* Stream the file, hashing as we go. */
-		uint8_t *buf = malloc(SUB_CHUNK);
-		EVP_MD_CTX *md = EVP_MD_CTX_new();
-		pl_msg_t m;
-		if (!buf || !md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL))
-			rc = sub_fail(&s, SUB_EIO, "out of memory");
-		while (rc == SUB_OK) {
-			ssize_t n = read(in, buf, SUB_CHUNK);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				rc = sub_fail(&s, SUB_EIO, "reading the document: %s", strerror(errno));
-				break;
-			}
-			if (n == 0)
-				break;
-			EVP_DigestUpdate(md, buf, (size_t)n);
-			pl_msg_init(&m, PL_MSG_SUBMIT_DATA, 0, 0);
-			pl_msg_add(&m, PL_TAG_PAYLOAD, buf, (size_t)n);
-			rc = sub_send_msg(&s, &m);
-			pl_msg_free(&m);
-		}
-		unsigned int shalen = 0;
-		if (rc == SUB_OK && EVP_DigestFinal_ex(md, sha, &shalen)) {
-			pl_msg_init(&m, PL_MSG_SUBMIT_END, 0, ++s.seq);
-			pl_msg_add(&m, PL_TAG_SHA256, sha, 32);
-			rc = sub_send_msg(&s, &m);
-			pl_msg_free(&m);
-			if (rc == SUB_OK)
-				rc = sub_recv_result(&s, job_id, idsz);
-		}
-		free(buf);
-		EVP_MD_CTX_free(md);
-	}
-	if (s.ssl) {
-		SSL_shutdown(s.ssl);
-		SSL_free(s.ssl);
-	}
-	SSL_CTX_free(s.ctx);
-	if (s.fd >= 0)
-		close(s.fd);
-	pl_reader_free(&s.rd);
+	if (fstat(in, &st) < 0)
+		return sub_fail(&s, SUB_EIO, "the document: %s", strerror(errno));
+	if ((rc = send_check(&s, &st)) != SUB_OK)
+		return rc;
+	sub_run_t r = { &s, in, (uint64_t)st.st_size, job_id, idsz };
+	return sub_nosigpipe(sub_run, &r);
+}
+
+int sub_nosigpipe(int (*fn)(void *), void *arg)
+{
+	sigset_t pipe_set, old, pending;
+	struct timespec zero = { 0, 0 };
+	int was_pending;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	int rc = fn(arg);
+	/* Take back a SIGPIPE our own writes raised (one that was pending
+	 * before is not ours), then unblock. */
+	sigpending(&pending);
+	if (!was_pending && sigismember(&pending, SIGPIPE))
+		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+			;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
+}
+
+int sub_key_valid(const char *key)
+{
+	size_t n = strlen(key);
+	if (n == 0 || n > SUB_KEY_MAX)
+		return 0;
+	return strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			   "0123456789._:-") == n;
+}
+
+int sub_key_random(char *out, size_t sz)
+{
+	if (sz < 33)
+		return -1;
+	return pl_random_hex(out, 16);
 }
 
 int sub_spool(int in, char *msg, size_t msgsz)

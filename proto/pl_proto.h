@@ -121,9 +121,11 @@ typedef enum {
 	PL_TAG_ANY_PRINTER = 0x0060, /* u8: 1 = admin override: a secure job may print elsewhere */
 	PL_TAG_RELEASE_AT = 0x0061,  /* str: JOBS_QUERY lists only jobs releasable here */
 	PL_TAG_ELSEWHERE = 0x0062,   /* u32: jobs RELEASE_AT left out (secure, other printer) */
+	/* submission retried without a second copy: PROTOCOL.md §7.6 */
+	PL_TAG_IDEMPOTENCY_KEY = 0x0070, /* str: names one submission across attempts */
 	/* exactly-once release (#11) */
-	PL_TAG_MAYBE_PRINTED = 0x0070, /* u64: a job's release was cut off then (unix ms): it may have printed */
-	PL_TAG_REPRINT = 0x0071,       /* u8: 1 = RELEASE may print a maybe-printed job again */
+	PL_TAG_MAYBE_PRINTED = 0x0071, /* u64: a job's release was cut off then (unix ms): it may have printed */
+	PL_TAG_REPRINT = 0x0072,       /* u8: 1 = RELEASE may print a maybe-printed job again */
 } pl_tag_t;
 
 #define PL_CAP_HOLDS_JOBS 0x01u

@@ -48,6 +48,7 @@ typedef struct {
 	uint32_t rawlen;
 	uint64_t maybe; /* a release of it was cut off then: it may have printed */
 	int chosen;
+	int answered; /* its holder sent a result for it */
 } op_job_t;
 
 typedef struct sv_op {
@@ -186,6 +187,15 @@ static void finish_jobs(sv_op_t *op)
 	op_free(op);
 }
 
+/* Jobs a release asked for: each ends confirmed (ok) or failed. */
+static uint32_t asked_count(const sv_op_t *op)
+{
+	uint32_t n = 0;
+	for (int i = 0; i < op->njobs; i++)
+		n += op->jobs[i].chosen != 0;
+	return n;
+}
+
 static void finish_act(sv_op_t *op)
 {
 	char msg[512] = "";
@@ -197,15 +207,15 @@ static void finish_act(sv_op_t *op)
 			 op->ok == 1 ? "" : "s", op->printer);
 	else if (op->kind == SV_OP_RELEASE)
 		(void)pl_fmt(msg, sizeof(msg), "released %u of %u jobs to %s: %.300s",
-			 op->ok, op->ok + op->failed, op->printer, op->first_error);
-	if (op->passed[0] && strlen(msg) + 20 < sizeof(msg))
-		(void)pl_fmt(msg + strlen(msg), sizeof(msg) - strlen(msg),
-			     " (passed over job %.150s)", op->passed);
+			 op->ok, asked_count(op), op->printer, op->first_error);
 	else if (all_ok)
 		(void)pl_fmt(msg, sizeof(msg), "deleted job %s", op->job_id);
 	else
 		(void)pl_fmt(msg, sizeof(msg), "%.300s",
 			 op->first_error[0] ? op->first_error : "no such job");
+	if (op->passed[0] && strlen(msg) + 20 < sizeof(msg))
+		(void)pl_fmt(msg + strlen(msg), sizeof(msg) - strlen(msg),
+			     " (passed over job %.150s)", op->passed);
 	/* Refused by the secure-print rule alone: not a printer's fault. */
 	int only_rule = op->failed && op->failed == op->refused;
 	uint32_t status = all_ok ? PL_STATUS_OK
@@ -349,15 +359,22 @@ static int collect_jobs(sv_op_t *op, const char *svc, const pl_frame_t *f)
 
 /* ---- phase 2: act ---- */
 
-static void note_result(sv_op_t *op, const char *svc, const pl_field_t *fl)
+/* The chosen job svc holds with this id, not yet answered for; or NULL
+ * (an answer for a job we did not ask about, or a second one: gossip). */
+static op_job_t *asked_job(sv_op_t *op, const char *svc, const char *id)
 {
-	pl_result_row_t res;
-	if (pl_result_row_decode(fl, &res) < 0)
-		return;
-	uint32_t status = res.status;
-	const char *id = res.id, *msg = res.message;
-	if (status == PL_STATUS_NOTFOUND && op->kind == SV_OP_DELETE)
-		return; /* deletes go to every holder; only the owner matters */
+	for (int i = 0; i < op->njobs; i++) {
+		op_job_t *j = &op->jobs[i];
+		if (j->chosen && !j->answered && strcmp(j->id, id) == 0 &&
+		    strcmp(j->svc, svc) == 0)
+			return j;
+	}
+	return NULL;
+}
+
+static void add_result(sv_op_t *op, const char *svc, const char *id,
+		       uint32_t status, const char *msg)
+{
 	if (status == PL_STATUS_OK) {
 		op->ok++;
 	} else {
@@ -376,6 +393,57 @@ static void note_result(sv_op_t *op, const char *svc, const pl_field_t *fl)
 		pl_msg_add_str(m, PL_TAG_MESSAGE, msg);
 	pl_msg_add_str(m, PL_TAG_SOURCE, svc);
 	pl_msg_nest_end(m);
+}
+
+/* Every job chosen from svc that has no result yet (its holder stopped,
+ * went silent, left it out of its answer, or was never asked) is a
+ * failure of its own, with msg: "released 0 of 10", never "0 of 1" for
+ * one lost batch. */
+static void unanswered_fail(sv_op_t *op, const char *svc, const char *msg)
+{
+	for (int i = 0; i < op->njobs; i++) {
+		op_job_t *j = &op->jobs[i];
+		if (!j->chosen || j->answered || strcmp(j->svc, svc) != 0)
+			continue;
+		j->answered = 1;
+		add_result(op, svc, j->id, PL_STATUS_PRINTER, msg);
+	}
+}
+
+static void note_result(sv_op_t *op, const char *svc, const pl_field_t *fl)
+{
+	pl_result_row_t res;
+	if (pl_result_row_decode(fl, &res) < 0)
+		return;
+	uint32_t status = res.status;
+	const char *id = res.id, *msg = res.message;
+	if (status == PL_STATUS_NOTFOUND && op->kind == SV_OP_DELETE)
+		return; /* deletes go to every holder; only the owner matters */
+	if (op->kind == SV_OP_RELEASE) {
+		op_job_t *j = asked_job(op, svc, id);
+		if (!j)
+			return;
+		j->answered = 1;
+	}
+	add_result(op, svc, id, status, msg);
+}
+
+/* A holder that stopped or went silent during the act phase: each job it
+ * was asked to release fails on its own; a delete fails once. */
+static void act_lost(sv_op_t *op, const char *svc, const char *what)
+{
+	char why[256];
+	if (op->kind == SV_OP_RELEASE) {
+		/* What it printed before it stopped, it could not say. */
+		(void)pl_fmt(why, sizeof(why), "%s %s; whether it printed is not known",
+			     svc, what);
+		unanswered_fail(op, svc, why);
+		return;
+	}
+	(void)pl_fmt(why, sizeof(why), "%s %s", svc, what);
+	op->failed++;
+	if (!op->first_error[0])
+		pl_strlcpy(op->first_error, why, sizeof(op->first_error));
 }
 
 static int send_act(sv_op_t *op, sv_svc_t *s, uint16_t type)
@@ -410,6 +478,23 @@ static int send_act(sv_op_t *op, sv_svc_t *s, uint16_t type)
 	return rc;
 }
 
+/* Chosen jobs whose holder was not asked (it stopped between the query
+ * and now): failures, counted like the others. */
+static void not_asked_fail(sv_op_t *op)
+{
+	for (int i = 0; i < op->njobs; i++) {
+		const op_job_t *j = &op->jobs[i];
+		int asked = 0;
+		for (int k = 0; k < op->nwaits && !asked; k++)
+			asked = strcmp(op->waits[k].svc, j->svc) == 0;
+		if (j->chosen && !j->answered && !asked) {
+			char why[128];
+			(void)pl_fmt(why, sizeof(why), "%s is not running; not printed", j->svc);
+			unanswered_fail(op, j->svc, why);
+		}
+	}
+}
+
 static void start_act(sv_op_t *op)
 {
 	sv_sup_t *sup = op->sup;
@@ -423,6 +508,12 @@ static void start_act(sv_op_t *op)
 			continue;
 		send_act(op, s, op->kind == SV_OP_DELETE ? PL_MSG_DELETE_JOBS
 							 : PL_MSG_RELEASE_JOBS);
+	}
+	if (op->kind == SV_OP_RELEASE)
+		not_asked_fail(op);
+	if (op->pending == 0 && op->kind == SV_OP_RELEASE && op->failed) {
+		finish_act(op); /* "released 0 of N", each job with its reason */
+		return;
 	}
 	if (op->pending == 0) {
 		op_fail(op, PL_STATUS_ERROR, "the services holding the jobs went away");
@@ -512,7 +603,7 @@ static int retry_past_damaged(sv_op_t *op)
 		free(op->jobs[i].raw);
 	free(op->jobs);
 	op->jobs = NULL;
-	op->njobs = 0;
+	op->njobs = op->capjobs = 0;
 	op->ok = op->failed = op->refused = op->damaged = op->maybe = 0;
 	op->elsewhere = 0;
 	op->first_error[0] = '\0';
@@ -551,10 +642,8 @@ static void op_timeout(pl_loop_t *loop, void *arg)
 		op->waits[i].done = 1;
 		if (op->phase == 0)
 			note_unavailable(op, op->waits[i].svc);
-		op->failed += op->phase;
-		if (op->phase && !op->first_error[0])
-			(void)pl_fmt(op->first_error, sizeof(op->first_error),
-				 "%s did not answer in time", op->waits[i].svc);
+		else
+			act_lost(op, op->waits[i].svc, "did not answer in time");
 	}
 	op->pending = 0;
 	op_step(op);
@@ -579,6 +668,10 @@ int sv_jobops_reply(sv_sup_t *sup, sv_svc_t *from, const pl_frame_t *f)
 				while (pl_iter_next(&it, &fl) == 1)
 					if (fl.tag == PL_TAG_JOB)
 						note_result(op, from->conf.name, &fl);
+				if (op->kind == SV_OP_RELEASE)
+					unanswered_fail(op, from->conf.name, "no result for this "
+							"job in the answer; whether it printed is "
+							"not known");
 			}
 			op_step(op);
 			return 1;
@@ -600,12 +693,8 @@ void sv_jobops_service_gone(sv_sup_t *sup, sv_svc_t *s)
 			op->pending--;
 			if (op->phase == 0)
 				note_unavailable(op, w->svc);
-			if (op->phase) {
-				op->failed++;
-				if (!op->first_error[0])
-					(void)pl_fmt(op->first_error, sizeof(op->first_error),
-						 "%s stopped during the operation", w->svc);
-			}
+			else
+				act_lost(op, w->svc, "stopped during the operation");
 		}
 		if (op->pending == 0)
 			op_step(op); /* may free op */

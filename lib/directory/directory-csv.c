@@ -118,8 +118,7 @@ static int parse_record(char *line, pl_dir_user_t *u, const char **pin,
 	if (n > 2 && trim(f[2])[0] &&
 	    pl_strlcpy(u->emails[u->nemails++], trim(f[2]), sizeof(u->emails[0])) >=
 		    sizeof(u->emails[0])) {
-		(void)pl_fmt(msg, msz, "user %s: invalid email address "
-			     "(needs an @, at most %zu bytes)",
+		(void)pl_fmt(msg, msz, "user %s: invalid email address: more than %zu bytes",
 			     u->username, sizeof(u->emails[0]) - 1);
 		return -1;
 	}

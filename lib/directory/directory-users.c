@@ -134,10 +134,13 @@ static int user_check(const pl_dir_user_t *u, pl_err_t *err)
 				   u->nemails, PL_DIR_MAX_EMAILS);
 	for (int i = 0; i < u->nemails; i++) {
 		const char *e = u->emails[i];
-		if (!printable_field(e, sizeof(u->emails[i])) || !strchr(e, '@'))
-			return pl_dir_fail(err, "user %s: invalid email address "
-					   "(needs an @, at most %zu bytes)",
-					   name, sizeof(u->emails[i]) - 1);
+		const char *why = strnlen(e, sizeof(u->emails[i])) == sizeof(u->emails[i])
+				? "more than 255 bytes" : pl_dir_email_check(e);
+		/* Not the address itself: it may be anything, and the message
+		 * goes to logs and the console. */
+		if (why)
+			return pl_dir_fail(err, "user %s: invalid email address: %s",
+					   name, why);
 	}
 	if (u->nbadges < 0 || u->nbadges > PL_DIR_MAX_BADGES)
 		return pl_dir_fail(err, "user %s: %d badges (at most %d)", name,

@@ -119,6 +119,12 @@ typedef struct {
 	char mode[16];	    /* "most-recent" or "all" */
 } pl_dir_reader_t;
 
+/* NULL when addr is an e-mail address the directory takes (a conservative
+ * addr-spec: a dot-atom of ASCII atext, at most 64, @, a domain of LDH
+ * labels with at least one dot, at most 255; see directory-email.c),
+ * else why not, in a few words that do not repeat the address. */
+const char *pl_dir_email_check(const char *addr);
+
 /* Users. put adds or replaces (replace=1) a user with its emails and
  * badges; a badge already owned by another user is refused ("badge ...
  * already belongs to bob"). pin (may be NULL: keep / none; "" clears) is

@@ -356,6 +356,12 @@ int pl_jsc_meta_encode(const pl_job_meta_t *m, uint8_t *buf, size_t cap,
 	if (o == NULL)
 		return pl_js_fail(err, PL_JS_EINVAL,
 				  "job metadata has a field that is not valid UTF-8");
+	/* Optional (absent in older files): only jobs submitted with one. */
+	if (m->idem_key[0] &&
+	    json_object_set_new(o, "idem_key", json_string(m->idem_key)) < 0) {
+		json_decref(o);
+		return pl_js_fail(err, PL_JS_EINVAL, "bad idempotency key");
+	}
 	n = json_dumpb(o, (char *)buf, cap, JSON_COMPACT);
 	json_decref(o);
 	if (n == 0 || n > cap)
@@ -412,10 +418,14 @@ int pl_jsc_meta_decode(const uint8_t *buf, size_t len, pl_job_meta_t *m)
 	    hex_decode(sha, m->sha256, sizeof(m->sha256)) == 0) {
 		m->pages = (uint32_t)pages;
 		m->size = (uint64_t)size;
+		if (json_object_get(o, "idem_key") != NULL &&
+		    meta_str(o, "idem_key", m->idem_key, sizeof(m->idem_key)) < 0)
+			goto out;
 		m->created_ms = created;
 		m->expires_ms = expires;
 		rc = 0;
 	}
+out:
 	json_decref(o);
 	return rc;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "pl_log.h" /* pl_log_now_ms */
@@ -314,6 +315,33 @@ static int id_known_locked(const pl_jobstore_t *js, const char *id)
 	return 0;
 }
 
+/* ---- idempotency keys ---- */
+
+static int key_match(const pl_job_meta_t *m, const char *owner,
+		     const char *workstation, const char *key)
+{
+	return m->idem_key[0] && strcmp(m->idem_key, key) == 0 &&
+	       strcmp(m->owner, owner) == 0 &&
+	       strcmp(m->workstation, workstation) == 0;
+}
+
+/* 1 (id set) for a held job with the key, EBUSY for one being stored,
+ * 0 for none. A linear pass like idx_find_locked: the index is the map,
+ * rebuilt from the metadata at open. */
+static int key_find_locked(const pl_jobstore_t *js, const char *owner,
+			   const char *workstation, const char *key, char *id)
+{
+	for (size_t i = 0; i < js->njobs; i++)
+		if (key_match(&js->jobs[i], owner, workstation, key)) {
+			memcpy(id, js->jobs[i].id, PL_JOB_ID_LEN + 1);
+			return 1;
+		}
+	for (const pl_jobw_t *w = js->inflight; w != NULL; w = w->next)
+		if (key_match(&w->meta, owner, workstation, key))
+			return PL_JS_EBUSY;
+	return 0;
+}
+
 /* ---- quotas and reservations ---- */
 
 static int quota_refuse(pl_err_t *err, const char *who, uint64_t held,
@@ -363,6 +391,50 @@ static int id_assign_locked(const pl_jobstore_t *js, char *id, pl_err_t *err)
 	return PL_JS_OK;
 }
 
+/* A key already known (held: EEXIST, being stored: EBUSY) starts
+ * nothing: its job is the one the caller wants. */
+static int key_check_locked(const pl_jobstore_t *js, const pl_job_meta_t *m,
+			    pl_err_t *err)
+{
+	char id[PL_JOB_ID_LEN + 1];
+	int rc;
+
+	if (!m->idem_key[0])
+		return PL_JS_OK;
+	rc = key_find_locked(js, m->owner, m->workstation, m->idem_key, id);
+	if (rc == 1)
+		return pl_js_fail(err, PL_JS_EEXIST,
+				  "job %s has this idempotency key", id);
+	if (rc == PL_JS_EBUSY)
+		return pl_js_fail(err, PL_JS_EBUSY, "a job with this idempotency "
+				  "key is being stored");
+	return PL_JS_OK;
+}
+
+/* Room on the file system for the whole job file (records, metadata,
+ * trailer), now: refused at begin rather than after the upload. Uploads
+ * in progress are not subtracted: they may have written part of theirs
+ * already, and two that together overrun the disk meet ENOSPC, which
+ * ends one of them with the same answer. */
+static int space_check(const pl_jobstore_t *js, uint64_t size, pl_err_t *err)
+{
+	struct statvfs sv;
+	char need_s[32], free_s[32];
+
+	if (statvfs(js->dir, &sv) < 0)
+		return PL_JS_OK; /* say nothing we do not know; writes will tell */
+	uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	/* size <= avail first: then the sum cannot overflow. */
+	uint64_t need = size > avail ? size
+			: PL_JS_HDR_LEN + data_region_len(size, js->chunk_size) +
+			  PL_JS_META_MAX + PL_JS_REC_OVERHEAD + PL_JS_TRAILER_LEN;
+	if (need <= avail)
+		return PL_JS_OK;
+	return pl_js_fail(err, PL_JS_ENOSPACE, "not enough free disk space for this job: "
+			  "%s needed, %s free", fmt_bytes(need_s, sizeof(need_s), need),
+			  fmt_bytes(free_s, sizeof(free_s), avail));
+}
+
 /* Check quotas, then hold the announced size until commit or abort, so
  * concurrent uploads cannot together overrun a quota. Also assigns the id
  * and times; created_ms is strictly increasing within a store so "oldest
@@ -373,7 +445,9 @@ static int writer_reserve(pl_jobw_t *w)
 	int rc;
 
 	pthread_mutex_lock(&js->mu);
-	rc = quota_check_locked(js, w->meta.owner, w->meta.size, &w->why);
+	rc = key_check_locked(js, &w->meta, &w->why);
+	if (rc == PL_JS_OK)
+		rc = quota_check_locked(js, w->meta.owner, w->meta.size, &w->why);
 	if (rc == PL_JS_OK)
 		rc = id_assign_locked(js, w->meta.id, &w->why);
 	if (rc == PL_JS_OK) {
@@ -430,7 +504,8 @@ static int meta_check(const pl_job_meta_t *m, pl_err_t *err)
 	    !meta_str_ok(m->printer, sizeof(m->printer)) ||
 	    !meta_str_ok(m->format, sizeof(m->format)) ||
 	    !meta_str_ok(m->page_size, sizeof(m->page_size)) ||
-	    !meta_str_ok(m->source, sizeof(m->source)))
+	    !meta_str_ok(m->source, sizeof(m->source)) ||
+	    !meta_str_ok(m->idem_key, sizeof(m->idem_key)))
 		return pl_js_fail(err, PL_JS_EINVAL,
 				  "job metadata has an unterminated string");
 	if (m->owner[0] == '\0')
@@ -690,6 +765,8 @@ int pl_jobstore_begin(pl_jobstore_t *js, const pl_job_meta_t *meta,
 	rc = pl_jsc_meta_encode(&w->meta, w->pt, w->pt_cap, &len, &w->why);
 	if (rc == PL_JS_OK)
 		rc = writer_reserve(w);
+	if (rc == PL_JS_OK)
+		rc = space_check(js, w->meta.size, &w->why);
 	if (rc == PL_JS_OK)
 		rc = writer_create(w);
 	if (rc < 0) {
@@ -1536,6 +1613,20 @@ int pl_jobstore_get(pl_jobstore_t *js, const char *id, pl_job_meta_t *out)
 	pthread_mutex_unlock(&js->mu);
 	return i >= 0 ? PL_JS_OK : PL_JS_ENOENT;
 }
+
+int pl_jobstore_find_key(pl_jobstore_t *js, const char *owner,
+			 const char *workstation, const char *key, char *id)
+{
+	int rc;
+
+	if (key == NULL || !key[0])
+		return 0;
+	pthread_mutex_lock(&js->mu);
+	rc = key_find_locked(js, owner, workstation, key, id);
+	pthread_mutex_unlock(&js->mu);
+	return rc;
+}
+
 
 /* ---- releases (the journal's records: jobstore-journal.c) ---- */
 

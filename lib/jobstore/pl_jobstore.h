@@ -31,6 +31,7 @@
 #include "pl_config.h" /* pl_err_t */
 
 #define PL_JOB_ID_LEN 32 /* hex characters of a 128-bit random id */
+#define PL_JOB_KEY_MAX 64 /* an idempotency key: 1..64 of [A-Za-z0-9._:-] */
 
 typedef struct {
 	char id[PL_JOB_ID_LEN + 1];
@@ -46,6 +47,10 @@ typedef struct {
 	int64_t created_ms; /* unix epoch, milliseconds */
 	int64_t expires_ms;
 	uint8_t sha256[32]; /* of the plaintext */
+	/* The submitter's name for this submission ("" = none): a second
+	 * begin with the same key, owner and workstation finds this job
+	 * instead of holding another (pl_jobstore_find_key). */
+	char idem_key[PL_JOB_KEY_MAX + 1];
 	/* Not 0: a release of this job was cut off (the holder died, or the
 	 * printer stopped answering) after bytes had gone out, at this time:
 	 * it may have printed. Kept in the release journal, not sealed. */
@@ -75,8 +80,11 @@ typedef enum {
 	PL_JS_ENOENT = -4,   /* no such job */
 	PL_JS_EINVAL = -5,   /* bad argument (size mismatch, sha mismatch, ...) */
 	PL_JS_EKEY = -6,     /* master key missing, unreadable or too open */
-	PL_JS_EBUSY = -7,    /* the job is being released */
-	PL_JS_EMAYBE = -8,   /* may have printed already: claim with REPRINT */
+	PL_JS_EBUSY = -7,    /* the job is being released; or (begin) a job
+				with the same idempotency key is being stored */
+	PL_JS_ENOSPACE = -8, /* begin: the file system has no room for the job */
+	PL_JS_EEXIST = -9,   /* begin: a job with this idempotency key is held */
+	PL_JS_EMAYBE = -10,  /* may have printed already: claim with REPRINT */
 } pl_js_err_t;
 
 /* Open (creating the directory and master key on first use). Recovery:
@@ -92,9 +100,14 @@ void pl_jobstore_close(pl_jobstore_t *js);
 unsigned pl_jobstore_corrupt_count(const pl_jobstore_t *js);
 
 /* Start a job. meta->size is the announced size, checked against quotas
- * now (in-flight uploads count) and against the bytes written at commit.
- * id, created_ms and expires_ms are assigned. owner must not be empty;
- * strings must be UTF-8. */
+ * now (in-flight uploads count), against the free space of the file
+ * system (ENOSPACE: the whole job file would not fit now; concurrent
+ * uploads are not subtracted, so one may still meet a full disk) and
+ * against the bytes written at commit. id, created_ms and expires_ms are
+ * assigned. owner must not be empty; strings must be UTF-8. With an
+ * idempotency key that a held job of the same owner and workstation has,
+ * EEXIST (nothing started); that a job being stored has, EBUSY: checked
+ * with the reservation, so of two begins with one key only one stores. */
 int pl_jobstore_begin(pl_jobstore_t *js, const pl_job_meta_t *meta,
 		      pl_jobw_t **w, pl_err_t *err);
 /* Bytes beyond the announced size are refused (EINVAL). Any failure ends
@@ -116,6 +129,13 @@ int pl_jobw_commit(pl_jobw_t *w, const uint8_t *sha256, int sync_dir,
 void pl_jobw_abort(pl_jobw_t *w);
 int pl_jobstore_sync_dir(pl_jobstore_t *js, pl_err_t *err);
 
+/* The held job (claimed ones too) of owner and workstation that was
+ * begun with idempotency key: 1 and its id in id (PL_JOB_ID_LEN + 1
+ * bytes), PL_JS_EBUSY when such a job is still being stored, 0 when
+ * none. The keys live in the jobs' metadata, so they survive restarts
+ * and go with the job (released, deleted or expired). */
+int pl_jobstore_find_key(pl_jobstore_t *js, const char *owner,
+			 const char *workstation, const char *key, char *id);
 /* Held jobs, oldest first; owner NULL = all. Caller frees *out. */
 int pl_jobstore_list(pl_jobstore_t *js, const char *owner,
 		     pl_job_meta_t **out, size_t *n);

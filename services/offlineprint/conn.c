@@ -1,13 +1,16 @@
 /* Workstation connections: TLS on 31989 carrying the TLV submission
  * protocol (proto/PROTOCOL.md, "Job submission"):
  *   SUBMIT_BEGIN(TOKEN, USER, SIZE, [TITLE, PRINTER, PAGES, PAGE_SIZE,
- *   FORMAT]) -> RESULT; SUBMIT_DATA(PAYLOAD)...; SUBMIT_END(SHA256) ->
- *   RESULT(JOB_ID) once the job is durable. Several jobs may follow on one
- * connection. Every error is answered with a RESULT saying what went
- * wrong, logged once here, and (for protocol and auth errors) the
- * connection is closed. One slow or hostile client never blocks another:
- * sockets are non-blocking, the durable commit runs on a worker thread,
- * and an idle or stalled client is dropped after client_timeout_ms. */
+ *   FORMAT, IDEMPOTENCY_KEY]) -> RESULT (with the JOB_ID when that key's
+ *   job is held already: nothing more is sent); SUBMIT_DATA(PAYLOAD)...;
+ *   SUBMIT_END(SHA256) -> RESULT(JOB_ID) once the job is durable.
+ * Refusals we can foresee (quota, size, free space) answer SUBMIT_BEGIN,
+ * before any data. Several jobs may follow on one connection. Every error
+ * is answered with a RESULT saying what went wrong, logged once here, and
+ * (for protocol and auth errors) the connection is closed. One slow or
+ * hostile client never blocks another: sockets are non-blocking, the
+ * durable commit runs on a worker thread, and an idle or stalled client
+ * is dropped after client_timeout_ms. */
 #include "op.h"
 
 #include <arpa/inet.h>
@@ -174,7 +177,25 @@ static void conn_result(op_conn_t *c, uint32_t seq, uint32_t status,
 	pl_msg_free(&m);
 }
 
-/* Refuse: tell the client why, log it once, close after the answer. */
+/* Refuse: tell the client why (what a client may read: no paths), log it
+ * once with the detail, close after the answer. */
+static void conn_refuse(op_conn_t *c, uint32_t seq, uint32_t status,
+			const char *told, const char *detail)
+{
+	pl_warn("%s: %s", c->peer, detail);
+	if (c->jw) {
+		pl_jobw_abort(c->jw);
+		c->jw = NULL;
+	}
+	conn_result(c, seq, status, told, NULL);
+	if (c->closed)
+		return;
+	c->state = C_CLOSING;
+	conn_update(c);
+	if (c->outlen == 0)
+		conn_close(c);
+}
+
 static void conn_fail(op_conn_t *c, uint32_t seq, uint32_t status,
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -186,34 +207,39 @@ static void conn_fail(op_conn_t *c, uint32_t seq, uint32_t status,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	pl_warn("%s: %s", c->peer, msg);
-	if (c->jw) {
-		pl_jobw_abort(c->jw);
-		c->jw = NULL;
-	}
-	conn_result(c, seq, status, msg, NULL);
-	if (c->closed)
-		return;
-	c->state = C_CLOSING;
-	conn_update(c);
-	if (c->outlen == 0)
-		conn_close(c);
+	conn_refuse(c, seq, status, msg, msg);
 }
 
 /* ---- the protocol ---- */
 
-/* The client's answer for a job-store error: no room (quota, full disk)
- * is QUOTA, a broken request is BADREQ or INTEGRITY, the rest ERROR. */
-static uint32_t store_status(int rc, const pl_err_t *err, int at_commit)
+/* A job-store error as the client hears it: its words where they name
+ * no server path (quotas, sizes, checksums), else a summary; the log
+ * keeps the detail. No room now (the disk, a key being stored) is BUSY:
+ * the same job may go later. At commit a bad request is INTEGRITY. */
+static void store_fail(op_conn_t *c, uint32_t seq, int rc, const pl_err_t *err,
+		       int at_commit)
 {
-	if (rc == PL_JS_EQUOTA)
-		return PL_STATUS_QUOTA;
-	if (rc == PL_JS_EINVAL)
-		return at_commit ? PL_STATUS_INTEGRITY : PL_STATUS_BADREQ;
-	if (rc == PL_JS_EIO && (strstr(err->msg, "no space") ||
-				strstr(err->msg, "quota")))
-		return PL_STATUS_QUOTA;
-	return PL_STATUS_ERROR;
+	char told[512];
+	uint32_t st = PL_STATUS_ERROR;
+	const char *text = "the server could not store the job (a disk error, "
+			   "in its log); try again later";
+
+	if (rc == PL_JS_EQUOTA || rc == PL_JS_EINVAL) {
+		st = rc == PL_JS_EQUOTA ? PL_STATUS_QUOTA
+		     : at_commit ? PL_STATUS_INTEGRITY : PL_STATUS_BADREQ;
+		text = err->msg;
+	} else if (rc == PL_JS_ENOSPACE) {
+		st = PL_STATUS_BUSY;
+		(void)pl_fmt(told, sizeof(told), "%s; try again later", err->msg);
+		text = told;
+	} else if (rc == PL_JS_EIO && strstr(err->msg, "no space")) {
+		st = PL_STATUS_BUSY;
+		text = "the server ran out of disk space for held jobs; try again later";
+	} else if (rc == PL_JS_EBUSY || rc == PL_JS_EEXIST) {
+		st = PL_STATUS_BUSY;
+		text = "a job with this idempotency key is being stored; try again shortly";
+	}
+	conn_refuse(c, seq, st, text, err->msg);
 }
 
 static int valid_text(const char *s, size_t max)
@@ -265,6 +291,13 @@ static int parse_begin(const pl_frame_t *f, pl_job_meta_t *m, const char **why)
 		return -1;
 	if (pl_frame_get_u32(f, PL_TAG_PAGES, &m->pages) == -PL_PROTO_ETYPE)
 		return -1;
+	if (get_opt_str(f, PL_TAG_IDEMPOTENCY_KEY, m->idem_key, sizeof(m->idem_key)) < 0 ||
+	    (m->idem_key[0] && strspn(m->idem_key, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				      "abcdefghijklmnopqrstuvwxyz0123456789._:-") !=
+				       strlen(m->idem_key))) {
+		*why = "malformed idempotency key (1 to 64 of A-Z a-z 0-9 . _ : -)";
+		return -1;
+	}
 	m->size = size;
 	pl_strlcpy(m->source, "offlineprint", sizeof(m->source));
 	return 0;
@@ -283,6 +316,28 @@ static int auth(op_conn_t *c, const pl_frame_t *f, char *ws, size_t wsz)
 	if (ok < 0)
 		pl_err("token check: %s", err.msg);
 	return ok == 1;
+}
+
+/* A submission we have seen (its idempotency key, from this workstation
+ * and user): answer the job already held, which the client takes for
+ * "done, send nothing"; or, while that job is still being stored, BUSY.
+ * 1 when answered. */
+static int begin_known(op_conn_t *c, const pl_frame_t *f, const pl_job_meta_t *m)
+{
+	char id[PL_JOB_ID_LEN + 1];
+	int rc = pl_jobstore_find_key(c->op->store, m->owner, m->workstation,
+				      m->idem_key, id);
+	if (rc == 0)
+		return 0;
+	if (rc == PL_JS_EBUSY) {
+		conn_fail(c, f->seq, PL_STATUS_BUSY, "a job with this idempotency key is "
+			  "being stored; try again shortly");
+		return 1;
+	}
+	pl_info("%s: job %s for %s is already held (the same idempotency key): "
+		"answered with its id, nothing stored again", c->peer, id, m->owner);
+	conn_result(c, f->seq, PL_STATUS_OK, "already held (the same idempotency key)", id);
+	return 1;
 }
 
 static void on_begin(op_conn_t *c, const pl_frame_t *f)
@@ -316,6 +371,10 @@ static void on_begin(op_conn_t *c, const pl_frame_t *f)
 		pl_holder_event(op->holder, "refused", &m, claim);
 		return;
 	}
+	/* Before the limits: a retry of a job we hold is answered with it,
+	 * even when that job now fills the user's quota. */
+	if (m.idem_key[0] && begin_known(c, f, &m))
+		return;
 	if (m.size > op->max_job_bytes) {
 		conn_fail(c, f->seq, PL_STATUS_QUOTA,
 			  "job of %llu bytes is over the limit of %llu bytes",
@@ -331,7 +390,7 @@ static void on_begin(op_conn_t *c, const pl_frame_t *f)
 	}
 	int rc = pl_jobstore_begin(op->store, &m, &c->jw, &err);
 	if (rc < 0) {
-		conn_fail(c, f->seq, store_status(rc, &err, 0), "%s", err.msg);
+		store_fail(c, f->seq, rc, &err, 0);
 		return;
 	}
 	c->meta = m;
@@ -355,8 +414,7 @@ static void on_data(op_conn_t *c, const pl_frame_t *f)
 	}
 	int rc = pl_jobw_write(c->jw, fl.val, fl.len, &err);
 	if (rc < 0) {
-		/* A full disk is the "no room" answer, like a quota. */
-		conn_fail(c, f->seq, store_status(rc, &err, 0), "%s", err.msg);
+		store_fail(c, f->seq, rc, &err, 0);
 		return;
 	}
 	pl_docinfo_feed(&c->doc, fl.val, fl.len);
@@ -420,9 +478,7 @@ static void commit_done(void *arg)
 		return;
 	}
 	if (c->commit_rc < 0) {
-		conn_fail(c, c->end_seq,
-			  store_status(c->commit_rc, &c->commit_err, 1), "%s",
-			  c->commit_err.msg);
+		store_fail(c, c->end_seq, c->commit_rc, &c->commit_err, 1);
 		conn_release(c);
 		return;
 	}
@@ -454,7 +510,7 @@ static void on_end(op_conn_t *c, const pl_frame_t *f)
 	pl_err_t err;
 	int rc = describe(c, &err);
 	if (rc < 0) {
-		conn_fail(c, f->seq, store_status(rc, &err, 0), "%s", err.msg);
+		store_fail(c, f->seq, rc, &err, 0);
 		return;
 	}
 	c->state = C_COMMITTING;

@@ -2,7 +2,7 @@
 # CLI and config checking without a running supervisor.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 27
+plan 39
 
 t_config '{}' "{\"A\": $(svc A)}"
 
@@ -100,6 +100,60 @@ n=$(jq '.services | keys | length' "$T/default.json")
 is "$n" 9 "the default config names all seven services, the console and plsc-directory"
 is "$(jq -r '.services["plsc-console"].listen.main' "$T/default.json")" "127.0.0.1:8443" \
 	"the console listens on 127.0.0.1:8443 by default"
+
+# A PIN never on the command line (#11 item 8): ps shows every argument.
+has_pin() { plsc users list --json | jq -r ".users[] | select(.username == \"$1\") | .has_pin"; }
+out=$(plsc users add pat --pin 2468 2>&1); rc=$?
+is "$rc" 2 "plsc users add --pin 2468 (a PIN in the arguments) is a usage error (2)"
+like "$out" "--pin takes no value .*shows in ps.*--pin-file FILE" "and says why and what to do instead"
+echo 2468 | plsc users add pat --pin >/dev/null
+is "$?:$(has_pin pat)" "0:true" "--pin reads the PIN as one line of standard input"
+printf '13579\n' > "$T/pin"; chmod 644 "$T/pin"
+out=$(plsc users add pia --pin-file "$T/pin" 2>&1); rc=$?
+like "$rc:$out" "^1:plsc: PIN file .* is readable by group or others \(mode 0644\); chmod 600 it" \
+	"a PIN file others can read is refused"
+chmod 600 "$T/pin"
+plsc users add pia --pin-file "$T/pin" >/dev/null
+is "$?:$(has_pin pia)" "0:true" "--pin-file FILE reads it from a private file"
+: > "$T/nopin"; chmod 600 "$T/nopin"
+plsc users add pia --replace --pin-file "$T/nopin" >/dev/null
+is "$?:$(has_pin pia)" "0:false" "an empty PIN file clears the PIN (with --replace)"
+out=$(echo 12 | plsc users add pim --pin 2>&1); rc=$?
+like "$rc:$out" "^1:.*a PIN is 4 to 32 digits" "a bad PIN on standard input is refused"
+# On a terminal: asked twice, not echoed.
+tty_out=$(python3 - "$BIN/plsc" -c "$CONF" users add pit --pin <<'PY'
+import os, pty, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out, answers = b"", [b"8642\n", b"8642\n"]
+deadline = time.time() + 10
+while time.time() < deadline:
+    try:
+        chunk = os.read(fd, 1024)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+    if answers and out.rstrip().endswith((b"PIN:", b"Again:")):
+        os.write(fd, answers.pop(0))
+os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace").replace("\r", ""))
+PY
+)
+like "$tty_out" "PIN: .*Again: " "on a terminal the PIN is asked for twice"
+[[ "$tty_out" != *8642* ]]
+ok $? "without echo"
+is "$(has_pin pit)" true "and set"
+
+# E-mail addresses are addr-specs (#11 item 8): markup is not one.
+out=$(plsc users add mal --email '"><script>alert(1)</script>@x.org' 2>&1); rc=$?
+like "$rc:$out" "^1:plsc: user mal: invalid email address: a character that is not allowed before the @" \
+	"plsc users add refuses an e-mail address that is not an addr-spec"
+plsc users add meg --email meg.o\'brien+print@mail.example.org >/dev/null
+is "$?:$(plsc users list --json | jq -r '.users[] | select(.username == "meg") | .emails[0]')" \
+	"0:meg.o'brien+print@mail.example.org" "and takes one that is"
 
 ok_help=0
 for b in plsc plsc-supervisor plsc-testsvc; do

@@ -4,7 +4,7 @@
 # Printed jobs are shredded after the answer, off the release's path.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 10
+plan 12
 
 rec_start Stall stall
 rec_start P1
@@ -31,9 +31,15 @@ like "$out" "no held jobs for carol" "and says so"
 wait "$first"
 is "$?" 1 "the release to the stalled printer fails (1)"
 is "$(plsc jobs --user carol --json | jq -r '.jobs[0].id')" "$id" "the job is held again"
+# The stalled printer had taken the bytes: the job may have printed, so it
+# is flagged and only an explicit reprint prints it again.
+is "$(plsc jobs --user carol --json | jq -r '.jobs[0].maybe_printed_ms | type')" number \
+	"flagged maybe-printed (the printer took bytes and never confirmed)"
+out=$(plsc release --user carol --printer P1 2>&1)
+like "$out" "may have printed already" "a release by user passes over it, and says why"
 
-plsc release --user carol --printer P1 >/dev/null
-is "$(cat "$T/rec-P1/job-1.bin" 2>/dev/null)" "only once" "the next release prints it, once"
+plsc release --job "$id" --printer P1 --reprint >/dev/null
+is "$(cat "$T/rec-P1/job-1.bin" 2>/dev/null)" "only once" "a reprint by id prints it, once"
 wait_until 10 test "$(jobs_on_disk)" -eq 0
 ok $? "and it is shredded"
 

@@ -23,7 +23,7 @@ ok $? "the held-jobs and badge services run"
 
 plsc printers add P1 "socket://127.0.0.1:$REC_PORT_P1" >/dev/null
 plsc printers add P2 "socket://127.0.0.1:$REC_PORT_P2" >/dev/null
-plsc users add alice --name "Alice A" --email alice@example.org --badge 6699 --pin 1234 >/dev/null
+echo 1234 | plsc users add alice --name "Alice A" --email alice@example.org --badge 6699 --pin >/dev/null
 ok $? "plsc users add (badge given in decimal)"
 plsc users add bob --badge 0xff01 >/dev/null
 like "$(plsc users list)" "alice +Alice A +alice@example.org +yes +local +\*+b" "plsc users list masks badges"

@@ -11,7 +11,7 @@
 # console leaving every other service alone.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 170
+plan 172
 
 PW='correct horse battery'
 BR=PrinterLogicServiceSimpleBadgeRelease
@@ -129,6 +129,13 @@ is "$(plsc users list --json | jq -r '.users[0].has_pin')" false "a PIN reset to
 api POST /api/v1/users '{"username": "eve", "badges": ["not a badge!"]}'
 is "$API_STATUS" 400 "a bad badge ID: 400"
 is "$(plsc users list --json | jq '.users | length')" 1 "and no user was added"
+api POST /api/v1/users '{"username": "eve", "emails": ["\"><script>alert(1)</script>@x.org"]}'
+is "$API_STATUS:$(jq -r .error <<<"$API_BODY")" \
+	"400:user eve: invalid email address: a character that is not allowed before the @ (letters, digits and !#\$%&'*+-/=?^_\`{|}~ with single dots)" \
+	"an address that is not an addr-spec: 400, with the rule"
+api PUT /api/v1/users/bob '{"display_name": "Bob Builder", "emails": ["bob@localhost"], "badges": ["177"]}'
+is "$API_STATUS:$(plsc users list --json | jq -r '.users[0].emails | length')" "400:0" \
+	"an edit to a domain without a dot: 400, nothing changed"
 api POST /api/v1/users '{"username": "bob"}'
 is "$API_STATUS" 409 "an existing user name: 409"
 printf 'username,display name,email,badges,pin\ncarol,Carol,c@example.com,0xC1,\n"dave, jr",Dave,,,\nerin,Erin,,0xE1 0xE1x,\n' > "$T/users.csv"

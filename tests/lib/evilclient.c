@@ -5,7 +5,8 @@
  * SHA-256 is wrong), badtoken (BEGIN with TOKEN as given), stall (BEGIN,
  * half the data, then silence), size (more data than announced),
  * disconnect (BEGIN, some data, then close), empty (BEGIN with SIZE 0,
- * which plsc-submit never sends).
+ * which plsc-submit never sends), announce (BEGIN with SIZE the fifth
+ * argument, and nothing more: what the server answers before any data).
  * Prints one line: "result STATUS MESSAGE" for a RESULT from the server,
  * or "closed" when the server closed without one. */
 #include <errno.h>
@@ -157,6 +158,11 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(mode, "empty") == 0) {
 		begin(s, token, 0);
+		ssl_result(s, 0);
+		return 0;
+	}
+	if (strcmp(mode, "announce") == 0) {
+		begin(s, token, argc > 5 ? strtoull(argv[5], NULL, 10) : 1);
 		ssl_result(s, 0);
 		return 0;
 	}

@@ -1981,6 +1981,77 @@ static void test_import_csv(void **state)
 	pl_dir_close(d);
 }
 
+/* ---- e-mail addresses ---- */
+
+/* The conservative addr-spec, then the same rule through a put and a CSV
+ * import (the console's writes are puts too). */
+#define LOCAL64 "llllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll"
+
+static void test_email_check(void **state)
+{
+	static const char *const good[] = {
+		"alice@example.org", "a.b-c_d+tag@mail.example.co.uk",
+		"o'brien@example.ie", "x@a.io", "!#$%&'*+-/=?^_`{|}~@example.org",
+		"user@xn--bcher-kva.example", "a@1a.example", "a@example.c0m",
+	};
+	static const char *const bad[] = {
+		"\"><script>alert(1)</script>@x.org", "no-at-sign", "a@b@example.org",
+		"@example.org", "alice@", "al ice@example.org", ".alice@example.org",
+		"alice.@example.org", "al..ice@example.org", "\"a b\"@example.org",
+		"alice@localhost", "alice@[192.0.2.1]", "alice@192.0.2.1",
+		"alice@-example.org", "alice@example-.org", "alice@example..org",
+		"alice@example.org.", "alice@exa_mple.org", "al\xc3\xa9@example.org",
+		"alice@ex\xc3\xa4mple.org", "a<b@example.org", "a,b@example.org",
+		"a;b@example.org", "a\\b@example.org", "alice@example.org\n",
+	};
+	char local[80], label[90], longdomain[300];
+	for (size_t i = 0; i < PL_ARRAY_LEN(good); i++)
+		if (pl_dir_email_check(good[i]))
+			fail_msg("refused %s: %s", good[i], pl_dir_email_check(good[i]));
+	for (size_t i = 0; i < PL_ARRAY_LEN(bad); i++)
+		if (!pl_dir_email_check(bad[i]))
+			fail_msg("took %s", bad[i]);
+	/* The limits: 64 before the @, 63 a label, 255 the domain. */
+	snprintf(local, sizeof(local), "%s@example.org", LOCAL64);
+	assert_null(pl_dir_email_check(local));
+	snprintf(local, sizeof(local), "l%s@example.org", LOCAL64);
+	assert_string_equal(pl_dir_email_check(local), "more than 64 characters before the @");
+	snprintf(label, sizeof(label), "a@%.63s.org", LOCAL64);
+	assert_null(pl_dir_email_check(label));
+	snprintf(label, sizeof(label), "a@%s.org", LOCAL64);
+	assert_non_null(pl_dir_email_check(label));
+	snprintf(longdomain, sizeof(longdomain), "a@%.63s.%.63s.%.63s.%.63s.org", LOCAL64,
+		 LOCAL64, LOCAL64, LOCAL64); /* 4 * 64 + 3 = 259 characters */
+	assert_string_equal(pl_dir_email_check(longdomain),
+			    "a domain of more than 255 characters");
+	snprintf(longdomain, sizeof(longdomain), "a@%.63s.%.63s.%.63s.%.59s.org", LOCAL64,
+		 LOCAL64, LOCAL64, LOCAL64); /* 255 */
+	assert_null(pl_dir_email_check(longdomain));
+	assert_string_equal(pl_dir_email_check(bad[0]),
+			    "a character that is not allowed before the @ (letters, digits "
+			    "and !#$%&'*+-/=?^_`{|}~ with single dots)");
+
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	pl_dir_t *d = open_rw(f);
+	pl_dir_user_t u = user("mal", "Mal");
+	user_add_email(&u, bad[0]);
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), -1);
+	assert_string_equal(err.msg, "user mal: invalid email address: a character that is "
+			    "not allowed before the @ (letters, digits and "
+			    "!#$%&'*+-/=?^_`{|}~ with single dots)");
+	import_errs_t e;
+	long ok, nbad;
+	const char csv[] = "kim,Kim,kim@example.org\nlee,Lee,\"\"\"><script>x</script>@x.org\"\n"
+			   "max,Max,max@localhost\n";
+	assert_int_equal(import(d, csv, sizeof(csv) - 1, &e, &ok, &nbad), 0);
+	assert_int_equal(ok, 1);
+	assert_int_equal(nbad, 2);
+	expect_err(&e, 0, 2, "user lee: invalid email address: a character that is not allowed");
+	expect_err(&e, 1, 3, "user max: invalid email address: a domain needs a dot");
+	pl_dir_close(d);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -2023,6 +2094,7 @@ int main(void)
 		T(test_migrate_from_v2),
 		T(test_admins),
 		T(test_import_csv),
+		T(test_email_check),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1531,6 +1531,85 @@ static void test_set_aside(void **state)
 	pl_jobstore_close(js);
 }
 
+/* ---- idempotency keys and free space ---- */
+
+static pl_job_meta_t keyed(const char *owner, const char *ws, const char *key,
+			   uint64_t size)
+{
+	pl_job_meta_t m = meta_for(owner, size);
+
+	snprintf(m.workstation, sizeof(m.workstation), "%s", ws);
+	snprintf(m.idem_key, sizeof(m.idem_key), "%s", key);
+	return m;
+}
+
+/* A key names one job of one owner from one workstation: a second begin
+ * finds it (EEXIST) or, while it is being stored, waits (EBUSY); another
+ * owner or workstation with the same key is another job. The key lives in
+ * the metadata: it survives a restart and goes with the job. */
+static void test_idempotency_key(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js = store_open(f);
+	pl_job_meta_t m, held;
+	pl_jobw_t *w, *w2;
+	pl_err_t err;
+	char id[PL_JOB_ID_LEN + 1];
+	uint8_t data[300];
+
+	pattern(data, sizeof(data), 11);
+	m = keyed("alice", "ws1", "k-1", sizeof(data));
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	assert_int_equal(pl_jobstore_find_key(js, "alice", "ws1", "k-1", id), PL_JS_EBUSY);
+	expect_err(pl_jobstore_begin(js, &m, &w2, &err), PL_JS_EBUSY, &err, "being stored");
+	assert_null(w2);
+	pl_jobw_abort(w); /* an aborted upload leaves no key behind */
+	assert_int_equal(pl_jobstore_find_key(js, "alice", "ws1", "k-1", id), 0);
+	held = put_as(js, m, data, 100);
+	assert_string_equal(held.idem_key, "k-1");
+	assert_int_equal(pl_jobstore_find_key(js, "alice", "ws1", "k-1", id), 1);
+	assert_string_equal(id, held.id);
+	expect_err(pl_jobstore_begin(js, &m, &w2, &err), PL_JS_EEXIST, &err, held.id);
+	assert_int_equal(pl_jobstore_find_key(js, "bob", "ws1", "k-1", id), 0);
+	assert_int_equal(pl_jobstore_find_key(js, "alice", "ws2", "k-1", id), 0);
+	assert_int_equal(pl_jobstore_find_key(js, "alice", "ws1", "", id), 0);
+	m = keyed("bob", "ws1", "k-1", sizeof(data));
+	put_as(js, m, data, 100);
+	pl_jobstore_close(js);
+
+	js = store_open(f);
+	assert_int_equal(pl_jobstore_find_key(js, "alice", "ws1", "k-1", id), 1);
+	assert_string_equal(id, held.id);
+	assert_int_equal(pl_jobstore_delete(js, held.id, &err), 0);
+	assert_int_equal(pl_jobstore_find_key(js, "alice", "ws1", "k-1", id), 0);
+	/* Metadata without a key (older files, keyless clients) reads as "". */
+	held = put(js, "carol", data, sizeof(data));
+	pl_jobstore_close(js);
+	js = store_open(f);
+	assert_int_equal(pl_jobstore_get(js, held.id, &m), 0);
+	assert_string_equal(m.idem_key, "");
+	pl_jobstore_close(js);
+}
+
+/* The announced size against the file system's free space, at begin. */
+static void test_free_space(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js = store_open(f);
+	pl_job_meta_t m = meta_for("alice", INT64_MAX);
+	pl_jobw_t *w;
+	pl_err_t err;
+
+	expect_err(pl_jobstore_begin(js, &m, &w, &err), PL_JS_ENOSPACE, &err,
+		   "not enough free disk space for this job: 8192.0 PiB needed, ");
+	assert_null(w);
+	assert_int_equal(pl_jobstore_bytes(js, NULL), 0);
+	m = meta_for("alice", 1000); /* the reservation was returned */
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	pl_jobw_abort(w);
+	pl_jobstore_close(js);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1567,6 +1646,8 @@ int main(void)
 	T(test_read_verified),
 	T(test_group_commit),
 		T(test_concurrent_writers),
+		T(test_idempotency_key),
+		T(test_free_space),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
