@@ -5,6 +5,7 @@
 
 #include "pl_docinfo.h"
 
+void pl_docinfo_pdf_init(pl_docinfo_pdf_t *s);
 void pl_docinfo_pdf_feed(pl_docinfo_pdf_t *s, const uint8_t *p, size_t n);
 void pl_docinfo_pdf_result(pl_docinfo_pdf_t *s, pl_docinfo_result_t *out);
 

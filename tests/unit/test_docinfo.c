@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cups/raster.h>
+#include <zlib.h>
 
 #include "pl_docinfo.h"
 
@@ -77,6 +78,67 @@ static char *pdf_doc(int n, const char *box, int with_count)
 				"trailer\n<< /Root 1 0 R /Info << /Title (a \\) (/Type /Page)) >> >>\n"
 				"%%%%EOF\n");
 	return buf;
+}
+
+/* A document being built, for the formats written byte by byte. */
+typedef struct {
+	uint8_t *p;
+	size_t len, cap;
+} buf_t;
+
+static void put(buf_t *b, const void *p, size_t n)
+{
+	if (b->len + n > b->cap) {
+		b->cap = (b->len + n) * 2 + 1024;
+		b->p = realloc(b->p, b->cap);
+		assert_non_null(b->p);
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static void putf(buf_t *b, const char *fmt, ...)
+{
+	char tmp[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && (size_t)n < sizeof(tmp));
+	put(b, tmp, (size_t)n);
+}
+
+/* An object stream: the header of object numbers and offsets, then the
+ * objects (body[i] is object nums[i]), deflated by zlib's compress2. */
+static void put_objstm(buf_t *b, int num, const int *nums, const char *const *body, int n,
+		       const char *extra, const char *eol)
+{
+	buf_t hdr = { 0 }, objs = { 0 }, all = { 0 };
+	for (int i = 0; i < n; i++) {
+		putf(&hdr, "%d %zu ", nums[i], objs.len);
+		put(&objs, body[i], strlen(body[i]));
+		put(&objs, "\n", 1);
+	}
+	put(&all, hdr.p, hdr.len);
+	put(&all, objs.p, objs.len);
+	uLongf zlen = compressBound(all.len);
+	uint8_t *z = malloc(zlen);
+	assert_int_equal(compress2(z, &zlen, all.p, all.len, 9), Z_OK);
+	putf(b, "%d 0 obj\n<< /Type /ObjStm /N %d /First %zu /Filter /FlateDecode%s /Length %lu >>\n"
+		"stream%s", num, n, hdr.len, extra, (unsigned long)zlen, eol);
+	put(b, z, zlen);
+	putf(b, "\nendstream\nendobj\n");
+	free(z);
+	free(hdr.p);
+	free(objs.p);
+	free(all.p);
+}
+
+static void check_buf(buf_t *b, const char *mime, uint32_t pages, const char *size)
+{
+	check(b->p, b->len, mime, pages, size);
+	free(b->p);
+	memset(b, 0, sizeof(*b));
 }
 
 /* ---- sniffing ---------------------------------------------------------- */
@@ -177,6 +239,166 @@ static void test_pdf_unknown(void **state)
 		  "application/pdf", 0, "");
 	check_str("%PDF-1.4\n<</Type/Pages/Count 99999999999>>", "application/pdf", 0, "");
 	check_str("%PDF-1.4\n<</Type/Pages/Count 2000000>>", "application/pdf", 0, "");
+}
+
+/* PDF 1.5: the catalog, the page tree and the pages inside a compressed
+ * object stream; only the cross-reference stream is plain. */
+static void test_pdf_objstm(void **state)
+{
+	static const int nums[] = { 1, 2, 3, 4, 5, 6 };
+	static const char *const body[] = {
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R 4 0 R 5 0 R 6 0 R] /Count 4 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595.28 841.89] >>",
+		"<< /Type /Page /Parent 2 0 R >>", "<< /Type /Page /Parent 2 0 R >>",
+		"<< /Type /Page /Parent 2 0 R >>",
+	};
+	buf_t b = { 0 };
+	(void)state;
+	putf(&b, "%%PDF-1.7\n%%\xe2\xe3\xcf\xd3\n");
+	put_objstm(&b, 7, nums, body, 6, "", "\n");
+	putf(&b, "8 0 obj\n<< /Type /XRef /W [1 2 1] /Size 9 /Root 1 0 R /Filter /FlateDecode "
+		 "/DecodeParms << /Columns 4 /Predictor 12 >> /Length 3 >>\nstream\nxyz\nendstream\n"
+		 "endobj\nstartxref\n0\n%%%%EOF\n");
+	check_buf(&b, "application/pdf", 4, "A4");
+
+	/* CRLF after "stream", and the page tree's root chosen by the
+	 * catalog: a stray /Pages without /Parent comes after it. */
+	static const int nums2[] = { 10, 11, 12 };
+	static const char *const body2[] = {
+		"<< /Type /Catalog /Pages 11 0 R >>",
+		"<< /Type /Pages /Kids [] /Count 9 >>",
+		"<< /Type /Pages /Kids [] /Count 2 >>",
+	};
+	putf(&b, "%%PDF-1.5\n");
+	put_objstm(&b, 20, nums2, body2, 3, "", "\r\n");
+	putf(&b, "%%%%EOF\n");
+	check_buf(&b, "application/pdf", 9, "");
+
+	/* The same objects in plain sight, the stray root last. */
+	check_str("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 3 0 R>>endobj\n"
+		  "3 0 obj<</Type/Pages/Count 5/Kids[]>>endobj\n"
+		  "9 0 obj<</Type/Pages/Count 2/Kids[]>>endobj\n%%EOF\n",
+		  "application/pdf", 5, "");
+}
+
+/* Object streams that cannot be read, or are not worth reading: unknown
+ * rather than a count that one of them could have changed. */
+static void test_pdf_objstm_unread(void **state)
+{
+	static const int nums[] = { 1, 2 };
+	static const char *const body[] = {
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [] /Count 3 >>",
+	};
+	buf_t b = { 0 };
+	(void)state;
+	/* A predictor we do not undo. */
+	putf(&b, "%%PDF-1.5\n");
+	put_objstm(&b, 7, nums, body, 2, " /DecodeParms << /Predictor 12 >>", "\n");
+	check_buf(&b, "application/pdf", PL_PAGES_UNKNOWN, "");
+	/* A plain root, then an update in a stream we cannot read. */
+	putf(&b, "%%PDF-1.5\n2 0 obj<</Type/Pages/Kids[]/Count 5>>endobj\n");
+	putf(&b, "7 0 obj<</Type/ObjStm/N 1/First 4/Filter/LZWDecode/Length 3>>stream\nabc\n"
+		 "endstream\nendobj\n");
+	check_buf(&b, "application/pdf", PL_PAGES_UNKNOWN, "");
+	/* ... but a root after such a stream is newer than what it holds. */
+	putf(&b, "%%PDF-1.5\n7 0 obj<</Type/ObjStm/N 1/First 4/Filter/LZWDecode/Length 3>>stream\n"
+		 "abc\nendstream\nendobj\n2 0 obj<</Type/Pages/Kids[]/Count 5>>endobj\n");
+	check_buf(&b, "application/pdf", 5, "");
+	/* Cut inside the compressed data. */
+	putf(&b, "%%PDF-1.5\n");
+	put_objstm(&b, 7, nums, body, 2, "", "\n");
+	b.len -= 30;
+	check_buf(&b, "application/pdf", PL_PAGES_UNKNOWN, "");
+	/* Corrupt compressed data ("endstream" where the data should go on). */
+	putf(&b, "%%PDF-1.5\n");
+	put_objstm(&b, 7, nums, body, 2, "", "\n");
+	uint8_t *data = memmem(b.p, b.len, "stream\n", 7);
+	assert_non_null(data);
+	memcpy(data + 7 + 12, "\nendstream\n", 11);
+	check_buf(&b, "application/pdf", PL_PAGES_UNKNOWN, "");
+}
+
+/* A zip bomb costs a fixed budget (16 MiB inflated per document): the
+ * root behind it is not reached, and the count is unknown, not the page
+ * objects seen elsewhere. */
+static void test_pdf_objstm_bomb(void **state)
+{
+	size_t big = 17u * 1024 * 1024;
+	char *pad = malloc(big + 64);
+	buf_t b = { 0 };
+	(void)state;
+	memset(pad, ' ', big);
+	strcpy(pad + big, "<< /Type /Pages /Kids [] /Count 3 >>");
+	static const int nums[] = { 2 };
+	const char *body[] = { pad };
+	putf(&b, "%%PDF-1.5\n3 0 obj<</Type/Page/Parent 2 0 R>>endobj\n");
+	put_objstm(&b, 7, nums, body, 1, "", "\n");
+	free(pad);
+	pl_docinfo_result_t r;
+	info_of(b.p, b.len, 65536, &r);
+	assert_int_equal(r.pages, PL_PAGES_UNKNOWN);
+	free(b.p);
+}
+
+/* Many small object streams: after the 4096th, the rest are not read. */
+static void test_pdf_objstm_many(void **state)
+{
+	static const int nums[] = { 2 };
+	static const char *const junk[] = { "<< /Type /Font >>" };
+	static const char *const root[] = { "<< /Type /Pages /Kids [] /Count 3 >>" };
+	buf_t b = { 0 };
+	(void)state;
+	putf(&b, "%%PDF-1.5\n");
+	for (int i = 0; i < 4095; i++)
+		put_objstm(&b, 100 + i, nums, junk, 1, "", "\n");
+	put_objstm(&b, 99, nums, root, 1, "", "\n");
+	pl_docinfo_result_t r;
+	info_of(b.p, b.len, b.len, &r);
+	assert_int_equal(r.pages, 3);
+	b.len = 0;
+	putf(&b, "%%PDF-1.5\n");
+	for (int i = 0; i < 4096; i++)
+		put_objstm(&b, 100 + i, nums, junk, 1, "", "\n");
+	put_objstm(&b, 99, nums, root, 1, "", "\n");
+	info_of(b.p, b.len, b.len, &r);
+	assert_int_equal(r.pages, PL_PAGES_UNKNOWN);
+	free(b.p);
+}
+
+/* The linearization dictionary's /N, when its /L is the file's length. */
+static void test_pdf_linearized(void **state)
+{
+	buf_t b = { 0 };
+	char len[16];
+	(void)state;
+	/* Pages in a stream we cannot read: the /N alone tells. */
+	putf(&b, "%%PDF-1.5\n1 0 obj<</Linearized 1/L 0000000000/N 12/H[10 20]/O 4/E 9/T 99>>"
+		 "endobj\n7 0 obj<</Type/ObjStm/N 1/First 4/Filter/LZWDecode/Length 3>>stream\n"
+		 "abc\nendstream\nendobj\n%%%%EOF\n");
+	snprintf(len, sizeof(len), "%010zu", b.len);
+	memcpy((uint8_t *)memmem(b.p, b.len, "/L ", 3) + 3, len, 10);
+	buf_t c = { 0 };
+	put(&c, b.p, b.len);
+	check_buf(&c, "application/pdf", 12, "");
+	/* Updated since: the length differs, the /N is stale. */
+	putf(&b, "2 0 obj<</Type/Pages/Kids[]/Count 13>>endobj\n%%%%EOF\n");
+	put(&c, b.p, b.len);
+	check_buf(&c, "application/pdf", 13, "");
+	/* Linearized, and a root that disagrees: unknown. */
+	b.len = 0;
+	putf(&b, "%%PDF-1.5\n1 0 obj<</Linearized 1/L 0000000000/N 12>>endobj\n"
+		 "2 0 obj<</Type/Pages/Kids[]/Count 11>>endobj\n%%%%EOF\n");
+	snprintf(len, sizeof(len), "%010zu", b.len);
+	memcpy((uint8_t *)memmem(b.p, b.len, "/L ", 3) + 3, len, 10);
+	check_buf(&b, "application/pdf", PL_PAGES_UNKNOWN, "");
+	/* Not the first object: not a linearization dictionary. */
+	putf(&b, "%%PDF-1.5\n2 0 obj<</Type/Font>>endobj\n1 0 obj<</Linearized 1/L 0000000000/N 12>>"
+		 "endobj\n");
+	snprintf(len, sizeof(len), "%010zu", b.len);
+	memcpy((uint8_t *)memmem(b.p, b.len, "/L ", 3) + 3, len, 10);
+	check_buf(&b, "application/pdf", PL_PAGES_UNKNOWN, "");
 }
 
 /* ---- PostScript --------------------------------------------------------- */
@@ -288,6 +510,11 @@ int main(void)
 		cmocka_unit_test(test_pdf_update),
 		cmocka_unit_test(test_pdf_tree),
 		cmocka_unit_test(test_pdf_unknown),
+		cmocka_unit_test(test_pdf_objstm),
+		cmocka_unit_test(test_pdf_objstm_unread),
+		cmocka_unit_test(test_pdf_objstm_bomb),
+		cmocka_unit_test(test_pdf_objstm_many),
+		cmocka_unit_test(test_pdf_linearized),
 		cmocka_unit_test(test_ps),
 		cmocka_unit_test(test_pwg),
 		cmocka_unit_test(test_urf),
