@@ -431,13 +431,20 @@ static void objstm_feed(pl_docinfo_pdf_t *s, const uint8_t *p, size_t n)
 	s->z.next_in = (Bytef *)(uintptr_t)p;
 	s->z.avail_in = (uInt)n;
 	while (s->inflating && (s->z.avail_in > 0 || s->z.avail_out == 0)) {
+		/* Never past the budget, whatever the chunking: the same bytes
+		 * are read before a bomb is given up. */
+		uint64_t room = INFLATE_BUDGET - s->inflated;
+		uInt want = room < sizeof(s->out) ? (uInt)room : (uInt)sizeof(s->out);
+		if (want == 0) {
+			objstm_stop(s, 0);
+			return;
+		}
 		s->z.next_out = s->out;
-		s->z.avail_out = sizeof(s->out);
+		s->z.avail_out = want;
 		int rc = inflate(&s->z, Z_NO_FLUSH);
-		size_t got = sizeof(s->out) - s->z.avail_out;
+		size_t got = want - s->z.avail_out;
 		s->inflated += got;
-		if ((rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) ||
-		    s->inflated > INFLATE_BUDGET) {
+		if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
 			objstm_stop(s, 0);
 			return;
 		}
