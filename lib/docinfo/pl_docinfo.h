@@ -153,6 +153,55 @@ typedef struct { /* PWG raster and URF: headers, then compressed lines */
 	uint32_t w_mm10, h_mm10; /* first page, tenths of mm */
 } pl_docinfo_ras_t;
 
+typedef struct { /* PCL 5: escape sequences, and where pages end */
+	int state, after_data; /* the state after a command's data */
+	uint8_t cls, grp;      /* parameterized and group characters */
+	int neg, sign, point, present, garbage;
+	uint64_t ival;	       /* the value's integer part (clamped) */
+	uint32_t frac;	       /* and its thousandths */
+	uint64_t skip;	       /* data bytes still to skip */
+	int bad, done, mark;
+	uint32_t pages;
+	/* Where the cursor is, for line feeds that could end a page:
+	 * centipoints (7200 to the inch); negative when not known. */
+	int64_t vmi, y, top, text;
+	int y_known, orient, psize, lt, wrap, at_home;
+	int env; /* what PJL set before: PL_PJL_* */
+} pl_docinfo_pcl5_t;
+
+/* PJL settings that change how PCL 5 pages end. */
+#define PL_PJL_FORMLINES 1 /* the default line spacing */
+#define PL_PJL_PAPER 2	   /* a paper other than Letter, A4 or larger */
+#define PL_PJL_LINETERM 4  /* what CR and LF do */
+
+typedef struct { /* PCL XL: the binary stream's tokens */
+	int state, be;	 /* be: the header declared big-endian numbers */
+	uint32_t hlen;	 /* header bytes read */
+	int kind;	 /* what the number being read counts */
+	uint8_t num[4];
+	uint32_t nlen, nwant, elem;
+	uint64_t skip;	 /* bytes still to skip */
+	uint32_t uel;	 /* bytes of a UEL matched */
+	int in_page, bad, done;
+	uint32_t pages;
+} pl_docinfo_pclxl_t;
+
+typedef struct { /* PJL, and the languages it enters */
+	int state, lang;
+	char line[64];	/* the PJL line being read (its start) */
+	size_t len;
+	uint32_t uel;	/* bytes of a UEL matched in PostScript or PDF */
+	uint32_t pages; /* of the sections ended */
+	int bad;
+	int env; /* PL_PJL_* */
+	union {
+		pl_docinfo_pcl5_t p5;
+		pl_docinfo_pclxl_t xl;
+		pl_docinfo_ps_t ps;
+		pl_docinfo_pdf_t pdf;
+	} u;
+} pl_docinfo_pcl_t;
+
 typedef struct {
 	uint8_t head[PL_DOCINFO_HEAD];
 	size_t hlen;
@@ -163,6 +212,7 @@ typedef struct {
 		pl_docinfo_pdf_t pdf;
 		pl_docinfo_ps_t ps;
 		pl_docinfo_ras_t ras;
+		pl_docinfo_pcl_t pcl;
 	} u;
 } pl_docinfo_t;
 
