@@ -23,10 +23,12 @@
  *   PWG raster,  every page header, each page's compressed lines decoded
  *   Apple URF    (without storing them) to find the next header: exact,
  *                and a malformed stream is unknown.
+ *   PCL          PJL's sections summed (docinfo-pjl.c): PCL XL's EndPage
+ *                operators, the stream tokenized (docinfo-pclxl.c); PCL 5's
+ *                form feeds and page ejects, escape sequences tokenized
+ *                (docinfo-pcl5.c); PostScript and PDF as above.
  *   JPEG, PNG    one page.
- *   PCL/PJL,     unknown: form feeds and PCL XL operators also occur
- *   plain text   inside binary raster data, and text pagination is the
- *                printer's.
+ *   plain text   unknown: text pagination is the printer's.
  * Page size: PWG and URF page headers, the first /MediaBox of a PDF page
  * (or of the root page tree), as "A4", "A3", "A5", "Letter", "Legal" or
  * "WxH mm". */
