@@ -27,7 +27,8 @@
 
 enum { L_NORMAL, L_COMMENT, L_STRING, L_HEX, L_NAME, L_WORD, L_STREAM, L_LT, L_GT };
 enum {
-	W_NONE, W_COUNT, W_BOX_OPEN, W_BOX_NUM, W_REF_NUM, W_REF_GEN, W_REF_R,
+	W_NONE, W_COUNT, W_COUNT_GEN, W_COUNT_R, W_BOX_OPEN, W_BOX_NUM, W_REF_NUM,
+	W_REF_GEN, W_REF_R,
 	W_N, W_LEN, W_FIRST, W_LIN, W_FILTER, W_FILTER_ARR,
 };
 
@@ -251,6 +252,9 @@ static void on_number(pl_docinfo_pdf_t *s, lex_t *l, const char *tok)
 	if (want == W_COUNT && in_dict(l) && ok && v >= 0 && v % 1000 == 0) {
 		TOP(l).count = (uint32_t)(v / 1000);
 		TOP(l).has_count = 1;
+		l->want = W_COUNT_GEN; /* unless "N G R" follows */
+	} else if (want == W_COUNT_GEN && u >= 0) {
+		l->want = W_COUNT_R;
 	} else if (want == W_BOX_NUM && ok) {
 		l->box[l->nbox++] = v;
 		if (l->nbox < 4) {
@@ -491,6 +495,11 @@ static void on_keyword(pl_docinfo_pdf_t *s, lex_t *l, uint8_t term)
 	if (strcmp(l->tok, "R") == 0 && want == W_REF_R && in_dict(l)) {
 		TOP(l).pages_ref = l->ref;
 		TOP(l).has_pages_ref = 1;
+	} else if (strcmp(l->tok, "R") == 0 && want == W_COUNT_R && in_dict(l)) {
+		TOP(l).has_count = 0; /* /Count N G R: in an object we do not follow */
+	} else if (strcmp(l->tok, "startxref") == 0 && l == &s->top) {
+		if (s->nxref < UINT32_MAX)
+			s->nxref++;
 	} else if (strcmp(l->tok, "obj") == 0 && l->depth == 0 && l == &s->top) {
 		l->obj = l->num[0] > 0 && l->num[0] <= UINT32_MAX && l->num[1] >= 0
 				 ? (uint32_t)l->num[0] : 0;
@@ -693,8 +702,9 @@ static uint32_t pdf_pages(const pl_docinfo_pdf_t *s)
 		return lin;
 	if (root)
 		return root;
-	/* No root at all: the page objects, unless some were not read. */
-	if (s->nroots == 0 && s->fail_seq == 0)
+	/* No root at all: the page objects, unless some were not read, or
+	 * the file was updated (an update repeats the pages it changes). */
+	if (s->nroots == 0 && s->fail_seq == 0 && s->nxref <= 1)
 		return s->page_objs;
 	return 0;
 }

@@ -129,6 +129,7 @@ typedef struct { /* PDF: the lexers, object streams, and what they found */
 	uint32_t catalog_pages;
 	int have_catalog;
 	uint32_t page_objs;
+	uint32_t nxref; /* "startxref": one a revision */
 	uint32_t ndicts; /* top-level dictionaries of the file so far */
 	int have_lin;
 	uint32_t lin_n;

@@ -246,6 +246,15 @@ static void test_pdf_unknown(void **state)
 		  "application/pdf", 0, "");
 	check_str("%PDF-1.4\n<</Type/Pages/Count 99999999999>>", "application/pdf", 0, "");
 	check_str("%PDF-1.4\n<</Type/Pages/Count 2000000>>", "application/pdf", 0, "");
+	/* An indirect /Count is in an object we do not follow. */
+	check_str("%PDF-1.4\n2 0 obj<</Type/Pages/Count 5 0 R/Kids[3 0 R]>>endobj\n"
+		  "3 0 obj<</Type/Page/Parent 2 0 R>>endobj\n", "application/pdf", 1, "");
+	check_str("%PDF-1.4\n2 0 obj<</Type/Pages/Count 5 /Kids[3 0 R]>>endobj\n",
+		  "application/pdf", 5, "");
+	/* No root, and updated: a page object may be counted twice. */
+	check_str("%PDF-1.4\n3 0 obj<</Type/Page>>endobj\nstartxref\n9\n%%EOF\n"
+		  "3 0 obj<</Type/Page/Rotate 90>>endobj\nstartxref\n99\n%%EOF\n",
+		  "application/pdf", PL_PAGES_UNKNOWN, "");
 }
 
 /* PDF 1.5: the catalog, the page tree and the pages inside a compressed
