@@ -462,16 +462,34 @@ static void objstm_feed(pl_docinfo_pdf_t *s, const uint8_t *p, size_t n)
 	}
 }
 
+/* Where "ndstream" ends in the stream data (just past it), or 0: the
+ * ring holds the last bytes before p, so a match across chunks is seen,
+ * and the rest is searched with memmem, a stream being most of a PDF. */
+static size_t endstream_at(pl_docinfo_pdf_t *s, const uint8_t *p, size_t n)
+{
+	static const char tail[] = "ndstream";
+	uint64_t ring = s->top.ring;
+	size_t k = n < 7 ? n : 7, used;
+	const uint8_t *m;
+
+	for (size_t i = 0; i < k; i++)
+		if ((ring = ring << 8 | p[i]) == ENDSTREAM_TAIL)
+			return i + 1;
+	m = memmem(p, n, tail, 8);
+	used = m ? (size_t)(m - p) + 8 : n;
+	for (size_t i = used > 8 ? used - 8 : 0; i < used; i++)
+		s->top.ring = s->top.ring << 8 | p[i];
+	return m ? used : 0;
+}
+
 /* Stream data up to "endstream": inflated when it is an object stream. */
 static size_t stream_run(pl_docinfo_pdf_t *s, const uint8_t *p, size_t n)
 {
-	size_t i = 0;
-	int end = 0;
+	size_t i = endstream_at(s, p, n);
+	int end = i != 0;
 
-	while (i < n && !end) {
-		s->top.ring = s->top.ring << 8 | p[i++];
-		end = s->top.ring == ENDSTREAM_TAIL;
-	}
+	if (!end)
+		i = n;
 	if (s->inflating) {
 		/* zlib stops at the stream's end; "endstream" is not fed after. */
 		objstm_feed(s, p, i);
