@@ -114,6 +114,7 @@ static void defaults(pl_docinfo_pcl5_t *s)
 	/* PJL's line termination, not known: a CR may feed a line too. */
 	s->lt = s->env & PL_PJL_LINETERM ? 1 : 0;
 	s->wrap = 0;
+	s->rect_w = s->rect_h = 0;
 	home(s);
 }
 
@@ -419,6 +420,8 @@ static void reset(pl_docinfo_pcl5_t *s)
 
 static void command(pl_docinfo_pcl5_t *s, uint8_t cmd)
 {
+	/* (cls, grp, cmd) below: the command's parameterized, group and
+	 * command characters. */
 	uint8_t cls = s->cls, grp = s->grp;
 
 	if (cls == '%' && grp == 0) {
@@ -438,8 +441,15 @@ static void command(pl_docinfo_pcl5_t *s, uint8_t cmd)
 		lost_cursor(s);
 	} else if (cls == '*' && grp == 'r' && (cmd == 'C' || cmd == 'B')) {
 		lost_cursor(s); /* the end of raster moves the cursor */
-	} else if (cls == '*' && grp == 'c' && cmd == 'P') { /* fill a rectangle */
-		mark(s, MARK_YES);
+	} else if (cls == '*' && grp == 'c' && (cmd == 'A' || cmd == 'H')) {
+		s->rect_w = s->ival >= 10; /* width: dots, decipoints */
+	} else if (cls == '*' && grp == 'c' && (cmd == 'B' || cmd == 'V')) {
+		s->rect_h = s->ival >= 10;
+	} else if (cls == '*' && grp == 'c' && cmd == 'P') {
+		/* A filled rectangle marks the page, unless it has no size (as
+		 * after a reset) or rounds to none of a pixel: only a size of a
+		 * few pixels is sure, and a fill the printer knows (0..5). */
+		mark(s, s->rect_w && s->rect_h && s->ival <= 5 ? MARK_YES : MARK_MAYBE);
 	}
 }
 

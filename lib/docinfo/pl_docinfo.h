@@ -169,6 +169,7 @@ typedef struct { /* PCL 5: escape sequences, and where pages end */
 	 * centipoints (7200 to the inch); negative when not known. */
 	int64_t vmi, y, top, text;
 	int y_known, orient, psize, lt, wrap, at_home;
+	int rect_w, rect_h; /* the rectangle's size is not 0 */
 	int env; /* what PJL set before: PL_PJL_* */
 } pl_docinfo_pcl5_t;
 

@@ -631,7 +631,7 @@ static void test_pcl5(void **state)
 	check_pcl("\x1b" "Eone\x1b&l2Htwo\x1b&l1S\x1b&a0G\x1b&l26A", 2);
 	/* Combined commands, fonts, patterns and rasters carry bytes that
 	 * look like form feeds and escapes: skipped exactly. */
-	check_pcl("\x1b" "E\x1b)s8W\f\f\x1b" "E\f\f\x1b" "E\x1b*c5a6b0P\x1b*t300R\x1b*r0A"
+	check_pcl("\x1b" "E\x1b)s8W\f\f\x1b" "E\f\f\x1b" "E\x1b*c50a60b0P\x1b*t300R\x1b*r0A"
 		  "\x1b*b2m3W\f\x1b\f\x1b*b0y2W\x0c\x0c\x1b*rC\x1b&l0H"
 		  "\x1b*r1A\x1b*b4V\f\f\f\f\x1b*b1W\x1b\x1b*rB\f"
 		  "\x1b&p3X\f\f\fabc\x1b(f2W\f\f\x1b*c1W\f\f", 3);
@@ -720,6 +720,9 @@ static void test_pcl5_unknown(void **state)
 	check_pcl("\x1b" "EY\x1bYab\fc\x1bZ", PL_PAGES_UNKNOWN);    /* display functions */
 	check_pcl("\x1b" "Eabc\x1b&a10W0123456789", PL_PAGES_UNKNOWN); /* the page erased */
 	check_pcl("\x1b" "E\x1b*b0W\x1b" "E", PL_PAGES_UNKNOWN);  /* a seed row, repeated? */
+	check_pcl("\x1b" "E\x1b*c0P\x1b" "E", PL_PAGES_UNKNOWN);   /* a rectangle of no size */
+	check_pcl("\x1b" "E\x1b*c300a2b0P\x1b" "E", PL_PAGES_UNKNOWN); /* 2 dots high */
+	check_pcl("\x1b" "E\x1b*c300a20b0P\x1b" "E", 1);
 }
 
 /* PJL: sections in several languages, summed; a language we do not
