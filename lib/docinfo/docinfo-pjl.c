@@ -130,8 +130,8 @@ static void pjl_set(pl_docinfo_pcl_t *s, const char *p)
 		 strcmp(val, "LEGAL") && strcmp(val, "A3") && strcmp(val, "LEDGER") &&
 		 strcmp(val, "11X17"))
 		s->env |= PL_PJL_PAPER;
-	else if (strcmp(var, "PAPER") == 0)
-		s->env &= ~PL_PJL_PAPER;
+	/* Kept to the end of the document: a DEFAULT outlives its job, and
+	 * an unknown setting only makes more pages unknown. */
 }
 
 static void pjl_line(pl_docinfo_pcl_t *s)
