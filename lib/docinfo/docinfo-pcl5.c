@@ -290,6 +290,10 @@ static void cmd_l(pl_docinfo_pcl5_t *s, uint8_t cmd)
 				s->psize = papers[i].id;
 				s->top = MARGIN_DEFAULT;
 				s->text = TEXT_DEFAULT;
+				/* GhostPDL keeps the line spacing, a printer may
+				 * take its default again: unknown unless both agree. */
+				if (s->vmi != (s->env & PL_PJL_FORMLINES ? -1 : VMI_DEFAULT))
+					s->vmi = -1;
 			}
 		if (v == 101)
 			s->psize = -1; /* custom: the size is the driver's */

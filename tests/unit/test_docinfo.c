@@ -674,6 +674,8 @@ static void test_pcl5_lines(void **state)
 	for (int l = 0; l < 80; l++)
 		len += (size_t)snprintf(doc + len, sizeof(doc) - len, "l\n");
 	check_pcl(doc, 1);
+	/* The line spacing set before the paper: perhaps the default again. */
+	check_pcl("\x1b" "E\x1b&l8d26a0Oa\nb\f", PL_PAGES_UNKNOWN);
 	len = (size_t)snprintf(doc, sizeof(doc), "\x1b" "E\x1b&l26a0o12d20F");
 	for (int l = 0; l < 30; l++)
 		len += (size_t)snprintf(doc + len, sizeof(doc) - len, "l\n");
