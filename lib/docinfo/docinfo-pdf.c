@@ -448,11 +448,13 @@ static void objstm_feed(pl_docinfo_pdf_t *s, const uint8_t *p, size_t n)
 		int rc = inflate(&s->z, Z_NO_FLUSH);
 		size_t got = want - s->z.avail_out;
 		s->inflated += got;
+		/* What came out before an error is read all the same: had the
+		 * data come in smaller chunks, it would have been already. */
+		objstm_lex(s, got);
 		if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
 			objstm_stop(s, 0);
 			return;
 		}
-		objstm_lex(s, got);
 		if (rc == Z_STREAM_END) {
 			objstm_end(s);
 			return;
