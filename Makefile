@@ -28,7 +28,8 @@ SANFLAGS  :=
 OPT       := -O2
 endif
 
-PKGS      := jansson openssl sqlite3
+# zlib: pl_docinfo inflates PDF object streams to count their pages.
+PKGS      := jansson openssl sqlite3 zlib
 # libmicrohttpd: the console only (it links GnuTLS for its HTTPS).
 MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 MHD_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)

@@ -80,9 +80,11 @@ pl_doc_format_t pl_docinfo_sniff(const void *data, size_t n)
 		return PL_DOC_JPEG;
 	if (starts(p, n, "\x89PNG\r\n\x1a\n", 8))
 		return PL_DOC_PNG;
-	/* PJL's universal exit language, a bare PJL line, or PCL's reset. */
+	/* PJL's universal exit language, a bare PJL line, PCL's reset, or
+	 * a PCL XL stream's header (either byte order). */
 	if (starts(p, n, "\x1b%-12345X", 9) || starts(p, n, "@PJL", 4) ||
-	    starts(p, n, "\x1b" "E", 2))
+	    starts(p, n, "\x1b" "E", 2) || starts(p, n, ") HP-PCL XL;", 12) ||
+	    starts(p, n, "( HP-PCL XL;", 12))
 		return PL_DOC_PCL;
 	return is_text(p, n) ? PL_DOC_TEXT : PL_DOC_UNKNOWN;
 }
@@ -118,6 +120,7 @@ static void feed_format(pl_docinfo_t *d, const uint8_t *p, size_t n)
 	case PL_DOC_PS: pl_docinfo_ps_feed(&d->u.ps, p, n); break;
 	case PL_DOC_PWG:
 	case PL_DOC_URF: pl_docinfo_ras_feed(&d->u.ras, p, n); break;
+	case PL_DOC_PCL: pl_docinfo_pcl_feed(&d->u.pcl, p, n); break;
 	default: break;
 	}
 }
@@ -133,6 +136,8 @@ static void decide(pl_docinfo_t *d)
 	if (d->format == PL_DOC_PWG || d->format == PL_DOC_URF) {
 		pl_docinfo_ras_init(&d->u.ras, d->format == PL_DOC_URF);
 		skip = d->format == PL_DOC_URF ? 8 : 4;
+	} else if (d->format == PL_DOC_PCL) {
+		pl_docinfo_pcl_init(&d->u.pcl);
 	}
 	feed_format(d, d->head + skip, d->hlen - skip);
 }
@@ -169,6 +174,7 @@ void pl_docinfo_result(pl_docinfo_t *d, pl_docinfo_result_t *out)
 	case PL_DOC_PS: pl_docinfo_ps_result(&d->u.ps, out); break;
 	case PL_DOC_PWG:
 	case PL_DOC_URF: pl_docinfo_ras_result(&d->u.ras, out); break;
+	case PL_DOC_PCL: pl_docinfo_pcl_result(&d->u.pcl, out); break;
 	case PL_DOC_JPEG:
 	case PL_DOC_PNG: out->pages = 1; break;
 	default: break;

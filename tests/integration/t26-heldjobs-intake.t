@@ -2,12 +2,13 @@
 # Intake of held jobs (#10 items 5 and 6): an empty document is refused
 # by plsc-submit, by the CUPS backend and by the service itself; the
 # format is detected when not given; pages are counted by the service for
-# PDF, PostScript, PWG raster and URF, and are null (JSON) or "–" (table)
-# when the format does not tell; the CUPS backend holds a job for a
-# printer the server does not know.
+# PDF (object streams too), PostScript, PCL XL, PCL 5 and PJL jobs, PWG
+# raster and URF, and are null (JSON) or "–" (table) when the document
+# does not tell; the CUPS backend holds a job for a printer the server
+# does not know.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 31
+plan 35
 
 rec_start P1
 op_config
@@ -65,6 +66,24 @@ is "$(job rita '[.format, .pages, .page_size]')" '["image/pwg-raster",2,"10x10 m
 tail -c +2 "$(dirname "$0")/../fuzz/corpus/fuzz_docinfo/urf-two-pages" > "$T/two.urf"
 submit ws1 uma "$T/two.urf" >/dev/null
 is "$(job uma '[.format, .pages]')" '["image/urf",2]' "Apple URF: format and pages"
+
+# A PDF whose page tree is in a compressed object stream; PCL XL whose
+# image data holds EndPage bytes; a PJL job in four languages (PCL 5,
+# PostScript, PCL XL, PDF: 3 + 2 + 2 + 2 pages); HP-GL/2 is not counted.
+seed() { tail -c +2 "$(dirname "$0")/../fuzz/corpus/fuzz_docinfo/$1" > "$T/$1"; }
+seed pdf-objstm
+submit ws1 olga "$T/pdf-objstm" >/dev/null
+is "$(job olga '[.format, .pages, .page_size]')" '["application/pdf",2,"A4"]' \
+	"PDF with its pages in an object stream: inflated and counted"
+seed pclxl-two-pages
+submit ws1 xavier "$T/pclxl-two-pages" >/dev/null
+is "$(job xavier '[.format, .pages]')" '["application/vnd.hp-pcl",2]' "PCL XL: detected, EndPage counted"
+seed pjl-four-languages
+submit ws1 jane "$T/pjl-four-languages" >/dev/null
+is "$(job jane '[.format, .pages]')" '["application/vnd.hp-pcl",9]' "a PJL job: each section counted, summed"
+printf '\033E\033%%0BIN;PD0,0,100,100;\033%%0A\f' > "$T/hpgl.pcl"
+submit ws1 hugo "$T/hpgl.pcl" >/dev/null
+is "$(job hugo '[.format, .pages]')" '["application/vnd.hp-pcl",null]' "PCL with HP-GL/2: pages null"
 
 # Unknown stays unknown: null in JSON, an en dash in the table, never 0.
 printf 'a letter\fits second page\n' > "$T/letter.txt"
