@@ -179,4 +179,20 @@ void pl_jsi_put(pl_jsi_t *m, const pl_job_meta_t *jobs, size_t k);
 void pl_jsi_del(pl_jsi_t *m, const pl_job_meta_t *jobs, size_t k);
 void pl_jsi_move(pl_jsi_t *m, const pl_job_meta_t *jobs, size_t from, size_t to);
 
+/* ---- jobstore-owners.c: owner -> slots and bytes ---- */
+
+typedef struct pl_jso_owner pl_jso_owner_t;
+typedef struct {
+	pl_jso_owner_t **tab; /* open addressing, at most half full */
+	size_t cap, n;
+} pl_jso_t;
+
+void pl_jso_free(pl_jso_t *m);
+pl_jso_owner_t *pl_jso_get(const pl_jso_t *m, const char *owner);
+int pl_jso_add(pl_jso_t *m, const char *owner, uint64_t size, size_t k);
+void pl_jso_del(pl_jso_t *m, const char *owner, uint64_t size, size_t k);
+void pl_jso_move(pl_jso_t *m, const char *owner, size_t from, size_t to);
+uint64_t pl_jso_bytes(const pl_jso_owner_t *o);
+size_t pl_jso_slots(const pl_jso_owner_t *o, const uint32_t **slots);
+
 #endif

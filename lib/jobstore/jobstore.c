@@ -42,6 +42,7 @@ struct pl_jobstore {
 	uint8_t *claimed;	/* parallel to jobs: a JS_* release state */
 	size_t njobs, cap;
 	pl_jsi_t map;		/* id -> slot in jobs */
+	pl_jso_t owners;	/* owner -> their slots and bytes */
 	pl_jsj_t journal;	/* the release journal (jobstore-journal.c) */
 	/* Found by open: releases a crash interrupted (now maybe-printed),
 	 * printed jobs it shredded, journal bytes it cut off. */
@@ -269,6 +270,8 @@ static int idx_add_locked(pl_jobstore_t *js, const pl_job_meta_t *m)
 {
 	if (idx_grow_locked(js, js->njobs + 1) < 0)
 		return -1;
+	if (pl_jso_add(&js->owners, m->owner, m->size, js->njobs) < 0)
+		return -1;
 	js->claimed[js->njobs] = JS_OFFERED;
 	js->jobs[js->njobs] = *m;
 	pl_jsi_put(&js->map, js->jobs, js->njobs);
@@ -283,10 +286,12 @@ static void idx_remove_locked(pl_jobstore_t *js, size_t i)
 {
 	js->held -= js->jobs[i].size;
 	pl_jsi_del(&js->map, js->jobs, i);
+	pl_jso_del(&js->owners, js->jobs[i].owner, js->jobs[i].size, i);
 	js->njobs--;
 	if (i == js->njobs)
 		return;
 	pl_jsi_move(&js->map, js->jobs, js->njobs, i);
+	pl_jso_move(&js->owners, js->jobs[js->njobs].owner, js->njobs, i);
 	js->jobs[i] = js->jobs[js->njobs];
 	js->claimed[i] = js->claimed[js->njobs];
 }
@@ -294,11 +299,8 @@ static void idx_remove_locked(pl_jobstore_t *js, size_t i)
 /* Held by owner: committed jobs and in-flight reservations. */
 static uint64_t owner_bytes_locked(const pl_jobstore_t *js, const char *owner)
 {
-	uint64_t sum = 0;
+	uint64_t sum = pl_jso_bytes(pl_jso_get(&js->owners, owner));
 
-	for (size_t i = 0; i < js->njobs; i++)
-		if (strcmp(js->jobs[i].owner, owner) == 0)
-			sum += js->jobs[i].size;
 	for (const pl_jobw_t *w = js->inflight; w != NULL; w = w->next)
 		if (strcmp(w->meta.owner, owner) == 0)
 			sum += w->meta.size;
@@ -326,14 +328,16 @@ static int key_match(const pl_job_meta_t *m, const char *owner,
 }
 
 /* 1 (id set) for a held job with the key, EBUSY for one being stored,
- * 0 for none. A linear pass like idx_find_locked: the index is the map,
- * rebuilt from the metadata at open. */
+ * 0 for none. A pass over the owner's jobs (the owner map), rebuilt from
+ * the metadata at open. */
 static int key_find_locked(const pl_jobstore_t *js, const char *owner,
 			   const char *workstation, const char *key, char *id)
 {
-	for (size_t i = 0; i < js->njobs; i++)
-		if (key_match(&js->jobs[i], owner, workstation, key)) {
-			memcpy(id, js->jobs[i].id, PL_JOB_ID_LEN + 1);
+	const uint32_t *slot;
+	size_t n = pl_jso_slots(pl_jso_get(&js->owners, owner), &slot);
+	for (size_t k = 0; k < n; k++)
+		if (key_match(&js->jobs[slot[k]], owner, workstation, key)) {
+			memcpy(id, js->jobs[slot[k]].id, PL_JOB_ID_LEN + 1);
 			return 1;
 		}
 	for (const pl_jobw_t *w = js->inflight; w != NULL; w = w->next)
@@ -1510,6 +1514,7 @@ void pl_jobstore_close(pl_jobstore_t *js)
 	OPENSSL_cleanse(js->mkey, sizeof(js->mkey));
 	pl_jsj_close(&js->journal);
 	pl_jsi_free(&js->map);
+	pl_jso_free(&js->owners);
 	free(js->interrupted);
 	free(js->jobs);
 	free(js->claimed);
@@ -1571,29 +1576,26 @@ static int cmp_oldest(const void *a, const void *b)
 }
 
 /* A job being released is no longer on offer. */
-static int list_match_locked(const pl_jobstore_t *js, size_t i, const char *owner)
-{
-	return !js->claimed[i] &&
-	       (owner == NULL || strcmp(js->jobs[i].owner, owner) == 0);
-}
-
+/* One owner's jobs through the owner map (O(k)), everyone's by a pass. */
 int pl_jobstore_list(pl_jobstore_t *js, const char *owner,
 		     pl_job_meta_t **out, size_t *n)
 {
-	size_t k = 0;
+	const uint32_t *slot = NULL;
+	size_t m;
 
 	*out = NULL;
 	*n = 0;
 	pthread_mutex_lock(&js->mu);
-	for (size_t i = 0; i < js->njobs; i++)
-		k += list_match_locked(js, i, owner);
-	if (k > 0 && (*out = malloc(k * sizeof(**out))) == NULL) {
+	m = owner ? pl_jso_slots(pl_jso_get(&js->owners, owner), &slot) : js->njobs;
+	if (m > 0 && (*out = malloc(m * sizeof(**out))) == NULL) {
 		pthread_mutex_unlock(&js->mu);
 		return PL_JS_EIO;
 	}
-	for (size_t i = 0; i < js->njobs; i++)
-		if (list_match_locked(js, i, owner))
+	for (size_t k = 0; k < m; k++) {
+		size_t i = slot ? slot[k] : k;
+		if (js->claimed[i] == JS_OFFERED) /* being released: off offer */
 			(*out)[(*n)++] = js->jobs[i];
+	}
 	pthread_mutex_unlock(&js->mu);
 	if (*n > 1)
 		qsort(*out, *n, sizeof(**out), cmp_oldest);
@@ -1766,13 +1768,7 @@ uint64_t pl_jobstore_bytes(pl_jobstore_t *js, const char *owner)
 	uint64_t sum = 0;
 
 	pthread_mutex_lock(&js->mu);
-	if (owner == NULL) {
-		sum = js->held;
-	} else {
-		for (size_t i = 0; i < js->njobs; i++)
-			if (strcmp(js->jobs[i].owner, owner) == 0)
-				sum += js->jobs[i].size;
-	}
+	sum = owner ? pl_jso_bytes(pl_jso_get(&js->owners, owner)) : js->held;
 	pthread_mutex_unlock(&js->mu);
 	return sum;
 }

@@ -1487,6 +1487,33 @@ static void test_index_many(void **state)
 	for (int i = 0; i < N; i++)
 		assert_int_equal(pl_jobstore_get(js, m[i].id, &got),
 				 i % 3 == 0 ? PL_JS_ENOENT : PL_JS_OK);
+	/* The owner map followed every move: per-owner lists and bytes. */
+	size_t odd = 0, even = 0, n;
+	for (int i = 0; i < N; i++)
+		if (i % 3)
+			*(i % 2 ? &odd : &even) += 1;
+	pl_job_meta_t *l;
+	assert_int_equal(pl_jobstore_list(js, "odd", &l, &n), 0);
+	assert_int_equal(n, odd);
+	for (size_t k = 0; k < n; k++)
+		assert_string_equal(l[k].owner, "odd");
+	free(l);
+	assert_int_equal(pl_jobstore_list(js, "even", &l, &n), 0);
+	assert_int_equal(n, even);
+	free(l);
+	assert_int_equal(pl_jobstore_bytes(js, "odd"), 4 * odd);
+	assert_int_equal(pl_jobstore_bytes(js, "nobody"), 0);
+	/* An owner whose last job goes is gone from the map, and comes back. */
+	assert_int_equal(pl_jobstore_list(js, "solo", &l, &n), 0);
+	assert_int_equal(n, 0);
+	pl_job_meta_t solo = put(js, "solo", data, 4);
+	assert_int_equal(pl_jobstore_bytes(js, "solo"), 4);
+	assert_int_equal(pl_jobstore_delete(js, solo.id, &err), 0);
+	assert_int_equal(pl_jobstore_bytes(js, "solo"), 0);
+	solo = put(js, "solo", data, 4);
+	assert_int_equal(pl_jobstore_list(js, "solo", &l, &n), 0);
+	assert_int_equal(n, 1);
+	free(l);
 	pl_jobstore_close(js);
 	js = store_open(f);
 	for (int i = 0; i < N; i++)
