@@ -322,6 +322,22 @@ void pl_logv(pl_log_level_t l, const char *fmt, va_list ap)
 	errno = saved;
 }
 
+void pl_log_unlimited(pl_log_level_t l, const char *fmt, ...)
+{
+	char msg[PL_LOG_LINE_MAX];
+	va_list ap;
+	int saved = errno;
+	if (l < log_state.min)
+		return;
+	va_start(ap, fmt);
+	int m = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		m = 0;
+	emit(l, msg, (size_t)m < sizeof(msg) ? (size_t)m : sizeof(msg) - 1);
+	errno = saved;
+}
+
 void pl_log(pl_log_level_t l, const char *fmt, ...)
 {
 	va_list ap;

@@ -41,6 +41,10 @@ void pl_logv(pl_log_level_t l, const char *fmt, va_list ap);
  * since, how many and the first of them. Called on a timer by the service
  * runtime and the supervisor; the next line from a site says it too. */
 void pl_log_flush_suppressed(void);
+/* The same line, never rate-limited: for a call site that bounds its own
+ * output (e.g. once per kind, then at powers of two). */
+void pl_log_unlimited(pl_log_level_t l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #define pl_debug(...) pl_log(PL_LOG_DEBUG, __VA_ARGS__)
 #define pl_info(...) pl_log(PL_LOG_INFO, __VA_ARGS__)

@@ -147,7 +147,9 @@ void sv_policy_deny(sv_svc_t *from, const pl_frame_t *f, const char *to,
 		from->denied_types[from->ndenied_types++] = f->type;
 	if (seen && (n & (n - 1)) != 0)
 		return;
-	pl_warn("%s[%ld]: denied %s (0x%04x)%s%s%s from role %s: %s; dropped "
+	/* Bounded here (per type, then powers of two): not rate-limited,
+	 * so that every kind of denial is on record. */
+	pl_log_unlimited(PL_LOG_WARN, "%s[%ld]: denied %s (0x%04x)%s%s%s from role %s: %s; dropped "
 		"(%llu denied so far)", from->conf.name, (long)from->pid,
 		pl_msg_type_name(f->type), f->type,
 		(f->flags & PL_FLAG_REPLY) ? " reply" : "", to ? " to " : "",
