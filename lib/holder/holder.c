@@ -73,7 +73,9 @@ int pl_holder_store_open(const char *state_dir, const pl_holder_conf_t *c,
 	pl_jobstore_list(*js, NULL, &list, &n);
 	free(list);
 	unsigned bad = pl_jobstore_corrupt_count(*js);
-	pl_info("job store %s: %zu held job%s%s", jobs, n, n == 1 ? "" : "s",
+	size_t cached = pl_jobstore_opened_from_cache(*js);
+	pl_info("job store %s: %zu held job%s%s%s", jobs, n, n == 1 ? "" : "s",
+		cached ? " (metadata from the index cache)" : "",
 		bad ? " (damaged files set aside)" : "");
 	if (bad)
 		pl_err("%u damaged job file(s) renamed *.corrupt in %s", bad, jobs);
@@ -91,6 +93,8 @@ void holder_send(pl_holder_t *h, const pl_msg_t *m)
 }
 
 /* ---- expiry ---- */
+
+#define INDEX_SAVE_CHANGES 1000
 
 typedef struct {
 	pl_holder_t *h;
@@ -118,6 +122,11 @@ static void expiry_work(void *arg)
 			x->failed++;
 	}
 	free(jobs);
+	/* The start-up index cache, after enough change that a restart would
+	 * open many job files one by one (close saves it too). */
+	pl_err_t e;
+	if (pl_jobstore_save_index(x->h->store, INDEX_SAVE_CHANGES, &e) < 0)
+		pl_warn("cannot save the job index cache: %s", e.msg);
 }
 
 static void expiry_done(void *arg)

@@ -195,4 +195,32 @@ void pl_jso_move(pl_jso_t *m, const char *owner, size_t from, size_t to);
 uint64_t pl_jso_bytes(const pl_jso_owner_t *o);
 size_t pl_jso_slots(const pl_jso_owner_t *o, const uint32_t **slots);
 
+/* ---- jobstore-cache.c: the start-up index cache ---- */
+
+#define PL_JSX_NAME "index.cache"
+#define PL_JSX_TMP_NAME ".tmp-index.cache" /* removed by recovery if left */
+
+/* One entry's encoding, at most PL_JSX_ENTRY_MAX bytes; its length. */
+#define PL_JSX_ENTRY_MAX 1100
+size_t pl_jsx_encode(const pl_job_meta_t *m, uint64_t ino, uint8_t *out);
+/* Seal the encoded entries pt[0..n) into the cache file (a new salt and
+ * key), replacing it. PL_JS_OK or PL_JS_EIO. */
+int pl_jsx_write(const char *dir, const uint8_t *mkey, const uint8_t *pt,
+		 size_t n, pl_err_t *err);
+/* The loaded cache: the jobs it knew, their inodes, an id map over them. */
+typedef struct {
+	pl_job_meta_t *meta;
+	uint64_t *ino;
+	size_t n;
+	pl_jsi_t map;
+} pl_jsx_t;
+
+/* Load the cache: 0, or -1 when there is none usable (missing, torn,
+ * another key, forged); free it with pl_jsx_free either way. */
+int pl_jsx_load(const char *dir, const uint8_t *mkey, pl_jsx_t *c);
+void pl_jsx_free(pl_jsx_t *c);
+/* Its entry for this job file if it is the same file (the same inode: a
+ * committed job file never changes): the index in meta, or -1. */
+ssize_t pl_jsx_find(const pl_jsx_t *c, const char *id, uint64_t ino);
+
 #endif

@@ -162,6 +162,14 @@ size_t pl_jobstore_take_interrupted(pl_jobstore_t *js,
 /* Printed before a crash and shredded by open. */
 unsigned pl_jobstore_printed_at_open(const pl_jobstore_t *js);
 
+/* Save the start-up index cache (<dir>/index.cache: every job's metadata,
+ * sealed under the master key) when at least min_changes jobs came or went
+ * since the last save: 1 saved, 0 not needed, <0 error. Close saves it
+ * too. Not thread-safe against itself: call it from one thread. */
+int pl_jobstore_save_index(pl_jobstore_t *js, uint64_t min_changes, pl_err_t *err);
+/* How many jobs open took from the index cache, not from their files. */
+size_t pl_jobstore_opened_from_cache(const pl_jobstore_t *js);
+
 /* Check every chunk of one job (what a release does before printing):
  * PL_JS_OK, ECORRUPT, ENOENT or EIO. */
 int pl_jobstore_verify(pl_jobstore_t *js, const char *id, pl_err_t *err);

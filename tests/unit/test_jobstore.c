@@ -242,6 +242,7 @@ static int find_prefix(const char *dir, const char *prefix, char *last,
 		/* the release journal is the store's, not a job's */
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
 		    strcmp(de->d_name, "release.journal") == 0 ||
+		    strcmp(de->d_name, "index.cache") == 0 ||
 		    strncmp(de->d_name, prefix, strlen(prefix)) != 0)
 			continue;
 		if (last != NULL)
@@ -1637,6 +1638,99 @@ static void test_free_space(void **state)
 	pl_jobstore_close(js);
 }
 
+/* The start-up index cache: a reopen reads the cache, not the files; a
+ * stale cache (jobs added after it was saved, as after a crash), a
+ * damaged one, and a job file that is not the cached one all fall back
+ * to opening the files, with the same result. */
+static void copy_file(const char *from, const char *to)
+{
+	char *s = NULL;
+	FILE *f = fopen(from, "rb");
+	assert_non_null(f);
+	s = malloc(64 << 20);
+	size_t n = fread(s, 1, 64 << 20, f);
+	fclose(f);
+	f = fopen(to, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(s, 1, n, f), n);
+	fclose(f);
+	free(s);
+}
+
+static void test_index_cache(void **state)
+{
+	fx_t *f = *state;
+	enum { N = 300 };
+	static pl_job_meta_t m[N];
+	pl_job_meta_t got, extra;
+	uint8_t data[8] = { 5 };
+	pl_err_t err;
+	char cache[PATH_MAX + 80], saved[PATH_MAX + 80];
+
+	f->o.verify_on_open = 0;
+	snprintf(cache, sizeof(cache), "%s/index.cache", f->dir);
+	snprintf(saved, sizeof(saved), "%s/cache.saved", f->base);
+	pl_jobstore_t *js = store_open(f);
+	for (int i = 0; i < N; i++)
+		m[i] = put(js, i % 3 ? "ann" : "bob", data, 8);
+	assert_int_equal(pl_jobstore_save_index(js, 1, &err), 1);
+	assert_int_equal(pl_jobstore_save_index(js, 1, &err), 0); /* nothing new */
+	copy_file(cache, saved);
+	extra = put(js, "cy", data, 8); /* after the save: as after a crash */
+	pl_jobstore_close(js);
+
+	js = store_open(f);
+	assert_int_equal(pl_jobstore_opened_from_cache(js), N + 1);
+	for (int i = 0; i < N; i += 7) {
+		assert_int_equal(pl_jobstore_get(js, m[i].id, &got), 0);
+		assert_string_equal(got.owner, m[i].owner);
+		assert_string_equal(got.title, m[i].title);
+		assert_int_equal(got.created_ms, m[i].created_ms);
+		assert_memory_equal(got.sha256, m[i].sha256, 32);
+	}
+	pl_jobstore_close(js);
+
+	/* The older cache: the job added after it is read from its file. */
+	copy_file(saved, cache);
+	js = store_open(f);
+	assert_int_equal(pl_jobstore_opened_from_cache(js), N);
+	assert_int_equal(pl_jobstore_get(js, extra.id, &got), 0);
+	assert_string_equal(got.owner, "cy");
+	pl_jobstore_close(js);
+
+	/* A job file replaced (another inode): read from the file. */
+	char p1[PATH_MAX + 160], p2[PATH_MAX + 80];
+	snprintf(p1, sizeof(p1), "%s/%s.job", f->dir, m[0].id);
+	snprintf(p2, sizeof(p2), "%s/copy", f->base);
+	copy_file(p1, p2);
+	assert_int_equal(rename(p2, p1), 0);
+	js = store_open(f);
+	assert_int_equal(pl_jobstore_opened_from_cache(js), N);
+	assert_int_equal(pl_jobstore_get(js, m[0].id, &got), 0);
+	/* A job whose file is gone is not listed, whatever the cache says. */
+	assert_int_equal(pl_jobstore_delete(js, m[1].id, &err), 0);
+	pl_jobstore_close(js);
+
+	/* A damaged cache is not used; nothing is lost. */
+	FILE *fp = fopen(cache, "r+b");
+	assert_non_null(fp);
+	fseek(fp, 100, SEEK_SET);
+	int c = fgetc(fp);
+	fseek(fp, 100, SEEK_SET);
+	fputc(c ^ 1, fp);
+	fclose(fp);
+	js = store_open(f);
+	assert_int_equal(pl_jobstore_opened_from_cache(js), 0);
+	pl_job_meta_t *l;
+	size_t n;
+	assert_int_equal(pl_jobstore_list(js, NULL, &l, &n), 0);
+	assert_int_equal(n, N); /* N + extra - deleted */
+	free(l);
+	assert_int_equal(pl_jobstore_get(js, m[1].id, &got), PL_JS_ENOENT);
+	pl_jobstore_close(js);
+	unlink(saved);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1670,6 +1764,7 @@ int main(void)
 		T(test_journal_torn),
 		T(test_index_many),
 		T(test_set_aside),
+		T(test_index_cache),
 	T(test_read_verified),
 	T(test_group_commit),
 		T(test_concurrent_writers),
