@@ -51,6 +51,7 @@ struct pl_jobstore {
 	unsigned printed_at_open;
 	uint64_t journal_dropped;
 	size_t from_cache;	/* jobs open took from the index cache */
+	pthread_mutex_t save_mu; /* one index-cache save at a time */
 	int mkey_loaded;
 	uint64_t changes;	/* index changes, ever */
 	uint64_t saved_changes; /* ... when the index cache was last saved */
@@ -1526,6 +1527,7 @@ int pl_jobstore_open(pl_jobstore_t **jsp, const pl_jobstore_opts_t *o,
 	if (js == NULL)
 		return pl_js_fail(err, PL_JS_EIO, "out of memory");
 	if (pthread_mutex_init(&js->gc_mu, NULL) != 0 ||
+	    pthread_mutex_init(&js->save_mu, NULL) != 0 ||
 	    pthread_cond_init(&js->gc_cv, NULL) != 0 ||
 	    pthread_mutex_init(&js->mu, NULL) != 0) {
 		free(js);
@@ -1568,6 +1570,7 @@ void pl_jobstore_close(pl_jobstore_t *js)
 	free(js->claimed);
 	pthread_mutex_destroy(&js->mu);
 	pthread_mutex_destroy(&js->gc_mu);
+	pthread_mutex_destroy(&js->save_mu);
 	pthread_cond_destroy(&js->gc_cv);
 	free(js);
 }
@@ -1890,7 +1893,19 @@ static int cache_encode_locked(const pl_jobstore_t *js, const name_ino_t *f,
 	return 0;
 }
 
+static int save_index(pl_jobstore_t *js, uint64_t min_changes, pl_err_t *err);
+
 int pl_jobstore_save_index(pl_jobstore_t *js, uint64_t min_changes, pl_err_t *err)
+{
+	/* A save already running covers this one's purpose. */
+	if (pthread_mutex_trylock(&js->save_mu) != 0)
+		return 0;
+	int rc = save_index(js, min_changes, err);
+	pthread_mutex_unlock(&js->save_mu);
+	return rc;
+}
+
+static int save_index(pl_jobstore_t *js, uint64_t min_changes, pl_err_t *err)
 {
 	name_ino_t *files = NULL;
 	uint8_t *buf = NULL;

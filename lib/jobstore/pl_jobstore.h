@@ -165,7 +165,7 @@ unsigned pl_jobstore_printed_at_open(const pl_jobstore_t *js);
 /* Save the start-up index cache (<dir>/index.cache: every job's metadata,
  * sealed under the master key) when at least min_changes jobs came or went
  * since the last save: 1 saved, 0 not needed, <0 error. Close saves it
- * too. Not thread-safe against itself: call it from one thread. */
+ * too. A call while another save runs returns 0. */
 int pl_jobstore_save_index(pl_jobstore_t *js, uint64_t min_changes, pl_err_t *err);
 /* How many jobs open took from the index cache, not from their files. */
 size_t pl_jobstore_opened_from_cache(const pl_jobstore_t *js);
