@@ -53,15 +53,18 @@ int pl_jobpos_format(const pl_jobpos_t *p, char *buf, size_t sz)
 int pl_jobpos_parse(const char *s, pl_jobpos_t *p)
 {
 	size_t digits = strspn(s, "0123456789");
-	const char *id = s + digits + 1;
-	size_t idlen = strlen(id);
 	char *end;
 	memset(p, 0, sizeof(*p));
-	/* 20 digits may still overflow: strtoull says so (ERANGE gives
-	 * UINT64_MAX, which no clock reaches; it is refused below). */
-	if (digits == 0 || digits > 20 || s[digits] != '-' || idlen == 0 ||
-	    idlen >= sizeof(p->id) || strspn(id, "0123456789abcdef") != idlen)
+	if (digits == 0 || digits > 20 || s[digits] != '-')
 		return -1;
+	/* The id only after the '-' is known to be there: s may end at
+	 * digits. */
+	const char *id = s + digits + 1;
+	size_t idlen = strlen(id);
+	if (idlen == 0 || idlen >= sizeof(p->id) || strspn(id, "0123456789abcdef") != idlen)
+		return -1;
+	/* 20 digits may still overflow: strtoull says so (ERANGE gives
+	 * UINT64_MAX, which no clock reaches; it is refused). */
 	p->created_ms = strtoull(s, &end, 10);
 	if (end != s + digits || p->created_ms == UINT64_MAX)
 		return -1;
