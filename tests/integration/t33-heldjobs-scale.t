@@ -14,7 +14,8 @@
 #   holder has it;
 # - --all for a user with 600 jobs in both holders (three pages of 200)
 #   releases every one of them.
-# The times are printed for information only.
+# The times are printed for information only. HEAVY1 and HEAVY2 set how
+# many jobs heavy holds in each holder (8,200 each by default).
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
 plan 22
