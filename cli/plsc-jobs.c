@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "pl_ctlreply.h"
+#include "pl_jobpage.h"
 #include "pl_util.h"
 #include "plsc.h"
 
@@ -83,80 +84,197 @@ static int report_unavailable(json_t *missing, int partial)
 	return json_array_size(missing) && !partial ? EXIT_FAIL : EXIT_OK;
 }
 
-int plsc_cmd_jobs(plsc_t *p, int argc, char **argv)
+/* The listing comes a page at a time (the supervisor answers at most
+ * JOBS_PAGE jobs a request) and goes out as it comes: a table, or one
+ * JSON document whose "jobs" are written a line each. */
+#define JOBS_PAGE 500u
+
+typedef struct {
+	const char *user;
+	int as_json, partial;
+	unsigned long limit; /* 0: every job */
+	unsigned long listed;
+	uint32_t total;	     /* the last page's TOTAL */
+	int more;	     /* jobs after the last page */
+	pl_jobpos_t after;
+	int has_after;
+	json_t *missing;     /* holders that did not answer, any page */
+} jobs_walk_t;
+
+static int jobs_opts(jobs_walk_t *w, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "user", required_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "partial", no_argument, NULL, 'p' },
+		{ "limit", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *user = NULL;
-	int as_json = 0, partial = 0, o;
+	int o;
+	char *end;
 	optind = 0;
-	while ((o = getopt_long(argc, argv, "u:jp", opts, NULL)) != -1) {
-		if (o == 'u')
-			user = optarg;
-		else if (o == 'j')
-			as_json = 1;
-		else if (o == 'p')
-			partial = 1;
-		else
+	while ((o = getopt_long(argc, argv, "u:jpn:", opts, NULL)) != -1) {
+		if (o == 'u') {
+			w->user = optarg;
+		} else if (o == 'j') {
+			w->as_json = 1;
+		} else if (o == 'p') {
+			w->partial = 1;
+		} else if (o == 'n') {
+			w->limit = strtoul(optarg, &end, 10);
+			if (*end || !w->limit || optarg[0] == '-' || w->limit > 100000000ul)
+				goto usage;
+		} else {
 			return EXIT_USAGE;
+		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "Usage: plsc jobs [--user U] [--json] [--partial]\n");
-		return EXIT_USAGE;
+	if (optind == argc)
+		return EXIT_OK;
+usage:
+	fprintf(stderr, "Usage: plsc jobs [--user U] [--limit N] [--json] [--partial]\n");
+	return EXIT_USAGE;
+}
+
+static void note_missing(jobs_walk_t *w, const char *name)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(w->missing, i, v)
+		if (strcmp(json_string_value(v), name) == 0)
+			return;
+	json_array_append_new(w->missing, json_string(name));
+}
+
+/* One page's jobs out, and what follows it. */
+static void print_page(jobs_walk_t *w, const pl_frame_t *f)
+{
+	pl_iter_t it;
+	pl_field_t fl;
+	pl_job_row_t j;
+	char name[64];
+	uint8_t more = 0;
+	w->has_after = 0;
+	pl_iter_frame(&it, f);
+	while (pl_iter_next(&it, &fl) == 1) {
+		if (fl.tag == PL_TAG_UNAVAILABLE && pl_field_str(&fl, name, sizeof(name)) == 0)
+			note_missing(w, name);
+		else if (fl.tag == PL_TAG_TOTAL)
+			(void)pl_field_u32(&fl, &w->total);
+		else if (fl.tag == PL_TAG_MORE)
+			(void)pl_field_u8(&fl, &more);
+		else if (fl.tag == PL_TAG_AFTER)
+			w->has_after = pl_jobpos_decode(&fl, &w->after) == 0;
+		if (fl.tag != PL_TAG_JOB || (w->limit && w->listed >= w->limit))
+			continue;
+		(void)pl_job_row_decode(&fl, &j);
+		if (w->as_json) {
+			json_t *o = job_json(&j);
+			char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			printf("%s\n    %s", w->listed ? "," : "", text ? text : "{}");
+			free(text);
+			json_decref(o);
+		} else {
+			print_job(&j);
+		}
+		w->listed++;
 	}
-	pl_ctl_client_t c;
-	pl_frame_t f;
+	w->more = more == 1;
+}
+
+static void print_head(const jobs_walk_t *w)
+{
+	if (w->as_json)
+		printf("{\n  \"jobs\": [");
+	else
+		printf("%-32s %-16s %-16s %10s %5s %-9s %-12s %s\n", "JOB", "USER",
+		       "PRINTER", "BYTES", "PAGES", "AGE", "WORKSTATION", "TITLE");
+}
+
+/* The end of the document: still valid JSON when a page failed (error). */
+static void print_tail(const jobs_walk_t *w, const char *error)
+{
+	if (!w->as_json) {
+		if (w->limit && w->more)
+			fprintf(stderr, "plsc: %lu of %u held jobs listed (--limit %lu)\n",
+				w->listed, w->total, w->limit);
+		return;
+	}
+	char *missing = json_dumps(w->missing, JSON_COMPACT);
+	printf("%s  ],\n  \"unavailable\": %s,\n  \"total\": %u,\n  \"more\": %s",
+	       w->listed ? "\n" : "", missing ? missing : "[]", w->total,
+	       w->more ? "true" : "false");
+	free(missing);
+	if (error) {
+		json_t *e = json_string(error);
+		char *text = json_dumps(e, JSON_ENCODE_ANY);
+		printf(",\n  \"error\": %s", text ? text : "\"\"");
+		free(text);
+		json_decref(e);
+	}
+	printf("\n}\n");
+}
+
+/* Ask for the next page. EXIT_OK with *f, or an exit code (printed). */
+static int ask_page(plsc_t *p, pl_ctl_client_t *c, const jobs_walk_t *w, pl_frame_t *f)
+{
 	pl_msg_t m;
-	int rc = plsc_connect(p, &c);
+	unsigned long left = w->limit ? w->limit - w->listed : JOBS_PAGE;
+	pl_msg_init(&m, PL_MSG_CTL_JOBS, 0, 0);
+	if (w->user)
+		pl_msg_add_str(&m, PL_TAG_USER, w->user);
+	pl_msg_add_u32(&m, PL_TAG_LIMIT, left < JOBS_PAGE ? (uint32_t)left : JOBS_PAGE);
+	if (w->has_after)
+		pl_jobpos_add(&m, PL_TAG_AFTER, &w->after);
+	int rc = call(p, &m, PL_CTL_TIMEOUT_MS, f, c);
+	if (rc == EXIT_OK && (f->flags & PL_FLAG_ERROR))
+		rc = plsc_print_error(f);
+	return rc;
+}
+
+/* Page after page until the last, or --limit. A page that says more
+ * follows but not where (or where it already was) ends the walk with an
+ * error rather than a loop. */
+static int walk(plsc_t *p, pl_ctl_client_t *c, jobs_walk_t *w)
+{
+	pl_frame_t f;
+	for (int page = 0;; page++) {
+		pl_jobpos_t before = w->after;
+		int had = w->has_after;
+		int rc = ask_page(p, c, w, &f);
+		if (rc != EXIT_OK) {
+			if (page)
+				print_tail(w, "the listing stopped: a page could not be read");
+			return rc;
+		}
+		if (page == 0)
+			print_head(w);
+		print_page(w, &f);
+		if (!w->more || (w->limit && w->listed >= w->limit))
+			break;
+		if (!w->has_after || (had && pl_jobpos_cmpp(&w->after, &before) <= 0)) {
+			fprintf(stderr, "plsc: the supervisor's answer does not say where "
+				"the next page starts\n");
+			print_tail(w, "the listing stopped: no next page");
+			return EXIT_FAIL;
+		}
+	}
+	print_tail(w, NULL);
+	return report_unavailable(w->missing, w->partial);
+}
+
+int plsc_cmd_jobs(plsc_t *p, int argc, char **argv)
+{
+	jobs_walk_t w = { 0 };
+	pl_ctl_client_t c;
+	int rc = jobs_opts(&w, argc, argv);
 	if (rc)
 		return rc;
-	pl_msg_init(&m, PL_MSG_CTL_JOBS, 0, 0);
-	if (user)
-		pl_msg_add_str(&m, PL_TAG_USER, user);
-	rc = call(p, &m, PL_CTL_TIMEOUT_MS, &f, &c);
-	if (rc == EXIT_OK && (f.flags & PL_FLAG_ERROR))
-		rc = plsc_print_error(&f);
-	if (rc == EXIT_OK) {
-		pl_iter_t it;
-		pl_field_t fl;
-		pl_job_row_t j;
-		json_t *arr = json_array();
-		if (!as_json)
-			printf("%-32s %-16s %-16s %10s %5s %-9s %-12s %s\n", "JOB",
-			       "USER", "PRINTER", "BYTES", "PAGES", "AGE",
-			       "WORKSTATION", "TITLE");
-		json_t *missing = json_array();
-		pl_iter_frame(&it, &f);
-		while (pl_iter_next(&it, &fl) == 1) {
-			char name[64];
-			if (fl.tag == PL_TAG_UNAVAILABLE &&
-			    pl_field_str(&fl, name, sizeof(name)) == 0)
-				json_array_append_new(missing, json_string(name));
-			if (fl.tag != PL_TAG_JOB)
-				continue;
-			(void)pl_job_row_decode(&fl, &j);
-			if (as_json)
-				json_array_append_new(arr, job_json(&j));
-			else
-				print_job(&j);
-		}
-		rc = report_unavailable(missing, partial);
-		if (as_json) {
-			json_t *root = json_pack("{s:o,s:O}", "jobs", arr,
-						 "unavailable", missing);
-			char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-			printf("%s\n", text ? text : "{}");
-			free(text);
-			json_decref(root);
-		} else {
-			json_decref(arr);
-		}
-		json_decref(missing);
-	}
+	rc = plsc_connect(p, &c);
+	if (rc)
+		return rc;
+	w.missing = json_array();
+	rc = walk(p, &c, &w);
+	json_decref(w.missing);
 	pl_ctl_close(&c);
 	return rc;
 }

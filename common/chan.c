@@ -16,6 +16,7 @@ struct pl_chan {
 	pl_wq_t wq;
 	const pl_chan_ops_t *ops;
 	void *arg;
+	size_t send_max; /* payload bytes the peer accepts */
 	int busy;   /* inside a callback of ours */
 	int doomed; /* pl_chan_free while busy */
 };
@@ -72,6 +73,7 @@ pl_chan_t *pl_chan_new(pl_loop_t *loop, int fd, size_t max_frame,
 	ch->fd = fd;
 	ch->ops = ops;
 	ch->arg = arg;
+	ch->send_max = PL_PROTO_MAX_FRAME;
 	if (pl_reader_init(&ch->rd, max_frame) < 0) {
 		free(ch);
 		errno = ENOMEM;
@@ -90,10 +92,17 @@ pl_chan_t *pl_chan_new(pl_loop_t *loop, int fd, size_t max_frame,
 	return ch;
 }
 
+void pl_chan_set_send_max(pl_chan_t *ch, size_t max_payload)
+{
+	ch->send_max = max_payload < PL_PROTO_MAX_FRAME ? max_payload : PL_PROTO_MAX_FRAME;
+}
+
 int pl_chan_send(pl_chan_t *ch, const pl_msg_t *m)
 {
 	if (ch->fd < 0)
 		return -PL_PROTO_EIO;
+	if (m->len < PL_PROTO_HDR_LEN || m->len - PL_PROTO_HDR_LEN > ch->send_max)
+		return -PL_PROTO_ETOOBIG;
 	int rc = pl_wq_push(&ch->wq, m);
 	if (rc < 0)
 		return rc;

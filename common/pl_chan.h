@@ -18,6 +18,10 @@
 #include "pl_loop.h"
 #include "pl_proto.h"
 
+/* The supervisor channel's frame bound, the same at both ends (the
+ * supervisor's side and the service runtime's): 1 MiB of payload. */
+#define PL_CHAN_SUPERVISOR_MAX_FRAME (1024u * 1024u)
+
 typedef struct pl_chan pl_chan_t;
 
 typedef struct {
@@ -35,9 +39,15 @@ typedef struct {
  * (with errno) on failure; the fd is then still the caller's. */
 pl_chan_t *pl_chan_new(pl_loop_t *loop, int fd, size_t max_frame,
 		       size_t max_queue, const pl_chan_ops_t *ops, void *arg);
+/* The largest payload the peer accepts (default PL_PROTO_MAX_FRAME). A
+ * frame over it would be a protocol error at the peer, which ends the
+ * connection (the supervisor kills a service for it): such a frame is
+ * refused here instead, and the channel stays up. */
+void pl_chan_set_send_max(pl_chan_t *ch, size_t max_payload);
 /* Queue m and write what the socket takes now; the rest goes when it is
- * writable. 0, -PL_PROTO_EQUEUE (the peer does not read: the queue is
- * full; the caller decides), or another negative error (closed). */
+ * writable. 0, -PL_PROTO_ETOOBIG (over the send bound: not sent, the
+ * channel is fine), -PL_PROTO_EQUEUE (the peer does not read: the queue
+ * is full; the caller decides), or another negative error (closed). */
 int pl_chan_send(pl_chan_t *ch, const pl_msg_t *m);
 /* Try to write out the queue for up to timeout_ms (before an exit). */
 void pl_chan_drain(pl_chan_t *ch, int timeout_ms);

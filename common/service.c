@@ -21,7 +21,7 @@
 #include "pl_work.h"
 
 #define SVC_MAX_LISTEN 8
-#define SVC_CHANNEL_MAX_FRAME (1024u * 1024u)
+#define SVC_CHANNEL_MAX_FRAME PL_CHAN_SUPERVISOR_MAX_FRAME
 #define SVC_CHANNEL_MAX_QUEUE (8u * 1024u * 1024u)
 #define SVC_MAX_POOLS 8
 #define SVC_DETAIL_MAX 200 /* the supervisor keeps 200 bytes of it */
@@ -184,11 +184,36 @@ int pl_service_listen_fd(pl_service_t *svc, const char *name)
 
 /* ---- channel ---- */
 
+/* A reply too large for the channel: the asker still gets an answer (an
+ * error), rather than waiting out its deadline for one never sent. */
+static void send_too_large(pl_service_t *svc, const pl_msg_t *big)
+{
+	pl_msg_t m;
+	pl_frame_t h;
+	if (pl_frame_parse_header(big->buf, big->len, PL_PROTO_MAX_FRAME, &h) < 0)
+		return;
+	pl_err("a %s of %zu bytes is over the supervisor channel's limit of %u; "
+	       "not sent", pl_msg_type_name(h.type), big->len - PL_PROTO_HDR_LEN,
+	       SVC_CHANNEL_MAX_FRAME);
+	if (!(h.flags & PL_FLAG_REPLY) ||
+	    pl_msg_init(&m, PL_MSG_RESULT, PL_FLAG_REPLY | PL_FLAG_ERROR, h.seq) < 0)
+		return;
+	pl_msg_add_u32(&m, PL_TAG_STATUS, PL_STATUS_ERROR);
+	pl_msg_add_str(&m, PL_TAG_MESSAGE, "the answer is too large for the "
+		       "supervisor channel (see the service's log)");
+	if (pl_msg_finish(&m) == 0)
+		(void)pl_chan_send(svc->chan, &m);
+	pl_msg_free(&m);
+}
+
 int pl_service_send(pl_service_t *svc, const pl_msg_t *m)
 {
 	if (!svc->supervised || !svc->chan)
 		return -PL_PROTO_EIO;
-	return pl_chan_send(svc->chan, m);
+	int rc = pl_chan_send(svc->chan, m);
+	if (rc == -PL_PROTO_ETOOBIG)
+		send_too_large(svc, m);
+	return rc;
 }
 
 static void send_simple(pl_service_t *svc, uint16_t type, uint8_t flags,
@@ -569,6 +594,9 @@ static int setup_supervised(pl_service_t *svc, const char *chan)
 				SVC_CHANNEL_MAX_QUEUE, &chan_ops, svc);
 	if (!svc->chan)
 		return 1;
+	/* What the supervisor would call a protocol error (and kill us for)
+	 * is refused at our end: pl_service_send. */
+	pl_chan_set_send_max(svc->chan, SVC_CHANNEL_MAX_FRAME);
 	/* SIGTERM arrives from PR_SET_PDEATHSIG or a supervisor escalating:
 	 * treat it as SHUTDOWN. The terminal's SIGINT is the supervisor's. */
 	pl_loop_signal(svc->loop, SIGTERM, on_term, svc);

@@ -12,12 +12,17 @@
 #include <string.h>
 
 #include "pl_ctlreply.h"
+#include "pl_jobpage.h"
 #include "pl_log.h"
 #include "pl_util.h"
 
 #define API_CTL_MS 10000u
 #define API_RELEASE_MS (16u * 60u * 1000u) /* a large job to a slow printer */
 #define API_MAX_LINES 2000
+/* Held jobs a page of GET /api/v1/jobs: by default, and at most (the
+ * supervisor's page, OP_PAGE_MAX). */
+#define API_JOBS_PAGE 100
+#define API_JOBS_PAGE_MAX 500
 
 /* ---- small helpers ---- */
 
@@ -447,11 +452,27 @@ static json_t *job_json(const pl_field_t *fl)
 			 j.maybe ? json_integer((json_int_t)j.maybe) : json_null());
 }
 
+/* Where the next page starts, as the string the client sends back as
+ * ?cursor=; null on the last page. */
+static json_t *next_cursor(const pl_frame_t *f)
+{
+	pl_field_t fl;
+	pl_jobpos_t after;
+	char buf[PL_JOBPOS_STR_MAX];
+	uint8_t more = 0;
+	if (pl_frame_find(f, PL_TAG_MORE, &fl) != 1 || pl_field_u8(&fl, &more) < 0 ||
+	    more != 1 || pl_frame_find(f, PL_TAG_AFTER, &fl) != 1 ||
+	    pl_jobpos_decode(&fl, &after) < 0 || pl_jobpos_format(&after, buf, sizeof(buf)) < 0)
+		return json_null();
+	return json_string(buf);
+}
+
 static void jobs_done(void *arg, const pl_frame_t *f, const char *why)
 {
 	cs_req_t *r = arg;
 	pl_iter_t it;
 	pl_field_t fl;
+	uint32_t total = 0;
 	if (reply_failed(r, f, why))
 		return;
 	json_t *jobs = json_array(), *missing = json_array();
@@ -466,7 +487,39 @@ static void jobs_done(void *arg, const pl_frame_t *f, const char *why)
 		    pl_field_str(&fl, name, sizeof(name)) == 0)
 			json_array_append_new(missing, json_string(name));
 	}
-	cs_reply(r, 200, json_pack("{s:o,s:o}", "jobs", jobs, "unavailable", missing));
+	pl_frame_get_u32(f, PL_TAG_TOTAL, &total);
+	cs_reply(r, 200, json_pack("{s:o,s:o,s:I,s:o}", "jobs", jobs, "unavailable", missing,
+				   "total", (json_int_t)total, "next", next_cursor(f)));
+}
+
+/* GET /api/v1/jobs[?user=U][&limit=N][&cursor=C]: one page of the held
+ * jobs, oldest first; C is the "next" of the page before. */
+static void api_jobs_list(cs_req_t *r)
+{
+	const char *user = cs_req_arg(r, "user"), *limit = cs_req_arg(r, "limit"),
+		   *cursor = cs_req_arg(r, "cursor");
+	uint64_t n = API_JOBS_PAGE;
+	pl_jobpos_t after;
+	pl_msg_t m;
+	if (strcmp(r->method, "GET") != 0) {
+		cs_reply_error(r, 405, "use GET");
+		return;
+	}
+	if (limit && (parse_u64(limit, API_JOBS_PAGE_MAX, &n) < 0 || n == 0)) {
+		cs_reply_error(r, 400, "limit must be 1 to %d", API_JOBS_PAGE_MAX);
+		return;
+	}
+	if (cursor && cursor[0] && pl_jobpos_parse(cursor, &after) < 0) {
+		cs_reply_error(r, 400, "malformed cursor (use the \"next\" of the page before)");
+		return;
+	}
+	pl_msg_init(&m, PL_MSG_CTL_JOBS, 0, 0);
+	if (user && user[0])
+		pl_msg_add_str(&m, PL_TAG_USER, user);
+	pl_msg_add_u32(&m, PL_TAG_LIMIT, (uint32_t)n);
+	if (cursor && cursor[0])
+		pl_jobpos_add(&m, PL_TAG_AFTER, &after);
+	ask(r, &m, API_CTL_MS, jobs_done);
 }
 
 static void release_done(void *arg, const pl_frame_t *f, const char *why)
@@ -508,15 +561,7 @@ static void api_jobs(cs_req_t *r, const char *rest)
 {
 	pl_msg_t m;
 	if (!rest[0]) {
-		const char *user = cs_req_arg(r, "user");
-		if (strcmp(r->method, "GET") != 0) {
-			cs_reply_error(r, 405, "use GET");
-			return;
-		}
-		pl_msg_init(&m, PL_MSG_CTL_JOBS, 0, 0);
-		if (user && user[0])
-			pl_msg_add_str(&m, PL_TAG_USER, user);
-		ask(r, &m, API_CTL_MS, jobs_done);
+		api_jobs_list(r);
 		return;
 	}
 	char id[64];

@@ -42,7 +42,7 @@ typedef enum {
 	PL_MSG_CTL_RESTART = 0x0103,
 	PL_MSG_CTL_RELOAD = 0x0104,
 	PL_MSG_CTL_STOP = 0x0105,
-	PL_MSG_CTL_JOBS = 0x0106,    /* USER?: held jobs across all holders */
+	PL_MSG_CTL_JOBS = 0x0106,    /* USER?, LIMIT?, AFTER?: a page of held jobs across all holders */
 	PL_MSG_CTL_RELEASE = 0x0107, /* USER, PRINTER, MODE, ANY_PRINTER? */
 	PL_MSG_CTL_DELETE = 0x0108,  /* JOB_ID: delete one held job */
 	PL_MSG_CTL_LOGS = 0x0109,    /* NAME, COUNT | FILE_ID+OFFSET: read a log */
@@ -51,7 +51,7 @@ typedef enum {
 	PL_MSG_RELEASE = 0x0201,
 	PL_MSG_JOB_EVENT = 0x0202,    /* EVENT, TIME_MS, job fields: PROTOCOL.md §9 */
 	/* supervisor -> job holders, during a release or a listing */
-	PL_MSG_JOBS_QUERY = 0x0210,   /* USER?, FULL?, RELEASE_AT?: reply RESULT with nested JOBs */
+	PL_MSG_JOBS_QUERY = 0x0210,   /* USER?, FULL?, RELEASE_AT?, LIMIT?, AFTER?, NEWEST?, JOB_ID?: reply RESULT with nested JOBs */
 	PL_MSG_RELEASE_JOBS = 0x0211, /* PRINTER, ANY_PRINTER?, JOB_ID...: reply per job */
 	PL_MSG_DELETE_JOBS = 0x0212,  /* JOB_ID...: reply per job */
 
@@ -110,6 +110,13 @@ typedef enum {
 	PL_TAG_ROTATED = 0x0045,     /* u8: the file changed since FILE_ID */
 	PL_TAG_FULL = 0x0046,	     /* u8: 1 = JOBS_QUERY wants the full listing */
 	PL_TAG_TIME_MS = 0x0047,     /* u64: when a job event happened, unix ms */
+	/* listings a page at a time (pl_jobpage.h, PROTOCOL.md §8) */
+	PL_TAG_LIMIT = 0x0048,	     /* u32: JOBS_QUERY, CTL_JOBS: at most this many jobs */
+	PL_TAG_AFTER = 0x0049,	     /* nested CREATED_MS, JOB_ID: the cursor (request: start after it; reply: the next page's) */
+	PL_TAG_MORE = 0x004a,	     /* u8: 1 = jobs follow this page */
+	PL_TAG_TOTAL = 0x004b,	     /* u32: jobs in the whole listing, every page */
+	PL_TAG_NEWEST = 0x004c,	     /* u8: 1 = JOBS_QUERY wants only the newest job that may be released */
+	PL_TAG_MAYBE_COUNT = 0x004d, /* u32: maybe-printed jobs NEWEST passed over */
 	PL_TAG_DENIED = 0x0050,	     /* u64: frames the allow-list dropped */
 	PL_TAG_ROLE = 0x0051,	     /* str: a service's role (policy) */
 	PL_TAG_RUN_USER = 0x0052,    /* str: the system user it runs as */

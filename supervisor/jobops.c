@@ -1,19 +1,29 @@
 /* Operations on held jobs across every job-holding service (DESIGN.md §1):
  * a listing, a release (most recent across the whole Service Client, or
  * all) and a delete. The supervisor never sees job data, and metadata
- * only as far as it needs it:
- *   1. JOBS_QUERY(user) to every running holder; collect nested JOBs: for
- *      a release only ids and creation times, the full listing (titles,
- *      sizes, ...) only for CTL_JOBS, which shows it.
- *   2. RELEASE: pick the newest (or all), send each holder RELEASE_JOBS
- *      for its own ids, collect per-job results.
+ * only as far as it needs it; and never a listing larger than a page:
+ *   1. JOBS_QUERY to every running holder, each answer one page at most
+ *      (lib/holder/holder-query.c), well under the channel's frame:
+ *      - CTL_JOBS: LIMIT jobs after the asker's cursor (AFTER), the full
+ *        listing (FULL); the pages are merged by creation time
+ *        (pl_jobpage.h) and the answer is the first LIMIT, with MORE, the
+ *        next cursor and the sum of the holders' TOTALs. plsc and the
+ *        console walk the pages.
+ *      - most recent: NEWEST, each holder's newest job that may print
+ *        (ids and creation times only); the newest of those wins.
+ *      - all: pages of ids and times, walked: release a page, then ask
+ *        for the next one after it (a cursor, so a job that failed and
+ *        stays held is not asked for again).
+ *      - by id: JOB_ID, that job wherever it is.
+ *   2. RELEASE: each holder gets RELEASE_JOBS for its own ids of the
+ *      page, per-job results are collected.
  * Secure print: a job submitted for a printer prints only there. A
  * release by user asks each holder for the jobs releasable at the
  * release's printer (RELEASE_AT), so "most recent" is the newest job that
  * may print there; the holders answer for the printer and the job's own
  * printer never reaches the supervisor. The holder enforces the rule
  * again on RELEASE_JOBS (a release by job id is refused there, with its
- * reason). Only the control socket may override it (ANY_PRINTER). 
+ * reason). Only the control socket may override it (ANY_PRINTER).
  *   3. Answer the asker with one combined RESULT.
  * Every step has a deadline; a holder that dies or stays silent counts as
  * a failure for its part, never as success. */
@@ -28,11 +38,22 @@
 
 #include "pl_log.h"
 #include "pl_ctlreply.h"
+#include "pl_jobpage.h"
 #include "pl_util.h"
 
 #define OP_QUERY_MS 5000u
 #define OP_ACT_MS (15u * 60u * 1000u) /* a release of a large job to a slow printer */
-#define OP_MAX_JOBS 4096
+/* Jobs in a CTL_JOBS answer at most: a holder's page (HQ_PAGE_MAX), so
+ * that each holder's answer can fill it. */
+#define OP_PAGE_MAX 500u
+/* Jobs an "all" release takes a round: what a holder releases in one
+ * request (REL_MAX_IDS, lib/holder). */
+#define OP_ALL_PAGE 200u
+/* The per-job results an answer carries: a service's RELEASE is answered
+ * on the 1 MiB channel; past this the answer counts the rest. */
+#define OP_RESULTS_BYTES (256u * 1024u)
+/* A count a holder reports past this is not believed (gossip). */
+#define OP_WILD_COUNT 100000000u
 
 typedef struct {
 	char svc[SV_NAME_MAX];
@@ -41,9 +62,8 @@ typedef struct {
 } op_wait_t;
 
 typedef struct {
+	pl_jobpos_t pos; /* first: pl_jobmerge_take reads it */
 	char svc[SV_NAME_MAX];
-	char id[64];
-	uint64_t created;
 	uint8_t *raw; /* CTL_JOBS only: the nested JOB field's content, as sent */
 	uint32_t rawlen;
 	uint64_t maybe; /* a release of it was cut off then: it may have printed */
@@ -70,16 +90,36 @@ typedef struct sv_op {
 	uint32_t damaged;   /* per-job failures: the job was damaged (set aside) */
 	int retries;	    /* most-recent tried again past damaged jobs */
 	char passed[300];   /* what those damaged jobs were, for the answer */
+	/* Paging: the page asked for (LIMIT, AFTER), what the holders said
+	 * about theirs, and the answer's next cursor. */
+	uint32_t limit;
+	pl_jobpos_t after;
+	int has_after;
+	int round;	    /* "all": pages released so far */
+	int more;	    /* jobs after this page */
+	uint64_t total;	    /* CTL_JOBS: the holders' TOTALs */
+	pl_jobmerge_t merge;
 	op_wait_t waits[SV_MAX_SERVICES];
 	int nwaits, pending;
 	op_job_t *jobs;
 	int njobs, capjobs;
 	pl_msg_t results; /* nested per-job results, built as they arrive */
+	uint32_t nresults_left_out; /* past OP_RESULTS_BYTES */
+	uint32_t asked;	  /* jobs chosen for release, every round */
 	uint32_t ok, failed;
 	char first_error[256];
 	pl_timer_t *timer;
 	struct sv_op *next;
 } sv_op_t;
+
+static void free_jobs(sv_op_t *op)
+{
+	for (int i = 0; i < op->njobs; i++)
+		free(op->jobs[i].raw);
+	free(op->jobs);
+	op->jobs = NULL;
+	op->njobs = op->capjobs = 0;
+}
 
 static void op_free(sv_op_t *op)
 {
@@ -90,9 +130,7 @@ static void op_free(sv_op_t *op)
 			break;
 		}
 	pl_loop_timer_cancel(sup->loop, op->timer);
-	for (int i = 0; i < op->njobs; i++)
-		free(op->jobs[i].raw);
-	free(op->jobs);
+	free_jobs(op);
 	pl_msg_free(&op->results);
 	free(op);
 }
@@ -136,10 +174,22 @@ static void op_fail(sv_op_t *op, uint32_t status, const char *msg)
 	op_free(op);
 }
 
-static int cmp_created(const void *a, const void *b)
+/* The listings' one order (pl_jobpage.h): creation time, then id. */
+static int cmp_pos(const void *a, const void *b)
 {
 	const op_job_t *x = a, *y = b;
-	return (x->created > y->created) - (x->created < y->created);
+	return pl_jobpos_cmpp(&x->pos, &y->pos);
+}
+
+static void sort_jobs(sv_op_t *op)
+{
+	if (op->njobs > 1)
+		qsort(op->jobs, (size_t)op->njobs, sizeof(op->jobs[0]), cmp_pos);
+}
+
+static uint32_t clamp32(uint64_t v)
+{
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
 static void add_job(pl_msg_t *m, const op_job_t *j)
@@ -169,31 +219,32 @@ static int may_hold_jobs(const sv_svc_t *s)
 	       stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* A page of the listing: the holders' pages merged, the first LIMIT
+ * jobs that no holder's next page can come before, and where the next
+ * page starts. */
 static void finish_jobs(sv_op_t *op)
 {
 	pl_msg_t m;
-	if (op->njobs > 1)
-		qsort(op->jobs, (size_t)op->njobs, sizeof(op->jobs[0]), cmp_created);
+	int more;
+	sort_jobs(op);
+	size_t k = pl_jobmerge_take(&op->merge, op->jobs, (size_t)op->njobs,
+				    sizeof(op->jobs[0]), op->limit, &more);
 	if (pl_msg_init(&m, PL_MSG_RESULT, PL_FLAG_REPLY, op->asker.seq) == 0) {
 		pl_msg_add_u32(&m, PL_TAG_STATUS, PL_STATUS_OK);
-		pl_msg_add_u32(&m, PL_TAG_COUNT, (uint32_t)op->njobs);
+		pl_msg_add_u32(&m, PL_TAG_COUNT, (uint32_t)k);
+		pl_msg_add_u32(&m, PL_TAG_TOTAL, clamp32(op->total));
 		for (int i = 0; i < op->nunavailable; i++)
 			pl_msg_add_str(&m, PL_TAG_UNAVAILABLE, op->unavailable[i]);
-		for (int i = 0; i < op->njobs; i++)
+		for (size_t i = 0; i < k; i++)
 			add_job(&m, &op->jobs[i]);
+		if (more)
+			pl_msg_add_u8(&m, PL_TAG_MORE, 1);
+		if (more && k)
+			pl_jobpos_add(&m, PL_TAG_AFTER, &op->jobs[k - 1].pos);
 		op_send(op, &m);
 		pl_msg_free(&m);
 	}
 	op_free(op);
-}
-
-/* Jobs a release asked for: each ends confirmed (ok) or failed. */
-static uint32_t asked_count(const sv_op_t *op)
-{
-	uint32_t n = 0;
-	for (int i = 0; i < op->njobs; i++)
-		n += op->jobs[i].chosen != 0;
-	return n;
 }
 
 static void finish_act(sv_op_t *op)
@@ -207,7 +258,7 @@ static void finish_act(sv_op_t *op)
 			 op->ok == 1 ? "" : "s", op->printer);
 	else if (op->kind == SV_OP_RELEASE)
 		(void)pl_fmt(msg, sizeof(msg), "released %u of %u jobs to %s: %.300s",
-			 op->ok, asked_count(op), op->printer, op->first_error);
+			 op->ok, op->asked, op->printer, op->first_error);
 	else if (all_ok)
 		(void)pl_fmt(msg, sizeof(msg), "deleted job %s", op->job_id);
 	else
@@ -216,6 +267,9 @@ static void finish_act(sv_op_t *op)
 	if (op->passed[0] && strlen(msg) + 20 < sizeof(msg))
 		(void)pl_fmt(msg + strlen(msg), sizeof(msg) - strlen(msg),
 			     " (passed over job %.150s)", op->passed);
+	if (op->nresults_left_out && strlen(msg) + 20 < sizeof(msg))
+		(void)pl_fmt(msg + strlen(msg), sizeof(msg) - strlen(msg),
+			     " (the results of %u jobs are not listed)", op->nresults_left_out);
 	/* Refused by the secure-print rule alone: not a printer's fault. */
 	int only_rule = op->failed && op->failed == op->refused;
 	uint32_t status = all_ok ? PL_STATUS_OK
@@ -253,10 +307,45 @@ static int op_expect(sv_op_t *op, sv_svc_t *s, uint32_t seq)
 
 static void op_timeout(pl_loop_t *loop, void *arg);
 
+static int is_all(const sv_op_t *op)
+{
+	return op->kind == SV_OP_RELEASE && !op->job_id[0] && strcmp(op->mode, "all") == 0;
+}
+
+/* The most jobs one holder's answer may bring (what we asked for). */
+static uint32_t page_cap(const sv_op_t *op)
+{
+	return op->kind == SV_OP_JOBS ? op->limit : is_all(op) ? OP_ALL_PAGE : 1;
+}
+
+/* What each holder is asked: see the comment at the top. */
+static void add_query(const sv_op_t *op, pl_msg_t *m)
+{
+	if (op->user[0])
+		pl_msg_add_str(m, PL_TAG_USER, op->user);
+	/* Least disclosure: a release needs ids and times only. */
+	if (op->kind == SV_OP_JOBS)
+		pl_msg_add_u8(m, PL_TAG_FULL, 1);
+	/* A release by user: only what may print at its printer. A
+	 * release by id looks for the job anywhere, so that a refusal
+	 * says why rather than "no held job". */
+	if (op->kind == SV_OP_RELEASE && !op->job_id[0] && !op->any_printer)
+		pl_msg_add_str(m, PL_TAG_RELEASE_AT, op->printer);
+	if (op->kind == SV_OP_RELEASE && op->job_id[0])
+		pl_msg_add_str(m, PL_TAG_JOB_ID, op->job_id);
+	else if (op->kind == SV_OP_RELEASE && !is_all(op))
+		pl_msg_add_u8(m, PL_TAG_NEWEST, 1);
+	if (op->kind == SV_OP_JOBS || is_all(op))
+		pl_msg_add_u32(m, PL_TAG_LIMIT, page_cap(op));
+	if ((op->kind == SV_OP_JOBS || is_all(op)) && op->has_after)
+		pl_jobpos_add(m, PL_TAG_AFTER, &op->after);
+}
+
 static int send_query(sv_op_t *op)
 {
 	sv_sup_t *sup = op->sup;
 	op->nwaits = op->pending = 0;
+	pl_jobmerge_init(&op->merge);
 	for (int i = 0; i < sup->nsvcs; i++) {
 		sv_svc_t *s = sup->svcs[i];
 		if (s->state != SV_RUNNING || !(s->caps & PL_CAP_HOLDS_JOBS)) {
@@ -268,16 +357,7 @@ static int send_query(sv_op_t *op)
 		uint32_t seq = ++sup->next_seq;
 		if (pl_msg_init(&m, PL_MSG_JOBS_QUERY, 0, seq) < 0)
 			continue;
-		if (op->user[0])
-			pl_msg_add_str(&m, PL_TAG_USER, op->user);
-		/* Least disclosure: a release needs ids and times only. */
-		if (op->kind == SV_OP_JOBS)
-			pl_msg_add_u8(&m, PL_TAG_FULL, 1);
-		/* A release by user: only what may print at its printer. A
-		 * release by id looks for the job anywhere, so that a refusal
-		 * says why rather than "no held job". */
-		if (op->kind == SV_OP_RELEASE && !op->job_id[0] && !op->any_printer)
-			pl_msg_add_str(&m, PL_TAG_RELEASE_AT, op->printer);
+		add_query(op, &m);
 		if (pl_msg_finish(&m) == 0 && sv_svc_send(s, &m) == 0)
 			op_expect(op, s, seq);
 		else
@@ -305,12 +385,11 @@ static int keep_raw(op_job_t *j, const pl_field_t *fl)
 /* Room for more jobs, doubling: grown one job at a time, a listing of
  * thousands copied the array thousands of times (quadratic wherever
  * realloc moves the block: under AddressSanitizer, always), and a
- * supervisor busy for a second misses its children's heartbeats. */
+ * supervisor busy for a second misses its children's heartbeats. A
+ * round holds a page of each holder at most (page_cap). */
 static int grow_jobs(sv_op_t *op)
 {
 	int cap = op->capjobs ? op->capjobs * 2 : 64;
-	if (cap > OP_MAX_JOBS)
-		cap = OP_MAX_JOBS;
 	op_job_t *nj = realloc(op->jobs, sizeof(*nj) * (size_t)cap);
 	if (!nj)
 		return -1;
@@ -319,42 +398,83 @@ static int grow_jobs(sv_op_t *op)
 	return 0;
 }
 
-static int collect_jobs(sv_op_t *op, const char *svc, const pl_frame_t *f)
+/* One JOB of a holder's answer: 1 kept, 0 dropped (gossip: malformed,
+ * or not after the cursor we asked for), -1 out of memory. */
+static int collect_job(sv_op_t *op, const char *svc, const pl_field_t *fl)
 {
-	pl_iter_t it, jt;
-	pl_field_t fl, jf;
-	uint32_t elsewhere = 0;
-	int rc;
-	pl_iter_frame(&it, f);
-	while ((rc = pl_iter_next(&it, &fl)) == 1) {
-		if (fl.tag == PL_TAG_ELSEWHERE && pl_field_u32(&fl, &elsewhere) == 0 &&
-		    elsewhere <= OP_MAX_JOBS)
-			op->elsewhere += elsewhere; /* gossip: a wild count is dropped */
-		if (fl.tag != PL_TAG_JOB || op->njobs >= OP_MAX_JOBS)
-			continue;
-		op_job_t j = { 0 };
-		if (pl_iter_nested(&jt, &fl) < 0)
-			return -1;
-		while (pl_iter_next(&jt, &jf) == 1) {
-			if (jf.tag == PL_TAG_JOB_ID)
-				pl_field_str(&jf, j.id, sizeof(j.id));
-			else if (jf.tag == PL_TAG_CREATED_MS)
-				pl_field_u64(&jf, &j.created);
-			else if (jf.tag == PL_TAG_MAYBE_PRINTED)
-				pl_field_u64(&jf, &j.maybe);
-		}
-		if (!j.id[0])
-			continue; /* gossip: a malformed entry is dropped */
-		pl_strlcpy(j.svc, svc, sizeof(j.svc));
-		if (op->kind == SV_OP_JOBS && keep_raw(&j, &fl) < 0)
-			return -1;
-		if (op->njobs == op->capjobs && grow_jobs(op) < 0) {
-			free(j.raw);
-			return -1;
-		}
-		op->jobs[op->njobs++] = j;
+	pl_iter_t jt;
+	pl_field_t jf;
+	op_job_t j = { 0 };
+	if (pl_iter_nested(&jt, fl) < 0)
+		return 0;
+	while (pl_iter_next(&jt, &jf) == 1) {
+		if (jf.tag == PL_TAG_JOB_ID)
+			pl_field_str(&jf, j.pos.id, sizeof(j.pos.id));
+		else if (jf.tag == PL_TAG_CREATED_MS)
+			pl_field_u64(&jf, &j.pos.created_ms);
+		else if (jf.tag == PL_TAG_MAYBE_PRINTED)
+			pl_field_u64(&jf, &j.maybe);
 	}
-	return rc;
+	if (!j.pos.id[0] || (op->has_after && pl_jobpos_cmpp(&j.pos, &op->after) <= 0))
+		return 0;
+	pl_strlcpy(j.svc, svc, sizeof(j.svc));
+	if (op->kind == SV_OP_JOBS && keep_raw(&j, fl) < 0)
+		return -1;
+	if (op->njobs == op->capjobs && grow_jobs(op) < 0) {
+		free(j.raw);
+		return -1;
+	}
+	op->jobs[op->njobs++] = j;
+	return 1;
+}
+
+/* A count a holder reports, added to *sum; a wild one is dropped. */
+static void add_count(const pl_field_t *fl, uint64_t *sum)
+{
+	uint32_t v;
+	if (pl_field_u32(fl, &v) == 0 && v <= OP_WILD_COUNT)
+		*sum += v;
+}
+
+/* A holder's answer to JOBS_QUERY: its page of jobs (at most what we
+ * asked for), its counts, and whether it has more (for the merge). */
+static void collect_jobs(sv_op_t *op, const char *svc, const pl_frame_t *f)
+{
+	pl_iter_t it;
+	pl_field_t fl;
+	uint64_t elsewhere = 0, maybe = 0, total = 0;
+	uint32_t got = 0, cap = page_cap(op);
+	uint8_t more = 0;
+	int first = op->njobs;
+	if (f->flags & PL_FLAG_ERROR) {
+		pl_warn("%s: could not list its held jobs", svc);
+		note_unavailable(op, svc);
+		return;
+	}
+	pl_iter_frame(&it, f);
+	while (pl_iter_next(&it, &fl) == 1) {
+		if (fl.tag == PL_TAG_ELSEWHERE)
+			add_count(&fl, &elsewhere);
+		else if (fl.tag == PL_TAG_MAYBE_COUNT)
+			add_count(&fl, &maybe);
+		else if (fl.tag == PL_TAG_TOTAL)
+			add_count(&fl, &total);
+		else if (fl.tag == PL_TAG_MORE && pl_field_u8(&fl, &more) < 0)
+			more = 0;
+		else if (fl.tag == PL_TAG_JOB && got >= cap)
+			more = 1; /* more than asked for: the rest is its next page */
+		else if (fl.tag == PL_TAG_JOB && collect_job(op, svc, &fl) > 0)
+			got++;
+	}
+	/* "All" passes over the same secure jobs on every page. */
+	op->elsewhere += op->round == 0 ? clamp32(elsewhere) : 0;
+	op->maybe += clamp32(maybe);
+	op->total += total;
+	const pl_jobpos_t *last = NULL;
+	for (int i = first; i < op->njobs; i++)
+		if (!last || pl_jobpos_cmpp(&op->jobs[i].pos, last) > 0)
+			last = &op->jobs[i].pos;
+	pl_jobmerge_page(&op->merge, last, more == 1);
 }
 
 /* ---- phase 2: act ---- */
@@ -365,7 +485,7 @@ static op_job_t *asked_job(sv_op_t *op, const char *svc, const char *id)
 {
 	for (int i = 0; i < op->njobs; i++) {
 		op_job_t *j = &op->jobs[i];
-		if (j->chosen && !j->answered && strcmp(j->id, id) == 0 &&
+		if (j->chosen && !j->answered && strcmp(j->pos.id, id) == 0 &&
 		    strcmp(j->svc, svc) == 0)
 			return j;
 	}
@@ -386,6 +506,12 @@ static void add_result(sv_op_t *op, const char *svc, const char *id,
 				 id, msg[0] ? msg : "failed");
 	}
 	pl_msg_t *m = &op->results;
+	/* Room for this result, the answer's own fields and the biggest
+	 * job id, source and message a result may have. */
+	if (m->len + strlen(msg) + 1024 > OP_RESULTS_BYTES) {
+		op->nresults_left_out++;
+		return;
+	}
 	pl_msg_nest_begin(m, PL_TAG_JOB);
 	pl_msg_add_str(m, PL_TAG_JOB_ID, id);
 	pl_msg_add_u32(m, PL_TAG_STATUS, status);
@@ -406,7 +532,7 @@ static void unanswered_fail(sv_op_t *op, const char *svc, const char *msg)
 		if (!j->chosen || j->answered || strcmp(j->svc, svc) != 0)
 			continue;
 		j->answered = 1;
-		add_result(op, svc, j->id, PL_STATUS_PRINTER, msg);
+		add_result(op, svc, j->pos.id, PL_STATUS_PRINTER, msg);
 	}
 }
 
@@ -467,7 +593,7 @@ static int send_act(sv_op_t *op, sv_svc_t *s, uint16_t type)
 	}
 	for (int i = 0; i < op->njobs; i++) {
 		if (op->jobs[i].chosen && strcmp(op->jobs[i].svc, s->conf.name) == 0) {
-			pl_msg_add_str(&m, PL_TAG_JOB_ID, op->jobs[i].id);
+			pl_msg_add_str(&m, PL_TAG_JOB_ID, op->jobs[i].pos.id);
 			n++;
 		}
 	}
@@ -522,67 +648,138 @@ static void start_act(sv_op_t *op)
 	op->timer = pl_loop_timer(sup->loop, OP_ACT_MS, op_timeout, op);
 }
 
-static void after_query(sv_op_t *op)
+/* Nothing to release: why, as precisely as the holders said. */
+static void none_left(sv_op_t *op)
 {
-	if (op->kind == SV_OP_JOBS) {
-		finish_jobs(op);
-		return;
-	}
-	if (op->job_id[0]) {
-		/* One job by its id (the console's release button). */
-		int found = 0;
-		for (int i = 0; i < op->njobs; i++)
-			if (strcmp(op->jobs[i].id, op->job_id) == 0)
-				op->jobs[i].chosen = found = 1;
-		if (!found) {
-			char msg[200];
-			(void)pl_fmt(msg, sizeof(msg), "no held job %s", op->job_id);
-			op_fail(op, PL_STATUS_NOTFOUND, msg);
-			return;
-		}
-		start_act(op);
-		return;
-	}
-	if (op->njobs == 0 && op->elsewhere) {
-		char msg[400];
-		(void)pl_fmt(msg, sizeof(msg),
-			     "no held jobs for %s that may print at %s: %u secure job%s "
-			     "for another printer, to be released there", op->user,
-			     op->printer, op->elsewhere, op->elsewhere == 1 ? "" : "s");
-		op_fail(op, PL_STATUS_NOTFOUND, msg);
-		return;
-	}
-	if (op->njobs == 0) {
-		char msg[200];
-		(void)pl_fmt(msg, sizeof(msg), "no held jobs for %s", op->user);
-		op_fail(op, PL_STATUS_NOTFOUND, msg);
-		return;
-	}
-	if (op->njobs > 1)
-		qsort(op->jobs, (size_t)op->njobs, sizeof(op->jobs[0]), cmp_created);
-	/* A job that may have printed already is printed again only when
-	 * asked for by its id: never by a swipe, "most recent" or "all". */
-	int all = strcmp(op->mode, "all") == 0, any = 0;
-	for (int i = op->njobs - 1; i >= 0; i--) {
-		if (op->jobs[i].maybe) {
-			op->maybe++;
-			continue;
-		}
-		if (!all && any)
-			continue;
-		op->jobs[i].chosen = any = 1; /* newest across holders first */
-	}
-	if (!any) {
-		char msg[400];
+	char msg[400];
+	if (op->maybe)
 		(void)pl_fmt(msg, sizeof(msg),
 			     "no held jobs for %s that may print now: %u may have "
 			     "printed already (a release was cut off); release %s by "
 			     "id with reprint", op->user, op->maybe,
 			     op->maybe == 1 ? "it" : "them");
+	else if (op->elsewhere)
+		(void)pl_fmt(msg, sizeof(msg),
+			     "no held jobs for %s that may print at %s: %u secure job%s "
+			     "for another printer, to be released there", op->user,
+			     op->printer, op->elsewhere, op->elsewhere == 1 ? "" : "s");
+	else
+		(void)pl_fmt(msg, sizeof(msg), "no held jobs for %s", op->user);
+	op_fail(op, PL_STATUS_NOTFOUND, msg);
+}
+
+/* One job by its id (the console's release button). */
+static void choose_by_id(sv_op_t *op)
+{
+	for (int i = 0; i < op->njobs; i++)
+		if (strcmp(op->jobs[i].pos.id, op->job_id) == 0) {
+			op->jobs[i].chosen = 1;
+			op->asked++;
+		}
+	if (!op->asked) {
+		char msg[200];
+		(void)pl_fmt(msg, sizeof(msg), "no held job %s", op->job_id);
 		op_fail(op, PL_STATUS_NOTFOUND, msg);
 		return;
 	}
 	start_act(op);
+}
+
+/* A job that may have printed already is printed again only when asked
+ * for by its id: never by a swipe, "most recent" or "all". The holders
+ * leave those out of NEWEST already; a page for "all" has them. */
+static int choose(sv_op_t *op, op_job_t *j)
+{
+	if (j->maybe) {
+		op->maybe++;
+		return 0;
+	}
+	j->chosen = 1;
+	op->asked++;
+	return 1;
+}
+
+/* Each holder sent its newest job that may print: the newest of those
+ * is the most recent in the whole Service Client. */
+static void choose_newest(sv_op_t *op)
+{
+	sort_jobs(op);
+	for (int i = op->njobs - 1; i >= 0; i--) {
+		if (choose(op, &op->jobs[i])) {
+			start_act(op);
+			return;
+		}
+	}
+	none_left(op);
+}
+
+static int next_page(sv_op_t *op);
+
+/* "All", a page at a time: the first jobs of the merged pages, released;
+ * the next page starts after the last of them (op_step). */
+static void choose_page(sv_op_t *op)
+{
+	int more, any = 0;
+	sort_jobs(op);
+	size_t k = pl_jobmerge_take(&op->merge, op->jobs, (size_t)op->njobs,
+				    sizeof(op->jobs[0]), OP_ALL_PAGE, &more);
+	op->njobs = (int)k; /* the rest: asked for again after these */
+	op->more = more && k;
+	if (op->more) {
+		op->after = op->jobs[k - 1].pos;
+		op->has_after = 1;
+	}
+	for (size_t i = 0; i < k; i++)
+		any |= choose(op, &op->jobs[i]);
+	if (any)
+		start_act(op);
+	else if (next_page(op))
+		; /* a page of maybe-printed jobs only: on to the next */
+	else if (op->asked)
+		finish_act(op); /* released on earlier pages */
+	else
+		none_left(op);
+}
+
+static void after_query(sv_op_t *op)
+{
+	if (op->kind == SV_OP_JOBS)
+		finish_jobs(op);
+	else if (op->job_id[0])
+		choose_by_id(op);
+	else if (is_all(op))
+		choose_page(op);
+	else
+		choose_newest(op);
+}
+
+/* The next round of queries, from scratch but for what the answer
+ * collects (results, counts) and where it is (the cursor). */
+static void new_round(sv_op_t *op)
+{
+	free_jobs(op);
+	op->phase = 0;
+	op->more = 0;
+	pl_loop_timer_cancel(op->sup->loop, op->timer);
+	op->timer = NULL;
+}
+
+/* "All" goes on with the page after the last one released: 1 when the
+ * next round started (or failed and was answered). */
+static int next_page(sv_op_t *op)
+{
+	if (!is_all(op) || !op->more)
+		return 0;
+	new_round(op);
+	op->round++;
+	if (send_query(op) < 0) {
+		/* The holders went away: what was released so far stands. */
+		if (op->asked)
+			finish_act(op);
+		else
+			op_fail(op, PL_STATUS_ERROR, "no running service holds jobs");
+	}
+	return 1;
 }
 
 /* "Most recent" met only damaged jobs, which their holders have now set
@@ -599,19 +796,13 @@ static int retry_past_damaged(sv_op_t *op)
 	op->retries++;
 	if (!op->passed[0])
 		pl_strlcpy(op->passed, op->first_error, sizeof(op->passed));
-	for (int i = 0; i < op->njobs; i++)
-		free(op->jobs[i].raw);
-	free(op->jobs);
-	op->jobs = NULL;
-	op->njobs = op->capjobs = 0;
+	new_round(op);
 	op->ok = op->failed = op->refused = op->damaged = op->maybe = 0;
 	op->elsewhere = 0;
+	op->asked = op->nresults_left_out = 0;
 	op->first_error[0] = '\0';
-	op->phase = 0;
 	pl_msg_free(&op->results);
 	pl_msg_init(&op->results, PL_MSG_RESULT, PL_FLAG_REPLY, op->asker.seq);
-	pl_loop_timer_cancel(op->sup->loop, op->timer);
-	op->timer = NULL;
 	if (send_query(op) < 0)
 		op_fail(op, PL_STATUS_ERROR, "no running service holds jobs");
 	return 1;
@@ -625,7 +816,7 @@ static void op_step(sv_op_t *op)
 		return;
 	if (op->phase == 0)
 		after_query(op);
-	else if (!retry_past_damaged(op))
+	else if (!retry_past_damaged(op) && !next_page(op))
 		finish_act(op);
 }
 
@@ -749,6 +940,24 @@ static int reprint_asked(sv_op_t *op, const pl_frame_t *f)
 	return 0;
 }
 
+/* CTL_JOBS: the page asked for. No LIMIT: a whole page. A cursor that
+ * does not parse is refused: read as "from the start", it would send a
+ * client walking the pages round in a circle. -1 when answered. */
+static int page_asked(sv_op_t *op, const pl_frame_t *f)
+{
+	pl_field_t fl;
+	if (pl_frame_get_u32(f, PL_TAG_LIMIT, &op->limit) < 0 || op->limit > OP_PAGE_MAX)
+		op->limit = OP_PAGE_MAX;
+	if (pl_frame_find(f, PL_TAG_AFTER, &fl) != 1)
+		return 0;
+	if (pl_jobpos_decode(&fl, &op->after) < 0) {
+		op_fail(op, PL_STATUS_BADREQ, "malformed cursor (AFTER)");
+		return -1;
+	}
+	op->has_after = 1;
+	return 0;
+}
+
 void sv_jobops_start(sv_sup_t *sup, int kind, const pl_frame_t *f,
 		     const sv_asker_t *asker)
 {
@@ -766,6 +975,8 @@ void sv_jobops_start(sv_sup_t *sup, int kind, const pl_frame_t *f,
 	pl_frame_get_str(f, PL_TAG_JOB_ID, op->job_id, sizeof(op->job_id));
 	if (pl_frame_get_str(f, PL_TAG_MODE, op->mode, sizeof(op->mode)) < 0)
 		pl_strlcpy(op->mode, "most-recent", sizeof(op->mode));
+	if (kind == SV_OP_JOBS && page_asked(op, f) < 0)
+		return;
 	if (kind == SV_OP_RELEASE && any_printer_asked(op, f) < 0)
 		return;
 	if (kind == SV_OP_RELEASE && reprint_asked(op, f) < 0)

@@ -25,7 +25,7 @@
 #define SV_MAX_LISTEN 8
 #define SV_MAX_DEATHS 64
 #define SV_NAME_MAX 64
-#define SV_CHANNEL_MAX_FRAME (1024u * 1024u)
+#define SV_CHANNEL_MAX_FRAME PL_CHAN_SUPERVISOR_MAX_FRAME
 #define SV_CHANNEL_MAX_QUEUE (16u * 1024u * 1024u)
 
 /* ---- configuration (sconf.c) ---- */

@@ -166,6 +166,12 @@ int sv_svc_send(sv_svc_t *s, const pl_msg_t *m)
 	if (!s->chan)
 		return -PL_PROTO_EIO;
 	int rc = pl_chan_send(s->chan, m);
+	if (rc == -PL_PROTO_ETOOBIG) {
+		/* Our message, not the child's fault: it stays up. */
+		pl_err("%s: a frame of %zu bytes is over the channel's limit; not sent",
+		       s->conf.name, m->len - PL_PROTO_HDR_LEN);
+		return rc;
+	}
 	if (rc == -PL_PROTO_EQUEUE) {
 		/* A child that does not read its channel is not healthy. */
 		pl_warn("%s: channel: %s", s->conf.name, pl_proto_strerror(rc));
@@ -624,6 +630,9 @@ static void spawn(sv_svc_t *s)
 	if (!s->chan) {
 		close(sp[0]);
 		sv_svc_kill(s, "cannot set up its channel");
+	} else {
+		/* A frame the child would refuse is not sent (sv_svc_send). */
+		pl_chan_set_send_max(s->chan, SV_CHANNEL_MAX_FRAME);
 	}
 	s->state = SV_STARTING;
 	s->started_at = pl_now_ms();

@@ -29,8 +29,11 @@
     editPrinter: null,     // printer being edited, or null (add mode)
     readers: [],           // [{name, address, direction, port, printer, mode, format}]
     editReader: null,      // reader being edited, or null (add mode)
-    jobList: [],           // the held jobs as listed, oldest first
-    jobsPage: 0,           // the page of jobList shown (0-based)
+    jobList: [],           // the page of held jobs shown, oldest first
+    jobsPage: 0,           // which page it is (0-based)
+    jobsCursors: [''],     // where each page starts: the server's "next" of the one before
+    jobsTotal: 0,          // held jobs in the whole listing
+    jobsNext: null,        // the cursor of the page after this one (null: the last)
     busyServices: new Set(),
     pendingLogService: null,
   };
@@ -320,7 +323,7 @@
     state.services.clear();
     state.jobs.clear();
     state.jobList = [];
-    state.jobsPage = 0;
+    resetJobsPages();
     $('jobs-pager').hidden = true;
     state.users.clear();
     state.busyServices.clear();
@@ -648,10 +651,30 @@
 
   let jobsSeq = 0;
 
+  /* The server pages the listing (GET /api/v1/jobs?limit=&cursor=): the
+   * page asks for one page at a time, so ten thousand held jobs cost one
+   * page of JSON and of rows, not a listing of them all every 5 s. A page
+   * starts after a cursor (a job's position, not an offset: jobs released
+   * meanwhile shift nothing); Previous goes back to a cursor kept from the
+   * way forward. */
+  function resetJobsPages() {
+    state.jobsPage = 0;
+    state.jobsCursors = [''];
+    state.jobsNext = null;
+  }
+
+  function jobsPerPage() {
+    const n = parseInt($('jobs-per-page').value, 10);
+    return n >= 1 ? n : 100;
+  }
+
   async function refreshJobs() {
     const seq = ++jobsSeq;
     const user = $('jobs-user').value.trim();
-    const jobsP = api('GET', '/jobs' + (user ? `?user=${enc(user)}` : ''));
+    const cursor = state.jobsCursors[state.jobsPage] || '';
+    const q = `?limit=${jobsPerPage()}` + (user ? `&user=${enc(user)}` : '') +
+      (cursor ? `&cursor=${enc(cursor)}` : '');
+    const jobsP = api('GET', '/jobs' + q);
     const printersP = api('GET', '/printers').then(
       (d) => { state.printers = Array.isArray(d.printers) ? d.printers : []; },
       (e) => { if (!e.handled) report(e); });
@@ -659,6 +682,13 @@
     await printersP;
     if (seq !== jobsSeq || state.csrf === null) return;
     const list = Array.isArray(data.jobs) ? data.jobs : [];
+    /* Every job of this page and after it went (released elsewhere):
+     * back a page, rather than show an empty one with jobs before it. */
+    if (list.length === 0 && state.jobsPage > 0) {
+      state.jobsPage--;
+      await refreshJobs();
+      return;
+    }
     /* A holder that did not answer: its jobs are missing from the list,
      * which must not look complete. */
     const missing = Array.isArray(data.unavailable) ? data.unavailable.map(str) : [];
@@ -670,42 +700,41 @@
     banner.hidden = missing.length === 0;
     state.jobs = new Map(list.map((j) => [str(j.id), j]));
     state.jobList = list;
+    state.jobsTotal = Number.isInteger(data.total) ? data.total : list.length;
+    state.jobsNext = typeof data.next === 'string' && data.next ? data.next : null;
+    state.jobsCursors.length = state.jobsPage + 1;
+    if (state.jobsNext) state.jobsCursors.push(state.jobsNext);
+    const total = state.jobsTotal;
     const partial = missing.length ? ' listed (incomplete)' : '';
     setText($('jobs-count'),
-      `${list.length} held job${list.length === 1 ? '' : 's'}${user ? ` for ${user}` : ''}${partial}`);
+      `${total} held job${total === 1 ? '' : 's'}${user ? ` for ${user}` : ''}${partial}`);
     showJobsPage();
-  }
-
-  /* The API lists every held job in one answer; the page shows one page of
-   * it at a time (rows for ten thousand jobs would make it crawl), with
-   * Previous and Next when there is more than one. */
-  function jobsPerPage() {
-    const n = parseInt($('jobs-per-page').value, 10);
-    return n >= 1 ? n : 100;
   }
 
   function showJobsPage() {
     const list = state.jobList;
     const per = jobsPerPage();
-    const pages = Math.max(1, Math.ceil(list.length / per));
-    state.jobsPage = Math.min(Math.max(0, state.jobsPage), pages - 1);
+    const total = Math.max(state.jobsTotal, list.length);
+    const pages = Math.max(1, Math.ceil(total / per), state.jobsPage + 1);
     const from = state.jobsPage * per;
-    const shown = list.slice(from, from + per);
     const user = $('jobs-user').value.trim();
     const missing = !$('jobs-unavailable').hidden;
     const none = missing ? 'No held jobs listed: see above.'
       : user ? `No held jobs for ${user}.` : 'No held jobs.';
-    syncRows($('jobs-table'), 'job', shown, (j) => j.id, createJobRow, updateJobRow, none);
-    $('jobs-pager').hidden = pages <= 1;
+    syncRows($('jobs-table'), 'job', list, (j) => j.id, createJobRow, updateJobRow, none);
+    $('jobs-pager').hidden = state.jobsPage === 0 && !state.jobsNext;
     $('jobs-prev').disabled = state.jobsPage === 0;
-    $('jobs-next').disabled = state.jobsPage >= pages - 1;
+    $('jobs-next').disabled = !state.jobsNext;
     setText($('jobs-page-info'), list.length
-      ? `${from + 1}\u2013${from + shown.length} of ${list.length} (page ${state.jobsPage + 1} of ${pages})` : '');
+      ? `${from + 1}\u2013${from + list.length} of ${total} (page ${state.jobsPage + 1} of ${pages})` : '');
   }
 
+  /* The other page, from the server (the poll goes on from there). */
   function jobsPageBy(delta) {
-    state.jobsPage += delta;
-    showJobsPage();
+    const page = state.jobsPage + delta;
+    if (page < 0 || page >= state.jobsCursors.length) return;
+    state.jobsPage = page;
+    if (state.page === 'jobs') startPolling(refreshJobs, 5000);
   }
 
   /* The services that hold jobs, by a name an administrator knows; others
@@ -1527,12 +1556,15 @@
       if (state.page === 'jobs') startPolling(refreshJobs, 5000);
     });
     $('jobs-user').addEventListener('input', () => {
-      state.jobsPage = 0;
+      resetJobsPages();
       clearTimeout(jobsTimer);
       jobsTimer = setTimeout(() => { if (state.page === 'jobs') startPolling(refreshJobs, 5000); }, 300);
     });
     $('jobs-table').addEventListener('click', onJobAction);
-    $('jobs-per-page').addEventListener('change', () => { state.jobsPage = 0; showJobsPage(); });
+    $('jobs-per-page').addEventListener('change', () => {
+      resetJobsPages();
+      if (state.page === 'jobs') startPolling(refreshJobs, 5000);
+    });
     $('jobs-prev').addEventListener('click', () => jobsPageBy(-1));
     $('jobs-next').addEventListener('click', () => jobsPageBy(1));
 

@@ -22,8 +22,16 @@ struct pl_holder {
 /* Queue a frame to the supervisor (a failure is logged). */
 void holder_send(pl_holder_t *h, const pl_msg_t *m);
 
-/* holder-release.c */
+/* holder-query.c */
 void holder_query(pl_holder_t *h, const pl_frame_t *f);
+/* A u8 flag field: 1 is on; absent, malformed or anything else is off,
+ * so a mangled override never widens a release. */
+int holder_flag_on(const pl_frame_t *f, uint16_t tag);
+/* Secure print: a pull job (no printer) prints anywhere, a secure job
+ * only at its own printer. */
+int holder_releasable_at(const pl_job_meta_t *j, const char *printer);
+
+/* holder-release.c */
 void holder_release(pl_holder_t *h, const pl_frame_t *f);
 void holder_delete(pl_holder_t *h, const pl_frame_t *f);
 

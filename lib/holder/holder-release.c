@@ -1,9 +1,9 @@
-/* Requests from the supervisor about our held jobs: list them, release
- * some to a printer, delete some. Releases run on the print pool, one
- * task per request, so the main loop keeps answering heartbeats while a
- * large job streams to a slow printer. A job is verified end to end
- * before its first byte goes out, and shredded only after the printer
- * confirmed it took every byte. A release claims its jobs first, so a
+/* Requests from the supervisor about our held jobs: release some to a
+ * printer, delete some (the listings: holder-query.c). Releases run on
+ * the print pool, one task per request, so the main loop keeps answering
+ * heartbeats while a large job streams to a slow printer. A job is
+ * verified end to end before its first byte goes out, and shredded only
+ * after the printer confirmed it took every byte. A release claims its jobs first, so a
  * second swipe cannot print them again. The shred itself runs later on a
  * low-priority thread: the printer already has the job, and the fsyncs
  * must not take the CPU from the next badge swipe (make bench: [7]).
@@ -61,119 +61,6 @@ typedef struct rel_task {
 	rel_item_t items[]; /* sized to the request: see task_from */
 } rel_task_t;
 
-/* ---- listing ---- */
-
-/* The full listing, for plsc jobs and the console. Titles are for the
- * operator; the report_titles switch only governs the job events. */
-static void add_job(pl_msg_t *m, const pl_job_meta_t *j)
-{
-	pl_msg_nest_begin(m, PL_TAG_JOB);
-	pl_msg_add_str(m, PL_TAG_JOB_ID, j->id);
-	pl_msg_add_str(m, PL_TAG_USER, j->owner);
-	pl_msg_add_str(m, PL_TAG_WORKSTATION, j->workstation);
-	pl_msg_add_str(m, PL_TAG_TITLE, j->title);
-	pl_msg_add_str(m, PL_TAG_PRINTER, j->printer);
-	pl_msg_add_str(m, PL_TAG_FORMAT, j->format);
-	pl_msg_add_str(m, PL_TAG_PAGE_SIZE, j->page_size);
-	if (j->pages) /* absent = unknown (PROTOCOL.md) */
-		pl_msg_add_u32(m, PL_TAG_PAGES, j->pages);
-	pl_msg_add_u64(m, PL_TAG_SIZE, j->size);
-	pl_msg_add_u64(m, PL_TAG_CREATED_MS, (uint64_t)j->created_ms);
-	pl_msg_add_u64(m, PL_TAG_EXPIRES_MS, (uint64_t)j->expires_ms);
-	if (j->maybe_printed_ms)
-		pl_msg_add_u64(m, PL_TAG_MAYBE_PRINTED, (uint64_t)j->maybe_printed_ms);
-	pl_msg_nest_end(m);
-}
-
-/* What a release needs to choose the newest job across holders, and no
- * more: the supervisor never sees titles or sizes for a badge swipe. */
-static void add_brief(pl_msg_t *m, const pl_job_meta_t *j)
-{
-	pl_msg_nest_begin(m, PL_TAG_JOB);
-	pl_msg_add_str(m, PL_TAG_JOB_ID, j->id);
-	pl_msg_add_u64(m, PL_TAG_CREATED_MS, (uint64_t)j->created_ms);
-	/* "Most recent" and "all" pass over it; a release by id needs
-	 * REPRINT (the supervisor learns why it was passed over). */
-	if (j->maybe_printed_ms)
-		pl_msg_add_u64(m, PL_TAG_MAYBE_PRINTED, (uint64_t)j->maybe_printed_ms);
-	pl_msg_nest_end(m);
-}
-
-/* A u8 flag field: 1 is on; absent, malformed or anything else is off,
- * so a mangled override never widens a release. */
-static int flag_on(const pl_frame_t *f, uint16_t tag)
-{
-	pl_field_t fl;
-	uint8_t v = 0;
-	if (pl_frame_find(f, tag, &fl) == 1 && pl_field_u8(&fl, &v) < 0)
-		v = 0;
-	return v == 1;
-}
-
-static int wants_full(const pl_frame_t *f)
-{
-	return flag_on(f, PL_TAG_FULL);
-}
-
-/* The rule itself: a pull job (no printer) prints anywhere, a secure job
- * only at its own printer. Names compare exactly, as the directory's
- * primary key does, and the submission checked the name against it. */
-static int releasable_at(const pl_job_meta_t *j, const char *printer)
-{
-	return !j->printer[0] || strcmp(j->printer, printer) == 0;
-}
-
-/* Keep the jobs releasable at printer, in order; the number left out. */
-static uint32_t keep_releasable(pl_job_meta_t *jobs, size_t *n, const char *printer)
-{
-	size_t kept = 0;
-	for (size_t i = 0; i < *n; i++)
-		if (releasable_at(&jobs[i], printer))
-			jobs[kept++] = jobs[i];
-	uint32_t left_out = (uint32_t)(*n - kept);
-	*n = kept;
-	return left_out;
-}
-
-/* With RELEASE_AT (a release by user, without the override), the holder
- * answers for that printer: "most recent" is then the newest job that may
- * print there, so a swipe at the wrong printer neither prints a secure
- * job nor stops at it while an older pull job waits. The filter happens
- * here, not in the supervisor, so that a job's printer never reaches the
- * supervisor for a badge swipe (least disclosure, as without FULL). */
-void holder_query(pl_holder_t *h, const pl_frame_t *f)
-{
-	char user[128] = "", at[128] = "";
-	pl_job_meta_t *jobs = NULL;
-	size_t n = 0;
-	uint32_t elsewhere = 0;
-	pl_msg_t m;
-	int full = wants_full(f);
-
-	pl_frame_get_str(f, PL_TAG_USER, user, sizeof(user));
-	pl_frame_get_str(f, PL_TAG_RELEASE_AT, at, sizeof(at));
-	if (pl_jobstore_list(h->store, user[0] ? user : NULL, &jobs, &n) < 0)
-		n = 0;
-	if (at[0])
-		elsewhere = keep_releasable(jobs, &n, at);
-	if (pl_msg_init(&m, PL_MSG_RESULT, PL_FLAG_REPLY, f->seq) == 0) {
-		pl_msg_add_u32(&m, PL_TAG_STATUS, PL_STATUS_OK);
-		pl_msg_add_u32(&m, PL_TAG_COUNT, (uint32_t)n);
-		if (elsewhere)
-			pl_msg_add_u32(&m, PL_TAG_ELSEWHERE, elsewhere);
-		for (size_t i = 0; i < n; i++) {
-			if (full)
-				add_job(&m, &jobs[i]);
-			else
-				add_brief(&m, &jobs[i]);
-		}
-		if (pl_msg_finish(&m) == 0)
-			holder_send(h, &m);
-		pl_msg_free(&m);
-	}
-	free(jobs);
-}
-
 /* ---- release and delete ---- */
 
 /* Sized to the ids the request carries. A task for the largest request
@@ -197,8 +84,8 @@ static rel_task_t *task_from(pl_holder_t *h, const pl_frame_t *f, int is_delete)
 	t->connect_timeout_ms = (int)h->conf.print_connect_timeout_ms;
 	t->io_timeout_ms = (int)h->conf.print_io_timeout_ms;
 	pl_frame_get_str(f, PL_TAG_PRINTER, t->printer, sizeof(t->printer));
-	t->reprint = !is_delete && flag_on(f, PL_TAG_REPRINT);
-	if (!is_delete && flag_on(f, PL_TAG_ANY_PRINTER)) {
+	t->reprint = !is_delete && holder_flag_on(f, PL_TAG_REPRINT);
+	if (!is_delete && holder_flag_on(f, PL_TAG_ANY_PRINTER)) {
 		t->any_printer = 1;
 		if (pl_frame_get_str(f, PL_TAG_ASKED_BY, t->asked_by, sizeof(t->asked_by)) < 0 ||
 		    !t->asked_by[0])
@@ -290,7 +177,7 @@ static void set_aside(rel_task_t *t, rel_item_t *r, const pl_err_t *why)
 static int refuse_elsewhere(rel_task_t *t, rel_item_t *r)
 {
 	if (pl_jobstore_get(t->h->store, r->id, &r->meta) < 0 ||
-	    releasable_at(&r->meta, t->printer))
+	    holder_releasable_at(&r->meta, t->printer))
 		return 0;
 	pl_strlcpy(r->own_printer, r->meta.printer, sizeof(r->own_printer));
 	if (t->any_printer) {

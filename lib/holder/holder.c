@@ -88,8 +88,9 @@ int pl_holder_store_open(const char *state_dir, const pl_holder_conf_t *c,
 
 void holder_send(pl_holder_t *h, const pl_msg_t *m)
 {
-	if (h->send(h->send_arg, m) < 0)
-		pl_warn("cannot answer the supervisor");
+	int rc = h->send(h->send_arg, m);
+	if (rc < 0)
+		pl_warn("cannot answer the supervisor: %s", pl_proto_strerror(rc));
 }
 
 /* ---- expiry ---- */

@@ -2,8 +2,10 @@
  * (OfflinePrint today; Email, AirPrint, OffNetwork next). A service takes
  * jobs in its own way and stores them in its pl_jobstore; the holder does
  * the rest, the same way for all of them (proto/PROTOCOL.md §6, §8, §9):
- *   JOBS_QUERY    list held jobs: ids and creation times only, unless the
- *                 supervisor asks for the full listing (PL_TAG_FULL)
+ *   JOBS_QUERY    list held jobs a page at a time, each answer well under
+ *                 the channel's frame: ids and creation times only, unless
+ *                 the supervisor asks for the full listing (PL_TAG_FULL);
+ *                 or only the newest job a release may print (NEWEST)
  *   RELEASE_JOBS  claim, verify, print through lib/printer, answer per
  *                 job, then shred what the printer took (low priority)
  *   DELETE_JOBS   crypto-shred on request
@@ -52,7 +54,8 @@ int pl_holder_conf_parse(pl_holder_conf_t *c, const pl_cnode_t *cfg,
 int pl_holder_store_open(const char *state_dir, const pl_holder_conf_t *c,
 			 pl_jobstore_t **js, pl_err_t *err);
 
-/* Sends a frame to the supervisor: 0, or <0 when it cannot. */
+/* Sends a frame to the supervisor: 0, or <0 (a PL_PROTO_E* code) when
+ * it cannot. */
 typedef int (*pl_holder_send_fn)(void *arg, const pl_msg_t *m);
 
 typedef struct {

@@ -223,4 +223,33 @@ void pl_jsx_free(pl_jsx_t *c);
  * committed job file never changes): the index in meta, or -1. */
 ssize_t pl_jsx_find(const pl_jsx_t *c, const char *id, uint64_t ino);
 
+/* ---- jobstore-page.c: the first jobs of a listing page ---- */
+
+/* Keeps, of the jobs offered one at a time, the limit first in listing
+ * order (a bounded heap): a page of a listing of n jobs costs a pass and
+ * O(n log limit), and copies only the page. ids point into the index:
+ * used and sorted with the store's lock held. */
+typedef struct {
+	int64_t ms;
+	const char *id;
+	uint32_t slot;
+} pl_jsp_item_t;
+
+typedef struct {
+	pl_jsp_item_t *heap; /* the last kept in order on top */
+	size_t n, cap, limit;
+	int dir;	/* 1 oldest first, -1 newest first */
+	size_t past;	/* jobs offered (past the cursor), kept or not */
+	int err;	/* out of memory: the page is incomplete */
+} pl_jsp_t;
+
+void pl_jsp_init(pl_jsp_t *p, size_t limit, int newest_first);
+void pl_jsp_free(pl_jsp_t *p);
+/* Whether (ms, id) comes after the cursor in p's order (no cursor: yes). */
+int pl_jsp_past(const pl_jsp_t *p, int64_t ms, const char *id,
+		int64_t after_ms, const char *after_id);
+void pl_jsp_offer(pl_jsp_t *p, int64_t ms, const char *id, uint32_t slot);
+/* The kept jobs, in listing order, in p->heap[0 .. p->n). */
+void pl_jsp_sort(pl_jsp_t *p);
+
 #endif

@@ -1653,6 +1653,41 @@ int pl_jobstore_list(pl_jobstore_t *js, const char *owner,
 	return PL_JS_OK;
 }
 
+/* A listing a page at a time: a pass under the lock that keeps only the
+ * page's jobs (jobstore-page.c), then a copy of those alone. */
+int pl_jobstore_list_page(pl_jobstore_t *js, const pl_jobstore_page_t *q,
+			  pl_job_meta_t **out, size_t *n,
+			  pl_jobstore_page_info_t *info)
+{
+	const uint32_t *slot = NULL;
+	pl_jsp_t p;
+	size_t m;
+
+	*out = NULL;
+	*n = 0;
+	memset(info, 0, sizeof(*info));
+	pl_jsp_init(&p, q->limit, q->newest_first);
+	pthread_mutex_lock(&js->mu);
+	m = q->owner ? pl_jso_slots(pl_jso_get(&js->owners, q->owner), &slot) : js->njobs;
+	for (size_t k = 0; k < m; k++) {
+		size_t i = slot ? slot[k] : k;
+		const pl_job_meta_t *j = &js->jobs[i];
+		if (js->claimed[i] != JS_OFFERED || (q->keep && !q->keep(j, q->keep_arg)))
+			continue;
+		info->total++;
+		if (pl_jsp_past(&p, j->created_ms, j->id, q->after_ms, q->after_id))
+			pl_jsp_offer(&p, j->created_ms, j->id, (uint32_t)i);
+	}
+	pl_jsp_sort(&p);
+	if (p.n && !p.err && (*out = malloc(p.n * sizeof(**out))) != NULL)
+		for (size_t k = 0; k < p.n; k++)
+			(*out)[(*n)++] = js->jobs[p.heap[k].slot];
+	pthread_mutex_unlock(&js->mu);
+	info->more = p.past > *n;
+	pl_jsp_free(&p);
+	return *n == p.n && !p.err ? PL_JS_OK : PL_JS_EIO;
+}
+
 int pl_jobstore_get(pl_jobstore_t *js, const char *id, pl_job_meta_t *out)
 {
 	ssize_t i;

@@ -139,6 +139,32 @@ int pl_jobstore_find_key(pl_jobstore_t *js, const char *owner,
 /* Held jobs, oldest first; owner NULL = all. Caller frees *out. */
 int pl_jobstore_list(pl_jobstore_t *js, const char *owner,
 		     pl_job_meta_t **out, size_t *n);
+/* One page of a listing of held jobs (those on offer, as
+ * pl_jobstore_list), in the order of pl_jobpage.h: by created_ms, then
+ * id; oldest first, or newest first. */
+typedef struct {
+	const char *owner;	/* NULL: every owner's */
+	int newest_first;
+	const char *after_id;	/* with after_ms, the cursor: the page starts */
+	int64_t after_ms;	/* strictly after it; NULL or "": at the start */
+	size_t limit;		/* at most this many jobs in the page */
+	/* NULL, or 0 leaves a job out of the listing (every page). Called
+	 * with the store's lock held, for every job on offer (of owner):
+	 * cheap, and no calls into the store. */
+	int (*keep)(const pl_job_meta_t *m, void *arg);
+	void *keep_arg;
+} pl_jobstore_page_t;
+
+typedef struct {
+	size_t total; /* jobs in the whole listing (kept), every page */
+	int more;     /* jobs follow this page */
+} pl_jobstore_page_info_t;
+
+/* One pass over owner's jobs (or all), copying only the page: O(n log
+ * limit). Caller frees *out. PL_JS_OK or PL_JS_EIO (memory). */
+int pl_jobstore_list_page(pl_jobstore_t *js, const pl_jobstore_page_t *q,
+			  pl_job_meta_t **out, size_t *n,
+			  pl_jobstore_page_info_t *info);
 int pl_jobstore_get(pl_jobstore_t *js, const char *id, pl_job_meta_t *out);
 /* Take a job for release: it leaves listings and expiry, and a second
  * claim gets EBUSY, so two swipes cannot print it twice. The claim is

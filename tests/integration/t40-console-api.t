@@ -11,7 +11,7 @@
 # console leaving every other service alone.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 172
+plan 177
 
 PW='correct horse battery'
 BR=PrinterLogicServiceSimpleBadgeRelease
@@ -264,6 +264,24 @@ like "$(grep ',printed,' "$T/api.out")" ",printed,$id,carol,ws1,P1,Quarterly rep
 	"with the job, its owner, workstation, printer, title and size"
 api GET "/api/v1/history.csv?limit=x"
 is "$API_STATUS" 400 "a bad limit: 400"
+
+# A page at a time: limit, the total, and the cursor of the next page.
+p1=$(submit ws1 pat "$T/doc")
+p2=$(submit ws1 pat "$T/doc")
+api GET "/api/v1/jobs?user=pat&limit=1"
+is "$(jq -r '[(.jobs | length), .jobs[0].id, .total, (.next | type)] | join(" ")' <<<"$API_BODY")" \
+	"1 $p1 2 string" "GET /jobs?limit=1: the oldest, the total, a next cursor"
+api GET "/api/v1/jobs?user=pat&limit=1&cursor=$(jq -r .next <<<"$API_BODY")"
+is "$(jq -r '[(.jobs | length), .jobs[0].id, .total, .next] | join(" ")' <<<"$API_BODY")" \
+	"1 $p2 2 " "with the cursor: the next one, and no next cursor after it"
+api GET "/api/v1/jobs?limit=0"
+is "$API_STATUS" 400 "limit 0: 400"
+api GET "/api/v1/jobs?cursor=123-XYZ"
+is "$API_STATUS $(jq -r .error <<<"$API_BODY")" "400 malformed cursor (use the \"next\" of the page before)" \
+	"a malformed cursor: 400"
+api DELETE "/api/v1/jobs/$p1"
+api DELETE "/api/v1/jobs/$p2"
+is "$(plsc jobs --user pat --json | jq '.jobs | length')" 0 "deleted again"
 
 # ---- workstation tokens (the secret shown once, never logged) ----
 api POST /api/v1/tokens '{"workstation": "ws9"}'

@@ -1,6 +1,7 @@
 /* pl_chan: frames both ways over a socketpair on one loop, a queue that
- * waits for a slow reader, the bound on that queue, EOF and a garbled
- * frame reported once, and freeing the channel from inside its own frame
+ * waits for a slow reader, the bound on that queue, the bound on what is
+ * sent (refused at the sender, the channel up), EOF and a garbled frame
+ * reported once, and freeing the channel from inside its own frame
  * callback. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -119,6 +120,36 @@ static void test_queue_bound(void **state)
 	pl_loop_free(loop);
 }
 
+/* A frame over what the peer accepts would break the connection there
+ * (the supervisor kills a service for it): refused at the sender, which
+ * stays connected and sends the next one. */
+static void test_send_bound(void **state)
+{
+	(void)state;
+	int sp[2];
+	peer_t a = { 0 }, b = { 0 };
+	pl_loop_t *loop = pl_loop_new();
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	pl_chan_t *ca = pl_chan_new(loop, sp[0], 64 * 1024, 1 << 20, &ops, &a);
+	pl_chan_t *cb = pl_chan_new(loop, sp[1], 64 * 1024, 1 << 20, &ops, &b);
+	pl_chan_set_send_max(ca, 64 * 1024);
+	static uint8_t junk[64 * 1024];
+	pl_msg_t m;
+	pl_msg_init(&m, PL_MSG_ECHO, 0, 1);
+	pl_msg_add(&m, PL_TAG_PAYLOAD, junk, sizeof(junk)); /* 64 KiB + a field header */
+	pl_msg_finish(&m);
+	assert_int_equal(pl_chan_send(ca, &m), -PL_PROTO_ETOOBIG);
+	pl_msg_free(&m);
+	assert_false(pl_chan_queued(ca));
+	send_ping(ca, 2, 64 * 1024 - 6); /* exactly the bound */
+	run_until(loop, &b.frames, 1);
+	assert_int_equal(b.last_seq, 2);
+	assert_int_equal(a.closed + b.closed, 0);
+	pl_chan_free(ca);
+	pl_chan_free(cb);
+	pl_loop_free(loop);
+}
+
 static void test_garbled(void **state)
 {
 	(void)state;
@@ -165,6 +196,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_both_ways),
 		cmocka_unit_test(test_queue_bound),
+		cmocka_unit_test(test_send_bound),
 		cmocka_unit_test(test_garbled),
 		cmocka_unit_test(test_free_inside_callback),
 	};

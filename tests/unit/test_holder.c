@@ -22,7 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pl_chan.h"
 #include "pl_holder.h"
+#include "pl_jobpage.h"
 
 #define WAIT_MS 10000
 #define REC_MAX (1024 * 1024)
@@ -106,10 +108,13 @@ static void add_printer(fx_t *f, const char *name, int port)
 
 /* ---- the supervisor's end of the channel ---- */
 
+/* Straight into the supervisor end's reader: the holder answers on this
+ * thread (the loop's), before the test reads, and a page of hundreds of
+ * jobs would not fit the socket's buffer. */
 static int send_to_sup(void *arg, const pl_msg_t *m)
 {
 	fx_t *f = arg;
-	return pl_send_frame(f->sv[0], m, WAIT_MS) < 0 ? -1 : 0;
+	return pl_reader_feed(&f->sup_rd, m->buf, m->len) < 0 ? -1 : 0;
 }
 
 static void note_event(fx_t *f, const pl_frame_t *fr)
@@ -367,6 +372,191 @@ static void test_query_brief_and_full(void **state)
 	assert_int_equal(count, 3);
 }
 
+/* ---- listings a page at a time ---- */
+
+/* A JOBS_QUERY's answer, decoded. */
+typedef struct {
+	char ids[600][64];
+	uint64_t created[600];
+	int njobs;
+	uint32_t count, total, elsewhere, maybe;
+	int more, has_after;
+	pl_jobpos_t after;
+} page_t;
+
+static void read_page(const fx_t *f, page_t *p)
+{
+	pl_frame_t fr;
+	pl_iter_t it, jt;
+	pl_field_t fl, jf;
+	uint8_t more = 0;
+	memset(p, 0, sizeof(*p));
+	reply_frame(f, &fr);
+	pl_iter_frame(&it, &fr);
+	while (pl_iter_next(&it, &fl) == 1) {
+		if (fl.tag == PL_TAG_COUNT)
+			assert_int_equal(pl_field_u32(&fl, &p->count), 0);
+		else if (fl.tag == PL_TAG_TOTAL)
+			assert_int_equal(pl_field_u32(&fl, &p->total), 0);
+		else if (fl.tag == PL_TAG_ELSEWHERE)
+			assert_int_equal(pl_field_u32(&fl, &p->elsewhere), 0);
+		else if (fl.tag == PL_TAG_MAYBE_COUNT)
+			assert_int_equal(pl_field_u32(&fl, &p->maybe), 0);
+		else if (fl.tag == PL_TAG_MORE)
+			assert_int_equal(pl_field_u8(&fl, &more), 0);
+		else if (fl.tag == PL_TAG_AFTER)
+			p->has_after = pl_jobpos_decode(&fl, &p->after) == 0;
+		if (fl.tag != PL_TAG_JOB)
+			continue;
+		assert_true(p->njobs < 600);
+		assert_int_equal(pl_iter_nested(&jt, &fl), 0);
+		while (pl_iter_next(&jt, &jf) == 1) {
+			if (jf.tag == PL_TAG_JOB_ID)
+				pl_field_str(&jf, p->ids[p->njobs], sizeof(p->ids[0]));
+			if (jf.tag == PL_TAG_CREATED_MS)
+				pl_field_u64(&jf, &p->created[p->njobs]);
+		}
+		p->njobs++;
+	}
+	p->more = more == 1;
+	assert_int_equal(p->count, p->njobs);
+}
+
+/* JOBS_QUERY for user ("" = everyone), LIMIT limit (0: none given),
+ * after the cursor (NULL: from the start). */
+static void query_page(fx_t *f, const char *user, uint32_t limit, int full,
+		       const pl_jobpos_t *after, page_t *p)
+{
+	pl_msg_t m;
+	assert_int_equal(pl_msg_init(&m, PL_MSG_JOBS_QUERY, 0, 0), 0);
+	if (user[0])
+		pl_msg_add_str(&m, PL_TAG_USER, user);
+	if (limit)
+		pl_msg_add_u32(&m, PL_TAG_LIMIT, limit);
+	if (full)
+		pl_msg_add_u8(&m, PL_TAG_FULL, 1);
+	if (after)
+		pl_jobpos_add(&m, PL_TAG_AFTER, after);
+	ask(f, &m);
+	read_page(f, p);
+}
+
+/* Pages of 5: every job once, oldest first, with TOTAL on each, MORE and
+ * the next cursor until the last. */
+static void test_query_pages(void **state)
+{
+	fx_t *f = *state;
+	char ids[12][64], other[64];
+	static page_t p;
+	for (int i = 0; i < 12; i++)
+		hold(f, "alice", "t", "x", ids[i]);
+	hold(f, "bob", "b", "y", other);
+	pl_jobpos_t cur;
+	const pl_jobpos_t *after = NULL;
+	int seen = 0;
+	for (int page = 0; page < 3; page++) {
+		query_page(f, "alice", 5, 1, after, &p);
+		assert_int_equal(p.total, 12);
+		assert_int_equal(p.njobs, page < 2 ? 5 : 2);
+		for (int k = 0; k < p.njobs; k++)
+			assert_string_equal(p.ids[k], ids[seen++]);
+		assert_int_equal(p.more, page < 2);
+		assert_int_equal(p.has_after, page < 2);
+		if (p.has_after) {
+			assert_string_equal(p.after.id, p.ids[4]);
+			assert_int_equal(p.after.created_ms, p.created[4]);
+			cur = p.after;
+			after = &cur;
+		}
+	}
+	assert_int_equal(seen, 12);
+	/* Everyone's, from a cursor in the middle: the rest, and bob's. */
+	query_page(f, "", 0, 0, after, &p);
+	assert_int_equal(p.total, 13);
+	assert_int_equal(p.njobs, 3);
+	assert_string_equal(p.ids[2], other);
+	assert_false(p.more);
+}
+
+/* At their largest, a page of jobs stays under half the channel's frame,
+ * with MORE; asked for more than a page holds, the same. */
+static void test_query_page_bound(void **state)
+{
+	fx_t *f = *state;
+	static page_t p;
+	pl_job_meta_t m = { 0 }, out;
+	pl_err_t err;
+	memset(m.owner, 'o', sizeof(m.owner) - 1);
+	memset(m.workstation, 'w', sizeof(m.workstation) - 1);
+	memset(m.title, 't', sizeof(m.title) - 1);
+	memset(m.format, 'f', sizeof(m.format) - 1);
+	memset(m.page_size, 'p', sizeof(m.page_size) - 1);
+	m.pages = 1;
+	for (int i = 0; i < 520; i++) {
+		pl_jobw_t *w;
+		m.size = 1;
+		assert_int_equal(pl_jobstore_begin(f->store, &m, &w, &err), 0);
+		assert_int_equal(pl_jobw_write(w, "z", 1, &err), 0);
+		assert_int_equal(pl_jobw_commit(w, NULL, 0, &out, &err), 0);
+	}
+	for (uint32_t limit = 0; limit <= 1000; limit += 1000) {
+		query_page(f, "", limit, 1, NULL, &p);
+		assert_int_equal(p.total, 520);
+		assert_int_equal(p.njobs, 500);
+		assert_true(p.more);
+		assert_true(f->reply_len <= PL_CHAN_SUPERVISOR_MAX_FRAME / 2);
+	}
+	pl_jobpos_t cur = p.after;
+	query_page(f, "", 0, 1, &cur, &p);
+	assert_int_equal(p.njobs, 20);
+	assert_false(p.more);
+}
+
+/* NEWEST: the one newest job a release may print there: not a secure job
+ * for another printer, not a maybe-printed one; both counted. */
+static void test_query_newest(void **state)
+{
+	fx_t *f = *state;
+	char old[64], maybe[64], secure[64], id[64];
+	static page_t p;
+	pl_job_meta_t meta;
+	pl_msg_t m;
+	add_printer(f, "P2", f->rec.port);
+	hold(f, "erin", "old", "1", old);
+	hold(f, "erin", "cut off", "2", maybe);
+	hold_for(f, "erin", "payslip", "3", "P2", secure);
+	hold(f, "frank", "his", "4", id);
+	assert_int_equal(pl_jobstore_claim(f->store, maybe, 0, &meta, NULL), 0);
+	pl_jobstore_unclaim(f->store, maybe, 1); /* bytes went out: maybe printed */
+	for (int at = 0; at <= 2; at++) {
+		assert_int_equal(pl_msg_init(&m, PL_MSG_JOBS_QUERY, 0, 0), 0);
+		pl_msg_add_str(&m, PL_TAG_USER, "erin");
+		pl_msg_add_u8(&m, PL_TAG_NEWEST, 1);
+		if (at)
+			pl_msg_add_str(&m, PL_TAG_RELEASE_AT, at == 1 ? "P1" : "P2");
+		ask(f, &m);
+		read_page(f, &p);
+		assert_int_equal(p.njobs, 1);
+		assert_string_equal(p.ids[0], at == 1 ? old : secure);
+		assert_int_equal(p.elsewhere, at == 1);
+		assert_int_equal(p.maybe, 1);
+		assert_false(p.more);
+	}
+	/* By id: that job, wherever it may print; another's: none. */
+	assert_int_equal(pl_msg_init(&m, PL_MSG_JOBS_QUERY, 0, 0), 0);
+	pl_msg_add_str(&m, PL_TAG_JOB_ID, maybe);
+	ask(f, &m);
+	read_page(f, &p);
+	assert_int_equal(p.njobs, 1);
+	assert_string_equal(p.ids[0], maybe);
+	assert_int_equal(pl_msg_init(&m, PL_MSG_JOBS_QUERY, 0, 0), 0);
+	pl_msg_add_str(&m, PL_TAG_JOB_ID, "0123456789abcdef0123456789abcdef");
+	ask(f, &m);
+	read_page(f, &p);
+	assert_int_equal(p.njobs, 0);
+	assert_false(p.more);
+}
+
 static void release(fx_t *f, const char *printer, const char *id)
 {
 	pl_msg_t m;
@@ -565,6 +755,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_query_brief_and_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_page_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_newest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_prints_then_shreds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_print_keeps_job, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claimed_and_unknown_printer, setup, teardown),

@@ -391,6 +391,109 @@ static void test_list_owner_oldest_first(void **state)
 	pl_jobstore_close(js);
 }
 
+/* Every page as a slice of the full listing, oldest or newest first; a
+ * filter (keep) applies to every page and to the total; claimed jobs are
+ * off offer; the cursor is a position, so a job deleted behind it moves
+ * nothing. */
+static int keep_low(const pl_job_meta_t *m, void *arg)
+{
+	(*(int *)arg)++;
+	return m->id[0] < '8';
+}
+
+static void walk_pages(pl_jobstore_t *js, const char *owner, int newest, size_t limit,
+		       int filter)
+{
+	pl_job_meta_t *all, *pg;
+	size_t nall, n, seen = 0, want = 0;
+	int calls = 0;
+	assert_int_equal(pl_jobstore_list(js, owner, &all, &nall), 0);
+	for (size_t i = 0; i < nall; i++)
+		want += !filter || all[i].id[0] < '8';
+	pl_jobstore_page_t q = { .owner = owner, .newest_first = newest, .limit = limit,
+				 .keep = filter ? keep_low : NULL, .keep_arg = &calls };
+	char cur[PL_JOB_ID_LEN + 1] = "";
+	for (int more = 1; more;) {
+		pl_jobstore_page_info_t info;
+		assert_int_equal(pl_jobstore_list_page(js, &q, &pg, &n, &info), 0);
+		assert_int_equal(info.total, want);
+		assert_true(n <= limit);
+		for (size_t k = 0; k < n; k++) {
+			/* the next job of the full listing (filtered) */
+			size_t i;
+			do {
+				assert_true(seen < nall);
+				i = newest ? nall - 1 - seen : seen;
+				seen++;
+			} while (filter && all[i].id[0] >= '8');
+			assert_string_equal(pg[k].id, all[i].id);
+		}
+		more = info.more;
+		if (n) {
+			strcpy(cur, pg[n - 1].id);
+			q.after_id = cur;
+			q.after_ms = pg[n - 1].created_ms;
+		}
+		free(pg);
+	}
+	for (; seen < nall; seen++) /* none left but filtered ones */
+		assert_true(filter && all[newest ? nall - 1 - seen : seen].id[0] >= '8');
+	assert_true(!filter || calls > 0);
+	free(all);
+}
+
+static void test_list_page(void **state)
+{
+	fx_t *f = *state;
+	enum { N = 90 };
+	pl_jobstore_t *js = store_open(f);
+	pl_job_meta_t m[N], got, *pg;
+	uint8_t data[3] = { 1 };
+	pl_err_t err;
+	size_t n;
+	for (int i = 0; i < N; i++)
+		m[i] = put(js, i % 3 ? "odd" : "even", data, sizeof(data));
+	/* Being released: off offer, in no page. */
+	assert_int_equal(pl_jobstore_claim(js, m[4].id, 0, &got, &err), 0);
+	for (int newest = 0; newest <= 1; newest++)
+		for (size_t limit = 1; limit <= 128; limit = limit * 3 + 1)
+			for (int filter = 0; filter <= 1; filter++) {
+				walk_pages(js, NULL, newest, limit, filter);
+				walk_pages(js, "odd", newest, limit, filter);
+			}
+	walk_pages(js, "nobody", 0, 10, 0);
+
+	/* The newest job of an owner: a page of one, newest first. */
+	pl_jobstore_page_t q = { .owner = "even", .newest_first = 1, .limit = 1 };
+	pl_jobstore_page_info_t info;
+	assert_int_equal(pl_jobstore_list_page(js, &q, &pg, &n, &info), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(pg[0].id, m[87].id);
+	assert_true(info.more);
+	assert_int_equal(info.total, N / 3);
+	free(pg);
+
+	/* A cursor on a job deleted since: the page goes on after it. */
+	q = (pl_jobstore_page_t){ .owner = NULL, .limit = 2, .after_id = m[10].id,
+				  .after_ms = m[10].created_ms };
+	assert_int_equal(pl_jobstore_delete(js, m[10].id, &err), 0);
+	assert_int_equal(pl_jobstore_delete(js, m[11].id, &err), 0);
+	assert_int_equal(pl_jobstore_list_page(js, &q, &pg, &n, &info), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(pg[0].id, m[12].id);
+	assert_string_equal(pg[1].id, m[13].id);
+	free(pg);
+	/* Limit 0: nothing, but the count and whether there is more. */
+	q = (pl_jobstore_page_t){ .owner = "odd", .limit = 0 };
+	assert_int_equal(pl_jobstore_list_page(js, &q, &pg, &n, &info), 0);
+	assert_int_equal(n, 0);
+	assert_null(pg);
+	assert_true(info.more);
+	assert_int_equal(info.total, 2 * N / 3 - 3); /* 4 claimed, 10 and 11 deleted */
+	pl_jobstore_unclaim(js, m[4].id, 0);
+	pl_jobstore_close(js);
+}
+
 /* ---- tamper detection ---- */
 
 /* Two 1000-byte jobs in 64-byte chunks: 15 full records of 84 bytes, one
@@ -1739,6 +1842,7 @@ int main(void)
 		T(test_roundtrip_sizes),
 		T(test_reopen_same_meta),
 		T(test_list_owner_oldest_first),
+		T(test_list_page),
 		T(test_tamper_header),
 		T(test_tamper_data),
 		T(test_tamper_metadata_and_trailer),

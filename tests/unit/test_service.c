@@ -7,7 +7,11 @@
  * No timing: each forged frame is followed by a genuine PING, and the
  * channel is ordered, so a PONG (with the genuine PING's seq) proves the
  * forged frame before it did nothing (a SHUTDOWN or CONFIG obeyed would
- * have ended the service first, a PING answered would come first). */
+ * have ended the service first, a PING answered would come first).
+ *
+ * An answer larger than the channel takes is not sent (the supervisor
+ * would kill the service for it): the asker gets an error instead, and
+ * the service stays up. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -42,12 +46,27 @@ static int noop_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 	return 0;
 }
 
+/* Answers a JOBS_QUERY with 2 MiB: over the channel's 1 MiB. */
+static void big_answer(pl_service_t *svc, const pl_frame_t *f, void *ctx)
+{
+	static uint8_t junk[2 * 1024 * 1024];
+	pl_msg_t m;
+	(void)ctx;
+	if (f->type != PL_MSG_JOBS_QUERY || pl_msg_init(&m, PL_MSG_RESULT, PL_FLAG_REPLY, f->seq) < 0)
+		return;
+	pl_msg_add(&m, PL_TAG_PAYLOAD, junk, sizeof(junk));
+	if (pl_msg_finish(&m) == 0 && pl_service_send(svc, &m) != -PL_PROTO_ETOOBIG)
+		abort(); /* the test sees the channel close */
+	pl_msg_free(&m);
+}
+
 static void child(int fd, const char *dir)
 {
 	static const pl_service_def_t def = {
 		.name = "test-service",
 		.summary = "test",
 		.start = noop_start,
+		.message = big_answer,
 		/* no reconfig, no shutdown: CONFIG or SHUTDOWN obeyed = exit */
 	};
 	char num[16];
@@ -138,6 +157,25 @@ static void test_forged_frames_dropped(void **state)
 	}
 }
 
+static void test_answer_too_large(void **state)
+{
+	fixture_t *fx = *state;
+	pl_frame_t f;
+	uint32_t st = 0;
+	send_msg(fx, PL_MSG_JOBS_QUERY, 41, NULL);
+	do {
+		assert_int_equal(pl_recv_frame(fx->sock, &fx->rd, &f, T_TIMEOUT_MS), 0);
+	} while (f.type == PL_MSG_SVC_STATUS);
+	assert_int_equal(f.type, PL_MSG_RESULT);
+	assert_int_equal(f.seq, 41);
+	assert_true(f.flags & PL_FLAG_ERROR);
+	assert_true(f.len < 1024);
+	assert_int_equal(pl_frame_get_u32(&f, PL_TAG_STATUS, &st), 0);
+	assert_int_equal(st, PL_STATUS_ERROR);
+	send_msg(fx, PL_MSG_PING, 42, NULL);
+	expect(fx, PL_MSG_PONG, 42);
+}
+
 static void test_genuine_shutdown_obeyed(void **state)
 {
 	fixture_t *fx = *state;
@@ -154,6 +192,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_forged_frames_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_answer_too_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_genuine_shutdown_obeyed, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
