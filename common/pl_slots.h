@@ -16,11 +16,16 @@
  *   - fewer than max_total slots are held, or max_total - reserve for an
  *     unprivileged newcomer (the rest is kept for privileged peers: root
  *     on the control socket).
- * Where a rule would refuse, the slot that has been pending longest (of
- * that peer, for the per-peer rule) is dropped instead, provided it has
- * been pending grace_ms at least: a client doing its honest work (a TLS
- * handshake) is never dropped for a newcomer, so a legitimate burst
- * cannot evict itself in circles, while an idle or dripping one is. And
+ * Where a rule would refuse, a pending slot is dropped instead:
+ *   - at the peer's cap, the peer's own oldest, once pending grace_ms;
+ *   - when the pool is full, one of the peer with the most pending slots
+ *     if it holds at least two more than the newcomer's peer (the pool is
+ *     shared fairly between peers, so an attacker reconnecting as fast as
+ *     it is dropped cannot crowd out an address with one honest client),
+ *     else the oldest of all, once pending grace_ms.
+ * A client doing its honest work (a TLS handshake) is never dropped for a
+ * newcomer of its own standing, so a legitimate burst cannot evict itself
+ * in circles, while an idle or dripping one is. And
  * with deadline_ms, a slot pending that long is dropped (the loop's timer
  * sweeps; without a loop, the caller calls pl_slots_sweep).
  *

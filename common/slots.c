@@ -15,9 +15,11 @@ enum { KEY_V4 = 4, KEY_V6 = 6, KEY_UID = 'u', KEY_OTHER = '?' };
 
 typedef struct pl_slot_peer {
 	pl_slot_key_t key;
-	uint32_t held;
+	uint32_t held, pending;
 	pl_slot_t *head, *tail; /* its pending slots */
-	struct pl_slot_peer *next;
+	struct pl_slot_peer *next; /* in its bucket */
+	/* among the peers with pending slots */
+	struct pl_slot_peer *wprev, *wnext;
 } peer_t;
 
 struct pl_slots {
@@ -28,6 +30,7 @@ struct pl_slots {
 	uint64_t seed;
 	peer_t *buckets[SLOTS_BUCKETS];
 	pl_slot_t *head, *tail; /* every pending slot */
+	peer_t *waiting;	/* the peers with pending slots */
 	pl_timer_t *timer;
 	uint64_t timer_at;
 	pl_slots_stats_t st;
@@ -152,6 +155,13 @@ static void queue_add(pl_slots_t *s, pl_slot_t *sl, uint64_t now)
 	else
 		p->head = sl;
 	p->tail = sl;
+	if (p->pending++ == 0) {
+		p->wprev = NULL;
+		p->wnext = s->waiting;
+		if (s->waiting)
+			s->waiting->wprev = p;
+		s->waiting = p;
+	}
 	s->st.pending++;
 	arm(s);
 }
@@ -179,6 +189,14 @@ static void queue_del(pl_slots_t *s, pl_slot_t *sl)
 		p->tail = sl->pprev;
 	sl->prev = sl->next = sl->pprev = sl->pnext = NULL;
 	sl->pending = 0;
+	if (--p->pending == 0) {
+		if (p->wprev)
+			p->wprev->wnext = p->wnext;
+		else
+			s->waiting = p->wnext;
+		if (p->wnext)
+			p->wnext->wprev = p->wprev;
+	}
 	s->st.pending--;
 }
 
@@ -244,14 +262,39 @@ static int rule_broken(const pl_slots_t *s, const peer_t *p, int privileged)
 	return 0;
 }
 
+static int old_enough(const pl_slots_t *s, const pl_slot_t *sl, uint64_t now)
+{
+	return sl && now - sl->since_ms >= s->conf.grace_ms;
+}
+
+/* The pending slot a newcomer from p may take when rule rc refuses it,
+ * or NULL. At its own cap, its own oldest (once old enough). Otherwise
+ * the pool is shared fairly: the peer with the most pending slots gives
+ * one up, however young, to a peer with at least two fewer; only between
+ * equals does age decide. So an attacker who reconnects as fast as it is
+ * dropped, from any number of addresses short of a botnet, cannot crowd
+ * out an address with one honest client. */
+static pl_slot_t *victim(const pl_slots_t *s, int rc, const peer_t *p, uint64_t now)
+{
+	if (rc == PL_SLOTS_PEER_FULL)
+		return old_enough(s, p->head, now) ? p->head : NULL;
+	const peer_t *rich = NULL;
+	for (const peer_t *q = s->waiting; q; q = q->wnext)
+		if (!rich || q->pending > rich->pending)
+			rich = q;
+	uint32_t mine = p ? p->pending : 0;
+	if (rich && rich != p && rich->pending >= mine + 2)
+		return rich->head;
+	return old_enough(s, s->head, now) ? s->head : NULL;
+}
+
 int pl_slots_admit(pl_slots_t *s, pl_slot_t *sl, const pl_slot_key_t *key,
 		   int privileged, uint64_t now)
 {
 	int rc;
 	while ((rc = rule_broken(s, peer_find(s, key), privileged)) != 0) {
-		peer_t *p = peer_find(s, key);
-		pl_slot_t *v = rc == PL_SLOTS_PEER_FULL ? p->head : s->head;
-		if (!v || now - v->since_ms < s->conf.grace_ms) {
+		pl_slot_t *v = victim(s, rc, peer_find(s, key), now);
+		if (!v) {
 			s->st.refused++;
 			return rc;
 		}

@@ -149,6 +149,34 @@ static void test_pending_pool(void **state)
 	pl_slots_free(s);
 }
 
+/* A full pool is shared fairly: a peer with two fewer pending slots than
+ * the richest takes one of its, however young; equals wait for age. */
+static void test_fair_share(void **state)
+{
+	(void)state;
+	pl_slots_t *s = mk(8, 6, 0, 0, 1000, 0);
+	pl_slot_key_t a = v4("10.0.0.1"), b = v4("10.0.0.2"), w = v4("192.0.2.1");
+	for (int i = 4; i < 6; i++)
+		assert_int_equal(pl_slots_admit(s, &slots[i], &b, 0, 0), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pl_slots_admit(s, &slots[i], &a, 0, 100), 0);
+	/* b (2 pending) against a (4): a gives up its oldest, young as it is */
+	assert_int_equal(pl_slots_admit(s, &slots[6], &b, 0, 200), 0);
+	assert_int_equal(dropped[0], PL_SLOT_EVICTED);
+	/* now a 3, b 3: between equals the grace holds */
+	assert_int_equal(pl_slots_admit(s, &slots[7], &b, 0, 200), PL_SLOTS_FULL);
+	/* a newcomer's address with nothing takes from a richest (3 >= 0 + 2) */
+	assert_int_equal(pl_slots_admit(s, &slots[7], &w, 0, 200), 0);
+	assert_int_equal(ndropped, 2);
+	/* and is itself never the one the richest takes back */
+	assert_int_equal(pl_slots_admit(s, &slots[8], &a, 0, 300), PL_SLOTS_FULL);
+	assert_int_equal(dropped[7], 0);
+	/* once old enough, the oldest of all goes (b's slot 4, from time 0) */
+	assert_int_equal(pl_slots_admit(s, &slots[8], &a, 0, 1000), 0);
+	assert_int_equal(dropped[4], PL_SLOT_EVICTED);
+	pl_slots_free(s);
+}
+
 /* The last `reserve` slots are for privileged newcomers. */
 static void test_reserve(void **state)
 {
@@ -229,6 +257,7 @@ int main(void)
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_per_peer),
 		cmocka_unit_test(test_pending_pool),
+		cmocka_unit_test(test_fair_share),
 		cmocka_unit_test(test_reserve),
 		cmocka_unit_test(test_deadline),
 		cmocka_unit_test(test_churn),
