@@ -83,6 +83,8 @@ typedef struct pl_slots pl_slots_t;
 typedef struct {
 	uint32_t held, pending, peers;
 	uint64_t evicted, expired, refused;
+	/* the most ever at once: pending slots, and slots of one peer */
+	uint32_t pending_peak, peer_peak;
 } pl_slots_stats_t;
 
 /* loop may be NULL (no deadline timer: tests call pl_slots_sweep). */

@@ -162,7 +162,8 @@ static void queue_add(pl_slots_t *s, pl_slot_t *sl, uint64_t now)
 			s->waiting->wprev = p;
 		s->waiting = p;
 	}
-	s->st.pending++;
+	if (++s->st.pending > s->st.pending_peak)
+		s->st.pending_peak = s->st.pending;
 	arm(s);
 }
 
@@ -307,7 +308,8 @@ int pl_slots_admit(pl_slots_t *s, pl_slot_t *sl, const pl_slot_key_t *key,
 	}
 	memset(sl, 0, sizeof(*sl));
 	sl->peer = p;
-	p->held++;
+	if (++p->held > s->st.peer_peak)
+		s->st.peer_peak = p->held;
 	s->st.held++;
 	queue_add(s, sl, now);
 	return 0;

@@ -116,6 +116,8 @@ static void test_per_peer(void **state)
 	assert_int_equal(st.peers, 2);
 	assert_int_equal(st.evicted, 1);
 	assert_int_equal(st.refused, 2);
+	assert_int_equal(st.peer_peak, 3);
+	assert_int_equal(st.pending_peak, 4);
 	pl_slots_free(s);
 }
 
