@@ -16,16 +16,20 @@
  *   - fewer than max_total slots are held, or max_total - reserve for an
  *     unprivileged newcomer (the rest is kept for privileged peers: root
  *     on the control socket).
- * Where a rule would refuse, a pending slot is dropped instead:
- *   - at the peer's cap, the peer's own oldest, once pending grace_ms;
- *   - when the pool is full, one of the peer with the most pending slots
- *     if it holds at least two more than the newcomer's peer (the pool is
- *     shared fairly between peers, so an attacker reconnecting as fast as
- *     it is dropped cannot crowd out an address with one honest client),
- *     else the oldest of all, once pending grace_ms.
- * A client doing its honest work (a TLS handshake) is never dropped for a
- * newcomer of its own standing, so a legitimate burst cannot evict itself
- * in circles, while an idle or dripping one is. And
+ * Where a rule would refuse, a pending slot is dropped instead (and the
+ * newcomer is refused only when none is pending):
+ *   - at the peer's cap, one of the peer's own;
+ *   - when the pool is full, the oldest of the peer with the most pending
+ *     slots if it holds at least two more than the newcomer's peer (the
+ *     pool is shared fairly between peers, so an attacker reconnecting as
+ *     fast as it is dropped cannot crowd out an address with one honest
+ *     client), else any peer's.
+ * "One of" is the oldest when it has been pending grace_ms, else one at
+ * random: an idle or dripping connection goes first, and an attacker who
+ * reconnects in bursts, so that every slot is young just after each, still
+ * cannot refuse a newcomer; a client that needs a few milliseconds to
+ * authenticate is unlikely to be picked meanwhile, and an honest burst
+ * larger than the pool still makes progress. And
  * with deadline_ms, a slot pending that long is dropped (the loop's timer
  * sweeps; without a loop, the caller calls pl_slots_sweep).
  *
@@ -66,7 +70,7 @@ typedef struct {
 	uint32_t max_pending;  /* 1 .. max_total */
 	uint32_t max_per_peer; /* 0: no cap */
 	uint32_t reserve;      /* of max_total, for privileged newcomers */
-	uint64_t grace_ms;     /* a pending slot younger than this stays */
+	uint64_t grace_ms;     /* pending this long: dropped first, oldest first */
 	uint64_t deadline_ms;  /* 0: none */
 } pl_slots_conf_t;
 

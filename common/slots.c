@@ -28,6 +28,7 @@ struct pl_slots {
 	pl_slots_drop_cb drop;
 	void *arg;
 	uint64_t seed;
+	uint64_t rng; /* xorshift64*, for a random victim */
 	peer_t *buckets[SLOTS_BUCKETS];
 	pl_slot_t *head, *tail; /* every pending slot */
 	peer_t *waiting;	/* the peers with pending slots */
@@ -268,17 +269,42 @@ static int old_enough(const pl_slots_t *s, const pl_slot_t *sl, uint64_t now)
 	return sl && now - sl->since_ms >= s->conf.grace_ms;
 }
 
+static uint64_t rnd(pl_slots_t *s)
+{
+	s->rng ^= s->rng >> 12;
+	s->rng ^= s->rng << 25;
+	s->rng ^= s->rng >> 27;
+	return s->rng * 0x2545f4914f6cdd1dull;
+}
+
+/* Of n pending slots from head on (a peer's queue when own), the oldest
+ * once it has waited grace_ms, else one at random. Age alone would let an
+ * attacker who reconnects in bursts keep every slot younger than the
+ * grace, and refuse everyone just after each burst; at random, a client
+ * that needs a few milliseconds to authenticate is unlikely to be the one
+ * picked meanwhile, and an honest burst larger than the pool still makes
+ * progress. */
+static pl_slot_t *pick(pl_slots_t *s, pl_slot_t *head, uint32_t n, int own, uint64_t now)
+{
+	if (!head || old_enough(s, head, now))
+		return head;
+	uint64_t k = rnd(s) % n;
+	while (k-- > 0 && head)
+		head = own ? head->pnext : head->next;
+	return head;
+}
+
 /* The pending slot a newcomer from p may take when rule rc refuses it,
- * or NULL. At its own cap, its own oldest (once old enough). Otherwise
- * the pool is shared fairly: the peer with the most pending slots gives
- * one up, however young, to a peer with at least two fewer; only between
- * equals does age decide. So an attacker who reconnects as fast as it is
+ * or NULL (none is pending). At its own cap, one of its own. Otherwise the
+ * pool is shared fairly: the peer with the most pending slots gives up its
+ * oldest, however young, to a peer with at least two fewer; only between
+ * equals is it any peer's. So an attacker who reconnects as fast as it is
  * dropped, from any number of addresses short of a botnet, cannot crowd
  * out an address with one honest client. */
-static pl_slot_t *victim(const pl_slots_t *s, int rc, const peer_t *p, uint64_t now)
+static pl_slot_t *victim(pl_slots_t *s, int rc, const peer_t *p, uint64_t now)
 {
 	if (rc == PL_SLOTS_PEER_FULL)
-		return old_enough(s, p->head, now) ? p->head : NULL;
+		return pick(s, p->head, p->pending, 1, now);
 	const peer_t *rich = NULL;
 	for (const peer_t *q = s->waiting; q; q = q->wnext)
 		if (!rich || q->pending > rich->pending)
@@ -286,7 +312,7 @@ static pl_slot_t *victim(const pl_slots_t *s, int rc, const peer_t *p, uint64_t 
 	uint32_t mine = p ? p->pending : 0;
 	if (rich && rich != p && rich->pending >= mine + 2)
 		return rich->head;
-	return old_enough(s, s->head, now) ? s->head : NULL;
+	return pick(s, s->head, s->st.pending, 0, now);
 }
 
 int pl_slots_admit(pl_slots_t *s, pl_slot_t *sl, const pl_slot_key_t *key,
@@ -361,6 +387,7 @@ pl_slots_t *pl_slots_new(pl_loop_t *loop, const pl_slots_conf_t *conf,
 	/* Only to spread the chains: a failed read leaves a fixed seed. */
 	if (getrandom(&s->seed, sizeof(s->seed), GRND_NONBLOCK) != sizeof(s->seed))
 		s->seed = (uint64_t)(uintptr_t)s;
+	s->rng = s->seed | 1; /* xorshift needs a state that is not 0 */
 	return s;
 }
 

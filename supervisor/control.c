@@ -10,9 +10,10 @@
  * console, the one service that may connect, cannot take them); a
  * connection must send its first request within CTL_FIRST_MS; and a
  * connection with no request in progress makes room for a newcomer when
- * the socket is full (its uid's own, or one of the uid holding most),
- * once it has been quiet for CTL_GRACE_MS: plsc sends its request as
- * soon as it connects, so it is never the one waiting. */
+ * the socket is full (its uid's own, or one of the uid holding most; the
+ * one quiet longest if that is CTL_GRACE_MS, else one at random): plsc
+ * sends its request as soon as it connects, so it is hardly ever the one
+ * picked. */
 #include "sv.h"
 
 #include <errno.h>
@@ -37,7 +38,7 @@
 #define CTL_MAX_QUEUE (4u * 1024u * 1024u)
 #define CTL_FIRST_MS 5000u  /* from connect to a whole first request */
 #define CTL_IDLE_MS 60000u  /* between requests */
-#define CTL_GRACE_MS 200u   /* quiet this long: may make room for another */
+#define CTL_GRACE_MS 200u   /* quiet this long: the first to make room */
 #define CTL_WAIT_ROUNDS 20  /* idle periods a client waiting for an answer is kept */
 
 struct sv_client {

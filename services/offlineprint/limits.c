@@ -6,11 +6,11 @@
  *   - max_clients_per_address connections from one address (an IPv6 /64);
  *   - connections not yet authenticated share max_clients minus
  *     auth_reserve_pct, so authenticated uploads always have room;
- *   - a newcomer refused by one of these rules takes instead the slot of
- *     the connection that has waited longest without authenticating (of
- *     its own address, for that rule), once that one is OP_EVICT_GRACE_MS
- *     old: a legitimate workstation does not wait behind sockets doing
- *     nothing.
+ *   - a newcomer refused by one of these rules takes instead the slot of a
+ *     connection not yet authenticated (of its own address, for that rule;
+ *     a fair share between addresses otherwise; the one that has waited
+ *     longest if that is OP_EVICT_GRACE_MS, else one at random): a
+ *     legitimate workstation does not wait behind sockets doing nothing.
  * After authentication an upload must bring min_upload_kib_s on average
  * over each upload_window_s, so a slow drip cannot hold a slot either.
  * Loopback is not exempt: a local process is as able to flood as any.

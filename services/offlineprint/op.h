@@ -23,10 +23,10 @@
 #define OP_NAME "PrinterLogicServiceOfflinePrint"
 #define OP_DEFAULT_LISTEN "0.0.0.0:31989"
 #define OP_FRAME_MAX (1024u * 1024u) /* one SUBMIT_DATA frame at most */
-/* A connection not yet authenticated is never closed for a newcomer
- * before this: an honest client finishes TLS and SUBMIT_BEGIN well within
- * it, so a burst of them cannot evict one another in circles, while a
- * socket that idles or drips bytes is older than this soon enough. */
+/* A connection not yet authenticated this long is the first closed for a
+ * newcomer (oldest first): an honest client finishes TLS and SUBMIT_BEGIN
+ * well within it, while a socket that idles or drips bytes is older than
+ * this soon enough. Younger ones go at random (pl_slots.h). */
 #define OP_EVICT_GRACE_MS 1000u
 
 typedef struct op_conn op_conn_t;

@@ -81,8 +81,8 @@ static void test_keys(void **state)
 	pl_slots_free(s);
 }
 
-/* A peer at its cap: its own oldest idle slot makes room, never another
- * peer's, and never one younger than the grace. */
+/* A peer at its cap: one of its own slots makes room, never another
+ * peer's, and the oldest first once it is old enough. */
 static void test_per_peer(void **state)
 {
 	(void)state;
@@ -91,16 +91,13 @@ static void test_per_peer(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(pl_slots_admit(s, &slots[i], &a, 0, (uint64_t)i), 0);
 	assert_int_equal(pl_slots_admit(s, &slots[10], &b, 0, 5), 0);
-	/* all of a's slots are younger than a second: refused */
-	assert_int_equal(pl_slots_admit(s, &slots[3], &a, 0, 500), PL_SLOTS_PEER_FULL);
-	assert_int_equal(ndropped, 0);
-	/* later, the oldest (slot 0) goes */
+	/* old enough: the oldest (slot 0) goes */
 	assert_int_equal(pl_slots_admit(s, &slots[3], &a, 0, 1000), 0);
 	assert_int_equal(ndropped, 1);
 	assert_int_equal(dropped[0], PL_SLOT_EVICTED);
 	assert_int_equal(pl_slots_peer_held(s, &a), 3);
 	assert_int_equal(pl_slots_peer_held(s, &b), 1);
-	/* trusted slots are never dropped */
+	/* trusted slots are never dropped: with none pending, refused */
 	pl_slots_trust(s, &slots[1]);
 	pl_slots_trust(s, &slots[2]);
 	pl_slots_trust(s, &slots[3]);
@@ -115,9 +112,41 @@ static void test_per_peer(void **state)
 	assert_int_equal(st.held, 4);
 	assert_int_equal(st.peers, 2);
 	assert_int_equal(st.evicted, 1);
-	assert_int_equal(st.refused, 2);
+	assert_int_equal(st.refused, 1);
 	assert_int_equal(st.peer_peak, 3);
 	assert_int_equal(st.pending_peak, 4);
+	pl_slots_free(s);
+}
+
+/* When every pending slot is young (an attacker reconnecting in bursts),
+ * one at random makes room: the newcomer is never refused for it, and no
+ * slot is always the one. */
+static void test_random_when_young(void **state)
+{
+	(void)state;
+	pl_slots_t *s = mk(100, 100, 4, 0, 1000, 0);
+	pl_slot_key_t a = v4("10.0.0.1");
+	int picked[4] = { 0 };
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pl_slots_admit(s, &slots[i], &a, 0, 0), 0);
+	for (int round = 0; round < 200; round++) {
+		ndropped = 0;
+		memset(dropped, 0, sizeof(dropped));
+		assert_int_equal(pl_slots_admit(s, &slots[4], &a, 0, 10), 0);
+		assert_int_equal(ndropped, 1);
+		int v = -1;
+		for (int i = 0; i < 4; i++)
+			if (dropped[i])
+				v = i;
+		assert_true(v >= 0);
+		assert_int_equal(dropped[4], 0);
+		picked[v]++;
+		/* the newcomer leaves, the dropped one comes back */
+		pl_slots_remove(s, &slots[4]);
+		assert_int_equal(pl_slots_admit(s, &slots[v], &a, 0, 0), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		assert_true(picked[i] > 0);
 	pl_slots_free(s);
 }
 
@@ -133,13 +162,12 @@ static void test_pending_pool(void **state)
 		assert_int_equal(pl_slots_admit(s, &slots[i], &k, 0, (uint64_t)i * 10), 0);
 	}
 	pl_slot_key_t w = v4("192.0.2.1");
-	/* the pending pool is full of young slots: refused */
-	assert_int_equal(pl_slots_admit(s, &slots[4], &w, 0, 50), PL_SLOTS_FULL);
-	/* one of them is trusted: room again */
+	/* one of them is trusted: room for a pending newcomer */
 	pl_slots_trust(s, &slots[1]);
 	assert_int_equal(pl_slots_admit(s, &slots[4], &w, 0, 50), 0);
-	/* full of pending again; old enough now: the oldest pending goes
-	 * (slot 0), not the trusted one */
+	assert_int_equal(ndropped, 0);
+	/* full of pending again: the oldest pending goes (slot 0), never the
+	 * trusted one */
 	assert_int_equal(pl_slots_admit(s, &slots[5], &w, 0, 200), 0);
 	assert_int_equal(ndropped, 1);
 	assert_int_equal(dropped[0], PL_SLOT_EVICTED);
@@ -148,11 +176,12 @@ static void test_pending_pool(void **state)
 	assert_int_equal(pl_slots_admit(s, &slots[6], &w, 0, 300), 0);
 	assert_int_equal(dropped[3], PL_SLOT_EVICTED);
 	assert_int_equal(dropped[2], 0);
+	assert_int_equal(dropped[1], 0);
 	pl_slots_free(s);
 }
 
 /* A full pool is shared fairly: a peer with two fewer pending slots than
- * the richest takes one of its, however young; equals wait for age. */
+ * the richest takes the richest's oldest, however young. */
 static void test_fair_share(void **state)
 {
 	(void)state;
@@ -162,20 +191,17 @@ static void test_fair_share(void **state)
 		assert_int_equal(pl_slots_admit(s, &slots[i], &b, 0, 0), 0);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(pl_slots_admit(s, &slots[i], &a, 0, 100), 0);
-	/* b (2 pending) against a (4): a gives up its oldest, young as it is */
+	/* b (2 pending) against a (4): a gives up its oldest, young as it is,
+	 * though b's own are older */
 	assert_int_equal(pl_slots_admit(s, &slots[6], &b, 0, 200), 0);
+	assert_int_equal(ndropped, 1);
 	assert_int_equal(dropped[0], PL_SLOT_EVICTED);
-	/* now a 3, b 3: between equals the grace holds */
-	assert_int_equal(pl_slots_admit(s, &slots[7], &b, 0, 200), PL_SLOTS_FULL);
-	/* a newcomer's address with nothing takes from a richest (3 >= 0 + 2) */
+	/* a newcomer's address with nothing takes from a richest (3 >= 0 + 2):
+	 * a's oldest (slot 1) or b's (slot 4) */
 	assert_int_equal(pl_slots_admit(s, &slots[7], &w, 0, 200), 0);
 	assert_int_equal(ndropped, 2);
-	/* and is itself never the one the richest takes back */
-	assert_int_equal(pl_slots_admit(s, &slots[8], &a, 0, 300), PL_SLOTS_FULL);
+	assert_true(dropped[1] == PL_SLOT_EVICTED || dropped[4] == PL_SLOT_EVICTED);
 	assert_int_equal(dropped[7], 0);
-	/* once old enough, the oldest of all goes (b's slot 4, from time 0) */
-	assert_int_equal(pl_slots_admit(s, &slots[8], &a, 0, 1000), 0);
-	assert_int_equal(dropped[4], PL_SLOT_EVICTED);
 	pl_slots_free(s);
 }
 
@@ -189,13 +215,17 @@ static void test_reserve(void **state)
 	pl_slot_key_uid(&root, 0);
 	assert_int_equal(pl_slots_admit(s, &slots[0], &u, 0, 0), 0);
 	assert_int_equal(pl_slots_admit(s, &slots[1], &u, 0, 0), 0);
+	pl_slots_trust(s, &slots[0]);
+	pl_slots_trust(s, &slots[1]);
+	/* the unprivileged have their two; nothing pending to drop */
 	assert_int_equal(pl_slots_admit(s, &slots[2], &u, 0, 0), PL_SLOTS_FULL);
 	assert_int_equal(pl_slots_admit(s, &slots[2], &root, 1, 0), 0);
 	assert_int_equal(pl_slots_admit(s, &slots[3], &root, 1, 0), 0);
-	assert_int_equal(pl_slots_admit(s, &slots[4], &root, 1, 0), PL_SLOTS_FULL);
-	/* idle long enough, the oldest makes room even for the reserve */
+	pl_slots_trust(s, &slots[3]);
+	/* full: the one pending slot makes room, even in the reserve */
 	assert_int_equal(pl_slots_admit(s, &slots[4], &root, 1, 5000), 0);
-	assert_int_equal(dropped[0], PL_SLOT_EVICTED);
+	assert_int_equal(dropped[2], PL_SLOT_EVICTED);
+	assert_int_equal(ndropped, 1);
 	pl_slots_free(s);
 }
 
@@ -258,6 +288,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_per_peer),
+		cmocka_unit_test(test_random_when_young),
 		cmocka_unit_test(test_pending_pool),
 		cmocka_unit_test(test_fair_share),
 		cmocka_unit_test(test_reserve),
