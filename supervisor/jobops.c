@@ -198,14 +198,14 @@ static void finish_act(sv_op_t *op)
 	else if (op->kind == SV_OP_RELEASE)
 		(void)pl_fmt(msg, sizeof(msg), "released %u of %u jobs to %s: %.300s",
 			 op->ok, op->ok + op->failed, op->printer, op->first_error);
-	if (op->passed[0] && strlen(msg) + 20 < sizeof(msg))
-		(void)pl_fmt(msg + strlen(msg), sizeof(msg) - strlen(msg),
-			     " (passed over job %.150s)", op->passed);
 	else if (all_ok)
 		(void)pl_fmt(msg, sizeof(msg), "deleted job %s", op->job_id);
 	else
 		(void)pl_fmt(msg, sizeof(msg), "%.300s",
 			 op->first_error[0] ? op->first_error : "no such job");
+	if (op->passed[0] && strlen(msg) + 20 < sizeof(msg))
+		(void)pl_fmt(msg + strlen(msg), sizeof(msg) - strlen(msg),
+			     " (passed over job %.150s)", op->passed);
 	/* Refused by the secure-print rule alone: not a printer's fault. */
 	int only_rule = op->failed && op->failed == op->refused;
 	uint32_t status = all_ok ? PL_STATUS_OK
