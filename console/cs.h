@@ -202,6 +202,7 @@ struct cs {
 	char assets_dir[4096];
 	char control_path[4096];
 	uint32_t session_idle_s, session_max_s, login_max_failures, login_lockout_s;
+	uint32_t max_connections, max_per_address, request_timeout_s;
 	/* static files, loaded at start */
 	struct cs_asset {
 		char name[128];

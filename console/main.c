@@ -27,7 +27,7 @@
 static int cs_settings(cs_t *cs, const pl_cnode_t *cfg, pl_err_t *err)
 {
 	const pl_schema_t *s = &pl_schema_console;
-	long long idle, max, fails, lock;
+	long long idle, max, fails, lock, mc, mpa, rt;
 	const char *dirpath, *assets, *ctl;
 	char def[PATH_MAX];
 	const char *env_ctl = getenv(PL_ENV_CONTROL);
@@ -39,6 +39,9 @@ static int cs_settings(cs_t *cs, const pl_cnode_t *cfg, pl_err_t *err)
 	    pl_schema_int(s, cfg, "session_max_s", &max, err) < 0 ||
 	    pl_schema_int(s, cfg, "login_max_failures", &fails, err) < 0 ||
 	    pl_schema_int(s, cfg, "login_lockout_s", &lock, err) < 0 ||
+	    pl_schema_int(s, cfg, "max_connections", &mc, err) < 0 ||
+	    pl_schema_int(s, cfg, "max_connections_per_address", &mpa, err) < 0 ||
+	    pl_schema_int(s, cfg, "request_timeout_s", &rt, err) < 0 ||
 	    pl_schema_str(s, cfg, "directory", &dirpath, err) < 0 ||
 	    pl_schema_str(s, cfg, "assets_dir", &assets, err) < 0 ||
 	    pl_schema_str(s, cfg, "control_socket", &ctl, err) < 0)
@@ -52,6 +55,9 @@ static int cs_settings(cs_t *cs, const pl_cnode_t *cfg, pl_err_t *err)
 	cs->session_max_s = (uint32_t)max;
 	cs->login_max_failures = (uint32_t)fails;
 	cs->login_lockout_s = (uint32_t)lock;
+	cs->max_connections = (uint32_t)mc;
+	cs->max_per_address = (uint32_t)mpa;
+	cs->request_timeout_s = (uint32_t)rt;
 	pl_strlcpy(cs->directory_path, dirpath, sizeof(cs->directory_path));
 	pl_strlcpy(cs->assets_dir, assets, sizeof(cs->assets_dir));
 	pl_strlcpy(cs->control_path, ctl, sizeof(cs->control_path));

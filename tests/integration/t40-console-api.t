@@ -11,14 +11,16 @@
 # console leaving every other service alone.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 170
+plan 184
 
 PW='correct horse battery'
 BR=PrinterLogicServiceSimpleBadgeRelease
 BR_PORT=$(free_port)
 rec_start P1
 rec_start P2
-console_config '{"session_idle_s": 5, "login_max_failures": 3, "login_lockout_s": 2}' \
+RT=3 # request_timeout_s
+console_config "{\"session_idle_s\": 5, \"login_max_failures\": 3, \"login_lockout_s\": 2,
+	\"request_timeout_s\": $RT}" \
 	"$(jq -n --arg br "$BIN/$BR" --arg brl "127.0.0.1:$BR_PORT" \
 		'{"PrinterLogicServiceSimpleBadgeRelease": {path: $br, listen: {main: $brl}, refresh_s: 1}}')"
 sup_start
@@ -381,6 +383,85 @@ api POST /api/v1/logout
 is "$API_STATUS" 200 "logout"
 api GET /api/v1/session
 is "$API_STATUS" 401 "the session is gone"
+
+# ---- slow clients (#11 item 3): connections that send their headers a
+# byte a second. Before, MHD's idle timeout restarted with every byte and
+# 32 of them from loopback shut out every administrator on loopback. A
+# login (the first thing an administrator does) must succeed during each
+# attack within 2x its idle latency + request_timeout_s (both printed). ----
+slow() { ASAN_OPTIONS=detect_leaks=0 "$BIN/plsc-slowclient" "$@"; }
+now_ms() { date +%s%3N; }
+timed_login() {
+	local t0
+	t0=$(now_ms)
+	console_login alice "$PW"
+	LAT=$(($(now_ms) - t0))
+}
+stat_of() { grep -o "$2=[0-9]*" "$1" | cut -d= -f2; }
+lats=()
+for _ in 1 2 3 4 5; do
+	timed_login
+	lats+=("$LAT")
+done
+IDLE=$(printf '%s\n' "${lats[@]}" | sort -n | sed -n 3p)
+diag "idle login latency: ${IDLE} ms (of ${lats[*]})"
+# slow_attack NAME SLOWCLIENT_ARGS...: one plsc-slowclient per argument
+# string; in place, log in, timed; then their longest-lived connection
+# in LONGEST.
+slow_attack() {
+	local name=$1 i=0 f pids=() files=()
+	shift
+	for a in "$@"; do
+		f="$T/slow-$name-$i.out"
+		# shellcheck disable=SC2086
+		slow $a > "$f" 2>&1 &
+		pids+=($!)
+		BG_PIDS+=($!)
+		files+=("$f")
+		i=$((i + 1))
+	done
+	for f in "${files[@]}"; do
+		wait_until 60 grep -q '^ready' "$f"
+	done
+	sleep 1
+	timed_login
+	is "$API_STATUS" 200 "$name: an administrator on loopback logs in during the attack"
+	local bound=$((2 * IDLE + RT * 1000))
+	diag "$name: login took ${LAT} ms during the attack (idle ${IDLE} ms, bound ${bound} ms)"
+	[ "$LAT" -le "$bound" ]
+	ok $? "$name: within 2x the idle latency + request_timeout_s"
+	wait "${pids[@]}" 2>/dev/null
+	LONGEST=0
+	for f in "${files[@]}"; do
+		diag "$name: $(tail -1 "$f")"
+		l=$(stat_of "$f" longest_ms)
+		[ "${l:-0}" -gt "$LONGEST" ] && LONGEST=$l
+	done
+}
+slow_attack drip "-s 127.0.0.5 http-drip 127.0.0.1:$CS_PORT 20 $((RT + 3))"
+[ "$LONGEST" -ge $((RT * 1000 - 500)) ] && [ "$LONGEST" -le $((RT * 1000 + 3000)) ]
+ok $? "slow headers are closed at request_timeout_s, however many bytes came ($LONGEST ms)"
+like "$(log_of "$CS")" "127\.0\.0\.5: no whole request within $RT s \(request_timeout_s\); closed" \
+	"and that is logged"
+slow_attack same-address "-r http-drip 127.0.0.1:$CS_PORT 40 8"
+[ "$LONGEST" -le $((RT * 1000 + 3000)) ]
+ok $? "no slow connection from the administrators' own address outlived request_timeout_s"
+args=()
+for i in 10 11 12 13; do
+	args+=("-r -s 127.0.0.$i http-drip 127.0.0.1:$CS_PORT 32 8")
+done
+slow_attack many-addresses "${args[@]}"
+[ "$LONGEST" -le $((RT * 1000 + 3000)) ]
+ok $? "128 slow connections from four addresses: none outlived request_timeout_s"
+like "$(log_of "$CS")" "closed to make room for another connection \(no request for [0-9]+ ms\)" \
+	"connections closed to make room are logged"
+args=()
+for i in 20 21 22 23; do
+	args+=("-r -s 127.0.0.$i tcp-idle 127.0.0.1:$CS_PORT 32 8")
+done
+slow_attack tcp-idle "${args[@]}"
+[ "$LONGEST" -le $((RT * 1000 + 3000)) ]
+ok $? "silent TCP connections: none outlived request_timeout_s"
 
 # ---- kill -9 of the console ----
 console_login alice "$PW"
