@@ -97,7 +97,8 @@ PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(SERVICE_BINS) $(CLIENT_BINS)
 # the test packages: libcurl, libwebsockets, net-snmp).
 TEST_PROGRAMS := $(BIN)/plsc-testsvc $(BIN)/plsc-adaptsvc $(BIN)/plsc-recprinter \
               $(BIN)/plsc-evilclient $(BIN)/plsc-reademu $(BIN)/plsc-bulksubmit \
-              $(BIN)/plsc-fakeop
+              $(BIN)/plsc-fakeop \
+              $(BIN)/plsc-slowclient
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/replay-%,$(FUZZ_SRC))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
@@ -177,6 +178,10 @@ $(BIN)/plsc-evilclient: $(OBJ)/tests/lib/evilclient.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 
 $(BIN)/plsc-fakeop: $(OBJ)/tests/lib/fakeop.o $(LIBS)
+	$(call link,$(PKG_LIBS))
+
+# Connections that hold slots doing nothing (the limits tests).
+$(BIN)/plsc-slowclient: $(OBJ)/tests/lib/slowclient.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 
 $(BIN)/plsc-recprinter: $(OBJ)/tests/lib/recprinter.o $(LIBS)

@@ -52,11 +52,26 @@ typedef struct {
 	json_t *errors;
 	char session[CS_TOKEN_LEN + 1]; /* admin-passwd: the session that asked */
 	char ip[64];
+	/* admin-passwd: the current password's check, begun in the lock-out
+	 * counters (cs_login_begin) and not yet ended */
+	cs_t *counted;
+	char user[128];
 } dw_t;
+
+/* The current password's check is over: 1 right, 0 wrong, -1 unknown. */
+static void dw_count(dw_t *w, int result)
+{
+	if (!w->counted)
+		return;
+	cs_login_end(&w->counted->sessions, w->ip, w->user, result, pl_now_ms());
+	cs_status_note(w->counted);
+	w->counted = NULL;
+}
 
 static void dw_free(void *arg)
 {
 	dw_t *w = arg;
+	dw_count(w, -1);
 	json_decref(w->errors);
 	free(w->cut);
 	OPENSSL_cleanse(w->session, sizeof(w->session));
@@ -204,6 +219,10 @@ static void dw_answer(cs_req_t *r, const pl_frame_t *f, const char *why)
 	}
 	pl_frame_get_u32(f, PL_TAG_STATUS, &st);
 	pl_frame_get_str(f, PL_TAG_MESSAGE, msg, sizeof(msg));
+	/* A password change checked the current password: a wrong one counts
+	 * as a failed login, a right one clears the counts. */
+	if (pl_frame_find(f, PL_TAG_FROM, &from) == 1)
+		dw_count(w, st == PL_STATUS_AUTH ? 0 : st == PL_STATUS_OK ? 1 : -1);
 	if (pl_frame_find(f, PL_TAG_FROM, &from) != 1) {
 		/* The supervisor's own answer: it could not deliver. */
 		cs_reply_error(r, 503, "the directory cannot be changed now: %s",
@@ -212,10 +231,8 @@ static void dw_answer(cs_req_t *r, const pl_frame_t *f, const char *why)
 	}
 	if (st != PL_STATUS_OK || (f->flags & PL_FLAG_ERROR)) {
 		/* A wrong current password counts as a failed login. */
-		if (w->kind == DW_ADMIN_PASSWD && st == PL_STATUS_AUTH) {
-			cs_login_failed(&r->cs->sessions, w->ip, r->user, pl_now_ms());
+		if (w->kind == DW_ADMIN_PASSWD && st == PL_STATUS_AUTH)
 			pl_warn("%s: password change refused from %s: %s", r->user, w->ip, msg);
-		}
 		cs_reply_error(r, dw_http_status(st ? st : PL_STATUS_ERROR), "%s",
 			       msg[0] ? msg : "the directory refused the change");
 		return;
@@ -735,21 +752,26 @@ static void admin_passwd(cs_req_t *r, const char *name)
 		cs_reply_error(r, 403, "you can change only your own password");
 		return;
 	}
-	uint64_t wait = cs_login_wait_ms(&r->cs->sessions, r->ip, r->user, pl_now_ms());
-	if (wait) {
-		unsigned s = (unsigned)((wait + 999) / 1000);
-		snprintf(r->retry_after, sizeof(r->retry_after), "%u", s);
-		cs_reply_error(r, 429, "too many wrong passwords; try again in %u s", s);
-		return;
-	}
 	json_t *j = cs_req_json(r);
 	if (!j)
 		return;
 	dw_t *w;
 	if (has_strings(r, j, keys, 2) == 0 && (w = dw_new(r, DW_ADMIN_PASSWD, name))) {
-		pl_strlcpy(w->session, r->session->token, sizeof(w->session));
-		pl_strlcpy(w->ip, r->ip, sizeof(w->ip));
-		dw_go(r);
+		/* The current password is checked: counted as a login is,
+		 * before the check. */
+		uint64_t wait = cs_login_begin(&r->cs->sessions, r->ip, r->user, pl_now_ms());
+		cs_status_note(r->cs);
+		if (wait) {
+			unsigned s = (unsigned)((wait + 999) / 1000);
+			snprintf(r->retry_after, sizeof(r->retry_after), "%u", s);
+			cs_reply_error(r, 429, "too many wrong passwords; try again in %u s", s);
+		} else {
+			w->counted = r->cs;
+			pl_strlcpy(w->user, r->user, sizeof(w->user));
+			pl_strlcpy(w->session, r->session->token, sizeof(w->session));
+			pl_strlcpy(w->ip, r->ip, sizeof(w->ip));
+			dw_go(r);
+		}
 	}
 	json_decref(j);
 }

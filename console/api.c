@@ -105,12 +105,16 @@ typedef struct {
 	cs_t *cs;
 	char user[128], password[1025], ip[64];
 	int result;
+	int counted; /* begun in the lock-out counters, not yet ended */
 	pl_err_t err;
 } login_t;
 
 static void login_free(void *arg)
 {
 	login_t *l = arg;
+	/* Never checked (the worker pool refused it): the count goes back. */
+	if (l->counted)
+		cs_login_end(&l->cs->sessions, l->ip, l->user, -1, pl_now_ms());
 	OPENSSL_cleanse(l->password, sizeof(l->password));
 	free(l);
 }
@@ -135,18 +139,20 @@ static void login_done(void *arg)
 	login_t *l = r->work;
 	cs_t *cs = r->cs;
 	uint64_t now = pl_now_ms();
+	/* The check was counted when it began (api_login): now its outcome. */
+	cs_login_end(&cs->sessions, l->ip, l->user, l->result < 0 ? -1 : l->result, now);
+	l->counted = 0;
+	cs_status_note(cs);
 	if (l->result < 0) {
 		pl_err("login: %s", l->err.msg);
 		cs_reply_error(r, 500, "cannot check the password (see the console's log)");
 		return;
 	}
 	if (l->result == 0) {
-		cs_login_failed(&cs->sessions, l->ip, l->user, now);
 		pl_warn("failed login for '%s' from %s", l->user, l->ip);
 		cs_reply_error(r, 401, "wrong user name or password");
 		return;
 	}
-	cs_login_ok(&cs->sessions, l->ip, l->user);
 	const cs_session_t *se = cs_session_new(&cs->sessions, l->user, now);
 	if (!se) {
 		cs_reply_error(r, 500, "no random bytes for a session");
@@ -177,18 +183,23 @@ static void api_login(cs_req_t *r)
 		cs_reply_error(r, 400, "%s", err);
 		return;
 	}
-	uint64_t wait = cs_login_wait_ms(&r->cs->sessions, r->ip, user, pl_now_ms());
-	if (wait) {
-		unsigned s = (unsigned)((wait + 999) / 1000);
-		OPENSSL_cleanse(pw, sizeof(pw));
-		snprintf(r->retry_after, sizeof(r->retry_after), "%u", s);
-		cs_reply_error(r, 429, "too many failed logins; try again in %u s", s);
-		return;
-	}
 	login_t *l = calloc(1, sizeof(*l));
 	if (!l) {
 		OPENSSL_cleanse(pw, sizeof(pw));
 		cs_reply_error(r, 500, "out of memory");
+		return;
+	}
+	/* Counted before the password is checked, so that a burst of
+	 * concurrent attempts cannot get more checks than the limit. */
+	uint64_t wait = cs_login_begin(&r->cs->sessions, r->ip, user, pl_now_ms());
+	cs_status_note(r->cs);
+	if (wait) {
+		unsigned s = (unsigned)((wait + 999) / 1000);
+		OPENSSL_cleanse(pw, sizeof(pw));
+		free(l);
+		pl_debug("login for '%s' from %s refused by the lock-out for %u s", user, r->ip, s);
+		snprintf(r->retry_after, sizeof(r->retry_after), "%u", s);
+		cs_reply_error(r, 429, "too many failed logins; try again in %u s", s);
 		return;
 	}
 	l->cs = r->cs;
@@ -196,6 +207,7 @@ static void api_login(cs_req_t *r)
 	pl_strlcpy(l->password, pw, sizeof(l->password));
 	OPENSSL_cleanse(pw, sizeof(pw));
 	pl_strlcpy(l->ip, r->ip, sizeof(l->ip));
+	l->counted = 1;
 	r->work = l;
 	r->work_free = login_free;
 	cs_run(r, login_work, login_done, r);

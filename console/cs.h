@@ -48,8 +48,9 @@ typedef struct {
 } cs_session_t;
 
 typedef struct {
-	char key[160]; /* "ip:ADDR" or "user:NAME" */
+	char key[224]; /* "a ADDR", "p ADDR NAME" or "n NAME" */
 	uint32_t failures;
+	uint32_t inflight; /* password checks under way, counted in advance */
 	uint64_t last_ms, locked_until_ms;
 } cs_lock_t;
 
@@ -61,10 +62,13 @@ typedef struct {
 	uint64_t idle_ms, max_ms;
 	uint32_t max_failures;
 	uint64_t lockout_ms;
+	uint64_t name_backoff_ms; /* the longest pause for a name (below) */
+	/* counters for plsc status */
+	uint64_t checked, failed, refused;
 } cs_sessions_t;
 
 void cs_sessions_init(cs_sessions_t *s, uint64_t idle_ms, uint64_t max_ms,
-		      uint32_t max_failures, uint64_t lockout_ms);
+		      uint32_t max_failures, uint64_t lockout_ms, uint64_t name_backoff_ms);
 /* A new session for user (the oldest goes when the table is full). */
 const cs_session_t *cs_session_new(cs_sessions_t *s, const char *user, uint64_t now);
 /* The live session of a cookie value, touched; NULL when unknown or
@@ -81,11 +85,22 @@ int cs_session_renew(cs_sessions_t *s, const char *user, const char *keep);
 int cs_session_csrf_ok(const cs_session_t *se, const char *header);
 uint64_t cs_session_expires_in_ms(const cs_sessions_t *s, const cs_session_t *se,
 				  uint64_t now);
-/* Lock-out: ms still to wait (0: may try) for a client address and a name. */
-uint64_t cs_login_wait_ms(cs_sessions_t *s, const char *ip, const char *user,
-			  uint64_t now);
-void cs_login_failed(cs_sessions_t *s, const char *ip, const char *user, uint64_t now);
-void cs_login_ok(cs_sessions_t *s, const char *ip, const char *user);
+/* The lock-out, counted three ways, each up to max_failures failures:
+ *   - a name from an address: then locked for lockout_ms, doubling with
+ *     each further failure (a day at most);
+ *   - an address, whatever the names: the same;
+ *   - a name, from any address: then not a lock but a pause between
+ *     checks, 1 s doubling with each further failure up to
+ *     name_backoff_ms, so a burst from elsewhere slows the real
+ *     administrator's next try by seconds, never locks it out.
+ * A check is counted before the password is: cs_login_begin reserves it
+ * in all three, so concurrent attempts never add up past a limit. It
+ * returns 0 (go ahead; cs_login_end must follow) or the ms to wait. */
+uint64_t cs_login_begin(cs_sessions_t *s, const char *ip, const char *user, uint64_t now);
+/* The outcome of a check begun: 1 right (the three are cleared), 0 wrong
+ * (a failure in each), -1 not checked (the reservation is given back). */
+void cs_login_end(cs_sessions_t *s, const char *ip, const char *user, int result,
+		  uint64_t now);
 
 /* Requests to the supervisor: the control-socket client of lib/ctl
  * (pl_ctlclient.h), on the console's loop. */
@@ -185,6 +200,10 @@ void cs_dirw_cancel(cs_t *cs, cs_req_t *r);
 /* Stopping: every waiting request's callback, with no answer. */
 void cs_dirw_free(cs_t *cs);
 
+/* main.c: the login counters changed; plsc status shows them within a
+ * second. */
+void cs_status_note(cs_t *cs);
+
 /* ---- the console ---- */
 
 struct cs {
@@ -202,6 +221,9 @@ struct cs {
 	char assets_dir[4096];
 	char control_path[4096];
 	uint32_t session_idle_s, session_max_s, login_max_failures, login_lockout_s;
+	uint32_t login_name_backoff_s;
+	pl_timer_t *status_timer; /* plsc status, at most once a second */
+	uint32_t max_connections, max_per_address, request_timeout_s;
 	/* static files, loaded at start */
 	struct cs_asset {
 		char name[128];

@@ -10,7 +10,23 @@
  * Every request is bounded: its URL, its body (by path: JSON or CSV), the
  * connections per address and their idle time. Only the files found in
  * assets_dir at start are served, by exact name, so no path can reach
- * outside it. */
+ * outside it.
+ *
+ * Connections are admitted by our rules (pl_slots), not only MHD's: a
+ * connection is pending until a whole request has arrived and again once
+ * it is answered (keep-alive); it must bring a whole request within
+ * request_timeout_s (MHD's own timeout is idle time, which a byte now and
+ * then puts off for ever); pending connections take at most three
+ * quarters of max_connections, so requests in progress (a release that
+ * takes minutes) always have room; an address holds at most
+ * max_connections_per_address; and a newcomer who would be refused takes
+ * the slot of a pending connection instead (its address's own oldest, or
+ * a fair share between addresses). So 32 slow-header connections from
+ * loopback no longer shut out an administrator on loopback. MHD's limits
+ * are twice ours, a backstop only: a connection our rules closed counts
+ * in MHD's until MHD has seen it end, and against attackers reconnecting
+ * as fast as they are closed a tighter MHD limit turned the newcomer away
+ * before our rules could judge it. */
 #include "cs.h"
 
 #include <openssl/crypto.h>
@@ -18,16 +34,22 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "pl_adapt.h"
 #include "pl_log.h"
+#include "pl_slots.h"
 #include "pl_util.h"
 
-#define HTTP_CONN_LIMIT 128
-#define HTTP_PER_IP_LIMIT 32
+#define HTTP_MHD_FACTOR 2   /* MHD's limits are ours times this (see above) */
+#define HTTP_RESERVE_PCT 25 /* of max_connections, for requests in progress */
+/* A browser sends its request within milliseconds of connecting; a
+ * pending connection younger than this is not closed for an equal. */
+#define HTTP_GRACE_MS 500u
 #define HTTP_IDLE_S 30
 /* An over-long body up to this size is read and dropped before the 413. */
 #define HTTP_DRAIN_MAX (8u * 1024u * 1024u)
@@ -47,7 +69,18 @@ struct cs_http {
 	struct MHD_Daemon *d;
 	pl_adapt_t *adapt;
 	int epfd; /* MHD's epoll set */
+	pl_slots_t *slots;
+	uint64_t warn_ms; /* refusals, logged a few a second */
+	uint32_t warned;
 };
+
+/* One a connection (MHD's socket context). */
+typedef struct {
+	pl_slot_t slot;
+	cs_http_t *h;
+	int fd;
+	char ip[64];
+} http_conn_t;
 
 typedef struct {
 	cs_req_t r;
@@ -89,6 +122,132 @@ static void http_kick(cs_http_t *h)
 {
 	if (h)
 		pl_adapt_wake(h->adapt);
+}
+
+/* ---- who may connect ---- */
+
+static void ip_str(const struct sockaddr *sa, char *buf, size_t sz)
+{
+	pl_strlcpy(buf, "?", sz);
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)sz);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)sz);
+}
+
+/* A flood of connections must not become a flood of log lines: a few a
+ * second, then a count. */
+static void http_warn(cs_http_t *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void http_warn(cs_http_t *h, const char *fmt, ...)
+{
+	uint64_t now = pl_now_ms();
+	char msg[300];
+	va_list ap;
+	if (now - h->warn_ms >= 1000) {
+		if (h->warned > 5)
+			pl_warn("(%u more connections refused or closed in that second; not "
+				"logged one by one)", h->warned - 5);
+		h->warn_ms = now;
+		h->warned = 0;
+	}
+	if (h->warned++ >= 5)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pl_warn("%s", msg);
+}
+
+static http_conn_t *conn_ctx(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* Closed by our rules: MHD sees the end of the stream at its next run and
+ * closes the connection itself (CLOSED below). */
+static void conn_end(http_conn_t *hc)
+{
+	shutdown(hc->fd, SHUT_RDWR);
+	http_kick(hc->h);
+}
+
+static void conn_dropped(void *arg, pl_slot_t *slot, pl_slot_why_t why)
+{
+	http_conn_t *hc = (http_conn_t *)(void *)((char *)slot - offsetof(http_conn_t, slot));
+	cs_http_t *h = arg;
+	if (why == PL_SLOT_EXPIRED)
+		http_warn(h, "%s: no whole request within %u s (request_timeout_s); closed",
+			  hc->ip, h->cs->request_timeout_s);
+	else
+		http_warn(h, "%s: closed to make room for another connection (no request "
+			  "for %llu ms)", hc->ip, (unsigned long long)(pl_now_ms() - slot->since_ms));
+	conn_end(hc);
+}
+
+static void conn_started(cs_http_t *h, struct MHD_Connection *conn, void **ctx)
+{
+	const union MHD_ConnectionInfo *fi =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	const union MHD_ConnectionInfo *ai =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	http_conn_t *hc = calloc(1, sizeof(*hc));
+	pl_slot_key_t key;
+	if (!hc || !fi || !ai) {
+		free(hc);
+		if (fi)
+			shutdown(fi->connect_fd, SHUT_RDWR);
+		return;
+	}
+	*ctx = hc;
+	hc->h = h;
+	hc->fd = fi->connect_fd;
+	ip_str(ai->client_addr, hc->ip, sizeof(hc->ip));
+	(void)pl_slot_key_addr(&key, ai->client_addr);
+	int rc = pl_slots_admit(h->slots, &hc->slot, &key, 0, pl_now_ms());
+	if (rc == 0)
+		return;
+	if (rc == PL_SLOTS_PEER_FULL)
+		http_warn(h, "%s: refused: %u connections from that address already "
+			  "(max_connections_per_address)", hc->ip, h->cs->max_per_address);
+	else
+		http_warn(h, "%s: refused: no free connection (max_connections %u)", hc->ip,
+			  h->cs->max_connections);
+	conn_end(hc);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **ctx,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	cs_http_t *h = cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		conn_started(h, conn, ctx);
+		return;
+	}
+	http_conn_t *hc = *ctx;
+	if (hc) {
+		pl_slots_remove(h->slots, &hc->slot);
+		free(hc);
+		*ctx = NULL;
+	}
+}
+
+static int slots_start(cs_http_t *h)
+{
+	const cs_t *cs = h->cs;
+	uint32_t reserve = cs->max_connections * HTTP_RESERVE_PCT / 100;
+	pl_slots_conf_t c = {
+		.max_total = cs->max_connections,
+		.max_pending = cs->max_connections - reserve,
+		.max_per_peer = cs->max_per_address,
+		.reserve = 0,
+		.grace_ms = HTTP_GRACE_MS,
+		.deadline_ms = (uint64_t)cs->request_timeout_s * 1000,
+	};
+	h->slots = pl_slots_new(cs->loop, &c, conn_dropped, h);
+	return h->slots ? 0 : -1;
 }
 
 /* ---- answers ---- */
@@ -274,16 +433,7 @@ static void req_init(http_req_t *hr, cs_http_t *h, struct MHD_Connection *conn,
 	if (strlen(url) >= sizeof(r->url))
 		r->too_large = 1; /* answered 414 below */
 	pl_strlcpy(r->url, url, sizeof(r->url));
-	pl_strlcpy(r->ip, "?", sizeof(r->ip));
-	if (ci && ci->client_addr) {
-		const struct sockaddr *sa = ci->client_addr;
-		if (sa->sa_family == AF_INET)
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
-				  r->ip, sizeof(r->ip));
-		else if (sa->sa_family == AF_INET6)
-			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
-				  r->ip, sizeof(r->ip));
-	}
+	ip_str(ci ? ci->client_addr : NULL, r->ip, sizeof(r->ip));
 	r->limit = strcmp(url, "/api/v1/users/import") == 0 ? CS_CSV_MAX : CS_JSON_MAX;
 }
 
@@ -363,6 +513,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 	}
 	if (!hr->dispatched) {
 		hr->dispatched = 1;
+		/* A whole request: no longer held to request_timeout_s, and
+		 * never closed for a newcomer while it is answered. */
+		http_conn_t *hc = conn_ctx(conn);
+		if (hc)
+			pl_slots_trust(h->slots, &hc->slot);
 		dispatch(&hr->r);
 	}
 	if (hr->r.done)
@@ -378,8 +533,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	cs_http_t *h = cls;
 	http_req_t *hr = *con_cls;
-	(void)conn;
 	(void)toe;
+	/* Answered: the connection waits for its next request (keep-alive),
+	 * a pending one again. */
+	http_conn_t *hc = conn_ctx(conn);
+	if (hc)
+		pl_slots_pend(h->slots, &hc->slot, pl_now_ms());
 	if (!hr)
 		return;
 	pl_ctl_cancel(h->cs->ctl, &hr->r);
@@ -414,6 +573,12 @@ cs_http_t *cs_http_start(cs_t *cs, int listen_fd, const char *cert_pem,
 		return NULL;
 	}
 	h->cs = cs;
+	if (slots_start(h) < 0) {
+		pl_fmt(err->msg, sizeof(err->msg), "out of memory");
+		free(h);
+		return NULL;
+	}
+	unsigned per_ip = cs->max_per_address * HTTP_MHD_FACTOR; /* 0: none */
 	h->d = MHD_start_daemon(
 		MHD_USE_TLS | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
 		0, NULL, NULL, on_access, h,
@@ -421,15 +586,17 @@ cs_http_t *cs_http_start(cs_t *cs, int listen_fd, const char *cert_pem,
 		MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
 		MHD_OPTION_HTTPS_MEM_KEY, key_pem,
 		MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_IP_LIMIT,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)(cs->max_connections * HTTP_MHD_FACTOR),
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_S,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 		MHD_OPTION_END);
 	if (!h->d) {
 		pl_fmt(err->msg, sizeof(err->msg),
 		       "cannot start the HTTPS server (libmicrohttpd; see the debug log)");
+		pl_slots_free(h->slots);
 		free(h);
 		return NULL;
 	}
@@ -443,6 +610,7 @@ cs_http_t *cs_http_start(cs_t *cs, int listen_fd, const char *cert_pem,
 	h->adapt = h->epfd >= 0 ? pl_adapt_new(cs->loop, &ops, h) : NULL;
 	if (!h->adapt) {
 		MHD_stop_daemon(h->d);
+		pl_slots_free(h->slots);
 		free(h);
 		pl_fmt(err->msg, sizeof(err->msg), "cannot watch the HTTPS server's epoll fd");
 		return NULL;
@@ -459,5 +627,6 @@ void cs_http_stop(cs_http_t *h)
 	/* MHD_quiesce would keep the listening socket; it is the
 	 * supervisor's, and closing our copy is all that is needed. */
 	MHD_stop_daemon(h->d);
+	pl_slots_free(h->slots); /* after MHD's CLOSED callbacks */
 	free(h);
 }

@@ -27,7 +27,7 @@
 static int cs_settings(cs_t *cs, const pl_cnode_t *cfg, pl_err_t *err)
 {
 	const pl_schema_t *s = &pl_schema_console;
-	long long idle, max, fails, lock;
+	long long idle, max, fails, lock, nb, mc, mpa, rt;
 	const char *dirpath, *assets, *ctl;
 	char def[PATH_MAX];
 	const char *env_ctl = getenv(PL_ENV_CONTROL);
@@ -39,6 +39,10 @@ static int cs_settings(cs_t *cs, const pl_cnode_t *cfg, pl_err_t *err)
 	    pl_schema_int(s, cfg, "session_max_s", &max, err) < 0 ||
 	    pl_schema_int(s, cfg, "login_max_failures", &fails, err) < 0 ||
 	    pl_schema_int(s, cfg, "login_lockout_s", &lock, err) < 0 ||
+	    pl_schema_int(s, cfg, "login_name_backoff_s", &nb, err) < 0 ||
+	    pl_schema_int(s, cfg, "max_connections", &mc, err) < 0 ||
+	    pl_schema_int(s, cfg, "max_connections_per_address", &mpa, err) < 0 ||
+	    pl_schema_int(s, cfg, "request_timeout_s", &rt, err) < 0 ||
 	    pl_schema_str(s, cfg, "directory", &dirpath, err) < 0 ||
 	    pl_schema_str(s, cfg, "assets_dir", &assets, err) < 0 ||
 	    pl_schema_str(s, cfg, "control_socket", &ctl, err) < 0)
@@ -52,6 +56,10 @@ static int cs_settings(cs_t *cs, const pl_cnode_t *cfg, pl_err_t *err)
 	cs->session_max_s = (uint32_t)max;
 	cs->login_max_failures = (uint32_t)fails;
 	cs->login_lockout_s = (uint32_t)lock;
+	cs->login_name_backoff_s = (uint32_t)nb;
+	cs->max_connections = (uint32_t)mc;
+	cs->max_per_address = (uint32_t)mpa;
+	cs->request_timeout_s = (uint32_t)rt;
 	pl_strlcpy(cs->directory_path, dirpath, sizeof(cs->directory_path));
 	pl_strlcpy(cs->assets_dir, assets, sizeof(cs->assets_dir));
 	pl_strlcpy(cs->control_path, ctl, sizeof(cs->control_path));
@@ -160,6 +168,25 @@ static int load_tls(cs_t *cs, const pl_cnode_t *cfg, char **cert_pem, char **key
 	return 0;
 }
 
+/* ---- plsc status ---- */
+
+static void status_now(pl_loop_t *loop, void *arg)
+{
+	cs_t *cs = arg;
+	(void)loop;
+	cs->status_timer = NULL;
+	pl_service_status(cs->svc, "%llu password checks, %llu wrong; %llu logins refused "
+			  "by the lock-out", (unsigned long long)cs->sessions.checked,
+			  (unsigned long long)cs->sessions.failed,
+			  (unsigned long long)cs->sessions.refused);
+}
+
+void cs_status_note(cs_t *cs)
+{
+	if (!cs->status_timer)
+		cs->status_timer = pl_loop_timer(cs->loop, 1000, status_now, cs);
+}
+
 /* ---- the worker pool ---- */
 
 typedef struct {
@@ -237,7 +264,8 @@ static int cs_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 	}
 	cs_sessions_init(&cs->sessions, (uint64_t)cs->session_idle_s * 1000,
 			 (uint64_t)cs->session_max_s * 1000, cs->login_max_failures,
-			 (uint64_t)cs->login_lockout_s * 1000);
+			 (uint64_t)cs->login_lockout_s * 1000,
+			 (uint64_t)cs->login_name_backoff_s * 1000);
 	/* Read-only: changes go to plsc-directory (dirw.c). A missing
 	 * database is created first where we may (a first start without
 	 * privilege separation, before plsc-directory made it). */
@@ -286,6 +314,8 @@ static void cs_stop(pl_service_t *svc, void *ctx)
 {
 	cs_t *cs = ctx;
 	(void)svc;
+	pl_loop_timer_cancel(cs->loop, cs->status_timer);
+	cs->status_timer = NULL;
 	/* Answers still in the works resume their connections first: MHD
 	 * must not be stopped with a connection suspended. */
 	pl_work_free(cs->work);

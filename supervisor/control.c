@@ -1,10 +1,24 @@
 /* The control socket: <run_dir>/plsc.sock, mode 0660, speaking the same
  * TLV protocol. Clients are plsc(1) and the console. Each client is
- * bounded in frame size, queue size and idle time. */
+ * bounded in frame size, queue size and idle time.
+ *
+ * Who may connect is the kernel's business (the socket's mode), but how
+ * many is ours: 64 connections that said nothing used to shut plsc out.
+ * So (pl_slots, one peer a uid): a uid holds at most CTL_MAX_PER_UID
+ * connections; the last CTL_RESERVE slots are for root and the
+ * administrators (any uid but a service's: under privilege separation the
+ * console, the one service that may connect, cannot take them); a
+ * connection must send its first request within CTL_FIRST_MS; and a
+ * connection with no request in progress makes room for a newcomer when
+ * the socket is full (its uid's own, or one of the uid holding most; the
+ * one quiet longest if that is CTL_GRACE_MS, else one at random): plsc
+ * sends its request as soon as it connects, so it is hardly ever the one
+ * picked. */
 #include "sv.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +28,18 @@
 #include <unistd.h>
 
 #include "pl_log.h"
+#include "pl_slots.h"
 #include "pl_util.h"
 
 #define CTL_MAX_CLIENTS 64
+#define CTL_RESERVE 8	    /* of those, for root and administrators */
+#define CTL_MAX_PER_UID 16
 #define CTL_MAX_FRAME (64u * 1024u)
 #define CTL_MAX_QUEUE (4u * 1024u * 1024u)
-#define CTL_IDLE_MS 60000u
+#define CTL_FIRST_MS 5000u  /* from connect to a whole first request */
+#define CTL_IDLE_MS 60000u  /* between requests */
+#define CTL_GRACE_MS 200u   /* quiet this long: the first to make room */
+#define CTL_WAIT_ROUNDS 20  /* idle periods a client waiting for an answer is kept */
 
 struct sv_client {
 	sv_sup_t *sup;
@@ -28,6 +48,9 @@ struct sv_client {
 	char peer[48]; /* "uid U pid P", from the kernel (SO_PEERCRED) */
 	pl_timer_t *idle;
 	int closing;
+	uint32_t waiting;   /* requests answered later (job operations) */
+	int idle_rounds;    /* idle periods spent waiting for those */
+	pl_slot_t slot;     /* pending while no request is in progress */
 	struct sv_client *next;
 };
 
@@ -41,17 +64,56 @@ static void client_free(sv_client_t *c)
 		}
 	}
 	sup->nclients--;
+	pl_slots_remove(sup->ctl_slots, &c->slot);
 	pl_loop_timer_cancel(sup->loop, c->idle);
 	pl_chan_free(c->chan); /* deferred while its own callback runs */
 	free(c);
 }
 
+/* Quiet too long. A client waiting for a release (which may take
+ * minutes) is not quiet: it is kept, for CTL_WAIT_ROUNDS periods at most. */
 static void client_idle(pl_loop_t *loop, void *arg)
 {
 	sv_client_t *c = arg;
-	(void)loop;
 	c->idle = NULL;
+	if (c->waiting && ++c->idle_rounds < CTL_WAIT_ROUNDS) {
+		c->idle = pl_loop_timer(loop, CTL_IDLE_MS, client_idle, c);
+		return;
+	}
 	client_free(c);
+}
+
+/* A refused or dropped client: a few a second are logged, then a count
+ * (a flood of connections must not become a flood of log lines). */
+static void ctl_warn(sv_sup_t *sup, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void ctl_warn(sv_sup_t *sup, const char *fmt, ...)
+{
+	uint64_t now = pl_now_ms();
+	char msg[256];
+	va_list ap;
+	if (now - sup->ctl_warn_ms >= 1000) {
+		if (sup->ctl_warned > 5)
+			pl_warn("control socket: %u more clients refused or dropped in that "
+				"second", sup->ctl_warned - 5);
+		sup->ctl_warn_ms = now;
+		sup->ctl_warned = 0;
+	}
+	if (sup->ctl_warned++ >= 5)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pl_warn("control socket: %s", msg);
+}
+
+/* The slot of a client that has nothing in progress any more is pending
+ * again: quiet from now on. */
+static void client_quiet(sv_client_t *c)
+{
+	if (!c->waiting)
+		pl_slots_pend(c->sup->ctl_slots, &c->slot, pl_now_ms());
 }
 
 void sv_client_send(sv_client_t *c, pl_msg_t *m)
@@ -242,6 +304,7 @@ static void handle(sv_client_t *c, const pl_frame_t *f)
 	case PL_MSG_CTL_RELEASE:
 	case PL_MSG_CTL_DELETE: {
 		sv_asker_t a = { .is_client = 1, .client_id = c->id, .seq = f->seq };
+		c->waiting++; /* until sv_control_send delivers the answer */
 		int kind = f->type == PL_MSG_CTL_JOBS ? SV_OP_JOBS
 			 : f->type == PL_MSG_CTL_RELEASE ? SV_OP_RELEASE
 			 : SV_OP_DELETE;
@@ -274,11 +337,15 @@ static void client_frame(pl_chan_t *ch, pl_frame_t *f, void *arg)
 	/* Idle means silent, not merely old: re-arm. */
 	pl_loop_timer_cancel(c->sup->loop, c->idle);
 	c->idle = pl_loop_timer(c->sup->loop, CTL_IDLE_MS, client_idle, c);
+	c->idle_rounds = 0;
 	if (f->fd >= 0)
 		close(f->fd);
+	pl_slots_trust(c->sup->ctl_slots, &c->slot);
 	handle(c, f);
 	if (c->closing)
 		client_free(c);
+	else
+		client_quiet(c);
 }
 
 static void client_closed(pl_chan_t *ch, int rc, void *arg)
@@ -291,6 +358,51 @@ static void client_closed(pl_chan_t *ch, int rc, void *arg)
 
 static const pl_chan_ops_t client_ops = { client_frame, client_closed };
 
+/* Root, and anyone who is not a service: an administrator. (Without
+ * privilege separation everything runs as one user: all are.) */
+static int ctl_privileged(const sv_sup_t *sup, uid_t uid)
+{
+	if (uid == 0 || !sup->drop_privs)
+		return 1;
+	for (int i = 0; i < sup->nsvcs; i++)
+		if (sup->svcs[i]->run_uid == uid)
+			return 0;
+	return 1;
+}
+
+/* The limits made room for a newcomer by closing c, quiet since. */
+static void client_dropped(void *arg, pl_slot_t *slot, pl_slot_why_t why)
+{
+	sv_client_t *c = (sv_client_t *)(void *)((char *)slot - offsetof(sv_client_t, slot));
+	(void)why;
+	ctl_warn(arg, "closed the connection of %s, quiet for %llu ms, to make room "
+		 "for another", c->peer, (unsigned long long)(pl_now_ms() - slot->since_ms));
+	client_free(c);
+}
+
+/* Who is at the other end, and may they have a slot? 0, or -1 (logged). */
+static int client_admit(sv_sup_t *sup, sv_client_t *c, int cfd)
+{
+	struct ucred cr = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	socklen_t crlen = sizeof(cr);
+	pl_slot_key_t key;
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == 0)
+		snprintf(c->peer, sizeof(c->peer), "uid %ld pid %ld", (long)cr.uid,
+			 (long)cr.pid);
+	else
+		pl_strlcpy(c->peer, "an unknown client", sizeof(c->peer));
+	pl_slot_key_uid(&key, cr.uid);
+	int rc = pl_slots_admit(sup->ctl_slots, &c->slot, &key,
+				ctl_privileged(sup, cr.uid), pl_now_ms());
+	if (rc == PL_SLOTS_PEER_FULL)
+		ctl_warn(sup, "refused %s: %d connections of that user already", c->peer,
+			 CTL_MAX_PER_UID);
+	else if (rc < 0)
+		ctl_warn(sup, "refused %s: too many clients (%d, of which %d for root and "
+			 "administrators)", c->peer, CTL_MAX_CLIENTS, CTL_RESERVE);
+	return rc < 0 ? -1 : 0;
+}
+
 static void ctl_accept(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
 {
 	sv_sup_t *sup = arg;
@@ -299,30 +411,22 @@ static void ctl_accept(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
 		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0)
 			return;
-		if (sup->nclients >= CTL_MAX_CLIENTS) {
-			pl_warn("control socket: too many clients; refusing one");
+		sv_client_t *c = calloc(1, sizeof(*c));
+		if (!c || client_admit(sup, c, cfd) < 0) {
+			free(c);
 			close(cfd);
 			continue;
 		}
-		sv_client_t *c = calloc(1, sizeof(*c));
-		if (c)
-			c->chan = pl_chan_new(loop, cfd, CTL_MAX_FRAME, CTL_MAX_QUEUE,
-					      &client_ops, c);
-		if (!c || !c->chan) {
+		c->chan = pl_chan_new(loop, cfd, CTL_MAX_FRAME, CTL_MAX_QUEUE, &client_ops, c);
+		if (!c->chan) {
+			pl_slots_remove(sup->ctl_slots, &c->slot);
 			free(c);
 			close(cfd);
 			continue;
 		}
 		c->sup = sup;
 		c->id = ++sup->next_client_id;
-		struct ucred cr;
-		socklen_t crlen = sizeof(cr);
-		if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == 0)
-			snprintf(c->peer, sizeof(c->peer), "uid %ld pid %ld",
-				 (long)cr.uid, (long)cr.pid);
-		else
-			pl_strlcpy(c->peer, "an unknown client", sizeof(c->peer));
-		c->idle = pl_loop_timer(loop, CTL_IDLE_MS, client_idle, c);
+		c->idle = pl_loop_timer(loop, CTL_FIRST_MS, client_idle, c);
 		c->next = sup->clients;
 		sup->clients = c;
 		sup->nclients++;
@@ -335,8 +439,12 @@ int sv_control_send(sv_sup_t *sup, uint64_t client_id, pl_msg_t *m)
 		if (c->id != client_id)
 			continue;
 		sv_client_send(c, m);
+		if (c->waiting)
+			c->waiting--;
 		if (c->closing)
 			client_free(c);
+		else
+			client_quiet(c);
 		return 0;
 	}
 	return -1; /* the client left before the answer was ready */
@@ -360,6 +468,19 @@ int sv_control_open(sv_sup_t *sup)
 	/* A live supervisor answers connect(); a stale socket does not. */
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 		pl_crit("another supervisor is running on %s", sup->ctl_path);
+		close(fd);
+		return -1;
+	}
+	static const pl_slots_conf_t limits = {
+		.max_total = CTL_MAX_CLIENTS,
+		.max_pending = CTL_MAX_CLIENTS,
+		.max_per_peer = CTL_MAX_PER_UID,
+		.reserve = CTL_RESERVE,
+		.grace_ms = CTL_GRACE_MS,
+		.deadline_ms = 0, /* the clients' own timers: CTL_FIRST_MS, CTL_IDLE_MS */
+	};
+	sup->ctl_slots = pl_slots_new(sup->loop, &limits, client_dropped, sup);
+	if (!sup->ctl_slots) {
 		close(fd);
 		return -1;
 	}
@@ -396,4 +517,6 @@ void sv_control_close(sv_sup_t *sup)
 		unlink(sup->ctl_path);
 	}
 	sup->ctl_fd = -1;
+	pl_slots_free(sup->ctl_slots);
+	sup->ctl_slots = NULL;
 }

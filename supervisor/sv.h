@@ -175,6 +175,7 @@ typedef struct sv_svc {
 	char last_exit[256];
 	char detail[200]; /* the service's own status line (SVC_STATUS) */
 	char kill_reason[200]; /* with the last status detail (a watchdog) */
+	uid_t run_uid; /* its user once started under privsep, else -1 */
 	int stop_then; /* after the child exits: SV_STOP_* */
 	int removed;   /* dropped from the config on reload */
 } sv_svc_t;
@@ -235,6 +236,9 @@ struct sv_sup {
 	pl_watch_t *ctl_w;
 	struct sv_client *clients;
 	int nclients;
+	struct pl_slots *ctl_slots; /* who may hold a connection (control.c) */
+	uint64_t ctl_warn_ms;	    /* its refusals, logged a few a second */
+	uint32_t ctl_warned;
 	uint64_t next_client_id;
 	uint32_t next_seq; /* for requests the supervisor originates */
 	struct sv_op *ops;

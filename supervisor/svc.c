@@ -85,6 +85,7 @@ int sv_svc_init(sv_svc_t *s, sv_sup_t *sup, const sv_svcconf_t *conf)
 	json_incref(s->conf.section);
 	s->override = -1;
 	s->state = SV_STOPPED;
+	s->run_uid = (uid_t)-1;
 	s->log_r = s->log_w = -1;
 	for (int i = 0; i < SV_MAX_LISTEN; i++)
 		s->listen_fds[i] = -1;
@@ -564,6 +565,7 @@ static void spawn(sv_svc_t *s)
 		set_failed(s, "%s", msg);
 		return;
 	}
+	s->run_uid = cred.uid; /* the control socket tells services from admins */
 	if (prepare_state_dir(s, &cred, dir, sizeof(dir)) < 0) {
 		set_failed(s, "cannot prepare state dir: %s", strerror(errno));
 		return;

@@ -9,8 +9,11 @@
  * is answered with a RESULT saying what went wrong, logged once here, and
  * (for protocol and auth errors) the connection is closed. One slow or
  * hostile client never blocks another: sockets are non-blocking, the
- * durable commit runs on a worker thread, and an idle or stalled client
- * is dropped after client_timeout_ms. */
+ * durable commit runs on a worker thread, a stalled upload is dropped
+ * after client_timeout_ms without a byte, a slow one below
+ * min_upload_kib_s, and a client that has not authenticated within
+ * auth_deadline_ms of connecting is dropped however many bytes it
+ * trickles (limits.c). */
 #include "op.h"
 
 #include <arpa/inet.h>
@@ -18,6 +21,7 @@
 #include <netinet/tcp.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +44,9 @@ struct op_conn {
 	pl_watch_t *w;
 	pl_timer_t *idle;
 	pl_timer_t *kick; /* resume reading what OpenSSL buffered */
+	pl_timer_t *rate; /* the end of an upload window */
+	uint64_t window_bytes; /* read since the window began */
+	pl_slot_t slot; /* pending until the token checked (limits.c) */
 	char peer[64];
 	int state;
 	int busy;   /* a worker holds a pointer to us */
@@ -91,9 +98,13 @@ static void conn_close(op_conn_t *c)
 	pl_loop_unwatch(c->op->loop, c->w);
 	pl_loop_timer_cancel(c->op->loop, c->idle);
 	pl_loop_timer_cancel(c->op->loop, c->kick);
+	pl_loop_timer_cancel(c->op->loop, c->rate);
+	pl_slots_remove(c->op->slots, &c->slot);
+	op_limits_note(c->op);
 	c->w = NULL;
 	c->idle = NULL;
 	c->kick = NULL;
+	c->rate = NULL;
 	if (c->ssl) {
 		SSL_shutdown(c->ssl); /* best effort close_notify */
 		SSL_free(c->ssl);
@@ -310,8 +321,12 @@ static int auth(op_conn_t *c, const pl_frame_t *f, char *ws, size_t wsz)
 	if (pl_frame_get_str(f, PL_TAG_TOKEN, token, sizeof(token)) < 0)
 		return 0;
 	int ok = pl_dir_token_verify(c->op->dir, token, ws, wsz, &err);
-	if (ok == 1)
+	if (ok == 1) {
 		op_token_used(c->op, token);
+		/* No longer a stranger: out of the pre-authentication pool,
+		 * past its deadline, never evicted for a newcomer. */
+		pl_slots_trust(c->op->slots, &c->slot);
+	}
 	OPENSSL_cleanse(token, sizeof(token));
 	if (ok < 0)
 		pl_err("token check: %s", err.msg);
@@ -610,6 +625,24 @@ static void do_handshake(op_conn_t *c)
 }
 
 static void conn_kick(pl_loop_t *loop, void *arg);
+static void conn_rate(pl_loop_t *loop, void *arg);
+
+/* Bytes came in. Only an upload's bytes put off the stall timeout: before
+ * authentication the deadline rules, and between jobs the next
+ * SUBMIT_BEGIN must be whole within client_timeout_ms, so a byte every
+ * few seconds holds nothing. An upload also starts its rate window. */
+static void conn_received(op_conn_t *c, size_t n)
+{
+	op_t *op = c->op;
+	c->window_bytes += n;
+	if (c->state != C_RECEIVING && c->state != C_COMMITTING)
+		return;
+	conn_touch(c);
+	if (c->state == C_RECEIVING && !c->rate && op_upload_min_bytes(op)) {
+		c->window_bytes = 0;
+		c->rate = pl_loop_timer(op->loop, op->upload_window_ms, conn_rate, c);
+	}
+}
 
 static void do_read(op_conn_t *c)
 {
@@ -628,12 +661,13 @@ static void do_read(op_conn_t *c)
 		ERR_clear_error();
 		int n = SSL_read(c->ssl, buf, sizeof(buf));
 		if (n > 0) {
-			conn_touch(c);
 			if (pl_reader_feed(&c->rd, buf, (size_t)n) < 0) {
 				conn_fail(c, 0, PL_STATUS_ERROR, "out of memory");
 				return;
 			}
 			conn_process(c);
+			if (!c->closed)
+				conn_received(c, (size_t)n);
 			continue;
 		}
 		int e = SSL_get_error(c->ssl, n);
@@ -680,6 +714,33 @@ static void conn_kick(pl_loop_t *loop, void *arg)
 	conn_io(loop, c->fd, EPOLLIN, c);
 }
 
+/* The end of an upload window: enough bytes came, or the upload goes. */
+static void conn_rate(pl_loop_t *loop, void *arg)
+{
+	op_conn_t *c = arg;
+	op_t *op = c->op;
+	c->rate = NULL;
+	if (c->state != C_RECEIVING) {
+		conn_release(c);
+		return; /* the next upload starts its own window */
+	}
+	uint64_t min = op_upload_min_bytes(op);
+	if (min && c->window_bytes < min) {
+		op->slow_uploads++;
+		conn_fail(c, 0, PL_STATUS_BADREQ,
+			  "upload too slow: %llu bytes in the last %u s, below the minimum "
+			  "of %u KiB/s; the job was discarded",
+			  (unsigned long long)c->window_bytes, op->upload_window_ms / 1000,
+			  op->min_upload_kib_s);
+		if (!c->closed)
+			conn_close(c); /* a dripping client may not read the answer */
+	} else {
+		c->window_bytes = 0;
+		c->rate = pl_loop_timer(loop, op->upload_window_ms, conn_rate, c);
+	}
+	conn_release(c);
+}
+
 static void conn_idle(pl_loop_t *loop, void *arg)
 {
 	op_conn_t *c = arg;
@@ -707,13 +768,17 @@ static void conn_idle(pl_loop_t *loop, void *arg)
 	conn_release(c);
 }
 
-static void peer_name(int fd, char *buf, size_t sz)
+/* The peer as logs name it, and as the limits count it. */
+static void peer_name(int fd, char *buf, size_t sz, pl_slot_key_t *key)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { .ss_family = AF_UNSPEC };
 	socklen_t sl = sizeof(ss);
 	char host[INET6_ADDRSTRLEN] = "?";
 	int port = 0;
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+		ss.ss_family = AF_UNSPEC;
+	(void)pl_slot_key_addr(key, (struct sockaddr *)&ss);
+	if (ss.ss_family != AF_UNSPEC) {
 		if (ss.ss_family == AF_INET) {
 			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 			inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
@@ -727,6 +792,46 @@ static void peer_name(int fd, char *buf, size_t sz)
 	snprintf(buf, sz, "%s:%d", host, port);
 }
 
+/* The limits closed c: not authenticated in time, or its slot went to a
+ * newcomer. A client past the handshake is told why (BUSY: try again). */
+static void conn_dropped(void *arg, pl_slot_t *slot, pl_slot_why_t why)
+{
+	op_t *op = arg;
+	op_conn_t *c = (op_conn_t *)(void *)((char *)slot - offsetof(op_conn_t, slot));
+	char msg[200];
+	if (why == PL_SLOT_EXPIRED)
+		(void)pl_fmt(msg, sizeof(msg), "no authenticated SUBMIT_BEGIN within %u s "
+			     "of connecting (auth_deadline_s); closed", op->auth_deadline_ms / 1000);
+	else
+		(void)pl_fmt(msg, sizeof(msg), "closed to make room for a newcomer: "
+			     "not authenticated after %llu ms",
+			     (unsigned long long)(pl_now_ms() - slot->since_ms));
+	op_limit_warn(op, "%s: %s", c->peer, msg);
+	if (c->state != C_HANDSHAKE && c->outlen == 0) {
+		conn_result(c, 0, PL_STATUS_BUSY, msg, NULL);
+		(void)conn_flush(c);
+	}
+	conn_close(c);
+	conn_release(c);
+}
+
+/* May a newcomer from key have a slot? 0, or -1 (logged). */
+static int conn_admit(op_t *op, op_conn_t *c, const pl_slot_key_t *key)
+{
+	int rc = pl_slots_admit(op->slots, &c->slot, key, 0, pl_now_ms());
+	op_limits_note(op);
+	if (rc == 0)
+		return 0;
+	if (rc == PL_SLOTS_PEER_FULL)
+		op_limit_warn(op, "%s: refused: %u connections from that address already "
+			      "(max_clients_per_address)", c->peer, op->max_per_address);
+	else
+		op_limit_warn(op, "%s: refused: no free connection (max_clients %u, of which "
+			      "%u%% kept for authenticated clients)", c->peer, op->max_clients,
+			      op->auth_reserve_pct);
+	return -1;
+}
+
 static void on_accept(pl_loop_t *loop, int lfd, uint32_t ev, void *arg)
 {
 	op_t *op = arg;
@@ -735,7 +840,7 @@ static void on_accept(pl_loop_t *loop, int lfd, uint32_t ev, void *arg)
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		if (op->nconns >= op->max_clients || op->draining) {
+		if (op->draining) {
 			close(fd);
 			continue;
 		}
@@ -748,14 +853,22 @@ static void on_accept(pl_loop_t *loop, int lfd, uint32_t ev, void *arg)
 			close(fd);
 			continue;
 		}
+		pl_slot_key_t key;
 		c->op = op;
 		c->fd = fd;
+		peer_name(fd, c->peer, sizeof(c->peer), &key);
+		if (conn_admit(op, c, &key) < 0) {
+			SSL_free(c->ssl);
+			pl_reader_free(&c->rd);
+			free(c);
+			close(fd);
+			continue;
+		}
 		/* Our answers are small and latency-bound (the job id a client
 		 * waits for): no Nagle delay behind unacknowledged data. */
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		SSL_set_fd(c->ssl, fd);
-		peer_name(fd, c->peer, sizeof(c->peer));
 		c->state = C_HANDSHAKE;
 		c->next = op->conns;
 		op->conns = c;
@@ -771,6 +884,11 @@ static void on_accept(pl_loop_t *loop, int lfd, uint32_t ev, void *arg)
 
 int op_conn_listen(op_t *op, int fd)
 {
+	pl_slots_conf_t sc;
+	op_limits_conf(op, &sc);
+	op->slots = pl_slots_new(op->loop, &sc, conn_dropped, op);
+	if (!op->slots)
+		return -1;
 	op->listen_fd = fd;
 	pl_set_nonblock(fd);
 	op->listen_w = pl_loop_watch(op->loop, fd, EPOLLIN, on_accept, op);

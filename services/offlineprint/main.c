@@ -17,6 +17,25 @@
 
 #define MIB (1024ull * 1024ull)
 
+/* The connection limits' keys (limits.c has what they mean). */
+static int op_limit_settings(op_t *op, const pl_cnode_t *cfg, pl_err_t *err)
+{
+	const pl_schema_t *s = &pl_schema_offlineprint;
+	long long ad, pa, rp, mu, uw;
+	if (pl_schema_int(s, cfg, "auth_deadline_s", &ad, err) < 0 ||
+	    pl_schema_int(s, cfg, "max_clients_per_address", &pa, err) < 0 ||
+	    pl_schema_int(s, cfg, "auth_reserve_pct", &rp, err) < 0 ||
+	    pl_schema_int(s, cfg, "min_upload_kib_s", &mu, err) < 0 ||
+	    pl_schema_int(s, cfg, "upload_window_s", &uw, err) < 0)
+		return -1;
+	op->auth_deadline_ms = (uint32_t)ad * 1000;
+	op->max_per_address = (uint32_t)pa;
+	op->auth_reserve_pct = (uint32_t)rp;
+	op->min_upload_kib_s = (uint32_t)mu;
+	op->upload_window_ms = (uint32_t)uw * 1000;
+	return 0;
+}
+
 /* The keys, ranges and defaults: pl_schema_offlineprint (pl_schemas.h),
  * which the supervisor checks too. */
 static int op_settings(op_t *op, const pl_cnode_t *cfg, pl_err_t *err)
@@ -28,7 +47,8 @@ static int op_settings(op_t *op, const pl_cnode_t *cfg, pl_err_t *err)
 	    pl_holder_conf_parse(&op->hconf, cfg, pl_service_state_dir(op->svc), err) < 0 ||
 	    pl_schema_int(s, cfg, "max_job_mb", &mj, err) < 0 ||
 	    pl_schema_int(s, cfg, "client_timeout_s", &ct, err) < 0 ||
-	    pl_schema_int(s, cfg, "max_clients", &mc, err) < 0)
+	    pl_schema_int(s, cfg, "max_clients", &mc, err) < 0 ||
+	    op_limit_settings(op, cfg, err) < 0)
 		return -1;
 	op->max_job_bytes = (uint64_t)mj * MIB;
 	op->client_timeout_ms = (uint32_t)ct * 1000;
@@ -159,6 +179,12 @@ static int op_reconfig(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 	op->client_timeout_ms = probe.client_timeout_ms;
 	op->max_clients = probe.max_clients;
 	op->max_job_bytes = probe.max_job_bytes;
+	op->auth_deadline_ms = probe.auth_deadline_ms;
+	op->max_per_address = probe.max_per_address;
+	op->auth_reserve_pct = probe.auth_reserve_pct;
+	op->min_upload_kib_s = probe.min_upload_kib_s;
+	op->upload_window_ms = probe.upload_window_ms;
+	op_limits_reconfig(op);
 	pl_info("settings updated");
 	return 0;
 }
@@ -200,6 +226,7 @@ static void op_stop(pl_service_t *svc, void *ctx)
 	(void)svc;
 	op_conn_stop_accepting(op);
 	op_conn_close_all(op);
+	op_limits_stop(op);
 	pl_holder_free(op->holder); /* waits for the work in flight */
 	if (op->listen_fd > 0)
 		close(op->listen_fd);

@@ -50,17 +50,22 @@ like "$out" "WARNING: 127.0.0.1:$down: Connection refused; CUPS will retry the j
 	"with a WARNING: line that says what happens next"
 
 # ---- busy: max_clients reached, the server closes before the handshake ----
-reload_op '.max_clients = 1 | .client_timeout_s = 20'
+# The one slot is held by an authenticated upload that has stalled: an
+# idle connection that never authenticated would give its place to the
+# newcomer (pl_slots), so it would not make the server busy.
+reload_op '.max_clients = 1 | .client_timeout_s = 20 | .auth_reserve_pct = 0'
 ok $? "max_clients 1 applied"
-exec 3<>"/dev/tcp/127.0.0.1/$OP_PORT" # holds the one slot
-sleep 0.3
+evil stall 127.0.0.1 "$OP_PORT" "$(cat "$T/token-ws1")" >/dev/null 2>&1 &
+stall_pid=$!
+BG_PIDS+=($stall_pid)
+sleep 0.5
 out=$(backend insecure=1 102 "$T/doc"); rc=$?
 is "$rc" 6 "backend, server busy (closed before the TLS handshake): RETRY (6), not SIGPIPE (141) nor STOP"
 like "$out" "WARNING: 127.0.0.1:$OP_PORT ended the connection during the TLS handshake .*busy or restarting\?; CUPS will retry" \
 	"with a clear message"
 out=$(submit ws1 alice "$T/doc" 2>&1); rc=$?
 is "$rc" 3 "plsc-submit, server busy: 3"
-exec 3>&-
+kill "$stall_pid" 2>/dev/null
 reload_op '.max_clients = 256 | .client_timeout_s = 2'
 like "$(submit ws1 alice "$T/doc")" "^[0-9a-f]{32}$" "with the slot free again, the job is held"
 
