@@ -37,7 +37,9 @@ MHD_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicr
 CUPS_CFLAGS := $(shell cups-config --cflags 2>/dev/null)
 CUPS_LIBS   := $(shell cups-config --libs 2>/dev/null || echo -lcups)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CUPS_CFLAGS)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(CUPS_LIBS) -lpthread
+# libldap (OpenLDAP): lib/ldap.
+LDAP_LIBS  := $(shell pkg-config --libs ldap 2>/dev/null || echo -lldap -llber)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(CUPS_LIBS) $(LDAP_LIBS) -lpthread
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 # libcurl (GnuTLS flavour), libwebsockets and net-snmp: the foreign-loop test
 # service only, until services link them; common/ never does. net-snmp's
@@ -64,7 +66,7 @@ OBJ       := $(BUILD)/obj
 # build, so the trusted process cannot grow a directory, a job store or a
 # printer driver by accident.
 RUNTIME_INC := -Iproto -Icommon
-LIB_NAMES  := holder jobstore directory printer badge ctl docinfo
+LIB_NAMES  := holder jobstore directory printer badge ctl docinfo ldap
 DOMAIN_INC := $(addprefix -Ilib/,$(LIB_NAMES)) -Iclients
 INC        := $(RUNTIME_INC) $(DOMAIN_INC)
 
@@ -81,7 +83,7 @@ LIBPROTO   := $(OBJ)/libplproto.a
 LIBCOMMON  := $(OBJ)/libplcommon.a
 RUNTIME_LIBS := $(LIBCOMMON) $(LIBPROTO)
 # Dependents before what they use (static archives, one pass).
-DOMAIN_LIBS := $(foreach l,ctl holder jobstore directory printer badge docinfo,$(OBJ)/libpl$(l).a)
+DOMAIN_LIBS := $(foreach l,ctl holder jobstore directory printer badge docinfo ldap,$(OBJ)/libpl$(l).a)
 LIBS       := $(DOMAIN_LIBS) $(RUNTIME_LIBS)
 
 OFFLINEPRINT_SRC := $(wildcard services/offlineprint/*.c)
