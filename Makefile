@@ -205,7 +205,8 @@ $(BUILD)/tests/unit/test_console_csv: $(OBJ)/tests/unit/test_console_csv.o \
 
 # plsc-directory's requests, driven without the service around them.
 $(OBJ)/tests/unit/test_dirsvc.o: INC += -Iservices/directory
-$(BUILD)/tests/unit/test_dirsvc: $(OBJ)/tests/unit/test_dirsvc.o $(OBJ)/services/directory/op.o $(LIBS)
+$(BUILD)/tests/unit/test_dirsvc: $(OBJ)/tests/unit/test_dirsvc.o $(OBJ)/services/directory/op.o \
+		$(OBJ)/services/directory/sync.o $(LIBS)
 	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
 
 $(BUILD)/tests/unit/test_log: $(OBJ)/tests/unit/test_log.o $(OBJ)/supervisor/logcap.o $(LIBS)

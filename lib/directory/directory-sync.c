@@ -6,6 +6,7 @@
 #include "directory-private.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pl_util.h"
@@ -187,21 +188,6 @@ static int in_savepoint(pl_dir_t *d, int rc_item, pl_err_t *err)
 	return pl_dir_exec(d, sql, "sync: savepoint", err);
 }
 
-static int clear_badges(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *items,
-			size_t n, pl_err_t *err)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (items[i].remove)
-			continue;
-		if (exec_text(d,
-			      "DELETE FROM badges WHERE username IN (SELECT username FROM users"
-			      " WHERE source = ?1 AND external_id = ?2)",
-			      source, items[i].user.external_id, "sync: badges", err) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 typedef struct {
 	pl_dir_t *d;
 	const char *source;
@@ -240,29 +226,76 @@ static int apply_one(apply_t *a, const pl_dir_sync_item_t *it, pl_err_t *err)
 	return in_savepoint(a->d, rc, err);
 }
 
-int pl_dir_sync_apply(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *items,
-		      size_t n, pl_dir_sync_err_fn on_error, void *arg,
-		      pl_dir_sync_counts_t *counts, pl_err_t *err)
+/* Pass 0: removes; 1: clear the badges of those put; 2: puts. */
+static int apply_pass(apply_t *a, int pass, pl_dir_sync_next_fn next, void *narg,
+		      pl_dir_sync_item_t *it, pl_err_t *err)
+{
+	int rc, restart = 1;
+	while ((rc = next(narg, restart, it, err)) == 1) {
+		restart = 0;
+		if (pass == 0 && it->remove)
+			rc = apply_one(a, it, err);
+		else if (pass == 1 && !it->remove)
+			rc = exec_text(a->d,
+				       "DELETE FROM badges WHERE username IN (SELECT username"
+				       " FROM users WHERE source = ?1 AND external_id = ?2)",
+				       a->source, it->user.external_id, "sync: badges", err);
+		else if (pass == 2 && !it->remove)
+			rc = apply_one(a, it, err);
+		else
+			rc = 0;
+		if (rc < 0)
+			return -1;
+	}
+	return rc;
+}
+
+int pl_dir_sync_apply_from(pl_dir_t *d, const char *source, pl_dir_sync_next_fn next,
+			   void *narg, pl_dir_sync_err_fn on_error, void *arg,
+			   pl_dir_sync_counts_t *counts, pl_err_t *err)
 {
 	pl_dir_sync_counts_t c = { 0 };
 	apply_t a = { d, source, on_error, arg, &c };
 	if (!source || (strcmp(source, "ldap") != 0 && strcmp(source, "scim") != 0))
 		return pl_dir_fail(err, "sync: the source must be ldap or scim");
+	pl_dir_sync_item_t *it = calloc(1, sizeof(*it));
+	if (!it)
+		return pl_dir_fail(err, "out of memory");
 	pl_dir_lock(d);
-	int rc = pl_dir_begin(d, 1, "sync", err);
-	/* removes, then the badges of those the batch puts, then puts */
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		if (items[i].remove)
-			rc = apply_one(&a, &items[i], err);
-	if (rc == 0)
-		rc = clear_badges(d, source, items, n, err);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		if (!items[i].remove)
-			rc = apply_one(&a, &items[i], err);
-	if (rc == 0 || rc == -1)
+	int rc = pl_dir_begin(d, 1, "sync", err) < 0 ? -2 : 0;
+	for (int pass = 0; rc == 0 && pass < 3; pass++)
+		rc = apply_pass(&a, pass, next, narg, it, err);
+	if (rc != -2) /* -2: BEGIN failed, nothing to end */
 		rc = pl_dir_end(d, rc, "sync", err);
 	pl_dir_unlock(d);
+	memset(it, 0, sizeof(*it));
+	free(it);
 	if (rc == 0 && counts)
 		*counts = c;
-	return rc;
+	return rc < 0 ? -1 : 0;
+}
+
+typedef struct {
+	const pl_dir_sync_item_t *items;
+	size_t n, i;
+} array_iter_t;
+
+static int array_next(void *arg, int restart, pl_dir_sync_item_t *it, pl_err_t *err)
+{
+	array_iter_t *ai = arg;
+	(void)err;
+	if (restart)
+		ai->i = 0;
+	if (ai->i >= ai->n)
+		return 0;
+	*it = ai->items[ai->i++];
+	return 1;
+}
+
+int pl_dir_sync_apply(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *items,
+		      size_t n, pl_dir_sync_err_fn on_error, void *arg,
+		      pl_dir_sync_counts_t *counts, pl_err_t *err)
+{
+	array_iter_t ai = { items, n, 0 };
+	return pl_dir_sync_apply_from(d, source, array_next, &ai, on_error, arg, counts, err);
 }

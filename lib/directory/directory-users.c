@@ -184,15 +184,16 @@ int pl_dir_user_local_only(pl_dir_t *d, const char *username, pl_err_t *err)
 
 static const char sql_user_insert[] =
 	"INSERT INTO users(username, display_name, groups, pin_hash, source,"
-	" created_ms, updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+	" created_ms, updated_ms, external_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6, ?8)";
 /* Replace keeps created_ms, and the PIN hash when ?7 (no PIN given). */
 static const char sql_user_upsert[] =
 	"INSERT INTO users(username, display_name, groups, pin_hash, source,"
-	" created_ms, updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+	" created_ms, updated_ms, external_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6, ?8)"
 	" ON CONFLICT(username) DO UPDATE SET"
 	" display_name = excluded.display_name, groups = excluded.groups,"
 	" pin_hash = CASE WHEN ?7 THEN users.pin_hash ELSE excluded.pin_hash END,"
-	" source = excluded.source, updated_ms = excluded.updated_ms";
+	" source = excluded.source, updated_ms = excluded.updated_ms,"
+	" external_id = excluded.external_id";
 
 /* hash: NULL with keep = no PIN (new user) or keep the existing one. */
 static int user_row_put(pl_dir_t *d, const pl_dir_user_t *u, const char *hash,
@@ -209,7 +210,9 @@ static int user_row_put(pl_dir_t *d, const pl_dir_user_t *u, const char *hash,
 			: sqlite3_bind_null(st, 4) != SQLITE_OK) ||
 		  pl_dir_bind_text(st, 5, user_source(u)) < 0 ||
 		  sqlite3_bind_int64(st, 6, pl_dir_now_ms()) != SQLITE_OK ||
-		  (replace && sqlite3_bind_int(st, 7, keep) != SQLITE_OK);
+		  (replace && sqlite3_bind_int(st, 7, keep) != SQLITE_OK) ||
+		  (u->external_id[0] ? pl_dir_bind_text(st, 8, u->external_id) < 0
+				     : sqlite3_bind_null(st, 8) != SQLITE_OK);
 	if (bad) {
 		pl_dir_sqlfail(d, err, "put user");
 		sqlite3_finalize(st);

@@ -251,6 +251,15 @@ typedef void (*pl_dir_sync_err_fn)(void *arg, const pl_dir_sync_item_t *it,
 int pl_dir_sync_apply(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *items,
 		      size_t n, pl_dir_sync_err_fn on_error, void *arg,
 		      pl_dir_sync_counts_t *counts, pl_err_t *err);
+/* The same with the items from next, which fills *it and returns 1, 0 at
+ * the end, or -1 with err (a malformed batch: nothing is applied). It is
+ * walked three times, each from restart = 1, so a large batch need not
+ * be held as items (plsc-directory keeps it as text). */
+typedef int (*pl_dir_sync_next_fn)(void *arg, int restart, pl_dir_sync_item_t *it,
+				   pl_err_t *err);
+int pl_dir_sync_apply_from(pl_dir_t *d, const char *source, pl_dir_sync_next_fn next,
+			   void *narg, pl_dir_sync_err_fn on_error, void *arg,
+			   pl_dir_sync_counts_t *counts, pl_err_t *err);
 
 /* ---- administrators of the web console (schema version 3) ---- */
 
