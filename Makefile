@@ -90,8 +90,9 @@ OFFLINEPRINT_SRC := $(wildcard services/offlineprint/*.c)
 BADGE_SRC  := $(wildcard services/badgerelease/*.c)
 CONSOLE_SRC := $(wildcard console/*.c)
 DIRECTORY_SRC := $(wildcard services/directory/*.c)
+IDSYNC_SRC := $(wildcard services/identitysync/*.c)
 SERVICE_BINS := $(BIN)/PrinterLogicServiceOfflinePrint $(BIN)/PrinterLogicServiceSimpleBadgeRelease \
-              $(BIN)/plsc-console $(BIN)/plsc-directory
+              $(BIN)/plsc-console $(BIN)/plsc-directory $(BIN)/PrinterLogicServiceIdentitySync
 
 CLIENT_BINS := $(BIN)/plsc-submit $(BIN)/plsc-backend
 PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(SERVICE_BINS) $(CLIENT_BINS)
@@ -170,6 +171,9 @@ $(BIN)/plsc-console: $(CONSOLE_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 	$(call link,$(MHD_LIBS) $(PKG_LIBS))
 
 $(BIN)/plsc-directory: $(DIRECTORY_SRC:%.c=$(OBJ)/%.o) $(LIBS)
+	$(call link,$(PKG_LIBS))
+
+$(BIN)/PrinterLogicServiceIdentitySync: $(IDSYNC_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 	$(call link,$(PKG_LIBS))
 
 $(BIN)/plsc-reademu: $(OBJ)/tests/lib/readeremu.o
