@@ -26,8 +26,11 @@ static void print_list(json_t *r, const char *key, const char *title)
 		const char *was = json_string_value(json_object_get(it, "was"));
 		const char *msg = json_string_value(json_object_get(it, "message"));
 		const char *dn = json_string_value(json_object_get(it, "dn"));
+		const char *field = json_string_value(json_object_get(it, "field"));
 		if (change && was)
 			printf("  %-8s %s (was %s)\n", change, user ? user : "", was);
+		else if (change && field)
+			printf("  %-8s %s (%s)\n", change, user ? user : "", field);
 		else if (change)
 			printf("  %-8s %s\n", change, user ? user : "");
 		else

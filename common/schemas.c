@@ -138,7 +138,7 @@ static const pl_skey_t identitysync_keys[] = {
 	  "store user names in lower case" },
 	{ "full_sync_minutes", PL_SK_INT, 1, 1440, 6, NULL, NULL,
 	  "a full sync (removals too) this often" },
-	{ "incremental_seconds", PL_SK_INT, 10, 3600, 60, NULL, NULL,
+	{ "incremental_seconds", PL_SK_INT, 1, 3600, 60, NULL, NULL,
 	  "an incremental sync this often in between" },
 	{ "page_size", PL_SK_INT, 1, 999, 500, NULL, NULL,
 	  "paged-results page (below AD's 1000)" },

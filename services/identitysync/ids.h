@@ -85,6 +85,8 @@ int ids_map_entry(const ids_conf_t *c, const pl_ldap_entry_t *e, pl_dir_user_t *
 int ids_change_newer(const char *a, const char *b);
 /* Same user record as far as a sync is concerned. */
 int ids_user_same(const pl_dir_user_t *a, const pl_dir_user_t *b);
+/* The first field that differs ("badges"), or NULL. */
+const char *ids_user_diff(const pl_dir_user_t *a, const pl_dir_user_t *b);
 
 /* secret.c */
 int ids_secret_store(const char *state_dir, const char *password, pl_err_t *err);

@@ -111,9 +111,14 @@ static void map_badges(const ids_conf_t *c, const pl_ldap_entry_t *e, pl_dir_use
 		for (size_t i = 0; a && i < a->nvals; i++) {
 			const pl_ldap_val_t *v = &a->vals[i];
 			int dup = 0;
+			const char *val = v->v;
+			/* "0x1A2B" is how hex IDs are often stored */
+			if (!c->badges[b].dec && v->len > 2 && val[0] == '0' &&
+			    (val[1] == 'x' || val[1] == 'X'))
+				val += 2;
 			if (v->len > PL_BADGE_MAX || memchr(v->v, '\0', v->len) ||
 			    pl_fmt(text, sizeof(text), "%s:%s", c->badges[b].dec ? "dec" : "hex",
-				   v->v) < 0 ||
+				   val) < 0 ||
 			    pl_badge_normalize(text, id, &err) < 0 ||
 			    u->nbadges >= PL_DIR_MAX_BADGES) {
 				(*skipped)++;
@@ -204,6 +209,25 @@ int ids_change_newer(const char *a, const char *b)
 	/* numbers (uSNChanged) compare by length first; GeneralizedTime of
 	 * one form is fixed-length, so the same rule holds */
 	return la != lb ? la > lb : strcmp(a, b) > 0;
+}
+
+const char *ids_user_diff(const pl_dir_user_t *a, const pl_dir_user_t *b)
+{
+	if (strcmp(a->username, b->username))
+		return "username";
+	if (strcmp(a->display_name, b->display_name))
+		return "display_name";
+	if (strcmp(a->groups, b->groups))
+		return "groups";
+	int same = a->nemails == b->nemails;
+	for (int i = 0; same && i < a->nemails; i++)
+		same = !strcmp(a->emails[i], b->emails[i]);
+	if (!same)
+		return "emails";
+	same = a->nbadges == b->nbadges;
+	for (int i = 0; same && i < a->nbadges; i++)
+		same = !strcmp(a->badges[i], b->badges[i]);
+	return same ? NULL : "badges";
 }
 
 int ids_user_same(const pl_dir_user_t *a, const pl_dir_user_t *b)

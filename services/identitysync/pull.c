@@ -17,6 +17,7 @@
 #include "ids.h"
 
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,8 +183,13 @@ static json_t *user_line(const pl_dir_user_t *u)
 	json_t *em = json_array(), *bd = json_array();
 	for (int k = 0; k < u->nemails; k++)
 		json_array_append_new(em, json_string(u->emails[k]));
-	for (int k = 0; k < u->nbadges; k++)
-		json_array_append_new(bd, json_string(u->badges[k]));
+	char hex[PL_DIR_EXTERNAL_ID_MAX];
+	/* canonical IDs are hex, but "18700" would be read back as decimal:
+	 * the base is said */
+	for (int k = 0; k < u->nbadges; k++) {
+		snprintf(hex, sizeof(hex), "hex:%s", u->badges[k]);
+		json_array_append_new(bd, json_string(hex));
+	}
 	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "key", u->external_id, "username",
 			 u->username, "display_name", u->display_name, "groups", u->groups,
 			 "emails", em, "badges", bd);
@@ -196,10 +202,12 @@ static int put(ids_job_t *j, const pl_dir_user_t *u, const pl_dir_user_t *old)
 		j->adds++;
 	else
 		j->updates++;
-	report_add(j, "changes", old && strcmp(old->username, u->username)
-			? json_pack("{s:s,s:s,s:s}", "change", what, "user", u->username, "was",
-				    old->username)
-			: json_pack("{s:s,s:s}", "change", what, "user", u->username));
+	json_t *item = json_pack("{s:s,s:s}", "change", what, "user", u->username);
+	if (old && strcmp(old->username, u->username))
+		json_object_set_new(item, "was", json_string(old->username));
+	else if (old)
+		json_object_set_new(item, "field", json_string(ids_user_diff(old, u)));
+	report_add(j, "changes", item);
 	return batch_line(j, user_line(u));
 }
 
