@@ -231,6 +231,13 @@ $(BUILD)/tests/fuzz/replay-fuzz_console_body: $(OBJ)/tests/fuzz/fuzz_console_bod
 		$(OBJ)/tests/fuzz/replay.o $(OBJ)/console/body.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 
+# IdentitySync's entry mapping (fuzz and unit tests link it).
+$(BUILD)/tests/fuzz/replay-fuzz_ldap_map: $(OBJ)/tests/fuzz/fuzz_ldap_map.o \
+		$(OBJ)/tests/fuzz/replay.o $(OBJ)/services/identitysync/map.o $(LIBS)
+	$(call link,$(PKG_LIBS))
+$(BUILD)/tests/unit/test_ldap: $(OBJ)/tests/unit/test_ldap.o $(OBJ)/services/identitysync/map.o $(LIBS)
+	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
+
 $(BUILD)/tests/bench/%: $(OBJ)/tests/bench/%.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 
