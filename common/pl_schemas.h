@@ -16,6 +16,7 @@ extern const pl_schema_t pl_schema_offlineprint;
 extern const pl_schema_t pl_schema_badgerelease;
 extern const pl_schema_t pl_schema_console;
 extern const pl_schema_t pl_schema_directory;
+extern const pl_schema_t pl_schema_identitysync;
 
 /* The schema of the service called name, or NULL (unchecked). */
 const pl_schema_t *pl_schemas_for(const char *name);

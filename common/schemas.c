@@ -123,11 +123,61 @@ static const pl_skey_t directory_keys[] = {
 
 const pl_schema_t pl_schema_directory = { "plsc-directory", directory_keys, NULL };
 
+static const pl_skey_t identitysync_keys[] = {
+	{ "uri", PL_SK_STRING, 0, 0, 0, NULL, "ca_file",
+	  "ldaps://host[:port], or ldap://host[:port] with starttls" },
+	{ "starttls", PL_SK_BOOL, 0, 1, 0, NULL, NULL,
+	  "StartTLS on an ldap:// URI (required for one)" },
+	{ "ca_file", PL_SK_PATH, 0, 0, 0, NULL, "uri",
+	  "PEM CA the server's certificate must chain to" },
+	{ "bind_dn", PL_SK_STRING, 0, 0, 0, NULL, "uri",
+	  "the read-only account (its password: set-password)" },
+	{ "base_dns", PL_SK_ARRAY, 0, 0, 0, NULL, NULL,
+	  "where the users are: 1 to 8 DNs, searched in turn" },
+	{ "server_type", PL_SK_STRING, 0, 0, 0, "openldap", NULL,
+	  "openldap or ad: the defaults of the attributes below" },
+	{ "filter", PL_SK_STRING, 0, 0, 0, NULL, NULL,
+	  "which entries are users (default per server_type)" },
+	{ "key_attr", PL_SK_STRING, 0, 0, 0, NULL, NULL,
+	  "stable key (entryUUID; ad: objectGUID)" },
+	{ "username_attr", PL_SK_STRING, 0, 0, 0, NULL, NULL,
+	  "user name (uid; ad: sAMAccountName)" },
+	{ "display_name_attr", PL_SK_STRING, 0, 0, 0, NULL, NULL,
+	  "display name (cn; ad: displayName)" },
+	{ "mail_attrs", PL_SK_STRING, 0, 0, 0, "mail", NULL,
+	  "e-mail attributes, comma-separated (at most 4)" },
+	{ "group_attr", PL_SK_STRING, 0, 0, 0, "memberOf", NULL,
+	  "group DNs of a user (\"\": no groups)" },
+	{ "badge_attrs", PL_SK_STRING, 0, 0, 0, "", NULL,
+	  "badge attributes as ATTR:hex or ATTR:dec, comma-separated" },
+	{ "change_attr", PL_SK_STRING, 0, 0, 0, NULL, NULL,
+	  "incremental high-water mark (modifyTimestamp; ad: uSNChanged)" },
+	{ "lowercase_usernames", PL_SK_BOOL, 0, 1, 0, NULL, NULL,
+	  "store user names in lower case" },
+	{ "full_sync_minutes", PL_SK_INT, 1, 1440, 6, NULL, NULL,
+	  "a full sync (removals too) this often" },
+	{ "incremental_seconds", PL_SK_INT, 1, 3600, 60, NULL, NULL,
+	  "an incremental sync this often in between" },
+	{ "page_size", PL_SK_INT, 1, 999, 500, NULL, NULL,
+	  "paged-results page (below AD's 1000)" },
+	{ "network_timeout_s", PL_SK_INT, 1, 300, 10, NULL, NULL,
+	  "connecting to the server" },
+	{ "timeout_s", PL_SK_INT, 1, 600, 60, NULL, NULL,
+	  "each LDAP operation (a page, the bind)" },
+	{ "max_remove_percent", PL_SK_INT, 0, 100, 50, NULL, NULL,
+	  "a sync that would remove more of the synced users is refused" },
+	SK_DIRECTORY,
+	PL_SCHEMA_END,
+};
+
+const pl_schema_t pl_schema_identitysync = { "PrinterLogicServiceIdentitySync",
+					     identitysync_keys, NULL };
+
 const pl_schema_t *pl_schemas_for(const char *name)
 {
 	static const pl_schema_t *const all[] = {
 		&pl_schema_offlineprint, &pl_schema_badgerelease,
-		&pl_schema_console, &pl_schema_directory,
+		&pl_schema_console, &pl_schema_directory, &pl_schema_identitysync,
 	};
 	for (size_t i = 0; i < PL_ARRAY_LEN(all); i++)
 		if (strcmp(all[i]->service, name) == 0)

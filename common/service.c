@@ -463,6 +463,7 @@ static int forged(const pl_frame_t *f)
 	case PL_MSG_JOBS_QUERY:
 	case PL_MSG_RELEASE_JOBS:
 	case PL_MSG_DELETE_JOBS:
+	case PL_MSG_SYNC_NOW:
 		break;
 	default:
 		return 0;

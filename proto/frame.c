@@ -76,6 +76,8 @@ const char *pl_msg_type_name(uint16_t type)
 	case PL_MSG_CTL_RELEASE: return "CTL_RELEASE";
 	case PL_MSG_CTL_DELETE: return "CTL_DELETE";
 	case PL_MSG_CTL_LOGS: return "CTL_LOGS";
+	case PL_MSG_CTL_SYNC: return "CTL_SYNC";
+	case PL_MSG_SYNC_NOW: return "SYNC_NOW";
 	case PL_MSG_JOBS_QUERY: return "JOBS_QUERY";
 	case PL_MSG_RELEASE_JOBS: return "RELEASE_JOBS";
 	case PL_MSG_DELETE_JOBS: return "DELETE_JOBS";

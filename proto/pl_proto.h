@@ -46,6 +46,7 @@ typedef enum {
 	PL_MSG_CTL_RELEASE = 0x0107, /* USER, PRINTER, MODE, ANY_PRINTER? */
 	PL_MSG_CTL_DELETE = 0x0108,  /* JOB_ID: delete one held job */
 	PL_MSG_CTL_LOGS = 0x0109,    /* NAME, COUNT | FILE_ID+OFFSET: read a log */
+	PL_MSG_CTL_SYNC = 0x010a,    /* NAME?, DRY_RUN?: a sync now, relayed to IdentitySync */
 	/* routed between services by the supervisor (PL_TAG_TO / PL_TAG_FROM) */
 	PL_MSG_ECHO = 0x0200,
 	PL_MSG_RELEASE = 0x0201,
@@ -56,6 +57,7 @@ typedef enum {
 	PL_MSG_DELETE_JOBS = 0x0212,  /* JOB_ID...: reply per job */
 
 	PL_MSG_DIR_WRITE = 0x0220, /* OP, ...: a change to the directory */
+	PL_MSG_SYNC_NOW = 0x0230,  /* supervisor -> identity: DRY_RUN?; reply RESULT */
 	/* job submission over TLS on port 31989 */
 	PL_MSG_SUBMIT_BEGIN = 0x0300,
 	PL_MSG_SUBMIT_DATA = 0x0301,
@@ -133,6 +135,7 @@ typedef enum {
 	/* exactly-once release (#11) */
 	PL_TAG_MAYBE_PRINTED = 0x0071, /* u64: a job's release was cut off then (unix ms): it may have printed */
 	PL_TAG_REPRINT = 0x0072,       /* u8: 1 = RELEASE may print a maybe-printed job again */
+	PL_TAG_DRY_RUN = 0x0080,       /* u8: 1 = SYNC_NOW reports what it would change, changes nothing */
 } pl_tag_t;
 
 #define PL_CAP_HOLDS_JOBS 0x01u

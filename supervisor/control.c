@@ -317,6 +317,11 @@ static void handle(sv_client_t *c, const pl_frame_t *f)
 	case PL_MSG_CTL_LOGS:
 		sv_logs_request(c, c->sup, f);
 		break;
+	case PL_MSG_CTL_SYNC: {
+		char who[200];
+		sv_syncreq_start(c->sup, c, c->id, f, asked_by(c, f, who, sizeof(who)));
+		break;
+	}
 	case PL_MSG_CTL_STOP: {
 		char who[200];
 		pl_info("stop by control request from %s", asked_by(c, f, who, sizeof(who)));

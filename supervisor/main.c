@@ -482,6 +482,7 @@ static int run(sv_sup_t *sup)
 	int rc = pl_loop_run(sup->loop) < 0 ? 1 : 0;
 	reap_all_blocking(sup);
 	sv_jobops_free_all(sup);
+	sv_syncreq_free_all(sup);
 	sv_control_close(sup);
 	if (sup->events_open)
 		sv_logfile_close(&sup->events);

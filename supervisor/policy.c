@@ -9,7 +9,8 @@
  *
  * Never routed, whoever asks: CONFIG, SHUTDOWN and PING (the supervisor's
  * own), JOBS_QUERY, RELEASE_JOBS and DELETE_JOBS (the supervisor asks the
- * holders itself, for a request it checked), and the control socket's
+ * holders itself, for a request it checked), SYNC_NOW (it relays plsc sync
+ * now to IdentitySync, syncreq.c), and the control socket's
  * CTL_* (which only the control socket takes). The service runtime drops
  * the supervisor-only types from any other sender as well (service.c). */
 #include "sv.h"
@@ -37,6 +38,7 @@ static const struct sv_rule {
 	{ PL_MSG_PONG,          ANYONE,                  TO_SUPERVISOR },
 	{ PL_MSG_SVC_STATUS,    ANYONE,                  TO_SUPERVISOR },
 	{ PL_MSG_RESULT,        R(HOLDER) | R(GATEWAY),  TO_SUPERVISOR }, /* answers to JOBS_QUERY... */
+	{ PL_MSG_RESULT,        R(IDENTITY),             TO_SUPERVISOR }, /* ... and to SYNC_NOW */
 	{ PL_MSG_JOB_EVENT,     R(HOLDER) | R(GATEWAY),  TO_SUPERVISOR },
 	{ PL_MSG_RELEASE,       R(BADGE) | R(GATEWAY),   TO_SUPERVISOR },
 	/* between services (a reply may go back along any of these). A

@@ -70,7 +70,9 @@ char *sv_config_default(const char *base, const char *prefix)
 	for (size_t i = 0; i < PL_ARRAY_LEN(default_services); i++) {
 		json_t *s = json_object();
 		(void)pl_fmt(p, sizeof(p), "%s/%s", bindir, default_services[i].name);
-		json_object_set_new(s, "enabled", json_true());
+		/* IdentitySync needs a directory server to be named first */
+		json_object_set_new(s, "enabled", json_boolean(strcmp(default_services[i].name,
+								      "PrinterLogicServiceIdentitySync")));
 		json_object_set_new(s, "path", json_string(p));
 		if (default_services[i].listen) {
 			json_t *l = json_object();

@@ -242,6 +242,7 @@ struct sv_sup {
 	uint64_t next_client_id;
 	uint32_t next_seq; /* for requests the supervisor originates */
 	struct sv_op *ops;
+	struct sv_relay *relays; /* plsc sync now, waiting for IdentitySync (syncreq.c) */
 	sv_logfile_t events; /* job-events.jsonl, rotated like the logs */
 	int events_open;
 	char ctl_path[PATH_MAX];
@@ -309,6 +310,14 @@ void sv_jobops_free_all(sv_sup_t *sup);
 /* Append one job event (typed fields from a service) to job-events.jsonl
  * (jobevent.c). */
 void sv_jobevent(sv_sup_t *sup, sv_svc_t *from, const pl_frame_t *f);
+/* ---- plsc sync now (syncreq.c) ---- */
+typedef struct sv_relay sv_relay_t;
+void sv_syncreq_start(sv_sup_t *sup, sv_client_t *c, uint64_t client_id, const pl_frame_t *f,
+		      const char *who);
+/* A RESULT from a service: 1 if it answered a relayed SYNC_NOW. */
+int sv_syncreq_reply(sv_sup_t *sup, sv_svc_t *from, const pl_frame_t *f);
+void sv_syncreq_service_gone(sv_sup_t *sup, sv_svc_t *s);
+void sv_syncreq_free_all(sv_sup_t *sup);
 /* Deliver a reply to a control client by id (control.c); -1 if gone. */
 int sv_control_send(sv_sup_t *sup, uint64_t client_id, pl_msg_t *m);
 

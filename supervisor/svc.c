@@ -276,7 +276,7 @@ static void handle_frame(sv_svc_t *s, const pl_frame_t *f)
 	if (f->type == PL_MSG_RESULT && (f->flags & PL_FLAG_REPLY)) {
 		/* An answer to one of our requests; a late one is dropped. */
 		if (sv_policy_allows(f->type, 0, s->conf.role, NULL))
-			sv_jobops_reply(s->sup, s, f);
+			(void)(sv_syncreq_reply(s->sup, s, f) || sv_jobops_reply(s->sup, s, f));
 		else
 			sv_policy_deny(s, f, NULL, "not allowed to the supervisor");
 		return;
@@ -919,6 +919,7 @@ void sv_svc_exited(sv_svc_t *s, int status)
 	s->pid = 0;
 	chan_close(s);
 	sv_jobops_service_gone(s->sup, s);
+	sv_syncreq_service_gone(s->sup, s);
 	cancel_timers(s);
 	svc_event(s, EV_EXIT, status);
 	sv_check_shutdown(s->sup);

@@ -974,6 +974,14 @@
     const name = rowKey(btn, 'user');
     if (name === null) return;
     const action = btn.getAttribute('data-action');
+    const synced = state.users.get(name);
+    if ((action === 'edit' || action === 'delete') && synced && str(synced.source) !== 'local' &&
+        str(synced.source) !== '') {
+      // The server refuses it too (409); say why before the form opens.
+      flash(`User ${name} is synced from ${str(synced.source)} (IdentitySync): ` +
+        'its record is read-only here; change it in the identity source.', true);
+      return;
+    }
     if (action === 'edit') {
       const u = state.users.get(name);
       if (!u) return;

@@ -70,6 +70,14 @@ void pl_dir_b64_encode(const char *alphabet, const unsigned char *in, size_t n,
 		       char *out);
 long pl_dir_b64_decode(const char *alphabet, const char *s, size_t n,
 		       unsigned char *out, size_t cap);
+/* Users (directory-users.c), for the sync (directory-sync.c): a record's
+ * check; a user's emails and badges replaced (inside the caller's
+ * transaction, under the mutex); 0 when username is absent or local, else
+ * -1 with "user bob is synced from ldap ...". */
+int pl_dir_user_check(const pl_dir_user_t *u, pl_err_t *err);
+int pl_dir_user_emails_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err);
+int pl_dir_user_badges_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err);
+int pl_dir_user_local_only(pl_dir_t *d, const char *username, pl_err_t *err);
 /* A printer, reader or administrator name: [A-Za-z0-9._-]{1,127}. */
 int pl_dir_valid_name(const char *s);
 

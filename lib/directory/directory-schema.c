@@ -69,6 +69,14 @@ static const char *const migrations[] = {
 	" password_hash TEXT NOT NULL,"
 	" created_ms INTEGER NOT NULL,"
 	" updated_ms INTEGER NOT NULL);",
+
+	/* 4: the stable key of a user synced from an identity source
+	 * (IdentitySync: LDAP entryUUID, AD objectGUID), so that a rename
+	 * in the source renames the user here instead of adding a second
+	 * one. NULL for local users; unique within a source. */
+	"ALTER TABLE users ADD COLUMN external_id TEXT;"
+	"CREATE UNIQUE INDEX users_external ON users(source, external_id)"
+	" WHERE external_id IS NOT NULL;",
 };
 
 _Static_assert(PL_ARRAY_LEN(migrations) == PL_DIR_SCHEMA_VERSION,

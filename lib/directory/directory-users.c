@@ -116,7 +116,7 @@ static const char *user_source(const pl_dir_user_t *u)
 	return NULL;
 }
 
-static int user_check(const pl_dir_user_t *u, pl_err_t *err)
+int pl_dir_user_check(const pl_dir_user_t *u, pl_err_t *err)
 {
 	if (!valid_username(u->username))
 		return pl_dir_fail(err, "invalid user name");
@@ -153,6 +153,30 @@ static int user_check(const pl_dir_user_t *u, pl_err_t *err)
 	if (!user_source(u))
 		return pl_dir_fail(err, "user %s: source must be local, ldap or scim",
 				   name);
+	if (strnlen(u->external_id, sizeof(u->external_id)) == sizeof(u->external_id) ||
+	    !printable_field(u->external_id, sizeof(u->external_id)))
+		return pl_dir_fail(err, "user %s: invalid external id", name);
+	return 0;
+}
+
+int pl_dir_user_local_only(pl_dir_t *d, const char *username, pl_err_t *err)
+{
+	sqlite3_stmt *st = pl_dir_prepare(d, "SELECT source FROM users WHERE username = ?1", err);
+	if (!st)
+		return -1;
+	int rc = pl_dir_bind_text(st, 1, username) < 0 ? SQLITE_ERROR : sqlite3_step(st);
+	char source[16] = "";
+	if (rc == SQLITE_ROW)
+		pl_strlcpy(source, pl_dir_col_text(st, 0), sizeof(source));
+	else if (rc != SQLITE_DONE)
+		pl_dir_sqlfail(d, err, "user source");
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	if (source[0] && strcmp(source, "local") != 0)
+		return pl_dir_fail(err, "user %s is synced from %s (IdentitySync): its record is "
+				   "read-only here; change it in the identity source",
+				   username, source);
 	return 0;
 }
 
@@ -160,15 +184,16 @@ static int user_check(const pl_dir_user_t *u, pl_err_t *err)
 
 static const char sql_user_insert[] =
 	"INSERT INTO users(username, display_name, groups, pin_hash, source,"
-	" created_ms, updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+	" created_ms, updated_ms, external_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6, ?8)";
 /* Replace keeps created_ms, and the PIN hash when ?7 (no PIN given). */
 static const char sql_user_upsert[] =
 	"INSERT INTO users(username, display_name, groups, pin_hash, source,"
-	" created_ms, updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+	" created_ms, updated_ms, external_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6, ?8)"
 	" ON CONFLICT(username) DO UPDATE SET"
 	" display_name = excluded.display_name, groups = excluded.groups,"
 	" pin_hash = CASE WHEN ?7 THEN users.pin_hash ELSE excluded.pin_hash END,"
-	" source = excluded.source, updated_ms = excluded.updated_ms";
+	" source = excluded.source, updated_ms = excluded.updated_ms,"
+	" external_id = excluded.external_id";
 
 /* hash: NULL with keep = no PIN (new user) or keep the existing one. */
 static int user_row_put(pl_dir_t *d, const pl_dir_user_t *u, const char *hash,
@@ -185,7 +210,9 @@ static int user_row_put(pl_dir_t *d, const pl_dir_user_t *u, const char *hash,
 			: sqlite3_bind_null(st, 4) != SQLITE_OK) ||
 		  pl_dir_bind_text(st, 5, user_source(u)) < 0 ||
 		  sqlite3_bind_int64(st, 6, pl_dir_now_ms()) != SQLITE_OK ||
-		  (replace && sqlite3_bind_int(st, 7, keep) != SQLITE_OK);
+		  (replace && sqlite3_bind_int(st, 7, keep) != SQLITE_OK) ||
+		  (u->external_id[0] ? pl_dir_bind_text(st, 8, u->external_id) < 0
+				     : sqlite3_bind_null(st, 8) != SQLITE_OK);
 	if (bad) {
 		pl_dir_sqlfail(d, err, "put user");
 		sqlite3_finalize(st);
@@ -214,7 +241,7 @@ static int run_text2(pl_dir_t *d, const char *sql, const char *a,
 }
 
 /* A duplicate within the list is dropped (the pair is the key). */
-static int user_emails_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
+int pl_dir_user_emails_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
 {
 	if (run_text2(d, "DELETE FROM user_emails WHERE username = ?1",
 		      u->username, NULL, "put user emails", err) != SQLITE_DONE)
@@ -247,7 +274,7 @@ static int badge_owner(pl_dir_t *d, const char *badge, char *owner,
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
-static int user_badges_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
+int pl_dir_user_badges_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
 {
 	char owner[128], masked[BADGE_LEN_MAX + 1];
 	if (run_text2(d, "DELETE FROM badges WHERE username = ?1", u->username,
@@ -279,11 +306,13 @@ static int user_store(pl_dir_t *d, const pl_dir_user_t *u, const char *hash,
 {
 	if (pl_dir_begin(d, 1, "put user", err) < 0)
 		return -1;
-	int rc = user_row_put(d, u, hash, keep, replace, err);
+	int rc = replace ? pl_dir_user_local_only(d, u->username, err) : 0;
 	if (rc == 0)
-		rc = user_emails_put(d, u, err);
+		rc = user_row_put(d, u, hash, keep, replace, err);
 	if (rc == 0)
-		rc = user_badges_put(d, u, err);
+		rc = pl_dir_user_emails_put(d, u, err);
+	if (rc == 0)
+		rc = pl_dir_user_badges_put(d, u, err);
 	return pl_dir_end(d, rc, "put user", err);
 }
 
@@ -293,7 +322,7 @@ int pl_dir_user_put(pl_dir_t *d, const pl_dir_user_t *u, const char *pin,
 	char hash[PIN_HASH_MAX];
 	if (!u)
 		return pl_dir_fail(err, "put user: no user");
-	if (user_check(u, err) < 0)
+	if (pl_dir_user_check(u, err) < 0)
 		return -1;
 	if (pin && *pin && !valid_pin(pin))
 		return pl_dir_fail(err, PIN_RULE);
@@ -312,7 +341,7 @@ int pl_dir_user_put(pl_dir_t *d, const pl_dir_user_t *u, const char *pin,
 
 #define USER_COLUMNS \
 	"SELECT username, display_name, groups, pin_hash IS NOT NULL, source," \
-	" created_ms, updated_ms FROM users"
+	" created_ms, updated_ms, external_id FROM users"
 
 static void user_from_row(sqlite3_stmt *st, void *elem)
 {
@@ -326,6 +355,7 @@ static void user_from_row(sqlite3_stmt *st, void *elem)
 	pl_strlcpy(u->source, pl_dir_col_text(st, 4), sizeof(u->source));
 	u->created_ms = sqlite3_column_int64(st, 5);
 	u->updated_ms = sqlite3_column_int64(st, 6);
+	pl_strlcpy(u->external_id, pl_dir_col_text(st, 7), sizeof(u->external_id));
 }
 
 static void add_email(pl_dir_user_t *u, const char *e)
@@ -423,17 +453,26 @@ int pl_dir_user_get(pl_dir_t *d, const char *username, pl_dir_user_t *out,
 	return rc;
 }
 
-int pl_dir_user_list(pl_dir_t *d, pl_dir_user_t **out, size_t *n,
-		     pl_err_t *err)
+/* source: NULL for every user; else spliced into the statement, so
+ * only our own constants ("ldap", "scim") are accepted. */
+static int user_list_where(pl_dir_t *d, const char *source, pl_dir_user_t **out, size_t *n,
+			   pl_err_t *err)
 {
 	void *arr = NULL;
 	size_t cnt = 0;
+	const char *sql = USER_COLUMNS " ORDER BY username";
 	*out = NULL;
 	*n = 0;
+	if (source && strcmp(source, "ldap") == 0)
+		sql = USER_COLUMNS " WHERE source = 'ldap' ORDER BY username";
+	else if (source && strcmp(source, "scim") == 0)
+		sql = USER_COLUMNS " WHERE source = 'scim' ORDER BY username";
+	else if (source)
+		return pl_dir_fail(err, "list users: unknown source");
 	pl_dir_lock(d);
 	int rc = pl_dir_begin(d, 0, "list users", err);
 	if (rc == 0) {
-		rc = pl_dir_collect(d, USER_COLUMNS " ORDER BY username",
+		rc = pl_dir_collect(d, sql,
 				    sizeof(pl_dir_user_t), user_from_row, &arr,
 				    &cnt, "list users", err);
 		if (rc == 0)
@@ -450,6 +489,17 @@ int pl_dir_user_list(pl_dir_t *d, pl_dir_user_t **out, size_t *n,
 	return 0;
 }
 
+int pl_dir_user_list(pl_dir_t *d, pl_dir_user_t **out, size_t *n, pl_err_t *err)
+{
+	return user_list_where(d, NULL, out, n, err);
+}
+
+int pl_dir_user_list_source(pl_dir_t *d, const char *source, pl_dir_user_t **out,
+			    size_t *n, pl_err_t *err)
+{
+	return user_list_where(d, source ? source : "", out, n, err);
+}
+
 /* ---- delete, badge look-up ---- */
 
 int pl_dir_user_del(pl_dir_t *d, const char *username, pl_err_t *err)
@@ -458,10 +508,12 @@ int pl_dir_user_del(pl_dir_t *d, const char *username, pl_err_t *err)
 		return pl_dir_fail(err, "invalid user name");
 	pl_dir_lock(d);
 	/* emails and badges go with the user (ON DELETE CASCADE) */
-	int rc = run_text2(d, "DELETE FROM users WHERE username = ?1", username,
-			   NULL, "delete user", err) == SQLITE_DONE
-			 ? 0
-			 : -1;
+	int rc = pl_dir_user_local_only(d, username, err);
+	if (rc == 0)
+		rc = run_text2(d, "DELETE FROM users WHERE username = ?1", username,
+			       NULL, "delete user", err) == SQLITE_DONE
+			     ? 0
+			     : -1;
 	if (rc == 0 && sqlite3_changes(d->db) == 0)
 		rc = pl_dir_fail(err, "no user named %s", username);
 	pl_dir_unlock(d);

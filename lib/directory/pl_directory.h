@@ -2,7 +2,8 @@
  * in WAL mode at <state_dir>/directory/directory.db with versioned schema
  * migrations: printers and workstation tokens (version 1); users, their
  * badges and PIN hashes, and badge readers (version 2); administrators of
- * the web console with their password hashes (version 3).
+ * the web console with their password hashes (version 3); the stable key
+ * of users synced from LDAP or SCIM (version 4).
  *
  * Tokens: "plsc_<id>_<secret>" where id (8 hex) names the row and secret
  * (32 random bytes, base64url) is stored only as SHA-256. Shown once at
@@ -16,7 +17,7 @@
 #include "pl_config.h" /* pl_err_t */
 #include "pl_sandbox.h"
 
-#define PL_DIR_SCHEMA_VERSION 3
+#define PL_DIR_SCHEMA_VERSION 4
 #define PL_TOKEN_MAX 96
 #define PL_DIR_TOKEN_ID_LEN 8 /* hex digits */
 
@@ -95,6 +96,7 @@ int pl_dir_token_list(pl_dir_t *d, pl_dir_token_t **out, size_t *n,
 
 #define PL_DIR_MAX_BADGES 8
 #define PL_DIR_MAX_EMAILS 4
+#define PL_DIR_EXTERNAL_ID_MAX 129
 
 typedef struct {
 	char username[128];
@@ -106,6 +108,9 @@ typedef struct {
 	int nbadges;
 	int has_pin;
 	char source[16]; /* "local", "ldap", "scim" */
+	/* A synced user's stable key in its source (entryUUID, objectGUID
+	 * as hex); "" for a local user. */
+	char external_id[PL_DIR_EXTERNAL_ID_MAX];
 	int64_t created_ms, updated_ms;
 } pl_dir_user_t;
 
@@ -127,7 +132,10 @@ const char *pl_dir_email_check(const char *addr);
 
 /* Users. put adds or replaces (replace=1) a user with its emails and
  * badges; a badge already owned by another user is refused ("badge ...
- * already belongs to bob"). pin (may be NULL: keep / none; "" clears) is
+ * already belongs to bob"). A user synced from LDAP or SCIM (source not
+ * local) is read-only to put and del: "user bob is synced from ldap
+ * (IdentitySync): change it in the identity source"; only
+ * pl_dir_sync_apply changes it (a PIN may still be set). pin (may be NULL: keep / none; "" clears) is
  * stored as a salted slow hash (scrypt). get: 0 found, 1 not found, -1
  * error. */
 int pl_dir_user_put(pl_dir_t *d, const pl_dir_user_t *u, const char *pin,
@@ -137,6 +145,10 @@ int pl_dir_user_get(pl_dir_t *d, const char *username, pl_dir_user_t *out,
 		    pl_err_t *err);
 int pl_dir_user_list(pl_dir_t *d, pl_dir_user_t **out, size_t *n,
 		     pl_err_t *err);
+/* The users of one source ("ldap"), with their external_id, by
+ * username. */
+int pl_dir_user_list_source(pl_dir_t *d, const char *source, pl_dir_user_t **out,
+			    size_t *n, pl_err_t *err);
 /* The owner of a canonical badge ID: 0 found, 1 unknown, -1 error. */
 int pl_dir_badge_user(pl_dir_t *d, const char *badge, char *username,
 		      size_t usz, pl_err_t *err);
@@ -207,6 +219,47 @@ void pl_dir_users_csv_parse_from(const char *text, size_t len, long first_line,
 int pl_dir_user_import_csv_from(pl_dir_t *d, const char *text, size_t len,
 				long first_line, pl_dir_import_err_fn on_error,
 				void *arg, long *imported, long *failed);
+
+/* ---- users synced from an identity source (directory-sync.c) ---- */
+
+/* One change of a sync: remove the user whose key is key, or put user
+ * (user.external_id is the key; user.source is set by apply). */
+typedef struct {
+	int remove;
+	char key[PL_DIR_EXTERNAL_ID_MAX];
+	pl_dir_user_t user;
+} pl_dir_sync_item_t;
+
+typedef struct {
+	long added, updated, renamed, removed, failed;
+} pl_dir_sync_counts_t;
+
+typedef void (*pl_dir_sync_err_fn)(void *arg, const pl_dir_sync_item_t *it,
+				   const char *message);
+/* Apply a sync's changes for source ("ldap", "scim") in ONE transaction:
+ * committed whole, or (a database error) not at all. Items are matched by
+ * key within the source, never by name: a put renames a user whose key
+ * it carries, and neither a put nor a remove ever touches a user of
+ * another source (a local user of the same name is an item error:
+ * "user bob exists as a local user; not replaced"). Removes go first,
+ * then the badges of every user the batch puts are cleared, then the puts:
+ * a badge that moves between two users in one batch is not a conflict. An
+ * item that is refused (a bad record, a badge of another source's user)
+ * rolls back alone (a savepoint) and goes to on_error; the rest commits.
+ * A removed user's emails, badges and PIN go with it. 0 (counts set), or
+ * -1 with err: nothing applied. */
+int pl_dir_sync_apply(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *items,
+		      size_t n, pl_dir_sync_err_fn on_error, void *arg,
+		      pl_dir_sync_counts_t *counts, pl_err_t *err);
+/* The same with the items from next, which fills *it and returns 1, 0 at
+ * the end, or -1 with err (a malformed batch: nothing is applied). It is
+ * walked three times, each from restart = 1, so a large batch need not
+ * be held as items (plsc-directory keeps it as text). */
+typedef int (*pl_dir_sync_next_fn)(void *arg, int restart, pl_dir_sync_item_t *it,
+				   pl_err_t *err);
+int pl_dir_sync_apply_from(pl_dir_t *d, const char *source, pl_dir_sync_next_fn next,
+			   void *narg, pl_dir_sync_err_fn on_error, void *arg,
+			   pl_dir_sync_counts_t *counts, pl_err_t *err);
 
 /* ---- administrators of the web console (schema version 3) ---- */
 

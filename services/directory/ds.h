@@ -11,6 +11,7 @@
 #define DS_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,24 @@
 #define DS_HOLDERS                                                        \
 	{ "PrinterLogicServiceOfflinePrint", "PrinterLogicServiceEmail", \
 	  "PrinterLogicServiceAirprint" }
+/* IdentitySync (the identity role of supervisor/policy.c) may send one
+ * operation and no other: sync-apply, a batch of changes to the users it
+ * syncs, in parts (sync.c). Nobody else may send it. */
+#define DS_IDENTITY "PrinterLogicServiceIdentitySync"
+#define DS_OP_SYNC "sync-apply"
+/* A batch's text staged across parts, at most this much. */
+#define DS_SYNC_MAX (256u * 1024u * 1024u)
+
+/* The parts of the batch being received (one at a time: the sender waits
+ * for each part's answer before the next). Shared by the pool's threads. */
+typedef struct {
+	pthread_mutex_t mu;
+	char id[128];	    /* the batch's NAME */
+	uint32_t next_part; /* the LINE expected next; 0: none in progress */
+	char *text;
+	size_t len, cap;
+} ds_stage_t;
+
 /* The largest record body a request carries (the console's own limit on
  * a JSON body is 64 KiB); a CSV part may use the whole frame. */
 #define DS_BODY_MAX (64u * 1024u)
@@ -47,7 +66,10 @@ typedef struct {
 	char name[128];	 /* NAME: the record a put, pin-set or delete is about */
 	char *payload;	 /* PAYLOAD: a JSON body, or CSV text (users-import) */
 	size_t len;
-	uint32_t first_line; /* LINE: where a CSV part begins (1: the file) */
+	uint32_t first_line; /* LINE: where a CSV part begins (1: the file); a sync part's number */
+	uint8_t more;	     /* MORE: sync-apply parts follow */
+	ds_stage_t *stage;   /* sync-apply's staging (NULL: refused) */
+	json_t *sync_result; /* sync-apply: counts and errors, the answer's PAYLOAD */
 	/* the outcome */
 	uint32_t status; /* pl_status_t */
 	char msg[512];
@@ -73,5 +95,10 @@ int ds_req_reply(const ds_req_t *q, pl_msg_t *m);
  * tokens never appear). */
 void ds_req_log(const ds_req_t *q);
 void ds_req_free(ds_req_t *q);
+
+/* sync.c: sync-apply (q->from already checked to be IdentitySync). */
+void ds_sync_run(ds_req_t *q, pl_dir_t *d);
+void ds_stage_init(ds_stage_t *st);
+void ds_stage_free(ds_stage_t *st);
 
 #endif

@@ -28,6 +28,7 @@ typedef struct {
 	pl_service_t *svc;
 	pl_dir_t *dir;
 	pl_work_t *work;
+	ds_stage_t stage; /* sync-apply's parts (sync.c) */
 	char directory_path[PATH_MAX];
 	unsigned long long changes, refused, touches;
 } ds_t;
@@ -114,6 +115,7 @@ static void ds_message(pl_service_t *svc, const pl_frame_t *f, void *ctx)
 		return;
 	}
 	j->ds = ds;
+	j->q->stage = &ds->stage;
 	/* Even a refusal goes through the pool: answers keep their order. */
 	if (pl_work_submit(ds->work, job_work, job_done, j) < 0) {
 		pl_err("out of memory: DIR_WRITE seq %u dropped", f->seq);
@@ -154,6 +156,7 @@ static int ds_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 		pl_err("directory: %s", err.msg);
 		return 1;
 	}
+	ds_stage_init(&ds->stage);
 	/* Two threads: one long import does not hold up a quick delete. */
 	ds->work = pl_work_new(pl_service_loop(svc), "ds-work", 2, 0);
 	if (!ds->work) {
@@ -174,6 +177,8 @@ static void ds_stop(pl_service_t *svc, void *ctx)
 		pl_work_free(ds->work); /* finishes and answers what is queued */
 	}
 	pl_dir_close(ds->dir);
+	if (ds->work)
+		ds_stage_free(&ds->stage);
 	pl_info("%llu changes, %llu refused, %llu token uses", ds->changes, ds->refused,
 		ds->touches);
 }

@@ -67,6 +67,10 @@ ds_req_t *ds_req_parse(const pl_frame_t *f)
 		fail(q, PL_STATUS_BADREQ, "LINE: a line number from 1");
 		return q;
 	}
+	if (pl_frame_find(f, PL_TAG_MORE, &fl) == 1 && pl_field_u8(&fl, &q->more) < 0) {
+		fail(q, PL_STATUS_BADREQ, "MORE: a u8");
+		return q;
+	}
 	if (pl_frame_find(f, PL_TAG_PAYLOAD, &fl) == 1) {
 		q->payload = malloc(fl.len + 1);
 		if (!q->payload) {
@@ -94,7 +98,7 @@ static void dir_failed(ds_req_t *q, const pl_err_t *err)
 		 (strstr(err->msg, " named ") || strncmp(err->msg, "no administrator ", 17) == 0 ||
 		  strncmp(err->msg, "no token ", 9) == 0))
 		st = PL_STATUS_NOTFOUND;
-	else if (strstr(err->msg, "is the last administrator"))
+	else if (strstr(err->msg, "is the last administrator") || strstr(err->msg, " is synced from "))
 		st = PL_STATUS_CONFLICT;
 	else if (strstr(err->msg, "database") || strstr(err->msg, "SQLite") ||
 		 strstr(err->msg, "disk"))
@@ -493,12 +497,30 @@ static int console_op(ds_req_t *q, pl_dir_t *d)
 	return 0;
 }
 
+/* 1 when the sender is IdentitySync or the op is sync-apply (carried
+ * out, or refused), else 0. IdentitySync faces the network (an LDAP
+ * server's answers): compromised, it can change the users it syncs and
+ * nothing else; local users are out of its reach (pl_dir_sync_apply). */
+static int identity_op(ds_req_t *q, pl_dir_t *d)
+{
+	int identity = strcmp(q->from, DS_IDENTITY) == 0, sync = strcmp(q->op, DS_OP_SYNC) == 0;
+	if (identity && sync)
+		ds_sync_run(q, d);
+	else if (identity)
+		fail(q, PL_STATUS_AUTH, "%s may ask only for %s, not for %s", q->from, DS_OP_SYNC,
+		     q->op);
+	else if (sync)
+		fail(q, PL_STATUS_AUTH, "%s is for %s only, not for %s", DS_OP_SYNC, DS_IDENTITY,
+		     q->from[0] ? q->from : "an unknown sender");
+	return identity || sync;
+}
+
 void ds_req_run(ds_req_t *q, pl_dir_t *d)
 {
 	const char *op = q->op;
 	if (q->status != PL_STATUS_OK)
 		return; /* refused while reading the frame */
-	if (holder_op(q, d))
+	if (holder_op(q, d) || identity_op(q, d))
 		;
 	else if (strcmp(op, "user-add") == 0)
 		user_write(q, d, 0);
@@ -544,6 +566,14 @@ int ds_req_reply(const ds_req_t *q, pl_msg_t *m)
 		pl_msg_add_str(m, PL_TAG_TOKEN, q->token);
 		pl_msg_add_str(m, PL_TAG_NAME, q->token_id);
 	}
+	if (q->sync_result) {
+		char *s = json_dumps(q->sync_result, JSON_COMPACT);
+		if (s)
+			pl_msg_add(m, PL_TAG_PAYLOAD, s, strlen(s));
+		else
+			m->err = PL_PROTO_ENOMEM;
+		free(s);
+	}
 	if (q->errors && q->status == PL_STATUS_OK) {
 		json_t *res = json_pack("{s:I,s:O}", "failed", (json_int_t)q->failed, "errors",
 					q->errors);
@@ -587,6 +617,7 @@ void ds_req_free(ds_req_t *q)
 		free(q->payload);
 	}
 	json_decref(q->errors);
+	json_decref(q->sync_result);
 	OPENSSL_cleanse(q->token, sizeof(q->token));
 	free(q);
 }

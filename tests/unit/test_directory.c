@@ -196,7 +196,7 @@ static void test_newer_version_refused(void **state)
 	assert_int_equal(pl_dir_open(&d, f->db, 0, &err), -1);
 	assert_null(d);
 	assert_non_null(strstr(err.msg, "directory.db has schema version 7, "
-					"this program knows up to 3: "
+					"this program knows up to 4: "
 					"upgrade the Service Client"));
 	err.msg[0] = '\0';
 	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
@@ -232,7 +232,7 @@ static void test_readonly_old_version(void **state)
 	assert_int_equal(pl_mkdir_p(dir, 0750), 0);
 	assert_int_equal(pl_write_file_atomic(f->db, "", 0, 0640), 0);
 	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
-	assert_non_null(strstr(err.msg, "has schema version 0, this program needs 3"));
+	assert_non_null(strstr(err.msg, "has schema version 0, this program needs 4"));
 	sqlite3 *raw = raw_open(f);
 	assert_int_equal(raw_int(raw, "PRAGMA user_version"), 0);
 	sqlite3_close(raw);
@@ -864,9 +864,9 @@ static void test_migrate_from_v1(void **state)
 	sqlite3_close(raw);
 	/* a read-only open does not migrate */
 	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
-	assert_non_null(strstr(err.msg, "has schema version 1, this program needs 3"));
+	assert_non_null(strstr(err.msg, "has schema version 1, this program needs 4"));
 	d = open_rw(f);
-	assert_int_equal(pl_dir_schema_version(d), 3);
+	assert_int_equal(pl_dir_schema_version(d), PL_DIR_SCHEMA_VERSION);
 	pl_dir_printer_t p;
 	assert_int_equal(pl_dir_printer_get(d, "old-hp", &p, &err), 0);
 	assert_string_equal(p.uri, "socket://10.0.0.9:9100");
@@ -885,7 +885,7 @@ static void test_migrate_from_v1(void **state)
 	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), 0);
 	pl_dir_close(d);
 	raw = raw_open(f);
-	assert_int_equal(raw_int(raw, "PRAGMA user_version"), 3);
+	assert_int_equal(raw_int(raw, "PRAGMA user_version"), PL_DIR_SCHEMA_VERSION);
 	assert_int_equal(raw_int(raw, "SELECT count(*) FROM sqlite_schema WHERE"
 				      " name IN ('users', 'user_emails', 'badges',"
 				      " 'readers', 'admins')"),
@@ -934,6 +934,7 @@ static void test_users_crud(void **state)
 		fail_msg("put: %s", err.msg);
 	pl_dir_user_t b = user("bob.smith@corp", "Bob Smith \xc3\xa9");
 	pl_strlcpy(b.source, "ldap", sizeof(b.source));
+	pl_strlcpy(b.external_id, "k-bob", sizeof(b.external_id));
 	user_add_badge(&b, "0");
 	assert_int_equal(pl_dir_user_put(d, &b, NULL, 0, &err), 0);
 	pl_dir_user_t z = user("Zed_9", "");
@@ -983,7 +984,13 @@ static void test_users_crud(void **state)
 	assert_int_equal(pl_dir_user_get(d, "alice", &got, &err), 0);
 	assert_string_equal(got.display_name, "Alice Liddell");
 
-	assert_int_equal(pl_dir_user_del(d, "bob.smith@corp", &err), 0);
+	/* a synced user is read-only but to a sync */
+	assert_int_equal(pl_dir_user_del(d, "bob.smith@corp", &err), -1);
+	assert_non_null(strstr(err.msg, "is synced from ldap"));
+	pl_dir_sync_item_t rm = { .remove = 1, .key = "k-bob" };
+	pl_dir_sync_counts_t sc;
+	assert_int_equal(pl_dir_sync_apply(d, "ldap", &rm, 1, NULL, NULL, &sc, &err), 0);
+	assert_int_equal(sc.removed, 1);
 	assert_int_equal(pl_dir_user_get(d, "bob.smith@corp", &got, &err), 1);
 	assert_int_equal(pl_dir_user_del(d, "bob.smith@corp", &err), -1);
 	assert_string_equal(err.msg, "no user named bob.smith@corp");
@@ -1029,16 +1036,13 @@ static void test_user_replace(void **state)
 	assert_true(got.updated_ms > before.updated_ms);
 	char who[128];
 	assert_int_equal(pl_dir_badge_user(d, "1111", who, sizeof(who), &err), 1);
-	/* and emptied */
+	/* alice is synced from ldap now: read-only to put */
 	u = user("alice", "Alice L.");
-	assert_int_equal(pl_dir_user_put(d, &u, NULL, 1, &err), 0);
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 1, &err), -1);
+	assert_non_null(strstr(err.msg, "user alice is synced from ldap"));
 	assert_int_equal(pl_dir_user_get(d, "alice", &got, &err), 0);
-	assert_int_equal(got.nemails, 0);
-	assert_int_equal(got.nbadges, 0);
-	sqlite3 *raw = raw_open(f);
-	assert_int_equal(raw_int(raw, "SELECT count(*) FROM user_emails"), 0);
-	assert_int_equal(raw_int(raw, "SELECT count(*) FROM badges"), 0);
-	sqlite3_close(raw);
+	assert_int_equal(got.nemails, 1);
+	assert_int_equal(got.nbadges, 2);
 	pl_dir_close(d);
 }
 
@@ -1634,9 +1638,9 @@ static void test_migrate_from_v2(void **state)
 	sqlite3_close(raw);
 	/* a read-only open does not migrate */
 	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
-	assert_non_null(strstr(err.msg, "has schema version 2, this program needs 3"));
+	assert_non_null(strstr(err.msg, "has schema version 2, this program needs 4"));
 	d = open_rw(f);
-	assert_int_equal(pl_dir_schema_version(d), 3);
+	assert_int_equal(pl_dir_schema_version(d), PL_DIR_SCHEMA_VERSION);
 	/* printers, users with their emails, badges and PINs, readers: all kept */
 	pl_dir_printer_t p;
 	assert_int_equal(pl_dir_printer_get(d, "old-hp", &p, &err), 0);
@@ -1674,7 +1678,7 @@ static void test_migrate_from_v2(void **state)
 	assert_int_equal(pl_dir_admin_exists(d, "root", &err), 0);
 	pl_dir_close(d);
 	raw = raw_open(f);
-	assert_int_equal(raw_int(raw, "PRAGMA user_version"), 3);
+	assert_int_equal(raw_int(raw, "PRAGMA user_version"), PL_DIR_SCHEMA_VERSION);
 	assert_int_equal(raw_int(raw, "SELECT count(*) FROM sqlite_schema"
 				      " WHERE type = 'table' AND name = 'admins'"),
 			 1);
@@ -1937,12 +1941,11 @@ static void test_import_csv(void **state)
 	assert_int_equal(pl_dir_user_put(d, &u, NULL, 1, &err), 0);
 	static const char again[] = "\xef\xbb\xbf" "erin,Erin Two\nkim,Kim\n";
 	assert_int_equal(import(d, again, sizeof(again) - 1, &e, &good, &bad), 0);
-	assert_int_equal(good, 2);
-	assert_int_equal(bad, 0);
+	/* erin is synced from ldap now: her line is refused (read-only) */
+	assert_int_equal(good, 1);
+	assert_int_equal(bad, 1);
 	assert_int_equal(pl_dir_user_get(d, "erin", &u, &err), 0);
-	assert_string_equal(u.display_name, "Erin Two");
-	assert_int_equal(u.nemails, 0);
-	assert_int_equal(u.nbadges, 0);
+	assert_string_not_equal(u.display_name, "Erin Two");
 	assert_int_equal(u.has_pin, 1);
 	assert_string_equal(u.groups, "print-admins,staff");
 	assert_string_equal(u.source, "ldap");

@@ -308,11 +308,13 @@ static void test_tokens(void **state)
 	/* Not from IdentitySync (nor anyone but the console), nor without
 	 * the administrator who asks. */
 	sender = "PrinterLogicServiceIdentitySync";
-	expect("token-create", "ws2", NULL, PL_STATUS_AUTH, "plsc-console only");
-	expect("token-revoke", id, NULL, PL_STATUS_AUTH, "plsc-console only");
+	expect("token-create", "ws2", NULL, PL_STATUS_AUTH, "may ask only for sync-apply");
+	expect("token-revoke", id, NULL, PL_STATUS_AUTH, "may ask only for sync-apply");
 	expect("admin-put", NULL, "{\"name\": \"m\", \"password\": \"0123456789ab\"}",
-	       PL_STATUS_AUTH, "plsc-console only");
-	expect("admin-del", "alice", NULL, PL_STATUS_AUTH, "plsc-console only");
+	       PL_STATUS_AUTH, "may ask only for sync-apply");
+	expect("admin-del", "alice", NULL, PL_STATUS_AUTH, "may ask only for sync-apply");
+	sender = "Rogue";
+	expect("token-create", "ws2", NULL, PL_STATUS_AUTH, "plsc-console only");
 	expect("admin-passwd", "alice", "{}", PL_STATUS_AUTH, "plsc-console only");
 	sender = "plsc-console";
 	asker = NULL;

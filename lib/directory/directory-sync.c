@@ -1,0 +1,301 @@
+/* Users synced from an identity source (IdentitySync's LDAP pull, later
+ * SCIM): one batch of changes applied in one transaction
+ * (pl_dir_sync_apply, pl_directory.h). Each item runs inside a savepoint,
+ * so a refused item rolls back alone while the batch stays all or
+ * nothing against crashes and database errors. */
+#include "directory-private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pl_util.h"
+
+typedef struct {
+	char username[128];
+	int64_t created_ms;
+	char pin_hash[PL_DIR_SECRET_HASH_MAX];
+	int has_pin;
+} sync_row_t;
+
+static int stmt_text(pl_dir_t *d, sqlite3_stmt *st, const char *a, const char *b,
+		     const char *what, pl_err_t *err)
+{
+	if (pl_dir_bind_text(st, 1, a) < 0 || (b && pl_dir_bind_text(st, 2, b) < 0)) {
+		pl_dir_sqlfail(d, err, what);
+		sqlite3_finalize(st);
+		return -1;
+	}
+	return 0;
+}
+
+/* The user of source with key: 0 found (into r), 1 none, -1 error. */
+static int row_by_key(pl_dir_t *d, const char *source, const char *key, sync_row_t *r,
+		      pl_err_t *err)
+{
+	sqlite3_stmt *st = pl_dir_prepare(d,
+					  "SELECT username, created_ms, pin_hash FROM users"
+					  " WHERE source = ?1 AND external_id = ?2",
+					  err);
+	if (!st || stmt_text(d, st, source, key, "sync: find user", err) < 0)
+		return -1;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		pl_strlcpy(r->username, pl_dir_col_text(st, 0), sizeof(r->username));
+		r->created_ms = sqlite3_column_int64(st, 1);
+		r->has_pin = sqlite3_column_type(st, 2) != SQLITE_NULL;
+		pl_strlcpy(r->pin_hash, pl_dir_col_text(st, 2), sizeof(r->pin_hash));
+	} else if (rc != SQLITE_DONE) {
+		pl_dir_sqlfail(d, err, "sync: find user");
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+/* Who holds username now: 0 nobody, 1 this source with another key or
+ * none, 2 another source; -1 error. */
+static int name_holder(pl_dir_t *d, const char *source, const char *username,
+		       char *holder, size_t hsz, pl_err_t *err)
+{
+	sqlite3_stmt *st = pl_dir_prepare(d, "SELECT source FROM users WHERE username = ?1", err);
+	if (!st || stmt_text(d, st, username, NULL, "sync: user name", err) < 0)
+		return -1;
+	int rc = sqlite3_step(st), who = 0;
+	if (rc == SQLITE_ROW) {
+		pl_strlcpy(holder, pl_dir_col_text(st, 0), hsz);
+		who = strcmp(holder, source) == 0 ? 1 : 2;
+	} else if (rc != SQLITE_DONE) {
+		who = pl_dir_sqlfail(d, err, "sync: user name");
+	}
+	sqlite3_finalize(st);
+	return who;
+}
+
+static int exec_text(pl_dir_t *d, const char *sql, const char *a, const char *b,
+		     const char *what, pl_err_t *err)
+{
+	sqlite3_stmt *st = pl_dir_prepare(d, sql, err);
+	if (!st || stmt_text(d, st, a, b, what, err) < 0)
+		return -1;
+	return pl_dir_run(d, st, what, err) == SQLITE_DONE ? 0 : -1;
+}
+
+static int row_insert(pl_dir_t *d, const char *source, const pl_dir_user_t *u,
+		      const sync_row_t *old, pl_err_t *err)
+{
+	sqlite3_stmt *st = pl_dir_prepare(
+		d,
+		"INSERT INTO users(username, display_name, groups, pin_hash, source,"
+		" created_ms, updated_ms, external_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		err);
+	if (!st)
+		return -1;
+	int64_t now = pl_dir_now_ms();
+	int bad = pl_dir_bind_text(st, 1, u->username) < 0 ||
+		  pl_dir_bind_text(st, 2, u->display_name) < 0 ||
+		  pl_dir_bind_text(st, 3, u->groups) < 0 ||
+		  (old && old->has_pin ? pl_dir_bind_text(st, 4, old->pin_hash) < 0
+				       : sqlite3_bind_null(st, 4) != SQLITE_OK) ||
+		  pl_dir_bind_text(st, 5, source) < 0 ||
+		  sqlite3_bind_int64(st, 6, old ? old->created_ms : now) != SQLITE_OK ||
+		  sqlite3_bind_int64(st, 7, now) != SQLITE_OK ||
+		  pl_dir_bind_text(st, 8, u->external_id) < 0;
+	if (bad) {
+		pl_dir_sqlfail(d, err, "sync: add user");
+		sqlite3_finalize(st);
+		return -1;
+	}
+	return pl_dir_run(d, st, "sync: add user", err) == SQLITE_DONE ? 0 : -1;
+}
+
+static int row_update(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
+{
+	sqlite3_stmt *st = pl_dir_prepare(
+		d,
+		"UPDATE users SET display_name = ?2, groups = ?3, updated_ms = ?4"
+		" WHERE username = ?1",
+		err);
+	if (!st)
+		return -1;
+	if (pl_dir_bind_text(st, 1, u->username) < 0 ||
+	    pl_dir_bind_text(st, 2, u->display_name) < 0 ||
+	    pl_dir_bind_text(st, 3, u->groups) < 0 ||
+	    sqlite3_bind_int64(st, 4, pl_dir_now_ms()) != SQLITE_OK) {
+		pl_dir_sqlfail(d, err, "sync: update user");
+		sqlite3_finalize(st);
+		return -1;
+	}
+	return pl_dir_run(d, st, "sync: update user", err) == SQLITE_DONE ? 0 : -1;
+}
+
+/* 0 added, 1 updated, 2 renamed; -1 refused or failed (err). */
+static int item_put(pl_dir_t *d, const char *source, const pl_dir_user_t *u, pl_err_t *err)
+{
+	sync_row_t old;
+	char holder[16];
+	int found = row_by_key(d, source, u->external_id, &old, err);
+	if (found < 0)
+		return -1;
+	int same_name = found == 0 && strcmp(old.username, u->username) == 0;
+	if (!same_name) {
+		int who = name_holder(d, source, u->username, holder, sizeof(holder), err);
+		if (who < 0)
+			return -1;
+		if (who == 2)
+			return pl_dir_fail(err, "user %s exists as a %s user; not replaced",
+					   u->username, holder);
+		if (who == 1)
+			return pl_dir_fail(err, "user %s is already synced under another key",
+					   u->username);
+	}
+	int rc;
+	if (same_name) {
+		rc = row_update(d, u, err);
+	} else if (found == 0) {
+		/* A rename: the children reference the name, so the row goes
+		 * and comes back under the new one with its PIN and age. */
+		rc = exec_text(d, "DELETE FROM users WHERE username = ?1", old.username, NULL,
+			       "sync: rename user", err);
+		if (rc == 0)
+			rc = row_insert(d, source, u, &old, err);
+	} else {
+		rc = row_insert(d, source, u, NULL, err);
+	}
+	if (rc == 0)
+		rc = pl_dir_user_emails_put(d, u, err);
+	if (rc == 0)
+		rc = pl_dir_user_badges_put(d, u, err);
+	memset(old.pin_hash, 0, sizeof(old.pin_hash));
+	if (rc < 0)
+		return -1;
+	return same_name ? 1 : found == 0 ? 2 : 0;
+}
+
+/* 1 removed, 0 there was none; -1 error. */
+static int item_remove(pl_dir_t *d, const char *source, const char *key, pl_err_t *err)
+{
+	if (exec_text(d, "DELETE FROM users WHERE source = ?1 AND external_id = ?2", source, key,
+		      "sync: remove user", err) < 0)
+		return -1;
+	return sqlite3_changes(d->db) > 0;
+}
+
+/* A savepoint around fn's work: released on success, rolled back (and
+ * released) on a refusal. -1 only when the savepoint itself fails. */
+static int in_savepoint(pl_dir_t *d, int rc_item, pl_err_t *err)
+{
+	const char *sql = rc_item < 0 ? "ROLLBACK TO item; RELEASE item" : "RELEASE item";
+	return pl_dir_exec(d, sql, "sync: savepoint", err);
+}
+
+typedef struct {
+	pl_dir_t *d;
+	const char *source;
+	pl_dir_sync_err_fn on_error;
+	void *arg;
+	pl_dir_sync_counts_t *c;
+} apply_t;
+
+/* One item in its savepoint; -1 only for a database failure that ends
+ * the batch. */
+static int apply_one(apply_t *a, const pl_dir_sync_item_t *it, pl_err_t *err)
+{
+	pl_err_t ierr = { "" };
+	if (pl_dir_exec(a->d, "SAVEPOINT item", "sync: savepoint", err) < 0)
+		return -1;
+	int rc;
+	if (it->remove) {
+		rc = item_remove(a->d, a->source, it->key, &ierr);
+		if (rc > 0)
+			a->c->removed++;
+	} else if (pl_dir_user_check(&it->user, &ierr) < 0 || !it->user.external_id[0]) {
+		if (!ierr.msg[0])
+			pl_strlcpy(ierr.msg, "a synced user needs its key", sizeof(ierr.msg));
+		rc = -1;
+	} else {
+		rc = item_put(a->d, a->source, &it->user, &ierr);
+		long *cnt[] = { &a->c->added, &a->c->updated, &a->c->renamed };
+		if (rc >= 0)
+			(*cnt[rc])++;
+	}
+	if (rc < 0) {
+		a->c->failed++;
+		if (a->on_error)
+			a->on_error(a->arg, it, ierr.msg);
+	}
+	return in_savepoint(a->d, rc, err);
+}
+
+/* Pass 0: removes; 1: clear the badges of those put; 2: puts. */
+static int apply_pass(apply_t *a, int pass, pl_dir_sync_next_fn next, void *narg,
+		      pl_dir_sync_item_t *it, pl_err_t *err)
+{
+	int rc, restart = 1;
+	while ((rc = next(narg, restart, it, err)) == 1) {
+		restart = 0;
+		if (pass == 0 && it->remove)
+			rc = apply_one(a, it, err);
+		else if (pass == 1 && !it->remove)
+			rc = exec_text(a->d,
+				       "DELETE FROM badges WHERE username IN (SELECT username"
+				       " FROM users WHERE source = ?1 AND external_id = ?2)",
+				       a->source, it->user.external_id, "sync: badges", err);
+		else if (pass == 2 && !it->remove)
+			rc = apply_one(a, it, err);
+		else
+			rc = 0;
+		if (rc < 0)
+			return -1;
+	}
+	return rc;
+}
+
+int pl_dir_sync_apply_from(pl_dir_t *d, const char *source, pl_dir_sync_next_fn next,
+			   void *narg, pl_dir_sync_err_fn on_error, void *arg,
+			   pl_dir_sync_counts_t *counts, pl_err_t *err)
+{
+	pl_dir_sync_counts_t c = { 0 };
+	apply_t a = { d, source, on_error, arg, &c };
+	if (!source || (strcmp(source, "ldap") != 0 && strcmp(source, "scim") != 0))
+		return pl_dir_fail(err, "sync: the source must be ldap or scim");
+	pl_dir_sync_item_t *it = calloc(1, sizeof(*it));
+	if (!it)
+		return pl_dir_fail(err, "out of memory");
+	pl_dir_lock(d);
+	int rc = pl_dir_begin(d, 1, "sync", err) < 0 ? -2 : 0;
+	for (int pass = 0; rc == 0 && pass < 3; pass++)
+		rc = apply_pass(&a, pass, next, narg, it, err);
+	if (rc != -2) /* -2: BEGIN failed, nothing to end */
+		rc = pl_dir_end(d, rc, "sync", err);
+	pl_dir_unlock(d);
+	memset(it, 0, sizeof(*it));
+	free(it);
+	if (rc == 0 && counts)
+		*counts = c;
+	return rc < 0 ? -1 : 0;
+}
+
+typedef struct {
+	const pl_dir_sync_item_t *items;
+	size_t n, i;
+} array_iter_t;
+
+static int array_next(void *arg, int restart, pl_dir_sync_item_t *it, pl_err_t *err)
+{
+	array_iter_t *ai = arg;
+	(void)err;
+	if (restart)
+		ai->i = 0;
+	if (ai->i >= ai->n)
+		return 0;
+	*it = ai->items[ai->i++];
+	return 1;
+}
+
+int pl_dir_sync_apply(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *items,
+		      size_t n, pl_dir_sync_err_fn on_error, void *arg,
+		      pl_dir_sync_counts_t *counts, pl_err_t *err)
+{
+	array_iter_t ai = { items, n, 0 };
+	return pl_dir_sync_apply_from(d, source, array_next, &ai, on_error, arg, counts, err);
+}

@@ -1,0 +1,360 @@
+/* pl_ldap: connections, binds and paged searches (pl_ldap.h). libldap's
+ * synchronous API: each call blocks for at most the operation timeout, so
+ * callers run these on a worker thread. */
+#include "pl_ldap.h"
+
+#include <ldap.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+#include "pl_util.h"
+
+struct pl_ldap {
+	LDAP *ld;
+	int tls;   /* TLS is in place: a bind may be sent */
+	int op_timeout_s;
+};
+
+static int fail(pl_err_t *err, int cls, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(pl_err_t *err, int cls, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (err)
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return cls;
+}
+
+/* libldap's diagnostic for the last operation, "" when none. */
+static const char *diag(LDAP *ld, char *buf, size_t sz)
+{
+	char *msg = NULL;
+	buf[0] = '\0';
+	if (ld && ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &msg) == LDAP_OPT_SUCCESS &&
+	    msg) {
+		snprintf(buf, sz, " (%s)", msg);
+		ldap_memfree(msg);
+	}
+	return buf;
+}
+
+static int connect_class(int rc)
+{
+	return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR || rc == LDAP_TIMEOUT ||
+			       rc == LDAP_UNAVAILABLE || rc == LDAP_BUSY
+		       ? PL_LDAP_ECONNECT
+		       : PL_LDAP_ERR;
+}
+
+static int set_opt(LDAP *ld, int opt, const void *val, const char *what, pl_err_t *err)
+{
+	int rc = ldap_set_option(ld, opt, val);
+	if (rc != LDAP_OPT_SUCCESS)
+		return fail(err, PL_LDAP_ERR, "LDAP option %s: %s", what, ldap_err2string(rc));
+	return 0;
+}
+
+/* The per-handle options. The TLS ones are read when a TLS context is
+ * made: LDAP_OPT_X_TLS_NEWCTX last, or the handle would go on using the
+ * library's global context (and its CA settings, or none). */
+static int set_options(LDAP *ld, const pl_ldap_conf_t *c, pl_err_t *err)
+{
+	int v3 = LDAP_VERSION3, hard = LDAP_OPT_X_TLS_HARD, tls12 = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
+	int server = 0;
+	struct timeval net = { c->network_timeout_s, 0 }, op = { c->op_timeout_s, 0 };
+	if (set_opt(ld, LDAP_OPT_PROTOCOL_VERSION, &v3, "version", err) < 0 ||
+	    set_opt(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF, "referrals", err) < 0 ||
+	    set_opt(ld, LDAP_OPT_NETWORK_TIMEOUT, &net, "network timeout", err) < 0 ||
+	    set_opt(ld, LDAP_OPT_TIMEOUT, &op, "timeout", err) < 0 ||
+	    set_opt(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &hard, "require_cert", err) < 0 ||
+	    set_opt(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &tls12, "TLS minimum", err) < 0 ||
+	    set_opt(ld, LDAP_OPT_X_TLS_CACERTFILE, c->ca_file, "CA file", err) < 0 ||
+	    set_opt(ld, LDAP_OPT_X_TLS_NEWCTX, &server, "new TLS context", err) < 0)
+		return -1;
+	return 0;
+}
+
+static int check_conf(const pl_ldap_conf_t *c, int *ldaps, pl_err_t *err)
+{
+	if (!c->uri || !c->ca_file || !c->ca_file[0])
+		return fail(err, PL_LDAP_ERR, "LDAP: a URI and a CA file are required");
+	*ldaps = strncasecmp(c->uri, "ldaps://", 8) == 0;
+	if (!*ldaps && strncasecmp(c->uri, "ldap://", 7) != 0)
+		return fail(err, PL_LDAP_ERR, "LDAP: the URI must start with ldaps:// or ldap://");
+	if (!*ldaps && !c->starttls)
+		return fail(err, PL_LDAP_ERR,
+			    "LDAP: plain ldap:// without StartTLS is refused (a bind would "
+			    "send the password in clear)");
+	if (c->network_timeout_s <= 0 || c->op_timeout_s <= 0)
+		return fail(err, PL_LDAP_ERR, "LDAP: timeouts must be positive");
+	return 0;
+}
+
+int pl_ldap_connect(pl_ldap_t **out, const pl_ldap_conf_t *c, pl_err_t *err)
+{
+	char dbuf[256];
+	int ldaps = 0, rc;
+	*out = NULL;
+	if (check_conf(c, &ldaps, err) < 0)
+		return PL_LDAP_ERR;
+	pl_ldap_t *l = calloc(1, sizeof(*l));
+	if (!l)
+		return fail(err, PL_LDAP_ERR, "out of memory");
+	l->op_timeout_s = c->op_timeout_s;
+	if ((rc = ldap_initialize(&l->ld, c->uri)) != LDAP_SUCCESS) {
+		free(l);
+		return fail(err, PL_LDAP_ERR, "LDAP URI %s: %s", c->uri, ldap_err2string(rc));
+	}
+	if (set_options(l->ld, c, err) < 0) {
+		pl_ldap_close(l);
+		return PL_LDAP_ERR;
+	}
+	/* ldaps://: connect now, so that a bad certificate shows here, not
+	 * as a failed bind. ldap://: StartTLS connects first. */
+	rc = ldaps ? ldap_connect(l->ld) : ldap_start_tls_s(l->ld, NULL, NULL);
+	if (rc != LDAP_SUCCESS) {
+		int cls = connect_class(rc);
+		fail(err, cls == PL_LDAP_ERR ? PL_LDAP_ECONNECT : cls, "LDAP %s: %s%s%s", c->uri,
+		     ldaps ? "TLS connection failed: " : "StartTLS failed: ", ldap_err2string(rc),
+		     diag(l->ld, dbuf, sizeof(dbuf)));
+		pl_ldap_close(l);
+		return PL_LDAP_ECONNECT;
+	}
+	l->tls = ldap_tls_inplace(l->ld) || ldaps;
+	*out = l;
+	return PL_LDAP_OK;
+}
+
+int pl_ldap_bind(pl_ldap_t *l, const char *dn, const char *password, pl_err_t *err)
+{
+	char dbuf[256];
+	if (!l->tls)
+		return fail(err, PL_LDAP_ERR, "LDAP: refusing a bind without TLS");
+	if (!dn || !dn[0] || !password || !password[0])
+		/* An empty password is an unauthenticated bind (RFC 4513
+		 * 5.1.2): it would "succeed" for any DN. */
+		return fail(err, PL_LDAP_ECREDENTIALS, "LDAP bind: empty DN or password");
+	struct berval cred = { strlen(password), (char *)password };
+	int rc = ldap_sasl_bind_s(l->ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+	if (rc == LDAP_SUCCESS)
+		return PL_LDAP_OK;
+	if (rc == LDAP_INVALID_CREDENTIALS)
+		return fail(err, PL_LDAP_ECREDENTIALS, "LDAP bind as %s: invalid credentials", dn);
+	return fail(err, connect_class(rc), "LDAP bind as %s: %s%s", dn, ldap_err2string(rc),
+		    diag(l->ld, dbuf, sizeof(dbuf)));
+}
+
+void pl_ldap_close(pl_ldap_t *l)
+{
+	if (!l)
+		return;
+	if (l->ld)
+		ldap_unbind_ext_s(l->ld, NULL, NULL);
+	free(l);
+}
+
+int pl_ldap_check_password(const pl_ldap_conf_t *c, const char *dn, const char *password,
+			   pl_err_t *err)
+{
+	pl_ldap_t *l;
+	if (!password || !password[0])
+		return 0;
+	if (pl_ldap_connect(&l, c, err) != PL_LDAP_OK)
+		return -1;
+	int rc = pl_ldap_bind(l, dn, password, err);
+	pl_ldap_close(l);
+	return rc == PL_LDAP_OK ? 1 : rc == PL_LDAP_ECREDENTIALS ? 0 : -1;
+}
+
+/* ---- entries ---- */
+
+static int name_eq(const char *have, const char *want)
+{
+	size_t n = strlen(want);
+	return strncasecmp(have, want, n) == 0 && (have[n] == '\0' || have[n] == ';');
+}
+
+const pl_ldap_attr_t *pl_ldap_entry_attr(const pl_ldap_entry_t *e, const char *name)
+{
+	for (size_t i = 0; i < e->nattrs; i++)
+		if (name_eq(e->attrs[i].name, name))
+			return &e->attrs[i];
+	return NULL;
+}
+
+/* Everything an entry owns, freed in one go. */
+typedef struct {
+	pl_ldap_entry_t e;
+	pl_ldap_attr_t attrs[PL_LDAP_MAX_ATTRS];
+} entry_buf_t;
+
+static void entry_clear(entry_buf_t *b)
+{
+	for (size_t i = 0; i < b->e.nattrs; i++) {
+		for (size_t j = 0; j < b->attrs[i].nvals; j++)
+			free((char *)b->attrs[i].vals[j].v);
+		free(b->attrs[i].vals);
+		free((char *)b->attrs[i].name);
+	}
+	free((char *)b->e.dn);
+	memset(&b->e, 0, sizeof(b->e));
+	b->e.attrs = b->attrs;
+}
+
+static char *dup_bytes(const char *p, size_t n)
+{
+	char *s = malloc(n + 1);
+	if (s) {
+		memcpy(s, p, n);
+		s[n] = '\0';
+	}
+	return s;
+}
+
+static int copy_values(pl_ldap_entry_t *e, pl_ldap_attr_t *a, struct berval **bv)
+{
+	size_t n = ldap_count_values_len(bv);
+	if (n > PL_LDAP_MAX_VALUES) {
+		e->dropped += n - PL_LDAP_MAX_VALUES;
+		n = PL_LDAP_MAX_VALUES;
+	}
+	a->vals = calloc(n ? n : 1, sizeof(*a->vals));
+	if (!a->vals)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (bv[i]->bv_len > PL_LDAP_MAX_VALUE) {
+			e->dropped++;
+			continue;
+		}
+		char *v = dup_bytes(bv[i]->bv_val, bv[i]->bv_len);
+		if (!v)
+			return -1;
+		a->vals[a->nvals].v = v;
+		a->vals[a->nvals++].len = bv[i]->bv_len;
+	}
+	return 0;
+}
+
+static int entry_copy(LDAP *ld, LDAPMessage *msg, entry_buf_t *b)
+{
+	BerElement *ber = NULL;
+	char *dn = ldap_get_dn(ld, msg);
+	b->e.dn = dn ? strdup(dn) : strdup("");
+	ldap_memfree(dn);
+	if (!b->e.dn)
+		return -1;
+	int rc = 0;
+	for (char *a = ldap_first_attribute(ld, msg, &ber); a && rc == 0;
+	     a = ldap_next_attribute(ld, msg, ber)) {
+		if (b->e.nattrs >= PL_LDAP_MAX_ATTRS) {
+			b->e.dropped++;
+			ldap_memfree(a);
+			continue;
+		}
+		struct berval **bv = ldap_get_values_len(ld, msg, a);
+		pl_ldap_attr_t *at = &b->attrs[b->e.nattrs];
+		memset(at, 0, sizeof(*at));
+		at->name = strdup(a);
+		b->e.nattrs++;
+		rc = at->name && bv ? copy_values(&b->e, at, bv) : at->name ? 0 : -1;
+		ldap_value_free_len(bv);
+		ldap_memfree(a);
+	}
+	ber_free(ber, 0);
+	return rc;
+}
+
+/* The entries of one page to fn; the first non-zero from fn, or -1 out
+ * of memory. */
+static int page_entries(LDAP *ld, LDAPMessage *res, pl_ldap_entry_fn fn, void *arg)
+{
+	entry_buf_t b;
+	int rc = 0;
+	for (LDAPMessage *m = ldap_first_entry(ld, res); m && rc == 0;
+	     m = ldap_next_entry(ld, m)) {
+		memset(&b.e, 0, sizeof(b.e));
+		b.e.attrs = b.attrs;
+		rc = entry_copy(ld, m, &b) < 0 ? -1 : fn(arg, &b.e);
+		entry_clear(&b);
+	}
+	return rc;
+}
+
+/* The cookie of the page's response control into *cookie (owned). */
+static int page_cookie(LDAP *ld, LDAPMessage *res, struct berval *cookie, pl_err_t *err)
+{
+	int code = LDAP_SUCCESS;
+	LDAPControl **ctrls = NULL;
+	char *matched = NULL, *text = NULL;
+	int rc = ldap_parse_result(ld, res, &code, &matched, &text, NULL, &ctrls, 0);
+	if (rc == LDAP_SUCCESS && code != LDAP_SUCCESS)
+		rc = code;
+	if (rc != LDAP_SUCCESS)
+		fail(err, connect_class(rc), "LDAP search: %s%s%s", ldap_err2string(rc),
+		     text && *text ? ": " : "", text ? text : "");
+	ldap_memfree(matched);
+	ldap_memfree(text);
+	if (rc != LDAP_SUCCESS) {
+		ldap_controls_free(ctrls);
+		return connect_class(rc);
+	}
+	LDAPControl *pc = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, ctrls, NULL);
+	ber_int_t estimate = 0;
+	cookie->bv_val = NULL;
+	cookie->bv_len = 0;
+	if (pc && ldap_parse_pageresponse_control(ld, pc, &estimate, cookie) != LDAP_SUCCESS) {
+		ldap_controls_free(ctrls);
+		return fail(err, PL_LDAP_ERR, "LDAP search: malformed paged-results response");
+	}
+	ldap_controls_free(ctrls);
+	return 0;
+}
+
+int pl_ldap_search(pl_ldap_t *l, const char *base, const char *filter,
+		   const char *const *attrs, int page_size, pl_ldap_entry_fn fn,
+		   void *arg, unsigned *pages, pl_err_t *err)
+{
+	char dbuf[256];
+	struct berval cookie = { 0, NULL };
+	struct timeval tv = { l->op_timeout_s, 0 };
+	int rc = 0;
+	if (page_size < 1 || page_size > PL_LDAP_PAGE_MAX)
+		return fail(err, PL_LDAP_ERR, "LDAP page size: 1 to %d", PL_LDAP_PAGE_MAX);
+	if (pages)
+		*pages = 0;
+	do {
+		LDAPControl *pc = NULL, *ctrls[2] = { NULL, NULL };
+		LDAPMessage *res = NULL;
+		if (ldap_create_page_control(l->ld, page_size, &cookie, 1, &pc) != LDAP_SUCCESS) {
+			rc = fail(err, PL_LDAP_ERR, "out of memory");
+			break;
+		}
+		ctrls[0] = pc;
+		int lr = ldap_search_ext_s(l->ld, base, LDAP_SCOPE_SUBTREE, filter,
+					   (char **)attrs, 0, ctrls, NULL, &tv, 0, &res);
+		ldap_control_free(pc);
+		ber_memfree(cookie.bv_val);
+		cookie.bv_val = NULL;
+		cookie.bv_len = 0;
+		if (lr != LDAP_SUCCESS && !res) {
+			rc = fail(err, connect_class(lr), "LDAP search of %s: %s%s", base,
+				  ldap_err2string(lr), diag(l->ld, dbuf, sizeof(dbuf)));
+			break;
+		}
+		rc = page_entries(l->ld, res, fn, arg);
+		if (rc == 0)
+			rc = page_cookie(l->ld, res, &cookie, err);
+		else if (rc == -1)
+			rc = fail(err, PL_LDAP_ERR, "out of memory");
+		ldap_msgfree(res);
+		if (pages && rc == 0)
+			(*pages)++;
+	} while (rc == 0 && cookie.bv_len > 0);
+	ber_memfree(cookie.bv_val);
+	return rc;
+}

@@ -1,0 +1,117 @@
+/* PrinterLogicServiceIdentitySync: the directory's users kept in step with
+ * an LDAP server or Active Directory (README "Identity sync").
+ *   main.c    the service: settings, the sync timer, SYNC_NOW, sending a
+ *             batch to plsc-directory in parts and reading its answer
+ *   conf.c    the section's keys into ids_conf_t
+ *   map.c     one LDAP entry to a directory user (no network: unit tested
+ *             and fuzzed)
+ *   pull.c    one sync on the worker thread: bind, paged searches, the
+ *             diff against the directory (read-only), the batch
+ *   secret.c  the bind password, encrypted under a key of the service's own
+ *
+ * Threads: libldap's calls block, so a sync runs on a one-thread pool
+ * (pl_work) whose watchdog ("ldap") the search kicks at every entry and
+ * parks between syncs; the loop keeps answering heartbeats, and a search
+ * stuck past the operation timeout plus a margin gets the service
+ * restarted. libldap's asynchronous API would need its descriptors in
+ * our loop and TLS reads that never block, which libldap does not promise
+ * for StartTLS and the bind; a thread is simpler and as bounded. */
+#ifndef IDS_H
+#define IDS_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pl_config.h"
+#include "pl_directory.h"
+#include "pl_ldap.h"
+#include "pl_watchdog.h"
+
+#define IDS_NAME "PrinterLogicServiceIdentitySync"
+#define IDS_MAX_BASES 8
+#define IDS_MAX_MAILS 4
+#define IDS_MAX_BADGE_ATTRS 4
+#define IDS_ATTR_MAX 65
+/* The bind password file and its key, in the service's state dir. */
+#define IDS_SECRET_FILE "bind-password.enc"
+#define IDS_KEY_FILE "bind-password.key"
+#define IDS_PASSWORD_MAX 512
+
+typedef struct {
+	char attr[IDS_ATTR_MAX];
+	int dec; /* 1: decimal digits; 0: hex */
+} ids_badge_attr_t;
+
+typedef struct {
+	char uri[512];
+	int starttls;
+	char ca_file[PATH_MAX];
+	char bind_dn[512];
+	char bases[IDS_MAX_BASES][512];
+	int nbases;
+	char filter[1025];
+	int ad; /* server_type "ad" */
+	char key_attr[IDS_ATTR_MAX], username_attr[IDS_ATTR_MAX], display_attr[IDS_ATTR_MAX];
+	char group_attr[IDS_ATTR_MAX], change_attr[IDS_ATTR_MAX];
+	char mail_attrs[IDS_MAX_MAILS][IDS_ATTR_MAX];
+	int nmails;
+	ids_badge_attr_t badges[IDS_MAX_BADGE_ATTRS];
+	int nbadges;
+	int lowercase; /* usernames in lower case */
+	long long full_minutes, incremental_s, page_size, net_timeout_s, op_timeout_s;
+	long long max_remove_percent;
+	char directory_path[PATH_MAX];
+	char state_dir[PATH_MAX];
+} ids_conf_t;
+
+/* conf.c: the section into c (state_dir: the service's). 0 or -1. */
+int ids_conf_parse(const pl_cnode_t *cfg, const char *state_dir, ids_conf_t *c,
+		   pl_err_t *err);
+/* The attributes a search asks for (NULL-ended, into attrs of n). */
+void ids_conf_attrs(const ids_conf_t *c, const char **attrs, size_t n);
+
+/* map.c: one entry to u (its key in u->external_id). *disabled: AD's
+ * userAccountControl has ACCOUNTDISABLE (0x2). change (may be NULL) gets
+ * the entry's change_attr value (the high-water mark's candidate), "" if
+ * none. 0, or -1 with why (the entry cannot be a user: no key, no or a bad
+ * user name); a bad mail or badge value is skipped, counted in *skipped. */
+int ids_map_entry(const ids_conf_t *c, const pl_ldap_entry_t *e, pl_dir_user_t *u,
+		  int *disabled, char *change, size_t csz, int *skipped, char *why,
+		  size_t wsz);
+/* Is a newer than b as change marks (uSNChanged: numbers; timestamps:
+ * GeneralizedTime of one length)? */
+int ids_change_newer(const char *a, const char *b);
+/* Same user record as far as a sync is concerned. */
+int ids_user_same(const pl_dir_user_t *a, const pl_dir_user_t *b);
+/* The first field that differs ("badges"), or NULL. */
+const char *ids_user_diff(const pl_dir_user_t *a, const pl_dir_user_t *b);
+
+/* secret.c */
+int ids_secret_store(const char *state_dir, const char *password, pl_err_t *err);
+int ids_secret_load(const char *state_dir, char *out, size_t osz, pl_err_t *err);
+
+/* pull.c: one sync, run on the worker. */
+typedef struct {
+	/* in */
+	ids_conf_t conf;
+	pl_dir_t *dir;
+	pl_watchdog_t *wd;
+	int full, dry_run;
+	char hwm_in[64];
+	/* out */
+	int failed;
+	char err[PL_ERR_MAX];
+	char *batch; /* JSON lines (sync.c of plsc-directory) */
+	size_t blen, bcap;
+	long entries, adds, updates, removes, errors, disabled;
+	json_t *report; /* {changes: [...], errors: [...]} */
+	char hwm_out[64];
+	uint64_t started_ms, took_ms;
+} ids_job_t;
+
+void ids_pull_run(void *arg);
+void ids_job_free(ids_job_t *j);
+
+#endif

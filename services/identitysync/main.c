@@ -1,0 +1,493 @@
+/* PrinterLogicServiceIdentitySync (ids.h, README "Identity sync",
+ * PrinterLogicServiceIdentitySync(8)). The loop owns the schedule and the
+ * conversation with plsc-directory; the worker (pull.c) owns LDAP.
+ *
+ * One sync at a time: a sync's batch goes to plsc-directory as
+ * DIR_WRITE sync-apply parts, each sent after the previous one's answer;
+ * the last part's answer says what was applied, in one transaction. Only
+ * then is the high-water mark saved (sync-state.json), so a sync that did
+ * not apply is read again next time. */
+#include "ids.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pl_log.h"
+#include "pl_schemas.h"
+#include "pl_service.h"
+#include "pl_util.h"
+
+#define IDS_DIRECTORY "plsc-directory"
+/* Parts of a batch: cut at line ends, well below a frame (1 MiB). */
+#define IDS_PART_MAX (512u * 1024u)
+/* plsc-directory's answer to a part (the last one applies everything). */
+#define IDS_ANSWER_MS 300000
+#define IDS_STATE_FILE "sync-state.json"
+
+typedef struct {
+	pl_service_t *svc;
+	ids_conf_t conf;
+	pl_dir_t *dir;
+	pl_work_t *work;
+	pl_watchdog_t *wd;
+	pl_timer_t *tick;
+	char hwm[64];
+	uint64_t last_full_ms;
+	/* the sync in progress */
+	ids_job_t *job;
+	uint32_t asker_seq; /* SYNC_NOW being answered; 0: none */
+	int asked;
+	size_t sent;	 /* bytes of the batch sent */
+	uint32_t part, seq, next_seq;
+	pl_timer_t *answer_timer;
+	/* the last sync, for plsc status */
+	char last[400];
+	unsigned long long syncs, failures;
+} ids_t;
+
+static void schedule(ids_t *ids);
+
+/* ---- state: the high-water mark ---- */
+
+static void state_load(ids_t *ids)
+{
+	char path[PATH_MAX];
+	size_t len;
+	if (pl_fmt(path, sizeof(path), "%s/%s", ids->conf.state_dir, IDS_STATE_FILE) < 0)
+		return;
+	char *text = pl_read_file(path, 4096, &len);
+	json_t *j = text ? json_loadb(text, len, 0, NULL) : NULL;
+	const char *h = json_string_value(json_object_get(j, "hwm"));
+	if (h && strlen(h) < sizeof(ids->hwm))
+		pl_strlcpy(ids->hwm, h, sizeof(ids->hwm));
+	json_decref(j);
+	free(text);
+}
+
+static void state_save(ids_t *ids)
+{
+	char path[PATH_MAX];
+	json_t *j = json_pack("{s:s}", "hwm", ids->hwm);
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	if (!s || pl_fmt(path, sizeof(path), "%s/%s", ids->conf.state_dir, IDS_STATE_FILE) < 0 ||
+	    pl_write_file_atomic(path, s, strlen(s), 0600) < 0)
+		pl_err("cannot save the sync state; the next sync reads more than it needs");
+	free(s);
+	json_decref(j);
+}
+
+/* ---- the end of a sync ---- */
+
+static void answer_asker(ids_t *ids, uint32_t status, const char *msg, json_t *report)
+{
+	pl_msg_t m;
+	if (!ids->asked)
+		return;
+	ids->asked = 0;
+	if (pl_msg_init(&m, PL_MSG_RESULT, PL_FLAG_REPLY | (status ? PL_FLAG_ERROR : 0),
+			ids->asker_seq) < 0)
+		return;
+	pl_msg_add_u32(&m, PL_TAG_STATUS, status);
+	pl_msg_add_str(&m, PL_TAG_MESSAGE, msg);
+	char *s = report ? json_dumps(report, JSON_COMPACT) : NULL;
+	if (s && strlen(s) < IDS_PART_MAX)
+		pl_msg_add(&m, PL_TAG_PAYLOAD, s, strlen(s));
+	free(s);
+	if (pl_msg_finish(&m) == 0 && pl_service_send(ids->svc, &m) < 0)
+		pl_err("cannot answer the sync request: channel queue full");
+	pl_msg_free(&m);
+}
+
+static void report_status(ids_t *ids)
+{
+	pl_service_status(ids->svc, "%s; %llu syncs, %llu failed", ids->last[0] ? ids->last
+				    : "no sync yet", ids->syncs, ids->failures);
+}
+
+/* counts: the directory's answer (added, updated, renamed, removed,
+ * failed), or NULL for a dry run / nothing to apply (the pull's). */
+static void finish(ids_t *ids, uint32_t status, const char *err, json_t *counts)
+{
+	ids_job_t *j = ids->job;
+	char when[32], msg[400];
+	time_t t = (time_t)(j->started_ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_t *r = j->report;
+	long added = counts ? (long)json_integer_value(json_object_get(counts, "added")) : j->adds;
+	long updated = counts ? (long)(json_integer_value(json_object_get(counts, "updated")) +
+				       json_integer_value(json_object_get(counts, "renamed")))
+			      : j->updates;
+	long removed = counts ? (long)json_integer_value(json_object_get(counts, "removed"))
+			      : j->removes;
+	long errors = j->errors + (counts ? (long)json_integer_value(
+						    json_object_get(counts, "failed")) : 0);
+	if (status == PL_STATUS_OK)
+		snprintf(msg, sizeof(msg),
+			 "%s%s sync: %ld added, %ld updated, %ld disabled, %ld removed, %ld errors "
+			 "(%ld entries read, %.1f s)",
+			 j->dry_run ? "dry run of a " : "", j->full ? "full" : "incremental", added,
+			 updated, j->disabled, removed, errors, j->entries, j->took_ms / 1000.0);
+	else
+		snprintf(msg, sizeof(msg), "%s sync failed: %s", j->full ? "full" : "incremental",
+			 err);
+	if (r) {
+		json_object_set_new(r, "kind", json_string(j->full ? "full" : "incremental"));
+		json_object_set_new(r, "dry_run", json_boolean(j->dry_run));
+		json_object_set_new(r, "added", json_integer(added));
+		json_object_set_new(r, "updated", json_integer(updated));
+		json_object_set_new(r, "disabled", json_integer(j->disabled));
+		json_object_set_new(r, "removed", json_integer(removed));
+		json_object_set_new(r, "errors_count", json_integer(errors));
+		json_object_set_new(r, "entries", json_integer(j->entries));
+		json_object_set_new(r, "duration_ms", json_integer((json_int_t)j->took_ms));
+		json_t *de = json_object_get(counts, "errors");
+		for (size_t i = 0; i < json_array_size(de); i++)
+			json_array_append(json_object_get(r, "errors"), json_array_get(de, i));
+	}
+	if (status == PL_STATUS_OK) {
+		pl_info("%s", msg);
+		if (!j->dry_run) {
+			ids->syncs++;
+			snprintf(ids->last, sizeof(ids->last), "last sync %s %s, %.1f s: %ld added, "
+				 "%ld updated, %ld removed, %ld errors", j->full ? "full" : "incremental",
+				 when, j->took_ms / 1000.0, added, updated, removed, errors);
+			pl_strlcpy(ids->hwm, j->hwm_out, sizeof(ids->hwm));
+			state_save(ids);
+			if (j->full)
+				ids->last_full_ms = j->started_ms;
+		}
+	} else {
+		pl_err("%s", msg);
+		ids->failures++;
+		snprintf(ids->last, sizeof(ids->last), "last sync %s FAILED: %.300s", when, err);
+	}
+	report_status(ids);
+	answer_asker(ids, status, msg, r);
+	ids_job_free(j);
+	ids->job = NULL;
+	schedule(ids);
+}
+
+/* ---- sending the batch ---- */
+
+static void answer_late(pl_loop_t *loop, void *arg)
+{
+	ids_t *ids = arg;
+	(void)loop;
+	ids->answer_timer = NULL;
+	ids->seq = 0;
+	finish(ids, PL_STATUS_ERROR, "plsc-directory did not answer in time", NULL);
+}
+
+static int send_part(ids_t *ids)
+{
+	ids_job_t *j = ids->job;
+	size_t left = j->blen - ids->sent, n = left;
+	if (n > IDS_PART_MAX) {
+		/* cut after the last line end that fits */
+		const char *p = j->batch + ids->sent;
+		n = IDS_PART_MAX;
+		while (n > 0 && p[n - 1] != '\n')
+			n--;
+		if (n == 0)
+			return -1; /* a line over a part: cannot happen (bounded users) */
+	}
+	pl_msg_t m;
+	char id[64];
+	snprintf(id, sizeof(id), "ldap-%llu", (unsigned long long)j->started_ms);
+	ids->seq = ++ids->next_seq;
+	ids->part++;
+	if (pl_msg_init(&m, PL_MSG_DIR_WRITE, 0, ids->seq) < 0)
+		return -1;
+	pl_msg_add_str(&m, PL_TAG_TO, IDS_DIRECTORY);
+	pl_msg_add_str(&m, PL_TAG_OP, "sync-apply");
+	pl_msg_add_str(&m, PL_TAG_NAME, id);
+	pl_msg_add_u32(&m, PL_TAG_LINE, ids->part);
+	pl_msg_add_u8(&m, PL_TAG_MORE, ids->sent + n < j->blen);
+	pl_msg_add(&m, PL_TAG_PAYLOAD, j->batch + ids->sent, n);
+	int rc = pl_msg_finish(&m) == 0 ? pl_service_send(ids->svc, &m) : -1;
+	pl_msg_free(&m);
+	if (rc < 0)
+		return -1;
+	ids->sent += n;
+	ids->answer_timer = pl_loop_timer(pl_service_loop(ids->svc), IDS_ANSWER_MS, answer_late, ids);
+	return 0;
+}
+
+static void on_answer(ids_t *ids, const pl_frame_t *f)
+{
+	uint32_t status = PL_STATUS_ERROR;
+	char msg[512] = "";
+	pl_field_t fl;
+	pl_loop_timer_cancel(pl_service_loop(ids->svc), ids->answer_timer);
+	ids->answer_timer = NULL;
+	ids->seq = 0;
+	(void)pl_frame_get_u32(f, PL_TAG_STATUS, &status);
+	(void)pl_frame_get_str(f, PL_TAG_MESSAGE, msg, sizeof(msg));
+	if (status != PL_STATUS_OK) {
+		finish(ids, status, msg[0] ? msg : "plsc-directory refused the batch", NULL);
+		return;
+	}
+	if (ids->sent < ids->job->blen) {
+		if (send_part(ids) < 0)
+			finish(ids, PL_STATUS_ERROR, "cannot send the batch to plsc-directory", NULL);
+		return;
+	}
+	json_t *counts = pl_frame_find(f, PL_TAG_PAYLOAD, &fl) == 1
+				 ? json_loadb((const char *)fl.val, fl.len, 0, NULL)
+				 : NULL;
+	finish(ids, PL_STATUS_OK, NULL, json_is_object(counts) ? counts : NULL);
+	json_decref(counts);
+}
+
+/* ---- running a sync ---- */
+
+static void sync_done(ids_t *ids)
+{
+	ids_job_t *j = ids->job;
+	if (j->failed) {
+		finish(ids, PL_STATUS_ERROR, j->err, NULL);
+	} else if (j->dry_run || j->blen == 0) {
+		finish(ids, PL_STATUS_OK, NULL, NULL);
+	} else {
+		ids->sent = 0;
+		ids->part = 0;
+		if (send_part(ids) < 0)
+			finish(ids, PL_STATUS_ERROR, "cannot send the batch to plsc-directory", NULL);
+	}
+}
+
+typedef struct {
+	ids_t *ids;
+	ids_job_t *job;
+} ids_task_t;
+
+static void task_work(void *arg)
+{
+	ids_pull_run(((ids_task_t *)arg)->job);
+}
+
+static void task_done(void *arg)
+{
+	ids_task_t *t = arg;
+	sync_done(t->ids);
+	free(t);
+}
+
+static int start_sync(ids_t *ids, int full, int dry_run)
+{
+	ids_job_t *j = calloc(1, sizeof(*j));
+	ids_task_t *t = calloc(1, sizeof(*t));
+	if (!j || !t) {
+		free(j);
+		free(t);
+		return -1;
+	}
+	j->conf = ids->conf;
+	j->dir = ids->dir;
+	j->wd = ids->wd;
+	j->full = full || !ids->hwm[0];
+	j->dry_run = dry_run;
+	pl_strlcpy(j->hwm_in, ids->hwm, sizeof(j->hwm_in));
+	*t = (ids_task_t){ ids, j };
+	ids->job = j;
+	if (pl_work_submit(ids->work, task_work, task_done, t) < 0) {
+		ids->job = NULL;
+		free(t);
+		ids_job_free(j);
+		return -1;
+	}
+	return 0;
+}
+
+static void on_tick(pl_loop_t *loop, void *arg)
+{
+	ids_t *ids = arg;
+	(void)loop;
+	ids->tick = NULL;
+	if (ids->job)
+		return; /* the running sync schedules the next */
+	uint64_t now = pl_now_ms();
+	int full = !ids->last_full_ms ||
+		   now - ids->last_full_ms >= (uint64_t)ids->conf.full_minutes * 60000u;
+	if (start_sync(ids, full, 0) < 0) {
+		pl_err("out of memory: sync skipped");
+		schedule(ids);
+	}
+}
+
+static void schedule(ids_t *ids)
+{
+	pl_loop_t *loop = pl_service_loop(ids->svc);
+	if (ids->tick)
+		pl_loop_timer_cancel(loop, ids->tick);
+	ids->tick = pl_loop_timer(loop, (uint64_t)ids->conf.incremental_s * 1000u, on_tick, ids);
+}
+
+static void on_sync_now(ids_t *ids, const pl_frame_t *f)
+{
+	uint8_t dry = 0;
+	pl_field_t fl;
+	if (pl_frame_find(f, PL_TAG_DRY_RUN, &fl) == 1 && pl_field_u8(&fl, &dry) < 0)
+		dry = 0;
+	if (ids->job) {
+		ids->asked = 1;
+		ids->asker_seq = f->seq;
+		answer_asker(ids, PL_STATUS_BUSY, "a sync is running; try again when it is done",
+			     NULL);
+		return;
+	}
+	if (start_sync(ids, 1, dry) < 0) {
+		ids->asked = 1;
+		ids->asker_seq = f->seq;
+		answer_asker(ids, PL_STATUS_BUSY, "out of memory", NULL);
+		return;
+	}
+	ids->asked = 1;
+	ids->asker_seq = f->seq;
+}
+
+static void ids_message(pl_service_t *svc, const pl_frame_t *f, void *ctx)
+{
+	ids_t *ids = ctx;
+	(void)svc;
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->type == PL_MSG_SYNC_NOW && !(f->flags & PL_FLAG_REPLY))
+		on_sync_now(ids, f);
+	else if (f->type == PL_MSG_RESULT && (f->flags & PL_FLAG_REPLY) && ids->job &&
+		 ids->seq && f->seq == ids->seq)
+		on_answer(ids, f);
+	else
+		pl_debug("ignored %s", pl_msg_type_name(f->type));
+}
+
+/* ---- the service ---- */
+
+static int ids_settings(ids_t *ids, const pl_cnode_t *cfg)
+{
+	pl_err_t err = { "" };
+	if (ids_conf_parse(cfg, pl_service_state_dir(ids->svc), &ids->conf, &err) < 0) {
+		pl_err("%s", err.msg);
+		return PL_EXIT_CONFIG;
+	}
+	return 0;
+}
+
+static int ids_sandbox(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb, void *ctx)
+{
+	ids_t *ids = ctx;
+	pl_err_t err = { "" };
+	ids->svc = svc;
+	int rc = ids_settings(ids, cfg);
+	if (rc)
+		return rc;
+	if (pl_dir_sandbox(sb, ids->conf.directory_path, PL_DIR_READ_CREATE, &err) < 0 ||
+	    pl_sandbox_allow(sb, ids->conf.ca_file, PL_SANDBOX_RO) < 0) {
+		pl_err("sandbox: %s", err.msg[0] ? err.msg : ids->conf.ca_file);
+		return 1;
+	}
+	return 0;
+}
+
+static int ids_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
+{
+	ids_t *ids = ctx;
+	pl_err_t err = { "" };
+	ids->svc = svc;
+	int rc = ids_settings(ids, cfg);
+	if (rc)
+		return rc;
+	if (pl_dir_open(&ids->dir, ids->conf.directory_path, PL_DIR_READ_CREATE, &err) < 0) {
+		pl_err("directory: %s", err.msg);
+		return 1;
+	}
+	/* The search kicks it at every entry; a page may take up to the
+	 * operation timeout, and connecting the network timeout. */
+	uint32_t silence = (uint32_t)(ids->conf.op_timeout_s + ids->conf.net_timeout_s + 30) *
+			   1000u;
+	ids->work = pl_work_new(pl_service_loop(svc), "ids-ldap", 1, 0);
+	ids->wd = pl_service_watchdog(svc, "ldap", silence);
+	if (!ids->work || !ids->wd) {
+		pl_err("out of memory");
+		return 1;
+	}
+	pl_watchdog_park(ids->wd);
+	state_load(ids);
+	pl_info("syncing users from %s (bind as %s), a full sync every %lld min, incremental "
+		"every %lld s", ids->conf.uri, ids->conf.bind_dn, ids->conf.full_minutes,
+		ids->conf.incremental_s);
+	report_status(ids);
+	/* the first sync at once: full */
+	if (start_sync(ids, 1, 0) < 0)
+		schedule(ids);
+	return 0;
+}
+
+static void ids_stop(pl_service_t *svc, void *ctx)
+{
+	ids_t *ids = ctx;
+	if (ids->tick)
+		pl_loop_timer_cancel(pl_service_loop(svc), ids->tick);
+	if (ids->answer_timer)
+		pl_loop_timer_cancel(pl_service_loop(svc), ids->answer_timer);
+	ids->tick = ids->answer_timer = NULL;
+	if (ids->work)
+		pl_work_free(ids->work); /* a running sync finishes (bounded by timeouts) */
+	if (ids->job) {
+		ids_job_free(ids->job);
+		ids->job = NULL;
+	}
+	pl_dir_close(ids->dir);
+}
+
+/* PrinterLogicServiceIdentitySync set-password STATE_DIR: the bind
+ * password from standard input (one line), encrypted into STATE_DIR. */
+static int set_password(int argc, char **argv)
+{
+	char pw[IDS_PASSWORD_MAX + 2];
+	pl_err_t err = { "" };
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s set-password STATE_DIR < password\n", argv[0]);
+		return 2;
+	}
+	if (!fgets(pw, sizeof(pw), stdin)) {
+		fprintf(stderr, "set-password: no password on standard input\n");
+		return 1;
+	}
+	pw[strcspn(pw, "\r\n")] = '\0';
+	int rc = ids_secret_store(argv[2], pw, &err);
+	OPENSSL_cleanse(pw, sizeof(pw));
+	if (rc < 0) {
+		fprintf(stderr, "set-password: %s\n", err.msg);
+		return 1;
+	}
+	printf("bind password stored encrypted in %s/%s\n", argv[2], IDS_SECRET_FILE);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const pl_service_def_t def = {
+		.name = IDS_NAME,
+		.summary = "Keeps the directory's users, badges and e-mail addresses in\n"
+			   "step with an LDAP server or Active Directory.",
+		.schema = &pl_schema_identitysync,
+		.help = "The bind password: PrinterLogicServiceIdentitySync set-password STATE_DIR\n"
+			"(reads it from standard input). See PrinterLogicServiceIdentitySync(8).\n",
+		.start = ids_start,
+		.message = ids_message,
+		.stop = ids_stop,
+		.sandbox = ids_sandbox,
+	};
+	static ids_t ids;
+	if (argc >= 2 && strcmp(argv[1], "set-password") == 0)
+		return set_password(argc, argv);
+	return pl_service_main(argc, argv, &def, &ids);
+}

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# IdentitySync against a real slapd: LDAPS with a CA made here, a size
+# limit below the user count (only paged searches get them all), AD-like
+# attributes (msuser.schema: sAMAccountName, userAccountControl, memberOf,
+# employeeID), badges in decimal and hex. A full sync, then add, badge
+# change, rename, disable and delete each reflected by the next
+# incremental sync; a dry run changes nothing; a wrong password, a wrong CA
+# and a server killed during a sync apply nothing. IDS_USERS (default
+# 3000) sets the population.
+. "$(dirname "$0")/../lib/lib.sh"
+t_setup
+plan 23
+
+IDS=PrinterLogicServiceIdentitySync
+N=${IDS_USERS:-3000}
+SLAPD=/usr/sbin/slapd
+if [ ! -x "$SLAPD" ] || ! command -v ldapmodify >/dev/null; then
+	echo "1..0 # SKIP slapd or ldap-utils missing (scripts/install-deps)"
+	exit 0
+fi
+
+# ---- certificates: our CA, a server certificate for 127.0.0.1, another CA
+L=$T/ldap
+mkdir -p "$L/db"
+for ca in ca wrongca; do
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=test $ca" \
+		-keyout "$L/$ca.key" -out "$L/$ca.pem" 2>/dev/null
+done
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$L/server.key" \
+	-out "$L/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' > "$L/ext"
+openssl x509 -req -in "$L/server.csr" -CA "$L/ca.pem" -CAkey "$L/ca.key" -CAcreateserial \
+	-days 2 -extfile "$L/ext" -out "$L/server.pem" 2>/dev/null
+chmod 644 "$L"/*.key
+
+# ---- slapd: a read-only reader account, a size limit of 500
+PORT=$(free_port)
+cat > "$L/slapd.conf" <<CONF
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+include /etc/ldap/schema/nis.schema
+include /etc/ldap/schema/msuser.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+pidfile $L/slapd.pid
+TLSCACertificateFile $L/ca.pem
+TLSCertificateFile $L/server.pem
+TLSCertificateKeyFile $L/server.key
+sizelimit size.soft=500 size.hard=500 size.prtotal=unlimited
+database mdb
+maxsize 1073741824
+suffix "dc=example,dc=org"
+rootdn "cn=admin,dc=example,dc=org"
+rootpw adminsecret
+directory $L/db
+access to attrs=userPassword by anonymous auth by * none
+access to * by dn.exact="cn=reader,dc=example,dc=org" read by * none
+CONF
+
+user_ldif() { # user_ldif I [UAC]
+	printf 'dn: CN=user%05d,OU=People,dc=example,dc=org\nobjectClass: user\nobjectClass: extensibleObject\ncn: user%05d\nsn: U%d\n' "$1" "$1" "$1"
+	printf 'sAMAccountName: user%05d\ndisplayName: User %d\nmail: user%d@example.org\n' "$1" "$1" "$1"
+	printf 'userAccountControl: %s\nemployeeNumber: %d\nemployeeID: 0x%x\n' "${2:-512}" $((100000 + $1)) $((0xa00000 + $1))
+	printf 'memberOf: CN=Print Users,OU=Groups,dc=example,dc=org\ninstanceType: 4\n'
+	printf 'nTSecurityDescriptor:: AQ==\nobjectCategory: CN=Person,CN=Schema,dc=example,dc=org\n\n'
+}
+{
+	printf 'dn: dc=example,dc=org\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n\n'
+	printf 'dn: OU=People,dc=example,dc=org\nobjectClass: organizationalUnit\nou: People\n\n'
+	printf 'dn: cn=reader,dc=example,dc=org\nobjectClass: person\ncn: reader\nsn: reader\nuserPassword: readersecret\n\n'
+	for i in $(seq 1 "$N"); do user_ldif "$i"; done
+} > "$L/seed.ldif"
+slapadd -q -f "$L/slapd.conf" -l "$L/seed.ldif" 2>"$L/slapadd.err"
+ok $? "slapadd: $N users"
+
+slapd_start() {
+	"$SLAPD" -h "ldaps://127.0.0.1:$PORT/" -f "$L/slapd.conf" 2>>"$L/slapd.err"
+	wait_until 10 test -s "$L/slapd.pid"
+}
+slapd_stop() {
+	local pid
+	pid=$(cat "$L/slapd.pid" 2>/dev/null) || return 0
+	kill -"${1:-TERM}" "$pid" 2>/dev/null
+	wait_until 10 bash -c "! kill -0 $pid"
+	rm -f "$L/slapd.pid"
+}
+trap 'slapd_stop KILL; t_cleanup' EXIT
+slapd_start
+ok $? "slapd listens on ldaps://127.0.0.1:$PORT"
+export LDAPTLS_CACERT=$L/ca.pem
+lsearch() { ldapsearch -LLL -H "ldaps://127.0.0.1:$PORT" -x -D cn=reader,dc=example,dc=org -w readersecret "$@"; }
+lmodify() { ldapmodify -H "ldaps://127.0.0.1:$PORT" -x -D cn=admin,dc=example,dc=org -w adminsecret "$@" >/dev/null; }
+lsearch -b dc=example,dc=org "(objectClass=user)" dn >/dev/null 2>&1
+is $? 4 "the size limit (500) stops an unpaged search of $N users"
+
+# ---- the Service Client: the directory's writer and IdentitySync
+ids_conf() { # ids_conf CA_FILE [INCREMENTAL_SECONDS]
+	jq -n --arg d "$BIN/plsc-directory" --arg i "$BIN/$IDS" --arg uri "ldaps://127.0.0.1:$PORT" \
+		--arg ca "$1" --argjson inc "${2:-1}" '{
+		"plsc-directory": {path: $d},
+		"PrinterLogicServiceIdentitySync": {path: $i, uri: $uri, ca_file: $ca,
+			bind_dn: "cn=reader,dc=example,dc=org", base_dns: ["OU=People,dc=example,dc=org"],
+			server_type: "ad", key_attr: "entryUUID", change_attr: "modifyTimestamp",
+			filter: "(objectClass=user)", badge_attrs: "employeeNumber:dec,employeeID:hex",
+			page_size: 200, incremental_seconds: $inc, full_sync_minutes: 1440}}'
+}
+t_config '{}' "$(ids_conf "$L/ca.pem")"
+mkdir -p "$T/lib/$IDS"
+echo readersecret | "$BIN/$IDS" set-password "$T/lib/$IDS" >/dev/null
+ok $? "set-password stores the bind password encrypted"
+! grep -q readersecret "$T/lib/$IDS"/* && [ "$(stat -c %a "$T/lib/$IDS/bind-password.key")" = 600 ]
+ok $? "no clear password in the state dir; the key is 0600"
+"$BIN/plsc-supervisor" -c "$CONF" -n >/dev/null
+ok $? "plsc-supervisor -n accepts the IdentitySync section"
+
+count() { plsc users list --json | jq '[.users[] | select(.source == "ldap")] | length'; }
+user_json() { plsc users list --json --show-badges | jq -c --arg u "$1" '.users[] | select(.username == $u)'; }
+sup_start
+wait_until 120 bash -c "[ \"\$($BIN/plsc -c $CONF users list --json | jq '.users | length')\" = $N ]"
+ok $? "the first (full) sync brings all $N users, through pages of 200"
+u=$(user_json user00042)
+is "$(jq -r '.badges | join(" ")' <<<"$u")" "$(printf '%x %x' $((100042)) $((0xa00000 + 42)))" \
+	"badges from a decimal and a hex attribute, normalised"
+is "$(jq -r '[.display_name, .groups, .emails[0], .source] | join("|")' <<<"$u")" \
+	"User 42|Print Users|user42@example.org|ldap" "display name, group from memberOf, mail, source"
+wait_until 10 bash -c "$BIN/plsc -c $CONF status --json | jq -r '.services[] | select(.name==\"$IDS\") | .detail' | grep -q 'last sync full .*$N\\|added'"
+like "$($BIN/plsc -c "$CONF" status --json | jq -r ".services[] | select(.name==\"$IDS\") | .detail")" \
+	"last sync (full|incremental) .*[0-9.]+ s: .*added" "plsc status shows the last sync's time, duration and counts"
+
+# ---- read-only for the CLI
+out=$(plsc users del user00001 2>&1)
+like "$out" "synced from ldap" "a synced user cannot be deleted by plsc users del"
+
+# ---- changes, each seen by the next incremental sync
+sleep 1 # modifyTimestamp has a one-second grain; changes land after the mark
+user_ldif 99999 | lmodify -a
+lmodify <<LDIF
+dn: CN=user00002,OU=People,dc=example,dc=org
+changetype: modify
+replace: employeeNumber
+employeeNumber: 777777
+
+dn: CN=user00003,OU=People,dc=example,dc=org
+changetype: modify
+replace: sAMAccountName
+sAMAccountName: renamed3
+
+dn: CN=user00004,OU=People,dc=example,dc=org
+changetype: modify
+replace: userAccountControl
+userAccountControl: 514
+
+dn: CN=user00005,OU=People,dc=example,dc=org
+changetype: delete
+LDIF
+ok $? "ldapmodify: add, badge change, rename, disable, delete"
+wait_until 60 bash -c "$BIN/plsc -c $CONF users list --json | jq -e '[.users[].username] | index(\"renamed3\") and index(\"user99999\") and (index(\"user00005\") | not) and (index(\"user00004\") | not)'"
+ok $? "the next incremental sync: user added, renamed, disabled and deleted users gone"
+is "$(user_json user00002 | jq -r '.badges[0]')" "$(printf '%x' 777777)" "the changed badge"
+is "$(user_json renamed3 | jq -r '.badges[0]')" "$(printf '%x' 100003)" "the renamed user keeps its badges"
+is "$(count)" "$((N - 1))" "$((N - 1)) users: one added, two gone"
+
+# ---- dry run (no incremental syncs meanwhile: the restart's full sync, then none)
+detail() { "$BIN/plsc" -c "$CONF" status --json | jq -r ".services[] | select(.name==\"$IDS\") | .detail"; }
+t_config '{}' "$(ids_conf "$L/ca.pem" 3600)"
+plsc reload >/dev/null
+wait_until 60 bash -c "$(declare -f detail); BIN=$BIN CONF=$CONF IDS=$IDS; detail | grep -q 'last sync full'"
+lmodify <<LDIF
+dn: CN=user00006,OU=People,dc=example,dc=org
+changetype: delete
+LDIF
+out=$(plsc sync now --dry-run 2>&1)
+like "$out" "dry run of a full sync: 0 added, 0 updated, 1 disabled, 1 removed" "sync now --dry-run reports a removal"
+[ -n "$(user_json user00006)" ]
+ok $? "and removes nothing"
+
+# ---- a wrong bind password: a clear error, nothing deleted
+echo wrongsecret | "$BIN/$IDS" set-password "$T/lib/$IDS" >/dev/null
+before=$(count)
+out=$(plsc sync now 2>&1)
+like "$out" "invalid credentials" "a wrong bind password: a clear error"
+is "$(count)" "$before" "nothing deleted"
+echo readersecret | "$BIN/$IDS" set-password "$T/lib/$IDS" >/dev/null
+
+# ---- the server killed during a sync: nothing half-applied
+kill -STOP "$(cat "$L/slapd.pid")"
+plsc sync now >"$T/killed.out" 2>&1 &
+SYNC=$!
+sleep 1
+slapd_stop KILL
+wait "$SYNC"
+like "$(cat "$T/killed.out")" "failed" "slapd killed during a sync: the sync fails"
+is "$(count)" "$before" "and nothing is applied (user00006 still there)"
+
+# ---- a wrong CA: refused
+slapd_start
+t_config '{}' "$(ids_conf "$L/wrongca.pem")"
+plsc reload >/dev/null
+wait_until 20 bash -c "$BIN/plsc -c $CONF sync now 2>&1 | grep -q 'TLS\|certificate\|connect'"
+ok $? "a server certificate from another CA is refused"
+
+t_done
