@@ -24,7 +24,14 @@
 
 #define EXPIRY_DEFAULT_MS (24ull * 3600 * 1000)
 #define EXPIRY_MAX_MS (100ull * 366 * 24 * 3600 * 1000)
+/* Temp files of earlier versions, which renamed a finished job into
+ * place; recovery still removes them. */
 #define TMP_PREFIX ".tmp-"
+/* A job file is created unreadable to its owner and made 0600 when the
+ * job is sealed, just before the one fsync that makes it durable: a
+ * "<id>.job" its owner cannot read is an upload that never committed. */
+#define UPLOAD_MODE 0200
+#define JOB_MODE 0600
 #define JOB_SUFFIX ".job"
 #define CORRUPT_SUFFIX ".corrupt"
 /* The longest name in the directory: "<id>.job.corrupt". */
@@ -78,7 +85,8 @@ struct pl_jobw {
 	int fd;
 	int failed;	 /* once set, the job is dead: the error returned */
 	pl_err_t why;	 /* and its text */
-	char tmp[PATH_MAX], path[PATH_MAX];
+	int own_file;	 /* path is ours to remove if the job dies */
+	char path[PATH_MAX];
 	pl_job_meta_t meta;
 	pl_jsc_aead_t aead;
 	EVP_MD_CTX *sha;
@@ -558,15 +566,15 @@ static pl_jobw_t *writer_new(pl_jobstore_t *js, const pl_job_meta_t *meta)
 	return w;
 }
 
-/* Fresh data key, header, temp file. */
+/* Fresh data key, header, and the job file itself under its final name
+ * (no temp file to rename: one directory change a job, which the fsync
+ * at commit and the grouped directory fsync make durable). */
 static int writer_create(pl_jobw_t *w)
 {
 	pl_jobstore_t *js = w->js;
 	uint8_t hdr[PL_JS_HDR_LEN], dkey[PL_JS_KEY_LEN];
 	int rc = 0;
 
-	(void)pl_fmt(w->tmp, sizeof(w->tmp), "%s/" TMP_PREFIX "%s", js->dir,
-		     w->meta.id);
 	job_path(js, w->meta.id, w->path);
 	if (pl_jsc_header_make(js->mkey, w->meta.id, w->cs, hdr, dkey) < 0 ||
 	    pl_jsc_aead_init(&w->aead, dkey, hdr + PL_JS_OFF_PREFIX,
@@ -577,29 +585,28 @@ static int writer_create(pl_jobw_t *w)
 	OPENSSL_cleanse(dkey, sizeof(dkey));
 	if (rc < 0)
 		return rc;
-	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		     0600);
-	if (w->fd < 0) {
-		rc = io_fail(&w->why, errno, "creating", w->tmp);
-		w->tmp[0] = '\0'; /* not ours to remove */
-		return rc;
-	}
+	w->fd = open(w->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		     UPLOAD_MODE);
+	if (w->fd < 0) /* EEXIST too: not ours to remove */
+		return io_fail(&w->why, errno, "creating", w->path);
+	w->own_file = 1;
 	if (pl_write_all(w->fd, hdr, sizeof(hdr)) < 0)
-		return io_fail(&w->why, errno, "writing", w->tmp);
+		return io_fail(&w->why, errno, "writing", w->path);
 	w->file_off = sizeof(hdr);
 	return PL_JS_OK;
 }
 
-/* Undo everything but the memory: the temp file goes (or, when commit
- * got that far, the renamed file), the quota reservation is returned. */
+/* Undo everything but the memory: the job file goes, the quota
+ * reservation is returned. */
 static int writer_die(pl_jobw_t *w, int rc)
 {
 	if (w->fd >= 0) {
 		close(w->fd);
 		w->fd = -1;
 	}
-	if (w->tmp[0] != '\0')
-		unlink(w->tmp);
+	if (w->own_file)
+		unlink(w->path);
+	w->own_file = 0;
 	pthread_mutex_lock(&w->js->mu);
 	writer_release_locked(w);
 	pthread_mutex_unlock(&w->js->mu);
@@ -623,7 +630,7 @@ static int writer_put_record(pl_jobw_t *w, const uint8_t *pt, size_t n,
 		len += PL_JS_TRAILER_LEN;
 	}
 	if (pl_write_all(w->fd, w->rec, len) < 0)
-		return io_fail(&w->why, errno, "writing", w->tmp);
+		return io_fail(&w->why, errno, "writing", w->path);
 	w->idx++;
 	w->file_off += len;
 	/* Start writeback as we go, so the fsync at commit does not face a
@@ -703,8 +710,8 @@ static int writer_check(pl_jobw_t *w, const uint8_t *sha256)
 	return PL_JS_OK;
 }
 
-/* Last data chunk, metadata record and trailer, then fsync: after this
- * the temp file is a complete job. */
+/* Last data chunk, metadata record and trailer, the job's final mode,
+ * then one fsync for all of it: after this the file is a complete job. */
 static int writer_seal(pl_jobw_t *w, const uint8_t *sha256)
 {
 	size_t len;
@@ -718,37 +725,34 @@ static int writer_seal(pl_jobw_t *w, const uint8_t *sha256)
 	OPENSSL_cleanse(w->pt, w->pt_cap);
 	if (rc < 0)
 		return rc;
+	if (fchmod(w->fd, JOB_MODE) < 0)
+		return io_fail(&w->why, errno, "completing", w->path);
 	if (fsync(w->fd) < 0)
-		return io_fail(&w->why, errno, "syncing", w->tmp);
+		return io_fail(&w->why, errno, "syncing", w->path);
 	rc = close(w->fd);
 	w->fd = -1;
 	if (rc < 0)
-		return io_fail(&w->why, errno, "closing", w->tmp);
+		return io_fail(&w->why, errno, "closing", w->path);
 	return PL_JS_OK;
 }
 
-/* Rename into place and index. A job whose directory entry could not be
- * synced is removed again: failure means nothing was stored. */
+/* Make the directory entry durable (sharing the fsync with concurrent
+ * commits) and index the job. A job whose entry could not be synced is
+ * removed again: failure means nothing was stored. */
 static int writer_publish(pl_jobw_t *w, int sync)
 {
 	pl_jobstore_t *js = w->js;
 	int rc;
 
-	if (rename(w->tmp, w->path) < 0)
-		return io_fail(&w->why, errno, "renaming", w->tmp);
-	w->tmp[0] = '\0';
-	if (sync && (rc = sync_dir(js, &w->why)) < 0) {
-		unlink(w->path);
-		return rc;
-	}
+	if (sync && (rc = pl_jobstore_sync_dir(js, &w->why)) < 0)
+		return rc; /* writer_die removes the file */
 	pthread_mutex_lock(&js->mu);
 	writer_release_locked(w);
 	rc = idx_add_locked(js, &w->meta);
 	pthread_mutex_unlock(&js->mu);
-	if (rc < 0) {
-		unlink(w->path);
+	if (rc < 0)
 		return pl_js_fail(&w->why, PL_JS_EIO, "out of memory");
-	}
+	w->own_file = 0; /* the store's now */
 	return PL_JS_OK;
 }
 
@@ -1336,15 +1340,28 @@ static int store_index_file(pl_jobstore_t *js, const char *name,
 	return rc < 0 ? pl_js_fail(err, PL_JS_EIO, "out of memory") : PL_JS_OK;
 }
 
-/* One directory entry: a temp file is an upload that never committed and
- * goes; a job that fails authentication is moved aside; any other error
- * (a disk that cannot be read) fails open rather than hide jobs. */
+/* A job file still in its upload mode: the writer never sealed it (the
+ * process died mid-upload, or before the fsync that acknowledges). Told
+ * by the mode, not by the content, so that a sealed job damaged later is
+ * still set aside for the administrator rather than removed. */
+static int is_upload_file(int dfd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISREG(st.st_mode) && !(st.st_mode & S_IRUSR);
+}
+
+/* One directory entry: a temp file or an unsealed job file is an upload
+ * that never committed and goes; a job that fails authentication is moved
+ * aside; any other error (a disk that cannot be read) fails open rather
+ * than hide jobs. */
 static int store_recover_one(pl_jobstore_t *js, int dfd, const char *name,
 			     int *changed, pl_err_t *err)
 {
 	int rc;
 
-	if (is_tmp_name(name)) {
+	if (is_tmp_name(name) || is_upload_file(dfd, name)) {
 		*changed = 1;
 		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
 			return io_fail(err, errno, "removing", name);

@@ -445,11 +445,10 @@ static void commit_work(void *arg)
 {
 	op_conn_t *c = arg;
 	pl_job_meta_t out;
-	/* The directory fsync is shared with concurrent commits. */
-	c->commit_rc = pl_jobw_commit(c->jw, c->sha, 0, &out, &c->commit_err);
+	/* One fsync of the job file, then a directory fsync shared with the
+	 * other disk workers' commits: durable before the answer. */
+	c->commit_rc = pl_jobw_commit(c->jw, c->sha, 1, &out, &c->commit_err);
 	c->jw = NULL;
-	if (c->commit_rc == 0)
-		c->commit_rc = pl_jobstore_sync_dir(c->op->store, &c->commit_err);
 	if (c->commit_rc == 0)
 		c->meta = out;
 }
