@@ -118,6 +118,15 @@ int pl_jobstore_begin(pl_jobstore_t *js, const pl_job_meta_t *meta,
  * the job at once (job file removed, quota returned); later calls repeat
  * the error, and w must still be freed by commit or abort. */
 int pl_jobw_write(pl_jobw_t *w, const void *p, size_t n, pl_err_t *err);
+/* The same, but the n bytes at p are lent rather than copied: they must
+ * stay unchanged until pl_jobw_settle(w, *ticket), commit or abort
+ * returns (a ticket of 0 needs no settling). A large job's SHA-256 is then
+ * computed on a thread of the writer's own, beside the caller's reading
+ * and the sealing, which reads p in place. */
+int pl_jobw_write_lent(pl_jobw_t *w, const void *p, size_t n,
+		       uint64_t *ticket, pl_err_t *err);
+/* Wait until the bytes lent with ticket (and all before) are read. */
+void pl_jobw_settle(pl_jobw_t *w, uint64_t ticket);
 /* What the data turned out to be, learnt while it passed (the metadata
  * is sealed at commit, after the data): a NULL or "" string leaves that
  * field as begin had it. EINVAL for a string too long or not UTF-8. */

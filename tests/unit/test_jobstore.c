@@ -736,27 +736,28 @@ static void test_partial_upload_removed(void **state)
 	pl_jobstore_t *js = store_open(f);
 	char path[PATH_MAX * 2], crashed[PATH_MAX * 2], legacy[PATH_MAX * 2];
 	char sealed[PATH_MAX * 2], cut[PATH_MAX * 2], aside[PATH_MAX * 3];
-	pl_job_meta_t m = meta_for("alice", 5000), *l, kept, unsealed, damaged;
+	pl_job_meta_t m = meta_for("alice", 3 * MiB), *l, kept, unsealed, damaged;
 	pl_jobw_t *w;
 	pl_err_t err;
 	struct stat st;
-	uint8_t data[5000], *p;
+	uint8_t *data = malloc(2 * MiB), *p;
 	size_t n;
 
-	pattern(data, sizeof(data), 4);
+	assert_non_null(data);
+	pattern(data, 2 * MiB, 4);
 	kept = put(js, "alice", data, 10);
 	job_file(f, kept.id, path, sizeof(path));
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	/* The upload as it was when the power went: no trailer yet. */
 	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
-	assert_int_equal(pl_jobw_write(w, data, 3000, &err), 0);
+	assert_int_equal(pl_jobw_write(w, data, 2 * MiB, &err), 0);
 	assert_int_equal(find_uploads(f->dir, path, sizeof(path)), 1);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0200);
 	assert_int_equal(chmod(path, 0600), 0); /* to read it as root would */
 	p = slurp(path, &n);
-	assert_true(n > 2900);
+	assert_true(n >= MiB); /* written a MiB at a time */
 	snprintf(crashed, sizeof(crashed), "%s/0123456789abcdef0123456789abcdef.job",
 		 f->dir);
 	spit(crashed, p, n, 0200);
@@ -797,6 +798,7 @@ static void test_partial_upload_removed(void **state)
 	free(l);
 	assert_int_equal(verify(js, kept.id, &err), 0);
 	pl_jobstore_close(js);
+	free(data);
 }
 
 /* Acknowledged means durable as it is: a store that is never closed (the
@@ -1085,7 +1087,7 @@ static void test_write_error_removes_file(void **state)
 {
 	fx_t *f = *state;
 	pl_jobstore_t *js = store_open(f);
-	pl_job_meta_t m = meta_for("alice", 64 * 1024);
+	pl_job_meta_t m = meta_for("alice", 2 * MiB);
 	struct rlimit old, lim;
 	pl_jobw_t *w;
 	pl_err_t err;
@@ -1099,7 +1101,8 @@ static void test_write_error_removes_file(void **state)
 	lim.rlim_cur = 8192;
 	/* Nothing else may write a file until the limit is back. */
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-	for (int i = 0; i < 64 && rc == 0; i++)
+	/* Written a MiB at a time: the first of them fails. */
+	for (int i = 0; i < 2048 && rc == 0; i++)
 		rc = pl_jobw_write(w, data, sizeof(data), &err);
 	setrlimit(RLIMIT_FSIZE, &old);
 	signal(SIGXFSZ, SIG_DFL);
@@ -1340,6 +1343,93 @@ static void test_group_commit(void **state)
 		assert_memory_equal(&got, &out[i], sizeof(got));
 	}
 	pl_jobstore_close(js);
+}
+
+/* Lent writes, as a TLS connection makes them: two buffers taking turns,
+ * each refilled only once its ticket is settled. A large job's SHA-256
+ * then runs on the writer's thread; the job reads back byte for byte and
+ * a wrong announced SHA-256 is still caught. A small job needs no
+ * settling. An abort with pieces still queued returns every buffer and
+ * leaves nothing on disk. */
+static void lent_upload(pl_jobw_t *w, const uint8_t *data, size_t size,
+			size_t piece, uint8_t *buf[2], int settle)
+{
+	uint64_t ticket[2] = { 0, 0 };
+	pl_err_t err;
+	int cur = 0;
+
+	for (size_t off = 0; off < size; off += piece) {
+		size_t k = size - off < piece ? size - off : piece;
+		if (settle)
+			pl_jobw_settle(w, ticket[cur]);
+		memcpy(buf[cur], data + off, k);
+		assert_int_equal(pl_jobw_write_lent(w, buf[cur], k, &ticket[cur], &err), 0);
+		cur ^= 1;
+	}
+}
+
+static void test_lent_writes(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js;
+	const size_t size = 5 * MiB + 12345, piece = 256 * 1024 + 16;
+	uint8_t *data = malloc(size), *buf[2] = { malloc(piece), malloc(piece) };
+	uint8_t md[32], bad[32];
+	pl_job_meta_t m = meta_for("alice", size), out;
+	pl_jobw_t *w;
+	pl_err_t err;
+	uint64_t ticket = 1;
+
+	assert_non_null(data);
+	assert_non_null(buf[0]);
+	assert_non_null(buf[1]);
+	f->o.chunk_size = 64 * 1024; /* the service's: whole chunks sealed in place */
+	js = store_open(f);
+	pattern(data, size, 21);
+	sha256(data, size, md);
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	lent_upload(w, data, size, piece, buf, 1);
+	assert_int_equal(pl_jobw_commit(w, md, 1, &out, &err), 0);
+	assert_memory_equal(out.sha256, md, 32);
+	check_read(js, out.id, data, size, 65536);
+	assert_int_equal(verify(js, out.id, &err), 0);
+
+	memcpy(bad, md, 32);
+	bad[0] ^= 1;
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	lent_upload(w, data, size, piece, buf, 1);
+	expect_err(pl_jobw_commit(w, bad, 1, NULL, &err), PL_JS_EINVAL, &err,
+		   "SHA-256 mismatch");
+
+	m = meta_for("bob", 4096);
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	assert_int_equal(pl_jobw_write_lent(w, data, 4096, &ticket, &err), 0);
+	assert_int_equal(ticket, 0);
+	sha256(data, 4096, md);
+	assert_int_equal(pl_jobw_commit(w, md, 1, &out, &err), 0);
+	check_read(js, out.id, data, 4096, 1000);
+
+	/* Abort without settling anything: the writer waits for its thread. */
+	m = meta_for("carol", size);
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	lent_upload(w, data, 3 * MiB, piece, buf, 0);
+	pl_jobw_abort(w);
+	assert_int_equal(count_uploads(f->dir), 0);
+	/* A write beyond the announced size kills the job: no settling
+	 * needed after it either. */
+	m = meta_for("dave", 2 * MiB);
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	lent_upload(w, data, 2 * MiB, piece, buf, 1);
+	expect_err(pl_jobw_write_lent(w, data, 1, &ticket, &err), PL_JS_EINVAL, &err,
+		   "write beyond");
+	pl_jobw_settle(w, 99);
+	pl_jobw_abort(w);
+	assert_int_equal(count_uploads(f->dir), 0);
+	assert_int_equal(pl_jobstore_bytes(js, NULL), size + 4096);
+	pl_jobstore_close(js);
+	free(data);
+	free(buf[0]);
+	free(buf[1]);
 }
 
 /* ---- concurrency ---- */
@@ -1760,6 +1850,7 @@ int main(void)
 		T(test_set_aside),
 	T(test_read_verified),
 	T(test_group_commit),
+		T(test_lent_writes),
 		T(test_concurrent_writers),
 		T(test_idempotency_key),
 		T(test_free_space),
