@@ -6,10 +6,19 @@
  * nothing but the bytes, so it runs beside them: the writer queues each
  * piece the caller lent it, and this thread hashes the pieces in order.
  * The caller reuses a lent buffer only after its ticket is settled; the
- * writer seals from the same buffer meanwhile (both only read it). */
+ * writer seals from the same buffer meanwhile (both only read it). The
+ * thread also starts the writeback of what the writer wrote, which can
+ * wait for a busy disk. */
 #include "jobstore-private.h"
 
+#include <fcntl.h>
 #include <string.h>
+
+/* Advisory (errors show up at the fsync). Called without the lock. */
+static void hash_writeback(int fd, uint64_t off, uint64_t len)
+{
+	sync_file_range(fd, (off64_t)off, (off64_t)len, SYNC_FILE_RANGE_WRITE);
+}
 
 static void *hash_main(void *arg)
 {
@@ -17,8 +26,17 @@ static void *hash_main(void *arg)
 
 	pthread_mutex_lock(&h->mu);
 	for (;;) {
-		while (h->len == 0 && !h->stop)
+		while (h->len == 0 && h->wb_len == 0 && !h->stop)
 			pthread_cond_wait(&h->cv, &h->mu);
+		if (h->wb_len != 0 && !h->stop) {
+			int fd = h->wb_fd;
+			uint64_t off = h->wb_off, len = h->wb_len;
+			h->wb_len = 0;
+			pthread_mutex_unlock(&h->mu);
+			hash_writeback(fd, off, len);
+			pthread_mutex_lock(&h->mu);
+			continue;
+		}
 		/* Stopping with work queued: a drain finishes it, an abort
 		 * leaves it (the job is being thrown away). */
 		if (h->len == 0 || (h->stop && !h->drain))
@@ -73,6 +91,18 @@ uint64_t pl_jsh_push(pl_jsh_t *h, const uint8_t *p, size_t n)
 	pthread_cond_broadcast(&h->cv);
 	pthread_mutex_unlock(&h->mu);
 	return ticket;
+}
+
+void pl_jsh_writeback(pl_jsh_t *h, int fd, uint64_t off, uint64_t len)
+{
+	pthread_mutex_lock(&h->mu);
+	if (h->wb_len == 0) {
+		h->wb_fd = fd;
+		h->wb_off = off;
+	}
+	h->wb_len = off + len - h->wb_off;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
 }
 
 void pl_jsh_settle(pl_jsh_t *h, uint64_t ticket)

@@ -149,6 +149,8 @@ typedef struct {
 	unsigned head, len;
 	uint64_t queued, done; /* tickets: pieces pushed, pieces hashed */
 	int running, stop, drain, failed;
+	int wb_fd;		/* writeback to start, when wb_len != 0 */
+	uint64_t wb_off, wb_len;
 } pl_jsh_t;
 
 /* Start the thread that hashes into md. 0, or -1 (then hash inline). */
@@ -158,6 +160,10 @@ int pl_jsh_start(pl_jsh_t *h, EVP_MD_CTX *md);
 uint64_t pl_jsh_push(pl_jsh_t *h, const uint8_t *p, size_t n);
 /* Wait until the piece of ticket (and every one before it) is hashed. */
 void pl_jsh_settle(pl_jsh_t *h, uint64_t ticket);
+/* Start writeback of len bytes of fd at off (sync_file_range) on the
+ * thread too: it may wait for a busy disk, the caller should not. A range
+ * not yet started is merged with the new one. fd stays open until stop. */
+void pl_jsh_writeback(pl_jsh_t *h, int fd, uint64_t off, uint64_t len);
 /* End the thread: with drain, after hashing everything queued (then md
  * holds the whole digest so far); without, after the piece at hand. No
  * lent buffer is read after this returns. 0, or -1 when an update failed

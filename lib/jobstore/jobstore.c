@@ -654,12 +654,15 @@ static int writer_out_flush(pl_jobw_t *w)
 	w->file_off += w->out_len;
 	w->out_len = 0;
 	/* Start writeback as we go, so the fsync at commit does not face a
-	 * whole large job at once (make bench: intake). Advisory: errors
-	 * show up at the fsync. */
+	 * whole large job at once (make bench: intake); on the hash thread
+	 * when there is one. Advisory: errors show up at the fsync. */
 	if (w->file_off - w->synced_off >= WRITEBACK_STEP) {
-		sync_file_range(w->fd, (off64_t)w->synced_off,
-				(off64_t)(w->file_off - w->synced_off),
-				SYNC_FILE_RANGE_WRITE);
+		uint64_t len = w->file_off - w->synced_off;
+		if (w->hash.running)
+			pl_jsh_writeback(&w->hash, w->fd, w->synced_off, len);
+		else
+			sync_file_range(w->fd, (off64_t)w->synced_off, (off64_t)len,
+					SYNC_FILE_RANGE_WRITE);
 		w->synced_off = w->file_off;
 	}
 	return PL_JS_OK;

@@ -1372,7 +1372,8 @@ static void test_lent_writes(void **state)
 {
 	fx_t *f = *state;
 	pl_jobstore_t *js;
-	const size_t size = 5 * MiB + 12345, piece = 256 * 1024 + 16;
+	/* Past a writeback step (8 MiB), which the hash thread starts. */
+	const size_t size = 9 * MiB + 12345, piece = 256 * 1024 + 16;
 	uint8_t *data = malloc(size), *buf[2] = { malloc(piece), malloc(piece) };
 	uint8_t md[32], bad[32];
 	pl_job_meta_t m = meta_for("alice", size), out;
