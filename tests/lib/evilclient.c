@@ -6,7 +6,9 @@
  * half the data, then silence), size (more data than announced),
  * disconnect (BEGIN, some data, then close), empty (BEGIN with SIZE 0,
  * which plsc-submit never sends), announce (BEGIN with SIZE the fifth
- * argument, and nothing more: what the server answers before any data).
+ * argument, and nothing more: what the server answers before any data),
+ * trickle (a good job sent in ten pieces half a second apart: slow, but
+ * never idle for long).
  * Prints one line: "result STATUS MESSAGE" for a RESULT from the server,
  * or "closed" when the server closed without one. */
 #include <errno.h>
@@ -20,6 +22,7 @@
 #include <arpa/inet.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #include "pl_proto.h"
@@ -177,6 +180,24 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "stall") == 0) {
 		data(s, 50000);
 		sleep(600); /* the server must drop us long before this */
+		return 0;
+	}
+	if (strcmp(mode, "trickle") == 0) {
+		/* 5 s in all: longer than client_timeout_s, never silent as long. */
+		uint8_t *zeros = calloc(1, 100000), md[32];
+		unsigned mdlen = 0;
+		for (int i = 0; i < 10; i++) {
+			usleep(500000);
+			data(s, 10000);
+		}
+		EVP_Digest(zeros, 100000, md, &mdlen, EVP_sha256(), NULL);
+		free(zeros);
+		pl_msg_t m;
+		pl_msg_init(&m, PL_MSG_SUBMIT_END, 0, 2);
+		pl_msg_add(&m, PL_TAG_SHA256, md, 32);
+		put(s, &m);
+		pl_msg_free(&m);
+		ssl_result(s, 0);
 		return 0;
 	}
 	if (strcmp(mode, "disconnect") == 0) {
