@@ -3,7 +3,7 @@
  * printer (plsc-recprinter), a printer entry and a workstation token.
  *
  *   bench_heldjobs wait SOCK SERVICE
- *       until SERVICE is running (CTL_STATUS)
+ *       until SERVICE is running (CTL_STATUS): "PID"
  *   bench_heldjobs gen FILE MIB
  *       MIB MiB of /dev/urandom-derived bytes (no two 4 KiB blocks equal)
  *   bench_heldjobs diskfloor DIR MIB
@@ -15,7 +15,8 @@
  *       server in a child process (a pl_tls server context, its
  *       self-signed pair in DIR) that only receives the frames, in one
  *       thread, and with "hash" SHA-256s the data and checks it as the
- *       service does: "TOTAL_NS" (BEGIN sent -> answer to END)
+ *       service does: "TOTAL_NS CPU_NS" (BEGIN sent -> answer to END;
+ *       the CPU time the receiver used, user and system)
  *   bench_heldjobs rate HOST PORT TOKENFILE CLIENTS SECONDS MODE
  *       CLIENTS threads, 4 KiB jobs: "JOBS_PER_S JOBS FAILED"; MODE is
  *       reuse (one TLS connection a client) or connect (one a job), with
@@ -48,6 +49,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #define HJ_4K 4096u
@@ -75,7 +77,9 @@ static int cmd_wait(const char *sock, const char *name)
 	while (bench_now_ns() < deadline) {
 		if (bench_status(&c, &st) < 0)
 			break;
-		if (bench_running(bench_find(&st, name))) {
+		const bench_svc_t *s = bench_find(&st, name);
+		if (bench_running(s)) {
+			printf("%u\n", (unsigned)s->pid);
 			pl_ctl_close(&c);
 			return 0;
 		}
@@ -596,7 +600,13 @@ static int cmd_tlsfloor(const char *dir, const char *token_file,
 		fprintf(stderr, "bench_heldjobs: tlsfloor %s failed\n", mode);
 		return BENCH_EXIT_FAIL;
 	}
-	printf("%llu\n", (unsigned long long)total);
+	/* The receiver's CPU time: what the same work costs whatever else
+	 * the machine is doing, unlike the wall clock. */
+	struct rusage ru;
+	getrusage(RUSAGE_CHILDREN, &ru);
+	uint64_t cpu = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
+		       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+	printf("%llu %llu\n", (unsigned long long)total, (unsigned long long)cpu);
 	return 0;
 }
 
