@@ -135,7 +135,7 @@ int pl_jsc_meta_decode(const uint8_t *buf, size_t len, pl_job_meta_t *m);
 
 /* ---- jobstore-hash.c: a writer's SHA-256 on its own thread ---- */
 
-#define PL_JSH_QUEUE 4 /* lent pieces in flight; the caller waits beyond */
+#define PL_JSH_QUEUE 8 /* lent pieces in flight; the caller waits beyond */
 
 typedef struct {
 	EVP_MD_CTX *md; /* the writer's: the thread's alone until stopped */

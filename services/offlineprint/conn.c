@@ -43,9 +43,16 @@ enum { C_HANDSHAKE, C_IDLE, C_RECEIVING, C_COMMITTING, C_CLOSING };
 #define READ_BUDGET (1024u * 1024u)
 /* Frame readers a connection takes turns with: the job writer's hash
  * thread may still read the frames of the last few while the next one is
- * filled, so three threads (client, loop, hash) sharing two cores need
- * not wait on each other at every frame. */
-#define READERS 4
+ * filled. Slack for the scheduler: with the client, the loop and the hash
+ * thread sharing two cores, a hash thread descheduled for a time slice
+ * stalled the loop with 4 readers (0.7 s of waiting per GiB), hardly with
+ * 8 (make bench: intake). */
+#define READERS 8
+/* ... but never more than this lent at once, whatever the frame size the
+ * client picks (2 MiB is 8 of plsc-submit's 256 KiB frames). */
+#define LENT_MAX (2u * 1024u * 1024u)
+/* A reader grown past this is reset when its job ends. */
+#define READER_KEEP (64u * 1024u)
 
 struct op_conn {
 	op_t *op;
@@ -66,6 +73,7 @@ struct op_conn {
 	pl_reader_t rd[READERS];
 	unsigned cur;		/* the reader being filled */
 	uint64_t lent[READERS]; /* the writer's ticket for each reader's frame, or 0 */
+	size_t lent_len[READERS], lent_sum; /* payload bytes lent */
 	uint8_t *out;
 	size_t outlen, outcap;
 	int want_write;
@@ -110,6 +118,7 @@ static void conn_drop_job(op_conn_t *c)
 		pl_jobw_abort(c->jw); /* nothing partial remains */
 	c->jw = NULL;
 	memset(c->lent, 0, sizeof(c->lent));
+	c->lent_sum = 0;
 }
 
 static void conn_close(op_conn_t *c)
@@ -431,6 +440,23 @@ static void on_begin(op_conn_t *c, const pl_frame_t *f)
 	conn_result(c, f->seq, PL_STATUS_OK, "send the data", NULL);
 }
 
+/* Wait until the writer is done with the frame lent from reader i. */
+static void conn_settle(op_conn_t *c, unsigned i)
+{
+	if (!c->lent[i])
+		return;
+	pl_jobw_settle(c->jw, c->lent[i]);
+	c->lent[i] = 0;
+	c->lent_sum -= c->lent_len[i];
+}
+
+/* Over LENT_MAX: settle the oldest frames (those after cur, in turn). */
+static void conn_lent_bound(op_conn_t *c)
+{
+	for (unsigned k = 0; k < READERS && c->lent_sum > LENT_MAX; k++)
+		conn_settle(c, (c->cur + k) % READERS);
+}
+
 static void on_data(op_conn_t *c, const pl_frame_t *f)
 {
 	pl_field_t fl;
@@ -455,7 +481,10 @@ static void on_data(op_conn_t *c, const pl_frame_t *f)
 	 * the next reader (conn_reader waits for it before reusing one). */
 	if (ticket) {
 		c->lent[c->cur] = ticket;
+		c->lent_len[c->cur] = fl.len;
+		c->lent_sum += fl.len;
 		c->cur = (c->cur + 1) % READERS;
+		conn_lent_bound(c);
 	}
 }
 
@@ -494,6 +523,20 @@ static void commit_work(void *arg)
 		c->meta = out;
 }
 
+/* A large upload's readers give their memory back when it ends: only the
+ * one being filled keeps what it has (every other one is empty). */
+static void conn_readers_trim(op_conn_t *c)
+{
+	for (unsigned i = 0; i < READERS; i++) {
+		pl_reader_t fresh;
+		if (i == c->cur || c->rd[i].cap <= READER_KEEP ||
+		    pl_reader_init(&fresh, OP_FRAME_MAX) < 0)
+			continue;
+		pl_reader_free(&c->rd[i]);
+		c->rd[i] = fresh;
+	}
+}
+
 static void commit_done(void *arg)
 {
 	op_conn_t *c = arg;
@@ -523,6 +566,7 @@ static void commit_done(void *arg)
 		return;
 	}
 	c->state = C_IDLE;
+	conn_readers_trim(c);
 	conn_result(c, c->end_seq, PL_STATUS_OK, "job held", c->meta.id);
 	if (!c->closed) {
 		conn_touch(c);
@@ -567,6 +611,7 @@ static void on_end(op_conn_t *c, const pl_frame_t *f)
 	}
 	/* Commit settles every lent payload before it returns. */
 	memset(c->lent, 0, sizeof(c->lent));
+	c->lent_sum = 0;
 	conn_update(c);
 }
 
@@ -612,10 +657,7 @@ static void conn_process(op_conn_t *c)
  * of the frame after). */
 static pl_reader_t *conn_reader(op_conn_t *c)
 {
-	if (c->lent[c->cur]) {
-		pl_jobw_settle(c->jw, c->lent[c->cur]);
-		c->lent[c->cur] = 0;
-	}
+	conn_settle(c, c->cur);
 	return &c->rd[c->cur];
 }
 

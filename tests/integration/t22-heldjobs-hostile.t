@@ -3,7 +3,7 @@
 # dropped), while other clients keep being served.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 30
+plan 31
 
 rec_start P1
 op_config
@@ -30,6 +30,10 @@ kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
 # is kept, however long it takes in all.
 out=$(evil trickle 127.0.0.1 "$OP_PORT" "$(cat "$T/token-ws2")")
 like "$out" "^result 0 " "an upload slower than client_timeout_s in all, never idle as long, is held"
+# The largest frames the server takes (1 MB; plsc-submit sends 256 KiB):
+# more of them lent to the job writer at once than it allows is no error.
+out=$(evil bigframes 127.0.0.1 "$OP_PORT" "$(cat "$T/token-ws2")")
+like "$out" "^result 0 " "a 9 MB job in 1 MB frames is held"
 for id in $(plsc jobs --user mallory --json | jq -r '.jobs[].id'); do plsc delete "$id" >/dev/null; done
 
 out=$(evil badtoken 127.0.0.1 "$OP_PORT" "plsc_00000000_AAAA")

@@ -8,7 +8,8 @@
  * which plsc-submit never sends), announce (BEGIN with SIZE the fifth
  * argument, and nothing more: what the server answers before any data),
  * trickle (a good job sent in ten pieces half a second apart: slow, but
- * never idle for long).
+ * never idle for long), bigframes (a good 9 MB job in frames of 1 MB, the
+ * largest the server takes, where plsc-submit sends 256 KiB).
  * Prints one line: "result STATUS MESSAGE" for a RESULT from the server,
  * or "closed" when the server closed without one. */
 #include <errno.h>
@@ -118,6 +119,35 @@ static void data(SSL *s, size_t n)
 	free(b);
 }
 
+/* A job of n frames of len zero bytes each, usec apart (the BEGIN was
+ * answered), its SHA-256 right: prints the result. */
+static int good_job(SSL *s, const char *token, int n, size_t len, useconds_t usec)
+{
+	uint8_t md[32];
+	unsigned mdlen = 0;
+	uint8_t *zeros = calloc(1, len * (size_t)n);
+	pl_msg_t m;
+
+	begin(s, token, len * (uint64_t)n);
+	if (!zeros || ssl_result(s, 1) != 2) {
+		free(zeros);
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		if (usec)
+			usleep(usec);
+		data(s, len);
+	}
+	EVP_Digest(zeros, len * (size_t)n, md, &mdlen, EVP_sha256(), NULL);
+	free(zeros);
+	pl_msg_init(&m, PL_MSG_SUBMIT_END, 0, 2);
+	pl_msg_add(&m, PL_TAG_SHA256, md, 32);
+	put(s, &m);
+	pl_msg_free(&m);
+	ssl_result(s, 0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
@@ -174,30 +204,16 @@ int main(int argc, char **argv)
 		ssl_result(s, 0);
 		return 0;
 	}
+	if (strcmp(mode, "bigframes") == 0)
+		return good_job(s, token, 9, 1000000, 0);
+	if (strcmp(mode, "trickle") == 0) /* 5 s: over client_timeout_s */
+		return good_job(s, token, 10, 10000, 500000);
 	begin(s, token, 100000);
 	if (ssl_result(s, 1) != 2)
 		return 0;
 	if (strcmp(mode, "stall") == 0) {
 		data(s, 50000);
 		sleep(600); /* the server must drop us long before this */
-		return 0;
-	}
-	if (strcmp(mode, "trickle") == 0) {
-		/* 5 s in all: longer than client_timeout_s, never silent as long. */
-		uint8_t *zeros = calloc(1, 100000), md[32];
-		unsigned mdlen = 0;
-		for (int i = 0; i < 10; i++) {
-			usleep(500000);
-			data(s, 10000);
-		}
-		EVP_Digest(zeros, 100000, md, &mdlen, EVP_sha256(), NULL);
-		free(zeros);
-		pl_msg_t m;
-		pl_msg_init(&m, PL_MSG_SUBMIT_END, 0, 2);
-		pl_msg_add(&m, PL_TAG_SHA256, md, 32);
-		put(s, &m);
-		pl_msg_free(&m);
-		ssl_result(s, 0);
 		return 0;
 	}
 	if (strcmp(mode, "disconnect") == 0) {
