@@ -15,7 +15,7 @@
  * The data path is the service's hot loop (make bench: intake): TLS is
  * decrypted straight into a frame reader, each DATA payload is sealed
  * where it lies and lent to the job writer, whose own thread computes the
- * SHA-256 meanwhile, while the next frame is read into a second reader. */
+ * SHA-256 meanwhile, while the next frames are read into other readers. */
 #include "op.h"
 
 #include <arpa/inet.h>
