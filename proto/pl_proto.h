@@ -288,6 +288,16 @@ int pl_reader_init(pl_reader_t *r, size_t max_payload);
 void pl_reader_free(pl_reader_t *r); /* closes queued fds */
 /* Append bytes obtained elsewhere (TLS). 0 or -PL_PROTO_ENOMEM. */
 int pl_reader_feed(pl_reader_t *r, const void *p, size_t n);
+/* Room for a byte stream (TLS) to be read into the reader's own buffer,
+ * with no copy: *p and *n say where and how much, never past the end of
+ * the frame being received, so the reader holds at most one frame and is
+ * empty once pl_reader_next has handed it out (its bytes stay as they are
+ * until the next pl_reader_space: a caller may lend them meanwhile). *n
+ * is 0 when a whole frame waits to be taken. 0, or <0 (a bad or too
+ * large header: close). */
+int pl_reader_space(pl_reader_t *r, uint8_t **p, size_t *n);
+/* n bytes were written at the place pl_reader_space gave. */
+void pl_reader_commit(pl_reader_t *r, size_t n);
 /* One recvmsg() on sock, collecting passed fds. >0 bytes read, 0 would
  * block, -PL_PROTO_EOF on orderly close, -PL_PROTO_EIO with errno set. */
 ssize_t pl_reader_fill(pl_reader_t *r, int sock);

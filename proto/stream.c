@@ -84,6 +84,38 @@ int pl_reader_feed(pl_reader_t *r, const void *p, size_t n)
 	return 0;
 }
 
+int pl_reader_space(pl_reader_t *r, uint8_t **p, size_t *n)
+{
+	pl_frame_t f;
+	size_t avail, need = PL_PROTO_HDR_LEN;
+
+	*p = NULL;
+	*n = 0;
+	if (r->err)
+		return -r->err;
+	reader_compact(r);
+	avail = r->end - r->start;
+	if (avail >= PL_PROTO_HDR_LEN) {
+		int rc = pl_frame_parse_header(r->buf + r->start, avail, r->max, &f);
+		if (rc < 0)
+			return -(r->err = -rc);
+		need += (size_t)f.len;
+	}
+	if (avail >= need)
+		return 0;
+	int rc = reader_grow(r, need);
+	if (rc < 0)
+		return -(r->err = -rc);
+	*p = r->buf + r->end;
+	*n = need - avail;
+	return 0;
+}
+
+void pl_reader_commit(pl_reader_t *r, size_t n)
+{
+	r->end += n;
+}
+
 static void reader_take_fds(pl_reader_t *r, struct msghdr *mh)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {

@@ -21,11 +21,27 @@
  * sqlite3_errmsg() read after a failure see no other thread's work. With
  * FULLMUTEX alone each API call would be atomic but the sequence would
  * not, and an error message could belong to another thread's call. */
+/* Statements a hot path runs again and again (a job's token check, a
+ * swipe's badge, a release's printer) stay prepared in the handle instead
+ * of being parsed each time. Each is used only under mu, like every
+ * statement, so the threads sharing a handle (a service's loop and its
+ * workers) never step one at the same time; and each is reset as soon as
+ * its row is read, which ends its read transaction: the next use sees the
+ * database as it is then (a token revoked since is refused). */
+typedef enum {
+	PL_DIR_ST_TOKEN_MATCH,
+	PL_DIR_ST_TOKEN_TOUCH,
+	PL_DIR_ST_BADGE_OWNER,
+	PL_DIR_ST_PRINTER_GET,
+	PL_DIR_ST_COUNT
+} pl_dir_st_t;
+
 struct pl_dir {
 	sqlite3 *db;
 	pthread_mutex_t mu;
 	int readonly;
 	char path[PATH_MAX];
+	sqlite3_stmt *cached[PL_DIR_ST_COUNT]; /* NULL until first used */
 };
 
 /* Set err (may be NULL) and return -1, so callers can `return pl_dir_fail(...)`. */
@@ -40,9 +56,20 @@ int pl_dir_query_int(pl_dir_t *d, const char *sql, int *out, pl_err_t *err);
 
 /* Prepare; NULL (err set) on failure. */
 sqlite3_stmt *pl_dir_prepare(pl_dir_t *d, const char *sql, pl_err_t *err);
+/* The kept statement which (see pl_dir_st_t), prepared from sql on first
+ * use; NULL (err set) on failure. Bind, step, read, then pl_dir_cached_done
+ * instead of finalizing. Under the handle's mutex. */
+sqlite3_stmt *pl_dir_cached(pl_dir_t *d, pl_dir_st_t which, const char *sql,
+			    pl_err_t *err);
+/* Reset and unbind a kept statement: its read ends, nothing stays bound
+ * (bindings are SQLITE_STATIC: they point into the caller's strings). */
+void pl_dir_cached_done(sqlite3_stmt *st);
 /* Step a statement that yields no rows and finalize it: the (extended)
  * result code, SQLITE_DONE on success (err set otherwise). */
 int pl_dir_run(pl_dir_t *d, sqlite3_stmt *st, const char *what, pl_err_t *err);
+/* The same for a kept statement, which is reset instead. */
+int pl_dir_run_cached(pl_dir_t *d, sqlite3_stmt *st, const char *what,
+		      pl_err_t *err);
 /* SQLITE_STATIC: s must outlive the statement. 0 or -1. */
 int pl_dir_bind_text(sqlite3_stmt *st, int i, const char *s);
 /* A text column, "" for NULL. */

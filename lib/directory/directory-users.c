@@ -260,8 +260,9 @@ int pl_dir_user_emails_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
 static int badge_owner(pl_dir_t *d, const char *badge, char *owner,
 		       size_t osz, pl_err_t *err)
 {
-	sqlite3_stmt *st = pl_dir_prepare(
-		d, "SELECT username FROM badges WHERE badge_id = ?1", err);
+	sqlite3_stmt *st = pl_dir_cached(
+		d, PL_DIR_ST_BADGE_OWNER,
+		"SELECT username FROM badges WHERE badge_id = ?1", err);
 	if (!st)
 		return -1;
 	int rc = pl_dir_bind_text(st, 1, badge) < 0 ? SQLITE_ERROR
@@ -270,7 +271,7 @@ static int badge_owner(pl_dir_t *d, const char *badge, char *owner,
 		pl_strlcpy(owner, pl_dir_col_text(st, 0), osz);
 	else if (rc != SQLITE_DONE)
 		pl_dir_sqlfail(d, err, "badge owner");
-	sqlite3_finalize(st);
+	pl_dir_cached_done(st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 

@@ -84,6 +84,21 @@ sqlite3_stmt *pl_dir_prepare(pl_dir_t *d, const char *sql, pl_err_t *err)
 	return st;
 }
 
+sqlite3_stmt *pl_dir_cached(pl_dir_t *d, pl_dir_st_t which, const char *sql,
+			    pl_err_t *err)
+{
+	if (!d->cached[which])
+		d->cached[which] = pl_dir_prepare(d, sql, err);
+	return d->cached[which];
+}
+
+void pl_dir_cached_done(sqlite3_stmt *st)
+{
+	/* reset repeats the last step's error, which the caller has seen. */
+	(void)sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
 int pl_dir_query_int(pl_dir_t *d, const char *sql, int *out, pl_err_t *err)
 {
 	sqlite3_stmt *st = pl_dir_prepare(d, sql, err);
@@ -115,6 +130,16 @@ int pl_dir_run(pl_dir_t *d, sqlite3_stmt *st, const char *what,
 int pl_dir_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) == SQLITE_OK ? 0 : -1;
+}
+
+int pl_dir_run_cached(pl_dir_t *d, sqlite3_stmt *st, const char *what,
+		      pl_err_t *err)
+{
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		pl_dir_sqlfail(d, err, what);
+	pl_dir_cached_done(st);
+	return rc;
 }
 
 const char *pl_dir_col_text(sqlite3_stmt *st, int i)
@@ -360,8 +385,11 @@ void pl_dir_close(pl_dir_t *d)
 {
 	if (!d)
 		return;
-	/* Every statement is finalized by the call that prepared it, so the
-	 * connection closes (and the last one out checkpoints the WAL). */
+	/* Every other statement is finalized by the call that prepared it,
+	 * so the connection closes (and the last one out checkpoints the
+	 * WAL). */
+	for (size_t i = 0; i < PL_DIR_ST_COUNT; i++)
+		sqlite3_finalize(d->cached[i]);
 	sqlite3_close_v2(d->db);
 	pthread_mutex_destroy(&d->mu);
 	free(d);
@@ -499,7 +527,8 @@ static void printer_from_row(sqlite3_stmt *st, void *elem)
 static int printer_select(pl_dir_t *d, const char *name, pl_dir_printer_t *out,
 			  pl_err_t *err)
 {
-	sqlite3_stmt *st = pl_dir_prepare(d, PRINTER_COLUMNS " WHERE name = ?1", err);
+	sqlite3_stmt *st = pl_dir_cached(d, PL_DIR_ST_PRINTER_GET,
+					 PRINTER_COLUMNS " WHERE name = ?1", err);
 	if (!st)
 		return -1;
 	int rc = pl_dir_bind_text(st, 1, name) < 0 ? SQLITE_ERROR : sqlite3_step(st);
@@ -507,7 +536,7 @@ static int printer_select(pl_dir_t *d, const char *name, pl_dir_printer_t *out,
 		printer_from_row(st, out);
 	else if (rc != SQLITE_DONE)
 		pl_dir_sqlfail(d, err, "get printer");
-	sqlite3_finalize(st);
+	pl_dir_cached_done(st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
@@ -725,8 +754,8 @@ static int token_match(pl_dir_t *d, const char *id,
 		       const unsigned char hash[HASH_BYTES], char ws[128],
 		       pl_err_t *err)
 {
-	sqlite3_stmt *st = pl_dir_prepare(
-		d,
+	sqlite3_stmt *st = pl_dir_cached(
+		d, PL_DIR_ST_TOKEN_MATCH,
 		"SELECT workstation, secret_sha256, revoked FROM tokens WHERE id = ?1",
 		err);
 	if (!st)
@@ -744,7 +773,7 @@ static int token_match(pl_dir_t *d, const char *id,
 		pl_dir_sqlfail(d, err, "verify token");
 		ok = -1;
 	}
-	sqlite3_finalize(st);
+	pl_dir_cached_done(st);
 	return ok;
 }
 
@@ -752,8 +781,8 @@ static int token_match(pl_dir_t *d, const char *id,
  * revoke that commits between our select and this update wins. */
 static int token_touch(pl_dir_t *d, const char *id, pl_err_t *err)
 {
-	sqlite3_stmt *st = pl_dir_prepare(
-		d,
+	sqlite3_stmt *st = pl_dir_cached(
+		d, PL_DIR_ST_TOKEN_TOUCH,
 		/* At most once a minute: with synchronous=FULL every write is
 		 * an fsync, and a busy workstation submits many jobs a
 		 * minute (see make bench). */
@@ -765,10 +794,10 @@ static int token_touch(pl_dir_t *d, const char *id, pl_err_t *err)
 	if (pl_dir_bind_text(st, 1, id) < 0 ||
 	    sqlite3_bind_int64(st, 2, pl_dir_now_ms()) != SQLITE_OK) {
 		pl_dir_sqlfail(d, err, "verify token");
-		sqlite3_finalize(st);
+		pl_dir_cached_done(st);
 		return -1;
 	}
-	if (pl_dir_run(d, st, "verify token", err) != SQLITE_DONE)
+	if (pl_dir_run_cached(d, st, "verify token", err) != SQLITE_DONE)
 		return -1;
 	return sqlite3_changes(d->db) == 1 ? 1 : 0;
 }

@@ -62,14 +62,19 @@ int pl_jsc_header_make(const uint8_t *mkey, const char *id,
 	uint8_t aad[PL_JS_OFF_WRAP + PL_JOB_ID_LEN];
 	uint8_t *nonce = hdr + PL_JS_OFF_WRAP;
 	uint8_t *ct = nonce + PL_JS_NONCE_LEN;
+	/* One call for all three (each costs a lock and a DRBG round, per
+	 * job): prefix || wrap nonce || data key. */
+	uint8_t rnd[PL_JS_PREFIX_LEN + PL_JS_NONCE_LEN + PL_JS_KEY_LEN];
 
 	memcpy(hdr, PL_JS_MAGIC, PL_JS_MAGIC_LEN);
 	pl_js_put_u32(hdr + PL_JS_OFF_VERSION, PL_JS_VERSION);
 	pl_js_put_u32(hdr + PL_JS_OFF_CHUNK, chunk_size);
-	if (pl_random_bytes(hdr + PL_JS_OFF_PREFIX, PL_JS_PREFIX_LEN) < 0 ||
-	    pl_random_bytes(nonce, PL_JS_NONCE_LEN) < 0 ||
-	    pl_random_bytes(dkey, PL_JS_KEY_LEN) < 0)
+	if (pl_random_bytes(rnd, sizeof(rnd)) < 0)
 		return -1;
+	memcpy(hdr + PL_JS_OFF_PREFIX, rnd, PL_JS_PREFIX_LEN);
+	memcpy(nonce, rnd + PL_JS_PREFIX_LEN, PL_JS_NONCE_LEN);
+	memcpy(dkey, rnd + PL_JS_PREFIX_LEN + PL_JS_NONCE_LEN, PL_JS_KEY_LEN);
+	OPENSSL_cleanse(rnd, sizeof(rnd));
 	wrap_aad(hdr, id, aad);
 	return gcm_oneshot(1, mkey, nonce, aad, (int)sizeof(aad), dkey,
 			   PL_JS_KEY_LEN, ct, ct + PL_JS_KEY_LEN);

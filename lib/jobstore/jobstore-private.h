@@ -133,6 +133,43 @@ int pl_jsc_meta_encode(const pl_job_meta_t *m, uint8_t *buf, size_t cap,
 		       size_t *len, pl_err_t *err);
 int pl_jsc_meta_decode(const uint8_t *buf, size_t len, pl_job_meta_t *m);
 
+/* ---- jobstore-hash.c: a writer's SHA-256 on its own thread ---- */
+
+#define PL_JSH_QUEUE 8 /* lent pieces in flight; the caller waits beyond */
+
+typedef struct {
+	EVP_MD_CTX *md; /* the writer's: the thread's alone until stopped */
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* queued, hashed or stopping */
+	struct {
+		const uint8_t *p;
+		size_t n;
+	} q[PL_JSH_QUEUE];
+	unsigned head, len;
+	uint64_t queued, done; /* tickets: pieces pushed, pieces hashed */
+	int running, stop, drain, failed;
+	int wb_fd;		/* writeback to start, when wb_len != 0 */
+	uint64_t wb_off, wb_len;
+} pl_jsh_t;
+
+/* Start the thread that hashes into md. 0, or -1 (then hash inline). */
+int pl_jsh_start(pl_jsh_t *h, EVP_MD_CTX *md);
+/* Queue n bytes at p, which stay unchanged until the returned ticket is
+ * settled; waits while PL_JSH_QUEUE pieces are queued. */
+uint64_t pl_jsh_push(pl_jsh_t *h, const uint8_t *p, size_t n);
+/* Wait until the piece of ticket (and every one before it) is hashed. */
+void pl_jsh_settle(pl_jsh_t *h, uint64_t ticket);
+/* Start writeback of len bytes of fd at off (sync_file_range) on the
+ * thread too: it may wait for a busy disk, the caller should not. A range
+ * not yet started is merged with the new one. fd stays open until stop. */
+void pl_jsh_writeback(pl_jsh_t *h, int fd, uint64_t off, uint64_t len);
+/* End the thread: with drain, after hashing everything queued (then md
+ * holds the whole digest so far); without, after the piece at hand. No
+ * lent buffer is read after this returns. 0, or -1 when an update failed
+ * (or, with drain, did not happen). A no-op when never started. */
+int pl_jsh_stop(pl_jsh_t *h, int drain);
+
 /* ---- jobstore-journal.c: the release journal ---- */
 
 typedef struct {

@@ -24,7 +24,14 @@
 
 #define EXPIRY_DEFAULT_MS (24ull * 3600 * 1000)
 #define EXPIRY_MAX_MS (100ull * 366 * 24 * 3600 * 1000)
+/* Temp files of earlier versions, which renamed a finished job into
+ * place; recovery still removes them. */
 #define TMP_PREFIX ".tmp-"
+/* A job file is created unreadable to its owner and made 0600 when the
+ * job is sealed, just before the one fsync that makes it durable: a
+ * "<id>.job" its owner cannot read is an upload that never committed. */
+#define UPLOAD_MODE 0200
+#define JOB_MODE 0600
 #define JOB_SUFFIX ".job"
 #define CORRUPT_SUFFIX ".corrupt"
 /* The longest name in the directory: "<id>.job.corrupt". */
@@ -69,6 +76,13 @@ struct pl_jobstore {
 };
 
 #define WRITEBACK_STEP (8u * 1024u * 1024u)
+/* Sealed records are gathered and written about a MiB at a time: a large
+ * job costs 16 writes a MiB fewer than one per 64 KiB record. */
+#define WRITE_BATCH (1024u * 1024u)
+/* From this size a job's SHA-256 runs on a thread of its own when its
+ * data is lent (pl_jobw_write_lent); smaller jobs hash inline, where a
+ * thread would cost more than it saves. */
+#define HASH_THREAD_MIN (1024u * 1024u)
 
 /* Release states of an indexed job (js->claimed). */
 enum { JS_OFFERED = 0, JS_CLAIMED = 1, JS_PRINTED = 2 };
@@ -83,14 +97,17 @@ struct pl_jobw {
 	int fd;
 	int failed;	 /* once set, the job is dead: the error returned */
 	pl_err_t why;	 /* and its text */
-	char tmp[PATH_MAX], path[PATH_MAX];
+	int own_file;	 /* path is ours to remove if the job dies */
+	char path[PATH_MAX];
 	pl_job_meta_t meta;
 	pl_jsc_aead_t aead;
 	EVP_MD_CTX *sha;
 	uint32_t cs;
-	uint8_t *pt; /* plaintext: the chunk being filled, then the metadata */
+	pl_jsh_t hash;	 /* SHA-256 beside the caller (lent writes) */
+	uint8_t *pt; /* plaintext: a partial chunk being filled, then the metadata */
 	size_t pt_len, pt_cap;
-	uint8_t *rec; /* one sealed record (+ the trailer) */
+	uint8_t *out; /* header and sealed records not yet written (+ trailer) */
+	size_t out_len, out_cap;
 	uint64_t written, idx;
 	uint64_t file_off, synced_off; /* bytes in the file; started writeback */
 };
@@ -530,14 +547,28 @@ static int meta_check(const pl_job_meta_t *m, pl_err_t *err)
 
 static void writer_free(pl_jobw_t *w)
 {
+	(void)pl_jsh_stop(&w->hash, 0); /* before md goes: it may be hashing */
 	pl_jsc_aead_free(&w->aead);
 	EVP_MD_CTX_free(w->sha);
 	if (w->pt != NULL) {
 		OPENSSL_cleanse(w->pt, w->pt_cap);
 		free(w->pt);
 	}
-	free(w->rec);
+	free(w->out);
 	free(w);
+}
+
+/* The whole job file as the writer will write it, bounded by what one
+ * write gathers; and never less than the largest single piece (a full
+ * chunk, or the metadata record with the trailer). */
+static size_t writer_out_cap(const pl_jobw_t *w)
+{
+	uint64_t file = PL_JS_HDR_LEN + data_region_len(w->meta.size, w->cs) +
+			PL_JS_META_MAX + PL_JS_REC_OVERHEAD + PL_JS_TRAILER_LEN;
+	size_t piece = (w->cs > PL_JS_META_MAX ? w->cs : PL_JS_META_MAX) +
+		       PL_JS_REC_OVERHEAD + PL_JS_TRAILER_LEN;
+	size_t cap = file < WRITE_BATCH ? (size_t)file : WRITE_BATCH;
+	return cap > piece ? cap : piece;
 }
 
 static pl_jobw_t *writer_new(pl_jobstore_t *js, const pl_job_meta_t *meta)
@@ -552,12 +583,16 @@ static pl_jobw_t *writer_new(pl_jobstore_t *js, const pl_job_meta_t *meta)
 	memset(w->meta.id, 0, sizeof(w->meta.id));
 	memset(w->meta.sha256, 0, sizeof(w->meta.sha256));
 	w->cs = js->chunk_size;
-	/* The same buffers later hold the metadata and its record. */
-	w->pt_cap = w->cs > PL_JS_META_MAX ? w->cs : PL_JS_META_MAX;
+	/* The same buffer later holds the metadata. A small job needs no
+	 * room for a full chunk (less to clear, too). */
+	w->pt_cap = w->cs < meta->size ? w->cs : (size_t)meta->size;
+	if (w->pt_cap < PL_JS_META_MAX)
+		w->pt_cap = PL_JS_META_MAX;
 	w->pt = malloc(w->pt_cap);
-	w->rec = malloc(w->pt_cap + PL_JS_REC_OVERHEAD + PL_JS_TRAILER_LEN);
+	w->out_cap = writer_out_cap(w);
+	w->out = malloc(w->out_cap);
 	w->sha = EVP_MD_CTX_new();
-	if (w->pt == NULL || w->rec == NULL || w->sha == NULL ||
+	if (w->pt == NULL || w->out == NULL || w->sha == NULL ||
 	    EVP_DigestInit_ex(w->sha, EVP_sha256(), NULL) != 1) {
 		writer_free(w);
 		return NULL;
@@ -565,15 +600,15 @@ static pl_jobw_t *writer_new(pl_jobstore_t *js, const pl_job_meta_t *meta)
 	return w;
 }
 
-/* Fresh data key, header, temp file. */
+/* Fresh data key, header, and the job file itself under its final name
+ * (no temp file to rename: one directory change a job, which the fsync
+ * at commit and the grouped directory fsync make durable). */
 static int writer_create(pl_jobw_t *w)
 {
 	pl_jobstore_t *js = w->js;
 	uint8_t hdr[PL_JS_HDR_LEN], dkey[PL_JS_KEY_LEN];
 	int rc = 0;
 
-	(void)pl_fmt(w->tmp, sizeof(w->tmp), "%s/" TMP_PREFIX "%s", js->dir,
-		     w->meta.id);
 	job_path(js, w->meta.id, w->path);
 	if (pl_jsc_header_make(js->mkey, w->meta.id, w->cs, hdr, dkey) < 0 ||
 	    pl_jsc_aead_init(&w->aead, dkey, hdr + PL_JS_OFF_PREFIX,
@@ -584,29 +619,30 @@ static int writer_create(pl_jobw_t *w)
 	OPENSSL_cleanse(dkey, sizeof(dkey));
 	if (rc < 0)
 		return rc;
-	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		     0600);
-	if (w->fd < 0) {
-		rc = io_fail(&w->why, errno, "creating", w->tmp);
-		w->tmp[0] = '\0'; /* not ours to remove */
-		return rc;
-	}
-	if (pl_write_all(w->fd, hdr, sizeof(hdr)) < 0)
-		return io_fail(&w->why, errno, "writing", w->tmp);
-	w->file_off = sizeof(hdr);
+	w->fd = open(w->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		     UPLOAD_MODE);
+	if (w->fd < 0) /* EEXIST too: not ours to remove */
+		return io_fail(&w->why, errno, "creating", w->path);
+	w->own_file = 1;
+	/* Written with the first records (a small job: all in one write). */
+	memcpy(w->out, hdr, sizeof(hdr));
+	w->out_len = sizeof(hdr);
 	return PL_JS_OK;
 }
 
-/* Undo everything but the memory: the temp file goes (or, when commit
- * got that far, the renamed file), the quota reservation is returned. */
+/* Undo everything but the memory: the hash thread stops (no lent byte is
+ * read after a failure), the job file goes, the quota reservation is
+ * returned. */
 static int writer_die(pl_jobw_t *w, int rc)
 {
+	(void)pl_jsh_stop(&w->hash, 0);
 	if (w->fd >= 0) {
 		close(w->fd);
 		w->fd = -1;
 	}
-	if (w->tmp[0] != '\0')
-		unlink(w->tmp);
+	if (w->own_file)
+		unlink(w->path);
+	w->own_file = 0;
 	pthread_mutex_lock(&w->js->mu);
 	writer_release_locked(w);
 	pthread_mutex_unlock(&w->js->mu);
@@ -615,33 +651,52 @@ static int writer_die(pl_jobw_t *w, int rc)
 	return rc;
 }
 
+/* Write what is gathered. */
+static int writer_out_flush(pl_jobw_t *w)
+{
+	if (w->out_len == 0)
+		return PL_JS_OK;
+	if (pl_write_all(w->fd, w->out, w->out_len) < 0)
+		return io_fail(&w->why, errno, "writing", w->path);
+	w->file_off += w->out_len;
+	w->out_len = 0;
+	/* Start writeback as we go, so the fsync at commit does not face a
+	 * whole large job at once (make bench: intake); on the hash thread
+	 * when there is one. Advisory: errors show up at the fsync. */
+	if (w->file_off - w->synced_off >= WRITEBACK_STEP) {
+		uint64_t len = w->file_off - w->synced_off;
+		if (w->hash.running)
+			pl_jsh_writeback(&w->hash, w->fd, w->synced_off, len);
+		else
+			sync_file_range(w->fd, (off64_t)w->synced_off, (off64_t)len,
+					SYNC_FILE_RANGE_WRITE);
+		w->synced_off = w->file_off;
+	}
+	return PL_JS_OK;
+}
+
+/* Seal n bytes at pt as the next record, straight into the gathered
+ * output (written first if the record would not fit). */
 static int writer_put_record(pl_jobw_t *w, const uint8_t *pt, size_t n,
 			     int final)
 {
-	size_t len = n + PL_JS_REC_OVERHEAD;
+	size_t len = n + PL_JS_REC_OVERHEAD, room = len + PL_JS_TRAILER_LEN;
+	int rc;
 
-	if (pl_jsc_seal(&w->aead, w->idx, final, pt, (uint32_t)n, w->rec) < 0)
+	if (w->out_len + room > w->out_cap && (rc = writer_out_flush(w)) < 0)
+		return rc;
+	uint8_t *rec = w->out + w->out_len;
+	if (pl_jsc_seal(&w->aead, w->idx, final, pt, (uint32_t)n, rec) < 0)
 		return pl_js_fail(&w->why, PL_JS_EIO,
 				  "job %s: encryption failed", w->meta.id);
 	if (final) {
 		/* The trailer rides in the same write as the record it names. */
-		pl_js_put_u32(w->rec + len, (uint32_t)len);
-		memcpy(w->rec + len + 4, PL_JS_END_MAGIC, 8);
+		pl_js_put_u32(rec + len, (uint32_t)len);
+		memcpy(rec + len + 4, PL_JS_END_MAGIC, 8);
 		len += PL_JS_TRAILER_LEN;
 	}
-	if (pl_write_all(w->fd, w->rec, len) < 0)
-		return io_fail(&w->why, errno, "writing", w->tmp);
 	w->idx++;
-	w->file_off += len;
-	/* Start writeback as we go, so the fsync at commit does not face a
-	 * whole large job at once (make bench: intake). Advisory: errors
-	 * show up at the fsync. */
-	if (w->file_off - w->synced_off >= WRITEBACK_STEP) {
-		sync_file_range(w->fd, (off64_t)w->synced_off,
-				(off64_t)(w->file_off - w->synced_off),
-				SYNC_FILE_RANGE_WRITE);
-		w->synced_off = w->file_off;
-	}
+	w->out_len += len;
 	return PL_JS_OK;
 }
 
@@ -656,33 +711,66 @@ static int writer_flush(pl_jobw_t *w)
 	return rc;
 }
 
-static int writer_append(pl_jobw_t *w, const uint8_t *p, size_t n)
+/* Seal the data: whole chunks straight from the caller's bytes, only a
+ * partial chunk through pt. Data chunks are never final (the metadata
+ * record is), so a full chunk can go out at once. */
+static int writer_seal_data(pl_jobw_t *w, const uint8_t *p, size_t n)
 {
 	int rc;
 
+	while (n > 0) {
+		size_t k = w->cs - w->pt_len;
+		if (k > n)
+			k = n;
+		if (w->pt_len == 0 && k == w->cs) {
+			rc = writer_put_record(w, p, k, 0);
+		} else {
+			memcpy(w->pt + w->pt_len, p, k);
+			w->pt_len += k;
+			rc = w->pt_len == w->cs ? writer_flush(w) : PL_JS_OK;
+		}
+		if (rc < 0)
+			return rc;
+		w->written += k;
+		p += k;
+		n -= k;
+	}
+	return PL_JS_OK;
+}
+
+/* The SHA-256 of the data: inline, or (lent bytes of a large job) queued
+ * for the writer's hash thread, *ticket saying when p is free again. */
+static int writer_hash(pl_jobw_t *w, const uint8_t *p, size_t n, int lent,
+		       uint64_t *ticket)
+{
+	*ticket = 0;
+	if (lent && !w->hash.running && w->meta.size >= HASH_THREAD_MIN &&
+	    w->written == 0)
+		(void)pl_jsh_start(&w->hash, w->sha);
+	if (w->hash.running) {
+		*ticket = pl_jsh_push(&w->hash, p, n);
+		return PL_JS_OK;
+	}
+	if (EVP_DigestUpdate(w->sha, p, n) != 1)
+		return pl_js_fail(&w->why, PL_JS_EIO, "SHA-256 failed");
+	return PL_JS_OK;
+}
+
+static int writer_append(pl_jobw_t *w, const uint8_t *p, size_t n, int lent,
+			 uint64_t *ticket)
+{
+	int rc;
+
+	*ticket = 0;
 	if (n > w->meta.size - w->written)
 		return pl_js_fail(&w->why, PL_JS_EINVAL,
 				  "write beyond the announced size: announced "
 				  "%llu, received %llu",
 				  (unsigned long long)w->meta.size,
 				  (unsigned long long)(w->written + n));
-	if (EVP_DigestUpdate(w->sha, p, n) != 1)
-		return pl_js_fail(&w->why, PL_JS_EIO, "SHA-256 failed");
-	while (n > 0) {
-		size_t k = w->cs - w->pt_len;
-		if (k > n)
-			k = n;
-		memcpy(w->pt + w->pt_len, p, k);
-		w->pt_len += k;
-		w->written += k;
-		p += k;
-		n -= k;
-		/* Data chunks are never final (the metadata record is), so a
-		 * full chunk can go out at once. */
-		if (w->pt_len == w->cs && (rc = writer_flush(w)) < 0)
-			return rc;
-	}
-	return PL_JS_OK;
+	if ((rc = writer_hash(w, p, n, lent, ticket)) < 0)
+		return rc;
+	return writer_seal_data(w, p, n);
 }
 
 static int writer_check(pl_jobw_t *w, const uint8_t *sha256)
@@ -695,7 +783,9 @@ static int writer_check(pl_jobw_t *w, const uint8_t *sha256)
 				  "size mismatch: announced %llu, received %llu",
 				  (unsigned long long)w->meta.size,
 				  (unsigned long long)w->written);
-	if (EVP_DigestFinal_ex(w->sha, w->meta.sha256, &len) != 1)
+	/* The hash thread's last pieces, then the digest is ours again. */
+	if (pl_jsh_stop(&w->hash, 1) < 0 ||
+	    EVP_DigestFinal_ex(w->sha, w->meta.sha256, &len) != 1)
 		return pl_js_fail(&w->why, PL_JS_EIO, "SHA-256 failed");
 	if (sha256 != NULL &&
 	    CRYPTO_memcmp(sha256, w->meta.sha256, sizeof(w->meta.sha256)) != 0) {
@@ -710,8 +800,8 @@ static int writer_check(pl_jobw_t *w, const uint8_t *sha256)
 	return PL_JS_OK;
 }
 
-/* Last data chunk, metadata record and trailer, then fsync: after this
- * the temp file is a complete job. */
+/* Last data chunk, metadata record and trailer, the job's final mode,
+ * then one fsync for all of it: after this the file is a complete job. */
 static int writer_seal(pl_jobw_t *w, const uint8_t *sha256)
 {
 	size_t len;
@@ -723,39 +813,38 @@ static int writer_seal(pl_jobw_t *w, const uint8_t *sha256)
 	if (rc == PL_JS_OK)
 		rc = writer_put_record(w, w->pt, len, 1);
 	OPENSSL_cleanse(w->pt, w->pt_cap);
+	if (rc == PL_JS_OK)
+		rc = writer_out_flush(w);
 	if (rc < 0)
 		return rc;
+	if (fchmod(w->fd, JOB_MODE) < 0)
+		return io_fail(&w->why, errno, "completing", w->path);
 	if (fsync(w->fd) < 0)
-		return io_fail(&w->why, errno, "syncing", w->tmp);
+		return io_fail(&w->why, errno, "syncing", w->path);
 	rc = close(w->fd);
 	w->fd = -1;
 	if (rc < 0)
-		return io_fail(&w->why, errno, "closing", w->tmp);
+		return io_fail(&w->why, errno, "closing", w->path);
 	return PL_JS_OK;
 }
 
-/* Rename into place and index. A job whose directory entry could not be
- * synced is removed again: failure means nothing was stored. */
+/* Make the directory entry durable (sharing the fsync with concurrent
+ * commits) and index the job. A job whose entry could not be synced is
+ * removed again: failure means nothing was stored. */
 static int writer_publish(pl_jobw_t *w, int sync)
 {
 	pl_jobstore_t *js = w->js;
 	int rc;
 
-	if (rename(w->tmp, w->path) < 0)
-		return io_fail(&w->why, errno, "renaming", w->tmp);
-	w->tmp[0] = '\0';
-	if (sync && (rc = sync_dir(js, &w->why)) < 0) {
-		unlink(w->path);
-		return rc;
-	}
+	if (sync && (rc = pl_jobstore_sync_dir(js, &w->why)) < 0)
+		return rc; /* writer_die removes the file */
 	pthread_mutex_lock(&js->mu);
 	writer_release_locked(w);
 	rc = idx_add_locked(js, &w->meta);
 	pthread_mutex_unlock(&js->mu);
-	if (rc < 0) {
-		unlink(w->path);
+	if (rc < 0)
 		return pl_js_fail(&w->why, PL_JS_EIO, "out of memory");
-	}
+	w->own_file = 0; /* the store's now */
 	return PL_JS_OK;
 }
 
@@ -790,17 +879,38 @@ int pl_jobstore_begin(pl_jobstore_t *js, const pl_job_meta_t *meta,
 	return PL_JS_OK;
 }
 
-int pl_jobw_write(pl_jobw_t *w, const void *p, size_t n, pl_err_t *err)
+static int writer_write(pl_jobw_t *w, const void *p, size_t n, int lent,
+			uint64_t *ticket, pl_err_t *err)
 {
 	int rc;
 
+	*ticket = 0;
 	if (w == NULL)
 		return pl_js_fail(err, PL_JS_EINVAL, "no job writer");
 	if (w->failed)
 		return copy_err(err, &w->why, w->failed);
-	if ((rc = writer_append(w, p, n)) < 0)
+	if ((rc = writer_append(w, p, n, lent, ticket)) < 0)
 		return copy_err(err, &w->why, writer_die(w, rc));
 	return PL_JS_OK;
+}
+
+int pl_jobw_write(pl_jobw_t *w, const void *p, size_t n, pl_err_t *err)
+{
+	uint64_t ticket;
+
+	return writer_write(w, p, n, 0, &ticket, err);
+}
+
+int pl_jobw_write_lent(pl_jobw_t *w, const void *p, size_t n,
+		       uint64_t *ticket, pl_err_t *err)
+{
+	return writer_write(w, p, n, 1, ticket, err);
+}
+
+void pl_jobw_settle(pl_jobw_t *w, uint64_t ticket)
+{
+	if (w != NULL && ticket != 0 && w->hash.running)
+		pl_jsh_settle(&w->hash, ticket);
 }
 
 int pl_jobw_describe(pl_jobw_t *w, const char *format, uint32_t pages,
@@ -1354,15 +1464,28 @@ static int store_index_file(pl_jobstore_t *js, const char *name,
 	return rc < 0 ? pl_js_fail(err, PL_JS_EIO, "out of memory") : PL_JS_OK;
 }
 
-/* One directory entry: a temp file is an upload that never committed and
- * goes; a job that fails authentication is moved aside; any other error
- * (a disk that cannot be read) fails open rather than hide jobs. */
+/* A job file still in its upload mode: the writer never sealed it (the
+ * process died mid-upload, or before the fsync that acknowledges). Told
+ * by the mode, not by the content, so that a sealed job damaged later is
+ * still set aside for the administrator rather than removed. */
+static int is_upload_file(int dfd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISREG(st.st_mode) && !(st.st_mode & S_IRUSR);
+}
+
+/* One directory entry: a temp file or an unsealed job file is an upload
+ * that never committed and goes; a job that fails authentication is moved
+ * aside; any other error (a disk that cannot be read) fails open rather
+ * than hide jobs. */
 static int store_recover_one(pl_jobstore_t *js, int dfd, const char *name,
 			     int *changed, pl_err_t *err)
 {
 	int rc;
 
-	if (is_tmp_name(name)) {
+	if (is_tmp_name(name) || is_upload_file(dfd, name)) {
 		*changed = 1;
 		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
 			return io_fail(err, errno, "removing", name);

@@ -9,7 +9,9 @@
  * Metadata (owner, title, ...) is encrypted and authenticated with the
  * same data key. Deleting a job overwrites its wrapped key and fsyncs
  * before unlinking (crypto-shred). A job is durable before commit
- * returns: temp file, fsync, rename, fsync of the directory.
+ * returns: the job file is written under its final name, unreadable to
+ * its owner until sealed, then made 0600 and fsynced once; the directory
+ * fsync is shared by concurrent commits.
  *
  * Releases are exactly-once across crashes: a claim is recorded (and
  * fsynced) in <dir>/release.journal before a byte goes out, and each job
@@ -88,7 +90,9 @@ typedef enum {
 } pl_js_err_t;
 
 /* Open (creating the directory and master key on first use). Recovery:
- * leftover temp files are removed; every committed job is indexed (its
+ * uploads that never committed (job files still unreadable to their
+ * owner, temp files of earlier versions) are removed; every committed
+ * job is indexed (its
  * header, wrapped key, trailer and metadata authenticated; with
  * verify_on_open every data chunk too); a file that fails that is renamed
  * <name>.corrupt, left for the administrator, and counted. Close only
@@ -111,19 +115,28 @@ unsigned pl_jobstore_corrupt_count(const pl_jobstore_t *js);
 int pl_jobstore_begin(pl_jobstore_t *js, const pl_job_meta_t *meta,
 		      pl_jobw_t **w, pl_err_t *err);
 /* Bytes beyond the announced size are refused (EINVAL). Any failure ends
- * the job at once (temp file removed, quota returned); later calls repeat
+ * the job at once (job file removed, quota returned); later calls repeat
  * the error, and w must still be freed by commit or abort. */
 int pl_jobw_write(pl_jobw_t *w, const void *p, size_t n, pl_err_t *err);
+/* The same, but the n bytes at p are lent rather than copied: they must
+ * stay unchanged until pl_jobw_settle(w, *ticket), commit or abort
+ * returns (a ticket of 0 needs no settling). A large job's SHA-256 is then
+ * computed on a thread of the writer's own, beside the caller's reading
+ * and the sealing, which reads p in place. */
+int pl_jobw_write_lent(pl_jobw_t *w, const void *p, size_t n,
+		       uint64_t *ticket, pl_err_t *err);
+/* Wait until the bytes lent with ticket (and all before) are read. */
+void pl_jobw_settle(pl_jobw_t *w, uint64_t ticket);
 /* What the data turned out to be, learnt while it passed (the metadata
  * is sealed at commit, after the data): a NULL or "" string leaves that
  * field as begin had it. EINVAL for a string too long or not UTF-8. */
 int pl_jobw_describe(pl_jobw_t *w, const char *format, uint32_t pages,
 		     const char *page_size, pl_err_t *err);
-/* Seal, fsync, rename into place. If sha256 is not NULL it must match
- * the plaintext. With sync_dir = 0 the caller must call
- * pl_jobstore_sync_dir before acknowledging (group commit). On success
- * fills *out (if not NULL) and frees w; on failure removes the temp file
- * and frees w. */
+/* Seal, fsync and index. If sha256 is not NULL it must match the
+ * plaintext. sync_dir = 1 also makes the directory entry durable first,
+ * with pl_jobstore_sync_dir (group commit); with 0 the caller must call
+ * that before acknowledging. On success fills *out (if not NULL) and
+ * frees w; on failure removes the job file and frees w. */
 int pl_jobw_commit(pl_jobw_t *w, const uint8_t *sha256, int sync_dir,
 		   pl_job_meta_t *out, pl_err_t *err);
 void pl_jobw_abort(pl_jobw_t *w);

@@ -13,13 +13,19 @@
  * after client_timeout_ms without a byte, a slow one below
  * min_upload_kib_s, and a client that has not authenticated within
  * auth_deadline_ms of connecting is dropped however many bytes it
- * trickles (limits.c). */
+ * trickles (limits.c).
+ *
+ * The data path is the service's hot loop (make bench: intake): TLS is
+ * decrypted straight into a frame reader, each DATA payload is sealed
+ * where it lies and lent to the job writer, whose own thread computes the
+ * SHA-256 meanwhile, while the next frames are read into other readers. */
 #include "op.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -37,12 +43,28 @@
 
 enum { C_HANDSHAKE, C_IDLE, C_RECEIVING, C_COMMITTING, C_CLOSING };
 
+/* What one connection may read per wake-up before letting the loop turn. */
+#define READ_BUDGET (1024u * 1024u)
+/* Frame readers a connection takes turns with: the job writer's hash
+ * thread may still read the frames of the last few while the next one is
+ * filled. Slack for the scheduler: with the client, the loop and the hash
+ * thread sharing two cores, a hash thread descheduled for a time slice
+ * stalled the loop with 4 readers (0.7 s of waiting per GiB), hardly with
+ * 8 (make bench: intake). */
+#define READERS 8
+/* ... but never more than this lent at once, whatever the frame size the
+ * client picks (2 MiB is 8 of plsc-submit's 256 KiB frames). */
+#define LENT_MAX (2u * 1024u * 1024u)
+/* A reader grown past this is reset when its job ends. */
+#define READER_KEEP (64u * 1024u)
+
 struct op_conn {
 	op_t *op;
 	int fd;
 	SSL *ssl;
 	pl_watch_t *w;
-	pl_timer_t *idle;
+	pl_timer_t *idle;   /* set once; re-armed only when it fires early */
+	uint64_t active_ms; /* the last bytes in (pl_now_ms) */
 	pl_timer_t *kick; /* resume reading what OpenSSL buffered */
 	pl_timer_t *rate; /* the end of an upload window */
 	uint64_t window_bytes; /* read since the window began */
@@ -51,11 +73,19 @@ struct op_conn {
 	int state;
 	int busy;   /* a worker holds a pointer to us */
 	int closed; /* freed when no longer busy */
-	pl_reader_t rd;
+	/* TLS is read straight into these, one frame each. A DATA frame's
+	 * payload is lent to the job writer (its SHA-256 runs on another
+	 * thread meanwhile), so the next frame goes into the next reader,
+	 * and a reader is reused only once its lent frame is settled. */
+	pl_reader_t rd[READERS];
+	unsigned cur;		/* the reader being filled */
+	uint64_t lent[READERS]; /* the writer's ticket for each reader's frame, or 0 */
+	size_t lent_len[READERS], lent_sum; /* payload bytes lent */
 	uint8_t *out;
 	size_t outlen, outcap;
 	int want_write;
 	pl_jobw_t *jw;
+	pl_jobw_t *commit_jw; /* handed to a disk worker by on_end */
 	pl_job_meta_t meta;
 	pl_docinfo_t doc; /* what the data is, learnt as it passes */
 	uint64_t received;
@@ -81,9 +111,21 @@ static void conn_free(op_conn_t *c)
 			break;
 		}
 	op->nconns--;
-	pl_reader_free(&c->rd);
+	for (unsigned i = 0; i < READERS; i++)
+		pl_reader_free(&c->rd[i]);
 	free(c->out);
 	free(c);
+}
+
+/* The job being received ends (aborted): the writer gives back every
+ * payload it was lent before it goes. */
+static void conn_drop_job(op_conn_t *c)
+{
+	if (c->jw)
+		pl_jobw_abort(c->jw); /* nothing partial remains */
+	c->jw = NULL;
+	memset(c->lent, 0, sizeof(c->lent));
+	c->lent_sum = 0;
 }
 
 static void conn_close(op_conn_t *c)
@@ -91,10 +133,7 @@ static void conn_close(op_conn_t *c)
 	if (c->closed)
 		return;
 	c->closed = 1;
-	if (c->jw) {
-		pl_jobw_abort(c->jw); /* nothing partial remains */
-		c->jw = NULL;
-	}
+	conn_drop_job(c);
 	pl_loop_unwatch(c->op->loop, c->w);
 	pl_loop_timer_cancel(c->op->loop, c->idle);
 	pl_loop_timer_cancel(c->op->loop, c->kick);
@@ -123,11 +162,15 @@ static void conn_release(op_conn_t *c)
 
 static void conn_idle(pl_loop_t *loop, void *arg);
 
+/* Activity: the idle timer is not moved (that was a timer re-armed every
+ * 16 KiB of an upload); it checks the time of the last activity when it
+ * fires, and waits again for the rest if there was some. */
 static void conn_touch(op_conn_t *c)
 {
-	pl_loop_timer_cancel(c->op->loop, c->idle);
-	c->idle = pl_loop_timer(c->op->loop, c->op->client_timeout_ms,
-				conn_idle, c);
+	c->active_ms = pl_now_ms();
+	if (!c->idle)
+		c->idle = pl_loop_timer(c->op->loop, c->op->client_timeout_ms,
+					conn_idle, c);
 }
 
 /* ---- output ---- */
@@ -194,10 +237,7 @@ static void conn_refuse(op_conn_t *c, uint32_t seq, uint32_t status,
 			const char *told, const char *detail)
 {
 	pl_warn("%s: %s", c->peer, detail);
-	if (c->jw) {
-		pl_jobw_abort(c->jw);
-		c->jw = NULL;
-	}
+	conn_drop_job(c);
 	conn_result(c, seq, status, told, NULL);
 	if (c->closed)
 		return;
@@ -415,6 +455,23 @@ static void on_begin(op_conn_t *c, const pl_frame_t *f)
 	conn_result(c, f->seq, PL_STATUS_OK, "send the data", NULL);
 }
 
+/* Wait until the writer is done with the frame lent from reader i. */
+static void conn_settle(op_conn_t *c, unsigned i)
+{
+	if (!c->lent[i])
+		return;
+	pl_jobw_settle(c->jw, c->lent[i]);
+	c->lent[i] = 0;
+	c->lent_sum -= c->lent_len[i];
+}
+
+/* Over LENT_MAX: settle the oldest frames (those after cur, in turn). */
+static void conn_lent_bound(op_conn_t *c)
+{
+	for (unsigned k = 0; k < READERS && c->lent_sum > LENT_MAX; k++)
+		conn_settle(c, (c->cur + k) % READERS);
+}
+
 static void on_data(op_conn_t *c, const pl_frame_t *f)
 {
 	pl_field_t fl;
@@ -427,13 +484,23 @@ static void on_data(op_conn_t *c, const pl_frame_t *f)
 		conn_fail(c, f->seq, PL_STATUS_BADREQ, "SUBMIT_DATA without a payload");
 		return;
 	}
-	int rc = pl_jobw_write(c->jw, fl.val, fl.len, &err);
+	uint64_t ticket = 0;
+	int rc = pl_jobw_write_lent(c->jw, fl.val, fl.len, &ticket, &err);
 	if (rc < 0) {
 		store_fail(c, f->seq, rc, &err, 0);
 		return;
 	}
 	pl_docinfo_feed(&c->doc, fl.val, fl.len);
 	c->received += fl.len;
+	/* The writer still reads this payload: the next frame goes into
+	 * the next reader (conn_reader waits for it before reusing one). */
+	if (ticket) {
+		c->lent[c->cur] = ticket;
+		c->lent_len[c->cur] = fl.len;
+		c->lent_sum += fl.len;
+		c->cur = (c->cur + 1) % READERS;
+		conn_lent_bound(c);
+	}
 }
 
 /* The stored description is what the bytes say: a recognised format
@@ -460,13 +527,29 @@ static void commit_work(void *arg)
 {
 	op_conn_t *c = arg;
 	pl_job_meta_t out;
-	/* The directory fsync is shared with concurrent commits. */
-	c->commit_rc = pl_jobw_commit(c->jw, c->sha, 0, &out, &c->commit_err);
-	c->jw = NULL;
-	if (c->commit_rc == 0)
-		c->commit_rc = pl_jobstore_sync_dir(c->op->store, &c->commit_err);
+	/* One fsync of the job file, then a directory fsync shared with the
+	 * other disk workers' commits: durable before the answer. The
+	 * writer is this thread's alone (conn_close leaves it be), and so
+	 * are the readers' buffers it may still hash from, until
+	 * commit_done. */
+	c->commit_rc = pl_jobw_commit(c->commit_jw, c->sha, 1, &out, &c->commit_err);
+	c->commit_jw = NULL;
 	if (c->commit_rc == 0)
 		c->meta = out;
+}
+
+/* A large upload's readers give their memory back when it ends: only the
+ * one being filled keeps what it has (every other one is empty). */
+static void conn_readers_trim(op_conn_t *c)
+{
+	for (unsigned i = 0; i < READERS; i++) {
+		pl_reader_t fresh;
+		if (i == c->cur || c->rd[i].cap <= READER_KEEP ||
+		    pl_reader_init(&fresh, OP_FRAME_MAX) < 0)
+			continue;
+		pl_reader_free(&c->rd[i]);
+		c->rd[i] = fresh;
+	}
 }
 
 static void commit_done(void *arg)
@@ -498,6 +581,7 @@ static void commit_done(void *arg)
 		return;
 	}
 	c->state = C_IDLE;
+	conn_readers_trim(c);
 	conn_result(c, c->end_seq, PL_STATUS_OK, "job held", c->meta.id);
 	if (!c->closed) {
 		conn_touch(c);
@@ -531,11 +615,18 @@ static void on_end(op_conn_t *c, const pl_frame_t *f)
 	c->state = C_COMMITTING;
 	c->busy = 1;
 	c->end_seq = f->seq;
+	c->commit_jw = c->jw;
+	c->jw = NULL;
 	if (pl_work_submit(c->op->disk, commit_work, commit_done, c) < 0) {
 		c->busy = 0;
+		c->jw = c->commit_jw;
+		c->commit_jw = NULL;
 		conn_fail(c, f->seq, PL_STATUS_ERROR, "out of memory");
 		return;
 	}
+	/* Commit settles every lent payload before it returns. */
+	memset(c->lent, 0, sizeof(c->lent));
+	c->lent_sum = 0;
 	conn_update(c);
 }
 
@@ -553,22 +644,36 @@ static void handle(op_conn_t *c, const pl_frame_t *f)
 	}
 }
 
+static void conn_proto_error(op_conn_t *c, int rc)
+{
+	conn_fail(c, 0, PL_STATUS_BADREQ, "protocol error: %s%s",
+		  pl_proto_strerror(rc),
+		  rc == -PL_PROTO_ETOOBIG ? " (limit 1 MiB a frame)" : "");
+}
+
 static void conn_process(op_conn_t *c)
 {
 	pl_frame_t f;
 	int rc;
 	while (!c->closed && c->state != C_COMMITTING && c->state != C_CLOSING) {
-		rc = pl_reader_next(&c->rd, &f);
+		rc = pl_reader_next(&c->rd[c->cur], &f);
 		if (rc == 0)
 			return;
 		if (rc < 0) {
-			conn_fail(c, 0, PL_STATUS_BADREQ, "protocol error: %s%s",
-				  pl_proto_strerror(rc),
-				  rc == -PL_PROTO_ETOOBIG ? " (limit 1 MiB a frame)" : "");
+			conn_proto_error(c, rc);
 			return;
 		}
 		handle(c, &f);
 	}
+}
+
+/* The reader to fill next, once the writer is done with the frame lent
+ * from it (by then, as a rule: the hash runs beside our TLS and sealing
+ * of the frame after). */
+static pl_reader_t *conn_reader(op_conn_t *c)
+{
+	conn_settle(c, c->cur);
+	return &c->rd[c->cur];
 }
 
 /* ---- I/O ---- */
@@ -644,47 +749,68 @@ static void conn_received(op_conn_t *c, size_t n)
 	}
 }
 
+/* Decrypt straight into the reader (OpenSSL's copy out of its record
+ * buffer is the only one) and take each frame as it completes. 1 to go
+ * on, 0 when OpenSSL has no more for now, -1 when closed. */
+static int read_some(op_conn_t *c, size_t *budget)
+{
+	uint8_t *p;
+	size_t n;
+	pl_reader_t *r = conn_reader(c);
+	int rc = pl_reader_space(r, &p, &n);
+	if (rc < 0) {
+		conn_proto_error(c, rc);
+		return -1;
+	}
+	if (n == 0) { /* a whole frame waits (it came while we committed) */
+		conn_process(c);
+		return 1;
+	}
+	ERR_clear_error();
+	int k = SSL_read(c->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
+	if (k > 0) {
+		pl_reader_commit(r, (size_t)k);
+		*budget -= (size_t)k < *budget ? (size_t)k : *budget;
+		conn_process(c);
+		if (!c->closed)
+			conn_received(c, (size_t)k); /* the limits' rate and deadline */
+		return 1;
+	}
+	int e = SSL_get_error(c->ssl, k);
+	if (e == SSL_ERROR_WANT_READ)
+		return 0;
+	if (e == SSL_ERROR_WANT_WRITE) {
+		c->want_write = 1;
+		return 0;
+	}
+	if (c->state == C_RECEIVING)
+		pl_warn("%s: connection lost during the upload of a job for %s "
+			"(%llu of %llu bytes); nothing was kept", c->peer,
+			c->meta.owner, (unsigned long long)c->received,
+			(unsigned long long)c->meta.size);
+	conn_close(c);
+	return -1;
+}
+
 static void do_read(op_conn_t *c)
 {
-	uint8_t buf[65536];
 	/* A fast client keeps the socket readable forever: take a bounded
 	 * share per wake-up so timers and the heartbeat get their turn. */
-	int budget = 32;
-	while (!c->closed && (c->state == C_IDLE || c->state == C_RECEIVING)) {
-		if (budget-- == 0) {
+	size_t budget = READ_BUDGET;
+	int rc = 1;
+	while (rc > 0 && !c->closed &&
+	       (c->state == C_IDLE || c->state == C_RECEIVING)) {
+		if (budget == 0) {
 			/* Bytes already inside OpenSSL raise no epoll event:
 			 * come back for them on the next loop turn. */
 			if (SSL_has_pending(c->ssl) && !c->kick)
 				c->kick = pl_loop_timer(c->op->loop, 0, conn_kick, c);
-			return;
+			break;
 		}
-		ERR_clear_error();
-		int n = SSL_read(c->ssl, buf, sizeof(buf));
-		if (n > 0) {
-			if (pl_reader_feed(&c->rd, buf, (size_t)n) < 0) {
-				conn_fail(c, 0, PL_STATUS_ERROR, "out of memory");
-				return;
-			}
-			conn_process(c);
-			if (!c->closed)
-				conn_received(c, (size_t)n);
-			continue;
-		}
-		int e = SSL_get_error(c->ssl, n);
-		if (e == SSL_ERROR_WANT_READ)
-			return;
-		if (e == SSL_ERROR_WANT_WRITE) {
-			c->want_write = 1;
-			return;
-		}
-		if (c->state == C_RECEIVING)
-			pl_warn("%s: connection lost during the upload of a job for %s "
-				"(%llu of %llu bytes); nothing was kept", c->peer,
-				c->meta.owner, (unsigned long long)c->received,
-				(unsigned long long)c->meta.size);
-		conn_close(c);
-		return;
+		rc = read_some(c, &budget);
 	}
+	if (budget < READ_BUDGET && !c->closed)
+		conn_touch(c);
 }
 
 static void conn_io(pl_loop_t *loop, int fd, uint32_t ev, void *arg)
@@ -744,8 +870,14 @@ static void conn_rate(pl_loop_t *loop, void *arg)
 static void conn_idle(pl_loop_t *loop, void *arg)
 {
 	op_conn_t *c = arg;
-	(void)loop;
+	uint64_t quiet = pl_now_ms() - c->active_ms;
 	c->idle = NULL;
+	if (quiet < c->op->client_timeout_ms && c->state != C_COMMITTING) {
+		/* Bytes came since it was set: not idle, wait for the rest. */
+		c->idle = pl_loop_timer(loop, c->op->client_timeout_ms - quiet,
+					conn_idle, c);
+		return;
+	}
 	switch (c->state) {
 	case C_COMMITTING:
 		conn_touch(c);
@@ -832,6 +964,15 @@ static int conn_admit(op_t *op, op_conn_t *c, const pl_slot_key_t *key)
 	return -1;
 }
 
+/* Each starts small (4 KiB) and grows to the frames it is given. */
+static int conn_readers_init(op_conn_t *c)
+{
+	for (unsigned i = 0; i < READERS; i++)
+		if (pl_reader_init(&c->rd[i], OP_FRAME_MAX) < 0)
+			return -1;
+	return 0;
+}
+
 static void on_accept(pl_loop_t *loop, int lfd, uint32_t ev, void *arg)
 {
 	op_t *op = arg;
@@ -845,10 +986,10 @@ static void on_accept(pl_loop_t *loop, int lfd, uint32_t ev, void *arg)
 			continue;
 		}
 		op_conn_t *c = calloc(1, sizeof(*c));
-		if (!c || pl_reader_init(&c->rd, OP_FRAME_MAX) < 0 ||
-		    !(c->ssl = SSL_new(op->tls))) {
+		if (!c || conn_readers_init(c) < 0 || !(c->ssl = SSL_new(op->tls))) {
 			if (c)
-				pl_reader_free(&c->rd);
+				for (unsigned k = 0; k < READERS; k++)
+					pl_reader_free(&c->rd[k]);
 			free(c);
 			close(fd);
 			continue;
@@ -859,7 +1000,8 @@ static void on_accept(pl_loop_t *loop, int lfd, uint32_t ev, void *arg)
 		peer_name(fd, c->peer, sizeof(c->peer), &key);
 		if (conn_admit(op, c, &key) < 0) {
 			SSL_free(c->ssl);
-			pl_reader_free(&c->rd);
+			for (unsigned k = 0; k < READERS; k++)
+				pl_reader_free(&c->rd[k]);
 			free(c);
 			close(fd);
 			continue;

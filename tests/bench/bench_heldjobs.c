@@ -3,19 +3,27 @@
  * printer (plsc-recprinter), a printer entry and a workstation token.
  *
  *   bench_heldjobs wait SOCK SERVICE
- *       until SERVICE is running (CTL_STATUS)
+ *       until SERVICE is running (CTL_STATUS): "PID"
  *   bench_heldjobs gen FILE MIB
  *       MIB MiB of /dev/urandom-derived bytes (no two 4 KiB blocks equal)
  *   bench_heldjobs diskfloor DIR MIB
  *       write MIB MiB to a new file in DIR, fsync: "MB_PER_S"
  *   bench_heldjobs intake HOST PORT TOKENFILE FILE
  *       one job of FILE: "TOTAL_NS UPLOAD_NS JOB_ID" (BEGIN sent -> id)
+ *   bench_heldjobs tlsfloor DIR TOKENFILE FILE hash|recv
+ *       the floor of intake: the same client sends FILE to a bare TLS
+ *       server in a child process (a pl_tls server context, its
+ *       self-signed pair in DIR) that only receives the frames, in one
+ *       thread, and with "hash" SHA-256s the data and checks it as the
+ *       service does: "TOTAL_NS CPU_NS" (BEGIN sent -> answer to END;
+ *       the CPU time the receiver used, user and system)
  *   bench_heldjobs rate HOST PORT TOKENFILE CLIENTS SECONDS MODE
  *       CLIENTS threads, 4 KiB jobs: "JOBS_PER_S JOBS FAILED"; MODE is
  *       reuse (one TLS connection a client) or connect (one a job), with
  *       "-nodelay" appended: TCP_NODELAY on the client socket (diagnosis)
- *   bench_heldjobs fsyncloop DIR SECONDS
- *       one thread: new file, 4 KiB, fsync, close: "FILES_PER_S"
+ *   bench_heldjobs fsyncloop DIR SECONDS [THREADS]
+ *       THREADS (default 1) threads, each: new file, 4 KiB, fsync,
+ *       close: "FILES_PER_S" (all threads together)
  *   bench_heldjobs release SOCK HOST PORT TOKENFILE RECDIR PRINTER N KIB
  *       N x (floor sample, release sample), interleaved:
  *       "REL_P50 REL_P99 REL_MAX FLOOR_P50 FLOOR_P99 FLOOR_MAX" in ns
@@ -41,6 +49,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #define HJ_4K 4096u
@@ -49,7 +58,7 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: bench_heldjobs wait|gen|diskfloor|intake|rate|fsyncloop|release ... "
+	fprintf(stderr, "usage: bench_heldjobs wait|gen|diskfloor|intake|tlsfloor|rate|fsyncloop|release ... "
 			"(see the source)\n");
 	return BENCH_EXIT_FAIL;
 }
@@ -68,7 +77,9 @@ static int cmd_wait(const char *sock, const char *name)
 	while (bench_now_ns() < deadline) {
 		if (bench_status(&c, &st) < 0)
 			break;
-		if (bench_running(bench_find(&st, name))) {
+		const bench_svc_t *s = bench_find(&st, name);
+		if (bench_running(s)) {
+			printf("%u\n", (unsigned)s->pid);
 			pl_ctl_close(&c);
 			return 0;
 		}
@@ -122,10 +133,15 @@ static int fill_random(uint8_t *buf, size_t n)
 static int cmd_gen(const char *path, long mib)
 {
 	const size_t mb = 1u << 20;
-	uint8_t *base = malloc(mb), *buf = malloc(mb);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	uint8_t *base = malloc(mb), *buf = malloc(mb), sha[32];
+	char shapath[4096];
+	unsigned shalen = 0;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), sfd = -1;
 	int rc = BENCH_EXIT_FAIL;
-	if (!base || !buf || fd < 0 || fill_random(base, mb) < 0)
+	snprintf(shapath, sizeof(shapath), "%s.sha256", path);
+	if (!base || !buf || !md || fd < 0 || fill_random(base, mb) < 0 ||
+	    !EVP_DigestInit_ex(md, EVP_sha256(), NULL))
 		goto out;
 	for (long i = 0; i < mib; i++) {
 		memcpy(buf, base, mb);
@@ -133,11 +149,14 @@ static int cmd_gen(const char *path, long mib)
 			uint64_t v = (uint64_t)i * (mb / HJ_4K) + off / HJ_4K;
 			memcpy(buf + off, &v, sizeof(v));
 		}
-		if (write_full(fd, buf, mb) < 0)
+		if (write_full(fd, buf, mb) < 0 || !EVP_DigestUpdate(md, buf, mb))
 			goto out;
 	}
 	/* Not dirty any more when the intake is measured (a no-op on tmpfs). */
-	if (fsync(fd) < 0)
+	if (fsync(fd) < 0 || !EVP_DigestFinal_ex(md, sha, &shalen))
+		goto out;
+	sfd = open(shapath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (sfd < 0 || write_full(sfd, sha, sizeof(sha)) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -145,6 +164,9 @@ out:
 		fprintf(stderr, "bench_heldjobs: gen %s: %s\n", path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
+	if (sfd >= 0)
+		close(sfd);
+	EVP_MD_CTX_free(md);
 	free(base);
 	free(buf);
 	return rc;
@@ -338,36 +360,253 @@ out:
 
 /* ---- intake: one big job ---- */
 
-static int cmd_intake(const char *host, int port, const char *token_file,
-		      const char *path)
+/* gen leaves the document's SHA-256 in FILE.sha256 (32 bytes), so that
+ * each of the runs over it need not read 1 GiB first to hash it. */
+static int sha_sidecar(const char *path, uint8_t sha[32])
+{
+	char p[4096];
+	snprintf(p, sizeof(p), "%s.sha256", path);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, sha, 32);
+	close(fd);
+	return n == 32 ? 0 : -1;
+}
+
+/* One job of the file at path to host:port, timed from BEGIN sent to the
+ * job id: total and up (the last DATA byte written) in ns. */
+static int submit_file(const char *host, int port, const char *token_file,
+		       const char *path, uint64_t *total, uint64_t *up,
+		       char *id, size_t idsz)
 {
 	hj_client_t c;
 	struct stat st;
 	uint8_t sha[32];
-	char id[64] = "";
-	uint64_t up = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || sha256_fd(fd, sha) < 0) {
+	if (fd < 0 || fstat(fd, &st) < 0 ||
+	    (sha_sidecar(path, sha) < 0 && sha256_fd(fd, sha) < 0)) {
 		fprintf(stderr, "bench_heldjobs: %s: %s\n", path, strerror(errno));
-		return BENCH_EXIT_FAIL;
+		if (fd >= 0)
+			close(fd);
+		return -1;
 	}
-	if (hj_client_init(&c, host, port, token_file, "bench-intake") < 0)
-		return BENCH_EXIT_FAIL;
+	if (hj_client_init(&c, host, port, token_file, "bench-intake") < 0) {
+		close(fd);
+		return -1;
+	}
+	id[0] = '\0';
 	int rc = hj_connect(&c);
-	uint64_t t0 = bench_now_ns();
+	uint64_t t0 = bench_now_ns(), t1;
+	*up = 0;
 	if (rc == SUB_OK)
-		rc = hj_submit(&c, NULL, fd, (uint64_t)st.st_size, sha, id,
-			       sizeof(id), &up);
-	uint64_t t1 = bench_now_ns();
+		rc = hj_submit(&c, NULL, fd, (uint64_t)st.st_size, sha, id, idsz, up);
+	t1 = bench_now_ns();
 	close(fd);
-	if (rc != SUB_OK || !id[0]) {
+	if (rc != SUB_OK || !id[0])
 		fprintf(stderr, "bench_heldjobs: intake: %s\n", c.msg);
-		hj_client_free(&c);
+	hj_client_free(&c);
+	if (rc != SUB_OK || !id[0])
+		return -1;
+	*total = t1 - t0;
+	*up = *up > t0 ? *up - t0 : 0;
+	return 0;
+}
+
+static int cmd_intake(const char *host, int port, const char *token_file,
+		      const char *path)
+{
+	char id[64];
+	uint64_t total, up;
+	if (submit_file(host, port, token_file, path, &total, &up, id, sizeof(id)) < 0)
+		return BENCH_EXIT_FAIL;
+	printf("%llu %llu %s\n", (unsigned long long)total,
+	       (unsigned long long)up, id);
+	return 0;
+}
+
+/* ---- tlsfloor: what intake cannot beat ---- */
+
+/* The bare receiver: a frame buffer that SSL_read fills directly (the
+ * only copy is OpenSSL's, out of its record buffer), frames parsed in
+ * place, DATA payloads hashed (hash) or only counted, and the answers the
+ * client waits for. One thread, blocking I/O, no job store, no limits:
+ * the least a server must do to take a submission over TLS. */
+#define FLOOR_FRAME_MAX (1024u * 1024u)
+#define FLOOR_BUF (2u * (PL_PROTO_HDR_LEN + FLOOR_FRAME_MAX))
+
+typedef struct {
+	SSL *ssl;
+	EVP_MD_CTX *md;
+	int hash;
+	uint64_t bytes;
+	uint8_t sha[32];
+} floor_srv_t;
+
+static int floor_reply(floor_srv_t *fs, const pl_frame_t *f, const char *id)
+{
+	pl_msg_t m;
+	if (pl_msg_init(&m, PL_MSG_RESULT, PL_FLAG_REPLY, f->seq) < 0)
+		return -1;
+	pl_msg_add_u32(&m, PL_TAG_STATUS, PL_STATUS_OK);
+	pl_msg_add_str(&m, PL_TAG_MESSAGE, "ok");
+	if (id)
+		pl_msg_add_str(&m, PL_TAG_JOB_ID, id);
+	int rc = pl_msg_finish(&m) == 0 &&
+		 SSL_write(fs->ssl, m.buf, (int)m.len) == (int)m.len ? 0 : -1;
+	pl_msg_free(&m);
+	return rc;
+}
+
+/* 1 after END (answered), 0 to go on, -1 on error. */
+static int floor_frame(floor_srv_t *fs, const pl_frame_t *f)
+{
+	pl_field_t fl;
+	unsigned len = 0;
+	switch (f->type) {
+	case PL_MSG_SUBMIT_BEGIN:
+		fs->bytes = 0;
+		if (fs->hash && !EVP_DigestInit_ex(fs->md, EVP_sha256(), NULL))
+			return -1;
+		return floor_reply(fs, f, NULL);
+	case PL_MSG_SUBMIT_DATA:
+		if (pl_frame_find(f, PL_TAG_PAYLOAD, &fl) != 1)
+			return -1;
+		if (fs->hash && !EVP_DigestUpdate(fs->md, fl.val, fl.len))
+			return -1;
+		fs->bytes += fl.len;
+		return 0;
+	case PL_MSG_SUBMIT_END:
+		if (pl_frame_find(f, PL_TAG_SHA256, &fl) != 1 || fl.len != 32)
+			return -1;
+		if (fs->hash && (!EVP_DigestFinal_ex(fs->md, fs->sha, &len) ||
+				 memcmp(fs->sha, fl.val, 32) != 0)) {
+			fprintf(stderr, "bench_heldjobs: tlsfloor: SHA-256 mismatch\n");
+			return -1;
+		}
+		return floor_reply(fs, f, "floor") < 0 ? -1 : 1;
+	default:
+		return -1;
+	}
+}
+
+static int floor_serve(floor_srv_t *fs)
+{
+	uint8_t *buf = malloc(FLOOR_BUF);
+	size_t start = 0, end = 0, used;
+	pl_frame_t f;
+	int rc = -1;
+	if (!buf)
+		return -1;
+	for (;;) {
+		int r;
+		while ((r = pl_frame_parse(buf + start, end - start, FLOOR_FRAME_MAX,
+					   &f, &used)) == 0) {
+			start += used;
+			if ((rc = floor_frame(fs, &f)) != 0)
+				goto out;
+		}
+		if (r != -PL_PROTO_ETRUNC)
+			break;
+		/* Only the frame being received moves: at most one record. */
+		if (start > 0) {
+			memmove(buf, buf + start, end - start);
+			end -= start;
+			start = 0;
+		}
+		int n = SSL_read(fs->ssl, buf + end, (int)(FLOOR_BUF - end));
+		if (n <= 0)
+			break;
+		end += (size_t)n;
+	}
+	rc = -1;
+out:
+	free(buf);
+	return rc == 1 ? 0 : -1;
+}
+
+static int floor_child(int lfd, const char *dir, int hash)
+{
+	pl_err_t err;
+	floor_srv_t fs = { .hash = hash };
+	SSL_CTX *ctx = pl_tls_server_ctx(NULL, NULL, dir, "bench-floor", &err);
+	int fd = -1, rc = 1;
+	if (!ctx) {
+		fprintf(stderr, "bench_heldjobs: tlsfloor: %s\n", err.msg);
+		return 1;
+	}
+	fs.md = EVP_MD_CTX_new();
+	fd = accept(lfd, NULL, NULL);
+	if (fd < 0 || !fs.md || !(fs.ssl = SSL_new(ctx)))
+		goto out;
+	int one = 1; /* as the service: its answers are latency-bound */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	SSL_set_fd(fs.ssl, fd);
+	if (SSL_accept(fs.ssl) == 1 && floor_serve(&fs) == 0)
+		rc = 0;
+	SSL_shutdown(fs.ssl);
+out:
+	SSL_free(fs.ssl);
+	if (fd >= 0)
+		close(fd);
+	EVP_MD_CTX_free(fs.md);
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
+static int listen_any(int *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 4) < 0 || getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+static int cmd_tlsfloor(const char *dir, const char *token_file,
+			const char *path, const char *mode)
+{
+	int hash = strcmp(mode, "hash") == 0, port = 0, status = 0;
+	uint64_t total, up;
+	char id[64];
+	if (!hash && strcmp(mode, "recv") != 0)
+		return usage();
+	int lfd = listen_any(&port);
+	if (lfd < 0) {
+		fprintf(stderr, "bench_heldjobs: tlsfloor: listen: %s\n", strerror(errno));
 		return BENCH_EXIT_FAIL;
 	}
-	hj_client_free(&c);
-	printf("%llu %llu %s\n", (unsigned long long)(t1 - t0),
-	       (unsigned long long)(up - t0), id);
+	/* Its own process, as the service is: the kernel schedules the two
+	 * sides as it does for intake. */
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(floor_child(lfd, dir, hash));
+	close(lfd);
+	if (pid < 0)
+		return BENCH_EXIT_FAIL;
+	int rc = submit_file("127.0.0.1", port, token_file, path, &total, &up,
+			     id, sizeof(id));
+	if (rc < 0)
+		kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	if (rc < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "bench_heldjobs: tlsfloor %s failed\n", mode);
+		return BENCH_EXIT_FAIL;
+	}
+	/* The receiver's CPU time: what the same work costs whatever else
+	 * the machine is doing, unlike the wall clock. */
+	struct rusage ru;
+	getrusage(RUSAGE_CHILDREN, &ru);
+	uint64_t cpu = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
+		       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+	printf("%llu %llu\n", (unsigned long long)total, (unsigned long long)cpu);
 	return 0;
 }
 
@@ -483,31 +722,79 @@ static int cmd_rate(const char *host, int port, const char *token_file,
 	return 0;
 }
 
-/* The floor: one thread, a new 4 KiB file fsynced at a time. */
-static int cmd_fsyncloop(const char *dir, double seconds)
+/* The floor: THREADS threads, each creating a new 4 KiB file and
+ * fsyncing it, one at a time. With one thread it is the disk's latency;
+ * with as many threads as the service has disk workers it is what the
+ * disk gives concurrent fsyncs (the store's group commit shares work only
+ * beyond that). */
+typedef struct {
+	const char *dir;
+	int idx;
+	uint64_t end, n;
+	int failed;
+	pthread_barrier_t *go;
+} hj_fsync_t;
+
+static void *fsync_worker(void *arg)
 {
+	hj_fsync_t *t = arg;
 	char path[4096];
 	uint8_t doc[HJ_4K];
-	uint64_t n = 0;
 	for (size_t i = 0; i < sizeof(doc); i++)
-		doc[i] = (uint8_t)(i * 7u + 1u);
-	uint64_t t0 = bench_now_ns(), end = t0 + (uint64_t)(seconds * 1e9), t1;
-	while ((t1 = bench_now_ns()) < end) {
-		snprintf(path, sizeof(path), "%s/f-%llu", dir, (unsigned long long)n);
+		doc[i] = (uint8_t)(i * 7u + 1u + (unsigned)t->idx);
+	pthread_barrier_wait(t->go);
+	while (bench_now_ns() < t->end) {
+		snprintf(path, sizeof(path), "%s/f-%d-%llu", t->dir, t->idx,
+			 (unsigned long long)t->n);
 		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0 || write_full(fd, doc, sizeof(doc)) < 0 || fsync(fd) < 0) {
 			fprintf(stderr, "bench_heldjobs: %s: %s\n", path, strerror(errno));
 			if (fd >= 0)
 				close(fd);
-			return BENCH_EXIT_FAIL;
+			t->failed = 1;
+			break;
 		}
 		close(fd);
-		n++;
+		t->n++;
 	}
-	for (uint64_t i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/f-%llu", dir, (unsigned long long)i);
-		unlink(path);
+	return NULL;
+}
+
+static int cmd_fsyncloop(const char *dir, double seconds, int nthreads)
+{
+	hj_fsync_t t[64];
+	pthread_t th[64];
+	pthread_barrier_t go;
+	char path[4096];
+	uint64_t n = 0;
+	int failed = 0;
+	if (nthreads < 1 || nthreads > 64 || seconds <= 0)
+		return usage();
+	pthread_barrier_init(&go, NULL, (unsigned)nthreads + 1);
+	for (int i = 0; i < nthreads; i++) {
+		t[i] = (hj_fsync_t){ .dir = dir, .idx = i, .go = &go };
+		if (pthread_create(&th[i], NULL, fsync_worker, &t[i]) != 0)
+			return BENCH_EXIT_FAIL;
 	}
+	uint64_t t0 = bench_now_ns();
+	for (int i = 0; i < nthreads; i++)
+		t[i].end = t0 + (uint64_t)(seconds * 1e9);
+	pthread_barrier_wait(&go);
+	for (int i = 0; i < nthreads; i++) {
+		pthread_join(th[i], NULL);
+		n += t[i].n;
+		failed |= t[i].failed;
+	}
+	uint64_t t1 = bench_now_ns();
+	pthread_barrier_destroy(&go);
+	for (int i = 0; i < nthreads; i++)
+		for (uint64_t k = 0; k < t[i].n; k++) {
+			snprintf(path, sizeof(path), "%s/f-%d-%llu", dir, i,
+				 (unsigned long long)k);
+			unlink(path);
+		}
+	if (failed)
+		return BENCH_EXIT_FAIL;
 	printf("%.1f\n", (double)n / ((double)(t1 - t0) / 1e9));
 	return 0;
 }
@@ -716,11 +1003,13 @@ int main(int argc, char **argv)
 		return cmd_diskfloor(argv[2], atol(argv[3]));
 	if (strcmp(cmd, "intake") == 0 && argc == 6)
 		return cmd_intake(argv[2], atoi(argv[3]), argv[4], argv[5]);
+	if (strcmp(cmd, "tlsfloor") == 0 && argc == 6)
+		return cmd_tlsfloor(argv[2], argv[3], argv[4], argv[5]);
 	if (strcmp(cmd, "rate") == 0 && argc == 8)
 		return cmd_rate(argv[2], atoi(argv[3]), argv[4], atoi(argv[5]),
 				atof(argv[6]), argv[7]);
-	if (strcmp(cmd, "fsyncloop") == 0 && argc == 4)
-		return cmd_fsyncloop(argv[2], atof(argv[3]));
+	if (strcmp(cmd, "fsyncloop") == 0 && (argc == 4 || argc == 5))
+		return cmd_fsyncloop(argv[2], atof(argv[3]), argc == 5 ? atoi(argv[4]) : 1);
 	if (strcmp(cmd, "release") == 0 && argc == 10)
 		return cmd_release(argv[2], argv[3], atoi(argv[4]), argv[5], argv[6],
 				   argv[7], atoi(argv[8]), atol(argv[9]));

@@ -17,14 +17,14 @@ head -c 100000000 /dev/urandom > "$T/big"
 ( "$BIN/plsc-submit" --server "127.0.0.1:$OP_PORT" --token-file "$T/token-ws1" \
 	--user alice --insecure "$T/big" > "$T/upload.out" 2>&1 ) &
 upid=$!
-wait_until 10 bash -c "[ \$(ls -a '$T/lib/$OP/jobs' | grep -c '^\.tmp') -gt 0 ]"
-ok $? "an upload is in progress (temp file present)"
+wait_until 10 uploading
+ok $? "an upload is in progress (its job file, not yet sealed, present)"
 kill -9 "$(svc_pid "$OP")"
 wait "$upid"
 ok $(( $? != 0 ? 0 : 1 )) "the client is told the upload failed"
 wait_until 10 bash -c "[ \"\$($BIN/plsc -c $CONF status --json | jq -r '.services[] | select(.name==\"$OP\") | .state')\" = running ]"
 ok $? "the service is restarted"
-is "$(temp_on_disk)" 0 "no temp file remains after the restart"
+is "$(uploads_on_disk)" 0 "no part of the upload remains after the restart"
 is "$(plsc jobs --json | jq '.jobs | length')" 0 "no job is listed"
 
 # kill -9 right after the reply: the job survives and prints correctly.

@@ -3,7 +3,7 @@
 # dropped), while other clients keep being served.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 29
+plan 31
 
 rec_start P1
 op_config
@@ -26,6 +26,15 @@ like "$id" "^[0-9a-f]{32}$" "a good client is served while another stalls"
 wait_until 10 grep -q "upload stalled" "$T/log/$OP.log"
 ok $? "the stalled upload is dropped after client_timeout_s, and logged"
 kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
+# Slow is not idle: an upload whose pieces come well within the timeout
+# is kept, however long it takes in all.
+out=$(evil trickle 127.0.0.1 "$OP_PORT" "$(cat "$T/token-ws2")")
+like "$out" "^result 0 " "an upload slower than client_timeout_s in all, never idle as long, is held"
+# The largest frames the server takes (1 MB; plsc-submit sends 256 KiB):
+# more of them lent to the job writer at once than it allows is no error.
+out=$(evil bigframes 127.0.0.1 "$OP_PORT" "$(cat "$T/token-ws2")")
+like "$out" "^result 0 " "a 9 MB job in 1 MB frames is held"
+for id in $(plsc jobs --user mallory --json | jq -r '.jobs[].id'); do plsc delete "$id" >/dev/null; done
 
 out=$(evil badtoken 127.0.0.1 "$OP_PORT" "plsc_00000000_AAAA")
 like "$out" "^result 2 .*token" "a wrong token is refused with a clear message"

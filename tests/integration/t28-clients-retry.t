@@ -105,7 +105,7 @@ like "$out" "INFO: the job may be held already; the retry will not hold it twice
 head -c 100000000 /dev/urandom > "$T/huge"
 ( submit ws1 alice "$T/huge" > "$T/killed.out" 2>&1; echo $? > "$T/killed.rc" ) &
 upid=$!
-wait_until 10 bash -c "[ \$(ls -a '$T/lib/$OP/jobs' | grep -c '^\.tmp') -gt 0 ]"
+wait_until 10 uploading
 kill -9 "$(svc_pid "$OP")"
 wait "$upid"
 is "$(cat "$T/killed.rc")" 3 "plsc-submit, the service killed mid-upload: 3"

@@ -180,7 +180,7 @@ like "$SUB_OUT" '^[0-9a-f]{32}$' "after the attacks the service serves as before
 diag "after the attacks: ${LAT} ms"
 is "$(plsc jobs --json | jq '[.jobs[] | select(.user == "slowpoke")] | length')" 0 \
 	"no slow upload left a job"
-is "$(temp_on_disk)" 0 "nor a temporary file"
+is "$(uploads_on_disk)" 0 "nor an unfinished upload file"
 grep -q "more connections refused or dropped in that second" "$T/log/$OP.log"
 ok $? "a flood of refusals is summarised, not logged one by one"
 is "$(state_is "$OP" running && field "$OP" restarts)" 0 "the service never restarted"

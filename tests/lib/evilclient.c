@@ -6,7 +6,10 @@
  * half the data, then silence), size (more data than announced),
  * disconnect (BEGIN, some data, then close), empty (BEGIN with SIZE 0,
  * which plsc-submit never sends), announce (BEGIN with SIZE the fifth
- * argument, and nothing more: what the server answers before any data).
+ * argument, and nothing more: what the server answers before any data),
+ * trickle (a good job sent in ten pieces half a second apart: slow, but
+ * never idle for long), bigframes (a good 9 MB job in frames of 1 MB, the
+ * largest the server takes, where plsc-submit sends 256 KiB).
  * Prints one line: "result STATUS MESSAGE" for a RESULT from the server,
  * or "closed" when the server closed without one. */
 #include <errno.h>
@@ -20,6 +23,7 @@
 #include <arpa/inet.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #include "pl_proto.h"
@@ -115,6 +119,35 @@ static void data(SSL *s, size_t n)
 	free(b);
 }
 
+/* A job of n frames of len zero bytes each, usec apart (the BEGIN was
+ * answered), its SHA-256 right: prints the result. */
+static int good_job(SSL *s, const char *token, int n, size_t len, useconds_t usec)
+{
+	uint8_t md[32];
+	unsigned mdlen = 0;
+	uint8_t *zeros = calloc(1, len * (size_t)n);
+	pl_msg_t m;
+
+	begin(s, token, len * (uint64_t)n);
+	if (!zeros || ssl_result(s, 1) != 2) {
+		free(zeros);
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		if (usec)
+			usleep(usec);
+		data(s, len);
+	}
+	EVP_Digest(zeros, len * (size_t)n, md, &mdlen, EVP_sha256(), NULL);
+	free(zeros);
+	pl_msg_init(&m, PL_MSG_SUBMIT_END, 0, 2);
+	pl_msg_add(&m, PL_TAG_SHA256, md, 32);
+	put(s, &m);
+	pl_msg_free(&m);
+	ssl_result(s, 0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
@@ -171,6 +204,10 @@ int main(int argc, char **argv)
 		ssl_result(s, 0);
 		return 0;
 	}
+	if (strcmp(mode, "bigframes") == 0)
+		return good_job(s, token, 9, 1000000, 0);
+	if (strcmp(mode, "trickle") == 0) /* 5 s: over client_timeout_s */
+		return good_job(s, token, 10, 10000, 500000);
 	begin(s, token, 100000);
 	if (ssl_result(s, 1) != 2)
 		return 0;

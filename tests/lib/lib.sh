@@ -260,9 +260,15 @@ submit() {
 		--user "$user" --insecure --timeout 20 "$@" "$file"
 }
 
-# jobs_on_disk: held job files of the service.
-jobs_on_disk() { ls "$T/lib/$OP/jobs" 2>/dev/null | grep -c '\.job$'; }
-temp_on_disk() { ls -a "$T/lib/$OP/jobs" 2>/dev/null | grep -c '^\.tmp'; }
+# jobs_on_disk: held job files of the service (sealed: 0600).
+jobs_on_disk() { find "$T/lib/$OP/jobs" -maxdepth 1 -name '*.job' -perm -0400 2>/dev/null | grep -c .; }
+# uploads_on_disk: job files still being written (unreadable to their
+# owner until sealed), and temp files of earlier versions.
+uploads_on_disk() {
+	find "$T/lib/$OP/jobs" -maxdepth 1 \( -name '.tmp*' -o \( -name '*.job' ! -perm -0400 \) \) \
+		2>/dev/null | grep -c .
+}
+uploading() { [ "$(uploads_on_disk)" -gt 0 ]; }
 
 # ipp_start: a real IPP printer (ippeveprinter from cups-ipp-utils) on a
 # free port, spooling into $T/ipp. CUPS 2.4's ippeveprinter will not start

@@ -1109,6 +1109,68 @@ static void test_badge_lookup(void **state)
 	pl_dir_close(d);
 }
 
+/* The statements a job, a swipe or a release runs stay prepared in the
+ * handle; none of them may answer from what it saw last time. A service's
+ * read-only handle keeps using its kept statements while plsc-directory
+ * (another handle, here d) revokes the token, moves the badge, removes the
+ * printer: each next call sees the change. */
+static void test_kept_statements_not_stale(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	char tok[PL_TOKEN_MAX], tok2[PL_TOKEN_MAX], id[PL_DIR_TOKEN_ID_LEN + 1];
+	char which[32], ws[128], who[128];
+	pl_dir_printer_t p = printer("P1", "socket://10.0.0.1:9100"), got;
+	pl_dir_t *d = open_rw(f), *ro = NULL;
+	pl_dir_user_t u = user("alice", "Alice");
+
+	user_add_badge(&u, "4a3b2c1d");
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), 0);
+	assert_int_equal(pl_dir_printer_add(d, &p, 0, &err), 0);
+	assert_int_equal(pl_dir_token_create(d, "ws-a", tok, &err), 0);
+	assert_int_equal(pl_dir_token_create(d, "ws-b", tok2, &err), 0);
+	assert_int_equal(pl_dir_open(&ro, f->db, PL_DIR_READ, &err), 0);
+	/* Two jobs with the token, a second token between: all answered. */
+	assert_int_equal(pl_dir_token_verify(ro, tok, ws, sizeof(ws), &err), 1);
+	assert_string_equal(ws, "ws-a");
+	assert_int_equal(pl_dir_token_verify(ro, tok2, ws, sizeof(ws), &err), 1);
+	assert_string_equal(ws, "ws-b");
+	assert_int_equal(pl_dir_token_verify(ro, tok, ws, sizeof(ws), &err), 1);
+	assert_int_equal(pl_dir_badge_user(ro, "4a3b2c1d", who, sizeof(who), &err), 0);
+	assert_string_equal(who, "alice");
+	assert_int_equal(pl_dir_printer_get(ro, "P1", &got, &err), 0);
+	/* Revoked between two jobs: the next one is refused. */
+	assert_int_equal(pl_dir_token_id(tok, id), 0);
+	snprintf(which, sizeof(which), "id:%s", id);
+	assert_int_equal(pl_dir_token_revoke(d, which, &err), 0);
+	assert_int_equal(pl_dir_token_verify(ro, tok, ws, sizeof(ws), &err), 0);
+	assert_int_equal(pl_dir_token_verify(ro, tok2, ws, sizeof(ws), &err), 1);
+	/* The writer's own handle keeps its statements too (match, touch,
+	 * match again): the same answer there. */
+	assert_int_equal(pl_dir_token_verify(d, tok, ws, sizeof(ws), &err), 0);
+	assert_int_equal(pl_dir_token_verify(d, tok2, ws, sizeof(ws), &err), 1);
+	assert_int_equal(pl_dir_token_verify(d, tok2, ws, sizeof(ws), &err), 1);
+	/* The badge moves to bob, then its owner is gone. */
+	pl_dir_user_t b = user("bob", "Bob");
+	u = user("alice", "Alice");
+	user_add_badge(&b, "4a3b2c1d");
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 1, &err), 0);
+	assert_int_equal(pl_dir_user_put(d, &b, NULL, 0, &err), 0);
+	assert_int_equal(pl_dir_badge_user(ro, "4a3b2c1d", who, sizeof(who), &err), 0);
+	assert_string_equal(who, "bob");
+	assert_int_equal(pl_dir_user_del(d, "bob", &err), 0);
+	assert_int_equal(pl_dir_badge_user(ro, "4a3b2c1d", who, sizeof(who), &err), 1);
+	/* The printer changes, then goes. */
+	p = printer("P1", "socket://10.0.0.2:9100");
+	assert_int_equal(pl_dir_printer_add(d, &p, 1, &err), 0);
+	assert_int_equal(pl_dir_printer_get(ro, "P1", &got, &err), 0);
+	assert_string_equal(got.uri, "socket://10.0.0.2:9100");
+	assert_int_equal(pl_dir_printer_del(d, "P1", &err), 0);
+	assert_int_equal(pl_dir_printer_get(ro, "P1", &got, &err), 1);
+	pl_dir_close(ro);
+	pl_dir_close(d);
+}
+
 static void test_user_invalid(void **state)
 {
 	fixture_t *f = *state;
@@ -2079,6 +2141,7 @@ int main(void)
 		T(test_workstation_invalid),
 		T(test_token_list),
 		T(test_token_touch),
+		T(test_kept_statements_not_stale),
 		T(test_secret_not_stored),
 		T(test_two_connections),
 		T(test_busy_wait),

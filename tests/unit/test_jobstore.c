@@ -258,6 +258,36 @@ static int count_prefix(const char *dir, const char *prefix)
 	return find_prefix(dir, prefix, NULL, 0);
 }
 
+/* Uploads on disk: "<id>.job" files not yet readable by their owner (the
+ * writer makes a job 0600 when it seals it). The last one's path goes to
+ * last (if not NULL). */
+static int find_uploads(const char *dir, char *last, size_t sz)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct stat st;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		if (len < 4 || strcmp(de->d_name + len - 4, ".job") != 0 ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    (st.st_mode & S_IRUSR))
+			continue;
+		if (last != NULL)
+			snprintf(last, sz, "%s/%s", dir, de->d_name);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static int count_uploads(const char *dir)
+{
+	return find_uploads(dir, NULL, 0);
+}
+
 static void expect_err(int rc, int want, const pl_err_t *err,
 		       const char *substr)
 {
@@ -800,45 +830,103 @@ static void test_tamper_rename(void **state)
 
 /* ---- recovery ---- */
 
-static void test_leftover_temp_removed(void **state)
+/* A crash mid-upload leaves the job file as far as it got, still in its
+ * upload mode (unreadable to its owner): recovery removes it, whatever it
+ * holds, and counts nothing corrupt. A sealed job damaged later (here cut
+ * short, trailer and all) is set aside instead: never removed. */
+static void test_partial_upload_removed(void **state)
 {
 	fx_t *f = *state;
 	pl_jobstore_t *js = store_open(f);
-	char path[PATH_MAX * 2], tmp[PATH_MAX * 2];
-	pl_job_meta_t m = meta_for("alice", 5000), *l;
+	char path[PATH_MAX * 2], crashed[PATH_MAX * 2], legacy[PATH_MAX * 2];
+	char sealed[PATH_MAX * 2], cut[PATH_MAX * 2], aside[PATH_MAX * 3];
+	pl_job_meta_t m = meta_for("alice", 3 * MiB), *l, kept, unsealed, damaged;
 	pl_jobw_t *w;
 	pl_err_t err;
-	uint8_t data[5000], *p;
+	struct stat st;
+	uint8_t *data = malloc(2 * MiB), *p;
 	size_t n;
 
-	pattern(data, sizeof(data), 4);
-	put(js, "alice", data, 10);
-	/* A crash mid-upload: the temp file as it was when the power went. */
+	assert_non_null(data);
+	pattern(data, 2 * MiB, 4);
+	kept = put(js, "alice", data, 10);
+	job_file(f, kept.id, path, sizeof(path));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* The upload as it was when the power went: no trailer yet. */
 	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
-	assert_int_equal(pl_jobw_write(w, data, 3000, &err), 0);
-	assert_int_equal(find_prefix(f->dir, ".tmp-", path, sizeof(path)), 1);
+	assert_int_equal(pl_jobw_write(w, data, 2 * MiB, &err), 0);
+	assert_int_equal(find_uploads(f->dir, path, sizeof(path)), 1);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0200);
+	assert_int_equal(chmod(path, 0600), 0); /* to read it as root would */
 	p = slurp(path, &n);
-	assert_true(n > 2900);
-	snprintf(tmp, sizeof(tmp), "%s/.tmp-crashed", f->dir);
-	spit(tmp, p, n, 0600);
+	assert_true(n >= MiB); /* written a MiB at a time */
+	snprintf(crashed, sizeof(crashed), "%s/0123456789abcdef0123456789abcdef.job",
+		 f->dir);
+	spit(crashed, p, n, 0200);
 	free(p);
 	pl_jobw_abort(w);
-	assert_int_equal(count_prefix(f->dir, ".tmp-"), 1);
+	assert_false(exists(path));
+	/* A temp file of an earlier version's writer. */
+	snprintf(legacy, sizeof(legacy), "%s/.tmp-crashed", f->dir);
+	spit(legacy, "x", 1, 0600);
+	/* Killed after the last write but before the mode changed: complete,
+	 * but never acknowledged, so removed all the same. */
+	unsealed = put(js, "bob", data, 10);
+	job_file(f, unsealed.id, sealed, sizeof(sealed));
+	assert_int_equal(chmod(sealed, 0200), 0);
+	/* A held job cut short afterwards. */
+	damaged = put(js, "carol", data, 10);
+	job_file(f, damaged.id, cut, sizeof(cut));
+	assert_int_equal(truncate(cut, 3000), 0);
 	pl_jobstore_close(js);
 	/* Names that are not ours are left alone. */
 	snprintf(path, sizeof(path), "%s/README", f->dir);
 	spit(path, "x", 1, 0600);
 	snprintf(path, sizeof(path), "%s/notes.job", f->dir);
-	spit(path, "x", 1, 0600);
+	spit(path, "x", 1, 0200);
 
 	js = store_open(f);
-	assert_false(exists(tmp));
-	assert_int_equal(count_prefix(f->dir, ".tmp-"), 0);
-	assert_int_equal(pl_jobstore_corrupt_count(js), 0);
+	assert_false(exists(crashed));
+	assert_false(exists(legacy));
+	assert_false(exists(sealed));
+	assert_int_equal(count_uploads(f->dir), 1); /* notes.job, not ours */
 	assert_true(exists(path));
+	assert_int_equal(pl_jobstore_corrupt_count(js), 1);
+	snprintf(aside, sizeof(aside), "%s.corrupt", cut);
+	assert_true(exists(aside));
 	assert_int_equal(pl_jobstore_list(js, NULL, &l, &n), 0);
 	assert_int_equal(n, 1);
+	assert_string_equal(l[0].id, kept.id);
 	free(l);
+	assert_int_equal(verify(js, kept.id, &err), 0);
+	pl_jobstore_close(js);
+	free(data);
+}
+
+/* Acknowledged means durable as it is: a store that is never closed (the
+ * process killed right after commit returned) still holds the job,
+ * readable byte for byte, when it is opened again. */
+static void test_acknowledged_survives(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js = store_open(f), *again;
+	pl_job_meta_t m;
+	uint8_t data[70000];
+	char path[PATH_MAX * 2];
+	struct stat st;
+
+	pattern(data, sizeof(data), 12);
+	m = put(js, "alice", data, sizeof(data));
+	job_file(f, m.id, path, sizeof(path));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(count_uploads(f->dir), 0);
+	again = store_open(f);
+	assert_int_equal(pl_jobstore_corrupt_count(again), 0);
+	check_read(again, m.id, data, sizeof(data), 777);
+	pl_jobstore_close(again);
 	pl_jobstore_close(js);
 }
 
@@ -1017,7 +1105,7 @@ static void test_quota_total(void **state)
 	assert_int_equal(pl_jobstore_delete(js, held.id, &err), 0);
 	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
 	pl_jobw_abort(w);
-	assert_int_equal(count_prefix(f->dir, ".tmp-"), 0);
+	assert_int_equal(count_uploads(f->dir), 0);
 	pl_jobstore_close(js);
 }
 
@@ -1033,10 +1121,10 @@ static void test_size_mismatch(void **state)
 
 	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
 	assert_int_equal(pl_jobw_write(w, data, 50, &err), 0);
-	assert_int_equal(count_prefix(f->dir, ".tmp-"), 1);
+	assert_int_equal(count_uploads(f->dir), 1);
 	expect_err(pl_jobw_commit(w, NULL, 1, NULL, &err), PL_JS_EINVAL, &err,
 		   "size mismatch: announced 100, received 50");
-	assert_int_equal(count_prefix(f->dir, ".tmp-"), 0);
+	assert_int_equal(count_uploads(f->dir), 0);
 	assert_int_equal(pl_jobstore_list(js, NULL, &l, &n), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(pl_jobstore_bytes(js, NULL), 0);
@@ -1060,7 +1148,7 @@ static void test_sha_mismatch(void **state)
 	assert_int_equal(pl_jobw_write(w, data, sizeof(data), &err), 0);
 	expect_err(pl_jobw_commit(w, md, 1, NULL, &err), PL_JS_EINVAL, &err,
 		   "SHA-256 mismatch");
-	assert_int_equal(count_prefix(f->dir, ".tmp-"), 0);
+	assert_int_equal(count_uploads(f->dir), 0);
 	assert_int_equal(count_prefix(f->dir, ""), 0);
 	assert_int_equal(pl_jobstore_list(js, NULL, &l, &n), 0);
 	assert_int_equal(n, 0);
@@ -1081,7 +1169,7 @@ static void test_write_beyond_announced(void **state)
 	expect_err(pl_jobw_write(w, data, 5, &err), PL_JS_EINVAL, &err,
 		   "write beyond the announced size: announced 10, received 11");
 	/* The job is dead at once; later calls say why. */
-	assert_int_equal(count_prefix(f->dir, ".tmp-"), 0);
+	assert_int_equal(count_uploads(f->dir), 0);
 	expect_err(pl_jobw_write(w, data, 1, &err), PL_JS_EINVAL, &err,
 		   "write beyond");
 	expect_err(pl_jobw_commit(w, NULL, 1, NULL, &err), PL_JS_EINVAL, &err,
@@ -1099,11 +1187,11 @@ static void test_write_beyond_announced(void **state)
 
 /* A write the file system refuses (here RLIMIT_FSIZE: EFBIG; a full disk
  * takes the same path with ENOSPC) fails with EIO and leaves nothing. */
-static void test_write_error_removes_temp(void **state)
+static void test_write_error_removes_file(void **state)
 {
 	fx_t *f = *state;
 	pl_jobstore_t *js = store_open(f);
-	pl_job_meta_t m = meta_for("alice", 64 * 1024);
+	pl_job_meta_t m = meta_for("alice", 2 * MiB);
 	struct rlimit old, lim;
 	pl_jobw_t *w;
 	pl_err_t err;
@@ -1117,13 +1205,15 @@ static void test_write_error_removes_temp(void **state)
 	lim.rlim_cur = 8192;
 	/* Nothing else may write a file until the limit is back. */
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-	for (int i = 0; i < 64 && rc == 0; i++)
+	/* Written a MiB at a time: the first of them fails. */
+	for (int i = 0; i < 2048 && rc == 0; i++)
 		rc = pl_jobw_write(w, data, sizeof(data), &err);
 	setrlimit(RLIMIT_FSIZE, &old);
 	signal(SIGXFSZ, SIG_DFL);
 	expect_err(rc, PL_JS_EIO, &err, "writing");
-	assert_non_null(strstr(err.msg, "/.tmp-"));
-	assert_int_equal(count_prefix(f->dir, ".tmp-"), 0);
+	assert_non_null(strstr(err.msg, ".job"));
+	assert_int_equal(count_uploads(f->dir), 0);
+	assert_int_equal(count_prefix(f->dir, ""), 0);
 	assert_int_equal(pl_jobw_commit(w, NULL, 1, NULL, &err), PL_JS_EIO);
 	pl_jobstore_close(js);
 }
@@ -1357,6 +1447,94 @@ static void test_group_commit(void **state)
 		assert_memory_equal(&got, &out[i], sizeof(got));
 	}
 	pl_jobstore_close(js);
+}
+
+/* Lent writes, as a TLS connection makes them: two buffers taking turns,
+ * each refilled only once its ticket is settled. A large job's SHA-256
+ * then runs on the writer's thread; the job reads back byte for byte and
+ * a wrong announced SHA-256 is still caught. A small job needs no
+ * settling. An abort with pieces still queued returns every buffer and
+ * leaves nothing on disk. */
+static void lent_upload(pl_jobw_t *w, const uint8_t *data, size_t size,
+			size_t piece, uint8_t *buf[2], int settle)
+{
+	uint64_t ticket[2] = { 0, 0 };
+	pl_err_t err;
+	int cur = 0;
+
+	for (size_t off = 0; off < size; off += piece) {
+		size_t k = size - off < piece ? size - off : piece;
+		if (settle)
+			pl_jobw_settle(w, ticket[cur]);
+		memcpy(buf[cur], data + off, k);
+		assert_int_equal(pl_jobw_write_lent(w, buf[cur], k, &ticket[cur], &err), 0);
+		cur ^= 1;
+	}
+}
+
+static void test_lent_writes(void **state)
+{
+	fx_t *f = *state;
+	pl_jobstore_t *js;
+	/* Past a writeback step (8 MiB), which the hash thread starts. */
+	const size_t size = 9 * MiB + 12345, piece = 256 * 1024 + 16;
+	uint8_t *data = malloc(size), *buf[2] = { malloc(piece), malloc(piece) };
+	uint8_t md[32], bad[32];
+	pl_job_meta_t m = meta_for("alice", size), out;
+	pl_jobw_t *w;
+	pl_err_t err;
+	uint64_t ticket = 1;
+
+	assert_non_null(data);
+	assert_non_null(buf[0]);
+	assert_non_null(buf[1]);
+	f->o.chunk_size = 64 * 1024; /* the service's: whole chunks sealed in place */
+	js = store_open(f);
+	pattern(data, size, 21);
+	sha256(data, size, md);
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	lent_upload(w, data, size, piece, buf, 1);
+	assert_int_equal(pl_jobw_commit(w, md, 1, &out, &err), 0);
+	assert_memory_equal(out.sha256, md, 32);
+	check_read(js, out.id, data, size, 65536);
+	assert_int_equal(verify(js, out.id, &err), 0);
+
+	memcpy(bad, md, 32);
+	bad[0] ^= 1;
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	lent_upload(w, data, size, piece, buf, 1);
+	expect_err(pl_jobw_commit(w, bad, 1, NULL, &err), PL_JS_EINVAL, &err,
+		   "SHA-256 mismatch");
+
+	m = meta_for("bob", 4096);
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	assert_int_equal(pl_jobw_write_lent(w, data, 4096, &ticket, &err), 0);
+	assert_int_equal(ticket, 0);
+	sha256(data, 4096, md);
+	assert_int_equal(pl_jobw_commit(w, md, 1, &out, &err), 0);
+	check_read(js, out.id, data, 4096, 1000);
+
+	/* Abort without settling anything: the writer waits for its thread. */
+	m = meta_for("carol", size);
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	lent_upload(w, data, 3 * MiB, piece, buf, 0);
+	pl_jobw_abort(w);
+	assert_int_equal(count_uploads(f->dir), 0);
+	/* A write beyond the announced size kills the job: no settling
+	 * needed after it either. */
+	m = meta_for("dave", 2 * MiB);
+	assert_int_equal(pl_jobstore_begin(js, &m, &w, &err), 0);
+	lent_upload(w, data, 2 * MiB, piece, buf, 1);
+	expect_err(pl_jobw_write_lent(w, data, 1, &ticket, &err), PL_JS_EINVAL, &err,
+		   "write beyond");
+	pl_jobw_settle(w, 99);
+	pl_jobw_abort(w);
+	assert_int_equal(count_uploads(f->dir), 0);
+	assert_int_equal(pl_jobstore_bytes(js, NULL), size + 4096);
+	pl_jobstore_close(js);
+	free(data);
+	free(buf[0]);
+	free(buf[1]);
 }
 
 /* ---- concurrency ---- */
@@ -1849,7 +2027,8 @@ int main(void)
 		T(test_tamper_truncate),
 		T(test_tamper_reorder_splice),
 		T(test_tamper_rename),
-		T(test_leftover_temp_removed),
+		T(test_partial_upload_removed),
+		T(test_acknowledged_survives),
 		T(test_master_key_created_0600),
 		T(test_master_key_too_open),
 		T(test_master_key_wrong_size),
@@ -1859,7 +2038,7 @@ int main(void)
 		T(test_size_mismatch),
 		T(test_sha_mismatch),
 		T(test_write_beyond_announced),
-		T(test_write_error_removes_temp),
+		T(test_write_error_removes_file),
 		T(test_bad_arguments),
 		T(test_delete_shreds),
 		T(test_expire),
@@ -1871,6 +2050,7 @@ int main(void)
 		T(test_index_cache),
 	T(test_read_verified),
 	T(test_group_commit),
+		T(test_lent_writes),
 		T(test_concurrent_writers),
 		T(test_idempotency_key),
 		T(test_free_space),

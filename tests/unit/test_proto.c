@@ -766,6 +766,76 @@ static void test_reader_byte_at_a_time(void **state)
 		pl_msg_free(&m[i]);
 }
 
+/* Reading straight into the reader (TLS): the room offered never runs
+ * past the frame being received, whatever the sizes; a frame handed out
+ * keeps its bytes until the next pl_reader_space, so it can be lent; a
+ * header over the limit is refused before any room is offered for it. */
+static void test_reader_space(void **state)
+{
+	(void)state;
+	pl_reader_t r;
+	pl_frame_t f;
+	pl_msg_t m;
+	pl_field_t fl;
+	uint8_t *stream = NULL, *p, big[20000];
+	size_t len = 0, off = 0, n, bounds[8], nb = 0, sizes[] = { 1, 5000, 0, 20000 };
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		assert_int_equal(pl_msg_init(&m, PL_MSG_SUBMIT_DATA, 0, (uint32_t)i), 0);
+		pl_msg_add(&m, PL_TAG_PAYLOAD, big, sizes[i]);
+		assert_int_equal(pl_msg_finish(&m), 0);
+		stream = realloc(stream, len + m.len);
+		memcpy(stream + len, m.buf, m.len);
+		len += m.len;
+		bounds[nb++] = len;
+		pl_msg_free(&m);
+	}
+	assert_int_equal(pl_reader_init(&r, 32768), 0);
+	for (size_t i = 0; i < nb; i++) {
+		/* Reads of up to 3000 bytes, as records come. */
+		for (;;) {
+			assert_int_equal(pl_reader_space(&r, &p, &n), 0);
+			if (n == 0)
+				break;
+			assert_true(off + n <= bounds[i]);
+			if (n > 3000)
+				n = 3000;
+			memcpy(p, stream + off, n);
+			pl_reader_commit(&r, n);
+			off += n;
+		}
+		assert_int_equal(off, bounds[i]);
+		assert_int_equal(pl_reader_next(&r, &f), 1);
+		assert_int_equal(f.seq, (uint32_t)i);
+		assert_int_equal(pl_frame_find(&f, PL_TAG_PAYLOAD, &fl), 1);
+		assert_int_equal(fl.len, sizes[i]);
+		assert_memory_equal(fl.val, big, sizes[i]);
+		/* Empty now; the frame's bytes are untouched until the next
+		 * room is asked for. */
+		assert_int_equal(pl_reader_next(&r, &f), 0);
+		assert_memory_equal(fl.val, big, sizes[i]);
+	}
+	/* A header announcing more than the limit: refused, and stays so. */
+	assert_int_equal(pl_msg_init(&m, PL_MSG_SUBMIT_DATA, 0, 9), 0);
+	pl_msg_add(&m, PL_TAG_PAYLOAD, big, 20000);
+	assert_int_equal(pl_msg_finish(&m), 0);
+	pl_reader_free(&r);
+	assert_int_equal(pl_reader_init(&r, 1000), 0);
+	assert_int_equal(pl_reader_space(&r, &p, &n), 0);
+	assert_int_equal(n, PL_PROTO_HDR_LEN);
+	memcpy(p, m.buf, n);
+	pl_reader_commit(&r, n);
+	assert_int_equal(pl_reader_space(&r, &p, &n), -PL_PROTO_ETOOBIG);
+	assert_int_equal(n, 0);
+	assert_true(pl_reader_next(&r, &f) < 0);
+	assert_int_equal(pl_reader_space(&r, &p, &n), -PL_PROTO_ETOOBIG);
+	pl_msg_free(&m);
+	pl_reader_free(&r);
+	free(stream);
+}
+
 static void test_reader_many_in_one_feed(void **state)
 {
 	(void)state;
@@ -1237,6 +1307,7 @@ int main(void)
 		cmocka_unit_test(test_strerror_and_names),
 		cmocka_unit_test(test_reader_byte_at_a_time),
 		cmocka_unit_test(test_reader_many_in_one_feed),
+		cmocka_unit_test(test_reader_space),
 		cmocka_unit_test(test_reader_huge_header_fails_early),
 		cmocka_unit_test(test_reader_bad_header_sticky),
 		cmocka_unit_test(test_reader_split_over_socket),
