@@ -51,6 +51,7 @@ typedef struct {
 	unsigned long long syncs, failures;
 	scim_t *scim; /* NULL: SCIM off */
 	pl_timer_t *status_timer;
+	char status[700]; /* the last one sent */
 } ids_t;
 
 static void schedule(ids_t *ids);
@@ -109,12 +110,17 @@ static void answer_asker(ids_t *ids, uint32_t status, const char *msg, json_t *r
 static void report_status(ids_t *ids)
 {
 	const char *scim = ids->scim ? scim_status(ids->scim) : "";
+	char now[sizeof(ids->status)];
 	if (!ids->conf.ldap)
-		pl_service_status(ids->svc, "%s", scim[0] ? scim : "SCIM: no requests yet");
+		snprintf(now, sizeof(now), "%s", scim[0] ? scim : "SCIM: no requests yet");
 	else
-		pl_service_status(ids->svc, "%s; %llu syncs, %llu failed%s%s",
-				  ids->last[0] ? ids->last : "no sync yet", ids->syncs,
-				  ids->failures, scim[0] ? "; " : "", scim);
+		snprintf(now, sizeof(now), "%s; %llu syncs, %llu failed%s%s",
+			 ids->last[0] ? ids->last : "no sync yet", ids->syncs, ids->failures,
+			 scim[0] ? "; " : "", scim);
+	if (strcmp(now, ids->status) == 0)
+		return; /* unchanged: nothing to tell the supervisor */
+	pl_strlcpy(ids->status, now, sizeof(ids->status));
+	pl_service_status(ids->svc, "%s", now);
 }
 
 /* SCIM's counters change with every request: plsc status gets them every
