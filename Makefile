@@ -30,7 +30,8 @@ endif
 
 # zlib: pl_docinfo inflates PDF object streams to count their pages.
 PKGS      := jansson openssl sqlite3 zlib
-# libmicrohttpd: the console only (it links GnuTLS for its HTTPS).
+# libmicrohttpd: the console and IdentitySync's SCIM server (it links
+# GnuTLS for their HTTPS).
 MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 MHD_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 # libcups ships cups-config rather than a .pc file on Debian 12.
@@ -118,6 +119,7 @@ $(OBJ)/%.o: %.c
 $(SUPERVISOR_OBJ): INC := $(RUNTIME_INC)
 $(PLSC_SRC:%.c=$(OBJ)/%.o) $(OBJ)/tests/unit/test_log.o: INC += -Isupervisor
 $(OBJ)/console/%.o: INC += $(MHD_CFLAGS)
+$(OBJ)/services/identitysync/%.o: INC += $(MHD_CFLAGS)
 $(OBJ)/tests/lib/adaptsvc.o: INC += $(ADAPT_CFLAGS)
 
 $(LIBPROTO): $(PROTO_SRC:%.c=$(OBJ)/%.o)
@@ -175,7 +177,7 @@ $(BIN)/plsc-directory: $(DIRECTORY_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 	$(call link,$(PKG_LIBS))
 
 $(BIN)/PrinterLogicServiceIdentitySync: $(IDSYNC_SRC:%.c=$(OBJ)/%.o) $(LIBS)
-	$(call link,$(PKG_LIBS))
+	$(call link,$(MHD_LIBS) $(PKG_LIBS))
 
 $(BIN)/plsc-reademu: $(OBJ)/tests/lib/readeremu.o
 	$(call link,)
@@ -241,6 +243,14 @@ $(BUILD)/tests/fuzz/replay-fuzz_ldap_map: $(OBJ)/tests/fuzz/fuzz_ldap_map.o \
 		$(OBJ)/tests/fuzz/replay.o $(OBJ)/services/identitysync/map.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 $(BUILD)/tests/unit/test_ldap: $(OBJ)/tests/unit/test_ldap.o $(OBJ)/services/identitysync/map.o $(LIBS)
+	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
+
+# SCIM's parsers and PATCH (no network, no store: pure functions).
+SCIM_PURE_OBJ := $(addprefix $(OBJ)/services/identitysync/,scim-parse.o scim-patch.o scim-res.o)
+$(BUILD)/tests/fuzz/replay-fuzz_scim: $(OBJ)/tests/fuzz/fuzz_scim.o \
+		$(OBJ)/tests/fuzz/replay.o $(SCIM_PURE_OBJ) $(LIBS)
+	$(call link,$(PKG_LIBS))
+$(BUILD)/tests/unit/test_scim: $(OBJ)/tests/unit/test_scim.o $(SCIM_PURE_OBJ) $(LIBS)
 	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
 
 $(BUILD)/tests/bench/%: $(OBJ)/tests/bench/%.o $(LIBS)

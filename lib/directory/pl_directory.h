@@ -145,6 +145,11 @@ int pl_dir_user_get(pl_dir_t *d, const char *username, pl_dir_user_t *out,
 		    pl_err_t *err);
 int pl_dir_user_list(pl_dir_t *d, pl_dir_user_t **out, size_t *n,
 		     pl_err_t *err);
+/* The checks put and sync-apply make of a record (name, display name,
+ * groups, e-mail addresses, badges), for a writer that wants to refuse a
+ * bad record before it is sent (IdentitySync's SCIM server). 0, or -1
+ * with err. */
+int pl_dir_user_check(const pl_dir_user_t *u, pl_err_t *err);
 /* The users of one source ("ldap"), with their external_id, by
  * username. */
 int pl_dir_user_list_source(pl_dir_t *d, const char *source, pl_dir_user_t **out,

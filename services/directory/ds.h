@@ -68,6 +68,7 @@ typedef struct {
 	size_t len;
 	uint32_t first_line; /* LINE: where a CSV part begins (1: the file); a sync part's number */
 	uint8_t more;	     /* MORE: sync-apply parts follow */
+	char source[16];     /* SOURCE: sync-apply's identity source ("ldap" when absent) */
 	ds_stage_t *stage;   /* sync-apply's staging (NULL: refused) */
 	json_t *sync_result; /* sync-apply: counts and errors, the answer's PAYLOAD */
 	/* the outcome */

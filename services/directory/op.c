@@ -56,7 +56,8 @@ ds_req_t *ds_req_parse(const pl_frame_t *f)
 	if (get_str(q, f, PL_TAG_FROM, "FROM", q->from, sizeof(q->from)) < 0 ||
 	    get_str(q, f, PL_TAG_USER, "USER", q->admin, sizeof(q->admin)) < 0 ||
 	    get_str(q, f, PL_TAG_OP, "OP", q->op, sizeof(q->op)) < 0 ||
-	    get_str(q, f, PL_TAG_NAME, "NAME", q->name, sizeof(q->name)) < 0)
+	    get_str(q, f, PL_TAG_NAME, "NAME", q->name, sizeof(q->name)) < 0 ||
+	    get_str(q, f, PL_TAG_SOURCE, "SOURCE", q->source, sizeof(q->source)) < 0)
 		return q;
 	if (!q->op[0]) {
 		fail(q, PL_STATUS_BADREQ, "DIR_WRITE without OP");

@@ -2,7 +2,11 @@
  * received in parts (a batch may exceed a channel frame) and applied in
  * one transaction when the last part arrives (pl_dir_sync_apply_from).
  * Until then nothing is written: a batch whose sender dies half-way is
- * dropped by the next batch's first part, never half-applied.
+ * dropped by the next batch's first part, never half-applied. A batch of
+ * one part (LINE 1, no MORE: every SCIM request's) is applied from its
+ * frame without touching the stage, so a SCIM change arriving while an
+ * LDAP batch is half sent does not drop that batch. SOURCE names the
+ * users' source: "ldap" (the default) or "scim".
  *
  * The batch is text, one JSON object a line (proto/PROTOCOL.md):
  *   {"remove": KEY}
@@ -170,9 +174,10 @@ static void sync_error(void *arg, const pl_dir_sync_item_t *it, const char *mess
 					      message));
 }
 
-static void apply(ds_req_t *q, pl_dir_t *d, ds_stage_t *st)
+static void apply(ds_req_t *q, pl_dir_t *d, const char *text, size_t len)
 {
-	batch_t b = { st->text, st->len, 0, 0 };
+	batch_t b = { text, len, 0, 0 };
+	const char *source = q->source[0] ? q->source : "ldap";
 	pl_dir_sync_counts_t c;
 	pl_err_t err = { "" };
 	q->sync_result = json_pack("{s:[]}", "errors");
@@ -180,10 +185,11 @@ static void apply(ds_req_t *q, pl_dir_t *d, ds_stage_t *st)
 		sfail(q, PL_STATUS_BUSY, "out of memory");
 		return;
 	}
-	if (pl_dir_sync_apply_from(d, "ldap", batch_next, &b, sync_error, q, &c, &err) < 0) {
+	if (pl_dir_sync_apply_from(d, source, batch_next, &b, sync_error, q, &c, &err) < 0) {
 		json_decref(q->sync_result);
 		q->sync_result = NULL;
-		sfail(q, strstr(err.msg, "sync-apply:") ? PL_STATUS_BADREQ : PL_STATUS_ERROR,
+		sfail(q, strstr(err.msg, "sync-apply:") || strstr(err.msg, "the source must")
+				 ? PL_STATUS_BADREQ : PL_STATUS_ERROR,
 		      err.msg);
 		return;
 	}
@@ -209,13 +215,17 @@ void ds_sync_run(ds_req_t *q, pl_dir_t *d)
 		sfail(q, PL_STATUS_BADREQ, "sync-apply needs NAME (the batch) and LINE (the part)");
 		return;
 	}
+	if (q->first_line == 1 && !q->more) {
+		apply(q, d, q->payload ? q->payload : "", q->len);
+		return;
+	}
 	pthread_mutex_lock(&st->mu);
 	if (stage_part(q, st) == 0) {
 		if (q->more)
 			(void)pl_fmt(q->msg, sizeof(q->msg), "sync %s: part %u staged", q->name,
 				     q->first_line);
 		else
-			apply(q, d, st);
+			apply(q, d, st->text, st->len);
 		if (!q->more)
 			stage_reset(st);
 	}

@@ -8,6 +8,7 @@
 
 #include "pl_schemas.h"
 #include "pl_util.h"
+#include "scim.h"
 
 #define S (&pl_schema_identitysync)
 
@@ -127,6 +128,41 @@ static int ints(const pl_cnode_t *cfg, ids_conf_t *c, pl_err_t *err)
 	return 0;
 }
 
+/* The SCIM keys; listen.scim is required with scim (an IdP must reach
+ * us at an address the administrator chose). */
+static int scim_keys(const pl_cnode_t *cfg, ids_conf_t *c, pl_err_t *err)
+{
+	char fmt[8], why[200];
+	scim_path_t path;
+	pl_cnode_t listen;
+	if (pl_schema_bool(S, cfg, "scim", &c->scim, err) < 0 ||
+	    str_key(cfg, "scim_tls_cert", "", c->scim_cert, sizeof(c->scim_cert), err) < 0 ||
+	    str_key(cfg, "scim_tls_key", "", c->scim_key, sizeof(c->scim_key), err) < 0 ||
+	    str_key(cfg, "scim_badge_attr", "", c->scim_badge_attr, sizeof(c->scim_badge_attr),
+		    err) < 0 ||
+	    str_key(cfg, "scim_badge_format", "dec", fmt, sizeof(fmt), err) < 0 ||
+	    pl_schema_int(S, cfg, "scim_max_connections", &c->scim_max_conn, err) < 0 ||
+	    pl_schema_int(S, cfg, "scim_max_connections_per_address", &c->scim_max_per_addr,
+			  err) < 0 ||
+	    pl_schema_int(S, cfg, "scim_request_timeout_s", &c->scim_timeout_s, err) < 0)
+		return -1;
+	if (strcmp(fmt, "dec") != 0 && strcmp(fmt, "hex") != 0)
+		return pl_cnode_error(cfg, "scim_badge_format", err, "dec or hex");
+	c->scim_badge_dec = strcmp(fmt, "dec") == 0;
+	if (c->scim_badge_attr[0] &&
+	    (scim_path_parse(c->scim_badge_attr, &path, why, sizeof(why)) < 0 ||
+	     path.has_filter))
+		return pl_cnode_error(cfg, "scim_badge_attr", err,
+				      "a SCIM attribute path without a filter (%s)",
+				      path.has_filter ? "no [...]" : why);
+	if (c->scim && (pl_cnode_object(cfg, "listen", 0, &listen, err) < 0 || !listen.node ||
+			!json_object_get(listen.node, "scim")))
+		return pl_cnode_error(cfg, "listen", err,
+				      "\"scim\": true needs a listening socket \"scim\" in "
+				      "listen (e.g. {\"scim\": \"0.0.0.0:9443\"})");
+	return 0;
+}
+
 int ids_conf_parse(const pl_cnode_t *cfg, const char *state_dir, ids_conf_t *c,
 		   pl_err_t *err)
 {
@@ -153,9 +189,21 @@ int ids_conf_parse(const pl_cnode_t *cfg, const char *state_dir, ids_conf_t *c,
 	    attr_key(cfg, "group_attr", "memberOf", c->group_attr, err) < 0 ||
 	    attr_key(cfg, "change_attr", c->ad ? "uSNChanged" : "modifyTimestamp",
 		     c->change_attr, err) < 0 ||
-	    mails(cfg, c, err) < 0 || badges(cfg, c, err) < 0 || bases(cfg, c, err) < 0 ||
-	    ints(cfg, c, err) < 0 ||
+	    mails(cfg, c, err) < 0 || badges(cfg, c, err) < 0 || ints(cfg, c, err) < 0 ||
+	    scim_keys(cfg, c, err) < 0 ||
 	    str_key(cfg, "directory", "", c->directory_path, sizeof(c->directory_path), err) < 0)
+		return -1;
+	if (!c->directory_path[0])
+		(void)pl_fmt(c->directory_path, sizeof(c->directory_path),
+			     "%s/../directory/directory.db", state_dir);
+	pl_strlcpy(c->state_dir, state_dir, sizeof(c->state_dir));
+	c->ldap = c->uri[0] != '\0';
+	if (!c->ldap && !c->scim)
+		return pl_cnode_error(cfg, NULL, err,
+				      "nothing to sync from: set uri (LDAP), \"scim\": true, or both");
+	if (!c->ldap)
+		return 0; /* SCIM only: the LDAP keys keep their defaults, unused */
+	if (bases(cfg, c, err) < 0)
 		return -1;
 	if (!c->uri[0] || !c->ca_file[0] || !c->bind_dn[0])
 		return pl_cnode_error(cfg, NULL, err, "uri, ca_file and bind_dn are required");
@@ -168,10 +216,6 @@ int ids_conf_parse(const pl_cnode_t *cfg, const char *state_dir, ids_conf_t *c,
 		return pl_cnode_error(cfg, "filter", err, "not an LDAP filter: %s", why);
 	if (!c->key_attr[0] || !c->username_attr[0])
 		return pl_cnode_error(cfg, "key_attr", err, "key_attr and username_attr are needed");
-	if (!c->directory_path[0])
-		(void)pl_fmt(c->directory_path, sizeof(c->directory_path),
-			     "%s/../directory/directory.db", state_dir);
-	pl_strlcpy(c->state_dir, state_dir, sizeof(c->state_dir));
 	return 0;
 }
 

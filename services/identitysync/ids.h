@@ -64,6 +64,13 @@ typedef struct {
 	long long max_remove_percent;
 	char directory_path[PATH_MAX];
 	char state_dir[PATH_MAX];
+	int ldap; /* uri given: LDAP pulls */
+	/* SCIM (scim.h): pushes from an IdP */
+	int scim;
+	char scim_cert[PATH_MAX], scim_key[PATH_MAX]; /* "": self-signed */
+	char scim_badge_attr[256];		      /* a SCIM path; "": none */
+	int scim_badge_dec;
+	long long scim_max_conn, scim_max_per_addr, scim_timeout_s;
 } ids_conf_t;
 
 /* conf.c: the section into c (state_dir: the service's). 0 or -1. */

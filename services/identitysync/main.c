@@ -19,7 +19,9 @@
 #include "pl_log.h"
 #include "pl_schemas.h"
 #include "pl_service.h"
+#include "pl_tls.h"
 #include "pl_util.h"
+#include "scim.h"
 
 #define IDS_DIRECTORY "plsc-directory"
 /* Parts of a batch: cut at line ends, well below a frame (1 MiB). */
@@ -47,6 +49,9 @@ typedef struct {
 	/* the last sync, for plsc status */
 	char last[400];
 	unsigned long long syncs, failures;
+	scim_t *scim; /* NULL: SCIM off */
+	pl_timer_t *status_timer;
+	char status[700]; /* the last one sent */
 } ids_t;
 
 static void schedule(ids_t *ids);
@@ -104,8 +109,27 @@ static void answer_asker(ids_t *ids, uint32_t status, const char *msg, json_t *r
 
 static void report_status(ids_t *ids)
 {
-	pl_service_status(ids->svc, "%s; %llu syncs, %llu failed", ids->last[0] ? ids->last
-				    : "no sync yet", ids->syncs, ids->failures);
+	const char *scim = ids->scim ? scim_status(ids->scim) : "";
+	char now[sizeof(ids->status)];
+	if (!ids->conf.ldap)
+		snprintf(now, sizeof(now), "%s", scim[0] ? scim : "SCIM: no requests yet");
+	else
+		snprintf(now, sizeof(now), "%s; %llu syncs, %llu failed%s%s",
+			 ids->last[0] ? ids->last : "no sync yet", ids->syncs, ids->failures,
+			 scim[0] ? "; " : "", scim);
+	if (strcmp(now, ids->status) == 0)
+		return; /* unchanged: nothing to tell the supervisor */
+	pl_strlcpy(ids->status, now, sizeof(ids->status));
+	pl_service_status(ids->svc, "%s", now);
+}
+
+/* SCIM's counters change with every request: plsc status gets them every
+ * few seconds rather than a status message a request. */
+static void status_tick(pl_loop_t *loop, void *arg)
+{
+	ids_t *ids = arg;
+	report_status(ids);
+	ids->status_timer = pl_loop_timer(loop, 2000, status_tick, ids);
 }
 
 /* counts: the directory's answer (added, updated, renamed, removed,
@@ -336,6 +360,13 @@ static void on_sync_now(ids_t *ids, const pl_frame_t *f)
 	pl_field_t fl;
 	if (pl_frame_find(f, PL_TAG_DRY_RUN, &fl) == 1 && pl_field_u8(&fl, &dry) < 0)
 		dry = 0;
+	if (!ids->conf.ldap) {
+		ids->asked = 1;
+		ids->asker_seq = f->seq;
+		answer_asker(ids, PL_STATUS_BADREQ, "no LDAP server is configured (uri); SCIM "
+			     "changes apply as the identity provider sends them", NULL);
+		return;
+	}
 	if (ids->job) {
 		ids->asked = 1;
 		ids->asker_seq = f->seq;
@@ -361,6 +392,8 @@ static void ids_message(pl_service_t *svc, const pl_frame_t *f, void *ctx)
 		close(f->fd);
 	if (f->type == PL_MSG_SYNC_NOW && !(f->flags & PL_FLAG_REPLY))
 		on_sync_now(ids, f);
+	else if (f->type == PL_MSG_RESULT && (f->seq & SCIM_SEQ_BIT) && ids->scim)
+		(void)scim_on_answer(ids->scim, f);
 	else if (f->type == PL_MSG_RESULT && (f->flags & PL_FLAG_REPLY) && ids->job &&
 		 ids->seq && f->seq == ids->seq)
 		on_answer(ids, f);
@@ -388,12 +421,74 @@ static int ids_sandbox(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *s
 	int rc = ids_settings(ids, cfg);
 	if (rc)
 		return rc;
-	if (pl_dir_sandbox(sb, ids->conf.directory_path, PL_DIR_READ_CREATE, &err) < 0 ||
-	    pl_sandbox_allow(sb, ids->conf.ca_file, PL_SANDBOX_RO) < 0) {
-		pl_err("sandbox: %s", err.msg[0] ? err.msg : ids->conf.ca_file);
+	const char *ro[] = { ids->conf.ldap ? ids->conf.ca_file : "", ids->conf.scim_cert,
+			     ids->conf.scim_key };
+	if (pl_dir_sandbox(sb, ids->conf.directory_path, PL_DIR_READ_CREATE, &err) < 0) {
+		pl_err("sandbox: %s", err.msg);
 		return 1;
 	}
+	for (size_t i = 0; i < PL_ARRAY_LEN(ro); i++)
+		if (ro[i][0] && pl_sandbox_allow(sb, ro[i], PL_SANDBOX_RO) < 0) {
+			pl_err("sandbox: %s", ro[i]);
+			return 1;
+		}
 	return 0;
+}
+
+/* SCIM's certificate: the administrator's (full chain, key 0600), or a
+ * self-signed one made on first start in the state dir; OpenSSL checks
+ * the pair, libmicrohttpd takes the PEM text (as the console). */
+static int scim_tls(ids_t *ids, char **cert_pem, char **key_pem, pl_err_t *err)
+{
+	const ids_conf_t *c = &ids->conf;
+	const char *dir = pl_service_state_dir(ids->svc);
+	char fp[128], cpath[PATH_MAX], kpath[PATH_MAX];
+	SSL_CTX *ctx = pl_tls_server_ctx(c->scim_cert[0] ? c->scim_cert : NULL,
+					 c->scim_key[0] ? c->scim_key : NULL, dir, IDS_NAME, err);
+	if (!ctx)
+		return -1;
+	if (pl_tls_fingerprint(ctx, fp, sizeof(fp)) == 0)
+		pl_info("SCIM TLS certificate %s, SHA-256 %s",
+			c->scim_cert[0] ? c->scim_cert : "self-signed (tls-cert.pem in the state dir)",
+			fp);
+	SSL_CTX_free(ctx);
+	if ((c->scim_cert[0] ? pl_fmt(cpath, sizeof(cpath), "%s", c->scim_cert)
+			     : pl_fmt(cpath, sizeof(cpath), "%s/tls-cert.pem", dir)) < 0 ||
+	    (c->scim_key[0] ? pl_fmt(kpath, sizeof(kpath), "%s", c->scim_key)
+			    : pl_fmt(kpath, sizeof(kpath), "%s/tls-key.pem", dir)) < 0)
+		return -1;
+	*cert_pem = pl_read_file(cpath, 1u << 20, NULL);
+	*key_pem = pl_read_file(kpath, 1u << 20, NULL);
+	if (!*cert_pem || !*key_pem) {
+		(void)pl_fmt(err->msg, sizeof(err->msg), "cannot read %s or %s", cpath, kpath);
+		return -1;
+	}
+	return 0;
+}
+
+static int scim_begin(ids_t *ids, pl_err_t *err)
+{
+	const ids_conf_t *c = &ids->conf;
+	char *cert = NULL, *key = NULL;
+	scim_rules_t rules = { "", c->scim_badge_dec, c->lowercase };
+	int fd = pl_service_listen_fd(ids->svc, "scim"), rc = -1;
+	pl_strlcpy(rules.badge_path, c->scim_badge_attr, sizeof(rules.badge_path));
+	if (fd < 0)
+		(void)pl_fmt(err->msg, sizeof(err->msg), "no listening socket \"scim\" (listen)");
+	else if (scim_tls(ids, &cert, &key, err) == 0 &&
+		 (ids->scim = scim_start(ids->svc, &rules, ids->dir, c->state_dir, fd, cert, key,
+					 (uint32_t)c->scim_max_conn, (uint32_t)c->scim_max_per_addr,
+					 (uint32_t)c->scim_timeout_s, err)))
+		rc = 0;
+	if (key)
+		OPENSSL_cleanse(key, strlen(key));
+	free(cert);
+	free(key);
+	if (rc == 0)
+		pl_info("SCIM 2.0 served under /scim/v2; badge attribute %s (%s)",
+			c->scim_badge_attr[0] ? c->scim_badge_attr : "none",
+			c->scim_badge_dec ? "dec" : "hex");
+	return rc;
 }
 
 static int ids_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
@@ -407,6 +502,15 @@ static int ids_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 	if (pl_dir_open(&ids->dir, ids->conf.directory_path, PL_DIR_READ_CREATE, &err) < 0) {
 		pl_err("directory: %s", err.msg);
 		return 1;
+	}
+	if (ids->conf.scim && scim_begin(ids, &err) < 0) {
+		pl_err("SCIM: %s", err.msg);
+		return 1;
+	}
+	ids->status_timer = pl_loop_timer(pl_service_loop(svc), 2000, status_tick, ids);
+	if (!ids->conf.ldap) {
+		report_status(ids);
+		return 0;
 	}
 	/* The search kicks it at every entry; a page may take up to the
 	 * operation timeout, and connecting the network timeout. */
@@ -437,7 +541,11 @@ static void ids_stop(pl_service_t *svc, void *ctx)
 		pl_loop_timer_cancel(pl_service_loop(svc), ids->tick);
 	if (ids->answer_timer)
 		pl_loop_timer_cancel(pl_service_loop(svc), ids->answer_timer);
-	ids->tick = ids->answer_timer = NULL;
+	if (ids->status_timer)
+		pl_loop_timer_cancel(pl_service_loop(svc), ids->status_timer);
+	ids->tick = ids->answer_timer = ids->status_timer = NULL;
+	scim_stop(ids->scim);
+	ids->scim = NULL;
 	if (ids->work)
 		pl_work_free(ids->work); /* a running sync finishes (bounded by timeouts) */
 	if (ids->job) {
@@ -472,15 +580,41 @@ static int set_password(int argc, char **argv)
 	return 0;
 }
 
+/* PrinterLogicServiceIdentitySync scim-token STATE_DIR: a new bearer
+ * token for the IdP, printed once; only its SHA-256 is kept (0600), and
+ * it replaces the previous token at once. */
+static int scim_token(int argc, char **argv)
+{
+	char tok[80];
+	pl_err_t err = { "" };
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s scim-token STATE_DIR\n", argv[0]);
+		return 2;
+	}
+	if (scim_token_create(argv[2], tok, sizeof(tok), &err) < 0) {
+		fprintf(stderr, "scim-token: %s\n", err.msg);
+		return 1;
+	}
+	printf("%s\n", tok);
+	fprintf(stderr, "the SCIM bearer token above is shown once: give it to the identity "
+		"provider now (its SHA-256 is in %s/%s; it replaces any previous token)\n",
+		argv[2], SCIM_TOKEN_FILE);
+	OPENSSL_cleanse(tok, sizeof(tok));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const pl_service_def_t def = {
 		.name = IDS_NAME,
 		.summary = "Keeps the directory's users, badges and e-mail addresses in\n"
-			   "step with an LDAP server or Active Directory.",
+			   "step with an LDAP server or Active Directory, and serves SCIM 2.0\n"
+			   "for identity providers that push (Entra ID, Okta).",
 		.schema = &pl_schema_identitysync,
 		.help = "The bind password: PrinterLogicServiceIdentitySync set-password STATE_DIR\n"
-			"(reads it from standard input). See PrinterLogicServiceIdentitySync(8).\n",
+			"(reads it from standard input). The SCIM bearer token:\n"
+			"PrinterLogicServiceIdentitySync scim-token STATE_DIR (printed once).\n"
+			"See PrinterLogicServiceIdentitySync(8).\n",
 		.start = ids_start,
 		.message = ids_message,
 		.stop = ids_stop,
@@ -489,5 +623,7 @@ int main(int argc, char **argv)
 	static ids_t ids;
 	if (argc >= 2 && strcmp(argv[1], "set-password") == 0)
 		return set_password(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "scim-token") == 0)
+		return scim_token(argc, argv);
 	return pl_service_main(argc, argv, &def, &ids);
 }

@@ -5,11 +5,15 @@
 # employeeID), badges in decimal and hex. A full sync, then add, badge
 # change, rename, disable and delete each reflected by the next
 # incremental sync; a dry run changes nothing; a wrong password, a wrong CA
-# and a server killed during a sync apply nothing. IDS_USERS (default
-# 3000) sets the population.
+# and a server killed during a sync apply nothing. The leavers end to end:
+# once the disabled and the deleted user are gone from the directory,
+# their badges release none of their held jobs through the badge service
+# (plsc-reademu as the reader, plsc-recprinter as the printer), while a
+# current user's badge still does. IDS_USERS (default 3000) sets the
+# population.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 23
+plan 27
 
 IDS=PrinterLogicServiceIdentitySync
 N=${IDS_USERS:-3000}
@@ -94,11 +98,20 @@ lmodify() { ldapmodify -H "ldaps://127.0.0.1:$PORT" -x -D cn=admin,dc=example,dc
 lsearch -b dc=example,dc=org "(objectClass=user)" dn >/dev/null 2>&1
 is $? 4 "the size limit (500) stops an unpaged search of $N users"
 
-# ---- the Service Client: the directory's writer and IdentitySync
+# ---- the Service Client: the directory's writer and IdentitySync, with
+# the held-jobs and badge services for the leavers' badges
+BR=PrinterLogicServiceSimpleBadgeRelease
+OP_PORT=$(free_port)
+BR_PORT=$(free_port)
+rec_start P1
 ids_conf() { # ids_conf CA_FILE [INCREMENTAL_SECONDS]
 	jq -n --arg d "$BIN/plsc-directory" --arg i "$BIN/$IDS" --arg uri "ldaps://127.0.0.1:$PORT" \
-		--arg ca "$1" --argjson inc "${2:-1}" '{
+		--arg ca "$1" --argjson inc "${2:-1}" --arg op "$BIN/$OP" --arg br "$BIN/$BR" \
+		--arg opl "127.0.0.1:$OP_PORT" --arg brl "127.0.0.1:$BR_PORT" '{
 		"plsc-directory": {path: $d},
+		"PrinterLogicServiceOfflinePrint": {path: $op, listen: {main: $opl}},
+		"PrinterLogicServiceSimpleBadgeRelease": {path: $br, listen: {main: $brl},
+			dedupe_ms: 100, refresh_s: 1},
 		"PrinterLogicServiceIdentitySync": {path: $i, uri: $uri, ca_file: $ca,
 			bind_dn: "cn=reader,dc=example,dc=org", base_dns: ["OU=People,dc=example,dc=org"],
 			server_type: "ad", key_attr: "entryUUID", change_attr: "modifyTimestamp",
@@ -132,6 +145,21 @@ like "$($BIN/plsc -c "$CONF" status --json | jq -r ".services[] | select(.name==
 out=$(plsc users del user00001 2>&1)
 like "$out" "synced from ldap" "a synced user cannot be deleted by plsc users del"
 
+# ---- held jobs for three synced users; a current user's badge releases
+plsc printers add P1 "socket://127.0.0.1:$REC_PORT_P1" >/dev/null
+plsc readers add R1 --address 127.0.0.2 --printer P1 --preset elatec-tcpconv2 >/dev/null
+token_for ws1
+for i in 4 5 7; do
+	echo "user0000$i job" > "$T/job$i"
+	submit ws1 "user0000$i" "$T/job$i" >/dev/null || break
+done
+ok $? "jobs held for user00004, user00005 and user00007"
+swipe() { "$BIN/plsc-reademu" connect 127.0.0.1 "$BR_PORT" 127.0.0.2 elatec-tcpconv2 "badge:$(printf %x $((100000 + $1)))"; }
+sleep 1.2 # the badge service re-reads its readers every refresh_s
+swipe 7
+wait_until 10 test -e "$T/rec-P1/job-1.bin"
+is "$(cat "$T/rec-P1/job-1.bin" 2>/dev/null)" "user00007 job" "a synced user's badge releases their job"
+
 # ---- changes, each seen by the next incremental sync
 sleep 1 # modifyTimestamp has a one-second grain; changes land after the mark
 user_ldif 99999 | lmodify -a
@@ -160,6 +188,13 @@ ok $? "the next incremental sync: user added, renamed, disabled and deleted user
 is "$(user_json user00002 | jq -r '.badges[0]')" "$(printf '%x' 777777)" "the changed badge"
 is "$(user_json renamed3 | jq -r '.badges[0]')" "$(printf '%x' 100003)" "the renamed user keeps its badges"
 is "$(count)" "$((N - 1))" "$((N - 1)) users: one added, two gone"
+swipe 4
+swipe 5
+wait_until 10 bash -c "[ \$(grep -c 'unknown badge .*nothing released' '$T/log/$BR.log') -ge 2 ]"
+ok $? "the disabled and the deleted user's badges are unknown to the badge service"
+[ ! -e "$T/rec-P1/job-2.bin" ] &&
+	[ "$(plsc jobs --json | jq '[.jobs[] | select(.user == "user00004" or .user == "user00005")] | length')" = 2 ]
+ok $? "and release nothing: both leavers' jobs stay held"
 
 # ---- dry run (no incremental syncs meanwhile: the restart's full sync, then none)
 detail() { "$BIN/plsc" -c "$CONF" status --json | jq -r ".services[] | select(.name==\"$IDS\") | .detail"; }

@@ -143,11 +143,14 @@ running_with_new_pid() {
 
 svc_pid() { field "$1" pid; }
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now, below
+# the kernel's ephemeral range (32768 up): a port there may be the local
+# end of some connection, which a connect test does not see but a bind
+# does ("Address already in use").
 free_port() {
 	local p
 	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % 12000))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return 0

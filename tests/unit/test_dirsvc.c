@@ -322,6 +322,72 @@ static void test_tokens(void **state)
 	asker = "alice";
 }
 
+/* sync-apply as IdentitySync sends it: parts (LINE, MORE) of a batch
+ * with a SOURCE, staged in st. */
+static ds_req_t *sync_part(ds_stage_t *st, const char *batch, const char *source, uint32_t part,
+			   int more, const char *text)
+{
+	pl_msg_t m;
+	pl_frame_t f;
+	size_t used;
+	assert_int_equal(pl_msg_init(&m, PL_MSG_DIR_WRITE, 0, 43), 0);
+	pl_msg_add_str(&m, PL_TAG_OP, "sync-apply");
+	pl_msg_add_str(&m, PL_TAG_NAME, batch);
+	if (source)
+		pl_msg_add_str(&m, PL_TAG_SOURCE, source);
+	pl_msg_add_u32(&m, PL_TAG_LINE, part);
+	pl_msg_add_u8(&m, PL_TAG_MORE, (uint8_t)more);
+	pl_msg_add(&m, PL_TAG_PAYLOAD, text, strlen(text));
+	pl_msg_add_str(&m, PL_TAG_FROM, "PrinterLogicServiceIdentitySync");
+	assert_int_equal(pl_msg_finish(&m), 0);
+	assert_int_equal(pl_frame_parse(m.buf, m.len, PL_PROTO_MAX_FRAME, &f, &used), 0);
+	f.fd = -1;
+	ds_req_t *q = ds_req_parse(&f);
+	pl_msg_free(&m);
+	assert_non_null(q);
+	q->stage = st;
+	ds_req_run(q, D);
+	return q;
+}
+
+/* SOURCE picks the users' source; a one-part batch (SCIM's) is applied
+ * without the stage, so an LDAP batch half sent survives it. */
+static void test_sync_source(void **state)
+{
+	ds_stage_t st;
+	pl_dir_user_t u;
+	pl_err_t err;
+	(void)state;
+	ds_stage_init(&st);
+	ds_req_t *q = sync_part(&st, "ldap-1", NULL, 1, 1,
+				"{\"key\":\"L1\",\"username\":\"lara\",\"badges\":[]}\n");
+	assert_int_equal(q->status, PL_STATUS_OK);
+	ds_req_free(q);
+	q = sync_part(&st, "scim-1", "scim", 1, 0,
+		      "{\"key\":\"S1\",\"username\":\"sam\",\"badges\":[\"hex:5a5a\"]}\n");
+	assert_int_equal(q->status, PL_STATUS_OK);
+	ds_req_free(q);
+	assert_int_equal(pl_dir_user_get(D, "sam", &u, &err), 0);
+	assert_string_equal(u.source, "scim");
+	assert_string_equal(u.external_id, "S1");
+	q = sync_part(&st, "ldap-1", NULL, 2, 0,
+		      "{\"key\":\"L2\",\"username\":\"leo\",\"badges\":[]}\n");
+	assert_int_equal(q->status, PL_STATUS_OK);
+	ds_req_free(q);
+	assert_int_equal(pl_dir_user_get(D, "lara", &u, &err), 0);
+	assert_string_equal(u.source, "ldap");
+	assert_int_equal(pl_dir_user_get(D, "leo", &u, &err), 0);
+	/* a scim batch never touches the ldap user of the same key space */
+	q = sync_part(&st, "scim-2", "scim", 1, 0, "{\"remove\":\"L1\"}\n");
+	assert_int_equal(q->status, PL_STATUS_OK);
+	ds_req_free(q);
+	assert_int_equal(pl_dir_user_get(D, "lara", &u, &err), 0);
+	q = sync_part(&st, "x-1", "local", 1, 0, "{\"remove\":\"L1\"}\n");
+	assert_int_equal(q->status, PL_STATUS_BADREQ);
+	ds_req_free(q);
+	ds_stage_free(&st);
+}
+
 /* token-used: a holder (OfflinePrint) records a token's last use, and may
  * ask for nothing else; nobody else may ask for it. */
 static void test_token_used(void **state)
@@ -427,6 +493,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_token_used),
+		cmocka_unit_test(test_sync_source),
 		cmocka_unit_test(test_admins),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
