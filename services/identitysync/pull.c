@@ -131,7 +131,8 @@ static const pl_dir_user_t **index_users(pl_dir_user_t *u, size_t n)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
 		ix[i] = &u[i];
-	qsort(ix, n, sizeof(*ix), cmp_user_key);
+	if (n > 1)
+		qsort(ix, n, sizeof(*ix), cmp_user_key);
 	return ix;
 }
 
@@ -230,8 +231,10 @@ static int diff(ids_job_t *j, pull_t *p, pull_t *presence, pl_dir_user_t *cur, s
 	const pl_dir_user_t **pix = index_users(p->users, p->n);
 	char *removed = calloc(ncur ? ncur : 1, 1);
 	int rc = ix && pix && removed ? 0 : -1;
-	qsort(p->gone, p->ngone, sizeof(char *), cmp_str);
-	qsort(p->bad, p->nbad, sizeof(char *), cmp_str);
+	if (p->ngone > 1) /* qsort must not be given NULL, even for none */
+		qsort(p->gone, p->ngone, sizeof(char *), cmp_str);
+	if (p->nbad > 1)
+		qsort(p->bad, p->nbad, sizeof(char *), cmp_str);
 	for (size_t i = 0; rc == 0 && i < p->n; i++) {
 		const pl_dir_user_t *old = find_user(ix, ncur, p->users[i].external_id);
 		if (!old || !ids_user_same(old, &p->users[i]))
@@ -327,8 +330,10 @@ static int read_source(ids_job_t *j, pl_ldap_t *l, pull_t *p, pull_t *presence)
 	presence->keys_only = 1;
 	if (search_all(j, l, j->conf.filter, keys, presence) < 0)
 		return -1;
-	qsort(presence->gone, presence->ngone, sizeof(char *), cmp_str);
-	qsort(presence->bad, presence->nbad, sizeof(char *), cmp_str);
+	if (presence->ngone > 1)
+		qsort(presence->gone, presence->ngone, sizeof(char *), cmp_str);
+	if (presence->nbad > 1)
+		qsort(presence->bad, presence->nbad, sizeof(char *), cmp_str);
 	return 0;
 }
 

@@ -464,7 +464,7 @@ static void reconcile_run(scim_t *s)
 	char *seen = rc == 0 ? calloc(ncur + 1, 1) : NULL;
 	if (rc == 0 && !seen)
 		rc = -1;
-	if (rc == 0)
+	if (rc == 0 && ncur > 1) /* never qsort(NULL, 0): UBSan */
 		qsort(cur, ncur, sizeof(*cur), cmp_key);
 	json_array_foreach(ids, i, v) {
 		if (rc < 0)
@@ -473,7 +473,7 @@ static void reconcile_run(scim_t *s)
 			pl_warn("SCIM user %s cannot be projected: %s", json_string_value(v), e.detail);
 			continue;
 		}
-		pl_dir_user_t *d = bsearch(&u, cur, ncur, sizeof(*cur), cmp_key);
+		pl_dir_user_t *d = ncur ? bsearch(&u, cur, ncur, sizeof(*cur), cmp_key) : NULL;
 		if (d)
 			seen[d - cur] = 1;
 		if (!d || !ids_user_same(d, &u))
