@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pl_util.h"
 
@@ -146,4 +147,21 @@ int pl_ldap_dn_first_value(const char *dn, size_t len, char *out, size_t osz)
 		o--; /* trailing spaces are insignificant unless escaped */
 	out[o] = '\0';
 	return o ? 0 : -1;
+}
+
+/* An attribute by name, ignoring case and options (";range=0-1499"):
+ * here, not in ldap.c, because it needs no libldap (the fuzz target that
+ * maps entries links this file only). */
+static int name_eq(const char *have, const char *want)
+{
+	size_t n = strlen(want);
+	return strncasecmp(have, want, n) == 0 && (have[n] == '\0' || have[n] == ';');
+}
+
+const pl_ldap_attr_t *pl_ldap_entry_attr(const pl_ldap_entry_t *e, const char *name)
+{
+	for (size_t i = 0; i < e->nattrs; i++)
+		if (name_eq(e->attrs[i].name, name))
+			return &e->attrs[i];
+	return NULL;
 }

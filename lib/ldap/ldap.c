@@ -173,20 +173,6 @@ int pl_ldap_check_password(const pl_ldap_conf_t *c, const char *dn, const char *
 
 /* ---- entries ---- */
 
-static int name_eq(const char *have, const char *want)
-{
-	size_t n = strlen(want);
-	return strncasecmp(have, want, n) == 0 && (have[n] == '\0' || have[n] == ';');
-}
-
-const pl_ldap_attr_t *pl_ldap_entry_attr(const pl_ldap_entry_t *e, const char *name)
-{
-	for (size_t i = 0; i < e->nattrs; i++)
-		if (name_eq(e->attrs[i].name, name))
-			return &e->attrs[i];
-	return NULL;
-}
-
 /* Everything an entry owns, freed in one go. */
 typedef struct {
 	pl_ldap_entry_t e;
