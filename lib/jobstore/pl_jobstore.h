@@ -182,9 +182,12 @@ int pl_jobstore_read_open(pl_jobstore_t *js, const char *id, pl_jobr_t **r,
 			  pl_err_t *err);
 /* Check every chunk of the job and its SHA-256, then open it for reading
  * from the start (a release verifies first, so a damaged job never sends
- * a byte to a printer; the reads authenticate again: a file changed
- * between the passes fails the read, never passes unchecked). ECORRUPT
- * when the job is damaged; no reader is returned then. */
+ * a byte to a printer). A job of up to 1 MiB is decrypted once, into
+ * memory, and the reads hand out exactly the bytes that were checked
+ * (cleansed at close); a larger one is decrypted again as it is read, and
+ * those reads authenticate again: a file changed between the passes
+ * fails the read, never passes unchecked. ECORRUPT when the job is
+ * damaged; no reader is returned then. */
 int pl_jobstore_read_verified(pl_jobstore_t *js, const char *id, pl_jobr_t **r,
 			      pl_err_t *err);
 /* >0 bytes, 0 at the authenticated end, <0 error (ECORRUPT on tamper;

@@ -1231,6 +1231,95 @@ static void test_read_verified(void **state)
 	free(buf);
 }
 
+/* read_verified and its reads, whole: the bytes handed out, or <0. */
+static ssize_t read_all(pl_jobr_t *r, uint8_t *buf, size_t cap, size_t piece,
+			pl_err_t *err)
+{
+	size_t got = 0;
+	ssize_t k;
+
+	while ((k = pl_jobr_read(r, buf + got, got + piece <= cap ? piece : 1,
+				 err)) > 0) {
+		got += (size_t)k;
+		assert_true(got <= cap);
+	}
+	return k < 0 ? k : (ssize_t)got;
+}
+
+/* Small jobs (up to 1 MiB) are decrypted once: read_verified checks every
+ * chunk into memory and the reads hand out those very bytes, identical to
+ * what was stored, whatever happens to the file afterwards. A damaged
+ * small job gives no reader, so not one byte. Past 1 MiB the reads
+ * decrypt (and authenticate) again. */
+static void test_read_verified_one_pass(void **state)
+{
+	fx_t *f = *state;
+	const size_t sizes[] = { 0, 1, 4095, 4096, 4097, 65536, MiB, MiB + 1 };
+	const size_t cap = MiB + 2;
+	uint8_t *data = malloc(cap), *buf = malloc(cap);
+	char path[PATH_MAX * 2];
+	pl_err_t err = { "" };
+	pl_jobstore_t *js;
+
+	assert_non_null(data);
+	assert_non_null(buf);
+	f->o.chunk_size = 4096;
+	f->o.verify_on_open = 0;
+	js = store_open(f);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t len = sizes[i], n;
+		pl_jobr_t *r = NULL;
+		pattern(data, len, (uint32_t)(100 + i));
+		pl_job_meta_t m = put_as(js, meta_for("alice", len), data, 7000);
+		assert_int_equal(pl_jobstore_read_verified(js, m.id, &r, &err), 0);
+		/* Change the file under the open reader: a bit of the data. */
+		job_file(f, m.id, path, sizeof(path));
+		uint8_t *file = slurp(path, &n);
+		if (len > 0) {
+			file[HDR_LEN + 4 + len / 2 / 4096 * (4096 + REC_OVERHEAD)] ^= 0x01;
+			spit(path, file, n, 0600);
+		}
+		ssize_t got = read_all(r, buf, cap, 1000, &err);
+		if (len <= MiB || len == 0) {
+			/* The checked bytes, not a second decryption. */
+			assert_int_equal(got, (ssize_t)len);
+			assert_memory_equal(buf, data, len);
+			assert_int_equal(pl_jobr_read(r, buf, 1, &err), 0);
+		} else {
+			expect_err((int)got, PL_JS_ECORRUPT, &err, "failed authentication");
+		}
+		pl_jobr_close(r);
+		if (len == 0) {
+			free(file);
+			continue;
+		}
+		/* Damaged before the release: no reader at all. */
+		r = NULL;
+		expect_err(pl_jobstore_read_verified(js, m.id, &r, &err),
+			   PL_JS_ECORRUPT, &err, "");
+		assert_null(r);
+		/* ... nor when only the last byte of its last chunk is, or it
+		 * is cut short. */
+		size_t last = HDR_LEN + (len - 1) / 4096 * (4096 + REC_OVERHEAD) + 4 +
+			      (len - 1) % 4096;
+		file[HDR_LEN + 4 + len / 2 / 4096 * (4096 + REC_OVERHEAD)] ^= 0x01;
+		file[last] ^= 0x80;
+		spit(path, file, n, 0600);
+		expect_err(pl_jobstore_read_verified(js, m.id, &r, &err),
+			   PL_JS_ECORRUPT, &err, "");
+		assert_null(r);
+		file[last] ^= 0x80;
+		spit(path, file, n > 5000 ? n - 4096 : n - 1, 0600);
+		expect_err(pl_jobstore_read_verified(js, m.id, &r, &err),
+			   PL_JS_ECORRUPT, &err, "");
+		assert_null(r);
+		free(file);
+	}
+	pl_jobstore_close(js);
+	free(data);
+	free(buf);
+}
+
 static void test_group_commit(void **state)
 {
 	fx_t *f = *state;
@@ -1765,8 +1854,9 @@ int main(void)
 		T(test_index_many),
 		T(test_set_aside),
 		T(test_index_cache),
-	T(test_read_verified),
-	T(test_group_commit),
+		T(test_read_verified),
+		T(test_read_verified_one_pass),
+		T(test_group_commit),
 		T(test_concurrent_writers),
 		T(test_idempotency_key),
 		T(test_free_space),
