@@ -233,8 +233,10 @@ static ssize_t job_source(void *arg, void *buf, size_t n, pl_err_t *err)
 	return pl_jobr_read(arg, buf, n, err);
 }
 
-/* Claimed and verified: hand it to the printer. */
-static void print_one(rel_task_t *t, rel_item_t *r, pl_jobr_t *rd)
+/* Claimed and verified: hand it to the printer, over the connection pre
+ * begun meanwhile (NULL: pl_print_via connects). */
+static void print_one(rel_task_t *t, rel_item_t *r, pl_jobr_t *rd,
+		      pl_print_conn_t *pre)
 {
 	pl_jobstore_t *js = t->h->store;
 	pl_err_t err;
@@ -246,7 +248,7 @@ static void print_one(rel_task_t *t, rel_item_t *r, pl_jobr_t *rd)
 		.format = r->meta.format,
 	};
 	size_t sent = 0;
-	int rc = pl_print(t->uri, &po, job_source, rd, &sent, &err);
+	int rc = pl_print_via(pre, t->uri, &po, job_source, rd, &sent, &err);
 	pl_jobr_close(rd);
 	if (rc < 0 && sent == 0) {
 		pl_jobstore_unclaim(js, r->id, 0);
@@ -303,6 +305,12 @@ static int refuse_elsewhere(rel_task_t *t, rel_item_t *r)
 	return 1;
 }
 
+/* Claim, verify, print. The claim is taken first (no second release can
+ * have the job), then the job is verified (a small one decrypted once,
+ * into memory), and only a job that passed connects to the printer: a
+ * damaged job never touches it. The connect then runs while the claim's
+ * journal record is made durable, which must happen before the first
+ * byte (make bench: [7]). */
 static void release_one(rel_task_t *t, rel_item_t *r)
 {
 	pl_jobstore_t *js = t->h->store;
@@ -311,8 +319,8 @@ static void release_one(rel_task_t *t, rel_item_t *r)
 
 	if (refuse_elsewhere(t, r))
 		return;
-	int rc = pl_jobstore_claim(js, r->id, t->reprint ? PL_JS_CLAIM_REPRINT : 0,
-				   &r->meta, &err);
+	int rc = pl_jobstore_claim_hold(js, r->id, t->reprint ? PL_JS_CLAIM_REPRINT : 0,
+					&r->meta, &err);
 	if (rc == PL_JS_EBUSY) {
 		set_result(r, PL_STATUS_BUSY, "already being released");
 		return;
@@ -344,7 +352,14 @@ static void release_one(rel_task_t *t, rel_item_t *r)
 		set_result(r, PL_STATUS_ERROR, "%s", err.msg);
 		return;
 	}
-	print_one(t, r, rd);
+	pl_print_conn_t *pre = pl_print_start(t->uri);
+	if ((rc = pl_jobstore_claim_commit(js, r->id, &err)) < 0) {
+		pl_print_cancel(pre); /* not a byte sent */
+		pl_jobr_close(rd);
+		set_result(r, PL_STATUS_ERROR, "%s", err.msg);
+		return;
+	}
+	print_one(t, r, rd, pre);
 }
 
 static void delete_one(rel_task_t *t, rel_item_t *r)

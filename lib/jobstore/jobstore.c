@@ -70,8 +70,9 @@ struct pl_jobstore {
 
 #define WRITEBACK_STEP (8u * 1024u * 1024u)
 
-/* Release states of an indexed job (js->claimed). */
-enum { JS_OFFERED = 0, JS_CLAIMED = 1, JS_PRINTED = 2 };
+/* Release states of an indexed job (js->claimed). JS_HELD: claimed, its
+ * journal record not yet written (pl_jobstore_claim_hold). */
+enum { JS_OFFERED = 0, JS_CLAIMED = 1, JS_PRINTED = 2, JS_HELD = 3 };
 
 /* The release journal is rewritten when it grows past this. */
 #define JOURNAL_REWRITE_BYTES (1024u * 1024u)
@@ -1775,8 +1776,8 @@ static void journal_trim(pl_jobstore_t *js)
 	/* On failure the old journal stays, true and longer; next time. */
 }
 
-int pl_jobstore_claim(pl_jobstore_t *js, const char *id, unsigned flags,
-		      pl_job_meta_t *out, pl_err_t *err)
+int pl_jobstore_claim_hold(pl_jobstore_t *js, const char *id, unsigned flags,
+			   pl_job_meta_t *out, pl_err_t *err)
 {
 	ssize_t i;
 	int rc = PL_JS_OK;
@@ -1788,29 +1789,41 @@ int pl_jobstore_claim(pl_jobstore_t *js, const char *id, unsigned flags,
 	i = idx_find_locked(js, id);
 	if (i < 0 || js->claimed[i] == JS_PRINTED)
 		rc = pl_js_fail(err, PL_JS_ENOENT, "no such job");
-	else if (js->claimed[i] == JS_CLAIMED)
+	else if (js->claimed[i] != JS_OFFERED)
 		rc = pl_js_fail(err, PL_JS_EBUSY, "already being released");
 	else if (js->jobs[i].maybe_printed_ms && !(flags & PL_JS_CLAIM_REPRINT))
 		rc = pl_js_fail(err, PL_JS_EMAYBE, "may have printed already");
 	if (rc == PL_JS_OK) {
-		js->claimed[i] = JS_CLAIMED;
+		js->claimed[i] = JS_HELD;
 		*out = js->jobs[i];
 	}
 	pthread_mutex_unlock(&js->mu);
+	return rc;
+}
+
+/* Durable before the first byte goes out: a crash from here on leaves the
+ * job maybe-printed, never on offer as if untouched. */
+int pl_jobstore_claim_commit(pl_jobstore_t *js, const char *id, pl_err_t *err)
+{
+	ssize_t i;
+	int rc = pl_jsj_append(&js->journal, 'C', id, pl_log_now_ms(), 1, err);
+
+	pthread_mutex_lock(&js->mu);
+	if ((i = idx_find_locked(js, id)) >= 0 && js->claimed[i] == JS_HELD)
+		js->claimed[i] = rc < 0 ? JS_OFFERED : JS_CLAIMED;
+	pthread_mutex_unlock(&js->mu);
 	if (rc < 0)
-		return rc;
-	/* Durable before the first byte goes out: a crash from here on
-	 * leaves the job maybe-printed, never on offer as if untouched. */
-	rc = pl_jsj_append(&js->journal, 'C', id, pl_log_now_ms(), 1, err);
-	if (rc < 0) {
-		pthread_mutex_lock(&js->mu);
-		if ((i = idx_find_locked(js, id)) >= 0)
-			js->claimed[i] = JS_OFFERED;
-		pthread_mutex_unlock(&js->mu);
 		pl_js_fail(err, rc, "cannot record the release, so it is not "
 			   "printed: %.200s", err ? err->msg : "");
-	}
 	return rc;
+}
+
+int pl_jobstore_claim(pl_jobstore_t *js, const char *id, unsigned flags,
+		      pl_job_meta_t *out, pl_err_t *err)
+{
+	int rc = pl_jobstore_claim_hold(js, id, flags, out, err);
+
+	return rc < 0 ? rc : pl_jobstore_claim_commit(js, id, err);
 }
 
 void pl_jobstore_unclaim(pl_jobstore_t *js, const char *id, int bytes_out)
@@ -1818,17 +1831,21 @@ void pl_jobstore_unclaim(pl_jobstore_t *js, const char *id, int bytes_out)
 	ssize_t i;
 	int64_t now = pl_log_now_ms();
 	pl_err_t e;
+	uint8_t was = JS_OFFERED;
 
 	pthread_mutex_lock(&js->mu);
-	if ((i = idx_find_locked(js, id)) >= 0 && js->claimed[i] == JS_CLAIMED) {
+	if ((i = idx_find_locked(js, id)) >= 0)
+		was = js->claimed[i];
+	if (was == JS_CLAIMED || was == JS_HELD) {
 		js->claimed[i] = JS_OFFERED;
 		if (bytes_out)
 			js->jobs[i].maybe_printed_ms = now;
 	}
 	pthread_mutex_unlock(&js->mu);
 	/* No fsync: lost to a power cut, the C before it still says "maybe
-	 * printed", which is never the unsafe side. */
-	if (i >= 0)
+	 * printed", which is never the unsafe side. A claim only held was
+	 * never recorded, so there is nothing to follow it up. */
+	if (i >= 0 && was != JS_HELD)
 		(void)pl_jsj_append(&js->journal, bytes_out ? 'M' : 'U', id, now, 0, &e);
 }
 

@@ -149,6 +149,15 @@ int pl_jobstore_get(pl_jobstore_t *js, const char *id, pl_job_meta_t *out);
 #define PL_JS_CLAIM_REPRINT 1u
 int pl_jobstore_claim(pl_jobstore_t *js, const char *id, unsigned flags,
 		      pl_job_meta_t *out, pl_err_t *err);
+/* claim in two steps, so that the releaser can verify the job and connect
+ * to the printer while the claim's journal record is made durable: hold
+ * takes the job as claim does (EBUSY, EMAYBE, ENOENT alike) and records
+ * nothing; commit records it (EIO: handed back, as claim's failure), and
+ * must return before a byte goes out. A held claim ends with commit,
+ * unclaim(js, id, 0) or set_aside. */
+int pl_jobstore_claim_hold(pl_jobstore_t *js, const char *id, unsigned flags,
+			   pl_job_meta_t *out, pl_err_t *err);
+int pl_jobstore_claim_commit(pl_jobstore_t *js, const char *id, pl_err_t *err);
 /* Hand a claimed job back. bytes_out: some of it reached a printer that
  * did not confirm it, so it is held again as maybe-printed. */
 void pl_jobstore_unclaim(pl_jobstore_t *js, const char *id, int bytes_out);

@@ -1530,6 +1530,51 @@ static void test_journal_outcomes(void **state)
 	pl_jobstore_close(js);
 }
 
+/* A claim in two steps: held, the job is off offer and a second claim
+ * is busy, yet nothing is in the journal (a crash now leaves the job on
+ * offer, untouched: no byte can have gone out); committed, it is recorded
+ * as a claim. */
+static void test_claim_hold_commit(void **state)
+{
+	fx_t *f = *state;
+	uint8_t data[64] = { 3 };
+	pl_job_meta_t a, b, got;
+	pl_err_t err;
+	int64_t maybe = 1;
+
+	pl_jobstore_t *js = store_open(f);
+	a = put(js, "kim", data, 10);
+	b = put(js, "kim", data, 20);
+	off_t j0 = journal_size(f);
+	assert_int_equal(pl_jobstore_claim_hold(js, a.id, 0, &got, &err), 0);
+	assert_string_equal(got.id, a.id);
+	assert_false(listed(js, a.id, NULL));
+	assert_int_equal(pl_jobstore_claim(js, a.id, 0, &got, &err), PL_JS_EBUSY);
+	assert_int_equal(pl_jobstore_claim_hold(js, a.id, 0, &got, &err), PL_JS_EBUSY);
+	assert_int_equal(journal_size(f), j0);
+	pl_jobstore_unclaim(js, a.id, 0);
+	assert_true(listed(js, a.id, &maybe));
+	assert_int_equal(maybe, 0);
+	assert_int_equal(journal_size(f), j0); /* nothing to follow up */
+
+	assert_int_equal(pl_jobstore_claim_hold(js, a.id, 0, &got, &err), 0);
+	assert_int_equal(pl_jobstore_claim_commit(js, a.id, &err), 0);
+	assert_int_equal(journal_size(f), j0 + 52);
+	assert_int_equal(pl_jobstore_claim_hold(js, b.id, 0, &got, &err), 0);
+	pl_jobstore_close(js); /* a crash: a committed, b only held */
+
+	js = store_open(f);
+	assert_true(listed(js, a.id, &maybe));
+	assert_true(maybe > 0);
+	assert_true(listed(js, b.id, &maybe));
+	assert_int_equal(maybe, 0);
+	char(*ids)[PL_JOB_ID_LEN + 1] = NULL;
+	assert_int_equal(pl_jobstore_take_interrupted(js, &ids), 1);
+	assert_string_equal(ids[0], a.id);
+	free(ids);
+	pl_jobstore_close(js);
+}
+
 /* A crash in the middle of an append leaves a torn record: cut off at
  * open (its claim never finished, so nothing was printed). Garbage that
  * is not ours is cut the same way, never read as a claim. */
@@ -1856,6 +1901,7 @@ int main(void)
 		T(test_index_cache),
 		T(test_read_verified),
 		T(test_read_verified_one_pass),
+		T(test_claim_hold_commit),
 		T(test_group_commit),
 		T(test_concurrent_writers),
 		T(test_idempotency_key),
