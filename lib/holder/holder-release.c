@@ -4,9 +4,10 @@
  * large job streams to a slow printer. A job is verified end to end
  * before its first byte goes out, and shredded only after the printer
  * confirmed it took every byte. A release claims its jobs first, so a
- * second swipe cannot print them again. The shred itself runs later on a
- * low-priority thread: the printer already has the job, and the fsyncs
- * must not take the CPU from the next badge swipe (make bench: [7]).
+ * second swipe cannot print them again. The shreds run later, in batches
+ * on a low-priority thread once the print pool is idle: the printer
+ * already has the job, and the fsyncs must not take the CPU from the next
+ * badge swipe (make bench: [7]).
  *
  * Secure print and pull print: a job submitted for a printer (its
  * metadata names one) is a secure job, printed only at that printer; a
@@ -390,47 +391,141 @@ static void release_work(void *arg)
 	}
 }
 
-/* ---- shredding what was printed (the shred pool, at low priority) ---- */
+/* ---- shredding what was printed (the shred pool, at low priority) ----
+ *
+ * Printed jobs wait in h->shreds and are shredded in batches, with one
+ * directory fsync a batch: when the print pool has nothing left to do (a
+ * burst of swipes is over), or when SHRED_BATCH_MAX are waiting, or
+ * SHRED_WAIT_MS after the first one, whichever comes first. Until then a
+ * printed job is out of every listing, and the journal's P record has it
+ * shredded at the next start should the service stop first. */
+
+#define SHRED_BATCH_MAX 256
+#define SHRED_WAIT_MS 2000
+
+typedef struct {
+	pl_holder_t *h;
+	size_t n;
+	holder_shred_t *v; /* taken from h->shreds */
+	int *rc;
+	pl_err_t err;	   /* the first failure's */
+} shred_batch_t;
 
 static void shred_work(void *arg)
 {
-	rel_task_t *t = arg;
-	for (int i = 0; i < t->nitems; i++) {
-		rel_item_t *r = &t->items[i];
-		if (!r->delivered)
-			continue;
-		r->shred_rc = pl_jobstore_delete(t->h->store, r->id, &r->shred_err);
-		if (r->shred_rc == PL_JS_ENOENT)
-			r->shred_rc = PL_JS_OK; /* deleted on request meanwhile */
+	shred_batch_t *b = arg;
+	char(*ids)[PL_JOB_ID_LEN + 1] = malloc(b->n * sizeof(*ids));
+	if (!ids) {
+		for (size_t i = 0; i < b->n; i++)
+			b->rc[i] = PL_JS_EIO;
+		pl_fmt(b->err.msg, sizeof(b->err.msg), "out of memory");
+		return;
 	}
+	for (size_t i = 0; i < b->n; i++)
+		memcpy(ids[i], b->v[i].id, sizeof(ids[i]));
+	(void)pl_jobstore_delete_batch(b->h->store, (const char(*)[PL_JOB_ID_LEN + 1])ids,
+				       b->n, b->rc, &b->err);
+	free(ids);
 }
+
+static void shred_kick(pl_holder_t *h);
 
 static void shred_done(void *arg)
 {
-	rel_task_t *t = arg;
-	for (int i = 0; i < t->nitems; i++) {
-		rel_item_t *r = &t->items[i];
-		if (r->delivered && r->shred_rc < 0)
+	shred_batch_t *b = arg;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->rc[i] < 0 && b->rc[i] != PL_JS_ENOENT) /* ENOENT: deleted meanwhile */
 			pl_err("job %s of %s was printed but could not be shredded: %s; "
 			       "it is not offered again and is shredded at the next "
-			       "start", r->id, r->meta.owner, r->shred_err.msg);
+			       "start", b->v[i].id, b->v[i].owner, b->err.msg);
+	pl_holder_t *h = b->h;
+	h->shredding = 0;
+	free(b->v);
+	free(b->rc);
+	free(b);
+	shred_kick(h); /* what was printed meanwhile */
+}
+
+static void shred_now(pl_holder_t *h)
+{
+	shred_batch_t *b = calloc(1, sizeof(*b));
+	if (!b || !(b->rc = calloc(h->nshreds, sizeof(*b->rc)))) {
+		free(b);
+		return; /* out of memory: the next kick tries again */
 	}
-	free(t);
+	b->h = h;
+	b->v = h->shreds;
+	b->n = h->nshreds;
+	h->shreds = NULL;
+	h->nshreds = h->cap_shreds = 0;
+	h->shredding = 1;
+	if (h->closing || !h->shred ||
+	    pl_work_submit(h->shred, shred_work, shred_done, b) < 0) {
+		shred_work(b); /* closing, or out of memory: here rather than not */
+		shred_done(b);
+	}
+}
+
+static void shred_timer_fired(pl_loop_t *loop, void *arg)
+{
+	pl_holder_t *h = arg;
+	(void)loop;
+	h->shred_timer = NULL;
+	if (!h->shredding && h->nshreds)
+		shred_now(h);
+}
+
+/* Shred what is waiting if now is the time, else make sure a timer will. */
+static void shred_kick(pl_holder_t *h)
+{
+	if (h->shredding || !h->nshreds)
+		return;
+	if (h->closing || h->nshreds >= SHRED_BATCH_MAX || !h->print ||
+	    !pl_work_pending(h->print)) {
+		pl_loop_timer_cancel(h->loop, h->shred_timer);
+		h->shred_timer = NULL;
+		shred_now(h);
+	} else if (!h->shred_timer) {
+		h->shred_timer = pl_loop_timer(h->loop, SHRED_WAIT_MS, shred_timer_fired, h);
+	}
+}
+
+void holder_shred_flush(pl_holder_t *h)
+{
+	h->closing = 1;
+	pl_loop_timer_cancel(h->loop, h->shred_timer);
+	h->shred_timer = NULL;
+	if (!h->shredding && h->nshreds)
+		shred_now(h);
 }
 
 static void shred_delivered(rel_task_t *t)
 {
-	int any = 0;
-	for (int i = 0; i < t->nitems; i++)
-		any |= t->items[i].delivered;
-	if (!any) {
-		free(t);
-		return;
+	pl_holder_t *h = t->h;
+	for (int i = 0; i < t->nitems; i++) {
+		rel_item_t *r = &t->items[i];
+		if (!r->delivered)
+			continue;
+		if (h->nshreds == h->cap_shreds) {
+			size_t cap = h->cap_shreds ? 2 * h->cap_shreds : 16;
+			holder_shred_t *v = realloc(h->shreds, cap * sizeof(*v));
+			if (!v) {
+				/* Out of memory: it stays printed (never offered)
+				 * and is shredded at the next start. */
+				pl_err("job %s of %s was printed; no memory to queue its "
+				       "shred: it is shredded at the next start", r->id,
+				       r->meta.owner);
+				continue;
+			}
+			h->shreds = v;
+			h->cap_shreds = cap;
+		}
+		holder_shred_t *q = &h->shreds[h->nshreds++];
+		pl_strlcpy(q->id, r->id, sizeof(q->id));
+		pl_strlcpy(q->owner, r->meta.owner, sizeof(q->owner));
 	}
-	if (pl_work_submit(t->h->shred, shred_work, shred_done, t) < 0) {
-		shred_work(t); /* out of memory: do it here rather than not */
-		shred_done(t);
-	}
+	free(t);
+	shred_kick(h);
 }
 
 /* The log line and job event for one answered item. */

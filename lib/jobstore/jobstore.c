@@ -2060,7 +2060,8 @@ int pl_jobstore_set_aside(pl_jobstore_t *js, const char *id, pl_err_t *err)
 /* Crypto-shred: random bytes over the wrapped data key, made durable,
  * before the name goes. Without the wrapped key the rest of the file is
  * undecryptable even to someone holding the master key, including in
- * copies the filesystem may keep of the unlinked blocks. */
+ * copies the filesystem may keep of the unlinked blocks. The name's
+ * removal is made durable by the caller's directory fsync. */
 static int store_shred(pl_jobstore_t *js, const char *id, pl_err_t *err)
 {
 	char path[PATH_MAX];
@@ -2081,42 +2082,102 @@ static int store_shred(pl_jobstore_t *js, const char *id, pl_err_t *err)
 	close(fd);
 	if (rc == PL_JS_OK && unlink(path) < 0)
 		rc = io_fail(err, errno, "removing", path);
-	if (rc == PL_JS_OK)
-		rc = pl_jobstore_sync_dir(js, err); /* shared with concurrent shreds */
 	return rc;
+}
+
+/* Out of the index, so two deleters cannot both shred: 1 taken (its
+ * metadata and release state in *m, *state), 0 not indexed. */
+static int delete_take(pl_jobstore_t *js, const char *id, pl_job_meta_t *m,
+		       uint8_t *state)
+{
+	ssize_t i;
+
+	pthread_mutex_lock(&js->mu);
+	if ((i = idx_find_locked(js, id)) >= 0) {
+		*m = js->jobs[i];
+		*state = js->claimed[i];
+		idx_remove_locked(js, (size_t)i);
+	}
+	pthread_mutex_unlock(&js->mu);
+	return i >= 0;
+}
+
+/* A shred that failed: still there, in the state it was in (a printed job
+ * stays out of every offer; the journal's P shreds it at the next open).
+ * Should even this fail for memory, the file is indexed again at the next
+ * open, and the journal decides. */
+static void delete_undo(pl_jobstore_t *js, const pl_job_meta_t *m, uint8_t state)
+{
+	pthread_mutex_lock(&js->mu);
+	if (idx_add_locked(js, m) == 0)
+		js->claimed[js->njobs - 1] = state;
+	pthread_mutex_unlock(&js->mu);
 }
 
 int pl_jobstore_delete(pl_jobstore_t *js, const char *id, pl_err_t *err)
 {
 	pl_job_meta_t m;
-	ssize_t i;
 	uint8_t state = JS_OFFERED;
 	int rc;
 
 	if (!id_valid(id))
 		return pl_js_fail(err, PL_JS_EINVAL, "bad job id");
-	/* Out of the index first, so two deleters cannot both shred. */
-	pthread_mutex_lock(&js->mu);
-	if ((i = idx_find_locked(js, id)) >= 0) {
-		m = js->jobs[i];
-		state = js->claimed[i];
-		idx_remove_locked(js, (size_t)i);
-	}
-	pthread_mutex_unlock(&js->mu);
-	if (i < 0)
+	if (!delete_take(js, id, &m, &state))
 		return pl_js_fail(err, PL_JS_ENOENT, "no job %s", id);
 	rc = store_shred(js, id, err);
-	if (rc < 0) {
-		/* Still there, in the state it was in: a printed job stays
-		 * out of every offer (the journal's P shreds it at the next
-		 * open). Should even this fail for memory, the file is
-		 * indexed again at the next open, and the journal decides. */
-		pthread_mutex_lock(&js->mu);
-		if (idx_add_locked(js, &m) == 0)
-			js->claimed[js->njobs - 1] = state;
-		pthread_mutex_unlock(&js->mu);
-	}
+	if (rc == PL_JS_OK)
+		rc = pl_jobstore_sync_dir(js, err); /* shared with concurrent shreds */
+	if (rc < 0)
+		delete_undo(js, &m, state);
 	return rc;
+}
+
+size_t pl_jobstore_delete_batch(pl_jobstore_t *js, const char (*ids)[PL_JOB_ID_LEN + 1],
+				size_t n, int *rcs, pl_err_t *err)
+{
+	pl_job_meta_t *m = malloc((n ? n : 1) * sizeof(*m));
+	uint8_t *state = malloc(n ? n : 1);
+	pl_err_t e;
+	size_t done = 0, shredded = 0;
+	int first = PL_JS_OK;
+
+	if (m == NULL || state == NULL) {
+		free(m);
+		free(state);
+		for (size_t i = 0; i < n; i++)
+			rcs[i] = PL_JS_EIO;
+		pl_js_fail(err, PL_JS_EIO, "out of memory");
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!id_valid(ids[i]))
+			rcs[i] = pl_js_fail(&e, PL_JS_EINVAL, "bad job id");
+		else if (!delete_take(js, ids[i], &m[i], &state[i]))
+			rcs[i] = pl_js_fail(&e, PL_JS_ENOENT, "no job %s", ids[i]);
+		else if ((rcs[i] = store_shred(js, ids[i], &e)) == PL_JS_OK)
+			shredded++;
+		else
+			delete_undo(js, &m[i], state[i]);
+		if (rcs[i] < 0 && rcs[i] != PL_JS_ENOENT && first == PL_JS_OK)
+			first = copy_err(err, &e, rcs[i]);
+	}
+	/* One directory fsync for every name removed. */
+	int rc = shredded ? pl_jobstore_sync_dir(js, &e) : PL_JS_OK;
+	for (size_t i = 0; i < n; i++) {
+		if (rcs[i] != PL_JS_OK)
+			continue;
+		if (rc < 0) {
+			rcs[i] = rc;
+			delete_undo(js, &m[i], state[i]);
+		} else {
+			done++;
+		}
+	}
+	if (rc < 0 && first == PL_JS_OK)
+		copy_err(err, &e, rc);
+	free(m);
+	free(state);
+	return done;
 }
 
 int pl_jobstore_expire(pl_jobstore_t *js, int64_t now_ms, pl_err_t *err)

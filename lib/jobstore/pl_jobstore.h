@@ -207,6 +207,13 @@ void pl_jobr_close(pl_jobr_t *r);
 /* Crypto-shred and remove (claimed or not). Concurrent deletes share
  * their directory fsyncs. */
 int pl_jobstore_delete(pl_jobstore_t *js, const char *id, pl_err_t *err);
+/* Crypto-shred and remove n jobs, as many deletes would, with one
+ * directory fsync for them all (each wrapped key is still overwritten and
+ * synced before its name goes). rcs[i] is job i's result, as
+ * pl_jobstore_delete's (ENOENT: gone already); err has the first failure
+ * other than ENOENT. Returns how many were shredded. */
+size_t pl_jobstore_delete_batch(pl_jobstore_t *js, const char (*ids)[PL_JOB_ID_LEN + 1],
+				size_t n, int *rcs, pl_err_t *err);
 /* Shred every job whose expires_ms <= now_ms; returns how many, or the
  * first error (<0, err set) when a delete failed (the others are still
  * tried). */

@@ -598,6 +598,13 @@ static void job_file(const fx_t *f, const char *id, char *path, size_t sz)
 	assert_true(n > 0 && (size_t)n < sz);
 }
 
+static int file_exists(const fx_t *f, const char *id)
+{
+	char path[PATH_MAX + 64];
+	job_file(f, id, path, sizeof(path));
+	return access(path, F_OK) == 0;
+}
+
 static void pattern(uint8_t *p, size_t n, unsigned seed)
 {
 	for (size_t i = 0; i < n; i++)
@@ -666,6 +673,107 @@ static void test_damaged_never_connects(void **state)
 	assert_int_equal(access(path, F_OK), 0);
 }
 
+/* Shreds wait for the print pool to be idle and then go in one batch:
+ * while one release is still at a (gated) printer, a job printed
+ * meanwhile is out of every listing but its file is still there; a crash
+ * now (a second open of the store sees what a restart would) shreds it at
+ * start, never offers it, and holds the unfinished release as maybe-
+ * printed. Once the gate opens and the pool is idle, every printed job is
+ * shredded. */
+static void test_shreds_batched_when_idle(void **state)
+{
+	fx_t *f = *state;
+	rec_t gate = { 0 };
+	char slow[64], fast[3][64], msg[300] = "";
+	pl_msg_t m;
+	pl_err_t err;
+	rec_start(&gate, 1);
+	add_printer(f, "GATE", gate.port);
+	hold(f, "hank", "slow", "the slow one", slow);
+	for (int i = 0; i < 3; i++)
+		hold(f, "hank", "fast", "a fast one", fast[i]);
+
+	assert_int_equal(pl_msg_init(&m, PL_MSG_RELEASE_JOBS, 0, 0), 0);
+	pl_msg_add_str(&m, PL_TAG_PRINTER, "GATE");
+	pl_msg_add_str(&m, PL_TAG_JOB_ID, slow);
+	uint32_t slow_seq = send_req(f, &m);
+	/* The gated printer has every byte of it, and has not confirmed. */
+	pthread_mutex_lock(&gate.mu);
+	while (gate.jobs == 0)
+		pthread_cond_wait(&gate.cv, &gate.mu);
+	pthread_mutex_unlock(&gate.mu);
+
+	assert_int_equal(pl_msg_init(&m, PL_MSG_RELEASE_JOBS, 0, 0), 0);
+	pl_msg_add_str(&m, PL_TAG_PRINTER, "P1");
+	for (int i = 0; i < 3; i++)
+		pl_msg_add_str(&m, PL_TAG_JOB_ID, fast[i]);
+	ask(f, &m);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_OK);
+	assert_int_equal(rec_jobs(f), 3);
+	pl_job_meta_t *list = NULL;
+	size_t n = 9;
+	assert_int_equal(pl_jobstore_list(f->store, "hank", &list, &n), 0);
+	assert_int_equal(n, 0); /* three printed, one being released */
+	free(list);
+	for (int i = 0; i < 3; i++)
+		assert_true(file_exists(f, fast[i])); /* waiting for the batch */
+
+	/* "Crash" now: what a restart would find. */
+	pl_jobstore_t *again = NULL;
+	pl_jobstore_opts_t o = { 0 };
+	char dir[PATH_MAX + 16], key[PATH_MAX + 16];
+	snprintf(dir, sizeof(dir), "%s/jobs", f->base);
+	snprintf(key, sizeof(key), "%s/master.key", f->base);
+	o.dir = dir;
+	o.master_key = key;
+	assert_int_equal(pl_jobstore_open(&again, &o, &err), 0);
+	assert_int_equal(pl_jobstore_printed_at_open(again), 3);
+	for (int i = 0; i < 3; i++)
+		assert_false(file_exists(f, fast[i]));
+	assert_int_equal(pl_jobstore_list(again, "hank", &list, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].id, slow);
+	assert_true(list[0].maybe_printed_ms > 0);
+	free(list);
+	pl_jobstore_close(again);
+
+	rec_open_gate(&gate);
+	wait_reply(f, slow_seq);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_OK);
+	settle(f);
+	assert_false(file_exists(f, slow));
+	assert_int_equal(pl_jobstore_list(f->store, NULL, &list, &n), 0);
+	assert_int_equal(n, 0);
+	free(list);
+	rec_stop(&gate);
+}
+
+/* Many releases in flight at once (more than the print workers): every
+ * printed job is shredded once the pool is idle, none is left behind. */
+static void test_every_printed_job_shredded(void **state)
+{
+	fx_t *f = *state;
+	char id[20][64];
+	for (int i = 0; i < 20; i++)
+		hold(f, "ivy", "many", "page", id[i]);
+	for (int i = 0; i < 20; i++) {
+		pl_msg_t m;
+		assert_int_equal(pl_msg_init(&m, PL_MSG_RELEASE_JOBS, 0, 0), 0);
+		pl_msg_add_str(&m, PL_TAG_PRINTER, "P1");
+		pl_msg_add_str(&m, PL_TAG_JOB_ID, id[i]);
+		send_req(f, &m);
+	}
+	for (int i = 0; i < 20; i++) {
+		char msg[300] = "";
+		wait_reply(f, 0);
+		assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_OK);
+	}
+	settle(f);
+	assert_int_equal(rec_jobs(f), 20);
+	for (int i = 0; i < 20; i++)
+		assert_false(file_exists(f, id[i]));
+}
+
 static void test_not_for_the_holder(void **state)
 {
 	fx_t *f = *state;
@@ -691,6 +799,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_secure_and_pull, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_content_identical, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_never_connects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shreds_batched_when_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_every_printed_job_shredded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_for_the_holder, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

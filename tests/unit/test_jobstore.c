@@ -1575,6 +1575,51 @@ static void test_claim_hold_commit(void **state)
 	pl_jobstore_close(js);
 }
 
+/* Many shreds, one directory fsync: each job is gone (file and index),
+ * printed or not, claimed or not; one already gone or never there is
+ * ENOENT and does not stop the others; a bad id is refused. */
+static void test_delete_batch(void **state)
+{
+	fx_t *f = *state;
+	uint8_t data[300] = { 9 };
+	pl_job_meta_t j[4], got;
+	pl_err_t err = { "" };
+	char ids[7][PL_JOB_ID_LEN + 1];
+	int rcs[7];
+
+	pl_jobstore_t *js = store_open(f);
+	for (int i = 0; i < 4; i++)
+		j[i] = put(js, "lee", data, 100 + (size_t)i);
+	assert_int_equal(pl_jobstore_claim(js, j[0].id, 0, &got, &err), 0);
+	assert_int_equal(pl_jobstore_printed(js, j[0].id, &err), 0);
+	assert_int_equal(pl_jobstore_claim_hold(js, j[1].id, 0, &got, &err), 0);
+	assert_int_equal(pl_jobstore_delete(js, j[3].id, &err), 0);
+	for (int i = 0; i < 4; i++)
+		memcpy(ids[i], j[i].id, sizeof(ids[i]));
+	snprintf(ids[4], sizeof(ids[4]), "0123456789abcdef0123456789abcdef");
+	snprintf(ids[5], sizeof(ids[5]), "../etc/passwd");
+	memcpy(ids[6], j[0].id, sizeof(ids[6])); /* twice */
+	assert_int_equal(pl_jobstore_delete_batch(js, (const char(*)[PL_JOB_ID_LEN + 1])ids,
+						  7, rcs, &err), 3);
+	assert_int_equal(rcs[0], PL_JS_OK);
+	assert_int_equal(rcs[1], PL_JS_OK);
+	assert_int_equal(rcs[2], PL_JS_OK);
+	assert_int_equal(rcs[3], PL_JS_ENOENT);
+	assert_int_equal(rcs[4], PL_JS_ENOENT);
+	assert_int_equal(rcs[5], PL_JS_EINVAL);
+	assert_int_equal(rcs[6], PL_JS_ENOENT);
+	assert_non_null(strstr(err.msg, "bad job id"));
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pl_jobstore_get(js, j[i].id, &got), PL_JS_ENOENT);
+	assert_int_equal(count_prefix(f->dir, ""), 0);
+	assert_int_equal(pl_jobstore_delete_batch(js, NULL, 0, rcs, &err), 0);
+	pl_jobstore_close(js);
+	js = store_open(f);
+	assert_int_equal(pl_jobstore_printed_at_open(js), 0);
+	assert_false(listed(js, j[1].id, NULL));
+	pl_jobstore_close(js);
+}
+
 /* A crash in the middle of an append leaves a torn record: cut off at
  * open (its claim never finished, so nothing was printed). Garbage that
  * is not ours is cut the same way, never read as a claim. */
@@ -1902,6 +1947,7 @@ int main(void)
 		T(test_read_verified),
 		T(test_read_verified_one_pass),
 		T(test_claim_hold_commit),
+		T(test_delete_batch),
 		T(test_group_commit),
 		T(test_concurrent_writers),
 		T(test_idempotency_key),
