@@ -894,19 +894,21 @@ static int reader_rec_len(pl_jobr_t *r, uint64_t off, uint32_t *n,
 	return rc;
 }
 
-/* Read the n-byte record body at off and authenticate it into pt (r->pt,
- * or the job's place in r->mem). */
+/* Read the n-byte record body at off and authenticate it into pt: r->pt
+ * (through r->rec), or the job's place in r->mem, where it is read and
+ * decrypted in place (mem has room for the last record's tag). */
 static int reader_rec_body(pl_jobr_t *r, uint64_t off, uint32_t n,
 			   int final, uint8_t *pt, pl_err_t *err)
 {
 	char what[64];
-	int rc = reader_pread(r, r->rec, (size_t)n + PL_JS_TAG_LEN, off + 4, err);
+	uint8_t *ct = pt == r->pt ? r->rec : pt;
+	int rc = reader_pread(r, ct, (size_t)n + PL_JS_TAG_LEN, off + 4, err);
 
 	if (rc < 0)
 		return rc;
 	if (pt == r->pt && n > r->pt_hi)
 		r->pt_hi = n; /* what close must cleanse */
-	if (pl_jsc_open(&r->aead, r->idx, final, r->rec, n, pt) < 0) {
+	if (pl_jsc_open(&r->aead, r->idx, final, ct, n, pt) < 0) {
 		snprintf(what, sizeof(what), "%s %llu failed authentication",
 			 final ? "metadata record" : "chunk",
 			 (unsigned long long)r->idx);
@@ -1016,9 +1018,13 @@ static int reader_meta(pl_jobr_t *r, pl_err_t *err)
 	return PL_JS_OK;
 }
 
+/* Room for the metadata record; a streaming read grows them to a chunk
+ * (reader_chunk_buffers). A job read into memory needs no more: three
+ * 64 KiB buffers a release, freed each time, made the allocator give
+ * memory back and fault it in again, page by page. */
 static int reader_buffers(pl_jobr_t *r, pl_err_t *err)
 {
-	r->pt_cap = r->cs > PL_JS_META_MAX ? r->cs : PL_JS_META_MAX;
+	r->pt_cap = PL_JS_META_MAX;
 	r->pt = malloc(r->pt_cap);
 	r->rec = malloc(r->pt_cap + PL_JS_TAG_LEN);
 	r->sha = EVP_MD_CTX_new();
@@ -1087,6 +1093,25 @@ static int reader_finish(pl_jobr_t *r, pl_err_t *err)
 	return 0;
 }
 
+static int reader_chunk_buffers(pl_jobr_t *r, pl_err_t *err)
+{
+	uint8_t *pt = malloc(r->cs), *rec = realloc(r->rec, (size_t)r->cs + PL_JS_TAG_LEN);
+
+	if (rec != NULL)
+		r->rec = rec;
+	if (pt == NULL || rec == NULL) {
+		free(pt);
+		return pl_js_fail(err, PL_JS_EIO, "out of memory");
+	}
+	/* A new buffer, not realloc: no plaintext left in freed memory. */
+	OPENSSL_cleanse(r->pt, r->pt_hi);
+	free(r->pt);
+	r->pt = pt;
+	r->pt_cap = r->cs;
+	r->pt_hi = 0;
+	return PL_JS_OK;
+}
+
 /* Decrypt the next data chunk into r->pt, or into its place in r->mem
  * when the whole job is being read into memory: 1, 0 at the
  * authenticated end, or an error. */
@@ -1094,7 +1119,7 @@ static int reader_next(pl_jobr_t *r, pl_err_t *err)
 {
 	uint64_t end;
 	uint32_t n;
-	uint8_t *pt = r->pt;
+	uint8_t *pt;
 	int rc;
 
 	if (r->off >= r->meta_off)
@@ -1112,6 +1137,10 @@ static int reader_next(pl_jobr_t *r, pl_err_t *err)
 		if (n > r->meta.size - r->total)
 			return reader_fail(r, err, "data longer than the job size");
 		pt = r->mem + r->total;
+	} else {
+		if (r->pt_cap < r->cs && (rc = reader_chunk_buffers(r, err)) < 0)
+			return rc;
+		pt = r->pt;
 	}
 	if ((rc = reader_rec_body(r, r->off, n, 0, pt, err)) < 0)
 		return rc;
@@ -1248,8 +1277,8 @@ static int reader_rewind(pl_jobr_t *r, pl_err_t *err)
  * not a second decryption (make bench: [7]). */
 static int reader_load(pl_jobr_t *r, pl_err_t *err)
 {
-	/* malloc(0) may return NULL: a zero-length job gets one byte. */
-	if ((r->mem = malloc(r->meta.size ? r->meta.size : 1)) == NULL)
+	/* Each record is read where its plaintext goes: room for a tag. */
+	if ((r->mem = malloc(r->meta.size + PL_JS_TAG_LEN)) == NULL)
 		return pl_js_fail(err, PL_JS_EIO, "out of memory");
 	r->mem_pos = 0;
 	return reader_check_all(r, err);

@@ -683,12 +683,13 @@ static void test_damaged_never_connects(void **state)
 static void test_shreds_batched_when_idle(void **state)
 {
 	fx_t *f = *state;
-	rec_t gate = { 0 };
+	rec_t *gate = calloc(1, sizeof(*gate)); /* 2 MiB: not on the stack */
 	char slow[64], fast[3][64], msg[300] = "";
 	pl_msg_t m;
 	pl_err_t err;
-	rec_start(&gate, 1);
-	add_printer(f, "GATE", gate.port);
+	assert_non_null(gate);
+	rec_start(gate, 1);
+	add_printer(f, "GATE", gate->port);
 	hold(f, "hank", "slow", "the slow one", slow);
 	for (int i = 0; i < 3; i++)
 		hold(f, "hank", "fast", "a fast one", fast[i]);
@@ -698,10 +699,10 @@ static void test_shreds_batched_when_idle(void **state)
 	pl_msg_add_str(&m, PL_TAG_JOB_ID, slow);
 	uint32_t slow_seq = send_req(f, &m);
 	/* The gated printer has every byte of it, and has not confirmed. */
-	pthread_mutex_lock(&gate.mu);
-	while (gate.jobs == 0)
-		pthread_cond_wait(&gate.cv, &gate.mu);
-	pthread_mutex_unlock(&gate.mu);
+	pthread_mutex_lock(&gate->mu);
+	while (gate->jobs == 0)
+		pthread_cond_wait(&gate->cv, &gate->mu);
+	pthread_mutex_unlock(&gate->mu);
 
 	assert_int_equal(pl_msg_init(&m, PL_MSG_RELEASE_JOBS, 0, 0), 0);
 	pl_msg_add_str(&m, PL_TAG_PRINTER, "P1");
@@ -737,7 +738,7 @@ static void test_shreds_batched_when_idle(void **state)
 	free(list);
 	pl_jobstore_close(again);
 
-	rec_open_gate(&gate);
+	rec_open_gate(gate);
 	wait_reply(f, slow_seq);
 	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_OK);
 	settle(f);
@@ -745,7 +746,8 @@ static void test_shreds_batched_when_idle(void **state)
 	assert_int_equal(pl_jobstore_list(f->store, NULL, &list, &n), 0);
 	assert_int_equal(n, 0);
 	free(list);
-	rec_stop(&gate);
+	rec_stop(gate);
+	free(gate);
 }
 
 /* Many releases in flight at once (more than the print workers): every
