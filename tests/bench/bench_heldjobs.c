@@ -12,8 +12,7 @@
  *       one job of FILE: "TOTAL_NS UPLOAD_NS JOB_ID" (BEGIN sent -> id)
  *   bench_heldjobs rate HOST PORT TOKENFILE CLIENTS SECONDS MODE
  *       CLIENTS threads, 4 KiB jobs: "JOBS_PER_S JOBS FAILED"; MODE is
- *       reuse (one TLS connection a client) or connect (one a job), with
- *       "-nodelay" appended: TCP_NODELAY on the client socket (diagnosis)
+ *       reuse (one TLS connection a client) or connect (one a job)
  *   bench_heldjobs fsyncloop DIR SECONDS
  *       one thread: new file, 4 KiB, fsync, close: "FILES_PER_S"
  *   bench_heldjobs release SOCK HOST PORT TOKENFILE RECDIR PRINTER N KIB
@@ -39,7 +38,6 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -192,7 +190,6 @@ typedef struct {
 	sub_t s;
 	char msg[512];
 	int connected;
-	int nodelay; /* diagnosis: TCP_NODELAY, which submit.c does not set */
 } hj_client_t;
 
 static int hj_client_init(hj_client_t *c, const char *host, int port,
@@ -257,10 +254,6 @@ static int hj_connect(hj_client_t *c)
 	int rc = sub_tcp_connect(s);
 	if (rc != SUB_OK)
 		return rc;
-	if (c->nodelay) {
-		int one = 1;
-		setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
 	rc = sub_tls_start(s, c->ctx);
 	return rc == SUB_OK ? sub_tls_handshake(s) : rc;
 }
@@ -375,7 +368,7 @@ static int cmd_intake(const char *host, int port, const char *token_file,
 
 typedef struct {
 	const char *host, *token_file;
-	int port, reuse, nodelay, idx;
+	int port, reuse, idx;
 	uint64_t deadline; /* written before the "go" barrier */
 	pthread_barrier_t *ready, *go;
 	uint64_t jobs, failed;
@@ -396,7 +389,6 @@ static void *rate_worker(void *arg)
 		doc[i] = (uint8_t)(i * 131u + (unsigned)w->idx);
 	EVP_Digest(doc, sizeof(doc), sha, &shalen, EVP_sha256(), NULL);
 	int ok = hj_client_init(&c, w->host, w->port, w->token_file, user) == 0;
-	c.nodelay = w->nodelay;
 	if (ok && w->reuse && hj_connect(&c) != SUB_OK) {
 		snprintf(w->why, sizeof(w->why), "%s", c.msg);
 		ok = 0;
@@ -437,8 +429,7 @@ static void *rate_worker(void *arg)
 static int cmd_rate(const char *host, int port, const char *token_file,
 		    int nclients, double seconds, const char *mode)
 {
-	int reuse = strncmp(mode, "reuse", 5) == 0;
-	int nodelay = strstr(mode, "-nodelay") != NULL;
+	int reuse = strcmp(mode, "reuse") == 0;
 	static hj_worker_t w[HJ_MAX_CLIENTS];
 	pthread_t th[HJ_MAX_CLIENTS];
 	pthread_barrier_t ready, go;
@@ -451,8 +442,7 @@ static int cmd_rate(const char *host, int port, const char *token_file,
 	pthread_barrier_init(&go, NULL, (unsigned)nclients + 1);
 	for (int i = 0; i < nclients; i++) {
 		w[i] = (hj_worker_t){ .host = host, .token_file = token_file,
-				      .port = port, .reuse = reuse,
-				      .nodelay = nodelay, .idx = i,
+				      .port = port, .reuse = reuse, .idx = i,
 				      .ready = &ready, .go = &go };
 	}
 	for (int i = 0; i < nclients; i++)
