@@ -18,6 +18,10 @@
  *   bench_heldjobs release SOCK HOST PORT TOKENFILE RECDIR PRINTER N KIB
  *       N x (floor sample, release sample), interleaved:
  *       "REL_P50 REL_P99 REL_MAX FLOOR_P50 FLOOR_P99 FLOOR_MAX" in ns
+ *   bench_heldjobs list SOCK USERS N
+ *       N listings of one user's jobs (CTL_JOBS --user, as plsc jobs
+ *       --user asks), the users taken in turn from u0..u(USERS-1):
+ *       "P50_NS P99_NS JOBS" (JOBS: in the last listing)
  *
  * The submission side is clients/submit.c itself (compiled in), so the
  * bytes on the wire are what plsc-submit and the CUPS backend send: BEGIN,
@@ -47,7 +51,7 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: bench_heldjobs wait|gen|diskfloor|intake|rate|fsyncloop|release ... "
+	fprintf(stderr, "usage: bench_heldjobs wait|gen|diskfloor|intake|rate|fsyncloop|release|list ... "
 			"(see the source)\n");
 	return BENCH_EXIT_FAIL;
 }
@@ -692,6 +696,62 @@ out:
 	return rc;
 }
 
+/* ---- one user's listing ---- */
+
+static int list_sample(pl_ctl_client_t *ctl, const char *user, uint64_t *ns,
+		       size_t *jobs)
+{
+	pl_msg_t m;
+	pl_frame_t f;
+	pl_iter_t it;
+	pl_field_t fl;
+	if (pl_msg_init(&m, PL_MSG_CTL_JOBS, 0, 0) < 0)
+		return -1;
+	pl_msg_add_str(&m, PL_TAG_USER, user);
+	int rc = pl_msg_finish(&m);
+	uint64_t t0 = bench_now_ns();
+	if (rc == 0)
+		rc = pl_ctl_call(ctl, &m, &f, 3 * BENCH_TIMEOUT_MS);
+	*ns = bench_now_ns() - t0;
+	pl_msg_free(&m);
+	if (rc < 0 || (f.flags & PL_FLAG_ERROR)) {
+		fprintf(stderr, "bench_heldjobs: listing %s: %s\n", user,
+			rc < 0 ? pl_proto_strerror(rc) : "refused");
+		return -1;
+	}
+	*jobs = 0;
+	pl_iter_frame(&it, &f);
+	while (pl_iter_next(&it, &fl) == 1)
+		*jobs += fl.tag == PL_TAG_JOB;
+	return 0;
+}
+
+static int cmd_list(const char *sock, int users, int n)
+{
+	static uint64_t t[HJ_MAX_SAMPLES];
+	pl_ctl_client_t ctl;
+	char user[32];
+	size_t jobs = 0;
+	if (users < 1 || n < 1 || n > HJ_MAX_SAMPLES)
+		return usage();
+	if (bench_ctl_connect(&ctl, sock) < 0) {
+		fprintf(stderr, "bench_heldjobs: connect %s: %s\n", sock, strerror(errno));
+		return BENCH_EXIT_FAIL;
+	}
+	for (int i = 0; i < n; i++) {
+		snprintf(user, sizeof(user), "u%d", (i * 7) % users);
+		if (list_sample(&ctl, user, &t[i], &jobs) < 0) {
+			pl_ctl_close(&ctl);
+			return BENCH_EXIT_FAIL;
+		}
+	}
+	pl_ctl_close(&ctl);
+	qsort(t, (size_t)n, sizeof(t[0]), bench_cmp_u64);
+	printf("%llu %llu %zu\n", (unsigned long long)bench_pct(t, (size_t)n, 50),
+	       (unsigned long long)bench_pct(t, (size_t)n, 99), jobs);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -704,6 +764,8 @@ int main(int argc, char **argv)
 		return cmd_gen(argv[2], atol(argv[3]));
 	if (strcmp(cmd, "diskfloor") == 0 && argc == 4)
 		return cmd_diskfloor(argv[2], atol(argv[3]));
+	if (strcmp(cmd, "list") == 0 && argc == 5)
+		return cmd_list(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (strcmp(cmd, "intake") == 0 && argc == 6)
 		return cmd_intake(argv[2], atoi(argv[3]), argv[4], argv[5]);
 	if (strcmp(cmd, "rate") == 0 && argc == 8)
