@@ -42,8 +42,6 @@ typedef struct {
 	int damaged;   /* set aside as *.corrupt */
 	int overridden; /* a secure job printed elsewhere by ANY_PRINTER */
 	char own_printer[sizeof(((pl_job_meta_t *)0)->printer)];
-	int shred_rc;
-	pl_err_t shred_err;
 } rel_item_t;
 
 typedef struct rel_task {
@@ -408,7 +406,7 @@ typedef struct {
 	size_t n;
 	holder_shred_t *v; /* taken from h->shreds */
 	int *rc;
-	pl_err_t err;	   /* the first failure's */
+	pl_err_t err;	   /* the first failure's (a batch's share one cause) */
 } shred_batch_t;
 
 static void shred_work(void *arg)
@@ -418,7 +416,7 @@ static void shred_work(void *arg)
 	if (!ids) {
 		for (size_t i = 0; i < b->n; i++)
 			b->rc[i] = PL_JS_EIO;
-		pl_fmt(b->err.msg, sizeof(b->err.msg), "out of memory");
+		(void)pl_fmt(b->err.msg, sizeof(b->err.msg), "out of memory");
 		return;
 	}
 	for (size_t i = 0; i < b->n; i++)
@@ -446,12 +444,18 @@ static void shred_done(void *arg)
 	shred_kick(h); /* what was printed meanwhile */
 }
 
+static void shred_timer_fired(pl_loop_t *loop, void *arg);
+
 static void shred_now(pl_holder_t *h)
 {
 	shred_batch_t *b = calloc(1, sizeof(*b));
 	if (!b || !(b->rc = calloc(h->nshreds, sizeof(*b->rc)))) {
 		free(b);
-		return; /* out of memory: the next kick tries again */
+		/* Out of memory: try again later. */
+		if (!h->shred_timer && !h->closing)
+			h->shred_timer = pl_loop_timer(h->loop, SHRED_WAIT_MS,
+						       shred_timer_fired, h);
+		return;
 	}
 	b->h = h;
 	b->v = h->shreds;
@@ -499,31 +503,33 @@ void holder_shred_flush(pl_holder_t *h)
 		shred_now(h);
 }
 
+static void shred_queue(pl_holder_t *h, const rel_item_t *r)
+{
+	if (h->nshreds == h->cap_shreds) {
+		size_t cap = h->cap_shreds ? 2 * h->cap_shreds : 16;
+		holder_shred_t *v = realloc(h->shreds, cap * sizeof(*v));
+		if (!v) {
+			/* It stays printed (never offered) and is shredded at
+			 * the next start. */
+			pl_err("job %s of %s was printed; no memory to queue its "
+			       "shred: it is shredded at the next start", r->id,
+			       r->meta.owner);
+			return;
+		}
+		h->shreds = v;
+		h->cap_shreds = cap;
+	}
+	holder_shred_t *q = &h->shreds[h->nshreds++];
+	pl_strlcpy(q->id, r->id, sizeof(q->id));
+	pl_strlcpy(q->owner, r->meta.owner, sizeof(q->owner));
+}
+
 static void shred_delivered(rel_task_t *t)
 {
 	pl_holder_t *h = t->h;
-	for (int i = 0; i < t->nitems; i++) {
-		rel_item_t *r = &t->items[i];
-		if (!r->delivered)
-			continue;
-		if (h->nshreds == h->cap_shreds) {
-			size_t cap = h->cap_shreds ? 2 * h->cap_shreds : 16;
-			holder_shred_t *v = realloc(h->shreds, cap * sizeof(*v));
-			if (!v) {
-				/* Out of memory: it stays printed (never offered)
-				 * and is shredded at the next start. */
-				pl_err("job %s of %s was printed; no memory to queue its "
-				       "shred: it is shredded at the next start", r->id,
-				       r->meta.owner);
-				continue;
-			}
-			h->shreds = v;
-			h->cap_shreds = cap;
-		}
-		holder_shred_t *q = &h->shreds[h->nshreds++];
-		pl_strlcpy(q->id, r->id, sizeof(q->id));
-		pl_strlcpy(q->owner, r->meta.owner, sizeof(q->owner));
-	}
+	for (int i = 0; i < t->nitems; i++)
+		if (t->items[i].delivered)
+			shred_queue(h, &t->items[i]);
 	free(t);
 	shred_kick(h);
 }
