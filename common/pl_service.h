@@ -105,7 +105,9 @@ int pl_service_supervised(const pl_service_t *svc);
 /* Queue a frame to the supervisor; 0, or <0 (no channel, queue full). */
 int pl_service_send(pl_service_t *svc, const pl_msg_t *m);
 /* A one-line status of the service's own ("12 swipes, 3 unknown badges"),
- * shown by plsc status; gossip, at most a few a second is plenty. */
+ * shown by plsc status; gossip. Call it as often as it changes: the first
+ * line after a quiet second is sent at once, later ones within a second of
+ * it are folded into the latest, sent when that second ends. */
 void pl_service_status(pl_service_t *svc, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* ---- health ----

@@ -25,6 +25,10 @@
 #define SVC_CHANNEL_MAX_QUEUE (8u * 1024u * 1024u)
 #define SVC_MAX_POOLS 8
 #define SVC_DETAIL_MAX 200 /* the supervisor keeps 200 bytes of it */
+/* At most one status line a second: a service that counts its requests
+ * (a swipe each) would otherwise send one a request, and a burst of 50
+ * swipes made 50 more frames for the supervisor to take in. */
+#define SVC_STATUS_GAP_MS 1000
 
 struct pl_service {
 	const pl_service_def_t *def;
@@ -53,6 +57,8 @@ struct pl_service {
 	int npools;
 	char status[SVC_DETAIL_MAX]; /* the service's own line */
 	char sent[SVC_DETAIL_MAX];   /* the detail last sent */
+	uint64_t status_ms;	     /* when pl_service_status last sent one */
+	pl_timer_t *status_timer;    /* sends the latest line when the gap ends */
 };
 
 typedef struct {
@@ -275,15 +281,38 @@ static void status_update(pl_service_t *svc)
 		send_detail(svc, text);
 }
 
+/* Always sent, even unchanged: the service may repeat a line on purpose. */
+static void status_send(pl_service_t *svc)
+{
+	svc->sent[0] = '\0';
+	svc->status_ms = pl_now_ms();
+	status_update(svc);
+}
+
+static void status_due(pl_loop_t *loop, void *arg)
+{
+	pl_service_t *svc = arg;
+	(void)loop;
+	svc->status_timer = NULL;
+	status_send(svc);
+}
+
+/* The first line after a quiet second goes at once; those within the
+ * second after it are folded into one, the latest, sent when it ends. */
 void pl_service_status(pl_service_t *svc, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(svc->status, sizeof(svc->status), fmt, ap);
 	va_end(ap);
-	/* Always sent: the service may repeat a line on purpose. */
-	svc->sent[0] = '\0';
-	status_update(svc);
+	if (svc->status_timer)
+		return; /* it will send this line */
+	uint64_t since = pl_now_ms() - svc->status_ms;
+	if (!svc->status_ms || since >= SVC_STATUS_GAP_MS || !svc->loop)
+		status_send(svc);
+	else
+		svc->status_timer = pl_loop_timer(svc->loop, SVC_STATUS_GAP_MS - since,
+						  status_due, svc);
 }
 
 /* ---- health: watchdogs and pools ---- */
@@ -757,6 +786,8 @@ int pl_service_main(int argc, char **argv, const pl_service_def_t *def,
 	}
 	if (svc.grace)
 		pl_loop_timer_cancel(svc.loop, svc.grace);
+	if (svc.status_timer)
+		pl_loop_timer_cancel(svc.loop, svc.status_timer);
 	pl_loop_free(svc.loop);
 	pl_watchdogs_free(svc.wds);
 	pl_config_free(svc.cfg);

@@ -459,14 +459,17 @@ int sv_control_open(sv_sup_t *sup)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
-	if (pl_fmt(sup->ctl_path, sizeof(sup->ctl_path), "%s/plsc.sock",
-		   sup->cfg.run_dir) < 0 ||
-	    strlen(sup->ctl_path) >= sizeof(sa.sun_path)) {
+	if (pl_fmt(sa.sun_path, sizeof(sa.sun_path), "%s/plsc.sock",
+		   sup->cfg.run_dir) < 0) {
 		pl_crit("control socket path too long: %s/plsc.sock",
 			sup->cfg.run_dir);
 		return -1;
 	}
-	pl_strlcpy(sa.sun_path, sup->ctl_path, sizeof(sa.sun_path));
+	free(sup->ctl_path);
+	if (!(sup->ctl_path = strdup(sa.sun_path))) {
+		pl_crit("out of memory");
+		return -1;
+	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
@@ -524,4 +527,6 @@ void sv_control_close(sv_sup_t *sup)
 	sup->ctl_fd = -1;
 	pl_slots_free(sup->ctl_slots);
 	sup->ctl_slots = NULL;
+	free(sup->ctl_path);
+	sup->ctl_path = NULL;
 }

@@ -262,9 +262,12 @@ static void reload_service(sv_sup_t *sup, sv_svc_t *s, const sv_svcconf_t *nc)
 	if (!sv_svcconf_listen_equal(&s->conf, nc))
 		sv_svc_close_listen(s);
 
-	json_decref(s->conf.section);
-	s->conf = *nc;
-	json_incref(s->conf.section);
+	sv_svcconf_t was = s->conf;
+	if (sv_svcconf_copy(&s->conf, nc) < 0) {
+		pl_err("%s: out of memory; its configuration is not changed", s->conf.name);
+		return;
+	}
+	sv_svcconf_clear(&was);
 	sv_logfile_set_limits(&s->log, sup->cfg.log_max_bytes, sup->cfg.log_keep);
 	int now_enabled = sv_svc_enabled(s);
 	if (!now_enabled) {
@@ -297,9 +300,14 @@ int sv_reload(sv_sup_t *sup, pl_err_t *err)
 	    nc.privsep != sup->cfg.privsep || strcmp(nc.group, sup->cfg.group) ||
 	    strcmp(nc.admin_group, sup->cfg.admin_group))
 		pl_warn("paths, privsep and groups change only on a supervisor restart");
-	pl_strlcpy(nc.state_dir, sup->cfg.state_dir, sizeof(nc.state_dir));
-	pl_strlcpy(nc.log_dir, sup->cfg.log_dir, sizeof(nc.log_dir));
-	pl_strlcpy(nc.run_dir, sup->cfg.run_dir, sizeof(nc.run_dir));
+	/* The paths in force stay (the new ones go with the old config). */
+	char *keep[] = { sup->cfg.state_dir, sup->cfg.log_dir, sup->cfg.run_dir };
+	sup->cfg.state_dir = nc.state_dir;
+	sup->cfg.log_dir = nc.log_dir;
+	sup->cfg.run_dir = nc.run_dir;
+	nc.state_dir = keep[0];
+	nc.log_dir = keep[1];
+	nc.run_dir = keep[2];
 	nc.privsep = sup->cfg.privsep;
 	pl_strlcpy(nc.group, sup->cfg.group, sizeof(nc.group));
 	pl_strlcpy(nc.admin_group, sup->cfg.admin_group, sizeof(nc.admin_group));
@@ -508,8 +516,11 @@ int main(int argc, char **argv)
 	if (a.print_default)
 		return print_default(&a);
 	sup.ctl_fd = -1;
-	if (!realpath(a.config, sup.config_file))
-		pl_strlcpy(sup.config_file, a.config, sizeof(sup.config_file));
+	if (!(sup.config_file = realpath(a.config, NULL)) &&
+	    !(sup.config_file = strdup(a.config))) {
+		fprintf(stderr, "plsc-supervisor: out of memory\n");
+		return 1;
+	}
 	if (sv_config_load(a.config, &sup.cfg, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
@@ -538,5 +549,6 @@ int main(int argc, char **argv)
 	sv_logfile_close(&sup.ownlog);
 	pl_loop_free(sup.loop);
 	sv_config_free(&sup.cfg);
+	free(sup.config_file);
 	return rc;
 }

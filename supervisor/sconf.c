@@ -104,16 +104,24 @@ static int get_u32(const pl_cnode_t *n, const char *key, long long min,
 	return 0;
 }
 
-static int get_path(const pl_cnode_t *n, const char *key, char *dst,
-		    size_t sz, pl_err_t *err)
+/* *dst (allocated: the default) replaced by the key's value, if any. */
+static int get_path(const pl_cnode_t *n, const char *key, char **dst,
+		    pl_err_t *err)
 {
 	const char *v;
-	if (pl_cnode_str(n, key, dst, &v, err) < 0)
+	if (pl_cnode_str(n, key, *dst, &v, err) < 0)
 		return -1;
 	if (v[0] != '/')
 		return pl_cnode_error(n, key, err, "expected an absolute path");
-	if (v != dst && pl_fmt(dst, sz, "%s", v) < 0)
+	if (strlen(v) >= PATH_MAX)
 		return pl_cnode_error(n, key, err, "path too long");
+	if (v == *dst)
+		return 0;
+	char *d = strdup(v);
+	if (!d)
+		return pl_cnode_error(n, key, err, "out of memory");
+	free(*dst);
+	*dst = d;
 	return 0;
 }
 
@@ -127,9 +135,9 @@ static int load_paths(const pl_cnode_t *root, sv_config_t *c, pl_err_t *err)
 	if (!p.node)
 		return 0;
 	if (pl_cnode_check_keys(&p, keys, err) < 0 ||
-	    get_path(&p, "state_dir", c->state_dir, sizeof(c->state_dir), err) < 0 ||
-	    get_path(&p, "log_dir", c->log_dir, sizeof(c->log_dir), err) < 0 ||
-	    get_path(&p, "run_dir", c->run_dir, sizeof(c->run_dir), err) < 0)
+	    get_path(&p, "state_dir", &c->state_dir, err) < 0 ||
+	    get_path(&p, "log_dir", &c->log_dir, err) < 0 ||
+	    get_path(&p, "run_dir", &c->run_dir, err) < 0)
 		return -1;
 	return 0;
 }
@@ -312,19 +320,22 @@ static int load_service(const pl_cnode_t *svcs, const char *name,
 	const pl_schema_t *schema = pl_schemas_for(name);
 	if (schema && pl_schema_check(schema, &sec, err) < 0)
 		return -1;
-	if (pl_fmt(sc->path, sizeof(sc->path), "%s", path) < 0)
+	if (strlen(path) >= PATH_MAX)
 		return pl_cnode_error(&sec, "path", err, "path too long");
+	if (!(sc->path = strdup(path)))
+		return pl_cnode_error(&sec, "path", err, "out of memory");
 	sc->section = json_incref(sec.node);
 	c->nsvcs++;
 	return 0;
 }
 
-static void set_defaults(sv_config_t *c)
+static int set_defaults(sv_config_t *c, const char *file)
 {
 	memset(c, 0, sizeof(*c));
-	pl_strlcpy(c->state_dir, "/var/lib/plsc", sizeof(c->state_dir));
-	pl_strlcpy(c->log_dir, "/var/log/plsc", sizeof(c->log_dir));
-	pl_strlcpy(c->run_dir, "/run/plsc", sizeof(c->run_dir));
+	c->file = strdup(file);
+	c->state_dir = strdup("/var/lib/plsc");
+	c->log_dir = strdup("/var/log/plsc");
+	c->run_dir = strdup("/run/plsc");
 	c->privsep = 1;
 	pl_strlcpy(c->group, "plsc", sizeof(c->group));
 	pl_strlcpy(c->admin_group, "plsc-admin", sizeof(c->admin_group));
@@ -342,6 +353,7 @@ static void set_defaults(sv_config_t *c)
 	c->death_window_ms = 60000;
 	c->log_max_bytes = 10u * 1024u * 1024u;
 	c->log_keep = 5;
+	return c->file && c->state_dir && c->log_dir && c->run_dir ? 0 : -1;
 }
 
 int sv_config_load(const char *file, sv_config_t *c, pl_err_t *err)
@@ -352,11 +364,16 @@ int sv_config_load(const char *file, sv_config_t *c, pl_err_t *err)
 	const char *name;
 	json_t *val;
 
-	set_defaults(c);
-	pl_strlcpy(c->file, file, sizeof(c->file));
-	pl_config_t *cfg = pl_config_load(file, err);
-	if (!cfg)
+	if (set_defaults(c, file) < 0) {
+		sv_config_free(c);
+		(void)pl_fmt(err->msg, sizeof(err->msg), "%s: out of memory", file);
 		return -1;
+	}
+	pl_config_t *cfg = pl_config_load(file, err);
+	if (!cfg) {
+		sv_config_free(c);
+		return -1;
+	}
 	root = pl_config_root(cfg);
 	int rc = -1;
 	if (pl_cnode_check_keys(&root, keys, err) < 0 ||
@@ -379,13 +396,35 @@ out:
 
 void sv_config_free(sv_config_t *c)
 {
-	for (int i = 0; i < c->nsvcs; i++) {
-		json_decref(c->svcs[i].section);
-		c->svcs[i].section = NULL;
-	}
+	for (int i = 0; i < c->nsvcs; i++)
+		sv_svcconf_clear(&c->svcs[i]);
 	free(c->svcs);
 	c->svcs = NULL;
 	c->nsvcs = 0;
+	free(c->file);
+	free(c->state_dir);
+	free(c->log_dir);
+	free(c->run_dir);
+	c->file = c->state_dir = c->log_dir = c->run_dir = NULL;
+}
+
+int sv_svcconf_copy(sv_svcconf_t *dst, const sv_svcconf_t *src)
+{
+	char *path = strdup(src->path);
+	if (!path)
+		return -1;
+	*dst = *src;
+	dst->path = path;
+	json_incref(dst->section);
+	return 0;
+}
+
+void sv_svcconf_clear(sv_svcconf_t *sc)
+{
+	free(sc->path);
+	sc->path = NULL;
+	json_decref(sc->section);
+	sc->section = NULL;
 }
 
 const sv_svcconf_t *sv_config_find(const sv_config_t *c, const char *name)

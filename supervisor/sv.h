@@ -50,7 +50,7 @@ typedef struct {
 	int enabled;
 	sv_role_t role;
 	char user[SV_USER_MAX]; /* its own system user (privilege separation) */
-	char path[PATH_MAX];
+	char *path; /* owned: sv_svcconf_copy, sv_svcconf_clear */
 	char log_level[16];
 	uint32_t max_processes; /* its tasks (threads count): cgroup pids.max, RLIMIT_NPROC */
 	json_t *section; /* owned reference: sent to the service as CONFIG */
@@ -61,11 +61,13 @@ typedef struct {
 	} listen[SV_MAX_LISTEN];
 } sv_svcconf_t;
 
+/* The paths are allocated (at most PATH_MAX - 1 bytes), freed by
+ * sv_config_free. */
 typedef struct {
-	char file[PATH_MAX];
-	char state_dir[PATH_MAX];
-	char log_dir[PATH_MAX];
-	char run_dir[PATH_MAX];
+	char *file;
+	char *state_dir;
+	char *log_dir;
+	char *run_dir;
 	int privsep;		  /* as root: each service as its own user */
 	char group[SV_USER_MAX];  /* every service's group: reads shared data */
 	char admin_group[SV_USER_MAX]; /* the control socket's group */
@@ -99,25 +101,34 @@ const sv_svcconf_t *sv_config_find(const sv_config_t *c, const char *name);
 int sv_svcconf_needs_restart(const sv_svcconf_t *a, const sv_svcconf_t *b);
 int sv_svcconf_section_equal(const sv_svcconf_t *a, const sv_svcconf_t *b);
 int sv_svcconf_listen_equal(const sv_svcconf_t *a, const sv_svcconf_t *b);
+/* dst = src with its own path and a reference to the section: 0, or -1
+ * (out of memory; dst untouched). clear frees them. */
+int sv_svcconf_copy(sv_svcconf_t *dst, const sv_svcconf_t *src);
+void sv_svcconf_clear(sv_svcconf_t *sc);
 
 /* ---- log files (logcap.c) ---- */
 
 #define SV_LOG_LINE_MAX 8192
 
+/* The path and the partial-line buffer are allocated when needed: whole
+ * lines (nearly all) go from the read buffer to the file, and a dozen
+ * services' fixed 12 KiB each was most of the supervisor's own memory. */
 typedef struct {
-	char path[PATH_MAX];
+	char *path;
 	int fd;
 	uint64_t size;
 	uint64_t max_bytes;
 	uint32_t keep;
 	char ident[SV_NAME_MAX];
-	char line[SV_LOG_LINE_MAX];
+	char *line;	/* SV_LOG_LINE_MAX bytes while a partial line waits */
 	size_t linelen;
 	char last_error[120]; /* the last error line's message, this run */
 } sv_logfile_t;
 
 int sv_logfile_open(sv_logfile_t *lf, const char *path, const char *ident,
 		    uint64_t max_bytes, uint32_t keep);
+/* Close the file and free what open allocated (a partial line is lost:
+ * flush first). */
 void sv_logfile_close(sv_logfile_t *lf);
 void sv_logfile_set_limits(sv_logfile_t *lf, uint64_t max_bytes, uint32_t keep);
 /* Raw bytes from a child: split into lines, stamp unstamped ones. */
@@ -219,7 +230,7 @@ void sv_cgroup_rmtree(const char *dir);
 struct sv_sup {
 	pl_loop_t *loop;
 	sv_config_t cfg;
-	char config_file[PATH_MAX];
+	char *config_file; /* absolute where it could be resolved */
 	int nsvcs;
 	sv_svc_t *svcs[SV_MAX_SERVICES];
 	int shutting_down;
@@ -245,7 +256,7 @@ struct sv_sup {
 	struct sv_relay *relays; /* plsc sync now, waiting for IdentitySync (syncreq.c) */
 	sv_logfile_t events; /* job-events.jsonl, rotated like the logs */
 	int events_open;
-	char ctl_path[PATH_MAX];
+	char *ctl_path; /* NULL until the control socket is bound */
 	char *cg_base;	/* <cgroup2>/<own>/plsc.<pid>, or NULL: process groups only */
 	int cg_pids;	/* the pids controller is on there */
 	unsigned ticks;	/* of the 1 s housekeeping timer */

@@ -81,12 +81,13 @@ int sv_svc_init(sv_svc_t *s, sv_sup_t *sup, const sv_svcconf_t *conf)
 
 	memset(s, 0, sizeof(*s));
 	s->sup = sup;
-	s->conf = *conf;
-	json_incref(s->conf.section);
+	s->log.fd = -1;
+	s->log_r = s->log_w = -1;
+	if (sv_svcconf_copy(&s->conf, conf) < 0)
+		return -1;
 	s->override = -1;
 	s->state = SV_STOPPED;
 	s->run_uid = (uid_t)-1;
-	s->log_r = s->log_w = -1;
 	for (int i = 0; i < SV_MAX_LISTEN; i++)
 		s->listen_fds[i] = -1;
 	(void)pl_fmt(path, sizeof(path), "%s/%s.log", sup->cfg.log_dir,
@@ -144,7 +145,7 @@ void sv_svc_free(sv_svc_t *s)
 	if (s->log_w >= 0)
 		close(s->log_w);
 	sv_svc_close_listen(s);
-	json_decref(s->conf.section);
+	sv_svcconf_clear(&s->conf);
 }
 
 void sv_svc_kill(sv_svc_t *s, const char *why)
@@ -407,7 +408,7 @@ static int plan_env(spawn_plan_t *p, sv_svc_t *s, const char *state_dir)
 	/* Where the control socket is: for the console only. The socket's
 	 * group (supervisor.admin_group), which only the console gets, is
 	 * what keeps the others out; not telling them is the first line. */
-	if (s->conf.role == SV_ROLE_CONSOLE && s->sup->ctl_path[0] &&
+	if (s->conf.role == SV_ROLE_CONSOLE && s->sup->ctl_path &&
 	    pl_fmt(p->env_ctl, sizeof(p->env_ctl), "%s=%s", PL_ENV_CONTROL,
 		   s->sup->ctl_path) == 0)
 		p->envp[k++] = p->env_ctl;

@@ -5,6 +5,12 @@
 
 #include "pl_holder.h"
 
+/* A printed job waiting for its shred (holder-release.c). */
+typedef struct {
+	char id[PL_JOB_ID_LEN + 1];
+	char owner[sizeof(((pl_job_meta_t *)0)->owner)]; /* for a failure's log line */
+} holder_shred_t;
+
 struct pl_holder {
 	pl_loop_t *loop;
 	pl_jobstore_t *store;
@@ -17,6 +23,12 @@ struct pl_holder {
 	pl_work_t *print; /* releases: one printer conversation each */
 	pl_work_t *shred; /* printed jobs, shredded at low priority */
 	pl_timer_t *expiry_timer;
+	/* printed jobs waiting to be shredded in one batch (loop thread) */
+	holder_shred_t *shreds;
+	size_t nshreds, cap_shreds;
+	int shredding;	 /* a batch is on the shred pool */
+	int closing;	 /* pl_holder_free: shred at once, on this thread */
+	pl_timer_t *shred_timer;
 };
 
 /* Queue a frame to the supervisor (a failure is logged). */
@@ -34,5 +46,8 @@ int holder_releasable_at(const pl_job_meta_t *j, const char *printer);
 /* holder-release.c */
 void holder_release(pl_holder_t *h, const pl_frame_t *f);
 void holder_delete(pl_holder_t *h, const pl_frame_t *f);
+/* Shred the printed jobs waiting now, and from now on each at once (the
+ * holder is closing; the print pool has finished). */
+void holder_shred_flush(pl_holder_t *h);
 
 #endif

@@ -1,12 +1,13 @@
 /* Requests from the supervisor about our held jobs: release some to a
- * printer, delete some (the listings: holder-query.c). Releases run on
- * the print pool, one task per request, so the main loop keeps answering
- * heartbeats while a large job streams to a slow printer. A job is
- * verified end to end before its first byte goes out, and shredded only
- * after the printer confirmed it took every byte. A release claims its jobs first, so a
- * second swipe cannot print them again. The shred itself runs later on a
- * low-priority thread: the printer already has the job, and the fsyncs
- * must not take the CPU from the next badge swipe (make bench: [7]).
+ * printer, delete some (the listings: holder-query.c). Releases run on the print pool, one
+ * task per request, so the main loop keeps answering heartbeats while a
+ * large job streams to a slow printer. A job is verified end to end
+ * before its first byte goes out, and shredded only after the printer
+ * confirmed it took every byte. A release claims its jobs first, so a
+ * second swipe cannot print them again. The shreds run later, in batches
+ * on a low-priority thread once the print pool is idle: the printer
+ * already has the job, and the fsyncs must not take the CPU from the next
+ * badge swipe (make bench: [7]).
  *
  * Secure print and pull print: a job submitted for a printer (its
  * metadata names one) is a secure job, printed only at that printer; a
@@ -41,8 +42,6 @@ typedef struct {
 	int damaged;   /* set aside as *.corrupt */
 	int overridden; /* a secure job printed elsewhere by ANY_PRINTER */
 	char own_printer[sizeof(((pl_job_meta_t *)0)->printer)];
-	int shred_rc;
-	pl_err_t shred_err;
 } rel_item_t;
 
 typedef struct rel_task {
@@ -120,8 +119,10 @@ static ssize_t job_source(void *arg, void *buf, size_t n, pl_err_t *err)
 	return pl_jobr_read(arg, buf, n, err);
 }
 
-/* Claimed and verified: hand it to the printer. */
-static void print_one(rel_task_t *t, rel_item_t *r, pl_jobr_t *rd)
+/* Claimed and verified: hand it to the printer, over the connection pre
+ * begun meanwhile (NULL: pl_print_via connects). */
+static void print_one(rel_task_t *t, rel_item_t *r, pl_jobr_t *rd,
+		      pl_print_conn_t *pre)
 {
 	pl_jobstore_t *js = t->h->store;
 	pl_err_t err;
@@ -133,7 +134,7 @@ static void print_one(rel_task_t *t, rel_item_t *r, pl_jobr_t *rd)
 		.format = r->meta.format,
 	};
 	size_t sent = 0;
-	int rc = pl_print(t->uri, &po, job_source, rd, &sent, &err);
+	int rc = pl_print_via(pre, t->uri, &po, job_source, rd, &sent, &err);
 	pl_jobr_close(rd);
 	if (rc < 0 && sent == 0) {
 		pl_jobstore_unclaim(js, r->id, 0);
@@ -190,6 +191,12 @@ static int refuse_elsewhere(rel_task_t *t, rel_item_t *r)
 	return 1;
 }
 
+/* Claim, verify, print. The claim is taken first (no second release can
+ * have the job), then the job is verified (a small one decrypted once,
+ * into memory), and only a job that passed connects to the printer: a
+ * damaged job never touches it. The connect then runs while the claim's
+ * journal record is made durable, which must happen before the first
+ * byte (make bench: [7]). */
 static void release_one(rel_task_t *t, rel_item_t *r)
 {
 	pl_jobstore_t *js = t->h->store;
@@ -198,8 +205,8 @@ static void release_one(rel_task_t *t, rel_item_t *r)
 
 	if (refuse_elsewhere(t, r))
 		return;
-	int rc = pl_jobstore_claim(js, r->id, t->reprint ? PL_JS_CLAIM_REPRINT : 0,
-				   &r->meta, &err);
+	int rc = pl_jobstore_claim_hold(js, r->id, t->reprint ? PL_JS_CLAIM_REPRINT : 0,
+					&r->meta, &err);
 	if (rc == PL_JS_EBUSY) {
 		set_result(r, PL_STATUS_BUSY, "already being released");
 		return;
@@ -231,7 +238,14 @@ static void release_one(rel_task_t *t, rel_item_t *r)
 		set_result(r, PL_STATUS_ERROR, "%s", err.msg);
 		return;
 	}
-	print_one(t, r, rd);
+	pl_print_conn_t *pre = pl_print_start(t->uri);
+	if ((rc = pl_jobstore_claim_commit(js, r->id, &err)) < 0) {
+		pl_print_cancel(pre); /* not a byte sent */
+		pl_jobr_close(rd);
+		set_result(r, PL_STATUS_ERROR, "%s", err.msg);
+		return;
+	}
+	print_one(t, r, rd, pre);
 }
 
 static void delete_one(rel_task_t *t, rel_item_t *r)
@@ -262,47 +276,149 @@ static void release_work(void *arg)
 	}
 }
 
-/* ---- shredding what was printed (the shred pool, at low priority) ---- */
+/* ---- shredding what was printed (the shred pool, at low priority) ----
+ *
+ * Printed jobs wait in h->shreds and are shredded in batches, with one
+ * directory fsync a batch: when the print pool has nothing left to do (a
+ * burst of swipes is over), or when SHRED_BATCH_MAX are waiting, or
+ * SHRED_WAIT_MS after the first one, whichever comes first. Until then a
+ * printed job is out of every listing, and the journal's P record has it
+ * shredded at the next start should the service stop first. */
+
+#define SHRED_BATCH_MAX 256
+#define SHRED_WAIT_MS 2000
+
+typedef struct {
+	pl_holder_t *h;
+	size_t n;
+	holder_shred_t *v; /* taken from h->shreds */
+	int *rc;
+	pl_err_t err;	   /* the first failure's (a batch's share one cause) */
+} shred_batch_t;
 
 static void shred_work(void *arg)
 {
-	rel_task_t *t = arg;
-	for (int i = 0; i < t->nitems; i++) {
-		rel_item_t *r = &t->items[i];
-		if (!r->delivered)
-			continue;
-		r->shred_rc = pl_jobstore_delete(t->h->store, r->id, &r->shred_err);
-		if (r->shred_rc == PL_JS_ENOENT)
-			r->shred_rc = PL_JS_OK; /* deleted on request meanwhile */
+	shred_batch_t *b = arg;
+	char(*ids)[PL_JOB_ID_LEN + 1] = malloc(b->n * sizeof(*ids));
+	if (!ids) {
+		for (size_t i = 0; i < b->n; i++)
+			b->rc[i] = PL_JS_EIO;
+		(void)pl_fmt(b->err.msg, sizeof(b->err.msg), "out of memory");
+		return;
 	}
+	for (size_t i = 0; i < b->n; i++)
+		memcpy(ids[i], b->v[i].id, sizeof(ids[i]));
+	(void)pl_jobstore_delete_batch(b->h->store, (const char(*)[PL_JOB_ID_LEN + 1])ids,
+				       b->n, b->rc, &b->err);
+	free(ids);
 }
+
+static void shred_kick(pl_holder_t *h);
 
 static void shred_done(void *arg)
 {
-	rel_task_t *t = arg;
-	for (int i = 0; i < t->nitems; i++) {
-		rel_item_t *r = &t->items[i];
-		if (r->delivered && r->shred_rc < 0)
+	shred_batch_t *b = arg;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->rc[i] < 0 && b->rc[i] != PL_JS_ENOENT) /* ENOENT: deleted meanwhile */
 			pl_err("job %s of %s was printed but could not be shredded: %s; "
 			       "it is not offered again and is shredded at the next "
-			       "start", r->id, r->meta.owner, r->shred_err.msg);
+			       "start", b->v[i].id, b->v[i].owner, b->err.msg);
+	pl_holder_t *h = b->h;
+	h->shredding = 0;
+	free(b->v);
+	free(b->rc);
+	free(b);
+	shred_kick(h); /* what was printed meanwhile */
+}
+
+static void shred_timer_fired(pl_loop_t *loop, void *arg);
+
+static void shred_now(pl_holder_t *h)
+{
+	shred_batch_t *b = calloc(1, sizeof(*b));
+	if (!b || !(b->rc = calloc(h->nshreds, sizeof(*b->rc)))) {
+		free(b);
+		/* Out of memory: try again later. */
+		if (!h->shred_timer && !h->closing)
+			h->shred_timer = pl_loop_timer(h->loop, SHRED_WAIT_MS,
+						       shred_timer_fired, h);
+		return;
 	}
-	free(t);
+	b->h = h;
+	b->v = h->shreds;
+	b->n = h->nshreds;
+	h->shreds = NULL;
+	h->nshreds = h->cap_shreds = 0;
+	h->shredding = 1;
+	if (h->closing || !h->shred ||
+	    pl_work_submit(h->shred, shred_work, shred_done, b) < 0) {
+		shred_work(b); /* closing, or out of memory: here rather than not */
+		shred_done(b);
+	}
+}
+
+static void shred_timer_fired(pl_loop_t *loop, void *arg)
+{
+	pl_holder_t *h = arg;
+	(void)loop;
+	h->shred_timer = NULL;
+	if (!h->shredding && h->nshreds)
+		shred_now(h);
+}
+
+/* Shred what is waiting if now is the time, else make sure a timer will. */
+static void shred_kick(pl_holder_t *h)
+{
+	if (h->shredding || !h->nshreds)
+		return;
+	if (h->closing || h->nshreds >= SHRED_BATCH_MAX || !h->print ||
+	    !pl_work_pending(h->print)) {
+		pl_loop_timer_cancel(h->loop, h->shred_timer);
+		h->shred_timer = NULL;
+		shred_now(h);
+	} else if (!h->shred_timer) {
+		h->shred_timer = pl_loop_timer(h->loop, SHRED_WAIT_MS, shred_timer_fired, h);
+	}
+}
+
+void holder_shred_flush(pl_holder_t *h)
+{
+	h->closing = 1;
+	pl_loop_timer_cancel(h->loop, h->shred_timer);
+	h->shred_timer = NULL;
+	if (!h->shredding && h->nshreds)
+		shred_now(h);
+}
+
+static void shred_queue(pl_holder_t *h, const rel_item_t *r)
+{
+	if (h->nshreds == h->cap_shreds) {
+		size_t cap = h->cap_shreds ? 2 * h->cap_shreds : 16;
+		holder_shred_t *v = realloc(h->shreds, cap * sizeof(*v));
+		if (!v) {
+			/* It stays printed (never offered) and is shredded at
+			 * the next start. */
+			pl_err("job %s of %s was printed; no memory to queue its "
+			       "shred: it is shredded at the next start", r->id,
+			       r->meta.owner);
+			return;
+		}
+		h->shreds = v;
+		h->cap_shreds = cap;
+	}
+	holder_shred_t *q = &h->shreds[h->nshreds++];
+	pl_strlcpy(q->id, r->id, sizeof(q->id));
+	pl_strlcpy(q->owner, r->meta.owner, sizeof(q->owner));
 }
 
 static void shred_delivered(rel_task_t *t)
 {
-	int any = 0;
+	pl_holder_t *h = t->h;
 	for (int i = 0; i < t->nitems; i++)
-		any |= t->items[i].delivered;
-	if (!any) {
-		free(t);
-		return;
-	}
-	if (pl_work_submit(t->h->shred, shred_work, shred_done, t) < 0) {
-		shred_work(t); /* out of memory: do it here rather than not */
-		shred_done(t);
-	}
+		if (t->items[i].delivered)
+			shred_queue(h, &t->items[i]);
+	free(t);
+	shred_kick(h);
 }
 
 /* The log line and job event for one answered item. */

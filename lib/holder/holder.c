@@ -287,10 +287,17 @@ void pl_holder_free(pl_holder_t *h)
 	h->expiry_timer = NULL;
 	if (h->print)
 		pl_work_free(h->print); /* waits for releases in flight */
+	h->print = NULL;
+	/* After print: its done callbacks queued shreds. From here on they
+	 * run at once on this thread, after the batch on the pool, if any. */
+	holder_shred_flush(h);
 	if (h->shred)
-		pl_work_free(h->shred); /* after print: its done callbacks queue shreds */
+		pl_work_free(h->shred);
+	h->shred = NULL;
+	holder_shred_flush(h);
 	if (h->disk)
 		pl_work_free(h->disk);
+	free(h->shreds);
 	free(h);
 }
 
@@ -318,6 +325,8 @@ pl_work_t *pl_holder_disk(pl_holder_t *h)
 
 size_t pl_holder_pending(pl_holder_t *h)
 {
+	/* Printed jobs waiting for their batch count too: a draining service
+	 * waits for their shred (the print pool idle starts it). */
 	return pl_work_pending(h->disk) + pl_work_pending(h->print) +
-	       pl_work_pending(h->shred);
+	       pl_work_pending(h->shred) + h->nshreds;
 }

@@ -61,6 +61,12 @@
  * field stays under 6 KiB, so this bounds a reader's allocation. */
 #define PL_JS_META_MAX 16384u
 
+/* Jobs up to this size are read whole into memory by
+ * pl_jobstore_read_verified, decrypted and authenticated once: the
+ * printer gets the bytes that were checked (a badge swipe's job is
+ * usually far smaller). Larger ones take two streaming passes. */
+#define PL_JS_MEM_MAX (1024u * 1024u)
+
 #define PL_JS_CHUNK_MIN 16u
 #define PL_JS_CHUNK_MAX (16u * 1024 * 1024)
 #define PL_JS_CHUNK_DEFAULT (64u * 1024)

@@ -188,6 +188,15 @@ int pl_jobstore_get(pl_jobstore_t *js, const char *id, pl_job_meta_t *out);
 #define PL_JS_CLAIM_REPRINT 1u
 int pl_jobstore_claim(pl_jobstore_t *js, const char *id, unsigned flags,
 		      pl_job_meta_t *out, pl_err_t *err);
+/* claim in two steps, so that the releaser can verify the job and connect
+ * to the printer while the claim's journal record is made durable: hold
+ * takes the job as claim does (EBUSY, EMAYBE, ENOENT alike) and records
+ * nothing; commit records it (EIO: handed back, as claim's failure), and
+ * must return before a byte goes out. A held claim ends with commit,
+ * unclaim(js, id, 0) or set_aside. */
+int pl_jobstore_claim_hold(pl_jobstore_t *js, const char *id, unsigned flags,
+			   pl_job_meta_t *out, pl_err_t *err);
+int pl_jobstore_claim_commit(pl_jobstore_t *js, const char *id, pl_err_t *err);
 /* Hand a claimed job back. bytes_out: some of it reached a printer that
  * did not confirm it, so it is held again as maybe-printed. */
 void pl_jobstore_unclaim(pl_jobstore_t *js, const char *id, int bytes_out);
@@ -221,9 +230,12 @@ int pl_jobstore_read_open(pl_jobstore_t *js, const char *id, pl_jobr_t **r,
 			  pl_err_t *err);
 /* Check every chunk of the job and its SHA-256, then open it for reading
  * from the start (a release verifies first, so a damaged job never sends
- * a byte to a printer; the reads authenticate again: a file changed
- * between the passes fails the read, never passes unchecked). ECORRUPT
- * when the job is damaged; no reader is returned then. */
+ * a byte to a printer). A job of up to 1 MiB is decrypted once, into
+ * memory, and the reads hand out exactly the bytes that were checked
+ * (cleansed at close); a larger one is decrypted again as it is read, and
+ * those reads authenticate again: a file changed between the passes
+ * fails the read, never passes unchecked. ECORRUPT when the job is
+ * damaged; no reader is returned then. */
 int pl_jobstore_read_verified(pl_jobstore_t *js, const char *id, pl_jobr_t **r,
 			      pl_err_t *err);
 /* >0 bytes, 0 at the authenticated end, <0 error (ECORRUPT on tamper;
@@ -234,6 +246,13 @@ void pl_jobr_close(pl_jobr_t *r);
 /* Crypto-shred and remove (claimed or not). Concurrent deletes share
  * their directory fsyncs. */
 int pl_jobstore_delete(pl_jobstore_t *js, const char *id, pl_err_t *err);
+/* Crypto-shred and remove n jobs, as many deletes would, with one
+ * directory fsync for them all (each wrapped key is still overwritten and
+ * synced before its name goes). rcs[i] is job i's result, as
+ * pl_jobstore_delete's (ENOENT: gone already); err has the first failure
+ * other than ENOENT. Returns how many were shredded. */
+size_t pl_jobstore_delete_batch(pl_jobstore_t *js, const char (*ids)[PL_JOB_ID_LEN + 1],
+				size_t n, int *rcs, pl_err_t *err);
 /* Shred every job whose expires_ms <= now_ms; returns how many, or the
  * first error (<0, err set) when a delete failed (the others are still
  * tried). */

@@ -38,4 +38,21 @@ int pl_printer_check_uri(const char *uri, pl_err_t *err);
 int pl_print(const char *uri, const pl_print_opts_t *o,
 	     pl_print_source_t src, void *arg, size_t *sent, pl_err_t *err);
 
+/* Connecting ahead of the document: pl_print_start begins the TCP connect
+ * to a socket:// printer and returns at once, so that the connection is
+ * made while the caller gets the document ready (a release records its
+ * claim meanwhile); pl_print_via then delivers as pl_print does, over that
+ * connection, finishing the connect within what is left of
+ * connect_timeout_ms (counted from pl_print_start). NULL (any other
+ * scheme, a URI or host that does not resolve, no memory) just means
+ * pl_print_via connects itself, and reports any error. pl_print_via takes
+ * pre whatever happens; one not used is given back with pl_print_cancel,
+ * which resets the connection: the printer sees it aborted, without a
+ * byte. */
+typedef struct pl_print_conn pl_print_conn_t;
+pl_print_conn_t *pl_print_start(const char *uri);
+int pl_print_via(pl_print_conn_t *pre, const char *uri, const pl_print_opts_t *o,
+		 pl_print_source_t src, void *arg, size_t *sent, pl_err_t *err);
+void pl_print_cancel(pl_print_conn_t *pre);
+
 #endif

@@ -40,6 +40,7 @@ typedef struct {
 	void *arg;
 	size_t sent;
 	pl_err_t *err;
+	pl_print_conn_t *pre; /* socket://: a connect begun by pl_print_start */
 } pl_printer_job_t;
 
 int pl_printer_parse_uri(const char *uri, pl_printer_uri_t *u, pl_err_t *err);

@@ -320,6 +320,12 @@ static void opts_resolve(const pl_print_opts_t *o, pl_print_opts_t *out)
 int pl_print(const char *uri, const pl_print_opts_t *o,
 	     pl_print_source_t src, void *arg, size_t *sent, pl_err_t *err)
 {
+	return pl_print_via(NULL, uri, o, src, arg, sent, err);
+}
+
+int pl_print_via(pl_print_conn_t *pre, const char *uri, const pl_print_opts_t *o,
+		 pl_print_source_t src, void *arg, size_t *sent, pl_err_t *err)
+{
 	pl_printer_job_t job;
 	pl_err_t dummy;
 	int rc;
@@ -330,10 +336,11 @@ int pl_print(const char *uri, const pl_print_opts_t *o,
 	if (sent != NULL)
 		*sent = 0;
 	memset(&job, 0, sizeof(job));
-	if (pl_printer_parse_uri(uri, &job.u, err) < 0)
-		return -1;
-	if (src == NULL)
-		return uri_fail(err, "no document source");
+	job.pre = pre;
+	if (pl_printer_parse_uri(uri, &job.u, err) < 0 || src == NULL) {
+		pl_print_cancel(pre);
+		return src == NULL ? uri_fail(err, "no document source") : -1;
+	}
 	job.uri = uri;
 	job.src = src;
 	job.arg = arg;
@@ -341,6 +348,7 @@ int pl_print(const char *uri, const pl_print_opts_t *o,
 	opts_resolve(o, &job.o);
 	rc = job.u.kind == PL_PRINTER_SOCKET ? pl_printer_socket_print(&job)
 					     : pl_printer_ipp_print(&job);
+	pl_print_cancel(job.pre); /* not taken: ipp://, or a failure before */
 	if (sent != NULL)
 		*sent = job.sent;
 	return rc;
@@ -384,29 +392,35 @@ static int sock_wait(int fd, short events, int ms, short *rev)
 	}
 }
 
-/* Connect to one address within ms. The socket, or -1 with *why = errno,
- * or *why = 0 when our own timer ran out. */
-static int sock_connect_one(const struct addrinfo *ai, int ms, int *why)
+/* Start a non-blocking connect to one address: the socket (connected or
+ * connecting), or -1 with *why = errno. */
+static int sock_connect_begin(const struct addrinfo *ai, int *why)
 {
-	int fd, soerr = 0, r;
-	socklen_t sl = sizeof(soerr);
-	short rev = 0;
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			ai->ai_protocol);
 
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    ai->ai_protocol);
 	if (fd < 0) {
 		*why = errno;
 		return -1;
 	}
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-		return fd;
 	/* After EINTR a non-blocking connect carries on in the background,
 	 * exactly as after EINPROGRESS. */
-	if (errno != EINPROGRESS && errno != EINTR) {
-		*why = errno;
-		close(fd);
-		return -1;
-	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS ||
+	    errno == EINTR)
+		return fd;
+	*why = errno;
+	close(fd);
+	return -1;
+}
+
+/* Wait at most ms for fd's connect to finish: fd, or -1 (fd closed) with
+ * *why = errno, or *why = 0 when our own timer ran out. */
+static int sock_connect_wait(int fd, int ms, int *why)
+{
+	int soerr = 0, r;
+	socklen_t sl = sizeof(soerr);
+	short rev = 0;
+
 	r = sock_wait(fd, POLLOUT, ms, &rev);
 	if (r > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
 		soerr = errno;
@@ -418,21 +432,48 @@ static int sock_connect_one(const struct addrinfo *ai, int ms, int *why)
 	return fd;
 }
 
+/* Connect to one address within ms. The socket, or -1 with *why = errno,
+ * or *why = 0 when our own timer ran out. */
+static int sock_connect_one(const struct addrinfo *ai, int ms, int *why)
+{
+	int fd = sock_connect_begin(ai, why);
+
+	return fd < 0 ? -1 : sock_connect_wait(fd, ms, why);
+}
+
+static int connect_failed(pl_printer_job_t *job, int why)
+{
+	char eb[128];
+
+	if (why == 0)
+		return pl_printer_fail(job, "timed out after %d ms connecting",
+				       job->o.connect_timeout_ms);
+	return pl_printer_fail(job, "%s", pl_printer_strerror(why, eb, sizeof(eb)));
+}
+
+static int resolve(const pl_printer_uri_t *u, struct addrinfo **res)
+{
+	struct addrinfo hints;
+	char port[8];
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%d", u->port);
+	return getaddrinfo(u->host, port, &hints, res);
+}
+
 /* Try every address of the host in turn, each with the full connect
  * timeout (a dead first address must not starve a live second one).
  * getaddrinfo itself blocks for as long as the resolver is configured to
  * wait; this runs off the main loop, as pl_printer.h says. */
 int pl_printer_connect(pl_printer_job_t *job)
 {
-	struct addrinfo hints, *res = NULL;
-	char port[8], eb[128];
+	struct addrinfo *res = NULL;
+	char eb[128];
 	int rc, fd = -1, why = 0;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	snprintf(port, sizeof(port), "%d", job->u.port);
-	rc = getaddrinfo(job->u.host, port, &hints, &res);
+	rc = resolve(&job->u, &res);
 	if (rc != 0)
 		return pl_printer_fail(job, "cannot resolve host: %s",
 				       rc == EAI_SYSTEM ? pl_printer_strerror(errno, eb, sizeof(eb))
@@ -440,12 +481,76 @@ int pl_printer_connect(pl_printer_job_t *job)
 	for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next)
 		fd = sock_connect_one(ai, job->o.connect_timeout_ms, &why);
 	freeaddrinfo(res);
+	return fd >= 0 ? fd : connect_failed(job, why);
+}
+
+/* ---- connecting ahead of the document ---- */
+
+struct pl_print_conn {
+	struct addrinfo *res;	   /* the host's addresses */
+	const struct addrinfo *ai; /* the one fd is connecting to */
+	int fd;			   /* connecting or connected, or -1 */
+	int why;		   /* errno of the last address refused at once */
+	long long started;	   /* now_ms() when the connect began */
+};
+
+pl_print_conn_t *pl_print_start(const char *uri)
+{
+	pl_printer_uri_t u;
+	pl_err_t e;
+	pl_print_conn_t *c;
+
+	/* Anything but a socket:// printer connects as pl_print does, later;
+	 * so does one whose address cannot be resolved now (pl_print_via
+	 * then says why). */
+	if (pl_printer_parse_uri(uri, &u, &e) < 0 || u.kind != PL_PRINTER_SOCKET ||
+	    (c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->fd = -1;
+	if (resolve(&u, &c->res) != 0) {
+		free(c);
+		return NULL;
+	}
+	c->started = now_ms();
+	for (c->ai = c->res; c->ai != NULL && c->fd < 0; c->ai = c->ai->ai_next)
+		if ((c->fd = sock_connect_begin(c->ai, &c->why)) >= 0)
+			break;
+	return c;
+}
+
+void pl_print_cancel(pl_print_conn_t *c)
+{
+	if (c == NULL)
+		return;
+	if (c->fd >= 0) {
+		/* A reset, not a FIN: not one byte of a job went out. */
+		struct linger l = { .l_onoff = 1, .l_linger = 0 };
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		close(c->fd);
+	}
+	if (c->res != NULL)
+		freeaddrinfo(c->res);
+	free(c);
+}
+
+/* The connect pl_print_start began, finished within what is left of the
+ * connect timeout; then any further address, each with the full timeout,
+ * as pl_printer_connect. Takes job->pre. */
+static int pre_connect(pl_printer_job_t *job)
+{
+	pl_print_conn_t *c = job->pre;
+	int fd = c->fd, why = c->why;
+	long long left = job->o.connect_timeout_ms - (now_ms() - c->started);
+	const struct addrinfo *ai = c->ai ? c->ai->ai_next : NULL;
+
+	c->fd = -1;
 	if (fd >= 0)
-		return fd;
-	if (why == 0)
-		return pl_printer_fail(job, "timed out after %d ms connecting",
-				       job->o.connect_timeout_ms);
-	return pl_printer_fail(job, "%s", pl_printer_strerror(why, eb, sizeof(eb)));
+		fd = sock_connect_wait(fd, left > 0 ? (int)left : 0, &why);
+	for (; ai != NULL && fd < 0; ai = ai->ai_next)
+		fd = sock_connect_one(ai, job->o.connect_timeout_ms, &why);
+	pl_print_cancel(c);
+	job->pre = NULL;
+	return fd >= 0 ? fd : connect_failed(job, why);
 }
 
 /* Read and discard whatever the printer has sent, so that neither side
@@ -585,7 +690,8 @@ int pl_printer_socket_print(pl_printer_job_t *job)
 
 	if ((s.buf = malloc(SOCKET_CHUNK)) == NULL)
 		return pl_printer_fail(job, "out of memory");
-	if ((s.fd = pl_printer_connect(job)) < 0) {
+	s.fd = job->pre ? pre_connect(job) : pl_printer_connect(job);
+	if (s.fd < 0) {
 		free(s.buf);
 		return -1;
 	}

@@ -9,21 +9,21 @@
  *   bench_badge submit HOST PORT TOKENFILE NUSERS PER KIB SOLO
  *       PER jobs of KIB KiB for each user b7u1..b7uNUSERS (one more for
  *       the first SOLO users), one client thread a user: "JOBS"
- *   bench_badge swipe BRPORT RECBASE NREADERS ROUNDS GAP_MS SOLO
+ *   bench_badge swipe BRPORT RECBASE NREADERS ROUNDS GAP_MS SOLO KIB
  *       NREADERS persistent connections from 127.0.1.N to the badge
  *       service; first readers 1..SOLO swipe one at a time (each waits
  *       for its job to be printed: the unloaded figure), then ROUNDS
  *       rounds in which every reader sends its badge frame at (nearly)
  *       the same moment; GAP_MS between rounds once every printer has its
- *       job: "P50 P99 MAX N MIN SOLO_P50 SOLO_MAX" in ns (N swipes)
- *
- *   bench_badge bare RECBASE NREADERS ROUNDS KIB
- *       the bare delivery floor: NREADERS threads, started beforehand,
- *       each connect to reader N's recording printer (RECBASE/rN/port) at
- *       the same moment and send KIB KiB of plain bytes, ROUNDS times;
- *       no service, no TLS, no crypto: what this machine needs to move
- *       that many first bytes into that many printer processes at once:
- *       "P50 P99 MAX" in ns
+ *       job. Each round is paired with a round of the bare delivery
+ *       floor (which of the two goes first alternates): NREADERS threads,
+ *       started beforehand, each connect to reader N's recording printer
+ *       (RECBASE/rN/port) at the same moment and send KIB KiB of plain
+ *       bytes; no service, no TLS, no crypto: what this machine needs to
+ *       move that many first bytes into that many printer processes at
+ *       once, measured under the same load from elsewhere as the swipes.
+ *       "P50 P99 MAX N MIN SOLO_P50 SOLO_MAX BARE_P50 BARE_P99 BARE_MAX"
+ *       in ns (N swipes)
  *
  *   bench_badge port
  *       a TCP port on 127.0.0.1 that can be listened on now (the kernel's
@@ -242,104 +242,6 @@ static int wait_rec(const char *recbase, int i, int j, const char *suffix,
 	return 0;
 }
 
-static int cmd_swipe(int port, const char *recbase, int nreaders, int rounds,
-		     long gap_ms, int solo)
-{
-	static uint64_t sl[BB_MAX_READERS];
-	static int fd[BB_MAX_READERS];
-	static uint64_t t0[BB_MAX_READERS], lat[BB_MAX_READERS * BB_MAX_ROUNDS];
-	char frame[BB_MAX_READERS][32];
-	size_t flen[BB_MAX_READERS], n = 0;
-	int rc = BENCH_EXIT_FAIL, up = 0;
-
-	if (nreaders < 1 || nreaders > BB_MAX_READERS || rounds < 1 ||
-	    rounds > BB_MAX_ROUNDS || gap_ms < 0 || solo < 0 || solo > nreaders)
-		return usage();
-	for (int i = 0; i < nreaders; i++) {
-		fd[i] = -1;
-		/* elatec-tcpconv2: the card ID in upper-case hex, CR LF */
-		int k = snprintf(frame[i], sizeof(frame[i]), "%X\r\n", 0xB000u + (unsigned)i + 1);
-		flen[i] = (size_t)k;
-	}
-	/* Until every reader's connection has been accepted and kept: the
-	 * service learns of new readers every refresh_s. */
-	uint64_t deadline = bench_now_ns() + 3ull * BENCH_TIMEOUT_MS * 1000000ull;
-	while (up < nreaders) {
-		if (bench_now_ns() > deadline) {
-			fprintf(stderr, "bench_badge: only %d of %d readers accepted\n",
-				up, nreaders);
-			goto out;
-		}
-		for (int i = 0; i < nreaders; i++)
-			if (fd[i] < 0 && (fd[i] = reader_connect(i + 1, port)) < 0)
-				goto out;
-		bench_sleep_us(300000);
-		up = 0;
-		for (int i = 0; i < nreaders; i++) {
-			if (conn_alive(fd[i])) {
-				up++;
-			} else {
-				close(fd[i]);
-				fd[i] = -1;
-			}
-		}
-		if (up < nreaders)
-			bench_sleep_us(300000);
-	}
-	/* Solo: one swipe in flight at a time, same readers, same service. */
-	for (int i = 0; i < solo; i++) {
-		uint64_t first = 0, t = bench_rt_now_ns();
-		if (write(fd[i], frame[i], flen[i]) != (ssize_t)flen[i]) {
-			fprintf(stderr, "bench_badge: reader %d: write: %s\n", i + 1,
-				strerror(errno));
-			goto out;
-		}
-		if (wait_rec(recbase, i + 1, 1, "first", &first) < 0 ||
-		    wait_rec(recbase, i + 1, 1, "bin", NULL) < 0)
-			goto out;
-		sl[i] = first > t ? first - t : 0;
-		bench_sleep_us(gap_ms * 1000);
-	}
-	for (int r = 1; r <= rounds; r++) {
-		for (int i = 0; i < nreaders; i++) {
-			t0[i] = bench_rt_now_ns();
-			if (write(fd[i], frame[i], flen[i]) != (ssize_t)flen[i]) {
-				fprintf(stderr, "bench_badge: reader %d: write: %s\n", i + 1,
-					strerror(errno));
-				goto out;
-			}
-		}
-		/* The printer of reader i has one job a round (one more for
-		 * the solo readers). */
-		for (int i = 0; i < nreaders; i++) {
-			uint64_t first = 0;
-			if (wait_rec(recbase, i + 1, r + (i < solo), "first", &first) < 0)
-				goto out;
-			lat[n++] = first > t0[i] ? first - t0[i] : 0;
-		}
-		/* Every job printed before the next round starts. */
-		for (int i = 0; i < nreaders; i++)
-			if (wait_rec(recbase, i + 1, r + (i < solo), "bin", NULL) < 0)
-				goto out;
-		bench_sleep_us(gap_ms * 1000);
-	}
-	qsort(lat, n, sizeof(lat[0]), bench_cmp_u64);
-	if (solo > 0)
-		qsort(sl, (size_t)solo, sizeof(sl[0]), bench_cmp_u64);
-	printf("%llu %llu %llu %zu %llu %llu %llu\n",
-	       (unsigned long long)bench_pct(lat, n, 50),
-	       (unsigned long long)bench_pct(lat, n, 99), (unsigned long long)lat[n - 1], n,
-	       (unsigned long long)lat[0],
-	       (unsigned long long)(solo > 0 ? bench_pct(sl, (size_t)solo, 50) : 0),
-	       (unsigned long long)(solo > 0 ? sl[solo - 1] : 0));
-	rc = 0;
-out:
-	for (int i = 0; i < nreaders; i++)
-		if (fd[i] >= 0)
-			close(fd[i]);
-	return rc;
-}
-
 /* ---- the bare delivery floor ---- */
 
 typedef struct {
@@ -349,7 +251,6 @@ typedef struct {
 	size_t len;
 	uint64_t t0;
 	int ok;
-	int next; /* the printer's next job number */
 } bb_bare_t;
 
 static void *bare_worker(void *arg)
@@ -373,68 +274,205 @@ static void *bare_worker(void *arg)
 	return NULL;
 }
 
-static int cmd_bare(const char *recbase, int nreaders, int rounds, long kib)
+/* The printers' ports, from RECBASE/rN/port. */
+static int bare_ports(const char *recbase, int nreaders, bb_bare_t *b,
+		      const uint8_t *doc, size_t len)
 {
-	static bb_bare_t b[BB_MAX_READERS];
-	static uint64_t lat[BB_MAX_READERS * BB_MAX_ROUNDS];
-	pthread_t th[BB_MAX_READERS];
-	pthread_barrier_t go;
-	size_t len = (size_t)kib * 1024u, n = 0;
-	uint8_t *doc;
 	char path[4096];
-	int rc = 0;
-
-	if (nreaders < 1 || nreaders > BB_MAX_READERS || rounds < 1 ||
-	    rounds > BB_MAX_ROUNDS || kib < 1 || !(doc = malloc(len)))
-		return usage();
-	memset(doc, 0x5a, len);
 	for (int i = 0; i < nreaders; i++) {
 		uint64_t port = 0;
 		snprintf(path, sizeof(path), "%s/r%d/port", recbase, i + 1);
 		if (bench_read_u64_file(path, &port) < 0 || port == 0 || port > 65535) {
 			fprintf(stderr, "bench_badge: no port in %s\n", path);
-			free(doc);
-			return BENCH_EXIT_FAIL;
+			return -1;
 		}
-		b[i] = (bb_bare_t){ .port = (int)port, .go = &go, .doc = doc, .len = len,
-				    .next = 1 };
-		/* after the swipes' jobs */
-		for (;;) {
-			snprintf(path, sizeof(path), "%s/r%d/job-%d.first", recbase, i + 1,
-				 b[i].next);
-			if (access(path, F_OK) < 0)
-				break;
-			b[i].next++;
-		}
+		b[i] = (bb_bare_t){ .port = (int)port, .doc = doc, .len = len };
 	}
-	for (int r = 0; r < rounds && !rc; r++) {
-		pthread_barrier_init(&go, NULL, (unsigned)nreaders);
+	return 0;
+}
+
+/* One round: every sender connects and writes at once; job[i] is the
+ * number printer i gives it. The latencies go to lat[*n...]. */
+static int bare_round(const char *recbase, int nreaders, bb_bare_t *b,
+		      int *job, uint64_t *lat, size_t *n)
+{
+	static pthread_t th[BB_MAX_READERS];
+	pthread_barrier_t go;
+	int rc = 0;
+
+	pthread_barrier_init(&go, NULL, (unsigned)nreaders);
+	for (int i = 0; i < nreaders; i++) {
+		b[i].go = &go;
+		if (pthread_create(&th[i], NULL, bare_worker, &b[i]) != 0)
+			abort(); /* a barrier short of a thread would hang */
+	}
+	for (int i = 0; i < nreaders; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&go);
+	for (int i = 0; i < nreaders; i++) {
+		uint64_t first = 0;
+		if (!b[i].ok) {
+			fprintf(stderr, "bench_badge: bare delivery to printer %d failed\n", i + 1);
+			rc = -1;
+		} else if (wait_rec(recbase, i + 1, job[i], "first", &first) < 0 ||
+			   wait_rec(recbase, i + 1, job[i], "bin", NULL) < 0) {
+			rc = -1;
+		} else {
+			lat[(*n)++] = first > b[i].t0 ? first - b[i].t0 : 0;
+		}
+		job[i]++;
+	}
+	return rc;
+}
+
+/* Until every reader's connection has been accepted and kept: the
+ * service learns of new readers every refresh_s. */
+static int readers_up(int *fd, int nreaders, int port)
+{
+	uint64_t deadline = bench_now_ns() + 3ull * BENCH_TIMEOUT_MS * 1000000ull;
+	int up = 0;
+	while (up < nreaders) {
+		if (bench_now_ns() > deadline) {
+			fprintf(stderr, "bench_badge: only %d of %d readers accepted\n",
+				up, nreaders);
+			return -1;
+		}
 		for (int i = 0; i < nreaders; i++)
-			if (pthread_create(&th[i], NULL, bare_worker, &b[i]) != 0)
-				abort(); /* a barrier short of a thread would hang */
-		for (int i = 0; i < nreaders; i++)
-			pthread_join(th[i], NULL);
-		pthread_barrier_destroy(&go);
-		for (int i = 0; i < nreaders && !rc; i++) {
-			uint64_t first = 0;
-			if (!b[i].ok) {
-				fprintf(stderr, "bench_badge: bare delivery to printer %d failed\n", i + 1);
-				rc = BENCH_EXIT_FAIL;
-			} else if (wait_rec(recbase, i + 1, b[i].next + r, "first", &first) < 0) {
-				rc = BENCH_EXIT_FAIL;
+			if (fd[i] < 0 && (fd[i] = reader_connect(i + 1, port)) < 0)
+				return -1;
+		bench_sleep_us(300000);
+		up = 0;
+		for (int i = 0; i < nreaders; i++) {
+			if (conn_alive(fd[i])) {
+				up++;
 			} else {
-				lat[n++] = first > b[i].t0 ? first - b[i].t0 : 0;
+				close(fd[i]);
+				fd[i] = -1;
 			}
 		}
-		bench_sleep_us(100000);
+		if (up < nreaders)
+			bench_sleep_us(300000);
 	}
-	free(doc);
-	if (rc)
-		return rc;
-	qsort(lat, n, sizeof(lat[0]), bench_cmp_u64);
-	printf("%llu %llu %llu\n", (unsigned long long)bench_pct(lat, n, 50),
-	       (unsigned long long)bench_pct(lat, n, 99), (unsigned long long)lat[n - 1]);
 	return 0;
+}
+
+typedef struct {
+	int fd[BB_MAX_READERS];
+	char frame[BB_MAX_READERS][32];
+	size_t flen[BB_MAX_READERS];
+} bb_readers_t;
+
+static int swipe(bb_readers_t *rd, int i)
+{
+	if (write(rd->fd[i], rd->frame[i], rd->flen[i]) == (ssize_t)rd->flen[i])
+		return 0;
+	fprintf(stderr, "bench_badge: reader %d: write: %s\n", i + 1, strerror(errno));
+	return -1;
+}
+
+/* Every reader swipes at (nearly) the same moment; job[i] is the number
+ * reader i's printer gives the job. Every job is printed on return. */
+static int swipe_round(bb_readers_t *rd, const char *recbase, int nreaders,
+		       int *job, uint64_t *lat, size_t *n)
+{
+	static uint64_t t0[BB_MAX_READERS];
+	for (int i = 0; i < nreaders; i++) {
+		t0[i] = bench_rt_now_ns();
+		if (swipe(rd, i) < 0)
+			return -1;
+	}
+	for (int i = 0; i < nreaders; i++) {
+		uint64_t first = 0;
+		if (wait_rec(recbase, i + 1, job[i], "first", &first) < 0)
+			return -1;
+		lat[(*n)++] = first > t0[i] ? first - t0[i] : 0;
+	}
+	for (int i = 0; i < nreaders; i++)
+		if (wait_rec(recbase, i + 1, job[i]++, "bin", NULL) < 0)
+			return -1;
+	return 0;
+}
+
+/* Solo: one swipe in flight at a time, same readers, same service. */
+static int solo_swipes(bb_readers_t *rd, const char *recbase, int solo, long gap_ms,
+		       int *job, uint64_t *sl)
+{
+	for (int i = 0; i < solo; i++) {
+		uint64_t first = 0, t = bench_rt_now_ns();
+		if (swipe(rd, i) < 0 || wait_rec(recbase, i + 1, job[i], "first", &first) < 0 ||
+		    wait_rec(recbase, i + 1, job[i], "bin", NULL) < 0)
+			return -1;
+		job[i]++;
+		sl[i] = first > t ? first - t : 0;
+		bench_sleep_us(gap_ms * 1000);
+	}
+	return 0;
+}
+
+static void print_pcts(const uint64_t *v, size_t n)
+{
+	printf(" %llu %llu %llu", (unsigned long long)bench_pct(v, n, 50),
+	       (unsigned long long)bench_pct(v, n, 99), (unsigned long long)v[n - 1]);
+}
+
+static int cmd_swipe(int port, const char *recbase, int nreaders, int rounds,
+		     long gap_ms, int solo, long kib)
+{
+	static bb_readers_t rd;
+	static bb_bare_t bare[BB_MAX_READERS];
+	static uint64_t sl[BB_MAX_READERS], lat[BB_MAX_READERS * BB_MAX_ROUNDS],
+		blat[BB_MAX_READERS * BB_MAX_ROUNDS];
+	static int job[BB_MAX_READERS];
+	size_t n = 0, bn = 0, len = (size_t)kib * 1024u;
+	int rc = BENCH_EXIT_FAIL;
+	uint8_t *doc = NULL;
+
+	if (nreaders < 1 || nreaders > BB_MAX_READERS || rounds < 1 ||
+	    rounds > BB_MAX_ROUNDS || gap_ms < 0 || solo < 0 || solo > nreaders ||
+	    kib < 1 || !(doc = malloc(len)))
+		return usage();
+	memset(doc, 0x5a, len);
+	for (int i = 0; i < nreaders; i++) {
+		rd.fd[i] = -1;
+		job[i] = 1; /* the printers number their connections from 1 */
+		/* elatec-tcpconv2: the card ID in upper-case hex, CR LF */
+		int k = snprintf(rd.frame[i], sizeof(rd.frame[i]), "%X\r\n",
+				 0xB000u + (unsigned)i + 1);
+		rd.flen[i] = (size_t)k;
+	}
+	if (bare_ports(recbase, nreaders, bare, doc, len) < 0 ||
+	    readers_up(rd.fd, nreaders, port) < 0 ||
+	    solo_swipes(&rd, recbase, solo, gap_ms, job, sl) < 0)
+		goto out;
+	/* Swipes and the bare floor in turns, each first every other round:
+	 * load from elsewhere falls on both, and neither always follows the
+	 * other's after-effects (the shreds after a round of swipes). */
+	for (int r = 0; r < rounds; r++) {
+		for (int k = 0; k < 2; k++) {
+			int rc2 = (k == r % 2) ? swipe_round(&rd, recbase, nreaders, job, lat, &n)
+					       : bare_round(recbase, nreaders, bare, job, blat, &bn);
+			if (rc2 < 0)
+				goto out;
+			bench_sleep_us(gap_ms * 1000);
+		}
+	}
+	qsort(lat, n, sizeof(lat[0]), bench_cmp_u64);
+	qsort(blat, bn, sizeof(blat[0]), bench_cmp_u64);
+	if (solo > 0)
+		qsort(sl, (size_t)solo, sizeof(sl[0]), bench_cmp_u64);
+	print_pcts(lat, n);
+	printf(" %zu %llu %llu %llu", n, (unsigned long long)lat[0],
+	       (unsigned long long)(solo > 0 ? bench_pct(sl, (size_t)solo, 50) : 0),
+	       (unsigned long long)(solo > 0 ? sl[solo - 1] : 0));
+	print_pcts(blat, bn);
+	printf("\n");
+	rc = 0;
+out:
+	for (int i = 0; i < nreaders; i++)
+		if (rd.fd[i] >= 0)
+			close(rd.fd[i]);
+	free(doc);
+	return rc;
 }
 
 static int cmd_port(void)
@@ -466,10 +504,8 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "submit") == 0 && argc == 9)
 		return cmd_submit(argv[2], atoi(argv[3]), argv[4], atoi(argv[5]),
 				  atoi(argv[6]), atol(argv[7]), atoi(argv[8]));
-	if (strcmp(argv[1], "bare") == 0 && argc == 6)
-		return cmd_bare(argv[2], atoi(argv[3]), atoi(argv[4]), atol(argv[5]));
-	if (strcmp(argv[1], "swipe") == 0 && argc == 8)
+	if (strcmp(argv[1], "swipe") == 0 && argc == 9)
 		return cmd_swipe(atoi(argv[2]), argv[3], atoi(argv[4]), atoi(argv[5]),
-				 atol(argv[6]), atoi(argv[7]));
+				 atol(argv[6]), atoi(argv[7]), atol(argv[8]));
 	return usage();
 }

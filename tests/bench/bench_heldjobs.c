@@ -19,14 +19,17 @@
  *       the CPU time the receiver used, user and system)
  *   bench_heldjobs rate HOST PORT TOKENFILE CLIENTS SECONDS MODE
  *       CLIENTS threads, 4 KiB jobs: "JOBS_PER_S JOBS FAILED"; MODE is
- *       reuse (one TLS connection a client) or connect (one a job), with
- *       "-nodelay" appended: TCP_NODELAY on the client socket (diagnosis)
+ *       reuse (one TLS connection a client) or connect (one a job)
  *   bench_heldjobs fsyncloop DIR SECONDS [THREADS]
  *       THREADS (default 1) threads, each: new file, 4 KiB, fsync,
  *       close: "FILES_PER_S" (all threads together)
  *   bench_heldjobs release SOCK HOST PORT TOKENFILE RECDIR PRINTER N KIB
  *       N x (floor sample, release sample), interleaved:
  *       "REL_P50 REL_P99 REL_MAX FLOOR_P50 FLOOR_P99 FLOOR_MAX" in ns
+ *   bench_heldjobs list SOCK USERS N
+ *       N listings of one user's jobs (CTL_JOBS --user, as plsc jobs
+ *       --user asks), the users taken in turn from u0..u(USERS-1):
+ *       "P50_NS P99_NS JOBS" (JOBS: in the last listing)
  *
  * The submission side is clients/submit.c itself (compiled in), so the
  * bytes on the wire are what plsc-submit and the CUPS backend send: BEGIN,
@@ -58,7 +61,7 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: bench_heldjobs wait|gen|diskfloor|intake|tlsfloor|rate|fsyncloop|release ... "
+	fprintf(stderr, "usage: bench_heldjobs wait|gen|diskfloor|intake|tlsfloor|rate|fsyncloop|release|list ... "
 			"(see the source)\n");
 	return BENCH_EXIT_FAIL;
 }
@@ -214,7 +217,6 @@ typedef struct {
 	sub_t s;
 	char msg[512];
 	int connected;
-	int nodelay; /* diagnosis: TCP_NODELAY, which submit.c does not set */
 } hj_client_t;
 
 static int hj_client_init(hj_client_t *c, const char *host, int port,
@@ -279,10 +281,6 @@ static int hj_connect(hj_client_t *c)
 	int rc = sub_tcp_connect(s);
 	if (rc != SUB_OK)
 		return rc;
-	if (c->nodelay) {
-		int one = 1;
-		setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
 	rc = sub_tls_start(s, c->ctx);
 	return rc == SUB_OK ? sub_tls_handshake(s) : rc;
 }
@@ -614,7 +612,7 @@ static int cmd_tlsfloor(const char *dir, const char *token_file,
 
 typedef struct {
 	const char *host, *token_file;
-	int port, reuse, nodelay, idx;
+	int port, reuse, idx;
 	uint64_t deadline; /* written before the "go" barrier */
 	pthread_barrier_t *ready, *go;
 	uint64_t jobs, failed;
@@ -635,7 +633,6 @@ static void *rate_worker(void *arg)
 		doc[i] = (uint8_t)(i * 131u + (unsigned)w->idx);
 	EVP_Digest(doc, sizeof(doc), sha, &shalen, EVP_sha256(), NULL);
 	int ok = hj_client_init(&c, w->host, w->port, w->token_file, user) == 0;
-	c.nodelay = w->nodelay;
 	if (ok && w->reuse && hj_connect(&c) != SUB_OK) {
 		snprintf(w->why, sizeof(w->why), "%s", c.msg);
 		ok = 0;
@@ -676,8 +673,7 @@ static void *rate_worker(void *arg)
 static int cmd_rate(const char *host, int port, const char *token_file,
 		    int nclients, double seconds, const char *mode)
 {
-	int reuse = strncmp(mode, "reuse", 5) == 0;
-	int nodelay = strstr(mode, "-nodelay") != NULL;
+	int reuse = strcmp(mode, "reuse") == 0;
 	static hj_worker_t w[HJ_MAX_CLIENTS];
 	pthread_t th[HJ_MAX_CLIENTS];
 	pthread_barrier_t ready, go;
@@ -690,8 +686,7 @@ static int cmd_rate(const char *host, int port, const char *token_file,
 	pthread_barrier_init(&go, NULL, (unsigned)nclients + 1);
 	for (int i = 0; i < nclients; i++) {
 		w[i] = (hj_worker_t){ .host = host, .token_file = token_file,
-				      .port = port, .reuse = reuse,
-				      .nodelay = nodelay, .idx = i,
+				      .port = port, .reuse = reuse, .idx = i,
 				      .ready = &ready, .go = &go };
 	}
 	for (int i = 0; i < nclients; i++)
@@ -989,6 +984,62 @@ out:
 	return rc;
 }
 
+/* ---- one user's listing ---- */
+
+static int list_sample(pl_ctl_client_t *ctl, const char *user, uint64_t *ns,
+		       size_t *jobs)
+{
+	pl_msg_t m;
+	pl_frame_t f;
+	pl_iter_t it;
+	pl_field_t fl;
+	if (pl_msg_init(&m, PL_MSG_CTL_JOBS, 0, 0) < 0)
+		return -1;
+	pl_msg_add_str(&m, PL_TAG_USER, user);
+	int rc = pl_msg_finish(&m);
+	uint64_t t0 = bench_now_ns();
+	if (rc == 0)
+		rc = pl_ctl_call(ctl, &m, &f, 3 * BENCH_TIMEOUT_MS);
+	*ns = bench_now_ns() - t0;
+	pl_msg_free(&m);
+	if (rc < 0 || (f.flags & PL_FLAG_ERROR)) {
+		fprintf(stderr, "bench_heldjobs: listing %s: %s\n", user,
+			rc < 0 ? pl_proto_strerror(rc) : "refused");
+		return -1;
+	}
+	*jobs = 0;
+	pl_iter_frame(&it, &f);
+	while (pl_iter_next(&it, &fl) == 1)
+		*jobs += fl.tag == PL_TAG_JOB;
+	return 0;
+}
+
+static int cmd_list(const char *sock, int users, int n)
+{
+	static uint64_t t[HJ_MAX_SAMPLES];
+	pl_ctl_client_t ctl;
+	char user[32];
+	size_t jobs = 0;
+	if (users < 1 || n < 1 || n > HJ_MAX_SAMPLES)
+		return usage();
+	if (bench_ctl_connect(&ctl, sock) < 0) {
+		fprintf(stderr, "bench_heldjobs: connect %s: %s\n", sock, strerror(errno));
+		return BENCH_EXIT_FAIL;
+	}
+	for (int i = 0; i < n; i++) {
+		snprintf(user, sizeof(user), "u%d", (i * 7) % users);
+		if (list_sample(&ctl, user, &t[i], &jobs) < 0) {
+			pl_ctl_close(&ctl);
+			return BENCH_EXIT_FAIL;
+		}
+	}
+	pl_ctl_close(&ctl);
+	qsort(t, (size_t)n, sizeof(t[0]), bench_cmp_u64);
+	printf("%llu %llu %zu\n", (unsigned long long)bench_pct(t, (size_t)n, 50),
+	       (unsigned long long)bench_pct(t, (size_t)n, 99), jobs);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -1001,6 +1052,8 @@ int main(int argc, char **argv)
 		return cmd_gen(argv[2], atol(argv[3]));
 	if (strcmp(cmd, "diskfloor") == 0 && argc == 4)
 		return cmd_diskfloor(argv[2], atol(argv[3]));
+	if (strcmp(cmd, "list") == 0 && argc == 5)
+		return cmd_list(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (strcmp(cmd, "intake") == 0 && argc == 6)
 		return cmd_intake(argv[2], atoi(argv[3]), argv[4], argv[5]);
 	if (strcmp(cmd, "tlsfloor") == 0 && argc == 6)

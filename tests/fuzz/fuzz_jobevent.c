@@ -5,7 +5,10 @@
  * The input is the frame's payload. Whatever it holds, the line is either
  * refused with a reason, or one JSON object on one line, in valid UTF-8
  * (Jansson refuses anything else when it reads it back), with the event
- * and the service in it. */
+ * and the service in it. The supervisor writes the line itself, without
+ * Jansson; read back and dumped again by Jansson (compact, in order) it
+ * must come out byte for byte the same, so the escaping and the numbers
+ * are exactly what Jansson wrote when it built the line. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(json_is_string(json_object_get(o, "time")));
 	CHECK(strcmp(json_string_value(json_object_get(o, "service")),
 		     "PrinterLogicServiceOfflinePrint") == 0);
+	char *again = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	CHECK(again != NULL && strcmp(again, line) == 0);
+	free(again);
 	json_decref(o);
 	free(line);
 	return 0;

@@ -27,18 +27,23 @@
 #include "pl_jobpage.h"
 
 #define WAIT_MS 10000
-#define REC_MAX (1024 * 1024)
+#define REC_MAX (2 * 1024 * 1024)
 
 /* A raw printer: accepts connections one after another, records each
- * one's bytes until EOF, then closes (the clean close that confirms). */
+ * one's bytes until EOF, then closes (the clean close that confirms). A
+ * gated one waits for the test to open its gate before that close, so a
+ * release stays in the print pool for as long as the test wants. */
 typedef struct {
 	int lfd;
 	int port;
 	pthread_t th;
 	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int gated, gate_open;
 	char last[REC_MAX];
 	size_t last_len;
-	int jobs;
+	size_t bytes; /* over every connection */
+	int jobs;     /* connections, each recorded at its end */
 } rec_t;
 
 typedef struct {
@@ -55,7 +60,7 @@ typedef struct {
 	/* frames the supervisor end received: the last reply, the events */
 	uint8_t *reply;
 	size_t reply_len;
-	char events[16][256]; /* "event user printer title?|detail?" */
+	char events[32][256]; /* "event user printer title?|detail?" */
 	int nevents;
 } fx_t;
 
@@ -77,7 +82,11 @@ static void *rec_main(void *arg)
 		if (buf)
 			memcpy(r->last, buf, len);
 		r->last_len = len;
+		r->bytes += len;
 		r->jobs++;
+		pthread_cond_broadcast(&r->cv);
+		while (r->gated && !r->gate_open)
+			pthread_cond_wait(&r->cv, &r->mu);
 		pthread_mutex_unlock(&r->mu);
 		free(buf);
 		close(c); /* recorded first: the close is what confirms */
@@ -95,6 +104,33 @@ static int listen_any(int *port)
 		return -1;
 	*port = ntohs(a.sin_port);
 	return fd;
+}
+
+static void rec_start(rec_t *r, int gated)
+{
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	r->gated = gated;
+	assert_true((r->lfd = listen_any(&r->port)) >= 0);
+	assert_int_equal(pthread_create(&r->th, NULL, rec_main, r), 0);
+}
+
+static void rec_open_gate(rec_t *r)
+{
+	pthread_mutex_lock(&r->mu);
+	r->gate_open = 1;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+static void rec_stop(rec_t *r)
+{
+	rec_open_gate(r);
+	shutdown(r->lfd, SHUT_RDWR); /* ends the printer's accept() */
+	pthread_join(r->th, NULL);
+	close(r->lfd);
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->cv);
 }
 
 static void add_printer(fx_t *f, const char *name, int port)
@@ -126,13 +162,13 @@ static void note_event(fx_t *f, const pl_frame_t *fr)
 	pl_frame_get_str(fr, PL_TAG_PRINTER, printer, sizeof(printer));
 	pl_frame_get_str(fr, PL_TAG_TITLE, title, sizeof(title));
 	pl_frame_get_str(fr, PL_TAG_DETAIL, detail, sizeof(detail));
-	assert_true(f->nevents < 16);
+	assert_true(f->nevents < 32);
 	snprintf(f->events[f->nevents++], sizeof(f->events[0]), "%s %s %s %s|%.20s",
 		 ev, user, printer, title, detail);
 }
 
 /* Run the loop (worker done callbacks) and read what the holder sent,
- * until the reply to seq arrived. */
+ * until the reply to seq (0: any) arrived. */
 static void wait_reply(fx_t *f, uint32_t seq)
 {
 	struct timespec t0, t;
@@ -141,20 +177,21 @@ static void wait_reply(fx_t *f, uint32_t seq)
 	f->reply = NULL;
 	while (!f->reply) {
 		pl_frame_t fr;
-		int rc;
-		while ((rc = pl_reader_next(&f->sup_rd, &fr)) == 1) {
+		int rc = 0;
+		/* One reply at a time: the next may be another wait's. */
+		while (!f->reply && (rc = pl_reader_next(&f->sup_rd, &fr)) == 1) {
 			if (fr.type == PL_MSG_JOB_EVENT) {
 				note_event(f, &fr);
-			} else if (fr.type == PL_MSG_RESULT && fr.seq == seq) {
+			} else if (fr.type == PL_MSG_RESULT && (fr.seq == seq || !seq)) {
 				assert_true(fr.flags & PL_FLAG_REPLY);
 				f->reply = malloc(fr.len + 1);
 				memcpy(f->reply, fr.payload, fr.len);
 				f->reply_len = fr.len;
 			}
 		}
-		assert_int_equal(rc, 0);
 		if (f->reply)
 			break;
+		assert_int_equal(rc, 0);
 		pl_reader_fill(&f->sup_rd, f->sv[1]);
 		pl_loop_run_once(f->loop, 10);
 		clock_gettime(CLOCK_MONOTONIC, &t);
@@ -162,9 +199,9 @@ static void wait_reply(fx_t *f, uint32_t seq)
 	}
 }
 
-/* Send a request as the supervisor does, hand it to the holder as the
- * service runtime does, and wait for the answer. */
-static void ask(fx_t *f, pl_msg_t *m)
+/* Send a request as the supervisor does and hand it to the holder as the
+ * service runtime does; its seq, for wait_reply. */
+static uint32_t send_req(fx_t *f, pl_msg_t *m)
 {
 	pl_frame_t fr;
 	uint32_t seq = ++f->seq;
@@ -174,7 +211,13 @@ static void ask(fx_t *f, pl_msg_t *m)
 	pl_msg_free(m);
 	assert_int_equal(pl_recv_frame(f->sv[0], &f->svc_rd, &fr, WAIT_MS), 0);
 	assert_int_equal(pl_holder_message(f->h, &fr), 1);
-	wait_reply(f, seq);
+	return seq;
+}
+
+/* ... and wait for the answer. */
+static void ask(fx_t *f, pl_msg_t *m)
+{
+	wait_reply(f, send_req(f, m));
 }
 
 /* Let the shreds queued after an answer finish. */
@@ -215,9 +258,9 @@ static uint32_t job_result(const fx_t *f, char *msg, size_t msgsz)
 
 /* ---- fixture ---- */
 
-/* A job for printer ("" = a pull job). */
-static void hold_for(fx_t *f, const char *owner, const char *title, const char *data,
-		     const char *printer, char *id)
+/* A job of len bytes for printer ("" = a pull job). */
+static void hold_len(fx_t *f, const char *owner, const char *title, const void *data,
+		     size_t len, const char *printer, char *id)
 {
 	pl_job_meta_t m = { 0 }, out;
 	pl_jobw_t *w;
@@ -227,13 +270,19 @@ static void hold_for(fx_t *f, const char *owner, const char *title, const char *
 	snprintf(m.title, sizeof(m.title), "%s", title);
 	snprintf(m.workstation, sizeof(m.workstation), "ws1");
 	snprintf(m.format, sizeof(m.format), "application/octet-stream");
-	m.size = strlen(data);
+	m.size = len;
 	assert_int_equal(pl_jobstore_begin(f->store, &m, &w, &err), 0);
 	assert_int_equal(pl_jobw_write(w, data, m.size, &err), 0);
 	assert_int_equal(pl_jobw_commit(w, NULL, 1, &out, &err), 0);
 	strcpy(id, out.id);
 	/* distinct creation times: "most recent" must be unambiguous */
 	usleep(3000);
+}
+
+static void hold_for(fx_t *f, const char *owner, const char *title, const char *data,
+		     const char *printer, char *id)
+{
+	hold_len(f, owner, title, data, strlen(data), printer, id);
 }
 
 static void hold(fx_t *f, const char *owner, const char *title, const char *data,
@@ -268,9 +317,7 @@ static int setup(void **state)
 	fcntl(f->sv[1], F_SETFL, O_NONBLOCK);
 	assert_int_equal(pl_reader_init(&f->svc_rd, 0), 0);
 	assert_int_equal(pl_reader_init(&f->sup_rd, 0), 0);
-	pthread_mutex_init(&f->rec.mu, NULL);
-	assert_true((f->rec.lfd = listen_any(&f->rec.port)) >= 0);
-	assert_int_equal(pthread_create(&f->rec.th, NULL, rec_main, &f->rec), 0);
+	rec_start(&f->rec, 0);
 	add_printer(f, "P1", f->rec.port);
 	pl_holder_opts_t o = {
 		.loop = f->loop, .name = "th", .store = f->store, .dir = f->dir,
@@ -291,9 +338,7 @@ static int teardown(void **state)
 {
 	fx_t *f = *state;
 	pl_holder_free(f->h);
-	shutdown(f->rec.lfd, SHUT_RDWR); /* ends the printer's accept() */
-	pthread_join(f->rec.th, NULL);
-	close(f->rec.lfd);
+	rec_stop(&f->rec);
 	pl_jobstore_close(f->store);
 	pl_dir_close(f->dir);
 	pl_loop_free(f->loop);
@@ -737,6 +782,190 @@ static void test_secure_and_pull(void **state)
 	assert_true(pl_jobstore_get(f->store, sec, &meta) < 0);
 }
 
+static void job_file(const fx_t *f, const char *id, char *path, size_t sz)
+{
+	int n = snprintf(path, sz, "%s/jobs/%.32s.job", f->base, id);
+	assert_true(n > 0 && (size_t)n < sz);
+}
+
+static int file_exists(const fx_t *f, const char *id)
+{
+	char path[PATH_MAX + 64];
+	job_file(f, id, path, sizeof(path));
+	return access(path, F_OK) == 0;
+}
+
+static void pattern(uint8_t *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)((i * 2654435761u + seed) >> 13);
+}
+
+/* What the printer gets is what was held, byte for byte: jobs read whole
+ * into memory (one decryption; up to 1 MiB, across several chunks) and a
+ * larger one, streamed after its check. */
+static void test_release_content_identical(void **state)
+{
+	fx_t *f = *state;
+	const size_t sizes[] = { 1, 70000, 1024 * 1024, 1536 * 1024 + 3 };
+	uint8_t *data = malloc(sizes[3]);
+	char id[64], msg[300] = "";
+	assert_non_null(data);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		pattern(data, sizes[i], (unsigned)i);
+		hold_len(f, "frank", "doc", data, sizes[i], "", id);
+		release(f, "P1", id);
+		assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_OK);
+		pthread_mutex_lock(&f->rec.mu);
+		assert_int_equal(f->rec.jobs, (int)i + 1);
+		assert_int_equal(f->rec.last_len, sizes[i]);
+		assert_memory_equal(f->rec.last, data, sizes[i]);
+		pthread_mutex_unlock(&f->rec.mu);
+	}
+	settle(f);
+	free(data);
+}
+
+/* A damaged small job: set aside, answered "damaged", and the printer
+ * never even sees a connection for it, let alone a byte (the job is
+ * verified before the connect). The printer takes connections in turn,
+ * so once the next job is recorded, any earlier one would have been. */
+static void test_damaged_never_connects(void **state)
+{
+	fx_t *f = *state;
+	char bad[64], good[64], msg[300] = "", path[PATH_MAX + 64];
+	uint8_t data[5000];
+	pattern(data, sizeof(data), 7);
+	hold_len(f, "gina", "bad", data, sizeof(data), "", bad);
+	hold(f, "gina", "good", "all fine", good);
+	job_file(f, bad, path, sizeof(path));
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	uint8_t c;
+	assert_int_equal(pread(fd, &c, 1, 80 + 4 + 4000), 1); /* a data byte */
+	c ^= 0x10;
+	assert_int_equal(pwrite(fd, &c, 1, 80 + 4 + 4000), 1);
+	close(fd);
+
+	release(f, "P1", bad);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_INTEGRITY);
+	assert_non_null(strstr(msg, "damaged"));
+	release(f, "P1", good);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_OK);
+	pthread_mutex_lock(&f->rec.mu);
+	assert_int_equal(f->rec.jobs, 1);
+	assert_int_equal(f->rec.bytes, strlen("all fine"));
+	pthread_mutex_unlock(&f->rec.mu);
+	settle(f);
+	pl_job_meta_t meta;
+	assert_true(pl_jobstore_get(f->store, bad, &meta) < 0);
+	strcat(path, ".corrupt");
+	assert_int_equal(access(path, F_OK), 0);
+}
+
+/* Shreds wait for the print pool to be idle and then go in one batch:
+ * while one release is still at a (gated) printer, a job printed
+ * meanwhile is out of every listing but its file is still there; a crash
+ * now (a second open of the store sees what a restart would) shreds it at
+ * start, never offers it, and holds the unfinished release as maybe-
+ * printed. Once the gate opens and the pool is idle, every printed job is
+ * shredded. */
+static void test_shreds_batched_when_idle(void **state)
+{
+	fx_t *f = *state;
+	rec_t *gate = calloc(1, sizeof(*gate)); /* 2 MiB: not on the stack */
+	char slow[64], fast[3][64], msg[300] = "";
+	pl_msg_t m;
+	pl_err_t err;
+	assert_non_null(gate);
+	rec_start(gate, 1);
+	add_printer(f, "GATE", gate->port);
+	hold(f, "hank", "slow", "the slow one", slow);
+	for (int i = 0; i < 3; i++)
+		hold(f, "hank", "fast", "a fast one", fast[i]);
+
+	assert_int_equal(pl_msg_init(&m, PL_MSG_RELEASE_JOBS, 0, 0), 0);
+	pl_msg_add_str(&m, PL_TAG_PRINTER, "GATE");
+	pl_msg_add_str(&m, PL_TAG_JOB_ID, slow);
+	uint32_t slow_seq = send_req(f, &m);
+	/* The gated printer has every byte of it, and has not confirmed. */
+	pthread_mutex_lock(&gate->mu);
+	while (gate->jobs == 0)
+		pthread_cond_wait(&gate->cv, &gate->mu);
+	pthread_mutex_unlock(&gate->mu);
+
+	assert_int_equal(pl_msg_init(&m, PL_MSG_RELEASE_JOBS, 0, 0), 0);
+	pl_msg_add_str(&m, PL_TAG_PRINTER, "P1");
+	for (int i = 0; i < 3; i++)
+		pl_msg_add_str(&m, PL_TAG_JOB_ID, fast[i]);
+	ask(f, &m);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_OK);
+	assert_int_equal(rec_jobs(f), 3);
+	pl_job_meta_t *list = NULL;
+	size_t n = 9;
+	assert_int_equal(pl_jobstore_list(f->store, "hank", &list, &n), 0);
+	assert_int_equal(n, 0); /* three printed, one being released */
+	free(list);
+	for (int i = 0; i < 3; i++)
+		assert_true(file_exists(f, fast[i])); /* waiting for the batch */
+
+	/* "Crash" now: what a restart would find. */
+	pl_jobstore_t *again = NULL;
+	pl_jobstore_opts_t o = { 0 };
+	char dir[PATH_MAX + 16], key[PATH_MAX + 16];
+	snprintf(dir, sizeof(dir), "%s/jobs", f->base);
+	snprintf(key, sizeof(key), "%s/master.key", f->base);
+	o.dir = dir;
+	o.master_key = key;
+	assert_int_equal(pl_jobstore_open(&again, &o, &err), 0);
+	assert_int_equal(pl_jobstore_printed_at_open(again), 3);
+	for (int i = 0; i < 3; i++)
+		assert_false(file_exists(f, fast[i]));
+	assert_int_equal(pl_jobstore_list(again, "hank", &list, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].id, slow);
+	assert_true(list[0].maybe_printed_ms > 0);
+	free(list);
+	pl_jobstore_close(again);
+
+	rec_open_gate(gate);
+	wait_reply(f, slow_seq);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_OK);
+	settle(f);
+	assert_false(file_exists(f, slow));
+	assert_int_equal(pl_jobstore_list(f->store, NULL, &list, &n), 0);
+	assert_int_equal(n, 0);
+	free(list);
+	rec_stop(gate);
+	free(gate);
+}
+
+/* Many releases in flight at once (more than the print workers): every
+ * printed job is shredded once the pool is idle, none is left behind. */
+static void test_every_printed_job_shredded(void **state)
+{
+	fx_t *f = *state;
+	char id[20][64];
+	for (int i = 0; i < 20; i++)
+		hold(f, "ivy", "many", "page", id[i]);
+	for (int i = 0; i < 20; i++) {
+		pl_msg_t m;
+		assert_int_equal(pl_msg_init(&m, PL_MSG_RELEASE_JOBS, 0, 0), 0);
+		pl_msg_add_str(&m, PL_TAG_PRINTER, "P1");
+		pl_msg_add_str(&m, PL_TAG_JOB_ID, id[i]);
+		send_req(f, &m);
+	}
+	for (int i = 0; i < 20; i++) {
+		char msg[300] = "";
+		wait_reply(f, 0);
+		assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_OK);
+	}
+	settle(f);
+	assert_int_equal(rec_jobs(f), 20);
+	for (int i = 0; i < 20; i++)
+		assert_false(file_exists(f, id[i]));
+}
+
 static void test_not_for_the_holder(void **state)
 {
 	fx_t *f = *state;
@@ -763,6 +992,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_claimed_and_unknown_printer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secure_and_pull, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_content_identical, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_never_connects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shreds_batched_when_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_every_printed_job_shredded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_for_the_holder, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

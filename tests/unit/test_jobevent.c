@@ -39,7 +39,7 @@ static int setup(void **state)
 	f->svc = calloc(1, sizeof(*f->svc));
 	assert_non_null(f->sup);
 	assert_non_null(f->svc);
-	snprintf(f->sup->cfg.log_dir, sizeof(f->sup->cfg.log_dir), "%s", f->dir);
+	assert_non_null(f->sup->cfg.log_dir = strdup(f->dir));
 	f->sup->cfg.log_max_bytes = 1 << 20;
 	f->sup->cfg.log_keep = 2;
 	snprintf(f->svc->conf.name, sizeof(f->svc->conf.name), "%s", OP);
@@ -55,6 +55,7 @@ static int teardown(void **state)
 		sv_logfile_close(&f->sup->events);
 	unlink(f->file);
 	rmdir(f->dir);
+	free(f->sup->cfg.log_dir);
 	free(f->sup);
 	free(f->svc);
 	free(f);

@@ -1424,6 +1424,95 @@ static void test_read_verified(void **state)
 	free(buf);
 }
 
+/* read_verified and its reads, whole: the bytes handed out, or <0. */
+static ssize_t read_all(pl_jobr_t *r, uint8_t *buf, size_t cap, size_t piece,
+			pl_err_t *err)
+{
+	size_t got = 0;
+	ssize_t k;
+
+	while ((k = pl_jobr_read(r, buf + got, got + piece <= cap ? piece : 1,
+				 err)) > 0) {
+		got += (size_t)k;
+		assert_true(got <= cap);
+	}
+	return k < 0 ? k : (ssize_t)got;
+}
+
+/* Small jobs (up to 1 MiB) are decrypted once: read_verified checks every
+ * chunk into memory and the reads hand out those very bytes, identical to
+ * what was stored, whatever happens to the file afterwards. A damaged
+ * small job gives no reader, so not one byte. Past 1 MiB the reads
+ * decrypt (and authenticate) again. */
+static void test_read_verified_one_pass(void **state)
+{
+	fx_t *f = *state;
+	const size_t sizes[] = { 0, 1, 4095, 4096, 4097, 65536, MiB, MiB + 1 };
+	const size_t cap = MiB + 2;
+	uint8_t *data = malloc(cap), *buf = malloc(cap);
+	char path[PATH_MAX * 2];
+	pl_err_t err = { "" };
+	pl_jobstore_t *js;
+
+	assert_non_null(data);
+	assert_non_null(buf);
+	f->o.chunk_size = 4096;
+	f->o.verify_on_open = 0;
+	js = store_open(f);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t len = sizes[i], n;
+		pl_jobr_t *r = NULL;
+		pattern(data, len, (uint32_t)(100 + i));
+		pl_job_meta_t m = put_as(js, meta_for("alice", len), data, 7000);
+		assert_int_equal(pl_jobstore_read_verified(js, m.id, &r, &err), 0);
+		/* Change the file under the open reader: a bit of the data. */
+		job_file(f, m.id, path, sizeof(path));
+		uint8_t *file = slurp(path, &n);
+		if (len > 0) {
+			file[HDR_LEN + 4 + len / 2 / 4096 * (4096 + REC_OVERHEAD)] ^= 0x01;
+			spit(path, file, n, 0600);
+		}
+		ssize_t got = read_all(r, buf, cap, 1000, &err);
+		if (len <= MiB || len == 0) {
+			/* The checked bytes, not a second decryption. */
+			assert_int_equal(got, (ssize_t)len);
+			assert_memory_equal(buf, data, len);
+			assert_int_equal(pl_jobr_read(r, buf, 1, &err), 0);
+		} else {
+			expect_err((int)got, PL_JS_ECORRUPT, &err, "failed authentication");
+		}
+		pl_jobr_close(r);
+		if (len == 0) {
+			free(file);
+			continue;
+		}
+		/* Damaged before the release: no reader at all. */
+		r = NULL;
+		expect_err(pl_jobstore_read_verified(js, m.id, &r, &err),
+			   PL_JS_ECORRUPT, &err, "");
+		assert_null(r);
+		/* ... nor when only the last byte of its last chunk is, or it
+		 * is cut short. */
+		size_t last = HDR_LEN + (len - 1) / 4096 * (4096 + REC_OVERHEAD) + 4 +
+			      (len - 1) % 4096;
+		file[HDR_LEN + 4 + len / 2 / 4096 * (4096 + REC_OVERHEAD)] ^= 0x01;
+		file[last] ^= 0x80;
+		spit(path, file, n, 0600);
+		expect_err(pl_jobstore_read_verified(js, m.id, &r, &err),
+			   PL_JS_ECORRUPT, &err, "");
+		assert_null(r);
+		file[last] ^= 0x80;
+		spit(path, file, n > 5000 ? n - 4096 : n - 1, 0600);
+		expect_err(pl_jobstore_read_verified(js, m.id, &r, &err),
+			   PL_JS_ECORRUPT, &err, "");
+		assert_null(r);
+		free(file);
+	}
+	pl_jobstore_close(js);
+	free(data);
+	free(buf);
+}
+
 static void test_group_commit(void **state)
 {
 	fx_t *f = *state;
@@ -1719,6 +1808,96 @@ static void test_journal_outcomes(void **state)
 	js = store_open(f);
 	assert_int_equal(pl_jobstore_get(js, crashed.id, &got), PL_JS_ENOENT);
 	assert_int_equal(pl_jobstore_printed_at_open(js), 0);
+	pl_jobstore_close(js);
+}
+
+/* A claim in two steps: held, the job is off offer and a second claim
+ * is busy, yet nothing is in the journal (a crash now leaves the job on
+ * offer, untouched: no byte can have gone out); committed, it is recorded
+ * as a claim. */
+static void test_claim_hold_commit(void **state)
+{
+	fx_t *f = *state;
+	uint8_t data[64] = { 3 };
+	pl_job_meta_t a, b, got;
+	pl_err_t err;
+	int64_t maybe = 1;
+
+	pl_jobstore_t *js = store_open(f);
+	a = put(js, "kim", data, 10);
+	b = put(js, "kim", data, 20);
+	off_t j0 = journal_size(f);
+	assert_int_equal(pl_jobstore_claim_hold(js, a.id, 0, &got, &err), 0);
+	assert_string_equal(got.id, a.id);
+	assert_false(listed(js, a.id, NULL));
+	assert_int_equal(pl_jobstore_claim(js, a.id, 0, &got, &err), PL_JS_EBUSY);
+	assert_int_equal(pl_jobstore_claim_hold(js, a.id, 0, &got, &err), PL_JS_EBUSY);
+	assert_int_equal(journal_size(f), j0);
+	pl_jobstore_unclaim(js, a.id, 0);
+	assert_true(listed(js, a.id, &maybe));
+	assert_int_equal(maybe, 0);
+	assert_int_equal(journal_size(f), j0); /* nothing to follow up */
+
+	assert_int_equal(pl_jobstore_claim_hold(js, a.id, 0, &got, &err), 0);
+	assert_int_equal(pl_jobstore_claim_commit(js, a.id, &err), 0);
+	assert_int_equal(journal_size(f), j0 + 52);
+	assert_int_equal(pl_jobstore_claim_hold(js, b.id, 0, &got, &err), 0);
+	pl_jobstore_close(js); /* a crash: a committed, b only held */
+
+	js = store_open(f);
+	assert_true(listed(js, a.id, &maybe));
+	assert_true(maybe > 0);
+	assert_true(listed(js, b.id, &maybe));
+	assert_int_equal(maybe, 0);
+	char(*ids)[PL_JOB_ID_LEN + 1] = NULL;
+	assert_int_equal(pl_jobstore_take_interrupted(js, &ids), 1);
+	assert_string_equal(ids[0], a.id);
+	free(ids);
+	pl_jobstore_close(js);
+}
+
+/* Many shreds, one directory fsync: each job is gone (file and index),
+ * printed or not, claimed or not; one already gone or never there is
+ * ENOENT and does not stop the others; a bad id is refused. */
+static void test_delete_batch(void **state)
+{
+	fx_t *f = *state;
+	uint8_t data[300] = { 9 };
+	pl_job_meta_t j[4], got;
+	pl_err_t err = { "" };
+	char ids[7][PL_JOB_ID_LEN + 1];
+	int rcs[7];
+
+	pl_jobstore_t *js = store_open(f);
+	for (int i = 0; i < 4; i++)
+		j[i] = put(js, "lee", data, 100 + (size_t)i);
+	assert_int_equal(pl_jobstore_claim(js, j[0].id, 0, &got, &err), 0);
+	assert_int_equal(pl_jobstore_printed(js, j[0].id, &err), 0);
+	assert_int_equal(pl_jobstore_claim_hold(js, j[1].id, 0, &got, &err), 0);
+	assert_int_equal(pl_jobstore_delete(js, j[3].id, &err), 0);
+	for (int i = 0; i < 4; i++)
+		memcpy(ids[i], j[i].id, sizeof(ids[i]));
+	snprintf(ids[4], sizeof(ids[4]), "0123456789abcdef0123456789abcdef");
+	snprintf(ids[5], sizeof(ids[5]), "../etc/passwd");
+	memcpy(ids[6], j[0].id, sizeof(ids[6])); /* twice */
+	assert_int_equal(pl_jobstore_delete_batch(js, (const char(*)[PL_JOB_ID_LEN + 1])ids,
+						  7, rcs, &err), 3);
+	assert_int_equal(rcs[0], PL_JS_OK);
+	assert_int_equal(rcs[1], PL_JS_OK);
+	assert_int_equal(rcs[2], PL_JS_OK);
+	assert_int_equal(rcs[3], PL_JS_ENOENT);
+	assert_int_equal(rcs[4], PL_JS_ENOENT);
+	assert_int_equal(rcs[5], PL_JS_EINVAL);
+	assert_int_equal(rcs[6], PL_JS_ENOENT);
+	assert_non_null(strstr(err.msg, "bad job id"));
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pl_jobstore_get(js, j[i].id, &got), PL_JS_ENOENT);
+	assert_int_equal(count_prefix(f->dir, ""), 0);
+	assert_int_equal(pl_jobstore_delete_batch(js, NULL, 0, rcs, &err), 0);
+	pl_jobstore_close(js);
+	js = store_open(f);
+	assert_int_equal(pl_jobstore_printed_at_open(js), 0);
+	assert_false(listed(js, j[1].id, NULL));
 	pl_jobstore_close(js);
 }
 
@@ -2048,8 +2227,11 @@ int main(void)
 		T(test_index_many),
 		T(test_set_aside),
 		T(test_index_cache),
-	T(test_read_verified),
-	T(test_group_commit),
+		T(test_read_verified),
+		T(test_read_verified_one_pass),
+		T(test_claim_hold_commit),
+		T(test_delete_batch),
+		T(test_group_commit),
 		T(test_lent_writes),
 		T(test_concurrent_writers),
 		T(test_idempotency_key),

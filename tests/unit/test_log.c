@@ -123,6 +123,62 @@ static void test_logfile_lines(void **state)
 	rmdir(dir);
 }
 
+/* Whole lines go from the read to the file and no line buffer exists;
+ * one appears only while a line is unfinished, and goes with its end. A
+ * line longer than SV_LOG_LINE_MAX comes out in pieces of that size, read
+ * whole or in parts; an empty line is a line. */
+static void test_logfile_buffer_on_demand(void **state)
+{
+	char dir[] = "/tmp/plsc-logfile-XXXXXX", path[256];
+	sv_logfile_t lf;
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/S.log", dir);
+	assert_int_equal(sv_logfile_open(&lf, path, "S", 1 << 20, 2), 0);
+	const char *two = "2026-11-28T06:07:31.123Z info S[1]: a\n"
+			  "2026-11-28T06:07:31.124Z info S[1]: b\n";
+	sv_logfile_feed(&lf, two, strlen(two), 7);
+	assert_null(lf.line);
+	sv_logfile_feed(&lf, "half", 4, 7);
+	assert_non_null(lf.line);
+	sv_logfile_feed(&lf, " way\n\n", 6, 7);
+	assert_null(lf.line);
+	size_t big = 2 * SV_LOG_LINE_MAX + 10;
+	char *long_line = malloc(big + 1);
+	assert_non_null(long_line);
+	memset(long_line, 'x', big);
+	long_line[big] = '\n';
+	sv_logfile_feed(&lf, long_line, big + 1, 7);      /* whole */
+	sv_logfile_feed(&lf, long_line, 100, 7);          /* in two parts */
+	sv_logfile_feed(&lf, long_line + 100, big + 1 - 100, 7);
+	assert_null(lf.line);
+	free(long_line);
+	sv_logfile_close(&lf);
+	assert_null(lf.path);
+
+	char *s = slurp(path);
+	assert_non_null(s);
+	assert_non_null(strstr(s, "info S[1]: a\n2026-11-28T06:07:31.124Z info S[1]: b\n"));
+	assert_non_null(strstr(s, " output S[7]: half way\n"));
+	assert_non_null(strstr(s, " output S[7]: \n")); /* the empty line */
+	int lines = 0, pieces = 0, tens = 0;
+	for (char *l = s; *l; lines++) {
+		char *nl = strchr(l, '\n');
+		assert_non_null(nl);
+		char *m = strstr(l, "]: ");
+		size_t xs = m && m < nl ? (size_t)(nl - m - 3) : 0;
+		pieces += xs == SV_LOG_LINE_MAX;
+		tens += xs == 10;
+		l = nl + 1;
+	}
+	assert_int_equal(lines, 2 + 1 + 1 + 2 * 3);
+	assert_int_equal(pieces, 4);
+	assert_int_equal(tens, 2);
+	free(s);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_logfile_rotation(void **state)
 {
 	char dir[] = "/tmp/plsc-logrot-XXXXXX", path[256], p2[300];
@@ -200,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_levels),
 		cmocka_unit_test(test_threshold),
 		cmocka_unit_test(test_logfile_lines),
+		cmocka_unit_test(test_logfile_buffer_on_demand),
 		cmocka_unit_test(test_logfile_rotation),
 		cmocka_unit_test(test_rate_limit),
 	};

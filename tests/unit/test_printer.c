@@ -726,6 +726,68 @@ static void test_connect_timeout(void **state)
 	expect_connect_timeout("ipps");
 }
 
+/* Connecting ahead: the connect begun by pl_print_start carries the job
+ * pl_print_via sends, byte for byte; one cancelled reaches the printer as
+ * an aborted connection without a byte; a refused or stuck connect is
+ * reported as pl_print reports it, the timeout counted from the start;
+ * other schemes and bad URIs connect later, in pl_print_via. */
+static void test_socket_connect_ahead(void **state)
+{
+	fixture_t *f = *state;
+	child_t *c = &f->rec[REC_NORMAL];
+	pl_print_opts_t o = opts(5000);
+	memsrc_t m = mem(f->big, 3 * MIB + 7);
+	char uri[64], want[80];
+	size_t sent = 0, got = 1;
+	pl_err_t err;
+
+	snprintf(uri, sizeof(uri), "socket://127.0.0.1:%d", c->port);
+	pl_print_conn_t *pre = pl_print_start(uri);
+	assert_non_null(pre);
+	assert_int_equal(pl_print_via(pre, uri, &o, mem_read, &m, &sent, &err), 0);
+	assert_int_equal(sent, 3 * MIB + 7);
+	assert_job_equals(c, ++c->jobs, f->big, 3 * MIB + 7);
+
+	assert_non_null(pre = pl_print_start(uri));
+	pl_print_cancel(pre);
+	c->jobs++;
+	assert_int_equal(wait_file(c, job_path(c, c->jobs, "incomplete"), 5000), 0);
+	char *bytes = pl_read_file(job_path(c, c->jobs, "incomplete"), 16, &got);
+	assert_non_null(bytes);
+	assert_int_equal(got, 0);
+	free(bytes);
+	assert_int_equal(access(job_path(c, c->jobs, "bin"), F_OK), -1);
+
+	int port = 0, fd = loopback_socket(0, &port);
+	assert_true(fd >= 0);
+	snprintf(uri, sizeof(uri), "socket://127.0.0.1:%d", port);
+	snprintf(want, sizeof(want), "127.0.0.1:%d: connection refused", port);
+	m = mem(f->big, 100);
+	pre = pl_print_start(uri);
+	assert_int_equal(pl_print_via(pre, uri, &o, mem_read, &m, NULL, &err), -1);
+	close(fd);
+	assert_string_equal(err.msg, want);
+
+	int fill[2] = { -1, -1 };
+	assert_true((fd = full_listener(&port, fill)) >= 0);
+	snprintf(uri, sizeof(uri), "socket://127.0.0.1:%d", port);
+	snprintf(want, sizeof(want), "127.0.0.1:%d: timed out after 300 ms connecting",
+		 port);
+	o.connect_timeout_ms = 300;
+	assert_non_null(pre = pl_print_start(uri));
+	assert_int_equal(pl_print_via(pre, uri, &o, mem_read, &m, NULL, &err), -1);
+	assert_string_equal(err.msg, want);
+	close(fd);
+	close(fill[0]);
+	close(fill[1]);
+
+	assert_null(pl_print_start("ipp://127.0.0.1:1/ipp/print"));
+	assert_null(pl_print_start("socket://"));
+	assert_int_equal(pl_print_via(NULL, "socket://", &o, mem_read, &m, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "missing host"));
+	pl_print_cancel(NULL);
+}
+
 /* The source fails after 3 MiB: failure, and the printer is left with an
  * aborted job (reset), never a complete one. */
 static void test_socket_source_error(void **state)
@@ -1015,6 +1077,7 @@ int main(void)
 		cmocka_unit_test(test_socket_stall),
 		cmocka_unit_test(test_socket_conn_refused),
 		cmocka_unit_test(test_connect_timeout),
+		cmocka_unit_test(test_socket_connect_ahead),
 		cmocka_unit_test(test_socket_source_error),
 		cmocka_unit_test(test_ipp_pdf),
 		cmocka_unit_test(test_ipps_pdf),
