@@ -19,10 +19,12 @@ head -c 100000000 /dev/urandom > "$T/big"
 upid=$!
 wait_until 10 uploading
 ok $? "an upload is in progress (its job file, not yet sealed, present)"
-kill -9 "$(svc_pid "$OP")"
+old=$(svc_pid "$OP")
+kill -9 "$old"
 wait "$upid"
 ok $(( $? != 0 ? 0 : 1 )) "the client is told the upload failed"
-wait_until 10 bash -c "[ \"\$($BIN/plsc -c $CONF status --json | jq -r '.services[] | select(.name==\"$OP\") | .state')\" = running ]"
+# A new process, not the old one before the supervisor saw it die.
+wait_until 10 running_with_new_pid "$OP" "$old"
 ok $? "the service is restarted"
 is "$(uploads_on_disk)" 0 "no part of the upload remains after the restart"
 is "$(plsc jobs --json | jq '.jobs | length')" 0 "no job is listed"
@@ -30,8 +32,9 @@ is "$(plsc jobs --json | jq '.jobs | length')" 0 "no job is listed"
 # kill -9 right after the reply: the job survives and prints correctly.
 head -c 3000000 /dev/urandom > "$T/doc"
 id=$(submit ws1 alice "$T/doc")
-kill -9 "$(svc_pid "$OP")"
-wait_until 10 bash -c "[ \"\$($BIN/plsc -c $CONF status --json | jq -r '.services[] | select(.name==\"$OP\") | .state')\" = running ]"
+old=$(svc_pid "$OP")
+kill -9 "$old"
+wait_until 10 running_with_new_pid "$OP" "$old"
 is "$(plsc jobs --json | jq -r '.jobs[0].id')" "$id" "a job acknowledged before kill -9 is still held"
 plsc release --user alice --printer P1 >/dev/null
 is "$(sha256sum < "$T/rec-P1/job-1.bin")" "$(sha256sum < "$T/doc")" "and prints byte-identical"
