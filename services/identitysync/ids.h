@@ -29,6 +29,19 @@
 #include "pl_ldap.h"
 #include "pl_watchdog.h"
 
+/* A sync-apply batch: JSON lines, one per changed user (batch.c). */
+typedef struct {
+	char *text;
+	size_t len, cap;
+} ids_batch_t;
+
+/* Append line (taken) as one line; -1 when out of memory or when the
+ * batch would pass max bytes. */
+int ids_batch_add(ids_batch_t *b, size_t max, json_t *line);
+/* A directory user as a batch line ("key", "username", ..., badges
+ * with their base said: "hex:..."). */
+json_t *ids_user_line(const pl_dir_user_t *u);
+
 #define IDS_NAME "PrinterLogicServiceIdentitySync"
 #define IDS_MAX_BASES 8
 #define IDS_MAX_MAILS 4
@@ -110,8 +123,7 @@ typedef struct {
 	/* out */
 	int failed;
 	char err[PL_ERR_MAX];
-	char *batch; /* JSON lines (sync.c of plsc-directory) */
-	size_t blen, bcap;
+	ids_batch_t batch; /* JSON lines (sync.c of plsc-directory) */
 	long entries, adds, updates, removes, errors, disabled;
 	json_t *report; /* {changes: [...], errors: [...]} */
 	char hwm_out[64];

@@ -212,10 +212,10 @@ static void answer_late(pl_loop_t *loop, void *arg)
 static int send_part(ids_t *ids)
 {
 	ids_job_t *j = ids->job;
-	size_t left = j->blen - ids->sent, n = left;
+	size_t left = j->batch.len - ids->sent, n = left;
 	if (n > IDS_PART_MAX) {
 		/* cut after the last line end that fits */
-		const char *p = j->batch + ids->sent;
+		const char *p = j->batch.text + ids->sent;
 		n = IDS_PART_MAX;
 		while (n > 0 && p[n - 1] != '\n')
 			n--;
@@ -233,8 +233,8 @@ static int send_part(ids_t *ids)
 	pl_msg_add_str(&m, PL_TAG_OP, "sync-apply");
 	pl_msg_add_str(&m, PL_TAG_NAME, id);
 	pl_msg_add_u32(&m, PL_TAG_LINE, ids->part);
-	pl_msg_add_u8(&m, PL_TAG_MORE, ids->sent + n < j->blen);
-	pl_msg_add(&m, PL_TAG_PAYLOAD, j->batch + ids->sent, n);
+	pl_msg_add_u8(&m, PL_TAG_MORE, ids->sent + n < j->batch.len);
+	pl_msg_add(&m, PL_TAG_PAYLOAD, j->batch.text + ids->sent, n);
 	int rc = pl_msg_finish(&m) == 0 ? pl_service_send(ids->svc, &m) : -1;
 	pl_msg_free(&m);
 	if (rc < 0)
@@ -258,7 +258,7 @@ static void on_answer(ids_t *ids, const pl_frame_t *f)
 		finish(ids, status, msg[0] ? msg : "plsc-directory refused the batch", NULL);
 		return;
 	}
-	if (ids->sent < ids->job->blen) {
+	if (ids->sent < ids->job->batch.len) {
 		if (send_part(ids) < 0)
 			finish(ids, PL_STATUS_ERROR, "cannot send the batch to plsc-directory", NULL);
 		return;
@@ -277,7 +277,7 @@ static void sync_done(ids_t *ids)
 	ids_job_t *j = ids->job;
 	if (j->failed) {
 		finish(ids, PL_STATUS_ERROR, j->err, NULL);
-	} else if (j->dry_run || j->blen == 0) {
+	} else if (j->dry_run || j->batch.len == 0) {
 		finish(ids, PL_STATUS_OK, NULL, NULL);
 	} else {
 		ids->sent = 0;

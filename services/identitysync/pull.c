@@ -154,47 +154,9 @@ static int has_key(char **keys, size_t n, const char *key)
 
 static int batch_line(ids_job_t *j, json_t *obj)
 {
-	char *s = json_dumps(obj, JSON_COMPACT);
-	json_decref(obj);
-	if (!s)
-		return -1;
-	size_t n = strlen(s);
-	if (j->blen + n + 2 > j->bcap) {
-		size_t nc = j->bcap ? j->bcap * 2 : 1u << 16;
-		while (nc < j->blen + n + 2)
-			nc *= 2;
-		char *b = realloc(j->batch, nc);
-		if (!b) {
-			free(s);
-			return -1;
-		}
-		j->batch = b;
-		j->bcap = nc;
-	}
-	memcpy(j->batch + j->blen, s, n);
-	j->blen += n;
-	j->batch[j->blen++] = '\n';
-	j->batch[j->blen] = '\0';
-	free(s);
-	return 0;
+	return ids_batch_add(&j->batch, SIZE_MAX, obj);
 }
 
-static json_t *user_line(const pl_dir_user_t *u)
-{
-	json_t *em = json_array(), *bd = json_array();
-	for (int k = 0; k < u->nemails; k++)
-		json_array_append_new(em, json_string(u->emails[k]));
-	char hex[PL_DIR_EXTERNAL_ID_MAX];
-	/* canonical IDs are hex, but "18700" would be read back as decimal:
-	 * the base is said */
-	for (int k = 0; k < u->nbadges; k++) {
-		snprintf(hex, sizeof(hex), "hex:%s", u->badges[k]);
-		json_array_append_new(bd, json_string(hex));
-	}
-	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "key", u->external_id, "username",
-			 u->username, "display_name", u->display_name, "groups", u->groups,
-			 "emails", em, "badges", bd);
-}
 
 static int put(ids_job_t *j, const pl_dir_user_t *u, const pl_dir_user_t *old)
 {
@@ -209,7 +171,7 @@ static int put(ids_job_t *j, const pl_dir_user_t *u, const pl_dir_user_t *old)
 	else if (old)
 		json_object_set_new(item, "field", json_string(ids_user_diff(old, u)));
 	report_add(j, "changes", item);
-	return batch_line(j, user_line(u));
+	return batch_line(j, ids_user_line(u));
 }
 
 static int remove_user(ids_job_t *j, const pl_dir_user_t *old, char *done)
@@ -386,7 +348,7 @@ void ids_job_free(ids_job_t *j)
 {
 	if (!j)
 		return;
-	free(j->batch);
+	free(j->batch.text);
 	json_decref(j->report);
 	free(j);
 }

@@ -220,54 +220,13 @@ static int project(scim_t *s, const char *uid, pl_dir_user_t *u, scim_err_t *e)
 	return 0;
 }
 
-typedef struct {
-	char *text;
-	size_t len, cap;
-} batch_t;
+typedef ids_batch_t batch_t; /* batch.c, shared with the LDAP pull */
 
 static int batch_add(batch_t *b, json_t *line)
 {
-	char *s = json_dumps(line, JSON_COMPACT);
-	json_decref(line);
-	size_t n = s ? strlen(s) : 0;
-	if (!s || b->len + n + 1 > SCIM_BATCH_MAX) {
-		free(s);
-		return -1;
-	}
-	if (b->len + n + 2 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 4096;
-		while (cap < b->len + n + 2)
-			cap *= 2;
-		char *t = realloc(b->text, cap);
-		if (!t) {
-			free(s);
-			return -1;
-		}
-		b->text = t;
-		b->cap = cap;
-	}
-	memcpy(b->text + b->len, s, n);
-	b->len += n;
-	b->text[b->len++] = '\n';
-	b->text[b->len] = '\0';
-	free(s);
-	return 0;
+	return ids_batch_add(b, SCIM_BATCH_MAX, line);
 }
 
-static json_t *user_line(const pl_dir_user_t *u)
-{
-	json_t *em = json_array(), *bd = json_array();
-	char hex[PL_DIR_EXTERNAL_ID_MAX];
-	for (int k = 0; k < u->nemails; k++)
-		json_array_append_new(em, json_string(u->emails[k]));
-	for (int k = 0; k < u->nbadges; k++) {
-		snprintf(hex, sizeof(hex), "hex:%s", u->badges[k]);
-		json_array_append_new(bd, json_string(hex));
-	}
-	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "key", u->external_id, "username",
-			 u->username, "display_name", u->display_name, "groups", u->groups,
-			 "emails", em, "badges", bd);
-}
 
 /* The projections of the users in uids (a JSON array of ids; a user gone
  * from scim.db is removed). */
@@ -281,7 +240,7 @@ static int batch_users(scim_t *s, batch_t *b, const json_t *uids, scim_err_t *e)
 		int rc = project(s, uid, &u, e);
 		if (rc < 0)
 			return -1;
-		if (batch_add(b, rc == 0 ? user_line(&u) : json_pack("{s:s}", "remove", uid)) < 0)
+		if (batch_add(b, rc == 0 ? ids_user_line(&u) : json_pack("{s:s}", "remove", uid)) < 0)
 			return scim_fail(e, 400, "tooMany",
 					 "the change touches too many users at once; send it in "
 					 "smaller parts");
@@ -477,7 +436,7 @@ static void reconcile_run(scim_t *s)
 		if (d)
 			seen[d - cur] = 1;
 		if (!d || !ids_user_same(d, &u))
-			rc = batch_add(&b, user_line(&u));
+			rc = batch_add(&b, ids_user_line(&u));
 	}
 	for (i = 0; rc == 0 && i < ncur; i++)
 		if (!seen[i])
