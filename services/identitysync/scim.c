@@ -319,6 +319,24 @@ static int change_send(scim_t *s, scim_req_t *r, batch_t *b)
 
 /* ---- answering a change once the directory applied it ---- */
 
+static void change_done(scim_t *s, scim_req_t *r);
+
+/* The change stored in scim.db's open transaction reaches the directory
+ * (the projections of the users it touched), or is rolled back; r is
+ * answered either way, now or when the directory has answered. */
+static void change_apply(scim_t *s, scim_req_t *r, const json_t *touched)
+{
+	batch_t b = { 0 };
+	scim_err_t e;
+	if (batch_users(s, &b, touched, &e) < 0) {
+		scim_store_rollback(s->st);
+		free(b.text);
+		reply_err(r, &e);
+	} else if (change_send(s, r, &b) == 0) {
+		change_done(s, r);
+	}
+}
+
 static void change_done(scim_t *s, scim_req_t *r)
 {
 	scim_row_t row;
@@ -592,7 +610,6 @@ static void user_write(scim_t *s, scim_req_t *r, json_t *doc)
 	pl_dir_user_t u;
 	scim_err_t e;
 	pl_err_t err = { "" };
-	batch_t b = { 0 };
 	json_t *one = json_pack("[s]", r->id);
 	if (scim_user_check(doc, &s->rules, &u, &e) < 0) {
 		reply_err(r, &e);
@@ -601,12 +618,8 @@ static void user_write(scim_t *s, scim_req_t *r, json_t *doc)
 		    scim_store_put(s->st, 'u', r->id, doc, &err) < 0) {
 			scim_store_rollback(s->st);
 			fail(r, 500, NULL, "%s", err.msg);
-		} else if (batch_users(s, &b, one, &e) < 0) {
-			scim_store_rollback(s->st);
-			free(b.text);
-			reply_err(r, &e);
-		} else if (change_send(s, r, &b) == 0) {
-			change_done(s, r);
+		} else {
+			change_apply(s, r, one);
 		}
 	}
 	json_decref(one);
@@ -630,7 +643,6 @@ static void group_write(scim_t *s, scim_req_t *r, json_t *doc, int is_new)
 	json_t *members = NULL, *old = NULL, *touched = json_array();
 	scim_err_t e;
 	pl_err_t err = { "" };
-	batch_t b = { 0 };
 	scim_row_t row = { 0 };
 	if (scim_group_check(doc, &members, &e) < 0) {
 		reply_err(r, &e);
@@ -661,13 +673,7 @@ static void group_write(scim_t *s, scim_req_t *r, json_t *doc, int is_new)
 		scim_store_rollback(s->st);
 		goto fail500;
 	}
-	if (batch_users(s, &b, touched, &e) < 0) {
-		scim_store_rollback(s->st);
-		free(b.text);
-		reply_err(r, &e);
-	} else if (change_send(s, r, &b) == 0) {
-		change_done(s, r);
-	}
+	change_apply(s, r, touched);
 	goto out;
 fail500:
 	fail(r, 500, NULL, "%s", err.msg);
@@ -741,8 +747,6 @@ static void destroy(scim_t *s, scim_req_t *r, int kind, const char *id)
 {
 	scim_row_t row;
 	pl_err_t err = { "" };
-	scim_err_t e;
-	batch_t b = { 0 };
 	json_t *touched = NULL;
 	int rc = scim_store_get(s->st, kind, id, &row, &err);
 	if (rc != 0) {
@@ -763,12 +767,8 @@ static void destroy(scim_t *s, scim_req_t *r, int kind, const char *id)
 	if (scim_store_begin(s->st, &err) < 0 || scim_store_del(s->st, kind, id, &err) < 0) {
 		scim_store_rollback(s->st);
 		fail(r, 500, NULL, "%s", err.msg);
-	} else if (batch_users(s, &b, touched, &e) < 0) {
-		scim_store_rollback(s->st);
-		free(b.text);
-		reply_err(r, &e);
-	} else if (change_send(s, r, &b) == 0) {
-		change_done(s, r);
+	} else {
+		change_apply(s, r, touched);
 	}
 	json_decref(touched);
 }
