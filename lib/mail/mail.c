@@ -1,39 +1,109 @@
-/* NOT DONE: stubs so that services/email can build against pl_mail.h.
- * The implementation follows on this branch. */
+/* pl_mail_to_pdf: the conversion run in a pl_jail child (conv.c does the
+ * work there). The child writes the PDF to the output fd, followed by a
+ * fixed-size trailer (pl_mail_trailer_t) with the page count, the
+ * skipped parts and the reason of a refusal; this side reads the trailer
+ * back, checks it as input from a possibly compromised process (magic,
+ * lengths that add up, counts within the bounds, strings terminated and
+ * printable) and cuts it off the file. */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "pl_mail.h"
+#include "mail-private.h"
+#include "pl_jail.h"
 #include "pl_util.h"
 
-void pl_mail_opts_default(pl_mail_opts_t *o)
+static int refused(pl_mail_result_t *r, int pdf_fd, const char *why)
 {
-	memset(o, 0, sizeof(*o));
-	o->max_message_bytes = 25ull << 20;
-	o->max_attachments = 20;
-	o->max_pages = 200;
-	o->max_depth = 8;
-	o->max_decoded_bytes = 100ull << 20;
-	o->cpu_seconds = 30;
-	o->wall_ms = 60000;
-	o->mem_bytes = 1ull << 30;
-	o->body = 1;
-	o->monospace = 0;
+	memset(r, 0, sizeof(*r));
+	pl_strlcpy(r->reason, why, sizeof(r->reason));
+	if (ftruncate(pdf_fd, 0) < 0) {
+		/* nothing more to do: the caller discards the file on refusal */
+	}
+	return PL_MAIL_EREJECT;
 }
 
-int pl_mail_head_parse(const uint8_t *msg, size_t len, const char *trusted_authserv,
-		       pl_mail_head_t *h, pl_err_t *err)
+/* A string from the child: terminated, printable (UTF-8 kept). */
+static void take_string(char *dst, size_t dsz, char *src, size_t ssz)
 {
-	(void)msg; (void)len; (void)trusted_authserv;
-	memset(h, 0, sizeof(*h));
-	pl_strlcpy(err->msg, "pl_mail_head_parse: not implemented yet", sizeof(err->msg));
-	return -1;
+	src[ssz - 1] = 0;
+	for (char *p = src; *p; p++)
+		if ((unsigned char)*p < 32 || *p == 127)
+			*p = ' ';
+	pl_strlcpy(dst, src, dsz);
+}
+
+static int read_trailer(int pdf_fd, const pl_mail_opts_t *o, pl_mail_result_t *r)
+{
+	struct stat st;
+	pl_mail_trailer_t t;
+	if (fstat(pdf_fd, &st) < 0 || (uint64_t)st.st_size < sizeof(t))
+		return refused(r, pdf_fd, "the converter gave no result");
+	off_t at = st.st_size - (off_t)sizeof(t);
+	if (pread(pdf_fd, &t, sizeof(t), at) != (ssize_t)sizeof(t) ||
+	    memcmp(t.magic, PL_MAIL_TRAILER_MAGIC, 8) || t.pdf_len != (uint64_t)at)
+		return refused(r, pdf_fd, "the converter's result is malformed");
+	if (t.status != 0) {
+		char why[sizeof(t.reason)];
+		take_string(why, sizeof(why), t.reason, sizeof(t.reason));
+		return refused(r, pdf_fd, why[0] ? why : "refused by the converter");
+	}
+	char head[5];
+	if (t.pages == 0 || t.pages > o->max_pages || t.parts > PL_MAIL_PARTS_MAX ||
+	    pread(pdf_fd, head, 5, 0) != 5 || memcmp(head, "%PDF-", 5))
+		return refused(r, pdf_fd, "the converter's result is malformed");
+	if (ftruncate(pdf_fd, at) < 0)
+		return -1;
+	memset(r, 0, sizeof(*r));
+	r->pages = t.pages;
+	r->parts = t.parts;
+	take_string(r->skipped, sizeof(r->skipped), t.skipped, sizeof(t.skipped));
+	return 0;
 }
 
 int pl_mail_to_pdf(int msg_fd, int pdf_fd, const pl_mail_opts_t *o,
 		   pl_mail_result_t *r, pl_err_t *err)
 {
-	(void)msg_fd; (void)pdf_fd; (void)o;
 	memset(r, 0, sizeof(*r));
-	pl_strlcpy(err->msg, "pl_mail_to_pdf: not implemented yet", sizeof(err->msg));
-	return -1;
+	struct stat st;
+	if (fstat(msg_fd, &st) < 0) {
+		snprintf(err->msg, sizeof(err->msg), "message: fstat: %s", strerror(errno));
+		return -1;
+	}
+	if ((uint64_t)st.st_size > o->max_message_bytes) {
+		char why[96];
+		snprintf(why, sizeof(why), "message over %llu bytes",
+			 (unsigned long long)o->max_message_bytes);
+		return refused(r, pdf_fd, why);
+	}
+	if (lseek(msg_fd, 0, SEEK_SET) < 0 || ftruncate(pdf_fd, 0) < 0 ||
+	    lseek(pdf_fd, 0, SEEK_SET) < 0) {
+		snprintf(err->msg, sizeof(err->msg), "message or PDF file: %s", strerror(errno));
+		return -1;
+	}
+	/* The PDF may be as large as what was decoded plus the pages drawn. */
+	uint64_t fsize = o->max_decoded_bytes + (uint64_t)o->max_pages * (1u << 20) + (64u << 20);
+	pl_jail_limits_t lim = {
+		.cpu_s = o->cpu_seconds ? o->cpu_seconds : 30,
+		.as_bytes = o->mem_bytes ? o->mem_bytes : (1ull << 30),
+		.fsize_bytes = fsize,
+		.nofile = 16,
+		.wall_ms = o->wall_ms ? o->wall_ms : 60000,
+	};
+	pl_jail_result_t jr;
+	if (pl_jail_run(&lim, msg_fd, pdf_fd, pl_mail_conv_child, (void *)(uintptr_t)o, &jr) < 0) {
+		if (jr.end == PL_JAIL_ERROR) {
+			snprintf(err->msg, sizeof(err->msg), "conversion: %s", jr.msg);
+			return -1;
+		}
+		char why[200];
+		snprintf(why, sizeof(why), "conversion failed: %s", jr.msg);
+		return refused(r, pdf_fd, why);
+	}
+	int rc = read_trailer(pdf_fd, o, r);
+	if (rc == -1)
+		snprintf(err->msg, sizeof(err->msg), "PDF file: %s", strerror(errno));
+	return rc;
 }
