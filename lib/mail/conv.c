@@ -203,7 +203,7 @@ static void html_part(fz_context *ctx, conv_t *c, const pl_mail_parts_t *ps,
 	fz_buffer *html = NULL;
 	fz_var(html);
 	fz_try(ctx) {
-		html = fz_new_buffer_from_shared_data(ctx, p->data, p->len);
+		html = fz_new_buffer_from_copied_data(ctx, p->data, p->len);
 		story_pages(ctx, c, html, "body{font-size:11pt}", arch);
 	}
 	fz_always(ctx) {

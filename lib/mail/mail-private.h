@@ -60,7 +60,8 @@ int pl_mail_domain_aligned(const char *a, const char *b);
 typedef struct {
 	char *p;
 	size_t len, cap, max;
-	int over; /* something did not fit */
+	int over;  /* something did not fit under max */
+	int nomem; /* an allocation failed */
 } pl_mail_buf_t;
 int pl_mail_buf_add(pl_mail_buf_t *b, const void *s, size_t n);
 void pl_mail_buf_free(pl_mail_buf_t *b);

@@ -340,9 +340,9 @@ static int leaf(walk_t *w, const phead_t *h, const uint8_t *body, size_t blen,
 	else
 		rc = pl_mail_buf_add(&raw, body, blen);
 	if (rc < 0) {
-		int over = raw.len + 1 >= raw.max || raw.max == 0;
+		int nomem = raw.nomem;
 		pl_mail_buf_free(&raw);
-		if (!over)
+		if (nomem)
 			return -1;
 		char why[128];
 		snprintf(why, sizeof(why), "decoded parts over %llu bytes",
@@ -377,10 +377,10 @@ static int leaf(walk_t *w, const phead_t *h, const uint8_t *body, size_t blen,
 	if (textual) {
 		pl_mail_buf_t u = {.max = raw.max};
 		if (pl_mail_to_utf8(h->charset, d, raw.len, &u) < 0) {
-			int over = u.over;
+			int nomem = u.nomem;
 			pl_mail_buf_free(&u);
 			pl_mail_buf_free(&raw);
-			if (!over)
+			if (nomem)
 				return -1;
 			return reject(w, "decoded text over the decoded-bytes limit");
 		}

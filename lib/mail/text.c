@@ -23,7 +23,7 @@ int pl_mail_buf_add(pl_mail_buf_t *b, const void *s, size_t n)
 			cap *= 2;
 		char *np = realloc(b->p, cap);
 		if (!np) {
-			b->over = 1;
+			b->nomem = 1;
 			return -1;
 		}
 		b->p = np;
