@@ -1,4 +1,4 @@
-// fuzz-sources: lib/mail/mime.c lib/mail/head.c lib/mail/text.c common/util.c
+// fuzz-sources: lib/mail/mime.c lib/mail/head.c lib/mail/authres.c lib/mail/text.c common/util.c
 /* libFuzzer target: the MIME walk and the converter's input selection
  * (pl_mail_walk: which part is the body, which are attachments or cid
  * resources, what kind each is and so how MuPDF will be asked to open
