@@ -142,8 +142,10 @@ static void param(const char *s, const char *key, char *out, size_t outsz)
 		const char *k = p;
 		while (*p && *p != '=' && *p != ';')
 			p++;
+		if (!*p)
+			break;
 		if (*p != '=')
-			continue;
+			continue; /* a bare token: on to the next ';' */
 		size_t klen = (size_t)(p - k);
 		while (klen && (k[klen - 1] == ' ' || k[klen - 1] == '\t'))
 			klen--;
