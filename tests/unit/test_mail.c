@@ -239,6 +239,79 @@ static uint8_t *make_tiff(size_t *len)
 	return b;
 }
 
+/* A zip of (name, text) entries, stored (not deflated) when store. */
+static uint8_t *make_zip(const char *const (*e)[2], int n, int store, size_t *len)
+{
+	fz_context *ctx = fz_new_context(NULL, NULL, FZ_STORE_DEFAULT);
+	fz_buffer *buf = fz_new_buffer(ctx, 4096);
+	fz_output *out = fz_new_output_with_buffer(ctx, buf);
+	fz_zip_writer *z = fz_new_zip_writer_with_output(ctx, out);
+	for (int i = 0; i < n; i++) {
+		fz_buffer *b = fz_new_buffer_from_copied_data(ctx, (const unsigned char *)e[i][1],
+							       strlen(e[i][1]));
+		fz_write_zip_entry(ctx, z, e[i][0], b, !store);
+		fz_drop_buffer(ctx, b);
+	}
+	fz_close_zip_writer(ctx, z);
+	fz_drop_zip_writer(ctx, z);
+	unsigned char *d;
+	*len = fz_buffer_storage(ctx, buf, &d);
+	uint8_t *r = malloc(*len);
+	memcpy(r, d, *len);
+	fz_drop_buffer(ctx, buf);
+	fz_drop_context(ctx);
+	return r;
+}
+
+static uint8_t *make_epub(size_t *len)
+{
+	static const char *const e[][2] = {
+		{"mimetype", "application/epub+zip"},
+		{"META-INF/container.xml",
+		 "<?xml version=\"1.0\"?><container version=\"1.0\" "
+		 "xmlns=\"urn:oasis:names:tc:opendocument:xmlns:container\"><rootfiles>"
+		 "<rootfile full-path=\"content.opf\" media-type=\"application/oebps-package+xml\"/>"
+		 "</rootfiles></container>"},
+		{"content.opf",
+		 "<?xml version=\"1.0\"?><package xmlns=\"http://www.idpf.org/2007/opf\" version=\"2.0\">"
+		 "<metadata/><manifest><item id=\"c1\" href=\"c1.xhtml\" media-type=\"application/xhtml+xml\"/>"
+		 "</manifest><spine><itemref idref=\"c1\"/></spine></package>"},
+		{"c1.xhtml",
+		 "<html xmlns=\"http://www.w3.org/1999/xhtml\"><body><h1>epubchapter</h1><p>text</p></body></html>"},
+	};
+	return make_zip(e, 4, 1, len);
+}
+
+static uint8_t *make_xps(size_t *len)
+{
+	static const char *const e[][2] = {
+		{"[Content_Types].xml",
+		 "<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">"
+		 "<Default Extension=\"fdseq\" ContentType=\"application/vnd.ms-package.xps-fixeddocumentsequence+xml\"/>"
+		 "<Default Extension=\"fdoc\" ContentType=\"application/vnd.ms-package.xps-fixeddocument+xml\"/>"
+		 "<Default Extension=\"fpage\" ContentType=\"application/vnd.ms-package.xps-fixedpage+xml\"/>"
+		 "<Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>"
+		 "</Types>"},
+		{"_rels/.rels",
+		 "<?xml version=\"1.0\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">"
+		 "<Relationship Type=\"http://schemas.microsoft.com/xps/2005/06/fixedrepresentation\" "
+		 "Target=\"/FixedDocSeq.fdseq\" Id=\"R0\"/></Relationships>"},
+		{"FixedDocSeq.fdseq",
+		 "<FixedDocumentSequence xmlns=\"http://schemas.microsoft.com/xps/2005/06\">"
+		 "<DocumentReference Source=\"/Doc.fdoc\"/></FixedDocumentSequence>"},
+		{"Doc.fdoc",
+		 "<FixedDocument xmlns=\"http://schemas.microsoft.com/xps/2005/06\">"
+		 "<PageContent Source=\"/P1.fpage\"/><PageContent Source=\"/P2.fpage\"/></FixedDocument>"},
+		{"P1.fpage",
+		 "<FixedPage xmlns=\"http://schemas.microsoft.com/xps/2005/06\" Width=\"816\" Height=\"1056\">"
+		 "<Path Data=\"M 10,10 L 200,10 L 200,200 Z\" Fill=\"#FF000000\"/></FixedPage>"},
+		{"P2.fpage",
+		 "<FixedPage xmlns=\"http://schemas.microsoft.com/xps/2005/06\" Width=\"816\" Height=\"1056\">"
+		 "<Path Data=\"M 10,10 L 100,10 L 100,100 Z\" Fill=\"#FF000000\"/></FixedPage>"},
+	};
+	return make_zip(e, 6, 0, len);
+}
+
 static const uint8_t GIF[] = "GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\x00\x00\x00\x00\x00"
 			     ",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00;";
 
@@ -836,6 +909,42 @@ static void test_conv_images(void **st)
 	free(tif);
 }
 
+static void test_conv_epub_xps(void **st)
+{
+	(void)st;
+	size_t le, lx;
+	uint8_t *epub = make_epub(&le), *xps = make_xps(&lx);
+	att_t a[2] = {{"application/epub+zip", "book.epub", epub, le},
+		      {"application/vnd.ms-xpsdocument", "doc.xps", xps, lx}};
+	size_t len;
+	char *m = mixed(NULL, &a[0], 1, &len);
+	conv_out_t c = convert(m, len);
+	if (c.rc != 0)
+		fail_msg("epub: %s", c.r.reason);
+	assert_int_equal(c.pages, 1);
+	assert_non_null(strstr(c.text, "epubchapter"));
+	done(&c);
+	free(m);
+	m = mixed(NULL, &a[1], 1, &len);
+	c = convert(m, len);
+	if (c.rc != 0)
+		fail_msg("xps: %s (skipped: %s)", c.r.reason, c.r.skipped);
+	assert_int_equal(c.pages, 2);
+	done(&c);
+	free(m);
+	/* the same XPS called .zip with a generic type: an archive, skipped */
+	att_t z = {"application/zip", "doc.zip", xps, lx};
+	m = mixed("body", &z, 1, &len);
+	c = convert(m, len);
+	assert_int_equal(c.rc, 0);
+	assert_int_equal(c.pages, 1);
+	assert_string_equal(c.r.skipped, "doc.zip (application/zip)");
+	done(&c);
+	free(m);
+	free(epub);
+	free(xps);
+}
+
 static void test_conv_svg_skipped(void **st)
 {
 	(void)st;
@@ -962,6 +1071,13 @@ static void test_conv_limits(void **st)
 	done(&c);
 	free(bm);
 	free(png);
+	/* the wall-clock limit: a millisecond is less than any conversion */
+	pl_mail_opts_default(&o);
+	o.wall_ms = 1;
+	c = convert_with(m, len, &o);
+	assert_int_equal(c.rc, PL_MAIL_EREJECT);
+	assert_non_null(strstr(c.r.reason, "timeout"));
+	done(&c);
 	/* the message size is checked before any child runs */
 	pl_mail_opts_default(&o);
 	o.max_message_bytes = 1000;
@@ -986,6 +1102,7 @@ int main(void)
 		cmocka_unit_test(test_conv_html_local_files),
 		cmocka_unit_test(test_conv_pdf),
 		cmocka_unit_test(test_conv_images),
+		cmocka_unit_test(test_conv_epub_xps),
 		cmocka_unit_test(test_conv_svg_skipped),
 		cmocka_unit_test(test_conv_bombs),
 		cmocka_unit_test(test_conv_limits),
