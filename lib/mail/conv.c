@@ -171,8 +171,18 @@ static void text_part(fz_context *ctx, conv_t *c, const pl_mail_part_t *p)
 	fz_buffer *html = fz_new_buffer(ctx, p->len + 256);
 	fz_try(ctx) {
 		fz_append_string(ctx, html, "<html><head><meta charset=\"utf-8\"/></head><body><div>");
+		size_t run = 0; /* bytes since the last place a line may break */
 		for (size_t i = 0; i < p->len; i++) {
 			char ch = (char)p->data[i];
+			/* a zero-width space in a long unbroken run (a URL, a hash)
+			 * lets the layout break it instead of running off the
+			 * page; only between characters, never inside one */
+			if (ch == ' ' || ch == '\t' || ch == '\n')
+				run = 0;
+			else if (++run > 60 && ((unsigned char)ch & 0xc0) != 0x80) {
+				fz_append_string(ctx, html, "\xe2\x80\x8b");
+				run = 1;
+			}
 			if (ch == '<')
 				fz_append_string(ctx, html, "&lt;");
 			else if (ch == '>')

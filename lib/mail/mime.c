@@ -51,6 +51,7 @@ typedef struct {
 	char cid[128];
 	char cte[32];
 	int attachment;    /* Content-Disposition: attachment */
+	int typed;         /* a Content-Type field was there */
 } phead_t;
 
 static int reject(walk_t *w, const char *why)
@@ -203,6 +204,7 @@ static void parse_head(const uint8_t *p, size_t hlen, phead_t *h, char *v)
 		if (pl_mail_name_is(name, nlen, "Content-Type") && !h->type[0]) {
 			pl_mail_unfold(val, vlen, v, PL_MAIL_FIELD_MAX);
 			size_t l = strcspn(v, "; \t");
+			h->typed = 1;
 			if (l < sizeof(h->type) && memchr(v, '/', l)) {
 				memcpy(h->type, v, l);
 				h->type[l] = 0;
@@ -541,7 +543,7 @@ static int walk(walk_t *w, const uint8_t *p, size_t len, unsigned depth, pl_mail
 		return -1;
 	phead_t h;
 	parse_head(p, hl, &h, v);
-	if (digest && !strcmp(h.type, "text/plain") && !memmem(p, hl, "ontent-", 7))
+	if (digest && !h.typed) /* RFC 2046 5.1.5: a digest's default */
 		pl_strlcpy(h.type, "message/rfc822", sizeof(h.type));
 	const uint8_t *body = p + hl;
 	size_t blen = len - hl;

@@ -335,7 +335,10 @@ static int encoded_word(const char *s, pl_mail_buf_t *dec, size_t *used)
 	if ((enc != 'B' && enc != 'Q') || q1[2] != '?')
 		return -1;
 	const char *txt = q1 + 3;
-	const char *end = strstr(txt, "?=");
+	/* an encoded word is at most 75 characters (RFC 2047 2); look a
+	 * little further, never to the end of a long field for each "=?" */
+	size_t tl = strnlen(txt, 1002);
+	const char *end = memmem(txt, tl, "?=", 2);
 	if (!end || end - txt > 1000)
 		return -1;
 	for (const char *p = txt; p < end; p++)

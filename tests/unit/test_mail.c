@@ -733,6 +733,17 @@ static void test_conv_text(void **st)
 	assert_non_null(strstr(c.text, "line 149"));
 	done(&c);
 	free(b.p);
+	/* a line of 20,000 characters without a space wraps over pages */
+	sbuf_t l = {0};
+	sfmt(&l, "%sContent-Type: text/plain\r\n\r\n", HEAD);
+	for (int i = 0; i < 2000; i++)
+		sfmt(&l, "%09d\xc3\xa9", i);
+	c = convert(l.p, l.len);
+	assert_int_equal(c.rc, 0);
+	assert_true(c.pages >= 3);
+	assert_non_null(strstr(c.text, "000001999"));
+	done(&c);
+	free(l.p);
 	/* KOI8-R, Shift_JIS and UTF-16: iconv's modules, in the jail */
 	const char *cs[3][2] = {{"koi8-r", "\xf0\xd2\xc9\xd7\xc5\xd4"},
 				{"shift_jis", "\x93\xfa\x96\x7b"},
@@ -817,6 +828,44 @@ static void test_conv_html_local_files(void **st)
 	assert_non_null(strstr(c.text, "visible")); /* the local CSS did not hide it */
 	assert_null(strstr(c.text, "root:"));
 	done(&c);
+	/* an SVG and an EPUB that name the same file */
+	char svg[1024], xhtml[1024];
+	snprintf(svg, sizeof(svg),
+		 "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
+		 "width=\"100\" height=\"100\"><image width=\"50\" height=\"50\" xlink:href=\"%s\"/>"
+		 "<image width=\"50\" height=\"50\" xlink:href=\"file://%s\"/>"
+		 "<text x=\"1\" y=\"90\">svgvisible</text></svg>", path, path);
+	snprintf(xhtml, sizeof(xhtml),
+		 "<html xmlns=\"http://www.w3.org/1999/xhtml\"><body><p>epubvisible</p>"
+		 "<img src=\"../../../../../../..%s\"/><img src=\"file://%s\"/></body></html>", path, path);
+	const char *const ee[][2] = {
+		{"mimetype", "application/epub+zip"},
+		{"META-INF/container.xml",
+		 "<?xml version=\"1.0\"?><container version=\"1.0\" "
+		 "xmlns=\"urn:oasis:names:tc:opendocument:xmlns:container\"><rootfiles>"
+		 "<rootfile full-path=\"content.opf\" media-type=\"application/oebps-package+xml\"/>"
+		 "</rootfiles></container>"},
+		{"content.opf",
+		 "<?xml version=\"1.0\"?><package xmlns=\"http://www.idpf.org/2007/opf\" version=\"2.0\">"
+		 "<metadata/><manifest><item id=\"c1\" href=\"c1.xhtml\" media-type=\"application/xhtml+xml\"/>"
+		 "</manifest><spine><itemref idref=\"c1\"/></spine></package>"},
+		{"c1.xhtml", xhtml},
+	};
+	size_t el;
+	uint8_t *epub = make_zip(ee, 4, 1, &el);
+	att_t at[2] = {{"image/svg+xml", "s.svg", (const uint8_t *)svg, strlen(svg)},
+		       {"application/epub+zip", "b.epub", epub, el}};
+	size_t ml;
+	char *mm = mixed(NULL, at, 2, &ml);
+	c = convert(mm, ml);
+	assert_int_equal(c.rc, 0);
+	assert_int_equal(c.pages, 2);
+	assert_int_equal(c.images, 0);
+	assert_non_null(strstr(c.text, "svgvisible"));
+	assert_non_null(strstr(c.text, "epubvisible"));
+	done(&c);
+	free(mm);
+	free(epub);
 	/* in this process, without the jail */
 	pl_mail_opts_t o;
 	pl_mail_opts_default(&o);
