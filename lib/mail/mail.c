@@ -6,6 +6,7 @@
  * lengths that add up, counts within the bounds, strings terminated and
  * printable) and cuts it off the file. */
 #include <errno.h>
+#include <fcntl.h>
 #include <iconv.h>
 #include <stdio.h>
 #include <string.h>
@@ -95,6 +96,22 @@ static int read_trailer(int pdf_fd, const pl_mail_opts_t *o, pl_mail_result_t *r
 	return 0;
 }
 
+/* A read-only descriptor of the message for the child: a memfd is open
+ * for writing too, and a compromised child must not change the bytes the
+ * service still holds. -1 when /proc is not there (the caller's fd is
+ * used then). */
+static int reopen_readonly(int fd)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	int ro = open(path, O_RDONLY | O_CLOEXEC);
+	if (ro >= 0 && (fcntl(ro, F_GETFL) & O_ACCMODE) != O_RDONLY) {
+		close(ro);
+		ro = -1;
+	}
+	return ro;
+}
+
 int pl_mail_to_pdf(int msg_fd, int pdf_fd, const pl_mail_opts_t *o,
 		   pl_mail_result_t *r, pl_err_t *err)
 {
@@ -127,7 +144,11 @@ int pl_mail_to_pdf(int msg_fd, int pdf_fd, const pl_mail_opts_t *o,
 	pl_jail_result_t jr;
 	iconv_t held[PL_ARRAY_LEN(held_charsets)];
 	charsets_open(held);
-	int jrc = pl_jail_run(&lim, msg_fd, pdf_fd, pl_mail_conv_child, (void *)(uintptr_t)o, &jr);
+	int ro = reopen_readonly(msg_fd);
+	int jrc = pl_jail_run(&lim, ro >= 0 ? ro : msg_fd, pdf_fd, pl_mail_conv_child,
+			      (void *)(uintptr_t)o, &jr);
+	if (ro >= 0)
+		close(ro);
 	charsets_close(held);
 	if (jrc < 0) {
 		if (jr.end == PL_JAIL_ERROR) {

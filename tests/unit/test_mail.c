@@ -890,6 +890,46 @@ static void test_conv_html_local_files(void **st)
 	rmdir(dir);
 }
 
+/* A forwarded message (message/rfc822 attachment) prints after the
+ * body, its own body and attachments included; the message file is
+ * left as it was. */
+static void test_conv_forwarded(void **st)
+{
+	(void)st;
+	sbuf_t b = {0};
+	sfmt(&b, "%sContent-Type: multipart/mixed; boundary=O\r\n\r\n--O\r\n"
+		 "Content-Type: text/plain\r\n\r\nouterbody\r\n--O\r\n"
+		 "Content-Type: message/rfc822\r\nContent-Disposition: attachment; filename=fwd.eml\r\n\r\n"
+		 "From: bob@x.org\r\nSubject: inner\r\nContent-Type: multipart/mixed; boundary=I\r\n\r\n"
+		 "--I\r\nContent-Type: text/html\r\n\r\n<p>innerhtml</p>\r\n--I\r\n"
+		 "Content-Type: image/gif\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+		 "R0lGODlhAQABAIAAAP8AAAAAACwAAAAAAQABAAACAkQBADs=\r\n--I--\r\n--O--\r\n", HEAD);
+	char *copy = malloc(b.len);
+	memcpy(copy, b.p, b.len);
+	int in = memfd_with(b.p, b.len);
+	int out = memfd_create("pdf", MFD_CLOEXEC);
+	pl_mail_opts_t o;
+	pl_mail_opts_default(&o);
+	pl_mail_result_t r;
+	pl_err_t err;
+	assert_int_equal(pl_mail_to_pdf(in, out, &o, &r, &err), 0);
+	assert_int_equal(r.pages, 3);
+	assert_int_equal(r.parts, 3);
+	char *after = malloc(b.len + 1);
+	assert_int_equal(pread(in, after, b.len + 1, 0), (ssize_t)b.len);
+	assert_memory_equal(after, copy, b.len);
+	conv_out_t c = convert(b.p, b.len);
+	assert_non_null(strstr(c.text, "outerbody"));
+	assert_non_null(strstr(c.text, "innerhtml"));
+	assert_true(strstr(c.text, "outerbody") < strstr(c.text, "innerhtml"));
+	done(&c);
+	close(in);
+	close(out);
+	free(after);
+	free(copy);
+	free(b.p);
+}
+
 static void test_conv_pdf(void **st)
 {
 	(void)st;
@@ -1149,6 +1189,7 @@ int main(void)
 		cmocka_unit_test(test_conv_text),
 		cmocka_unit_test(test_conv_html_cid),
 		cmocka_unit_test(test_conv_html_local_files),
+		cmocka_unit_test(test_conv_forwarded),
 		cmocka_unit_test(test_conv_pdf),
 		cmocka_unit_test(test_conv_images),
 		cmocka_unit_test(test_conv_epub_xps),
