@@ -143,6 +143,11 @@ typedef struct {
 	char reason[256];
 } pl_mail_trailer_t;
 
+/* The parent's side: check the trailer at the end of pdf_fd as input from
+ * a compromised process, fill r and cut the trailer off. 0; or
+ * PL_MAIL_EREJECT with r->reason (the file truncated to 0); -1 (errno)
+ * when the file cannot be truncated. */
+int pl_mail_trailer_read(int pdf_fd, const pl_mail_opts_t *o, pl_mail_result_t *r);
 /* The child's body: message on in, PDF + trailer on out. */
 int pl_mail_conv_child(int in, int out, void *opts);
 /* Convert parts into a PDF held in memory (the child's work; tests call

@@ -68,7 +68,7 @@ static void take_string(char *dst, size_t dsz, char *src, size_t ssz)
 	pl_strlcpy(dst, src, dsz);
 }
 
-static int read_trailer(int pdf_fd, const pl_mail_opts_t *o, pl_mail_result_t *r)
+int pl_mail_trailer_read(int pdf_fd, const pl_mail_opts_t *o, pl_mail_result_t *r)
 {
 	struct stat st;
 	pl_mail_trailer_t t;
@@ -159,7 +159,7 @@ int pl_mail_to_pdf(int msg_fd, int pdf_fd, const pl_mail_opts_t *o,
 		snprintf(why, sizeof(why), "conversion failed: %s", jr.msg);
 		return refused(r, pdf_fd, why);
 	}
-	int rc = read_trailer(pdf_fd, o, r);
+	int rc = pl_mail_trailer_read(pdf_fd, o, r);
 	if (rc == -1)
 		snprintf(err->msg, sizeof(err->msg), "PDF file: %s", strerror(errno));
 	return rc;

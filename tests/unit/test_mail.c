@@ -1178,6 +1178,77 @@ static void test_conv_limits(void **st)
 	free(p50);
 }
 
+/* What a compromised child may write instead of a PDF and its trailer. */
+static int trailer_case(const char *pdf, const pl_mail_trailer_t *t, size_t tlen,
+			pl_mail_result_t *r)
+{
+	int fd = memfd_create("pdf", MFD_CLOEXEC);
+	assert_int_equal(write(fd, pdf, strlen(pdf)), (ssize_t)strlen(pdf));
+	assert_int_equal(write(fd, t, tlen), (ssize_t)tlen);
+	pl_mail_opts_t o;
+	pl_mail_opts_default(&o);
+	int rc = pl_mail_trailer_read(fd, &o, r);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	if (rc == 0)
+		assert_int_equal(st.st_size, (off_t)strlen(pdf));
+	else
+		assert_int_equal(st.st_size, 0);
+	close(fd);
+	return rc;
+}
+
+static void test_trailer(void **st)
+{
+	(void)st;
+	const char *pdf = "%PDF-1.7 the pages";
+	pl_mail_trailer_t good, t;
+	pl_mail_result_t r;
+	memset(&good, 0, sizeof(good));
+	memcpy(good.magic, PL_MAIL_TRAILER_MAGIC, 8);
+	good.pages = 3;
+	good.parts = 2;
+	good.pdf_len = strlen(pdf);
+	strcpy(good.skipped, "a.zip (application/zip)");
+	assert_int_equal(trailer_case(pdf, &good, sizeof(good), &r), 0);
+	assert_int_equal(r.pages, 3);
+	assert_int_equal(r.parts, 2);
+	assert_string_equal(r.skipped, "a.zip (application/zip)");
+	/* strings unterminated, with control characters */
+	t = good;
+	memset(t.skipped, '\n', sizeof(t.skipped));
+	assert_int_equal(trailer_case(pdf, &t, sizeof(t), &r), 0);
+	assert_int_equal(strlen(r.skipped), sizeof(r.skipped) - 1);
+	assert_null(strchr(r.skipped, '\n'));
+	/* a refusal, its reason unterminated */
+	t = good;
+	t.status = 1;
+	t.pdf_len = 0;
+	memset(t.reason, 'x', sizeof(t.reason));
+	assert_int_equal(trailer_case("", &t, sizeof(t), &r), PL_MAIL_EREJECT);
+	assert_int_equal(strlen(r.reason), sizeof(r.reason) - 1);
+	/* lies: the length, the magic, the pages, no PDF, a short trailer */
+	t = good;
+	t.pdf_len = 5;
+	assert_int_equal(trailer_case(pdf, &t, sizeof(t), &r), PL_MAIL_EREJECT);
+	assert_string_equal(r.reason, "the converter's result is malformed");
+	t = good;
+	t.magic[0] = 'X';
+	assert_int_equal(trailer_case(pdf, &t, sizeof(t), &r), PL_MAIL_EREJECT);
+	t = good;
+	t.pages = 201;
+	assert_int_equal(trailer_case(pdf, &t, sizeof(t), &r), PL_MAIL_EREJECT);
+	t = good;
+	t.pages = 0;
+	assert_int_equal(trailer_case(pdf, &t, sizeof(t), &r), PL_MAIL_EREJECT);
+	t = good;
+	t.pdf_len = strlen("GIF89a the pages");
+	assert_int_equal(trailer_case("GIF89a the pages", &t, sizeof(t), &r), PL_MAIL_EREJECT);
+	assert_int_equal(trailer_case(pdf, &good, sizeof(good) - 1, &r), PL_MAIL_EREJECT);
+	assert_int_equal(trailer_case("", &good, 10, &r), PL_MAIL_EREJECT);
+	assert_string_equal(r.reason, "the converter gave no result");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1196,6 +1267,7 @@ int main(void)
 		cmocka_unit_test(test_conv_svg_skipped),
 		cmocka_unit_test(test_conv_bombs),
 		cmocka_unit_test(test_conv_limits),
+		cmocka_unit_test(test_trailer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
