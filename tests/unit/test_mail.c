@@ -616,6 +616,17 @@ static void test_walk(void **st)
 	pl_mail_parts_free(ps);
 	free(ps);
 
+	/* a bogus charset (and one that tries a path) reads as Latin-1 */
+	m = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+	    "Content-Type: text/plain; charset=x-no-such\r\n\r\n\xe9t\xe9\r\n--b\r\n"
+	    "Content-Type: text/plain; charset=\"../../../tmp/evil\"; name=a.txt\r\n\r\n\xe9\r\n--b--\r\n";
+	assert_int_equal(walk(m, strlen(m), &o, &ps), 0);
+	assert_int_equal(ps->n, 2);
+	assert_string_equal((char *)ps->v[0].data, "\xc3\xa9t\xc3\xa9");
+	assert_string_equal((char *)ps->v[1].data, "\xc3\xa9");
+	pl_mail_parts_free(ps);
+	free(ps);
+
 	/* RFC 2231 file name, an Office file skipped and named */
 	m = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nbody\r\n--b\r\n"
 	    "Content-Type: application/vnd.openxmlformats-officedocument.wordprocessingml.document\r\n"
