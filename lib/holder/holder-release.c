@@ -9,6 +9,12 @@
  * already has the job, and the fsyncs must not take the CPU from the next
  * badge swipe (make bench: [7]).
  *
+ * A most-recent release may come as USER and NEWEST instead of job ids
+ * (the supervisor's form when we are the only holder, PROTOCOL.md §8): the
+ * print worker chooses the newest job that may print, as JOBS_QUERY's
+ * NEWEST would (holder_newest), and releases it like any other; the answer
+ * adds what was passed over, for the supervisor's "no held jobs" message.
+ *
  * Secure print and pull print: a job submitted for a printer (its
  * metadata names one) is a secure job, printed only at that printer; a
  * job without one is a pull job, printed anywhere. The rule is enforced
