@@ -139,6 +139,10 @@ typedef enum {
 } pl_tag_t;
 
 #define PL_CAP_HOLDS_JOBS 0x01u
+/* A holder that takes RELEASE_JOBS with NEWEST and USER: it chooses the
+ * user's newest job that may print and releases it in the same step
+ * (PROTOCOL.md §8, "Release"). Only with PL_CAP_HOLDS_JOBS. */
+#define PL_CAP_RELEASE_NEWEST 0x02u
 
 /* RESULT status codes (PL_TAG_STATUS). */
 typedef enum {

@@ -25,6 +25,13 @@
  * again on RELEASE_JOBS (a release by job id is refused there, with its
  * reason). Only the control socket may override it (ANY_PRINTER).
  *   3. Answer the asker with one combined RESULT.
+ * One holder: a most-recent release by user while exactly one holder runs
+ * (and no other may be about to) skips step 1: RELEASE_JOBS with USER and
+ * NEWEST goes straight to it, and it chooses its newest job that may
+ * print, by the same rules as its answer to NEWEST, and releases it in the
+ * same step; its answer carries the job's result, or, when it found
+ * none, what it passed over (ELSEWHERE, MAYBE_COUNT) for the same "no held
+ * jobs ..." message. One hop and one listing fewer a swipe.
  * Every step has a deadline; a holder that dies or stays silent counts as
  * a failure for its part, never as success. */
 #include "sv.h"
@@ -80,6 +87,7 @@ typedef struct sv_op {
 	int nunavailable;
 	int kind;
 	int phase; /* 0 query, 1 act */
+	int direct; /* this round's act went straight to the one holder */
 	sv_asker_t asker;
 	char user[128], printer[128], mode[16], job_id[64];
 	int any_printer;    /* the administrator's override (control socket only) */
@@ -370,6 +378,75 @@ static int send_query(sv_op_t *op)
 	return 0;
 }
 
+/* The holder a most-recent release can go straight to: the one service
+ * that holds jobs and runs, when it can take NEWEST in RELEASE_JOBS, and
+ * no other holder's state is unknown (starting, or running but not yet
+ * introduced): NULL otherwise, and the release asks every holder. */
+static sv_svc_t *sole_holder(sv_sup_t *sup)
+{
+	sv_svc_t *one = NULL;
+	for (int i = 0; i < sup->nsvcs; i++) {
+		sv_svc_t *s = sup->svcs[i];
+		if (!sv_role_holds_jobs(s->conf.role))
+			continue;
+		if (s->state == SV_STARTING || (s->state == SV_RUNNING && !s->helloed))
+			return NULL;
+		if (s->state != SV_RUNNING || !(s->caps & PL_CAP_HOLDS_JOBS))
+			continue;
+		if (one)
+			return NULL;
+		one = s;
+	}
+	return one && (one->caps & PL_CAP_RELEASE_NEWEST) ? one : NULL;
+}
+
+/* A most-recent release by user with one holder: RELEASE_JOBS(USER,
+ * NEWEST) to it, the act at once (see the top). 1 sent, 0 not (ask every
+ * holder instead). */
+static int send_direct(sv_op_t *op)
+{
+	if (op->kind != SV_OP_RELEASE || op->job_id[0] || is_all(op) || !op->user[0])
+		return 0;
+	sv_svc_t *s = sole_holder(op->sup);
+	if (!s)
+		return 0;
+	pl_msg_t m;
+	uint32_t seq = ++op->sup->next_seq;
+	int rc = 0;
+	if (pl_msg_init(&m, PL_MSG_RELEASE_JOBS, 0, seq) < 0)
+		return 0;
+	pl_msg_add_str(&m, PL_TAG_PRINTER, op->printer);
+	if (op->any_printer) {
+		pl_msg_add_u8(&m, PL_TAG_ANY_PRINTER, 1);
+		pl_msg_add_str(&m, PL_TAG_ASKED_BY, op->asker.who);
+	}
+	pl_msg_add_str(&m, PL_TAG_USER, op->user);
+	pl_msg_add_u8(&m, PL_TAG_NEWEST, 1);
+	if (pl_msg_finish(&m) == 0 && sv_svc_send(s, &m) == 0 && op_expect(op, s, seq) == 0)
+		rc = 1;
+	pl_msg_free(&m);
+	if (!rc)
+		return 0;
+	pl_debug("release for %s at %s: straight to %s, the one holder", op->user,
+		 op->printer, s->conf.name);
+	op->direct = 1;
+	op->phase = 1;
+	op->timer = pl_loop_timer(op->sup->loop, OP_ACT_MS, op_timeout, op);
+	return 1;
+}
+
+/* A release's first step: straight to the one holder, or a query to
+ * every holder. -1: no running holder. */
+static int send_release(sv_op_t *op)
+{
+	if (send_direct(op))
+		return 0;
+	if (op->kind == SV_OP_RELEASE && !op->job_id[0] && !is_all(op))
+		pl_debug("release for %s at %s: asking every holder for its newest job",
+			 op->user, op->printer);
+	return send_query(op);
+}
+
 /* A listing forwards each job as its holder described it; a release
  * keeps nothing but the id and the time. */
 static int keep_raw(op_job_t *j, const pl_field_t *fl)
@@ -479,6 +556,42 @@ static void collect_jobs(sv_op_t *op, const char *svc, const pl_frame_t *f)
 
 /* ---- phase 2: act ---- */
 
+static void add_result(sv_op_t *op, const char *svc, const char *id,
+		       uint32_t status, const char *msg);
+
+/* The one holder's answer to RELEASE_JOBS(NEWEST): the result of the job
+ * it chose, or none and what it passed over. An error answer (it could not
+ * choose) answers the asker: -1, op freed. */
+static int collect_direct(sv_op_t *op, const char *svc, const pl_frame_t *f)
+{
+	pl_iter_t it;
+	pl_field_t fl;
+	uint64_t elsewhere = 0, maybe = 0;
+	pl_result_row_t res;
+	if (f->flags & PL_FLAG_ERROR) {
+		char msg[256] = "failed", why[400];
+		pl_frame_get_str(f, PL_TAG_MESSAGE, msg, sizeof(msg));
+		(void)pl_fmt(why, sizeof(why), "%s could not release: %s", svc, msg);
+		op_fail(op, PL_STATUS_ERROR, why);
+		return -1;
+	}
+	pl_iter_frame(&it, f);
+	while (pl_iter_next(&it, &fl) == 1) {
+		if (fl.tag == PL_TAG_ELSEWHERE)
+			add_count(&fl, &elsewhere);
+		else if (fl.tag == PL_TAG_MAYBE_COUNT)
+			add_count(&fl, &maybe);
+		else if (fl.tag == PL_TAG_JOB && !op->asked && /* one job: more is gossip */
+			 pl_result_row_decode(&fl, &res) == 0 && res.id[0]) {
+			op->asked++;
+			add_result(op, svc, res.id, res.status, res.message);
+		}
+	}
+	op->elsewhere += clamp32(elsewhere);
+	op->maybe += clamp32(maybe);
+	return 0;
+}
+
 /* The chosen job svc holds with this id, not yet answered for; or NULL
  * (an answer for a job we did not ask about, or a second one: gossip). */
 static op_job_t *asked_job(sv_op_t *op, const char *svc, const char *id)
@@ -559,6 +672,17 @@ static void note_result(sv_op_t *op, const char *svc, const pl_field_t *fl)
 static void act_lost(sv_op_t *op, const char *svc, const char *what)
 {
 	char why[256];
+	if (op->direct) {
+		/* Which job it chose, and whether it printed, it could not say:
+		 * one job asked for, failed. */
+		(void)pl_fmt(why, sizeof(why), "%s %s; whether it printed is not known",
+			     svc, what);
+		op->asked++;
+		op->failed++;
+		if (!op->first_error[0])
+			pl_strlcpy(op->first_error, why, sizeof(op->first_error));
+		return;
+	}
 	if (op->kind == SV_OP_RELEASE) {
 		/* What it printed before it stopped, it could not say. */
 		(void)pl_fmt(why, sizeof(why), "%s %s; whether it printed is not known",
@@ -759,6 +883,7 @@ static void new_round(sv_op_t *op)
 {
 	free_jobs(op);
 	op->phase = 0;
+	op->direct = 0;
 	op->more = 0;
 	pl_loop_timer_cancel(op->sup->loop, op->timer);
 	op->timer = NULL;
@@ -803,7 +928,7 @@ static int retry_past_damaged(sv_op_t *op)
 	op->first_error[0] = '\0';
 	pl_msg_free(&op->results);
 	pl_msg_init(&op->results, PL_MSG_RESULT, PL_FLAG_REPLY, op->asker.seq);
-	if (send_query(op) < 0)
+	if (send_release(op) < 0)
 		op_fail(op, PL_STATUS_ERROR, "no running service holds jobs");
 	return 1;
 }
@@ -816,6 +941,8 @@ static void op_step(sv_op_t *op)
 		return;
 	if (op->phase == 0)
 		after_query(op);
+	else if (op->direct && !op->asked)
+		none_left(op); /* the one holder had none that may print */
 	else if (!retry_past_damaged(op) && !next_page(op))
 		finish_act(op);
 }
@@ -852,6 +979,9 @@ int sv_jobops_reply(sv_sup_t *sup, sv_svc_t *from, const pl_frame_t *f)
 			op->pending--;
 			if (op->phase == 0) {
 				collect_jobs(op, from->conf.name, f);
+			} else if (op->direct) {
+				if (collect_direct(op, from->conf.name, f) < 0)
+					return 1;
 			} else {
 				pl_iter_t it;
 				pl_field_t fl;
@@ -998,7 +1128,7 @@ void sv_jobops_start(sv_sup_t *sup, int kind, const pl_frame_t *f,
 		start_act(op);
 		return;
 	}
-	if (send_query(op) < 0) {
+	if (send_release(op) < 0) {
 		if (kind == SV_OP_JOBS)
 			finish_jobs(op);
 		else

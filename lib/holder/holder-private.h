@@ -43,6 +43,14 @@ int holder_flag_on(const pl_frame_t *f, uint16_t tag);
  * only at its own printer. */
 int holder_releasable_at(const pl_job_meta_t *j, const char *printer);
 
+/* The newest of user's held jobs a most-recent release may print:
+ * releasable at `at` ("": anywhere, the administrator's override), not
+ * maybe-printed; the jobs passed over are counted as JOBS_QUERY's NEWEST
+ * counts them. 1 with its id (PL_JOB_ID_LEN + 1 bytes), 0 when none, -1
+ * out of memory. Safe on any thread (the store locks). */
+int holder_newest(pl_holder_t *h, const char *user, const char *at, char *id,
+		  uint32_t *elsewhere, uint32_t *maybe);
+
 /* holder-release.c */
 void holder_release(pl_holder_t *h, const pl_frame_t *f);
 void holder_delete(pl_holder_t *h, const pl_frame_t *f);

@@ -30,6 +30,7 @@
 #include "pl_chan.h"
 #include "pl_jobpage.h"
 #include "pl_log.h"
+#include "pl_util.h"
 
 #define HQ_PAGE_MAX 500u
 
@@ -199,6 +200,35 @@ static void answer_error(pl_holder_t *h, const pl_frame_t *f, const char *why)
 	if (pl_msg_finish(&m) == 0)
 		holder_send(h, &m);
 	pl_msg_free(&m);
+}
+
+int holder_newest(pl_holder_t *h, const char *user, const char *at, char *id,
+		  uint32_t *elsewhere, uint32_t *maybe)
+{
+	hq_t q;
+	pl_job_meta_t *jobs = NULL;
+	pl_jobstore_page_info_t info;
+	size_t n = 0;
+
+	memset(&q, 0, sizeof(q));
+	pl_strlcpy(q.user, user, sizeof(q.user));
+	pl_strlcpy(q.at, at ? at : "", sizeof(q.at));
+	q.newest = 1;
+	pl_jobstore_page_t page = {
+		.owner = q.user,
+		.newest_first = 1,
+		.limit = 1,
+		.keep = keep,
+		.keep_arg = &q,
+	};
+	if (pl_jobstore_list_page(h->store, &page, &jobs, &n, &info) < 0)
+		return -1;
+	*elsewhere = q.elsewhere;
+	*maybe = q.maybe;
+	if (n)
+		memcpy(id, jobs[0].id, sizeof(jobs[0].id));
+	free(jobs);
+	return n ? 1 : 0;
 }
 
 void holder_query(pl_holder_t *h, const pl_frame_t *f)

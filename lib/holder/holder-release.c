@@ -9,6 +9,12 @@
  * already has the job, and the fsyncs must not take the CPU from the next
  * badge swipe (make bench: [7]).
  *
+ * A most-recent release may come as USER and NEWEST instead of job ids
+ * (the supervisor's form when we are the only holder, PROTOCOL.md §8): the
+ * print worker chooses the newest job that may print, as JOBS_QUERY's
+ * NEWEST would (holder_newest), and releases it like any other; the answer
+ * adds what was passed over, for the supervisor's "no held jobs" message.
+ *
  * Secure print and pull print: a job submitted for a printer (its
  * metadata names one) is a secure job, printed only at that printer; a
  * job without one is a pull job, printed anywhere. The rule is enforced
@@ -56,6 +62,13 @@ typedef struct rel_task {
 	char asked_by[200]; /* who asked for it, for the override's log line */
 	char printer[128];
 	char uri[512];
+	/* A most-recent release sent straight to us (NEWEST with USER, the
+	 * only holder running): we choose the job, on the print pool, and
+	 * count what we passed over for the supervisor's message. */
+	int newest;
+	int newest_failed; /* out of memory choosing: answered as an error */
+	char user[128];
+	uint32_t elsewhere, maybe;
 	int nitems;
 	rel_item_t items[]; /* sized to the request: see task_from */
 } rel_task_t;
@@ -74,16 +87,24 @@ static rel_task_t *task_from(pl_holder_t *h, const pl_frame_t *f, int is_delete)
 	pl_iter_frame(&it, f);
 	while (pl_iter_next(&it, &fl) == 1)
 		n += fl.tag == PL_TAG_JOB_ID && n < REL_MAX_IDS;
+	char user[128] = "";
+	int newest = !is_delete && holder_flag_on(f, PL_TAG_NEWEST) &&
+		     pl_frame_get_str(f, PL_TAG_USER, user, sizeof(user)) == 0 && user[0];
+	if (newest)
+		n = 1; /* the one we choose; the request's ids are ignored */
 	rel_task_t *t = calloc(1, sizeof(*t) + n * sizeof(t->items[0]));
 	if (!t)
 		return NULL;
+	t->newest = newest;
+	pl_strlcpy(t->user, user, sizeof(t->user));
 	t->h = h;
 	t->seq = f->seq;
 	t->is_delete = is_delete;
 	t->connect_timeout_ms = (int)h->conf.print_connect_timeout_ms;
 	t->io_timeout_ms = (int)h->conf.print_io_timeout_ms;
 	pl_frame_get_str(f, PL_TAG_PRINTER, t->printer, sizeof(t->printer));
-	t->reprint = !is_delete && holder_flag_on(f, PL_TAG_REPRINT);
+	/* A maybe-printed job prints again only when asked for by its id. */
+	t->reprint = !is_delete && !newest && holder_flag_on(f, PL_TAG_REPRINT);
 	if (!is_delete && holder_flag_on(f, PL_TAG_ANY_PRINTER)) {
 		t->any_printer = 1;
 		if (pl_frame_get_str(f, PL_TAG_ASKED_BY, t->asked_by, sizeof(t->asked_by)) < 0 ||
@@ -91,7 +112,7 @@ static rel_task_t *task_from(pl_holder_t *h, const pl_frame_t *f, int is_delete)
 			pl_strlcpy(t->asked_by, "an administrator", sizeof(t->asked_by));
 	}
 	pl_iter_frame(&it, f);
-	while (pl_iter_next(&it, &fl) == 1) {
+	while (!newest && pl_iter_next(&it, &fl) == 1) {
 		if (fl.tag != PL_TAG_JOB_ID || (size_t)t->nitems >= n)
 			continue;
 		rel_item_t *r = &t->items[t->nitems];
@@ -262,9 +283,26 @@ static void delete_one(rel_task_t *t, rel_item_t *r)
 		set_result(r, PL_STATUS_OK, "deleted");
 }
 
+/* NEWEST: the user's newest job that may print here (anywhere, with the
+ * override), the item of the task; none, and the task has no item. The
+ * choice and the claim are two steps: a job another release claims in
+ * between answers "already being released", as when the supervisor
+ * chose it. */
+static void choose_newest(rel_task_t *t)
+{
+	rel_item_t *r = &t->items[0];
+	int rc = holder_newest(t->h, t->user, t->any_printer ? "" : t->printer, r->id,
+			       &t->elsewhere, &t->maybe);
+	if (rc < 0)
+		t->newest_failed = 1;
+	t->nitems = rc > 0;
+}
+
 static void release_work(void *arg)
 {
 	rel_task_t *t = arg;
+	if (t->newest && !t->nitems && !t->newest_failed)
+		choose_newest(t);
 	for (int i = 0; i < t->nitems; i++) {
 		rel_item_t *r = &t->items[i];
 		if (r->status != 0 || r->msg[0])
@@ -475,8 +513,23 @@ static void release_done(void *arg)
 	for (int i = 0; i < t->nitems; i++)
 		if (t->items[i].have_meta)
 			report_item(t, &t->items[i]);
-	if (pl_msg_init(&m, PL_MSG_RESULT, PL_FLAG_REPLY, t->seq) == 0) {
+	if (t->newest_failed &&
+	    pl_msg_init(&m, PL_MSG_RESULT, PL_FLAG_REPLY | PL_FLAG_ERROR, t->seq) == 0) {
+		pl_err("cannot choose the newest job of %s: out of memory", t->user);
+		pl_msg_add_u32(&m, PL_TAG_STATUS, PL_STATUS_ERROR);
+		pl_msg_add_str(&m, PL_TAG_MESSAGE, "out of memory choosing the job");
+		if (pl_msg_finish(&m) == 0)
+			holder_send(t->h, &m);
+		pl_msg_free(&m);
+	} else if (!t->newest_failed &&
+		   pl_msg_init(&m, PL_MSG_RESULT, PL_FLAG_REPLY, t->seq) == 0) {
 		pl_msg_add_u32(&m, PL_TAG_STATUS, PL_STATUS_OK);
+		/* NEWEST that found nothing: why, for the supervisor's
+		 * "no held jobs ..." (as JOBS_QUERY's answer says it) */
+		if (t->elsewhere)
+			pl_msg_add_u32(&m, PL_TAG_ELSEWHERE, t->elsewhere);
+		if (t->maybe)
+			pl_msg_add_u32(&m, PL_TAG_MAYBE_COUNT, t->maybe);
 		for (int i = 0; i < t->nitems; i++) {
 			pl_msg_nest_begin(&m, PL_TAG_JOB);
 			pl_msg_add_str(&m, PL_TAG_JOB_ID, t->items[i].id);
@@ -508,6 +561,10 @@ void holder_release(pl_holder_t *h, const pl_frame_t *f)
 		return;
 	int rc = pl_dir_printer_get(h->dir, t->printer, &p, &err);
 	if (rc != 0) {
+		/* The job the supervisor would have chosen fails, as it would
+		 * have: chosen here, on the loop (a rare path). */
+		if (t->newest)
+			choose_newest(t);
 		fail_all(t, PL_STATUS_NOTFOUND, rc > 0 ? "unknown printer" : err.msg);
 		return;
 	}

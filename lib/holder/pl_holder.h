@@ -7,7 +7,11 @@
  *                 the supervisor asks for the full listing (PL_TAG_FULL);
  *                 or only the newest job a release may print (NEWEST)
  *   RELEASE_JOBS  claim, verify, print through lib/printer, answer per
- *                 job, then shred what the printer took (low priority)
+ *                 job, then shred what the printer took (low priority);
+ *                 with USER and NEWEST instead of ids (the supervisor's
+ *                 form when we are the only holder: the service announces
+ *                 PL_CAP_RELEASE_NEWEST), the user's newest job that may
+ *                 print, chosen by us
  *   DELETE_JOBS   crypto-shred on request
  *   JOB_EVENT     typed fields for <log_dir>/job-events.jsonl
  *   expiry        unreleased jobs are shredded after expiry_ms

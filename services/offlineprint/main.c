@@ -244,7 +244,7 @@ int main(int argc, char **argv)
 		.schema = &pl_schema_offlineprint,
 		.help = "listen.main defaults to \"0.0.0.0:31989\".\n"
 			"See PrinterLogicServiceOfflinePrint(8).\n",
-		.caps = PL_CAP_HOLDS_JOBS,
+		.caps = PL_CAP_HOLDS_JOBS | PL_CAP_RELEASE_NEWEST, /* lib/holder */
 		.start = op_start,
 		.reconfig = op_reconfig,
 		.shutdown = op_shutdown,

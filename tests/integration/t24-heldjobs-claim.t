@@ -2,13 +2,15 @@
 # A job being released is off offer: a second release (another swipe, or
 # the CLI) cannot print it twice; if the printer fails it is held again.
 # Printed jobs are shredded after the answer, off the release's path.
+# Both with one holder (a most-recent release goes straight to it) and
+# with two (the supervisor asks each for its newest job).
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 12
+plan 18
 
 rec_start Stall stall
 rec_start P1
-op_config '{"print_timeout_s": 3}' '{"log_max_bytes": 4096, "log_keep": 2}'
+op_config '{"print_timeout_s": 3}' '{"log_max_bytes": 4096, "log_keep": 2, "log_level": "debug"}'
 sup_start
 wait_until 15 state_is "$OP" running
 ok $? "the held-jobs service runs"
@@ -42,6 +44,28 @@ plsc release --job "$id" --printer P1 --reprint >/dev/null
 is "$(cat "$T/rec-P1/job-1.bin" 2>/dev/null)" "only once" "a reprint by id prints it, once"
 wait_until 10 test "$(jobs_on_disk)" -eq 0
 ok $? "and it is shredded"
+
+is "$(releases_straight carol) $(releases_asking carol)" "3 0" \
+	"one holder: the releases by user went straight to it"
+
+# Two holders: the same rules when the supervisor asks each of them.
+holder2_add '{"print_timeout_s": 3}'
+ok $? "a second holder runs ($OP2)"
+echo "only once too" > "$T/doc2"
+id2=$(submit2 ws1 carl "$T/doc2")
+plsc release --user carl --printer Stall > "$T/first2.out" 2>&1 &
+first=$!
+carl_has_none() { [ "$(plsc jobs --user carl --json | jq '.jobs | length')" = 0 ]; }
+wait_until 5 carl_has_none
+out=$(plsc release --user carl --printer P1 2>&1); rc=$?
+is "$rc" 1 "two holders: a second release meanwhile finds nothing to print (1)"
+like "$out" "no held jobs for carl" "and says so"
+wait "$first"
+is "$?" 1 "the release to the stalled printer fails (1)"
+out=$(plsc release --user carl --printer P1 2>&1)
+like "$out" "may have printed already" "two holders: a release by user passes over the maybe-printed job, and says why"
+is "$(releases_straight carl) $(releases_asking carl)" "0 3" \
+	"two holders: each release by user asked both"
 
 # job-events.jsonl rotates like the logs (log_max_bytes 4096 here), in
 # whole lines.

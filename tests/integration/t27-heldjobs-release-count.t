@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # A release of ten jobs whose holder dies on the way counts ten jobs
 # (#11 item 8): "released 0 of 10", each job with its own result, never
-# "released 0 of 1" for the lost batch.
+# "released 0 of 1" for the lost batch. A most-recent release sent
+# straight to the one holder, which dies on the way, fails its one job the
+# same way (the holder chose it: the answer cannot name it).
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 6
+plan 9
 
 rec_start Stall stall
-op_config '{"print_timeout_s": 30}'
+op_config '{"print_timeout_s": 30}' '{"log_level": "debug"}'
 sup_start
 wait_until 15 state_is "$OP" running
 ok $? "the held-jobs service runs"
@@ -32,4 +34,20 @@ like "$(cat "$T/release.err")" \
 	"it counts the ten jobs asked for, none confirmed"
 is "$(grep -c 'FAILED: .*whether it printed is not known' "$T/release.out")" 10 \
 	"and lists each of the ten with its result"
+
+wait_until 20 state_is "$OP" running
+echo "zed's job" > "$T/doc"
+submit ws1 zed "$T/doc" >/dev/null
+conns() { find "$T/rec-Stall" -name 'job-*' | grep -c .; }
+before=$(conns)
+plsc release --user zed --printer Stall > "$T/release.out" 2> "$T/release.err" &
+rpid=$!
+wait_until 10 test "$(conns)" -gt "$before"
+kill -9 "$(svc_pid "$OP")"
+wait "$rpid"
+is "$?" 1 "one holder: the most-recent release fails (1)"
+like "$(cat "$T/release.err")" \
+	"released 0 of 1 jobs to Stall: $OP stopped during the operation; whether it printed is not known" \
+	"it counts the one job the holder chose, not confirmed"
+is "$(releases_straight zed)" 1 "that release went straight to the one holder"
 t_done

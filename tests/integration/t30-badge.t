@@ -3,7 +3,7 @@
 # connect directions, users with badges, held jobs, recording printers.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 29
+plan 33
 
 BR=PrinterLogicServiceSimpleBadgeRelease
 rec_start P1
@@ -12,7 +12,7 @@ BR_PORT=$(free_port)
 DIAL_PORT=$(free_port)
 DIAL_PORT2=$(free_port)
 OP_PORT=$(free_port)
-t_config '{}' "$(jq -n --arg op "$BIN/$OP" --arg br "$BIN/$BR" \
+t_config '{"log_level": "debug"}' "$(jq -n --arg op "$BIN/$OP" --arg br "$BIN/$BR" \
 	--arg opl "127.0.0.1:$OP_PORT" --arg brl "0.0.0.0:$BR_PORT" '{
 	"PrinterLogicServiceOfflinePrint": {path: $op, listen: {main: $opl}},
 	"PrinterLogicServiceSimpleBadgeRelease": {path: $br, listen: {main: $brl},
@@ -123,6 +123,20 @@ echo "alice job 7" > "$T/a7"; submit ws1 alice "$T/a7" >/dev/null
 BG_PIDS+=($!)
 wait_until 15 test -e "$T/rec-P2/job-3.bin"
 is "$(cat "$T/rec-P2/job-3.bin" 2>/dev/null)" "alice job 7" "an ELATEC reader in server mode too"
+
+ok $(( $(releases_straight alice) >= 5 && $(releases_asking alice) == 0 ? 0 : 1 )) \
+	"one holder: each swipe's release went straight to it"
+
+# Two holders: a swipe's release asks both and prints the newest.
+holder2_add
+ok $? "a second holder runs ($OP2)"
+echo "alice job 8" > "$T/a8"; submit ws1 alice "$T/a8" >/dev/null; sleep 0.02
+echo "alice job 9" > "$T/a9"; submit2 ws1 alice "$T/a9" >/dev/null
+"$EMU" connect 127.0.0.1 "$BR_PORT" 127.0.0.2 elatec-tcpconv2 badge:1a2b
+wait_until 10 test -e "$T/rec-P1/job-5.bin"
+is "$(cat "$T/rec-P1/job-5.bin" 2>/dev/null)" "alice job 9" \
+	"two holders: a swipe prints the newest job across both (in $OP2)"
+is "$(releases_asking alice)" 1 "asking both holders"
 
 # CSV import: bad lines are reported by number, good lines kept.
 cat > "$T/users.csv" <<'CSV'

@@ -4,10 +4,12 @@
 # killed with -9 again and again. Every job prints completely at most once;
 # none is lost (each is printed, or still held); a job whose release was
 # cut off after bytes went out is held as maybe-printed and prints again
-# only with --reprint.
+# only with --reprint. Every third round is a most-recent release, which
+# goes straight to the one holder (RELEASE_JOBS with NEWEST), the others
+# release all.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 11
+plan 12
 
 NJOBS=24
 KILLS=12
@@ -15,7 +17,7 @@ KILLS=12
 # a small job is usually all in the printer's buffers when the kill comes
 # (printed, unconfirmed: maybe-printed), and a 2 MiB one is cut off.
 rec_start P1 slow 65536
-op_config '{}' '{"max_deaths": 64}'
+op_config '{}' '{"max_deaths": 64, "log_level": "debug"}'
 sup_start
 wait_until 15 state_is "$OP" running
 plsc printers add P1 "socket://127.0.0.1:$REC_PORT_P1" >/dev/null
@@ -37,7 +39,9 @@ wait_running() { # the service is back (a new pid, running)
 # eve's jobs and kills the holder after a random 30-300 ms.
 kills=0
 for k in $(seq 1 $KILLS); do
-	( plsc release --user eve --printer P1 --all >/dev/null 2>&1 ) &
+	mode=--all
+	[ $((k % 3)) -eq 0 ] && mode=
+	( plsc release --user eve --printer P1 $mode >/dev/null 2>&1 ) &
 	rel=$!
 	sleep "0.$(( 3 + RANDOM % 27 ))"
 	pid=$(svc_pid "$OP")
@@ -48,6 +52,7 @@ for k in $(seq 1 $KILLS); do
 	wait_running || break
 done
 ok $(( kills >= 10 ? 0 : 1 )) "the holder was killed $kills times during releases"
+is "$(releases_straight eve)" "$((KILLS / 3))" "the most-recent ones went straight to the one holder"
 
 # What is left: release everything that may print (maybe-printed jobs are
 # passed over), until nothing is.

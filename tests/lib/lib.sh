@@ -250,6 +250,38 @@ op_config() {
 		  print_timeout_s: 5, print_connect_timeout_s: 2} + $extra)}')"
 }
 
+# A second holder: the OfflinePrint binary run as PrinterLogicServiceEmail
+# (a holder by its name), added to the running suite by a reload. While
+# two holders run, a most-recent release asks every holder for its newest
+# job (PROTOCOL.md §8); with one, it goes straight to it. holder2_add
+# [EXTRA_JSON]; then submit2 as submit, to it.
+OP2=PrinterLogicServiceEmail
+holder2_add() {
+	OP2_PORT=$(free_port)
+	jq --arg p "$BIN/$OP" --arg l "127.0.0.1:$OP2_PORT" --argjson extra "${1:-{\}}" \
+		'.services["PrinterLogicServiceEmail"] = ({path: $p, listen: {main: $l},
+		 client_timeout_s: 2, print_timeout_s: 5, print_connect_timeout_s: 2} + $extra)' \
+		"$CONF" > "$CONF.new" && mv "$CONF.new" "$CONF"
+	plsc reload >/dev/null && wait_until 15 state_is "$OP2" running
+}
+submit2() {
+	local ws=$1 user=$2 file=$3
+	shift 3
+	"$BIN/plsc-submit" --server "127.0.0.1:$OP2_PORT" --token-file "$T/token-$ws" \
+		--user "$user" --insecure --timeout 20 "$@" "$file"
+}
+# How the supervisor sent its most-recent releases [for USER] so far (its
+# log at debug: {"log_level": "debug"} in its section; rotated files
+# too): straight to the one holder, or asking every holder.
+releases_straight() {
+	cat "$T"/log/plsc-supervisor.log* 2>/dev/null |
+		grep -c "release for ${1:-[^ ]*} at .*: straight to .*, the one holder$"
+}
+releases_asking() {
+	cat "$T"/log/plsc-supervisor.log* 2>/dev/null |
+		grep -c "release for ${1:-[^ ]*} at .*: asking every holder for its newest job$"
+}
+
 # token_for WORKSTATION: create a token into $T/token-WORKSTATION (0600).
 token_for() {
 	(umask 077; plsc token create "$1" > "$T/token-$1" 2>/dev/null)

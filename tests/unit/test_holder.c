@@ -966,6 +966,161 @@ static void test_every_printed_job_shredded(void **state)
 		assert_false(file_exists(f, id[i]));
 }
 
+/* RELEASE_JOBS with USER and NEWEST (the supervisor's one-holder form):
+ * the holder chooses the newest job that may print and releases it. */
+static void release_newest(fx_t *f, const char *user, const char *printer, int any,
+			   int reprint)
+{
+	pl_msg_t m;
+	assert_int_equal(pl_msg_init(&m, PL_MSG_RELEASE_JOBS, 0, 0), 0);
+	pl_msg_add_str(&m, PL_TAG_PRINTER, printer);
+	if (any) {
+		pl_msg_add_u8(&m, PL_TAG_ANY_PRINTER, 1);
+		pl_msg_add_str(&m, PL_TAG_ASKED_BY, "root");
+	}
+	if (reprint)
+		pl_msg_add_u8(&m, PL_TAG_REPRINT, 1);
+	pl_msg_add_str(&m, PL_TAG_USER, user);
+	pl_msg_add_u8(&m, PL_TAG_NEWEST, 1);
+	ask(f, &m);
+}
+
+/* The answer's u32 field tag; 0 when absent. */
+static uint32_t reply_u32(const fx_t *f, uint16_t tag)
+{
+	pl_frame_t fr;
+	uint32_t v = 0;
+	reply_frame(f, &fr);
+	if (pl_frame_get_u32(&fr, tag, &v) < 0)
+		v = 0;
+	return v;
+}
+
+/* The answer's per-job results: how many, and the first one's id. */
+static int reply_jobs(const fx_t *f, char *id, size_t idsz)
+{
+	pl_frame_t fr;
+	pl_iter_t it;
+	pl_field_t fl, jf;
+	int n = 0;
+	reply_frame(f, &fr);
+	assert_false(fr.flags & PL_FLAG_ERROR);
+	assert_int_equal(reply_u32(f, PL_TAG_STATUS), PL_STATUS_OK);
+	pl_iter_frame(&it, &fr);
+	while (pl_iter_next(&it, &fl) == 1) {
+		if (fl.tag != PL_TAG_JOB || n++)
+			continue;
+		assert_int_equal(pl_find(fl.val, fl.len, PL_TAG_JOB_ID, &jf), 1);
+		assert_int_equal(pl_field_str(&jf, id, idsz), 0);
+	}
+	return n;
+}
+
+/* Secure print and maybe-printed jobs as in NEWEST's answer: at P1 the
+ * newest job that may print there (the secure job for P2 and the
+ * maybe-printed one passed over, and counted); nothing left: no job, the
+ * counts; at P2 the secure job; REPRINT does not apply to NEWEST; a user
+ * with nothing held: no job, no counts. */
+static void test_release_newest_rules(void **state)
+{
+	fx_t *f = *state;
+	char old[64], maybe[64], secure[64], id[64], msg[300] = "";
+	pl_job_meta_t meta;
+	add_printer(f, "P2", f->rec.port);
+	hold(f, "erin", "old", "the old one", old);
+	hold(f, "erin", "cut off", "maybe", maybe);
+	hold_for(f, "erin", "payslip", "secret", "P2", secure);
+	assert_int_equal(pl_jobstore_claim(f->store, maybe, 0, &meta, NULL), 0);
+	pl_jobstore_unclaim(f->store, maybe, 1);
+
+	release_newest(f, "erin", "P1", 0, 0);
+	assert_int_equal(reply_jobs(f, id, sizeof(id)), 1);
+	assert_string_equal(id, old);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_OK);
+	assert_int_equal(reply_u32(f, PL_TAG_ELSEWHERE), 1);
+	assert_int_equal(reply_u32(f, PL_TAG_MAYBE_COUNT), 1);
+	pthread_mutex_lock(&f->rec.mu);
+	assert_int_equal(f->rec.jobs, 1);
+	assert_memory_equal(f->rec.last, "the old one", f->rec.last_len);
+	pthread_mutex_unlock(&f->rec.mu);
+	assert_string_equal(f->events[f->nevents - 1], "printed erin P1 old|-");
+
+	release_newest(f, "erin", "P1", 0, 1); /* REPRINT: ignored with NEWEST */
+	assert_int_equal(reply_jobs(f, id, sizeof(id)), 0);
+	assert_int_equal(reply_u32(f, PL_TAG_ELSEWHERE), 1);
+	assert_int_equal(reply_u32(f, PL_TAG_MAYBE_COUNT), 1);
+	assert_int_equal(rec_jobs(f), 1);
+
+	release_newest(f, "erin", "P2", 0, 0);
+	assert_int_equal(reply_jobs(f, id, sizeof(id)), 1);
+	assert_string_equal(id, secure);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_OK);
+	assert_int_equal(reply_u32(f, PL_TAG_ELSEWHERE), 0);
+	assert_int_equal(rec_jobs(f), 2);
+
+	release_newest(f, "nobody", "P1", 0, 0);
+	assert_int_equal(reply_jobs(f, id, sizeof(id)), 0);
+	assert_int_equal(reply_u32(f, PL_TAG_ELSEWHERE), 0);
+	assert_int_equal(reply_u32(f, PL_TAG_MAYBE_COUNT), 0);
+	settle(f);
+	assert_true(pl_jobstore_get(f->store, old, &meta) < 0);
+	assert_true(pl_jobstore_get(f->store, secure, &meta) < 0);
+	assert_int_equal(pl_jobstore_get(f->store, maybe, &meta), 0); /* still held */
+}
+
+/* The override takes the newest job wherever it may print, and says so;
+ * an unknown printer fails the job the holder would have chosen (as a
+ * release by id would); a damaged newest job is set aside and answered
+ * INTEGRITY, so that the supervisor asks again and the next one prints. */
+static void test_release_newest_override_damaged(void **state)
+{
+	fx_t *f = *state;
+	char sec[64], good[64], bad[64], id[64], msg[300] = "", path[PATH_MAX + 64];
+	uint8_t data[5000];
+	pl_job_meta_t meta;
+	hold_for(f, "gina", "payslip", "secret", "P2", sec);
+	release_newest(f, "gina", "NOPE", 0, 0);
+	assert_int_equal(reply_jobs(f, id, sizeof(id)), 0); /* P2's, not NOPE's */
+	assert_int_equal(reply_u32(f, PL_TAG_ELSEWHERE), 1);
+	release_newest(f, "gina", "NOPE", 1, 0);
+	assert_int_equal(reply_jobs(f, id, sizeof(id)), 1);
+	assert_string_equal(id, sec);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_NOTFOUND);
+	assert_string_equal(msg, "unknown printer");
+	release_newest(f, "gina", "P1", 1, 0);
+	assert_int_equal(reply_jobs(f, id, sizeof(id)), 1);
+	assert_string_equal(id, sec);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_OK);
+	assert_string_equal(f->events[f->nevents - 1],
+			    "printed gina P1 payslip|override: secure job");
+
+	pattern(data, sizeof(data), 3);
+	hold(f, "hank", "good", "fine", good);
+	hold_len(f, "hank", "bad", data, sizeof(data), "", bad);
+	job_file(f, bad, path, sizeof(path));
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	uint8_t c;
+	assert_int_equal(pread(fd, &c, 1, 80 + 4 + 4000), 1);
+	c ^= 0x10;
+	assert_int_equal(pwrite(fd, &c, 1, 80 + 4 + 4000), 1);
+	close(fd);
+	release_newest(f, "hank", "P1", 0, 0);
+	assert_int_equal(reply_jobs(f, id, sizeof(id)), 1);
+	assert_string_equal(id, bad);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_INTEGRITY);
+	release_newest(f, "hank", "P1", 0, 0);
+	assert_int_equal(reply_jobs(f, id, sizeof(id)), 1);
+	assert_string_equal(id, good);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_OK);
+	pthread_mutex_lock(&f->rec.mu);
+	assert_int_equal(f->rec.jobs, 2);
+	assert_memory_equal(f->rec.last, "fine", f->rec.last_len);
+	pthread_mutex_unlock(&f->rec.mu);
+	settle(f);
+	assert_true(pl_jobstore_get(f->store, good, &meta) < 0);
+}
+
 static void test_not_for_the_holder(void **state)
 {
 	fx_t *f = *state;
@@ -996,6 +1151,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_damaged_never_connects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shreds_batched_when_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_printed_job_shredded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_newest_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_newest_override_damaged, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_not_for_the_holder, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
