@@ -1993,15 +1993,33 @@ int pl_jobstore_claim_hold(pl_jobstore_t *js, const char *id, unsigned flags,
 int pl_jobstore_claim_commit(pl_jobstore_t *js, const char *id, pl_err_t *err)
 {
 	ssize_t i;
-	int rc = pl_jsj_append(&js->journal, 'C', id, pl_log_now_ms(), 1, err);
+	int rc;
+	pl_err_t e;
 
+	/* CLAIMED before the C record is appended: a journal rewrite
+	 * (journal_trim, another thread) between the append and its fsync
+	 * writes the index's C records to the new file and counts every
+	 * asked sync as done. Were the job still HELD then, its C would be
+	 * in neither file and the claim would "succeed" without a durable
+	 * record: after a crash the job would be offered as untouched and
+	 * could print twice. */
 	pthread_mutex_lock(&js->mu);
 	if ((i = idx_find_locked(js, id)) >= 0 && js->claimed[i] == JS_HELD)
-		js->claimed[i] = rc < 0 ? JS_OFFERED : JS_CLAIMED;
+		js->claimed[i] = JS_CLAIMED;
 	pthread_mutex_unlock(&js->mu);
-	if (rc < 0)
+	rc = pl_jsj_append(&js->journal, 'C', id, pl_log_now_ms(), 1, err);
+	if (rc < 0) {
+		pthread_mutex_lock(&js->mu);
+		if ((i = idx_find_locked(js, id)) >= 0 && js->claimed[i] == JS_CLAIMED)
+			js->claimed[i] = JS_OFFERED;
+		pthread_mutex_unlock(&js->mu);
+		/* A rewrite meanwhile may have written a C for it: undo it
+		 * if the journal takes a record at all (lost, the job comes
+		 * back maybe-printed: the safe side). */
+		(void)pl_jsj_append(&js->journal, 'U', id, pl_log_now_ms(), 0, &e);
 		pl_js_fail(err, rc, "cannot record the release, so it is not "
 			   "printed: %.200s", err ? err->msg : "");
+	}
 	return rc;
 }
 
