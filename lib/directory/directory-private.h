@@ -123,6 +123,8 @@ int pl_dir_secret_hash(const char *secret, char out[PL_DIR_SECRET_HASH_MAX],
 		       const char *what, pl_err_t *err);
 int pl_dir_secret_verify(const char *secret, const char *stored,
 			 const char *what, pl_err_t *err);
+/* Is stored a well-formed stored hash (parameters within bounds)? */
+int pl_dir_secret_wellformed(const char *stored);
 
 /* Read-write open: bring the schema up to PL_DIR_SCHEMA_VERSION, one
  * migration per transaction. Read-only open: require exactly that version.

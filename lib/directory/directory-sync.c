@@ -15,6 +15,7 @@ typedef struct {
 	char username[128];
 	int64_t created_ms;
 	char pin_hash[PL_DIR_SECRET_HASH_MAX];
+	char pin_mark[PL_DIR_PIN_MARK_MAX];
 	int has_pin;
 } sync_row_t;
 
@@ -34,7 +35,7 @@ static int row_by_key(pl_dir_t *d, const char *source, const char *key, sync_row
 		      pl_err_t *err)
 {
 	sqlite3_stmt *st = pl_dir_prepare(d,
-					  "SELECT username, created_ms, pin_hash FROM users"
+					  "SELECT username, created_ms, pin_hash, pin_mark FROM users"
 					  " WHERE source = ?1 AND external_id = ?2",
 					  err);
 	if (!st || stmt_text(d, st, source, key, "sync: find user", err) < 0)
@@ -45,6 +46,7 @@ static int row_by_key(pl_dir_t *d, const char *source, const char *key, sync_row
 		r->created_ms = sqlite3_column_int64(st, 1);
 		r->has_pin = sqlite3_column_type(st, 2) != SQLITE_NULL;
 		pl_strlcpy(r->pin_hash, pl_dir_col_text(st, 2), sizeof(r->pin_hash));
+		pl_strlcpy(r->pin_mark, pl_dir_col_text(st, 3), sizeof(r->pin_mark));
 	} else if (rc != SQLITE_DONE) {
 		pl_dir_sqlfail(d, err, "sync: find user");
 	}
@@ -86,7 +88,8 @@ static int row_insert(pl_dir_t *d, const char *source, const pl_dir_user_t *u,
 	sqlite3_stmt *st = pl_dir_prepare(
 		d,
 		"INSERT INTO users(username, display_name, groups, pin_hash, source,"
-		" created_ms, updated_ms, external_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		" created_ms, updated_ms, external_id, pin_mark)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULLIF(?9, ''))",
 		err);
 	if (!st)
 		return -1;
@@ -99,7 +102,8 @@ static int row_insert(pl_dir_t *d, const char *source, const pl_dir_user_t *u,
 		  pl_dir_bind_text(st, 5, source) < 0 ||
 		  sqlite3_bind_int64(st, 6, old ? old->created_ms : now) != SQLITE_OK ||
 		  sqlite3_bind_int64(st, 7, now) != SQLITE_OK ||
-		  pl_dir_bind_text(st, 8, u->external_id) < 0;
+		  pl_dir_bind_text(st, 8, u->external_id) < 0 ||
+		  pl_dir_bind_text(st, 9, old ? old->pin_mark : "") < 0;
 	if (bad) {
 		pl_dir_sqlfail(d, err, "sync: add user");
 		sqlite3_finalize(st);
@@ -128,9 +132,38 @@ static int row_update(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
 	return pl_dir_run(d, st, "sync: update user", err) == SQLITE_DONE ? 0 : -1;
 }
 
-/* 0 added, 1 updated, 2 renamed; -1 refused or failed (err). */
-static int item_put(pl_dir_t *d, const char *source, const pl_dir_user_t *u, pl_err_t *err)
+/* The item's PIN change on the row just put (a hash checked first: the
+ * sender faces the network, and a malformed hash would only fail later,
+ * at every check). */
+static int item_pin(pl_dir_t *d, const pl_dir_sync_item_t *it, pl_err_t *err)
 {
+	int set = it->pin_op == PL_DIR_SYNC_PIN_SET;
+	if (it->pin_op == PL_DIR_SYNC_PIN_KEEP)
+		return 0;
+	if (set && (!pl_dir_secret_wellformed(it->pin_hash) || !it->user.pin_mark[0]))
+		return pl_dir_fail(err, "user %s: the PIN is not a well-formed stored hash with "
+				   "its mark", it->user.username);
+	sqlite3_stmt *st = pl_dir_prepare(
+		d, "UPDATE users SET pin_hash = ?2, pin_mark = ?3 WHERE username = ?1", err);
+	if (!st)
+		return -1;
+	if (pl_dir_bind_text(st, 1, it->user.username) < 0 ||
+	    (set ? pl_dir_bind_text(st, 2, it->pin_hash) < 0 ||
+			   pl_dir_bind_text(st, 3, it->user.pin_mark) < 0
+		 : sqlite3_bind_null(st, 2) != SQLITE_OK ||
+			   sqlite3_bind_null(st, 3) != SQLITE_OK)) {
+		pl_dir_sqlfail(d, err, "sync: PIN");
+		sqlite3_finalize(st);
+		return -1;
+	}
+	return pl_dir_run(d, st, "sync: PIN", err) == SQLITE_DONE ? 0 : -1;
+}
+
+/* 0 added, 1 updated, 2 renamed; -1 refused or failed (err). */
+static int item_put(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *it,
+		    pl_err_t *err)
+{
+	const pl_dir_user_t *u = &it->user;
 	sync_row_t old;
 	char holder[16];
 	int found = row_by_key(d, source, u->external_id, &old, err);
@@ -165,6 +198,8 @@ static int item_put(pl_dir_t *d, const char *source, const pl_dir_user_t *u, pl_
 		rc = pl_dir_user_emails_put(d, u, err);
 	if (rc == 0)
 		rc = pl_dir_user_badges_put(d, u, err);
+	if (rc == 0)
+		rc = item_pin(d, it, err);
 	memset(old.pin_hash, 0, sizeof(old.pin_hash));
 	if (rc < 0)
 		return -1;
@@ -213,7 +248,7 @@ static int apply_one(apply_t *a, const pl_dir_sync_item_t *it, pl_err_t *err)
 			pl_strlcpy(ierr.msg, "a synced user needs its key", sizeof(ierr.msg));
 		rc = -1;
 	} else {
-		rc = item_put(a->d, a->source, &it->user, &ierr);
+		rc = item_put(a->d, a->source, it, &ierr);
 		long *cnt[] = { &a->c->added, &a->c->updated, &a->c->renamed };
 		if (rc >= 0)
 			(*cnt[rc])++;

@@ -342,7 +342,7 @@ int pl_dir_user_put(pl_dir_t *d, const pl_dir_user_t *u, const char *pin,
 
 #define USER_COLUMNS \
 	"SELECT username, display_name, groups, pin_hash IS NOT NULL, source," \
-	" created_ms, updated_ms, external_id FROM users"
+	" created_ms, updated_ms, external_id, pin_mark FROM users"
 
 static void user_from_row(sqlite3_stmt *st, void *elem)
 {
@@ -357,6 +357,7 @@ static void user_from_row(sqlite3_stmt *st, void *elem)
 	u->created_ms = sqlite3_column_int64(st, 5);
 	u->updated_ms = sqlite3_column_int64(st, 6);
 	pl_strlcpy(u->external_id, pl_dir_col_text(st, 7), sizeof(u->external_id));
+	pl_strlcpy(u->pin_mark, pl_dir_col_text(st, 8), sizeof(u->pin_mark));
 }
 
 static void add_email(pl_dir_user_t *u, const char *e)
@@ -594,7 +595,9 @@ int pl_dir_pin_set(pl_dir_t *d, const char *username, const char *pin,
 	pl_dir_lock(d);
 	sqlite3_stmt *st = pl_dir_prepare(
 		d,
-		"UPDATE users SET pin_hash = ?2, updated_ms = ?3 WHERE username = ?1",
+		/* set here, the PIN is no longer the source's */
+		"UPDATE users SET pin_hash = ?2, pin_mark = NULL, updated_ms = ?3"
+		" WHERE username = ?1",
 		err);
 	int rc = -1;
 	if (st) {
@@ -613,4 +616,16 @@ int pl_dir_pin_set(pl_dir_t *d, const char *username, const char *pin,
 	pl_dir_unlock(d);
 	OPENSSL_cleanse(hash, sizeof(hash));
 	return rc;
+}
+
+int pl_dir_pin_valid(const char *pin)
+{
+	return pin && valid_pin(pin);
+}
+
+int pl_dir_pin_hash(const char *pin, char out[PL_DIR_PIN_HASH_MAX], pl_err_t *err)
+{
+	if (!pl_dir_pin_valid(pin))
+		return pl_dir_fail(err, PIN_RULE);
+	return pl_dir_secret_hash(pin, out, PIN_WHAT, err);
 }

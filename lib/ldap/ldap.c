@@ -344,3 +344,26 @@ int pl_ldap_search(pl_ldap_t *l, const char *base, const char *filter,
 	ber_memfree(cookie.bv_val);
 	return rc;
 }
+
+int pl_ldap_read(pl_ldap_t *l, const char *dn, const char *const *attrs, pl_ldap_entry_fn fn,
+		 void *arg, pl_err_t *err)
+{
+	char dbuf[256];
+	struct timeval tv = { l->op_timeout_s, 0 };
+	LDAPMessage *res = NULL;
+	int lr = ldap_search_ext_s(l->ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", (char **)attrs,
+				   0, NULL, NULL, &tv, 1, &res);
+	if (lr != LDAP_SUCCESS && !res)
+		return fail(err, connect_class(lr), "LDAP read of %s: %s%s", dn, ldap_err2string(lr),
+			    diag(l->ld, dbuf, sizeof(dbuf)));
+	int rc = page_entries(l->ld, res, fn, arg);
+	if (rc == 0) {
+		struct berval cookie = { 0, NULL };
+		rc = page_cookie(l->ld, res, &cookie, err);
+		ber_memfree(cookie.bv_val);
+	} else if (rc == -1) {
+		rc = fail(err, PL_LDAP_ERR, "out of memory");
+	}
+	ldap_msgfree(res);
+	return rc;
+}

@@ -12,6 +12,9 @@
  *   {"remove": KEY}
  *   {"key": KEY, "username": U, "display_name": D, "groups": G,
  *    "emails": [...], "badges": [...]}
+ * optionally with "pin_mark": M and "pin_hash": H (a PIN set from the
+ * source: a stored hash, never the PIN) or "pin_mark": "" (cleared);
+ * without "pin_mark" the user's PIN stays as it is,
  * and every line is checked with the console's parsers (pl_dirbody.h)
  * and the directory's own checks again: the sender faces the network. */
 #include "ds.h"
@@ -99,6 +102,30 @@ typedef struct {
 	long line;
 } batch_t;
 
+/* "pin_mark" and "pin_hash" (the hash is checked when applied). */
+static int item_pin(json_t *j, pl_dir_sync_item_t *it, pl_err_t *err)
+{
+	char msg[300];
+	if (!json_object_get(j, "pin_mark"))
+		return 0;
+	if (pl_dir_body_str(j, "pin_mark", it->user.pin_mark, sizeof(it->user.pin_mark), msg,
+			    sizeof(msg)) < 0) {
+		(void)pl_fmt(err->msg, sizeof(err->msg), "%s", msg);
+		return -1;
+	}
+	if (!it->user.pin_mark[0]) {
+		it->pin_op = PL_DIR_SYNC_PIN_CLEAR;
+		return 0;
+	}
+	if (pl_dir_body_str(j, "pin_hash", it->pin_hash, sizeof(it->pin_hash), msg,
+			    sizeof(msg)) < 0 || !it->pin_hash[0]) {
+		(void)pl_fmt(err->msg, sizeof(err->msg), "\"pin_mark\" needs its \"pin_hash\"");
+		return -1;
+	}
+	it->pin_op = PL_DIR_SYNC_PIN_SET;
+	return 0;
+}
+
 static int item_from_json(json_t *j, pl_dir_sync_item_t *it, pl_err_t *err)
 {
 	char msg[300];
@@ -124,6 +151,8 @@ static int item_from_json(json_t *j, pl_dir_sync_item_t *it, pl_err_t *err)
 		(void)pl_fmt(err->msg, sizeof(err->msg), "a user without its \"key\"");
 		return -1;
 	}
+	if (item_pin(j, it, err) < 0)
+		return -1;
 	pl_strlcpy(it->user.external_id, it->key, sizeof(it->user.external_id));
 	return 0;
 }

@@ -7,6 +7,8 @@
 #include "ids.h"
 
 #include <ctype.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +203,39 @@ int ids_map_entry(const ids_conf_t *c, const pl_ldap_entry_t *e, pl_dir_user_t *
 	return 0;
 }
 
+int ids_map_pin(const ids_conf_t *c, const pl_ldap_entry_t *e, char *pin, size_t psz)
+{
+	const pl_ldap_val_t *v;
+	pin[0] = '\0';
+	if (!first_value(e, c->pin_attr, &v))
+		return 0;
+	if (v->len >= psz || memchr(v->v, '\0', v->len))
+		return -1;
+	memcpy(pin, v->v, v->len + 1);
+	if (!pl_dir_pin_valid(pin)) {
+		memset(pin, 0, psz);
+		return -1;
+	}
+	return 1;
+}
+
+void ids_pin_mark(const unsigned char mkey[32], const char *key, const char *pin,
+		  char out[PL_DIR_PIN_MARK_MAX])
+{
+	unsigned char buf[PL_DIR_EXTERNAL_ID_MAX + IDS_PIN_MAX + 2], mac[EVP_MAX_MD_SIZE];
+	unsigned int mlen = 0;
+	size_t kl = strnlen(key, PL_DIR_EXTERNAL_ID_MAX - 1), pl = strnlen(pin, IDS_PIN_MAX);
+	/* the key binds the mark to its user: two users with one PIN get
+	 * different marks */
+	memcpy(buf, key, kl);
+	buf[kl] = '\0';
+	memcpy(buf + kl + 1, pin, pl);
+	if (!HMAC(EVP_sha256(), mkey, 32, buf, kl + 1 + pl, mac, &mlen) || mlen != 32)
+		memset(mac, 0, 32); /* never equal to a real mark by chance */
+	pl_hex((const char *)mac, 32, out);
+	memset(buf, 0, sizeof(buf));
+}
+
 int ids_change_newer(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
@@ -227,13 +262,16 @@ const char *ids_user_diff(const pl_dir_user_t *a, const pl_dir_user_t *b)
 	same = a->nbadges == b->nbadges;
 	for (int i = 0; same && i < a->nbadges; i++)
 		same = !strcmp(a->badges[i], b->badges[i]);
-	return same ? NULL : "badges";
+	if (!same)
+		return "badges";
+	return strcmp(a->pin_mark, b->pin_mark) ? "pin" : NULL;
 }
 
 int ids_user_same(const pl_dir_user_t *a, const pl_dir_user_t *b)
 {
 	if (strcmp(a->username, b->username) || strcmp(a->display_name, b->display_name) ||
-	    strcmp(a->groups, b->groups) || a->nemails != b->nemails || a->nbadges != b->nbadges)
+	    strcmp(a->groups, b->groups) || a->nemails != b->nemails || a->nbadges != b->nbadges ||
+	    strcmp(a->pin_mark, b->pin_mark))
 		return 0;
 	for (int i = 0; i < a->nemails; i++)
 		if (strcmp(a->emails[i], b->emails[i]))

@@ -27,10 +27,19 @@
 
 #define REPORT_MAX 1000 /* changes and errors listed in a report */
 
+/* A user's PIN as read (pin_attr set): its state as ids_map_pin's. */
+typedef struct {
+	signed char st;
+	char v[IDS_PIN_MAX + 1];
+} pin_t;
+
 typedef struct {
 	ids_job_t *j;
 	pl_dir_user_t *users; /* mapped entries (enabled) */
+	pin_t *pins;	      /* with users, when pin_attr is set */
 	size_t n, cap;
+	ids_groups_t *groups; /* from a group search, or NULL */
+	unsigned char pin_key[32];
 	char **gone; /* keys of disabled entries */
 	size_t ngone, capgone;
 	char **bad; /* keys (or DNs) of entries that could not be mapped */
@@ -38,8 +47,10 @@ typedef struct {
 	int keys_only; /* the presence pass */
 } pull_t;
 
-static void job_fail(ids_job_t *j, const char *msg)
+void ids_job_fail(ids_job_t *j, const char *msg)
 {
+	if (j->failed)
+		return;
 	j->failed = 1;
 	pl_strlcpy(j->err, msg, sizeof(j->err));
 }
@@ -60,12 +71,35 @@ static int push_str(char ***arr, size_t *n, size_t *cap, const char *s)
 	return 0;
 }
 
-static void report_add(ids_job_t *j, const char *list, json_t *item)
+void ids_report_add(ids_job_t *j, const char *list, json_t *item)
 {
 	json_t *arr = json_object_get(j->report, list);
 	if (json_array_size(arr) < REPORT_MAX)
 		json_array_append(arr, item);
 	json_decref(item);
+}
+
+static int grow(pull_t *p)
+{
+	size_t nc = p->cap ? p->cap * 2 : 1024;
+	pl_dir_user_t *nu = realloc(p->users, nc * sizeof(*nu));
+	if (!nu)
+		return -1;
+	p->users = nu;
+	if (p->j->conf.pin_attr[0]) {
+		pin_t *np = malloc(nc * sizeof(*np));
+		if (!np)
+			return -1;
+		/* copied, never realloc'ed: no PIN left behind in freed memory */
+		if (p->n)
+			memcpy(np, p->pins, p->n * sizeof(*np));
+		if (p->pins)
+			OPENSSL_cleanse(p->pins, p->cap * sizeof(*np));
+		free(p->pins);
+		p->pins = np;
+	}
+	p->cap = nc;
+	return 0;
 }
 
 static int on_entry(void *arg, const pl_ldap_entry_t *e)
@@ -92,20 +126,28 @@ static int on_entry(void *arg, const pl_ldap_entry_t *e)
 	j->entries++;
 	if (rc < 0) {
 		j->errors++;
-		report_add(j, "errors", json_pack("{s:s,s:s}", "dn", e->dn, "message", why));
+		ids_report_add(j, "errors", json_pack("{s:s,s:s}", "dn", e->dn, "message", why));
 		return u.external_id[0] && push_str(&p->bad, &p->nbad, &p->capbad, u.external_id) < 0;
 	}
 	if (disabled) {
 		j->disabled++;
 		return push_str(&p->gone, &p->ngone, &p->capgone, u.external_id) < 0;
 	}
-	if (p->n == p->cap) {
-		size_t nc = p->cap ? p->cap * 2 : 1024;
-		pl_dir_user_t *nu = realloc(p->users, nc * sizeof(*nu));
-		if (!nu)
-			return 1;
-		p->users = nu;
-		p->cap = nc;
+	if (p->groups)
+		ids_groups_of(p->groups, e->dn, u.groups, sizeof(u.groups), &skipped);
+	if (p->n == p->cap && grow(p) < 0)
+		return 1;
+	if (p->pins) {
+		pin_t *pn = &p->pins[p->n];
+		pn->st = (signed char)ids_map_pin(&j->conf, e, pn->v, sizeof(pn->v));
+		if (pn->st < 0) {
+			/* the value stays out of the report and the log */
+			j->errors++;
+			ids_report_add(j, "errors",
+				   json_pack("{s:s,s:s}", "dn", e->dn, "message",
+					     "the PIN attribute is not a PIN (4 to 32 digits); the "
+					     "user's PIN is left as it was"));
+		}
 	}
 	p->users[p->n++] = u;
 	return 0;
@@ -158,7 +200,30 @@ static int batch_line(ids_job_t *j, json_t *obj)
 }
 
 
-static int put(ids_job_t *j, const pl_dir_user_t *u, const pl_dir_user_t *old)
+/* The PIN's part of u's batch line: set (the slow hash, here on the
+ * worker), cleared, or nothing (kept). */
+static int pin_line(ids_job_t *j, const pl_dir_user_t *u, const pl_dir_user_t *old,
+		    const pin_t *pin, json_t *line)
+{
+	char hash[PL_DIR_PIN_HASH_MAX];
+	pl_err_t err = { "" };
+	if (!pin || !strcmp(old ? old->pin_mark : "", u->pin_mark))
+		return 0;
+	if (!u->pin_mark[0])
+		return json_object_set_new(line, "pin_mark", json_string(""));
+	if (j->dry_run)
+		return 0;
+	pl_watchdog_kick(j->wd);
+	if (pl_dir_pin_hash(pin->v, hash, &err) < 0)
+		return -1;
+	int rc = json_object_set_new(line, "pin_mark", json_string(u->pin_mark)) ||
+		 json_object_set_new(line, "pin_hash", json_string(hash));
+	OPENSSL_cleanse(hash, sizeof(hash));
+	return rc ? -1 : 0;
+}
+
+static int put(ids_job_t *j, const pl_dir_user_t *u, const pl_dir_user_t *old,
+	       const pin_t *pin)
 {
 	const char *what = !old ? "add" : strcmp(old->username, u->username) ? "rename" : "update";
 	if (!old)
@@ -170,8 +235,26 @@ static int put(ids_job_t *j, const pl_dir_user_t *u, const pl_dir_user_t *old)
 		json_object_set_new(item, "was", json_string(old->username));
 	else if (old)
 		json_object_set_new(item, "field", json_string(ids_user_diff(old, u)));
-	report_add(j, "changes", item);
-	return batch_line(j, ids_user_line(u));
+	ids_report_add(j, "changes", item);
+	json_t *line = ids_user_line(u);
+	if (!line || pin_line(j, u, old, pin, line) < 0) {
+		json_decref(line);
+		return -1;
+	}
+	return batch_line(j, line);
+}
+
+/* u's mark from what was read: the PIN's; none: ""; no pin_attr or a
+ * value that is not a PIN: the directory's as it is. */
+static void pin_mark_set(pull_t *p, pl_dir_user_t *u, const pl_dir_user_t *old,
+			 const pin_t *pin)
+{
+	if (pin && pin->st > 0)
+		ids_pin_mark(p->pin_key, u->external_id, pin->v, u->pin_mark);
+	else if (pin && pin->st == 0)
+		u->pin_mark[0] = '\0';
+	else
+		pl_strlcpy(u->pin_mark, old ? old->pin_mark : "", sizeof(u->pin_mark));
 }
 
 static int remove_user(ids_job_t *j, const pl_dir_user_t *old, char *done)
@@ -180,7 +263,7 @@ static int remove_user(ids_job_t *j, const pl_dir_user_t *old, char *done)
 		return 0;
 	*done = 1;
 	j->removes++;
-	report_add(j, "changes", json_pack("{s:s,s:s}", "change", "remove", "user", old->username));
+	ids_report_add(j, "changes", json_pack("{s:s,s:s}", "change", "remove", "user", old->username));
 	return batch_line(j, json_pack("{s:s}", "remove", old->external_id));
 }
 
@@ -199,8 +282,10 @@ static int diff(ids_job_t *j, pull_t *p, pull_t *presence, pl_dir_user_t *cur, s
 		qsort(p->bad, p->nbad, sizeof(char *), cmp_str);
 	for (size_t i = 0; rc == 0 && i < p->n; i++) {
 		const pl_dir_user_t *old = find_user(ix, ncur, p->users[i].external_id);
+		const pin_t *pin = p->pins ? &p->pins[i] : NULL;
+		pin_mark_set(p, &p->users[i], old, pin);
 		if (!old || !ids_user_same(old, &p->users[i]))
-			rc = put(j, &p->users[i], old);
+			rc = put(j, &p->users[i], old, pin);
 	}
 	for (size_t i = 0; rc == 0 && i < ncur; i++) {
 		const char *key = cur[i].external_id;
@@ -229,6 +314,10 @@ static void pull_free(pull_t *p)
 	free(p->gone);
 	free(p->bad);
 	free(p->users);
+	if (p->pins)
+		OPENSSL_cleanse(p->pins, p->cap * sizeof(*p->pins));
+	free(p->pins);
+	OPENSSL_cleanse(p->pin_key, sizeof(p->pin_key));
 	memset(p, 0, sizeof(*p));
 }
 
@@ -241,7 +330,7 @@ static int connect_bind(ids_job_t *j, pl_ldap_t **l)
 	pl_ldap_conf_t lc = { j->conf.uri, j->conf.starttls, j->conf.ca_file,
 			      (int)j->conf.net_timeout_s, (int)j->conf.op_timeout_s };
 	if (ids_secret_load(j->conf.state_dir, pw, sizeof(pw), &err) < 0) {
-		job_fail(j, err.msg);
+		ids_job_fail(j, err.msg);
 		return -1;
 	}
 	int rc = pl_ldap_connect(l, &lc, &err);
@@ -251,7 +340,7 @@ static int connect_bind(ids_job_t *j, pl_ldap_t **l)
 	}
 	OPENSSL_cleanse(pw, sizeof(pw));
 	if (rc != PL_LDAP_OK) {
-		job_fail(j, err.msg);
+		ids_job_fail(j, err.msg);
 		return -1;
 	}
 	return 0;
@@ -265,23 +354,34 @@ static int search_all(ids_job_t *j, pl_ldap_t *l, const char *filter, const char
 		int rc = pl_ldap_search(l, j->conf.bases[b], filter, attrs, (int)j->conf.page_size,
 					on_entry, p, NULL, &err);
 		if (rc != 0) {
-			job_fail(j, rc > 0 ? "out of memory" : err.msg);
+			ids_job_fail(j, rc > 0 ? "out of memory" : err.msg);
 			return -1;
 		}
 	}
 	return 0;
 }
 
-static int read_source(ids_job_t *j, pl_ldap_t *l, pull_t *p, pull_t *presence)
+static int read_source(ids_job_t *j, pl_ldap_t *l, pull_t *p, pull_t *presence,
+		       ids_groups_t *g)
 {
 	const char *attrs[32];
 	char filter[1200];
+	pl_err_t err = { "" };
 	ids_conf_attrs(&j->conf, attrs, PL_ARRAY_LEN(attrs));
+	if (j->conf.pin_attr[0] && ids_pin_key(j->conf.state_dir, p->pin_key, &err) < 0) {
+		ids_job_fail(j, err.msg);
+		return -1;
+	}
+	if (j->conf.group_base[0]) {
+		if (ids_groups_read(j, l, g) < 0)
+			return -1;
+		p->groups = g;
+	}
 	if (j->full)
 		return search_all(j, l, j->conf.filter, attrs, p);
 	if (pl_ldap_filter_and_ge(j->conf.filter, j->conf.change_attr, j->hwm_in, filter,
 				  sizeof(filter)) < 0) {
-		job_fail(j, "the incremental filter is too long");
+		ids_job_fail(j, "the incremental filter is too long");
 		return -1;
 	}
 	if (search_all(j, l, filter, attrs, p) < 0)
@@ -310,7 +410,7 @@ static int too_many_removals(ids_job_t *j, size_t ncur)
 		 "refused: the sync would remove %ld of %zu synced users (over max_remove_percent "
 		 "%lld%%); check filter and base_dns, or raise the limit",
 		 j->removes, ncur, j->conf.max_remove_percent);
-	job_fail(j, msg);
+	ids_job_fail(j, msg);
 	return 1;
 }
 
@@ -318,6 +418,7 @@ void ids_pull_run(void *arg)
 {
 	ids_job_t *j = arg;
 	pull_t p = { .j = j }, presence = { .j = j };
+	ids_groups_t groups = { 0 };
 	pl_ldap_t *l = NULL;
 	pl_dir_user_t *cur = NULL;
 	size_t ncur = 0;
@@ -327,12 +428,12 @@ void ids_pull_run(void *arg)
 	j->report = json_pack("{s:[],s:[]}", "changes", "errors");
 	pl_watchdog_kick(j->wd);
 	if (!j->report)
-		job_fail(j, "out of memory");
-	else if (connect_bind(j, &l) == 0 && read_source(j, l, &p, &presence) == 0) {
+		ids_job_fail(j, "out of memory");
+	else if (connect_bind(j, &l) == 0 && read_source(j, l, &p, &presence, &groups) == 0) {
 		if (pl_dir_user_list_source(j->dir, "ldap", &cur, &ncur, &err) < 0)
-			job_fail(j, err.msg);
+			ids_job_fail(j, err.msg);
 		else if (diff(j, &p, j->full ? NULL : &presence, cur, ncur) < 0)
-			job_fail(j, "out of memory");
+			ids_job_fail(j, "out of memory");
 		else
 			(void)too_many_removals(j, ncur);
 	}
@@ -340,6 +441,7 @@ void ids_pull_run(void *arg)
 	free(cur);
 	pull_free(&p);
 	pull_free(&presence);
+	ids_groups_free(&groups);
 	j->took_ms = pl_now_ms() - j->started_ms;
 	pl_watchdog_park(j->wd);
 }
