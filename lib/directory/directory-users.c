@@ -96,13 +96,7 @@ static int valid_badge(const char *s)
 
 static int valid_pin(const char *pin)
 {
-	size_t n = strnlen(pin, PIN_MAX + 1);
-	if (n < PIN_MIN || n > PIN_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (pin[i] < '0' || pin[i] > '9')
-			return 0;
-	return 1;
+	return pl_dir_pin_valid(pin);
 }
 
 static const char *user_source(const pl_dir_user_t *u)
@@ -616,11 +610,6 @@ int pl_dir_pin_set(pl_dir_t *d, const char *username, const char *pin,
 	pl_dir_unlock(d);
 	OPENSSL_cleanse(hash, sizeof(hash));
 	return rc;
-}
-
-int pl_dir_pin_valid(const char *pin)
-{
-	return pin && valid_pin(pin);
 }
 
 int pl_dir_pin_hash(const char *pin, char out[PL_DIR_PIN_HASH_MAX], pl_err_t *err)
