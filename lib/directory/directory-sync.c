@@ -24,7 +24,7 @@ static int stmt_text(pl_dir_t *d, sqlite3_stmt *st, const char *a, const char *b
 {
 	if (pl_dir_bind_text(st, 1, a) < 0 || (b && pl_dir_bind_text(st, 2, b) < 0)) {
 		pl_dir_sqlfail(d, err, what);
-		sqlite3_finalize(st);
+		pl_dir_kept_done(d, st);
 		return -1;
 	}
 	return 0;
@@ -34,7 +34,7 @@ static int stmt_text(pl_dir_t *d, sqlite3_stmt *st, const char *a, const char *b
 static int row_by_key(pl_dir_t *d, const char *source, const char *key, sync_row_t *r,
 		      pl_err_t *err)
 {
-	sqlite3_stmt *st = pl_dir_prepare(d,
+	sqlite3_stmt *st = pl_dir_kept(d,
 					  "SELECT username, created_ms, pin_hash, pin_mark FROM users"
 					  " WHERE source = ?1 AND external_id = ?2",
 					  err);
@@ -50,7 +50,7 @@ static int row_by_key(pl_dir_t *d, const char *source, const char *key, sync_row
 	} else if (rc != SQLITE_DONE) {
 		pl_dir_sqlfail(d, err, "sync: find user");
 	}
-	sqlite3_finalize(st);
+	pl_dir_kept_done(d, st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
@@ -59,7 +59,7 @@ static int row_by_key(pl_dir_t *d, const char *source, const char *key, sync_row
 static int name_holder(pl_dir_t *d, const char *source, const char *username,
 		       char *holder, size_t hsz, pl_err_t *err)
 {
-	sqlite3_stmt *st = pl_dir_prepare(d, "SELECT source FROM users WHERE username = ?1", err);
+	sqlite3_stmt *st = pl_dir_kept(d, "SELECT source FROM users WHERE username = ?1", err);
 	if (!st || stmt_text(d, st, username, NULL, "sync: user name", err) < 0)
 		return -1;
 	int rc = sqlite3_step(st), who = 0;
@@ -69,23 +69,23 @@ static int name_holder(pl_dir_t *d, const char *source, const char *username,
 	} else if (rc != SQLITE_DONE) {
 		who = pl_dir_sqlfail(d, err, "sync: user name");
 	}
-	sqlite3_finalize(st);
+	pl_dir_kept_done(d, st);
 	return who;
 }
 
 static int exec_text(pl_dir_t *d, const char *sql, const char *a, const char *b,
 		     const char *what, pl_err_t *err)
 {
-	sqlite3_stmt *st = pl_dir_prepare(d, sql, err);
+	sqlite3_stmt *st = pl_dir_kept(d, sql, err);
 	if (!st || stmt_text(d, st, a, b, what, err) < 0)
 		return -1;
-	return pl_dir_run(d, st, what, err) == SQLITE_DONE ? 0 : -1;
+	return pl_dir_run_kept(d, st, what, err) == SQLITE_DONE ? 0 : -1;
 }
 
 static int row_insert(pl_dir_t *d, const char *source, const pl_dir_user_t *u,
 		      const sync_row_t *old, pl_err_t *err)
 {
-	sqlite3_stmt *st = pl_dir_prepare(
+	sqlite3_stmt *st = pl_dir_kept(
 		d,
 		"INSERT INTO users(username, display_name, groups, pin_hash, source,"
 		" created_ms, updated_ms, external_id, pin_mark)"
@@ -106,15 +106,15 @@ static int row_insert(pl_dir_t *d, const char *source, const pl_dir_user_t *u,
 		  pl_dir_bind_text(st, 9, old ? old->pin_mark : "") < 0;
 	if (bad) {
 		pl_dir_sqlfail(d, err, "sync: add user");
-		sqlite3_finalize(st);
+		pl_dir_kept_done(d, st);
 		return -1;
 	}
-	return pl_dir_run(d, st, "sync: add user", err) == SQLITE_DONE ? 0 : -1;
+	return pl_dir_run_kept(d, st, "sync: add user", err) == SQLITE_DONE ? 0 : -1;
 }
 
 static int row_update(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
 {
-	sqlite3_stmt *st = pl_dir_prepare(
+	sqlite3_stmt *st = pl_dir_kept(
 		d,
 		"UPDATE users SET display_name = ?2, groups = ?3, updated_ms = ?4"
 		" WHERE username = ?1",
@@ -126,10 +126,10 @@ static int row_update(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
 	    pl_dir_bind_text(st, 3, u->groups) < 0 ||
 	    sqlite3_bind_int64(st, 4, pl_dir_now_ms()) != SQLITE_OK) {
 		pl_dir_sqlfail(d, err, "sync: update user");
-		sqlite3_finalize(st);
+		pl_dir_kept_done(d, st);
 		return -1;
 	}
-	return pl_dir_run(d, st, "sync: update user", err) == SQLITE_DONE ? 0 : -1;
+	return pl_dir_run_kept(d, st, "sync: update user", err) == SQLITE_DONE ? 0 : -1;
 }
 
 /* The item's PIN change on the row just put (a hash checked first: the
@@ -143,7 +143,7 @@ static int item_pin(pl_dir_t *d, const pl_dir_sync_item_t *it, pl_err_t *err)
 	if (set && (!pl_dir_secret_wellformed(it->pin_hash) || !it->user.pin_mark[0]))
 		return pl_dir_fail(err, "user %s: the PIN is not a well-formed stored hash with "
 				   "its mark", it->user.username);
-	sqlite3_stmt *st = pl_dir_prepare(
+	sqlite3_stmt *st = pl_dir_kept(
 		d, "UPDATE users SET pin_hash = ?2, pin_mark = ?3 WHERE username = ?1", err);
 	if (!st)
 		return -1;
@@ -153,10 +153,10 @@ static int item_pin(pl_dir_t *d, const pl_dir_sync_item_t *it, pl_err_t *err)
 		 : sqlite3_bind_null(st, 2) != SQLITE_OK ||
 			   sqlite3_bind_null(st, 3) != SQLITE_OK)) {
 		pl_dir_sqlfail(d, err, "sync: PIN");
-		sqlite3_finalize(st);
+		pl_dir_kept_done(d, st);
 		return -1;
 	}
-	return pl_dir_run(d, st, "sync: PIN", err) == SQLITE_DONE ? 0 : -1;
+	return pl_dir_run_kept(d, st, "sync: PIN", err) == SQLITE_DONE ? 0 : -1;
 }
 
 /* 0 added, 1 updated, 2 renamed; -1 refused or failed (err). */
@@ -217,10 +217,17 @@ static int item_remove(pl_dir_t *d, const char *source, const char *key, pl_err_
 
 /* A savepoint around fn's work: released on success, rolled back (and
  * released) on a refusal. -1 only when the savepoint itself fails. */
+static int sql_kept(pl_dir_t *d, const char *sql, pl_err_t *err)
+{
+	sqlite3_stmt *st = pl_dir_kept(d, sql, err);
+	return st && pl_dir_run_kept(d, st, "sync: savepoint", err) == SQLITE_DONE ? 0 : -1;
+}
+
 static int in_savepoint(pl_dir_t *d, int rc_item, pl_err_t *err)
 {
-	const char *sql = rc_item < 0 ? "ROLLBACK TO item; RELEASE item" : "RELEASE item";
-	return pl_dir_exec(d, sql, "sync: savepoint", err);
+	if (rc_item < 0 && sql_kept(d, "ROLLBACK TO item", err) < 0)
+		return -1;
+	return sql_kept(d, "RELEASE item", err);
 }
 
 typedef struct {
@@ -236,7 +243,7 @@ typedef struct {
 static int apply_one(apply_t *a, const pl_dir_sync_item_t *it, pl_err_t *err)
 {
 	pl_err_t ierr = { "" };
-	if (pl_dir_exec(a->d, "SAVEPOINT item", "sync: savepoint", err) < 0)
+	if (sql_kept(a->d, "SAVEPOINT item", err) < 0)
 		return -1;
 	int rc;
 	if (it->remove) {

@@ -222,16 +222,16 @@ static int user_row_put(pl_dir_t *d, const pl_dir_user_t *u, const char *hash,
 static int run_text2(pl_dir_t *d, const char *sql, const char *a,
 		     const char *b, const char *what, pl_err_t *err)
 {
-	sqlite3_stmt *st = pl_dir_prepare(d, sql, err);
+	sqlite3_stmt *st = pl_dir_kept(d, sql, err);
 	if (!st)
 		return -1;
 	if (pl_dir_bind_text(st, 1, a) < 0 ||
 	    (b && pl_dir_bind_text(st, 2, b) < 0)) {
 		pl_dir_sqlfail(d, err, what);
-		sqlite3_finalize(st);
+		pl_dir_kept_done(d, st);
 		return -1;
 	}
-	return pl_dir_run(d, st, what, err);
+	return pl_dir_run_kept(d, st, what, err);
 }
 
 /* A duplicate within the list is dropped (the pair is the key). */
