@@ -268,7 +268,10 @@ static int apply_one(apply_t *a, const pl_dir_sync_item_t *it, pl_err_t *err)
 	return in_savepoint(a->d, rc, err);
 }
 
-/* Pass 0: removes; 1: clear the badges of those put; 2: puts. */
+/* Pass 0: removes, and the badges of every user put cleared (a badge
+ * that moves between two users of the batch is then no conflict; one
+ * pass, since neither kind of line touches what the other reads);
+ * pass 1: puts. Each line is parsed once a pass. */
 static int apply_pass(apply_t *a, int pass, pl_dir_sync_next_fn next, void *narg,
 		      pl_dir_sync_item_t *it, pl_err_t *err)
 {
@@ -277,12 +280,12 @@ static int apply_pass(apply_t *a, int pass, pl_dir_sync_next_fn next, void *narg
 		restart = 0;
 		if (pass == 0 && it->remove)
 			rc = apply_one(a, it, err);
-		else if (pass == 1 && !it->remove)
+		else if (pass == 0)
 			rc = exec_text(a->d,
 				       "DELETE FROM badges WHERE username IN (SELECT username"
 				       " FROM users WHERE source = ?1 AND external_id = ?2)",
 				       a->source, it->user.external_id, "sync: badges", err);
-		else if (pass == 2 && !it->remove)
+		else if (!it->remove)
 			rc = apply_one(a, it, err);
 		else
 			rc = 0;
@@ -305,10 +308,16 @@ int pl_dir_sync_apply_from(pl_dir_t *d, const char *source, pl_dir_sync_next_fn 
 		return pl_dir_fail(err, "out of memory");
 	pl_dir_lock(d);
 	int rc = pl_dir_begin(d, 1, "sync", err) < 0 ? -2 : 0;
-	for (int pass = 0; rc == 0 && pass < 3; pass++)
+	/* a cache that holds the batch's pages, so a large sync does not
+	 * spill pages into the WAL half-way (and write them again) */
+	if (rc == 0)
+		(void)pl_dir_exec(d, "PRAGMA cache_size = -65536", "sync", NULL);
+	for (int pass = 0; rc == 0 && pass < 2; pass++)
 		rc = apply_pass(&a, pass, next, narg, it, err);
-	if (rc != -2) /* -2: BEGIN failed, nothing to end */
+	if (rc != -2) { /* -2: BEGIN failed, nothing to end */
 		rc = pl_dir_end(d, rc, "sync", err);
+		(void)pl_dir_exec(d, "PRAGMA cache_size = -2000", "sync", NULL);
+	}
 	pl_dir_unlock(d);
 	memset(it, 0, sizeof(*it));
 	free(it);

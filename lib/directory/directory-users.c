@@ -496,6 +496,80 @@ int pl_dir_user_list_source(pl_dir_t *d, const char *source, pl_dir_user_t **out
 	return user_list_where(d, source ? source : "", out, n, err);
 }
 
+/* A children cursor (username, value rows ordered by username) stepped
+ * along with the users. */
+typedef struct {
+	sqlite3_stmt *st;
+	int rc; /* SQLITE_ROW: a row is current */
+} child_cur_t;
+
+static void child_take(child_cur_t *c, pl_dir_user_t *u,
+		       void (*add)(pl_dir_user_t *, const char *))
+{
+	while (c->rc == SQLITE_ROW) {
+		int cmp = strcmp(pl_dir_col_text(c->st, 0), u->username);
+		if (cmp > 0)
+			break;
+		if (cmp == 0)
+			add(u, pl_dir_col_text(c->st, 1));
+		c->rc = sqlite3_step(c->st);
+	}
+}
+
+static int each_source(pl_dir_t *d, const char *sql, pl_dir_user_fn fn, void *arg,
+		       pl_err_t *err)
+{
+	pl_dir_user_t *u = malloc(sizeof(*u));
+	sqlite3_stmt *st = pl_dir_prepare(d, sql, err);
+	child_cur_t em = { pl_dir_prepare(d, "SELECT username, email FROM user_emails"
+					  " ORDER BY username, rowid", err), SQLITE_DONE };
+	child_cur_t bd = { pl_dir_prepare(d, "SELECT username, badge_id FROM badges"
+					  " ORDER BY username, rowid", err), SQLITE_DONE };
+	int rc = u && st && em.st && bd.st ? SQLITE_OK : SQLITE_ERROR, stop = 0;
+	if (rc == SQLITE_OK) {
+		em.rc = sqlite3_step(em.st);
+		bd.rc = sqlite3_step(bd.st);
+	}
+	while (rc == SQLITE_OK && !stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		user_from_row(st, u);
+		child_take(&em, u, add_email);
+		child_take(&bd, u, add_badge);
+		stop = fn(arg, u);
+		rc = SQLITE_OK;
+	}
+	int bad = (rc != SQLITE_DONE && !stop) || (em.rc != SQLITE_ROW && em.rc != SQLITE_DONE) ||
+		  (bd.rc != SQLITE_ROW && bd.rc != SQLITE_DONE);
+	if (bad && !u)
+		pl_dir_fail(err, "out of memory");
+	else if (bad && (!err || !err->msg[0]))
+		pl_dir_sqlfail(d, err, "list users");
+	sqlite3_finalize(st);
+	sqlite3_finalize(em.st);
+	sqlite3_finalize(bd.st);
+	free(u);
+	return bad ? -1 : stop;
+}
+
+int pl_dir_user_each_source(pl_dir_t *d, const char *source, pl_dir_user_fn fn, void *arg,
+			    pl_err_t *err)
+{
+	const char *sql;
+	if (source && strcmp(source, "ldap") == 0)
+		sql = USER_COLUMNS " WHERE source = 'ldap' ORDER BY username";
+	else if (source && strcmp(source, "scim") == 0)
+		sql = USER_COLUMNS " WHERE source = 'scim' ORDER BY username";
+	else
+		return pl_dir_fail(err, "list users: unknown source");
+	pl_dir_lock(d);
+	int rc = pl_dir_begin(d, 0, "list users", err);
+	if (rc == 0) {
+		rc = each_source(d, sql, fn, arg, err);
+		rc = pl_dir_end(d, rc < 0 ? -1 : 0, "list users", err) < 0 ? -1 : rc;
+	}
+	pl_dir_unlock(d);
+	return rc;
+}
+
 /* ---- delete, badge look-up ---- */
 
 int pl_dir_user_del(pl_dir_t *d, const char *username, pl_err_t *err)

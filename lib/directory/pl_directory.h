@@ -161,6 +161,14 @@ int pl_dir_user_check(const pl_dir_user_t *u, pl_err_t *err);
  * username. */
 int pl_dir_user_list_source(pl_dir_t *d, const char *source, pl_dir_user_t **out,
 			    size_t *n, pl_err_t *err);
+/* The same one user at a time, without holding them all (a sync of
+ * 100,000 users): fn gets each (valid only during the call), in username
+ * order; a non-zero return stops the walk and is returned. 0, the
+ * callback's value, or -1 with err. Holds the handle's mutex throughout:
+ * keep fn short. */
+typedef int (*pl_dir_user_fn)(void *arg, const pl_dir_user_t *u);
+int pl_dir_user_each_source(pl_dir_t *d, const char *source, pl_dir_user_fn fn, void *arg,
+			    pl_err_t *err);
 /* The owner of a canonical badge ID: 0 found, 1 unknown, -1 error. */
 int pl_dir_badge_user(pl_dir_t *d, const char *badge, char *username,
 		      size_t usz, pl_err_t *err);
@@ -280,7 +288,7 @@ int pl_dir_sync_apply(pl_dir_t *d, const char *source, const pl_dir_sync_item_t 
 		      pl_dir_sync_counts_t *counts, pl_err_t *err);
 /* The same with the items from next, which fills *it and returns 1, 0 at
  * the end, or -1 with err (a malformed batch: nothing is applied). It is
- * walked three times, each from restart = 1, so a large batch need not
+ * walked twice, each from restart = 1, so a large batch need not
  * be held as items (plsc-directory keeps it as text). */
 typedef int (*pl_dir_sync_next_fn)(void *arg, int restart, pl_dir_sync_item_t *it,
 				   pl_err_t *err);

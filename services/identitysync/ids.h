@@ -126,6 +126,14 @@ int ids_change_newer(const char *a, const char *b);
 int ids_user_same(const pl_dir_user_t *a, const pl_dir_user_t *b);
 /* The first field that differs ("badges"), or NULL. */
 const char *ids_user_diff(const pl_dir_user_t *a, const pl_dir_user_t *b);
+/* The fields a sync compares (those of ids_user_same) as one text, so a
+ * sync keeps ~150 bytes of each directory user instead of the record's
+ * ~2.9 KB: equal texts, same user. Its length, or -1 when out (osz
+ * bytes, IDS_CANON_MAX is enough) is too small. */
+#define IDS_CANON_MAX 4096
+int ids_user_canon(const pl_dir_user_t *u, char *out, size_t osz);
+/* The first field two such texts differ in ("badges"), or NULL. */
+const char *ids_canon_diff(const char *a, const char *b);
 
 /* secret.c */
 int ids_secret_store(const char *state_dir, const char *password, pl_err_t *err);

@@ -17,6 +17,11 @@
 #include "pl_random.h"
 #include "pl_util.h"
 
+/* Field and list separators of the comparable text (never in a field:
+ * every field is printable text or a list of such). */
+#define FS '\x1f'
+#define RS '\x1e'
+
 static int printable_ascii(const char *v, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
@@ -280,4 +285,51 @@ int ids_user_same(const pl_dir_user_t *a, const pl_dir_user_t *b)
 		if (strcmp(a->badges[i], b->badges[i]))
 			return 0;
 	return 1;
+}
+
+/* ---- the comparable text of a record ---- */
+
+static const char *const canon_fields[] = { "username", "display_name", "groups",
+					    "emails",	"badges",	"pin" };
+
+static int canon_put(char *out, size_t osz, size_t *len, const char *s, char sep)
+{
+	size_t n = strlen(s);
+	if (*len + n + 2 > osz)
+		return -1;
+	memcpy(out + *len, s, n);
+	*len += n;
+	out[(*len)++] = sep;
+	out[*len] = '\0';
+	return 0;
+}
+
+int ids_user_canon(const pl_dir_user_t *u, char *out, size_t osz)
+{
+	size_t len = 0;
+	int rc = osz ? 0 : -1;
+	if (osz)
+		out[0] = '\0';
+	rc |= canon_put(out, osz, &len, u->username, FS);
+	rc |= canon_put(out, osz, &len, u->display_name, FS);
+	rc |= canon_put(out, osz, &len, u->groups, FS);
+	for (int i = 0; i < u->nemails && i < PL_DIR_MAX_EMAILS; i++)
+		rc |= canon_put(out, osz, &len, u->emails[i], RS);
+	rc |= canon_put(out, osz, &len, "", FS);
+	for (int i = 0; i < u->nbadges && i < PL_DIR_MAX_BADGES; i++)
+		rc |= canon_put(out, osz, &len, u->badges[i], RS);
+	rc |= canon_put(out, osz, &len, "", FS);
+	rc |= canon_put(out, osz, &len, u->pin_mark, FS);
+	return rc ? -1 : (int)len;
+}
+
+const char *ids_canon_diff(const char *a, const char *b)
+{
+	size_t f = 0;
+	for (; *a && *a == *b; a++, b++)
+		if (*a == FS)
+			f++;
+	if (*a == *b)
+		return NULL;
+	return f < PL_ARRAY_LEN(canon_fields) ? canon_fields[f] : "record";
 }
