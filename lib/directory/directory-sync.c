@@ -308,15 +308,19 @@ int pl_dir_sync_apply_from(pl_dir_t *d, const char *source, pl_dir_sync_next_fn 
 		return pl_dir_fail(err, "out of memory");
 	pl_dir_lock(d);
 	int rc = pl_dir_begin(d, 1, "sync", err) < 0 ? -2 : 0;
-	/* a cache that holds the batch's pages, so a large sync does not
-	 * spill pages into the WAL half-way (and write them again) */
+	/* A cache that holds the batch's pages, so a large sync does not
+	 * spill pages into the WAL half-way (and write them again), and the
+	 * items' savepoint journals in memory instead of a temp file written
+	 * at every item (20% of a 100,000-user sync was those writes). */
 	if (rc == 0)
-		(void)pl_dir_exec(d, "PRAGMA cache_size = -65536", "sync", NULL);
+		(void)pl_dir_exec(d, "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY",
+				  "sync", NULL);
 	for (int pass = 0; rc == 0 && pass < 2; pass++)
 		rc = apply_pass(&a, pass, next, narg, it, err);
 	if (rc != -2) { /* -2: BEGIN failed, nothing to end */
 		rc = pl_dir_end(d, rc, "sync", err);
-		(void)pl_dir_exec(d, "PRAGMA cache_size = -2000", "sync", NULL);
+		(void)pl_dir_exec(d, "PRAGMA cache_size = -2000; PRAGMA temp_store = DEFAULT",
+				  "sync", NULL);
 	}
 	pl_dir_unlock(d);
 	memset(it, 0, sizeof(*it));
