@@ -310,8 +310,7 @@ int pl_dir_sync_apply_from(pl_dir_t *d, const char *source, pl_dir_sync_next_fn 
 	int rc = pl_dir_begin(d, 1, "sync", err) < 0 ? -2 : 0;
 	/* A cache that holds the batch's pages, so a large sync does not
 	 * spill pages into the WAL half-way (and write them again), and the
-	 * items' savepoint journals in memory instead of a temp file written
-	 * at every item (20% of a 100,000-user sync was those writes). */
+	 * items' savepoint journals kept in memory. */
 	if (rc == 0)
 		(void)pl_dir_exec(d, "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY",
 				  "sync", NULL);
