@@ -13,13 +13,15 @@
 # set, changed, removed in the source, and a value that is not a PIN
 # reported without being logged; the directory's PIN check takes them.
 # Groups from a group search (groupOfNames' member, DNs in another case).
-# IDS_USERS (default 3000) sets the population.
+# slapd runs the syncprov overlay, as a server that offers syncrepl would
+# (the service uses modifyTimestamp, which the issue allows).
+# IDS_USERS (default 10000, the issue's figure) sets the population.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
 plan 39
 
 IDS=PrinterLogicServiceIdentitySync
-N=${IDS_USERS:-3000}
+N=${IDS_USERS:-10000}
 SLAPD=/usr/sbin/slapd
 if [ ! -x "$SLAPD" ] || ! command -v ldapmodify >/dev/null; then
 	echo "1..0 # SKIP slapd or ldap-utils missing (scripts/install-deps)"
@@ -50,6 +52,7 @@ include /etc/ldap/schema/nis.schema
 include /etc/ldap/schema/msuser.schema
 modulepath /usr/lib/ldap
 moduleload back_mdb
+moduleload syncprov
 pidfile $L/slapd.pid
 TLSCACertificateFile $L/ca.pem
 TLSCertificateFile $L/server.pem
@@ -61,6 +64,8 @@ suffix "dc=example,dc=org"
 rootdn "cn=admin,dc=example,dc=org"
 rootpw adminsecret
 directory $L/db
+overlay syncprov
+syncprov-sessionlog 1000
 access to attrs=userPassword by anonymous auth by * none
 access to * by dn.exact="cn=reader,dc=example,dc=org" read by * none
 CONF
