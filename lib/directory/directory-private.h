@@ -122,6 +122,10 @@ int pl_dir_user_check(const pl_dir_user_t *u, pl_err_t *err);
 int pl_dir_user_emails_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err);
 int pl_dir_user_badges_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err);
 int pl_dir_user_local_only(pl_dir_t *d, const char *username, pl_err_t *err);
+/* The owner of a canonical badge ID into owner: 0 found, 1 unknown, -1
+ * error. Under the mutex. */
+int pl_dir_badge_owner(pl_dir_t *d, const char *badge, char *owner, size_t osz,
+		       pl_err_t *err);
 /* A printer, reader or administrator name: [A-Za-z0-9._-]{1,127}. */
 int pl_dir_valid_name(const char *s);
 

@@ -1,14 +1,17 @@
 /* Users synced from an identity source (IdentitySync's LDAP pull, later
  * SCIM): one batch of changes applied in one transaction
- * (pl_dir_sync_apply, pl_directory.h). Each item runs inside a savepoint,
- * so a refused item rolls back alone while the batch stays all or
- * nothing against crashes and database errors. */
+ * (pl_dir_sync_apply, pl_directory.h). An item is checked before anything
+ * of it is written, so a refused item leaves nothing to undo, while the
+ * batch stays all or nothing against crashes and database errors. (Each
+ * item had a savepoint once; it journalled every page the item changed,
+ * most of a 100,000-user sync's cost.) */
 #include "directory-private.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pl_badge.h"
 #include "pl_util.h"
 
 typedef struct {
@@ -159,28 +162,79 @@ static int item_pin(pl_dir_t *d, const pl_dir_sync_item_t *it, pl_err_t *err)
 	return pl_dir_run_kept(d, st, "sync: PIN", err) == SQLITE_DONE ? 0 : -1;
 }
 
-/* 0 added, 1 updated, 2 renamed; -1 refused or failed (err). */
-static int item_put(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *it,
-		    pl_err_t *err)
+/* Would u's badges go to it without taking one from another user? (The
+ * badges of every user the batch puts were cleared in pass 0.) 0, 1
+ * refused (ierr), -1 error (err). */
+static int badges_free(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *ierr, pl_err_t *err)
+{
+	char owner[128], masked[72];
+	for (int i = 0; i < u->nbadges; i++) {
+		int rc = pl_dir_badge_owner(d, u->badges[i], owner, sizeof(owner), err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0 && strcmp(owner, u->username) != 0) {
+			pl_badge_mask(u->badges[i], masked, sizeof(masked));
+			pl_dir_fail(ierr, "badge %s already belongs to %s", masked, owner);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The checks of a put, made before anything of it is written, so that a
+ * refused item needs no savepoint to undo (a savepoint an item journalled
+ * every page the item changed: most of a large sync's cost). 0 (old and
+ * *found set as row_by_key's), 1 refused (ierr), -1 error (err). */
+static int put_check(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *it,
+		     sync_row_t *old, int *found, pl_err_t *ierr, pl_err_t *err)
 {
 	const pl_dir_user_t *u = &it->user;
-	sync_row_t old;
 	char holder[16];
-	int found = row_by_key(d, source, u->external_id, &old, err);
-	if (found < 0)
+	if (pl_dir_user_check(u, ierr) < 0 || !u->external_id[0]) {
+		if (!ierr->msg[0])
+			pl_strlcpy(ierr->msg, "a synced user needs its key", sizeof(ierr->msg));
+		return 1;
+	}
+	if (it->pin_op == PL_DIR_SYNC_PIN_SET &&
+	    (!pl_dir_secret_wellformed(it->pin_hash) || !u->pin_mark[0])) {
+		pl_dir_fail(ierr, "user %s: the PIN is not a well-formed stored hash with its mark",
+			    u->username);
+		return 1;
+	}
+	if ((*found = row_by_key(d, source, u->external_id, old, err)) < 0)
 		return -1;
-	int same_name = found == 0 && strcmp(old.username, u->username) == 0;
-	if (!same_name) {
+	if (*found != 0 || strcmp(old->username, u->username) != 0) {
 		int who = name_holder(d, source, u->username, holder, sizeof(holder), err);
 		if (who < 0)
 			return -1;
-		if (who == 2)
-			return pl_dir_fail(err, "user %s exists as a %s user; not replaced",
-					   u->username, holder);
-		if (who == 1)
-			return pl_dir_fail(err, "user %s is already synced under another key",
-					   u->username);
+		if (who == 2) {
+			pl_dir_fail(ierr, "user %s exists as a %s user; not replaced", u->username,
+				    holder);
+			return 1;
+		}
+		if (who == 1) {
+			pl_dir_fail(ierr, "user %s is already synced under another key",
+				    u->username);
+			return 1;
+		}
 	}
+	return badges_free(d, u, ierr, err);
+}
+
+/* 0 added, 1 updated, 2 renamed; -1 refused (ierr, nothing written); -2
+ * a database error (err): the batch cannot go on. */
+static int item_put(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *it,
+		    pl_err_t *ierr, pl_err_t *err)
+{
+	const pl_dir_user_t *u = &it->user;
+	sync_row_t old;
+	int found = 1;
+	int ck = put_check(d, source, it, &old, &found, ierr, err);
+	if (ck != 0) {
+		memset(old.pin_hash, 0, sizeof(old.pin_hash));
+		return ck > 0 ? -1 : -2;
+	}
+	int same_name = found == 0 && strcmp(old.username, u->username) == 0;
 	int rc;
 	if (same_name) {
 		rc = row_update(d, u, err);
@@ -202,7 +256,7 @@ static int item_put(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *i
 		rc = item_pin(d, it, err);
 	memset(old.pin_hash, 0, sizeof(old.pin_hash));
 	if (rc < 0)
-		return -1;
+		return -2;
 	return same_name ? 1 : found == 0 ? 2 : 0;
 }
 
@@ -215,21 +269,6 @@ static int item_remove(pl_dir_t *d, const char *source, const char *key, pl_err_
 	return sqlite3_changes(d->db) > 0;
 }
 
-/* A savepoint around fn's work: released on success, rolled back (and
- * released) on a refusal. -1 only when the savepoint itself fails. */
-static int sql_kept(pl_dir_t *d, const char *sql, pl_err_t *err)
-{
-	sqlite3_stmt *st = pl_dir_kept(d, sql, err);
-	return st && pl_dir_run_kept(d, st, "sync: savepoint", err) == SQLITE_DONE ? 0 : -1;
-}
-
-static int in_savepoint(pl_dir_t *d, int rc_item, pl_err_t *err)
-{
-	if (rc_item < 0 && sql_kept(d, "ROLLBACK TO item", err) < 0)
-		return -1;
-	return sql_kept(d, "RELEASE item", err);
-}
-
 typedef struct {
 	pl_dir_t *d;
 	const char *source;
@@ -238,34 +277,31 @@ typedef struct {
 	pl_dir_sync_counts_t *c;
 } apply_t;
 
-/* One item in its savepoint; -1 only for a database failure that ends
- * the batch. */
+/* One item; -1 only for a database failure that ends the batch (a
+ * refused item writes nothing: its checks come first). */
 static int apply_one(apply_t *a, const pl_dir_sync_item_t *it, pl_err_t *err)
 {
 	pl_err_t ierr = { "" };
-	if (sql_kept(a->d, "SAVEPOINT item", err) < 0)
-		return -1;
 	int rc;
 	if (it->remove) {
-		rc = item_remove(a->d, a->source, it->key, &ierr);
-		if (rc > 0)
-			a->c->removed++;
-	} else if (pl_dir_user_check(&it->user, &ierr) < 0 || !it->user.external_id[0]) {
-		if (!ierr.msg[0])
-			pl_strlcpy(ierr.msg, "a synced user needs its key", sizeof(ierr.msg));
-		rc = -1;
-	} else {
-		rc = item_put(a->d, a->source, it, &ierr);
+		rc = item_remove(a->d, a->source, it->key, err);
+		if (rc < 0)
+			return -1;
+		a->c->removed += rc;
+		return 0;
+	}
+	rc = item_put(a->d, a->source, it, &ierr, err);
+	if (rc == -2)
+		return -1;
+	if (rc >= 0) {
 		long *cnt[] = { &a->c->added, &a->c->updated, &a->c->renamed };
-		if (rc >= 0)
-			(*cnt[rc])++;
+		(*cnt[rc])++;
+		return 0;
 	}
-	if (rc < 0) {
-		a->c->failed++;
-		if (a->on_error)
-			a->on_error(a->arg, it, ierr.msg);
-	}
-	return in_savepoint(a->d, rc, err);
+	a->c->failed++;
+	if (a->on_error)
+		a->on_error(a->arg, it, ierr.msg);
+	return 0;
 }
 
 /* Pass 0: removes, and the badges of every user put cleared (a badge
@@ -307,20 +343,19 @@ int pl_dir_sync_apply_from(pl_dir_t *d, const char *source, pl_dir_sync_next_fn 
 	if (!it)
 		return pl_dir_fail(err, "out of memory");
 	pl_dir_lock(d);
-	int rc = pl_dir_begin(d, 1, "sync", err) < 0 ? -2 : 0;
 	/* A cache that holds the batch's pages, so a large sync does not
 	 * spill pages into the WAL half-way (and write them again), and the
-	 * items' savepoint journals kept in memory. */
-	if (rc == 0)
-		(void)pl_dir_exec(d, "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY",
-				  "sync", NULL);
+	 * statement journals in memory. Set before BEGIN: temp_store does
+	 * not change inside a transaction. */
+	(void)pl_dir_exec(d, "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY", "sync",
+			  NULL);
+	int rc = pl_dir_begin(d, 1, "sync", err) < 0 ? -2 : 0;
 	for (int pass = 0; rc == 0 && pass < 2; pass++)
 		rc = apply_pass(&a, pass, next, narg, it, err);
-	if (rc != -2) { /* -2: BEGIN failed, nothing to end */
+	if (rc != -2) /* -2: BEGIN failed, nothing to end */
 		rc = pl_dir_end(d, rc, "sync", err);
-		(void)pl_dir_exec(d, "PRAGMA cache_size = -2000; PRAGMA temp_store = DEFAULT",
-				  "sync", NULL);
-	}
+	(void)pl_dir_exec(d, "PRAGMA cache_size = -2000; PRAGMA temp_store = DEFAULT", "sync",
+			  NULL);
 	pl_dir_unlock(d);
 	memset(it, 0, sizeof(*it));
 	free(it);

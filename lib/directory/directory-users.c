@@ -251,8 +251,8 @@ int pl_dir_user_emails_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
 }
 
 /* The owner of a badge into owner: 0 found, 1 unknown, -1 error. */
-static int badge_owner(pl_dir_t *d, const char *badge, char *owner,
-		       size_t osz, pl_err_t *err)
+int pl_dir_badge_owner(pl_dir_t *d, const char *badge, char *owner, size_t osz,
+		       pl_err_t *err)
 {
 	sqlite3_stmt *st = pl_dir_cached(
 		d, PL_DIR_ST_BADGE_OWNER,
@@ -284,7 +284,7 @@ int pl_dir_user_badges_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
 			continue;
 		if (rc != SQLITE_CONSTRAINT_PRIMARYKEY)
 			return -1;
-		rc = badge_owner(d, u->badges[i], owner, sizeof(owner), err);
+		rc = pl_dir_badge_owner(d, u->badges[i], owner, sizeof(owner), err);
 		if (rc < 0)
 			return -1;
 		if (rc == 0 && strcmp(owner, u->username) == 0)
@@ -597,7 +597,7 @@ int pl_dir_badge_user(pl_dir_t *d, const char *badge, char *username,
 	if (!valid_badge(badge))
 		return pl_dir_fail(err, "invalid badge ID");
 	pl_dir_lock(d);
-	int rc = badge_owner(d, badge, owner, sizeof(owner), err);
+	int rc = pl_dir_badge_owner(d, badge, owner, sizeof(owner), err);
 	pl_dir_unlock(d);
 	if (rc == 0 && username && usz)
 		pl_strlcpy(username, owner, usz);

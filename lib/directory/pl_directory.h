@@ -277,8 +277,9 @@ typedef void (*pl_dir_sync_err_fn)(void *arg, const pl_dir_sync_item_t *it,
  * "user bob exists as a local user; not replaced"). Removes go first,
  * then the badges of every user the batch puts are cleared, then the puts:
  * a badge that moves between two users in one batch is not a conflict. An
- * item that is refused (a bad record, a badge of another source's user)
- * rolls back alone (a savepoint) and goes to on_error; the rest commits.
+ * item that is refused (a bad record, a badge of another user, a name
+ * taken) is refused by checks made before anything of it is written, and
+ * goes to on_error; the rest commits.
  * A removed user's emails, badges and PIN go with it. A put's pin_op sets
  * (a hash that is not a well-formed stored hash is an item error) or
  * clears the PIN with its mark; a rename keeps both. 0 (counts set), or

@@ -984,6 +984,46 @@ static void test_sync_pin(void **state)
 	pl_dir_close(d);
 }
 
+/* A refused item writes nothing of itself (its checks come before any
+ * write), and the rest of the batch commits: a name held by a local user,
+ * a badge of a local user, a badge already taken by an earlier item. */
+static void test_sync_refused(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	pl_dir_t *d = open_rw(f);
+	pl_dir_user_t loco = user("loco", "Local"), got;
+	pl_dir_sync_item_t it[5];
+	pl_dir_sync_counts_t sc;
+	static const char *const names[] = { "loco", "newb", "good", "x1", "x2" };
+	static const char *const badges[] = { "", "aa", "bb", "cc", "cc" };
+	user_add_badge(&loco, "aa");
+	assert_int_equal(pl_dir_user_put(d, &loco, NULL, 0, &err), 0);
+	memset(it, 0, sizeof(it));
+	for (int i = 0; i < 5; i++) {
+		it[i].user = user(names[i], "");
+		snprintf(it[i].key, sizeof(it[i].key), "k%d", i);
+		pl_strlcpy(it[i].user.external_id, it[i].key, sizeof(it[i].user.external_id));
+		if (badges[i][0])
+			user_add_badge(&it[i].user, badges[i]);
+	}
+	assert_int_equal(pl_dir_sync_apply(d, "ldap", it, 5, NULL, NULL, &sc, &err), 0);
+	assert_int_equal(sc.added, 2);
+	assert_int_equal(sc.failed, 3);
+	assert_int_equal(pl_dir_user_get(d, "loco", &got, &err), 0);
+	assert_string_equal(got.source, "local");
+	assert_int_equal(pl_dir_user_get(d, "newb", &got, &err), 1);
+	assert_int_equal(pl_dir_user_get(d, "x2", &got, &err), 1);
+	assert_int_equal(pl_dir_user_get(d, "good", &got, &err), 0);
+	assert_int_equal(got.nbadges, 1);
+	assert_int_equal(pl_dir_user_get(d, "x1", &got, &err), 0);
+	assert_string_equal(got.badges[0], "cc");
+	char owner[128];
+	assert_int_equal(pl_dir_badge_user(d, "aa", owner, sizeof(owner), &err), 0);
+	assert_string_equal(owner, "loco");
+	pl_dir_close(d);
+}
+
 static void test_users_crud(void **state)
 {
 	fixture_t *f = *state;
@@ -2218,6 +2258,7 @@ int main(void)
 		T(test_migrate_from_v1),
 		T(test_users_crud),
 		T(test_sync_pin),
+		T(test_sync_refused),
 		T(test_user_replace),
 		T(test_badge_duplicate),
 		T(test_badge_lookup),
