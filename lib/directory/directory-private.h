@@ -121,6 +121,9 @@ long pl_dir_b64_decode(const char *alphabet, const char *s, size_t n,
 int pl_dir_user_check(const pl_dir_user_t *u, pl_err_t *err);
 int pl_dir_user_emails_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err);
 int pl_dir_user_badges_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err);
+/* The same for a user that has none yet: no rows to delete first. */
+int pl_dir_user_emails_add(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err);
+int pl_dir_user_badges_add(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err);
 int pl_dir_user_local_only(pl_dir_t *d, const char *username, pl_err_t *err);
 /* The owner of a canonical badge ID into owner: 0 found, 1 unknown, -1
  * error. Under the mutex. */

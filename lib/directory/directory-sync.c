@@ -248,10 +248,11 @@ static int item_put(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *i
 	} else {
 		rc = row_insert(d, source, u, NULL, err);
 	}
+	/* a new user (found 1: nobody held the name) has no rows to replace */
 	if (rc == 0)
-		rc = pl_dir_user_emails_put(d, u, err);
+		rc = found ? pl_dir_user_emails_add(d, u, err) : pl_dir_user_emails_put(d, u, err);
 	if (rc == 0)
-		rc = pl_dir_user_badges_put(d, u, err);
+		rc = found ? pl_dir_user_badges_add(d, u, err) : pl_dir_user_badges_put(d, u, err);
 	if (rc == 0)
 		rc = item_pin(d, it, err);
 	memset(old.pin_hash, 0, sizeof(old.pin_hash));

@@ -240,6 +240,11 @@ int pl_dir_user_emails_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
 	if (run_text2(d, "DELETE FROM user_emails WHERE username = ?1",
 		      u->username, NULL, "put user emails", err) != SQLITE_DONE)
 		return -1;
+	return pl_dir_user_emails_add(d, u, err);
+}
+
+int pl_dir_user_emails_add(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
+{
 	for (int i = 0; i < u->nemails; i++)
 		if (run_text2(d,
 			      "INSERT OR IGNORE INTO user_emails(username, email)"
@@ -271,10 +276,15 @@ int pl_dir_badge_owner(pl_dir_t *d, const char *badge, char *owner, size_t osz,
 
 int pl_dir_user_badges_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
 {
-	char owner[128], masked[BADGE_LEN_MAX + 1];
 	if (run_text2(d, "DELETE FROM badges WHERE username = ?1", u->username,
 		      NULL, "put user badges", err) != SQLITE_DONE)
 		return -1;
+	return pl_dir_user_badges_add(d, u, err);
+}
+
+int pl_dir_user_badges_add(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
+{
+	char owner[128], masked[BADGE_LEN_MAX + 1];
 	for (int i = 0; i < u->nbadges; i++) {
 		int rc = run_text2(d,
 				   "INSERT INTO badges(badge_id, username)"

@@ -289,7 +289,8 @@ int pl_dir_sync_apply(pl_dir_t *d, const char *source, const pl_dir_sync_item_t 
 		      pl_dir_sync_counts_t *counts, pl_err_t *err);
 /* The same with the items from next, which fills *it and returns 1, 0 at
  * the end, or -1 with err (a malformed batch: nothing is applied). It is
- * walked twice, each from restart = 1, so a large batch need not
+ * walked twice, each from restart = 1 (the first walk uses only remove,
+ * key and user.external_id, so next may fill only those then), so a large batch need not
  * be held as items (plsc-directory keeps it as text). */
 typedef int (*pl_dir_sync_next_fn)(void *arg, int restart, pl_dir_sync_item_t *it,
 				   pl_err_t *err);
