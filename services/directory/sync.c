@@ -105,36 +105,21 @@ typedef struct {
 
 /* The first walk of sync-apply uses only a remove's key and a put's key
  * (pl_dir_sync_apply_from: removes, and the badges of users put cleared),
- * so the lines IdentitySync writes give them without a JSON parse:
- * {"remove":"KEY"} and {"key":"KEY",... with no escape in KEY and no other
- * "remove". Anything else is parsed; the second walk parses every line
- * and checks it whole (a bad line then fails the batch, all of it rolled
- * back). 1 taken, 0 not this shape. */
+ * so a line IdentitySync wrote gives its key without a JSON parse
+ * (pl_dir_body_sync_key); the second walk parses every line and checks it
+ * whole (a bad line then fails the batch, all of it rolled back). 1
+ * taken, 0 not that shape. */
 static int key_fast(const char *p, size_t n, pl_dir_sync_item_t *it)
 {
-	static const char rm[] = "{\"remove\":\"", ky[] = "{\"key\":\"";
-	size_t pre = 0;
-	int remove = 0;
-	if (n > sizeof(rm) - 1 && memcmp(p, rm, sizeof(rm) - 1) == 0) {
-		pre = sizeof(rm) - 1;
-		remove = 1;
-	} else if (n > sizeof(ky) - 1 && memcmp(p, ky, sizeof(ky) - 1) == 0) {
-		pre = sizeof(ky) - 1;
-	} else {
-		return 0;
-	}
-	const char *q = memchr(p + pre, '"', n - pre);
-	size_t kl = q ? (size_t)(q - (p + pre)) : 0;
-	if (!q || kl == 0 || kl >= sizeof(it->key) || memchr(p + pre, '\\', kl))
-		return 0;
-	size_t rest = n - (size_t)(q - p);
-	if (remove ? rest != 2 || q[1] != '}' : memmem(q, rest, "\"remove\"", 8) != NULL)
+	int remove;
+	char key[PL_DIR_EXTERNAL_ID_MAX];
+	if (!pl_dir_body_sync_key(p, n, &remove, key, sizeof(key)))
 		return 0;
 	memset(it, 0, sizeof(*it));
 	it->remove = remove;
-	memcpy(it->key, p + pre, kl);
+	pl_strlcpy(it->key, key, sizeof(it->key));
 	if (!remove)
-		memcpy(it->user.external_id, it->key, kl + 1);
+		pl_strlcpy(it->user.external_id, key, sizeof(it->user.external_id));
 	return 1;
 }
 
