@@ -580,6 +580,32 @@ int pl_dir_user_each_source(pl_dir_t *d, const char *source, pl_dir_user_fn fn, 
 	return rc;
 }
 
+int pl_dir_user_keys_source(pl_dir_t *d, const char *source, pl_dir_key_fn fn, void *arg,
+			    pl_err_t *err)
+{
+	if (!source || (strcmp(source, "ldap") != 0 && strcmp(source, "scim") != 0))
+		return pl_dir_fail(err, "list users: unknown source");
+	pl_dir_lock(d);
+	int rc = pl_dir_begin(d, 0, "list users", err), stop = 0;
+	sqlite3_stmt *st = rc == 0 ? pl_dir_prepare(d, "SELECT external_id, username FROM users"
+						   " WHERE source = ?1", err)
+				   : NULL;
+	if (st && pl_dir_bind_text(st, 1, source) == 0) {
+		int r;
+		while (!stop && (r = sqlite3_step(st)) == SQLITE_ROW)
+			stop = fn(arg, pl_dir_col_text(st, 0), pl_dir_col_text(st, 1));
+		if (!stop && r != SQLITE_DONE)
+			rc = pl_dir_sqlfail(d, err, "list users");
+	} else if (rc == 0) {
+		rc = st ? pl_dir_sqlfail(d, err, "list users") : -1;
+	}
+	sqlite3_finalize(st);
+	if (rc == 0 || rc == -1)
+		rc = pl_dir_end(d, rc, "list users", err);
+	pl_dir_unlock(d);
+	return rc < 0 ? -1 : stop;
+}
+
 /* ---- delete, badge look-up ---- */
 
 int pl_dir_user_del(pl_dir_t *d, const char *username, pl_err_t *err)

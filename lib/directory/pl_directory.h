@@ -169,6 +169,11 @@ int pl_dir_user_list_source(pl_dir_t *d, const char *source, pl_dir_user_t **out
 typedef int (*pl_dir_user_fn)(void *arg, const pl_dir_user_t *u);
 int pl_dir_user_each_source(pl_dir_t *d, const char *source, pl_dir_user_fn fn, void *arg,
 			    pl_err_t *err);
+/* Only the keys and names of one source's users (an incremental sync's
+ * presence check), in no particular order; fn as above. */
+typedef int (*pl_dir_key_fn)(void *arg, const char *key, const char *username);
+int pl_dir_user_keys_source(pl_dir_t *d, const char *source, pl_dir_key_fn fn, void *arg,
+			    pl_err_t *err);
 /* The owner of a canonical badge ID: 0 found, 1 unknown, -1 error. */
 int pl_dir_badge_user(pl_dir_t *d, const char *badge, char *username,
 		      size_t usz, pl_err_t *err);

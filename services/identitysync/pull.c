@@ -37,7 +37,8 @@
 /* A directory user, as a sync compares it. One allocation holds the key,
  * the name, the PIN mark and the comparable text. */
 typedef struct {
-	const char *key, *username, *pin_mark, *canon;
+	const char *key, *username, *pin_mark, *canon; /* canon NULL: not read yet */
+	char *more; /* pin_mark and canon when read later (an incremental sync) */
 	unsigned seen : 1;    /* read in this sync (mapped) */
 	unsigned bad : 1;     /* its entry could not be mapped: keep */
 	unsigned gone : 1;    /* its entry is disabled: remove */
@@ -109,6 +110,51 @@ static int on_dir_user(void *arg, const pl_dir_user_t *u)
 	return 0;
 }
 
+/* An incremental sync reads only the keys and names (the presence pass
+ * needs no more), and the whole record of the few users whose entries
+ * changed when they come (cur_fill). */
+static int on_dir_key(void *arg, const char *key, const char *username)
+{
+	pull_t *p = arg;
+	if (p->ncur == p->capcur) {
+		size_t nc = p->capcur ? p->capcur * 2 : 1024;
+		cur_t *c = realloc(p->cur, nc * sizeof(*c));
+		if (!c)
+			return 1;
+		p->cur = c;
+		p->capcur = nc;
+	}
+	size_t kl = strlen(key) + 1, ul = strlen(username) + 1;
+	char *b = malloc(kl + ul);
+	if (!b)
+		return 1;
+	cur_t *c = &p->cur[p->ncur++];
+	memset(c, 0, sizeof(*c));
+	c->key = memcpy(b, key, kl);
+	c->username = memcpy(b + kl, username, ul);
+	return 0;
+}
+
+/* c's record, if not read yet. 0 or -1 (the job failed). */
+static int cur_fill(pull_t *p, cur_t *c)
+{
+	pl_dir_user_t u;
+	char canon[IDS_CANON_MAX];
+	pl_err_t err = { "" };
+	if (c->canon)
+		return 0;
+	int rc = pl_dir_user_get(p->j->dir, c->username, &u, &err);
+	int n = rc == 0 ? ids_user_canon(&u, canon, sizeof(canon)) : -1;
+	size_t ml = strlen(u.pin_mark) + 1;
+	if (rc != 0 || n < 0 || !(c->more = malloc(ml + (size_t)n + 1))) {
+		ids_job_fail(p->j, rc < 0 ? err.msg : "the directory changed during the sync");
+		return -1;
+	}
+	c->pin_mark = memcpy(c->more, u.pin_mark, ml);
+	c->canon = memcpy(c->more + ml, canon, (size_t)n + 1);
+	return 0;
+}
+
 static int cmp_cur(const void *a, const void *b)
 {
 	return strcmp(((const cur_t *)a)->key, ((const cur_t *)b)->key);
@@ -117,7 +163,8 @@ static int cmp_cur(const void *a, const void *b)
 static int load_dir(ids_job_t *j, pull_t *p)
 {
 	pl_err_t err = { "" };
-	int rc = pl_dir_user_each_source(j->dir, "ldap", on_dir_user, p, &err);
+	int rc = j->full ? pl_dir_user_each_source(j->dir, "ldap", on_dir_user, p, &err)
+			 : pl_dir_user_keys_source(j->dir, "ldap", on_dir_key, p, &err);
 	if (rc != 0) {
 		ids_job_fail(j, rc > 0 ? "out of memory" : err.msg);
 		return -1;
@@ -237,6 +284,8 @@ static int on_user(pull_t *p, const pl_ldap_entry_t *e, pl_dir_user_t *u)
 					 "user's PIN is left as it was"));
 	}
 	cur_t *old = find_cur(p, u->external_id);
+	if (old && cur_fill(p, old) < 0)
+		return -1;
 	if (old)
 		old->seen = 1;
 	pin_mark_set(p, u, old, st, pin);
@@ -301,8 +350,10 @@ static int removals(ids_job_t *j, pull_t *p)
 static void pull_free(pull_t *p)
 {
 	/* each cur_t's strings are one allocation, from its key */
-	for (size_t i = 0; i < p->ncur; i++)
+	for (size_t i = 0; i < p->ncur; i++) {
 		free((char *)p->cur[i].key);
+		free(p->cur[i].more);
+	}
 	free(p->cur);
 	OPENSSL_cleanse(p->pin_key, sizeof(p->pin_key));
 	memset(p, 0, sizeof(*p));
