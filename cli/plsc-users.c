@@ -184,6 +184,24 @@ static int users_import(pl_dir_t *d, const char *path)
 
 /* Badge IDs are masked in the table (they open doors, and screens are
  * seen over shoulders); --show-badges shows them whole, as --json does. */
+/* Does this PIN work for this user (a PIN set here, or one a sync took
+ * from the identity source)? The same check as every PIN's. */
+static int users_check_pin(pl_dir_t *d, const char *username, const char *pin_file)
+{
+	char pin[PIN_BUF];
+	pl_err_t err = { "" };
+	if (plsc_read_secret_file(pin_file, "PIN", pin, sizeof(pin), PIN_MAX) < 0)
+		return EXIT_FAIL;
+	int ok = pl_dir_pin_check(d, username, pin, &err);
+	explicit_bzero(pin, sizeof(pin));
+	if (ok < 0) {
+		fprintf(stderr, "plsc: %s\n", err.msg);
+		return EXIT_FAIL;
+	}
+	printf("%s\n", ok ? "PIN right" : "PIN wrong (or no PIN set)");
+	return ok ? EXIT_OK : EXIT_FAIL;
+}
+
 static int users_list(pl_dir_t *d, int as_json, int show_badges)
 {
 	pl_dir_user_t *v = NULL;
@@ -230,9 +248,12 @@ int plsc_cmd_users(plsc_t *p, int argc, char **argv)
 	if (!((strcmp(sub, "add") == 0 && argc >= 3) ||
 	      (strcmp(sub, "del") == 0 && argc == 3) ||
 	      (strcmp(sub, "import") == 0 && argc == 3) ||
+	      (strcmp(sub, "check-pin") == 0 &&
+	       (argc == 3 || (argc == 5 && strcmp(argv[3], "--pin-file") == 0))) ||
 	      (strcmp(sub, "list") == 0 && argc <= 4))) {
 		fprintf(stderr, "Usage: plsc users add USERNAME [options] | del USERNAME | "
-				"list [--json] [--show-badges] | import FILE.csv\n");
+				"list [--json] [--show-badges] | import FILE.csv | "
+				"check-pin USERNAME [--pin-file F]\n");
 		return EXIT_USAGE;
 	}
 	int as_json = 0, show_badges = 0;
@@ -258,6 +279,8 @@ int plsc_cmd_users(plsc_t *p, int argc, char **argv)
 			printf("user %s deleted\n", argv[2]);
 	} else if (strcmp(sub, "import") == 0) {
 		rc = users_import(d, argv[2]);
+	} else if (strcmp(sub, "check-pin") == 0) {
+		rc = users_check_pin(d, argv[2], argc == 5 ? argv[4] : "-");
 	} else {
 		rc = users_list(d, as_json, show_badges);
 	}

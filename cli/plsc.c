@@ -52,6 +52,7 @@ static void usage(FILE *out)
 		"  users add USERNAME [--name N] [--email E]... [--badge ID]... [--pin | --pin-file F]\n"
 		"        [--groups G,...] [--replace] | del USERNAME | list [--json]\n"
 		"        | import FILE.csv   (username, display name, email, badge IDs, PIN)\n"
+		"        | check-pin USERNAME [--pin-file F]   exit 0 if the PIN is right\n"
 		"                           --pin: the PIN is asked twice (or read as one\n"
 		"                           line from stdin), never given on the command line\n"
 		"  readers add NAME --address A --printer P [--direction connect|listen]\n"

@@ -182,3 +182,33 @@ int pl_dir_body_reader(json_t *j, int with_name, pl_dir_reader_t *r, char *err, 
 		return fail(err, esz, "%s", e.msg);
 	return 0;
 }
+
+int pl_dir_body_sync_key(const char *p, size_t n, int *remove, char *key, size_t ksz)
+{
+	static const char rm[] = "{\"remove\":\"", ky[] = "{\"key\":\"";
+	size_t pre = 0;
+	*remove = 0;
+	if (n > sizeof(rm) - 1 && memcmp(p, rm, sizeof(rm) - 1) == 0) {
+		pre = sizeof(rm) - 1;
+		*remove = 1;
+	} else if (n > sizeof(ky) - 1 && memcmp(p, ky, sizeof(ky) - 1) == 0) {
+		pre = sizeof(ky) - 1;
+	} else {
+		return 0;
+	}
+	const char *q = memchr(p + pre, '"', n - pre);
+	size_t kl = q ? (size_t)(q - (p + pre)) : 0;
+	if (!q || kl == 0 || kl >= ksz || memchr(p + pre, '\\', kl) || memchr(p + pre, '\0', kl))
+		return 0;
+	for (size_t i = 0; i < kl; i++)
+		if ((unsigned char)p[pre + i] < 0x20)
+			return 0; /* JSON would refuse it */
+	size_t rest = n - (size_t)(q - p);
+	/* no escape anywhere: "\\u0072emove" is a "remove" too */
+	if (*remove ? rest != 2 || q[1] != '}'
+		    : memmem(q, rest, "\"remove\"", 8) != NULL || memchr(q, '\\', rest) != NULL)
+		return 0;
+	memcpy(key, p + pre, kl);
+	key[kl] = '\0';
+	return 1;
+}

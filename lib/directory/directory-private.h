@@ -36,12 +36,21 @@ typedef enum {
 	PL_DIR_ST_COUNT
 } pl_dir_st_t;
 
+/* Statements a sync runs for every user: parsing them again each time
+ * was most of a large sync's cost. */
+#define PL_DIR_KEPT_MAX 48
+
 struct pl_dir {
 	sqlite3 *db;
 	pthread_mutex_t mu;
 	int readonly;
 	char path[PATH_MAX];
 	sqlite3_stmt *cached[PL_DIR_ST_COUNT]; /* NULL until first used */
+	/* statements kept by their SQL text's address (pl_dir_kept) */
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} kept[PL_DIR_KEPT_MAX];
 };
 
 /* Set err (may be NULL) and return -1, so callers can `return pl_dir_fail(...)`. */
@@ -61,6 +70,14 @@ sqlite3_stmt *pl_dir_prepare(pl_dir_t *d, const char *sql, pl_err_t *err);
  * instead of finalizing. Under the handle's mutex. */
 sqlite3_stmt *pl_dir_cached(pl_dir_t *d, pl_dir_st_t which, const char *sql,
 			    pl_err_t *err);
+/* The statement for sql, a string literal: prepared on first use and kept
+ * by the literal's address (no enum to extend); when the table is full, a
+ * fresh one. Bind, step, read, then pl_dir_kept_done (which finalizes a
+ * fresh one). Under the handle's mutex. pl_dir_run_kept: step once
+ * expecting SQLITE_DONE, as pl_dir_run, then pl_dir_kept_done. */
+sqlite3_stmt *pl_dir_kept(pl_dir_t *d, const char *sql, pl_err_t *err);
+void pl_dir_kept_done(pl_dir_t *d, sqlite3_stmt *st);
+int pl_dir_run_kept(pl_dir_t *d, sqlite3_stmt *st, const char *what, pl_err_t *err);
 /* Reset and unbind a kept statement: its read ends, nothing stays bound
  * (bindings are SQLITE_STATIC: they point into the caller's strings). */
 void pl_dir_cached_done(sqlite3_stmt *st);
@@ -104,7 +121,14 @@ long pl_dir_b64_decode(const char *alphabet, const char *s, size_t n,
 int pl_dir_user_check(const pl_dir_user_t *u, pl_err_t *err);
 int pl_dir_user_emails_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err);
 int pl_dir_user_badges_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err);
+/* The same for a user that has none yet: no rows to delete first. */
+int pl_dir_user_emails_add(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err);
+int pl_dir_user_badges_add(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err);
 int pl_dir_user_local_only(pl_dir_t *d, const char *username, pl_err_t *err);
+/* The owner of a canonical badge ID into owner: 0 found, 1 unknown, -1
+ * error. Under the mutex. */
+int pl_dir_badge_owner(pl_dir_t *d, const char *badge, char *owner, size_t osz,
+		       pl_err_t *err);
 /* A printer, reader or administrator name: [A-Za-z0-9._-]{1,127}. */
 int pl_dir_valid_name(const char *s);
 
@@ -123,6 +147,8 @@ int pl_dir_secret_hash(const char *secret, char out[PL_DIR_SECRET_HASH_MAX],
 		       const char *what, pl_err_t *err);
 int pl_dir_secret_verify(const char *secret, const char *stored,
 			 const char *what, pl_err_t *err);
+/* Is stored a well-formed stored hash (parameters within bounds)? */
+int pl_dir_secret_wellformed(const char *stored);
 
 /* Read-write open: bring the schema up to PL_DIR_SCHEMA_VERSION, one
  * migration per transaction. Read-only open: require exactly that version.

@@ -77,6 +77,12 @@ static const char *const migrations[] = {
 	"ALTER TABLE users ADD COLUMN external_id TEXT;"
 	"CREATE UNIQUE INDEX users_external ON users(source, external_id)"
 	" WHERE external_id IS NOT NULL;",
+
+	/* 5: the mark of a PIN a sync set from the source's PIN attribute
+	 * (pl_dir_user_t.pin_mark): a keyed MAC, so that the next sync
+	 * tells a changed PIN without hashing every user's again. NULL:
+	 * no PIN, or one set by plsc or the console. */
+	"ALTER TABLE users ADD COLUMN pin_mark TEXT;",
 };
 
 _Static_assert(PL_ARRAY_LEN(migrations) == PL_DIR_SCHEMA_VERSION,

@@ -137,6 +137,15 @@ static int hash_parse(const char *s, scrypt_hash_t *h)
 	return 0;
 }
 
+int pl_dir_secret_wellformed(const char *stored)
+{
+	scrypt_hash_t h;
+	int ok = stored && strnlen(stored, PL_DIR_SECRET_HASH_MAX) < PL_DIR_SECRET_HASH_MAX &&
+		 hash_parse(stored, &h) == 0;
+	OPENSSL_cleanse(&h, sizeof(h));
+	return ok;
+}
+
 int pl_dir_secret_verify(const char *secret, const char *stored,
 			 const char *what, pl_err_t *err)
 {

@@ -1,20 +1,24 @@
 /* Users synced from an identity source (IdentitySync's LDAP pull, later
  * SCIM): one batch of changes applied in one transaction
- * (pl_dir_sync_apply, pl_directory.h). Each item runs inside a savepoint,
- * so a refused item rolls back alone while the batch stays all or
- * nothing against crashes and database errors. */
+ * (pl_dir_sync_apply, pl_directory.h). An item is checked before anything
+ * of it is written, so a refused item leaves nothing to undo, while the
+ * batch stays all or nothing against crashes and database errors. (Each
+ * item had a savepoint once; it journalled every page the item changed,
+ * most of a 100,000-user sync's cost.) */
 #include "directory-private.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pl_badge.h"
 #include "pl_util.h"
 
 typedef struct {
 	char username[128];
 	int64_t created_ms;
 	char pin_hash[PL_DIR_SECRET_HASH_MAX];
+	char pin_mark[PL_DIR_PIN_MARK_MAX];
 	int has_pin;
 } sync_row_t;
 
@@ -23,7 +27,7 @@ static int stmt_text(pl_dir_t *d, sqlite3_stmt *st, const char *a, const char *b
 {
 	if (pl_dir_bind_text(st, 1, a) < 0 || (b && pl_dir_bind_text(st, 2, b) < 0)) {
 		pl_dir_sqlfail(d, err, what);
-		sqlite3_finalize(st);
+		pl_dir_kept_done(d, st);
 		return -1;
 	}
 	return 0;
@@ -33,8 +37,8 @@ static int stmt_text(pl_dir_t *d, sqlite3_stmt *st, const char *a, const char *b
 static int row_by_key(pl_dir_t *d, const char *source, const char *key, sync_row_t *r,
 		      pl_err_t *err)
 {
-	sqlite3_stmt *st = pl_dir_prepare(d,
-					  "SELECT username, created_ms, pin_hash FROM users"
+	sqlite3_stmt *st = pl_dir_kept(d,
+					  "SELECT username, created_ms, pin_hash, pin_mark FROM users"
 					  " WHERE source = ?1 AND external_id = ?2",
 					  err);
 	if (!st || stmt_text(d, st, source, key, "sync: find user", err) < 0)
@@ -45,10 +49,11 @@ static int row_by_key(pl_dir_t *d, const char *source, const char *key, sync_row
 		r->created_ms = sqlite3_column_int64(st, 1);
 		r->has_pin = sqlite3_column_type(st, 2) != SQLITE_NULL;
 		pl_strlcpy(r->pin_hash, pl_dir_col_text(st, 2), sizeof(r->pin_hash));
+		pl_strlcpy(r->pin_mark, pl_dir_col_text(st, 3), sizeof(r->pin_mark));
 	} else if (rc != SQLITE_DONE) {
 		pl_dir_sqlfail(d, err, "sync: find user");
 	}
-	sqlite3_finalize(st);
+	pl_dir_kept_done(d, st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
@@ -57,7 +62,7 @@ static int row_by_key(pl_dir_t *d, const char *source, const char *key, sync_row
 static int name_holder(pl_dir_t *d, const char *source, const char *username,
 		       char *holder, size_t hsz, pl_err_t *err)
 {
-	sqlite3_stmt *st = pl_dir_prepare(d, "SELECT source FROM users WHERE username = ?1", err);
+	sqlite3_stmt *st = pl_dir_kept(d, "SELECT source FROM users WHERE username = ?1", err);
 	if (!st || stmt_text(d, st, username, NULL, "sync: user name", err) < 0)
 		return -1;
 	int rc = sqlite3_step(st), who = 0;
@@ -67,26 +72,27 @@ static int name_holder(pl_dir_t *d, const char *source, const char *username,
 	} else if (rc != SQLITE_DONE) {
 		who = pl_dir_sqlfail(d, err, "sync: user name");
 	}
-	sqlite3_finalize(st);
+	pl_dir_kept_done(d, st);
 	return who;
 }
 
 static int exec_text(pl_dir_t *d, const char *sql, const char *a, const char *b,
 		     const char *what, pl_err_t *err)
 {
-	sqlite3_stmt *st = pl_dir_prepare(d, sql, err);
+	sqlite3_stmt *st = pl_dir_kept(d, sql, err);
 	if (!st || stmt_text(d, st, a, b, what, err) < 0)
 		return -1;
-	return pl_dir_run(d, st, what, err) == SQLITE_DONE ? 0 : -1;
+	return pl_dir_run_kept(d, st, what, err) == SQLITE_DONE ? 0 : -1;
 }
 
 static int row_insert(pl_dir_t *d, const char *source, const pl_dir_user_t *u,
 		      const sync_row_t *old, pl_err_t *err)
 {
-	sqlite3_stmt *st = pl_dir_prepare(
+	sqlite3_stmt *st = pl_dir_kept(
 		d,
 		"INSERT INTO users(username, display_name, groups, pin_hash, source,"
-		" created_ms, updated_ms, external_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		" created_ms, updated_ms, external_id, pin_mark)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULLIF(?9, ''))",
 		err);
 	if (!st)
 		return -1;
@@ -99,18 +105,19 @@ static int row_insert(pl_dir_t *d, const char *source, const pl_dir_user_t *u,
 		  pl_dir_bind_text(st, 5, source) < 0 ||
 		  sqlite3_bind_int64(st, 6, old ? old->created_ms : now) != SQLITE_OK ||
 		  sqlite3_bind_int64(st, 7, now) != SQLITE_OK ||
-		  pl_dir_bind_text(st, 8, u->external_id) < 0;
+		  pl_dir_bind_text(st, 8, u->external_id) < 0 ||
+		  pl_dir_bind_text(st, 9, old ? old->pin_mark : "") < 0;
 	if (bad) {
 		pl_dir_sqlfail(d, err, "sync: add user");
-		sqlite3_finalize(st);
+		pl_dir_kept_done(d, st);
 		return -1;
 	}
-	return pl_dir_run(d, st, "sync: add user", err) == SQLITE_DONE ? 0 : -1;
+	return pl_dir_run_kept(d, st, "sync: add user", err) == SQLITE_DONE ? 0 : -1;
 }
 
 static int row_update(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
 {
-	sqlite3_stmt *st = pl_dir_prepare(
+	sqlite3_stmt *st = pl_dir_kept(
 		d,
 		"UPDATE users SET display_name = ?2, groups = ?3, updated_ms = ?4"
 		" WHERE username = ?1",
@@ -122,32 +129,112 @@ static int row_update(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
 	    pl_dir_bind_text(st, 3, u->groups) < 0 ||
 	    sqlite3_bind_int64(st, 4, pl_dir_now_ms()) != SQLITE_OK) {
 		pl_dir_sqlfail(d, err, "sync: update user");
-		sqlite3_finalize(st);
+		pl_dir_kept_done(d, st);
 		return -1;
 	}
-	return pl_dir_run(d, st, "sync: update user", err) == SQLITE_DONE ? 0 : -1;
+	return pl_dir_run_kept(d, st, "sync: update user", err) == SQLITE_DONE ? 0 : -1;
 }
 
-/* 0 added, 1 updated, 2 renamed; -1 refused or failed (err). */
-static int item_put(pl_dir_t *d, const char *source, const pl_dir_user_t *u, pl_err_t *err)
+/* The item's PIN change on the row just put (a hash checked first: the
+ * sender faces the network, and a malformed hash would only fail later,
+ * at every check). */
+static int item_pin(pl_dir_t *d, const pl_dir_sync_item_t *it, pl_err_t *err)
 {
-	sync_row_t old;
-	char holder[16];
-	int found = row_by_key(d, source, u->external_id, &old, err);
-	if (found < 0)
+	int set = it->pin_op == PL_DIR_SYNC_PIN_SET;
+	if (it->pin_op == PL_DIR_SYNC_PIN_KEEP)
+		return 0;
+	if (set && (!pl_dir_secret_wellformed(it->pin_hash) || !it->user.pin_mark[0]))
+		return pl_dir_fail(err, "user %s: the PIN is not a well-formed stored hash with "
+				   "its mark", it->user.username);
+	sqlite3_stmt *st = pl_dir_kept(
+		d, "UPDATE users SET pin_hash = ?2, pin_mark = ?3 WHERE username = ?1", err);
+	if (!st)
 		return -1;
-	int same_name = found == 0 && strcmp(old.username, u->username) == 0;
-	if (!same_name) {
+	if (pl_dir_bind_text(st, 1, it->user.username) < 0 ||
+	    (set ? pl_dir_bind_text(st, 2, it->pin_hash) < 0 ||
+			   pl_dir_bind_text(st, 3, it->user.pin_mark) < 0
+		 : sqlite3_bind_null(st, 2) != SQLITE_OK ||
+			   sqlite3_bind_null(st, 3) != SQLITE_OK)) {
+		pl_dir_sqlfail(d, err, "sync: PIN");
+		pl_dir_kept_done(d, st);
+		return -1;
+	}
+	return pl_dir_run_kept(d, st, "sync: PIN", err) == SQLITE_DONE ? 0 : -1;
+}
+
+/* Would u's badges go to it without taking one from another user? (The
+ * badges of every user the batch puts were cleared in pass 0.) 0, 1
+ * refused (ierr), -1 error (err). */
+static int badges_free(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *ierr, pl_err_t *err)
+{
+	char owner[128], masked[72];
+	for (int i = 0; i < u->nbadges; i++) {
+		int rc = pl_dir_badge_owner(d, u->badges[i], owner, sizeof(owner), err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0 && strcmp(owner, u->username) != 0) {
+			pl_badge_mask(u->badges[i], masked, sizeof(masked));
+			pl_dir_fail(ierr, "badge %s already belongs to %s", masked, owner);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The checks of a put, made before anything of it is written, so that a
+ * refused item needs no savepoint to undo (a savepoint an item journalled
+ * every page the item changed: most of a large sync's cost). 0 (old and
+ * *found set as row_by_key's), 1 refused (ierr), -1 error (err). */
+static int put_check(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *it,
+		     sync_row_t *old, int *found, pl_err_t *ierr, pl_err_t *err)
+{
+	const pl_dir_user_t *u = &it->user;
+	char holder[16];
+	if (pl_dir_user_check(u, ierr) < 0 || !u->external_id[0]) {
+		if (!ierr->msg[0])
+			pl_strlcpy(ierr->msg, "a synced user needs its key", sizeof(ierr->msg));
+		return 1;
+	}
+	if (it->pin_op == PL_DIR_SYNC_PIN_SET &&
+	    (!pl_dir_secret_wellformed(it->pin_hash) || !u->pin_mark[0])) {
+		pl_dir_fail(ierr, "user %s: the PIN is not a well-formed stored hash with its mark",
+			    u->username);
+		return 1;
+	}
+	if ((*found = row_by_key(d, source, u->external_id, old, err)) < 0)
+		return -1;
+	if (*found != 0 || strcmp(old->username, u->username) != 0) {
 		int who = name_holder(d, source, u->username, holder, sizeof(holder), err);
 		if (who < 0)
 			return -1;
-		if (who == 2)
-			return pl_dir_fail(err, "user %s exists as a %s user; not replaced",
-					   u->username, holder);
-		if (who == 1)
-			return pl_dir_fail(err, "user %s is already synced under another key",
-					   u->username);
+		if (who == 2) {
+			pl_dir_fail(ierr, "user %s exists as a %s user; not replaced", u->username,
+				    holder);
+			return 1;
+		}
+		if (who == 1) {
+			pl_dir_fail(ierr, "user %s is already synced under another key",
+				    u->username);
+			return 1;
+		}
 	}
+	return badges_free(d, u, ierr, err);
+}
+
+/* 0 added, 1 updated, 2 renamed; -1 refused (ierr, nothing written); -2
+ * a database error (err): the batch cannot go on. */
+static int item_put(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *it,
+		    pl_err_t *ierr, pl_err_t *err)
+{
+	const pl_dir_user_t *u = &it->user;
+	sync_row_t old;
+	int found = 1;
+	int ck = put_check(d, source, it, &old, &found, ierr, err);
+	if (ck != 0) {
+		memset(old.pin_hash, 0, sizeof(old.pin_hash));
+		return ck > 0 ? -1 : -2;
+	}
+	int same_name = found == 0 && strcmp(old.username, u->username) == 0;
 	int rc;
 	if (same_name) {
 		rc = row_update(d, u, err);
@@ -161,13 +248,16 @@ static int item_put(pl_dir_t *d, const char *source, const pl_dir_user_t *u, pl_
 	} else {
 		rc = row_insert(d, source, u, NULL, err);
 	}
+	/* a new user (found 1: nobody held the name) has no rows to replace */
 	if (rc == 0)
-		rc = pl_dir_user_emails_put(d, u, err);
+		rc = found ? pl_dir_user_emails_add(d, u, err) : pl_dir_user_emails_put(d, u, err);
 	if (rc == 0)
-		rc = pl_dir_user_badges_put(d, u, err);
+		rc = found ? pl_dir_user_badges_add(d, u, err) : pl_dir_user_badges_put(d, u, err);
+	if (rc == 0)
+		rc = item_pin(d, it, err);
 	memset(old.pin_hash, 0, sizeof(old.pin_hash));
 	if (rc < 0)
-		return -1;
+		return -2;
 	return same_name ? 1 : found == 0 ? 2 : 0;
 }
 
@@ -180,14 +270,6 @@ static int item_remove(pl_dir_t *d, const char *source, const char *key, pl_err_
 	return sqlite3_changes(d->db) > 0;
 }
 
-/* A savepoint around fn's work: released on success, rolled back (and
- * released) on a refusal. -1 only when the savepoint itself fails. */
-static int in_savepoint(pl_dir_t *d, int rc_item, pl_err_t *err)
-{
-	const char *sql = rc_item < 0 ? "ROLLBACK TO item; RELEASE item" : "RELEASE item";
-	return pl_dir_exec(d, sql, "sync: savepoint", err);
-}
-
 typedef struct {
 	pl_dir_t *d;
 	const char *source;
@@ -196,37 +278,37 @@ typedef struct {
 	pl_dir_sync_counts_t *c;
 } apply_t;
 
-/* One item in its savepoint; -1 only for a database failure that ends
- * the batch. */
+/* One item; -1 only for a database failure that ends the batch (a
+ * refused item writes nothing: its checks come first). */
 static int apply_one(apply_t *a, const pl_dir_sync_item_t *it, pl_err_t *err)
 {
 	pl_err_t ierr = { "" };
-	if (pl_dir_exec(a->d, "SAVEPOINT item", "sync: savepoint", err) < 0)
-		return -1;
 	int rc;
 	if (it->remove) {
-		rc = item_remove(a->d, a->source, it->key, &ierr);
-		if (rc > 0)
-			a->c->removed++;
-	} else if (pl_dir_user_check(&it->user, &ierr) < 0 || !it->user.external_id[0]) {
-		if (!ierr.msg[0])
-			pl_strlcpy(ierr.msg, "a synced user needs its key", sizeof(ierr.msg));
-		rc = -1;
-	} else {
-		rc = item_put(a->d, a->source, &it->user, &ierr);
+		rc = item_remove(a->d, a->source, it->key, err);
+		if (rc < 0)
+			return -1;
+		a->c->removed += rc;
+		return 0;
+	}
+	rc = item_put(a->d, a->source, it, &ierr, err);
+	if (rc == -2)
+		return -1;
+	if (rc >= 0) {
 		long *cnt[] = { &a->c->added, &a->c->updated, &a->c->renamed };
-		if (rc >= 0)
-			(*cnt[rc])++;
+		(*cnt[rc])++;
+		return 0;
 	}
-	if (rc < 0) {
-		a->c->failed++;
-		if (a->on_error)
-			a->on_error(a->arg, it, ierr.msg);
-	}
-	return in_savepoint(a->d, rc, err);
+	a->c->failed++;
+	if (a->on_error)
+		a->on_error(a->arg, it, ierr.msg);
+	return 0;
 }
 
-/* Pass 0: removes; 1: clear the badges of those put; 2: puts. */
+/* Pass 0: removes, and the badges of every user put cleared (a badge
+ * that moves between two users of the batch is then no conflict; one
+ * pass, since neither kind of line touches what the other reads);
+ * pass 1: puts. Each line is parsed once a pass. */
 static int apply_pass(apply_t *a, int pass, pl_dir_sync_next_fn next, void *narg,
 		      pl_dir_sync_item_t *it, pl_err_t *err)
 {
@@ -235,12 +317,12 @@ static int apply_pass(apply_t *a, int pass, pl_dir_sync_next_fn next, void *narg
 		restart = 0;
 		if (pass == 0 && it->remove)
 			rc = apply_one(a, it, err);
-		else if (pass == 1 && !it->remove)
+		else if (pass == 0)
 			rc = exec_text(a->d,
 				       "DELETE FROM badges WHERE username IN (SELECT username"
 				       " FROM users WHERE source = ?1 AND external_id = ?2)",
 				       a->source, it->user.external_id, "sync: badges", err);
-		else if (pass == 2 && !it->remove)
+		else if (!it->remove)
 			rc = apply_one(a, it, err);
 		else
 			rc = 0;
@@ -262,11 +344,19 @@ int pl_dir_sync_apply_from(pl_dir_t *d, const char *source, pl_dir_sync_next_fn 
 	if (!it)
 		return pl_dir_fail(err, "out of memory");
 	pl_dir_lock(d);
+	/* A cache that holds the batch's pages, so a large sync does not
+	 * spill pages into the WAL half-way (and write them again), and the
+	 * statement journals in memory. Set before BEGIN: temp_store does
+	 * not change inside a transaction. */
+	(void)pl_dir_exec(d, "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY", "sync",
+			  NULL);
 	int rc = pl_dir_begin(d, 1, "sync", err) < 0 ? -2 : 0;
-	for (int pass = 0; rc == 0 && pass < 3; pass++)
+	for (int pass = 0; rc == 0 && pass < 2; pass++)
 		rc = apply_pass(&a, pass, next, narg, it, err);
 	if (rc != -2) /* -2: BEGIN failed, nothing to end */
 		rc = pl_dir_end(d, rc, "sync", err);
+	(void)pl_dir_exec(d, "PRAGMA cache_size = -2000; PRAGMA temp_store = DEFAULT", "sync",
+			  NULL);
 	pl_dir_unlock(d);
 	memset(it, 0, sizeof(*it));
 	free(it);

@@ -96,13 +96,7 @@ static int valid_badge(const char *s)
 
 static int valid_pin(const char *pin)
 {
-	size_t n = strnlen(pin, PIN_MAX + 1);
-	if (n < PIN_MIN || n > PIN_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (pin[i] < '0' || pin[i] > '9')
-			return 0;
-	return 1;
+	return pl_dir_pin_valid(pin);
 }
 
 static const char *user_source(const pl_dir_user_t *u)
@@ -228,16 +222,16 @@ static int user_row_put(pl_dir_t *d, const pl_dir_user_t *u, const char *hash,
 static int run_text2(pl_dir_t *d, const char *sql, const char *a,
 		     const char *b, const char *what, pl_err_t *err)
 {
-	sqlite3_stmt *st = pl_dir_prepare(d, sql, err);
+	sqlite3_stmt *st = pl_dir_kept(d, sql, err);
 	if (!st)
 		return -1;
 	if (pl_dir_bind_text(st, 1, a) < 0 ||
 	    (b && pl_dir_bind_text(st, 2, b) < 0)) {
 		pl_dir_sqlfail(d, err, what);
-		sqlite3_finalize(st);
+		pl_dir_kept_done(d, st);
 		return -1;
 	}
-	return pl_dir_run(d, st, what, err);
+	return pl_dir_run_kept(d, st, what, err);
 }
 
 /* A duplicate within the list is dropped (the pair is the key). */
@@ -246,6 +240,11 @@ int pl_dir_user_emails_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
 	if (run_text2(d, "DELETE FROM user_emails WHERE username = ?1",
 		      u->username, NULL, "put user emails", err) != SQLITE_DONE)
 		return -1;
+	return pl_dir_user_emails_add(d, u, err);
+}
+
+int pl_dir_user_emails_add(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
+{
 	for (int i = 0; i < u->nemails; i++)
 		if (run_text2(d,
 			      "INSERT OR IGNORE INTO user_emails(username, email)"
@@ -257,8 +256,8 @@ int pl_dir_user_emails_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
 }
 
 /* The owner of a badge into owner: 0 found, 1 unknown, -1 error. */
-static int badge_owner(pl_dir_t *d, const char *badge, char *owner,
-		       size_t osz, pl_err_t *err)
+int pl_dir_badge_owner(pl_dir_t *d, const char *badge, char *owner, size_t osz,
+		       pl_err_t *err)
 {
 	sqlite3_stmt *st = pl_dir_cached(
 		d, PL_DIR_ST_BADGE_OWNER,
@@ -277,10 +276,15 @@ static int badge_owner(pl_dir_t *d, const char *badge, char *owner,
 
 int pl_dir_user_badges_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
 {
-	char owner[128], masked[BADGE_LEN_MAX + 1];
 	if (run_text2(d, "DELETE FROM badges WHERE username = ?1", u->username,
 		      NULL, "put user badges", err) != SQLITE_DONE)
 		return -1;
+	return pl_dir_user_badges_add(d, u, err);
+}
+
+int pl_dir_user_badges_add(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
+{
+	char owner[128], masked[BADGE_LEN_MAX + 1];
 	for (int i = 0; i < u->nbadges; i++) {
 		int rc = run_text2(d,
 				   "INSERT INTO badges(badge_id, username)"
@@ -290,7 +294,7 @@ int pl_dir_user_badges_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
 			continue;
 		if (rc != SQLITE_CONSTRAINT_PRIMARYKEY)
 			return -1;
-		rc = badge_owner(d, u->badges[i], owner, sizeof(owner), err);
+		rc = pl_dir_badge_owner(d, u->badges[i], owner, sizeof(owner), err);
 		if (rc < 0)
 			return -1;
 		if (rc == 0 && strcmp(owner, u->username) == 0)
@@ -342,7 +346,7 @@ int pl_dir_user_put(pl_dir_t *d, const pl_dir_user_t *u, const char *pin,
 
 #define USER_COLUMNS \
 	"SELECT username, display_name, groups, pin_hash IS NOT NULL, source," \
-	" created_ms, updated_ms, external_id FROM users"
+	" created_ms, updated_ms, external_id, pin_mark FROM users"
 
 static void user_from_row(sqlite3_stmt *st, void *elem)
 {
@@ -357,6 +361,7 @@ static void user_from_row(sqlite3_stmt *st, void *elem)
 	u->created_ms = sqlite3_column_int64(st, 5);
 	u->updated_ms = sqlite3_column_int64(st, 6);
 	pl_strlcpy(u->external_id, pl_dir_col_text(st, 7), sizeof(u->external_id));
+	pl_strlcpy(u->pin_mark, pl_dir_col_text(st, 8), sizeof(u->pin_mark));
 }
 
 static void add_email(pl_dir_user_t *u, const char *e)
@@ -501,6 +506,106 @@ int pl_dir_user_list_source(pl_dir_t *d, const char *source, pl_dir_user_t **out
 	return user_list_where(d, source ? source : "", out, n, err);
 }
 
+/* A children cursor (username, value rows ordered by username) stepped
+ * along with the users. */
+typedef struct {
+	sqlite3_stmt *st;
+	int rc; /* SQLITE_ROW: a row is current */
+} child_cur_t;
+
+static void child_take(child_cur_t *c, pl_dir_user_t *u,
+		       void (*add)(pl_dir_user_t *, const char *))
+{
+	while (c->rc == SQLITE_ROW) {
+		int cmp = strcmp(pl_dir_col_text(c->st, 0), u->username);
+		if (cmp > 0)
+			break;
+		if (cmp == 0)
+			add(u, pl_dir_col_text(c->st, 1));
+		c->rc = sqlite3_step(c->st);
+	}
+}
+
+static int each_source(pl_dir_t *d, const char *sql, pl_dir_user_fn fn, void *arg,
+		       pl_err_t *err)
+{
+	pl_dir_user_t *u = malloc(sizeof(*u));
+	sqlite3_stmt *st = pl_dir_prepare(d, sql, err);
+	child_cur_t em = { pl_dir_prepare(d, "SELECT username, email FROM user_emails"
+					  " ORDER BY username, rowid", err), SQLITE_DONE };
+	child_cur_t bd = { pl_dir_prepare(d, "SELECT username, badge_id FROM badges"
+					  " ORDER BY username, rowid", err), SQLITE_DONE };
+	int rc = u && st && em.st && bd.st ? SQLITE_OK : SQLITE_ERROR, stop = 0;
+	if (rc == SQLITE_OK) {
+		em.rc = sqlite3_step(em.st);
+		bd.rc = sqlite3_step(bd.st);
+	}
+	while (rc == SQLITE_OK && !stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		user_from_row(st, u);
+		child_take(&em, u, add_email);
+		child_take(&bd, u, add_badge);
+		stop = fn(arg, u);
+		rc = SQLITE_OK;
+	}
+	int bad = (rc != SQLITE_DONE && !stop) || (em.rc != SQLITE_ROW && em.rc != SQLITE_DONE) ||
+		  (bd.rc != SQLITE_ROW && bd.rc != SQLITE_DONE);
+	if (bad && !u)
+		pl_dir_fail(err, "out of memory");
+	else if (bad && (!err || !err->msg[0]))
+		pl_dir_sqlfail(d, err, "list users");
+	sqlite3_finalize(st);
+	sqlite3_finalize(em.st);
+	sqlite3_finalize(bd.st);
+	free(u);
+	return bad ? -1 : stop;
+}
+
+int pl_dir_user_each_source(pl_dir_t *d, const char *source, pl_dir_user_fn fn, void *arg,
+			    pl_err_t *err)
+{
+	const char *sql;
+	if (source && strcmp(source, "ldap") == 0)
+		sql = USER_COLUMNS " WHERE source = 'ldap' ORDER BY username";
+	else if (source && strcmp(source, "scim") == 0)
+		sql = USER_COLUMNS " WHERE source = 'scim' ORDER BY username";
+	else
+		return pl_dir_fail(err, "list users: unknown source");
+	pl_dir_lock(d);
+	int rc = pl_dir_begin(d, 0, "list users", err);
+	if (rc == 0) {
+		rc = each_source(d, sql, fn, arg, err);
+		rc = pl_dir_end(d, rc < 0 ? -1 : 0, "list users", err) < 0 ? -1 : rc;
+	}
+	pl_dir_unlock(d);
+	return rc;
+}
+
+int pl_dir_user_keys_source(pl_dir_t *d, const char *source, pl_dir_key_fn fn, void *arg,
+			    pl_err_t *err)
+{
+	if (!source || (strcmp(source, "ldap") != 0 && strcmp(source, "scim") != 0))
+		return pl_dir_fail(err, "list users: unknown source");
+	pl_dir_lock(d);
+	int rc = pl_dir_begin(d, 0, "list users", err), stop = 0;
+	sqlite3_stmt *st = rc == 0 ? pl_dir_prepare(d, "SELECT external_id, username FROM users"
+						   " WHERE source = ?1", err)
+				   : NULL;
+	if (st && pl_dir_bind_text(st, 1, source) == 0) {
+		int r;
+		while (!stop && (r = sqlite3_step(st)) == SQLITE_ROW)
+			stop = fn(arg, pl_dir_col_text(st, 0), pl_dir_col_text(st, 1));
+		if (!stop && r != SQLITE_DONE)
+			rc = pl_dir_sqlfail(d, err, "list users");
+	} else if (rc == 0) {
+		rc = st ? pl_dir_sqlfail(d, err, "list users") : -1;
+	}
+	sqlite3_finalize(st);
+	if (rc == 0 || rc == -1)
+		rc = pl_dir_end(d, rc, "list users", err);
+	pl_dir_unlock(d);
+	return rc < 0 ? -1 : stop;
+}
+
 /* ---- delete, badge look-up ---- */
 
 int pl_dir_user_del(pl_dir_t *d, const char *username, pl_err_t *err)
@@ -528,7 +633,7 @@ int pl_dir_badge_user(pl_dir_t *d, const char *badge, char *username,
 	if (!valid_badge(badge))
 		return pl_dir_fail(err, "invalid badge ID");
 	pl_dir_lock(d);
-	int rc = badge_owner(d, badge, owner, sizeof(owner), err);
+	int rc = pl_dir_badge_owner(d, badge, owner, sizeof(owner), err);
 	pl_dir_unlock(d);
 	if (rc == 0 && username && usz)
 		pl_strlcpy(username, owner, usz);
@@ -594,7 +699,9 @@ int pl_dir_pin_set(pl_dir_t *d, const char *username, const char *pin,
 	pl_dir_lock(d);
 	sqlite3_stmt *st = pl_dir_prepare(
 		d,
-		"UPDATE users SET pin_hash = ?2, updated_ms = ?3 WHERE username = ?1",
+		/* set here, the PIN is no longer the source's */
+		"UPDATE users SET pin_hash = ?2, pin_mark = NULL, updated_ms = ?3"
+		" WHERE username = ?1",
 		err);
 	int rc = -1;
 	if (st) {
@@ -613,4 +720,11 @@ int pl_dir_pin_set(pl_dir_t *d, const char *username, const char *pin,
 	pl_dir_unlock(d);
 	OPENSSL_cleanse(hash, sizeof(hash));
 	return rc;
+}
+
+int pl_dir_pin_hash(const char *pin, char out[PL_DIR_PIN_HASH_MAX], pl_err_t *err)
+{
+	if (!pl_dir_pin_valid(pin))
+		return pl_dir_fail(err, PIN_RULE);
+	return pl_dir_secret_hash(pin, out, PIN_WHAT, err);
 }

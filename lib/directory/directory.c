@@ -92,6 +92,39 @@ sqlite3_stmt *pl_dir_cached(pl_dir_t *d, pl_dir_st_t which, const char *sql,
 	return d->cached[which];
 }
 
+sqlite3_stmt *pl_dir_kept(pl_dir_t *d, const char *sql, pl_err_t *err)
+{
+	size_t i = 0;
+	for (; i < PL_DIR_KEPT_MAX && d->kept[i].sql; i++)
+		if (d->kept[i].sql == sql)
+			return d->kept[i].st;
+	sqlite3_stmt *st = pl_dir_prepare(d, sql, err);
+	if (st && i < PL_DIR_KEPT_MAX) {
+		d->kept[i].sql = sql;
+		d->kept[i].st = st;
+	}
+	return st;
+}
+
+void pl_dir_kept_done(pl_dir_t *d, sqlite3_stmt *st)
+{
+	for (size_t i = 0; i < PL_DIR_KEPT_MAX && d->kept[i].sql; i++)
+		if (d->kept[i].st == st) {
+			pl_dir_cached_done(st);
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
+int pl_dir_run_kept(pl_dir_t *d, sqlite3_stmt *st, const char *what, pl_err_t *err)
+{
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		pl_dir_sqlfail(d, err, what);
+	pl_dir_kept_done(d, st);
+	return rc;
+}
+
 void pl_dir_cached_done(sqlite3_stmt *st)
 {
 	/* reset repeats the last step's error, which the caller has seen. */
@@ -390,6 +423,8 @@ void pl_dir_close(pl_dir_t *d)
 	 * WAL). */
 	for (size_t i = 0; i < PL_DIR_ST_COUNT; i++)
 		sqlite3_finalize(d->cached[i]);
+	for (size_t i = 0; i < PL_DIR_KEPT_MAX; i++)
+		sqlite3_finalize(d->kept[i].st);
 	sqlite3_close_v2(d->db);
 	pthread_mutex_destroy(&d->mu);
 	free(d);

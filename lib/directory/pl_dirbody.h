@@ -30,4 +30,13 @@ int pl_dir_body_printer(json_t *j, int with_name, pl_dir_printer_t *p, char *err
 int pl_dir_body_reader(json_t *j, int with_name, pl_dir_reader_t *r, char *err,
 		       size_t esz);
 
+/* A sync-apply batch line's key without a JSON parse, when the line has
+ * the shape IdentitySync writes: {"remove":"KEY"} exactly, or
+ * {"key":"KEY",... with no other "remove" and no escape anywhere; KEY
+ * without control
+ * characters, 1 to ksz - 1 bytes. 1 (*remove, key set) or 0 (not that
+ * shape: parse it). A line it takes parses as JSON to the same key, or
+ * not at all (fuzzed). */
+int pl_dir_body_sync_key(const char *line, size_t n, int *remove, char *key, size_t ksz);
+
 #endif

@@ -17,7 +17,7 @@
 #include "pl_config.h" /* pl_err_t */
 #include "pl_sandbox.h"
 
-#define PL_DIR_SCHEMA_VERSION 4
+#define PL_DIR_SCHEMA_VERSION 5
 #define PL_TOKEN_MAX 96
 #define PL_DIR_TOKEN_ID_LEN 8 /* hex digits */
 
@@ -97,6 +97,8 @@ int pl_dir_token_list(pl_dir_t *d, pl_dir_token_t **out, size_t *n,
 #define PL_DIR_MAX_BADGES 8
 #define PL_DIR_MAX_EMAILS 4
 #define PL_DIR_EXTERNAL_ID_MAX 129
+#define PL_DIR_PIN_MARK_MAX 65
+#define PL_DIR_PIN_HASH_MAX 256
 
 typedef struct {
 	char username[128];
@@ -111,6 +113,11 @@ typedef struct {
 	/* A synced user's stable key in its source (entryUUID, objectGUID
 	 * as hex); "" for a local user. */
 	char external_id[PL_DIR_EXTERNAL_ID_MAX];
+	/* A PIN set by a sync from the source's PIN attribute: a keyed MAC
+	 * of it (IdentitySync's key; hex), so a sync tells a changed PIN
+	 * without the slow hash; "" when the PIN (if any) was not set that
+	 * way. */
+	char pin_mark[PL_DIR_PIN_MARK_MAX];
 	int64_t created_ms, updated_ms;
 } pl_dir_user_t;
 
@@ -154,6 +161,19 @@ int pl_dir_user_check(const pl_dir_user_t *u, pl_err_t *err);
  * username. */
 int pl_dir_user_list_source(pl_dir_t *d, const char *source, pl_dir_user_t **out,
 			    size_t *n, pl_err_t *err);
+/* The same one user at a time, without holding them all (a sync of
+ * 100,000 users): fn gets each (valid only during the call), in username
+ * order; a non-zero return stops the walk and is returned. 0, the
+ * callback's value, or -1 with err. Holds the handle's mutex throughout:
+ * keep fn short. */
+typedef int (*pl_dir_user_fn)(void *arg, const pl_dir_user_t *u);
+int pl_dir_user_each_source(pl_dir_t *d, const char *source, pl_dir_user_fn fn, void *arg,
+			    pl_err_t *err);
+/* Only the keys and names of one source's users (an incremental sync's
+ * presence check), in no particular order; fn as above. */
+typedef int (*pl_dir_key_fn)(void *arg, const char *key, const char *username);
+int pl_dir_user_keys_source(pl_dir_t *d, const char *source, pl_dir_key_fn fn, void *arg,
+			    pl_err_t *err);
 /* The owner of a canonical badge ID: 0 found, 1 unknown, -1 error. */
 int pl_dir_badge_user(pl_dir_t *d, const char *badge, char *username,
 		      size_t usz, pl_err_t *err);
@@ -163,6 +183,12 @@ int pl_dir_pin_check(pl_dir_t *d, const char *username, const char *pin,
 		     pl_err_t *err);
 int pl_dir_pin_set(pl_dir_t *d, const char *username, const char *pin,
 		   pl_err_t *err);
+/* Is pin a PIN the directory takes (4 to 32 digits)? */
+int pl_dir_pin_valid(const char *pin);
+/* The stored form of a valid PIN (a salted scrypt hash, ~50 ms, no lock
+ * taken), for a writer that sends it in a sync batch (IdentitySync).
+ * 0, or -1 with err (not a PIN: "a PIN is 4 to 32 digits"). */
+int pl_dir_pin_hash(const char *pin, char out[PL_DIR_PIN_HASH_MAX], pl_err_t *err);
 
 /* Badge readers. put adds (replace=1: adds or replaces). update changes
  * every field of the reader named r->name, which must exist ("no reader
@@ -233,7 +259,14 @@ typedef struct {
 	int remove;
 	char key[PL_DIR_EXTERNAL_ID_MAX];
 	pl_dir_user_t user;
+	/* The PIN: PL_DIR_SYNC_PIN_KEEP (as it is), _SET (pin_hash, a
+	 * stored form from pl_dir_pin_hash, with user.pin_mark) or _CLEAR
+	 * (PIN and mark). */
+	int pin_op;
+	char pin_hash[PL_DIR_PIN_HASH_MAX];
 } pl_dir_sync_item_t;
+
+enum { PL_DIR_SYNC_PIN_KEEP = 0, PL_DIR_SYNC_PIN_SET, PL_DIR_SYNC_PIN_CLEAR };
 
 typedef struct {
 	long added, updated, renamed, removed, failed;
@@ -249,16 +282,20 @@ typedef void (*pl_dir_sync_err_fn)(void *arg, const pl_dir_sync_item_t *it,
  * "user bob exists as a local user; not replaced"). Removes go first,
  * then the badges of every user the batch puts are cleared, then the puts:
  * a badge that moves between two users in one batch is not a conflict. An
- * item that is refused (a bad record, a badge of another source's user)
- * rolls back alone (a savepoint) and goes to on_error; the rest commits.
- * A removed user's emails, badges and PIN go with it. 0 (counts set), or
+ * item that is refused (a bad record, a badge of another user, a name
+ * taken) is refused by checks made before anything of it is written, and
+ * goes to on_error; the rest commits.
+ * A removed user's emails, badges and PIN go with it. A put's pin_op sets
+ * (a hash that is not a well-formed stored hash is an item error) or
+ * clears the PIN with its mark; a rename keeps both. 0 (counts set), or
  * -1 with err: nothing applied. */
 int pl_dir_sync_apply(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *items,
 		      size_t n, pl_dir_sync_err_fn on_error, void *arg,
 		      pl_dir_sync_counts_t *counts, pl_err_t *err);
 /* The same with the items from next, which fills *it and returns 1, 0 at
  * the end, or -1 with err (a malformed batch: nothing is applied). It is
- * walked three times, each from restart = 1, so a large batch need not
+ * walked twice, each from restart = 1 (the first walk uses only remove,
+ * key and user.external_id, so next may fill only those then), so a large batch need not
  * be held as items (plsc-directory keeps it as text). */
 typedef int (*pl_dir_sync_next_fn)(void *arg, int restart, pl_dir_sync_item_t *it,
 				   pl_err_t *err);

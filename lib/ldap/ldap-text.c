@@ -165,3 +165,66 @@ const pl_ldap_attr_t *pl_ldap_entry_attr(const pl_ldap_entry_t *e, const char *n
 			return &e->attrs[i];
 	return NULL;
 }
+
+/* ---- ranged retrieval (Active Directory's member;range=) ---- */
+
+/* A decimal of 1 to 10 digits into *v (at most PL_LDAP_RANGE_MAX); the
+ * byte after it. NULL when none. */
+static const char *range_num(const char *s, long *v)
+{
+	long n = 0;
+	int digits = 0;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (++digits > 10)
+			return NULL;
+		n = n * 10 + (*s - '0');
+	}
+	if (digits == 0 || n > PL_LDAP_RANGE_MAX)
+		return NULL;
+	*v = n;
+	return s;
+}
+
+int pl_ldap_range_parse(const char *name, const char *attr, long *lo, long *hi)
+{
+	size_t al = strlen(attr);
+	int ranged = 0;
+	if (!name || al == 0 || strncasecmp(name, attr, al) != 0 ||
+	    (name[al] != '\0' && name[al] != ';'))
+		return -1;
+	const char *o = name + al;
+	while (*o == ';') {
+		o++;
+		if (strncasecmp(o, "range=", 6) != 0) {
+			o += strcspn(o, ";");
+			continue;
+		}
+		const char *s = range_num(o + 6, lo);
+		if (ranged || !s || *s != '-')
+			return -1;
+		s++;
+		if (*s == '*') {
+			*hi = -1;
+			s++;
+		} else if (!(s = range_num(s, hi)) || *hi < *lo) {
+			return -1;
+		}
+		if (*s != '\0' && *s != ';')
+			return -1;
+		ranged = 1;
+		o = s;
+	}
+	return ranged;
+}
+
+int pl_ldap_range_next(const char *attr, long want_lo, long lo, long hi, char *out,
+		       size_t osz)
+{
+	if (lo != want_lo || (hi >= 0 && hi < lo))
+		return -1; /* not the part asked for: no progress is sure */
+	if (hi < 0)
+		return 0;
+	if (hi >= PL_LDAP_RANGE_MAX)
+		return -1;
+	return pl_fmt(out, osz, "%s;range=%ld-*", attr, hi + 1) < 0 ? -1 : 1;
+}

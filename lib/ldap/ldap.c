@@ -4,6 +4,7 @@
 #include "pl_ldap.h"
 
 #include <ldap.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -173,86 +174,137 @@ int pl_ldap_check_password(const pl_ldap_conf_t *c, const char *dn, const char *
 
 /* ---- entries ---- */
 
-/* Everything an entry owns, freed in one go. */
+/* An entry's strings and value arrays, in two buffers reused from one
+ * entry to the next (a search of 100,000 entries made a dozen small
+ * allocations an entry before, a fifth of a sync's CPU). While an entry is
+ * copied, names and values are offsets into text and attributes' values
+ * offsets into vals; pointers are set once both have stopped growing. */
 typedef struct {
 	pl_ldap_entry_t e;
 	pl_ldap_attr_t attrs[PL_LDAP_MAX_ATTRS];
+	char *text;
+	size_t tlen, tcap;
+	pl_ldap_val_t *vals;
+	size_t nv, vcap;
 } entry_buf_t;
 
-static void entry_clear(entry_buf_t *b)
+static void entry_buf_free(entry_buf_t *b)
 {
-	for (size_t i = 0; i < b->e.nattrs; i++) {
-		for (size_t j = 0; j < b->attrs[i].nvals; j++)
-			free((char *)b->attrs[i].vals[j].v);
-		free(b->attrs[i].vals);
-		free((char *)b->attrs[i].name);
-	}
-	free((char *)b->e.dn);
-	memset(&b->e, 0, sizeof(b->e));
-	b->e.attrs = b->attrs;
+	free(b->text);
+	free(b->vals);
 }
 
-static char *dup_bytes(const char *p, size_t n)
+/* n bytes and a NUL appended to text; the offset, or -1. */
+static long text_add(entry_buf_t *b, const char *p, size_t n)
 {
-	char *s = malloc(n + 1);
-	if (s) {
-		memcpy(s, p, n);
-		s[n] = '\0';
+	if (b->tlen + n + 1 > b->tcap) {
+		size_t cap = b->tcap ? b->tcap : 4096;
+		while (cap < b->tlen + n + 1)
+			cap *= 2;
+		char *t = realloc(b->text, cap);
+		if (!t)
+			return -1;
+		b->text = t;
+		b->tcap = cap;
 	}
-	return s;
+	long off = (long)b->tlen;
+	if (n)
+		memcpy(b->text + b->tlen, p, n);
+	b->text[b->tlen + n] = '\0';
+	b->tlen += n + 1;
+	return off;
 }
 
-static int copy_values(pl_ldap_entry_t *e, pl_ldap_attr_t *a, struct berval **bv)
+static int vals_room(entry_buf_t *b, size_t n)
 {
-	size_t n = ldap_count_values_len(bv);
+	if (b->nv + n <= b->vcap)
+		return 0;
+	size_t cap = b->vcap ? b->vcap : 256;
+	while (cap < b->nv + n)
+		cap *= 2;
+	pl_ldap_val_t *v = realloc(b->vals, cap * sizeof(*v));
+	if (!v)
+		return -1;
+	b->vals = v;
+	b->vcap = cap;
+	return 0;
+}
+
+static int copy_values(entry_buf_t *b, pl_ldap_attr_t *a, BerVarray bv)
+{
+	size_t n = 0;
+	while (bv && bv[n].bv_val)
+		n++;
 	if (n > PL_LDAP_MAX_VALUES) {
-		e->dropped += n - PL_LDAP_MAX_VALUES;
+		b->e.dropped += n - PL_LDAP_MAX_VALUES;
 		n = PL_LDAP_MAX_VALUES;
 	}
-	a->vals = calloc(n ? n : 1, sizeof(*a->vals));
-	if (!a->vals)
+	if (vals_room(b, n) < 0)
 		return -1;
+	a->vals = (pl_ldap_val_t *)(uintptr_t)b->nv; /* an offset until fixed */
 	for (size_t i = 0; i < n; i++) {
-		if (bv[i]->bv_len > PL_LDAP_MAX_VALUE) {
-			e->dropped++;
+		if (bv[i].bv_len > PL_LDAP_MAX_VALUE) {
+			b->e.dropped++;
 			continue;
 		}
-		char *v = dup_bytes(bv[i]->bv_val, bv[i]->bv_len);
-		if (!v)
+		long off = text_add(b, bv[i].bv_val, bv[i].bv_len);
+		if (off < 0)
 			return -1;
-		a->vals[a->nvals].v = v;
-		a->vals[a->nvals++].len = bv[i]->bv_len;
+		b->vals[b->nv].v = (const char *)(uintptr_t)off;
+		b->vals[b->nv++].len = bv[i].bv_len;
+		a->nvals++;
 	}
 	return 0;
+}
+
+/* Offsets to pointers, once text and vals are final. */
+static void entry_fix(entry_buf_t *b, long dn)
+{
+	b->e.dn = b->text + dn;
+	for (size_t i = 0; i < b->nv; i++)
+		b->vals[i].v = b->text + (uintptr_t)b->vals[i].v;
+	for (size_t i = 0; i < b->e.nattrs; i++) {
+		b->attrs[i].name = b->text + (uintptr_t)b->attrs[i].name;
+		b->attrs[i].vals = b->vals + (uintptr_t)b->attrs[i].vals;
+	}
 }
 
 static int entry_copy(LDAP *ld, LDAPMessage *msg, entry_buf_t *b)
 {
 	BerElement *ber = NULL;
-	char *dn = ldap_get_dn(ld, msg);
-	b->e.dn = dn ? strdup(dn) : strdup("");
-	ldap_memfree(dn);
-	if (!b->e.dn)
+	struct berval dnv = { 0, NULL }, name;
+	BerVarray vals = NULL;
+	memset(&b->e, 0, sizeof(b->e));
+	b->e.attrs = b->attrs;
+	b->tlen = b->nv = 0;
+	if (ldap_get_dn_ber(ld, msg, &ber, &dnv) != LDAP_SUCCESS) {
+		ber_free(ber, 0);
 		return -1;
-	int rc = 0;
-	for (char *a = ldap_first_attribute(ld, msg, &ber); a && rc == 0;
-	     a = ldap_next_attribute(ld, msg, ber)) {
+	}
+	long dn = text_add(b, dnv.bv_val ? dnv.bv_val : "", dnv.bv_val ? dnv.bv_len : 0);
+	int rc = dn < 0 ? -1 : 0;
+	while (rc == 0 && ldap_get_attribute_ber(ld, msg, ber, &name, &vals) == LDAP_SUCCESS &&
+	       name.bv_val) {
 		if (b->e.nattrs >= PL_LDAP_MAX_ATTRS) {
 			b->e.dropped++;
-			ldap_memfree(a);
-			continue;
+		} else {
+			pl_ldap_attr_t *at = &b->attrs[b->e.nattrs];
+			long off = text_add(b, name.bv_val, name.bv_len);
+			memset(at, 0, sizeof(*at));
+			at->name = (const char *)(uintptr_t)off;
+			rc = off < 0 ? -1 : copy_values(b, at, vals);
+			b->e.nattrs++;
 		}
-		struct berval **bv = ldap_get_values_len(ld, msg, a);
-		pl_ldap_attr_t *at = &b->attrs[b->e.nattrs];
-		memset(at, 0, sizeof(*at));
-		at->name = strdup(a);
-		b->e.nattrs++;
-		rc = at->name && bv ? copy_values(&b->e, at, bv) : at->name ? 0 : -1;
-		ldap_value_free_len(bv);
-		ldap_memfree(a);
+		ber_memfree(vals);
+		vals = NULL;
 	}
 	ber_free(ber, 0);
-	return rc;
+	if (rc < 0) {
+		b->e.nattrs = 0;
+		return -1;
+	}
+	entry_fix(b, dn);
+	return 0;
 }
 
 /* The entries of one page to fn; the first non-zero from fn, or -1 out
@@ -261,13 +313,11 @@ static int page_entries(LDAP *ld, LDAPMessage *res, pl_ldap_entry_fn fn, void *a
 {
 	entry_buf_t b;
 	int rc = 0;
+	memset(&b, 0, sizeof(b));
 	for (LDAPMessage *m = ldap_first_entry(ld, res); m && rc == 0;
-	     m = ldap_next_entry(ld, m)) {
-		memset(&b.e, 0, sizeof(b.e));
-		b.e.attrs = b.attrs;
+	     m = ldap_next_entry(ld, m))
 		rc = entry_copy(ld, m, &b) < 0 ? -1 : fn(arg, &b.e);
-		entry_clear(&b);
-	}
+	entry_buf_free(&b);
 	return rc;
 }
 
@@ -342,5 +392,28 @@ int pl_ldap_search(pl_ldap_t *l, const char *base, const char *filter,
 			(*pages)++;
 	} while (rc == 0 && cookie.bv_len > 0);
 	ber_memfree(cookie.bv_val);
+	return rc;
+}
+
+int pl_ldap_read(pl_ldap_t *l, const char *dn, const char *const *attrs, pl_ldap_entry_fn fn,
+		 void *arg, pl_err_t *err)
+{
+	char dbuf[256];
+	struct timeval tv = { l->op_timeout_s, 0 };
+	LDAPMessage *res = NULL;
+	int lr = ldap_search_ext_s(l->ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", (char **)attrs,
+				   0, NULL, NULL, &tv, 1, &res);
+	if (lr != LDAP_SUCCESS && !res)
+		return fail(err, connect_class(lr), "LDAP read of %s: %s%s", dn, ldap_err2string(lr),
+			    diag(l->ld, dbuf, sizeof(dbuf)));
+	int rc = page_entries(l->ld, res, fn, arg);
+	if (rc == 0) {
+		struct berval cookie = { 0, NULL };
+		rc = page_cookie(l->ld, res, &cookie, err);
+		ber_memfree(cookie.bv_val);
+	} else if (rc == -1) {
+		rc = fail(err, PL_LDAP_ERR, "out of memory");
+	}
+	ldap_msgfree(res);
 	return rc;
 }

@@ -25,7 +25,9 @@
 #include "pl_config.h" /* pl_err_t */
 
 #define PL_LDAP_MAX_ATTRS 64
-#define PL_LDAP_MAX_VALUES 1024
+/* Active Directory serves 1500 values an answer (MaxValRange; up to
+ * 5000 when raised), the rest by ranged retrieval. */
+#define PL_LDAP_MAX_VALUES 5000
 #define PL_LDAP_MAX_VALUE 4096
 /* Below Active Directory's default MaxPageSize (1000). */
 #define PL_LDAP_PAGE_MAX 999
@@ -100,6 +102,11 @@ int pl_ldap_search(pl_ldap_t *l, const char *base, const char *filter,
 		   const char *const *attrs, int page_size, pl_ldap_entry_fn fn,
 		   void *arg, unsigned *pages, pl_err_t *err);
 
+/* The entry at dn itself (a base search, no paging), asking for attrs;
+ * fn gets it (at most one entry). Same returns as pl_ldap_search. */
+int pl_ldap_read(pl_ldap_t *l, const char *dn, const char *const *attrs, pl_ldap_entry_fn fn,
+		 void *arg, pl_err_t *err);
+
 /* ---- text (ldap-text.c): no network; unit-tested and fuzzed ---- */
 
 /* RFC 4515 escaping of a value for a filter: '*', '(', ')', '\\' and NUL
@@ -120,6 +127,23 @@ int pl_ldap_filter_and_ge(const char *base, const char *attr, const char *value,
  * RDNs give their first value. 0, or -1 (not a DN, empty value, value
  * over osz - 1 bytes, or an escape of a NUL). */
 int pl_ldap_dn_first_value(const char *dn, size_t len, char *out, size_t osz);
+/* Ranged retrieval (Active Directory): a multi-valued attribute with
+ * more values than the server's MaxValRange (1500) comes back as
+ * "member;range=0-1499", and the rest is asked for as
+ * "member;range=1500-*" until an answer's range ends in "*".
+ * parse: name is attr (case-insensitive) with a range option: 1, with
+ * *lo and *hi (-1 for "*"); attr without one: 0 (all the values); -1
+ * another attribute or a malformed range (hi < lo, numbers over
+ * PL_LDAP_RANGE_MAX, two ranges). Other options (";binary") are skipped.
+ * next: after an answer of [lo, hi] to a request that started at want_lo:
+ * 0 done (hi -1), 1 with the next request's attribute in out
+ * ("member;range=1500-*"), -1 an answer that is not the part asked for
+ * (the caller stops instead of looping). */
+#define PL_LDAP_RANGE_MAX 2000000000L
+int pl_ldap_range_parse(const char *name, const char *attr, long *lo, long *hi);
+int pl_ldap_range_next(const char *attr, long want_lo, long lo, long hi, char *out,
+		       size_t osz);
+
 /* An attribute description: [A-Za-z][A-Za-z0-9-]{0,63}. */
 int pl_ldap_valid_attr(const char *a);
 

@@ -12,6 +12,9 @@
  *   {"remove": KEY}
  *   {"key": KEY, "username": U, "display_name": D, "groups": G,
  *    "emails": [...], "badges": [...]}
+ * optionally with "pin_mark": M and "pin_hash": H (a PIN set from the
+ * source: a stored hash, never the PIN) or "pin_mark": "" (cleared);
+ * without "pin_mark" the user's PIN stays as it is,
  * and every line is checked with the console's parsers (pl_dirbody.h)
  * and the directory's own checks again: the sender faces the network. */
 #include "ds.h"
@@ -97,7 +100,52 @@ typedef struct {
 	const char *text;
 	size_t len, pos;
 	long line;
+	int walk; /* 1: the first walk, which needs only the keys */
 } batch_t;
+
+/* The first walk of sync-apply uses only a remove's key and a put's key
+ * (pl_dir_sync_apply_from: removes, and the badges of users put cleared),
+ * so a line IdentitySync wrote gives its key without a JSON parse
+ * (pl_dir_body_sync_key); the second walk parses every line and checks it
+ * whole (a bad line then fails the batch, all of it rolled back). 1
+ * taken, 0 not that shape. */
+static int key_fast(const char *p, size_t n, pl_dir_sync_item_t *it)
+{
+	int remove;
+	char key[PL_DIR_EXTERNAL_ID_MAX];
+	if (!pl_dir_body_sync_key(p, n, &remove, key, sizeof(key)))
+		return 0;
+	memset(it, 0, sizeof(*it));
+	it->remove = remove;
+	pl_strlcpy(it->key, key, sizeof(it->key));
+	if (!remove)
+		pl_strlcpy(it->user.external_id, key, sizeof(it->user.external_id));
+	return 1;
+}
+
+/* "pin_mark" and "pin_hash" (the hash is checked when applied). */
+static int item_pin(json_t *j, pl_dir_sync_item_t *it, pl_err_t *err)
+{
+	char msg[300];
+	if (!json_object_get(j, "pin_mark"))
+		return 0;
+	if (pl_dir_body_str(j, "pin_mark", it->user.pin_mark, sizeof(it->user.pin_mark), msg,
+			    sizeof(msg)) < 0) {
+		(void)pl_fmt(err->msg, sizeof(err->msg), "%s", msg);
+		return -1;
+	}
+	if (!it->user.pin_mark[0]) {
+		it->pin_op = PL_DIR_SYNC_PIN_CLEAR;
+		return 0;
+	}
+	if (pl_dir_body_str(j, "pin_hash", it->pin_hash, sizeof(it->pin_hash), msg,
+			    sizeof(msg)) < 0 || !it->pin_hash[0]) {
+		(void)pl_fmt(err->msg, sizeof(err->msg), "\"pin_mark\" needs its \"pin_hash\"");
+		return -1;
+	}
+	it->pin_op = PL_DIR_SYNC_PIN_SET;
+	return 0;
+}
 
 static int item_from_json(json_t *j, pl_dir_sync_item_t *it, pl_err_t *err)
 {
@@ -124,6 +172,8 @@ static int item_from_json(json_t *j, pl_dir_sync_item_t *it, pl_err_t *err)
 		(void)pl_fmt(err->msg, sizeof(err->msg), "a user without its \"key\"");
 		return -1;
 	}
+	if (item_pin(j, it, err) < 0)
+		return -1;
 	pl_strlcpy(it->user.external_id, it->key, sizeof(it->user.external_id));
 	return 0;
 }
@@ -134,6 +184,7 @@ static int batch_next(void *arg, int restart, pl_dir_sync_item_t *it, pl_err_t *
 	if (restart) {
 		b->pos = 0;
 		b->line = 0;
+		b->walk++;
 	}
 	for (;;) {
 		if (b->pos >= b->len)
@@ -145,6 +196,8 @@ static int batch_next(void *arg, int restart, pl_dir_sync_item_t *it, pl_err_t *
 		b->line++;
 		if (n == 0)
 			continue;
+		if (b->walk == 1 && key_fast(p, n, it))
+			return 1;
 		json_error_t je;
 		json_t *j = json_loadb(p, n, JSON_REJECT_DUPLICATES, &je);
 		int rc = -1;
@@ -176,7 +229,7 @@ static void sync_error(void *arg, const pl_dir_sync_item_t *it, const char *mess
 
 static void apply(ds_req_t *q, pl_dir_t *d, const char *text, size_t len)
 {
-	batch_t b = { text, len, 0, 0 };
+	batch_t b = { text, len, 0, 0, 0 };
 	const char *source = q->source[0] ? q->source : "ldap";
 	pl_dir_sync_counts_t c;
 	pl_err_t err = { "" };

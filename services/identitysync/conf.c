@@ -189,6 +189,13 @@ int ids_conf_parse(const pl_cnode_t *cfg, const char *state_dir, ids_conf_t *c,
 	    attr_key(cfg, "group_attr", "memberOf", c->group_attr, err) < 0 ||
 	    attr_key(cfg, "change_attr", c->ad ? "uSNChanged" : "modifyTimestamp",
 		     c->change_attr, err) < 0 ||
+	    attr_key(cfg, "pin_attr", "", c->pin_attr, err) < 0 ||
+	    str_key(cfg, "group_base_dn", "", c->group_base, sizeof(c->group_base), err) < 0 ||
+	    str_key(cfg, "group_filter",
+		    c->ad ? "(objectClass=group)" : "(objectClass=groupOfNames)", c->group_filter,
+		    sizeof(c->group_filter), err) < 0 ||
+	    attr_key(cfg, "group_name_attr", "cn", c->group_name_attr, err) < 0 ||
+	    attr_key(cfg, "group_member_attr", "member", c->member_attr, err) < 0 ||
 	    mails(cfg, c, err) < 0 || badges(cfg, c, err) < 0 || ints(cfg, c, err) < 0 ||
 	    scim_keys(cfg, c, err) < 0 ||
 	    str_key(cfg, "directory", "", c->directory_path, sizeof(c->directory_path), err) < 0)
@@ -214,6 +221,13 @@ int ids_conf_parse(const pl_cnode_t *cfg, const char *state_dir, ids_conf_t *c,
 				      "over plain LDAP)");
 	if ((why = pl_ldap_filter_check(c->filter)))
 		return pl_cnode_error(cfg, "filter", err, "not an LDAP filter: %s", why);
+	if (c->group_base[0] && (why = pl_ldap_filter_check(c->group_filter)))
+		return pl_cnode_error(cfg, "group_filter", err, "not an LDAP filter: %s", why);
+	if (c->group_base[0] && (!c->group_name_attr[0] || !c->member_attr[0]))
+		return pl_cnode_error(cfg, "group_base_dn", err,
+				      "a group search needs group_name_attr and group_member_attr");
+	if (c->group_base[0])
+		c->group_attr[0] = '\0'; /* the search gives the groups */
 	if (!c->key_attr[0] || !c->username_attr[0])
 		return pl_cnode_error(cfg, "key_attr", err, "key_attr and username_attr are needed");
 	return 0;
@@ -222,8 +236,9 @@ int ids_conf_parse(const pl_cnode_t *cfg, const char *state_dir, ids_conf_t *c,
 void ids_conf_attrs(const ids_conf_t *c, const char **attrs, size_t n)
 {
 	size_t k = 0;
-	const char *one[] = { c->key_attr, c->username_attr, c->display_attr, c->group_attr,
-			      c->change_attr, "userAccountControl" };
+	const char *one[] = { c->key_attr,   c->username_attr,	   c->display_attr,
+			      c->group_attr, c->change_attr,	   "userAccountControl",
+			      c->pin_attr };
 	for (size_t i = 0; i < PL_ARRAY_LEN(one) && k + 1 < n; i++)
 		if (one[i][0])
 			attrs[k++] = one[i];

@@ -7,7 +7,10 @@
  *             and fuzzed)
  *   pull.c    one sync on the worker thread: bind, paged searches, the
  *             diff against the directory (read-only), the batch
- *   secret.c  the bind password, encrypted under a key of the service's own
+ *   groups.c  groups from a group search (member, read in ranges as
+ *             Active Directory serves a large group)
+ *   secret.c  the bind password, encrypted under a key of the service's own;
+ *             the key of the PIN marks
  *
  * Threads: libldap's calls block, so a sync runs on a one-thread pool
  * (pl_work) whose watchdog ("ldap") the search kicks at every entry and
@@ -51,6 +54,9 @@ json_t *ids_user_line(const pl_dir_user_t *u);
 #define IDS_SECRET_FILE "bind-password.enc"
 #define IDS_KEY_FILE "bind-password.key"
 #define IDS_PASSWORD_MAX 512
+/* The key of the PIN marks (pl_dir_user_t.pin_mark), in the state dir. */
+#define IDS_PIN_KEY_FILE "pin-mark.key"
+#define IDS_PIN_MAX 32
 
 typedef struct {
 	char attr[IDS_ATTR_MAX];
@@ -68,6 +74,11 @@ typedef struct {
 	int ad; /* server_type "ad" */
 	char key_attr[IDS_ATTR_MAX], username_attr[IDS_ATTR_MAX], display_attr[IDS_ATTR_MAX];
 	char group_attr[IDS_ATTR_MAX], change_attr[IDS_ATTR_MAX];
+	char pin_attr[IDS_ATTR_MAX]; /* "": PINs are not synced */
+	/* groups from a group search (group_base set; group_attr unused) */
+	char group_base[512];
+	char group_filter[1025];
+	char group_name_attr[IDS_ATTR_MAX], member_attr[IDS_ATTR_MAX];
 	char mail_attrs[IDS_MAX_MAILS][IDS_ATTR_MAX];
 	int nmails;
 	ids_badge_attr_t badges[IDS_MAX_BADGE_ATTRS];
@@ -100,6 +111,14 @@ void ids_conf_attrs(const ids_conf_t *c, const char **attrs, size_t n);
 int ids_map_entry(const ids_conf_t *c, const pl_ldap_entry_t *e, pl_dir_user_t *u,
 		  int *disabled, char *change, size_t csz, int *skipped, char *why,
 		  size_t wsz);
+/* The PIN attribute's value into pin (psz bytes): 1 a PIN, 0 none (no
+ * pin_attr, no value), -1 a value that is not a PIN (4 to 32 digits);
+ * the value is never copied anywhere else. */
+int ids_map_pin(const ids_conf_t *c, const pl_ldap_entry_t *e, char *pin, size_t psz);
+/* The mark of key's PIN: HMAC-SHA256 under mkey over key, a NUL and pin,
+ * as hex (64 characters). */
+void ids_pin_mark(const unsigned char mkey[32], const char *key, const char *pin,
+		  char out[PL_DIR_PIN_MARK_MAX]);
 /* Is a newer than b as change marks (uSNChanged: numbers; timestamps:
  * GeneralizedTime of one length)? */
 int ids_change_newer(const char *a, const char *b);
@@ -107,10 +126,20 @@ int ids_change_newer(const char *a, const char *b);
 int ids_user_same(const pl_dir_user_t *a, const pl_dir_user_t *b);
 /* The first field that differs ("badges"), or NULL. */
 const char *ids_user_diff(const pl_dir_user_t *a, const pl_dir_user_t *b);
+/* The fields a sync compares (those of ids_user_same) as one text, so a
+ * sync keeps ~150 bytes of each directory user instead of the record's
+ * ~2.9 KB: equal texts, same user. Its length, or -1 when out (osz
+ * bytes, IDS_CANON_MAX is enough) is too small. */
+#define IDS_CANON_MAX 4096
+int ids_user_canon(const pl_dir_user_t *u, char *out, size_t osz);
+/* The first field two such texts differ in ("badges"), or NULL. */
+const char *ids_canon_diff(const char *a, const char *b);
 
 /* secret.c */
 int ids_secret_store(const char *state_dir, const char *password, pl_err_t *err);
 int ids_secret_load(const char *state_dir, char *out, size_t osz, pl_err_t *err);
+/* The PIN marks' key, made (0600) the first time. 0 or -1. */
+int ids_pin_key(const char *state_dir, unsigned char key[32], pl_err_t *err);
 
 /* pull.c: one sync, run on the worker. */
 typedef struct {
@@ -131,6 +160,36 @@ typedef struct {
 } ids_job_t;
 
 void ids_pull_run(void *arg);
+/* The job failed with msg (the first failure's words are kept). */
+void ids_job_fail(ids_job_t *j, const char *msg);
+/* item (taken) into the report's list "changes" or "errors" (at most
+ * 1000 listed). */
+void ids_report_add(ids_job_t *j, const char *list, json_t *item);
+
+/* groups.c: who is in which group, from a group search. */
+typedef struct {
+	char *dn;	   /* a member's DN, ASCII lower case */
+	const char *group; /* into names */
+} ids_member_t;
+
+typedef struct {
+	ids_member_t *m;
+	size_t n, cap;
+	char **names; /* group names */
+	size_t nnames, capnames;
+	int sorted;
+} ids_groups_t;
+
+/* Every group under group_base matching group_filter, with all its
+ * members (member;range= continued until range=N-*). 0, or -1 with the
+ * job failed. */
+int ids_groups_read(ids_job_t *j, pl_ldap_t *l, ids_groups_t *g);
+/* Record that dn is a member of group (a copy of each is kept). 0 or -1. */
+int ids_groups_add(ids_groups_t *g, const char *group, const char *dn, size_t dnlen);
+/* The groups of the user at dn, by name, comma-joined into out (osz
+ * bytes; names that do not fit are left out and counted in *skipped). */
+void ids_groups_of(ids_groups_t *g, const char *dn, char *out, size_t osz, int *skipped);
+void ids_groups_free(ids_groups_t *g);
 void ids_job_free(ids_job_t *j);
 
 #endif

@@ -154,7 +154,7 @@ static void finish(ids_t *ids, uint32_t status, const char *err, json_t *counts)
 	if (status == PL_STATUS_OK)
 		snprintf(msg, sizeof(msg),
 			 "%s%s sync: %ld added, %ld updated, %ld disabled, %ld removed, %ld errors "
-			 "(%ld entries read, %.1f s)",
+			 "(%ld entries read, %.3f s)",
 			 j->dry_run ? "dry run of a " : "", j->full ? "full" : "incremental", added,
 			 updated, j->disabled, removed, errors, j->entries, j->took_ms / 1000.0);
 	else

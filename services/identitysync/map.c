@@ -7,6 +7,8 @@
 #include "ids.h"
 
 #include <ctype.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,11 @@
 #include "pl_badge.h"
 #include "pl_random.h"
 #include "pl_util.h"
+
+/* Field and list separators of the comparable text (never in a field:
+ * every field is printable text or a list of such). */
+#define FS '\x1f'
+#define RS '\x1e'
 
 static int printable_ascii(const char *v, size_t len)
 {
@@ -201,6 +208,39 @@ int ids_map_entry(const ids_conf_t *c, const pl_ldap_entry_t *e, pl_dir_user_t *
 	return 0;
 }
 
+int ids_map_pin(const ids_conf_t *c, const pl_ldap_entry_t *e, char *pin, size_t psz)
+{
+	const pl_ldap_val_t *v;
+	pin[0] = '\0';
+	if (!first_value(e, c->pin_attr, &v))
+		return 0;
+	if (v->len >= psz || memchr(v->v, '\0', v->len))
+		return -1;
+	memcpy(pin, v->v, v->len + 1);
+	if (!pl_dir_pin_valid(pin)) {
+		memset(pin, 0, psz);
+		return -1;
+	}
+	return 1;
+}
+
+void ids_pin_mark(const unsigned char mkey[32], const char *key, const char *pin,
+		  char out[PL_DIR_PIN_MARK_MAX])
+{
+	unsigned char buf[PL_DIR_EXTERNAL_ID_MAX + IDS_PIN_MAX + 2], mac[EVP_MAX_MD_SIZE];
+	unsigned int mlen = 0;
+	size_t kl = strnlen(key, PL_DIR_EXTERNAL_ID_MAX - 1), pl = strnlen(pin, IDS_PIN_MAX);
+	/* the key binds the mark to its user: two users with one PIN get
+	 * different marks */
+	memcpy(buf, key, kl);
+	buf[kl] = '\0';
+	memcpy(buf + kl + 1, pin, pl);
+	if (!HMAC(EVP_sha256(), mkey, 32, buf, kl + 1 + pl, mac, &mlen) || mlen != 32)
+		memset(mac, 0, 32); /* never equal to a real mark by chance */
+	pl_hex((const char *)mac, 32, out);
+	memset(buf, 0, sizeof(buf));
+}
+
 int ids_change_newer(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
@@ -227,13 +267,16 @@ const char *ids_user_diff(const pl_dir_user_t *a, const pl_dir_user_t *b)
 	same = a->nbadges == b->nbadges;
 	for (int i = 0; same && i < a->nbadges; i++)
 		same = !strcmp(a->badges[i], b->badges[i]);
-	return same ? NULL : "badges";
+	if (!same)
+		return "badges";
+	return strcmp(a->pin_mark, b->pin_mark) ? "pin" : NULL;
 }
 
 int ids_user_same(const pl_dir_user_t *a, const pl_dir_user_t *b)
 {
 	if (strcmp(a->username, b->username) || strcmp(a->display_name, b->display_name) ||
-	    strcmp(a->groups, b->groups) || a->nemails != b->nemails || a->nbadges != b->nbadges)
+	    strcmp(a->groups, b->groups) || a->nemails != b->nemails || a->nbadges != b->nbadges ||
+	    strcmp(a->pin_mark, b->pin_mark))
 		return 0;
 	for (int i = 0; i < a->nemails; i++)
 		if (strcmp(a->emails[i], b->emails[i]))
@@ -242,4 +285,51 @@ int ids_user_same(const pl_dir_user_t *a, const pl_dir_user_t *b)
 		if (strcmp(a->badges[i], b->badges[i]))
 			return 0;
 	return 1;
+}
+
+/* ---- the comparable text of a record ---- */
+
+static const char *const canon_fields[] = { "username", "display_name", "groups",
+					    "emails",	"badges",	"pin" };
+
+static int canon_put(char *out, size_t osz, size_t *len, const char *s, char sep)
+{
+	size_t n = strlen(s);
+	if (*len + n + 2 > osz)
+		return -1;
+	memcpy(out + *len, s, n);
+	*len += n;
+	out[(*len)++] = sep;
+	out[*len] = '\0';
+	return 0;
+}
+
+int ids_user_canon(const pl_dir_user_t *u, char *out, size_t osz)
+{
+	size_t len = 0;
+	int rc = osz ? 0 : -1;
+	if (osz)
+		out[0] = '\0';
+	rc |= canon_put(out, osz, &len, u->username, FS);
+	rc |= canon_put(out, osz, &len, u->display_name, FS);
+	rc |= canon_put(out, osz, &len, u->groups, FS);
+	for (int i = 0; i < u->nemails && i < PL_DIR_MAX_EMAILS; i++)
+		rc |= canon_put(out, osz, &len, u->emails[i], RS);
+	rc |= canon_put(out, osz, &len, "", FS);
+	for (int i = 0; i < u->nbadges && i < PL_DIR_MAX_BADGES; i++)
+		rc |= canon_put(out, osz, &len, u->badges[i], RS);
+	rc |= canon_put(out, osz, &len, "", FS);
+	rc |= canon_put(out, osz, &len, u->pin_mark, FS);
+	return rc ? -1 : (int)len;
+}
+
+const char *ids_canon_diff(const char *a, const char *b)
+{
+	size_t f = 0;
+	for (; *a && *a == *b; a++, b++)
+		if (*a == FS)
+			f++;
+	if (*a == *b)
+		return NULL;
+	return f < PL_ARRAY_LEN(canon_fields) ? canon_fields[f] : "record";
 }

@@ -3,6 +3,13 @@
  * changes as a batch for plsc-directory. Nothing is sent from here: the
  * loop sends the batch (main.c), or, for a dry run, only reports it.
  *
+ * The directory's users are read first, each kept as its key and the
+ * comparable text of its record (ids_user_canon, ~150 bytes, not the
+ * record's ~2.9 KB), sorted by key. Each entry the server sends is then
+ * mapped, compared and, if changed, written to the batch at once: nothing
+ * of the source is held but the batch (and the keys of entries that are
+ * disabled or cannot be mapped).
+ *
  * Full sync: every entry under every base DN; a synced user whose key is
  *   not among them (or whose entry is disabled) is removed.
  * Incremental: the entries whose change_attr is at or above the high-water
@@ -27,45 +34,265 @@
 
 #define REPORT_MAX 1000 /* changes and errors listed in a report */
 
+/* A directory user, as a sync compares it. One allocation holds the key,
+ * the name, the PIN mark and the comparable text. */
+typedef struct {
+	const char *key, *username, *pin_mark, *canon; /* canon NULL: not read yet */
+	char *more; /* pin_mark and canon when read later (an incremental sync) */
+	unsigned seen : 1;    /* read in this sync (mapped) */
+	unsigned bad : 1;     /* its entry could not be mapped: keep */
+	unsigned gone : 1;    /* its entry is disabled: remove */
+	unsigned present : 1; /* the presence pass saw its key */
+	unsigned removed : 1;
+} cur_t;
+
 typedef struct {
 	ids_job_t *j;
-	pl_dir_user_t *users; /* mapped entries (enabled) */
-	size_t n, cap;
-	char **gone; /* keys of disabled entries */
-	size_t ngone, capgone;
-	char **bad; /* keys (or DNs) of entries that could not be mapped */
-	size_t nbad, capbad;
-	int keys_only; /* the presence pass */
+	cur_t *cur;
+	size_t ncur, capcur;
+	ids_groups_t *groups; /* from a group search, or NULL */
+	int keys_only;	      /* the presence pass */
+	int oom;
+	unsigned char pin_key[32];
 } pull_t;
 
-static void job_fail(ids_job_t *j, const char *msg)
+void ids_job_fail(ids_job_t *j, const char *msg)
 {
+	if (j->failed)
+		return;
 	j->failed = 1;
 	pl_strlcpy(j->err, msg, sizeof(j->err));
 }
 
-static int push_str(char ***arr, size_t *n, size_t *cap, const char *s)
-{
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 64;
-		char **p = realloc(*arr, nc * sizeof(*p));
-		if (!p)
-			return -1;
-		*arr = p;
-		*cap = nc;
-	}
-	if (!((*arr)[*n] = strdup(s)))
-		return -1;
-	(*n)++;
-	return 0;
-}
-
-static void report_add(ids_job_t *j, const char *list, json_t *item)
+void ids_report_add(ids_job_t *j, const char *list, json_t *item)
 {
 	json_t *arr = json_object_get(j->report, list);
 	if (json_array_size(arr) < REPORT_MAX)
 		json_array_append(arr, item);
 	json_decref(item);
+}
+
+/* Is there room for one more item in list? (Items past it are counted,
+ * not built.) */
+static int report_room(ids_job_t *j, const char *list)
+{
+	return json_array_size(json_object_get(j->report, list)) < REPORT_MAX;
+}
+
+/* ---- the directory's users ---- */
+
+static int on_dir_user(void *arg, const pl_dir_user_t *u)
+{
+	pull_t *p = arg;
+	char canon[IDS_CANON_MAX];
+	int n = ids_user_canon(u, canon, sizeof(canon));
+	if (n < 0)
+		return 0; /* cannot happen (bounded fields); never equal: rewritten */
+	if (p->ncur == p->capcur) {
+		size_t nc = p->capcur ? p->capcur * 2 : 1024;
+		cur_t *c = realloc(p->cur, nc * sizeof(*c));
+		if (!c)
+			return 1;
+		p->cur = c;
+		p->capcur = nc;
+	}
+	size_t kl = strlen(u->external_id) + 1, ul = strlen(u->username) + 1,
+	       ml = strlen(u->pin_mark) + 1;
+	char *b = malloc(kl + ul + ml + (size_t)n + 1);
+	if (!b)
+		return 1;
+	cur_t *c = &p->cur[p->ncur++];
+	memset(c, 0, sizeof(*c));
+	c->key = memcpy(b, u->external_id, kl);
+	c->username = memcpy(b + kl, u->username, ul);
+	c->pin_mark = memcpy(b + kl + ul, u->pin_mark, ml);
+	c->canon = memcpy(b + kl + ul + ml, canon, (size_t)n + 1);
+	return 0;
+}
+
+/* An incremental sync reads only the keys and names (the presence pass
+ * needs no more), and the whole record of the few users whose entries
+ * changed when they come (cur_fill). */
+static int on_dir_key(void *arg, const char *key, const char *username)
+{
+	pull_t *p = arg;
+	if (p->ncur == p->capcur) {
+		size_t nc = p->capcur ? p->capcur * 2 : 1024;
+		cur_t *c = realloc(p->cur, nc * sizeof(*c));
+		if (!c)
+			return 1;
+		p->cur = c;
+		p->capcur = nc;
+	}
+	size_t kl = strlen(key) + 1, ul = strlen(username) + 1;
+	char *b = malloc(kl + ul);
+	if (!b)
+		return 1;
+	cur_t *c = &p->cur[p->ncur++];
+	memset(c, 0, sizeof(*c));
+	c->key = memcpy(b, key, kl);
+	c->username = memcpy(b + kl, username, ul);
+	return 0;
+}
+
+/* c's record, if not read yet. 0 or -1 (the job failed). */
+static int cur_fill(pull_t *p, cur_t *c)
+{
+	pl_dir_user_t u;
+	char canon[IDS_CANON_MAX];
+	pl_err_t err = { "" };
+	if (c->canon)
+		return 0;
+	int rc = pl_dir_user_get(p->j->dir, c->username, &u, &err);
+	int n = rc == 0 ? ids_user_canon(&u, canon, sizeof(canon)) : -1;
+	size_t ml = strlen(u.pin_mark) + 1;
+	if (rc != 0 || n < 0 || !(c->more = malloc(ml + (size_t)n + 1))) {
+		ids_job_fail(p->j, rc < 0 ? err.msg : "the directory changed during the sync");
+		return -1;
+	}
+	c->pin_mark = memcpy(c->more, u.pin_mark, ml);
+	c->canon = memcpy(c->more + ml, canon, (size_t)n + 1);
+	return 0;
+}
+
+static int cmp_cur(const void *a, const void *b)
+{
+	return strcmp(((const cur_t *)a)->key, ((const cur_t *)b)->key);
+}
+
+static int load_dir(ids_job_t *j, pull_t *p)
+{
+	pl_err_t err = { "" };
+	int rc = j->full ? pl_dir_user_each_source(j->dir, "ldap", on_dir_user, p, &err)
+			 : pl_dir_user_keys_source(j->dir, "ldap", on_dir_key, p, &err);
+	if (rc != 0) {
+		ids_job_fail(j, rc > 0 ? "out of memory" : err.msg);
+		return -1;
+	}
+	if (p->ncur > 1)
+		qsort(p->cur, p->ncur, sizeof(*p->cur), cmp_cur);
+	return 0;
+}
+
+static cur_t *find_cur(pull_t *p, const char *key)
+{
+	cur_t k = { .key = key };
+	return p->ncur ? bsearch(&k, p->cur, p->ncur, sizeof(*p->cur), cmp_cur) : NULL;
+}
+
+/* ---- the batch ---- */
+
+/* The PIN's part of u's batch line: set (the slow hash, here on the
+ * worker), cleared, or nothing (kept). */
+static int pin_line(ids_job_t *j, const pl_dir_user_t *u, const cur_t *old, const char *pin,
+		    json_t *line)
+{
+	char hash[PL_DIR_PIN_HASH_MAX];
+	pl_err_t err = { "" };
+	if (!j->conf.pin_attr[0] || !strcmp(old ? old->pin_mark : "", u->pin_mark))
+		return 0;
+	if (!u->pin_mark[0])
+		return json_object_set_new(line, "pin_mark", json_string(""));
+	if (j->dry_run)
+		return 0;
+	pl_watchdog_kick(j->wd);
+	if (pl_dir_pin_hash(pin, hash, &err) < 0)
+		return -1;
+	int rc = json_object_set_new(line, "pin_mark", json_string(u->pin_mark)) ||
+		 json_object_set_new(line, "pin_hash", json_string(hash));
+	OPENSSL_cleanse(hash, sizeof(hash));
+	return rc ? -1 : 0;
+}
+
+static int put(ids_job_t *j, const pl_dir_user_t *u, const char *canon, const cur_t *old,
+	       const char *pin)
+{
+	const char *what = !old ? "add" : strcmp(old->username, u->username) ? "rename" : "update";
+	if (!old)
+		j->adds++;
+	else
+		j->updates++;
+	if (report_room(j, "changes")) {
+		json_t *item = json_pack("{s:s,s:s}", "change", what, "user", u->username);
+		if (old && strcmp(old->username, u->username))
+			json_object_set_new(item, "was", json_string(old->username));
+		else if (old)
+			json_object_set_new(item, "field",
+					    json_string(ids_canon_diff(old->canon, canon)));
+		ids_report_add(j, "changes", item);
+	}
+	json_t *line = ids_user_line(u);
+	if (!line || pin_line(j, u, old, pin, line) < 0) {
+		json_decref(line);
+		return -1;
+	}
+	return ids_batch_add(&j->batch, SIZE_MAX, line);
+}
+
+static int remove_user(ids_job_t *j, cur_t *old)
+{
+	if (old->removed)
+		return 0;
+	old->removed = 1;
+	j->removes++;
+	if (report_room(j, "changes"))
+		ids_report_add(j, "changes",
+			       json_pack("{s:s,s:s}", "change", "remove", "user", old->username));
+	return ids_batch_add(&j->batch, SIZE_MAX, json_pack("{s:s}", "remove", old->key));
+}
+
+/* u's mark from the PIN read (st as ids_map_pin's): the PIN's; none: "";
+ * no pin_attr or a value that is not a PIN: the directory's as it is. */
+static void pin_mark_set(pull_t *p, pl_dir_user_t *u, const cur_t *old, int st,
+			 const char *pin)
+{
+	if (p->j->conf.pin_attr[0] && st > 0)
+		ids_pin_mark(p->pin_key, u->external_id, pin, u->pin_mark);
+	else if (p->j->conf.pin_attr[0] && st == 0)
+		u->pin_mark[0] = '\0';
+	else
+		pl_strlcpy(u->pin_mark, old ? old->pin_mark : "", sizeof(u->pin_mark));
+}
+
+/* ---- entries ---- */
+
+static int on_presence(pull_t *p, const pl_dir_user_t *u, int disabled)
+{
+	/* only the key matters: disabled or unmappable, it is present */
+	cur_t *c = u->external_id[0] ? find_cur(p, u->external_id) : NULL;
+	if (c) {
+		c->present = 1;
+		c->gone |= (unsigned)disabled;
+	}
+	return 0;
+}
+
+/* A mapped, enabled user: compared with the directory's, put if changed. */
+static int on_user(pull_t *p, const pl_ldap_entry_t *e, pl_dir_user_t *u)
+{
+	ids_job_t *j = p->j;
+	char pin[IDS_PIN_MAX + 1] = "", canon[IDS_CANON_MAX];
+	int skipped = 0, st = 0, rc = 0;
+	if (p->groups)
+		ids_groups_of(p->groups, e->dn, u->groups, sizeof(u->groups), &skipped);
+	if (j->conf.pin_attr[0] && (st = ids_map_pin(&j->conf, e, pin, sizeof(pin))) < 0) {
+		/* the value stays out of the report and the log */
+		j->errors++;
+		ids_report_add(j, "errors",
+			       json_pack("{s:s,s:s}", "dn", e->dn, "message",
+					 "the PIN attribute is not a PIN (4 to 32 digits); the "
+					 "user's PIN is left as it was"));
+	}
+	cur_t *old = find_cur(p, u->external_id);
+	if (old && cur_fill(p, old) < 0)
+		return -1;
+	if (old)
+		old->seen = 1;
+	pin_mark_set(p, u, old, st, pin);
+	if (ids_user_canon(u, canon, sizeof(canon)) < 0 || !old || strcmp(old->canon, canon))
+		rc = put(j, u, canon, old, pin);
+	OPENSSL_cleanse(pin, sizeof(pin));
+	return rc;
 }
 
 static int on_entry(void *arg, const pl_ldap_entry_t *e)
@@ -80,155 +307,55 @@ static int on_entry(void *arg, const pl_ldap_entry_t *e)
 			       sizeof(why));
 	if (ids_change_newer(change, j->hwm_out))
 		pl_strlcpy(j->hwm_out, change, sizeof(j->hwm_out));
-	if (p->keys_only) {
-		/* only the key matters: disabled or unmappable, it is present */
-		if (u.external_id[0] && push_str(disabled ? &p->gone : &p->bad,
-						 disabled ? &p->ngone : &p->nbad,
-						 disabled ? &p->capgone : &p->capbad,
-						 u.external_id) < 0)
-			return 1;
-		return 0;
-	}
+	if (p->keys_only)
+		return on_presence(p, &u, disabled);
 	j->entries++;
 	if (rc < 0) {
+		cur_t *c = u.external_id[0] ? find_cur(p, u.external_id) : NULL;
+		if (c)
+			c->bad = 1;
 		j->errors++;
-		report_add(j, "errors", json_pack("{s:s,s:s}", "dn", e->dn, "message", why));
-		return u.external_id[0] && push_str(&p->bad, &p->nbad, &p->capbad, u.external_id) < 0;
+		ids_report_add(j, "errors", json_pack("{s:s,s:s}", "dn", e->dn, "message", why));
+		return 0;
 	}
 	if (disabled) {
+		cur_t *c = find_cur(p, u.external_id);
+		if (c)
+			c->gone = 1;
 		j->disabled++;
-		return push_str(&p->gone, &p->ngone, &p->capgone, u.external_id) < 0;
-	}
-	if (p->n == p->cap) {
-		size_t nc = p->cap ? p->cap * 2 : 1024;
-		pl_dir_user_t *nu = realloc(p->users, nc * sizeof(*nu));
-		if (!nu)
-			return 1;
-		p->users = nu;
-		p->cap = nc;
-	}
-	p->users[p->n++] = u;
-	return 0;
-}
-
-/* ---- sorted look-ups by key ---- */
-
-static int cmp_user_key(const void *a, const void *b)
-{
-	const pl_dir_user_t *const *x = a, *const *y = b;
-	return strcmp((*x)->external_id, (*y)->external_id);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static const pl_dir_user_t **index_users(pl_dir_user_t *u, size_t n)
-{
-	const pl_dir_user_t **ix = malloc((n ? n : 1) * sizeof(*ix));
-	if (!ix)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		ix[i] = &u[i];
-	if (n > 1)
-		qsort(ix, n, sizeof(*ix), cmp_user_key);
-	return ix;
-}
-
-static const pl_dir_user_t *find_user(const pl_dir_user_t **ix, size_t n, const char *key)
-{
-	pl_dir_user_t k;
-	const pl_dir_user_t *kp = &k;
-	pl_strlcpy(k.external_id, key, sizeof(k.external_id));
-	const pl_dir_user_t **f = bsearch(&kp, ix, n, sizeof(*ix), cmp_user_key);
-	return f ? *f : NULL;
-}
-
-static int has_key(char **keys, size_t n, const char *key)
-{
-	return n && bsearch(&key, keys, n, sizeof(*keys), cmp_str) != NULL;
-}
-
-/* ---- the batch ---- */
-
-static int batch_line(ids_job_t *j, json_t *obj)
-{
-	return ids_batch_add(&j->batch, SIZE_MAX, obj);
-}
-
-
-static int put(ids_job_t *j, const pl_dir_user_t *u, const pl_dir_user_t *old)
-{
-	const char *what = !old ? "add" : strcmp(old->username, u->username) ? "rename" : "update";
-	if (!old)
-		j->adds++;
-	else
-		j->updates++;
-	json_t *item = json_pack("{s:s,s:s}", "change", what, "user", u->username);
-	if (old && strcmp(old->username, u->username))
-		json_object_set_new(item, "was", json_string(old->username));
-	else if (old)
-		json_object_set_new(item, "field", json_string(ids_user_diff(old, u)));
-	report_add(j, "changes", item);
-	return batch_line(j, ids_user_line(u));
-}
-
-static int remove_user(ids_job_t *j, const pl_dir_user_t *old, char *done)
-{
-	if (*done)
 		return 0;
-	*done = 1;
-	j->removes++;
-	report_add(j, "changes", json_pack("{s:s,s:s}", "change", "remove", "user", old->username));
-	return batch_line(j, json_pack("{s:s}", "remove", old->external_id));
+	}
+	return on_user(p, e, &u) < 0 ? (p->oom = 1) : 0;
 }
 
-/* The changes from what was read (p) against the directory (cur). In the
- * presence pass, "gone" holds the keys of disabled entries and "bad" those
- * of every other entry: present. */
-static int diff(ids_job_t *j, pull_t *p, pull_t *presence, pl_dir_user_t *cur, size_t ncur)
+/* The removals, once everything is read: a disabled entry's user; in a
+ * full sync, a user whose key no entry had (an unmappable entry keeps
+ * its user); in an incremental one, a user the presence pass did not
+ * see. */
+static int removals(ids_job_t *j, pull_t *p)
 {
-	const pl_dir_user_t **ix = index_users(cur, ncur);
-	const pl_dir_user_t **pix = index_users(p->users, p->n);
-	char *removed = calloc(ncur ? ncur : 1, 1);
-	int rc = ix && pix && removed ? 0 : -1;
-	if (p->ngone > 1) /* qsort must not be given NULL, even for none */
-		qsort(p->gone, p->ngone, sizeof(char *), cmp_str);
-	if (p->nbad > 1)
-		qsort(p->bad, p->nbad, sizeof(char *), cmp_str);
-	for (size_t i = 0; rc == 0 && i < p->n; i++) {
-		const pl_dir_user_t *old = find_user(ix, ncur, p->users[i].external_id);
-		if (!old || !ids_user_same(old, &p->users[i]))
-			rc = put(j, &p->users[i], old);
-	}
-	for (size_t i = 0; rc == 0 && i < ncur; i++) {
-		const char *key = cur[i].external_id;
-		int gone = has_key(p->gone, p->ngone, key);
+	for (size_t i = 0; i < p->ncur; i++) {
+		cur_t *c = &p->cur[i];
+		int gone = c->gone;
 		if (!gone && j->full)
-			/* absent from the source, and not merely unmappable */
-			gone = !find_user(pix, p->n, key) && !has_key(p->bad, p->nbad, key);
-		else if (!gone && presence)
-			gone = has_key(presence->gone, presence->ngone, key) ||
-			       !has_key(presence->bad, presence->nbad, key);
-		if (gone)
-			rc = remove_user(j, &cur[i], &removed[i]);
+			gone = !c->seen && !c->bad;
+		else if (!gone)
+			gone = !c->present;
+		if (gone && remove_user(j, c) < 0)
+			return -1;
 	}
-	free(ix);
-	free(pix);
-	free(removed);
-	return rc;
+	return 0;
 }
 
 static void pull_free(pull_t *p)
 {
-	for (size_t i = 0; i < p->ngone; i++)
-		free(p->gone[i]);
-	for (size_t i = 0; i < p->nbad; i++)
-		free(p->bad[i]);
-	free(p->gone);
-	free(p->bad);
-	free(p->users);
+	/* each cur_t's strings are one allocation, from its key */
+	for (size_t i = 0; i < p->ncur; i++) {
+		free((char *)p->cur[i].key);
+		free(p->cur[i].more);
+	}
+	free(p->cur);
+	OPENSSL_cleanse(p->pin_key, sizeof(p->pin_key));
 	memset(p, 0, sizeof(*p));
 }
 
@@ -241,7 +368,7 @@ static int connect_bind(ids_job_t *j, pl_ldap_t **l)
 	pl_ldap_conf_t lc = { j->conf.uri, j->conf.starttls, j->conf.ca_file,
 			      (int)j->conf.net_timeout_s, (int)j->conf.op_timeout_s };
 	if (ids_secret_load(j->conf.state_dir, pw, sizeof(pw), &err) < 0) {
-		job_fail(j, err.msg);
+		ids_job_fail(j, err.msg);
 		return -1;
 	}
 	int rc = pl_ldap_connect(l, &lc, &err);
@@ -251,7 +378,7 @@ static int connect_bind(ids_job_t *j, pl_ldap_t **l)
 	}
 	OPENSSL_cleanse(pw, sizeof(pw));
 	if (rc != PL_LDAP_OK) {
-		job_fail(j, err.msg);
+		ids_job_fail(j, err.msg);
 		return -1;
 	}
 	return 0;
@@ -264,39 +391,42 @@ static int search_all(ids_job_t *j, pl_ldap_t *l, const char *filter, const char
 	for (int b = 0; b < j->conf.nbases; b++) {
 		int rc = pl_ldap_search(l, j->conf.bases[b], filter, attrs, (int)j->conf.page_size,
 					on_entry, p, NULL, &err);
-		if (rc != 0) {
-			job_fail(j, rc > 0 ? "out of memory" : err.msg);
+		if (rc != 0 || p->oom) {
+			ids_job_fail(j, rc > 0 || p->oom ? "out of memory" : err.msg);
 			return -1;
 		}
 	}
 	return 0;
 }
 
-static int read_source(ids_job_t *j, pl_ldap_t *l, pull_t *p, pull_t *presence)
+static int read_source(ids_job_t *j, pl_ldap_t *l, pull_t *p, ids_groups_t *g)
 {
 	const char *attrs[32];
 	char filter[1200];
+	pl_err_t err = { "" };
 	ids_conf_attrs(&j->conf, attrs, PL_ARRAY_LEN(attrs));
+	if (j->conf.pin_attr[0] && ids_pin_key(j->conf.state_dir, p->pin_key, &err) < 0) {
+		ids_job_fail(j, err.msg);
+		return -1;
+	}
+	if (j->conf.group_base[0]) {
+		if (ids_groups_read(j, l, g) < 0)
+			return -1;
+		p->groups = g;
+	}
 	if (j->full)
 		return search_all(j, l, j->conf.filter, attrs, p);
 	if (pl_ldap_filter_and_ge(j->conf.filter, j->conf.change_attr, j->hwm_in, filter,
 				  sizeof(filter)) < 0) {
-		job_fail(j, "the incremental filter is too long");
+		ids_job_fail(j, "the incremental filter is too long");
 		return -1;
 	}
 	if (search_all(j, l, filter, attrs, p) < 0)
 		return -1;
 	const char *keys[] = { j->conf.key_attr, "userAccountControl", j->conf.change_attr,
 			       NULL };
-	presence->j = j;
-	presence->keys_only = 1;
-	if (search_all(j, l, j->conf.filter, keys, presence) < 0)
-		return -1;
-	if (presence->ngone > 1)
-		qsort(presence->gone, presence->ngone, sizeof(char *), cmp_str);
-	if (presence->nbad > 1)
-		qsort(presence->bad, presence->nbad, sizeof(char *), cmp_str);
-	return 0;
+	p->keys_only = 1;
+	return search_all(j, l, j->conf.filter, keys, p);
 }
 
 /* A full sync that would remove most synced users is more likely a wrong
@@ -310,36 +440,32 @@ static int too_many_removals(ids_job_t *j, size_t ncur)
 		 "refused: the sync would remove %ld of %zu synced users (over max_remove_percent "
 		 "%lld%%); check filter and base_dns, or raise the limit",
 		 j->removes, ncur, j->conf.max_remove_percent);
-	job_fail(j, msg);
+	ids_job_fail(j, msg);
 	return 1;
 }
 
 void ids_pull_run(void *arg)
 {
 	ids_job_t *j = arg;
-	pull_t p = { .j = j }, presence = { .j = j };
+	pull_t p = { .j = j };
+	ids_groups_t groups = { 0 };
 	pl_ldap_t *l = NULL;
-	pl_dir_user_t *cur = NULL;
-	size_t ncur = 0;
-	pl_err_t err = { "" };
 	j->started_ms = pl_now_ms();
 	pl_strlcpy(j->hwm_out, j->hwm_in, sizeof(j->hwm_out));
 	j->report = json_pack("{s:[],s:[]}", "changes", "errors");
 	pl_watchdog_kick(j->wd);
 	if (!j->report)
-		job_fail(j, "out of memory");
-	else if (connect_bind(j, &l) == 0 && read_source(j, l, &p, &presence) == 0) {
-		if (pl_dir_user_list_source(j->dir, "ldap", &cur, &ncur, &err) < 0)
-			job_fail(j, err.msg);
-		else if (diff(j, &p, j->full ? NULL : &presence, cur, ncur) < 0)
-			job_fail(j, "out of memory");
+		ids_job_fail(j, "out of memory");
+	else if (connect_bind(j, &l) == 0 && load_dir(j, &p) == 0 &&
+		 read_source(j, l, &p, &groups) == 0) {
+		if (removals(j, &p) < 0)
+			ids_job_fail(j, "out of memory");
 		else
-			(void)too_many_removals(j, ncur);
+			(void)too_many_removals(j, p.ncur);
 	}
 	pl_ldap_close(l);
-	free(cur);
 	pull_free(&p);
-	pull_free(&presence);
+	ids_groups_free(&groups);
 	j->took_ms = pl_now_ms() - j->started_ms;
 	pl_watchdog_park(j->wd);
 }

@@ -29,12 +29,13 @@ static int fail(pl_err_t *err, const char *path, const char *why)
 	return -1;
 }
 
-/* The key: read, or (create) made. 0 or -1. */
-static int key_get(const char *dir, int create, unsigned char key[32], pl_err_t *err)
+/* A key (file name in dir): read, or (create) made. 0 or -1. */
+static int key_file(const char *dir, const char *name, int create, unsigned char key[32],
+		    pl_err_t *err)
 {
 	char path[PATH_MAX];
 	size_t len = 0;
-	if (pl_fmt(path, sizeof(path), "%s/%s", dir, IDS_KEY_FILE) < 0)
+	if (pl_fmt(path, sizeof(path), "%s/%s", dir, name) < 0)
 		return fail(err, dir, "path too long");
 	char *k = pl_read_file(path, 64, &len);
 	if (k && len == 32) {
@@ -51,6 +52,18 @@ static int key_get(const char *dir, int create, unsigned char key[32], pl_err_t 
 	if (pl_write_file_atomic(path, key, 32, 0600) < 0)
 		return fail(err, path, NULL);
 	return 0;
+}
+
+static int key_get(const char *dir, int create, unsigned char key[32], pl_err_t *err)
+{
+	return key_file(dir, IDS_KEY_FILE, create, key, err);
+}
+
+/* A key apart from the password's: the marks are stored in the
+ * directory, which other services read. */
+int ids_pin_key(const char *dir, unsigned char key[32], pl_err_t *err)
+{
+	return key_file(dir, IDS_PIN_KEY_FILE, 1, key, err);
 }
 
 static int gcm(int enc, const unsigned char key[32], const unsigned char *nonce,

@@ -9,6 +9,9 @@
  *   parsers live in lib/directory/directory-body.c, shared with
  *   plsc-directory)
  *   4 log text to a JSON string   5 job-events lines to the history
+ * Every input is also a sync-apply batch line for pl_dir_body_sync_key
+ * (the key without a JSON parse): what it takes must parse to the same
+ * key, or not parse at all.
  * Checks: a refused body always has a message; an accepted one leaves
  * terminated strings, counts in range and canonical badges; the log text
  * always becomes a valid JSON string (invalid UTF-8 replaced, never
@@ -42,6 +45,23 @@ static void check_user(const pl_dir_user_t *u)
 		snprintf(hex, sizeof(hex), "hex:%s", u->badges[i]);
 		CHECK(pl_badge_normalize(hex, again, &e) == 0 && strcmp(again, u->badges[i]) == 0);
 	}
+}
+
+static void check_sync_key(const char *p, size_t n)
+{
+	int remove;
+	char key[129];
+	if (!pl_dir_body_sync_key(p, n, &remove, key, sizeof(key)))
+		return;
+	CHECK(key[0] && strlen(key) < sizeof(key));
+	json_t *j = json_loadb(p, n, JSON_REJECT_DUPLICATES, NULL);
+	if (j && json_is_object(j)) {
+		json_t *rm = json_object_get(j, "remove");
+		CHECK(remove == (rm != NULL));
+		json_t *k = remove ? rm : json_object_get(j, "key");
+		CHECK(json_is_string(k) && strcmp(json_string_value(k), key) == 0);
+	}
+	json_decref(j);
 }
 
 static void json_body(int which, const char *p, size_t n)
@@ -105,6 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int which = data[0] % 6;
 	const char *p = (const char *)data + 1;
 	size_t n = size - 1;
+	check_sync_key(p, n);
 	if (which < 4) {
 		json_body(which, p, n);
 	} else if (which == 4) {

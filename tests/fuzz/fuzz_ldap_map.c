@@ -1,4 +1,4 @@
-// fuzz-sources: services/identitysync/map.c lib/ldap/ldap-text.c lib/badge/badge.c lib/directory/directory-email.c common/util.c common/random.c common/config.c
+// fuzz-sources: services/identitysync/map.c lib/ldap/ldap-text.c lib/badge/badge.c lib/directory/directory-email.c lib/directory/directory-pin.c common/util.c common/random.c common/config.c
 /* libFuzzer target: what IdentitySync makes of an LDAP entry the server
  * sent (services/identitysync/map.c) and the text helpers under it
  * (lib/ldap/ldap-text.c): a DN's first value (memberOf), RFC 4515
@@ -6,7 +6,8 @@
  *
  * Input: lines "NAME:VALUE" (VALUE may hold any byte but a newline), each
  * a value of attribute NAME, grouped into one entry as a server would send
- * it. Checks: a mapped user has terminated fields, counts in range, a
+ * it. The PIN attribute is "pager"; every attribute name also goes through
+ * the ranged-retrieval parser (member;range=LO-HI). Checks: a mapped user has terminated fields, counts in range, a
  * username of the directory's characters, canonical badges; an escaped
  * value holds no unescaped special character; a DN's value is terminated
  * and never longer than the DN. */
@@ -32,6 +33,7 @@ static void conf_init(ids_conf_t *c)
 	strcpy(c->display_attr, "displayName");
 	strcpy(c->group_attr, "memberOf");
 	strcpy(c->change_attr, "uSNChanged");
+	strcpy(c->pin_attr, "pager");
 	strcpy(c->mail_attrs[0], "mail");
 	strcpy(c->mail_attrs[1], "proxyAddresses");
 	c->nmails = 2;
@@ -40,6 +42,27 @@ static void conf_init(ids_conf_t *c)
 	strcpy(c->badges[1].attr, "employeeID");
 	c->nbadges = 2;
 	c->lowercase = 1;
+}
+
+/* A range the parser accepts is sane, and its continuation either ends,
+ * moves forward or refuses. */
+static void check_range(const char *name)
+{
+	long lo = -7, hi = -7;
+	char next[128];
+	int r = pl_ldap_range_parse(name, "member", &lo, &hi);
+	CHECK(r >= -1 && r <= 1);
+	if (r != 1)
+		return;
+	CHECK(lo >= 0 && lo <= PL_LDAP_RANGE_MAX);
+	CHECK(hi == -1 || (hi >= lo && hi <= PL_LDAP_RANGE_MAX));
+	int nx = pl_ldap_range_next("member", lo, lo, hi, next, sizeof(next));
+	CHECK(nx >= -1 && nx <= 1);
+	if (nx == 1) {
+		long lo2, hi2;
+		CHECK(pl_ldap_range_parse(next, "member", &lo2, &hi2) == 1);
+		CHECK(lo2 == hi + 1 && hi2 == -1);
+	}
 }
 
 static void check_escape(const char *in, size_t n)
@@ -69,6 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data, size);
 	copy[size] = '\0';
 	check_escape(copy, size);
+	check_range(copy);
 	char first[256];
 	if (pl_ldap_dn_first_value(copy, size, first, sizeof(first)) == 0) {
 		TERMINATED(first);
@@ -88,6 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			size_t a = 0;
 			while (a < e.nattrs && strcmp(names[a], name) != 0)
 				a++;
+			check_range(name);
 			if (a == e.nattrs && a < MAXA) {
 				strcpy(names[a], name);
 				attrs[a] = (pl_ldap_attr_t){ names[a], 0, vals[a] };
@@ -120,6 +145,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(ids_user_same(&u, &u) && ids_user_diff(&u, &u) == NULL);
 	}
 	TERMINATED(change);
+	char pin[IDS_PIN_MAX + 1];
+	int pr = ids_map_pin(&c, &e, pin, sizeof(pin));
+	CHECK(pr >= -1 && pr <= 1);
+	TERMINATED(pin);
+	CHECK(pr == 1 ? pl_dir_pin_valid(pin) : pin[0] == '\0');
 	free(copy);
 	return 0;
 }

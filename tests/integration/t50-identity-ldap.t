@@ -9,14 +9,19 @@
 # once the disabled and the deleted user are gone from the directory,
 # their badges release none of their held jobs through the badge service
 # (plsc-reademu as the reader, plsc-recprinter as the printer), while a
-# current user's badge still does. IDS_USERS (default 3000) sets the
-# population.
+# current user's badge still does. PINs from an attribute (employeeType):
+# set, changed, removed in the source, and a value that is not a PIN
+# reported without being logged; the directory's PIN check takes them.
+# Groups from a group search (groupOfNames' member, DNs in another case).
+# slapd runs the syncprov overlay, as a server that offers syncrepl would
+# (the service uses modifyTimestamp, which the issue allows).
+# IDS_USERS (default 10000, the issue's figure) sets the population.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 27
+plan 39
 
 IDS=PrinterLogicServiceIdentitySync
-N=${IDS_USERS:-3000}
+N=${IDS_USERS:-10000}
 SLAPD=/usr/sbin/slapd
 if [ ! -x "$SLAPD" ] || ! command -v ldapmodify >/dev/null; then
 	echo "1..0 # SKIP slapd or ldap-utils missing (scripts/install-deps)"
@@ -47,6 +52,7 @@ include /etc/ldap/schema/nis.schema
 include /etc/ldap/schema/msuser.schema
 modulepath /usr/lib/ldap
 moduleload back_mdb
+moduleload syncprov
 pidfile $L/slapd.pid
 TLSCACertificateFile $L/ca.pem
 TLSCertificateFile $L/server.pem
@@ -58,6 +64,8 @@ suffix "dc=example,dc=org"
 rootdn "cn=admin,dc=example,dc=org"
 rootpw adminsecret
 directory $L/db
+overlay syncprov
+syncprov-sessionlog 1000
 access to attrs=userPassword by anonymous auth by * none
 access to * by dn.exact="cn=reader,dc=example,dc=org" read by * none
 CONF
@@ -67,12 +75,21 @@ user_ldif() { # user_ldif I [UAC]
 	printf 'sAMAccountName: user%05d\ndisplayName: User %d\nmail: user%d@example.org\n' "$1" "$1" "$1"
 	printf 'userAccountControl: %s\nemployeeNumber: %d\nemployeeID: 0x%x\n' "${2:-512}" $((100000 + $1)) $((0xa00000 + $1))
 	printf 'memberOf: CN=Print Users,OU=Groups,dc=example,dc=org\ninstanceType: 4\n'
+	case $1 in # PINs: three good ones, one that is not a PIN
+	1) echo 'employeeType: 4711' ;; 2) echo 'employeeType: 2222' ;;
+	3) echo 'employeeType: 003333' ;; 10) echo 'employeeType: 98x76zz' ;;
+	esac
 	printf 'nTSecurityDescriptor:: AQ==\nobjectCategory: CN=Person,CN=Schema,dc=example,dc=org\n\n'
 }
 {
 	printf 'dn: dc=example,dc=org\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n\n'
 	printf 'dn: OU=People,dc=example,dc=org\nobjectClass: organizationalUnit\nou: People\n\n'
 	printf 'dn: cn=reader,dc=example,dc=org\nobjectClass: person\ncn: reader\nsn: reader\nuserPassword: readersecret\n\n'
+	printf 'dn: OU=Groups,dc=example,dc=org\nobjectClass: organizationalUnit\nou: Groups\n\n'
+	printf 'dn: CN=Badge Admins,OU=Groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: Badge Admins\n'
+	printf 'member: CN=user00042,OU=People,dc=example,dc=org\nmember: cn=USER00043,ou=people,DC=EXAMPLE,DC=ORG\n\n'
+	printf 'dn: CN=Night Shift,OU=Groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: Night Shift\n'
+	printf 'member: CN=user00042,OU=People,dc=example,dc=org\n\n'
 	for i in $(seq 1 "$N"); do user_ldif "$i"; done
 } > "$L/seed.ldif"
 slapadd -q -f "$L/slapd.conf" -l "$L/seed.ldif" 2>"$L/slapadd.err"
@@ -104,9 +121,10 @@ BR=PrinterLogicServiceSimpleBadgeRelease
 OP_PORT=$(free_port)
 BR_PORT=$(free_port)
 rec_start P1
-ids_conf() { # ids_conf CA_FILE [INCREMENTAL_SECONDS]
+ids_conf() { # ids_conf CA_FILE [INCREMENTAL_SECONDS [GROUP_BASE_DN]]
 	jq -n --arg d "$BIN/plsc-directory" --arg i "$BIN/$IDS" --arg uri "ldaps://127.0.0.1:$PORT" \
 		--arg ca "$1" --argjson inc "${2:-1}" --arg op "$BIN/$OP" --arg br "$BIN/$BR" \
+		--arg gb "${3:-}" \
 		--arg opl "127.0.0.1:$OP_PORT" --arg brl "127.0.0.1:$BR_PORT" '{
 		"plsc-directory": {path: $d},
 		"PrinterLogicServiceOfflinePrint": {path: $op, listen: {main: $opl}},
@@ -116,7 +134,9 @@ ids_conf() { # ids_conf CA_FILE [INCREMENTAL_SECONDS]
 			bind_dn: "cn=reader,dc=example,dc=org", base_dns: ["OU=People,dc=example,dc=org"],
 			server_type: "ad", key_attr: "entryUUID", change_attr: "modifyTimestamp",
 			filter: "(objectClass=user)", badge_attrs: "employeeNumber:dec,employeeID:hex",
-			page_size: 200, incremental_seconds: $inc, full_sync_minutes: 1440}}'
+			page_size: 200, incremental_seconds: $inc, full_sync_minutes: 1440,
+			pin_attr: "employeeType", group_base_dn: $gb,
+			group_filter: "(objectClass=groupOfNames)"}}'
 }
 t_config '{}' "$(ids_conf "$L/ca.pem")"
 mkdir -p "$T/lib/$IDS"
@@ -140,6 +160,30 @@ is "$(jq -r '[.display_name, .groups, .emails[0], .source] | join("|")' <<<"$u")
 wait_until 10 bash -c "$BIN/plsc -c $CONF status --json | jq -r '.services[] | select(.name==\"$IDS\") | .detail' | grep -q 'last sync full .*$N\\|added'"
 like "$($BIN/plsc -c "$CONF" status --json | jq -r ".services[] | select(.name==\"$IDS\") | .detail")" \
 	"last sync (full|incremental) .*[0-9.]+ s: .*added" "plsc status shows the last sync's time, duration and counts"
+
+# ---- PINs from employeeType: the directory's PIN check takes them
+pin_ok() { # pin_ok USER PIN: the directory's check says right
+	printf '%s\n' "$2" > "$T/pin" && chmod 600 "$T/pin"
+	plsc users check-pin "$1" --pin-file "$T/pin" >/dev/null 2>&1
+}
+pin_ok user00001 4711 && pin_ok user00003 003333 && ! pin_ok user00001 4712
+ok $? "PINs set from the source: right PIN accepted, a wrong one refused"
+is "$(user_json user00010 | jq -r .has_pin)" false "a value that is not a PIN sets none"
+sync_now() { # plsc sync now, again while an incremental sync is running
+	local i out
+	for i in $(seq 50); do
+		out=$(plsc sync now "$@" 2>&1)
+		grep -q "a sync is running" <<<"$out" || break
+		sleep 0.2
+	done
+	printf '%s\n' "$out"
+}
+out=$(sync_now --json)
+jq -e '.errors[] | select(.dn | test("user00010")) | .message | test("not a PIN")' <<<"$out" >/dev/null
+ok $? "and is reported for that user"
+! grep -rq 98x76zz "$T/log" && ! grep -q 98x76zz <<<"$out"
+ok $? "without its value, in the report or any log"
+like "$(jq -r '"\(.added) \(.updated)"' <<<"$out")" "^0 0$" "a full sync of unchanged PINs changes nothing (no rehash)"
 
 # ---- read-only for the CLI
 out=$(plsc users del user00001 2>&1)
@@ -181,13 +225,29 @@ userAccountControl: 514
 
 dn: CN=user00005,OU=People,dc=example,dc=org
 changetype: delete
+
+dn: CN=user00002,OU=People,dc=example,dc=org
+changetype: modify
+replace: employeeType
+employeeType: 5555
+
+dn: CN=user00001,OU=People,dc=example,dc=org
+changetype: modify
+delete: employeeType
 LDIF
-ok $? "ldapmodify: add, badge change, rename, disable, delete"
+ok $? "ldapmodify: add, badge change, rename, disable, delete, PIN change and removal"
 wait_until 60 bash -c "$BIN/plsc -c $CONF users list --json | jq -e '[.users[].username] | index(\"renamed3\") and index(\"user99999\") and (index(\"user00005\") | not) and (index(\"user00004\") | not)'"
 ok $? "the next incremental sync: user added, renamed, disabled and deleted users gone"
 is "$(user_json user00002 | jq -r '.badges[0]')" "$(printf '%x' 777777)" "the changed badge"
 is "$(user_json renamed3 | jq -r '.badges[0]')" "$(printf '%x' 100003)" "the renamed user keeps its badges"
 is "$(count)" "$((N - 1))" "$((N - 1)) users: one added, two gone"
+wait_until 20 bash -c "$(declare -f pin_ok plsc); T=$T BIN=$BIN CONF=$CONF; pin_ok user00002 5555"
+ok $? "a PIN changed in the source: the new one is right"
+! pin_ok user00002 2222
+ok $? "and the old one wrong"
+is "$(user_json user00001 | jq -r .has_pin)" false "a PIN removed in the source is removed"
+pin_ok renamed3 003333
+ok $? "a renamed user keeps their PIN"
 swipe 4
 swipe 5
 wait_until 10 bash -c "[ \$(grep -c 'unknown badge .*nothing released' '$T/log/$BR.log') -ge 2 ]"
@@ -234,5 +294,13 @@ t_config '{}' "$(ids_conf "$L/wrongca.pem")"
 plsc reload >/dev/null
 wait_until 20 bash -c "$BIN/plsc -c $CONF sync now 2>&1 | grep -q 'TLS\|certificate\|connect'"
 ok $? "a server certificate from another CA is refused"
+
+# ---- groups from a group search (groupOfNames, member DNs in any case)
+t_config '{}' "$(ids_conf "$L/ca.pem" 3600 "OU=Groups,dc=example,dc=org")"
+plsc reload >/dev/null
+wait_until 60 bash -c "$(declare -f user_json plsc); BIN=$BIN CONF=$CONF; [ \"\$(user_json user00042 | jq -r .groups)\" = 'Badge Admins,Night Shift' ]"
+ok $? "a group search gives user00042 both groups, sorted"
+is "$(user_json user00043 | jq -r .groups)" "Badge Admins" "a member DN in another case is the same user"
+is "$(user_json user00044 | jq -r .groups)" "" "a user in no group has none (memberOf no longer read)"
 
 t_done

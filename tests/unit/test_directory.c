@@ -196,7 +196,7 @@ static void test_newer_version_refused(void **state)
 	assert_int_equal(pl_dir_open(&d, f->db, 0, &err), -1);
 	assert_null(d);
 	assert_non_null(strstr(err.msg, "directory.db has schema version 7, "
-					"this program knows up to 4: "
+					"this program knows up to 5: "
 					"upgrade the Service Client"));
 	err.msg[0] = '\0';
 	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
@@ -232,7 +232,7 @@ static void test_readonly_old_version(void **state)
 	assert_int_equal(pl_mkdir_p(dir, 0750), 0);
 	assert_int_equal(pl_write_file_atomic(f->db, "", 0, 0640), 0);
 	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
-	assert_non_null(strstr(err.msg, "has schema version 0, this program needs 4"));
+	assert_non_null(strstr(err.msg, "has schema version 0, this program needs 5"));
 	sqlite3 *raw = raw_open(f);
 	assert_int_equal(raw_int(raw, "PRAGMA user_version"), 0);
 	sqlite3_close(raw);
@@ -864,7 +864,7 @@ static void test_migrate_from_v1(void **state)
 	sqlite3_close(raw);
 	/* a read-only open does not migrate */
 	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
-	assert_non_null(strstr(err.msg, "has schema version 1, this program needs 4"));
+	assert_non_null(strstr(err.msg, "has schema version 1, this program needs 5"));
 	d = open_rw(f);
 	assert_int_equal(pl_dir_schema_version(d), PL_DIR_SCHEMA_VERSION);
 	pl_dir_printer_t p;
@@ -913,6 +913,115 @@ static void user_add_email(pl_dir_user_t *u, const char *e)
 static void user_add_badge(pl_dir_user_t *u, const char *b)
 {
 	pl_strlcpy(u->badges[u->nbadges++], b, sizeof(u->badges[0]));
+}
+
+/* A sync sets a PIN from its stored hash with the mark, keeps it when the
+ * item says nothing, keeps it across a rename, and clears it; a hash that
+ * is not well-formed is refused for that item alone; plsc's own PIN drops
+ * the mark (#13). */
+static void test_sync_pin(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	pl_dir_t *d = open_rw(f);
+	pl_dir_sync_item_t it;
+	pl_dir_sync_counts_t sc;
+	pl_dir_user_t got, *list;
+	size_t n;
+	memset(&it, 0, sizeof(it));
+	it.user = user("pinny", "Pin Ny");
+	pl_strlcpy(it.key, "k-pin", sizeof(it.key));
+	pl_strlcpy(it.user.external_id, "k-pin", sizeof(it.user.external_id));
+	it.pin_op = PL_DIR_SYNC_PIN_SET;
+	pl_strlcpy(it.user.pin_mark, "ab12", sizeof(it.user.pin_mark));
+	assert_int_equal(pl_dir_pin_hash("12a4", it.pin_hash, &err), -1);
+	assert_int_equal(pl_dir_pin_hash("4711", it.pin_hash, &err), 0);
+	assert_int_equal(pl_dir_sync_apply(d, "ldap", &it, 1, NULL, NULL, &sc, &err), 0);
+	assert_int_equal(sc.added, 1);
+	assert_int_equal(pl_dir_pin_check(d, "pinny", "4711", &err), 1);
+	assert_int_equal(pl_dir_pin_check(d, "pinny", "4712", &err), 0);
+	assert_int_equal(pl_dir_user_list_source(d, "ldap", &list, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].pin_mark, "ab12");
+	assert_int_equal(list[0].has_pin, 1);
+	free(list);
+
+	/* kept, and kept across a rename */
+	it.pin_op = PL_DIR_SYNC_PIN_KEEP;
+	it.pin_hash[0] = '\0';
+	pl_strlcpy(it.user.username, "pinny2", sizeof(it.user.username));
+	assert_int_equal(pl_dir_sync_apply(d, "ldap", &it, 1, NULL, NULL, &sc, &err), 0);
+	assert_int_equal(sc.renamed, 1);
+	assert_int_equal(pl_dir_pin_check(d, "pinny2", "4711", &err), 1);
+	assert_int_equal(pl_dir_user_get(d, "pinny2", &got, &err), 0);
+	assert_string_equal(got.pin_mark, "ab12");
+
+	/* a malformed hash: that item refused, the PIN unchanged */
+	it.pin_op = PL_DIR_SYNC_PIN_SET;
+	pl_strlcpy(it.pin_hash, "$scrypt$ln=99,r=8,p=1$AAAA$AAAA", sizeof(it.pin_hash));
+	assert_int_equal(pl_dir_sync_apply(d, "ldap", &it, 1, NULL, NULL, &sc, &err), 0);
+	assert_int_equal(sc.failed, 1);
+	assert_int_equal(pl_dir_pin_check(d, "pinny2", "4711", &err), 1);
+
+	/* cleared with its mark */
+	it.pin_op = PL_DIR_SYNC_PIN_CLEAR;
+	it.user.pin_mark[0] = '\0';
+	assert_int_equal(pl_dir_sync_apply(d, "ldap", &it, 1, NULL, NULL, &sc, &err), 0);
+	assert_int_equal(pl_dir_user_get(d, "pinny2", &got, &err), 0);
+	assert_int_equal(got.has_pin, 0);
+	assert_string_equal(got.pin_mark, "");
+	assert_int_equal(pl_dir_pin_check(d, "pinny2", "4711", &err), 0);
+
+	/* set again, then by plsc: the mark goes */
+	it.pin_op = PL_DIR_SYNC_PIN_SET;
+	pl_strlcpy(it.user.pin_mark, "cd34", sizeof(it.user.pin_mark));
+	assert_int_equal(pl_dir_pin_hash("4711", it.pin_hash, &err), 0);
+	assert_int_equal(pl_dir_sync_apply(d, "ldap", &it, 1, NULL, NULL, &sc, &err), 0);
+	assert_int_equal(pl_dir_pin_set(d, "pinny2", "9999", &err), 0);
+	assert_int_equal(pl_dir_user_get(d, "pinny2", &got, &err), 0);
+	assert_string_equal(got.pin_mark, "");
+	assert_int_equal(pl_dir_pin_check(d, "pinny2", "9999", &err), 1);
+	pl_dir_close(d);
+}
+
+/* A refused item writes nothing of itself (its checks come before any
+ * write), and the rest of the batch commits: a name held by a local user,
+ * a badge of a local user, a badge already taken by an earlier item. */
+static void test_sync_refused(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	pl_dir_t *d = open_rw(f);
+	pl_dir_user_t loco = user("loco", "Local"), got;
+	pl_dir_sync_item_t it[5];
+	pl_dir_sync_counts_t sc;
+	static const char *const names[] = { "loco", "newb", "good", "x1", "x2" };
+	static const char *const badges[] = { "", "aa", "bb", "cc", "cc" };
+	user_add_badge(&loco, "aa");
+	assert_int_equal(pl_dir_user_put(d, &loco, NULL, 0, &err), 0);
+	memset(it, 0, sizeof(it));
+	for (int i = 0; i < 5; i++) {
+		it[i].user = user(names[i], "");
+		snprintf(it[i].key, sizeof(it[i].key), "k%d", i);
+		pl_strlcpy(it[i].user.external_id, it[i].key, sizeof(it[i].user.external_id));
+		if (badges[i][0])
+			user_add_badge(&it[i].user, badges[i]);
+	}
+	assert_int_equal(pl_dir_sync_apply(d, "ldap", it, 5, NULL, NULL, &sc, &err), 0);
+	assert_int_equal(sc.added, 2);
+	assert_int_equal(sc.failed, 3);
+	assert_int_equal(pl_dir_user_get(d, "loco", &got, &err), 0);
+	assert_string_equal(got.source, "local");
+	assert_int_equal(pl_dir_user_get(d, "newb", &got, &err), 1);
+	assert_int_equal(pl_dir_user_get(d, "x2", &got, &err), 1);
+	assert_int_equal(pl_dir_user_get(d, "good", &got, &err), 0);
+	assert_int_equal(got.nbadges, 1);
+	assert_int_equal(pl_dir_user_get(d, "x1", &got, &err), 0);
+	assert_string_equal(got.badges[0], "cc");
+	char owner[128];
+	assert_int_equal(pl_dir_badge_user(d, "aa", owner, sizeof(owner), &err), 0);
+	assert_string_equal(owner, "loco");
+	pl_dir_close(d);
 }
 
 static void test_users_crud(void **state)
@@ -1700,7 +1809,7 @@ static void test_migrate_from_v2(void **state)
 	sqlite3_close(raw);
 	/* a read-only open does not migrate */
 	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
-	assert_non_null(strstr(err.msg, "has schema version 2, this program needs 4"));
+	assert_non_null(strstr(err.msg, "has schema version 2, this program needs 5"));
 	d = open_rw(f);
 	assert_int_equal(pl_dir_schema_version(d), PL_DIR_SCHEMA_VERSION);
 	/* printers, users with their emails, badges and PINs, readers: all kept */
@@ -2148,6 +2257,8 @@ int main(void)
 		T(test_shared_handle_threads),
 		T(test_migrate_from_v1),
 		T(test_users_crud),
+		T(test_sync_pin),
+		T(test_sync_refused),
 		T(test_user_replace),
 		T(test_badge_duplicate),
 		T(test_badge_lookup),

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -161,12 +162,164 @@ static void test_change_marks(void **state)
 	assert_false(ids_change_newer("", ""));
 }
 
+static void test_pin(void **state)
+{
+	ids_conf_t c;
+	char pin[IDS_PIN_MAX + 1], m1[PL_DIR_PIN_MARK_MAX], m2[PL_DIR_PIN_MARK_MAX];
+	unsigned char k1[32], k2[32];
+	(void)state;
+	conf(&c);
+	pl_strlcpy(c.pin_attr, "employeeType", sizeof(c.pin_attr));
+	pl_ldap_attr_t attrs[] = { A("EMPLOYEETYPE", V("004711")) };
+	pl_ldap_entry_t e = { "cn=alice", 1, attrs, 0 };
+	assert_int_equal(ids_map_pin(&c, &e, pin, sizeof(pin)), 1);
+	assert_string_equal(pin, "004711");
+	/* not a PIN: refused, and nothing of it left in pin */
+	const char *bad[] = { "12a4", "123", "123456789012345678901234567890123", "", " 1234" };
+	for (size_t i = 0; i < PL_ARRAY_LEN(bad); i++) {
+		attrs[0] = (pl_ldap_attr_t)A("employeeType", V(bad[i]));
+		attrs[0].vals[0].len = strlen(bad[i]);
+		assert_int_equal(ids_map_pin(&c, &e, pin, sizeof(pin)), -1);
+		assert_string_equal(pin, "");
+	}
+	e.nattrs = 0;
+	assert_int_equal(ids_map_pin(&c, &e, pin, sizeof(pin)), 0);
+	c.pin_attr[0] = '\0';
+	assert_int_equal(ids_map_pin(&c, &e, pin, sizeof(pin)), 0);
+	/* marks: one per key, user and PIN */
+	memset(k1, 1, sizeof(k1));
+	memset(k2, 2, sizeof(k2));
+	ids_pin_mark(k1, "key-a", "4711", m1);
+	assert_int_equal(strlen(m1), 64);
+	ids_pin_mark(k1, "key-a", "4711", m2);
+	assert_string_equal(m1, m2);
+	ids_pin_mark(k1, "key-b", "4711", m2);
+	assert_string_not_equal(m1, m2);
+	ids_pin_mark(k1, "key-a", "4712", m2);
+	assert_string_not_equal(m1, m2);
+	ids_pin_mark(k2, "key-a", "4711", m2);
+	assert_string_not_equal(m1, m2);
+	/* "key-a" + "14711" is not "key-a1" + "4711" */
+	ids_pin_mark(k1, "key-a1", "4711", m1);
+	ids_pin_mark(k1, "key-a", "14711", m2);
+	assert_string_not_equal(m1, m2);
+}
+
+static void test_range_parse(void **state)
+{
+	long lo = -7, hi = -7;
+	(void)state;
+	assert_int_equal(pl_ldap_range_parse("member", "member", &lo, &hi), 0);
+	assert_int_equal(pl_ldap_range_parse("Member;binary", "member", &lo, &hi), 0);
+	assert_int_equal(pl_ldap_range_parse("member;range=0-1499", "member", &lo, &hi), 1);
+	assert_true(lo == 0 && hi == 1499);
+	assert_int_equal(pl_ldap_range_parse("MEMBER;Range=1500-*", "member", &lo, &hi), 1);
+	assert_true(lo == 1500 && hi == -1);
+	assert_int_equal(pl_ldap_range_parse("member;binary;range=3-4", "member", &lo, &hi), 1);
+	assert_true(lo == 3 && hi == 4);
+	assert_int_equal(pl_ldap_range_parse("member;range=3-4;x", "member", &lo, &hi), 1);
+	const char *bad[] = { "members;range=0-1", "memberOf", "member;range=", "member;range=1",
+			      "member;range=-5", "member;range=5-4", "member;range=a-b",
+			      "member;range=0-1x", "member;range=0-1;range=2-3",
+			      "member;range=99999999999-*", "member;range=0-2000000001",
+			      "cn", "" };
+	for (size_t i = 0; i < PL_ARRAY_LEN(bad); i++)
+		assert_int_equal(pl_ldap_range_parse(bad[i], "member", &lo, &hi), -1);
+
+	char next[64];
+	assert_int_equal(pl_ldap_range_next("member", 0, 0, 1499, next, sizeof(next)), 1);
+	assert_string_equal(next, "member;range=1500-*");
+	assert_int_equal(pl_ldap_range_next("member", 1500, 1500, -1, next, sizeof(next)), 0);
+	/* not the part asked for: stop rather than loop */
+	assert_int_equal(pl_ldap_range_next("member", 1500, 0, 1499, next, sizeof(next)), -1);
+	assert_int_equal(pl_ldap_range_next("member", 0, 0, PL_LDAP_RANGE_MAX, next,
+					    sizeof(next)), -1);
+	assert_int_equal(pl_ldap_range_next("member", 0, 0, 9, next, 8), -1);
+}
+
+/* A server that serves n values max at a time, as Active Directory does
+ * (the last part's range ends in "*"): the continuation gets every value
+ * exactly once, for every n and max. */
+static void test_range_walk(void **state)
+{
+	(void)state;
+	static const long maxes[] = { 1, 2, 3, 1000, 1500, 5000 };
+	static const long ns[] = { 1, 2, 3, 1499, 1500, 1501, 2999, 3000, 3001, 10000 };
+	for (size_t a = 0; a < PL_ARRAY_LEN(maxes); a++) {
+		for (size_t b = 0; b < PL_ARRAY_LEN(ns); b++) {
+			long max = maxes[a], n = ns[b], got = 0, want_lo = 0, lo, hi;
+			char attr[64] = "member";
+			int more = 1, rounds = 0;
+			while (more) {
+				/* the server's answer to attr */
+				long rlo = 0, rhi;
+				if (strchr(attr, ';'))
+					assert_int_equal(pl_ldap_range_parse(attr, "member", &rlo,
+									      &rhi), 1);
+				char name[64];
+				long last = rlo + max - 1;
+				if (n <= max && rlo == 0)
+					snprintf(name, sizeof(name), "member");
+				else if (last >= n - 1)
+					snprintf(name, sizeof(name), "member;range=%ld-*", rlo);
+				else
+					snprintf(name, sizeof(name), "member;range=%ld-%ld", rlo,
+						 last);
+				got += (last >= n - 1 ? n - 1 : last) - rlo + 1;
+				int r = pl_ldap_range_parse(name, "member", &lo, &hi);
+				assert_true(r >= 0);
+				more = r == 1 ? pl_ldap_range_next("member", want_lo, lo, hi, attr,
+								   sizeof(attr))
+					      : 0;
+				assert_true(more >= 0);
+				want_lo = hi + 1;
+				assert_true(++rounds <= n / max + 2);
+			}
+			assert_int_equal(got, n);
+		}
+	}
+}
+
+/* Robustness: pseudo-random attribute names (a fixed seed, so every run
+ * is the same) never crash the parser, and what it accepts is sane. */
+static void test_range_fuzz(void **state)
+{
+	static const char alphabet[] = "member;range=0123456789-*;RANGE=bx";
+	uint32_t x = 12345;
+	(void)state;
+	for (int i = 0; i < 200000; i++) {
+		char name[40];
+		size_t len = 0;
+		x = x * 1103515245u + 12345u;
+		size_t n = (x >> 16) % (sizeof(name) - 7);
+		memcpy(name, "member", 6);
+		len = (x >> 8) % 2 ? 6 : 0;
+		while (len < n) {
+			x = x * 1103515245u + 12345u;
+			name[len++] = alphabet[(x >> 16) % (sizeof(alphabet) - 1)];
+		}
+		name[len] = '\0';
+		long lo = -7, hi = -7;
+		int r = pl_ldap_range_parse(name, "member", &lo, &hi);
+		assert_true(r >= -1 && r <= 1);
+		if (r == 1) {
+			assert_true(lo >= 0 && lo <= PL_LDAP_RANGE_MAX);
+			assert_true(hi == -1 || (hi >= lo && hi <= PL_LDAP_RANGE_MAX));
+			char next[64];
+			int nx = pl_ldap_range_next("member", lo, lo, hi, next, sizeof(next));
+			assert_true(nx == (hi == -1 ? 0 : hi >= PL_LDAP_RANGE_MAX ? -1 : 1));
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escape),	   cmocka_unit_test(test_filter_check),
 		cmocka_unit_test(test_dn),	   cmocka_unit_test(test_map),
-		cmocka_unit_test(test_change_marks),
+		cmocka_unit_test(test_change_marks), cmocka_unit_test(test_pin),
+		cmocka_unit_test(test_range_parse), cmocka_unit_test(test_range_walk),
+		cmocka_unit_test(test_range_fuzz),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
