@@ -77,6 +77,16 @@ static const char *const migrations[] = {
 	"ALTER TABLE users ADD COLUMN external_id TEXT;"
 	"CREATE UNIQUE INDEX users_external ON users(source, external_id)"
 	" WHERE external_id IS NOT NULL;",
+
+	/* 5: per-printer SNMP options (PrinterLogicServiceSNMP): the option
+	 * text of pl_dir_snmp_parse, e.g. "interval=30,profile=v3ro" or
+	 * "off". No row: the defaults. A table of its own, so a printer's
+	 * other fields and this migration stay apart; the options go with
+	 * their printer. */
+	"CREATE TABLE printer_snmp("
+	" printer TEXT PRIMARY KEY REFERENCES printers(name) ON DELETE CASCADE,"
+	" options TEXT NOT NULL,"
+	" updated_ms INTEGER NOT NULL);",
 };
 
 _Static_assert(PL_ARRAY_LEN(migrations) == PL_DIR_SCHEMA_VERSION,
