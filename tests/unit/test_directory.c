@@ -208,7 +208,7 @@ static void test_newer_version_refused(void **state)
 	assert_non_null(strstr(err.msg, "has schema version 99"));
 	/* and nothing was changed */
 	raw = raw_open(f);
-	assert_int_equal(raw_int(raw, "PRAGMA user_version"), 7);
+	assert_int_equal(raw_int(raw, "PRAGMA user_version"), 99);
 	sqlite3_close(raw);
 }
 
