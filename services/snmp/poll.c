@@ -332,29 +332,34 @@ static void got_walk(sp_target_t *t, netsnmp_pdu *pdu)
 	t->step = NEXT_WALK;
 }
 
-static void got_report(sp_target_t *t, netsnmp_session *ss, netsnmp_pdu *pdu)
+/* The probe's answer (a report, or with some agents a response) names
+ * the agent's engine: the session learns it, and the user's keys are
+ * localised to it (the profile's Ku: no passphrase hashing here). */
+static void got_probe(sp_target_t *t, netsnmp_session *ss, netsnmp_pdu *pdu)
+{
+	if (pdu->securityEngineIDLen == 0) {
+		finish(t, SP_ERROR, "v3: the agent named no engine ID");
+		return;
+	}
+	if (!ss->securityEngineIDLen) {
+		ss->securityEngineID = netsnmp_memdup(pdu->securityEngineID, pdu->securityEngineIDLen);
+		ss->securityEngineIDLen = ss->securityEngineID ? pdu->securityEngineIDLen : 0;
+	}
+	if (!ss->contextEngineIDLen) {
+		ss->contextEngineID = netsnmp_memdup(pdu->securityEngineID, pdu->securityEngineIDLen);
+		ss->contextEngineIDLen = ss->contextEngineID ? pdu->securityEngineIDLen : 0;
+	}
+	if (!ss->securityEngineIDLen || usm_create_user_from_session(ss) != SNMPERR_SUCCESS)
+		finish(t, SP_ERROR, "v3: cannot set up the user for this engine");
+	else
+		t->step = NEXT_GET;
+}
+
+static void got_report(sp_target_t *t, netsnmp_pdu *pdu)
 {
 	int type = snmpv3_get_report_type(pdu);
 	if (type == SNMPERR_NOT_IN_TIME_WINDOW)
 		return; /* net-snmp resends with the agent's time itself */
-	if (t->phase == PH_PROBE && pdu->securityEngineIDLen > 0) {
-		if (!ss->securityEngineIDLen) {
-			ss->securityEngineID = netsnmp_memdup(pdu->securityEngineID,
-							      pdu->securityEngineIDLen);
-			ss->securityEngineIDLen = ss->securityEngineID ? pdu->securityEngineIDLen : 0;
-		}
-		if (!ss->contextEngineIDLen) {
-			ss->contextEngineID = netsnmp_memdup(pdu->securityEngineID,
-							     pdu->securityEngineIDLen);
-			ss->contextEngineIDLen = ss->contextEngineID ? pdu->securityEngineIDLen : 0;
-		}
-		/* localises the profile's Ku to this engine: no passphrase hashing */
-		if (!ss->securityEngineIDLen || usm_create_user_from_session(ss) != SNMPERR_SUCCESS)
-			finish(t, SP_ERROR, "v3: cannot set up the user for this engine");
-		else
-			t->step = NEXT_GET;
-		return;
-	}
 	finish(t, SP_AUTH, "v3 refused: %s", snmp_api_errstring(type));
 }
 
@@ -366,8 +371,10 @@ static int on_pdu(int op, netsnmp_session *ss, int reqid, netsnmp_pdu *pdu, void
 		return 1;
 	switch (op) {
 	case NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE:
-		if (pdu->command == SNMP_MSG_REPORT)
-			got_report(t, ss, pdu);
+		if (t->phase == PH_PROBE)
+			got_probe(t, ss, pdu);
+		else if (pdu->command == SNMP_MSG_REPORT)
+			got_report(t, pdu);
 		else if (t->phase == PH_GET)
 			got_get(t, pdu);
 		else if (t->phase == PH_WALK)
@@ -381,7 +388,11 @@ static int on_pdu(int op, netsnmp_session *ss, int reqid, netsnmp_pdu *pdu, void
 			       t->timeout_ms);
 		break;
 	case NETSNMP_CALLBACK_OP_SEC_ERROR:
-		finish(t, SP_AUTH, "v3 security error (wrong passphrase or protocol?)");
+		/* e.g. the agent's authenticationFailure report (wrong digest) */
+		if (pdu && pdu->command == SNMP_MSG_REPORT)
+			got_report(t, pdu);
+		else
+			finish(t, SP_AUTH, "v3 security error (wrong passphrase or protocol?)");
 		break;
 	default:
 		finish(t, SP_ERROR, "send failed");
@@ -578,8 +589,12 @@ static void read_fd(sp_poll_t *p, int fd)
 		netsnmp_large_fd_set fs;
 		netsnmp_large_fd_set_init(&fs, fd + 1);
 		NETSNMP_LARGE_FD_SET(fd, &fs);
-		(void)snmp_sess_read2(t->sess, &fs);
+		int rc = snmp_sess_read2(t->sess, &fs);
 		netsnmp_large_fd_set_cleanup(&fs);
+		/* the connected socket reports an ICMP port unreachable as a
+		 * failed read: that printer will not answer */
+		if (rc != 0 && !t->done)
+			finish(t, SP_NO_ANSWER, "no answer (port unreachable)");
 		return;
 	}
 }

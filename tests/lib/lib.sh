@@ -176,11 +176,14 @@ print(s.getsockname()[1])'
 # files), pid file, persistent state (SNMP_PERSISTENT_DIR) and an empty MIB
 # dir (no MIB modules loaded); no AgentX master, no trap sink. It never
 # uses port 161, so a system snmpd (Debian's package enables one) does not
-# matter. Sets SNMPD_PORT; the pid joins BG_PIDS.
+# matter. SNMPD_EXTRA: more lines for its config. Sets SNMPD_PORT; the pid
+# joins BG_PIDS.
 snmpd_start() {
 	local d="$T/snmpd-$1" pid
 	mkdir -p "$d/persist" "$d/mibs"
 	printf 'rocommunity public 127.0.0.1\nsysdescr %s\nsysname %s\n' "$2" "$3" > "$d/snmpd.conf"
+	# more configuration lines (override, createUser, rouser) from the caller
+	[ -n "${SNMPD_EXTRA:-}" ] && printf '%s\n' "$SNMPD_EXTRA" >> "$d/snmpd.conf"
 	SNMPD_PORT=
 	for _ in 1 2 3; do
 		local port
