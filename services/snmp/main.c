@@ -56,6 +56,10 @@ typedef struct {
 	json_t *rows; /* printer -> row, written at the next flush */
 	unsigned long long polls, answered, silent, refused;
 	char status[256];
+	/* the round in progress: from the first printer handed to an idle
+	 * poller until it is idle again */
+	uint64_t round_ms;
+	unsigned long long round_n, round_ok;
 } snmp_t;
 
 /* ---- the row a poll leaves ---- */
@@ -258,9 +262,16 @@ static void polled(sp_target_t *t, void *arg)
 	json_object_set_new(m->rows, p->name, row_of(p, word));
 	if (!p->present) /* deleted while in flight */
 		json_object_del(m->rows, p->name);
+	m->round_n++;
+	m->round_ok += t->outcome == SP_OK;
 	if (sp_busy(m->poll) == 0) {
 		flush(m);
 		report(m);
+		/* big rounds are news; a printer or two due alone are not */
+		pl_log(m->round_n >= 50 ? PL_LOG_INFO : PL_LOG_DEBUG,
+		       "poll round: %llu printers in %llu ms, %llu answered", m->round_n,
+		       (unsigned long long)(pl_now_ms() - m->round_ms), m->round_ok);
+		m->round_ms = 0;
 	}
 }
 
@@ -352,6 +363,10 @@ static void consider(snmp_t *m, const pl_dir_printer_t *dp, uint64_t now)
 	t->prof = prof;
 	t->user = p;
 	p->in_flight = 1;
+	if (sp_busy(m->poll) == 0 && !m->round_ms) {
+		m->round_ms = pl_now_ms();
+		m->round_n = m->round_ok = 0;
+	}
 	sp_submit(m->poll, t);
 }
 

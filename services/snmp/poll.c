@@ -23,9 +23,12 @@
 #include "pl_util.h"
 
 /* A walk stops after this many requests (32 supplies and 32 alerts take
- * 4 GETBULKs of 10 repetitions; v1's GETNEXT a row a request). */
+ * 6 GETBULKs of 6 repetitions; v1's GETNEXT a row a request). 6
+ * repetitions of the 9 columns are 54 bindings: under the 64 that agents
+ * such as snmpsim put in one response, and a printer's usual handful of
+ * supplies in one request. */
 #define SP_MAX_REQUESTS 80
-#define SP_BULK_REPS 10
+#define SP_BULK_REPS 6
 
 enum { PH_PROBE, PH_GET, PH_WALK, PH_DONE };
 enum { NEXT_NONE, NEXT_GET, NEXT_WALK }; /* sp_target_t.step */
