@@ -23,12 +23,12 @@
 #include "pl_util.h"
 
 /* A walk stops after this many requests (32 supplies and 32 alerts take
- * 6 GETBULKs of 6 repetitions; v1's GETNEXT a row a request). 6
- * repetitions of the 9 columns are 54 bindings: under the 64 that agents
- * such as snmpsim put in one response, and a printer's usual handful of
- * supplies in one request. */
+ * 7 GETBULKs of 5 repetitions; v1's GETNEXT a row a request). The 7
+ * scalars and 5 repetitions of the 9 columns are 52 bindings: under the
+ * 64 that agents such as snmpsim put in one response, and a printer's
+ * usual handful of supplies in the first request. */
 #define SP_MAX_REQUESTS 80
-#define SP_BULK_REPS 6
+#define SP_BULK_REPS 5
 
 enum { PH_PROBE, PH_GET, PH_WALK, PH_DONE };
 enum { NEXT_NONE, NEXT_GET, NEXT_WALK }; /* sp_target_t.step */
@@ -167,8 +167,25 @@ static const struct {
 	{ sd_oid_serial, &sd_oid_serial_len },
 };
 
+static void start_walk(sp_target_t *t);
+static void send_walk(sp_target_t *t);
+
+/* v2c and v3: the scalars and the first rows of every column in ONE
+ * GETBULK (the scalars as non-repeaters, each a GETNEXT of its object:
+ * the instance comes back), so most printers take one round trip. */
+static void send_first_bulk(sp_target_t *t)
+{
+	start_walk(t);
+	t->nonrep = PL_ARRAY_LEN(scalars);
+	send_walk(t);
+}
+
 static void send_get(sp_target_t *t)
 {
+	if (t->prof->version != 1) {
+		send_first_bulk(t);
+		return;
+	}
 	netsnmp_pdu *pdu = snmp_pdu_create(SNMP_MSG_GET);
 	size_t n = 0;
 	for (size_t i = 0; pdu && i < PL_ARRAY_LEN(scalars); i++)
@@ -205,9 +222,11 @@ static void send_walk(sp_target_t *t)
 		return;
 	}
 	if (!v1) {
-		pdu->non_repeaters = 0;
+		pdu->non_repeaters = (long)t->nonrep;
 		pdu->max_repetitions = SP_BULK_REPS;
 	}
+	for (size_t i = 0; i < t->nonrep; i++)
+		add_oid(pdu, scalars[i].o, *scalars[i].n - 1); /* the object: GETNEXT */
 	for (size_t c = 0; c < SD_NCOLUMNS; c++)
 		if (t->walking[c]) {
 			add_oid(pdu, t->cursor[c], t->cursor_len[c]);
@@ -295,6 +314,7 @@ static void got_walk(sp_target_t *t, netsnmp_pdu *pdu)
 		if (t->walking[c])
 			cols[k++] = c;
 	if (pdu->errstat != SNMP_ERR_NOERROR) {
+		t->nonrep = 0;
 		/* v1 at the end of the MIB: that column is done */
 		if (pdu->errstat == SNMP_ERR_NOSUCHNAME && pdu->errindex >= 1 &&
 		    (size_t)pdu->errindex <= k)
@@ -306,7 +326,13 @@ static void got_walk(sp_target_t *t, netsnmp_pdu *pdu)
 	}
 	uint32_t o[SD_OID_MAX];
 	sd_vb_t vb;
-	for (netsnmp_variable_list *v = pdu->variables; v && k; v = v->next_variable, j++) {
+	netsnmp_variable_list *v = pdu->variables;
+	/* the non-repeaters first: the scalars */
+	for (size_t i = 0; v && i < t->nonrep; i++, v = v->next_variable)
+		if (vb_of(v, o, &vb) == 0)
+			(void)sd_feed(&t->st, &vb);
+	t->nonrep = 0;
+	for (; v && k; v = v->next_variable, j++) {
 		size_t c = cols[j % k];
 		if (!t->walking[c])
 			continue;
@@ -374,6 +400,8 @@ static int on_pdu(int op, netsnmp_session *ss, int reqid, netsnmp_pdu *pdu, void
 		return 1;
 	switch (op) {
 	case NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE:
+		if (pdu->command != SNMP_MSG_REPORT && t->phase != PH_PROBE)
+			t->answered = 1;
 		if (t->phase == PH_PROBE)
 			got_probe(t, ss, pdu);
 		else if (pdu->command == SNMP_MSG_REPORT)
@@ -384,7 +412,7 @@ static int on_pdu(int op, netsnmp_session *ss, int reqid, netsnmp_pdu *pdu, void
 			got_walk(t, pdu);
 		break;
 	case NETSNMP_CALLBACK_OP_TIMED_OUT:
-		if (t->phase == PH_WALK)
+		if (t->phase == PH_WALK && t->answered)
 			finish(t, SP_OK, "the table walk timed out; partial");
 		else
 			finish(t, SP_NO_ANSWER, "no answer (%d tries of %ld ms)", t->retries + 1,
@@ -619,7 +647,7 @@ static void ad_run(pl_adapt_t *a, const pl_adapt_ready_t *ready, size_t n, void 
 		 * resent too often): the whole conversation has a bound too */
 		if (!t->done && now - t->started_ms >
 				(uint64_t)t->timeout_ms * (uint64_t)(t->retries + 1) * 8u + 1000u)
-			finish(t, t->phase == PH_WALK ? SP_OK : SP_NO_ANSWER, "gave up waiting");
+			finish(t, t->answered ? SP_OK : SP_NO_ANSWER, "gave up waiting");
 	}
 	reap(p);
 }
@@ -649,6 +677,8 @@ void sp_submit(sp_poll_t *p, sp_target_t *t)
 	t->next = NULL;
 	t->done = 0;
 	t->step = 0;
+	t->nonrep = 0;
+	t->answered = 0;
 	t->nreq = 0;
 	t->fd = -1;
 	t->sess = NULL;

@@ -72,7 +72,8 @@ struct sp_target {
 	uint64_t took_ms;
 	/* private to poll.c */
 	void *sess;
-	int fd, phase, nreq, done, step;
+	int fd, phase, nreq, done, step, answered;
+	size_t nonrep; /* scalars leading the next GETBULK */
 	uint64_t started_ms, deadline_ms;
 	uint32_t cursor[SD_NCOLUMNS][SD_OID_MAX];
 	size_t cursor_len[SD_NCOLUMNS];

@@ -193,8 +193,10 @@ like "$line" '"event":"printer-alert".*"printer":"lobby".*low-toner' \
 	"written as a printer-alert event in job-events.jsonl"
 wait_until 20 grep -lq "lobby: low-toner raised" "$T"/mail/*.eml
 ok $? "mailed to the admin through SMTP (libcurl)"
-like "$(plsc printers show lobby --json | jq -c .snmp_status.alerts)" "low-toner" \
-	"show lists the active alert"
+# the status file is written once a round is done (or at the next tick)
+lobby_alerts() { plsc printers show lobby --json | jq -c .snmp_status.alerts; }
+wait_until 10 bash -c "$(declare -f plsc lobby_alerts); BIN='$BIN' CONF='$CONF'; lobby_alerts | grep -q low-toner"
+like "$(lobby_alerts)" "low-toner" "show lists the active alert"
 
 # the same printer, now with full toner: cleared after 2 polls
 plsc printers snmp lobby "interval=1,timeout=300,port=$PB,profile=b" >/dev/null
