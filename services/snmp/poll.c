@@ -23,12 +23,13 @@
 #include "pl_util.h"
 
 /* A walk stops after this many requests (32 supplies and 32 alerts take
- * 7 GETBULKs of 5 repetitions; v1's GETNEXT a row a request). The 7
- * scalars and 5 repetitions of the 9 columns are 52 bindings: under the
- * 64 that agents such as snmpsim put in one response, and a printer's
- * usual handful of supplies in the first request. */
+ * 11 GETBULKs of 3 repetitions; v1's GETNEXT a row a request). The 7
+ * scalars and 3 repetitions of the 9 columns are 34 bindings: under the
+ * 64 that agents such as snmpsim put in one response, a toner and a waste
+ * toner box in the first request, and each repetition costs the agent
+ * (an embedded printer, a simulator) work on every poll. */
 #define SP_MAX_REQUESTS 80
-#define SP_BULK_REPS 5
+#define SP_BULK_REPS 3
 
 enum { PH_PROBE, PH_GET, PH_WALK, PH_DONE };
 enum { NEXT_NONE, NEXT_GET, NEXT_WALK }; /* sp_target_t.step */
