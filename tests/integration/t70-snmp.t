@@ -11,7 +11,8 @@
 #    (ignored: the printer stays "no-snmp");
 #  - v3 with a wrong passphrase: refused and reported ("auth-failed", a
 #    warning in the log); a printer with polling off ("snmp-off");
-#  - plsc printers list (STATUS column) and show NAME (text, --json);
+#  - plsc printers list (STATUS column) and show NAME (text, --json); the
+#    console's API (the status in the printers list, GET /printers/NAME);
 #  - low-toner raised only after alert_polls (2) polls, logged, written to
 #    job-events.jsonl and mailed to a recording SMTP sink (python3); then
 #    cleared the same way once the printer points at an agent with full
@@ -35,7 +36,7 @@ if [ -n "$missing" ]; then
 fi
 
 t_setup
-plan 36
+plan 38
 
 AUTHPW=auth-Secret-7731
 PRIVPW=priv-Secret-9924
@@ -101,9 +102,13 @@ printf '%s\n' "wrong-passphrase-1" > "$T/secrets/bad"
 printf '%s\n' "$COMM_B" > "$T/secrets/comm"
 chmod 600 "$T"/secrets/*
 
+CS_PORT=$(free_port)
+CS_URL="https://127.0.0.1:$CS_PORT"
 t_config '{}' "$(jq -n --arg ds "$BIN/plsc-directory" --arg sn "$BIN/$SNMP" --arg s "$T/secrets" \
-	--arg smtp "smtp://127.0.0.1:$PM" '{
+	--arg smtp "smtp://127.0.0.1:$PM" --arg cs "$BIN/$CS" --arg csl "127.0.0.1:$CS_PORT" \
+	--arg www "$TOP/console/www" '{
 	"plsc-directory": {path: $ds},
+	"plsc-console": {path: $cs, listen: {main: $csl}, assets_dir: $www},
 	"PrinterLogicServiceSNMP": {path: $sn, alert_polls: 2, toner_low_percent: 10,
 		mail_to: "admin@example.test", mail_from: "plsc@example.test", smtp_url: $smtp,
 		profiles: {
@@ -182,6 +187,17 @@ ok $([ "$(cat "$T/spoof.count" 2>/dev/null || echo 0)" -ge 1 ]; echo $?) \
 	"(the forwarder did send the agent's answers, from the wrong port)"
 wait_until 20 st_is off snmp-off
 is "$(status_of off)" snmp-off "polling off: snmp-off"
+
+# ---- the console's API: the status column and the detail view's data
+admin_add alice 'alice long password'
+wait_until 15 state_is "$CS" running
+console_login alice 'alice long password'
+api GET /api/v1/printers
+is "$(jq -r '.printers[] | select(.name == "lobby") | .status' <<<"$API_BODY")" warning \
+	"console API: the printers list carries each printer's status"
+api GET /api/v1/printers/lobby
+is "$API_STATUS $(jq -r '.snmp_status.snmp.supplies[0].percent' <<<"$API_BODY")" "200 8" \
+	"console API: GET /printers/NAME has the whole last poll (the detail view)"
 
 # ---- alerts: low toner (8% <= 10%) after 2 polls
 wait_until 20 grep -q "alert raised: printer lobby low-toner" "$T/log/$SNMP.log"
