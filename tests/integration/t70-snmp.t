@@ -36,7 +36,7 @@ if [ -n "$missing" ]; then
 fi
 
 t_setup
-plan 38
+plan 39
 
 AUTHPW=auth-Secret-7731
 PRIVPW=priv-Secret-9924
@@ -234,4 +234,7 @@ wait_until 10 bash -c "! sqlite3 '$T/lib/$SNMP/printer-status.db' \"select 1 fro
 ok $? "a printer deleted from the directory leaves the status file"
 is "$(field $SNMP state)" running "the service is still running"
 like "$(field $SNMP detail)" "printers; [0-9]+ polls: [0-9]+ answered" "plsc status shows its counters"
+sup_kill
+ok $(! grep -qE "ERROR: AddressSanitizer|runtime error:|LeakSanitizer" "$T"/log/*.log; echo $?) \
+	"no sanitizer report in any log after an orderly stop"
 t_done

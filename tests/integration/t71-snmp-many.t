@@ -25,7 +25,7 @@ if [ -n "$missing" ]; then
 fi
 
 t_setup
-plan 12
+plan 13
 KINDS=(normal twooctet nosupplies somelevel latin1 delay normal normal normal normal)
 N=${#KINDS[@]}
 python3 "$(dirname "$0")/../lib/snmpsim-data.py" "$T/sim" "$N" "${KINDS[@]}"
@@ -69,4 +69,7 @@ is "$(js p5 | jq -r '.status + " " + (.snmp_status.snmp.pages|tostring)')" "idle
 	"a printer 700 ms late within a 2 s timeout: polled"
 is "$(js dead0 | jq -r .status)/$(js dead1 | jq -r .status)" "no-snmp/no-snmp" \
 	"printers that never answer: no-snmp"
+sup_kill
+ok $(! grep -qE "ERROR: AddressSanitizer|runtime error:|LeakSanitizer" "$T"/log/*.log; echo $?) \
+	"no sanitizer report in any log after an orderly stop"
 t_done
