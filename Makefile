@@ -43,7 +43,8 @@ LDAP_LIBS  := $(shell pkg-config --libs ldap 2>/dev/null || echo -lldap -llber)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(CUPS_LIBS) $(LDAP_LIBS) -lpthread
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 # libcurl (GnuTLS flavour), libwebsockets and net-snmp: the foreign-loop test
-# service only, until services link them; common/ never does. net-snmp's
+# service, and PrinterLogicServiceSNMP (net-snmp, libcurl for alert mail);
+# common/ never links them. net-snmp's
 # .pc file, not net-snmp-config: that one's --cflags carries its own build's
 # flags (-Ulinux, -O2, perl's include dir).
 ADAPT_PKGS   := libcurl libwebsockets netsnmp
@@ -77,7 +78,7 @@ OBJ       := $(BUILD)/obj
 # build, so the trusted process cannot grow a directory, a job store or a
 # printer driver by accident.
 RUNTIME_INC := -Iproto -Icommon
-LIB_NAMES  := holder jobstore directory printer badge ctl docinfo ldap mail
+LIB_NAMES  := holder jobstore directory printer badge ctl docinfo ldap mail prstatus
 DOMAIN_INC := $(addprefix -Ilib/,$(LIB_NAMES)) -Iclients
 INC        := $(RUNTIME_INC) $(DOMAIN_INC)
 
@@ -94,7 +95,7 @@ LIBPROTO   := $(OBJ)/libplproto.a
 LIBCOMMON  := $(OBJ)/libplcommon.a
 RUNTIME_LIBS := $(LIBCOMMON) $(LIBPROTO)
 # Dependents before what they use (static archives, one pass).
-DOMAIN_LIBS := $(foreach l,ctl holder jobstore directory printer badge docinfo ldap mail,$(OBJ)/libpl$(l).a)
+DOMAIN_LIBS := $(foreach l,ctl holder jobstore directory printer badge docinfo ldap mail prstatus,$(OBJ)/libpl$(l).a)
 LIBS       := $(DOMAIN_LIBS) $(RUNTIME_LIBS)
 
 OFFLINEPRINT_SRC := $(wildcard services/offlineprint/*.c)
@@ -102,8 +103,10 @@ BADGE_SRC  := $(wildcard services/badgerelease/*.c)
 CONSOLE_SRC := $(wildcard console/*.c)
 DIRECTORY_SRC := $(wildcard services/directory/*.c)
 IDSYNC_SRC := $(wildcard services/identitysync/*.c)
+SNMP_SRC   := $(wildcard services/snmp/*.c)
 SERVICE_BINS := $(BIN)/PrinterLogicServiceOfflinePrint $(BIN)/PrinterLogicServiceSimpleBadgeRelease \
-              $(BIN)/plsc-console $(BIN)/plsc-directory $(BIN)/PrinterLogicServiceIdentitySync
+              $(BIN)/plsc-console $(BIN)/plsc-directory $(BIN)/PrinterLogicServiceIdentitySync \
+              $(BIN)/PrinterLogicServiceSNMP
 
 CLIENT_BINS := $(BIN)/plsc-submit $(BIN)/plsc-backend
 PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(SERVICE_BINS) $(CLIENT_BINS)
@@ -132,6 +135,7 @@ $(OBJ)/console/%.o: INC += $(MHD_CFLAGS)
 $(OBJ)/services/identitysync/%.o: INC += $(MHD_CFLAGS)
 $(OBJ)/tests/lib/adaptsvc.o: INC += $(ADAPT_CFLAGS)
 $(OBJ)/lib/mail/conv.o: INC += $(MUPDF_CFLAGS)
+$(OBJ)/services/snmp/%.o: INC += $(ADAPT_CFLAGS)
 
 $(LIBPROTO): $(PROTO_SRC:%.c=$(OBJ)/%.o)
 	@mkdir -p $(dir $@)
@@ -189,6 +193,10 @@ $(BIN)/plsc-directory: $(DIRECTORY_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 
 $(BIN)/PrinterLogicServiceIdentitySync: $(IDSYNC_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 	$(call link,$(MHD_LIBS) $(PKG_LIBS))
+
+SNMP_LIBS := $(shell pkg-config --libs netsnmp libcurl 2>/dev/null || echo -lnetsnmp -lcurl)
+$(BIN)/PrinterLogicServiceSNMP: $(SNMP_SRC:%.c=$(OBJ)/%.o) $(LIBS)
+	$(call link,$(SNMP_LIBS) $(PKG_LIBS))
 
 $(BIN)/plsc-reademu: $(OBJ)/tests/lib/readeremu.o
 	$(call link,)
@@ -259,6 +267,15 @@ $(BUILD)/tests/fuzz/replay-fuzz_ldap_map: $(OBJ)/tests/fuzz/fuzz_ldap_map.o \
 		$(OBJ)/tests/fuzz/replay.o $(OBJ)/services/identitysync/map.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 $(BUILD)/tests/unit/test_ldap: $(OBJ)/tests/unit/test_ldap.o $(OBJ)/services/identitysync/map.o $(LIBS)
+	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
+
+# SNMP's decoding of returned values and its alert hysteresis (pure).
+SNMP_PURE_OBJ := $(addprefix $(OBJ)/services/snmp/,decode.o alerts.o)
+$(OBJ)/tests/unit/test_snmp.o $(OBJ)/tests/fuzz/fuzz_snmp_decode.o: INC += -Iservices/snmp
+$(BUILD)/tests/fuzz/replay-fuzz_snmp_decode: $(OBJ)/tests/fuzz/fuzz_snmp_decode.o \
+		$(OBJ)/tests/fuzz/replay.o $(SNMP_PURE_OBJ) $(LIBS)
+	$(call link,$(PKG_LIBS))
+$(BUILD)/tests/unit/test_snmp: $(OBJ)/tests/unit/test_snmp.o $(SNMP_PURE_OBJ) $(LIBS)
 	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
 
 # SCIM's parsers and PATCH (no network, no store: pure functions).

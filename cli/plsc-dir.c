@@ -16,6 +16,7 @@
 
 #include "pl_directory.h"
 #include "pl_printer.h"
+#include "pl_prstatus.h"
 #include "pl_util.h"
 #include "plsc.h"
 #include "sv.h"
@@ -82,7 +83,9 @@ static int printers_add(pl_dir_t *d, int argc, char **argv)
 	return EXIT_OK;
 }
 
-static int printers_list(pl_dir_t *d, int as_json)
+/* STATUS: the last SNMP poll's one word (PrinterLogicServiceSNMP), "-"
+ * when there is none. */
+static int printers_list(const plsc_t *p, pl_dir_t *d, int as_json)
 {
 	pl_dir_printer_t *v = NULL;
 	size_t n = 0;
@@ -91,16 +94,25 @@ static int printers_list(pl_dir_t *d, int as_json)
 		fprintf(stderr, "plsc: %s\n", err.msg);
 		return EXIT_FAIL;
 	}
+	pl_prstatus_t *st = plsc_status_open(p);
+	json_t *all = st ? pl_prstatus_all(st, &err) : NULL;
+	pl_prstatus_close(st);
 	json_t *arr = json_array();
 	if (!as_json)
-		printf("%-24s %-40s %-20s %s\n", "PRINTER", "URI", "LOCATION", "FORMATS");
+		printf("%-24s %-12s %-40s %-20s %s\n", "PRINTER", "STATUS", "URI", "LOCATION",
+		       "FORMATS");
 	for (size_t i = 0; i < n; i++) {
-		if (as_json)
-			json_array_append_new(arr, pl_dir_printer_json(&v[i]));
-		else
-			printf("%-24s %-40s %-20s %s\n", v[i].name, v[i].uri,
+		const char *word = pl_prstatus_word(json_object_get(all, v[i].name));
+		if (as_json) {
+			json_t *j = pl_dir_printer_json(&v[i]);
+			json_object_set_new(j, "status", json_string(word));
+			json_array_append_new(arr, j);
+		} else {
+			printf("%-24s %-12s %-40s %-20s %s\n", v[i].name, word, v[i].uri,
 			       v[i].location, v[i].formats[0] ? v[i].formats : "(any)");
+		}
 	}
+	json_decref(all);
 	plsc_print_list("printers", arr, as_json);
 	free(v);
 	return EXIT_OK;
@@ -112,16 +124,28 @@ int plsc_cmd_printers(plsc_t *p, int argc, char **argv)
 	pl_err_t err;
 	int rc;
 	if (argc < 2) {
-		fprintf(stderr, "Usage: plsc printers add|del|list ...\n");
+		fprintf(stderr, "Usage: plsc printers add|del|list|show|snmp ...\n");
 		return EXIT_USAGE;
 	}
 	const char *sub = argv[1];
-	if (strcmp(sub, "add") && strcmp(sub, "del") && strcmp(sub, "list")) {
+	if (strcmp(sub, "add") && strcmp(sub, "del") && strcmp(sub, "list") &&
+	    strcmp(sub, "show") && strcmp(sub, "snmp")) {
 		fprintf(stderr, "plsc: printers: unknown command '%s'\n", sub);
 		return EXIT_USAGE;
 	}
 	if (strcmp(sub, "del") == 0 && argc != 3) {
 		fprintf(stderr, "Usage: plsc printers del NAME\n");
+		return EXIT_USAGE;
+	}
+	if (strcmp(sub, "show") == 0 &&
+	    (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "--json") != 0))) {
+		fprintf(stderr, "Usage: plsc printers show NAME [--json]\n");
+		return EXIT_USAGE;
+	}
+	if (strcmp(sub, "snmp") == 0 && argc != 4) {
+		fprintf(stderr, "Usage: plsc printers snmp NAME OPTIONS|default\n"
+				"  OPTIONS: off|on,interval=S,timeout=MS,retries=N,port=N,"
+				"profile=NAME,host=HOST\n");
 		return EXIT_USAGE;
 	}
 	if ((rc = plsc_open_dir(p, &d)) != EXIT_OK)
@@ -134,8 +158,12 @@ int plsc_cmd_printers(plsc_t *p, int argc, char **argv)
 			fprintf(stderr, "plsc: %s\n", err.msg);
 		else
 			printf("printer %s deleted\n", argv[2]);
+	} else if (strcmp(sub, "show") == 0) {
+		rc = plsc_printers_show(p, d, argv[2], argc == 4);
+	} else if (strcmp(sub, "snmp") == 0) {
+		rc = plsc_printers_snmp(d, argv[2], argv[3]);
 	} else {
-		rc = printers_list(d, argc == 3 && strcmp(argv[2], "--json") == 0);
+		rc = printers_list(p, d, argc == 3 && strcmp(argv[2], "--json") == 0);
 	}
 	pl_dir_close(d);
 	return rc;

@@ -60,5 +60,11 @@ int plsc_read_secret_file(const char *path, const char *what, char *buf, size_t 
  * when run as root. */
 struct pl_dir;
 int plsc_open_dir(const plsc_t *p, struct pl_dir **d);
+/* plsc-printers-snmp.c: PrinterLogicServiceSNMP's status file (NULL:
+ * none yet), plsc printers show and snmp. */
+struct pl_prstatus;
+struct pl_prstatus *plsc_status_open(const plsc_t *p);
+int plsc_printers_show(const plsc_t *p, struct pl_dir *d, const char *name, int as_json);
+int plsc_printers_snmp(struct pl_dir *d, const char *name, const char *opts);
 
 #endif

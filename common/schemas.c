@@ -200,11 +200,33 @@ static const pl_skey_t identitysync_keys[] = {
 const pl_schema_t pl_schema_identitysync = { "PrinterLogicServiceIdentitySync",
 					     identitysync_keys, NULL };
 
+static const pl_skey_t snmp_keys[] = {
+	{ "profiles", PL_SK_OBJECT, 0, 0, 0, NULL, NULL,
+	  "credentials by name: {\"default\": {\"version\": \"2c\", \"community\": \"public\"}}" },
+	{ "window", PL_SK_INT, 1, 4096, 256, NULL, NULL,
+	  "printers polled at once (a UDP socket each)" },
+	{ "alert_polls", PL_SK_INT, 1, 100, 3, NULL, NULL,
+	  "consecutive polls that must agree to raise or clear an alert" },
+	{ "toner_low_percent", PL_SK_INT, 0, 100, 10, NULL, NULL,
+	  "a toner or ink supply at or below this raises low-toner" },
+	{ "mail_to", PL_SK_STRING, 0, 0, 0, NULL, "smtp_url",
+	  "mail raised and cleared alerts to this address (none: no mail)" },
+	{ "mail_from", PL_SK_STRING, 0, 0, 0, "plsc@localhost", NULL,
+	  "the sender of those mails" },
+	{ "smtp_url", PL_SK_STRING, 0, 0, 0, NULL, "mail_to",
+	  "smtp://host:port or smtps://host:port (libcurl)" },
+	SK_DIRECTORY,
+	PL_SCHEMA_END,
+};
+
+const pl_schema_t pl_schema_snmp = { "PrinterLogicServiceSNMP", snmp_keys, NULL };
+
 const pl_schema_t *pl_schemas_for(const char *name)
 {
 	static const pl_schema_t *const all[] = {
 		&pl_schema_offlineprint, &pl_schema_badgerelease,
 		&pl_schema_console, &pl_schema_directory, &pl_schema_identitysync,
+		&pl_schema_snmp,
 	};
 	for (size_t i = 0; i < PL_ARRAY_LEN(all); i++)
 		if (strcmp(all[i]->service, name) == 0)

@@ -20,6 +20,7 @@
 
 #include "pl_log.h"
 #include "pl_printer.h"
+#include "pl_prstatus.h"
 #include "pl_util.h"
 
 enum { DW_USER_ADD, DW_USER_PUT, DW_USER_DEL, DW_PIN, DW_IMPORT, DW_PRINTER_ADD,
@@ -506,11 +507,43 @@ static void printers_list(cs_req_t *r)
 		cs_reply_error(r, 500, "%s", err.msg);
 		return;
 	}
+	pl_prstatus_t *st = r->cs->status_path[0] ? pl_prstatus_open(r->cs->status_path, 0, &err)
+						  : NULL;
+	json_t *all = st ? pl_prstatus_all(st, &err) : NULL;
+	pl_prstatus_close(st);
 	json_t *arr = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, pl_dir_printer_json(&v[i]));
+	for (size_t i = 0; i < n; i++) {
+		json_t *j = pl_dir_printer_json(&v[i]);
+		json_object_set_new(j, "status",
+				    json_string(pl_prstatus_word(json_object_get(all, v[i].name))));
+		json_array_append_new(arr, j);
+	}
+	json_decref(all);
 	free(v);
 	cs_reply(r, 200, json_pack("{s:o}", "printers", arr));
+}
+
+/* One printer with its SNMP options and its last poll (the detail view):
+ * {name, uri, location, formats, status, snmp_options, snmp_status}. */
+static void printer_show(cs_req_t *r, const char *name)
+{
+	pl_dir_printer_t p;
+	pl_err_t err = { "" };
+	char opts[PL_DIR_SNMP_TEXT_MAX];
+	if (cs_reply_lookup(r, pl_dir_printer_get(r->cs->dir, name, &p, &err), "printer", name,
+			    &err) != 0)
+		return;
+	if (pl_dir_snmp_get(r->cs->dir, name, opts, &err) < 0)
+		opts[0] = '\0';
+	pl_prstatus_t *st = r->cs->status_path[0] ? pl_prstatus_open(r->cs->status_path, 0, &err)
+						  : NULL;
+	json_t *row = st ? pl_prstatus_get(st, name, &err) : NULL;
+	pl_prstatus_close(st);
+	json_t *j = pl_dir_printer_json(&p);
+	json_object_set_new(j, "status", json_string(pl_prstatus_word(row)));
+	json_object_set_new(j, "snmp_options", json_string(opts[0] ? opts : "default"));
+	json_object_set_new(j, "snmp_status", row ? row : json_null());
+	cs_reply(r, 200, j);
 }
 
 static void printer_write(cs_req_t *r, const char *name, int kind)
@@ -558,12 +591,14 @@ static void api_printers(cs_req_t *r, const char *rest)
 	}
 	if (path_name(r, rest, name, sizeof(name)) < 0)
 		return;
-	if (strcmp(r->method, "PUT") == 0)
+	if (strcmp(r->method, "GET") == 0)
+		printer_show(r, name);
+	else if (strcmp(r->method, "PUT") == 0)
 		printer_write(r, name, DW_PRINTER_PUT);
 	else if (strcmp(r->method, "DELETE") == 0)
 		dw_start(r, DW_PRINTER_DEL, name);
 	else
-		cs_reply_error(r, 405, "use PUT or DELETE");
+		cs_reply_error(r, 405, "use GET, PUT or DELETE");
 }
 
 /* ---- readers ---- */

@@ -218,6 +218,9 @@ struct cs {
 	uint32_t dirw_seq;
 	/* settings */
 	char directory_path[4096];
+	/* PrinterLogicServiceSNMP's status file (pl_prstatus.h), read-only;
+	 * "" when its folder did not exist at start (no SNMP service). */
+	char status_path[4096];
 	char assets_dir[4096];
 	char control_path[4096];
 	uint32_t session_idle_s, session_max_s, login_max_failures, login_lockout_s;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "pl_log.h"
+#include "pl_prstatus.h"
 #include "pl_schemas.h"
 #include "pl_tls.h"
 #include "pl_util.h"
@@ -61,6 +62,8 @@ static int cs_settings(cs_t *cs, const pl_cnode_t *cfg, pl_err_t *err)
 	cs->max_per_address = (uint32_t)mpa;
 	cs->request_timeout_s = (uint32_t)rt;
 	pl_strlcpy(cs->directory_path, dirpath, sizeof(cs->directory_path));
+	(void)pl_fmt(cs->status_path, sizeof(cs->status_path), "%s/../%s/%s",
+		     pl_service_state_dir(cs->svc), PL_PRSTATUS_SERVICE, PL_PRSTATUS_FILE);
 	pl_strlcpy(cs->assets_dir, assets, sizeof(cs->assets_dir));
 	pl_strlcpy(cs->control_path, ctl, sizeof(cs->control_path));
 	return 0;
@@ -244,6 +247,15 @@ static int cs_sandbox(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb
 		pl_err("sandbox: %s", err.msg[0] ? err.msg : strerror(errno));
 		return 1;
 	}
+	/* the printers' SNMP status: its folder read-only, when there is one
+	 * (the sandbox can only name what exists now) */
+	char sdir[sizeof(cs->status_path)];
+	pl_strlcpy(sdir, cs->status_path, sizeof(sdir));
+	char *slash = strrchr(sdir, '/');
+	if (slash)
+		*slash = '\0';
+	if (access(sdir, X_OK) != 0 || pl_sandbox_allow(sb, sdir, PL_SANDBOX_RO) < 0)
+		cs->status_path[0] = '\0';
 	return 0;
 }
 

@@ -32,7 +32,9 @@
 
 static const char *const ev_names[] = {
 	"held", "printed", "print-failed", "expired", "deleted", "refused",
-	"maybe-printed", "damaged", NULL
+	"maybe-printed", "damaged",
+	/* PrinterLogicServiceSNMP: an alert raised or cleared (PRINTER, DETAIL) */
+	"printer-alert", "printer-alert-cleared", NULL
 };
 
 typedef struct {

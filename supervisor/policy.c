@@ -40,6 +40,7 @@ static const struct sv_rule {
 	{ PL_MSG_RESULT,        R(HOLDER) | R(GATEWAY),  TO_SUPERVISOR }, /* answers to JOBS_QUERY... */
 	{ PL_MSG_RESULT,        R(IDENTITY),             TO_SUPERVISOR }, /* ... and to SYNC_NOW */
 	{ PL_MSG_JOB_EVENT,     R(HOLDER) | R(GATEWAY),  TO_SUPERVISOR },
+	{ PL_MSG_JOB_EVENT,     R(SNMP),                 TO_SUPERVISOR }, /* printer-alert(-cleared) */
 	{ PL_MSG_RELEASE,       R(BADGE) | R(GATEWAY),   TO_SUPERVISOR },
 	/* between services (a reply may go back along any of these). A
 	 * holder's DIR_WRITE may only be token-used (a workstation token's

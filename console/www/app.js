@@ -21,7 +21,7 @@
     csrf: null,
     user: null,
     page: null,
-    printers: [],          // [{name, uri, location, formats}]
+    printers: [],          // [{name, uri, location, formats, status}]
     services: new Map(),   // name -> service
     jobs: new Map(),       // id -> job
     users: new Map(),      // username -> user
@@ -1055,10 +1055,43 @@
   }
 
   function createPrinterRow() {
-    const tr = cells(el('tr'), 4);
+    const tr = cells(el('tr'), 5);
     tr.append(el('td', { class: 'actions' },
-      button('edit', 'Edit'), button('delete', 'Delete', 'btn small danger')));
+      button('details', 'Details'), button('edit', 'Edit'), button('delete', 'Delete', 'btn small danger')));
     return tr;
+  }
+
+  /* The printer's last SNMP poll (PrinterLogicServiceSNMP): facts,
+   * supplies with their levels, alerts; every value as text. */
+  async function showPrinterDetail(name) {
+    const d = await api('GET', `/printers/${enc(name)}`);
+    const st = d.snmp_status || {};
+    const snmp = st.snmp || {};
+    setText($('printer-detail-title'), `Printer ${str(d.name)}: ${str(d.status)}`);
+    const facts = $('printer-detail-facts');
+    facts.replaceChildren();
+    const polled = st.polled_ms ? new Date(st.polled_ms).toLocaleString() : 'not polled yet';
+    const rows = [['Status', str(d.status)], ['Detail', str(st.why)], ['Polled', polled],
+      ['SNMP options', str(d.snmp_options)], ['Model', str(snmp.sysdescr)], ['Serial', str(snmp.serial)],
+      ['Pages', snmp.pages === null || snmp.pages === undefined ? '' : String(snmp.pages)],
+      ['Errors', listText(snmp.errors)], ['Alerts', listText(st.alerts)]];
+    for (const [k, v] of rows) {
+      if (!v) continue;
+      facts.append(el('dt', null, k), el('dd', null, v));
+    }
+    const tb = $('printer-detail-supplies').tBodies[0];
+    tb.replaceChildren();
+    for (const sup of Array.isArray(snmp.supplies) ? snmp.supplies : []) {
+      const pct = typeof sup.percent === 'number' ? `${sup.percent}%` : str(sup.level_text || 'unknown');
+      tb.append(el('tr', null, el('td', null, str(sup.description)), el('td', null, str(sup.class)),
+        el('td', null, pct)));
+    }
+    const ul = $('printer-detail-alerts');
+    ul.replaceChildren();
+    for (const a of Array.isArray(snmp.printer_alerts) ? snmp.printer_alerts : []) {
+      ul.append(el('li', null, `${str(a.severity)}: ${str(a.description)} (code ${str(a.code)})`));
+    }
+    $('printer-detail').hidden = false;
   }
 
   /* The printer form adds, or (after a row's Edit) saves one printer's
@@ -1084,6 +1117,14 @@
   async function onPrinterAction(ev) {
     const btn = ev.target.closest('button[data-action]');
     if (!btn) return;
+    if (btn.getAttribute('data-action') === 'details') {
+      try {
+        await showPrinterDetail(rowKey(btn, 'printer'));
+      } catch (e) {
+        flash(e.message || String(e), true);
+      }
+      return;
+    }
     if (btn.getAttribute('data-action') === 'edit') {
       const name = rowKey(btn, 'printer');
       const p = state.printers.find((x) => str(x.name) === name);
@@ -1107,6 +1148,8 @@
     setText(c[2], p.location);
     setText(c[3], listText(p.formats) || 'any');
     c[3].classList.toggle('muted', !listText(p.formats));
+    setText(c[4], str(p.status || '-'));
+    c[4].setAttribute('data-status', str(p.status || '-'));
   }
 
   async function refreshReaders() {
@@ -1585,6 +1628,7 @@
     $('printers-refresh').addEventListener('click', refreshPrintersPage);
     $('printer-form').addEventListener('submit', onPrinterSubmit);
     $('printers-table').addEventListener('click', onPrinterAction);
+    $('printer-detail-close').addEventListener('click', () => { $('printer-detail').hidden = true; });
     $('printer-cancel').addEventListener('click', () => setPrinterFormMode(null));
     $('reader-form').addEventListener('submit', onReaderSubmit);
     $('reader-form').addEventListener('reset', () => setTimeout(syncReaderForm, 0));

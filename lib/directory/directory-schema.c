@@ -83,6 +83,16 @@ static const char *const migrations[] = {
 	 * tells a changed PIN without hashing every user's again. NULL:
 	 * no PIN, or one set by plsc or the console. */
 	"ALTER TABLE users ADD COLUMN pin_mark TEXT;",
+
+	/* 6: per-printer SNMP options (PrinterLogicServiceSNMP): the option
+	 * text of pl_dir_snmp_parse, e.g. "interval=30,profile=v3ro" or
+	 * "off". No row: the defaults. A table of its own, so a printer's
+	 * other fields and this migration stay apart; the options go with
+	 * their printer. */
+	"CREATE TABLE printer_snmp("
+	" printer TEXT PRIMARY KEY REFERENCES printers(name) ON DELETE CASCADE,"
+	" options TEXT NOT NULL,"
+	" updated_ms INTEGER NOT NULL);",
 };
 
 _Static_assert(PL_ARRAY_LEN(migrations) == PL_DIR_SCHEMA_VERSION,

@@ -3,7 +3,8 @@
  * migrations: printers and workstation tokens (version 1); users, their
  * badges and PIN hashes, and badge readers (version 2); administrators of
  * the web console with their password hashes (version 3); the stable key
- * of users synced from LDAP or SCIM (version 4).
+ * of users synced from LDAP or SCIM (version 4); per-printer SNMP options
+ * (the last migration, printer_snmp; directory-snmp.c).
  *
  * Tokens: "plsc_<id>_<secret>" where id (8 hex) names the row and secret
  * (32 random bytes, base64url) is stored only as SHA-256. Shown once at
@@ -17,7 +18,7 @@
 #include "pl_config.h" /* pl_err_t */
 #include "pl_sandbox.h"
 
-#define PL_DIR_SCHEMA_VERSION 5
+#define PL_DIR_SCHEMA_VERSION 6
 #define PL_TOKEN_MAX 96
 #define PL_DIR_TOKEN_ID_LEN 8 /* hex digits */
 
@@ -344,6 +345,37 @@ int pl_dir_admin_get(pl_dir_t *d, const char *name, pl_dir_admin_t *out,
 		     pl_err_t *err);
 int pl_dir_admin_list(pl_dir_t *d, pl_dir_admin_t **out, size_t *n,
 		      pl_err_t *err);
+
+/* ---- per-printer SNMP options (directory-snmp.c) ----
+ * The text form, comma-separated, any order: "off" (not polled), "on",
+ * interval=SECONDS (1..86400, default 60), timeout=MS (100..60000,
+ * default 2000), retries=N (0..10, default 1), port=N (1..65535, default
+ * 161), profile=NAME (a profile of PrinterLogicServiceSNMP's "profiles",
+ * default "default"), host=HOST (default: the host of the printer's URI).
+ * No community or passphrase is ever stored here: those live in the
+ * service's profiles (files of mode 0600). */
+#define PL_DIR_SNMP_TEXT_MAX 512
+
+typedef struct {
+	int enabled;
+	int interval_s, timeout_ms, retries, port;
+	char profile[64];
+	char host[256]; /* "": the URI's host */
+} pl_dir_snmp_t;
+
+void pl_dir_snmp_defaults(pl_dir_snmp_t *o);
+/* Parse text over the defaults. 0, or -1 with why ("unknown option
+ * 'x'", "interval: 10 to 86400 seconds"). */
+int pl_dir_snmp_parse(const char *text, pl_dir_snmp_t *o, char *why, size_t whysz);
+/* Store a printer's options (checked; the printer must exist). "" or
+ * "default" removes them (the defaults apply). 0, or -1 with err. */
+int pl_dir_snmp_set(pl_dir_t *d, const char *printer, const char *text, pl_err_t *err);
+/* A printer's option text: 0 found, 1 none (defaults), -1 error. */
+int pl_dir_snmp_get(pl_dir_t *d, const char *printer, char text[PL_DIR_SNMP_TEXT_MAX],
+		    pl_err_t *err);
+/* The host a printer's URI names ("ipp://[::1]:631/x" -> "::1"): 0, or
+ * -1 when the URI has none. */
+int pl_dir_uri_host(const char *uri, char *host, size_t size);
 
 /* ---- records as JSON (directory-json.c): the shape of `plsc ... list
  * --json` and of the console's API ---- */

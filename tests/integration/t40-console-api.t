@@ -113,7 +113,7 @@ api POST /api/v1/printers "{\"name\": \"P1\", \"uri\": \"socket://127.0.0.1:$REC
 is "$API_STATUS" 409 "the same name again: 409"
 api POST /api/v1/printers '{"name": "Bad", "uri": "ftp://x"}'
 is "$API_STATUS" 400 "a URI that is not a printer's: 400"
-like "$(plsc printers list)" "P1 +socket://127.0.0.1:$REC_PORT_P1" "plsc printers list shows the printer"
+like "$(plsc printers list)" "P1 +- +socket://127.0.0.1:$REC_PORT_P1" "plsc printers list shows the printer"
 is "$(plsc printers list --json | jq '.printers | length')" 1 "and only that one"
 
 # ---- users ----

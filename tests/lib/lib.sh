@@ -176,11 +176,14 @@ print(s.getsockname()[1])'
 # files), pid file, persistent state (SNMP_PERSISTENT_DIR) and an empty MIB
 # dir (no MIB modules loaded); no AgentX master, no trap sink. It never
 # uses port 161, so a system snmpd (Debian's package enables one) does not
-# matter. Sets SNMPD_PORT; the pid joins BG_PIDS.
+# matter. SNMPD_EXTRA: more lines for its config. Sets SNMPD_PORT; the pid
+# joins BG_PIDS.
 snmpd_start() {
 	local d="$T/snmpd-$1" pid
 	mkdir -p "$d/persist" "$d/mibs"
 	printf 'rocommunity public 127.0.0.1\nsysdescr %s\nsysname %s\n' "$2" "$3" > "$d/snmpd.conf"
+	# more configuration lines (override, createUser, rouser) from the caller
+	[ -n "${SNMPD_EXTRA:-}" ] && printf '%s\n' "$SNMPD_EXTRA" >> "$d/snmpd.conf"
 	SNMPD_PORT=
 	for _ in 1 2 3; do
 		local port
@@ -386,4 +389,33 @@ console_login() {
 	CSRF=
 	api POST /api/v1/login "$(jq -n --arg u "$1" --arg p "$2" '{username: $u, password: $p}')"
 	CSRF=$(printf '%s' "$API_BODY" | jq -r '.csrf_token // empty')
+}
+
+# snmpsim_start DATADIR N: snmpsimd (Debian's snmpsim) in --v2c-arch mode on
+# N free UDP ports of 127.0.0.1, endpoint i serving
+# DATADIR/public/1.3.6.1.6.1.1.i.snmprec to community "public"
+# (tests/lib/snmpsim-data.py writes those). As root it runs as nobody
+# (snmpsimd refuses root), so DATADIR and its cache dir are made readable.
+# Sets SIMPORTS (the ports, in endpoint order); the pid joins BG_PIDS.
+# At most 250 endpoints a process (snmpsimd's loop uses select()).
+snmpsim_start() {
+	local data=$1 n=$2 args=() i port pid cache
+	cache=$(mktemp -d "$T/simcache.XXXXXX")
+	SIMPORTS=()
+	for ((i = 0; i < n; i++)); do
+		port=$(free_udp_port) || return 1
+		SIMPORTS+=("$port")
+		args+=("--agent-udpv4-endpoint=127.0.0.1:$port")
+	done
+	[ "$(id -u)" -eq 0 ] && args+=(--process-user=nobody --process-group=nogroup)
+	chmod -R a+rX "$data"
+	chmod 777 "$cache"
+	chmod a+x "$T"
+	snmpsimd --v2c-arch --data-dir="$data" --cache-dir="$cache" --logging-method=null \
+		"${args[@]}" >"$cache/out.log" 2>&1 </dev/null &
+	pid=$!
+	BG_PIDS+=($pid)
+	# ready once the last endpoint answers
+	wait_until 60 snmpget -v2c -c public -t 1 -r 0 "127.0.0.1:${SIMPORTS[$((n - 1))]}" \
+		1.3.6.1.2.1.1.3.0
 }
