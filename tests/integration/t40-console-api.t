@@ -11,7 +11,7 @@
 # console leaving every other service alone.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 197
+plan 199
 
 PW='correct horse battery'
 BR=PrinterLogicServiceSimpleBadgeRelease
