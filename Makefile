@@ -92,8 +92,15 @@ BADGE_SRC  := $(wildcard services/badgerelease/*.c)
 CONSOLE_SRC := $(wildcard console/*.c)
 DIRECTORY_SRC := $(wildcard services/directory/*.c)
 IDSYNC_SRC := $(wildcard services/identitysync/*.c)
+EMAIL_SRC  := $(wildcard services/email/*.c)
+# PrinterLogicServiceEmail: libetpan for IMAP (only -letpan: Debian's .pc
+# file carries its own build's link specs), libcurl for SMTP notices, and
+# what lib/mail's conversion links (MAIL_LIBS, lib/mail's to define).
+CURL_LIBS  := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+EMAIL_LIBS := -letpan $(CURL_LIBS) $(MAIL_LIBS)
 SERVICE_BINS := $(BIN)/PrinterLogicServiceOfflinePrint $(BIN)/PrinterLogicServiceSimpleBadgeRelease \
-              $(BIN)/plsc-console $(BIN)/plsc-directory $(BIN)/PrinterLogicServiceIdentitySync
+              $(BIN)/plsc-console $(BIN)/plsc-directory $(BIN)/PrinterLogicServiceIdentitySync \
+              $(BIN)/PrinterLogicServiceEmail
 
 CLIENT_BINS := $(BIN)/plsc-submit $(BIN)/plsc-backend
 PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(SERVICE_BINS) $(CLIENT_BINS)
@@ -178,6 +185,9 @@ $(BIN)/plsc-directory: $(DIRECTORY_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 
 $(BIN)/PrinterLogicServiceIdentitySync: $(IDSYNC_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 	$(call link,$(MHD_LIBS) $(PKG_LIBS))
+
+$(BIN)/PrinterLogicServiceEmail: $(EMAIL_SRC:%.c=$(OBJ)/%.o) $(LIBS)
+	$(call link,$(EMAIL_LIBS) $(PKG_LIBS))
 
 $(BIN)/plsc-reademu: $(OBJ)/tests/lib/readeremu.o
 	$(call link,)

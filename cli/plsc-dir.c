@@ -53,6 +53,8 @@ static int printers_add(pl_dir_t *d, int argc, char **argv)
 		{ "location", required_argument, NULL, 'l' },
 		{ "formats", required_argument, NULL, 'f' },
 		{ "replace", no_argument, NULL, 'r' },
+		{ "email", required_argument, NULL, 'e' },
+		{ "guest", no_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
 	pl_dir_printer_t pr;
@@ -60,15 +62,17 @@ static int printers_add(pl_dir_t *d, int argc, char **argv)
 	int replace = 0, o;
 	memset(&pr, 0, sizeof(pr));
 	optind = 0;
-	while ((o = getopt_long(argc, argv, "l:f:r", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "l:f:re:g", opts, NULL)) != -1) {
 		if (o == 'l') pl_strlcpy(pr.location, optarg, sizeof(pr.location));
+		else if (o == 'e') pl_strlcpy(pr.email, optarg, sizeof(pr.email));
+		else if (o == 'g') pr.guest = 1;
 		else if (o == 'f') pl_strlcpy(pr.formats, optarg, sizeof(pr.formats));
 		else if (o == 'r') replace = 1;
 		else return EXIT_USAGE;
 	}
 	if (optind + 2 != argc) {
 		fprintf(stderr, "Usage: plsc printers add NAME URI [--location L] "
-				"[--formats TYPE,...] [--replace]\n");
+				"[--formats TYPE,...] [--email ADDRESS] [--guest] [--replace]\n");
 		return EXIT_USAGE;
 	}
 	pl_strlcpy(pr.name, argv[optind], sizeof(pr.name));
@@ -93,13 +97,15 @@ static int printers_list(pl_dir_t *d, int as_json)
 	}
 	json_t *arr = json_array();
 	if (!as_json)
-		printf("%-24s %-40s %-20s %s\n", "PRINTER", "URI", "LOCATION", "FORMATS");
+		printf("%-24s %-40s %-20s %-20s %s\n", "PRINTER", "URI", "LOCATION", "FORMATS",
+		       "EMAIL");
 	for (size_t i = 0; i < n; i++) {
 		if (as_json)
 			json_array_append_new(arr, pl_dir_printer_json(&v[i]));
 		else
-			printf("%-24s %-40s %-20s %s\n", v[i].name, v[i].uri,
-			       v[i].location, v[i].formats[0] ? v[i].formats : "(any)");
+			printf("%-24s %-40s %-20s %-20s %s%s\n", v[i].name, v[i].uri,
+			       v[i].location, v[i].formats[0] ? v[i].formats : "(any)",
+			       v[i].email[0] ? v[i].email : "-", v[i].guest ? " (guest)" : "");
 	}
 	plsc_print_list("printers", arr, as_json);
 	free(v);

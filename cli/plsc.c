@@ -47,7 +47,7 @@ static void usage(FILE *out)
 		"                           maybe-printed (a release of it was cut off)\n"
 		"                           prints again only with --reprint\n"
 		"  delete JOB_ID            shred one held job\n"
-		"  printers add NAME URI [--location L] [--formats F] | del NAME | list [--json]\n"
+		"  printers add NAME URI [--location L] [--formats F] [--email A] [--guest] | del NAME | list [--json]\n"
 		"  token create WORKSTATION | list [--json] | revoke WORKSTATION|id:ID\n"
 		"  users add USERNAME [--name N] [--email E]... [--badge ID]... [--pin | --pin-file F]\n"
 		"        [--groups G,...] [--replace] | del USERNAME | list [--json]\n"

@@ -32,7 +32,7 @@
 
 static const char *const ev_names[] = {
 	"held", "printed", "print-failed", "expired", "deleted", "refused",
-	"maybe-printed", "damaged", NULL
+	"maybe-printed", "damaged", "rejected", NULL
 };
 
 typedef struct {

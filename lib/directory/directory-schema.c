@@ -77,6 +77,14 @@ static const char *const migrations[] = {
 	"ALTER TABLE users ADD COLUMN external_id TEXT;"
 	"CREATE UNIQUE INDEX users_external ON users(source, external_id)"
 	" WHERE external_id IS NOT NULL;",
+
+	/* 5: e-mail printing (PrinterLogicServiceEmail): a printer's own
+	 * address for direct printing and its guest flag; senders are found
+	 * by address without regard to case. */
+	"ALTER TABLE printers ADD COLUMN email TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE printers ADD COLUMN guest INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX printers_email ON printers(email COLLATE NOCASE) WHERE email != '';"
+	"CREATE INDEX user_emails_email_nocase ON user_emails(email COLLATE NOCASE);",
 };
 
 _Static_assert(PL_ARRAY_LEN(migrations) == PL_DIR_SCHEMA_VERSION,
