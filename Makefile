@@ -95,9 +95,9 @@ IDSYNC_SRC := $(wildcard services/identitysync/*.c)
 EMAIL_SRC  := $(wildcard services/email/*.c)
 # PrinterLogicServiceEmail: libetpan for IMAP (only -letpan: Debian's .pc
 # file carries its own build's link specs), libcurl for SMTP notices, and
-# what lib/mail's conversion links (MAIL_LIBS, lib/mail's to define).
+# what lib/mail's conversion links (MUPDF_LIBS, defined with lib/mail).
 CURL_LIBS  := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
-EMAIL_LIBS := -letpan $(CURL_LIBS) $(MAIL_LIBS)
+EMAIL_LIBS := -letpan $(CURL_LIBS) $(MUPDF_LIBS)
 SERVICE_BINS := $(BIN)/PrinterLogicServiceOfflinePrint $(BIN)/PrinterLogicServiceSimpleBadgeRelease \
               $(BIN)/plsc-console $(BIN)/plsc-directory $(BIN)/PrinterLogicServiceIdentitySync \
               $(BIN)/PrinterLogicServiceEmail

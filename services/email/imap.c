@@ -401,7 +401,7 @@ static int sess_round(sess_t *s, pl_err_t *err)
 {
 	uint32_t *uids = NULL;
 	size_t n = 0;
-	s->em->last_check_ms = pl_now_ms();
+	s->em->last_check_ms = (int64_t)time(NULL) * 1000;
 	if (sess_search(s, &uids, &n, err) < 0)
 		return -1;
 	int rc = 0;

@@ -196,7 +196,7 @@ static void test_newer_version_refused(void **state)
 	assert_int_equal(pl_dir_open(&d, f->db, 0, &err), -1);
 	assert_null(d);
 	assert_non_null(strstr(err.msg, "directory.db has schema version 7, "
-					"this program knows up to 4: "
+					"this program knows up to 5: "
 					"upgrade the Service Client"));
 	err.msg[0] = '\0';
 	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
@@ -232,7 +232,7 @@ static void test_readonly_old_version(void **state)
 	assert_int_equal(pl_mkdir_p(dir, 0750), 0);
 	assert_int_equal(pl_write_file_atomic(f->db, "", 0, 0640), 0);
 	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
-	assert_non_null(strstr(err.msg, "has schema version 0, this program needs 4"));
+	assert_non_null(strstr(err.msg, "has schema version 0, this program needs 5"));
 	sqlite3 *raw = raw_open(f);
 	assert_int_equal(raw_int(raw, "PRAGMA user_version"), 0);
 	sqlite3_close(raw);
@@ -864,7 +864,7 @@ static void test_migrate_from_v1(void **state)
 	sqlite3_close(raw);
 	/* a read-only open does not migrate */
 	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
-	assert_non_null(strstr(err.msg, "has schema version 1, this program needs 4"));
+	assert_non_null(strstr(err.msg, "has schema version 1, this program needs 5"));
 	d = open_rw(f);
 	assert_int_equal(pl_dir_schema_version(d), PL_DIR_SCHEMA_VERSION);
 	pl_dir_printer_t p;
@@ -1700,7 +1700,7 @@ static void test_migrate_from_v2(void **state)
 	sqlite3_close(raw);
 	/* a read-only open does not migrate */
 	assert_int_equal(pl_dir_open(&d, f->db, 1, &err), -1);
-	assert_non_null(strstr(err.msg, "has schema version 2, this program needs 4"));
+	assert_non_null(strstr(err.msg, "has schema version 2, this program needs 5"));
 	d = open_rw(f);
 	assert_int_equal(pl_dir_schema_version(d), PL_DIR_SCHEMA_VERSION);
 	/* printers, users with their emails, badges and PINs, readers: all kept */
@@ -2052,6 +2052,47 @@ static void test_import_csv(void **state)
  * import (the console's writes are puts too). */
 #define LOCAL64 "llllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll"
 
+/* E-mail printing (schema 5): a printer's own address and guest flag
+ * survive a round trip; senders and printers are found by address
+ * without regard to case; a bad printer address is refused. */
+static void test_by_email(void **state)
+{
+	fixture_t *f = *state;
+	pl_dir_t *d = open_rw(f);
+	pl_err_t err;
+	char who[128];
+	pl_dir_printer_t p = printer("lobby", "socket://10.0.0.7:9100"), got;
+	pl_strlcpy(p.email, "Lobby@Print.Example.org", sizeof(p.email));
+	p.guest = 1;
+	assert_int_equal(pl_dir_printer_add(d, &p, 0, &err), 0);
+	assert_int_equal(pl_dir_printer_get(d, "lobby", &got, &err), 0);
+	assert_string_equal(got.email, "Lobby@Print.Example.org");
+	assert_int_equal(got.guest, 1);
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(pl_dir_printer_by_email(d, "lobby@print.example.org", &got, &err), 0);
+	assert_string_equal(got.name, "lobby");
+	assert_int_equal(pl_dir_printer_by_email(d, "hall@print.example.org", &got, &err), 1);
+	assert_int_equal(pl_dir_printer_by_email(d, "", &got, &err), 1);
+	pl_dir_printer_t q = printer("hall", "socket://10.0.0.8:9100");
+	assert_int_equal(pl_dir_printer_by_email(d, "", &got, &err), 1); /* "" never matches */
+	pl_strlcpy(q.email, "not an address", sizeof(q.email));
+	assert_int_equal(pl_dir_printer_add(d, &q, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "invalid email address"));
+
+	pl_dir_user_t u;
+	memset(&u, 0, sizeof(u));
+	pl_strlcpy(u.username, "alice", sizeof(u.username));
+	pl_strlcpy(u.emails[0], "Alice.Smith@Corp.Example", sizeof(u.emails[0]));
+	pl_strlcpy(u.emails[1], "alice@home.example", sizeof(u.emails[1]));
+	u.nemails = 2;
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), 0);
+	assert_int_equal(pl_dir_user_by_email(d, "alice.smith@corp.example", who, sizeof(who), &err), 0);
+	assert_string_equal(who, "alice");
+	assert_int_equal(pl_dir_user_by_email(d, "ALICE@HOME.EXAMPLE", who, sizeof(who), &err), 0);
+	assert_int_equal(pl_dir_user_by_email(d, "bob@corp.example", who, sizeof(who), &err), 1);
+	pl_dir_close(d);
+}
+
 static void test_email_check(void **state)
 {
 	static const char *const good[] = {
@@ -2160,6 +2201,7 @@ int main(void)
 		T(test_migrate_from_v2),
 		T(test_admins),
 		T(test_import_csv),
+		T(test_by_email),
 		T(test_email_check),
 	};
 #undef T
