@@ -5,17 +5,20 @@
 DV_USER=printmail
 DV_PASS=s3cret-mailbox
 
-# dv_ca DIR CN: a CA and a server certificate for CN (and 127.0.0.1) in DIR.
+# dv_ca DIR CN [CA_DIR]: a server certificate for CN in DIR, issued by the
+# CA in CA_DIR, or by a new CA made in DIR.
 dv_ca() {
-	local d=$1 cn=$2
+	local d=$1 cn=$2 ca=${3:-$1}
 	mkdir -p "$d"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-subj "/CN=test CA $cn" -keyout "$d/ca.key" -out "$d/ca.pem" >/dev/null 2>&1
+	[ -f "$ca/ca.pem" ] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		-nodes -days 2 -subj "/CN=test CA $cn" -keyout "$ca/ca.key" -out "$ca/ca.pem" \
+		>/dev/null 2>&1
 	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		-subj "/CN=$cn" -keyout "$d/server.key" -out "$d/server.csr" >/dev/null 2>&1
 	printf 'subjectAltName=DNS:%s\nbasicConstraints=CA:FALSE\n' "$cn" > "$d/ext"
-	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+	openssl x509 -req -in "$d/server.csr" -CA "$ca/ca.pem" -CAkey "$ca/ca.key" \
 		-CAcreateserial -days 2 -extfile "$d/ext" -out "$d/server.pem" >/dev/null 2>&1
+	chmod 644 "$d"/*.pem "$d"/*.key
 }
 
 # dv_conf CERT_DIR: (re)write the configuration with that certificate.
@@ -102,7 +105,11 @@ dv_start() {
 	DV_PORT=${DV_PORT:-$(free_port)}
 	DV_PLAIN_PORT=${DV_PLAIN_PORT:-$(free_port)}
 	dv_conf "${1:-$d/good}"
-	dovecot -c "$d/dovecot.conf" || return 1
+	# Dovecot daemonizes: not with the test's output (a pipe reader would
+	# wait for it), and its master is stopped by t_cleanup.
+	dovecot -c "$d/dovecot.conf" </dev/null >/dev/null 2>&1 || return 1
+	wait_until 10 test -s "$d/run/master.pid" || return 1
+	BG_PIDS+=("$(cat "$d/run/master.pid")")
 	wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$DV_PORT" || return 1
 }
 

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The Email service's TLS against a real Dovecot: a certificate for another
+# host name, or from another CA, is refused before any login (Debian's
+# libetpan would accept anything: the service verifies with OpenSSL
+# itself); Dovecot restarted under the service is reconnected to; a pinned
+# SHA-256 fingerprint instead of a CA; STARTTLS on the plain port.
+. "$(dirname "$0")/../lib/lib.sh"
+. "$(dirname "$0")/../lib/dovecot.sh"
+t_setup
+plan 16
+
+EM=PrinterLogicServiceEmail
+export EM
+
+em_config() {
+	printf '%s\n' "$DV_PASS" > "$T/imap-password"
+	chmod 600 "$T/imap-password"
+	t_config '{}' "$(jq -n --arg p "$BIN/$EM" --arg s "localhost:$DV_PORT" \
+		--arg u "$DV_USER" --arg pw "$T/imap-password" --arg ca "$DV_CA" \
+		--argjson extra "${1:-{\}}" '{($ENV.EM):
+		({path: $p, imap_server: $s, imap_user: $u, imap_password_file: $pw,
+		  imap_ca_file: $ca, imap_timeout_s: 5, require_authentication: false,
+		  reconnect_max_s: 1} + $extra)}')"
+}
+
+detail() { field "$EM" detail; }
+is_idle() { detail | grep -q '^idle'; }
+logins() { grep -c 'Login: user=<' "$T/dv/dovecot.log" 2>/dev/null; }
+dv_restart() { dv_stop && dv_start "$1"; }
+
+# The test's CA issues a certificate for another name; another CA one for
+# localhost.
+dv_start
+dv_ca "$T/dv/othername" mail.elsewhere.example "$T/dv/good"
+dv_ca "$T/dv/otherca" localhost
+dv_restart "$T/dv/othername"
+ok $? "Dovecot serves a certificate for mail.elsewhere.example"
+
+em_config
+sup_start
+wait_until 15 state_is "$EM" running
+ok $? "the Email service runs"
+wait_until 15 bash -c "grep -q 'does not verify' '$T/log/$EM.log'"
+ok $? "a certificate for another host name is refused"
+like "$(log_of "$EM")" "TLS with localhost refused: the certificate does not verify \\(hostname mismatch\\)" \
+	"the log says why"
+like "$(detail)" "^disconnected, .*last error: TLS with localhost refused" "plsc status shows it"
+is "$(logins)" 0 "no login was attempted"
+out=$("$BIN/$EM" --test -c "$CONF")
+is "$?" 1 "plsc email test (--test) fails"
+like "$out" "FAILED: TLS with localhost refused" "and names the certificate"
+
+dv_restart "$T/dv/otherca"
+wait_until 15 bash -c "grep -q 'unable to get local issuer certificate' '$T/log/$EM.log'"
+ok $? "a certificate from another CA is refused"
+is "$(logins)" 0 "still no login"
+
+# Dovecot back with the right certificate: the service reconnects alone.
+dv_restart "$T/dv/good"
+wait_until 30 is_idle
+ok $? "restarted with the right certificate, Dovecot is reconnected to ($(detail))"
+pid=$(svc_pid "$EM")
+dv_restart "$T/dv/good"
+wait_until 30 bash -c "[ \$(grep -c 'Login: user=<' '$T/dv/dovecot.log') -ge 2 ]"
+ok $? "Dovecot restarted under the service: it logs in again"
+is "$(svc_pid "$EM")" "$pid" "without a restart of the service"
+sup_kill
+
+# A pinned fingerprint, no CA file.
+fp=$(openssl x509 -in "$T/dv/good/server.pem" -noout -fingerprint -sha256 | sed 's/.*=//')
+em_config "$(jq -n --arg f "$fp" '{imap_fingerprint: $f, imap_ca_file: null} | del(.imap_ca_file)')"
+jq 'del(.services[$ENV.EM].imap_ca_file)' "$CONF" > "$CONF.new" && mv "$CONF.new" "$CONF"
+sup_start
+wait_until 30 is_idle
+ok $? "a pinned SHA-256 fingerprint is accepted"
+sup_kill
+em_config '{"imap_fingerprint": "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF"}'
+sup_start
+wait_until 15 bash -c "grep -q 'SHA-256 is not imap_fingerprint' '$T/log/$EM.log'"
+ok $? "another fingerprint is refused"
+sup_kill
+
+# STARTTLS on the plain IMAP port.
+em_config "$(jq -n --arg s "localhost:$DV_PLAIN_PORT" '{imap_server: $s, imap_security: "starttls"}')"
+sup_start
+wait_until 30 is_idle
+ok $? "STARTTLS on port 143's stand-in, verified the same way"
+t_done
