@@ -50,6 +50,16 @@ ADAPT_PKGS   := libcurl libwebsockets netsnmp
 ADAPT_CFLAGS := $(shell pkg-config --cflags $(ADAPT_PKGS) 2>/dev/null)
 ADAPT_LIBS   := $(shell pkg-config --libs $(ADAPT_PKGS) 2>/dev/null || echo -lcurl -lwebsockets -lnetsnmp)
 
+# MuPDF (lib/mail's conversion, conv.c): Debian's libmupdf-dev 1.21 is a
+# static library whose mupdf.pc names only part of what it needs (it
+# lacks harfbuzz, jbig2dec, openjp2, gumbo, mujs, and -lmupdf-third holds
+# the bundled extract library). This line links; only what calls
+# pl_mail_to_pdf (the Email service, test_mail, bench_mail) uses it:
+# the archive's conv.o is pulled in by no other binary.
+MUPDF_CFLAGS := $(shell pkg-config --cflags mupdf 2>/dev/null)
+MUPDF_LIBS := -lmupdf -lmupdf-third -lharfbuzz -lfreetype -ljbig2dec -lopenjp2 \
+              -lgumbo -lmujs -ljpeg -lpng16 -lz -lm
+
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wformat=2 -Wno-format-nonliteral -Wvla
 CFLAGS    ?= $(OPT) -g
@@ -128,6 +138,7 @@ $(PLSC_SRC:%.c=$(OBJ)/%.o) $(OBJ)/tests/unit/test_log.o: INC += -Isupervisor
 $(OBJ)/console/%.o: INC += $(MHD_CFLAGS)
 $(OBJ)/services/identitysync/%.o: INC += $(MHD_CFLAGS)
 $(OBJ)/tests/lib/adaptsvc.o: INC += $(ADAPT_CFLAGS)
+$(OBJ)/lib/mail/conv.o: INC += $(MUPDF_CFLAGS)
 
 $(LIBPROTO): $(PROTO_SRC:%.c=$(OBJ)/%.o)
 	@mkdir -p $(dir $@)
@@ -224,6 +235,11 @@ $(BUILD)/tests/unit/test_console_csv: $(OBJ)/tests/unit/test_console_csv.o \
 		$(OBJ)/console/csv.o $(LIBS)
 	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
 
+# lib/mail's conversion links MuPDF (MUPDF_LIBS above).
+$(BUILD)/tests/unit/test_mail: $(OBJ)/tests/unit/test_mail.o $(LIBS)
+	$(call link,$(MUPDF_LIBS) $(PKG_LIBS) $(CMOCKA_LIBS))
+$(OBJ)/tests/unit/test_mail.o $(OBJ)/tests/bench/bench_mail.o: INC += $(MUPDF_CFLAGS)
+
 # plsc-directory's requests, driven without the service around them.
 $(OBJ)/tests/unit/test_dirsvc.o: INC += -Iservices/directory
 $(BUILD)/tests/unit/test_dirsvc: $(OBJ)/tests/unit/test_dirsvc.o $(OBJ)/services/directory/op.o \
@@ -265,6 +281,9 @@ $(BUILD)/tests/unit/test_scim: $(OBJ)/tests/unit/test_scim.o $(SCIM_PURE_OBJ) $(
 
 $(BUILD)/tests/bench/%: $(OBJ)/tests/bench/%.o $(LIBS)
 	$(call link,$(PKG_LIBS))
+
+$(BUILD)/tests/bench/bench_mail: $(OBJ)/tests/bench/bench_mail.o $(LIBS)
+	$(call link,$(MUPDF_LIBS) $(PKG_LIBS))
 
 $(BUILD)/tests/bench/bench_badge: $(OBJ)/tests/bench/bench_badge.o $(OBJ)/clients/submit.o $(LIBS)
 	$(call link,$(PKG_LIBS))
