@@ -193,7 +193,9 @@ int em_conf_read(em_conf_t *c, const pl_cnode_t *cfg, const char *state_dir,
 	    mail_keys(c, cfg, err) < 0 || auth_keys(c, cfg, err) < 0 ||
 	    notice_keys(c, cfg, err) < 0)
 		return -1;
-	const char *p = getenv("PLSC_TEST_EMAIL_PAUSE_BEFORE_MOVE");
+	const char *p = getenv("PL_TEST_EMAIL_PAUSE_BEFORE_MOVE");
 	c->pause_before_move_ms = p ? (uint32_t)strtoul(p, NULL, 10) : 0;
+	p = getenv("PL_TEST_EMAIL_PAUSE_BEFORE_RECORD");
+	c->pause_before_record_ms = p ? (uint32_t)strtoul(p, NULL, 10) : 0;
 	return 0;
 }

@@ -65,7 +65,11 @@ typedef struct {
 	char smtp_password_file[4096];
 	char smtp_ca_file[4096];
 	char smtp_from[321];
-	/* test hook: PLSC_TEST_EMAIL_PAUSE_BEFORE_MOVE (ms) */
+	/* test hooks (ms): PL_TEST_EMAIL_PAUSE_BEFORE_RECORD (the job is
+	 * durable or printed, the UID not yet recorded) and
+	 * PL_TEST_EMAIL_PAUSE_BEFORE_MOVE (recorded, not yet moved): they
+	 * make the windows a kill -9 must be safe in hittable */
+	uint32_t pause_before_record_ms;
 	uint32_t pause_before_move_ms;
 } em_conf_t;
 

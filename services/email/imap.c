@@ -308,12 +308,11 @@ static const char *dest_folder(const em_t *em, const char *dest)
 	return strcmp(dest, "rejected") == 0 ? em->conf.rejected : em->conf.printed;
 }
 
-static void test_pause(em_t *em)
+static void test_pause(em_t *em, uint32_t ms, const char *what, uint32_t uid)
 {
-	uint32_t ms = em->conf.pause_before_move_ms;
 	if (!ms)
 		return;
-	pl_info("test hook: pausing %u ms before the move", ms);
+	pl_info("test hook: pausing %u ms before the %s of uid %u", ms, what, uid);
 	while (ms && !stopping(em)) {
 		uint32_t step = ms > 100 ? 100 : ms;
 		usleep(step * 1000);
@@ -386,6 +385,7 @@ static int sess_one(sess_t *s, uint32_t uid, pl_err_t *err)
 	em_done_t d = sess_handle(s, uid, err);
 	if (d == EM_DONE_RETRY)
 		return -1;
+	test_pause(em, em->conf.pause_before_record_ms, "record", uid);
 	s->st.last_uid = uid;
 	s->st.printing = 0;
 	pl_strlcpy(s->st.last_dest, d == EM_DONE_REJECTED ? "rejected" : "printed",
@@ -393,7 +393,7 @@ static int sess_one(sess_t *s, uint32_t uid, pl_err_t *err)
 	if (em_state_save(sd, &s->st, err) < 0)
 		return -1;
 	em_status_post(em);
-	test_pause(em);
+	test_pause(em, em->conf.pause_before_move_ms, "move", uid);
 	return sess_move(s, uid, dest_folder(em, s->st.last_dest), err);
 }
 

@@ -159,8 +159,9 @@ static int em_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 	if (!em->conf.authserv[0])
 		pl_warn("SENDER AUTHENTICATION IS OFF (require_authentication false): anyone can "
 			"print as any known user by forging a From header");
-	if (em->conf.pause_before_move_ms)
-		pl_warn("test hook PLSC_TEST_EMAIL_PAUSE_BEFORE_MOVE=%u ms is set",
+	if (em->conf.pause_before_move_ms || em->conf.pause_before_record_ms)
+		pl_warn("test hooks set: pause %u ms before recording a UID, %u ms before "
+			"moving a message", em->conf.pause_before_record_ms,
 			em->conf.pause_before_move_ms);
 	if (pl_dir_open(&em->dir, em->conf.hconf.directory_path, PL_DIR_READ_CREATE, &err) < 0) {
 		pl_err("directory: %s", err.msg);

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/dovecot.sh"
 t_setup
-plan 32
+plan 34
 
 EM=PrinterLogicServiceEmail
 AUTHSERV=mx.corp.example
@@ -47,7 +47,8 @@ pages_of() { qpdf --show-npages "$1" 2>/dev/null; }
 detail() { field "$EM" detail; }
 is_idle() { detail | grep -q '^idle'; }
 held_for() { [ "$(plsc jobs --user "$1" --json | jq '.jobs | length')" = "$2" ]; }
-rejected_count() { dv_count Rejected; }
+# count_is FOLDER N (for wait_until: evaluated at each try)
+count_is() { [ "$(dv_count "$1")" = "$2" ]; }
 
 rec_start P1
 rec_start LOBBY
@@ -80,7 +81,7 @@ ok $? "a message from alice (while IDLE) is held for her"
 job=$(plsc jobs --user alice --json | jq -c '.jobs[0]')
 is "$(echo "$job" | jq -r .format)" application/pdf "as a PDF"
 is "$(echo "$job" | jq -r .title)" "Quarterly report" "titled with the subject"
-wait_until 10 test "$(dv_count Printed)" = 1
+wait_until 10 count_is Printed 1
 ok $? "the message moved to Printed"
 is "$(dv_count INBOX)" 0 "and left the inbox"
 out=$(plsc release --user alice --printer P1)
@@ -110,7 +111,7 @@ for i in 1 2 3; do
 	mail "$T/g$i" visitor@elsewhere.example guest@corp.example "Guest $i" none
 	dv_save "$T/g$i"
 done
-wait_until 30 test "$(rejected_count)" = 1
+wait_until 30 count_is Rejected 1
 ok $? "a guest's third message of the day is refused"
 is "$(ls "$T/rec-GUEST" | grep -c 'job-.*\.bin')" 2 "two guest messages printed"
 like "$(log_of "$EM")" "guest messages today" "the log says why"
@@ -122,7 +123,7 @@ mail "$T/r2" alice.smith@corp.example print@corp.example "Forged" none
 mail "$T/r3" alice.smith@corp.example print@corp.example "Foreign authserv" foreign
 mail "$T/r4" stranger@elsewhere.example print@corp.example "Stranger" pass
 for f in r1 r2 r3 r4; do dv_save "$T/$f"; done
-wait_until 30 test "$(rejected_count)" = 5
+wait_until 30 count_is Rejected 5
 ok $? "all four are moved to Rejected"
 is "$(plsc jobs --user alice --json | jq '.jobs | length')" 0 "nothing is held for alice"
 is "$(ls "$T/rec-LOBBY" | grep -c 'job-.*\.bin')" 2 "nothing more printed on LOBBY"
@@ -132,7 +133,7 @@ ok $(log_of "$EM" | grep -c "Please print me") "no message body in the log"
 is "$(grep -c '"event":"rejected"' "$T/log/job-events.jsonl")" 5 "five rejected job events"
 
 # 5. Admin: plsc status detail, plsc email test.
-like "$(detail)" "^idle, localhost INBOX, last check .*1 held, 5 printed, 5 rejected" \
+like "$(detail)" "^idle, localhost INBOX, last check .*; 1 held, 4 printed, 5 rejected, 0 failed" \
 	"plsc status shows the mailbox state and counts"
 out=$("$BIN/$EM" --test -c "$CONF")
 rc=$?
