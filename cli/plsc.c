@@ -60,6 +60,7 @@ static void usage(FILE *out)
 		"  sync now [--dry-run] [--json] [SERVICE]\n"
 		"                           IdentitySync: a full sync at once, and what it\n"
 		"                           changed (--dry-run: would change, changing nothing)\n"
+		"  email test               the Email service's mailbox: TLS, login, folders\n"
 		"  admin add NAME | passwd NAME | del NAME | list [--json]\n"
 		"                           web console administrators; the password is\n"
 		"                           asked twice (or read as one line from stdin)\n\n"
@@ -502,7 +503,7 @@ static int dispatch(plsc_t *p, int argc, char **argv)
 		{ "delete", plsc_cmd_delete },	   { "printers", plsc_cmd_printers },
 		{ "token", plsc_cmd_token },	   { "users", plsc_cmd_users },
 		{ "readers", plsc_cmd_readers },   { "admin", plsc_cmd_admin },
-		{ "sync", plsc_cmd_sync },
+		{ "sync", plsc_cmd_sync },	   { "email", plsc_cmd_email },
 	};
 	for (size_t i = 0; i < PL_ARRAY_LEN(cmds); i++)
 		if (strcmp(cmd, cmds[i].name) == 0)

@@ -21,7 +21,7 @@
     csrf: null,
     user: null,
     page: null,
-    printers: [],          // [{name, uri, location, formats}]
+    printers: [],          // [{name, uri, location, formats, email, guest}]
     services: new Map(),   // name -> service
     jobs: new Map(),       // id -> job
     users: new Map(),      // username -> user
@@ -1055,14 +1055,15 @@
   }
 
   function createPrinterRow() {
-    const tr = cells(el('tr'), 4);
+    const tr = cells(el('tr'), 5);
     tr.append(el('td', { class: 'actions' },
       button('edit', 'Edit'), button('delete', 'Delete', 'btn small danger')));
     return tr;
   }
 
   /* The printer form adds, or (after a row's Edit) saves one printer's
-   * URI, location and formats with PUT; its name stays. */
+   * URI, location, formats, e-mail address and guest flag with PUT; its
+   * name stays. */
   function setPrinterFormMode(p) {
     const form = $('printer-form');
     form.reset();
@@ -1078,6 +1079,8 @@
       $('printer-uri').value = str(p.uri);
       $('printer-location').value = str(p.location);
       $('printer-formats').value = Array.isArray(p.formats) ? listText(p.formats, ',') : str(p.formats);
+      $('printer-email').value = str(p.email);
+      $('printer-guest').checked = p.guest === true;
     }
   }
 
@@ -1107,6 +1110,8 @@
     setText(c[2], p.location);
     setText(c[3], listText(p.formats) || 'any');
     c[3].classList.toggle('muted', !listText(p.formats));
+    setText(c[4], str(p.email) ? str(p.email) + (p.guest === true ? ' (guest)' : '') : '\u2013');
+    c[4].classList.toggle('muted', !str(p.email));
   }
 
   async function refreshReaders() {
@@ -1209,6 +1214,8 @@
       uri: $('printer-uri').value.trim(),
       location: $('printer-location').value.trim(),
       formats: $('printer-formats').value.trim(),
+      email: $('printer-email').value.trim(),
+      guest: $('printer-guest').checked,
     };
     if (!body.name || !body.uri) {
       flash('A printer needs a name and a URI.', true);
@@ -1218,7 +1225,8 @@
     await withButton($('printer-submit'), async () => {
       try {
         if (editing !== null) {
-          const fields = { uri: body.uri, location: body.location, formats: body.formats };
+          const fields = { uri: body.uri, location: body.location, formats: body.formats,
+            email: body.email, guest: body.guest };
           const r = await api('PUT', `/printers/${enc(editing)}`, fields);
           flash(str(r.message) || `Printer ${editing} saved.`);
         } else {

@@ -135,13 +135,13 @@ is "$(grep -c '"event":"rejected"' "$T/log/job-events.jsonl")" 5 "five rejected 
 # 5. Admin: plsc status detail, plsc email test.
 like "$(detail)" "^idle, localhost INBOX, last check .*; 1 held, 4 printed, 5 rejected, 0 failed" \
 	"plsc status shows the mailbox state and counts"
-out=$("$BIN/$EM" --test -c "$CONF")
+out=$(plsc email test)
 rc=$?
-is "$rc" 0 "--test: the mailbox is usable"
-like "$out" "ok: TLS verified .* logged in as $DV_USER" "--test says what it checked"
+is "$rc" 0 "plsc email test: the mailbox is usable"
+like "$out" "ok: TLS verified .* logged in as $DV_USER" "it says what it checked"
 printf 'wrong\n' > "$T/bad-password"
 jq --arg f "$T/bad-password" '.services[$ENV.EM].imap_password_file = $f' "$CONF" > "$T/bad.json"
-out=$("$BIN/$EM" --test -c "$T/bad.json")
-is "$?" 1 "--test with a wrong password fails"
+out=$("$BIN/plsc" -c "$T/bad.json" email test)
+is "$?" 1 "plsc email test with a wrong password fails"
 like "$out" "FAILED: LOGIN" "and says the login failed"
 t_done
