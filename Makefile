@@ -240,6 +240,12 @@ $(BUILD)/tests/unit/test_mail: $(OBJ)/tests/unit/test_mail.o $(LIBS)
 	$(call link,$(MUPDF_LIBS) $(PKG_LIBS) $(CMOCKA_LIBS))
 $(OBJ)/tests/unit/test_mail.o $(OBJ)/tests/bench/bench_mail.o: INC += $(MUPDF_CFLAGS)
 
+# The Email service's state and mode decision, without IMAP.
+$(OBJ)/tests/unit/test_email.o: INC += -Iservices/email
+$(BUILD)/tests/unit/test_email: $(OBJ)/tests/unit/test_email.o $(OBJ)/services/email/state.o \
+		$(OBJ)/services/email/decide.o $(LIBS)
+	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
+
 # plsc-directory's requests, driven without the service around them.
 $(OBJ)/tests/unit/test_dirsvc.o: INC += -Iservices/directory
 $(BUILD)/tests/unit/test_dirsvc: $(OBJ)/tests/unit/test_dirsvc.o $(OBJ)/services/directory/op.o \

@@ -94,7 +94,7 @@ static size_t guest_filter(const char *text, const char *day, const char *sender
 			if (sscanf(line, "%15s %399s %lu", d, who, &c) == 3 && strcmp(d, day) == 0) {
 				if (strcmp(who, sender) == 0)
 					*count = c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
-				else if (o + n + 2 < outsz) {
+				else if (o + n + 1 <= outsz) {
 					memcpy(out + o, line, n);
 					o += n;
 					out[o++] = '\n';
