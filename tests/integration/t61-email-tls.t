@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/dovecot.sh"
 t_setup
-plan 16
+plan 22
 
 EM=PrinterLogicServiceEmail
 export EM
@@ -44,7 +44,9 @@ wait_until 15 bash -c "grep -q 'does not verify' '$T/log/$EM.log'"
 ok $? "a certificate for another host name is refused"
 like "$(log_of "$EM")" "TLS with localhost refused: the certificate does not verify \\(hostname mismatch\\)" \
 	"the log says why"
-like "$(detail)" "^disconnected, .*last error: TLS with localhost refused" "plsc status shows it"
+tls_error_shown() { detail | grep -Eq '^(disconnected|connecting), .*last error: TLS with localhost refused'; }
+wait_until 10 tls_error_shown
+ok $? "plsc status shows it ($(detail))"
 is "$(logins)" 0 "no login was attempted"
 out=$("$BIN/$EM" --test -c "$CONF")
 is "$?" 1 "plsc email test (--test) fails"
@@ -80,9 +82,39 @@ wait_until 15 bash -c "grep -q 'SHA-256 is not imap_fingerprint' '$T/log/$EM.log
 ok $? "another fingerprint is refused"
 sup_kill
 
-# STARTTLS on the plain IMAP port.
-em_config "$(jq -n --arg s "localhost:$DV_PLAIN_PORT" '{imap_server: $s, imap_security: "starttls"}')"
+count_is() { [ "$(dv_count "$1")" = "$2" ]; }
+note() {
+	printf 'From: <someone@elsewhere.example>\r\nTo: <print@corp.example>\r\nSubject: %s\r\n' "$2"
+	printf 'Message-ID: <%s@test>\r\n\r\nnobody here\r\n' "$RANDOM"
+} >"$1"
+
+# STARTTLS on the plain IMAP port, IDLE re-issued every second.
+em_config "$(jq -n --arg s "localhost:$DV_PLAIN_PORT" '{imap_server: $s, imap_security: "starttls",
+	idle_renew_s: 1}')"
 sup_start
 wait_until 30 is_idle
 ok $? "STARTTLS on port 143's stand-in, verified the same way"
+sleep 3
+note "$T/s1" "after renewals"
+dv_save "$T/s1"
+wait_until 30 count_is Rejected 1
+ok $? "after IDLE was re-issued a few times, a new message is still seen (a stranger's: rejected)"
+sup_kill
+
+# A server without IDLE and MOVE: polling, and COPY + \Deleted + UID EXPUNGE.
+DV_EXTRA="protocol imap {
+  imap_capability = IMAP4rev1 LITERAL+ SASL-IR ID ENABLE UIDPLUS
+}"
+dv_restart "$T/dv/good"
+em_config '{"poll_interval_s": 1}'
+sup_start
+wait_until 30 bash -c "grep -q 'connected (polling)' '$T/log/$EM.log'"
+ok $? "without IDLE offered, the service polls"
+wait_until 10 bash -c "$(declare -f field detail plsc); BIN=$BIN CONF=$CONF EM=$EM; detail | grep -q '^polling'"
+ok $? "plsc status says polling"
+note "$T/s2" "polled"
+dv_save "$T/s2"
+wait_until 30 count_is Rejected 2
+ok $? "a message is found by polling and moved without MOVE"
+is "$(dv_count INBOX)" 0 "the inbox is empty (expunged after the copy)"
 t_done

@@ -21,7 +21,8 @@ dv_ca() {
 	chmod 644 "$d"/*.pem "$d"/*.key
 }
 
-# dv_conf CERT_DIR: (re)write the configuration with that certificate.
+# dv_conf CERT_DIR: (re)write the configuration with that certificate;
+# DV_EXTRA, when set, is appended (e.g. an imap_capability without IDLE).
 dv_conf() {
 	local d=$T/dv me grp login mailu mailg
 	me=$(id -un)
@@ -88,6 +89,7 @@ service auth {
 protocol imap {
   imap_idle_notify_interval = 1 secs
 }
+${DV_EXTRA:-}
 CONF
 }
 
