@@ -93,6 +93,10 @@ int em_conn_pending(const em_conn_t *k);
 
 /* ---- state.c ---- */
 typedef struct {
+	/* which mailbox the UIDs are of: a hash of user, host and folder, so
+	 * that a configuration naming another mailbox starts afresh even if
+	 * its UIDVALIDITY happened to be the same */
+	uint32_t mbox;
 	uint32_t uidvalidity;
 	uint32_t last_uid;  /* every message up to it is done */
 	uint32_t printing;  /* a direct/guest print of this UID began */
@@ -101,6 +105,8 @@ typedef struct {
 
 /* 0 (a missing file is an empty state), -1 with err. */
 int em_state_load(const char *state_dir, em_state_t *s, pl_err_t *err);
+/* The mbox hash of a configuration. */
+uint32_t em_state_mbox(const em_conf_t *c);
 /* Durable before it returns (tmp, fsync, rename, fsync dir). */
 int em_state_save(const char *state_dir, const em_state_t *s, pl_err_t *err);
 /* The guest counter of sender for today: count a message (durably),

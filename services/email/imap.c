@@ -156,13 +156,19 @@ static int sess_select(sess_t *s, pl_err_t *err)
 						   : 0;
 	if (em_state_load(pl_service_state_dir(em->svc), &s->st, err) < 0)
 		return -1;
-	if (s->st.uidvalidity != v) {
-		if (s->st.uidvalidity)
+	uint32_t mbox = em_state_mbox(&em->conf);
+	if (s->st.uidvalidity != v || s->st.mbox != mbox) {
+		if (s->st.uidvalidity && s->st.mbox != mbox)
+			pl_warn("mailbox %s@%s %s: not the mailbox of imap.state: every message "
+				"in it is taken (held jobs are not held twice)", em->conf.user,
+				em->conf.host, em->conf.mailbox);
+		else if (s->st.uidvalidity)
 			pl_warn("mailbox %s: UIDVALIDITY changed from %u to %u: every message "
 				"in it is taken again (held jobs are not held twice)",
 				em->conf.mailbox, s->st.uidvalidity, v);
 		memset(&s->st, 0, sizeof(s->st));
 		s->st.uidvalidity = v;
+		s->st.mbox = mbox;
 		pl_strlcpy(s->st.last_dest, "printed", sizeof(s->st.last_dest));
 		if (em_state_save(pl_service_state_dir(em->svc), &s->st, err) < 0)
 			return -1;

@@ -1,7 +1,7 @@
 /* What must survive a crash, in the state directory, each file replaced
  * durably (tmp, fsync, rename, fsync the directory) before the step that
  * depends on it:
- *   imap.state     "uidvalidity U last_uid N printing P last_dest D":
+ *   imap.state     "uidvalidity U last_uid N printing P last_dest D mbox M":
  *                  every message up to N is done (held, printed or
  *                  rejected) and D is where N goes; a direct or guest print
  *                  of UID P has begun (after a crash it is not printed
@@ -33,7 +33,7 @@ int em_state_load(const char *state_dir, em_state_t *s, pl_err_t *err)
 {
 	char path[4200], dest[16] = "printed";
 	size_t len;
-	unsigned long v = 0, l = 0, p = 0;
+	unsigned long v = 0, l = 0, p = 0, m = 0;
 	memset(s, 0, sizeof(*s));
 	pl_strlcpy(s->last_dest, "printed", sizeof(s->last_dest));
 	if (path_of(state_dir, STATE_FILE, path, sizeof(path), err) < 0)
@@ -44,14 +44,15 @@ int em_state_load(const char *state_dir, em_state_t *s, pl_err_t *err)
 			return 0;
 		return pl_fmt(err->msg, sizeof(err->msg), "%s: %s", path, strerror(errno)), -1;
 	}
-	int n = sscanf(text, "uidvalidity %lu last_uid %lu printing %lu last_dest %15s", &v, &l,
-		       &p, dest);
+	int n = sscanf(text, "uidvalidity %lu last_uid %lu printing %lu last_dest %15s mbox %lx",
+		       &v, &l, &p, dest, &m);
 	free(text);
 	if (n < 3 || v > UINT32_MAX || l > UINT32_MAX || p > UINT32_MAX)
 		return pl_fmt(err->msg, sizeof(err->msg), "%s: not a state file", path), -1;
 	s->uidvalidity = (uint32_t)v;
 	s->last_uid = (uint32_t)l;
 	s->printing = (uint32_t)p;
+	s->mbox = (uint32_t)m;
 	pl_strlcpy(s->last_dest, strcmp(dest, "rejected") == 0 ? "rejected" : "printed",
 		   sizeof(s->last_dest));
 	return 0;
@@ -62,11 +63,24 @@ int em_state_save(const char *state_dir, const em_state_t *s, pl_err_t *err)
 	char path[4200], text[160];
 	if (path_of(state_dir, STATE_FILE, path, sizeof(path), err) < 0)
 		return -1;
-	int n = snprintf(text, sizeof(text), "uidvalidity %u last_uid %u printing %u last_dest %s\n",
-			 s->uidvalidity, s->last_uid, s->printing, s->last_dest);
+	int n = snprintf(text, sizeof(text),
+			 "uidvalidity %u last_uid %u printing %u last_dest %s mbox %08x\n",
+			 s->uidvalidity, s->last_uid, s->printing, s->last_dest, s->mbox);
 	if (pl_write_file_atomic(path, text, (size_t)n, 0600) < 0)
 		return pl_fmt(err->msg, sizeof(err->msg), "%s: %s", path, strerror(errno)), -1;
 	return 0;
+}
+
+static uint32_t fnv(uint32_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return (h ^ 0xff) * 16777619u; /* a separator between the parts */
+}
+
+uint32_t em_state_mbox(const em_conf_t *c)
+{
+	return fnv(fnv(fnv(2166136261u, c->user), c->host), c->mailbox);
 }
 
 static void today(char out[16])

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/dovecot.sh"
 t_setup
-plan 21
+plan 27
 
 EM=PrinterLogicServiceEmail
 export EM
@@ -94,7 +94,32 @@ ok $? "a maybe-printed job event"
 is "$(grep -c '"event":"held"' "$T/log/job-events.jsonl")" 2 "two held events in all"
 sup_kill
 
-# 4. Notices over SMTP submission: STARTTLS, AUTH, to known senders only.
+# 4. A new UIDVALIDITY (the folder deleted and made again): logged, every
+# message in it taken again, a held one not held twice.
+# (IDLE re-issued every 2 s: Dovecot says nothing to a session whose
+# folder is deleted; the next command finds it gone)
+em_config '{"mailbox": "Print", "idle_renew_s": 2}'
+dv_mkdir Print
+sup_start
+mail "$T/u1" alice@corp.example print@corp.example "uidvalidity"
+dv_save "$T/u1" Print
+wait_until 30 held_for alice 3
+ok $? "a message in the folder Print is held"
+like "$(log_of "$EM")" "not the mailbox of imap.state" "another mailbox than before starts afresh"
+doveadm -c "$T/dv/dovecot.conf" mailbox delete -u "$DV_USER" Print
+dv_mkdir Print
+dv_save "$T/u1" Print
+wait_until 30 log_has "UIDVALIDITY changed"
+ok $? "the new UIDVALIDITY is noticed and logged"
+u1id=$(sed -n 's/^Message-ID: \(<[^>]*>\).*/\1/p' "$T/u1" | tr -d '\r')
+wait_until 30 log_has "message $u1id (uid 1): already held for alice"
+ok $? "the same message again is found held"
+is "$(plsc jobs --user alice --json | jq '.jobs | length')" 3 "not held twice"
+wait_until 30 count_is Print 0
+ok $? "and it leaves the folder"
+sup_kill
+
+# 5. Notices over SMTP submission: STARTTLS, AUTH, to known senders only.
 mkdir -p "$T/smtp"
 python3 "$(dirname "$0")/../lib/smtpsink.py" "$T/smtp" "$T/dv/good/server.pem" \
 	"$T/dv/good/server.key" notices smtp-secret 2>"$T/smtp/stderr" &

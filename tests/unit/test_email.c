@@ -60,6 +60,7 @@ static void test_state_roundtrip(void **state)
 	s.uidvalidity = 4000000000u;
 	s.last_uid = 42;
 	s.printing = 43;
+	s.mbox = 0xdeadbeefu;
 	pl_strlcpy(s.last_dest, "rejected", sizeof(s.last_dest));
 	assert_int_equal(em_state_save(f->dir, &s, &err), 0);
 	assert_int_equal(em_state_load(f->dir, &got, &err), 0);
@@ -67,6 +68,7 @@ static void test_state_roundtrip(void **state)
 	assert_int_equal(got.last_uid, 42);
 	assert_int_equal(got.printing, 43);
 	assert_string_equal(got.last_dest, "rejected");
+	assert_int_equal(got.mbox, 0xdeadbeefu);
 	/* a damaged file is an error, never a silent restart from UID 0 */
 	char p[160];
 	snprintf(p, sizeof(p), "%s/imap.state", f->dir);
