@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/dovecot.sh"
 t_setup
-plan 34
+plan 36
 
 EM=PrinterLogicServiceEmail
 AUTHSERV=mx.corp.example
@@ -22,7 +22,7 @@ em_config() {
 		({path: $p, imap_server: $s, imap_user: $u, imap_password_file: $pw,
 		  imap_ca_file: $ca, imap_timeout_s: 10, trusted_authserv_id: $a,
 		  direct_domain: "print.corp.example", reconnect_max_s: 1,
-		  guest_max_per_day: 2, guest_max_pages: 5,
+		  guest_max_per_day: 2, guest_max_pages: 5, max_message_mb: 1,
 		  print_timeout_s: 5, print_connect_timeout_s: 2} + $extra)}')"
 }
 export EM
@@ -132,9 +132,17 @@ like "$(log_of "$EM")" "rejected message <.*> \\(uid [0-9]+\\) from alice.smith@
 ok $(log_of "$EM" | grep -c "Please print me") "no message body in the log"
 is "$(grep -c '"event":"rejected"' "$T/log/job-events.jsonl")" 5 "five rejected job events"
 
+# A message over max_message_mb is refused by its size, never fetched.
+mail "$T/big" alice.smith@corp.example print@corp.example "Too big"
+head -c 1500000 /dev/urandom | base64 >> "$T/big"
+dv_save "$T/big"
+wait_until 30 count_is Rejected 6
+ok $? "a message over max_message_mb is moved to Rejected"
+like "$(log_of "$EM")" "rejected: message of [0-9]+ bytes is over max_message_mb" "by its size"
+
 # 5. Admin: plsc status detail, plsc email test.
 # (a service's status line reaches the supervisor within a second)
-status_counts() { detail | grep -Eq "^idle, localhost INBOX, last check [0-9:]+Z; 1 held, 4 printed, 5 rejected, 0 failed$"; }
+status_counts() { detail | grep -Eq "^idle, localhost INBOX, last check [0-9:]+Z; 1 held, 4 printed, 6 rejected, 0 failed$"; }
 wait_until 10 status_counts
 ok $? "plsc status shows the mailbox state and counts ($(detail))"
 out=$(plsc email test)
