@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <mupdf/fitz.h>
@@ -206,6 +207,39 @@ static void text_part(fz_context *ctx, conv_t *c, const pl_mail_part_t *p)
 		fz_rethrow(ctx);
 }
 
+/* Where needle (lower case) is in s[0..n), case-insensitively, or NULL. */
+static char *find_ci(char *s, size_t n, const char *needle)
+{
+	size_t l = strlen(needle);
+	for (size_t i = 0; i + l <= n; i++)
+		if (!strncasecmp(s + i, needle, l))
+			return s + i;
+	return NULL;
+}
+
+/* The walk made the HTML UTF-8. MuPDF re-decodes a document whose
+ * <?xml encoding=...?> or <meta http-equiv="Content-Type"
+ * content="...; charset=..."> names a single-byte charset, which would
+ * turn the UTF-8 into mojibake (a byte order mark does not stop it): the
+ * declarations are renamed in place (same length) so it finds none. */
+static void defuse_charsets(char *s, size_t n)
+{
+	char *end = s + n;
+	for (char *m = find_ci(s, n, "<meta"); m; m = find_ci(m + 5, (size_t)(end - m - 5), "<meta")) {
+		char *gt = memchr(m, '>', (size_t)(end - m));
+		size_t tl = gt ? (size_t)(gt - m) : (size_t)(end - m);
+		char *c = find_ci(m, tl, "charset=");
+		if (c)
+			c[5] = 'z'; /* "charzet=" */
+	}
+	char *gt = memchr(s, '>', n);
+	if (gt) {
+		char *e = find_ci(s, (size_t)(gt - s), "encoding=");
+		if (e)
+			e[7] = 'x'; /* "encodixg=" */
+	}
+}
+
 static void html_part(fz_context *ctx, conv_t *c, const pl_mail_parts_t *ps,
 		      const pl_mail_part_t *p)
 {
@@ -214,6 +248,9 @@ static void html_part(fz_context *ctx, conv_t *c, const pl_mail_parts_t *ps,
 	fz_var(html);
 	fz_try(ctx) {
 		html = fz_new_buffer_from_copied_data(ctx, p->data, p->len);
+		unsigned char *d;
+		size_t n = fz_buffer_storage(ctx, html, &d);
+		defuse_charsets((char *)d, n);
 		story_pages(ctx, c, html, "body{font-size:11pt}", arch);
 	}
 	fz_always(ctx) {

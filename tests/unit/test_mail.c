@@ -802,6 +802,22 @@ static void test_conv_html_cid(void **st)
 	done(&c);
 	free(b.p);
 	free(png);
+	/* Latin-1 HTML that says so in a <meta>: converted once, not twice */
+	const char *m = "Content-Type: text/html; charset=iso-8859-1\r\n\r\n<html><head>"
+			"<META HTTP-EQUIV=\"Content-Type\" CONTENT=\"text/html; CHARSET=iso-8859-1\">"
+			"<meta charset=\"iso-8859-1\"></head><body><p>caf\xe9 na\xefve</p></body></html>";
+	c = convert(m, strlen(m));
+	assert_int_equal(c.rc, 0);
+	if (!strstr(c.text, "caf\xc3\xa9 na\xc3\xafve"))
+		fail_msg("got \"%s\"", c.text);
+	done(&c);
+	m = "Content-Type: text/html; charset=windows-1252\r\n\r\n"
+	    "<?xml version=\"1.0\" encoding=\"windows-1252\"?><html><body><p>\x93q\x94</p></body></html>";
+	c = convert(m, strlen(m));
+	assert_int_equal(c.rc, 0);
+	if (!strstr(c.text, "\xe2\x80\x9cq\xe2\x80\x9d"))
+		fail_msg("got \"%s\"", c.text);
+	done(&c);
 }
 
 /* HTML that names local files: none of them reaches the PDF, whether
