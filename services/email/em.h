@@ -88,6 +88,9 @@ int em_conn_starttls(em_conn_t *k, pl_err_t *err);
  * frees it); NULL (k freed) when out of memory. */
 struct _mailstream *em_conn_stream(em_conn_t *k);
 int em_conn_fd(const em_conn_t *k);
+/* The reads from now on may bring at most bytes (0: no bound); beyond
+ * them a read fails, and libetpan sees the connection lost. */
+void em_conn_budget(em_conn_t *k, uint64_t bytes);
 /* Bytes OpenSSL holds already decrypted. */
 int em_conn_pending(const em_conn_t *k);
 

@@ -33,6 +33,9 @@
 
 #define EM_SLICE_MS 1000
 #define EM_MAX_UIDS 100000 /* a search answer beyond this is taken in turns */
+/* What one command's answer may bring (em_conn_budget), beyond a message
+ * fetched whole: a search of EM_MAX_UIDS and more, a folder's status */
+#define EM_ANSWER_MAX (16u * 1024 * 1024)
 
 typedef struct {
 	em_t *em;
@@ -114,6 +117,7 @@ static int sess_connect(sess_t *s, pl_err_t *err)
 	if (!s->conn)
 		return -1;
 	em_conn_t *k = s->conn;
+	em_conn_budget(k, EM_ANSWER_MAX); /* the greeting, the login's answers */
 	mailstream *stream = em_conn_stream(k);
 	if (!stream)
 		return pl_fmt(err->msg, sizeof(err->msg), "out of memory"), -1;
@@ -186,6 +190,7 @@ static int cmp_u32(const void *a, const void *b)
 static int sess_search(sess_t *s, uint32_t **uids, size_t *n, pl_err_t *err)
 {
 	clist *res = NULL;
+	em_conn_budget(s->conn, EM_ANSWER_MAX);
 	struct mailimap_search_key *key = mailimap_search_key_new_all();
 	int r = key ? mailimap_uid_search(s->imap, NULL, key, &res) : MAILIMAP_ERROR_MEMORY;
 	if (key)
@@ -351,6 +356,8 @@ static em_done_t sess_handle(sess_t *s, uint32_t uid, pl_err_t *err)
 	if (size > em->conf.mopts.max_message_bytes)
 		return too_large(em, uid, size);
 	clist *res = NULL;
+	/* the size the server gave, as a bound on what it may now send */
+	em_conn_budget(s->conn, (uint64_t)size + EM_ANSWER_MAX);
 	struct mailimap_section *sec = mailimap_section_new(NULL);
 	struct mailimap_fetch_att *att = sec ? mailimap_fetch_att_new_body_peek_section(sec) : NULL;
 	if (!att && sec)
@@ -374,6 +381,7 @@ static em_done_t sess_handle(sess_t *s, uint32_t uid, pl_err_t *err)
 			pl_fmt(err->msg, sizeof(err->msg), "message uid %u: kept for a retry", uid);
 	}
 	mailimap_fetch_list_free(res);
+	em_conn_budget(s->conn, EM_ANSWER_MAX);
 	return d;
 }
 
@@ -448,6 +456,7 @@ static int wait_slices(sess_t *s, int fd, uint32_t ms)
 static int sess_idle(sess_t *s, pl_err_t *err)
 {
 	set_word(s->em, "idle");
+	em_conn_budget(s->conn, EM_ANSWER_MAX);
 	int r = mailimap_idle(s->imap);
 	if (r != MAILIMAP_NO_ERROR)
 		return imap_fail(s, r, "IDLE", err);
@@ -477,6 +486,7 @@ static int session(em_t *em, pl_err_t *err)
 	set_word(em, "connecting");
 	rc = sess_connect(&s, err);
 	if (rc == 0) {
+		em_conn_budget(s.conn, EM_ANSWER_MAX);
 		sess_folders(&s);
 		rc = sess_select(&s, err);
 	}

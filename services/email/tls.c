@@ -29,6 +29,10 @@ struct em_conn {
 	SSL_CTX *ctx;
 	SSL *ssl;
 	int timeout_ms;
+	/* bytes the next reads may bring at most (0: no bound): a server that
+	 * lies about a message's size, or answers a search with no end, is
+	 * cut off instead of filling memory through libetpan's buffers */
+	uint64_t budget;
 	char name[256];
 	char ca_file[4096];
 	char fingerprint[128];
@@ -228,6 +232,11 @@ int em_conn_fd(const em_conn_t *k)
 	return k->fd;
 }
 
+void em_conn_budget(em_conn_t *k, uint64_t bytes)
+{
+	k->budget = bytes ? bytes + 1 : 0; /* 1 means spent */
+}
+
 int em_conn_pending(const em_conn_t *k)
 {
 	return k->ssl ? SSL_pending(k->ssl) : 0;
@@ -235,9 +244,23 @@ int em_conn_pending(const em_conn_t *k)
 
 /* ---- the mailstream_low driver ---- */
 
+static ssize_t drv_read_once(em_conn_t *k, void *buf, size_t n);
+
 static ssize_t drv_read(mailstream_low *s, void *buf, size_t n)
 {
 	em_conn_t *k = s->data;
+	if (k->budget == 1)
+		return -1; /* spent */
+	if (k->budget && n > k->budget - 1)
+		n = (size_t)(k->budget - 1);
+	ssize_t r = drv_read_once(k, buf, n);
+	if (r > 0 && k->budget)
+		k->budget -= (uint64_t)r;
+	return r;
+}
+
+static ssize_t drv_read_once(em_conn_t *k, void *buf, size_t n)
+{
 	for (;;) {
 		if (!k->ssl) {
 			ssize_t r = read(k->fd, buf, n);

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/dovecot.sh"
 t_setup
-plan 22
+plan 21
 
 EM=PrinterLogicServiceEmail
 export EM
