@@ -136,6 +136,7 @@ struct em {
 	int thread_started;
 	int wake_fd; /* eventfd: stop the IMAP thread's waits */
 	atomic_int stop;
+	int stopped; /* stop() ran: posts still queued do nothing */
 	/* written by the IMAP thread only, read by it for status lines */
 	em_counts_t counts;
 	char state_word[32]; /* "connecting", "idle", "polling", ... */

@@ -60,7 +60,8 @@ static void st_run(pl_loop_t *loop, void *arg)
 {
 	st_post_t *p = arg;
 	(void)loop;
-	pl_service_status(p->em->svc, "%s", p->line);
+	if (!p->em->stopped) /* posts still queued run in pl_loop_free */
+		pl_service_status(p->em->svc, "%s", p->line);
 	free(p);
 }
 
@@ -217,7 +218,11 @@ static void em_stop(pl_service_t *svc, void *ctx)
 	em_t *em = ctx;
 	(void)svc;
 	em_imap_stop(em);
+	/* events and status lines the IMAP thread posted may still run, in
+	 * pl_loop_free: they find the holder gone and do nothing */
+	em->stopped = 1;
 	pl_holder_free(em->holder);
+	em->holder = NULL;
 	pl_jobstore_close(em->store);
 	pl_dir_close(em->dir);
 }
