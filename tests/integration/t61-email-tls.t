@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/dovecot.sh"
 t_setup
-plan 21
+plan 25
 
 EM=PrinterLogicServiceEmail
 export EM
@@ -117,4 +117,40 @@ dv_save "$T/s2"
 wait_until 30 count_is Rejected 2
 ok $? "a message is found by polling and moved without MOVE"
 is "$(dv_count INBOX)" 0 "the inbox is empty (expunged after the copy)"
+sup_kill
+
+# XOAUTH2 (Exchange Online, Gmail): Dovecot's oauth2 passdb asks an
+# introspection endpoint of ours whether the token is active. The token
+# file is read again at each login: a renewed token needs no restart.
+echo tok-1 > "$T/good-tokens"
+python3 "$(dirname "$0")/../lib/oauth2introspect.py" "$T/oaport" "$T/good-tokens" 2>/dev/null &
+BG_PIDS+=($!)
+wait_until 5 test -s "$T/oaport"
+printf 'introspection_mode = post\nintrospection_url = http://127.0.0.1:%s/introspect\n' \
+	"$(cat "$T/oaport")" > "$T/oauth2.conf.ext"
+printf 'username_attribute = username\nactive_attribute = active\nactive_value = true\n' \
+	>> "$T/oauth2.conf.ext"
+chmod 644 "$T/oauth2.conf.ext" "$T/good-tokens"
+DV_EXTRA="passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $T/oauth2.conf.ext
+}"
+dv_restart "$T/dv/good"
+echo tok-1 > "$T/token"
+em_config "$(jq -n --arg t "$T/token" '{imap_auth: "xoauth2", imap_oauth2_token_file: $t}')"
+jq 'del(.services[$ENV.EM].imap_password_file)' "$CONF" > "$CONF.new" && mv "$CONF.new" "$CONF"
+sup_start
+wait_until 30 is_idle
+ok $? "XOAUTH2 with the token from the file"
+grep -q 'method=XOAUTH2' "$T/dv/dovecot.log"
+ok $? "Dovecot saw an XOAUTH2 login"
+# the token expires; Dovecot restarts (the session ends); then it is renewed
+echo tok-2 > "$T/good-tokens"
+dv_restart "$T/dv/good"
+wait_until 30 bash -c "grep -q 'AUTHENTICATE XOAUTH2 failed' '$T/log/$EM.log'"
+ok $? "an expired token is refused"
+echo tok-2 > "$T/token"
+wait_until 30 is_idle
+ok $? "the renewed token file is read at the next login: connected again without a restart"
 t_done
