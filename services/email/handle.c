@@ -285,6 +285,9 @@ em_done_t em_handle(em_t *em, const em_msg_t *m, em_state_t *st)
 	}
 	if (j.d.mode == EM_MODE_REJECT)
 		return rejected(&j, j.d.reason);
+	/* a print of it began before a restart: not converted, not printed */
+	if (j.d.mode != EM_MODE_HOLD && st->printing == m->uid)
+		return print_now(&j, st);
 	int rc = convert(&j, &err);
 	if (rc == PL_MAIL_EREJECT)
 		done = rejected(&j, j.r.reason[0] ? j.r.reason : "cannot be converted");
