@@ -104,9 +104,15 @@ CONSOLE_SRC := $(wildcard console/*.c)
 DIRECTORY_SRC := $(wildcard services/directory/*.c)
 IDSYNC_SRC := $(wildcard services/identitysync/*.c)
 SNMP_SRC   := $(wildcard services/snmp/*.c)
+EMAIL_SRC  := $(wildcard services/email/*.c)
+# PrinterLogicServiceEmail: libetpan for IMAP (only -letpan: Debian's .pc
+# file carries its own build's link specs), libcurl for SMTP notices, and
+# what lib/mail's conversion links (MUPDF_LIBS, defined with lib/mail).
+CURL_LIBS  := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+EMAIL_LIBS := -letpan $(CURL_LIBS) $(MUPDF_LIBS)
 SERVICE_BINS := $(BIN)/PrinterLogicServiceOfflinePrint $(BIN)/PrinterLogicServiceSimpleBadgeRelease \
               $(BIN)/plsc-console $(BIN)/plsc-directory $(BIN)/PrinterLogicServiceIdentitySync \
-              $(BIN)/PrinterLogicServiceSNMP
+              $(BIN)/PrinterLogicServiceSNMP $(BIN)/PrinterLogicServiceEmail
 
 CLIENT_BINS := $(BIN)/plsc-submit $(BIN)/plsc-backend
 PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(SERVICE_BINS) $(CLIENT_BINS)
@@ -198,6 +204,9 @@ SNMP_LIBS := $(shell pkg-config --libs netsnmp libcurl 2>/dev/null || echo -lnet
 $(BIN)/PrinterLogicServiceSNMP: $(SNMP_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 	$(call link,$(SNMP_LIBS) $(PKG_LIBS))
 
+$(BIN)/PrinterLogicServiceEmail: $(EMAIL_SRC:%.c=$(OBJ)/%.o) $(LIBS)
+	$(call link,$(EMAIL_LIBS) $(PKG_LIBS))
+
 $(BIN)/plsc-reademu: $(OBJ)/tests/lib/readeremu.o
 	$(call link,)
 
@@ -237,6 +246,12 @@ $(BUILD)/tests/unit/test_console_csv: $(OBJ)/tests/unit/test_console_csv.o \
 $(BUILD)/tests/unit/test_mail: $(OBJ)/tests/unit/test_mail.o $(LIBS)
 	$(call link,$(MUPDF_LIBS) $(PKG_LIBS) $(CMOCKA_LIBS))
 $(OBJ)/tests/unit/test_mail.o $(OBJ)/tests/bench/bench_mail.o: INC += $(MUPDF_CFLAGS)
+
+# The Email service's state and mode decision, without IMAP.
+$(OBJ)/tests/unit/test_email.o: INC += -Iservices/email
+$(BUILD)/tests/unit/test_email: $(OBJ)/tests/unit/test_email.o $(OBJ)/services/email/state.o \
+		$(OBJ)/services/email/decide.o $(LIBS)
+	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
 
 # plsc-directory's requests, driven without the service around them.
 $(OBJ)/tests/unit/test_dirsvc.o: INC += -Iservices/directory

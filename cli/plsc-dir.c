@@ -54,6 +54,8 @@ static int printers_add(pl_dir_t *d, int argc, char **argv)
 		{ "location", required_argument, NULL, 'l' },
 		{ "formats", required_argument, NULL, 'f' },
 		{ "replace", no_argument, NULL, 'r' },
+		{ "email", required_argument, NULL, 'e' },
+		{ "guest", no_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
 	pl_dir_printer_t pr;
@@ -61,15 +63,17 @@ static int printers_add(pl_dir_t *d, int argc, char **argv)
 	int replace = 0, o;
 	memset(&pr, 0, sizeof(pr));
 	optind = 0;
-	while ((o = getopt_long(argc, argv, "l:f:r", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "l:f:re:g", opts, NULL)) != -1) {
 		if (o == 'l') pl_strlcpy(pr.location, optarg, sizeof(pr.location));
+		else if (o == 'e') pl_strlcpy(pr.email, optarg, sizeof(pr.email));
+		else if (o == 'g') pr.guest = 1;
 		else if (o == 'f') pl_strlcpy(pr.formats, optarg, sizeof(pr.formats));
 		else if (o == 'r') replace = 1;
 		else return EXIT_USAGE;
 	}
 	if (optind + 2 != argc) {
 		fprintf(stderr, "Usage: plsc printers add NAME URI [--location L] "
-				"[--formats TYPE,...] [--replace]\n");
+				"[--formats TYPE,...] [--email ADDRESS] [--guest] [--replace]\n");
 		return EXIT_USAGE;
 	}
 	pl_strlcpy(pr.name, argv[optind], sizeof(pr.name));
@@ -99,8 +103,8 @@ static int printers_list(const plsc_t *p, pl_dir_t *d, int as_json)
 	pl_prstatus_close(st);
 	json_t *arr = json_array();
 	if (!as_json)
-		printf("%-24s %-12s %-40s %-20s %s\n", "PRINTER", "STATUS", "URI", "LOCATION",
-		       "FORMATS");
+		printf("%-24s %-12s %-40s %-20s %-20s %s\n", "PRINTER", "STATUS", "URI",
+		       "LOCATION", "FORMATS", "EMAIL");
 	for (size_t i = 0; i < n; i++) {
 		const char *word = pl_prstatus_word(json_object_get(all, v[i].name));
 		if (as_json) {
@@ -108,8 +112,9 @@ static int printers_list(const plsc_t *p, pl_dir_t *d, int as_json)
 			json_object_set_new(j, "status", json_string(word));
 			json_array_append_new(arr, j);
 		} else {
-			printf("%-24s %-12s %-40s %-20s %s\n", v[i].name, word, v[i].uri,
-			       v[i].location, v[i].formats[0] ? v[i].formats : "(any)");
+			printf("%-24s %-12s %-40s %-20s %-20s %s%s\n", v[i].name, word, v[i].uri,
+			       v[i].location, v[i].formats[0] ? v[i].formats : "(any)",
+			       v[i].email[0] ? v[i].email : "-", v[i].guest ? " (guest)" : "");
 		}
 	}
 	json_decref(all);

@@ -47,8 +47,9 @@ static void usage(FILE *out)
 		"                           maybe-printed (a release of it was cut off)\n"
 		"                           prints again only with --reprint\n"
 		"  delete JOB_ID            shred one held job\n"
-		"  printers add NAME URI [--location L] [--formats F] | del NAME | list [--json]\n"
-		"           | show NAME [--json] | snmp NAME OPTIONS|default (SNMP status)\n"
+		"  printers add NAME URI [--location L] [--formats F] [--email A] [--guest]\n"
+		"           | del NAME | list [--json] | show NAME [--json]\n"
+		"           | snmp NAME OPTIONS|default (SNMP status)\n"
 		"  token create WORKSTATION | list [--json] | revoke WORKSTATION|id:ID\n"
 		"  users add USERNAME [--name N] [--email E]... [--badge ID]... [--pin | --pin-file F]\n"
 		"        [--groups G,...] [--replace] | del USERNAME | list [--json]\n"
@@ -62,6 +63,7 @@ static void usage(FILE *out)
 		"  sync now [--dry-run] [--json] [SERVICE]\n"
 		"                           IdentitySync: a full sync at once, and what it\n"
 		"                           changed (--dry-run: would change, changing nothing)\n"
+		"  email test               the Email service's mailbox: TLS, login, folders\n"
 		"  admin add NAME | passwd NAME | del NAME | list [--json]\n"
 		"                           web console administrators; the password is\n"
 		"                           asked twice (or read as one line from stdin)\n\n"
@@ -504,7 +506,7 @@ static int dispatch(plsc_t *p, int argc, char **argv)
 		{ "delete", plsc_cmd_delete },	   { "printers", plsc_cmd_printers },
 		{ "token", plsc_cmd_token },	   { "users", plsc_cmd_users },
 		{ "readers", plsc_cmd_readers },   { "admin", plsc_cmd_admin },
-		{ "sync", plsc_cmd_sync },
+		{ "sync", plsc_cmd_sync },	   { "email", plsc_cmd_email },
 	};
 	for (size_t i = 0; i < PL_ARRAY_LEN(cmds); i++)
 		if (strcmp(cmd, cmds[i].name) == 0)

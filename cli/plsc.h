@@ -45,6 +45,7 @@ int plsc_cmd_users(plsc_t *p, int argc, char **argv);
 int plsc_cmd_readers(plsc_t *p, int argc, char **argv);
 int plsc_cmd_admin(plsc_t *p, int argc, char **argv);
 int plsc_cmd_sync(plsc_t *p, int argc, char **argv);
+int plsc_cmd_email(plsc_t *p, int argc, char **argv);
 
 /* Secrets (plsc-ask.c), never from the command line: asked twice without
  * echo on a terminal, else one line of standard input; or one line of a

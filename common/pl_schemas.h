@@ -18,6 +18,7 @@ extern const pl_schema_t pl_schema_console;
 extern const pl_schema_t pl_schema_directory;
 extern const pl_schema_t pl_schema_identitysync;
 extern const pl_schema_t pl_schema_snmp;
+extern const pl_schema_t pl_schema_email;
 
 /* The schema of the service called name, or NULL (unchecked). */
 const pl_schema_t *pl_schemas_for(const char *name);

@@ -221,12 +221,89 @@ static const pl_skey_t snmp_keys[] = {
 
 const pl_schema_t pl_schema_snmp = { "PrinterLogicServiceSNMP", snmp_keys, NULL };
 
+/* PrinterLogicServiceEmail (docs/PrinterLogicServiceEmail.8): the
+ * mailbox, what a message may be, the modes' limits, notices. Secrets are
+ * named by file, never written in the config. */
+static const pl_skey_t email_keys[] = {
+	{ "imap_server", PL_SK_STRING, 0, 0, 0, NULL, NULL,
+	  "the mailbox's IMAP server, host[:port] (993; 143 with starttls)" },
+	{ "imap_security", PL_SK_STRING, 0, 0, 0, "tls", NULL,
+	  "\"tls\" (implicit, 993) or \"starttls\" (143)" },
+	{ "imap_user", PL_SK_STRING, 0, 0, 0, NULL, NULL, "the mailbox's login name" },
+	{ "imap_auth", PL_SK_STRING, 0, 0, 0, "login", NULL,
+	  "\"login\" (password) or \"xoauth2\" (an OAuth 2.0 access token)" },
+	{ "imap_password_file", PL_SK_PATH, 0, 0, 0, NULL, NULL,
+	  "file holding the password (read at each login)" },
+	{ "imap_oauth2_token_file", PL_SK_PATH, 0, 0, 0, NULL, NULL,
+	  "file holding the access token (read again at each login)" },
+	{ "imap_ca_file", PL_SK_PATH, 0, 0, 0, NULL, NULL,
+	  "PEM CA certificates for the server (default: the system's)" },
+	{ "imap_fingerprint", PL_SK_STRING, 0, 0, 0, NULL, NULL,
+	  "pinned SHA-256 of the server certificate (AB:CD:...), instead of a CA" },
+	{ "imap_tls_name", PL_SK_STRING, 0, 0, 0, NULL, NULL,
+	  "name the certificate must carry (default: the host of imap_server)" },
+	{ "imap_timeout_s", PL_SK_INT, 1, 600, 60, NULL, NULL,
+	  "connect and each IMAP read or write" },
+	{ "mailbox", PL_SK_STRING, 0, 0, 0, "INBOX", NULL, "the folder watched" },
+	{ "printed_folder", PL_SK_STRING, 0, 0, 0, "Printed", NULL,
+	  "where handled messages go (\"\": flagged and expunged)" },
+	{ "rejected_folder", PL_SK_STRING, 0, 0, 0, "Rejected", NULL,
+	  "where refused messages go (\"\": flagged and expunged)" },
+	{ "idle_renew_s", PL_SK_INT, 1, 1740, 1740, NULL, NULL,
+	  "IDLE is re-issued after this (RFC 2177: under 29 minutes)" },
+	{ "poll_interval_s", PL_SK_INT, 1, 3600, 60, NULL, NULL,
+	  "checks without IDLE (servers that do not offer it)" },
+	{ "reconnect_max_s", PL_SK_INT, 1, 3600, 60, NULL, NULL,
+	  "longest wait between reconnection attempts" },
+	{ "trusted_authserv_id", PL_SK_STRING, 0, 0, 0, NULL, NULL,
+	  "authserv-id of the site's MTA in Authentication-Results" },
+	{ "require_authentication", PL_SK_BOOL, 0, 1, 1, NULL, NULL,
+	  "accept a sender only with a trusted DMARC/DKIM/SPF pass" },
+	{ "direct_domain", PL_SK_STRING, 0, 0, 0, NULL, NULL,
+	  "mail to <printer name>@this domain prints there directly" },
+	{ "max_message_mb", PL_SK_INT, 1, 1024, 25, NULL, NULL, "largest message" },
+	{ "max_attachments", PL_SK_INT, 1, 1000, 20, NULL, NULL, "attachments a message" },
+	{ "max_pages", PL_SK_INT, 1, 100000, 200, NULL, NULL, "pages a message" },
+	{ "max_depth", PL_SK_INT, 1, 64, 8, NULL, NULL, "MIME nesting" },
+	{ "max_decoded_mb", PL_SK_INT, 1, 8192, 100, NULL, NULL,
+	  "all decoded parts of a message together" },
+	{ "convert_cpu_s", PL_SK_INT, 1, 3600, 30, NULL, NULL, "conversion CPU time" },
+	{ "convert_wall_s", PL_SK_INT, 1, 3600, 60, NULL, NULL, "conversion wall time" },
+	{ "convert_mem_mb", PL_SK_INT, 64, 65536, 1024, NULL, NULL,
+	  "conversion address space" },
+	{ "print_body", PL_SK_BOOL, 0, 1, 1, NULL, NULL,
+	  "the message text first (false: attachments only)" },
+	{ "monospace", PL_SK_BOOL, 0, 1, 0, NULL, NULL, "plain text in a fixed font" },
+	{ "guest_max_pages", PL_SK_INT, 1, 100000, 20, NULL, NULL,
+	  "pages a guest message may have" },
+	{ "guest_max_per_day", PL_SK_INT, 1, 100000, 10, NULL, NULL,
+	  "guest messages one sender may print a day" },
+	{ "notices", PL_SK_BOOL, 0, 1, 1, NULL, NULL,
+	  "tell known senders what became of their mail (needs smtp_server)" },
+	{ "smtp_server", PL_SK_STRING, 0, 0, 0, NULL, NULL,
+	  "submission server for notices, host[:port] (587)" },
+	{ "smtp_security", PL_SK_STRING, 0, 0, 0, "starttls", NULL,
+	  "\"starttls\" (587) or \"tls\" (465)" },
+	{ "smtp_user", PL_SK_STRING, 0, 0, 0, NULL, NULL, "submission login" },
+	{ "smtp_password_file", PL_SK_PATH, 0, 0, 0, NULL, NULL,
+	  "file holding the submission password" },
+	{ "smtp_ca_file", PL_SK_PATH, 0, 0, 0, NULL, NULL,
+	  "PEM CA certificates for the submission server (default: the system's)" },
+	{ "smtp_from", PL_SK_STRING, 0, 0, 0, NULL, NULL,
+	  "From address of notices (default: imap_user)" },
+	PL_SCHEMA_END,
+};
+
+const pl_schema_t pl_schema_email = { "PrinterLogicServiceEmail", email_keys,
+				      &pl_schema_holder };
+
 const pl_schema_t *pl_schemas_for(const char *name)
 {
 	static const pl_schema_t *const all[] = {
 		&pl_schema_offlineprint, &pl_schema_badgerelease,
 		&pl_schema_console, &pl_schema_directory, &pl_schema_identitysync,
 		&pl_schema_snmp,
+		&pl_schema_email,
 	};
 	for (size_t i = 0; i < PL_ARRAY_LEN(all); i++)
 		if (strcmp(all[i]->service, name) == 0)

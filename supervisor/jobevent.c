@@ -33,6 +33,8 @@
 static const char *const ev_names[] = {
 	"held", "printed", "print-failed", "expired", "deleted", "refused",
 	"maybe-printed", "damaged",
+	/* PrinterLogicServiceEmail: a message refused */
+	"rejected",
 	/* PrinterLogicServiceSNMP: an alert raised or cleared (PRINTER, DETAIL) */
 	"printer-alert", "printer-alert-cleared", NULL
 };

@@ -21,7 +21,7 @@
     csrf: null,
     user: null,
     page: null,
-    printers: [],          // [{name, uri, location, formats, status}]
+    printers: [],          // [{name, uri, location, formats, status, email, guest}]
     services: new Map(),   // name -> service
     jobs: new Map(),       // id -> job
     users: new Map(),      // username -> user
@@ -1055,7 +1055,7 @@
   }
 
   function createPrinterRow() {
-    const tr = cells(el('tr'), 5);
+    const tr = cells(el('tr'), 6);
     tr.append(el('td', { class: 'actions' },
       button('details', 'Details'), button('edit', 'Edit'), button('delete', 'Delete', 'btn small danger')));
     return tr;
@@ -1095,7 +1095,8 @@
   }
 
   /* The printer form adds, or (after a row's Edit) saves one printer's
-   * URI, location and formats with PUT; its name stays. */
+   * URI, location, formats, e-mail address and guest flag with PUT; its
+   * name stays. */
   function setPrinterFormMode(p) {
     const form = $('printer-form');
     form.reset();
@@ -1111,6 +1112,8 @@
       $('printer-uri').value = str(p.uri);
       $('printer-location').value = str(p.location);
       $('printer-formats').value = Array.isArray(p.formats) ? listText(p.formats, ',') : str(p.formats);
+      $('printer-email').value = str(p.email);
+      $('printer-guest').checked = p.guest === true;
     }
   }
 
@@ -1150,6 +1153,8 @@
     c[3].classList.toggle('muted', !listText(p.formats));
     setText(c[4], str(p.status || '-'));
     c[4].setAttribute('data-status', str(p.status || '-'));
+    setText(c[5], str(p.email) ? str(p.email) + (p.guest === true ? ' (guest)' : '') : '\u2013');
+    c[5].classList.toggle('muted', !str(p.email));
   }
 
   async function refreshReaders() {
@@ -1252,6 +1257,8 @@
       uri: $('printer-uri').value.trim(),
       location: $('printer-location').value.trim(),
       formats: $('printer-formats').value.trim(),
+      email: $('printer-email').value.trim(),
+      guest: $('printer-guest').checked,
     };
     if (!body.name || !body.uri) {
       flash('A printer needs a name and a URI.', true);
@@ -1261,7 +1268,8 @@
     await withButton($('printer-submit'), async () => {
       try {
         if (editing !== null) {
-          const fields = { uri: body.uri, location: body.location, formats: body.formats };
+          const fields = { uri: body.uri, location: body.location, formats: body.formats,
+            email: body.email, guest: body.guest };
           const r = await api('PUT', `/printers/${enc(editing)}`, fields);
           flash(str(r.message) || `Printer ${editing} saved.`);
         } else {

@@ -123,8 +123,13 @@ int pl_dir_body_printer(json_t *j, int with_name, pl_dir_printer_t *p, char *err
 	if ((with_name && pl_dir_body_str(j, "name", p->name, sizeof(p->name), err, esz) < 0) ||
 	    pl_dir_body_str(j, "uri", p->uri, sizeof(p->uri), err, esz) < 0 ||
 	    pl_dir_body_str(j, "location", p->location, sizeof(p->location), err, esz) < 0 ||
-	    pl_dir_body_str(j, "formats", p->formats, sizeof(p->formats), err, esz) < 0)
+	    pl_dir_body_str(j, "formats", p->formats, sizeof(p->formats), err, esz) < 0 ||
+	    pl_dir_body_str(j, "email", p->email, sizeof(p->email), err, esz) < 0)
 		return -1;
+	json_t *g = json_object_get(j, "guest");
+	if (g && !json_is_null(g) && !json_is_boolean(g))
+		return fail(err, esz, "\"guest\" must be true or false");
+	p->guest = json_is_true(g);
 	if (!p->name[0] || !p->uri[0])
 		return fail(err, esz, "a printer needs a \"name\" and a \"uri\"");
 	return 0;

@@ -16,8 +16,9 @@ json_t *pl_dir_user_json(const pl_dir_user_t *u)
 
 json_t *pl_dir_printer_json(const pl_dir_printer_t *p)
 {
-	return json_pack("{s:s,s:s,s:s,s:s}", "name", p->name, "uri", p->uri,
-			 "location", p->location, "formats", p->formats);
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "name", p->name, "uri", p->uri,
+			 "location", p->location, "formats", p->formats, "email", p->email,
+			 "guest", p->guest ? 1 : 0);
 }
 
 json_t *pl_dir_reader_json(const pl_dir_reader_t *r)

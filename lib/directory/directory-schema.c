@@ -93,6 +93,14 @@ static const char *const migrations[] = {
 	" printer TEXT PRIMARY KEY REFERENCES printers(name) ON DELETE CASCADE,"
 	" options TEXT NOT NULL,"
 	" updated_ms INTEGER NOT NULL);",
+
+	/* 7: e-mail printing (PrinterLogicServiceEmail): a printer's own
+	 * address for direct printing and its guest flag; senders are found
+	 * by address without regard to case. */
+	"ALTER TABLE printers ADD COLUMN email TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE printers ADD COLUMN guest INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX printers_email ON printers(email COLLATE NOCASE) WHERE email != '';"
+	"CREATE INDEX user_emails_email_nocase ON user_emails(email COLLATE NOCASE);",
 };
 
 _Static_assert(PL_ARRAY_LEN(migrations) == PL_DIR_SCHEMA_VERSION,

@@ -473,18 +473,24 @@ static int printer_check(const pl_dir_printer_t *p, pl_err_t *err)
 		return pl_dir_fail(err, "printer %s: location too long", p->name);
 	if (strnlen(p->formats, sizeof(p->formats)) >= sizeof(p->formats))
 		return pl_dir_fail(err, "printer %s: formats too long", p->name);
+	if (strnlen(p->email, sizeof(p->email)) >= sizeof(p->email))
+		return pl_dir_fail(err, "printer %s: email too long", p->name);
+	const char *why = p->email[0] ? pl_dir_email_check(p->email) : NULL;
+	if (why)
+		return pl_dir_fail(err, "printer %s: invalid email address: %s", p->name, why);
 	return 0;
 }
 
 static const char sql_printer_insert[] =
-	"INSERT INTO printers(name, uri, location, formats, created_ms)"
-	" VALUES(?1, ?2, ?3, ?4, ?5)";
+	"INSERT INTO printers(name, uri, location, formats, created_ms, email, guest)"
+	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 /* Replace keeps the original created_ms: the printer is the same one. */
 static const char sql_printer_upsert[] =
-	"INSERT INTO printers(name, uri, location, formats, created_ms)"
-	" VALUES(?1, ?2, ?3, ?4, ?5)"
+	"INSERT INTO printers(name, uri, location, formats, created_ms, email, guest)"
+	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
 	" ON CONFLICT(name) DO UPDATE SET uri = excluded.uri,"
-	" location = excluded.location, formats = excluded.formats";
+	" location = excluded.location, formats = excluded.formats,"
+	" email = excluded.email, guest = excluded.guest";
 
 static int printer_insert(pl_dir_t *d, const pl_dir_printer_t *p, int replace,
 			  pl_err_t *err)
@@ -497,7 +503,9 @@ static int printer_insert(pl_dir_t *d, const pl_dir_printer_t *p, int replace,
 	    pl_dir_bind_text(st, 2, p->uri) < 0 ||
 	    pl_dir_bind_text(st, 3, p->location) < 0 ||
 	    pl_dir_bind_text(st, 4, p->formats) < 0 ||
-	    sqlite3_bind_int64(st, 5, pl_dir_now_ms()) != SQLITE_OK) {
+	    sqlite3_bind_int64(st, 5, pl_dir_now_ms()) != SQLITE_OK ||
+	    pl_dir_bind_text(st, 6, p->email) < 0 ||
+	    sqlite3_bind_int(st, 7, p->guest ? 1 : 0) != SQLITE_OK) {
 		pl_dir_sqlfail(d, err, "add printer");
 		sqlite3_finalize(st);
 		return -1;
@@ -546,7 +554,7 @@ int pl_dir_printer_del(pl_dir_t *d, const char *name, pl_err_t *err)
 	return rc;
 }
 
-#define PRINTER_COLUMNS "SELECT name, uri, location, formats FROM printers"
+#define PRINTER_COLUMNS "SELECT name, uri, location, formats, email, guest FROM printers"
 
 /* void *: also the row callback of pl_dir_collect. */
 static void printer_from_row(sqlite3_stmt *st, void *elem)
@@ -557,6 +565,8 @@ static void printer_from_row(sqlite3_stmt *st, void *elem)
 	pl_strlcpy(p->uri, pl_dir_col_text(st, 1), sizeof(p->uri));
 	pl_strlcpy(p->location, pl_dir_col_text(st, 2), sizeof(p->location));
 	pl_strlcpy(p->formats, pl_dir_col_text(st, 3), sizeof(p->formats));
+	pl_strlcpy(p->email, pl_dir_col_text(st, 4), sizeof(p->email));
+	p->guest = sqlite3_column_int(st, 5) != 0;
 }
 
 static int printer_select(pl_dir_t *d, const char *name, pl_dir_printer_t *out,
@@ -596,6 +606,53 @@ int pl_dir_printer_list(pl_dir_t *d, pl_dir_printer_t **out, size_t *n,
 	pl_dir_unlock(d);
 	*out = arr;
 	return rc;
+}
+
+/* One row of sql (bound to addr) into out through fill: 0, 1 none, -1. */
+static int by_email(pl_dir_t *d, const char *sql, const char *addr,
+		    void (*fill)(sqlite3_stmt *, void *), void *out, pl_err_t *err)
+{
+	if (!addr || !addr[0] || strlen(addr) > 320)
+		return 1;
+	pl_dir_lock(d);
+	sqlite3_stmt *st = pl_dir_prepare(d, sql, err);
+	int rc = SQLITE_ERROR;
+	if (st) {
+		rc = pl_dir_bind_text(st, 1, addr) < 0 ? SQLITE_ERROR : sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			fill(st, out);
+		else if (rc != SQLITE_DONE)
+			pl_dir_sqlfail(d, err, "look up an e-mail address");
+		sqlite3_finalize(st);
+	}
+	pl_dir_unlock(d);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int pl_dir_printer_by_email(pl_dir_t *d, const char *addr, pl_dir_printer_t *out,
+			    pl_err_t *err)
+{
+	return by_email(d, PRINTER_COLUMNS " WHERE email = ?1 COLLATE NOCASE AND email != ''"
+			" ORDER BY name LIMIT 1", addr, printer_from_row, out, err);
+}
+
+typedef struct {
+	char *name;
+	size_t sz;
+} name_out_t;
+
+static void name_from_row(sqlite3_stmt *st, void *arg)
+{
+	name_out_t *o = arg;
+	pl_strlcpy(o->name, pl_dir_col_text(st, 0), o->sz);
+}
+
+int pl_dir_user_by_email(pl_dir_t *d, const char *addr, char *username, size_t usz,
+			 pl_err_t *err)
+{
+	name_out_t o = { username, usz };
+	return by_email(d, "SELECT username FROM user_emails WHERE email = ?1 COLLATE NOCASE"
+			" ORDER BY username LIMIT 1", addr, name_from_row, &o, err);
 }
 
 /* ---- base64 (tokens: url-safe; PIN and password hashes: standard) ---- */

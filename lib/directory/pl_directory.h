@@ -3,8 +3,10 @@
  * migrations: printers and workstation tokens (version 1); users, their
  * badges and PIN hashes, and badge readers (version 2); administrators of
  * the web console with their password hashes (version 3); the stable key
- * of users synced from LDAP or SCIM (version 4); per-printer SNMP options
- * (the last migration, printer_snmp; directory-snmp.c).
+ * of users synced from LDAP or SCIM (version 4); the keyed mark of a
+ * synced PIN (version 5); per-printer SNMP options (version 6,
+ * printer_snmp; directory-snmp.c); a printer's e-mail address and guest
+ * flag (version 7).
  *
  * Tokens: "plsc_<id>_<secret>" where id (8 hex) names the row and secret
  * (32 random bytes, base64url) is stored only as SHA-256. Shown once at
@@ -18,7 +20,7 @@
 #include "pl_config.h" /* pl_err_t */
 #include "pl_sandbox.h"
 
-#define PL_DIR_SCHEMA_VERSION 6
+#define PL_DIR_SCHEMA_VERSION 7
 #define PL_TOKEN_MAX 96
 #define PL_DIR_TOKEN_ID_LEN 8 /* hex digits */
 
@@ -29,6 +31,10 @@ typedef struct {
 	char uri[512];
 	char location[256];
 	char formats[256]; /* comma-separated MIME types; "" = any */
+	/* Mail to this address prints here at once (PrinterLogicServiceEmail,
+	 * direct printing); "" = none. An addr-spec as pl_dir_email_check. */
+	char email[256];
+	int guest; /* 1: mail from anyone prints here (guest printing, limited) */
 } pl_dir_printer_t;
 
 typedef struct {
@@ -70,6 +76,10 @@ int pl_dir_printer_get(pl_dir_t *d, const char *name, pl_dir_printer_t *out,
 		       pl_err_t *err);
 int pl_dir_printer_list(pl_dir_t *d, pl_dir_printer_t **out, size_t *n,
 			pl_err_t *err);
+/* The printer whose email is addr, compared without regard to case: 0
+ * found, 1 none, -1 error. */
+int pl_dir_printer_by_email(pl_dir_t *d, const char *addr, pl_dir_printer_t *out,
+			    pl_err_t *err);
 
 /* Workstation tokens. create writes the token (shown once) into tok. A
  * workstation may hold several tokens; revoke revokes all of its tokens
@@ -175,6 +185,11 @@ int pl_dir_user_each_source(pl_dir_t *d, const char *source, pl_dir_user_fn fn, 
 typedef int (*pl_dir_key_fn)(void *arg, const char *key, const char *username);
 int pl_dir_user_keys_source(pl_dir_t *d, const char *source, pl_dir_key_fn fn, void *arg,
 			    pl_err_t *err);
+/* The user one of whose e-mail addresses is addr, compared without
+ * regard to case (as mail systems treat them): 0 found (username), 1
+ * none, -1 error. Two users with the same address: the first by name. */
+int pl_dir_user_by_email(pl_dir_t *d, const char *addr, char *username, size_t usz,
+			 pl_err_t *err);
 /* The owner of a canonical badge ID: 0 found, 1 unknown, -1 error. */
 int pl_dir_badge_user(pl_dir_t *d, const char *badge, char *username,
 		      size_t usz, pl_err_t *err);

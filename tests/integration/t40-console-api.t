@@ -11,7 +11,7 @@
 # console leaving every other service alone.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 199
+plan 202
 
 PW='correct horse battery'
 BR=PrinterLogicServiceSimpleBadgeRelease
@@ -115,6 +115,14 @@ api POST /api/v1/printers '{"name": "Bad", "uri": "ftp://x"}'
 is "$API_STATUS" 400 "a URI that is not a printer's: 400"
 like "$(plsc printers list)" "P1 +- +socket://127.0.0.1:$REC_PORT_P1" "plsc printers list shows the printer"
 is "$(plsc printers list --json | jq '.printers | length')" 1 "and only that one"
+# e-mail printing: a printer's own address and its guest flag
+api PUT /api/v1/printers/P1 "{\"uri\": \"socket://127.0.0.1:$REC_PORT_P1\", \"location\": \"hall\", \"email\": \"hall@print.example.com\", \"guest\": true}"
+is "$API_STATUS" 200 "a printer's e-mail address and guest flag saved: 200"
+api GET /api/v1/printers
+is "$(jq -r '.printers[0] | "\(.email) \(.guest)"' <<<"$API_BODY")" "hall@print.example.com true" \
+	"listed with them"
+api PUT /api/v1/printers/P1 "{\"uri\": \"socket://127.0.0.1:$REC_PORT_P1\", \"email\": \"not an address\"}"
+is "$API_STATUS" 400 "an e-mail address that is not one: 400"
 
 # ---- users ----
 api POST /api/v1/users '{"username": "bob", "display_name": "Bob", "emails": ["bob@example.com"], "badges": ["0xB1"], "pin": "4321"}'

@@ -2166,6 +2166,47 @@ static void test_import_csv(void **state)
  * import (the console's writes are puts too). */
 #define LOCAL64 "llllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll"
 
+/* E-mail printing (schema 5): a printer's own address and guest flag
+ * survive a round trip; senders and printers are found by address
+ * without regard to case; a bad printer address is refused. */
+static void test_by_email(void **state)
+{
+	fixture_t *f = *state;
+	pl_dir_t *d = open_rw(f);
+	pl_err_t err;
+	char who[128];
+	pl_dir_printer_t p = printer("lobby", "socket://10.0.0.7:9100"), got;
+	pl_strlcpy(p.email, "Lobby@Print.Example.org", sizeof(p.email));
+	p.guest = 1;
+	assert_int_equal(pl_dir_printer_add(d, &p, 0, &err), 0);
+	assert_int_equal(pl_dir_printer_get(d, "lobby", &got, &err), 0);
+	assert_string_equal(got.email, "Lobby@Print.Example.org");
+	assert_int_equal(got.guest, 1);
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(pl_dir_printer_by_email(d, "lobby@print.example.org", &got, &err), 0);
+	assert_string_equal(got.name, "lobby");
+	assert_int_equal(pl_dir_printer_by_email(d, "hall@print.example.org", &got, &err), 1);
+	assert_int_equal(pl_dir_printer_by_email(d, "", &got, &err), 1);
+	pl_dir_printer_t q = printer("hall", "socket://10.0.0.8:9100");
+	assert_int_equal(pl_dir_printer_by_email(d, "", &got, &err), 1); /* "" never matches */
+	pl_strlcpy(q.email, "not an address", sizeof(q.email));
+	assert_int_equal(pl_dir_printer_add(d, &q, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "invalid email address"));
+
+	pl_dir_user_t u;
+	memset(&u, 0, sizeof(u));
+	pl_strlcpy(u.username, "alice", sizeof(u.username));
+	pl_strlcpy(u.emails[0], "Alice.Smith@Corp.Example", sizeof(u.emails[0]));
+	pl_strlcpy(u.emails[1], "alice@home.example", sizeof(u.emails[1]));
+	u.nemails = 2;
+	assert_int_equal(pl_dir_user_put(d, &u, NULL, 0, &err), 0);
+	assert_int_equal(pl_dir_user_by_email(d, "alice.smith@corp.example", who, sizeof(who), &err), 0);
+	assert_string_equal(who, "alice");
+	assert_int_equal(pl_dir_user_by_email(d, "ALICE@HOME.EXAMPLE", who, sizeof(who), &err), 0);
+	assert_int_equal(pl_dir_user_by_email(d, "bob@corp.example", who, sizeof(who), &err), 1);
+	pl_dir_close(d);
+}
+
 static void test_email_check(void **state)
 {
 	static const char *const good[] = {
@@ -2276,6 +2317,7 @@ int main(void)
 		T(test_migrate_from_v2),
 		T(test_admins),
 		T(test_import_csv),
+		T(test_by_email),
 		T(test_email_check),
 	};
 #undef T
