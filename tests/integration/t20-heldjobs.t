@@ -15,7 +15,7 @@ wait_until 15 state_is "$OP" running
 ok $? "the held-jobs service runs"
 plsc printers add P1 "socket://127.0.0.1:$REC_PORT_P1" --location "2nd floor" >/dev/null
 ok $? "plsc printers add"
-like "$(plsc printers list)" "P1 +socket://127.0.0.1:$REC_PORT_P1" "plsc printers list shows it"
+like "$(plsc printers list)" "P1 +- +socket://127.0.0.1:$REC_PORT_P1" "plsc printers list shows it"
 token_for ws1
 like "$(cat "$T/token-ws1")" "^plsc_[0-9a-f]{8}_" "plsc token create prints a token once"
 

@@ -254,7 +254,9 @@ op_config() {
 }
 
 # A second holder: the OfflinePrint binary run as PrinterLogicServiceEmail
-# (a holder by its name), added to the running suite by a reload. While
+# (a holder by its name; its section holds only keys both services take,
+# as the supervisor checks it against the Email service's schema), added
+# to the running suite by a reload. While
 # two holders run, a most-recent release asks every holder for its newest
 # job (PROTOCOL.md §8); with one, it goes straight to it. holder2_add
 # [EXTRA_JSON]; then submit2 as submit, to it.
@@ -263,7 +265,7 @@ holder2_add() {
 	OP2_PORT=$(free_port)
 	jq --arg p "$BIN/$OP" --arg l "127.0.0.1:$OP2_PORT" --argjson extra "${1:-{\}}" \
 		'.services["PrinterLogicServiceEmail"] = ({path: $p, listen: {main: $l},
-		 client_timeout_s: 2, print_timeout_s: 5, print_connect_timeout_s: 2} + $extra)' \
+		 print_timeout_s: 5, print_connect_timeout_s: 2} + $extra)' \
 		"$CONF" > "$CONF.new" && mv "$CONF.new" "$CONF"
 	plsc reload >/dev/null && wait_until 15 state_is "$OP2" running
 }
