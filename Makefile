@@ -46,6 +46,9 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 # service only, until services link them; common/ never does. net-snmp's
 # .pc file, not net-snmp-config: that one's --cflags carries its own build's
 # flags (-Ulinux, -O2, perl's include dir).
+# libwebsockets: PrinterLogicServiceOffNetworkServer's WebSocket client.
+LWS_CFLAGS   := $(shell pkg-config --cflags libwebsockets 2>/dev/null)
+LWS_LIBS     := $(shell pkg-config --libs libwebsockets 2>/dev/null || echo -lwebsockets)
 ADAPT_PKGS   := libcurl libwebsockets netsnmp
 ADAPT_CFLAGS := $(shell pkg-config --cflags $(ADAPT_PKGS) 2>/dev/null)
 ADAPT_LIBS   := $(shell pkg-config --libs $(ADAPT_PKGS) 2>/dev/null || echo -lcurl -lwebsockets -lnetsnmp)
@@ -92,8 +95,10 @@ BADGE_SRC  := $(wildcard services/badgerelease/*.c)
 CONSOLE_SRC := $(wildcard console/*.c)
 DIRECTORY_SRC := $(wildcard services/directory/*.c)
 IDSYNC_SRC := $(wildcard services/identitysync/*.c)
+OFFNET_SRC := $(wildcard services/offnetwork/*.c)
 SERVICE_BINS := $(BIN)/PrinterLogicServiceOfflinePrint $(BIN)/PrinterLogicServiceSimpleBadgeRelease \
-              $(BIN)/plsc-console $(BIN)/plsc-directory $(BIN)/PrinterLogicServiceIdentitySync
+              $(BIN)/plsc-console $(BIN)/plsc-directory $(BIN)/PrinterLogicServiceIdentitySync \
+              $(BIN)/PrinterLogicServiceOffNetworkServer
 
 CLIENT_BINS := $(BIN)/plsc-submit $(BIN)/plsc-backend
 PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(SERVICE_BINS) $(CLIENT_BINS)
@@ -121,6 +126,7 @@ $(PLSC_SRC:%.c=$(OBJ)/%.o) $(OBJ)/tests/unit/test_log.o: INC += -Isupervisor
 $(OBJ)/console/%.o: INC += $(MHD_CFLAGS)
 $(OBJ)/services/identitysync/%.o: INC += $(MHD_CFLAGS)
 $(OBJ)/tests/lib/adaptsvc.o: INC += $(ADAPT_CFLAGS)
+$(OBJ)/services/offnetwork/%.o: INC += $(LWS_CFLAGS)
 
 $(LIBPROTO): $(PROTO_SRC:%.c=$(OBJ)/%.o)
 	@mkdir -p $(dir $@)
@@ -179,6 +185,9 @@ $(BIN)/plsc-directory: $(DIRECTORY_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 $(BIN)/PrinterLogicServiceIdentitySync: $(IDSYNC_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 	$(call link,$(MHD_LIBS) $(PKG_LIBS))
 
+$(BIN)/PrinterLogicServiceOffNetworkServer: $(OFFNET_SRC:%.c=$(OBJ)/%.o) $(LIBS)
+	$(call link,$(LWS_LIBS) $(PKG_LIBS))
+
 $(BIN)/plsc-reademu: $(OBJ)/tests/lib/readeremu.o
 	$(call link,)
 
@@ -236,6 +245,12 @@ $(BUILD)/tests/fuzz/replay-fuzz_jobevent: $(OBJ)/tests/fuzz/fuzz_jobevent.o \
 
 $(BUILD)/tests/fuzz/replay-fuzz_console_body: $(OBJ)/tests/fuzz/fuzz_console_body.o \
 		$(OBJ)/tests/fuzz/replay.o $(OBJ)/console/body.o $(LIBS)
+	$(call link,$(PKG_LIBS))
+
+# The off-network WebSocket messages (both directions).
+$(OBJ)/tests/fuzz/fuzz_offnet_msg.o: INC += -Iservices/offnetwork
+$(BUILD)/tests/fuzz/replay-fuzz_offnet_msg: $(OBJ)/tests/fuzz/fuzz_offnet_msg.o \
+		$(OBJ)/tests/fuzz/replay.o $(OBJ)/services/offnetwork/msg.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 
 # IdentitySync's entry mapping (fuzz and unit tests link it).
