@@ -178,6 +178,11 @@ static int on_sandbox(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb
 	on_t *on = ctx;
 	on_conf_t c;
 	pl_err_t err;
+	const char *tok = NULL;
+	/* The token is read in start(), inside the sandbox. */
+	if (pl_schema_str(S, cfg, "token_file", &tok, &err) == 0 && tok &&
+	    pl_sandbox_allow(sb, tok, PL_SANDBOX_RO) < 0)
+		return 1;
 	if (on_settings(&c, cfg, pl_service_state_dir(svc), &err) < 0) {
 		pl_err("%s", err.msg);
 		return PL_EXIT_CONFIG;

@@ -46,8 +46,12 @@ typedef struct {
 	struct lws *wsi;
 	pl_work_t *dns;
 	pl_timer_t *retry;
+	pl_timer_t *guard;
 	lws_retry_bo_t keepalive;
 	uint32_t failures; /* in a row: the backoff step */
+	int fd;		   /* the connection's fd as tracked, -1 none */
+	uint32_t fd_events;
+	int established;
 	int resolving, stopping;
 	/* the resolver's answer */
 	char addr[INET6_ADDRSTRLEN];
@@ -72,8 +76,37 @@ static uint64_t wall_ms(void)
 static void rt_track(rt_t *r, struct lws *wsi, uint32_t events)
 {
 	int fd = (int)lws_get_socket_fd(wsi);
-	if (fd >= 0)
-		pl_adapt_set(r->adapt, fd, events);
+	if (fd < 0)
+		return;
+	pl_adapt_set(r->adapt, fd, events);
+	if (wsi == r->wsi) {
+		r->fd = events ? fd : -1;
+		r->fd_events = events;
+	}
+}
+
+/* Before each wait: lws may have opened the connection's socket (or a new
+ * one, trying the next address) since we last looked, without telling us
+ * (no external poll): watch whatever fd the connection has now. Until the
+ * upgrade is done, writable matters too (connect, TLS, the request). */
+static void rt_sync(rt_t *r)
+{
+	if (!r->wsi)
+		return;
+	int fd = (int)lws_get_socket_fd(r->wsi);
+	uint32_t ev = EPOLLIN;
+	if (!r->established || r->acks)
+		ev |= EPOLLOUT;
+	if (fd == r->fd && ev == r->fd_events)
+		return;
+	if (r->fd >= 0 && r->fd != fd)
+		pl_adapt_set(r->adapt, r->fd, 0);
+	r->fd = -1;
+	pl_debug("watching fd %d events %x", fd, ev);
+	if (fd >= 0 && pl_adapt_set(r->adapt, fd, ev) == 0) {
+		r->fd = fd;
+		r->fd_events = ev;
+	}
 }
 
 static void rt_error(rt_t *r, const char *what, const char *why)
@@ -191,12 +224,20 @@ static int rt_handshake_headers(rt_t *r, struct lws *wsi, void *in, size_t len)
 	return 0;
 }
 
+/* The connection ended, or never started. lws may report a failure from
+ * inside lws_client_connect_via_info, before r->wsi was set (pwsi makes it
+ * NULL then): one connection at a time, so that is ours too. */
 static void rt_closed(rt_t *r, struct lws *wsi)
 {
-	rt_track(r, wsi, 0);
-	if (r->wsi != wsi)
+	if (r->wsi && r->wsi != wsi)
 		return;
+	/* By the fd we watch: lws may have closed it already, and a stale
+	 * entry would hide the same number reused by the next attempt. */
+	if (r->fd >= 0)
+		pl_adapt_set(r->adapt, r->fd, 0);
 	r->wsi = NULL;
+	r->fd = -1;
+	r->established = 0;
 	r->rxlen = 0;
 	acks_drop(r);
 	on_job_abort(r->on);
@@ -216,6 +257,7 @@ static int rt_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		pl_info("connected to the gateway %s (%s)", r->on->conf.url, r->addr);
 		r->failures = 0;
 		r->on->last_error[0] = '\0';
+		r->established = 1;
 		rt_set_connected(r, 1);
 		rt_track(r, wsi, EPOLLIN);
 		break;
@@ -224,8 +266,15 @@ static int rt_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		return rt_receive(r, wsi, in, len);
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		pl_debug("connection error");
 		rt_error(r, "cannot connect", in ? (const char *)in : "connection error");
 		rt_closed(r, wsi);
+		break;
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* Some failures (a refused connect inside lws' own retries)
+		 * end here without CONNECTION_ERROR or CLOSED. */
+		if (r->wsi == wsi || !r->wsi)
+			rt_closed(r, wsi);
 		break;
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		if (r->wsi == wsi)
@@ -257,14 +306,24 @@ static void rt_connect(rt_t *r)
 	cc.protocol = ON_SUBPROTOCOL;
 	cc.ssl_connection = LCCSCF_USE_SSL; /* verification stays on */
 	cc.retry_and_idle_policy = &r->keepalive;
-	r->wsi = lws_client_connect_via_info(&cc);
-	if (!r->wsi) { /* a synchronous failure */
-		rt_error(r, "cannot connect", "libwebsockets refused to start");
-		rt_schedule(r);
+	cc.pwsi = &r->wsi; /* set early, and NULL again on a failure */
+	struct lws *wsi = lws_client_connect_via_info(&cc);
+	pl_debug("connecting to %s: wsi %p/%p fd %d", r->addr, (void *)wsi, (void *)r->wsi,
+		 r->wsi ? (int)lws_get_socket_fd(r->wsi) : -2);
+	if (!wsi || !r->wsi) { /* a synchronous failure */
+		r->wsi = NULL;
+		if (!r->on->last_error[0])
+			rt_error(r, "cannot connect", "libwebsockets refused to start");
+		rt_schedule(r); /* at most one retry is pending */
 		return;
 	}
-	/* Connecting: writable means connected. */
-	rt_track(r, r->wsi, EPOLLIN | EPOLLOUT);
+	/* Connecting: writable means connected. Dropped first, so that the
+	 * watch is new even when the number is the last connection's. */
+	r->fd = (int)lws_get_socket_fd(wsi);
+	if (r->fd >= 0)
+		pl_adapt_set(r->adapt, r->fd, 0);
+	r->fd = -1;
+	rt_sync(r);
 }
 
 static void dns_run(void *arg)
@@ -306,6 +365,7 @@ static void rt_start(pl_loop_t *loop, void *arg)
 	if (r->stopping || r->resolving || r->wsi)
 		return;
 	r->resolving = 1;
+	pl_debug("resolving %s", r->on->conf.host);
 	if (pl_work_submit(r->dns, dns_run, dns_done, r) < 0) {
 		r->resolving = 0;
 		rt_schedule(r);
@@ -332,12 +392,25 @@ static void rt_schedule(rt_t *r)
 	r->retry = pl_loop_timer(r->on->loop, ms, rt_start, r);
 }
 
+/* Belt and braces: idle with no attempt pending (a path of lws that
+ * reported nothing) is never a state to stay in. */
+static void rt_guard(pl_loop_t *loop, void *arg)
+{
+	rt_t *r = arg;
+	r->guard = pl_loop_timer(loop, 1000, rt_guard, r);
+	if (!r->stopping && !r->wsi && !r->resolving && !r->retry) {
+		pl_debug("no connection and none pending: reconnecting");
+		rt_schedule(r);
+	}
+}
+
 /* ---- lws inside pl_loop ---- */
 
 static long rt_timeout(pl_adapt_t *a, void *arg)
 {
 	rt_t *r = arg;
 	(void)a;
+	rt_sync(r);
 	/* lws keeps its timers (ping, hang-up, handshake) inside; a second
 	 * at most between services lets them fire. 0: data is buffered in
 	 * TLS and wants servicing now. */
@@ -408,6 +481,7 @@ int on_router_start(on_t *on, pl_err_t *err)
 	on->rt = r;
 	r->on = on;
 	r->acks_tail = &r->acks;
+	r->fd = -1;
 	snprintf(r->auth, sizeof(r->auth), "Bearer %s", on->conf.token);
 	r->keepalive.secs_since_valid_ping = (uint16_t)on->conf.ping_s;
 	r->keepalive.secs_since_valid_hangup = (uint16_t)on->conf.dead_s;
@@ -422,6 +496,7 @@ int on_router_start(on_t *on, pl_err_t *err)
 	if (rt_context(r, err) < 0)
 		return -1;
 	rt_start(on->loop, r);
+	r->guard = pl_loop_timer(on->loop, 1000, rt_guard, r);
 	return 0;
 }
 
@@ -433,6 +508,8 @@ void on_router_stop(on_t *on)
 	r->stopping = 1;
 	if (r->retry)
 		pl_loop_timer_cancel(on->loop, r->retry);
+	if (r->guard)
+		pl_loop_timer_cancel(on->loop, r->guard);
 	pl_work_free(r->dns);
 	if (r->lws)
 		lws_context_destroy(r->lws);

@@ -84,9 +84,10 @@ sup_start
 plsc printers add P1 "socket://127.0.0.1:$REC_PORT_P1" >/dev/null
 plsc printers add P2 "socket://127.0.0.1:$REC_PORT_P2" >/dev/null
 wait_until 15 state_is "$ON" running
-ok $? "the off-network service runs" || exit 1
+ok $? "the off-network service runs"
 wait_until 10 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '\"connected since'"
 ok $? "plsc status: connected since ..."
+[ "$T_FAILED" -eq 0 ] || exit 1
 is "$(grep -c connected "$GW/connections")" 1 "one connection, with the site's token"
 
 # ---- a small job, then 100 MiB: byte-identical at the printer

@@ -123,11 +123,16 @@ function onResult(msg) {
   for (const ext of ['json', 'bin'])
     if (existsSync(`${spool}/jobs/${id}.${ext}`)) unlinkSync(`${spool}/jobs/${id}.${ext}`);
   appendFileSync(`${spool}/acks`, `${id} ${ev} ${why}\n`);
+  // A job with this id that comes later is a new delivery.
+  for (const sent of connections) sent.delete(id);
 }
 
 // One pusher a connection: jobs in name order, each sent once a connection.
+const connections = new Set(); // each connection's ids sent
 async function serve(ws) {
   const done = new Set();
+  connections.add(done);
+  ws.on('close', () => connections.delete(done));
   while (ws.readyState === ws.OPEN) {
     const ids = readdirSync(`${spool}/jobs`).filter((n) => n.endsWith('.json'))
       .map((n) => n.slice(0, -5)).sort().filter((id) => !done.has(id));
