@@ -1,4 +1,4 @@
-/* The messages on the off-network WebSocket (proto/PROTOCOL.md §11): each
+/* The messages on the off-network WebSocket (proto/PROTOCOL.md §12): each
  * binary WebSocket message is exactly one TLV frame of the job-submission
  * protocol, so the gateway pushes a job to the router the way a
  * workstation submits one to OfflinePrint (SUBMIT_BEGIN, SUBMIT_DATA...,

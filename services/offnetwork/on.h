@@ -6,7 +6,7 @@
  * every byte (or a durable "printed" record says it already did).
  *   main.c     the service definition, configuration, plsc status detail
  *   msg.c      the messages on the WebSocket: one TLV frame a binary
- *              message (proto/PROTOCOL.md §11); decoding is fuzzed
+ *              message (proto/PROTOCOL.md §12); decoding is fuzzed
  *              (tests/fuzz/fuzz_offnet_msg.c)
  *   router.c   libwebsockets client inside pl_loop (pl_adapt), TLS
  *              verification, keepalive, reconnect with backoff + jitter,

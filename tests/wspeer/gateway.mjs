@@ -1,6 +1,6 @@
 // An independent External Gateway for the off-network tests (t90): HTTPS
 // with a WebSocket upgrade (the npm `ws` package), written from
-// proto/PROTOCOL.md §11 alone, so PrinterLogicServiceOffNetworkServer's
+// proto/PROTOCOL.md §12 alone, so PrinterLogicServiceOffNetworkServer's
 // router is not only tested against code that shares its parser.
 //
 //   node gateway.mjs --cert PEM --key PEM --token TOKEN --spool DIR
