@@ -211,6 +211,7 @@ static int job_begin(on_t *on, const on_msg_t *m)
 	j->has_sha = m->has_sha;
 	memcpy(j->sha, m->sha256, sizeof(j->sha));
 	on->rx = j;
+	on_status_note(on);
 	if (printed_has(on, m->id))
 		j->dup = 1;
 	else if (inflight_has(on, m->id))

@@ -52,6 +52,8 @@ typedef struct {
 	int fd;		   /* the connection's fd as tracked, -1 none */
 	uint32_t fd_events;
 	int established;
+	size_t round_bytes; /* received in this loop round */
+	pl_timer_t *resume; /* rx paused until the next round */
 	int resolving, stopping;
 	/* the resolver's answer */
 	char addr[INET6_ADDRSTRLEN];
@@ -182,6 +184,29 @@ static int rt_writable(rt_t *r, struct lws *wsi)
 
 /* ---- receiving ---- */
 
+static void rt_resume(pl_loop_t *loop, void *arg)
+{
+	rt_t *r = arg;
+	(void)loop;
+	r->resume = NULL;
+	if (r->wsi)
+		lws_rx_flow_control(r->wsi, 1);
+}
+
+/* lws drains what TLS has buffered in one service call; a fast gateway
+ * could keep the loop (and so the heartbeat) from turning for long. After
+ * ON_ROUND_BYTES in one round the connection's reading pauses until the
+ * next round. */
+#define ON_ROUND_BYTES (2u * 1024u * 1024u)
+static void rt_yield(rt_t *r, struct lws *wsi, size_t n)
+{
+	r->round_bytes += n;
+	if (r->round_bytes < ON_ROUND_BYTES || r->resume)
+		return;
+	lws_rx_flow_control(wsi, 0);
+	r->resume = pl_loop_timer(r->on->loop, 0, rt_resume, r);
+}
+
 static int rt_receive(rt_t *r, struct lws *wsi, const void *in, size_t len)
 {
 	pl_err_t err;
@@ -208,6 +233,7 @@ static int rt_receive(rt_t *r, struct lws *wsi, const void *in, size_t len)
 		rt_error(r, "protocol", "a job stream out of order");
 		return -1;
 	}
+	rt_yield(r, wsi, n);
 	return 0;
 }
 
@@ -421,6 +447,7 @@ static void rt_run(pl_adapt_t *a, const pl_adapt_ready_t *ready, size_t n, void 
 {
 	rt_t *r = arg;
 	(void)a;
+	r->round_bytes = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct lws_pollfd pfd = {
 			.fd = ready[i].fd,
@@ -510,6 +537,8 @@ void on_router_stop(on_t *on)
 		pl_loop_timer_cancel(on->loop, r->retry);
 	if (r->guard)
 		pl_loop_timer_cancel(on->loop, r->guard);
+	if (r->resume)
+		pl_loop_timer_cancel(on->loop, r->resume);
 	pl_work_free(r->dns);
 	if (r->lws)
 		lws_context_destroy(r->lws);

@@ -16,7 +16,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	exit 0
 fi
 t_setup
-plan 24
+plan 25
 
 if [ ! -d "$WSPEER_DIR/node_modules/ws" ]; then
 	if ! (cd "$WSPEER_DIR" && npm ci --no-audit --no-fund) >"$T/npm-ci.log" 2>&1; then
@@ -62,6 +62,7 @@ gw_job() {
 	mv "$GW/jobs/$1.tmp" "$GW/jobs/$1.json"
 }
 acked() { grep -q "^$1 " "$GW/acks" 2>/dev/null; }
+acked_twice() { [ "$(grep -c "^$1 " "$GW/acks" 2>/dev/null)" -ge 2 ]; }
 ack_of() { grep "^$1 " "$GW/acks" | tail -1 | cut -d' ' -f2-; }
 # copies FILE PRINTER: complete copies of FILE the printer received.
 copies() {
@@ -112,7 +113,7 @@ is "$(ack_of j003)" "failed no such printer" "an unknown printer name: failed, a
 
 # ---- a printed job delivered again is not printed again
 gw_job j001 P1 "$T/small"
-wait_until 20 test "$(grep -c '^j001 ' "$GW/acks")" -eq 2
+wait_until 20 acked_twice j001
 is "$(ack_of j001)" "printed already printed" "a redelivered printed job is acknowledged"
 is "$(copies "$T/small" P1)" 1 "and not printed twice"
 
@@ -124,6 +125,7 @@ gw_job j004 P1 "$T/mid"
 wait_until 20 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '1 in flight'"
 ok $? "a 20 MiB job is being downloaded"
 kill -9 "$GW_PID"; wait "$GW_PID" 2>/dev/null
+ok "$(acked j004; test $? -ne 0; echo $?)" "the gateway was killed -9 before the job was acknowledged"
 wait_until 10 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '\"disconnected since'"
 ok $? "plsc status: disconnected since ..."
 gw_start
