@@ -4,7 +4,7 @@
 // router is not only tested against code that shares its parser.
 //
 //   node gateway.mjs --cert PEM --key PEM --token TOKEN --spool DIR
-//                    [--port N] [--chunk BYTES] [--chunk-delay MS] [--cut-once ID]
+//                    [--port N] [--poll-ms MS] [--chunk BYTES] [--chunk-delay MS] [--cut-once ID]
 //
 // Listens on 127.0.0.1 on a port the kernel picks and writes it to
 // DIR/port. A job is DIR/jobs/ID.bin plus DIR/jobs/ID.json ({"printer",
@@ -31,6 +31,7 @@ for (const k of ['cert', 'key', 'token', 'spool'])
 const spool = args.spool;
 const CHUNK = Number(args.chunk || 256 * 1024 - 64);
 const DELAY = Number(args['chunk-delay'] || 0);
+const POLL = Number(args['poll-ms'] || 20); // how often the spool is looked at
 let cutOnce = args['cut-once'] || null;
 mkdirSync(`${spool}/jobs`, { recursive: true });
 
@@ -141,7 +142,7 @@ async function serve(ws) {
       done.add(id);
       try { await push(ws, id); } catch { break; }
     }
-    await sleep(20);
+    await sleep(POLL);
   }
 }
 
