@@ -248,7 +248,6 @@ $(BUILD)/tests/fuzz/replay-fuzz_console_body: $(OBJ)/tests/fuzz/fuzz_console_bod
 	$(call link,$(PKG_LIBS))
 
 # The off-network WebSocket messages (both directions).
-$(OBJ)/tests/fuzz/fuzz_offnet_msg.o: INC += -Iservices/offnetwork
 $(BUILD)/tests/fuzz/replay-fuzz_offnet_msg: $(OBJ)/tests/fuzz/fuzz_offnet_msg.o \
 		$(OBJ)/tests/fuzz/replay.o $(OBJ)/services/offnetwork/msg.o $(LIBS)
 	$(call link,$(PKG_LIBS))

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "on.h"
+#include "../../services/offnetwork/on.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
