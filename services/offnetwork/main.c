@@ -120,8 +120,11 @@ static int on_settings(on_conf_t *c, const pl_cnode_t *cfg, const char *state, p
 		return -1;
 	}
 	if (!url || !tok) {
-		snprintf(err->msg, sizeof(err->msg), "the router needs gateway_url and token_file");
-		return -1;
+		/* The default configuration names every service: without a
+		 * gateway the router waits, idle, and says so in plsc status.
+		 * (The schema makes the two keys go together.) */
+		c->unconfigured = 1;
+		return 0;
 	}
 	if (dead <= ping || bmax < bmin) {
 		snprintf(err->msg, sizeof(err->msg),
@@ -188,6 +191,8 @@ static int on_sandbox(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb
 		return PL_EXIT_CONFIG;
 	}
 	(void)on;
+	if (c.unconfigured)
+		return 0;
 	const char *ro[] = { c.ca_file, c.client_cert, c.client_key };
 	for (size_t i = 0; i < PL_ARRAY_LEN(ro); i++)
 		if (ro[i][0] && pl_sandbox_allow(sb, ro[i], PL_SANDBOX_RO) < 0)
@@ -208,6 +213,11 @@ static int on_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 	if (on_settings(&on->conf, cfg, pl_service_state_dir(svc), &err) < 0) {
 		pl_err("%s", err.msg);
 		return PL_EXIT_CONFIG;
+	}
+	if (on->conf.unconfigured) {
+		pl_notice("no gateway_url and token_file: idle");
+		pl_service_status(svc, "not configured (gateway_url, token_file)");
+		return 0;
 	}
 	if (pl_dir_open(&on->dir, on->conf.directory_path, PL_DIR_READ_CREATE, &err) < 0) {
 		pl_err("directory: %s", err.msg);
@@ -249,6 +259,8 @@ static void on_stop(pl_service_t *svc, void *ctx)
 	(void)svc;
 	if (on->status_timer)
 		pl_loop_timer_cancel(on->loop, on->status_timer);
+	if (on->conf.unconfigured)
+		return;
 	on_jobs_close(on); /* before the router: done callbacks may ack */
 	on_router_stop(on);
 	pl_dir_close(on->dir);

@@ -107,6 +107,7 @@ typedef struct {
 	uint64_t max_job_bytes;
 	uint32_t print_connect_timeout_ms, print_io_timeout_ms;
 	char directory_path[4096];
+	int unconfigured; /* no gateway_url/token_file: idle */
 } on_conf_t;
 
 struct on {

@@ -16,7 +16,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	exit 0
 fi
 t_setup
-plan 25
+plan 26
 
 if [ ! -d "$WSPEER_DIR/node_modules/ws" ]; then
 	if ! (cd "$WSPEER_DIR" && npm ci --no-audit --no-fund) >"$T/npm-ci.log" 2>&1; then
@@ -173,4 +173,10 @@ like "$(cat "$T/fg-cert.log")" "cannot connect.*(certificate|verify|SSL)" \
 	"a certificate from another CA is refused and logged"
 ok "$(test ! -e "$T/gw2/refused" && ! test -e "$T/gw2/connections"; echo $?)" \
 	"and no upgrade request was ever sent"
+
+# ---- no gateway configured (the default configuration): idle, not failed
+jq -n --arg s "$T/fg" --arg n "$ON" '{paths: {state_dir: $s}, services: {($n): {}}}' > "$T/fg3.json"
+timeout 2 "$BIN/$ON" --config "$T/fg3.json" --foreground >"$T/fg-idle.log" 2>&1
+like "$(cat "$T/fg-idle.log")" "no gateway_url and token_file: idle" \
+	"without gateway_url and token_file the service idles and says why"
 t_done
