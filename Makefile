@@ -47,6 +47,9 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 # common/ never links them. net-snmp's
 # .pc file, not net-snmp-config: that one's --cflags carries its own build's
 # flags (-Ulinux, -O2, perl's include dir).
+# libwebsockets: PrinterLogicServiceOffNetworkServer's WebSocket client.
+LWS_CFLAGS   := $(shell pkg-config --cflags libwebsockets 2>/dev/null)
+LWS_LIBS     := $(shell pkg-config --libs libwebsockets 2>/dev/null || echo -lwebsockets)
 ADAPT_PKGS   := libcurl libwebsockets netsnmp
 ADAPT_CFLAGS := $(shell pkg-config --cflags $(ADAPT_PKGS) 2>/dev/null)
 ADAPT_LIBS   := $(shell pkg-config --libs $(ADAPT_PKGS) 2>/dev/null || echo -lcurl -lwebsockets -lnetsnmp)
@@ -110,9 +113,11 @@ EMAIL_SRC  := $(wildcard services/email/*.c)
 # what lib/mail's conversion links (MUPDF_LIBS, defined with lib/mail).
 CURL_LIBS  := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 EMAIL_LIBS := -letpan $(CURL_LIBS) $(MUPDF_LIBS)
+OFFNET_SRC := $(wildcard services/offnetwork/*.c)
 SERVICE_BINS := $(BIN)/PrinterLogicServiceOfflinePrint $(BIN)/PrinterLogicServiceSimpleBadgeRelease \
               $(BIN)/plsc-console $(BIN)/plsc-directory $(BIN)/PrinterLogicServiceIdentitySync \
-              $(BIN)/PrinterLogicServiceSNMP $(BIN)/PrinterLogicServiceEmail
+              $(BIN)/PrinterLogicServiceSNMP $(BIN)/PrinterLogicServiceEmail \
+              $(BIN)/PrinterLogicServiceOffNetworkServer
 
 CLIENT_BINS := $(BIN)/plsc-submit $(BIN)/plsc-backend
 PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(SERVICE_BINS) $(CLIENT_BINS)
@@ -142,6 +147,7 @@ $(OBJ)/services/identitysync/%.o: INC += $(MHD_CFLAGS)
 $(OBJ)/tests/lib/adaptsvc.o: INC += $(ADAPT_CFLAGS)
 $(OBJ)/lib/mail/conv.o: INC += $(MUPDF_CFLAGS)
 $(OBJ)/services/snmp/%.o: INC += $(ADAPT_CFLAGS)
+$(OBJ)/services/offnetwork/%.o: INC += $(LWS_CFLAGS)
 
 $(LIBPROTO): $(PROTO_SRC:%.c=$(OBJ)/%.o)
 	@mkdir -p $(dir $@)
@@ -206,6 +212,9 @@ $(BIN)/PrinterLogicServiceSNMP: $(SNMP_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 
 $(BIN)/PrinterLogicServiceEmail: $(EMAIL_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 	$(call link,$(EMAIL_LIBS) $(PKG_LIBS))
+
+$(BIN)/PrinterLogicServiceOffNetworkServer: $(OFFNET_SRC:%.c=$(OBJ)/%.o) $(LIBS)
+	$(call link,$(LWS_LIBS) $(PKG_LIBS))
 
 $(BIN)/plsc-reademu: $(OBJ)/tests/lib/readeremu.o
 	$(call link,)
@@ -275,6 +284,11 @@ $(BUILD)/tests/fuzz/replay-fuzz_jobevent: $(OBJ)/tests/fuzz/fuzz_jobevent.o \
 
 $(BUILD)/tests/fuzz/replay-fuzz_console_body: $(OBJ)/tests/fuzz/fuzz_console_body.o \
 		$(OBJ)/tests/fuzz/replay.o $(OBJ)/console/body.o $(LIBS)
+	$(call link,$(PKG_LIBS))
+
+# The off-network WebSocket messages (both directions).
+$(BUILD)/tests/fuzz/replay-fuzz_offnet_msg: $(OBJ)/tests/fuzz/fuzz_offnet_msg.o \
+		$(OBJ)/tests/fuzz/replay.o $(OBJ)/services/offnetwork/msg.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 
 # IdentitySync's entry mapping (fuzz and unit tests link it).

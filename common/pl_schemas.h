@@ -19,6 +19,7 @@ extern const pl_schema_t pl_schema_directory;
 extern const pl_schema_t pl_schema_identitysync;
 extern const pl_schema_t pl_schema_snmp;
 extern const pl_schema_t pl_schema_email;
+extern const pl_schema_t pl_schema_offnetwork;
 
 /* The schema of the service called name, or NULL (unchecked). */
 const pl_schema_t *pl_schemas_for(const char *name);

@@ -219,6 +219,37 @@ static const pl_skey_t snmp_keys[] = {
 	PL_SCHEMA_END,
 };
 
+static const pl_skey_t offnetwork_keys[] = {
+	{ "role", PL_SK_STRING, 0, 0, 0, "router", NULL,
+	  "router: dial the External Gateway and print what it pushes" },
+	{ "gateway_url", PL_SK_STRING, 0, 0, 0, NULL, "token_file",
+	  "wss://host[:port][/path] of the gateway (port 443 by default)" },
+	{ "token_file", PL_SK_PATH, 0, 0, 0, NULL, "gateway_url",
+	  "file whose first line is this site's token (mode 0600)" },
+	{ "ca_file", PL_SK_PATH, 0, 0, 0, NULL, NULL,
+	  "PEM CA the gateway's certificate must chain to (default: the system's)" },
+	{ "client_cert", PL_SK_PATH, 0, 0, 0, NULL, "client_key",
+	  "PEM client certificate for the gateway (optional)" },
+	{ "client_key", PL_SK_PATH, 0, 0, 0, NULL, "client_cert",
+	  "its private key" },
+	{ "ping_s", PL_SK_INT, 1, 3600, 20, NULL, NULL,
+	  "a WebSocket ping after this much silence" },
+	{ "dead_s", PL_SK_INT, 2, 7200, 60, NULL, NULL,
+	  "the gateway is dead after this long without a frame: reconnect" },
+	{ "backoff_min_ms", PL_SK_INT, 10, 600000, 500, NULL, NULL,
+	  "first reconnect delay (doubles each failure, with jitter)" },
+	{ "backoff_max_ms", PL_SK_INT, 10, 3600000, 60000, NULL, NULL,
+	  "longest reconnect delay" },
+	{ "max_job_mb", PL_SK_INT, 1, 1 << 20, 2048, NULL, NULL,
+	  "largest job taken from the gateway" },
+	{ "print_connect_timeout_s", PL_SK_INT, 1, 600, 10, NULL, NULL,
+	  "connecting to a printer" },
+	{ "print_timeout_s", PL_SK_INT, 1, 3600, 60, NULL, NULL,
+	  "printer I/O timeout" },
+	SK_DIRECTORY,
+	PL_SCHEMA_END,
+};
+
 const pl_schema_t pl_schema_snmp = { "PrinterLogicServiceSNMP", snmp_keys, NULL };
 
 /* PrinterLogicServiceEmail (docs/PrinterLogicServiceEmail.8): the
@@ -297,6 +328,9 @@ static const pl_skey_t email_keys[] = {
 const pl_schema_t pl_schema_email = { "PrinterLogicServiceEmail", email_keys,
 				      &pl_schema_holder };
 
+const pl_schema_t pl_schema_offnetwork = { "PrinterLogicServiceOffNetworkServer",
+					   offnetwork_keys, NULL };
+
 const pl_schema_t *pl_schemas_for(const char *name)
 {
 	static const pl_schema_t *const all[] = {
@@ -304,6 +338,7 @@ const pl_schema_t *pl_schemas_for(const char *name)
 		&pl_schema_console, &pl_schema_directory, &pl_schema_identitysync,
 		&pl_schema_snmp,
 		&pl_schema_email,
+		&pl_schema_offnetwork,
 	};
 	for (size_t i = 0; i < PL_ARRAY_LEN(all); i++)
 		if (strcmp(all[i]->service, name) == 0)

@@ -1,0 +1,366 @@
+/* A job pushed by the gateway: received into an anonymous spool file
+ * (O_TMPFILE, 0600 in the state dir: nothing stays on disk after a crash,
+ * and the gateway still has the job until we acknowledge it), printed on
+ * a worker through lib/printer, then acknowledged.
+ *
+ * Exactly once: the acknowledgement goes out only after the printer took
+ * every byte and the gateway's job id was appended to <state>/printed and
+ * fdatasync'ed. A job delivered again (the ack was lost with the
+ * connection, or either side restarted) whose id is in that record is
+ * acknowledged as printed without printing. The one window left is
+ * between the printer's clean close and the fdatasync of the record: a
+ * crash exactly there prints the job a second time (at least once, never
+ * lost). */
+#include "on.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pl_log.h"
+#include "pl_printer.h"
+#include "pl_util.h"
+
+struct on_job {
+	on_t *on;
+	char id[ON_ID_MAX + 1];
+	char printer[128];
+	char uri[512];
+	char user[128];
+	char title[256];
+	char format[128];
+	uint64_t size, got;
+	int fd; /* the spool; -1 when the job is not kept (dup, failed) */
+	EVP_MD_CTX *md;
+	uint8_t sha[32];
+	int has_sha;
+	int dup;	  /* already printed: acknowledge, print nothing */
+	int dup_inflight; /* the same id is printing now: ignore this copy */
+	char fail[256];	  /* refused: acknowledge as failed, with this */
+	/* the worker's result */
+	int ok;
+	pl_err_t err;
+	on_job_t *next; /* on->queue */
+};
+
+static int printed_has(const on_t *on, const char *id)
+{
+	for (size_t i = on->nprinted; i-- > 0;)
+		if (strcmp(on->printed[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+static int printed_add(on_t *on, const char *id)
+{
+	if (on->nprinted == ON_PRINTED_KEEP) {
+		free(on->printed[0]);
+		memmove(on->printed, on->printed + 1, (on->nprinted - 1) * sizeof(char *));
+		on->nprinted--;
+	}
+	if (on->nprinted == on->capprinted) {
+		size_t cap = on->capprinted ? on->capprinted * 2 : 256;
+		char **p = realloc(on->printed, cap * sizeof(char *));
+		if (!p)
+			return -1;
+		on->printed = p;
+		on->capprinted = cap;
+	}
+	char *s = strdup(id);
+	if (!s)
+		return -1;
+	on->printed[on->nprinted++] = s;
+	return 0;
+}
+
+/* <state>/printed: one gateway job id a line, appended and synced before
+ * each acknowledgement of a printed job. */
+static int printed_load(on_t *on, const char *path, pl_err_t *err)
+{
+	FILE *f = fopen(path, "r");
+	char line[ON_ID_MAX + 8];
+	if (!f) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err->msg, sizeof(err->msg), "%.900s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		/* a torn last line (crash mid-append) is not an id: skipped */
+		if (on_id_valid(line) && printed_add(on, line) < 0)
+			break;
+	}
+	fclose(f);
+	return 0;
+}
+
+int on_jobs_open(on_t *on, pl_err_t *err)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/printed", pl_service_state_dir(on->svc));
+	if (printed_load(on, path, err) < 0)
+		return -1;
+	on->printed_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (on->printed_fd < 0) {
+		snprintf(err->msg, sizeof(err->msg), "%.900s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (pl_fsync_dir_of(path) < 0)
+		pl_warn("cannot sync the directory of %s", path);
+	on->print = pl_work_new(on->loop, "on-print", 1, 0);
+	if (!on->print) {
+		snprintf(err->msg, sizeof(err->msg), "cannot start the print worker");
+		return -1;
+	}
+	pl_info("%zu printed job ids remembered", on->nprinted);
+	return 0;
+}
+
+static void job_free(on_job_t *j)
+{
+	if (!j)
+		return;
+	if (j->fd >= 0)
+		close(j->fd);
+	EVP_MD_CTX_free(j->md);
+	free(j);
+}
+
+void on_job_abort(on_t *on)
+{
+	if (on->rx)
+		pl_info("job %s: connection lost after %llu of %llu bytes; the gateway sends it again",
+			on->rx->id, (unsigned long long)on->rx->got,
+			(unsigned long long)on->rx->size);
+	job_free(on->rx);
+	on->rx = NULL;
+}
+
+void on_jobs_close(on_t *on)
+{
+	on_job_abort(on);
+	pl_work_free(on->print); /* runs the done callbacks of what is queued */
+	on->print = NULL;
+	if (on->printed_fd >= 0)
+		close(on->printed_fd);
+	for (size_t i = 0; i < on->nprinted; i++)
+		free(on->printed[i]);
+	free(on->printed);
+}
+
+size_t on_jobs_in_flight(const on_t *on)
+{
+	return on->in_flight + (on->rx ? 1 : 0);
+}
+
+static int inflight_has(const on_t *on, const char *id)
+{
+	for (on_job_t *q = on->queue; q; q = q->next)
+		if (strcmp(q->id, id) == 0)
+			return 1;
+	return 0;
+}
+
+/* Where the job goes: a printer of the directory, by name only (a job from
+ * the internet never names an address). */
+static void job_route(on_t *on, on_job_t *j, const on_msg_t *m)
+{
+	pl_dir_printer_t p;
+	pl_err_t err;
+	if (m->hold) {
+		snprintf(j->fail, sizeof(j->fail),
+			 "held (secure/pull) jobs are not taken by this release");
+		return;
+	}
+	int rc = pl_dir_printer_get(on->dir, m->printer, &p, &err);
+	if (rc != 0) {
+		snprintf(j->fail, sizeof(j->fail), "%s",
+			 rc == 1 ? "no such printer" : "directory error");
+		if (rc < 0)
+			pl_err("job %s: directory: %s", j->id, err.msg);
+		return;
+	}
+	pl_strlcpy(j->uri, p.uri, sizeof(j->uri));
+	j->fd = open(pl_service_state_dir(on->svc), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	j->md = EVP_MD_CTX_new();
+	if (j->fd < 0 || !j->md || EVP_DigestInit_ex(j->md, EVP_sha256(), NULL) != 1)
+		snprintf(j->fail, sizeof(j->fail), "cannot spool: %s", strerror(errno));
+}
+
+static int job_begin(on_t *on, const on_msg_t *m)
+{
+	if (on->rx) {
+		pl_warn("job %s began before job %s ended", m->id, on->rx->id);
+		return -1;
+	}
+	on_job_t *j = calloc(1, sizeof(*j));
+	if (!j)
+		return -1;
+	j->on = on;
+	j->fd = -1;
+	pl_strlcpy(j->id, m->id, sizeof(j->id));
+	pl_strlcpy(j->printer, m->printer, sizeof(j->printer));
+	pl_strlcpy(j->user, m->user, sizeof(j->user));
+	pl_strlcpy(j->title, m->title, sizeof(j->title));
+	pl_strlcpy(j->format, m->format, sizeof(j->format));
+	j->size = m->size;
+	j->has_sha = m->has_sha;
+	memcpy(j->sha, m->sha256, sizeof(j->sha));
+	on->rx = j;
+	on_status_note(on);
+	if (printed_has(on, m->id))
+		j->dup = 1;
+	else if (inflight_has(on, m->id))
+		j->dup_inflight = 1;
+	else if (m->size > on->conf.max_job_bytes)
+		snprintf(j->fail, sizeof(j->fail), "job larger than max_job_mb");
+	else
+		job_route(on, j, m);
+	return 0;
+}
+
+static int job_data(on_t *on, const on_msg_t *m)
+{
+	on_job_t *j = on->rx;
+	if (!j || m->dlen > j->size - j->got) {
+		pl_warn("job data %s", j ? "beyond the announced size" : "outside a job");
+		return -1;
+	}
+	j->got += m->dlen;
+	if (j->fd < 0 || j->fail[0])
+		return 0;
+	if (pl_write_all(j->fd, m->data, m->dlen) < 0) {
+		snprintf(j->fail, sizeof(j->fail), "cannot spool: %s", strerror(errno));
+		return 0;
+	}
+	EVP_DigestUpdate(j->md, m->data, m->dlen);
+	return 0;
+}
+
+/* ---- printing, on the worker ---- */
+
+static ssize_t spool_read(void *arg, void *buf, size_t n, pl_err_t *err)
+{
+	on_job_t *j = arg;
+	ssize_t r = read(j->fd, buf, n);
+	if (r < 0)
+		snprintf(err->msg, sizeof(err->msg), "spool: %s", strerror(errno));
+	return r;
+}
+
+static void print_run(void *arg)
+{
+	on_job_t *j = arg;
+	on_t *on = j->on;
+	char line[ON_ID_MAX + 2];
+	pl_print_opts_t o = {
+		.connect_timeout_ms = (int)on->conf.print_connect_timeout_ms,
+		.io_timeout_ms = (int)on->conf.print_io_timeout_ms,
+		.job_name = j->title[0] ? j->title : j->id,
+		.user = j->user[0] ? j->user : NULL,
+		.format = j->format[0] ? j->format : NULL,
+	};
+	if (lseek(j->fd, 0, SEEK_SET) < 0) {
+		snprintf(j->err.msg, sizeof(j->err.msg), "spool: %s", strerror(errno));
+		return;
+	}
+	if (pl_print(j->uri, &o, spool_read, j, NULL, &j->err) < 0)
+		return;
+	/* Durable before acknowledged: the record first. */
+	int n = snprintf(line, sizeof(line), "%s\n", j->id);
+	if (pl_write_all(on->printed_fd, line, (size_t)n) < 0 || fdatasync(on->printed_fd) < 0)
+		pl_err("job %s: printed, but the record failed: %s", j->id, strerror(errno));
+	j->ok = 1;
+}
+
+static void queue_remove(on_t *on, on_job_t *j)
+{
+	for (on_job_t **pp = &on->queue; *pp; pp = &(*pp)->next)
+		if (*pp == j) {
+			*pp = j->next;
+			return;
+		}
+}
+
+static void print_done(void *arg)
+{
+	on_job_t *j = arg;
+	on_t *on = j->on;
+	queue_remove(on, j);
+	on->in_flight--;
+	if (j->ok) {
+		printed_add(on, j->id);
+		on->printed_total++;
+		pl_info("job %s: printed on %s (%llu bytes, user %s)", j->id, j->printer,
+			(unsigned long long)j->size, j->user[0] ? j->user : "-");
+		on_router_ack(on, j->id, "printed", NULL);
+	} else {
+		on->failed_total++;
+		pl_warn("job %s: printing on %s failed: %s", j->id, j->printer, j->err.msg);
+		pl_strlcpy(on->last_error, j->err.msg, sizeof(on->last_error));
+		on_router_ack(on, j->id, "failed", j->err.msg);
+	}
+	job_free(j);
+	on_status_note(on);
+}
+
+static int job_end(on_t *on, const on_msg_t *m)
+{
+	on_job_t *j = on->rx;
+	uint8_t md[32];
+	unsigned int mdlen = 0;
+	if (!j || strcmp(j->id, m->id) != 0 || j->got != j->size) {
+		pl_warn("job end %s does not match the job received", m->id);
+		return -1;
+	}
+	on->rx = NULL;
+	if (j->dup_inflight) { /* the copy printing now answers */
+		job_free(j);
+		return 0;
+	}
+	if (j->dup) {
+		pl_info("job %s: delivered again, already printed: not printed twice", j->id);
+		on_router_ack(on, j->id, "printed", "already printed");
+		job_free(j);
+		return 0;
+	}
+	if (!j->fail[0] && j->has_sha &&
+	    (EVP_DigestFinal_ex(j->md, md, &mdlen) != 1 || memcmp(md, j->sha, 32) != 0))
+		snprintf(j->fail, sizeof(j->fail), "SHA-256 mismatch");
+	if (j->fail[0]) {
+		pl_warn("job %s: refused: %s", j->id, j->fail);
+		on->failed_total++;
+		pl_strlcpy(on->last_error, j->fail, sizeof(on->last_error));
+		on_router_ack(on, j->id, "failed", j->fail);
+		job_free(j);
+		return 0;
+	}
+	if (pl_work_submit(on->print, print_run, print_done, j) < 0) {
+		job_free(j); /* not acknowledged: it comes again */
+		return -1;
+	}
+	j->next = on->queue;
+	on->queue = j;
+	on->in_flight++;
+	on_status_note(on);
+	return 0;
+}
+
+int on_job_message(on_t *on, const on_msg_t *m)
+{
+	switch (m->kind) {
+	case ON_M_BEGIN:
+		return job_begin(on, m);
+	case ON_M_DATA:
+		return job_data(on, m);
+	case ON_M_END:
+		return job_end(on, m);
+	default:
+		pl_warn("unexpected message from the gateway");
+		return -1;
+	}
+}

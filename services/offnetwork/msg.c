@@ -1,0 +1,143 @@
+/* The messages on the off-network WebSocket (proto/PROTOCOL.md §12): each
+ * binary WebSocket message is exactly one TLV frame of the job-submission
+ * protocol, so the gateway pushes a job to the router the way a
+ * workstation submits one to OfflinePrint (SUBMIT_BEGIN, SUBMIT_DATA...,
+ * SUBMIT_END), and the router answers RESULT. Everything here reads bytes
+ * from the network: it is fuzzed by tests/fuzz/fuzz_offnet_msg.c. */
+#include "on.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int on_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+	if (n < 1 || n > ON_ID_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = id[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* An optional string: absent leaves "" (the caller zeroed it). */
+static int opt_str(const pl_frame_t *f, uint16_t tag, char *dst, size_t size)
+{
+	int rc = pl_frame_get_str(f, tag, dst, size);
+	return rc == -PL_PROTO_EMISSING ? 0 : rc;
+}
+
+static int get_id(const pl_frame_t *f, on_msg_t *m, pl_err_t *err)
+{
+	if (pl_frame_get_str(f, PL_TAG_JOB_ID, m->id, sizeof(m->id)) < 0 ||
+	    !on_id_valid(m->id)) {
+		snprintf(err->msg, sizeof(err->msg), "%s: missing or bad job id",
+			 pl_msg_type_name(f->type));
+		return -1;
+	}
+	return 0;
+}
+
+static int decode_begin(const pl_frame_t *f, on_msg_t *m, pl_err_t *err)
+{
+	pl_field_t fl;
+	m->kind = ON_M_BEGIN;
+	if (get_id(f, m, err) < 0)
+		return -1;
+	if (pl_frame_get_str(f, PL_TAG_PRINTER, m->printer, sizeof(m->printer)) < 0 ||
+	    pl_frame_get_u64(f, PL_TAG_SIZE, &m->size) < 0 ||
+	    opt_str(f, PL_TAG_USER, m->user, sizeof(m->user)) < 0 ||
+	    opt_str(f, PL_TAG_TITLE, m->title, sizeof(m->title)) < 0 ||
+	    opt_str(f, PL_TAG_FORMAT, m->format, sizeof(m->format)) < 0) {
+		snprintf(err->msg, sizeof(err->msg), "SUBMIT_BEGIN %s: bad fields", m->id);
+		return -1;
+	}
+	int rc = pl_frame_find(f, PL_TAG_OFFNET_HOLD, &fl);
+	if (rc < 0 || (rc == 1 && pl_field_u8(&fl, &m->hold) < 0) || m->hold > 1) {
+		snprintf(err->msg, sizeof(err->msg), "SUBMIT_BEGIN %s: bad hold flag", m->id);
+		return -1;
+	}
+	rc = pl_frame_find(f, PL_TAG_SHA256, &fl);
+	if (rc < 0 || (rc == 1 && fl.len != sizeof(m->sha256))) {
+		snprintf(err->msg, sizeof(err->msg), "SUBMIT_BEGIN %s: bad sha256", m->id);
+		return -1;
+	}
+	if (rc == 1) {
+		memcpy(m->sha256, fl.val, sizeof(m->sha256));
+		m->has_sha = 1;
+	}
+	return 0;
+}
+
+static int decode_data(const pl_frame_t *f, on_msg_t *m, pl_err_t *err)
+{
+	pl_field_t fl;
+	m->kind = ON_M_DATA;
+	if (pl_frame_find(f, PL_TAG_PAYLOAD, &fl) != 1) {
+		snprintf(err->msg, sizeof(err->msg), "SUBMIT_DATA without payload");
+		return -1;
+	}
+	m->data = fl.val;
+	m->dlen = fl.len;
+	return 0;
+}
+
+static int decode_result(const pl_frame_t *f, on_msg_t *m, pl_err_t *err)
+{
+	m->kind = ON_M_RESULT;
+	if (get_id(f, m, err) < 0)
+		return -1;
+	if (pl_frame_get_str(f, PL_TAG_EVENT, m->event, sizeof(m->event)) < 0 ||
+	    opt_str(f, PL_TAG_MESSAGE, m->reason, sizeof(m->reason)) < 0) {
+		snprintf(err->msg, sizeof(err->msg), "RESULT %s: bad fields", m->id);
+		return -1;
+	}
+	if (strcmp(m->event, "printed") != 0 && strcmp(m->event, "held") != 0 &&
+	    strcmp(m->event, "failed") != 0) {
+		snprintf(err->msg, sizeof(err->msg), "RESULT %s: unknown outcome", m->id);
+		return -1;
+	}
+	return 0;
+}
+
+int on_msg_decode(const uint8_t *buf, size_t len, on_msg_t *m, pl_err_t *err)
+{
+	pl_frame_t f;
+	size_t used = 0;
+	memset(m, 0, sizeof(*m));
+	int rc = pl_frame_parse(buf, len, ON_MSG_MAX, &f, &used);
+	if (rc < 0 || used != len || (f.flags & PL_FLAG_FD)) {
+		snprintf(err->msg, sizeof(err->msg), "not one well-formed frame (%s)",
+			 rc < 0 ? pl_proto_strerror(rc) : "trailing bytes or fd flag");
+		return -1;
+	}
+	switch (f.type) {
+	case PL_MSG_SUBMIT_BEGIN:
+		return decode_begin(&f, m, err);
+	case PL_MSG_SUBMIT_DATA:
+		return decode_data(&f, m, err);
+	case PL_MSG_SUBMIT_END:
+		m->kind = ON_M_END;
+		return get_id(&f, m, err);
+	case PL_MSG_RESULT:
+		return decode_result(&f, m, err);
+	default:
+		snprintf(err->msg, sizeof(err->msg), "unexpected message %s",
+			 pl_msg_type_name(f.type));
+		return -1;
+	}
+}
+
+int on_msg_result(pl_msg_t *m, const char *id, const char *event, const char *reason)
+{
+	pl_msg_reset(m, PL_MSG_RESULT, 0, 0);
+	m->max = ON_MSG_MAX;
+	pl_msg_add_str(m, PL_TAG_JOB_ID, id);
+	pl_msg_add_str(m, PL_TAG_EVENT, event);
+	if (reason && *reason)
+		pl_msg_add_str(m, PL_TAG_MESSAGE, reason);
+	return pl_msg_finish(m);
+}

@@ -1,0 +1,137 @@
+/* PrinterLogicServiceOffNetworkServer: off-network printing through an
+ * External Gateway (issue 17). This release has the router role (the
+ * Internal Routing Service): one persistent wss:// connection out to the
+ * gateway, jobs pushed down it are printed at once on a printer named in
+ * the directory, and each is acknowledged only after the printer took
+ * every byte (or a durable "printed" record says it already did).
+ *   main.c     the service definition, configuration, plsc status detail
+ *   msg.c      the messages on the WebSocket: one TLV frame a binary
+ *              message (proto/PROTOCOL.md §12); decoding is fuzzed
+ *              (tests/fuzz/fuzz_offnet_msg.c)
+ *   router.c   libwebsockets client inside pl_loop (pl_adapt), TLS
+ *              verification, keepalive, reconnect with backoff + jitter,
+ *              DNS on a worker
+ *   job.c      receiving a job into an anonymous spool file, printing it
+ *              on a worker, the "printed" record, the acknowledgement */
+#ifndef ON_H
+#define ON_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include <openssl/evp.h>
+
+#include "pl_config.h"
+#include "pl_directory.h"
+#include "pl_loop.h"
+#include "pl_proto.h"
+#include "pl_service.h"
+#include "pl_work.h"
+
+#define ON_NAME "PrinterLogicServiceOffNetworkServer"
+#define ON_SUBPROTOCOL "plsc-offnet-1"
+/* One WebSocket message: a TLV frame with at most this much payload. The
+ * gateway sends job data in SUBMIT_DATA frames of at most ON_DATA_MAX. */
+#define ON_MSG_MAX (256u * 1024u)
+#define ON_DATA_MAX (ON_MSG_MAX - 64u)
+#define ON_ID_MAX 64 /* a gateway job id: 1..64 of [A-Za-z0-9._:-] */
+/* Gateway job ids remembered as printed (job.c): a redelivery comes within
+ * minutes, so the newest ON_PRINTED_KEEP are plenty. */
+#define ON_PRINTED_KEEP 100000u
+
+typedef enum {
+	ON_M_BEGIN = 1, /* gateway -> router: a job's metadata */
+	ON_M_DATA,	/* gateway -> router: the next bytes of the job */
+	ON_M_END,	/* gateway -> router: every byte sent */
+	ON_M_RESULT,	/* router -> gateway: the job's outcome (the ack) */
+} on_kind_t;
+
+typedef struct {
+	on_kind_t kind;
+	char id[ON_ID_MAX + 1];
+	char printer[128];
+	char user[128];
+	char title[256];
+	char format[128];
+	uint64_t size;
+	uint8_t hold; /* 1: secure/pull, held for release */
+	uint8_t sha256[32];
+	int has_sha;
+	const uint8_t *data; /* ON_M_DATA: a view into the message */
+	size_t dlen;
+	char event[16];	  /* ON_M_RESULT: "printed", "held", "failed" */
+	char reason[256]; /* ON_M_RESULT: why, when failed */
+} on_msg_t;
+
+/* msg.c */
+/* Decode one WebSocket message. 0, or -1 with the reason in err. */
+int on_msg_decode(const uint8_t *buf, size_t len, on_msg_t *m, pl_err_t *err);
+/* 1 when id is a valid gateway job id. */
+int on_id_valid(const char *id);
+/* Build the RESULT for a job into m (pl_msg_init'ed by the caller). */
+int on_msg_result(pl_msg_t *m, const char *id, const char *event, const char *reason);
+
+typedef struct on on_t;
+typedef struct on_job on_job_t;
+
+/* router.c */
+int on_router_start(on_t *on, pl_err_t *err);
+void on_router_stop(on_t *on);
+/* Queue the acknowledgement of a job; sent when the connection is up
+ * (lost with it otherwise: the gateway then delivers the job again). */
+void on_router_ack(on_t *on, const char *id, const char *event, const char *reason);
+
+/* job.c */
+int on_jobs_open(on_t *on, pl_err_t *err);
+void on_jobs_close(on_t *on);
+/* A decoded message of the job stream. 0, or -1 (protocol error: the
+ * router drops the connection). */
+int on_job_message(on_t *on, const on_msg_t *m);
+/* The connection dropped: a job being received is discarded. */
+void on_job_abort(on_t *on);
+size_t on_jobs_in_flight(const on_t *on);
+
+/* main.c */
+void on_status_note(on_t *on);
+
+typedef struct {
+	char url[1024];	   /* wss://host[:port]/path */
+	char host[256];	   /* from url */
+	int port;
+	char path[512];
+	char token[512];
+	char ca_file[4096];
+	char client_cert[4096], client_key[4096];
+	uint32_t ping_s, dead_s;
+	uint32_t backoff_min_ms, backoff_max_ms;
+	uint64_t max_job_bytes;
+	uint32_t print_connect_timeout_ms, print_io_timeout_ms;
+	char directory_path[4096];
+	int unconfigured; /* no gateway_url/token_file: idle */
+} on_conf_t;
+
+struct on {
+	on_conf_t conf;
+	pl_service_t *svc;
+	pl_loop_t *loop;
+	pl_dir_t *dir;
+	/* router.c */
+	void *rt; /* on_router_t */
+	/* job.c */
+	on_job_t *rx;	  /* the job being received */
+	pl_work_t *print; /* printing, one job at a time, in order */
+	on_job_t *queue;  /* jobs handed to it, not yet done */
+	size_t in_flight; /* received, not yet acknowledged */
+	char **printed;	  /* gateway ids printed, oldest first */
+	size_t nprinted, capprinted;
+	int printed_fd;
+	/* status */
+	int connected;
+	pl_timer_t *status_timer;
+	uint64_t since_ms; /* wall clock ms of the last connect/disconnect */
+	char last_error[256];
+	uint64_t printed_total, failed_total;
+	int draining;
+};
+
+#endif
