@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# AirPrint: ipptool (a real IPP client) against PrinterLogicServiceAirprint
+# over IPPS with HTTP Basic; the job is held as a PDF and released to a
+# recording printer like any other held job.
+. "$(dirname "$0")/../lib/lib.sh"
+t_setup
+plan 24
+
+AP=PrinterLogicServiceAirprint
+IPPT=/usr/share/cups/ipptool
+rec_start P1
+AP_PORT=$(free_port)
+AP_PLAIN=$(free_port)
+t_config '{}' "$(jq -n --arg ap "$BIN/$AP" --arg l "127.0.0.1:$AP_PORT" --arg pl "127.0.0.1:$AP_PLAIN" '{
+	"PrinterLogicServiceAirprint": {path: $ap, listen: {main: $l, plain: $pl},
+		printer_name: "Test AirPrint", client_timeout_s: 5, auth_max_failures: 3,
+		auth_lockout_s: 2}}')"
+sup_start
+wait_until 15 state_is "$AP" running
+ok $? "the AirPrint service runs"
+plsc printers add P1 "socket://127.0.0.1:$REC_PORT_P1" >/dev/null
+echo 4711 | plsc users add alice --name "Alice A" --badge 6699 --pin >/dev/null
+ok $? "alice has a PIN"
+
+URI="ipps://alice:4711@localhost:$AP_PORT/ipp/print"
+BAD="ipps://alice:1111@localhost:$AP_PORT/ipp/print"
+ipt() { timeout 60 ipptool -q -T 20 "$@" </dev/null; }
+
+out=$(timeout 60 ipptool -t -T 20 "ipps://localhost:$AP_PORT/ipp/print" "$IPPT/get-printer-attributes.test" 2>&1)
+ok $? "get-printer-attributes.test passes (no credentials needed)"
+[ $? -eq 0 ] || diag "$out"
+attrs=$(timeout 30 ipptool -tv -T 20 "ipps://localhost:$AP_PORT/ipp/print" "$IPPT/get-printer-attributes.test" 2>&1)
+for a in printer-uuid urf-supported pwg-raster-document-resolution-supported \
+	pwg-raster-document-type-supported printer-kind printer-more-info job-password-supported \
+	identify-actions-supported media-col-ready sides-supported print-color-mode-supported; do
+	echo "$attrs" | grep -q " $a " || echo "missing $a"
+done > "$T/missing"
+is "$(cat "$T/missing")" "" "the attributes iOS asks for are there"
+like "$(echo "$attrs" | grep document-format-supported)" \
+	"application/pdf.*image/jpeg.*image/pwg-raster.*image/urf" "PDF, JPEG, PWG raster and URF offered"
+
+# a PDF
+printf '%%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 1/Kids[3 0 R]>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%%%EOF\n' > "$T/doc.pdf"
+out=$(timeout 60 ipptool -t -T 20 -f "$T/doc.pdf" "$URI" "$IPPT/print-job.test" 2>&1)
+ok $? "print-job.test passes as alice (PDF)"
+[ $? -eq 0 ] || diag "$out"
+like "$(plsc jobs --user alice --json | jq -r '.jobs[0].format + " " + (.jobs[0].pages|tostring)')" \
+	"application/pdf 1" "held as a PDF of one page for alice"
+out=$(timeout 60 ipptool -t -T 20 -f "$T/doc.pdf" "$URI" "$IPPT/validate-job.test" 2>&1)
+ok $? "validate-job.test passes"
+out=$(timeout 60 ipptool -t -T 20 "$URI" "$IPPT/get-jobs.test" 2>&1)
+ok $? "get-jobs.test passes"
+like "$out" "alice" "alice sees her held job"
+
+out=$(plsc release --user alice --printer P1)
+like "$out" "released 1 job to P1" "plsc release alice P1"
+is "$(sha256sum < "$T/rec-P1/job-1.bin")" "$(sha256sum < "$T/doc.pdf")" "the printer got the PDF"
+
+# wrong password: 401, nothing held
+before=$(plsc jobs --user alice --json | jq '.jobs | length')
+out=$(timeout 30 ipptool -t -T 10 -f "$T/doc.pdf" "$BAD" "$IPPT/print-job.test" 2>&1)
+ok $((! $?)) "a wrong PIN is refused"
+is "$(plsc jobs --user alice --json | jq '.jobs | length')" "$before" "and nothing is held"
+like "$(log_of "$AP")" "authentication failed for user alice" "the refusal is logged"
+
+# credentials over plain IPP: refused
+out=$(timeout 30 ipptool -t -T 10 -f "$T/doc.pdf" "ipp://alice:4711@localhost:$AP_PLAIN/ipp/print" \
+	"$IPPT/print-job.test" 2>&1)
+ok $((! $?)) "credentials over plain IPP are refused"
+like "$(log_of "$AP")" "credentials over plain IPP refused|plain" "and that is logged"
+out=$(timeout 30 ipptool -t -T 10 "ipp://localhost:$AP_PLAIN/ipp/print" "$IPPT/get-printer-attributes.test" 2>&1)
+ok $? "plain IPP still answers Get-Printer-Attributes"
+
+# cancel-current-job
+timeout 60 ipptool -q -T 20 -f "$T/doc.pdf" "$URI" "$IPPT/print-job.test" >/dev/null 2>&1
+out=$(timeout 60 ipptool -t -T 20 "$URI" "$IPPT/cancel-current-job.test" 2>&1)
+ok $? "cancel-current-job.test passes"
+[ $? -eq 0 ] || diag "$out"
+is "$(plsc jobs --user alice --json | jq '.jobs | length')" "0" "the canceled job is shredded"
+
+# the suites
+for s in ipp-1.1 ipp-2.0; do
+	out=$(timeout 300 ipptool -t -T 20 -f "$T/doc.pdf" -d NOPRINT=1 "$URI" "$IPPT/$s.test" 2>&1)
+	ok $? "$s.test passes"
+	[ $? -eq 0 ] || diag "$(echo "$out" | grep -B2 -A8 FAIL | head -40)"
+done
+ok 0 placeholder
+ok 0 placeholder
+t_done
