@@ -80,6 +80,15 @@ static void add_media(ipp_t *a)
 					       "media-top-margin", "media-type" };
 	ippAddStrings(a, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "media-col-supported",
 		      N(col_sup), NULL, col_sup);
+	ipp_t *s0 = ippNew(), *s1 = ippNew();
+	ippAddInteger(s0, IPP_TAG_ZERO, IPP_TAG_INTEGER, "x-dimension", media_dim[0][0]);
+	ippAddInteger(s0, IPP_TAG_ZERO, IPP_TAG_INTEGER, "y-dimension", media_dim[0][1]);
+	ippAddInteger(s1, IPP_TAG_ZERO, IPP_TAG_INTEGER, "x-dimension", media_dim[1][0]);
+	ippAddInteger(s1, IPP_TAG_ZERO, IPP_TAG_INTEGER, "y-dimension", media_dim[1][1]);
+	ipp_attribute_t *ms = ippAddCollection(a, IPP_TAG_PRINTER, "media-size-supported", s0);
+	ippSetCollection(a, &ms, 1, s1);
+	ippDelete(s0);
+	ippDelete(s1);
 	ippAddStrings(a, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "media-type-supported", 1, NULL,
 		      media_types);
 	ippAddStrings(a, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "media-source-supported", 1, NULL,
@@ -105,6 +114,11 @@ static void add_print_options(ipp_t *a)
 	ippAddBoolean(a, IPP_TAG_PRINTER, "color-supported", 1);
 	ippAddRange(a, IPP_TAG_PRINTER, "copies-supported", 1, 999);
 	ippAddInteger(a, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "copies-default", 1);
+	ippAddInteger(a, IPP_TAG_PRINTER, IPP_TAG_ENUM, "finishings-supported", IPP_FINISHINGS_NONE);
+	ippAddInteger(a, IPP_TAG_PRINTER, IPP_TAG_ENUM, "finishings-default", IPP_FINISHINGS_NONE);
+	/* a held-jobs queue prints nothing itself: the figures are nominal */
+	ippAddInteger(a, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "pages-per-minute", 20);
+	ippAddInteger(a, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "pages-per-minute-color", 20);
 	static const int q[] = { IPP_QUALITY_DRAFT, IPP_QUALITY_NORMAL, IPP_QUALITY_HIGH };
 	ippAddIntegers(a, IPP_TAG_PRINTER, IPP_TAG_ENUM, "print-quality-supported", 3, q);
 	ippAddInteger(a, IPP_TAG_PRINTER, IPP_TAG_ENUM, "print-quality-default", IPP_QUALITY_NORMAL);
@@ -114,7 +128,7 @@ static void add_print_options(ipp_t *a)
 	ippAddIntegers(a, IPP_TAG_PRINTER, IPP_TAG_ENUM, "orientation-requested-supported", 5,
 		       orient);
 	ippAddInteger(a, IPP_TAG_PRINTER, IPP_TAG_ENUM, "orientation-requested-default",
-		      IPP_ORIENT_NONE);
+		      IPP_ORIENT_PORTRAIT);
 	ippAddResolution(a, IPP_TAG_PRINTER, "printer-resolution-supported", IPP_RES_PER_INCH, 300,
 			 300);
 	ippAddResolution(a, IPP_TAG_PRINTER, "printer-resolution-default", IPP_RES_PER_INCH, 300,
@@ -125,10 +139,12 @@ static void add_print_options(ipp_t *a)
 		      N(creation), NULL, creation);
 	ippAddRange(a, IPP_TAG_PRINTER, "job-impressions-supported", 1, 100000);
 	ippAddRange(a, IPP_TAG_PRINTER, "job-k-octets-supported", 0, 1 << 20);
-	ippAddStrings(a, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-hold-until-supported", 1, NULL,
-		      (const char *const[]){ "indefinite" });
+	/* every job is held until released; "no-hold" is what clients may
+	 * ask for, and what the job template looks like to them */
+	ippAddStrings(a, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-hold-until-supported", 2, NULL,
+		      (const char *const[]){ "no-hold", "indefinite" });
 	ippAddString(a, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-hold-until-default", NULL,
-		     "indefinite");
+		     "no-hold");
 	ippAddStrings(a, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-settable-attributes-supported", 1,
 		      NULL, job_attrs_descr);
 }

@@ -32,20 +32,25 @@ static int conn_timeout_cb(http_t *http, void *arg)
 	return 0; /* a timeout ends the call: no retries */
 }
 
-static void respond_plain(http_t *http, http_status_t st, const char *extra_field,
-			  const char *extra_value)
+/* An answer without a body. www_auth: a WWW-Authenticate challenge (or
+ * NULL); close: tell the client this connection ends. */
+static void respond_plain(http_t *http, http_status_t st, const char *www_auth, int close)
 {
 	httpClearFields(http);
-	if (extra_field)
-		httpSetField(http, HTTP_FIELD_WWW_AUTHENTICATE, extra_value);
+	if (www_auth)
+		httpSetField(http, HTTP_FIELD_WWW_AUTHENTICATE, www_auth);
+	if (close)
+		httpSetField(http, HTTP_FIELD_CONNECTION, "close");
 	httpSetField(http, HTTP_FIELD_CONTENT_TYPE, "text/plain");
 	httpSetLength(http, 0);
 	(void)httpWriteResponse(http, st);
 }
 
-static int respond_ipp(http_t *http, ipp_t *resp)
+static int respond_ipp(http_t *http, ipp_t *resp, int close)
 {
 	httpClearFields(http);
+	if (close)
+		httpSetField(http, HTTP_FIELD_CONNECTION, "close");
 	httpSetField(http, HTTP_FIELD_CONTENT_TYPE, "application/ipp");
 	httpSetLength(http, ippLength(resp));
 	if (httpWriteResponse(http, HTTP_STATUS_OK) < 0)
@@ -90,6 +95,20 @@ static void req_host(ap_conn_t *c, char *host, size_t hsz, int *port)
 	}
 }
 
+/* Read and drop the rest of a request body we will not use, up to 1 MiB:
+ * 0 when it was all read (the connection can go on), -1 when not. */
+static int drain_body(http_t *http)
+{
+	char buf[16384];
+	size_t left = 1024 * 1024;
+	ssize_t n = 1;
+	if (httpGetState(http) != HTTP_STATE_POST_RECV)
+		return 0;
+	while (left > 0 && (n = httpRead2(http, buf, sizeof(buf))) > 0)
+		left = (size_t)n < left ? left - (size_t)n : 0;
+	return n == 0 ? 0 : -1;
+}
+
 /* One IPP request, headers read. 0: the connection may go on. */
 static int serve_ipp(ap_conn_t *c)
 {
@@ -123,7 +142,7 @@ static int serve_ipp(ap_conn_t *c)
 	if (s == IPP_STATE_ERROR) {
 		ippDelete(req);
 		pl_info("%s: unreadable IPP request", c->addr);
-		respond_plain(c->http, HTTP_STATUS_BAD_REQUEST, NULL, NULL);
+		respond_plain(c->http, HTTP_STATUS_BAD_REQUEST, NULL, 1);
 		return -1;
 	}
 	if (authed != 1 && ap_ipp_needs_auth(req)) {
@@ -139,32 +158,20 @@ static int serve_ipp(ap_conn_t *c)
 			return -1;
 		}
 		ippDelete(req);
-		/* The document (if any) is not read: the client sends it again
-		 * with credentials, on a new connection. */
-		httpSetField(c->http, HTTP_FIELD_CONNECTION, "close");
-		respond_plain(c->http, HTTP_STATUS_UNAUTHORIZED, "auth",
-			      "Basic realm=\"Service Client\"");
-		return -1;
+		/* ask for credentials; the client sends the request again */
+		int rc = drain_body(c->http);
+		respond_plain(c->http, HTTP_STATUS_UNAUTHORIZED, "Basic realm=\"Service Client\"",
+			      rc < 0);
+		return rc;
 	}
 	req_host(c, host, sizeof(host), &port);
 	ap_req_t r = { .ap = ap, .http = c->http, .user = authed == 1 ? user : "",
 		       .host = host, .port = port, .tls = c->tls };
 	ipp_t *resp = ap_ipp_handle(&r, req);
 	ippDelete(req);
-	int rc = 0;
-	if (httpGetState(c->http) == HTTP_STATE_POST_RECV) {
-		/* a document we did not take: drain up to 1 MiB, else close */
-		char buf[16384];
-		size_t left = 1024 * 1024;
-		ssize_t n = 1;
-		while (left > 0 && (n = httpRead2(c->http, buf, sizeof(buf))) > 0)
-			left = (size_t)n < left ? left - (size_t)n : 0;
-		if (n != 0)
-			rc = -1;
-	}
-	if (rc < 0)
-		httpSetField(c->http, HTTP_FIELD_CONNECTION, "close");
-	if (respond_ipp(c->http, resp) < 0)
+	/* a document we did not take (a refused Print-Job) */
+	int rc = drain_body(c->http);
+	if (respond_ipp(c->http, resp, rc < 0) < 0)
 		rc = -1;
 	ippDelete(resp);
 	return rc;
@@ -180,7 +187,7 @@ static int serve_one(ap_conn_t *c)
 	if (st == HTTP_STATE_ERROR || st == HTTP_STATE_UNKNOWN_METHOD ||
 	    st == HTTP_STATE_UNKNOWN_VERSION) {
 		if (st != HTTP_STATE_ERROR)
-			respond_plain(c->http, HTTP_STATUS_BAD_REQUEST, NULL, NULL);
+			respond_plain(c->http, HTTP_STATUS_BAD_REQUEST, NULL, 1);
 		return -1;
 	}
 	http_status_t hs;
@@ -195,13 +202,13 @@ static int serve_one(ap_conn_t *c)
 	switch (st) {
 	case HTTP_STATE_POST:
 		if (strcmp(uri, AP_RESOURCE) && strcmp(uri, "/ipp/print/") && strcmp(uri, "/")) {
-			respond_plain(c->http, HTTP_STATUS_NOT_FOUND, NULL, NULL);
+			respond_plain(c->http, HTTP_STATUS_NOT_FOUND, NULL, 1);
 			return -1;
 		}
 		{
 			const char *ct = httpGetField(c->http, HTTP_FIELD_CONTENT_TYPE);
 			if (!ct || strncmp(ct, "application/ipp", 15)) {
-				respond_plain(c->http, HTTP_STATUS_BAD_REQUEST, NULL, NULL);
+				respond_plain(c->http, HTTP_STATUS_BAD_REQUEST, NULL, 1);
 				return -1;
 			}
 		}
@@ -212,7 +219,7 @@ static int serve_one(ap_conn_t *c)
 			respond_page(c);
 			return 0;
 		}
-		respond_plain(c->http, HTTP_STATUS_NOT_FOUND, NULL, NULL);
+		respond_plain(c->http, HTTP_STATUS_NOT_FOUND, NULL, 0);
 		return 0;
 	case HTTP_STATE_OPTIONS:
 		httpClearFields(c->http);
@@ -221,7 +228,7 @@ static int serve_one(ap_conn_t *c)
 		(void)httpWriteResponse(c->http, HTTP_STATUS_OK);
 		return 0;
 	default:
-		respond_plain(c->http, HTTP_STATUS_METHOD_NOT_ALLOWED, NULL, NULL);
+		respond_plain(c->http, HTTP_STATUS_METHOD_NOT_ALLOWED, NULL, 1);
 		return -1;
 	}
 }
