@@ -435,9 +435,11 @@ static void op_get_jobs(ap_req_t *r, ipp_t *req, ipp_t *resp)
 		return;
 	}
 	done = strcmp(which, "completed") == 0;
+	/* NULL: "all" asked for; without requested-attributes, job-id and
+	 * job-uri (RFC 8011 §4.2.6.1) */
 	cups_array_t *ra = ippCreateRequestedArray(req);
 	static const char *const dflt[] = { "job-id", "job-uri" };
-	if (!ra) {
+	if (!ra && !ippFindAttribute(req, "requested-attributes", IPP_TAG_KEYWORD)) {
 		ra = cupsArrayNew(cmp_str, NULL);
 		cupsArrayAdd(ra, (void *)dflt[0]);
 		cupsArrayAdd(ra, (void *)dflt[1]);
