@@ -67,7 +67,7 @@ OBJ       := $(BUILD)/obj
 # build, so the trusted process cannot grow a directory, a job store or a
 # printer driver by accident.
 RUNTIME_INC := -Iproto -Icommon
-LIB_NAMES  := holder jobstore directory printer badge ctl docinfo ldap
+LIB_NAMES  := holder jobstore directory printer badge ctl docinfo ldap pdfconv
 DOMAIN_INC := $(addprefix -Ilib/,$(LIB_NAMES)) -Iclients
 INC        := $(RUNTIME_INC) $(DOMAIN_INC)
 
@@ -84,7 +84,7 @@ LIBPROTO   := $(OBJ)/libplproto.a
 LIBCOMMON  := $(OBJ)/libplcommon.a
 RUNTIME_LIBS := $(LIBCOMMON) $(LIBPROTO)
 # Dependents before what they use (static archives, one pass).
-DOMAIN_LIBS := $(foreach l,ctl holder jobstore directory printer badge docinfo ldap,$(OBJ)/libpl$(l).a)
+DOMAIN_LIBS := $(foreach l,ctl holder jobstore directory printer badge docinfo ldap pdfconv,$(OBJ)/libpl$(l).a)
 LIBS       := $(DOMAIN_LIBS) $(RUNTIME_LIBS)
 
 OFFLINEPRINT_SRC := $(wildcard services/offlineprint/*.c)

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "pl_log.h"
+#include "pl_pdfconv.h"
 #include "pl_util.h"
 
 #define MSG 256
@@ -295,12 +296,6 @@ static uint8_t *read_doc(ap_req_t *r, ipp_t *resp, size_t *len)
 	return buf;
 }
 
-/* A document format we hold: PDF as it is (other formats: pdfconv). */
-static int doc_is_pdf(const uint8_t *d, size_t n)
-{
-	return n >= 5 && memcmp(d, "%PDF-", 5) == 0;
-}
-
 /* Read, convert, hold the document of job j (id), answer in resp. */
 static void take_document(ap_req_t *r, ipp_t *req, ipp_t *resp, int id)
 {
@@ -314,10 +309,26 @@ static void take_document(ap_req_t *r, ipp_t *req, ipp_t *resp, int id)
 		refuse(resp, IPP_STATUS_ERROR_BAD_REQUEST, "no document data");
 		goto fail;
 	}
-	if (!doc_is_pdf(doc, len)) {
-		refuse(resp, IPP_STATUS_ERROR_DOCUMENT_FORMAT_ERROR,
-		       "%s: cannot be converted to PDF", fmt);
+	pl_pdfconv_fmt_t f = pl_pdfconv_format(fmt, doc, len);
+	if (f == PL_PDFCONV_UNKNOWN) {
+		refuse(resp, IPP_STATUS_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED,
+		       "%s: not a PDF, JPEG, URF or PWG raster document", fmt);
 		goto fail;
+	}
+	if (f != PL_PDFCONV_PDF) {
+		/* untrusted bytes: decoded in a jailed child */
+		uint8_t *pdf = NULL;
+		size_t plen = 0;
+		uint32_t pages = 0;
+		pl_pdfconv_limits_t lim = { .max_out_bytes = r->ap->max_job_bytes * 4 };
+		if (pl_pdfconv_jailed(f, doc, len, &lim, 30, 60000, &pdf, &plen, &pages, msg,
+				      sizeof(msg)) < 0) {
+			refuse(resp, IPP_STATUS_ERROR_DOCUMENT_FORMAT_ERROR, "%s: %s", fmt, msg);
+			goto fail;
+		}
+		free(doc);
+		doc = pdf;
+		len = plen;
 	}
 	ipp_status_t st = ap_job_store(r->ap, id, doc, len, "application/pdf", msg, sizeof(msg));
 	if (st != IPP_STATUS_OK) {

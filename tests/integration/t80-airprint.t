@@ -4,7 +4,7 @@
 # recording printer like any other held job.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 25
+plan 36
 
 AP=PrinterLogicServiceAirprint
 IPPT=/usr/share/cups/ipptool
@@ -57,6 +57,26 @@ like "$out" "alice" "alice sees her held job"
 out=$(plsc release --user alice --printer P1)
 like "$out" "released 1 job to P1" "plsc release alice P1"
 is "$(sha256sum < "$T/rec-P1/job-1.bin")" "$(sha256sum < "$T/doc.pdf")" "the printer got the PDF"
+
+# JPEG, URF and PWG raster: converted to PDF (in a jailed child), held,
+# released as a PDF.
+SEEDS=$(cd "$(dirname "$0")/../fuzz/corpus/fuzz_raster" && pwd)
+n=1
+for f in page.jpg srgb.urf sgray.pwg; do
+	n=$((n + 1))
+	out=$(timeout 60 ipptool -t -T 20 -f "$SEEDS/$f" "$URI" "$IPPT/print-job.test" 2>&1)
+	rc=$?
+	ok $rc "print-job.test with $f"
+	[ $rc -eq 0 ] || diag "$out"
+	is "$(plsc jobs --user alice --json | jq -r '.jobs[0].format + " " + (.jobs[0].pages|tostring)')" \
+		"application/pdf 1" "$f held as a PDF of one page"
+	plsc release --user alice --printer P1 >/dev/null
+	is "$(head -c 5 "$T/rec-P1/job-$n.bin")" "%PDF-" "$f reached the printer as a PDF"
+done
+printf 'UNIRAST\0\0\0\0\1\30\1\0\0\0\0\0\0\0\0\0\0\0\0\100\0\0\0\100\0\0\0\110' > "$T/bad.urf"
+out=$(timeout 60 ipptool -t -T 20 -f "$T/bad.urf" "$URI" "$IPPT/print-job.test" 2>&1)
+ok $((! $?)) "a truncated URF is refused"
+like "$out" "document-format-error|client-error" "with an IPP error"
 
 # wrong password: 401, nothing held
 before=$(plsc jobs --user alice --json | jq '.jobs | length')
