@@ -99,6 +99,8 @@ struct ap {
 };
 
 /* attrs.c */
+#define AP_URF_N 9
+extern const char *const ap_urf[AP_URF_N]; /* urf-supported, the TXT key URF */
 int ap_attrs_build(ap_t *ap);
 /* Copy the printer's attributes that ra (requested-attributes, NULL = all)
  * names into resp, with the per-request ones (URIs from host). */
@@ -106,6 +108,10 @@ void ap_attrs_copy(ap_t *ap, ipp_t *resp, cups_array_t *ra, const char *host, in
 		   int tls);
 /* Is value in the printer's keyword/mime attribute name? */
 int ap_attrs_supports(ap_t *ap, const char *name, const char *value);
+
+/* zone.c: PrinterLogicServiceAirprint --dns-sd-zone ...: print the
+ * unicast DNS-SD records as a zone-file fragment; an exit code. */
+int ap_zone_main(int argc, char **argv);
 
 /* auth.c: 1 authenticated (user filled), 0 wrong or refused for now
  * (why says which), -1 no credentials. */

@@ -21,7 +21,7 @@ static const int media_dim[][2] = { { 21000, 29700 }, { 21590, 27940 } };
 static const char *const sides[] = { "one-sided", "two-sided-long-edge",
 				     "two-sided-short-edge" };
 static const char *const colors[] = { "auto", "color", "monochrome" };
-static const char *const urf[] = { "V1.4", "CP1", "DM1", "IS1", "MT1", "PQ4", "RS300",
+const char *const ap_urf[AP_URF_N] = { "V1.4", "CP1", "DM1", "IS1", "MT1", "PQ4", "RS300",
 				   "SRGB24", "W8" };
 static const char *const pwg_types[] = { "black_8", "sgray_8", "srgb_8" };
 static const char *const kinds[] = { "document", "photo" };
@@ -152,8 +152,8 @@ static void add_print_options(ipp_t *a)
 /* What iOS checks: raster formats and their capabilities, kind, password. */
 static void add_airprint(ipp_t *a)
 {
-	ippAddStrings(a, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "urf-supported", N(urf),
-		      NULL, urf);
+	ippAddStrings(a, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "urf-supported", AP_URF_N,
+		      NULL, ap_urf);
 	ippAddResolution(a, IPP_TAG_PRINTER, "pwg-raster-document-resolution-supported",
 			 IPP_RES_PER_INCH, 300, 300);
 	ippAddStrings(a, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "pwg-raster-document-type-supported",

@@ -376,6 +376,8 @@ int main(int argc, char **argv)
 		.schema = &pl_schema_airprint,
 		.help = "listen.main (IPPS) must name the LAN address, e.g. \"192.168.1.10:631\";\n"
 			"listen.plain (optional) answers plain IPP without credentials.\n"
+			"--dns-sd-zone --domain D --host H [--port P] [--name N] [--state-dir DIR]\n"
+			"  prints the unicast DNS-SD records (PTR, SRV, TXT) as a zone fragment.\n"
 			"See PrinterLogicServiceAirprint(8).\n",
 		.caps = PL_CAP_HOLDS_JOBS,
 		.start = ap_start,
@@ -384,6 +386,8 @@ int main(int argc, char **argv)
 		.stop = ap_stop,
 		.sandbox = ap_sandbox,
 	};
+	if (argc > 1 && strcmp(argv[1], "--dns-sd-zone") == 0)
+		return ap_zone_main(argc, argv);
 	static ap_t ap; /* the job table makes it large for a stack */
 	ap.listen_fd = ap.plain_fd = -1;
 	pthread_mutex_init(&ap.attrs_lock, NULL);

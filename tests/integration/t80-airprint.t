@@ -4,7 +4,7 @@
 # recording printer like any other held job.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 36
+plan 41
 
 AP=PrinterLogicServiceAirprint
 IPPT=/usr/share/cups/ipptool
@@ -125,4 +125,29 @@ for s in ipp-1.1 ipp-2.0; do
 	[ $rc -eq 0 ] || diag "$(echo "$out" | grep -A8 FAIL | head -40)"
 done
 kill "$RELEASER" 2>/dev/null; wait "$RELEASER" 2>/dev/null
+# The unicast DNS-SD zone fragment: loads in a zone with named-checkzone,
+# and carries the records and TXT keys iOS needs.
+uuid=$(cat "$T/lib/$AP/printer-uuid")
+{
+	printf '$TTL 300\n@ IN SOA ns.example.org. hostmaster.example.org. 1 3600 600 86400 300\n'
+	printf '@ IN NS ns.example.org.\nns IN A 127.0.0.1\nprint IN A 127.0.0.1\n'
+	"$BIN/$AP" --dns-sd-zone --domain example.org --host print.example.org \
+		--name "Test AirPrint" --state-dir "$T/lib/$AP"
+} > "$T/site.zone"
+out=$(named-checkzone -D example.org "$T/site.zone" 2>&1)
+ok $? "the zone fragment loads (named-checkzone)"
+like "$out" "_universal._sub._ipps._tcp.example.org.[[:space:]]+300 IN PTR[[:space:]]+Test\\\\032AirPrint._ipps._tcp.example.org." \
+	"a _universal subtype PTR"
+like "$out" "Test\\\\032AirPrint._ipps._tcp.example.org.[[:space:]]+300 IN SRV[[:space:]]+0 0 631 print.example.org." \
+	"the SRV record"
+txt=$(echo "$out" | grep " TXT")
+for k in txtvers=1 qtotal=1 rp=ipp/print "ty=Test AirPrint" pdl=application/pdf,image/jpeg,image/pwg-raster,image/urf \
+	URF=V1.4 TLS=1.2 "UUID=${uuid#urn:uuid:}" Color=T Duplex=T kind=document air=username,password \
+	adminurl=https://print.example.org:631/; do
+	case "$txt" in *"\"$k"*) ;; *) echo "missing $k";; esac
+done > "$T/txt-missing"
+is "$(cat "$T/txt-missing")" "" "the TXT record has the keys iOS needs"
+echo "$out" | grep -q "b._dns-sd._udp.example.org..*PTR.*example.org." &&
+	echo "$out" | grep -q "lb._dns-sd._udp.example.org..*PTR.*example.org."
+ok $? "b and lb browse-domain PTRs"
 t_done
