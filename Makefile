@@ -239,6 +239,11 @@ $(BUILD)/tests/fuzz/replay-fuzz_jobevent: $(OBJ)/tests/fuzz/fuzz_jobevent.o \
 		$(OBJ)/tests/fuzz/replay.o $(OBJ)/supervisor/jobevent.o $(OBJ)/supervisor/logcap.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 
+$(OBJ)/tests/fuzz/fuzz_ipp_auth.o: INC += -Iservices/airprint
+$(BUILD)/tests/fuzz/replay-fuzz_ipp_auth: $(OBJ)/tests/fuzz/fuzz_ipp_auth.o \
+		$(OBJ)/tests/fuzz/replay.o $(OBJ)/services/airprint/basic.o $(LIBS)
+	$(call link,$(PKG_LIBS))
+
 $(BUILD)/tests/fuzz/replay-fuzz_console_body: $(OBJ)/tests/fuzz/fuzz_console_body.o \
 		$(OBJ)/tests/fuzz/replay.o $(OBJ)/console/body.o $(LIBS)
 	$(call link,$(PKG_LIBS))

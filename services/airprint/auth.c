@@ -7,64 +7,15 @@
  * auth_lockout_s, during which nothing is checked at all (no oracle, no
  * scrypt work for an attacker). */
 #include "ap.h"
+#include "ap-basic.h"
 
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "pl_ldap.h"
 #include "pl_log.h"
 #include "pl_util.h"
-
-#define AP_CRED_MAX 512
-
-/* "Basic <base64 of user:password>" -> user, password. 0 or -1. */
-static int basic_decode(const char *authz, char *user, size_t usz, char *pass, size_t psz)
-{
-	unsigned char out[AP_CRED_MAX + 4];
-	if (strncasecmp(authz, "Basic ", 6) != 0)
-		return -1;
-	const char *b = authz + 6;
-	while (*b == ' ')
-		b++;
-	size_t n = strlen(b);
-	if (n == 0 || n > (AP_CRED_MAX / 3) * 4 || n % 4)
-		return -1;
-	int len = EVP_DecodeBlock(out, (const unsigned char *)b, (int)n);
-	if (len < 0)
-		return -1;
-	/* EVP_DecodeBlock counts the padding's zero bytes */
-	if (n >= 1 && b[n - 1] == '=')
-		len--;
-	if (n >= 2 && b[n - 2] == '=')
-		len--;
-	out[len] = '\0';
-	if (memchr(out, '\0', (size_t)len))
-		return -1;
-	char *colon = strchr((char *)out, ':');
-	if (!colon || (size_t)(colon - (char *)out) >= usz || strlen(colon + 1) >= psz)
-		return -1;
-	*colon = '\0';
-	(void)pl_fmt(user, usz, "%s", (char *)out);
-	(void)pl_fmt(pass, psz, "%s", colon + 1);
-	OPENSSL_cleanse(out, sizeof(out));
-	return 0;
-}
-
-/* User names as the directory spells them; nothing that means anything
- * inside an LDAP DN. */
-static int name_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 127)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' || *s == '-' ||
-		      *s == '@'))
-			return 0;
-	return 1;
-}
 
 /* auth_lock held. The slot for key, a free one, or the stalest. */
 static ap_auth_slot_t *slot_for(ap_t *ap, const char *key, int create)
@@ -115,7 +66,7 @@ static int check_ldap(ap_t *ap, const char *user, const char *pass)
 	pl_err_t err;
 	if (!ap->ldap_uri[0])
 		return 0;
-	/* the name went through name_ok: no DN metacharacters */
+	/* the name went through ap_user_name_ok: no DN metacharacters */
 	if (pl_fmt(dn, sizeof(dn), ap->ldap_dn, user) < 0)
 		return 0;
 	pl_ldap_conf_t c = { .uri = ap->ldap_uri, .ca_file = ap->ldap_ca[0] ? ap->ldap_ca : NULL,
@@ -129,17 +80,17 @@ static int check_ldap(ap_t *ap, const char *user, const char *pass)
 int ap_auth_check(ap_t *ap, const char *authorization, const char *addr, char *user, size_t usz,
 		  const char **why)
 {
-	char pass[AP_CRED_MAX], akey[160], ukey[160];
+	char pass[AP_BASIC_MAX], akey[160], ukey[160];
 	int64_t now = (int64_t)pl_now_ms();
 	pl_err_t err;
 
 	*why = NULL;
-	if (basic_decode(authorization, user, usz, pass, sizeof(pass)) < 0) {
+	if (ap_basic_decode(authorization, user, usz, pass, sizeof(pass)) < 0) {
 		*why = "malformed Basic credentials";
 		user[0] = '\0';
 		return 0;
 	}
-	if (!name_ok(user)) {
+	if (!ap_user_name_ok(user)) {
 		*why = "not a valid user name";
 		OPENSSL_cleanse(pass, sizeof(pass));
 		user[0] = '\0';
