@@ -143,7 +143,7 @@ int ap_zone_main(int argc, char **argv)
 	printf("%s._ipps._tcp.%s IN TXT", inst, dom);
 	txt_put("txtvers", "1");
 	txt_put("qtotal", "1");
-	txt_put("rp", AP_RESOURCE + 1);
+	txt_put("rp", &AP_RESOURCE[1]); /* without the leading slash */
 	txt_put("ty", name);
 	txt_put("pdl", pdl);
 	txt_put("URF", urf);
