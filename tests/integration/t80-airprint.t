@@ -4,23 +4,29 @@
 # recording printer like any other held job.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 41
+plan 43
 
 AP=PrinterLogicServiceAirprint
 IPPT=/usr/share/cups/ipptool
 rec_start P1
 AP_PORT=$(free_port)
 AP_PLAIN=$(free_port)
-t_config '{}' "$(jq -n --arg ap "$BIN/$AP" --arg l "127.0.0.1:$AP_PORT" --arg pl "127.0.0.1:$AP_PLAIN" '{
+BR=PrinterLogicServiceSimpleBadgeRelease
+BR_PORT=$(free_port)
+t_config '{}' "$(jq -n --arg ap "$BIN/$AP" --arg l "127.0.0.1:$AP_PORT" --arg pl "127.0.0.1:$AP_PLAIN" \
+	--arg br "$BIN/$BR" --arg brl "0.0.0.0:$BR_PORT" '{
 	"PrinterLogicServiceAirprint": {path: $ap, listen: {main: $l, plain: $pl},
 		printer_name: "Test AirPrint", client_timeout_s: 5, auth_max_failures: 3,
-		auth_lockout_s: 2}}')"
+		auth_lockout_s: 2},
+	"PrinterLogicServiceSimpleBadgeRelease": {path: $br, listen: {main: $brl},
+		dedupe_ms: 500, refresh_s: 1}}')"
 sup_start
-wait_until 15 state_is "$AP" running
-ok $? "the AirPrint service runs"
+wait_until 15 state_is "$AP" running && wait_until 15 state_is "$BR" running
+ok $? "the AirPrint and badge services run"
 plsc printers add P1 "socket://127.0.0.1:$REC_PORT_P1" >/dev/null
-echo 4711 | plsc users add alice --name "Alice A" --badge 6699 --pin >/dev/null
-ok $? "alice has a PIN"
+echo 4711 | plsc users add alice --name "Alice A" --badge 6699 --pin >/dev/null &&
+	plsc readers add R1 --address 127.0.0.2 --printer P1 --preset elatec-tcpconv2 >/dev/null
+ok $? "alice has a PIN and a badge; a reader at P1"
 
 URI="ipps://alice:4711@localhost:$AP_PORT/ipp/print"
 BAD="ipps://alice:1111@localhost:$AP_PORT/ipp/print"
@@ -73,6 +79,14 @@ for f in page.jpg srgb.urf sgray.pwg; do
 	plsc release --user alice --printer P1 >/dev/null
 	is "$(head -c 5 "$T/rec-P1/job-$n.bin")" "%PDF-" "$f reached the printer as a PDF"
 done
+# released by alice's badge at the reader by P1
+out=$(timeout 60 ipptool -t -T 20 -f "$T/doc.pdf" "$URI" "$IPPT/print-job.test" 2>&1)
+ok $? "another PDF held"
+"$BIN/plsc-reademu" connect 127.0.0.1 "$BR_PORT" 127.0.0.2 elatec-tcpconv2 badge:1a2b
+wait_until 10 test -e "$T/rec-P1/job-5.bin"
+is "$(sha256sum < "$T/rec-P1/job-5.bin" 2>/dev/null)" "$(sha256sum < "$T/doc.pdf")" \
+	"alice's badge released it to P1"
+
 printf 'UNIRAST\0\0\0\0\1\30\1\0\0\0\0\0\0\0\0\0\0\0\0\100\0\0\0\100\0\0\0\110' > "$T/bad.urf"
 out=$(timeout 60 ipptool -t -T 20 -f "$T/bad.urf" "$URI" "$IPPT/print-job.test" 2>&1)
 ok $((! $?)) "a truncated URF is refused"
