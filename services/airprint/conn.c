@@ -14,6 +14,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "pl_log.h"
 #include "pl_util.h"
 
@@ -23,6 +25,12 @@ typedef struct {
 	int tls;
 	int port;
 	char addr[64];
+	/* The Authorization that last proved a user on this connection, and
+	 * that user: a client repeats it on every request, and the PIN hash
+	 * (scrypt) is slow by design, so the same header on the same
+	 * connection is not checked again. Cleansed at close. */
+	char authz[1024];
+	char authz_user[128];
 } ap_conn_t;
 
 static int conn_timeout_cb(http_t *http, void *arg)
@@ -129,8 +137,17 @@ static int serve_ipp(ap_conn_t *c)
 		(void)httpWriteResponse(c->http, HTTP_STATUS_UPGRADE_REQUIRED);
 		return -1;
 	}
-	int authed = have_creds ? ap_auth_check(ap, authz, c->addr, user, sizeof(user), &why)
-				: -1;
+	int authed = -1;
+	if (have_creds && c->authz[0] && strcmp(authz, c->authz) == 0) {
+		authed = 1;
+		(void)pl_fmt(user, sizeof(user), "%s", c->authz_user);
+	} else if (have_creds) {
+		authed = ap_auth_check(ap, authz, c->addr, user, sizeof(user), &why);
+		if (authed == 1 && strlen(authz) < sizeof(c->authz)) {
+			(void)pl_fmt(c->authz, sizeof(c->authz), "%s", authz);
+			(void)pl_fmt(c->authz_user, sizeof(c->authz_user), "%s", user);
+		}
+	}
 	if (authed == 0)
 		pl_warn("%s: authentication refused: %s", c->addr, why ? why : "wrong credentials");
 
@@ -268,6 +285,7 @@ static void conn_done(void *arg)
 {
 	ap_conn_t *c = arg;
 	httpClose(c->http); /* closes the socket (TLS bye first) */
+	OPENSSL_cleanse(c->authz, sizeof(c->authz));
 	c->ap->nconns--;
 	free(c);
 }
