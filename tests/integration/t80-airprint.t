@@ -4,7 +4,7 @@
 # recording printer like any other held job.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 43
+plan 44
 
 AP=PrinterLogicServiceAirprint
 IPPT=/usr/share/cups/ipptool
@@ -164,4 +164,10 @@ is "$(cat "$T/txt-missing")" "" "the TXT record has the keys iOS needs"
 echo "$out" | grep -q "b._dns-sd._udp.example.org..*PTR.*example.org." &&
 	echo "$out" | grep -q "lb._dns-sd._udp.example.org..*PTR.*example.org."
 ok $? "b and lb browse-domain PTRs"
+# A taken port is reported as exactly that (here: the running service's
+# own, bound by a second copy in --foreground with its own state dir).
+jq --arg l "127.0.0.1:$AP_PORT" '.services.PrinterLogicServiceAirprint.listen = {main: $l} |
+	.paths.state_dir = (.paths.state_dir + "-fg")' "$CONF" > "$T/fg.json"
+out=$(timeout 20 "$BIN/$AP" --foreground -c "$T/fg.json" 2>&1)
+like "$out" "127.0.0.1:$AP_PORT: Address already in use" "a taken port is reported as such"
 t_done
