@@ -81,7 +81,7 @@ OBJ       := $(BUILD)/obj
 # build, so the trusted process cannot grow a directory, a job store or a
 # printer driver by accident.
 RUNTIME_INC := -Iproto -Icommon
-LIB_NAMES  := holder jobstore directory printer badge ctl docinfo ldap mail prstatus
+LIB_NAMES  := holder jobstore directory printer badge ctl docinfo ldap mail prstatus pdfconv
 DOMAIN_INC := $(addprefix -Ilib/,$(LIB_NAMES)) -Iclients
 INC        := $(RUNTIME_INC) $(DOMAIN_INC)
 
@@ -98,10 +98,11 @@ LIBPROTO   := $(OBJ)/libplproto.a
 LIBCOMMON  := $(OBJ)/libplcommon.a
 RUNTIME_LIBS := $(LIBCOMMON) $(LIBPROTO)
 # Dependents before what they use (static archives, one pass).
-DOMAIN_LIBS := $(foreach l,ctl holder jobstore directory printer badge docinfo ldap mail prstatus,$(OBJ)/libpl$(l).a)
+DOMAIN_LIBS := $(foreach l,ctl holder jobstore directory printer badge docinfo ldap mail prstatus pdfconv,$(OBJ)/libpl$(l).a)
 LIBS       := $(DOMAIN_LIBS) $(RUNTIME_LIBS)
 
 OFFLINEPRINT_SRC := $(wildcard services/offlineprint/*.c)
+AIRPRINT_SRC := $(wildcard services/airprint/*.c)
 BADGE_SRC  := $(wildcard services/badgerelease/*.c)
 CONSOLE_SRC := $(wildcard console/*.c)
 DIRECTORY_SRC := $(wildcard services/directory/*.c)
@@ -117,7 +118,8 @@ OFFNET_SRC := $(wildcard services/offnetwork/*.c)
 SERVICE_BINS := $(BIN)/PrinterLogicServiceOfflinePrint $(BIN)/PrinterLogicServiceSimpleBadgeRelease \
               $(BIN)/plsc-console $(BIN)/plsc-directory $(BIN)/PrinterLogicServiceIdentitySync \
               $(BIN)/PrinterLogicServiceSNMP $(BIN)/PrinterLogicServiceEmail \
-              $(BIN)/PrinterLogicServiceOffNetworkServer
+              $(BIN)/PrinterLogicServiceOffNetworkServer \
+              $(BIN)/PrinterLogicServiceAirprint
 
 CLIENT_BINS := $(BIN)/plsc-submit $(BIN)/plsc-backend
 PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(SERVICE_BINS) $(CLIENT_BINS)
@@ -186,6 +188,9 @@ $(BIN)/plsc-adaptsvc: $(OBJ)/tests/lib/adaptsvc.o $(LIBS)
 	$(call link,$(ADAPT_LIBS) $(PKG_LIBS))
 
 $(BIN)/PrinterLogicServiceOfflinePrint: $(OFFLINEPRINT_SRC:%.c=$(OBJ)/%.o) $(LIBS)
+	$(call link,$(PKG_LIBS))
+
+$(BIN)/PrinterLogicServiceAirprint: $(AIRPRINT_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 	$(call link,$(PKG_LIBS))
 
 $(BIN)/plsc-submit: $(OBJ)/clients/plsc-submit.o $(OBJ)/clients/submit.o $(LIBS)
@@ -280,6 +285,11 @@ $(BUILD)/tests/unit/test_jobevent: $(OBJ)/tests/unit/test_jobevent.o $(OBJ)/supe
 $(OBJ)/tests/fuzz/fuzz_jobevent.o: INC += -Isupervisor
 $(BUILD)/tests/fuzz/replay-fuzz_jobevent: $(OBJ)/tests/fuzz/fuzz_jobevent.o \
 		$(OBJ)/tests/fuzz/replay.o $(OBJ)/supervisor/jobevent.o $(OBJ)/supervisor/logcap.o $(LIBS)
+	$(call link,$(PKG_LIBS))
+
+$(OBJ)/tests/fuzz/fuzz_ipp_auth.o: INC += -Iservices/airprint
+$(BUILD)/tests/fuzz/replay-fuzz_ipp_auth: $(OBJ)/tests/fuzz/fuzz_ipp_auth.o \
+		$(OBJ)/tests/fuzz/replay.o $(OBJ)/services/airprint/basic.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 
 $(BUILD)/tests/fuzz/replay-fuzz_console_body: $(OBJ)/tests/fuzz/fuzz_console_body.o \

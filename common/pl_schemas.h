@@ -13,6 +13,7 @@
 /* The held-jobs settings every holder shares (pl_holder_conf_parse). */
 extern const pl_schema_t pl_schema_holder;
 extern const pl_schema_t pl_schema_offlineprint;
+extern const pl_schema_t pl_schema_airprint;
 extern const pl_schema_t pl_schema_badgerelease;
 extern const pl_schema_t pl_schema_console;
 extern const pl_schema_t pl_schema_directory;

@@ -71,6 +71,36 @@ const pl_schema_t pl_schema_offlineprint = {
 	"PrinterLogicServiceOfflinePrint", offlineprint_keys, &pl_schema_holder
 };
 
+static const pl_skey_t airprint_keys[] = {
+	SK_TLS,
+	{ "max_job_mb", PL_SK_INT, 1, 4096, 100, NULL, NULL,
+	  "largest document (held in memory while it is converted)" },
+	{ "client_timeout_s", PL_SK_INT, 1, 3600, 30, NULL, NULL,
+	  "a stalled request; silence between requests" },
+	{ "max_clients", PL_SK_INT, 1, 1024, 32, NULL, NULL,
+	  "connections at once (one worker thread each)" },
+	{ "auth_max_failures", PL_SK_INT, 1, 1000, 5, NULL, NULL,
+	  "failed logins from one address, or for one user, before a lock-out" },
+	{ "auth_lockout_s", PL_SK_INT, 1, 86400, 60, NULL, NULL,
+	  "the lock-out" },
+	{ "printer_name", PL_SK_STRING, 0, 0, 0, "Service Client", NULL,
+	  "the name phones show" },
+	{ "location", PL_SK_STRING, 0, 0, 0, "", NULL, "printer-location" },
+	{ "hostname", PL_SK_STRING, 0, 0, 0, NULL, NULL,
+	  "host name in printer URIs (default: the client's Host header)" },
+	{ "ldap_uri", PL_SK_STRING, 0, 0, 0, NULL, "ldap_user_dn",
+	  "ldaps://host: check passwords by a bind as the user too" },
+	{ "ldap_user_dn", PL_SK_STRING, 0, 0, 0, NULL, "ldap_uri",
+	  "the user's DN, %s for the user name (uid=%s,ou=people,dc=example,dc=org)" },
+	{ "ldap_ca", PL_SK_PATH, 0, 0, 0, NULL, NULL,
+	  "PEM CA certificate of the LDAP server" },
+	PL_SCHEMA_END,
+};
+
+const pl_schema_t pl_schema_airprint = {
+	"PrinterLogicServiceAirprint", airprint_keys, &pl_schema_holder
+};
+
 static const pl_skey_t badgerelease_keys[] = {
 	{ "dedupe_ms", PL_SK_INT, 0, 600000, 3000, NULL, NULL,
 	  "the same badge again within this counts once" },
@@ -339,6 +369,7 @@ const pl_schema_t *pl_schemas_for(const char *name)
 		&pl_schema_snmp,
 		&pl_schema_email,
 		&pl_schema_offnetwork,
+		&pl_schema_airprint,
 	};
 	for (size_t i = 0; i < PL_ARRAY_LEN(all); i++)
 		if (strcmp(all[i]->service, name) == 0)

@@ -1,0 +1,149 @@
+/* PrinterLogicServiceAirprint: an AirPrint / IPP Everywhere printer over
+ * IPPS whose jobs are held like every other held job.
+ *   main.c     the service definition, configuration, start and stop
+ *   conn.c     connections: accepted on the loop, each served by a worker
+ *              thread with libcups' HTTP layer (TLS by libcups/GnuTLS with
+ *              our certificate), bounded by timeouts
+ *   ipp.c      the IPP operations (libcups' ipp_t API)
+ *   attrs.c    the printer's attributes (what iOS asks for)
+ *   auth.c     HTTP Basic over TLS: the directory's PIN or an LDAP bind,
+ *              failures rate-limited per address and per user
+ *   jobs.c     the IPP job table and the held-job store
+ * Listing, release, delete, expiry and job events are lib/holder's. */
+#ifndef AP_H
+#define AP_H
+
+#include <cups/cups.h>
+#include <cups/ipp.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "pl_directory.h"
+#include "pl_holder.h"
+#include "pl_jobstore.h"
+#include "pl_loop.h"
+#include "pl_service.h"
+#include "pl_work.h"
+
+#define AP_NAME "PrinterLogicServiceAirprint"
+#define AP_SOURCE "airprint"
+#define AP_RESOURCE "/ipp/print"
+#define AP_MAX_JOBS 1024    /* IPP job table (recent jobs, all users) */
+#define AP_AUTH_SLOTS 1024  /* rate-limit entries (addresses and users) */
+#define AP_CONN_MAX_MS (10u * 60u * 1000u) /* one connection's whole life */
+
+typedef struct ap ap_t;
+
+/* One IPP job: a held job (store_id) or one that has left the store. */
+typedef struct {
+	int id;				   /* 0: free slot */
+	char store_id[PL_JOB_ID_LEN + 1];  /* "" until a document is held */
+	char owner[128];
+	char name[256];
+	char format[64];
+	ipp_jstate_t state;
+	uint32_t pages;
+	int64_t created_s, completed_s;
+	int awaiting_doc; /* Create-Job without its Send-Document yet */
+	/* print options kept with the job (pl_job_meta_t has no room for
+	 * them yet: see README, AirPrint) */
+	int copies;
+	char sides[32], color[32], media[64];
+} ap_job_t;
+
+typedef struct {
+	char key[160]; /* "a:ADDRESS" or "u:USER"; "" free */
+	uint32_t failures;
+	int64_t until_ms; /* refused until */
+	int64_t last_ms;
+} ap_auth_slot_t;
+
+struct ap {
+	/* settings */
+	pl_holder_conf_t hconf;
+	uint64_t max_job_bytes;
+	uint32_t client_timeout_ms;
+	uint32_t max_clients;
+	uint32_t auth_max_failures;
+	uint32_t auth_lockout_ms;
+	char printer_name[128];
+	char location[128];
+	char hostname[256]; /* in printer URIs ("" = the Host header's) */
+	char ldap_uri[512]; /* "" = PIN only */
+	char ldap_dn[512];  /* with %s for the user name */
+	char ldap_ca[4096];
+	char uuid[64];	    /* urn:uuid:..., kept in the state dir */
+	/* state */
+	pl_service_t *svc;
+	pl_loop_t *loop;
+	pl_jobstore_t *store;
+	pl_dir_t *dir;	 /* the holder's (loop thread) */
+	pl_dir_t *adir;	 /* auth look-ups (workers, under auth_lock) */
+	pl_holder_t *holder;
+	pl_work_t *conns; /* one worker thread a connection */
+	int listen_fd, plain_fd;
+	int listen_port, plain_port; /* for URIs when there is no Host */
+	pl_watch_t *listen_w, *plain_w;
+	int stopping;	       /* workers leave at the next request */
+	uint32_t nconns;       /* loop thread */
+	int64_t start_s;
+	ipp_t *attrs;	       /* static printer attributes (attrs_lock) */
+	pthread_mutex_t attrs_lock;
+	pthread_mutex_t jobs_lock;
+	ap_job_t jobs[AP_MAX_JOBS];
+	int next_job_id;
+	pthread_mutex_t auth_lock;
+	pthread_mutex_t adir_lock; /* adir */
+	ap_auth_slot_t auth[AP_AUTH_SLOTS];
+	uint64_t held, refused_auth;
+};
+
+/* attrs.c */
+#define AP_URF_N 9
+extern const char *const ap_urf[AP_URF_N]; /* urf-supported, the TXT key URF */
+int ap_attrs_build(ap_t *ap);
+/* Copy the printer's attributes that ra (requested-attributes, NULL = all)
+ * names into resp, with the per-request ones (URIs from host). */
+void ap_attrs_copy(ap_t *ap, ipp_t *resp, cups_array_t *ra, const char *host, int port,
+		   int tls);
+/* Is value in the printer's keyword/mime attribute name? */
+int ap_attrs_supports(ap_t *ap, const char *name, const char *value);
+
+/* zone.c: PrinterLogicServiceAirprint --dns-sd-zone ...: print the
+ * unicast DNS-SD records as a zone-file fragment; an exit code. */
+int ap_zone_main(int argc, char **argv);
+
+/* auth.c: 1 authenticated (user filled), 0 wrong or refused for now
+ * (why says which), -1 no credentials. */
+int ap_auth_check(ap_t *ap, const char *authorization, const char *addr,
+		  char *user, size_t usz, const char **why);
+
+/* conn.c */
+int ap_conn_listen(ap_t *ap, int fd, int tls);
+void ap_conn_stop(ap_t *ap);
+
+/* ipp.c: answer one IPP request (resp filled). user "" = not
+ * authenticated; 1 when the operation needs a user and there is none
+ * (answer 401 instead). */
+typedef struct {
+	ap_t *ap;
+	http_t *http;
+	const char *user;
+	const char *host;
+	int port;
+	int tls;
+} ap_req_t;
+int ap_ipp_needs_auth(ipp_t *req);
+ipp_t *ap_ipp_handle(ap_req_t *r, ipp_t *req);
+
+/* jobs.c */
+ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name); /* jobs_lock held */
+ap_job_t *ap_job_find(ap_t *ap, int id);			    /* jobs_lock held */
+/* Hold the document (PDF) of job id: 0 or an IPP status with msg. */
+ipp_status_t ap_job_store(ap_t *ap, int id, const uint8_t *doc, size_t len,
+			  const char *format, char *msg, size_t msz);
+ipp_status_t ap_job_cancel(ap_t *ap, int id, const char *user, char *msg, size_t msz);
+/* Jobs the holder released or shredded since: completed. jobs_lock held. */
+void ap_job_refresh(ap_t *ap, ap_job_t *j);
+
+#endif

@@ -1,0 +1,207 @@
+/* The IPP job table and the held-job store. IPP job ids are this
+ * process's (the table holds the latest AP_MAX_JOBS jobs, all users); the
+ * held job itself is in the service's pl_jobstore, where lib/holder lists,
+ * releases and expires it like any other. A job the holder released or
+ * shredded is shown completed. */
+#include "ap.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pl_docinfo.h"
+#include "pl_log.h"
+#include "pl_util.h"
+
+ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name)
+{
+	ap_job_t *slot = NULL;
+	for (int i = 0; i < AP_MAX_JOBS; i++) {
+		ap_job_t *j = &ap->jobs[i];
+		if (!j->id) {
+			slot = j;
+			break;
+		}
+		/* else reuse the oldest finished job's slot */
+		if (j->state >= IPP_JSTATE_CANCELED && (!slot || j->completed_s < slot->completed_s))
+			slot = j;
+	}
+	if (!slot)
+		return NULL;
+	memset(slot, 0, sizeof(*slot));
+	slot->id = ++ap->next_job_id;
+	(void)pl_fmt(slot->owner, sizeof(slot->owner), "%s", owner);
+	(void)pl_fmt(slot->name, sizeof(slot->name), "%s", name && *name ? name : "Untitled");
+	slot->state = IPP_JSTATE_PENDING;
+	slot->created_s = time(NULL);
+	slot->copies = 1;
+	return slot;
+}
+
+ap_job_t *ap_job_find(ap_t *ap, int id)
+{
+	for (int i = 0; i < AP_MAX_JOBS; i++)
+		if (id > 0 && ap->jobs[i].id == id)
+			return &ap->jobs[i];
+	return NULL;
+}
+
+void ap_job_refresh(ap_t *ap, ap_job_t *j)
+{
+	pl_job_meta_t m;
+	if (j->state != IPP_JSTATE_HELD || !j->store_id[0])
+		return;
+	if (pl_jobstore_get(ap->store, j->store_id, &m) == PL_JS_ENOENT) {
+		/* released (or expired): it left the store */
+		j->state = IPP_JSTATE_COMPLETED;
+		j->completed_s = time(NULL);
+	}
+}
+
+/* A job event, made on a worker, sent from the loop thread (the holder
+ * is the loop's). */
+typedef struct {
+	ap_t *ap;
+	char event[16];
+	pl_job_meta_t m;
+} ap_event_t;
+
+static void post_event(pl_loop_t *loop, void *arg)
+{
+	ap_event_t *e = arg;
+	(void)loop;
+	pl_holder_event(e->ap->holder, e->event, &e->m, NULL);
+	free(e);
+}
+
+static void send_event(ap_t *ap, const char *event, const pl_job_meta_t *m)
+{
+	ap_event_t *e = malloc(sizeof(*e));
+	if (!e)
+		return;
+	e->ap = ap;
+	(void)pl_fmt(e->event, sizeof(e->event), "%s", event);
+	e->m = *m;
+	if (pl_loop_post(ap->loop, post_event, e) < 0)
+		free(e);
+}
+
+static ipp_status_t store_status(int rc)
+{
+	switch (rc) {
+	case PL_JS_EQUOTA:
+		return IPP_STATUS_ERROR_NOT_POSSIBLE;
+	case PL_JS_ENOSPACE:
+		return IPP_STATUS_ERROR_BUSY;
+	default:
+		return IPP_STATUS_ERROR_INTERNAL;
+	}
+}
+
+ipp_status_t ap_job_store(ap_t *ap, int id, const uint8_t *doc, size_t len, const char *format,
+			  char *msg, size_t msz)
+{
+	pl_job_meta_t m, out;
+	pl_jobw_t *w = NULL;
+	pl_err_t err;
+	pl_docinfo_result_t info = { 0 };
+
+	pl_docinfo_t *di = malloc(sizeof(*di));
+	if (!di) {
+		(void)pl_fmt(msg, msz, "out of memory");
+		return IPP_STATUS_ERROR_INTERNAL;
+	}
+	pl_docinfo_init(di);
+	pl_docinfo_feed(di, doc, len);
+	pl_docinfo_result(di, &info);
+	free(di);
+
+	memset(&m, 0, sizeof(m));
+	pthread_mutex_lock(&ap->jobs_lock);
+	ap_job_t *j = ap_job_find(ap, id);
+	if (j) {
+		(void)pl_fmt(m.owner, sizeof(m.owner), "%s", j->owner);
+		(void)pl_fmt(m.title, sizeof(m.title), "%s", j->name);
+	}
+	pthread_mutex_unlock(&ap->jobs_lock);
+	if (!j) {
+		(void)pl_fmt(msg, msz, "the job is gone");
+		return IPP_STATUS_ERROR_NOT_FOUND;
+	}
+	(void)pl_fmt(m.workstation, sizeof(m.workstation), "airprint");
+	(void)pl_fmt(m.format, sizeof(m.format), "%s", format);
+	(void)pl_fmt(m.source, sizeof(m.source), AP_SOURCE);
+	m.size = len;
+	int rc = pl_jobstore_begin(ap->store, &m, &w, &err);
+	if (rc == 0) {
+		(void)pl_jobw_describe(w, NULL, info.pages, info.page_size, &err);
+		rc = pl_jobw_write(w, doc, len, &err);
+		if (rc == 0)
+			rc = pl_jobw_commit(w, NULL, 1, &out, &err);
+		else
+			pl_jobw_abort(w);
+	}
+	if (rc != 0) {
+		pl_err("job %d of %s not held: %s", id, m.owner, err.msg);
+		(void)pl_fmt(msg, msz, "not held: %s", err.msg);
+		pthread_mutex_lock(&ap->jobs_lock);
+		if ((j = ap_job_find(ap, id)) != NULL) {
+			j->state = IPP_JSTATE_ABORTED;
+			j->completed_s = time(NULL);
+		}
+		pthread_mutex_unlock(&ap->jobs_lock);
+		return store_status(rc);
+	}
+	pthread_mutex_lock(&ap->jobs_lock);
+	if ((j = ap_job_find(ap, id)) != NULL) {
+		(void)pl_fmt(j->store_id, sizeof(j->store_id), "%s", out.id);
+		(void)pl_fmt(j->format, sizeof(j->format), "%s", format);
+		j->pages = out.pages;
+		j->state = IPP_JSTATE_HELD;
+		j->awaiting_doc = 0;
+	}
+	pthread_mutex_unlock(&ap->jobs_lock);
+	__atomic_add_fetch(&ap->held, 1, __ATOMIC_RELAXED);
+	pl_info("held job %d (%s) of %s: %zu bytes, %u pages", id, out.id, out.owner, len,
+		out.pages);
+	send_event(ap, "held", &out);
+	return IPP_STATUS_OK;
+}
+
+ipp_status_t ap_job_cancel(ap_t *ap, int id, const char *user, char *msg, size_t msz)
+{
+	char sid[PL_JOB_ID_LEN + 1] = "";
+	pl_err_t err;
+	pl_job_meta_t m;
+
+	pthread_mutex_lock(&ap->jobs_lock);
+	ap_job_t *j = ap_job_find(ap, id);
+	if (j)
+		ap_job_refresh(ap, j);
+	ipp_status_t st = IPP_STATUS_OK;
+	if (!j) {
+		(void)pl_fmt(msg, msz, "no job %d", id);
+		st = IPP_STATUS_ERROR_NOT_FOUND;
+	} else if (strcmp(j->owner, user) != 0) {
+		(void)pl_fmt(msg, msz, "job %d is not yours", id);
+		st = IPP_STATUS_ERROR_NOT_AUTHORIZED;
+	} else if (j->state >= IPP_JSTATE_CANCELED) {
+		(void)pl_fmt(msg, msz, "job %d is already %s", id,
+			     j->state == IPP_JSTATE_CANCELED ? "canceled" : "finished");
+		st = IPP_STATUS_ERROR_NOT_POSSIBLE;
+	} else {
+		(void)pl_fmt(sid, sizeof(sid), "%s", j->store_id);
+		j->state = IPP_JSTATE_CANCELED;
+		j->completed_s = time(NULL);
+	}
+	pthread_mutex_unlock(&ap->jobs_lock);
+	if (st != IPP_STATUS_OK || !sid[0])
+		return st;
+	int have = pl_jobstore_get(ap->store, sid, &m) == PL_JS_OK;
+	int rc = pl_jobstore_delete(ap->store, sid, &err);
+	if (rc == PL_JS_OK && have)
+		send_event(ap, "deleted", &m);
+	else if (rc != PL_JS_ENOENT)
+		pl_warn("cancel job %d (%s): %s", id, sid, err.msg);
+	return IPP_STATUS_OK;
+}
