@@ -15,19 +15,25 @@
 #include "pl_schemas.h"
 #include "pl_util.h"
 
+/* Off by default: the services that cannot start before the site names
+ * what they serve (Email: the mailbox, imap_server; AirPrint: the LAN
+ * address, as cupsd usually holds localhost:631; IdentitySync: the
+ * directory server). The rest run on the defaults (OffNetwork idles until
+ * a gateway is named). */
 static const struct {
 	const char *name;
 	const char *listen; /* NULL: none */
+	int enabled;
 } default_services[] = {
-	{ "PrinterLogicServiceOfflinePrint", "0.0.0.0:31989" },
-	{ "PrinterLogicServiceSimpleBadgeRelease", "0.0.0.0:31990" },
-	{ "PrinterLogicServiceEmail", NULL },
-	{ "PrinterLogicServiceAirprint", NULL },
-	{ "PrinterLogicServiceOffNetworkServer", NULL },
-	{ "PrinterLogicServiceIdentitySync", NULL },
-	{ "PrinterLogicServiceSNMP", NULL },
-	{ "plsc-console", "127.0.0.1:8443" },
-	{ "plsc-directory", NULL },
+	{ "PrinterLogicServiceOfflinePrint", "0.0.0.0:31989", 1 },
+	{ "PrinterLogicServiceSimpleBadgeRelease", "0.0.0.0:31990", 1 },
+	{ "PrinterLogicServiceEmail", NULL, 0 },
+	{ "PrinterLogicServiceAirprint", NULL, 0 },
+	{ "PrinterLogicServiceOffNetworkServer", NULL, 1 },
+	{ "PrinterLogicServiceIdentitySync", NULL, 0 },
+	{ "PrinterLogicServiceSNMP", NULL, 1 },
+	{ "plsc-console", "127.0.0.1:8443", 1 },
+	{ "plsc-directory", NULL, 1 },
 };
 
 char *sv_config_default(const char *base, const char *prefix)
@@ -70,9 +76,7 @@ char *sv_config_default(const char *base, const char *prefix)
 	for (size_t i = 0; i < PL_ARRAY_LEN(default_services); i++) {
 		json_t *s = json_object();
 		(void)pl_fmt(p, sizeof(p), "%s/%s", bindir, default_services[i].name);
-		/* IdentitySync needs a directory server to be named first */
-		json_object_set_new(s, "enabled", json_boolean(strcmp(default_services[i].name,
-								      "PrinterLogicServiceIdentitySync")));
+		json_object_set_new(s, "enabled", json_boolean(default_services[i].enabled));
 		json_object_set_new(s, "path", json_string(p));
 		if (default_services[i].listen) {
 			json_t *l = json_object();

@@ -2,7 +2,7 @@
 # CLI and config checking without a running supervisor.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 39
+plan 40
 
 t_config '{}' "{\"A\": $(svc A)}"
 
@@ -100,6 +100,9 @@ n=$(jq '.services | keys | length' "$T/default.json")
 is "$n" 9 "the default config names all seven services, the console and plsc-directory"
 is "$(jq -r '.services["plsc-console"].listen.main' "$T/default.json")" "127.0.0.1:8443" \
 	"the console listens on 127.0.0.1:8443 by default"
+is "$(jq -r '[.services | to_entries[] | select(.value.enabled == false) | .key] | sort | join(" ")' "$T/default.json")" \
+	"PrinterLogicServiceAirprint PrinterLogicServiceEmail PrinterLogicServiceIdentitySync" \
+	"off by default: the services that need the site's settings first (mailbox, LAN address, directory server)"
 
 # A PIN never on the command line (#11 item 8): ps shows every argument.
 has_pin() { plsc users list --json | jq -r ".users[] | select(.username == \"$1\") | .has_pin"; }
@@ -122,13 +125,15 @@ out=$(echo 12 | plsc users add pim --pin 2>&1); rc=$?
 like "$rc:$out" "^1:.*a PIN is 4 to 32 digits" "a bad PIN on standard input is refused"
 # On a terminal: asked twice, not echoed.
 tty_out=$(python3 - "$BIN/plsc" -c "$CONF" users add pit --pin <<'PY'
-import os, pty, sys, time
+import os, pty, select, sys, time
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[1], sys.argv[1:])
 out, answers = b"", [b"8642\n", b"8642\n"]
 deadline = time.time() + 10
 while time.time() < deadline:
+    if not select.select([fd], [], [], 0.5)[0]:
+        continue
     try:
         chunk = os.read(fd, 1024)
     except OSError:
@@ -138,6 +143,8 @@ while time.time() < deadline:
     out += chunk
     if answers and out.rstrip().endswith((b"PIN:", b"Again:")):
         os.write(fd, answers.pop(0))
+if time.time() >= deadline:
+    os.kill(pid, 9)
 os.waitpid(pid, 0)
 sys.stdout.write(out.decode(errors="replace").replace("\r", ""))
 PY
