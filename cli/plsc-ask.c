@@ -102,14 +102,18 @@ static int ask(const char *prompt, const char *what, char *buf, size_t max)
 	}
 	quiet = saved;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
-	fputs(prompt, stderr);
-	fflush(stderr);
+	/* Echo off before the prompt shows (as readpassphrase(3) does):
+	 * TCSAFLUSH drops what was typed ahead, so it must come before
+	 * anyone can see the prompt and answer it, or a quick answer is
+	 * discarded and the read waits for ever. */
 	signals_catch(old);
 	if (tcsetattr(0, TCSAFLUSH, &quiet) < 0) {
 		signals_restore(old);
-		fprintf(stderr, "\nplsc: terminal: %s\n", strerror(errno));
+		fprintf(stderr, "plsc: terminal: %s\n", strerror(errno));
 		return -1;
 	}
+	fputs(prompt, stderr);
+	fflush(stderr);
 	int rc = read_line(0, what, buf, max);
 	(void)tcsetattr(0, TCSAFLUSH, &saved);
 	signals_restore(old);
