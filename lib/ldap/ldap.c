@@ -417,3 +417,164 @@ int pl_ldap_read(pl_ldap_t *l, const char *dn, const char *const *attrs, pl_ldap
 	ldap_msgfree(res);
 	return rc;
 }
+
+/* ---- content synchronisation (RFC 4533), refresh-only ---- */
+
+/* The sync request control: refreshOnly, with the cookie if there is one. */
+static int sync_control(const pl_ldap_cookie_t *c, LDAPControl **out)
+{
+	BerElement *ber = ber_alloc_t(LBER_USE_DER);
+	struct berval cv = { (ber_len_t)c->len, (char *)c->v }, bv = { 0, NULL };
+	int rc = -1;
+	if (!ber)
+		return -1;
+	int pr = c->set ? ber_printf(ber, "{eON}", (ber_int_t)LDAP_SYNC_REFRESH_ONLY, &cv)
+			: ber_printf(ber, "{eN}", (ber_int_t)LDAP_SYNC_REFRESH_ONLY);
+	if (pr != -1 && ber_flatten2(ber, &bv, 0) == 0 &&
+	    ldap_control_create(LDAP_CONTROL_SYNC, 1, &bv, 1, out) == LDAP_SUCCESS)
+		rc = 0;
+	ber_free(ber, 1);
+	return rc;
+}
+
+typedef struct {
+	LDAP *ld;
+	pl_ldap_sync_fn fn;
+	void *arg;
+	pl_ldap_cookie_t *cookie;
+	int refresh_deletes;
+	long got; /* entries and UUIDs handed to fn */
+	entry_buf_t b;
+	pl_ldap_sync_info_t info;
+	pl_err_t *err;
+} sync_t;
+
+static int sync_entry(sync_t *s, LDAPMessage *m)
+{
+	LDAPControl **ctrls = NULL;
+	char uuid[PL_LDAP_UUID_TEXT];
+	int state = -1, rc;
+	if (ldap_get_entry_controls(s->ld, m, &ctrls) != LDAP_SUCCESS)
+		ctrls = NULL;
+	LDAPControl *c = ldap_control_find(LDAP_CONTROL_SYNC_STATE, ctrls, NULL);
+	rc = c && pl_ldap_sync_state_parse(c->ldctl_value.bv_val, c->ldctl_value.bv_len, &state,
+					   uuid) == 0
+		     ? 0
+		     : -1;
+	ldap_controls_free(ctrls);
+	if (rc < 0)
+		return fail(s->err, PL_LDAP_ERR, "LDAP sync: an entry without a valid syncState");
+	const pl_ldap_entry_t *e = NULL;
+	if (state == PL_LDAP_SYNC_ADD || state == PL_LDAP_SYNC_MODIFY) {
+		if (entry_copy(s->ld, m, &s->b) < 0)
+			return fail(s->err, PL_LDAP_ERR, "out of memory");
+		e = &s->b.e;
+	}
+	s->got++;
+	return s->fn(s->arg, state, uuid, e);
+}
+
+static int sync_uuid(void *arg, const char *uuid)
+{
+	sync_t *s = arg;
+	s->got++;
+	return s->fn(s->arg, s->info.refresh_deletes ? PL_LDAP_SYNC_DELETE : PL_LDAP_SYNC_PRESENT,
+		     uuid, NULL);
+}
+
+static int sync_info(sync_t *s, LDAPMessage *m)
+{
+	char *oid = NULL;
+	struct berval *data = NULL;
+	int rc = 0;
+	if (ldap_parse_intermediate(s->ld, m, &oid, &data, NULL, 0) != LDAP_SUCCESS)
+		return fail(s->err, PL_LDAP_ERR, "LDAP sync: a malformed intermediate response");
+	if (oid && strcmp(oid, LDAP_SYNC_INFO) == 0) {
+		if (!data || pl_ldap_sync_info_parse(data->bv_val, data->bv_len, &s->info, sync_uuid,
+						     s) < 0)
+			rc = fail(s->err, PL_LDAP_ERR, "LDAP sync: a malformed syncInfo");
+		else if (s->info.fn_rc)
+			rc = s->info.fn_rc;
+		else if (s->info.cookie.set)
+			*s->cookie = s->info.cookie;
+	}
+	ldap_memfree(oid);
+	ber_bvfree(data);
+	return rc;
+}
+
+static int sync_done(sync_t *s, LDAPMessage *m)
+{
+	int code = LDAP_SUCCESS, rc = 0;
+	LDAPControl **ctrls = NULL;
+	char *matched = NULL, *text = NULL;
+	int pr = ldap_parse_result(s->ld, m, &code, &matched, &text, NULL, &ctrls, 0);
+	if (pr != LDAP_SUCCESS)
+		code = pr;
+	LDAPControl *c = ldap_control_find(LDAP_CONTROL_SYNC_DONE, ctrls, NULL);
+	pl_ldap_cookie_t ck;
+	if (code == LDAP_SYNC_REFRESH_REQUIRED)
+		rc = fail(s->err, PL_LDAP_ESYNC_REFRESH, "LDAP sync: the server asks for a full "
+			  "refresh (the cookie is too old)");
+	else if ((code == LDAP_UNAVAILABLE_CRITICAL_EXTENSION || (code == LDAP_SUCCESS && !c)) &&
+		 s->got == 0)
+		rc = fail(s->err, PL_LDAP_ESYNC_UNSUPPORTED, "LDAP sync: the server does not "
+			  "offer content synchronisation (RFC 4533)");
+	else if (code != LDAP_SUCCESS)
+		rc = fail(s->err, connect_class(code), "LDAP sync search: %s%s%s",
+			  ldap_err2string(code), text && *text ? ": " : "", text ? text : "");
+	else if (!c || pl_ldap_sync_done_parse(c->ldctl_value.bv_val, c->ldctl_value.bv_len, &ck,
+					       &s->refresh_deletes) < 0)
+		rc = fail(s->err, PL_LDAP_ERR, "LDAP sync: a missing or malformed syncDone");
+	else if (ck.set)
+		*s->cookie = ck;
+	ldap_memfree(matched);
+	ldap_memfree(text);
+	ldap_controls_free(ctrls);
+	return rc;
+}
+
+int pl_ldap_sync_refresh(pl_ldap_t *l, const char *base, int subtree, const char *filter,
+			 const char *const *attrs, pl_ldap_cookie_t *cookie,
+			 int *refresh_deletes, pl_ldap_sync_fn fn, void *arg, pl_err_t *err)
+{
+	char dbuf[256];
+	struct timeval tv = { l->op_timeout_s, 0 };
+	LDAPControl *sc = NULL, *ctrls[2] = { NULL, NULL };
+	int msgid = -1, rc = 0, done = 0;
+	sync_t *s = calloc(1, sizeof(*s));
+	if (!s || sync_control(cookie, &sc) < 0) {
+		free(s);
+		return fail(err, PL_LDAP_ERR, "out of memory");
+	}
+	*s = (sync_t){ .ld = l->ld, .fn = fn, .arg = arg, .cookie = cookie, .err = err };
+	ctrls[0] = sc;
+	int lr = ldap_search_ext(l->ld, base, subtree ? LDAP_SCOPE_SUBTREE : LDAP_SCOPE_BASE,
+				 filter, (char **)attrs, 0, ctrls, NULL, &tv, 0, &msgid);
+	ldap_control_free(sc);
+	if (lr != LDAP_SUCCESS)
+		rc = fail(err, connect_class(lr), "LDAP sync search of %s: %s%s", base,
+			  ldap_err2string(lr), diag(l->ld, dbuf, sizeof(dbuf)));
+	while (rc == 0 && !done) {
+		LDAPMessage *m = NULL;
+		/* the timeout is per message: the watchdog bounds the whole */
+		int t = ldap_result(l->ld, msgid, LDAP_MSG_ONE, &tv, &m);
+		if (t == LDAP_RES_SEARCH_ENTRY)
+			rc = sync_entry(s, m);
+		else if (t == LDAP_RES_INTERMEDIATE)
+			rc = sync_info(s, m);
+		else if (t == LDAP_RES_SEARCH_RESULT)
+			rc = sync_done(s, m), done = 1;
+		else if (t <= 0)
+			rc = fail(err, PL_LDAP_ECONNECT, "LDAP sync search of %s: %s%s", base,
+				  t == 0 ? "timed out" : "connection lost",
+				  diag(l->ld, dbuf, sizeof(dbuf)));
+		ldap_msgfree(m); /* a reference: ignored, as referrals are */
+	}
+	if (!done && msgid >= 0 && rc != PL_LDAP_ECONNECT)
+		ldap_abandon_ext(l->ld, msgid, NULL, NULL);
+	*refresh_deletes = s->refresh_deletes;
+	entry_buf_free(&s->b);
+	free(s);
+	return rc;
+}
