@@ -318,8 +318,11 @@ static int apply_pass(apply_t *a, int pass, pl_dir_sync_next_fn next, void *narg
 		if (pass == 0 && it->remove)
 			rc = apply_one(a, it, err);
 		else if (pass == 0)
+			/* "= (SELECT ...)", not "IN (SELECT ...)": the key is
+			 * unique in its source, and IN built a temporary table
+			 * at every line (13% of a 100,000-user first sync) */
 			rc = exec_text(a->d,
-				       "DELETE FROM badges WHERE username IN (SELECT username"
+				       "DELETE FROM badges WHERE username = (SELECT username"
 				       " FROM users WHERE source = ?1 AND external_id = ?2)",
 				       a->source, it->user.external_id, "sync: badges", err);
 		else if (!it->remove)

@@ -351,47 +351,86 @@ static int page_cookie(LDAP *ld, LDAPMessage *res, struct berval *cookie, pl_err
 	return 0;
 }
 
+/* Ask for the page after cookie (asynchronously) into *msgid.
+ * PL_LDAP_OK or a negative class with err set. */
+static int page_ask(pl_ldap_t *l, const char *base, const char *filter,
+		    const char *const *attrs, int page_size, struct berval *cookie, int *msgid,
+		    pl_err_t *err)
+{
+	char dbuf[256];
+	struct timeval tv = { l->op_timeout_s, 0 };
+	LDAPControl *pc = NULL, *ctrls[2] = { NULL, NULL };
+	*msgid = -1;
+	if (ldap_create_page_control(l->ld, page_size, cookie, 1, &pc) != LDAP_SUCCESS)
+		return fail(err, PL_LDAP_ERR, "out of memory");
+	ctrls[0] = pc;
+	int lr = ldap_search_ext(l->ld, base, LDAP_SCOPE_SUBTREE, filter, (char **)attrs, 0, ctrls,
+				 NULL, &tv, 0, msgid);
+	ldap_control_free(pc);
+	if (lr != LDAP_SUCCESS) {
+		*msgid = -1;
+		return fail(err, connect_class(lr), "LDAP search of %s: %s%s", base,
+			    ldap_err2string(lr), diag(l->ld, dbuf, sizeof(dbuf)));
+	}
+	return PL_LDAP_OK;
+}
+
+/* A page's messages, all of them (the server's result ends the page):
+ * PL_LDAP_OK with *res, or a negative class. */
+static int page_wait(pl_ldap_t *l, const char *base, int msgid, LDAPMessage **res,
+		     pl_err_t *err)
+{
+	char dbuf[256];
+	struct timeval tv = { l->op_timeout_s, 0 };
+	*res = NULL;
+	int t = ldap_result(l->ld, msgid, LDAP_MSG_ALL, &tv, res);
+	if (t == LDAP_RES_SEARCH_RESULT)
+		return PL_LDAP_OK;
+	ldap_msgfree(*res);
+	*res = NULL;
+	if (t == 0)
+		ldap_abandon_ext(l->ld, msgid, NULL, NULL);
+	return fail(err, PL_LDAP_ECONNECT, "LDAP search of %s: %s%s", base,
+		    t == 0 ? "timed out" : "connection lost", diag(l->ld, dbuf, sizeof(dbuf)));
+}
+
+/* The next page is asked for as soon as a page has come, before its
+ * entries are handed to fn: the server reads the next one while this one
+ * is mapped and compared (a sync's reading took 1.5 times ldapsearch's
+ * time when each page waited for the previous one's work). */
 int pl_ldap_search(pl_ldap_t *l, const char *base, const char *filter,
 		   const char *const *attrs, int page_size, pl_ldap_entry_fn fn,
 		   void *arg, unsigned *pages, pl_err_t *err)
 {
-	char dbuf[256];
 	struct berval cookie = { 0, NULL };
-	struct timeval tv = { l->op_timeout_s, 0 };
-	int rc = 0;
+	int rc = 0, msgid;
 	if (page_size < 1 || page_size > PL_LDAP_PAGE_MAX)
 		return fail(err, PL_LDAP_ERR, "LDAP page size: 1 to %d", PL_LDAP_PAGE_MAX);
 	if (pages)
 		*pages = 0;
-	do {
-		LDAPControl *pc = NULL, *ctrls[2] = { NULL, NULL };
+	rc = page_ask(l, base, filter, attrs, page_size, &cookie, &msgid, err);
+	while (msgid >= 0 && rc == 0) {
 		LDAPMessage *res = NULL;
-		if (ldap_create_page_control(l->ld, page_size, &cookie, 1, &pc) != LDAP_SUCCESS) {
-			rc = fail(err, PL_LDAP_ERR, "out of memory");
-			break;
-		}
-		ctrls[0] = pc;
-		int lr = ldap_search_ext_s(l->ld, base, LDAP_SCOPE_SUBTREE, filter,
-					   (char **)attrs, 0, ctrls, NULL, &tv, 0, &res);
-		ldap_control_free(pc);
+		rc = page_wait(l, base, msgid, &res, err);
+		msgid = -1;
+		if (rc == 0)
+			rc = page_cookie(l->ld, res, &cookie, err);
+		if (rc == 0 && cookie.bv_len > 0)
+			rc = page_ask(l, base, filter, attrs, page_size, &cookie, &msgid, err);
 		ber_memfree(cookie.bv_val);
 		cookie.bv_val = NULL;
 		cookie.bv_len = 0;
-		if (lr != LDAP_SUCCESS && !res) {
-			rc = fail(err, connect_class(lr), "LDAP search of %s: %s%s", base,
-				  ldap_err2string(lr), diag(l->ld, dbuf, sizeof(dbuf)));
-			break;
+		if (rc == 0) {
+			rc = page_entries(l->ld, res, fn, arg);
+			if (rc == -1)
+				rc = fail(err, PL_LDAP_ERR, "out of memory");
 		}
-		rc = page_entries(l->ld, res, fn, arg);
-		if (rc == 0)
-			rc = page_cookie(l->ld, res, &cookie, err);
-		else if (rc == -1)
-			rc = fail(err, PL_LDAP_ERR, "out of memory");
 		ldap_msgfree(res);
 		if (pages && rc == 0)
 			(*pages)++;
-	} while (rc == 0 && cookie.bv_len > 0);
-	ber_memfree(cookie.bv_val);
+	}
+	if (rc != 0 && msgid >= 0)
+		ldap_abandon_ext(l->ld, msgid, NULL, NULL); /* the page asked ahead */
 	return rc;
 }
 
