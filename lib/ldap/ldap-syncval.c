@@ -16,6 +16,13 @@ static BerElement *reader(const void *v, size_t len)
 	return len ? ber_init(&bv) : NULL;
 }
 
+/* Is the next element a SEQUENCE? (lber's "{" takes any tag.) */
+static int is_seq(BerElement *ber)
+{
+	ber_len_t l;
+	return ber && ber_peek_tag(ber, &l) == LBER_SEQUENCE;
+}
+
 void pl_ldap_uuid_text(const unsigned char uuid[16], char out[PL_LDAP_UUID_TEXT])
 {
 	static const char hex[] = "0123456789abcdef";
@@ -55,7 +62,7 @@ int pl_ldap_sync_state_parse(const void *v, size_t len, int *state,
 	ber_int_t st = -1;
 	struct berval u = { 0, NULL };
 	int rc = -1;
-	if (ber && ber_scanf(ber, "{em", &st, &u) != LBER_ERROR && st >= LDAP_SYNC_PRESENT &&
+	if (is_seq(ber) && ber_scanf(ber, "{em", &st, &u) != LBER_ERROR && st >= LDAP_SYNC_PRESENT &&
 	    st <= LDAP_SYNC_DELETE && uuid_of(&u, uuid) == 0) {
 		*state = (int)st;
 		rc = 0;
@@ -92,7 +99,7 @@ int pl_ldap_sync_done_parse(const void *v, size_t len, pl_ldap_cookie_t *cookie,
 	int rc = -1;
 	*refresh_deletes = 0; /* DEFAULT FALSE */
 	cookie->set = 0;
-	if (ber && ber_scanf(ber, "{") != LBER_ERROR)
+	if (is_seq(ber) && ber_scanf(ber, "{") != LBER_ERROR)
 		rc = cookie_bool(ber, cookie, refresh_deletes);
 	if (ber)
 		ber_free(ber, 1);
