@@ -18,7 +18,7 @@
 # IDS_USERS (default 10000, the issue's figure) sets the population.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 39
+plan 44
 
 IDS=PrinterLogicServiceIdentitySync
 N=${IDS_USERS:-10000}
