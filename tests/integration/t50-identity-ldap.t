@@ -18,7 +18,7 @@
 # IDS_USERS (default 10000, the issue's figure) sets the population.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 44
+plan 46
 
 IDS=PrinterLogicServiceIdentitySync
 N=${IDS_USERS:-10000}
@@ -334,5 +334,21 @@ wait_until 60 bash -c "$(declare -f user_json plsc); BIN=$BIN CONF=$CONF; [ \"\$
 ok $? "a group search gives user00042 both groups, sorted"
 is "$(user_json user00043 | jq -r .groups)" "Badge Admins" "a member DN in another case is the same user"
 is "$(user_json user00044 | jq -r .groups)" "" "a user in no group has none (memberOf no longer read)"
+
+# ---- a server without syncrepl: incremental "auto" reads by timestamp
+slapd_stop
+sed -i '/syncprov/d' "$L/slapd.conf"
+slapd_start
+n0=$(grep -c 'incremental sync (timestamp)' "$T/log/$IDS.log")
+t_config '{}' "$(ids_conf_mode "$L/ca.pem" 1 "" auto)"
+plsc reload >/dev/null
+# the reloads above came fast enough for the supervisor's crash-loop
+# throttle (5 exits in 30 s): a restart by hand clears it
+wait_until 10 bash -c "grep -q 'PrinterLogicServiceIdentitySync: 5 deaths' '$T/log/plsc-supervisor.log'"
+plsc restart "$IDS" >/dev/null 2>&1
+wait_until 60 bash -c "[ \$(grep -c 'incremental sync (timestamp)' '$T/log/$IDS.log') -gt $n0 ]"
+ok $? "auto, against slapd without syncprov: incremental syncs read by timestamp"
+grep -q "no syncrepl: incremental syncs read by modifyTimestamp" "$T/log/$IDS.log"
+ok $? "and the full sync says why, once"
 
 t_done
