@@ -60,13 +60,15 @@ static void schedule(ids_t *ids);
 
 /* ---- state: the high-water mark ---- */
 
-/* What the cookies were taken for: a cookie says what changed among the
- * entries of these bases and this filter, under this key. */
+/* What the cookies were taken for: a cookie says what changed on this
+ * server among the entries of these bases and this filter, under this
+ * key. */
 static void cookies_for(const ids_conf_t *c, char out[17])
 {
 	uint64_t h = 1469598103934665603ull; /* FNV-1a: a fingerprint, not a secret */
-	const char *parts[IDS_MAX_BASES + 2];
+	const char *parts[IDS_MAX_BASES + 3];
 	int n = 0;
+	parts[n++] = c->uri; /* another server's cookie means nothing here */
 	parts[n++] = c->filter;
 	parts[n++] = c->key_attr;
 	for (int b = 0; b < c->nbases; b++)
