@@ -192,6 +192,9 @@ static const pl_skey_t identitysync_keys[] = {
 	  "badge attributes as ATTR:hex or ATTR:dec, comma-separated" },
 	{ "change_attr", PL_SK_STRING, 0, 0, 0, NULL, NULL,
 	  "incremental high-water mark (modifyTimestamp; ad: uSNChanged)" },
+	{ "incremental", PL_SK_STRING, 0, 0, 0, "auto", NULL,
+	  "how an incremental sync reads changes: syncrepl (RFC 4533, a cookie), timestamp "
+	  "(change_attr and a presence pass) or auto (syncrepl when offered)" },
 	{ "lowercase_usernames", PL_SK_BOOL, 0, 1, 0, NULL, NULL,
 	  "store user names in lower case" },
 	{ "full_sync_minutes", PL_SK_INT, 1, 1440, 6, NULL, NULL,

@@ -318,8 +318,11 @@ static int apply_pass(apply_t *a, int pass, pl_dir_sync_next_fn next, void *narg
 		if (pass == 0 && it->remove)
 			rc = apply_one(a, it, err);
 		else if (pass == 0)
+			/* "= (SELECT ...)", not "IN (SELECT ...)": the key is
+			 * unique in its source, and IN built a temporary table
+			 * at every line (13% of a 100,000-user first sync) */
 			rc = exec_text(a->d,
-				       "DELETE FROM badges WHERE username IN (SELECT username"
+				       "DELETE FROM badges WHERE username = (SELECT username"
 				       " FROM users WHERE source = ?1 AND external_id = ?2)",
 				       a->source, it->user.external_id, "sync: badges", err);
 		else if (!it->remove)
@@ -351,6 +354,12 @@ int pl_dir_sync_apply_from(pl_dir_t *d, const char *source, pl_dir_sync_next_fn 
 	(void)pl_dir_exec(d, "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY", "sync",
 			  NULL);
 	int rc = pl_dir_begin(d, 1, "sync", err) < 0 ? -2 : 0;
+	/* Foreign keys checked at COMMIT (the pragma ends with the
+	 * transaction): an immediate check made every INSERT of a child row
+	 * open and close a statement journal, for a parent the same item has
+	 * just written. A violation still fails the whole batch, as before. */
+	if (rc == 0 && pl_dir_exec(d, "PRAGMA defer_foreign_keys = ON", "sync", err) < 0)
+		rc = -1;
 	for (int pass = 0; rc == 0 && pass < 2; pass++)
 		rc = apply_pass(&a, pass, next, narg, it, err);
 	if (rc != -2) /* -2: BEGIN failed, nothing to end */

@@ -107,6 +107,78 @@ int pl_ldap_search(pl_ldap_t *l, const char *base, const char *filter,
 int pl_ldap_read(pl_ldap_t *l, const char *dn, const char *const *attrs, pl_ldap_entry_fn fn,
 		 void *arg, pl_err_t *err);
 
+/* ---- content synchronisation (RFC 4533), refresh-only ----
+ * What OpenLDAP's syncprov overlay offers: a search with the sync request
+ * control and a cookie from the last one returns only what changed since
+ * that cookie (entries with a syncState control: add or modify, with
+ * their attributes; present, without), the deleted entries' UUIDs (a
+ * syncIdSet, when the server's session log covers the interval), and a
+ * new cookie. One round trip when nothing changed. */
+
+#define PL_LDAP_UUID_TEXT 37 /* "8-4-4-4-12" hex and a NUL */
+#define PL_LDAP_COOKIE_MAX 1024
+
+typedef struct {
+	size_t len;
+	int set;
+	char v[PL_LDAP_COOKIE_MAX];
+} pl_ldap_cookie_t;
+
+enum {
+	PL_LDAP_SYNC_PRESENT = 0, /* the states of RFC 4533's syncState */
+	PL_LDAP_SYNC_ADD = 1,
+	PL_LDAP_SYNC_MODIFY = 2,
+	PL_LDAP_SYNC_DELETE = 3,
+};
+
+/* More result classes of pl_ldap_sync_refresh. */
+enum {
+	PL_LDAP_ESYNC_UNSUPPORTED = -4, /* the server does not offer the control */
+	PL_LDAP_ESYNC_REFRESH = -5,	/* the cookie is too old: read everything */
+};
+
+/* One entry of a refresh: state, the entry's UUID (text), and e, its
+ * attributes (add, modify), or NULL (present, delete: a UUID only, from
+ * an entry without attributes or a syncIdSet). Non-zero stops. */
+typedef int (*pl_ldap_sync_fn)(void *arg, int state, const char *uuid,
+			       const pl_ldap_entry_t *e);
+
+/* A refresh-only sync search of base (subtree, or base itself: a cheap
+ * way to a cookie for "now") with filter and attrs,
+ * from cookie (in; not set: from nothing, every entry comes as an add).
+ * Entries and UUIDs go to fn as they come. On success the new cookie is
+ * in *cookie (or it is left as it was when the server sent none), and
+ * *refresh_deletes says how deletions were told: 1, each one (deletes
+ * phase: what was not mentioned is unchanged); 0, by presence (present
+ * phase: an entry neither added, modified nor present is gone).
+ * PL_LDAP_OK, fn's non-zero, a negative class, PL_LDAP_ESYNC_UNSUPPORTED
+ * (no entry was sent: fall back to another way) or PL_LDAP_ESYNC_REFRESH. */
+int pl_ldap_sync_refresh(pl_ldap_t *l, const char *base, int subtree, const char *filter,
+			 const char *const *attrs, pl_ldap_cookie_t *cookie,
+			 int *refresh_deletes, pl_ldap_sync_fn fn, void *arg, pl_err_t *err);
+
+/* ---- the values (ldap-syncval.c): no network; unit-tested, fuzzed ---- */
+void pl_ldap_uuid_text(const unsigned char uuid[16], char out[PL_LDAP_UUID_TEXT]);
+/* syncState control value: state and UUID. 0 or -1 (malformed). */
+int pl_ldap_sync_state_parse(const void *v, size_t len, int *state,
+			     char uuid[PL_LDAP_UUID_TEXT]);
+/* syncDone control value: cookie (set or not) and refreshDeletes. 0/-1. */
+int pl_ldap_sync_done_parse(const void *v, size_t len, pl_ldap_cookie_t *cookie,
+			    int *refresh_deletes);
+typedef int (*pl_ldap_uuid_fn)(void *arg, const char *uuid);
+typedef struct {
+	int kind; /* the choice's tag: 0x80 newcookie, 0xa1 refreshDelete,
+		     0xa2 refreshPresent, 0xa3 syncIdSet */
+	pl_ldap_cookie_t cookie;
+	int refresh_done;    /* refreshDelete, refreshPresent */
+	int refresh_deletes; /* syncIdSet: 1 the UUIDs are deleted, 0 present */
+	int fn_rc;	     /* fn's non-zero that stopped the set */
+} pl_ldap_sync_info_t;
+/* syncInfo intermediate value; a syncIdSet's UUIDs go to fn (may be
+ * NULL). 0 or -1 (malformed, or another choice). */
+int pl_ldap_sync_info_parse(const void *v, size_t len, pl_ldap_sync_info_t *out,
+			    pl_ldap_uuid_fn fn, void *arg);
+
 /* ---- text (ldap-text.c): no network; unit-tested and fuzzed ---- */
 
 /* RFC 4515 escaping of a value for a filter: '*', '(', ')', '\\' and NUL

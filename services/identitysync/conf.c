@@ -166,7 +166,7 @@ static int scim_keys(const pl_cnode_t *cfg, ids_conf_t *c, pl_err_t *err)
 int ids_conf_parse(const pl_cnode_t *cfg, const char *state_dir, ids_conf_t *c,
 		   pl_err_t *err)
 {
-	char type[16];
+	char type[16], inc[16];
 	const char *why;
 	memset(c, 0, sizeof(*c));
 	if (pl_schema_check(S, cfg, err) < 0 ||
@@ -198,8 +198,17 @@ int ids_conf_parse(const pl_cnode_t *cfg, const char *state_dir, ids_conf_t *c,
 	    attr_key(cfg, "group_member_attr", "member", c->member_attr, err) < 0 ||
 	    mails(cfg, c, err) < 0 || badges(cfg, c, err) < 0 || ints(cfg, c, err) < 0 ||
 	    scim_keys(cfg, c, err) < 0 ||
-	    str_key(cfg, "directory", "", c->directory_path, sizeof(c->directory_path), err) < 0)
+	    str_key(cfg, "directory", "", c->directory_path, sizeof(c->directory_path), err) < 0 ||
+	    str_key(cfg, "incremental", "auto", inc, sizeof(inc), err) < 0)
 		return -1;
+	if (strcmp(inc, "auto") == 0)
+		c->inc_mode = IDS_INC_AUTO;
+	else if (strcmp(inc, "syncrepl") == 0)
+		c->inc_mode = IDS_INC_SYNCREPL;
+	else if (strcmp(inc, "timestamp") == 0)
+		c->inc_mode = IDS_INC_TIMESTAMP;
+	else
+		return pl_cnode_error(cfg, "incremental", err, "syncrepl, timestamp or auto");
 	if (!c->directory_path[0])
 		(void)pl_fmt(c->directory_path, sizeof(c->directory_path),
 			     "%s/../directory/directory.db", state_dir);
@@ -230,6 +239,10 @@ int ids_conf_parse(const pl_cnode_t *cfg, const char *state_dir, ids_conf_t *c,
 		c->group_attr[0] = '\0'; /* the search gives the groups */
 	if (!c->key_attr[0] || !c->username_attr[0])
 		return pl_cnode_error(cfg, "key_attr", err, "key_attr and username_attr are needed");
+	if (c->inc_mode == IDS_INC_SYNCREPL && strcasecmp(c->key_attr, "entryUUID") != 0)
+		return pl_cnode_error(cfg, "incremental", err,
+				      "syncrepl tells deletions by entryUUID: it needs key_attr "
+				      "entryUUID");
 	return 0;
 }
 

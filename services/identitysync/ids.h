@@ -63,6 +63,15 @@ typedef struct {
 	int dec; /* 1: decimal digits; 0: hex */
 } ids_badge_attr_t;
 
+/* How an incremental sync reads the changes (the "incremental" key). */
+enum { IDS_INC_AUTO, IDS_INC_SYNCREPL, IDS_INC_TIMESTAMP };
+
+/* The sync cookies (RFC 4533), one a base DN, and what they are for. */
+typedef struct {
+	pl_ldap_cookie_t c[IDS_MAX_BASES];
+	int n; /* 0: none (an incremental sync reads by timestamp) */
+} ids_cookies_t;
+
 typedef struct {
 	char uri[512];
 	int starttls;
@@ -86,6 +95,7 @@ typedef struct {
 	int lowercase; /* usernames in lower case */
 	long long full_minutes, incremental_s, page_size, net_timeout_s, op_timeout_s;
 	long long max_remove_percent;
+	int inc_mode; /* IDS_INC_* */
 	char directory_path[PATH_MAX];
 	char state_dir[PATH_MAX];
 	int ldap; /* uri given: LDAP pulls */
@@ -149,7 +159,9 @@ typedef struct {
 	pl_watchdog_t *wd;
 	int full, dry_run;
 	char hwm_in[64];
+	ids_cookies_t cookies; /* in: the last sync's; out: this one's */
 	/* out */
+	const char *path; /* "full", "syncrepl" or "timestamp" */
 	int failed;
 	char err[PL_ERR_MAX];
 	ids_batch_t batch; /* JSON lines (sync.c of plsc-directory) */
@@ -160,6 +172,8 @@ typedef struct {
 } ids_job_t;
 
 void ids_pull_run(void *arg);
+/* Can this configuration use syncrepl at all (mode, key entryUUID)? */
+int ids_syncrepl_wanted(const ids_conf_t *c);
 /* The job failed with msg (the first failure's words are kept). */
 void ids_job_fail(ids_job_t *j, const char *msg);
 /* item (taken) into the report's list "changes" or "errors" (at most

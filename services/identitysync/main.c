@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "pl_log.h"
+#include "pl_random.h"
 #include "pl_schemas.h"
 #include "pl_service.h"
 #include "pl_tls.h"
@@ -38,6 +39,7 @@ typedef struct {
 	pl_watchdog_t *wd;
 	pl_timer_t *tick;
 	char hwm[64];
+	ids_cookies_t cookies; /* syncrepl's, from the last sync */
 	uint64_t last_full_ms;
 	/* the sync in progress */
 	ids_job_t *job;
@@ -58,25 +60,96 @@ static void schedule(ids_t *ids);
 
 /* ---- state: the high-water mark ---- */
 
+/* What the cookies were taken for: a cookie says what changed on this
+ * server among the entries of these bases and this filter, under this
+ * key. */
+static void cookies_for(const ids_conf_t *c, char out[17])
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a: a fingerprint, not a secret */
+	const char *parts[IDS_MAX_BASES + 3];
+	int n = 0;
+	parts[n++] = c->uri; /* another server's cookie means nothing here */
+	parts[n++] = c->filter;
+	parts[n++] = c->key_attr;
+	for (int b = 0; b < c->nbases; b++)
+		parts[n++] = c->bases[b];
+	for (int i = 0; i < n; i++)
+		for (const unsigned char *q = (const unsigned char *)parts[i];; q++) {
+			h = (h ^ *q) * 1099511628211ull;
+			if (!*q)
+				break;
+		}
+	snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+/* hex (2 n digits) to n bytes. 0 or -1. */
+static int unhex(const char *h, char *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = pl_hex_digit(h[2 * i]), lo = pl_hex_digit(h[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+static void cookies_load(ids_t *ids, json_t *j)
+{
+	char fp[17];
+	json_t *a = json_object_get(j, "cookies");
+	const char *f = json_string_value(json_object_get(j, "cookies_for"));
+	cookies_for(&ids->conf, fp);
+	if (!f || strcmp(f, fp) || json_array_size(a) != (size_t)ids->conf.nbases)
+		return; /* none, or for another configuration: the next full sync takes them */
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		const char *h = json_string_value(json_array_get(a, i));
+		size_t hl = h ? strlen(h) : 0;
+		pl_ldap_cookie_t *c = &ids->cookies.c[i];
+		if (!hl || hl % 2 || hl / 2 > sizeof(c->v) || unhex(h, c->v, hl / 2) < 0) {
+			memset(&ids->cookies, 0, sizeof(ids->cookies));
+			return;
+		}
+		c->len = hl / 2;
+		c->set = 1;
+	}
+	ids->cookies.n = ids->conf.nbases;
+}
+
 static void state_load(ids_t *ids)
 {
 	char path[PATH_MAX];
 	size_t len;
 	if (pl_fmt(path, sizeof(path), "%s/%s", ids->conf.state_dir, IDS_STATE_FILE) < 0)
 		return;
-	char *text = pl_read_file(path, 4096, &len);
+	char *text = pl_read_file(path, 64 * 1024, &len);
 	json_t *j = text ? json_loadb(text, len, 0, NULL) : NULL;
 	const char *h = json_string_value(json_object_get(j, "hwm"));
 	if (h && strlen(h) < sizeof(ids->hwm))
 		pl_strlcpy(ids->hwm, h, sizeof(ids->hwm));
+	cookies_load(ids, j);
 	json_decref(j);
 	free(text);
 }
 
+/* The cookies as hex (a cookie is the server's bytes, not always text). */
+static json_t *cookies_json(const ids_cookies_t *k)
+{
+	json_t *a = json_array();
+	char hex[2 * PL_LDAP_COOKIE_MAX + 1];
+	for (int i = 0; a && i < k->n; i++) {
+		pl_hex(k->c[i].v, k->c[i].len, hex);
+		json_array_append_new(a, json_string(hex));
+	}
+	return a;
+}
+
 static void state_save(ids_t *ids)
 {
-	char path[PATH_MAX];
-	json_t *j = json_pack("{s:s}", "hwm", ids->hwm);
+	char path[PATH_MAX], fp[17];
+	cookies_for(&ids->conf, fp);
+	json_t *j = json_pack("{s:s,s:o,s:s}", "hwm", ids->hwm, "cookies",
+			      cookies_json(&ids->cookies), "cookies_for", fp);
 	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (!s || pl_fmt(path, sizeof(path), "%s/%s", ids->conf.state_dir, IDS_STATE_FILE) < 0 ||
 	    pl_write_file_atomic(path, s, strlen(s), 0600) < 0)
@@ -153,15 +226,18 @@ static void finish(ids_t *ids, uint32_t status, const char *err, json_t *counts)
 						    json_object_get(counts, "failed")) : 0);
 	if (status == PL_STATUS_OK)
 		snprintf(msg, sizeof(msg),
-			 "%s%s sync: %ld added, %ld updated, %ld disabled, %ld removed, %ld errors "
-			 "(%ld entries read, %.3f s)",
-			 j->dry_run ? "dry run of a " : "", j->full ? "full" : "incremental", added,
+			 "%s%s sync%s%s%s: %ld added, %ld updated, %ld disabled, %ld removed, "
+			 "%ld errors (%ld entries read, %.3f s)",
+			 j->dry_run ? "dry run of a " : "", j->full ? "full" : "incremental",
+			 j->full ? "" : " (", j->full ? "" : j->path, j->full ? "" : ")", added,
 			 updated, j->disabled, removed, errors, j->entries, j->took_ms / 1000.0);
 	else
 		snprintf(msg, sizeof(msg), "%s sync failed: %s", j->full ? "full" : "incremental",
 			 err);
 	if (r) {
 		json_object_set_new(r, "kind", json_string(j->full ? "full" : "incremental"));
+		/* how changes were read: full, syncrepl or timestamp */
+		json_object_set_new(r, "read_by", json_string(j->path ? j->path : "full"));
 		json_object_set_new(r, "dry_run", json_boolean(j->dry_run));
 		json_object_set_new(r, "added", json_integer(added));
 		json_object_set_new(r, "updated", json_integer(updated));
@@ -182,6 +258,7 @@ static void finish(ids_t *ids, uint32_t status, const char *err, json_t *counts)
 				 "%ld updated, %ld removed, %ld errors", j->full ? "full" : "incremental",
 				 when, j->took_ms / 1000.0, added, updated, removed, errors);
 			pl_strlcpy(ids->hwm, j->hwm_out, sizeof(ids->hwm));
+			ids->cookies = j->cookies;
 			state_save(ids);
 			if (j->full)
 				ids->last_full_ms = j->started_ms;
@@ -316,9 +393,12 @@ static int start_sync(ids_t *ids, int full, int dry_run)
 	j->conf = ids->conf;
 	j->dir = ids->dir;
 	j->wd = ids->wd;
-	j->full = full || !ids->hwm[0];
+	/* syncrepl and nothing else: no cookie yet, a full sync takes them */
+	j->full = full || !ids->hwm[0] ||
+		  (ids->conf.inc_mode == IDS_INC_SYNCREPL && !ids->cookies.n);
 	j->dry_run = dry_run;
 	pl_strlcpy(j->hwm_in, ids->hwm, sizeof(j->hwm_in));
+	j->cookies = ids->cookies;
 	*t = (ids_task_t){ ids, j };
 	ids->job = j;
 	if (pl_work_submit(ids->work, task_work, task_done, t) < 0) {

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pl_log.h"
 #include "pl_loop.h"
@@ -42,7 +43,7 @@ typedef struct {
 	unsigned seen : 1;    /* read in this sync (mapped) */
 	unsigned bad : 1;     /* its entry could not be mapped: keep */
 	unsigned gone : 1;    /* its entry is disabled: remove */
-	unsigned present : 1; /* the presence pass saw its key */
+	unsigned present : 1; /* the presence pass (or syncrepl's present phase) saw its key */
 	unsigned removed : 1;
 } cur_t;
 
@@ -53,6 +54,8 @@ typedef struct {
 	ids_groups_t *groups; /* from a group search, or NULL */
 	int keys_only;	      /* the presence pass */
 	int oom;
+	long sync_got;	      /* syncrepl: entries and UUIDs handed over */
+	int present_phase;    /* syncrepl told deletions by presence */
 	unsigned char pin_key[32];
 } pull_t;
 
@@ -328,17 +331,38 @@ static int on_entry(void *arg, const pl_ldap_entry_t *e)
 	return on_user(p, e, &u) < 0 ? (p->oom = 1) : 0;
 }
 
+/* syncrepl: an added or changed entry is read as any other; a deleted
+ * one's user goes; a present one's stays (present phase). */
+static int on_sync(void *arg, int state, const char *uuid, const pl_ldap_entry_t *e)
+{
+	pull_t *p = arg;
+	p->sync_got++;
+	if (e)
+		return on_entry(p, e);
+	pl_watchdog_kick(p->j->wd);
+	cur_t *c = find_cur(p, uuid);
+	if (c && state == PL_LDAP_SYNC_DELETE)
+		c->gone = 1;
+	else if (c)
+		c->present = 1;
+	return 0;
+}
+
 /* The removals, once everything is read: a disabled entry's user; in a
  * full sync, a user whose key no entry had (an unmappable entry keeps
  * its user); in an incremental one, a user the presence pass did not
- * see. */
+ * see, or, through syncrepl, a deleted entry's user (and when the server
+ * told deletions by presence, one it neither sent nor said present). */
 static int removals(ids_job_t *j, pull_t *p)
 {
+	int syncrepl = !j->full && !strcmp(j->path, "syncrepl");
 	for (size_t i = 0; i < p->ncur; i++) {
 		cur_t *c = &p->cur[i];
 		int gone = c->gone;
 		if (!gone && j->full)
 			gone = !c->seen && !c->bad;
+		else if (!gone && syncrepl)
+			gone = p->present_phase && !c->present && !c->seen && !c->bad;
 		else if (!gone)
 			gone = !c->present;
 		if (gone && remove_user(j, c) < 0)
@@ -399,6 +423,88 @@ static int search_all(ids_job_t *j, pl_ldap_t *l, const char *filter, const char
 	return 0;
 }
 
+int ids_syncrepl_wanted(const ids_conf_t *c)
+{
+	return c->inc_mode != IDS_INC_TIMESTAMP && strcasecmp(c->key_attr, "entryUUID") == 0;
+}
+
+static int on_base_entry(void *arg, int state, const char *uuid, const pl_ldap_entry_t *e)
+{
+	(void)arg, (void)state, (void)uuid, (void)e;
+	return 0;
+}
+
+/* A full sync's cookies, taken before its search so that whatever
+ * changes during it is read again by the next incremental sync: a
+ * refresh of each base DN's own entry (no cookie: the server answers with
+ * its current one). 0; -1 the job failed. A server without syncrepl:
+ * none kept (auto), or the job failed (syncrepl). */
+static int take_cookies(ids_job_t *j, pl_ldap_t *l)
+{
+	const char *none[] = { "1.1", NULL };
+	pl_err_t err = { "" };
+	ids_cookies_t *k = &j->cookies;
+	if (j->dry_run)
+		return 0; /* nothing is kept of a dry run */
+	memset(k, 0, sizeof(*k));
+	if (!ids_syncrepl_wanted(&j->conf))
+		return 0;
+	for (int b = 0; b < j->conf.nbases; b++) {
+		int rd = 0;
+		int rc = pl_ldap_sync_refresh(l, j->conf.bases[b], 0, "(objectClass=*)", none,
+					      &k->c[b], &rd, on_base_entry, j, &err);
+		if (rc == 0 && k->c[b].set)
+			continue;
+		memset(k, 0, sizeof(*k));
+		if (rc == PL_LDAP_ECONNECT || j->conf.inc_mode == IDS_INC_SYNCREPL) {
+			ids_job_fail(j, rc ? err.msg : "LDAP sync: the server sent no cookie");
+			return -1;
+		}
+		pl_info("no syncrepl: incremental syncs read by %s (%s)", j->conf.change_attr,
+			rc ? err.msg : "no cookie");
+		return 0;
+	}
+	k->n = j->conf.nbases;
+	return 0;
+}
+
+/* An incremental sync through syncrepl: each base DN from its cookie.
+ * 1: it could not be used and nothing was read (read by timestamp
+ * instead; the cookies are dropped); 0 done; -1 the job failed. */
+static int read_syncrepl(ids_job_t *j, pl_ldap_t *l, const char **attrs, pull_t *p)
+{
+	pl_err_t err = { "" };
+	int presents = 0;
+	for (int b = 0; b < j->conf.nbases; b++) {
+		int rd = 0;
+		int rc = pl_ldap_sync_refresh(l, j->conf.bases[b], 1, j->conf.filter, attrs,
+					      &j->cookies.c[b], &rd, on_sync, p, &err);
+		if (rc == 0 && !p->oom) {
+			presents += !rd;
+			continue;
+		}
+		if (rc < 0 && rc != PL_LDAP_ECONNECT && p->sync_got == 0 && !p->oom &&
+		    j->conf.inc_mode == IDS_INC_AUTO) {
+			pl_info("syncrepl not used, this sync reads by %s: %s", j->conf.change_attr,
+				err.msg);
+			memset(&j->cookies, 0, sizeof(j->cookies));
+			return 1;
+		}
+		ids_job_fail(j, rc > 0 || p->oom ? "out of memory" : err.msg);
+		return -1;
+	}
+	/* a present phase lists one base's entries: with several bases, it
+	 * says nothing of the others' users, so all of them are listed */
+	if (presents && j->conf.nbases > 1) {
+		const char *keys[] = { j->conf.key_attr, "userAccountControl", NULL };
+		p->keys_only = 1;
+		j->path = "timestamp";
+		return search_all(j, l, j->conf.filter, keys, p);
+	}
+	p->present_phase = presents > 0;
+	return 0;
+}
+
 static int read_source(ids_job_t *j, pl_ldap_t *l, pull_t *p, ids_groups_t *g)
 {
 	const char *attrs[32];
@@ -415,7 +521,14 @@ static int read_source(ids_job_t *j, pl_ldap_t *l, pull_t *p, ids_groups_t *g)
 		p->groups = g;
 	}
 	if (j->full)
-		return search_all(j, l, j->conf.filter, attrs, p);
+		return take_cookies(j, l) < 0 ? -1 : search_all(j, l, j->conf.filter, attrs, p);
+	if (j->cookies.n == j->conf.nbases && ids_syncrepl_wanted(&j->conf)) {
+		j->path = "syncrepl";
+		int rc = read_syncrepl(j, l, attrs, p);
+		if (rc <= 0)
+			return rc;
+	}
+	j->path = "timestamp";
 	if (pl_ldap_filter_and_ge(j->conf.filter, j->conf.change_attr, j->hwm_in, filter,
 				  sizeof(filter)) < 0) {
 		ids_job_fail(j, "the incremental filter is too long");
@@ -452,6 +565,7 @@ void ids_pull_run(void *arg)
 	pl_ldap_t *l = NULL;
 	j->started_ms = pl_now_ms();
 	pl_strlcpy(j->hwm_out, j->hwm_in, sizeof(j->hwm_out));
+	j->path = j->full ? "full" : "timestamp";
 	j->report = json_pack("{s:[],s:[]}", "changes", "errors");
 	pl_watchdog_kick(j->wd);
 	if (!j->report)

@@ -312,6 +312,74 @@ static void test_range_fuzz(void **state)
 	}
 }
 
+/* RFC 4533's values as slapd sends them (bytes written out here, so the
+ * test does not lean on lber's encoder). */
+#define U16 "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\xa0"
+#define U16_TEXT "01020304-0506-0708-090a-0b0c0d0e0fa0"
+
+static int uuids_seen;
+static int on_uuid(void *arg, const char *uuid)
+{
+	(void)arg;
+	assert_string_equal(uuid, U16_TEXT);
+	uuids_seen++;
+	return 0;
+}
+
+static void test_sync_values(void **state)
+{
+	char uuid[PL_LDAP_UUID_TEXT];
+	int st = -1, rd = -1;
+	pl_ldap_cookie_t c;
+	pl_ldap_sync_info_t in;
+	(void)state;
+	/* syncState: SEQUENCE { ENUMERATED modify, OCTET STRING uuid } */
+	static const char ss[] = "\x30\x15\x0a\x01\x02\x04\x10" U16;
+	assert_int_equal(pl_ldap_sync_state_parse(ss, sizeof(ss) - 1, &st, uuid), 0);
+	assert_int_equal(st, PL_LDAP_SYNC_MODIFY);
+	assert_string_equal(uuid, U16_TEXT);
+	/* a state out of range, a short UUID, a truncated value, nothing */
+	static const char bad_state[] = "\x30\x15\x0a\x01\x07\x04\x10" U16;
+	static const char short_uuid[] = "\x30\x06\x0a\x01\x01\x04\x01\x41";
+	assert_int_equal(pl_ldap_sync_state_parse(bad_state, sizeof(bad_state) - 1, &st, uuid), -1);
+	assert_int_equal(pl_ldap_sync_state_parse(short_uuid, sizeof(short_uuid) - 1, &st, uuid), -1);
+	assert_int_equal(pl_ldap_sync_state_parse(ss, 10, &st, uuid), -1);
+	assert_int_equal(pl_ldap_sync_state_parse("", 0, &st, uuid), -1);
+	/* syncDone: SEQUENCE { cookie, refreshDeletes TRUE } */
+	static const char done[] = "\x30\x0a\x04\x05rid=1\x01\x01\xff";
+	assert_int_equal(pl_ldap_sync_done_parse(done, sizeof(done) - 1, &c, &rd), 0);
+	assert_true(c.set && c.len == 5 && memcmp(c.v, "rid=1", 5) == 0 && rd == 1);
+	/* both optional: no cookie, refreshDeletes FALSE */
+	assert_int_equal(pl_ldap_sync_done_parse("\x30\x00", 2, &c, &rd), 0);
+	assert_true(!c.set && rd == 0);
+	assert_int_equal(pl_ldap_sync_done_parse("\x04\x00", 2, &c, &rd), -1);
+	/* syncInfo newcookie */
+	assert_int_equal(pl_ldap_sync_info_parse("\x80\x03" "abc", 5, &in, NULL, NULL), 0);
+	assert_true(in.kind == 0x80 && in.cookie.set && in.cookie.len == 3);
+	/* refreshDelete { refreshDone FALSE } */
+	assert_int_equal(pl_ldap_sync_info_parse("\xa1\x03\x01\x01\x00", 5, &in, NULL, NULL), 0);
+	assert_true(in.kind == 0xa1 && !in.refresh_done && !in.cookie.set);
+	/* syncIdSet { cookie, refreshDeletes TRUE, SET { uuid, uuid } } */
+	static const char ids[] = "\xa3\x2d\x04\x02\x63\x6b\x01\x01\xff\x31\x24"
+				  "\x04\x10" U16 "\x04\x10" U16;
+	uuids_seen = 0;
+	assert_int_equal(pl_ldap_sync_info_parse(ids, sizeof(ids) - 1, &in, on_uuid, NULL), 0);
+	assert_true(in.kind == 0xa3 && in.refresh_deletes && in.cookie.len == 2);
+	assert_int_equal(uuids_seen, 2);
+	/* a UUID of 15 bytes in the set: refused */
+	static const char bad_ids[] = "\xa3\x13\x31\x11\x04\x0f" U16;
+	assert_int_equal(pl_ldap_sync_info_parse(bad_ids, sizeof(bad_ids) - 1, &in, NULL, NULL), -1);
+	/* another choice */
+	assert_int_equal(pl_ldap_sync_info_parse("\x04\x00", 2, &in, NULL, NULL), -1);
+	/* a cookie over PL_LDAP_COOKIE_MAX */
+	static char big[PL_LDAP_COOKIE_MAX + 8];
+	big[0] = (char)0x80;
+	big[1] = (char)0x82;
+	big[2] = (char)((PL_LDAP_COOKIE_MAX + 1) >> 8);
+	big[3] = (char)((PL_LDAP_COOKIE_MAX + 1) & 0xff);
+	assert_int_equal(pl_ldap_sync_info_parse(big, 4 + PL_LDAP_COOKIE_MAX + 1, &in, NULL, NULL), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,7 +387,7 @@ int main(void)
 		cmocka_unit_test(test_dn),	   cmocka_unit_test(test_map),
 		cmocka_unit_test(test_change_marks), cmocka_unit_test(test_pin),
 		cmocka_unit_test(test_range_parse), cmocka_unit_test(test_range_walk),
-		cmocka_unit_test(test_range_fuzz),
+		cmocka_unit_test(test_range_fuzz), cmocka_unit_test(test_sync_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
