@@ -2,7 +2,7 @@
  * library's callback only records what came back; the next request of a
  * printer's conversation is built after snmp_sess_read2 or
  * snmp_sess_timeout has returned (step), never inside net-snmp. */
-#include "poll.h"
+#include "snmp-poll.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>

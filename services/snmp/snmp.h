@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "pl_config.h"
-#include "poll.h"
+#include "snmp-poll.h"
 
 #define SNMP_NAME "PrinterLogicServiceSNMP"
 #define SNMP_MAX_PROFILES 32

@@ -1,12 +1,21 @@
 // fuzz-sources: lib/pdfconv/pdfconv.c lib/pdfconv/pdfconv-pdf.c
 // fuzz-ldflags: -lcups
+// fuzz-options: -malloc_limit_mb=4096 -rss_limit_mb=4096
 /* libFuzzer target: pl_pdfconv, which turns what a phone sends (Apple
  * URF, PWG raster, JPEG) into PDF pages (hostile input: anyone who can
  * authenticate to the AirPrint service). The format comes from the magic
  * (UNIRAST, RaS2, FF D8 FF) as the service sniffs it; other inputs are
  * tried as each format in turn. Small limits keep each run short. The
  * answer must be sane: a PDF with 1..max_pages pages, or a refusal with a
- * message. */
+ * message.
+ *
+ * fuzz-options: libcups allocates the line buffer a raster header declares
+ * (up to 4 GiB) inside cupsRasterReadHeader, before pl_pdfconv can look at
+ * the header; libFuzzer's default 2 GiB malloc limit reports that as a
+ * crash. In the service the decoder runs in the pl_jail child, whose
+ * RLIMIT_AS makes that calloc fail and the page refused; here the higher
+ * limit lets the (lazily zeroed) allocation succeed and our own pixel
+ * bound refuse the page. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
