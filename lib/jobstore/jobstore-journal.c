@@ -238,20 +238,6 @@ uint64_t pl_jsj_size(pl_jsj_t *j)
 	return s;
 }
 
-static int jsj_write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Write the records emit produces to a new file, make it durable and put
  * it in place (j->mu held, and the sync slot taken). */
 static int jsj_rewrite_locked(pl_jsj_t *j, pl_jsj_emit_fn emit, void *arg,
@@ -269,7 +255,7 @@ static int jsj_rewrite_locked(pl_jsj_t *j, pl_jsj_emit_fn emit, void *arg,
 	int rc = emit(arg, &buf, &n);
 	if (rc < 0)
 		rc = pl_js_fail(err, PL_JS_EIO, "out of memory");
-	else if ((n && jsj_write_all(fd, buf, n) < 0) || fdatasync(fd) < 0 ||
+	else if ((n && pl_write_all(fd, buf, n) < 0) || fdatasync(fd) < 0 ||
 		 rename(tmp, j->path) < 0)
 		rc = jsj_fail(err, errno, "rewriting", j->path);
 	free(buf);

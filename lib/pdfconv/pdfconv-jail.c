@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "pl_jail.h"
+#include "pl_util.h"
 
 #define TRAILER_MAGIC "PLPC"
 
@@ -31,20 +32,6 @@ typedef struct {
 	size_t n;
 } job_t;
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* In the child: fd 0 holds the input (a memfd of n bytes), fd 1 gets the
  * PDF then a trailer: "PLPC", pages (u32). */
 static int child(int in, int out, void *arg)
@@ -58,13 +45,13 @@ static int child(int in, int out, void *arg)
 	if (p == MAP_FAILED)
 		return PL_JAIL_EXIT_NOMEM;
 	if (pl_pdfconv_convert(j->fmt, p, j->n, &j->lim, &pdf, &len, &pages, msg, sizeof(msg)) < 0) {
-		(void)write_all(2, (const uint8_t *)msg, strlen(msg));
+		(void)pl_write_all(2, msg, strlen(msg));
 		return 1;
 	}
 	uint8_t tr[8];
 	memcpy(tr, TRAILER_MAGIC, 4);
 	memcpy(tr + 4, &pages, 4);
-	if (write_all(out, pdf, len) < 0 || write_all(out, tr, sizeof(tr)) < 0)
+	if (pl_write_all(out, pdf, len) < 0 || pl_write_all(out, tr, sizeof(tr)) < 0)
 		return errno == EFBIG ? PL_JAIL_EXIT_TOOBIG : 1;
 	return 0;
 }
@@ -89,7 +76,7 @@ int pl_pdfconv_jailed(pl_pdfconv_fmt_t fmt, const uint8_t *in, size_t n,
 	int ifd = memfd_create("pdfconv-in", MFD_CLOEXEC), ofd = memfd_create("pdfconv-out", MFD_CLOEXEC);
 	int rc = -1;
 	uint8_t *buf = NULL;
-	if (ifd < 0 || ofd < 0 || write_all(ifd, in, n) < 0) {
+	if (ifd < 0 || ofd < 0 || pl_write_all(ifd, in, n) < 0) {
 		msgf(msg, msz, "memfd: %s", strerror(errno));
 		goto done;
 	}
