@@ -14,7 +14,9 @@
  * held twice; a direct print that began but was not recorded is not
  * printed again (state.c). A new UIDVALIDITY (the folder was recreated)
  * forgets last_uid and takes every message in the folder again, the held
- * ones deduplicated by the same key. */
+ * ones deduplicated by the same key. The folder is selected again before
+ * each round and each move, as the server may not say it was recreated
+ * (sess_select). */
 #include "em.h"
 
 #include <errno.h>
@@ -150,6 +152,13 @@ static void sess_folders(sess_t *s)
 		(void)mailimap_create(s->imap, c->rejected);
 }
 
+/* SELECT the folder: 0 the same folder as imap.state's, 1 another (a new
+ * UIDVALIDITY: logged here, once, and last_uid forgotten), -1 an error.
+ * Done again before each round and each move, for a fresh view: Dovecot
+ * tells a session nothing when its folder is deleted and made again, and
+ * the stale view may answer SEARCH with nothing for ever, or move the new
+ * folder's UIDs (even while it answers NO). A STATUS would not do: it
+ * answers from the stale view. */
 static int sess_select(sess_t *s, pl_err_t *err)
 {
 	em_t *em = s->em;
@@ -176,6 +185,7 @@ static int sess_select(sess_t *s, pl_err_t *err)
 		pl_strlcpy(s->st.last_dest, "printed", sizeof(s->st.last_dest));
 		if (em_state_save(pl_service_state_dir(em->svc), &s->st, err) < 0)
 			return -1;
+		return 1;
 	}
 	return 0;
 }
@@ -385,7 +395,8 @@ static em_done_t sess_handle(sess_t *s, uint32_t uid, pl_err_t *err)
 	return d;
 }
 
-/* One message: handled, recorded, moved. */
+/* One message: handled, recorded, moved. 0 done, 1 the folder was made
+ * again (selected anew, uid not moved), -1 an error. */
 static int sess_one(sess_t *s, uint32_t uid, pl_err_t *err)
 {
 	em_t *em = s->em;
@@ -394,7 +405,8 @@ static int sess_one(sess_t *s, uint32_t uid, pl_err_t *err)
 	if (uid <= s->st.last_uid) {
 		/* handled before a crash or a failed move: only the move is left */
 		const char *dest = uid == s->st.last_uid ? s->st.last_dest : "printed";
-		return sess_move(s, uid, dest_folder(em, dest), err);
+		int gone = sess_select(s, err);
+		return gone != 0 ? gone : sess_move(s, uid, dest_folder(em, dest), err);
 	}
 	em_done_t d = sess_handle(s, uid, err);
 	if (d == EM_DONE_RETRY)
@@ -408,14 +420,23 @@ static int sess_one(sess_t *s, uint32_t uid, pl_err_t *err)
 		return -1;
 	em_status_post(em);
 	test_pause(em, em->conf.pause_before_move_ms, "move", uid);
+	/* a UID of a folder made again is another message: never moved */
+	int gone = sess_select(s, err);
+	if (gone != 0)
+		return gone;
 	return sess_move(s, uid, dest_folder(em, s->st.last_dest), err);
 }
 
+/* Every message in the folder: 0 done, 1 the folder was made again (it
+ * is selected anew: the caller takes a round at once), -1 an error. */
 static int sess_round(sess_t *s, pl_err_t *err)
 {
 	uint32_t *uids = NULL;
 	size_t n = 0;
 	s->em->last_check_ms = (int64_t)time(NULL) * 1000;
+	int gone = sess_select(s, err);
+	if (gone != 0)
+		return gone;
 	if (sess_search(s, &uids, &n, err) < 0)
 		return -1;
 	int rc = 0;
@@ -488,7 +509,7 @@ static int session(em_t *em, pl_err_t *err)
 	if (rc == 0) {
 		em_conn_budget(s.conn, EM_ANSWER_MAX);
 		sess_folders(&s);
-		rc = sess_select(&s, err);
+		rc = sess_select(&s, err) < 0 ? -1 : 0;
 	}
 	if (rc == 0) {
 		pl_info("mailbox %s@%s:%d %s: connected (%s%s)", em->conf.user, em->conf.host,
@@ -498,6 +519,10 @@ static int session(em_t *em, pl_err_t *err)
 	}
 	while (rc == 0 && !stopping(em)) {
 		rc = sess_round(&s, err);
+		if (rc == 1) {
+			rc = 0; /* a new UIDVALIDITY: the new folder's messages at once */
+			continue;
+		}
 		if (rc == 0 && !stopping(em))
 			rc = s.has_idle ? sess_idle(&s, err) : sess_poll(&s, err);
 	}

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/dovecot.sh"
 t_setup
-plan 27
+plan 36
 
 EM=PrinterLogicServiceEmail
 export EM
@@ -96,27 +96,63 @@ sup_kill
 
 # 4. A new UIDVALIDITY (the folder deleted and made again): logged, every
 # message in it taken again, a held one not held twice.
-# (IDLE re-issued every 2 s: Dovecot says nothing to a session whose
-# folder is deleted; the next command finds it gone)
+# (Dovecot says nothing to a session whose folder is deleted, and its stale
+# view of the folder may answer SEARCH with nothing: the service selects
+# the folder again before each round, after each IDLE of idle_renew_s, and
+# before each move.) A pause before each move leaves room for 4b's race.
 em_config '{"mailbox": "Print", "idle_renew_s": 2}'
 dv_mkdir Print
+export PL_TEST_EMAIL_PAUSE_BEFORE_MOVE=5000
 sup_start
+unset PL_TEST_EMAIL_PAUSE_BEFORE_MOVE
 mail "$T/u1" alice@corp.example print@corp.example "uidvalidity"
 dv_save "$T/u1" Print
 wait_until 30 held_for alice 3
 ok $? "a message in the folder Print is held"
 like "$(log_of "$EM")" "not the mailbox of imap.state" "another mailbox than before starts afresh"
+wait_until 30 count_is Print 0
+ok $? "it leaves the folder before the folder is deleted"
 doveadm -c "$T/dv/dovecot.conf" mailbox delete -u "$DV_USER" Print
 dv_mkdir Print
 dv_save "$T/u1" Print
 wait_until 30 log_has "UIDVALIDITY changed"
 ok $? "the new UIDVALIDITY is noticed and logged"
-u1id=$(sed -n 's/^Message-ID: \(<[^>]*>\).*/\1/p' "$T/u1" | tr -d '\r')
+msgid() { sed -n 's/^Message-ID: \(<[^>]*>\).*/\1/p' "$1" | tr -d '\r'; }
+u1id=$(msgid "$T/u1")
 wait_until 30 log_has "message $u1id (uid 1): already held for alice"
 ok $? "the same message again is found held"
 is "$(plsc jobs --user alice --json | jq '.jobs | length')" 3 "not held twice"
 wait_until 30 count_is Print 0
 ok $? "and it leaves the folder"
+
+# 4b. The race: the folder deleted and made again between the hold and the
+# move. The old UID is never moved out of the new folder; the service
+# selects again, logs the new UIDVALIDITY once and finds the message held.
+log_count() { grep -c "$1" "$T/log/$EM.log"; }
+paused_before_move() { [ "$(log_count "pausing .* before the move of uid 2")" -gt "$1" ]; }
+n_pause=$(log_count "pausing .* before the move of uid 2")
+mail "$T/u2" alice@corp.example print@corp.example "race"
+dv_save "$T/u2" Print
+wait_until 30 paused_before_move "$n_pause"
+ok $? "message 2 held, the service paused before its move"
+t0=$(date +%s%N)
+doveadm -c "$T/dv/dovecot.conf" mailbox delete -u "$DV_USER" Print
+dv_mkdir Print
+dv_save "$T/u2" Print
+t1=$(date +%s%N)
+[ $(((t1 - t0) / 1000000)) -lt 4000 ] && [ "$(log_count "UIDVALIDITY changed")" = 1 ]
+ok $? "the folder deleted and made again during the pause"
+two_changes() { [ "$(log_count "UIDVALIDITY changed")" -ge 2 ]; }
+wait_until 30 two_changes
+ok $? "after the pause the new UIDVALIDITY is noticed and logged"
+u2id=$(msgid "$T/u2")
+wait_until 30 log_has "message $u2id (uid 1): already held for alice"
+ok $? "the message saved again is found held"
+wait_until 30 count_is Print 0
+ok $? "and it leaves the folder"
+is "$(plsc jobs --user alice --json | jq '.jobs | length')" 4 "held once, not twice"
+is "$(log_count "UIDVALIDITY changed")" 2 "the change logged once"
+is "$(grep -c "error .*UID MOVE" "$T/log/$EM.log")" 0 "no move of a stale UID was tried"
 sup_kill
 
 # 5. Notices over SMTP submission: STARTTLS, AUTH, to known senders only.
