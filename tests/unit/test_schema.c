@@ -156,10 +156,11 @@ static void test_real_tables(void **state)
 	static const char *const names[] = {
 		"PrinterLogicServiceOfflinePrint", "PrinterLogicServiceSimpleBadgeRelease",
 		"plsc-console", "plsc-directory", "PrinterLogicServiceEmail",
+		"PrinterLogicServiceAirprint", "PrinterLogicServiceIdentitySync",
+		"PrinterLogicServiceSNMP", "PrinterLogicServiceOffNetworkServer",
 	};
 	(void)state;
 	assert_null(pl_schemas_for("plsc-testsvc"));
-	assert_null(pl_schemas_for("PrinterLogicServiceAirprint"));
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const pl_schema_t *s = pl_schemas_for(names[i]);
 		assert_non_null(s);
