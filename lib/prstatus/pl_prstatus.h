@@ -62,8 +62,9 @@ const char *pl_prstatus_word(const json_t *row);
 
 /* The holders' refuse_offline_printers decision: 1 when the row says
  * the printer is definitely off -- state "offline" (error bit offline or
- * hrDeviceStatus down) or "unreachable" (it answered SNMP once and has
- * stopped) -- and the poll is fresh at now_ms (Unix ms), with msg set to
+ * hrDeviceStatus down), any answered poll with that bit or that status
+ * (a jammed printer that is offline too polls as "error"), or
+ * "unreachable" (it answered SNMP once and has stopped) -- and the poll is fresh at now_ms (Unix ms), with msg set to
  * the answer ("Lobby is offline (SNMP, polled 20 s ago: jammed/offline):
  * not released; the job stays held"). 0 for everything else, so the
  * printer is tried as without the setting: no row, "no-snmp" (never

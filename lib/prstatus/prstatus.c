@@ -213,6 +213,27 @@ static void offline_why(const json_t *row, int unreachable, char *out, size_t si
 		pl_strlcpy(out, "device down", size);
 }
 
+/* A jammed printer that is also offline polls as "error" (the worse
+ * word wins the column): its offline bit or hrDeviceStatus down still
+ * says it is off. */
+static int says_offline(const json_t *row)
+{
+	const json_t *snmp = json_object_get(row, "snmp");
+	const char *dev = json_string_value(json_object_get(snmp, "device_status"));
+	const json_t *e;
+	size_t i;
+	if (!json_is_true(json_object_get(row, "reachable")))
+		return 0;
+	if (dev && strcmp(dev, "down") == 0)
+		return 1;
+	json_array_foreach(json_object_get(snmp, "errors"), i, e) {
+		const char *w = json_string_value(e);
+		if (w && strcmp(w, "offline") == 0)
+			return 1;
+	}
+	return 0;
+}
+
 int pl_prstatus_offline(const json_t *row, const char *printer, int64_t now_ms, char *msg,
 			size_t size)
 {
@@ -222,7 +243,7 @@ int pl_prstatus_offline(const json_t *row, const char *printer, int64_t now_ms, 
 	if (!state || !json_is_integer(polled) || !json_is_integer(interval))
 		return 0;
 	int unreachable = strcmp(state, "unreachable") == 0;
-	if (!unreachable && strcmp(state, "offline") != 0)
+	if (!unreachable && strcmp(state, "offline") != 0 && !says_offline(row))
 		return 0;
 	json_int_t iv = json_integer_value(interval);
 	int64_t age = now_ms - (int64_t)json_integer_value(polled);

@@ -47,6 +47,30 @@ static void t_offline_fresh(void **state)
 	assert_non_null(strstr(msg, "polled 0 s ago: no answer)"));
 }
 
+/* "error" is the column's word for a jammed printer even when it is also
+ * offline: the offline bit or a device that is down still refuses. */
+static void t_error_and_offline(void **state)
+{
+	(void)state;
+	char msg[300] = "";
+	json_t *r = row("error", NOW - 3000, 60, "[\"jammed\",\"offline\"]");
+	json_object_set_new(r, "reachable", json_true());
+	assert_int_equal(refuses(r, msg, sizeof(msg)), 1);
+	assert_non_null(strstr(msg, "polled 3 s ago: jammed/offline)"));
+	r = row("error", NOW - 3000, 60, "[\"noPaper\"]");
+	json_object_set_new(r, "reachable", json_true());
+	json_object_set_new(json_object_get(r, "snmp"), "device_status", json_string("down"));
+	assert_int_equal(refuses(r, msg, sizeof(msg)), 1);
+	/* jammed only: the printer is on, a person can clear it */
+	r = row("error", NOW - 3000, 60, "[\"jammed\"]");
+	json_object_set_new(r, "reachable", json_true());
+	assert_int_equal(refuses(r, msg, sizeof(msg)), 0);
+	/* not answered: the bits are not this poll's */
+	r = row("error", NOW - 3000, 60, "[\"offline\"]");
+	json_object_set_new(r, "reachable", json_false());
+	assert_int_equal(refuses(r, msg, sizeof(msg)), 0);
+}
+
 static void t_not_definite(void **state)
 {
 	(void)state;
@@ -102,6 +126,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_offline_fresh),
+		cmocka_unit_test(t_error_and_offline),
 		cmocka_unit_test(t_not_definite),
 		cmocka_unit_test(t_freshness),
 		cmocka_unit_test(t_malformed),
