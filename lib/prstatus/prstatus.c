@@ -246,9 +246,12 @@ int pl_prstatus_offline(const json_t *row, const char *printer, int64_t now_ms, 
 	if (!unreachable && strcmp(state, "offline") != 0 && !says_offline(row))
 		return 0;
 	json_int_t iv = json_integer_value(interval);
-	int64_t age = now_ms - (int64_t)json_integer_value(polled);
-	if (iv < 1 || iv > 86400 || age < -1000)
+	json_int_t at = json_integer_value(polled);
+	/* the file is written by a service that faces the network: no
+	 * arithmetic on its numbers before they are in range */
+	if (iv < 1 || iv > 86400 || at < 0 || now_ms < 0 || at > now_ms + 1000)
 		return 0; /* nonsense, or written by a clock ahead of ours */
+	int64_t age = now_ms - (int64_t)at;
 	int64_t fresh = (int64_t)iv * 1000 * PL_PRSTATUS_FRESH_POLLS;
 	if (fresh < PL_PRSTATUS_FRESH_MIN_MS)
 		fresh = PL_PRSTATUS_FRESH_MIN_MS;

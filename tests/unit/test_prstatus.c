@@ -106,6 +106,7 @@ static void t_malformed(void **state)
 {
 	(void)state;
 	char msg[300];
+	json_t *row_keep;
 	json_t *r = row("offline", NOW, 60, "[]");
 	json_object_del(r, "interval_s"); /* an off_row: no interval */
 	assert_int_equal(refuses(r, msg, sizeof(msg)), 0);
@@ -113,6 +114,13 @@ static void t_malformed(void **state)
 	json_object_set_new(r, "polled_ms", json_string("now"));
 	assert_int_equal(refuses(r, msg, sizeof(msg)), 0);
 	assert_int_equal(refuses(row("offline", NOW, 0, "[]"), msg, sizeof(msg)), 0);
+	/* times that would overflow the age (found by fuzz_prstatus_row) */
+	assert_int_equal(refuses(row("offline", INT64_MIN, 60, "[]"), msg, sizeof(msg)), 0);
+	assert_int_equal(refuses(row("offline", -1, 60, "[]"), msg, sizeof(msg)), 0);
+	assert_int_equal(refuses(row("offline", INT64_MAX, 60, "[]"), msg, sizeof(msg)), 0);
+	assert_int_equal(pl_prstatus_offline(row_keep = row("offline", 5, 60, "[]"), "Lobby",
+					     INT64_MIN, msg, sizeof(msg)), 0);
+	json_decref(row_keep);
 	r = row("offline", NOW, 60, "[1, null, \"jammed\"]"); /* odd names skipped */
 	assert_int_equal(refuses(r, msg, sizeof(msg)), 1);
 	assert_non_null(strstr(msg, "ago: jammed)"));
