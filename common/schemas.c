@@ -40,6 +40,8 @@ static const pl_skey_t holder_keys[] = {
 	  "printer I/O timeout" },
 	{ "print_workers", PL_SK_INT, 1, 64, 32, NULL, NULL,
 	  "releases in flight at once" },
+	{ "refuse_offline_printers", PL_SK_BOOL, 0, 1, 0, NULL, NULL,
+	  "refuse at once a release to a printer SNMP saw offline lately" },
 	SK_DIRECTORY,
 	PL_SCHEMA_END,
 };

@@ -29,9 +29,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pl_log.h"
 #include "pl_printer.h"
+#include "pl_prstatus.h"
 #include "pl_util.h"
 
 #define REL_MAX_IDS 256
@@ -60,6 +62,8 @@ typedef struct rel_task {
 	int any_printer;   /* the administrator's override, for this release */
 	int reprint;	   /* maybe-printed jobs may print again (asked for) */
 	char asked_by[200]; /* who asked for it, for the override's log line */
+	int refuse_offline; /* refuse_offline_printers when the request came */
+	char offline[300];  /* set: SNMP saw the printer offline; the answer */
 	char printer[128];
 	char uri[512];
 	/* A most-recent release sent straight to us (NEWEST with USER, the
@@ -102,6 +106,7 @@ static rel_task_t *task_from(pl_holder_t *h, const pl_frame_t *f, int is_delete)
 	t->is_delete = is_delete;
 	t->connect_timeout_ms = (int)h->conf.print_connect_timeout_ms;
 	t->io_timeout_ms = (int)h->conf.print_io_timeout_ms;
+	t->refuse_offline = !is_delete && h->conf.refuse_offline;
 	pl_frame_get_str(f, PL_TAG_PRINTER, t->printer, sizeof(t->printer));
 	/* A maybe-printed job prints again only when asked for by its id. */
 	t->reprint = !is_delete && !newest && holder_flag_on(f, PL_TAG_REPRINT);
@@ -226,6 +231,14 @@ static void release_one(rel_task_t *t, rel_item_t *r)
 
 	if (refuse_elsewhere(t, r))
 		return;
+	if (t->offline[0]) {
+		/* before the claim: the job never leaves the listing and can
+		 * never become maybe-printed */
+		r->have_meta = pl_jobstore_get(js, r->id, &r->meta) == 0;
+		set_result(r, r->have_meta ? PL_STATUS_PRINTER : PL_STATUS_NOTFOUND, "%s",
+			   r->have_meta ? t->offline : "no such job");
+		return;
+	}
 	int rc = pl_jobstore_claim_hold(js, r->id, t->reprint ? PL_JS_CLAIM_REPRINT : 0,
 					&r->meta, &err);
 	if (rc == PL_JS_EBUSY) {
@@ -298,11 +311,34 @@ static void choose_newest(rel_task_t *t)
 	t->nitems = rc > 0;
 }
 
+/* refuse_offline_printers: the printer's last SNMP poll, read here on
+ * the print pool (a small SQLite read). Anything short of a fresh
+ * "offline" or "unreachable" -- no status file, no row, an error -- and
+ * the printer is tried as without the setting. */
+static void check_offline(rel_task_t *t)
+{
+	pl_err_t err = { "" };
+	pl_prstatus_t *st = pl_prstatus_open(t->h->conf.prstatus_path, 0, &err);
+	json_t *row = st ? pl_prstatus_get(st, t->printer, &err) : NULL;
+	if (!row && err.msg[0])
+		pl_debug("refuse_offline_printers: %s: %s; trying the printer", t->printer,
+			 err.msg);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (!pl_prstatus_offline(row, t->printer, now_ms, t->offline, sizeof(t->offline)))
+		t->offline[0] = '\0';
+	json_decref(row);
+	pl_prstatus_close(st);
+}
+
 static void release_work(void *arg)
 {
 	rel_task_t *t = arg;
 	if (t->newest && !t->nitems && !t->newest_failed)
 		choose_newest(t);
+	if (t->refuse_offline && t->nitems)
+		check_offline(t);
 	for (int i = 0; i < t->nitems; i++) {
 		rel_item_t *r = &t->items[i];
 		if (r->status != 0 || r->msg[0])
@@ -493,6 +529,11 @@ static void report_item(rel_task_t *t, rel_item_t *r)
 		pl_err("release of job %s of %s to %s cut off: %s", r->id,
 		       r->meta.owner, t->printer, r->msg);
 		pl_holder_event(t->h, "maybe-printed", &r->meta, r->msg);
+	} else if (t->offline[0] && strcmp(r->msg, t->offline) == 0) {
+		/* refuse_offline_printers at work: the printer was not tried */
+		pl_warn("release of job %s of %s to %s refused: %s", r->id, r->meta.owner,
+			t->printer, r->msg);
+		pl_holder_event(t->h, "print-failed", &r->meta, r->msg);
 	} else if (r->status == PL_STATUS_CONFLICT) {
 		/* The rule at work (a swipe at the wrong printer), not a fault. */
 		pl_warn("release of job %s of %s to %s refused: %s", r->id,

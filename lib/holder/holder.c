@@ -1,12 +1,15 @@
 /* pl_holder: settings, the pools, the supervisor's frames, expiry. */
 #include "holder-private.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pl_log.h"
+#include "pl_prstatus.h"
 #include "pl_schemas.h"
 #include "pl_util.h"
 
@@ -29,6 +32,7 @@ int pl_holder_conf_parse(pl_holder_conf_t *c, const pl_cnode_t *cfg,
 	    pl_schema_int(s, cfg, "print_timeout_s", &pt, err) < 0 ||
 	    pl_schema_int(s, cfg, "print_workers", &pw, err) < 0 ||
 	    pl_schema_bool(s, cfg, "report_titles", &c->report_titles, err) < 0 ||
+	    pl_schema_bool(s, cfg, "refuse_offline_printers", &c->refuse_offline, err) < 0 ||
 	    pl_schema_str(s, cfg, "directory", &dirpath, err) < 0)
 		return -1;
 	/* The directory lives beside the services' private dirs:
@@ -46,6 +50,32 @@ int pl_holder_conf_parse(pl_holder_conf_t *c, const pl_cnode_t *cfg,
 	c->print_io_timeout_ms = (uint32_t)pt * 1000;
 	c->print_workers = (uint32_t)pw;
 	pl_strlcpy(c->directory_path, dirpath, sizeof(c->directory_path));
+	/* The SNMP service's status file, beside our own state dir. */
+	if (pl_fmt(def, sizeof(def), "%s/..", state_dir) < 0 ||
+	    pl_prstatus_path(def, c->prstatus_path, sizeof(c->prstatus_path)) < 0) {
+		(void)pl_fmt(err->msg, sizeof(err->msg), "state dir path too long");
+		return -1;
+	}
+	return 0;
+}
+
+int pl_holder_sandbox(pl_sandbox_t *sb, const pl_holder_conf_t *c, pl_err_t *err)
+{
+	char dir[PATH_MAX];
+	pl_strlcpy(dir, c->prstatus_path, sizeof(dir));
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	/* 0700 as the supervisor makes it; the SNMP service opens it to
+	 * 0711 itself. Under privilege separation we may not create it. */
+	if (access(dir, F_OK) < 0 && pl_mkdir_p(dir, 0700) < 0 && c->refuse_offline)
+		pl_warn("refuse_offline_printers: %s does not exist yet (%s): the printers' "
+			"SNMP status is not read until this service restarts after "
+			"PrinterLogicServiceSNMP has run once", dir, strerror(errno));
+	if (pl_sandbox_allow(sb, dir, PL_SANDBOX_RO) < 0) {
+		(void)pl_fmt(err->msg, sizeof(err->msg), "sandbox: %s: %s", dir, strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -306,6 +336,7 @@ void pl_holder_reconfig(pl_holder_t *h, const pl_holder_conf_t *c)
 	h->conf.report_titles = c->report_titles;
 	h->conf.print_connect_timeout_ms = c->print_connect_timeout_ms;
 	h->conf.print_io_timeout_ms = c->print_io_timeout_ms;
+	h->conf.refuse_offline = c->refuse_offline;
 }
 
 int pl_holder_message(pl_holder_t *h, const pl_frame_t *f)

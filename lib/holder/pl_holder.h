@@ -28,6 +28,7 @@
 #include "pl_jobstore.h"
 #include "pl_loop.h"
 #include "pl_proto.h"
+#include "pl_sandbox.h"
 #include "pl_work.h"
 
 typedef struct pl_holder pl_holder_t;
@@ -40,7 +41,12 @@ typedef struct {
 	uint32_t print_connect_timeout_ms, print_io_timeout_ms;
 	uint32_t print_workers;
 	int report_titles; /* titles in job events */
+	/* refuse_offline_printers: a release to a printer whose fresh SNMP
+	 * poll says offline is answered at once, before any claim
+	 * (pl_prstatus_offline); the status file is prstatus_path */
+	int refuse_offline;
 	char directory_path[4096];
+	char prstatus_path[4096];
 } pl_holder_conf_t;
 
 /* Read the shared settings from a service's section. Their keys, ranges
@@ -50,6 +56,14 @@ typedef struct {
  * path. 0 or -1 with err. */
 int pl_holder_conf_parse(pl_holder_conf_t *c, const pl_cnode_t *cfg,
 			 const char *state_dir, pl_err_t *err);
+
+/* The holder's sandbox rules: the SNMP service's state dir read-only,
+ * for refuse_offline_printers (always, so that a reload may turn the
+ * setting on). Creates that dir when it is missing and we may (one
+ * user); where we may not and it is missing, the rule is skipped and a
+ * later reload cannot read the status: a warning says to restart once the
+ * SNMP service has run. 0 or -1 with err. */
+int pl_holder_sandbox(pl_sandbox_t *sb, const pl_holder_conf_t *c, pl_err_t *err);
 
 /* Open the service's job store: <state_dir>/jobs and
  * <state_dir>/master.key, with the expiry and quotas of c; logs how many

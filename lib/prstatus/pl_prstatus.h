@@ -53,4 +53,25 @@ json_t *pl_prstatus_all(pl_prstatus_t *s, pl_err_t *err);
  * "auth-failed", ... or "-" when row is NULL. */
 const char *pl_prstatus_word(const json_t *row);
 
+/* A poll is fresh for this many poll intervals (the row's interval_s),
+ * and never less than PL_PRSTATUS_FRESH_MIN_MS: a service slowed by a
+ * round of silent printers must not make an offline printer look
+ * unknown, nor a long-gone poll look current. */
+#define PL_PRSTATUS_FRESH_POLLS 3
+#define PL_PRSTATUS_FRESH_MIN_MS 10000
+
+/* The holders' refuse_offline_printers decision: 1 when the row says
+ * the printer is definitely off -- state "offline" (error bit offline or
+ * hrDeviceStatus down), any answered poll with that bit or that status
+ * (a jammed printer that is offline too polls as "error"), or
+ * "unreachable" (it answered SNMP once and has stopped) -- and the poll is fresh at now_ms (Unix ms), with msg set to
+ * the answer ("Lobby is offline (SNMP, polled 20 s ago: jammed/offline):
+ * not released; the job stays held"). 0 for everything else, so the
+ * printer is tried as without the setting: no row, "no-snmp" (never
+ * answered SNMP: says nothing about printing), "snmp-off", "auth-failed",
+ * "unknown", any other state, a stale poll, a poll from the future (a
+ * clock step), a row missing its time or interval. Pure: no I/O. */
+int pl_prstatus_offline(const json_t *row, const char *printer, int64_t now_ms, char *msg,
+			size_t size);
+
 #endif

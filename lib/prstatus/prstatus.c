@@ -2,6 +2,7 @@
 #include "pl_prstatus.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -184,4 +185,81 @@ const char *pl_prstatus_word(const json_t *row)
 {
 	const char *w = json_string_value(json_object_get(row, "state"));
 	return w ? w : "-";
+}
+
+/* "jammed/offline" from the poll's error names, or what else says why. */
+static void offline_why(const json_t *row, int unreachable, char *out, size_t size)
+{
+	const json_t *errs = json_object_get(json_object_get(row, "snmp"), "errors");
+	size_t o = 0, i;
+	const json_t *e;
+	out[0] = '\0';
+	if (unreachable) {
+		pl_strlcpy(out, "no answer", size);
+		return;
+	}
+	json_array_foreach(errs, i, e) {
+		const char *w = json_string_value(e);
+		if (!w || o >= size)
+			continue;
+		int n = snprintf(out + o, size - o, "%s%s", o ? "/" : "", w);
+		if (n < 0 || (size_t)n >= size - o) {
+			out[o] = '\0';
+			break;
+		}
+		o += (size_t)n;
+	}
+	if (!out[0])
+		pl_strlcpy(out, "device down", size);
+}
+
+/* A jammed printer that is also offline polls as "error" (the worse
+ * word wins the column): its offline bit or hrDeviceStatus down still
+ * says it is off. */
+static int says_offline(const json_t *row)
+{
+	const json_t *snmp = json_object_get(row, "snmp");
+	const char *dev = json_string_value(json_object_get(snmp, "device_status"));
+	const json_t *e;
+	size_t i;
+	if (!json_is_true(json_object_get(row, "reachable")))
+		return 0;
+	if (dev && strcmp(dev, "down") == 0)
+		return 1;
+	json_array_foreach(json_object_get(snmp, "errors"), i, e) {
+		const char *w = json_string_value(e);
+		if (w && strcmp(w, "offline") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int pl_prstatus_offline(const json_t *row, const char *printer, int64_t now_ms, char *msg,
+			size_t size)
+{
+	const char *state = json_string_value(json_object_get(row, "state"));
+	const json_t *polled = json_object_get(row, "polled_ms");
+	const json_t *interval = json_object_get(row, "interval_s");
+	if (!state || !json_is_integer(polled) || !json_is_integer(interval))
+		return 0;
+	int unreachable = strcmp(state, "unreachable") == 0;
+	if (!unreachable && strcmp(state, "offline") != 0 && !says_offline(row))
+		return 0;
+	json_int_t iv = json_integer_value(interval);
+	json_int_t at = json_integer_value(polled);
+	/* the file is written by a service that faces the network: no
+	 * arithmetic on its numbers before they are in range */
+	if (iv < 1 || iv > 86400 || at < 0 || now_ms < 0 || at > now_ms + 1000)
+		return 0; /* nonsense, or written by a clock ahead of ours */
+	int64_t age = now_ms - (int64_t)at;
+	int64_t fresh = (int64_t)iv * 1000 * PL_PRSTATUS_FRESH_POLLS;
+	if (fresh < PL_PRSTATUS_FRESH_MIN_MS)
+		fresh = PL_PRSTATUS_FRESH_MIN_MS;
+	if (age > fresh)
+		return 0;
+	char why[200];
+	offline_why(row, unreachable, why, sizeof(why));
+	(void)pl_fmt(msg, size, "%s is offline (SNMP, polled %lld s ago: %s): not released; "
+		     "the job stays held", printer, (long long)(age < 0 ? 0 : age / 1000), why);
+	return 1;
 }

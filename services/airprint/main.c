@@ -227,7 +227,8 @@ static int ap_sandbox(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb
 		pl_err("ldap_ca: cannot allow %s", ap->ldap_ca);
 		return PL_EXIT_CONFIG;
 	}
-	if (pl_dir_sandbox(sb, ap->hconf.directory_path, PL_DIR_READ_CREATE, &err) < 0) {
+	if (pl_dir_sandbox(sb, ap->hconf.directory_path, PL_DIR_READ_CREATE, &err) < 0 ||
+	    pl_holder_sandbox(sb, &ap->hconf, &err) < 0) {
 		pl_err("%s", err.msg);
 		return 1;
 	}

@@ -140,7 +140,8 @@ static int em_sandbox(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb
 	if (allow_file(sb, c->password_file, &err) < 0 || allow_file(sb, c->token_file, &err) < 0 ||
 	    allow_file(sb, c->ca_file, &err) < 0 || allow_file(sb, c->smtp_ca_file, &err) < 0 ||
 	    allow_file(sb, c->smtp_password_file, &err) < 0 ||
-	    pl_dir_sandbox(sb, c->hconf.directory_path, PL_DIR_READ_CREATE, &err) < 0) {
+	    pl_dir_sandbox(sb, c->hconf.directory_path, PL_DIR_READ_CREATE, &err) < 0 ||
+	    pl_holder_sandbox(sb, &c->hconf, &err) < 0) {
 		pl_err("%s", err.msg);
 		return 1;
 	}

@@ -106,7 +106,8 @@ static int start_holder(op_t *op, pl_err_t *err)
 
 /* The sandbox beyond the default (state dir rw: jobs, master key, the
  * generated certificate): the directory's folder read-only (it faces the
- * network, so it only reads the directory: token checks, printers) and
+ * network, so it only reads the directory: token checks, printers), the
+ * SNMP service's state dir read-only (refuse_offline_printers) and
  * configured TLS files read-only. Sockets stay usable: releases print
  * over the network. */
 static int op_sandbox(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb,
@@ -119,7 +120,8 @@ static int op_sandbox(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb
 		pl_err("%s", err.msg);
 		return PL_EXIT_CONFIG;
 	}
-	if (pl_dir_sandbox(sb, op->hconf.directory_path, PL_DIR_READ_CREATE, &err) < 0) {
+	if (pl_dir_sandbox(sb, op->hconf.directory_path, PL_DIR_READ_CREATE, &err) < 0 ||
+	    pl_holder_sandbox(sb, &op->hconf, &err) < 0) {
 		pl_err("%s", err.msg);
 		return 1;
 	}
@@ -175,6 +177,7 @@ static int op_reconfig(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 	op->hconf.report_titles = probe.hconf.report_titles;
 	op->hconf.print_connect_timeout_ms = probe.hconf.print_connect_timeout_ms;
 	op->hconf.print_io_timeout_ms = probe.hconf.print_io_timeout_ms;
+	op->hconf.refuse_offline = probe.hconf.refuse_offline;
 	pl_holder_reconfig(op->holder, &op->hconf);
 	op->client_timeout_ms = probe.client_timeout_ms;
 	op->max_clients = probe.max_clients;

@@ -17,7 +17,13 @@
 #    job-events.jsonl and mailed to a recording SMTP sink (python3); then
 #    cleared the same way once the printer points at an agent with full
 #    toner;
-#  - no passphrase or community secret in any log or in the status file.
+#  - no passphrase or community secret in any log or in the status file;
+#  - refuse_offline_printers (OfflinePrint): a held job for a printer
+#    whose agent says offline (jammed and offline bits, hrDeviceStatus
+#    down) is printed as today with the setting off; with it on (a
+#    reload), refused at once with the SNMP reason, still held, no
+#    maybe-printed event, nothing sent to the printer; a no-snmp printer
+#    is still tried.
 . "$(dirname "$0")/../lib/lib.sh"
 
 SNMP=PrinterLogicServiceSNMP
@@ -36,7 +42,7 @@ if [ -n "$missing" ]; then
 fi
 
 t_setup
-plan 39
+plan 48
 
 AUTHPW=auth-Secret-7731
 PRIVPW=priv-Secret-9924
@@ -79,6 +85,14 @@ override $P.43.11.1.1.8.1.1 integer 10000
 override $P.43.11.1.1.9.1.1 integer 9000" \
 	snmpd_start b "Test LaserJet 5000" full.test && PB=$SNMPD_PORT
 
+# agent C: jammed and offline (error state 0x06), hrDeviceStatus down
+SNMPD_EXTRA="override $P.25.3.2.1.5.1 integer 5
+override $P.25.3.5.1.1.1 integer 1
+override $P.25.3.5.1.2.1 octet_str 0x06" \
+	snmpd_start c "Test LaserJet Dead" dead.test && PC=$SNMPD_PORT
+rec_start dead
+rec_start nosnmp
+
 python3 "$PEERS" silent "$T/silent.port" >"$T/silent.log" 2>&1 </dev/null &
 BG_PIDS+=($!)
 python3 "$PEERS" spoof "$T/spoof.port" "${PA:-1}" "$T/spoof.count" >"$T/spoof.log" 2>&1 </dev/null &
@@ -91,8 +105,9 @@ wait_until 10 test -s "$T/silent.port" && wait_until 10 test -s "$T/spoof.port" 
 PS=$(cat "$T/silent.port" 2>/dev/null)
 PF=$(cat "$T/spoof.port" 2>/dev/null)
 PM=$(cat "$T/smtp.port" 2>/dev/null)
-ok $([ -n "${PA:-}" ] && [ -n "${PB:-}" ] && [ -n "$PS" ] && [ -n "$PF" ] && [ -n "$PM" ]
-	echo $?) "two snmpd agents, a silent port, a spoofing forwarder and an SMTP sink"
+ok $([ -n "${PA:-}" ] && [ -n "${PB:-}" ] && [ -n "${PC:-}" ] && [ -n "$PS" ] && [ -n "$PF" ] &&
+	[ -n "$PM" ] && [ -n "${REC_PORT_dead:-}" ] && [ -n "${REC_PORT_nosnmp:-}" ]
+	echo $?) "three snmpd agents, a silent port, a spoofing forwarder, an SMTP sink, two printers"
 
 # secrets in 0600 files
 mkdir -p "$T/secrets"
@@ -104,10 +119,13 @@ chmod 600 "$T"/secrets/*
 
 CS_PORT=$(free_port)
 CS_URL="https://127.0.0.1:$CS_PORT"
+OP_PORT=$(free_port)
 t_config '{}' "$(jq -n --arg ds "$BIN/plsc-directory" --arg sn "$BIN/$SNMP" --arg s "$T/secrets" \
 	--arg smtp "smtp://127.0.0.1:$PM" --arg cs "$BIN/$CS" --arg csl "127.0.0.1:$CS_PORT" \
-	--arg www "$TOP/console/www" '{
+	--arg www "$TOP/console/www" --arg op "$BIN/$OP" --arg opl "127.0.0.1:$OP_PORT" '{
 	"plsc-directory": {path: $ds},
+	"PrinterLogicServiceOfflinePrint": {path: $op, listen: {main: $opl},
+		print_timeout_s: 5, print_connect_timeout_s: 2},
 	"plsc-console": {path: $cs, listen: {main: $csl}, assets_dir: $www},
 	"PrinterLogicServiceSNMP": {path: $sn, alert_polls: 2, toner_low_percent: 10,
 		mail_to: "admin@example.test", mail_from: "plsc@example.test", smtp_url: $smtp,
@@ -140,6 +158,8 @@ add v3bad "socket://127.0.0.1:9100" "interval=1,timeout=300,port=$PA,profile=v3b
 add silent "socket://127.0.0.1:9100" "interval=1,timeout=200,retries=1,port=$PS"
 add spoof "socket://127.0.0.1:9100" "interval=1,timeout=300,retries=1,port=$PF"
 add off "socket://127.0.0.1:9100" "off"
+add dead "socket://127.0.0.1:$REC_PORT_dead" "interval=1,timeout=300,retries=1,port=$PC"
+add nosnmp "socket://127.0.0.1:$REC_PORT_nosnmp" "interval=1,timeout=200,retries=1,port=$PS"
 ok $? "printers and their SNMP options set with plsc printers add / snmp"
 plsc printers snmp lobby "interval=0" >/dev/null 2>"$T/bad.err"
 like "$(cat "$T/bad.err")" "interval: 1 to 86400 seconds" "a bad option is refused with the reason"
@@ -221,6 +241,39 @@ ok $? "low-toner cleared once the toner is full (2 polls agree)"
 wait_until 10 grep -q '"printer-alert-cleared".*"lobby"' "$T/log/job-events.jsonl"
 ok $? "written as a printer-alert-cleared event"
 is "$(status_of lobby)" idle "lobby now idle (community from a 0600 file)"
+
+# ---- refuse_offline_printers (OfflinePrint; off by default)
+wait_until 20 st_is dead error
+is "$(plsc printers show dead --json | jq -c '[.snmp_status.snmp.device_status, .snmp_status.snmp.errors]')" \
+	'["down",["jammed","offline"]]' "dead: down, jammed and offline"
+wait_until 20 st_is nosnmp no-snmp
+wait_until 15 state_is "$OP" running
+token_for ws1
+echo "first page" > "$T/doc1"
+id1=$(submit ws1 erin "$T/doc1")
+out=$(plsc release --user erin --printer dead 2>&1)
+is "$(cat "$T/rec-dead/job-1.bin" 2>/dev/null)" "first page" \
+	"setting off: a release to a printer SNMP says is offline is tried as today (printed: $out)"
+
+jq '.services["PrinterLogicServiceOfflinePrint"].refuse_offline_printers = true' "$CONF" \
+	> "$CONF.new" && mv "$CONF.new" "$CONF"
+plsc reload >/dev/null
+wait_until 15 bash -c "grep -c 'settings updated' '$T/log/$OP.log' | grep -q '^[1-9]'"
+ok $? "refuse_offline_printers turned on by a reload (no restart)"
+echo "second page" > "$T/doc2"
+id2=$(submit ws1 erin "$T/doc2")
+out=$(plsc release --user erin --printer dead 2>&1); rc=$?
+is "$rc" 1 "setting on: the release fails"
+like "$out" "dead is offline \(SNMP, polled [0-9]+ s ago: jammed/offline\): not released; the job stays held" \
+	"at once, with the SNMP reason"
+is "$(plsc jobs --user erin --json | jq -r --arg i "$id2" '.jobs[] | select(.id == $i) | "\(.id) \(.maybe_printed_ms)"')" \
+	"$id2 null" "the job stays held, not maybe-printed"
+ok $(! ls "$T/rec-dead"/job-2.* >/dev/null 2>&1; echo $?) "the printer was not even connected to"
+ok $(! grep "\"$id2\"" "$T/log/job-events.jsonl" | grep -q maybe-printed; echo $?) \
+	"no maybe-printed event"
+out=$(plsc release --user erin --printer nosnmp 2>&1)
+is "$(cat "$T/rec-nosnmp/job-1.bin" 2>/dev/null)" "second page" \
+	"a no-snmp printer is still tried (printed: $out)"
 
 # ---- secrets
 all=$(cat "$T"/log/*.log "$T"/mail/*.eml 2>/dev/null; sqlite3 "$T/lib/$SNMP/printer-status.db" .dump 2>/dev/null)

@@ -59,6 +59,11 @@ t_cleanup() {
 	for p in "${BG_PIDS[@]+"${BG_PIDS[@]}"}"; do
 		kill "$p" 2>/dev/null
 	done
+	# snmpd writes its persistent state as it exits: let the peers finish
+	# (a few seconds at most) before rm -rf races them
+	for p in "${BG_PIDS[@]+"${BG_PIDS[@]}"}"; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	done
 	# Children follow their supervisor (PDEATHSIG), but be thorough.
 	for f in "$T"/lib/*/pid; do
 		[ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
