@@ -97,7 +97,9 @@ ok $? "slapadd: $N users"
 
 slapd_start() {
 	"$SLAPD" -h "ldaps://127.0.0.1:$PORT/" -f "$L/slapd.conf" 2>>"$L/slapd.err"
-	wait_until 10 test -s "$L/slapd.pid"
+	wait_until 10 test -s "$L/slapd.pid" &&
+		# the pid file comes before the listener takes connections
+		wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT" 2>/dev/null
 }
 slapd_stop() {
 	local pid
