@@ -217,3 +217,87 @@ int pl_dir_body_sync_key(const char *p, size_t n, int *remove, char *key, size_t
 	key[kl] = '\0';
 	return 1;
 }
+
+/* ---- pl_dir_body_sync_put: a cursor over the line ---- */
+
+typedef struct {
+	const char *p;
+	size_t n, pos;
+} fast_t;
+
+static int fast_lit(fast_t *f, const char *lit)
+{
+	size_t l = strlen(lit);
+	if (f->n - f->pos < l || memcmp(f->p + f->pos, lit, l) != 0)
+		return -1;
+	f->pos += l;
+	return 0;
+}
+
+/* A string's bytes up to its closing quote (the opening one read), into
+ * out when shorter than sz (pl_dir_body_str refuses the others). */
+static int fast_str(fast_t *f, char *out, size_t sz)
+{
+	const char *q = memchr(f->p + f->pos, '"', f->n - f->pos);
+	size_t l = q ? (size_t)(q - (f->p + f->pos)) : 0;
+	if (!q || l >= sz)
+		return -1;
+	memcpy(out, f->p + f->pos, l);
+	out[l] = '\0';
+	f->pos += l + 1;
+	return 0;
+}
+
+/* "[]" or "[\"a\",\"b\"]": body_list's items (empty ones skipped). */
+static int fast_list(fast_t *f, char items[][256], int max, int *n)
+{
+	char one[256];
+	*n = 0;
+	if (fast_lit(f, "[") < 0)
+		return -1;
+	if (fast_lit(f, "]") == 0)
+		return 0;
+	for (;;) {
+		if (fast_lit(f, "\"") < 0 || fast_str(f, one, sizeof(one)) < 0)
+			return -1;
+		if (one[0]) {
+			if (*n == max)
+				return -1;
+			memcpy(items[(*n)++], one, sizeof(one));
+		}
+		if (fast_lit(f, "]") == 0)
+			return 0;
+		if (fast_lit(f, ",") < 0)
+			return -1;
+	}
+}
+
+int pl_dir_body_sync_put(const char *line, size_t n, char *key, size_t ksz, pl_dir_user_t *u)
+{
+	char emails[PL_DIR_MAX_EMAILS][256], badges[PL_DIR_MAX_BADGES][256], err[300];
+	int ne, nb;
+	fast_t f = { line, n, 0 };
+	/* printable ASCII: no escape, no control character, no UTF-8 to
+	 * validate (a line with any of them takes the JSON way) */
+	for (size_t i = 0; i < n; i++)
+		if (line[i] < 0x20 || line[i] > 0x7e || line[i] == '\\')
+			return 0;
+	if (fast_lit(&f, "{\"key\":\"") < 0 || fast_str(&f, key, ksz) < 0 || !key[0] ||
+	    fast_lit(&f, ",\"username\":\"") < 0 ||
+	    fast_str(&f, u->username, sizeof(u->username)) < 0 ||
+	    fast_lit(&f, ",\"display_name\":\"") < 0 ||
+	    fast_str(&f, u->display_name, sizeof(u->display_name)) < 0 ||
+	    fast_lit(&f, ",\"groups\":\"") < 0 || fast_str(&f, u->groups, sizeof(u->groups)) < 0 ||
+	    fast_lit(&f, ",\"emails\":") < 0 || fast_list(&f, emails, PL_DIR_MAX_EMAILS, &ne) < 0 ||
+	    fast_lit(&f, ",\"badges\":") < 0 || fast_list(&f, badges, PL_DIR_MAX_BADGES, &nb) < 0 ||
+	    fast_lit(&f, "}") < 0 || f.pos != n)
+		return 0;
+	u->nemails = ne;
+	for (int i = 0; i < ne; i++)
+		pl_strlcpy(u->emails[i], emails[i], sizeof(u->emails[i]));
+	u->nbadges = 0;
+	for (int i = 0; i < nb; i++)
+		if (pl_dir_user_add_badge(u, badges[i], err, sizeof(err)) < 0)
+			return 0;
+	return 1;
+}

@@ -305,19 +305,60 @@ static int apply_one(apply_t *a, const pl_dir_sync_item_t *it, pl_err_t *err)
 	return 0;
 }
 
+/* What pass 0 has to do, known before it starts: with no user of the
+ * source yet (a first sync) every remove and every clearing would find
+ * nothing, and with none of them holding a badge no clearing would (a
+ * remove deletes, so what pass 0 finds at its start holds through it). A
+ * first sync of 100,000 users walked its batch once more for 100,000
+ * DELETEs of nothing. */
+enum { PASS0_NONE, PASS0_REMOVES, PASS0_ALL };
+
+/* 1 when the query (?1 the source) has a row, 0 not, -1 error. */
+static int source_has(pl_dir_t *d, const char *sql, const char *source, pl_err_t *err)
+{
+	sqlite3_stmt *st = pl_dir_kept(d, sql, err);
+	if (!st || stmt_text(d, st, source, NULL, "sync: pass 0", err) < 0)
+		return -1;
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		pl_dir_sqlfail(d, err, "sync: pass 0");
+	pl_dir_kept_done(d, st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* PASS0_*, or -1 error. "external_id IS NOT NULL": the partial index
+ * users_external answers it. */
+static int pass0_work(pl_dir_t *d, const char *source, pl_err_t *err)
+{
+	int rc = source_has(d,
+			    "SELECT 1 FROM users WHERE source = ?1 AND external_id IS NOT NULL"
+			    " LIMIT 1",
+			    source, err);
+	if (rc <= 0)
+		return rc < 0 ? -1 : PASS0_NONE;
+	rc = source_has(d,
+			"SELECT 1 FROM users u JOIN badges b ON b.username = u.username"
+			" WHERE u.source = ?1 AND u.external_id IS NOT NULL LIMIT 1",
+			source, err);
+	return rc < 0 ? -1 : rc ? PASS0_ALL : PASS0_REMOVES;
+}
+
 /* Pass 0: removes, and the badges of every user put cleared (a badge
  * that moves between two users of the batch is then no conflict; one
  * pass, since neither kind of line touches what the other reads);
- * pass 1: puts. Each line is parsed once a pass. */
-static int apply_pass(apply_t *a, int pass, pl_dir_sync_next_fn next, void *narg,
+ * pass 1: puts. Each line is parsed once a pass. work: pass 0's
+ * (pass0_work). */
+static int apply_pass(apply_t *a, int pass, int work, pl_dir_sync_next_fn next, void *narg,
 		      pl_dir_sync_item_t *it, pl_err_t *err)
 {
-	int rc, restart = 1;
+	int rc, restart = pass == 0 ? PL_DIR_SYNC_RESTART_KEYS : PL_DIR_SYNC_RESTART_WHOLE;
+	if (pass == 0 && work == PASS0_NONE)
+		return 0;
 	while ((rc = next(narg, restart, it, err)) == 1) {
 		restart = 0;
 		if (pass == 0 && it->remove)
 			rc = apply_one(a, it, err);
-		else if (pass == 0)
+		else if (pass == 0 && work == PASS0_ALL)
 			/* "= (SELECT ...)", not "IN (SELECT ...)": the key is
 			 * unique in its source, and IN built a temporary table
 			 * at every line (13% of a 100,000-user first sync) */
@@ -325,7 +366,7 @@ static int apply_pass(apply_t *a, int pass, pl_dir_sync_next_fn next, void *narg
 				       "DELETE FROM badges WHERE username = (SELECT username"
 				       " FROM users WHERE source = ?1 AND external_id = ?2)",
 				       a->source, it->user.external_id, "sync: badges", err);
-		else if (!it->remove)
+		else if (pass == 1 && !it->remove)
 			rc = apply_one(a, it, err);
 		else
 			rc = 0;
@@ -360,8 +401,11 @@ int pl_dir_sync_apply_from(pl_dir_t *d, const char *source, pl_dir_sync_next_fn 
 	 * just written. A violation still fails the whole batch, as before. */
 	if (rc == 0 && pl_dir_exec(d, "PRAGMA defer_foreign_keys = ON", "sync", err) < 0)
 		rc = -1;
+	int work = rc == 0 ? pass0_work(d, source, err) : 0;
+	if (work < 0)
+		rc = -1;
 	for (int pass = 0; rc == 0 && pass < 2; pass++)
-		rc = apply_pass(&a, pass, next, narg, it, err);
+		rc = apply_pass(&a, pass, work, next, narg, it, err);
 	if (rc != -2) /* -2: BEGIN failed, nothing to end */
 		rc = pl_dir_end(d, rc, "sync", err);
 	(void)pl_dir_exec(d, "PRAGMA cache_size = -2000; PRAGMA temp_store = DEFAULT", "sync",

@@ -39,4 +39,15 @@ int pl_dir_body_reader(json_t *j, int with_name, pl_dir_reader_t *r, char *err,
  * not at all (fuzzed). */
 int pl_dir_body_sync_key(const char *line, size_t n, int *remove, char *key, size_t ksz);
 
+/* A sync-apply put line without a JSON parse, when it is exactly what
+ * IdentitySync writes for a user without a PIN change:
+ * {"key":K,"username":U,"display_name":D,"groups":G,"emails":[...],
+ * "badges":[...]}, compact, printable ASCII only, no escape; every field
+ * within its bound. 1: key (ksz bytes) and u's username, display_name,
+ * groups, emails and badges set as pl_dir_body_str and pl_dir_body_user
+ * set them from the parsed line (u's other fields untouched); 0: not
+ * that shape, or anything the JSON way would refuse (parse it, to say
+ * why). Fuzzed against the JSON way (fuzz_console_body). */
+int pl_dir_body_sync_put(const char *line, size_t n, char *key, size_t ksz, pl_dir_user_t *u);
+
 #endif

@@ -310,9 +310,15 @@ int pl_dir_sync_apply(pl_dir_t *d, const char *source, const pl_dir_sync_item_t 
 		      pl_dir_sync_counts_t *counts, pl_err_t *err);
 /* The same with the items from next, which fills *it and returns 1, 0 at
  * the end, or -1 with err (a malformed batch: nothing is applied). It is
- * walked twice, each from restart = 1 (the first walk uses only remove,
- * key and user.external_id, so next may fill only those then), so a large batch need not
- * be held as items (plsc-directory keeps it as text). */
+ * walked at most twice, each walk from its first line, asked with restart
+ * PL_DIR_SYNC_RESTART_KEYS (a walk that uses only remove, key and
+ * user.external_id, so next may fill only those) or
+ * PL_DIR_SYNC_RESTART_WHOLE (whole items; the keys-only walk is skipped
+ * when it would change nothing), restart 0 for the lines after the first,
+ * so a large batch need not be held as items (plsc-directory keeps it as
+ * text). */
+#define PL_DIR_SYNC_RESTART_KEYS 1
+#define PL_DIR_SYNC_RESTART_WHOLE 2
 typedef int (*pl_dir_sync_next_fn)(void *arg, int restart, pl_dir_sync_item_t *it,
 				   pl_err_t *err);
 int pl_dir_sync_apply_from(pl_dir_t *d, const char *source, pl_dir_sync_next_fn next,

@@ -100,10 +100,10 @@ typedef struct {
 	const char *text;
 	size_t len, pos;
 	long line;
-	int walk; /* 1: the first walk, which needs only the keys */
+	int keys_only; /* a walk that needs only the keys (PL_DIR_SYNC_RESTART_KEYS) */
 } batch_t;
 
-/* The first walk of sync-apply uses only a remove's key and a put's key
+/* The keys-only walk of sync-apply uses only a remove's key and a put's key
  * (pl_dir_sync_apply_from: removes, and the badges of users put cleared),
  * so a line IdentitySync wrote gives its key without a JSON parse
  * (pl_dir_body_sync_key); the second walk parses every line and checks it
@@ -120,6 +120,19 @@ static int key_fast(const char *p, size_t n, pl_dir_sync_item_t *it)
 	pl_strlcpy(it->key, key, sizeof(it->key));
 	if (!remove)
 		pl_strlcpy(it->user.external_id, key, sizeof(it->user.external_id));
+	return 1;
+}
+
+/* A whole put line IdentitySync wrote for a user without a PIN change,
+ * without a JSON parse (pl_dir_body_sync_put: the same item as
+ * item_from_json's, or 0 and the JSON way says what is wrong); the JSON
+ * parse was 15% of plsc-directory's CPU in a 100,000-user first sync. */
+static int put_fast(const char *p, size_t n, pl_dir_sync_item_t *it)
+{
+	memset(it, 0, sizeof(*it));
+	if (!pl_dir_body_sync_put(p, n, it->key, sizeof(it->key), &it->user))
+		return 0;
+	pl_strlcpy(it->user.external_id, it->key, sizeof(it->user.external_id));
 	return 1;
 }
 
@@ -184,7 +197,7 @@ static int batch_next(void *arg, int restart, pl_dir_sync_item_t *it, pl_err_t *
 	if (restart) {
 		b->pos = 0;
 		b->line = 0;
-		b->walk++;
+		b->keys_only = restart == PL_DIR_SYNC_RESTART_KEYS;
 	}
 	for (;;) {
 		if (b->pos >= b->len)
@@ -196,7 +209,9 @@ static int batch_next(void *arg, int restart, pl_dir_sync_item_t *it, pl_err_t *
 		b->line++;
 		if (n == 0)
 			continue;
-		if (b->walk == 1 && key_fast(p, n, it))
+		if (b->keys_only && key_fast(p, n, it))
+			return 1;
+		if (!b->keys_only && put_fast(p, n, it))
 			return 1;
 		json_error_t je;
 		json_t *j = json_loadb(p, n, JSON_REJECT_DUPLICATES, &je);

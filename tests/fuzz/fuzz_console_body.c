@@ -11,7 +11,9 @@
  *   4 log text to a JSON string   5 job-events lines to the history
  * Every input is also a sync-apply batch line for pl_dir_body_sync_key
  * (the key without a JSON parse): what it takes must parse to the same
- * key, or not parse at all.
+ * key, or not parse at all; and for pl_dir_body_sync_put (a whole put
+ * line without a JSON parse): what it takes parses as JSON to the same
+ * key and record.
  * Checks: a refused body always has a message; an accepted one leaves
  * terminated strings, counts in range and canonical badges; the log text
  * always becomes a valid JSON string (invalid UTF-8 replaced, never
@@ -61,6 +63,29 @@ static void check_sync_key(const char *p, size_t n)
 		json_t *k = remove ? rm : json_object_get(j, "key");
 		CHECK(json_is_string(k) && strcmp(json_string_value(k), key) == 0);
 	}
+	json_decref(j);
+}
+
+/* What pl_dir_body_sync_put takes, the JSON way (plsc-directory's
+ * item_from_json) takes too, to the same key and record. */
+static void check_sync_put(const char *p, size_t n)
+{
+	static pl_dir_user_t fast, slow;
+	char key[129], jkey[129], err[400];
+	memset(&fast, 0, sizeof(fast));
+	memset(&slow, 0, sizeof(slow));
+	if (!pl_dir_body_sync_put(p, n, key, sizeof(key), &fast))
+		return;
+	check_user(&fast);
+	json_t *j = json_loadb(p, n, JSON_REJECT_DUPLICATES, NULL);
+	CHECK(j && json_is_object(j) && !json_object_get(j, "remove") &&
+	      !json_object_get(j, "pin_mark"));
+	CHECK(pl_dir_body_str(j, "key", jkey, sizeof(jkey), err, sizeof(err)) == 0);
+	CHECK(pl_dir_body_str(j, "username", slow.username, sizeof(slow.username), err,
+			      sizeof(err)) == 0);
+	CHECK(pl_dir_body_user(j, &slow, err, sizeof(err)) == 0);
+	CHECK(strcmp(key, jkey) == 0 && key[0]);
+	CHECK(memcmp(&fast, &slow, sizeof(fast)) == 0);
 	json_decref(j);
 }
 
@@ -126,6 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *p = (const char *)data + 1;
 	size_t n = size - 1;
 	check_sync_key(p, n);
+	check_sync_put(p, n);
 	if (which < 4) {
 		json_body(which, p, n);
 	} else if (which == 4) {

@@ -22,6 +22,7 @@
 
 #include "directory-private.h" /* d->db, to check the pragmas we set */
 #include "pl_directory.h"
+#include "pl_dirbody.h"
 /* The current schema version as text: migrations are appended in
  * parallel branches, so no test names the number itself. */
 #define DIR_V_(x) #x
@@ -918,6 +919,124 @@ static void user_add_email(pl_dir_user_t *u, const char *e)
 static void user_add_badge(pl_dir_user_t *u, const char *b)
 {
 	pl_strlcpy(u->badges[u->nbadges++], b, sizeof(u->badges[0]));
+}
+
+static pl_dir_sync_item_t sync_put(const char *name, const char *badge)
+{
+	pl_dir_sync_item_t it;
+	memset(&it, 0, sizeof(it));
+	it.user = user(name, "");
+	snprintf(it.key, sizeof(it.key), "k-%s", name);
+	pl_strlcpy(it.user.external_id, it.key, sizeof(it.user.external_id));
+	if (badge)
+		user_add_badge(&it.user, badge);
+	return it;
+}
+
+static void assert_badge_of(pl_dir_t *d, const char *badge, const char *who)
+{
+	char owner[128];
+	pl_err_t err = { "" };
+	assert_int_equal(pl_dir_badge_user(d, badge, owner, sizeof(owner), &err), 0);
+	assert_string_equal(owner, who);
+}
+
+/* A put line as IdentitySync writes it is taken without a JSON parse;
+ * anything else (a PIN, an escape, UTF-8, a space, a field over its
+ * bound, a bad badge) is left to the JSON way. */
+static void test_body_sync_put(void **state)
+{
+	(void)state;
+	static pl_dir_user_t u;
+	char key[PL_DIR_EXTERNAL_ID_MAX];
+	const char *ok = "{\"key\":\"k-1\",\"username\":\"ann\",\"display_name\":\"Ann B\","
+			 "\"groups\":\"a;b\",\"emails\":[\"ann@x.example\",\"\"],"
+			 "\"badges\":[\"hex:00AB\",\"hex:1f\"]}";
+	memset(&u, 0, sizeof(u));
+	assert_int_equal(pl_dir_body_sync_put(ok, strlen(ok), key, sizeof(key), &u), 1);
+	assert_string_equal(key, "k-1");
+	assert_string_equal(u.username, "ann");
+	assert_string_equal(u.display_name, "Ann B");
+	assert_string_equal(u.groups, "a;b");
+	assert_int_equal(u.nemails, 1);
+	assert_string_equal(u.emails[0], "ann@x.example");
+	assert_int_equal(u.nbadges, 2);
+	const char *empty = "{\"key\":\"k\",\"username\":\"\",\"display_name\":\"\","
+			    "\"groups\":\"\",\"emails\":[],\"badges\":[]}";
+	assert_int_equal(pl_dir_body_sync_put(empty, strlen(empty), key, sizeof(key), &u), 1);
+	assert_int_equal(u.nemails + u.nbadges, 0);
+	static const char *const no[] = {
+		"{\"key\":\"\",\"username\":\"a\",\"display_name\":\"\",\"groups\":\"\","
+		"\"emails\":[],\"badges\":[]}",
+		"{\"key\":\"k\",\"username\":\"a\",\"display_name\":\"\",\"groups\":\"\","
+		"\"emails\":[],\"badges\":[],\"pin_mark\":\"\"}",
+		"{\"key\":\"k\",\"username\":\"a\\u0062\",\"display_name\":\"\",\"groups\":\"\","
+		"\"emails\":[],\"badges\":[]}",
+		"{\"key\":\"k\",\"username\":\"\xc3\xa9\",\"display_name\":\"\",\"groups\":\"\","
+		"\"emails\":[],\"badges\":[]}",
+		"{\"key\":\"k\", \"username\":\"a\",\"display_name\":\"\",\"groups\":\"\","
+		"\"emails\":[],\"badges\":[]}",
+		"{\"key\":\"k\",\"username\":\"a\",\"display_name\":\"\",\"groups\":\"\","
+		"\"emails\":[],\"badges\":[\"hex:zz\"]}",
+		"{\"key\":\"k\",\"username\":\"a\",\"display_name\":\"\",\"groups\":\"\","
+		"\"emails\":[],\"badges\":[]",
+		"{\"remove\":\"k\"}",
+	};
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		assert_int_equal(pl_dir_body_sync_put(no[i], strlen(no[i]), key, sizeof(key), &u), 0);
+	char longname[400];
+	int n = snprintf(longname, sizeof(longname),
+			 "{\"key\":\"k\",\"username\":\"%0200d\",\"display_name\":\"\","
+			 "\"groups\":\"\",\"emails\":[],\"badges\":[]}",
+			 0);
+	assert_int_equal(pl_dir_body_sync_put(longname, (size_t)n, key, sizeof(key), &u), 0);
+}
+
+/* The first walk (removes, and the badges of the users put cleared) is
+ * skipped when it would change nothing: a first sync (no user of the
+ * source: a remove finds nobody, a local user's badge still refuses),
+ * and the clearing alone when none of the source's users has a badge;
+ * each way, a badge moving between two users of a batch still moves. */
+static void test_sync_first_walk(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	pl_dir_t *d = open_rw(f);
+	pl_dir_user_t loco = user("loco", "Local"), got;
+	pl_dir_sync_counts_t sc;
+	user_add_badge(&loco, "cc");
+	assert_int_equal(pl_dir_user_put(d, &loco, NULL, 0, &err), 0);
+	pl_dir_sync_item_t first[4] = { sync_put("alice", "aa"), sync_put("bob", "bb"),
+					sync_put("dave", "cc") };
+	first[3].remove = 1;
+	pl_strlcpy(first[3].key, "k-nobody", sizeof(first[3].key));
+	assert_int_equal(pl_dir_sync_apply(d, "ldap", first, 4, NULL, NULL, &sc, &err), 0);
+	assert_int_equal(sc.added, 2);
+	assert_int_equal(sc.removed, 0);
+	assert_int_equal(sc.failed, 1);
+	assert_int_equal(pl_dir_user_get(d, "dave", &got, &err), 1);
+	assert_badge_of(d, "cc", "loco");
+	/* the two swap their badges: both cleared first */
+	pl_dir_sync_item_t swap[2] = { sync_put("alice", "bb"), sync_put("bob", "aa") };
+	assert_int_equal(pl_dir_sync_apply(d, "ldap", swap, 2, NULL, NULL, &sc, &err), 0);
+	assert_int_equal(sc.updated, 2);
+	assert_int_equal(sc.failed, 0);
+	assert_badge_of(d, "aa", "bob");
+	assert_badge_of(d, "bb", "alice");
+	/* no badges left among them; then a remove, and a badge taken */
+	pl_dir_sync_item_t none[2] = { sync_put("alice", NULL), sync_put("bob", NULL) };
+	assert_int_equal(pl_dir_sync_apply(d, "ldap", none, 2, NULL, NULL, &sc, &err), 0);
+	assert_int_equal(sc.updated, 2);
+	pl_dir_sync_item_t last[2] = { sync_put("alice", "aa") };
+	last[1].remove = 1;
+	pl_strlcpy(last[1].key, "k-bob", sizeof(last[1].key));
+	assert_int_equal(pl_dir_sync_apply(d, "ldap", last, 2, NULL, NULL, &sc, &err), 0);
+	assert_int_equal(sc.removed, 1);
+	assert_int_equal(sc.updated, 1);
+	assert_int_equal(sc.failed, 0);
+	assert_badge_of(d, "aa", "alice");
+	assert_int_equal(pl_dir_user_get(d, "bob", &got, &err), 1);
+	pl_dir_close(d);
 }
 
 /* A sync sets a PIN from its stored hash with the mark, keeps it when the
@@ -2304,6 +2423,8 @@ int main(void)
 		T(test_migrate_from_v1),
 		T(test_users_crud),
 		T(test_sync_pin),
+		T(test_body_sync_put),
+		T(test_sync_first_walk),
 		T(test_sync_refused),
 		T(test_user_replace),
 		T(test_badge_duplicate),
