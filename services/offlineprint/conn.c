@@ -177,6 +177,8 @@ static void conn_touch(op_conn_t *c)
 
 static int conn_flush(op_conn_t *c)
 {
+	if (c->closed || !c->ssl)
+		return -1; /* a send that failed closed it (its SSL is gone) */
 	while (c->outlen > 0) {
 		ERR_clear_error();
 		int n = SSL_write(c->ssl, c->out, (int)c->outlen);
@@ -939,10 +941,11 @@ static void conn_dropped(void *arg, pl_slot_t *slot, pl_slot_why_t why)
 			     "not authenticated after %llu ms",
 			     (unsigned long long)(pl_now_ms() - slot->since_ms));
 	op_limit_warn(op, "%s: %s", c->peer, msg);
-	if (c->state != C_HANDSHAKE && c->outlen == 0) {
+	/* conn_result flushes what it can, and closes c when the send fails
+	 * (a flood of slow clients): no second flush here, its SSL may be
+	 * gone (that was an ASan SEGV in SSL_write under t34's attacks). */
+	if (c->state != C_HANDSHAKE && c->outlen == 0)
 		conn_result(c, 0, PL_STATUS_BUSY, msg, NULL);
-		(void)conn_flush(c);
-	}
 	conn_close(c);
 	conn_release(c);
 }
