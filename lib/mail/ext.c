@@ -85,7 +85,7 @@ static int make_dir(const pl_mail_ext_t *e, char *dir, size_t dsz)
 
 typedef struct {
 	char *argv[PL_MAIL_EXT_ARGV_MAX + 1];
-	char args[PL_MAIL_EXT_ARGV_MAX][512];
+	char args[PL_MAIL_EXT_ARGV_MAX][1400];
 	char *envp[6];
 	char env[5][600];
 	char dir[300];

@@ -56,7 +56,7 @@ int pl_mail_head_parse(const uint8_t *msg, size_t len, const char *trusted_auths
  * {outdir}/in.pdf) in a child confined as lib/mail/ext.c describes; the
  * PDF it writes is then opened by MuPDF in the jail like any attachment. */
 typedef struct {
-	char argv[PL_MAIL_EXT_ARGV_MAX][256];
+	char argv[PL_MAIL_EXT_ARGV_MAX][1024]; /* each at most 1023 bytes */
 	unsigned argc;
 	char types[PL_MAIL_EXT_TYPES_MAX][80]; /* "application/msword" or "docx" */
 	unsigned ntypes;
