@@ -94,32 +94,28 @@ typedef struct {
 	int out; /* write end of the output pipe */
 } child_t;
 
+/* arg with {in}, {outdir} and {out} replaced, truncated to sz - 1. */
 static void expand(const char *arg, const char *dir, const char *in, char *out, size_t sz)
 {
+	char pdf[320];
+	snprintf(pdf, sizeof(pdf), "%s/in.pdf", dir);
+	const struct {
+		const char *key, *val;
+	} rep[] = { { "{in}", in }, { "{outdir}", dir }, { "{out}", pdf } };
 	size_t n = 0;
-	out[0] = 0;
 	while (*arg && n + 1 < sz) {
-		const char *rep = NULL;
-		size_t skip = 0;
-		if (!strncmp(arg, "{in}", 4))
-			rep = in, skip = 4;
-		else if (!strncmp(arg, "{outdir}", 8))
-			rep = dir, skip = 8;
-		else if (!strncmp(arg, "{out}", 5))
-			rep = "{outdir}/in.pdf", skip = 5;
-		if (rep && skip == 5) {
-			int k = snprintf(out + n, sz - n, "%s/in.pdf", dir);
-			n = k < 0 ? n : (size_t)k + n >= sz ? sz - 1 : n + (size_t)k;
-		} else if (rep) {
-			int k = snprintf(out + n, sz - n, "%s", rep);
-			n = k < 0 ? n : (size_t)k + n >= sz ? sz - 1 : n + (size_t)k;
-		} else {
-			out[n++] = *arg;
-			out[n] = 0;
-			skip = 1;
+		size_t i = 0;
+		while (i < PL_ARRAY_LEN(rep) && strncmp(arg, rep[i].key, strlen(rep[i].key)))
+			i++;
+		if (i == PL_ARRAY_LEN(rep)) {
+			out[n++] = *arg++;
+			continue;
 		}
-		arg += skip;
+		for (const char *v = rep[i].val; *v && n + 1 < sz; v++)
+			out[n++] = *v;
+		arg += strlen(rep[i].key);
 	}
+	out[n] = 0;
 }
 
 static void setlim(int res, rlim_t v)
@@ -154,6 +150,7 @@ static void child_run(child_t *c)
 		(void)unshare(CLONE_NEWUSER | CLONE_NEWNET);
 	pl_sandbox_t sb;
 	pl_sandbox_status_t st;
+	memset(&st, 0, sizeof(st));
 	pl_sandbox_init(&sb);
 	sb.deny_tcp = 1;
 	static const char *const rx[] = { "/usr", "/lib", "/lib64", "/bin", "/sbin" };
