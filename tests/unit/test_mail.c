@@ -1278,7 +1278,7 @@ static conv_out_t ext_convert_with(const char *dir, unsigned script, unsigned ti
 	o.ext.timeout_s = timeout_s;
 	snprintf(o.ext.tmp_dir, sizeof(o.ext.tmp_dir), "%s", dir);
 	att_t a[2] = {{"application/octet-stream", "report.docx", att, alen},
-		      {"application/zip", "z.zip", (const uint8_t *)"PK\003\004 zip", 10}};
+		      {"application/zip", "z.zip", (const uint8_t *)"PK\003\004 zip", 8}};
 	size_t len;
 	char *m = mixed("body", a, 2, &len);
 	conv_out_t c = convert_with(m, len, &o);
