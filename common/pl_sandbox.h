@@ -56,6 +56,8 @@ typedef enum {
 	PL_SANDBOX_RO,       /* read files, list directories */
 	PL_SANDBOX_RW,       /* anything below: files, directories, renames */
 	PL_SANDBOX_RW_FILES, /* read, write, create, delete regular files */
+	PL_SANDBOX_RX,       /* read and execute (programs and their libraries: only
+	                      * the Email service's external converter needs it) */
 } pl_sandbox_access_t;
 
 /* The system paths every service reads (read-only): shared libraries,
@@ -75,6 +77,8 @@ typedef struct {
 		pl_sandbox_access_t access;
 	} rule[PL_SANDBOX_MAX_RULES];
 	size_t n;
+	int deny_tcp; /* 1: no TCP bind or connect either (Landlock ABI 4+);
+	               * pl_sandbox_init sets 0: services print over TCP */
 } pl_sandbox_t;
 
 /* What pl_sandbox_restrict put in force. */

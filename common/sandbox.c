@@ -65,6 +65,7 @@ struct sb_ll_attr {
 };
 
 #define LL_RO (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
+#define LL_RX (LL_RO | LANDLOCK_ACCESS_FS_EXECUTE)
 #define LL_RW_FILES                                                           \
 	(LL_RO | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |  \
 	 LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REMOVE_FILE)
@@ -310,6 +311,7 @@ void pl_sandbox_init(pl_sandbox_t *sb)
 {
 	static const char *const sys[] = { PL_SANDBOX_SYSTEM_RO };
 	sb->n = 0;
+	sb->deny_tcp = 0;
 	for (size_t i = 0; i < PL_ARRAY_LEN(sys); i++)
 		(void)pl_sandbox_allow(sb, sys[i], PL_SANDBOX_RO);
 	(void)pl_sandbox_allow(sb, "/dev/null", PL_SANDBOX_RW);
@@ -363,6 +365,8 @@ static uint64_t rights_of(pl_sandbox_access_t a)
 		return LL_RW;
 	case PL_SANDBOX_RW_FILES:
 		return LL_RW_FILES;
+	case PL_SANDBOX_RX:
+		return LL_RX;
 	case PL_SANDBOX_RO:
 	default:
 		return LL_RO;
@@ -394,6 +398,8 @@ static int landlock_apply(const pl_sandbox_t *sb, int abi, pl_sandbox_status_t *
 	 * user (one-user development setups). */
 	struct sb_ll_attr a = { .handled_access_fs = pl_sb_fs_handled(abi),
 				.scoped = abi >= 6 ? SB_LL_SCOPE_SIGNAL : 0 };
+	if (sb->deny_tcp && abi >= 4)
+		a.handled_access_net = SB_LL_NET_BIND_TCP | SB_LL_NET_CONNECT_TCP;
 	int fd = pl_sb_ll_create(&a, ll_attr_size(abi), 0);
 	if (fd < 0)
 		return fail(st, "Landlock ruleset: %s", strerror(errno));
@@ -446,7 +452,7 @@ static int is_system(const char *path)
 static void describe(const pl_sandbox_t *sb, char *buf, size_t sz)
 {
 	static const char *const names[] = { [PL_SANDBOX_RO] = "ro", [PL_SANDBOX_RW] = "rw",
-					     [PL_SANDBOX_RW_FILES] = "files" };
+					     [PL_SANDBOX_RW_FILES] = "files", [PL_SANDBOX_RX] = "rx" };
 	size_t len = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; i < sb->n && len < sz; i++) {

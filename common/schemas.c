@@ -340,6 +340,16 @@ static const pl_skey_t email_keys[] = {
 	{ "print_body", PL_SK_BOOL, 0, 1, 1, NULL, NULL,
 	  "the message text first (false: attachments only)" },
 	{ "monospace", PL_SK_BOOL, 0, 1, 0, NULL, NULL, "plain text in a fixed font" },
+	{ "external_converter", PL_SK_ARRAY, 0, 0, 0, NULL, NULL,
+	  "argv of an external converter (LibreOffice headless) for Office attachments; "
+	  "{in}, {outdir}, {out} replaced; absent: off" },
+	{ "external_types", PL_SK_ARRAY, 0, 0, 0, NULL, NULL,
+	  "media types and file extensions it converts (default: doc docx xls xlsx ppt "
+	  "pptx odt ods odp rtf)" },
+	{ "external_timeout_s", PL_SK_INT, 1, 3600, 60, NULL, NULL,
+	  "wall-clock and CPU limit of one external conversion" },
+	{ "external_mem_mb", PL_SK_INT, 64, 65536, 2048, NULL, NULL,
+	  "address space of the external converter" },
 	{ "guest_max_pages", PL_SK_INT, 1, 100000, 20, NULL, NULL,
 	  "pages a guest message may have" },
 	{ "guest_max_per_day", PL_SK_INT, 1, 100000, 10, NULL, NULL,

@@ -41,6 +41,8 @@ typedef struct {
 	unsigned pages;
 	int refuse; /* r->reason says why the whole message is refused */
 	unsigned msgs; /* MuPDF messages written to stderr */
+	const pl_mail_extout_t *ext; /* the external converter's results */
+	unsigned n_ext;
 } conv_t;
 
 /* MuPDF's warnings and errors: a few bounded lines on stderr. */
@@ -432,10 +434,33 @@ static void note_skipped(conv_t *c, const pl_mail_part_t *p, const char *why)
 		memcpy(c->r->skipped + l, item, strlen(item) + 1);
 }
 
+/* A part the external converter had: its PDF (never trusted: opened like
+ * any PDF attachment), or the reason it has none. */
+static void ext_part(fz_context *ctx, conv_t *c, const pl_mail_parts_t *ps,
+		     const pl_mail_part_t *p)
+{
+	unsigned idx = (unsigned)(p - ps->v);
+	for (unsigned i = 0; i < c->n_ext; i++) {
+		const pl_mail_extout_t *x = &c->ext[i];
+		if (x->part != idx)
+			continue;
+		if (!x->pdf)
+			fz_throw(ctx, FZ_ERROR_GENERIC, "%s", x->why);
+		pl_mail_part_t q = *p;
+		q.kind = PL_MAIL_K_PDF;
+		q.data = (uint8_t *)(uintptr_t)x->pdf;
+		q.len = x->len;
+		doc_part(ctx, c, &q);
+		return;
+	}
+	fz_throw(ctx, FZ_ERROR_GENERIC, "not converted by the external converter");
+}
+
 static void one_part(fz_context *ctx, conv_t *c, const pl_mail_parts_t *ps,
 		     const pl_mail_part_t *p)
 {
 	switch (p->kind) {
+	case PL_MAIL_K_EXT: ext_part(ctx, c, ps, p); break;
 	case PL_MAIL_K_TEXT: text_part(ctx, c, p); break;
 	case PL_MAIL_K_HTML: html_part(ctx, c, ps, p); break;
 	case PL_MAIL_K_IMAGE: image_part(ctx, c, p); break;
@@ -532,11 +557,18 @@ static int write_pdf(fz_context *ctx, conv_t *c, uint8_t **pdf, size_t *pdf_len)
 int pl_mail_conv_parts(const pl_mail_parts_t *ps, const pl_mail_opts_t *o,
 		       uint8_t **pdf, size_t *pdf_len, pl_mail_result_t *r)
 {
+	return pl_mail_conv_parts_ext(ps, o, NULL, 0, pdf, pdf_len, r);
+}
+
+int pl_mail_conv_parts_ext(const pl_mail_parts_t *ps, const pl_mail_opts_t *o,
+			   const pl_mail_extout_t *ext, unsigned n_ext, uint8_t **pdf,
+			   size_t *pdf_len, pl_mail_result_t *r)
+{
 	memset(r, 0, sizeof(*r));
 	pl_strlcpy(r->skipped, ps->skipped, sizeof(r->skipped));
 	*pdf = NULL;
 	*pdf_len = 0;
-	conv_t c = {.o = o, .r = r};
+	conv_t c = {.o = o, .r = r, .ext = ext, .n_ext = n_ext};
 	fz_context *ctx = fz_new_context(NULL, NULL, STORE_BYTES);
 	if (!ctx) {
 		pl_strlcpy(r->reason, "out of memory (memory limit)", sizeof(r->reason));
@@ -605,9 +637,32 @@ static int read_all(int fd, uint64_t max, uint8_t **buf, size_t *len)
 	return 0;
 }
 
+/* The extract pass: each EXT part as a record, then the end record. */
+static int write_ext_parts(int out, const pl_mail_parts_t *ps)
+{
+	pl_mail_xrec_t x;
+	for (unsigned i = 0; i <= ps->n; i++) {
+		if (i < ps->n && ps->v[i].kind != PL_MAIL_K_EXT)
+			continue;
+		memset(&x, 0, sizeof(x));
+		memcpy(x.magic, PL_MAIL_XREC_MAGIC, 8);
+		x.part = i < ps->n ? i : UINT32_MAX;
+		if (i < ps->n) {
+			x.len = ps->v[i].len;
+			pl_strlcpy(x.type, ps->v[i].type, sizeof(x.type));
+			pl_strlcpy(x.name, ps->v[i].name, sizeof(x.name));
+		}
+		if (pl_write_all(out, &x, sizeof(x)) < 0 ||
+		    (x.len && pl_write_all(out, ps->v[i].data, ps->v[i].len) < 0))
+			return errno == EFBIG ? PL_JAIL_EXIT_TOOBIG : 1;
+	}
+	return 0;
+}
+
 int pl_mail_conv_child(int in, int out, void *arg)
 {
-	const pl_mail_opts_t *o = arg;
+	const pl_mail_job_t *job = arg;
+	const pl_mail_opts_t *o = job->o;
 	pl_mail_trailer_t t;
 	memset(&t, 0, sizeof(t));
 	memcpy(t.magic, PL_MAIL_TRAILER_MAGIC, 8);
@@ -626,10 +681,12 @@ int pl_mail_conv_child(int in, int out, void *arg)
 	if (rc == -1)
 		return PL_JAIL_EXIT_NOMEM;
 	free(msg);
+	if (job->extract) /* a refused message has nothing to extract */
+		return rc == 0 ? write_ext_parts(out, ps) : 0;
 	if (rc == PL_MAIL_EREJECT)
 		pl_strlcpy(r->reason, ps->reason, sizeof(r->reason));
 	else
-		rc = pl_mail_conv_parts(ps, o, &pdf, &pdf_len, r);
+		rc = pl_mail_conv_parts_ext(ps, o, job->ext, job->n_ext, &pdf, &pdf_len, r);
 	pl_mail_parts_free(ps);
 	t.status = rc == 0 ? 0 : 1;
 	t.pages = r->pages;

@@ -91,6 +91,7 @@ typedef enum {
 	PL_MAIL_K_XPS,
 	PL_MAIL_K_EPUB,
 	PL_MAIL_K_SVG,
+	PL_MAIL_K_EXT, /* for the external converter (opts.ext): its PDF is printed */
 } pl_mail_kind_t;
 
 typedef enum {
@@ -130,6 +131,17 @@ pl_mail_kind_t pl_mail_kind_of(const char *type, const char *name,
 			       const uint8_t *data, size_t len);
 const char *pl_mail_kind_magic(pl_mail_kind_t k, const uint8_t *data, size_t len);
 
+/* --- the external converter (ext.c) --------------------------------------- */
+/* What the external converter made of one part (the parent's side,
+ * handed to the jailed child in its copy of the parent's memory). pdf
+ * NULL: it failed, why says how. */
+typedef struct {
+	unsigned part;        /* index in pl_mail_parts_t.v */
+	const uint8_t *pdf;
+	size_t len;
+	char why[160];
+} pl_mail_extout_t;
+
 /* --- conversion (conv.c, links MuPDF) ----------------------------------- */
 /* The result the jailed child hands back after the PDF: a fixed-size
  * trailer appended to its output, read and checked by the parent. */
@@ -148,11 +160,41 @@ typedef struct {
  * PL_MAIL_EREJECT with r->reason (the file truncated to 0); -1 (errno)
  * when the file cannot be truncated. */
 int pl_mail_trailer_read(int pdf_fd, const pl_mail_opts_t *o, pl_mail_result_t *r);
-/* The child's body: message on in, PDF + trailer on out. */
-int pl_mail_conv_child(int in, int out, void *opts);
+/* What the jailed child is asked to do (its arg). */
+typedef struct {
+	const pl_mail_opts_t *o;
+	int extract;                 /* 1: only write the PL_MAIL_K_EXT parts (ext.c) */
+	const pl_mail_extout_t *ext; /* 0: convert, with these results of the */
+	unsigned n_ext;              /*    external converter */
+} pl_mail_job_t;
+/* The child's body (arg: a pl_mail_job_t): message on in; on out the PDF
+ * + trailer, or (extract) a pl_mail_xrec_t + data for each EXT part and
+ * a record with part UINT32_MAX at the end. */
+int pl_mail_conv_child(int in, int out, void *job);
+#define PL_MAIL_XREC_MAGIC "PLMAILX1"
+typedef struct {
+	char magic[8];
+	uint32_t part, pad;
+	uint64_t len;
+	char type[80], name[128];
+} pl_mail_xrec_t;
 /* Convert parts into a PDF held in memory (the child's work; tests call
  * it directly). 0 with *pdf (malloc'd), or PL_MAIL_EREJECT with reason. */
 int pl_mail_conv_parts(const pl_mail_parts_t *ps, const pl_mail_opts_t *o,
 		       uint8_t **pdf, size_t *pdf_len, pl_mail_result_t *r);
+
+/* The extension ("docx") a part of type/name is converted as, when ext
+ * takes it; NULL when it does not. */
+const char *pl_mail_ext_match(const pl_mail_ext_t *e, const char *type, const char *name);
+/* Run the converter on data (len bytes): its PDF in *pdf (malloc'd, at
+ * most max_pdf bytes, checked to start with %PDF-), or -1 with why. The
+ * converter's output (stdout and stderr, bounded) in log (may be NULL). */
+int pl_mail_ext_run(const pl_mail_ext_t *e, const uint8_t *data, size_t len, const char *ext,
+		    uint64_t max_pdf, uint8_t **pdf, size_t *pdf_len, char *why, size_t whysz,
+		    char *log, size_t logsz);
+/* Convert parts with the external converter's results (n of them). */
+int pl_mail_conv_parts_ext(const pl_mail_parts_t *ps, const pl_mail_opts_t *o,
+			   const pl_mail_extout_t *ext, unsigned n_ext, uint8_t **pdf,
+			   size_t *pdf_len, pl_mail_result_t *r);
 
 #endif

@@ -10,6 +10,7 @@
 #include <iconv.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -112,6 +113,115 @@ static int reopen_readonly(int fd)
 	return ro;
 }
 
+/* One jailed pass over the message (extract, or convert). */
+static int jail_pass(int msg_fd, int out_fd, const pl_mail_opts_t *o, pl_mail_job_t *job,
+		     pl_jail_result_t *jr)
+{
+	/* The PDF may be as large as what was decoded plus the pages drawn. */
+	uint64_t fsize = o->max_decoded_bytes + (uint64_t)o->max_pages * (1u << 20) + (64u << 20);
+	pl_jail_limits_t lim = {
+		.cpu_s = o->cpu_seconds ? o->cpu_seconds : 30,
+		.as_bytes = o->mem_bytes ? o->mem_bytes : (1ull << 30),
+		.fsize_bytes = fsize,
+		.nofile = 16,
+		.wall_ms = o->wall_ms ? o->wall_ms : 60000,
+	};
+	iconv_t held[PL_ARRAY_LEN(held_charsets)];
+	charsets_open(held);
+	int ro = reopen_readonly(msg_fd);
+	int jrc = pl_jail_run(&lim, ro >= 0 ? ro : msg_fd, out_fd, pl_mail_conv_child, job, jr);
+	if (ro >= 0)
+		close(ro);
+	charsets_close(held);
+	return jrc;
+}
+
+typedef struct {
+	pl_mail_extout_t *v;
+	unsigned n;
+} extouts_t;
+
+static void extouts_free(extouts_t *x)
+{
+	for (unsigned i = 0; i < x->n; i++)
+		free((void *)(uintptr_t)x->v[i].pdf);
+	free(x->v);
+	x->v = NULL;
+	x->n = 0;
+}
+
+/* The records of the extract pass (from a possibly compromised child:
+ * magic, bounds, strings checked), each run through the converter. A
+ * broken record list ends the list: its parts are then skipped by the
+ * convert pass as "not converted". -1 out of memory. */
+static int ext_convert(const pl_mail_opts_t *o, const uint8_t *m, size_t size, extouts_t *x)
+{
+	uint64_t budget = o->max_decoded_bytes;
+	size_t at = 0;
+	while (x->n < PL_MAIL_PARTS_MAX && size - at >= sizeof(pl_mail_xrec_t)) {
+		pl_mail_xrec_t h;
+		memcpy(&h, m + at, sizeof(h));
+		at += sizeof(h);
+		if (memcmp(h.magic, PL_MAIL_XREC_MAGIC, 8) || h.part >= PL_MAIL_PARTS_MAX ||
+		    h.len > size - at)
+			break;
+		char type[sizeof(h.type)], name[sizeof(h.name)];
+		take_string(type, sizeof(type), h.type, sizeof(h.type));
+		take_string(name, sizeof(name), h.name, sizeof(h.name));
+		const char *ext = pl_mail_ext_match(&o->ext, type, name);
+		pl_mail_extout_t *v = realloc(x->v, (x->n + 1) * sizeof(*v));
+		if (!v)
+			return -1;
+		x->v = v;
+		pl_mail_extout_t *e = &v[x->n++];
+		memset(e, 0, sizeof(*e));
+		e->part = h.part;
+		uint8_t *pdf = NULL;
+		char log[256];
+		if (!ext)
+			pl_strlcpy(e->why, "not an external type", sizeof(e->why));
+		else if (pl_mail_ext_run(&o->ext, m + at, (size_t)h.len, ext, budget, &pdf, &e->len,
+					 e->why, sizeof(e->why), log, sizeof(log)) == 0) {
+			e->pdf = pdf;
+			budget -= e->len < budget ? e->len : budget;
+		}
+		at += (size_t)h.len;
+	}
+	return 0;
+}
+
+/* The external converter's pass: the EXT parts extracted by a jailed
+ * child, each converted. 0 (x filled, maybe empty), or -1 with err. */
+static int ext_pass(int msg_fd, const pl_mail_opts_t *o, extouts_t *x, pl_err_t *err)
+{
+	int fd = memfd_create("plsc-ext", MFD_CLOEXEC);
+	if (fd < 0)
+		return snprintf(err->msg, sizeof(err->msg), "memfd: %s", strerror(errno)), -1;
+	pl_mail_job_t job = { .o = o, .extract = 1 };
+	pl_jail_result_t jr;
+	int rc = 0;
+	struct stat st;
+	if (jail_pass(msg_fd, fd, o, &job, &jr) == 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (m == MAP_FAILED) {
+			rc = -1;
+			snprintf(err->msg, sizeof(err->msg), "mmap: %s", strerror(errno));
+		} else {
+			if (ext_convert(o, m, (size_t)st.st_size, x) < 0) {
+				rc = -1;
+				snprintf(err->msg, sizeof(err->msg), "out of memory");
+			}
+			munmap(m, (size_t)st.st_size);
+		}
+	}
+	/* a failed extract pass is not ours to report: the convert pass
+	 * meets the same message and says what is wrong with it */
+	close(fd);
+	if (rc < 0)
+		extouts_free(x);
+	return rc;
+}
+
 int pl_mail_to_pdf(int msg_fd, int pdf_fd, const pl_mail_opts_t *o,
 		   pl_mail_result_t *r, pl_err_t *err)
 {
@@ -132,24 +242,13 @@ int pl_mail_to_pdf(int msg_fd, int pdf_fd, const pl_mail_opts_t *o,
 		snprintf(err->msg, sizeof(err->msg), "message or PDF file: %s", strerror(errno));
 		return -1;
 	}
-	/* The PDF may be as large as what was decoded plus the pages drawn. */
-	uint64_t fsize = o->max_decoded_bytes + (uint64_t)o->max_pages * (1u << 20) + (64u << 20);
-	pl_jail_limits_t lim = {
-		.cpu_s = o->cpu_seconds ? o->cpu_seconds : 30,
-		.as_bytes = o->mem_bytes ? o->mem_bytes : (1ull << 30),
-		.fsize_bytes = fsize,
-		.nofile = 16,
-		.wall_ms = o->wall_ms ? o->wall_ms : 60000,
-	};
+	extouts_t x = { NULL, 0 };
+	if (o->ext.argc && ext_pass(msg_fd, o, &x, err) < 0)
+		return -1;
+	pl_mail_job_t job = { .o = o, .ext = x.v, .n_ext = x.n };
 	pl_jail_result_t jr;
-	iconv_t held[PL_ARRAY_LEN(held_charsets)];
-	charsets_open(held);
-	int ro = reopen_readonly(msg_fd);
-	int jrc = pl_jail_run(&lim, ro >= 0 ? ro : msg_fd, pdf_fd, pl_mail_conv_child,
-			      (void *)(uintptr_t)o, &jr);
-	if (ro >= 0)
-		close(ro);
-	charsets_close(held);
+	int jrc = jail_pass(msg_fd, pdf_fd, o, &job, &jr);
+	extouts_free(&x);
 	if (jrc < 0) {
 		if (jr.end == PL_JAIL_ERROR) {
 			snprintf(err->msg, sizeof(err->msg), "conversion: %s", jr.msg);

@@ -33,6 +33,9 @@ void pl_mail_opts_default(pl_mail_opts_t *o)
 	o->mem_bytes = 1ull << 30;
 	o->body = 1;
 	o->monospace = 0;
+	o->ext.timeout_s = 60;
+	o->ext.mem_bytes = 2ull << 30;
+	pl_mail_ext_default_types(&o->ext);
 }
 
 typedef struct {
@@ -314,6 +317,74 @@ const char *pl_mail_kind_magic(pl_mail_kind_t k, const uint8_t *d, size_t n)
 	}
 }
 
+/* --- the external converter's types (its runner is ext.c) -------------- */
+
+/* The default types: extension and media type. */
+static const struct {
+	const char *ext, *type;
+} office[] = {
+	{ "doc", "application/msword" },
+	{ "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document" },
+	{ "xls", "application/vnd.ms-excel" },
+	{ "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" },
+	{ "ppt", "application/vnd.ms-powerpoint" },
+	{ "pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation" },
+	{ "odt", "application/vnd.oasis.opendocument.text" },
+	{ "ods", "application/vnd.oasis.opendocument.spreadsheet" },
+	{ "odp", "application/vnd.oasis.opendocument.presentation" },
+	{ "rtf", "application/rtf" },
+	{ "rtf", "text/rtf" },
+};
+
+void pl_mail_ext_default_types(pl_mail_ext_t *e)
+{
+	e->ntypes = 0;
+	for (size_t i = 0; i < PL_ARRAY_LEN(office); i++) {
+		pl_strlcpy(e->types[e->ntypes++], office[i].type, sizeof(e->types[0]));
+		if (i == 0 || strcmp(office[i].ext, office[i - 1].ext))
+			pl_strlcpy(e->types[e->ntypes++], office[i].ext, sizeof(e->types[0]));
+	}
+}
+
+/* The extension of name: letters and digits only, at most 8, or NULL. */
+static const char *name_ext(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	if (!dot || !dot[1] || strlen(dot + 1) > 8)
+		return NULL;
+	for (const char *p = dot + 1; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+			return NULL;
+	return dot + 1;
+}
+
+const char *pl_mail_ext_match(const pl_mail_ext_t *e, const char *type, const char *name)
+{
+	static __thread char ext[9];
+	if (!e->argc)
+		return NULL;
+	const char *ne = name_ext(name);
+	for (unsigned i = 0; i < e->ntypes; i++) {
+		const char *t = e->types[i];
+		int hit = strchr(t, '/') ? !strcasecmp(t, type)
+					 : ne && !strcasecmp(t[0] == '.' ? t + 1 : t, ne);
+		if (!hit)
+			continue;
+		/* the file name the converter sees: the sender's extension
+		 * when it has a sane one, else the type's, else "bin" */
+		const char *x = ne;
+		for (size_t k = 0; !x && k < PL_ARRAY_LEN(office); k++)
+			if (!strcasecmp(office[k].type, type))
+				x = office[k].ext;
+		pl_strlcpy(ext, x ? x : "bin", sizeof(ext));
+		for (char *p = ext; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		return ext;
+	}
+	return NULL;
+}
+
 /* --- the walk -------------------------------------------------------------- */
 
 static void add_skipped(pl_mail_parts_t *ps, const phead_t *h)
@@ -366,6 +437,10 @@ static int leaf(walk_t *w, const phead_t *h, const uint8_t *body, size_t blen,
 		snprintf(why, sizeof(why), "more than %u attachments", w->o->max_attachments);
 		return reject(w, why);
 	}
+	/* what MuPDF cannot read may go to the external converter */
+	if (k == PL_MAIL_K_SKIP && role == PL_MAIL_R_ATTACH &&
+	    pl_mail_ext_match(&w->o->ext, h->type, h->name))
+		k = PL_MAIL_K_EXT;
 	if (k == PL_MAIL_K_SKIP) {
 		if (role == PL_MAIL_R_ATTACH)
 			add_skipped(ps, h);

@@ -46,6 +46,25 @@ enum { PL_MAIL_AUTH_NONE = 0, PL_MAIL_AUTH_PASS = 1, PL_MAIL_AUTH_FAIL = -1 };
 int pl_mail_head_parse(const uint8_t *msg, size_t len, const char *trusted_authserv,
 		       pl_mail_head_t *h, pl_err_t *err);
 
+#define PL_MAIL_EXT_ARGV_MAX 24
+#define PL_MAIL_EXT_TYPES_MAX 48
+
+/* The optional external converter (LibreOffice headless; off when argc is
+ * 0). An attachment MuPDF cannot read whose media type or file-name
+ * extension is in types is converted by running argv (placeholders
+ * {in}: the input file, {outdir}: its directory, {out}: the PDF expected,
+ * {outdir}/in.pdf) in a child confined as lib/mail/ext.c describes; the
+ * PDF it writes is then opened by MuPDF in the jail like any attachment. */
+typedef struct {
+	char argv[PL_MAIL_EXT_ARGV_MAX][1024]; /* each at most 1023 bytes */
+	unsigned argc;
+	char types[PL_MAIL_EXT_TYPES_MAX][80]; /* "application/msword" or "docx" */
+	unsigned ntypes;
+	unsigned timeout_s;   /* wall clock, and CPU, of one conversion (default 60) */
+	uint64_t mem_bytes;   /* its address space (default 2 GiB) */
+	char tmp_dir[256];    /* where its per-conversion dirs go ("": $TMPDIR or /tmp) */
+} pl_mail_ext_t;
+
 typedef struct {
 	uint64_t max_message_bytes;   /* refuse larger (default 25 MiB) */
 	unsigned max_attachments;     /* default 20 */
@@ -57,9 +76,13 @@ typedef struct {
 	uint64_t mem_bytes;           /* 1 GiB address space */
 	int body;                     /* 1: body first (default), 0: attachments only */
 	int monospace;                /* text/plain in a monospace font */
+	pl_mail_ext_t ext;            /* the external converter, off by default */
 } pl_mail_opts_t;
 
 void pl_mail_opts_default(pl_mail_opts_t *o);
+/* The default external types: doc docx xls xlsx ppt pptx odt ods odp rtf
+ * and their media types. */
+void pl_mail_ext_default_types(pl_mail_ext_t *e);
 
 typedef struct {
 	unsigned pages;               /* of the PDF written */

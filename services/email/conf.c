@@ -2,6 +2,7 @@
  * ranges are the schema's; here are the rules between keys. */
 #include "em.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,6 +148,66 @@ static int mail_keys(em_conf_t *c, const pl_cnode_t *cfg, pl_err_t *err)
 	return 0;
 }
 
+/* An array of strings into dst[max][sz]; *n how many. */
+static int str_array(const pl_cnode_t *cfg, const char *key, char (*dst)[80], size_t sz,
+		     unsigned max, unsigned *n, pl_err_t *err)
+{
+	pl_cnode_t arr, el;
+	if (pl_cnode_array(cfg, key, 0, &arr, err) < 0)
+		return -1;
+	size_t k = arr.node ? json_array_size(arr.node) : 0;
+	if (k > max)
+		return pl_cnode_error(cfg, key, err, "at most %u entries", max);
+	for (size_t i = 0; i < k; i++) {
+		const char *v;
+		pl_cnode_index(&arr, i, &el);
+		if (pl_cnode_str_req(&el, NULL, &v, err) < 0)
+			return -1;
+		if (!v[0] || pl_fmt(dst[i], sz, "%s", v) < 0)
+			return pl_cnode_error(&el, NULL, err, "1 to %zu bytes", sz - 1);
+	}
+	*n = (unsigned)k;
+	return 0;
+}
+
+/* The external converter (off unless external_converter is set). */
+static int ext_keys(em_conf_t *c, const pl_cnode_t *cfg, pl_err_t *err)
+{
+	pl_mail_ext_t *e = &c->mopts.ext;
+	long long t, m;
+	pl_cnode_t arr, el;
+	if (pl_schema_int(S, cfg, "external_timeout_s", &t, err) < 0 ||
+	    pl_schema_int(S, cfg, "external_mem_mb", &m, err) < 0 ||
+	    pl_cnode_array(cfg, "external_converter", 0, &arr, err) < 0)
+		return -1;
+	e->timeout_s = (unsigned)t;
+	e->mem_bytes = (uint64_t)m * MIB;
+	size_t n = arr.node ? json_array_size(arr.node) : 0;
+	if (n > PL_MAIL_EXT_ARGV_MAX)
+		return pl_cnode_error(cfg, "external_converter", err, "at most %d arguments",
+				      PL_MAIL_EXT_ARGV_MAX);
+	for (size_t i = 0; i < n; i++) {
+		const char *v;
+		pl_cnode_index(&arr, i, &el);
+		if (pl_cnode_str_req(&el, NULL, &v, err) < 0)
+			return -1;
+		if (pl_fmt(e->argv[i], sizeof(e->argv[i]), "%s", v) < 0)
+			return pl_cnode_error(&el, NULL, err, "at most %zu bytes",
+					      sizeof(e->argv[i]) - 1);
+	}
+	if (n && e->argv[0][0] != '/')
+		return pl_cnode_error(cfg, "external_converter", err,
+				      "the program must be an absolute path");
+	e->argc = (unsigned)n;
+	pl_cnode_t types;
+	if (pl_cnode_array(cfg, "external_types", 0, &types, err) < 0)
+		return -1;
+	if (types.node && str_array(cfg, "external_types", e->types, sizeof(e->types[0]),
+				    PL_MAIL_EXT_TYPES_MAX, &e->ntypes, err) < 0)
+		return -1;
+	return 0;
+}
+
 static int auth_keys(em_conf_t *c, const pl_cnode_t *cfg, pl_err_t *err)
 {
 	if (str_key(cfg, "trusted_authserv_id", c->authserv, sizeof(c->authserv), err) < 0 ||
@@ -190,9 +251,15 @@ int em_conf_read(em_conf_t *c, const pl_cnode_t *cfg, const char *state_dir,
 	if (pl_schema_check(S, cfg, err) < 0 ||
 	    pl_holder_conf_parse(&c->hconf, cfg, state_dir, err) < 0 ||
 	    imap_keys(c, cfg, err) < 0 || folder_keys(c, cfg, err) < 0 ||
-	    mail_keys(c, cfg, err) < 0 || auth_keys(c, cfg, err) < 0 ||
+	    mail_keys(c, cfg, err) < 0 || ext_keys(c, cfg, err) < 0 ||
+	    auth_keys(c, cfg, err) < 0 ||
 	    notice_keys(c, cfg, err) < 0)
 		return -1;
+	/* the external converter's per-conversion dirs: in the state dir,
+	 * which the service's sandbox lets it write */
+	if (pl_fmt(c->mopts.ext.tmp_dir, sizeof(c->mopts.ext.tmp_dir), "%s/extconv",
+		   state_dir ? state_dir : "") < 0)
+		return pl_cnode_error(cfg, NULL, err, "state_dir too long");
 	const char *p = getenv("PL_TEST_EMAIL_PAUSE_BEFORE_MOVE");
 	c->pause_before_move_ms = p ? (uint32_t)strtoul(p, NULL, 10) : 0;
 	p = getenv("PL_TEST_EMAIL_PAUSE_BEFORE_RECORD");

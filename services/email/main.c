@@ -5,9 +5,11 @@
 #include "em.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -145,6 +147,37 @@ static int em_sandbox(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb
 		pl_err("%s", err.msg);
 		return 1;
 	}
+	/* the external converter is a program: it and its libraries must be
+	 * executable (lib/mail/ext.c confines it further) */
+	static const char *const rx[] = { "/usr", "/lib", "/lib64", "/bin", "/sbin" };
+	for (size_t i = 0; c->mopts.ext.argc && i < PL_ARRAY_LEN(rx); i++)
+		if (pl_sandbox_allow(sb, rx[i], PL_SANDBOX_RX) < 0) {
+			pl_err("sandbox: cannot allow %s", rx[i]);
+			return 1;
+		}
+	return 0;
+}
+
+/* Said once at start: what runs, on what, and how it is confined. */
+static int ext_start(const pl_mail_ext_t *e)
+{
+	if (!e->argc)
+		return 0;
+	if (mkdir(e->tmp_dir, 0700) < 0 && errno != EEXIST) {
+		pl_err("external converter: %s: %s", e->tmp_dir, strerror(errno));
+		return 1;
+	}
+	char types[400] = "";
+	size_t n = 0;
+	for (unsigned i = 0; i < e->ntypes && n < sizeof(types); i++) {
+		int k = snprintf(types + n, sizeof(types) - n, "%s%s", i ? " " : "", e->types[i]);
+		n += k > 0 ? (size_t)k : 0;
+	}
+	pl_notice("external converter ON: %s (%u arguments), timeout %u s, memory %llu MiB, "
+		  "dirs in %s; confined by rlimits, its own dir, no TCP, Landlock, seccomp "
+		  "(weaker than the MuPDF jail: it may exec and read system files); types: %s",
+		  e->argv[0], e->argc, e->timeout_s, (unsigned long long)(e->mem_bytes >> 20),
+		  e->tmp_dir, types);
 	return 0;
 }
 
@@ -158,6 +191,8 @@ static int em_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 		pl_err("%s", err.msg);
 		return PL_EXIT_CONFIG;
 	}
+	if (ext_start(&em->conf.mopts.ext) != 0)
+		return 1;
 	if (!em->conf.authserv[0])
 		pl_warn("SENDER AUTHENTICATION IS OFF (require_authentication false): anyone can "
 			"print as any known user by forging a From header");

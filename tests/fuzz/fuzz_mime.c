@@ -43,6 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.max_depth = data[0] & 15;
 	o.max_attachments = data[1] & 31;
 	o.max_decoded_bytes = 1u << 20;
+	/* half the inputs with the external converter on: Office parts are
+	 * then kept (PL_MAIL_K_EXT) for it instead of skipped */
+	o.ext.argc = (data[0] & 16) ? 1 : 0;
 	pl_mail_parts_t *ps = malloc(sizeof(*ps));
 	if (!ps)
 		return 0;
@@ -68,6 +71,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (p->kind == PL_MAIL_K_TEXT || p->kind == PL_MAIL_K_HTML) {
 				check_utf8(p->data, p->len);
 				CHECK(p->data[p->len] == 0);
+			} else if (p->kind == PL_MAIL_K_EXT) {
+				const char *x = pl_mail_ext_match(&o.ext, p->type, p->name);
+				CHECK(o.ext.argc && p->role == PL_MAIL_R_ATTACH && x);
+				CHECK(strlen(x) <= 8 && !strchr(x, '/') && !strchr(x, '.'));
+				CHECK(pl_mail_kind_of(p->type, p->name, p->data, p->len) ==
+				      PL_MAIL_K_SKIP);
+				continue;
 			} else {
 				CHECK(pl_mail_kind_magic(p->kind, p->data, p->len));
 			}

@@ -24,6 +24,7 @@
 
 #include "mail-private.h"
 #include "pl_mail.h"
+#include "pl_sandbox.h"
 
 /* The memory-limit test needs a failed allocation in the child to return
  * NULL (MuPDF then throws, and the message is refused with that reason),
@@ -1225,6 +1226,142 @@ static int trailer_case(const char *pdf, const pl_mail_trailer_t *t, size_t tlen
 	return rc;
 }
 
+/* ---- the external converter (LibreOffice's place, played by scripts) ----- */
+
+/* A script run as /bin/sh -c script sh {in} {outdir}: each proves one thing
+ * about the confinement and writes in.pdf only when it holds. The
+ * attachments are "PK\3\4" + a PDF in base64 (a PDF marker anywhere near
+ * the start would make it a PDF attachment), so "tail -c +5 | base64 -d"
+ * is the conversion. */
+static const char *const ext_scripts[] = {
+	/* good: only the input in its dir, HOME there, then the PDF */
+	"[ \"$(ls -A \"$2\")\" = in.docx ] || exit 4\n"
+	"[ \"$HOME\" = \"$2\" ] || exit 5\n"
+	"tail -c +5 \"$1\" | base64 -di > \"$2/in.pdf\"\n",
+	/* hang: the wall-clock limit kills it (and the sleep it started) */
+	"sleep 30\n",
+	/* garbage: not a PDF */
+	"echo garbage > \"$2/in.pdf\"\n",
+	/* fails loudly */
+	"echo 'cannot open display' >&2; exit 3\n",
+	/* network: a connect to 127.0.0.1 must not even be refused by a
+	 * listener (no listener needed: ECONNREFUSED means it got through) */
+	"python3 -c 'import socket,sys\n"
+	"try: socket.create_connection((\"127.0.0.1\", 9), 2)\n"
+	"except ConnectionRefusedError: sys.exit(6)\n"
+	"except OSError: pass\n"
+	"else: sys.exit(6)' || exit 6\n"
+	"tail -c +5 \"$1\" | base64 -di > \"$2/in.pdf\"\n",
+	/* writes outside its dir: must fail */
+	"echo x > \"$OUTSIDE\" 2>/dev/null && exit 7\n"
+	"echo x > \"$2/../outside2\" 2>/dev/null && exit 7\n"
+	"tail -c +5 \"$1\" | base64 -di > \"$2/in.pdf\"\n",
+	/* a symbolic link to a file it may not read as its "PDF" (Landlock
+	 * refuses the link; without it, the link is not followed) */
+	"ln -s /etc/passwd \"$2/in.pdf\" 2>/dev/null; exit 0\n",
+};
+
+static conv_out_t ext_convert_with(const char *dir, unsigned script, unsigned timeout_s,
+				   const uint8_t *att, size_t alen)
+{
+	pl_mail_opts_t o;
+	pl_mail_opts_default(&o);
+	/* the script as an argument: the converter may not read the
+	 * test's dir (only the system paths and its own dir) */
+	static const char *const argv[] = { "/bin/sh", "-c", NULL, "sh", "{in}", "{outdir}" };
+	o.ext.argc = 6;
+	for (unsigned i = 0; i < 6; i++) {
+		const char *v = argv[i] ? argv[i] : ext_scripts[script];
+		assert_true(strlen(v) < sizeof(o.ext.argv[0]));
+		snprintf(o.ext.argv[i], sizeof(o.ext.argv[i]), "%s", v);
+	}
+	o.ext.timeout_s = timeout_s;
+	snprintf(o.ext.tmp_dir, sizeof(o.ext.tmp_dir), "%s", dir);
+	att_t a[2] = {{"application/octet-stream", "report.docx", att, alen},
+		      {"application/zip", "z.zip", (const uint8_t *)"PK\003\004 zip", 8}};
+	size_t len;
+	char *m = mixed("body", a, 2, &len);
+	conv_out_t c = convert_with(m, len, &o);
+	free(m);
+	return c;
+}
+
+static void test_conv_external(void **st)
+{
+	(void)st;
+	char dir[] = "/tmp/plsc-test-ext-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char outside[300];
+	snprintf(outside, sizeof(outside), "%s/outside", dir);
+	setenv("OUTSIDE", outside, 1);
+	size_t pl;
+	uint8_t *pdf = make_pdf(2, &pl);
+	sbuf_t b64 = {0};
+	sfmt(&b64, "PK\003\004");
+	sb64(&b64, pdf, pl);
+	uint8_t *att = (uint8_t *)b64.p;
+	pl = b64.len - 4;
+	int landlock = pl_sandbox_landlock_abi() > 0;
+
+	/* off (the default): skipped and named as before */
+	size_t len;
+	att_t a[1] = {{"application/octet-stream", "report.docx", att, pl + 4}};
+	char *m = mixed("body", a, 1, &len);
+	conv_out_t c = convert(m, len);
+	free(m);
+	assert_int_equal(c.rc, 0);
+	assert_int_equal(c.pages, 1);
+	assert_non_null(strstr(c.r.skipped, "report.docx"));
+	done(&c);
+
+	/* good: body + the two pages, in order; the zip still skipped */
+	c = ext_convert_with(dir, 0, 30, att, pl + 4);
+	assert_int_equal(c.rc, 0);
+	assert_int_equal(c.pages, 3);
+	assert_int_equal(c.r.parts, 2);
+	assert_null(strstr(c.r.skipped, "report.docx"));
+	assert_non_null(strstr(c.r.skipped, "z.zip"));
+	done(&c);
+
+	static const struct {
+		unsigned script;
+		const char *why;
+	} bad[] = {
+		{ 1, "time limit (1 s) exceeded" },
+		{ 2, "output is not a PDF" },
+		{ 3, "exit 3: cannot open display" },
+		{ 6, "wrote no PDF" }, /* O_NOFOLLOW: the link is not followed */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		c = ext_convert_with(dir, bad[i].script, 1, att, pl + 4);
+		assert_int_equal(c.rc, 0);
+		assert_int_equal(c.pages, 1);
+		if (!strstr(c.r.skipped, bad[i].why))
+			fail_msg("script %u: skipped \"%s\"", bad[i].script, c.r.skipped);
+		assert_non_null(strstr(c.r.skipped, "report.docx"));
+		done(&c);
+	}
+	if (landlock) {
+		/* no network, no writes outside its dir */
+		for (unsigned s = 4; s <= 5; s++) {
+			c = ext_convert_with(dir, s, 30, att, pl + 4);
+			assert_int_equal(c.rc, 0);
+			if (c.pages != 3)
+				fail_msg("script %u: skipped \"%s\"", s, c.r.skipped);
+			done(&c);
+		}
+		assert_int_equal(access(outside, F_OK), -1);
+	}
+	/* nothing left behind */
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A %s)\"", dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	free(att);
+	free(pdf);
+}
+
 static void test_trailer(void **st)
 {
 	(void)st;
@@ -1294,6 +1431,7 @@ int main(void)
 		cmocka_unit_test(test_conv_svg_skipped),
 		cmocka_unit_test(test_conv_bombs),
 		cmocka_unit_test(test_conv_limits),
+		cmocka_unit_test(test_conv_external),
 		cmocka_unit_test(test_trailer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
