@@ -5,7 +5,6 @@
 #include "pl_pdfconv.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,15 +15,6 @@
 #include "pl_util.h"
 
 #define TRAILER_MAGIC "PLPC"
-
-static void msgf(char *msg, size_t msz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void msgf(char *msg, size_t msz, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, msz, fmt, ap);
-	va_end(ap);
-}
 
 typedef struct {
 	pl_pdfconv_fmt_t fmt;
@@ -65,7 +55,7 @@ int pl_pdfconv_jailed(pl_pdfconv_fmt_t fmt, const uint8_t *in, size_t n,
 	if (fmt == PL_PDFCONV_PDF) {
 		*out = malloc(n ? n : 1);
 		if (!*out) {
-			msgf(msg, msz, "out of memory");
+			(void)pl_fmt(msg, msz, "out of memory");
 			return -1;
 		}
 		memcpy(*out, in, n);
@@ -77,7 +67,7 @@ int pl_pdfconv_jailed(pl_pdfconv_fmt_t fmt, const uint8_t *in, size_t n,
 	int rc = -1;
 	uint8_t *buf = NULL;
 	if (ifd < 0 || ofd < 0 || pl_write_all(ifd, in, n) < 0) {
-		msgf(msg, msz, "memfd: %s", strerror(errno));
+		(void)pl_fmt(msg, msz, "memfd: %s", strerror(errno));
 		goto done;
 	}
 	pl_jail_limits_t jl = { .cpu_s = cpu_s, .wall_ms = wall_ms,
@@ -85,17 +75,17 @@ int pl_pdfconv_jailed(pl_pdfconv_fmt_t fmt, const uint8_t *in, size_t n,
 				.as_bytes = j.lim.max_out_bytes * 2 + (256ull << 20) };
 	pl_jail_result_t res;
 	if (pl_jail_run(&jl, ifd, ofd, child, &j, &res) < 0) {
-		msgf(msg, msz, "conversion failed (%s)", res.msg);
+		(void)pl_fmt(msg, msz, "conversion failed (%s)", res.msg);
 		goto done;
 	}
 	off_t size = lseek(ofd, 0, SEEK_END);
 	if (size < 8 || (uint64_t)size > j.lim.max_out_bytes + 8) {
-		msgf(msg, msz, "conversion gave no PDF");
+		(void)pl_fmt(msg, msz, "conversion gave no PDF");
 		goto done;
 	}
 	buf = malloc((size_t)size);
 	if (!buf || pread(ofd, buf, (size_t)size, 0) != size) {
-		msgf(msg, msz, "reading the PDF: %s", strerror(errno));
+		(void)pl_fmt(msg, msz, "reading the PDF: %s", strerror(errno));
 		goto done;
 	}
 	/* the child's word, checked: a trailer, a PDF, a sane page count */
@@ -103,7 +93,7 @@ int pl_pdfconv_jailed(pl_pdfconv_fmt_t fmt, const uint8_t *in, size_t n,
 	memcpy(&pg, buf + size - 4, 4);
 	if (memcmp(buf + size - 8, TRAILER_MAGIC, 4) || memcmp(buf, "%PDF-", 5) || pg == 0 ||
 	    pg > j.lim.max_pages) {
-		msgf(msg, msz, "conversion gave no PDF");
+		(void)pl_fmt(msg, msz, "conversion gave no PDF");
 		goto done;
 	}
 	*out = buf;

@@ -1,9 +1,9 @@
 /* pl_pdfconv: JPEG and raster (URF, PWG) to PDF, and the jailed run. */
 #include "pl_pdfconv.h"
+#include "pl_util.h"
 
 #include <cups/raster.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,15 +12,6 @@
 
 #define A4_W 595.0
 #define A4_H 842.0
-
-static void msgf(char *msg, size_t msz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void msgf(char *msg, size_t msz, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, msz, fmt, ap);
-	va_end(ap);
-}
 
 pl_pdfconv_fmt_t pl_pdfconv_format(const char *mime, const uint8_t *p, size_t n)
 {
@@ -112,16 +103,16 @@ static int conv_jpeg(const uint8_t *in, size_t n, const pl_pdfconv_limits_t *l, 
 	int nc;
 	double wpt, hpt;
 	if (jpeg_frame(in, n, &pw, &ph, &nc) < 0) {
-		msgf(msg, msz, "not a JPEG this printer takes (8-bit gray or colour)");
+		(void)pl_fmt(msg, msz, "not a JPEG this printer takes (8-bit gray or colour)");
 		return -1;
 	}
 	if ((uint64_t)pw * ph > l->max_page_pixels) {
-		msgf(msg, msz, "JPEG of %ux%u pixels is too large", pw, ph);
+		(void)pl_fmt(msg, msz, "JPEG of %ux%u pixels is too large", pw, ph);
 		return -1;
 	}
 	fit_a4(pw, ph, &wpt, &hpt);
 	if (pl_pdfw_image_page(w, pw, ph, nc, "DCTDecode", 0, in, n, wpt, hpt) < 0) {
-		msgf(msg, msz, "PDF too large");
+		(void)pl_fmt(msg, msz, "PDF too large");
 		return -1;
 	}
 	return 0;
@@ -229,7 +220,7 @@ static int conv_raster(const uint8_t *in, size_t n, const pl_pdfconv_limits_t *l
 	uint32_t pages = 0;
 	cups_raster_t *r = cupsRasterOpenIO(mem_read, &m, CUPS_RASTER_READ);
 	if (!r) {
-		msgf(msg, msz, "not a raster stream");
+		(void)pl_fmt(msg, msz, "not a raster stream");
 		return -1;
 	}
 	int rc = 0;
@@ -239,14 +230,14 @@ static int conv_raster(const uint8_t *in, size_t n, const pl_pdfconv_limits_t *l
 		size_t zlen = 0;
 		double wpt, hpt;
 		if (++pages > l->max_pages) {
-			msgf(msg, msz, "more than %u pages", l->max_pages);
+			(void)pl_fmt(msg, msz, "more than %u pages", l->max_pages);
 			rc = -1;
 			break;
 		}
 		if (ras_color(&h, &nc, &inv) < 0 || h.cupsWidth == 0 || h.cupsHeight == 0 ||
 		    (uint64_t)h.cupsWidth * h.cupsHeight > l->max_page_pixels ||
 		    h.cupsBytesPerLine != h.cupsWidth * (uint32_t)nc) {
-			msgf(msg, msz, "page %u: %ux%u pixels, %u bits in colour space %d: not taken",
+			(void)pl_fmt(msg, msz, "page %u: %ux%u pixels, %u bits in colour space %d: not taken",
 			     pages, h.cupsWidth, h.cupsHeight, h.cupsBitsPerPixel, (int)h.cupsColorSpace);
 			rc = -1;
 			break;
@@ -259,7 +250,7 @@ static int conv_raster(const uint8_t *in, size_t n, const pl_pdfconv_limits_t *l
 			hpt = h.cupsHeight * 72.0 / ydpi;
 		}
 		if (ras_page(r, &h, nc, &z, &zlen, l->max_out_bytes) < 0) {
-			msgf(msg, msz, "page %u: the raster data is damaged or too large", pages);
+			(void)pl_fmt(msg, msz, "page %u: the raster data is damaged or too large", pages);
 			rc = -1;
 			break;
 		}
@@ -267,13 +258,13 @@ static int conv_raster(const uint8_t *in, size_t n, const pl_pdfconv_limits_t *l
 					wpt, hpt);
 		free(z);
 		if (rc < 0) {
-			msgf(msg, msz, "PDF too large");
+			(void)pl_fmt(msg, msz, "PDF too large");
 			break;
 		}
 	}
 	cupsRasterClose(r);
 	if (rc == 0 && pages == 0) {
-		msgf(msg, msz, "no pages in the raster stream");
+		(void)pl_fmt(msg, msz, "no pages in the raster stream");
 		rc = -1;
 	}
 	return rc;
@@ -287,7 +278,7 @@ int pl_pdfconv_convert(pl_pdfconv_fmt_t fmt, const uint8_t *in, size_t n,
 	pl_pdfconv_default_limits(lim, &l);
 	pl_pdfw_t *w = pl_pdfw_new(l.max_out_bytes);
 	if (!w) {
-		msgf(msg, msz, "out of memory");
+		(void)pl_fmt(msg, msz, "out of memory");
 		return -1;
 	}
 	int rc;
@@ -300,7 +291,7 @@ int pl_pdfconv_convert(pl_pdfconv_fmt_t fmt, const uint8_t *in, size_t n,
 		rc = conv_raster(in, n, &l, w, msg, msz);
 		break;
 	default:
-		msgf(msg, msz, "this format is not converted");
+		(void)pl_fmt(msg, msz, "this format is not converted");
 		rc = -1;
 	}
 	if (rc < 0) {
@@ -308,7 +299,7 @@ int pl_pdfconv_convert(pl_pdfconv_fmt_t fmt, const uint8_t *in, size_t n,
 		return -1;
 	}
 	if (pl_pdfw_finish(w, out, out_len, pages) < 0) {
-		msgf(msg, msz, "PDF too large");
+		(void)pl_fmt(msg, msz, "PDF too large");
 		return -1;
 	}
 	return 0;

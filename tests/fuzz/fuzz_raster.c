@@ -1,4 +1,4 @@
-// fuzz-sources: lib/pdfconv/pdfconv.c lib/pdfconv/pdfconv-pdf.c
+// fuzz-sources: lib/pdfconv/pdfconv.c lib/pdfconv/pdfconv-pdf.c common/util.c
 // fuzz-ldflags: -lcups
 // fuzz-options: -malloc_limit_mb=4096 -rss_limit_mb=4096
 /* libFuzzer target: pl_pdfconv, which turns what a phone sends (Apple
