@@ -218,7 +218,11 @@ $(BIN)/PrinterLogicServiceSNMP: $(SNMP_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 $(BIN)/PrinterLogicServiceEmail: $(EMAIL_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 	$(call link,$(EMAIL_LIBS) $(PKG_LIBS))
 
-$(BIN)/PrinterLogicServiceOffNetworkServer: $(OFFNET_SRC:%.c=$(OBJ)/%.o) $(LIBS)
+# The gateway role takes jobs with OfflinePrint's intake (gw-intake.c).
+OFFNET_INTAKE := $(addprefix services/offlineprint/,conn.c limits.c touch.c)
+$(OBJ)/services/offnetwork/gw-%.o: INC += -Iservices/offlineprint
+$(BIN)/PrinterLogicServiceOffNetworkServer: $(OFFNET_SRC:%.c=$(OBJ)/%.o) \
+		$(OFFNET_INTAKE:%.c=$(OBJ)/%.o) $(LIBS)
 	$(call link,$(LWS_LIBS) $(PKG_LIBS))
 
 $(BIN)/plsc-reademu: $(OBJ)/tests/lib/readeremu.o

@@ -256,7 +256,8 @@ static const pl_skey_t snmp_keys[] = {
 
 static const pl_skey_t offnetwork_keys[] = {
 	{ "role", PL_SK_STRING, 0, 0, 0, "router", NULL,
-	  "router: dial the External Gateway and print what it pushes" },
+	  "router: dial the External Gateway and print what it pushes; "
+	  "gateway: be the External Gateway" },
 	{ "gateway_url", PL_SK_STRING, 0, 0, 0, NULL, "token_file",
 	  "wss://host[:port][/path] of the gateway (port 443 by default)" },
 	{ "token_file", PL_SK_PATH, 0, 0, 0, NULL, "gateway_url",
@@ -282,6 +283,16 @@ static const pl_skey_t offnetwork_keys[] = {
 	{ "print_timeout_s", PL_SK_INT, 1, 3600, 60, NULL, NULL,
 	  "printer I/O timeout" },
 	SK_DIRECTORY,
+	/* role "gateway" (gw-main.c) */
+	{ "tls_cert", PL_SK_PATH, 0, 0, 0, NULL, "tls_key",
+	  "gateway: PEM certificate, the full chain (required)" },
+	{ "tls_key", PL_SK_PATH, 0, 0, 0, NULL, "tls_cert", "gateway: its private key" },
+	{ "site_token_file", PL_SK_PATH, 0, 0, 0, NULL, NULL,
+	  "gateway: file whose first line is the token routers must present (0600)" },
+	{ "rate_jobs_per_min", PL_SK_INT, 0, 1000000, 60, NULL, NULL,
+	  "gateway: jobs a minute from one workstation token (0 = no limit)" },
+	{ "rate_mb_per_min", PL_SK_INT, 0, 1 << 20, 4096, NULL, NULL,
+	  "gateway: MiB a minute from one workstation token (0 = no limit)" },
 	PL_SCHEMA_END,
 };
 

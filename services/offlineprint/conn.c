@@ -316,7 +316,8 @@ static int get_opt_str(const pl_frame_t *f, uint16_t tag, char *dst, size_t sz)
 	return rc;
 }
 
-static int parse_begin(const pl_frame_t *f, pl_job_meta_t *m, const char **why)
+static int parse_begin(const pl_frame_t *f, pl_job_meta_t *m, const char **why,
+		       const char *source)
 {
 	uint64_t size;
 	memset(m, 0, sizeof(*m));
@@ -352,7 +353,7 @@ static int parse_begin(const pl_frame_t *f, pl_job_meta_t *m, const char **why)
 		return -1;
 	}
 	m->size = size;
-	pl_strlcpy(m->source, "offlineprint", sizeof(m->source));
+	pl_strlcpy(m->source, source ? source : "offlineprint", sizeof(m->source));
 	return 0;
 }
 
@@ -364,7 +365,8 @@ static int auth(op_conn_t *c, const pl_frame_t *f, char *ws, size_t wsz)
 		return 0;
 	int ok = pl_dir_token_verify(c->op->dir, token, ws, wsz, &err);
 	if (ok == 1) {
-		op_token_used(c->op, token);
+		if (!c->op->hooks.no_touch)
+			op_token_used(c->op, token);
 		/* No longer a stranger: out of the pre-authentication pool,
 		 * past its deadline, never evicted for a newcomer. */
 		pl_slots_trust(c->op->slots, &c->slot);
@@ -412,7 +414,7 @@ static void on_begin(op_conn_t *c, const pl_frame_t *f)
 		conn_fail(c, f->seq, PL_STATUS_BUSY, "the service is shutting down; try again shortly");
 		return;
 	}
-	if (parse_begin(f, &m, &why) < 0) {
+	if (parse_begin(f, &m, &why, op->hooks.source) < 0) {
 		conn_fail(c, f->seq, PL_STATUS_BADREQ, "%s", why);
 		return;
 	}
@@ -432,13 +434,21 @@ static void on_begin(op_conn_t *c, const pl_frame_t *f)
 	 * even when that job now fills the user's quota. */
 	if (m.idem_key[0] && begin_known(c, f, &m))
 		return;
+	if (op->hooks.admit) {
+		char why2[256] = "";
+		uint32_t st = op->hooks.admit(op->hooks.arg, &m, why2, sizeof(why2));
+		if (st != PL_STATUS_OK) {
+			conn_fail(c, f->seq, st, "%s", why2);
+			return;
+		}
+	}
 	if (m.size > op->max_job_bytes) {
 		conn_fail(c, f->seq, PL_STATUS_QUOTA,
 			  "job of %llu bytes is over the limit of %llu bytes",
 			  (unsigned long long)m.size, (unsigned long long)op->max_job_bytes);
 		return;
 	}
-	if (m.printer[0]) {
+	if (m.printer[0] && !op->hooks.any_printer) {
 		pl_dir_printer_t p;
 		if (pl_dir_printer_get(op->dir, m.printer, &p, &err) != 0) {
 			conn_fail(c, f->seq, PL_STATUS_NOTFOUND, "unknown printer '%s'", m.printer);
@@ -569,6 +579,8 @@ static void commit_done(void *arg)
 			op->hconf.report_titles ? c->meta.title : "(title withheld)",
 			c->meta.printer[0] ? " for " : "", c->meta.printer);
 		pl_holder_event(op->holder, "held", &c->meta, NULL);
+		if (op->hooks.held)
+			op->hooks.held(op->hooks.arg, &c->meta);
 	}
 	if (c->closed) {
 		if (c->commit_rc == 0)

@@ -55,7 +55,7 @@ static void status_now(pl_loop_t *loop, void *arg)
 	pl_slots_stats_t st;
 	(void)loop;
 	op->status_timer = NULL;
-	if (!op->slots)
+	if (!op->slots || op->hooks.own_status)
 		return;
 	pl_slots_stats(op->slots, &st);
 	pl_service_status(op->svc, "%u connections, %u not authenticated (at most %u at once, "

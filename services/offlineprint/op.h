@@ -39,7 +39,24 @@ typedef struct {
 	uint64_t sent_ms;		  /* pl_now_ms() of the report */
 } op_touch_slot_t;
 
+/* Another service that takes jobs with this intake (the off-network
+ * gateway, services/offnetwork/gw-intake.c) changes it here; all zero is
+ * OfflinePrint itself. */
 typedef struct {
+	const char *source; /* the jobs' source; NULL: "offlineprint" */
+	int any_printer;    /* printer names are not looked up here */
+	int no_touch;	    /* no token last-use reports to plsc-directory */
+	int own_status;	    /* the service writes plsc status itself */
+	/* After the token and the idempotency key, before the limits: 0 to
+	 * go on, or a PL_STATUS_* refusal with why (sent to the client). */
+	uint32_t (*admit)(void *arg, const pl_job_meta_t *m, char *why, size_t n);
+	/* A job is durable (its id is about to go to the client). */
+	void (*held)(void *arg, const pl_job_meta_t *m);
+	void *arg;
+} op_hooks_t;
+
+typedef struct {
+	op_hooks_t hooks;
 	/* settings */
 	pl_holder_conf_t hconf; /* the held-jobs part, shared by every holder */
 	uint64_t max_job_bytes;

@@ -3,6 +3,7 @@
  * WebSocket over TLS open to it and prints what it pushes (on.h has the
  * modules; docs/PrinterLogicServiceOffNetworkServer.8). */
 #include "on.h"
+#include "gw.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -116,7 +117,7 @@ static int on_settings(on_conf_t *c, const pl_cnode_t *cfg, const char *state, p
 		return -1;
 	if (strcmp(role, "router") != 0) {
 		snprintf(err->msg, sizeof(err->msg),
-			 "role \"%.64s\": this release has the router role only", role);
+			 "role \"%.64s\": \"router\" or \"gateway\"", role);
 		return -1;
 	}
 	if (!url || !tok) {
@@ -182,6 +183,8 @@ static int on_sandbox(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb
 	on_conf_t c;
 	pl_err_t err;
 	const char *tok = NULL;
+	if (gw_role(cfg))
+		return gw_sandbox(on, svc, cfg, sb);
 	/* The token is read in start(), inside the sandbox. */
 	if (pl_schema_str(S, cfg, "token_file", &tok, &err) == 0 && tok &&
 	    pl_sandbox_allow(sb, tok, PL_SANDBOX_RO) < 0)
@@ -210,6 +213,8 @@ static int on_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 	pl_err_t err;
 	on->svc = svc;
 	on->loop = pl_service_loop(svc);
+	if (gw_role(cfg))
+		return gw_start(on, svc, cfg);
 	if (on_settings(&on->conf, cfg, pl_service_state_dir(svc), &err) < 0) {
 		pl_err("%s", err.msg);
 		return PL_EXIT_CONFIG;
@@ -249,6 +254,10 @@ static void on_shutdown(pl_service_t *svc, uint32_t grace_ms, void *ctx)
 	on_t *on = ctx;
 	(void)svc;
 	(void)grace_ms;
+	if (on->gw) {
+		gw_shutdown(on);
+		return;
+	}
 	on->draining = 1;
 	drain_check(on->loop, on);
 }
@@ -257,6 +266,10 @@ static void on_stop(pl_service_t *svc, void *ctx)
 {
 	on_t *on = ctx;
 	(void)svc;
+	if (on->gw) {
+		gw_stop(on);
+		return;
+	}
 	if (on->status_timer)
 		pl_loop_timer_cancel(on->loop, on->status_timer);
 	if (on->conf.unconfigured)
@@ -283,6 +296,8 @@ int main(int argc, char **argv)
 			   "External Gateway and prints the jobs it pushes.",
 		.schema = &pl_schema_offnetwork,
 		.help = "role \"router\" dials gateway_url; no listening socket.\n"
+			"role \"gateway\" listens on listen.main (routers, HTTPS + WSS)\n"
+			"and listen.intake (workstations, the OfflinePrint wire over TLS).\n"
 			"See PrinterLogicServiceOffNetworkServer(8).\n",
 		.start = on_start,
 		.shutdown = on_shutdown,

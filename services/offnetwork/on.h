@@ -132,6 +132,8 @@ struct on {
 	char last_error[256];
 	uint64_t printed_total, failed_total;
 	int draining;
+	/* the gateway role (gw.h); NULL in the router role */
+	void *gw;
 };
 
 #endif

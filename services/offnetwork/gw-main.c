@@ -1,0 +1,405 @@
+/* The gateway role: settings, start and stop, plsc status, the durable
+ * record of outcomes (what the status query answers once a job is gone),
+ * and the per-token rate limits of the intake. gw.h has the modules. */
+#include "gw.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pl_holder.h"
+#include "pl_log.h"
+#include "pl_schemas.h"
+#include "pl_tls.h"
+#include "pl_util.h"
+
+#define MIB (1024ull * 1024ull)
+/* Gateway jobs do not expire: each waits for a router's answer. */
+#define GW_EXPIRY_MS (3650ll * 86400 * 1000)
+
+static const pl_schema_t *const S = &pl_schema_offnetwork;
+
+int gw_role(const pl_cnode_t *cfg)
+{
+	const char *role = NULL;
+	pl_err_t err;
+	return pl_schema_str(S, cfg, "role", &role, &err) == 0 && role &&
+	       strcmp(role, "gateway") == 0;
+}
+
+static int read_token(const char *path, char *tok, size_t sz, pl_err_t *err)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err->msg, sizeof(err->msg), "site_token_file %.900s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	if (!fgets(tok, (int)sz, f))
+		tok[0] = '\0';
+	fclose(f);
+	tok[strcspn(tok, "\r\n")] = '\0';
+	for (const char *t = tok; *t; t++)
+		if (*t < 0x21 || *t > 0x7e)
+			tok[0] = '\0';
+	if (strlen(tok) < 16) {
+		snprintf(err->msg, sizeof(err->msg),
+			 "site_token_file %.900s: no token of 16 or more characters on its first line",
+			 path);
+		return -1;
+	}
+	return 0;
+}
+
+static int copy_str(const pl_cnode_t *cfg, const char *key, char *dst, size_t size,
+		    pl_err_t *err)
+{
+	const char *v = NULL;
+	if (pl_schema_str(S, cfg, key, &v, err) < 0)
+		return -1;
+	pl_strlcpy(dst, v ? v : "", size);
+	return 0;
+}
+
+/* read_tok: 0 in the sandbox callback (the token is read inside it). */
+static int gw_settings(gw_conf_t *c, const pl_cnode_t *cfg, const char *state, int read_tok,
+		       pl_err_t *err)
+{
+	char tokfile[4096];
+	long long mj, rj, rm, ping, dead;
+	memset(c, 0, sizeof(*c));
+	if (pl_schema_check(S, cfg, err) < 0 ||
+	    copy_str(cfg, "tls_cert", c->tls_cert, sizeof(c->tls_cert), err) < 0 ||
+	    copy_str(cfg, "tls_key", c->tls_key, sizeof(c->tls_key), err) < 0 ||
+	    copy_str(cfg, "site_token_file", tokfile, sizeof(tokfile), err) < 0 ||
+	    copy_str(cfg, "directory", c->directory_path, sizeof(c->directory_path), err) < 0 ||
+	    pl_schema_int(S, cfg, "max_job_mb", &mj, err) < 0 ||
+	    pl_schema_int(S, cfg, "rate_jobs_per_min", &rj, err) < 0 ||
+	    pl_schema_int(S, cfg, "rate_mb_per_min", &rm, err) < 0 ||
+	    pl_schema_int(S, cfg, "ping_s", &ping, err) < 0 ||
+	    pl_schema_int(S, cfg, "dead_s", &dead, err) < 0)
+		return -1;
+	if (!c->tls_cert[0] || !tokfile[0]) {
+		snprintf(err->msg, sizeof(err->msg),
+			 "role \"gateway\" needs tls_cert and tls_key (the full chain and its key) "
+			 "and site_token_file");
+		return -1;
+	}
+	if (dead <= ping) {
+		snprintf(err->msg, sizeof(err->msg), "dead_s must exceed ping_s");
+		return -1;
+	}
+	if (read_tok && read_token(tokfile, c->site_token, sizeof(c->site_token), err) < 0)
+		return -1;
+	if (!c->directory_path[0])
+		snprintf(c->directory_path, sizeof(c->directory_path),
+			 "%.3000s/../directory/directory.db", state);
+	c->max_job_bytes = (uint64_t)mj * MIB;
+	c->rate_jobs_per_min = (uint32_t)rj;
+	c->rate_bytes_per_min = (uint64_t)rm * MIB;
+	c->ping_s = (uint32_t)ping;
+	c->dead_s = (uint32_t)dead;
+	return 0;
+}
+
+/* ---- plsc status ---- */
+
+static void status_send(pl_loop_t *loop, void *arg)
+{
+	gw_t *gw = arg;
+	pl_job_meta_t *jobs = NULL;
+	size_t n = 0;
+	(void)loop;
+	gw->status_timer = NULL;
+	if (pl_jobstore_list(gw->store, NULL, &jobs, &n) < 0)
+		n = 0;
+	free(jobs);
+	pl_service_status(gw->svc,
+			  "gateway: %u router%s connected; %zu job%s waiting; %llu pushed, "
+			  "%llu printed, %llu held, %llu failed; %llu refused by rate limits%s%s",
+			  gw->routers, gw->routers == 1 ? "" : "s", n, n == 1 ? "" : "s",
+			  (unsigned long long)gw->pushed, (unsigned long long)gw->printed,
+			  (unsigned long long)gw->held, (unsigned long long)gw->failed,
+			  (unsigned long long)gw->refused_rate,
+			  gw->last_error[0] ? "; last error: " : "", gw->last_error);
+}
+
+void gw_status_note(gw_t *gw)
+{
+	if (!gw->status_timer)
+		gw->status_timer = pl_loop_timer(gw->loop, 200, status_send, gw);
+}
+
+void gw_error(gw_t *gw, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(gw->last_error, sizeof(gw->last_error), fmt, ap);
+	va_end(ap);
+	pl_warn("%s", gw->last_error);
+	gw_status_note(gw);
+}
+
+/* ---- outcomes: <state>/outcomes, one line a job, id TAB workstation TAB
+ * event TAB reason, appended and fdatasynced before the job is deleted ---- */
+
+static void clean_field(char *dst, size_t size, const char *s)
+{
+	pl_strlcpy(dst, s ? s : "", size);
+	for (char *p = dst; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = ' ';
+}
+
+static int outcome_keep(gw_t *gw, const gw_outcome_t *o)
+{
+	if (gw->nout == GW_OUTCOMES_KEEP) {
+		memmove(gw->out, gw->out + GW_OUTCOMES_KEEP / 2,
+			(GW_OUTCOMES_KEEP - GW_OUTCOMES_KEEP / 2) * sizeof(*gw->out));
+		gw->nout -= GW_OUTCOMES_KEEP / 2;
+	}
+	if (gw->nout == gw->capout) {
+		size_t cap = gw->capout ? gw->capout * 2 : 256;
+		gw_outcome_t *g = realloc(gw->out, cap * sizeof(*g));
+		if (!g)
+			return -1;
+		gw->out = g;
+		gw->capout = cap;
+	}
+	gw->out[gw->nout++] = *o;
+	return 0;
+}
+
+static int parse_line(char *line, gw_outcome_t *o)
+{
+	char *f[4];
+	memset(o, 0, sizeof(*o));
+	for (int i = 0; i < 4; i++) {
+		f[i] = line;
+		line = i < 3 ? strchr(line, '\t') : NULL;
+		if (i < 3 && !line)
+			return -1;
+		if (line)
+			*line++ = '\0';
+	}
+	f[3][strcspn(f[3], "\n")] = '\0';
+	if (strlen(f[0]) != PL_JOB_ID_LEN)
+		return -1;
+	pl_strlcpy(o->id, f[0], sizeof(o->id));
+	pl_strlcpy(o->workstation, f[1], sizeof(o->workstation));
+	pl_strlcpy(o->event, f[2], sizeof(o->event));
+	pl_strlcpy(o->reason, f[3], sizeof(o->reason));
+	return 0;
+}
+
+static int outcomes_open(gw_t *gw, pl_err_t *err)
+{
+	char path[4200], line[600];
+	gw_outcome_t o;
+	snprintf(path, sizeof(path), "%s/outcomes", pl_service_state_dir(gw->svc));
+	FILE *f = fopen(path, "r");
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (parse_line(line, &o) == 0 && outcome_keep(gw, &o) < 0)
+				break;
+		fclose(f);
+	}
+	gw->out_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (gw->out_fd < 0) {
+		snprintf(err->msg, sizeof(err->msg), "%.900s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int gw_outcome_add(gw_t *gw, const pl_job_meta_t *m, const char *event, const char *reason)
+{
+	gw_outcome_t o;
+	char line[600];
+	memset(&o, 0, sizeof(o));
+	pl_strlcpy(o.id, m->id, sizeof(o.id));
+	clean_field(o.workstation, sizeof(o.workstation), m->workstation);
+	for (char *p = o.workstation; *p; p++)
+		if (*p == '\t')
+			*p = ' ';
+	clean_field(o.event, sizeof(o.event), event);
+	clean_field(o.reason, sizeof(o.reason), reason);
+	int n = snprintf(line, sizeof(line), "%s\t%s\t%s\t%s\n", o.id, o.workstation, o.event,
+			 o.reason);
+	if (n < 0 || (size_t)n >= sizeof(line) || write(gw->out_fd, line, (size_t)n) != n ||
+	    fdatasync(gw->out_fd) < 0) {
+		gw_error(gw, "outcomes: %s", strerror(errno ? errno : EIO));
+		return -1;
+	}
+	(void)outcome_keep(gw, &o);
+	return 0;
+}
+
+const gw_outcome_t *gw_outcome_find(const gw_t *gw, const char *id)
+{
+	for (size_t i = gw->nout; i-- > 0;)
+		if (strcmp(gw->out[i].id, id) == 0)
+			return &gw->out[i];
+	return NULL;
+}
+
+/* ---- rate limits: per workstation (its token), fixed one-minute windows ---- */
+
+uint32_t gw_rate_admit(gw_t *gw, const pl_job_meta_t *m, char *why, size_t n)
+{
+	uint64_t now = pl_now_ms();
+	gw_rate_t *slot = NULL, *oldest = &gw->rate[0];
+	for (size_t i = 0; i < GW_RATE_SLOTS; i++) {
+		gw_rate_t *r = &gw->rate[i];
+		if (r->ws[0] && strcmp(r->ws, m->workstation) == 0) {
+			slot = r;
+			break;
+		}
+		if (r->window_ms < oldest->window_ms)
+			oldest = r;
+	}
+	if (!slot) { /* the least recently active workstation's slot */
+		slot = oldest;
+		memset(slot, 0, sizeof(*slot));
+		pl_strlcpy(slot->ws, m->workstation, sizeof(slot->ws));
+	}
+	if (now - slot->window_ms >= 60000) {
+		slot->window_ms = now;
+		slot->jobs = 0;
+		slot->bytes = 0;
+	}
+	uint64_t wait_s = (slot->window_ms + 60000 - now + 999) / 1000;
+	if (gw->conf.rate_jobs_per_min && slot->jobs + 1 > gw->conf.rate_jobs_per_min) {
+		snprintf(why, n, "rate limit: at most %u jobs a minute from workstation %s; "
+			 "try again in %llu s", gw->conf.rate_jobs_per_min, m->workstation,
+			 (unsigned long long)wait_s);
+		gw->refused_rate++;
+		gw_status_note(gw);
+		return PL_STATUS_QUOTA;
+	}
+	if (gw->conf.rate_bytes_per_min && slot->bytes + m->size > gw->conf.rate_bytes_per_min &&
+	    slot->jobs > 0) {
+		snprintf(why, n, "rate limit: at most %llu MiB a minute from workstation %s; "
+			 "try again in %llu s",
+			 (unsigned long long)(gw->conf.rate_bytes_per_min / MIB), m->workstation,
+			 (unsigned long long)wait_s);
+		gw->refused_rate++;
+		gw_status_note(gw);
+		return PL_STATUS_QUOTA;
+	}
+	slot->jobs++;
+	slot->bytes += m->size;
+	return PL_STATUS_OK;
+}
+
+/* ---- the role ---- */
+
+int gw_sandbox(on_t *on, pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb)
+{
+	gw_conf_t c;
+	pl_err_t err;
+	const char *tok = NULL;
+	(void)on;
+	if (gw_settings(&c, cfg, pl_service_state_dir(svc), 0, &err) < 0) {
+		pl_err("%s", err.msg);
+		return PL_EXIT_CONFIG;
+	}
+	if (pl_schema_str(S, cfg, "site_token_file", &tok, &err) < 0 ||
+	    (tok && pl_sandbox_allow(sb, tok, PL_SANDBOX_RO) < 0) ||
+	    pl_tls_sandbox(cfg, sb, &err) < 0 ||
+	    pl_dir_sandbox(sb, c.directory_path, PL_DIR_READ_CREATE, &err) < 0) {
+		pl_err("sandbox: %s", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
+static int open_store(gw_t *gw, pl_err_t *err)
+{
+	pl_holder_conf_t hc;
+	memset(&hc, 0, sizeof(hc));
+	hc.expiry_ms = GW_EXPIRY_MS;
+	int rc = pl_holder_store_open(pl_service_state_dir(gw->svc), &hc, &gw->store, err);
+	return rc < 0 ? -1 : 0;
+}
+
+int gw_start(on_t *on, pl_service_t *svc, const pl_cnode_t *cfg)
+{
+	pl_err_t err;
+	gw_t *gw = calloc(1, sizeof(*gw));
+	if (!gw)
+		return 1;
+	on->gw = gw;
+	gw->on = on;
+	gw->svc = svc;
+	gw->loop = pl_service_loop(svc);
+	gw->out_fd = -1;
+	if (gw_settings(&gw->conf, cfg, pl_service_state_dir(svc), 1, &err) < 0) {
+		pl_err("%s", err.msg);
+		return PL_EXIT_CONFIG;
+	}
+	int lmain = pl_service_listen_fd(svc, "main");
+	int lintake = pl_service_listen_fd(svc, "intake");
+	if (lmain < 0 || lintake < 0) {
+		pl_err("role \"gateway\" needs listen.main (routers, HTTPS + WSS) and "
+		       "listen.intake (workstations, TLS)");
+		return PL_EXIT_CONFIG;
+	}
+	if (pl_dir_open(&gw->dir, gw->conf.directory_path, PL_DIR_READ_CREATE, &err) < 0) {
+		pl_err("directory: %s", err.msg);
+		return 1;
+	}
+	if (open_store(gw, &err) < 0 || outcomes_open(gw, &err) < 0 ||
+	    gw_server_start(gw, lmain, &err) < 0 || gw_intake_start(gw, lintake, &err) < 0) {
+		pl_err("%s", err.msg);
+		return 1;
+	}
+	pl_info("gateway: routers on listen.main, workstations on listen.intake");
+	gw_status_note(gw);
+	gw_server_kick(gw);
+	return 0;
+}
+
+static void drain_check(pl_loop_t *loop, void *arg)
+{
+	gw_t *gw = arg;
+	if (gw_intake_pending(gw) == 0) {
+		pl_service_exit(gw->svc, 0);
+		return;
+	}
+	pl_loop_timer(loop, 20, drain_check, gw);
+}
+
+/* Uploads being committed finish (their ids are durable); a job on its
+ * way to a router stays stored and goes again on the next connection. */
+void gw_shutdown(on_t *on)
+{
+	gw_t *gw = on->gw;
+	gw->draining = 1;
+	gw_intake_stop_accepting(gw);
+	drain_check(gw->loop, gw);
+}
+
+void gw_stop(on_t *on)
+{
+	gw_t *gw = on->gw;
+	if (!gw)
+		return;
+	gw_intake_free(gw);
+	gw_server_stop(gw); /* its connections' ends note the status */
+	if (gw->status_timer)
+		pl_loop_timer_cancel(gw->loop, gw->status_timer);
+	if (gw->store)
+		pl_jobstore_close(gw->store);
+	if (gw->dir)
+		pl_dir_close(gw->dir);
+	if (gw->out_fd >= 0)
+		close(gw->out_fd);
+	free(gw->out);
+	free(gw);
+	on->gw = NULL;
+}

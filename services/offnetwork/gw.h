@@ -1,0 +1,140 @@
+/* The gateway role of PrinterLogicServiceOffNetworkServer (issue 17): the
+ * External Gateway a customer hosts on a Service Client.
+ *   gw-main.c    settings, start and stop, plsc status, the outcomes
+ *                record, per-token rate limits
+ *   gw-intake.c  workstations submit over TLS with OfflinePrint's intake
+ *                (services/offlineprint/conn.c, limits.c, touch.c, linked
+ *                here, changed through op_hooks_t): the §7 wire, so
+ *                plsc-submit and the CUPS backend work unchanged; jobs go
+ *                into this service's pl_jobstore, encrypted at rest
+ *   gw-server.c  libwebsockets as a server inside pl_loop (pl_adapt):
+ *                HTTPS + WSS on listen.main; routers authenticate with the
+ *                site token before the upgrade; the status query
+ *   gw-push.c    each stored job pushed to one router at a time, deleted
+ *                only after its RESULT
+ *   gw-parse.c   what the server reads from HTTP requests (fuzzed by
+ *                tests/fuzz/fuzz_offnet_gw.c); router messages are msg.c's
+ * proto/PROTOCOL.md §12 has the wire. */
+#ifndef GW_H
+#define GW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "on.h"
+#include "pl_jobstore.h"
+
+#define GW_MAX_CONNS 64u    /* routers and status queries at once */
+#define GW_OUTCOMES_KEEP 100000u
+#define GW_RATE_SLOTS 1024u /* workstations rate-limited at once */
+
+/* gw-parse.c */
+/* "Bearer TOKEN" (case-insensitive scheme, one space or more): 1 and the
+ * token in tok, else 0. */
+int gw_parse_bearer(const char *hdr, char *tok, size_t toksz);
+/* "/v1/jobs/ID" with a valid job id (on_id_valid): 1 and the id, else 0. */
+int gw_parse_job_path(const char *path, char id[ON_ID_MAX + 1]);
+/* Constant-time comparison of two strings (lengths may differ). */
+int gw_token_equal(const char *a, const char *b);
+/* A string as a JSON string body (quotes not included), truncated to fit. */
+void gw_json_escape(char *dst, size_t dsz, const char *s);
+
+typedef struct {
+	char tls_cert[4096], tls_key[4096];
+	char site_token[512];
+	char directory_path[4096];
+	uint64_t max_job_bytes;
+	uint32_t rate_jobs_per_min;
+	uint64_t rate_bytes_per_min;
+	uint32_t ping_s, dead_s;
+} gw_conf_t;
+
+typedef struct {
+	char id[PL_JOB_ID_LEN + 1];
+	char workstation[128];
+	char event[16];
+	char reason[200];
+} gw_outcome_t;
+
+typedef struct {
+	char ws[128]; /* "" when free */
+	uint64_t window_ms;
+	uint32_t jobs;
+	uint64_t bytes;
+} gw_rate_t;
+
+typedef struct gw gw_t;
+typedef struct gw_conn gw_conn_t;
+
+struct gw {
+	on_t *on;
+	gw_conf_t conf;
+	pl_service_t *svc;
+	pl_loop_t *loop;
+	pl_dir_t *dir;
+	pl_jobstore_t *store;
+	void *intake; /* gw-intake.c: the embedded OfflinePrint intake */
+	void *srv;    /* gw-server.c */
+	/* outcomes, oldest first, and their durable record */
+	gw_outcome_t *out;
+	size_t nout, capout;
+	int out_fd;
+	gw_rate_t rate[GW_RATE_SLOTS];
+	/* status */
+	pl_timer_t *status_timer;
+	unsigned routers;
+	uint64_t pushed, printed, held, failed, refused_rate;
+	char last_error[256];
+	int draining;
+};
+
+/* gw-main.c */
+int gw_role(const pl_cnode_t *cfg);
+int gw_sandbox(on_t *on, pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb);
+int gw_start(on_t *on, pl_service_t *svc, const pl_cnode_t *cfg);
+void gw_shutdown(on_t *on);
+void gw_stop(on_t *on);
+void gw_status_note(gw_t *gw);
+void gw_error(gw_t *gw, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Record a job's outcome durably (before the job is deleted). 0 or -1. */
+int gw_outcome_add(gw_t *gw, const pl_job_meta_t *m, const char *event, const char *reason);
+const gw_outcome_t *gw_outcome_find(const gw_t *gw, const char *id);
+/* The rate check of a new job from workstation: PL_STATUS_OK or QUOTA. */
+uint32_t gw_rate_admit(gw_t *gw, const pl_job_meta_t *m, char *why, size_t n);
+
+/* gw-intake.c */
+int gw_intake_start(gw_t *gw, int listen_fd, pl_err_t *err);
+void gw_intake_stop_accepting(gw_t *gw);
+size_t gw_intake_pending(gw_t *gw);
+void gw_intake_free(gw_t *gw);
+
+/* gw-server.c */
+int gw_server_start(gw_t *gw, int listen_fd, pl_err_t *err);
+void gw_server_stop(gw_t *gw);
+/* A job was stored: idle routers take it. */
+void gw_server_kick(gw_t *gw);
+
+/* gw-push.c: one router connection's job stream. */
+typedef struct {
+	int active; /* a job on its way or awaiting its RESULT */
+	int stage;  /* GW_P_BEGIN, _DATA, _END, _WAIT */
+	pl_job_meta_t meta;
+	pl_jobr_t *r;
+	uint64_t sent;
+} gw_push_t;
+enum { GW_P_BEGIN, GW_P_DATA, GW_P_END, GW_P_WAIT };
+
+/* 1 when a job with id is on its way on some connection. */
+typedef int (*gw_busy_fn)(void *arg, const char *id);
+/* The next message of p into buf (LWS_PRE bytes before it are free), at
+ * most cap bytes: its length; 0 nothing to send (idle or waiting for the
+ * RESULT); -1 error (the connection is dropped, the job stays). Picks the
+ * oldest job not busy elsewhere when idle. */
+long gw_push_next(gw_t *gw, gw_push_t *p, uint8_t *buf, size_t cap, gw_busy_fn busy,
+		  void *arg);
+/* A decoded message from the router: 0, or -1 (protocol error). */
+int gw_push_result(gw_t *gw, gw_push_t *p, const on_msg_t *m);
+/* The connection dropped: the job stays for the next one. */
+void gw_push_abort(gw_push_t *p);
+
+#endif
