@@ -36,12 +36,14 @@
 #include "pl_util.h"
 
 #define GW_RX_MAX (PL_PROTO_HDR_LEN + ON_MSG_MAX)
+#define GW_HTTP_LIFE_MS 30000u
 
 struct gw_conn {
 	struct lws *wsi;
 	int fd;
 	int router;
 	int want_write;
+	uint64_t born_ms;
 	gw_push_t push;
 	uint8_t *rx;
 	size_t rxlen;
@@ -126,9 +128,11 @@ static int http_reply(struct lws *wsi, unsigned code, const char *body)
 					 (const unsigned char *)"Bearer", 6, &p, end)) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
-	if (lws_write(wsi, bbuf + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) < (int)len)
-		return -1;
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
+	(void)lws_write(wsi, bbuf + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
+	/* One request a connection: our lws leaves an idle keep-alive
+	 * connection's EOF unread when it is not its own poll loop, and a
+	 * status query needs no second request. */
+	return -1;
 }
 
 /* The state of job id for workstation ws: "waiting", "sending" or the
@@ -346,6 +350,7 @@ static void on_accept(pl_loop_t *loop, int lfd, uint32_t ev, void *arg)
 		}
 		lws_sock_file_fd_type d = { .sockfd = fd };
 		c->fd = fd;
+		c->born_ms = pl_now_ms();
 		s->conns[i] = c;
 		struct lws *wsi = lws_adopt_descriptor_vhost(
 			s->vh, LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | LWS_ADOPT_ALLOW_SSL, d, NULL,
@@ -384,9 +389,20 @@ static void srv_run(pl_adapt_t *a, const pl_adapt_ready_t *ready, size_t n, void
 	}
 	if (!n)
 		lws_service(s->lws, -1);
-	for (unsigned i = 0; i < GW_MAX_CONNS; i++)
-		if (s->conns[i] && s->conns[i]->wsi)
-			conn_watch(s, s->conns[i]);
+	uint64_t now = pl_now_ms();
+	for (unsigned i = 0; i < GW_MAX_CONNS; i++) {
+		gw_conn_t *c = s->conns[i];
+		if (!c || !c->wsi)
+			continue;
+		/* Whatever lws' state, a connection that never became a
+		 * router's is gone after GW_HTTP_LIFE_MS (freed here, by the
+		 * callbacks of the close). */
+		if (!c->router && now - c->born_ms > GW_HTTP_LIFE_MS) {
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
+			continue;
+		}
+		conn_watch(s, c);
+	}
 }
 
 static void srv_log(int level, const char *line)
