@@ -37,6 +37,10 @@
 
 #define GW_RX_MAX (PL_PROTO_HDR_LEN + ON_MSG_MAX)
 #define GW_HTTP_LIFE_MS 30000u
+/* A connection that is not a router's reported ready this often in one
+ * second is one lws does not read (an end of file in a state it does not
+ * expect, with no poll loop of its own to notice): closed, not spun on. */
+#define GW_SPIN_MAX 1000u
 
 struct gw_conn {
 	struct lws *wsi;
@@ -44,6 +48,8 @@ struct gw_conn {
 	int router;
 	int want_write;
 	uint64_t born_ms;
+	uint64_t spin_ms; /* the second being counted, and its ready reports */
+	unsigned spins;
 	gw_push_t push;
 	uint8_t *rx;
 	size_t rxlen;
@@ -375,11 +381,39 @@ static long srv_timeout(pl_adapt_t *a, void *arg)
 	return lws_service_adjust_timeout(s->lws, 1000, 0);
 }
 
+static gw_conn_t *conn_of_fd(srv_t *s, int fd)
+{
+	for (unsigned i = 0; i < GW_MAX_CONNS; i++)
+		if (s->conns[i] && s->conns[i]->fd == fd)
+			return s->conns[i];
+	return NULL;
+}
+
+/* 1 when c spins (counted here) and was closed. */
+static int conn_spins(gw_conn_t *c, uint64_t now)
+{
+	if (c->router)
+		return 0;
+	if (now - c->spin_ms >= 1000) {
+		c->spin_ms = now;
+		c->spins = 0;
+	}
+	if (++c->spins <= GW_SPIN_MAX)
+		return 0;
+	pl_debug("fd %d: ready %u times in a second and not read: closed", c->fd, c->spins);
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
+	return 1;
+}
+
 static void srv_run(pl_adapt_t *a, const pl_adapt_ready_t *ready, size_t n, void *arg)
 {
 	srv_t *s = arg;
+	uint64_t t = pl_now_ms();
 	(void)a;
 	for (size_t i = 0; i < n; i++) {
+		gw_conn_t *c = conn_of_fd(s, ready[i].fd);
+		if (c && c->wsi && conn_spins(c, t))
+			continue;
 		struct lws_pollfd pfd = {
 			.fd = ready[i].fd,
 			.events = (short)ready[i].events,
