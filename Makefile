@@ -312,6 +312,11 @@ $(BUILD)/tests/fuzz/replay-fuzz_offnet_gw: $(OBJ)/tests/fuzz/fuzz_offnet_gw.o \
 		$(OBJ)/services/offnetwork/msg.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 
+$(OBJ)/tests/unit/test_offnet_gw.o: INC += -Iservices/offlineprint
+$(BUILD)/tests/unit/test_offnet_gw: $(OBJ)/tests/unit/test_offnet_gw.o \
+		$(OBJ)/services/offnetwork/gw-parse.o $(OBJ)/services/offnetwork/msg.o $(LIBS)
+	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
+
 # IdentitySync's entry mapping (fuzz and unit tests link it).
 $(BUILD)/tests/fuzz/replay-fuzz_ldap_map: $(OBJ)/tests/fuzz/fuzz_ldap_map.o \
 		$(OBJ)/tests/fuzz/replay.o $(OBJ)/services/identitysync/map.o $(LIBS)
