@@ -9,13 +9,15 @@
 # job printed exactly once; a wrong site token refused with 401 before the
 # upgrade; a wrong workstation token refused; the per-token rate limits
 # trip; the status query by job id shows "printed", only to the
-# workstation that sent the job.
+# workstation that sent the job; with the router off a job waits,
+# encrypted at rest, and goes on the next connection; the router killed -9
+# mid-download gets the job again and prints it once.
 . "$(dirname "$0")/../lib/lib.sh"
 
 ON=PrinterLogicServiceOffNetworkServer
 GWN=OffNetworkGateway
 t_setup
-plan 27
+plan 37
 
 # ---- certificates: our CA and the gateway's certificate for 127.0.0.1
 C=$T/certs
@@ -45,7 +47,7 @@ t_config '{}' "$(jq -n --arg p "$BIN/$ON" --arg u "wss://127.0.0.1:$GW_PORT/offn
 		rate_jobs_per_min: 5, rate_mb_per_min: 150, ping_s: 1, dead_s: 3}}')"
 # The directory first: the two services would both create it otherwise.
 plsc printers add P1 "socket://127.0.0.1:$REC_PORT_P1" >/dev/null
-for ws in ws1 ws2 ws3 ws4; do token_for $ws; done
+for ws in ws1 ws2 ws3 ws4 ws5; do token_for $ws; done
 sup_start
 wait_until 15 state_is "$GWN" running
 ok $? "the gateway runs (a second instance of the binary, under its own name)"
@@ -145,4 +147,31 @@ ok $? "the job is delivered again (or its RESULT recorded) and printed"
 is "$(copies "$T/mid")" 1 "exactly once"
 wait_until 60 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '0 jobs waiting'"
 ok $? "plsc status: nothing left waiting at the gateway"
+
+# ---- no router: the job waits, encrypted at rest, and goes on the next connection
+plsc disable "$ON" >/dev/null
+wait_until 10 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '0 routers connected'"
+ok $? "with the router off, the gateway has 0 routers connected"
+marker="PLAINTEXT-MARKER-$RANDOM$RANDOM"
+{ for _ in $(seq 64); do echo "$marker"; done; head -c 1048576 /dev/urandom; } > "$T/secret"
+id4=$(gsubmit ws5 "$T/secret")
+ok $? "a job is taken while no router is connected"
+like "$(query ws5 "$id4")" '^200 .*"state":"waiting"' "the status query says waiting"
+is "$(stored)" 1 "it is stored"
+ok "$(! grep -rqa "$marker" "$T/lib/$GWN/jobs"; echo $?)" "encrypted at rest: the document's text is not on the gateway's disk"
+plsc enable "$ON" >/dev/null
+wait_until 60 printed ws5 "$id4"
+ok $? "the router comes back: the job goes on the new connection and prints"
+is "$(copies "$T/secret")" 1 "once, byte-identical"
+
+# ---- the router killed -9 while it downloads: the job goes again and prints once
+head -c 62914560 /dev/urandom > "$T/mid2"
+rpid=$(svc_pid "$ON")
+id5=$(gsubmit ws5 "$T/mid2")
+ok $? "another 60 MiB job is stored"
+wait_until 30 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '1 in flight'"
+kill -9 "$rpid"
+wait_until 60 printed ws5 "$id5"
+ok $? "after the router's restart the job is pushed again and prints"
+is "$(copies "$T/mid2")" 1 "exactly once"
 t_done
