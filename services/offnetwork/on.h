@@ -12,7 +12,8 @@
  *              verification, keepalive, reconnect with backoff + jitter,
  *              DNS on a worker
  *   job.c      receiving a job into an anonymous spool file, printing it
- *              on a worker, the "printed" record, the acknowledgement */
+ *              on a worker, the "printed" record, the acknowledgement
+ *   gw-*.c     the gateway role (gw.h), when role is "gateway" */
 #ifndef ON_H
 #define ON_H
 
