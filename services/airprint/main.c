@@ -388,6 +388,7 @@ int main(int argc, char **argv)
 		.schema = &pl_schema_airprint,
 		.help = "listen.main (IPPS) must name the LAN address, e.g. \"192.168.1.10:631\";\n"
 			"listen.plain (optional) answers plain IPP without credentials.\n"
+			"dns_sd (default true): advertised by multicast DNS-SD through avahi-daemon.\n"
 			"--dns-sd-zone --domain D --host H [--port P] [--name N] [--state-dir DIR]\n"
 			"  prints the unicast DNS-SD records (PTR, SRV, TXT) as a zone fragment.\n"
 			"See PrinterLogicServiceAirprint(8).\n",

@@ -5,7 +5,8 @@
  *       --host print.example.org [--port 631] [--name NAME] [--uuid URN]
  *       [--state-dir DIR]
  * The TXT keys are the ones iOS looks for (txtvers, qtotal, rp, ty, pdl,
- * URF, TLS, UUID, Color, Duplex, kind, air, adminurl). */
+ * URF, TLS, UUID, Color, Duplex, kind, air, adminurl), made by
+ * ap_txt_build, which the Avahi advertisement (dnssd.c) uses too. */
 #include "ap.h"
 #include "dnssd.h"
 
