@@ -9,14 +9,13 @@
 # names for the daemon, avahi-browse and the service alike.
 #   - the name, port, subtypes and every TXT key, against the zone fragment
 #     (--dns-sd-zone prints the same keys: one source of truth);
-#   - a name held by another publisher: ours is renamed ("NAME #2");
+#   - a name held by another publisher, through the same daemon and from a
+#     second avahi-daemon (another host on the link): ours is renamed
+#     ("NAME #2");
 #   - avahi-daemon killed: one warning, IPP still served; started again:
 #     advertised again, without a restart of the service;
 #   - no avahi-daemon at start and no D-Bus at all: one warning each, IPP
 #     served.
-# The collision is a local one (the second publisher talks to the same
-# daemon); a collision with another host would need a second namespace
-# joined by a veth pair.
 . "$(dirname "$0")/../lib/lib.sh"
 
 NEED="avahi-daemon avahi-browse avahi-publish dbus-daemon unshare ip jq ipptool"
@@ -55,7 +54,7 @@ mount -t tmpfs -o mode=0755 t81 /run/avahi-daemon ||
 	{ echo "1..0 # SKIP cannot mount a tmpfs in the mount namespace"; exit 0; }
 
 t_setup
-plan 39
+plan 43
 
 AP=PrinterLogicServiceAirprint
 NAME="T81 Printer"
@@ -201,6 +200,44 @@ has "$ENAME" "$OTHER_PORT"
 ok $? "the other publisher keeps its name"
 kill "$PUB" 2>/dev/null
 wait "$PUB" 2>/dev/null
+
+# The same with another host on the link: a second avahi-daemon (its own
+# D-Bus, its own /run/avahi-daemon in a mount namespace of its own, the
+# same network namespace; publish-addresses=no, or the two would fight
+# over 127.0.0.1's reverse name) holds the name first. Ours now loses the
+# mDNS probe (Avahi's entry-group COLLISION), not a local check.
+sed -e "s|$T/bus.sock|$T/peer-bus.sock|" "$T/bus.conf" > "$T/peer-bus.conf"
+printf '[server]\nhost-name=t81-peer\nuse-ipv4=yes\nuse-ipv6=no\nallow-interfaces=lo\n[wide-area]\nenable-wide-area=no\n[publish]\npublish-addresses=no\npublish-hinfo=no\npublish-workstation=no\n' > "$T/peer-avahi.conf"
+plsc disable "$AP" >/dev/null
+wait_until 10 state_is "$AP" disabled
+PEER_PORT=$(free_port)
+unshare -m --propagation private bash -c '
+	trap "kill \$(jobs -p) 2>/dev/null; wait" TERM EXIT
+	mount -t tmpfs t81peer /run/avahi-daemon || exit 1
+	dbus-daemon --config-file="$1/peer-bus.conf" --nofork &
+	for _ in $(seq 100); do [ -S "$1/peer-bus.sock" ] && break; sleep 0.05; done
+	export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$1/peer-bus.sock
+	avahi-daemon -f "$1/peer-avahi.conf" --no-drop-root --no-rlimits --no-chroot &
+	for _ in $(seq 100); do avahi-browse -pt _nothing._tcp >/dev/null 2>&1 && break; sleep 0.1; done
+	# its SRV names our daemon'"'"'s host, which has an address, so it resolves
+	avahi-publish -s -H "$3.local" "$4" _ipps._tcp "$2" "ty=the peer" &
+	wait' t81-peer "$T" "$PEER_PORT" "$AHOST" "$NAME" >"$T/peer.log" 2>&1 &
+PEER=$!
+BG_PIDS+=($PEER)
+wait_until 20 has "$ENAME" "$PEER_PORT"
+ok $? "another host on the link (a second avahi-daemon) advertises \"$NAME\""
+plsc enable "$AP" >/dev/null
+wait_until 15 state_is "$AP" running
+wait_until 20 has "$ENAME2" "$AP_PORT"
+rc=$?
+ok $rc "ours loses the probe and is renamed \"$NAME #2\", on our port"
+[ $rc -eq 0 ] || diag "$(browse _ipps._tcp)"
+is "$(count "$AP" "another service on the link is called \"$NAME\"")" 2 "that rename is logged too"
+has "$ENAME" "$PEER_PORT"
+ok $? "the other host keeps its name"
+kill "$PEER" 2>/dev/null
+wait "$PEER" 2>/dev/null
+wait_until 15 eval '! has "$ENAME" "$PEER_PORT"'
 
 # 3. avahi-daemon killed: a warning, IPP still served; back: advertised
 # again by the same process.
