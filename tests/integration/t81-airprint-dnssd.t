@@ -40,7 +40,7 @@ if [ -z "${T81_IN_NS:-}" ]; then
 		echo "1..0 # SKIP unshare $flags is impossible here: $why"
 		exit 0
 	fi
-	exec unshare $flags --propagation private env T81_IN_NS=1 \
+	exec unshare $flags --propagation private env T81_IN_NS=1 T81_FLAGS=$flags \
 		PATH="$PATH:/usr/sbin:/sbin" bash "$0" "$@"
 fi
 
@@ -54,6 +54,16 @@ mount -t tmpfs -o mode=0755 t81 /run/avahi-daemon ||
 	{ echo "1..0 # SKIP cannot mount a tmpfs in the mount namespace"; exit 0; }
 
 t_setup
+if [ "$T81_FLAGS" = -rnm ]; then
+	# In a user namespace only our own uid and gid are mapped (as 0), and
+	# avahi-daemon insists that /run/avahi-daemon belong to its user and
+	# group (it chowns it, then checks): make "avahi" uid and gid 0 here,
+	# in this mount namespace's view of /etc/passwd and /etc/group.
+	sed -e 's/^avahi:x:[0-9]*:[0-9]*:/avahi:x:0:0:/' /etc/passwd > "$T/passwd" &&
+		sed -e 's/^avahi:x:[0-9]*:/avahi:x:0:/' /etc/group > "$T/group" &&
+		mount --bind "$T/passwd" /etc/passwd && mount --bind "$T/group" /etc/group ||
+		{ echo "1..0 # SKIP cannot give avahi-daemon its user in the user namespace"; exit 0; }
+fi
 plan 43
 
 AP=PrinterLogicServiceAirprint
