@@ -33,12 +33,19 @@ if [ -z "${T81_IN_NS:-}" ]; then
 		ok 1 "the test's dependencies are installed (missing:$missing; run scripts/install-deps)"
 		exit 1
 	fi
-	# root: a network and a mount namespace; otherwise a user namespace too
-	flags=-nm
-	[ "$(id -u)" -eq 0 ] || flags=-rnm
+	# a network and a mount namespace; a user namespace too when not root,
+	# or when root lacks CAP_SYS_ADMIN (a container)
+	flags=-rnm
+	[ "$(id -u)" -ne 0 ] || flags=-nm
 	if ! why=$(unshare $flags --propagation private true 2>&1); then
-		echo "1..0 # SKIP unshare $flags is impossible here: $why"
-		exit 0
+		[ $flags = -nm ] && why2=$(unshare -rnm --propagation private true 2>&1) && flags=-rnm
+		if [ $flags = -nm ]; then
+			echo "1..0 # SKIP unshare -nm and -rnm are impossible here: $why; $why2"
+			exit 0
+		elif ! why=$(unshare $flags --propagation private true 2>&1); then
+			echo "1..0 # SKIP unshare $flags is impossible here: $why"
+			exit 0
+		fi
 	fi
 	exec unshare $flags --propagation private env T81_IN_NS=1 T81_FLAGS=$flags \
 		PATH="$PATH:/usr/sbin:/sbin" bash "$0" "$@"
