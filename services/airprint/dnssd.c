@@ -35,6 +35,7 @@
 #include <avahi-client/client.h>
 #include <avahi-client/publish.h>
 #include <avahi-common/alternative.h>
+#include <avahi-common/domain.h>
 #include <avahi-common/error.h>
 #include <avahi-common/malloc.h>
 #include <avahi-common/thread-watch.h>
@@ -321,12 +322,25 @@ static void dnssd_free(ap_dnssd_t *d)
 	free(d);
 }
 
+/* A DNS label holds 63 bytes: a longer printer_name is cut there, at a
+ * UTF-8 character boundary (ty keeps all of it). */
+static char *instance_name(const char *name)
+{
+	size_t n = strlen(name);
+	if (n > AVAHI_LABEL_MAX - 1) {
+		n = AVAHI_LABEL_MAX - 1;
+		while (n > 0 && ((unsigned char)name[n] & 0xc0) == 0x80)
+			n--;
+	}
+	return avahi_strndup(name, n);
+}
+
 ap_dnssd_t *ap_dnssd_start(pl_service_t *svc, const char *name, const char *uuid,
 			   const char *host, int listen_fd)
 {
 	ap_dnssd_t *d = calloc(1, sizeof(*d));
 	struct timeval now;
-	if (!d || !(d->name = avahi_strdup(name))) {
+	if (!d || !(d->name = instance_name(name))) {
 		free(d);
 		pl_err("DNS-SD: out of memory");
 		return NULL;

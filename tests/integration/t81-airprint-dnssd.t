@@ -15,7 +15,8 @@
 #   - avahi-daemon killed: one warning, IPP still served; started again:
 #     advertised again, without a restart of the service;
 #   - no avahi-daemon at start and no D-Bus at all: one warning each, IPP
-#     served.
+#     served; dns_sd false: not advertised;
+#   - a printer_name longer than a DNS label: cut to 63 bytes.
 . "$(dirname "$0")/../lib/lib.sh"
 
 NEED="avahi-daemon avahi-browse avahi-publish dbus-daemon unshare ip jq ipptool"
@@ -71,7 +72,7 @@ if [ "$T81_FLAGS" = -rnm ]; then
 		mount --bind "$T/passwd" /etc/passwd && mount --bind "$T/group" /etc/group ||
 		{ echo "1..0 # SKIP cannot give avahi-daemon its user in the user namespace"; exit 0; }
 fi
-plan 43
+plan 45
 
 AP=PrinterLogicServiceAirprint
 NAME="T81 Printer"
@@ -284,7 +285,18 @@ avahi_start
 wait_until 30 has "$ENAME" "$AP_PORT"
 ok $? "advertised once avahi-daemon starts"
 
-# 5. dns_sd false: not advertised; no D-Bus at all: one warning, served.
+# 5. A printer_name longer than a DNS label (63 bytes): the instance name
+# is cut there, ty keeps it whole.
+sup_kill
+LONG=$(printf 'L%.0s' $(seq 70))
+ap_config "$(jq -n --arg n "$LONG" '{printer_name: $n}')"
+sup_start
+wait_until 15 state_is "$AP" running
+wait_until 20 has "${LONG:0:63}" "$AP_PORT"
+ok $? "a 70-byte printer_name is advertised as its first 63 bytes"
+is "$(txt_of ty "$(rec_of "${LONG:0:63}" "$AP_PORT" | cut -d';' -f10-)")" "$LONG" "ty keeps all 70"
+
+# 6. dns_sd false: not advertised; no D-Bus at all: one warning, served.
 sup_kill
 ap_config '{"dns_sd": false}'
 sup_start
