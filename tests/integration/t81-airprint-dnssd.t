@@ -16,6 +16,8 @@
 #     advertised again, without a restart of the service;
 #   - no avahi-daemon at start and no D-Bus at all: one warning each, IPP
 #     served; dns_sd false: not advertised;
+#   - avahi-daemon hung (SIGSTOP): heartbeats and IPP go on (Avahi's
+#     blocking D-Bus calls run on its own thread);
 #   - a printer_name longer than a DNS label: cut to 63 bytes.
 . "$(dirname "$0")/../lib/lib.sh"
 
@@ -72,7 +74,7 @@ if [ "$T81_FLAGS" = -rnm ]; then
 		mount --bind "$T/passwd" /etc/passwd && mount --bind "$T/group" /etc/group ||
 		{ echo "1..0 # SKIP cannot give avahi-daemon its user in the user namespace"; exit 0; }
 fi
-plan 45
+plan 48
 
 AP=PrinterLogicServiceAirprint
 NAME="T81 Printer"
@@ -284,6 +286,22 @@ is "$(count "$AP" 'avahi-daemon is not running')" 1 "one warning, not one a retr
 avahi_start
 wait_until 30 has "$ENAME" "$AP_PORT"
 ok $? "advertised once avahi-daemon starts"
+
+# 4b. avahi-daemon hung (SIGSTOP) while the service starts: libavahi-client
+# blocks on D-Bus for up to 25 s, on Avahi's own thread, so the main loop
+# keeps answering heartbeats (600 ms here) and IPP; continued, it advertises.
+kill -STOP "$AVAHI_PID"
+pid=$(svc_pid "$AP")
+plsc restart "$AP" >/dev/null
+wait_until 15 running_with_new_pid "$AP" "$pid"
+pid=$(svc_pid "$AP")
+gpa
+ok $? "avahi-daemon hung: the restarted service serves IPP"
+sleep 3
+is "$(svc_pid "$AP") $(field "$AP" state)" "$pid running" "and is not restarted for missed heartbeats"
+kill -CONT "$AVAHI_PID"
+wait_until 40 has "$ENAME" "$AP_PORT"
+ok $? "avahi-daemon continued: advertised"
 
 # 5. A printer_name longer than a DNS label (63 bytes): the instance name
 # is cut there, ty keeps it whole.
