@@ -103,6 +103,10 @@ LIBS       := $(DOMAIN_LIBS) $(RUNTIME_LIBS)
 
 OFFLINEPRINT_SRC := $(wildcard services/offlineprint/*.c)
 AIRPRINT_SRC := $(wildcard services/airprint/*.c)
+# libavahi-client: the AirPrint printer advertised by avahi-daemon
+AVAHI_CFLAGS := $(shell pkg-config --cflags avahi-client 2>/dev/null)
+AVAHI_LIBS   := $(shell pkg-config --libs avahi-client 2>/dev/null || echo -lavahi-client -lavahi-common)
+$(OBJ)/services/airprint/dnssd.o: INC += $(AVAHI_CFLAGS)
 BADGE_SRC  := $(wildcard services/badgerelease/*.c)
 CONSOLE_SRC := $(wildcard console/*.c)
 DIRECTORY_SRC := $(wildcard services/directory/*.c)
@@ -191,7 +195,7 @@ $(BIN)/PrinterLogicServiceOfflinePrint: $(OFFLINEPRINT_SRC:%.c=$(OBJ)/%.o) $(LIB
 	$(call link,$(PKG_LIBS))
 
 $(BIN)/PrinterLogicServiceAirprint: $(AIRPRINT_SRC:%.c=$(OBJ)/%.o) $(LIBS)
-	$(call link,$(PKG_LIBS))
+	$(call link,$(PKG_LIBS) $(AVAHI_LIBS))
 
 $(BIN)/plsc-submit: $(OBJ)/clients/plsc-submit.o $(OBJ)/clients/submit.o $(LIBS)
 	$(call link,$(PKG_LIBS))

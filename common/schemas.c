@@ -96,6 +96,8 @@ static const pl_skey_t airprint_keys[] = {
 	  "the user's DN, %s for the user name (uid=%s,ou=people,dc=example,dc=org)" },
 	{ "ldap_ca", PL_SK_PATH, 0, 0, 0, NULL, NULL,
 	  "PEM CA certificate of the LDAP server" },
+	{ "dns_sd", PL_SK_BOOL, 0, 1, 1, NULL, NULL,
+	  "advertise the printer by multicast DNS-SD (avahi-daemon)" },
 	PL_SCHEMA_END,
 };
 

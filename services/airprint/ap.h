@@ -9,6 +9,8 @@
  *   auth.c     HTTP Basic over TLS: the directory's PIN or an LDAP bind,
  *              failures rate-limited per address and per user
  *   jobs.c     the IPP job table and the held-job store
+ *   dnssd.c    the multicast DNS-SD advertisement (Avahi); zone.c the
+ *              unicast zone fragment and the TXT keys both carry
  * Listing, release, delete, expiry and job events are lib/holder's. */
 #ifndef AP_H
 #define AP_H
@@ -73,6 +75,7 @@ struct ap {
 	char ldap_dn[512];  /* with %s for the user name */
 	char ldap_ca[4096];
 	char uuid[64];	    /* urn:uuid:..., kept in the state dir */
+	int dns_sd;	    /* advertise with Avahi (dnssd.c) */
 	/* state */
 	pl_service_t *svc;
 	pl_loop_t *loop;
@@ -84,6 +87,7 @@ struct ap {
 	int listen_fd, plain_fd;
 	int listen_port, plain_port; /* for URIs when there is no Host */
 	pl_watch_t *listen_w, *plain_w;
+	struct ap_dnssd *dnssd; /* NULL: not advertised */
 	int stopping;	       /* workers leave at the next request */
 	uint32_t nconns;       /* loop thread */
 	int64_t start_s;

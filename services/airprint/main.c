@@ -9,6 +9,7 @@
  * libcups gives us the accept, the HTTP and TLS layers and the IPP
  * encoding, and leaves the threads and the loop to us. */
 #include "ap.h"
+#include "dnssd.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -57,6 +58,7 @@ static int ap_settings(ap_t *ap, const pl_cnode_t *cfg, pl_err_t *err)
 {
 	const pl_schema_t *s = &pl_schema_airprint;
 	long long mj, ct, mc, af, al;
+	int dns_sd;
 	if (pl_schema_check(s, cfg, err) < 0 ||
 	    pl_holder_conf_parse(&ap->hconf, cfg, pl_service_state_dir(ap->svc), err) < 0 ||
 	    pl_schema_int(s, cfg, "max_job_mb", &mj, err) < 0 ||
@@ -64,6 +66,7 @@ static int ap_settings(ap_t *ap, const pl_cnode_t *cfg, pl_err_t *err)
 	    pl_schema_int(s, cfg, "max_clients", &mc, err) < 0 ||
 	    pl_schema_int(s, cfg, "auth_max_failures", &af, err) < 0 ||
 	    pl_schema_int(s, cfg, "auth_lockout_s", &al, err) < 0 ||
+	    pl_schema_bool(s, cfg, "dns_sd", &dns_sd, err) < 0 ||
 	    str_setting(cfg, "printer_name", ap->printer_name, sizeof(ap->printer_name), err) < 0 ||
 	    str_setting(cfg, "location", ap->location, sizeof(ap->location), err) < 0 ||
 	    str_setting(cfg, "hostname", ap->hostname, sizeof(ap->hostname), err) < 0 ||
@@ -83,6 +86,7 @@ static int ap_settings(ap_t *ap, const pl_cnode_t *cfg, pl_err_t *err)
 	ap->max_clients = (uint32_t)mc;
 	ap->auth_max_failures = (uint32_t)af;
 	ap->auth_lockout_ms = (uint32_t)al * 1000;
+	ap->dns_sd = dns_sd;
 	return 0;
 }
 
@@ -313,6 +317,9 @@ static int ap_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 		return rc;
 	pl_info("AirPrint printer \"%s\" (%s) on port %d%s", ap->printer_name, ap->uuid,
 		ap->listen_port, ap->ldap_uri[0] ? ", passwords also checked by LDAP bind" : "");
+	if (ap->dns_sd)
+		ap->dnssd = ap_dnssd_start(svc, ap->printer_name, ap->uuid, ap->hostname,
+					   ap->listen_fd);
 	status_tick(ap->loop, ap);
 	return 0;
 }
@@ -333,6 +340,8 @@ static void ap_shutdown(pl_service_t *svc, uint32_t grace_ms, void *ctx)
 	ap_t *ap = ctx;
 	(void)svc;
 	(void)grace_ms;
+	ap_dnssd_stop(ap->dnssd); /* phones stop offering it first */
+	ap->dnssd = NULL;
 	ap_conn_stop(ap);
 	drain_check(ap->loop, ap);
 }
@@ -351,6 +360,8 @@ static void ap_stop(pl_service_t *svc, void *ctx)
 {
 	ap_t *ap = ctx;
 	(void)svc;
+	ap_dnssd_stop(ap->dnssd);
+	ap->dnssd = NULL;
 	ap_conn_stop(ap);
 	if (ap->conns) {
 		pl_service_remove_pool(svc, ap->conns);
@@ -377,6 +388,7 @@ int main(int argc, char **argv)
 		.schema = &pl_schema_airprint,
 		.help = "listen.main (IPPS) must name the LAN address, e.g. \"192.168.1.10:631\";\n"
 			"listen.plain (optional) answers plain IPP without credentials.\n"
+			"dns_sd (default true): advertised by multicast DNS-SD through avahi-daemon.\n"
 			"--dns-sd-zone --domain D --host H [--port P] [--name N] [--state-dir DIR]\n"
 			"  prints the unicast DNS-SD records (PTR, SRV, TXT) as a zone fragment.\n"
 			"See PrinterLogicServiceAirprint(8).\n",

@@ -5,10 +5,13 @@
  *       --host print.example.org [--port 631] [--name NAME] [--uuid URN]
  *       [--state-dir DIR]
  * The TXT keys are the ones iOS looks for (txtvers, qtotal, rp, ty, pdl,
- * URF, TLS, UUID, Color, Duplex, kind, air, adminurl). */
+ * URF, TLS, UUID, Color, Duplex, kind, air, adminurl), made by
+ * ap_txt_build, which the Avahi advertisement (dnssd.c) uses too. */
 #include "ap.h"
+#include "dnssd.h"
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +62,50 @@ static void txt_put(const char *key, const char *val)
 	putchar('"');
 }
 
+static void txt_add(ap_txt_t *t, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void txt_add(ap_txt_t *t, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	if (t->n >= AP_TXT_MAX)
+		return;
+	t->kv[t->n].key = key;
+	va_start(ap, fmt);
+	vsnprintf(t->kv[t->n].val, sizeof(t->kv[t->n].val), fmt, ap);
+	va_end(ap);
+	t->n++;
+}
+
+/* The one place the TXT keys are made: the zone fragment and the Avahi
+ * advertisement both print these. */
+void ap_txt_build(ap_txt_t *t, const char *name, const char *uuid, const char *host, long port)
+{
+	static const char *const fmts[] = { "application/pdf", "image/jpeg", "image/pwg-raster",
+					    "image/urf" };
+	char pdl[256] = "", urf[128] = "";
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++)
+		(void)pl_fmt(pdl + strlen(pdl), sizeof(pdl) - strlen(pdl), "%s%s", i ? "," : "",
+			     fmts[i]);
+	for (int i = 0; i < AP_URF_N; i++)
+		(void)pl_fmt(urf + strlen(urf), sizeof(urf) - strlen(urf), "%s%s", i ? "," : "",
+			     ap_urf[i]);
+	t->n = 0;
+	txt_add(t, "txtvers", "1");
+	txt_add(t, "qtotal", "1");
+	txt_add(t, "rp", "%s", &AP_RESOURCE[1]); /* without the leading slash */
+	txt_add(t, "ty", "%s", name);
+	txt_add(t, "pdl", "%s", pdl);
+	txt_add(t, "URF", "%s", urf);
+	txt_add(t, "TLS", "1.2");
+	if (uuid && strncmp(uuid, "urn:uuid:", 9) == 0)
+		txt_add(t, "UUID", "%s", uuid + 9);
+	txt_add(t, "Color", "T");
+	txt_add(t, "Duplex", "T");
+	txt_add(t, "kind", "document,photo");
+	txt_add(t, "air", "username,password");
+	txt_add(t, "adminurl", "https://%s:%ld/", host, port);
+}
+
 static int read_uuid(const char *state_dir, char *uuid, size_t sz)
 {
 	char path[4200];
@@ -91,8 +138,8 @@ int ap_zone_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *domain = NULL, *host = NULL, *name = "Service Client", *sdir = NULL;
-	char uuid[64] = "", dom[300], hst[300], inst[300], pdl[256] = "", urf[128] = "";
-	char admin[512], port_s[16];
+	char uuid[64] = "", dom[300], hst[300], inst[300], hname[300], port_s[16];
+	ap_txt_t txt;
 	long port = 631;
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -122,16 +169,9 @@ int ap_zone_main(int argc, char **argv)
 	}
 	fqdn(domain, dom, sizeof(dom));
 	fqdn(host, hst, sizeof(hst));
-	static const char *const fmts[] = { "application/pdf", "image/jpeg", "image/pwg-raster",
-					    "image/urf" };
-	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++)
-		(void)pl_fmt(pdl + strlen(pdl), sizeof(pdl) - strlen(pdl), "%s%s", i ? "," : "",
-			     fmts[i]);
-	for (int i = 0; i < AP_URF_N; i++)
-		(void)pl_fmt(urf + strlen(urf), sizeof(urf) - strlen(urf), "%s%s", i ? "," : "",
-			     ap_urf[i]);
-	(void)pl_fmt(admin, sizeof(admin), "https://%.*s:%ld/", (int)strlen(hst) - 1, hst, port);
 	(void)pl_fmt(port_s, sizeof(port_s), "%ld", port);
+	(void)pl_fmt(hname, sizeof(hname), "%.*s", (int)strlen(hst) - 1, hst);
+	ap_txt_build(&txt, name, uuid, hname, port);
 
 	printf("; unicast DNS-SD for %s (%s), from " AP_NAME " --dns-sd-zone\n", name, dom);
 	printf("b._dns-sd._udp.%s IN PTR %s\n", dom, dom);
@@ -141,20 +181,8 @@ int ap_zone_main(int argc, char **argv)
 	printf("_print._sub._ipps._tcp.%s IN PTR %s._ipps._tcp.%s\n", dom, inst, dom);
 	printf("%s._ipps._tcp.%s IN SRV 0 0 %ld %s\n", inst, dom, port, hst);
 	printf("%s._ipps._tcp.%s IN TXT", inst, dom);
-	txt_put("txtvers", "1");
-	txt_put("qtotal", "1");
-	txt_put("rp", &AP_RESOURCE[1]); /* without the leading slash */
-	txt_put("ty", name);
-	txt_put("pdl", pdl);
-	txt_put("URF", urf);
-	txt_put("TLS", "1.2");
-	if (uuid[0])
-		txt_put("UUID", uuid + 9);
-	txt_put("Color", "T");
-	txt_put("Duplex", "T");
-	txt_put("kind", "document,photo");
-	txt_put("air", "username,password");
-	txt_put("adminurl", admin);
+	for (int i = 0; i < txt.n; i++)
+		txt_put(txt.kv[i].key, txt.kv[i].val);
 	putchar('\n');
 	return 0;
 }

@@ -17,7 +17,7 @@ t_config '{}' "$(jq -n --arg ap "$BIN/$AP" --arg l "127.0.0.1:$AP_PORT" --arg pl
 	--arg br "$BIN/$BR" --arg brl "0.0.0.0:$BR_PORT" '{
 	"PrinterLogicServiceAirprint": {path: $ap, listen: {main: $l, plain: $pl},
 		printer_name: "Test AirPrint", client_timeout_s: 5, auth_max_failures: 3,
-		auth_lockout_s: 2},
+		auth_lockout_s: 2, dns_sd: false},
 	"PrinterLogicServiceSimpleBadgeRelease": {path: $br, listen: {main: $brl},
 		dedupe_ms: 500, refresh_s: 1}}')"
 sup_start
