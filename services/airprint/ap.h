@@ -45,8 +45,8 @@ typedef struct {
 	uint32_t pages;
 	int64_t created_s, completed_s;
 	int awaiting_doc; /* Create-Job without its Send-Document yet */
-	/* print options kept with the job (pl_job_meta_t has no room for
-	 * them yet: see README, AirPrint) */
+	/* print options, sealed with the held job (pl_jobw_options) and
+	 * applied at release where the printer is IPP */
 	int copies;
 	char sides[32], color[32], media[64];
 } ap_job_t;
@@ -139,6 +139,8 @@ ipp_t *ap_ipp_handle(ap_req_t *r, ipp_t *req);
 /* jobs.c */
 ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name); /* jobs_lock held */
 ap_job_t *ap_job_find(ap_t *ap, int id);			    /* jobs_lock held */
+/* The job's options as pl_jobstore keeps them ("copies=2 sides=..."). */
+void ap_job_options(const ap_job_t *j, char *buf, size_t sz);
 /* Hold the document (PDF) of job id: 0 or an IPP status with msg. */
 ipp_status_t ap_job_store(ap_t *ap, int id, const uint8_t *doc, size_t len,
 			  const char *format, char *msg, size_t msz);

@@ -14,6 +14,8 @@
 #include "pl_pdfconv.h"
 #include "pl_util.h"
 
+#include <cups/pwg.h>
+
 #define MSG 256
 
 
@@ -111,6 +113,43 @@ static const char *doc_format(ipp_t *req)
 	return f ? f : "application/octet-stream";
 }
 
+/* media-col, as iOS sends it: its media-size-name, or the PWG name of
+ * its media-size, must be one of media-supported, and is kept as media
+ * (a "media" beside it wins, checked after). Its source, type and
+ * margins are not kept: every printer picks its own. */
+static int media_col(ap_req_t *r, ipp_t *req, ipp_t *resp, ap_job_t *keep)
+{
+	ipp_attribute_t *a = ippFindAttribute(req, "media-col", IPP_TAG_ZERO);
+	if (!a)
+		return 0;
+	ipp_t *col = ippGetCount(a) == 1 ? ippGetCollection(a, 0) : NULL;
+	const char *name = NULL;
+	if (col) {
+		ipp_attribute_t *n = ippFindAttribute(col, "media-size-name", IPP_TAG_ZERO);
+		ipp_attribute_t *sz = ippFindAttribute(col, "media-size", IPP_TAG_BEGIN_COLLECTION);
+		ipp_t *size = sz && ippGetCount(sz) == 1 ? ippGetCollection(sz, 0) : NULL;
+		if (n && ippGetCount(n) == 1 &&
+		    (ippGetValueTag(n) == IPP_TAG_KEYWORD || ippGetValueTag(n) == IPP_TAG_NAME))
+			name = ippGetString(n, 0, NULL);
+		else if (size) {
+			ipp_attribute_t *x = ippFindAttribute(size, "x-dimension", IPP_TAG_INTEGER);
+			ipp_attribute_t *y = ippFindAttribute(size, "y-dimension", IPP_TAG_INTEGER);
+			pwg_media_t *pm = x && y ? pwgMediaForSize(ippGetInteger(x, 0),
+								    ippGetInteger(y, 0)) : NULL;
+			name = pm ? pm->pwg : NULL;
+		}
+	}
+	if (!name || !ap_attrs_supports(r->ap, "media-supported", name)) {
+		refuse(resp, IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES, "media-col: %s is not supported",
+		       name ? name : "no media size this printer knows");
+		ippCopyAttribute(resp, a, 0);
+		return -1;
+	}
+	if (keep)
+		(void)pl_fmt(keep->media, sizeof(keep->media), "%s", name);
+	return 0;
+}
+
 /* The job template attributes we keep: checked against what we support. */
 static int check_template(ap_req_t *r, ipp_t *req, ipp_t *resp, ap_job_t *keep)
 {
@@ -143,6 +182,8 @@ static int check_template(ap_req_t *r, ipp_t *req, ipp_t *resp, ap_job_t *keep)
 		{ "media", "media-supported", offsetof(ap_job_t, media),
 		  sizeof(((ap_job_t *)0)->media) },
 	};
+	if (media_col(r, req, resp, keep) < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++) {
 		if (!(a = ippFindAttribute(req, kw[i].name, IPP_TAG_ZERO)))
 			continue;

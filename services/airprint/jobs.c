@@ -38,6 +38,27 @@ ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name)
 	return slot;
 }
 
+static void opt_add(char *buf, size_t sz, const char *name, const char *value)
+{
+	size_t n = strlen(buf);
+	if (value[0])
+		(void)pl_fmt(buf + n, sz - n, "%s%s=%s", n ? " " : "", name, value);
+}
+
+void ap_job_options(const ap_job_t *j, char *buf, size_t sz)
+{
+	/* only values ipp.c checked against our supported lists: keywords,
+	 * no spaces or quotes, so the printer side can parse them back */
+	char copies[16] = "";
+	if (j->copies > 1)
+		(void)pl_fmt(copies, sizeof(copies), "%d", j->copies);
+	buf[0] = '\0';
+	opt_add(buf, sz, "copies", copies);
+	opt_add(buf, sz, "sides", j->sides);
+	opt_add(buf, sz, "print-color-mode", j->color);
+	opt_add(buf, sz, "media", j->media);
+}
+
 ap_job_t *ap_job_find(ap_t *ap, int id)
 {
 	for (int i = 0; i < AP_MAX_JOBS; i++)
@@ -117,11 +138,13 @@ ipp_status_t ap_job_store(ap_t *ap, int id, const uint8_t *doc, size_t len, cons
 	free(di);
 
 	memset(&m, 0, sizeof(m));
+	char opts[PL_JOB_OPTS_MAX + 1] = "";
 	pthread_mutex_lock(&ap->jobs_lock);
 	ap_job_t *j = ap_job_find(ap, id);
 	if (j) {
 		(void)pl_fmt(m.owner, sizeof(m.owner), "%s", j->owner);
 		(void)pl_fmt(m.title, sizeof(m.title), "%s", j->name);
+		ap_job_options(j, opts, sizeof(opts));
 	}
 	pthread_mutex_unlock(&ap->jobs_lock);
 	if (!j) {
@@ -135,7 +158,9 @@ ipp_status_t ap_job_store(ap_t *ap, int id, const uint8_t *doc, size_t len, cons
 	int rc = pl_jobstore_begin(ap->store, &m, &w, &err);
 	if (rc == 0) {
 		(void)pl_jobw_describe(w, NULL, info.pages, info.page_size, &err);
-		rc = pl_jobw_write(w, doc, len, &err);
+		rc = pl_jobw_options(w, opts, &err);
+		if (rc == 0)
+			rc = pl_jobw_write(w, doc, len, &err);
 		if (rc == 0)
 			rc = pl_jobw_commit(w, NULL, 1, &out, &err);
 		else
