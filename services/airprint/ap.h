@@ -31,6 +31,8 @@
 #define AP_MAX_JOBS 1024    /* IPP job table (recent jobs, all users) */
 #define AP_AUTH_SLOTS 1024  /* rate-limit entries (addresses and users) */
 #define AP_CONN_MAX_MS (10u * 60u * 1000u) /* one connection's whole life */
+#define AP_ID_BLOCK 1000     /* job ids reserved by one write of job-ids */
+#define AP_ID_MAX 2000000000 /* then they wrap (IPP's limit is 2^31 - 1) */
 
 typedef struct ap ap_t;
 
@@ -91,7 +93,8 @@ struct ap {
 	pthread_mutex_t attrs_lock;
 	pthread_mutex_t jobs_lock;
 	ap_job_t jobs[AP_MAX_JOBS];
-	int next_job_id;
+	int next_job_id;  /* the last id given (jobs_lock) */
+	int64_t id_mark;  /* ids up to this are reserved in job-ids */
 	pthread_mutex_t auth_lock;
 	pthread_mutex_t adir_lock; /* adir */
 	ap_auth_slot_t auth[AP_AUTH_SLOTS];
@@ -136,8 +139,15 @@ typedef struct {
 int ap_ipp_needs_auth(ipp_t *req);
 ipp_t *ap_ipp_handle(ap_req_t *r, ipp_t *req);
 
+/* jobids.c: job ids that go on after a restart (<state_dir>/job-ids).
+ * load: at start, 0 or -1 (logged). next: jobs_lock held, the next id,
+ * or -1 when the mark could not be moved (logged; no job is taken). */
+int ap_jobids_load(ap_t *ap);
+int ap_jobids_next(ap_t *ap);
+
 /* jobs.c */
-ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name); /* jobs_lock held */
+/* jobs_lock held; NULL with why (an IPP status-message) */
+ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name, const char **why);
 ap_job_t *ap_job_find(ap_t *ap, int id);			    /* jobs_lock held */
 /* The job's options as pl_jobstore keeps them ("copies=2 sides=..."). */
 void ap_job_options(const ap_job_t *j, char *buf, size_t sz);

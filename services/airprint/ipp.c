@@ -430,7 +430,8 @@ static void op_create(ap_req_t *r, ipp_t *req, ipp_t *resp, int doc)
 	if (check_template(r, req, resp, &keep) < 0)
 		return;
 	pthread_mutex_lock(&r->ap->jobs_lock);
-	ap_job_t *j = ap_job_new(r->ap, r->user, job_name(req));
+	const char *why = "";
+	ap_job_t *j = ap_job_new(r->ap, r->user, job_name(req), &why);
 	int id = 0;
 	if (j) {
 		id = j->id;
@@ -442,7 +443,7 @@ static void op_create(ap_req_t *r, ipp_t *req, ipp_t *resp, int doc)
 	}
 	pthread_mutex_unlock(&r->ap->jobs_lock);
 	if (!j) {
-		refuse(resp, IPP_STATUS_ERROR_BUSY, "too many jobs in progress; try again later");
+		refuse(resp, IPP_STATUS_ERROR_BUSY, "%s", why);
 		return;
 	}
 	if (doc)
@@ -474,6 +475,14 @@ static void op_send_document(ap_req_t *r, ipp_t *req, ipp_t *resp)
 	answer_job(r, resp, id);
 }
 
+static int newest_first(const void *a, const void *b)
+{
+	const ap_job_t *x = *(ap_job_t *const *)a, *y = *(ap_job_t *const *)b;
+	if (x->created_s != y->created_s)
+		return x->created_s > y->created_s ? -1 : 1;
+	return x->id > y->id ? -1 : x->id < y->id;
+}
+
 static void op_get_jobs(ap_req_t *r, ipp_t *req, ipp_t *resp)
 {
 	ipp_attribute_t *a = ippFindAttribute(req, "which-jobs", IPP_TAG_KEYWORD);
@@ -497,19 +506,27 @@ static void op_get_jobs(ap_req_t *r, ipp_t *req, ipp_t *resp)
 		cupsArrayAdd(ra, (void *)dflt[1]);
 	}
 	pthread_mutex_lock(&r->ap->jobs_lock);
-	/* newest first; only the authenticated user's jobs */
-	for (int id = r->ap->next_job_id; id > 0 && (limit <= 0 || n < limit); id--) {
-		ap_job_t *j = ap_job_find(r->ap, id);
-		if (!j || strcmp(j->owner, r->user))
+	/* newest first; only the authenticated user's jobs. The table, not
+	 * the id range: ids go on across restarts and run into millions. */
+	ap_job_t **mine = malloc(sizeof(*mine) * AP_MAX_JOBS);
+	size_t nm = 0;
+	for (int i = 0; mine && i < AP_MAX_JOBS; i++) {
+		ap_job_t *j = &r->ap->jobs[i];
+		if (!j->id || strcmp(j->owner, r->user))
 			continue;
 		ap_job_refresh(r->ap, j);
-		if ((j->state >= IPP_JSTATE_CANCELED) != done)
-			continue;
+		if ((j->state >= IPP_JSTATE_CANCELED) == done)
+			mine[nm++] = j;
+	}
+	if (mine)
+		qsort(mine, nm, sizeof(*mine), newest_first);
+	for (size_t k = 0; k < nm && (limit <= 0 || n < limit); k++) {
 		if (n++)
 			ippAddSeparator(resp);
-		add_job(r, resp, j, ra);
+		add_job(r, resp, mine[k], ra);
 	}
 	pthread_mutex_unlock(&r->ap->jobs_lock);
+	free(mine);
 	cupsArrayDelete(ra);
 }
 

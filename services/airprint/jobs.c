@@ -1,5 +1,6 @@
-/* The IPP job table and the held-job store. IPP job ids are this
- * process's (the table holds the latest AP_MAX_JOBS jobs, all users); the
+/* The IPP job table and the held-job store. IPP job ids go on across
+ * restarts (jobids.c; the table holds the latest AP_MAX_JOBS jobs, all
+ * users); the
  * held job itself is in the service's pl_jobstore, where lib/holder lists,
  * releases and expires it like any other. A job the holder released or
  * shredded is shown completed. */
@@ -13,8 +14,9 @@
 #include "pl_log.h"
 #include "pl_util.h"
 
-ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name)
+ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name, const char **why)
 {
+	*why = "too many jobs in progress; try again later";
 	ap_job_t *slot = NULL;
 	for (int i = 0; i < AP_MAX_JOBS; i++) {
 		ap_job_t *j = &ap->jobs[i];
@@ -28,8 +30,13 @@ ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name)
 	}
 	if (!slot)
 		return NULL;
+	int id = ap_jobids_next(ap);
+	if (id < 0) {
+		*why = "job ids cannot be recorded on this server's disk; try again later";
+		return NULL;
+	}
 	memset(slot, 0, sizeof(*slot));
-	slot->id = ++ap->next_job_id;
+	slot->id = id;
 	(void)pl_fmt(slot->owner, sizeof(slot->owner), "%s", owner);
 	(void)pl_fmt(slot->name, sizeof(slot->name), "%s", name && *name ? name : "Untitled");
 	slot->state = IPP_JSTATE_PENDING;
