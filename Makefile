@@ -190,8 +190,14 @@ $(BIN)/plsc-adaptsvc: $(OBJ)/tests/lib/adaptsvc.o $(LIBS)
 $(BIN)/PrinterLogicServiceOfflinePrint: $(OFFLINEPRINT_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 	$(call link,$(PKG_LIBS))
 
+# lib/pdfconv reads PNG with MuPDF (pdfconv-png.c): what links
+# pl_pdfconv_convert links MUPDF_LIBS.
 $(BIN)/PrinterLogicServiceAirprint: $(AIRPRINT_SRC:%.c=$(OBJ)/%.o) $(LIBS)
-	$(call link,$(PKG_LIBS))
+	$(call link,$(MUPDF_LIBS) $(PKG_LIBS))
+$(OBJ)/lib/pdfconv/pdfconv-png.o: INC += $(MUPDF_CFLAGS)
+$(BUILD)/tests/fuzz/replay-fuzz_raster: $(OBJ)/tests/fuzz/fuzz_raster.o \
+		$(OBJ)/tests/fuzz/replay.o $(LIBS)
+	$(call link,$(MUPDF_LIBS) $(PKG_LIBS))
 
 $(BIN)/plsc-submit: $(OBJ)/clients/plsc-submit.o $(OBJ)/clients/submit.o $(LIBS)
 	$(call link,$(PKG_LIBS))

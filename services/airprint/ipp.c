@@ -353,7 +353,7 @@ static void take_document(ap_req_t *r, ipp_t *req, ipp_t *resp, int id)
 	pl_pdfconv_fmt_t f = pl_pdfconv_format(fmt, doc, len);
 	if (f == PL_PDFCONV_UNKNOWN) {
 		refuse(resp, IPP_STATUS_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED,
-		       "%s: not a PDF, JPEG, URF or PWG raster document", fmt);
+		       "%s: not a PDF, JPEG, PNG, URF or PWG raster document", fmt);
 		goto fail;
 	}
 	if (f != PL_PDFCONV_PDF) {

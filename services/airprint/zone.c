@@ -122,8 +122,8 @@ int ap_zone_main(int argc, char **argv)
 	}
 	fqdn(domain, dom, sizeof(dom));
 	fqdn(host, hst, sizeof(hst));
-	static const char *const fmts[] = { "application/pdf", "image/jpeg", "image/pwg-raster",
-					    "image/urf" };
+	static const char *const fmts[] = { "application/pdf", "image/jpeg", "image/png",
+					    "image/pwg-raster", "image/urf" };
 	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++)
 		(void)pl_fmt(pdl + strlen(pdl), sizeof(pdl) - strlen(pdl), "%s%s", i ? "," : "",
 			     fmts[i]);

@@ -449,7 +449,8 @@ static int group_setup(void **state)
 
 static pl_print_opts_t opts(int io_ms)
 {
-	pl_print_opts_t o = { 2000, io_ms, "plsc-test", "tester", NULL };
+	pl_print_opts_t o = { .connect_timeout_ms = 2000, .io_timeout_ms = io_ms,
+			      .job_name = "plsc-test", .user = "tester" };
 	return o;
 }
 
@@ -858,7 +859,8 @@ static char *spool_file(const fixture_t *f, const char *name, const char *ext,
 static int ipp_print(const fixture_t *f, const char *scheme, const char *name,
 		     const char *format, memsrc_t *m, size_t *sent, pl_err_t *err)
 {
-	pl_print_opts_t o = { 2000, 5000, name, "tester", format };
+	pl_print_opts_t o = { .connect_timeout_ms = 2000, .io_timeout_ms = 5000,
+			      .job_name = name, .user = "tester", .format = format };
 	char uri[128];
 
 	snprintf(uri, sizeof(uri), "%s://127.0.0.1:%d/ipp/print", scheme,
