@@ -33,6 +33,7 @@
 #define AP_CONN_MAX_MS (10u * 60u * 1000u) /* one connection's whole life */
 #define AP_ID_BLOCK 1000     /* job ids reserved by one write of job-ids */
 #define AP_ID_MAX 2000000000 /* then they wrap (IPP's limit is 2^31 - 1) */
+#define AP_ID_KEY "ipp-job-"  /* + the IPP job id: the held job's idem_key */
 
 typedef struct ap ap_t;
 
@@ -49,7 +50,7 @@ typedef struct {
 	int awaiting_doc; /* Create-Job without its Send-Document yet */
 	/* print options, sealed with the held job (pl_jobw_options) and
 	 * applied at release where the printer is IPP */
-	int copies;
+	int copies; /* 0: not known (a job held before a restart) */
 	char sides[32], color[32], media[64];
 } ap_job_t;
 
@@ -149,6 +150,9 @@ int ap_jobids_next(ap_t *ap);
 /* jobs_lock held; NULL with why (an IPP status-message) */
 ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name, const char **why);
 ap_job_t *ap_job_find(ap_t *ap, int id);			    /* jobs_lock held */
+/* At start, before any request: the held jobs of the store back in the
+ * table under their IPP ids (the newest AP_MAX_JOBS). */
+void ap_jobs_restore(ap_t *ap);
 /* The job's options as pl_jobstore keeps them ("copies=2 sides=..."). */
 void ap_job_options(const ap_job_t *j, char *buf, size_t sz);
 /* Hold the document (PDF) of job id: 0 or an IPP status with msg. */

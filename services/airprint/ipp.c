@@ -282,7 +282,7 @@ static void add_job(ap_req_t *r, ipp_t *resp, const ap_job_t *j, cups_array_t *r
 			      j->state == IPP_JSTATE_COMPLETED ? (int)j->pages : 0);
 	if (W("document-format") && j->format[0])
 		ippAddString(resp, IPP_TAG_JOB, IPP_TAG_MIMETYPE, "document-format", NULL, j->format);
-	if (W("copies"))
+	if (W("copies") && j->copies > 0)
 		ippAddInteger(resp, IPP_TAG_JOB, IPP_TAG_INTEGER, "copies", j->copies);
 	if (W("sides") && j->sides[0])
 		ippAddString(resp, IPP_TAG_JOB, IPP_TAG_KEYWORD, "sides", NULL, j->sides);

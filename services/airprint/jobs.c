@@ -66,6 +66,47 @@ void ap_job_options(const ap_job_t *j, char *buf, size_t sz)
 	opt_add(buf, sz, "media", j->media);
 }
 
+static int by_created(const void *a, const void *b)
+{
+	const pl_job_meta_t *x = a, *y = b;
+	return x->created_ms < y->created_ms ? -1 : x->created_ms > y->created_ms;
+}
+
+void ap_jobs_restore(ap_t *ap)
+{
+	pl_job_meta_t *jobs = NULL;
+	size_t n = 0, kept = 0;
+	if (pl_jobstore_list(ap->store, NULL, &jobs, &n) != PL_JS_OK)
+		return;
+	qsort(jobs, n, sizeof(*jobs), by_created);
+	/* the newest AP_MAX_JOBS: the table's size */
+	for (size_t i = n > AP_MAX_JOBS ? n - AP_MAX_JOBS : 0; i < n; i++) {
+		const pl_job_meta_t *m = &jobs[i];
+		char *end;
+		if (strncmp(m->idem_key, AP_ID_KEY, strlen(AP_ID_KEY)) != 0)
+			continue;
+		long id = strtol(m->idem_key + strlen(AP_ID_KEY), &end, 10);
+		if (*end || id <= 0 || id > AP_ID_MAX || ap_job_find(ap, (int)id))
+			continue;
+		ap_job_t *j = &ap->jobs[kept++];
+		memset(j, 0, sizeof(*j));
+		j->id = (int)id;
+		(void)pl_fmt(j->store_id, sizeof(j->store_id), "%s", m->id);
+		(void)pl_fmt(j->owner, sizeof(j->owner), "%s", m->owner);
+		(void)pl_fmt(j->name, sizeof(j->name), "%s", m->title);
+		(void)pl_fmt(j->format, sizeof(j->format), "%s", m->format);
+		j->pages = m->pages;
+		j->created_s = m->created_ms / 1000;
+		j->state = IPP_JSTATE_HELD;
+		/* copies 0: the options are sealed in the job file, not listed */
+		if (id > ap->next_job_id)
+			ap->next_job_id = (int)id; /* were job-ids lost: still past them */
+	}
+	free(jobs);
+	if (kept)
+		pl_info("%zu held jobs keep their IPP job ids", kept);
+}
+
 ap_job_t *ap_job_find(ap_t *ap, int id)
 {
 	for (int i = 0; i < AP_MAX_JOBS; i++)
@@ -161,6 +202,9 @@ ipp_status_t ap_job_store(ap_t *ap, int id, const uint8_t *doc, size_t len, cons
 	(void)pl_fmt(m.workstation, sizeof(m.workstation), "airprint");
 	(void)pl_fmt(m.format, sizeof(m.format), "%s", format);
 	(void)pl_fmt(m.source, sizeof(m.source), AP_SOURCE);
+	/* the IPP job id goes with the held job, so that a restart can show
+	 * the job under the id the phone knows (ap_jobs_restore) */
+	(void)pl_fmt(m.idem_key, sizeof(m.idem_key), AP_ID_KEY "%d", id);
 	m.size = len;
 	int rc = pl_jobstore_begin(ap->store, &m, &w, &err);
 	if (rc == 0) {

@@ -7,7 +7,7 @@
 # after a restart.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 36
+plan 39
 
 AP=PrinterLogicServiceAirprint
 IPPT=/usr/share/cups/ipptool
@@ -175,7 +175,11 @@ plsc restart "$AP" >/dev/null
 wait_until 15 restarted
 ok $? "the service restarted"
 out=$(ipt -d job="$last" "$URI" "$T/gja.test")
-ok $((! $?)) "Get-Job-Attributes for an id from before the restart finds no other job"
+ok $? "Get-Job-Attributes for a job held before the restart, by its old id"
+like "$out" "job-state \(enum\) = pending-held" "it is still held"
+like "$out" "job-name \(nameWithoutLanguage\) = opts" "and it is that job"
+out=$(ipt -d job="$id1" "$URI" "$T/gja.test")
+ok $((! $?)) "the id of a job printed before the restart finds no other job"
 like "$out" "client-error-not-found" "it is not found"
 out=$(ipt "$URI" "$T/opts.test")
 new=$(echo "$out" | sed -n 's/.*job-id (integer) = \([0-9]*\).*/\1/p' | head -1)
