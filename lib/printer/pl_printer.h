@@ -33,7 +33,8 @@ typedef struct {
 	 * attributes. */
 	const char *options;
 	/* Out (NULL: not wanted): the options not applied, "name=value"
-	 * pairs, spaces between; "" when all were. Filled by pl_print. */
+	 * pairs in name order, spaces between; "" when all were; an option
+	 * that does not fit whole is left out. Filled by pl_print. */
 	char *not_applied;
 	size_t not_applied_sz;
 } pl_print_opts_t;

@@ -265,8 +265,20 @@ static int ipp_option(ipp_t *req, ipp_t *sup, const cups_option_t *o)
 	return 1;
 }
 
+void pl_printer_drop_options(pl_printer_job_t *job)
+{
+	cups_option_t *opts = NULL;
+	int n = cupsParseOptions(job->o.options, 0, &opts);
+	char one[PL_PRINTER_RES_MAX];
+	for (int i = 0; i < n; i++) {
+		snprintf(one, sizeof(one), "%s=%s", opts[i].name, opts[i].value);
+		pl_printer_not_applied(job, one);
+	}
+	cupsFreeOptions(n, opts);
+}
+
 /* Add the options the printer supports to the Print-Job request; note
- * the others. */
+ * the others (libcups parses them into name order). */
 static void ipp_options(pl_printer_job_t *job, http_t *http, ipp_t *req)
 {
 	cups_option_t *opts = NULL;

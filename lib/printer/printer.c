@@ -360,8 +360,8 @@ int pl_print_via(pl_print_conn_t *pre, const char *uri, const pl_print_opts_t *o
 	opts_resolve(o, &job.o);
 	if (job.o.not_applied != NULL && job.o.not_applied_sz > 0)
 		job.o.not_applied[0] = '\0';
-	if (job.u.kind == PL_PRINTER_SOCKET && job.o.options != NULL)
-		pl_printer_not_applied(&job, job.o.options); /* all of them */
+	if (job.u.kind == PL_PRINTER_SOCKET)
+		pl_printer_drop_options(&job); /* raw: no job attributes */
 	rc = job.u.kind == PL_PRINTER_SOCKET ? pl_printer_socket_print(&job)
 					     : pl_printer_ipp_print(&job);
 	pl_print_cancel(job.pre); /* not taken: ipp://, or a failure before */

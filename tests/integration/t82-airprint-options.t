@@ -145,7 +145,7 @@ plsc release --user alice --printer P1 >/dev/null 2>&1
 wait_until 10 test -e "$T/rec-P1/job-1.bin"
 is "$(sha256sum < "$T/rec-P1/job-1.bin" 2>/dev/null)" "$(sha256sum < "$T/doc.pdf")" \
 	"the raw printer got the document once, as it was"
-wait_until 5 grep -q "printed at P1 without copies=2 sides=two-sided-long-edge print-color-mode=color media=iso_a4_210x297mm: a raw (socket://) printer takes no print options" "$T/log/$AP.log"
+wait_until 5 grep -q "printed at P1 without copies=2 media=iso_a4_210x297mm print-color-mode=color sides=two-sided-long-edge: a raw (socket://) printer takes no print options" "$T/log/$AP.log"
 ok $? "the log says a raw printer takes no print options"
 
 # ---- PNG ----
