@@ -76,8 +76,10 @@ void ap_jobs_restore(ap_t *ap)
 {
 	pl_job_meta_t *jobs = NULL;
 	size_t n = 0, kept = 0;
-	if (pl_jobstore_list(ap->store, NULL, &jobs, &n) != PL_JS_OK)
+	if (pl_jobstore_list(ap->store, NULL, &jobs, &n) != PL_JS_OK || n == 0) {
+		free(jobs);
 		return;
+	}
 	qsort(jobs, n, sizeof(*jobs), by_created);
 	/* the newest AP_MAX_JOBS: the table's size */
 	for (size_t i = n > AP_MAX_JOBS ? n - AP_MAX_JOBS : 0; i < n; i++) {
