@@ -48,9 +48,9 @@ int ap_jobids_load(ap_t *ap)
 		errno = 0;
 		mark = strtoll(s, &end, 10);
 		if (errno || end == s || (*end && *end != '\n') || mark < 0 || mark > AP_ID_MAX) {
-			pl_warn("%s: not a job id mark; ids start again after the "
-				"highest one this service could have given", path);
-			mark = AP_ID_MAX;
+			pl_warn("%s: not a job id mark; ids start again after the held "
+				"jobs' (ids of finished jobs may come again)", path);
+			mark = 0;
 		}
 		free(s);
 	} else if (errno != ENOENT) {

@@ -7,7 +7,7 @@
 # after a restart.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 39
+plan 42
 
 AP=PrinterLogicServiceAirprint
 IPPT=/usr/share/cups/ipptool
@@ -184,4 +184,15 @@ like "$out" "client-error-not-found" "it is not found"
 out=$(ipt "$URI" "$T/opts.test")
 new=$(echo "$out" | sed -n 's/.*job-id (integer) = \([0-9]*\).*/\1/p' | head -1)
 ok $([ -n "$new" ] && [ "$new" -gt "$last" ]; echo $?) "the first id after the restart ($new) is past every earlier one ($last)"
+# a damaged job-ids file: a warning, and ids still past the held jobs'
+echo garbage > "$T/lib/$AP/job-ids"
+oldpid=$(svc_pid "$AP")
+plsc restart "$AP" >/dev/null
+wait_until 15 restarted
+ok $? "the service restarts with a damaged job-ids file"
+grep -q "job-ids: not a job id mark" "$T/log/$AP.log"
+ok $? "which is logged"
+out=$(ipt "$URI" "$T/opts.test")
+again=$(echo "$out" | sed -n 's/.*job-id (integer) = \([0-9]*\).*/\1/p' | head -1)
+ok $([ -n "$again" ] && [ "$again" -gt "$new" ]; echo $?) "a new job's id ($again) is past the held jobs' ($new)"
 t_done
