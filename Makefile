@@ -293,6 +293,14 @@ $(BUILD)/tests/fuzz/replay-fuzz_jobevent: $(OBJ)/tests/fuzz/fuzz_jobevent.o \
 		$(OBJ)/tests/fuzz/replay.o $(OBJ)/supervisor/jobevent.o $(OBJ)/supervisor/logcap.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 
+# fuzz_ap_ipp: the IPP operations (ipp.c, attrs.c); it defines what they
+# call in jobs.c and lib/pdfconv itself (never reached).
+$(OBJ)/tests/fuzz/fuzz_ap_ipp.o: INC += -Iservices/airprint
+$(BUILD)/tests/fuzz/replay-fuzz_ap_ipp: $(OBJ)/tests/fuzz/fuzz_ap_ipp.o \
+		$(OBJ)/tests/fuzz/replay.o $(OBJ)/services/airprint/ipp.o \
+		$(OBJ)/services/airprint/attrs.o $(LIBS)
+	$(call link,$(PKG_LIBS))
+
 $(OBJ)/tests/fuzz/fuzz_ipp_auth.o: INC += -Iservices/airprint
 $(BUILD)/tests/fuzz/replay-fuzz_ipp_auth: $(OBJ)/tests/fuzz/fuzz_ipp_auth.o \
 		$(OBJ)/tests/fuzz/replay.o $(OBJ)/services/airprint/basic.o $(LIBS)
