@@ -194,8 +194,14 @@ $(BIN)/plsc-adaptsvc: $(OBJ)/tests/lib/adaptsvc.o $(LIBS)
 $(BIN)/PrinterLogicServiceOfflinePrint: $(OFFLINEPRINT_SRC:%.c=$(OBJ)/%.o) $(LIBS)
 	$(call link,$(PKG_LIBS))
 
+# lib/pdfconv reads PNG with MuPDF (pdfconv-png.c): what links
+# pl_pdfconv_convert links MUPDF_LIBS.
 $(BIN)/PrinterLogicServiceAirprint: $(AIRPRINT_SRC:%.c=$(OBJ)/%.o) $(LIBS)
-	$(call link,$(PKG_LIBS) $(AVAHI_LIBS))
+	$(call link,$(MUPDF_LIBS) $(PKG_LIBS) $(AVAHI_LIBS))
+$(OBJ)/lib/pdfconv/pdfconv-png.o: INC += $(MUPDF_CFLAGS)
+$(BUILD)/tests/fuzz/replay-fuzz_raster: $(OBJ)/tests/fuzz/fuzz_raster.o \
+		$(OBJ)/tests/fuzz/replay.o $(LIBS)
+	$(call link,$(MUPDF_LIBS) $(PKG_LIBS))
 
 $(BIN)/plsc-submit: $(OBJ)/clients/plsc-submit.o $(OBJ)/clients/submit.o $(LIBS)
 	$(call link,$(PKG_LIBS))
@@ -293,6 +299,14 @@ $(BUILD)/tests/unit/test_jobevent: $(OBJ)/tests/unit/test_jobevent.o $(OBJ)/supe
 $(OBJ)/tests/fuzz/fuzz_jobevent.o: INC += -Isupervisor
 $(BUILD)/tests/fuzz/replay-fuzz_jobevent: $(OBJ)/tests/fuzz/fuzz_jobevent.o \
 		$(OBJ)/tests/fuzz/replay.o $(OBJ)/supervisor/jobevent.o $(OBJ)/supervisor/logcap.o $(LIBS)
+	$(call link,$(PKG_LIBS))
+
+# fuzz_ap_ipp: the IPP operations (ipp.c, attrs.c); it defines what they
+# call in jobs.c and lib/pdfconv itself (never reached).
+$(OBJ)/tests/fuzz/fuzz_ap_ipp.o: INC += -Iservices/airprint
+$(BUILD)/tests/fuzz/replay-fuzz_ap_ipp: $(OBJ)/tests/fuzz/fuzz_ap_ipp.o \
+		$(OBJ)/tests/fuzz/replay.o $(OBJ)/services/airprint/ipp.o \
+		$(OBJ)/services/airprint/attrs.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 
 $(OBJ)/tests/fuzz/fuzz_ipp_auth.o: INC += -Iservices/airprint

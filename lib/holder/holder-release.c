@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "pl_log.h"
@@ -152,16 +153,27 @@ static void print_one(rel_task_t *t, rel_item_t *r, pl_jobr_t *rd,
 {
 	pl_jobstore_t *js = t->h->store;
 	pl_err_t err;
+	char not_applied[PL_JOB_OPTS_MAX + 1];
+	/* the print options sealed with the job (AirPrint's copies, sides,
+	 * colour, media) are the reader's: not in the index */
 	pl_print_opts_t po = {
 		.connect_timeout_ms = t->connect_timeout_ms,
 		.io_timeout_ms = t->io_timeout_ms,
 		.job_name = r->meta.title[0] ? r->meta.title : r->meta.id,
 		.user = r->meta.owner,
 		.format = r->meta.format,
+		.options = pl_jobr_options(rd),
+		.not_applied = not_applied,
+		.not_applied_sz = sizeof(not_applied),
 	};
 	size_t sent = 0;
 	int rc = pl_print_via(pre, t->uri, &po, job_source, rd, &sent, &err);
 	pl_jobr_close(rd);
+	if (rc == 0 && not_applied[0])
+		pl_info("job %s printed at %s without %s: %s", r->id, t->printer, not_applied,
+			strncasecmp(t->uri, "socket:", 7) == 0
+				? "a raw (socket://) printer takes no print options"
+				: "the printer does not list them as supported");
 	if (rc < 0 && sent == 0) {
 		pl_jobstore_unclaim(js, r->id, 0);
 		set_result(r, PL_STATUS_PRINTER, "%s; the job is kept", err.msg);

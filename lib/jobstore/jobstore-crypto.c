@@ -340,8 +340,8 @@ static int hex_decode(const char *s, uint8_t *out, size_t n)
 	return 0;
 }
 
-int pl_jsc_meta_encode(const pl_job_meta_t *m, uint8_t *buf, size_t cap,
-		       size_t *len, pl_err_t *err)
+int pl_jsc_meta_encode(const pl_job_meta_t *m, const char *opts, uint8_t *buf,
+		       size_t cap, size_t *len, pl_err_t *err)
 {
 	char sha[2 * sizeof(m->sha256) + 1];
 	json_t *o;
@@ -366,6 +366,14 @@ int pl_jsc_meta_encode(const pl_job_meta_t *m, uint8_t *buf, size_t cap,
 	    json_object_set_new(o, "idem_key", json_string(m->idem_key)) < 0) {
 		json_decref(o);
 		return pl_js_fail(err, PL_JS_EINVAL, "bad idempotency key");
+	}
+	/* Optional too, so that a file without print options is byte for
+	 * byte what it was before they existed, and an older build reading a
+	 * newer file just ignores the key. */
+	if (opts && opts[0] &&
+	    json_object_set_new(o, "options", json_string(opts)) < 0) {
+		json_decref(o);
+		return pl_js_fail(err, PL_JS_EINVAL, "bad print options");
 	}
 	n = json_dumpb(o, (char *)buf, cap, JSON_COMPACT);
 	json_decref(o);
@@ -396,7 +404,8 @@ static int meta_int(json_t *o, const char *key, json_int_t min,
 	return *v >= min && *v <= max ? 0 : -1;
 }
 
-int pl_jsc_meta_decode(const uint8_t *buf, size_t len, pl_job_meta_t *m)
+int pl_jsc_meta_decode(const uint8_t *buf, size_t len, pl_job_meta_t *m,
+		       char *opts, size_t osz)
 {
 	json_t *o = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES,
 			       NULL);
@@ -405,6 +414,8 @@ int pl_jsc_meta_decode(const uint8_t *buf, size_t len, pl_job_meta_t *m)
 	int rc = -1;
 
 	memset(m, 0, sizeof(*m));
+	if (opts)
+		opts[0] = '\0';
 	if (json_is_object(o) && meta_int(o, "v", 1, 1, &v) == 0 &&
 	    meta_str(o, "id", m->id, sizeof(m->id)) == 0 &&
 	    meta_str(o, "owner", m->owner, sizeof(m->owner)) == 0 &&
@@ -425,6 +436,9 @@ int pl_jsc_meta_decode(const uint8_t *buf, size_t len, pl_job_meta_t *m)
 		m->size = (uint64_t)size;
 		if (json_object_get(o, "idem_key") != NULL &&
 		    meta_str(o, "idem_key", m->idem_key, sizeof(m->idem_key)) < 0)
+			goto out;
+		if (opts && json_object_get(o, "options") != NULL &&
+		    meta_str(o, "options", opts, osz) < 0)
 			goto out;
 		m->created_ms = created;
 		m->expires_ms = expires;

@@ -134,10 +134,14 @@ int pl_jsc_open(pl_jsc_aead_t *a, uint64_t idx, int final,
 int pl_jsc_master_load(const char *path, uint8_t *key, pl_err_t *err);
 
 /* Metadata as compact JSON. encode: PL_JS_OK or PL_JS_EINVAL (a string
- * that is not UTF-8, or too long). decode: 0 or -1. */
-int pl_jsc_meta_encode(const pl_job_meta_t *m, uint8_t *buf, size_t cap,
-		       size_t *len, pl_err_t *err);
-int pl_jsc_meta_decode(const uint8_t *buf, size_t len, pl_job_meta_t *m);
+ * that is not UTF-8, or too long). decode: 0 or -1. opts: the job's print
+ * options (pl_jobw_options), an optional key: NULL or "" writes none, and
+ * decode gives "" for a file without (every file before they existed);
+ * decode's opts may be NULL (osz > PL_JOB_OPTS_MAX otherwise). */
+int pl_jsc_meta_encode(const pl_job_meta_t *m, const char *opts, uint8_t *buf,
+		       size_t cap, size_t *len, pl_err_t *err);
+int pl_jsc_meta_decode(const uint8_t *buf, size_t len, pl_job_meta_t *m,
+		       char *opts, size_t osz);
 
 /* ---- jobstore-hash.c: a writer's SHA-256 on its own thread ---- */
 

@@ -101,6 +101,7 @@ struct pl_jobw {
 	int own_file;	 /* path is ours to remove if the job dies */
 	char path[PATH_MAX];
 	pl_job_meta_t meta;
+	char options[PL_JOB_OPTS_MAX + 1]; /* sealed with meta, not indexed */
 	pl_jsc_aead_t aead;
 	EVP_MD_CTX *sha;
 	uint32_t cs;
@@ -121,6 +122,7 @@ struct pl_jobr {
 	pl_jsc_aead_t aead;
 	EVP_MD_CTX *sha;
 	pl_job_meta_t meta;
+	char options[PL_JOB_OPTS_MAX + 1];
 	uint32_t cs, meta_rec;
 	uint64_t fsize, meta_off, nchunks, off, idx, total;
 	uint8_t *pt; /* the decrypted chunk being handed out */
@@ -814,7 +816,7 @@ static int writer_seal(pl_jobw_t *w, const uint8_t *sha256)
 
 	if ((rc = writer_check(w, sha256)) < 0 || (rc = writer_flush(w)) < 0)
 		return rc;
-	rc = pl_jsc_meta_encode(&w->meta, w->pt, w->pt_cap, &len, &w->why);
+	rc = pl_jsc_meta_encode(&w->meta, w->options, w->pt, w->pt_cap, &len, &w->why);
 	if (rc == PL_JS_OK)
 		rc = writer_put_record(w, w->pt, len, 1);
 	OPENSSL_cleanse(w->pt, w->pt_cap);
@@ -867,7 +869,7 @@ int pl_jobstore_begin(pl_jobstore_t *js, const pl_job_meta_t *meta,
 		return pl_js_fail(err, PL_JS_EIO, "out of memory");
 	/* Encode once now so that bad metadata is refused before any data
 	 * is sent, not at commit. */
-	rc = pl_jsc_meta_encode(&w->meta, w->pt, w->pt_cap, &len, &w->why);
+	rc = pl_jsc_meta_encode(&w->meta, w->options, w->pt, w->pt_cap, &len, &w->why);
 	if (rc == PL_JS_OK)
 		rc = writer_reserve(w);
 	if (rc == PL_JS_OK)
@@ -938,6 +940,25 @@ int pl_jobw_describe(pl_jobw_t *w, const char *format, uint32_t pages,
 	if (rc == PL_JS_OK)
 		w->meta = m;
 	return rc;
+}
+
+int pl_jobw_options(pl_jobw_t *w, const char *options, pl_err_t *err)
+{
+	if (w == NULL)
+		return pl_js_fail(err, PL_JS_EINVAL, "no job writer");
+	size_t n = options ? strlen(options) : 0;
+	if (n > PL_JOB_OPTS_MAX)
+		return pl_js_fail(err, PL_JS_EINVAL, "print options too long");
+	for (size_t i = 0; i < n; i++)
+		if (options[i] < 0x20 || options[i] > 0x7e)
+			return pl_js_fail(err, PL_JS_EINVAL, "print options must be printable ASCII");
+	memcpy(w->options, n ? options : "", n + 1);
+	return PL_JS_OK;
+}
+
+const char *pl_jobr_options(const pl_jobr_t *r)
+{
+	return r->options;
 }
 
 int pl_jobw_commit(pl_jobw_t *w, const uint8_t *sha256, int sync,
@@ -1114,7 +1135,7 @@ static int reader_meta(pl_jobr_t *r, pl_err_t *err)
 
 	if (rc < 0)
 		return rc;
-	rc = pl_jsc_meta_decode(r->pt, n, &r->meta);
+	rc = pl_jsc_meta_decode(r->pt, n, &r->meta, r->options, sizeof(r->options));
 	OPENSSL_cleanse(r->pt, n);
 	if (rc < 0)
 		return reader_fail(r, err, "unreadable metadata");

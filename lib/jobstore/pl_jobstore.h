@@ -34,6 +34,7 @@
 
 #define PL_JOB_ID_LEN 32 /* hex characters of a 128-bit random id */
 #define PL_JOB_KEY_MAX 64 /* an idempotency key: 1..64 of [A-Za-z0-9._:-] */
+#define PL_JOB_OPTS_MAX 255 /* print options (pl_jobw_options) */
 
 typedef struct {
 	char id[PL_JOB_ID_LEN + 1];
@@ -132,6 +133,14 @@ void pl_jobw_settle(pl_jobw_t *w, uint64_t ticket);
  * field as begin had it. EINVAL for a string too long or not UTF-8. */
 int pl_jobw_describe(pl_jobw_t *w, const char *format, uint32_t pages,
 		     const char *page_size, pl_err_t *err);
+/* Print options for the printer (pl_print_opts_t.options: "name=value"
+ * pairs, spaces between), sealed with the metadata at commit; the store
+ * keeps them opaque: printable ASCII, at most PL_JOB_OPTS_MAX bytes, else
+ * EINVAL. They are read back only by a reader (pl_jobr_options): not in
+ * pl_job_meta_t, the index or its cache, which stay as small as before.
+ * A job without any, and every job stored before options existed, reads
+ * back "". */
+int pl_jobw_options(pl_jobw_t *w, const char *options, pl_err_t *err);
 /* Seal, fsync and index. If sha256 is not NULL it must match the
  * plaintext. sync_dir = 1 also makes the directory entry durable first,
  * with pl_jobstore_sync_dir (group commit); with 0 the caller must call
@@ -238,6 +247,8 @@ int pl_jobstore_read_open(pl_jobstore_t *js, const char *id, pl_jobr_t **r,
  * damaged; no reader is returned then. */
 int pl_jobstore_read_verified(pl_jobstore_t *js, const char *id, pl_jobr_t **r,
 			      pl_err_t *err);
+/* The job's print options as pl_jobw_options sealed them ("" if none). */
+const char *pl_jobr_options(const pl_jobr_t *r);
 /* >0 bytes, 0 at the authenticated end, <0 error (ECORRUPT on tamper;
  * EINVAL for n == 0). Errors are sticky. */
 ssize_t pl_jobr_read(pl_jobr_t *r, void *buf, size_t n, pl_err_t *err);

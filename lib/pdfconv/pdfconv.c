@@ -1,5 +1,5 @@
-/* pl_pdfconv: JPEG and raster (URF, PWG) to PDF, and the jailed run. */
-#include "pl_pdfconv.h"
+/* pl_pdfconv: JPEG and raster (URF, PWG) to PDF (PNG: pdfconv-png.c). */
+#include "pdfconv-private.h"
 #include "pl_util.h"
 
 #include <cups/raster.h>
@@ -20,6 +20,8 @@ pl_pdfconv_fmt_t pl_pdfconv_format(const char *mime, const uint8_t *p, size_t n)
 			return PL_PDFCONV_PDF;
 		if (!strcmp(mime, "image/jpeg"))
 			return PL_PDFCONV_JPEG;
+		if (!strcmp(mime, "image/png"))
+			return PL_PDFCONV_PNG;
 		if (!strcmp(mime, "image/urf"))
 			return PL_PDFCONV_URF;
 		if (!strcmp(mime, "image/pwg-raster"))
@@ -30,6 +32,8 @@ pl_pdfconv_fmt_t pl_pdfconv_format(const char *mime, const uint8_t *p, size_t n)
 		return PL_PDFCONV_PDF;
 	if (n >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff)
 		return PL_PDFCONV_JPEG;
+	if (n >= 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8))
+		return PL_PDFCONV_PNG;
 	if (n >= 8 && !memcmp(p, "UNIRAST", 8))
 		return PL_PDFCONV_URF;
 	if (n >= 4 && !memcmp(p, "RaS2", 4))
@@ -50,8 +54,7 @@ void pl_pdfconv_default_limits(const pl_pdfconv_limits_t *in, pl_pdfconv_limits_
 		l->max_out_bytes = 512ull << 20;
 }
 
-/* The page: the image's aspect, its longer side A4's longer side. */
-static void fit_a4(uint32_t w, uint32_t h, double *pw, double *ph)
+void pl_pdfconv_fit_a4(uint32_t w, uint32_t h, double *pw, double *ph)
 {
 	double s = w >= h ? (A4_H / w < A4_W / h ? A4_H / w : A4_W / h)
 			  : (A4_W / w < A4_H / h ? A4_W / w : A4_H / h);
@@ -110,7 +113,7 @@ static int conv_jpeg(const uint8_t *in, size_t n, const pl_pdfconv_limits_t *l, 
 		(void)pl_fmt(msg, msz, "JPEG of %ux%u pixels is too large", pw, ph);
 		return -1;
 	}
-	fit_a4(pw, ph, &wpt, &hpt);
+	pl_pdfconv_fit_a4(pw, ph, &wpt, &hpt);
 	if (pl_pdfw_image_page(w, pw, ph, nc, "DCTDecode", 0, in, n, wpt, hpt) < 0) {
 		(void)pl_fmt(msg, msz, "PDF too large");
 		return -1;
@@ -244,7 +247,7 @@ static int conv_raster(const uint8_t *in, size_t n, const pl_pdfconv_limits_t *l
 		}
 		uint32_t xdpi = h.HWResolution[0], ydpi = h.HWResolution[1];
 		if (xdpi < 36 || ydpi < 36 || xdpi > 4800 || ydpi > 4800) {
-			fit_a4(h.cupsWidth, h.cupsHeight, &wpt, &hpt);
+			pl_pdfconv_fit_a4(h.cupsWidth, h.cupsHeight, &wpt, &hpt);
 		} else {
 			wpt = h.cupsWidth * 72.0 / xdpi;
 			hpt = h.cupsHeight * 72.0 / ydpi;
@@ -285,6 +288,9 @@ int pl_pdfconv_convert(pl_pdfconv_fmt_t fmt, const uint8_t *in, size_t n,
 	switch (fmt) {
 	case PL_PDFCONV_JPEG:
 		rc = conv_jpeg(in, n, &l, w, msg, msz);
+		break;
+	case PL_PDFCONV_PNG:
+		rc = pl_pdfconv_png(in, n, &l, w, msg, msz);
 		break;
 	case PL_PDFCONV_URF:
 	case PL_PDFCONV_PWG:

@@ -1,7 +1,9 @@
-/* pl_pdfconv: documents a phone sends (JPEG, Apple URF, PWG raster) made
- * into PDF, so that every held job is a PDF (AirPrint today).
+/* pl_pdfconv: documents a phone sends (JPEG, PNG, Apple URF, PWG raster)
+ * made into PDF, so that every held job is a PDF (AirPrint today).
  *   JPEG        embedded as it is (/DCTDecode): only its frame header is
  *               read (size, components), never its image data
+ *   PNG         decoded by MuPDF, drawn on white (transparency), deflated:
+ *               whoever links pl_pdfconv_convert links MuPDF (MUPDF_LIBS)
  *   URF, PWG    read with libcups' raster reader (cupsRasterReadHeader2
  *               understands both), each page one image, deflated line by
  *               line (zlib), at the page size its resolution gives
@@ -17,6 +19,7 @@
 typedef enum {
 	PL_PDFCONV_PDF,	 /* kept as it is */
 	PL_PDFCONV_JPEG,
+	PL_PDFCONV_PNG,
 	PL_PDFCONV_URF,
 	PL_PDFCONV_PWG,
 	PL_PDFCONV_UNKNOWN,

@@ -23,6 +23,20 @@ typedef struct {
 	const char *job_name;	/* IPP job-name */
 	const char *user;	/* IPP requesting-user-name */
 	const char *format;	/* IPP document-format; NULL = application/octet-stream */
+	/* Print options: "name=value" pairs, spaces between (as
+	 * cupsParseOptions reads them); NULL or "" = none. Applied over IPP
+	 * only, and only copies, sides, print-color-mode and media, each only
+	 * when the printer lists the value as supported (one Get-Printer-
+	 * Attributes on the same connection first): a strict printer refuses
+	 * a whole job for one value it lacks, and a release must not fail for
+	 * a duplex wish. socket:// carries none: raw AppSocket has no job
+	 * attributes. */
+	const char *options;
+	/* Out (NULL: not wanted): the options not applied, "name=value"
+	 * pairs in name order, spaces between; "" when all were; an option
+	 * that does not fit whole is left out. Filled by pl_print. */
+	char *not_applied;
+	size_t not_applied_sz;
 } pl_print_opts_t;
 
 /* Supplies the document: >0 bytes in buf, 0 at the end, <0 error (with

@@ -208,6 +208,96 @@ static ipp_t *ipp_request(const pl_printer_job_t *job)
 	return req;
 }
 
+/* ---- print options (pl_print_opts_t.options) ---- */
+
+static const char *const ipp_opt_sup[][2] = {
+	{ "copies", "copies-supported" },
+	{ "sides", "sides-supported" },
+	{ "print-color-mode", "print-color-mode-supported" },
+	{ "media", "media-supported" },
+};
+#define IPP_NOPTS (sizeof(ipp_opt_sup) / sizeof(ipp_opt_sup[0]))
+
+/* What the printer supports of the options we apply: a Get-Printer-
+ * Attributes response, or NULL (then nothing is applied). */
+static ipp_t *ipp_supported(const pl_printer_job_t *job, http_t *http, const char *uri)
+{
+	const char *names[IPP_NOPTS];
+	for (size_t i = 0; i < IPP_NOPTS; i++)
+		names[i] = ipp_opt_sup[i][1];
+	ipp_t *req = ippNewRequest(IPP_OP_GET_PRINTER_ATTRIBUTES);
+	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", NULL, uri);
+	ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes",
+		      (int)IPP_NOPTS, NULL, names);
+	ipp_t *resp = cupsDoRequest(http, req, job->u.resource); /* frees req */
+	if (resp != NULL && ippGetStatusCode(resp) > IPP_STATUS_OK_EVENTS_COMPLETE) {
+		ippDelete(resp);
+		resp = NULL;
+	}
+	return resp;
+}
+
+/* One option: 1 added to req, 0 left out (the printer lacks it, or it is
+ * not one we apply). copies=1 is the default: nothing to send. */
+static int ipp_option(ipp_t *req, ipp_t *sup, const cups_option_t *o)
+{
+	size_t i = 0;
+	while (i < IPP_NOPTS && strcmp(o->name, ipp_opt_sup[i][0]) != 0)
+		i++;
+	if (i == IPP_NOPTS || sup == NULL)
+		return 0;
+	ipp_attribute_t *a = ippFindAttribute(sup, ipp_opt_sup[i][1], IPP_TAG_ZERO);
+	if (i == 0) {
+		char *end;
+		long v = strtol(o->value, &end, 10);
+		if (*end != '\0' || v < 1 || v > 999)
+			return 0;
+		if (v == 1)
+			return 1;
+		if (a == NULL || !ippContainsInteger(a, (int)v))
+			return 0;
+		ippAddInteger(req, IPP_TAG_JOB, IPP_TAG_INTEGER, "copies", (int)v);
+		return 1;
+	}
+	if (a == NULL || !ippContainsString(a, o->value))
+		return 0;
+	ippAddString(req, IPP_TAG_JOB, IPP_TAG_KEYWORD, o->name, NULL, o->value);
+	return 1;
+}
+
+void pl_printer_drop_options(pl_printer_job_t *job)
+{
+	cups_option_t *opts = NULL;
+	int n = cupsParseOptions(job->o.options, 0, &opts);
+	char one[PL_PRINTER_RES_MAX];
+	for (int i = 0; i < n; i++) {
+		snprintf(one, sizeof(one), "%s=%s", opts[i].name, opts[i].value);
+		pl_printer_not_applied(job, one);
+	}
+	cupsFreeOptions(n, opts);
+}
+
+/* Add the options the printer supports to the Print-Job request; note
+ * the others (libcups parses them into name order). */
+static void ipp_options(pl_printer_job_t *job, http_t *http, ipp_t *req)
+{
+	cups_option_t *opts = NULL;
+	int n = cupsParseOptions(job->o.options, 0, &opts);
+	ipp_t *sup = NULL;
+	char one[PL_PRINTER_RES_MAX];
+	ipp_attribute_t *uri = ippFindAttribute(req, "printer-uri", IPP_TAG_URI);
+	if (n > 0 && uri != NULL)
+		sup = ipp_supported(job, http, ippGetString(uri, 0, NULL));
+	for (int i = 0; i < n; i++) {
+		if (ipp_option(req, sup, &opts[i]))
+			continue;
+		snprintf(one, sizeof(one), "%s=%s", opts[i].name, opts[i].value);
+		pl_printer_not_applied(job, one);
+	}
+	ippDelete(sup);
+	cupsFreeOptions(n, opts);
+}
+
 /* Send the request and the document. 0 when the printer should now have
  * an answer for us (*complete says whether the whole document went out),
  * -1 with the error set when the connection must be abandoned. */
@@ -294,6 +384,8 @@ static int ipp_deliver(pl_printer_job_t *job, char *buf)
 	if ((http = ipp_connect(job)) == NULL)
 		return -1;
 	req = ipp_request(job);
+	if (job->o.options != NULL && job->o.options[0] != '\0')
+		ipp_options(job, http, req);
 	rc = ipp_send(job, http, req, buf, &complete);
 	if (rc == 0) {
 		errno = 0;

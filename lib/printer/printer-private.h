@@ -57,6 +57,13 @@ int pl_printer_connect(pl_printer_job_t *job);
 /* Lower-case strerror text ("connection refused"), thread-safe. */
 const char *pl_printer_strerror(int e, char *buf, size_t sz);
 
+/* Note one option ("name=value") as not applied, in job->o.not_applied
+ * when the caller asked and it fits whole. */
+void pl_printer_not_applied(pl_printer_job_t *job, const char *opt);
+/* Note every option of job->o.options so (printer-ipp.c: libcups parses
+ * them, in name order). */
+void pl_printer_drop_options(pl_printer_job_t *job);
+
 int pl_printer_socket_print(pl_printer_job_t *job);
 int pl_printer_ipp_print(pl_printer_job_t *job);
 

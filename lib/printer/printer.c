@@ -304,9 +304,21 @@ ssize_t pl_printer_pull(pl_printer_job_t *job, void *buf, size_t n)
 	return got;
 }
 
+void pl_printer_not_applied(pl_printer_job_t *job, const char *opt)
+{
+	char *d = job->o.not_applied;
+	size_t sz = job->o.not_applied_sz;
+	if (d == NULL || sz == 0 || opt == NULL || opt[0] == '\0')
+		return;
+	size_t have = strlen(d);
+	/* whole options only: one that does not fit is left out */
+	if (have + (have > 0) + strlen(opt) < sz)
+		snprintf(d + have, sz - have, "%s%s", have > 0 ? " " : "", opt);
+}
+
 static void opts_resolve(const pl_print_opts_t *o, pl_print_opts_t *out)
 {
-	static const pl_print_opts_t none = { 0, 0, NULL, NULL, NULL };
+	static const pl_print_opts_t none = { 0 };
 
 	*out = o != NULL ? *o : none;
 	if (out->connect_timeout_ms <= 0)
@@ -346,6 +358,10 @@ int pl_print_via(pl_print_conn_t *pre, const char *uri, const pl_print_opts_t *o
 	job.arg = arg;
 	job.err = err;
 	opts_resolve(o, &job.o);
+	if (job.o.not_applied != NULL && job.o.not_applied_sz > 0)
+		job.o.not_applied[0] = '\0';
+	if (job.u.kind == PL_PRINTER_SOCKET)
+		pl_printer_drop_options(&job); /* raw: no job attributes */
 	rc = job.u.kind == PL_PRINTER_SOCKET ? pl_printer_socket_print(&job)
 					     : pl_printer_ipp_print(&job);
 	pl_print_cancel(job.pre); /* not taken: ipp://, or a failure before */

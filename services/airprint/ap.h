@@ -33,6 +33,9 @@
 #define AP_MAX_JOBS 1024    /* IPP job table (recent jobs, all users) */
 #define AP_AUTH_SLOTS 1024  /* rate-limit entries (addresses and users) */
 #define AP_CONN_MAX_MS (10u * 60u * 1000u) /* one connection's whole life */
+#define AP_ID_BLOCK 1000     /* job ids reserved by one write of job-ids */
+#define AP_ID_MAX 2000000000 /* then they wrap (IPP's limit is 2^31 - 1) */
+#define AP_ID_KEY "ipp-job-"  /* + the IPP job id: the held job's idem_key */
 
 typedef struct ap ap_t;
 
@@ -47,9 +50,9 @@ typedef struct {
 	uint32_t pages;
 	int64_t created_s, completed_s;
 	int awaiting_doc; /* Create-Job without its Send-Document yet */
-	/* print options kept with the job (pl_job_meta_t has no room for
-	 * them yet: see README, AirPrint) */
-	int copies;
+	/* print options, sealed with the held job (pl_jobw_options) and
+	 * applied at release where the printer is IPP */
+	int copies; /* 0: not known (a job held before a restart) */
 	char sides[32], color[32], media[64];
 } ap_job_t;
 
@@ -95,7 +98,8 @@ struct ap {
 	pthread_mutex_t attrs_lock;
 	pthread_mutex_t jobs_lock;
 	ap_job_t jobs[AP_MAX_JOBS];
-	int next_job_id;
+	int next_job_id;  /* the last id given (jobs_lock) */
+	int64_t id_mark;  /* ids up to this are reserved in job-ids */
 	pthread_mutex_t auth_lock;
 	pthread_mutex_t adir_lock; /* adir */
 	ap_auth_slot_t auth[AP_AUTH_SLOTS];
@@ -140,9 +144,21 @@ typedef struct {
 int ap_ipp_needs_auth(ipp_t *req);
 ipp_t *ap_ipp_handle(ap_req_t *r, ipp_t *req);
 
+/* jobids.c: job ids that go on after a restart (<state_dir>/job-ids).
+ * load: at start, 0 or -1 (logged). next: jobs_lock held, the next id,
+ * or -1 when the mark could not be moved (logged; no job is taken). */
+int ap_jobids_load(ap_t *ap);
+int ap_jobids_next(ap_t *ap);
+
 /* jobs.c */
-ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name); /* jobs_lock held */
+/* jobs_lock held; NULL with why (an IPP status-message) */
+ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name, const char **why);
 ap_job_t *ap_job_find(ap_t *ap, int id);			    /* jobs_lock held */
+/* At start, before any request: the held jobs of the store back in the
+ * table under their IPP ids (the newest AP_MAX_JOBS). */
+void ap_jobs_restore(ap_t *ap);
+/* The job's options as pl_jobstore keeps them ("copies=2 sides=..."). */
+void ap_job_options(const ap_job_t *j, char *buf, size_t sz);
 /* Hold the document (PDF) of job id: 0 or an IPP status with msg. */
 ipp_status_t ap_job_store(ap_t *ap, int id, const uint8_t *doc, size_t len,
 			  const char *format, char *msg, size_t msz);

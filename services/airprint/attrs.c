@@ -14,8 +14,8 @@
 
 #define N(a) (int)(sizeof(a) / sizeof((a)[0]))
 
-static const char *const formats[] = { "application/pdf", "image/jpeg", "image/pwg-raster",
-				       "image/urf" };
+static const char *const formats[] = { "application/pdf", "image/jpeg", "image/png",
+				       "image/pwg-raster", "image/urf" };
 static const char *const media[] = { "iso_a4_210x297mm", "na_letter_8.5x11in" };
 static const int media_dim[][2] = { { 21000, 29700 }, { 21590, 27940 } };
 static const char *const sides[] = { "one-sided", "two-sided-long-edge",

@@ -14,6 +14,8 @@
 #include "pl_pdfconv.h"
 #include "pl_util.h"
 
+#include <cups/pwg.h>
+
 #define MSG 256
 
 
@@ -111,6 +113,43 @@ static const char *doc_format(ipp_t *req)
 	return f ? f : "application/octet-stream";
 }
 
+/* media-col, as iOS sends it: its media-size-name, or the PWG name of
+ * its media-size, must be one of media-supported, and is kept as media
+ * (a "media" beside it wins, checked after). Its source, type and
+ * margins are not kept: every printer picks its own. */
+static int media_col(ap_req_t *r, ipp_t *req, ipp_t *resp, ap_job_t *keep)
+{
+	ipp_attribute_t *a = ippFindAttribute(req, "media-col", IPP_TAG_ZERO);
+	if (!a)
+		return 0;
+	ipp_t *col = ippGetCount(a) == 1 ? ippGetCollection(a, 0) : NULL;
+	const char *name = NULL;
+	if (col) {
+		ipp_attribute_t *n = ippFindAttribute(col, "media-size-name", IPP_TAG_ZERO);
+		ipp_attribute_t *sz = ippFindAttribute(col, "media-size", IPP_TAG_BEGIN_COLLECTION);
+		ipp_t *size = sz && ippGetCount(sz) == 1 ? ippGetCollection(sz, 0) : NULL;
+		if (n && ippGetCount(n) == 1 &&
+		    (ippGetValueTag(n) == IPP_TAG_KEYWORD || ippGetValueTag(n) == IPP_TAG_NAME))
+			name = ippGetString(n, 0, NULL);
+		else if (size) {
+			ipp_attribute_t *x = ippFindAttribute(size, "x-dimension", IPP_TAG_INTEGER);
+			ipp_attribute_t *y = ippFindAttribute(size, "y-dimension", IPP_TAG_INTEGER);
+			pwg_media_t *pm = x && y ? pwgMediaForSize(ippGetInteger(x, 0),
+								    ippGetInteger(y, 0)) : NULL;
+			name = pm ? pm->pwg : NULL;
+		}
+	}
+	if (!name || !ap_attrs_supports(r->ap, "media-supported", name)) {
+		refuse(resp, IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES, "media-col: %s is not supported",
+		       name ? name : "no media size this printer knows");
+		ippCopyAttribute(resp, a, 0);
+		return -1;
+	}
+	if (keep)
+		(void)pl_fmt(keep->media, sizeof(keep->media), "%s", name);
+	return 0;
+}
+
 /* The job template attributes we keep: checked against what we support. */
 static int check_template(ap_req_t *r, ipp_t *req, ipp_t *resp, ap_job_t *keep)
 {
@@ -143,6 +182,8 @@ static int check_template(ap_req_t *r, ipp_t *req, ipp_t *resp, ap_job_t *keep)
 		{ "media", "media-supported", offsetof(ap_job_t, media),
 		  sizeof(((ap_job_t *)0)->media) },
 	};
+	if (media_col(r, req, resp, keep) < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++) {
 		if (!(a = ippFindAttribute(req, kw[i].name, IPP_TAG_ZERO)))
 			continue;
@@ -241,7 +282,7 @@ static void add_job(ap_req_t *r, ipp_t *resp, const ap_job_t *j, cups_array_t *r
 			      j->state == IPP_JSTATE_COMPLETED ? (int)j->pages : 0);
 	if (W("document-format") && j->format[0])
 		ippAddString(resp, IPP_TAG_JOB, IPP_TAG_MIMETYPE, "document-format", NULL, j->format);
-	if (W("copies"))
+	if (W("copies") && j->copies > 0)
 		ippAddInteger(resp, IPP_TAG_JOB, IPP_TAG_INTEGER, "copies", j->copies);
 	if (W("sides") && j->sides[0])
 		ippAddString(resp, IPP_TAG_JOB, IPP_TAG_KEYWORD, "sides", NULL, j->sides);
@@ -312,7 +353,7 @@ static void take_document(ap_req_t *r, ipp_t *req, ipp_t *resp, int id)
 	pl_pdfconv_fmt_t f = pl_pdfconv_format(fmt, doc, len);
 	if (f == PL_PDFCONV_UNKNOWN) {
 		refuse(resp, IPP_STATUS_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED,
-		       "%s: not a PDF, JPEG, URF or PWG raster document", fmt);
+		       "%s: not a PDF, JPEG, PNG, URF or PWG raster document", fmt);
 		goto fail;
 	}
 	if (f != PL_PDFCONV_PDF) {
@@ -389,7 +430,8 @@ static void op_create(ap_req_t *r, ipp_t *req, ipp_t *resp, int doc)
 	if (check_template(r, req, resp, &keep) < 0)
 		return;
 	pthread_mutex_lock(&r->ap->jobs_lock);
-	ap_job_t *j = ap_job_new(r->ap, r->user, job_name(req));
+	const char *why = "";
+	ap_job_t *j = ap_job_new(r->ap, r->user, job_name(req), &why);
 	int id = 0;
 	if (j) {
 		id = j->id;
@@ -401,7 +443,7 @@ static void op_create(ap_req_t *r, ipp_t *req, ipp_t *resp, int doc)
 	}
 	pthread_mutex_unlock(&r->ap->jobs_lock);
 	if (!j) {
-		refuse(resp, IPP_STATUS_ERROR_BUSY, "too many jobs in progress; try again later");
+		refuse(resp, IPP_STATUS_ERROR_BUSY, "%s", why);
 		return;
 	}
 	if (doc)
@@ -433,6 +475,14 @@ static void op_send_document(ap_req_t *r, ipp_t *req, ipp_t *resp)
 	answer_job(r, resp, id);
 }
 
+static int newest_first(const void *a, const void *b)
+{
+	const ap_job_t *x = *(ap_job_t *const *)a, *y = *(ap_job_t *const *)b;
+	if (x->created_s != y->created_s)
+		return x->created_s > y->created_s ? -1 : 1;
+	return x->id > y->id ? -1 : x->id < y->id;
+}
+
 static void op_get_jobs(ap_req_t *r, ipp_t *req, ipp_t *resp)
 {
 	ipp_attribute_t *a = ippFindAttribute(req, "which-jobs", IPP_TAG_KEYWORD);
@@ -456,19 +506,27 @@ static void op_get_jobs(ap_req_t *r, ipp_t *req, ipp_t *resp)
 		cupsArrayAdd(ra, (void *)dflt[1]);
 	}
 	pthread_mutex_lock(&r->ap->jobs_lock);
-	/* newest first; only the authenticated user's jobs */
-	for (int id = r->ap->next_job_id; id > 0 && (limit <= 0 || n < limit); id--) {
-		ap_job_t *j = ap_job_find(r->ap, id);
-		if (!j || strcmp(j->owner, r->user))
+	/* newest first; only the authenticated user's jobs. The table, not
+	 * the id range: ids go on across restarts and run into millions. */
+	ap_job_t **mine = malloc(sizeof(*mine) * AP_MAX_JOBS);
+	size_t nm = 0;
+	for (int i = 0; mine && i < AP_MAX_JOBS; i++) {
+		ap_job_t *j = &r->ap->jobs[i];
+		if (!j->id || strcmp(j->owner, r->user))
 			continue;
 		ap_job_refresh(r->ap, j);
-		if ((j->state >= IPP_JSTATE_CANCELED) != done)
-			continue;
+		if ((j->state >= IPP_JSTATE_CANCELED) == done)
+			mine[nm++] = j;
+	}
+	if (mine)
+		qsort(mine, nm, sizeof(*mine), newest_first);
+	for (size_t k = 0; k < nm && (limit <= 0 || n < limit); k++) {
 		if (n++)
 			ippAddSeparator(resp);
-		add_job(r, resp, j, ra);
+		add_job(r, resp, mine[k], ra);
 	}
 	pthread_mutex_unlock(&r->ap->jobs_lock);
+	free(mine);
 	cupsArrayDelete(ra);
 }
 

@@ -1,5 +1,6 @@
-/* The IPP job table and the held-job store. IPP job ids are this
- * process's (the table holds the latest AP_MAX_JOBS jobs, all users); the
+/* The IPP job table and the held-job store. IPP job ids go on across
+ * restarts (jobids.c; the table holds the latest AP_MAX_JOBS jobs, all
+ * users); the
  * held job itself is in the service's pl_jobstore, where lib/holder lists,
  * releases and expires it like any other. A job the holder released or
  * shredded is shown completed. */
@@ -13,8 +14,9 @@
 #include "pl_log.h"
 #include "pl_util.h"
 
-ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name)
+ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name, const char **why)
 {
+	*why = "too many jobs in progress; try again later";
 	ap_job_t *slot = NULL;
 	for (int i = 0; i < AP_MAX_JOBS; i++) {
 		ap_job_t *j = &ap->jobs[i];
@@ -28,14 +30,83 @@ ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name)
 	}
 	if (!slot)
 		return NULL;
+	int id = ap_jobids_next(ap);
+	if (id < 0) {
+		*why = "job ids cannot be recorded on this server's disk; try again later";
+		return NULL;
+	}
 	memset(slot, 0, sizeof(*slot));
-	slot->id = ++ap->next_job_id;
+	slot->id = id;
 	(void)pl_fmt(slot->owner, sizeof(slot->owner), "%s", owner);
 	(void)pl_fmt(slot->name, sizeof(slot->name), "%s", name && *name ? name : "Untitled");
 	slot->state = IPP_JSTATE_PENDING;
 	slot->created_s = time(NULL);
 	slot->copies = 1;
 	return slot;
+}
+
+static void opt_add(char *buf, size_t sz, const char *name, const char *value)
+{
+	size_t n = strlen(buf);
+	if (value[0])
+		(void)pl_fmt(buf + n, sz - n, "%s%s=%s", n ? " " : "", name, value);
+}
+
+void ap_job_options(const ap_job_t *j, char *buf, size_t sz)
+{
+	/* only values ipp.c checked against our supported lists: keywords,
+	 * no spaces or quotes, so the printer side can parse them back */
+	char copies[16] = "";
+	if (j->copies > 1)
+		(void)pl_fmt(copies, sizeof(copies), "%d", j->copies);
+	buf[0] = '\0';
+	opt_add(buf, sz, "copies", copies);
+	opt_add(buf, sz, "sides", j->sides);
+	opt_add(buf, sz, "print-color-mode", j->color);
+	opt_add(buf, sz, "media", j->media);
+}
+
+static int by_created(const void *a, const void *b)
+{
+	const pl_job_meta_t *x = a, *y = b;
+	return x->created_ms < y->created_ms ? -1 : x->created_ms > y->created_ms;
+}
+
+void ap_jobs_restore(ap_t *ap)
+{
+	pl_job_meta_t *jobs = NULL;
+	size_t n = 0, kept = 0;
+	if (pl_jobstore_list(ap->store, NULL, &jobs, &n) != PL_JS_OK || n == 0) {
+		free(jobs);
+		return;
+	}
+	qsort(jobs, n, sizeof(*jobs), by_created);
+	/* the newest AP_MAX_JOBS: the table's size */
+	for (size_t i = n > AP_MAX_JOBS ? n - AP_MAX_JOBS : 0; i < n; i++) {
+		const pl_job_meta_t *m = &jobs[i];
+		char *end;
+		if (strncmp(m->idem_key, AP_ID_KEY, strlen(AP_ID_KEY)) != 0)
+			continue;
+		long id = strtol(m->idem_key + strlen(AP_ID_KEY), &end, 10);
+		if (*end || id <= 0 || id > AP_ID_MAX || ap_job_find(ap, (int)id))
+			continue;
+		ap_job_t *j = &ap->jobs[kept++];
+		memset(j, 0, sizeof(*j));
+		j->id = (int)id;
+		(void)pl_fmt(j->store_id, sizeof(j->store_id), "%s", m->id);
+		(void)pl_fmt(j->owner, sizeof(j->owner), "%s", m->owner);
+		(void)pl_fmt(j->name, sizeof(j->name), "%s", m->title);
+		(void)pl_fmt(j->format, sizeof(j->format), "%s", m->format);
+		j->pages = m->pages;
+		j->created_s = m->created_ms / 1000;
+		j->state = IPP_JSTATE_HELD;
+		/* copies 0: the options are sealed in the job file, not listed */
+		if (id > ap->next_job_id)
+			ap->next_job_id = (int)id; /* were job-ids lost: still past them */
+	}
+	free(jobs);
+	if (kept)
+		pl_info("%zu held jobs keep their IPP job ids", kept);
 }
 
 ap_job_t *ap_job_find(ap_t *ap, int id)
@@ -117,11 +188,13 @@ ipp_status_t ap_job_store(ap_t *ap, int id, const uint8_t *doc, size_t len, cons
 	free(di);
 
 	memset(&m, 0, sizeof(m));
+	char opts[PL_JOB_OPTS_MAX + 1] = "";
 	pthread_mutex_lock(&ap->jobs_lock);
 	ap_job_t *j = ap_job_find(ap, id);
 	if (j) {
 		(void)pl_fmt(m.owner, sizeof(m.owner), "%s", j->owner);
 		(void)pl_fmt(m.title, sizeof(m.title), "%s", j->name);
+		ap_job_options(j, opts, sizeof(opts));
 	}
 	pthread_mutex_unlock(&ap->jobs_lock);
 	if (!j) {
@@ -131,11 +204,16 @@ ipp_status_t ap_job_store(ap_t *ap, int id, const uint8_t *doc, size_t len, cons
 	(void)pl_fmt(m.workstation, sizeof(m.workstation), "airprint");
 	(void)pl_fmt(m.format, sizeof(m.format), "%s", format);
 	(void)pl_fmt(m.source, sizeof(m.source), AP_SOURCE);
+	/* the IPP job id goes with the held job, so that a restart can show
+	 * the job under the id the phone knows (ap_jobs_restore) */
+	(void)pl_fmt(m.idem_key, sizeof(m.idem_key), AP_ID_KEY "%d", id);
 	m.size = len;
 	int rc = pl_jobstore_begin(ap->store, &m, &w, &err);
 	if (rc == 0) {
 		(void)pl_jobw_describe(w, NULL, info.pages, info.page_size, &err);
-		rc = pl_jobw_write(w, doc, len, &err);
+		rc = pl_jobw_options(w, opts, &err);
+		if (rc == 0)
+			rc = pl_jobw_write(w, doc, len, &err);
 		if (rc == 0)
 			rc = pl_jobw_commit(w, NULL, 1, &out, &err);
 		else

@@ -308,6 +308,9 @@ static int ap_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 		pl_err("%s", err.msg);
 		return rc;
 	}
+	if (ap_jobids_load(ap) < 0)
+		return 1;
+	ap_jobs_restore(ap);
 	ap_attrs_build(ap);
 	ap->conns = pl_work_new(ap->loop, "ap-conn", (int)ap->max_clients, 0);
 	if (!ap->conns)

@@ -80,7 +80,7 @@ static void txt_add(ap_txt_t *t, const char *key, const char *fmt, ...)
  * advertisement both print these. */
 void ap_txt_build(ap_txt_t *t, const char *name, const char *uuid, const char *host, long port)
 {
-	static const char *const fmts[] = { "application/pdf", "image/jpeg", "image/pwg-raster",
+	static const char *const fmts[] = { "application/pdf", "image/jpeg", "image/png", "image/pwg-raster",
 					    "image/urf" };
 	char pdl[256] = "", urf[128] = "";
 	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++)

@@ -1,11 +1,12 @@
-// fuzz-sources: lib/pdfconv/pdfconv.c lib/pdfconv/pdfconv-pdf.c common/util.c
-// fuzz-ldflags: -lcups
+// fuzz-sources: lib/pdfconv/pdfconv.c lib/pdfconv/pdfconv-pdf.c lib/pdfconv/pdfconv-png.c common/util.c
+// fuzz-ldflags: -lcups -lmupdf -lmupdf-third -lharfbuzz -lfreetype -ljbig2dec -lopenjp2 -lgumbo -lmujs -ljpeg -lpng16 -lz -lm
 // fuzz-options: -malloc_limit_mb=4096 -rss_limit_mb=4096
 /* libFuzzer target: pl_pdfconv, which turns what a phone sends (Apple
- * URF, PWG raster, JPEG) into PDF pages (hostile input: anyone who can
+ * URF, PWG raster, JPEG, PNG) into PDF pages (hostile input: anyone who can
  * authenticate to the AirPrint service). The format comes from the magic
- * (UNIRAST, RaS2, FF D8 FF) as the service sniffs it; other inputs are
+ * (UNIRAST, RaS2, FF D8 FF, 89 "PNG") as the service sniffs it; other inputs are
  * tried as each format in turn. Small limits keep each run short. The
+ * PNG is MuPDF's decoder with our bounds and drawing around it. The
  * answer must be sane: a PDF with 1..max_pages pages, or a refusal with a
  * message.
  *
@@ -46,7 +47,8 @@ static void one(pl_pdfconv_fmt_t f, const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	pl_pdfconv_fmt_t f = pl_pdfconv_format(NULL, data, size);
-	if (f == PL_PDFCONV_JPEG || f == PL_PDFCONV_URF || f == PL_PDFCONV_PWG) {
+	if (f == PL_PDFCONV_JPEG || f == PL_PDFCONV_PNG || f == PL_PDFCONV_URF ||
+	    f == PL_PDFCONV_PWG) {
 		one(f, data, size);
 		return 0;
 	}

@@ -155,7 +155,7 @@ like "$out" "_universal._sub._ipps._tcp.example.org.[[:space:]]+300 IN PTR[[:spa
 like "$out" "Test\\\\032AirPrint._ipps._tcp.example.org.[[:space:]]+300 IN SRV[[:space:]]+0 0 631 print.example.org." \
 	"the SRV record"
 txt=$(echo "$out" | grep " TXT")
-for k in txtvers=1 qtotal=1 rp=ipp/print "ty=Test AirPrint" pdl=application/pdf,image/jpeg,image/pwg-raster,image/urf \
+for k in txtvers=1 qtotal=1 rp=ipp/print "ty=Test AirPrint" pdl=application/pdf,image/jpeg,image/png,image/pwg-raster,image/urf \
 	URF=V1.4 TLS=1.2 "UUID=${uuid#urn:uuid:}" Color=T Duplex=T kind=document air=username,password \
 	adminurl=https://print.example.org:631/; do
 	case "$txt" in *"\"$k"*) ;; *) echo "missing $k";; esac

@@ -319,7 +319,8 @@ uploading() { [ "$(uploads_on_disk)" -gt 0 ]; }
 # free port, spooling into $T/ipp. CUPS 2.4's ippeveprinter will not start
 # without a D-Bus system bus for its Avahi client even with DNS-SD off, so
 # it gets a private dbus-daemon on a socket in $T with nothing behind it:
-# nothing is advertised, nothing leaves loopback. Sets IPP_PORT.
+# nothing is advertised, nothing leaves loopback. Sets IPP_PORT. Arguments
+# are more ippeveprinter options (-2: duplex; -s 10,0: monochrome only).
 ipp_start() {
 	mkdir -p "$T/ipp" "$T/ipp-keys"
 	cat > "$T/dbus.conf" <<XML
@@ -336,7 +337,7 @@ XML
 		IPP_PORT=$(free_port)
 		DBUS_SYSTEM_BUS_ADDRESS="unix:path=$T/bus" ippeveprinter -p "$IPP_PORT" \
 			-n localhost -d "$T/ipp" -K "$T/ipp-keys" -c /bin/true -k -r off \
-			-f application/pdf,application/octet-stream TestIPP >"$T/ipp.log" 2>&1 &
+			-f application/pdf,application/octet-stream "$@" TestIPP >"$T/ipp.log" 2>&1 &
 		IPP_PID=$!
 		BG_PIDS+=($IPP_PID)
 		wait_until 10 ipptool -q "ipp://localhost:$IPP_PORT/ipp/print" \

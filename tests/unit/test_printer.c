@@ -449,7 +449,8 @@ static int group_setup(void **state)
 
 static pl_print_opts_t opts(int io_ms)
 {
-	pl_print_opts_t o = { 2000, io_ms, "plsc-test", "tester", NULL };
+	pl_print_opts_t o = { .connect_timeout_ms = 2000, .io_timeout_ms = io_ms,
+			      .job_name = "plsc-test", .user = "tester" };
 	return o;
 }
 
@@ -625,6 +626,26 @@ static void test_socket_defaults(void **state)
 	assert_int_equal(socket_print(f, REC_NORMAL, &m, NULL, &sent, NULL), 0);
 	assert_int_equal(sent, 1000);
 	assert_job_equals(&f->rec[REC_NORMAL], f->rec[REC_NORMAL].jobs, f->big, 1000);
+}
+
+/* A raw printer takes no print options: all are reported not applied. */
+static void test_socket_options(void **state)
+{
+	fixture_t *f = *state;
+	memsrc_t m = mem(f->big, 1000);
+	char na[64] = "x";
+	pl_print_opts_t o = opts(5000);
+	o.options = "copies=2 sides=two-sided-long-edge";
+	o.not_applied = na;
+	o.not_applied_sz = sizeof(na);
+	assert_int_equal(socket_print(f, REC_NORMAL, &m, &o, NULL, NULL), 0);
+	assert_string_equal(na, "copies=2 sides=two-sided-long-edge"); /* name order */
+	assert_job_equals(&f->rec[REC_NORMAL], f->rec[REC_NORMAL].jobs, f->big, 1000);
+	/* a buffer too small for the next whole option stops before it */
+	m = mem(f->big, 10);
+	o.not_applied_sz = 12;
+	assert_int_equal(socket_print(f, REC_NORMAL, &m, &o, NULL, NULL), 0);
+	assert_string_equal(na, "copies=2");
 }
 
 /* The printer hangs up after 1000 bytes of a 20 MiB job: a failure, never
@@ -858,7 +879,8 @@ static char *spool_file(const fixture_t *f, const char *name, const char *ext,
 static int ipp_print(const fixture_t *f, const char *scheme, const char *name,
 		     const char *format, memsrc_t *m, size_t *sent, pl_err_t *err)
 {
-	pl_print_opts_t o = { 2000, 5000, name, "tester", format };
+	pl_print_opts_t o = { .connect_timeout_ms = 2000, .io_timeout_ms = 5000,
+			      .job_name = name, .user = "tester", .format = format };
 	char uri[128];
 
 	snprintf(uri, sizeof(uri), "%s://127.0.0.1:%d/ipp/print", scheme,
@@ -922,6 +944,37 @@ static void test_ipp_large(void **state)
 
 	need_ipp(f);
 	ipp_roundtrip(f, "ipp", "plsc-ipp-large", NULL, "pdf", f->big, 3 * MIB);
+}
+
+/* ippeveprinter here is one-sided: copies and media go with the job,
+ * sides and a name we do not apply are reported, and the job prints. */
+static void test_ipp_options(void **state)
+{
+	fixture_t *f = *state;
+	char na[128], uri[128];
+	size_t sent = 0;
+	pl_err_t err;
+	int rc = -1;
+
+	need_ipp(f);
+	snprintf(uri, sizeof(uri), "ipp://127.0.0.1:%d/ipp/print", f->ipp.port);
+	pl_print_opts_t o = { .connect_timeout_ms = 2000, .io_timeout_ms = 5000,
+			      .job_name = "plsc-ipp-options", .user = "tester",
+			      .format = "application/pdf",
+			      .options = "copies=2 sides=two-sided-long-edge media=iso_a4_210x297mm "
+					 "finishings=4",
+			      .not_applied = na, .not_applied_sz = sizeof(na) };
+	for (int i = 0; i < 50 && rc != 0; i++) { /* busy: see ipp_roundtrip */
+		memsrc_t m = mem(f->pdf, f->pdf_len);
+		rc = pl_print(uri, &o, mem_read, &m, &sent, &err);
+		if (rc != 0 && strstr(err.msg, "server-error-busy") == NULL)
+			break;
+		if (rc != 0)
+			sleep_ms(100);
+	}
+	if (rc != 0)
+		fail_msg("%s", err.msg);
+	assert_string_equal(na, "finishings=4 sides=two-sided-long-edge"); /* name order */
 }
 
 static void test_ipp_bad_format(void **state)
@@ -1079,9 +1132,11 @@ int main(void)
 		cmocka_unit_test(test_connect_timeout),
 		cmocka_unit_test(test_socket_connect_ahead),
 		cmocka_unit_test(test_socket_source_error),
+		cmocka_unit_test(test_socket_options),
 		cmocka_unit_test(test_ipp_pdf),
 		cmocka_unit_test(test_ipps_pdf),
 		cmocka_unit_test(test_ipp_large),
+		cmocka_unit_test(test_ipp_options),
 		cmocka_unit_test(test_ipp_bad_format),
 		cmocka_unit_test(test_ipp_source_error),
 		cmocka_unit_test(test_ipp_conn_refused),
