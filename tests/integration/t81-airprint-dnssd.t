@@ -183,7 +183,7 @@ txt_of() { # txt_of KEY TXT: the value of KEY in a list of "k=v" strings
 	grep -o "\"$1=[^\"]*\"" <<<"$2" | head -1 | sed "s/^\"$1=//; s/\"\$//"
 }
 declare -A want=([txtvers]=1 [qtotal]=1 [rp]=ipp/print [ty]="$NAME"
-	[pdl]="application/pdf,image/jpeg,image/pwg-raster,image/urf"
+	[pdl]="application/pdf,image/jpeg,image/png,image/pwg-raster,image/urf"
 	[URF]="$(txt_of URF "$zone")" [TLS]=1.2 [UUID]="${uuid#urn:uuid:}" [Color]=T [Duplex]=T
 	[kind]="document,photo" [air]="username,password"
 	[adminurl]="https://$AHOST.local:$AP_PORT/")
