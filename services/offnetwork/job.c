@@ -37,6 +37,8 @@ struct on_job {
 	EVP_MD_CTX *md;
 	uint8_t sha[32];
 	int has_sha;
+	int hold;	  /* secure/pull: held (hold.c), not printed */
+	int dup_held;	  /* held already (a redelivery): answer held */
 	int dup;	  /* already printed: acknowledge, print nothing */
 	int dup_inflight; /* the same id is printing now: ignore this copy */
 	char fail[256];	  /* refused: acknowledge as failed, with this */
@@ -165,6 +167,44 @@ static int inflight_has(const on_t *on, const char *id)
 	return 0;
 }
 
+static int job_spool(on_t *on, on_job_t *j)
+{
+	j->fd = open(pl_service_state_dir(on->svc), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	j->md = EVP_MD_CTX_new();
+	if (j->fd < 0 || !j->md || EVP_DigestInit_ex(j->md, EVP_sha256(), NULL) != 1) {
+		snprintf(j->fail, sizeof(j->fail), "cannot spool: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* A held job: for a user of the directory; PRINTER "" is pull printing
+ * (any printer), a name makes it a secure job for that printer. */
+static void job_route_hold(on_t *on, on_job_t *j, const on_msg_t *m)
+{
+	pl_dir_user_t u;
+	pl_dir_printer_t p;
+	pl_err_t err;
+	int rc = m->user[0] ? pl_dir_user_get(on->dir, m->user, &u, &err) : 1;
+	if (rc == 0 && m->printer[0])
+		rc = pl_dir_printer_get(on->dir, m->printer, &p, &err) == 0 ? 0 : 2;
+	if (rc != 0) {
+		snprintf(j->fail, sizeof(j->fail), "%s",
+			 rc == 1 ? "unknown user" : rc == 2 ? "no such printer" : "directory error");
+		if (rc < 0)
+			pl_err("job %s: directory: %s", j->id, err.msg);
+		return;
+	}
+	j->hold = 1;
+	rc = on_hold_known(on, m->user, m->id);
+	if (rc == 1)
+		j->dup_held = 1;
+	else if (rc < 0)
+		j->dup_inflight = 1;
+	else
+		job_spool(on, j);
+}
+
 /* Where the job goes: a printer of the directory, by name only (a job from
  * the internet never names an address). */
 static void job_route(on_t *on, on_job_t *j, const on_msg_t *m)
@@ -172,8 +212,7 @@ static void job_route(on_t *on, on_job_t *j, const on_msg_t *m)
 	pl_dir_printer_t p;
 	pl_err_t err;
 	if (m->hold) {
-		snprintf(j->fail, sizeof(j->fail),
-			 "held (secure/pull) jobs are not taken by this release");
+		job_route_hold(on, j, m);
 		return;
 	}
 	int rc = pl_dir_printer_get(on->dir, m->printer, &p, &err);
@@ -185,10 +224,7 @@ static void job_route(on_t *on, on_job_t *j, const on_msg_t *m)
 		return;
 	}
 	pl_strlcpy(j->uri, p.uri, sizeof(j->uri));
-	j->fd = open(pl_service_state_dir(on->svc), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	j->md = EVP_MD_CTX_new();
-	if (j->fd < 0 || !j->md || EVP_DigestInit_ex(j->md, EVP_sha256(), NULL) != 1)
-		snprintf(j->fail, sizeof(j->fail), "cannot spool: %s", strerror(errno));
+	job_spool(on, j);
 }
 
 static int job_begin(on_t *on, const on_msg_t *m)
@@ -308,6 +344,59 @@ static void print_done(void *arg)
 	on_status_note(on);
 }
 
+/* ---- holding ---- */
+
+typedef struct {
+	on_t *on;
+	char id[ON_ID_MAX + 1];
+	char event[16];
+	char reason[256];
+} late_ack_t;
+
+static void late_ack_run(pl_loop_t *loop, void *arg)
+{
+	late_ack_t *a = arg;
+	(void)loop;
+	on_router_ack(a->on, a->id, a->event, a->reason);
+	free(a);
+}
+
+/* The RESULT, after PL_TEST_OFFNET_PAUSE_BEFORE_RESULT when a test set it
+ * (the window between the durable hold and the RESULT, widened so that a
+ * test can kill the router in it). */
+static void ack_maybe_late(on_t *on, const char *id, const char *event, const char *reason)
+{
+	late_ack_t *a;
+	if (!on->conf.pause_before_result_ms || !(a = calloc(1, sizeof(*a)))) {
+		on_router_ack(on, id, event, reason);
+		return;
+	}
+	a->on = on;
+	pl_strlcpy(a->id, id, sizeof(a->id));
+	pl_strlcpy(a->event, event, sizeof(a->event));
+	pl_strlcpy(a->reason, reason ? reason : "", sizeof(a->reason));
+	pl_loop_timer(on->loop, on->conf.pause_before_result_ms, late_ack_run, a);
+}
+
+static void hold_done(void *arg, int ok, const char *job_id, const char *why)
+{
+	on_job_t *j = arg;
+	on_t *on = j->on;
+	(void)job_id;
+	queue_remove(on, j);
+	on->in_flight--;
+	if (ok) {
+		ack_maybe_late(on, j->id, "held", NULL);
+	} else {
+		on->failed_total++;
+		pl_warn("job %s: cannot hold it for %s: %s", j->id, j->user, why);
+		pl_strlcpy(on->last_error, why, sizeof(on->last_error));
+		on_router_ack(on, j->id, "failed", why);
+	}
+	job_free(j);
+	on_status_note(on);
+}
+
 static int job_end(on_t *on, const on_msg_t *m)
 {
 	on_job_t *j = on->rx;
@@ -319,6 +408,13 @@ static int job_end(on_t *on, const on_msg_t *m)
 	}
 	on->rx = NULL;
 	if (j->dup_inflight) { /* the copy printing now answers */
+		job_free(j);
+		return 0;
+	}
+	if (j->dup_held) {
+		pl_info("job %s: delivered again, already held for %s: not held twice", j->id,
+			j->user);
+		on_router_ack(on, j->id, "held", "already held");
 		job_free(j);
 		return 0;
 	}
@@ -339,7 +435,10 @@ static int job_end(on_t *on, const on_msg_t *m)
 		job_free(j);
 		return 0;
 	}
-	if (pl_work_submit(on->print, print_run, print_done, j) < 0) {
+	int rc = j->hold ? on_hold_submit(on, j->fd, j->size, j->id, j->user, j->printer,
+					  j->title, j->format, hold_done, j)
+			 : pl_work_submit(on->print, print_run, print_done, j);
+	if (rc < 0) {
 		job_free(j); /* not acknowledged: it comes again */
 		return -1;
 	}
