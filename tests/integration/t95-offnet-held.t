@@ -9,7 +9,8 @@
 # router killed -9 between the hold and its RESULT holds the redelivered
 # job once, not twice. An unknown user: failed. gateway_fingerprint: the
 # right pin connects to a self-signed gateway, a wrong one is refused and
-# logged.
+# logged. The console's history shows the off-network jobs by their own
+# filter.
 . "$(dirname "$0")/../lib/lib.sh"
 
 ON=PrinterLogicServiceOffNetworkServer
@@ -19,7 +20,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	exit 0
 fi
 t_setup
-plan 40
+plan 43
 
 if [ ! -d "$WSPEER_DIR/node_modules/ws" ]; then
 	if ! (cd "$WSPEER_DIR" && npm ci --no-audit --no-fund) >"$T/npm-ci.log" 2>&1; then
@@ -86,11 +87,15 @@ gw_start
 # The window between a durable hold and its RESULT, widened for the kill -9
 # below (the router waits this long before it answers "held").
 export PL_TEST_OFFNET_PAUSE_BEFORE_RESULT=1500
+CS_PORT=$(free_port)
+CS_URL="https://127.0.0.1:$CS_PORT"
 t_config '{}' "$(jq -n --arg p "$BIN/$ON" --arg u "wss://127.0.0.1:$GW_PORT/offnet" \
-	--arg t "$T/token" --arg ca "$C/ca.pem" '{($ARGS.named.n): {path: $p, role: "router",
-	gateway_url: $u, token_file: $t, ca_file: $ca, ping_s: 1, dead_s: 3,
+	--arg t "$T/token" --arg ca "$C/ca.pem" --arg cs "$BIN/$CS" \
+	--arg csl "127.0.0.1:$CS_PORT" --arg www "$TOP/console/www" '{($ARGS.named.n): {path: $p,
+	role: "router", gateway_url: $u, token_file: $t, ca_file: $ca, ping_s: 1, dead_s: 3,
 	backoff_min_ms: 50, backoff_max_ms: 400, print_timeout_s: 10,
-	print_connect_timeout_s: 5}}' --arg n "$ON")"
+	print_connect_timeout_s: 5},
+	"plsc-console": {path: $cs, listen: {main: $csl}, assets_dir: $www}}' --arg n "$ON")"
 sup_start
 plsc printers add P1 "socket://127.0.0.1:$REC_PORT_P1" >/dev/null
 plsc users add alice --name "Alice" >/dev/null
@@ -122,6 +127,19 @@ ok $? "the gateway acknowledged it: nothing left to send"
 is "$(jobs_of alice)" 0 "the printed job is no longer held"
 ev=$(grep -c '"service":"'"$ON"'"' "$T/log/job-events.jsonl" 2>/dev/null)
 ok "$(test "${ev:-0}" -ge 2; echo $?)" "job-events.jsonl has its held and printed events (service $ON)"
+
+# ---- the console: off-network jobs in the history, by their own filter
+wait_until 15 state_is "$CS" running
+PW=pw-$RANDOM$RANDOM
+admin_add admin "$PW"
+console_login admin "$PW"
+api GET "/api/v1/history?service=$ON&limit=10"
+is "$API_STATUS:$(jq -r '[.events[] | "\(.event)/\(.user)"] | join(",")' <<<"$API_BODY")" \
+	"200:printed/alice,held/alice" "console: GET /history?service=$ON lists the off-network job's events"
+is "$(jq -r '[.events[] | .service] | unique | join(",")' <<<"$API_BODY")" "$ON" \
+	"and only the off-network service's"
+api GET "/api/v1/history.csv?service=$ON"
+is "$(tail -n +2 "$T/api.out" | cut -d, -f2 | paste -sd, -)" "printed,held" "the CSV export filters alike"
 
 # ---- an unknown user, and a secure job for an unknown printer
 gw_hold h002 mallory "" "$T/doc1"
