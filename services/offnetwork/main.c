@@ -237,7 +237,10 @@ static int on_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 		pl_err("directory: %s", err.msg);
 		return 1;
 	}
+	/* The outbox too: outcomes of held jobs wait there for a gateway. */
 	int rc = on_hold_open(on, &err);
+	if (rc == 0 && on_outbox_open(on, &err) < 0)
+		rc = 1;
 	if (rc != 0) {
 		pl_err("%s", err.msg);
 		return rc;
@@ -247,8 +250,7 @@ static int on_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 		pl_service_status(svc, "not configured (gateway_url, token_file)");
 		return 0;
 	}
-	if (on_jobs_open(on, &err) < 0 || on_outbox_open(on, &err) < 0 ||
-	    on_router_start(on, &err) < 0) {
+	if (on_jobs_open(on, &err) < 0 || on_router_start(on, &err) < 0) {
 		pl_err("%s", err.msg);
 		return 1;
 	}
@@ -291,15 +293,12 @@ static void on_stop(pl_service_t *svc, void *ctx)
 	if (on->status_timer)
 		pl_loop_timer_cancel(on->loop, on->status_timer);
 	on->status_timer = NULL;
-	if (!on->conf.unconfigured) {
-		/* before the router: done callbacks may ack, events be sent */
+	/* before the router: done callbacks may ack, events be sent */
+	if (!on->conf.unconfigured)
 		on_jobs_close(on);
-		on_hold_close(on);
-		on_outbox_close(on);
-		on_router_stop(on);
-	} else {
-		on_hold_close(on);
-	}
+	on_hold_close(on);
+	on_outbox_close(on);
+	on_router_stop(on);
 	pl_dir_close(on->dir);
 }
 
