@@ -9,9 +9,11 @@
  * directory entry synced). A job delivered again (the router died between
  * the commit and the RESULT, or the RESULT was lost with the connection)
  * finds its key (pl_jobstore_find_key, or EEXIST at begin) and is answered
- * held without a second copy. The key goes with the job: once it is
- * released, deleted or expired, the same id would be a new job; the
- * gateway has its RESULT by then (it comes within one connection).
+ * held without a second copy. The key goes with the job (once it is
+ * released, deleted or expired, find_key no longer knows it), so the id
+ * is also appended to <state>/held and synced after the commit, before
+ * the RESULT: a copy delivered again even after a release is answered
+ * held, not stored again.
  *
  * What later becomes of the job (printed, deleted, expired...) reaches
  * the gateway through outbox.c, fed by the holder's event hook. */
@@ -138,8 +140,15 @@ static void hold_run(void *arg)
 		pl_jobw_abort(w);
 		return;
 	}
-	if (pl_jobw_commit(w, NULL, 1, &t->out, &t->err) == 0)
-		t->ok = 1;
+	if (pl_jobw_commit(w, NULL, 1, &t->out, &t->err) < 0)
+		return;
+	t->ok = 1;
+	/* Also remembered by id, so that a copy delivered again after the
+	 * job was released (its key gone with it) is not held a second time;
+	 * should this fail, the key still answers while the job is held. */
+	if (on_idrec_append(&t->on->held, t->meta.idem_key) < 0)
+		pl_warn("job %s: held, but the record of it failed: %s", t->meta.idem_key,
+			strerror(errno));
 }
 
 static void hold_done(void *arg)

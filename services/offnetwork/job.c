@@ -48,77 +48,97 @@ struct on_job {
 	on_job_t *next; /* on->queue */
 };
 
-static int printed_has(const on_t *on, const char *id)
+static int idrec_has(const on_idrec_t *r, const char *id)
 {
-	for (size_t i = on->nprinted; i-- > 0;)
-		if (strcmp(on->printed[i], id) == 0)
+	for (size_t i = r->n; i-- > 0;)
+		if (strcmp(r->ids[i], id) == 0)
 			return 1;
 	return 0;
 }
 
-static int printed_add(on_t *on, const char *id)
+static int idrec_add(on_idrec_t *r, const char *id)
 {
-	if (on->nprinted == ON_PRINTED_KEEP) {
-		free(on->printed[0]);
-		memmove(on->printed, on->printed + 1, (on->nprinted - 1) * sizeof(char *));
-		on->nprinted--;
+	if (r->n == ON_PRINTED_KEEP) {
+		free(r->ids[0]);
+		memmove(r->ids, r->ids + 1, (r->n - 1) * sizeof(char *));
+		r->n--;
 	}
-	if (on->nprinted == on->capprinted) {
-		size_t cap = on->capprinted ? on->capprinted * 2 : 256;
-		char **p = realloc(on->printed, cap * sizeof(char *));
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 256;
+		char **p = realloc(r->ids, cap * sizeof(char *));
 		if (!p)
 			return -1;
-		on->printed = p;
-		on->capprinted = cap;
+		r->ids = p;
+		r->cap = cap;
 	}
 	char *s = strdup(id);
 	if (!s)
 		return -1;
-	on->printed[on->nprinted++] = s;
+	r->ids[r->n++] = s;
 	return 0;
 }
 
-/* <state>/printed: one gateway job id a line, appended and synced before
- * each acknowledgement of a printed job. */
-static int printed_load(on_t *on, const char *path, pl_err_t *err)
+int on_idrec_append(on_idrec_t *r, const char *id)
 {
+	char line[ON_ID_MAX + 2];
+	int n = snprintf(line, sizeof(line), "%s\n", id);
+	if (n < 0 || (size_t)n >= sizeof(line) || r->fd < 0)
+		return -1;
+	return pl_write_all(r->fd, line, (size_t)n) < 0 || fdatasync(r->fd) < 0 ? -1 : 0;
+}
+
+/* Load <state>/name (one gateway job id a line), then keep it open for
+ * appending. */
+static int idrec_open(on_idrec_t *r, on_t *on, const char *name, pl_err_t *err)
+{
+	char path[4096], line[ON_ID_MAX + 8];
+	snprintf(path, sizeof(path), "%.4000s/%s", pl_service_state_dir(on->svc), name);
 	FILE *f = fopen(path, "r");
-	char line[ON_ID_MAX + 8];
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
+	if (!f && errno != ENOENT) {
 		snprintf(err->msg, sizeof(err->msg), "%.900s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f)) {
+	while (f && fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		/* a torn last line (crash mid-append) is not an id: skipped */
-		if (on_id_valid(line) && printed_add(on, line) < 0)
+		if (on_id_valid(line) && idrec_add(r, line) < 0)
 			break;
 	}
-	fclose(f);
-	return 0;
-}
-
-int on_jobs_open(on_t *on, pl_err_t *err)
-{
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/printed", pl_service_state_dir(on->svc));
-	if (printed_load(on, path, err) < 0)
-		return -1;
-	on->printed_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (on->printed_fd < 0) {
+	if (f)
+		fclose(f);
+	r->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (r->fd < 0) {
 		snprintf(err->msg, sizeof(err->msg), "%.900s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (pl_fsync_dir_of(path) < 0)
 		pl_warn("cannot sync the directory of %s", path);
+	return 0;
+}
+
+static void idrec_close(on_idrec_t *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+	for (size_t i = 0; i < r->n; i++)
+		free(r->ids[i]);
+	free(r->ids);
+	r->ids = NULL;
+	r->n = r->cap = 0;
+}
+
+int on_jobs_open(on_t *on, pl_err_t *err)
+{
+	if (idrec_open(&on->printed, on, "printed", err) < 0 ||
+	    idrec_open(&on->held, on, "held", err) < 0)
+		return -1;
 	on->print = pl_work_new(on->loop, "on-print", 1, 0);
 	if (!on->print) {
 		snprintf(err->msg, sizeof(err->msg), "cannot start the print worker");
 		return -1;
 	}
-	pl_info("%zu printed job ids remembered", on->nprinted);
+	pl_info("%zu printed and %zu held job ids remembered", on->printed.n, on->held.n);
 	return 0;
 }
 
@@ -147,11 +167,8 @@ void on_jobs_close(on_t *on)
 	on_job_abort(on);
 	pl_work_free(on->print); /* runs the done callbacks of what is queued */
 	on->print = NULL;
-	if (on->printed_fd >= 0)
-		close(on->printed_fd);
-	for (size_t i = 0; i < on->nprinted; i++)
-		free(on->printed[i]);
-	free(on->printed);
+	idrec_close(&on->printed);
+	idrec_close(&on->held);
 }
 
 size_t on_jobs_in_flight(const on_t *on)
@@ -248,8 +265,10 @@ static int job_begin(on_t *on, const on_msg_t *m)
 	memcpy(j->sha, m->sha256, sizeof(j->sha));
 	on->rx = j;
 	on_status_note(on);
-	if (printed_has(on, m->id))
+	if (idrec_has(&on->printed, m->id))
 		j->dup = 1;
+	else if (m->hold && idrec_has(&on->held, m->id))
+		j->dup_held = 1;
 	else if (inflight_has(on, m->id))
 		j->dup_inflight = 1;
 	else if (m->size > on->conf.max_job_bytes)
@@ -292,7 +311,6 @@ static void print_run(void *arg)
 {
 	on_job_t *j = arg;
 	on_t *on = j->on;
-	char line[ON_ID_MAX + 2];
 	pl_print_opts_t o = {
 		.connect_timeout_ms = (int)on->conf.print_connect_timeout_ms,
 		.io_timeout_ms = (int)on->conf.print_io_timeout_ms,
@@ -307,8 +325,7 @@ static void print_run(void *arg)
 	if (pl_print(j->uri, &o, spool_read, j, NULL, &j->err) < 0)
 		return;
 	/* Durable before acknowledged: the record first. */
-	int n = snprintf(line, sizeof(line), "%s\n", j->id);
-	if (pl_write_all(on->printed_fd, line, (size_t)n) < 0 || fdatasync(on->printed_fd) < 0)
+	if (on_idrec_append(&on->printed, j->id) < 0)
 		pl_err("job %s: printed, but the record failed: %s", j->id, strerror(errno));
 	j->ok = 1;
 }
@@ -329,7 +346,7 @@ static void print_done(void *arg)
 	queue_remove(on, j);
 	on->in_flight--;
 	if (j->ok) {
-		printed_add(on, j->id);
+		idrec_add(&on->printed, j->id);
 		on->printed_total++;
 		pl_info("job %s: printed on %s (%llu bytes, user %s)", j->id, j->printer,
 			(unsigned long long)j->size, j->user[0] ? j->user : "-");
@@ -386,6 +403,7 @@ static void hold_done(void *arg, int ok, const char *job_id, const char *why)
 	queue_remove(on, j);
 	on->in_flight--;
 	if (ok) {
+		idrec_add(&on->held, j->id);
 		ack_maybe_late(on, j->id, "held", NULL);
 	} else {
 		on->failed_total++;

@@ -330,6 +330,6 @@ int main(int argc, char **argv)
 		.sandbox = on_sandbox,
 	};
 	static on_t on;
-	on.printed_fd = -1;
+	on.printed.fd = on.held.fd = -1;
 	return pl_service_main(argc, argv, &def, &on);
 }

@@ -104,6 +104,15 @@ int on_msg_event_ack(pl_msg_t *m, uint64_t seq, const char *id);
 typedef struct on on_t;
 typedef struct on_job on_job_t;
 
+/* A durable record of gateway job ids (job.c): <state>/printed (printed
+ * here) and <state>/held (held here), one id a line, appended and synced
+ * before the RESULT; the newest ON_PRINTED_KEEP are kept in memory. */
+typedef struct {
+	char **ids; /* oldest first */
+	size_t n, cap;
+	int fd;
+} on_idrec_t;
+
 /* router.c */
 int on_router_start(on_t *on, pl_err_t *err);
 void on_router_stop(on_t *on);
@@ -122,6 +131,8 @@ int on_job_message(on_t *on, const on_msg_t *m);
 /* The connection dropped: a job being received is discarded. */
 void on_job_abort(on_t *on);
 size_t on_jobs_in_flight(const on_t *on);
+/* Append id to the record and fdatasync it (any thread): 0 or -1. */
+int on_idrec_append(on_idrec_t *r, const char *id);
 
 /* hold.c */
 /* The job store and lib/holder, whether or not a gateway is configured
@@ -194,9 +205,8 @@ struct on {
 	pl_work_t *print; /* printing, one job at a time, in order */
 	on_job_t *queue;  /* jobs handed to it, not yet done */
 	size_t in_flight; /* received, not yet acknowledged */
-	char **printed;	  /* gateway ids printed, oldest first */
-	size_t nprinted, capprinted;
-	int printed_fd;
+	on_idrec_t printed; /* gateway ids printed here */
+	on_idrec_t held;    /* gateway ids held here (hold.c) */
 	/* hold.c */
 	pl_jobstore_t *store;
 	pl_holder_t *holder;

@@ -20,7 +20,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	exit 0
 fi
 t_setup
-plan 43
+plan 45
 
 if [ ! -d "$WSPEER_DIR/node_modules/ws" ]; then
 	if ! (cd "$WSPEER_DIR" && npm ci --no-audit --no-fund) >"$T/npm-ci.log" 2>&1; then
@@ -125,6 +125,10 @@ like "$(event_of h001 printed)" "^h001 printed [0-9]+ P1" "JOB_EVENT printed (an
 wait_until 10 outbox_is 0
 ok $? "the gateway acknowledged it: nothing left to send"
 is "$(jobs_of alice)" 0 "the printed job is no longer held"
+gw_hold h001 alice "" "$T/doc1"
+wait_until 20 acked_twice h001
+is "$(ack_of h001)" "held already held" "delivered again after its release: answered held ..."
+is "$(jobs_of alice):$(copies "$T/doc1" P1)" "0:1" "... and neither held nor printed again"
 ev=$(grep -c '"service":"'"$ON"'"' "$T/log/job-events.jsonl" 2>/dev/null)
 ok "$(test "${ev:-0}" -ge 2; echo $?)" "job-events.jsonl has its held and printed events (service $ON)"
 
