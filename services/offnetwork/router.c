@@ -135,7 +135,8 @@ static void rt_set_connected(rt_t *r, int up)
 int on_router_send(on_t *on, const pl_msg_t *m)
 {
 	rt_t *r = on->rt;
-	if (!r || !r->wsi || !r->established)
+	/* Connecting counts: the frame goes once the upgrade is done. */
+	if (!r || !r->wsi)
 		return -1; /* not connected: the peer gets it again later */
 	ack_t *a = malloc(sizeof(*a) + LWS_PRE + m->len);
 	if (!a)
