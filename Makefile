@@ -301,6 +301,10 @@ $(BUILD)/tests/fuzz/replay-fuzz_offnet_msg: $(OBJ)/tests/fuzz/fuzz_offnet_msg.o 
 		$(OBJ)/tests/fuzz/replay.o $(OBJ)/services/offnetwork/msg.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 
+# The off-network router's pinned certificate check.
+$(BUILD)/tests/unit/test_offnet: $(OBJ)/tests/unit/test_offnet.o $(OBJ)/services/offnetwork/pin.o $(LIBS)
+	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
+
 # IdentitySync's entry mapping (fuzz and unit tests link it).
 $(BUILD)/tests/fuzz/replay-fuzz_ldap_map: $(OBJ)/tests/fuzz/fuzz_ldap_map.o \
 		$(OBJ)/tests/fuzz/replay.o $(OBJ)/services/identitysync/map.o $(LIBS)
