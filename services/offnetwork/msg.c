@@ -2,8 +2,11 @@
  * binary WebSocket message is exactly one TLV frame of the job-submission
  * protocol, so the gateway pushes a job to the router the way a
  * workstation submits one to OfflinePrint (SUBMIT_BEGIN, SUBMIT_DATA...,
- * SUBMIT_END), and the router answers RESULT. Everything here reads bytes
- * from the network: it is fuzzed by tests/fuzz/fuzz_offnet_msg.c. */
+ * SUBMIT_END), and the router answers RESULT. Later outcomes of held jobs
+ * go up as JOB_EVENT (with OFFNET_SEQ), acknowledged by a RESULT carrying
+ * that SEQ (§12.1). Both directions are decoded here, so the gateway role
+ * can share this. Everything here reads bytes from the network: it is
+ * fuzzed by tests/fuzz/fuzz_offnet_msg.c. */
 #include "on.h"
 
 #include <stdio.h>
