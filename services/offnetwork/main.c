@@ -237,10 +237,10 @@ static int on_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 		pl_err("directory: %s", err.msg);
 		return 1;
 	}
-	/* The outbox too: outcomes of held jobs wait there for a gateway. */
-	int rc = on_hold_open(on, &err);
-	if (rc == 0 && on_outbox_open(on, &err) < 0)
-		rc = 1;
+	/* The outbox first, with or without a gateway: outcomes of held jobs
+	 * wait there for one, those the holder reports as it starts (a
+	 * release cut off by a restart: maybe-printed) included. */
+	int rc = on_outbox_open(on, &err) < 0 ? 1 : on_hold_open(on, &err);
 	if (rc != 0) {
 		pl_err("%s", err.msg);
 		return rc;
