@@ -315,13 +315,36 @@ static void on_stop(pl_service_t *svc, void *ctx)
 	pl_dir_close(on->dir);
 }
 
+/* The gateway role holds no jobs, yet HELLO said PL_CAP_HOLDS_JOBS (it
+ * goes before the configuration, so before the role is known): the
+ * supervisor's asks are answered "none" at once rather than left to time
+ * out, which would hold up every plsc jobs and release. */
+static int gw_answer_none(pl_service_t *svc, const pl_frame_t *f)
+{
+	pl_msg_t m;
+	if (f->type != PL_MSG_JOBS_QUERY && f->type != PL_MSG_RELEASE_JOBS &&
+	    f->type != PL_MSG_DELETE_JOBS)
+		return 0;
+	if (pl_msg_init(&m, PL_MSG_RESULT, PL_FLAG_REPLY, f->seq) < 0)
+		return 1;
+	pl_msg_add_u32(&m, PL_TAG_STATUS, PL_STATUS_OK);
+	if (f->type == PL_MSG_JOBS_QUERY) {
+		pl_msg_add_u32(&m, PL_TAG_TOTAL, 0);
+		pl_msg_add_u32(&m, PL_TAG_COUNT, 0);
+	}
+	if (pl_msg_finish(&m) == 0)
+		(void)pl_service_send(svc, &m);
+	pl_msg_free(&m);
+	return 1;
+}
+
 static void on_message(pl_service_t *svc, const pl_frame_t *f, void *ctx)
 {
 	on_t *on = ctx;
-	(void)svc;
 	if (f->fd >= 0)
 		close(f->fd);
-	if (!on->holder || !pl_holder_message(on->holder, f))
+	if (on->gw ? !gw_answer_none(svc, f)
+		   : (!on->holder || !pl_holder_message(on->holder, f)))
 		pl_debug("ignoring %s", pl_msg_type_name(f->type));
 }
 
