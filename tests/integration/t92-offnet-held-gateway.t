@@ -10,7 +10,8 @@
 # without a printer the gateway refuses the job. The gateway killed -9
 # after it recorded a JOB_EVENT and before it acknowledged it: the router
 # sends it again after the restart, the gateway acknowledges the repeat
-# without recording it a second time. The gateway role answers the
+# without recording it a second time. An event for a job the gateway does
+# not know is acknowledged, logged and counted. The gateway role answers the
 # supervisor's job queries at once (it holds nothing) rather than let plsc
 # jobs wait for it.
 . "$(dirname "$0")/../lib/lib.sh"
@@ -18,7 +19,7 @@
 ON=PrinterLogicServiceOffNetworkServer
 GWN=OffNetworkGateway
 t_setup
-plan 33
+plan 39
 
 # ---- certificates: our CA and the gateway's certificate for 127.0.0.1
 C=$T/certs
@@ -152,4 +153,26 @@ ok $? "and acknowledged it this time (the router's outbox is empty)"
 is "$(outcome_lines "$id3" printed)" 1 "recorded once"
 ok "$(state_of "$id3" printed; echo $?)" "the status query says printed"
 is "$(copies "$T/doc3")" 1 "printed once"
+
+# ---- an event for a job the gateway does not know: acknowledged, not recorded
+echo "forgotten" > "$T/doc4"
+id4=$(gsubmit "$T/doc4" --hold --printer P1)
+wait_until 20 state_of "$id4" held
+ok $? "a fourth held job"
+plsc disable "$GWN" >/dev/null
+wait_until 10 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q 'disconnected since'"
+rm -f "$T/lib/$GWN/outcomes" # the gateway forgets every job (as if long ago)
+plsc release --user alice --printer P1 >/dev/null
+wait_until 20 test "$(copies "$T/doc4")" -ge 1
+wait_until 10 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '; 1 outcomes to send'"
+ok $? "released while the gateway is off: the event waits at the router"
+plsc enable "$GWN" >/dev/null
+wait_until 30 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '; 0 outcomes to send'"
+ok $? "the gateway, back, acknowledges the event of a job it does not know"
+like "$(log_of "$GWN")" "job $id4: printed from a router, but this gateway does not know the job" \
+	"and logs it"
+# (at least once: the router may send it twice on the new connection, the
+# frame queued while it connected and its outbox's resend)
+like "$(detail "$GWN")" "0 held-job events \([1-9][0-9]* unknown\)" "plsc status counts it, not recorded"
+like "$(query "$id4")" "^404 " "the status query knows nothing of it"
 t_done
