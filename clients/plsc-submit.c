@@ -18,12 +18,14 @@ static void usage(FILE *f)
 		"Usage: plsc-submit --server HOST[:PORT] --token-file F --user U\n"
 		"                   [--title T] [--printer P] [--format MIME] [--pages N]\n"
 		"                   [--page-size S] (--ca PEM | --fingerprint SHA256 | --insecure)\n"
-		"                   [--timeout SECONDS] [--idempotency-key KEY] [FILE]\n"
+		"                   [--timeout SECONDS] [--idempotency-key KEY] [--hold] [FILE]\n"
 		"Send FILE (or standard input) to the Service Client's held-print service\n"
 		"(port 31989). Prints the job id once the job is stored. See plsc-submit(1).\n"
 		"Without --format, the format is detected from the first bytes.\n"
 		"The same --idempotency-key again (same user, same token) answers the job\n"
 		"already held instead of holding a second copy.\n"
+		"--hold: to an off-network gateway, hold the job for release at the\n"
+		"remote site instead of printing it at once (--printer optional then).\n"
 		"Exit status: 0 held, 1 refused or failed (an empty document too), 2 usage,\n"
 		"3 try again later (server unreachable, busy, or the connection broke).\n");
 }
@@ -59,6 +61,7 @@ int main(int argc, char **argv)
 		{ "ca", required_argument, NULL, 'c' },
 		{ "fingerprint", required_argument, NULL, 'F' },
 		{ "insecure", no_argument, NULL, 'I' },
+		{ "hold", no_argument, NULL, 'H' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "idempotency-key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
@@ -86,6 +89,7 @@ int main(int argc, char **argv)
 		case 'c': o.ca = optarg; break;
 		case 'F': o.fingerprint = optarg; break;
 		case 'I': o.insecure = 1; break;
+		case 'H': o.hold = 1; break;
 		case 'T': o.timeout_ms = atoi(optarg) * 1000; break;
 		case 'K': o.idem_key = optarg; break;
 		case 'h': usage(stdout); return 0;

@@ -370,6 +370,8 @@ int sub_send_begin(sub_t *s, uint64_t size)
 		pl_msg_add_u32(&m, PL_TAG_PAGES, o->pages);
 	if (o->idem_key)
 		pl_msg_add_str(&m, PL_TAG_IDEMPOTENCY_KEY, o->idem_key);
+	if (o->hold)
+		pl_msg_add_u8(&m, PL_TAG_OFFNET_HOLD, 1);
 	int rc = sub_send_msg(s, &m);
 	pl_msg_free(&m);
 	s->known_id[0] = '\0';

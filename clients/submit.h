@@ -20,6 +20,10 @@ typedef struct {
 	 * repeated key (same workstation and user) with the job it already
 	 * holds instead of holding a second copy. NULL: none sent. */
 	const char *idem_key;
+	/* 1: OFFNET_HOLD 1 on SUBMIT_BEGIN, for an off-network gateway: held
+	 * for release at the remote site instead of printed at once
+	 * (OfflinePrint holds every job anyway and ignores it). */
+	int hold;
 } sub_opts_t;
 
 /* An idempotency key: 1 to SUB_KEY_MAX of [A-Za-z0-9._:-]. */

@@ -280,11 +280,10 @@ static const pl_skey_t offnetwork_keys[] = {
 	  "longest reconnect delay" },
 	{ "max_job_mb", PL_SK_INT, 1, 1 << 20, 2048, NULL, NULL,
 	  "largest job taken from the gateway" },
-	{ "print_connect_timeout_s", PL_SK_INT, 1, 600, 10, NULL, NULL,
-	  "connecting to a printer" },
-	{ "print_timeout_s", PL_SK_INT, 1, 3600, 60, NULL, NULL,
-	  "printer I/O timeout" },
-	SK_DIRECTORY,
+	{ "gateway_fingerprint", PL_SK_STRING, 0, 0, 0, NULL, NULL,
+	  "pinned SHA-256 of the gateway's certificate (hex, colons allowed), instead of "
+	  "ca_file and the host name" },
+	/* print_*, directory and the held-jobs keys: the include (holder) */
 	/* role "gateway" (gw-main.c) */
 	{ "tls_cert", PL_SK_PATH, 0, 0, 0, NULL, "tls_key",
 	  "gateway: PEM certificate, the full chain (required)" },
@@ -386,8 +385,10 @@ static const pl_skey_t email_keys[] = {
 const pl_schema_t pl_schema_email = { "PrinterLogicServiceEmail", email_keys,
 				      &pl_schema_holder };
 
+/* Held (secure/pull) off-network jobs: the holder's keys too (expiry,
+ * quotas, print timeouts, the directory). */
 const pl_schema_t pl_schema_offnetwork = { "PrinterLogicServiceOffNetworkServer",
-					   offnetwork_keys, NULL };
+					   offnetwork_keys, &pl_schema_holder };
 
 const pl_schema_t *pl_schemas_for(const char *name)
 {

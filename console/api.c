@@ -380,16 +380,42 @@ static void api_logs(cs_req_t *r, const char *name)
 	ask(r, &m, API_CTL_MS, logs_done);
 }
 
-static void history_done(void *arg, const pl_frame_t *f, const char *why)
+/* A history request's filter: events of one service (its "service"
+ * field), the newest `limit` of them. The supervisor gives the newest
+ * lines of the whole file; with a filter it is asked for the most it
+ * gives (API_MAX_LINES) and the matching ones are kept. */
+typedef struct {
+	char service[128]; /* "": every event */
+	size_t limit;
+} hist_filter_t;
+
+static json_t *history_events(cs_req_t *r, const pl_frame_t *f)
 {
-	cs_req_t *r = arg;
+	const hist_filter_t *hf = r->work;
 	pl_field_t text;
-	if (reply_failed(r, f, why))
-		return;
 	json_t *events = pl_frame_find(f, PL_TAG_TEXT, &text) == 1
 				 ? cs_history_json((const char *)text.val, text.len)
 				 : json_array();
-	cs_reply(r, 200, json_pack("{s:o}", "events", events));
+	if (!events || !hf || !hf->service[0])
+		return events;
+	json_t *out = json_array(), *ev;
+	size_t i;
+	json_array_foreach(events, i, ev) {
+		const char *svc = json_string_value(json_object_get(ev, "service"));
+		if (out && json_array_size(out) < hf->limit && svc &&
+		    strcmp(svc, hf->service) == 0)
+			json_array_append(out, ev);
+	}
+	json_decref(events);
+	return out ? out : json_array();
+}
+
+static void history_done(void *arg, const pl_frame_t *f, const char *why)
+{
+	cs_req_t *r = arg;
+	if (reply_failed(r, f, why))
+		return;
+	cs_reply(r, 200, json_pack("{s:o}", "events", history_events(r, f)));
 }
 
 /* The export's columns: the job-events.jsonl fields (README "Job events"). */
@@ -401,15 +427,12 @@ static const char *const history_cols[] = {
 static void history_csv_done(void *arg, const pl_frame_t *f, const char *why)
 {
 	cs_req_t *r = arg;
-	pl_field_t text;
 	cs_csv_t c = { 0 };
 	size_t i, k, len;
 	json_t *ev;
 	if (reply_failed(r, f, why))
 		return;
-	json_t *events = pl_frame_find(f, PL_TAG_TEXT, &text) == 1
-				 ? cs_history_json((const char *)text.val, text.len)
-				 : json_array();
+	json_t *events = history_events(r, f);
 	for (k = 0; k < sizeof(history_cols) / sizeof(history_cols[0]); k++)
 		cs_csv_cell(&c, history_cols[k]);
 	cs_csv_row_end(&c);
@@ -424,10 +447,12 @@ static void history_csv_done(void *arg, const pl_frame_t *f, const char *why)
 }
 
 /* GET /history (JSON) or /history.csv (the same events as CSV: a download;
- * its default is every event it may give). */
+ * its default is every event it may give); ?service=NAME keeps the events
+ * of one service (the held jobs of off-network printing:
+ * PrinterLogicServiceOffNetworkServer). */
 static void api_history(cs_req_t *r, int csv)
 {
-	const char *limit = cs_req_arg(r, "limit");
+	const char *limit = cs_req_arg(r, "limit"), *service = cs_req_arg(r, "service");
 	uint64_t n = csv ? API_MAX_LINES : 200;
 	pl_msg_t m;
 	if (strcmp(r->method, "GET") != 0) {
@@ -437,6 +462,23 @@ static void api_history(cs_req_t *r, int csv)
 	if (limit && parse_u64(limit, API_MAX_LINES, &n) < 0) {
 		cs_reply_error(r, 400, "limit must be 0 to %d", API_MAX_LINES);
 		return;
+	}
+	if (service && *service) {
+		hist_filter_t *hf = calloc(1, sizeof(*hf));
+		if (strlen(service) >= sizeof(hf->service) || !pl_valid_name(service)) {
+			free(hf);
+			cs_reply_error(r, 400, "service must be a service's name");
+			return;
+		}
+		if (!hf) {
+			cs_reply_error(r, 503, "out of memory");
+			return;
+		}
+		pl_strlcpy(hf->service, service, sizeof(hf->service));
+		hf->limit = (size_t)n;
+		r->work = hf;
+		r->work_free = free;
+		n = API_MAX_LINES;
 	}
 	pl_msg_init(&m, PL_MSG_CTL_LOGS, 0, 0);
 	pl_msg_add_str(&m, PL_TAG_NAME, "job-events");

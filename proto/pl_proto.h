@@ -136,8 +136,9 @@ typedef enum {
 	PL_TAG_MAYBE_PRINTED = 0x0071, /* u64: a job's release was cut off then (unix ms): it may have printed */
 	PL_TAG_REPRINT = 0x0072,       /* u8: 1 = RELEASE may print a maybe-printed job again */
 	PL_TAG_DRY_RUN = 0x0080,       /* u8: 1 = SYNC_NOW reports what it would change, changes nothing */
-	/* off-network printing (#17): PROTOCOL.md §11 */
+	/* off-network printing (#17): PROTOCOL.md §12 */
 	PL_TAG_OFFNET_HOLD = 0x00b0,   /* u8: 1 = a secure/pull job, held for release; 0 = print at once */
+	PL_TAG_OFFNET_SEQ = 0x00b8,    /* u64: a JOB_EVENT's number on the WebSocket, echoed in its ack (§12.1) */
 } pl_tag_t;
 
 #define PL_CAP_HOLDS_JOBS 0x01u

@@ -744,6 +744,7 @@
     PrinterLogicServiceEmail: 'E-mail',
     PrinterLogicServiceAirprint: 'AirPrint',
     PrinterLogicServiceOffNetworkServer: 'Off-network (OffNetworkServer)',
+    PrinterLogicServiceSNMP: 'Printer alerts (SNMP)',
   };
 
   function sourceName(s) {
@@ -1374,7 +1375,12 @@
     let n = parseInt($('history-limit').value, 10);
     if (!(n >= 1)) n = 200;
     n = Math.min(n, 2000);
-    const data = await api('GET', `/history?limit=${n}`);
+    /* one service's events only (off-network jobs: the OffNetwork
+     * service), and the export the same */
+    const svc = $('history-service').value;
+    const only = svc ? `&service=${encodeURIComponent(svc)}` : '';
+    $('history-export').href = `/api/v1/history.csv${svc ? `?service=${encodeURIComponent(svc)}` : ''}`;
+    const data = await api('GET', `/history?limit=${n}${only}`);
     if (state.csrf === null) return;
     const events = Array.isArray(data.events) ? data.events : [];
     const tbody = $('history-table').tBodies[0];
@@ -1388,6 +1394,7 @@
         const v = ev[f];
         const text = f === 'size' ? (v === undefined || v === null ? '' : fmtSize(v)) :
           f === 'pages' && v === null ? '\u2013' :
+          f === 'service' ? sourceName(v) :
           (typeof v === 'object' && v !== null ? JSON.stringify(v) : str(v));
         tr.append(el('td', { class: f === 'pages' || f === 'size' ? 'num' : null }, text));
       }
@@ -1650,6 +1657,7 @@
       refreshHistory().catch(report);
     });
     $('history-limit').addEventListener('change', () => refreshHistory().catch(report));
+    $('history-service').addEventListener('change', () => refreshHistory().catch(report));
 
     bindAdminPages();
   }

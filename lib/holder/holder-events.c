@@ -6,11 +6,11 @@
 
 #include "pl_log.h"
 
-void pl_holder_event(pl_holder_t *h, const char *event,
-		     const pl_job_meta_t *m, const char *detail)
+static void event_send(pl_holder_t *h, const char *event, const pl_job_meta_t *m,
+		       const char *detail)
 {
 	pl_msg_t msg;
-	if (!h->events || pl_msg_init(&msg, PL_MSG_JOB_EVENT, 0, 0) < 0)
+	if (pl_msg_init(&msg, PL_MSG_JOB_EVENT, 0, 0) < 0)
 		return;
 	pl_msg_add_str(&msg, PL_TAG_EVENT, event);
 	pl_msg_add_u64(&msg, PL_TAG_TIME_MS, (uint64_t)pl_log_now_ms());
@@ -31,4 +31,13 @@ void pl_holder_event(pl_holder_t *h, const char *event,
 	if (pl_msg_finish(&msg) == 0)
 		holder_send(h, &msg);
 	pl_msg_free(&msg);
+}
+
+void pl_holder_event(pl_holder_t *h, const char *event,
+		     const pl_job_meta_t *m, const char *detail)
+{
+	if (h->events)
+		event_send(h, event, m, detail);
+	if (h->event_hook)
+		h->event_hook(h->event_arg, event, m, detail);
 }

@@ -18,6 +18,9 @@ struct pl_holder {
 	pl_holder_send_fn send;
 	void *send_arg;
 	int events;
+	void (*event_hook)(void *arg, const char *event, const pl_job_meta_t *m,
+			   const char *detail);
+	void *event_arg;
 	pl_holder_conf_t conf;
 	pl_work_t *disk;  /* commits, deletes, expiry */
 	pl_work_t *print; /* releases: one printer conversation each */

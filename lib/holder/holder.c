@@ -287,6 +287,8 @@ int pl_holder_new(pl_holder_t **out, const pl_holder_opts_t *o, pl_err_t *err)
 	h->send = o->send;
 	h->send_arg = o->send_arg;
 	h->events = o->events;
+	h->event_hook = o->event_hook;
+	h->event_arg = o->event_arg;
 	h->conf = *o->conf;
 	h->disk = pool(h, o->name, "disk", 4, 0);
 	/* One printer conversation a thread: releases to different printers

@@ -85,6 +85,13 @@ typedef struct {
 	void *send_arg;
 	int events;		/* send JOB_EVENTs (0: not supervised) */
 	const pl_holder_conf_t *conf; /* copied */
+	/* Optional: told of every job event (pl_holder_event), supervised or
+	 * not, on the loop thread, after the supervisor's copy is queued. A
+	 * service that reports outcomes elsewhere uses it (OffNetwork tells
+	 * its gateway what became of a remote user's held job). */
+	void (*event_hook)(void *arg, const char *event, const pl_job_meta_t *m,
+			   const char *detail);
+	void *event_arg;
 } pl_holder_opts_t;
 
 /* Create the worker pools and start the expiry timer. 0 or -1 with err. */

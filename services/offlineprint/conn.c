@@ -357,6 +357,15 @@ static int parse_begin(const pl_frame_t *f, pl_job_meta_t *m, const char **why,
 	return 0;
 }
 
+/* OFFNET_HOLD 1 on SUBMIT_BEGIN (any other value, or none: 0). */
+static int begin_hold(const pl_frame_t *f)
+{
+	pl_field_t fl;
+	uint8_t v = 0;
+	return pl_frame_find(f, PL_TAG_OFFNET_HOLD, &fl) == 1 && pl_field_u8(&fl, &v) == 0 &&
+	       v == 1;
+}
+
 static int auth(op_conn_t *c, const pl_frame_t *f, char *ws, size_t wsz)
 {
 	char token[PL_TOKEN_MAX];
@@ -418,6 +427,8 @@ static void on_begin(op_conn_t *c, const pl_frame_t *f)
 		conn_fail(c, f->seq, PL_STATUS_BADREQ, "%s", why);
 		return;
 	}
+	if (op->hooks.hold_source && begin_hold(f))
+		pl_strlcpy(m.source, op->hooks.hold_source, sizeof(m.source));
 	if (!auth(c, f, m.workstation, sizeof(m.workstation))) {
 		conn_fail(c, f->seq, PL_STATUS_AUTH,
 			  "missing, wrong or revoked workstation token (user %s)", m.owner);

@@ -47,6 +47,10 @@ typedef struct {
 	int any_printer;    /* printer names are not looked up here */
 	int no_touch;	    /* no token last-use reports to plsc-directory */
 	int own_status;	    /* the service writes plsc status itself */
+	/* A SUBMIT_BEGIN with OFFNET_HOLD 1 (plsc-submit --hold) gets this
+	 * source instead; NULL: the flag is ignored (OfflinePrint holds
+	 * every job). */
+	const char *hold_source;
 	/* After the token and the idempotency key, before the limits: 0 to
 	 * go on, or a PL_STATUS_* refusal with why (sent to the client). */
 	uint32_t (*admit)(void *arg, const pl_job_meta_t *m, char *why, size_t n);

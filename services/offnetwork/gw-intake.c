@@ -3,7 +3,9 @@
  * §7 wire over TLS, the workstation tokens of the directory, idempotent
  * retries, slow-upload and connection limits, the durable commit into an
  * encrypted pl_jobstore. op_hooks_t is where the gateway differs: the
- * jobs' source is "offnetwork", printer names are the remote site's (the
+ * jobs' source is "offnetwork" ("offnetwork-hold" with the hold flag,
+ * plsc-submit --hold: the router holds it), printer names are the remote
+ * site's (the
  * router checks them), each job passes the per-token rate limits, and a
  * stored job is handed to the routers. A pl_holder is there because the
  * intake commits on its disk pool; it sends no job events (this service
@@ -23,8 +25,10 @@
 static uint32_t intake_admit(void *arg, const pl_job_meta_t *m, char *why, size_t n)
 {
 	gw_t *gw = arg;
-	if (!m->printer[0]) {
-		pl_strlcpy(why, "the gateway needs a printer name (PRINTER)", n);
+	/* a held job without one is a pull job: released at any printer */
+	if (!m->printer[0] && strcmp(m->source, GW_SOURCE_HOLD) != 0) {
+		pl_strlcpy(why, "the gateway needs a printer name (PRINTER), or the hold flag",
+			   n);
 		return PL_STATUS_BADREQ;
 	}
 	return gw_rate_admit(gw, m, why, n);
@@ -33,8 +37,10 @@ static uint32_t intake_admit(void *arg, const pl_job_meta_t *m, char *why, size_
 static void intake_held(void *arg, const pl_job_meta_t *m)
 {
 	gw_t *gw = arg;
-	pl_info("job %s from %s for %s at %s: %llu bytes, waiting for a router", m->id,
-		m->workstation, m->owner, m->printer, (unsigned long long)m->size);
+	pl_info("job %s from %s for %s at %s: %llu bytes%s, waiting for a router", m->id,
+		m->workstation, m->owner, m->printer[0] ? m->printer : "any printer",
+		(unsigned long long)m->size,
+		strcmp(m->source, GW_SOURCE_HOLD) == 0 ? ", to be held for release" : "");
 	gw_status_note(gw);
 	gw_server_kick(gw);
 }
@@ -55,7 +61,8 @@ int gw_intake_start(gw_t *gw, int listen_fd, pl_err_t *err)
 	}
 	gw->intake = op;
 	op->listen_fd = -1;
-	op->hooks = (op_hooks_t){ .source = "offnetwork", .any_printer = 1, .no_touch = 1,
+	op->hooks = (op_hooks_t){ .source = "offnetwork", .hold_source = GW_SOURCE_HOLD,
+				  .any_printer = 1, .no_touch = 1,
 				  .own_status = 1, .admit = intake_admit,
 				  .held = intake_held, .arg = gw };
 	op->svc = gw->svc;

@@ -103,6 +103,8 @@ static int gw_settings(gw_conf_t *c, const pl_cnode_t *cfg, const char *state, i
 	c->rate_bytes_per_min = (uint64_t)rm * MIB;
 	c->ping_s = (uint32_t)ping;
 	c->dead_s = (uint32_t)dead;
+	const char *p = getenv("PL_TEST_OFFNET_GW_PAUSE_BEFORE_ACK");
+	c->pause_before_ack_ms = p ? (uint32_t)strtoul(p, NULL, 10) : 0;
 	return 0;
 }
 
@@ -120,10 +122,12 @@ static void status_send(pl_loop_t *loop, void *arg)
 	free(jobs);
 	pl_service_status(gw->svc,
 			  "gateway: %u router%s connected; %zu job%s waiting; %llu pushed, "
-			  "%llu printed, %llu held, %llu failed; %llu refused by rate limits%s%s",
+			  "%llu printed, %llu held, %llu failed; %llu held-job events (%llu unknown); "
+			  "%llu refused by rate limits%s%s",
 			  gw->routers, gw->routers == 1 ? "" : "s", n, n == 1 ? "" : "s",
 			  (unsigned long long)gw->pushed, (unsigned long long)gw->printed,
 			  (unsigned long long)gw->held, (unsigned long long)gw->failed,
+			  (unsigned long long)gw->events, (unsigned long long)gw->events_unknown,
 			  (unsigned long long)gw->refused_rate,
 			  gw->last_error[0] ? "; last error: " : "", gw->last_error);
 }
@@ -144,8 +148,11 @@ void gw_error(gw_t *gw, const char *fmt, ...)
 	gw_status_note(gw);
 }
 
-/* ---- outcomes: <state>/outcomes, one line a job, id TAB workstation TAB
- * event TAB reason, appended and fdatasynced before the job is deleted ---- */
+/* ---- outcomes: <state>/outcomes, one line an outcome, id TAB workstation
+ * TAB event TAB reason [TAB seq]: the router's RESULT (no seq), appended
+ * and fdatasynced before the job is deleted, then the JOB_EVENTs of a held
+ * job (with the router's seq), synced before they are acknowledged. The
+ * newest line of an id is its state. ---- */
 
 static void clean_field(char *dst, size_t size, const char *s)
 {
@@ -176,17 +183,19 @@ static int outcome_keep(gw_t *gw, const gw_outcome_t *o)
 
 static int parse_line(char *line, gw_outcome_t *o)
 {
-	char *f[4];
+	char *f[5] = { NULL };
 	memset(o, 0, sizeof(*o));
-	for (int i = 0; i < 4; i++) {
+	line[strcspn(line, "\n")] = '\0';
+	for (int i = 0; i < 5 && line; i++) {
 		f[i] = line;
-		line = i < 3 ? strchr(line, '\t') : NULL;
-		if (i < 3 && !line)
-			return -1;
+		line = strchr(line, '\t');
 		if (line)
 			*line++ = '\0';
 	}
-	f[3][strcspn(f[3], "\n")] = '\0';
+	if (!f[3])
+		return -1;
+	if (f[4])
+		o->seq = strtoull(f[4], NULL, 10);
 	if (strlen(f[0]) != PL_JOB_ID_LEN)
 		return -1;
 	pl_strlcpy(o->id, f[0], sizeof(o->id));
@@ -216,26 +225,109 @@ static int outcomes_open(gw_t *gw, pl_err_t *err)
 	return 0;
 }
 
-int gw_outcome_add(gw_t *gw, const pl_job_meta_t *m, const char *event, const char *reason)
+/* Append o (its text fields cleaned here) to the record; sync it now or
+ * leave that to gw_outcomes_sync. */
+static int outcome_append(gw_t *gw, gw_outcome_t *o, const char *ws, const char *event,
+			  const char *reason, int sync)
 {
-	gw_outcome_t o;
-	char line[600];
-	memset(&o, 0, sizeof(o));
-	pl_strlcpy(o.id, m->id, sizeof(o.id));
-	clean_field(o.workstation, sizeof(o.workstation), m->workstation);
-	for (char *p = o.workstation; *p; p++)
-		if (*p == '\t')
-			*p = ' ';
-	clean_field(o.event, sizeof(o.event), event);
-	clean_field(o.reason, sizeof(o.reason), reason);
-	int n = snprintf(line, sizeof(line), "%s\t%s\t%s\t%s\n", o.id, o.workstation, o.event,
-			 o.reason);
-	if (n < 0 || (size_t)n >= sizeof(line) || write(gw->out_fd, line, (size_t)n) != n ||
-	    fdatasync(gw->out_fd) < 0) {
+	char line[700];
+	int n;
+	/* clean_field turns tabs and newlines into spaces: one line, 5 fields */
+	clean_field(o->workstation, sizeof(o->workstation), ws);
+	clean_field(o->event, sizeof(o->event), event);
+	clean_field(o->reason, sizeof(o->reason), reason);
+	if (o->seq)
+		n = snprintf(line, sizeof(line), "%s\t%s\t%s\t%s\t%llu\n", o->id,
+			     o->workstation, o->event, o->reason, (unsigned long long)o->seq);
+	else
+		n = snprintf(line, sizeof(line), "%s\t%s\t%s\t%s\n", o->id, o->workstation,
+			     o->event, o->reason);
+	errno = 0;
+	if (n < 0 || (size_t)n >= sizeof(line) || write(gw->out_fd, line, (size_t)n) != n) {
 		gw_error(gw, "outcomes: %s", strerror(errno ? errno : EIO));
 		return -1;
 	}
-	(void)outcome_keep(gw, &o);
+	gw->out_dirty = 1;
+	if (sync && gw_outcomes_sync(gw) < 0)
+		return -1;
+	(void)outcome_keep(gw, o);
+	return 0;
+}
+
+int gw_outcomes_sync(gw_t *gw)
+{
+	if (!gw->out_dirty)
+		return 0;
+	if (fdatasync(gw->out_fd) < 0) {
+		gw_error(gw, "outcomes: %s", strerror(errno));
+		return -1;
+	}
+	gw->out_dirty = 0;
+	return 0;
+}
+
+int gw_outcome_add(gw_t *gw, const pl_job_meta_t *m, const char *event, const char *reason)
+{
+	gw_outcome_t o;
+	memset(&o, 0, sizeof(o));
+	pl_strlcpy(o.id, m->id, sizeof(o.id));
+	return outcome_append(gw, &o, m->workstation, event, reason, 1);
+}
+
+int gw_state_final(const char *state)
+{
+	static const char *const fin[] = { "printed", "failed", "deleted", "expired",
+					   "damaged" };
+	for (size_t i = 0; i < PL_ARRAY_LEN(fin); i++)
+		if (strcmp(state, fin[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int gw_event_record(gw_t *gw, const on_msg_t *m)
+{
+	const gw_outcome_t *old = gw_outcome_find(gw, m->id);
+	pl_job_meta_t meta;
+	gw_outcome_t o;
+	char reason[sizeof(m->printer) + sizeof(m->reason) + 8];
+	const char *ws;
+	if (old && m->seq <= old->seq) {
+		/* sent again: our acknowledgement was lost (we died, or the
+		 * connection did, between the record and the ack) */
+		pl_info("job %s: %s (event %llu) already recorded", m->id, m->event,
+			(unsigned long long)m->seq);
+		return 0;
+	}
+	if (old) {
+		ws = old->workstation;
+	} else if (strlen(m->id) == PL_JOB_ID_LEN && pl_jobstore_get(gw->store, m->id, &meta) == 0) {
+		/* Still stored: we died between the router's RESULT held and our
+		 * record of it; the job goes again and is answered "already
+		 * held", which must not hide this newer state (gw-push.c). */
+		ws = meta.workstation;
+	} else {
+		/* Forgotten (over GW_OUTCOMES_KEEP) or never ours (the router
+		 * had another gateway before): nothing to show anyone. Acked,
+		 * so that the router stops sending it. */
+		gw->events_unknown++;
+		pl_notice("job %s: %s from a router, but this gateway does not know the job: "
+			  "acknowledged, not recorded", m->id, m->event);
+		return 0;
+	}
+	memset(&o, 0, sizeof(o));
+	pl_strlcpy(o.id, m->id, sizeof(o.id));
+	o.seq = m->seq;
+	/* where it printed, for the remote user, with the router's why */
+	snprintf(reason, sizeof(reason), "%s%s%s%s", m->printer[0] ? "at " : "", m->printer,
+		 m->printer[0] && m->reason[0] ? ": " : "", m->reason);
+	char wsc[sizeof(o.workstation)];
+	pl_strlcpy(wsc, ws, sizeof(wsc)); /* old may move in outcome_keep */
+	if (outcome_append(gw, &o, wsc, m->event, reason, 0) < 0)
+		return -1;
+	gw->events++;
+	pl_info("job %s: %s%s%s (held at the router; event %llu)", m->id, m->event,
+		reason[0] ? ", " : "", reason, (unsigned long long)m->seq);
+	gw_status_note(gw);
 	return 0;
 }
 
@@ -359,6 +451,9 @@ int gw_start(on_t *on, pl_service_t *svc, const pl_cnode_t *cfg)
 		return 1;
 	}
 	pl_info("gateway: routers on listen.main, workstations on listen.intake");
+	if (gw->conf.pause_before_ack_ms)
+		pl_warn("test hook set: pause %u ms before a JOB_EVENT's acknowledgement",
+			gw->conf.pause_before_ack_ms);
 	gw_status_note(gw);
 	gw_server_kick(gw);
 	return 0;

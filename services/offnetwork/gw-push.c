@@ -4,7 +4,8 @@
  * then nothing more until the router's RESULT for it. The outcome is
  * recorded durably, and only then is the job shredded: a crash between
  * the two sends it again, which the router answers "already printed". A
- * connection that drops leaves the job stored for the next one. */
+ * connection that drops leaves the job stored for the next one. (A held
+ * job's later JOB_EVENTs are gw-server.c's and gw_event_record's.) */
 #include "gw.h"
 
 #include <string.h>
@@ -63,6 +64,8 @@ static long msg_begin(gw_push_t *p, uint8_t *buf, size_t cap)
 		pl_msg_add_str(&m, PL_TAG_TITLE, p->meta.title);
 	if (p->meta.format[0])
 		pl_msg_add_str(&m, PL_TAG_FORMAT, p->meta.format);
+	if (strcmp(p->meta.source, GW_SOURCE_HOLD) == 0)
+		pl_msg_add_u8(&m, PL_TAG_OFFNET_HOLD, 1);
 	return finish(&m, buf, cap);
 }
 
@@ -161,7 +164,11 @@ int gw_push_result(gw_t *gw, gw_push_t *p, const on_msg_t *m)
 		gw->held++;
 	else
 		gw->failed++;
-	int rc = gw_outcome_add(gw, &p->meta, m->event, m->reason);
+	/* A JOB_EVENT of this job already recorded (we died after the
+	 * router held it, before we recorded that; it went again and the
+	 * router answers "already held"): the newer state stays. */
+	const gw_outcome_t *old = gw_outcome_find(gw, p->meta.id);
+	int rc = old && old->seq ? 0 : gw_outcome_add(gw, &p->meta, m->event, m->reason);
 	/* Not recorded: the job stays stored and goes again; the router
 	 * answers it without printing it twice. */
 	if (rc == 0 && pl_jobstore_delete(gw->store, p->meta.id, &err) < 0 && err.msg[0])

@@ -41,6 +41,10 @@
  * second is one lws does not read (an end of file in a state it does not
  * expect, with no poll loop of its own to notice): closed, not spun on. */
 #define GW_SPIN_MAX 1000u
+/* JOB_EVENTs recorded and not yet acknowledged on one connection: more
+ * than a router ever keeps (ON_OUTBOX_MAX), so only a misbehaving one
+ * fills it; it is then dropped, and what it sent is recorded already. */
+#define GW_ACKS_MAX (2u * ON_OUTBOX_MAX)
 
 struct gw_conn {
 	struct lws *wsi;
@@ -53,6 +57,9 @@ struct gw_conn {
 	gw_push_t push;
 	uint8_t *rx;
 	size_t rxlen;
+	uint64_t *acks; /* a ring of JOB_EVENT seqs to acknowledge */
+	size_t ack_head, nacks;
+	uint64_t ack_after_ms; /* the test hook's pause (gw_conf_t) */
 };
 
 typedef struct {
@@ -66,6 +73,7 @@ typedef struct {
 	uint8_t *tx; /* LWS_PRE + one message */
 	lws_retry_bo_t keepalive;
 	uint64_t refused_last_ms;
+	pl_timer_t *ack_timer; /* the test hook's pause ends */
 } srv_t;
 
 static void conn_watch(srv_t *s, gw_conn_t *c)
@@ -224,9 +232,50 @@ static int ws_established(srv_t *s, gw_conn_t *c)
 	return 0;
 }
 
+/* One acknowledgement a writable callback (lws writes one message a
+ * callback), before the job stream; each only once the events it covers
+ * are synced, in one fdatasync for all those received since the last. */
+static int send_ack(srv_t *s, gw_conn_t *c)
+{
+	pl_msg_t m;
+	long len = -1;
+	if (gw_outcomes_sync(s->gw) < 0 || pl_msg_init(&m, PL_MSG_RESULT, 0, 0) < 0)
+		return -1;
+	if (on_msg_event_ack(&m, c->acks[c->ack_head], NULL) == 0 && m.len <= GW_RX_MAX) {
+		memcpy(s->tx + LWS_PRE, m.buf, m.len);
+		len = (long)m.len;
+	}
+	pl_msg_free(&m);
+	if (len < 0 || lws_write(c->wsi, s->tx + LWS_PRE, (size_t)len, LWS_WRITE_BINARY) < len)
+		return -1;
+	c->ack_head = (c->ack_head + 1) % GW_ACKS_MAX;
+	c->nacks--;
+	conn_writable(s, c); /* the next ack, or the job stream */
+	return 0;
+}
+
+static void ack_timer_run(pl_loop_t *loop, void *arg)
+{
+	srv_t *s = arg;
+	(void)loop;
+	s->ack_timer = NULL;
+	for (unsigned i = 0; i < GW_MAX_CONNS; i++)
+		if (s->conns[i] && s->conns[i]->nacks)
+			conn_writable(s, s->conns[i]);
+}
+
 static int ws_writable(srv_t *s, gw_conn_t *c)
 {
 	c->want_write = 0;
+	if (c->nacks) {
+		uint64_t now = pl_now_ms();
+		if (now >= c->ack_after_ms)
+			return send_ack(s, c);
+		if (!s->ack_timer) /* the test hook's pause: come back after it */
+			s->ack_timer = pl_loop_timer(s->gw->loop,
+						     c->ack_after_ms - now + 1,
+						     ack_timer_run, s);
+	}
 	long len = gw_push_next(s->gw, &c->push, s->tx + LWS_PRE, GW_RX_MAX, busy_elsewhere, s);
 	if (len < 0)
 		return -1;
@@ -237,6 +286,32 @@ static int ws_writable(srv_t *s, gw_conn_t *c)
 			conn_writable(s, c);
 	}
 	conn_watch(s, c);
+	return 0;
+}
+
+/* A held job's later state: recorded, then acknowledged (send_ack). */
+static int ws_event(srv_t *s, gw_conn_t *c, const on_msg_t *m)
+{
+	if (!c->acks && !(c->acks = malloc(GW_ACKS_MAX * sizeof(*c->acks))))
+		return -1;
+	if (c->nacks == GW_ACKS_MAX) {
+		gw_error(s->gw, "a router sent %u JOB_EVENTs without reading their "
+			 "acknowledgements: dropped", GW_ACKS_MAX);
+		return -1;
+	}
+	if (gw_event_record(s->gw, m) < 0)
+		return -1; /* not acknowledged: the router sends it again */
+	c->acks[(c->ack_head + c->nacks) % GW_ACKS_MAX] = m->seq;
+	c->nacks++;
+	uint32_t pause = s->gw->conf.pause_before_ack_ms;
+	if (pause) {
+		if (gw_outcomes_sync(s->gw) < 0)
+			return -1;
+		c->ack_after_ms = pl_now_ms() + pause;
+		if (!s->ack_timer)
+			s->ack_timer = pl_loop_timer(s->gw->loop, pause + 1, ack_timer_run, s);
+	}
+	conn_writable(s, c);
 	return 0;
 }
 
@@ -262,6 +337,8 @@ static int ws_receive(srv_t *s, gw_conn_t *c, const void *in, size_t len)
 		gw_error(s->gw, "a router: %s", err.msg);
 		return -1;
 	}
+	if (m.kind == ON_M_EVENT)
+		return ws_event(s, c, &m);
 	if (gw_push_result(s->gw, &c->push, &m) < 0)
 		return -1;
 	if (!c->push.active)
@@ -290,6 +367,7 @@ static void conn_free(srv_t *s, gw_conn_t *c)
 		if (s->conns[i] == c)
 			s->conns[i] = NULL;
 	free(c->rx);
+	free(c->acks);
 	free(c);
 }
 
@@ -522,6 +600,8 @@ void gw_server_stop(gw_t *gw)
 		return;
 	if (s->listen_w)
 		pl_loop_unwatch(gw->loop, s->listen_w);
+	if (s->ack_timer)
+		pl_loop_timer_cancel(gw->loop, s->ack_timer);
 	if (s->lws)
 		lws_context_destroy(s->lws); /* WSI_DESTROY frees each conn */
 	for (unsigned i = 0; i < GW_MAX_CONNS; i++)

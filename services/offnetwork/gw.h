@@ -12,6 +12,9 @@
  *                site token before the upgrade; the status query
  *   gw-push.c    each stored job pushed to one router at a time, deleted
  *                only after its RESULT
+ *   gw-main.c also records the routers' JOB_EVENTs (what became of a
+ *                held job) in the outcomes; gw-server.c acknowledges each
+ *                once that record is synced
  *   gw-parse.c   what the server reads from HTTP requests (fuzzed by
  *                tests/fuzz/fuzz_offnet_gw.c); router messages are msg.c's
  * proto/PROTOCOL.md §12 has the wire. */
@@ -27,6 +30,10 @@
 #define GW_MAX_CONNS 64u    /* routers and status queries at once */
 #define GW_OUTCOMES_KEEP 100000u
 #define GW_RATE_SLOTS 1024u /* workstations rate-limited at once */
+/* The stored source of a job sent with the hold flag (OFFNET_HOLD 1 on
+ * the intake's SUBMIT_BEGIN): pushed with OFFNET_HOLD 1, held at the
+ * router for release. */
+#define GW_SOURCE_HOLD "offnetwork-hold"
 
 /* gw-parse.c */
 /* "Bearer TOKEN" (case-insensitive scheme, one space or more): 1 and the
@@ -47,6 +54,10 @@ typedef struct {
 	uint32_t rate_jobs_per_min;
 	uint64_t rate_bytes_per_min;
 	uint32_t ping_s, dead_s;
+	/* PL_TEST_OFFNET_GW_PAUSE_BEFORE_ACK (tests only): a JOB_EVENT is
+	 * acknowledged this long after its record is synced, so that a test
+	 * can kill the gateway in between */
+	uint32_t pause_before_ack_ms;
 } gw_conf_t;
 
 typedef struct {
@@ -54,6 +65,7 @@ typedef struct {
 	char workstation[128];
 	char event[16];
 	char reason[200];
+	uint64_t seq; /* the router's JOB_EVENT number; 0: the RESULT's */
 } gw_outcome_t;
 
 typedef struct {
@@ -79,11 +91,13 @@ struct gw {
 	gw_outcome_t *out;
 	size_t nout, capout;
 	int out_fd;
+	int out_dirty; /* appended since the last fdatasync */
 	gw_rate_t rate[GW_RATE_SLOTS];
 	/* status */
 	pl_timer_t *status_timer;
 	unsigned routers;
 	uint64_t pushed, printed, held, failed, refused_rate;
+	uint64_t events, events_unknown; /* JOB_EVENTs recorded, not ours */
 	char last_error[256];
 	int draining;
 };
@@ -99,6 +113,15 @@ void gw_error(gw_t *gw, const char *fmt, ...) __attribute__((format(printf, 2, 3
 /* Record a job's outcome durably (before the job is deleted). 0 or -1. */
 int gw_outcome_add(gw_t *gw, const pl_job_meta_t *m, const char *event, const char *reason);
 const gw_outcome_t *gw_outcome_find(const gw_t *gw, const char *id);
+/* A router's JOB_EVENT: recorded when the job is ours and the event newer
+ * than what is recorded (not synced yet: gw_outcomes_sync before the
+ * acknowledgement); a repeat, or a job this gateway does not know, is
+ * logged only. 0: acknowledge it; -1: do not (the record failed). */
+int gw_event_record(gw_t *gw, const on_msg_t *m);
+/* fdatasync what gw_event_record appended. 0 or -1. */
+int gw_outcomes_sync(gw_t *gw);
+/* 1 when the status query's state is final (no later change). */
+int gw_state_final(const char *state);
 /* The rate check of a new job from workstation: PL_STATUS_OK or QUOTA. */
 uint32_t gw_rate_admit(gw_t *gw, const pl_job_meta_t *m, char *why, size_t n);
 

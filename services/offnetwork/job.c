@@ -37,6 +37,8 @@ struct on_job {
 	EVP_MD_CTX *md;
 	uint8_t sha[32];
 	int has_sha;
+	int hold;	  /* secure/pull: held (hold.c), not printed */
+	int dup_held;	  /* held already (a redelivery): answer held */
 	int dup;	  /* already printed: acknowledge, print nothing */
 	int dup_inflight; /* the same id is printing now: ignore this copy */
 	char fail[256];	  /* refused: acknowledge as failed, with this */
@@ -46,77 +48,97 @@ struct on_job {
 	on_job_t *next; /* on->queue */
 };
 
-static int printed_has(const on_t *on, const char *id)
+static int idrec_has(const on_idrec_t *r, const char *id)
 {
-	for (size_t i = on->nprinted; i-- > 0;)
-		if (strcmp(on->printed[i], id) == 0)
+	for (size_t i = r->n; i-- > 0;)
+		if (strcmp(r->ids[i], id) == 0)
 			return 1;
 	return 0;
 }
 
-static int printed_add(on_t *on, const char *id)
+static int idrec_add(on_idrec_t *r, const char *id)
 {
-	if (on->nprinted == ON_PRINTED_KEEP) {
-		free(on->printed[0]);
-		memmove(on->printed, on->printed + 1, (on->nprinted - 1) * sizeof(char *));
-		on->nprinted--;
+	if (r->n == ON_PRINTED_KEEP) {
+		free(r->ids[0]);
+		memmove(r->ids, r->ids + 1, (r->n - 1) * sizeof(char *));
+		r->n--;
 	}
-	if (on->nprinted == on->capprinted) {
-		size_t cap = on->capprinted ? on->capprinted * 2 : 256;
-		char **p = realloc(on->printed, cap * sizeof(char *));
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 256;
+		char **p = realloc(r->ids, cap * sizeof(char *));
 		if (!p)
 			return -1;
-		on->printed = p;
-		on->capprinted = cap;
+		r->ids = p;
+		r->cap = cap;
 	}
 	char *s = strdup(id);
 	if (!s)
 		return -1;
-	on->printed[on->nprinted++] = s;
+	r->ids[r->n++] = s;
 	return 0;
 }
 
-/* <state>/printed: one gateway job id a line, appended and synced before
- * each acknowledgement of a printed job. */
-static int printed_load(on_t *on, const char *path, pl_err_t *err)
+int on_idrec_append(on_idrec_t *r, const char *id)
 {
+	char line[ON_ID_MAX + 2];
+	int n = snprintf(line, sizeof(line), "%s\n", id);
+	if (n < 0 || (size_t)n >= sizeof(line) || r->fd < 0)
+		return -1;
+	return pl_write_all(r->fd, line, (size_t)n) < 0 || fdatasync(r->fd) < 0 ? -1 : 0;
+}
+
+/* Load <state>/name (one gateway job id a line), then keep it open for
+ * appending. */
+static int idrec_open(on_idrec_t *r, on_t *on, const char *name, pl_err_t *err)
+{
+	char path[4096], line[ON_ID_MAX + 8];
+	snprintf(path, sizeof(path), "%.4000s/%s", pl_service_state_dir(on->svc), name);
 	FILE *f = fopen(path, "r");
-	char line[ON_ID_MAX + 8];
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
+	if (!f && errno != ENOENT) {
 		snprintf(err->msg, sizeof(err->msg), "%.900s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f)) {
+	while (f && fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		/* a torn last line (crash mid-append) is not an id: skipped */
-		if (on_id_valid(line) && printed_add(on, line) < 0)
+		if (on_id_valid(line) && idrec_add(r, line) < 0)
 			break;
 	}
-	fclose(f);
-	return 0;
-}
-
-int on_jobs_open(on_t *on, pl_err_t *err)
-{
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/printed", pl_service_state_dir(on->svc));
-	if (printed_load(on, path, err) < 0)
-		return -1;
-	on->printed_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (on->printed_fd < 0) {
+	if (f)
+		fclose(f);
+	r->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (r->fd < 0) {
 		snprintf(err->msg, sizeof(err->msg), "%.900s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (pl_fsync_dir_of(path) < 0)
 		pl_warn("cannot sync the directory of %s", path);
+	return 0;
+}
+
+static void idrec_close(on_idrec_t *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+	for (size_t i = 0; i < r->n; i++)
+		free(r->ids[i]);
+	free(r->ids);
+	r->ids = NULL;
+	r->n = r->cap = 0;
+}
+
+int on_jobs_open(on_t *on, pl_err_t *err)
+{
+	if (idrec_open(&on->printed, on, "printed", err) < 0 ||
+	    idrec_open(&on->held, on, "held", err) < 0)
+		return -1;
 	on->print = pl_work_new(on->loop, "on-print", 1, 0);
 	if (!on->print) {
 		snprintf(err->msg, sizeof(err->msg), "cannot start the print worker");
 		return -1;
 	}
-	pl_info("%zu printed job ids remembered", on->nprinted);
+	pl_info("%zu printed and %zu held job ids remembered", on->printed.n, on->held.n);
 	return 0;
 }
 
@@ -145,11 +167,8 @@ void on_jobs_close(on_t *on)
 	on_job_abort(on);
 	pl_work_free(on->print); /* runs the done callbacks of what is queued */
 	on->print = NULL;
-	if (on->printed_fd >= 0)
-		close(on->printed_fd);
-	for (size_t i = 0; i < on->nprinted; i++)
-		free(on->printed[i]);
-	free(on->printed);
+	idrec_close(&on->printed);
+	idrec_close(&on->held);
 }
 
 size_t on_jobs_in_flight(const on_t *on)
@@ -165,6 +184,44 @@ static int inflight_has(const on_t *on, const char *id)
 	return 0;
 }
 
+static int job_spool(on_t *on, on_job_t *j)
+{
+	j->fd = open(pl_service_state_dir(on->svc), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	j->md = EVP_MD_CTX_new();
+	if (j->fd < 0 || !j->md || EVP_DigestInit_ex(j->md, EVP_sha256(), NULL) != 1) {
+		snprintf(j->fail, sizeof(j->fail), "cannot spool: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* A held job: for a user of the directory; PRINTER "" is pull printing
+ * (any printer), a name makes it a secure job for that printer. */
+static void job_route_hold(on_t *on, on_job_t *j, const on_msg_t *m)
+{
+	pl_dir_user_t u;
+	pl_dir_printer_t p;
+	pl_err_t err;
+	int rc = m->user[0] ? pl_dir_user_get(on->dir, m->user, &u, &err) : 1;
+	if (rc == 0 && m->printer[0])
+		rc = pl_dir_printer_get(on->dir, m->printer, &p, &err) == 0 ? 0 : 2;
+	if (rc != 0) {
+		snprintf(j->fail, sizeof(j->fail), "%s",
+			 rc == 1 ? "unknown user" : rc == 2 ? "no such printer" : "directory error");
+		if (rc < 0)
+			pl_err("job %s: directory: %s", j->id, err.msg);
+		return;
+	}
+	j->hold = 1;
+	rc = on_hold_known(on, m->user, m->id);
+	if (rc == 1)
+		j->dup_held = 1;
+	else if (rc < 0)
+		j->dup_inflight = 1;
+	else
+		job_spool(on, j);
+}
+
 /* Where the job goes: a printer of the directory, by name only (a job from
  * the internet never names an address). */
 static void job_route(on_t *on, on_job_t *j, const on_msg_t *m)
@@ -172,8 +229,7 @@ static void job_route(on_t *on, on_job_t *j, const on_msg_t *m)
 	pl_dir_printer_t p;
 	pl_err_t err;
 	if (m->hold) {
-		snprintf(j->fail, sizeof(j->fail),
-			 "held (secure/pull) jobs are not taken by this release");
+		job_route_hold(on, j, m);
 		return;
 	}
 	int rc = pl_dir_printer_get(on->dir, m->printer, &p, &err);
@@ -185,10 +241,7 @@ static void job_route(on_t *on, on_job_t *j, const on_msg_t *m)
 		return;
 	}
 	pl_strlcpy(j->uri, p.uri, sizeof(j->uri));
-	j->fd = open(pl_service_state_dir(on->svc), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	j->md = EVP_MD_CTX_new();
-	if (j->fd < 0 || !j->md || EVP_DigestInit_ex(j->md, EVP_sha256(), NULL) != 1)
-		snprintf(j->fail, sizeof(j->fail), "cannot spool: %s", strerror(errno));
+	job_spool(on, j);
 }
 
 static int job_begin(on_t *on, const on_msg_t *m)
@@ -212,8 +265,10 @@ static int job_begin(on_t *on, const on_msg_t *m)
 	memcpy(j->sha, m->sha256, sizeof(j->sha));
 	on->rx = j;
 	on_status_note(on);
-	if (printed_has(on, m->id))
+	if (idrec_has(&on->printed, m->id))
 		j->dup = 1;
+	else if (m->hold && idrec_has(&on->held, m->id))
+		j->dup_held = 1;
 	else if (inflight_has(on, m->id))
 		j->dup_inflight = 1;
 	else if (m->size > on->conf.max_job_bytes)
@@ -256,7 +311,6 @@ static void print_run(void *arg)
 {
 	on_job_t *j = arg;
 	on_t *on = j->on;
-	char line[ON_ID_MAX + 2];
 	pl_print_opts_t o = {
 		.connect_timeout_ms = (int)on->conf.print_connect_timeout_ms,
 		.io_timeout_ms = (int)on->conf.print_io_timeout_ms,
@@ -271,8 +325,7 @@ static void print_run(void *arg)
 	if (pl_print(j->uri, &o, spool_read, j, NULL, &j->err) < 0)
 		return;
 	/* Durable before acknowledged: the record first. */
-	int n = snprintf(line, sizeof(line), "%s\n", j->id);
-	if (pl_write_all(on->printed_fd, line, (size_t)n) < 0 || fdatasync(on->printed_fd) < 0)
+	if (on_idrec_append(&on->printed, j->id) < 0)
 		pl_err("job %s: printed, but the record failed: %s", j->id, strerror(errno));
 	j->ok = 1;
 }
@@ -293,7 +346,7 @@ static void print_done(void *arg)
 	queue_remove(on, j);
 	on->in_flight--;
 	if (j->ok) {
-		printed_add(on, j->id);
+		idrec_add(&on->printed, j->id);
 		on->printed_total++;
 		pl_info("job %s: printed on %s (%llu bytes, user %s)", j->id, j->printer,
 			(unsigned long long)j->size, j->user[0] ? j->user : "-");
@@ -303,6 +356,60 @@ static void print_done(void *arg)
 		pl_warn("job %s: printing on %s failed: %s", j->id, j->printer, j->err.msg);
 		pl_strlcpy(on->last_error, j->err.msg, sizeof(on->last_error));
 		on_router_ack(on, j->id, "failed", j->err.msg);
+	}
+	job_free(j);
+	on_status_note(on);
+}
+
+/* ---- holding ---- */
+
+typedef struct {
+	on_t *on;
+	char id[ON_ID_MAX + 1];
+	char event[16];
+	char reason[256];
+} late_ack_t;
+
+static void late_ack_run(pl_loop_t *loop, void *arg)
+{
+	late_ack_t *a = arg;
+	(void)loop;
+	on_router_ack(a->on, a->id, a->event, a->reason);
+	free(a);
+}
+
+/* The RESULT, after PL_TEST_OFFNET_PAUSE_BEFORE_RESULT when a test set it
+ * (the window between the durable hold and the RESULT, widened so that a
+ * test can kill the router in it). */
+static void ack_maybe_late(on_t *on, const char *id, const char *event, const char *reason)
+{
+	late_ack_t *a;
+	if (!on->conf.pause_before_result_ms || !(a = calloc(1, sizeof(*a)))) {
+		on_router_ack(on, id, event, reason);
+		return;
+	}
+	a->on = on;
+	pl_strlcpy(a->id, id, sizeof(a->id));
+	pl_strlcpy(a->event, event, sizeof(a->event));
+	pl_strlcpy(a->reason, reason ? reason : "", sizeof(a->reason));
+	pl_loop_timer(on->loop, on->conf.pause_before_result_ms, late_ack_run, a);
+}
+
+static void hold_done(void *arg, int ok, const char *job_id, const char *why)
+{
+	on_job_t *j = arg;
+	on_t *on = j->on;
+	(void)job_id;
+	queue_remove(on, j);
+	on->in_flight--;
+	if (ok) {
+		idrec_add(&on->held, j->id);
+		ack_maybe_late(on, j->id, "held", NULL);
+	} else {
+		on->failed_total++;
+		pl_warn("job %s: cannot hold it for %s: %s", j->id, j->user, why);
+		pl_strlcpy(on->last_error, why, sizeof(on->last_error));
+		on_router_ack(on, j->id, "failed", why);
 	}
 	job_free(j);
 	on_status_note(on);
@@ -319,6 +426,13 @@ static int job_end(on_t *on, const on_msg_t *m)
 	}
 	on->rx = NULL;
 	if (j->dup_inflight) { /* the copy printing now answers */
+		job_free(j);
+		return 0;
+	}
+	if (j->dup_held) {
+		pl_info("job %s: delivered again, already held for %s: not held twice", j->id,
+			j->user);
+		on_router_ack(on, j->id, "held", "already held");
 		job_free(j);
 		return 0;
 	}
@@ -339,7 +453,10 @@ static int job_end(on_t *on, const on_msg_t *m)
 		job_free(j);
 		return 0;
 	}
-	if (pl_work_submit(on->print, print_run, print_done, j) < 0) {
+	int rc = j->hold ? on_hold_submit(on, j->fd, j->size, j->id, j->user, j->printer,
+					  j->title, j->format, hold_done, j)
+			 : pl_work_submit(on->print, print_run, print_done, j);
+	if (rc < 0) {
 		job_free(j); /* not acknowledged: it comes again */
 		return -1;
 	}

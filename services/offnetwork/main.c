@@ -94,19 +94,36 @@ static int copy_path(const pl_cnode_t *cfg, const char *key, char *dst, size_t s
 	return 0;
 }
 
+/* The pinned certificate digest and the test hook. */
+static int on_settings_more(on_conf_t *c, const pl_cnode_t *cfg, pl_err_t *err)
+{
+	const char *pin = NULL;
+	if (pl_schema_str(S, cfg, "gateway_fingerprint", &pin, err) < 0)
+		return -1;
+	if (pin && on_pin_parse(pin, c->pin, err) < 0)
+		return -1;
+	c->has_pin = pin != NULL;
+	const char *p = getenv("PL_TEST_OFFNET_PAUSE_BEFORE_RESULT");
+	c->pause_before_result_ms = p ? (uint32_t)strtoul(p, NULL, 10) : 0;
+	return 0;
+}
+
 static int on_settings(on_conf_t *c, const pl_cnode_t *cfg, const char *state, pl_err_t *err)
 {
 	const char *role = NULL, *url = NULL, *tok = NULL;
 	long long ping, dead, bmin, bmax, mj, pct, pt;
 	memset(c, 0, sizeof(*c));
 	if (pl_schema_check(S, cfg, err) < 0 ||
-	    pl_schema_str(S, cfg, "role", &role, err) < 0 ||
+	    pl_holder_conf_parse(&c->hconf, cfg, state, err) < 0 ||
+	    on_settings_more(c, cfg, err) < 0)
+		return -1;
+	pl_strlcpy(c->directory_path, c->hconf.directory_path, sizeof(c->directory_path));
+	if (pl_schema_str(S, cfg, "role", &role, err) < 0 ||
 	    pl_schema_str(S, cfg, "gateway_url", &url, err) < 0 ||
 	    pl_schema_str(S, cfg, "token_file", &tok, err) < 0 ||
 	    copy_path(cfg, "ca_file", c->ca_file, sizeof(c->ca_file), err) < 0 ||
 	    copy_path(cfg, "client_cert", c->client_cert, sizeof(c->client_cert), err) < 0 ||
 	    copy_path(cfg, "client_key", c->client_key, sizeof(c->client_key), err) < 0 ||
-	    copy_path(cfg, "directory", c->directory_path, sizeof(c->directory_path), err) < 0 ||
 	    pl_schema_int(S, cfg, "ping_s", &ping, err) < 0 ||
 	    pl_schema_int(S, cfg, "dead_s", &dead, err) < 0 ||
 	    pl_schema_int(S, cfg, "backoff_min_ms", &bmin, err) < 0 ||
@@ -134,9 +151,6 @@ static int on_settings(on_conf_t *c, const pl_cnode_t *cfg, const char *state, p
 	}
 	if (parse_url(c, url, err) < 0 || read_token(c, tok, err) < 0)
 		return -1;
-	if (!c->directory_path[0])
-		snprintf(c->directory_path, sizeof(c->directory_path),
-			 "%.3000s/../directory/directory.db", state);
 	c->ping_s = (uint32_t)ping;
 	c->dead_s = (uint32_t)dead;
 	c->backoff_min_ms = (uint32_t)bmin;
@@ -159,11 +173,14 @@ static void status_send(pl_loop_t *loop, void *arg)
 	on->status_timer = NULL;
 	if (on->since_ms && gmtime_r(&t, &tm))
 		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	pl_service_status(on->svc, "%s%s%s; %zu in flight; %llu printed, %llu failed%s%s",
+	pl_service_status(on->svc,
+			  "%s%s%s; %zu in flight; %llu printed, %llu held, %llu failed; "
+			  "%zu outcomes to send%s%s",
 			  on->connected ? "connected" : "disconnected",
 			  since[0] ? " since " : "", since, on_jobs_in_flight(on),
 			  (unsigned long long)on->printed_total,
-			  (unsigned long long)on->failed_total,
+			  (unsigned long long)on->held_total,
+			  (unsigned long long)on->failed_total, on_outbox_pending(on),
 			  on->last_error[0] ? "; last error: " : "", on->last_error);
 }
 
@@ -194,16 +211,18 @@ static int on_sandbox(pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t *sb
 		return PL_EXIT_CONFIG;
 	}
 	(void)on;
+	/* held jobs stay releasable without a gateway: directory and holder */
+	if (pl_dir_sandbox(sb, c.directory_path, PL_DIR_READ_CREATE, &err) < 0 ||
+	    pl_holder_sandbox(sb, &c.hconf, &err) < 0) {
+		pl_err("%s", err.msg);
+		return 1;
+	}
 	if (c.unconfigured)
 		return 0;
 	const char *ro[] = { c.ca_file, c.client_cert, c.client_key };
 	for (size_t i = 0; i < PL_ARRAY_LEN(ro); i++)
 		if (ro[i][0] && pl_sandbox_allow(sb, ro[i], PL_SANDBOX_RO) < 0)
 			return 1;
-	if (pl_dir_sandbox(sb, c.directory_path, PL_DIR_READ_CREATE, &err) < 0) {
-		pl_err("%s", err.msg);
-		return 1;
-	}
 	return 0;
 }
 
@@ -219,19 +238,33 @@ static int on_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 		pl_err("%s", err.msg);
 		return PL_EXIT_CONFIG;
 	}
-	if (on->conf.unconfigured) {
-		pl_notice("no gateway_url and token_file: idle");
-		pl_service_status(svc, "not configured (gateway_url, token_file)");
-		return 0;
-	}
 	if (pl_dir_open(&on->dir, on->conf.directory_path, PL_DIR_READ_CREATE, &err) < 0) {
 		pl_err("directory: %s", err.msg);
 		return 1;
+	}
+	/* The outbox first, with or without a gateway: outcomes of held jobs
+	 * wait there for one, those the holder reports as it starts (a
+	 * release cut off by a restart: maybe-printed) included. */
+	int rc = on_outbox_open(on, &err) < 0 ? 1 : on_hold_open(on, &err);
+	if (rc != 0) {
+		pl_err("%s", err.msg);
+		return rc;
+	}
+	if (on->conf.unconfigured) {
+		pl_notice("no gateway_url and token_file: idle (held jobs stay releasable)");
+		pl_service_status(svc, "not configured (gateway_url, token_file)");
+		return 0;
 	}
 	if (on_jobs_open(on, &err) < 0 || on_router_start(on, &err) < 0) {
 		pl_err("%s", err.msg);
 		return 1;
 	}
+	if (on->conf.has_pin)
+		pl_info("gateway certificate pinned by its SHA-256 (gateway_fingerprint), "
+			"instead of a CA");
+	if (on->conf.pause_before_result_ms)
+		pl_warn("test hook set: pause %u ms before a held job's RESULT",
+			on->conf.pause_before_result_ms);
 	pl_info("router: gateway %s, printers by name from the directory", on->conf.url);
 	on_status_note(on);
 	return 0;
@@ -240,7 +273,7 @@ static int on_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 static void drain_check(pl_loop_t *loop, void *arg)
 {
 	on_t *on = arg;
-	if (on->in_flight == 0) {
+	if (on->in_flight == 0 && (!on->holder || pl_holder_pending(on->holder) == 0)) {
 		pl_service_exit(on->svc, 0);
 		return;
 	}
@@ -272,20 +305,47 @@ static void on_stop(pl_service_t *svc, void *ctx)
 	}
 	if (on->status_timer)
 		pl_loop_timer_cancel(on->loop, on->status_timer);
-	if (on->conf.unconfigured)
-		return;
-	on_jobs_close(on); /* before the router: done callbacks may ack */
+	on->status_timer = NULL;
+	/* before the router: done callbacks may ack, events be sent */
+	if (!on->conf.unconfigured)
+		on_jobs_close(on);
+	on_hold_close(on);
+	on_outbox_close(on);
 	on_router_stop(on);
 	pl_dir_close(on->dir);
 }
 
+/* The gateway role holds no jobs, yet HELLO said PL_CAP_HOLDS_JOBS (it
+ * goes before the configuration, so before the role is known): the
+ * supervisor's asks are answered "none" at once rather than left to time
+ * out, which would hold up every plsc jobs and release. */
+static int gw_answer_none(pl_service_t *svc, const pl_frame_t *f)
+{
+	pl_msg_t m;
+	if (f->type != PL_MSG_JOBS_QUERY && f->type != PL_MSG_RELEASE_JOBS &&
+	    f->type != PL_MSG_DELETE_JOBS)
+		return 0;
+	if (pl_msg_init(&m, PL_MSG_RESULT, PL_FLAG_REPLY, f->seq) < 0)
+		return 1;
+	pl_msg_add_u32(&m, PL_TAG_STATUS, PL_STATUS_OK);
+	if (f->type == PL_MSG_JOBS_QUERY) {
+		pl_msg_add_u32(&m, PL_TAG_TOTAL, 0);
+		pl_msg_add_u32(&m, PL_TAG_COUNT, 0);
+	}
+	if (pl_msg_finish(&m) == 0)
+		(void)pl_service_send(svc, &m);
+	pl_msg_free(&m);
+	return 1;
+}
+
 static void on_message(pl_service_t *svc, const pl_frame_t *f, void *ctx)
 {
-	(void)svc;
-	(void)ctx;
+	on_t *on = ctx;
 	if (f->fd >= 0)
 		close(f->fd);
-	pl_debug("ignoring %s", pl_msg_type_name(f->type));
+	if (on->gw ? !gw_answer_none(svc, f)
+		   : (!on->holder || !pl_holder_message(on->holder, f)))
+		pl_debug("ignoring %s", pl_msg_type_name(f->type));
 }
 
 int main(int argc, char **argv)
@@ -296,9 +356,11 @@ int main(int argc, char **argv)
 			   "External Gateway and prints the jobs it pushes.",
 		.schema = &pl_schema_offnetwork,
 		.help = "role \"router\" dials gateway_url; no listening socket.\n"
+			"Secure/pull jobs are held here and released like all others.\n"
 			"role \"gateway\" listens on listen.main (routers, HTTPS + WSS)\n"
 			"and listen.intake (workstations, the OfflinePrint wire over TLS).\n"
 			"See PrinterLogicServiceOffNetworkServer(8).\n",
+		.caps = PL_CAP_HOLDS_JOBS, /* lib/holder (hold.c) */
 		.start = on_start,
 		.shutdown = on_shutdown,
 		.message = on_message,
@@ -306,6 +368,6 @@ int main(int argc, char **argv)
 		.sandbox = on_sandbox,
 	};
 	static on_t on;
-	on.printed_fd = -1;
+	on.printed.fd = on.held.fd = -1;
 	return pl_service_main(argc, argv, &def, &on);
 }

@@ -2,8 +2,11 @@
  * binary WebSocket message is exactly one TLV frame of the job-submission
  * protocol, so the gateway pushes a job to the router the way a
  * workstation submits one to OfflinePrint (SUBMIT_BEGIN, SUBMIT_DATA...,
- * SUBMIT_END), and the router answers RESULT. Everything here reads bytes
- * from the network: it is fuzzed by tests/fuzz/fuzz_offnet_msg.c. */
+ * SUBMIT_END), and the router answers RESULT. Later outcomes of held jobs
+ * go up as JOB_EVENT (with OFFNET_SEQ), acknowledged by a RESULT carrying
+ * that SEQ (§12.1). Both directions are decoded here, so the gateway role
+ * can share this. Everything here reads bytes from the network: it is
+ * fuzzed by tests/fuzz/fuzz_offnet_msg.c. */
 #include "on.h"
 
 #include <stdio.h>
@@ -85,8 +88,55 @@ static int decode_data(const pl_frame_t *f, on_msg_t *m, pl_err_t *err)
 	return 0;
 }
 
+int on_event_valid(const char *event)
+{
+	static const char *const ok[] = { "printed", "print-failed", "maybe-printed",
+					  "deleted", "expired", "damaged" };
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcmp(event, ok[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* gateway -> router: a RESULT with SEQ acknowledges our JOB_EVENT. */
+static int decode_event_ack(const pl_frame_t *f, on_msg_t *m, pl_err_t *err)
+{
+	m->kind = ON_M_EVENT_ACK;
+	if (pl_frame_get_u64(f, PL_TAG_OFFNET_SEQ, &m->seq) < 0 || m->seq == 0 ||
+	    opt_str(f, PL_TAG_JOB_ID, m->id, sizeof(m->id)) < 0 ||
+	    (m->id[0] && !on_id_valid(m->id))) {
+		snprintf(err->msg, sizeof(err->msg), "RESULT for a job event: bad fields");
+		return -1;
+	}
+	return 0;
+}
+
+/* router -> gateway (decoded here for the gateway role and the fuzzer). */
+static int decode_event(const pl_frame_t *f, on_msg_t *m, pl_err_t *err)
+{
+	m->kind = ON_M_EVENT;
+	if (get_id(f, m, err) < 0)
+		return -1;
+	if (pl_frame_get_u64(f, PL_TAG_OFFNET_SEQ, &m->seq) < 0 || m->seq == 0 ||
+	    pl_frame_get_u64(f, PL_TAG_TIME_MS, &m->time_ms) < 0 ||
+	    pl_frame_get_str(f, PL_TAG_EVENT, m->event, sizeof(m->event)) < 0 ||
+	    opt_str(f, PL_TAG_PRINTER, m->printer, sizeof(m->printer)) < 0 ||
+	    opt_str(f, PL_TAG_MESSAGE, m->reason, sizeof(m->reason)) < 0) {
+		snprintf(err->msg, sizeof(err->msg), "JOB_EVENT %s: bad fields", m->id);
+		return -1;
+	}
+	if (!on_event_valid(m->event)) {
+		snprintf(err->msg, sizeof(err->msg), "JOB_EVENT %s: unknown event", m->id);
+		return -1;
+	}
+	return 0;
+}
+
 static int decode_result(const pl_frame_t *f, on_msg_t *m, pl_err_t *err)
 {
+	pl_field_t fl;
+	if (pl_frame_find(f, PL_TAG_OFFNET_SEQ, &fl) == 1)
+		return decode_event_ack(f, m, err);
 	m->kind = ON_M_RESULT;
 	if (get_id(f, m, err) < 0)
 		return -1;
@@ -124,6 +174,8 @@ int on_msg_decode(const uint8_t *buf, size_t len, on_msg_t *m, pl_err_t *err)
 		return get_id(&f, m, err);
 	case PL_MSG_RESULT:
 		return decode_result(&f, m, err);
+	case PL_MSG_JOB_EVENT:
+		return decode_event(&f, m, err);
 	default:
 		snprintf(err->msg, sizeof(err->msg), "unexpected message %s",
 			 pl_msg_type_name(f.type));
@@ -139,5 +191,31 @@ int on_msg_result(pl_msg_t *m, const char *id, const char *event, const char *re
 	pl_msg_add_str(m, PL_TAG_EVENT, event);
 	if (reason && *reason)
 		pl_msg_add_str(m, PL_TAG_MESSAGE, reason);
+	return pl_msg_finish(m);
+}
+
+int on_msg_job_event(pl_msg_t *m, uint64_t seq, const char *id, const char *event,
+		     uint64_t time_ms, const char *printer, const char *detail)
+{
+	pl_msg_reset(m, PL_MSG_JOB_EVENT, 0, 0);
+	m->max = ON_MSG_MAX;
+	pl_msg_add_str(m, PL_TAG_JOB_ID, id);
+	pl_msg_add_u64(m, PL_TAG_OFFNET_SEQ, seq);
+	pl_msg_add_str(m, PL_TAG_EVENT, event);
+	pl_msg_add_u64(m, PL_TAG_TIME_MS, time_ms);
+	if (printer && *printer)
+		pl_msg_add_str(m, PL_TAG_PRINTER, printer);
+	if (detail && *detail)
+		pl_msg_add_str(m, PL_TAG_MESSAGE, detail);
+	return pl_msg_finish(m);
+}
+
+int on_msg_event_ack(pl_msg_t *m, uint64_t seq, const char *id)
+{
+	pl_msg_reset(m, PL_MSG_RESULT, 0, 0);
+	m->max = ON_MSG_MAX;
+	pl_msg_add_u64(m, PL_TAG_OFFNET_SEQ, seq);
+	if (id && *id)
+		pl_msg_add_str(m, PL_TAG_JOB_ID, id);
 	return pl_msg_finish(m);
 }

@@ -1,9 +1,12 @@
 /* PrinterLogicServiceOffNetworkServer: off-network printing through an
- * External Gateway (issue 17). This release has the router role (the
- * Internal Routing Service): one persistent wss:// connection out to the
- * gateway, jobs pushed down it are printed at once on a printer named in
- * the directory, and each is acknowledged only after the printer took
- * every byte (or a durable "printed" record says it already did).
+ * External Gateway (issue 17). Two roles. The router (the Internal
+ * Routing Service): one persistent wss:// connection out to the gateway,
+ * jobs pushed down it are printed at once on a printer named in the
+ * directory, or held for release (secure/pull), and each is acknowledged
+ * only after the printer took every byte or the job is durably held (or a
+ * durable record says it already was). The gateway (gw-*.c): workstations
+ * submit to it, routers collect from it, and held jobs' outcomes come back
+ * to it in JOB_EVENTs.
  *   main.c     the service definition, configuration, plsc status detail
  *   msg.c      the messages on the WebSocket: one TLV frame a binary
  *              message (proto/PROTOCOL.md §12); decoding is fuzzed
@@ -13,6 +16,14 @@
  *              DNS on a worker
  *   job.c      receiving a job into an anonymous spool file, printing it
  *              on a worker, the "printed" record, the acknowledgement
+ *   hold.c     secure/pull jobs (OFFNET_HOLD): held through lib/holder in
+ *              our own encrypted job store, for a directory user, exactly
+ *              once by the gateway's job id as idempotency key
+ *   outbox.c   what became of a held job (printed, deleted, expired...),
+ *              told to the gateway in JOB_EVENTs, kept in <state>/outbox
+ *              and sent again on every connection until acknowledged
+ *   pin.c      gateway_fingerprint: the pinned SHA-256 of the gateway's
+ *              certificate, checked in the TLS handshake
  *   gw-*.c     the gateway role (gw.h), when role is "gateway" */
 #ifndef ON_H
 #define ON_H
@@ -24,6 +35,8 @@
 
 #include "pl_config.h"
 #include "pl_directory.h"
+#include "pl_holder.h"
+#include "pl_jobstore.h"
 #include "pl_loop.h"
 #include "pl_proto.h"
 #include "pl_service.h"
@@ -39,12 +52,22 @@
 /* Gateway job ids remembered as printed (job.c): a redelivery comes within
  * minutes, so the newest ON_PRINTED_KEEP are plenty. */
 #define ON_PRINTED_KEEP 100000u
+/* Held jobs: the job store's workstation and source for every job taken
+ * from the gateway (the idempotency key is the gateway's id, unique per
+ * owner and workstation). */
+#define ON_WORKSTATION "off-network"
+#define ON_SOURCE "offnetwork"
+/* Outcomes not yet acknowledged by the gateway: at most this many are
+ * kept (the oldest is dropped, with a warning, beyond it). */
+#define ON_OUTBOX_MAX 10000u
 
 typedef enum {
 	ON_M_BEGIN = 1, /* gateway -> router: a job's metadata */
 	ON_M_DATA,	/* gateway -> router: the next bytes of the job */
 	ON_M_END,	/* gateway -> router: every byte sent */
 	ON_M_RESULT,	/* router -> gateway: the job's outcome (the ack) */
+	ON_M_EVENT,	/* router -> gateway: later, what became of a held job */
+	ON_M_EVENT_ACK, /* gateway -> router: that JOB_EVENT is recorded */
 } on_kind_t;
 
 typedef struct {
@@ -60,8 +83,11 @@ typedef struct {
 	int has_sha;
 	const uint8_t *data; /* ON_M_DATA: a view into the message */
 	size_t dlen;
-	char event[16];	  /* ON_M_RESULT: "printed", "held", "failed" */
-	char reason[256]; /* ON_M_RESULT: why, when failed */
+	char event[16];	  /* ON_M_RESULT: "printed", "held", "failed";
+			     ON_M_EVENT: on_event_valid */
+	char reason[256]; /* ON_M_RESULT: why, when failed; ON_M_EVENT: detail */
+	uint64_t seq;	  /* ON_M_EVENT, ON_M_EVENT_ACK: the router's number */
+	uint64_t time_ms; /* ON_M_EVENT: when it happened (unix ms) */
 } on_msg_t;
 
 /* msg.c */
@@ -71,9 +97,25 @@ int on_msg_decode(const uint8_t *buf, size_t len, on_msg_t *m, pl_err_t *err);
 int on_id_valid(const char *id);
 /* Build the RESULT for a job into m (pl_msg_init'ed by the caller). */
 int on_msg_result(pl_msg_t *m, const char *id, const char *event, const char *reason);
+/* 1 when event is one a JOB_EVENT may carry (PROTOCOL.md §12.1). */
+int on_event_valid(const char *event);
+/* Build a JOB_EVENT (router -> gateway): printer and detail may be NULL. */
+int on_msg_job_event(pl_msg_t *m, uint64_t seq, const char *id, const char *event,
+		     uint64_t time_ms, const char *printer, const char *detail);
+/* Build its acknowledgement (gateway -> router): a RESULT with SEQ. */
+int on_msg_event_ack(pl_msg_t *m, uint64_t seq, const char *id);
 
 typedef struct on on_t;
 typedef struct on_job on_job_t;
+
+/* A durable record of gateway job ids (job.c): <state>/printed (printed
+ * here) and <state>/held (held here), one id a line, appended and synced
+ * before the RESULT; the newest ON_PRINTED_KEEP are kept in memory. */
+typedef struct {
+	char **ids; /* oldest first */
+	size_t n, cap;
+	int fd;
+} on_idrec_t;
 
 /* router.c */
 int on_router_start(on_t *on, pl_err_t *err);
@@ -81,6 +123,8 @@ void on_router_stop(on_t *on);
 /* Queue the acknowledgement of a job; sent when the connection is up
  * (lost with it otherwise: the gateway then delivers the job again). */
 void on_router_ack(on_t *on, const char *id, const char *event, const char *reason);
+/* Queue a finished frame to the gateway: 0, or -1 when not connected. */
+int on_router_send(on_t *on, const pl_msg_t *m);
 
 /* job.c */
 int on_jobs_open(on_t *on, pl_err_t *err);
@@ -91,6 +135,44 @@ int on_job_message(on_t *on, const on_msg_t *m);
 /* The connection dropped: a job being received is discarded. */
 void on_job_abort(on_t *on);
 size_t on_jobs_in_flight(const on_t *on);
+/* Append id to the record and fdatasync it (any thread): 0 or -1. */
+int on_idrec_append(on_idrec_t *r, const char *id);
+
+/* hold.c */
+/* The job store and lib/holder, whether or not a gateway is configured
+ * (held jobs stay releasable). 0, or an exit code with err. */
+int on_hold_open(on_t *on, pl_err_t *err);
+void on_hold_close(on_t *on);
+/* Is a held job with this gateway id (of this user) stored already? 1
+ * yes, 0 no, -1 being stored right now (EBUSY). */
+int on_hold_known(on_t *on, const char *user, const char *id);
+/* Hold the spooled job (fd at any offset, size bytes) on a worker; done
+ * runs on the loop with ok and the job store's id or the reason. */
+typedef void (*on_hold_done_fn)(void *arg, int ok, const char *job_id, const char *why);
+int on_hold_submit(on_t *on, int fd, uint64_t size, const char *id, const char *user,
+		   const char *printer, const char *title, const char *format,
+		   on_hold_done_fn done, void *arg);
+
+/* outbox.c */
+int on_outbox_open(on_t *on, pl_err_t *err);
+void on_outbox_close(on_t *on);
+/* An outcome of held job id (the gateway's) to tell the gateway: made
+ * durable on a worker, then sent (loop thread). */
+void on_outbox_add(on_t *on, const char *id, const char *event, const char *printer,
+		   const char *detail);
+void on_outbox_ack(on_t *on, uint64_t seq);
+/* Connected: every outcome not yet acknowledged goes (again). */
+void on_outbox_resend(on_t *on);
+size_t on_outbox_pending(on_t *on);
+
+/* pin.c */
+/* Parse gateway_fingerprint: 64 hex digits, colons or spaces between
+ * allowed. 0, or -1 with err. */
+int on_pin_parse(const char *text, uint8_t pin[32], pl_err_t *err);
+/* The TLS verify step for one certificate of the chain (libwebsockets'
+ * OPENSSL_PERFORM_SERVER_CERT_VERIFICATION: x509_ctx, preverify_ok):
+ * 0 accept, 1 refuse. */
+int on_pin_verify(on_t *on, void *x509_ctx, int preverify_ok);
 
 /* main.c */
 void on_status_note(on_t *on);
@@ -108,6 +190,10 @@ typedef struct {
 	uint64_t max_job_bytes;
 	uint32_t print_connect_timeout_ms, print_io_timeout_ms;
 	char directory_path[4096];
+	uint8_t pin[32];     /* gateway_fingerprint */
+	int has_pin;
+	uint32_t pause_before_result_ms; /* PL_TEST_OFFNET_PAUSE_BEFORE_RESULT */
+	pl_holder_conf_t hconf;
 	int unconfigured; /* no gateway_url/token_file: idle */
 } on_conf_t;
 
@@ -123,9 +209,17 @@ struct on {
 	pl_work_t *print; /* printing, one job at a time, in order */
 	on_job_t *queue;  /* jobs handed to it, not yet done */
 	size_t in_flight; /* received, not yet acknowledged */
-	char **printed;	  /* gateway ids printed, oldest first */
-	size_t nprinted, capprinted;
-	int printed_fd;
+	on_idrec_t printed; /* gateway ids printed here */
+	on_idrec_t held;    /* gateway ids held here (hold.c) */
+	/* hold.c */
+	pl_jobstore_t *store;
+	pl_holder_t *holder;
+	pl_work_t *hold;
+	uint64_t held_total;
+	/* outbox.c */
+	void *outbox; /* on_outbox_t */
+	/* pin.c: the last refusal, for the log line */
+	char pin_seen[65];
 	/* status */
 	int connected;
 	pl_timer_t *status_timer;

@@ -4,7 +4,8 @@
  * tracked here with the events it waits for, as tests/lib/adaptsvc.c does).
  *
  *  - TLS: the gateway's certificate must chain to ca_file (or the system
- *    store) and name the URL's host; never "allow self-signed".
+ *    store) and name the URL's host; or, with gateway_fingerprint, have
+ *    exactly that SHA-256 (pin.c); never "allow self-signed".
  *  - The site's token goes in "Authorization: Bearer" on the upgrade, so a
  *    gateway refuses a stranger before any WebSocket exists.
  *  - Keepalive: lws sends a ping after ping_s of silence and drops the
@@ -131,24 +132,32 @@ static void rt_set_connected(rt_t *r, int up)
 
 /* ---- the acknowledgements ---- */
 
-void on_router_ack(on_t *on, const char *id, const char *event, const char *reason)
+int on_router_send(on_t *on, const pl_msg_t *m)
 {
 	rt_t *r = on->rt;
+	/* Connecting counts: the frame goes once the upgrade is done. */
+	if (!r || !r->wsi)
+		return -1; /* not connected: the peer gets it again later */
+	ack_t *a = malloc(sizeof(*a) + LWS_PRE + m->len);
+	if (!a)
+		return -1;
+	a->next = NULL;
+	a->len = m->len;
+	memcpy(a->buf + LWS_PRE, m->buf, m->len);
+	*r->acks_tail = a;
+	r->acks_tail = &a->next;
+	rt_track(r, r->wsi, EPOLLIN | EPOLLOUT);
+	lws_callback_on_writable(r->wsi);
+	return 0;
+}
+
+void on_router_ack(on_t *on, const char *id, const char *event, const char *reason)
+{
 	pl_msg_t m;
-	if (!r || !r->wsi || pl_msg_init(&m, PL_MSG_RESULT, 0, 0) < 0)
-		return; /* not connected: the gateway sends the job again */
-	if (on_msg_result(&m, id, event, reason) == 0) {
-		ack_t *a = malloc(sizeof(*a) + LWS_PRE + m.len);
-		if (a) {
-			a->next = NULL;
-			a->len = m.len;
-			memcpy(a->buf + LWS_PRE, m.buf, m.len);
-			*r->acks_tail = a;
-			r->acks_tail = &a->next;
-			rt_track(r, r->wsi, EPOLLIN | EPOLLOUT);
-			lws_callback_on_writable(r->wsi);
-		}
-	}
+	if (pl_msg_init(&m, PL_MSG_RESULT, 0, 0) < 0)
+		return;
+	if (on_msg_result(&m, id, event, reason) == 0)
+		(void)on_router_send(on, &m); /* not connected: the job comes again */
 	pl_msg_free(&m);
 }
 
@@ -229,6 +238,10 @@ static int rt_receive(rt_t *r, struct lws *wsi, const void *in, size_t len)
 		rt_error(r, "protocol", err.msg);
 		return -1;
 	}
+	if (m.kind == ON_M_EVENT_ACK) {
+		on_outbox_ack(r->on, m.seq);
+		return 0;
+	}
 	if (on_job_message(r->on, &m) < 0) {
 		rt_error(r, "protocol", "a job stream out of order");
 		return -1;
@@ -286,7 +299,11 @@ static int rt_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		r->established = 1;
 		rt_set_connected(r, 1);
 		rt_track(r, wsi, EPOLLIN);
+		on_outbox_resend(r->on);
 		break;
+	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+		/* user is the X509_STORE_CTX here, len OpenSSL's verdict */
+		return on_pin_verify(r->on, user, (int)len);
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		return rt_writable(r, wsi);
 	case LWS_CALLBACK_CLIENT_RECEIVE:

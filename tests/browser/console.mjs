@@ -600,6 +600,23 @@ check('Export CSV on the History page downloads the events with their header row
     'no printed event for the job');
 });
 
+check('the History page filters by source: the holder\'s events, then Off-network (none here)', async () => {
+  const rows = page.locator('table#history-table tbody tr.event');
+  const sources = () => rows.evaluateAll((trs) => trs.map((tr) => tr.cells[8].textContent.trim()));
+  await page.selectOption('#history-service', need('HOLDER'));
+  await waitFor(async () => {
+    const s = await sources();
+    return s.length > 0 && s.every((x) => x === 'Workstations (OfflinePrint)');
+  }, SHORT, 'the filtered rows are not all "Workstations (OfflinePrint)"');
+  await page.selectOption('#history-service', 'PrinterLogicServiceOffNetworkServer');
+  await page.locator('table#history-table tbody tr.empty').waitFor({ state: 'visible', timeout: SHORT });
+  const href = await page.getAttribute('#history-export', 'href');
+  assert(href === '/api/v1/history.csv?service=PrinterLogicServiceOffNetworkServer',
+    `Export CSV follows the filter: '${href}'`);
+  await page.selectOption('#history-service', '');
+  await waitFor(async () => (await sources()).length > 0, SHORT, 'every source again: no rows');
+});
+
 let newToken = '';
 check('the Workstations page creates a token and shows it once, with the id listed', async () => {
   await gotoPage('workstations');

@@ -8,7 +8,9 @@
  *   2  a string escaped for JSON: no raw quote, backslash or control byte
  *      survives, and the output is terminated within its buffer
  *   3  a router's WebSocket message as the gateway decodes it (msg.c): a
- *      RESULT with a valid id and a known outcome, or a refusal
+ *      RESULT with a valid id and a known outcome, a JOB_EVENT (a held
+ *      job's later state) with a valid id, a known event and a seq, or a
+ *      refusal
  *   4  the constant-time comparison agrees with strcmp */
 #include <stdint.h>
 #include <stdlib.h>
@@ -81,6 +83,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(on_id_valid(m.id));
 			CHECK(!strcmp(m.event, "printed") || !strcmp(m.event, "held") ||
 			      !strcmp(m.event, "failed"));
+			CHECK(memchr(m.reason, 0, sizeof(m.reason)));
+		}
+		if (m.kind == ON_M_EVENT) {
+			/* what gw_event_record takes as it is */
+			CHECK(on_id_valid(m.id) && on_event_valid(m.event) && m.seq > 0);
+			CHECK(memchr(m.printer, 0, sizeof(m.printer)));
 			CHECK(memchr(m.reason, 0, sizeof(m.reason)));
 		}
 		return 0;

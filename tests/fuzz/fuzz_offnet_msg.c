@@ -2,11 +2,14 @@
 /* libFuzzer target: the off-network WebSocket messages
  * (services/offnetwork/msg.c), both directions in one decoder: what a
  * gateway pushes to the router (SUBMIT_BEGIN, SUBMIT_DATA, SUBMIT_END) and
- * what a router answers the gateway (RESULT). The input is one whole
+ * what a router answers the gateway (RESULT), and the outcomes of held
+ * jobs (JOB_EVENT, router -> gateway) with their acknowledgements (RESULT
+ * with SEQ, gateway -> router). The input is one whole
  * WebSocket message. Whatever it holds, it is refused with a reason, or
  * decoded into a message whose strings are terminated, whose id is a
  * valid gateway job id, and whose data lies inside the input; a decoded
- * RESULT, encoded again, decodes to the same outcome. */
+ * RESULT, JOB_EVENT or event acknowledgement, encoded again, decodes to
+ * the same. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,36 @@ static void check_result(const on_msg_t *m)
 	CHECK(again.kind == ON_M_RESULT);
 	CHECK(strcmp(again.id, m->id) == 0 && strcmp(again.event, m->event) == 0);
 	CHECK(strcmp(again.reason, m->reason) == 0);
+	pl_msg_free(&out);
+}
+
+static void check_event(const on_msg_t *m)
+{
+	pl_msg_t out;
+	on_msg_t again;
+	pl_err_t err;
+	CHECK(m->seq != 0 && on_id_valid(m->id) && on_event_valid(m->event));
+	CHECK(pl_msg_init(&out, PL_MSG_JOB_EVENT, 0, 0) == 0);
+	CHECK(on_msg_job_event(&out, m->seq, m->id, m->event, m->time_ms, m->printer,
+			       m->reason) == 0);
+	CHECK(on_msg_decode(out.buf, out.len, &again, &err) == 0);
+	CHECK(again.kind == ON_M_EVENT && again.seq == m->seq && again.time_ms == m->time_ms);
+	CHECK(strcmp(again.id, m->id) == 0 && strcmp(again.event, m->event) == 0);
+	CHECK(strcmp(again.printer, m->printer) == 0 && strcmp(again.reason, m->reason) == 0);
+	pl_msg_free(&out);
+}
+
+static void check_event_ack(const on_msg_t *m)
+{
+	pl_msg_t out;
+	on_msg_t again;
+	pl_err_t err;
+	CHECK(m->seq != 0 && (!m->id[0] || on_id_valid(m->id)));
+	CHECK(pl_msg_init(&out, PL_MSG_RESULT, 0, 0) == 0);
+	CHECK(on_msg_event_ack(&out, m->seq, m->id) == 0);
+	CHECK(on_msg_decode(out.buf, out.len, &again, &err) == 0);
+	CHECK(again.kind == ON_M_EVENT_ACK && again.seq == m->seq);
+	CHECK(strcmp(again.id, m->id) == 0);
 	pl_msg_free(&out);
 }
 
@@ -54,6 +87,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case ON_M_RESULT:
 		CHECK(on_id_valid(m.id));
 		check_result(&m);
+		break;
+	case ON_M_EVENT:
+		check_event(&m);
+		break;
+	case ON_M_EVENT_ACK:
+		check_event_ack(&m);
 		break;
 	default:
 		abort();

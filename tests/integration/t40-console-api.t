@@ -11,7 +11,7 @@
 # console leaving every other service alone.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 202
+plan 206
 
 PW='correct horse battery'
 BR=PrinterLogicServiceSimpleBadgeRelease
@@ -274,6 +274,17 @@ like "$(grep ',printed,' "$T/api.out")" ",printed,$id,carol,ws1,P1,Quarterly rep
 	"with the job, its owner, workstation, printer, title and size"
 api GET "/api/v1/history.csv?limit=x"
 is "$API_STATUS" 400 "a bad limit: 400"
+# One service's events (the console's filter; off-network jobs are
+# PrinterLogicServiceOffNetworkServer's: t95)
+api GET "/api/v1/history?service=$OP&limit=2"
+is "$API_STATUS:$(jq -r '[.events[] | "\(.event)/\(.service)"] | join(",")' <<<"$API_BODY")" \
+	"200:deleted/$OP,held/$OP" "GET /history?service=: that service's newest events"
+api GET "/api/v1/history?service=PrinterLogicServiceOffNetworkServer"
+is "$API_STATUS:$(jq '.events | length' <<<"$API_BODY")" "200:0" "none from a service with no events"
+api GET "/api/v1/history.csv?service=Toggle"
+is "$API_STATUS:$(wc -l < "$T/api.out")" "200:1" "the CSV filters alike (the header alone)"
+api GET "/api/v1/history?service=../etc"
+is "$API_STATUS" 400 "a bad service name: 400"
 
 # A page at a time: limit, the total, and the cursor of the next page.
 p1=$(submit ws1 pat "$T/doc")

@@ -708,6 +708,41 @@ static void test_delete(void **state)
 	assert_string_equal(f->events[0], "deleted dave  -|-");
 }
 
+static char hook_seen[512];
+
+static void hook(void *arg, const char *event, const pl_job_meta_t *m, const char *detail)
+{
+	(void)arg;
+	size_t n = strlen(hook_seen);
+	snprintf(hook_seen + n, sizeof(hook_seen) - n, "%s %s %s;", event, m->owner,
+		 detail ? detail : "-");
+}
+
+/* The event hook (OffNetwork tells its gateway what became of a job): it
+ * sees every job event, also when no JOB_EVENT goes to a supervisor. */
+static void test_event_hook(void **state)
+{
+	fx_t *f = *state;
+	char id[64], msg[300] = "";
+	pl_msg_t m;
+	pl_err_t err;
+	pl_holder_free(f->h);
+	pl_holder_opts_t o = {
+		.loop = f->loop, .name = "th", .store = f->store, .dir = f->dir,
+		.send = send_to_sup, .send_arg = f, .events = 0, .conf = &f->conf,
+		.event_hook = hook, .event_arg = f,
+	};
+	assert_int_equal(pl_holder_new(&f->h, &o, &err), 0);
+	hook_seen[0] = '\0';
+	hold(f, "erin", "t", "data", id);
+	assert_int_equal(pl_msg_init(&m, PL_MSG_DELETE_JOBS, 0, 0), 0);
+	pl_msg_add_str(&m, PL_TAG_JOB_ID, id);
+	ask(f, &m);
+	assert_int_equal(job_result(f, msg, sizeof(msg)), PL_STATUS_OK);
+	assert_string_equal(hook_seen, "deleted erin -;");
+	assert_int_equal(f->nevents, 0);
+}
+
 static int rec_jobs(fx_t *f)
 {
 	pthread_mutex_lock(&f->rec.mu);
@@ -1155,6 +1190,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_release_newest_override_damaged, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_not_for_the_holder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_event_hook, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 //
 //   node gateway.mjs --cert PEM --key PEM --token TOKEN --spool DIR
 //                    [--port N] [--poll-ms MS] [--chunk BYTES] [--chunk-delay MS] [--cut-once ID]
+//                    [--event-ack 0|1]
 //
 // Listens on 127.0.0.1 on a port the kernel picks and writes it to
 // DIR/port. A job is DIR/jobs/ID.bin plus DIR/jobs/ID.json ({"printer",
@@ -16,6 +17,11 @@
 // WebSocket exists, and a line in DIR/refused. --cut-once ID: the first
 // time job ID is half sent, a WebSocket frame header promising 1000 bytes
 // and 10 of them go out raw, and the TCP connection is destroyed.
+// A JOB_EVENT (what later became of a held job, §12.1) appends
+// "ID EVENT SEQ PRINTER MESSAGE" to DIR/events (PRINTER "-" when absent)
+// and is acknowledged with a RESULT carrying its SEQ, unless --event-ack 0
+// (then it is only recorded, and the router must send it again on the
+// next connection).
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, openSync, readSync, closeSync,
 	 readFileSync, readdirSync, renameSync, statSync, unlinkSync,
@@ -37,8 +43,9 @@ mkdirSync(`${spool}/jobs`, { recursive: true });
 
 const T = { MESSAGE: 0x0006, PAYLOAD: 0x0020, USER: 0x0031, TITLE: 0x0033,
   PRINTER: 0x0034, SIZE: 0x0038, SHA256: 0x0039, JOB_ID: 0x003a, EVENT: 0x0041,
-  HOLD: 0x00b0 };
-const M = { RESULT: 0x0007, BEGIN: 0x0300, DATA: 0x0301, END: 0x0302 };
+  TIME_MS: 0x0047, HOLD: 0x00b0, SEQ: 0x00b8 };
+const M = { RESULT: 0x0007, JOB_EVENT: 0x0202, BEGIN: 0x0300, DATA: 0x0301, END: 0x0302 };
+const EVENT_ACK = args['event-ack'] !== '0';
 
 function field(tag, value) {
   const h = Buffer.alloc(6);
@@ -112,8 +119,28 @@ async function push(ws, id) {
   await sent(ws, frame(M.END, [str(T.JOB_ID, id)]));
 }
 
-function onResult(msg) {
+function onJobEvent(ws, m) {
+  const ok = m.f[T.JOB_ID] && m.f[T.EVENT] && m.f[T.SEQ] && m.f[T.SEQ].length === 8 &&
+    m.f[T.TIME_MS] && m.f[T.TIME_MS].length === 8;
+  if (!ok) {
+    appendFileSync(`${spool}/bad`, `bad job event\n`);
+    return;
+  }
+  const seq = m.f[T.SEQ].readBigUInt64BE(0);
+  const id = m.f[T.JOB_ID].toString();
+  const printer = m.f[T.PRINTER] ? m.f[T.PRINTER].toString() : '-';
+  const why = m.f[T.MESSAGE] ? m.f[T.MESSAGE].toString() : '';
+  appendFileSync(`${spool}/events`, `${id} ${m.f[T.EVENT].toString()} ${seq} ${printer} ${why}\n`);
+  if (EVENT_ACK) ws.send(frame(M.RESULT, [u64(T.SEQ, seq), str(T.JOB_ID, id)]), { binary: true });
+}
+
+function onMessage(ws, msg) {
   const m = parse(msg);
+  if (m && m.type === M.JOB_EVENT) onJobEvent(ws, m);
+  else onResult(m);
+}
+
+function onResult(m) {
   if (!m || m.type !== M.RESULT || !m.f[T.JOB_ID] || !m.f[T.EVENT]) {
     appendFileSync(`${spool}/bad`, `bad message\n`);
     return;
@@ -157,7 +184,7 @@ server.on('upgrade', (req, socket, head) => {
   }
   wss.handleUpgrade(req, socket, head, (ws) => {
     appendFileSync(`${spool}/connections`, 'connected\n');
-    ws.on('message', onResult);
+    ws.on('message', (msg) => onMessage(ws, msg));
     ws.on('error', () => {});
     serve(ws);
   });

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Held off-network jobs end to end through OUR gateway (#17): plsc-submit
+# --hold to the gateway's intake (OFFNET_HOLD 1 on its SUBMIT_BEGIN) -> the
+# gateway stores the job and pushes it with OFFNET_HOLD 1 -> the router
+# holds it (RESULT held) -> the gateway records "held" and shreds its copy
+# -> the status query says held -> plsc release at the router's site ->
+# printed on the recording printer -> the router's JOB_EVENT printed ->
+# the gateway records it, then acknowledges it -> the status query says
+# printed. A pull job deleted at the router: deleted. Without --hold and
+# without a printer the gateway refuses the job. The gateway killed -9
+# after it recorded a JOB_EVENT and before it acknowledged it: the router
+# sends it again after the restart, the gateway acknowledges the repeat
+# without recording it a second time. An event for a job the gateway does
+# not know is acknowledged, logged and counted. The gateway role answers the
+# supervisor's job queries at once (it holds nothing) rather than let plsc
+# jobs wait for it.
+. "$(dirname "$0")/../lib/lib.sh"
+
+ON=PrinterLogicServiceOffNetworkServer
+GWN=OffNetworkGateway
+t_setup
+plan 39
+
+# ---- certificates: our CA and the gateway's certificate for 127.0.0.1
+C=$T/certs
+mkdir -p "$C"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=test ca" \
+	-keyout "$C/ca.key" -out "$C/ca.pem" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$C/gw.key" \
+	-out "$C/gw.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' > "$C/ext"
+openssl x509 -req -in "$C/gw.csr" -CA "$C/ca.pem" -CAkey "$C/ca.key" -CAcreateserial \
+	-days 2 -extfile "$C/ext" -out "$C/gw.crt" 2>/dev/null
+cat "$C/gw.crt" "$C/ca.pem" > "$C/gw-chain.pem"
+chmod 600 "$C/gw.key"
+(umask 077; echo "site-token-$RANDOM$RANDOM$RANDOM$RANDOM" > "$T/site-token")
+
+# The window between the gateway's synced record of a JOB_EVENT and its
+# acknowledgement, widened for the kill -9 below (a test hook of the
+# gateway role; the router ignores it).
+export PL_TEST_OFFNET_GW_PAUSE_BEFORE_ACK=2000
+
+rec_start P1
+GW_PORT=$(free_port)
+IN_PORT=$(free_port)
+t_config '{}' "$(jq -n --arg p "$BIN/$ON" --arg u "wss://127.0.0.1:$GW_PORT/offnet" \
+	--arg t "$T/site-token" --arg ca "$C/ca.pem" --arg r "$ON" --arg g "$GWN" \
+	--arg lm "127.0.0.1:$GW_PORT" --arg li "127.0.0.1:$IN_PORT" \
+	--arg cert "$C/gw-chain.pem" --arg key "$C/gw.key" '{
+	($r): {path: $p, role: "router", gateway_url: $u, token_file: $t, ca_file: $ca,
+		ping_s: 1, dead_s: 4, backoff_min_ms: 50, backoff_max_ms: 400, print_timeout_s: 10},
+	($g): {path: $p, role: "gateway", listen: {main: $lm, intake: $li},
+		tls_cert: $cert, tls_key: $key, site_token_file: $t, ping_s: 1, dead_s: 4}}')"
+# The directory first: the two services would both create it otherwise.
+plsc printers add P1 "socket://127.0.0.1:$REC_PORT_P1" >/dev/null
+plsc users add alice --name "Alice" >/dev/null
+token_for ws1
+sup_start
+wait_until 15 state_is "$GWN" running
+ok $? "the gateway runs"
+wait_until 15 state_is "$ON" running
+ok $? "the router runs"
+wait_until 10 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '1 router connected'"
+ok $? "the router is connected to our gateway"
+[ "$T_FAILED" -eq 0 ] || exit 1
+
+gsubmit() { # gsubmit FILE [options]: to the gateway's intake; prints the job id
+	local file=$1
+	shift
+	"$BIN/plsc-submit" --server "127.0.0.1:$IN_PORT" --token-file "$T/token-ws1" \
+		--user alice --ca "$C/ca.pem" --timeout 60 "$@" "$file"
+}
+query() { # query ID: the status query's HTTP code and body
+	curl -sS --cacert "$C/ca.pem" -o "$T/q.json" -w '%{http_code}' \
+		-H "Authorization: Bearer $(cat "$T/token-ws1")" \
+		"https://127.0.0.1:$GW_PORT/v1/jobs/$1"
+	echo " $(cat "$T/q.json" 2>/dev/null)"
+}
+state_of() { query "$1" | grep -q "\"state\":\"$2\""; }
+copies() {
+	local want n=0 f
+	want=$(sha256sum < "$1")
+	for f in "$T/rec-P1"/job-*.bin; do
+		[ -f "$f" ] && [ "$(sha256sum < "$f")" = "$want" ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+stored() { find "$T/lib/$GWN/jobs" -maxdepth 1 -name '*.job' 2>/dev/null | grep -c .; }
+jobs_of() { plsc jobs --user alice --json | jq '.jobs | length'; }
+detail() { plsc status --json | jq -r --arg n "$1" '.services[] | select(.name == $n) | .detail'; }
+outcome_lines() { grep -c "^$1	.*	$2	" "$T/lib/$GWN/outcomes" 2>/dev/null; }
+
+# ---- a secure job: plsc-submit --hold ... --printer P1
+head -c 200000 /dev/urandom > "$T/doc1"
+id1=$(gsubmit "$T/doc1" --hold --printer P1)
+ok $? "plsc-submit --hold hands a held job to the gateway: $id1"
+wait_until 20 state_of "$id1" held
+ok $? "the status query says held once the router holds it"
+wait_until 10 sh -c "[ \$(find '$T/lib/$GWN/jobs' -maxdepth 1 -name '*.job' | grep -c .) -eq 0 ]"
+ok $? "the gateway shredded its copy after the router's RESULT held"
+is "$(jobs_of)" 1 "plsc jobs lists alice's job, held by the router (the gateway answered none, at once)"
+is "$(plsc jobs --user alice --json | jq -r '.jobs[0].service')" "$ON" "held by the router"
+is "$(plsc jobs --user alice --json | jq -r '.jobs[0].printer')" "P1" "a secure job, for P1"
+is "$(copies "$T/doc1")" 0 "nothing printed before the release"
+like "$(plsc release --user alice --printer P1)" "released 1 job to P1" "plsc release at the router's site"
+wait_until 20 test "$(copies "$T/doc1")" -ge 1
+is "$(copies "$T/doc1")" 1 "printed once, byte-identical"
+wait_until 20 state_of "$id1" printed
+ok $? "the status query moves from held to printed (the router's JOB_EVENT)"
+like "$(query "$id1")" '"reason":"at P1' "and says where"
+wait_until 10 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '; 1 outcomes to send'"
+ok $? "recorded, not yet acknowledged (the test hook's pause): 1 outcome waits at the router"
+wait_until 20 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '; 0 outcomes to send'"
+ok $? "then the gateway acknowledges it: the router's outbox is empty"
+like "$(detail "$GWN")" "1 held-job events" "the gateway's plsc status counts it"
+
+# ---- a pull job (no printer) deleted at the router
+echo "pull job" > "$T/doc2"
+id2=$(gsubmit "$T/doc2" --hold)
+ok $? "a held job without a printer is taken (a pull job)"
+wait_until 20 state_of "$id2" held
+ok $? "held"
+is "$(plsc jobs --user alice --json | jq -r '.jobs[0].printer')" "" "any printer"
+jid=$(plsc jobs --user alice --json | jq -r '.jobs[0].id')
+plsc delete "$jid" >/dev/null
+wait_until 20 state_of "$id2" deleted
+ok $? "deleted at the router: the status query says deleted"
+wait_until 20 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '; 0 outcomes to send'"
+ok $? "acknowledged"
+
+# ---- without --hold a job must name a printer
+out=$(gsubmit "$T/doc2" 2>&1)
+ok "$(test $? -ne 0; echo $?)" "no --hold and no --printer: refused"
+like "$out" "printer name .*or the hold flag" "and told why"
+
+# ---- the gateway killed -9 between the record of a JOB_EVENT and its ack
+head -c 100000 /dev/urandom > "$T/doc3"
+id3=$(gsubmit "$T/doc3" --hold --printer P1)
+wait_until 20 state_of "$id3" held
+ok $? "a third held job"
+gpid=$(svc_pid "$GWN")
+plsc release --user alice --printer P1 >/dev/null
+wait_until 20 sh -c "grep -q 'job $id3: printed' '$T/log/$GWN.log'"
+ok $? "the gateway recorded its printed event"
+kill -9 "$gpid"
+is "$(outcome_lines "$id3" printed)" 1 "killed before the acknowledgement: the record is on disk"
+wait_until 20 running_with_new_pid "$GWN" "$gpid"
+ok $? "the supervisor restarts the gateway"
+wait_until 30 sh -c "grep -q 'job $id3: printed (event [0-9]*) already recorded' '$T/log/$GWN.log'"
+ok $? "the router sent the event again; the gateway knows it"
+wait_until 20 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '; 0 outcomes to send'"
+ok $? "and acknowledged it this time (the router's outbox is empty)"
+is "$(outcome_lines "$id3" printed)" 1 "recorded once"
+ok "$(state_of "$id3" printed; echo $?)" "the status query says printed"
+is "$(copies "$T/doc3")" 1 "printed once"
+
+# ---- an event for a job the gateway does not know: acknowledged, not recorded
+echo "forgotten" > "$T/doc4"
+id4=$(gsubmit "$T/doc4" --hold --printer P1)
+wait_until 20 state_of "$id4" held
+ok $? "a fourth held job"
+plsc disable "$GWN" >/dev/null
+wait_until 10 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q 'disconnected since'"
+rm -f "$T/lib/$GWN/outcomes" # the gateway forgets every job (as if long ago)
+plsc release --user alice --printer P1 >/dev/null
+wait_until 20 test "$(copies "$T/doc4")" -ge 1
+wait_until 10 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '; 1 outcomes to send'"
+ok $? "released while the gateway is off: the event waits at the router"
+plsc enable "$GWN" >/dev/null
+wait_until 30 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '; 0 outcomes to send'"
+ok $? "the gateway, back, acknowledges the event of a job it does not know"
+like "$(log_of "$GWN")" "job $id4: printed from a router, but this gateway does not know the job" \
+	"and logs it"
+# (at least once: the router may send it twice on the new connection, the
+# frame queued while it connected and its outbox's resend)
+like "$(detail "$GWN")" "0 held-job events \([1-9][0-9]* unknown\)" "plsc status counts it, not recorded"
+like "$(query "$id4")" "^404 " "the status query knows nothing of it"
+t_done
