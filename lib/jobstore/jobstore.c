@@ -856,16 +856,12 @@ static int writer_seal(pl_jobw_t *w, const uint8_t *sha256)
 /* Make the directory entry durable (sharing the fsync with concurrent
  * commits) and index the job. A job whose entry could not be synced is
  * removed again: failure means nothing was stored. */
-static uint64_t dir_ticket(pl_jobstore_t *js);
-static int dir_wait(pl_jobstore_t *js, uint64_t mine, pl_err_t *err);
-
-/* ticket: the directory fsync to wait for (0: none, the caller's). */
-static int writer_publish(pl_jobw_t *w, uint64_t ticket)
+static int writer_publish(pl_jobw_t *w, int sync)
 {
 	pl_jobstore_t *js = w->js;
 	int rc;
 
-	if (ticket && (rc = dir_wait(js, ticket, &w->why)) < 0)
+	if (sync && (rc = pl_jobstore_sync_dir(js, &w->why)) < 0)
 		return rc; /* writer_die removes the file */
 	pthread_mutex_lock(&js->mu);
 	writer_release_locked(w);
@@ -964,20 +960,6 @@ int pl_jobw_describe(pl_jobw_t *w, const char *format, uint32_t pages,
 	return rc;
 }
 
-/* The end of a writer: on failure its file goes; freed either way. */
-static int writer_end(pl_jobw_t *w, int rc, pl_job_meta_t *out, pl_err_t *err)
-{
-	if (rc < 0) {
-		if (!w->failed)
-			writer_die(w, rc);
-		copy_err(err, &w->why, rc);
-	} else if (out != NULL) {
-		*out = w->meta;
-	}
-	writer_free(w);
-	return rc;
-}
-
 int pl_jobw_commit(pl_jobw_t *w, const uint8_t *sha256, int sync,
 		   pl_job_meta_t *out, pl_err_t *err)
 {
@@ -989,35 +971,16 @@ int pl_jobw_commit(pl_jobw_t *w, const uint8_t *sha256, int sync,
 	if (rc == PL_JS_OK)
 		rc = writer_seal(w, sha256);
 	if (rc == PL_JS_OK)
-		rc = writer_publish(w, sync ? dir_ticket(w->js) : 0);
-	return writer_end(w, rc, out, err);
-}
-
-int pl_jobw_seal(pl_jobw_t *w, const uint8_t *sha256, uint64_t *ticket,
-		 pl_err_t *err)
-{
-	int rc;
-
-	*ticket = 0;
-	if (w == NULL)
-		return pl_js_fail(err, PL_JS_EINVAL, "no job writer");
-	rc = w->failed;
-	if (rc == PL_JS_OK)
-		rc = writer_seal(w, sha256);
-	if (rc < 0)
-		return writer_end(w, rc, NULL, err);
-	/* After the file's fsync: the name it was created under is what the
-	 * directory fsync must cover. */
-	*ticket = dir_ticket(w->js);
-	return PL_JS_OK;
-}
-
-int pl_jobw_publish(pl_jobw_t *w, uint64_t ticket, pl_job_meta_t *out,
-		    pl_err_t *err)
-{
-	if (w == NULL)
-		return pl_js_fail(err, PL_JS_EINVAL, "no job writer");
-	return writer_end(w, writer_publish(w, ticket), out, err);
+		rc = writer_publish(w, sync);
+	if (rc < 0) {
+		if (!w->failed)
+			writer_die(w, rc);
+		copy_err(err, &w->why, rc);
+	} else if (out != NULL) {
+		*out = w->meta;
+	}
+	writer_free(w);
+	return rc;
 }
 
 void pl_jobw_abort(pl_jobw_t *w)
@@ -1840,23 +1803,14 @@ unsigned pl_jobstore_corrupt_count(const pl_jobstore_t *js)
 	return js->corrupt;
 }
 
-/* A place in the directory fsyncs' order, taken once the change to be
- * made durable is done. */
-static uint64_t dir_ticket(pl_jobstore_t *js)
-{
-	pthread_mutex_lock(&js->gc_mu);
-	uint64_t t = ++js->gc_asked;
-	pthread_mutex_unlock(&js->gc_mu);
-	return t;
-}
-
-/* Group commit: every ticket needs a directory fsync that started after
- * it was taken. One caller at a time runs it; whoever arrives meanwhile
+/* Group commit: every caller needs a directory fsync that started after
+ * its rename. One caller at a time runs it; whoever arrives meanwhile
  * waits for the next one, which then covers all of them. Concurrent small
  * jobs thus share directory fsyncs (make bench: 4 KiB jobs). */
-static int dir_wait(pl_jobstore_t *js, uint64_t mine, pl_err_t *err)
+int pl_jobstore_sync_dir(pl_jobstore_t *js, pl_err_t *err)
 {
 	pthread_mutex_lock(&js->gc_mu);
+	uint64_t mine = ++js->gc_asked;
 	int rc = PL_JS_OK;
 	while (js->gc_done < mine) {
 		if (js->gc_busy) {
@@ -1882,11 +1836,6 @@ static int dir_wait(pl_jobstore_t *js, uint64_t mine, pl_err_t *err)
 	}
 	pthread_mutex_unlock(&js->gc_mu);
 	return rc;
-}
-
-int pl_jobstore_sync_dir(pl_jobstore_t *js, pl_err_t *err)
-{
-	return dir_wait(js, dir_ticket(js), err);
 }
 
 /* ---- queries ---- */

@@ -139,17 +139,6 @@ int pl_jobw_describe(pl_jobw_t *w, const char *format, uint32_t pages,
  * frees w; on failure removes the job file and frees w. */
 int pl_jobw_commit(pl_jobw_t *w, const uint8_t *sha256, int sync_dir,
 		   pl_job_meta_t *out, pl_err_t *err);
-/* pl_jobw_commit(w, sha256, 1, out, err) in two steps, so that a pool of
- * writers need not wait for the directory fsync: pl_jobw_seal checks,
- * seals and fsyncs the job file and takes a ticket; pl_jobw_publish waits
- * for a directory fsync that started after that ticket was taken (one
- * fsync covers every ticket taken before it began), then indexes the job.
- * A failed seal removes the job file and frees w (no publish then); a
- * publish, successful or not, frees w. */
-int pl_jobw_seal(pl_jobw_t *w, const uint8_t *sha256, uint64_t *ticket,
-		 pl_err_t *err);
-int pl_jobw_publish(pl_jobw_t *w, uint64_t ticket, pl_job_meta_t *out,
-		    pl_err_t *err);
 void pl_jobw_abort(pl_jobw_t *w);
 int pl_jobstore_sync_dir(pl_jobstore_t *js, pl_err_t *err);
 

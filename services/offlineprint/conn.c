@@ -92,7 +92,6 @@ struct op_conn {
 	uint8_t sha[32];
 	uint32_t end_seq;
 	int commit_rc;
-	uint64_t commit_ticket; /* the directory fsync publish waits for */
 	pl_err_t commit_err;
 	op_conn_t *next;
 };
@@ -526,47 +525,19 @@ static int describe(op_conn_t *c, pl_err_t *err)
 				r.page_size, err);
 }
 
-/* A commit in two steps, both durable before the answer: a disk worker
- * seals the job and fsyncs its file (commit_work), then the one dirsync
- * thread waits for a directory fsync that began after it and indexes the
- * job (publish_work). Disk workers that waited for the directory fsync
- * themselves had two syncs in a row per job where a plain "new file +
- * fsync" loop has one (make bench [6]); now one directory fsync serves
- * every job sealed before it began while the workers go on. The writer
- * is the workers' alone (conn_close leaves it be), and so are the
- * readers' buffers it may still hash from, until commit_done. */
 static void commit_work(void *arg)
 {
 	op_conn_t *c = arg;
-	c->commit_rc = pl_jobw_seal(c->commit_jw, c->sha, &c->commit_ticket,
-				    &c->commit_err);
-	if (c->commit_rc < 0)
-		c->commit_jw = NULL; /* freed by the failed seal */
-}
-
-static void publish_work(void *arg)
-{
-	op_conn_t *c = arg;
 	pl_job_meta_t out;
-	c->commit_rc = pl_jobw_publish(c->commit_jw, c->commit_ticket, &out,
-				       &c->commit_err);
+	/* One fsync of the job file, then a directory fsync shared with the
+	 * other disk workers' commits: durable before the answer. The
+	 * writer is this thread's alone (conn_close leaves it be), and so
+	 * are the readers' buffers it may still hash from, until
+	 * commit_done. */
+	c->commit_rc = pl_jobw_commit(c->commit_jw, c->sha, 1, &out, &c->commit_err);
 	c->commit_jw = NULL;
 	if (c->commit_rc == 0)
 		c->meta = out;
-}
-
-static void commit_done(void *arg);
-
-static void commit_sealed(void *arg)
-{
-	op_conn_t *c = arg;
-	if (c->commit_rc < 0 ||
-	    pl_work_submit(c->op->dirsync, publish_work, commit_done, c) < 0) {
-		/* Out of memory for the queue: publish here, blocking. */
-		if (c->commit_rc == 0)
-			publish_work(c);
-		commit_done(c);
-	}
 }
 
 /* A large upload's readers give their memory back when it ends: only the
@@ -648,7 +619,7 @@ static void on_end(op_conn_t *c, const pl_frame_t *f)
 	c->end_seq = f->seq;
 	c->commit_jw = c->jw;
 	c->jw = NULL;
-	if (pl_work_submit(c->op->disk, commit_work, commit_sealed, c) < 0) {
+	if (pl_work_submit(c->op->disk, commit_work, commit_done, c) < 0) {
 		c->busy = 0;
 		c->jw = c->commit_jw;
 		c->commit_jw = NULL;

@@ -101,11 +101,6 @@ static int start_holder(op_t *op, pl_err_t *err)
 	if (pl_holder_new(&op->holder, &ho, err) < 0)
 		return 1;
 	op->disk = pl_holder_disk(op->holder);
-	op->dirsync = pl_work_new(op->loop, "op-dirsync", 1, 0);
-	if (!op->dirsync) {
-		pl_fmt(err->msg, sizeof(err->msg), "cannot start worker threads");
-		return 1;
-	}
 	return 0;
 }
 
@@ -236,8 +231,6 @@ static void op_stop(pl_service_t *svc, void *ctx)
 	op_conn_close_all(op);
 	op_limits_stop(op);
 	pl_holder_free(op->holder); /* waits for the work in flight */
-	/* After the disk pool: its last commits hand on to this one. */
-	pl_work_free(op->dirsync);
 	if (op->listen_fd > 0)
 		close(op->listen_fd);
 	pl_jobstore_close(op->store);

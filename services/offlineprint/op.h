@@ -58,10 +58,6 @@ typedef struct {
 	pl_dir_t *dir;
 	pl_holder_t *holder;
 	pl_work_t *disk; /* the holder's: commits queue with its deletes */
-	/* One thread: the directory fsyncs that make committed jobs' names
-	 * durable, one for every job sealed before it began, so the disk
-	 * workers go on to the next job's fsync meanwhile (conn.c). */
-	pl_work_t *dirsync;
 	int listen_fd;
 	pl_watch_t *listen_w;
 	op_conn_t *conns;
