@@ -317,6 +317,7 @@ int sv_reload(sv_sup_t *sup, pl_err_t *err)
 	pl_log_set_local_time(nc.log_local); /* services: at their next start */
 	sv_logfile_set_limits(&sup->ownlog, nc.log_max_bytes, nc.log_keep);
 	sv_logfile_set_limits(&sup->events, nc.log_max_bytes, nc.log_keep);
+	sv_state_dirs_make(sup);
 	for (int i = 0; i < sup->nsvcs; i++) {
 		sv_svc_t *s = sup->svcs[i];
 		const sv_svcconf_t *sc = sv_config_find(&nc, s->conf.name);
@@ -482,6 +483,7 @@ static int run(sv_sup_t *sup)
 		sup->config_file, sup->nsvcs);
 	if (sup->quiet)
 		pl_log_set_tee(-1);
+	sv_state_dirs_make(sup);
 	start_all(sup);
 	pl_loop_timer(sup->loop, 1000, ownlog_check, sup);
 	/* Parsing the config left freed heap behind; give it back, the

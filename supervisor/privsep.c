@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pl_log.h"
 #include "pl_util.h"
 
 #define DIRECTORY_SUBDIR "directory"
@@ -115,6 +116,39 @@ int sv_privsep_own_dir(const char *dir, uid_t uid, gid_t gid, mode_t mode)
 		return -1;
 	}
 	return fd;
+}
+
+/* Every configured service's state dir exists before any service starts,
+ * enabled or not: a holder allows the SNMP service's dir (where it reads
+ * printer-status.db) in its sandbox once, at its own start, and a dir
+ * that did not exist then cannot be allowed later. Only a missing dir is
+ * made here, with the owner and mode its service's start gives it; one
+ * that exists is left as it is (the SNMP service opens its own to 0711
+ * while it runs; a reload must not close it under the holders), and put
+ * right at its service's next start as before. */
+void sv_state_dirs_make(const sv_sup_t *sup)
+{
+	for (int i = 0; i < sup->cfg.nsvcs; i++) {
+		const sv_svcconf_t *sc = &sup->cfg.svcs[i];
+		sv_cred_t cred = { (uid_t)-1, (gid_t)-1, (gid_t)-1 };
+		char dir[PATH_MAX], msg[256];
+		if (pl_fmt(dir, sizeof(dir), "%s/%s", sup->cfg.state_dir, sc->name) < 0 ||
+		    access(dir, F_OK) == 0)
+			continue;
+		/* No user yet: its start says so, and makes the dir once the
+		 * user exists. */
+		if (sup->drop_privs && sv_privsep_cred(sup, sc, &cred, msg, sizeof(msg)) < 0)
+			continue;
+		int fd = -1;
+		if (mkdir(dir, 0700) < 0 ||
+		    (fd = sv_privsep_own_dir(dir, cred.uid, cred.gid, 0700)) < 0) {
+			if (errno != EEXIST)
+				pl_warn("%s: cannot create its state dir %s: %s",
+					sc->name, dir, strerror(errno));
+		}
+		if (fd >= 0)
+			close(fd);
+	}
 }
 
 int sv_privsep_directory(const char *state_dir, uid_t uid, gid_t gid,

@@ -370,6 +370,9 @@ int sv_privsep_cred(const sv_sup_t *sup, const sv_svcconf_t *sc,
  * a descriptor that follows no symbolic link, so nothing planted in its
  * parent can turn root's chown elsewhere. The open descriptor, or -1. */
 int sv_privsep_own_dir(const char *dir, uid_t uid, gid_t gid, mode_t mode);
+/* Make every configured service's missing state dir, owned as its start
+ * would own it (0700, its user under privsep); existing ones untouched. */
+void sv_state_dirs_make(const sv_sup_t *sup);
 /* Give <state_dir>/directory and its database files to their writer
  * (plsc-directory's user) and the shared group: 0750 and 0640, never following a
  * symbolic link. uid/gid -1: leave the owner. */

@@ -66,12 +66,15 @@ int pl_holder_sandbox(pl_sandbox_t *sb, const pl_holder_conf_t *c, pl_err_t *err
 	char *slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';
-	/* 0700 as the supervisor makes it; the SNMP service opens it to
-	 * 0711 itself. Under privilege separation we may not create it. */
+	/* 0700 as the supervisor makes it, for every configured service
+	 * before any starts; the SNMP service opens it to 0711 itself.
+	 * Missing here: SNMP is not configured (or was added by a reload
+	 * after we started), and under privilege separation we may not
+	 * create it. */
 	if (access(dir, F_OK) < 0 && pl_mkdir_p(dir, 0700) < 0 && c->refuse_offline)
 		pl_warn("refuse_offline_printers: %s does not exist yet (%s): the printers' "
-			"SNMP status is not read until this service restarts after "
-			"PrinterLogicServiceSNMP has run once", dir, strerror(errno));
+			"SNMP status is not read until this service restarts with "
+			"PrinterLogicServiceSNMP configured", dir, strerror(errno));
 	if (pl_sandbox_allow(sb, dir, PL_SANDBOX_RO) < 0) {
 		(void)pl_fmt(err->msg, sizeof(err->msg), "sandbox: %s: %s", dir, strerror(errno));
 		return -1;

@@ -7,8 +7,10 @@
  *       the floor: start PROGRAM (bench_idle), wait until it sleeps in
  *       pause(), read its VmRSS, kill it.
  *
- * Prints "VMRSS_KIB RSSANON_KIB RSSFILE_KIB" on stdout: the split tells
- * private memory from shared library pages mapped in. */
+ * Prints "VMRSS_KIB RSSANON_KIB RSSFILE_KIB PSS_KIB" on stdout: the split
+ * tells private memory from shared library pages mapped in, and Pss
+ * (smaps_rollup: each shared page divided among the processes mapping
+ * it) what the process costs beyond the libc every process maps. */
 #include <limits.h>
 
 #include "bench.h"
@@ -19,13 +21,13 @@
 #define SETTLE_US 1500000
 
 typedef struct {
-	long rss, anon, file; /* KiB */
+	long rss, anon, file, pss; /* KiB */
 } rss_t;
 
 static int read_rss(pid_t pid, rss_t *r)
 {
 	char path[64], line[256];
-	r->rss = r->anon = r->file = -1;
+	r->rss = r->anon = r->file = r->pss = -1;
 	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
 	FILE *f = fopen(path, "r");
 	if (!f)
@@ -36,6 +38,12 @@ static int read_rss(pid_t pid, rss_t *r)
 		sscanf(line, "RssFile: %ld kB", &r->file);
 	}
 	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", (long)pid);
+	if ((f = fopen(path, "r"))) {
+		while (fgets(line, sizeof(line), f))
+			sscanf(line, "Pss: %ld kB", &r->pss);
+		fclose(f);
+	}
 	return r->rss < 0 ? -1 : 0;
 }
 
@@ -132,6 +140,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_rss: %s failed\n", argc > 1 ? argv[1] : "?");
 		return BENCH_EXIT_FAIL;
 	}
-	printf("%ld %ld %ld\n", r.rss, r.anon, r.file);
+	printf("%ld %ld %ld %ld\n", r.rss, r.anon, r.file, r.pss);
 	return 0;
 }

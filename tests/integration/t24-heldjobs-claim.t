@@ -6,7 +6,7 @@
 # with two (the supervisor asks each for its newest job).
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 18
+plan 19
 
 rec_start Stall stall
 rec_start P1

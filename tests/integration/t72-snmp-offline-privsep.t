@@ -4,8 +4,11 @@
 # different users; the SNMP service's state dir is 0711 and its status
 # file 0644, so OfflinePrint's print worker can read a printer's last
 # poll (its sandbox allows that dir read-only) and refuses a release to a
-# printer whose agent says offline, at once, the job still held. Skipped
-# when not root.
+# printer whose agent says offline, at once, the job still held. The
+# SNMP service is off when OfflinePrint starts: its state dir comes from
+# the supervisor (made for every configured service before any starts, at
+# start and on reload), so OfflinePrint reads the status once SNMP runs,
+# without a restart. Skipped when not root.
 . "$(dirname "$0")/../lib/lib.sh"
 
 SNMP=PrinterLogicServiceSNMP
@@ -19,7 +22,7 @@ if [ ! -x "$SNMPD" ]; then
 	exit 1
 fi
 t_setup
-plan 9
+plan 11
 
 P=.1.3.6.1.2.1
 # jammed and offline (error state 0x06), hrDeviceStatus down
@@ -31,26 +34,28 @@ rec_start dead
 ok $([ -n "${PC:-}" ] && [ -n "${REC_PORT_dead:-}" ]; echo $?) "an offline agent and a printer"
 
 OP_PORT=$(free_port)
-# SNMP first, so that its state dir exists when OfflinePrint builds its
-# sandbox (a missing dir cannot be allowed; the man page says to restart)
-t_config '{"privsep": true}' "$(jq -n --arg ds "$BIN/plsc-directory" --arg sn "$BIN/$SNMP" \
-	--arg op "$BIN/$OP" --arg opl "127.0.0.1:$OP_PORT" '{
+# SNMP off at first: OfflinePrint builds its sandbox before SNMP ever ran
+cfg() {
+	t_config '{"privsep": true}' "$(jq -n --arg ds "$BIN/plsc-directory" --arg sn "$BIN/$SNMP" \
+	--arg op "$BIN/$OP" --arg opl "127.0.0.1:$OP_PORT" --argjson more "${1:-{\}}" '{
 	"plsc-directory": {path: $ds},
-	"PrinterLogicServiceSNMP": {path: $sn, profiles: {default: {version: "2c", community: "public"}}},
+	"PrinterLogicServiceSNMP": {path: $sn, enabled: false,
+		profiles: {default: {version: "2c", community: "public"}}},
 	"PrinterLogicServiceOfflinePrint": {path: $op, listen: {main: $opl},
-		print_timeout_s: 5, print_connect_timeout_s: 2, refuse_offline_printers: true}}')"
+		print_timeout_s: 5, print_connect_timeout_s: 2, refuse_offline_printers: true}} + $more')"
+}
+cfg
 t_privsep
 ok $? "plsc-supervisor --create-users"
 plsc printers add dead "socket://127.0.0.1:$REC_PORT_dead" >/dev/null &&
 	plsc printers snmp dead "interval=1,timeout=300,retries=1,port=$PC" >/dev/null
 sup_start
-wait_until 15 state_is "$SNMP" running && wait_until 15 state_is "$OP" running
+wait_until 15 state_is "$OP" running
+is "$(stat -c '%a %U' "$T/lib/$SNMP" 2>&1) $(state_is "$SNMP" disabled && echo off)" \
+	"700 plsc-snmp off" "the SNMP state dir exists, 0700 and its user's, before SNMP ever ran"
+plsc enable "$SNMP" >/dev/null
+wait_until 15 state_is "$SNMP" running
 ok $? "SNMP and OfflinePrint run as their own users"
-# the first start of SNMP may come after OfflinePrint's sandbox: a restart
-# (the documented remedy) makes the test independent of the order
-old=$(svc_pid "$OP")
-plsc restart "$OP" >/dev/null 2>&1
-wait_until 15 running_with_new_pid "$OP" "$old"
 status_of() { plsc printers list --json | jq -r --arg n "$1" '.printers[] | select(.name == $n) | .status'; }
 st_is() { [ "$(status_of "$1")" = "$2" ]; }
 wait_until 20 st_is dead error
@@ -72,6 +77,13 @@ like "$out" "dead is offline \(SNMP, polled [0-9]+ s ago: jammed/offline\): not 
 is "$(plsc jobs --user erin --json | jq -r '.jobs[0] | "\(.id) \(.maybe_printed_ms)"')" "$id null" \
 	"the job stays held, not maybe-printed"
 ok $(! ls "$T/rec-dead"/job-* >/dev/null 2>&1; echo $?) "the printer was not connected to"
+# a service added by a reload, off: its state dir is made all the same
+cfg "$(jq -n --arg em "$BIN/PrinterLogicServiceEmail" '{"PrinterLogicServiceEmail": {path: $em, enabled: false}}')"
+t_privsep
+plsc reload >/dev/null 2>&1
+wait_until 10 test -d "$T/lib/PrinterLogicServiceEmail"
+is "$(stat -c '%a %U' "$T/lib/PrinterLogicServiceEmail" 2>&1)" "700 plsc-email" \
+	"a reload makes a new service's state dir, 0700 and its user's"
 sup_kill
 ok $(! grep -qE "ERROR: AddressSanitizer|runtime error:|LeakSanitizer" "$T"/log/*.log; echo $?) \
 	"no sanitizer report in any log"
