@@ -305,7 +305,8 @@ $(BUILD)/tests/fuzz/replay-fuzz_offnet_msg: $(OBJ)/tests/fuzz/fuzz_offnet_msg.o 
 $(BUILD)/tests/fuzz/replay-fuzz_ldap_map: $(OBJ)/tests/fuzz/fuzz_ldap_map.o \
 		$(OBJ)/tests/fuzz/replay.o $(OBJ)/services/identitysync/map.o $(LIBS)
 	$(call link,$(PKG_LIBS))
-$(BUILD)/tests/unit/test_ldap: $(OBJ)/tests/unit/test_ldap.o $(OBJ)/services/identitysync/map.o $(LIBS)
+$(BUILD)/tests/unit/test_ldap: $(OBJ)/tests/unit/test_ldap.o $(OBJ)/services/identitysync/map.o \
+		$(OBJ)/services/identitysync/batch.o $(LIBS)
 	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
 
 # SNMP's decoding of returned values and its alert hysteresis (pure).

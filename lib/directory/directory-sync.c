@@ -418,6 +418,71 @@ int pl_dir_sync_apply_from(pl_dir_t *d, const char *source, pl_dir_sync_next_fn 
 	return rc < 0 ? -1 : 0;
 }
 
+/* ---- a sync applied as it arrives (plsc-directory's streamed parts) ----
+ *
+ * The same transaction as pl_dir_sync_apply_from's, kept open across
+ * calls, so that the writing overlaps the sender's reading. Only where
+ * pass 0 would do nothing (no user of the source yet: a first sync): then
+ * applying the puts in the order they come is exactly what the two passes
+ * would do, refusals included. Each call takes the handle's lock for
+ * itself; the caller keeps the calls of one stream in order and the
+ * handle to itself (a connection of its own: other writers wait on
+ * SQLite's write lock, and readers see the last commit). */
+
+static void stream_pragmas(pl_dir_t *d, int on)
+{
+	(void)pl_dir_exec(d,
+			  on ? "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY"
+			     : "PRAGMA cache_size = -2000; PRAGMA temp_store = DEFAULT",
+			  "sync", NULL);
+}
+
+int pl_dir_sync_stream_begin(pl_dir_t *d, const char *source, pl_err_t *err)
+{
+	if (!source || (strcmp(source, "ldap") != 0 && strcmp(source, "scim") != 0))
+		return pl_dir_fail(err, "sync: the source must be ldap or scim");
+	pl_dir_lock(d);
+	stream_pragmas(d, 1);
+	if (pl_dir_begin(d, 1, "sync", err) < 0) {
+		stream_pragmas(d, 0);
+		pl_dir_unlock(d);
+		return -1;
+	}
+	int work = pl_dir_exec(d, "PRAGMA defer_foreign_keys = ON", "sync", err) < 0
+			   ? -1 : pass0_work(d, source, err);
+	if (work != PASS0_NONE) {
+		(void)pl_dir_end(d, -1, "sync", err);
+		stream_pragmas(d, 0);
+	}
+	pl_dir_unlock(d);
+	return work < 0 ? -1 : work != PASS0_NONE;
+}
+
+int pl_dir_sync_stream_part(pl_dir_t *d, const char *source, pl_dir_sync_next_fn next,
+			    void *narg, pl_dir_sync_err_fn on_error, void *arg,
+			    pl_dir_sync_counts_t *counts, pl_err_t *err)
+{
+	apply_t a = { d, source, on_error, arg, counts };
+	pl_dir_sync_item_t *it = calloc(1, sizeof(*it));
+	if (!it)
+		return pl_dir_fail(err, "out of memory");
+	pl_dir_lock(d);
+	int rc = apply_pass(&a, 1, PASS0_NONE, next, narg, it, err);
+	pl_dir_unlock(d);
+	memset(it, 0, sizeof(*it));
+	free(it);
+	return rc < 0 ? -1 : 0;
+}
+
+int pl_dir_sync_stream_end(pl_dir_t *d, int commit, pl_err_t *err)
+{
+	pl_dir_lock(d);
+	int rc = pl_dir_end(d, commit ? 0 : -1, "sync", err);
+	stream_pragmas(d, 0);
+	pl_dir_unlock(d);
+	return rc < 0 ? -1 : 0;
+}
+
 typedef struct {
 	const pl_dir_sync_item_t *items;
 	size_t n, i;

@@ -30,6 +30,7 @@ typedef struct {
 	pl_dir_t *dir;
 	pl_work_t *work;
 	ds_stage_t stage; /* sync-apply's parts (sync.c) */
+	pl_timer_t *expiry; /* a streamed sync's idle bound */
 	char directory_path[PATH_MAX];
 	unsigned long long changes, refused, touches;
 } ds_t;
@@ -61,6 +62,18 @@ static void ds_report(ds_t *ds)
 {
 	pl_service_status(ds->svc, "%llu changes, %llu refused, %llu token uses", ds->changes,
 			  ds->refused, ds->touches);
+}
+
+/* A streamed sync whose sender stopped sending parts is rolled back, so
+ * the write lock it holds is freed (sync.c). */
+static void expiry_tick(pl_loop_t *loop, void *arg)
+{
+	ds_t *ds = arg;
+	char id[128];
+	if (ds_stage_expire(&ds->stage, pl_now_ms(), id, sizeof(id)))
+		pl_err("sync %s: no part for %d s; rolled back, nothing applied", id,
+		       DS_SYNC_IDLE_MS / 1000);
+	ds->expiry = pl_loop_timer(loop, 5000, expiry_tick, ds);
 }
 
 static void job_work(void *arg)
@@ -157,7 +170,8 @@ static int ds_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 		pl_err("directory: %s", err.msg);
 		return 1;
 	}
-	ds_stage_init(&ds->stage);
+	ds_stage_init(&ds->stage, ds->directory_path);
+	ds->expiry = pl_loop_timer(pl_service_loop(svc), 5000, expiry_tick, ds);
 	/* Two threads: one long import does not hold up a quick delete. */
 	ds->work = pl_work_new(pl_service_loop(svc), "ds-work", 2, 0);
 	if (!ds->work) {
@@ -173,6 +187,9 @@ static int ds_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 static void ds_stop(pl_service_t *svc, void *ctx)
 {
 	ds_t *ds = ctx;
+	if (ds->expiry)
+		pl_loop_timer_cancel(pl_service_loop(svc), ds->expiry);
+	ds->expiry = NULL;
 	if (ds->work) {
 		pl_service_remove_pool(svc, ds->work);
 		pl_work_free(ds->work); /* finishes and answers what is queued */

@@ -358,7 +358,7 @@ static void test_sync_source(void **state)
 	pl_dir_user_t u;
 	pl_err_t err;
 	(void)state;
-	ds_stage_init(&st);
+	ds_stage_init(&st, NULL);
 	ds_req_t *q = sync_part(&st, "ldap-1", NULL, 1, 1,
 				"{\"key\":\"L1\",\"username\":\"lara\",\"badges\":[]}\n");
 	assert_int_equal(q->status, PL_STATUS_OK);
