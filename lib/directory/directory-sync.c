@@ -443,6 +443,10 @@ int pl_dir_sync_stream_begin(pl_dir_t *d, const char *source, pl_err_t *err)
 		return pl_dir_fail(err, "sync: the source must be ldap or scim");
 	pl_dir_lock(d);
 	stream_pragmas(d, 1);
+	/* COMMIT would copy the whole WAL back at once (SQLite's automatic
+	 * checkpoint, in the committing call): the caller does it after
+	 * answering (pl_dir_sync_stream_checkpoint) */
+	(void)pl_dir_exec(d, "PRAGMA wal_autocheckpoint = 0", "sync", NULL);
 	if (pl_dir_begin(d, 1, "sync", err) < 0) {
 		stream_pragmas(d, 0);
 		pl_dir_unlock(d);
@@ -472,6 +476,13 @@ int pl_dir_sync_stream_part(pl_dir_t *d, const char *source, pl_dir_sync_next_fn
 	memset(it, 0, sizeof(*it));
 	free(it);
 	return rc < 0 ? -1 : 0;
+}
+
+void pl_dir_sync_stream_checkpoint(pl_dir_t *d)
+{
+	pl_dir_lock(d);
+	(void)pl_dir_exec(d, "PRAGMA wal_checkpoint(PASSIVE)", "sync", NULL);
+	pl_dir_unlock(d);
 }
 
 int pl_dir_sync_stream_end(pl_dir_t *d, int commit, pl_err_t *err)

@@ -342,6 +342,10 @@ int pl_dir_sync_stream_part(pl_dir_t *d, const char *source, pl_dir_sync_next_fn
 			    void *narg, pl_dir_sync_err_fn on_error, void *arg,
 			    pl_dir_sync_counts_t *counts, pl_err_t *err);
 int pl_dir_sync_stream_end(pl_dir_t *d, int commit, pl_err_t *err);
+/* The stream's handle leaves the WAL as its COMMIT wrote it (a first
+ * sync's whole database): this copies it back into the database, later,
+ * off the answer's path (a passive checkpoint: readers and writers go on). */
+void pl_dir_sync_stream_checkpoint(pl_dir_t *d);
 
 /* ---- administrators of the web console (schema version 3) ---- */
 

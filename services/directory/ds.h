@@ -66,6 +66,7 @@ typedef struct {
 	uint64_t last_ms; /* the last part's time */
 	pl_dir_sync_counts_t counts;
 	json_t *errors; /* refused items so far */
+	int checkpoint_due; /* a stream committed (__atomic): ds_stage_checkpoint */
 } ds_stage_t;
 
 /* The largest record body a request carries (the console's own limit on
@@ -128,5 +129,8 @@ int ds_stage_streaming(ds_stage_t *st);
  * never waits for a part being applied). 1 when one was rolled back
  * (its id into id), else 0. */
 int ds_stage_expire(ds_stage_t *st, uint64_t now_ms, char *id, size_t idsz);
+/* After a streamed batch's answer went (checkpoint_due): its WAL copied
+ * back into the database (pl_dir_sync_stream_checkpoint), on a worker. */
+void ds_stage_checkpoint(ds_stage_t *st);
 
 #endif

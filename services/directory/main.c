@@ -82,6 +82,11 @@ static void job_work(void *arg)
 	ds_req_run(j->q, j->ds->dir);
 }
 
+static void checkpoint_work(void *arg)
+{
+	ds_stage_checkpoint(&((ds_t *)arg)->stage);
+}
+
 /* Back on the loop: log, count, answer. */
 static void job_done(void *arg)
 {
@@ -107,6 +112,11 @@ static void job_done(void *arg)
 		pl_msg_free(&m);
 	}
 	ds_req_free(j->q);
+	/* a streamed sync's WAL goes back into the database now that its
+	 * answer is out */
+	if (__atomic_load_n(&j->ds->stage.checkpoint_due, __ATOMIC_ACQUIRE) &&
+	    pl_work_submit(j->ds->work, checkpoint_work, NULL, j->ds) < 0)
+		pl_err("out of memory: the checkpoint waits for the next write");
 	free(j);
 }
 

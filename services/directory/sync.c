@@ -92,6 +92,15 @@ void ds_stage_free(ds_stage_t *st)
 	pthread_mutex_destroy(&st->mu);
 }
 
+void ds_stage_checkpoint(ds_stage_t *st)
+{
+	pthread_mutex_lock(&st->mu);
+	if (__atomic_exchange_n(&st->checkpoint_due, 0, __ATOMIC_ACQ_REL) && !st->streaming &&
+	    st->sdir)
+		pl_dir_sync_stream_checkpoint(st->sdir);
+	pthread_mutex_unlock(&st->mu);
+}
+
 int ds_stage_expire(ds_stage_t *st, uint64_t now_ms, char *id, size_t idsz)
 {
 	int rc = 0;
@@ -399,6 +408,7 @@ static void stream_part(ds_req_t *q, ds_stage_t *st)
 		return;
 	}
 	__atomic_store_n(&st->streaming, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&st->checkpoint_due, 1, __ATOMIC_RELEASE);
 	answer_counts(q, &st->counts, st->errors);
 	st->errors = NULL;
 	stage_reset(st);
