@@ -185,7 +185,7 @@ static int badges_free(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *ierr, pl_e
  * refused item needs no savepoint to undo (a savepoint an item journalled
  * every page the item changed: most of a large sync's cost). 0 (old and
  * *found set as row_by_key's), 1 refused (ierr), -1 error (err). */
-static int put_check(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *it,
+static int put_check(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *it, int stream,
 		     sync_row_t *old, int *found, pl_err_t *ierr, pl_err_t *err)
 {
 	const pl_dir_user_t *u = &it->user;
@@ -218,21 +218,73 @@ static int put_check(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *
 			return 1;
 		}
 	}
-	return badges_free(d, u, ierr, err);
+	/* a new user in a stream: badges_first instead */
+	return stream && *found == 1 ? 0 : badges_free(d, u, ierr, err);
+}
+
+/* A new user's badges written before its row, each INSERT its own check
+ * (the foreign key to the row is checked at COMMIT): two statements a
+ * user fewer than badges_free and then the INSERTs, in a stream where
+ * nothing but this batch writes. A badge another user holds refuses the
+ * item as badges_free would, and the ones written go again (the name is
+ * new: every badge under it is this item's). 0, 1 refused (ierr), -1
+ * error (err). */
+static int badges_first(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *ierr, pl_err_t *err)
+{
+	char owner[128], masked[72];
+	for (int i = 0; i < u->nbadges; i++) {
+		sqlite3_stmt *st = pl_dir_kept(d,
+						  "INSERT INTO badges(badge_id, username)"
+						  " VALUES(?1, ?2)",
+						  err);
+		if (!st || stmt_text(d, st, u->badges[i], u->username, "sync: badges", err) < 0)
+			return -1;
+		int rc = sqlite3_step(st);
+		pl_dir_kept_done(d, st);
+		if (rc == SQLITE_DONE)
+			continue;
+		if (rc != SQLITE_CONSTRAINT_PRIMARYKEY) {
+			pl_dir_sqlfail(d, err, "sync: badges");
+			return -1;
+		}
+		rc = pl_dir_badge_owner(d, u->badges[i], owner, sizeof(owner), err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0 && strcmp(owner, u->username) == 0)
+			continue; /* listed twice */
+		if (exec_text(d, "DELETE FROM badges WHERE username = ?1", u->username, NULL,
+			      "sync: badges", err) < 0)
+			return -1;
+		pl_badge_mask(u->badges[i], masked, sizeof(masked));
+		pl_dir_fail(ierr, "badge %s already belongs to %s", masked,
+			    rc == 0 ? owner : "another user");
+		return 1;
+	}
+	return 0;
 }
 
 /* 0 added, 1 updated, 2 renamed; -1 refused (ierr, nothing written); -2
  * a database error (err): the batch cannot go on. */
-static int item_put(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *it,
+static int item_put(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *it, int stream,
 		    pl_err_t *ierr, pl_err_t *err)
 {
 	const pl_dir_user_t *u = &it->user;
 	sync_row_t old;
 	int found = 1;
-	int ck = put_check(d, source, it, &old, &found, ierr, err);
+	int ck = put_check(d, source, it, stream, &old, &found, ierr, err);
+	if (ck == 0 && stream && found == 1)
+		ck = badges_first(d, u, ierr, err);
 	if (ck != 0) {
 		memset(old.pin_hash, 0, sizeof(old.pin_hash));
 		return ck > 0 ? -1 : -2;
+	}
+	if (stream && found == 1) {
+		int rc = row_insert(d, source, u, NULL, err);
+		if (rc == 0)
+			rc = pl_dir_user_emails_add(d, u, err);
+		if (rc == 0)
+			rc = item_pin(d, it, err);
+		return rc < 0 ? -2 : 0;
 	}
 	int same_name = found == 0 && strcmp(old.username, u->username) == 0;
 	int rc;
@@ -276,6 +328,7 @@ typedef struct {
 	pl_dir_sync_err_fn on_error;
 	void *arg;
 	pl_dir_sync_counts_t *c;
+	int stream; /* pl_dir_sync_stream_part: badges_first for new users */
 } apply_t;
 
 /* One item; -1 only for a database failure that ends the batch (a
@@ -291,7 +344,7 @@ static int apply_one(apply_t *a, const pl_dir_sync_item_t *it, pl_err_t *err)
 		a->c->removed += rc;
 		return 0;
 	}
-	rc = item_put(a->d, a->source, it, &ierr, err);
+	rc = item_put(a->d, a->source, it, a->stream, &ierr, err);
 	if (rc == -2)
 		return -1;
 	if (rc >= 0) {
@@ -381,7 +434,7 @@ int pl_dir_sync_apply_from(pl_dir_t *d, const char *source, pl_dir_sync_next_fn 
 			   pl_dir_sync_counts_t *counts, pl_err_t *err)
 {
 	pl_dir_sync_counts_t c = { 0 };
-	apply_t a = { d, source, on_error, arg, &c };
+	apply_t a = { d, source, on_error, arg, &c, 0 };
 	if (!source || (strcmp(source, "ldap") != 0 && strcmp(source, "scim") != 0))
 		return pl_dir_fail(err, "sync: the source must be ldap or scim");
 	pl_dir_sync_item_t *it = calloc(1, sizeof(*it));
@@ -466,7 +519,7 @@ int pl_dir_sync_stream_part(pl_dir_t *d, const char *source, pl_dir_sync_next_fn
 			    void *narg, pl_dir_sync_err_fn on_error, void *arg,
 			    pl_dir_sync_counts_t *counts, pl_err_t *err)
 {
-	apply_t a = { d, source, on_error, arg, counts };
+	apply_t a = { d, source, on_error, arg, counts, 1 };
 	pl_dir_sync_item_t *it = calloc(1, sizeof(*it));
 	if (!it)
 		return pl_dir_fail(err, "out of memory");

@@ -390,6 +390,7 @@ static void stream_part(ds_req_t *q, ds_stage_t *st)
 {
 	batch_t b = { q->payload ? q->payload : "", q->len, 0, 0, 0 };
 	pl_err_t err = { "" };
+	uint64_t t0 = pl_now_ms();
 	if (pl_dir_sync_stream_part(st->sdir, st->source, batch_next, &b, sync_error, st->errors,
 				    &st->counts, &err) < 0) {
 		stage_reset(st);
@@ -397,8 +398,9 @@ static void stream_part(ds_req_t *q, ds_stage_t *st)
 		return;
 	}
 	if (q->more) {
-		(void)pl_fmt(q->msg, sizeof(q->msg), "sync %s: part %u applied (not committed yet)",
-			     q->name, q->first_line);
+		(void)pl_fmt(q->msg, sizeof(q->msg),
+			     "sync %s: part %u applied (not committed yet) in %llu ms", q->name,
+			     q->first_line, (unsigned long long)(pl_now_ms() - t0));
 		return;
 	}
 	if (pl_dir_sync_stream_end(st->sdir, 1, &err) < 0) {

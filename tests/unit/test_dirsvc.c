@@ -467,8 +467,20 @@ static void test_sync_stream(void **state)
 	ds_req_free(q);
 	spart(&st, d, "scim-1", "scim", 1, 0, U("S1", "sue", "0b01"), PL_STATUS_BUSY, "sync");
 	/* the same badge twice: the second refused, as the staged way does */
-	spart(&st, d, "ldap-1", NULL, 2, 0, U("K3", "kit", "0a03") U("K4", "kaz", "0a03"),
-	      PL_STATUS_OK, "3 added, 0 updated, 0 renamed, 0 removed, 1 refused");
+	spart(&st, d, "ldap-1", NULL, 2, 0,
+	      U("K3", "kit", "0a03") U("K4", "kaz", "0a03")
+	      "{\"key\":\"K6\",\"username\":\"kev\",\"badges\":[\"hex:0a06\",\"hex:0a01\"]}\n",
+	      PL_STATUS_OK, "3 added, 0 updated, 0 renamed, 0 removed, 2 refused");
+	/* kev's first badge went with the refusal of its second */
+	char owner[128];
+	pl_dir_user_t ku;
+	assert_int_equal(pl_dir_user_get(d, "kim", &ku, &err), 0);
+	assert_int_equal(ku.nbadges, 1);
+	assert_int_equal(pl_dir_badge_user(d, ku.badges[0], owner, sizeof(owner), &err), 0);
+	assert_string_equal(owner, "kim");
+	ku.badges[0][strlen(ku.badges[0]) - 1] = '6'; /* 0a06 as the directory writes it */
+	assert_int_equal(pl_dir_badge_user(d, ku.badges[0], owner, sizeof(owner), &err), 1);
+	assert_false(users_of(d, "kev"));
 	assert_false(ds_stage_streaming(&st));
 	assert_true(users_of(d, "kim") && users_of(d, "kai") && users_of(d, "kit"));
 	assert_false(users_of(d, "kaz"));
