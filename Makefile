@@ -128,7 +128,7 @@ PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(SERVICE_BINS) $(CLIENT_BINS)
 TEST_PROGRAMS := $(BIN)/plsc-testsvc $(BIN)/plsc-adaptsvc $(BIN)/plsc-recprinter \
               $(BIN)/plsc-evilclient $(BIN)/plsc-reademu $(BIN)/plsc-bulksubmit \
               $(BIN)/plsc-fakeop \
-              $(BIN)/plsc-slowclient
+              $(BIN)/plsc-slowclient $(BIN)/plsc-ldapcheck
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/replay-%,$(FUZZ_SRC))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
@@ -235,6 +235,10 @@ $(BIN)/plsc-slowclient: $(OBJ)/tests/lib/slowclient.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 
 $(BIN)/plsc-recprinter: $(OBJ)/tests/lib/recprinter.o $(LIBS)
+	$(call link,$(PKG_LIBS))
+
+# pl_ldap_check_password against slapd (AirPrint's LDAP check, t53).
+$(BIN)/plsc-ldapcheck: $(OBJ)/tests/lib/ldapcheck.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 
 # Many held jobs from one process (the console's pager over 10,000, t41).
