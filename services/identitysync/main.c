@@ -49,6 +49,7 @@ typedef struct {
 	int reading;	 /* the worker still runs the job */
 	int aborting;	 /* the part in flight says the sync failed */
 	int abort_due;	 /* ... to be sent when the part in flight is answered */
+	int final_sent;	 /* the last part (no MORE) went */
 	uint32_t part, seq, next_seq;
 	uint32_t fail_status; /* a part refused (or unanswered) while reading */
 	char fail_msg[400];
@@ -219,7 +220,7 @@ static void sending_reset(ids_t *ids)
 	if (ids->answer_timer)
 		pl_loop_timer_cancel(loop, ids->answer_timer);
 	ids->keepalive = ids->answer_timer = NULL;
-	ids->reading = ids->aborting = ids->abort_due = 0;
+	ids->reading = ids->aborting = ids->abort_due = ids->final_sent = 0;
 	ids->part = ids->seq = 0;
 	ids->fail_status = 0;
 	ids->fail_msg[0] = '\0';
@@ -364,8 +365,10 @@ static int send_part(ids_t *ids)
 	int rc = n == 0 && j->batch.len > j->sent
 			 ? -1 /* a line over a part: cannot happen (bounded users) */
 			 : send_msg(ids, n ? j->batch.text + j->sent : "", n, more);
-	if (rc == 0)
+	if (rc == 0) {
 		j->sent += n;
+		ids->final_sent = !more;
+	}
 	if (rc == 0 && j->sent >= 4 * IDS_PART_MAX) {
 		memmove(j->batch.text, j->batch.text + j->sent, j->batch.len - j->sent + 1);
 		j->batch.len -= j->sent;
@@ -468,10 +471,9 @@ static void on_answer(ids_t *ids, const pl_frame_t *f)
 		pump(ids, 0);
 		return;
 	}
-	pthread_mutex_lock(&ids->job->mu);
-	int left = ids->job->sent < ids->job->batch.len;
-	pthread_mutex_unlock(&ids->job->mu);
-	if (left) {
+	/* the last part, possibly empty: the parts sent while reading all
+	 * said MORE, even when the reading then added nothing */
+	if (!ids->final_sent) {
 		if (send_part(ids) < 0)
 			finish(ids, PL_STATUS_ERROR, "cannot send the batch to plsc-directory", NULL);
 		return;
