@@ -25,8 +25,12 @@
 #include "scim.h"
 
 #define IDS_DIRECTORY "plsc-directory"
-/* plsc-directory's answer to a part (the last one applies everything). */
+/* plsc-directory's answer to the last part (a staged batch is applied
+ * whole then), and to one of the others (staged, or applied at once
+ * while streamed: well under a second each; a part lost with a
+ * plsc-directory that died is never answered). */
 #define IDS_ANSWER_MS 300000
+#define IDS_PART_ANSWER_MS 30000
 #define IDS_STATE_FILE "sync-state.json"
 /* While a streamed batch is open in plsc-directory, a part at least this
  * often (its idle bound is 60 s: DS_SYNC_IDLE_MS). */
@@ -341,7 +345,8 @@ static int send_msg(ids_t *ids, const char *payload, size_t n, int more)
 		return -1;
 	ids->seq = ++ids->next_seq;
 	ids->part++;
-	ids->answer_timer = pl_loop_timer(pl_service_loop(ids->svc), IDS_ANSWER_MS, answer_late, ids);
+	ids->answer_timer = pl_loop_timer(pl_service_loop(ids->svc),
+					  more ? IDS_PART_ANSWER_MS : IDS_ANSWER_MS, answer_late, ids);
 	return 0;
 }
 
