@@ -85,8 +85,10 @@ static int exec_text(pl_dir_t *d, const char *sql, const char *a, const char *b,
 	return pl_dir_run_kept(d, st, what, err) == SQLITE_DONE ? 0 : -1;
 }
 
-static int row_insert(pl_dir_t *d, const char *source, const pl_dir_user_t *u,
-		      const sync_row_t *old, pl_err_t *err)
+/* The row's INSERT: SQLite's result (SQLITE_DONE, or ..._PRIMARYKEY when
+ * the name is taken: err set either way but for SQLITE_DONE). */
+static int row_insert_rc(pl_dir_t *d, const char *source, const pl_dir_user_t *u,
+			 const sync_row_t *old, pl_err_t *err)
 {
 	sqlite3_stmt *st = pl_dir_kept(
 		d,
@@ -95,7 +97,7 @@ static int row_insert(pl_dir_t *d, const char *source, const pl_dir_user_t *u,
 		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULLIF(?9, ''))",
 		err);
 	if (!st)
-		return -1;
+		return SQLITE_ERROR;
 	int64_t now = pl_dir_now_ms();
 	int bad = pl_dir_bind_text(st, 1, u->username) < 0 ||
 		  pl_dir_bind_text(st, 2, u->display_name) < 0 ||
@@ -110,9 +112,15 @@ static int row_insert(pl_dir_t *d, const char *source, const pl_dir_user_t *u,
 	if (bad) {
 		pl_dir_sqlfail(d, err, "sync: add user");
 		pl_dir_kept_done(d, st);
-		return -1;
+		return SQLITE_ERROR;
 	}
-	return pl_dir_run_kept(d, st, "sync: add user", err) == SQLITE_DONE ? 0 : -1;
+	return pl_dir_run_kept(d, st, "sync: add user", err);
+}
+
+static int row_insert(pl_dir_t *d, const char *source, const pl_dir_user_t *u,
+		      const sync_row_t *old, pl_err_t *err)
+{
+	return row_insert_rc(d, source, u, old, err) == SQLITE_DONE ? 0 : -1;
 }
 
 static int row_update(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
@@ -181,6 +189,22 @@ static int badges_free(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *ierr, pl_e
 	return 0;
 }
 
+/* Is u's name another user's? 0 no, 1 refused (ierr), -1 error (err). */
+static int name_refusal(pl_dir_t *d, const char *source, const pl_dir_user_t *u,
+			pl_err_t *ierr, pl_err_t *err)
+{
+	char holder[16];
+	int who = name_holder(d, source, u->username, holder, sizeof(holder), err);
+	if (who < 0)
+		return -1;
+	if (who == 2)
+		pl_dir_fail(ierr, "user %s exists as a %s user; not replaced", u->username,
+			    holder);
+	else if (who == 1)
+		pl_dir_fail(ierr, "user %s is already synced under another key", u->username);
+	return who ? 1 : 0;
+}
+
 /* The checks of a put, made before anything of it is written, so that a
  * refused item needs no savepoint to undo (a savepoint an item journalled
  * every page the item changed: most of a large sync's cost). 0 (old and
@@ -189,7 +213,6 @@ static int put_check(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *
 		     sync_row_t *old, int *found, pl_err_t *ierr, pl_err_t *err)
 {
 	const pl_dir_user_t *u = &it->user;
-	char holder[16];
 	if (pl_dir_user_check(u, ierr) < 0 || !u->external_id[0]) {
 		if (!ierr->msg[0])
 			pl_strlcpy(ierr->msg, "a synced user needs its key", sizeof(ierr->msg));
@@ -203,46 +226,42 @@ static int put_check(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *
 	}
 	if ((*found = row_by_key(d, source, u->external_id, old, err)) < 0)
 		return -1;
+	if (stream && *found == 1)
+		return 0; /* a new user in a stream: stream_add checks as it writes */
 	if (*found != 0 || strcmp(old->username, u->username) != 0) {
-		int who = name_holder(d, source, u->username, holder, sizeof(holder), err);
-		if (who < 0)
-			return -1;
-		if (who == 2) {
-			pl_dir_fail(ierr, "user %s exists as a %s user; not replaced", u->username,
-				    holder);
-			return 1;
-		}
-		if (who == 1) {
-			pl_dir_fail(ierr, "user %s is already synced under another key",
-				    u->username);
-			return 1;
-		}
+		int nr = name_refusal(d, source, u, ierr, err);
+		if (nr != 0)
+			return nr;
 	}
-	/* a new user in a stream: badges_first instead */
-	return stream && *found == 1 ? 0 : badges_free(d, u, ierr, err);
+	return badges_free(d, u, ierr, err);
 }
 
-/* A new user's badges written before its row, each INSERT its own check
- * (the foreign key to the row is checked at COMMIT): two statements a
- * user fewer than badges_free and then the INSERTs, in a stream where
- * nothing but this batch writes. A badge another user holds refuses the
- * item as badges_free would, and the ones written go again (the name is
- * new: every badge under it is this item's). 0, 1 refused (ierr), -1
- * error (err). */
-static int badges_first(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *ierr, pl_err_t *err)
+/* A new user of a stream (no row has its key), written with its checks
+ * folded into the writing: its badges first, each INSERT its own check
+ * (the foreign key to the row is checked at COMMIT), then the row, whose
+ * INSERT checks the name: three lookups a user fewer than put_check's,
+ * where nothing but this batch writes. A refusal takes back the badges
+ * this item wrote and gives put_check's words, the name's first. 0 added,
+ * 1 refused (ierr), -1 error (err). */
+static int stream_add(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *it,
+		      pl_err_t *ierr, pl_err_t *err)
 {
-	char owner[128], masked[72];
-	for (int i = 0; i < u->nbadges; i++) {
+	const pl_dir_user_t *u = &it->user;
+	char owner[128] = "", masked[72];
+	int wrote[PL_DIR_MAX_BADGES] = { 0 }, taken = -1, rc;
+	for (int i = 0; i < u->nbadges && taken < 0; i++) {
 		sqlite3_stmt *st = pl_dir_kept(d,
 						  "INSERT INTO badges(badge_id, username)"
 						  " VALUES(?1, ?2)",
 						  err);
 		if (!st || stmt_text(d, st, u->badges[i], u->username, "sync: badges", err) < 0)
 			return -1;
-		int rc = sqlite3_step(st);
+		rc = sqlite3_step(st);
 		pl_dir_kept_done(d, st);
-		if (rc == SQLITE_DONE)
+		if (rc == SQLITE_DONE) {
+			wrote[i] = 1;
 			continue;
+		}
 		if (rc != SQLITE_CONSTRAINT_PRIMARYKEY) {
 			pl_dir_sqlfail(d, err, "sync: badges");
 			return -1;
@@ -250,17 +269,33 @@ static int badges_first(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *ierr, pl_
 		rc = pl_dir_badge_owner(d, u->badges[i], owner, sizeof(owner), err);
 		if (rc < 0)
 			return -1;
-		if (rc == 0 && strcmp(owner, u->username) == 0)
-			continue; /* listed twice */
-		if (exec_text(d, "DELETE FROM badges WHERE username = ?1", u->username, NULL,
-			      "sync: badges", err) < 0)
-			return -1;
-		pl_badge_mask(u->badges[i], masked, sizeof(masked));
-		pl_dir_fail(ierr, "badge %s already belongs to %s", masked,
-			    rc == 0 ? owner : "another user");
-		return 1;
+		/* listed twice, or the badge of the name's holder (the row's
+		 * INSERT refuses that) */
+		if (rc != 0 || strcmp(owner, u->username) != 0)
+			taken = i;
 	}
-	return 0;
+	if (taken < 0) {
+		rc = row_insert_rc(d, source, u, NULL, err);
+		if (rc == SQLITE_DONE) {
+			int wr = pl_dir_user_emails_add(d, u, err);
+			return wr == 0 ? item_pin(d, it, err) : -1;
+		}
+		if (rc != SQLITE_CONSTRAINT_PRIMARYKEY)
+			return -1;
+	}
+	/* refused: nothing of the item stays */
+	for (int i = 0; i < u->nbadges; i++)
+		if (wrote[i] && exec_text(d, "DELETE FROM badges WHERE badge_id = ?1", u->badges[i],
+					  NULL, "sync: badges", err) < 0)
+			return -1;
+	rc = name_refusal(d, source, u, ierr, err);
+	if (rc != 0)
+		return rc;
+	if (taken < 0)
+		return pl_dir_fail(err, "sync: user %s: its row was refused", u->username);
+	pl_badge_mask(u->badges[taken], masked, sizeof(masked));
+	pl_dir_fail(ierr, "badge %s already belongs to %s", masked, owner[0] ? owner : "another user");
+	return 1;
 }
 
 /* 0 added, 1 updated, 2 renamed; -1 refused (ierr, nothing written); -2
@@ -273,18 +308,10 @@ static int item_put(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *i
 	int found = 1;
 	int ck = put_check(d, source, it, stream, &old, &found, ierr, err);
 	if (ck == 0 && stream && found == 1)
-		ck = badges_first(d, u, ierr, err);
-	if (ck != 0) {
+		ck = stream_add(d, source, it, ierr, err);
+	if (ck != 0 || (stream && found == 1)) {
 		memset(old.pin_hash, 0, sizeof(old.pin_hash));
-		return ck > 0 ? -1 : -2;
-	}
-	if (stream && found == 1) {
-		int rc = row_insert(d, source, u, NULL, err);
-		if (rc == 0)
-			rc = pl_dir_user_emails_add(d, u, err);
-		if (rc == 0)
-			rc = item_pin(d, it, err);
-		return rc < 0 ? -2 : 0;
+		return ck > 0 ? -1 : ck < 0 ? -2 : 0;
 	}
 	int same_name = found == 0 && strcmp(old.username, u->username) == 0;
 	int rc;

@@ -509,15 +509,30 @@ static void test_sync_stream(void **state)
 	assert_false(users_of(d, "sam"));
 	/* the write lock is free again */
 	q = staged_req(&st, d, "plsc-console", "user-add", NULL, NULL, 0, 0,
-		       "{\"username\": \"carl\"}");
+		       "{\"username\": \"carl\", \"badges\": \"0x0c01\"}");
 	assert_int_equal(q->status, PL_STATUS_OK);
 	ds_req_free(q);
 	/* a new batch's part 1 drops the unfinished one */
 	spart(&st, d, "scim-6", "scim", 1, 1, U("S2", "sam", "0b02"), PL_STATUS_OK, "applied");
 	spart(&st, d, "scim-7", "scim", 1, 1, U("S3", "sid", "0b03"), PL_STATUS_OK, "applied");
-	spart(&st, d, "scim-7", "scim", 2, 0, "", PL_STATUS_OK, "1 added");
-	assert_false(users_of(d, "sam"));
+	/* refused as put_check refuses: a local user's name, a name synced
+	 * under another key, a local user's badge; nothing of them stays */
+	q = staged_req(&st, d, IDS, "sync-apply", "scim-7", "scim", 2, 0,
+		       U("S4", "carl", "0b04") U("S5", "sid", "0b05") U("S6", "sol", "0c01"));
+	assert_int_equal(q->status, PL_STATUS_OK);
+	assert_non_null(strstr(q->msg, "1 added, 0 updated, 0 renamed, 0 removed, 3 refused"));
+	char *res = json_dumps(q->sync_result, JSON_COMPACT);
+	assert_non_null(strstr(res, "user carl exists as a local user; not replaced"));
+	assert_non_null(strstr(res, "user sid is already synced under another key"));
+	assert_non_null(strstr(res, "already belongs to carl"));
+	free(res);
+	ds_req_free(q);
+	assert_false(users_of(d, "sam") || users_of(d, "sol"));
 	assert_true(users_of(d, "sid"));
+	assert_int_equal(pl_dir_badge_user(d, "b04", owner, sizeof(owner), &err), 1);
+	assert_int_equal(pl_dir_badge_user(d, "b05", owner, sizeof(owner), &err), 1);
+	assert_int_equal(pl_dir_badge_user(d, "c01", owner, sizeof(owner), &err), 0);
+	assert_string_equal(owner, "carl");
 	ds_stage_free(&st);
 	pl_dir_close(d);
 }
