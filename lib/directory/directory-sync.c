@@ -4,7 +4,9 @@
  * of it is written, so a refused item leaves nothing to undo, while the
  * batch stays all or nothing against crashes and database errors. (Each
  * item had a savepoint once; it journalled every page the item changed,
- * most of a 100,000-user sync's cost.) */
+ * most of a 100,000-user sync's cost.) The one exception is a new user of
+ * a streamed batch (stream_add): its INSERTs are its checks, and a refusal
+ * deletes the few badge rows it wrote. */
 #include "directory-private.h"
 
 #include <stdio.h>
