@@ -3,10 +3,11 @@
  * conversation with plsc-directory; the worker (pull.c) owns LDAP.
  *
  * One sync at a time: a sync's batch goes to plsc-directory as
- * DIR_WRITE sync-apply parts, each sent after the previous one's answer;
- * the last part's answer says what was applied, in one transaction. Only
- * then is the high-water mark saved (sync-state.json), so a sync that did
- * not apply is read again next time. */
+ * DIR_WRITE sync-apply parts while the worker still reads (below, "sending
+ * the batch"), each sent after the previous one's answer; the last part's
+ * answer says what was applied, in one transaction. Only then is the
+ * high-water mark saved (sync-state.json), so a sync that did not apply
+ * is read again next time. */
 #include "ids.h"
 
 #include <openssl/crypto.h>
