@@ -132,7 +132,7 @@ PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(SERVICE_BINS) $(CLIENT_BINS)
 TEST_PROGRAMS := $(BIN)/plsc-testsvc $(BIN)/plsc-adaptsvc $(BIN)/plsc-recprinter \
               $(BIN)/plsc-evilclient $(BIN)/plsc-reademu $(BIN)/plsc-bulksubmit \
               $(BIN)/plsc-fakeop \
-              $(BIN)/plsc-slowclient
+              $(BIN)/plsc-slowclient $(BIN)/plsc-ldapcheck
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/replay-%,$(FUZZ_SRC))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
@@ -251,6 +251,10 @@ $(BIN)/plsc-slowclient: $(OBJ)/tests/lib/slowclient.o $(LIBS)
 $(BIN)/plsc-recprinter: $(OBJ)/tests/lib/recprinter.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 
+# pl_ldap_check_password against slapd (AirPrint's LDAP check, t53).
+$(BIN)/plsc-ldapcheck: $(OBJ)/tests/lib/ldapcheck.o $(LIBS)
+	$(call link,$(PKG_LIBS))
+
 # Many held jobs from one process (the console's pager over 10,000, t41).
 $(BIN)/plsc-bulksubmit: $(OBJ)/tests/lib/bulksubmit.o $(OBJ)/clients/submit.o $(LIBS)
 	$(call link,$(PKG_LIBS))
@@ -343,7 +347,8 @@ $(BUILD)/tests/unit/test_offnet_gw: $(OBJ)/tests/unit/test_offnet_gw.o \
 $(BUILD)/tests/fuzz/replay-fuzz_ldap_map: $(OBJ)/tests/fuzz/fuzz_ldap_map.o \
 		$(OBJ)/tests/fuzz/replay.o $(OBJ)/services/identitysync/map.o $(LIBS)
 	$(call link,$(PKG_LIBS))
-$(BUILD)/tests/unit/test_ldap: $(OBJ)/tests/unit/test_ldap.o $(OBJ)/services/identitysync/map.o $(LIBS)
+$(BUILD)/tests/unit/test_ldap: $(OBJ)/tests/unit/test_ldap.o $(OBJ)/services/identitysync/map.o \
+		$(OBJ)/services/identitysync/batch.o $(LIBS)
 	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
 
 # SNMP's decoding of returned values and its alert hysteresis (pure).

@@ -4,7 +4,9 @@
  * of it is written, so a refused item leaves nothing to undo, while the
  * batch stays all or nothing against crashes and database errors. (Each
  * item had a savepoint once; it journalled every page the item changed,
- * most of a 100,000-user sync's cost.) */
+ * most of a 100,000-user sync's cost.) The one exception is a new user of
+ * a streamed batch (stream_add): its INSERTs are its checks, and a refusal
+ * deletes the few badge rows it wrote. */
 #include "directory-private.h"
 
 #include <stdio.h>
@@ -85,8 +87,10 @@ static int exec_text(pl_dir_t *d, const char *sql, const char *a, const char *b,
 	return pl_dir_run_kept(d, st, what, err) == SQLITE_DONE ? 0 : -1;
 }
 
-static int row_insert(pl_dir_t *d, const char *source, const pl_dir_user_t *u,
-		      const sync_row_t *old, pl_err_t *err)
+/* The row's INSERT: SQLite's result (SQLITE_DONE, or ..._PRIMARYKEY when
+ * the name is taken: err set either way but for SQLITE_DONE). */
+static int row_insert_rc(pl_dir_t *d, const char *source, const pl_dir_user_t *u,
+			 const sync_row_t *old, pl_err_t *err)
 {
 	sqlite3_stmt *st = pl_dir_kept(
 		d,
@@ -95,7 +99,7 @@ static int row_insert(pl_dir_t *d, const char *source, const pl_dir_user_t *u,
 		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULLIF(?9, ''))",
 		err);
 	if (!st)
-		return -1;
+		return SQLITE_ERROR;
 	int64_t now = pl_dir_now_ms();
 	int bad = pl_dir_bind_text(st, 1, u->username) < 0 ||
 		  pl_dir_bind_text(st, 2, u->display_name) < 0 ||
@@ -110,9 +114,15 @@ static int row_insert(pl_dir_t *d, const char *source, const pl_dir_user_t *u,
 	if (bad) {
 		pl_dir_sqlfail(d, err, "sync: add user");
 		pl_dir_kept_done(d, st);
-		return -1;
+		return SQLITE_ERROR;
 	}
-	return pl_dir_run_kept(d, st, "sync: add user", err) == SQLITE_DONE ? 0 : -1;
+	return pl_dir_run_kept(d, st, "sync: add user", err);
+}
+
+static int row_insert(pl_dir_t *d, const char *source, const pl_dir_user_t *u,
+		      const sync_row_t *old, pl_err_t *err)
+{
+	return row_insert_rc(d, source, u, old, err) == SQLITE_DONE ? 0 : -1;
 }
 
 static int row_update(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
@@ -181,15 +191,30 @@ static int badges_free(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *ierr, pl_e
 	return 0;
 }
 
+/* Is u's name another user's? 0 no, 1 refused (ierr), -1 error (err). */
+static int name_refusal(pl_dir_t *d, const char *source, const pl_dir_user_t *u,
+			pl_err_t *ierr, pl_err_t *err)
+{
+	char holder[16];
+	int who = name_holder(d, source, u->username, holder, sizeof(holder), err);
+	if (who < 0)
+		return -1;
+	if (who == 2)
+		pl_dir_fail(ierr, "user %s exists as a %s user; not replaced", u->username,
+			    holder);
+	else if (who == 1)
+		pl_dir_fail(ierr, "user %s is already synced under another key", u->username);
+	return who ? 1 : 0;
+}
+
 /* The checks of a put, made before anything of it is written, so that a
  * refused item needs no savepoint to undo (a savepoint an item journalled
  * every page the item changed: most of a large sync's cost). 0 (old and
  * *found set as row_by_key's), 1 refused (ierr), -1 error (err). */
-static int put_check(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *it,
+static int put_check(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *it, int stream,
 		     sync_row_t *old, int *found, pl_err_t *ierr, pl_err_t *err)
 {
 	const pl_dir_user_t *u = &it->user;
-	char holder[16];
 	if (pl_dir_user_check(u, ierr) < 0 || !u->external_id[0]) {
 		if (!ierr->msg[0])
 			pl_strlcpy(ierr->msg, "a synced user needs its key", sizeof(ierr->msg));
@@ -203,36 +228,92 @@ static int put_check(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *
 	}
 	if ((*found = row_by_key(d, source, u->external_id, old, err)) < 0)
 		return -1;
+	if (stream && *found == 1)
+		return 0; /* a new user in a stream: stream_add checks as it writes */
 	if (*found != 0 || strcmp(old->username, u->username) != 0) {
-		int who = name_holder(d, source, u->username, holder, sizeof(holder), err);
-		if (who < 0)
-			return -1;
-		if (who == 2) {
-			pl_dir_fail(ierr, "user %s exists as a %s user; not replaced", u->username,
-				    holder);
-			return 1;
-		}
-		if (who == 1) {
-			pl_dir_fail(ierr, "user %s is already synced under another key",
-				    u->username);
-			return 1;
-		}
+		int nr = name_refusal(d, source, u, ierr, err);
+		if (nr != 0)
+			return nr;
 	}
 	return badges_free(d, u, ierr, err);
 }
 
+/* A new user of a stream (no row has its key), written with its checks
+ * folded into the writing: its badges first, each INSERT its own check
+ * (the foreign key to the row is checked at COMMIT), then the row, whose
+ * INSERT checks the name: three lookups a user fewer than put_check's,
+ * where nothing but this batch writes. A refusal takes back the badges
+ * this item wrote and gives put_check's words, the name's first. 0 added,
+ * 1 refused (ierr), -1 error (err). */
+static int stream_add(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *it,
+		      pl_err_t *ierr, pl_err_t *err)
+{
+	const pl_dir_user_t *u = &it->user;
+	char owner[128] = "", masked[72];
+	int wrote[PL_DIR_MAX_BADGES] = { 0 }, taken = -1, rc;
+	for (int i = 0; i < u->nbadges && taken < 0; i++) {
+		sqlite3_stmt *st = pl_dir_kept(d,
+						  "INSERT INTO badges(badge_id, username)"
+						  " VALUES(?1, ?2)",
+						  err);
+		if (!st || stmt_text(d, st, u->badges[i], u->username, "sync: badges", err) < 0)
+			return -1;
+		rc = sqlite3_step(st);
+		pl_dir_kept_done(d, st);
+		if (rc == SQLITE_DONE) {
+			wrote[i] = 1;
+			continue;
+		}
+		if (rc != SQLITE_CONSTRAINT_PRIMARYKEY) {
+			pl_dir_sqlfail(d, err, "sync: badges");
+			return -1;
+		}
+		rc = pl_dir_badge_owner(d, u->badges[i], owner, sizeof(owner), err);
+		if (rc < 0)
+			return -1;
+		/* listed twice, or the badge of the name's holder (the row's
+		 * INSERT refuses that) */
+		if (rc != 0 || strcmp(owner, u->username) != 0)
+			taken = i;
+	}
+	if (taken < 0) {
+		rc = row_insert_rc(d, source, u, NULL, err);
+		if (rc == SQLITE_DONE) {
+			int wr = pl_dir_user_emails_add(d, u, err);
+			return wr == 0 ? item_pin(d, it, err) : -1;
+		}
+		if (rc != SQLITE_CONSTRAINT_PRIMARYKEY)
+			return -1;
+	}
+	/* refused: nothing of the item stays */
+	for (int i = 0; i < u->nbadges; i++)
+		if (wrote[i] && exec_text(d, "DELETE FROM badges WHERE badge_id = ?1", u->badges[i],
+					  NULL, "sync: badges", err) < 0)
+			return -1;
+	rc = name_refusal(d, source, u, ierr, err);
+	if (rc != 0)
+		return rc;
+	if (taken < 0)
+		return pl_dir_fail(err, "sync: user %s: its row was refused", u->username);
+	pl_badge_mask(u->badges[taken], masked, sizeof(masked));
+	pl_dir_fail(ierr, "badge %s already belongs to %s", masked, owner[0] ? owner : "another user");
+	return 1;
+}
+
 /* 0 added, 1 updated, 2 renamed; -1 refused (ierr, nothing written); -2
  * a database error (err): the batch cannot go on. */
-static int item_put(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *it,
+static int item_put(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *it, int stream,
 		    pl_err_t *ierr, pl_err_t *err)
 {
 	const pl_dir_user_t *u = &it->user;
 	sync_row_t old;
 	int found = 1;
-	int ck = put_check(d, source, it, &old, &found, ierr, err);
-	if (ck != 0) {
+	int ck = put_check(d, source, it, stream, &old, &found, ierr, err);
+	if (ck == 0 && stream && found == 1)
+		ck = stream_add(d, source, it, ierr, err);
+	if (ck != 0 || (stream && found == 1)) {
 		memset(old.pin_hash, 0, sizeof(old.pin_hash));
-		return ck > 0 ? -1 : -2;
+		return ck > 0 ? -1 : ck < 0 ? -2 : 0;
 	}
 	int same_name = found == 0 && strcmp(old.username, u->username) == 0;
 	int rc;
@@ -276,6 +357,7 @@ typedef struct {
 	pl_dir_sync_err_fn on_error;
 	void *arg;
 	pl_dir_sync_counts_t *c;
+	int stream; /* pl_dir_sync_stream_part: badges_first for new users */
 } apply_t;
 
 /* One item; -1 only for a database failure that ends the batch (a
@@ -291,7 +373,7 @@ static int apply_one(apply_t *a, const pl_dir_sync_item_t *it, pl_err_t *err)
 		a->c->removed += rc;
 		return 0;
 	}
-	rc = item_put(a->d, a->source, it, &ierr, err);
+	rc = item_put(a->d, a->source, it, a->stream, &ierr, err);
 	if (rc == -2)
 		return -1;
 	if (rc >= 0) {
@@ -381,7 +463,7 @@ int pl_dir_sync_apply_from(pl_dir_t *d, const char *source, pl_dir_sync_next_fn 
 			   pl_dir_sync_counts_t *counts, pl_err_t *err)
 {
 	pl_dir_sync_counts_t c = { 0 };
-	apply_t a = { d, source, on_error, arg, &c };
+	apply_t a = { d, source, on_error, arg, &c, 0 };
 	if (!source || (strcmp(source, "ldap") != 0 && strcmp(source, "scim") != 0))
 		return pl_dir_fail(err, "sync: the source must be ldap or scim");
 	pl_dir_sync_item_t *it = calloc(1, sizeof(*it));
@@ -415,6 +497,82 @@ int pl_dir_sync_apply_from(pl_dir_t *d, const char *source, pl_dir_sync_next_fn 
 	free(it);
 	if (rc == 0 && counts)
 		*counts = c;
+	return rc < 0 ? -1 : 0;
+}
+
+/* ---- a sync applied as it arrives (plsc-directory's streamed parts) ----
+ *
+ * The same transaction as pl_dir_sync_apply_from's, kept open across
+ * calls, so that the writing overlaps the sender's reading. Only where
+ * pass 0 would do nothing (no user of the source yet: a first sync): then
+ * applying the puts in the order they come is exactly what the two passes
+ * would do, refusals included. Each call takes the handle's lock for
+ * itself; the caller keeps the calls of one stream in order and the
+ * handle to itself (a connection of its own: other writers wait on
+ * SQLite's write lock, and readers see the last commit). */
+
+static void stream_pragmas(pl_dir_t *d, int on)
+{
+	(void)pl_dir_exec(d,
+			  on ? "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY"
+			     : "PRAGMA cache_size = -2000; PRAGMA temp_store = DEFAULT",
+			  "sync", NULL);
+}
+
+int pl_dir_sync_stream_begin(pl_dir_t *d, const char *source, pl_err_t *err)
+{
+	if (!source || (strcmp(source, "ldap") != 0 && strcmp(source, "scim") != 0))
+		return pl_dir_fail(err, "sync: the source must be ldap or scim");
+	pl_dir_lock(d);
+	stream_pragmas(d, 1);
+	/* COMMIT would copy the whole WAL back at once (SQLite's automatic
+	 * checkpoint, in the committing call): the caller does it after
+	 * answering (pl_dir_sync_stream_checkpoint) */
+	(void)pl_dir_exec(d, "PRAGMA wal_autocheckpoint = 0", "sync", NULL);
+	if (pl_dir_begin(d, 1, "sync", err) < 0) {
+		stream_pragmas(d, 0);
+		pl_dir_unlock(d);
+		return -1;
+	}
+	int work = pl_dir_exec(d, "PRAGMA defer_foreign_keys = ON", "sync", err) < 0
+			   ? -1 : pass0_work(d, source, err);
+	if (work != PASS0_NONE) {
+		(void)pl_dir_end(d, -1, "sync", err);
+		stream_pragmas(d, 0);
+	}
+	pl_dir_unlock(d);
+	return work < 0 ? -1 : work != PASS0_NONE;
+}
+
+int pl_dir_sync_stream_part(pl_dir_t *d, const char *source, pl_dir_sync_next_fn next,
+			    void *narg, pl_dir_sync_err_fn on_error, void *arg,
+			    pl_dir_sync_counts_t *counts, pl_err_t *err)
+{
+	apply_t a = { d, source, on_error, arg, counts, 1 };
+	pl_dir_sync_item_t *it = calloc(1, sizeof(*it));
+	if (!it)
+		return pl_dir_fail(err, "out of memory");
+	pl_dir_lock(d);
+	int rc = apply_pass(&a, 1, PASS0_NONE, next, narg, it, err);
+	pl_dir_unlock(d);
+	memset(it, 0, sizeof(*it));
+	free(it);
+	return rc < 0 ? -1 : 0;
+}
+
+void pl_dir_sync_stream_checkpoint(pl_dir_t *d)
+{
+	pl_dir_lock(d);
+	(void)pl_dir_exec(d, "PRAGMA wal_checkpoint(PASSIVE)", "sync", NULL);
+	pl_dir_unlock(d);
+}
+
+int pl_dir_sync_stream_end(pl_dir_t *d, int commit, pl_err_t *err)
+{
+	pl_dir_lock(d);
+	int rc = pl_dir_end(d, commit ? 0 : -1, "sync", err);
+	stream_pragmas(d, 0);
+	pl_dir_unlock(d);
 	return rc < 0 ? -1 : 0;
 }
 

@@ -325,6 +325,28 @@ int pl_dir_sync_apply_from(pl_dir_t *d, const char *source, pl_dir_sync_next_fn 
 			   void *narg, pl_dir_sync_err_fn on_error, void *arg,
 			   pl_dir_sync_counts_t *counts, pl_err_t *err);
 
+/* The same transaction, applied as the batch arrives (plsc-directory
+ * applies IdentitySync's parts while IdentitySync still reads): begin
+ * opens it (BEGIN IMMEDIATE: SQLite's write lock is held until end) when
+ * the source has no synced user yet, where the two walks above come down
+ * to the puts in order, and returns 0; 1 when the source has users
+ * (nothing is left open: apply the batch whole instead); -1 with err.
+ * part applies next's items (restart as above, whole items) in order into
+ * *counts (added to); -1 a database error or a malformed batch: end it
+ * without commit. end commits (commit 1) or rolls back (0, or a failed
+ * COMMIT: -1 with err): all or nothing, as pl_dir_sync_apply. Use a
+ * handle of its own for the stream (pl_dir_open again), one stream at a
+ * time, its calls in order. */
+int pl_dir_sync_stream_begin(pl_dir_t *d, const char *source, pl_err_t *err);
+int pl_dir_sync_stream_part(pl_dir_t *d, const char *source, pl_dir_sync_next_fn next,
+			    void *narg, pl_dir_sync_err_fn on_error, void *arg,
+			    pl_dir_sync_counts_t *counts, pl_err_t *err);
+int pl_dir_sync_stream_end(pl_dir_t *d, int commit, pl_err_t *err);
+/* The stream's handle leaves the WAL as its COMMIT wrote it (a first
+ * sync's whole database): this copies it back into the database, later,
+ * off the answer's path (a passive checkpoint: readers and writers go on). */
+void pl_dir_sync_stream_checkpoint(pl_dir_t *d);
+
 /* ---- administrators of the web console (schema version 3) ---- */
 
 #define PL_DIR_ADMIN_PASSWORD_MIN 10   /* characters (UTF-8) */

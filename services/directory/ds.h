@@ -11,6 +11,7 @@
 #define DS_H
 
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,14 +41,32 @@
 /* A batch's text staged across parts, at most this much. */
 #define DS_SYNC_MAX (256u * 1024u * 1024u)
 
+/* A streamed batch with no part for this long is rolled back (its sender
+ * died or hung: the write lock it holds must not stay taken). IdentitySync
+ * sends a part, empty if need be, at least every 10 s while it reads. */
+#define DS_SYNC_IDLE_MS 60000
+
 /* The parts of the batch being received (one at a time: the sender waits
- * for each part's answer before the next). Shared by the pool's threads. */
+ * for each part's answer before the next). Shared by the pool's threads.
+ * A batch is either staged (text, applied whole at its last part) or,
+ * when its source has no synced user yet (a first sync), streamed: each
+ * part applied at once inside one transaction on sdir, committed at the
+ * last part (pl_dir_sync_stream_begin). */
 typedef struct {
 	pthread_mutex_t mu;
 	char id[128];	    /* the batch's NAME */
 	uint32_t next_part; /* the LINE expected next; 0: none in progress */
 	char *text;
 	size_t len, cap;
+	/* streaming (path "": never; unit tests of the staging) */
+	char path[PATH_MAX];
+	pl_dir_t *sdir;	 /* the stream's own connection, opened at the first */
+	int streaming;	 /* read without mu by other requests (__atomic) */
+	char source[16];
+	uint64_t last_ms; /* the last part's time */
+	pl_dir_sync_counts_t counts;
+	json_t *errors; /* refused items so far */
+	int checkpoint_due; /* a stream committed (__atomic): ds_stage_checkpoint */
 } ds_stage_t;
 
 /* The largest record body a request carries (the console's own limit on
@@ -99,7 +118,19 @@ void ds_req_free(ds_req_t *q);
 
 /* sync.c: sync-apply (q->from already checked to be IdentitySync). */
 void ds_sync_run(ds_req_t *q, pl_dir_t *d);
-void ds_stage_init(ds_stage_t *st);
+/* path: the directory, for the stream's own connection; NULL: batches
+ * are always staged. */
+void ds_stage_init(ds_stage_t *st, const char *path);
 void ds_stage_free(ds_stage_t *st);
+/* Is a streamed batch open (SQLite's write lock held)? Other writes are
+ * answered BUSY meanwhile. */
+int ds_stage_streaming(ds_stage_t *st);
+/* Roll back a streamed batch idle for DS_SYNC_IDLE_MS (the loop's timer;
+ * never waits for a part being applied). 1 when one was rolled back
+ * (its id into id), else 0. */
+int ds_stage_expire(ds_stage_t *st, uint64_t now_ms, char *id, size_t idsz);
+/* After a streamed batch's answer went (checkpoint_due): its WAL copied
+ * back into the database (pl_dir_sync_stream_checkpoint), on a worker. */
+void ds_stage_checkpoint(ds_stage_t *st);
 
 #endif

@@ -30,6 +30,7 @@ typedef struct {
 	pl_dir_t *dir;
 	pl_work_t *work;
 	ds_stage_t stage; /* sync-apply's parts (sync.c) */
+	pl_timer_t *expiry; /* a streamed sync's idle bound */
 	char directory_path[PATH_MAX];
 	unsigned long long changes, refused, touches;
 } ds_t;
@@ -63,10 +64,27 @@ static void ds_report(ds_t *ds)
 			  ds->refused, ds->touches);
 }
 
+/* A streamed sync whose sender stopped sending parts is rolled back, so
+ * the write lock it holds is freed (sync.c). */
+static void expiry_tick(pl_loop_t *loop, void *arg)
+{
+	ds_t *ds = arg;
+	char id[128];
+	if (ds_stage_expire(&ds->stage, pl_now_ms(), id, sizeof(id)))
+		pl_err("sync %s: no part for %d s; rolled back, nothing applied", id,
+		       DS_SYNC_IDLE_MS / 1000);
+	ds->expiry = pl_loop_timer(loop, 5000, expiry_tick, ds);
+}
+
 static void job_work(void *arg)
 {
 	ds_job_t *j = arg;
 	ds_req_run(j->q, j->ds->dir);
+}
+
+static void checkpoint_work(void *arg)
+{
+	ds_stage_checkpoint(&((ds_t *)arg)->stage);
 }
 
 /* Back on the loop: log, count, answer. */
@@ -94,6 +112,11 @@ static void job_done(void *arg)
 		pl_msg_free(&m);
 	}
 	ds_req_free(j->q);
+	/* a streamed sync's WAL goes back into the database now that its
+	 * answer is out */
+	if (__atomic_load_n(&j->ds->stage.checkpoint_due, __ATOMIC_ACQUIRE) &&
+	    pl_work_submit(j->ds->work, checkpoint_work, NULL, j->ds) < 0)
+		pl_err("out of memory: the checkpoint waits for the next write");
 	free(j);
 }
 
@@ -157,7 +180,8 @@ static int ds_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 		pl_err("directory: %s", err.msg);
 		return 1;
 	}
-	ds_stage_init(&ds->stage);
+	ds_stage_init(&ds->stage, ds->directory_path);
+	ds->expiry = pl_loop_timer(pl_service_loop(svc), 5000, expiry_tick, ds);
 	/* Two threads: one long import does not hold up a quick delete. */
 	ds->work = pl_work_new(pl_service_loop(svc), "ds-work", 2, 0);
 	if (!ds->work) {
@@ -173,6 +197,9 @@ static int ds_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 static void ds_stop(pl_service_t *svc, void *ctx)
 {
 	ds_t *ds = ctx;
+	if (ds->expiry)
+		pl_loop_timer_cancel(pl_service_loop(svc), ds->expiry);
+	ds->expiry = NULL;
 	if (ds->work) {
 		pl_service_remove_pool(svc, ds->work);
 		pl_work_free(ds->work); /* finishes and answers what is queued */

@@ -521,7 +521,13 @@ void ds_req_run(ds_req_t *q, pl_dir_t *d)
 	const char *op = q->op;
 	if (q->status != PL_STATUS_OK)
 		return; /* refused while reading the frame */
-	if (holder_op(q, d) || identity_op(q, d))
+	/* A streamed sync holds SQLite's write lock on its own connection
+	 * (sync.c): a write here would wait for it, then fail, holding a
+	 * worker; a clear answer at once is better. */
+	if (strcmp(op, DS_OP_SYNC) != 0 && q->stage && ds_stage_streaming(q->stage))
+		fail(q, PL_STATUS_BUSY, "the directory is applying a sync from %s; try again in a "
+		     "moment", DS_IDENTITY);
+	else if (holder_op(q, d) || identity_op(q, d))
 		;
 	else if (strcmp(op, "user-add") == 0)
 		user_write(q, d, 0);

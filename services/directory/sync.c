@@ -1,12 +1,31 @@
 /* sync-apply: IdentitySync's batch of changes to the users it syncs,
  * received in parts (a batch may exceed a channel frame) and applied in
- * one transaction when the last part arrives (pl_dir_sync_apply_from).
- * Until then nothing is written: a batch whose sender dies half-way is
- * dropped by the next batch's first part, never half-applied. A batch of
- * one part (LINE 1, no MORE: every SCIM request's) is applied from its
- * frame without touching the stage, so a SCIM change arriving while an
- * LDAP batch is half sent does not drop that batch. SOURCE names the
- * users' source: "ldap" (the default) or "scim".
+ * one transaction: all or nothing.
+ *
+ * Staged: the parts are kept as text and the last one applies the whole
+ * batch (pl_dir_sync_apply_from: removes first, then puts). A batch whose
+ * sender dies half-way is dropped by the next batch's first part, never
+ * half-applied.
+ * Streamed: when the source has no synced user yet (a first sync, the
+ * large one: 100,000 users), part 1 opens the transaction on a connection
+ * of the stage's own and every part is applied as it arrives, while the
+ * sender is still reading its LDAP server; the last part commits. What
+ * the two walks of the staged way would do then comes down to the puts in
+ * order (pl_dir_sync_stream_begin), so the outcome is the same. The
+ * transaction is rolled back, nothing applied, at a database error, a
+ * malformed line, a part out of order, a part saying the sender gave up
+ * ({"abort": WHY}, its only line), the next batch's part 1, and after
+ * DS_SYNC_IDLE_MS without a part (the sender died: ds_stage_expire);
+ * plsc-directory dying takes it with it (SQLite never commits half a
+ * transaction). Meanwhile every other write is answered BUSY at once
+ * (op.c), since SQLite's write lock is the stream's; readers keep seeing
+ * the last commit.
+ *
+ * A batch of one part (LINE 1, no MORE: every SCIM request's) is applied
+ * from its frame without touching the stage, so a SCIM change arriving
+ * while an LDAP batch is half sent does not drop that batch (while one
+ * is streamed, BUSY: the IdP retries). SOURCE names the users' source:
+ * "ldap" (the default) or "scim".
  *
  * The batch is text, one JSON object a line (proto/PROTOCOL.md):
  *   {"remove": KEY}
@@ -24,19 +43,40 @@
 #include <string.h>
 
 #include "pl_dirbody.h"
+#include "pl_loop.h"
 #include "pl_util.h"
 
 /* Errors listed in an answer (the rest are counted). */
 #define SYNC_ERRORS_MAX 200
 
-void ds_stage_init(ds_stage_t *st)
+void ds_stage_init(ds_stage_t *st, const char *path)
 {
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_init(&st->mu, NULL);
+	if (path)
+		pl_strlcpy(st->path, path, sizeof(st->path));
+}
+
+int ds_stage_streaming(ds_stage_t *st)
+{
+	return __atomic_load_n(&st->streaming, __ATOMIC_ACQUIRE);
+}
+
+/* The streamed batch (if any) rolled back. Under st->mu. */
+static void stream_drop(ds_stage_t *st)
+{
+	pl_err_t err = { "" };
+	if (st->streaming)
+		(void)pl_dir_sync_stream_end(st->sdir, 0, &err);
+	__atomic_store_n(&st->streaming, 0, __ATOMIC_RELEASE);
+	json_decref(st->errors);
+	st->errors = NULL;
+	memset(&st->counts, 0, sizeof(st->counts));
 }
 
 static void stage_reset(ds_stage_t *st)
 {
+	stream_drop(st);
 	free(st->text);
 	st->text = NULL;
 	st->len = st->cap = 0;
@@ -47,7 +87,32 @@ static void stage_reset(ds_stage_t *st)
 void ds_stage_free(ds_stage_t *st)
 {
 	stage_reset(st);
+	pl_dir_close(st->sdir);
+	st->sdir = NULL;
 	pthread_mutex_destroy(&st->mu);
+}
+
+void ds_stage_checkpoint(ds_stage_t *st)
+{
+	pthread_mutex_lock(&st->mu);
+	if (__atomic_exchange_n(&st->checkpoint_due, 0, __ATOMIC_ACQ_REL) && !st->streaming &&
+	    st->sdir)
+		pl_dir_sync_stream_checkpoint(st->sdir);
+	pthread_mutex_unlock(&st->mu);
+}
+
+int ds_stage_expire(ds_stage_t *st, uint64_t now_ms, char *id, size_t idsz)
+{
+	int rc = 0;
+	if (!ds_stage_streaming(st) || pthread_mutex_trylock(&st->mu) != 0)
+		return 0; /* none, or a part is being applied: not idle */
+	if (st->streaming && now_ms - st->last_ms >= DS_SYNC_IDLE_MS) {
+		pl_strlcpy(id, st->id, idsz);
+		stage_reset(st);
+		rc = 1;
+	}
+	pthread_mutex_unlock(&st->mu);
+	return rc;
 }
 
 static void sfail(ds_req_t *q, uint32_t status, const char *msg)
@@ -56,17 +121,9 @@ static void sfail(ds_req_t *q, uint32_t status, const char *msg)
 	pl_strlcpy(q->msg, msg, sizeof(q->msg));
 }
 
-/* Append q's part; -1 after failing q. Under st->mu. */
+/* Append q's part (staged, not streamed); -1 after failing q. Under st->mu. */
 static int stage_part(ds_req_t *q, ds_stage_t *st)
 {
-	if (q->first_line == 1) {
-		stage_reset(st); /* a new batch replaces an unfinished one */
-		pl_strlcpy(st->id, q->name, sizeof(st->id));
-	} else if (st->next_part != q->first_line || strcmp(st->id, q->name) != 0) {
-		stage_reset(st);
-		sfail(q, PL_STATUS_BADREQ, "sync-apply: part out of order; the batch is dropped");
-		return -1;
-	}
 	if (st->len + q->len + 1 > DS_SYNC_MAX) {
 		stage_reset(st);
 		sfail(q, PL_STATUS_BADREQ, "sync-apply: batch over 256 MiB; dropped");
@@ -90,7 +147,6 @@ static int stage_part(ds_req_t *q, ds_stage_t *st)
 	st->len += q->len;
 	/* parts end at line ends; one more keeps lines apart if not */
 	st->text[st->len++] = '\n';
-	st->next_part = q->first_line + 1;
 	return 0;
 }
 
@@ -233,13 +289,36 @@ static int batch_next(void *arg, int restart, pl_dir_sync_item_t *it, pl_err_t *
 
 static void sync_error(void *arg, const pl_dir_sync_item_t *it, const char *message)
 {
-	ds_req_t *q = arg;
-	json_t *errs = json_object_get(q->sync_result, "errors");
+	json_t *errs = arg;
 	if (json_array_size(errs) >= SYNC_ERRORS_MAX)
 		return;
 	json_array_append_new(errs, json_pack("{s:s,s:s,s:s}", "key", it->key, "user",
 					      it->remove ? "" : it->user.username, "message",
 					      message));
+}
+
+static uint32_t err_status(const char *msg)
+{
+	return strstr(msg, "sync-apply:") || strstr(msg, "the source must") ? PL_STATUS_BADREQ
+									      : PL_STATUS_ERROR;
+}
+
+/* The last part's answer: counts c and the refused items' errors (taken). */
+static void answer_counts(ds_req_t *q, const pl_dir_sync_counts_t *c, json_t *errors)
+{
+	q->sync_result = json_pack("{s:o,s:i,s:i,s:i,s:i,s:i}", "errors",
+				   errors ? errors : json_array(), "added", (json_int_t)c->added,
+				   "updated", (json_int_t)c->updated, "renamed",
+				   (json_int_t)c->renamed, "removed", (json_int_t)c->removed,
+				   "failed", (json_int_t)c->failed);
+	if (!q->sync_result) {
+		sfail(q, PL_STATUS_BUSY, "out of memory");
+		return;
+	}
+	(void)pl_fmt(q->msg, sizeof(q->msg),
+		     "sync %s applied: %ld added, %ld updated, %ld renamed, %ld removed, "
+		     "%ld refused",
+		     q->name, c->added, c->updated, c->renamed, c->removed, c->failed);
 }
 
 static void apply(ds_req_t *q, pl_dir_t *d, const char *text, size_t len)
@@ -248,28 +327,133 @@ static void apply(ds_req_t *q, pl_dir_t *d, const char *text, size_t len)
 	const char *source = q->source[0] ? q->source : "ldap";
 	pl_dir_sync_counts_t c;
 	pl_err_t err = { "" };
-	q->sync_result = json_pack("{s:[]}", "errors");
-	if (!q->sync_result) {
+	json_t *errors = json_array();
+	if (!errors) {
 		sfail(q, PL_STATUS_BUSY, "out of memory");
 		return;
 	}
-	if (pl_dir_sync_apply_from(d, source, batch_next, &b, sync_error, q, &c, &err) < 0) {
-		json_decref(q->sync_result);
-		q->sync_result = NULL;
-		sfail(q, strstr(err.msg, "sync-apply:") || strstr(err.msg, "the source must")
-				 ? PL_STATUS_BADREQ : PL_STATUS_ERROR,
-		      err.msg);
+	if (pl_dir_sync_apply_from(d, source, batch_next, &b, sync_error, errors, &c, &err) < 0) {
+		json_decref(errors);
+		sfail(q, err_status(err.msg), err.msg);
 		return;
 	}
-	json_object_set_new(q->sync_result, "added", json_integer(c.added));
-	json_object_set_new(q->sync_result, "updated", json_integer(c.updated));
-	json_object_set_new(q->sync_result, "renamed", json_integer(c.renamed));
-	json_object_set_new(q->sync_result, "removed", json_integer(c.removed));
-	json_object_set_new(q->sync_result, "failed", json_integer(c.failed));
-	(void)pl_fmt(q->msg, sizeof(q->msg),
-		     "sync %s applied: %ld added, %ld updated, %ld renamed, %ld removed, "
-		     "%ld refused",
-		     q->name, c.added, c.updated, c.renamed, c.removed, c.failed);
+	answer_counts(q, &c, errors);
+}
+
+/* A part saying its sender gave up ({"abort": WHY}, its only line): 1 and
+ * why into why, else 0. */
+static int part_abort(const ds_req_t *q, char *why, size_t wsz)
+{
+	static const char head[] = "{\"abort\"";
+	if (!q->payload || q->len < sizeof(head) - 1 || q->len > 2048 ||
+	    memcmp(q->payload, head, sizeof(head) - 1) != 0)
+		return 0;
+	json_t *j = json_loadb(q->payload, q->len, 0, NULL);
+	const char *w = json_string_value(json_object_get(j, "abort"));
+	pl_strlcpy(why, w ? w : "no reason given", wsz);
+	json_decref(j);
+	return 1;
+}
+
+/* Part 1 of a batch in parts: a new batch replaces an unfinished one, and
+ * is streamed when it can be. -1 after failing q. Under st->mu. */
+static int batch_begin(ds_req_t *q, ds_stage_t *st)
+{
+	pl_err_t err = { "" };
+	stage_reset(st);
+	pl_strlcpy(st->id, q->name, sizeof(st->id));
+	pl_strlcpy(st->source, q->source[0] ? q->source : "ldap", sizeof(st->source));
+	if (!st->path[0])
+		return 0;
+	if (!st->sdir && pl_dir_open(&st->sdir, st->path, PL_DIR_WRITE, &err) < 0) {
+		st->sdir = NULL;
+		sfail(q, PL_STATUS_ERROR, err.msg);
+		return -1;
+	}
+	int rc = pl_dir_sync_stream_begin(st->sdir, st->source, &err);
+	if (rc < 0) {
+		sfail(q, err_status(err.msg), err.msg);
+		return -1;
+	}
+	if (rc == 0 && !(st->errors = json_array())) {
+		(void)pl_dir_sync_stream_end(st->sdir, 0, &err);
+		sfail(q, PL_STATUS_BUSY, "out of memory");
+		return -1;
+	}
+	__atomic_store_n(&st->streaming, rc == 0, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* q's part applied inside the open transaction; the last one commits.
+ * Under st->mu. */
+static void stream_part(ds_req_t *q, ds_stage_t *st)
+{
+	batch_t b = { q->payload ? q->payload : "", q->len, 0, 0, 0 };
+	pl_err_t err = { "" };
+	uint64_t t0 = pl_now_ms();
+	if (pl_dir_sync_stream_part(st->sdir, st->source, batch_next, &b, sync_error, st->errors,
+				    &st->counts, &err) < 0) {
+		stage_reset(st);
+		sfail(q, err_status(err.msg), err.msg);
+		return;
+	}
+	if (q->more) {
+		(void)pl_fmt(q->msg, sizeof(q->msg),
+			     "sync %s: part %u applied (not committed yet) in %llu ms", q->name,
+			     q->first_line, (unsigned long long)(pl_now_ms() - t0));
+		return;
+	}
+	if (pl_dir_sync_stream_end(st->sdir, 1, &err) < 0) {
+		__atomic_store_n(&st->streaming, 0, __ATOMIC_RELEASE);
+		stage_reset(st);
+		sfail(q, err_status(err.msg), err.msg);
+		return;
+	}
+	__atomic_store_n(&st->streaming, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&st->checkpoint_due, 1, __ATOMIC_RELEASE);
+	answer_counts(q, &st->counts, st->errors);
+	st->errors = NULL;
+	stage_reset(st);
+}
+
+/* A part of a batch in parts (LINE, MORE). Under st->mu. */
+static void batch_part(ds_req_t *q, pl_dir_t *d, ds_stage_t *st)
+{
+	char why[300];
+	const char *source = q->source[0] ? q->source : "ldap";
+	if (part_abort(q, why, sizeof(why))) {
+		int was = st->id[0] && strcmp(st->id, q->name) == 0;
+		if (was)
+			stage_reset(st);
+		sfail(q, PL_STATUS_ERROR, "");
+		(void)pl_fmt(q->msg, sizeof(q->msg),
+			     "sync %s abandoned by its sender (%.200s): nothing applied", q->name, why);
+		return;
+	}
+	if (q->first_line == 1) {
+		if (batch_begin(q, st) < 0)
+			return;
+	} else if (st->next_part != q->first_line || strcmp(st->id, q->name) != 0 ||
+		   strcmp(st->source, source) != 0) {
+		stage_reset(st);
+		sfail(q, PL_STATUS_BADREQ, "sync-apply: part out of order; the batch is dropped");
+		return;
+	}
+	st->next_part = q->first_line + 1;
+	st->last_ms = pl_now_ms();
+	if (st->streaming) {
+		stream_part(q, st);
+		return;
+	}
+	if (stage_part(q, st) < 0)
+		return;
+	if (q->more)
+		(void)pl_fmt(q->msg, sizeof(q->msg), "sync %s: part %u staged", q->name,
+			     q->first_line);
+	else
+		apply(q, d, st->text, st->len);
+	if (!q->more)
+		stage_reset(st);
 }
 
 void ds_sync_run(ds_req_t *q, pl_dir_t *d)
@@ -284,18 +468,13 @@ void ds_sync_run(ds_req_t *q, pl_dir_t *d)
 		return;
 	}
 	if (q->first_line == 1 && !q->more) {
-		apply(q, d, q->payload ? q->payload : "", q->len);
+		if (ds_stage_streaming(st))
+			sfail(q, PL_STATUS_BUSY, "a sync is being applied; try again in a moment");
+		else
+			apply(q, d, q->payload ? q->payload : "", q->len);
 		return;
 	}
 	pthread_mutex_lock(&st->mu);
-	if (stage_part(q, st) == 0) {
-		if (q->more)
-			(void)pl_fmt(q->msg, sizeof(q->msg), "sync %s: part %u staged", q->name,
-				     q->first_line);
-		else
-			apply(q, d, st->text, st->len);
-		if (!q->more)
-			stage_reset(st);
-	}
+	batch_part(q, d, st);
 	pthread_mutex_unlock(&st->mu);
 }

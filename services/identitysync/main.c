@@ -3,10 +3,11 @@
  * conversation with plsc-directory; the worker (pull.c) owns LDAP.
  *
  * One sync at a time: a sync's batch goes to plsc-directory as
- * DIR_WRITE sync-apply parts, each sent after the previous one's answer;
- * the last part's answer says what was applied, in one transaction. Only
- * then is the high-water mark saved (sync-state.json), so a sync that did
- * not apply is read again next time. */
+ * DIR_WRITE sync-apply parts while the worker still reads (below, "sending
+ * the batch"), each sent after the previous one's answer; the last part's
+ * answer says what was applied, in one transaction. Only then is the
+ * high-water mark saved (sync-state.json), so a sync that did not apply
+ * is read again next time. */
 #include "ids.h"
 
 #include <openssl/crypto.h>
@@ -25,11 +26,16 @@
 #include "scim.h"
 
 #define IDS_DIRECTORY "plsc-directory"
-/* Parts of a batch: cut at line ends, well below a frame (1 MiB). */
-#define IDS_PART_MAX (512u * 1024u)
-/* plsc-directory's answer to a part (the last one applies everything). */
+/* plsc-directory's answer to the last part (a staged batch is applied
+ * whole then), and to one of the others (staged, or applied at once
+ * while streamed: well under a second each; a part lost with a
+ * plsc-directory that died is never answered). */
 #define IDS_ANSWER_MS 300000
+#define IDS_PART_ANSWER_MS 30000
 #define IDS_STATE_FILE "sync-state.json"
+/* While a streamed batch is open in plsc-directory, a part at least this
+ * often (its idle bound is 60 s: DS_SYNC_IDLE_MS). */
+#define IDS_KEEPALIVE_MS 10000
 
 typedef struct {
 	pl_service_t *svc;
@@ -45,9 +51,14 @@ typedef struct {
 	ids_job_t *job;
 	uint32_t asker_seq; /* SYNC_NOW being answered; 0: none */
 	int asked;
-	size_t sent;	 /* bytes of the batch sent */
+	int reading;	 /* the worker still runs the job */
+	int aborting;	 /* the part in flight says the sync failed */
+	int abort_due;	 /* ... to be sent when the part in flight is answered */
+	int final_sent;	 /* the last part (no MORE) went */
 	uint32_t part, seq, next_seq;
-	pl_timer_t *answer_timer;
+	uint32_t fail_status; /* a part refused (or unanswered) while reading */
+	char fail_msg[400];
+	pl_timer_t *answer_timer, *keepalive;
 	/* the last sync, for plsc status */
 	char last[400];
 	unsigned long long syncs, failures;
@@ -205,6 +216,21 @@ static void status_tick(pl_loop_t *loop, void *arg)
 	ids->status_timer = pl_loop_timer(loop, 2000, status_tick, ids);
 }
 
+/* No sync in progress: nothing of the last one's sending is left. */
+static void sending_reset(ids_t *ids)
+{
+	pl_loop_t *loop = pl_service_loop(ids->svc);
+	if (ids->keepalive)
+		pl_loop_timer_cancel(loop, ids->keepalive);
+	if (ids->answer_timer)
+		pl_loop_timer_cancel(loop, ids->answer_timer);
+	ids->keepalive = ids->answer_timer = NULL;
+	ids->reading = ids->aborting = ids->abort_due = ids->final_sent = 0;
+	ids->part = ids->seq = 0;
+	ids->fail_status = 0;
+	ids->fail_msg[0] = '\0';
+}
+
 /* counts: the directory's answer (added, updated, renamed, removed,
  * failed), or NULL for a dry run / nothing to apply (the pull's). */
 static void finish(ids_t *ids, uint32_t status, const char *err, json_t *counts)
@@ -272,10 +298,24 @@ static void finish(ids_t *ids, uint32_t status, const char *err, json_t *counts)
 	answer_asker(ids, status, msg, r);
 	ids_job_free(j);
 	ids->job = NULL;
+	sending_reset(ids);
 	schedule(ids);
 }
 
-/* ---- sending the batch ---- */
+/* ---- sending the batch ----
+ *
+ * The batch goes to plsc-directory while the worker is still reading:
+ * a part as soon as IDS_PART_MAX bytes of lines wait (the worker posts
+ * part_ready), one part in flight at a time, the last one (no MORE) once
+ * the reading is over. plsc-directory applies a first sync's parts as
+ * they come inside one transaction and commits at the last (its sync.c);
+ * a sync that fails after parts went sends a part saying so
+ * ({"abort": WHY}), and plsc-directory rolls everything back. While
+ * parts are out and the reading goes on, a part (empty if need be) goes
+ * at least every IDS_KEEPALIVE_MS, so plsc-directory can tell a slow
+ * server from a dead sender (it rolls back after 60 s without one). */
+
+static void sync_failed(ids_t *ids, uint32_t status, const char *msg);
 
 static void answer_late(pl_loop_t *loop, void *arg)
 {
@@ -283,42 +323,128 @@ static void answer_late(pl_loop_t *loop, void *arg)
 	(void)loop;
 	ids->answer_timer = NULL;
 	ids->seq = 0;
-	finish(ids, PL_STATUS_ERROR, "plsc-directory did not answer in time", NULL);
+	sync_failed(ids, PL_STATUS_ERROR, "plsc-directory did not answer in time");
 }
 
-static int send_part(ids_t *ids)
+/* Part ++part, with payload (n bytes) and MORE more. 0 or -1. */
+static int send_msg(ids_t *ids, const char *payload, size_t n, int more)
 {
-	ids_job_t *j = ids->job;
-	size_t left = j->batch.len - ids->sent, n = left;
-	if (n > IDS_PART_MAX) {
-		/* cut after the last line end that fits */
-		const char *p = j->batch.text + ids->sent;
-		n = IDS_PART_MAX;
-		while (n > 0 && p[n - 1] != '\n')
-			n--;
-		if (n == 0)
-			return -1; /* a line over a part: cannot happen (bounded users) */
-	}
 	pl_msg_t m;
 	char id[64];
-	snprintf(id, sizeof(id), "ldap-%llu", (unsigned long long)j->started_ms);
-	ids->seq = ++ids->next_seq;
-	ids->part++;
-	if (pl_msg_init(&m, PL_MSG_DIR_WRITE, 0, ids->seq) < 0)
+	snprintf(id, sizeof(id), "ldap-%llu", (unsigned long long)ids->job->started_ms);
+	if (pl_msg_init(&m, PL_MSG_DIR_WRITE, 0, ids->next_seq + 1) < 0)
 		return -1;
 	pl_msg_add_str(&m, PL_TAG_TO, IDS_DIRECTORY);
 	pl_msg_add_str(&m, PL_TAG_OP, "sync-apply");
 	pl_msg_add_str(&m, PL_TAG_NAME, id);
-	pl_msg_add_u32(&m, PL_TAG_LINE, ids->part);
-	pl_msg_add_u8(&m, PL_TAG_MORE, ids->sent + n < j->batch.len);
-	pl_msg_add(&m, PL_TAG_PAYLOAD, j->batch.text + ids->sent, n);
+	pl_msg_add_u32(&m, PL_TAG_LINE, ids->part + 1);
+	pl_msg_add_u8(&m, PL_TAG_MORE, (uint8_t)more);
+	pl_msg_add(&m, PL_TAG_PAYLOAD, payload, n);
 	int rc = pl_msg_finish(&m) == 0 ? pl_service_send(ids->svc, &m) : -1;
 	pl_msg_free(&m);
 	if (rc < 0)
 		return -1;
-	ids->sent += n;
-	ids->answer_timer = pl_loop_timer(pl_service_loop(ids->svc), IDS_ANSWER_MS, answer_late, ids);
+	ids->seq = ++ids->next_seq;
+	ids->part++;
+	ids->answer_timer = pl_loop_timer(pl_service_loop(ids->svc),
+					  more ? IDS_PART_ANSWER_MS : IDS_ANSWER_MS, answer_late, ids);
 	return 0;
+}
+
+/* The next part: up to IDS_PART_MAX bytes of whole lines from the batch;
+ * the last one when the reading is over and the rest fits. The part is
+ * copied into the message under the lock, and what was sent is dropped
+ * from the batch now and then (the worker keeps appending). 0 or -1. */
+static int send_part(ids_t *ids)
+{
+	ids_job_t *j = ids->job;
+	pthread_mutex_lock(&j->mu);
+	size_t n = j->batch.len - j->sent;
+	if (n > IDS_PART_MAX) {
+		/* cut after the last line end that fits */
+		const char *p = j->batch.text + j->sent;
+		n = IDS_PART_MAX;
+		while (n > 0 && p[n - 1] != '\n')
+			n--;
+	}
+	int more = ids->reading || j->sent + n < j->batch.len;
+	int rc = n == 0 && j->batch.len > j->sent
+			 ? -1 /* a line over a part: cannot happen (bounded users) */
+			 : send_msg(ids, n ? j->batch.text + j->sent : "", n, more);
+	if (rc == 0) {
+		j->sent += n;
+		ids->final_sent = !more;
+	}
+	if (rc == 0 && j->sent >= 4 * IDS_PART_MAX) {
+		memmove(j->batch.text, j->batch.text + j->sent, j->batch.len - j->sent + 1);
+		j->batch.len -= j->sent;
+		j->sent = 0;
+	}
+	pthread_mutex_unlock(&j->mu);
+	return rc;
+}
+
+/* While reading: a part when one is due and none is in flight (keepalive:
+ * whatever is there, once parts have gone). */
+static void pump(ids_t *ids, int keepalive)
+{
+	ids_job_t *j = ids->job;
+	if (!j || !ids->reading || ids->seq || ids->fail_status)
+		return;
+	pthread_mutex_lock(&j->mu);
+	j->wake_posted = 0;
+	size_t ready = j->batch.len - j->sent;
+	pthread_mutex_unlock(&j->mu);
+	if (ready < IDS_PART_MAX && !(keepalive && ids->part > 0))
+		return;
+	if (send_part(ids) < 0)
+		sync_failed(ids, PL_STATUS_ERROR, "cannot send the batch to plsc-directory");
+}
+
+/* Posted by the worker: a part's worth waits. */
+static void part_ready(pl_loop_t *loop, void *arg)
+{
+	(void)loop;
+	pump(arg, 0);
+}
+
+static void keepalive_tick(pl_loop_t *loop, void *arg)
+{
+	ids_t *ids = arg;
+	ids->keepalive = NULL;
+	if (!ids->job || !ids->reading)
+		return;
+	pump(ids, 1);
+	ids->keepalive = pl_loop_timer(loop, IDS_KEEPALIVE_MS, keepalive_tick, ids);
+}
+
+/* The sync cannot be applied: said at once when the worker is done,
+ * else when it is (it is asked to stop; the job is its until then). A
+ * part plsc-directory refused ended the batch there; otherwise the
+ * parts sent are rolled back by an abort part (sync_done). */
+static void sync_failed(ids_t *ids, uint32_t status, const char *msg)
+{
+	if (!ids->reading) {
+		finish(ids, status, msg, NULL);
+		return;
+	}
+	if (!ids->fail_status) {
+		ids->fail_status = status ? status : PL_STATUS_ERROR;
+		pl_strlcpy(ids->fail_msg, msg, sizeof(ids->fail_msg));
+	}
+	__atomic_store_n(&ids->job->stop, 1, __ATOMIC_RELEASE);
+}
+
+static int send_abort(ids_t *ids, const char *why)
+{
+	json_t *a = json_pack("{s:s}", "abort", why);
+	char *s = a ? json_dumps(a, JSON_COMPACT) : NULL;
+	json_decref(a);
+	int rc = s ? send_msg(ids, s, strlen(s), 0) : -1;
+	free(s);
+	if (rc == 0)
+		ids->aborting = 1;
+	return rc;
 }
 
 static void on_answer(ids_t *ids, const pl_frame_t *f)
@@ -331,11 +457,29 @@ static void on_answer(ids_t *ids, const pl_frame_t *f)
 	ids->seq = 0;
 	(void)pl_frame_get_u32(f, PL_TAG_STATUS, &status);
 	(void)pl_frame_get_str(f, PL_TAG_MESSAGE, msg, sizeof(msg));
-	if (status != PL_STATUS_OK) {
-		finish(ids, status, msg[0] ? msg : "plsc-directory refused the batch", NULL);
+	if (ids->aborting) {
+		/* the abort's answer: the sync's own error is what to report */
+		finish(ids, PL_STATUS_ERROR, ids->job->err, NULL);
 		return;
 	}
-	if (ids->sent < ids->job->batch.len) {
+	if (ids->abort_due) {
+		ids->abort_due = 0;
+		if (status != PL_STATUS_OK || send_abort(ids, ids->job->err) < 0)
+			finish(ids, PL_STATUS_ERROR, ids->job->err, NULL);
+		return;
+	}
+	if (status != PL_STATUS_OK) {
+		ids->part = 0; /* plsc-directory dropped the batch: nothing to abort */
+		sync_failed(ids, status, msg[0] ? msg : "plsc-directory refused the batch");
+		return;
+	}
+	if (ids->reading) {
+		pump(ids, 0);
+		return;
+	}
+	/* the last part, possibly empty: the parts sent while reading all
+	 * said MORE, even when the reading then added nothing */
+	if (!ids->final_sent) {
 		if (send_part(ids) < 0)
 			finish(ids, PL_STATUS_ERROR, "cannot send the batch to plsc-directory", NULL);
 		return;
@@ -349,18 +493,30 @@ static void on_answer(ids_t *ids, const pl_frame_t *f)
 
 /* ---- running a sync ---- */
 
+/* The worker is done with the job. */
 static void sync_done(ids_t *ids)
 {
 	ids_job_t *j = ids->job;
-	if (j->failed) {
+	ids->reading = 0;
+	if (ids->fail_status) {
+		/* the reason, not the worker's "stopped" */
+		j->failed = 1;
+		pl_strlcpy(j->err, ids->fail_msg, sizeof(j->err));
+	}
+	if (ids->fail_status && !ids->part) {
+		finish(ids, ids->fail_status, ids->fail_msg, NULL);
+	} else if (j->failed && ids->part) {
+		/* parts went: plsc-directory rolls them back at this one */
+		if (!ids->seq && send_abort(ids, j->err) < 0)
+			finish(ids, PL_STATUS_ERROR, j->err, NULL);
+		else if (ids->seq)
+			ids->abort_due = 1; /* when the part in flight is answered */
+	} else if (j->failed) {
 		finish(ids, PL_STATUS_ERROR, j->err, NULL);
-	} else if (j->dry_run || j->batch.len == 0) {
+	} else if (j->dry_run || (j->batch.len == 0 && !ids->part)) {
 		finish(ids, PL_STATUS_OK, NULL, NULL);
-	} else {
-		ids->sent = 0;
-		ids->part = 0;
-		if (send_part(ids) < 0)
-			finish(ids, PL_STATUS_ERROR, "cannot send the batch to plsc-directory", NULL);
+	} else if (!ids->seq && send_part(ids) < 0) {
+		finish(ids, PL_STATUS_ERROR, "cannot send the batch to plsc-directory", NULL);
 	}
 }
 
@@ -399,14 +555,25 @@ static int start_sync(ids_t *ids, int full, int dry_run)
 	j->dry_run = dry_run;
 	pl_strlcpy(j->hwm_in, ids->hwm, sizeof(j->hwm_in));
 	j->cookies = ids->cookies;
+	pthread_mutex_init(&j->mu, NULL);
+	j->loop = pl_service_loop(ids->svc);
+	if (!dry_run) { /* a dry run sends nothing */
+		j->ready = part_ready;
+		j->ready_arg = ids;
+	}
 	*t = (ids_task_t){ ids, j };
 	ids->job = j;
+	sending_reset(ids);
+	ids->reading = 1;
 	if (pl_work_submit(ids->work, task_work, task_done, t) < 0) {
 		ids->job = NULL;
+		ids->reading = 0;
 		free(t);
 		ids_job_free(j);
 		return -1;
 	}
+	if (!dry_run)
+		ids->keepalive = pl_loop_timer(j->loop, IDS_KEEPALIVE_MS, keepalive_tick, ids);
 	return 0;
 }
 
@@ -621,6 +788,9 @@ static void ids_stop(pl_service_t *svc, void *ctx)
 		pl_loop_timer_cancel(pl_service_loop(svc), ids->tick);
 	if (ids->answer_timer)
 		pl_loop_timer_cancel(pl_service_loop(svc), ids->answer_timer);
+	if (ids->keepalive)
+		pl_loop_timer_cancel(pl_service_loop(svc), ids->keepalive);
+	ids->keepalive = NULL;
 	if (ids->status_timer)
 		pl_loop_timer_cancel(pl_service_loop(svc), ids->status_timer);
 	ids->tick = ids->answer_timer = ids->status_timer = NULL;

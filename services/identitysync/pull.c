@@ -185,6 +185,35 @@ static cur_t *find_cur(pull_t *p, const char *key)
 
 /* ---- the batch ---- */
 
+/* A line (text, n bytes) onto the batch, which the loop may be sending from: the
+ * loop is told when a part's worth waits (main.c sends it while the
+ * reading goes on). 0 or -1. */
+static int job_add_text(ids_job_t *j, const char *s, size_t n)
+{
+	pthread_mutex_lock(&j->mu);
+	int rc = ids_batch_add_text(&j->batch, SIZE_MAX, s, n);
+	int wake = rc == 0 && j->ready && !j->wake_posted &&
+		   j->batch.len - j->sent >= IDS_PART_MAX;
+	if (wake)
+		j->wake_posted = 1;
+	pthread_mutex_unlock(&j->mu);
+	if (wake && pl_loop_post(j->loop, j->ready, j->ready_arg) < 0) {
+		pthread_mutex_lock(&j->mu);
+		j->wake_posted = 0; /* the next line tries again */
+		pthread_mutex_unlock(&j->mu);
+	}
+	return rc;
+}
+
+static int job_add(ids_job_t *j, json_t *line)
+{
+	char *s = line ? json_dumps(line, JSON_COMPACT) : NULL;
+	json_decref(line);
+	int rc = s ? job_add_text(j, s, strlen(s)) : -1;
+	free(s);
+	return rc;
+}
+
 /* The PIN's part of u's batch line: set (the slow hash, here on the
  * worker), cleared, or nothing (kept). */
 static int pin_line(ids_job_t *j, const pl_dir_user_t *u, const cur_t *old, const char *pin,
@@ -224,12 +253,19 @@ static int put(ids_job_t *j, const pl_dir_user_t *u, const char *canon, const cu
 					    json_string(ids_canon_diff(old->canon, canon)));
 		ids_report_add(j, "changes", item);
 	}
+	/* no PIN change (pin_line would add nothing): the plain writer */
+	char text[IDS_LINE_MAX];
+	int tl = !j->conf.pin_attr[0] || !strcmp(old ? old->pin_mark : "", u->pin_mark)
+			 ? ids_user_line_plain(u, text, sizeof(text))
+			 : -1;
+	if (tl > 0)
+		return job_add_text(j, text, (size_t)tl);
 	json_t *line = ids_user_line(u);
 	if (!line || pin_line(j, u, old, pin, line) < 0) {
 		json_decref(line);
 		return -1;
 	}
-	return ids_batch_add(&j->batch, SIZE_MAX, line);
+	return job_add(j, line);
 }
 
 static int remove_user(ids_job_t *j, cur_t *old)
@@ -241,7 +277,7 @@ static int remove_user(ids_job_t *j, cur_t *old)
 	if (report_room(j, "changes"))
 		ids_report_add(j, "changes",
 			       json_pack("{s:s,s:s}", "change", "remove", "user", old->username));
-	return ids_batch_add(&j->batch, SIZE_MAX, json_pack("{s:s}", "remove", old->key));
+	return job_add(j, json_pack("{s:s}", "remove", old->key));
 }
 
 /* u's mark from the PIN read (st as ids_map_pin's): the PIN's; none: "";
@@ -306,6 +342,10 @@ static int on_entry(void *arg, const pl_ldap_entry_t *e)
 	int disabled, skipped = 0;
 	pl_dir_user_t u;
 	pl_watchdog_kick(j->wd); /* progress: one more entry */
+	if (__atomic_load_n(&j->stop, __ATOMIC_ACQUIRE)) {
+		ids_job_fail(j, "stopped: the batch could not be applied");
+		return 1; /* the search ends here */
+	}
 	int rc = ids_map_entry(&j->conf, e, &u, &disabled, change, sizeof(change), &skipped, why,
 			       sizeof(why));
 	if (ids_change_newer(change, j->hwm_out))
@@ -590,5 +630,6 @@ void ids_job_free(ids_job_t *j)
 		return;
 	free(j->batch.text);
 	json_decref(j->report);
+	pthread_mutex_destroy(&j->mu);
 	free(j);
 }

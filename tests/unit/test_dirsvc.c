@@ -358,7 +358,7 @@ static void test_sync_source(void **state)
 	pl_dir_user_t u;
 	pl_err_t err;
 	(void)state;
-	ds_stage_init(&st);
+	ds_stage_init(&st, NULL);
 	ds_req_t *q = sync_part(&st, "ldap-1", NULL, 1, 1,
 				"{\"key\":\"L1\",\"username\":\"lara\",\"badges\":[]}\n");
 	assert_int_equal(q->status, PL_STATUS_OK);
@@ -386,6 +386,155 @@ static void test_sync_source(void **state)
 	assert_int_equal(q->status, PL_STATUS_BADREQ);
 	ds_req_free(q);
 	ds_stage_free(&st);
+}
+
+/* A request carried out against d with the stage st, as the service does. */
+static ds_req_t *staged_req(ds_stage_t *st, pl_dir_t *d, const char *from, const char *op,
+			    const char *batch, const char *source, uint32_t part, int more,
+			    const char *text)
+{
+	pl_msg_t m;
+	pl_frame_t f;
+	size_t used;
+	assert_int_equal(pl_msg_init(&m, PL_MSG_DIR_WRITE, 0, 44), 0);
+	pl_msg_add_str(&m, PL_TAG_OP, op);
+	if (batch)
+		pl_msg_add_str(&m, PL_TAG_NAME, batch);
+	if (source)
+		pl_msg_add_str(&m, PL_TAG_SOURCE, source);
+	if (part) {
+		pl_msg_add_u32(&m, PL_TAG_LINE, part);
+		pl_msg_add_u8(&m, PL_TAG_MORE, (uint8_t)more);
+	}
+	pl_msg_add(&m, PL_TAG_PAYLOAD, text, strlen(text));
+	pl_msg_add_str(&m, PL_TAG_FROM, from);
+	pl_msg_add_str(&m, PL_TAG_USER, "alice");
+	assert_int_equal(pl_msg_finish(&m), 0);
+	assert_int_equal(pl_frame_parse(m.buf, m.len, PL_PROTO_MAX_FRAME, &f, &used), 0);
+	f.fd = -1;
+	ds_req_t *q = ds_req_parse(&f);
+	pl_msg_free(&m);
+	assert_non_null(q);
+	q->stage = st;
+	ds_req_run(q, d);
+	return q;
+}
+
+#define IDS "PrinterLogicServiceIdentitySync"
+#define U(k, n, b) "{\"key\":\"" k "\",\"username\":\"" n "\",\"badges\":[\"hex:" b "\"]}\n"
+
+/* One streamed part; its status and a word of its message checked. */
+static void spart(ds_stage_t *st, pl_dir_t *d, const char *batch, const char *source,
+		  uint32_t part, int more, const char *text, uint32_t status, const char *msg)
+{
+	ds_req_t *q = staged_req(st, d, IDS, "sync-apply", batch, source, part, more, text);
+	if (q->status != status || (msg && !strstr(q->msg, msg)))
+		fail_msg("%s part %u: status %u (%s), expected %u (%s)", batch, part, q->status,
+			 q->msg, status, msg ? msg : "");
+	ds_req_free(q);
+}
+
+static int users_of(pl_dir_t *d, const char *name)
+{
+	pl_dir_user_t u;
+	pl_err_t err;
+	return pl_dir_user_get(d, name, &u, &err) == 0;
+}
+
+/* A first sync is streamed: each part applied at once in one transaction
+ * on the stage's own connection, invisible until the last part commits;
+ * other writes are BUSY meanwhile; an abort, a part out of order, a bad
+ * line, the next batch's part 1 and the idle bound roll it all back. A
+ * source with users is staged as before. */
+static void test_sync_stream(void **state)
+{
+	char path[300], id[128];
+	ds_stage_t st;
+	pl_dir_t *d;
+	pl_err_t err;
+	(void)state;
+	snprintf(path, sizeof(path), "%s/stream.db", tmp);
+	assert_int_equal(pl_dir_open(&d, path, PL_DIR_WRITE, &err), 0);
+	ds_stage_init(&st, path);
+	spart(&st, d, "ldap-1", NULL, 1, 1, U("K1", "kim", "0a01") U("K2", "kai", "0a02"),
+	      PL_STATUS_OK, "part 1 applied (not committed yet)");
+	assert_true(ds_stage_streaming(&st));
+	assert_false(users_of(d, "kim")); /* another connection: the last commit */
+	ds_req_t *q = staged_req(&st, d, "plsc-console", "user-add", NULL, NULL, 0, 0,
+				 "{\"username\": \"carl\"}");
+	assert_int_equal(q->status, PL_STATUS_BUSY);
+	assert_non_null(strstr(q->msg, "applying a sync"));
+	ds_req_free(q);
+	spart(&st, d, "scim-1", "scim", 1, 0, U("S1", "sue", "0b01"), PL_STATUS_BUSY, "sync");
+	/* the same badge twice: the second refused, as the staged way does */
+	spart(&st, d, "ldap-1", NULL, 2, 0,
+	      U("K3", "kit", "0a03") U("K4", "kaz", "0a03")
+	      "{\"key\":\"K6\",\"username\":\"kev\",\"badges\":[\"hex:0a06\",\"hex:0a01\"]}\n",
+	      PL_STATUS_OK, "3 added, 0 updated, 0 renamed, 0 removed, 2 refused");
+	/* kev's first badge went with the refusal of its second */
+	char owner[128];
+	pl_dir_user_t ku;
+	assert_int_equal(pl_dir_user_get(d, "kim", &ku, &err), 0);
+	assert_int_equal(ku.nbadges, 1);
+	assert_int_equal(pl_dir_badge_user(d, ku.badges[0], owner, sizeof(owner), &err), 0);
+	assert_string_equal(owner, "kim");
+	ku.badges[0][strlen(ku.badges[0]) - 1] = '6'; /* 0a06 as the directory writes it */
+	assert_int_equal(pl_dir_badge_user(d, ku.badges[0], owner, sizeof(owner), &err), 1);
+	assert_false(users_of(d, "kev"));
+	assert_false(ds_stage_streaming(&st));
+	assert_true(users_of(d, "kim") && users_of(d, "kai") && users_of(d, "kit"));
+	assert_false(users_of(d, "kaz"));
+	ds_stage_checkpoint(&st);
+	/* ldap has users now: staged */
+	spart(&st, d, "ldap-2", NULL, 1, 1, U("K5", "kip", "0a05"), PL_STATUS_OK, "staged");
+	assert_false(ds_stage_streaming(&st));
+	spart(&st, d, "ldap-2", NULL, 2, 0, "{\"remove\":\"K1\"}\n", PL_STATUS_OK,
+	      "1 added, 0 updated, 0 renamed, 1 removed");
+	assert_false(users_of(d, "kim"));
+	/* scim has none: streamed, and rolled back at each way of giving up */
+	spart(&st, d, "scim-2", "scim", 1, 1, U("S2", "sam", "0b02"), PL_STATUS_OK, "applied");
+	spart(&st, d, "scim-2", "scim", 2, 0, "{\"abort\":\"the LDAP server went away\"}",
+	      PL_STATUS_ERROR, "abandoned by its sender (the LDAP server went away)");
+	assert_false(ds_stage_streaming(&st));
+	spart(&st, d, "scim-3", "scim", 1, 1, U("S2", "sam", "0b02"), PL_STATUS_OK, "applied");
+	spart(&st, d, "scim-3", "scim", 3, 1, U("S3", "sid", "0b03"), PL_STATUS_BADREQ,
+	      "out of order");
+	spart(&st, d, "scim-4", "scim", 1, 1, U("S2", "sam", "0b02"), PL_STATUS_OK, "applied");
+	spart(&st, d, "scim-4", "scim", 2, 1, "{\"key\":", PL_STATUS_BADREQ, "batch line 1");
+	spart(&st, d, "scim-5", "scim", 1, 1, U("S2", "sam", "0b02"), PL_STATUS_OK, "applied");
+	assert_int_equal(ds_stage_expire(&st, st.last_ms + DS_SYNC_IDLE_MS - 1, id, sizeof(id)), 0);
+	assert_int_equal(ds_stage_expire(&st, st.last_ms + DS_SYNC_IDLE_MS, id, sizeof(id)), 1);
+	assert_string_equal(id, "scim-5");
+	assert_false(ds_stage_streaming(&st));
+	assert_false(users_of(d, "sam"));
+	/* the write lock is free again */
+	q = staged_req(&st, d, "plsc-console", "user-add", NULL, NULL, 0, 0,
+		       "{\"username\": \"carl\", \"badges\": \"0x0c01\"}");
+	assert_int_equal(q->status, PL_STATUS_OK);
+	ds_req_free(q);
+	/* a new batch's part 1 drops the unfinished one */
+	spart(&st, d, "scim-6", "scim", 1, 1, U("S2", "sam", "0b02"), PL_STATUS_OK, "applied");
+	spart(&st, d, "scim-7", "scim", 1, 1, U("S3", "sid", "0b03"), PL_STATUS_OK, "applied");
+	/* refused as put_check refuses: a local user's name, a name synced
+	 * under another key, a local user's badge; nothing of them stays */
+	q = staged_req(&st, d, IDS, "sync-apply", "scim-7", "scim", 2, 0,
+		       U("S4", "carl", "0b04") U("S5", "sid", "0b05") U("S6", "sol", "0c01"));
+	assert_int_equal(q->status, PL_STATUS_OK);
+	assert_non_null(strstr(q->msg, "1 added, 0 updated, 0 renamed, 0 removed, 3 refused"));
+	char *res = json_dumps(q->sync_result, JSON_COMPACT);
+	assert_non_null(strstr(res, "user carl exists as a local user; not replaced"));
+	assert_non_null(strstr(res, "user sid is already synced under another key"));
+	assert_non_null(strstr(res, "already belongs to carl"));
+	free(res);
+	ds_req_free(q);
+	assert_false(users_of(d, "sam") || users_of(d, "sol"));
+	assert_true(users_of(d, "sid"));
+	assert_int_equal(pl_dir_badge_user(d, "b04", owner, sizeof(owner), &err), 1);
+	assert_int_equal(pl_dir_badge_user(d, "b05", owner, sizeof(owner), &err), 1);
+	assert_int_equal(pl_dir_badge_user(d, "c01", owner, sizeof(owner), &err), 0);
+	assert_string_equal(owner, "carl");
+	ds_stage_free(&st);
+	pl_dir_close(d);
 }
 
 /* token-used: a holder (OfflinePrint) records a token's last use, and may
@@ -494,6 +643,7 @@ int main(void)
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_token_used),
 		cmocka_unit_test(test_sync_source),
+		cmocka_unit_test(test_sync_stream),
 		cmocka_unit_test(test_admins),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

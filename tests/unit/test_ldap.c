@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -94,6 +95,45 @@ static void conf(ids_conf_t *c)
 	c->badges[0].dec = 1;
 	strcpy(c->badges[1].attr, "employeeID");
 	c->nbadges = 2;
+}
+
+/* The plain batch line is json_dumps's, byte for byte, or not written. */
+static void test_user_line_plain(void **state)
+{
+	static const char *names[] = { "alice", "Bob Builder", "o'brien/x", "a\"quote",
+				       "back\\slash", "caf\xc3\xa9", "tab\there", "" };
+	char out[IDS_LINE_MAX];
+	(void)state;
+	for (size_t i = 0; i < PL_ARRAY_LEN(names); i++)
+		for (int ne = 0; ne <= 2; ne++)
+			for (int nb = 0; nb <= 2; nb++) {
+				pl_dir_user_t u;
+				memset(&u, 0, sizeof(u));
+				pl_strlcpy(u.external_id, "0a1b2c", sizeof(u.external_id));
+				pl_strlcpy(u.username, "user1", sizeof(u.username));
+				pl_strlcpy(u.display_name, names[i], sizeof(u.display_name));
+				pl_strlcpy(u.groups, ne ? "g1,g2" : "", sizeof(u.groups));
+				for (int k = 0; k < ne; k++)
+					snprintf(u.emails[k], sizeof(u.emails[k]), "u%d@x.org", k);
+				u.nemails = ne;
+				for (int k = 0; k < nb; k++)
+					snprintf(u.badges[k], sizeof(u.badges[k]), "%04X", 0x1a2b + k);
+				u.nbadges = nb;
+				json_t *j = ids_user_line(&u);
+				char *want = json_dumps(j, JSON_COMPACT);
+				int n = ids_user_line_plain(&u, out, sizeof(out));
+				int plain = !strpbrk(names[i], "\"\\\t") &&
+					    !(names[i][0] && strchr(names[i], '\xc3'));
+				if (plain) {
+					assert_int_equal(n, (int)strlen(want));
+					assert_string_equal(out, want);
+				} else {
+					assert_int_equal(n, -1);
+				}
+				assert_int_equal(ids_user_line_plain(&u, out, 20), -1);
+				free(want);
+				json_decref(j);
+			}
 }
 
 static void test_map(void **state)
@@ -388,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_change_marks), cmocka_unit_test(test_pin),
 		cmocka_unit_test(test_range_parse), cmocka_unit_test(test_range_walk),
 		cmocka_unit_test(test_range_fuzz), cmocka_unit_test(test_sync_values),
+		cmocka_unit_test(test_user_line_plain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
