@@ -53,6 +53,7 @@ typedef struct {
 	int fd;		   /* the connection's fd as tracked, -1 none */
 	uint32_t fd_events;
 	int established;
+	uint64_t conn; /* established connections so far */
 	size_t round_bytes; /* received in this loop round */
 	pl_timer_t *resume; /* rx paused until the next round */
 	int resolving, stopping;
@@ -149,6 +150,12 @@ int on_router_send(on_t *on, const pl_msg_t *m)
 	rt_track(r, r->wsi, EPOLLIN | EPOLLOUT);
 	lws_callback_on_writable(r->wsi);
 	return 0;
+}
+
+uint64_t on_router_connection(const on_t *on)
+{
+	const rt_t *r = on->rt;
+	return r && r->wsi && r->established ? r->conn : 0;
 }
 
 void on_router_ack(on_t *on, const char *id, const char *event, const char *reason)
@@ -297,6 +304,7 @@ static int rt_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		r->failures = 0;
 		r->on->last_error[0] = '\0';
 		r->established = 1;
+		r->conn++;
 		rt_set_connected(r, 1);
 		rt_track(r, wsi, EPOLLIN);
 		on_outbox_resend(r->on);

@@ -5,7 +5,7 @@
 //
 //   node gateway.mjs --cert PEM --key PEM --token TOKEN --spool DIR
 //                    [--port N] [--poll-ms MS] [--chunk BYTES] [--chunk-delay MS] [--cut-once ID]
-//                    [--event-ack 0|1]
+//                    [--event-ack 0|1] [--upgrade-delay MS]
 //
 // Listens on 127.0.0.1 on a port the kernel picks and writes it to
 // DIR/port. A job is DIR/jobs/ID.bin plus DIR/jobs/ID.json ({"printer",
@@ -21,7 +21,11 @@
 // "ID EVENT SEQ PRINTER MESSAGE" to DIR/events (PRINTER "-" when absent)
 // and is acknowledged with a RESULT carrying its SEQ, unless --event-ack 0
 // (then it is only recorded, and the router must send it again on the
-// next connection).
+// next connection). A JOB_EVENT whose SEQ already came on the same
+// connection appends "ID SEQ" to DIR/dups (the router sends each
+// unacknowledged event once a connection). --upgrade-delay MS: an upgrade
+// with the right token appends a line to DIR/upgrading and is answered MS
+// later (the router is connecting meanwhile).
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, openSync, readSync, closeSync,
 	 readFileSync, readdirSync, renameSync, statSync, unlinkSync,
@@ -46,6 +50,7 @@ const T = { MESSAGE: 0x0006, PAYLOAD: 0x0020, USER: 0x0031, TITLE: 0x0033,
   TIME_MS: 0x0047, HOLD: 0x00b0, SEQ: 0x00b8 };
 const M = { RESULT: 0x0007, JOB_EVENT: 0x0202, BEGIN: 0x0300, DATA: 0x0301, END: 0x0302 };
 const EVENT_ACK = args['event-ack'] !== '0';
+const UPGRADE_DELAY = Number(args['upgrade-delay'] || 0);
 
 function field(tag, value) {
   const h = Buffer.alloc(6);
@@ -119,7 +124,7 @@ async function push(ws, id) {
   await sent(ws, frame(M.END, [str(T.JOB_ID, id)]));
 }
 
-function onJobEvent(ws, m) {
+function onJobEvent(ws, m, seqs) {
   const ok = m.f[T.JOB_ID] && m.f[T.EVENT] && m.f[T.SEQ] && m.f[T.SEQ].length === 8 &&
     m.f[T.TIME_MS] && m.f[T.TIME_MS].length === 8;
   if (!ok) {
@@ -128,15 +133,17 @@ function onJobEvent(ws, m) {
   }
   const seq = m.f[T.SEQ].readBigUInt64BE(0);
   const id = m.f[T.JOB_ID].toString();
+  if (seqs.has(seq)) appendFileSync(`${spool}/dups`, `${id} ${seq}\n`);
+  seqs.add(seq);
   const printer = m.f[T.PRINTER] ? m.f[T.PRINTER].toString() : '-';
   const why = m.f[T.MESSAGE] ? m.f[T.MESSAGE].toString() : '';
   appendFileSync(`${spool}/events`, `${id} ${m.f[T.EVENT].toString()} ${seq} ${printer} ${why}\n`);
   if (EVENT_ACK) ws.send(frame(M.RESULT, [u64(T.SEQ, seq), str(T.JOB_ID, id)]), { binary: true });
 }
 
-function onMessage(ws, msg) {
+function onMessage(ws, msg, seqs) {
   const m = parse(msg);
-  if (m && m.type === M.JOB_EVENT) onJobEvent(ws, m);
+  if (m && m.type === M.JOB_EVENT) onJobEvent(ws, m, seqs);
   else onResult(m);
 }
 
@@ -182,12 +189,16 @@ server.on('upgrade', (req, socket, head) => {
     socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     return;
   }
-  wss.handleUpgrade(req, socket, head, (ws) => {
+  const upgrade = () => wss.handleUpgrade(req, socket, head, (ws) => {
     appendFileSync(`${spool}/connections`, 'connected\n');
-    ws.on('message', (msg) => onMessage(ws, msg));
+    const seqs = new Set(); // this connection's JOB_EVENT numbers
+    ws.on('message', (msg) => onMessage(ws, msg, seqs));
     ws.on('error', () => {});
     serve(ws);
   });
+  if (!UPGRADE_DELAY) return upgrade();
+  appendFileSync(`${spool}/upgrading`, 'upgrading\n');
+  setTimeout(upgrade, UPGRADE_DELAY);
 });
 server.on('tlsClientError', (e) => appendFileSync(`${spool}/tls-errors`, `${e.message}\n`));
 server.listen(Number(args.port || 0), '127.0.0.1', () => {
