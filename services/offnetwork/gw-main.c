@@ -291,7 +291,7 @@ int gw_event_record(gw_t *gw, const on_msg_t *m)
 	gw_outcome_t o;
 	char reason[sizeof(m->printer) + sizeof(m->reason) + 8];
 	const char *ws;
-	if (old && m->seq <= old->seq) {
+	if (old && on_seq_repeat(old->seq, m->seq)) {
 		/* sent again: our acknowledgement was lost (we died, or the
 		 * connection did, between the record and the ack) */
 		pl_info("job %s: %s (event %llu) already recorded", m->id, m->event,
