@@ -105,6 +105,9 @@ static int gw_settings(gw_conf_t *c, const pl_cnode_t *cfg, const char *state, i
 	c->dead_s = (uint32_t)dead;
 	const char *p = getenv("PL_TEST_OFFNET_GW_PAUSE_BEFORE_ACK");
 	c->pause_before_ack_ms = p ? (uint32_t)strtoul(p, NULL, 10) : 0;
+	if (c->pause_before_ack_ms)
+		pl_warn("test hook: PL_TEST_OFFNET_GW_PAUSE_BEFORE_ACK=%u ms",
+			c->pause_before_ack_ms);
 	return 0;
 }
 
