@@ -227,6 +227,7 @@ static int rt_receive(rt_t *r, struct lws *wsi, const void *in, size_t len)
 {
 	pl_err_t err;
 	on_msg_t m;
+	const uint8_t *msg = in;
 	if (!lws_frame_is_binary(wsi) && r->rxlen == 0 && len) {
 		rt_error(r, "protocol", "a text message (only binary frames are ours)");
 		return -1;
@@ -235,13 +236,20 @@ static int rt_receive(rt_t *r, struct lws *wsi, const void *in, size_t len)
 		rt_error(r, "protocol", "a message over the size cap");
 		return -1;
 	}
-	memcpy(r->rx + r->rxlen, in, len);
-	r->rxlen += len;
-	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
-		return 0;
-	size_t n = r->rxlen;
-	r->rxlen = 0;
-	if (on_msg_decode(r->rx, n, &m, &err) < 0) {
+	int whole = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+	size_t n = len;
+	/* A message that came in one piece (rx_buffer_size holds the largest)
+	 * is decoded where lws put it: no copy. Pieces are put together. */
+	if (r->rxlen || !whole) {
+		memcpy(r->rx + r->rxlen, in, len);
+		r->rxlen += len;
+		if (!whole)
+			return 0;
+		msg = r->rx;
+		n = r->rxlen;
+		r->rxlen = 0;
+	}
+	if (on_msg_decode(msg, n, &m, &err) < 0) {
 		rt_error(r, "protocol", err.msg);
 		return -1;
 	}
