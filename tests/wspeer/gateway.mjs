@@ -9,7 +9,10 @@
 //
 // Listens on 127.0.0.1 on a port the kernel picks and writes it to
 // DIR/port. A job is DIR/jobs/ID.bin plus DIR/jobs/ID.json ({"printer",
-// "user", "title", "hold"}; write it last, by rename). Every job not yet
+// "user", "title", "hold"}; write it last, by rename), and optionally
+// DIR/jobs/ID.sha256 (hex): the digest to announce, as a gateway that
+// stored it at intake has it (else the file is read and hashed before its
+// SUBMIT_BEGIN; a wrong one is the router's SHA-256 mismatch). Every job not yet
 // acknowledged is pushed to each connected router: SUBMIT_BEGIN,
 // SUBMIT_DATA..., SUBMIT_END (one TLV frame a binary message). A RESULT
 // deletes the job (only then) and appends "ID EVENT REASON" to DIR/acks.
@@ -96,11 +99,12 @@ async function push(ws, id) {
   const meta = JSON.parse(readFileSync(`${spool}/jobs/${id}.json`, 'utf8'));
   const path = `${spool}/jobs/${id}.bin`;
   const size = statSync(path).size;
-  const sha = createHash('sha256');
-  sha.update(readFileSync(path));
+  const digest = existsSync(`${spool}/jobs/${id}.sha256`)
+    ? Buffer.from(readFileSync(`${spool}/jobs/${id}.sha256`, 'utf8').trim(), 'hex')
+    : createHash('sha256').update(readFileSync(path)).digest();
   await sent(ws, frame(M.BEGIN, [str(T.JOB_ID, id), str(T.PRINTER, meta.printer),
     str(T.USER, meta.user || 'remote'), str(T.TITLE, meta.title || id), u64(T.SIZE, size),
-    field(T.SHA256, sha.digest()), u8(T.HOLD, meta.hold ? 1 : 0)]));
+    field(T.SHA256, digest), u8(T.HOLD, meta.hold ? 1 : 0)]));
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(CHUNK);
