@@ -327,8 +327,9 @@ $(BUILD)/tests/fuzz/replay-fuzz_offnet_msg: $(OBJ)/tests/fuzz/fuzz_offnet_msg.o 
 		$(OBJ)/tests/fuzz/replay.o $(OBJ)/services/offnetwork/msg.o $(LIBS)
 	$(call link,$(PKG_LIBS))
 
-# The off-network router's pinned certificate check.
-$(BUILD)/tests/unit/test_offnet: $(OBJ)/tests/unit/test_offnet.o $(OBJ)/services/offnetwork/pin.o $(LIBS)
+# The off-network router's pinned certificate check, the event numbers.
+$(BUILD)/tests/unit/test_offnet: $(OBJ)/tests/unit/test_offnet.o $(OBJ)/services/offnetwork/pin.o \
+		$(OBJ)/services/offnetwork/msg.o $(LIBS)
 	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
 
 # The gateway's readers of strangers' requests and routers' messages.

@@ -1,6 +1,8 @@
 /* The CUPS backend "plsc": a CUPS queue whose device URI is
- *   plsc://HOST[:PORT]/?printer=NAME[&fingerprint=SHA256|&insecure=1]
- * sends its jobs to a Service Client, where they are held until released.
+ *   plsc://HOST[:PORT]/?printer=NAME[&fingerprint=SHA256|&insecure=1][&hold=1]
+ * sends its jobs to a Service Client, where they are held until released
+ * (hold=1: to an off-network gateway, which otherwise prints them at
+ * once: held for release at the router, like plsc-submit --hold).
  * Installed as <cups backend dir>/plsc, mode 0700 root (so cupsd runs it
  * as root and it can read the root-only token file). Conventions of
  * backend(7): no arguments = discovery line; otherwise
@@ -47,6 +49,7 @@ typedef struct {
 	char printer[128];
 	char fingerprint[128];
 	int insecure;
+	int hold;
 } uri_t;
 
 static void unescape(char *s)
@@ -91,6 +94,8 @@ static int parse_uri(const char *uri, uri_t *u)
 			pl_strlcpy(u->fingerprint, eq, sizeof(u->fingerprint));
 		else if (strcmp(kv, "insecure") == 0)
 			u->insecure = strcmp(eq, "1") == 0 || strcmp(eq, "yes") == 0;
+		else if (strcmp(kv, "hold") == 0)
+			u->hold = strcmp(eq, "1") == 0 || strcmp(eq, "yes") == 0;
 	}
 	return 0;
 }
@@ -296,6 +301,7 @@ int main(int argc, char **argv)
 							: getenv("CONTENT_TYPE"),
 		.fingerprint = u.fingerprint[0] ? u.fingerprint : NULL,
 		.insecure = u.insecure,
+		.hold = u.hold,
 		.ca = (!u.fingerprint[0] && !u.insecure && access(ca, R_OK) == 0) ? ca : NULL,
 		.timeout_ms = 60000,
 		.idem_key = job_key(uri, argv, key, sizeof(key)) == 0 ? key : NULL,

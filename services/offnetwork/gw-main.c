@@ -105,6 +105,9 @@ static int gw_settings(gw_conf_t *c, const pl_cnode_t *cfg, const char *state, i
 	c->dead_s = (uint32_t)dead;
 	const char *p = getenv("PL_TEST_OFFNET_GW_PAUSE_BEFORE_ACK");
 	c->pause_before_ack_ms = p ? (uint32_t)strtoul(p, NULL, 10) : 0;
+	if (c->pause_before_ack_ms)
+		pl_warn("test hook: PL_TEST_OFFNET_GW_PAUSE_BEFORE_ACK=%u ms",
+			c->pause_before_ack_ms);
 	return 0;
 }
 
@@ -291,7 +294,7 @@ int gw_event_record(gw_t *gw, const on_msg_t *m)
 	gw_outcome_t o;
 	char reason[sizeof(m->printer) + sizeof(m->reason) + 8];
 	const char *ws;
-	if (old && m->seq <= old->seq) {
+	if (old && on_seq_repeat(old->seq, m->seq)) {
 		/* sent again: our acknowledgement was lost (we died, or the
 		 * connection did, between the record and the ack) */
 		pl_info("job %s: %s (event %llu) already recorded", m->id, m->event,

@@ -105,6 +105,9 @@ static int on_settings_more(on_conf_t *c, const pl_cnode_t *cfg, pl_err_t *err)
 	c->has_pin = pin != NULL;
 	const char *p = getenv("PL_TEST_OFFNET_PAUSE_BEFORE_RESULT");
 	c->pause_before_result_ms = p ? (uint32_t)strtoul(p, NULL, 10) : 0;
+	if (c->pause_before_result_ms)
+		pl_warn("test hook: PL_TEST_OFFNET_PAUSE_BEFORE_RESULT=%u ms",
+			c->pause_before_result_ms);
 	return 0;
 }
 

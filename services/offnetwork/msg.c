@@ -98,6 +98,13 @@ int on_event_valid(const char *event)
 	return 0;
 }
 
+int on_seq_repeat(uint64_t last, uint64_t seq)
+{
+	if (!last || (last >> 32) != (seq >> 32))
+		return 0;
+	return (seq & 0xffffffffu) <= (last & 0xffffffffu);
+}
+
 /* gateway -> router: a RESULT with SEQ acknowledges our JOB_EVENT. */
 static int decode_event_ack(const pl_frame_t *f, on_msg_t *m, pl_err_t *err)
 {

@@ -102,6 +102,11 @@ int on_event_valid(const char *event);
 /* Build a JOB_EVENT (router -> gateway): printer and detail may be NULL. */
 int on_msg_job_event(pl_msg_t *m, uint64_t seq, const char *id, const char *event,
 		     uint64_t time_ms, const char *printer, const char *detail);
+/* 1 when a JOB_EVENT's seq is one the gateway has recorded already for
+ * the job, last (a repeat, or an older one sent again): the same epoch
+ * (high 32 bits) and a count not above last's. 0: new (old 0: none yet;
+ * another epoch: the router numbers anew, §12.1). */
+int on_seq_repeat(uint64_t last, uint64_t seq);
 /* Build its acknowledgement (gateway -> router): a RESULT with SEQ. */
 int on_msg_event_ack(pl_msg_t *m, uint64_t seq, const char *id);
 
@@ -125,6 +130,9 @@ void on_router_stop(on_t *on);
 void on_router_ack(on_t *on, const char *id, const char *event, const char *reason);
 /* Queue a finished frame to the gateway: 0, or -1 when not connected. */
 int on_router_send(on_t *on, const pl_msg_t *m);
+/* The established connection's number (1, 2, ... since start), or 0 while
+ * none is (connecting counts as none). */
+uint64_t on_router_connection(const on_t *on);
 
 /* job.c */
 int on_jobs_open(on_t *on, pl_err_t *err);

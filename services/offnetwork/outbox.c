@@ -1,8 +1,15 @@
 /* Outcomes of held off-network jobs, for the gateway (PROTOCOL.md §12.1):
  * each is a JOB_EVENT with a number (SEQ) of ours, kept in <state>/outbox
  * until the gateway acknowledges that number, and sent again on every new
- * connection until then. At least once: a gateway recognises a repeat by
- * its SEQ.
+ * connection until then, exactly once a connection (each pending event
+ * carries the number of the connection it went on: an event made durable
+ * while a connection was being set up goes with the resend at its
+ * establishment, not a second time from the send queue). At least once
+ * across connections: a gateway recognises a repeat by its SEQ.
+ *
+ * SEQ = epoch << 32 | count: the epoch is random, drawn when the journal
+ * is new (and when the count runs out), so a router that lost its state
+ * directory and numbers again does not repeat an old SEQ (§12.1).
  *
  * <state>/outbox is a journal of tab-separated lines:
  *   N <next seq>                               first line, after compaction
@@ -28,6 +35,7 @@
 #include <unistd.h>
 
 #include "pl_log.h"
+#include "pl_random.h"
 #include "pl_util.h"
 
 #define OB_COMPACT_LINES 4096u /* acknowledged lines before a rewrite */
@@ -35,6 +43,7 @@
 typedef struct ob_ev {
 	struct ob_ev *next;
 	uint64_t seq, time_ms;
+	uint64_t sent_conn; /* the connection it went on (mu), 0 none */
 	char id[ON_ID_MAX + 1];
 	char event[16];
 	char printer[128];
@@ -237,8 +246,36 @@ static void send_ev(on_t *on, const ob_ev_t *e)
 	if (pl_msg_init(&m, PL_MSG_JOB_EVENT, 0, 0) < 0)
 		return;
 	if (on_msg_job_event(&m, e->seq, e->id, e->event, e->time_ms, e->printer, e->detail) == 0)
-		(void)on_router_send(on, &m); /* not connected: sent on connecting */
+		(void)on_router_send(on, &m);
 	pl_msg_free(&m);
+}
+
+/* Send the pending events (seq 0: all, else that one) not yet sent on the
+ * established connection, and mark them sent on it. Not connected: none;
+ * the resend at the next establishment takes them. Loop thread. */
+static void send_new(ob_t *ob, uint64_t seq)
+{
+	uint64_t conn = on_router_connection(ob->on);
+	if (!conn)
+		return;
+	pthread_mutex_lock(&ob->mu);
+	size_t n = 0;
+	for (ob_ev_t *e = ob->head; e; e = e->next)
+		n += (!seq || e->seq == seq) && e->sent_conn != conn;
+	ob_ev_t *copy = n ? calloc(n, sizeof(*copy)) : NULL;
+	size_t i = 0;
+	for (ob_ev_t *e = ob->head; copy && e && i < n; e = e->next) {
+		if ((seq && e->seq != seq) || e->sent_conn == conn)
+			continue;
+		e->sent_conn = conn;
+		copy[i++] = *e;
+	}
+	pthread_mutex_unlock(&ob->mu);
+	if (i && !seq)
+		pl_info("outbox: %zu outcome%s sent to the gateway again", i, i == 1 ? "" : "s");
+	for (size_t k = 0; k < i; k++)
+		send_ev(ob->on, &copy[k]);
+	free(copy);
 }
 
 static void task_done(void *arg)
@@ -254,9 +291,9 @@ static void task_done(void *arg)
 		pending_push(ob, t->ev);
 		t->ev = NULL;
 		pthread_mutex_unlock(&ob->mu);
-		send_ev(ob->on, &t->sent);
+		send_new(ob, t->sent.seq);
 	} else if (t->ok) {
-		send_ev(ob->on, &t->sent);
+		send_new(ob, t->sent.seq);
 	}
 	on_status_note(ob->on);
 	free(t);
@@ -279,6 +316,15 @@ static void submit(ob_t *ob, ob_ev_t *ev, uint64_t ack)
 }
 
 /* ---- the service's side ---- */
+
+/* The first SEQ of a new numbering: a random epoch 1..2^31-1 in the high
+ * half, the count from 1. */
+static uint64_t new_epoch(void)
+{
+	uint32_t rnd = 0;
+	pl_random_bytes(&rnd, sizeof(rnd));
+	return ((uint64_t)(rnd % 0x7fffffffu + 1u) << 32) | 1u;
+}
 
 void on_outbox_add(on_t *on, const char *id, const char *event, const char *printer,
 		   const char *detail)
@@ -303,6 +349,8 @@ void on_outbox_add(on_t *on, const char *id, const char *event, const char *prin
 		free(old);
 	}
 	e->seq = ob->next_seq++;
+	if (!(ob->next_seq & 0xffffffffu)) /* the count ran out: a new epoch */
+		ob->next_seq = new_epoch();
 	pthread_mutex_unlock(&ob->mu);
 	e->time_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 	pl_strlcpy(e->id, id, sizeof(e->id));
@@ -324,21 +372,8 @@ void on_outbox_ack(on_t *on, uint64_t seq)
 
 void on_outbox_resend(on_t *on)
 {
-	ob_t *ob = on->outbox;
-	if (!ob)
-		return;
-	pthread_mutex_lock(&ob->mu);
-	size_t n = ob->npending;
-	ob_ev_t *copy = n ? calloc(n, sizeof(*copy)) : NULL;
-	size_t i = 0;
-	for (ob_ev_t *e = ob->head; copy && e && i < n; e = e->next)
-		copy[i++] = *e;
-	pthread_mutex_unlock(&ob->mu);
-	if (i)
-		pl_info("outbox: %zu outcome%s sent to the gateway again", i, i == 1 ? "" : "s");
-	for (size_t k = 0; k < i; k++)
-		send_ev(on, &copy[k]);
-	free(copy);
+	if (on->outbox)
+		send_new(on->outbox, 0);
 }
 
 size_t on_outbox_pending(on_t *on)
@@ -364,10 +399,16 @@ int on_outbox_open(on_t *on, pl_err_t *err)
 	ob->on = on;
 	ob->tail = &ob->head;
 	ob->fd = -1;
-	ob->next_seq = 1;
+	ob->next_seq = 0; /* from the journal, or a new epoch */
 	snprintf(ob->path, sizeof(ob->path), "%.4000s/outbox", pl_service_state_dir(on->svc));
 	on->outbox = ob;
-	if (load(ob, err) < 0 || compact(ob, err) < 0)
+	if (load(ob, err) < 0)
+		return -1;
+	/* A journal of before the epochs goes on counting from where it was
+	 * (epoch 0): its gateway has seen those numbers. */
+	if (!ob->next_seq)
+		ob->next_seq = new_epoch();
+	if (compact(ob, err) < 0)
 		return -1;
 	ob->disk = pl_work_new(on->loop, "on-outbox", 1, 0);
 	if (!ob->disk) {

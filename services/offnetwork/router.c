@@ -53,6 +53,7 @@ typedef struct {
 	int fd;		   /* the connection's fd as tracked, -1 none */
 	uint32_t fd_events;
 	int established;
+	uint64_t conn; /* established connections so far */
 	size_t round_bytes; /* received in this loop round */
 	pl_timer_t *resume; /* rx paused until the next round */
 	int resolving, stopping;
@@ -151,6 +152,12 @@ int on_router_send(on_t *on, const pl_msg_t *m)
 	return 0;
 }
 
+uint64_t on_router_connection(const on_t *on)
+{
+	const rt_t *r = on->rt;
+	return r && r->wsi && r->established ? r->conn : 0;
+}
+
 void on_router_ack(on_t *on, const char *id, const char *event, const char *reason)
 {
 	pl_msg_t m;
@@ -220,6 +227,7 @@ static int rt_receive(rt_t *r, struct lws *wsi, const void *in, size_t len)
 {
 	pl_err_t err;
 	on_msg_t m;
+	const uint8_t *msg = in;
 	if (!lws_frame_is_binary(wsi) && r->rxlen == 0 && len) {
 		rt_error(r, "protocol", "a text message (only binary frames are ours)");
 		return -1;
@@ -228,13 +236,20 @@ static int rt_receive(rt_t *r, struct lws *wsi, const void *in, size_t len)
 		rt_error(r, "protocol", "a message over the size cap");
 		return -1;
 	}
-	memcpy(r->rx + r->rxlen, in, len);
-	r->rxlen += len;
-	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
-		return 0;
-	size_t n = r->rxlen;
-	r->rxlen = 0;
-	if (on_msg_decode(r->rx, n, &m, &err) < 0) {
+	int whole = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+	size_t n = len;
+	/* A message that came in one piece (rx_buffer_size holds the largest)
+	 * is decoded where lws put it: no copy. Pieces are put together. */
+	if (r->rxlen || !whole) {
+		memcpy(r->rx + r->rxlen, in, len);
+		r->rxlen += len;
+		if (!whole)
+			return 0;
+		msg = r->rx;
+		n = r->rxlen;
+		r->rxlen = 0;
+	}
+	if (on_msg_decode(msg, n, &m, &err) < 0) {
 		rt_error(r, "protocol", err.msg);
 		return -1;
 	}
@@ -297,6 +312,7 @@ static int rt_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		r->failures = 0;
 		r->on->last_error[0] = '\0';
 		r->established = 1;
+		r->conn++;
 		rt_set_connected(r, 1);
 		rt_track(r, wsi, EPOLLIN);
 		on_outbox_resend(r->on);

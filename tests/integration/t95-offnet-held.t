@@ -20,7 +20,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	exit 0
 fi
 t_setup
-plan 45
+plan 54
 
 if [ ! -d "$WSPEER_DIR/node_modules/ws" ]; then
 	if ! (cd "$WSPEER_DIR" && npm ci --no-audit --no-fund) >"$T/npm-ci.log" 2>&1; then
@@ -195,6 +195,30 @@ ok $? "a gateway that acknowledges: nothing left to send"
 n=$(events_of h004 deleted)
 ok "$(test "$n" -ge 3; echo $?)" "the gateway saw it each time (same SEQ: a repeat it can recognise)"
 is "$(grep '^h004 deleted ' "$GW/events" | cut -d' ' -f3 | sort -u | wc -l)" 1 "one SEQ for the one outcome"
+ok "$(test ! -e "$GW/dups"; echo $?)" "never the same outcome twice on one connection"
+
+# ---- an outcome made durable while the router is connecting goes once on
+# that connection: by the resend at its establishment, not also from the
+# send queue (the gateway counts an SEQ that comes twice on a connection)
+gw_hold h005 alice "" "$T/doc2"
+wait_until 20 acked h005
+is "$(ack_of h005)" "held " "another pull job held"
+gw_stop
+rm -f "$GW/upgrading"
+gw_start --upgrade-delay 4000
+wait_until 10 test -e "$GW/upgrading"
+ok $? "the router is connecting (the gateway holds its upgrade back)"
+id=$(plsc jobs --user alice --json | jq -r '.jobs[0].id')
+plsc delete "$id" >/dev/null
+ok $? "the job is deleted meanwhile"
+wait_until 10 sh -c "grep -q 'job h005: deleted; telling the gateway' '$T/log/$ON.log'"
+ok $? "its outcome is made durable before the connection is up"
+wait_until 20 has_event h005 deleted
+ok $? "it reaches the gateway once connected"
+wait_until 10 outbox_is 0
+ok $? "and is acknowledged"
+is "$(events_of h005 deleted)" 1 "sent once, not twice"
+ok "$(test ! -e "$GW/dups"; echo $?)" "no SEQ twice on a connection"
 
 like "$(detail)" "[0-9]+ printed, [0-9]+ held, [0-9]+ failed" "plsc status counts held jobs"
 

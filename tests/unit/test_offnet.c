@@ -2,7 +2,7 @@
  * (services/offnetwork/pin.c): gateway_fingerprint's forms, and the TLS
  * verify step on a real certificate: a match is accepted whatever OpenSSL
  * said of its chain, anything else refused, and without a pin OpenSSL's
- * verdict stands. */
+ * verdict stands. And the gateway's check of a JOB_EVENT's number. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -114,11 +114,30 @@ static void test_pin_verify(void **state)
 	X509_free(cert);
 }
 
+/* A gateway's repeat check on the router's OFFNET_SEQ (§12.1): within an
+ * epoch (the high 32 bits) by order, across epochs never a repeat, so a
+ * router that lost its state and numbers from a new epoch is heard. */
+static void test_seq_repeat(void **state)
+{
+	const uint64_t a = (uint64_t)7 << 32, b = (uint64_t)3 << 32;
+	(void)state;
+	assert_int_equal(on_seq_repeat(0, a | 1), 0); /* nothing recorded yet */
+	assert_int_equal(on_seq_repeat(a | 5, a | 5), 1); /* sent again */
+	assert_int_equal(on_seq_repeat(a | 5, a | 4), 1); /* an older one again */
+	assert_int_equal(on_seq_repeat(a | 5, a | 6), 0); /* newer */
+	assert_int_equal(on_seq_repeat(a | 5, b | 1), 0); /* a new epoch, lower */
+	assert_int_equal(on_seq_repeat(b | 9, a | 1), 0); /* a new epoch, higher */
+	assert_int_equal(on_seq_repeat(5, 5), 1);	   /* before epochs: by order */
+	assert_int_equal(on_seq_repeat(5, 6), 0);
+	assert_int_equal(on_seq_repeat(500, a | 1), 0); /* old journal, then a fresh one */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pin_parse),
 		cmocka_unit_test(test_pin_verify),
+		cmocka_unit_test(test_seq_repeat),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

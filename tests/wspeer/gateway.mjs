@@ -5,11 +5,14 @@
 //
 //   node gateway.mjs --cert PEM --key PEM --token TOKEN --spool DIR
 //                    [--port N] [--poll-ms MS] [--chunk BYTES] [--chunk-delay MS] [--cut-once ID]
-//                    [--event-ack 0|1]
+//                    [--event-ack 0|1] [--upgrade-delay MS]
 //
 // Listens on 127.0.0.1 on a port the kernel picks and writes it to
 // DIR/port. A job is DIR/jobs/ID.bin plus DIR/jobs/ID.json ({"printer",
-// "user", "title", "hold"}; write it last, by rename). Every job not yet
+// "user", "title", "hold"}; write it last, by rename), and optionally
+// DIR/jobs/ID.sha256 (hex): the digest to announce, as a gateway that
+// stored it at intake has it (else the file is read and hashed before its
+// SUBMIT_BEGIN; a wrong one is the router's SHA-256 mismatch). Every job not yet
 // acknowledged is pushed to each connected router: SUBMIT_BEGIN,
 // SUBMIT_DATA..., SUBMIT_END (one TLV frame a binary message). A RESULT
 // deletes the job (only then) and appends "ID EVENT REASON" to DIR/acks.
@@ -21,7 +24,11 @@
 // "ID EVENT SEQ PRINTER MESSAGE" to DIR/events (PRINTER "-" when absent)
 // and is acknowledged with a RESULT carrying its SEQ, unless --event-ack 0
 // (then it is only recorded, and the router must send it again on the
-// next connection).
+// next connection). A JOB_EVENT whose SEQ already came on the same
+// connection appends "ID SEQ" to DIR/dups (the router sends each
+// unacknowledged event once a connection). --upgrade-delay MS: an upgrade
+// with the right token appends a line to DIR/upgrading and is answered MS
+// later (the router is connecting meanwhile).
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, openSync, readSync, closeSync,
 	 readFileSync, readdirSync, renameSync, statSync, unlinkSync,
@@ -46,6 +53,7 @@ const T = { MESSAGE: 0x0006, PAYLOAD: 0x0020, USER: 0x0031, TITLE: 0x0033,
   TIME_MS: 0x0047, HOLD: 0x00b0, SEQ: 0x00b8 };
 const M = { RESULT: 0x0007, JOB_EVENT: 0x0202, BEGIN: 0x0300, DATA: 0x0301, END: 0x0302 };
 const EVENT_ACK = args['event-ack'] !== '0';
+const UPGRADE_DELAY = Number(args['upgrade-delay'] || 0);
 
 function field(tag, value) {
   const h = Buffer.alloc(6);
@@ -91,11 +99,12 @@ async function push(ws, id) {
   const meta = JSON.parse(readFileSync(`${spool}/jobs/${id}.json`, 'utf8'));
   const path = `${spool}/jobs/${id}.bin`;
   const size = statSync(path).size;
-  const sha = createHash('sha256');
-  sha.update(readFileSync(path));
+  const digest = existsSync(`${spool}/jobs/${id}.sha256`)
+    ? Buffer.from(readFileSync(`${spool}/jobs/${id}.sha256`, 'utf8').trim(), 'hex')
+    : createHash('sha256').update(readFileSync(path)).digest();
   await sent(ws, frame(M.BEGIN, [str(T.JOB_ID, id), str(T.PRINTER, meta.printer),
     str(T.USER, meta.user || 'remote'), str(T.TITLE, meta.title || id), u64(T.SIZE, size),
-    field(T.SHA256, sha.digest()), u8(T.HOLD, meta.hold ? 1 : 0)]));
+    field(T.SHA256, digest), u8(T.HOLD, meta.hold ? 1 : 0)]));
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(CHUNK);
@@ -119,7 +128,7 @@ async function push(ws, id) {
   await sent(ws, frame(M.END, [str(T.JOB_ID, id)]));
 }
 
-function onJobEvent(ws, m) {
+function onJobEvent(ws, m, seqs) {
   const ok = m.f[T.JOB_ID] && m.f[T.EVENT] && m.f[T.SEQ] && m.f[T.SEQ].length === 8 &&
     m.f[T.TIME_MS] && m.f[T.TIME_MS].length === 8;
   if (!ok) {
@@ -128,15 +137,17 @@ function onJobEvent(ws, m) {
   }
   const seq = m.f[T.SEQ].readBigUInt64BE(0);
   const id = m.f[T.JOB_ID].toString();
+  if (seqs.has(seq)) appendFileSync(`${spool}/dups`, `${id} ${seq}\n`);
+  seqs.add(seq);
   const printer = m.f[T.PRINTER] ? m.f[T.PRINTER].toString() : '-';
   const why = m.f[T.MESSAGE] ? m.f[T.MESSAGE].toString() : '';
   appendFileSync(`${spool}/events`, `${id} ${m.f[T.EVENT].toString()} ${seq} ${printer} ${why}\n`);
   if (EVENT_ACK) ws.send(frame(M.RESULT, [u64(T.SEQ, seq), str(T.JOB_ID, id)]), { binary: true });
 }
 
-function onMessage(ws, msg) {
+function onMessage(ws, msg, seqs) {
   const m = parse(msg);
-  if (m && m.type === M.JOB_EVENT) onJobEvent(ws, m);
+  if (m && m.type === M.JOB_EVENT) onJobEvent(ws, m, seqs);
   else onResult(m);
 }
 
@@ -182,12 +193,16 @@ server.on('upgrade', (req, socket, head) => {
     socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     return;
   }
-  wss.handleUpgrade(req, socket, head, (ws) => {
+  const upgrade = () => wss.handleUpgrade(req, socket, head, (ws) => {
     appendFileSync(`${spool}/connections`, 'connected\n');
-    ws.on('message', (msg) => onMessage(ws, msg));
+    const seqs = new Set(); // this connection's JOB_EVENT numbers
+    ws.on('message', (msg) => onMessage(ws, msg, seqs));
     ws.on('error', () => {});
     serve(ws);
   });
+  if (!UPGRADE_DELAY) return upgrade();
+  appendFileSync(`${spool}/upgrading`, 'upgrading\n');
+  setTimeout(upgrade, UPGRADE_DELAY);
 });
 server.on('tlsClientError', (e) => appendFileSync(`${spool}/tls-errors`, `${e.message}\n`));
 server.listen(Number(args.port || 0), '127.0.0.1', () => {
