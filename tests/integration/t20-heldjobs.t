@@ -31,7 +31,7 @@ for size in 1 10485760 209715200; do
 	like "$out" "released 1 job to P1" "plsc release prints it"
 	is "$(sha256sum < "$T/rec-P1/job-$n.bin")" "$(sha256sum < "$T/doc-$size")" \
 		"the printer received exactly the $size bytes"
-	wait_until 10 test "$(jobs_on_disk)" -eq 0
+	wait_eval 10 'test "$(jobs_on_disk)" -eq 0'
 	ok $? "and the job is gone from disk (shredded just after the answer)"
 done
 

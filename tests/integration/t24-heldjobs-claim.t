@@ -42,7 +42,7 @@ like "$out" "may have printed already" "a release by user passes over it, and sa
 
 plsc release --job "$id" --printer P1 --reprint >/dev/null
 is "$(cat "$T/rec-P1/job-1.bin" 2>/dev/null)" "only once" "a reprint by id prints it, once"
-wait_until 10 test "$(jobs_on_disk)" -eq 0
+wait_eval 10 'test "$(jobs_on_disk)" -eq 0'
 ok $? "and it is shredded"
 
 is "$(releases_straight carol) $(releases_asking carol)" "3 0" \

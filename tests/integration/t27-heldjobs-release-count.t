@@ -42,7 +42,7 @@ conns() { find "$T/rec-Stall" -name 'job-*' | grep -c .; }
 before=$(conns)
 plsc release --user zed --printer Stall > "$T/release.out" 2> "$T/release.err" &
 rpid=$!
-wait_until 10 test "$(conns)" -gt "$before"
+wait_eval 10 'test "$(conns)" -gt "$before"'
 kill -9 "$(svc_pid "$OP")"
 wait "$rpid"
 is "$?" 1 "one holder: the most-recent release fails (1)"

@@ -33,7 +33,7 @@ reload_op() {
 	jq ".services[\"$OP\"] |= ($1)" "$CONF" > "$CONF.new" && mv "$CONF.new" "$CONF"
 	plsc reload >/dev/null
 	n_updates=$((n_updates + 1))
-	wait_until 10 test "$(grep -c 'settings updated' "$T/log/$OP.log")" -ge "$n_updates"
+	wait_eval 10 'test "$(grep -c "settings updated" "$T/log/$OP.log")" -ge "$n_updates"'
 }
 
 # ---- nobody listening: retry ----

@@ -105,7 +105,7 @@ is "$(plsc jobs --user alice --json | jq -r '.jobs[0].service')" "$ON" "held by 
 is "$(plsc jobs --user alice --json | jq -r '.jobs[0].printer')" "P1" "a secure job, for P1"
 is "$(copies "$T/doc1")" 0 "nothing printed before the release"
 like "$(plsc release --user alice --printer P1)" "released 1 job to P1" "plsc release at the router's site"
-wait_until 20 test "$(copies "$T/doc1")" -ge 1
+wait_eval 20 'test "$(copies "$T/doc1")" -ge 1'
 is "$(copies "$T/doc1")" 1 "printed once, byte-identical"
 wait_until 20 state_of "$id1" printed
 ok $? "the status query moves from held to printed (the router's JOB_EVENT)"
@@ -151,7 +151,7 @@ is "$(copies "$T/doc5")" 1 "byte-identical, once"
 head -c 50000 /dev/urandom > "$T/doc6"
 out=$(backend 72 "$T/doc6" "printer=P1"); rc=$?
 is "$rc" 0 "without hold=1 the gateway takes it too ..."
-wait_until 20 test "$(copies "$T/doc6")" = 1
+wait_eval 20 'test "$(copies "$T/doc6")" = 1'
 is "$(copies "$T/doc6")" 1 "... and it prints at once"
 out=$(backend 73 "$T/doc6" "hold=0"); rc=$?
 ok "$(test "$rc" -ne 0; echo $?)" "hold=0 and no printer: refused"
@@ -192,7 +192,7 @@ plsc disable "$GWN" >/dev/null
 wait_until 10 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q 'disconnected since'"
 rm -f "$T/lib/$GWN/outcomes" # the gateway forgets every job (as if long ago)
 plsc release --user alice --printer P1 >/dev/null
-wait_until 20 test "$(copies "$T/doc4")" -ge 1
+wait_eval 20 'test "$(copies "$T/doc4")" -ge 1'
 wait_until 10 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '; 1 outcomes to send'"
 ok $? "released while the gateway is off: the event waits at the router"
 plsc enable "$GWN" >/dev/null

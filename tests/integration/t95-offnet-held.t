@@ -118,7 +118,7 @@ ok "$(grep -rqa OFFNET-PLAINTEXT-MARKER "$T/lib/$ON/jobs"; test $? -eq 1; echo $
 	"the job store holds it encrypted (no plaintext on disk)"
 is "$(copies "$T/doc1" P1)" 0 "nothing printed before the release"
 like "$(plsc release --user alice --printer P1)" "released 1 job to P1" "plsc release prints it"
-wait_until 10 test "$(copies "$T/doc1" P1)" = 1
+wait_eval 10 'test "$(copies "$T/doc1" P1)" = 1'
 is "$(copies "$T/doc1" P1)" 1 "byte-identical at the printer, once"
 wait_until 20 has_event h001 printed
 like "$(event_of h001 printed)" "^h001 printed [0-9]+ P1" "JOB_EVENT printed (and where) reaches the gateway"

@@ -132,6 +132,19 @@ wait_until() {
 	return 1
 }
 
+# wait_eval SECONDS 'SHELL TEST': like wait_until, but the test is a string
+# evaluated afresh each time, so that command substitutions in it ("$(f)")
+# run each time too. (wait_until 10 test "$(f)" -eq 0 would run f once, at
+# the call, and then wait on that one stale answer.)
+wait_eval() {
+	local _we_end=$((SECONDS + $1))
+	while [ $SECONDS -le $_we_end ]; do
+		eval "$2" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # field NAME KEY: one field of one service from `plsc status --json`.
 field() {
 	plsc status --json 2>/dev/null |
