@@ -587,7 +587,9 @@ ipp_t *ap_ipp_handle(ap_req_t *r, ipp_t *req)
 	switch (op) {
 	case IPP_OP_GET_PRINTER_ATTRIBUTES: {
 		cups_array_t *ra = ippCreateRequestedArray(req);
-		ap_attrs_copy(r->ap, resp, ra, r->host, r->port, r->tls);
+		if (ap_attrs_copy(r->ap, resp, ra, r->host, r->port, r->tls, &r->extra,
+				  &r->extra_len) < 0)
+			refuse(resp, IPP_STATUS_ERROR_INTERNAL, "out of memory");
 		cupsArrayDelete(ra);
 		break;
 	}

@@ -18,6 +18,13 @@
 #include "pl_log.h"
 #include "pl_pdfconv.h"
 
+static ssize_t count_cb(void *ctx, ipp_uchar_t *data, size_t n)
+{
+	(void)data;
+	*(size_t *)ctx += n;
+	return (ssize_t)n;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* ---- what ipp.c calls in jobs.c and lib/pdfconv: never here ---- */
@@ -117,6 +124,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ipp_t *resp = ap_ipp_handle(&ar, req);
 	if (!resp || ippGetStatusCode(resp) < 0)
 		abort();
+	/* the answer as conn.c sends it: as long as its Content-Length says */
+	size_t sent = 0;
+	if (ap_ipp_write(resp, ar.extra, ar.extra_len, count_cb, &sent) < 0 ||
+	    sent != ap_ipp_length(resp, ar.extra_len))
+		abort();
+	free(ar.extra);
 	ippDelete(resp);
 	ippDelete(req);
 	return 0;
