@@ -5,7 +5,8 @@
  *              thread with libcups' HTTP layer (TLS by libcups/GnuTLS with
  *              our certificate), bounded by timeouts
  *   ipp.c      the IPP operations (libcups' ipp_t API)
- *   attrs.c    the printer's attributes (what iOS asks for)
+ *   attrs.c    the printer's attributes (what iOS asks for), each
+ *              encoded once at start; answers written with them
  *   auth.c     HTTP Basic over TLS: the directory's PIN or an LDAP bind,
  *              failures rate-limited per address and per user
  *   jobs.c     the IPP job table and the held-job store
