@@ -42,9 +42,13 @@ typedef pl_docinfo_pdflex_t lex_t;
 
 static void lex_byte(pl_docinfo_pdf_t *s, lex_t *l, uint8_t c);
 
+static const uint8_t space_tab[256] = {
+	[' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1, ['\f'] = 1, [0] = 1,
+};
+
 static int is_space(uint8_t c)
 {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == 0;
+	return space_tab[c];
 }
 
 static int is_delim(uint8_t c)
@@ -687,9 +691,14 @@ void pl_docinfo_pdf_init(pl_docinfo_pdf_t *s)
 static size_t idle_run(const lex_t *l, const uint8_t *p, size_t n)
 {
 	size_t i = 0;
-	if (l->state == L_NORMAL)
+	if (l->state == L_NORMAL) {
+		/* padding is mostly spaces: eight at a time */
+		uint64_t w;
+		while (i + 8 <= n && (memcpy(&w, p + i, 8), w == 0x2020202020202020ull))
+			i += 8;
 		while (i < n && is_space(p[i]))
 			i++;
+	}
 	else if (l->state == L_COMMENT)
 		while (i < n && p[i] != '\r' && p[i] != '\n')
 			i++;
