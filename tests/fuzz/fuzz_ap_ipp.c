@@ -9,7 +9,10 @@
  * job table. Input: one byte choosing the operation, then the IPP
  * message. Operations that would hold a document are never chosen, so the
  * job table and conversion functions below are never reached (they abort
- * if they are). The answer must carry a status. */
+ * if they are). The answer must carry a status, and be written as long
+ * as its Content-Length says (ap_ipp_length): the first run of that check
+ * found refused attributes echoed with value tags libcups sizes
+ * differently in ippLength and ippWrite (seeds validate-odd-tag-length*). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
