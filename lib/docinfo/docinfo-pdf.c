@@ -42,14 +42,24 @@ typedef pl_docinfo_pdflex_t lex_t;
 
 static void lex_byte(pl_docinfo_pdf_t *s, lex_t *l, uint8_t c);
 
+static const uint8_t space_tab[256] = {
+	[' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1, ['\f'] = 1, [0] = 1,
+};
+
 static int is_space(uint8_t c)
 {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == 0;
+	return space_tab[c];
 }
 
 static int is_delim(uint8_t c)
 {
-	return c && strchr("()<>[]{}/%", c) != NULL;
+	switch (c) {
+	case '(': case ')': case '<': case '>': case '[': case ']':
+	case '{': case '}': case '/': case '%':
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 /* An integer or real, in thousandths; 0 on success. Bounded to what a
@@ -674,6 +684,27 @@ void pl_docinfo_pdf_init(pl_docinfo_pdf_t *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* How many bytes from p the top lexer would pass over without a state
+ * change: whitespace between tokens, a comment's text up to its end of
+ * line. Skipped as a run: a file padded with them (or a long comment)
+ * costs a scan, not a call a byte. 0: lex this byte. */
+static size_t idle_run(const lex_t *l, const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+	if (l->state == L_NORMAL) {
+		/* padding is mostly spaces: eight at a time */
+		uint64_t w;
+		while (i + 8 <= n && (memcpy(&w, p + i, 8), w == 0x2020202020202020ull))
+			i += 8;
+		while (i < n && is_space(p[i]))
+			i++;
+	}
+	else if (l->state == L_COMMENT)
+		while (i < n && p[i] != '\r' && p[i] != '\n')
+			i++;
+	return i;
+}
+
 void pl_docinfo_pdf_feed(pl_docinfo_pdf_t *s, const uint8_t *p, size_t n)
 {
 	s->nbytes += n;
@@ -681,7 +712,10 @@ void pl_docinfo_pdf_feed(pl_docinfo_pdf_t *s, const uint8_t *p, size_t n)
 		size_t used = 1;
 		if (s->top.state == L_STREAM) {
 			used = stream_run(s, p, n);
+		} else if ((used = idle_run(&s->top, p, n)) > 0) {
+			s->top.pos += used;
 		} else {
+			used = 1;
 			lex_byte(s, &s->top, p[0]);
 			s->top.pos++;
 		}

@@ -5,7 +5,8 @@
  *              thread with libcups' HTTP layer (TLS by libcups/GnuTLS with
  *              our certificate), bounded by timeouts
  *   ipp.c      the IPP operations (libcups' ipp_t API)
- *   attrs.c    the printer's attributes (what iOS asks for)
+ *   attrs.c    the printer's attributes (what iOS asks for), each
+ *              encoded once at start; answers written with them
  *   auth.c     HTTP Basic over TLS: the directory's PIN or an LDAP bind,
  *              failures rate-limited per address and per user
  *   jobs.c     the IPP job table and the held-job store
@@ -96,6 +97,10 @@ struct ap {
 	int64_t start_s;
 	ipp_t *attrs;	       /* static printer attributes (attrs_lock) */
 	pthread_mutex_t attrs_lock;
+	/* the same, each attribute encoded once at start (attrs.c); read-only
+	 * afterwards, so requests share them without a lock */
+	struct ap_enc_attr *enc;
+	size_t nenc;
 	pthread_mutex_t jobs_lock;
 	ap_job_t jobs[AP_MAX_JOBS];
 	int next_job_id;  /* the last id given (jobs_lock) */
@@ -110,10 +115,19 @@ struct ap {
 #define AP_URF_N 9
 extern const char *const ap_urf[AP_URF_N]; /* urf-supported, the TXT key URF */
 int ap_attrs_build(ap_t *ap);
-/* Copy the printer's attributes that ra (requested-attributes, NULL = all)
- * names into resp, with the per-request ones (URIs from host). */
-void ap_attrs_copy(ap_t *ap, ipp_t *resp, cups_array_t *ra, const char *host, int port,
-		   int tls);
+/* The printer's attributes that ra (requested-attributes, NULL = all)
+ * names: the per-request ones (URIs from host, times, counts) added to
+ * resp, the static ones as their encoding in *out (malloc'ed, *olen
+ * bytes; NULL when none), which ap_ipp_write puts in resp's printer
+ * group. 0, or -1 out of memory. */
+int ap_attrs_copy(ap_t *ap, ipp_t *resp, cups_array_t *ra, const char *host, int port,
+		  int tls, uint8_t **out, size_t *olen);
+void ap_attrs_free(ap_t *ap);
+/* Write resp, with extra (encoded printer attributes, or NULL) appended
+ * to its printer group, to cb: 0 or -1. */
+int ap_ipp_write(ipp_t *resp, const uint8_t *extra, size_t elen, ipp_iocb_t cb, void *ctx);
+/* Its length in bytes. */
+size_t ap_ipp_length(ipp_t *resp, size_t elen);
 /* Is value in the printer's keyword/mime attribute name? */
 int ap_attrs_supports(ap_t *ap, const char *name, const char *value);
 
@@ -140,6 +154,10 @@ typedef struct {
 	const char *host;
 	int port;
 	int tls;
+	/* out: encoded printer attributes for the answer (ap_attrs_copy),
+	 * freed by the caller */
+	uint8_t *extra;
+	size_t extra_len;
 } ap_req_t;
 int ap_ipp_needs_auth(ipp_t *req);
 ipp_t *ap_ipp_handle(ap_req_t *r, ipp_t *req);

@@ -7,6 +7,7 @@
 #include "ap.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -170,6 +171,151 @@ static void add_airprint(ipp_t *a)
 		     "display");
 }
 
+/* ---- the static attributes, encoded once ----
+ * Get-Printer-Attributes is what phones ask most. Copying ~100 attributes
+ * into each answer went through libcups' global string pool (a mutex and
+ * a search a name), and shared the collections (media-col-*) between
+ * answers by reference: their use counts and ippWrite's position in them
+ * are plain fields, changed by every worker thread writing or freeing an
+ * answer at once. Each attribute's wire form is made here, once, and an
+ * answer is its per-request attributes (ipp_t) followed by these bytes. */
+
+struct ap_enc_attr {
+	const char *name; /* the attribute's, in ap->attrs */
+	uint8_t *bytes;	  /* value tag, name, values (collections inline) */
+	size_t len;
+};
+
+typedef struct {
+	uint8_t *p;
+	size_t n, cap;
+	int oom;
+} membuf_t;
+
+static ssize_t membuf_write(void *ctx, ipp_uchar_t *data, size_t n)
+{
+	membuf_t *b = ctx;
+	if (b->n + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		while (cap < b->n + n)
+			cap *= 2;
+		uint8_t *p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = 1;
+			return -1;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, data, n);
+	b->n += n;
+	return (ssize_t)n;
+}
+
+/* ipp's encoding into b: 0 or -1. */
+static int encode(ipp_t *ipp, membuf_t *b)
+{
+	ipp_state_t st;
+	do {
+		st = ippWriteIO(b, membuf_write, 1, NULL, ipp);
+	} while (st != IPP_STATE_DATA && st != IPP_STATE_ERROR);
+	return st == IPP_STATE_DATA && !b->oom ? 0 : -1;
+}
+
+/* One printer attribute alone in a message: header (8 bytes), the
+ * printer group's tag, the attribute, the end tag. The attribute's bytes
+ * are what is kept. */
+static int encode_one(ipp_attribute_t *attr, struct ap_enc_attr *e)
+{
+	membuf_t b = { 0 };
+	ipp_t *one = ippNew();
+	int rc = -1;
+	if (one && ippCopyAttribute(one, attr, 0) && encode(one, &b) == 0 && b.n > 10 &&
+	    b.p[8] == IPP_TAG_PRINTER && b.p[b.n - 1] == IPP_TAG_END) {
+		e->len = b.n - 10;
+		e->bytes = malloc(e->len);
+		if (e->bytes) {
+			memcpy(e->bytes, b.p + 9, e->len);
+			e->name = ippGetName(attr);
+			rc = 0;
+		}
+	}
+	free(b.p);
+	ippDelete(one);
+	return rc;
+}
+
+static int encode_all(ap_t *ap)
+{
+	size_t n = 0;
+	for (ipp_attribute_t *a = ippFirstAttribute(ap->attrs); a; a = ippNextAttribute(ap->attrs))
+		n++;
+	ap->enc = calloc(n ? n : 1, sizeof(*ap->enc));
+	if (!ap->enc)
+		return -1;
+	for (ipp_attribute_t *a = ippFirstAttribute(ap->attrs); a; a = ippNextAttribute(ap->attrs)) {
+		if (ap->nenc == n || encode_one(a, &ap->enc[ap->nenc]) < 0)
+			return -1;
+		ap->nenc++;
+	}
+	return 0;
+}
+
+void ap_attrs_free(ap_t *ap)
+{
+	for (size_t i = 0; i < ap->nenc; i++)
+		free(ap->enc[i].bytes);
+	free(ap->enc);
+	ap->enc = NULL;
+	ap->nenc = 0;
+	ippDelete(ap->attrs);
+	ap->attrs = NULL;
+}
+
+/* Does resp end in the printer group (so that more printer attributes
+ * can follow without a group tag)? */
+static int ends_in_printer_group(ipp_t *resp)
+{
+	ipp_tag_t last = IPP_TAG_ZERO;
+	for (ipp_attribute_t *a = ippFirstAttribute(resp); a; a = ippNextAttribute(resp))
+		if (ippGetGroupTag(a) != IPP_TAG_ZERO)
+			last = ippGetGroupTag(a);
+	return last == IPP_TAG_PRINTER;
+}
+
+size_t ap_ipp_length(ipp_t *resp, size_t elen)
+{
+	return ippLength(resp) + (elen && !ends_in_printer_group(resp) ? 1 : 0) + elen;
+}
+
+int ap_ipp_write(ipp_t *resp, const uint8_t *extra, size_t elen, ipp_iocb_t cb, void *ctx)
+{
+	membuf_t b = { 0 };
+	if (!extra || !elen) {
+		ipp_state_t st;
+		do {
+			st = ippWriteIO(ctx, cb, 1, NULL, resp);
+		} while (st != IPP_STATE_DATA && st != IPP_STATE_ERROR);
+		return st == IPP_STATE_DATA ? 0 : -1;
+	}
+	/* resp's encoding without its end tag, the printer group (its tag
+	 * when resp has none yet), extra, the end tag */
+	int rc = encode(resp, &b);
+	if (rc == 0 && (b.n < 9 || b.p[b.n - 1] != IPP_TAG_END))
+		rc = -1;
+	ipp_uchar_t tag[1] = { IPP_TAG_PRINTER }, end[1] = { IPP_TAG_END };
+	if (rc == 0 && cb(ctx, b.p, b.n - 1) != (ssize_t)(b.n - 1))
+		rc = -1;
+	if (rc == 0 && !ends_in_printer_group(resp) && cb(ctx, tag, 1) != 1)
+		rc = -1;
+	if (rc == 0 && cb(ctx, (ipp_uchar_t *)extra, elen) != (ssize_t)elen)
+		rc = -1;
+	if (rc == 0 && cb(ctx, end, 1) != 1)
+		rc = -1;
+	free(b.p);
+	return rc;
+}
+
 int ap_attrs_build(ap_t *ap)
 {
 	ipp_t *a = ippNew();
@@ -215,7 +361,7 @@ int ap_attrs_build(ap_t *ap)
 	add_print_options(a);
 	add_airprint(a);
 	ap->attrs = a;
-	return 0;
+	return encode_all(ap);
 }
 
 static int wanted(cups_array_t *ra, const char *name)
@@ -223,29 +369,30 @@ static int wanted(cups_array_t *ra, const char *name)
 	return !ra || cupsArrayFind(ra, (void *)name) != NULL;
 }
 
-struct copy_ctx {
-	cups_array_t *ra;
-};
-
-static int copy_cb(void *ctx, ipp_t *dst, ipp_attribute_t *attr)
-{
-	struct copy_ctx *c = ctx;
-	const char *name = ippGetName(attr);
-	(void)dst;
-	if (!name)
-		return 0;
-	return wanted(c->ra, name);
-}
-
-void ap_attrs_copy(ap_t *ap, ipp_t *resp, cups_array_t *ra, const char *host, int port, int tls)
+int ap_attrs_copy(ap_t *ap, ipp_t *resp, cups_array_t *ra, const char *host, int port,
+		  int tls, uint8_t **out, size_t *olen)
 {
 	char uri[1024], more[1024];
-	struct copy_ctx cc = { ra };
 	time_t now = time(NULL);
+	size_t len = 0;
 
-	pthread_mutex_lock(&ap->attrs_lock);
-	ippCopyAttributes(resp, ap->attrs, 0, copy_cb, &cc);
-	pthread_mutex_unlock(&ap->attrs_lock);
+	*out = NULL;
+	*olen = 0;
+	for (size_t i = 0; i < ap->nenc; i++)
+		if (wanted(ra, ap->enc[i].name))
+			len += ap->enc[i].len;
+	if (len) {
+		uint8_t *p = malloc(len);
+		if (!p)
+			return -1;
+		*out = p;
+		*olen = len;
+		for (size_t i = 0; i < ap->nenc; i++)
+			if (wanted(ra, ap->enc[i].name)) {
+				memcpy(p, ap->enc[i].bytes, ap->enc[i].len);
+				p += ap->enc[i].len;
+			}
+	}
 
 	httpAssembleURI(HTTP_URI_CODING_ALL, uri, sizeof(uri), tls ? "ipps" : "ipp", NULL, host,
 			port, AP_RESOURCE);
@@ -290,6 +437,7 @@ void ap_attrs_copy(ap_t *ap, ipp_t *resp, cups_array_t *ra, const char *host, in
 		pthread_mutex_unlock(&ap->jobs_lock);
 		ippAddInteger(resp, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "queued-job-count", n);
 	}
+	return 0;
 }
 
 int ap_attrs_supports(ap_t *ap, const char *name, const char *value)

@@ -54,20 +54,22 @@ static void respond_plain(http_t *http, http_status_t st, const char *www_auth, 
 	(void)httpWriteResponse(http, st);
 }
 
-static int respond_ipp(http_t *http, ipp_t *resp, int close)
+static ssize_t http_write_cb(void *ctx, ipp_uchar_t *data, size_t n)
+{
+	return httpWrite2(ctx, (const char *)data, n);
+}
+
+/* resp, with extra (pre-encoded printer attributes, or NULL) */
+static int respond_ipp(http_t *http, ipp_t *resp, const uint8_t *extra, size_t elen, int close)
 {
 	httpClearFields(http);
 	if (close)
 		httpSetField(http, HTTP_FIELD_CONNECTION, "close");
 	httpSetField(http, HTTP_FIELD_CONTENT_TYPE, "application/ipp");
-	httpSetLength(http, ippLength(resp));
+	httpSetLength(http, ap_ipp_length(resp, elen));
 	if (httpWriteResponse(http, HTTP_STATUS_OK) < 0)
 		return -1;
-	ipp_state_t s;
-	do {
-		s = ippWrite(http, resp);
-	} while (s != IPP_STATE_DATA && s != IPP_STATE_ERROR);
-	return s == IPP_STATE_DATA ? 0 : -1;
+	return ap_ipp_write(resp, extra, elen, http_write_cb, http);
 }
 
 /* The printer-more-info page: its name and where it is, nothing else (no
@@ -188,9 +190,10 @@ static int serve_ipp(ap_conn_t *c)
 	ippDelete(req);
 	/* a document we did not take (a refused Print-Job) */
 	int rc = drain_body(c->http);
-	if (respond_ipp(c->http, resp, rc < 0) < 0)
+	if (respond_ipp(c->http, resp, r.extra, r.extra_len, rc < 0) < 0)
 		rc = -1;
 	ippDelete(resp);
+	free(r.extra);
 	return rc;
 }
 

@@ -117,6 +117,45 @@ static const char *doc_format(ipp_t *req)
  * its media-size, must be one of media-supported, and is kept as media
  * (a "media" beside it wins, checked after). Its source, type and
  * margins are not kept: every printer picks its own. */
+/* Can this value tag be echoed as the client sent it? The standard ones;
+ * libcups sizes others (a tag above 0x7f, say) differently in ippLength
+ * and ippWrite, and the answer would not be as long as its
+ * Content-Length. A collection: every member, at every depth. */
+static int tag_echoable(ipp_attribute_t *a, int depth)
+{
+	ipp_tag_t t = ippGetValueTag(a);
+	if ((t >= IPP_TAG_INTEGER && t <= IPP_TAG_ENUM) ||
+	    (t >= IPP_TAG_STRING && t <= IPP_TAG_RANGE) ||
+	    (t >= IPP_TAG_TEXTLANG && t <= IPP_TAG_NAMELANG) ||
+	    (t >= IPP_TAG_TEXT && t <= IPP_TAG_MIMETYPE))
+		return 1;
+	if (t != IPP_TAG_BEGIN_COLLECTION || depth > 4)
+		return 0;
+	for (int i = 0; i < ippGetCount(a); i++) {
+		ipp_t *col = ippGetCollection(a, i);
+		for (ipp_attribute_t *m = ippFirstAttribute(col); m; m = ippNextAttribute(col))
+			if (!tag_echoable(m, depth + 1))
+				return 0;
+	}
+	return 1;
+}
+
+/* The request's attribute a, refused: back in the unsupported-attributes
+ * group, as sent when it can be, else as the out-of-band "unsupported". */
+static void echo_unsupported(ipp_t *resp, ipp_attribute_t *a)
+{
+	const char *name = ippGetName(a);
+	if (!name)
+		return;
+	if (!tag_echoable(a, 0)) {
+		ippAddOutOfBand(resp, IPP_TAG_UNSUPPORTED_GROUP, IPP_TAG_UNSUPPORTED_VALUE, name);
+		return;
+	}
+	ipp_attribute_t *c = ippCopyAttribute(resp, a, 0);
+	if (c)
+		ippSetGroupTag(resp, &c, IPP_TAG_UNSUPPORTED_GROUP);
+}
+
 static int media_col(ap_req_t *r, ipp_t *req, ipp_t *resp, ap_job_t *keep)
 {
 	ipp_attribute_t *a = ippFindAttribute(req, "media-col", IPP_TAG_ZERO);
@@ -142,7 +181,7 @@ static int media_col(ap_req_t *r, ipp_t *req, ipp_t *resp, ap_job_t *keep)
 	if (!name || !ap_attrs_supports(r->ap, "media-supported", name)) {
 		refuse(resp, IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES, "media-col: %s is not supported",
 		       name ? name : "no media size this printer knows");
-		ippCopyAttribute(resp, a, 0);
+		echo_unsupported(resp, a);
 		return -1;
 	}
 	if (keep)
@@ -166,7 +205,7 @@ static int check_template(ap_req_t *r, ipp_t *req, ipp_t *resp, ap_job_t *keep)
 		if (ippGetValueTag(a) != IPP_TAG_INTEGER || ippGetCount(a) != 1 ||
 		    ippGetInteger(a, 0) < 1 || ippGetInteger(a, 0) > 999) {
 			refuse(resp, IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES, "copies must be 1 to 999");
-			ippCopyAttribute(resp, a, 0);
+			echo_unsupported(resp, a);
 			return -1;
 		}
 		if (keep)
@@ -193,7 +232,7 @@ static int check_template(ap_req_t *r, ipp_t *req, ipp_t *resp, ap_job_t *keep)
 		    !ap_attrs_supports(r->ap, kw[i].supported, v)) {
 			refuse(resp, IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES, "%s %s is not supported",
 			       kw[i].name, v ? v : "(not a keyword)");
-			ippCopyAttribute(resp, a, 0);
+			echo_unsupported(resp, a);
 			return -1;
 		}
 		if (keep)
@@ -587,7 +626,9 @@ ipp_t *ap_ipp_handle(ap_req_t *r, ipp_t *req)
 	switch (op) {
 	case IPP_OP_GET_PRINTER_ATTRIBUTES: {
 		cups_array_t *ra = ippCreateRequestedArray(req);
-		ap_attrs_copy(r->ap, resp, ra, r->host, r->port, r->tls);
+		if (ap_attrs_copy(r->ap, resp, ra, r->host, r->port, r->tls, &r->extra,
+				  &r->extra_len) < 0)
+			refuse(resp, IPP_STATUS_ERROR_INTERNAL, "out of memory");
 		cupsArrayDelete(ra);
 		break;
 	}

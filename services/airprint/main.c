@@ -311,7 +311,10 @@ static int ap_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 	if (ap_jobids_load(ap) < 0)
 		return 1;
 	ap_jobs_restore(ap);
-	ap_attrs_build(ap);
+	if (ap_attrs_build(ap) < 0) {
+		pl_err("the printer's attributes could not be built (out of memory)");
+		return 1;
+	}
 	ap->conns = pl_work_new(ap->loop, "ap-conn", (int)ap->max_clients, 0);
 	if (!ap->conns)
 		return 1;
@@ -379,7 +382,7 @@ static void ap_stop(pl_service_t *svc, void *ctx)
 	pl_jobstore_close(ap->store);
 	pl_dir_close(ap->adir);
 	pl_dir_close(ap->dir);
-	ippDelete(ap->attrs);
+	ap_attrs_free(ap);
 }
 
 int main(int argc, char **argv)

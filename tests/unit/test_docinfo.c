@@ -198,6 +198,33 @@ static void test_pdf(void **state)
 	check_str(pdf_doc(2, "[0 0 283.46 425.2]", 0), "application/pdf", 2, "100x150 mm");
 }
 
+/* Whitespace runs and comments are skipped as a run (a fast path): a
+ * page tree behind a megabyte of padding, tokens separated by runs of
+ * every whitespace byte, and comments that hold a fake page dictionary
+ * and end in CR or LF give the same answer whole and byte by byte. */
+static void test_pdf_padding(void **state)
+{
+	(void)state;
+	static const char head[] =
+		"%PDF-1.4\n% << /Type /Page >> a comment\r"
+		"1 0 obj \t\r\n\f<< /Type \n\n /Catalog /Pages 2 0 R >>endobj\n"
+		"2 0 obj<</Type/Pages/Count 2/Kids[3 0 R 4 0 R]>>endobj\n"
+		"%<< /Type /Pages /Count 9 >>\n";
+	static const char tail[] =
+		"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+		"4 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+		"trailer<</Root 1 0 R>>\n%%EOF\n";
+	size_t pad = 1024 * 1024, n = strlen(head) + pad + strlen(tail);
+	char *doc = malloc(n);
+	assert_non_null(doc);
+	memcpy(doc, head, strlen(head));
+	for (size_t i = 0; i < pad; i++)
+		doc[strlen(head) + i] = " \t\r\n\f"[i % 5];
+	memcpy(doc + strlen(head) + pad, tail, strlen(tail));
+	check(doc, n, "application/pdf", 2, "A4");
+	free(doc);
+}
+
 /* The t23 PDF: compact, no whitespace around names. */
 static void test_pdf_compact(void **state)
 {
@@ -846,6 +873,7 @@ int main(void)
 		cmocka_unit_test(test_sniff),
 		cmocka_unit_test(test_size_names),
 		cmocka_unit_test(test_pdf),
+		cmocka_unit_test(test_pdf_padding),
 		cmocka_unit_test(test_pdf_compact),
 		cmocka_unit_test(test_pdf_update),
 		cmocka_unit_test(test_pdf_tree),
