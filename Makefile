@@ -233,7 +233,7 @@ OFFNET_INTAKE := $(addprefix services/offlineprint/,conn.c limits.c touch.c)
 $(OBJ)/services/offnetwork/gw-%.o: INC += -Iservices/offlineprint
 $(BIN)/PrinterLogicServiceOffNetworkServer: $(OFFNET_SRC:%.c=$(OBJ)/%.o) \
 		$(OFFNET_INTAKE:%.c=$(OBJ)/%.o) $(LIBS)
-	$(call link,$(LWS_LIBS) $(PKG_LIBS))
+	$(call link,$(LWS_LIBS) $(CURL_LIBS) $(PKG_LIBS))
 
 $(BIN)/plsc-reademu: $(OBJ)/tests/lib/readeremu.o
 	$(call link,)

@@ -258,7 +258,8 @@ static int on_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 		pl_service_status(svc, "not configured (gateway_url, token_file)");
 		return 0;
 	}
-	if (on_jobs_open(on, &err) < 0 || on_router_start(on, &err) < 0) {
+	if (on_jobs_open(on, &err) < 0 || on_body_open(on, &err) < 0 ||
+	    on_router_start(on, &err) < 0) {
 		pl_err("%s", err.msg);
 		return 1;
 	}
@@ -310,8 +311,11 @@ static void on_stop(pl_service_t *svc, void *ctx)
 		pl_loop_timer_cancel(on->loop, on->status_timer);
 	on->status_timer = NULL;
 	/* before the router: done callbacks may ack, events be sent */
-	if (!on->conf.unconfigured)
+	if (!on->conf.unconfigured) {
+		if (on->body)
+			on_body_close(on); /* before the print worker it feeds */
 		on_jobs_close(on);
+	}
 	on_hold_close(on);
 	on_outbox_close(on);
 	on_router_stop(on);
