@@ -180,6 +180,10 @@ static void body_run(void *arg)
 	CURLcode rc = curl_easy_perform(b->h);
 	if (!b->checked)
 		curl_easy_getinfo(b->h, CURLINFO_RESPONSE_CODE, &b->http);
+	if (rc == CURLE_FILESIZE_EXCEEDED) { /* Content-Length over the size */
+		snprintf(b->why, sizeof(b->why), "more bytes than the announced size");
+		b->too_big = 1;
+	}
 	if (rc == CURLE_OK && b->http == 200 && b->got == b->size)
 		b->ok = 1;
 	else if (!b->why[0] && rc == CURLE_OK && b->http != 200)

@@ -17,7 +17,7 @@
 ON=PrinterLogicServiceOffNetworkServer
 GWN=OffNetworkGateway
 t_setup
-plan 37
+plan 43
 
 # ---- certificates: our CA and the gateway's certificate for 127.0.0.1
 C=$T/certs
@@ -109,6 +109,21 @@ wait_until 120 printed ws4 "$id2"
 ok $? "the first is printed"
 is "$(copies "$T/big")" 1 "byte-identical, once"
 rm -f "$T/big"
+# the body went over HTTPS, not in SUBMIT_DATA frames (§12.2)
+like "$(log_of "$GWN")" "site token accepted \\(fetches job bodies over HTTPS\\)" \
+	"the router announces the body path in its upgrade"
+like "$(log_of "$GWN")" "job $id2: a router fetches its 104857600 bytes" \
+	"the 100 MiB body was fetched over HTTPS"
+# body URL: the site token only; only a job offered to a router right now
+body_code() {
+	curl -sS --cacert "$C/ca.pem" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" \
+		"https://127.0.0.1:$GW_PORT/v1/router/jobs/$2/body"
+}
+is "$(body_code wrong-token "$id2")" 401 "a wrong token on the body URL: 401"
+is "$(body_code "$(cat "$T/token-ws4")" "$id2")" 401 "a workstation's token on the body URL: 401"
+is "$(body_code "$(cat "$T/site-token")" "$id2")" 404 "the site token, but a job not offered now: 404"
+is "$(body_code "$(cat "$T/site-token")" 0123456789abcdef0123456789abcdef)" 404 \
+	"the site token, a job never seen: 404"
 
 # ---- rate limits: jobs
 n=0
