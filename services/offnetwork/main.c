@@ -108,6 +108,11 @@ static int on_settings_more(on_conf_t *c, const pl_cnode_t *cfg, pl_err_t *err)
 	if (c->pause_before_result_ms)
 		pl_warn("test hook: PL_TEST_OFFNET_PAUSE_BEFORE_RESULT=%u ms",
 			c->pause_before_result_ms);
+	/* the bench's "before" figure: job bodies in SUBMIT_DATA frames, as
+	 * an older router takes them */
+	c->no_body = getenv("PL_TEST_OFFNET_NO_BODY") != NULL;
+	if (c->no_body)
+		pl_warn("test hook: PL_TEST_OFFNET_NO_BODY: job bodies in SUBMIT_DATA frames");
 	return 0;
 }
 

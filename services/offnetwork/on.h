@@ -235,6 +235,7 @@ typedef struct {
 	uint8_t pin[32];     /* gateway_fingerprint */
 	int has_pin;
 	uint32_t pause_before_result_ms; /* PL_TEST_OFFNET_PAUSE_BEFORE_RESULT */
+	int no_body; /* PL_TEST_OFFNET_NO_BODY: not announced (§12.2) */
 	pl_holder_conf_t hconf;
 	int unconfigured; /* no gateway_url/token_file: idle */
 } on_conf_t;

@@ -289,8 +289,9 @@ static int rt_handshake_headers(rt_t *r, struct lws *wsi, void *in, size_t len)
 	if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
 					 (const unsigned char *)r->auth,
 					 (int)strlen(r->auth), p, end) ||
-	    lws_add_http_header_by_name(wsi, (const unsigned char *)ON_BODY_HEADER,
-					(const unsigned char *)"1", 1, p, end))
+	    (!r->on->conf.no_body &&
+	     lws_add_http_header_by_name(wsi, (const unsigned char *)ON_BODY_HEADER,
+					(const unsigned char *)"1", 1, p, end)))
 		return -1;
 	rt_track(r, wsi, EPOLLIN | EPOLLOUT);
 	return 0;
