@@ -235,5 +235,6 @@ int on_body_fetch(on_t *on, on_body_t *b)
 {
 	b->on = on;
 	b->epoch = atomic_load(&on->body_epoch);
+	b->t0_ms = pl_now_ms();
 	return pl_work_submit(on->body, body_run, body_done, b);
 }

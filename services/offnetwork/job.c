@@ -43,6 +43,7 @@ struct on_job {
 	int dup_inflight; /* the same id is printing now: ignore this copy */
 	char fail[256];	  /* refused: acknowledge as failed, with this */
 	on_body_t body;	  /* the body fetched over HTTPS (§12.2) */
+	uint64_t t_print_ms; /* handed to the print worker (the log's figure) */
 	/* the worker's result */
 	int ok;
 	pl_err_t err;
@@ -352,8 +353,9 @@ static void print_done(void *arg)
 	if (j->ok) {
 		idrec_add(&on->printed, j->id);
 		on->printed_total++;
-		pl_info("job %s: printed on %s (%llu bytes, user %s)", j->id, j->printer,
-			(unsigned long long)j->size, j->user[0] ? j->user : "-");
+		pl_info("job %s: printed on %s (%llu bytes, user %s, %llu ms)", j->id, j->printer,
+			(unsigned long long)j->size, j->user[0] ? j->user : "-",
+			(unsigned long long)(pl_now_ms() - j->t_print_ms));
 		on_router_ack(on, j->id, "printed", NULL);
 	} else {
 		on->failed_total++;
@@ -455,6 +457,7 @@ static int job_finish(on_t *on, on_job_t *j)
 	int rc = j->hold ? on_hold_submit(on, j->fd, j->size, j->id, j->user, j->printer,
 					  j->title, j->format, hold_done, j)
 			 : pl_work_submit(on->print, print_run, print_done, j);
+	j->t_print_ms = pl_now_ms();
 	if (rc < 0) {
 		job_free(j); /* not acknowledged: it comes again */
 		return -1;
@@ -493,6 +496,9 @@ static void body_done(on_body_t *b)
 		return;
 	}
 	j->got = b->got;
+	if (b->ok)
+		pl_info("job %s: body fetched over HTTPS, %llu bytes in %llu ms", j->id,
+			(unsigned long long)b->got, (unsigned long long)(pl_now_ms() - b->t0_ms));
 	if (!b->ok && b->too_big) {
 		snprintf(j->fail, sizeof(j->fail), "%s", b->why);
 	} else if (!b->ok) {

@@ -193,6 +193,7 @@ struct on_body {
 	EVP_MD_CTX *md;	 /* fed as the bytes arrive */
 	uint64_t size;	 /* announced: more is refused */
 	uint64_t epoch;	 /* on->body_epoch when it started */
+	uint64_t t0_ms;	 /* when it started (the log's figure) */
 	void (*done)(on_body_t *b); /* on the loop */
 	void *arg;
 	/* the worker's */
