@@ -1,4 +1,4 @@
-/* A job's body fetched off the WebSocket (PROTOCOL.md §12.2): when the
+/* A job's body fetched off the WebSocket (PROTOCOL.md §12.4): when the
  * gateway's SUBMIT_BEGIN carries OFFNET_BODY 1, the router GETs
  * https://HOST:PORT/v1/router/jobs/ID/body from the same gateway with
  * libcurl, on a worker (never on the loop), and spools and hashes the

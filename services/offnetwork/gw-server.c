@@ -15,7 +15,7 @@
  *    HTTP_CONFIRM_UPGRADE, before any WebSocket exists: 401 otherwise. No
  *    extensions (no permessage-deflate); messages over 256 KiB close the
  *    connection. gw-push.c has the job stream.
- *  - Job bodies (§12.2): a router whose upgrade carried
+ *  - Job bodies (§12.4): a router whose upgrade carried
  *    "x-plsc-offnet-body: 1" gets SUBMIT_BEGIN with OFFNET_BODY 1 and no
  *    SUBMIT_DATA; it then GETs /v1/router/jobs/ID/body with the site
  *    token (constant time; 401 otherwise), for a job offered to a router
@@ -67,7 +67,7 @@ struct gw_conn {
 	uint64_t *acks; /* a ring of JOB_EVENT seqs to acknowledge */
 	size_t ack_head, nacks;
 	uint64_t ack_after_ms; /* the test hook's pause (gw_conf_t) */
-	/* a job body being served to a router (§12.2) */
+	/* a job body being served to a router (§12.4) */
 	pl_jobr_t *br;
 	uint64_t bleft;
 	char bid[ON_ID_MAX + 1];

@@ -42,7 +42,7 @@ struct on_job {
 	int dup;	  /* already printed: acknowledge, print nothing */
 	int dup_inflight; /* the same id is printing now: ignore this copy */
 	char fail[256];	  /* refused: acknowledge as failed, with this */
-	on_body_t body;	  /* the body fetched over HTTPS (§12.2) */
+	on_body_t body;	  /* the body fetched over HTTPS (§12.4) */
 	uint64_t t_print_ms; /* handed to the print worker (the log's figure) */
 	/* the worker's result */
 	int ok;

@@ -23,7 +23,7 @@
  *              told to the gateway in JOB_EVENTs, kept in <state>/outbox
  *              and sent again on every connection until acknowledged
  *   body.c     a job's body fetched over HTTPS with libcurl on a worker
- *              when the gateway offers it (OFFNET_BODY, §12.2), not in
+ *              when the gateway offers it (OFFNET_BODY, §12.4), not in
  *              SUBMIT_DATA frames
  *   pin.c      gateway_fingerprint: the pinned SHA-256 of the gateway's
  *              certificate, checked in the TLS handshake
@@ -48,7 +48,7 @@
 
 #define ON_NAME "PrinterLogicServiceOffNetworkServer"
 #define ON_SUBPROTOCOL "plsc-offnet-1"
-/* The router's upgrade request says it fetches bodies over HTTPS (§12.2);
+/* The router's upgrade request says it fetches bodies over HTTPS (§12.4);
  * a gateway that sees it may send SUBMIT_BEGIN with OFFNET_BODY 1. */
 #define ON_BODY_HEADER "x-plsc-offnet-body:"
 /* One WebSocket message: a TLV frame with at most this much payload. The
@@ -88,7 +88,7 @@ typedef struct {
 	uint8_t hold; /* 1: secure/pull, held for release */
 	uint8_t sha256[32];
 	int has_sha;
-	uint8_t body; /* ON_M_BEGIN: 1 = the body comes over HTTPS (§12.2) */
+	uint8_t body; /* ON_M_BEGIN: 1 = the body comes over HTTPS (§12.4) */
 	const uint8_t *data; /* ON_M_DATA: a view into the message */
 	size_t dlen;
 	char event[16];	  /* ON_M_RESULT: "printed", "held", "failed";
@@ -236,7 +236,7 @@ typedef struct {
 	uint8_t pin[32];     /* gateway_fingerprint */
 	int has_pin;
 	uint32_t pause_before_result_ms; /* PL_TEST_OFFNET_PAUSE_BEFORE_RESULT */
-	int no_body; /* PL_TEST_OFFNET_NO_BODY: not announced (§12.2) */
+	int no_body; /* PL_TEST_OFFNET_NO_BODY: not announced (§12.4) */
 	pl_holder_conf_t hconf;
 	int unconfigured; /* no gateway_url/token_file: idle */
 } on_conf_t;

@@ -109,7 +109,7 @@ wait_until 120 printed ws4 "$id2"
 ok $? "the first is printed"
 is "$(copies "$T/big")" 1 "byte-identical, once"
 rm -f "$T/big"
-# the body went over HTTPS, not in SUBMIT_DATA frames (§12.2)
+# the body went over HTTPS, not in SUBMIT_DATA frames (§12.4)
 like "$(log_of "$GWN")" "site token accepted \\(fetches job bodies over HTTPS\\)" \
 	"the router announces the body path in its upgrade"
 like "$(log_of "$GWN")" "job $id2: a router fetches its 104857600 bytes" \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Off-network job bodies over HTTPS (#17, PROTOCOL.md §12.2): the router's
+# Off-network job bodies over HTTPS (#17, PROTOCOL.md §12.4): the router's
 # body download (services/offnetwork/body.c, run alone by plsc-bodyget)
 # trusts the gateway as the WebSocket does. Against a real one-connection
 # TLS peer (tests/lib/tls_once.py, which records what the client sent):
