@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
@@ -99,6 +100,8 @@ static size_t body_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	}
 	EVP_DigestUpdate(b->md, ptr, n);
 	b->got += n;
+	if (b->on->conf.body_slow_us) /* the test hook (on the worker) */
+		usleep(b->on->conf.body_slow_us);
 	return n;
 }
 

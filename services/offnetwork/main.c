@@ -113,6 +113,12 @@ static int on_settings_more(on_conf_t *c, const pl_cnode_t *cfg, pl_err_t *err)
 	c->no_body = getenv("PL_TEST_OFFNET_NO_BODY") != NULL;
 	if (c->no_body)
 		pl_warn("test hook: PL_TEST_OFFNET_NO_BODY: job bodies in SUBMIT_DATA frames");
+	/* a body fetch slowed down, so that a test can kill the gateway in it */
+	p = getenv("PL_TEST_OFFNET_BODY_SLOW_US");
+	c->body_slow_us = p ? (uint32_t)strtoul(p, NULL, 10) : 0;
+	if (c->body_slow_us)
+		pl_warn("test hook: PL_TEST_OFFNET_BODY_SLOW_US=%u a block of a job body",
+			c->body_slow_us);
 	return 0;
 }
 

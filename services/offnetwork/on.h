@@ -237,6 +237,7 @@ typedef struct {
 	int has_pin;
 	uint32_t pause_before_result_ms; /* PL_TEST_OFFNET_PAUSE_BEFORE_RESULT */
 	int no_body; /* PL_TEST_OFFNET_NO_BODY: not announced (§12.4) */
+	uint32_t body_slow_us; /* PL_TEST_OFFNET_BODY_SLOW_US: per block read */
 	pl_holder_conf_t hconf;
 	int unconfigured; /* no gateway_url/token_file: idle */
 } on_conf_t;

@@ -17,7 +17,7 @@
 ON=PrinterLogicServiceOffNetworkServer
 GWN=OffNetworkGateway
 t_setup
-plan 43
+plan 44
 
 # ---- certificates: our CA and the gateway's certificate for 127.0.0.1
 C=$T/certs
@@ -48,6 +48,9 @@ t_config '{}' "$(jq -n --arg p "$BIN/$ON" --arg u "wss://127.0.0.1:$GW_PORT/offn
 # The directory first: the two services would both create it otherwise.
 plsc printers add P1 "socket://127.0.0.1:$REC_PORT_P1" >/dev/null
 for ws in ws1 ws2 ws3 ws4 ws5; do token_for $ws; done
+# the router reads job bodies slowly enough (1 ms a block) that the
+# gateway can be killed in the middle of one (below)
+export PL_TEST_OFFNET_BODY_SLOW_US=1000
 sup_start
 wait_until 15 state_is "$GWN" running
 ok $? "the gateway runs (a second instance of the binary, under its own name)"
@@ -153,12 +156,16 @@ head -c 62914560 /dev/urandom > "$T/mid"
 id3=$(gsubmit ws2 "$T/mid")
 ok $? "a 60 MiB job is stored"
 gpid=$(svc_pid "$GWN")
-wait_until 30 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '1 in flight'"
+# mid-body: the router reads the body slowly (PL_TEST_OFFNET_BODY_SLOW_US)
+wait_until 30 sh -c "grep -q 'job $id3: a router fetches its' '$T/log/$GWN.log'"
+sleep 0.5
 kill -9 "$gpid"
 wait_until 20 running_with_new_pid "$GWN" "$gpid"
 ok $? "the supervisor restarts the gateway"
 wait_until 120 printed ws2 "$id3"
 ok $? "the job is delivered again (or its RESULT recorded) and printed"
+like "$(log_of "$ON")" "job $id3: body download (failed|ended with its connection)" \
+	"the gateway died mid-body: the router dropped the partial body"
 is "$(copies "$T/mid")" 1 "exactly once"
 wait_until 60 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '0 jobs waiting'"
 ok $? "plsc status: nothing left waiting at the gateway"
