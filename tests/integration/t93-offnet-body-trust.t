@@ -7,11 +7,13 @@
 # before any request byte (the peer sees no request, so not the token);
 # no pin and not signed by a trusted CA -> refused; a CA that signed the
 # certificate but for another host name -> refused; the right CA and name
-# -> the body; more bytes than announced -> refused.
+# -> the body; more bytes than announced -> refused. Then the whole path
+# with our gateway on a self-signed certificate and the router pinning it:
+# a 20 MiB job fetched over HTTPS in the pinned mode and printed once.
 . "$(dirname "$0")/../lib/lib.sh"
 
 t_setup
-plan 14
+plan 20
 
 C=$T/certs
 mkdir -p "$C"
@@ -80,4 +82,37 @@ is "$(cat "$T/got")" "$want" "byte for byte"
 get "$C/self.pem" "$C/self.key" --size $((SIZE - 1)) --pin "$FP"
 like "$(cat "$T/got")" "refused: more bytes than the announced size" \
 	"more bytes than SUBMIT_BEGIN announced: refused"
+
+# ---- our gateway, self-signed, the router pinning it (gateway_fingerprint)
+ON=PrinterLogicServiceOffNetworkServer
+GWN=OffNetworkGateway
+rec_start P1
+GW_PORT=$(free_port)
+IN_PORT=$(free_port)
+t_config '{}' "$(jq -n --arg p "$BIN/$ON" --arg u "wss://127.0.0.1:$GW_PORT/offnet" \
+	--arg t "$T/token" --arg fp "$FP" --arg r "$ON" --arg g "$GWN" \
+	--arg lm "127.0.0.1:$GW_PORT" --arg li "127.0.0.1:$IN_PORT" \
+	--arg cert "$C/self.pem" --arg key "$C/self.key" '{
+	($r): {path: $p, role: "router", gateway_url: $u, token_file: $t, gateway_fingerprint: $fp,
+		ping_s: 1, dead_s: 3, backoff_min_ms: 50, backoff_max_ms: 400},
+	($g): {path: $p, role: "gateway", listen: {main: $lm, intake: $li},
+		tls_cert: $cert, tls_key: $key, site_token_file: $t, ping_s: 1, dead_s: 3}}')"
+chmod 600 "$C/self.key"
+plsc printers add P1 "socket://127.0.0.1:$REC_PORT_P1" >/dev/null
+token_for ws1
+sup_start
+wait_until 20 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '1 router connected'"
+ok $? "the router, pinning the self-signed gateway, is connected"
+head -c 20971520 /dev/urandom > "$T/job"
+jid=$("$BIN/plsc-submit" --server "127.0.0.1:$IN_PORT" --token-file "$T/token-ws1" \
+	--user remote --printer P1 --fingerprint "$FP" --timeout 60 "$T/job" 2>"$T/submit.err")
+ok $? "a 20 MiB job submitted to our gateway: $jid"
+wait_until 60 sh -c "grep -q 'job $jid: printed' '$T/log/$GWN.log'"
+ok $? "printed"
+like "$(log_of "$ON")" "job $jid: body fetched over HTTPS, 20971520 bytes" \
+	"its body fetched over HTTPS in the pinned mode"
+n=0
+for f in "$T/rec-P1"/job-*.bin; do cmp -s "$f" "$T/job" && n=$((n + 1)); done
+is "$n" 1 "byte-identical, once"
+like "$(log_of "$GWN")" "job $jid: a router fetches its 20971520 bytes" "served by our gateway"
 t_done
