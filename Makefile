@@ -131,7 +131,7 @@ PROGRAMS   := $(BIN)/plsc-supervisor $(BIN)/plsc $(SERVICE_BINS) $(CLIENT_BINS)
 # the test packages: libcurl, libwebsockets, net-snmp).
 TEST_PROGRAMS := $(BIN)/plsc-testsvc $(BIN)/plsc-adaptsvc $(BIN)/plsc-recprinter \
               $(BIN)/plsc-evilclient $(BIN)/plsc-reademu $(BIN)/plsc-bulksubmit \
-              $(BIN)/plsc-fakeop \
+              $(BIN)/plsc-fakeop $(BIN)/plsc-bodyget \
               $(BIN)/plsc-slowclient $(BIN)/plsc-ldapcheck
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/replay-%,$(FUZZ_SRC))
@@ -233,13 +233,19 @@ OFFNET_INTAKE := $(addprefix services/offlineprint/,conn.c limits.c touch.c)
 $(OBJ)/services/offnetwork/gw-%.o: INC += -Iservices/offlineprint
 $(BIN)/PrinterLogicServiceOffNetworkServer: $(OFFNET_SRC:%.c=$(OBJ)/%.o) \
 		$(OFFNET_INTAKE:%.c=$(OBJ)/%.o) $(LIBS)
-	$(call link,$(LWS_LIBS) $(PKG_LIBS))
+	$(call link,$(LWS_LIBS) $(CURL_LIBS) $(PKG_LIBS))
 
 $(BIN)/plsc-reademu: $(OBJ)/tests/lib/readeremu.o
 	$(call link,)
 
 $(BIN)/plsc-evilclient: $(OBJ)/tests/lib/evilclient.o $(LIBS)
 	$(call link,$(PKG_LIBS))
+
+# The off-network router's body download alone (t93: its trust rules).
+$(OBJ)/tests/lib/bodyget.o: INC += -Iservices/offnetwork
+$(BIN)/plsc-bodyget: $(OBJ)/tests/lib/bodyget.o $(OBJ)/services/offnetwork/body.o \
+		$(OBJ)/services/offnetwork/pin.o $(LIBS)
+	$(call link,$(CURL_LIBS) $(PKG_LIBS))
 
 $(BIN)/plsc-fakeop: $(OBJ)/tests/lib/fakeop.o $(LIBS)
 	$(call link,$(PKG_LIBS))

@@ -138,6 +138,7 @@ typedef enum {
 	PL_TAG_DRY_RUN = 0x0080,       /* u8: 1 = SYNC_NOW reports what it would change, changes nothing */
 	/* off-network printing (#17): PROTOCOL.md §12 */
 	PL_TAG_OFFNET_HOLD = 0x00b0,   /* u8: 1 = a secure/pull job, held for release; 0 = print at once */
+	PL_TAG_OFFNET_BODY = 0x00b1,   /* u8: 1 = no SUBMIT_DATA: the router GETs the body over HTTPS (§12.2) */
 	PL_TAG_OFFNET_SEQ = 0x00b8,    /* u64: a JOB_EVENT's number on the WebSocket, echoed in its ack (§12.1) */
 } pl_tag_t;
 

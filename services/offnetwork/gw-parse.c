@@ -40,6 +40,25 @@ int gw_parse_job_path(const char *path, char id[ON_ID_MAX + 1])
 	return 1;
 }
 
+int gw_parse_body_path(const char *path, char id[ON_ID_MAX + 1])
+{
+	static const char prefix[] = "/v1/router/jobs/", suffix[] = "/body";
+	if (!path || strncmp(path, prefix, sizeof(prefix) - 1) != 0)
+		return 0;
+	path += sizeof(prefix) - 1;
+	size_t n = strlen(path);
+	if (n < sizeof(suffix) || n - (sizeof(suffix) - 1) > ON_ID_MAX ||
+	    strcmp(path + n - (sizeof(suffix) - 1), suffix) != 0)
+		return 0;
+	char tmp[ON_ID_MAX + 1];
+	memcpy(tmp, path, n - (sizeof(suffix) - 1));
+	tmp[n - (sizeof(suffix) - 1)] = '\0';
+	if (!on_id_valid(tmp))
+		return 0;
+	pl_strlcpy(id, tmp, ON_ID_MAX + 1);
+	return 1;
+}
+
 /* Every byte of the longer one is looked at, whatever matches: the time
  * says nothing about how much of a guess was right. */
 int gw_token_equal(const char *a, const char *b)

@@ -15,9 +15,11 @@
 
 void gw_push_abort(gw_push_t *p)
 {
+	int body = p->body; /* the connection's, not the job's */
 	if (p->r)
 		pl_jobr_close(p->r);
 	memset(p, 0, sizeof(*p));
+	p->body = body;
 }
 
 /* The oldest job stored and not busy: 1 with its metadata, else 0. */
@@ -66,6 +68,8 @@ static long msg_begin(gw_push_t *p, uint8_t *buf, size_t cap)
 		pl_msg_add_str(&m, PL_TAG_FORMAT, p->meta.format);
 	if (strcmp(p->meta.source, GW_SOURCE_HOLD) == 0)
 		pl_msg_add_u8(&m, PL_TAG_OFFNET_HOLD, 1);
+	if (p->body)
+		pl_msg_add_u8(&m, PL_TAG_OFFNET_BODY, 1);
 	return finish(&m, buf, cap);
 }
 
@@ -108,6 +112,15 @@ long gw_push_next(gw_t *gw, gw_push_t *p, uint8_t *buf, size_t cap, gw_busy_fn b
 	if (!p->active) {
 		if (gw->draining || !pick(gw, &p->meta, busy, arg))
 			return 0;
+		if (p->body) { /* the router GETs it (gw-server.c) */
+			p->active = 1;
+			p->stage = GW_P_WAIT;
+			p->sent = 0;
+			gw->pushed++;
+			pl_info("job %s: offering %llu bytes to a router for %s (body over HTTPS)",
+				p->meta.id, (unsigned long long)p->meta.size, p->meta.printer);
+			return msg_begin(p, buf, cap);
+		}
 		/* Read as it goes (a large job is decrypted and authenticated
 		 * again chunk by chunk): a damaged file stops mid-way, and
 		 * the router, which checks the SHA-256, prints nothing. */

@@ -15,6 +15,13 @@
  *    HTTP_CONFIRM_UPGRADE, before any WebSocket exists: 401 otherwise. No
  *    extensions (no permessage-deflate); messages over 256 KiB close the
  *    connection. gw-push.c has the job stream.
+ *  - Job bodies (§12.4): a router whose upgrade carried
+ *    "x-plsc-offnet-body: 1" gets SUBMIT_BEGIN with OFFNET_BODY 1 and no
+ *    SUBMIT_DATA; it then GETs /v1/router/jobs/ID/body with the site
+ *    token (constant time; 401 otherwise), for a job offered to a router
+ *    connection right now (404 otherwise), streamed from the store
+ *    chunk by chunk as the socket takes it (HTTP_WRITEABLE), decrypted
+ *    and authenticated as it is read: never a whole job in memory.
  *  - The status query: GET /v1/jobs/ID with the workstation's own token as
  *    Bearer: {"id", "state", "reason"}; a job of another workstation is
  *    404, like one never seen. */
@@ -60,6 +67,11 @@ struct gw_conn {
 	uint64_t *acks; /* a ring of JOB_EVENT seqs to acknowledge */
 	size_t ack_head, nacks;
 	uint64_t ack_after_ms; /* the test hook's pause (gw_conf_t) */
+	/* a job body being served to a router (§12.4) */
+	pl_jobr_t *br;
+	uint64_t bleft;
+	char bid[ON_ID_MAX + 1];
+	int bdone; /* the last bytes written: closed at the next writable */
 };
 
 typedef struct {
@@ -170,13 +182,87 @@ static int job_state(srv_t *s, const char *id, const char *ws, char *state, size
 	return 0;
 }
 
-static int http_request(srv_t *s, struct lws *wsi, const char *uri)
+/* The router connection a job is offered to for fetching, or NULL. */
+static gw_conn_t *offered(srv_t *s, const char *id)
+{
+	for (unsigned i = 0; i < GW_MAX_CONNS; i++) {
+		gw_conn_t *c = s->conns[i];
+		if (c && c->router && c->push.active && c->push.body &&
+		    c->push.stage == GW_P_WAIT && strcmp(c->push.meta.id, id) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+static int body_request(srv_t *s, gw_conn_t *c, struct lws *wsi, const char *id)
+{
+	uint8_t hbuf[LWS_PRE + 1024];
+	uint8_t *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof(hbuf) - 1;
+	char tok[600];
+	pl_err_t err;
+	int ok = bearer_of(wsi, tok, sizeof(tok)) && gw_token_equal(tok, s->gw->conf.site_token);
+	OPENSSL_cleanse(tok, sizeof(tok));
+	if (!ok)
+		return http_reply(wsi, 401, "{\"error\":\"the site token, as Bearer\"}");
+	gw_conn_t *r = offered(s, id);
+	if (!r || !c)
+		return http_reply(wsi, 404, "{\"error\":\"no such job offered to a router\"}");
+	if (pl_jobstore_read_open(s->gw->store, id, &c->br, &err) < 0) {
+		gw_error(s->gw, "job %s: %s", id, err.msg);
+		return http_reply(wsi, 404, "{\"error\":\"no such job\"}");
+	}
+	c->bleft = r->push.meta.size;
+	pl_strlcpy(c->bid, id, sizeof(c->bid));
+	if (lws_add_http_common_headers(wsi, 200, "application/octet-stream", c->bleft, &p,
+					end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	pl_info("job %s: a router fetches its %llu bytes", id, (unsigned long long)c->bleft);
+	conn_writable(s, c);
+	return 0;
+}
+
+/* The next chunk of the body, as the socket takes it; lws calls again
+ * only once what it buffered of the last one is sent. */
+static int body_writable(srv_t *s, gw_conn_t *c)
+{
+	pl_err_t err;
+	c->want_write = 0;
+	if (c->bdone || !c->br)
+		return -1; /* everything went: one request a connection */
+	size_t want = GW_RX_MAX;
+	if (c->bleft < want)
+		want = (size_t)c->bleft;
+	ssize_t n = want ? pl_jobr_read(c->br, s->tx + LWS_PRE, want, &err) : 0;
+	if (want && n <= 0) {
+		/* a damaged file: the router sees a short body, prints nothing */
+		gw_error(s->gw, "a job body: cannot read it from the store: %s",
+			 n < 0 ? err.msg : "shorter than its size");
+		return -1;
+	}
+	c->bleft -= (uint64_t)n;
+	int final = c->bleft == 0;
+	if (lws_write(c->wsi, s->tx + LWS_PRE, (size_t)n,
+		      final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n)
+		return -1;
+	if (final) {
+		pl_jobr_close(c->br);
+		c->br = NULL;
+		c->bdone = 1;
+	}
+	conn_writable(s, c);
+	return 0;
+}
+
+static int http_request(srv_t *s, gw_conn_t *c, struct lws *wsi, const char *uri)
 {
 	char id[ON_ID_MAX + 1], tok[PL_TOKEN_MAX], ws[128], state[32], reason[256];
 	char esc[600], body[900];
 	pl_err_t err;
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
 		return http_reply(wsi, 405, "{\"error\":\"GET only\"}");
+	if (gw_parse_body_path(uri, id))
+		return body_request(s, c, wsi, id);
 	if (!gw_parse_job_path(uri, id))
 		return http_reply(wsi, 404, "{\"error\":\"GET /v1/jobs/ID\"}");
 	int ok = bearer_of(wsi, tok, sizeof(tok)) &&
@@ -194,7 +280,7 @@ static int http_request(srv_t *s, struct lws *wsi, const char *uri)
 
 /* Before the upgrade: the site token and the subprotocol, else no
  * WebSocket. >0: refused with a reply of ours. */
-static int confirm_upgrade(srv_t *s, struct lws *wsi)
+static int confirm_upgrade(srv_t *s, gw_conn_t *c, struct lws *wsi)
 {
 	char tok[600], proto[64] = "", peer[64] = "?";
 	int ok = bearer_of(wsi, tok, sizeof(tok)) && gw_token_equal(tok, s->gw->conf.site_token);
@@ -214,7 +300,14 @@ static int confirm_upgrade(srv_t *s, struct lws *wsi)
 			       ? -1 : 1;
 	if (s->gw->draining)
 		return http_reply(wsi, 503, "{\"error\":\"shutting down\"}") < 0 ? -1 : 1;
-	pl_info("router from %s: site token accepted", peer);
+	char body[8] = "";
+	int bl = lws_hdr_custom_length(wsi, ON_BODY_HEADER, (int)strlen(ON_BODY_HEADER));
+	if (c && bl > 0 && bl < (int)sizeof(body) &&
+	    lws_hdr_custom_copy(wsi, body, (int)sizeof(body), ON_BODY_HEADER,
+				(int)strlen(ON_BODY_HEADER)) > 0)
+		c->push.body = strcmp(body, "1") == 0;
+	pl_info("router from %s: site token accepted%s", peer,
+		c && c->push.body ? " (fetches job bodies over HTTPS)" : "");
 	return 0;
 }
 
@@ -366,6 +459,8 @@ static void conn_free(srv_t *s, gw_conn_t *c)
 	for (unsigned i = 0; i < GW_MAX_CONNS; i++)
 		if (s->conns[i] == c)
 			s->conns[i] = NULL;
+	if (c->br)
+		pl_jobr_close(c->br);
 	free(c->rx);
 	free(c->acks);
 	free(c);
@@ -382,9 +477,11 @@ static int gw_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		return 0;
 	switch (reason) {
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		return confirm_upgrade(s, wsi);
+		return confirm_upgrade(s, c, wsi);
 	case LWS_CALLBACK_HTTP:
-		return http_request(s, wsi, in ? (const char *)in : "");
+		return http_request(s, c, wsi, in ? (const char *)in : "");
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return c && (c->br || c->bdone) ? body_writable(s, c) : 0;
 	case LWS_CALLBACK_ESTABLISHED:
 		return c ? ws_established(s, c) : -1;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -470,7 +567,7 @@ static gw_conn_t *conn_of_fd(srv_t *s, int fd)
 /* 1 when c spins (counted here) and was closed. */
 static int conn_spins(gw_conn_t *c, uint64_t now)
 {
-	if (c->router)
+	if (c->router || c->br || c->bdone) /* a body goes out: ready is progress */
 		return 0;
 	if (now - c->spin_ms >= 1000) {
 		c->spin_ms = now;
@@ -509,7 +606,13 @@ static void srv_run(pl_adapt_t *a, const pl_adapt_ready_t *ready, size_t n, void
 		/* Whatever lws' state, a connection that never became a
 		 * router's is gone after GW_HTTP_LIFE_MS (freed here, by the
 		 * callbacks of the close). */
-		if (!c->router && now - c->born_ms > GW_HTTP_LIFE_MS) {
+		if (!c->router && !c->br && !c->bdone && now - c->born_ms > GW_HTTP_LIFE_MS) {
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
+			continue;
+		}
+		/* A body whose job is no longer offered (its router left, or
+		 * answered): no one waits for the rest. */
+		if (c->br && !offered(s, c->bid)) {
 			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
 			continue;
 		}

@@ -10,6 +10,8 @@
  *   gw-server.c  libwebsockets as a server inside pl_loop (pl_adapt):
  *                HTTPS + WSS on listen.main; routers authenticate with the
  *                site token before the upgrade; the status query
+ *                and the job bodies routers fetch (§12.4), streamed
+ *                from the store
  *   gw-push.c    each stored job pushed to one router at a time, deleted
  *                only after its RESULT
  *   gw-main.c also records the routers' JOB_EVENTs (what became of a
@@ -41,6 +43,9 @@
 int gw_parse_bearer(const char *hdr, char *tok, size_t toksz);
 /* "/v1/jobs/ID" with a valid job id (on_id_valid): 1 and the id, else 0. */
 int gw_parse_job_path(const char *path, char id[ON_ID_MAX + 1]);
+/* "/v1/router/jobs/ID/body" (a router fetching a job's body, §12.4) with
+ * a valid job id: 1 and the id, else 0. */
+int gw_parse_body_path(const char *path, char id[ON_ID_MAX + 1]);
 /* Constant-time comparison of two strings (lengths may differ). */
 int gw_token_equal(const char *a, const char *b);
 /* A string as a JSON string body (quotes not included), truncated to fit. */
@@ -141,6 +146,8 @@ void gw_server_kick(gw_t *gw);
 typedef struct {
 	int active; /* a job on its way or awaiting its RESULT */
 	int stage;  /* GW_P_BEGIN, _DATA, _END, _WAIT */
+	int body;   /* the router fetches bodies over HTTPS (§12.4): BEGIN
+		       with OFFNET_BODY 1, then straight to _WAIT */
 	pl_job_meta_t meta;
 	pl_jobr_t *r;
 	uint64_t sent;

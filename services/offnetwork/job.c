@@ -42,6 +42,8 @@ struct on_job {
 	int dup;	  /* already printed: acknowledge, print nothing */
 	int dup_inflight; /* the same id is printing now: ignore this copy */
 	char fail[256];	  /* refused: acknowledge as failed, with this */
+	on_body_t body;	  /* the body fetched over HTTPS (§12.4) */
+	uint64_t t_print_ms; /* handed to the print worker (the log's figure) */
 	/* the worker's result */
 	int ok;
 	pl_err_t err;
@@ -154,6 +156,9 @@ static void job_free(on_job_t *j)
 
 void on_job_abort(on_t *on)
 {
+	/* a body download of this connection stops; its job is freed when
+	 * the worker hands it back (body_done) */
+	atomic_fetch_add(&on->body_epoch, 1);
 	if (on->rx)
 		pl_info("job %s: connection lost after %llu of %llu bytes; the gateway sends it again",
 			on->rx->id, (unsigned long long)on->rx->got,
@@ -173,7 +178,7 @@ void on_jobs_close(on_t *on)
 
 size_t on_jobs_in_flight(const on_t *on)
 {
-	return on->in_flight + (on->rx ? 1 : 0);
+	return on->in_flight + on->downloading + (on->rx ? 1 : 0);
 }
 
 static int inflight_has(const on_t *on, const char *id)
@@ -348,8 +353,9 @@ static void print_done(void *arg)
 	if (j->ok) {
 		idrec_add(&on->printed, j->id);
 		on->printed_total++;
-		pl_info("job %s: printed on %s (%llu bytes, user %s)", j->id, j->printer,
-			(unsigned long long)j->size, j->user[0] ? j->user : "-");
+		pl_info("job %s: printed on %s (%llu bytes, user %s, %llu ms)", j->id, j->printer,
+			(unsigned long long)j->size, j->user[0] ? j->user : "-",
+			(unsigned long long)(pl_now_ms() - j->t_print_ms));
 		on_router_ack(on, j->id, "printed", NULL);
 	} else {
 		on->failed_total++;
@@ -415,16 +421,11 @@ static void hold_done(void *arg, int ok, const char *job_id, const char *why)
 	on_status_note(on);
 }
 
-static int job_end(on_t *on, const on_msg_t *m)
+/* Every byte received (or none needed): print, hold, or answer. */
+static int job_finish(on_t *on, on_job_t *j)
 {
-	on_job_t *j = on->rx;
 	uint8_t md[32];
 	unsigned int mdlen = 0;
-	if (!j || strcmp(j->id, m->id) != 0 || j->got != j->size) {
-		pl_warn("job end %s does not match the job received", m->id);
-		return -1;
-	}
-	on->rx = NULL;
 	if (j->dup_inflight) { /* the copy printing now answers */
 		job_free(j);
 		return 0;
@@ -456,6 +457,7 @@ static int job_end(on_t *on, const on_msg_t *m)
 	int rc = j->hold ? on_hold_submit(on, j->fd, j->size, j->id, j->user, j->printer,
 					  j->title, j->format, hold_done, j)
 			 : pl_work_submit(on->print, print_run, print_done, j);
+	j->t_print_ms = pl_now_ms();
 	if (rc < 0) {
 		job_free(j); /* not acknowledged: it comes again */
 		return -1;
@@ -467,11 +469,83 @@ static int job_end(on_t *on, const on_msg_t *m)
 	return 0;
 }
 
+static int job_end(on_t *on, const on_msg_t *m)
+{
+	on_job_t *j = on->rx;
+	if (!j || strcmp(j->id, m->id) != 0 || j->got != j->size) {
+		pl_warn("job end %s does not match the job received", m->id);
+		return -1;
+	}
+	on->rx = NULL;
+	return job_finish(on, j);
+}
+
+/* ---- the body over HTTPS (body.c) ---- */
+
+static void body_done(on_body_t *b)
+{
+	on_job_t *j = b->arg;
+	on_t *on = j->on;
+	on->downloading--;
+	if (b->epoch != atomic_load(&on->body_epoch)) {
+		pl_info("job %s: body download ended with its connection (%llu of %llu "
+			"bytes); the gateway sends it again", j->id,
+			(unsigned long long)b->got, (unsigned long long)j->size);
+		job_free(j);
+		on_status_note(on);
+		return;
+	}
+	j->got = b->got;
+	if (b->ok)
+		pl_info("job %s: body fetched over HTTPS, %llu bytes in %llu ms", j->id,
+			(unsigned long long)b->got, (unsigned long long)(pl_now_ms() - b->t0_ms));
+	if (!b->ok && b->too_big) {
+		snprintf(j->fail, sizeof(j->fail), "%s", b->why);
+	} else if (!b->ok) {
+		/* Not answered: the job stays at the gateway, which sends
+		 * it again on the next connection. */
+		pl_warn("job %s: body download failed after %llu of %llu bytes: %s", j->id,
+			(unsigned long long)b->got, (unsigned long long)j->size, b->why);
+		pl_strlcpy(on->last_error, b->why, sizeof(on->last_error));
+		job_free(j);
+		on_router_drop(on, "a job's body download failed");
+		on_status_note(on);
+		return;
+	}
+	if (job_finish(on, j) < 0)
+		on_router_drop(on, "cannot queue the job");
+}
+
+/* SUBMIT_BEGIN with OFFNET_BODY 1: no SUBMIT_DATA/END follow; the body
+ * is fetched now, unless the job is answered without it. */
+static int job_body(on_t *on)
+{
+	on_job_t *j = on->rx;
+	on->rx = NULL;
+	if (j->fd < 0 || j->fail[0] || j->dup || j->dup_held || j->dup_inflight)
+		return job_finish(on, j);
+	on_body_t *b = &j->body;
+	pl_strlcpy(b->id, j->id, sizeof(b->id));
+	b->fd = j->fd;
+	b->md = j->md;
+	b->size = j->size;
+	b->done = body_done;
+	b->arg = j;
+	if (on_body_fetch(on, b) < 0) {
+		job_free(j);
+		return -1;
+	}
+	on->downloading++;
+	return 0;
+}
+
 int on_job_message(on_t *on, const on_msg_t *m)
 {
 	switch (m->kind) {
 	case ON_M_BEGIN:
-		return job_begin(on, m);
+		if (job_begin(on, m) < 0)
+			return -1;
+		return m->body ? job_body(on) : 0;
 	case ON_M_DATA:
 		return job_data(on, m);
 	case ON_M_END:

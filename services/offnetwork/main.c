@@ -108,6 +108,17 @@ static int on_settings_more(on_conf_t *c, const pl_cnode_t *cfg, pl_err_t *err)
 	if (c->pause_before_result_ms)
 		pl_warn("test hook: PL_TEST_OFFNET_PAUSE_BEFORE_RESULT=%u ms",
 			c->pause_before_result_ms);
+	/* the bench's "before" figure: job bodies in SUBMIT_DATA frames, as
+	 * an older router takes them */
+	c->no_body = getenv("PL_TEST_OFFNET_NO_BODY") != NULL;
+	if (c->no_body)
+		pl_warn("test hook: PL_TEST_OFFNET_NO_BODY: job bodies in SUBMIT_DATA frames");
+	/* a body fetch slowed down, so that a test can kill the gateway in it */
+	p = getenv("PL_TEST_OFFNET_BODY_SLOW_US");
+	c->body_slow_us = p ? (uint32_t)strtoul(p, NULL, 10) : 0;
+	if (c->body_slow_us)
+		pl_warn("test hook: PL_TEST_OFFNET_BODY_SLOW_US=%u a block of a job body",
+			c->body_slow_us);
 	return 0;
 }
 
@@ -258,7 +269,8 @@ static int on_start(pl_service_t *svc, const pl_cnode_t *cfg, void *ctx)
 		pl_service_status(svc, "not configured (gateway_url, token_file)");
 		return 0;
 	}
-	if (on_jobs_open(on, &err) < 0 || on_router_start(on, &err) < 0) {
+	if (on_jobs_open(on, &err) < 0 || on_body_open(on, &err) < 0 ||
+	    on_router_start(on, &err) < 0) {
 		pl_err("%s", err.msg);
 		return 1;
 	}
@@ -310,8 +322,11 @@ static void on_stop(pl_service_t *svc, void *ctx)
 		pl_loop_timer_cancel(on->loop, on->status_timer);
 	on->status_timer = NULL;
 	/* before the router: done callbacks may ack, events be sent */
-	if (!on->conf.unconfigured)
+	if (!on->conf.unconfigured) {
+		if (on->body)
+			on_body_close(on); /* before the print worker it feeds */
 		on_jobs_close(on);
+	}
 	on_hold_close(on);
 	on_outbox_close(on);
 	on_router_stop(on);

@@ -63,6 +63,11 @@ static int decode_begin(const pl_frame_t *f, on_msg_t *m, pl_err_t *err)
 		snprintf(err->msg, sizeof(err->msg), "SUBMIT_BEGIN %s: bad hold flag", m->id);
 		return -1;
 	}
+	rc = pl_frame_find(f, PL_TAG_OFFNET_BODY, &fl);
+	if (rc < 0 || (rc == 1 && pl_field_u8(&fl, &m->body) < 0) || m->body > 1) {
+		snprintf(err->msg, sizeof(err->msg), "SUBMIT_BEGIN %s: bad body flag", m->id);
+		return -1;
+	}
 	rc = pl_frame_find(f, PL_TAG_SHA256, &fl);
 	if (rc < 0 || (rc == 1 && fl.len != sizeof(m->sha256))) {
 		snprintf(err->msg, sizeof(err->msg), "SUBMIT_BEGIN %s: bad sha256", m->id);

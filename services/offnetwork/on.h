@@ -22,12 +22,16 @@
  *   outbox.c   what became of a held job (printed, deleted, expired...),
  *              told to the gateway in JOB_EVENTs, kept in <state>/outbox
  *              and sent again on every connection until acknowledged
+ *   body.c     a job's body fetched over HTTPS with libcurl on a worker
+ *              when the gateway offers it (OFFNET_BODY, §12.4), not in
+ *              SUBMIT_DATA frames
  *   pin.c      gateway_fingerprint: the pinned SHA-256 of the gateway's
  *              certificate, checked in the TLS handshake
  *   gw-*.c     the gateway role (gw.h), when role is "gateway" */
 #ifndef ON_H
 #define ON_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -44,6 +48,9 @@
 
 #define ON_NAME "PrinterLogicServiceOffNetworkServer"
 #define ON_SUBPROTOCOL "plsc-offnet-1"
+/* The router's upgrade request says it fetches bodies over HTTPS (§12.4);
+ * a gateway that sees it may send SUBMIT_BEGIN with OFFNET_BODY 1. */
+#define ON_BODY_HEADER "x-plsc-offnet-body:"
 /* One WebSocket message: a TLV frame with at most this much payload. The
  * gateway sends job data in SUBMIT_DATA frames of at most ON_DATA_MAX. */
 #define ON_MSG_MAX (256u * 1024u)
@@ -81,6 +88,7 @@ typedef struct {
 	uint8_t hold; /* 1: secure/pull, held for release */
 	uint8_t sha256[32];
 	int has_sha;
+	uint8_t body; /* ON_M_BEGIN: 1 = the body comes over HTTPS (§12.4) */
 	const uint8_t *data; /* ON_M_DATA: a view into the message */
 	size_t dlen;
 	char event[16];	  /* ON_M_RESULT: "printed", "held", "failed";
@@ -128,6 +136,9 @@ void on_router_stop(on_t *on);
 /* Queue the acknowledgement of a job; sent when the connection is up
  * (lost with it otherwise: the gateway then delivers the job again). */
 void on_router_ack(on_t *on, const char *id, const char *event, const char *reason);
+/* Close the connection (a body download failed: the gateway sends the
+ * job again on the next one). */
+void on_router_drop(on_t *on, const char *why);
 /* Queue a finished frame to the gateway: 0, or -1 when not connected. */
 int on_router_send(on_t *on, const pl_msg_t *m);
 /* The established connection's number (1, 2, ... since start), or 0 while
@@ -173,6 +184,30 @@ void on_outbox_ack(on_t *on, uint64_t seq);
 void on_outbox_resend(on_t *on);
 size_t on_outbox_pending(on_t *on);
 
+/* body.c: one body download (the router fetches it, job.c owns it). */
+typedef struct on_body on_body_t;
+struct on_body {
+	on_t *on;
+	char id[ON_ID_MAX + 1];
+	int fd;		 /* the spool, written from offset 0 */
+	EVP_MD_CTX *md;	 /* fed as the bytes arrive */
+	uint64_t size;	 /* announced: more is refused */
+	uint64_t epoch;	 /* on->body_epoch when it started */
+	uint64_t t0_ms;	 /* when it started (the log's figure) */
+	void (*done)(on_body_t *b); /* on the loop */
+	void *arg;
+	/* the worker's */
+	void *h; /* CURL * */
+	uint64_t got;
+	long http;
+	int checked, ok, too_big, pin_ok;
+	char why[256];
+};
+int on_body_open(on_t *on, pl_err_t *err);
+void on_body_close(on_t *on);
+/* Start fetching b->id (b->fd, b->md, b->size, b->done set): 0 or -1. */
+int on_body_fetch(on_t *on, on_body_t *b);
+
 /* pin.c */
 /* Parse gateway_fingerprint: 64 hex digits, colons or spaces between
  * allowed. 0, or -1 with err. */
@@ -201,6 +236,8 @@ typedef struct {
 	uint8_t pin[32];     /* gateway_fingerprint */
 	int has_pin;
 	uint32_t pause_before_result_ms; /* PL_TEST_OFFNET_PAUSE_BEFORE_RESULT */
+	int no_body; /* PL_TEST_OFFNET_NO_BODY: not announced (§12.4) */
+	uint32_t body_slow_us; /* PL_TEST_OFFNET_BODY_SLOW_US: per block read */
 	pl_holder_conf_t hconf;
 	int unconfigured; /* no gateway_url/token_file: idle */
 } on_conf_t;
@@ -212,6 +249,11 @@ struct on {
 	pl_dir_t *dir;
 	/* router.c */
 	void *rt; /* on_router_t */
+	/* body.c: bumped when the connection drops, so that a body download
+	 * of that connection stops (read by the worker) */
+	pl_work_t *body;
+	_Atomic uint64_t body_epoch;
+	size_t downloading;
 	/* job.c */
 	on_job_t *rx;	  /* the job being received */
 	pl_work_t *print; /* printing, one job at a time, in order */

@@ -64,6 +64,7 @@ typedef struct {
 	uint8_t *rx;
 	size_t rxlen;
 	ack_t *acks, **acks_tail;
+	int drop; /* on_router_drop: closed at the next writable */
 	char auth[600];
 } rt_t;
 
@@ -178,9 +179,24 @@ static void acks_drop(rt_t *r)
 	r->acks_tail = &r->acks;
 }
 
+void on_router_drop(on_t *on, const char *why)
+{
+	rt_t *r = on->rt;
+	if (!r || !r->wsi)
+		return;
+	pl_warn("closing the connection to the gateway: %s", why);
+	r->drop = 1;
+	rt_track(r, r->wsi, EPOLLIN | EPOLLOUT);
+	lws_callback_on_writable(r->wsi);
+}
+
 static int rt_writable(rt_t *r, struct lws *wsi)
 {
 	ack_t *a = r->acks;
+	if (r->drop) {
+		r->drop = 0;
+		return -1;
+	}
 	if (!a) {
 		rt_track(r, wsi, EPOLLIN);
 		return 0;
@@ -272,7 +288,10 @@ static int rt_handshake_headers(rt_t *r, struct lws *wsi, void *in, size_t len)
 	unsigned char **p = in, *end = *p + len;
 	if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
 					 (const unsigned char *)r->auth,
-					 (int)strlen(r->auth), p, end))
+					 (int)strlen(r->auth), p, end) ||
+	    (!r->on->conf.no_body &&
+	     lws_add_http_header_by_name(wsi, (const unsigned char *)ON_BODY_HEADER,
+					(const unsigned char *)"1", 1, p, end)))
 		return -1;
 	rt_track(r, wsi, EPOLLIN | EPOLLOUT);
 	return 0;
@@ -292,6 +311,7 @@ static void rt_closed(rt_t *r, struct lws *wsi)
 	r->wsi = NULL;
 	r->fd = -1;
 	r->established = 0;
+	r->drop = 0;
 	r->rxlen = 0;
 	acks_drop(r);
 	on_job_abort(r->on);

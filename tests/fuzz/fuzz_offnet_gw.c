@@ -39,6 +39,12 @@ static void text_readers(int mode, const char *s)
 			CHECK(on_id_valid(id));
 			CHECK(strncmp(s, "/v1/jobs/", 9) == 0 && strcmp(s + 9, id) == 0);
 		}
+		if (gw_parse_body_path(s, id)) {
+			size_t n = strlen(id);
+			CHECK(on_id_valid(id));
+			CHECK(strncmp(s, "/v1/router/jobs/", 16) == 0 &&
+			      strncmp(s + 16, id, n) == 0 && strcmp(s + 16 + n, "/body") == 0);
+		}
 		break;
 	case 2:
 		gw_json_escape(esc, sizeof(esc), s);

@@ -17,7 +17,7 @@
 ON=PrinterLogicServiceOffNetworkServer
 GWN=OffNetworkGateway
 t_setup
-plan 37
+plan 44
 
 # ---- certificates: our CA and the gateway's certificate for 127.0.0.1
 C=$T/certs
@@ -48,6 +48,9 @@ t_config '{}' "$(jq -n --arg p "$BIN/$ON" --arg u "wss://127.0.0.1:$GW_PORT/offn
 # The directory first: the two services would both create it otherwise.
 plsc printers add P1 "socket://127.0.0.1:$REC_PORT_P1" >/dev/null
 for ws in ws1 ws2 ws3 ws4 ws5; do token_for $ws; done
+# the router reads job bodies slowly enough (1 ms a block) that the
+# gateway can be killed in the middle of one (below)
+export PL_TEST_OFFNET_BODY_SLOW_US=1000
 sup_start
 wait_until 15 state_is "$GWN" running
 ok $? "the gateway runs (a second instance of the binary, under its own name)"
@@ -109,6 +112,21 @@ wait_until 120 printed ws4 "$id2"
 ok $? "the first is printed"
 is "$(copies "$T/big")" 1 "byte-identical, once"
 rm -f "$T/big"
+# the body went over HTTPS, not in SUBMIT_DATA frames (§12.4)
+like "$(log_of "$GWN")" "site token accepted \\(fetches job bodies over HTTPS\\)" \
+	"the router announces the body path in its upgrade"
+like "$(log_of "$GWN")" "job $id2: a router fetches its 104857600 bytes" \
+	"the 100 MiB body was fetched over HTTPS"
+# body URL: the site token only; only a job offered to a router right now
+body_code() {
+	curl -sS --cacert "$C/ca.pem" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" \
+		"https://127.0.0.1:$GW_PORT/v1/router/jobs/$2/body"
+}
+is "$(body_code wrong-token "$id2")" 401 "a wrong token on the body URL: 401"
+is "$(body_code "$(cat "$T/token-ws4")" "$id2")" 401 "a workstation's token on the body URL: 401"
+is "$(body_code "$(cat "$T/site-token")" "$id2")" 404 "the site token, but a job not offered now: 404"
+is "$(body_code "$(cat "$T/site-token")" 0123456789abcdef0123456789abcdef)" 404 \
+	"the site token, a job never seen: 404"
 
 # ---- rate limits: jobs
 n=0
@@ -138,12 +156,16 @@ head -c 62914560 /dev/urandom > "$T/mid"
 id3=$(gsubmit ws2 "$T/mid")
 ok $? "a 60 MiB job is stored"
 gpid=$(svc_pid "$GWN")
-wait_until 30 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '1 in flight'"
+# mid-body: the router reads the body slowly (PL_TEST_OFFNET_BODY_SLOW_US)
+wait_until 30 sh -c "grep -q 'job $id3: a router fetches its' '$T/log/$GWN.log'"
+sleep 0.5
 kill -9 "$gpid"
 wait_until 20 running_with_new_pid "$GWN" "$gpid"
 ok $? "the supervisor restarts the gateway"
 wait_until 120 printed ws2 "$id3"
 ok $? "the job is delivered again (or its RESULT recorded) and printed"
+like "$(log_of "$ON")" "job $id3: body download (failed|ended with its connection)" \
+	"the gateway died mid-body: the router dropped the partial body"
 is "$(copies "$T/mid")" 1 "exactly once"
 wait_until 60 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '0 jobs waiting'"
 ok $? "plsc status: nothing left waiting at the gateway"
