@@ -497,6 +497,9 @@ static void op_send_document(ap_req_t *r, ipp_t *req, ipp_t *resp)
 	ap_job_t *j = ap_job_find(r->ap, id);
 	int ok = j && strcmp(j->owner, r->user) == 0;
 	int waiting = ok && j->awaiting_doc && j->state == IPP_JSTATE_PENDING;
+	int last = ippFindAttribute(req, "last-document", IPP_TAG_BOOLEAN) != NULL;
+	if (waiting && last)
+		j->awaiting_doc = 0; /* in flight now: its slot is not taken (jobs.c) */
 	pthread_mutex_unlock(&r->ap->jobs_lock);
 	if (!ok) {
 		refuse(resp, IPP_STATUS_ERROR_NOT_FOUND, "no job %d of yours", id);
@@ -506,7 +509,7 @@ static void op_send_document(ap_req_t *r, ipp_t *req, ipp_t *resp)
 		refuse(resp, IPP_STATUS_ERROR_NOT_POSSIBLE, "job %d takes no more documents", id);
 		return;
 	}
-	if (!ippFindAttribute(req, "last-document", IPP_TAG_BOOLEAN)) {
+	if (!last) {
 		refuse(resp, IPP_STATUS_ERROR_BAD_REQUEST, "last-document is missing");
 		return;
 	}
@@ -520,6 +523,12 @@ static int newest_first(const void *a, const void *b)
 	if (x->created_s != y->created_s)
 		return x->created_s > y->created_s ? -1 : 1;
 	return x->id > y->id ? -1 : x->id < y->id;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return x < y ? -1 : x > y;
 }
 
 static void op_get_jobs(ap_req_t *r, ipp_t *req, ipp_t *resp)
@@ -564,9 +573,19 @@ static void op_get_jobs(ap_req_t *r, ipp_t *req, ipp_t *resp)
 		if ((j->state >= IPP_JSTATE_CANCELED) == done)
 			mine[nm++] = j;
 	}
-	for (size_t i = 0, k = 0; mine && old && i < nh; i++) {
+	/* the table's ids, sorted: a held job is shown once, from the table
+	 * when it is there, without a pass over the table for each */
+	int *tids = nh ? malloc(sizeof(*tids) * r->ap->job_table) : NULL;
+	size_t nt = 0;
+	for (uint32_t i = 0; tids && i < r->ap->job_table; i++)
+		if (r->ap->jobs[i].id)
+			tids[nt++] = r->ap->jobs[i].id;
+	if (tids)
+		qsort(tids, nt, sizeof(*tids), cmp_int);
+	for (size_t i = 0, k = 0; mine && old && tids && i < nh; i++) {
 		int id = ap_job_key_id(&held[i]);
-		if (id && !ap_job_find(r->ap, id) && strcmp(held[i].workstation, "airprint") == 0) {
+		if (id && !bsearch(&id, tids, nt, sizeof(*tids), cmp_int) &&
+		    strcmp(held[i].workstation, "airprint") == 0) {
 			ap_job_from_meta(&old[k], id, &held[i]);
 			mine[nm++] = &old[k++];
 		}
@@ -581,6 +600,7 @@ static void op_get_jobs(ap_req_t *r, ipp_t *req, ipp_t *resp)
 	pthread_mutex_unlock(&r->ap->jobs_lock);
 	free(mine);
 	free(old);
+	free(tids);
 	free(held);
 	cupsArrayDelete(ra);
 }
