@@ -31,7 +31,7 @@
 #define AP_NAME "PrinterLogicServiceAirprint"
 #define AP_SOURCE "airprint"
 #define AP_RESOURCE "/ipp/print"
-#define AP_MAX_JOBS 1024    /* IPP job table (recent jobs, all users) */
+#define AP_MAX_JOBS 1024    /* IPP job table's largest size (job_table) */
 #define AP_AUTH_SLOTS 1024  /* rate-limit entries (addresses and users) */
 #define AP_CONN_MAX_MS (10u * 60u * 1000u) /* one connection's whole life */
 #define AP_ID_BLOCK 1000     /* job ids reserved by one write of job-ids */
@@ -101,7 +101,11 @@ struct ap {
 	 * afterwards, so requests share them without a lock */
 	struct ap_enc_attr *enc;
 	size_t nenc;
+	uint32_t job_table; /* slots of jobs[] in use (job_table, <= AP_MAX_JOBS) */
 	pthread_mutex_t jobs_lock;
+	/* Full IPP state for the jobs in flight and the newest finished or
+	 * held ones; a held job pushed out of it stays in the store and is
+	 * answered from there by its key (ap_job_from_store). */
 	ap_job_t jobs[AP_MAX_JOBS];
 	int next_job_id;  /* the last id given (jobs_lock) */
 	int64_t id_mark;  /* ids up to this are reserved in job-ids */
@@ -172,8 +176,16 @@ int ap_jobids_next(ap_t *ap);
 /* jobs_lock held; NULL with why (an IPP status-message) */
 ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name, const char **why);
 ap_job_t *ap_job_find(ap_t *ap, int id);			    /* jobs_lock held */
+/* A held job of owner that is not in the table (pushed out by newer
+ * ones, or held before a restart), from the store by its key AP_ID_KEY
+ * + id: 1 with *out filled (state held), 0 none. jobs_lock held. */
+int ap_job_from_store(ap_t *ap, int id, const char *owner, ap_job_t *out);
+/* The IPP id in a held job's key (AP_ID_KEY + id), 0 when none. */
+int ap_job_key_id(const pl_job_meta_t *m);
+/* A job of the table's shape, held, from the store's metadata. */
+void ap_job_from_meta(ap_job_t *j, int id, const pl_job_meta_t *m);
 /* At start, before any request: the held jobs of the store back in the
- * table under their IPP ids (the newest AP_MAX_JOBS). */
+ * table under their IPP ids (the newest job_table). */
 void ap_jobs_restore(ap_t *ap);
 /* The job's options as pl_jobstore keeps them ("copies=2 sides=..."). */
 void ap_job_options(const ap_job_t *j, char *buf, size_t sz);

@@ -431,7 +431,9 @@ int ap_attrs_copy(ap_t *ap, ipp_t *resp, cups_array_t *ra, const char *host, int
 	if (wanted(ra, "queued-job-count")) {
 		int n = 0;
 		pthread_mutex_lock(&ap->jobs_lock);
-		for (int i = 0; i < AP_MAX_JOBS; i++)
+		/* the table's: held jobs pushed out of it are not counted
+		 * (a count of the store would cost a pass over it a request) */
+		for (uint32_t i = 0; i < ap->job_table; i++)
 			if (ap->jobs[i].id && ap->jobs[i].state < IPP_JSTATE_STOPPED)
 				n++;
 		pthread_mutex_unlock(&ap->jobs_lock);

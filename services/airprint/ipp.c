@@ -497,6 +497,9 @@ static void op_send_document(ap_req_t *r, ipp_t *req, ipp_t *resp)
 	ap_job_t *j = ap_job_find(r->ap, id);
 	int ok = j && strcmp(j->owner, r->user) == 0;
 	int waiting = ok && j->awaiting_doc && j->state == IPP_JSTATE_PENDING;
+	int last = ippFindAttribute(req, "last-document", IPP_TAG_BOOLEAN) != NULL;
+	if (waiting && last)
+		j->awaiting_doc = 0; /* in flight now: its slot is not taken (jobs.c) */
 	pthread_mutex_unlock(&r->ap->jobs_lock);
 	if (!ok) {
 		refuse(resp, IPP_STATUS_ERROR_NOT_FOUND, "no job %d of yours", id);
@@ -506,7 +509,7 @@ static void op_send_document(ap_req_t *r, ipp_t *req, ipp_t *resp)
 		refuse(resp, IPP_STATUS_ERROR_NOT_POSSIBLE, "job %d takes no more documents", id);
 		return;
 	}
-	if (!ippFindAttribute(req, "last-document", IPP_TAG_BOOLEAN)) {
+	if (!last) {
 		refuse(resp, IPP_STATUS_ERROR_BAD_REQUEST, "last-document is missing");
 		return;
 	}
@@ -520,6 +523,12 @@ static int newest_first(const void *a, const void *b)
 	if (x->created_s != y->created_s)
 		return x->created_s > y->created_s ? -1 : 1;
 	return x->id > y->id ? -1 : x->id < y->id;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return x < y ? -1 : x > y;
 }
 
 static void op_get_jobs(ap_req_t *r, ipp_t *req, ipp_t *resp)
@@ -544,18 +553,42 @@ static void op_get_jobs(ap_req_t *r, ipp_t *req, ipp_t *resp)
 		cupsArrayAdd(ra, (void *)dflt[0]);
 		cupsArrayAdd(ra, (void *)dflt[1]);
 	}
-	pthread_mutex_lock(&r->ap->jobs_lock);
 	/* newest first; only the authenticated user's jobs. The table, not
-	 * the id range: ids go on across restarts and run into millions. */
-	ap_job_t **mine = malloc(sizeof(*mine) * AP_MAX_JOBS);
+	 * the id range: ids go on across restarts and run into millions;
+	 * and, not completed, the user's held jobs that are out of the table
+	 * (from the store: as many as the holder's quotas let one user hold) */
+	pl_job_meta_t *held = NULL;
+	size_t nh = 0;
+	if (!done && pl_jobstore_list(r->ap->store, r->user, &held, &nh) != PL_JS_OK)
+		nh = 0;
+	pthread_mutex_lock(&r->ap->jobs_lock);
+	ap_job_t *old = nh ? malloc(sizeof(*old) * nh) : NULL;
+	ap_job_t **mine = malloc(sizeof(*mine) * (r->ap->job_table + nh));
 	size_t nm = 0;
-	for (int i = 0; mine && i < AP_MAX_JOBS; i++) {
+	for (uint32_t i = 0; mine && i < r->ap->job_table; i++) {
 		ap_job_t *j = &r->ap->jobs[i];
 		if (!j->id || strcmp(j->owner, r->user))
 			continue;
 		ap_job_refresh(r->ap, j);
 		if ((j->state >= IPP_JSTATE_CANCELED) == done)
 			mine[nm++] = j;
+	}
+	/* the table's ids, sorted: a held job is shown once, from the table
+	 * when it is there, without a pass over the table for each */
+	int *tids = nh ? malloc(sizeof(*tids) * r->ap->job_table) : NULL;
+	size_t nt = 0;
+	for (uint32_t i = 0; tids && i < r->ap->job_table; i++)
+		if (r->ap->jobs[i].id)
+			tids[nt++] = r->ap->jobs[i].id;
+	if (tids)
+		qsort(tids, nt, sizeof(*tids), cmp_int);
+	for (size_t i = 0, k = 0; mine && old && tids && i < nh; i++) {
+		int id = ap_job_key_id(&held[i]);
+		if (id && !bsearch(&id, tids, nt, sizeof(*tids), cmp_int) &&
+		    strcmp(held[i].workstation, "airprint") == 0) {
+			ap_job_from_meta(&old[k], id, &held[i]);
+			mine[nm++] = &old[k++];
+		}
 	}
 	if (mine)
 		qsort(mine, nm, sizeof(*mine), newest_first);
@@ -566,6 +599,9 @@ static void op_get_jobs(ap_req_t *r, ipp_t *req, ipp_t *resp)
 	}
 	pthread_mutex_unlock(&r->ap->jobs_lock);
 	free(mine);
+	free(old);
+	free(tids);
+	free(held);
 	cupsArrayDelete(ra);
 }
 
@@ -574,16 +610,22 @@ static void op_get_job_attrs(ap_req_t *r, ipp_t *req, ipp_t *resp)
 	int id = target_job(req);
 	cups_array_t *ra = ippCreateRequestedArray(req);
 	pthread_mutex_lock(&r->ap->jobs_lock);
+	ap_job_t old;
 	ap_job_t *j = ap_job_find(r->ap, id);
-	if (j && strcmp(j->owner, r->user) == 0) {
+	if (j && strcmp(j->owner, r->user) == 0)
 		ap_job_refresh(r->ap, j);
-		add_job(r, resp, j, ra);
-	} else
+	else if (!j && ap_job_from_store(r->ap, id, r->user, &old))
+		j = &old; /* still held, out of the table */
+	else
 		j = NULL;
+	if (j)
+		add_job(r, resp, j, ra);
 	pthread_mutex_unlock(&r->ap->jobs_lock);
 	cupsArrayDelete(ra);
 	if (!j)
-		refuse(resp, IPP_STATUS_ERROR_NOT_FOUND, "no job %d of yours", id);
+		refuse(resp, IPP_STATUS_ERROR_NOT_FOUND,
+		       "no job %d of yours (a job that was released, canceled or expired is "
+		       "remembered only among the newest %u)", id, r->ap->job_table);
 }
 
 static void op_cancel(ap_req_t *r, ipp_t *req, ipp_t *resp)
@@ -601,19 +643,33 @@ static void op_cancel(ap_req_t *r, ipp_t *req, ipp_t *resp)
 		pl_info("job %d canceled by %s", id, r->user);
 }
 
+/* Every job of the user's not yet finished: those in the table and the
+ * held ones out of it. */
 static void op_cancel_my_jobs(ap_req_t *r, ipp_t *resp)
 {
 	char msg[MSG];
-	int ids[64], n = 0;
+	pl_job_meta_t *held = NULL;
+	size_t nh = 0;
+	uint32_t n = 0;
+	int *ids = malloc(sizeof(*ids) * r->ap->job_table);
 	pthread_mutex_lock(&r->ap->jobs_lock);
-	for (int i = 0; i < AP_MAX_JOBS && n < 64; i++) {
+	for (uint32_t i = 0; ids && i < r->ap->job_table; i++) {
 		ap_job_t *j = &r->ap->jobs[i];
 		if (j->id && j->state < IPP_JSTATE_CANCELED && strcmp(j->owner, r->user) == 0)
 			ids[n++] = j->id;
 	}
 	pthread_mutex_unlock(&r->ap->jobs_lock);
-	for (int i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++)
 		(void)ap_job_cancel(r->ap, ids[i], r->user, msg, sizeof(msg));
+	free(ids);
+	if (pl_jobstore_list(r->ap->store, r->user, &held, &nh) != PL_JS_OK)
+		nh = 0;
+	for (size_t i = 0; i < nh; i++) {
+		int id = ap_job_key_id(&held[i]);
+		if (id && strcmp(held[i].workstation, "airprint") == 0)
+			(void)ap_job_cancel(r->ap, id, r->user, msg, sizeof(msg));
+	}
+	free(held);
 	(void)resp;
 }
 

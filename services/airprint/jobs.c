@@ -1,9 +1,14 @@
 /* The IPP job table and the held-job store. IPP job ids go on across
- * restarts (jobids.c; the table holds the latest AP_MAX_JOBS jobs, all
- * users); the
- * held job itself is in the service's pl_jobstore, where lib/holder lists,
- * releases and expires it like any other. A job the holder released or
- * shredded is shown completed. */
+ * restarts (jobids.c). The table (job_table slots) keeps the full IPP
+ * state of the jobs in flight (being received or converted) and of the
+ * newest finished or held ones; the held job itself is in the service's
+ * pl_jobstore, where lib/holder lists, releases and expires it like any
+ * other, sealed with the key AP_ID_KEY + its IPP id. So the table does not
+ * bound how many jobs are held (the holder's quotas and expiry do): a new
+ * job takes the slot of the oldest held one when it must, and that one is
+ * answered from the store by its key (ap_job_from_store). A job the
+ * holder released or shredded is shown completed while it is in the
+ * table, and is not found once it is out of it. */
 #include "ap.h"
 
 #include <stdlib.h>
@@ -14,19 +19,43 @@
 #include "pl_log.h"
 #include "pl_util.h"
 
+/* Which slot a new job may take, lower first: a free one, a finished
+ * job's, a held job's (it stays in the store), a Create-Job whose
+ * document never came within a connection's whole life (abandoned); a
+ * job being received or converted never. Ties: the oldest. */
+static int slot_rank(const ap_job_t *j, int64_t now)
+{
+	if (!j->id)
+		return 0;
+	if (j->state >= IPP_JSTATE_CANCELED)
+		return 1;
+	if (j->state == IPP_JSTATE_HELD && j->store_id[0])
+		return 2;
+	if (j->awaiting_doc && now - j->created_s > (int64_t)(AP_CONN_MAX_MS / 1000))
+		return 3;
+	return -1;
+}
+
+static int64_t slot_age(const ap_job_t *j)
+{
+	return j->state >= IPP_JSTATE_CANCELED ? j->completed_s : j->created_s;
+}
+
 ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name, const char **why)
 {
-	*why = "too many jobs in progress; try again later";
+	*why = "too many jobs being received at once; try again later";
 	ap_job_t *slot = NULL;
-	for (int i = 0; i < AP_MAX_JOBS; i++) {
+	int best = -1;
+	int64_t now = time(NULL);
+	for (uint32_t i = 0; i < ap->job_table && best != 0; i++) {
 		ap_job_t *j = &ap->jobs[i];
-		if (!j->id) {
+		int rank = slot_rank(j, now);
+		if (rank < 0)
+			continue;
+		if (!slot || rank < best || (rank == best && slot_age(j) < slot_age(slot))) {
 			slot = j;
-			break;
+			best = rank;
 		}
-		/* else reuse the oldest finished job's slot */
-		if (j->state >= IPP_JSTATE_CANCELED && (!slot || j->completed_s < slot->completed_s))
-			slot = j;
 	}
 	if (!slot)
 		return NULL;
@@ -35,6 +64,9 @@ ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name, const char *
 		*why = "job ids cannot be recorded on this server's disk; try again later";
 		return NULL;
 	}
+	if (best == 3)
+		pl_info("job %d of %s: no document came; its slot goes to a new job", slot->id,
+			slot->owner);
 	memset(slot, 0, sizeof(*slot));
 	slot->id = id;
 	(void)pl_fmt(slot->owner, sizeof(slot->owner), "%s", owner);
@@ -72,6 +104,46 @@ static int by_created(const void *a, const void *b)
 	return x->created_ms < y->created_ms ? -1 : x->created_ms > y->created_ms;
 }
 
+/* The IPP id in a held job's key, or 0 when it is not one of ours. */
+int ap_job_key_id(const pl_job_meta_t *m)
+{
+	char *end;
+	if (strncmp(m->idem_key, AP_ID_KEY, strlen(AP_ID_KEY)) != 0)
+		return 0;
+	long id = strtol(m->idem_key + strlen(AP_ID_KEY), &end, 10);
+	return *end || id <= 0 || id > AP_ID_MAX ? 0 : (int)id;
+}
+
+void ap_job_from_meta(ap_job_t *j, int id, const pl_job_meta_t *m)
+{
+	memset(j, 0, sizeof(*j));
+	j->id = id;
+	(void)pl_fmt(j->store_id, sizeof(j->store_id), "%s", m->id);
+	(void)pl_fmt(j->owner, sizeof(j->owner), "%s", m->owner);
+	(void)pl_fmt(j->name, sizeof(j->name), "%s", m->title);
+	(void)pl_fmt(j->format, sizeof(j->format), "%s", m->format);
+	j->pages = m->pages;
+	j->created_s = m->created_ms / 1000;
+	j->state = IPP_JSTATE_HELD;
+	/* copies 0: the options are sealed in the job file, not listed */
+}
+
+int ap_job_from_store(ap_t *ap, int id, const char *owner, ap_job_t *out)
+{
+	char key[PL_JOB_KEY_MAX + 1], sid[PL_JOB_ID_LEN + 1];
+	pl_job_meta_t m;
+	if (id <= 0 || !owner[0])
+		return 0;
+	(void)pl_fmt(key, sizeof(key), AP_ID_KEY "%d", id);
+	/* the key index is the store's (owner, workstation, key): one look-up,
+	 * however many jobs are held */
+	if (pl_jobstore_find_key(ap->store, owner, "airprint", key, sid) != 1 ||
+	    pl_jobstore_get(ap->store, sid, &m) != PL_JS_OK || ap_job_key_id(&m) != id)
+		return 0;
+	ap_job_from_meta(out, id, &m);
+	return 1;
+}
+
 void ap_jobs_restore(ap_t *ap)
 {
 	pl_job_meta_t *jobs = NULL;
@@ -81,37 +153,30 @@ void ap_jobs_restore(ap_t *ap)
 		return;
 	}
 	qsort(jobs, n, sizeof(*jobs), by_created);
-	/* the newest AP_MAX_JOBS: the table's size */
-	for (size_t i = n > AP_MAX_JOBS ? n - AP_MAX_JOBS : 0; i < n; i++) {
+	/* the newest job_table; the older ones are answered from the store */
+	for (size_t i = n > ap->job_table ? n - ap->job_table : 0; i < n; i++) {
 		const pl_job_meta_t *m = &jobs[i];
-		char *end;
-		if (strncmp(m->idem_key, AP_ID_KEY, strlen(AP_ID_KEY)) != 0)
+		int id = ap_job_key_id(m);
+		if (!id || ap_job_find(ap, id))
 			continue;
-		long id = strtol(m->idem_key + strlen(AP_ID_KEY), &end, 10);
-		if (*end || id <= 0 || id > AP_ID_MAX || ap_job_find(ap, (int)id))
-			continue;
-		ap_job_t *j = &ap->jobs[kept++];
-		memset(j, 0, sizeof(*j));
-		j->id = (int)id;
-		(void)pl_fmt(j->store_id, sizeof(j->store_id), "%s", m->id);
-		(void)pl_fmt(j->owner, sizeof(j->owner), "%s", m->owner);
-		(void)pl_fmt(j->name, sizeof(j->name), "%s", m->title);
-		(void)pl_fmt(j->format, sizeof(j->format), "%s", m->format);
-		j->pages = m->pages;
-		j->created_s = m->created_ms / 1000;
-		j->state = IPP_JSTATE_HELD;
-		/* copies 0: the options are sealed in the job file, not listed */
+		ap_job_from_meta(&ap->jobs[kept++], id, m);
 		if (id > ap->next_job_id)
-			ap->next_job_id = (int)id; /* were job-ids lost: still past them */
+			ap->next_job_id = id; /* were job-ids lost: still past them */
+	}
+	/* ids past the held jobs' too, those not in the table included */
+	for (size_t i = 0; i < n; i++) {
+		int id = ap_job_key_id(&jobs[i]);
+		if (id > ap->next_job_id)
+			ap->next_job_id = id;
 	}
 	free(jobs);
 	if (kept)
-		pl_info("%zu held jobs keep their IPP job ids", kept);
+		pl_info("%zu held jobs keep their IPP job ids (%zu held in all)", kept, n);
 }
 
 ap_job_t *ap_job_find(ap_t *ap, int id)
 {
-	for (int i = 0; i < AP_MAX_JOBS; i++)
+	for (uint32_t i = 0; i < ap->job_table; i++)
 		if (id > 0 && ap->jobs[i].id == id)
 			return &ap->jobs[i];
 	return NULL;
@@ -252,13 +317,16 @@ ipp_status_t ap_job_cancel(ap_t *ap, int id, const char *user, char *msg, size_t
 	pl_err_t err;
 	pl_job_meta_t m;
 
+	ap_job_t old;
 	pthread_mutex_lock(&ap->jobs_lock);
 	ap_job_t *j = ap_job_find(ap, id);
 	if (j)
 		ap_job_refresh(ap, j);
+	else if (ap_job_from_store(ap, id, user, &old))
+		j = &old; /* held, out of the table: the owner's (by the key) */
 	ipp_status_t st = IPP_STATUS_OK;
 	if (!j) {
-		(void)pl_fmt(msg, msz, "no job %d", id);
+		(void)pl_fmt(msg, msz, "no job %d of yours", id);
 		st = IPP_STATUS_ERROR_NOT_FOUND;
 	} else if (strcmp(j->owner, user) != 0) {
 		(void)pl_fmt(msg, msz, "job %d is not yours", id);

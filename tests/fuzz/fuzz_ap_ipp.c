@@ -6,7 +6,7 @@
  * request's first attributes, the job template (copies, sides,
  * print-color-mode, media) and media-col, which iOS sends and whose size
  * we map to a PWG media name; Get-Jobs and Get-Job-Attributes on an empty
- * job table. Input: one byte choosing the operation, then the IPP
+ * job table and store. Input: one byte choosing the operation, then the IPP
  * message. Operations that would hold a document are never chosen, so the
  * job table and conversion functions below are never reached (they abort
  * if they are). The answer must carry a status, and be written as long
@@ -62,6 +62,33 @@ ipp_status_t ap_job_cancel(ap_t *ap, int id, const char *user, char *msg, size_t
 	abort();
 }
 
+int ap_job_from_store(ap_t *ap, int id, const char *owner, ap_job_t *out)
+{
+	(void)ap, (void)id, (void)owner, (void)out;
+	return 0; /* the store is empty */
+}
+
+int ap_job_key_id(const pl_job_meta_t *m)
+{
+	(void)m;
+	abort();
+}
+
+void ap_job_from_meta(ap_job_t *j, int id, const pl_job_meta_t *m)
+{
+	(void)j, (void)id, (void)m;
+	abort();
+}
+
+/* Get-Jobs' held jobs out of the table: none */
+int pl_jobstore_list(pl_jobstore_t *js, const char *owner, pl_job_meta_t **out, size_t *n)
+{
+	(void)js, (void)owner;
+	*out = NULL;
+	*n = 0;
+	return PL_JS_OK;
+}
+
 pl_pdfconv_fmt_t pl_pdfconv_format(const char *mime, const uint8_t *p, size_t n)
 {
 	(void)mime, (void)p, (void)n;
@@ -101,6 +128,7 @@ static ap_t *printer(void)
 		if (!ap)
 			abort();
 		strcpy(ap->printer_name, "Fuzz");
+		ap->job_table = AP_MAX_JOBS;
 		strcpy(ap->uuid, "urn:uuid:00000000-0000-4000-8000-000000000000");
 		pthread_mutex_init(&ap->attrs_lock, NULL);
 		pthread_mutex_init(&ap->jobs_lock, NULL);
