@@ -55,16 +55,6 @@ static int read_token(const char *path, char *tok, size_t sz, pl_err_t *err)
 	return 0;
 }
 
-static int copy_str(const pl_cnode_t *cfg, const char *key, char *dst, size_t size,
-		    pl_err_t *err)
-{
-	const char *v = NULL;
-	if (pl_schema_str(S, cfg, key, &v, err) < 0)
-		return -1;
-	pl_strlcpy(dst, v ? v : "", size);
-	return 0;
-}
-
 /* read_tok: 0 in the sandbox callback (the token is read inside it). */
 static int gw_settings(gw_conf_t *c, const pl_cnode_t *cfg, const char *state, int read_tok,
 		       pl_err_t *err)
@@ -73,10 +63,10 @@ static int gw_settings(gw_conf_t *c, const pl_cnode_t *cfg, const char *state, i
 	long long mj, rj, rm, ping, dead;
 	memset(c, 0, sizeof(*c));
 	if (pl_schema_check(S, cfg, err) < 0 ||
-	    copy_str(cfg, "tls_cert", c->tls_cert, sizeof(c->tls_cert), err) < 0 ||
-	    copy_str(cfg, "tls_key", c->tls_key, sizeof(c->tls_key), err) < 0 ||
-	    copy_str(cfg, "site_token_file", tokfile, sizeof(tokfile), err) < 0 ||
-	    copy_str(cfg, "directory", c->directory_path, sizeof(c->directory_path), err) < 0 ||
+	    on_cfg_str(cfg, "tls_cert", c->tls_cert, sizeof(c->tls_cert), err) < 0 ||
+	    on_cfg_str(cfg, "tls_key", c->tls_key, sizeof(c->tls_key), err) < 0 ||
+	    on_cfg_str(cfg, "site_token_file", tokfile, sizeof(tokfile), err) < 0 ||
+	    on_cfg_str(cfg, "directory", c->directory_path, sizeof(c->directory_path), err) < 0 ||
 	    pl_schema_int(S, cfg, "max_job_mb", &mj, err) < 0 ||
 	    pl_schema_int(S, cfg, "rate_jobs_per_min", &rj, err) < 0 ||
 	    pl_schema_int(S, cfg, "rate_mb_per_min", &rm, err) < 0 ||

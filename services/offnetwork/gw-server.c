@@ -620,17 +620,6 @@ static void srv_run(pl_adapt_t *a, const pl_adapt_ready_t *ready, size_t n, void
 	}
 }
 
-static void srv_log(int level, const char *line)
-{
-	char msg[512];
-	pl_strlcpy(msg, line, sizeof(msg));
-	msg[strcspn(msg, "\n")] = '\0';
-	if (level & LLL_ERR)
-		pl_err("lws: %s", msg);
-	else
-		pl_warn("lws: %s", msg);
-}
-
 static int srv_context(srv_t *s, pl_err_t *err)
 {
 	static const struct lws_protocols protocols[] = {
@@ -679,7 +668,7 @@ int gw_server_start(gw_t *gw, int listen_fd, pl_err_t *err)
 	s->listen_fd = listen_fd;
 	s->keepalive.secs_since_valid_ping = (uint16_t)gw->conf.ping_s;
 	s->keepalive.secs_since_valid_hangup = (uint16_t)gw->conf.dead_s;
-	lws_set_log_level(LLL_ERR | LLL_WARN, srv_log);
+	lws_set_log_level(LLL_ERR | LLL_WARN, on_lws_log);
 	s->adapt = pl_adapt_new(gw->loop, &ops, s);
 	if (!s->adapt) {
 		pl_strlcpy(err->msg, "cannot start the server", sizeof(err->msg));

@@ -84,8 +84,7 @@ static int read_token(on_conf_t *c, const char *path, pl_err_t *err)
 	return 0;
 }
 
-static int copy_path(const pl_cnode_t *cfg, const char *key, char *dst, size_t size,
-		     pl_err_t *err)
+int on_cfg_str(const pl_cnode_t *cfg, const char *key, char *dst, size_t size, pl_err_t *err)
 {
 	const char *v = NULL;
 	if (pl_schema_str(S, cfg, key, &v, err) < 0)
@@ -135,9 +134,9 @@ static int on_settings(on_conf_t *c, const pl_cnode_t *cfg, const char *state, p
 	if (pl_schema_str(S, cfg, "role", &role, err) < 0 ||
 	    pl_schema_str(S, cfg, "gateway_url", &url, err) < 0 ||
 	    pl_schema_str(S, cfg, "token_file", &tok, err) < 0 ||
-	    copy_path(cfg, "ca_file", c->ca_file, sizeof(c->ca_file), err) < 0 ||
-	    copy_path(cfg, "client_cert", c->client_cert, sizeof(c->client_cert), err) < 0 ||
-	    copy_path(cfg, "client_key", c->client_key, sizeof(c->client_key), err) < 0 ||
+	    on_cfg_str(cfg, "ca_file", c->ca_file, sizeof(c->ca_file), err) < 0 ||
+	    on_cfg_str(cfg, "client_cert", c->client_cert, sizeof(c->client_cert), err) < 0 ||
+	    on_cfg_str(cfg, "client_key", c->client_key, sizeof(c->client_key), err) < 0 ||
 	    pl_schema_int(S, cfg, "ping_s", &ping, err) < 0 ||
 	    pl_schema_int(S, cfg, "dead_s", &dead, err) < 0 ||
 	    pl_schema_int(S, cfg, "backoff_min_ms", &bmin, err) < 0 ||

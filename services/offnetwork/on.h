@@ -130,7 +130,12 @@ typedef struct {
 	int fd;
 } on_idrec_t;
 
+/* main.c: a string key of the service's schema into DST (absent: ""). */
+int on_cfg_str(const pl_cnode_t *cfg, const char *key, char *dst, size_t size, pl_err_t *err);
+
 /* router.c */
+/* libwebsockets' errors and warnings into our log (both roles). */
+void on_lws_log(int level, const char *line);
 int on_router_start(on_t *on, pl_err_t *err);
 void on_router_stop(on_t *on);
 /* Queue the acknowledgement of a job; sent when the connection is up

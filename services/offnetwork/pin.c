@@ -20,17 +20,7 @@
 #include <string.h>
 
 #include "pl_log.h"
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "pl_util.h"
 
 int on_pin_parse(const char *text, uint8_t pin[32], pl_err_t *err)
 {
@@ -39,7 +29,7 @@ int on_pin_parse(const char *text, uint8_t pin[32], pl_err_t *err)
 	for (const char *p = text; *p; p++) {
 		if (*p == ':' || *p == ' ')
 			continue;
-		int v = hexval(*p);
+		int v = pl_hex_digit((unsigned char)*p);
 		if (v < 0 || n == 32)
 			goto bad;
 		if (hi < 0) {

@@ -513,7 +513,7 @@ static void rt_run(pl_adapt_t *a, const pl_adapt_ready_t *ready, size_t n, void 
 		lws_service(r->lws, -1);
 }
 
-static void rt_log(int level, const char *line)
+void on_lws_log(int level, const char *line)
 {
 	char msg[512];
 	pl_strlcpy(msg, line, sizeof(msg));
@@ -569,7 +569,7 @@ int on_router_start(on_t *on, pl_err_t *err)
 	snprintf(r->auth, sizeof(r->auth), "Bearer %s", on->conf.token);
 	r->keepalive.secs_since_valid_ping = (uint16_t)on->conf.ping_s;
 	r->keepalive.secs_since_valid_hangup = (uint16_t)on->conf.dead_s;
-	lws_set_log_level(LLL_ERR | LLL_WARN, rt_log);
+	lws_set_log_level(LLL_ERR | LLL_WARN, on_lws_log);
 	/* The adapter first: lws may register fds while it starts. */
 	r->adapt = pl_adapt_new(on->loop, &ops, r);
 	r->dns = pl_work_new(on->loop, "on-dns", 1, 0);
