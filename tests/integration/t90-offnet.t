@@ -18,26 +18,14 @@ fi
 t_setup
 plan 26
 
-if [ ! -d "$WSPEER_DIR/node_modules/ws" ]; then
-	if ! (cd "$WSPEER_DIR" && npm ci --no-audit --no-fund) >"$T/npm-ci.log" 2>&1; then
-		ok 1 "npm ci in tests/wspeer"
-		exit 1
-	fi
-fi
+wspeer_ready
 
 # ---- certificates: our CA and the gateway's certificate for 127.0.0.1;
 # another CA the router must not accept
 C=$T/certs
-mkdir -p "$C"
-for ca in ca wrongca; do
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=test $ca" \
-		-keyout "$C/$ca.key" -out "$C/$ca.pem" 2>/dev/null
-done
-openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$C/gw.key" \
-	-out "$C/gw.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' > "$C/ext"
-openssl x509 -req -in "$C/gw.csr" -CA "$C/ca.pem" -CAkey "$C/ca.key" -CAcreateserial \
-	-days 2 -extfile "$C/ext" -out "$C/gw.pem" 2>/dev/null
+tls_ca "$C"
+tls_ca "$C" wrongca
+tls_leaf "$C" gw
 (umask 077; echo "site-token-$RANDOM$RANDOM" > "$T/token")
 
 # gw_start [gateway options...]: the Node gateway on $GW (spool), port

@@ -21,16 +21,8 @@ plan 44
 
 # ---- certificates: our CA and the gateway's certificate for 127.0.0.1
 C=$T/certs
-mkdir -p "$C"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=test ca" \
-	-keyout "$C/ca.key" -out "$C/ca.pem" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$C/gw.key" \
-	-out "$C/gw.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' > "$C/ext"
-openssl x509 -req -in "$C/gw.csr" -CA "$C/ca.pem" -CAkey "$C/ca.key" -CAcreateserial \
-	-days 2 -extfile "$C/ext" -out "$C/gw.crt" 2>/dev/null
-cat "$C/gw.crt" "$C/ca.pem" > "$C/gw-chain.pem" # the full chain, as an admin has it
-chmod 600 "$C/gw.key"
+tls_ca "$C"
+tls_leaf "$C" gw
 (umask 077; echo "site-token-$RANDOM$RANDOM$RANDOM$RANDOM" > "$T/site-token")
 
 rec_start P1

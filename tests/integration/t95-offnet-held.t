@@ -22,24 +22,13 @@ fi
 t_setup
 plan 54
 
-if [ ! -d "$WSPEER_DIR/node_modules/ws" ]; then
-	if ! (cd "$WSPEER_DIR" && npm ci --no-audit --no-fund) >"$T/npm-ci.log" 2>&1; then
-		ok 1 "npm ci in tests/wspeer"
-		exit 1
-	fi
-fi
+wspeer_ready
 
 # ---- certificates: a CA and the gateway's certificate for 127.0.0.1; a
 # self-signed one for the pinned gateway
 C=$T/certs
-mkdir -p "$C"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=test ca" \
-	-keyout "$C/ca.key" -out "$C/ca.pem" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$C/gw.key" \
-	-out "$C/gw.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' > "$C/ext"
-openssl x509 -req -in "$C/gw.csr" -CA "$C/ca.pem" -CAkey "$C/ca.key" -CAcreateserial \
-	-days 2 -extfile "$C/ext" -out "$C/gw.pem" 2>/dev/null
+tls_ca "$C"
+tls_leaf "$C" gw
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=gateway.example" \
 	-keyout "$C/self.key" -out "$C/self.pem" 2>/dev/null
 (umask 077; echo "site-token-$RANDOM$RANDOM" > "$T/token")

@@ -145,6 +145,35 @@ wait_eval() {
 	return 1
 }
 
+# tls_ca DIR [NAME]: a test CA, DIR/NAME.pem and DIR/NAME.key (NAME: ca).
+tls_ca() {
+	mkdir -p "$1"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=test ${2:-ca}" \
+		-keyout "$1/${2:-ca}.key" -out "$1/${2:-ca}.pem" 2>/dev/null
+}
+
+# tls_leaf DIR NAME: a certificate for 127.0.0.1 signed by DIR/ca.pem:
+# DIR/NAME.key (0600), DIR/NAME.pem, and DIR/NAME-chain.pem (the leaf, then
+# the CA: the full chain, as an admin has it).
+tls_leaf() {
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$1/$2.key" \
+		-out "$1/$2.csr" 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1\n' > "$1/$2.ext"
+	openssl x509 -req -in "$1/$2.csr" -CA "$1/ca.pem" -CAkey "$1/ca.key" -CAcreateserial \
+		-days 2 -extfile "$1/$2.ext" -out "$1/$2.pem" 2>/dev/null
+	cat "$1/$2.pem" "$1/ca.pem" > "$1/$2-chain.pem"
+	chmod 600 "$1/$2.key"
+}
+
+# wspeer_ready: the Node WebSocket peer's packages (tests/wspeer, npm ci
+# once); says not ok and exits when npm fails. After t_setup and plan.
+wspeer_ready() {
+	[ -d "$TOP/tests/wspeer/node_modules/ws" ] && return 0
+	(cd "$TOP/tests/wspeer" && npm ci --no-audit --no-fund) >"$T/npm-ci.log" 2>&1 && return 0
+	ok 1 "npm ci in tests/wspeer"
+	exit 1
+}
+
 # field NAME KEY: one field of one service from `plsc status --json`.
 field() {
 	plsc status --json 2>/dev/null |
