@@ -226,10 +226,14 @@ static int put_check(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *
 			    u->username);
 		return 1;
 	}
+	/* in a stream every item is taken for a new user: stream_add checks
+	 * as it writes, the key by the row's UNIQUE index */
+	if (stream) {
+		*found = 1;
+		return 0;
+	}
 	if ((*found = row_by_key(d, source, u->external_id, old, err)) < 0)
 		return -1;
-	if (stream && *found == 1)
-		return 0; /* a new user in a stream: stream_add checks as it writes */
 	if (*found != 0 || strcmp(old->username, u->username) != 0) {
 		int nr = name_refusal(d, source, u, ierr, err);
 		if (nr != 0)
@@ -242,9 +246,13 @@ static int put_check(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *
  * folded into the writing: its badges first, each INSERT its own check
  * (the foreign key to the row is checked at COMMIT), then the row, whose
  * INSERT checks the name: three lookups a user fewer than put_check's,
- * where nothing but this batch writes. A refusal takes back the badges
- * this item wrote and gives put_check's words, the name's first. 0 added,
- * 1 refused (ierr), -1 error (err). */
+ * where nothing but this batch writes. The key is not looked up first:
+ * the row's INSERT refuses a key an earlier item of the stream put
+ * (users_external is UNIQUE), and only then is the row looked for. A
+ * refusal takes back the badges this item wrote and gives put_check's
+ * words, the name's first. 0 added, 1 refused (ierr), 2 the key is
+ * there already (nothing written: put it the ordinary way), -1 error
+ * (err). */
 static int stream_add(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *it,
 		      pl_err_t *ierr, pl_err_t *err)
 {
@@ -282,7 +290,7 @@ static int stream_add(pl_dir_t *d, const char *source, const pl_dir_sync_item_t 
 			int wr = pl_dir_user_emails_add(d, u, err);
 			return wr == 0 ? item_pin(d, it, err) : -1;
 		}
-		if (rc != SQLITE_CONSTRAINT_PRIMARYKEY)
+		if (rc != SQLITE_CONSTRAINT_PRIMARYKEY && rc != SQLITE_CONSTRAINT_UNIQUE)
 			return -1;
 	}
 	/* refused: nothing of the item stays */
@@ -290,6 +298,11 @@ static int stream_add(pl_dir_t *d, const char *source, const pl_dir_sync_item_t 
 		if (wrote[i] && exec_text(d, "DELETE FROM badges WHERE badge_id = ?1", u->badges[i],
 					  NULL, "sync: badges", err) < 0)
 			return -1;
+	sync_row_t old;
+	rc = row_by_key(d, source, u->external_id, &old, err);
+	memset(old.pin_hash, 0, sizeof(old.pin_hash));
+	if (rc <= 0)
+		return rc < 0 ? -1 : 2;
 	rc = name_refusal(d, source, u, ierr, err);
 	if (rc != 0)
 		return rc;
@@ -309,8 +322,10 @@ static int item_put(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *i
 	sync_row_t old;
 	int found = 1;
 	int ck = put_check(d, source, it, stream, &old, &found, ierr, err);
-	if (ck == 0 && stream && found == 1)
-		ck = stream_add(d, source, it, ierr, err);
+	if (ck == 0 && stream && (ck = stream_add(d, source, it, ierr, err)) == 2) {
+		stream = 0; /* a key the stream put before: the ordinary way */
+		ck = put_check(d, source, it, stream, &old, &found, ierr, err);
+	}
 	if (ck != 0 || (stream && found == 1)) {
 		memset(old.pin_hash, 0, sizeof(old.pin_hash));
 		return ck > 0 ? -1 : ck < 0 ? -2 : 0;
@@ -321,9 +336,17 @@ static int item_put(pl_dir_t *d, const char *source, const pl_dir_sync_item_t *i
 		rc = row_update(d, u, err);
 	} else if (found == 0) {
 		/* A rename: the children reference the name, so the row goes
-		 * and comes back under the new one with its PIN and age. */
-		rc = exec_text(d, "DELETE FROM users WHERE username = ?1", old.username, NULL,
+		 * and comes back under the new one with its PIN and age. The
+		 * children deleted here, not by the cascade: a stream writes
+		 * with foreign keys off (stream_pragmas). */
+		rc = exec_text(d, "DELETE FROM badges WHERE username = ?1", old.username, NULL,
 			       "sync: rename user", err);
+		if (rc == 0)
+			rc = exec_text(d, "DELETE FROM user_emails WHERE username = ?1",
+				       old.username, NULL, "sync: rename user", err);
+		if (rc == 0)
+			rc = exec_text(d, "DELETE FROM users WHERE username = ?1", old.username,
+				       NULL, "sync: rename user", err);
 		if (rc == 0)
 			rc = row_insert(d, source, u, &old, err);
 	} else {
@@ -511,11 +534,32 @@ int pl_dir_sync_apply_from(pl_dir_t *d, const char *source, pl_dir_sync_next_fn 
  * handle to itself (a connection of its own: other writers wait on
  * SQLite's write lock, and readers see the last commit). */
 
+/* Foreign keys off for the stream (a no-op inside a transaction, so set
+ * before BEGIN and back after the end). Even deferred, each child row's
+ * INSERT looked its parent up, and each new row looked for children to
+ * settle the count of outstanding violations: five lookups a user (with
+ * two badges and an address), a quarter of plsc-directory's CPU in a
+ * first sync. What the keys guarded holds by construction here: a child
+ * row is written under the name of the row the item puts (or taken back
+ * when the item is refused), and the one DELETE of a user a stream can
+ * make (a key that comes twice under two names) deletes the children
+ * itself (item_put). (Should a pragma fail, the keys stay as they were:
+ * on is only slower, and off is what every stream on this connection
+ * sets anyway — the caller's connection is the streams' own.) */
 static void stream_pragmas(pl_dir_t *d, int on)
 {
 	(void)pl_dir_exec(d,
 			  on ? "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY"
 			     : "PRAGMA cache_size = -2000; PRAGMA temp_store = DEFAULT",
+			  "sync", NULL);
+	(void)pl_dir_exec(d, on ? "PRAGMA foreign_keys = OFF" : "PRAGMA foreign_keys = ON",
+			  "sync", NULL);
+	/* users' one CHECK, source IN ('local', 'ldap', 'scim'): SQLite
+	 * builds that list as a temporary b-tree at every INSERT (a pager
+	 * opened and closed: a fifth of a first sync's CPU). The stream's
+	 * rows all carry the source pl_dir_sync_stream_begin checked. */
+	(void)pl_dir_exec(d, on ? "PRAGMA ignore_check_constraints = ON"
+				: "PRAGMA ignore_check_constraints = OFF",
 			  "sync", NULL);
 }
 

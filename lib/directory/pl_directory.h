@@ -336,7 +336,8 @@ int pl_dir_sync_apply_from(pl_dir_t *d, const char *source, pl_dir_sync_next_fn 
  * without commit. end commits (commit 1) or rolls back (0, or a failed
  * COMMIT: -1 with err): all or nothing, as pl_dir_sync_apply. Use a
  * handle of its own for the stream (pl_dir_open again), one stream at a
- * time, its calls in order. */
+ * time, its calls in order: from begin to end the handle writes with
+ * foreign keys off (the stream keeps the children in step itself). */
 int pl_dir_sync_stream_begin(pl_dir_t *d, const char *source, pl_err_t *err);
 int pl_dir_sync_stream_part(pl_dir_t *d, const char *source, pl_dir_sync_next_fn next,
 			    void *narg, pl_dir_sync_err_fn on_error, void *arg,

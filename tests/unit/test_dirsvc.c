@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "ds.h"
 #include "pl_proto.h"
@@ -537,6 +538,52 @@ static void test_sync_stream(void **state)
 	pl_dir_close(d);
 }
 
+/* A key that comes twice in one streamed first sync (the row's UNIQUE
+ * index finds it, no lookup first): the second time it is put the
+ * ordinary way, an update under the same name and a rename under
+ * another; the stream writes with foreign keys off, so the renamed
+ * user's old badges and address must go with the old name all the same,
+ * and no child row may be left without its user. */
+static void test_sync_stream_key_twice(void **state)
+{
+	char path[300], owner[128];
+	ds_stage_t st;
+	pl_dir_t *d;
+	pl_err_t err;
+	sqlite3 *raw;
+	sqlite3_stmt *chk;
+	(void)state;
+	snprintf(path, sizeof(path), "%s/twice.raw", tmp);
+	assert_int_equal(pl_dir_open(&d, path, PL_DIR_WRITE, &err), 0);
+	ds_stage_init(&st, path);
+	spart(&st, d, "ldap-1", NULL, 1, 1,
+	      "{\"key\":\"K1\",\"username\":\"kim\",\"emails\":[\"kim@example.org\"],"
+	      "\"badges\":[\"hex:0a01\"]}\n" U("K2", "kai", "0a02"),
+	      PL_STATUS_OK, "applied");
+	assert_true(ds_stage_streaming(&st));
+	spart(&st, d, "ldap-1", NULL, 2, 1, U("K2", "kai", "0a22"), PL_STATUS_OK, "applied");
+	spart(&st, d, "ldap-1", NULL, 3, 0, U("K1", "kit", "0a11") U("K3", "kay", "0a01"),
+	      PL_STATUS_OK, "3 added, 1 updated, 1 renamed, 0 removed, 0 refused");
+	assert_false(users_of(d, "kim"));
+	assert_true(users_of(d, "kit") && users_of(d, "kai") && users_of(d, "kay"));
+	assert_int_equal(pl_dir_badge_user(d, "a01", owner, sizeof(owner), &err), 0);
+	assert_string_equal(owner, "kay");
+	assert_int_equal(pl_dir_badge_user(d, "a11", owner, sizeof(owner), &err), 0);
+	assert_string_equal(owner, "kit");
+	assert_int_equal(pl_dir_badge_user(d, "a22", owner, sizeof(owner), &err), 0);
+	assert_string_equal(owner, "kai");
+	assert_int_equal(pl_dir_badge_user(d, "a02", owner, sizeof(owner), &err), 1);
+	assert_int_equal(pl_dir_user_by_email(d, "kim@example.org", owner, sizeof(owner), &err), 1);
+	ds_stage_free(&st);
+	pl_dir_close(d);
+	assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(raw, "PRAGMA foreign_key_check", -1, &chk, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(chk), SQLITE_DONE); /* no orphan */
+	sqlite3_finalize(chk);
+	sqlite3_close(raw);
+}
+
 /* token-used: a holder (OfflinePrint) records a token's last use, and may
  * ask for nothing else; nobody else may ask for it. */
 static void test_token_used(void **state)
@@ -644,6 +691,7 @@ int main(void)
 		cmocka_unit_test(test_token_used),
 		cmocka_unit_test(test_sync_source),
 		cmocka_unit_test(test_sync_stream),
+		cmocka_unit_test(test_sync_stream_key_twice),
 		cmocka_unit_test(test_admins),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
