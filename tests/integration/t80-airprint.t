@@ -82,6 +82,8 @@ done
 # released by alice's badge at the reader by P1
 out=$(timeout 60 ipptool -t -T 20 -f "$T/doc.pdf" "$URI" "$IPPT/print-job.test" 2>&1)
 ok $? "another PDF held"
+# The badge service reads its readers every refresh_s (1 s): swipe once it has R1.
+wait_until 10 grep -q "1 badge reader configured" "$T/log/$BR.log"
 "$BIN/plsc-reademu" connect 127.0.0.1 "$BR_PORT" 127.0.0.2 elatec-tcpconv2 badge:1a2b
 wait_until 10 test -e "$T/rec-P1/job-5.bin"
 is "$(sha256sum < "$T/rec-P1/job-5.bin" 2>/dev/null)" "$(sha256sum < "$T/doc.pdf")" \
