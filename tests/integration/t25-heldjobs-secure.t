@@ -78,7 +78,9 @@ is "$(held bob)" "$bsec" "the secure job is still held"
 # A badge swipe at the wrong printer prints no secure job.
 plsc users add bob --badge 6699 >/dev/null
 plsc readers add R2 --address 127.0.0.3 --printer P2 --preset elatec-tcpconv2 --mode all >/dev/null
-sleep 1.2 # the badge service re-reads its readers every refresh_s
+# the badge service re-reads its readers every refresh_s: swipe once it has
+# them all
+wait_until 10 grep -q "1 badge reader configured" "$T/log/$BR.log"
 "$BIN/plsc-reademu" connect 127.0.0.1 "$BR_PORT" 127.0.0.3 elatec-tcpconv2 badge:1a2b
 wait_until 10 grep -q "no held jobs for bob that may print at P2" "$T/log/$BR.log"
 ok $? "bob's badge at P2's reader: the badge service is told there is nothing for P2"

@@ -202,7 +202,9 @@ for i in 4 5 7; do
 done
 ok $? "jobs held for user00004, user00005 and user00007"
 swipe() { "$BIN/plsc-reademu" connect 127.0.0.1 "$BR_PORT" 127.0.0.2 elatec-tcpconv2 "badge:$(printf %x $((100000 + $1)))"; }
-sleep 1.2 # the badge service re-reads its readers every refresh_s
+# the badge service re-reads its readers every refresh_s: swipe once it has
+# them all
+wait_until 10 grep -q "1 badge reader configured" "$T/log/$BR.log"
 swipe 7
 wait_until 10 test -e "$T/rec-P1/job-1.bin"
 is "$(cat "$T/rec-P1/job-1.bin" 2>/dev/null)" "user00007 job" "a synced user's badge releases their job"

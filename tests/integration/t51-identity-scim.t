@@ -192,7 +192,9 @@ token_for ws1
 echo "ava job 1" > "$T/j1"
 submit ws1 ava@contoso.com "$T/j1" >/dev/null
 ok $? "a job held for ava@contoso.com"
-sleep 1.2 # the badge service re-reads its readers every refresh_s
+# the badge service re-reads its readers every refresh_s: swipe once it has
+# them all
+wait_until 10 grep -q "1 badge reader configured" "$T/log/$BR.log"
 "$BIN/plsc-reademu" connect 127.0.0.1 "$BR_PORT" 127.0.0.2 elatec-tcpconv2 "badge:$(printf %x 4243)"
 wait_until 10 test -e "$T/rec-P1/job-1.bin"
 is "$(cat "$T/rec-P1/job-1.bin" 2>/dev/null)" "ava job 1" "her badge releases her job while she is active"
