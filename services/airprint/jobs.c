@@ -22,7 +22,11 @@
 /* Which slot a new job may take, lower first: a free one, a finished
  * job's, a held job's (it stays in the store), a Create-Job whose
  * document never came within a connection's whole life (abandoned); a
- * job being received or converted never. Ties: the oldest. */
+ * job being received or converted never. Ties: the oldest, and among
+ * those of one second the lowest id (ids grow with creation, across
+ * restarts too): with seconds alone, jobs made in the same second as
+ * the newest would go on taking each other's slot and keep the old ones
+ * in the table for ever. */
 static int slot_rank(const ap_job_t *j, int64_t now)
 {
 	if (!j->id)
@@ -41,6 +45,12 @@ static int64_t slot_age(const ap_job_t *j)
 	return j->state >= IPP_JSTATE_CANCELED ? j->completed_s : j->created_s;
 }
 
+static int slot_older(const ap_job_t *a, const ap_job_t *b)
+{
+	int64_t x = slot_age(a), y = slot_age(b);
+	return x < y || (x == y && a->id < b->id);
+}
+
 ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name, const char **why)
 {
 	*why = "too many jobs being received at once; try again later";
@@ -52,7 +62,7 @@ ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name, const char *
 		int rank = slot_rank(j, now);
 		if (rank < 0)
 			continue;
-		if (!slot || rank < best || (rank == best && slot_age(j) < slot_age(slot))) {
+		if (!slot || rank < best || (rank == best && slot_older(j, slot))) {
 			slot = j;
 			best = rank;
 		}
