@@ -141,7 +141,12 @@ while time.time() < deadline:
     if not chunk:
         break
     out += chunk
-    if answers and out.rstrip().endswith((b"PIN:", b"Again:")):
+    # one answer per prompt shown: the newline plsc prints after an
+    # answer can come on its own, and out.rstrip() would then still end
+    # with the answered prompt (a second answer sent too soon is echoed
+    # and then flushed by the next prompt's TCSAFLUSH)
+    shown = out.count(b"PIN: ") + out.count(b"Again: ")
+    if answers and shown > 2 - len(answers) and out.endswith((b"PIN: ", b"Again: ")):
         os.write(fd, answers.pop(0))
 if time.time() >= deadline:
     os.kill(pid, 9)

@@ -33,7 +33,8 @@ id=$(submit ws1 bob "$T/doc")
 ok $([ -e "$T/lib/$OP/jobs/$id.job" ]; echo $?) "a new job is on disk"
 wait_until 10 bash -c "[ ! -e '$T/lib/$OP/jobs/$id.job' ]"
 ok $? "it is shredded after expiry"
-grep -q "shredded 1 expired job" "$T/log/$OP.log"
+# the line reaches the log through the supervisor, just after the file goes
+wait_until 5 grep -q "shredded 1 expired job" "$T/log/$OP.log"
 ok $? "and the log says so"
 wait_until 5 grep -q '"event":"expired".*"user":"bob"' "$T/log/job-events.jsonl"
 ok $? "and job-events.jsonl records the expiry"
