@@ -226,9 +226,10 @@ int gw_outcome_add(gw_t *gw, const pl_job_meta_t *m, const char *event, const ch
 
 int gw_outcome_offered(gw_t *gw, const pl_job_meta_t *m)
 {
-	const gw_outcome_t *o = gw_oc_find(&gw->oc, m->id);
-	if (o && strcmp(o->event, "offered") == 0)
-		return 0; /* once is enough: a later line would say more */
+	/* Once is enough; and a job with an answer recorded (we died
+	 * before its shred) goes again only to be answered again. */
+	if (gw_oc_find(&gw->oc, m->id))
+		return 0;
 	return outcome_of(gw, m, "offered", "", 1);
 }
 
