@@ -12,35 +12,20 @@
 # the old file whole (the temp file removed at the next start).
 . "$(dirname "$0")/../lib/lib.sh"
 
-ON=PrinterLogicServiceOffNetworkServer
-GWN=OffNetworkGateway
 t_setup
 plan 43
 
-C=$T/certs
-tls_ca "$C"
-tls_leaf "$C" gw
-(umask 077; echo "site-token-$RANDOM$RANDOM$RANDOM$RANDOM" > "$T/site-token")
-
 rec_start P1
-GW_PORT=$(free_port)
-IN_PORT=$(free_port)
-t_config '{"heartbeat_timeout_ms": 6000}' "$(jq -n --arg p "$BIN/$ON" --arg u "wss://127.0.0.1:$GW_PORT/offnet" \
-	--arg t "$T/site-token" --arg ca "$C/ca.pem" --arg r "$ON" --arg g "$GWN" \
-	--arg lm "127.0.0.1:$GW_PORT" --arg li "127.0.0.1:$IN_PORT" \
-	--arg cert "$C/gw-chain.pem" --arg key "$C/gw.key" '{
-	($r): {path: $p, role: "router", gateway_url: $u, token_file: $t, ca_file: $ca,
-		ping_s: 1, dead_s: 3, backoff_min_ms: 50, backoff_max_ms: 400, print_timeout_s: 10},
-	($g): {path: $p, role: "gateway", listen: {main: $lm, intake: $li},
-		tls_cert: $cert, tls_key: $key, site_token_file: $t, ping_s: 1, dead_s: 2,
-		job_expiry_seconds: 4, expiry_check_s: 1, outcomes_keep: 3}}')"
+# a heartbeat timeout of 6 s: a stopped router, and the paused gateway
+# (below), are not killed by the supervisor first
+offnet_pair '{"heartbeat_timeout_ms": 6000}' '{}' '{"dead_s": 2, "job_expiry_seconds": 4,
+	"expiry_check_s": 1, "outcomes_keep": 3}'
 plsc printers add P1 "socket://127.0.0.1:$REC_PORT_P1" >/dev/null
 token_for ws1
 # the router reads job bodies slowly (20 ms a block), so that a job is
 # still on its way when it falls due; the gateway's compaction pauses 1.5 s
 # between its synced temp file and the rename, so that it can be killed
-# there (hence a heartbeat timeout of 6 s: a stopped router, and the
-# paused gateway, are not killed by the supervisor first)
+# there
 export PL_TEST_OFFNET_BODY_SLOW_US=20000
 export PL_TEST_OFFNET_GW_PAUSE_IN_COMPACT=1500
 sup_start
