@@ -54,14 +54,7 @@ query() { # query ID: the status query's HTTP code and body
 	echo " $(cat "$T/q.json" 2>/dev/null)"
 }
 state_of() { query "$1" | grep -q "\"state\":\"$2\""; }
-copies() {
-	local want n=0 f
-	want=$(sha256sum < "$1")
-	for f in "$T/rec-P1"/job-*.bin; do
-		[ -f "$f" ] && [ "$(sha256sum < "$f")" = "$want" ] && n=$((n + 1))
-	done
-	echo "$n"
-}
+copies() { rec_copies "$1"; }
 stored() { find "$T/lib/$GWN/jobs" -maxdepth 1 -name '*.job' 2>/dev/null | grep -c .; }
 jobs_of() { plsc jobs --user alice --json | jq '.jobs | length'; }
 detail() { plsc status --json | jq -r --arg n "$1" '.services[] | select(.name == $n) | .detail'; }

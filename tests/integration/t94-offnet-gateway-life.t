@@ -48,14 +48,7 @@ query() {
 state_of() { query "$1" | grep -q "\"state\":\"$2\""; }
 stored() { find "$T/lib/$GWN/jobs" -maxdepth 1 -name '*.job' 2>/dev/null | grep -c .; }
 detail() { plsc status --json | jq -r --arg n "$GWN" '.services[] | select(.name == $n) | .detail'; }
-copies() {
-	local want n=0 f
-	want=$(sha256sum < "$1")
-	for f in "$T/rec-P1"/job-*.bin; do
-		[ -f "$f" ] && [ "$(sha256sum < "$f")" = "$want" ] && n=$((n + 1))
-	done
-	echo "$n"
-}
+copies() { rec_copies "$1"; }
 OUT=$T/lib/$GWN/outcomes
 lines() { grep -c . "$OUT" 2>/dev/null; }
 

@@ -312,6 +312,17 @@ rec_start() {
 	eval "REC_PORT_$1=$(cat "$d/port")"
 }
 
+# rec_copies FILE [NAME]: how many jobs recording printer NAME (P1) got
+# that are FILE byte for byte.
+rec_copies() {
+	local want n=0 f
+	want=$(sha256sum < "$1")
+	for f in "$T/rec-${2:-P1}"/job-*.bin; do
+		[ -f "$f" ] && [ "$(sha256sum < "$f")" = "$want" ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
 rec_stop() {
 	local v="REC_PID_$1"
 	[ -n "${!v:-}" ] && kill "${!v}" 2>/dev/null && wait "${!v}" 2>/dev/null
