@@ -6,8 +6,8 @@
  * (seq from the router). The newest line of an id is its state.
  *
  * Compaction keeps the file bounded: once it holds more than twice
- * `keep` lines (or, at most hourly, its oldest line is past the age
- * limit), it is rewritten with each id's newest line only, the newest
+ * `keep` lines (and twice what the last compaction kept), or, at most
+ * hourly, its oldest line is past the age limit, it is rewritten with each id's newest line only, the newest
  * `keep` of them and up to `keep` more that are not final (a held job
  * whose later events must still find it), none older than the age limit,
  * and always those of jobs still stored. The rewrite goes to
@@ -36,11 +36,20 @@ static void clean_field(char *dst, size_t size, const char *s)
 			*p = ' ';
 }
 
+/* The lines the file may grow to before a compaction: twice keep, or
+ * twice what the last one kept (lines of stored jobs are kept whatever
+ * keep says; doubling keeps the rewrites' cost per append constant). */
+static size_t bound(const gw_oc_t *oc)
+{
+	return 2 * (oc->keep > oc->after ? oc->keep : oc->after);
+}
+
 /* Memory is bounded even when compaction fails (a full disk): the oldest
- * half goes from memory (they stay in the file). */
+ * half goes from memory (they stay in the file, and a restart reads
+ * them). */
 static int keep_mem(gw_oc_t *oc, const gw_outcome_t *o)
 {
-	size_t hard = oc->keep * 4 + 16;
+	size_t hard = 2 * bound(oc) + 16;
 	if (oc->n >= hard) {
 		memmove(oc->out, oc->out + hard / 2, (oc->n - hard / 2) * sizeof(*oc->out));
 		oc->n -= hard / 2;
@@ -183,7 +192,7 @@ const gw_outcome_t *gw_oc_find(const gw_oc_t *oc, const char *id)
 
 int gw_oc_due(const gw_oc_t *oc, int64_t now_ms)
 {
-	if (oc->lines > 2 * oc->keep)
+	if (oc->lines > bound(oc))
 		return 1;
 	return oc->age_ms > 0 && oc->n > 0 && oc->out[0].at_ms + oc->age_ms < now_ms &&
 	       now_ms - oc->last_age_ms >= AGE_COMPACT_EVERY_MS;
@@ -319,6 +328,7 @@ long gw_oc_compact(gw_oc_t *oc, int64_t now_ms, gw_needed_fn needed, void *arg, 
 			oc->out[j++] = oc->out[i];
 	oc->n = j;
 	oc->lines = j;
+	oc->after = j;
 	free(keep);
 	if (reopen_append(oc, err) < 0)
 		return -1;

@@ -89,6 +89,7 @@ typedef struct {
 	size_t n, cap;
 	size_t lines;	  /* in the file */
 	size_t keep;	  /* compaction keeps the newest keep ids (and more) */
+	size_t after;	  /* lines the last compaction kept */
 	int64_t age_ms;	  /* and none older than this (0: no limit) */
 	int64_t last_age_ms;
 	int fd;

@@ -192,6 +192,39 @@ static void test_outcomes_compact(void **state)
 	rm_dir(dir);
 }
 
+static int needed_all(void *arg, const char *id)
+{
+	(void)arg;
+	(void)id;
+	return 1;
+}
+
+/* Lines of stored jobs outlive keep; the next compaction waits for twice
+ * what this one kept, so that they are not rewritten at every append. */
+static void test_outcomes_needed(void **state)
+{
+	char dir[64];
+	gw_oc_t oc;
+	pl_err_t err;
+	(void)state;
+	mkdir_tmp(dir, sizeof(dir));
+	assert_int_equal(gw_oc_open(&oc, dir, 1, 0, NOW, &err), 0);
+	for (int i = 10; i < 16; i++)
+		put(&oc, i, "offered", NOW - 400 * DAY);
+	assert_int_equal(gw_oc_due(&oc, NOW), 1);
+	assert_int_equal(gw_oc_compact(&oc, NOW, needed_all, NULL, &err), 0);
+	assert_int_equal(oc.n, 6);
+	put(&oc, 16, "printed", NOW);
+	assert_int_equal(gw_oc_due(&oc, NOW), 0); /* no age limit; 7 <= 2 x 6 */
+	for (int i = 17; i < 22; i++)
+		put(&oc, i, "printed", NOW);
+	assert_int_equal(gw_oc_due(&oc, NOW), 0); /* 12 */
+	put(&oc, 22, "printed", NOW);
+	assert_int_equal(gw_oc_due(&oc, NOW), 1); /* 13 */
+	gw_oc_close(&oc);
+	rm_dir(dir);
+}
+
 /* A compaction the last run did not finish (a leftover outcomes.tmp) is
  * removed at open and the old file is the record; a compaction that
  * cannot write its temp file leaves the old file whole and in use; lines
@@ -254,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_token_equal),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_outcomes_compact),
+		cmocka_unit_test(test_outcomes_needed),
 		cmocka_unit_test(test_outcomes_atomic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
