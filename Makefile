@@ -347,7 +347,8 @@ $(BUILD)/tests/fuzz/replay-fuzz_offnet_gw: $(OBJ)/tests/fuzz/fuzz_offnet_gw.o \
 
 $(OBJ)/tests/unit/test_offnet_gw.o: INC += -Iservices/offlineprint
 $(BUILD)/tests/unit/test_offnet_gw: $(OBJ)/tests/unit/test_offnet_gw.o \
-		$(OBJ)/services/offnetwork/gw-parse.o $(OBJ)/services/offnetwork/msg.o $(LIBS)
+		$(OBJ)/services/offnetwork/gw-parse.o $(OBJ)/services/offnetwork/msg.o \
+		$(OBJ)/services/offnetwork/gw-outcomes.o $(LIBS)
 	$(call link,$(PKG_LIBS) $(CMOCKA_LIBS))
 
 # IdentitySync's entry mapping (fuzz and unit tests link it).

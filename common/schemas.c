@@ -297,6 +297,15 @@ static const pl_skey_t offnetwork_keys[] = {
 	  "gateway: jobs a minute from one workstation token (0 = no limit)" },
 	{ "rate_mb_per_min", PL_SK_INT, 0, 1 << 20, 4096, NULL, NULL,
 	  "gateway: MiB a minute from one workstation token (0 = no limit)" },
+	{ "job_expiry_hours", PL_SK_INT, 0, 24 * 3650, 72, NULL, NULL,
+	  "gateway: a job no router took is shredded after this, outcome \"expired\" "
+	  "(0 = never; checked every expiry_check_s)" },
+	{ "job_expiry_seconds", PL_SK_INT, 0, 86400LL * 3650, 0, NULL, NULL,
+	  "gateway: finer override of job_expiry_hours (0: off)" },
+	{ "outcomes_keep", PL_SK_INT, 1, 10000000, 100000, NULL, NULL,
+	  "gateway: outcomes kept for the status query (the newest; compacted at twice this)" },
+	{ "outcomes_days", PL_SK_INT, 0, 3650, 30, NULL, NULL,
+	  "gateway: outcomes older than this are dropped at compaction (0 = by count only)" },
 	PL_SCHEMA_END,
 };
 

@@ -18,8 +18,8 @@
 #include "pl_util.h"
 
 #define MIB (1024ull * 1024ull)
-/* Gateway jobs do not expire: each waits for a router's answer. */
-#define GW_EXPIRY_MS (3650ll * 86400 * 1000)
+/* job_expiry_hours 0: a job waits for a router however long it takes */
+#define GW_NEVER_MS (3650ll * 86400 * 1000)
 
 static const pl_schema_t *const S = &pl_schema_offnetwork;
 
@@ -60,7 +60,7 @@ static int gw_settings(gw_conf_t *c, const pl_cnode_t *cfg, const char *state, i
 		       pl_err_t *err)
 {
 	char tokfile[4096];
-	long long mj, rj, rm, ping, dead;
+	long long mj, rj, rm, ping, dead, exp_h, exp_s, exp_chk, okeep, odays;
 	memset(c, 0, sizeof(*c));
 	if (pl_schema_check(S, cfg, err) < 0 ||
 	    on_cfg_str(cfg, "tls_cert", c->tls_cert, sizeof(c->tls_cert), err) < 0 ||
@@ -71,7 +71,12 @@ static int gw_settings(gw_conf_t *c, const pl_cnode_t *cfg, const char *state, i
 	    pl_schema_int(S, cfg, "rate_jobs_per_min", &rj, err) < 0 ||
 	    pl_schema_int(S, cfg, "rate_mb_per_min", &rm, err) < 0 ||
 	    pl_schema_int(S, cfg, "ping_s", &ping, err) < 0 ||
-	    pl_schema_int(S, cfg, "dead_s", &dead, err) < 0)
+	    pl_schema_int(S, cfg, "dead_s", &dead, err) < 0 ||
+	    pl_schema_int(S, cfg, "job_expiry_hours", &exp_h, err) < 0 ||
+	    pl_schema_int(S, cfg, "job_expiry_seconds", &exp_s, err) < 0 ||
+	    pl_schema_int(&pl_schema_holder, cfg, "expiry_check_s", &exp_chk, err) < 0 ||
+	    pl_schema_int(S, cfg, "outcomes_keep", &okeep, err) < 0 ||
+	    pl_schema_int(S, cfg, "outcomes_days", &odays, err) < 0)
 		return -1;
 	if (!c->tls_cert[0] || !tokfile[0]) {
 		snprintf(err->msg, sizeof(err->msg),
@@ -93,6 +98,17 @@ static int gw_settings(gw_conf_t *c, const pl_cnode_t *cfg, const char *state, i
 	c->rate_bytes_per_min = (uint64_t)rm * MIB;
 	c->ping_s = (uint32_t)ping;
 	c->dead_s = (uint32_t)dead;
+	/* job_expiry_seconds, when set, is the finer-grained override, as
+	 * the held jobs' expiry_seconds */
+	c->expiry_ms = exp_s ? exp_s * 1000 : exp_h * 3600 * 1000;
+	c->expiry_check_ms = (uint32_t)exp_chk * 1000;
+	c->outcomes_keep = (uint32_t)okeep;
+	c->outcomes_age_ms = odays * 86400 * 1000;
+	const char *pc = getenv("PL_TEST_OFFNET_GW_PAUSE_IN_COMPACT");
+	c->pause_in_compact_ms = pc ? (uint32_t)strtoul(pc, NULL, 10) : 0;
+	if (c->pause_in_compact_ms)
+		pl_warn("test hook: PL_TEST_OFFNET_GW_PAUSE_IN_COMPACT=%u ms",
+			c->pause_in_compact_ms);
 	const char *p = getenv("PL_TEST_OFFNET_GW_PAUSE_BEFORE_ACK");
 	c->pause_before_ack_ms = p ? (uint32_t)strtoul(p, NULL, 10) : 0;
 	if (c->pause_before_ack_ms)
@@ -115,14 +131,15 @@ static void status_send(pl_loop_t *loop, void *arg)
 	free(jobs);
 	pl_service_status(gw->svc,
 			  "gateway: %u router%s connected; %zu job%s waiting; %llu pushed, "
-			  "%llu printed, %llu held, %llu failed; %llu held-job events (%llu unknown); "
-			  "%llu refused by rate limits%s%s",
+			  "%llu printed, %llu held, %llu failed, %llu expired; "
+			  "%llu held-job events (%llu unknown); %llu refused by rate limits; "
+			  "%zu outcomes recorded (%llu compactions)%s%s",
 			  gw->routers, gw->routers == 1 ? "" : "s", n, n == 1 ? "" : "s",
 			  (unsigned long long)gw->pushed, (unsigned long long)gw->printed,
 			  (unsigned long long)gw->held, (unsigned long long)gw->failed,
-			  (unsigned long long)gw->events, (unsigned long long)gw->events_unknown,
-			  (unsigned long long)gw->refused_rate,
-			  gw->last_error[0] ? "; last error: " : "", gw->last_error);
+			  (unsigned long long)gw->expired, (unsigned long long)gw->events, (unsigned long long)gw->events_unknown,
+			  (unsigned long long)gw->refused_rate, gw->oc.lines,
+			  (unsigned long long)gw->compactions, gw->last_error[0] ? "; last error: " : "", gw->last_error);
 }
 
 void gw_status_note(gw_t *gw)
@@ -141,140 +158,79 @@ void gw_error(gw_t *gw, const char *fmt, ...)
 	gw_status_note(gw);
 }
 
-/* ---- outcomes: <state>/outcomes, one line an outcome, id TAB workstation
- * TAB event TAB reason [TAB seq]: the router's RESULT (no seq), appended
- * and fdatasynced before the job is deleted, then the JOB_EVENTs of a held
- * job (with the router's seq), synced before they are acknowledged. The
- * newest line of an id is its state. ---- */
+/* ---- outcomes (gw-outcomes.c has the record and its compaction) ---- */
 
-static void clean_field(char *dst, size_t size, const char *s)
+static int outcome_append(gw_t *gw, gw_outcome_t *o, int sync)
 {
-	pl_strlcpy(dst, s ? s : "", size);
-	for (char *p = dst; *p; p++)
-		if ((unsigned char)*p < 0x20)
-			*p = ' ';
-}
-
-static int outcome_keep(gw_t *gw, const gw_outcome_t *o)
-{
-	if (gw->nout == GW_OUTCOMES_KEEP) {
-		memmove(gw->out, gw->out + GW_OUTCOMES_KEEP / 2,
-			(GW_OUTCOMES_KEEP - GW_OUTCOMES_KEEP / 2) * sizeof(*gw->out));
-		gw->nout -= GW_OUTCOMES_KEEP / 2;
-	}
-	if (gw->nout == gw->capout) {
-		size_t cap = gw->capout ? gw->capout * 2 : 256;
-		gw_outcome_t *g = realloc(gw->out, cap * sizeof(*g));
-		if (!g)
-			return -1;
-		gw->out = g;
-		gw->capout = cap;
-	}
-	gw->out[gw->nout++] = *o;
-	return 0;
-}
-
-static int parse_line(char *line, gw_outcome_t *o)
-{
-	char *f[5] = { NULL };
-	memset(o, 0, sizeof(*o));
-	line[strcspn(line, "\n")] = '\0';
-	for (int i = 0; i < 5 && line; i++) {
-		f[i] = line;
-		line = strchr(line, '\t');
-		if (line)
-			*line++ = '\0';
-	}
-	if (!f[3])
-		return -1;
-	if (f[4])
-		o->seq = strtoull(f[4], NULL, 10);
-	if (strlen(f[0]) != PL_JOB_ID_LEN)
-		return -1;
-	pl_strlcpy(o->id, f[0], sizeof(o->id));
-	pl_strlcpy(o->workstation, f[1], sizeof(o->workstation));
-	pl_strlcpy(o->event, f[2], sizeof(o->event));
-	pl_strlcpy(o->reason, f[3], sizeof(o->reason));
-	return 0;
-}
-
-static int outcomes_open(gw_t *gw, pl_err_t *err)
-{
-	char path[4200], line[600];
-	gw_outcome_t o;
-	snprintf(path, sizeof(path), "%s/outcomes", pl_service_state_dir(gw->svc));
-	FILE *f = fopen(path, "r");
-	if (f) {
-		while (fgets(line, sizeof(line), f))
-			if (parse_line(line, &o) == 0 && outcome_keep(gw, &o) < 0)
-				break;
-		fclose(f);
-	}
-	gw->out_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (gw->out_fd < 0) {
-		snprintf(err->msg, sizeof(err->msg), "%.900s: %s", path, strerror(errno));
+	pl_err_t err;
+	o->at_ms = pl_log_now_ms();
+	if (gw_oc_append(&gw->oc, o, sync, &err) < 0) {
+		gw_error(gw, "%s", err.msg);
 		return -1;
 	}
-	return 0;
-}
-
-/* Append o (its text fields cleaned here) to the record; sync it now or
- * leave that to gw_outcomes_sync. */
-static int outcome_append(gw_t *gw, gw_outcome_t *o, const char *ws, const char *event,
-			  const char *reason, int sync)
-{
-	char line[700];
-	int n;
-	/* clean_field turns tabs and newlines into spaces: one line, 5 fields */
-	clean_field(o->workstation, sizeof(o->workstation), ws);
-	clean_field(o->event, sizeof(o->event), event);
-	clean_field(o->reason, sizeof(o->reason), reason);
-	if (o->seq)
-		n = snprintf(line, sizeof(line), "%s\t%s\t%s\t%s\t%llu\n", o->id,
-			     o->workstation, o->event, o->reason, (unsigned long long)o->seq);
-	else
-		n = snprintf(line, sizeof(line), "%s\t%s\t%s\t%s\n", o->id, o->workstation,
-			     o->event, o->reason);
-	errno = 0;
-	if (n < 0 || (size_t)n >= sizeof(line) || write(gw->out_fd, line, (size_t)n) != n) {
-		gw_error(gw, "outcomes: %s", strerror(errno ? errno : EIO));
-		return -1;
-	}
-	gw->out_dirty = 1;
-	if (sync && gw_outcomes_sync(gw) < 0)
-		return -1;
-	(void)outcome_keep(gw, o);
+	gw_outcomes_tend(gw);
 	return 0;
 }
 
 int gw_outcomes_sync(gw_t *gw)
 {
-	if (!gw->out_dirty)
-		return 0;
-	if (fdatasync(gw->out_fd) < 0) {
-		gw_error(gw, "outcomes: %s", strerror(errno));
+	pl_err_t err;
+	if (gw_oc_sync(&gw->oc, &err) < 0) {
+		gw_error(gw, "%s", err.msg);
 		return -1;
 	}
-	gw->out_dirty = 0;
 	return 0;
 }
 
-int gw_outcome_add(gw_t *gw, const pl_job_meta_t *m, const char *event, const char *reason)
+static int still_stored(void *arg, const char *id)
+{
+	gw_t *gw = arg;
+	pl_job_meta_t m;
+	return pl_jobstore_get(gw->store, id, &m) == 0;
+}
+
+void gw_outcomes_tend(gw_t *gw)
+{
+	pl_err_t err;
+	int64_t now = pl_log_now_ms();
+	if (!gw_oc_due(&gw->oc, now))
+		return;
+	size_t before = gw->oc.lines;
+	long dropped = gw_oc_compact(&gw->oc, now, still_stored, gw, &err);
+	if (dropped < 0) {
+		gw_error(gw, "%s", err.msg);
+		return;
+	}
+	gw->compactions++;
+	pl_info("outcomes compacted: %zu lines, %ld dropped (keep %zu, age limit %lld h)",
+		before, dropped, gw->oc.keep, (long long)(gw->oc.age_ms / 3600000));
+	gw_status_note(gw);
+}
+
+static int outcome_of(gw_t *gw, const pl_job_meta_t *m, const char *event,
+		      const char *reason, int sync)
 {
 	gw_outcome_t o;
 	memset(&o, 0, sizeof(o));
 	pl_strlcpy(o.id, m->id, sizeof(o.id));
-	return outcome_append(gw, &o, m->workstation, event, reason, 1);
+	pl_strlcpy(o.workstation, m->workstation, sizeof(o.workstation));
+	pl_strlcpy(o.event, event, sizeof(o.event));
+	pl_strlcpy(o.reason, reason ? reason : "", sizeof(o.reason));
+	return outcome_append(gw, &o, sync);
 }
 
-int gw_state_final(const char *state)
+int gw_outcome_add(gw_t *gw, const pl_job_meta_t *m, const char *event, const char *reason)
 {
-	static const char *const fin[] = { "printed", "failed", "deleted", "expired",
-					   "damaged" };
-	for (size_t i = 0; i < PL_ARRAY_LEN(fin); i++)
-		if (strcmp(state, fin[i]) == 0)
-			return 1;
-	return 0;
+	return outcome_of(gw, m, event, reason, 1);
+}
+
+int gw_outcome_offered(gw_t *gw, const pl_job_meta_t *m)
+{
+	/* Once is enough; and a job with an answer recorded (we died
+	 * before its shred) goes again only to be answered again. */
+	if (gw_oc_find(&gw->oc, m->id))
+		return 0;
+	return outcome_of(gw, m, "offered", "", 1);
 }
 
 int gw_event_record(gw_t *gw, const on_msg_t *m)
@@ -299,7 +255,7 @@ int gw_event_record(gw_t *gw, const on_msg_t *m)
 		 * held", which must not hide this newer state (gw-push.c). */
 		ws = meta.workstation;
 	} else {
-		/* Forgotten (over GW_OUTCOMES_KEEP) or never ours (the router
+		/* Forgotten (compacted away: outcomes_keep, outcomes_days) or never ours (the router
 		 * had another gateway before): nothing to show anyone. Acked,
 		 * so that the router stops sending it. */
 		gw->events_unknown++;
@@ -313,9 +269,10 @@ int gw_event_record(gw_t *gw, const on_msg_t *m)
 	/* where it printed, for the remote user, with the router's why */
 	snprintf(reason, sizeof(reason), "%s%s%s%s", m->printer[0] ? "at " : "", m->printer,
 		 m->printer[0] && m->reason[0] ? ": " : "", m->reason);
-	char wsc[sizeof(o.workstation)];
-	pl_strlcpy(wsc, ws, sizeof(wsc)); /* old may move in outcome_keep */
-	if (outcome_append(gw, &o, wsc, m->event, reason, 0) < 0)
+	pl_strlcpy(o.workstation, ws, sizeof(o.workstation));
+	pl_strlcpy(o.event, m->event, sizeof(o.event));
+	pl_strlcpy(o.reason, reason, sizeof(o.reason));
+	if (outcome_append(gw, &o, 0) < 0)
 		return -1;
 	gw->events++;
 	pl_info("job %s: %s%s%s (held at the router; event %llu)", m->id, m->event,
@@ -326,10 +283,7 @@ int gw_event_record(gw_t *gw, const on_msg_t *m)
 
 const gw_outcome_t *gw_outcome_find(const gw_t *gw, const char *id)
 {
-	for (size_t i = gw->nout; i-- > 0;)
-		if (strcmp(gw->out[i].id, id) == 0)
-			return &gw->out[i];
-	return NULL;
+	return gw_oc_find(&gw->oc, id);
 }
 
 /* ---- rate limits: per workstation (its token), fixed one-minute windows ---- */
@@ -403,11 +357,24 @@ int gw_sandbox(on_t *on, pl_service_t *svc, const pl_cnode_t *cfg, pl_sandbox_t 
 	return 0;
 }
 
+static int outcomes_open(gw_t *gw, pl_err_t *err)
+{
+	if (gw_oc_open(&gw->oc, pl_service_state_dir(gw->svc), gw->conf.outcomes_keep,
+		       gw->conf.outcomes_age_ms, pl_log_now_ms(), err) < 0)
+		return -1;
+	gw->oc.pause_ms = gw->conf.pause_in_compact_ms;
+	pl_info("outcomes: %zu recorded", gw->oc.lines);
+	gw_outcomes_tend(gw);
+	return 0;
+}
+
 static int open_store(gw_t *gw, pl_err_t *err)
 {
 	pl_holder_conf_t hc;
 	memset(&hc, 0, sizeof(hc));
-	hc.expiry_ms = GW_EXPIRY_MS;
+	/* The store stamps each job's expiry when it is committed, as for
+	 * held jobs: a changed setting applies to the jobs stored after. */
+	hc.expiry_ms = gw->conf.expiry_ms ? gw->conf.expiry_ms : GW_NEVER_MS;
 	int rc = pl_holder_store_open(pl_service_state_dir(gw->svc), &hc, &gw->store, err);
 	return rc < 0 ? -1 : 0;
 }
@@ -422,7 +389,7 @@ int gw_start(on_t *on, pl_service_t *svc, const pl_cnode_t *cfg)
 	gw->on = on;
 	gw->svc = svc;
 	gw->loop = pl_service_loop(svc);
-	gw->out_fd = -1;
+	gw->oc.fd = -1;
 	if (gw_settings(&gw->conf, cfg, pl_service_state_dir(svc), 1, &err) < 0) {
 		pl_err("%s", err.msg);
 		return PL_EXIT_CONFIG;
@@ -449,6 +416,7 @@ int gw_start(on_t *on, pl_service_t *svc, const pl_cnode_t *cfg)
 			gw->conf.pause_before_ack_ms);
 	gw_status_note(gw);
 	gw_server_kick(gw);
+	gw_expire_start(gw);
 	return 0;
 }
 
@@ -477,6 +445,7 @@ void gw_stop(on_t *on)
 	gw_t *gw = on->gw;
 	if (!gw)
 		return;
+	gw_expire_stop(gw);
 	gw_intake_free(gw);
 	gw_server_stop(gw); /* its connections' ends note the status */
 	if (gw->status_timer)
@@ -485,9 +454,7 @@ void gw_stop(on_t *on)
 		pl_jobstore_close(gw->store);
 	if (gw->dir)
 		pl_dir_close(gw->dir);
-	if (gw->out_fd >= 0)
-		close(gw->out_fd);
-	free(gw->out);
+	gw_oc_close(&gw->oc);
 	free(gw);
 	on->gw = NULL;
 }

@@ -22,16 +22,18 @@ void gw_push_abort(gw_push_t *p)
 	p->body = body;
 }
 
-/* The oldest job stored and not busy: 1 with its metadata, else 0. */
+/* The oldest job stored, not busy and not past its expiry (gw-expire.c
+ * shreds it): 1 with its metadata, else 0. */
 static int pick(gw_t *gw, pl_job_meta_t *out, gw_busy_fn busy, void *arg)
 {
 	pl_job_meta_t *jobs = NULL;
 	size_t n = 0;
 	int found = 0;
+	int64_t now = pl_log_now_ms();
 	if (pl_jobstore_list(gw->store, NULL, &jobs, &n) < 0)
 		return 0;
 	for (size_t i = 0; i < n && !found; i++) {
-		if (busy(arg, jobs[i].id))
+		if (busy(arg, jobs[i].id) || gw_expire_due(gw, &jobs[i], now))
 			continue;
 		*out = jobs[i];
 		found = 1;
@@ -111,6 +113,10 @@ long gw_push_next(gw_t *gw, gw_push_t *p, uint8_t *buf, size_t cap, gw_busy_fn b
 	pl_err_t err;
 	if (!p->active) {
 		if (gw->draining || !pick(gw, &p->meta, busy, arg))
+			return 0;
+		/* durably, so that expiry after a drop or a restart knows a
+		 * router may have printed it (gw-expire.c) */
+		if (gw_outcome_offered(gw, &p->meta) < 0)
 			return 0;
 		if (p->body) { /* the router GETs it (gw-server.c) */
 			p->active = 1;

@@ -114,6 +114,11 @@ static int busy_elsewhere(void *arg, const char *id)
 	return 0;
 }
 
+int gw_server_busy(gw_t *gw, const char *id)
+{
+	return gw->srv && busy_elsewhere(gw->srv, id);
+}
+
 void gw_server_kick(gw_t *gw)
 {
 	srv_t *s = gw->srv;

@@ -14,6 +14,8 @@
  *                from the store
  *   gw-push.c    each stored job pushed to one router at a time, deleted
  *                only after its RESULT
+ *   gw-outcomes.c the durable record of outcomes and its compaction
+ *   gw-expire.c  jobs no router took in time are shredded ("expired")
  *   gw-main.c also records the routers' JOB_EVENTs (what became of a
  *                held job) in the outcomes; gw-server.c acknowledges each
  *                once that record is synced
@@ -30,7 +32,6 @@
 #include "pl_jobstore.h"
 
 #define GW_MAX_CONNS 64u    /* routers and status queries at once */
-#define GW_OUTCOMES_KEEP 100000u
 #define GW_RATE_SLOTS 1024u /* workstations rate-limited at once */
 /* The stored source of a job sent with the hold flag (OFFNET_HOLD 1 on
  * the intake's SUBMIT_BEGIN): pushed with OFFNET_HOLD 1, held at the
@@ -63,6 +64,13 @@ typedef struct {
 	 * acknowledged this long after its record is synced, so that a test
 	 * can kill the gateway in between */
 	uint32_t pause_before_ack_ms;
+	/* PL_TEST_OFFNET_GW_PAUSE_IN_COMPACT (tests only): compaction waits
+	 * this long between its synced temp file and the rename */
+	uint32_t pause_in_compact_ms;
+	int64_t expiry_ms;	  /* stored jobs; 0: never */
+	uint32_t expiry_check_ms; /* how often the sweep runs */
+	uint32_t outcomes_keep;
+	int64_t outcomes_age_ms;  /* 0: by count only */
 } gw_conf_t;
 
 typedef struct {
@@ -71,7 +79,42 @@ typedef struct {
 	char event[16];
 	char reason[200];
 	uint64_t seq; /* the router's JOB_EVENT number; 0: the RESULT's */
+	int64_t at_ms; /* recorded (wall clock) */
 } gw_outcome_t;
+
+/* gw-outcomes.c: the record, in memory as on disk (oldest first) */
+typedef struct {
+	char path[4200], tmp[4220];
+	gw_outcome_t *out;
+	size_t n, cap;
+	size_t lines;	  /* in the file */
+	size_t keep;	  /* compaction keeps the newest keep ids (and more) */
+	size_t after;	  /* lines the last compaction kept */
+	int64_t age_ms;	  /* and none older than this (0: no limit) */
+	int64_t last_age_ms;
+	int fd;
+	int dirty;	  /* appended since the last fdatasync */
+	uint32_t pause_ms; /* test hook, see gw_conf_t */
+} gw_oc_t;
+
+/* 1 when a line of id must outlive compaction whatever its age (its job
+ * is still stored). */
+typedef int (*gw_needed_fn)(void *arg, const char *id);
+int gw_oc_open(gw_oc_t *oc, const char *dir, size_t keep, int64_t age_ms, int64_t now_ms,
+	       pl_err_t *err);
+/* Append o (text fields cleaned of tabs and newlines); sync now or leave
+ * that to gw_oc_sync. 0 or -1 with err. */
+int gw_oc_append(gw_oc_t *oc, const gw_outcome_t *o, int sync, pl_err_t *err);
+int gw_oc_sync(gw_oc_t *oc, pl_err_t *err);
+/* The newest line of id, or NULL (valid until the next append). */
+const gw_outcome_t *gw_oc_find(const gw_oc_t *oc, const char *id);
+/* 1 when the file is over its bound (or old lines are due to go). */
+int gw_oc_due(const gw_oc_t *oc, int64_t now_ms);
+/* Rewrite the file atomically with what is kept: the lines dropped, or
+ * -1 with err (the old file stays the record). */
+long gw_oc_compact(gw_oc_t *oc, int64_t now_ms, gw_needed_fn needed, void *arg, pl_err_t *err);
+void gw_oc_close(gw_oc_t *oc);
+int gw_oc_parse_line(char *line, gw_outcome_t *o);
 
 typedef struct {
 	char ws[128]; /* "" when free */
@@ -92,16 +135,14 @@ struct gw {
 	pl_jobstore_t *store;
 	void *intake; /* gw-intake.c: the embedded OfflinePrint intake */
 	void *srv;    /* gw-server.c */
-	/* outcomes, oldest first, and their durable record */
-	gw_outcome_t *out;
-	size_t nout, capout;
-	int out_fd;
-	int out_dirty; /* appended since the last fdatasync */
+	gw_oc_t oc; /* outcomes */
+	pl_timer_t *expiry_timer;
 	gw_rate_t rate[GW_RATE_SLOTS];
 	/* status */
 	pl_timer_t *status_timer;
 	unsigned routers;
-	uint64_t pushed, printed, held, failed, refused_rate;
+	uint64_t pushed, printed, held, failed, refused_rate, expired;
+	uint64_t compactions;
 	uint64_t events, events_unknown; /* JOB_EVENTs recorded, not ours */
 	char last_error[256];
 	int draining;
@@ -125,8 +166,15 @@ const gw_outcome_t *gw_outcome_find(const gw_t *gw, const char *id);
 int gw_event_record(gw_t *gw, const on_msg_t *m);
 /* fdatasync what gw_event_record appended. 0 or -1. */
 int gw_outcomes_sync(gw_t *gw);
-/* 1 when the status query's state is final (no later change). */
+/* Record that job m is being offered to a router, durably, before its
+ * first offer (expiry must know that a router may have printed it). 0 or
+ * -1 (then it is not offered). */
+int gw_outcome_offered(gw_t *gw, const pl_job_meta_t *m);
+/* 1 when the status query's state is final (no later change;
+ * gw-outcomes.c). */
 int gw_state_final(const char *state);
+/* Compact the outcomes when due (after an append, and on each sweep). */
+void gw_outcomes_tend(gw_t *gw);
 /* The rate check of a new job from workstation: PL_STATUS_OK or QUOTA. */
 uint32_t gw_rate_admit(gw_t *gw, const pl_job_meta_t *m, char *why, size_t n);
 
@@ -141,6 +189,15 @@ int gw_server_start(gw_t *gw, int listen_fd, pl_err_t *err);
 void gw_server_stop(gw_t *gw);
 /* A job was stored: idle routers take it. */
 void gw_server_kick(gw_t *gw);
+/* 1 when job id is on its way on a router connection (offered, being
+ * fetched or awaiting its RESULT). */
+int gw_server_busy(gw_t *gw, const char *id);
+
+/* gw-expire.c */
+void gw_expire_start(gw_t *gw);
+void gw_expire_stop(gw_t *gw);
+/* 1 when job m is past its expiry (never offered again). */
+int gw_expire_due(const gw_t *gw, const pl_job_meta_t *m, int64_t now_ms);
 
 /* gw-push.c: one router connection's job stream. */
 typedef struct {

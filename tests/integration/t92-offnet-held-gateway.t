@@ -18,16 +18,8 @@
 # jobs wait for it.
 . "$(dirname "$0")/../lib/lib.sh"
 
-ON=PrinterLogicServiceOffNetworkServer
-GWN=OffNetworkGateway
 t_setup
 plan 56
-
-# ---- certificates: our CA and the gateway's certificate for 127.0.0.1
-C=$T/certs
-tls_ca "$C"
-tls_leaf "$C" gw
-(umask 077; echo "site-token-$RANDOM$RANDOM$RANDOM$RANDOM" > "$T/site-token")
 
 # The window between the gateway's synced record of a JOB_EVENT and its
 # acknowledgement, widened for the kill -9 below (a test hook of the
@@ -35,16 +27,7 @@ tls_leaf "$C" gw
 export PL_TEST_OFFNET_GW_PAUSE_BEFORE_ACK=2000
 
 rec_start P1
-GW_PORT=$(free_port)
-IN_PORT=$(free_port)
-t_config '{}' "$(jq -n --arg p "$BIN/$ON" --arg u "wss://127.0.0.1:$GW_PORT/offnet" \
-	--arg t "$T/site-token" --arg ca "$C/ca.pem" --arg r "$ON" --arg g "$GWN" \
-	--arg lm "127.0.0.1:$GW_PORT" --arg li "127.0.0.1:$IN_PORT" \
-	--arg cert "$C/gw-chain.pem" --arg key "$C/gw.key" '{
-	($r): {path: $p, role: "router", gateway_url: $u, token_file: $t, ca_file: $ca,
-		ping_s: 1, dead_s: 4, backoff_min_ms: 50, backoff_max_ms: 400, print_timeout_s: 10},
-	($g): {path: $p, role: "gateway", listen: {main: $lm, intake: $li},
-		tls_cert: $cert, tls_key: $key, site_token_file: $t, ping_s: 1, dead_s: 4}}')"
+offnet_pair '{}' '{"dead_s": 4}' '{"dead_s": 4}'
 # The directory first: the two services would both create it otherwise.
 plsc printers add P1 "socket://127.0.0.1:$REC_PORT_P1" >/dev/null
 plsc users add alice --name "Alice" >/dev/null
@@ -71,14 +54,7 @@ query() { # query ID: the status query's HTTP code and body
 	echo " $(cat "$T/q.json" 2>/dev/null)"
 }
 state_of() { query "$1" | grep -q "\"state\":\"$2\""; }
-copies() {
-	local want n=0 f
-	want=$(sha256sum < "$1")
-	for f in "$T/rec-P1"/job-*.bin; do
-		[ -f "$f" ] && [ "$(sha256sum < "$f")" = "$want" ] && n=$((n + 1))
-	done
-	echo "$n"
-}
+copies() { rec_copies "$1"; }
 stored() { find "$T/lib/$GWN/jobs" -maxdepth 1 -name '*.job' 2>/dev/null | grep -c .; }
 jobs_of() { plsc jobs --user alice --json | jq '.jobs | length'; }
 detail() { plsc status --json | jq -r --arg n "$1" '.services[] | select(.name == $n) | .detail'; }

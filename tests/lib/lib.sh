@@ -165,6 +165,35 @@ tls_leaf() {
 	chmod 600 "$1/$2.key"
 }
 
+# offnet_pair SUPERVISOR_EXTRA ROUTER_EXTRA GATEWAY_EXTRA: both off-network
+# roles on this machine (#17): our CA and the gateway's certificate for
+# 127.0.0.1 in $C, a site token in $T/site-token, free ports GW_PORT
+# (routers, HTTPS + WSS) and IN_PORT (workstations), and $CONF with the
+# router $ON and the gateway $GWN (the same binary under its own name),
+# each with fast test timings and then its extra keys (JSON objects; the
+# first is t_config's). After t_setup.
+offnet_pair() {
+	ON=PrinterLogicServiceOffNetworkServer
+	GWN=OffNetworkGateway
+	C=$T/certs
+	tls_ca "$C"
+	tls_leaf "$C" gw
+	(umask 077; echo "site-token-$RANDOM$RANDOM$RANDOM$RANDOM" > "$T/site-token")
+	GW_PORT=$(free_port)
+	IN_PORT=$(free_port)
+	t_config "$1" "$(jq -n --arg p "$BIN/$ON" --arg u "wss://127.0.0.1:$GW_PORT/offnet" \
+		--arg t "$T/site-token" --arg ca "$C/ca.pem" --arg r "$ON" --arg g "$GWN" \
+		--arg lm "127.0.0.1:$GW_PORT" --arg li "127.0.0.1:$IN_PORT" \
+		--arg cert "$C/gw-chain.pem" --arg key "$C/gw.key" \
+		--argjson rx "$2" --argjson gx "$3" '{
+		($r): ({path: $p, role: "router", gateway_url: $u, token_file: $t, ca_file: $ca,
+			ping_s: 1, dead_s: 3, backoff_min_ms: 50, backoff_max_ms: 400,
+			print_timeout_s: 10} + $rx),
+		($g): ({path: $p, role: "gateway", listen: {main: $lm, intake: $li},
+			tls_cert: $cert, tls_key: $key, site_token_file: $t, ping_s: 1,
+			dead_s: 3} + $gx)}')"
+}
+
 # wspeer_ready: the Node WebSocket peer's packages (tests/wspeer, npm ci
 # once); says not ok and exits when npm fails. After t_setup and plan.
 wspeer_ready() {
@@ -281,6 +310,17 @@ rec_start() {
 	BG_PIDS+=($!)
 	wait_until 5 test -s "$d/port"
 	eval "REC_PORT_$1=$(cat "$d/port")"
+}
+
+# rec_copies FILE [NAME]: how many jobs recording printer NAME (P1) got
+# that are FILE byte for byte.
+rec_copies() {
+	local want n=0 f
+	want=$(sha256sum < "$1")
+	for f in "$T/rec-${2:-P1}"/job-*.bin; do
+		[ -f "$f" ] && [ "$(sha256sum < "$f")" = "$want" ] && n=$((n + 1))
+	done
+	echo "$n"
 }
 
 rec_stop() {
