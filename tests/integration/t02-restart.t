@@ -66,7 +66,7 @@ like "$(field BadCfg last_exit)" "exit 78 \(bad configuration\): services.mode: 
 	"and quotes the service's own last error line"
 
 
-grep -q "Early: restarting in 300 ms (throttled)" "$T/log/plsc-supervisor.log"
+wait_until 5 grep -q "Early: restarting in 300 ms (throttled)" "$T/log/plsc-supervisor.log"
 ok $? "a throttled restart waits throttle_ms"
 
 # binary missing -> failed, clear message, no busy loop
@@ -75,6 +75,6 @@ ok $? "a missing binary makes the service failed"
 like "$(field PrinterLogicServiceSNMP last_exit)" "binary not found" "status says binary not found"
 sleep 0.5
 is "$(field PrinterLogicServiceSNMP restarts)" 0 "no restart loop for a missing binary"
-grep -q "PrinterLogicServiceSNMP: binary not found" "$T/log/plsc-supervisor.log"
+wait_until 5 grep -q "PrinterLogicServiceSNMP: binary not found" "$T/log/plsc-supervisor.log"
 ok $? "the supervisor log names the missing binary"
 t_done

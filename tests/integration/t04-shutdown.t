@@ -24,9 +24,9 @@ ok $(( el < 1000 + 1500 ? 0 : 1 )) "within the grace period plus the kill margin
 alive=0
 for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
 is "$alive" 0 "no child is left"
-grep -q "graceful stop complete" "$T/log/B.log"
+wait_until 5 grep -q "graceful stop complete" "$T/log/B.log"
 ok $? "B finished its in-flight work (graceful stop)"
-grep -q "Stuck.*did not stop within the grace period" "$T/log/plsc-supervisor.log"
+wait_until 5 grep -q "Stuck.*did not stop within the grace period" "$T/log/plsc-supervisor.log"
 ok $? "the stuck child was killed after the grace, and the log says so"
 [ ! -S "$T/run/plsc.sock" ]
 ok $? "the control socket is removed"

@@ -30,7 +30,7 @@ is "$count" $((last - first + 1)) "no line is missing between the oldest kept ($
 short=$(echo "$all" | grep -E 'flood [0-9]{8} ' | grep -cvE 'x{150}$')
 is "$short" 0 "no flood line was split or truncated"
 
-grep -qE "^[0-9T:.Z-]+ output Quiet\[[0-9]+\]: raw output from testsvc" "$T/log/Quiet.log"
+wait_until 5 grep -qE "^[0-9T:.Z-]+ output Quiet\[[0-9]+\]: raw output from testsvc" "$T/log/Quiet.log"
 ok $? "raw stdout of a child is stamped with level 'output'"
 wait_until 10 grep -q "output Crash\[[0-9]*\]: testsvc: crashing on request" "$T/log/Crash.log"
 ok $? "a crashing child's last words (stderr) are in its log"

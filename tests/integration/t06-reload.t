@@ -47,7 +47,7 @@ state_is New running && state_is A running
 ok $? "the services keep running"
 cp "$T/good.json" "$CONF"
 plsc reload >/dev/null
-grep -q "configuration reloaded" "$T/log/plsc-supervisor.log"
+wait_until 5 grep -q "configuration reloaded" "$T/log/plsc-supervisor.log"
 ok $? "a good config reloads again"
 
 # A service that was not running when it was removed is dropped too.

@@ -53,7 +53,7 @@ out=$(plsc release --user carol --printer P1 2>&1)
 like "$out" "damaged" "a flipped bit is detected and the job is not printed"
 [ ! -e "$T/rec-P1/job-2.bin" ] && [ ! -e "$T/rec-P1/job-2.part" ]
 ok $? "the printer received nothing"
-grep -q "damaged" "$T/log/$OP.log"
+wait_until 5 grep -q "damaged" "$T/log/$OP.log"
 ok $? "and the service log says so"
 
 # Truncate another job file.

@@ -64,14 +64,14 @@ is "$(grep 'claiming user mallory2' "$T/log/job-events.jsonl" | jq -r '.title')"
 out=$(submit ws1 alice "$T/doc" 2>&1); rc=$?
 is "$rc" 1 "plsc-submit with a revoked token exits 1"
 like "$out" "token" "and says the token was refused"
-grep -q "missing, wrong or revoked workstation token" "$T/log/$OP.log"
+wait_until 5 grep -q "missing, wrong or revoked workstation token" "$T/log/$OP.log"
 ok $? "refusals are logged"
 
 out=$(evil garbage 127.0.0.1 "$OP_PORT")
 is "$out" "closed" "garbage instead of TLS: connection closed"
 out=$(evil plain 127.0.0.1 "$OP_PORT")
 is "$out" "closed" "a plain-TCP client: connection closed"
-grep -q "TLS handshake failed" "$T/log/$OP.log"
+wait_until 5 grep -q "TLS handshake failed" "$T/log/$OP.log"
 ok $? "failed handshakes are logged"
 out=$(evil oversized 127.0.0.1 "$OP_PORT" "$(cat "$T/token-ws2")")
 like "$out" "^result 4 .*frame too large" "an oversized frame is refused with a clear message"

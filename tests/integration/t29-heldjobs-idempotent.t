@@ -33,7 +33,7 @@ like "$(cat "$T/err")" "already held as job $id1 \(the same idempotency key\): n
 	"plsc-submit says nothing was sent again"
 is "$(count alice)" 1 "one job held, not two"
 is "$(jobs_on_disk)" 1 "one job file"
-grep -q "job $id1 for alice is already held (the same idempotency key)" "$T/log/$OP.log"
+wait_until 5 grep -q "job $id1 for alice is already held (the same idempotency key)" "$T/log/$OP.log"
 ok $? "the service logs the repeated key"
 
 id2=$(submit ws1 bob "$T/doc" --idempotency-key "$key")

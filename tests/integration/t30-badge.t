@@ -57,7 +57,7 @@ for i in 3 4; do echo "alice job $i" > "$T/a$i"; submit ws1 alice "$T/a$i" >/dev
 sleep 0.5
 [ ! -e "$T/rec-P1/job-3.bin" ]
 ok $? "bob's badge releases none of alice's jobs"
-grep -q "no held jobs for bob" "$T/log/$BR.log"
+wait_until 5 grep -q "no held jobs for bob" "$T/log/$BR.log"
 ok $? "and the log says bob has nothing held"
 "$EMU" connect 127.0.0.1 "$BR_PORT" 127.0.0.3 rfideas-e241 badge:1a2b
 wait_until 10 test -e "$T/rec-P2/job-2.bin"

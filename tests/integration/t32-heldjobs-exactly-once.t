@@ -121,6 +121,6 @@ before=$(ls "$T"/rec-P1/ | grep -c '\.bin$')
 out=$(plsc release --job "$mid" --printer P1 --reprint 2>&1)
 ok $? "with --reprint it prints ($out)"
 is "$(ls "$T"/rec-P1/ | grep -c '\.bin$')" "$((before + 1))" "one more complete print"
-grep -q '"event":"maybe-printed"' "$T/log/job-events.jsonl"
+wait_until 5 grep -q '"event":"maybe-printed"' "$T/log/job-events.jsonl"
 ok $? "the job events say maybe-printed"
 t_done

@@ -355,7 +355,7 @@ wait_until 10 bash -c "grep -q 'PrinterLogicServiceIdentitySync: 5 deaths' '$T/l
 plsc restart "$IDS" >/dev/null 2>&1
 wait_until 60 bash -c "[ \$(grep -c 'incremental sync (timestamp)' '$T/log/$IDS.log') -gt $n0 ]"
 ok $? "auto, against slapd without syncprov: incremental syncs read by timestamp"
-grep -q "no syncrepl: incremental syncs read by modifyTimestamp" "$T/log/$IDS.log"
+wait_until 5 grep -q "no syncrepl: incremental syncs read by modifyTimestamp" "$T/log/$IDS.log"
 ok $? "and the full sync says why, once"
 
 t_done

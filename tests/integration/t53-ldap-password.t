@@ -45,7 +45,7 @@ t_config '{}' "$(jq -n --arg ap "$BIN/$AP" --arg l "127.0.0.1:$AP_PORT" --arg pl
 sup_start
 wait_until 15 state_is "$AP" running
 ok $? "AirPrint runs with ldap_uri"
-grep -q "passwords also checked by LDAP bind" "$T/log/$AP.log"
+wait_until 5 grep -q "passwords also checked by LDAP bind" "$T/log/$AP.log"
 ok $? "and says passwords are also checked by an LDAP bind"
 printf '%%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 1/Kids[3 0 R]>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%%%EOF\n' > "$T/doc.pdf"
 out=$(timeout 60 ipptool -t -T 20 -f "$T/doc.pdf" "ipps://user000001:pw-1@localhost:$AP_PORT/ipp/print" "$IPPT/print-job.test" 2>&1)

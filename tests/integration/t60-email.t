@@ -90,7 +90,7 @@ head -c 5 "$T/rec-P1/job-1.bin" > "$T/magic"
 is "$(cat "$T/magic")" "%PDF-" "the printer received a PDF"
 pages=$(pages_of "$T/rec-P1/job-1.bin")
 is "$pages" "$(echo "$job" | jq -r .pages)" "with the page count the job had ($pages)"
-grep -q '"event":"held".*"service":"'"$EM"'"' "$T/log/job-events.jsonl"
+wait_until 5 grep -q '"event":"held".*"service":"'"$EM"'"' "$T/log/job-events.jsonl"
 ok $? "a held event from $EM in job-events.jsonl"
 
 # 2. Direct printing: to the printer's own address, from a known user.

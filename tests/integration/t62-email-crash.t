@@ -89,7 +89,7 @@ wait_until 30 count_is Printed 3
 ok $? "after the restart the message is moved"
 is "$(ls "$T/rec-LOBBY" | grep -c 'job-.*\.bin')" 1 "LOBBY printed it once"
 like "$(log_of "$EM")" "uid 3\\): a print to LOBBY began before a restart" "the log says why not again"
-grep -q '"event":"maybe-printed"' "$T/log/job-events.jsonl"
+wait_until 5 grep -q '"event":"maybe-printed"' "$T/log/job-events.jsonl"
 ok $? "a maybe-printed job event"
 is "$(grep -c '"event":"held"' "$T/log/job-events.jsonl")" 2 "two held events in all"
 sup_kill

@@ -190,7 +190,7 @@ oldpid=$(svc_pid "$AP")
 plsc restart "$AP" >/dev/null
 wait_until 15 restarted
 ok $? "the service restarts with a damaged job-ids file"
-grep -q "job-ids: not a job id mark" "$T/log/$AP.log"
+wait_until 5 grep -q "job-ids: not a job id mark" "$T/log/$AP.log"
 ok $? "which is logged"
 out=$(ipt "$URI" "$T/opts.test")
 again=$(echo "$out" | sed -n 's/.*job-id (integer) = \([0-9]*\).*/\1/p' | head -1)
