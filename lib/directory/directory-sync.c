@@ -261,11 +261,16 @@ static int stream_add(pl_dir_t *d, const char *source, const pl_dir_sync_item_t 
 	int wrote[PL_DIR_MAX_BADGES] = { 0 }, taken = -1, rc;
 	for (int i = 0; i < u->nbadges && taken < 0; i++) {
 		sqlite3_stmt *st = pl_dir_kept(d,
-						  "INSERT INTO badges(badge_id, username)"
-						  " VALUES(?1, ?2)",
+						  "INSERT INTO badges(badge_id, username, pos)"
+						  " VALUES(?1, ?2, ?3)",
 						  err);
 		if (!st || stmt_text(d, st, u->badges[i], u->username, "sync: badges", err) < 0)
 			return -1;
+		if (sqlite3_bind_int(st, 3, i) != SQLITE_OK) {
+			pl_dir_sqlfail(d, err, "sync: badges");
+			pl_dir_kept_done(d, st);
+			return -1;
+		}
 		rc = sqlite3_step(st);
 		pl_dir_kept_done(d, st);
 		if (rc == SQLITE_DONE) {
