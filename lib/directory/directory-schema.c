@@ -105,9 +105,9 @@ static const char *const migrations[] = {
 	/* 8: users, user_emails and badges rebuilt WITHOUT ROWID, each
 	 * table its own key's index: a user with an address and two badges
 	 * was 13 b-tree inserts (every table a rowid b-tree beside its key's
-	 * index, and user_emails_email, which no query used), now 8; a
-	 * synced first sync of 100,000 users is mostly these inserts. users'
-	 * CHECK is the same rule as ORs: "IN (list)" made SQLite build the
+	 * index, and user_emails_email, which no query used), now 8; an
+	 * identity source's first sync of 100,000 users is mostly these
+	 * inserts. users' CHECK is the same rule as ORs: "IN (list)" made SQLite build the
 	 * list as a temporary b-tree at every INSERT and UPDATE. A child's
 	 * order was its rowid; it is pos now (the old rowid here, the place
 	 * in the user's list for rows written later), so addresses and
