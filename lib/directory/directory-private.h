@@ -124,6 +124,12 @@ int pl_dir_user_badges_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err);
 /* The same for a user that has none yet: no rows to delete first. */
 int pl_dir_user_emails_add(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err);
 int pl_dir_user_badges_add(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err);
+/* A child row (a user's address or badge): sql, a literal (a kept
+ * statement), binds ?1 the user, ?2 the value and ?3 its place in the
+ * user's list (pos: children read back in that order). SQLite's result,
+ * err set but for SQLITE_DONE. */
+int pl_dir_child_insert(pl_dir_t *d, const char *sql, const char *username,
+			const char *value, int pos, const char *what, pl_err_t *err);
 int pl_dir_user_local_only(pl_dir_t *d, const char *username, pl_err_t *err);
 /* The owner of a canonical badge ID into owner: 0 found, 1 unknown, -1
  * error. Under the mutex. */

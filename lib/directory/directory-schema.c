@@ -101,6 +101,71 @@ static const char *const migrations[] = {
 	"ALTER TABLE printers ADD COLUMN guest INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX printers_email ON printers(email COLLATE NOCASE) WHERE email != '';"
 	"CREATE INDEX user_emails_email_nocase ON user_emails(email COLLATE NOCASE);",
+
+	/* 8: users, user_emails and badges rebuilt WITHOUT ROWID, each
+	 * table its own key's index: a user with an address and two badges
+	 * was 13 b-tree inserts (every table a rowid b-tree beside its key's
+	 * index, and user_emails_email, which no query used), now 8; an
+	 * identity source's first sync of 100,000 users is mostly these
+	 * inserts. users' CHECK is the same rule as ORs: "IN (list)" made SQLite build the
+	 * list as a temporary b-tree at every INSERT and UPDATE. A child's
+	 * order was its rowid; it is pos now (the old rowid here, the place
+	 * in the user's list for rows written later), so addresses and
+	 * badges read back in the order they were put, as before.
+	 * The old tables are renamed out of the way (their children's
+	 * REFERENCES follow, so nothing cascades), copied, and dropped,
+	 * children first. Rows the old schema's keys allowed but the
+	 * constraints say cannot be (a NULL key, a child of no user: only a
+	 * tool writing with foreign keys off could leave one) are not
+	 * copied; every constraint and ON DELETE CASCADE is as before. */
+	"DROP INDEX users_external;"
+	"DROP INDEX user_emails_email;"
+	"DROP INDEX user_emails_email_nocase;"
+	"DROP INDEX badges_username;"
+	"ALTER TABLE badges RENAME TO badges_v7;"
+	"ALTER TABLE user_emails RENAME TO user_emails_v7;"
+	"ALTER TABLE users RENAME TO users_v7;"
+	"CREATE TABLE users("
+	" username TEXT NOT NULL PRIMARY KEY,"
+	" display_name TEXT NOT NULL DEFAULT '',"
+	" groups TEXT NOT NULL DEFAULT '',"
+	" pin_hash TEXT,"
+	" source TEXT NOT NULL DEFAULT 'local'"
+	"  CHECK(source = 'local' OR source = 'ldap' OR source = 'scim'),"
+	" created_ms INTEGER NOT NULL,"
+	" updated_ms INTEGER NOT NULL,"
+	" external_id TEXT,"
+	" pin_mark TEXT) WITHOUT ROWID;"
+	"INSERT INTO users(username, display_name, groups, pin_hash, source,"
+	" created_ms, updated_ms, external_id, pin_mark)"
+	" SELECT username, display_name, groups, pin_hash, source,"
+	" created_ms, updated_ms, external_id, pin_mark FROM users_v7"
+	" WHERE username IS NOT NULL;"
+	"CREATE TABLE user_emails("
+	" username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,"
+	" email TEXT NOT NULL,"
+	" pos INTEGER NOT NULL,"
+	" PRIMARY KEY(username, email)) WITHOUT ROWID;"
+	"INSERT INTO user_emails(username, email, pos)"
+	" SELECT e.username, e.email, e.rowid FROM user_emails_v7 e"
+	" JOIN users u ON u.username = e.username;"
+	"CREATE TABLE badges("
+	" badge_id TEXT NOT NULL PRIMARY KEY,"
+	" username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,"
+	" pos INTEGER NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO badges(badge_id, username, pos)"
+	" SELECT b.badge_id, b.username, b.rowid FROM badges_v7 b"
+	" JOIN users u ON u.username = b.username"
+	" WHERE b.badge_id IS NOT NULL;"
+	"DROP TABLE badges_v7;"
+	"DROP TABLE user_emails_v7;"
+	"DROP TABLE users_v7;"
+	"CREATE UNIQUE INDEX users_external ON users(source, external_id)"
+	" WHERE external_id IS NOT NULL;"
+	/* the Email service finds the sender by address, in any case */
+	"CREATE INDEX user_emails_email_nocase ON user_emails(email COLLATE NOCASE);"
+	/* a user's badges in order, and the cascade, go by username */
+	"CREATE INDEX badges_username ON badges(username, pos);",
 };
 
 _Static_assert(PL_ARRAY_LEN(migrations) == PL_DIR_SCHEMA_VERSION,

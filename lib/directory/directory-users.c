@@ -234,6 +234,21 @@ static int run_text2(pl_dir_t *d, const char *sql, const char *a,
 	return pl_dir_run_kept(d, st, what, err);
 }
 
+int pl_dir_child_insert(pl_dir_t *d, const char *sql, const char *username,
+			const char *value, int pos, const char *what, pl_err_t *err)
+{
+	sqlite3_stmt *st = pl_dir_kept(d, sql, err);
+	if (!st)
+		return -1;
+	if (pl_dir_bind_text(st, 1, username) < 0 || pl_dir_bind_text(st, 2, value) < 0 ||
+	    sqlite3_bind_int(st, 3, pos) != SQLITE_OK) {
+		pl_dir_sqlfail(d, err, what);
+		pl_dir_kept_done(d, st);
+		return -1;
+	}
+	return pl_dir_run_kept(d, st, what, err);
+}
+
 /* A duplicate within the list is dropped (the pair is the key). */
 int pl_dir_user_emails_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
 {
@@ -246,11 +261,11 @@ int pl_dir_user_emails_put(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
 int pl_dir_user_emails_add(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
 {
 	for (int i = 0; i < u->nemails; i++)
-		if (run_text2(d,
-			      "INSERT OR IGNORE INTO user_emails(username, email)"
-			      " VALUES(?1, ?2)",
-			      u->username, u->emails[i], "put user emails",
-			      err) != SQLITE_DONE)
+		if (pl_dir_child_insert(d,
+					"INSERT OR IGNORE INTO user_emails(username, email, pos)"
+					" VALUES(?1, ?2, ?3)",
+					u->username, u->emails[i], i, "put user emails",
+					err) != SQLITE_DONE)
 			return -1;
 	return 0;
 }
@@ -286,10 +301,10 @@ int pl_dir_user_badges_add(pl_dir_t *d, const pl_dir_user_t *u, pl_err_t *err)
 {
 	char owner[128], masked[BADGE_LEN_MAX + 1];
 	for (int i = 0; i < u->nbadges; i++) {
-		int rc = run_text2(d,
-				   "INSERT INTO badges(badge_id, username)"
-				   " VALUES(?1, ?2)",
-				   u->badges[i], u->username, "put user badges", err);
+		int rc = pl_dir_child_insert(d,
+					     "INSERT INTO badges(badge_id, username, pos)"
+					     " VALUES(?2, ?1, ?3)",
+					     u->username, u->badges[i], i, "put user badges", err);
 		if (rc == SQLITE_DONE)
 			continue;
 		if (rc != SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -378,7 +393,7 @@ static void add_badge(pl_dir_user_t *u, const char *b)
 
 /* Rows (username, value) ordered by username, merged into users (sorted
  * by username too, or a single user). Children come in the order they
- * were put (rowid). */
+ * were put (pos: their place in the user's list). */
 static int children_fill(pl_dir_t *d, const char *sql, const char *username,
 			 pl_dir_user_t *users, size_t n,
 			 void (*add)(pl_dir_user_t *, const char *),
@@ -411,12 +426,12 @@ static int user_children(pl_dir_t *d, const char *username,
 	const char *what = username ? "get user" : "list users";
 	const char *emails = username
 		? "SELECT username, email FROM user_emails"
-		  " WHERE username = ?1 ORDER BY rowid"
-		: "SELECT username, email FROM user_emails ORDER BY username, rowid";
+		  " WHERE username = ?1 ORDER BY pos"
+		: "SELECT username, email FROM user_emails ORDER BY username, pos";
 	const char *badges = username
 		? "SELECT username, badge_id FROM badges"
-		  " WHERE username = ?1 ORDER BY rowid"
-		: "SELECT username, badge_id FROM badges ORDER BY username, rowid";
+		  " WHERE username = ?1 ORDER BY pos"
+		: "SELECT username, badge_id FROM badges ORDER BY username, pos";
 	if (children_fill(d, emails, username, users, n, add_email, what, err) < 0 ||
 	    children_fill(d, badges, username, users, n, add_badge, what, err) < 0)
 		return -1;
@@ -532,9 +547,9 @@ static int each_source(pl_dir_t *d, const char *sql, pl_dir_user_fn fn, void *ar
 	pl_dir_user_t *u = malloc(sizeof(*u));
 	sqlite3_stmt *st = pl_dir_prepare(d, sql, err);
 	child_cur_t em = { pl_dir_prepare(d, "SELECT username, email FROM user_emails"
-					  " ORDER BY username, rowid", err), SQLITE_DONE };
+					  " ORDER BY username, pos", err), SQLITE_DONE };
 	child_cur_t bd = { pl_dir_prepare(d, "SELECT username, badge_id FROM badges"
-					  " ORDER BY username, rowid", err), SQLITE_DONE };
+					  " ORDER BY username, pos", err), SQLITE_DONE };
 	int rc = u && st && em.st && bd.st ? SQLITE_OK : SQLITE_ERROR, stop = 0;
 	if (rc == SQLITE_OK) {
 		em.rc = sqlite3_step(em.st);

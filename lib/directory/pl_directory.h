@@ -6,7 +6,7 @@
  * of users synced from LDAP or SCIM (version 4); the keyed mark of a
  * synced PIN (version 5); per-printer SNMP options (version 6,
  * printer_snmp; directory-snmp.c); a printer's e-mail address and guest
- * flag (version 7).
+ * flag (version 7); users, addresses and badges without rowids (version 8).
  *
  * Tokens: "plsc_<id>_<secret>" where id (8 hex) names the row and secret
  * (32 random bytes, base64url) is stored only as SHA-256. Shown once at
@@ -20,7 +20,7 @@
 #include "pl_config.h" /* pl_err_t */
 #include "pl_sandbox.h"
 
-#define PL_DIR_SCHEMA_VERSION 7
+#define PL_DIR_SCHEMA_VERSION 8
 #define PL_TOKEN_MAX 96
 #define PL_DIR_TOKEN_ID_LEN 8 /* hex digits */
 

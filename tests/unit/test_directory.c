@@ -1982,6 +1982,296 @@ static void test_migrate_from_v2(void **state)
 	sqlite3_close(raw);
 }
 
+/* ---- migration 8: users, user_emails and badges without rowids ---- */
+
+/* Migrations 3 to 7 as they shipped, on top of v2_migration. */
+static const char v3_to_v7[] =
+	"CREATE TABLE admins("
+	" name TEXT PRIMARY KEY,"
+	" password_hash TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL,"
+	" updated_ms INTEGER NOT NULL);"
+	"ALTER TABLE users ADD COLUMN external_id TEXT;"
+	"CREATE UNIQUE INDEX users_external ON users(source, external_id)"
+	" WHERE external_id IS NOT NULL;"
+	"ALTER TABLE users ADD COLUMN pin_mark TEXT;"
+	"CREATE TABLE printer_snmp("
+	" printer TEXT PRIMARY KEY REFERENCES printers(name) ON DELETE CASCADE,"
+	" options TEXT NOT NULL,"
+	" updated_ms INTEGER NOT NULL);"
+	"ALTER TABLE printers ADD COLUMN email TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE printers ADD COLUMN guest INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX printers_email ON printers(email COLLATE NOCASE) WHERE email != '';"
+	"CREATE INDEX user_emails_email_nocase ON user_emails(email COLLATE NOCASE);";
+
+#define MARK64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* Local, LDAP and SCIM users, children written interleaved and out of
+ * sorted order (their order was their rowid), rows in other tables that
+ * reference a printer, and children of no user that only a writer with
+ * foreign keys off could leave. */
+static const char v7_rows[] =
+	"PRAGMA foreign_keys = ON;"
+	"INSERT INTO users(username, display_name, groups, pin_hash, source,"
+	" created_ms, updated_ms) VALUES('olga', 'Olga O', 'print,scan', '"
+	LEGACY_PIN_HASH "', 'local', 3, 4);"
+	"INSERT INTO users(username, display_name, source, created_ms, updated_ms,"
+	" external_id, pin_mark) VALUES('lena', 'Lena L', 'ldap', 5, 6, 'uuid-lena', '"
+	MARK64 "');"
+	"INSERT INTO users(username, display_name, source, created_ms, updated_ms,"
+	" external_id) VALUES('sam', 'Sam S', 'scim', 7, 8, 'ext-sam');"
+	"INSERT INTO users(username, display_name, created_ms, updated_ms)"
+	" VALUES('pete', 'Pete P', 9, 9);"
+	"INSERT INTO user_emails(username, email) VALUES('olga', 'zz-olga@example.org');"
+	"INSERT INTO badges(badge_id, username) VALUES('ff01', 'olga');"
+	"INSERT INTO user_emails(username, email) VALUES('lena', 'lena@example.org');"
+	"INSERT INTO badges(badge_id, username) VALUES('c0de', 'lena');"
+	"INSERT INTO user_emails(username, email) VALUES('olga', 'Olga@Example.org');"
+	"INSERT INTO badges(badge_id, username) VALUES('1a2b', 'olga');"
+	"INSERT INTO badges(badge_id, username) VALUES('beef', 'lena');"
+	"INSERT INTO user_emails(username, email) VALUES('sam', 'sam@b.example');"
+	"INSERT INTO user_emails(username, email) VALUES('sam', 'sam@a.example');"
+	"INSERT INTO badges(badge_id, username) VALUES('77', 'olga');"
+	"INSERT INTO printer_snmp(printer, options, updated_ms) VALUES('old-hp', 'interval=30', 10);"
+	"INSERT INTO readers(name, address, direction, port, format, printer,"
+	" mode, created_ms) VALUES('lobby-1', '10.0.5.21', 'connect', 0,"
+	" '{\"preset\":\"elatec-tcpconv2\"}', 'old-hp', 'all', 6);"
+	"INSERT INTO admins(name, password_hash, created_ms, updated_ms)"
+	" VALUES('root', 'x', 1, 1);"
+	"PRAGMA foreign_keys = OFF;"
+	"INSERT INTO badges(badge_id, username) VALUES('dead', 'ghost');"
+	"INSERT INTO user_emails(username, email) VALUES('ghost', 'ghost@example.org');"
+	"PRAGMA user_version = 7;";
+
+static void user_has(pl_dir_t *d, const char *name, const char *const *emails, int ne,
+		     const char *const *badges, int nb)
+{
+	pl_err_t err = { "" };
+	pl_dir_user_t u;
+	if (pl_dir_user_get(d, name, &u, &err) != 0)
+		fail_msg("get %s: %s", name, err.msg);
+	assert_int_equal(u.nemails, ne);
+	for (int i = 0; i < ne; i++)
+		assert_string_equal(u.emails[i], emails[i]);
+	assert_int_equal(u.nbadges, nb);
+	for (int i = 0; i < nb; i++)
+		assert_string_equal(u.badges[i], badges[i]);
+}
+
+/* A constraint (primary code SQLITE_CONSTRAINT) refuses sql. */
+static void raw_refused(sqlite3 *db, const char *sql)
+{
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	if ((rc & 0xff) != SQLITE_CONSTRAINT)
+		fail_msg("not refused by a constraint (%d): %s", rc, sql);
+}
+
+static void v8_constraints(sqlite3 *raw)
+{
+	raw_exec(raw, "PRAGMA foreign_keys = ON");
+	raw_refused(raw, "INSERT INTO badges(badge_id, username, pos) VALUES('0bad', 'nobody', 0)");
+	raw_refused(raw, "INSERT INTO badges(badge_id, username, pos) VALUES('ff01', 'lena', 5)");
+	raw_refused(raw, "INSERT INTO badges(badge_id, username) VALUES('0bad', 'lena')");
+	raw_refused(raw, "INSERT INTO badges(badge_id, username, pos) VALUES(NULL, 'lena', 5)");
+	raw_refused(raw, "INSERT INTO user_emails(username, email, pos)"
+			 " VALUES('olga', 'Olga@Example.org', 9)");
+	raw_refused(raw, "INSERT INTO user_emails(username, email, pos) VALUES('nobody', 'n@x', 0)");
+	raw_refused(raw, "INSERT INTO user_emails(username, email, pos) VALUES('olga', NULL, 0)");
+	raw_refused(raw, "INSERT INTO users(username, source, created_ms, updated_ms)"
+			 " VALUES('x', 'other', 1, 1)");
+	raw_refused(raw, "UPDATE users SET source = 'LDAP' WHERE username = 'pete'");
+	raw_refused(raw, "INSERT INTO users(username, created_ms, updated_ms) VALUES('olga', 1, 1)");
+	raw_refused(raw, "INSERT INTO users(username, created_ms, updated_ms) VALUES(NULL, 1, 1)");
+	raw_refused(raw, "INSERT INTO users(username, created_ms) VALUES('x', 1)");
+	raw_refused(raw, "INSERT INTO users(username, display_name, created_ms, updated_ms)"
+			 " VALUES('x', NULL, 1, 1)");
+	raw_refused(raw, "INSERT INTO users(username, source, created_ms, updated_ms, external_id)"
+			 " VALUES('x', 'ldap', 1, 1, 'uuid-lena')");
+	/* what the constraints allow still goes in: the same key in another
+	 * source, local users without one, the same address for two users */
+	raw_exec(raw, "INSERT INTO users(username, source, created_ms, updated_ms, external_id)"
+		      " VALUES('x', 'scim', 1, 1, 'uuid-lena');"
+		      "INSERT INTO users(username, created_ms, updated_ms) VALUES('y', 1, 1);"
+		      "INSERT INTO user_emails(username, email, pos) VALUES('y', 'lena@example.org', 0);"
+		      "DELETE FROM users WHERE username IN ('x', 'y')");
+	/* the cascade: a user's addresses and badges go with it */
+	raw_exec(raw, "DELETE FROM users WHERE username = 'lena'");
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM badges WHERE username = 'lena'"), 0);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM user_emails WHERE username = 'lena'"), 0);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM user_emails"
+				      " WHERE email = 'lena@example.org'"), 0);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+}
+
+static void test_migrate_v7_rowless(void **state)
+{
+	fixture_t *f = *state;
+	pl_err_t err = { "" };
+	char dir[128], who[128], text[PL_DIR_SNMP_TEXT_MAX];
+	snprintf(dir, sizeof(dir), "%s/state/directory", f->dir);
+	assert_int_equal(pl_mkdir_p(dir, 0750), 0);
+	sqlite3 *raw = raw_open(f);
+	raw_exec(raw, v1_schema);
+	raw_exec(raw, v2_migration);
+	raw_exec(raw, v3_to_v7);
+	raw_exec(raw, v7_rows);
+	/* a migration that fails half-way leaves version 7 as it was (one
+	 * transaction): a table in the way of its renames */
+	raw_exec(raw, "CREATE TABLE users_v7(x)");
+	pl_dir_t *d = NULL;
+	assert_int_equal(pl_dir_open(&d, f->db, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "users_v7"));
+	assert_int_equal(raw_int(raw, "PRAGMA user_version"), 7);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM users"), 4);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM badges"), 6);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM sqlite_schema"
+				      " WHERE name IN ('user_emails_email', 'badges_username')"),
+			 2);
+	raw_exec(raw, "DROP TABLE users_v7");
+	sqlite3_close(raw);
+	d = open_rw(f);
+	assert_int_equal(pl_dir_schema_version(d), PL_DIR_SCHEMA_VERSION);
+	/* every user with its addresses and badges in the order put */
+	static const char *const olga_e[] = { "zz-olga@example.org", "Olga@Example.org" },
+				 *const olga_b[] = { "ff01", "1a2b", "77" },
+				 *const lena_e[] = { "lena@example.org" },
+				 *const lena_b[] = { "c0de", "beef" },
+				 *const sam_e[] = { "sam@b.example", "sam@a.example" };
+	user_has(d, "olga", olga_e, 2, olga_b, 3);
+	user_has(d, "lena", lena_e, 1, lena_b, 2);
+	user_has(d, "sam", sam_e, 2, NULL, 0);
+	user_has(d, "pete", NULL, 0, NULL, 0);
+	pl_dir_user_t *list = NULL;
+	size_t n = 0;
+	assert_int_equal(pl_dir_user_list(d, &list, &n, &err), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(list[0].username, "lena");
+	assert_string_equal(list[0].source, "ldap");
+	assert_string_equal(list[0].external_id, "uuid-lena");
+	assert_string_equal(list[0].pin_mark, MARK64);
+	assert_int_equal(list[0].created_ms, 5);
+	assert_string_equal(list[1].username, "olga");
+	assert_int_equal(list[1].nbadges, 3);
+	assert_string_equal(list[1].badges[2], "77");
+	assert_string_equal(list[1].emails[1], "Olga@Example.org");
+	assert_int_equal(list[1].has_pin, 1);
+	assert_string_equal(list[1].groups, "print,scan");
+	assert_string_equal(list[3].username, "sam");
+	assert_string_equal(list[3].source, "scim");
+	assert_string_equal(list[3].emails[1], "sam@a.example");
+	free(list);
+	/* the lookups: by address in any case, by badge; the PIN */
+	assert_int_equal(pl_dir_user_by_email(d, "OLGA@example.ORG", who, sizeof(who), &err), 0);
+	assert_string_equal(who, "olga");
+	assert_int_equal(pl_dir_badge_user(d, "beef", who, sizeof(who), &err), 0);
+	assert_string_equal(who, "lena");
+	assert_int_equal(pl_dir_badge_user(d, "dead", who, sizeof(who), &err), 1);
+	assert_int_equal(pl_dir_user_by_email(d, "ghost@example.org", who, sizeof(who), &err), 1);
+	if (pl_dir_pin_check(d, "olga", LEGACY_PIN, &err) != 1)
+		fail_msg("legacy PIN: %s", err.msg);
+	/* the rows of other tables */
+	assert_int_equal(pl_dir_snmp_get(d, "old-hp", text, &err), 0);
+	assert_string_equal(text, "interval=30");
+	assert_int_equal(pl_dir_admin_exists(d, "root", &err), 1);
+	pl_dir_reader_t *rd = NULL;
+	assert_int_equal(pl_dir_reader_list(d, &rd, &n, &err), 0);
+	assert_int_equal(n, 1);
+	free(rd);
+	/* a sync and a put on the new tables keep their lists' order */
+	pl_dir_sync_item_t it;
+	memset(&it, 0, sizeof(it));
+	pl_strlcpy(it.key, "uuid-lena", sizeof(it.key));
+	it.user = user("lena", "Lena L");
+	pl_strlcpy(it.user.external_id, "uuid-lena", sizeof(it.user.external_id));
+	pl_strlcpy(it.user.emails[0], "lena@example.org", sizeof(it.user.emails[0]));
+	it.user.nemails = 1;
+	char msg[128];
+	assert_int_equal(pl_dir_user_add_badge(&it.user, "hex:ff02", msg, sizeof(msg)), 0);
+	assert_int_equal(pl_dir_user_add_badge(&it.user, "hex:c0de", msg, sizeof(msg)), 0);
+	assert_int_equal(pl_dir_user_add_badge(&it.user, "hex:1234", msg, sizeof(msg)), 0);
+	pl_dir_sync_counts_t c;
+	if (pl_dir_sync_apply(d, "ldap", &it, 1, NULL, NULL, &c, &err) < 0)
+		fail_msg("sync: %s", err.msg);
+	assert_int_equal(c.updated, 1);
+	static const char *const lena_b2[] = { "ff02", "c0de", "1234" };
+	user_has(d, "lena", lena_e, 1, lena_b2, 3);
+	pl_dir_close(d);
+
+	raw = raw_open(f);
+	assert_int_equal(raw_int(raw, "PRAGMA user_version"), PL_DIR_SCHEMA_VERSION);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM pragma_table_list"
+				      " WHERE name IN ('users', 'user_emails', 'badges') AND wr = 1"),
+			 3);
+	/* nothing of the old tables left, and the unused index gone */
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM sqlite_schema WHERE name LIKE '%v7%'"
+				      " OR sql LIKE '%v7%' OR name = 'user_emails_email'"),
+			 0);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM sqlite_schema WHERE name IN"
+				      " ('users_external', 'user_emails_email_nocase',"
+				      " 'badges_username', 'printers_email', 'tokens_workstation')"),
+			 5);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM users"), 4);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM badges"), 6);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM user_emails"), 5);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(raw, "PRAGMA integrity_check", -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+	sqlite3_finalize(st);
+	v8_constraints(raw);
+	sqlite3_close(raw);
+}
+
+/* The statements on the three tables each find their rows by a key or
+ * an index (EXPLAIN QUERY PLAN): no table scan where one row or one
+ * user's rows are wanted. */
+static void test_v8_query_plans(void **state)
+{
+	fixture_t *f = *state;
+	static const struct {
+		const char *sql, *uses;
+	} q[] = {
+		{ "SELECT username FROM users WHERE source = 'ldap' AND external_id = 'k'",
+		  "users_external" },
+		{ "SELECT source FROM users WHERE username = 'u'", "PRIMARY KEY" },
+		{ "DELETE FROM users WHERE username = 'u'", "PRIMARY KEY" },
+		{ "DELETE FROM users WHERE source = 'ldap' AND external_id = 'k'", "users_external" },
+		{ "SELECT username FROM badges WHERE badge_id = 'b'", "PRIMARY KEY" },
+		{ "DELETE FROM badges WHERE badge_id = 'b'", "PRIMARY KEY" },
+		{ "DELETE FROM badges WHERE username = 'u'", "badges_username" },
+		{ "SELECT username, badge_id FROM badges WHERE username = 'u' ORDER BY pos",
+		  "badges_username" },
+		{ "DELETE FROM user_emails WHERE username = 'u'", "PRIMARY KEY" },
+		{ "SELECT username, email FROM user_emails WHERE username = 'u' ORDER BY pos",
+		  "PRIMARY KEY" },
+		{ "SELECT username FROM user_emails WHERE email = 'a@b' COLLATE NOCASE"
+		  " ORDER BY username LIMIT 1",
+		  "user_emails_email_nocase" },
+		{ "SELECT 1 FROM users u JOIN badges b ON b.username = u.username"
+		  " WHERE u.source = 'ldap' AND u.external_id IS NOT NULL LIMIT 1",
+		  "badges_username" },
+	};
+	pl_dir_close(open_rw(f));
+	sqlite3 *raw = raw_open(f);
+	for (size_t i = 0; i < PL_ARRAY_LEN(q); i++) {
+		char sql[512], plan[1024] = "";
+		sqlite3_stmt *st = NULL;
+		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", q[i].sql);
+		assert_int_equal(sqlite3_prepare_v2(raw, sql, -1, &st, NULL), SQLITE_OK);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			size_t len = strlen(plan);
+			snprintf(plan + len, sizeof(plan) - len, "%s; ",
+				 (const char *)sqlite3_column_text(st, 3));
+		}
+		sqlite3_finalize(st);
+		if (strstr(plan, "SCAN") || !strstr(plan, q[i].uses))
+			fail_msg("%s: %s", q[i].sql, plan);
+	}
+	sqlite3_close(raw);
+}
+
 /* ---- administrators ---- */
 
 static char *db_admin_hash(const fixture_t *f, const char *name)
@@ -2436,6 +2726,8 @@ int main(void)
 		T(test_readers),
 		T(test_reader_invalid),
 		T(test_migrate_from_v2),
+		T(test_migrate_v7_rowless),
+		T(test_v8_query_plans),
 		T(test_admins),
 		T(test_import_csv),
 		T(test_by_email),
