@@ -277,7 +277,7 @@ static int filtered(json_t *c, const scim_path_t *p, json_t *value, int op, scim
 		else if (p->sub[0])
 			put(el, p->sub, json_deep_copy(single(value, p->sub)));
 		else if (json_is_object(single(value, p->attr)))
-			json_array_set(arr, i, json_deep_copy(single(value, p->attr)));
+			json_array_set_new(arr, i, json_deep_copy(single(value, p->attr)));
 		else
 			return scim_fail(e, 400, "invalidValue", "%s: a value is an object", p->attr);
 	}
