@@ -119,8 +119,43 @@ static int drain_body(http_t *http)
 	return n == 0 ? 0 : -1;
 }
 
-/* One IPP request, headers read. 0: the connection may go on. */
-static int serve_ipp(ap_conn_t *c)
+/* An unauthenticated request whose body is larger than this (or of a
+ * length not announced: chunked) and that waits for 100 Continue gets its
+ * 401 before the body is sent: no operation that goes without credentials
+ * (Get-Printer-Attributes, Validate-Job, Identify-Printer) comes near it,
+ * so only a job's document is refused unread. */
+#define AP_ANON_BODY_MAX (64 * 1024)
+
+/* A client that asked for 100 Continue: send it, or, when the request is
+ * not authenticated (authed != 1) and carries a body no unauthenticated
+ * operation has, answer 401 without reading the body and end the
+ * connection (the client may send the body anyway: it cannot be told
+ * from the next request). 1: 401 sent; 0: go on. */
+static int answer_expect(ap_conn_t *c, int authed)
+{
+	const char *te = httpGetField(c->http, HTTP_FIELD_TRANSFER_ENCODING);
+	int chunked = te && strcasecmp(te, "chunked") == 0;
+	off_t len = chunked ? -1 : httpGetLength2(c->http);
+	if (authed == 1 || (!chunked && len <= AP_ANON_BODY_MAX)) {
+		/* our answer comes after the body: let the client send it */
+		(void)httpWriteResponse(c->http, HTTP_STATUS_CONTINUE);
+		return 0;
+	}
+	if (chunked)
+		pl_info("%s: a request of unknown length (chunked) %s: 401 before its body, "
+			"which is not read", c->addr,
+			authed ? "without credentials" : "with refused credentials");
+	else
+		pl_info("%s: a request of %lld bytes %s: 401 before its body, which is not read",
+			c->addr, (long long)len,
+			authed ? "without credentials" : "with refused credentials");
+	respond_plain(c->http, HTTP_STATUS_UNAUTHORIZED, "Basic realm=\"Service Client\"", 1);
+	return 1;
+}
+
+/* One IPP request, headers read; expect: the client waits for 100
+ * Continue before it sends the body. 0: the connection may go on. */
+static int serve_ipp(ap_conn_t *c, int expect)
 {
 	ap_t *ap = c->ap;
 	char user[128] = "", host[256];
@@ -152,6 +187,8 @@ static int serve_ipp(ap_conn_t *c)
 	}
 	if (authed == 0)
 		pl_warn("%s: authentication refused: %s", c->addr, why ? why : "wrong credentials");
+	if (expect && answer_expect(c, authed))
+		return -1;
 
 	ipp_t *req = ippNew();
 	ipp_state_t s;
@@ -215,10 +252,6 @@ static int serve_one(ap_conn_t *c)
 		;
 	if (hs != HTTP_STATUS_OK)
 		return -1;
-	if (httpGetExpect(c->http) == HTTP_STATUS_CONTINUE && st == HTTP_STATE_POST) {
-		/* our answer comes after the body: let the client send it */
-		(void)httpWriteResponse(c->http, HTTP_STATUS_CONTINUE);
-	}
 	switch (st) {
 	case HTTP_STATE_POST:
 		if (strcmp(uri, AP_RESOURCE) && strcmp(uri, "/ipp/print/") && strcmp(uri, "/")) {
@@ -232,7 +265,8 @@ static int serve_one(ap_conn_t *c)
 				return -1;
 			}
 		}
-		return serve_ipp(c);
+		/* 100 Continue is serve_ipp's: credentials are checked first */
+		return serve_ipp(c, httpGetExpect(c->http) == HTTP_STATUS_CONTINUE);
 	case HTTP_STATE_GET:
 	case HTTP_STATE_HEAD:
 		if (strcmp(uri, "/") == 0 || strcmp(uri, AP_RESOURCE) == 0) {
