@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -126,6 +128,36 @@ static int drain_body(http_t *http)
  * so only a job's document is refused unread. */
 #define AP_ANON_BODY_MAX (64 * 1024)
 
+#define AP_LINGER_MS 2000 /* wait for the client to close, after a 401 */
+
+/* After an answer that ends the connection before the body: a client
+ * such as libcups sends the IPP request right behind its headers and
+ * waits for 100 Continue only before the document, so bytes of it may
+ * arrive after our 401. Closing with them unread would send a TCP reset,
+ * which can destroy the 401 before the client reads it. So wait (at most
+ * AP_LINGER_MS) for the client to close, dropping what it sends unread
+ * (the raw, still encrypted bytes; at most AP_ANON_BODY_MAX of them), as
+ * web servers do in a "lingering close". */
+static void linger(ap_conn_t *c)
+{
+	char buf[4096];
+	size_t dropped = 0;
+	int fd = httpGetFd(c->http);
+	uint64_t t0 = pl_now_ms();
+	(void)httpFlushWrite(c->http);
+	while (dropped < AP_ANON_BODY_MAX) {
+		uint64_t spent = pl_now_ms() - t0;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (spent >= AP_LINGER_MS || poll(&p, 1, (int)(AP_LINGER_MS - spent)) <= 0)
+			break;
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			break; /* the client closed: done */
+		if (n > 0)
+			dropped += (size_t)n;
+	}
+}
+
 /* A client that asked for 100 Continue: send it, or, when the request is
  * not authenticated (authed != 1) and carries a body no unauthenticated
  * operation has, answer 401 without reading the body and end the
@@ -150,6 +182,7 @@ static int answer_expect(ap_conn_t *c, int authed)
 			c->addr, (long long)len,
 			authed ? "without credentials" : "with refused credentials");
 	respond_plain(c->http, HTTP_STATUS_UNAUTHORIZED, "Basic realm=\"Service Client\"", 1);
+	linger(c);
 	return 1;
 }
 
