@@ -134,10 +134,14 @@ static int drain_body(http_t *http)
  * such as libcups sends the IPP request right behind its headers and
  * waits for 100 Continue only before the document, so bytes of it may
  * arrive after our 401. Closing with them unread would send a TCP reset,
- * which can destroy the 401 before the client reads it. So wait (at most
- * AP_LINGER_MS) for the client to close, dropping what it sends unread
- * (the raw, still encrypted bytes; at most AP_ANON_BODY_MAX of them), as
- * web servers do in a "lingering close". */
+ * which can destroy the 401 before the client reads it. So: end our
+ * side (FIN; libcups waits for it before it gives up on the connection
+ * and retries with credentials; without it each retry took AP_LINGER_MS),
+ * then wait, at most AP_LINGER_MS, for the client to close, dropping what
+ * it sends unread (the raw, still encrypted bytes; at most
+ * AP_ANON_BODY_MAX of them), as web servers do in a "lingering close".
+ * The TLS close_notify is not sent: httpClose's comes after the FIN and
+ * goes nowhere, which the client sees as the end it is waiting for. */
 static void linger(ap_conn_t *c)
 {
 	char buf[4096];
@@ -145,6 +149,7 @@ static void linger(ap_conn_t *c)
 	int fd = httpGetFd(c->http);
 	uint64_t t0 = pl_now_ms();
 	(void)httpFlushWrite(c->http);
+	(void)shutdown(fd, SHUT_WR);
 	while (dropped < AP_ANON_BODY_MAX) {
 		uint64_t spent = pl_now_ms() - t0;
 		struct pollfd p = { .fd = fd, .events = POLLIN };
