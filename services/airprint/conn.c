@@ -178,14 +178,13 @@ static int answer_expect(ap_conn_t *c, int authed)
 		(void)httpWriteResponse(c->http, HTTP_STATUS_CONTINUE);
 		return 0;
 	}
+	const char *creds = authed < 0 ? "without credentials" : "with refused credentials";
 	if (chunked)
 		pl_info("%s: a request of unknown length (chunked) %s: 401 before its body, "
-			"which is not read", c->addr,
-			authed ? "without credentials" : "with refused credentials");
+			"which is not read", c->addr, creds);
 	else
 		pl_info("%s: a request of %lld bytes %s: 401 before its body, which is not read",
-			c->addr, (long long)len,
-			authed ? "without credentials" : "with refused credentials");
+			c->addr, (long long)len, creds);
 	respond_plain(c->http, HTTP_STATUS_UNAUTHORIZED, "Basic realm=\"Service Client\"", 1);
 	linger(c);
 	return 1;
