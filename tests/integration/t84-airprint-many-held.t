@@ -100,6 +100,7 @@ out=$(ipt "$URI" "$T/jobs.test")
 is "$(echo "$out" | grep -c 'job-id (integer)')" 10 "Get-Jobs lists all 10 held jobs"
 like "$(echo "$out" | grep 'job-name (name' | head -1)" "= j10" "newest first"
 
+GJA_MSG="no job N of yours (a job that was released, canceled or expired is remembered only among the newest 4)"
 # ---- only its owner sees it or cancels it; to anyone else it is not
 # found, in the table (j10) as out of it (j1), with the same message ----
 out=$(ipt -d job="${ids[0]}" "$BURI" "$T/gja-gone.test")
@@ -107,13 +108,13 @@ ok $? "bob's Get-Job-Attributes of alice's old job: not found"
 gja_out=$(echo "$out" | smsg)
 out=$(ipt -d job="${ids[9]}" "$BURI" "$T/gja-gone.test")
 ok $? "bob's Get-Job-Attributes of alice's newest job (in the table): not found too"
-is "$(echo "$out" | smsg)" "$gja_out" "with the same message"
+is "$(echo "$out" | smsg) / $gja_out" "$GJA_MSG / $GJA_MSG" "with the same message"
 out=$(ipt -d job="${ids[0]}" "$BURI" "$T/cancel-gone.test")
 ok $? "bob's Cancel-Job of her old job: not found"
 cancel_out=$(echo "$out" | smsg)
 out=$(ipt -d job="${ids[9]}" "$BURI" "$T/cancel-gone.test")
 ok $? "bob's Cancel-Job of her newest job (in the table): not found too"
-is "$(echo "$out" | smsg)" "$cancel_out" "with the same message"
+is "$(echo "$out" | smsg) / $cancel_out" "no job N of yours / no job N of yours" "with the same message"
 is "$(held)" 10 "still 10 held"
 ipt -d job="${ids[1]}" "$URI" "$T/cancel.test" >/dev/null
 ok $? "alice's Cancel-Job of her old job j2 (out of the table)"
