@@ -84,6 +84,9 @@ static const pl_skey_t airprint_keys[] = {
 	{ "job_table", PL_SK_INT, 2, 1024, 1024, NULL, NULL,
 	  "IPP jobs kept in full for Get-Jobs (in flight, newest finished or held); "
 	  "older held jobs are answered from the store" },
+	{ "max_user_jobs_in_flight", PL_SK_INT, 1, 1024, 4, NULL, NULL,
+	  "one user's jobs being sent or waiting for their document (Create-Job); "
+	  "at most half of job_table" },
 	{ "auth_max_failures", PL_SK_INT, 1, 1000, 5, NULL, NULL,
 	  "failed logins from one address, or for one user, before a lock-out" },
 	{ "auth_lockout_s", PL_SK_INT, 1, 86400, 60, NULL, NULL,

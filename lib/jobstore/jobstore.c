@@ -2137,6 +2137,22 @@ uint64_t pl_jobstore_bytes(pl_jobstore_t *js, const char *owner)
 	return sum;
 }
 
+size_t pl_jobstore_count(pl_jobstore_t *js, const char *owner)
+{
+	size_t n;
+	const uint32_t *slots;
+
+	pthread_mutex_lock(&js->mu);
+	if (owner) {
+		const pl_jso_owner_t *o = pl_jso_get(&js->owners, owner);
+		n = o ? pl_jso_slots(o, &slots) : 0;
+	} else {
+		n = js->njobs;
+	}
+	pthread_mutex_unlock(&js->mu);
+	return n;
+}
+
 /* ---- the start-up index cache (jobstore-cache.c) ---- */
 
 #define CACHE_MIN_JOBS 256 /* below this, opening every file is quick */

@@ -270,5 +270,8 @@ size_t pl_jobstore_delete_batch(pl_jobstore_t *js, const char (*ids)[PL_JOB_ID_L
 int pl_jobstore_expire(pl_jobstore_t *js, int64_t now_ms, pl_err_t *err);
 /* Bytes of committed jobs: of one owner, or of all when owner is NULL. */
 uint64_t pl_jobstore_bytes(pl_jobstore_t *js, const char *owner);
+/* Committed jobs (held, or claimed by a release not yet done): of one
+ * owner, or of all when owner is NULL. Kept with the index: no pass. */
+size_t pl_jobstore_count(pl_jobstore_t *js, const char *owner);
 
 #endif

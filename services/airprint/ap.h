@@ -70,6 +70,7 @@ struct ap {
 	uint64_t max_job_bytes;
 	uint32_t client_timeout_ms;
 	uint32_t max_clients;
+	uint32_t user_inflight_max; /* max_user_jobs_in_flight */
 	uint32_t auth_max_failures;
 	uint32_t auth_lockout_ms;
 	char printer_name[128];
@@ -173,7 +174,12 @@ int ap_jobids_load(ap_t *ap);
 int ap_jobids_next(ap_t *ap);
 
 /* jobs.c */
-/* jobs_lock held; NULL with why (an IPP status-message) */
+/* How many jobs one user may have in flight (being received or
+ * converted, or created and waiting for the document): the setting
+ * max_user_jobs_in_flight, at most half the table, at least 1. */
+uint32_t ap_user_inflight_cap(const ap_t *ap);
+/* jobs_lock held; NULL with why (an IPP status-message): the table is
+ * all jobs in flight, or owner has ap_user_inflight_cap of them. */
 ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name, const char **why);
 ap_job_t *ap_job_find(ap_t *ap, int id);			    /* jobs_lock held */
 /* A held job of owner that is not in the table (pushed out by newer

@@ -429,15 +429,19 @@ int ap_attrs_copy(ap_t *ap, ipp_t *resp, cups_array_t *ra, const char *host, int
 	if (wanted(ra, "printer-config-change-time"))
 		ippAddInteger(resp, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "printer-config-change-time", 1);
 	if (wanted(ra, "queued-job-count")) {
-		int n = 0;
+		/* every held job (the store keeps the count: no pass over it,
+		 * and those out of the table count too), and the table's jobs
+		 * not held yet: being received, converted, or waiting for
+		 * their document (a job committed at that moment may be
+		 * counted twice in that one answer) */
+		size_t n = ap->store ? pl_jobstore_count(ap->store, NULL) : 0;
 		pthread_mutex_lock(&ap->jobs_lock);
-		/* the table's: held jobs pushed out of it are not counted
-		 * (a count of the store would cost a pass over it a request) */
 		for (uint32_t i = 0; i < ap->job_table; i++)
-			if (ap->jobs[i].id && ap->jobs[i].state < IPP_JSTATE_STOPPED)
+			if (ap->jobs[i].id && ap->jobs[i].state == IPP_JSTATE_PENDING)
 				n++;
 		pthread_mutex_unlock(&ap->jobs_lock);
-		ippAddInteger(resp, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "queued-job-count", n);
+		ippAddInteger(resp, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "queued-job-count",
+			      n > INT32_MAX ? INT32_MAX : (int)n);
 	}
 	return 0;
 }

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -119,8 +121,78 @@ static int drain_body(http_t *http)
 	return n == 0 ? 0 : -1;
 }
 
-/* One IPP request, headers read. 0: the connection may go on. */
-static int serve_ipp(ap_conn_t *c)
+/* An unauthenticated request whose body is larger than this (or of a
+ * length not announced: chunked) and that waits for 100 Continue gets its
+ * 401 before the body is sent: no operation that goes without credentials
+ * (Get-Printer-Attributes, Validate-Job, Identify-Printer) comes near it,
+ * so only a job's document is refused unread. */
+#define AP_ANON_BODY_MAX (64 * 1024)
+
+#define AP_LINGER_MS 2000 /* wait for the client to close, after a 401 */
+
+/* After an answer that ends the connection before the body: a client
+ * such as libcups sends the IPP request right behind its headers and
+ * waits for 100 Continue only before the document, so bytes of it may
+ * arrive after our 401. Closing with them unread would send a TCP reset,
+ * which can destroy the 401 before the client reads it. So: end our
+ * side (FIN; libcups waits for it before it gives up on the connection
+ * and retries with credentials; without it each retry took AP_LINGER_MS),
+ * then wait, at most AP_LINGER_MS, for the client to close, dropping what
+ * it sends unread (the raw, still encrypted bytes; at most
+ * AP_ANON_BODY_MAX of them), as web servers do in a "lingering close".
+ * The TLS close_notify is not sent: httpClose's comes after the FIN and
+ * goes nowhere, which the client sees as the end it is waiting for. */
+static void linger(ap_conn_t *c)
+{
+	char buf[4096];
+	size_t dropped = 0;
+	int fd = httpGetFd(c->http);
+	uint64_t t0 = pl_now_ms();
+	(void)httpFlushWrite(c->http);
+	(void)shutdown(fd, SHUT_WR);
+	while (dropped < AP_ANON_BODY_MAX) {
+		uint64_t spent = pl_now_ms() - t0;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (spent >= AP_LINGER_MS || poll(&p, 1, (int)(AP_LINGER_MS - spent)) <= 0)
+			break;
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			break; /* the client closed: done */
+		if (n > 0)
+			dropped += (size_t)n;
+	}
+}
+
+/* A client that asked for 100 Continue: send it, or, when the request is
+ * not authenticated (authed != 1) and carries a body no unauthenticated
+ * operation has, answer 401 without reading the body and end the
+ * connection (the client may send the body anyway: it cannot be told
+ * from the next request). 1: 401 sent; 0: go on. */
+static int answer_expect(ap_conn_t *c, int authed)
+{
+	const char *te = httpGetField(c->http, HTTP_FIELD_TRANSFER_ENCODING);
+	int chunked = te && strcasecmp(te, "chunked") == 0;
+	off_t len = chunked ? -1 : httpGetLength2(c->http);
+	if (authed == 1 || (!chunked && len <= AP_ANON_BODY_MAX)) {
+		/* our answer comes after the body: let the client send it */
+		(void)httpWriteResponse(c->http, HTTP_STATUS_CONTINUE);
+		return 0;
+	}
+	const char *creds = authed < 0 ? "without credentials" : "with refused credentials";
+	if (chunked)
+		pl_info("%s: a request of unknown length (chunked) %s: 401 before its body, "
+			"which is not read", c->addr, creds);
+	else
+		pl_info("%s: a request of %lld bytes %s: 401 before its body, which is not read",
+			c->addr, (long long)len, creds);
+	respond_plain(c->http, HTTP_STATUS_UNAUTHORIZED, "Basic realm=\"Service Client\"", 1);
+	linger(c);
+	return 1;
+}
+
+/* One IPP request, headers read; expect: the client waits for 100
+ * Continue before it sends the body. 0: the connection may go on. */
+static int serve_ipp(ap_conn_t *c, int expect)
 {
 	ap_t *ap = c->ap;
 	char user[128] = "", host[256];
@@ -152,6 +224,8 @@ static int serve_ipp(ap_conn_t *c)
 	}
 	if (authed == 0)
 		pl_warn("%s: authentication refused: %s", c->addr, why ? why : "wrong credentials");
+	if (expect && answer_expect(c, authed))
+		return -1;
 
 	ipp_t *req = ippNew();
 	ipp_state_t s;
@@ -215,10 +289,6 @@ static int serve_one(ap_conn_t *c)
 		;
 	if (hs != HTTP_STATUS_OK)
 		return -1;
-	if (httpGetExpect(c->http) == HTTP_STATUS_CONTINUE && st == HTTP_STATE_POST) {
-		/* our answer comes after the body: let the client send it */
-		(void)httpWriteResponse(c->http, HTTP_STATUS_CONTINUE);
-	}
 	switch (st) {
 	case HTTP_STATE_POST:
 		if (strcmp(uri, AP_RESOURCE) && strcmp(uri, "/ipp/print/") && strcmp(uri, "/")) {
@@ -232,7 +302,8 @@ static int serve_one(ap_conn_t *c)
 				return -1;
 			}
 		}
-		return serve_ipp(c);
+		/* 100 Continue is serve_ipp's: credentials are checked first */
+		return serve_ipp(c, httpGetExpect(c->http) == HTTP_STATUS_CONTINUE);
 	case HTTP_STATE_GET:
 	case HTTP_STATE_HEAD:
 		if (strcmp(uri, "/") == 0 || strcmp(uri, AP_RESOURCE) == 0) {

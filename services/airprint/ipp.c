@@ -612,6 +612,8 @@ static void op_get_job_attrs(ap_req_t *r, ipp_t *req, ipp_t *resp)
 	pthread_mutex_lock(&r->ap->jobs_lock);
 	ap_job_t old;
 	ap_job_t *j = ap_job_find(r->ap, id);
+	/* another user's job, in the table or not, is not found, as in
+	 * Cancel-Job: the answer tells no one which ids are in use */
 	if (j && strcmp(j->owner, r->user) == 0)
 		ap_job_refresh(r->ap, j);
 	else if (!j && ap_job_from_store(r->ap, id, r->user, &old))

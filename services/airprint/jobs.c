@@ -51,21 +51,43 @@ static int slot_older(const ap_job_t *a, const ap_job_t *b)
 	return x < y || (x == y && a->id < b->id);
 }
 
+uint32_t ap_user_inflight_cap(const ap_t *ap)
+{
+	uint32_t half = ap->job_table / 2;
+	uint32_t cap = ap->user_inflight_max < half ? ap->user_inflight_max : half;
+	return cap ? cap : 1;
+}
+
 ap_job_t *ap_job_new(ap_t *ap, const char *owner, const char *name, const char **why)
 {
 	*why = "too many jobs being received at once; try again later";
 	ap_job_t *slot = NULL;
 	int best = -1;
+	uint32_t mine = 0, cap = ap_user_inflight_cap(ap);
 	int64_t now = time(NULL);
-	for (uint32_t i = 0; i < ap->job_table && best != 0; i++) {
+	/* one pass: the slot, and the owner's jobs in flight (a rank below 0:
+	 * being received or converted, or a Create-Job still waiting for its
+	 * document); every slot is looked at, a free one does not end it */
+	for (uint32_t i = 0; i < ap->job_table; i++) {
 		ap_job_t *j = &ap->jobs[i];
 		int rank = slot_rank(j, now);
-		if (rank < 0)
+		if (rank < 0) {
+			mine += strcmp(j->owner, owner) == 0;
 			continue;
+		}
 		if (!slot || rank < best || (rank == best && slot_older(j, slot))) {
 			slot = j;
 			best = rank;
 		}
+	}
+	if (mine >= cap) {
+		/* one user's Create-Jobs that never send a document would
+		 * otherwise hold every slot for AP_CONN_MAX_MS */
+		pl_warn("a new job of %s refused: %u jobs of theirs in flight "
+			"(max_user_jobs_in_flight %u)", owner, mine, cap);
+		*why = "you have too many jobs being sent or waiting for their document "
+		       "(max_user_jobs_in_flight); send or cancel one, or try again later";
+		return NULL;
 	}
 	if (!slot)
 		return NULL;
@@ -335,12 +357,11 @@ ipp_status_t ap_job_cancel(ap_t *ap, int id, const char *user, char *msg, size_t
 	else if (ap_job_from_store(ap, id, user, &old))
 		j = &old; /* held, out of the table: the owner's (by the key) */
 	ipp_status_t st = IPP_STATUS_OK;
-	if (!j) {
+	if (!j || strcmp(j->owner, user) != 0) {
+		/* another user's job answers as one that does not exist, in the
+		 * table or out of it: no one learns which ids are in use */
 		(void)pl_fmt(msg, msz, "no job %d of yours", id);
 		st = IPP_STATUS_ERROR_NOT_FOUND;
-	} else if (strcmp(j->owner, user) != 0) {
-		(void)pl_fmt(msg, msz, "job %d is not yours", id);
-		st = IPP_STATUS_ERROR_NOT_AUTHORIZED;
 	} else if (j->state >= IPP_JSTATE_CANCELED) {
 		(void)pl_fmt(msg, msz, "job %d is already %s", id,
 			     j->state == IPP_JSTATE_CANCELED ? "canceled" : "finished");

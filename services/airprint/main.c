@@ -57,7 +57,7 @@ static int str_setting(const pl_cnode_t *cfg, const char *key, char *dst, size_t
 static int ap_settings(ap_t *ap, const pl_cnode_t *cfg, pl_err_t *err)
 {
 	const pl_schema_t *s = &pl_schema_airprint;
-	long long mj, ct, mc, jt, af, al;
+	long long mj, ct, mc, jt, af, al, ui;
 	int dns_sd;
 	if (pl_schema_check(s, cfg, err) < 0 ||
 	    pl_holder_conf_parse(&ap->hconf, cfg, pl_service_state_dir(ap->svc), err) < 0 ||
@@ -65,6 +65,7 @@ static int ap_settings(ap_t *ap, const pl_cnode_t *cfg, pl_err_t *err)
 	    pl_schema_int(s, cfg, "client_timeout_s", &ct, err) < 0 ||
 	    pl_schema_int(s, cfg, "max_clients", &mc, err) < 0 ||
 	    pl_schema_int(s, cfg, "job_table", &jt, err) < 0 ||
+	    pl_schema_int(s, cfg, "max_user_jobs_in_flight", &ui, err) < 0 ||
 	    pl_schema_int(s, cfg, "auth_max_failures", &af, err) < 0 ||
 	    pl_schema_int(s, cfg, "auth_lockout_s", &al, err) < 0 ||
 	    pl_schema_bool(s, cfg, "dns_sd", &dns_sd, err) < 0 ||
@@ -86,6 +87,7 @@ static int ap_settings(ap_t *ap, const pl_cnode_t *cfg, pl_err_t *err)
 	ap->client_timeout_ms = (uint32_t)ct * 1000;
 	ap->max_clients = (uint32_t)mc;
 	ap->job_table = (uint32_t)jt;
+	ap->user_inflight_max = (uint32_t)ui;
 	ap->auth_max_failures = (uint32_t)af;
 	ap->auth_lockout_ms = (uint32_t)al * 1000;
 	ap->dns_sd = dns_sd;

@@ -89,6 +89,13 @@ int pl_jobstore_list(pl_jobstore_t *js, const char *owner, pl_job_meta_t **out, 
 	return PL_JS_OK;
 }
 
+/* queued-job-count's held jobs: none (no store here) */
+size_t pl_jobstore_count(pl_jobstore_t *js, const char *owner)
+{
+	(void)js, (void)owner;
+	return 0;
+}
+
 pl_pdfconv_fmt_t pl_pdfconv_format(const char *mime, const uint8_t *p, size_t n)
 {
 	(void)mime, (void)p, (void)n;
@@ -129,6 +136,7 @@ static ap_t *printer(void)
 			abort();
 		strcpy(ap->printer_name, "Fuzz");
 		ap->job_table = AP_MAX_JOBS;
+		ap->user_inflight_max = 4;
 		strcpy(ap->uuid, "urn:uuid:00000000-0000-4000-8000-000000000000");
 		pthread_mutex_init(&ap->attrs_lock, NULL);
 		pthread_mutex_init(&ap->jobs_lock, NULL);

@@ -4,29 +4,36 @@
 # a table of 4 (job_table), alice holds 10 jobs: every one is accepted, the
 # ones pushed out of the table are still answered from the store by their
 # id (Get-Job-Attributes, Get-Jobs, Cancel-Job by their owner only, and
-# after a restart), and all are released by plsc release. Jobs in flight
-# (Create-Job waiting for its document) still fill the table, and the next
-# job is refused as busy, with a message.
+# after a restart), and all are released by plsc release; to anyone else a
+# job is not found, in the table or out of it, with the same answer.
+# queued-job-count counts every held job, not the table's. Jobs in flight
+# (Create-Job waiting for its document) are capped per user
+# (max_user_jobs_in_flight 2): alice at her cap is refused as busy while bob
+# still prints; with every slot in flight the next job is refused as busy,
+# with a message.
 . "$(dirname "$0")/../lib/lib.sh"
 t_setup
-plan 28
+plan 40
 
 AP=PrinterLogicServiceAirprint
 rec_start P1
 AP_PORT=$(free_port)
 t_config '{}' "$(jq -n --arg ap "$BIN/$AP" --arg l "127.0.0.1:$AP_PORT" '{
 	"PrinterLogicServiceAirprint": {path: $ap, listen: {main: $l},
-		printer_name: "Test AirPrint", client_timeout_s: 5, job_table: 4}}')"
+		printer_name: "Test AirPrint", client_timeout_s: 5, job_table: 4,
+		max_user_jobs_in_flight: 2}}')"
 sup_start
 wait_until 15 state_is "$AP" running
 ok $? "the AirPrint service runs (job_table 4)"
 plsc printers add P1 "socket://127.0.0.1:$REC_PORT_P1" >/dev/null &&
 	echo 4711 | plsc users add alice --name "Alice A" --pin >/dev/null &&
-	echo 8080 | plsc users add bob --name "Bob B" --pin >/dev/null
-ok $? "printer P1; alice and bob have PINs"
+	echo 8080 | plsc users add bob --name "Bob B" --pin >/dev/null &&
+	echo 9090 | plsc users add carol --name "Carol C" --pin >/dev/null
+ok $? "printer P1; alice, bob and carol have PINs"
 
 URI="ipps://alice:4711@localhost:$AP_PORT/ipp/print"
 BURI="ipps://bob:8080@localhost:$AP_PORT/ipp/print"
+CURI="ipps://carol:9090@localhost:$AP_PORT/ipp/print"
 printf '%%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 1/Kids[3 0 R]>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%%%EOF\n' > "$T/doc.pdf"
 
 # op_test NAME OPERATION STATUS [LINES]: an ipptool test file
@@ -58,11 +65,16 @@ op_test jobs Get-Jobs successful-ok "ATTR keyword which-jobs not-completed
 	ATTR keyword requested-attributes job-id,job-name,job-state"
 op_test create Create-Job successful-ok "ATTR name job-name waiting
 	EXPECT job-id"
+op_test create-capped Create-Job server-error-busy "ATTR name job-name over-cap"
+op_test gpa Get-Printer-Attributes successful-ok "ATTR keyword requested-attributes queued-job-count"
 op_test busy Print-Job server-error-busy "ATTR name job-name refused
 	ATTR mimeMediaType document-format application/pdf
 	FILE $T/doc.pdf"
 op_test cancel-mine Cancel-My-Jobs successful-ok ""
 ipt() { timeout 60 ipptool -tv -T 20 "$@" </dev/null 2>&1; }
+# the status-message, with the job id as N
+smsg() { sed -n 's/.*status-message (textWithoutLanguage) = //p' | head -1 | sed 's/[0-9][0-9]*/N/'; }
+qcount() { ipt "$URI" "$T/gpa.test" | sed -n 's/.*queued-job-count (integer) = \([0-9]*\).*/\1/p'; }
 held() { plsc jobs --user alice --json | jq '.jobs | length'; }
 job_id() { sed -n 's/.*job-id (integer) = \([0-9]*\).*/\1/p' | head -1; }
 
@@ -77,6 +89,7 @@ is "$fails" 0 "10 Print-Jobs accepted with a table of 4"
 is "$(held)" 10 "10 jobs held"
 grep -q "too many jobs" "$T/log/$AP.log"
 ok $((! $?)) "no job was refused as too many"
+is "$(qcount)" 10 "queued-job-count: 10 (every held job, not the table's 4)"
 
 # ---- an old one, out of the table, answered from the store ----
 out=$(ipt -d job="${ids[0]}" "$URI" "$T/gja.test")
@@ -87,11 +100,21 @@ out=$(ipt "$URI" "$T/jobs.test")
 is "$(echo "$out" | grep -c 'job-id (integer)')" 10 "Get-Jobs lists all 10 held jobs"
 like "$(echo "$out" | grep 'job-name (name' | head -1)" "= j10" "newest first"
 
-# ---- only its owner sees it or cancels it ----
-ipt -d job="${ids[0]}" "$BURI" "$T/gja-gone.test" >/dev/null
+GJA_MSG="no job N of yours (a job that was released, canceled or expired is remembered only among the newest 4)"
+# ---- only its owner sees it or cancels it; to anyone else it is not
+# found, in the table (j10) as out of it (j1), with the same message ----
+out=$(ipt -d job="${ids[0]}" "$BURI" "$T/gja-gone.test")
 ok $? "bob's Get-Job-Attributes of alice's old job: not found"
+gja_out=$(echo "$out" | smsg)
+out=$(ipt -d job="${ids[9]}" "$BURI" "$T/gja-gone.test")
+ok $? "bob's Get-Job-Attributes of alice's newest job (in the table): not found too"
+is "$(echo "$out" | smsg) / $gja_out" "$GJA_MSG / $GJA_MSG" "with the same message"
 out=$(ipt -d job="${ids[0]}" "$BURI" "$T/cancel-gone.test")
-ok $? "bob's Cancel-Job of it: not found"
+ok $? "bob's Cancel-Job of her old job: not found"
+cancel_out=$(echo "$out" | smsg)
+out=$(ipt -d job="${ids[9]}" "$BURI" "$T/cancel-gone.test")
+ok $? "bob's Cancel-Job of her newest job (in the table): not found too"
+is "$(echo "$out" | smsg) / $cancel_out" "no job N of yours / no job N of yours" "with the same message"
 is "$(held)" 10 "still 10 held"
 ipt -d job="${ids[1]}" "$URI" "$T/cancel.test" >/dev/null
 ok $? "alice's Cancel-Job of her old job j2 (out of the table)"
@@ -129,8 +152,20 @@ out=$(ipt "$URI" "$T/cancel-mine.test")
 ok $? "Cancel-My-Jobs"
 is "$(held)" 0 "none held"
 
-# ---- jobs in flight still bound the table ----
-for n in 1 2 3 4; do ipt "$URI" "$T/create.test" >/dev/null; done
-ipt "$URI" "$T/busy.test" >/dev/null
-ok $? "with 4 Create-Jobs waiting for their documents, a fifth job is refused as busy"
+# ---- jobs in flight: capped per user, and they still bound the table ----
+fails=0
+for n in 1 2; do ipt "$URI" "$T/create.test" >/dev/null || fails=$((fails + 1)); done
+is "$fails" 0 "alice's 2 Create-Jobs, waiting for their documents"
+out=$(ipt "$URI" "$T/create-capped.test")
+ok $? "her third is refused as busy (max_user_jobs_in_flight 2)"
+like "$out" "status-message .* = you have too many jobs being sent or waiting" "with a message that says why"
+grep -q "a new job of alice refused: 2 jobs of theirs in flight" "$T/log/$AP.log"
+ok $? "and the log says so"
+ipt -d name=bob1 "$BURI" "$T/print.test" >/dev/null
+ok $? "bob still prints meanwhile"
+is "$(qcount)" 3 "queued-job-count: bob's held job and alice's 2 waiting"
+for n in 1 2; do ipt "$BURI" "$T/create.test" >/dev/null; done
+out=$(ipt "$CURI" "$T/busy.test")
+ok $? "with 4 Create-Jobs of two users waiting for their documents, carol's job is refused as busy"
+like "$out" "too many jobs being received at once" "as the table is full"
 t_done

@@ -380,8 +380,21 @@ static void test_reopen_same_meta(void **state)
 	assert_int_equal(pl_jobstore_bytes(js, NULL), 3001);
 	assert_int_equal(pl_jobstore_bytes(js, "alice"), 3001);
 	assert_int_equal(pl_jobstore_bytes(js, "bob"), 0);
+	/* the counts come back with the index, and follow it */
+	assert_int_equal(pl_jobstore_count(js, NULL), 3);
+	assert_int_equal(pl_jobstore_count(js, "alice"), 2);
+	assert_int_equal(pl_jobstore_count(js, "bob"), 1);
+	assert_int_equal(pl_jobstore_count(js, "carol"), 0);
 	/* New jobs stay newer than recovered ones. */
 	assert_true(put(js, "bob", data, 5).created_ms > c.created_ms);
+	assert_int_equal(pl_jobstore_count(js, NULL), 4);
+	assert_int_equal(pl_jobstore_count(js, "bob"), 2);
+	{
+		pl_err_t err = { "" };
+		assert_int_equal(pl_jobstore_delete(js, b.id, &err), 0);
+	}
+	assert_int_equal(pl_jobstore_count(js, NULL), 3);
+	assert_int_equal(pl_jobstore_count(js, "bob"), 1);
 	pl_jobstore_close(js);
 }
 
