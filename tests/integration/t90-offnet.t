@@ -53,14 +53,7 @@ acked() { grep -q "^$1 " "$GW/acks" 2>/dev/null; }
 acked_twice() { [ "$(grep -c "^$1 " "$GW/acks" 2>/dev/null)" -ge 2 ]; }
 ack_of() { grep "^$1 " "$GW/acks" | tail -1 | cut -d' ' -f2-; }
 # copies FILE PRINTER: complete copies of FILE the printer received.
-copies() {
-	local want n=0 f
-	want=$(sha256sum < "$1")
-	for f in "$T/rec-$2"/job-*.bin; do
-		[ -f "$f" ] && [ "$(sha256sum < "$f")" = "$want" ] && n=$((n + 1))
-	done
-	echo "$n"
-}
+copies() { rec_copies "$1" "$2"; }
 
 rec_start P1
 rec_start P2 slow 1048576

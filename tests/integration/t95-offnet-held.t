@@ -59,14 +59,7 @@ ack_of() { grep "^$1 " "$GW/acks" | tail -1 | cut -d' ' -f2-; }
 event_of() { grep "^$1 $2 " "$GW/events" 2>/dev/null | tail -1; }
 has_event() { grep -q "^$1 $2 " "$GW/events" 2>/dev/null; }
 events_of() { grep -c "^$1 $2 " "$GW/events" 2>/dev/null; }
-copies() { # copies FILE PRINTER
-	local want n=0 f
-	want=$(sha256sum < "$1")
-	for f in "$T/rec-$2"/job-*.bin; do
-		[ -f "$f" ] && [ "$(sha256sum < "$f")" = "$want" ] && n=$((n + 1))
-	done
-	echo "$n"
-}
+copies() { rec_copies "$1" "$2"; } # copies FILE PRINTER
 jobs_of() { plsc jobs --user "$1" --json | jq '.jobs | length'; }
 detail() { plsc status --json | jq -r --arg n "$ON" '.services[] | select(.name == $n) | .detail'; }
 outbox_is() { detail | grep -q "; $1 outcomes to send"; }
