@@ -132,9 +132,6 @@ struct pl_jobr {
 	 * already authenticated, handed out from here (and cleansed at close). */
 	uint8_t *mem;
 	size_t mem_pos;
-	/* pl_jobr_read's caller buffer, when a whole chunk and its tag fit:
-	 * the chunk is decrypted there, in place, not copied out of pt */
-	uint8_t *into;
 	int nodigest; /* pl_jobr_skip_digest: the caller checks the SHA-256 */
 };
 
@@ -1292,8 +1289,6 @@ static int reader_next(pl_jobr_t *r, pl_err_t *err)
 		if (n > r->meta.size - r->total)
 			return reader_fail(r, err, "data longer than the job size");
 		pt = r->mem + r->total;
-	} else if (r->into != NULL) {
-		pt = r->into;
 	} else {
 		if (r->pt_cap < r->cs && (rc = reader_chunk_buffers(r, err)) < 0)
 			return rc;
@@ -1347,26 +1342,6 @@ void pl_jobr_skip_digest(pl_jobr_t *r)
 		r->nodigest = 1;
 }
 
-/* The next whole chunk decrypted straight into buf (room for it and its
- * tag): >0, 0 at the authenticated end, or the sticky error. */
-static ssize_t reader_read_into(pl_jobr_t *r, uint8_t *buf, size_t n, pl_err_t *err)
-{
-	r->into = buf;
-	int rc = reader_next(r, &r->why);
-	r->into = NULL;
-	if (rc == 1) {
-		size_t k = r->pt_len;
-		r->pt_len = r->pt_pos = 0;
-		return (ssize_t)k;
-	}
-	if (rc < 0) {
-		OPENSSL_cleanse(buf, n); /* nothing unauthenticated left behind */
-		r->state = rc;
-		return copy_err(err, &r->why, r->state);
-	}
-	return 0;
-}
-
 ssize_t pl_jobr_read(pl_jobr_t *r, void *buf, size_t n, pl_err_t *err)
 {
 	size_t k;
@@ -1375,9 +1350,6 @@ ssize_t pl_jobr_read(pl_jobr_t *r, void *buf, size_t n, pl_err_t *err)
 		return pl_js_fail(err, PL_JS_EINVAL, "bad read arguments");
 	if (r->mem != NULL)
 		return reader_mem_read(r, buf, n);
-	if (r->state == 0 && r->pt_pos == r->pt_len &&
-	    n >= (size_t)r->cs + PL_JS_TAG_LEN)
-		return reader_read_into(r, buf, n, err);
 	while (r->state == 0 && r->pt_pos == r->pt_len) {
 		int rc = reader_next(r, &r->why);
 		if (rc < 0) {

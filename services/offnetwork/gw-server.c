@@ -234,9 +234,8 @@ static int body_writable(srv_t *s, gw_conn_t *c)
 	c->want_write = 0;
 	if (c->bdone || !c->br)
 		return -1; /* everything went: one request a connection */
-	/* As much as the buffer holds (whole store chunks decrypted into
-	 * it in place): fewer, larger writes, one writable round a quarter
-	 * MiB instead of one a chunk. */
+	/* As much as the buffer holds (several store chunks): fewer, larger
+	 * writes, one writable round a quarter MiB instead of one a chunk. */
 	size_t want = GW_RX_MAX, n = 0;
 	if (c->bleft < want)
 		want = (size_t)c->bleft;
