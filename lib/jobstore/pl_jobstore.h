@@ -252,6 +252,12 @@ const char *pl_jobr_options(const pl_jobr_t *r);
 /* >0 bytes, 0 at the authenticated end, <0 error (ECORRUPT on tamper;
  * EINVAL for n == 0). Errors are sticky. */
 ssize_t pl_jobr_read(pl_jobr_t *r, void *buf, size_t n, pl_err_t *err);
+/* Before the first read: the reads skip the data's SHA-256, for a caller
+ * that checks it itself (the off-network gateway serving a body, which
+ * the router hashes before printing). Every chunk is still
+ * authenticated, in order, up to the final record and the trailer, so a
+ * changed, reordered or cut file still fails the read. */
+void pl_jobr_skip_digest(pl_jobr_t *r);
 void pl_jobr_close(pl_jobr_t *r);
 
 /* Crypto-shred and remove (claimed or not). Concurrent deletes share

@@ -44,6 +44,12 @@ typedef struct {
 typedef ssize_t (*pl_print_source_t)(void *arg, void *buf, size_t n,
 				     pl_err_t *err);
 
+/* A source that reads the file whose descriptor is *(int *)arg, from its
+ * offset. Given to pl_print, a socket:// printer gets the file with
+ * sendfile(2), never copied through our memory (a regular file: 100 MiB
+ * off-network jobs); ipp:// reads it like any source. */
+ssize_t pl_print_fd_source(void *arg, void *buf, size_t n, pl_err_t *err);
+
 /* Is uri one we can print to? 0 or -1 with a reason in err. */
 int pl_printer_check_uri(const char *uri, pl_err_t *err);
 /* Deliver; 0 on confirmed success, -1 with err ("printer.example:9100:

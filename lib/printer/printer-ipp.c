@@ -39,39 +39,7 @@
 /* libcups writes with send(..., 0) and relies on httpInitialize() having
  * set SIGPIPE to SIG_IGN for the whole process, once, on first use: a
  * setting our caller may change back later. So SIGPIPE is blocked in this
- * thread while libcups runs, and one it raised is swallowed before the old
- * mask returns: a printer that hangs up can never kill the caller. */
-typedef struct {
-	sigset_t old;
-	int was_pending;
-} ipp_sigpipe_t;
-
-static void ipp_sigpipe_block(ipp_sigpipe_t *s)
-{
-	sigset_t set, pending;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGPIPE);
-	sigemptyset(&pending);
-	(void)sigpending(&pending);
-	s->was_pending = sigismember(&pending, SIGPIPE) == 1;
-	pthread_sigmask(SIG_BLOCK, &set, &s->old);
-}
-
-static void ipp_sigpipe_restore(const ipp_sigpipe_t *s)
-{
-	static const struct timespec zero = { 0, 0 };
-	sigset_t set, pending;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGPIPE);
-	sigemptyset(&pending);
-	(void)sigpending(&pending);
-	if (!s->was_pending && sigismember(&pending, SIGPIPE) == 1)
-		while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
-			;
-	pthread_sigmask(SIG_SETMASK, &s->old, NULL);
-}
+ * thread while libcups runs (pl_printer_sigpipe_block). */
 
 /* libcups calls this when a wait reaches the httpSetTimeout timeout;
  * returning 0 gives up at the first expired wait. libcups 2.4.2 also gives
@@ -405,15 +373,15 @@ static int ipp_deliver(pl_printer_job_t *job, char *buf)
 
 int pl_printer_ipp_print(pl_printer_job_t *job)
 {
-	ipp_sigpipe_t sp;
+	pl_printer_sigpipe_t sp;
 	char *buf;
 	int rc;
 
 	if ((buf = malloc(IPP_CHUNK)) == NULL)
 		return pl_printer_fail(job, "out of memory");
-	ipp_sigpipe_block(&sp);
+	pl_printer_sigpipe_block(&sp);
 	rc = ipp_deliver(job, buf);
-	ipp_sigpipe_restore(&sp);
+	pl_printer_sigpipe_restore(&sp);
 	free(buf);
 	return rc;
 }

@@ -3,6 +3,7 @@
 #ifndef PL_PRINTER_PRIVATE_H
 #define PL_PRINTER_PRIVATE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -63,6 +64,14 @@ void pl_printer_not_applied(pl_printer_job_t *job, const char *opt);
 /* Note every option of job->o.options so (printer-ipp.c: libcups parses
  * them, in name order). */
 void pl_printer_drop_options(pl_printer_job_t *job);
+
+/* SIGPIPE blocked in this thread around writes that could raise it. */
+typedef struct {
+	sigset_t old;
+	int was_pending;
+} pl_printer_sigpipe_t;
+void pl_printer_sigpipe_block(pl_printer_sigpipe_t *s);
+void pl_printer_sigpipe_restore(const pl_printer_sigpipe_t *s);
 
 int pl_printer_socket_print(pl_printer_job_t *job);
 int pl_printer_ipp_print(pl_printer_job_t *job);

@@ -12,11 +12,14 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +28,7 @@
 
 #define SOCKET_DEFAULT_PORT 9100
 #define SOCKET_CHUNK (64 * 1024)
+#define SOCKET_SENDFILE_MAX (1024 * 1024) /* a sendfile(2) call at most */
 /* Some printers talk back (PJL status); we discard it, but not forever. */
 #define SOCKET_BACKTALK_MAX (1024 * 1024)
 
@@ -283,6 +287,36 @@ int pl_printer_check_uri(const char *uri, pl_err_t *err)
 	pl_err_t dummy;
 
 	return pl_printer_parse_uri(uri, &u, err != NULL ? err : &dummy);
+}
+
+/* SIGPIPE blocked in this thread, and one raised meanwhile swallowed
+ * before the old mask returns: a printer that hangs up can never kill a
+ * caller that did not ignore SIGPIPE (libcups' send, our sendfile). */
+void pl_printer_sigpipe_block(pl_printer_sigpipe_t *s)
+{
+	sigset_t set, pending;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigemptyset(&pending);
+	(void)sigpending(&pending);
+	s->was_pending = sigismember(&pending, SIGPIPE) == 1;
+	pthread_sigmask(SIG_BLOCK, &set, &s->old);
+}
+
+void pl_printer_sigpipe_restore(const pl_printer_sigpipe_t *s)
+{
+	static const struct timespec zero = { 0, 0 };
+	sigset_t set, pending;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigemptyset(&pending);
+	(void)sigpending(&pending);
+	if (!s->was_pending && sigismember(&pending, SIGPIPE) == 1)
+		while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
+			;
+	pthread_sigmask(SIG_SETMASK, &s->old, NULL);
 }
 
 /* ---- delivery entry point --------------------------------------------- */
@@ -610,6 +644,32 @@ static int sock_io_error(sock_t *s, int e, const char *doing)
 			       s->job->sent);
 }
 
+/* The printer took nothing: wait up to io_timeout_ms until it takes
+ * more, reading what it says meanwhile. 0, or -1 with the job failed. */
+static int sock_await(sock_t *s)
+{
+	pl_printer_job_t *job = s->job;
+	short rev = 0;
+	int r = sock_wait(s->fd, POLLOUT | POLLIN, job->o.io_timeout_ms, &rev), d;
+
+	if (r == 0)
+		return pl_printer_fail(job, "timed out after %d ms writing to the printer (%zu bytes sent)",
+				       job->o.io_timeout_ms, job->sent);
+	if (r < 0)
+		return sock_io_error(s, errno, "writing to the printer");
+	if ((rev & (POLLIN | POLLHUP | POLLERR)) == 0)
+		return 0;
+	/* A close before our end of data is an early hang-up, not a
+	 * finished job. */
+	d = sock_drain(s);
+	if (d == 0)
+		return pl_printer_fail(job, "printer closed the connection early (%zu bytes sent)",
+				       job->sent);
+	if (d < 0)
+		return sock_io_error(s, errno, "writing to the printer");
+	return 0;
+}
+
 /* Write n bytes, allowing io_timeout_ms each time the printer stops
  * taking data. MSG_NOSIGNAL: a printer that hangs up must not raise
  * SIGPIPE in the caller. */
@@ -619,8 +679,6 @@ static int sock_send(sock_t *s, const char *p, size_t n)
 
 	while (n > 0) {
 		ssize_t w = send(s->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-		short rev = 0;
-		int r, d;
 
 		if (w > 0) {
 			p += w;
@@ -632,24 +690,53 @@ static int sock_send(sock_t *s, const char *p, size_t n)
 			continue;
 		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 			return sock_io_error(s, errno, "writing to the printer");
-		r = sock_wait(s->fd, POLLOUT | POLLIN, job->o.io_timeout_ms, &rev);
-		if (r == 0)
-			return pl_printer_fail(job, "timed out after %d ms writing to the printer (%zu bytes sent)",
-					       job->o.io_timeout_ms, job->sent);
-		if (r < 0)
-			return sock_io_error(s, errno, "writing to the printer");
-		if ((rev & (POLLIN | POLLHUP | POLLERR)) == 0)
-			continue;
-		/* A close before our end of data is an early hang-up, not a
-		 * finished job. */
-		d = sock_drain(s);
-		if (d == 0)
-			return pl_printer_fail(job, "printer closed the connection early (%zu bytes sent)",
-					       job->sent);
-		if (d < 0)
-			return sock_io_error(s, errno, "writing to the printer");
+		if (sock_await(s) < 0)
+			return -1;
 	}
 	return 0;
+}
+
+/* pl_print_fd_source's file straight to the (non-blocking) socket, with
+ * the same timeouts: 0 at its end, 1 when sendfile cannot take this
+ * file (nothing sent: read and send it instead), -1 failed. sendfile
+ * has no MSG_NOSIGNAL: the caller blocks SIGPIPE around it. */
+static int sock_sendfile(sock_t *s, int fd)
+{
+	pl_printer_job_t *job = s->job;
+
+	for (;;) {
+		ssize_t w = sendfile(s->fd, fd, NULL, SOCKET_SENDFILE_MAX);
+
+		if (w > 0) {
+			job->sent += (size_t)w;
+			continue;
+		}
+		if (w == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if (sock_await(s) < 0)
+				return -1;
+			continue;
+		}
+		if ((errno == EINVAL || errno == ENOSYS) && job->sent == 0)
+			return 1;
+		return sock_io_error(s, errno, "sending the document to the printer");
+	}
+}
+
+ssize_t pl_print_fd_source(void *arg, void *buf, size_t n, pl_err_t *err)
+{
+	ssize_t r;
+
+	do
+		r = read(*(const int *)arg, buf, n);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		snprintf(err->msg, sizeof(err->msg), "reading the document: %s",
+			 strerror(errno));
+	return r;
 }
 
 /* All data written: say so with a FIN, then wait for the printer's own
@@ -679,6 +766,14 @@ static int sock_finish(sock_t *s)
 
 static int sock_stream(sock_t *s)
 {
+	if (s->job->src == pl_print_fd_source) {
+		pl_printer_sigpipe_t sp;
+		pl_printer_sigpipe_block(&sp);
+		int rc = sock_sendfile(s, *(const int *)s->job->arg);
+		pl_printer_sigpipe_restore(&sp);
+		if (rc <= 0)
+			return rc;
+	}
 	for (;;) {
 		ssize_t n = pl_printer_pull(s->job, s->buf, SOCKET_CHUNK);
 		if (n <= 0)

@@ -303,15 +303,6 @@ static int job_data(on_t *on, const on_msg_t *m)
 
 /* ---- printing, on the worker ---- */
 
-static ssize_t spool_read(void *arg, void *buf, size_t n, pl_err_t *err)
-{
-	on_job_t *j = arg;
-	ssize_t r = read(j->fd, buf, n);
-	if (r < 0)
-		snprintf(err->msg, sizeof(err->msg), "spool: %s", strerror(errno));
-	return r;
-}
-
 static void print_run(void *arg)
 {
 	on_job_t *j = arg;
@@ -327,7 +318,8 @@ static void print_run(void *arg)
 		snprintf(j->err.msg, sizeof(j->err.msg), "spool: %s", strerror(errno));
 		return;
 	}
-	if (pl_print(j->uri, &o, spool_read, j, NULL, &j->err) < 0)
+	/* the spool by its descriptor: a raw printer gets it by sendfile */
+	if (pl_print(j->uri, &o, pl_print_fd_source, &j->fd, NULL, &j->err) < 0)
 		return;
 	/* Durable before acknowledged: the record first. */
 	if (on_idrec_append(&on->printed, j->id) < 0)

@@ -671,6 +671,81 @@ static void test_socket_close_early(void **state)
 				F_OK), -1);
 }
 
+/* A file of f->big's first len bytes in the fixture's directory, open
+ * for reading at its start (unlinked: gone at close). */
+static int big_file(fixture_t *f, size_t len)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/fdsrc.bin", f->dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, f->big, len), (ssize_t)len);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	unlink(path);
+	return fd;
+}
+
+static int fd_print(fixture_t *f, int which, int *fd, const pl_print_opts_t *o,
+		    size_t *sent, pl_err_t *err)
+{
+	char uri[64];
+	child_t *c = &f->rec[which];
+
+	snprintf(uri, sizeof(uri), "socket://127.0.0.1:%d", c->port);
+	c->jobs++;
+	return pl_print(uri, o, pl_print_fd_source, fd, sent, err);
+}
+
+/* pl_print_fd_source: a regular file goes by sendfile, a pipe (which
+ * sendfile cannot read) by read and send; the same bytes either way. */
+static void test_socket_fd_source(void **state)
+{
+	fixture_t *f = *state;
+	pl_print_opts_t o = opts(5000);
+	const size_t lens[] = { 0, 1, MIB + 7, BIG_LEN };
+	size_t sent = 1;
+	pl_err_t err;
+	int p[2];
+
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		int fd = big_file(f, lens[i]);
+		assert_int_equal(fd_print(f, REC_NORMAL, &fd, &o, &sent, &err), 0);
+		close(fd);
+		assert_int_equal(sent, lens[i]);
+		assert_job_equals(&f->rec[REC_NORMAL], f->rec[REC_NORMAL].jobs, f->big,
+				  lens[i]);
+	}
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], f->big, 1000), 1000);
+	close(p[1]);
+	assert_int_equal(fd_print(f, REC_NORMAL, &p[0], &o, &sent, &err), 0);
+	close(p[0]);
+	assert_int_equal(sent, 1000);
+	assert_job_equals(&f->rec[REC_NORMAL], f->rec[REC_NORMAL].jobs, f->big, 1000);
+}
+
+/* test_socket_close_early by sendfile: a failure, and no SIGPIPE (sendfile
+ * has no MSG_NOSIGNAL) kills us with its default action restored. */
+static void test_socket_fd_close_early(void **state)
+{
+	fixture_t *f = *state;
+	pl_print_opts_t o = opts(5000);
+	int fd = big_file(f, BIG_LEN);
+	void (*old)(int) = signal(SIGPIPE, SIG_DFL);
+	size_t sent = 0;
+	pl_err_t err;
+	int rc = fd_print(f, REC_EARLY, &fd, &o, &sent, &err);
+
+	signal(SIGPIPE, old);
+	close(fd);
+	assert_int_equal(rc, -1);
+	if (strstr(err.msg, "reset") == NULL && strstr(err.msg, "closed") == NULL &&
+	    strstr(err.msg, "broken pipe") == NULL)
+		fail_msg("unexpected message: %s", err.msg);
+	assert_int_equal(access(job_path(&f->rec[REC_EARLY], f->rec[REC_EARLY].jobs, "bin"),
+				F_OK), -1);
+}
+
 static void test_socket_refuse(void **state)
 {
 	fixture_t *f = *state;
@@ -1126,6 +1201,8 @@ int main(void)
 		cmocka_unit_test(test_socket_sizes),
 		cmocka_unit_test(test_socket_defaults),
 		cmocka_unit_test(test_socket_close_early),
+		cmocka_unit_test(test_socket_fd_source),
+		cmocka_unit_test(test_socket_fd_close_early),
 		cmocka_unit_test(test_socket_refuse),
 		cmocka_unit_test(test_socket_stall),
 		cmocka_unit_test(test_socket_conn_refused),
