@@ -70,14 +70,7 @@ query() {
 	echo " $(cat "$T/q.json" 2>/dev/null)"
 }
 printed() { query "$1" "$2" | grep -q '"state":"printed"'; }
-copies() {
-	local want n=0 f
-	want=$(sha256sum < "$1")
-	for f in "$T/rec-P1"/job-*.bin; do
-		[ -f "$f" ] && [ "$(sha256sum < "$f")" = "$want" ] && n=$((n + 1))
-	done
-	echo "$n"
-}
+copies() { rec_copies "$1" P1; }
 stored() { find "$T/lib/$GWN/jobs" -maxdepth 1 -name '*.job' 2>/dev/null | grep -c .; }
 
 # ---- a small job: plsc-submit -> gateway -> router -> printer
