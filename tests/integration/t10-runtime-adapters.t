@@ -119,7 +119,7 @@ udp:127.0.0.1:${SNMP_B:-} sysName.0 = beta.test" \
 is "$(grep timeout <<<"$got")" "udp:127.0.0.1:$SNMP_SILENT sysDescr.0 timeout
 udp:127.0.0.1:$SNMP_SILENT sysName.0 timeout" \
 	"the silent agent's GETs time out through the adapter's deadline"
-like "$(log_of Poll)" "info .*snmp: 4 values from 3 agents, 2 requests timed out \(1 agents\)" \
+like_log Poll "info .*snmp: 4 values from 3 agents, 2 requests timed out \(1 agents\)" \
 	"the service logged the counts"
 like "$(field Poll detail)" "snmp: 4 values, 2 timeouts" "plsc status shows the SNMP service's own line"
 sleep 1

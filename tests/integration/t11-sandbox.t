@@ -41,7 +41,7 @@ for st in /proc/"$(svc_pid $OP)"/task/*/status; do
 	grep -q '^Seccomp:[[:space:]]*2$' "$st" || threads_ok=1
 done
 ok $threads_ok "every thread of OfflinePrint (workers too) runs under the filter"
-like "$(log_of $OP)" "sandbox: no_new_privs, seccomp filter" "OfflinePrint logs its sandbox"
+like_log $OP "sandbox: no_new_privs, seccomp filter" "OfflinePrint logs its sandbox"
 ok "$(log_of $OP | grep -c 'Landlock does not bind')" "no thread of OfflinePrint ran before the sandbox"
 
 if log_of A | grep -q "sandbox: .*Landlock ABI"; then
@@ -53,9 +53,9 @@ if log_of A | grep -q "sandbox: .*Landlock ABI"; then
 	like "$probe_out" "etc=0" "A still reads system paths (/etc/passwd)"
 	like "$probe_out" "own=0" "A writes its own state dir (tmp + rename)"
 	is "$(cat "$T/lib/A/uid" 2>/dev/null)" "$(id -u)" "A wrote its uid file as before"
-	like "$(log_of $OP)" "ro $T/lib/$OP/../directory" \
+	like_log $OP "ro $T/lib/$OP/../directory" \
 		"OfflinePrint reads the directory's folder, read-only"
-	like "$(log_of $BR)" "ro $T/lib/$BR/../directory" \
+	like_log $BR "ro $T/lib/$BR/../directory" \
 		"badge release reads the directory's folder, read-only"
 	# The directory works from inside the sandbox (WAL: -wal, -shm).
 	token_for ws1

@@ -37,7 +37,7 @@ is "$rc" 1 "plsc release --job at P2 fails (1)"
 like "$out" "secure job for Lobby: release it there" "and says where it must be released"
 is "$(printed P2)" 0 "P2 printed nothing"
 is "$(held alice)" "$sec" "the job is still held"
-like "$(log_of "$OP")" "release of job $sec of alice to P2 refused: secure job for Lobby" \
+like_log "$OP" "release of job $sec of alice to P2 refused: secure job for Lobby" \
 	"the holder logs the refusal"
 out=$(plsc release --user alice --printer P2 2>&1); rc=$?
 is "$rc" 1 "plsc release --user at P2 finds nothing to print there (1)"
@@ -55,7 +55,7 @@ urg=$(submit ws1 alice "$T/urgent" --printer Lobby)
 out=$(plsc release --job "$urg" --printer P2 --any-printer)
 like "$out" "released 1 job to P2" "--any-printer releases a secure job at P2"
 is "$(cat "$T/rec-P2/job-1.bin" 2>/dev/null)" "urgent" "P2 printed it"
-like "$(log_of "$OP")" "released job $urg of alice to P2 .*override: secure job for Lobby released at P2, asked by uid [0-9]+" \
+like_log "$OP" "released job $urg of alice to P2 .*override: secure job for Lobby released at P2, asked by uid [0-9]+" \
 	"the holder logs the override and who asked"
 like "$(suplog)" "release to P2 with ANY_PRINTER: secure jobs may print there, asked by uid" \
 	"so does the supervisor"

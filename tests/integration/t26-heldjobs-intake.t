@@ -48,7 +48,7 @@ submit ws1 pat "$T/three.pdf" >/dev/null
 is "$(job pat .format)" '"application/pdf"' "a PDF sent without --format is held as application/pdf"
 is "$(job pat .pages)" 3 "its pages are counted (3)"
 is "$(job pat .page_size)" '"A4"' "and its page size read (A4)"
-like "$(log_of "$OP")" "held job [0-9a-f]{32} for pat .*application/pdf, 3 pages" "the service logs format and pages"
+like_log "$OP" "held job [0-9a-f]{32} for pat .*application/pdf, 3 pages" "the service logs format and pages"
 
 # The client's claims do not override what the bytes say.
 submit ws1 liar "$T/three.pdf" --format text/plain --pages 99 >/dev/null

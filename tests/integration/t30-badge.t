@@ -116,7 +116,7 @@ wait_until 15 test -e "$T/rec-P1/job-4.bin"
 is "$(cat "$T/rec-P1/job-4.bin" 2>/dev/null)" "alice job 6" "a reader in server mode is dialled and its swipe prints"
 is "$(grep -c "reader R3 (127.0.0.4:$DIAL_PORT): .*trying again" "$T/log/$BR.log")" 1 \
 	"a reader that was unreachable for seconds (redials every second) is one warning"
-like "$(log_of "$BR")" "reader R3 \(127.0.0.4:$DIAL_PORT\): connected, after [0-9]+ s unreachable" \
+like_log "$BR" "reader R3 \(127.0.0.4:$DIAL_PORT\): connected, after [0-9]+ s unreachable" \
 	"and its connection says how long it was away"
 echo "alice job 7" > "$T/a7"; submit ws1 alice "$T/a7" >/dev/null
 "$EMU" listen 127.0.0.5 "$DIAL_PORT2" elatec-tcpconv2 badge:1a2b hold:500 > "$T/emu4.out" &

@@ -196,7 +196,7 @@ api GET /api/v1/readers
 is "$(jq -c '[.readers[] | [.name, .address, .direction, .port, .printer, .mode, .format]]' <<<"$API_BODY")" \
 	'[["R1","127.0.0.9","connect",0,"P2","most-recent","{\"preset\":\"elatec-tcpconv2\"}"]]' \
 	"GET /readers shows every field replaced (mode back to its default), the name kept (a name in the body is ignored)"
-like "$(log_of "$DS")" "reader R1 saved \(asked by plsc-console for alice\)" \
+like_log "$DS" "reader R1 saved \(asked by plsc-console for alice\)" \
 	"plsc-directory made the change and logs who asked"
 api PUT /api/v1/readers/R1 '{"address": "127.0.0.9", "printer": "P2", "direction": "listen"}'
 is "$API_STATUS" 400 "a listening reader without a port: 400"
@@ -340,9 +340,9 @@ ok $((isnt_ok == 0)) "plsc-submit with the revoked token fails"
 api POST /api/v1/tokens '{"workstation": "ws10"}'
 api DELETE "/api/v1/tokens/$(jq -r .id <<<"$API_BODY")"
 is "$API_STATUS" 200 "DELETE /tokens/ID revokes too"
-like "$(log_of "$DS")" "token $tid created for workstation ws9 \(asked by plsc-console for alice\)" \
+like_log "$DS" "token $tid created for workstation ws9 \(asked by plsc-console for alice\)" \
 	"plsc-directory logs the change with the administrator who asked"
-like "$(log_of "$CS")" "alice: token $tid revoked" "the console logs it too"
+like_log "$CS" "alice: token $tid revoked" "the console logs it too"
 ok "$(cat "$T"/log/* | grep -c -- "${tok#plsc_${tid}_}")" "the secret is in no log file"
 
 # ---- console administrators ----
@@ -393,7 +393,7 @@ cp "$T/jar-second" "$T/jar"
 api GET /api/v1/session
 is "$API_STATUS" 401 "her session ended with her account"
 console_login alice "$PW"
-like "$(log_of "$DS")" "administrator carol added \(asked by plsc-console for alice\)" \
+like_log "$DS" "administrator carol added \(asked by plsc-console for alice\)" \
 	"plsc-directory logs who added her"
 ok "$(cat "$T"/log/* | grep -c -e 'carols long password' -e 'carols new password')" \
 	"no password is in a log file"
@@ -485,7 +485,7 @@ slow_attack() {
 slow_attack drip "-s 127.0.0.5 http-drip 127.0.0.1:$CS_PORT 20 $((RT + 3))"
 [ "$LONGEST" -ge $((RT * 1000 - 500)) ] && [ "$LONGEST" -le $((RT * 1000 + 3000)) ]
 ok $? "slow headers are closed at request_timeout_s, however many bytes came ($LONGEST ms)"
-like "$(log_of "$CS")" "127\.0\.0\.5: no whole request within $RT s \(request_timeout_s\); closed" \
+like_log "$CS" "127\.0\.0\.5: no whole request within $RT s \(request_timeout_s\); closed" \
 	"and that is logged"
 slow_attack same-address "-r http-drip 127.0.0.1:$CS_PORT 40 8"
 [ "$LONGEST" -le $((RT * 1000 + 3000)) ]
@@ -497,7 +497,7 @@ done
 slow_attack many-addresses "${args[@]}"
 [ "$LONGEST" -le $((RT * 1000 + 3000)) ]
 ok $? "128 slow connections from four addresses: none outlived request_timeout_s"
-like "$(log_of "$CS")" "closed to make room for another connection \(no request for [0-9]+ ms\)" \
+like_log "$CS" "closed to make room for another connection \(no request for [0-9]+ ms\)" \
 	"connections closed to make room are logged"
 args=()
 for i in 20 21 22 23; do
@@ -531,7 +531,7 @@ like "$(printf '%s' "$API_HEADERS" | tr -d '\r' | grep -i '^retry-after:')" "[Rr
 sleep 2.5
 console_login alice "$PW"
 is "$API_STATUS" 200 "after the lock-out the right password works again"
-like "$(log_of "$CS")" "failed login for 'alice' from 127.0.0.1" "failed logins are logged"
+like_log "$CS" "failed login for 'alice' from 127.0.0.1" "failed logins are logged"
 
 # ---- a burst of 40 concurrent wrong logins from one address (#11 item
 # 6): before, 32 passwords were checked against a limit of 5, and the name
@@ -588,7 +588,7 @@ diag "from 127.0.0.2 the administrator got in after $(($(date +%s%3N) - t0)) ms"
 is "$st" 200 "the administrator logs in from another address right after"
 [ "$waited" -le 2 ]
 ok $? "after the name's short pause at most ($waited s), not a lock-out"
-like "$(log_of "$CS")" "alice logged in from 127.0.0.2" "the log names the address"
+like_log "$CS" "alice logged in from 127.0.0.2" "the log names the address"
 sleep 1.2
 is "$(($(checks) - checks_before))" "$((checked + 1))" \
 	"plsc status counts the same checks (and the administrator's)"

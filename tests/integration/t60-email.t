@@ -71,7 +71,7 @@ wait_until 15 state_is "$EM" running
 ok $? "the Email service runs"
 wait_until 15 is_idle
 ok $? "it logs in over verified TLS and waits in IDLE ($(detail))"
-like "$(log_of "$EM")" "connected \\(IDLE" "the log says so"
+like_log "$EM" "connected \\(IDLE" "the log says so"
 
 # 1. Email printing: held for alice (address matched without case).
 mail "$T/m1" alice.smith@corp.example print@corp.example "Quarterly report"
@@ -114,7 +114,7 @@ done
 wait_until 30 count_is Rejected 1
 ok $? "a guest's third message of the day is refused"
 is "$(ls "$T/rec-GUEST" | grep -c 'job-.*\.bin')" 2 "two guest messages printed"
-like "$(log_of "$EM")" "guest messages today" "the log says why"
+like_log "$EM" "guest messages today" "the log says why"
 
 # 4. Refused: a stranger to a non-guest printer, a forged sender, a
 # foreign Authentication-Results, a stranger to the mailbox.
@@ -127,7 +127,7 @@ wait_until 30 count_is Rejected 5
 ok $? "all four are moved to Rejected"
 is "$(plsc jobs --user alice --json | jq '.jobs | length')" 0 "nothing is held for alice"
 is "$(ls "$T/rec-LOBBY" | grep -c 'job-.*\.bin')" 2 "nothing more printed on LOBBY"
-like "$(log_of "$EM")" "rejected message <.*> \\(uid [0-9]+\\) from alice.smith@corp.example: the sender .* is not authenticated" \
+like_log "$EM" "rejected message <.*> \\(uid [0-9]+\\) from alice.smith@corp.example: the sender .* is not authenticated" \
 	"a forged From is refused, logged with its Message-ID"
 ok $(log_of "$EM" | grep -c "Please print me") "no message body in the log"
 is "$(grep -c '"event":"rejected"' "$T/log/job-events.jsonl")" 5 "five rejected job events"
@@ -138,7 +138,7 @@ head -c 1500000 /dev/urandom | base64 >> "$T/big"
 dv_save "$T/big"
 wait_until 30 count_is Rejected 6
 ok $? "a message over max_message_mb is moved to Rejected"
-like "$(log_of "$EM")" "rejected: message of [0-9]+ bytes is over max_message_mb" "by its size"
+like_log "$EM" "rejected: message of [0-9]+ bytes is over max_message_mb" "by its size"
 
 # 5. Admin: plsc status detail, plsc email test.
 # (a service's status line reaches the supervisor within a second)

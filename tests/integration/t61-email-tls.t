@@ -42,7 +42,7 @@ wait_until 15 state_is "$EM" running
 ok $? "the Email service runs"
 wait_until 15 bash -c "grep -q 'does not verify' '$T/log/$EM.log'"
 ok $? "a certificate for another host name is refused"
-like "$(log_of "$EM")" "TLS with localhost refused: the certificate does not verify \\(hostname mismatch\\)" \
+like_log "$EM" "TLS with localhost refused: the certificate does not verify \\(hostname mismatch\\)" \
 	"the log says why"
 tls_error_shown() { detail | grep -Eq '^(disconnected|connecting), .*last error: TLS with localhost refused'; }
 wait_until 10 tls_error_shown

@@ -56,7 +56,7 @@ plsc printers add LOBBY "socket://127.0.0.1:$REC_PORT_LOBBY" --email lobby@corp.
 plsc users add alice --email alice@corp.example >/dev/null
 wait_until 15 state_is "$EM" running
 ok $? "the Email service runs, with pauses before recording and before moving"
-like "$(log_of "$EM")" "test hooks set" "the hooks are logged loudly"
+like_log "$EM" "test hooks set" "the hooks are logged loudly"
 
 # 1. Killed after the job is durable, before the UID is recorded: the
 # message is fetched again and finds its job by its idempotency key.
@@ -67,7 +67,7 @@ ok $? "killed -9 with job 1 held and its UID not recorded; restarted"
 wait_until 30 count_is Printed 1
 ok $? "after the restart the message is moved to Printed"
 is "$(plsc jobs --user alice --json | jq '.jobs | length')" 1 "and held once, not twice"
-like "$(log_of "$EM")" "uid 1\\): already held for alice" "the second fetch found the held job"
+like_log "$EM" "uid 1\\): already held for alice" "the second fetch found the held job"
 
 # 2. Killed after the UID is recorded, before the move: only moved.
 mail "$T/m2" alice@corp.example print@corp.example "two"
@@ -88,7 +88,7 @@ ok $? "killed -9 after a direct print, before its UID is recorded; restarted"
 wait_until 30 count_is Printed 3
 ok $? "after the restart the message is moved"
 is "$(ls "$T/rec-LOBBY" | grep -c 'job-.*\.bin')" 1 "LOBBY printed it once"
-like "$(log_of "$EM")" "uid 3\\): a print to LOBBY began before a restart" "the log says why not again"
+like_log "$EM" "uid 3\\): a print to LOBBY began before a restart" "the log says why not again"
 wait_until 5 grep -q '"event":"maybe-printed"' "$T/log/job-events.jsonl"
 ok $? "a maybe-printed job event"
 is "$(grep -c '"event":"held"' "$T/log/job-events.jsonl")" 2 "two held events in all"
@@ -109,7 +109,7 @@ mail "$T/u1" alice@corp.example print@corp.example "uidvalidity"
 dv_save "$T/u1" Print
 wait_until 30 held_for alice 3
 ok $? "a message in the folder Print is held"
-like "$(log_of "$EM")" "not the mailbox of imap.state" "another mailbox than before starts afresh"
+like_log "$EM" "not the mailbox of imap.state" "another mailbox than before starts afresh"
 wait_until 30 count_is Print 0
 ok $? "it leaves the folder before the folder is deleted"
 doveadm -c "$T/dv/dovecot.conf" mailbox delete -u "$DV_USER" Print

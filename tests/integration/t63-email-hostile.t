@@ -29,7 +29,7 @@ wait_until 60 test -s "$T/evil/sent"
 ok $? "it stopped reading the endless literal"
 sent=$(cat "$T/evil/sent")
 ok $((sent > 64 << 20)) "after at most the budget and the socket buffers ($((sent >> 20)) MiB of 4096 sent)"
-like "$(log_of "$EM")" "UID FETCH: connection lost or timed out" "logged as a lost connection"
+like_log "$EM" "UID FETCH: connection lost or timed out" "logged as a lost connection"
 rss=$(awk '/VmHWM/ { print $2 }' "/proc/$(svc_pid "$EM")/status")
 ok $((rss > 200 * 1024)) "its peak memory stayed small (${rss} KiB)"
 t_done

@@ -107,7 +107,7 @@ dv_save "$T/m0"
 wait_until 30 held_for alice 1
 ok $? "with the converter off the message is held"
 is "$(last_pages)" 1 "with the body only"
-like "$(log_of "$EM")" "skipped: report.docx" "report.docx named as skipped"
+like_log "$EM" "skipped: report.docx" "report.docx named as skipped"
 log_of "$EM" | grep -q "external converter ON"
 is $? 1 "nothing about a converter at start"
 sup_kill
@@ -118,7 +118,7 @@ em_config "$(jq -n --arg c "$CONV" '{external_converter: ["/bin/sh", "-c", $c, "
 	external_timeout_s: 3}')"
 sup_start
 wait_until 15 state_is "$EM" running
-like "$(log_of "$EM")" "external converter ON: /bin/sh" "logged at start when on"
+like_log "$EM" "external converter ON: /bin/sh" "logged at start when on"
 office_mail "$T/m1" "On" "$PDF64"
 dv_save "$T/m1"
 wait_until 30 held_for alice 2
@@ -135,7 +135,7 @@ office_mail "$T/m2" "Hang" "HANG"
 dv_save "$T/m2"
 wait_until 30 held_for alice 1
 ok $? "a message whose converter hangs is still held"
-like "$(log_of "$EM")" "report.docx \\([^)]*: external converter: time limit \\(3 s\\) exceeded\\)" \
+like_log "$EM" "report.docx \\([^)]*: external converter: time limit \\(3 s\\) exceeded\\)" \
 	"the attachment is named with the reason"
 
 # 4. A converter that tries the network: it cannot reach the peer.

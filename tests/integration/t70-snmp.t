@@ -197,7 +197,7 @@ wait_until 20 st_is v3bad auth-failed
 is "$(status_of v3bad)" auth-failed "v3 with a wrong passphrase: auth-failed"
 like "$(plsc printers show v3bad --json | jq -r .snmp_status.why)" "v3 refused: .*[Aa]uthentication" \
 	"the reason is the agent's report (authentication failure)"
-like "$(log_of $SNMP)" "warn .*printer v3bad .*v3 refused" "and the log says so"
+like_log $SNMP "warn .*printer v3bad .*v3 refused" "and the log says so"
 wait_until 20 st_is silent no-snmp
 is "$(status_of silent)" no-snmp "a printer that never answers: no-snmp (not offline)"
 wait_until 20 test -s "$T/spoof.count"
@@ -221,7 +221,7 @@ is "$API_STATUS $(jq -r '.snmp_status.snmp.supplies[0].percent' <<<"$API_BODY")"
 
 # ---- alerts: low toner (8% <= 10%) after 2 polls
 wait_until 20 grep -q "alert raised: printer lobby low-toner" "$T/log/$SNMP.log"
-like "$(log_of $SNMP)" "warn .*alert raised: printer lobby low-toner \(.*, 2 polls\)" \
+like_log $SNMP "warn .*alert raised: printer lobby low-toner \(.*, 2 polls\)" \
 	"low-toner raised after 2 polls, logged"
 wait_until 10 grep -q '"printer-alert"' "$T/log/job-events.jsonl"
 line=$(grep '"printer-alert"' "$T/log/job-events.jsonl" | grep '"lobby"' | head -1)

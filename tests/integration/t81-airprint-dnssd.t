@@ -172,7 +172,7 @@ for sub in _universal._sub._ipps._tcp _print._sub._ipps._tcp; do
 	wait_until 10 has "$ENAME" "$AP_PORT" $sub
 	ok $? "and under the subtype $sub"
 done
-like "$(log_of "$AP")" "DNS-SD: advertised as \"$NAME\" \\(_ipps._tcp" "the advertisement is logged"
+like_log "$AP" "DNS-SD: advertised as \"$NAME\" \\(_ipps._tcp" "the advertisement is logged"
 
 # The TXT keys, each checked against the zone fragment's (the same
 # function makes both; the zone's adminurl names the host we give it).
@@ -214,7 +214,7 @@ wait_until 20 has "$ENAME2" "$AP_PORT"
 rc=$?
 ok $rc "ours is renamed \"$NAME #2\", on our port"
 [ $rc -eq 0 ] || diag "$(browse _ipps._tcp)"
-like "$(log_of "$AP")" "another service on the link is called \"$NAME\"; advertising as \"$NAME #2\"" \
+like_log "$AP" "another service on the link is called \"$NAME\"; advertising as \"$NAME #2\"" \
 	"the rename is logged"
 has "$ENAME" "$OTHER_PORT"
 ok $? "the other publisher keeps its name"

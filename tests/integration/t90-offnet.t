@@ -130,7 +130,7 @@ kill -9 "$pid"
 wait_until 60 acked j006
 is "$(ack_of j006)" "printed " "after the router's restart the job prints"
 is "$(copies "$T/mid" P2)" 1 "one complete copy at the printer"
-like "$(log_of "$ON")" "connection lost|printed on P2" "the log tells the story"
+like_log "$ON" "connection lost|printed on P2" "the log tells the story"
 
 # ---- a wrong token: refused before the upgrade
 kill "$GW_PID"; wait "$GW_PID" 2>/dev/null

@@ -98,9 +98,9 @@ ok $? "the first is printed"
 is "$(copies "$T/big")" 1 "byte-identical, once"
 rm -f "$T/big"
 # the body went over HTTPS, not in SUBMIT_DATA frames (§12.4)
-like "$(log_of "$GWN")" "site token accepted \\(fetches job bodies over HTTPS\\)" \
+like_log "$GWN" "site token accepted \\(fetches job bodies over HTTPS\\)" \
 	"the router announces the body path in its upgrade"
-like "$(log_of "$GWN")" "job $id2: a router fetches its 104857600 bytes" \
+like_log "$GWN" "job $id2: a router fetches its 104857600 bytes" \
 	"the 100 MiB body was fetched over HTTPS"
 # body URL: the site token only; only a job offered to a router right now
 body_code() {
@@ -134,7 +134,7 @@ code=$(curl -sS --cacert "$C/ca.pem" -o /dev/null -w '%{http_code}' --http1.1 \
 	-H "Sec-WebSocket-Protocol: plsc-offnet-1" -H "Authorization: Bearer wrong-token" \
 	"https://127.0.0.1:$GW_PORT/offnet")
 is "$code" 401 "a wrong site token: 401, no WebSocket"
-like "$(log_of "$GWN")" "without the site token: 401" "and the gateway logs it"
+like_log "$GWN" "without the site token: 401" "and the gateway logs it"
 
 # ---- the gateway killed -9 while the router downloads a job
 head -c 62914560 /dev/urandom > "$T/mid"
@@ -149,7 +149,7 @@ wait_until 20 running_with_new_pid "$GWN" "$gpid"
 ok $? "the supervisor restarts the gateway"
 wait_until 120 printed ws2 "$id3"
 ok $? "the job is delivered again (or its RESULT recorded) and printed"
-like "$(log_of "$ON")" "job $id3: body download (failed|ended with its connection)" \
+like_log "$ON" "job $id3: body download (failed|ended with its connection)" \
 	"the gateway died mid-body: the router dropped the partial body"
 is "$(copies "$T/mid")" 1 "exactly once"
 wait_until 60 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '0 jobs waiting'"

@@ -166,7 +166,7 @@ ok $? "released while the gateway is off: the event waits at the router"
 plsc enable "$GWN" >/dev/null
 wait_until 30 sh -c "'$BIN/plsc' -c '$CONF' status --json | grep -q '; 0 outcomes to send'"
 ok $? "the gateway, back, acknowledges the event of a job it does not know"
-like "$(log_of "$GWN")" "job $id4: printed from a router, but this gateway does not know the job" \
+like_log "$GWN" "job $id4: printed from a router, but this gateway does not know the job" \
 	"and logs it"
 # (once: the router sends each unacknowledged event once a connection)
 like "$(detail "$GWN")" "0 held-job events \(1 unknown\)" "plsc status counts it once, not recorded"

@@ -109,10 +109,10 @@ jid=$("$BIN/plsc-submit" --server "127.0.0.1:$IN_PORT" --token-file "$T/token-ws
 ok $? "a 20 MiB job submitted to our gateway: $jid"
 wait_until 60 sh -c "grep -q 'job $jid: printed' '$T/log/$GWN.log'"
 ok $? "printed"
-like "$(log_of "$ON")" "job $jid: body fetched over HTTPS, 20971520 bytes" \
+like_log "$ON" "job $jid: body fetched over HTTPS, 20971520 bytes" \
 	"its body fetched over HTTPS in the pinned mode"
 n=0
 for f in "$T/rec-P1"/job-*.bin; do cmp -s "$f" "$T/job" && n=$((n + 1)); done
 is "$n" 1 "byte-identical, once"
-like "$(log_of "$GWN")" "job $jid: a router fetches its 20971520 bytes" "served by our gateway"
+like_log "$GWN" "job $jid: a router fetches its 20971520 bytes" "served by our gateway"
 t_done

@@ -147,7 +147,7 @@ ok "$(acked h004; test $? -ne 0; echo $?)" "... and the router killed -9 before 
 wait_until 30 acked h004
 is "$(ack_of h004)" "held already held" "redelivered after the restart: answered held"
 is "$(jobs_of alice)" 1 "one held job, not two"
-like "$(log_of "$ON")" "job h004: delivered again, already held for alice: not held twice" \
+like_log "$ON" "job h004: delivered again, already held for alice: not held twice" \
 	"the log says why"
 is "$(plsc jobs --user alice --json | jq -r '.jobs[0].printer')" "P1" "a secure job: for its printer"
 

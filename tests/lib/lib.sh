@@ -283,6 +283,18 @@ snmpd_start() {
 
 log_of() { cat "$T/log/$1.log" 2>/dev/null; }
 
+# like_log SERVICE REGEX DESCRIPTION: like on a service's log, after
+# waiting up to 5 s for REGEX to match: a service's lines reach its log
+# through the supervisor, a moment after the state the test looked at.
+like_log() {
+	local end=$((SECONDS + 5))
+	while [ $SECONDS -le $end ]; do
+		[[ $(log_of "$1") =~ $2 ]] && break
+		sleep 0.05
+	done
+	like "$(log_of "$1")" "$2" "$3"
+}
+
 # t_privsep: as root, before sup_start with {"privsep": true} in the
 # supervisor's config: each service runs as its own system user, made here
 # as `make install` makes them. $T becomes enterable by those users (the
