@@ -2449,6 +2449,27 @@ size_t pl_jobstore_delete_batch(pl_jobstore_t *js, const char (*ids)[PL_JOB_ID_L
 	return done;
 }
 
+int pl_jobstore_list_due(pl_jobstore_t *js, int64_t now_ms, size_t max,
+			 pl_job_meta_t **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (max == 0)
+		return PL_JS_OK;
+	pthread_mutex_lock(&js->mu);
+	for (size_t i = 0; i < js->njobs && *n < max; i++) {
+		if (js->jobs[i].expires_ms > now_ms || js->claimed[i] != JS_OFFERED)
+			continue;
+		if (*out == NULL && (*out = malloc(max * sizeof(**out))) == NULL) {
+			pthread_mutex_unlock(&js->mu);
+			return PL_JS_EIO;
+		}
+		(*out)[(*n)++] = js->jobs[i];
+	}
+	pthread_mutex_unlock(&js->mu);
+	return PL_JS_OK;
+}
+
 int pl_jobstore_expire(pl_jobstore_t *js, int64_t now_ms, pl_err_t *err)
 {
 	char(*ids)[PL_JOB_ID_LEN + 1] = NULL;

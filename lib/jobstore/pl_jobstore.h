@@ -274,6 +274,11 @@ size_t pl_jobstore_delete_batch(pl_jobstore_t *js, const char (*ids)[PL_JOB_ID_L
  * first error (<0, err set) when a delete failed (the others are still
  * tried). */
 int pl_jobstore_expire(pl_jobstore_t *js, int64_t now_ms, pl_err_t *err);
+/* Up to max jobs whose expires_ms <= now_ms and that no release holds,
+ * for a caller that records something for each before it deletes it: one
+ * pass under the lock copying only those, not a listing of every job. */
+int pl_jobstore_list_due(pl_jobstore_t *js, int64_t now_ms, size_t max,
+			 pl_job_meta_t **out, size_t *n);
 /* Bytes of committed jobs: of one owner, or of all when owner is NULL. */
 uint64_t pl_jobstore_bytes(pl_jobstore_t *js, const char *owner);
 /* Committed jobs (held, or claimed by a release not yet done): of one

@@ -27,8 +27,12 @@
 #include "pl_util.h"
 
 /* Shreds a sweep makes before it lets the loop run again (each is a few
- * fsyncs); the rest follow at once. */
+ * fsyncs); the rest follow at once. A sweep looks at the due jobs only,
+ * at most GW_EXPIRE_LOOK of them (room for those in flight, which it
+ * skips): a listing of every job would copy ~1 KiB a job, 94 MB a
+ * minute with 100,000 stored. */
 #define GW_EXPIRE_BATCH 32u
+#define GW_EXPIRE_LOOK 256u
 
 int gw_expire_due(const gw_t *gw, const pl_job_meta_t *m, int64_t now_ms)
 {
@@ -76,7 +80,8 @@ static void sweep(pl_loop_t *loop, void *arg)
 	int more = 0;
 	int64_t now = pl_log_now_ms();
 	gw->expiry_timer = NULL;
-	if (pl_jobstore_list(gw->store, NULL, &jobs, &n) < 0)
+	if (gw->conf.expiry_ms <= 0 ||
+	    pl_jobstore_list_due(gw->store, now, GW_EXPIRE_LOOK, &jobs, &n) < 0)
 		n = 0;
 	for (size_t i = 0; i < n && !more; i++) {
 		if (!gw_expire_due(gw, &jobs[i], now) || gw_server_busy(gw, jobs[i].id))
@@ -86,6 +91,9 @@ static void sweep(pl_loop_t *loop, void *arg)
 		else if (expire_one(gw, &jobs[i]) == 0)
 			done++;
 	}
+	/* a full look: more may be due beyond it */
+	if (n == GW_EXPIRE_LOOK && done)
+		more = 1;
 	free(jobs);
 	if (done)
 		gw_status_note(gw);

@@ -1350,6 +1350,16 @@ static void test_expire(void **state)
 	b = put(js, "bob", data, 200);
 	c = put(js, "alice", data, 300);
 	assert_int_equal(a.expires_ms, a.created_ms + 60 * 1000);
+	/* the due ones only, at most max */
+	assert_int_equal(pl_jobstore_list_due(js, a.expires_ms - 1, 8, &l, &n), 0);
+	assert_int_equal(n, 0);
+	free(l);
+	assert_int_equal(pl_jobstore_list_due(js, b.expires_ms, 8, &l, &n), 0);
+	assert_int_equal(n, 2);
+	free(l);
+	assert_int_equal(pl_jobstore_list_due(js, INT64_MAX, 1, &l, &n), 0);
+	assert_int_equal(n, 1);
+	free(l);
 	assert_int_equal(pl_jobstore_expire(js, a.expires_ms - 1, &err), 0);
 	assert_int_equal(pl_jobstore_expire(js, a.expires_ms, &err), 1);
 	assert_int_equal(pl_jobstore_get(js, a.id, &a), PL_JS_ENOENT);
@@ -1391,6 +1401,10 @@ static void test_claim(void **state)
 	free(l);
 	/* Still held: its bytes count, get finds it, expiry leaves it. */
 	assert_int_equal(pl_jobstore_bytes(js, "alice"), 300);
+	assert_int_equal(pl_jobstore_list_due(js, INT64_MAX, 8, &l, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(l[0].id, b.id);
+	free(l);
 	assert_int_equal(pl_jobstore_get(js, a.id, &got), PL_JS_OK);
 	assert_int_equal(pl_jobstore_expire(js, INT64_MAX, &err), 1);
 	assert_int_equal(pl_jobstore_get(js, b.id, &got), PL_JS_ENOENT);
