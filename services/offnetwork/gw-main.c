@@ -122,13 +122,9 @@ static int gw_settings(gw_conf_t *c, const pl_cnode_t *cfg, const char *state, i
 static void status_send(pl_loop_t *loop, void *arg)
 {
 	gw_t *gw = arg;
-	pl_job_meta_t *jobs = NULL;
-	size_t n = 0;
+	size_t n = pl_jobstore_count(gw->store, NULL); /* kept with the index */
 	(void)loop;
 	gw->status_timer = NULL;
-	if (pl_jobstore_list(gw->store, NULL, &jobs, &n) < 0)
-		n = 0;
-	free(jobs);
 	pl_service_status(gw->svc,
 			  "gateway: %u router%s connected; %zu job%s waiting; %llu pushed, "
 			  "%llu printed, %llu held, %llu failed, %llu expired; "
