@@ -72,9 +72,18 @@ named_ready() {
 	kill -0 "$NAMED_PID" 2>/dev/null &&
 		[ -n "$(q SOA example.org)" ]
 }
-# q TYPE NAME: the answer's data, one record a line (+short), sorted
+# q TYPE NAME: the answer's data, one record a line (+short), sorted.
+# Asked up to three times while the answer is empty: one CI run got an
+# empty answer to the first question right after named answered the
+# ready check, and the same question answered at once after it.
 q() {
-	dig @127.0.0.1 -p "$DNS_PORT" +short +norecurse +time=2 +tries=2 "$2" "$1" 2>/dev/null | sort
+	local try out
+	for try in 1 2 3; do
+		out=$(dig @127.0.0.1 -p "$DNS_PORT" +short +norecurse +time=2 +tries=2 "$2" "$1" 2>/dev/null | sort)
+		[ -n "$out" ] && break
+		sleep 0.2
+	done
+	echo "$out"
 }
 
 named_start
